@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "macro.h"
+
+static inline void fclosep(FILE **f) {
+        if (*f)
+                fclose(*f);
+}
+#define _cleanup_fclose_ _cleanup_(fclosep)
+
+/* Write the whole buffer to a temp file in the same directory, fsync it,
+ * rename it over path and fsync the directory: readers see the old or the
+ * new contents, never a mix, even across a crash. */
+int write_file_atomic(const char *path, const void *data, size_t size, mode_t mode);
+
+/* Read a whole (small) file; fails with -EFBIG beyond max_size. */
+int read_file(const char *path, size_t max_size, char **ret, size_t *ret_size);
+
+/* mkdir -p; existing directories are fine. */
+int mkdir_p(const char *path, mode_t mode);
+
+/* Remove a tree without crossing into other file systems (a mount left
+ * behind below it is reported as -EBUSY instead of being descended into). */
+int rm_rf(const char *path);
+
+int path_is_mount_point(const char *path);

@@ -1,0 +1,456 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdio.h>
+
+#include "daemon.h"
+#include "log.h"
+#include "string-util.h"
+#include "strv.h"
+
+#define BUS_ERROR_NO_SUCH_POD "org.peapod1.Error.NoSuchPod"
+#define BUS_ERROR_POD_EXISTS "org.peapod1.Error.PodExists"
+#define BUS_ERROR_INVALID_NAME "org.peapod1.Error.InvalidName"
+#define BUS_ERROR_NO_SUCH_IMAGE "org.peapod1.Error.NoSuchImage"
+#define BUS_ERROR_POD_RUNNING "org.peapod1.Error.PodRunning"
+#define BUS_ERROR_BAD_STATE "org.peapod1.Error.BadState"
+
+#define REMOVE_POD_FORCE UINT64_C(1)
+#define APP_ARGV_MAX 4096
+#define APP_ENV_MAX 4096
+
+int bus_check_privileged(sd_bus_message *m, sd_bus_error *error) {
+        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
+        uid_t euid;
+        int r;
+
+        r = sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID | SD_BUS_CREDS_AUGMENT, &creds);
+        if (r < 0)
+                return r;
+        r = sd_bus_creds_get_euid(creds, &euid);
+        if (r < 0)
+                return r;
+        if (euid != 0)
+                return sd_bus_error_set(error, SD_BUS_ERROR_ACCESS_DENIED, "Only root may change pods.");
+        return 0;
+}
+
+int bus_error_from_pod_errno(sd_bus_error *error, int r, const char *what, const char *message) {
+        const char *name;
+
+        switch (r) {
+        case -ENOENT:
+                name = BUS_ERROR_NO_SUCH_IMAGE;
+                break;
+        case -EEXIST:
+                name = BUS_ERROR_POD_EXISTS;
+                break;
+        case -EBUSY:
+                name = BUS_ERROR_POD_RUNNING;
+                break;
+        case -EINVAL:
+        case -E2BIG:
+                name = SD_BUS_ERROR_INVALID_ARGS;
+                break;
+        default:
+                return sd_bus_error_set_errnof(error, r, "%s: %s", what, isempty(message) ? strerror(-r) : message);
+        }
+        return sd_bus_error_setf(error, name, "%s", isempty(message) ? what : message);
+}
+
+static int bus_find_pod(Daemon *d, const char *key, Pod **ret, sd_bus_error *error) {
+        Pod *p;
+        int r;
+
+        p = daemon_find_pod(d, key, &r);
+        if (p) {
+                *ret = p;
+                return 0;
+        }
+        if (r == -ENOTUNIQ)
+                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_POD, "Pod name or id prefix '%s' is ambiguous", key);
+        return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_POD, "No such pod: %s", key);
+}
+
+/* Read one app's a(sv) properties into spec; strvs are owned by the caller
+ * through the arrays passed in. */
+static int read_app_properties(sd_bus_message *m, AppSpec *spec, char ***exec, char ***args, char ***env,
+                               char **workdir, sd_bus_error *error) {
+        int r;
+
+        r = sd_bus_message_enter_container(m, 'a', "(sv)");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(m, 'r', "sv")) > 0) {
+                const char *name, *contents;
+                char ***target = NULL;
+
+                r = sd_bus_message_read(m, "s", &name);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_peek_type(m, NULL, &contents);
+                if (r < 0)
+                        return r;
+                if (streq(name, "Exec"))
+                        target = exec;
+                else if (streq(name, "Args"))
+                        target = args;
+                else if (streq(name, "Environment"))
+                        target = env;
+
+                if (target) {
+                        if (!streq(contents, "as"))
+                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "App property %s must be as", name);
+                        strv_free(*target);
+                        *target = NULL;
+                        r = sd_bus_message_enter_container(m, 'v', "as");
+                        if (r < 0)
+                                return r;
+                        r = sd_bus_message_read_strv(m, target);
+                        if (r < 0)
+                                return r;
+                        if (!*target) {
+                                *target = calloc(1, sizeof(char *));
+                                if (!*target)
+                                        return -ENOMEM;
+                        }
+                        if (strv_length(*target) > (target == env ? APP_ENV_MAX : APP_ARGV_MAX))
+                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "App property %s is too long", name);
+                        r = sd_bus_message_exit_container(m);
+                        if (r < 0)
+                                return r;
+                } else if (streq(name, "WorkingDirectory")) {
+                        const char *s;
+
+                        if (!streq(contents, "s"))
+                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "App property %s must be s", name);
+                        r = sd_bus_message_read(m, "v", "s", &s);
+                        if (r < 0)
+                                return r;
+                        free(*workdir);
+                        *workdir = strdup(s);
+                        if (!*workdir)
+                                return -ENOMEM;
+                } else
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown app property %s", name);
+                r = sd_bus_message_exit_container(m);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        r = sd_bus_message_exit_container(m);
+        if (r < 0)
+                return r;
+        spec->exec = *exec;
+        spec->args = *args;
+        spec->env = *env;
+        spec->workdir = *workdir;
+        if (spec->exec && strv_length(spec->exec) == 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "App has an empty command");
+        return 0;
+}
+
+typedef struct AppArgs {
+        char **exec, **args, **env;
+        char *workdir;
+} AppArgs;
+
+static void app_args_free_all(AppArgs *a, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                strv_free(a[i].exec);
+                strv_free(a[i].args);
+                strv_free(a[i].env);
+                free(a[i].workdir);
+        }
+        free(a);
+}
+
+static int method_create_pod(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Daemon *d = userdata;
+        AppSpec specs[POD_APPS_MAX] = {};
+        AppArgs *aa = NULL;
+        size_t n = 0;
+        _cleanup_(pod_freep) Pod *p = NULL;
+        _cleanup_free_ char *path = NULL;
+        PodError perr = {};
+        const char *name;
+        int r;
+
+        r = bus_check_privileged(m, error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(m, "s", &name);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_enter_container(m, 'a', "(sv)");
+        if (r < 0)
+                return r;
+        if (sd_bus_message_at_end(m, false) == 0)
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "No pod properties are supported yet");
+        r = sd_bus_message_exit_container(m);
+        if (r < 0)
+                return r;
+
+        aa = calloc(POD_APPS_MAX, sizeof(AppArgs));
+        if (!aa)
+                return -ENOMEM;
+        r = sd_bus_message_enter_container(m, 'a', "(ssa(sv))");
+        if (r < 0)
+                goto finish;
+        while ((r = sd_bus_message_enter_container(m, 'r', "ssa(sv)")) > 0) {
+                if (n >= POD_APPS_MAX) {
+                        r = sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Too many apps (at most %d)", POD_APPS_MAX);
+                        goto finish;
+                }
+                r = sd_bus_message_read(m, "ss", &specs[n].name, &specs[n].image);
+                if (r < 0)
+                        goto finish;
+                r = read_app_properties(m, &specs[n], &aa[n].exec, &aa[n].args, &aa[n].env, &aa[n].workdir, error);
+                n++;
+                if (r < 0)
+                        goto finish;
+                r = sd_bus_message_exit_container(m);
+                if (r < 0)
+                        goto finish;
+        }
+        if (r < 0)
+                goto finish;
+        r = sd_bus_message_exit_container(m);
+        if (r < 0)
+                goto finish;
+
+        if (!isempty(name) && !pod_name_is_valid(name)) {
+                r = sd_bus_error_setf(error, BUS_ERROR_INVALID_NAME,
+                                      "Invalid pod name '%s': use 1-64 letters, digits, '.' and '-', not starting with '-' or '.'",
+                                      name);
+                goto finish;
+        }
+        if (!isempty(name))
+                for (size_t i = 0; i < d->n_pods; i++)
+                        if (streq(d->pods[i]->name, name)) {
+                                r = sd_bus_error_setf(error, BUS_ERROR_POD_EXISTS, "A pod named %s exists already", name);
+                                goto finish;
+                        }
+
+        r = pod_new(name, specs, n, NULL, &p, &perr);
+        if (r < 0) {
+                r = bus_error_from_pod_errno(error, r, "Failed to create pod", perr.message);
+                goto finish;
+        }
+        r = pod_save(p, d->runtime.state_dir);
+        if (r < 0) {
+                r = sd_bus_error_set_errnof(error, r, "Failed to save pod %s: %m", p->name);
+                goto finish;
+        }
+        r = pod_object_path(p, &path);
+        if (r < 0)
+                goto finish;
+        r = daemon_add_pod(d, p);
+        if (r < 0)
+                goto finish;
+        log_info("Created pod %s (%s).", p->name, p->id);
+        (void) sd_bus_emit_signal(d->bus, PEAPOD_ROOT_PATH, "org.peapod1.Manager", "PodNew", "so", p->id, path);
+        (void) sd_bus_emit_object_added(d->bus, path);
+        TAKE_PTR(p);
+        r = sd_bus_reply_method_return(m, "o", path);
+finish:
+        app_args_free_all(aa, POD_APPS_MAX);
+        return r;
+}
+
+int bus_pod_start(Daemon *d, Pod *p, sd_bus_message *m, sd_bus_error *error) {
+        PodError perr = {};
+        int r;
+
+        r = bus_check_privileged(m, error);
+        if (r < 0)
+                return r;
+        if (p->state != POD_CREATED)
+                return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE, "Pod %s is %s; only a created pod can be started",
+                                         p->name, pod_state_to_string(p->state));
+        r = pod_start(&d->runtime, p, &perr);
+        (void) pod_send_changed(d, p);
+        if (r < 0) {
+                log_warning_errno(r, "Failed to start pod %s: %s", p->name, perr.message[0] ? perr.message : strerror(-r));
+                if (r == -EEXIST)
+                        return sd_bus_error_setf(error, BUS_ERROR_POD_EXISTS, "%s", perr.message);
+                return sd_bus_error_set_errnof(error, r, "Failed to start pod %s: %s", p->name,
+                                               perr.message[0] ? perr.message : strerror(-r));
+        }
+        log_info("Started pod %s.", p->name);
+        /* An app may have exited while we were starting the others. */
+        daemon_pod_changed(d, p);
+        return sd_bus_reply_method_return(m, NULL);
+}
+
+int bus_pod_stop(Daemon *d, Pod *p, sd_bus_message *m, sd_bus_error *error) {
+        int r;
+
+        r = bus_check_privileged(m, error);
+        if (r < 0)
+                return r;
+        if (p->state != POD_RUNNING && p->state != POD_PREPARING)
+                return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE, "Pod %s is not running", p->name);
+        r = pod_stop(&d->runtime, p);
+        (void) pod_send_changed(d, p);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Failed to stop pod %s: %m", p->name);
+        log_info("Stopped pod %s.", p->name);
+        return sd_bus_reply_method_return(m, NULL);
+}
+
+int bus_pod_remove(Daemon *d, Pod *p, uint64_t flags, sd_bus_message *m, sd_bus_error *error) {
+        _cleanup_free_ char *path = NULL, *name = NULL;
+        char id[POD_ID_LEN + 1];
+        int r;
+
+        r = bus_check_privileged(m, error);
+        if (r < 0)
+                return r;
+        if (flags & ~REMOVE_POD_FORCE)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown flags 0x%" PRIx64, flags);
+        if (p->state == POD_RUNNING || p->state == POD_PREPARING) {
+                if (!(flags & REMOVE_POD_FORCE))
+                        return sd_bus_error_setf(error, BUS_ERROR_POD_RUNNING,
+                                                 "Pod %s is running; stop it first or force the removal", p->name);
+                r = pod_stop(&d->runtime, p);
+                if (r < 0)
+                        return sd_bus_error_set_errnof(error, r, "Failed to stop pod %s: %m", p->name);
+        }
+        r = pod_object_path(p, &path);
+        if (r < 0)
+                return r;
+        name = strdup(p->name);
+        if (!name)
+                return -ENOMEM;
+        memcpy(id, p->id, sizeof(id));
+        r = pod_remove(&d->runtime, p);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Failed to remove pod %s: %m", p->name);
+        (void) sd_bus_emit_object_removed(d->bus, path);
+        daemon_forget_pod(d, p);
+        (void) sd_bus_emit_signal(d->bus, PEAPOD_ROOT_PATH, "org.peapod1.Manager", "PodRemoved", "so", id, path);
+        log_info("Removed pod %s.", name);
+        return sd_bus_reply_method_return(m, NULL);
+}
+
+static int method_start_pod(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Daemon *d = userdata;
+        const char *key;
+        Pod *p;
+        int r;
+
+        r = sd_bus_message_read(m, "s", &key);
+        if (r < 0)
+                return r;
+        r = bus_find_pod(d, key, &p, error);
+        if (r < 0)
+                return r;
+        return bus_pod_start(d, p, m, error);
+}
+
+static int method_stop_pod(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Daemon *d = userdata;
+        const char *key;
+        Pod *p;
+        int r;
+
+        r = sd_bus_message_read(m, "s", &key);
+        if (r < 0)
+                return r;
+        r = bus_find_pod(d, key, &p, error);
+        if (r < 0)
+                return r;
+        return bus_pod_stop(d, p, m, error);
+}
+
+static int method_remove_pod(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Daemon *d = userdata;
+        const char *key;
+        uint64_t flags;
+        Pod *p;
+        int r;
+
+        r = sd_bus_message_read(m, "st", &key, &flags);
+        if (r < 0)
+                return r;
+        r = bus_find_pod(d, key, &p, error);
+        if (r < 0)
+                return r;
+        return bus_pod_remove(d, p, flags, m, error);
+}
+
+static int method_get_pod(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Daemon *d = userdata;
+        _cleanup_free_ char *path = NULL;
+        const char *key;
+        Pod *p;
+        int r;
+
+        r = sd_bus_message_read(m, "s", &key);
+        if (r < 0)
+                return r;
+        r = bus_find_pod(d, key, &p, error);
+        if (r < 0)
+                return r;
+        r = pod_object_path(p, &path);
+        if (r < 0)
+                return r;
+        return sd_bus_reply_method_return(m, "o", path);
+}
+
+static int method_list_pods(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        Daemon *d = userdata;
+        int r;
+
+        r = sd_bus_message_new_method_return(m, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', "(ssssto)");
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < d->n_pods; i++) {
+                Pod *p = d->pods[i];
+                _cleanup_free_ char *path = NULL;
+
+                r = pod_object_path(p, &path);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_append(reply, "(ssssto)", p->id, p->name, pod_state_to_string(p->state), p->name,
+                                          p->created_usec, path);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static int property_get_version(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        return sd_bus_message_append(reply, "s", PACKAGE_VERSION);
+}
+
+const sd_bus_vtable manager_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Version", "s", property_get_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_METHOD_WITH_ARGS("CreatePod",
+                                SD_BUS_ARGS("s", name, "a(sv)", properties, "a(ssa(sv))", apps),
+                                SD_BUS_RESULT("o", pod),
+                                method_create_pod,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("StartPod", SD_BUS_ARGS("s", pod), SD_BUS_NO_RESULT, method_start_pod,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("StopPod", SD_BUS_ARGS("s", pod), SD_BUS_NO_RESULT, method_stop_pod,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("RemovePod", SD_BUS_ARGS("s", pod, "t", flags), SD_BUS_NO_RESULT, method_remove_pod,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetPod", SD_BUS_ARGS("s", pod), SD_BUS_RESULT("o", path), method_get_pod,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ListPods", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(ssssto)", pods), method_list_pods,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_SIGNAL_WITH_ARGS("PodNew", SD_BUS_ARGS("s", id, "o", path), 0),
+        SD_BUS_SIGNAL_WITH_ARGS("PodRemoved", SD_BUS_ARGS("s", id, "o", path), 0),
+        SD_BUS_VTABLE_END,
+};

@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdio.h>
+
+#include "daemon.h"
+#include "string-util.h"
+
+int pod_object_path(const Pod *p, char **ret) {
+        return asprintf(ret, PEAPOD_POD_PATH_PREFIX "/%s", p->id) < 0 ? -ENOMEM : 0;
+}
+
+int pod_object_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
+                    sd_bus_error *error) {
+        Daemon *d = userdata;
+        const char *id = startswith(path, PEAPOD_POD_PATH_PREFIX "/");
+        Pod *p;
+
+        if (!id || !id_is_valid(id))
+                return 0;
+        p = daemon_pod_by_id(d, id);
+        if (!p)
+                return 0;
+        *found = p;
+        return 1;
+}
+
+int pod_node_enumerator(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error) {
+        Daemon *d = userdata;
+        char **l = calloc(d->n_pods + 1, sizeof(char *));
+
+        if (!l)
+                return -ENOMEM;
+        for (size_t i = 0; i < d->n_pods; i++)
+                if (pod_object_path(d->pods[i], &l[i]) < 0) {
+                        for (size_t k = 0; k < i; k++)
+                                free(l[k]);
+                        free(l);
+                        return -ENOMEM;
+                }
+        *nodes = l;
+        return 0;
+}
+
+/* Handlers get the pod (from pod_object_find); the daemon is the userdata of
+ * the fallback vtable's slot that is being dispatched. */
+static Daemon *daemon_of(sd_bus_message *m) {
+        return sd_bus_slot_get_userdata(sd_bus_get_current_slot(sd_bus_message_get_bus(m)));
+}
+
+static int property_get_id(sd_bus *bus, const char *path, const char *interface, const char *property,
+                           sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Pod *p = userdata;
+        return sd_bus_message_append(reply, "s", p->id);
+}
+
+static int property_get_name(sd_bus *bus, const char *path, const char *interface, const char *property,
+                             sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Pod *p = userdata;
+        return sd_bus_message_append(reply, "s", p->name);
+}
+
+static int property_get_state(sd_bus *bus, const char *path, const char *interface, const char *property,
+                              sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Pod *p = userdata;
+        return sd_bus_message_append(reply, "s", pod_state_to_string(p->state));
+}
+
+static int property_get_unit(sd_bus *bus, const char *path, const char *interface, const char *property,
+                             sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        _cleanup_free_ char *slice = NULL, *scope = NULL;
+        Pod *p = userdata;
+        int r;
+
+        r = pod_unit_names(p, &slice, &scope);
+        if (r < 0)
+                return r;
+        return sd_bus_message_append(reply, "s", streq(property, "Slice") ? slice : scope);
+}
+
+static int property_get_leader(sd_bus *bus, const char *path, const char *interface, const char *property,
+                               sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Pod *p = userdata;
+        return sd_bus_message_append(reply, "u", (uint32_t) (p->state == POD_RUNNING ? p->leader : 0));
+}
+
+static int property_get_apps(sd_bus *bus, const char *path, const char *interface, const char *property,
+                             sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Pod *p = userdata;
+        int r;
+
+        r = sd_bus_message_open_container(reply, 'a', "(sssasssi)");
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < p->n_apps; i++) {
+                App *a = &p->apps[i];
+                _cleanup_free_ char *unit = NULL;
+
+                r = app_unit_name(p->name, a->name, &unit);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_open_container(reply, 'r', "sssasssi");
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_append(reply, "sss", a->name, a->id, a->image);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_append_strv(reply, a->exec);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_append(reply, "sssi", unit, app_state_to_string(a->state),
+                                          app_result_to_string(a->result), (int32_t) a->status);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_close_container(reply);
+                if (r < 0)
+                        return r;
+        }
+        return sd_bus_message_close_container(reply);
+}
+
+static int method_start(sd_bus_message *m, void *userdata, sd_bus_error *error);
+static int method_stop(sd_bus_message *m, void *userdata, sd_bus_error *error);
+static int method_remove(sd_bus_message *m, void *userdata, sd_bus_error *error);
+
+const sd_bus_vtable pod_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Id", "s", property_get_id, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Name", "s", property_get_name, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("MachineName", "s", property_get_name, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("State", "s", property_get_state, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Slice", "s", property_get_unit, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Unit", "s", property_get_unit, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Leader", "u", property_get_leader, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("CreatedTimestamp", "t", NULL, offsetof(Pod, created_usec), SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("StartedTimestamp", "t", NULL, offsetof(Pod, started_usec), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("ExitedTimestamp", "t", NULL, offsetof(Pod, exited_usec), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Apps", "a(sssasssi)", property_get_apps, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_METHOD_WITH_ARGS("Start", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_start, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Stop", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_stop, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Remove", SD_BUS_ARGS("t", flags), SD_BUS_NO_RESULT, method_remove,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_VTABLE_END,
+};
+
+static int method_start(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return bus_pod_start(daemon_of(m), userdata, m, error);
+}
+
+static int method_stop(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return bus_pod_stop(daemon_of(m), userdata, m, error);
+}
+
+static int method_remove(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        uint64_t flags;
+        int r;
+
+        r = sd_bus_message_read(m, "t", &flags);
+        if (r < 0)
+                return r;
+        return bus_pod_remove(daemon_of(m), userdata, flags, m, error);
+}
+
+int pod_send_changed(Daemon *d, Pod *p) {
+        _cleanup_free_ char *path = NULL;
+        int r;
+
+        r = pod_object_path(p, &path);
+        if (r < 0)
+                return r;
+        return sd_bus_emit_properties_changed(d->bus, path, "org.peapod1.Pod", "State", "Leader", "StartedTimestamp",
+                                              "ExitedTimestamp", "Apps", NULL);
+}

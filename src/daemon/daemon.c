@@ -1,0 +1,207 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
+#include <stdio.h>
+
+#include "daemon.h"
+#include "log.h"
+#include "name.h"
+#include "string-util.h"
+
+int daemon_add_pod(Daemon *d, Pod *p) {
+        Pod **n = realloc(d->pods, sizeof(Pod *) * (d->n_pods + 1));
+
+        if (!n)
+                return -ENOMEM;
+        d->pods = n;
+        d->pods[d->n_pods++] = p;
+        return 0;
+}
+
+void daemon_forget_pod(Daemon *d, Pod *p) {
+        for (size_t i = 0; i < d->n_pods; i++)
+                if (d->pods[i] == p) {
+                        memmove(d->pods + i, d->pods + i + 1, sizeof(Pod *) * (d->n_pods - i - 1));
+                        d->n_pods--;
+                        pod_free(p);
+                        return;
+                }
+}
+
+Pod *daemon_pod_by_id(Daemon *d, const char *id) {
+        for (size_t i = 0; i < d->n_pods; i++)
+                if (streq(d->pods[i]->id, id))
+                        return d->pods[i];
+        return NULL;
+}
+
+/* A pod is named by its id, a unique id prefix, or its name. A name that is
+ * also a prefix of another pod's id is ambiguous and refused. */
+Pod *daemon_find_pod(Daemon *d, const char *key, int *ret_error) {
+        Pod *by_name = NULL, *by_prefix = NULL;
+        size_t n_prefix = 0;
+
+        if (isempty(key)) {
+                *ret_error = -EINVAL;
+                return NULL;
+        }
+        for (size_t i = 0; i < d->n_pods; i++) {
+                Pod *p = d->pods[i];
+
+                if (streq(p->id, key)) {
+                        *ret_error = 0;
+                        return p;
+                }
+                if (streq(p->name, key))
+                        by_name = p;
+                else if (id_prefix_is_valid(key) && startswith(p->id, key)) {
+                        by_prefix = p;
+                        n_prefix++;
+                }
+        }
+        if (by_name && n_prefix == 0) {
+                *ret_error = 0;
+                return by_name;
+        }
+        if (!by_name && n_prefix == 1) {
+                *ret_error = 0;
+                return by_prefix;
+        }
+        *ret_error = (by_name || n_prefix > 1) ? -ENOTUNIQ : -ENOENT;
+        return NULL;
+}
+
+int daemon_load_pods(Daemon *d) {
+        _cleanup_free_ char *dir = NULL;
+        DIR *dp;
+        struct dirent *de;
+
+        if (asprintf(&dir, "%s/pods", d->runtime.state_dir) < 0)
+                return log_oom();
+        dp = opendir(dir);
+        if (!dp)
+                return errno == ENOENT ? 0 : log_error_errno(errno, "Failed to open %s: %m", dir);
+        while ((de = readdir(dp))) {
+                _cleanup_(pod_freep) Pod *p = NULL;
+                int r;
+
+                if (!id_is_valid(de->d_name))
+                        continue;
+                r = pod_load(d->runtime.state_dir, de->d_name, &p);
+                if (r < 0) {
+                        /* Leave it on disk for a human; never delete what we cannot read. */
+                        log_warning_errno(r, "Ignoring pod %s, its state cannot be read: %m", de->d_name);
+                        continue;
+                }
+                r = pod_reconcile(&d->runtime, p);
+                if (r < 0)
+                        log_warning_errno(r, "Failed to reconcile pod %s with systemd: %m", p->name);
+                else if (r > 0)
+                        log_info("Pod %s is now %s.", p->name, pod_state_to_string(p->state));
+                r = daemon_add_pod(d, p);
+                if (r < 0) {
+                        closedir(dp);
+                        return log_oom();
+                }
+                TAKE_PTR(p);
+        }
+        closedir(dp);
+        return 0;
+}
+
+void daemon_pod_changed(Daemon *d, Pod *p) {
+        int r;
+
+        r = pod_refresh(&d->runtime, p);
+        if (r < 0) {
+                log_warning_errno(r, "Failed to refresh pod %s: %m", p->name);
+                return;
+        }
+        if (r > 0)
+                (void) pod_send_changed(d, p);
+        if (p->state == POD_RUNNING && p->stop_when_apps_exit && pod_all_apps_exited(p)) {
+                log_info("All apps of pod %s have exited, stopping it.", p->name);
+                r = pod_stop(&d->runtime, p);
+                if (r < 0)
+                        log_warning_errno(r, "Failed to stop pod %s: %m", p->name);
+                (void) pod_send_changed(d, p);
+        }
+}
+
+static Pod *daemon_pod_by_unit_path(Daemon *d, const char *path) {
+        _cleanup_free_ char *unit = NULL;
+        if (sd_bus_path_decode(path, "/org/freedesktop/systemd1/unit", &unit) <= 0)
+                return NULL;
+        /* Only app services and pod scopes are ours. */
+        for (size_t i = 0; i < d->n_pods; i++) {
+                Pod *p = d->pods[i];
+                _cleanup_free_ char *scope = NULL;
+
+                if (p->state != POD_RUNNING)
+                        continue;
+                if (pod_unit_names(p, NULL, &scope) >= 0 && streq(unit, scope))
+                        return p;
+                for (size_t k = 0; k < p->n_apps; k++) {
+                        _cleanup_free_ char *u = NULL;
+
+                        if (app_unit_name(p->name, p->apps[k].name, &u) >= 0 && streq(u, unit))
+                                return p;
+                }
+        }
+        return NULL;
+}
+
+static int on_unit_properties_changed(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Daemon *d = userdata;
+        const char *path = sd_bus_message_get_path(m);
+        Pod *p;
+
+        /* Cheap filter first: every unit of the host changes properties. */
+        if (!path || !(startswith(path, "/org/freedesktop/systemd1/unit/peapod_2d") ||
+                       startswith(path, "/org/freedesktop/systemd1/unit/machine_2d")))
+                return 0;
+        p = daemon_pod_by_unit_path(d, path);
+        if (p)
+                daemon_pod_changed(d, p);
+        return 0;
+}
+
+static int on_machine_removed(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Daemon *d = userdata;
+        const char *name, *path;
+
+        if (sd_bus_message_read(m, "so", &name, &path) < 0)
+                return 0;
+        for (size_t i = 0; i < d->n_pods; i++) {
+                Pod *p = d->pods[i];
+
+                if (p->state == POD_RUNNING && streq(p->name, name)) {
+                        int r;
+
+                        log_info("Machine %s is gone, stopping pod.", name);
+                        r = pod_stop(&d->runtime, p);
+                        if (r < 0)
+                                log_warning_errno(r, "Failed to stop pod %s: %m", p->name);
+                        (void) pod_send_changed(d, p);
+                }
+        }
+        return 0;
+}
+
+int daemon_track_systemd(Daemon *d) {
+        int r;
+
+        r = sd_bus_match_signal_async(d->bus, NULL, "org.freedesktop.systemd1", NULL, "org.freedesktop.DBus.Properties",
+                                      "PropertiesChanged", on_unit_properties_changed, NULL, d);
+        if (r < 0)
+                return log_error_errno(r, "Failed to watch systemd units: %m");
+        r = sd_bus_match_signal_async(d->bus, NULL, "org.freedesktop.machine1", "/org/freedesktop/machine1",
+                                      "org.freedesktop.machine1.Manager", "MachineRemoved", on_machine_removed, NULL, d);
+        if (r < 0)
+                return log_error_errno(r, "Failed to watch machines: %m");
+        /* Without Subscribe() systemd sends no PropertiesChanged for units. */
+        r = sd_bus_call_method_async(d->bus, NULL, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                                     "org.freedesktop.systemd1.Manager", "Subscribe", NULL, NULL, NULL);
+        if (r < 0)
+                return log_error_errno(r, "Failed to subscribe to systemd: %m");
+        return 0;
+}

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include "pod-runtime.h"
+#include "pod.h"
+
+#define PEAPOD_BUS_NAME "org.peapod1"
+#define PEAPOD_ROOT_PATH "/org/peapod1"
+#define PEAPOD_POD_PATH_PREFIX "/org/peapod1/pod"
+
+typedef struct Daemon {
+        sd_event *event;
+        /* Serves org.peapod1 and receives systemd's and machined's signals. */
+        sd_bus *bus;
+        /* Synchronous calls to systemd and machined from libpeapod; processed
+         * only by those calls, so they may wait for jobs while a method
+         * handler on the other connection runs. */
+        sd_bus *worker;
+        PodRuntime runtime;
+        Pod **pods;
+        size_t n_pods;
+} Daemon;
+
+int daemon_load_pods(Daemon *d);
+Pod *daemon_find_pod(Daemon *d, const char *key, int *ret_error);
+Pod *daemon_pod_by_id(Daemon *d, const char *id);
+int daemon_add_pod(Daemon *d, Pod *p);
+void daemon_forget_pod(Daemon *d, Pod *p);
+/* React to a change seen from systemd: refresh, and stop a pod whose apps
+ * have all exited. Emits the property changes. */
+void daemon_pod_changed(Daemon *d, Pod *p);
+int daemon_track_systemd(Daemon *d);
+
+/* Bus faces. */
+extern const sd_bus_vtable manager_vtable[];
+extern const sd_bus_vtable pod_vtable[];
+int pod_object_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
+                    sd_bus_error *error);
+int pod_node_enumerator(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error);
+int pod_object_path(const Pod *p, char **ret);
+int pod_send_changed(Daemon *d, Pod *p);
+/* Map a libpeapod error for pod p (may be NULL) to a named D-Bus error. */
+int bus_error_from_pod_errno(sd_bus_error *error, int r, const char *what, const char *message);
+/* Mutating calls are for root only (the bus policy says so too). */
+int bus_check_privileged(sd_bus_message *m, sd_bus_error *error);
+int bus_pod_start(Daemon *d, Pod *p, sd_bus_message *m, sd_bus_error *error);
+int bus_pod_stop(Daemon *d, Pod *p, sd_bus_message *m, sd_bus_error *error);
+int bus_pod_remove(Daemon *d, Pod *p, uint64_t flags, sd_bus_message *m, sd_bus_error *error);

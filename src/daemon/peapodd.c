@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include <systemd/sd-daemon.h>
+
+#include "daemon.h"
+#include "fs-util.h"
+#include "log.h"
+#include "strv.h"
+
+static const char *arg_state_dir = PEAPOD_STATE_DIR;
+static const char *arg_stage1_dir = PEAPOD_STAGE1_DIR;
+
+static void help(void) {
+        printf("Usage: peapodd [OPTIONS]\n\n"
+               "The peapod daemon: owns org.peapod1 on the system bus and runs pods as\n"
+               "systemd machines with one transient service per app.\n\n"
+               "  -h --help              Show this help\n"
+               "     --version           Show the version\n"
+               "     --state-dir=DIR     Where pods and images live (default: %s)\n"
+               "     --stage1-dir=DIR    Where the stage1 flavours are (default: %s)\n"
+               "     --log-level=LEVEL   debug, info, notice, warning or err (default: info)\n",
+               PEAPOD_STATE_DIR, PEAPOD_STAGE1_DIR);
+}
+
+static int parse_argv(int argc, char *argv[]) {
+        enum { ARG_VERSION = 0x100, ARG_STATE_DIR, ARG_STAGE1_DIR, ARG_LOG_LEVEL };
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, ARG_VERSION },
+                { "state-dir", required_argument, NULL, ARG_STATE_DIR },
+                { "stage1-dir", required_argument, NULL, ARG_STAGE1_DIR },
+                { "log-level", required_argument, NULL, ARG_LOG_LEVEL },
+                {},
+        };
+        static const char * const levels[] = { "emerg", "alert", "crit", "err", "warning", "notice", "info", "debug" };
+        int c;
+
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        help();
+                        return 0;
+                case ARG_VERSION:
+                        printf("peapodd %s\n", PACKAGE_VERSION);
+                        return 0;
+                case ARG_STATE_DIR:
+                        if (optarg[0] != '/')
+                                return log_error_errno(EINVAL, "--state-dir= must be an absolute path");
+                        arg_state_dir = optarg;
+                        break;
+                case ARG_STAGE1_DIR:
+                        if (optarg[0] != '/')
+                                return log_error_errno(EINVAL, "--stage1-dir= must be an absolute path");
+                        arg_stage1_dir = optarg;
+                        break;
+                case ARG_LOG_LEVEL: {
+                        int level = -1;
+                        for (size_t i = 0; i < ELEMENTSOF(levels); i++)
+                                if (streq(optarg, levels[i]))
+                                        level = (int) i;
+                        if (level < 0)
+                                return log_error_errno(EINVAL, "Unknown log level: %s", optarg);
+                        log_set_max_level(level);
+                        break;
+                }
+                case '?':
+                        return -EINVAL;
+                default:
+                        return -EINVAL;
+                }
+        if (optind < argc)
+                return log_error_errno(EINVAL, "This program takes no arguments.");
+        return 1;
+}
+
+static void daemon_done(Daemon *d) {
+        for (size_t i = 0; i < d->n_pods; i++)
+                pod_free(d->pods[i]);
+        free(d->pods);
+        sd_bus_flush_close_unref(d->bus);
+        sd_bus_flush_close_unref(d->worker);
+        sd_event_unref(d->event);
+}
+
+int main(int argc, char *argv[]) {
+        _cleanup_(daemon_done) Daemon d = {};
+        _cleanup_free_ char *pods_dir = NULL;
+        sigset_t ss;
+        int r;
+
+        log_set_program("peapodd");
+        r = parse_argv(argc, argv);
+        if (r <= 0)
+                return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+        if (geteuid() != 0) {
+                log_error("peapodd must run as root.");
+                return EXIT_FAILURE;
+        }
+
+        umask(0022);
+        d.runtime.state_dir = arg_state_dir;
+        d.runtime.stage1_dir = arg_stage1_dir;
+        if (asprintf(&pods_dir, "%s/pods", arg_state_dir) < 0)
+                return log_oom(), EXIT_FAILURE;
+        r = mkdir_p(pods_dir, 0700);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create %s: %m", pods_dir), EXIT_FAILURE;
+
+        sigemptyset(&ss);
+        sigaddset(&ss, SIGTERM);
+        sigaddset(&ss, SIGINT);
+        sigprocmask(SIG_BLOCK, &ss, NULL);
+
+        r = sd_event_default(&d.event);
+        if (r < 0)
+                return log_error_errno(r, "Failed to allocate event loop: %m"), EXIT_FAILURE;
+        (void) sd_event_add_signal(d.event, NULL, SIGTERM, NULL, NULL);
+        (void) sd_event_add_signal(d.event, NULL, SIGINT, NULL, NULL);
+
+        r = sd_bus_open_system_with_description(&d.worker, "peapodd-worker");
+        if (r < 0)
+                return log_error_errno(r, "Failed to connect to the system bus: %m"), EXIT_FAILURE;
+        d.runtime.bus = d.worker;
+
+        r = sd_bus_open_system_with_description(&d.bus, "peapodd");
+        if (r < 0)
+                return log_error_errno(r, "Failed to connect to the system bus: %m"), EXIT_FAILURE;
+
+        /* Learn what happens to our units before looking at them, so that no
+         * change between the look and the subscription is missed. */
+        r = daemon_track_systemd(&d);
+        if (r < 0)
+                return EXIT_FAILURE;
+        r = daemon_load_pods(&d);
+        if (r < 0)
+                return EXIT_FAILURE;
+
+        r = sd_bus_add_object_manager(d.bus, NULL, PEAPOD_ROOT_PATH);
+        if (r >= 0)
+                r = sd_bus_add_object_vtable(d.bus, NULL, PEAPOD_ROOT_PATH, "org.peapod1.Manager", manager_vtable, &d);
+        if (r >= 0)
+                r = sd_bus_add_fallback_vtable(d.bus, NULL, PEAPOD_POD_PATH_PREFIX, "org.peapod1.Pod", pod_vtable,
+                                               pod_object_find, &d);
+        if (r >= 0)
+                r = sd_bus_add_node_enumerator(d.bus, NULL, PEAPOD_POD_PATH_PREFIX, pod_node_enumerator, &d);
+        if (r < 0)
+                return log_error_errno(r, "Failed to register D-Bus objects: %m"), EXIT_FAILURE;
+
+        r = sd_bus_request_name(d.bus, PEAPOD_BUS_NAME, 0);
+        if (r < 0)
+                return log_error_errno(r, "Failed to acquire bus name %s: %m", PEAPOD_BUS_NAME), EXIT_FAILURE;
+        r = sd_bus_attach_event(d.bus, d.event, SD_EVENT_PRIORITY_NORMAL);
+        if (r < 0)
+                return log_error_errno(r, "Failed to attach bus to event loop: %m"), EXIT_FAILURE;
+
+        (void) sd_notify(false, "READY=1\nSTATUS=Serving org.peapod1");
+        log_info("peapodd %s serving %s with %zu pod(s).", PACKAGE_VERSION, PEAPOD_BUS_NAME, d.n_pods);
+
+        r = sd_event_loop(d.event);
+        if (r < 0)
+                return log_error_errno(r, "Event loop failed: %m"), EXIT_FAILURE;
+        (void) sd_notify(false, "STOPPING=1");
+        /* Pods keep running: systemd owns them, not us. */
+        return EXIT_SUCCESS;
+}

@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <systemd/sd-id128.h>
+
+#include "macro.h"
+#include "name.h"
+
+bool pod_name_is_valid(const char *name) {
+        size_t n;
+
+        if (isempty(name))
+                return false;
+        n = strlen(name);
+        if (n > POD_NAME_MAX)
+                return false;
+        if (name[0] == '-' || name[0] == '.')
+                return false;
+        if (strstr(name, ".."))
+                return false;
+        for (const char *p = name; *p; p++)
+                if (!isascii(*p) || !(isalnum(*p) || *p == '-' || *p == '.'))
+                        return false;
+        return true;
+}
+
+bool app_name_is_valid(const char *name) {
+        size_t n;
+
+        if (isempty(name))
+                return false;
+        n = strlen(name);
+        if (n > APP_NAME_MAX)
+                return false;
+        if (!(islower(name[0]) || isdigit(name[0])) || name[n - 1] == '-')
+                return false;
+        for (const char *p = name; *p; p++)
+                if (!isascii(*p) || !(islower(*p) || isdigit(*p) || *p == '-'))
+                        return false;
+        return true;
+}
+
+static bool is_hex_lower(const char *s, size_t min, size_t max) {
+        size_t n;
+
+        if (!s)
+                return false;
+        n = strlen(s);
+        if (n < min || n > max)
+                return false;
+        for (; *s; s++)
+                if (!isdigit(*s) && !(*s >= 'a' && *s <= 'f'))
+                        return false;
+        return true;
+}
+
+bool id_is_valid(const char *id) {
+        return is_hex_lower(id, POD_ID_LEN, POD_ID_LEN);
+}
+
+bool id_prefix_is_valid(const char *s) {
+        return is_hex_lower(s, 4, POD_ID_LEN);
+}
+
+int id_generate(char ret[static POD_ID_LEN + 1]) {
+        sd_id128_t id;
+        int r;
+
+        r = sd_id128_randomize(&id);
+        if (r < 0)
+                return r;
+        sd_id128_to_string(id, ret);
+        return 0;
+}
+
+int unit_name_escape_dashes(const char *s, char **ret) {
+        size_t n = 0;
+        char *r, *p;
+
+        for (const char *i = s; *i; i++)
+                n += *i == '-' ? 4 : 1;
+        r = p = malloc(n + 1);
+        if (!r)
+                return -ENOMEM;
+        for (const char *i = s; *i; i++) {
+                if (*i == '-')
+                        p = stpcpy(p, "\\x2d");
+                else
+                        *p++ = *i;
+        }
+        *p = 0;
+        *ret = r;
+        return 0;
+}
+
+static int unit_name_with(const char *prefix, const char *machine, const char *suffix, char **ret) {
+        _cleanup_free_ char *e = NULL;
+        int r;
+
+        r = unit_name_escape_dashes(machine, &e);
+        if (r < 0)
+                return r;
+        if (asprintf(ret, "%s%s%s", prefix, e, suffix) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+int pod_slice_name(const char *machine, char **ret) {
+        return unit_name_with("machine-", machine, ".slice", ret);
+}
+
+int pod_scope_name(const char *machine, char **ret) {
+        return unit_name_with("machine-", machine, ".scope", ret);
+}
+
+int app_unit_name(const char *machine, const char *app, char **ret) {
+        _cleanup_free_ char *suffix = NULL;
+
+        if (asprintf(&suffix, "-%s.service", app) < 0)
+                return -ENOMEM;
+        return unit_name_with("peapod-", machine, suffix, ret);
+}
+
+int app_name_from_image(const char *image, char **ret) {
+        const char *base, *end;
+        char *r, *p;
+        size_t n;
+
+        if (isempty(image))
+                return -EINVAL;
+        base = strrchr(image, '/');
+        base = base ? base + 1 : image;
+        end = base + strcspn(base, ":@");
+        n = (size_t) (end - base);
+        if (n > APP_NAME_MAX)
+                n = APP_NAME_MAX;
+        r = p = malloc(n + 1);
+        if (!r)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                char c = (char) tolower((unsigned char) base[i]);
+                *p++ = (isascii(c) && (islower(c) || isdigit(c))) ? c : '-';
+        }
+        *p = 0;
+        /* Trim what a DNS label may not start or end with. */
+        while (r[0] == '-')
+                memmove(r, r + 1, strlen(r));
+        while ((n = strlen(r)) > 0 && r[n - 1] == '-')
+                r[n - 1] = 0;
+        if (!app_name_is_valid(r)) {
+                free(r);
+                return -EINVAL;
+        }
+        *ret = r;
+        return 0;
+}

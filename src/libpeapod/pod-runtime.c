@@ -1,0 +1,560 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "fs-util.h"
+#include "log.h"
+#include "pod-runtime.h"
+#include "string-util.h"
+#include "strv.h"
+#include "systemd.h"
+
+#define INIT_READY_TIMEOUT_MS 10000
+#define APP_STOP_TIMEOUT_USEC (10ULL * 1000000ULL)
+
+static uint64_t now_usec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000ULL;
+}
+
+_printf_(3, 4) static int set_err(PodError *err, int r, const char *fmt, ...) {
+        va_list ap;
+
+        if (err && !err->message[0]) {
+                va_start(ap, fmt);
+                vsnprintf(err->message, sizeof(err->message), fmt, ap);
+                va_end(ap);
+        }
+        return r;
+}
+
+static int app_dir(PodRuntime *rt, const Pod *p, const App *a, const char *sub, char **ret) {
+        return asprintf(ret, "%s/pods/%s/apps/%s%s%s", rt->state_dir, p->id, a->name, sub ? "/" : "", strempty(sub)) < 0
+                       ? -ENOMEM
+                       : 0;
+}
+
+/* overlayfs splits its options at ',' and its lowerdir list at ':'. */
+static bool overlay_path_is_safe(const char *s) {
+        return !strpbrk(s, ",:\\");
+}
+
+static int app_mount_rootfs(PodRuntime *rt, const Pod *p, const App *a) {
+        _cleanup_free_ char *upper = NULL, *work = NULL, *rootfs = NULL, *opts = NULL;
+        int r;
+
+        if (app_dir(rt, p, a, "upper", &upper) < 0 || app_dir(rt, p, a, "work", &work) < 0 ||
+            app_dir(rt, p, a, "rootfs", &rootfs) < 0)
+                return -ENOMEM;
+        if (!overlay_path_is_safe(upper) || !overlay_path_is_safe(a->rootfs_lower))
+                return -EINVAL;
+        FOREACH_STRV(d, ((char *[]) { upper, work, rootfs, NULL })) {
+                r = mkdir_p(d, 0755);
+                if (r < 0)
+                        return r;
+        }
+        if (path_is_mount_point(rootfs) > 0)
+                return 0;
+        if (asprintf(&opts, "lowerdir=%s,upperdir=%s,workdir=%s", a->rootfs_lower, upper, work) < 0)
+                return -ENOMEM;
+        if (mount("overlay", rootfs, "overlay", MS_NODEV, opts) < 0)
+                return -errno;
+        return 0;
+}
+
+static void app_umount_rootfs(PodRuntime *rt, const Pod *p, const App *a) {
+        _cleanup_free_ char *rootfs = NULL;
+
+        if (app_dir(rt, p, a, "rootfs", &rootfs) < 0)
+                return;
+        while (path_is_mount_point(rootfs) > 0)
+                if (umount2(rootfs, MNT_DETACH) < 0)
+                        break;
+}
+
+/* Run the stage1 init; it reports the host pid of the pod's PID 1 on the
+ * pipe once the namespaces and the private root are in place. */
+static int pod_spawn_init(PodRuntime *rt, const Pod *p, pid_t *ret_leader, PodError *err) {
+        _cleanup_free_ char *init = NULL, *root = NULL, *root_arg = NULL, *host_arg = NULL;
+        _cleanup_close_ int rfd = -EBADF;
+        int pfd[2];
+        char buf[32] = {};
+        size_t len = 0;
+        pid_t child, leader;
+        int status, r;
+
+        if (asprintf(&init, "%s/default/peapod-stage1-init", rt->stage1_dir) < 0 ||
+            asprintf(&root, "%s/pods/%s/root", rt->state_dir, p->id) < 0 ||
+            asprintf(&root_arg, "--root=%s", root) < 0 || asprintf(&host_arg, "--hostname=%s", p->name) < 0)
+                return -ENOMEM;
+        r = mkdir_p(root, 0755);
+        if (r < 0)
+                return set_err(err, r, "Failed to create %s: %s", root, strerror(-r));
+        if (pipe2(pfd, O_CLOEXEC) < 0)
+                return -errno;
+        rfd = pfd[0];
+
+        child = fork();
+        if (child < 0) {
+                safe_close(pfd[1]);
+                return -errno;
+        }
+        if (child == 0) {
+                sigset_t ss;
+
+                sigemptyset(&ss);
+                sigprocmask(SIG_SETMASK, &ss, NULL);
+                if (dup2(pfd[1], 3) < 0)
+                        _exit(125);
+                close_range(4, ~0U, 0);
+                execl(init, "peapod-stage1-init", root_arg, host_arg, "--ready-fd=3", (char *) NULL);
+                _exit(127);
+        }
+        safe_close(pfd[1]);
+
+        for (;;) {
+                struct pollfd pf = { .fd = rfd, .events = POLLIN };
+                ssize_t n;
+
+                r = poll(&pf, 1, INIT_READY_TIMEOUT_MS);
+                if (r < 0 && errno == EINTR)
+                        continue;
+                if (r <= 0) {
+                        (void) kill(child, SIGKILL);
+                        break;
+                }
+                n = read(rfd, buf + len, sizeof(buf) - 1 - len);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        break;
+                len += (size_t) n;
+                if (len >= sizeof(buf) - 1)
+                        break;
+        }
+        while (waitpid(child, &status, 0) < 0 && errno == EINTR)
+                ;
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+                return set_err(err, -EIO, "The pod's init (%s) failed: %s %d", init,
+                               WIFEXITED(status) ? "exit status" : "signal",
+                               WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+        buf[len] = 0;
+        if (sscanf(buf, "%d", &leader) != 1 || leader <= 1)
+                return set_err(err, -EIO, "The pod's init reported no pid");
+        *ret_leader = leader;
+        return 0;
+}
+
+static int app_start_unit(PodRuntime *rt, const Pod *p, App *a, const char *slice, const char *scope,
+                          PodError *err) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_free_ char *unit = NULL, *helper = NULL, *rootfs = NULL, *desc = NULL, *result = NULL;
+        _cleanup_strv_free_ char **argv = NULL;
+        char *arg;
+        int r;
+
+        r = app_unit_name(p->name, a->name, &unit);
+        if (r < 0)
+                return r;
+        if (asprintf(&helper, "%s/default/peapod-stage1-app", rt->stage1_dir) < 0 || app_dir(rt, p, a, "rootfs", &rootfs) < 0 ||
+            asprintf(&desc, "App %s of pod %s", a->name, p->name) < 0)
+                return -ENOMEM;
+
+        r = strv_extend(&argv, "peapod-stage1-app");
+        if (r >= 0)
+                r = asprintf(&arg, "--leader=%d", (int) p->leader) < 0 ? -ENOMEM : strv_consume(&argv, arg);
+        if (r >= 0)
+                r = asprintf(&arg, "--scope=%s", scope) < 0 ? -ENOMEM : strv_consume(&argv, arg);
+        if (r >= 0)
+                r = asprintf(&arg, "--rootfs=%s", rootfs) < 0 ? -ENOMEM : strv_consume(&argv, arg);
+        if (r >= 0)
+                r = asprintf(&arg, "--app-id=%s", a->id) < 0 ? -ENOMEM : strv_consume(&argv, arg);
+        if (r >= 0)
+                r = asprintf(&arg, "--workdir=%s", a->workdir) < 0 ? -ENOMEM : strv_consume(&argv, arg);
+        FOREACH_STRV(e, a->env)
+                if (r >= 0)
+                        r = asprintf(&arg, "--env=%s", e) < 0 ? -ENOMEM : strv_consume(&argv, arg);
+        if (r >= 0)
+                r = strv_extend(&argv, "--");
+        FOREACH_STRV(e, a->exec)
+                if (r >= 0)
+                        r = strv_extend(&argv, e);
+        if (r < 0)
+                return r;
+
+        r = sd_bus_message_new_method_call(rt->bus, &m, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                                           "org.freedesktop.systemd1.Manager", "StartTransientUnit");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(m, "ss", unit, "fail");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(m, 'a', "(sv)");
+        if (r < 0)
+                return r;
+        if ((r = bus_append_property_s(m, "Description", desc)) < 0 || (r = bus_append_property_s(m, "Slice", slice)) < 0 ||
+            (r = bus_append_property_as(m, "BindsTo", STRV_MAKE(scope))) < 0 ||
+            (r = bus_append_property_as(m, "After", STRV_MAKE(scope))) < 0 ||
+            (r = bus_append_property_s(m, "Type", "exec")) < 0 ||
+            /* An app that exited keeps its unit (and so its exit status) until
+             * the pod is stopped; AddRef keeps it through the stop itself. */
+            (r = bus_append_property_b(m, "RemainAfterExit", true)) < 0 ||
+            (r = bus_append_property_b(m, "AddRef", true)) < 0 ||
+            /* SIGTERM goes to the helper, which forwards it to the app in its
+             * PID namespace; SIGKILL goes to everything at the timeout. */
+            (r = bus_append_property_s(m, "KillMode", "mixed")) < 0 ||
+            (r = bus_append_property_t(m, "TimeoutStopUSec", APP_STOP_TIMEOUT_USEC)) < 0 ||
+            (r = bus_append_property_s(m, "SyslogIdentifier", a->id)) < 0)
+                return r;
+
+        /* LogExtraFields is aay: every journal entry of the unit carries them. */
+        r = sd_bus_message_open_container(m, 'r', "sv");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", "LogExtraFields");
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'v', "aay");
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "ay");
+        {
+                const char *fields[][2] = {
+                        { "PEAPOD_POD_ID", p->id },
+                        { "PEAPOD_APP", a->name },
+                        { "PEAPOD_APP_ID", a->id },
+                };
+                for (size_t i = 0; i < ELEMENTSOF(fields) && r >= 0; i++) {
+                        _cleanup_free_ char *field = NULL;
+
+                        if (asprintf(&field, "%s=%s", fields[i][0], fields[i][1]) < 0)
+                                return -ENOMEM;
+                        r = sd_bus_message_append_array(m, 'y', field, strlen(field));
+                }
+        }
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (r < 0)
+                return r;
+
+        /* ExecStartEx: no-env-expand, or systemd would expand "$VAR" in the
+         * app's command line; no-setuid, the helper must stay root to join
+         * the pod's namespaces (it drops privileges for the app itself). */
+        r = sd_bus_message_open_container(m, 'r', "sv");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", "ExecStartEx");
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'v', "a(sasas)");
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "(sasas)");
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'r', "sasas");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", helper);
+        if (r >= 0)
+                r = sd_bus_message_append_strv(m, argv);
+        if (r >= 0)
+                r = sd_bus_message_append_strv(m, STRV_MAKE("no-env-expand", "no-setuid"));
+        for (int i = 0; i < 4 && r >= 0; i++)
+                r = sd_bus_message_close_container(m);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m); /* a(sv) */
+        if (r >= 0)
+                r = sd_bus_message_append(m, "a(sa(sv))", 0);
+        if (r < 0)
+                return r;
+
+        r = systemd_call_job_wait(rt->bus, m, &error, &result);
+        if (r < 0)
+                return set_err(err, r, "Failed to start unit %s: %s", unit,
+                               error.message ?: strerror(-r));
+        if (!streq(result, "done"))
+                return set_err(err, -EIO, "Unit %s did not start: %s", unit, result);
+        a->state = APP_RUNNING;
+        a->result = APP_RESULT_NONE;
+        a->status = 0;
+        a->started_usec = now_usec();
+        a->exited_usec = 0;
+        return 0;
+}
+
+/* Undo a start: everything that may exist is torn down, whatever exists. */
+static void pod_teardown(PodRuntime *rt, Pod *p) {
+        _cleanup_free_ char *slice = NULL, *scope = NULL;
+
+        if (pod_unit_names(p, &slice, &scope) >= 0) {
+                (void) systemd_stop_unit(rt->bus, slice, NULL);
+                for (size_t i = 0; i < p->n_apps; i++) {
+                        _cleanup_free_ char *unit = NULL;
+
+                        if (app_unit_name(p->name, p->apps[i].name, &unit) < 0)
+                                continue;
+                        (void) systemd_reset_failed_unit(rt->bus, unit);
+                        (void) systemd_unref_unit(rt->bus, unit);
+                }
+                (void) systemd_reset_failed_unit(rt->bus, scope);
+                (void) systemd_reset_failed_unit(rt->bus, slice);
+        }
+        /* An init that never made it into its scope is not stopped above. */
+        if (p->leader > 1)
+                (void) kill(p->leader, SIGKILL);
+        for (size_t i = 0; i < p->n_apps; i++)
+                app_umount_rootfs(rt, p, &p->apps[i]);
+        p->leader = 0;
+}
+
+int pod_start(PodRuntime *rt, Pod *p, PodError *err) {
+        _cleanup_free_ char *slice = NULL, *scope = NULL, *root = NULL, *desc = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r;
+
+        if (p->state != POD_CREATED)
+                return set_err(err, -EBUSY, "Pod %s is %s, not created", p->name, pod_state_to_string(p->state));
+        r = pod_unit_names(p, &slice, &scope);
+        if (r < 0)
+                return r;
+        if (asprintf(&root, "%s/pods/%s/root", rt->state_dir, p->id) < 0 || asprintf(&desc, "peapod pod %s", p->name) < 0)
+                return -ENOMEM;
+
+        /* Recorded first, so that a crash from here on is undone at restart. */
+        p->state = POD_PREPARING;
+        r = pod_save(p, rt->state_dir);
+        if (r < 0) {
+                p->state = POD_CREATED;
+                return set_err(err, r, "Failed to save pod state: %s", strerror(-r));
+        }
+
+        for (size_t i = 0; i < p->n_apps; i++) {
+                r = app_mount_rootfs(rt, p, &p->apps[i]);
+                if (r < 0) {
+                        set_err(err, r, "Failed to mount the root of app %s: %s", p->apps[i].name, strerror(-r));
+                        goto fail;
+                }
+        }
+
+        r = pod_spawn_init(rt, p, &p->leader, err);
+        if (r < 0)
+                goto fail;
+        r = pod_save(p, rt->state_dir);
+        if (r < 0)
+                goto fail;
+
+        r = machine_create(rt->bus, p->name, p->id, p->leader, root, slice, desc, &error);
+        if (r < 0) {
+                if (sd_bus_error_has_name(&error, "org.freedesktop.machine1.MachineExists") || r == -EEXIST)
+                        set_err(err, -EEXIST, "A machine named %s exists already", p->name);
+                else
+                        set_err(err, r, "Failed to register machine %s: %s", p->name, error.message ?: strerror(-r));
+                goto fail;
+        }
+
+        for (size_t i = 0; i < p->n_apps; i++) {
+                r = app_start_unit(rt, p, &p->apps[i], slice, scope, err);
+                if (r < 0)
+                        goto fail;
+        }
+
+        p->state = POD_RUNNING;
+        p->started_usec = now_usec();
+        p->exited_usec = 0;
+        r = pod_save(p, rt->state_dir);
+        if (r < 0) {
+                set_err(err, r, "Failed to save pod state: %s", strerror(-r));
+                goto fail;
+        }
+        return 0;
+
+fail:
+        pod_teardown(rt, p);
+        for (size_t i = 0; i < p->n_apps; i++) {
+                p->apps[i].state = APP_CREATED;
+                p->apps[i].started_usec = 0;
+        }
+        p->state = POD_CREATED;
+        (void) pod_save(p, rt->state_dir);
+        return r;
+}
+
+/* Record what systemd says of an app's unit. */
+static bool app_update_from_unit(App *a, const UnitStatus *s) {
+        AppState state = a->state;
+        AppResult result = a->result;
+        int status = a->status;
+
+        if (!s->load_state || streq(s->load_state, "not-found")) {
+                /* Gone without us seeing the end: it has exited, how is unknown. */
+                if (a->state == APP_RUNNING)
+                        state = APP_EXITED;
+        } else if (streq_ptr(s->active_state, "failed") ||
+                   (streq_ptr(s->active_state, "active") && streq_ptr(s->sub_state, "exited")) ||
+                   (streq_ptr(s->active_state, "inactive") && s->exec_main_code > 0)) {
+                state = APP_EXITED;
+                switch (s->exec_main_code) {
+                case CLD_EXITED:
+                        result = APP_RESULT_EXITED;
+                        break;
+                case CLD_KILLED:
+                        result = APP_RESULT_KILLED;
+                        break;
+                case CLD_DUMPED:
+                        result = APP_RESULT_DUMPED;
+                        break;
+                default:
+                        result = APP_RESULT_NONE;
+                }
+                status = s->exec_main_status;
+        } else if (streq_ptr(s->active_state, "active") || streq_ptr(s->active_state, "activating") ||
+                   streq_ptr(s->active_state, "deactivating"))
+                state = APP_RUNNING;
+
+        if (state == a->state && result == a->result && status == a->status)
+                return false;
+        a->state = state;
+        a->result = result;
+        a->status = status;
+        if (state == APP_EXITED && !a->exited_usec)
+                a->exited_usec = s->exec_main_exit_usec ?: now_usec();
+        return true;
+}
+
+static int pod_refresh_apps(PodRuntime *rt, Pod *p, bool *changed) {
+        for (size_t i = 0; i < p->n_apps; i++) {
+                App *a = &p->apps[i];
+                _cleanup_free_ char *unit = NULL;
+                UnitStatus s = {};
+                int r;
+
+                if (a->state != APP_RUNNING)
+                        continue;
+                r = app_unit_name(p->name, a->name, &unit);
+                if (r < 0)
+                        return r;
+                r = systemd_get_unit_status(rt->bus, unit, &s);
+                if (r < 0)
+                        return r;
+                if (app_update_from_unit(a, &s))
+                        *changed = true;
+                unit_status_done(&s);
+        }
+        return 0;
+}
+
+int pod_refresh(PodRuntime *rt, Pod *p) {
+        bool changed = false;
+        int r;
+
+        if (p->state != POD_RUNNING)
+                return 0;
+        r = pod_refresh_apps(rt, p, &changed);
+        if (r < 0)
+                return r;
+        if (!changed)
+                return 0;
+        r = pod_save(p, rt->state_dir);
+        return r < 0 ? r : 1;
+}
+
+int pod_stop(PodRuntime *rt, Pod *p) {
+        _cleanup_free_ char *slice = NULL, *scope = NULL;
+        bool changed = false;
+        int r;
+
+        if (p->state == POD_CREATED || p->state == POD_EXITED)
+                return 0;
+        r = pod_unit_names(p, &slice, &scope);
+        if (r < 0)
+                return r;
+        (void) pod_refresh_apps(rt, p, &changed);
+
+        r = systemd_stop_unit(rt->bus, slice, NULL);
+        if (r < 0)
+                return r;
+        /* The app units are still loaded (AddRef): read how the stop ended them. */
+        (void) pod_refresh_apps(rt, p, &changed);
+        for (size_t i = 0; i < p->n_apps; i++)
+                if (p->apps[i].state != APP_EXITED) {
+                        p->apps[i].state = APP_EXITED;
+                        p->apps[i].exited_usec = now_usec();
+                }
+        p->leader = 0;
+        pod_teardown(rt, p);
+        p->state = POD_EXITED;
+        p->exited_usec = now_usec();
+        return pod_save(p, rt->state_dir);
+}
+
+int pod_remove(PodRuntime *rt, Pod *p) {
+        _cleanup_free_ char *dir = NULL;
+        int r;
+
+        if (p->state == POD_RUNNING || p->state == POD_PREPARING)
+                return -EBUSY;
+        for (size_t i = 0; i < p->n_apps; i++)
+                app_umount_rootfs(rt, p, &p->apps[i]);
+        r = pod_dir(rt->state_dir, p->id, &dir);
+        if (r < 0)
+                return r;
+        return rm_rf(dir);
+}
+
+int pod_reconcile(PodRuntime *rt, Pod *p) {
+        _cleanup_free_ char *slice = NULL, *scope = NULL;
+        UnitStatus s = {};
+        bool alive;
+        int r;
+
+        switch (p->state) {
+        case POD_CREATED:
+                return 0;
+        case POD_EXITED:
+                for (size_t i = 0; i < p->n_apps; i++)
+                        app_umount_rootfs(rt, p, &p->apps[i]);
+                return 0;
+        case POD_PREPARING:
+                /* A start cut short: undo it. */
+                pod_teardown(rt, p);
+                for (size_t i = 0; i < p->n_apps; i++)
+                        p->apps[i].state = APP_CREATED;
+                p->state = POD_CREATED;
+                r = pod_save(p, rt->state_dir);
+                return r < 0 ? r : 1;
+        default:
+                break;
+        }
+
+        r = pod_unit_names(p, &slice, &scope);
+        if (r < 0)
+                return r;
+        r = systemd_get_unit_status(rt->bus, scope, &s);
+        if (r < 0)
+                return r;
+        alive = streq_ptr(s.active_state, "active");
+        unit_status_done(&s);
+
+        /* Our references died with the previous connection: take them again. */
+        for (size_t i = 0; i < p->n_apps; i++) {
+                _cleanup_free_ char *unit = NULL;
+
+                if (app_unit_name(p->name, p->apps[i].name, &unit) >= 0)
+                        (void) systemd_ref_unit(rt->bus, unit);
+        }
+        r = pod_refresh(rt, p);
+        if (r < 0)
+                return r;
+        if (!alive || (p->stop_when_apps_exit && pod_all_apps_exited(p))) {
+                r = pod_stop(rt, p);
+                return r < 0 ? r : 1;
+        }
+        return r;
+}

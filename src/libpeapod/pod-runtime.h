@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+
+#include <systemd/sd-bus.h>
+
+#include "pod.h"
+
+/* What the pod state machine needs from its environment: a bus connection
+ * to systemd and machined that nobody else processes (see systemd.h), where
+ * state lives, and where the stage1 helpers are. */
+typedef struct PodRuntime {
+        sd_bus *bus;
+        const char *state_dir;
+        const char *stage1_dir;
+} PodRuntime;
+
+/* created -> preparing -> running. On failure, everything done so far is
+ * undone and the pod is "created" again; err says what failed. */
+int pod_start(PodRuntime *rt, Pod *p, PodError *err);
+
+/* running -> exited: stops the pod slice (apps and infra), records how each
+ * app ended, releases units and mounts. Idempotent. */
+int pod_stop(PodRuntime *rt, Pod *p);
+
+/* Refuses a running pod with -EBUSY. Removes every trace on disk. */
+int pod_remove(PodRuntime *rt, Pod *p);
+
+/* Ask systemd how the pod's apps are doing and record it. Returns 1 if
+ * anything changed (and was saved), 0 if not. */
+int pod_refresh(PodRuntime *rt, Pod *p);
+
+/* After a start of the manager: finish or undo what a crash interrupted,
+ * take the references a running pod's units need again, and catch up on
+ * exits that happened meanwhile. Returns 1 if the pod changed. */
+int pod_reconcile(PodRuntime *rt, Pod *p);

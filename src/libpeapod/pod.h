@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "macro.h"
+#include "name.h"
+
+typedef enum PodState {
+        POD_CREATED,
+        POD_PREPARING,
+        POD_RUNNING,
+        POD_EXITED,
+        _POD_STATE_MAX,
+        _POD_STATE_INVALID = -EINVAL,
+} PodState;
+
+typedef enum AppState {
+        APP_CREATED,
+        APP_RUNNING,
+        APP_EXITED,
+        _APP_STATE_MAX,
+        _APP_STATE_INVALID = -EINVAL,
+} AppState;
+
+/* How an app's main process ended, as systemd's ExecMainCode reports it. */
+typedef enum AppResult {
+        APP_RESULT_NONE,
+        APP_RESULT_EXITED,
+        APP_RESULT_KILLED,
+        APP_RESULT_DUMPED,
+        _APP_RESULT_MAX,
+        _APP_RESULT_INVALID = -EINVAL,
+} AppResult;
+
+const char *pod_state_to_string(PodState s);
+PodState pod_state_from_string(const char *s);
+const char *app_state_to_string(AppState s);
+AppState app_state_from_string(const char *s);
+const char *app_result_to_string(AppResult r);
+AppResult app_result_from_string(const char *s);
+
+typedef struct App {
+        char *name;
+        char id[POD_ID_LEN + 1];
+        char *image;
+        char *rootfs_lower;    /* the image's tree, resolved at creation */
+        char **exec;           /* the full command */
+        char **env;            /* the full environment */
+        char *workdir;
+        AppState state;
+        AppResult result;
+        int status;            /* exit code or signal number */
+        uint64_t started_usec, exited_usec;
+} App;
+
+typedef struct Pod {
+        char id[POD_ID_LEN + 1];
+        char *name;            /* also the machine name */
+        PodState state;
+        bool stop_when_apps_exit;
+        pid_t leader;
+        uint64_t created_usec, started_usec, exited_usec;
+        App *apps;
+        size_t n_apps;
+} Pod;
+
+#define POD_FILE_MAX (4 * 1024 * 1024)
+#define POD_APPS_MAX 64
+
+Pod *pod_free(Pod *p);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Pod *, pod_free);
+
+/* What a caller asks for when creating an app. */
+typedef struct AppSpec {
+        const char *name;         /* NULL or "" = derived from the image */
+        const char *image;
+        char **exec;              /* replaces entrypoint + cmd */
+        char **args;              /* replaces cmd */
+        char **env;               /* added to the image's */
+        const char *workdir;
+} AppSpec;
+
+typedef struct PodError {
+        char message[512];
+} PodError;
+
+/* Validate everything and build a pod in state "created" (nothing touches
+ * the disk). -EINVAL: bad name or argument; -ENOENT: image not found.
+ * err->message says which. */
+int pod_new(const char *name, const AppSpec *specs, size_t n_specs, char * const *image_dirs, Pod **ret,
+            PodError *err);
+
+int pod_to_json_string(const Pod *p, char **ret);
+int pod_from_json_string(const char *s, Pod **ret);
+
+/* State files: <state_dir>/pods/<id>/pod.json, written atomically. */
+int pod_dir(const char *state_dir, const char *id, char **ret);
+int pod_save(const Pod *p, const char *state_dir);
+int pod_load(const char *state_dir, const char *id, Pod **ret);
+
+App *pod_find_app(Pod *p, const char *name);
+bool pod_all_apps_exited(const Pod *p);
+
+/* Names of the systemd units of a pod. */
+int pod_unit_names(const Pod *p, char **ret_slice, char **ret_scope);

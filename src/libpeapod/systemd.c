@@ -1,0 +1,297 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdio.h>
+#include <sys/wait.h>
+
+#include <systemd/sd-id128.h>
+
+#include "string-util.h"
+#include "strv.h"
+#include "systemd.h"
+
+#define JOB_TIMEOUT_USEC (120ULL * 1000000ULL)
+
+void unit_status_done(UnitStatus *s) {
+        free(s->load_state);
+        free(s->active_state);
+        free(s->sub_state);
+        memset(s, 0, sizeof(*s));
+}
+
+typedef struct JobWait {
+        char **paths;   /* removed job paths, in the order seen */
+        char **results; /* their results */
+} JobWait;
+
+static int on_job_removed(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        JobWait *w = userdata;
+        const char *path, *unit, *result;
+        uint32_t id;
+
+        if (sd_bus_message_read(m, "uoss", &id, &path, &unit, &result) < 0)
+                return 0;
+        if (strv_extend(&w->paths, path) < 0 || strv_extend(&w->results, result) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+static uint64_t now_monotonic_usec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000ULL;
+}
+
+/* The match goes in before the call: a JobRemoved that arrives before the
+ * reply is queued and seen below, so there is no race. */
+int systemd_call_job_wait(sd_bus *bus, sd_bus_message *m, sd_bus_error *error, char **ret_result) {
+        _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_free_ char *job = NULL;
+        JobWait w = {};
+        const char *path;
+        uint64_t deadline;
+        int r;
+
+        r = sd_bus_match_signal(bus, &slot, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                                "org.freedesktop.systemd1.Manager", "JobRemoved", on_job_removed, &w);
+        if (r < 0)
+                goto finish;
+        r = sd_bus_call(bus, m, 0, error, &reply);
+        if (r < 0)
+                goto finish;
+        r = sd_bus_message_read(reply, "o", &path);
+        if (r < 0)
+                goto finish;
+        job = strdup(path);
+        if (!job) {
+                r = -ENOMEM;
+                goto finish;
+        }
+
+        deadline = now_monotonic_usec() + JOB_TIMEOUT_USEC;
+        for (;;) {
+                for (size_t i = 0; w.paths && w.paths[i]; i++)
+                        if (streq(w.paths[i], job)) {
+                                if (ret_result) {
+                                        *ret_result = strdup(w.results[i]);
+                                        r = *ret_result ? 0 : -ENOMEM;
+                                } else
+                                        r = 0;
+                                goto finish;
+                        }
+                r = sd_bus_process(bus, NULL);
+                if (r < 0)
+                        goto finish;
+                if (r > 0)
+                        continue;
+                if (now_monotonic_usec() >= deadline) {
+                        r = -ETIMEDOUT;
+                        goto finish;
+                }
+                r = sd_bus_wait(bus, deadline - now_monotonic_usec());
+                if (r < 0)
+                        goto finish;
+        }
+finish:
+        strv_free(w.paths);
+        strv_free(w.results);
+        return r;
+}
+
+static int unit_call_simple(sd_bus *bus, const char *method, const char *unit) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r;
+
+        r = sd_bus_call_method(bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                               "org.freedesktop.systemd1.Manager", method, &error, NULL, "s", unit);
+        if (r < 0 && (sd_bus_error_has_name(&error, "org.freedesktop.systemd1.NoSuchUnit") ||
+                      sd_bus_error_has_name(&error, "org.freedesktop.systemd1.LoadFailed")))
+                return 0;
+        return r;
+}
+
+int systemd_stop_unit(sd_bus *bus, const char *unit, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        _cleanup_free_ char *result = NULL;
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        int r;
+
+        r = sd_bus_message_new_method_call(bus, &m, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                                           "org.freedesktop.systemd1.Manager", "StopUnit");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(m, "ss", unit, "replace");
+        if (r < 0)
+                return r;
+        r = systemd_call_job_wait(bus, m, &e, &result);
+        if (r < 0) {
+                /* Stopping what is not loaded is success: it is stopped. */
+                if (sd_bus_error_has_name(&e, "org.freedesktop.systemd1.NoSuchUnit"))
+                        r = 0;
+                else if (error)
+                        sd_bus_error_move(error, &e);
+                sd_bus_error_free(&e);
+                return r;
+        }
+        if (!streq(result, "done") && !streq(result, "skipped"))
+                return -EIO;
+        return 0;
+}
+
+int systemd_reset_failed_unit(sd_bus *bus, const char *unit) {
+        return unit_call_simple(bus, "ResetFailedUnit", unit);
+}
+
+int systemd_ref_unit(sd_bus *bus, const char *unit) {
+        return unit_call_simple(bus, "RefUnit", unit);
+}
+
+int systemd_unref_unit(sd_bus *bus, const char *unit) {
+        return unit_call_simple(bus, "UnrefUnit", unit);
+}
+
+static int read_props(sd_bus *bus, const char *path, const char *interface, UnitStatus *s) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r;
+
+        r = sd_bus_call_method(bus, "org.freedesktop.systemd1", path, "org.freedesktop.DBus.Properties", "GetAll",
+                               NULL, &reply, "s", interface);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_enter_container(reply, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(reply, 'e', "sv")) > 0) {
+                const char *name, *str;
+                char **target = NULL;
+
+                r = sd_bus_message_read(reply, "s", &name);
+                if (r < 0)
+                        return r;
+                if (streq(name, "LoadState"))
+                        target = &s->load_state;
+                else if (streq(name, "ActiveState"))
+                        target = &s->active_state;
+                else if (streq(name, "SubState"))
+                        target = &s->sub_state;
+
+                if (target) {
+                        r = sd_bus_message_read(reply, "v", "s", &str);
+                        if (r < 0)
+                                return r;
+                        free(*target);
+                        *target = strdup(str);
+                        if (!*target)
+                                return -ENOMEM;
+                } else if (streq(name, "ExecMainCode"))
+                        r = sd_bus_message_read(reply, "v", "i", &s->exec_main_code);
+                else if (streq(name, "ExecMainStatus"))
+                        r = sd_bus_message_read(reply, "v", "i", &s->exec_main_status);
+                else if (streq(name, "ExecMainPID"))
+                        r = sd_bus_message_read(reply, "v", "u", &s->exec_main_pid);
+                else if (streq(name, "ExecMainStartTimestamp"))
+                        r = sd_bus_message_read(reply, "v", "t", &s->exec_main_start_usec);
+                else if (streq(name, "ExecMainExitTimestamp"))
+                        r = sd_bus_message_read(reply, "v", "t", &s->exec_main_exit_usec);
+                else
+                        r = sd_bus_message_skip(reply, "v");
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_exit_container(reply);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        return sd_bus_message_exit_container(reply);
+}
+
+int systemd_get_unit_status(sd_bus *bus, const char *unit, UnitStatus *ret) {
+        _cleanup_free_ char *path = NULL;
+        UnitStatus s = {};
+        int r;
+
+        r = sd_bus_path_encode("/org/freedesktop/systemd1/unit", unit, &path);
+        if (r < 0)
+                return r;
+        r = read_props(bus, path, "org.freedesktop.systemd1.Unit", &s);
+        if (r >= 0 && s.load_state && !streq(s.load_state, "not-found") && endswith(unit, ".service"))
+                r = read_props(bus, path, "org.freedesktop.systemd1.Service", &s);
+        if (r < 0) {
+                unit_status_done(&s);
+                return r;
+        }
+        *ret = s;
+        return 0;
+}
+
+int machine_create(sd_bus *bus, const char *name, const char *id_hex, pid_t leader, const char *root_directory,
+                   const char *slice, const char *description, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        sd_id128_t id;
+        int r;
+
+        r = sd_id128_from_string(id_hex, &id);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_new_method_call(bus, &m, "org.freedesktop.machine1", "/org/freedesktop/machine1",
+                                           "org.freedesktop.machine1.Manager", "CreateMachine");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(m, "s", name);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append_array(m, 'y', id.bytes, sizeof(id.bytes));
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(m, "ssus", "peapod", "container", (uint32_t) leader, root_directory);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(m, 'a', "(sv)");
+        if (r < 0)
+                return r;
+        r = bus_append_property_s(m, "Slice", slice);
+        if (r < 0)
+                return r;
+        r = bus_append_property_s(m, "Description", description);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_close_container(m);
+        if (r < 0)
+                return r;
+        /* machined answers once the scope's start job is done. */
+        return sd_bus_call(bus, m, 0, error, NULL);
+}
+
+int bus_append_property_s(sd_bus_message *m, const char *name, const char *value) {
+        return sd_bus_message_append(m, "(sv)", name, "s", value);
+}
+
+int bus_append_property_b(sd_bus_message *m, const char *name, int value) {
+        return sd_bus_message_append(m, "(sv)", name, "b", value);
+}
+
+int bus_append_property_t(sd_bus_message *m, const char *name, uint64_t value) {
+        return sd_bus_message_append(m, "(sv)", name, "t", value);
+}
+
+int bus_append_property_as(sd_bus_message *m, const char *name, char * const *l) {
+        int r;
+
+        r = sd_bus_message_open_container(m, 'r', "sv");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(m, "s", name);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(m, 'v', "as");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append_strv(m, (char **) l);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_close_container(m);
+        if (r < 0)
+                return r;
+        return sd_bus_message_close_container(m);
+}

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <systemd/sd-bus.h>
+
+#include "macro.h"
+
+/* Synchronous calls to systemd (org.freedesktop.systemd1) and machined
+ * (org.freedesktop.machine1). The bus passed in must not be processed by
+ * anyone else while these run: they wait for JobRemoved by processing it. */
+
+typedef struct UnitStatus {
+        char *load_state;
+        char *active_state;
+        char *sub_state;
+        int exec_main_code; /* CLD_EXITED, CLD_KILLED, CLD_DUMPED, 0 = none yet */
+        int exec_main_status;
+        uint32_t exec_main_pid;
+        uint64_t exec_main_start_usec, exec_main_exit_usec;
+} UnitStatus;
+
+void unit_status_done(UnitStatus *s);
+
+/* Send a method call that returns a job path, then wait until that job is
+ * removed. ret_result gets the job result ("done", "failed", ...). */
+int systemd_call_job_wait(sd_bus *bus, sd_bus_message *m, sd_bus_error *error, char **ret_result);
+
+int systemd_stop_unit(sd_bus *bus, const char *unit, sd_bus_error *error);
+int systemd_reset_failed_unit(sd_bus *bus, const char *unit);
+int systemd_ref_unit(sd_bus *bus, const char *unit);
+int systemd_unref_unit(sd_bus *bus, const char *unit);
+int systemd_get_unit_status(sd_bus *bus, const char *unit, UnitStatus *ret);
+
+/* Register a machine whose scope machined creates in the given slice. */
+int machine_create(sd_bus *bus, const char *name, const char *id_hex, pid_t leader, const char *root_directory,
+                   const char *slice, const char *description, sd_bus_error *error);
+
+/* Append a (sv) pair to an open a(sv) container. */
+int bus_append_property_s(sd_bus_message *m, const char *name, const char *value);
+int bus_append_property_b(sd_bus_message *m, const char *name, int value);
+int bus_append_property_t(sd_bus_message *m, const char *name, uint64_t value);
+int bus_append_property_as(sd_bus_message *m, const char *name, char * const *l);

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "fs-util.h"
+#include "strv.h"
+#include "tests.h"
+
+int main(void) {
+        char dir[] = "/tmp/test-fs-util-XXXXXX", path[256], *text = NULL;
+        size_t n;
+        struct stat st;
+
+        ASSERT_TRUE(mkdtemp(dir));
+        snprintf(path, sizeof(path), "%s/a/b/c", dir);
+        ASSERT_OK(mkdir_p(path, 0755));
+        ASSERT_OK(mkdir_p(path, 0755));
+        snprintf(path, sizeof(path), "%s/a/file", dir);
+        ASSERT_OK(write_file_atomic(path, "hello", 5, 0600));
+        ASSERT_OK(write_file_atomic(path, "world!", 6, 0600));
+        ASSERT_OK(read_file(path, 100, &text, &n));
+        ASSERT_STREQ(text, "world!");
+        ASSERT_TRUE(n == 6);
+        free(text);
+        ASSERT_OK(stat(path, &st));
+        ASSERT_TRUE((st.st_mode & 0777) == 0600);
+        ASSERT_ERR(read_file(path, 3, &text, &n), EFBIG);
+        ASSERT_TRUE(path_is_mount_point(dir) == 0);
+        ASSERT_TRUE(path_is_mount_point("/proc") > 0);
+
+        char **l = NULL;
+        ASSERT_OK(strv_extend(&l, "a"));
+        ASSERT_OK(strv_extend(&l, "b"));
+        char *j = strv_join(l, ", ");
+        ASSERT_STREQ(j, "a, b");
+        free(j);
+        strv_free(l);
+
+        ASSERT_OK(rm_rf(dir));
+        ASSERT_TRUE(stat(dir, &st) < 0);
+        return 0;
+}

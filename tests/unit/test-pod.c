@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "fs-util.h"
+#include "image.h"
+#include "pod.h"
+#include "string-util.h"
+#include "strv.h"
+#include "tests.h"
+
+static char tmpdir[] = "/tmp/test-pod-XXXXXX";
+
+/* A directory image: <dir>/<name>/<tag>/{rootfs,config.json}. */
+static void make_image(const char *name, const char *tag, const char *config) {
+        char path[512];
+
+        snprintf(path, sizeof(path), "%s/images/%s/%s/rootfs/bin", tmpdir, name, tag);
+        ASSERT_OK(mkdir_p(path, 0755));
+        snprintf(path, sizeof(path), "%s/images/%s/%s/config.json", tmpdir, name, tag);
+        ASSERT_OK(write_file_atomic(path, config, strlen(config), 0644));
+}
+
+static char **image_dirs(void) {
+        static char buf[512];
+        static char *dirs[2];
+
+        snprintf(buf, sizeof(buf), "%s/images", tmpdir);
+        dirs[0] = buf;
+        dirs[1] = NULL;
+        return dirs;
+}
+
+TEST(image_lookup) {
+        Image *i = NULL;
+        char **cmd = NULL;
+
+        ASSERT_OK(image_find("busybox", image_dirs(), &i));
+        ASSERT_STREQ(i->name, "busybox:latest");
+        ASSERT_STREQ(i->cmd[0], "sh");
+        ASSERT_STREQ(i->workdir, "/srv");
+        ASSERT_OK(image_resolve_command(i, NULL, NULL, &cmd));
+        ASSERT_TRUE(strv_length(cmd) == 2);
+        ASSERT_STREQ(cmd[0], "/bin/entry");
+        ASSERT_STREQ(cmd[1], "sh");
+        strv_free(cmd);
+        ASSERT_OK(image_resolve_command(i, NULL, STRV_MAKE("echo", "hi"), &cmd));
+        ASSERT_STREQ(cmd[0], "/bin/entry");
+        ASSERT_STREQ(cmd[2], "hi");
+        strv_free(cmd);
+        ASSERT_OK(image_resolve_command(i, STRV_MAKE("/bin/true"), STRV_MAKE("ignored"), &cmd));
+        ASSERT_TRUE(strv_length(cmd) == 1);
+        strv_free(cmd);
+        ASSERT_ERR(image_resolve_command(i, STRV_MAKE(""), NULL, &cmd), EINVAL);
+        image_free(i);
+
+        ASSERT_OK(image_find("tools:1.0", image_dirs(), &i));
+        ASSERT_ERR(image_resolve_command(i, NULL, NULL, &cmd), EINVAL);
+        image_free(i);
+
+        ASSERT_ERR(image_find("nope", image_dirs(), &i), ENOENT);
+        ASSERT_ERR(image_find("busybox:other", image_dirs(), &i), ENOENT);
+        ASSERT_ERR(image_find("../etc", image_dirs(), &i), EINVAL);
+        ASSERT_ERR(image_find("/abs", image_dirs(), &i), EINVAL);
+        ASSERT_ERR(image_find("Upper", image_dirs(), &i), EINVAL);
+        ASSERT_ERR(image_find("broken", image_dirs(), &i), EBADMSG);
+}
+
+TEST(pod_new_and_json_roundtrip) {
+        AppSpec specs[] = {
+                { .image = "busybox", .env = STRV_MAKE("A=1", "PATH=/x") },
+                { .image = "busybox", .args = STRV_MAKE("sleep", "1") },
+                { .name = "worker", .image = "tools:1.0", .exec = STRV_MAKE("/bin/w", "--flag"), .workdir = "/w" },
+        };
+        Pod *p = NULL, *q = NULL;
+        PodError err = {};
+        char *json = NULL;
+
+        ASSERT_OK(pod_new("web", specs, 3, image_dirs(), &p, &err));
+        ASSERT_STREQ(p->name, "web");
+        ASSERT_TRUE(p->state == POD_CREATED);
+        ASSERT_TRUE(p->n_apps == 3);
+        ASSERT_STREQ(p->apps[0].name, "busybox");
+        ASSERT_STREQ(p->apps[1].name, "busybox-2");
+        ASSERT_STREQ(p->apps[2].name, "worker");
+        ASSERT_STREQ(p->apps[0].workdir, "/srv");
+        ASSERT_STREQ(p->apps[2].workdir, "/w");
+        /* The caller's PATH replaces the image's; A is added. */
+        ASSERT_TRUE(strv_contains(p->apps[0].env, "PATH=/x"));
+        ASSERT_TRUE(strv_contains(p->apps[0].env, "A=1"));
+        ASSERT_TRUE(strv_length(p->apps[0].env) == 2);
+        ASSERT_STREQ(p->apps[1].exec[1], "sleep");
+        ASSERT_STREQ(p->apps[2].exec[0], "/bin/w");
+        ASSERT_TRUE(strcmp(p->apps[0].id, p->apps[1].id) != 0);
+
+        p->state = POD_RUNNING;
+        p->leader = 4242;
+        p->apps[0].state = APP_EXITED;
+        p->apps[0].result = APP_RESULT_KILLED;
+        p->apps[0].status = 9;
+        ASSERT_OK(pod_save(p, tmpdir));
+        ASSERT_OK(pod_load(tmpdir, p->id, &q));
+        ASSERT_OK(pod_to_json_string(q, &json));
+        ASSERT_STREQ(q->name, "web");
+        ASSERT_TRUE(q->state == POD_RUNNING);
+        ASSERT_TRUE(q->leader == 4242);
+        ASSERT_TRUE(q->apps[0].result == APP_RESULT_KILLED && q->apps[0].status == 9);
+        ASSERT_STREQ(q->apps[1].id, p->apps[1].id);
+        ASSERT_STREQ(q->apps[2].exec[1], "--flag");
+        free(json);
+        pod_free(q);
+        pod_free(p);
+
+        ASSERT_OK(pod_new(NULL, specs, 1, image_dirs(), &p, &err));
+        ASSERT_TRUE(strncmp(p->name, "pod-", 4) == 0 && strlen(p->name) == 12);
+        pod_free(p);
+}
+
+TEST(pod_new_rejects_bad_input) {
+        AppSpec ok = { .image = "busybox" };
+        AppSpec bad_name = { .name = "Bad_Name", .image = "busybox" };
+        AppSpec missing = { .image = "missing" };
+        AppSpec empty_cmd = { .image = "busybox", .exec = STRV_MAKE("") };
+        AppSpec bad_env = { .image = "busybox", .env = STRV_MAKE("=x") };
+        AppSpec rel_wd = { .image = "busybox", .workdir = "rel" };
+        AppSpec dup[] = { { .name = "a", .image = "busybox" }, { .name = "a", .image = "busybox" } };
+        PodError err = {};
+        Pod *p = NULL;
+
+        ASSERT_ERR(pod_new("bad_pod", &ok, 1, image_dirs(), &p, &err), EINVAL);
+        ASSERT_TRUE(strstr(err.message, "bad_pod"));
+        ASSERT_ERR(pod_new("x", &ok, 0, image_dirs(), &p, &err), EINVAL);
+        ASSERT_ERR(pod_new("x", &bad_name, 1, image_dirs(), &p, &err), EINVAL);
+        memset(&err, 0, sizeof(err));
+        ASSERT_ERR(pod_new("x", &missing, 1, image_dirs(), &p, &err), ENOENT);
+        ASSERT_STREQ(err.message, "Image not found: missing");
+        ASSERT_ERR(pod_new("x", &empty_cmd, 1, image_dirs(), &p, &err), EINVAL);
+        ASSERT_ERR(pod_new("x", &bad_env, 1, image_dirs(), &p, &err), EINVAL);
+        ASSERT_ERR(pod_new("x", &rel_wd, 1, image_dirs(), &p, &err), EINVAL);
+        ASSERT_ERR(pod_new("x", dup, 2, image_dirs(), &p, &err), EEXIST);
+        ASSERT_TRUE(p == NULL);
+}
+
+TEST(pod_json_refuses_garbage) {
+        static const char * const bad[] = {
+                "",
+                "[]",
+                "{\"id\": \"zz\"}",
+                "{\"id\": \"0123456789abcdef0123456789abcdef\", \"name\": \"a_b\", \"state\": \"created\"}",
+                "{\"id\": \"0123456789abcdef0123456789abcdef\", \"name\": \"a\", \"state\": \"weird\", \"leader\": 0,"
+                " \"created_usec\": 0, \"started_usec\": 0, \"exited_usec\": 0, \"apps\": []}",
+                "{\"id\": \"0123456789abcdef0123456789abcdef\", \"name\": \"a\", \"state\": \"created\", \"leader\": -1,"
+                " \"created_usec\": 0, \"started_usec\": 0, \"exited_usec\": 0, \"apps\": []}",
+                "{\"id\": \"0123456789abcdef0123456789abcdef\", \"name\": \"a\", \"state\": \"created\", \"leader\": 0,"
+                " \"created_usec\": 0, \"started_usec\": 0, \"exited_usec\": 0, \"apps\": [{\"name\": \"x\"}]}",
+        };
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                Pod *p = NULL;
+                ASSERT_TRUE(pod_from_json_string(bad[i], &p) < 0);
+                ASSERT_TRUE(p == NULL);
+        }
+}
+
+TEST(state_strings) {
+        for (int s = 0; s < _POD_STATE_MAX; s++)
+                ASSERT_TRUE(pod_state_from_string(pod_state_to_string(s)) == (PodState) s);
+        for (int s = 0; s < _APP_RESULT_MAX; s++)
+                ASSERT_TRUE(app_result_from_string(app_result_to_string(s)) == (AppResult) s);
+        ASSERT_TRUE(pod_state_from_string("nope") < 0);
+}
+
+int main(void) {
+        ASSERT_TRUE(mkdtemp(tmpdir));
+        make_image("busybox", "latest",
+                   "{\"config\": {\"Entrypoint\": [\"/bin/entry\"], \"Cmd\": [\"sh\"], \"Env\": [\"PATH=/bin\"], \"WorkingDir\": \"/srv\"}}");
+        make_image("tools", "1.0", "{\"config\": {}}");
+        make_image("broken", "latest", "{\"config\": {\"Cmd\": \"not-a-list\"}}");
+        test_image_lookup();
+        test_pod_new_and_json_roundtrip();
+        test_pod_new_rejects_bad_input();
+        test_pod_json_refuses_garbage();
+        test_state_strings();
+        ASSERT_OK(rm_rf(tmpdir));
+        return 0;
+}
