@@ -87,7 +87,7 @@ static int property_get_apps(sd_bus *bus, const char *path, const char *interfac
         Pod *p = userdata;
         int r;
 
-        r = sd_bus_message_open_container(reply, 'a', "(sssasssi)");
+        r = sd_bus_message_open_container(reply, 'a', "(sssassssi)");
         if (r < 0)
                 return r;
         for (size_t i = 0; i < p->n_apps; i++) {
@@ -97,7 +97,7 @@ static int property_get_apps(sd_bus *bus, const char *path, const char *interfac
                 r = app_unit_name(p->name, a->name, &unit);
                 if (r < 0)
                         return r;
-                r = sd_bus_message_open_container(reply, 'r', "sssasssi");
+                r = sd_bus_message_open_container(reply, 'r', "sssassssi");
                 if (r < 0)
                         return r;
                 r = sd_bus_message_append(reply, "sss", a->name, a->id, a->image);
@@ -133,7 +133,7 @@ const sd_bus_vtable pod_vtable[] = {
         SD_BUS_PROPERTY("CreatedTimestamp", "t", NULL, offsetof(Pod, created_usec), SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("StartedTimestamp", "t", NULL, offsetof(Pod, started_usec), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("ExitedTimestamp", "t", NULL, offsetof(Pod, exited_usec), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("Apps", "a(sssasssi)", property_get_apps, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Apps", "a(sssassssi)", property_get_apps, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_ARGS("Start", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_start, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Stop", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_stop, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Remove", SD_BUS_ARGS("t", flags), SD_BUS_NO_RESULT, method_remove,

@@ -1,0 +1,39 @@
+#!/bin/bash
+# Stop leaves no unit, mount or namespace; rm leaves no directory.
+. "$(dirname "$0")/lib.sh"
+
+$PEAPOD run --name "$PFX-clean" busybox -- sleep 300 --- busybox -- sleep 300 >/dev/null
+id=$(pod_id "$PFX-clean")
+leader=$(machinectl show -P Leader "$PFX-clean")
+[ -n "$leader" ] || fail "no leader"
+netns=$(readlink /proc/"$leader"/ns/net)
+findmnt -rn -o TARGET | grep -q "$id" || fail "no app root mounts while running"
+
+$PEAPOD stop "$PFX-clean"
+assert_eq exited "$(pod_state "$PFX-clean")" "state after stop"
+units=$(systemctl list-units --all --no-legend --plain "*$PFX*" || true)
+[ -z "$units" ] || fail "units left after stop: $units"
+! machinectl status "$PFX-clean" >/dev/null 2>&1 || fail "machine still registered"
+! kill -0 "$leader" 2>/dev/null || fail "pod init still alive"
+if findmnt -rn -o TARGET | grep -q "$id"; then fail "mounts left: $(findmnt -rn -o TARGET | grep "$id")"; fi
+# No process is left in the pod's network namespace.
+for p in /proc/[0-9]*; do
+        [ "$(readlink "$p/ns/net" 2>/dev/null)" != "$netns" ] || fail "process ${p#/proc/} left in the pod's netns"
+done
+[ -d /var/lib/peapod/pods/"$id" ] || fail "stopped pod lost its directory"
+
+must_fail $PEAPOD stop "$PFX-clean" >/dev/null
+$PEAPOD rm "$PFX-clean"
+[ ! -e /var/lib/peapod/pods/"$id" ] || fail "pod directory left after rm"
+must_fail $PEAPOD status "$PFX-clean" >/dev/null
+
+# rm of a running pod is refused unless forced, and then cleans up too.
+$PEAPOD run --name "$PFX-force" busybox -- sleep 300 >/dev/null
+id=$(pod_id "$PFX-force")
+err=$(must_fail $PEAPOD rm "$PFX-force")
+assert_contains "$err" "running" "rm of a running pod explains why"
+assert_eq running "$(pod_state "$PFX-force")" "refused rm changed nothing"
+$PEAPOD rm --force "$PFX-force"
+[ ! -e /var/lib/peapod/pods/"$id" ] || fail "forced rm left the directory"
+units=$(systemctl list-units --all --no-legend --plain "*$PFX*" || true)
+[ -z "$units" ] || fail "units left after rm --force: $units"
