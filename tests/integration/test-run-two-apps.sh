@@ -30,3 +30,5 @@ n=$(ls /proc/"$leader"/root/proc | grep -c '^[0-9]' || true)
 [ ! -e /proc/"$leader"/root/usr ] || fail "the pod's init sees the host's /usr"
 grep -q peapod /proc/"$leader"/root/etc/os-release || fail "no os-release in the pod root"
 [ "$app_pid" -gt 0 ] || fail "app has no main pid"
+# machinectl shell must never land on the host: the pod's root has no shell.
+out=$(timeout 20 machinectl shell "$PFX-two" /bin/cat /etc/hostname 2>&1) && fail "machinectl shell reached something: $out"

@@ -1,0 +1,498 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* peapod-stage1-app: the ExecStart of an app's service. Joins the pod,
+ * builds the app's mount namespace and runs the app in a child whose fate
+ * it then mirrors. See stage1/README.md for the contract. */
+
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <systemd/sd-journal.h>
+
+#include "fs-util.h"
+#include "log.h"
+#include "stage1-util.h"
+
+static const struct {
+        const char *file;
+        int type;
+} pod_namespaces[] = {
+        { "ns/net", CLONE_NEWNET },
+        { "ns/ipc", CLONE_NEWIPC },
+        { "ns/uts", CLONE_NEWUTS },
+        /* Affects our children only: the app, not this helper. */
+        { "ns/pid", CLONE_NEWPID },
+};
+
+static const int forwarded_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
+
+typedef struct Pod {
+        int ns_fd[ELEMENTSOF(pod_namespaces)];
+} Pod;
+
+static void pod_done(Pod *p) {
+        for (size_t i = 0; i < ELEMENTSOF(p->ns_fd); i++)
+                p->ns_fd[i] = safe_close(p->ns_fd[i]);
+}
+
+static int read_small_fileat(int dir_fd, const char *name, char *buf, size_t size) {
+        _cleanup_close_ int fd = -EBADF;
+        size_t n = 0;
+
+        fd = openat(dir_fd, name, O_RDONLY | O_NOCTTY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        for (;;) {
+                ssize_t k;
+
+                if (n >= size - 1)
+                        return -EFBIG;
+                k = read(fd, buf + n, size - 1 - n);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (k == 0)
+                        break;
+                n += (size_t) k;
+        }
+        buf[n] = 0;
+        return 0;
+}
+
+/* Opens the leader's namespaces and checks that the leader is the pod's
+ * init. Everything goes through one fd of /proc/PID: that directory stays
+ * bound to the process it was opened for, and lookups below it fail once
+ * that process is gone, so a pid reused between the check and the opens
+ * cannot slip us someone else's namespaces. The cgroup is read last so that
+ * it vouches for the namespaces already opened. */
+static int pod_open(pid_t leader, const char *scope, Pod *ret) {
+        _cleanup_(pod_done) Pod pod = { .ns_fd = { -EBADF, -EBADF, -EBADF, -EBADF } };
+        _cleanup_close_ int proc_fd = -EBADF;
+        char path[64], cgroup[16384];
+        int r;
+
+        snprintf(path, sizeof(path), "/proc/%i", (int) leader);
+        proc_fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (proc_fd < 0)
+                return log_error_errno(errno, "Failed to open %s: %m", path);
+
+        for (size_t i = 0; i < ELEMENTSOF(pod_namespaces); i++) {
+                pod.ns_fd[i] = openat(proc_fd, pod_namespaces[i].file, O_RDONLY | O_CLOEXEC);
+                if (pod.ns_fd[i] < 0)
+                        return log_error_errno(errno, "Failed to open %s/%s: %m", path, pod_namespaces[i].file);
+        }
+
+        r = read_small_fileat(proc_fd, "cgroup", cgroup, sizeof(cgroup));
+        if (r < 0)
+                return log_error_errno(r, "Failed to read %s/cgroup: %m", path);
+        r = cgroup_contents_in_unit(cgroup, scope);
+        if (r < 0)
+                return log_error_errno(r, "Failed to parse %s/cgroup.", path);
+        if (r == 0)
+                return log_error_errno(ESRCH, "Process %i is not in %s, refusing to join it.", (int) leader, scope);
+
+        *ret = pod;
+        for (size_t i = 0; i < ELEMENTSOF(pod.ns_fd); i++)
+                pod.ns_fd[i] = -EBADF;
+        return 0;
+}
+
+static int pod_join(Pod *pod) {
+        for (size_t i = 0; i < ELEMENTSOF(pod_namespaces); i++)
+                if (setns(pod->ns_fd[i], pod_namespaces[i].type) < 0)
+                        return log_error_errno(errno, "Failed to join the pod's %s: %m", pod_namespaces[i].file);
+        return 0;
+}
+
+/* The journal's stream socket lives in the host's /run, so this must run
+ * before we pivot away from it. Without journald (tests, a host without
+ * systemd) the app gets our own stdout and stderr instead. */
+static int open_streams(const char *app_id, int *ret_out, int *ret_err) {
+        _cleanup_close_ int out = -EBADF, err = -EBADF;
+
+        out = sd_journal_stream_fd(app_id, LOG_INFO, 0);
+        if (out >= 0)
+                err = sd_journal_stream_fd(app_id, LOG_ERR, 0);
+        if (out < 0 || err < 0) {
+                log_warning_errno(out < 0 ? out : err, "Failed to connect to journald, app logs go to our stdout/stderr: %m");
+                out = safe_close(out);
+                /* Copies above 2, so that dup2() onto 1 and 2 later cannot
+                 * clobber one stream with the other. */
+                out = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+                if (out < 0)
+                        return log_error_errno(errno, "Failed to duplicate stdout: %m");
+                err = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+                if (err < 0)
+                        return log_error_errno(errno, "Failed to duplicate stderr: %m");
+        }
+
+        *ret_out = TAKE_FD(out);
+        *ret_err = TAKE_FD(err);
+        return 0;
+}
+
+static int reopen_dir(int dir_fd, const char *name) {
+        /* Again without following symlinks: it is a mount point now, so it
+         * cannot have been swapped, but the check is cheap. */
+        int fd = openat(dir_fd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        return fd < 0 ? -errno : fd;
+}
+
+/* Mounts on name below dir_fd. Mount points are created, or checked,
+ * without following symlinks, and mount(2) gets /proc/self/fd/N for the
+ * directory we checked: the rootfs comes from an image, and an image can
+ * contain /proc -> /etc or /dev -> /, which followed from the host side
+ * would put our mounts onto the host's own directories. */
+static int mount_dir_at(int dir_fd, const char *name, const char *what, const char *type,
+                        unsigned long flags, const char *data) {
+        _cleanup_close_ int fd = -EBADF;
+        char p[FD_PATH_MAX];
+
+        fd = mkdirat_nofollow(dir_fd, name, 0755);
+        if (fd < 0)
+                return log_error_errno(fd, "Failed to create mount point %s (symlinks are refused): %m", name);
+        if (mount(what, fd_path(p, fd), type, flags, data) < 0)
+                return log_error_errno(errno, "Failed to mount %s on %s: %m", what, name);
+        return reopen_dir(dir_fd, name);
+}
+
+/* A bind mount of path onto itself, then made read-only (the flags of a
+ * bind mount can only be changed by a second, remounting call). */
+static int bind_read_only(const char *path) {
+        if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0 ||
+            mount(NULL, path, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+                return -errno;
+        return 0;
+}
+
+static int setup_proc(int root_fd) {
+        _cleanup_close_ int fd = -EBADF;
+        char p[FD_PATH_MAX + 32];
+        int r;
+
+        /* Mounted from the child, which is in the pod's PID namespace: it
+         * lists the pod's processes. */
+        fd = mount_dir_at(root_fd, "proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+        if (fd < 0)
+                return fd;
+
+        /* Most of /proc/sys and sysrq-trigger act on the whole host, not on
+         * the pod; keep them out of the app's reach as nspawn does. */
+        FOREACH_STRV(f, ((char *[]) { (char *) "sys", (char *) "sysrq-trigger", NULL })) {
+                fd_path(p, fd);
+                strcat(p, "/");
+                strcat(p, f);
+                r = bind_read_only(p);
+                if (r < 0 && r != -ENOENT)
+                        return log_error_errno(r, "Failed to make /proc/%s read-only: %m", f);
+        }
+        return 0;
+}
+
+static int setup_dev(int root_fd) {
+        static const char *const nodes[] = { "null", "zero", "full", "random", "urandom", "tty" };
+        static const char *const links[][2] = {
+                { "ptmx",   "pts/ptmx"        },
+                { "fd",     "/proc/self/fd"   },
+                { "stdin",  "/proc/self/fd/0" },
+                { "stdout", "/proc/self/fd/1" },
+                { "stderr", "/proc/self/fd/2" },
+        };
+        _cleanup_close_ int dev_fd = -EBADF, pts_fd = -EBADF, shm_fd = -EBADF;
+        char p[FD_PATH_MAX];
+
+        dev_fd = mount_dir_at(root_fd, "dev", "tmpfs", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k");
+        if (dev_fd < 0)
+                return dev_fd;
+
+        /* Bind the host's nodes instead of mknod(): the same devices, and
+         * no device node is ever created in a file system. */
+        for (size_t i = 0; i < ELEMENTSOF(nodes); i++) {
+                _cleanup_free_ char *src = NULL;
+                _cleanup_close_ int fd = -EBADF;
+
+                fd = mkfileat_nofollow(dev_fd, nodes[i], 0666);
+                if (fd < 0)
+                        return log_error_errno(fd, "Failed to create /dev/%s: %m", nodes[i]);
+                if (asprintf(&src, "/dev/%s", nodes[i]) < 0)
+                        return log_oom();
+                if (mount(src, fd_path(p, fd), NULL, MS_BIND, NULL) < 0)
+                        return log_error_errno(errno, "Failed to bind %s: %m", src);
+        }
+
+        /* A new instance: the app sees only the pod's ptys, never the host's. */
+        pts_fd = mount_dir_at(dev_fd, "pts", "devpts", "devpts", MS_NOSUID | MS_NOEXEC,
+                              "newinstance,ptmxmode=0666,mode=620");
+        if (pts_fd < 0)
+                return pts_fd;
+
+        shm_fd = mount_dir_at(dev_fd, "shm", "tmpfs", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
+        if (shm_fd < 0)
+                return shm_fd;
+
+        for (size_t i = 0; i < ELEMENTSOF(links); i++)
+                if (symlinkat(links[i][1], dev_fd, links[i][0]) < 0)
+                        return log_error_errno(errno, "Failed to create /dev/%s: %m", links[i][0]);
+        return 0;
+}
+
+static int setup_sys(int root_fd) {
+        _cleanup_close_ int fd = -EBADF;
+        char p[FD_PATH_MAX];
+
+        fd = mkdirat_nofollow(root_fd, "sys", 0755);
+        if (fd < 0)
+                return log_error_errno(fd, "Failed to create mount point sys (symlinks are refused): %m");
+
+        /* A sysfs mounted from the pod's network namespace shows the pod's
+         * interfaces in /sys/class/net. */
+        if (mount("sysfs", fd_path(p, fd), "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) >= 0)
+                return 0;
+        log_debug_errno(errno, "Failed to mount sysfs, binding /sys instead: %m");
+
+        /* Not recursive: the host's cgroup and other submounts stay out. */
+        if (mount("/sys", p, NULL, MS_BIND, NULL) < 0)
+                return log_error_errno(errno, "Failed to bind /sys: %m");
+        fd = safe_close(fd);
+        fd = reopen_dir(root_fd, "sys");
+        if (fd < 0)
+                return log_error_errno(fd, "Failed to open sys: %m");
+        if (mount(NULL, fd_path(p, fd), NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+                return log_error_errno(errno, "Failed to make /sys read-only: %m");
+        return 0;
+}
+
+static int setup_root(const char *rootfs) {
+        _cleanup_close_ int root_fd = -EBADF;
+        int r;
+
+        /* pivot_root() wants a mount point; binding the rootfs onto itself
+         * (in our own mount namespace) makes one whatever the caller did.
+         * Recursive, so that volumes mounted below it come along. */
+        if (mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
+                return log_error_errno(errno, "Failed to bind %s onto itself: %m", rootfs);
+        root_fd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (root_fd < 0)
+                return log_error_errno(errno, "Failed to open %s: %m", rootfs);
+
+        r = setup_proc(root_fd);
+        if (r < 0)
+                return r;
+        r = setup_dev(root_fd);
+        if (r < 0)
+                return r;
+        r = setup_sys(root_fd);
+        if (r < 0)
+                return r;
+
+        /* Detach the host's tree, so that nothing in the app's namespace
+         * leads back to it. */
+        if (fchdir(root_fd) < 0 ||
+            syscall(SYS_pivot_root, ".", ".") < 0 ||
+            umount2(".", MNT_DETACH) < 0 ||
+            chdir("/") < 0)
+                return log_error_errno(errno, "Failed to pivot into %s: %m", rootfs);
+        return 0;
+}
+
+static int enter_workdir(const char *workdir) {
+        int r;
+
+        if (chdir(workdir) >= 0)
+                return 0;
+        if (errno != ENOENT)
+                return log_error_errno(errno, "Failed to enter working directory %s: %m", workdir);
+
+        /* Like docker, make a missing WORKDIR. Safe only because we are
+         * inside the app's root now: symlinks resolve within it. */
+        r = mkdir_p(workdir, 0755);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create working directory %s: %m", workdir);
+        if (chdir(workdir) < 0)
+                return log_error_errno(errno, "Failed to enter working directory %s: %m", workdir);
+        return 0;
+}
+
+static void reset_signals(void) {
+        sigset_t none;
+
+        for (int sig = 1; sig < _NSIG; sig++)
+                if (sig != SIGKILL && sig != SIGSTOP)
+                        (void) signal(sig, SIG_DFL);
+        sigemptyset(&none);
+        (void) sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+static _noreturn_ void child_main(const AppArgs *a, int out_fd, int err_fd) {
+        _cleanup_close_ int saved_stderr = -EBADF;
+        int r;
+
+        /* Should the helper die (systemd kills with SIGKILL), the app must
+         * not linger. */
+        (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+
+        if (setup_root(a->rootfs) < 0 || enter_workdir(a->workdir ?: "/") < 0)
+                _exit(STAGE1_APP_EXIT_SETUP);
+
+        if (clearenv() != 0)
+                _exit(STAGE1_APP_EXIT_SETUP);
+        FOREACH_STRV(e, a->env)
+                if (putenv(e) != 0) {
+                        log_oom();
+                        _exit(STAGE1_APP_EXIT_SETUP);
+                }
+        if (!env_has_path(a->env) && setenv("PATH", STAGE1_DEFAULT_PATH, 1) < 0) {
+                log_oom();
+                _exit(STAGE1_APP_EXIT_SETUP);
+        }
+
+        /* Our own complaints go to the unit's stream, not the app's. */
+        saved_stderr = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+        if (saved_stderr < 0 ||
+            dup2(out_fd, STDOUT_FILENO) < 0 ||
+            dup2(err_fd, STDERR_FILENO) < 0) {
+                log_error_errno(errno, "Failed to set up the app's stdout/stderr: %m");
+                _exit(STAGE1_APP_EXIT_SETUP);
+        }
+
+        reset_signals();
+        execvpe(a->cmd[0], a->cmd, environ);
+        r = -errno;
+
+        (void) dup2(saved_stderr, STDERR_FILENO);
+        if (exec_errno_to_exit_status(r) == STAGE1_APP_EXIT_NOT_FOUND)
+                log_error_errno(r, "Command %s not found: %m", a->cmd[0]);
+        else
+                log_error_errno(r, "Command %s is not executable: %m", a->cmd[0]);
+        _exit(exec_errno_to_exit_status(r));
+}
+
+/* systemd reports a service's main process: exit code, or the signal that
+ * killed it. That process is us, so to hand the app's fate on we die the
+ * same way. No core for us: the app's is the one that matters. */
+static _noreturn_ void die_like_child(int sig) {
+        const struct rlimit no_core = {};
+        sigset_t s;
+
+        (void) setrlimit(RLIMIT_CORE, &no_core);
+        (void) signal(sig, SIG_DFL);
+        (void) kill(getpid(), sig);
+        sigemptyset(&s);
+        sigaddset(&s, sig);
+        (void) sigprocmask(SIG_UNBLOCK, &s, NULL);
+
+        /* Still here: a signal whose default is not to terminate. */
+        _exit(128 + sig);
+}
+
+static int wait_child(pid_t child, const sigset_t *mask) {
+        for (;;) {
+                siginfo_t si;
+                int status;
+                pid_t p;
+
+                if (sigwaitinfo(mask, &si) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return log_error_errno(errno, "Failed to wait for signals: %m");
+                }
+                if (si.si_signo != SIGCHLD) {
+                        (void) kill(child, si.si_signo);
+                        continue;
+                }
+
+                p = waitpid(child, &status, WNOHANG);
+                if (p < 0)
+                        return log_error_errno(errno, "Failed to wait for the app: %m");
+                if (p == 0)
+                        continue;
+                if (WIFEXITED(status))
+                        return WEXITSTATUS(status);
+                if (WIFSIGNALED(status))
+                        die_like_child(WTERMSIG(status));
+        }
+}
+
+static bool pid_ns_for_children_changed;
+
+static int run(int argc, char *argv[]) {
+        _cleanup_(app_args_done) AppArgs args = {};
+        _cleanup_(pod_done) Pod pod = { .ns_fd = { -EBADF, -EBADF, -EBADF, -EBADF } };
+        _cleanup_close_ int out_fd = -EBADF, err_fd = -EBADF;
+        sigset_t mask;
+        pid_t child;
+        int r;
+
+        r = app_args_parse(argc, argv, &args);
+        if (r < 0)
+                return STAGE1_APP_EXIT_SETUP;
+        if (r > 0)
+                return EXIT_SUCCESS;
+
+        if (pod_open(args.leader, args.scope, &pod) < 0)
+                return STAGE1_APP_EXIT_SETUP;
+
+        if (open_streams(args.app_id, &out_fd, &err_fd) < 0)
+                return STAGE1_APP_EXIT_SETUP;
+
+        if (pod_join(&pod) < 0)
+                return STAGE1_APP_EXIT_SETUP;
+        pid_ns_for_children_changed = true;
+        pod_done(&pod);
+
+        /* Slave, not private: an unmount of the rootfs on the host (gc)
+         * still reaches this copy, while nothing we mount leaks back. */
+        if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0) {
+                log_error_errno(errno, "Failed to make a mount namespace: %m");
+                return STAGE1_APP_EXIT_SETUP;
+        }
+
+        /* Blocked before fork() so that nothing sent in between is lost;
+         * SIGCHLD's default is "ignore", but a blocked one still queues. */
+        (void) signal(SIGCHLD, SIG_DFL);
+        sigemptyset(&mask);
+        for (size_t i = 0; i < ELEMENTSOF(forwarded_signals); i++)
+                sigaddset(&mask, forwarded_signals[i]);
+        sigaddset(&mask, SIGCHLD);
+        (void) sigprocmask(SIG_BLOCK, &mask, NULL);
+
+        child = fork();
+        if (child < 0) {
+                log_error_errno(errno, "Failed to fork into the pod: %m");
+                return STAGE1_APP_EXIT_SETUP;
+        }
+        if (child == 0)
+                child_main(&args, out_fd, err_fd);
+
+        /* The app holds the streams now; our copies would only keep them
+         * open after it is gone. */
+        out_fd = safe_close(out_fd);
+        err_fd = safe_close(err_fd);
+
+        r = wait_child(child, &mask);
+        return r < 0 ? STAGE1_APP_EXIT_SETUP : r;
+}
+
+int main(int argc, char *argv[]) {
+        int r;
+
+        log_set_program(program_invocation_short_name);
+        r = run(argc, argv);
+
+        /* Once our children are born into another PID namespace, nothing
+         * may fork at exit: LeakSanitizer's tracer would, and then hang
+         * waiting on a process it cannot see. */
+        if (pid_ns_for_children_changed) {
+                fflush(NULL);
+                _exit(r);
+        }
+        return r;
+}

@@ -1,0 +1,314 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* peapod-stage1-init: makes a pod's namespaces and its PID 1. See
+ * stage1/README.md for the contract. */
+
+#include <fcntl.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "log.h"
+#include "stage1-util.h"
+
+static const char os_release[] =
+        "NAME=\"peapod pod\"\n"
+        "ID=peapod\n"
+        "PRETTY_NAME=\"peapod pod\"\n";
+
+/* Close everything but stdio and keep[]: PID 1 lives as long as the pod,
+ * and any descriptor leaked by its caller would live that long too (the
+ * ready fd above all: peapodd must see EOF on it when we fail). */
+static void close_all_fds_except(const int *keep, size_t n) {
+        unsigned lo = 3;
+
+        for (;;) {
+                unsigned next = ~0U;
+
+                for (size_t i = 0; i < n; i++)
+                        if (keep[i] >= (int) lo && (unsigned) keep[i] < next)
+                                next = (unsigned) keep[i];
+                if (next > lo)
+                        (void) close_range(lo, next == ~0U ? ~0U : next - 1, 0);
+                if (next == ~0U)
+                        return;
+                lo = next + 1;
+        }
+}
+
+static int write_os_release(int root_fd) {
+        _cleanup_close_ int etc_fd = -EBADF, fd = -EBADF;
+
+        etc_fd = mkdirat_nofollow(root_fd, "etc", 0755);
+        if (etc_fd < 0)
+                return etc_fd;
+        /* O_PATH fds cannot be written through; open a real one below it. */
+        fd = openat(root_fd, "etc/os-release", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (fd < 0)
+                return -errno;
+        return loop_write(fd, os_release, sizeof(os_release) - 1);
+}
+
+static int loopback_up(void) {
+        _cleanup_close_ int fd = -EBADF;
+        struct ifreq ifr = {};
+
+        fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return -errno;
+        strncpy(ifr.ifr_name, "lo", sizeof(ifr.ifr_name) - 1);
+        if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
+                return -errno;
+        if (ifr.ifr_flags & IFF_UP)
+                return 0;
+        ifr.ifr_flags |= IFF_UP;
+        if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
+                return -errno;
+        return 0;
+}
+
+/* Returns an exit code: 0 when the root is ready. */
+static int pid1_setup(const InitArgs *args) {
+        _cleanup_close_ int root_fd = -EBADF, proc_fd = -EBADF;
+        char p[FD_PATH_MAX];
+        int r;
+
+        /* Our mounts must not leak to the host, and the host's later
+         * mounts must not show up in the pod. */
+        if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
+                log_error_errno(errno, "Failed to make mount propagation private: %m");
+                return STAGE1_INIT_EXIT_PROPAGATION;
+        }
+
+        if (mount("tmpfs", args->root, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=1m") < 0) {
+                log_error_errno(errno, "Failed to mount tmpfs on %s: %m", args->root);
+                return STAGE1_INIT_EXIT_ROOT_TMPFS;
+        }
+        root_fd = open(args->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (root_fd < 0) {
+                log_error_errno(errno, "Failed to open %s: %m", args->root);
+                return STAGE1_INIT_EXIT_ROOT_TMPFS;
+        }
+
+        r = write_os_release(root_fd);
+        if (r < 0) {
+                log_error_errno(r, "Failed to write %s/etc/os-release: %m", args->root);
+                return STAGE1_INIT_EXIT_ROOT_POPULATE;
+        }
+        proc_fd = mkdirat_nofollow(root_fd, "proc", 0555);
+        if (proc_fd < 0) {
+                log_error_errno(proc_fd, "Failed to create %s/proc: %m", args->root);
+                return STAGE1_INIT_EXIT_ROOT_POPULATE;
+        }
+
+        /* Mounted by us, after unshare(CLONE_NEWPID) and fork: it shows
+         * the pod's processes, not the host's. */
+        if (mount("proc", fd_path(p, proc_fd), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) {
+                log_error_errno(errno, "Failed to mount proc on %s/proc: %m", args->root);
+                return STAGE1_INIT_EXIT_PROC;
+        }
+
+        /* machined runs `machinectl shell/login/copy-to/copy-from/bind` in
+         * the leader's mount namespace, relative to the leader's root. If
+         * that root were the host's, they would hand out the host. So
+         * pivot into the tmpfs and detach the old root: afterwards no path
+         * in this namespace leads back to a host file. */
+        if (fchdir(root_fd) < 0 ||
+            syscall(SYS_pivot_root, ".", ".") < 0 ||
+            umount2(".", MNT_DETACH) < 0 ||
+            chdir("/") < 0) {
+                log_error_errno(errno, "Failed to pivot into %s: %m", args->root);
+                return STAGE1_INIT_EXIT_PIVOT;
+        }
+
+        if (sethostname(args->hostname, strlen(args->hostname)) < 0) {
+                log_error_errno(errno, "Failed to set hostname: %m");
+                return STAGE1_INIT_EXIT_HOSTNAME;
+        }
+
+        r = loopback_up();
+        if (r < 0) {
+                log_error_errno(r, "Failed to bring up loopback: %m");
+                return STAGE1_INIT_EXIT_LOOPBACK;
+        }
+
+        /* Nothing ever needs to write here; read-only stops copy-to too. */
+        if (mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0) {
+                log_error_errno(errno, "Failed to remount the root read-only: %m");
+                return STAGE1_INIT_EXIT_READ_ONLY;
+        }
+
+        return 0;
+}
+
+static bool is_stop_signal(int sig) {
+        return sig == SIGTERM || sig == SIGINT || sig == SIGRTMIN + 3 || sig == SIGRTMIN + 4;
+}
+
+static _noreturn_ void pid1_main(const InitArgs *args, int ready_pipe) {
+        _cleanup_close_ int sfd = -EBADF, null_fd = -EBADF;
+        sigset_t all;
+        int r;
+
+        /* If our caller dies before we are ready, nobody will learn our pid:
+         * go too. Cleared again once ready. */
+        (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+
+        null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (null_fd < 0) {
+                log_error_errno(errno, "Failed to open /dev/null: %m");
+                _exit(STAGE1_INIT_EXIT_ROOT_POPULATE);
+        }
+        close_all_fds_except((int[]) { ready_pipe, null_fd }, 2);
+
+        r = pid1_setup(args);
+        if (r != 0)
+                _exit(r);
+
+        /* As PID 1 the kernel drops every signal we have no handler for;
+         * blocked signals are still queued, and the signalfd is our handler.
+         * All were blocked before fork(), so none is lost in between. */
+        sigfillset(&all);
+        sfd = signalfd(-1, &all, SFD_CLOEXEC);
+        if (sfd < 0) {
+                log_error_errno(errno, "Failed to create signalfd: %m");
+                _exit(STAGE1_INIT_EXIT_SIGNALS);
+        }
+
+        (void) prctl(PR_SET_PDEATHSIG, 0);
+        if (loop_write(ready_pipe, "R", 1) < 0)
+                _exit(STAGE1_INIT_EXIT_READY_FD);
+        ready_pipe = safe_close(ready_pipe);
+
+        /* From here on, hold nothing of the caller's: peapodd may read our
+         * stdout/stderr until EOF, and PID 1 has nothing more to say. */
+        (void) dup2(null_fd, STDIN_FILENO);
+        (void) dup2(null_fd, STDOUT_FILENO);
+        (void) dup2(null_fd, STDERR_FILENO);
+        null_fd = safe_close(null_fd);
+
+        for (;;) {
+                struct signalfd_siginfo si;
+                ssize_t n = read(sfd, &si, sizeof(si));
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n != (ssize_t) sizeof(si))
+                        _exit(EXIT_FAILURE);
+
+                if (si.ssi_signo == SIGCHLD)
+                        while (waitpid(-1, NULL, WNOHANG) > 0)
+                                ;
+                else if (is_stop_signal((int) si.ssi_signo))
+                        /* The kernel kills the rest of the namespace. */
+                        _exit(EXIT_SUCCESS);
+        }
+}
+
+static bool pid_ns_for_children_changed;
+
+static int run(int argc, char *argv[]) {
+        _cleanup_close_ int ready_r = -EBADF, ready_w = -EBADF;
+        InitArgs args;
+        sigset_t all, old;
+        char line[32];
+        pid_t pid;
+        ssize_t n;
+        int r, status = 0;
+
+        r = init_args_parse(argc, argv, &args);
+        if (r < 0)
+                return STAGE1_INIT_EXIT_USAGE;
+        if (r > 0)
+                return EXIT_SUCCESS;
+
+        if (fcntl(args.ready_fd, F_GETFD) < 0) {
+                log_error_errno(errno, "--ready-fd=%d is not open: %m", args.ready_fd);
+                return STAGE1_INIT_EXIT_USAGE;
+        }
+
+        if (unshare(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWPID) < 0) {
+                log_error_errno(errno, "Failed to create namespaces: %m");
+                return STAGE1_INIT_EXIT_NAMESPACES;
+        }
+        pid_ns_for_children_changed = true;
+
+        int p[2];
+        if (pipe2(p, O_CLOEXEC) < 0) {
+                log_error_errno(errno, "Failed to create pipe: %m");
+                return STAGE1_INIT_EXIT_FORK;
+        }
+        ready_r = p[0];
+        ready_w = p[1];
+
+        sigfillset(&all);
+        (void) sigprocmask(SIG_SETMASK, &all, &old);
+        pid = fork();
+        if (pid < 0) {
+                log_error_errno(errno, "Failed to fork PID 1: %m");
+                return STAGE1_INIT_EXIT_FORK;
+        }
+        if (pid == 0) {
+                ready_r = safe_close(ready_r);
+                pid1_main(&args, TAKE_FD(ready_w));
+        }
+        (void) sigprocmask(SIG_SETMASK, &old, NULL);
+        ready_w = safe_close(ready_w);
+
+        do
+                n = read(ready_r, line, 1);
+        while (n < 0 && errno == EINTR);
+
+        if (n != 1) {
+                /* PID 1 said why on stderr and exited with its own code,
+                 * unless something killed it. */
+                if (waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) != 0)
+                        return WEXITSTATUS(status);
+                if (WIFSIGNALED(status))
+                        log_error("PID 1 died before it was ready: %s.", strsignal(WTERMSIG(status)));
+                else
+                        log_error("PID 1 exited before it was ready.");
+                return STAGE1_INIT_EXIT_PID1_DIED;
+        }
+
+        /* A gone reader must be an error we see, not a signal that kills us
+         * before we can kill the orphaned PID 1. */
+        (void) signal(SIGPIPE, SIG_IGN);
+        snprintf(line, sizeof(line), "%i\n", (int) pid);
+        r = loop_write(args.ready_fd, line, strlen(line));
+        if (r < 0) {
+                (void) kill(pid, SIGKILL);
+                log_error_errno(r, "Failed to write to --ready-fd=%d: %m", args.ready_fd);
+                return STAGE1_INIT_EXIT_READY_FD;
+        }
+        if (close(args.ready_fd) < 0 && errno != EINTR) {
+                (void) kill(pid, SIGKILL);
+                log_error_errno(errno, "Failed to close --ready-fd=%d: %m", args.ready_fd);
+                return STAGE1_INIT_EXIT_READY_FD;
+        }
+        return EXIT_SUCCESS;
+}
+
+int main(int argc, char *argv[]) {
+        int r;
+
+        log_set_program(program_invocation_short_name);
+        r = run(argc, argv);
+
+        /* Once our children are born into another PID namespace, nothing
+         * may fork at exit: LeakSanitizer's tracer would, and then hang
+         * waiting on a process it cannot see. */
+        if (pid_ns_for_children_changed) {
+                fflush(NULL);
+                _exit(r);
+        }
+        return r;
+}

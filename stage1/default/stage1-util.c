@@ -1,0 +1,376 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <ctype.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include "log.h"
+#include "stage1-util.h"
+#include "strv.h"
+
+int parse_pid(const char *s, pid_t *ret) {
+        char *end;
+        long v;
+
+        if (isempty(s) || !isdigit((unsigned char) s[0]))
+                return -EINVAL;
+        errno = 0;
+        v = strtol(s, &end, 10);
+        if (errno != 0 || *end != 0 || v <= 0 || v > INT_MAX)
+                return -EINVAL;
+        *ret = (pid_t) v;
+        return 0;
+}
+
+int parse_fd(const char *s, int *ret) {
+        char *end;
+        long v;
+
+        if (isempty(s) || !isdigit((unsigned char) s[0]))
+                return -EINVAL;
+        errno = 0;
+        v = strtol(s, &end, 10);
+        if (errno != 0 || *end != 0 || v < 0 || v > INT_MAX)
+                return -EINVAL;
+        *ret = (int) v;
+        return 0;
+}
+
+/* The same rule as machined's for machine names, since the hostname is the
+ * pod name. */
+bool hostname_is_valid(const char *s) {
+        size_t n;
+
+        if (isempty(s))
+                return false;
+        n = strlen(s);
+        if (n > 64 || s[0] == '-' || s[0] == '.' || strstr(s, ".."))
+                return false;
+        for (const char *p = s; *p; p++)
+                if (!isascii((unsigned char) *p) || !(isalnum((unsigned char) *p) || *p == '-' || *p == '.'))
+                        return false;
+        return true;
+}
+
+/* Loose on purpose: systemd decides what a unit is called; we only need a
+ * single path component to compare against a cgroup path. */
+bool unit_name_is_valid(const char *s) {
+        size_t n;
+
+        if (isempty(s) || streq(s, ".") || streq(s, ".."))
+                return false;
+        n = strlen(s);
+        if (n > 256 || !strchr(s, '.'))
+                return false;
+        for (const char *p = s; *p; p++)
+                if (*p == '/' || *p == '\n' || !isprint((unsigned char) *p))
+                        return false;
+        return true;
+}
+
+/* The id becomes SYSLOG_IDENTIFIER of the app's journal streams; peapodd
+ * passes 32 hex digits, other stage0s may pick their own, but keep it to
+ * characters that need no quoting anywhere. */
+bool app_id_is_valid(const char *s) {
+        if (isempty(s) || strlen(s) > 64)
+                return false;
+        for (const char *p = s; *p; p++)
+                if (!isascii((unsigned char) *p) || !(isalnum((unsigned char) *p) || strchr("._-", *p)))
+                        return false;
+        return true;
+}
+
+bool env_assignment_is_valid(const char *s) {
+        const char *eq = strchr(s, '=');
+
+        return eq && eq != s;
+}
+
+bool env_has_path(char * const *env) {
+        if (env)
+                for (char * const *e = env; *e; e++)
+                        if (strneq(*e, "PATH=", 5))
+                                return true;
+        return false;
+}
+
+static int path_is_absolute_arg(const char *name, const char *value) {
+        if (isempty(value) || value[0] != '/')
+                return log_error_errno(EINVAL, "--%s= needs an absolute path, got '%s'.", name, strempty(value));
+        return 0;
+}
+
+static void init_help(void) {
+        printf("%s --root=DIR --hostname=NAME --ready-fd=N\n\n"
+               "Create a pod's namespaces and its PID 1 (peapod stage1 contract %d).\n\n"
+               "  -h --help          Show this help\n"
+               "     --root=DIR      Empty directory to hold the pod's private root\n"
+               "     --hostname=NAME Hostname of the pod\n"
+               "     --ready-fd=N    Receives PID 1's host pid as a decimal line when ready\n",
+               program_invocation_short_name, STAGE1_CONTRACT_VERSION);
+}
+
+int init_args_parse(int argc, char *argv[], InitArgs *ret) {
+        enum { ARG_ROOT = 0x100, ARG_HOSTNAME, ARG_READY_FD };
+        static const struct option options[] = {
+                { "help",     no_argument,       NULL, 'h'          },
+                { "root",     required_argument, NULL, ARG_ROOT     },
+                { "hostname", required_argument, NULL, ARG_HOSTNAME },
+                { "ready-fd", required_argument, NULL, ARG_READY_FD },
+                {}
+        };
+        InitArgs a = { .ready_fd = -EBADF };
+        int c;
+
+        /* 0, not 1: makes glibc forget state from an earlier call. */
+        optind = 0;
+        while ((c = getopt_long(argc, argv, "+h", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        init_help();
+                        return 1;
+                case ARG_ROOT:
+                        if (path_is_absolute_arg("root", optarg) < 0)
+                                return -EINVAL;
+                        a.root = optarg;
+                        break;
+                case ARG_HOSTNAME:
+                        if (!hostname_is_valid(optarg))
+                                return log_error_errno(EINVAL, "Invalid hostname '%s'.", optarg);
+                        a.hostname = optarg;
+                        break;
+                case ARG_READY_FD:
+                        /* 0-2 are stdio; a ready fd there is a caller bug. */
+                        if (parse_fd(optarg, &a.ready_fd) < 0 || a.ready_fd < 3)
+                                return log_error_errno(EINVAL, "Invalid --ready-fd='%s' (a descriptor >= 3).", optarg);
+                        break;
+                case '?':
+                        return -EINVAL; /* getopt said why */
+                default:
+                        return log_error_errno(EINVAL, "Unexpected option %d.", c);
+                }
+
+        if (optind < argc)
+                return log_error_errno(EINVAL, "Unexpected argument '%s'.", argv[optind]);
+        if (!a.root || !a.hostname || a.ready_fd < 0)
+                return log_error_errno(EINVAL, "--root=, --hostname= and --ready-fd= are required.");
+
+        *ret = a;
+        return 0;
+}
+
+static void app_help(void) {
+        printf("%s --leader=PID --scope=UNIT --rootfs=DIR --app-id=ID [--workdir=DIR] [--env=K=V]... -- CMD [ARG]...\n\n"
+               "Run an app inside a pod (peapod stage1 contract %d).\n\n"
+               "  -h --help          Show this help\n"
+               "     --leader=PID    Host pid of the pod's PID 1\n"
+               "     --scope=UNIT    Unit whose cgroup the leader must be in\n"
+               "     --rootfs=DIR    The app's root file system\n"
+               "     --app-id=ID     Identifier of the app's journal streams\n"
+               "     --workdir=DIR   Working directory inside the app (default /)\n"
+               "     --env=K=V       Environment of the app (repeatable; nothing else is passed)\n",
+               program_invocation_short_name, STAGE1_CONTRACT_VERSION);
+}
+
+void app_args_done(AppArgs *a) {
+        strv_free(a->env);
+        a->env = NULL;
+}
+
+int app_args_parse(int argc, char *argv[], AppArgs *ret) {
+        enum { ARG_LEADER = 0x100, ARG_SCOPE, ARG_ROOTFS, ARG_APP_ID, ARG_WORKDIR, ARG_ENV };
+        static const struct option options[] = {
+                { "help",    no_argument,       NULL, 'h'         },
+                { "leader",  required_argument, NULL, ARG_LEADER  },
+                { "scope",   required_argument, NULL, ARG_SCOPE   },
+                { "rootfs",  required_argument, NULL, ARG_ROOTFS  },
+                { "app-id",  required_argument, NULL, ARG_APP_ID  },
+                { "workdir", required_argument, NULL, ARG_WORKDIR },
+                { "env",     required_argument, NULL, ARG_ENV     },
+                {}
+        };
+        _cleanup_strv_free_ char **env = NULL;
+        AppArgs a = {};
+        int c, r;
+
+        optind = 0;
+        while ((c = getopt_long(argc, argv, "+h", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        app_help();
+                        return 1;
+                case ARG_LEADER:
+                        if (parse_pid(optarg, &a.leader) < 0)
+                                return log_error_errno(EINVAL, "Invalid --leader='%s'.", optarg);
+                        break;
+                case ARG_SCOPE:
+                        if (!unit_name_is_valid(optarg))
+                                return log_error_errno(EINVAL, "Invalid --scope='%s'.", optarg);
+                        a.scope = optarg;
+                        break;
+                case ARG_ROOTFS:
+                        if (path_is_absolute_arg("rootfs", optarg) < 0)
+                                return -EINVAL;
+                        a.rootfs = optarg;
+                        break;
+                case ARG_APP_ID:
+                        if (!app_id_is_valid(optarg))
+                                return log_error_errno(EINVAL, "Invalid --app-id='%s'.", optarg);
+                        a.app_id = optarg;
+                        break;
+                case ARG_WORKDIR:
+                        if (path_is_absolute_arg("workdir", optarg) < 0)
+                                return -EINVAL;
+                        a.workdir = optarg;
+                        break;
+                case ARG_ENV:
+                        if (!env_assignment_is_valid(optarg))
+                                return log_error_errno(EINVAL, "Invalid --env='%s' (expected K=V).", optarg);
+                        r = strv_extend(&env, optarg);
+                        if (r < 0)
+                                return log_oom();
+                        break;
+                case '?':
+                        return -EINVAL;
+                default:
+                        return log_error_errno(EINVAL, "Unexpected option %d.", c);
+                }
+
+        if (a.leader <= 0 || !a.scope || !a.rootfs || !a.app_id)
+                return log_error_errno(EINVAL, "--leader=, --scope=, --rootfs= and --app-id= are required.");
+        if (optind >= argc || isempty(argv[optind]))
+                return log_error_errno(EINVAL, "No command given.");
+
+        a.cmd = argv + optind;
+        a.env = TAKE_PTR(env);
+        *ret = a;
+        return 0;
+}
+
+static bool path_ends_with_unit(const char *path, size_t len, const char *unit) {
+        size_t n = strlen(unit);
+
+        return len > n && path[len - n - 1] == '/' && memcmp(path + len - n, unit, n) == 0;
+}
+
+static bool controllers_have_systemd(const char *s, size_t len) {
+        static const char name[] = "name=systemd";
+        const size_t n = sizeof(name) - 1;
+
+        while (len > 0) {
+                const char *comma = memchr(s, ',', len);
+                size_t l = comma ? (size_t) (comma - s) : len;
+
+                if (l == n && memcmp(s, name, n) == 0)
+                        return true;
+                if (!comma)
+                        break;
+                len -= l + 1;
+                s = comma + 1;
+        }
+        return false;
+}
+
+int cgroup_contents_in_unit(const char *contents, const char *unit) {
+        const char *line = contents;
+
+        if (!contents || !unit_name_is_valid(unit))
+                return -EINVAL;
+
+        while (*line) {
+                const char *nl = strchr(line, '\n');
+                size_t len = nl ? (size_t) (nl - line) : strlen(line);
+                const char *c1 = memchr(line, ':', len), *c2;
+
+                if (!c1)
+                        return -EINVAL;
+                c2 = memchr(c1 + 1, ':', len - (size_t) (c1 + 1 - line));
+                if (!c2)
+                        return -EINVAL;
+
+                const char *path = c2 + 1;
+                size_t path_len = len - (size_t) (path - line);
+                bool unified = c1 - line == 1 && line[0] == '0' && c2 == c1 + 1;
+
+                if ((unified || controllers_have_systemd(c1 + 1, (size_t) (c2 - c1 - 1))) &&
+                    path_ends_with_unit(path, path_len, unit))
+                        return 1;
+
+                if (!nl)
+                        break;
+                line = nl + 1;
+        }
+        return 0;
+}
+
+int exec_errno_to_exit_status(int error) {
+        switch (abs(error)) {
+        case ENOENT:
+        case ENOTDIR:
+        case ENAMETOOLONG:
+        case ELOOP:
+                return STAGE1_APP_EXIT_NOT_FOUND;
+        default:
+                return STAGE1_APP_EXIT_NOT_EXECUTABLE;
+        }
+}
+
+int mkdirat_nofollow(int dir_fd, const char *name, mode_t mode) {
+        int fd;
+
+        if (isempty(name) || strchr(name, '/') || streq(name, ".") || streq(name, ".."))
+                return -EINVAL;
+
+        /* mkdirat() never follows a symlink in the last component: if one
+         * is there it fails with EEXIST, and the open below refuses it. */
+        if (mkdirat(dir_fd, name, mode) < 0 && errno != EEXIST)
+                return -errno;
+
+        fd = openat(dir_fd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        return fd;
+}
+
+int mkfileat_nofollow(int dir_fd, const char *name, mode_t mode) {
+        _cleanup_close_ int fd = -EBADF;
+
+        if (isempty(name) || strchr(name, '/'))
+                return -EINVAL;
+
+        fd = openat(dir_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+        if (fd < 0)
+                return -errno;
+        fd = safe_close(fd);
+
+        fd = openat(dir_fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        return TAKE_FD(fd);
+}
+
+int loop_write(int fd, const void *buf, size_t size) {
+        const char *p = buf;
+
+        while (size > 0) {
+                ssize_t k = write(fd, p, size);
+
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (k == 0)
+                        return -EIO;
+                p += k;
+                size -= (size_t) k;
+        }
+        return 0;
+}
+
+char *fd_path(char buf[static FD_PATH_MAX], int fd) {
+        snprintf(buf, FD_PATH_MAX, "/proc/self/fd/%i", fd);
+        return buf;
+}

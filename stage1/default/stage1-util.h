@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The parts of the default stage1 flavour that need no privileges: argument
+ * parsing, validation and matching. Kept apart so test-stage1 can check
+ * them as an ordinary user. */
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "macro.h"
+
+#define STAGE1_CONTRACT_VERSION 1
+
+/* Exit codes of peapod-stage1-init; each failed step has its own so that
+ * peapodd (and a human) can tell from the status alone what broke. */
+enum {
+        STAGE1_INIT_EXIT_USAGE = 2,
+        STAGE1_INIT_EXIT_NAMESPACES = 10,
+        STAGE1_INIT_EXIT_FORK = 11,
+        STAGE1_INIT_EXIT_PROPAGATION = 12,
+        STAGE1_INIT_EXIT_ROOT_TMPFS = 13,
+        STAGE1_INIT_EXIT_ROOT_POPULATE = 14,
+        STAGE1_INIT_EXIT_PROC = 15,
+        STAGE1_INIT_EXIT_PIVOT = 16,
+        STAGE1_INIT_EXIT_HOSTNAME = 17,
+        STAGE1_INIT_EXIT_LOOPBACK = 18,
+        STAGE1_INIT_EXIT_READ_ONLY = 19,
+        STAGE1_INIT_EXIT_SIGNALS = 20,
+        STAGE1_INIT_EXIT_READY_FD = 21,
+        STAGE1_INIT_EXIT_PID1_DIED = 22,
+};
+
+/* Exit codes of peapod-stage1-app, the same as a shell's (and as podman's
+ * and docker's) so that tools reading an app's status need no table. */
+enum {
+        STAGE1_APP_EXIT_SETUP = 125,
+        STAGE1_APP_EXIT_NOT_EXECUTABLE = 126,
+        STAGE1_APP_EXIT_NOT_FOUND = 127,
+};
+
+#define STAGE1_DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+typedef struct InitArgs {
+        const char *root;
+        const char *hostname;
+        int ready_fd;
+} InitArgs;
+
+typedef struct AppArgs {
+        pid_t leader;
+        const char *scope;
+        const char *rootfs;
+        const char *app_id;
+        const char *workdir;
+        char **env;  /* owned copies, "K=V" */
+        char **cmd;  /* points into argv */
+} AppArgs;
+
+void app_args_done(AppArgs *a);
+
+/* Both return 0 to go on, 1 when --help was printed (exit 0), or -EINVAL
+ * after logging one line about the bad argument. */
+int init_args_parse(int argc, char *argv[], InitArgs *ret);
+int app_args_parse(int argc, char *argv[], AppArgs *ret);
+
+int parse_pid(const char *s, pid_t *ret);
+int parse_fd(const char *s, int *ret);
+
+bool hostname_is_valid(const char *s);
+bool unit_name_is_valid(const char *s);
+bool app_id_is_valid(const char *s);
+bool env_assignment_is_valid(const char *s);
+bool env_has_path(char * const *env);
+
+/* Whether the contents of a /proc/PID/cgroup file put the process in unit:
+ * the unified ("0::") or the named systemd ("N:name=systemd:") hierarchy
+ * path must end in "/<unit>". 1 yes, 0 no, -EINVAL on garbage. */
+int cgroup_contents_in_unit(const char *contents, const char *unit);
+
+/* Maps the errno of a failed exec to 126 or 127, as a shell does. */
+int exec_errno_to_exit_status(int error);
+
+/* Creates directory name (one path component) below dir_fd unless it
+ * exists, and returns an O_PATH fd of it. A symlink or a non-directory in
+ * its place is refused (-ELOOP or -ENOTDIR), never followed. */
+int mkdirat_nofollow(int dir_fd, const char *name, mode_t mode);
+
+/* Creates an empty regular file (a bind mount target) below dir_fd and
+ * returns an O_PATH fd of it; refuses anything already there. */
+int mkfileat_nofollow(int dir_fd, const char *name, mode_t mode);
+
+int loop_write(int fd, const void *buf, size_t size);
+
+/* "/proc/self/fd/N": lets mount(2) act on exactly the inode we checked
+ * instead of resolving a path again. */
+#define FD_PATH_MAX (sizeof("/proc/self/fd/") + 12)
+char *fd_path(char buf[static FD_PATH_MAX], int fd);

@@ -1,0 +1,221 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Unprivileged checks of the default stage1's pure logic. */
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include "fs-util.h"
+#include "log.h"
+#include "stage1-util.h"
+#include "strv.h"
+
+static unsigned failures;
+
+#define CHECK(expr)                                                             \
+        do {                                                                    \
+                bool _ok = (expr);                                              \
+                printf("%s: %s\n", _ok ? "ok  " : "FAIL", #expr);               \
+                if (!_ok)                                                       \
+                        failures++;                                             \
+        } while (0)
+
+static void test_parse(void) {
+        pid_t pid = 0;
+        int fd = -1;
+
+        printf("== parse_pid, parse_fd\n");
+        CHECK(parse_pid("1234", &pid) == 0 && pid == 1234);
+        CHECK(parse_pid("0", &pid) < 0);
+        CHECK(parse_pid("-5", &pid) < 0);
+        CHECK(parse_pid(" 5", &pid) < 0);
+        CHECK(parse_pid("5x", &pid) < 0);
+        CHECK(parse_pid("99999999999", &pid) < 0);
+        CHECK(parse_pid("", &pid) < 0);
+        CHECK(parse_fd("3", &fd) == 0 && fd == 3);
+        CHECK(parse_fd("0", &fd) == 0 && fd == 0);
+        CHECK(parse_fd("+3", &fd) < 0);
+}
+
+static void test_validators(void) {
+        printf("== validators\n");
+        CHECK(hostname_is_valid("web"));
+        CHECK(hostname_is_valid("pod-1a2b3c4d"));
+        CHECK(hostname_is_valid("a.b-c"));
+        CHECK(!hostname_is_valid(""));
+        CHECK(!hostname_is_valid("-x"));
+        CHECK(!hostname_is_valid(".x"));
+        CHECK(!hostname_is_valid("a..b"));
+        CHECK(!hostname_is_valid("a_b"));
+        CHECK(!hostname_is_valid("a/b"));
+        CHECK(!hostname_is_valid("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")); /* 65 */
+
+        CHECK(unit_name_is_valid("machine-web.scope"));
+        CHECK(unit_name_is_valid("machine-my\\x2dpod.scope"));
+        CHECK(!unit_name_is_valid("machine.slice/x.scope"));
+        CHECK(!unit_name_is_valid("noscope"));
+        CHECK(!unit_name_is_valid(".."));
+        CHECK(!unit_name_is_valid(""));
+
+        CHECK(app_id_is_valid("0123456789abcdef0123456789abcdef"));
+        CHECK(!app_id_is_valid("a b"));
+        CHECK(!app_id_is_valid("a/b"));
+        CHECK(!app_id_is_valid(""));
+
+        CHECK(env_assignment_is_valid("A=b"));
+        CHECK(env_assignment_is_valid("A="));
+        CHECK(env_assignment_is_valid("A=b=c"));
+        CHECK(!env_assignment_is_valid("=b"));
+        CHECK(!env_assignment_is_valid("A"));
+
+        CHECK(env_has_path((char *[]) { (char *) "X=1", (char *) "PATH=/x", NULL }));
+        CHECK(!env_has_path((char *[]) { (char *) "XPATH=/x", (char *) "PATHX=1", NULL }));
+        CHECK(!env_has_path(NULL));
+}
+
+static void test_cgroup(void) {
+        const char *unified = "0::/machine.slice/machine-web.slice/machine-web.scope\n";
+        const char *hybrid =
+                "12:pids:/machine.slice/machine-web.slice/machine-web.scope\n"
+                "1:name=systemd:/machine.slice/machine-web.slice/machine-web.scope\n"
+                "0::/machine.slice/machine-web.slice/machine-web.scope\n";
+        const char *legacy_only =
+                "4:memory:/machine.slice/machine-web.scope\n"
+                "1:name=systemd:/machine.slice/machine-web.slice/machine-web.scope\n";
+        const char *controller_only = "4:memory:/machine.slice/machine-web.scope\n0::/\n";
+        const char *suffix = "0::/machine.slice/xmachine-web.scope\n";
+        const char *deeper = "0::/machine.slice/machine-web.scope/payload\n";
+        const char *no_newline = "0::/a/machine-web.scope";
+
+        printf("== cgroup_contents_in_unit\n");
+        CHECK(cgroup_contents_in_unit(unified, "machine-web.scope") == 1);
+        CHECK(cgroup_contents_in_unit(hybrid, "machine-web.scope") == 1);
+        CHECK(cgroup_contents_in_unit(legacy_only, "machine-web.scope") == 1);
+        CHECK(cgroup_contents_in_unit(no_newline, "machine-web.scope") == 1);
+        CHECK(cgroup_contents_in_unit(unified, "machine-db.scope") == 0);
+        CHECK(cgroup_contents_in_unit(controller_only, "machine-web.scope") == 0);
+        CHECK(cgroup_contents_in_unit(suffix, "machine-web.scope") == 0);
+        CHECK(cgroup_contents_in_unit(deeper, "machine-web.scope") == 0);
+        CHECK(cgroup_contents_in_unit("0::/machine-web.scope\n", "machine-web.scope") == 1);
+        CHECK(cgroup_contents_in_unit("", "machine-web.scope") == 0);
+        CHECK(cgroup_contents_in_unit("garbage\n", "machine-web.scope") < 0);
+        CHECK(cgroup_contents_in_unit(unified, "a/machine-web.scope") < 0);
+}
+
+static void test_exec_status(void) {
+        printf("== exec_errno_to_exit_status\n");
+        CHECK(exec_errno_to_exit_status(ENOENT) == 127);
+        CHECK(exec_errno_to_exit_status(-ENOENT) == 127);
+        CHECK(exec_errno_to_exit_status(EACCES) == 126);
+        CHECK(exec_errno_to_exit_status(ENOEXEC) == 126);
+        CHECK(exec_errno_to_exit_status(EPERM) == 126);
+}
+
+static int parse_init(char **argv, InitArgs *a) {
+        return init_args_parse((int) strv_length(argv), argv, a);
+}
+
+static int parse_app(char **argv, AppArgs *a) {
+        return app_args_parse((int) strv_length(argv), argv, a);
+}
+
+#define ARGV(...) ((char *[]) { (char *) "prog", __VA_ARGS__, NULL })
+
+static void test_args(void) {
+        InitArgs i = {};
+        AppArgs a = {};
+
+        printf("== init_args_parse\n");
+        CHECK(parse_init(ARGV("--root=/r", "--hostname=h", "--ready-fd=3"), &i) == 0 &&
+              streq(i.root, "/r") && streq(i.hostname, "h") && i.ready_fd == 3);
+        CHECK(parse_init(ARGV("--root=r", "--hostname=h", "--ready-fd=3"), &i) < 0);
+        CHECK(parse_init(ARGV("--root=/r", "--hostname=h", "--ready-fd=2"), &i) < 0);
+        CHECK(parse_init(ARGV("--root=/r", "--hostname=h"), &i) < 0);
+        CHECK(parse_init(ARGV("--root=/r", "--hostname=h_", "--ready-fd=3"), &i) < 0);
+        CHECK(parse_init(ARGV("--root=/r", "--hostname=h", "--ready-fd=3", "extra"), &i) < 0);
+        CHECK(parse_init(ARGV("--bogus"), &i) < 0);
+
+        printf("== app_args_parse\n");
+        CHECK(parse_app(ARGV("--leader=42", "--scope=x.scope", "--rootfs=/r", "--app-id=abc",
+                             "--env=A=1", "--env=B=", "--workdir=/w", "--", "sh", "-c", "--env=X"), &a) == 0 &&
+              a.leader == 42 && streq(a.scope, "x.scope") && streq(a.rootfs, "/r") && streq(a.app_id, "abc") &&
+              streq(a.workdir, "/w") && strv_length(a.env) == 2 && streq(a.env[1], "B=") &&
+              strv_length(a.cmd) == 3 && streq(a.cmd[0], "sh") && streq(a.cmd[2], "--env=X"));
+        app_args_done(&a);
+        /* '+' mode: options end at the first non-option even without "--". */
+        CHECK(parse_app(ARGV("--leader=42", "--scope=x.scope", "--rootfs=/r", "--app-id=abc", "ls", "-l"), &a) == 0 &&
+              a.workdir == NULL && a.env == NULL && strv_length(a.cmd) == 2 && streq(a.cmd[1], "-l"));
+        app_args_done(&a);
+        CHECK(parse_app(ARGV("--leader=42", "--scope=x.scope", "--rootfs=/r", "--app-id=abc", "--"), &a) < 0);
+        CHECK(parse_app(ARGV("--leader=0", "--scope=x.scope", "--rootfs=/r", "--app-id=abc", "--", "x"), &a) < 0);
+        CHECK(parse_app(ARGV("--scope=x.scope", "--rootfs=/r", "--app-id=abc", "--", "x"), &a) < 0);
+        CHECK(parse_app(ARGV("--leader=1", "--scope=x.scope", "--rootfs=r", "--app-id=abc", "--", "x"), &a) < 0);
+        CHECK(parse_app(ARGV("--leader=1", "--scope=x.scope", "--rootfs=/r", "--app-id=abc", "--env=NOEQ", "--", "x"), &a) < 0);
+        CHECK(parse_app(ARGV("--leader=1", "--scope=x.scope", "--rootfs=/r", "--app-id=abc", "--workdir=rel", "--", "x"), &a) < 0);
+        CHECK(parse_app(ARGV("--leader=1", "--scope=x.scope", "--rootfs=/r", "--app-id=a b", "--", "x"), &a) < 0);
+}
+
+static void test_mkdirat_nofollow(void) {
+        char tmp[] = "/tmp/test-stage1-XXXXXX";
+        _cleanup_close_ int dfd = -EBADF, fd = -EBADF;
+        char target[sizeof(tmp) + 16];
+        struct stat st;
+
+        printf("== mkdirat_nofollow, mkfileat_nofollow\n");
+        if (!mkdtemp(tmp)) {
+                printf("skip: mkdtemp: %m\n");
+                return;
+        }
+        dfd = open(tmp, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        CHECK(dfd >= 0);
+        snprintf(target, sizeof(target), "%s/target", tmp);
+        CHECK(mkdir(target, 0700) == 0);
+
+        fd = mkdirat_nofollow(dfd, "proc", 0755);
+        CHECK(fd >= 0);
+        fd = safe_close(fd);
+        CHECK(fstatat(dfd, "proc", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode));
+        /* Existing directories are fine. */
+        fd = mkdirat_nofollow(dfd, "proc", 0755);
+        CHECK(fd >= 0);
+        fd = safe_close(fd);
+
+        /* An image's "/sys -> <somewhere else>" must not be followed, neither
+         * to an existing directory nor to a missing one. */
+        CHECK(symlinkat(target, dfd, "sys") == 0);
+        fd = mkdirat_nofollow(dfd, "sys", 0755);
+        CHECK(fd == -ELOOP || fd == -ENOTDIR);
+        CHECK(symlinkat("target/missing", dfd, "dev") == 0);
+        fd = mkdirat_nofollow(dfd, "dev", 0755);
+        CHECK(fd == -ELOOP || fd == -ENOTDIR);
+        CHECK(fstatat(dfd, "target/missing", &st, 0) < 0 && errno == ENOENT);
+        CHECK(mkdirat_nofollow(dfd, "a/b", 0755) == -EINVAL);
+        CHECK(mkdirat_nofollow(dfd, "..", 0755) == -EINVAL);
+
+        /* A regular file in place of a mount point directory is refused too. */
+        fd = mkfileat_nofollow(dfd, "file", 0644);
+        CHECK(fd >= 0);
+        fd = safe_close(fd);
+        CHECK(mkdirat_nofollow(dfd, "file", 0755) == -ENOTDIR);
+        CHECK(mkfileat_nofollow(dfd, "file", 0644) == -EEXIST);
+        CHECK(mkfileat_nofollow(dfd, "sys", 0644) == -EEXIST);
+
+        CHECK(rm_rf(tmp) >= 0);
+}
+
+int main(void) {
+        log_set_program("test-stage1");
+        test_parse();
+        test_validators();
+        test_cgroup();
+        test_exec_status();
+        test_args();
+        test_mkdirat_nofollow();
+
+        if (failures > 0) {
+                printf("%u check(s) failed\n", failures);
+                return EXIT_FAILURE;
+        }
+        printf("all checks passed\n");
+        return EXIT_SUCCESS;
+}
