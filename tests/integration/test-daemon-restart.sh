@@ -6,7 +6,7 @@
 $PEAPOD run --name "$PFX-keep" busybox --app-name=long -- sleep 300 \
         --- busybox --app-name=short -- sh -c 'sleep 2; exit 5' >/dev/null
 id=$(pod_id "$PFX-keep")
-leader=$(machinectl show -P Leader "$PFX-keep")
+leader=$(machinectl show --value -p Leader "$PFX-keep")
 daemon=$(systemctl show -P MainPID peapodd.service)
 [ "$daemon" -gt 0 ] || fail "peapodd not running as a service"
 
@@ -27,7 +27,7 @@ assert_eq "$id" "$(echo "$st" | jq -r .id)" "same pod"
 assert_eq exited "$(echo "$st" | jq -r '.apps[] | select(.name == "short") | .state')" "short app exit seen"
 assert_eq 5 "$(echo "$st" | jq -r '.apps[] | select(.name == "short") | .status')" "short app exit code"
 assert_eq running "$(echo "$st" | jq -r '.apps[] | select(.name == "long") | .state')" "long app running"
-[ "$(machinectl show -P Leader "$PFX-keep")" = "$leader" ] || fail "leader changed"
+[ "$(machinectl show --value -p Leader "$PFX-keep")" = "$leader" ] || fail "leader changed"
 
 # And the restarted daemon still controls it.
 $PEAPOD stop "$PFX-keep"

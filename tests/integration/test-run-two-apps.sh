@@ -20,7 +20,7 @@ cg=$(systemctl show -P ControlGroup "peapod-$PFX\\x2dtwo-second.service")
 assert_eq "/machine.slice/machine-$PFX\\x2dtwo.slice/peapod-$PFX\\x2dtwo-second.service" "$cg" "app cgroup"
 
 # The apps share the pod's PID namespace: each sees the other's sleep.
-leader=$(machinectl show -P Leader "$PFX-two")
+leader=$(machinectl show --value -p Leader "$PFX-two")
 [ "$(readlink /proc/"$leader"/ns/pid)" != "$(readlink /proc/self/ns/pid)" ] || fail "pod has no PID namespace"
 app_pid=$(systemctl show -P MainPID "peapod-$PFX\\x2dtwo-second.service")
 n=$(ls /proc/"$leader"/root/proc | grep -c '^[0-9]' || true)
@@ -31,4 +31,6 @@ n=$(ls /proc/"$leader"/root/proc | grep -c '^[0-9]' || true)
 grep -q peapod /proc/"$leader"/root/etc/os-release || fail "no os-release in the pod root"
 [ "$app_pid" -gt 0 ] || fail "app has no main pid"
 # machinectl shell must never land on the host: the pod's root has no shell.
-out=$(timeout 20 machinectl shell "$PFX-two" /bin/cat /etc/hostname 2>&1) && fail "machinectl shell reached something: $out"
+if out=$(timeout 20 machinectl shell "$PFX-two" /bin/cat /etc/hostname 2>&1); then
+        fail "machinectl shell reached something: $out"
+fi

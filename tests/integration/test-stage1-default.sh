@@ -77,7 +77,9 @@ check "trapped SIGTERM" "1 42" "$(systemctl show -P ExecMainCode s1-term-$$) $(s
 journalctl --sync
 check "stdout at priority 6" "out hello s1pod" "$(journalctl -q -o cat SYSLOG_IDENTIFIER="$ID" PRIORITY=6 | grep '^out')"
 check "stderr at priority 3" "err" "$(journalctl -q -o cat SYSLOG_IDENTIFIER="$ID" PRIORITY=3 | grep '^err')"
-check "stdout carries the unit" "s1-exit-$$.service" "$(journalctl -q -o cat --output-fields=_SYSTEMD_UNIT -o verbose SYSLOG_IDENTIFIER="$ID" MESSAGE="out hello s1pod" | sed -n 's/^ *_SYSTEMD_UNIT=//p')"
+# Not checked here: _SYSTEMD_UNIT of a line from an app that exits at once
+# (journald may attribute it after the process is gone; see docs/DESIGN.md,
+# "Logs"). test-logs checks the unit's fields on a running app.
 check "own errors in the unit's log" "yes" "$(journalctl -q -o cat -u s1-nf-$$ | grep -q 'not found' && echo yes)"
 
 systemctl stop "$SCOPE"

@@ -4,7 +4,7 @@
 
 $PEAPOD run --name "$PFX-clean" busybox -- sleep 300 --- busybox -- sleep 300 >/dev/null
 id=$(pod_id "$PFX-clean")
-leader=$(machinectl show -P Leader "$PFX-clean")
+leader=$(machinectl show --value -p Leader "$PFX-clean")
 [ -n "$leader" ] || fail "no leader"
 netns=$(readlink /proc/"$leader"/ns/net)
 findmnt -rn -o TARGET | grep -q "$id" || fail "no app root mounts while running"

@@ -1,0 +1,282 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "string-util.h"
+#include "strv.h"
+
+int cli_bus_open(sd_bus **ret) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        int r;
+
+        r = sd_bus_open_system(&bus);
+        if (r < 0)
+                return log_error_errno(r, "Cannot reach peapodd (" PEAPOD_BUS_NAME "): cannot connect to the system bus: %m");
+        /* Lets polkit ask for a password where peapodd uses it. */
+        (void) sd_bus_set_allow_interactive_authorization(bus, true);
+        *ret = TAKE_PTR(bus);
+        return 0;
+}
+
+int cli_log_bus_error(const sd_bus_error *error, int r) {
+        _cleanup_free_ char *s = NULL;
+        int e = sd_bus_error_is_set(error) ? sd_bus_error_get_errno(error) : r;
+
+        if (e == 0)
+                e = EIO;
+        if (bus_error_to_string(error, r, &s) < 0)
+                return log_oom();
+        return log_error_errno(e, "%s", s);
+}
+
+int cli_call(sd_bus *bus, const char *path, const char *interface, const char *member, uint64_t timeout_usec,
+             sd_bus_message **ret_reply, const char *types, ...) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        va_list ap;
+        int r;
+
+        r = sd_bus_message_new_method_call(bus, &m, PEAPOD_BUS_NAME, path, interface, member);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create %s call: %m", member);
+        if (types) {
+                va_start(ap, types);
+                r = sd_bus_message_appendv(m, types, ap);
+                va_end(ap);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to build %s call: %m", member);
+        }
+        r = sd_bus_call(bus, m, timeout_usec, &error, &reply);
+        if (r < 0)
+                return cli_log_bus_error(&error, r);
+        if (ret_reply)
+                *ret_reply = TAKE_PTR(reply);
+        return 0;
+}
+
+int cli_get_pod_path(sd_bus *bus, const char *key, char **ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const char *path;
+        char *p;
+        int r;
+
+        r = cli_call(bus, PEAPOD_ROOT_PATH, PEAPOD_MANAGER_INTERFACE, "GetPod", 0, &reply, "s", key);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(reply, "o", &path);
+        if (r < 0)
+                return log_error_errno(r, "Failed to parse GetPod reply: %m");
+        p = strdup(path);
+        if (!p)
+                return log_oom();
+        *ret = p;
+        return 0;
+}
+
+static int read_string(sd_bus_message *m, char **ret) {
+        const char *s;
+        char *c;
+        int r;
+
+        r = sd_bus_message_read_basic(m, 's', &s);
+        if (r < 0)
+                return r;
+        c = strdup(s);
+        if (!c)
+                return -ENOMEM;
+        free(*ret);
+        *ret = c;
+        return 0;
+}
+
+static int read_apps(sd_bus_message *m, PodInfo *p) {
+        int r;
+
+        r = sd_bus_message_enter_container(m, 'a', "(sssassssi)");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(m, 'r', "sssassssi")) > 0) {
+                AppInfo *n, *a;
+
+                n = reallocarray(p->apps, p->n_apps + 1, sizeof(AppInfo));
+                if (!n)
+                        return -ENOMEM;
+                p->apps = n;
+                a = &p->apps[p->n_apps++];
+                *a = (AppInfo) {};
+
+                if ((r = read_string(m, &a->name)) < 0 ||
+                    (r = read_string(m, &a->id)) < 0 ||
+                    (r = read_string(m, &a->image)) < 0 ||
+                    (r = sd_bus_message_read_strv(m, &a->exec)) < 0 ||
+                    (r = read_string(m, &a->unit)) < 0 ||
+                    (r = read_string(m, &a->state)) < 0 ||
+                    (r = read_string(m, &a->result)) < 0 ||
+                    (r = sd_bus_message_read_basic(m, 'i', &a->status)) < 0)
+                        return r;
+                r = sd_bus_message_exit_container(m);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        return sd_bus_message_exit_container(m);
+}
+
+/* Properties this client does not know are skipped, so that a newer
+ * peapodd that grows its API keeps working with this CLI. */
+static int read_pod_properties(sd_bus_message *m, PodInfo *p) {
+        static const struct {
+                const char *name, *type;
+                size_t offset;
+        } props[] = {
+                { "Id", "s", offsetof(PodInfo, id) },
+                { "Name", "s", offsetof(PodInfo, name) },
+                { "State", "s", offsetof(PodInfo, state) },
+                { "MachineName", "s", offsetof(PodInfo, machine) },
+                { "Slice", "s", offsetof(PodInfo, slice) },
+                { "Unit", "s", offsetof(PodInfo, unit) },
+                { "Leader", "u", offsetof(PodInfo, leader) },
+                { "CreatedTimestamp", "t", offsetof(PodInfo, created_usec) },
+                { "StartedTimestamp", "t", offsetof(PodInfo, started_usec) },
+                { "ExitedTimestamp", "t", offsetof(PodInfo, exited_usec) },
+                { "Apps", "a(sssassssi)", 0 },
+        };
+        int r;
+
+        r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+                const char *name, *contents;
+                bool known = false;
+
+                r = sd_bus_message_read_basic(m, 's', &name);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_peek_type(m, NULL, &contents);
+                if (r < 0)
+                        return r;
+                for (size_t i = 0; i < ELEMENTSOF(props); i++) {
+                        void *field = (uint8_t *) p + props[i].offset;
+
+                        if (!streq(name, props[i].name) || !streq(contents, props[i].type))
+                                continue;
+                        known = true;
+                        r = sd_bus_message_enter_container(m, 'v', contents);
+                        if (r < 0)
+                                return r;
+                        if (streq(name, "Apps"))
+                                r = read_apps(m, p);
+                        else if (contents[0] == 's')
+                                r = read_string(m, field);
+                        else
+                                r = sd_bus_message_read_basic(m, contents[0], field);
+                        if (r < 0)
+                                return r;
+                        r = sd_bus_message_exit_container(m);
+                        if (r < 0)
+                                return r;
+                        break;
+                }
+                if (!known) {
+                        r = sd_bus_message_skip(m, "v");
+                        if (r < 0)
+                                return r;
+                }
+                r = sd_bus_message_exit_container(m);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        return sd_bus_message_exit_container(m);
+}
+
+int cli_get_pod_info(sd_bus *bus, const char *key, PodInfo *ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(pod_info_done) PodInfo p = {};
+        int r;
+
+        r = cli_get_pod_path(bus, key, &p.path);
+        if (r < 0)
+                return r;
+        r = sd_bus_call_method(bus, PEAPOD_BUS_NAME, p.path, "org.freedesktop.DBus.Properties", "GetAll", &error,
+                               &reply, "s", PEAPOD_POD_INTERFACE);
+        if (r < 0) {
+                /* Removed between the two calls. */
+                if (sd_bus_error_has_names(&error, SD_BUS_ERROR_UNKNOWN_OBJECT, SD_BUS_ERROR_UNKNOWN_INTERFACE))
+                        return log_error_errno(ENOENT, "No such pod: %s", key);
+                return cli_log_bus_error(&error, r);
+        }
+        r = read_pod_properties(reply, &p);
+        if (r < 0)
+                return log_error_errno(r, "Failed to parse the properties of pod %s: %m", key);
+        if (!p.id)
+                return log_error_errno(EBADMSG, "peapodd did not tell the id of pod %s.", key);
+        *ret = p;
+        p = (PodInfo) {};
+        return 0;
+}
+
+int cli_list_pods(sd_bus *bus, PodInfo **ret, size_t *ret_n) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        PodInfo *pods = NULL;
+        size_t n = 0;
+        int r;
+
+        r = cli_call(bus, PEAPOD_ROOT_PATH, PEAPOD_MANAGER_INTERFACE, "ListPods", 0, &reply, NULL);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_enter_container(reply, 'a', "(ssssto)");
+        if (r < 0)
+                goto parse_error;
+        for (;;) {
+                const char *id, *name, *state, *machine, *path;
+                uint64_t created;
+                PodInfo *np;
+
+                r = sd_bus_message_read(reply, "(ssssto)", &id, &name, &state, &machine, &created, &path);
+                if (r < 0)
+                        goto parse_error;
+                if (r == 0)
+                        break;
+                np = reallocarray(pods, n + 1, sizeof(PodInfo));
+                if (!np) {
+                        pod_info_array_free(pods, n);
+                        return log_oom();
+                }
+                pods = np;
+                pods[n] = (PodInfo) {
+                        .id = strdup(id),
+                        .name = strdup(name),
+                        .state = strdup(state),
+                        .machine = strdup(machine),
+                        .path = strdup(path),
+                        .created_usec = created,
+                };
+                n++;
+                if (!pods[n - 1].id || !pods[n - 1].name || !pods[n - 1].state || !pods[n - 1].machine ||
+                    !pods[n - 1].path) {
+                        pod_info_array_free(pods, n);
+                        return log_oom();
+                }
+        }
+        *ret = pods;
+        *ret_n = n;
+        return 0;
+
+parse_error:
+        pod_info_array_free(pods, n);
+        return log_error_errno(r, "Failed to parse ListPods reply: %m");
+}
+
+int cli_getopt_error(int c, char *argv[]) {
+        if (c == ':')
+                return log_usage_error("Option '%s' needs a value.", argv[optind - 1]);
+        return log_usage_error("Unknown option '%s'.", argv[optind - 1]);
+}

@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cli.h"
+#include "json-util.h"
+
+/* Oldest first, as pods were made; the name decides among equals. */
+static int pod_compare(const void *a, const void *b) {
+        const PodInfo *x = a, *y = b;
+
+        if (x->created_usec != y->created_usec)
+                return x->created_usec < y->created_usec ? -1 : 1;
+        return strcmp(x->name, y->name);
+}
+
+int verb_list(int argc, char *argv[]) {
+        enum { ARG_FORMAT = 0x100, ARG_NO_LEGEND };
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "format", required_argument, NULL, ARG_FORMAT },
+                { "no-legend", no_argument, NULL, ARG_NO_LEGEND },
+                {}
+        };
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(table_freep) Table *t = NULL;
+        OutputFormat format = OUTPUT_TABLE;
+        bool legend = true;
+        _cleanup_(pod_list_done) PodList l = {};
+        uint64_t now;
+        int c, r;
+
+        while ((c = getopt_long(argc, argv, ":h", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        verb_help("list");
+                        return 0;
+                case ARG_FORMAT:
+                        r = cli_parse_format(optarg, "table", &format);
+                        if (r < 0)
+                                return r;
+                        break;
+                case ARG_NO_LEGEND:
+                        legend = false;
+                        break;
+                default:
+                        return cli_getopt_error(c, argv);
+                }
+        if (optind < argc)
+                return log_usage_error("Unexpected argument '%s'.", argv[optind]);
+
+        r = cli_bus_open(&bus);
+        if (r < 0)
+                return r;
+        r = cli_list_pods(bus, &l.pods, &l.n);
+        if (r < 0)
+                return r;
+        if (l.n > 0)
+                qsort(l.pods, l.n, sizeof(PodInfo), pod_compare);
+
+        if (format == OUTPUT_JSON) {
+                _cleanup_json_ json_object *j = pod_list_to_json(l.pods, l.n);
+
+                return cli_print_json(j);
+        }
+
+        t = table_new(4, "ID", "NAME", "STATE", "CREATED");
+        if (!t)
+                return log_oom();
+        now = now_realtime_usec();
+        for (size_t i = 0; i < l.n; i++) {
+                const PodInfo *p = &l.pods[i];
+                char short_id[13], when[64];
+
+                /* 12 digits, as docker and podman show ids: unique in practice
+                 * and accepted back as a prefix. */
+                snprintf(short_id, sizeof(short_id), "%s", p->id);
+                if (table_add_row(t, short_id, p->name, p->state,
+                                  format_timestamp_relative(when, sizeof(when), p->created_usec, now)) < 0)
+                        return log_oom();
+        }
+
+        if (table_rows(t) > 0 || legend)
+                table_print(t, stdout, legend);
+        if (legend)
+                printf("\n%zu pod%s listed.\n", table_rows(t), table_rows(t) == 1 ? "" : "s");
+        return 0;
+}

@@ -1,0 +1,237 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "string-util.h"
+#include "strv.h"
+
+bool cli_usage_failed = false;
+
+static void run_app_done(RunApp *a) {
+        free(a->image);
+        free(a->name);
+        strv_free(a->exec);
+        strv_free(a->args);
+        strv_free(a->env);
+        free(a->workdir);
+        *a = (RunApp) {};
+}
+
+void run_args_done(RunArgs *a) {
+        for (size_t i = 0; i < a->n_apps; i++)
+                run_app_done(&a->apps[i]);
+        free(a->apps);
+        free(a->name);
+        *a = (RunArgs) {};
+}
+
+/* "--opt=VALUE" or "--opt VALUE": returns 1 and the value when argv[*i] is
+ * this option (advancing *i past a separate value), 0 when it is not,
+ * -EINVAL when the value is missing. */
+static int option_value(int argc, char *argv[], int *i, const char *option, const char **ret) {
+        const char *v = startswith(argv[*i], option);
+
+        if (!v)
+                return 0;
+        if (*v == '=') {
+                *ret = v + 1;
+                return 1;
+        }
+        if (*v != 0)
+                return 0;
+        if (*i + 1 >= argc)
+                return log_usage_error("Option %s needs a value.", option);
+        *ret = argv[++*i];
+        return 1;
+}
+
+static int set_string(char **s, const char *v) {
+        char *c = strdup(v);
+
+        if (!c)
+                return log_oom();
+        free(*s);
+        *s = c;
+        return 0;
+}
+
+/* The parts of an app that are only known once all of its words are read. */
+typedef struct PendingApp {
+        const char *exec;     /* non-NULL when --exec was given, maybe "" */
+        char **words;         /* after "--" */
+} PendingApp;
+
+static void pending_app_done(PendingApp *p) {
+        strv_free(p->words);
+}
+
+static int finish_app(RunApp *a, PendingApp *p) {
+        _cleanup_strv_free_ char **words = TAKE_PTR(p->words);
+        int r;
+
+        if (p->exec) {
+                if (isempty(p->exec))
+                        return log_usage_error("Invalid --exec= for app of image %s: empty command.", a->image);
+                a->exec = calloc(1, sizeof(char *));
+                if (!a->exec)
+                        return log_oom();
+                r = strv_extend(&a->exec, p->exec);
+                if (r < 0)
+                        return log_oom();
+                FOREACH_STRV(w, words) {
+                        r = strv_extend(&a->exec, w);
+                        if (r < 0)
+                                return log_oom();
+                }
+        } else if (strv_length(words) > 0)
+                /* "--" followed by nothing keeps the image's cmd: an empty
+                 * command is never what was meant. */
+                a->args = TAKE_PTR(words);
+        *p = (PendingApp) {};
+        return 0;
+}
+
+static int add_app(RunArgs *a, const char *image) {
+        RunApp *n;
+
+        if (isempty(image))
+                return log_usage_error("Empty image name.");
+        n = reallocarray(a->apps, a->n_apps + 1, sizeof(RunApp));
+        if (!n)
+                return log_oom();
+        a->apps = n;
+        a->apps[a->n_apps] = (RunApp) {};
+        a->apps[a->n_apps].image = strdup(image);
+        if (!a->apps[a->n_apps].image)
+                return log_oom();
+        a->n_apps++;
+        return 0;
+}
+
+enum {
+        EXPECT_POD_OPTION_OR_IMAGE,
+        EXPECT_APP_OPTION,
+        EXPECT_APP_WORD,
+        EXPECT_IMAGE,
+};
+
+static bool is_pod_option(const char *s) {
+        return streq(s, "-q") || streq(s, "--quiet") || streq(s, "--name") || startswith(s, "--name=");
+}
+
+int run_args_parse(int argc, char *argv[], RunArgs *ret) {
+        _cleanup_(run_args_done) RunArgs a = {};
+        _cleanup_(pending_app_done) PendingApp pending = {};
+        int where = EXPECT_POD_OPTION_OR_IMAGE, r;
+
+        for (int i = 1; i < argc; i++) {
+                const char *s = argv[i], *v;
+                RunApp *app = a.n_apps > 0 ? &a.apps[a.n_apps - 1] : NULL;
+
+                if (where == EXPECT_APP_WORD) {
+                        if (streq(s, "---")) {
+                                r = finish_app(app, &pending);
+                                if (r < 0)
+                                        return r;
+                                where = EXPECT_IMAGE;
+                                continue;
+                        }
+                        r = strv_extend(&pending.words, s);
+                        if (r < 0)
+                                return log_oom();
+                        continue;
+                }
+
+                if (streq(s, "-h") || streq(s, "--help")) {
+                        *ret = (RunArgs) { .help = true };
+                        return 0;
+                }
+
+                if (where == EXPECT_POD_OPTION_OR_IMAGE) {
+                        if (streq(s, "-q") || streq(s, "--quiet")) {
+                                a.quiet = true;
+                                continue;
+                        }
+                        r = option_value(argc, argv, &i, "--name", &v);
+                        if (r < 0)
+                                return r;
+                        if (r > 0) {
+                                r = set_string(&a.name, v);
+                                if (r < 0)
+                                        return r;
+                                continue;
+                        }
+                }
+
+                if (where == EXPECT_POD_OPTION_OR_IMAGE || where == EXPECT_IMAGE) {
+                        if (where == EXPECT_IMAGE && s[0] == '-')
+                                return log_usage_error("'---' must be followed by an image, not '%s'.", s);
+                        if (streq(s, "---") || streq(s, "--"))
+                                return log_usage_error("'%s' must follow an image.", s);
+                        if (s[0] == '-')
+                                return log_usage_error("Unknown option '%s'.", s);
+                        r = add_app(&a, s);
+                        if (r < 0)
+                                return r;
+                        where = EXPECT_APP_OPTION;
+                        continue;
+                }
+
+                /* EXPECT_APP_OPTION */
+                if (streq(s, "--")) {
+                        where = EXPECT_APP_WORD;
+                        continue;
+                }
+                if (streq(s, "---")) {
+                        r = finish_app(app, &pending);
+                        if (r < 0)
+                                return r;
+                        where = EXPECT_IMAGE;
+                        continue;
+                }
+                if ((r = option_value(argc, argv, &i, "--app-name", &v)) != 0) {
+                        if (r > 0)
+                                r = set_string(&app->name, v);
+                } else if ((r = option_value(argc, argv, &i, "--exec", &v)) != 0) {
+                        if (r > 0)
+                                pending.exec = v;
+                } else if ((r = option_value(argc, argv, &i, "--set-env", &v)) != 0) {
+                        if (r > 0) {
+                                const char *eq = strchr(v, '=');
+
+                                if (!eq || eq == v)
+                                        r = log_usage_error("Invalid --set-env='%s': expected KEY=VALUE.", v);
+                                else if (strv_extend(&app->env, v) < 0)
+                                        r = log_oom();
+                        }
+                } else if ((r = option_value(argc, argv, &i, "--working-dir", &v)) != 0) {
+                        if (r > 0) {
+                                if (v[0] != '/')
+                                        r = log_usage_error("Invalid --working-dir='%s': must be an absolute path.", v);
+                                else
+                                        r = set_string(&app->workdir, v);
+                        }
+                } else if (is_pod_option(s))
+                        r = log_usage_error("Option '%s' is a pod option: put it before the first image.", s);
+                else if (s[0] == '-')
+                        r = log_usage_error("Unknown option '%s' for the app of image %s.", s, app->image);
+                else
+                        r = log_usage_error("Unexpected '%s' after image %s: put the app's arguments after '--', "
+                                            "and start another app with '---'.", s, app->image);
+                if (r < 0)
+                        return r;
+        }
+
+        if (a.n_apps == 0)
+                return log_usage_error("No image given.");
+        if (where == EXPECT_IMAGE)
+                return log_usage_error("'---' must be followed by an image.");
+        r = finish_app(&a.apps[a.n_apps - 1], &pending);
+        if (r < 0)
+                return r;
+
+        *ret = a;
+        a = (RunArgs) {};
+        return 0;
+}

@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "name.h"
+#include "strv.h"
+
+static int append_strv_property(sd_bus_message *m, const char *name, char **l) {
+        int r;
+
+        r = sd_bus_message_open_container(m, 'r', "sv");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(m, "s", name);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(m, 'v', "as");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append_strv(m, l);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_close_container(m);
+        if (r < 0)
+                return r;
+        return sd_bus_message_close_container(m);
+}
+
+static int append_apps(sd_bus_message *m, const RunArgs *a) {
+        int r;
+
+        r = sd_bus_message_open_container(m, 'a', "(ssa(sv))");
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < a->n_apps; i++) {
+                const RunApp *app = &a->apps[i];
+
+                r = sd_bus_message_open_container(m, 'r', "ssa(sv)");
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_append(m, "ss", strempty(app->name), app->image);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_open_container(m, 'a', "(sv)");
+                if (r < 0)
+                        return r;
+                if (app->exec) {
+                        r = append_strv_property(m, "Exec", app->exec);
+                        if (r < 0)
+                                return r;
+                }
+                if (app->args) {
+                        r = append_strv_property(m, "Args", app->args);
+                        if (r < 0)
+                                return r;
+                }
+                if (app->env) {
+                        r = append_strv_property(m, "Environment", app->env);
+                        if (r < 0)
+                                return r;
+                }
+                if (app->workdir) {
+                        r = sd_bus_message_append(m, "(sv)", "WorkingDirectory", "s", app->workdir);
+                        if (r < 0)
+                                return r;
+                }
+                r = sd_bus_message_close_container(m);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_close_container(m);
+                if (r < 0)
+                        return r;
+        }
+        return sd_bus_message_close_container(m);
+}
+
+static int create_pod(sd_bus *bus, const RunArgs *a, char **ret_id) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        const char *path, *id;
+        int r;
+
+        r = sd_bus_message_new_method_call(bus, &m, PEAPOD_BUS_NAME, PEAPOD_ROOT_PATH, PEAPOD_MANAGER_INTERFACE,
+                                           "CreatePod");
+        if (r < 0)
+                return log_error_errno(r, "Failed to create CreatePod call: %m");
+        r = sd_bus_message_append(m, "sa(sv)", strempty(a->name), 0);
+        if (r < 0)
+                return log_error_errno(r, "Failed to build CreatePod call: %m");
+        r = append_apps(m, a);
+        if (r < 0)
+                return log_error_errno(r, "Failed to build CreatePod call: %m");
+        r = sd_bus_call(bus, m, CLI_SLOW_CALL_USEC, &error, &reply);
+        if (r < 0)
+                return cli_log_bus_error(&error, r);
+        r = sd_bus_message_read(reply, "o", &path);
+        if (r < 0)
+                return log_error_errno(r, "Failed to parse CreatePod reply: %m");
+        id = strrchr(path, '/');
+        if (!id || !id_is_valid(id + 1))
+                return log_error_errno(EBADMSG, "peapodd returned an unexpected pod path: %s", path);
+        *ret_id = strdup(id + 1);
+        return *ret_id ? 0 : log_oom();
+}
+
+int verb_run(int argc, char *argv[]) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(run_args_done) RunArgs a = {};
+        _cleanup_free_ char *id = NULL;
+        int r, q;
+
+        r = run_args_parse(argc, argv, &a);
+        if (r < 0)
+                return r;
+        if (a.help) {
+                verb_help("run");
+                return 0;
+        }
+
+        r = cli_bus_open(&bus);
+        if (r < 0)
+                return r;
+        r = create_pod(bus, &a, &id);
+        if (r < 0)
+                return r;
+        r = cli_call(bus, PEAPOD_ROOT_PATH, PEAPOD_MANAGER_INTERFACE, "StartPod", CLI_SLOW_CALL_USEC, NULL, "s", id);
+        if (r < 0) {
+                /* 'run' is create and start as one: a pod that never ran
+                 * is of no use to whoever asked for it to run. StartPod
+                 * already undid what it began, so a plain remove does. */
+                _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+
+                q = sd_bus_call_method(bus, PEAPOD_BUS_NAME, PEAPOD_ROOT_PATH, PEAPOD_MANAGER_INTERFACE, "RemovePod",
+                                       &error, NULL, "st", id, UINT64_C(0));
+                if (q < 0)
+                        log_warning("Failed to remove pod %s after its failed start, remove it with 'peapod rm %s': %s",
+                                    id, id, error.message ?: strerror(-q));
+                return r;
+        }
+        if (!a.quiet)
+                printf("%s\n", id);
+        return 0;
+}

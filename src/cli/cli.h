@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <json-c/json.h>
+#include <systemd/sd-bus.h>
+
+#include "log.h"
+#include "macro.h"
+
+#define PEAPOD_BUS_NAME "org.peapod1"
+#define PEAPOD_ROOT_PATH "/org/peapod1"
+#define PEAPOD_MANAGER_INTERFACE "org.peapod1.Manager"
+#define PEAPOD_POD_INTERFACE "org.peapod1.Pod"
+#define PEAPOD_REMOVE_FORCE UINT64_C(1)
+
+/* Start, stop and remove wait for systemd jobs inside peapodd, and an app
+ * may take its whole stop timeout (90 s by default) to die. */
+#define CLI_SLOW_CALL_USEC (120ULL * 1000000ULL)
+
+/* ---- usage errors: exit code 2 instead of 1 ---- */
+
+extern bool cli_usage_failed;
+#define log_usage_error(...)                                        \
+        ({                                                          \
+                cli_usage_failed = true;                            \
+                log_error_errno(EINVAL, __VA_ARGS__);               \
+        })
+
+/* ---- peapod run: argv -> apps (cli-run-args.c) ---- */
+
+typedef struct RunApp {
+        char *image;
+        char *name;       /* NULL: peapodd derives it from the image */
+        char **exec;      /* --exec plus ARGS: the whole command, or NULL */
+        char **args;      /* ARGS without --exec (replace the image's cmd), or NULL */
+        char **env;       /* KEY=VALUE, or NULL */
+        char *workdir;
+} RunApp;
+
+typedef struct RunArgs {
+        char *name;       /* NULL: peapodd names the pod */
+        bool quiet;
+        bool help;
+        RunApp *apps;
+        size_t n_apps;
+} RunArgs;
+
+/* argv[0] is the verb. Logs a usage error and returns -EINVAL on bad input;
+ * with --help sets ret->help and may leave apps empty. */
+int run_args_parse(int argc, char *argv[], RunArgs *ret);
+void run_args_done(RunArgs *a);
+
+/* ---- what peapodd tells about pods (cli-format.c) ---- */
+
+typedef struct AppInfo {
+        char *name, *id, *image, *unit, *state, *result;
+        char **exec;
+        int32_t status;
+} AppInfo;
+
+typedef struct PodInfo {
+        char *id, *name, *state, *machine, *slice, *unit, *path;
+        uint32_t leader;
+        uint64_t created_usec, started_usec, exited_usec;
+        AppInfo *apps;
+        size_t n_apps;
+} PodInfo;
+
+void pod_info_done(PodInfo *p);
+void pod_info_array_free(PodInfo *p, size_t n);
+
+typedef struct PodList {
+        PodInfo *pods;
+        size_t n;
+} PodList;
+static inline void pod_list_done(PodList *l) {
+        pod_info_array_free(l->pods, l->n);
+}
+
+/* ---- formatting, all without a bus (cli-format.c) ---- */
+
+/* "exited, status=7", "killed, signal=KILL", "dumped, signal=SEGV", or "-"
+ * when the app has not ended. */
+int format_app_result(const char *result, int32_t status, char **ret);
+/* "Sat 2024-11-23 09:55:01 UTC", or "n/a" for 0. */
+const char *format_timestamp(char *buf, size_t size, uint64_t usec);
+/* "5min 3s ago", "2h 10min ago", "3 days ago", "in the future" ... */
+const char *format_timestamp_relative(char *buf, size_t size, uint64_t usec, uint64_t now_usec);
+uint64_t now_realtime_usec(void);
+/* Join a command for display, quoting words the shell would split. */
+char *command_to_string(char * const *argv);
+
+json_object *pod_list_to_json(const PodInfo *pods, size_t n);
+json_object *pod_info_to_json(const PodInfo *p);
+
+/* One line for the user from a failed call. */
+int bus_error_to_string(const sd_bus_error *error, int r, char **ret);
+
+/* A simple left-aligned text table. */
+typedef struct Table Table;
+Table *table_new(size_t n_columns, ...);
+Table *table_free(Table *t);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Table *, table_free);
+/* Exactly n_columns strings; NULL prints as "-". */
+int table_add_row(Table *t, ...);
+size_t table_rows(const Table *t);
+int table_print(const Table *t, FILE *f, bool header);
+
+/* ---- talking to peapodd (cli-bus.c) ---- */
+
+int cli_bus_open(sd_bus **ret);
+/* Log a failed call as one line; returns -errno. */
+int cli_log_bus_error(const sd_bus_error *error, int r);
+/* Call a method of org.peapod1; on failure logs and returns -errno. */
+int cli_call(sd_bus *bus, const char *path, const char *interface, const char *member, uint64_t timeout_usec,
+             sd_bus_message **ret_reply, const char *types, ...);
+int cli_get_pod_path(sd_bus *bus, const char *key, char **ret);
+int cli_get_pod_info(sd_bus *bus, const char *key, PodInfo *ret);
+int cli_list_pods(sd_bus *bus, PodInfo **ret, size_t *ret_n);
+
+/* ---- verbs ---- */
+
+typedef enum OutputFormat {
+        OUTPUT_TABLE,
+        OUTPUT_TEXT = OUTPUT_TABLE,
+        OUTPUT_JSON,
+} OutputFormat;
+
+int verb_run(int argc, char *argv[]);
+int verb_list(int argc, char *argv[]);
+int verb_status(int argc, char *argv[]);
+int verb_start(int argc, char *argv[]);
+int verb_stop(int argc, char *argv[]);
+int verb_rm(int argc, char *argv[]);
+int verb_logs(int argc, char *argv[]);
+
+/* The usage text of a verb (peapod.c), printed by "peapod VERB --help". */
+void verb_help(const char *verb);
+
+/* Report getopt's '?' (unknown option) and ':' (missing value); optstrings
+ * start with ':' so that the two can be told apart. */
+int cli_getopt_error(int c, char *argv[]);
+int cli_parse_format(const char *s, const char *table_name, OutputFormat *ret);
+/* Pretty-print o (NULL means it could not be built: out of memory). */
+int cli_print_json(json_object *o);

@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <getopt.h>
+#include <locale.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cli.h"
+
+typedef struct Verb {
+        const char *name;
+        int (*run)(int argc, char *argv[]);
+        const char *summary;
+        const char *usage;
+} Verb;
+
+static const Verb verbs[] = {
+        { "run", verb_run, "Create a pod of one or more apps and start it",
+          "peapod run [--name=NAME] [--quiet] IMAGE [APP-OPTIONS] [-- ARGS...]\n"
+          "                [--- IMAGE [APP-OPTIONS] [-- ARGS...]]...\n\n"
+          "Create a pod with one app per IMAGE, start it, and print the pod's id.\n"
+          "Returns once the apps are started: systemd runs them.\n\n"
+          "Options (before the first IMAGE):\n"
+          "  -h --help                Show this help\n"
+          "     --name=NAME           Name of the pod (default: pod-<first 8 digits of its id>)\n"
+          "  -q --quiet               Do not print the pod's id\n\n"
+          "App options (after an IMAGE, for that app):\n"
+          "     --app-name=NAME       Name of the app (default: from the image's name)\n"
+          "     --exec=PATH           Run PATH instead of the image's entrypoint and cmd;\n"
+          "                           ARGS become its arguments\n"
+          "     --set-env=KEY=VALUE   Add to the app's environment (repeatable)\n"
+          "     --working-dir=DIR     Working directory of the app (absolute)\n\n"
+          "ARGS after '--' replace the image's cmd (its entrypoint is kept), and run\n"
+          "up to the next '---', which starts the next app. '--' followed by nothing\n"
+          "keeps the image's cmd.\n" },
+        { "list", verb_list, "List pods",
+          "peapod list [--format=table|json] [--no-legend]\n\n"
+          "List all pods.\n\n"
+          "Options:\n"
+          "  -h --help                Show this help\n"
+          "     --format=FORMAT       'table' (default) or 'json'\n"
+          "     --no-legend           Print neither the header nor the footer of the table\n" },
+        { "status", verb_status, "Show a pod and its apps",
+          "peapod status [--format=text|json] POD\n\n"
+          "Show the state of a pod and how each of its apps is doing or ended.\n"
+          "POD is a pod's name, id, or a unique prefix of at least 4 digits of its id.\n\n"
+          "Options:\n"
+          "  -h --help                Show this help\n"
+          "     --format=FORMAT       'text' (default) or 'json'\n" },
+        { "start", verb_start, "Start created pods",
+          "peapod start POD...\n\n"
+          "Start pods that were created but never started, or failed to start.\n\n"
+          "Options:\n"
+          "  -h --help                Show this help\n" },
+        { "stop", verb_stop, "Stop running pods",
+          "peapod stop POD...\n\n"
+          "Stop all apps of each pod and the pod itself; the pod is kept, as 'exited'.\n\n"
+          "Options:\n"
+          "  -h --help                Show this help\n" },
+        { "rm", verb_rm, "Remove pods",
+          "peapod rm [--force] POD...\n\n"
+          "Remove pods that are not running, and everything they have on disk.\n\n"
+          "Options:\n"
+          "  -h --help                Show this help\n"
+          "  -f --force               Stop running pods first\n" },
+        { "logs", verb_logs, "Show the output of a pod's apps",
+          "peapod logs [--follow] [--lines=N] [--no-prefix] POD [APP]\n\n"
+          "Print what the apps of POD (or only APP, by name) wrote, from the journal,\n"
+          "in time order: lines written to stdout go to stdout, lines written to\n"
+          "stderr go to stderr. With several apps each line starts with 'APP | '.\n"
+          "Reading other users' journal entries needs root or membership in the\n"
+          "'systemd-journal' group.\n\n"
+          "Options:\n"
+          "  -h --help                Show this help\n"
+          "  -f --follow              Keep printing new lines as they are written\n"
+          "  -n --lines=N             Print only the last N lines\n"
+          "     --no-prefix           Never prefix lines with the app's name\n" },
+};
+
+static const Verb *find_verb(const char *name) {
+        for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
+                if (streq(verbs[i].name, name))
+                        return &verbs[i];
+        return NULL;
+}
+
+void verb_help(const char *name) {
+        const Verb *v = find_verb(name);
+
+        if (v)
+                printf("Usage: %s", v->usage);
+}
+
+static void help(void) {
+        printf("Usage: peapod [--help] [--version] VERB [ARGS...]\n\n"
+               "Manage pods: groups of apps that systemd runs as one machine.\n\n"
+               "Verbs:\n");
+        for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
+                printf("  %-8s %s\n", verbs[i].name, verbs[i].summary);
+        printf("\nOptions:\n"
+               "  -h --help       Show this help\n"
+               "     --version    Show the version\n\n"
+               "'peapod VERB --help' describes each verb. See peapod(1).\n");
+}
+
+int main(int argc, char *argv[]) {
+        enum { ARG_VERSION = 0x100 };
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, ARG_VERSION },
+                {}
+        };
+        const Verb *v;
+        int c, r;
+
+        log_set_program("peapod");
+        (void) setlocale(LC_ALL, "");
+
+        /* '+': options end at the verb; what follows is the verb's. */
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, "+h", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        help();
+                        return EXIT_SUCCESS;
+                case ARG_VERSION:
+                        printf("peapod %s\n", PACKAGE_VERSION);
+                        return EXIT_SUCCESS;
+                default:
+                        log_error("Unknown option '%s'; see 'peapod --help'.", argv[optind - 1]);
+                        return 2;
+                }
+
+        if (optind >= argc) {
+                log_error("Missing verb; see 'peapod --help'.");
+                return 2;
+        }
+        v = find_verb(argv[optind]);
+        if (!v) {
+                log_error("Unknown verb '%s'; see 'peapod --help'.", argv[optind]);
+                return 2;
+        }
+
+        /* Each verb parses its own options with getopt again, from its
+         * name on (getopt skips argv[0]); 0 also resets getopt's state. */
+        c = optind;
+        optind = 0;
+        r = v->run(argc - c, argv + c);
+        if (r < 0)
+                return cli_usage_failed ? 2 : EXIT_FAILURE;
+        return EXIT_SUCCESS;
+}

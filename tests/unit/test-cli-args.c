@@ -1,0 +1,320 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <signal.h>
+
+#include "cli.h"
+#include "journal.h"
+#include "json-util.h"
+#include "string-util.h"
+#include "strv.h"
+#include "tests.h"
+
+static int parse(RunArgs *a, ...) {
+        char *argv[64] = { (char *) "run" };
+        int argc = 1;
+        va_list ap;
+        const char *s;
+
+        va_start(ap, a);
+        while ((s = va_arg(ap, const char *)))
+                argv[argc++] = (char *) s;
+        va_end(ap);
+        cli_usage_failed = false;
+        return run_args_parse(argc, argv, a);
+}
+
+static void assert_strv(char **l, ...) {
+        va_list ap;
+        const char *s;
+        size_t i = 0;
+
+        ASSERT_TRUE(l);
+        va_start(ap, l);
+        while ((s = va_arg(ap, const char *))) {
+                ASSERT_STREQ(l[i], s);
+                i++;
+        }
+        va_end(ap);
+        ASSERT_TRUE(l[i] == NULL);
+}
+
+TEST(run_one_app) {
+        RunArgs a = {};
+
+        ASSERT_OK(parse(&a, "busybox", NULL));
+        ASSERT_TRUE(a.n_apps == 1);
+        ASSERT_STREQ(a.apps[0].image, "busybox");
+        ASSERT_TRUE(!a.name && !a.quiet && !a.help);
+        ASSERT_TRUE(!a.apps[0].exec && !a.apps[0].args && !a.apps[0].env && !a.apps[0].name && !a.apps[0].workdir);
+        run_args_done(&a);
+
+        ASSERT_OK(parse(&a, "--name", "web", "-q", "busybox", "--app-name=sh", "--", "sleep", "300", NULL));
+        ASSERT_STREQ(a.name, "web");
+        ASSERT_TRUE(a.quiet);
+        ASSERT_STREQ(a.apps[0].name, "sh");
+        ASSERT_TRUE(!a.apps[0].exec);
+        assert_strv(a.apps[0].args, "sleep", "300", NULL);
+        run_args_done(&a);
+}
+
+TEST(run_exec_and_options) {
+        RunArgs a = {};
+
+        ASSERT_OK(parse(&a, "--name=x", "busybox", "--exec=/bin/sh", "--set-env=A=1", "--set-env", "B==2",
+                        "--working-dir=/tmp", "--", "-c", "echo --- not a separator? yes it is", NULL));
+        assert_strv(a.apps[0].exec, "/bin/sh", "-c", "echo --- not a separator? yes it is", NULL);
+        ASSERT_TRUE(!a.apps[0].args);
+        assert_strv(a.apps[0].env, "A=1", "B==2", NULL);
+        ASSERT_STREQ(a.apps[0].workdir, "/tmp");
+        run_args_done(&a);
+
+        /* --exec alone: the command is just that. */
+        ASSERT_OK(parse(&a, "busybox", "--exec", "/bin/true", NULL));
+        assert_strv(a.apps[0].exec, "/bin/true", NULL);
+        run_args_done(&a);
+
+        /* Arguments that look like options belong to the app after "--". */
+        ASSERT_OK(parse(&a, "busybox", "--", "--help", "--name=x", "--", NULL));
+        assert_strv(a.apps[0].args, "--help", "--name=x", "--", NULL);
+        ASSERT_TRUE(!a.help);
+        run_args_done(&a);
+}
+
+TEST(run_several_apps) {
+        RunArgs a = {};
+
+        ASSERT_OK(parse(&a, "busybox", "--", "sleep", "1", "---", "busybox", "--app-name=b", "---", "alpine",
+                        "--exec=/x", NULL));
+        ASSERT_TRUE(a.n_apps == 3);
+        assert_strv(a.apps[0].args, "sleep", "1", NULL);
+        ASSERT_STREQ(a.apps[1].image, "busybox");
+        ASSERT_STREQ(a.apps[1].name, "b");
+        ASSERT_TRUE(!a.apps[1].args && !a.apps[1].exec);
+        ASSERT_STREQ(a.apps[2].image, "alpine");
+        assert_strv(a.apps[2].exec, "/x", NULL);
+        run_args_done(&a);
+
+        /* "--" with nothing after it keeps the image's cmd. */
+        ASSERT_OK(parse(&a, "busybox", "--", "---", "busybox", "--", NULL));
+        ASSERT_TRUE(a.n_apps == 2);
+        ASSERT_TRUE(!a.apps[0].args && !a.apps[1].args);
+        run_args_done(&a);
+}
+
+TEST(run_errors) {
+        RunArgs a = {};
+
+        ASSERT_ERR(parse(&a, NULL), EINVAL);
+        ASSERT_TRUE(cli_usage_failed);
+        ASSERT_ERR(parse(&a, "--name=x", NULL), EINVAL);
+        ASSERT_ERR(parse(&a, "--name", NULL), EINVAL);
+        ASSERT_ERR(parse(&a, "busybox", "---", NULL), EINVAL);
+        ASSERT_ERR(parse(&a, "busybox", "--", "x", "---", NULL), EINVAL);
+        ASSERT_ERR(parse(&a, "busybox", "---", "---", "busybox", NULL), EINVAL);
+        ASSERT_ERR(parse(&a, "busybox", "---", "--exec=/x", NULL), EINVAL);
+        ASSERT_ERR(parse(&a, "---", "busybox", NULL), EINVAL);
+        ASSERT_ERR(parse(&a, "--", "busybox", NULL), EINVAL);
+        ASSERT_ERR(parse(&a, "--bogus", "busybox", NULL), EINVAL);
+        ASSERT_ERR(parse(&a, "busybox", "--bogus", NULL), EINVAL);
+        ASSERT_ERR(parse(&a, "busybox", "--name=x", NULL), EINVAL);
+        ASSERT_ERR(parse(&a, "busybox", "sleep", NULL), EINVAL);
+        ASSERT_ERR(parse(&a, "", NULL), EINVAL);
+        ASSERT_ERR(parse(&a, "busybox", "--exec=", NULL), EINVAL);
+        ASSERT_ERR(parse(&a, "busybox", "--exec=", "--", "x", NULL), EINVAL);
+        ASSERT_ERR(parse(&a, "busybox", "--exec", NULL), EINVAL);
+        ASSERT_ERR(parse(&a, "busybox", "--set-env=novalue", NULL), EINVAL);
+        ASSERT_ERR(parse(&a, "busybox", "--set-env==x", NULL), EINVAL);
+        ASSERT_ERR(parse(&a, "busybox", "--working-dir=relative", NULL), EINVAL);
+        ASSERT_ERR(parse(&a, "busybox", "--app-name", NULL), EINVAL);
+        /* The second app's empty command is caught too. */
+        ASSERT_ERR(parse(&a, "busybox", "---", "busybox", "--exec=", NULL), EINVAL);
+        ASSERT_TRUE(a.n_apps == 0 && !a.apps);
+}
+
+TEST(run_help) {
+        RunArgs a = {};
+
+        ASSERT_OK(parse(&a, "--help", NULL));
+        ASSERT_TRUE(a.help);
+        run_args_done(&a);
+        ASSERT_OK(parse(&a, "busybox", "-h", NULL));
+        ASSERT_TRUE(a.help && a.n_apps == 0);
+        run_args_done(&a);
+}
+
+TEST(app_results) {
+        char *s;
+
+        ASSERT_OK(format_app_result("", 0, &s));
+        ASSERT_STREQ(s, "-");
+        free(s);
+        ASSERT_OK(format_app_result("exited", 7, &s));
+        ASSERT_STREQ(s, "exited, status=7");
+        free(s);
+        ASSERT_OK(format_app_result("exited", 0, &s));
+        ASSERT_STREQ(s, "exited, status=0");
+        free(s);
+        ASSERT_OK(format_app_result("killed", SIGKILL, &s));
+        ASSERT_STREQ(s, "killed, signal=KILL");
+        free(s);
+        ASSERT_OK(format_app_result("dumped", SIGSEGV, &s));
+        ASSERT_STREQ(s, "dumped, signal=SEGV");
+        free(s);
+        ASSERT_OK(format_app_result("killed", 1000, &s));
+        ASSERT_STREQ(s, "killed, signal=1000");
+        free(s);
+        ASSERT_OK(format_app_result("frozen", 3, &s));
+        ASSERT_STREQ(s, "frozen, status=3");
+        free(s);
+}
+
+TEST(timestamps) {
+        const uint64_t S = 1000000, now = 1700000000 * S;
+        char buf[64];
+
+        ASSERT_STREQ(format_timestamp_relative(buf, sizeof(buf), 0, now), "n/a");
+        ASSERT_STREQ(format_timestamp_relative(buf, sizeof(buf), now, now), "just now");
+        ASSERT_STREQ(format_timestamp_relative(buf, sizeof(buf), now + S, now), "in the future");
+        ASSERT_STREQ(format_timestamp_relative(buf, sizeof(buf), now - 45 * S, now), "45s ago");
+        ASSERT_STREQ(format_timestamp_relative(buf, sizeof(buf), now - 125 * S, now), "2min 5s ago");
+        ASSERT_STREQ(format_timestamp_relative(buf, sizeof(buf), now - 3600 * S, now), "1h ago");
+        ASSERT_STREQ(format_timestamp_relative(buf, sizeof(buf), now - (86400 + 7200 + 5) * S, now), "1 day 2h ago");
+        ASSERT_STREQ(format_timestamp_relative(buf, sizeof(buf), now - 3 * 86400 * S, now), "3 days ago");
+        ASSERT_STREQ(format_timestamp_relative(buf, 8, now - 3 * 86400 * S, now), "3 days ");
+        ASSERT_STREQ(format_timestamp(buf, sizeof(buf), 0), "n/a");
+        ASSERT_TRUE(strlen(format_timestamp(buf, sizeof(buf), now)) > 10);
+}
+
+TEST(command_strings) {
+        char *s;
+
+        s = command_to_string(STRV_MAKE("sh", "-c", "echo hi; exit 7"));
+        ASSERT_STREQ(s, "sh -c 'echo hi; exit 7'");
+        free(s);
+        s = command_to_string(STRV_MAKE("printf", "it's", ""));
+        ASSERT_STREQ(s, "printf 'it'\\''s' ''");
+        free(s);
+        s = command_to_string(NULL);
+        ASSERT_STREQ(s, "");
+        free(s);
+}
+
+TEST(json) {
+        AppInfo apps[] = { {
+                .name = (char *) "web", .id = (char *) "0123456789abcdef0123456789abcdef", .image = (char *) "busybox",
+                .unit = (char *) "peapod-p-web.service", .state = (char *) "exited", .result = (char *) "killed",
+                .exec = STRV_MAKE("sleep", "1"), .status = 9,
+        } };
+        PodInfo p = {
+                .id = (char *) "fedcba9876543210fedcba9876543210", .name = (char *) "p", .state = (char *) "exited",
+                .machine = (char *) "p", .path = (char *) "/org/peapod1/pod/fedcba9876543210fedcba9876543210",
+                .created_usec = UINT64_C(1700000000000000), .apps = apps, .n_apps = 1,
+        };
+        _cleanup_json_ json_object *o = pod_info_to_json(&p), *l = pod_list_to_json(&p, 1), *e = pod_list_to_json(NULL, 0);
+        json_object *v, *a;
+
+        ASSERT_TRUE(o && l && e);
+        ASSERT_TRUE(json_object_object_get_ex(o, "state", &v));
+        ASSERT_STREQ(json_object_get_string(v), "exited");
+        ASSERT_TRUE(json_object_object_get_ex(o, "created", &v));
+        ASSERT_TRUE(json_object_get_uint64(v) == UINT64_C(1700000000000000));
+        ASSERT_TRUE(json_object_object_get_ex(o, "slice", &v));
+        ASSERT_STREQ(json_object_get_string(v), "");
+        ASSERT_TRUE(json_object_object_get_ex(o, "apps", &a));
+        ASSERT_TRUE(json_object_array_length(a) == 1);
+        a = json_object_array_get_idx(a, 0);
+        ASSERT_TRUE(json_object_object_get_ex(a, "status", &v));
+        ASSERT_TRUE(json_object_get_int(v) == 9);
+        ASSERT_TRUE(json_object_object_get_ex(a, "exec", &v));
+        ASSERT_STREQ(json_object_get_string(json_object_array_get_idx(v, 1)), "1");
+
+        ASSERT_TRUE(json_object_array_length(l) == 1);
+        ASSERT_TRUE(json_object_object_get_ex(json_object_array_get_idx(l, 0), "path", &v));
+        ASSERT_STREQ(json_object_get_string(v), p.path);
+        ASSERT_STREQ(json_object_to_json_string_ext(e, JSON_C_TO_STRING_PLAIN), "[]");
+}
+
+TEST(bus_errors) {
+        sd_bus_error e;
+        char *s;
+
+        e = (sd_bus_error) SD_BUS_ERROR_MAKE_CONST("org.peapod1.Error.NoSuchPod", "No such pod: foo");
+        ASSERT_OK(bus_error_to_string(&e, -ENOENT, &s));
+        ASSERT_STREQ(s, "No such pod: foo");
+        free(s);
+        e = (sd_bus_error) SD_BUS_ERROR_MAKE_CONST("org.peapod1.Error.NoSuchImage", NULL);
+        ASSERT_OK(bus_error_to_string(&e, -ENOENT, &s));
+        ASSERT_STREQ(s, "Image not found");
+        free(s);
+        e = (sd_bus_error) SD_BUS_ERROR_MAKE_CONST(SD_BUS_ERROR_ACCESS_DENIED, "Only root may change pods.");
+        ASSERT_OK(bus_error_to_string(&e, -EACCES, &s));
+        ASSERT_STREQ(s, "Permission denied: Only root may change pods.");
+        free(s);
+        e = (sd_bus_error) SD_BUS_ERROR_MAKE_CONST(SD_BUS_ERROR_ACCESS_DENIED,
+                                                   "Rejected send message, 2 matched rules; type=\"method_call\"");
+        ASSERT_OK(bus_error_to_string(&e, -EACCES, &s));
+        ASSERT_STREQ(s, "Permission denied: the bus policy does not allow this call for this user");
+        free(s);
+        e = (sd_bus_error) SD_BUS_ERROR_MAKE_CONST(SD_BUS_ERROR_SERVICE_UNKNOWN, "The name is not activatable");
+        ASSERT_OK(bus_error_to_string(&e, -EHOSTDOWN, &s));
+        ASSERT_STREQ(s, "Cannot reach peapodd (org.peapod1): The name is not activatable");
+        free(s);
+        e = (sd_bus_error) SD_BUS_ERROR_MAKE_CONST("org.freedesktop.DBus.Error.Spawn.ChildExited", NULL);
+        ASSERT_OK(bus_error_to_string(&e, -EIO, &s));
+        ASSERT_STREQ(s, "Cannot reach peapodd (org.peapod1): Input/output error");
+        free(s);
+        ASSERT_OK(bus_error_to_string(NULL, -ETIMEDOUT, &s));
+        ASSERT_STREQ(s, "Connection timed out");
+        free(s);
+}
+
+TEST(tables) {
+        _cleanup_(table_freep) Table *t = table_new(3, "A", "LONGER", "C");
+        _cleanup_free_ char *buf = NULL;
+        size_t size = 0;
+        FILE *f;
+
+        ASSERT_TRUE(t);
+        ASSERT_OK(table_add_row(t, "xyz", NULL, "last column is not padded"));
+        ASSERT_TRUE(table_rows(t) == 1);
+        f = open_memstream(&buf, &size);
+        ASSERT_TRUE(f);
+        ASSERT_OK(table_print(t, f, true));
+        ASSERT_OK(table_print(t, f, false));
+        fclose(f);
+        ASSERT_STREQ(buf, "A   LONGER C\n"
+                          "xyz -      last column is not padded\n"
+                          "xyz - last column is not padded\n");
+}
+
+TEST(journal) {
+        _cleanup_(pod_journal_freep) PodJournal *j = NULL;
+        PodJournalEntry e;
+
+        /* Works without journald: there are just no files to read. */
+        ASSERT_OK(pod_journal_open(NULL, &j));
+        /* No app selected must not mean every entry of the journal. */
+        ASSERT_TRUE(pod_journal_next(j, &e) == 0);
+        ASSERT_ERR(pod_journal_add_app(j, "0123"), EINVAL);
+        ASSERT_ERR(pod_journal_add_app(j, "0123456789ABCDEF0123456789ABCDEF"), EINVAL);
+        ASSERT_ERR(pod_journal_add_app(j, "0123456789abcdef0123456789abcdef*"), EINVAL);
+        ASSERT_OK(pod_journal_add_app(j, "0123456789abcdef0123456789abcdef"));
+        ASSERT_OK(pod_journal_seek_tail_lines(j, 10));
+        /* A random id nobody logs under. */
+        ASSERT_TRUE(pod_journal_next(j, &e) == 0);
+}
+
+int main(void) {
+        test_run_one_app();
+        test_run_exec_and_options();
+        test_run_several_apps();
+        test_run_errors();
+        test_run_help();
+        test_app_results();
+        test_timestamps();
+        test_command_strings();
+        test_json();
+        test_bus_errors();
+        test_tables();
+        test_journal();
+        return 0;
+}
