@@ -263,7 +263,11 @@ static bool error_means_unreachable(const sd_bus_error *e) {
                                       SD_BUS_ERROR_NAME_HAS_NO_OWNER,
                                       SD_BUS_ERROR_NO_SERVER,
                                       SD_BUS_ERROR_DISCONNECTED) ||
-               (e->name && startswith(e->name, "org.freedesktop.DBus.Error.Spawn."));
+               (e->name && startswith(e->name, "org.freedesktop.DBus.Error.Spawn.")) ||
+               /* Bus activation through systemd failed (masked, failed to
+                * start): dbus-daemon passes systemd's error on. peapodd
+                * itself never answers with systemd's error names. */
+               (e->name && startswith(e->name, "org.freedesktop.systemd1."));
 }
 
 int bus_error_to_string(const sd_bus_error *e, int r, char **ret) {

@@ -33,3 +33,12 @@ assert_eq running "$(echo "$st" | jq -r '.apps[] | select(.name == "long") | .st
 $PEAPOD stop "$PFX-keep"
 assert_eq exited "$(pod_state "$PFX-keep")" "stop after restart"
 assert_eq killed "$($PEAPOD status --format=json "$PFX-keep" | jq -r '.apps[] | select(.name == "long") | .result')" "long app killed by stop"
+
+# With peapodd not reachable, the CLI says so in one line.
+systemctl stop peapodd.service
+systemctl mask --runtime peapodd.service
+err=$(must_fail $PEAPOD list)
+systemctl unmask --runtime peapodd.service
+assert_contains "$err" "Cannot reach peapodd" "daemon not reachable"
+[ "$(echo "$err" | wc -l)" -eq 1 ] || fail "more than one line: $err"
+$PEAPOD list >/dev/null
