@@ -2,30 +2,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bus-util.h"
 #include "cli.h"
 #include "name.h"
 #include "strv.h"
-
-static int append_strv_property(sd_bus_message *m, const char *name, char **l) {
-        int r;
-
-        r = sd_bus_message_open_container(m, 'r', "sv");
-        if (r < 0)
-                return r;
-        r = sd_bus_message_append(m, "s", name);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_open_container(m, 'v', "as");
-        if (r < 0)
-                return r;
-        r = sd_bus_message_append_strv(m, l);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_close_container(m);
-        if (r < 0)
-                return r;
-        return sd_bus_message_close_container(m);
-}
 
 static int append_apps(sd_bus_message *m, const RunArgs *a) {
         int r;
@@ -46,22 +26,22 @@ static int append_apps(sd_bus_message *m, const RunArgs *a) {
                 if (r < 0)
                         return r;
                 if (app->exec) {
-                        r = append_strv_property(m, "Exec", app->exec);
+                        r = bus_append_property_as(m, "Exec", app->exec);
                         if (r < 0)
                                 return r;
                 }
                 if (app->args) {
-                        r = append_strv_property(m, "Args", app->args);
+                        r = bus_append_property_as(m, "Args", app->args);
                         if (r < 0)
                                 return r;
                 }
                 if (app->env) {
-                        r = append_strv_property(m, "Environment", app->env);
+                        r = bus_append_property_as(m, "Environment", app->env);
                         if (r < 0)
                                 return r;
                 }
                 if (app->workdir) {
-                        r = sd_bus_message_append(m, "(sv)", "WorkingDirectory", "s", app->workdir);
+                        r = bus_append_property_s(m, "WorkingDirectory", app->workdir);
                         if (r < 0)
                                 return r;
                 }

@@ -70,6 +70,17 @@ static int bus_find_pod(Daemon *d, const char *key, Pod **ret, sd_bus_error *err
         return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_POD, "No such pod: %s", key);
 }
 
+/* Read the pod argument (id, id prefix or name) of a Manager method. */
+static int bus_read_pod(sd_bus_message *m, Daemon *d, Pod **ret, sd_bus_error *error) {
+        const char *key;
+        int r;
+
+        r = sd_bus_message_read(m, "s", &key);
+        if (r < 0)
+                return r;
+        return bus_find_pod(d, key, ret, error);
+}
+
 /* Read one app's a(sv) properties into spec; strvs are owned by the caller
  * through the arrays passed in. */
 static int read_app_properties(sd_bus_message *m, AppSpec *spec, char ***exec, char ***args, char ***env,
@@ -334,62 +345,45 @@ int bus_pod_remove(Daemon *d, Pod *p, uint64_t flags, sd_bus_message *m, sd_bus_
 }
 
 static int method_start_pod(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        Daemon *d = userdata;
-        const char *key;
         Pod *p;
         int r;
 
-        r = sd_bus_message_read(m, "s", &key);
+        r = bus_read_pod(m, userdata, &p, error);
         if (r < 0)
                 return r;
-        r = bus_find_pod(d, key, &p, error);
-        if (r < 0)
-                return r;
-        return bus_pod_start(d, p, m, error);
+        return bus_pod_start(userdata, p, m, error);
 }
 
 static int method_stop_pod(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        Daemon *d = userdata;
-        const char *key;
         Pod *p;
         int r;
 
-        r = sd_bus_message_read(m, "s", &key);
+        r = bus_read_pod(m, userdata, &p, error);
         if (r < 0)
                 return r;
-        r = bus_find_pod(d, key, &p, error);
-        if (r < 0)
-                return r;
-        return bus_pod_stop(d, p, m, error);
+        return bus_pod_stop(userdata, p, m, error);
 }
 
 static int method_remove_pod(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        Daemon *d = userdata;
-        const char *key;
         uint64_t flags;
         Pod *p;
         int r;
 
-        r = sd_bus_message_read(m, "st", &key, &flags);
+        r = bus_read_pod(m, userdata, &p, error);
         if (r < 0)
                 return r;
-        r = bus_find_pod(d, key, &p, error);
+        r = sd_bus_message_read(m, "t", &flags);
         if (r < 0)
                 return r;
-        return bus_pod_remove(d, p, flags, m, error);
+        return bus_pod_remove(userdata, p, flags, m, error);
 }
 
 static int method_get_pod(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        Daemon *d = userdata;
         _cleanup_free_ char *path = NULL;
-        const char *key;
         Pod *p;
         int r;
 
-        r = sd_bus_message_read(m, "s", &key);
-        if (r < 0)
-                return r;
-        r = bus_find_pod(d, key, &p, error);
+        r = bus_read_pod(m, userdata, &p, error);
         if (r < 0)
                 return r;
         r = pod_object_path(p, &path);

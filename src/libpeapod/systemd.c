@@ -262,36 +262,3 @@ int machine_create(sd_bus *bus, const char *name, const char *id_hex, pid_t lead
         /* machined answers once the scope's start job is done. */
         return sd_bus_call(bus, m, 0, error, NULL);
 }
-
-int bus_append_property_s(sd_bus_message *m, const char *name, const char *value) {
-        return sd_bus_message_append(m, "(sv)", name, "s", value);
-}
-
-int bus_append_property_b(sd_bus_message *m, const char *name, int value) {
-        return sd_bus_message_append(m, "(sv)", name, "b", value);
-}
-
-int bus_append_property_t(sd_bus_message *m, const char *name, uint64_t value) {
-        return sd_bus_message_append(m, "(sv)", name, "t", value);
-}
-
-int bus_append_property_as(sd_bus_message *m, const char *name, char * const *l) {
-        int r;
-
-        r = sd_bus_message_open_container(m, 'r', "sv");
-        if (r < 0)
-                return r;
-        r = sd_bus_message_append(m, "s", name);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_open_container(m, 'v', "as");
-        if (r < 0)
-                return r;
-        r = sd_bus_message_append_strv(m, (char **) l);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_close_container(m);
-        if (r < 0)
-                return r;
-        return sd_bus_message_close_container(m);
-}

@@ -6,6 +6,7 @@
 
 #include <systemd/sd-bus.h>
 
+#include "bus-util.h"
 #include "macro.h"
 
 /* Synchronous calls to systemd (org.freedesktop.systemd1) and machined
@@ -37,9 +38,3 @@ int systemd_get_unit_status(sd_bus *bus, const char *unit, UnitStatus *ret);
 /* Register a machine whose scope machined creates in the given slice. */
 int machine_create(sd_bus *bus, const char *name, const char *id_hex, pid_t leader, const char *root_directory,
                    const char *slice, const char *description, sd_bus_error *error);
-
-/* Append a (sv) pair to an open a(sv) container. */
-int bus_append_property_s(sd_bus_message *m, const char *name, const char *value);
-int bus_append_property_b(sd_bus_message *m, const char *name, int value);
-int bus_append_property_t(sd_bus_message *m, const char *name, uint64_t value);
-int bus_append_property_as(sd_bus_message *m, const char *name, char * const *l);
