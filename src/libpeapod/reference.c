@@ -1,0 +1,606 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "fs-util.h"
+#include "json-util.h"
+#include "reference.h"
+#include "string-util.h"
+#include "strv.h"
+
+int registry_error_set(RegistryError *e, int r, const char *fmt, ...) {
+        va_list ap;
+
+        if (e) {
+                va_start(ap, fmt);
+                (void) vsnprintf(e->message, sizeof(e->message), fmt, ap);
+                va_end(ap);
+        }
+        return r;
+}
+
+ImageReference *image_reference_free(ImageReference *r) {
+        if (!r)
+                return NULL;
+        free(r->registry);
+        free(r->repository);
+        free(r->tag);
+        free(r->digest);
+        free(r);
+        return NULL;
+}
+
+static bool is_lower_alnum(char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+/* path-component := [a-z0-9]+ (separator [a-z0-9]+)*, separator := [_.] | "__" | "-"+ */
+static bool path_component_is_valid(const char *s, size_t n) {
+        size_t i = 0;
+
+        if (n == 0 || !is_lower_alnum(s[0]) || !is_lower_alnum(s[n - 1]))
+                return false;
+        while (i < n) {
+                if (is_lower_alnum(s[i])) {
+                        i++;
+                        continue;
+                }
+                if (s[i] == '.')
+                        i++;
+                else if (s[i] == '_')
+                        i += (i + 1 < n && s[i + 1] == '_') ? 2 : 1;
+                else if (s[i] == '-')
+                        while (i < n && s[i] == '-')
+                                i++;
+                else
+                        return false;
+                /* A separator is always followed by an alphanumeric. */
+                if (i >= n || !is_lower_alnum(s[i]))
+                        return false;
+        }
+        return true;
+}
+
+/* domain := label ('.' label)* [':' port], label := [a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?
+ * IPv6 literals ("[::1]:5000") are not accepted (yet). */
+static bool domain_is_valid(const char *s, size_t n) {
+        const char *colon = memchr(s, ':', n);
+        size_t host_len = colon ? (size_t) (colon - s) : n, label = 0;
+
+        if (host_len == 0)
+                return false;
+        for (size_t i = 0; i <= host_len; i++) {
+                if (i == host_len || s[i] == '.') {
+                        if (label == 0 || s[i - 1] == '-')
+                                return false;
+                        label = 0;
+                        continue;
+                }
+                if (!isascii(s[i]) || !(isalnum(s[i]) || s[i] == '-'))
+                        return false;
+                if (label == 0 && s[i] == '-')
+                        return false;
+                label++;
+        }
+        if (colon) {
+                size_t plen = n - host_len - 1;
+                if (plen == 0 || plen > 5)
+                        return false;
+                for (size_t i = host_len + 1; i < n; i++)
+                        if (!isdigit(s[i]))
+                                return false;
+                if (atoi(colon + 1) > 65535)
+                        return false;
+        }
+        return true;
+}
+
+/* tag := [\w][\w.-]{0,127} */
+static bool tag_is_valid(const char *s) {
+        size_t n = strlen(s);
+
+        if (n == 0 || n > IMAGE_TAG_MAX)
+                return false;
+        for (size_t i = 0; i < n; i++) {
+                bool word = isascii(s[i]) && (isalnum(s[i]) || s[i] == '_');
+                if (!word && (i == 0 || (s[i] != '.' && s[i] != '-')))
+                        return false;
+        }
+        return true;
+}
+
+/* Only sha256 with 64 lower-case hex digits: the only algorithm registries
+ * and the OCI spec require, and one spelling per blob. */
+bool image_digest_is_valid(const char *s) {
+        const char *hex = s ? startswith(s, "sha256:") : NULL;
+
+        if (!hex || strlen(hex) != 64)
+                return false;
+        for (; *hex; hex++)
+                if (!((*hex >= '0' && *hex <= '9') || (*hex >= 'a' && *hex <= 'f')))
+                        return false;
+        return true;
+}
+
+/* Docker's own spelling rules: "index.docker.io" is an old alias of docker.io,
+ * and official images live in the "library/" namespace. */
+static int reference_normalize_docker_io(ImageReference *r) {
+        if (!r->registry)
+                return 0;
+        if (streq(r->registry, "index.docker.io")) {
+                char *d = strdup(DOCKER_IO);
+                if (!d)
+                        return -ENOMEM;
+                free(r->registry);
+                r->registry = d;
+        }
+        if (streq(r->registry, DOCKER_IO) && !strchr(r->repository, '/')) {
+                char *n;
+                if (asprintf(&n, "library/%s", r->repository) < 0)
+                        return -ENOMEM;
+                free(r->repository);
+                r->repository = n;
+        }
+        return 0;
+}
+
+int image_reference_parse(const char *s, ImageReference **ret) {
+        _cleanup_(image_reference_freep) ImageReference *r = NULL;
+        _cleanup_free_ char *copy = NULL;
+        char *at, *colon, *slash, *name, *path;
+        int k;
+
+        if (isempty(s) || strlen(s) > IMAGE_NAME_MAX + 1 + IMAGE_TAG_MAX + 1 + 7 + 64)
+                return -EINVAL;
+        copy = strdup(s);
+        r = calloc(1, sizeof(*r));
+        if (!copy || !r)
+                return -ENOMEM;
+
+        at = strchr(copy, '@');
+        if (at) {
+                *at++ = 0;
+                if (!image_digest_is_valid(at))
+                        return -EINVAL;
+                r->digest = strdup(at);
+                if (!r->digest)
+                        return -ENOMEM;
+        }
+        /* A ':' after the last '/' starts the tag; one before it is a port. */
+        slash = strrchr(copy, '/');
+        colon = strrchr(slash ?: copy, ':');
+        if (colon) {
+                *colon++ = 0;
+                if (!tag_is_valid(colon))
+                        return -EINVAL;
+                r->tag = strdup(colon);
+                if (!r->tag)
+                        return -ENOMEM;
+        }
+        name = copy;
+        if (strlen(name) > IMAGE_NAME_MAX)
+                return -EINVAL;
+
+        slash = strchr(name, '/');
+        if (slash && (memchr(name, '.', slash - name) || memchr(name, ':', slash - name) ||
+                      (slash - name == 9 && strneq(name, "localhost", 9)))) {
+                if (!domain_is_valid(name, slash - name))
+                        return -EINVAL;
+                r->registry = strndup(name, slash - name);
+                if (!r->registry)
+                        return -ENOMEM;
+                path = slash + 1;
+        } else
+                path = name;
+
+        for (const char *p = path;;) {
+                const char *e = strchrnul(p, '/');
+                if (!path_component_is_valid(p, e - p))
+                        return -EINVAL;
+                if (!*e)
+                        break;
+                p = e + 1;
+        }
+        r->repository = strdup(path);
+        if (!r->repository)
+                return -ENOMEM;
+        if (!r->tag && !r->digest) {
+                r->tag = strdup("latest");
+                if (!r->tag)
+                        return -ENOMEM;
+        }
+        k = reference_normalize_docker_io(r);
+        if (k < 0)
+                return k;
+        *ret = TAKE_PTR(r);
+        return 0;
+}
+
+int image_reference_to_string(const ImageReference *r, char **ret) {
+        char *s;
+
+        if (asprintf(&s, "%s%s%s%s%s%s%s", strempty(r->registry), r->registry ? "/" : "", r->repository,
+                     r->tag ? ":" : "", strempty(r->tag), r->digest ? "@" : "", strempty(r->digest)) < 0)
+                return -ENOMEM;
+        *ret = s;
+        return 0;
+}
+
+const char *image_reference_object(const ImageReference *r) {
+        return r->digest ?: r->tag;
+}
+
+const char *registry_api_host(const char *registry) {
+        return streq(registry, DOCKER_IO) ? DOCKER_IO_HOST : registry;
+}
+
+/* registries.conf is JSON, not the TOML of containers-registries.conf(5):
+ * we already parse JSON with json-c everywhere and a second configuration
+ * language would be a second parser to trust. */
+
+static void registry_entry_done(RegistryEntry *e) {
+        free(e->prefix);
+        strv_free(e->mirrors);
+}
+
+RegistriesConf *registries_conf_free(RegistriesConf *c) {
+        if (!c)
+                return NULL;
+        strv_free(c->unqualified_search_registries);
+        for (size_t i = 0; i < c->n_entries; i++)
+                registry_entry_done(&c->entries[i]);
+        free(c->entries);
+        free(c->auth_file);
+        free(c);
+        return NULL;
+}
+
+/* A registry name as written in the configuration: a domain as references
+ * have it, nothing else (no scheme, no path). */
+static bool registry_name_is_valid(const char *s) {
+        return !isempty(s) && strlen(s) <= IMAGE_NAME_MAX && domain_is_valid(s, strlen(s));
+}
+
+/* A prefix: a registry, optionally followed by repository path components. */
+static bool registry_prefix_is_valid(const char *s) {
+        const char *slash;
+
+        if (isempty(s) || strlen(s) > IMAGE_NAME_MAX)
+                return false;
+        slash = strchrnul(s, '/');
+        if (!domain_is_valid(s, slash - s))
+                return false;
+        while (*slash) {
+                const char *p = slash + 1;
+                slash = strchrnul(p, '/');
+                if (!path_component_is_valid(p, slash - p))
+                        return false;
+        }
+        return true;
+}
+
+static int json_get_registry_strv(json_object *o, const char *key, char ***ret, RegistryError *e) {
+        _cleanup_strv_free_ char **l = NULL;
+        json_object *v;
+        int r;
+
+        if (!json_object_object_get_ex(o, key, &v)) {
+                *ret = NULL;
+                return 0;
+        }
+        r = json_get_strv(o, key, &l);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return registry_error_set(e, -EBADMSG, "registries.conf: \"%s\" is not a list of strings", key);
+        if (strv_length(l) > REGISTRIES_CONF_ENTRIES_MAX)
+                return registry_error_set(e, -E2BIG, "registries.conf: \"%s\" has too many entries", key);
+        FOREACH_STRV(s, l)
+                if (!registry_name_is_valid(s))
+                        return registry_error_set(e, -EBADMSG, "registries.conf: \"%s\" in \"%s\" is not a registry name (host[:port])",
+                                                  s, key);
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+int registries_conf_parse(const char *text, RegistriesConf **ret, RegistryError *e) {
+        _cleanup_(registries_conf_freep) RegistriesConf *c = NULL;
+        _cleanup_json_ json_object *root = NULL;
+        json_object *regs, *v;
+        const char *auth;
+        int r;
+
+        root = json_tokener_parse(text);
+        if (!root || !json_object_is_type(root, json_type_object))
+                return registry_error_set(e, -EBADMSG, "registries.conf: not a JSON object");
+        c = calloc(1, sizeof(*c));
+        if (!c)
+                return -ENOMEM;
+
+        r = json_get_registry_strv(root, "unqualified-search-registries", &c->unqualified_search_registries, e);
+        if (r < 0)
+                return r;
+        if (json_get_string_opt(root, "auth-file", &auth) < 0)
+                return registry_error_set(e, -EBADMSG, "registries.conf: \"auth-file\" is not a string");
+        if (auth) {
+                if (auth[0] != '/')
+                        return registry_error_set(e, -EBADMSG, "registries.conf: \"auth-file\" must be an absolute path");
+                c->auth_file = strdup(auth);
+                if (!c->auth_file)
+                        return -ENOMEM;
+        }
+
+        if (json_object_object_get_ex(root, "registries", &regs)) {
+                size_t n;
+
+                if (!json_object_is_type(regs, json_type_array))
+                        return registry_error_set(e, -EBADMSG, "registries.conf: \"registries\" is not a list");
+                n = json_object_array_length(regs);
+                if (n > REGISTRIES_CONF_ENTRIES_MAX)
+                        return registry_error_set(e, -E2BIG, "registries.conf: too many registries");
+                c->entries = calloc(n ?: 1, sizeof(RegistryEntry));
+                if (!c->entries)
+                        return -ENOMEM;
+                for (size_t i = 0; i < n; i++) {
+                        json_object *o = json_object_array_get_idx(regs, i);
+                        RegistryEntry *x = &c->entries[c->n_entries];
+                        const char *prefix;
+
+                        if (!json_object_is_type(o, json_type_object) || json_get_string(o, "prefix", &prefix) < 0)
+                                return registry_error_set(e, -EBADMSG, "registries.conf: registry %zu has no \"prefix\"", i);
+                        if (!registry_prefix_is_valid(prefix))
+                                return registry_error_set(e, -EBADMSG, "registries.conf: \"%s\" is not a registry[/repository] prefix",
+                                                          prefix);
+                        x->prefix = strdup(prefix);
+                        if (!x->prefix)
+                                return -ENOMEM;
+                        c->n_entries++;
+                        if (json_object_object_get_ex(o, "insecure", &v)) {
+                                if (!json_object_is_type(v, json_type_boolean))
+                                        return registry_error_set(e, -EBADMSG, "registries.conf: \"insecure\" of %s is not a boolean",
+                                                                  prefix);
+                                x->insecure = json_object_get_boolean(v);
+                        }
+                        r = json_get_registry_strv(o, "mirrors", &x->mirrors, e);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        *ret = TAKE_PTR(c);
+        return 0;
+}
+
+int registries_conf_load(const char *path, RegistriesConf **ret, RegistryError *e) {
+        _cleanup_free_ char *text = NULL;
+        int r;
+
+        path = path ?: PEAPOD_CONF_DIR "/registries.conf";
+        r = read_file(path, REGISTRIES_CONF_MAX, &text, NULL);
+        if (r == -ENOENT) {
+                RegistriesConf *c = calloc(1, sizeof(*c));
+                if (!c)
+                        return -ENOMEM;
+                *ret = c;
+                return 0;
+        }
+        if (r < 0)
+                return registry_error_set(e, r, "Failed to read %s: %s", path, strerror(-r));
+        return registries_conf_parse(text, ret, e);
+}
+
+const RegistryEntry *registries_conf_find(const RegistriesConf *c, const char *registry, const char *repository) {
+        _cleanup_free_ char *full = NULL;
+        const RegistryEntry *best = NULL;
+        size_t best_len = 0;
+
+        if (!c || !registry)
+                return NULL;
+        if (asprintf(&full, "%s/%s", registry, strempty(repository)) < 0)
+                return NULL;
+        for (size_t i = 0; i < c->n_entries; i++) {
+                const char *rest = startswith(full, c->entries[i].prefix);
+                size_t n = strlen(c->entries[i].prefix);
+
+                /* At a component boundary: "host:5000" must not match "host:50001/x". */
+                if (!rest || (*rest != '/' && *rest != 0))
+                        continue;
+                if (n > best_len) {
+                        best = &c->entries[i];
+                        best_len = n;
+                }
+        }
+        return best;
+}
+
+bool registries_conf_is_insecure(const RegistriesConf *c, const char *registry, const char *repository) {
+        const RegistryEntry *x = registries_conf_find(c, registry, repository);
+        return x && x->insecure;
+}
+
+int image_reference_resolve(ImageReference *r, const RegistriesConf *c, RegistryError *e) {
+        _cleanup_free_ char *reg = NULL;
+
+        if (r->registry)
+                return 0;
+        if (!c || strv_length(c->unqualified_search_registries) == 0)
+                return registry_error_set(e, -ENXIO,
+                                          "\"%s\" is a short name and no unqualified-search-registries are configured in "
+                                          "registries.conf; use a fully qualified reference (e.g. docker.io/%s)",
+                                          r->repository, r->repository);
+        reg = strdup(c->unqualified_search_registries[0]);
+        if (!reg)
+                return -ENOMEM;
+        r->registry = TAKE_PTR(reg);
+        return reference_normalize_docker_io(r);
+}
+
+static void auth_entry_done(AuthEntry *a) {
+        free(a->registry);
+        /* Credentials do not linger in freed heap memory. */
+        if (a->password)
+                explicit_bzero(a->password, strlen(a->password));
+        free(a->username);
+        free(a->password);
+}
+
+AuthFile *auth_file_free(AuthFile *a) {
+        if (!a)
+                return NULL;
+        for (size_t i = 0; i < a->n_entries; i++)
+                auth_entry_done(&a->entries[i]);
+        free(a->entries);
+        free(a);
+        return NULL;
+}
+
+int base64_decode(const char *s, char **ret, size_t *ret_size) {
+        _cleanup_free_ char *out = NULL;
+        size_t n = strlen(s), k = 0;
+        unsigned bits = 0, nbits = 0, pad = 0;
+
+        if (n % 4 != 0)
+                return -EINVAL;
+        out = malloc(n / 4 * 3 + 1);
+        if (!out)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                char c = s[i];
+                int v;
+
+                if (c == '=') {
+                        /* Padding only at the end, at most two. */
+                        if (i < n - 2 || ++pad > 2)
+                                return -EINVAL;
+                        continue;
+                }
+                if (pad)
+                        return -EINVAL;
+                if (c >= 'A' && c <= 'Z')
+                        v = c - 'A';
+                else if (c >= 'a' && c <= 'z')
+                        v = c - 'a' + 26;
+                else if (c >= '0' && c <= '9')
+                        v = c - '0' + 52;
+                else if (c == '+')
+                        v = 62;
+                else if (c == '/')
+                        v = 63;
+                else
+                        return -EINVAL;
+                bits = (bits << 6) | (unsigned) v;
+                nbits += 6;
+                if (nbits >= 8) {
+                        nbits -= 8;
+                        out[k++] = (char) ((bits >> nbits) & 0xff);
+                }
+        }
+        out[k] = 0;
+        *ret = TAKE_PTR(out);
+        if (ret_size)
+                *ret_size = k;
+        return 0;
+}
+
+/* "https://index.docker.io/v1/" -> "docker.io", "http://h:5000/x" -> "h:5000". */
+static int auth_key_normalize(const char *key, char **ret) {
+        const char *p = startswith(key, "https://") ?: startswith(key, "http://") ?: key;
+        char *s = strndup(p, strcspn(p, "/"));
+
+        if (!s)
+                return -ENOMEM;
+        if (streq(s, "index.docker.io") || streq(s, DOCKER_IO_HOST)) {
+                free(s);
+                s = strdup(DOCKER_IO);
+                if (!s)
+                        return -ENOMEM;
+        }
+        *ret = s;
+        return 0;
+}
+
+int auth_file_parse(const char *text, AuthFile **ret, RegistryError *e) {
+        _cleanup_(auth_file_freep) AuthFile *a = NULL;
+        _cleanup_json_ json_object *root = NULL;
+        json_object *auths;
+        size_t n;
+
+        root = json_tokener_parse(text);
+        if (!root || !json_object_is_type(root, json_type_object))
+                return registry_error_set(e, -EBADMSG, "auth file: not a JSON object");
+        a = calloc(1, sizeof(*a));
+        if (!a)
+                return -ENOMEM;
+        if (!json_object_object_get_ex(root, "auths", &auths)) {
+                *ret = TAKE_PTR(a);
+                return 0;
+        }
+        if (!json_object_is_type(auths, json_type_object))
+                return registry_error_set(e, -EBADMSG, "auth file: \"auths\" is not an object");
+        n = json_object_object_length(auths);
+        if (n > REGISTRIES_CONF_ENTRIES_MAX)
+                return registry_error_set(e, -E2BIG, "auth file: too many entries");
+        a->entries = calloc(n ?: 1, sizeof(AuthEntry));
+        if (!a->entries)
+                return -ENOMEM;
+
+        json_object_object_foreach(auths, key, val) {
+                AuthEntry *x = &a->entries[a->n_entries];
+                _cleanup_free_ char *decoded = NULL;
+                const char *b64;
+                size_t size;
+                char *colon;
+                int r;
+
+                if (!json_object_is_type(val, json_type_object) || json_get_string_opt(val, "auth", &b64) < 0)
+                        return registry_error_set(e, -EBADMSG, "auth file: entry \"%s\" is not an object with an \"auth\" string", key);
+                if (!b64) /* credential helpers etc.: nothing for us */
+                        continue;
+                r = base64_decode(b64, &decoded, &size);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0 || memchr(decoded, 0, size) || !(colon = strchr(decoded, ':')))
+                        return registry_error_set(e, -EBADMSG, "auth file: \"auth\" of \"%s\" is not base64 of user:password", key);
+                *colon = 0;
+                r = auth_key_normalize(key, &x->registry);
+                if (r < 0)
+                        return r;
+                x->username = strdup(decoded);
+                x->password = strdup(colon + 1);
+                explicit_bzero(decoded, size);
+                a->n_entries++;
+                if (!x->username || !x->password)
+                        return -ENOMEM;
+        }
+        *ret = TAKE_PTR(a);
+        return 0;
+}
+
+int auth_file_load(const char *path, AuthFile **ret, RegistryError *e) {
+        _cleanup_free_ char *text = NULL;
+        size_t size;
+        int r;
+
+        r = read_file(path, AUTH_FILE_MAX, &text, &size);
+        if (r == -ENOENT) {
+                AuthFile *a = calloc(1, sizeof(*a));
+                if (!a)
+                        return -ENOMEM;
+                *ret = a;
+                return 0;
+        }
+        if (r < 0)
+                return registry_error_set(e, r, "Failed to read %s: %s", path, strerror(-r));
+        r = auth_file_parse(text, ret, e);
+        explicit_bzero(text, size);
+        return r;
+}
+
+const AuthEntry *auth_file_find(const AuthFile *a, const char *registry) {
+        if (!a || !registry)
+                return NULL;
+        for (size_t i = 0; i < a->n_entries; i++)
+                if (streq(a->entries[i].registry, registry))
+                        return &a->entries[i];
+        return NULL;
+}

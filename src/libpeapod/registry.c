@@ -1,0 +1,1512 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <time.h>
+
+#include <curl/curl.h>
+#include <openssl/evp.h>
+
+#include "json-util.h"
+#include "manifest.h"
+#include "registry.h"
+#include "string-util.h"
+#include "strv.h"
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(CURL *, curl_easy_cleanup);
+DEFINE_TRIVIAL_CLEANUP_FUNC(CURLM *, curl_multi_cleanup);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct curl_slist *, curl_slist_free_all);
+DEFINE_TRIVIAL_CLEANUP_FUNC(EVP_MD_CTX *, EVP_MD_CTX_free);
+static inline void curl_freep(char **p) {
+        curl_free(*p);
+}
+
+#ifndef CURL_WRITEFUNC_ERROR
+#define CURL_WRITEFUNC_ERROR 0
+#endif
+#ifndef MIN
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
+#endif
+
+#define USEC_PER_SEC UINT64_C(1000000)
+#define USEC_PER_MSEC UINT64_C(1000)
+
+/* A registry's error answer ({"errors": [...]}) and a token answer are small;
+ * nothing beyond this is kept or parsed. */
+#define ERROR_BODY_MAX (64U * 1024U)
+#define TOKEN_BODY_MAX (1024U * 1024U)
+#define MAX_REDIRECTS 10L
+/* A server asking us to wait longer than this (Retry-After) is not waited for longer. */
+#define RETRY_AFTER_MAX (10 * USEC_PER_SEC)
+
+typedef struct Token {
+        char *registry;
+        char *scope;
+        char *token;
+        uint64_t expires_usec;
+} Token;
+
+struct RegistryClient {
+        const RegistriesConf *config;
+        const AuthFile *auth;
+        char *ca_file;
+        unsigned max_connections, max_tries, low_speed_limit, low_speed_time, connect_timeout;
+        uint64_t retry_delay_usec;
+        CURLM *multi;
+        Token *tokens;
+        size_t n_tokens;
+        char **basic_registries; /* answered 401 with a Basic challenge */
+};
+
+typedef enum TransferKind {
+        TRANSFER_MANIFEST,
+        TRANSFER_BLOB,
+        TRANSFER_TOKEN,
+} TransferKind;
+
+typedef struct Transfer {
+        RegistryClient *client;
+        TransferKind kind;
+        size_t index;
+        char *url;
+        char *what;           /* for messages: "manifest HOST/REPO:TAG", "blob sha256:..." */
+        const char *registry; /* whose credentials and tokens apply (NULL: token transfer) */
+        const char *scope;
+        bool insecure;
+        char * const *accept;
+        const AuthEntry *token_credentials;
+
+        CURL *easy;
+        CURLM *multi; /* the one easy is added to */
+        struct curl_slist *headers;
+        char errbuf[CURL_ERROR_SIZE];
+        bool running, done;
+        unsigned tries;
+        bool auth_retried, used_credentials;
+        uint64_t not_before_usec;
+
+        /* The current response; reset on every status line (redirects, 100). */
+        char *content_type, *docker_digest, *content_range;
+        char **challenges;
+        uint64_t content_length; /* UINT64_MAX: not sent */
+        uint64_t retry_after_usec;
+        bool body_started;
+
+        /* Manifest or token body, or the error body of a non-2xx answer. */
+        char *buf;
+        size_t size, max;
+        bool buf_is_error;
+
+        /* Blobs. */
+        const char *digest;
+        uint64_t expected_size, received;
+        RegistrySink sink;
+        EVP_MD_CTX *md;
+        RegistryProgress progress;
+        void *userdata;
+
+        /* Set by a callback that aborts the transfer; wins over curl's code. */
+        int abort_error;
+
+        int result;
+        RegistryError error;
+} Transfer;
+
+static char *mfree_str(char *p) {
+        free(p);
+        return NULL;
+}
+
+/* Append a header line, taking ownership of it. */
+static int slist_consume(struct curl_slist **l, char *line) {
+        _cleanup_free_ char *s = line;
+        struct curl_slist *n = curl_slist_append(*l, s); /* copies */
+
+        if (!n)
+                return -ENOMEM;
+        *l = n;
+        return 0;
+}
+
+static uint64_t now_usec(void) {
+        struct timespec ts;
+        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
+}
+
+static void transfer_error(Transfer *t, int r, const char *fmt, ...) _printf_(3, 4);
+static void transfer_error(Transfer *t, int r, const char *fmt, ...) {
+        va_list ap;
+
+        va_start(ap, fmt);
+        (void) vsnprintf(t->error.message, sizeof(t->error.message), fmt, ap);
+        va_end(ap);
+        t->result = r;
+        t->done = true;
+}
+
+static void transfer_reset_response(Transfer *t) {
+        t->content_type = mfree_str(t->content_type);
+        t->docker_digest = mfree_str(t->docker_digest);
+        t->content_range = mfree_str(t->content_range);
+        strv_free(t->challenges);
+        t->challenges = NULL;
+        t->content_length = UINT64_MAX;
+        t->retry_after_usec = 0;
+        t->body_started = false;
+        t->buf_is_error = false;
+        t->size = 0;
+}
+
+static void transfer_detach(Transfer *t) {
+        if (t->easy) {
+                if (t->running)
+                        (void) curl_multi_remove_handle(t->multi, t->easy);
+                curl_easy_cleanup(t->easy);
+                t->easy = NULL;
+        }
+        t->running = false;
+        curl_slist_free_all(t->headers);
+        t->headers = NULL;
+}
+
+static void transfer_done(Transfer *t) {
+        transfer_reset_response(t);
+        free(t->url);
+        free(t->what);
+        free(t->buf);
+        EVP_MD_CTX_free(t->md);
+}
+
+static int md_start(Transfer *t) {
+        EVP_MD_CTX_free(t->md);
+        t->md = EVP_MD_CTX_new();
+        if (!t->md)
+                return -ENOMEM;
+        if (EVP_DigestInit_ex(t->md, EVP_sha256(), NULL) != 1)
+                return -EIO;
+        return 0;
+}
+
+static void hex_encode(const unsigned char *p, size_t n, char *out) {
+        static const char hex[] = "0123456789abcdef";
+        for (size_t i = 0; i < n; i++) {
+                out[2 * i] = hex[p[i] >> 4];
+                out[2 * i + 1] = hex[p[i] & 15];
+        }
+        out[2 * n] = 0;
+}
+
+/* "sha256:<hex>" into buf (sizeof "sha256:" + 64). */
+static int md_finish(EVP_MD_CTX *md, char buf[static 7 + 64 + 1]) {
+        unsigned char h[EVP_MAX_MD_SIZE];
+        unsigned n = 0;
+
+        if (EVP_DigestFinal_ex(md, h, &n) != 1 || n != 32)
+                return -EIO;
+        memcpy(buf, "sha256:", 7);
+        hex_encode(h, n, buf + 7);
+        return 0;
+}
+
+static int sha256_buffer(const void *p, size_t n, char buf[static 7 + 64 + 1]) {
+        _cleanup_(EVP_MD_CTX_freep) EVP_MD_CTX *md = EVP_MD_CTX_new();
+
+        if (!md)
+                return -ENOMEM;
+        if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1 || EVP_DigestUpdate(md, p, n) != 1)
+                return -EIO;
+        return md_finish(md, buf);
+}
+
+/* Text from the network going into our messages: printable ASCII only, so a
+ * registry cannot put escape sequences on an operator's terminal. */
+static void sanitize(char *s) {
+        for (; *s; s++)
+                if (!isascii(*s) || !isprint(*s))
+                        *s = '?';
+}
+
+/* " (CODE: message)" from a registry's {"errors": [{"code", "message"}]}. */
+static void error_body_describe(const Transfer *t, char *out, size_t n) {
+        _cleanup_json_ json_object *root = NULL;
+        _cleanup_free_ char *code = NULL, *msg = NULL;
+        json_object *errors, *first;
+        const char *a = NULL, *b = NULL;
+
+        out[0] = 0;
+        if (!t->buf_is_error || t->size == 0)
+                return;
+        root = json_tokener_parse(t->buf);
+        if (!root || !json_object_object_get_ex(root, "errors", &errors) || !json_object_is_type(errors, json_type_array) ||
+            json_object_array_length(errors) == 0)
+                return;
+        first = json_object_array_get_idx(errors, 0);
+        if (!json_object_is_type(first, json_type_object))
+                return;
+        (void) json_get_string_opt(first, "code", &a);
+        (void) json_get_string_opt(first, "message", &b);
+        code = strndup(strempty(a), 64);
+        msg = strndup(strempty(b), 160);
+        if (!code || !msg)
+                return;
+        sanitize(code);
+        sanitize(msg);
+        (void) snprintf(out, n, " (%s%s%s)", code, *code && *msg ? ": " : "", msg);
+}
+
+static bool content_type_is(const char *ct, const char *type) {
+        size_t n;
+
+        if (!ct)
+                return false;
+        while (*ct == ' ' || *ct == '\t')
+                ct++;
+        n = strcspn(ct, "; \t");
+        return n == strlen(type) && strncasecmp(ct, type, n) == 0;
+}
+
+static size_t header_cb(char *data, size_t size, size_t nmemb, void *userdata) {
+        Transfer *t = userdata;
+        size_t n = size * nmemb, k;
+        _cleanup_free_ char *line = NULL;
+        char *colon, *value, **target = NULL;
+
+        /* A new response (after a redirect, or a 100 Continue): forget the previous one's headers. */
+        if (n >= 5 && strneq(data, "HTTP/", 5)) {
+                transfer_reset_response(t);
+                return n;
+        }
+        line = strndup(data, n);
+        if (!line)
+                goto fail;
+        k = strcspn(line, "\r\n");
+        line[k] = 0;
+        colon = strchr(line, ':');
+        if (!colon)
+                return n;
+        *colon = 0;
+        value = colon + 1;
+        value += strspn(value, " \t");
+
+        if (strcasecmp(line, "Content-Type") == 0)
+                target = &t->content_type;
+        else if (strcasecmp(line, "Docker-Content-Digest") == 0)
+                target = &t->docker_digest;
+        else if (strcasecmp(line, "Content-Range") == 0)
+                target = &t->content_range;
+        else if (strcasecmp(line, "WWW-Authenticate") == 0) {
+                if (strlen(value) > WWW_AUTHENTICATE_MAX || strv_length(t->challenges) >= AUTH_CHALLENGES_MAX)
+                        return n; /* ignored, not fatal: a 401 without a usable challenge is reported as such */
+                if (strv_extend(&t->challenges, value) < 0)
+                        goto fail;
+        } else if (strcasecmp(line, "Content-Length") == 0) {
+                char *end;
+                errno = 0;
+                unsigned long long v = strtoull(value, &end, 10);
+                if (errno == 0 && end != value && isdigit(value[0]))
+                        t->content_length = v;
+        } else if (strcasecmp(line, "Retry-After") == 0) {
+                /* Only the delta-seconds form; an HTTP date is treated as absent. */
+                char *end;
+                unsigned long v = strtoul(value, &end, 10);
+                if (end != value && *end == 0 && isdigit(value[0]))
+                        t->retry_after_usec = v > RETRY_AFTER_MAX / USEC_PER_SEC ? RETRY_AFTER_MAX : v * USEC_PER_SEC;
+        }
+        if (target) {
+                if (strlen(value) > 1024)
+                        return n;
+                free(*target);
+                *target = strdup(value);
+                if (!*target)
+                        goto fail;
+        }
+        return n;
+fail:
+        t->abort_error = -ENOMEM;
+        return 0;
+}
+
+static int blob_reset(Transfer *t) {
+        int r;
+
+        if (t->received == 0)
+                return 0;
+        if (!t->sink.reset)
+                return -ESPIPE;
+        r = t->sink.reset(t->sink.userdata);
+        if (r < 0)
+                return r;
+        t->received = 0;
+        if (t->progress)
+                t->progress(t->index, 0, t->expected_size, t->userdata);
+        return md_start(t);
+}
+
+/* Content-Range: bytes FIRST-LAST/TOTAL, and FIRST must be where we are. */
+static bool content_range_matches(const char *s, uint64_t offset, uint64_t size) {
+        unsigned long long first, last;
+        int k = -1;
+
+        if (!s || sscanf(s, "bytes %llu-%llu/%*[0-9*]%n", &first, &last, &k) < 2 || k < 0)
+                return false;
+        return first == offset && last >= first && last < size;
+}
+
+/* The first body byte of the final response (or its end, for an empty body):
+ * decide where the body goes. */
+static int transfer_body_begin(Transfer *t) {
+        long status = 0;
+        int r;
+
+        t->body_started = true;
+        (void) curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+        if (status < 200 || status > 299) {
+                t->buf_is_error = true;
+                return 0;
+        }
+        if (t->kind != TRANSFER_BLOB) {
+                if (t->content_length != UINT64_MAX && t->content_length > t->max) {
+                        t->abort_error = -EFBIG;
+                        return -EFBIG;
+                }
+                return 0;
+        }
+
+        if (status == 206) {
+                /* A resumption: only good if it continues exactly where we stopped. */
+                if (!content_range_matches(t->content_range, t->received, t->expected_size)) {
+                        t->abort_error = -EBADMSG;
+                        (void) snprintf(t->error.message, sizeof(t->error.message), "%s: server answered a range request with Content-Range '%s'",
+                                        t->what, strna(t->content_range));
+                        sanitize(t->error.message);
+                        return -EBADMSG;
+                }
+        } else if (t->received > 0) {
+                /* The server ignored Range and sends the whole blob again. */
+                r = blob_reset(t);
+                if (r < 0) {
+                        t->abort_error = r;
+                        (void) snprintf(t->error.message, sizeof(t->error.message),
+                                        "%s: transfer must start over but the sink cannot be reset", t->what);
+                        return r;
+                }
+        }
+        if (t->content_length != UINT64_MAX && t->content_length > t->expected_size - t->received) {
+                t->abort_error = -EFBIG;
+                return -EFBIG;
+        }
+        return 0;
+}
+
+static size_t write_cb(char *data, size_t size, size_t nmemb, void *userdata) {
+        Transfer *t = userdata;
+        size_t n = size * nmemb;
+        int r;
+
+        if (!t->body_started && transfer_body_begin(t) < 0)
+                return CURL_WRITEFUNC_ERROR;
+
+        if (t->buf_is_error || t->kind != TRANSFER_BLOB) {
+                size_t max = t->buf_is_error ? ERROR_BODY_MAX : t->max;
+                char *p;
+
+                if (n > max - t->size) {
+                        if (t->buf_is_error) /* only the start of an error body is interesting */
+                                return n;
+                        t->abort_error = -EFBIG;
+                        return CURL_WRITEFUNC_ERROR;
+                }
+                p = realloc(t->buf, t->size + n + 1);
+                if (!p) {
+                        t->abort_error = -ENOMEM;
+                        return CURL_WRITEFUNC_ERROR;
+                }
+                t->buf = p;
+                memcpy(t->buf + t->size, data, n);
+                t->size += n;
+                t->buf[t->size] = 0;
+                return n;
+        }
+
+        if (n > t->expected_size - t->received) {
+                t->abort_error = -EFBIG;
+                return CURL_WRITEFUNC_ERROR;
+        }
+        if (EVP_DigestUpdate(t->md, data, n) != 1) {
+                t->abort_error = -EIO;
+                return CURL_WRITEFUNC_ERROR;
+        }
+        r = t->sink.write(data, n, t->sink.userdata);
+        if (r < 0) {
+                t->abort_error = r;
+                (void) snprintf(t->error.message, sizeof(t->error.message), "%s: writing to the sink failed: %s", t->what,
+                                strerror(-r));
+                return CURL_WRITEFUNC_ERROR;
+        }
+        t->received += n;
+        if (t->progress)
+                t->progress(t->index, t->received, t->expected_size, t->userdata);
+        return n;
+}
+
+static const Token *token_find(RegistryClient *c, const char *registry, const char *scope) {
+        uint64_t now = now_usec();
+
+        for (size_t i = 0; i < c->n_tokens; i++)
+                if (streq(c->tokens[i].registry, registry) && streq(c->tokens[i].scope, scope) &&
+                    c->tokens[i].expires_usec > now)
+                        return &c->tokens[i];
+        return NULL;
+}
+
+static void token_done(Token *t) {
+        free(t->registry);
+        free(t->scope);
+        if (t->token)
+                explicit_bzero(t->token, strlen(t->token));
+        free(t->token);
+}
+
+static void token_forget(RegistryClient *c, const char *registry, const char *scope) {
+        for (size_t i = 0; i < c->n_tokens; i++)
+                if (streq(c->tokens[i].registry, registry) && streq(c->tokens[i].scope, scope)) {
+                        token_done(&c->tokens[i]);
+                        c->tokens[i] = c->tokens[--c->n_tokens];
+                        return;
+                }
+}
+
+static int token_store(RegistryClient *c, const char *registry, const char *scope, const char *token, uint64_t lifetime_usec) {
+        Token *n, x = {};
+
+        token_forget(c, registry, scope);
+        x.registry = strdup(registry);
+        x.scope = strdup(scope);
+        x.token = strdup(token);
+        x.expires_usec = now_usec() + lifetime_usec;
+        if (!x.registry || !x.scope || !x.token) {
+                token_done(&x);
+                return -ENOMEM;
+        }
+        n = reallocarray(c->tokens, c->n_tokens + 1, sizeof(Token));
+        if (!n) {
+                token_done(&x);
+                return -ENOMEM;
+        }
+        c->tokens = n;
+        c->tokens[c->n_tokens++] = x;
+        return 0;
+}
+
+static int easy_setup(Transfer *t) {
+        RegistryClient *c = t->client;
+        _cleanup_(curl_easy_cleanupp) CURL *easy = NULL;
+        const char *protocols = t->insecure ? "http,https" : "https";
+        const AuthEntry *cred;
+        const Token *tok;
+
+        easy = curl_easy_init();
+        if (!easy)
+                return -ENOMEM;
+        t->errbuf[0] = 0;
+
+#define SETOPT(opt, val)                                                  \
+        do {                                                              \
+                if (curl_easy_setopt(easy, opt, val) != CURLE_OK)         \
+                        return -EIO;                                      \
+        } while (0)
+
+        SETOPT(CURLOPT_URL, t->url);
+        SETOPT(CURLOPT_PRIVATE, t);
+        SETOPT(CURLOPT_ERRORBUFFER, t->errbuf);
+        SETOPT(CURLOPT_NOSIGNAL, 1L);
+        SETOPT(CURLOPT_USERAGENT, "peapod/" PACKAGE_VERSION);
+        /* Plain HTTP only where registries.conf marks the registry insecure,
+         * and then for its redirects too; everywhere else HTTPS with curl's
+         * default verification (VERIFYPEER and VERIFYHOST stay on). */
+        SETOPT(CURLOPT_PROTOCOLS_STR, protocols);
+        SETOPT(CURLOPT_REDIR_PROTOCOLS_STR, protocols);
+        if (c->ca_file)
+                SETOPT(CURLOPT_CAINFO, c->ca_file);
+        /* Blob GETs are commonly answered with 307 to a storage service.
+         * Credentials are given to curl as its own auth (not as a custom
+         * header), and CURLOPT_UNRESTRICTED_AUTH stays off, so curl sends
+         * them only to the host, port and scheme we asked: never to the
+         * storage host a redirect points at. */
+        SETOPT(CURLOPT_FOLLOWLOCATION, 1L);
+        SETOPT(CURLOPT_MAXREDIRS, MAX_REDIRECTS);
+        SETOPT(CURLOPT_CONNECTTIMEOUT, (long) c->connect_timeout);
+        /* A stall, not a total time limit, ends a transfer: layers can be
+         * large and lines slow. */
+        SETOPT(CURLOPT_LOW_SPEED_LIMIT, (long) c->low_speed_limit);
+        SETOPT(CURLOPT_LOW_SPEED_TIME, (long) c->low_speed_time);
+        SETOPT(CURLOPT_HEADERFUNCTION, header_cb);
+        SETOPT(CURLOPT_HEADERDATA, t);
+        SETOPT(CURLOPT_WRITEFUNCTION, write_cb);
+        SETOPT(CURLOPT_WRITEDATA, t);
+        /* No Accept-Encoding: a digest covers the bytes as stored, and
+         * layers are compressed already. */
+
+        if (t->kind == TRANSFER_MANIFEST) {
+                _cleanup_free_ char *list = strv_join(t->accept, ", "), *h = NULL;
+                if (!list || asprintf(&h, "Accept: %s", list) < 0)
+                        return -ENOMEM;
+                if (slist_consume(&t->headers, TAKE_PTR(h)) < 0)
+                        return -ENOMEM;
+        }
+        if (t->kind == TRANSFER_BLOB && t->received > 0) {
+                /* Resume where the dropped attempt stopped; a server without
+                 * range support answers 200 and the sink starts over. */
+                _cleanup_free_ char *h = NULL;
+                if (asprintf(&h, "Range: bytes=%" PRIu64 "-", t->received) < 0)
+                        return -ENOMEM;
+                if (slist_consume(&t->headers, TAKE_PTR(h)) < 0)
+                        return -ENOMEM;
+        }
+        if (t->headers)
+                SETOPT(CURLOPT_HTTPHEADER, t->headers);
+
+        t->used_credentials = false;
+        if (t->kind == TRANSFER_TOKEN) {
+                cred = t->token_credentials;
+                if (cred) {
+                        SETOPT(CURLOPT_HTTPAUTH, (long) CURLAUTH_BASIC);
+                        SETOPT(CURLOPT_USERNAME, cred->username);
+                        SETOPT(CURLOPT_PASSWORD, cred->password);
+                        t->used_credentials = true;
+                }
+        } else if ((tok = token_find(c, t->registry, t->scope))) {
+                SETOPT(CURLOPT_HTTPAUTH, (long) CURLAUTH_BEARER);
+                SETOPT(CURLOPT_XOAUTH2_BEARER, tok->token);
+                t->used_credentials = true;
+        } else if (strv_contains(c->basic_registries, t->registry) && (cred = auth_file_find(c->auth, t->registry))) {
+                SETOPT(CURLOPT_HTTPAUTH, (long) CURLAUTH_BASIC);
+                SETOPT(CURLOPT_USERNAME, cred->username);
+                SETOPT(CURLOPT_PASSWORD, cred->password);
+                t->used_credentials = true;
+        }
+#undef SETOPT
+        t->easy = TAKE_PTR(easy);
+        return 0;
+}
+
+static int transfer_start(Transfer *t, CURLM *multi) {
+        int r;
+
+        transfer_detach(t);
+        transfer_reset_response(t);
+        t->abort_error = 0;
+        t->tries++;
+        if (t->kind == TRANSFER_BLOB && !t->md) {
+                r = md_start(t);
+                if (r < 0)
+                        return r;
+        }
+        r = easy_setup(t);
+        if (r < 0)
+                return r;
+        if (curl_multi_add_handle(multi, t->easy) != CURLM_OK)
+                return -EIO;
+        t->multi = multi;
+        t->running = true;
+        return 0;
+}
+
+static int transfers_run(RegistryClient *c, CURLM *multi, Transfer **ts, size_t n, unsigned max_parallel);
+
+/* Ask the realm of a Bearer challenge for a token for scope, with the
+ * registry's credentials if we have any. */
+static int auth_fetch_token(Transfer *t, const AuthChallenge *ch) {
+        RegistryClient *c = t->client;
+        _cleanup_(curl_multi_cleanupp) CURLM *multi = NULL;
+        _cleanup_(curl_freep) char *service = NULL, *scope = NULL;
+        _cleanup_json_ json_object *root = NULL;
+        Transfer tt = {
+                .client = c,
+                .kind = TRANSFER_TOKEN,
+                .max = TOKEN_BODY_MAX,
+                .token_credentials = auth_file_find(c->auth, t->registry),
+                .content_length = UINT64_MAX,
+        };
+        Transfer *list[] = { &tt };
+        const char *token;
+        int64_t expires_in = 60;
+        int r;
+
+        if (!ch->realm)
+                return registry_error_set(&t->error, -EBADMSG, "%s: Bearer challenge without a realm", t->what);
+        /* The registry names where our credentials go. Trust it as much as
+         * the registry itself, but never send them in clear text unless that
+         * registry is marked insecure. */
+        if (!startswith(ch->realm, "https://") && !(t->insecure && startswith(ch->realm, "http://")))
+                return registry_error_set(&t->error, -EPERM, "%s: refusing token realm '%.200s': not HTTPS", t->what, ch->realm);
+
+        tt.insecure = t->insecure;
+        service = curl_easy_escape(NULL, strempty(ch->service), 0);
+        scope = curl_easy_escape(NULL, ch->scope ?: t->scope, 0);
+        if (!service || !scope ||
+            asprintf(&tt.url, "%s%sservice=%s&scope=%s", ch->realm, strchr(ch->realm, '?') ? "&" : "?", service, scope) < 0 ||
+            asprintf(&tt.what, "token for %s", t->registry) < 0) {
+                transfer_done(&tt);
+                return -ENOMEM;
+        }
+        multi = curl_multi_init();
+        if (!multi) {
+                transfer_done(&tt);
+                return -ENOMEM;
+        }
+        r = transfers_run(c, multi, list, 1, 1);
+        if (r >= 0)
+                r = tt.result;
+        if (r < 0) {
+                if (tt.error.http_status == 401)
+                        (void) registry_error_set(&t->error, -EACCES, "%s: authentication failed for %s: %s", t->what, t->registry,
+                                                  tt.token_credentials ? "bad credentials (the token service refused them)"
+                                                                       : "credentials required, none in the auth file");
+                else
+                        (void) registry_error_set(&t->error, r, "%s: fetching a token failed: %s", t->what, tt.error.message);
+                t->error.http_status = tt.error.http_status;
+                transfer_done(&tt);
+                return r;
+        }
+        root = tt.buf ? json_tokener_parse(tt.buf) : NULL;
+        transfer_done(&tt);
+        /* "token" is the spec's name, "access_token" the OAuth2 one; both are sent by some services. */
+        if (!root || (json_get_string(root, "token", &token) < 0 && json_get_string(root, "access_token", &token) < 0) ||
+            isempty(token) || strlen(token) > TOKEN_BODY_MAX)
+                return registry_error_set(&t->error, -EBADMSG, "%s: token service answered without a token", t->what);
+        (void) json_get_int64(root, "expires_in", &expires_in);
+        /* The spec says to assume 60 s when less (or nothing) is given; cap a
+         * day so a bogus value cannot pin a stale token. */
+        if (expires_in < 60)
+                expires_in = 60;
+        if (expires_in > 86400)
+                expires_in = 86400;
+        /* Renew a little early rather than race the expiry. */
+        return token_store(c, t->registry, t->scope, token, (uint64_t) (expires_in - 10) * USEC_PER_SEC);
+}
+
+static bool curl_code_is_transient(CURLcode code) {
+        switch (code) {
+        case CURLE_RECV_ERROR:
+        case CURLE_SEND_ERROR:
+        case CURLE_PARTIAL_FILE:
+        case CURLE_OPERATION_TIMEDOUT:
+        case CURLE_GOT_NOTHING:
+        case CURLE_HTTP2:
+        case CURLE_HTTP2_STREAM:
+        case CURLE_HTTP3:
+                return true;
+        default:
+                return false;
+        }
+}
+
+static void transfer_retry(Transfer *t, uint64_t min_delay) {
+        uint64_t delay = t->client->retry_delay_usec << (t->tries - 1);
+
+        if (delay < min_delay)
+                delay = min_delay;
+        t->not_before_usec = now_usec() + delay;
+}
+
+/* "host[:port]" of the URL the failed attempt ended on (after redirects). */
+static void effective_host(CURL *easy, char *buf, size_t n) {
+        _cleanup_(curl_freep) char *host = NULL, *port = NULL;
+        char *url = NULL;
+        CURLU *u;
+
+        snprintf(buf, n, "?");
+        if (curl_easy_getinfo(easy, CURLINFO_EFFECTIVE_URL, &url) != CURLE_OK || !url || !(u = curl_url()))
+                return;
+        if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK && curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
+                (void) curl_url_get(u, CURLUPART_PORT, &port, 0);
+                snprintf(buf, n, "%s%s%s", host, port ? ":" : "", strempty(port));
+        }
+        curl_url_cleanup(u);
+}
+
+static void transfer_fail_curl(Transfer *t, CURLcode code) {
+        const char *msg = t->errbuf[0] ? t->errbuf : curl_easy_strerror(code);
+        char host[300];
+
+        effective_host(t->easy, host, sizeof(host));
+        switch (code) {
+        case CURLE_PEER_FAILED_VERIFICATION:
+        case CURLE_SSL_CACERT_BADFILE:
+                transfer_error(t, -EKEYREJECTED,
+                               "%s: TLS certificate verification failed for %s (%s); mark the registry insecure in "
+                               "registries.conf only if you trust the network",
+                               t->what, host, msg);
+                break;
+        case CURLE_SSL_CONNECT_ERROR:
+                transfer_error(t, -EPROTO,
+                               "%s: TLS handshake with %s failed (%s); a registry serving plain HTTP must be marked "
+                               "insecure in registries.conf",
+                               t->what, host, msg);
+                break;
+        case CURLE_COULDNT_CONNECT:
+                transfer_error(t, -ECONNREFUSED, "%s: connection refused: %s", t->what, msg);
+                break;
+        case CURLE_COULDNT_RESOLVE_HOST:
+                transfer_error(t, -EHOSTUNREACH, "%s: %s", t->what, msg);
+                break;
+        case CURLE_TOO_MANY_REDIRECTS:
+                transfer_error(t, -ELOOP, "%s: more than %ld redirects", t->what, MAX_REDIRECTS);
+                break;
+        case CURLE_UNSUPPORTED_PROTOCOL:
+                transfer_error(t, -EPROTONOSUPPORT, "%s: %s (plain HTTP is only used for registries marked insecure)", t->what,
+                               msg);
+                break;
+        case CURLE_OPERATION_TIMEDOUT:
+                transfer_error(t, -ETIMEDOUT, "%s: %s (after %u tries)", t->what, msg, t->tries);
+                break;
+        default:
+                if (curl_code_is_transient(code))
+                        transfer_error(t, -EIO, "%s: %s (after %u tries)", t->what, msg, t->tries);
+                else
+                        transfer_error(t, -EIO, "%s: %s", t->what, msg);
+        }
+}
+
+static void transfer_finish_ok(Transfer *t, long status) {
+        char computed[7 + 64 + 1];
+        int r;
+
+        if (t->kind == TRANSFER_TOKEN)
+                goto done;
+
+        if (t->kind == TRANSFER_MANIFEST) {
+                bool ok = false;
+
+                FOREACH_STRV(a, t->accept)
+                        if (content_type_is(t->content_type, a))
+                                ok = true;
+                if (!ok) {
+                        _cleanup_free_ char *ct = strndup(strna(t->content_type), 128);
+                        if (ct)
+                                sanitize(ct);
+                        return transfer_error(t, -EPROTO, "%s: unsupported media type '%s'", t->what, strna(ct));
+                }
+                if (!t->buf) {
+                        t->buf = strdup("");
+                        if (!t->buf)
+                                return transfer_error(t, -ENOMEM, "out of memory");
+                }
+                r = sha256_buffer(t->buf, t->size, computed);
+                if (r < 0)
+                        return transfer_error(t, r, "%s: hashing failed", t->what);
+                if (t->digest && !streq(t->digest, computed))
+                        return transfer_error(t, -EBADMSG, "%s: digest mismatch: content has %s", t->what, computed);
+                /* The registry's own claim must hold too: a mismatch means a
+                 * broken registry or a man in the middle. */
+                if (t->docker_digest && startswith(t->docker_digest, "sha256:") && !streq(t->docker_digest, computed)) {
+                        _cleanup_free_ char *d = strndup(t->docker_digest, 80);
+                        if (d)
+                                sanitize(d);
+                        return transfer_error(t, -EBADMSG, "%s: digest mismatch: registry says %s, content has %s", t->what,
+                                              strna(d), computed);
+                }
+                free(t->docker_digest);
+                t->docker_digest = strdup(computed);
+                if (!t->docker_digest)
+                        return transfer_error(t, -ENOMEM, "out of memory");
+                goto done;
+        }
+
+        /* A blob (transfer_body_begin() has dealt with a 200 answer to a range request). */
+        if (t->received != t->expected_size)
+                return transfer_error(t, -EBADMSG, "%s: size mismatch: got %" PRIu64 " bytes, expected %" PRIu64, t->what,
+                                      t->received, t->expected_size);
+        r = md_finish(t->md, computed);
+        if (r < 0)
+                return transfer_error(t, r, "%s: hashing failed", t->what);
+        if (!streq(computed, t->digest))
+                return transfer_error(t, -EBADMSG, "%s: digest mismatch: content has %s", t->what, computed);
+done:
+        t->result = 0;
+        t->done = true;
+}
+
+static void transfer_finish(Transfer *t, CURLcode code) {
+        RegistryClient *c = t->client;
+        long status = 0;
+        char desc[256];
+
+        (void) curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+        if (code == CURLE_OK && !t->body_started)
+                (void) transfer_body_begin(t);
+        t->error.http_status = (int) status;
+
+        if (t->abort_error != 0) {
+                if (t->abort_error == -EFBIG)
+                        transfer_error(t, -EFBIG, "%s too large: more than %" PRIu64 " bytes", t->what,
+                                       t->kind == TRANSFER_BLOB ? t->expected_size : (uint64_t) t->max);
+                else if (t->error.message[0]) {
+                        t->result = t->abort_error;
+                        t->done = true;
+                } else
+                        transfer_error(t, t->abort_error, "%s: %s", t->what, strerror(-t->abort_error));
+                goto out;
+        }
+
+        if (code != CURLE_OK) {
+                if (curl_code_is_transient(code) && t->tries < c->max_tries) {
+                        transfer_retry(t, 0);
+                        goto out;
+                }
+                transfer_fail_curl(t, code);
+                goto out;
+        }
+
+        error_body_describe(t, desc, sizeof(desc));
+        if (status >= 200 && status <= 299) {
+                transfer_finish_ok(t, status);
+                goto out;
+        }
+        if (status == 429 || (status >= 500 && status <= 599)) {
+                if (t->tries < c->max_tries) {
+                        transfer_retry(t, t->retry_after_usec);
+                        goto out;
+                }
+                transfer_error(t, -EIO, "%s: HTTP %ld%s (after %u tries)", t->what, status, desc, t->tries);
+                goto out;
+        }
+        if (status == 401 && t->kind != TRANSFER_TOKEN) {
+                AuthChallenge *chs = NULL;
+                size_t n = 0;
+                const AuthChallenge *bearer = NULL, *basic = NULL;
+                int r;
+
+                if (t->auth_retried) {
+                        transfer_error(t, -EACCES, "%s: authentication failed for %s: %s%s", t->what, t->registry,
+                                       auth_file_find(c->auth, t->registry) ? "bad credentials or no access"
+                                                                            : "authentication required, no credentials in the auth file",
+                                       desc);
+                        goto out;
+                }
+                t->auth_retried = true;
+                FOREACH_STRV(h, t->challenges) {
+                        auth_challenges_free(chs, n);
+                        if (www_authenticate_parse(h, &chs, &n) < 0) {
+                                chs = NULL;
+                                n = 0;
+                                continue;
+                        }
+                        for (size_t i = 0; i < n; i++)
+                                if (!bearer && strcasecmp(chs[i].scheme, "Bearer") == 0)
+                                        bearer = &chs[i];
+                                else if (!basic && strcasecmp(chs[i].scheme, "Basic") == 0)
+                                        basic = &chs[i];
+                        if (bearer || basic)
+                                break;
+                }
+                if (bearer && !t->used_credentials && token_find(c, t->registry, t->scope))
+                        /* Another transfer fetched a token meanwhile. */
+                        t->not_before_usec = 0;
+                else if (bearer) {
+                        /* A token we sent was refused (expired, revoked): get a new one, once. */
+                        token_forget(c, t->registry, t->scope);
+                        r = auth_fetch_token(t, bearer);
+                        if (r < 0) {
+                                t->result = r;
+                                t->done = true;
+                        } else
+                                t->not_before_usec = 0;
+                } else if (basic && auth_file_find(c->auth, t->registry)) {
+                        if (!strv_contains(c->basic_registries, t->registry) && strv_extend(&c->basic_registries, t->registry) < 0)
+                                transfer_error(t, -ENOMEM, "out of memory");
+                        else
+                                t->not_before_usec = 0;
+                } else
+                        transfer_error(t, -EACCES, "%s: authentication required by %s%s%s", t->what, t->registry,
+                                       basic ? " and no credentials for it in the auth file" : " (no usable challenge)", desc);
+                auth_challenges_free(chs, n);
+                goto out;
+        }
+        if (status == 401) {
+                transfer_error(t, -EACCES, "%s: HTTP 401%s", t->what, desc);
+                goto out;
+        }
+        if (status == 403) {
+                transfer_error(t, -EACCES, "%s: access denied%s", t->what, desc);
+                goto out;
+        }
+        if (status == 404) {
+                transfer_error(t, -ENOENT, "%s: %s%s", t->what,
+                               t->kind == TRANSFER_MANIFEST ? "manifest unknown" : t->kind == TRANSFER_BLOB ? "blob unknown" : "not found",
+                               desc);
+                goto out;
+        }
+        if (status == 416 && t->kind == TRANSFER_BLOB && t->received > 0 && t->tries < c->max_tries) {
+                /* Our resume offset was refused: start over from the beginning. */
+                int r = blob_reset(t);
+                if (r < 0)
+                        transfer_error(t, r, "%s: transfer must start over but the sink cannot be reset", t->what);
+                else
+                        transfer_retry(t, 0);
+                goto out;
+        }
+        transfer_error(t, -EIO, "%s: unexpected HTTP status %ld%s", t->what, status, desc);
+out:
+        if (t->done && t->result == 0)
+                t->error.message[0] = 0;
+        transfer_detach(t);
+}
+
+static int transfers_run(RegistryClient *c, CURLM *multi, Transfer **ts, size_t n, unsigned max_parallel) {
+        for (;;) {
+                uint64_t now = now_usec(), next = UINT64_MAX;
+                unsigned running = 0;
+                bool waiting = false;
+                CURLMsg *msg;
+                int still, left;
+                long tmo = -1;
+                bool finished = false;
+
+                for (size_t i = 0; i < n; i++)
+                        if (ts[i]->running)
+                                running++;
+                for (size_t i = 0; i < n; i++) {
+                        Transfer *t = ts[i];
+                        int r;
+
+                        if (t->done || t->running)
+                                continue;
+                        if (t->not_before_usec > now) {
+                                next = MIN(next, t->not_before_usec);
+                                waiting = true;
+                                continue;
+                        }
+                        if (running >= max_parallel) {
+                                waiting = true;
+                                continue;
+                        }
+                        r = transfer_start(t, multi);
+                        if (r < 0) {
+                                transfer_detach(t);
+                                transfer_error(t, r, "%s: setting up the transfer failed: %s", t->what, strerror(-r));
+                                continue;
+                        }
+                        running++;
+                }
+                if (running == 0 && !waiting)
+                        return 0;
+
+                if (curl_multi_perform(multi, &still) != CURLM_OK)
+                        return -EIO;
+                while ((msg = curl_multi_info_read(multi, &left))) {
+                        char *priv = NULL;
+
+                        if (msg->msg != CURLMSG_DONE)
+                                continue;
+                        (void) curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
+                        transfer_finish((Transfer *) priv, msg->data.result);
+                        finished = true;
+                }
+                /* Start what can start now, before waiting for anything. */
+                if (finished)
+                        continue;
+
+                (void) curl_multi_timeout(multi, &tmo);
+                if (next != UINT64_MAX) {
+                        uint64_t now2 = now_usec();
+                        long w = next > now2 ? (long) ((next - now2) / USEC_PER_MSEC) + 1 : 0;
+                        if (tmo < 0 || w < tmo)
+                                tmo = w;
+                }
+                if (tmo < 0 || tmo > 1000)
+                        tmo = 1000;
+                if (curl_multi_poll(multi, NULL, 0, (int) tmo, NULL) != CURLM_OK)
+                        return -EIO;
+        }
+}
+
+int registry_client_new(const RegistryClientOptions *o, RegistryClient **ret) {
+        _cleanup_(registry_client_freep) RegistryClient *c = NULL;
+        static const RegistryClientOptions defaults = {};
+
+        o = o ?: &defaults;
+        /* Idempotent and, since curl 7.84, thread-safe. */
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+                return -EIO;
+        c = calloc(1, sizeof(*c));
+        if (!c)
+                return -ENOMEM;
+        c->config = o->config;
+        c->auth = o->auth;
+        c->max_connections = o->max_connections ?: 4;
+        c->max_tries = o->max_tries ?: 4;
+        c->retry_delay_usec = o->retry_delay_usec ?: 200 * USEC_PER_MSEC;
+        c->low_speed_limit = o->low_speed_limit ?: 1024;
+        c->low_speed_time = o->low_speed_time ?: 30;
+        c->connect_timeout = o->connect_timeout ?: 30;
+        if (o->ca_file) {
+                c->ca_file = strdup(o->ca_file);
+                if (!c->ca_file)
+                        return -ENOMEM;
+        }
+        c->multi = curl_multi_init();
+        if (!c->multi)
+                return -ENOMEM;
+        *ret = TAKE_PTR(c);
+        return 0;
+}
+
+RegistryClient *registry_client_free(RegistryClient *c) {
+        if (!c)
+                return NULL;
+        if (c->multi)
+                (void) curl_multi_cleanup(c->multi);
+        for (size_t i = 0; i < c->n_tokens; i++)
+                token_done(&c->tokens[i]);
+        free(c->tokens);
+        strv_free(c->basic_registries);
+        free(c->ca_file);
+        free(c);
+        return NULL;
+}
+
+/* Where a repository can be fetched from, in order: its mirrors, then the
+ * registry itself. */
+static int registry_endpoints(RegistryClient *c, const ImageReference *ref, char ***ret) {
+        const RegistryEntry *x = registries_conf_find(c->config, ref->registry, ref->repository);
+        _cleanup_strv_free_ char **l = NULL;
+
+        if (x)
+                FOREACH_STRV(m, x->mirrors)
+                        if (strv_extend(&l, m) < 0)
+                                return -ENOMEM;
+        if (strv_extend(&l, ref->registry) < 0)
+                return -ENOMEM;
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+static int transfer_init(RegistryClient *c, Transfer *t, TransferKind kind, const char *endpoint, const ImageReference *ref,
+                         const char *object, const char *scope) {
+        _cleanup_free_ char *name = NULL;
+        bool insecure = registries_conf_is_insecure(c->config, endpoint, ref->repository);
+        int r;
+
+        r = image_reference_to_string(ref, &name);
+        if (r < 0)
+                return r;
+        *t = (Transfer) {
+                .client = c,
+                .kind = kind,
+                .registry = endpoint,
+                .scope = scope,
+                .insecure = insecure,
+                .content_length = UINT64_MAX,
+        };
+        if (asprintf(&t->url, "%s://%s/v2/%s/%s/%s", insecure ? "http" : "https", registry_api_host(endpoint), ref->repository,
+                     kind == TRANSFER_MANIFEST ? "manifests" : "blobs", object) < 0)
+                return -ENOMEM;
+        if (kind == TRANSFER_MANIFEST)
+                r = asprintf(&t->what, "manifest %s%s%s", name, streq(endpoint, ref->registry) ? "" : " via mirror ",
+                             streq(endpoint, ref->registry) ? "" : endpoint);
+        else
+                r = asprintf(&t->what, "blob %s of %s/%s%s%s", object, ref->registry, ref->repository,
+                             streq(endpoint, ref->registry) ? "" : " via mirror ", streq(endpoint, ref->registry) ? "" : endpoint);
+        return r < 0 ? -ENOMEM : 0;
+}
+
+static int reference_check(const ImageReference *ref, RegistryError *e) {
+        if (!ref || !ref->repository || !image_reference_object(ref))
+                return registry_error_set(e, -EINVAL, "invalid image reference");
+        if (!ref->registry)
+                return registry_error_set(e, -EINVAL, "\"%s\" is a short name: resolve it first", ref->repository);
+        return 0;
+}
+
+int registry_get_manifest(RegistryClient *c, const ImageReference *ref, char * const *accept_types, char **ret_body,
+                          size_t *ret_size, char **ret_content_type, char **ret_digest, RegistryError *e) {
+        /* The media type names live in manifest.c, with their parser. */
+        char * const all_types[] = {
+                (char *) media_type_to_string(MEDIA_TYPE_OCI_MANIFEST),
+                (char *) media_type_to_string(MEDIA_TYPE_OCI_INDEX),
+                (char *) media_type_to_string(MEDIA_TYPE_DOCKER_MANIFEST),
+                (char *) media_type_to_string(MEDIA_TYPE_DOCKER_MANIFEST_LIST),
+                NULL,
+        };
+        _cleanup_strv_free_ char **endpoints = NULL;
+        _cleanup_free_ char *scope = NULL;
+        int r;
+
+        r = reference_check(ref, e);
+        if (r < 0)
+                return r;
+        if (strv_length(accept_types) == 0)
+                accept_types = all_types;
+        FOREACH_STRV(a, accept_types)
+                if (strpbrk(a, "\r\n,"))
+                        return registry_error_set(e, -EINVAL, "invalid media type");
+        r = registry_endpoints(c, ref, &endpoints);
+        if (r < 0)
+                return r;
+        if (asprintf(&scope, "repository:%s:pull", ref->repository) < 0)
+                return -ENOMEM;
+
+        FOREACH_STRV(endpoint, endpoints) {
+                Transfer t;
+                Transfer *list[] = { &t };
+
+                r = transfer_init(c, &t, TRANSFER_MANIFEST, endpoint, ref, image_reference_object(ref), scope);
+                if (r < 0) {
+                        transfer_done(&t);
+                        return r;
+                }
+                t.accept = accept_types;
+                t.digest = ref->digest;
+                t.max = REGISTRY_MANIFEST_MAX;
+                r = transfers_run(c, c->multi, list, 1, 1);
+                transfer_detach(&t);
+                if (r >= 0)
+                        r = t.result;
+                if (r < 0) {
+                        if (e)
+                                *e = t.error;
+                        transfer_done(&t);
+                        /* A digest mismatch is not something another mirror fixes silently: stop. */
+                        if (r == -EBADMSG)
+                                return r;
+                        continue;
+                }
+                if (ret_content_type) {
+                        char *ct = strndup(t.content_type, strcspn(t.content_type, "; \t"));
+                        if (!ct) {
+                                transfer_done(&t);
+                                return -ENOMEM;
+                        }
+                        *ret_content_type = ct;
+                }
+                if (ret_digest)
+                        *ret_digest = TAKE_PTR(t.docker_digest);
+                if (ret_size)
+                        *ret_size = t.size;
+                *ret_body = TAKE_PTR(t.buf);
+                transfer_done(&t);
+                if (e) /* a mirror may have failed before */
+                        *e = (RegistryError) {};
+                return 0;
+        }
+        return r;
+}
+
+int registry_get_blobs(RegistryClient *c, const ImageReference *ref, RegistryBlobRequest *requests, size_t n,
+                       RegistryProgress progress, void *userdata, RegistryError *e) {
+        _cleanup_strv_free_ char **endpoints = NULL;
+        _cleanup_free_ char *scope = NULL;
+        _cleanup_free_ Transfer *ts = NULL;
+        _cleanup_free_ Transfer **list = NULL;
+        _cleanup_free_ bool *final = NULL;
+        int r;
+
+        r = reference_check(ref, e);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                requests[i].result = -EAGAIN;
+                requests[i].error = (RegistryError) {};
+                if (!image_digest_is_valid(requests[i].digest) || !requests[i].sink.write)
+                        return registry_error_set(e, -EINVAL, "invalid blob request %zu", i);
+        }
+        if (n == 0)
+                return 0;
+        r = registry_endpoints(c, ref, &endpoints);
+        if (r < 0)
+                return r;
+        if (asprintf(&scope, "repository:%s:pull", ref->repository) < 0)
+                return -ENOMEM;
+        ts = calloc(n, sizeof(Transfer));
+        list = calloc(n, sizeof(Transfer *));
+        final = calloc(n, sizeof(bool));
+        if (!ts || !list || !final)
+                return -ENOMEM;
+
+        FOREACH_STRV(endpoint, endpoints) {
+                size_t k = 0;
+
+                for (size_t i = 0; i < n; i++) {
+                        if (requests[i].result >= 0 || final[i])
+                                continue;
+                        r = transfer_init(c, &ts[k], TRANSFER_BLOB, endpoint, ref, requests[i].digest, scope);
+                        if (r < 0) {
+                                for (size_t j = 0; j <= k; j++)
+                                        transfer_done(&ts[j]);
+                                return r;
+                        }
+                        ts[k].index = i;
+                        ts[k].digest = requests[i].digest;
+                        ts[k].expected_size = requests[i].size;
+                        ts[k].sink = requests[i].sink;
+                        ts[k].progress = progress;
+                        ts[k].userdata = userdata;
+                        list[k] = &ts[k];
+                        k++;
+                }
+                if (k == 0)
+                        break;
+                r = transfers_run(c, c->multi, list, k, c->max_connections);
+                for (size_t j = 0; j < k; j++) {
+                        RegistryBlobRequest *q = &requests[ts[j].index];
+
+                        transfer_detach(&ts[j]);
+                        if (r < 0)
+                                (void) registry_error_set(&ts[j].error, ts[j].result = r, "%s: transfer loop failed", ts[j].what);
+                        else if (!ts[j].done)
+                                (void) registry_error_set(&ts[j].error, ts[j].result = -EIO, "%s: not finished", ts[j].what);
+                        /* What another endpoint cannot fix: wrong content (a mirror
+                         * serving it is no reason to trust the next one blindly),
+                         * and a sink holding bytes it cannot discard. */
+                        if (ts[j].result == -EBADMSG || ts[j].result == -EFBIG)
+                                final[ts[j].index] = true;
+                        if (ts[j].result < 0 && ts[j].received > 0 && (!q->sink.reset || q->sink.reset(q->sink.userdata) < 0))
+                                final[ts[j].index] = true;
+                        q->result = ts[j].result;
+                        q->error = ts[j].error;
+                        transfer_done(&ts[j]);
+                }
+        }
+
+        for (size_t i = 0; i < n; i++)
+                if (requests[i].result < 0) {
+                        if (e)
+                                *e = requests[i].error;
+                        return requests[i].result;
+                }
+        return 0;
+}
+
+int registry_get_blob(RegistryClient *c, const ImageReference *ref, const char *digest, uint64_t expected_size,
+                      const RegistrySink *sink, RegistryProgress progress, void *userdata, RegistryError *e) {
+        RegistryBlobRequest q = {
+                .digest = digest,
+                .size = expected_size,
+                .sink = *sink,
+        };
+
+        return registry_get_blobs(c, ref, &q, 1, progress, userdata, e);
+}
+
+int registry_fd_sink_write(const void *data, size_t size, void *userdata) {
+        int fd = (int) (intptr_t) userdata;
+        const char *p = data;
+
+        while (size > 0) {
+                ssize_t k = write(fd, p, size);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                p += k;
+                size -= (size_t) k;
+        }
+        return 0;
+}
+
+int registry_fd_sink_reset(void *userdata) {
+        int fd = (int) (intptr_t) userdata;
+
+        if (ftruncate(fd, 0) < 0)
+                return -errno;
+        if (lseek(fd, 0, SEEK_SET) < 0)
+                return -errno;
+        return 0;
+}
+
+void auth_challenges_free(AuthChallenge *c, size_t n) {
+        if (!c)
+                return;
+        for (size_t i = 0; i < n; i++) {
+                free(c[i].scheme);
+                free(c[i].realm);
+                free(c[i].service);
+                free(c[i].scope);
+                free(c[i].error);
+        }
+        free(c);
+}
+
+/* RFC 7230 tchar. */
+static bool is_tchar(char c) {
+        /* strchr() finds the terminating NUL too: exclude it. */
+        return c != 0 && isascii(c) && (isalnum(c) || strchr("!#$%&'*+-.^_`|~", c));
+}
+
+static const char *skip_ows(const char *p) {
+        while (*p == ' ' || *p == '\t')
+                p++;
+        return p;
+}
+
+/* token68 characters (RFC 7235). */
+static bool is_token68_char(char c) {
+        return c != 0 && isascii(c) && (isalnum(c) || strchr("-._~+/", c));
+}
+
+/* A quoted-string, or an unquoted value. Unquoted values are taken up to the
+ * next comma or blank, more leniently than RFC 7235's token: registries
+ * have been seen sending realm=https://... unquoted. Advances *p. */
+static int parse_value(const char **p, char **ret) {
+        const char *s = *p;
+        _cleanup_free_ char *v = NULL;
+        size_t n = 0;
+
+        if (*s == '"') {
+                v = malloc(strlen(s) + 1);
+                if (!v)
+                        return -ENOMEM;
+                for (s++;; s++) {
+                        if (*s == 0)
+                                return -EBADMSG; /* unterminated */
+                        if (*s == '"')
+                                break;
+                        if (*s == '\\' && *++s == 0)
+                                return -EBADMSG;
+                        v[n++] = *s;
+                }
+                v[n] = 0;
+                *p = s + 1;
+        } else {
+                n = strcspn(s, ", \t\"");
+                if (n == 0)
+                        return -EBADMSG;
+                v = strndup(s, n);
+                if (!v)
+                        return -ENOMEM;
+                *p = s + n;
+        }
+        *ret = TAKE_PTR(v);
+        return 0;
+}
+
+/* After an element: optional blanks, then a comma or the end. */
+static int expect_separator(const char **p) {
+        *p = skip_ows(*p);
+        if (**p == ',') {
+                (*p)++;
+                return 0;
+        }
+        return **p == 0 ? 0 : -EBADMSG;
+}
+
+/* challenge = scheme [ 1*SP ( token68 / #auth-param ) ], and challenges and
+ * parameters share one comma-separated list: after a comma, "name=value" is a
+ * parameter of the current challenge and a lone token starts a new one. */
+int www_authenticate_parse(const char *header, AuthChallenge **ret, size_t *ret_n) {
+        AuthChallenge *l = NULL;
+        size_t n = 0;
+        bool after_scheme = false;
+        const char *p;
+        int r = 0;
+
+        if (!header || strlen(header) > WWW_AUTHENTICATE_MAX)
+                return -EBADMSG;
+        p = header;
+        for (;;) {
+                _cleanup_free_ char *name = NULL, *value = NULL;
+                const char *q, *v;
+                size_t kt = 0, k68 = 0;
+
+                p = skip_ows(p);
+                if (*p == ',') { /* empty list elements are allowed */
+                        p++;
+                        after_scheme = false;
+                        continue;
+                }
+                if (*p == 0)
+                        break;
+                while (is_tchar(p[kt]))
+                        kt++;
+                while (is_token68_char(p[k68]))
+                        k68++;
+                q = skip_ows(p + kt);
+                v = *q == '=' ? skip_ows(q + 1) : NULL;
+
+                if (kt > 0 && v && *v && *v != ',' && *v != '=') {
+                        /* name=value: a parameter of the current challenge. */
+                        AuthChallenge *ch;
+                        char **slot = NULL;
+
+                        if (n == 0) {
+                                r = -EBADMSG; /* a parameter before any scheme */
+                                goto fail;
+                        }
+                        ch = &l[n - 1];
+                        name = strndup(p, kt);
+                        if (!name) {
+                                r = -ENOMEM;
+                                goto fail;
+                        }
+                        p = v;
+                        r = parse_value(&p, &value);
+                        if (r < 0)
+                                goto fail;
+                        if (strcasecmp(name, "realm") == 0)
+                                slot = &ch->realm;
+                        else if (strcasecmp(name, "service") == 0)
+                                slot = &ch->service;
+                        else if (strcasecmp(name, "scope") == 0)
+                                slot = &ch->scope;
+                        else if (strcasecmp(name, "error") == 0)
+                                slot = &ch->error;
+                        if (slot) {
+                                /* A repeated parameter is ambiguous: refuse rather than guess. */
+                                if (*slot) {
+                                        r = -EBADMSG;
+                                        goto fail;
+                                }
+                                *slot = TAKE_PTR(value);
+                        }
+                        after_scheme = false;
+                        r = expect_separator(&p);
+                        if (r < 0)
+                                goto fail;
+                        continue;
+                }
+                if (after_scheme && k68 > 0) {
+                        /* "Basic dXNlcjpwYXNz", "Negotiate abc==": a token68 credential, skipped. */
+                        p += k68;
+                        while (*p == '=')
+                                p++;
+                        after_scheme = false;
+                        r = expect_separator(&p);
+                        if (r < 0)
+                                goto fail;
+                        continue;
+                }
+                if (kt == 0 || (p[kt] != 0 && p[kt] != ',' && p[kt] != ' ' && p[kt] != '\t')) {
+                        r = -EBADMSG;
+                        goto fail;
+                }
+                /* A new challenge: its scheme. */
+                if (n >= AUTH_CHALLENGES_MAX) {
+                        r = -E2BIG;
+                        goto fail;
+                }
+                AuthChallenge *nl = reallocarray(l, n + 1, sizeof(AuthChallenge));
+                if (!nl) {
+                        r = -ENOMEM;
+                        goto fail;
+                }
+                l = nl;
+                l[n] = (AuthChallenge) { .scheme = strndup(p, kt) };
+                if (!l[n++].scheme) {
+                        r = -ENOMEM;
+                        goto fail;
+                }
+                p += kt;
+                after_scheme = true;
+        }
+        *ret = l;
+        *ret_n = n;
+        return 0;
+fail:
+        auth_challenges_free(l, n);
+        return r;
+}

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "macro.h"
+
+/* Limits for one layer. A field left 0 takes the default below: there is no
+ * "unlimited", every size an image controls is bounded. */
+typedef struct UnpackOptions {
+        bool allow_devices;      /* create block and char device nodes (fifos are always allowed) */
+        uint64_t max_entry_size; /* declared size of one entry */
+        uint64_t max_total_size; /* sum of the declared sizes of all entries */
+        uint64_t max_entries;    /* number of entries, directories and whiteouts included */
+} UnpackOptions;
+
+#define UNPACK_MAX_ENTRY_SIZE_DEFAULT (UINT64_C(16) << 30)
+#define UNPACK_MAX_TOTAL_SIZE_DEFAULT (UINT64_C(64) << 30)
+#define UNPACK_MAX_ENTRIES_DEFAULT UINT64_C(1000000)
+
+typedef struct UnpackStats {
+        uint64_t entries; /* archive entries applied */
+        uint64_t bytes;   /* file content bytes written */
+} UnpackStats;
+
+/* One line saying why a layer was refused, naming the entry. Names from the
+ * archive are escaped (\xNN for anything but printable ASCII), so the line
+ * is safe to log as is. */
+#define UNPACK_ERROR_MAX 512
+typedef struct UnpackError {
+        char message[UNPACK_ERROR_MAX];
+} UnpackError;
+
+/* Unpack one OCI/Docker layer read from fd (from its current offset; gzip,
+ * zstd or uncompressed tar, detected from the data) into the directory dest,
+ * which must not exist and is created. The result is meant to be an overlayfs
+ * lowerdir: ".wh.NAME" entries become whiteouts (char device 0/0 NAME) and
+ * ".wh..wh..opq" makes its directory opaque (trusted.overlay.opaque=y).
+ *
+ * Nothing is ever created, changed or followed outside dest: entries with
+ * absolute names or ".." components, entries reaching through a symlink or a
+ * non-directory, hard links leaving the layer, device nodes (unless allowed)
+ * and anything over the limits refuse the whole layer. On failure dest is
+ * removed entirely, so a refused layer leaves nothing behind; ret_stats is
+ * untouched and err (if not NULL) says why. Nothing is synced: the caller
+ * calls syncfs() once when it wants the layer durable. Needs root (ownership,
+ * whiteouts, trusted.* xattrs). Logs nothing. */
+int layer_unpack(int fd, const char *dest, const UnpackOptions *opts, UnpackStats *ret_stats, UnpackError *err);

@@ -1,0 +1,392 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "reference.h"
+#include "registry.h"
+#include "string-util.h"
+#include "tests.h"
+
+#define D64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+static void check_ref(const char *in, const char *registry, const char *repository, const char *tag, const char *digest) {
+        _cleanup_(image_reference_freep) ImageReference *r = NULL;
+        _cleanup_free_ char *s = NULL;
+        int k = image_reference_parse(in, &r);
+
+        if (k < 0) {
+                fprintf(stderr, "parse of '%s' failed: %s\n", in, strerror(-k));
+                exit(EXIT_FAILURE);
+        }
+        if (!streq_ptr(r->registry, registry) || !streq_ptr(r->repository, repository) || !streq_ptr(r->tag, tag) ||
+            !streq_ptr(r->digest, digest)) {
+                fprintf(stderr, "'%s' -> registry=%s repository=%s tag=%s digest=%s\n", in, strna(r->registry),
+                        strna(r->repository), strna(r->tag), strna(r->digest));
+                exit(EXIT_FAILURE);
+        }
+        ASSERT_OK(image_reference_to_string(r, &s));
+}
+
+TEST(reference_parse) {
+        check_ref("127.0.0.1:5000/test/busybox:latest", "127.0.0.1:5000", "test/busybox", "latest", NULL);
+        check_ref("127.0.0.1:5000/test/busybox", "127.0.0.1:5000", "test/busybox", "latest", NULL);
+        check_ref("quay.io/coreos/etcd:v3.5.0", "quay.io", "coreos/etcd", "v3.5.0", NULL);
+        check_ref("localhost/foo", "localhost", "foo", "latest", NULL);
+        check_ref("localhost:5000/foo/bar_baz__x-y--z.w", "localhost:5000", "foo/bar_baz__x-y--z.w", "latest", NULL);
+        check_ref("docker.io/busybox", "docker.io", "library/busybox", "latest", NULL);
+        check_ref("index.docker.io/busybox:1.36", "docker.io", "library/busybox", "1.36", NULL);
+        check_ref("docker.io/someone/thing", "docker.io", "someone/thing", "latest", NULL);
+        check_ref("busybox", NULL, "busybox", "latest", NULL);
+        check_ref("library/busybox:musl", NULL, "library/busybox", "musl", NULL);
+        check_ref("busybox@sha256:" D64, NULL, "busybox", NULL, "sha256:" D64);
+        check_ref("reg.example:443/a/b:t@sha256:" D64, "reg.example:443", "a/b", "t", "sha256:" D64);
+        check_ref("Reg-1.Example.com/x", "Reg-1.Example.com", "x", "latest", NULL);
+        check_ref("a:_under", NULL, "a", "_under", NULL);
+}
+
+TEST(reference_invalid) {
+        static const char *bad[] = {
+                "",
+                "Busybox",                /* upper case path */
+                "busybox:",               /* empty tag */
+                "busybox:-x",             /* tag starts with '-' */
+                "busybox:.x",
+                "busybox::x",
+                "/busybox",
+                "busybox/",
+                "a//b",
+                "a/../b",
+                "a/./b",
+                "a..b",
+                "a.-b",
+                "a___b",
+                "-a",
+                "a-",
+                "_a",
+                "host:5000",              /* that's name "host" with tag "5000"... */
+                "host:/x",
+                "host:99999/x",           /* port out of range */
+                "host:123456/x",
+                "-host.com/x",
+                "host-.com/x",
+                "ho_st.com/x",
+                "a@sha256:abc",           /* short digest */
+                "a@sha512:" D64 D64,      /* only sha256 */
+                "a@sha256:" "0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef",
+                "a b",
+                "caf\xc3\xa9",
+                "a:t\x01",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                _cleanup_(image_reference_freep) ImageReference *r = NULL;
+                int k = image_reference_parse(bad[i], &r);
+
+                /* "host:5000" is valid: name "host" tagged "5000". */
+                if (streq(bad[i], "host:5000")) {
+                        ASSERT_OK(k);
+                        ASSERT_TRUE(r->registry == NULL);
+                        ASSERT_STREQ(r->tag, "5000");
+                        continue;
+                }
+                if (k != -EINVAL) {
+                        fprintf(stderr, "'%s' parsed (%d)\n", bad[i], k);
+                        exit(EXIT_FAILURE);
+                }
+                ASSERT_TRUE(r == NULL);
+        }
+
+        /* Length limits. */
+        char long_tag[200], long_name[300];
+        memset(long_tag, 0, sizeof(long_tag));
+        memcpy(long_tag, "a:", 2);
+        memset(long_tag + 2, 'x', 129);
+        ASSERT_ERR(image_reference_parse(long_tag, &(ImageReference *) { NULL }), EINVAL);
+        memset(long_name, 0, sizeof(long_name));
+        memset(long_name, 'a', 256);
+        ASSERT_ERR(image_reference_parse(long_name, &(ImageReference *) { NULL }), EINVAL);
+        long_name[255] = 0;
+        {
+                _cleanup_(image_reference_freep) ImageReference *r = NULL;
+                ASSERT_OK(image_reference_parse(long_name, &r));
+        }
+}
+
+TEST(to_string) {
+        _cleanup_(image_reference_freep) ImageReference *r = NULL;
+        _cleanup_free_ char *s = NULL;
+
+        ASSERT_OK(image_reference_parse("docker.io/busybox@sha256:" D64, &r));
+        ASSERT_OK(image_reference_to_string(r, &s));
+        ASSERT_STREQ(s, "docker.io/library/busybox@sha256:" D64);
+        ASSERT_STREQ(image_reference_object(r), "sha256:" D64);
+        ASSERT_STREQ(registry_api_host(r->registry), "registry-1.docker.io");
+        ASSERT_STREQ(registry_api_host("127.0.0.1:5000"), "127.0.0.1:5000");
+}
+
+static const char *conf_text =
+        "{\"unqualified-search-registries\": [\"127.0.0.1:5000\", \"docker.io\"],"
+        " \"registries\": ["
+        "   {\"prefix\": \"127.0.0.1:5000\", \"insecure\": true},"
+        "   {\"prefix\": \"127.0.0.1:5000/secure\", \"insecure\": false},"
+        "   {\"prefix\": \"docker.io\", \"mirrors\": [\"mirror.example:5000\"]},"
+        "   {\"prefix\": \"docker.io/library\", \"mirrors\": [\"lib-mirror.example\"]}"
+        " ],"
+        " \"auth-file\": \"/etc/peapod/auth.json\"}";
+
+TEST(registries_conf) {
+        _cleanup_(registries_conf_freep) RegistriesConf *c = NULL;
+        const RegistryEntry *x;
+        RegistryError e = {};
+
+        ASSERT_OK(registries_conf_parse(conf_text, &c, &e));
+        ASSERT_STREQ(c->auth_file, "/etc/peapod/auth.json");
+        ASSERT_TRUE(c->n_entries == 4);
+
+        ASSERT_TRUE(registries_conf_is_insecure(c, "127.0.0.1:5000", "test/busybox"));
+        /* Longest prefix wins. */
+        ASSERT_FALSE(registries_conf_is_insecure(c, "127.0.0.1:5000", "secure/x"));
+        /* Component boundaries: neither another port nor a longer path component matches. */
+        ASSERT_FALSE(registries_conf_is_insecure(c, "127.0.0.1:50001", "test/busybox"));
+        ASSERT_TRUE(registries_conf_is_insecure(c, "127.0.0.1:5000", "securex/y"));
+        ASSERT_FALSE(registries_conf_is_insecure(c, "127.0.0.2:5000", "x"));
+        ASSERT_FALSE(registries_conf_is_insecure(NULL, "127.0.0.1:5000", "x"));
+
+        x = registries_conf_find(c, "docker.io", "library/busybox");
+        ASSERT_TRUE(x);
+        ASSERT_STREQ(x->prefix, "docker.io/library");
+        ASSERT_STREQ(x->mirrors[0], "lib-mirror.example");
+        x = registries_conf_find(c, "docker.io", "someone/x");
+        ASSERT_STREQ(x->prefix, "docker.io");
+        ASSERT_TRUE(registries_conf_find(c, "quay.io", "x") == NULL);
+
+        static const char *bad[] = {
+                "[]",
+                "{\"unqualified-search-registries\": \"docker.io\"}",
+                "{\"unqualified-search-registries\": [\"https://docker.io\"]}",
+                "{\"registries\": [{\"insecure\": true}]}",
+                "{\"registries\": [{\"prefix\": \"x.io\", \"insecure\": \"yes\"}]}",
+                "{\"registries\": [{\"prefix\": \"x.io/UPPER\"}]}",
+                "{\"registries\": [{\"prefix\": \"x.io\", \"mirrors\": [\"m/x\"]}]}",
+                "{\"auth-file\": \"relative.json\"}",
+                "{\"registries\": {}}",
+                "not json",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                RegistriesConf *d = NULL;
+                e = (RegistryError) {};
+                ASSERT_ERR(registries_conf_parse(bad[i], &d, &e), EBADMSG);
+                ASSERT_TRUE(d == NULL);
+                ASSERT_TRUE(e.message[0]);
+        }
+
+        /* A missing file is an empty configuration. */
+        _cleanup_(registries_conf_freep) RegistriesConf *empty = NULL;
+        ASSERT_OK(registries_conf_load("/nonexistent/registries.conf", &empty, NULL));
+        ASSERT_TRUE(empty->n_entries == 0 && !empty->unqualified_search_registries);
+}
+
+TEST(short_names) {
+        _cleanup_(registries_conf_freep) RegistriesConf *c = NULL, *none = NULL, *hub = NULL;
+        RegistryError e = {};
+
+        ASSERT_OK(registries_conf_parse(conf_text, &c, NULL));
+        ASSERT_OK(registries_conf_parse("{}", &none, NULL));
+        ASSERT_OK(registries_conf_parse("{\"unqualified-search-registries\": [\"docker.io\"]}", &hub, NULL));
+
+        {
+                _cleanup_(image_reference_freep) ImageReference *r = NULL;
+                ASSERT_OK(image_reference_parse("busybox", &r));
+                ASSERT_OK(image_reference_resolve(r, c, &e));
+                ASSERT_STREQ(r->registry, "127.0.0.1:5000");
+                ASSERT_STREQ(r->repository, "busybox");
+        }
+        {
+                /* docker.io as the search registry: the library/ namespace applies after resolution. */
+                _cleanup_(image_reference_freep) ImageReference *r = NULL;
+                ASSERT_OK(image_reference_parse("busybox:1.36", &r));
+                ASSERT_OK(image_reference_resolve(r, hub, &e));
+                ASSERT_STREQ(r->registry, "docker.io");
+                ASSERT_STREQ(r->repository, "library/busybox");
+                ASSERT_STREQ(r->tag, "1.36");
+        }
+        {
+                /* Never silently docker.io. */
+                _cleanup_(image_reference_freep) ImageReference *r = NULL;
+                ASSERT_OK(image_reference_parse("busybox", &r));
+                ASSERT_ERR(image_reference_resolve(r, none, &e), ENXIO);
+                ASSERT_TRUE(strstr(e.message, "short name"));
+                ASSERT_TRUE(strstr(e.message, "unqualified-search-registries"));
+                ASSERT_TRUE(r->registry == NULL);
+                ASSERT_ERR(image_reference_resolve(r, NULL, NULL), ENXIO);
+        }
+        {
+                /* Qualified names are left alone. */
+                _cleanup_(image_reference_freep) ImageReference *r = NULL;
+                ASSERT_OK(image_reference_parse("quay.io/a/b", &r));
+                ASSERT_OK(image_reference_resolve(r, c, &e));
+                ASSERT_STREQ(r->registry, "quay.io");
+        }
+}
+
+TEST(base64) {
+        _cleanup_free_ char *a = NULL, *b = NULL, *c = NULL;
+        size_t n;
+
+        ASSERT_OK(base64_decode("dXNlcjpwYXNz", &a, &n));
+        ASSERT_STREQ(a, "user:pass");
+        ASSERT_TRUE(n == 9);
+        ASSERT_OK(base64_decode("YQ==", &b, &n));
+        ASSERT_STREQ(b, "a");
+        ASSERT_OK(base64_decode("", &c, &n));
+        ASSERT_TRUE(n == 0);
+        ASSERT_ERR(base64_decode("YQ=", &(char *) { NULL }, NULL), EINVAL);
+        ASSERT_ERR(base64_decode("Y===", &(char *) { NULL }, NULL), EINVAL);
+        ASSERT_ERR(base64_decode("YQ=a", &(char *) { NULL }, NULL), EINVAL);
+        ASSERT_ERR(base64_decode("YQ!=", &(char *) { NULL }, NULL), EINVAL);
+        ASSERT_ERR(base64_decode("=AAA", &(char *) { NULL }, NULL), EINVAL);
+}
+
+TEST(auth_file) {
+        _cleanup_(auth_file_freep) AuthFile *a = NULL, *empty = NULL;
+        const AuthEntry *x;
+        RegistryError e = {};
+
+        ASSERT_OK(auth_file_parse("{\"auths\": {"
+                                  " \"127.0.0.1:5000\": {\"auth\": \"dXNlcjpwYTpzcw==\"},"
+                                  " \"https://index.docker.io/v1/\": {\"auth\": \"aHViOnNlY3JldA==\"},"
+                                  " \"helper.example\": {\"identitytoken\": \"x\"}"
+                                  "}}",
+                                  &a, &e));
+        x = auth_file_find(a, "127.0.0.1:5000");
+        ASSERT_TRUE(x);
+        ASSERT_STREQ(x->username, "user");
+        ASSERT_STREQ(x->password, "pa:ss"); /* only the first ':' separates */
+        x = auth_file_find(a, "docker.io");
+        ASSERT_TRUE(x);
+        ASSERT_STREQ(x->username, "hub");
+        ASSERT_TRUE(auth_file_find(a, "helper.example") == NULL);
+        ASSERT_TRUE(auth_file_find(a, "127.0.0.1:5001") == NULL);
+        ASSERT_TRUE(auth_file_find(NULL, "x") == NULL);
+
+        ASSERT_ERR(auth_file_parse("{\"auths\": {\"x\": {\"auth\": \"bm9jb2xvbg==\"}}}", &(AuthFile *) { NULL }, &e), EBADMSG);
+        ASSERT_TRUE(strstr(e.message, "user:password"));
+        ASSERT_ERR(auth_file_parse("{\"auths\": {\"x\": {\"auth\": \"!!\"}}}", &(AuthFile *) { NULL }, &e), EBADMSG);
+        ASSERT_ERR(auth_file_parse("{\"auths\": []}", &(AuthFile *) { NULL }, &e), EBADMSG);
+        ASSERT_ERR(auth_file_parse("{\"auths\": {\"x\": 1}}", &(AuthFile *) { NULL }, &e), EBADMSG);
+        ASSERT_OK(auth_file_load("/nonexistent/auth.json", &empty, NULL));
+        ASSERT_TRUE(empty->n_entries == 0);
+}
+
+static void check_challenges(const char *h, size_t n_expected, const char *scheme, const char *realm, const char *service,
+                             const char *scope) {
+        AuthChallenge *c = NULL;
+        size_t n = 0;
+        int r = www_authenticate_parse(h, &c, &n);
+
+        if (r < 0 || n != n_expected || (n > 0 && (!streq_ptr(c[0].scheme, scheme) || !streq_ptr(c[0].realm, realm) ||
+                                                   !streq_ptr(c[0].service, service) || !streq_ptr(c[0].scope, scope)))) {
+                fprintf(stderr, "'%s': r=%d n=%zu scheme=%s realm=%s service=%s scope=%s\n", h, r, n,
+                        n ? strna(c[0].scheme) : "-", n ? strna(c[0].realm) : "-", n ? strna(c[0].service) : "-",
+                        n ? strna(c[0].scope) : "-");
+                exit(EXIT_FAILURE);
+        }
+        auth_challenges_free(c, n);
+}
+
+TEST(www_authenticate) {
+        check_challenges("Bearer realm=\"https://auth.docker.io/token\",service=\"registry.docker.io\","
+                         "scope=\"repository:library/busybox:pull\"",
+                         1, "Bearer", "https://auth.docker.io/token", "registry.docker.io", "repository:library/busybox:pull");
+        /* Commas and escaped quotes inside quoted strings; blanks around '=' and ','. */
+        check_challenges("Bearer realm = \"https://a/t?x=1,2\" , scope=\"repository:a/b:pull,push\", service=\"s \\\"q\\\"\"", 1,
+                         "Bearer", "https://a/t?x=1,2", "s \"q\"", "repository:a/b:pull,push");
+        check_challenges("Basic realm=\"Registry Realm\"", 1, "Basic", "Registry Realm", NULL, NULL);
+        /* Unquoted values, case-insensitive parameter names. */
+        check_challenges("bearer REALM=https://x/token,Service=reg", 1, "bearer", "https://x/token", "reg", NULL);
+        /* Several challenges in one header; token68; unknown parameters. */
+        check_challenges("Negotiate abc==, Basic realm=\"r\", Bearer realm=\"b\",error=\"invalid_token\",x=y", 3, "Negotiate", NULL,
+                         NULL, NULL);
+        check_challenges("Basic", 1, "Basic", NULL, NULL, NULL);
+        check_challenges(",, Basic ,", 1, "Basic", NULL, NULL, NULL);
+        check_challenges("", 0, NULL, NULL, NULL, NULL);
+
+        {
+                AuthChallenge *c = NULL;
+                size_t n = 0;
+                ASSERT_OK(www_authenticate_parse("Newauth realm=\"apps\", type=1, title=\"Login to \\\"apps\\\"\", Basic realm=\"simple\"",
+                                                 &c, &n));
+                ASSERT_TRUE(n == 2);
+                ASSERT_STREQ(c[0].scheme, "Newauth");
+                ASSERT_STREQ(c[0].realm, "apps");
+                ASSERT_STREQ(c[1].scheme, "Basic");
+                ASSERT_STREQ(c[1].realm, "simple");
+                auth_challenges_free(c, n);
+        }
+
+        static const char *bad[] = {
+                "realm=\"x\"",                           /* parameter before a scheme */
+                "Bearer realm=\"unterminated",
+                "Bearer realm=\"x\\",
+                "Bearer realm=\"a\", realm=\"b\"",       /* ambiguous */
+                "Bearer realm=\"a\" junk",
+                "\"Bearer\"",
+                "Bearer realm=\"a\"\"b\"",
+                "Basic abc== def",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                AuthChallenge *c = NULL;
+                size_t n = 0;
+                int r = www_authenticate_parse(bad[i], &c, &n);
+                if (r != -EBADMSG) {
+                        fprintf(stderr, "'%s' -> %d (n=%zu)\n", bad[i], r, n);
+                        exit(EXIT_FAILURE);
+                }
+        }
+        ASSERT_ERR(www_authenticate_parse(NULL, &(AuthChallenge *) { NULL }, &(size_t) { 0 }), EBADMSG);
+        {
+                /* Bounded: too many challenges, too long a header. */
+                _cleanup_free_ char *many = NULL, *huge = NULL;
+                many = malloc(AUTH_CHALLENGES_MAX * 4 + 8);
+                huge = malloc(WWW_AUTHENTICATE_MAX + 2);
+                ASSERT_TRUE(many && huge);
+                many[0] = 0;
+                for (int i = 0; i <= AUTH_CHALLENGES_MAX; i++)
+                        strcat(many, "A, ");
+                ASSERT_ERR(www_authenticate_parse(many, &(AuthChallenge *) { NULL }, &(size_t) { 0 }), E2BIG);
+                memset(huge, 'a', WWW_AUTHENTICATE_MAX + 1);
+                huge[WWW_AUTHENTICATE_MAX + 1] = 0;
+                ASSERT_ERR(www_authenticate_parse(huge, &(AuthChallenge *) { NULL }, &(size_t) { 0 }), EBADMSG);
+        }
+}
+
+TEST(client) {
+        _cleanup_(registry_client_freep) RegistryClient *c = NULL;
+        _cleanup_(image_reference_freep) ImageReference *r = NULL;
+        RegistryError e = {};
+        char *body = NULL;
+
+        ASSERT_OK(registry_client_new(NULL, &c));
+        /* Short names are never sent anywhere. */
+        ASSERT_OK(image_reference_parse("busybox", &r));
+        ASSERT_ERR(registry_get_manifest(c, r, NULL, &body, NULL, NULL, NULL, &e), EINVAL);
+        ASSERT_TRUE(strstr(e.message, "short name"));
+        ASSERT_TRUE(body == NULL);
+        /* Bad blob requests are refused before any connection. */
+        free(r->registry);
+        r->registry = strdup("127.0.0.1:1");
+        ASSERT_TRUE(r->registry);
+        ASSERT_ERR(registry_get_blob(c, r, "sha256:abc", 1, &REGISTRY_SINK_FD(1), NULL, NULL, &e), EINVAL);
+}
+
+int main(void) {
+        test_reference_parse();
+        test_reference_invalid();
+        test_to_string();
+        test_registries_conf();
+        test_short_names();
+        test_base64();
+        test_auth_file();
+        test_www_authenticate();
+        test_client();
+        return 0;
+}
