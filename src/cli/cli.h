@@ -137,6 +137,7 @@ int verb_start(int argc, char *argv[]);
 int verb_stop(int argc, char *argv[]);
 int verb_rm(int argc, char *argv[]);
 int verb_logs(int argc, char *argv[]);
+int verb_image(int argc, char *argv[]);
 
 /* The usage text of a verb (peapod.c), printed by "peapod VERB --help". */
 void verb_help(const char *verb);

@@ -74,6 +74,19 @@ static const Verb verbs[] = {
           "  -f --follow              Keep printing new lines as they are written\n"
           "  -n --lines=N             Print only the last N lines\n"
           "     --no-prefix           Never prefix lines with the app's name\n" },
+        { "image", verb_image, "Pull, list and inspect images",
+          "peapod image pull [--quiet] REFERENCE\n"
+          "peapod image list [--format=table|json] [--no-legend]\n"
+          "peapod image inspect IMAGE\n\n"
+          "pull fetches REFERENCE from its registry into the image store, showing\n"
+          "progress, and prints the image's id. list shows the stored images with\n"
+          "their names. inspect prints an image's config as JSON. IMAGE is a name,\n"
+          "an id or a unique prefix of at least 12 digits of an id.\n\n"
+          "Options:\n"
+          "  -h --help                Show this help\n"
+          "  -q --quiet               pull: show no progress and do not print the id\n"
+          "     --format=FORMAT       list: 'table' (default) or 'json'\n"
+          "     --no-legend           list: print neither the header nor the footer\n" },
 };
 
 static const Verb *find_verb(const char *name) {

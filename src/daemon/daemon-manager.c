@@ -182,7 +182,7 @@ static int method_create_pod(sd_bus_message *m, void *userdata, sd_bus_error *er
         size_t n = 0;
         _cleanup_(pod_freep) Pod *p = NULL;
         _cleanup_free_ char *path = NULL;
-        PodError perr = {};
+        PeapodError perr = {};
         const char *name;
         int r;
 
@@ -269,7 +269,7 @@ finish:
 }
 
 int bus_pod_start(Daemon *d, Pod *p, sd_bus_message *m, sd_bus_error *error) {
-        PodError perr = {};
+        PeapodError perr = {};
         int r;
 
         r = bus_check_privileged(m, error);
@@ -444,7 +444,17 @@ const sd_bus_vtable manager_vtable[] = {
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("ListPods", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(ssssto)", pods), method_list_pods,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("PullImage", SD_BUS_ARGS("s", reference, "t", flags), SD_BUS_RESULT("o", job),
+                                bus_method_pull_image, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ListImages", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(sastso)", images),
+                                bus_method_list_images, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetImage", SD_BUS_ARGS("s", image), SD_BUS_RESULT("o", path), bus_method_get_image,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_SIGNAL_WITH_ARGS("PodNew", SD_BUS_ARGS("s", id, "o", path), 0),
         SD_BUS_SIGNAL_WITH_ARGS("PodRemoved", SD_BUS_ARGS("s", id, "o", path), 0),
+        SD_BUS_SIGNAL_WITH_ARGS("JobNew", SD_BUS_ARGS("u", id, "o", path), 0),
+        SD_BUS_SIGNAL_WITH_ARGS("JobRemoved",
+                                SD_BUS_ARGS("u", id, "o", path, "s", state, "s", result, "s", message), 0),
+        SD_BUS_SIGNAL_WITH_ARGS("ImagesChanged", SD_BUS_NO_ARGS, 0),
         SD_BUS_VTABLE_END,
 };

@@ -4,8 +4,10 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
+#include "image-catalog.h"
 #include "pod-runtime.h"
 #include "pod.h"
+#include "store.h"
 
 #define PEAPOD_BUS_NAME "org.peapod1"
 #define PEAPOD_ROOT_PATH "/org/peapod1"
@@ -22,6 +24,15 @@ typedef struct Daemon {
         PodRuntime runtime;
         Pod **pods;
         size_t n_pods;
+
+        /* Images: the store is opened on first use by the main thread;
+         * jobs (pulls) run in worker threads with stores of their own. */
+        char *images_dir;
+        Store *store;
+        ImageInfo image_cache; /* the Image object being dispatched */
+        struct Job **jobs;
+        size_t n_jobs;
+        uint32_t last_job_id;
 } Daemon;
 
 int daemon_load_pods(Daemon *d);
@@ -49,3 +60,12 @@ int bus_check_privileged(sd_bus_message *m, sd_bus_error *error);
 int bus_pod_start(Daemon *d, Pod *p, sd_bus_message *m, sd_bus_error *error);
 int bus_pod_stop(Daemon *d, Pod *p, sd_bus_message *m, sd_bus_error *error);
 int bus_pod_remove(Daemon *d, Pod *p, uint64_t flags, sd_bus_message *m, sd_bus_error *error);
+
+/* Images and jobs (daemon-image.c, daemon-job.c). */
+extern const sd_bus_vtable image_vtable[];
+int image_object_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
+                      sd_bus_error *error);
+int image_node_enumerator(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error);
+int bus_method_pull_image(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int bus_method_list_images(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int bus_method_get_image(sd_bus_message *m, void *userdata, sd_bus_error *error);

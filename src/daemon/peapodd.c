@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -6,8 +7,10 @@
 
 #include <systemd/sd-daemon.h>
 
+#include "daemon-job.h"
 #include "daemon.h"
 #include "fs-util.h"
+#include "image-archive.h"
 #include "log.h"
 #include "strv.h"
 
@@ -77,7 +80,51 @@ static int parse_argv(int argc, char *argv[]) {
         return 1;
 }
 
+/* The embedded images ship as OCI archives: put them into the store, once,
+ * so that they are ordinary images (listed, inspected, removable). */
+static int daemon_import_builtin_images(Daemon *d) {
+        static const struct {
+                const char *ref, *file;
+        } builtin[] = {
+                { "localhost/busybox:latest", PEAPOD_IMAGES_BUILTIN_DIR "/busybox.oci.tar" },
+        };
+        int r;
+
+        r = store_open(d->images_dir, &d->store);
+        if (r < 0)
+                return log_error_errno(r, "Failed to open the image store %s: %m", d->images_dir);
+        for (size_t i = 0; i < ELEMENTSOF(builtin); i++) {
+                _cleanup_close_ int fd = -EBADF;
+                PeapodError e = {};
+                Digest digest;
+
+                if (store_ref_get(d->store, builtin[i].ref, &digest) >= 0)
+                        continue;
+                fd = open(builtin[i].file, O_RDONLY | O_CLOEXEC);
+                if (fd < 0) {
+                        log_warning_errno(errno, "Built-in image %s is not installed (%s): %m", builtin[i].ref, builtin[i].file);
+                        continue;
+                }
+                r = image_import_archive(d->store, fd, builtin[i].ref, NULL, NULL, &e);
+                if (r < 0)
+                        log_warning_errno(r, "Failed to import built-in image %s: %s", builtin[i].ref,
+                                          e.message[0] ? e.message : strerror(-r));
+                else
+                        log_info("Imported built-in image %s.", builtin[i].ref);
+        }
+        return 0;
+}
+
 static void daemon_done(Daemon *d) {
+        /* Ask running jobs to stop and wait for their threads. */
+        for (size_t i = 0; i < d->n_jobs; i++)
+                atomic_store(&d->jobs[i]->cancel, true);
+        for (size_t i = 0; i < d->n_jobs; i++)
+                job_free(d->jobs[i]);
+        free(d->jobs);
+        image_info_done(&d->image_cache);
+        store_free(d->store);
+        free(d->images_dir);
         for (size_t i = 0; i < d->n_pods; i++)
                 pod_free(d->pods[i]);
         free(d->pods);
@@ -104,6 +151,8 @@ int main(int argc, char *argv[]) {
         umask(0022);
         d.runtime.state_dir = arg_state_dir;
         d.runtime.stage1_dir = arg_stage1_dir;
+        if (asprintf(&d.images_dir, "%s/images", arg_state_dir) < 0)
+                return log_oom(), EXIT_FAILURE;
         if (asprintf(&pods_dir, "%s/pods", arg_state_dir) < 0)
                 return log_oom(), EXIT_FAILURE;
         r = mkdir_p(pods_dir, 0700);
@@ -138,6 +187,9 @@ int main(int argc, char *argv[]) {
         r = daemon_load_pods(&d);
         if (r < 0)
                 return EXIT_FAILURE;
+        r = daemon_import_builtin_images(&d);
+        if (r < 0)
+                return EXIT_FAILURE;
 
         r = sd_bus_add_object_manager(d.bus, NULL, PEAPOD_ROOT_PATH);
         if (r >= 0)
@@ -147,6 +199,16 @@ int main(int argc, char *argv[]) {
                                                pod_object_find, &d);
         if (r >= 0)
                 r = sd_bus_add_node_enumerator(d.bus, NULL, PEAPOD_POD_PATH_PREFIX, pod_node_enumerator, &d);
+        if (r >= 0)
+                r = sd_bus_add_fallback_vtable(d.bus, NULL, "/org/peapod1/image", "org.peapod1.Image", image_vtable,
+                                               image_object_find, &d);
+        if (r >= 0)
+                r = sd_bus_add_node_enumerator(d.bus, NULL, "/org/peapod1/image", image_node_enumerator, &d);
+        if (r >= 0)
+                r = sd_bus_add_fallback_vtable(d.bus, NULL, PEAPOD_JOB_PATH_PREFIX, "org.peapod1.Job", job_vtable,
+                                               job_object_find, &d);
+        if (r >= 0)
+                r = sd_bus_add_node_enumerator(d.bus, NULL, PEAPOD_JOB_PATH_PREFIX, job_node_enumerator, &d);
         if (r < 0)
                 return log_error_errno(r, "Failed to register D-Bus objects: %m"), EXIT_FAILURE;
 

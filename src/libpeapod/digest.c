@@ -8,17 +8,6 @@
 #include "digest.h"
 #include "string-util.h"
 
-int image_error_set(ImageError *e, int r, const char *fmt, ...) {
-        va_list ap;
-
-        if (e) {
-                va_start(ap, fmt);
-                (void) vsnprintf(e->message, sizeof(e->message), fmt, ap);
-                va_end(ap);
-        }
-        return r;
-}
-
 static const char * const digest_algorithm_table[_DIGEST_ALGORITHM_MAX] = {
         [DIGEST_SHA256] = "sha256",
 };
@@ -214,7 +203,7 @@ int digest_fd(int fd, DigestAlgorithm a, Digest *ret, uint64_t *ret_size) {
         return 0;
 }
 
-int digest_verify_fd(int fd, const Digest *expected, uint64_t expected_size, ImageError *e) {
+int digest_verify_fd(int fd, const Digest *expected, uint64_t expected_size, PeapodError *e) {
         char a[DIGEST_STRING_MAX], b[DIGEST_STRING_MAX];
         uint64_t size;
         Digest d;
@@ -222,12 +211,12 @@ int digest_verify_fd(int fd, const Digest *expected, uint64_t expected_size, Ima
 
         r = digest_fd(fd, expected->algorithm, &d, &size);
         if (r < 0)
-                return image_error_set(e, r, "Failed to read blob %s: %s", digest_to_string(expected, a), strerror(-r));
+                return peapod_error_set(e, r, "Failed to read blob %s: %s", digest_to_string(expected, a), strerror(-r));
         if (expected_size != UINT64_MAX && size != expected_size)
-                return image_error_set(e, -EBADMSG, "Blob %s has %" PRIu64 " bytes, expected %" PRIu64,
+                return peapod_error_set(e, -EBADMSG, "Blob %s has %" PRIu64 " bytes, expected %" PRIu64,
                                        digest_to_string(expected, a), size, expected_size);
         if (!digest_equal(&d, expected))
-                return image_error_set(e, -EBADMSG, "Digest mismatch: expected %s, got %s",
+                return peapod_error_set(e, -EBADMSG, "Digest mismatch: expected %s, got %s",
                                        digest_to_string(expected, a), digest_to_string(&d, b));
         return 0;
 }

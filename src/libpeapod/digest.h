@@ -5,19 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "error.h"
 #include "macro.h"
-
-/* A message that travels with a -errno across the library boundary (a digest
- * mismatch, a malformed manifest, which field was wrong): the core fills it,
- * the edge (CLI verb, bus handler) logs it once. Every function taking one
- * accepts NULL. */
-typedef struct ImageError {
-        char message[256];
-} ImageError;
-
-/* Format the message (if e is non-NULL) and return r, so that failures read
- * "return image_error_set(e, -EBADMSG, ...)". */
-int image_error_set(ImageError *e, int r, const char *fmt, ...) _printf_(3, 4);
 
 typedef enum DigestAlgorithm {
         DIGEST_SHA256,
@@ -77,4 +66,4 @@ int digest_buffer(DigestAlgorithm a, const void *data, size_t size, Digest *ret)
 int digest_fd(int fd, DigestAlgorithm a, Digest *ret, uint64_t *ret_size);
 /* 0 if fd (from its current offset to EOF) has the given digest and, unless
  * expected_size is UINT64_MAX, that size; -EBADMSG if not. */
-int digest_verify_fd(int fd, const Digest *expected, uint64_t expected_size, ImageError *e);
+int digest_verify_fd(int fd, const Digest *expected, uint64_t expected_size, PeapodError *e);

@@ -6,24 +6,37 @@
 #include "fs-util.h"
 #include "image.h"
 #include "json-util.h"
+#include "manifest.h"
+#include "reference.h"
+#include "string-util.h"
 #include "strv.h"
 
 #define IMAGE_CONFIG_MAX (1024 * 1024)
+#define new0(t, n) ((t *) calloc((n), sizeof(t)))
+
+static void *mfree(void *p) {
+        free(p);
+        return NULL;
+}
 
 Image *image_free(Image *i) {
         if (!i)
                 return NULL;
         free(i->name);
-        free(i->rootfs);
+        free(i->id);
+        strv_free(i->layers);
         strv_free(i->entrypoint);
         strv_free(i->cmd);
         strv_free(i->env);
         free(i->workdir);
+        free(i->user);
         free(i);
         return NULL;
 }
 
-int image_reference_is_valid(const char *ref) {
+/* NAME[:TAG] of a directory image: NAME of [a-z0-9._/-], TAG of
+ * [A-Za-z0-9._-]; they become path components. */
+static bool dir_reference_is_valid(const char *ref) {
         const char *colon, *p;
 
         if (isempty(ref) || strlen(ref) > 255)
@@ -46,6 +59,26 @@ int image_reference_is_valid(const char *ref) {
         return true;
 }
 
+static bool id_prefix_is_valid(const char *s) {
+        size_t n;
+
+        s = startswith(s, "sha256:") ?: s;
+        n = strlen(s);
+        if (n < IMAGE_ID_PREFIX_MIN || n > DIGEST_HEX_MAX)
+                return false;
+        return strspn(s, "0123456789abcdef") == n;
+}
+
+bool image_reference_is_valid(const char *ref) {
+        _cleanup_(image_reference_freep) ImageReference *r = NULL;
+
+        if (isempty(ref) || strlen(ref) > STORE_REF_MAX)
+                return false;
+        if (id_prefix_is_valid(ref))
+                return true;
+        return image_reference_parse(ref, &r) >= 0;
+}
+
 /* The on-disk form of a directory image: DIR/<name>/<tag>/{rootfs/,config.json}
  * with config.json an OCI image config ({"config": {"Entrypoint": ..., "Cmd":
  * ..., "Env": ..., "WorkingDir": ...}}). */
@@ -63,10 +96,16 @@ static int image_load(const char *dir, const char *name, const char *tag, Image 
         i = calloc(1, sizeof(*i));
         if (!i)
                 return -ENOMEM;
-        if (asprintf(&i->rootfs, "%s/rootfs", base) < 0 || asprintf(&cfg_path, "%s/config.json", base) < 0 ||
-            asprintf(&i->name, "%s:%s", name, tag) < 0)
+        i->layers = calloc(2, sizeof(char *));
+        if (!i->layers)
                 return -ENOMEM;
-        if (stat(i->rootfs, &st) < 0)
+        if (asprintf(&i->layers[0], "%s/rootfs", base) < 0) {
+                i->layers[0] = NULL;
+                return -ENOMEM;
+        }
+        if (asprintf(&cfg_path, "%s/config.json", base) < 0 || asprintf(&i->name, "%s:%s", name, tag) < 0)
+                return -ENOMEM;
+        if (stat(i->layers[0], &st) < 0)
                 return -errno;
         if (!S_ISDIR(st.st_mode))
                 return -ENOTDIR;
@@ -100,24 +139,244 @@ static int image_load(const char *dir, const char *name, const char *tag, Image 
         return 0;
 }
 
+/* --- the store --- */
+
+static int image_from_manifest(Store *s, const char *name, const Digest *manifest, Image **ret, PeapodError *e) {
+        _cleanup_(image_freep) Image *i = NULL;
+        _cleanup_(manifest_freep) Manifest *m = NULL;
+        _cleanup_(manifest_index_freep) ManifestIndex *index = NULL;
+        _cleanup_(image_config_freep) ImageConfig *c = NULL;
+        _cleanup_free_ char *text = NULL;
+        _cleanup_free_ Digest *chain = NULL;
+        char a[DIGEST_STRING_MAX];
+        MediaType type;
+        size_t size;
+        int r;
+
+        r = store_blob_read(s, manifest, MANIFEST_SIZE_MAX, &text, &size, e);
+        if (r < 0)
+                return r;
+        r = manifest_detect(text, size, NULL, &type, e);
+        if (r < 0)
+                return r;
+        if (media_type_is_index(type)) {
+                /* A ref another tool set on an index: the host's entry. */
+                const char *os, *arch, *variant;
+                const Descriptor *pick;
+
+                r = manifest_index_parse(text, size, NULL, &index, e);
+                if (r < 0)
+                        return r;
+                manifest_host_platform(&os, &arch, &variant);
+                r = manifest_index_select(index, os, arch, NULL, &pick);
+                if (r < 0)
+                        return peapod_error_set(e, r, "%s has no image for %s/%s", name, os, arch);
+                return image_from_manifest(s, name, &pick->digest, ret, e);
+        }
+        r = manifest_parse(text, size, NULL, &m, e);
+        if (r < 0)
+                return r;
+        text = mfree(text);
+        r = store_blob_read(s, &m->config.digest, MANIFEST_SIZE_MAX, &text, &size, e);
+        if (r < 0)
+                return r;
+        r = image_config_parse(text, size, &c, e);
+        if (r < 0)
+                return r;
+        r = manifest_check_config(m, c, e);
+        if (r < 0)
+                return r;
+        if (c->n_diff_ids == 0)
+                return peapod_error_set(e, -EMEDIUMTYPE, "%s has no layers", name);
+        r = layer_chain_ids(c->diff_ids, c->n_diff_ids, &chain);
+        if (r < 0)
+                return r;
+
+        i = new0(Image, 1);
+        if (!i)
+                return -ENOMEM;
+        i->name = strdup(name);
+        i->id = digest_to_string_alloc(&m->config.digest);
+        i->layers = new0(char *, c->n_diff_ids + 1);
+        if (!i->name || !i->id || !i->layers)
+                return -ENOMEM;
+        /* overlayfs stacks lowerdir=A:B with A on top: the last layer first. */
+        for (size_t k = 0; k < c->n_diff_ids; k++) {
+                const Digest *d = &chain[c->n_diff_ids - 1 - k];
+                struct stat st;
+
+                if (asprintf(&i->layers[k], "%s/layers/%s", store_root(s), d->hex) < 0) {
+                        i->layers[k] = NULL;
+                        return -ENOMEM;
+                }
+                if (stat(i->layers[k], &st) < 0 || !S_ISDIR(st.st_mode))
+                        return peapod_error_set(e, -ENOENT, "Layer %s of %s is not unpacked in the store; pull it again",
+                                                digest_to_string(d, a), name);
+        }
+        i->entrypoint = TAKE_PTR(c->entrypoint);
+        i->cmd = TAKE_PTR(c->cmd);
+        i->env = TAKE_PTR(c->env);
+        i->workdir = TAKE_PTR(c->working_dir);
+        i->user = TAKE_PTR(c->user);
+        *ret = TAKE_PTR(i);
+        return 0;
+}
+
+/* The ref whose manifest's config has this id (prefix). */
+static int find_by_id(Store *s, const char *prefix, Digest *ret_manifest, PeapodError *e) {
+        StoreRef *refs = NULL;
+        size_t n = 0;
+        Digest found = {}, found_id = {};
+        bool have = false;
+        int r;
+
+        prefix = startswith(prefix, "sha256:") ?: prefix;
+        r = store_ref_list(s, &refs, &n);
+        if (r < 0)
+                return r;
+        for (size_t k = 0; k < n; k++) {
+                _cleanup_(manifest_freep) Manifest *m = NULL;
+                _cleanup_free_ char *text = NULL;
+                size_t size;
+
+                if (store_blob_read(s, &refs[k].descriptor.digest, MANIFEST_SIZE_MAX, &text, &size, NULL) < 0 ||
+                    manifest_parse(text, size, NULL, &m, NULL) < 0)
+                        continue; /* an index or something broken: not what an id names */
+                if (!startswith(m->config.digest.hex, prefix))
+                        continue;
+                if (have && !digest_equal(&found_id, &m->config.digest)) {
+                        store_ref_list_free(refs, n);
+                        return peapod_error_set(e, -ENOTUNIQ, "Image id prefix %s is ambiguous", prefix);
+                }
+                have = true;
+                found = refs[k].descriptor.digest;
+                found_id = m->config.digest;
+        }
+        store_ref_list_free(refs, n);
+        if (!have)
+                return -ENOENT;
+        *ret_manifest = found;
+        return 0;
+}
+
+int image_store_lookup(Store *s, const char *ref, const char *registries_conf, char **ret_name, Digest *ret_manifest,
+                       PeapodError *e) {
+        _cleanup_(image_reference_freep) ImageReference *r = NULL;
+        _cleanup_(registries_conf_freep) RegistriesConf *conf = NULL;
+        _cleanup_free_ char *name = NULL;
+        Digest manifest;
+        int q;
+
+        if (!image_reference_is_valid(ref))
+                return peapod_error_set(e, -EINVAL, "Invalid image reference '%s'", ref);
+
+        if (image_reference_parse(ref, &r) >= 0) {
+                if (!r->registry) {
+                        /* Imported images first: "busybox" is localhost/busybox:latest
+                         * when that was imported, whatever registries.conf says. */
+                        _cleanup_(image_reference_freep) ImageReference *local = NULL;
+
+                        q = image_reference_parse(ref, &local);
+                        if (q < 0)
+                                return q;
+                        local->registry = strdup("localhost");
+                        if (!local->registry)
+                                return -ENOMEM;
+                        q = image_reference_to_string(local, &name);
+                        if (q < 0)
+                                return q;
+                        q = store_ref_get(s, name, &manifest);
+                        if (q >= 0)
+                                goto found;
+                        if (q != -ENOENT)
+                                return q;
+                        name = mfree(name);
+
+                        /* Then as a pull would have named it. No search
+                         * registry configured: not an error here, just not found. */
+                        q = registries_conf_load(registries_conf, &conf, NULL);
+                        if (q >= 0 && image_reference_resolve(r, conf, NULL) < 0)
+                                q = -ENOENT;
+                } else
+                        q = 0;
+                if (q >= 0) {
+                        q = image_reference_to_string(r, &name);
+                        if (q < 0)
+                                return q;
+                        q = store_ref_get(s, name, &manifest);
+                        if (q >= 0)
+                                goto found;
+                }
+                if (q != -ENOENT)
+                        return q;
+        }
+        if (id_prefix_is_valid(ref)) {
+                q = find_by_id(s, ref, &manifest, e);
+                if (q < 0 && q != -ENOENT)
+                        return q;
+                if (q >= 0) {
+                        name = strdup(ref);
+                        if (!name)
+                                return -ENOMEM;
+                        goto found;
+                }
+        }
+        return peapod_error_set(e, -ENOENT, "Image not found: %s", ref);
+found:
+        if (ret_name)
+                *ret_name = TAKE_PTR(name);
+        *ret_manifest = manifest;
+        return 0;
+}
+
+int image_find_in_store(Store *s, const char *ref, const char *registries_conf, Image **ret, PeapodError *e) {
+        _cleanup_free_ char *name = NULL;
+        Digest manifest;
+        int r;
+
+        r = image_store_lookup(s, ref, registries_conf, &name, &manifest, e);
+        if (r < 0)
+                return r;
+        return image_from_manifest(s, name, &manifest, ret, e);
+}
+
 int image_find(const char *ref, char * const *dirs, Image **ret) {
-        static char * const default_dirs[] = { PEAPOD_STATE_DIR "/images", PEAPOD_IMAGES_BUILTIN_DIR, NULL };
+        static char * const default_dirs[] = { STORE_DEFAULT_ROOT, PEAPOD_IMAGES_BUILTIN_DIR, NULL };
         _cleanup_free_ char *name = NULL;
         const char *tag = "latest";
         char *colon;
 
         if (!image_reference_is_valid(ref))
                 return -EINVAL;
-        name = strdup(ref);
-        if (!name)
-                return -ENOMEM;
-        colon = strrchr(name, ':');
-        if (colon && !strchr(colon, '/')) {
-                *colon = 0;
-                tag = colon + 1;
-        }
         for (char * const *d = dirs ?: default_dirs; *d; d++) {
-                int r = image_load(*d, name, tag, ret);
+                _cleanup_free_ char *layout = NULL;
+                int r;
+
+                if (asprintf(&layout, "%s/oci-layout", *d) < 0)
+                        return -ENOMEM;
+                if (access(layout, F_OK) >= 0) {
+                        _cleanup_(store_freep) Store *s = NULL;
+
+                        r = store_open(*d, &s);
+                        if (r >= 0)
+                                r = image_find_in_store(s, ref, NULL, ret, NULL);
+                        if (r != -ENOENT)
+                                return r;
+                        continue;
+                }
+                if (!dir_reference_is_valid(ref))
+                        continue;
+                if (!name) {
+                        name = strdup(ref);
+                        if (!name)
+                                return -ENOMEM;
+                        colon = strrchr(name, ':');
+                        if (colon && !strchr(colon, '/')) {
+                                *colon = 0;
+                                tag = colon + 1;
+                        }
+                }
+                r = image_load(*d, name, tag, ret);
                 if (r != -ENOENT && r != -ENOTDIR)
                         return r;
         }

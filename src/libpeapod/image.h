@@ -1,30 +1,52 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include "error.h"
 #include "macro.h"
+#include "store.h"
 
-/* An image as pods see it: a read-only root file system tree and the parts
- * of an OCI image config that decide how an app runs. Images come from the
- * image directories (the state directory's, then the built-in one); the
- * registry and the OCI store slot in behind image_find() later. */
+/* An image as pods see it: read-only layer trees (overlayfs lower dirs) and
+ * the parts of an OCI image config that decide how an app runs. Images come
+ * from the image store (pulled or imported); a directory image
+ * (DIR/<name>/<tag>/{rootfs/,config.json}) is still found in a directory
+ * without an OCI layout, for the built-in image until peapodd imports it. */
 typedef struct Image {
-        char *name;       /* the reference as given, normalised with a tag */
-        char *rootfs;     /* absolute path of the read-only tree */
+        char *name;       /* the full reference it was found by (or the id, or NAME:TAG of a directory image) */
+        char *id;         /* "sha256:<hex>" of the config; NULL for a directory image */
+        char **layers;    /* absolute paths of the trees, top-most first (overlayfs' lowerdir order) */
         char **entrypoint;
         char **cmd;
         char **env;
         char *workdir;
+        char *user;       /* the config's User, NULL if none */
 } Image;
 
 Image *image_free(Image *i);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Image *, image_free);
 
-/* The reference syntax accepted here: NAME[:TAG], NAME of [a-z0-9._/-],
- * TAG of [A-Za-z0-9._-]; anything else is -EINVAL. */
-int image_reference_is_valid(const char *ref);
+/* What image_find() accepts: a reference image_reference_parse() accepts
+ * (short or fully qualified, with tag and/or digest), an image id
+ * "sha256:<64 hex>" or an id prefix of 12 to 64 hex digits. */
+bool image_reference_is_valid(const char *ref);
 
-/* Find an image by reference in the given directories (NULL-terminated,
- * searched in order; NULL = the defaults). -ENOENT when none has it. */
+#define IMAGE_ID_PREFIX_MIN 12
+
+/* Find an image in the store: by id or unique id prefix (-ENOTUNIQ if it
+ * is ambiguous), or by reference: a fully qualified one as it is; a short
+ * NAME[:TAG] first as "localhost/NAME:TAG" (imported images), then as the
+ * first of registries.conf's unqualified-search-registries gives it
+ * (registries_conf NULL = the default file). The layer trees must all be
+ * there (-ENOENT with a message otherwise). */
+int image_find_in_store(Store *s, const char *ref, const char *registries_conf, Image **ret, PeapodError *e);
+/* The same lookup, giving the ref (or id) it matched and the manifest (or
+ * index) it points at. */
+int image_store_lookup(Store *s, const char *ref, const char *registries_conf, char **ret_name, Digest *ret_manifest,
+                       PeapodError *e);
+
+/* Find an image in the given directories (NULL-terminated, searched in
+ * order; NULL = the store at STORE_DEFAULT_ROOT, then the built-in
+ * directory). A directory holding an OCI layout ("oci-layout") is an image
+ * store; any other holds directory images. -ENOENT when none has it. */
 int image_find(const char *ref, char * const *dirs, Image **ret);
 
 /* The command an app runs: exec, if given, replaces everything; otherwise

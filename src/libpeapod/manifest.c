@@ -143,19 +143,19 @@ ImageConfig *image_config_free(ImageConfig *c) {
 /* Parse exactly [data, data+size) as one JSON object: no trailing garbage,
  * no NUL bytes (which would make json-c and the digest disagree about what
  * the document is), bounded size and nesting. */
-static int json_parse_document(const void *data, size_t size, json_object **ret, ImageError *e) {
+static int json_parse_document(const void *data, size_t size, json_object **ret, PeapodError *e) {
         _cleanup_json_ json_object *o = NULL;
         struct json_tokener *tok;
         enum json_tokener_error err;
         size_t end;
 
         if (size > MANIFEST_SIZE_MAX)
-                return image_error_set(e, -EFBIG, "Document is %zu bytes, more than the limit of %u",
+                return peapod_error_set(e, -EFBIG, "Document is %zu bytes, more than the limit of %u",
                                        size, MANIFEST_SIZE_MAX);
         if (size == 0)
-                return image_error_set(e, -EBADMSG, "Document is empty");
+                return peapod_error_set(e, -EBADMSG, "Document is empty");
         if (memchr(data, 0, size))
-                return image_error_set(e, -EBADMSG, "Document contains a NUL byte");
+                return peapod_error_set(e, -EBADMSG, "Document contains a NUL byte");
         tok = json_tokener_new_ex(MANIFEST_JSON_DEPTH_MAX);
         if (!tok)
                 return -ENOMEM;
@@ -164,14 +164,14 @@ static int json_parse_document(const void *data, size_t size, json_object **ret,
         end = json_tokener_get_parse_end(tok);
         json_tokener_free(tok);
         if (err == json_tokener_continue)
-                return image_error_set(e, -EBADMSG, "Document is truncated JSON");
+                return peapod_error_set(e, -EBADMSG, "Document is truncated JSON");
         if (err != json_tokener_success || !o)
-                return image_error_set(e, -EBADMSG, "Document is not valid JSON: %s", json_tokener_error_desc(err));
+                return peapod_error_set(e, -EBADMSG, "Document is not valid JSON: %s", json_tokener_error_desc(err));
         for (const char *p = (const char *) data + end; p < (const char *) data + size; p++)
                 if (!strchr(" \t\r\n", *p))
-                        return image_error_set(e, -EBADMSG, "Trailing data after the JSON document");
+                        return peapod_error_set(e, -EBADMSG, "Trailing data after the JSON document");
         if (!json_object_is_type(o, json_type_object))
-                return image_error_set(e, -EBADMSG, "Document is not a JSON object");
+                return peapod_error_set(e, -EBADMSG, "Document is not a JSON object");
         *ret = TAKE_PTR(o);
         return 0;
 }
@@ -180,35 +180,35 @@ static int json_parse_document(const void *data, size_t size, json_object **ret,
  * escape would cut the C string short of what was signed). Returns 0 and
  * NULL if absent or null and !required. */
 static int json_string_member(json_object *o, const char *key, bool required, size_t max, const char *where,
-                              const char **ret, ImageError *e) {
+                              const char **ret, PeapodError *e) {
         json_object *v;
         const char *s;
         size_t n;
 
         if (!json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null)) {
                 if (required)
-                        return image_error_set(e, -EBADMSG, "%s%s\"%s\" is missing", strempty(where),
+                        return peapod_error_set(e, -EBADMSG, "%s%s\"%s\" is missing", strempty(where),
                                                isempty(where) ? "" : ": ", key);
                 *ret = NULL;
                 return 0;
         }
         if (!json_object_is_type(v, json_type_string))
-                return image_error_set(e, -EBADMSG, "%s%s\"%s\" is not a string", strempty(where),
+                return peapod_error_set(e, -EBADMSG, "%s%s\"%s\" is not a string", strempty(where),
                                        isempty(where) ? "" : ": ", key);
         s = json_object_get_string(v);
         n = (size_t) json_object_get_string_len(v);
         if (strlen(s) != n)
-                return image_error_set(e, -EBADMSG, "%s%s\"%s\" contains a NUL character", strempty(where),
+                return peapod_error_set(e, -EBADMSG, "%s%s\"%s\" contains a NUL character", strempty(where),
                                        isempty(where) ? "" : ": ", key);
         if (n > max)
-                return image_error_set(e, -E2BIG, "%s%s\"%s\" is longer than %zu bytes", strempty(where),
+                return peapod_error_set(e, -E2BIG, "%s%s\"%s\" is longer than %zu bytes", strempty(where),
                                        isempty(where) ? "" : ": ", key, max);
         *ret = s;
         return 0;
 }
 
 static int json_strdup_member(json_object *o, const char *key, bool required, size_t max, const char *where,
-                              char **ret, ImageError *e) {
+                              char **ret, PeapodError *e) {
         const char *s;
         char *c = NULL;
         int r;
@@ -225,22 +225,22 @@ static int json_strdup_member(json_object *o, const char *key, bool required, si
         return 0;
 }
 
-static int json_check_string(json_object *v, const char *where, char **ret, ImageError *e) {
+static int json_check_string(json_object *v, const char *where, char **ret, PeapodError *e) {
         const char *s;
 
         if (!json_object_is_type(v, json_type_string))
-                return image_error_set(e, -EBADMSG, "%s: an entry is not a string", where);
+                return peapod_error_set(e, -EBADMSG, "%s: an entry is not a string", where);
         s = json_object_get_string(v);
         if ((size_t) json_object_get_string_len(v) != strlen(s))
-                return image_error_set(e, -EBADMSG, "%s: an entry contains a NUL character", where);
+                return peapod_error_set(e, -EBADMSG, "%s: an entry contains a NUL character", where);
         if (strlen(s) > MANIFEST_STRING_MAX)
-                return image_error_set(e, -E2BIG, "%s: an entry is longer than %u bytes", where, MANIFEST_STRING_MAX);
+                return peapod_error_set(e, -E2BIG, "%s: an entry is longer than %u bytes", where, MANIFEST_STRING_MAX);
         *ret = strdup(s);
         return *ret ? 0 : -ENOMEM;
 }
 
 /* An array of strings; absent or null gives NULL. */
-static int json_strv_member(json_object *o, const char *key, const char *where, char ***ret, ImageError *e) {
+static int json_strv_member(json_object *o, const char *key, const char *where, char ***ret, PeapodError *e) {
         _cleanup_strv_free_ char **l = NULL;
         json_object *v;
         size_t n;
@@ -251,10 +251,10 @@ static int json_strv_member(json_object *o, const char *key, const char *where, 
                 return 0;
         }
         if (!json_object_is_type(v, json_type_array))
-                return image_error_set(e, -EBADMSG, "%s.%s is not an array", where, key);
+                return peapod_error_set(e, -EBADMSG, "%s.%s is not an array", where, key);
         n = json_object_array_length(v);
         if (n > MANIFEST_LIST_MAX)
-                return image_error_set(e, -E2BIG, "%s.%s has %zu entries, more than %u", where, key, n,
+                return peapod_error_set(e, -E2BIG, "%s.%s has %zu entries, more than %u", where, key, n,
                                        MANIFEST_LIST_MAX);
         l = calloc(n + 1, sizeof(char *));
         if (!l)
@@ -273,7 +273,7 @@ static int json_strv_member(json_object *o, const char *key, const char *where, 
 
 /* An object's keys (and, if with_values, its string values, alternating). */
 static int json_object_member_strv(json_object *o, const char *key, const char *where, bool with_values, char ***ret,
-                                   ImageError *e) {
+                                   PeapodError *e) {
         _cleanup_strv_free_ char **l = NULL;
         json_object *v;
         size_t n, k = 0;
@@ -285,10 +285,10 @@ static int json_object_member_strv(json_object *o, const char *key, const char *
                 return 0;
         }
         if (!json_object_is_type(v, json_type_object))
-                return image_error_set(e, -EBADMSG, "%s.%s is not an object", where, key);
+                return peapod_error_set(e, -EBADMSG, "%s.%s is not an object", where, key);
         n = (size_t) json_object_object_length(v);
         if (n > MANIFEST_LIST_MAX)
-                return image_error_set(e, -E2BIG, "%s.%s has %zu entries, more than %u", where, key, n,
+                return peapod_error_set(e, -E2BIG, "%s.%s has %zu entries, more than %u", where, key, n,
                                        MANIFEST_LIST_MAX);
         (void) snprintf(w, sizeof(w), "%s.%s", where, key);
         l = calloc(2 * n + 1, sizeof(char *));
@@ -296,7 +296,7 @@ static int json_object_member_strv(json_object *o, const char *key, const char *
                 return -ENOMEM;
         json_object_object_foreach(v, name, val) {
                 if (strlen(name) > MANIFEST_STRING_MAX)
-                        return image_error_set(e, -E2BIG, "%s: a key is longer than %u bytes", w, MANIFEST_STRING_MAX);
+                        return peapod_error_set(e, -E2BIG, "%s: a key is longer than %u bytes", w, MANIFEST_STRING_MAX);
                 l[k] = strdup(name);
                 if (!l[k++])
                         return -ENOMEM;
@@ -310,18 +310,18 @@ static int json_object_member_strv(json_object *o, const char *key, const char *
         return 0;
 }
 
-static int json_schema_version_2(json_object *o, ImageError *e) {
+static int json_schema_version_2(json_object *o, PeapodError *e) {
         json_object *v;
 
         if (!json_object_object_get_ex(o, "schemaVersion", &v))
-                return image_error_set(e, -EBADMSG, "\"schemaVersion\" is missing");
+                return peapod_error_set(e, -EBADMSG, "\"schemaVersion\" is missing");
         if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) != 2)
-                return image_error_set(e, -EOPNOTSUPP, "\"schemaVersion\" is not 2");
+                return peapod_error_set(e, -EOPNOTSUPP, "\"schemaVersion\" is not 2");
         return 0;
 }
 
 /* A descriptor; only index entries (index_entry) carry a platform. */
-static int descriptor_parse(json_object *o, const char *where, bool index_entry, Descriptor *ret, ImageError *e) {
+static int descriptor_parse(json_object *o, const char *where, bool index_entry, Descriptor *ret, PeapodError *e) {
         _cleanup_(descriptor_done) Descriptor d = { .media_type = _MEDIA_TYPE_INVALID };
         const char *s;
         json_object *v;
@@ -329,7 +329,7 @@ static int descriptor_parse(json_object *o, const char *where, bool index_entry,
         int r;
 
         if (!json_object_is_type(o, json_type_object))
-                return image_error_set(e, -EBADMSG, "%s is not an object", where);
+                return peapod_error_set(e, -EBADMSG, "%s is not an object", where);
 
         r = json_string_member(o, "mediaType", true, MANIFEST_NAME_MAX, where, &s, e);
         if (r < 0)
@@ -340,16 +340,16 @@ static int descriptor_parse(json_object *o, const char *where, bool index_entry,
         if (r < 0)
                 return r;
         if (digest_parse(s, &d.digest) < 0)
-                return image_error_set(e, -EBADMSG, "%s: bad digest \"%s\" (only sha256:<64 lower-case hex> is accepted)",
+                return peapod_error_set(e, -EBADMSG, "%s: bad digest \"%s\" (only sha256:<64 lower-case hex> is accepted)",
                                        where, s);
 
         if (!json_object_object_get_ex(o, "size", &v))
-                return image_error_set(e, -EBADMSG, "%s: \"size\" is missing", where);
+                return peapod_error_set(e, -EBADMSG, "%s: \"size\" is missing", where);
         if (!json_object_is_type(v, json_type_int))
-                return image_error_set(e, -EBADMSG, "%s: \"size\" is not an integer", where);
+                return peapod_error_set(e, -EBADMSG, "%s: \"size\" is not an integer", where);
         size = json_object_get_int64(v);
         if (size < 0 || (uint64_t) size > DESCRIPTOR_SIZE_MAX)
-                return image_error_set(e, -EBADMSG, "%s: \"size\" %" PRIi64 " is out of range", where, size);
+                return peapod_error_set(e, -EBADMSG, "%s: \"size\" %" PRIi64 " is out of range", where, size);
         d.size = (uint64_t) size;
 
         if (index_entry && json_object_object_get_ex(o, "platform", &v) && !json_object_is_type(v, json_type_null)) {
@@ -357,7 +357,7 @@ static int descriptor_parse(json_object *o, const char *where, bool index_entry,
 
                 (void) snprintf(w, sizeof(w), "%s.platform", where);
                 if (!json_object_is_type(v, json_type_object))
-                        return image_error_set(e, -EBADMSG, "%s is not an object", w);
+                        return peapod_error_set(e, -EBADMSG, "%s is not an object", w);
                 r = json_strdup_member(v, "os", true, MANIFEST_NAME_MAX, w, &d.os, e);
                 if (r < 0)
                         return r;
@@ -375,7 +375,7 @@ static int descriptor_parse(json_object *o, const char *where, bool index_entry,
         return 0;
 }
 
-static int document_media_type(json_object *o, const char *content_type, MediaType *ret, ImageError *e) {
+static int document_media_type(json_object *o, const char *content_type, MediaType *ret, PeapodError *e) {
         const char *s;
         MediaType t;
         int r;
@@ -394,7 +394,7 @@ static int document_media_type(json_object *o, const char *content_type, MediaTy
         if (s) {
                 t = media_type_from_string(s);
                 if (t < 0)
-                        return image_error_set(e, -EMEDIUMTYPE, "Unsupported media type \"%s\"", s);
+                        return peapod_error_set(e, -EMEDIUMTYPE, "Unsupported media type \"%s\"", s);
         } else if (json_object_object_get_ex(o, "manifests", NULL))
                 t = MEDIA_TYPE_OCI_INDEX;
         else if (json_object_object_get_ex(o, "config", NULL) && json_object_object_get_ex(o, "layers", NULL))
@@ -404,17 +404,17 @@ static int document_media_type(json_object *o, const char *content_type, MediaTy
         else if (json_object_object_get_ex(o, "rootfs", NULL))
                 t = MEDIA_TYPE_OCI_CONFIG;
         else
-                return image_error_set(e, -EMEDIUMTYPE, "Document has no media type and is neither a manifest, an index nor an image config");
+                return peapod_error_set(e, -EMEDIUMTYPE, "Document has no media type and is neither a manifest, an index nor an image config");
 
         if (IN_SET(t, MEDIA_TYPE_DOCKER_MANIFEST_V1, MEDIA_TYPE_DOCKER_MANIFEST_V1_SIGNED))
-                return image_error_set(e, -EOPNOTSUPP, "Docker image manifest schema 1 is not supported (deprecated; ask for schema 2 or OCI)");
+                return peapod_error_set(e, -EOPNOTSUPP, "Docker image manifest schema 1 is not supported (deprecated; ask for schema 2 or OCI)");
         if (!media_type_is_manifest(t) && !media_type_is_index(t) && !media_type_is_config(t))
-                return image_error_set(e, -EMEDIUMTYPE, "Media type \"%s\" is a blob, not a document", media_type_to_string(t));
+                return peapod_error_set(e, -EMEDIUMTYPE, "Media type \"%s\" is a blob, not a document", media_type_to_string(t));
         *ret = t;
         return 0;
 }
 
-int manifest_detect(const void *data, size_t size, const char *content_type, MediaType *ret, ImageError *e) {
+int manifest_detect(const void *data, size_t size, const char *content_type, MediaType *ret, PeapodError *e) {
         _cleanup_json_ json_object *o = NULL;
         int r;
 
@@ -424,7 +424,7 @@ int manifest_detect(const void *data, size_t size, const char *content_type, Med
         return document_media_type(o, content_type, ret, e);
 }
 
-int manifest_parse(const void *data, size_t size, const char *content_type, Manifest **ret, ImageError *e) {
+int manifest_parse(const void *data, size_t size, const char *content_type, Manifest **ret, PeapodError *e) {
         _cleanup_json_ json_object *o = NULL;
         _cleanup_(manifest_freep) Manifest *m = NULL;
         json_object *v;
@@ -439,7 +439,7 @@ int manifest_parse(const void *data, size_t size, const char *content_type, Mani
         if (r < 0)
                 return r;
         if (!media_type_is_manifest(t))
-                return image_error_set(e, -EMEDIUMTYPE, "Document is %s, not an image manifest", media_type_to_string(t));
+                return peapod_error_set(e, -EMEDIUMTYPE, "Document is %s, not an image manifest", media_type_to_string(t));
         r = json_schema_version_2(o, e);
         if (r < 0)
                 return r;
@@ -451,23 +451,23 @@ int manifest_parse(const void *data, size_t size, const char *content_type, Mani
         m->config.media_type = _MEDIA_TYPE_INVALID;
 
         if (!json_object_object_get_ex(o, "config", &v))
-                return image_error_set(e, -EBADMSG, "Manifest has no \"config\"");
+                return peapod_error_set(e, -EBADMSG, "Manifest has no \"config\"");
         r = descriptor_parse(v, "config", false, &m->config, e);
         if (r < 0)
                 return r;
         if (!media_type_is_config(m->config.media_type))
-                return image_error_set(e, -EMEDIUMTYPE, "config: media type is not an image config: this is not a container image");
+                return peapod_error_set(e, -EMEDIUMTYPE, "config: media type is not an image config: this is not a container image");
         if (m->config.size > MANIFEST_SIZE_MAX)
-                return image_error_set(e, -EFBIG, "config: %" PRIu64 " bytes, more than the limit of %u",
+                return peapod_error_set(e, -EFBIG, "config: %" PRIu64 " bytes, more than the limit of %u",
                                        m->config.size, MANIFEST_SIZE_MAX);
 
         if (!json_object_object_get_ex(o, "layers", &v))
-                return image_error_set(e, -EBADMSG, "Manifest has no \"layers\"");
+                return peapod_error_set(e, -EBADMSG, "Manifest has no \"layers\"");
         if (!json_object_is_type(v, json_type_array))
-                return image_error_set(e, -EBADMSG, "\"layers\" is not an array");
+                return peapod_error_set(e, -EBADMSG, "\"layers\" is not an array");
         n = json_object_array_length(v);
         if (n > MANIFEST_LAYERS_MAX)
-                return image_error_set(e, -E2BIG, "Manifest has %zu layers, more than the limit of %u", n, MANIFEST_LAYERS_MAX);
+                return peapod_error_set(e, -E2BIG, "Manifest has %zu layers, more than the limit of %u", n, MANIFEST_LAYERS_MAX);
         m->layers = new0(Descriptor, n ?: 1);
         if (!m->layers)
                 return -ENOMEM;
@@ -483,21 +483,21 @@ int manifest_parse(const void *data, size_t size, const char *content_type, Mani
                 l = &m->layers[i];
                 if (IN_SET(l->media_type, MEDIA_TYPE_OCI_LAYER_NONDIST_TAR, MEDIA_TYPE_OCI_LAYER_NONDIST_TAR_GZIP,
                            MEDIA_TYPE_OCI_LAYER_NONDIST_TAR_ZSTD, MEDIA_TYPE_DOCKER_LAYER_FOREIGN_TAR_GZIP))
-                        return image_error_set(e, -EOPNOTSUPP, "%s: foreign/non-distributable layers (%s) are not supported",
+                        return peapod_error_set(e, -EOPNOTSUPP, "%s: foreign/non-distributable layers (%s) are not supported",
                                                where, media_type_to_string(l->media_type));
                 if (!media_type_is_layer(l->media_type)) {
                         const char *s = NULL;
 
                         (void) json_string_member(json_object_array_get_idx(v, i), "mediaType", true, MANIFEST_NAME_MAX,
                                                   NULL, &s, NULL);
-                        return image_error_set(e, -EOPNOTSUPP, "%s: unsupported layer media type \"%s\"", where, strna(s));
+                        return peapod_error_set(e, -EOPNOTSUPP, "%s: unsupported layer media type \"%s\"", where, strna(s));
                 }
         }
         *ret = TAKE_PTR(m);
         return 0;
 }
 
-int manifest_index_parse(const void *data, size_t size, const char *content_type, ManifestIndex **ret, ImageError *e) {
+int manifest_index_parse(const void *data, size_t size, const char *content_type, ManifestIndex **ret, PeapodError *e) {
         _cleanup_json_ json_object *o = NULL;
         _cleanup_(manifest_index_freep) ManifestIndex *idx = NULL;
         json_object *v;
@@ -512,17 +512,17 @@ int manifest_index_parse(const void *data, size_t size, const char *content_type
         if (r < 0)
                 return r;
         if (!media_type_is_index(t))
-                return image_error_set(e, -EMEDIUMTYPE, "Document is %s, not an image index", media_type_to_string(t));
+                return peapod_error_set(e, -EMEDIUMTYPE, "Document is %s, not an image index", media_type_to_string(t));
         r = json_schema_version_2(o, e);
         if (r < 0)
                 return r;
         if (!json_object_object_get_ex(o, "manifests", &v))
-                return image_error_set(e, -EBADMSG, "Index has no \"manifests\"");
+                return peapod_error_set(e, -EBADMSG, "Index has no \"manifests\"");
         if (!json_object_is_type(v, json_type_array))
-                return image_error_set(e, -EBADMSG, "\"manifests\" is not an array");
+                return peapod_error_set(e, -EBADMSG, "\"manifests\" is not an array");
         n = json_object_array_length(v);
         if (n > MANIFEST_INDEX_ENTRIES_MAX)
-                return image_error_set(e, -E2BIG, "Index has %zu entries, more than the limit of %u", n,
+                return peapod_error_set(e, -E2BIG, "Index has %zu entries, more than the limit of %u", n,
                                        MANIFEST_INDEX_ENTRIES_MAX);
 
         idx = new0(ManifestIndex, 1);
@@ -607,7 +607,7 @@ void manifest_host_platform(const char **ret_os, const char **ret_architecture, 
                 *ret_variant = variant;
 }
 
-int image_config_parse(const void *data, size_t size, ImageConfig **ret, ImageError *e) {
+int image_config_parse(const void *data, size_t size, ImageConfig **ret, PeapodError *e) {
         _cleanup_json_ json_object *o = NULL;
         _cleanup_(image_config_freep) ImageConfig *c = NULL;
         json_object *v, *rootfs, *diff_ids;
@@ -624,7 +624,7 @@ int image_config_parse(const void *data, size_t size, ImageConfig **ret, ImageEr
         if (r < 0)
                 return r;
         if (s && !media_type_is_config(media_type_from_string(s)))
-                return image_error_set(e, -EMEDIUMTYPE, "Document is \"%s\", not an image config", s);
+                return peapod_error_set(e, -EMEDIUMTYPE, "Document is \"%s\", not an image config", s);
 
         c = new0(ImageConfig, 1);
         if (!c)
@@ -644,7 +644,7 @@ int image_config_parse(const void *data, size_t size, ImageConfig **ret, ImageEr
 
         if (json_object_object_get_ex(o, "config", &v) && !json_object_is_type(v, json_type_null)) {
                 if (!json_object_is_type(v, json_type_object))
-                        return image_error_set(e, -EBADMSG, "config: \"config\" is not an object");
+                        return peapod_error_set(e, -EBADMSG, "config: \"config\" is not an object");
                 r = json_strv_member(v, "Entrypoint", "config", &c->entrypoint, e);
                 if (r < 0)
                         return r;
@@ -669,21 +669,21 @@ int image_config_parse(const void *data, size_t size, ImageConfig **ret, ImageEr
         }
 
         if (!json_object_object_get_ex(o, "rootfs", &rootfs))
-                return image_error_set(e, -EBADMSG, "config: \"rootfs\" is missing");
+                return peapod_error_set(e, -EBADMSG, "config: \"rootfs\" is missing");
         if (!json_object_is_type(rootfs, json_type_object))
-                return image_error_set(e, -EBADMSG, "config: \"rootfs\" is not an object");
+                return peapod_error_set(e, -EBADMSG, "config: \"rootfs\" is not an object");
         r = json_string_member(rootfs, "type", true, MANIFEST_NAME_MAX, "config.rootfs", &s, e);
         if (r < 0)
                 return r;
         if (!streq(s, "layers"))
-                return image_error_set(e, -EBADMSG, "config.rootfs: type is \"%s\", not \"layers\"", s);
+                return peapod_error_set(e, -EBADMSG, "config.rootfs: type is \"%s\", not \"layers\"", s);
         if (!json_object_object_get_ex(rootfs, "diff_ids", &diff_ids))
-                return image_error_set(e, -EBADMSG, "config.rootfs: \"diff_ids\" is missing");
+                return peapod_error_set(e, -EBADMSG, "config.rootfs: \"diff_ids\" is missing");
         if (!json_object_is_type(diff_ids, json_type_array))
-                return image_error_set(e, -EBADMSG, "config.rootfs: \"diff_ids\" is not an array");
+                return peapod_error_set(e, -EBADMSG, "config.rootfs: \"diff_ids\" is not an array");
         n = json_object_array_length(diff_ids);
         if (n > MANIFEST_LAYERS_MAX)
-                return image_error_set(e, -E2BIG, "config.rootfs: %zu diff_ids, more than the limit of %u", n,
+                return peapod_error_set(e, -E2BIG, "config.rootfs: %zu diff_ids, more than the limit of %u", n,
                                        MANIFEST_LAYERS_MAX);
         c->diff_ids = new0(Digest, n ?: 1);
         if (!c->diff_ids)
@@ -693,16 +693,16 @@ int image_config_parse(const void *data, size_t size, ImageConfig **ret, ImageEr
 
                 if (!json_object_is_type(d, json_type_string) ||
                     digest_parse(json_object_get_string(d), &c->diff_ids[i]) < 0)
-                        return image_error_set(e, -EBADMSG, "config.rootfs.diff_ids[%zu]: bad digest", i);
+                        return peapod_error_set(e, -EBADMSG, "config.rootfs.diff_ids[%zu]: bad digest", i);
         }
         c->n_diff_ids = n;
         *ret = TAKE_PTR(c);
         return 0;
 }
 
-int manifest_check_config(const Manifest *m, const ImageConfig *c, ImageError *e) {
+int manifest_check_config(const Manifest *m, const ImageConfig *c, PeapodError *e) {
         if (m->n_layers != c->n_diff_ids)
-                return image_error_set(e, -EBADMSG, "Layer count mismatch: the manifest has %zu layers, the config %zu diff_ids",
+                return peapod_error_set(e, -EBADMSG, "Layer count mismatch: the manifest has %zu layers, the config %zu diff_ids",
                                        m->n_layers, c->n_diff_ids);
         return 0;
 }

@@ -116,16 +116,16 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(ImageConfig *, image_config_free);
  * content_type (the registry's Content-Type, may be NULL), else its shape
  * ("manifests" = index, "config" + "layers" = manifest, "rootfs" = config).
  * -EMEDIUMTYPE for anything else, -EOPNOTSUPP for Docker schema 1. */
-int manifest_detect(const void *data, size_t size, const char *content_type, MediaType *ret, ImageError *e);
+int manifest_detect(const void *data, size_t size, const char *content_type, MediaType *ret, PeapodError *e);
 
 /* Parse one document. Each fails with -EMEDIUMTYPE when the document is of
  * another kind (call manifest_detect() first to dispatch), -EFBIG beyond
  * MANIFEST_SIZE_MAX, -E2BIG beyond the count limits, -EOPNOTSUPP for layers
  * we cannot use (foreign, non-distributable, unknown) and -EBADMSG for
  * anything malformed; e says which field. */
-int manifest_parse(const void *data, size_t size, const char *content_type, Manifest **ret, ImageError *e);
-int manifest_index_parse(const void *data, size_t size, const char *content_type, ManifestIndex **ret, ImageError *e);
-int image_config_parse(const void *data, size_t size, ImageConfig **ret, ImageError *e);
+int manifest_parse(const void *data, size_t size, const char *content_type, Manifest **ret, PeapodError *e);
+int manifest_index_parse(const void *data, size_t size, const char *content_type, ManifestIndex **ret, PeapodError *e);
+int image_config_parse(const void *data, size_t size, ImageConfig **ret, PeapodError *e);
 
 /* The entry for a platform: os and architecture must match; variant only
  * if given (NULL = any, the first one listed wins). Entries without a
@@ -138,7 +138,7 @@ int manifest_index_select(const ManifestIndex *i, const char *os, const char *ar
 void manifest_host_platform(const char **ret_os, const char **ret_architecture, const char **ret_variant);
 
 /* A config belongs to a manifest only if it lists one diff_id per layer. */
-int manifest_check_config(const Manifest *m, const ImageConfig *c, ImageError *e);
+int manifest_check_config(const Manifest *m, const ImageConfig *c, PeapodError *e);
 
 /* Chain ids of a layer stack: chain(L0) = diff(L0), chain(Ln) =
  * sha256("<chain(Ln-1)> <diff(Ln)>"). They name unpacked layer trees, so that

@@ -26,37 +26,62 @@ static uint64_t now_usec(void) {
         return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000ULL;
 }
 
-_printf_(3, 4) static int set_err(PodError *err, int r, const char *fmt, ...) {
-        va_list ap;
-
-        if (err && !err->message[0]) {
-                va_start(ap, fmt);
-                vsnprintf(err->message, sizeof(err->message), fmt, ap);
-                va_end(ap);
-        }
-        return r;
-}
-
 static int app_dir(PodRuntime *rt, const Pod *p, const App *a, const char *sub, char **ret) {
         return asprintf(ret, "%s/pods/%s/apps/%s%s%s", rt->state_dir, p->id, a->name, sub ? "/" : "", strempty(sub)) < 0
                        ? -ENOMEM
                        : 0;
 }
 
+/* Errors of fsopen() meaning "not here" rather than "failed". */
+#define IN_SET_ERRNO_FALLBACK(e) ((e) == ENOSYS || (e) == EPERM || (e) == ENODEV)
+
 /* overlayfs splits its options at ',' and its lowerdir list at ':'. */
 static bool overlay_path_is_safe(const char *s) {
         return !strpbrk(s, ",:\\");
 }
 
+/* The new mount API takes one lower dir per "lowerdir+" (kernel 6.8+), with
+ * no limit on their number or total length. -EOPNOTSUPP when the kernel
+ * (or a seccomp filter, as in a container) does not offer that, so the
+ * caller falls back to mount(2). */
+static int overlay_mount_fsconfig(char * const *lowerdirs, const char *upper, const char *work, const char *target) {
+        _cleanup_close_ int fs_fd = -EBADF, mnt_fd = -EBADF;
+
+        fs_fd = fsopen("overlay", FSOPEN_CLOEXEC);
+        if (fs_fd < 0)
+                return IN_SET_ERRNO_FALLBACK(errno) ? -EOPNOTSUPP : -errno;
+        FOREACH_STRV(d, lowerdirs)
+                if (fsconfig(fs_fd, FSCONFIG_SET_STRING, "lowerdir+", d, 0) < 0)
+                        return errno == EINVAL ? -EOPNOTSUPP : -errno;
+        if (fsconfig(fs_fd, FSCONFIG_SET_STRING, "upperdir", upper, 0) < 0 ||
+            fsconfig(fs_fd, FSCONFIG_SET_STRING, "workdir", work, 0) < 0 ||
+            fsconfig(fs_fd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+                return -errno;
+        mnt_fd = fsmount(fs_fd, FSMOUNT_CLOEXEC, MOUNT_ATTR_NODEV);
+        if (mnt_fd < 0)
+                return -errno;
+        if (move_mount(mnt_fd, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+                return -errno;
+        return 0;
+}
+
 static int app_mount_rootfs(PodRuntime *rt, const Pod *p, const App *a) {
-        _cleanup_free_ char *upper = NULL, *work = NULL, *rootfs = NULL, *opts = NULL;
+        _cleanup_free_ char *upper = NULL, *work = NULL, *rootfs = NULL, *opts = NULL, *lower = NULL;
+        long page = sysconf(_SC_PAGESIZE);
         int r;
 
         if (app_dir(rt, p, a, "upper", &upper) < 0 || app_dir(rt, p, a, "work", &work) < 0 ||
             app_dir(rt, p, a, "rootfs", &rootfs) < 0)
                 return -ENOMEM;
-        if (!overlay_path_is_safe(upper) || !overlay_path_is_safe(a->rootfs_lower))
+        if (strv_length(a->lowerdirs) == 0)
                 return -EINVAL;
+        /* Checked for both ways of mounting: the fallback joins them into one
+         * option string. */
+        if (!overlay_path_is_safe(upper) || !overlay_path_is_safe(work))
+                return -EINVAL;
+        FOREACH_STRV(d, a->lowerdirs)
+                if (!overlay_path_is_safe(d) || d[0] != '/')
+                        return -EINVAL;
         FOREACH_STRV(d, ((char *[]) { upper, work, rootfs, NULL })) {
                 r = mkdir_p(d, 0755);
                 if (r < 0)
@@ -64,8 +89,18 @@ static int app_mount_rootfs(PodRuntime *rt, const Pod *p, const App *a) {
         }
         if (path_is_mount_point(rootfs) > 0)
                 return 0;
-        if (asprintf(&opts, "lowerdir=%s,upperdir=%s,workdir=%s", a->rootfs_lower, upper, work) < 0)
+        r = overlay_mount_fsconfig(a->lowerdirs, upper, work, rootfs);
+        if (r != -EOPNOTSUPP)
+                return r;
+
+        lower = strv_join(a->lowerdirs, ":");
+        if (!lower)
                 return -ENOMEM;
+        if (asprintf(&opts, "lowerdir=%s,upperdir=%s,workdir=%s", lower, upper, work) < 0)
+                return -ENOMEM;
+        /* mount(2) copies at most one page of options. */
+        if (page > 0 && strlen(opts) >= (size_t) page)
+                return -E2BIG;
         if (mount("overlay", rootfs, "overlay", MS_NODEV, opts) < 0)
                 return -errno;
         return 0;
@@ -83,7 +118,7 @@ static void app_umount_rootfs(PodRuntime *rt, const Pod *p, const App *a) {
 
 /* Run the stage1 init; it reports the host pid of the pod's PID 1 on the
  * pipe once the namespaces and the private root are in place. */
-static int pod_spawn_init(PodRuntime *rt, const Pod *p, pid_t *ret_leader, PodError *err) {
+static int pod_spawn_init(PodRuntime *rt, const Pod *p, pid_t *ret_leader, PeapodError *err) {
         _cleanup_free_ char *init = NULL, *root = NULL, *root_arg = NULL, *host_arg = NULL;
         _cleanup_close_ int rfd = -EBADF;
         int pfd[2];
@@ -98,7 +133,7 @@ static int pod_spawn_init(PodRuntime *rt, const Pod *p, pid_t *ret_leader, PodEr
                 return -ENOMEM;
         r = mkdir_p(root, 0755);
         if (r < 0)
-                return set_err(err, r, "Failed to create %s: %s", root, strerror(-r));
+                return peapod_error_set(err, r, "Failed to create %s: %s", root, strerror(-r));
         if (pipe2(pfd, O_CLOEXEC) < 0)
                 return -errno;
         rfd = pfd[0];
@@ -144,18 +179,18 @@ static int pod_spawn_init(PodRuntime *rt, const Pod *p, pid_t *ret_leader, PodEr
         while (waitpid(child, &status, 0) < 0 && errno == EINTR)
                 ;
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-                return set_err(err, -EIO, "The pod's init (%s) failed: %s %d", init,
+                return peapod_error_set(err, -EIO, "The pod's init (%s) failed: %s %d", init,
                                WIFEXITED(status) ? "exit status" : "signal",
                                WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
         buf[len] = 0;
         if (sscanf(buf, "%d", &leader) != 1 || leader <= 1)
-                return set_err(err, -EIO, "The pod's init reported no pid");
+                return peapod_error_set(err, -EIO, "The pod's init reported no pid");
         *ret_leader = leader;
         return 0;
 }
 
 static int app_start_unit(PodRuntime *rt, const Pod *p, App *a, const char *slice, const char *scope,
-                          PodError *err) {
+                          PeapodError *err) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_free_ char *unit = NULL, *helper = NULL, *rootfs = NULL, *desc = NULL, *result = NULL;
@@ -277,10 +312,10 @@ static int app_start_unit(PodRuntime *rt, const Pod *p, App *a, const char *slic
 
         r = systemd_call_job_wait(rt->bus, m, &error, &result);
         if (r < 0)
-                return set_err(err, r, "Failed to start unit %s: %s", unit,
+                return peapod_error_set(err, r, "Failed to start unit %s: %s", unit,
                                error.message ?: strerror(-r));
         if (!streq(result, "done"))
-                return set_err(err, -EIO, "Unit %s did not start: %s", unit, result);
+                return peapod_error_set(err, -EIO, "Unit %s did not start: %s", unit, result);
         a->state = APP_RUNNING;
         a->result = APP_RESULT_NONE;
         a->status = 0;
@@ -314,13 +349,13 @@ static void pod_teardown(PodRuntime *rt, Pod *p) {
         p->leader = 0;
 }
 
-int pod_start(PodRuntime *rt, Pod *p, PodError *err) {
+int pod_start(PodRuntime *rt, Pod *p, PeapodError *err) {
         _cleanup_free_ char *slice = NULL, *scope = NULL, *root = NULL, *desc = NULL;
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         int r;
 
         if (p->state != POD_CREATED)
-                return set_err(err, -EBUSY, "Pod %s is %s, not created", p->name, pod_state_to_string(p->state));
+                return peapod_error_set(err, -EBUSY, "Pod %s is %s, not created", p->name, pod_state_to_string(p->state));
         r = pod_unit_names(p, &slice, &scope);
         if (r < 0)
                 return r;
@@ -332,13 +367,13 @@ int pod_start(PodRuntime *rt, Pod *p, PodError *err) {
         r = pod_save(p, rt->state_dir);
         if (r < 0) {
                 p->state = POD_CREATED;
-                return set_err(err, r, "Failed to save pod state: %s", strerror(-r));
+                return peapod_error_set(err, r, "Failed to save pod state: %s", strerror(-r));
         }
 
         for (size_t i = 0; i < p->n_apps; i++) {
                 r = app_mount_rootfs(rt, p, &p->apps[i]);
                 if (r < 0) {
-                        set_err(err, r, "Failed to mount the root of app %s: %s", p->apps[i].name, strerror(-r));
+                        peapod_error_set(err, r, "Failed to mount the root of app %s: %s", p->apps[i].name, strerror(-r));
                         goto fail;
                 }
         }
@@ -353,9 +388,9 @@ int pod_start(PodRuntime *rt, Pod *p, PodError *err) {
         r = machine_create(rt->bus, p->name, p->id, p->leader, root, slice, desc, &error);
         if (r < 0) {
                 if (sd_bus_error_has_name(&error, "org.freedesktop.machine1.MachineExists") || r == -EEXIST)
-                        set_err(err, -EEXIST, "A machine named %s exists already", p->name);
+                        peapod_error_set(err, -EEXIST, "A machine named %s exists already", p->name);
                 else
-                        set_err(err, r, "Failed to register machine %s: %s", p->name, error.message ?: strerror(-r));
+                        peapod_error_set(err, r, "Failed to register machine %s: %s", p->name, error.message ?: strerror(-r));
                 goto fail;
         }
 
@@ -370,7 +405,7 @@ int pod_start(PodRuntime *rt, Pod *p, PodError *err) {
         p->exited_usec = 0;
         r = pod_save(p, rt->state_dir);
         if (r < 0) {
-                set_err(err, r, "Failed to save pod state: %s", strerror(-r));
+                peapod_error_set(err, r, "Failed to save pod state: %s", strerror(-r));
                 goto fail;
         }
         return 0;

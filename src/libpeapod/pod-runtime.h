@@ -18,7 +18,7 @@ typedef struct PodRuntime {
 
 /* created -> preparing -> running. On failure, everything done so far is
  * undone and the pod is "created" again; err says what failed. */
-int pod_start(PodRuntime *rt, Pod *p, PodError *err);
+int pod_start(PodRuntime *rt, Pod *p, PeapodError *err);
 
 /* running -> exited: stops the pod slice (apps and infra), records how each
  * app ended, releases units and mounts. Idempotent. */

@@ -7,6 +7,7 @@
 #include "fs-util.h"
 #include "image.h"
 #include "json-util.h"
+#include "manifest.h"
 #include "pod.h"
 #include "strv.h"
 
@@ -61,7 +62,8 @@ AppResult app_result_from_string(const char *s) {
 static void app_done(App *a) {
         free(a->name);
         free(a->image);
-        free(a->rootfs_lower);
+        free(a->image_id);
+        strv_free(a->lowerdirs);
         strv_free(a->exec);
         strv_free(a->env);
         free(a->workdir);
@@ -76,17 +78,6 @@ Pod *pod_free(Pod *p) {
         free(p->name);
         free(p);
         return NULL;
-}
-
-_printf_(3, 4) static int pod_error(PodError *err, int r, const char *fmt, ...) {
-        va_list ap;
-
-        if (err) {
-                va_start(ap, fmt);
-                vsnprintf(err->message, sizeof(err->message), fmt, ap);
-                va_end(ap);
-        }
-        return r;
 }
 
 static uint64_t now_realtime_usec(void) {
@@ -134,25 +125,25 @@ static int env_merge(char * const *base, char * const *extra, char ***ret) {
 }
 
 int pod_new(const char *name, const AppSpec *specs, size_t n_specs, char * const *image_dirs, Pod **ret,
-            PodError *err) {
+            PeapodError *err) {
         _cleanup_(pod_freep) Pod *p = NULL;
         int r;
 
         if (!isempty(name) && !pod_name_is_valid(name))
-                return pod_error(err, -EINVAL,
+                return peapod_error_set(err, -EINVAL,
                                  "Invalid pod name '%s': use 1-64 letters, digits, '.' and '-', not starting with '-' or '.'",
                                  name);
         if (n_specs == 0)
-                return pod_error(err, -EINVAL, "A pod needs at least one app");
+                return peapod_error_set(err, -EINVAL, "A pod needs at least one app");
         if (n_specs > POD_APPS_MAX)
-                return pod_error(err, -E2BIG, "Too many apps (at most %d)", POD_APPS_MAX);
+                return peapod_error_set(err, -E2BIG, "Too many apps (at most %d)", POD_APPS_MAX);
 
         p = calloc(1, sizeof(*p));
         if (!p)
                 return -ENOMEM;
         r = id_generate(p->id);
         if (r < 0)
-                return pod_error(err, r, "Failed to generate a pod id");
+                return peapod_error_set(err, r, "Failed to generate a pod id");
         if (!isempty(name))
                 p->name = strdup(name);
         else if (asprintf(&p->name, "pod-%.8s", p->id) < 0)
@@ -172,13 +163,13 @@ int pod_new(const char *name, const AppSpec *specs, size_t n_specs, char * const
                 App *a = &p->apps[p->n_apps];
 
                 if (isempty(s->image))
-                        return pod_error(err, -EINVAL, "App %zu has no image", i + 1);
+                        return peapod_error_set(err, -EINVAL, "App %zu has no image", i + 1);
                 if (!image_reference_is_valid(s->image))
-                        return pod_error(err, -EINVAL, "Invalid image reference '%s'", s->image);
+                        return peapod_error_set(err, -EINVAL, "Invalid image reference '%s'", s->image);
 
                 if (!isempty(s->name)) {
                         if (!app_name_is_valid(s->name))
-                                return pod_error(err, -EINVAL,
+                                return peapod_error_set(err, -EINVAL,
                                                  "Invalid app name '%s': use 1-63 lower-case letters, digits and '-', starting with a letter or digit",
                                                  s->name);
                         a->name = strdup(s->name);
@@ -189,7 +180,7 @@ int pod_new(const char *name, const AppSpec *specs, size_t n_specs, char * const
 
                         r = app_name_from_image(s->image, &base);
                         if (r < 0)
-                                return pod_error(err, -EINVAL, "Cannot derive an app name from '%s', give one", s->image);
+                                return peapod_error_set(err, -EINVAL, "Cannot derive an app name from '%s', give one", s->image);
                         a->name = strdup(base);
                         if (!a->name)
                                 return -ENOMEM;
@@ -204,36 +195,41 @@ int pod_new(const char *name, const AppSpec *specs, size_t n_specs, char * const
                 if (pod_find_app(p, a->name)) {
                         app_done(a);
                         memset(a, 0, sizeof(*a));
-                        return pod_error(err, -EEXIST, "Duplicate app name '%s'", s->name);
+                        return peapod_error_set(err, -EEXIST, "Duplicate app name '%s'", s->name);
                 }
                 /* Counted from here on so that pod_free() releases it. */
                 p->n_apps++;
 
                 FOREACH_STRV(e, s->env)
                         if (!env_assignment_is_valid(e))
-                                return pod_error(err, -EINVAL, "Invalid environment assignment '%s' (want KEY=VALUE)", e);
+                                return peapod_error_set(err, -EINVAL, "Invalid environment assignment '%s' (want KEY=VALUE)", e);
                 if (s->workdir && s->workdir[0] != '/')
-                        return pod_error(err, -EINVAL, "Working directory '%s' is not absolute", s->workdir);
+                        return peapod_error_set(err, -EINVAL, "Working directory '%s' is not absolute", s->workdir);
 
                 r = image_find(s->image, image_dirs, &img);
                 if (r == -ENOENT)
-                        return pod_error(err, -ENOENT, "Image not found: %s", s->image);
+                        return peapod_error_set(err, -ENOENT, "Image not found: %s", s->image);
                 if (r < 0)
-                        return pod_error(err, r, "Failed to load image %s: %s", s->image, strerror(-r));
+                        return peapod_error_set(err, r, "Failed to load image %s: %s", s->image, strerror(-r));
 
                 r = image_resolve_command(img, s->exec, s->args, &a->exec);
                 if (r == -EINVAL)
-                        return pod_error(err, -EINVAL, "App '%s' has an empty command", a->name);
+                        return peapod_error_set(err, -EINVAL, "App '%s' has an empty command", a->name);
                 if (r < 0)
                         return r;
                 r = env_merge(img->env, s->env, &a->env);
                 if (r < 0)
                         return r;
                 a->image = strdup(img->name);
-                a->rootfs_lower = strdup(img->rootfs);
+                a->lowerdirs = strv_copy(img->layers);
                 a->workdir = strdup(s->workdir ?: img->workdir ?: "/");
-                if (!a->image || !a->rootfs_lower || !a->workdir)
+                if (!a->image || !a->lowerdirs || !a->workdir)
                         return -ENOMEM;
+                if (img->id) {
+                        a->image_id = strdup(img->id);
+                        if (!a->image_id)
+                                return -ENOMEM;
+                }
                 r = id_generate(a->id);
                 if (r < 0)
                         return r;
@@ -300,7 +296,9 @@ int pod_to_json_string(const Pod *p, char **ret) {
                 json_object_object_add(j, "name", json_object_new_string(a->name));
                 json_object_object_add(j, "id", json_object_new_string(a->id));
                 json_object_object_add(j, "image", json_object_new_string(a->image));
-                json_object_object_add(j, "rootfs_lower", json_object_new_string(a->rootfs_lower));
+                json_object_object_add(j, "lowerdirs", json_new_strv(a->lowerdirs));
+                if (a->image_id)
+                        json_object_object_add(j, "image_id", json_object_new_string(a->image_id));
                 json_object_object_add(j, "exec", json_new_strv(a->exec));
                 json_object_object_add(j, "env", json_new_strv(a->env));
                 json_object_object_add(j, "workdir", json_object_new_string(a->workdir));
@@ -389,11 +387,31 @@ int pod_from_json_string(const char *s, Pod **ret) {
                         return -EBADMSG;
                 p->n_apps++;
                 if ((r = json_dup_string(j, "name", &a->name)) < 0 || (r = json_dup_string(j, "image", &a->image)) < 0 ||
-                    (r = json_dup_string(j, "rootfs_lower", &a->rootfs_lower)) < 0 ||
+                    (r = json_get_strv(j, "lowerdirs", &a->lowerdirs)) < 0 ||
+                    (r = json_get_string_opt(j, "image_id", &str)) < 0 ||
                     (r = json_dup_string(j, "workdir", &a->workdir)) < 0 ||
                     (r = json_get_strv(j, "exec", &a->exec)) < 0 || (r = json_get_strv(j, "env", &a->env)) < 0)
                         return r;
-                if (!app_name_is_valid(a->name) || strv_length(a->exec) == 0)
+                if (str) {
+                        if (!digest_is_valid_string(str))
+                                return -EBADMSG;
+                        a->image_id = strdup(str);
+                        if (!a->image_id)
+                                return -ENOMEM;
+                }
+                if (!a->lowerdirs) {
+                        /* pod.json of version 1 before multi-layer images: one tree. */
+                        _cleanup_free_ char *lower = NULL;
+
+                        r = json_dup_string(j, "rootfs_lower", &lower);
+                        if (r < 0)
+                                return r;
+                        r = strv_consume(&a->lowerdirs, TAKE_PTR(lower));
+                        if (r < 0)
+                                return r;
+                }
+                if (!app_name_is_valid(a->name) || strv_length(a->exec) == 0 || strv_length(a->lowerdirs) == 0 ||
+                    strv_length(a->lowerdirs) > MANIFEST_LAYERS_MAX)
                         return -EBADMSG;
                 r = json_get_string(j, "id", &str);
                 if (r < 0)

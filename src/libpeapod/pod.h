@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "error.h"
 #include "macro.h"
 #include "name.h"
 
@@ -46,7 +47,8 @@ typedef struct App {
         char *name;
         char id[POD_ID_LEN + 1];
         char *image;
-        char *rootfs_lower;    /* the image's tree, resolved at creation */
+        char *image_id;        /* "sha256:<config hex>"; NULL for a directory image */
+        char **lowerdirs;      /* the image's layer trees, top-most first, resolved at creation */
         char **exec;           /* the full command */
         char **env;            /* the full environment */
         char *workdir;
@@ -83,15 +85,11 @@ typedef struct AppSpec {
         const char *workdir;
 } AppSpec;
 
-typedef struct PodError {
-        char message[512];
-} PodError;
-
 /* Validate everything and build a pod in state "created" (nothing touches
  * the disk). -EINVAL: bad name or argument; -ENOENT: image not found.
  * err->message says which. */
 int pod_new(const char *name, const AppSpec *specs, size_t n_specs, char * const *image_dirs, Pod **ret,
-            PodError *err);
+            PeapodError *err);
 
 int pod_to_json_string(const Pod *p, char **ret);
 int pod_from_json_string(const char *s, Pod **ret);

@@ -9,17 +9,6 @@
 #include "string-util.h"
 #include "strv.h"
 
-int registry_error_set(RegistryError *e, int r, const char *fmt, ...) {
-        va_list ap;
-
-        if (e) {
-                va_start(ap, fmt);
-                (void) vsnprintf(e->message, sizeof(e->message), fmt, ap);
-                va_end(ap);
-        }
-        return r;
-}
-
 ImageReference *image_reference_free(ImageReference *r) {
         if (!r)
                 return NULL;
@@ -280,7 +269,7 @@ static bool registry_prefix_is_valid(const char *s) {
         return true;
 }
 
-static int json_get_registry_strv(json_object *o, const char *key, char ***ret, RegistryError *e) {
+static int json_get_registry_strv(json_object *o, const char *key, char ***ret, PeapodError *e) {
         _cleanup_strv_free_ char **l = NULL;
         json_object *v;
         int r;
@@ -293,18 +282,18 @@ static int json_get_registry_strv(json_object *o, const char *key, char ***ret, 
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
-                return registry_error_set(e, -EBADMSG, "registries.conf: \"%s\" is not a list of strings", key);
+                return peapod_error_set(e, -EBADMSG, "registries.conf: \"%s\" is not a list of strings", key);
         if (strv_length(l) > REGISTRIES_CONF_ENTRIES_MAX)
-                return registry_error_set(e, -E2BIG, "registries.conf: \"%s\" has too many entries", key);
+                return peapod_error_set(e, -E2BIG, "registries.conf: \"%s\" has too many entries", key);
         FOREACH_STRV(s, l)
                 if (!registry_name_is_valid(s))
-                        return registry_error_set(e, -EBADMSG, "registries.conf: \"%s\" in \"%s\" is not a registry name (host[:port])",
+                        return peapod_error_set(e, -EBADMSG, "registries.conf: \"%s\" in \"%s\" is not a registry name (host[:port])",
                                                   s, key);
         *ret = TAKE_PTR(l);
         return 0;
 }
 
-int registries_conf_parse(const char *text, RegistriesConf **ret, RegistryError *e) {
+int registries_conf_parse(const char *text, RegistriesConf **ret, PeapodError *e) {
         _cleanup_(registries_conf_freep) RegistriesConf *c = NULL;
         _cleanup_json_ json_object *root = NULL;
         json_object *regs, *v;
@@ -313,7 +302,7 @@ int registries_conf_parse(const char *text, RegistriesConf **ret, RegistryError 
 
         root = json_tokener_parse(text);
         if (!root || !json_object_is_type(root, json_type_object))
-                return registry_error_set(e, -EBADMSG, "registries.conf: not a JSON object");
+                return peapod_error_set(e, -EBADMSG, "registries.conf: not a JSON object");
         c = calloc(1, sizeof(*c));
         if (!c)
                 return -ENOMEM;
@@ -322,10 +311,10 @@ int registries_conf_parse(const char *text, RegistriesConf **ret, RegistryError 
         if (r < 0)
                 return r;
         if (json_get_string_opt(root, "auth-file", &auth) < 0)
-                return registry_error_set(e, -EBADMSG, "registries.conf: \"auth-file\" is not a string");
+                return peapod_error_set(e, -EBADMSG, "registries.conf: \"auth-file\" is not a string");
         if (auth) {
                 if (auth[0] != '/')
-                        return registry_error_set(e, -EBADMSG, "registries.conf: \"auth-file\" must be an absolute path");
+                        return peapod_error_set(e, -EBADMSG, "registries.conf: \"auth-file\" must be an absolute path");
                 c->auth_file = strdup(auth);
                 if (!c->auth_file)
                         return -ENOMEM;
@@ -335,10 +324,10 @@ int registries_conf_parse(const char *text, RegistriesConf **ret, RegistryError 
                 size_t n;
 
                 if (!json_object_is_type(regs, json_type_array))
-                        return registry_error_set(e, -EBADMSG, "registries.conf: \"registries\" is not a list");
+                        return peapod_error_set(e, -EBADMSG, "registries.conf: \"registries\" is not a list");
                 n = json_object_array_length(regs);
                 if (n > REGISTRIES_CONF_ENTRIES_MAX)
-                        return registry_error_set(e, -E2BIG, "registries.conf: too many registries");
+                        return peapod_error_set(e, -E2BIG, "registries.conf: too many registries");
                 c->entries = calloc(n ?: 1, sizeof(RegistryEntry));
                 if (!c->entries)
                         return -ENOMEM;
@@ -348,9 +337,9 @@ int registries_conf_parse(const char *text, RegistriesConf **ret, RegistryError 
                         const char *prefix;
 
                         if (!json_object_is_type(o, json_type_object) || json_get_string(o, "prefix", &prefix) < 0)
-                                return registry_error_set(e, -EBADMSG, "registries.conf: registry %zu has no \"prefix\"", i);
+                                return peapod_error_set(e, -EBADMSG, "registries.conf: registry %zu has no \"prefix\"", i);
                         if (!registry_prefix_is_valid(prefix))
-                                return registry_error_set(e, -EBADMSG, "registries.conf: \"%s\" is not a registry[/repository] prefix",
+                                return peapod_error_set(e, -EBADMSG, "registries.conf: \"%s\" is not a registry[/repository] prefix",
                                                           prefix);
                         x->prefix = strdup(prefix);
                         if (!x->prefix)
@@ -358,7 +347,7 @@ int registries_conf_parse(const char *text, RegistriesConf **ret, RegistryError 
                         c->n_entries++;
                         if (json_object_object_get_ex(o, "insecure", &v)) {
                                 if (!json_object_is_type(v, json_type_boolean))
-                                        return registry_error_set(e, -EBADMSG, "registries.conf: \"insecure\" of %s is not a boolean",
+                                        return peapod_error_set(e, -EBADMSG, "registries.conf: \"insecure\" of %s is not a boolean",
                                                                   prefix);
                                 x->insecure = json_object_get_boolean(v);
                         }
@@ -371,7 +360,7 @@ int registries_conf_parse(const char *text, RegistriesConf **ret, RegistryError 
         return 0;
 }
 
-int registries_conf_load(const char *path, RegistriesConf **ret, RegistryError *e) {
+int registries_conf_load(const char *path, RegistriesConf **ret, PeapodError *e) {
         _cleanup_free_ char *text = NULL;
         int r;
 
@@ -385,7 +374,7 @@ int registries_conf_load(const char *path, RegistriesConf **ret, RegistryError *
                 return 0;
         }
         if (r < 0)
-                return registry_error_set(e, r, "Failed to read %s: %s", path, strerror(-r));
+                return peapod_error_set(e, r, "Failed to read %s: %s", path, strerror(-r));
         return registries_conf_parse(text, ret, e);
 }
 
@@ -418,13 +407,13 @@ bool registries_conf_is_insecure(const RegistriesConf *c, const char *registry, 
         return x && x->insecure;
 }
 
-int image_reference_resolve(ImageReference *r, const RegistriesConf *c, RegistryError *e) {
+int image_reference_resolve(ImageReference *r, const RegistriesConf *c, PeapodError *e) {
         _cleanup_free_ char *reg = NULL;
 
         if (r->registry)
                 return 0;
         if (!c || strv_length(c->unqualified_search_registries) == 0)
-                return registry_error_set(e, -ENXIO,
+                return peapod_error_set(e, -ENXIO,
                                           "\"%s\" is a short name and no unqualified-search-registries are configured in "
                                           "registries.conf; use a fully qualified reference (e.g. docker.io/%s)",
                                           r->repository, r->repository);
@@ -519,7 +508,7 @@ static int auth_key_normalize(const char *key, char **ret) {
         return 0;
 }
 
-int auth_file_parse(const char *text, AuthFile **ret, RegistryError *e) {
+int auth_file_parse(const char *text, AuthFile **ret, PeapodError *e) {
         _cleanup_(auth_file_freep) AuthFile *a = NULL;
         _cleanup_json_ json_object *root = NULL;
         json_object *auths;
@@ -527,7 +516,7 @@ int auth_file_parse(const char *text, AuthFile **ret, RegistryError *e) {
 
         root = json_tokener_parse(text);
         if (!root || !json_object_is_type(root, json_type_object))
-                return registry_error_set(e, -EBADMSG, "auth file: not a JSON object");
+                return peapod_error_set(e, -EBADMSG, "auth file: not a JSON object");
         a = calloc(1, sizeof(*a));
         if (!a)
                 return -ENOMEM;
@@ -536,10 +525,10 @@ int auth_file_parse(const char *text, AuthFile **ret, RegistryError *e) {
                 return 0;
         }
         if (!json_object_is_type(auths, json_type_object))
-                return registry_error_set(e, -EBADMSG, "auth file: \"auths\" is not an object");
+                return peapod_error_set(e, -EBADMSG, "auth file: \"auths\" is not an object");
         n = json_object_object_length(auths);
         if (n > REGISTRIES_CONF_ENTRIES_MAX)
-                return registry_error_set(e, -E2BIG, "auth file: too many entries");
+                return peapod_error_set(e, -E2BIG, "auth file: too many entries");
         a->entries = calloc(n ?: 1, sizeof(AuthEntry));
         if (!a->entries)
                 return -ENOMEM;
@@ -553,14 +542,14 @@ int auth_file_parse(const char *text, AuthFile **ret, RegistryError *e) {
                 int r;
 
                 if (!json_object_is_type(val, json_type_object) || json_get_string_opt(val, "auth", &b64) < 0)
-                        return registry_error_set(e, -EBADMSG, "auth file: entry \"%s\" is not an object with an \"auth\" string", key);
+                        return peapod_error_set(e, -EBADMSG, "auth file: entry \"%s\" is not an object with an \"auth\" string", key);
                 if (!b64) /* credential helpers etc.: nothing for us */
                         continue;
                 r = base64_decode(b64, &decoded, &size);
                 if (r == -ENOMEM)
                         return r;
                 if (r < 0 || memchr(decoded, 0, size) || !(colon = strchr(decoded, ':')))
-                        return registry_error_set(e, -EBADMSG, "auth file: \"auth\" of \"%s\" is not base64 of user:password", key);
+                        return peapod_error_set(e, -EBADMSG, "auth file: \"auth\" of \"%s\" is not base64 of user:password", key);
                 *colon = 0;
                 r = auth_key_normalize(key, &x->registry);
                 if (r < 0)
@@ -576,7 +565,7 @@ int auth_file_parse(const char *text, AuthFile **ret, RegistryError *e) {
         return 0;
 }
 
-int auth_file_load(const char *path, AuthFile **ret, RegistryError *e) {
+int auth_file_load(const char *path, AuthFile **ret, PeapodError *e) {
         _cleanup_free_ char *text = NULL;
         size_t size;
         int r;
@@ -590,7 +579,7 @@ int auth_file_load(const char *path, AuthFile **ret, RegistryError *e) {
                 return 0;
         }
         if (r < 0)
-                return registry_error_set(e, r, "Failed to read %s: %s", path, strerror(-r));
+                return peapod_error_set(e, r, "Failed to read %s: %s", path, strerror(-r));
         r = auth_file_parse(text, ret, e);
         explicit_bzero(text, size);
         return r;

@@ -4,19 +4,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "error.h"
 #include "macro.h"
-
-/* A message that travels with a -errno out of the registry code (which
- * registry said what, which reference was unknown): the library fills it, the
- * edge logs it once. Every function taking one accepts NULL. http_status is
- * the last HTTP status that decided the failure, 0 if none did. */
-typedef struct RegistryError {
-        int http_status;
-        char message[512];
-} RegistryError;
-
-/* Format the message (if e is non-NULL) and return r. */
-int registry_error_set(RegistryError *e, int r, const char *fmt, ...) _printf_(3, 4);
 
 /* The distribution reference grammar bounds the whole name to 255 chars. */
 #define IMAGE_NAME_MAX 255
@@ -73,10 +62,10 @@ typedef struct RegistriesConf {
 RegistriesConf *registries_conf_free(RegistriesConf *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(RegistriesConf *, registries_conf_free);
 
-int registries_conf_parse(const char *text, RegistriesConf **ret, RegistryError *e);
+int registries_conf_parse(const char *text, RegistriesConf **ret, PeapodError *e);
 /* Load path (NULL = PEAPOD_CONF_DIR "/registries.conf"). A missing file is an
  * empty configuration: nothing insecure, no search registries. */
-int registries_conf_load(const char *path, RegistriesConf **ret, RegistryError *e);
+int registries_conf_load(const char *path, RegistriesConf **ret, PeapodError *e);
 /* The entry whose prefix is the longest match of "registry/repository" at a
  * component boundary; NULL if none (or c is NULL). */
 const RegistryEntry *registries_conf_find(const RegistriesConf *c, const char *registry, const char *repository);
@@ -87,7 +76,7 @@ bool registries_conf_is_insecure(const RegistriesConf *c, const char *registry, 
  * unqualified-search-registries. A short name never silently becomes a
  * docker.io name: without a configured search registry this is -ENXIO with a
  * message saying so. Fully qualified references are left alone. */
-int image_reference_resolve(ImageReference *r, const RegistriesConf *c, RegistryError *e);
+int image_reference_resolve(ImageReference *r, const RegistriesConf *c, PeapodError *e);
 
 /* The auth file: {"auths": {"host[:port]": {"auth": base64("user:pass")}}}
  * (the form docker and podman write). Keys may carry a scheme and a path
@@ -108,9 +97,9 @@ typedef struct AuthFile {
 AuthFile *auth_file_free(AuthFile *a);
 DEFINE_TRIVIAL_CLEANUP_FUNC(AuthFile *, auth_file_free);
 
-int auth_file_parse(const char *text, AuthFile **ret, RegistryError *e);
+int auth_file_parse(const char *text, AuthFile **ret, PeapodError *e);
 /* A missing file is an empty set of credentials. */
-int auth_file_load(const char *path, AuthFile **ret, RegistryError *e);
+int auth_file_load(const char *path, AuthFile **ret, PeapodError *e);
 /* The credentials for a registry, or NULL. */
 const AuthEntry *auth_file_find(const AuthFile *a, const char *registry);
 

@@ -6,7 +6,6 @@
 #include <time.h>
 
 #include <curl/curl.h>
-#include <openssl/evp.h>
 
 #include "json-util.h"
 #include "manifest.h"
@@ -17,7 +16,6 @@
 DEFINE_TRIVIAL_CLEANUP_FUNC(CURL *, curl_easy_cleanup);
 DEFINE_TRIVIAL_CLEANUP_FUNC(CURLM *, curl_multi_cleanup);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct curl_slist *, curl_slist_free_all);
-DEFINE_TRIVIAL_CLEANUP_FUNC(EVP_MD_CTX *, EVP_MD_CTX_free);
 static inline void curl_freep(char **p) {
         curl_free(*p);
 }
@@ -57,6 +55,9 @@ struct RegistryClient {
         Token *tokens;
         size_t n_tokens;
         char **basic_registries; /* answered 401 with a Basic challenge */
+        /* A progress callback asked to stop: every transfer of the current
+         * call ends with -ECANCELED. */
+        bool cancelled;
 };
 
 typedef enum TransferKind {
@@ -102,7 +103,7 @@ typedef struct Transfer {
         const char *digest;
         uint64_t expected_size, received;
         RegistrySink sink;
-        EVP_MD_CTX *md;
+        DigestContext md;
         RegistryProgress progress;
         void *userdata;
 
@@ -110,7 +111,7 @@ typedef struct Transfer {
         int abort_error;
 
         int result;
-        RegistryError error;
+        PeapodError error;
 } Transfer;
 
 static char *mfree_str(char *p) {
@@ -176,48 +177,34 @@ static void transfer_done(Transfer *t) {
         free(t->url);
         free(t->what);
         free(t->buf);
-        EVP_MD_CTX_free(t->md);
+        digest_context_done(&t->md);
 }
 
 static int md_start(Transfer *t) {
-        EVP_MD_CTX_free(t->md);
-        t->md = EVP_MD_CTX_new();
-        if (!t->md)
-                return -ENOMEM;
-        if (EVP_DigestInit_ex(t->md, EVP_sha256(), NULL) != 1)
-                return -EIO;
+        return digest_context_init(&t->md, DIGEST_SHA256);
+}
+
+/* "sha256:<hex>" into buf. */
+static int md_finish(DigestContext *md, char buf[static DIGEST_STRING_MAX]) {
+        Digest d;
+        int r;
+
+        r = digest_context_final(md, &d);
+        if (r < 0)
+                return r;
+        (void) digest_to_string(&d, buf);
         return 0;
 }
 
-static void hex_encode(const unsigned char *p, size_t n, char *out) {
-        static const char hex[] = "0123456789abcdef";
-        for (size_t i = 0; i < n; i++) {
-                out[2 * i] = hex[p[i] >> 4];
-                out[2 * i + 1] = hex[p[i] & 15];
-        }
-        out[2 * n] = 0;
-}
+static int sha256_buffer(const void *p, size_t n, char buf[static DIGEST_STRING_MAX]) {
+        Digest d;
+        int r;
 
-/* "sha256:<hex>" into buf (sizeof "sha256:" + 64). */
-static int md_finish(EVP_MD_CTX *md, char buf[static 7 + 64 + 1]) {
-        unsigned char h[EVP_MAX_MD_SIZE];
-        unsigned n = 0;
-
-        if (EVP_DigestFinal_ex(md, h, &n) != 1 || n != 32)
-                return -EIO;
-        memcpy(buf, "sha256:", 7);
-        hex_encode(h, n, buf + 7);
+        r = digest_buffer(DIGEST_SHA256, p, n, &d);
+        if (r < 0)
+                return r;
+        (void) digest_to_string(&d, buf);
         return 0;
-}
-
-static int sha256_buffer(const void *p, size_t n, char buf[static 7 + 64 + 1]) {
-        _cleanup_(EVP_MD_CTX_freep) EVP_MD_CTX *md = EVP_MD_CTX_new();
-
-        if (!md)
-                return -ENOMEM;
-        if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1 || EVP_DigestUpdate(md, p, n) != 1)
-                return -EIO;
-        return md_finish(md, buf);
 }
 
 /* Text from the network going into our messages: printable ASCII only, so a
@@ -339,8 +326,10 @@ static int blob_reset(Transfer *t) {
         if (r < 0)
                 return r;
         t->received = 0;
-        if (t->progress)
-                t->progress(t->index, 0, t->expected_size, t->userdata);
+        if (t->progress && t->progress(t->index, 0, t->expected_size, t->userdata) != 0) {
+                t->client->cancelled = true;
+                return -ECANCELED;
+        }
         return md_start(t);
 }
 
@@ -434,7 +423,7 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *userdata) {
                 t->abort_error = -EFBIG;
                 return CURL_WRITEFUNC_ERROR;
         }
-        if (EVP_DigestUpdate(t->md, data, n) != 1) {
+        if (digest_context_update(&t->md, data, n) < 0) {
                 t->abort_error = -EIO;
                 return CURL_WRITEFUNC_ERROR;
         }
@@ -446,8 +435,11 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *userdata) {
                 return CURL_WRITEFUNC_ERROR;
         }
         t->received += n;
-        if (t->progress)
-                t->progress(t->index, t->received, t->expected_size, t->userdata);
+        if (t->progress && t->progress(t->index, t->received, t->expected_size, t->userdata) != 0) {
+                t->client->cancelled = true;
+                t->abort_error = -ECANCELED;
+                return CURL_WRITEFUNC_ERROR;
+        }
         return n;
 }
 
@@ -599,7 +591,7 @@ static int transfer_start(Transfer *t, CURLM *multi) {
         transfer_reset_response(t);
         t->abort_error = 0;
         t->tries++;
-        if (t->kind == TRANSFER_BLOB && !t->md) {
+        if (t->kind == TRANSFER_BLOB && !t->md.ctx) {
                 r = md_start(t);
                 if (r < 0)
                         return r;
@@ -635,13 +627,17 @@ static int auth_fetch_token(Transfer *t, const AuthChallenge *ch) {
         int64_t expires_in = 60;
         int r;
 
+        /* A message from an earlier attempt of this transfer is stale now:
+         * the reason below (if any) is the one that counts. */
+        t->error.message[0] = 0;
+
         if (!ch->realm)
-                return registry_error_set(&t->error, -EBADMSG, "%s: Bearer challenge without a realm", t->what);
+                return peapod_error_set(&t->error, -EBADMSG, "%s: Bearer challenge without a realm", t->what);
         /* The registry names where our credentials go. Trust it as much as
          * the registry itself, but never send them in clear text unless that
          * registry is marked insecure. */
         if (!startswith(ch->realm, "https://") && !(t->insecure && startswith(ch->realm, "http://")))
-                return registry_error_set(&t->error, -EPERM, "%s: refusing token realm '%.200s': not HTTPS", t->what, ch->realm);
+                return peapod_error_set(&t->error, -EPERM, "%s: refusing token realm '%.200s': not HTTPS", t->what, ch->realm);
 
         tt.insecure = t->insecure;
         service = curl_easy_escape(NULL, strempty(ch->service), 0);
@@ -662,11 +658,11 @@ static int auth_fetch_token(Transfer *t, const AuthChallenge *ch) {
                 r = tt.result;
         if (r < 0) {
                 if (tt.error.http_status == 401)
-                        (void) registry_error_set(&t->error, -EACCES, "%s: authentication failed for %s: %s", t->what, t->registry,
+                        (void) peapod_error_set(&t->error, -EACCES, "%s: authentication failed for %s: %s", t->what, t->registry,
                                                   tt.token_credentials ? "bad credentials (the token service refused them)"
                                                                        : "credentials required, none in the auth file");
                 else
-                        (void) registry_error_set(&t->error, r, "%s: fetching a token failed: %s", t->what, tt.error.message);
+                        (void) peapod_error_set(&t->error, r, "%s: fetching a token failed: %s", t->what, tt.error.message);
                 t->error.http_status = tt.error.http_status;
                 transfer_done(&tt);
                 return r;
@@ -676,7 +672,7 @@ static int auth_fetch_token(Transfer *t, const AuthChallenge *ch) {
         /* "token" is the spec's name, "access_token" the OAuth2 one; both are sent by some services. */
         if (!root || (json_get_string(root, "token", &token) < 0 && json_get_string(root, "access_token", &token) < 0) ||
             isempty(token) || strlen(token) > TOKEN_BODY_MAX)
-                return registry_error_set(&t->error, -EBADMSG, "%s: token service answered without a token", t->what);
+                return peapod_error_set(&t->error, -EBADMSG, "%s: token service answered without a token", t->what);
         (void) json_get_int64(root, "expires_in", &expires_in);
         /* The spec says to assume 60 s when less (or nothing) is given; cap a
          * day so a bogus value cannot pin a stale token. */
@@ -820,7 +816,7 @@ static void transfer_finish_ok(Transfer *t, long status) {
         if (t->received != t->expected_size)
                 return transfer_error(t, -EBADMSG, "%s: size mismatch: got %" PRIu64 " bytes, expected %" PRIu64, t->what,
                                       t->received, t->expected_size);
-        r = md_finish(t->md, computed);
+        r = md_finish(&t->md, computed);
         if (r < 0)
                 return transfer_error(t, r, "%s: hashing failed", t->what);
         if (!streq(computed, t->digest))
@@ -965,6 +961,17 @@ static int transfers_run(RegistryClient *c, CURLM *multi, Transfer **ts, size_t 
                 int still, left;
                 long tmo = -1;
                 bool finished = false;
+
+                if (c->cancelled) {
+                        /* Nothing more is read: transfers still running or
+                         * waiting for a retry end here. */
+                        for (size_t i = 0; i < n; i++)
+                                if (!ts[i]->done) {
+                                        transfer_detach(ts[i]);
+                                        transfer_error(ts[i], -ECANCELED, "%s: cancelled", ts[i]->what);
+                                }
+                        return 0;
+                }
 
                 for (size_t i = 0; i < n; i++)
                         if (ts[i]->running)
@@ -1114,16 +1121,16 @@ static int transfer_init(RegistryClient *c, Transfer *t, TransferKind kind, cons
         return r < 0 ? -ENOMEM : 0;
 }
 
-static int reference_check(const ImageReference *ref, RegistryError *e) {
+static int reference_check(const ImageReference *ref, PeapodError *e) {
         if (!ref || !ref->repository || !image_reference_object(ref))
-                return registry_error_set(e, -EINVAL, "invalid image reference");
+                return peapod_error_set(e, -EINVAL, "invalid image reference");
         if (!ref->registry)
-                return registry_error_set(e, -EINVAL, "\"%s\" is a short name: resolve it first", ref->repository);
+                return peapod_error_set(e, -EINVAL, "\"%s\" is a short name: resolve it first", ref->repository);
         return 0;
 }
 
 int registry_get_manifest(RegistryClient *c, const ImageReference *ref, char * const *accept_types, char **ret_body,
-                          size_t *ret_size, char **ret_content_type, char **ret_digest, RegistryError *e) {
+                          size_t *ret_size, char **ret_content_type, char **ret_digest, PeapodError *e) {
         /* The media type names live in manifest.c, with their parser. */
         char * const all_types[] = {
                 (char *) media_type_to_string(MEDIA_TYPE_OCI_MANIFEST),
@@ -1143,7 +1150,7 @@ int registry_get_manifest(RegistryClient *c, const ImageReference *ref, char * c
                 accept_types = all_types;
         FOREACH_STRV(a, accept_types)
                 if (strpbrk(a, "\r\n,"))
-                        return registry_error_set(e, -EINVAL, "invalid media type");
+                        return peapod_error_set(e, -EINVAL, "invalid media type");
         r = registry_endpoints(c, ref, &endpoints);
         if (r < 0)
                 return r;
@@ -1190,14 +1197,14 @@ int registry_get_manifest(RegistryClient *c, const ImageReference *ref, char * c
                 *ret_body = TAKE_PTR(t.buf);
                 transfer_done(&t);
                 if (e) /* a mirror may have failed before */
-                        *e = (RegistryError) {};
+                        *e = (PeapodError) {};
                 return 0;
         }
         return r;
 }
 
 int registry_get_blobs(RegistryClient *c, const ImageReference *ref, RegistryBlobRequest *requests, size_t n,
-                       RegistryProgress progress, void *userdata, RegistryError *e) {
+                       RegistryProgress progress, void *userdata, PeapodError *e) {
         _cleanup_strv_free_ char **endpoints = NULL;
         _cleanup_free_ char *scope = NULL;
         _cleanup_free_ Transfer *ts = NULL;
@@ -1210,12 +1217,13 @@ int registry_get_blobs(RegistryClient *c, const ImageReference *ref, RegistryBlo
                 return r;
         for (size_t i = 0; i < n; i++) {
                 requests[i].result = -EAGAIN;
-                requests[i].error = (RegistryError) {};
+                requests[i].error = (PeapodError) {};
                 if (!image_digest_is_valid(requests[i].digest) || !requests[i].sink.write)
-                        return registry_error_set(e, -EINVAL, "invalid blob request %zu", i);
+                        return peapod_error_set(e, -EINVAL, "invalid blob request %zu", i);
         }
         if (n == 0)
                 return 0;
+        c->cancelled = false;
         r = registry_endpoints(c, ref, &endpoints);
         if (r < 0)
                 return r;
@@ -1256,13 +1264,13 @@ int registry_get_blobs(RegistryClient *c, const ImageReference *ref, RegistryBlo
 
                         transfer_detach(&ts[j]);
                         if (r < 0)
-                                (void) registry_error_set(&ts[j].error, ts[j].result = r, "%s: transfer loop failed", ts[j].what);
+                                transfer_error(&ts[j], r, "%s: transfer loop failed", ts[j].what);
                         else if (!ts[j].done)
-                                (void) registry_error_set(&ts[j].error, ts[j].result = -EIO, "%s: not finished", ts[j].what);
+                                transfer_error(&ts[j], -EIO, "%s: not finished", ts[j].what);
                         /* What another endpoint cannot fix: wrong content (a mirror
                          * serving it is no reason to trust the next one blindly),
                          * and a sink holding bytes it cannot discard. */
-                        if (ts[j].result == -EBADMSG || ts[j].result == -EFBIG)
+                        if (ts[j].result == -EBADMSG || ts[j].result == -EFBIG || ts[j].result == -ECANCELED)
                                 final[ts[j].index] = true;
                         if (ts[j].result < 0 && ts[j].received > 0 && (!q->sink.reset || q->sink.reset(q->sink.userdata) < 0))
                                 final[ts[j].index] = true;
@@ -1282,7 +1290,7 @@ int registry_get_blobs(RegistryClient *c, const ImageReference *ref, RegistryBlo
 }
 
 int registry_get_blob(RegistryClient *c, const ImageReference *ref, const char *digest, uint64_t expected_size,
-                      const RegistrySink *sink, RegistryProgress progress, void *userdata, RegistryError *e) {
+                      const RegistrySink *sink, RegistryProgress progress, void *userdata, PeapodError *e) {
         RegistryBlobRequest q = {
                 .digest = digest,
                 .size = expected_size,

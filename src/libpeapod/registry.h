@@ -52,7 +52,7 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(RegistryClient *, registry_client_free);
  * or the registry sends Docker-Content-Digest, the body must match it
  * (-EBADMSG otherwise). All ret_* may be NULL except ret_body. */
 int registry_get_manifest(RegistryClient *c, const ImageReference *ref, char * const *accept_types, char **ret_body,
-                          size_t *ret_size, char **ret_content_type, char **ret_digest, RegistryError *e);
+                          size_t *ret_size, char **ret_content_type, char **ret_digest, PeapodError *e);
 
 /* Where a blob's bytes go. write() gets every byte once, in order, and returns
  * 0 or -errno (which aborts the transfer). reset() discards everything written
@@ -73,14 +73,16 @@ int registry_fd_sink_reset(void *userdata);
                           .userdata = (void *) (intptr_t) (fd) })
 
 /* Called as bytes arrive (index is the request's position, 0 for a single
- * blob). done can go back down when a transfer starts over. */
-typedef void (*RegistryProgress)(size_t index, uint64_t done, uint64_t total, void *userdata);
+ * blob). done can go back down when a transfer starts over. A non-zero
+ * return cancels the call: every transfer of it stops and fails with
+ * -ECANCELED (the others' sinks may hold partial data). */
+typedef int (*RegistryProgress)(size_t index, uint64_t done, uint64_t total, void *userdata);
 
 /* GET /v2/<repository>/blobs/<digest>, at most expected_size bytes, streamed
  * into sink while sha256 is computed; the blob must have exactly that size
  * and digest (-EBADMSG otherwise, after which the sink holds garbage). */
 int registry_get_blob(RegistryClient *c, const ImageReference *ref, const char *digest, uint64_t expected_size,
-                      const RegistrySink *sink, RegistryProgress progress, void *userdata, RegistryError *e);
+                      const RegistrySink *sink, RegistryProgress progress, void *userdata, PeapodError *e);
 
 typedef struct RegistryBlobRequest {
         const char *digest;
@@ -88,14 +90,14 @@ typedef struct RegistryBlobRequest {
         RegistrySink sink;
         /* Out: 0 or -errno, and the message for this blob. */
         int result;
-        RegistryError error;
+        PeapodError error;
 } RegistryBlobRequest;
 
 /* Several blobs of one repository at once (max_connections in flight). Every
  * request runs to its end even when another fails; the return value (and e)
  * is the first failure in request order. */
 int registry_get_blobs(RegistryClient *c, const ImageReference *ref, RegistryBlobRequest *requests, size_t n,
-                       RegistryProgress progress, void *userdata, RegistryError *e);
+                       RegistryProgress progress, void *userdata, PeapodError *e);
 
 /* One challenge of a WWW-Authenticate header (RFC 7235). */
 typedef struct AuthChallenge {

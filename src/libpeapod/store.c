@@ -253,7 +253,7 @@ int store_blob_open(const Store *s, const Digest *d, int *ret_fd) {
         return 0;
 }
 
-int store_blob_read(const Store *s, const Digest *d, size_t max_size, char **ret, size_t *ret_size, ImageError *e) {
+int store_blob_read(const Store *s, const Digest *d, size_t max_size, char **ret, size_t *ret_size, PeapodError *e) {
         _cleanup_free_ char *buf = NULL, *path = NULL;
         char a[DIGEST_STRING_MAX];
         size_t n;
@@ -265,14 +265,14 @@ int store_blob_read(const Store *s, const Digest *d, size_t max_size, char **ret
                 return r;
         r = read_file(path, max_size, &buf, &n);
         if (r == -EFBIG)
-                return image_error_set(e, r, "Blob %s is larger than %zu bytes", digest_to_string(d, a), max_size);
+                return peapod_error_set(e, r, "Blob %s is larger than %zu bytes", digest_to_string(d, a), max_size);
         if (r < 0)
                 return r;
         r = digest_buffer(d->algorithm, buf, n, &got);
         if (r < 0)
                 return r;
         if (!digest_equal(&got, d))
-                return image_error_set(e, -EBADMSG, "Blob %s in the store is corrupt", digest_to_string(d, a));
+                return peapod_error_set(e, -EBADMSG, "Blob %s in the store is corrupt", digest_to_string(d, a));
         *ret = TAKE_PTR(buf);
         if (ret_size)
                 *ret_size = n;
@@ -348,7 +348,7 @@ int store_blob_begin(Store *s, const Digest *expected, uint64_t expected_size, B
         return 0;
 }
 
-int blob_writer_write(BlobWriter *w, const void *data, size_t size, ImageError *e) {
+int blob_writer_write(BlobWriter *w, const void *data, size_t size, PeapodError *e) {
         const char *p = data;
         size_t left = size;
         int r;
@@ -359,7 +359,7 @@ int blob_writer_write(BlobWriter *w, const void *data, size_t size, ImageError *
                 char a[DIGEST_STRING_MAX];
 
                 w->broken = true;
-                return image_error_set(e, -EBADMSG, "Blob %s is larger than the expected %" PRIu64 " bytes",
+                return peapod_error_set(e, -EBADMSG, "Blob %s is larger than the expected %" PRIu64 " bytes",
                                        w->has_expected ? digest_to_string(&w->expected, a) : "(new)", w->expected_size);
         }
         while (left > 0) {
@@ -382,7 +382,7 @@ int blob_writer_write(BlobWriter *w, const void *data, size_t size, ImageError *
         return r;
 }
 
-int store_blob_commit(BlobWriter *writer, Digest *ret_digest, ImageError *e) {
+int store_blob_commit(BlobWriter *writer, Digest *ret_digest, PeapodError *e) {
         _cleanup_(blob_writer_freep) BlobWriter *w = writer;
         char a[DIGEST_STRING_MAX], b[DIGEST_STRING_MAX];
         uint64_t size;
@@ -398,10 +398,10 @@ int store_blob_commit(BlobWriter *writer, Digest *ret_digest, ImageError *e) {
         /* Both checks before the blob gets its name: a name in blobs/ is a
          * promise that the content hashes to it. */
         if (w->expected_size != UINT64_MAX && size != w->expected_size)
-                return image_error_set(e, -EBADMSG, "Blob %s has %" PRIu64 " bytes, expected %" PRIu64,
+                return peapod_error_set(e, -EBADMSG, "Blob %s has %" PRIu64 " bytes, expected %" PRIu64,
                                        digest_to_string(&got, a), size, w->expected_size);
         if (w->has_expected && !digest_equal(&got, &w->expected))
-                return image_error_set(e, -EBADMSG, "Digest mismatch: expected %s, got %s",
+                return peapod_error_set(e, -EBADMSG, "Digest mismatch: expected %s, got %s",
                                        digest_to_string(&w->expected, a), digest_to_string(&got, b));
         if (fsync(w->fd) < 0)
                 return -errno;
@@ -419,7 +419,7 @@ int store_blob_commit(BlobWriter *writer, Digest *ret_digest, ImageError *e) {
 }
 
 int store_blob_write_fd(Store *s, const Digest *expected, uint64_t expected_size, int fd, Digest *ret_digest,
-                        ImageError *e) {
+                        PeapodError *e) {
         _cleanup_(blob_writer_freep) BlobWriter *w = NULL;
         _cleanup_free_ char *buf = NULL;
         int r;
@@ -447,7 +447,7 @@ int store_blob_write_fd(Store *s, const Digest *expected, uint64_t expected_size
 }
 
 int store_blob_write_buffer(Store *s, const Digest *expected, const void *data, size_t size, Digest *ret_digest,
-                            ImageError *e) {
+                            PeapodError *e) {
         _cleanup_(blob_writer_freep) BlobWriter *w = NULL;
         int r;
 
@@ -548,7 +548,7 @@ static int entry_descriptor(json_object *entry, Descriptor *ret) {
         return 0;
 }
 
-int store_ref_set(Store *s, const char *ref, const Digest *manifest, ImageError *e) {
+int store_ref_set(Store *s, const char *ref, const Digest *manifest, PeapodError *e) {
         _cleanup_close_ int pin_fd = -EBADF, lock_fd = -EBADF;
         _cleanup_json_ json_object *o = NULL, *entry = NULL, *ann = NULL;
         _cleanup_free_ char *text = NULL, *dstr = NULL;
@@ -559,7 +559,7 @@ int store_ref_set(Store *s, const char *ref, const Digest *manifest, ImageError 
         int r;
 
         if (!ref_name_is_valid(ref))
-                return image_error_set(e, -EINVAL, "Invalid reference");
+                return peapod_error_set(e, -EINVAL, "Invalid reference");
         /* Pinned from before we look at the blob until the ref is written,
          * so gc cannot take the blob from under a ref being set. */
         r = store_pin(s, &pin_fd);
@@ -567,14 +567,14 @@ int store_ref_set(Store *s, const char *ref, const Digest *manifest, ImageError 
                 return r;
         r = store_blob_read(s, manifest, MANIFEST_SIZE_MAX, &text, &n, e);
         if (r == -ENOENT)
-                return image_error_set(e, r, "Manifest %s is not in the store", digest_to_string(manifest, a));
+                return peapod_error_set(e, r, "Manifest %s is not in the store", digest_to_string(manifest, a));
         if (r < 0)
                 return r;
         r = manifest_detect(text, n, NULL, &t, e);
         if (r < 0)
                 return r;
         if (!media_type_is_manifest(t) && !media_type_is_index(t))
-                return image_error_set(e, -EMEDIUMTYPE, "Blob %s is not a manifest or index", digest_to_string(manifest, a));
+                return peapod_error_set(e, -EMEDIUMTYPE, "Blob %s is not a manifest or index", digest_to_string(manifest, a));
 
         dstr = digest_to_string_alloc(manifest);
         entry = json_object_new_object();
@@ -592,7 +592,7 @@ int store_ref_set(Store *s, const char *ref, const Digest *manifest, ImageError 
                 return r;
         r = index_load(s, &o, &manifests);
         if (r < 0)
-                return image_error_set(e, r, "Failed to read %s/index.json: %s", s->root, strerror(-r));
+                return peapod_error_set(e, r, "Failed to read %s/index.json: %s", s->root, strerror(-r));
         kept = json_object_new_array();
         if (!kept)
                 return -ENOMEM;
@@ -605,7 +605,7 @@ int store_ref_set(Store *s, const char *ref, const Digest *manifest, ImageError 
         }
         if (json_object_array_length(kept) >= STORE_REFS_MAX) {
                 json_object_put(kept);
-                return image_error_set(e, -E2BIG, "Too many refs in the store");
+                return peapod_error_set(e, -E2BIG, "Too many refs in the store");
         }
         json_object_array_add(kept, TAKE_PTR(entry));
         json_object_object_add(o, "manifests", kept);

@@ -45,7 +45,7 @@ int store_blob_exists(const Store *s, const Digest *d);
 int store_blob_open(const Store *s, const Digest *d, int *ret_fd);
 /* Read a small blob (a manifest or config), bounded by max_size (-EFBIG),
  * and check it against its digest again: it is about to be parsed. */
-int store_blob_read(const Store *s, const Digest *d, size_t max_size, char **ret, size_t *ret_size, ImageError *e);
+int store_blob_read(const Store *s, const Digest *d, size_t max_size, char **ret, size_t *ret_size, PeapodError *e);
 
 /* Streaming blob writes: begin, write any number of times, then commit or
  * free. expected may be NULL (the digest is then whatever the data hashes to,
@@ -53,26 +53,30 @@ int store_blob_read(const Store *s, const Digest *d, size_t max_size, char **ret
  * more than expected_size fails at once with -EBADMSG. */
 typedef struct BlobWriter BlobWriter;
 int store_blob_begin(Store *s, const Digest *expected, uint64_t expected_size, BlobWriter **ret);
-int blob_writer_write(BlobWriter *w, const void *data, size_t size, ImageError *e);
+int blob_writer_write(BlobWriter *w, const void *data, size_t size, PeapodError *e);
 /* Verify size and digest, fsync, and make the blob visible under its name
  * atomically. Returns 1 if this call added it, 0 if it was already there
  * (another writer won: fine, same content). On mismatch -EBADMSG and the
  * data is gone. The writer is consumed in every case. */
-int store_blob_commit(BlobWriter *w, Digest *ret_digest, ImageError *e);
+int store_blob_commit(BlobWriter *w, Digest *ret_digest, PeapodError *e);
 /* Abandon a write (the temp data is removed); accepts NULL. */
 BlobWriter *blob_writer_free(BlobWriter *w);
 DEFINE_TRIVIAL_CLEANUP_FUNC(BlobWriter *, blob_writer_free);
 
 /* Everything readable from fd (a file, a pipe, a socket) as one blob. */
 int store_blob_write_fd(Store *s, const Digest *expected, uint64_t expected_size, int fd, Digest *ret_digest,
-                        ImageError *e);
+                        PeapodError *e);
 int store_blob_write_buffer(Store *s, const Digest *expected, const void *data, size_t size, Digest *ret_digest,
-                            ImageError *e);
+                            PeapodError *e);
 
 /* Serialise work on one blob between processes (two pulls of the same
  * image): blocks until no one else holds the digest's lock, returns the fd
  * holding it; closing it releases the lock. Then check store_blob_exists():
- * the other puller may have done the work. */
+ * the other puller may have done the work. Unpacking locks a layer tree by
+ * its chain id the same way. flock() locks belong to the open file, so one
+ * process taking the same digest's lock twice deadlocks: release blob locks
+ * before taking chain-id locks (an uncompressed layer's digest is its
+ * diff_id, which is the chain id of a bottom layer). */
 int store_blob_lock(Store *s, const Digest *d, int *ret_fd);
 
 /* Hold while adding blobs or layer trees that no ref reaches yet (a pull in
@@ -90,7 +94,7 @@ void store_ref_list_free(StoreRef *l, size_t n);
 
 /* Point ref at a manifest or index blob, which must be in the store
  * (-ENOENT otherwise); its media type and size come from the blob. */
-int store_ref_set(Store *s, const char *ref, const Digest *manifest, ImageError *e);
+int store_ref_set(Store *s, const char *ref, const Digest *manifest, PeapodError *e);
 /* -ENOENT if no such ref. */
 int store_ref_get(Store *s, const char *ref, Digest *ret);
 int store_ref_remove(Store *s, const char *ref);

@@ -80,7 +80,7 @@ typedef struct Unpacker {
         uint64_t declared_total;
         UnpackStats stats;
         const char *current; /* the archive name of the entry at hand, for messages */
-        UnpackError *err;
+        PeapodError *err;
 } Unpacker;
 
 static void unpacker_done(Unpacker *u) {
@@ -132,10 +132,10 @@ static void escape_name(const char *s, char *buf, size_t size) {
 
 /* Record why the layer is refused as "ENTRY: reason" and return r. */
 _printf_(3, 4) static int unpack_fail(Unpacker *u, int r, const char *format, ...) {
-        char name[200], reason[UNPACK_ERROR_MAX - 200 - 2];
+        char name[200], reason[sizeof(((PeapodError *) NULL)->message) - 200 - 2];
         va_list ap;
 
-        if (!u->err)
+        if (!u->err || u->err->message[0])
                 return r;
         va_start(ap, format);
         (void) vsnprintf(reason, sizeof(reason), format, ap);
@@ -884,7 +884,7 @@ static int unpack_archive(Unpacker *u, int fd) {
         return 0;
 }
 
-int layer_unpack(int fd, const char *dest, const UnpackOptions *opts, UnpackStats *ret_stats, UnpackError *err) {
+int layer_unpack(int fd, const char *dest, const UnpackOptions *opts, UnpackStats *ret_stats, PeapodError *err) {
         _cleanup_(unpacker_done) Unpacker u = {
                 .root_fd = -EBADF,
                 .cached_fd = -EBADF,
@@ -894,8 +894,6 @@ int layer_unpack(int fd, const char *dest, const UnpackOptions *opts, UnpackStat
         _cleanup_(uselocale_restore) locale_t old_locale = (locale_t) 0;
         int r;
 
-        if (err)
-                err->message[0] = 0;
         if (fd < 0 || isempty(dest))
                 return unpack_fail(&u, -EINVAL, "invalid arguments");
 
@@ -944,5 +942,78 @@ int layer_unpack(int fd, const char *dest, const UnpackOptions *opts, UnpackStat
         }
         if (ret_stats)
                 *ret_stats = u.stats;
+        return 0;
+}
+
+static void archive_read_freep(struct archive **a) {
+        if (*a)
+                (void) archive_read_free(*a);
+}
+
+int layer_decompress(int fd, int (*write)(const void *data, size_t size, void *userdata), void *userdata,
+                     PeapodError *err) {
+        _cleanup_(archive_read_freep) struct archive *a = NULL;
+        struct archive_entry *entry;
+        uint64_t done = 0;
+        int r;
+
+        if (fd < 0 || !write)
+                return -EINVAL;
+        a = archive_read_new();
+        if (!a)
+                return -ENOMEM;
+        /* The same decompressors as unpack_archive(), and the "raw" format:
+         * the decompressed bytes as they are, whatever they contain. */
+        if (archive_read_support_filter_gzip(a) != ARCHIVE_OK || archive_read_support_filter_zstd(a) != ARCHIVE_OK ||
+            archive_read_support_format_raw(a) != ARCHIVE_OK)
+                return peapod_error_set(err, -EOPNOTSUPP, "libarchive lacks built-in gzip, zstd or raw support");
+        if (archive_read_open_fd(a, fd, UNPACK_READ_BLOCK) != ARCHIVE_OK)
+                return peapod_error_set(err, -EBADMSG, "cannot read layer: %s", strna(archive_error_string(a)));
+        r = archive_read_next_header(a, &entry);
+        if (r == ARCHIVE_EOF)
+                return peapod_error_set(err, -EBADMSG, "empty layer");
+        if (r != ARCHIVE_OK)
+                return peapod_error_set(err, -EBADMSG, "cannot read layer: %s", strna(archive_error_string(a)));
+        for (;;) {
+                const void *buf;
+                size_t size;
+                la_int64_t offset;
+
+                r = archive_read_data_block(a, &buf, &size, &offset);
+                if (r == ARCHIVE_EOF)
+                        break;
+                if (r != ARCHIVE_OK)
+                        return peapod_error_set(err, -EBADMSG, "cannot decompress layer: %s", strna(archive_error_string(a)));
+                if (offset < 0 || (uint64_t) offset != done)
+                        return peapod_error_set(err, -EBADMSG, "cannot decompress layer: unexpected hole");
+                r = write(buf, size, userdata);
+                if (r < 0)
+                        return r;
+                done += size;
+        }
+        return 0;
+}
+
+static int digest_write(const void *data, size_t size, void *userdata) {
+        return digest_context_update(userdata, data, size);
+}
+
+int layer_diff_id(int fd, Digest *ret, PeapodError *err) {
+        _cleanup_(digest_context_done) DigestContext ctx = DIGEST_CONTEXT_NULL;
+        Digest d;
+        int r;
+
+        if (fd < 0 || !ret)
+                return -EINVAL;
+        r = digest_context_init(&ctx, DIGEST_SHA256);
+        if (r < 0)
+                return r;
+        r = layer_decompress(fd, digest_write, &ctx, err);
+        if (r < 0)
+                return r;
+        r = digest_context_final(&ctx, &d);
+        if (r < 0)
+                return r;
+        *ret = d;
         return 0;
 }

@@ -4,6 +4,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "digest.h"
+#include "error.h"
 #include "macro.h"
 
 /* Limits for one layer. A field left 0 takes the default below: there is no
@@ -24,14 +26,6 @@ typedef struct UnpackStats {
         uint64_t bytes;   /* file content bytes written */
 } UnpackStats;
 
-/* One line saying why a layer was refused, naming the entry. Names from the
- * archive are escaped (\xNN for anything but printable ASCII), so the line
- * is safe to log as is. */
-#define UNPACK_ERROR_MAX 512
-typedef struct UnpackError {
-        char message[UNPACK_ERROR_MAX];
-} UnpackError;
-
 /* Unpack one OCI/Docker layer read from fd (from its current offset; gzip,
  * zstd or uncompressed tar, detected from the data) into the directory dest,
  * which must not exist and is created. The result is meant to be an overlayfs
@@ -43,7 +37,21 @@ typedef struct UnpackError {
  * non-directory, hard links leaving the layer, device nodes (unless allowed)
  * and anything over the limits refuse the whole layer. On failure dest is
  * removed entirely, so a refused layer leaves nothing behind; ret_stats is
- * untouched and err (if not NULL) says why. Nothing is synced: the caller
+ * untouched and err (if not NULL) says why, in one line naming the entry
+ * (names from the archive escaped as \xNN, so the line is safe to log). Nothing is synced: the caller
  * calls syncfs() once when it wants the layer durable. Needs root (ownership,
  * whiteouts, trusted.* xattrs). Logs nothing. */
-int layer_unpack(int fd, const char *dest, const UnpackOptions *opts, UnpackStats *ret_stats, UnpackError *err);
+int layer_unpack(int fd, const char *dest, const UnpackOptions *opts, UnpackStats *ret_stats, PeapodError *err);
+
+/* The layer's diff_id: the sha256 of its uncompressed tar stream, read from
+ * fd (from its current offset) with the same decompressors as
+ * layer_unpack(). An image config names its layers by diff_id, so a puller
+ * checks this before unpacking: the tar reader then never sees a stream the
+ * image did not commit to. */
+int layer_diff_id(int fd, Digest *ret, PeapodError *err);
+
+/* Feed the uncompressed stream of a layer read from fd (from its current
+ * offset) to write(), in order; a negative return of write() stops and is
+ * returned. */
+int layer_decompress(int fd, int (*write)(const void *data, size_t size, void *userdata), void *userdata,
+                     PeapodError *err);

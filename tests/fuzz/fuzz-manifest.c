@@ -14,7 +14,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 "application/vnd.oci.image.manifest.v1+json",
                 "application/vnd.docker.distribution.manifest.list.v2+json; charset=utf-8",
         };
-        ImageError e;
+        PeapodError e;
         MediaType t;
 
         if (size > MANIFEST_SIZE_MAX + 1)

@@ -59,7 +59,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 .max_total_size = 64 << 20,
                 .max_entries = 10000,
         };
-        UnpackError err;
+        PeapodError err;
         _cleanup_close_ int fd = -EBADF;
         _cleanup_free_ char *text = NULL;
         struct stat st;

@@ -29,7 +29,7 @@ typedef struct Progress {
         unsigned max_active;
 } Progress;
 
-static void progress_cb(size_t index, uint64_t done, uint64_t total, void *userdata) {
+static int progress_cb(size_t index, uint64_t done, uint64_t total, void *userdata) {
         Progress *p = userdata;
         unsigned active = 0;
 
@@ -44,9 +44,10 @@ static void progress_cb(size_t index, uint64_t done, uint64_t total, void *userd
                         active++;
         if (active > p->max_active)
                 p->max_active = active;
+        return 0;
 }
 
-static int fail(int r, const RegistryError *e, const char *what) {
+static int fail(int r, const PeapodError *e, const char *what) {
         fprintf(stderr, "registry-get: %s: %s (%s, HTTP %d)\n", what, e->message[0] ? e->message : "-", strerror(-r),
                 e->http_status);
         return 1;
@@ -120,7 +121,7 @@ int main(int argc, char *argv[]) {
         size_t n = 0, size;
         bool manifest_only = false;
         static Progress progress;
-        RegistryError e = {};
+        PeapodError e = {};
         json_object *layers, *cfg;
         int c, r;
 

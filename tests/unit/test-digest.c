@@ -87,7 +87,7 @@ TEST(vectors) {
 
 TEST(fd) {
         char path[] = "/tmp/test-digest-XXXXXX";
-        ImageError e = {};
+        PeapodError e = {};
         Digest d, abc;
         uint64_t size;
         int fd;
@@ -108,9 +108,11 @@ TEST(fd) {
         ASSERT_TRUE(lseek(fd, 0, SEEK_SET) == 0);
         ASSERT_OK(digest_verify_fd(fd, &abc, UINT64_MAX, NULL));
         ASSERT_TRUE(lseek(fd, 0, SEEK_SET) == 0);
+        e = PEAPOD_ERROR_NULL;
         ASSERT_ERR(digest_verify_fd(fd, &abc, 4, &e), EBADMSG);
         ASSERT_TRUE(strstr(e.message, "3 bytes"));
         ASSERT_TRUE(lseek(fd, 1, SEEK_SET) == 1);
+        e = PEAPOD_ERROR_NULL;
         ASSERT_ERR(digest_verify_fd(fd, &abc, UINT64_MAX, &e), EBADMSG);
         ASSERT_TRUE(strstr(e.message, "mismatch"));
         ASSERT_TRUE(strstr(e.message, ABC_SHA256));

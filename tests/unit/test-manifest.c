@@ -77,7 +77,7 @@
         "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"sha256:" HA "\",\"sha256:" HB "\"]}," \
         "\"history\":[{\"created\":\"2024-05-01T12:00:00Z\",\"created_by\":\"/bin/sh\"}]}"
 
-static int parse_manifest(const char *s, Manifest **ret, ImageError *e) {
+static int parse_manifest(const char *s, Manifest **ret, PeapodError *e) {
         return manifest_parse(s, strlen(s), NULL, ret, e);
 }
 
@@ -101,7 +101,7 @@ TEST(media_types) {
 
 TEST(oci_manifest) {
         _cleanup_(manifest_freep) Manifest *m = NULL;
-        ImageError e = {};
+        PeapodError e = {};
         MediaType t;
 
         ASSERT_OK(manifest_detect(OCI_MANIFEST, strlen(OCI_MANIFEST), NULL, &t, &e));
@@ -121,7 +121,7 @@ TEST(oci_manifest) {
 
 TEST(docker_manifest) {
         _cleanup_(manifest_freep) Manifest *m = NULL;
-        ImageError e = {};
+        PeapodError e = {};
 
         ASSERT_OK(parse_manifest(DOCKER_MANIFEST, &m, &e));
         ASSERT_TRUE(m->media_type == MEDIA_TYPE_DOCKER_MANIFEST);
@@ -138,7 +138,7 @@ TEST(detect) {
         static const char bare_index[] = "{\"schemaVersion\":2,\"manifests\":[]}";
         _cleanup_(manifest_freep) Manifest *m = NULL;
         _cleanup_(manifest_index_freep) ManifestIndex *i = NULL;
-        ImageError e = {};
+        PeapodError e = {};
         MediaType t;
 
         ASSERT_OK(manifest_detect(bare, strlen(bare), "application/vnd.docker.distribution.manifest.v2+json", &t, &e));
@@ -162,16 +162,19 @@ TEST(detect) {
         ASSERT_OK(manifest_detect(OCI_MANIFEST, strlen(OCI_MANIFEST), "application/vnd.oci.image.index.v1+json", &t, &e));
         ASSERT_TRUE(t == MEDIA_TYPE_OCI_MANIFEST);
         /* a manifest is not an index, and the other way round */
+        e = PEAPOD_ERROR_NULL;
         ASSERT_ERR(manifest_index_parse(OCI_MANIFEST, strlen(OCI_MANIFEST), NULL, &i, &e), EMEDIUMTYPE);
         ASSERT_TRUE(strstr(e.message, "not an image index"));
+        e = PEAPOD_ERROR_NULL;
         ASSERT_ERR(parse_manifest(OCI_INDEX, &m, &e), EMEDIUMTYPE);
+        e = PEAPOD_ERROR_NULL;
         ASSERT_ERR(manifest_detect("{\"foo\":1}", 9, NULL, &t, &e), EMEDIUMTYPE);
 }
 
 TEST(index) {
         _cleanup_(manifest_index_freep) ManifestIndex *i = NULL, *l = NULL;
         const Descriptor *d;
-        ImageError e = {};
+        PeapodError e = {};
         const char *os, *arch, *variant;
 
         ASSERT_OK(manifest_index_parse(OCI_INDEX, strlen(OCI_INDEX), NULL, &i, &e));
@@ -214,7 +217,7 @@ TEST(index) {
 TEST(config) {
         _cleanup_(image_config_freep) ImageConfig *c = NULL;
         _cleanup_(manifest_freep) Manifest *m = NULL, *d = NULL;
-        ImageError e = {};
+        PeapodError e = {};
 
         ASSERT_OK(image_config_parse(CONFIG, strlen(CONFIG), &c, &e));
         ASSERT_STREQ(c->architecture, "amd64");
@@ -238,6 +241,7 @@ TEST(config) {
         ASSERT_OK(parse_manifest(OCI_MANIFEST, &m, &e));
         ASSERT_OK(manifest_check_config(m, c, &e));
         ASSERT_OK(parse_manifest(DOCKER_MANIFEST, &d, &e));
+        e = PEAPOD_ERROR_NULL;
         ASSERT_ERR(manifest_check_config(d, c, &e), EBADMSG);
         ASSERT_TRUE(strstr(e.message, "Layer count mismatch"));
 
@@ -270,7 +274,7 @@ TEST(chain_ids) {
 
 static void expect_manifest_error(const char *doc, int err, const char *needle) {
         _cleanup_(manifest_freep) Manifest *m = NULL;
-        ImageError e = {};
+        PeapodError e = {};
         int r = parse_manifest(doc, &m, &e);
 
         if (r != -err || !strstr(e.message, needle)) {
@@ -335,7 +339,7 @@ TEST(malformed_other) {
         _cleanup_(manifest_index_freep) ManifestIndex *i = NULL;
         _cleanup_(image_config_freep) ImageConfig *c = NULL;
         _cleanup_free_ char *big = NULL, *many = NULL, *deep = NULL;
-        ImageError e = {};
+        PeapodError e = {};
         size_t n;
 
         /* trailing white space is fine */
@@ -343,9 +347,12 @@ TEST(malformed_other) {
         manifest_free(m);
         m = NULL;
 
+        e = PEAPOD_ERROR_NULL;
         ASSERT_ERR(manifest_parse("", 0, NULL, &m, &e), EBADMSG);
+        e = PEAPOD_ERROR_NULL;
         ASSERT_ERR(manifest_parse("[]", 2, NULL, &m, &e), EBADMSG);
         ASSERT_TRUE(strstr(e.message, "not a JSON object"));
+        e = PEAPOD_ERROR_NULL;
         ASSERT_ERR(manifest_parse("{\"a\":1}\0{}", 10, NULL, &m, &e), EBADMSG);
         ASSERT_TRUE(strstr(e.message, "NUL"));
 
@@ -355,9 +362,12 @@ TEST(malformed_other) {
         ASSERT_TRUE(big);
         memset(big, ' ', n);
         memcpy(big, OCI_MANIFEST, strlen(OCI_MANIFEST));
+        e = PEAPOD_ERROR_NULL;
         ASSERT_ERR(manifest_parse(big, n, NULL, &m, &e), EFBIG);
         ASSERT_TRUE(strstr(e.message, "limit"));
+        e = PEAPOD_ERROR_NULL;
         ASSERT_ERR(manifest_index_parse(big, n, NULL, &i, &e), EFBIG);
+        e = PEAPOD_ERROR_NULL;
         ASSERT_ERR(image_config_parse(big, n, &c, &e), EFBIG);
         ASSERT_OK(manifest_parse(big, n - 1, NULL, &m, &e));
         manifest_free(m);
@@ -372,6 +382,7 @@ TEST(malformed_other) {
                 for (unsigned k = 0; k < MANIFEST_LAYERS_MAX + 1; k++)
                         len += snprintf(many + len, cap - len, "%s" M_LAYER(GZ, "sha256:" HA, "1"), k ? "," : "");
                 len += snprintf(many + len, cap - len, "]}");
+                e = PEAPOD_ERROR_NULL;
                 ASSERT_ERR(parse_manifest(many, &m, &e), E2BIG);
                 ASSERT_TRUE(strstr(e.message, "257 layers"));
         }
@@ -382,21 +393,25 @@ TEST(malformed_other) {
         strcpy(deep, "{\"a\":");
         for (int k = 0; k < 1000; k++)
                 strcat(deep, "[");
+        e = PEAPOD_ERROR_NULL;
         ASSERT_ERR(manifest_parse(deep, strlen(deep), NULL, &m, &e), EBADMSG);
 
         /* index */
+        e = PEAPOD_ERROR_NULL;
         ASSERT_ERR(manifest_index_parse("{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"x\",\"digest\":\"sha256:" HA "\",\"size\":1,\"platform\":{\"os\":\"linux\"}}]}",
                                         strlen("{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"x\",\"digest\":\"sha256:" HA "\",\"size\":1,\"platform\":{\"os\":\"linux\"}}]}"),
                                         NULL, &i, &e), EBADMSG);
         ASSERT_TRUE(strstr(e.message, "\"architecture\" is missing"));
+        e = PEAPOD_ERROR_NULL;
         ASSERT_ERR(manifest_index_parse("{\"schemaVersion\":2,\"manifests\":{}}", 34, NULL, &i, &e), EBADMSG);
+        e = PEAPOD_ERROR_NULL;
         ASSERT_ERR(manifest_index_parse("{\"schemaVersion\":2,\"manifests\":[7]}", 35, NULL, &i, &e), EBADMSG);
         ASSERT_TRUE(!i);
 
         /* config */
 #define CFG_BAD(doc, err, needle)                                                \
         do {                                                                     \
-                ASSERT_ERR(image_config_parse(doc, strlen(doc), &c, &e), err);   \
+                e = PEAPOD_ERROR_NULL; ASSERT_ERR(image_config_parse(doc, strlen(doc), &c, &e), err);   \
                 ASSERT_TRUE(strstr(e.message, needle));                          \
                 ASSERT_TRUE(!c);                                                 \
         } while (0)

@@ -75,7 +75,7 @@ TEST(pod_new_and_json_roundtrip) {
                 { .name = "worker", .image = "tools:1.0", .exec = STRV_MAKE("/bin/w", "--flag"), .workdir = "/w" },
         };
         Pod *p = NULL, *q = NULL;
-        PodError err = {};
+        PeapodError err = {};
         char *json = NULL;
 
         ASSERT_OK(pod_new("web", specs, 3, image_dirs(), &p, &err));
@@ -126,7 +126,7 @@ TEST(pod_new_rejects_bad_input) {
         AppSpec bad_env = { .image = "busybox", .env = STRV_MAKE("=x") };
         AppSpec rel_wd = { .image = "busybox", .workdir = "rel" };
         AppSpec dup[] = { { .name = "a", .image = "busybox" }, { .name = "a", .image = "busybox" } };
-        PodError err = {};
+        PeapodError err = {};
         Pod *p = NULL;
 
         ASSERT_ERR(pod_new("bad_pod", &ok, 1, image_dirs(), &p, &err), EINVAL);
@@ -163,6 +163,35 @@ TEST(pod_json_refuses_garbage) {
         }
 }
 
+/* pod.json written before multi-layer images has one "rootfs_lower". */
+TEST(pod_json_old_rootfs_lower) {
+        static const char old[] =
+                "{\"version\":1,\"id\":\"0123456789abcdef0123456789abcdef\",\"name\":\"web\",\"state\":\"created\","
+                "\"leader\":0,\"created_usec\":1,\"started_usec\":0,\"exited_usec\":0,\"apps\":[{\"name\":\"a\","
+                "\"id\":\"fedcba9876543210fedcba9876543210\",\"image\":\"busybox:latest\",\"rootfs_lower\":\"/x\","
+                "\"exec\":[\"sh\"],\"env\":[],\"workdir\":\"/\",\"state\":\"created\",\"result\":\"\",\"status\":0,"
+                "\"started_usec\":0,\"exited_usec\":0}]}";
+        _cleanup_free_ char *text = NULL;
+        Pod *p = NULL, *q = NULL;
+
+        ASSERT_OK(pod_from_json_string(old, &p));
+        ASSERT_TRUE(strv_length(p->apps[0].lowerdirs) == 1);
+        ASSERT_STREQ(p->apps[0].lowerdirs[0], "/x");
+        ASSERT_TRUE(!p->apps[0].image_id);
+        /* Written back as a list, with an image id when there is one. */
+        ASSERT_TRUE(p->apps[0].image_id = strdup("sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"));
+        ASSERT_OK(strv_extend(&p->apps[0].lowerdirs, "/y"));
+        ASSERT_OK(pod_to_json_string(p, &text));
+        ASSERT_TRUE(strstr(text, "\"lowerdirs\""));
+        ASSERT_TRUE(!strstr(text, "rootfs_lower"));
+        ASSERT_OK(pod_from_json_string(text, &q));
+        ASSERT_TRUE(strv_length(q->apps[0].lowerdirs) == 2);
+        ASSERT_STREQ(q->apps[0].lowerdirs[1], "/y");
+        ASSERT_STREQ(q->apps[0].image_id, p->apps[0].image_id);
+        pod_free(p);
+        pod_free(q);
+}
+
 TEST(state_strings) {
         for (int s = 0; s < _POD_STATE_MAX; s++)
                 ASSERT_TRUE(pod_state_from_string(pod_state_to_string(s)) == (PodState) s);
@@ -181,6 +210,7 @@ int main(void) {
         test_pod_new_and_json_roundtrip();
         test_pod_new_rejects_bad_input();
         test_pod_json_refuses_garbage();
+        test_pod_json_old_rootfs_lower();
         test_state_strings();
         ASSERT_OK(rm_rf(tmpdir));
         return 0;

@@ -136,7 +136,7 @@ static const char *conf_text =
 TEST(registries_conf) {
         _cleanup_(registries_conf_freep) RegistriesConf *c = NULL;
         const RegistryEntry *x;
-        RegistryError e = {};
+        PeapodError e = {};
 
         ASSERT_OK(registries_conf_parse(conf_text, &c, &e));
         ASSERT_STREQ(c->auth_file, "/etc/peapod/auth.json");
@@ -173,7 +173,8 @@ TEST(registries_conf) {
         };
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
                 RegistriesConf *d = NULL;
-                e = (RegistryError) {};
+                e = (PeapodError) {};
+                e = PEAPOD_ERROR_NULL;
                 ASSERT_ERR(registries_conf_parse(bad[i], &d, &e), EBADMSG);
                 ASSERT_TRUE(d == NULL);
                 ASSERT_TRUE(e.message[0]);
@@ -187,7 +188,7 @@ TEST(registries_conf) {
 
 TEST(short_names) {
         _cleanup_(registries_conf_freep) RegistriesConf *c = NULL, *none = NULL, *hub = NULL;
-        RegistryError e = {};
+        PeapodError e = {};
 
         ASSERT_OK(registries_conf_parse(conf_text, &c, NULL));
         ASSERT_OK(registries_conf_parse("{}", &none, NULL));
@@ -213,6 +214,7 @@ TEST(short_names) {
                 /* Never silently docker.io. */
                 _cleanup_(image_reference_freep) ImageReference *r = NULL;
                 ASSERT_OK(image_reference_parse("busybox", &r));
+                e = PEAPOD_ERROR_NULL;
                 ASSERT_ERR(image_reference_resolve(r, none, &e), ENXIO);
                 ASSERT_TRUE(strstr(e.message, "short name"));
                 ASSERT_TRUE(strstr(e.message, "unqualified-search-registries"));
@@ -249,7 +251,7 @@ TEST(base64) {
 TEST(auth_file) {
         _cleanup_(auth_file_freep) AuthFile *a = NULL, *empty = NULL;
         const AuthEntry *x;
-        RegistryError e = {};
+        PeapodError e = {};
 
         ASSERT_OK(auth_file_parse("{\"auths\": {"
                                   " \"127.0.0.1:5000\": {\"auth\": \"dXNlcjpwYTpzcw==\"},"
@@ -268,10 +270,14 @@ TEST(auth_file) {
         ASSERT_TRUE(auth_file_find(a, "127.0.0.1:5001") == NULL);
         ASSERT_TRUE(auth_file_find(NULL, "x") == NULL);
 
+        e = PEAPOD_ERROR_NULL;
         ASSERT_ERR(auth_file_parse("{\"auths\": {\"x\": {\"auth\": \"bm9jb2xvbg==\"}}}", &(AuthFile *) { NULL }, &e), EBADMSG);
         ASSERT_TRUE(strstr(e.message, "user:password"));
+        e = PEAPOD_ERROR_NULL;
         ASSERT_ERR(auth_file_parse("{\"auths\": {\"x\": {\"auth\": \"!!\"}}}", &(AuthFile *) { NULL }, &e), EBADMSG);
+        e = PEAPOD_ERROR_NULL;
         ASSERT_ERR(auth_file_parse("{\"auths\": []}", &(AuthFile *) { NULL }, &e), EBADMSG);
+        e = PEAPOD_ERROR_NULL;
         ASSERT_ERR(auth_file_parse("{\"auths\": {\"x\": 1}}", &(AuthFile *) { NULL }, &e), EBADMSG);
         ASSERT_OK(auth_file_load("/nonexistent/auth.json", &empty, NULL));
         ASSERT_TRUE(empty->n_entries == 0);
@@ -362,12 +368,13 @@ TEST(www_authenticate) {
 TEST(client) {
         _cleanup_(registry_client_freep) RegistryClient *c = NULL;
         _cleanup_(image_reference_freep) ImageReference *r = NULL;
-        RegistryError e = {};
+        PeapodError e = {};
         char *body = NULL;
 
         ASSERT_OK(registry_client_new(NULL, &c));
         /* Short names are never sent anywhere. */
         ASSERT_OK(image_reference_parse("busybox", &r));
+        e = PEAPOD_ERROR_NULL;
         ASSERT_ERR(registry_get_manifest(c, r, NULL, &body, NULL, NULL, NULL, &e), EINVAL);
         ASSERT_TRUE(strstr(e.message, "short name"));
         ASSERT_TRUE(body == NULL);
@@ -375,6 +382,7 @@ TEST(client) {
         free(r->registry);
         r->registry = strdup("127.0.0.1:1");
         ASSERT_TRUE(r->registry);
+        e = PEAPOD_ERROR_NULL;
         ASSERT_ERR(registry_get_blob(c, r, "sha256:abc", 1, &REGISTRY_SINK_FD(1), NULL, NULL, &e), EINVAL);
 }
 

@@ -3,17 +3,13 @@
 # The registry client against real servers, all on 127.0.0.1:
 #  1. Debian's docker-registry with a busybox image pushed by skopeo;
 #  2. fault-registry.py, which drops connections, fails, lies and redirects.
-# usage: test-registry.sh PATH/registry-get PATH/fault-registry.py
+# usage: test-registry.sh PATH/registry-get PATH/fault-registry.py PATH/lib-registry.sh
 set -eu
 
 GET=$1
 FAULT=$2
-for tool in python3 docker-registry skopeo openssl sha256sum; do
-        if ! command -v "$tool" >/dev/null; then
-                echo "test-registry: $tool missing, skipping" >&2
-                exit 77
-        fi
-done
+. "$3"
+registry_require openssl sha256sum
 [ -x /bin/busybox ] || { echo "test-registry: /bin/busybox (busybox-static) missing, skipping" >&2; exit 77; }
 
 TMP=$(mktemp -d /tmp/test-registry.XXXXXX)
@@ -33,10 +29,6 @@ fail() {
         exit 1
 }
 
-free_port() {
-        python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
 # Every file in DIR other than manifest.json must hash to its own name.
 verify_blobs() {
         n=0
@@ -52,26 +44,7 @@ verify_blobs() {
 
 # ---------------------------------------------------------------- docker-registry
 echo "== docker-registry"
-RPORT=$(free_port)
-mkdir -p "$TMP/registry"
-cat >"$TMP/registry.yml" <<EOF
-version: 0.1
-log:
-  level: warn
-storage:
-  filesystem:
-    rootdirectory: $TMP/registry
-http:
-  addr: 127.0.0.1:$RPORT
-EOF
-docker-registry serve "$TMP/registry.yml" >"$TMP/registry.log" 2>&1 &
-PIDS="$PIDS $!"
-i=0
-until python3 -c "import urllib.request as u; u.urlopen('http://127.0.0.1:$RPORT/v2/', timeout=1)" 2>/dev/null; do
-        i=$((i + 1))
-        [ $i -lt 100 ] || { cat "$TMP/registry.log" >&2; fail "docker-registry did not start"; }
-        sleep 0.1
-done
+registry_start
 
 # An OCI layout of two layers: busybox, and a small one on top.
 python3 - "$TMP/oci" <<'EOF'
@@ -112,10 +85,7 @@ idx = {"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.imag
 json.dump(idx, open(f"{out}/index.json", "w"))
 json.dump({"imageLayoutVersion": "1.0.0"}, open(f"{out}/oci-layout", "w"))
 EOF
-skopeo --insecure-policy copy -q --dest-tls-verify=false "oci:$TMP/oci:latest" \
-        "docker://127.0.0.1:$RPORT/test/busybox:latest" || fail "skopeo copy"
-
-printf '{"registries": [{"prefix": "127.0.0.1:%s", "insecure": true}]}\n' "$RPORT" >"$TMP/insecure.conf"
+registry_push "$TMP/oci" test/busybox:latest
 "$GET" --config "$TMP/insecure.conf" "127.0.0.1:$RPORT/test/busybox:latest" "$TMP/pull1" >"$TMP/out" ||
         fail "pull from docker-registry"
 cat "$TMP/out"

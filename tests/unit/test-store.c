@@ -63,7 +63,7 @@ TEST(blobs) {
         _cleanup_(store_freep) Store *s = NULL;
         _cleanup_(blob_writer_freep) BlobWriter *w = NULL;
         _cleanup_free_ char *path = NULL, *text = NULL;
-        ImageError e = {};
+        PeapodError e = {};
         Digest abc, got, wrong;
         struct stat st;
         int fd, pipefd[2];
@@ -76,6 +76,7 @@ TEST(blobs) {
         ASSERT_ERR(store_blob_open(s, &abc, &fd), ENOENT);
 
         /* wrong digest: refused, nothing visible, temp gone */
+        e = PEAPOD_ERROR_NULL;
         ASSERT_ERR(store_blob_write_buffer(s, &wrong, "abc", 3, NULL, &e), EBADMSG);
         ASSERT_TRUE(strstr(e.message, "Digest mismatch"));
         ASSERT_TRUE(store_blob_exists(s, &wrong) == 0);
@@ -85,13 +86,17 @@ TEST(blobs) {
         /* size mismatch, short and long */
         ASSERT_OK(store_blob_begin(s, &abc, 4, &w));
         ASSERT_OK(blob_writer_write(w, "abc", 3, &e));
+        e = PEAPOD_ERROR_NULL;
         ASSERT_ERR(store_blob_commit(TAKE_PTR(w), NULL, &e), EBADMSG);
         ASSERT_TRUE(strstr(e.message, "expected 4"));
         ASSERT_OK(store_blob_begin(s, &abc, 2, &w));
+        e = PEAPOD_ERROR_NULL;
         ASSERT_ERR(blob_writer_write(w, "abc", 3, &e), EBADMSG);
         ASSERT_TRUE(strstr(e.message, "larger"));
         /* a writer that failed once never commits */
+        e = PEAPOD_ERROR_NULL;
         ASSERT_ERR(blob_writer_write(w, "ab", 2, &e), EBADF);
+        e = PEAPOD_ERROR_NULL;
         ASSERT_ERR(store_blob_commit(TAKE_PTR(w), NULL, &e), EBADF);
         ASSERT_TRUE(count_blob_entries() == 0);
 
@@ -115,6 +120,7 @@ TEST(blobs) {
         close(fd);
         ASSERT_OK(store_blob_read(s, &abc, 100, &text, NULL, &e));
         ASSERT_STREQ(text, "abc");
+        e = PEAPOD_ERROR_NULL;
         ASSERT_ERR(store_blob_read(s, &abc, 2, &text, NULL, &e), EFBIG);
 
         /* again: fine, already there */
@@ -138,7 +144,7 @@ static void concurrent(bool with_lock) {
         _cleanup_free_ char *data = NULL, *back = NULL;
         const size_t size = 4 * 1024 * 1024 + 17;
         int added = 0, present = 0;
-        ImageError e = {};
+        PeapodError e = {};
         size_t n;
         Digest d;
 
@@ -229,7 +235,7 @@ TEST(refs) {
         _cleanup_(store_freep) Store *s = NULL;
         _cleanup_free_ char *text = NULL;
         StoreRef *l = NULL;
-        ImageError e = {};
+        PeapodError e = {};
         Digest m1, m2, c, layer, got, abc;
         size_t n;
         char p[512];
@@ -255,13 +261,19 @@ TEST(refs) {
 
         /* refused: a missing blob, a blob that is no manifest, bad names */
         ASSERT_OK(digest_parse("sha256:" ABC_SHA256, &abc));
+        e = PEAPOD_ERROR_NULL;
         ASSERT_ERR(store_ref_set(s, "a:b", &c, &e), EMEDIUMTYPE);
+        e = PEAPOD_ERROR_NULL;
         ASSERT_ERR(store_ref_set(s, "a:b", &layer, &e), EBADMSG);
         ASSERT_OK(digest_parse("sha256:1111111111111111111111111111111111111111111111111111111111111111", &got));
+        e = PEAPOD_ERROR_NULL;
         ASSERT_ERR(store_ref_set(s, "a:b", &got, &e), ENOENT);
         ASSERT_TRUE(strstr(e.message, "not in the store"));
+        e = PEAPOD_ERROR_NULL;
         ASSERT_ERR(store_ref_set(s, "", &m1, &e), EINVAL);
+        e = PEAPOD_ERROR_NULL;
         ASSERT_ERR(store_ref_set(s, "a b", &m1, &e), EINVAL);
+        e = PEAPOD_ERROR_NULL;
         ASSERT_ERR(store_ref_set(s, "a\nb", &m1, &e), EINVAL);
 
         /* persisted, in OCI layout form */

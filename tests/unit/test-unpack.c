@@ -38,7 +38,7 @@ static const char *at(const char *dir, const char *name) {
         return b;
 }
 
-static int unpack_layer(const char *name, const UnpackOptions *opts, UnpackStats *stats, UnpackError *err) {
+static int unpack_layer(const char *name, const UnpackOptions *opts, UnpackStats *stats, PeapodError *err) {
         _cleanup_close_ int fd = open(at(layers, name), O_RDONLY | O_CLOEXEC);
 
         ASSERT_TRUE(fd >= 0);
@@ -89,7 +89,7 @@ static void check_untouched(void) {
 }
 
 static void check_refused(const char *name, const UnpackOptions *opts, int expected) {
-        UnpackError err = {};
+        PeapodError err = {};
         UnpackStats stats = { .entries = 4711 };
         struct stat st;
         int r;
@@ -147,7 +147,7 @@ static void sha256_of(const char *path, char out[65]) {
 }
 
 static void check_good(const char *name) {
-        UnpackError err = {};
+        PeapodError err = {};
         UnpackStats stats = {};
         char buf[64], want[80], got[65];
         struct stat st, st2;
@@ -224,7 +224,7 @@ static void check_good(const char *name) {
 }
 
 static void check_contained(const char *name, const char *expected_listing) {
-        UnpackError err = {};
+        PeapodError err = {};
 
         printf("%-40s -> ", name);
         ASSERT_OK(unpack_layer(name, NULL, NULL, &err));
@@ -316,7 +316,7 @@ int main(int argc, char *argv[]) {
                 .max_total_size = 2 << 20,
                 .max_entries = 10,
         };
-        UnpackError err = {};
+        PeapodError err = {};
         struct stat st;
         unsigned n = 0;
 
@@ -367,6 +367,7 @@ int main(int argc, char *argv[]) {
         /* An existing destination is refused and left alone. */
         ASSERT_OK(mkdir(dest, 0755));
         ASSERT_OK(write_file_atomic(at(dest, "precious"), "x", 1, 0644));
+        err = PEAPOD_ERROR_NULL;
         ASSERT_ERR(unpack_layer("good.tar", NULL, NULL, &err), EEXIST);
         check_listing(dest, "precious");
         ASSERT_OK(rm_rf(dest));

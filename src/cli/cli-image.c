@@ -1,0 +1,458 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "json-util.h"
+#include "string-util.h"
+#include "strv.h"
+
+#define PEAPOD_JOB_INTERFACE "org.peapod1.Job"
+#define PEAPOD_IMAGE_INTERFACE "org.peapod1.Image"
+
+typedef struct PullWait {
+        const char *job;        /* our job's path, once known */
+        char **removed_paths;   /* JobRemoved seen before we knew our path */
+        char **removed_states;
+        char **removed_messages;
+        char **removed_results;
+        bool changed;
+        char *phase;            /* the job's properties as last announced */
+        uint64_t done, total;
+} PullWait;
+
+static int on_job_removed(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        PullWait *w = userdata;
+        const char *path, *state, *result, *message;
+        uint32_t id;
+
+        if (sd_bus_message_read(m, "uosss", &id, &path, &state, &result, &message) < 0)
+                return 0;
+        if (strv_extend(&w->removed_paths, path) < 0 || strv_extend(&w->removed_states, state) < 0 ||
+            strv_extend(&w->removed_results, result) < 0 || strv_extend(&w->removed_messages, message) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+/* The values come with the signal: no call back to a job that may be gone. */
+static int on_job_changed(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        PullWait *w = userdata;
+        const char *iface;
+        int r;
+
+        if (!w->job || !streq_ptr(sd_bus_message_get_path(m), w->job))
+                return 0;
+        r = sd_bus_message_read(m, "s", &iface);
+        if (r < 0)
+                return 0;
+        r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        while (r >= 0 && (r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+                const char *name, *phase;
+
+                r = sd_bus_message_read(m, "s", &name);
+                if (r < 0)
+                        break;
+                if (streq(name, "Phase")) {
+                        r = sd_bus_message_read(m, "v", "s", &phase);
+                        if (r >= 0 && !streq_ptr(w->phase, phase)) {
+                                free(w->phase);
+                                w->phase = strdup(phase);
+                        }
+                } else if (streq(name, "BytesDone"))
+                        r = sd_bus_message_read(m, "v", "t", &w->done);
+                else if (streq(name, "BytesTotal"))
+                        r = sd_bus_message_read(m, "v", "t", &w->total);
+                else
+                        r = sd_bus_message_skip(m, "v");
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(m);
+        }
+        w->changed = true;
+        return 0;
+}
+
+static const char *format_bytes(char *buf, size_t size, uint64_t n) {
+        static const char *units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+        double v = (double) n;
+        size_t u = 0;
+
+        while (v >= 1024 && u + 1 < ELEMENTSOF(units)) {
+                v /= 1024;
+                u++;
+        }
+        snprintf(buf, size, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
+        return buf;
+}
+
+/* On a terminal one line redrawn in place; otherwise a line per phase, so
+ * that logs of scripted pulls stay short. */
+static void show_progress(const PullWait *w, const char *ref, bool tty, char **last_phase) {
+        char a[32], b[32];
+
+        if (isempty(w->phase))
+                return;
+        if (tty) {
+                fprintf(stderr, "\r\033[K%s: %s %s / %s", ref, w->phase, format_bytes(a, sizeof(a), w->done),
+                        format_bytes(b, sizeof(b), w->total));
+                if (w->total > 0)
+                        fprintf(stderr, " (%u%%)", (unsigned) (w->done * 100 / w->total));
+                fflush(stderr);
+        } else if (!streq_ptr(*last_phase, w->phase)) {
+                fprintf(stderr, "%s: %s (%s)\n", ref, w->phase, format_bytes(b, sizeof(b), w->total));
+                free(*last_phase);
+                *last_phase = strdup(w->phase);
+        }
+}
+
+static int pull_and_wait(sd_bus *bus, const char *ref, bool quiet) {
+        _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *s1 = NULL, *s2 = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_free_ char *job = NULL, *last_phase = NULL;
+        PullWait w = {};
+        bool tty = !quiet && isatty(STDERR_FILENO);
+        const char *path;
+        int r;
+
+        /* Matches first: a quick job may be gone before the reply. */
+        r = sd_bus_match_signal(bus, &s1, PEAPOD_BUS_NAME, PEAPOD_ROOT_PATH, PEAPOD_MANAGER_INTERFACE, "JobRemoved",
+                                on_job_removed, &w);
+        if (r >= 0)
+                r = sd_bus_add_match(bus, &s2,
+                                     "type='signal',sender='" PEAPOD_BUS_NAME "',interface='org.freedesktop.DBus.Properties',"
+                                     "member='PropertiesChanged',path_namespace='/org/peapod1/job'",
+                                     on_job_changed, &w);
+        if (r < 0)
+                return log_error_errno(r, "Failed to watch peapodd's jobs: %m");
+
+        r = cli_call(bus, PEAPOD_ROOT_PATH, PEAPOD_MANAGER_INTERFACE, "PullImage", 0, &reply, "st", ref, UINT64_C(0));
+        if (r < 0)
+                goto finish;
+        r = sd_bus_message_read(reply, "o", &path);
+        if (r < 0)
+                goto finish;
+        job = strdup(path);
+        if (!job) {
+                r = log_oom();
+                goto finish;
+        }
+        w.job = job;
+
+        for (;;) {
+                /* Progress first: the last change comes just before JobRemoved. */
+                if (w.changed) {
+                        w.changed = false;
+                        if (!quiet)
+                                show_progress(&w, ref, tty, &last_phase);
+                }
+                for (size_t i = 0; w.removed_paths && w.removed_paths[i]; i++) {
+                        if (!streq(w.removed_paths[i], job))
+                                continue;
+                        if (tty)
+                                fputs("\r\033[K", stderr);
+                        if (streq(w.removed_states[i], "done")) {
+                                if (!quiet)
+                                        printf("%s\n", w.removed_results[i]);
+                                r = 0;
+                        } else
+                                r = log_error_errno(EIO, "Failed to pull %s: %s", ref,
+                                                    isempty(w.removed_messages[i]) ? w.removed_states[i] : w.removed_messages[i]);
+                        goto finish;
+                }
+                r = sd_bus_process(bus, NULL);
+                if (r < 0) {
+                        r = log_error_errno(r, "Lost peapodd while pulling %s: %m", ref);
+                        goto finish;
+                }
+                if (r > 0)
+                        continue;
+                r = sd_bus_wait(bus, UINT64_MAX);
+                if (r < 0) {
+                        r = log_error_errno(r, "Failed to wait for the pull: %m");
+                        goto finish;
+                }
+        }
+finish:
+        free(w.phase);
+        strv_free(w.removed_paths);
+        strv_free(w.removed_states);
+        strv_free(w.removed_results);
+        strv_free(w.removed_messages);
+        return r;
+}
+
+static int verb_image_pull(int argc, char *argv[]) {
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "quiet", no_argument, NULL, 'q' },
+                {}
+        };
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        bool quiet = false;
+        int c, r;
+
+        while ((c = getopt_long(argc, argv, ":hq", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        verb_help("image");
+                        return 0;
+                case 'q':
+                        quiet = true;
+                        break;
+                default:
+                        return cli_getopt_error(c, argv);
+                }
+        if (optind + 1 != argc)
+                return log_usage_error("'peapod image pull' takes one image reference.");
+        r = cli_bus_open(&bus);
+        if (r < 0)
+                return r;
+        return pull_and_wait(bus, argv[optind], quiet);
+}
+
+typedef struct ImageRow {
+        char *id, *created, *path;
+        char **names;
+        uint64_t size;
+} ImageRow;
+
+static int list_images(sd_bus *bus, ImageRow **ret, size_t *ret_n) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        ImageRow *rows = NULL;
+        size_t n = 0;
+        int r;
+
+        r = cli_call(bus, PEAPOD_ROOT_PATH, PEAPOD_MANAGER_INTERFACE, "ListImages", 0, &reply, NULL);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_enter_container(reply, 'a', "(sastso)");
+        while (r >= 0 && (r = sd_bus_message_enter_container(reply, 'r', "sastso")) > 0) {
+                const char *id, *created, *path;
+                ImageRow *nr = realloc(rows, sizeof(ImageRow) * (n + 1));
+
+                if (!nr) {
+                        r = -ENOMEM;
+                        break;
+                }
+                rows = nr;
+                memset(&rows[n], 0, sizeof(ImageRow));
+                r = sd_bus_message_read(reply, "s", &id);
+                if (r >= 0)
+                        r = sd_bus_message_read_strv(reply, &rows[n].names);
+                if (r >= 0)
+                        r = sd_bus_message_read(reply, "tso", &rows[n].size, &created, &path);
+                n++;
+                if (r < 0)
+                        break;
+                rows[n - 1].id = strdup(id);
+                rows[n - 1].created = strdup(created);
+                rows[n - 1].path = strdup(path);
+                r = sd_bus_message_exit_container(reply);
+        }
+        if (r < 0) {
+                for (size_t i = 0; i < n; i++) {
+                        free(rows[i].id);
+                        free(rows[i].created);
+                        free(rows[i].path);
+                        strv_free(rows[i].names);
+                }
+                free(rows);
+                return log_error_errno(r, "Failed to parse ListImages reply: %m");
+        }
+        *ret = rows;
+        *ret_n = n;
+        return 0;
+}
+
+static int verb_image_list(int argc, char *argv[]) {
+        enum { ARG_FORMAT = 0x100, ARG_NO_LEGEND };
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "format", required_argument, NULL, ARG_FORMAT },
+                { "no-legend", no_argument, NULL, ARG_NO_LEGEND },
+                {}
+        };
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(table_freep) Table *t = NULL;
+        OutputFormat format = OUTPUT_TABLE;
+        bool legend = true;
+        ImageRow *rows = NULL;
+        size_t n = 0;
+        int c, r;
+
+        while ((c = getopt_long(argc, argv, ":h", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        verb_help("image");
+                        return 0;
+                case ARG_FORMAT:
+                        r = cli_parse_format(optarg, "table", &format);
+                        if (r < 0)
+                                return r;
+                        break;
+                case ARG_NO_LEGEND:
+                        legend = false;
+                        break;
+                default:
+                        return cli_getopt_error(c, argv);
+                }
+        if (optind != argc)
+                return log_usage_error("'peapod image list' takes no arguments.");
+        r = cli_bus_open(&bus);
+        if (r < 0)
+                return r;
+        r = list_images(bus, &rows, &n);
+        if (r < 0)
+                return r;
+
+        if (format == OUTPUT_JSON) {
+                json_object *a = json_object_new_array();
+
+                for (size_t i = 0; a && i < n; i++) {
+                        json_object *o = json_object_new_object();
+
+                        json_object_object_add(o, "id", json_object_new_string(rows[i].id));
+                        json_object_object_add(o, "names", json_new_strv(rows[i].names));
+                        json_object_object_add(o, "size", json_object_new_uint64(rows[i].size));
+                        json_object_object_add(o, "created", json_object_new_string(rows[i].created));
+                        json_object_object_add(o, "path", json_object_new_string(rows[i].path));
+                        json_object_array_add(a, o);
+                }
+                r = cli_print_json(a);
+        } else {
+                t = table_new(4, "ID", "NAME", "SIZE", "CREATED");
+                for (size_t i = 0; t && i < n; i++) {
+                        char size[32], id[13];
+
+                        snprintf(id, sizeof(id), "%s", startswith(rows[i].id, "sha256:") ?: rows[i].id);
+                        if (!rows[i].names || !rows[i].names[0])
+                                r = table_add_row(t, id, "<none>", format_bytes(size, sizeof(size), rows[i].size),
+                                                  rows[i].created);
+                        for (size_t k = 0; rows[i].names && rows[i].names[k]; k++)
+                                r = table_add_row(t, id, rows[i].names[k], format_bytes(size, sizeof(size), rows[i].size),
+                                                  rows[i].created);
+                }
+                r = t ? table_print(t, stdout, legend) : log_oom();
+                if (r >= 0 && legend)
+                        printf("\n%zu image%s listed.\n", n, n == 1 ? "" : "s");
+        }
+        for (size_t i = 0; i < n; i++) {
+                free(rows[i].id);
+                free(rows[i].created);
+                free(rows[i].path);
+                strv_free(rows[i].names);
+        }
+        free(rows);
+        return r;
+}
+
+static int verb_image_inspect(int argc, char *argv[]) {
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                {}
+        };
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL, *props = NULL;
+        json_object *o;
+        const char *path;
+        int c, r;
+
+        while ((c = getopt_long(argc, argv, ":h", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        verb_help("image");
+                        return 0;
+                default:
+                        return cli_getopt_error(c, argv);
+                }
+        if (optind + 1 != argc)
+                return log_usage_error("'peapod image inspect' takes one image.");
+        r = cli_bus_open(&bus);
+        if (r < 0)
+                return r;
+        r = cli_call(bus, PEAPOD_ROOT_PATH, PEAPOD_MANAGER_INTERFACE, "GetImage", 0, &reply, "s", argv[optind]);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(reply, "o", &path);
+        if (r < 0)
+                return log_error_errno(r, "Failed to parse GetImage reply: %m");
+        r = cli_call(bus, path, "org.freedesktop.DBus.Properties", "GetAll", 0, &props, "s", PEAPOD_IMAGE_INTERFACE);
+        if (r < 0)
+                return r;
+
+        /* Inspect is for programs first: JSON, keys as the D-Bus properties. */
+        o = json_object_new_object();
+        r = sd_bus_message_enter_container(props, 'a', "{sv}");
+        while (r >= 0 && (r = sd_bus_message_enter_container(props, 'e', "sv")) > 0) {
+                const char *name, *contents;
+
+                r = sd_bus_message_read(props, "s", &name);
+                if (r < 0)
+                        break;
+                r = sd_bus_message_peek_type(props, NULL, &contents);
+                if (r < 0)
+                        break;
+                r = sd_bus_message_enter_container(props, 'v', contents);
+                if (r < 0)
+                        break;
+                if (streq(contents, "s")) {
+                        const char *s;
+                        r = sd_bus_message_read(props, "s", &s);
+                        if (r >= 0)
+                                json_object_object_add(o, name, json_object_new_string(s));
+                } else if (streq(contents, "t")) {
+                        uint64_t t;
+                        r = sd_bus_message_read(props, "t", &t);
+                        if (r >= 0)
+                                json_object_object_add(o, name, json_object_new_uint64(t));
+                } else if (streq(contents, "as")) {
+                        _cleanup_strv_free_ char **l = NULL;
+                        r = sd_bus_message_read_strv(props, &l);
+                        if (r >= 0)
+                                json_object_object_add(o, name, json_new_strv(l));
+                } else if (streq(contents, "a{ss}")) {
+                        json_object *labels = json_object_new_object();
+                        const char *k, *v;
+
+                        json_object_object_add(o, name, labels);
+                        r = sd_bus_message_enter_container(props, 'a', "{ss}");
+                        while (r >= 0 && (r = sd_bus_message_read(props, "{ss}", &k, &v)) > 0)
+                                json_object_object_add(labels, k, json_object_new_string(v));
+                        if (r >= 0)
+                                r = sd_bus_message_exit_container(props);
+                } else
+                        r = sd_bus_message_skip(props, contents);
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(props);
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(props);
+        }
+        if (r < 0) {
+                json_object_put(o);
+                return log_error_errno(r, "Failed to parse the image's properties: %m");
+        }
+        return cli_print_json(o);
+}
+
+int verb_image(int argc, char *argv[]) {
+        static const struct {
+                const char *name;
+                int (*run)(int argc, char *argv[]);
+        } subverbs[] = {
+                { "pull", verb_image_pull },
+                { "list", verb_image_list },
+                { "inspect", verb_image_inspect },
+        };
+
+        if (argc < 2 || streq(argv[1], "--help") || streq(argv[1], "-h")) {
+                verb_help("image");
+                return argc < 2 ? log_usage_error("Missing image verb; see 'peapod image --help'.") : 0;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(subverbs); i++)
+                if (streq(argv[1], subverbs[i].name)) {
+                        optind = 0;
+                        return subverbs[i].run(argc - 1, argv + 1);
+                }
+        return log_usage_error("Unknown image verb '%s'; see 'peapod image --help'.", argv[1]);
+}

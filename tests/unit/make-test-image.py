@@ -1,0 +1,62 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Write an OCI layout (tag "latest") of a two-layer test image:
+#   layer 1: busybox, /bin/sh, /etc/hostname, /etc/gone, /etc/keep
+#   layer 2: /etc/.wh.gone (a whiteout) and /etc/motd
+# usage: make-test-image.py OUT [--bad-diff-id] [--big]
+#   --bad-diff-id  the config names a wrong diff_id for layer 2
+#   --big          layer 1 also carries 8 MiB of random data (slow to pull)
+import gzip, hashlib, io, json, os, sys, tarfile
+
+out = sys.argv[1]
+bad = "--bad-diff-id" in sys.argv
+big = "--big" in sys.argv
+os.makedirs(f"{out}/blobs/sha256", exist_ok=True)
+
+def blob(data):
+    d = hashlib.sha256(data).hexdigest()
+    with open(f"{out}/blobs/sha256/{d}", "wb") as f:
+        f.write(data)
+    return "sha256:" + d
+
+def layer(entries):
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as t:
+        for name, data, link in entries:
+            ti = tarfile.TarInfo(name)
+            ti.mtime = 0
+            if link:
+                ti.type, ti.linkname = tarfile.SYMTYPE, link
+                t.addfile(ti)
+            else:
+                ti.size, ti.mode = len(data), 0o755
+                t.addfile(ti, io.BytesIO(data))
+    raw = raw.getvalue()
+    gz = gzip.compress(raw, mtime=0)
+    return {"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": blob(gz), "size": len(gz)}, \
+           "sha256:" + hashlib.sha256(raw).hexdigest()
+
+bb = open("/bin/busybox", "rb").read()
+e1 = [("bin/busybox", bb, None), ("bin/sh", None, "busybox"), ("etc/hostname", b"peapod\n", None),
+      ("etc/gone", b"x\n", None), ("etc/keep", b"k\n", None)]
+if big:
+    e1.append(("big", os.urandom(8 << 20), None))
+l1, d1 = layer(e1)
+l2, d2 = layer([("etc/.wh.gone", b"", None), ("etc/motd", b"hello\n", None)])
+if bad:
+    d2 = "sha256:" + "0" * 64
+cfg = json.dumps({"architecture": "amd64", "os": "linux",
+                  "config": {"Cmd": ["/bin/sh"], "Env": ["PATH=/bin", "FOO=bar"], "WorkingDir": "/etc", "User": "0:0",
+                             "Labels": {"org.example.test": "yes"}},
+                  "rootfs": {"type": "layers", "diff_ids": [d1, d2]}}).encode()
+m = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": blob(cfg), "size": len(cfg)},
+                "layers": [l1, l2]}).encode()
+idx = {"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json",
+       "digest": blob(m), "size": len(m), "annotations": {"org.opencontainers.image.ref.name": "latest"}}]}
+json.dump(idx, open(f"{out}/index.json", "w"))
+json.dump({"imageLayoutVersion": "1.0.0"}, open(f"{out}/oci-layout", "w"))
+# For the test: what it must find after a pull.
+print(json.dumps({"config": json.loads(m)["config"]["digest"], "manifest": idx["manifests"][0]["digest"],
+                  "diff_ids": [d1, d2], "layers": [l1["digest"], l2["digest"]],
+                  "layer_bytes": l1["size"] + l2["size"]}))
