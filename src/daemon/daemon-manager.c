@@ -242,7 +242,7 @@ static int method_create_pod(sd_bus_message *m, void *userdata, sd_bus_error *er
                                 goto finish;
                         }
 
-        r = pod_new(name, specs, n, NULL, &p, &perr);
+        r = pod_new(name, specs, n, d->images_dir, &p, &perr);
         if (r < 0) {
                 r = bus_error_from_pod_errno(error, r, "Failed to create pod", perr.message);
                 goto finish;

@@ -34,31 +34,6 @@ Image *image_free(Image *i) {
         return NULL;
 }
 
-/* NAME[:TAG] of a directory image: NAME of [a-z0-9._/-], TAG of
- * [A-Za-z0-9._-]; they become path components. */
-static bool dir_reference_is_valid(const char *ref) {
-        const char *colon, *p;
-
-        if (isempty(ref) || strlen(ref) > 255)
-                return false;
-        colon = strrchr(ref, ':');
-        if (colon && strchr(colon, '/'))
-                colon = NULL;
-        for (p = ref; *p && p != colon; p++)
-                if (!isascii(*p) || !(islower(*p) || isdigit(*p) || strchr("._/-", *p)))
-                        return false;
-        if (ref[0] == '/' || ref[0] == '.' || strstr(ref, "..") || strstr(ref, "//") || p == ref || p[-1] == '/')
-                return false;
-        if (colon) {
-                if (!colon[1] || strlen(colon + 1) > 128)
-                        return false;
-                for (p = colon + 1; *p; p++)
-                        if (!isascii(*p) || !(isalnum(*p) || strchr("._-", *p)))
-                                return false;
-        }
-        return true;
-}
-
 static bool id_prefix_is_valid(const char *s) {
         size_t n;
 
@@ -78,68 +53,6 @@ bool image_reference_is_valid(const char *ref) {
                 return true;
         return image_reference_parse(ref, &r) >= 0;
 }
-
-/* The on-disk form of a directory image: DIR/<name>/<tag>/{rootfs/,config.json}
- * with config.json an OCI image config ({"config": {"Entrypoint": ..., "Cmd":
- * ..., "Env": ..., "WorkingDir": ...}}). */
-static int image_load(const char *dir, const char *name, const char *tag, Image **ret) {
-        _cleanup_(image_freep) Image *i = NULL;
-        _cleanup_free_ char *base = NULL, *cfg_path = NULL, *text = NULL;
-        _cleanup_json_ json_object *root = NULL;
-        json_object *config;
-        struct stat st;
-        const char *wd;
-        int r;
-
-        if (asprintf(&base, "%s/%s/%s", dir, name, tag) < 0)
-                return -ENOMEM;
-        i = calloc(1, sizeof(*i));
-        if (!i)
-                return -ENOMEM;
-        i->layers = calloc(2, sizeof(char *));
-        if (!i->layers)
-                return -ENOMEM;
-        if (asprintf(&i->layers[0], "%s/rootfs", base) < 0) {
-                i->layers[0] = NULL;
-                return -ENOMEM;
-        }
-        if (asprintf(&cfg_path, "%s/config.json", base) < 0 || asprintf(&i->name, "%s:%s", name, tag) < 0)
-                return -ENOMEM;
-        if (stat(i->layers[0], &st) < 0)
-                return -errno;
-        if (!S_ISDIR(st.st_mode))
-                return -ENOTDIR;
-
-        r = read_file(cfg_path, IMAGE_CONFIG_MAX, &text, NULL);
-        if (r < 0)
-                return r;
-        root = json_tokener_parse(text);
-        if (!root || !json_object_is_type(root, json_type_object))
-                return -EBADMSG;
-        if (json_object_object_get_ex(root, "config", &config) && json_object_is_type(config, json_type_object)) {
-                r = json_get_strv(config, "Entrypoint", &i->entrypoint);
-                if (r < 0)
-                        return r;
-                r = json_get_strv(config, "Cmd", &i->cmd);
-                if (r < 0)
-                        return r;
-                r = json_get_strv(config, "Env", &i->env);
-                if (r < 0)
-                        return r;
-                r = json_get_string_opt(config, "WorkingDir", &wd);
-                if (r < 0)
-                        return r;
-                if (!isempty(wd)) {
-                        i->workdir = strdup(wd);
-                        if (!i->workdir)
-                                return -ENOMEM;
-                }
-        }
-        *ret = TAKE_PTR(i);
-        return 0;
-}
-
-/* --- the store --- */
 
 static int image_from_manifest(Store *s, const char *name, const Digest *manifest, Image **ret, PeapodError *e) {
         _cleanup_(image_freep) Image *i = NULL;
@@ -340,47 +253,16 @@ int image_find_in_store(Store *s, const char *ref, const char *registries_conf, 
         return image_from_manifest(s, name, &manifest, ret, e);
 }
 
-int image_find(const char *ref, char * const *dirs, Image **ret) {
-        static char * const default_dirs[] = { STORE_DEFAULT_ROOT, PEAPOD_IMAGES_BUILTIN_DIR, NULL };
-        _cleanup_free_ char *name = NULL;
-        const char *tag = "latest";
-        char *colon;
+int image_find(const char *ref, const char *store_root, Image **ret, PeapodError *e) {
+        _cleanup_(store_freep) Store *s = NULL;
+        int r;
 
         if (!image_reference_is_valid(ref))
-                return -EINVAL;
-        for (char * const *d = dirs ?: default_dirs; *d; d++) {
-                _cleanup_free_ char *layout = NULL;
-                int r;
-
-                if (asprintf(&layout, "%s/oci-layout", *d) < 0)
-                        return -ENOMEM;
-                if (access(layout, F_OK) >= 0) {
-                        _cleanup_(store_freep) Store *s = NULL;
-
-                        r = store_open(*d, &s);
-                        if (r >= 0)
-                                r = image_find_in_store(s, ref, NULL, ret, NULL);
-                        if (r != -ENOENT)
-                                return r;
-                        continue;
-                }
-                if (!dir_reference_is_valid(ref))
-                        continue;
-                if (!name) {
-                        name = strdup(ref);
-                        if (!name)
-                                return -ENOMEM;
-                        colon = strrchr(name, ':');
-                        if (colon && !strchr(colon, '/')) {
-                                *colon = 0;
-                                tag = colon + 1;
-                        }
-                }
-                r = image_load(*d, name, tag, ret);
-                if (r != -ENOENT && r != -ENOTDIR)
-                        return r;
-        }
-        return -ENOENT;
+                return peapod_error_set(e, -EINVAL, "Invalid image reference '%s'", ref);
+        r = store_open(store_root, &s);
+        if (r < 0)
+                return peapod_error_set(e, r, "Failed to open the image store: %s", strerror(-r));
+        return image_find_in_store(s, ref, NULL, ret, e);
 }
 
 int image_resolve_command(const Image *i, char * const *exec, char * const *args, char ***ret) {

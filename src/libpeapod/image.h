@@ -7,12 +7,11 @@
 
 /* An image as pods see it: read-only layer trees (overlayfs lower dirs) and
  * the parts of an OCI image config that decide how an app runs. Images come
- * from the image store (pulled or imported); a directory image
- * (DIR/<name>/<tag>/{rootfs/,config.json}) is still found in a directory
- * without an OCI layout, for the built-in image until peapodd imports it. */
+ * from the image store (pulled or imported; the built-in busybox is
+ * imported by peapodd at start). */
 typedef struct Image {
-        char *name;       /* the full reference it was found by (or the id, or NAME:TAG of a directory image) */
-        char *id;         /* "sha256:<hex>" of the config; NULL for a directory image */
+        char *name;       /* the full reference it was found by (or the id) */
+        char *id;         /* "sha256:<hex>" of the config */
         char **layers;    /* absolute paths of the trees, top-most first (overlayfs' lowerdir order) */
         char **entrypoint;
         char **cmd;
@@ -43,11 +42,8 @@ int image_find_in_store(Store *s, const char *ref, const char *registries_conf, 
 int image_store_lookup(Store *s, const char *ref, const char *registries_conf, char **ret_name, Digest *ret_manifest,
                        PeapodError *e);
 
-/* Find an image in the given directories (NULL-terminated, searched in
- * order; NULL = the store at STORE_DEFAULT_ROOT, then the built-in
- * directory). A directory holding an OCI layout ("oci-layout") is an image
- * store; any other holds directory images. -ENOENT when none has it. */
-int image_find(const char *ref, char * const *dirs, Image **ret);
+/* image_find_in_store() in the store at store_root (NULL = STORE_DEFAULT_ROOT). */
+int image_find(const char *ref, const char *store_root, Image **ret, PeapodError *e);
 
 /* The command an app runs: exec, if given, replaces everything; otherwise
  * entrypoint + (args if given, else the image's cmd). -EINVAL if empty. */

@@ -124,7 +124,7 @@ static int env_merge(char * const *base, char * const *extra, char ***ret) {
         return 0;
 }
 
-int pod_new(const char *name, const AppSpec *specs, size_t n_specs, char * const *image_dirs, Pod **ret,
+int pod_new(const char *name, const AppSpec *specs, size_t n_specs, const char *image_store, Pod **ret,
             PeapodError *err) {
         _cleanup_(pod_freep) Pod *p = NULL;
         int r;
@@ -206,11 +206,13 @@ int pod_new(const char *name, const AppSpec *specs, size_t n_specs, char * const
                 if (s->workdir && s->workdir[0] != '/')
                         return peapod_error_set(err, -EINVAL, "Working directory '%s' is not absolute", s->workdir);
 
-                r = image_find(s->image, image_dirs, &img);
+                PeapodError ie = {};
+                r = image_find(s->image, image_store, &img, &ie);
                 if (r == -ENOENT)
                         return peapod_error_set(err, -ENOENT, "Image not found: %s", s->image);
                 if (r < 0)
-                        return peapod_error_set(err, r, "Failed to load image %s: %s", s->image, strerror(-r));
+                        return peapod_error_set(err, r, "Failed to load image %s: %s", s->image,
+                                                ie.message[0] ? ie.message : strerror(-r));
 
                 r = image_resolve_command(img, s->exec, s->args, &a->exec);
                 if (r == -EINVAL)

@@ -88,7 +88,7 @@ typedef struct AppSpec {
 /* Validate everything and build a pod in state "created" (nothing touches
  * the disk). -EINVAL: bad name or argument; -ENOENT: image not found.
  * err->message says which. */
-int pod_new(const char *name, const AppSpec *specs, size_t n_specs, char * const *image_dirs, Pod **ret,
+int pod_new(const char *name, const AppSpec *specs, size_t n_specs, const char *image_store, Pod **ret,
             PeapodError *err);
 
 int pod_to_json_string(const Pod *p, char **ret);

@@ -6,6 +6,7 @@
 
 #include "fs-util.h"
 #include "image.h"
+#include "store.h"
 #include "pod.h"
 #include "string-util.h"
 #include "strv.h"
@@ -13,32 +14,53 @@
 
 static char tmpdir[] = "/tmp/test-pod-XXXXXX";
 
-/* A directory image: <dir>/<name>/<tag>/{rootfs,config.json}. */
-static void make_image(const char *name, const char *tag, const char *config) {
-        char path[512];
+/* An image in a store under tmpdir, named localhost/NAME:TAG: one empty
+ * layer (an end-of-archive tar), its tree, and a config whose "config"
+ * object is config_body. */
+static void make_image(const char *name, const char *tag, const char *config_body) {
+        static const char empty_tar[1024];
+        _cleanup_(store_freep) Store *s = NULL;
+        char ds[3][DIGEST_STRING_MAX], path[512], ref[256];
+        _cleanup_free_ char *config = NULL, *manifest = NULL;
+        Digest layer, cfg, man;
+        PeapodError e = {};
 
-        snprintf(path, sizeof(path), "%s/images/%s/%s/rootfs/bin", tmpdir, name, tag);
+        snprintf(path, sizeof(path), "%s/images", tmpdir);
+        ASSERT_OK(store_open(path, &s));
+        ASSERT_OK(store_blob_write_buffer(s, NULL, empty_tar, sizeof(empty_tar), &layer, &e));
+        ASSERT_TRUE(asprintf(&config,
+                             "{\"architecture\": \"amd64\", \"os\": \"linux\", \"config\": %s,"
+                             " \"rootfs\": {\"type\": \"layers\", \"diff_ids\": [\"%s\"]}}",
+                             config_body, digest_to_string(&layer, ds[0])) > 0);
+        ASSERT_OK(store_blob_write_buffer(s, NULL, config, strlen(config), &cfg, &e));
+        ASSERT_TRUE(asprintf(&manifest,
+                             "{\"schemaVersion\": 2, \"mediaType\": \"application/vnd.oci.image.manifest.v1+json\","
+                             " \"config\": {\"mediaType\": \"application/vnd.oci.image.config.v1+json\", \"digest\": \"%s\", \"size\": %zu},"
+                             " \"layers\": [{\"mediaType\": \"application/vnd.oci.image.layer.v1.tar\", \"digest\": \"%s\", \"size\": %zu}]}",
+                             digest_to_string(&cfg, ds[1]), strlen(config), ds[0], sizeof(empty_tar)) > 0);
+        ASSERT_OK(store_blob_write_buffer(s, NULL, manifest, strlen(manifest), &man, &e));
+        /* One layer: its chain id is its diff_id, here also its blob digest. */
+        snprintf(path, sizeof(path), "%s/images/layers/%s", tmpdir, layer.hex);
         ASSERT_OK(mkdir_p(path, 0755));
-        snprintf(path, sizeof(path), "%s/images/%s/%s/config.json", tmpdir, name, tag);
-        ASSERT_OK(write_file_atomic(path, config, strlen(config), 0644));
+        snprintf(ref, sizeof(ref), "localhost/%s:%s", name, tag);
+        ASSERT_OK(store_ref_set(s, ref, &man, &e));
+        (void) ds[2];
 }
 
-static char **image_dirs(void) {
+static const char *image_store(void) {
         static char buf[512];
-        static char *dirs[2];
 
         snprintf(buf, sizeof(buf), "%s/images", tmpdir);
-        dirs[0] = buf;
-        dirs[1] = NULL;
-        return dirs;
+        return buf;
 }
 
 TEST(image_lookup) {
         Image *i = NULL;
         char **cmd = NULL;
 
-        ASSERT_OK(image_find("busybox", image_dirs(), &i));
-        ASSERT_STREQ(i->name, "busybox:latest");
+        ASSERT_OK(image_find("busybox", image_store(), &i, NULL));
+        ASSERT_STREQ(i->name, "localhost/busybox:latest");
+        ASSERT_TRUE(strv_length(i->layers) == 1);
         ASSERT_STREQ(i->cmd[0], "sh");
         ASSERT_STREQ(i->workdir, "/srv");
         ASSERT_OK(image_resolve_command(i, NULL, NULL, &cmd));
@@ -56,16 +78,16 @@ TEST(image_lookup) {
         ASSERT_ERR(image_resolve_command(i, STRV_MAKE(""), NULL, &cmd), EINVAL);
         image_free(i);
 
-        ASSERT_OK(image_find("tools:1.0", image_dirs(), &i));
+        ASSERT_OK(image_find("tools:1.0", image_store(), &i, NULL));
         ASSERT_ERR(image_resolve_command(i, NULL, NULL, &cmd), EINVAL);
         image_free(i);
 
-        ASSERT_ERR(image_find("nope", image_dirs(), &i), ENOENT);
-        ASSERT_ERR(image_find("busybox:other", image_dirs(), &i), ENOENT);
-        ASSERT_ERR(image_find("../etc", image_dirs(), &i), EINVAL);
-        ASSERT_ERR(image_find("/abs", image_dirs(), &i), EINVAL);
-        ASSERT_ERR(image_find("Upper", image_dirs(), &i), EINVAL);
-        ASSERT_ERR(image_find("broken", image_dirs(), &i), EBADMSG);
+        ASSERT_ERR(image_find("nope", image_store(), &i, NULL), ENOENT);
+        ASSERT_ERR(image_find("busybox:other", image_store(), &i, NULL), ENOENT);
+        ASSERT_ERR(image_find("../etc", image_store(), &i, NULL), EINVAL);
+        ASSERT_ERR(image_find("/abs", image_store(), &i, NULL), EINVAL);
+        ASSERT_ERR(image_find("Upper", image_store(), &i, NULL), EINVAL);
+        ASSERT_ERR(image_find("broken", image_store(), &i, NULL), EBADMSG);
 }
 
 TEST(pod_new_and_json_roundtrip) {
@@ -78,7 +100,7 @@ TEST(pod_new_and_json_roundtrip) {
         PeapodError err = {};
         char *json = NULL;
 
-        ASSERT_OK(pod_new("web", specs, 3, image_dirs(), &p, &err));
+        ASSERT_OK(pod_new("web", specs, 3, image_store(), &p, &err));
         ASSERT_STREQ(p->name, "web");
         ASSERT_TRUE(p->state == POD_CREATED);
         ASSERT_TRUE(p->n_apps == 3);
@@ -113,7 +135,7 @@ TEST(pod_new_and_json_roundtrip) {
         pod_free(q);
         pod_free(p);
 
-        ASSERT_OK(pod_new(NULL, specs, 1, image_dirs(), &p, &err));
+        ASSERT_OK(pod_new(NULL, specs, 1, image_store(), &p, &err));
         ASSERT_TRUE(strncmp(p->name, "pod-", 4) == 0 && strlen(p->name) == 12);
         pod_free(p);
 }
@@ -129,17 +151,17 @@ TEST(pod_new_rejects_bad_input) {
         PeapodError err = {};
         Pod *p = NULL;
 
-        ASSERT_ERR(pod_new("bad_pod", &ok, 1, image_dirs(), &p, &err), EINVAL);
+        ASSERT_ERR(pod_new("bad_pod", &ok, 1, image_store(), &p, &err), EINVAL);
         ASSERT_TRUE(strstr(err.message, "bad_pod"));
-        ASSERT_ERR(pod_new("x", &ok, 0, image_dirs(), &p, &err), EINVAL);
-        ASSERT_ERR(pod_new("x", &bad_name, 1, image_dirs(), &p, &err), EINVAL);
+        ASSERT_ERR(pod_new("x", &ok, 0, image_store(), &p, &err), EINVAL);
+        ASSERT_ERR(pod_new("x", &bad_name, 1, image_store(), &p, &err), EINVAL);
         memset(&err, 0, sizeof(err));
-        ASSERT_ERR(pod_new("x", &missing, 1, image_dirs(), &p, &err), ENOENT);
+        ASSERT_ERR(pod_new("x", &missing, 1, image_store(), &p, &err), ENOENT);
         ASSERT_STREQ(err.message, "Image not found: missing");
-        ASSERT_ERR(pod_new("x", &empty_cmd, 1, image_dirs(), &p, &err), EINVAL);
-        ASSERT_ERR(pod_new("x", &bad_env, 1, image_dirs(), &p, &err), EINVAL);
-        ASSERT_ERR(pod_new("x", &rel_wd, 1, image_dirs(), &p, &err), EINVAL);
-        ASSERT_ERR(pod_new("x", dup, 2, image_dirs(), &p, &err), EEXIST);
+        ASSERT_ERR(pod_new("x", &empty_cmd, 1, image_store(), &p, &err), EINVAL);
+        ASSERT_ERR(pod_new("x", &bad_env, 1, image_store(), &p, &err), EINVAL);
+        ASSERT_ERR(pod_new("x", &rel_wd, 1, image_store(), &p, &err), EINVAL);
+        ASSERT_ERR(pod_new("x", dup, 2, image_store(), &p, &err), EEXIST);
         ASSERT_TRUE(p == NULL);
 }
 
@@ -203,9 +225,9 @@ TEST(state_strings) {
 int main(void) {
         ASSERT_TRUE(mkdtemp(tmpdir));
         make_image("busybox", "latest",
-                   "{\"config\": {\"Entrypoint\": [\"/bin/entry\"], \"Cmd\": [\"sh\"], \"Env\": [\"PATH=/bin\"], \"WorkingDir\": \"/srv\"}}");
-        make_image("tools", "1.0", "{\"config\": {}}");
-        make_image("broken", "latest", "{\"config\": {\"Cmd\": \"not-a-list\"}}");
+                   "{\"Entrypoint\": [\"/bin/entry\"], \"Cmd\": [\"sh\"], \"Env\": [\"PATH=/bin\"], \"WorkingDir\": \"/srv\"}");
+        make_image("tools", "1.0", "{}");
+        make_image("broken", "latest", "{\"Cmd\": \"not-a-list\"}");
         test_image_lookup();
         test_pod_new_and_json_roundtrip();
         test_pod_new_rejects_bad_input();
