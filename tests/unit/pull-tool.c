@@ -7,6 +7,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "image.h"
 #include "image-pull.h"
@@ -14,6 +15,9 @@
 
 typedef struct State {
         bool cancel;
+        /* CLOCK_MONOTONIC usec when each phase was first reported, for
+         * bench/pull (printed as "phase NAME SECONDS"). */
+        uint64_t phase_start[_PULL_PHASE_MAX];
         uint64_t fetched;
         PullPhase last;
         unsigned reports;
@@ -26,6 +30,11 @@ static int progress_cb(const PullProgress *p, void *userdata) {
                 abort();
         if (p->phase < st->last)
                 abort(); /* phases only move forward */
+        if (!st->phase_start[p->phase]) {
+                struct timespec ts;
+                clock_gettime(CLOCK_MONOTONIC, &ts);
+                st->phase_start[p->phase] = (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000ULL;
+        }
         st->last = p->phase;
         st->fetched = p->fetched;
         st->reports++;
@@ -106,5 +115,9 @@ int main(int argc, char *argv[]) {
         if (st.last != PULL_PHASE_DONE)
                 abort();
         printf("id %s\n", id);
+        for (int k = 0; k + 1 < _PULL_PHASE_MAX; k++)
+                if (st.phase_start[k] && st.phase_start[k + 1])
+                        printf("phase %s %.3f\n", pull_phase_to_string(k),
+                               (double) (st.phase_start[k + 1] - st.phase_start[k]) / 1e6);
         return 0;
 }
