@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -193,27 +194,93 @@ static int layer_unpack_into_store(Store *s, const Descriptor *layer, const Dige
         return 1;
 }
 
+typedef struct LayerJob {
+        Store *store;
+        const Descriptor *layer;
+        const Digest *diff_id, *chain;
+        pthread_t thread;
+        bool started;
+        int r;
+        PeapodError error;
+} LayerJob;
+
+static void *layer_job_run(void *userdata) {
+        LayerJob *j = userdata;
+
+        j->r = layer_unpack_into_store(j->store, j->layer, j->diff_id, j->chain, &j->error);
+        return NULL;
+}
+
+/* Layers are independent trees (each under its own chain id, lock and temp
+ * name), so they unpack in parallel, a few at a time: unpacking is CPU
+ * (decompression, hashing) and file creation, and the largest layer
+ * otherwise waits for all the others. */
+#define UNPACK_PARALLEL_MAX 4
+
 static int unpack_layers(Puller *pl, const Manifest *m, const ImageConfig *c, PeapodError *e) {
         _cleanup_free_ Digest *chain = NULL;
+        _cleanup_free_ LayerJob *jobs = NULL;
         _cleanup_close_ int root_fd = -EBADF;
+        size_t next = 0, parallel;
+        long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
         bool any = false;
-        int r;
+        int r, ret = 0;
 
         r = layer_chain_ids(c->diff_ids, c->n_diff_ids, &chain);
         if (r < 0)
                 return r;
+        jobs = calloc(m->n_layers ?: 1, sizeof(LayerJob));
+        if (!jobs)
+                return -ENOMEM;
+        parallel = ncpu > 1 ? (size_t) ncpu : 1;
+        if (parallel > UNPACK_PARALLEL_MAX)
+                parallel = UNPACK_PARALLEL_MAX;
+
+        r = puller_report(pl, PULL_PHASE_UNPACKING);
+        if (r < 0)
+                return peapod_error_set(e, r, "Pull cancelled");
+
+        /* Start up to `parallel` layers, then join in order, starting the
+         * next one whenever one is joined. Progress is reported from this
+         * thread only. */
         for (size_t i = 0; i < m->n_layers; i++) {
-                r = puller_report(pl, PULL_PHASE_UNPACKING);
-                if (r < 0)
-                        return peapod_error_set(e, r, "Pull cancelled");
-                r = layer_unpack_into_store(pl->store, &m->layers[i], &c->diff_ids[i], &chain[i], e);
-                if (r < 0)
-                        return r;
-                if (r > 0)
+                while (next < m->n_layers && next < i + parallel) {
+                        LayerJob *j = &jobs[next];
+
+                        *j = (LayerJob) { .store = pl->store, .layer = &m->layers[next],
+                                          .diff_id = &c->diff_ids[next], .chain = &chain[next] };
+                        if (ret >= 0) {
+                                r = -pthread_create(&j->thread, NULL, layer_job_run, j);
+                                if (r < 0)
+                                        j->r = r; /* run it here instead */
+                                else
+                                        j->started = true;
+                        }
+                        if (!j->started && ret >= 0)
+                                layer_job_run(j);
+                        else if (!j->started)
+                                j->r = -ECANCELED; /* an earlier layer failed: not tried */
+                        next++;
+                }
+                if (jobs[i].started)
+                        (void) pthread_join(jobs[i].thread, NULL);
+                if (jobs[i].r < 0 && ret >= 0) {
+                        ret = jobs[i].r;
+                        if (e && !peapod_error_is_set(e))
+                                *e = jobs[i].error;
+                }
+                if (jobs[i].r > 0)
                         any = true;
-                if (pl->layers)
+                if (jobs[i].r >= 0 && pl->layers)
                         pl->layers[i].unpacked = true;
+                if (ret >= 0) {
+                        r = puller_report(pl, PULL_PHASE_UNPACKING);
+                        if (r < 0)
+                                ret = peapod_error_set(e, r, "Pull cancelled");
+                }
         }
+        if (ret < 0)
+                return ret;
         if (!any)
                 return 0;
         /* One syncfs for all trees rather than an fsync per file: layers
