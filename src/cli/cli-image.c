@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fcntl.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -12,7 +14,7 @@
 #define PEAPOD_JOB_INTERFACE "org.peapod1.Job"
 #define PEAPOD_IMAGE_INTERFACE "org.peapod1.Image"
 
-typedef struct PullWait {
+typedef struct JobWait {
         const char *job;        /* our job's path, once known */
         char **removed_paths;   /* JobRemoved seen before we knew our path */
         char **removed_states;
@@ -21,10 +23,10 @@ typedef struct PullWait {
         bool changed;
         char *phase;            /* the job's properties as last announced */
         uint64_t done, total;
-} PullWait;
+} JobWait;
 
 static int on_job_removed(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        PullWait *w = userdata;
+        JobWait *w = userdata;
         const char *path, *state, *result, *message;
         uint32_t id;
 
@@ -38,7 +40,7 @@ static int on_job_removed(sd_bus_message *m, void *userdata, sd_bus_error *error
 
 /* The values come with the signal: no call back to a job that may be gone. */
 static int on_job_changed(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        PullWait *w = userdata;
+        JobWait *w = userdata;
         const char *iface;
         int r;
 
@@ -88,7 +90,7 @@ static const char *format_bytes(char *buf, size_t size, uint64_t n) {
 
 /* On a terminal one line redrawn in place; otherwise a line per phase, so
  * that logs of scripted pulls stay short. */
-static void show_progress(const PullWait *w, const char *ref, bool tty, char **last_phase) {
+static void show_progress(const JobWait *w, const char *ref, bool tty, char **last_phase) {
         char a[32], b[32];
 
         if (isempty(w->phase))
@@ -106,13 +108,21 @@ static void show_progress(const PullWait *w, const char *ref, bool tty, char **l
         }
 }
 
-static int pull_and_wait(sd_bus *bus, const char *ref, bool quiet) {
+/* Call member (a Manager method that answers with a job's path), show the
+ * job's progress as "what: phase ...", and wait for JobRemoved. On success
+ * ret_result (may be NULL) is the job's result; on failure "Failed to
+ * <action> <what>: <the job's message>" is logged. Shared by pull, import
+ * and export. */
+static int job_call_and_wait(sd_bus *bus, const char *action, const char *what, bool quiet, char **ret_result,
+                             const char *member, const char *types, ...) {
         _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *s1 = NULL, *s2 = NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL, *reply = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_free_ char *job = NULL, *last_phase = NULL;
-        PullWait w = {};
+        JobWait w = {};
         bool tty = !quiet && isatty(STDERR_FILENO);
         const char *path;
+        va_list ap;
         int r;
 
         /* Matches first: a quick job may be gone before the reply. */
@@ -126,17 +136,24 @@ static int pull_and_wait(sd_bus *bus, const char *ref, bool quiet) {
         if (r < 0)
                 return log_error_errno(r, "Failed to watch peapodd's jobs: %m");
 
-        r = cli_call(bus, PEAPOD_ROOT_PATH, PEAPOD_MANAGER_INTERFACE, "PullImage", 0, &reply, "st", ref, UINT64_C(0));
+        r = sd_bus_message_new_method_call(bus, &call, PEAPOD_BUS_NAME, PEAPOD_ROOT_PATH, PEAPOD_MANAGER_INTERFACE,
+                                           member);
+        if (r >= 0) {
+                va_start(ap, types);
+                r = sd_bus_message_appendv(call, types, ap);
+                va_end(ap);
+        }
         if (r < 0)
-                goto finish;
+                return log_error_errno(r, "Failed to build %s call: %m", member);
+        r = sd_bus_call(bus, call, 0, &error, &reply);
+        if (r < 0)
+                return cli_log_bus_error(&error, r);
         r = sd_bus_message_read(reply, "o", &path);
         if (r < 0)
-                goto finish;
+                return log_error_errno(r, "Failed to parse %s reply: %m", member);
         job = strdup(path);
-        if (!job) {
-                r = log_oom();
-                goto finish;
-        }
+        if (!job)
+                return log_oom();
         w.job = job;
 
         for (;;) {
@@ -144,7 +161,7 @@ static int pull_and_wait(sd_bus *bus, const char *ref, bool quiet) {
                 if (w.changed) {
                         w.changed = false;
                         if (!quiet)
-                                show_progress(&w, ref, tty, &last_phase);
+                                show_progress(&w, what, tty, &last_phase);
                 }
                 for (size_t i = 0; w.removed_paths && w.removed_paths[i]; i++) {
                         if (!streq(w.removed_paths[i], job))
@@ -152,24 +169,27 @@ static int pull_and_wait(sd_bus *bus, const char *ref, bool quiet) {
                         if (tty)
                                 fputs("\r\033[K", stderr);
                         if (streq(w.removed_states[i], "done")) {
-                                if (!quiet)
-                                        printf("%s\n", w.removed_results[i]);
                                 r = 0;
+                                if (ret_result) {
+                                        *ret_result = strdup(w.removed_results[i]);
+                                        if (!*ret_result)
+                                                r = log_oom();
+                                }
                         } else
-                                r = log_error_errno(EIO, "Failed to pull %s: %s", ref,
+                                r = log_error_errno(EIO, "Failed to %s %s: %s", action, what,
                                                     isempty(w.removed_messages[i]) ? w.removed_states[i] : w.removed_messages[i]);
                         goto finish;
                 }
                 r = sd_bus_process(bus, NULL);
                 if (r < 0) {
-                        r = log_error_errno(r, "Lost peapodd while pulling %s: %m", ref);
+                        r = log_error_errno(r, "Lost peapodd while waiting for %s: %m", what);
                         goto finish;
                 }
                 if (r > 0)
                         continue;
                 r = sd_bus_wait(bus, UINT64_MAX);
                 if (r < 0) {
-                        r = log_error_errno(r, "Failed to wait for the pull: %m");
+                        r = log_error_errno(r, "Failed to wait for %s: %m", what);
                         goto finish;
                 }
         }
@@ -182,6 +202,10 @@ finish:
         return r;
 }
 
+int cli_pull_image(sd_bus *bus, const char *ref, bool quiet, char **ret_id) {
+        return job_call_and_wait(bus, "pull", ref, quiet, ret_id, "PullImage", "st", ref, UINT64_C(0));
+}
+
 static int verb_image_pull(int argc, char *argv[]) {
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -189,6 +213,7 @@ static int verb_image_pull(int argc, char *argv[]) {
                 {}
         };
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_free_ char *id = NULL;
         bool quiet = false;
         int c, r;
 
@@ -208,7 +233,10 @@ static int verb_image_pull(int argc, char *argv[]) {
         r = cli_bus_open(&bus);
         if (r < 0)
                 return r;
-        return pull_and_wait(bus, argv[optind], quiet);
+        r = cli_pull_image(bus, argv[optind], quiet, &id);
+        if (r >= 0 && !quiet)
+                printf("%s\n", id);
+        return r;
 }
 
 typedef struct ImageRow {
@@ -435,6 +463,207 @@ static int verb_image_inspect(int argc, char *argv[]) {
         return cli_print_json(o);
 }
 
+static int verb_image_rm(int argc, char *argv[]) {
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "force", no_argument, NULL, 'f' },
+                {}
+        };
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        uint64_t flags = 0;
+        int c, r, ret = 0;
+
+        while ((c = getopt_long(argc, argv, ":hf", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        verb_help("image");
+                        return 0;
+                case 'f':
+                        flags |= PEAPOD_REMOVE_FORCE;
+                        break;
+                default:
+                        return cli_getopt_error(c, argv);
+                }
+        if (optind >= argc)
+                return log_usage_error("'peapod image rm' takes one or more images.");
+        r = cli_bus_open(&bus);
+        if (r < 0)
+                return r;
+        /* Each image on its own: one that is in use does not keep the
+         * others from going. */
+        for (int i = optind; i < argc; i++) {
+                r = cli_call(bus, PEAPOD_ROOT_PATH, PEAPOD_MANAGER_INTERFACE, "RemoveImage", 0, NULL, "st", argv[i], flags);
+                if (r < 0 && ret == 0)
+                        ret = r;
+        }
+        return ret;
+}
+
+static int verb_image_tag(int argc, char *argv[]) {
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                {}
+        };
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        int c, r;
+
+        while ((c = getopt_long(argc, argv, ":h", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        verb_help("image");
+                        return 0;
+                default:
+                        return cli_getopt_error(c, argv);
+                }
+        if (optind + 2 != argc)
+                return log_usage_error("'peapod image tag' takes an image and a reference.");
+        r = cli_bus_open(&bus);
+        if (r < 0)
+                return r;
+        return cli_call(bus, PEAPOD_ROOT_PATH, PEAPOD_MANAGER_INTERFACE, "TagImage", 0, NULL, "ss", argv[optind],
+                        argv[optind + 1]);
+}
+
+static int verb_image_gc(int argc, char *argv[]) {
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                {}
+        };
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        uint64_t freed;
+        char buf[32];
+        int c, r;
+
+        while ((c = getopt_long(argc, argv, ":h", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        verb_help("image");
+                        return 0;
+                default:
+                        return cli_getopt_error(c, argv);
+                }
+        if (optind != argc)
+                return log_usage_error("'peapod image gc' takes no arguments.");
+        r = cli_bus_open(&bus);
+        if (r < 0)
+                return r;
+        r = cli_call(bus, PEAPOD_ROOT_PATH, PEAPOD_MANAGER_INTERFACE, "PruneImages", CLI_SLOW_CALL_USEC, &reply, "t",
+                     UINT64_C(0));
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(reply, "t", &freed);
+        if (r < 0)
+                return log_error_errno(r, "Failed to parse PruneImages reply: %m");
+        printf("%s freed.\n", format_bytes(buf, sizeof(buf), freed));
+        return 0;
+}
+
+static int verb_image_import(int argc, char *argv[]) {
+        enum { ARG_NAME = 0x100 };
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "name", required_argument, NULL, ARG_NAME },
+                { "quiet", no_argument, NULL, 'q' },
+                {}
+        };
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_free_ char *ids = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        const char *name = "", *file;
+        bool quiet = false;
+        int c, r;
+
+        while ((c = getopt_long(argc, argv, ":hq", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        verb_help("image");
+                        return 0;
+                case ARG_NAME:
+                        if (isempty(optarg))
+                                return log_usage_error("--name= needs a reference.");
+                        name = optarg;
+                        break;
+                case 'q':
+                        quiet = true;
+                        break;
+                default:
+                        return cli_getopt_error(c, argv);
+                }
+        if (optind + 1 != argc)
+                return log_usage_error("'peapod image import' takes one file (or '-' for stdin).");
+        file = argv[optind];
+        if (streq(file, "-")) {
+                if (isatty(STDIN_FILENO))
+                        return log_usage_error("Refusing to read an archive from a terminal.");
+                fd = fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3);
+        } else
+                fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return log_error_errno(errno, "Failed to open %s: %m", file);
+        r = cli_bus_open(&bus);
+        if (r < 0)
+                return r;
+        r = job_call_and_wait(bus, "import", file, quiet, &ids, "ImportImage", "hst", fd, name, UINT64_C(0));
+        if (r < 0)
+                return r;
+        /* One id per line, like pull prints it. */
+        for (char *p = ids; p && *p; p++)
+                if (*p == ' ')
+                        *p = '\n';
+        if (!quiet && !isempty(ids))
+                printf("%s\n", ids);
+        return 0;
+}
+
+static int verb_image_export(int argc, char *argv[]) {
+        enum { ARG_FORMAT = 0x100 };
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "format", required_argument, NULL, ARG_FORMAT },
+                { "quiet", no_argument, NULL, 'q' },
+                {}
+        };
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        const char *format = "oci", *file;
+        bool quiet = false;
+        int c, r;
+
+        while ((c = getopt_long(argc, argv, ":hq", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        verb_help("image");
+                        return 0;
+                case ARG_FORMAT:
+                        if (!streq(optarg, "oci") && !streq(optarg, "docker-archive"))
+                                return log_usage_error("Invalid --format='%s': 'oci' or 'docker-archive'.", optarg);
+                        format = optarg;
+                        break;
+                case 'q':
+                        quiet = true;
+                        break;
+                default:
+                        return cli_getopt_error(c, argv);
+                }
+        if (optind + 2 != argc)
+                return log_usage_error("'peapod image export' takes an image and a file (or '-' for stdout).");
+        file = argv[optind + 1];
+        if (streq(file, "-")) {
+                if (isatty(STDOUT_FILENO))
+                        return log_usage_error("Refusing to write an archive to a terminal.");
+                fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+        } else
+                fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0644);
+        if (fd < 0)
+                return log_error_errno(errno, "Failed to open %s: %m", file);
+        r = cli_bus_open(&bus);
+        if (r < 0)
+                return r;
+        return job_call_and_wait(bus, "export", argv[optind], quiet, NULL, "ExportImage", "shst", argv[optind], fd,
+                                 format, UINT64_C(0));
+}
+
 int verb_image(int argc, char *argv[]) {
         static const struct {
                 const char *name;
@@ -443,6 +672,11 @@ int verb_image(int argc, char *argv[]) {
                 { "pull", verb_image_pull },
                 { "list", verb_image_list },
                 { "inspect", verb_image_inspect },
+                { "rm", verb_image_rm },
+                { "tag", verb_image_tag },
+                { "gc", verb_image_gc },
+                { "import", verb_image_import },
+                { "export", verb_image_export },
         };
 
         if (argc < 2 || streq(argv[1], "--help") || streq(argv[1], "-h")) {

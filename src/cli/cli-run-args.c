@@ -8,6 +8,24 @@
 
 bool cli_usage_failed = false;
 
+static const char * const pull_policy_table[_PULL_POLICY_MAX] = {
+        [PULL_MISSING] = "missing",
+        [PULL_ALWAYS] = "always",
+        [PULL_NEVER] = "never",
+};
+
+const char *pull_policy_to_string(PullPolicy p) {
+        return p >= 0 && p < _PULL_POLICY_MAX ? pull_policy_table[p] : NULL;
+}
+
+PullPolicy pull_policy_from_string(const char *s) {
+        if (s)
+                for (PullPolicy p = 0; p < _PULL_POLICY_MAX; p++)
+                        if (streq(s, pull_policy_table[p]))
+                                return p;
+        return _PULL_POLICY_INVALID;
+}
+
 static void run_app_done(RunApp *a) {
         free(a->image);
         free(a->name);
@@ -117,7 +135,8 @@ enum {
 };
 
 static bool is_pod_option(const char *s) {
-        return streq(s, "-q") || streq(s, "--quiet") || streq(s, "--name") || startswith(s, "--name=");
+        return streq(s, "-q") || streq(s, "--quiet") || streq(s, "--name") || startswith(s, "--name=") ||
+               streq(s, "--pull") || startswith(s, "--pull=");
 }
 
 int run_args_parse(int argc, char *argv[], RunArgs *ret) {
@@ -160,6 +179,15 @@ int run_args_parse(int argc, char *argv[], RunArgs *ret) {
                                 r = set_string(&a.name, v);
                                 if (r < 0)
                                         return r;
+                                continue;
+                        }
+                        r = option_value(argc, argv, &i, "--pull", &v);
+                        if (r < 0)
+                                return r;
+                        if (r > 0) {
+                                a.pull = pull_policy_from_string(v);
+                                if (a.pull < 0)
+                                        return log_usage_error("Invalid --pull='%s': 'missing', 'always' or 'never'.", v);
                                 continue;
                         }
                 }

@@ -5,6 +5,7 @@
 #include "bus-util.h"
 #include "cli.h"
 #include "name.h"
+#include "string-util.h"
 #include "strv.h"
 
 static int append_apps(sd_bus_message *m, const RunArgs *a) {
@@ -84,6 +85,48 @@ static int create_pod(sd_bus *bus, const RunArgs *a, char **ret_id) {
         return *ret_id ? 0 : log_oom();
 }
 
+/* Whether ref names a local image only: an id (or id prefix) or a
+ * localhost/ name, which no registry has. */
+static bool image_is_local_only(const char *ref) {
+        size_t n = strspn(ref, "0123456789abcdef");
+
+        return startswith(ref, "sha256:") || startswith(ref, "localhost/") || (n >= 12 && ref[n] == 0);
+}
+
+/* Make the images of the apps present as the policy says; never: CreatePod
+ * says which is missing. */
+static int pull_images(sd_bus *bus, const RunArgs *a) {
+        int r;
+
+        if (a->pull == PULL_NEVER)
+                return 0;
+        for (size_t i = 0; i < a->n_apps; i++) {
+                const char *image = a->apps[i].image;
+
+                if (a->pull == PULL_MISSING) {
+                        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+
+                        r = sd_bus_call_method(bus, PEAPOD_BUS_NAME, PEAPOD_ROOT_PATH, PEAPOD_MANAGER_INTERFACE,
+                                               "GetImage", &error, NULL, "s", image);
+                        if (r >= 0)
+                                continue;
+                        if (!sd_bus_error_has_name(&error, "org.peapod1.Error.NoSuchImage"))
+                                return cli_log_bus_error(&error, r);
+                } else if (image_is_local_only(image))
+                        continue;
+                /* Two apps of one image: pulled once is enough. */
+                bool seen = false;
+                for (size_t k = 0; k < i && !seen; k++)
+                        seen = streq(a->apps[k].image, image);
+                if (seen)
+                        continue;
+                r = cli_pull_image(bus, image, false, NULL);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 int verb_run(int argc, char *argv[]) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(run_args_done) RunArgs a = {};
@@ -99,6 +142,9 @@ int verb_run(int argc, char *argv[]) {
         }
 
         r = cli_bus_open(&bus);
+        if (r < 0)
+                return r;
+        r = pull_images(bus, &a);
         if (r < 0)
                 return r;
         r = create_pod(bus, &a, &id);

@@ -41,8 +41,21 @@ typedef struct RunApp {
         char *workdir;
 } RunApp;
 
+/* When 'peapod run' pulls its images. */
+typedef enum PullPolicy {
+        PULL_MISSING,     /* the default: only images the store lacks */
+        PULL_ALWAYS,      /* every image but local (localhost/) ones, first */
+        PULL_NEVER,
+        _PULL_POLICY_MAX,
+        _PULL_POLICY_INVALID = -EINVAL,
+} PullPolicy;
+
+const char *pull_policy_to_string(PullPolicy p);
+PullPolicy pull_policy_from_string(const char *s);
+
 typedef struct RunArgs {
         char *name;       /* NULL: peapodd names the pod */
+        PullPolicy pull;
         bool quiet;
         bool help;
         RunApp *apps;
@@ -121,6 +134,9 @@ int cli_call(sd_bus *bus, const char *path, const char *interface, const char *m
 int cli_get_pod_path(sd_bus *bus, const char *key, char **ret);
 int cli_get_pod_info(sd_bus *bus, const char *key, PodInfo *ret);
 int cli_list_pods(sd_bus *bus, PodInfo **ret, size_t *ret_n);
+/* Pull ref through peapodd, drawing progress on stderr unless quiet;
+ * ret_id (may be NULL) is the image id. Logs failures. (cli-image.c) */
+int cli_pull_image(sd_bus *bus, const char *ref, bool quiet, char **ret_id);
 
 /* ---- verbs ---- */
 

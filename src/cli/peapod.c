@@ -15,13 +15,17 @@ typedef struct Verb {
 
 static const Verb verbs[] = {
         { "run", verb_run, "Create a pod of one or more apps and start it",
-          "peapod run [--name=NAME] [--quiet] IMAGE [APP-OPTIONS] [-- ARGS...]\n"
+          "peapod run [--name=NAME] [--pull=POLICY] [--quiet]\n"
+          "                IMAGE [APP-OPTIONS] [-- ARGS...]\n"
           "                [--- IMAGE [APP-OPTIONS] [-- ARGS...]]...\n\n"
           "Create a pod with one app per IMAGE, start it, and print the pod's id.\n"
           "Returns once the apps are started: systemd runs them.\n\n"
           "Options (before the first IMAGE):\n"
           "  -h --help                Show this help\n"
           "     --name=NAME           Name of the pod (default: pod-<first 8 digits of its id>)\n"
+          "     --pull=POLICY         When to pull the images: 'missing' (default: those\n"
+          "                           the store lacks), 'always' (all but localhost/\n"
+          "                           names) or 'never'\n"
           "  -q --quiet               Do not print the pod's id\n\n"
           "App options (after an IMAGE, for that app):\n"
           "     --app-name=NAME       Name of the app (default: from the image's name)\n"
@@ -74,19 +78,36 @@ static const Verb verbs[] = {
           "  -f --follow              Keep printing new lines as they are written\n"
           "  -n --lines=N             Print only the last N lines\n"
           "     --no-prefix           Never prefix lines with the app's name\n" },
-        { "image", verb_image, "Pull, list and inspect images",
+        { "image", verb_image, "Pull, list, inspect, tag, remove, import and export images",
           "peapod image pull [--quiet] REFERENCE\n"
           "peapod image list [--format=table|json] [--no-legend]\n"
-          "peapod image inspect IMAGE\n\n"
+          "peapod image inspect IMAGE\n"
+          "peapod image tag IMAGE REFERENCE\n"
+          "peapod image rm [--force] IMAGE...\n"
+          "peapod image import [--name=REFERENCE] [--quiet] FILE|-\n"
+          "peapod image export [--format=oci|docker-archive] [--quiet] IMAGE FILE|-\n"
+          "peapod image gc\n\n"
           "pull fetches REFERENCE from its registry into the image store, showing\n"
           "progress, and prints the image's id. list shows the stored images with\n"
           "their names. inspect prints an image's config as JSON. IMAGE is a name,\n"
-          "an id or a unique prefix of at least 12 digits of an id.\n\n"
+          "an id or a unique prefix of at least 12 digits of an id.\n"
+          "tag gives IMAGE another name (a short name becomes localhost/NAME:TAG).\n"
+          "rm removes the name IMAGE, or all names when IMAGE is an id; an image\n"
+          "without names is deleted, but never what a pod uses: its last name is\n"
+          "only removed with --force, and the pod keeps its layers.\n"
+          "import reads an OCI or docker-archive tarball (FILE, or stdin for '-')\n"
+          "and prints the ids of its images; export writes one (to stdout for '-').\n"
+          "gc deletes what no name and no pod reaches and says how much it freed.\n\n"
           "Options:\n"
           "  -h --help                Show this help\n"
-          "  -q --quiet               pull: show no progress and do not print the id\n"
-          "     --format=FORMAT       list: 'table' (default) or 'json'\n"
-          "     --no-legend           list: print neither the header nor the footer\n" },
+          "  -q --quiet               pull, import, export: show no progress;\n"
+          "                           pull, import: do not print the ids\n"
+          "     --format=FORMAT       list: 'table' (default) or 'json';\n"
+          "                           export: 'oci' (default) or 'docker-archive'\n"
+          "     --no-legend           list: print neither the header nor the footer\n"
+          "  -f --force               rm: remove the last name of an image pods use\n"
+          "     --name=REFERENCE      import: the name to give the (single) image,\n"
+          "                           instead of the names in the archive\n" },
 };
 
 static const Verb *find_verb(const char *name) {

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fcntl.h>
 #include <stdio.h>
 
 #include "daemon-job.h"
 #include "daemon.h"
+#include "image-archive.h"
 #include "image-catalog.h"
 #include "image-pull.h"
 #include "log.h"
@@ -30,6 +32,26 @@ static int daemon_store(Daemon *d, Store **ret, sd_bus_error *error) {
         return 0;
 }
 
+/* The named errors of the image methods; what, key: "Failed to remove
+ * image", "busybox". */
+static int bus_error_from_image_errno(sd_bus_error *error, int r, const char *what, const char *key,
+                                      const PeapodError *e) {
+        const char *msg = e && e->message[0] ? e->message : NULL;
+
+        switch (r) {
+        case -ENOENT:
+                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_IMAGE, "%s", msg ?: "Image not found");
+        case -ENOTUNIQ:
+                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_IMAGE, "Image id prefix '%s' is ambiguous", key);
+        case -EBUSY:
+                return sd_bus_error_setf(error, BUS_ERROR_IMAGE_IN_USE, "%s", msg ?: "Image is in use");
+        case -EINVAL:
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "%s", msg ?: "Invalid image reference");
+        default:
+                return sd_bus_error_set_errnof(error, r, "%s %s: %s", what, key, msg ?: strerror(-r));
+        }
+}
+
 static int bus_find_image(Daemon *d, const char *key, ImageInfo *ret, sd_bus_error *error) {
         PeapodError e = {};
         Store *s;
@@ -44,7 +66,28 @@ static int bus_find_image(Daemon *d, const char *key, ImageInfo *ret, sd_bus_err
         if (r == -ENOTUNIQ)
                 return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_IMAGE, "Image id prefix '%s' is ambiguous", key);
         if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Failed to look up image %s: %s", key, e.message[0] ? e.message : strerror(-r));
+                return bus_error_from_image_errno(error, r, "Failed to look up image", key, &e);
+        return 0;
+}
+
+/* Every app of every pod peapodd knows (pods that are removed are gone
+ * from d->pods): what gc must keep and rm must not take. The strings are
+ * the pods'; valid until the pods change. */
+static int daemon_image_users(Daemon *d, ImageUser **ret, size_t *ret_n) {
+        ImageUser *u;
+        size_t n = 0, max = 0;
+
+        for (size_t i = 0; i < d->n_pods; i++)
+                max += d->pods[i]->n_apps;
+        u = calloc(max ?: 1, sizeof(ImageUser));
+        if (!u)
+                return -ENOMEM;
+        for (size_t i = 0; i < d->n_pods; i++)
+                for (size_t k = 0; k < d->pods[i]->n_apps; k++)
+                        if (d->pods[i]->apps[k].image_id)
+                                u[n++] = (ImageUser) { .image_id = d->pods[i]->apps[k].image_id, .pod = d->pods[i]->name };
+        *ret = u;
+        *ret_n = n;
         return 0;
 }
 
@@ -309,5 +352,272 @@ int bus_method_pull_image(sd_bus_message *m, void *userdata, sd_bus_error *error
         r = job_start(d, "pull", ref, pull_work, pull_done, pj, pull_job_free, &j);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Failed to start the pull of %s: %m", ref);
+        return sd_bus_reply_method_return(m, "o", j->path);
+}
+
+static void emit_images_changed(Daemon *d) {
+        (void) sd_bus_emit_signal(d->bus, PEAPOD_ROOT_PATH, "org.peapod1.Manager", "ImagesChanged", NULL);
+}
+
+int bus_method_remove_image(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        _cleanup_strv_free_ char **removed = NULL;
+        _cleanup_free_ ImageUser *users = NULL;
+        Daemon *d = userdata;
+        StoreGcStats stats = {};
+        PeapodError e = {};
+        const char *key;
+        uint64_t flags;
+        size_t n_users;
+        Store *s;
+        int r;
+
+        r = bus_check_privileged(m, error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(m, "st", &key, &flags);
+        if (r < 0)
+                return r;
+        if (flags & ~REMOVE_IMAGE_FORCE)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown flags 0x%" PRIx64, flags);
+        r = daemon_store(d, &s, error);
+        if (r < 0)
+                return r;
+        r = daemon_image_users(d, &users, &n_users);
+        if (r < 0)
+                return r;
+        r = image_catalog_remove(s, key, users, n_users, flags & REMOVE_IMAGE_FORCE, &removed, &stats, &e);
+        if (removed)
+                emit_images_changed(d);
+        if (r < 0)
+                return bus_error_from_image_errno(error, r, "Failed to remove image", key, &e);
+        FOREACH_STRV(name, removed)
+                log_info("Removed image name %s.", name);
+        if (stats.blobs_removed + stats.layers_removed > 0)
+                log_info("Collected %" PRIu64 " blobs and %" PRIu64 " layer trees (%" PRIu64 " bytes).",
+                         stats.blobs_removed, stats.layers_removed, stats.bytes_freed);
+        return sd_bus_reply_method_return(m, NULL);
+}
+
+int bus_method_tag_image(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        _cleanup_free_ char *name = NULL;
+        Daemon *d = userdata;
+        PeapodError e = {};
+        const char *key, *ref;
+        Store *s;
+        int r;
+
+        r = bus_check_privileged(m, error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(m, "ss", &key, &ref);
+        if (r < 0)
+                return r;
+        if (isempty(ref) || strlen(ref) > STORE_REF_MAX)
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid image reference");
+        r = daemon_store(d, &s, error);
+        if (r < 0)
+                return r;
+        r = image_catalog_tag(s, key, ref, &name, &e);
+        if (r < 0)
+                return bus_error_from_image_errno(error, r, "Failed to tag image", key, &e);
+        log_info("Tagged image %s as %s.", key, name);
+        emit_images_changed(d);
+        return sd_bus_reply_method_return(m, NULL);
+}
+
+int bus_method_prune_images(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        _cleanup_free_ ImageUser *users = NULL;
+        Daemon *d = userdata;
+        StoreGcStats stats = {};
+        PeapodError e = {};
+        uint64_t flags;
+        size_t n_users;
+        Store *s;
+        int r;
+
+        r = bus_check_privileged(m, error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(m, "t", &flags);
+        if (r < 0)
+                return r;
+        if (flags != 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown flags 0x%" PRIx64, flags);
+        r = daemon_store(d, &s, error);
+        if (r < 0)
+                return r;
+        r = daemon_image_users(d, &users, &n_users);
+        if (r < 0)
+                return r;
+        r = image_catalog_gc(s, users, n_users, &stats, &e);
+        if (r < 0)
+                return bus_error_from_image_errno(error, r, "Failed to collect", "unused images", &e);
+        log_info("Image gc: %" PRIu64 " blobs, %" PRIu64 " layer trees, %" PRIu64 " temp files, %" PRIu64 " bytes freed.",
+                 stats.blobs_removed, stats.layers_removed, stats.temp_removed, stats.bytes_freed);
+        return sd_bus_reply_method_return(m, "t", stats.bytes_freed);
+}
+
+/* Imports and exports: the caller's fd (owned by the message, so dup'ed
+ * for the thread) is read or written by the worker thread. */
+typedef struct ArchiveJob {
+        char *images_dir;
+        char *image;       /* export: what to write; import: the name to give, NULL = the archive's */
+        int fd;
+        ImageArchiveFormat format;
+} ArchiveJob;
+
+static void archive_job_free(void *p) {
+        ArchiveJob *aj = p;
+
+        if (!aj)
+                return;
+        free(aj->images_dir);
+        free(aj->image);
+        safe_close(aj->fd);
+        free(aj);
+}
+
+static int archive_job_new(Daemon *d, sd_bus_message *m, int fd, const char *image, ArchiveJob **ret) {
+        ArchiveJob *aj;
+
+        aj = calloc(1, sizeof(*aj));
+        if (!aj)
+                return -ENOMEM;
+        aj->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+        if (aj->fd < 0) {
+                int r = -errno;
+                free(aj);
+                return r;
+        }
+        aj->images_dir = strdup(d->images_dir);
+        aj->image = isempty(image) ? NULL : strdup(image);
+        if (!aj->images_dir || (!isempty(image) && !aj->image)) {
+                archive_job_free(aj);
+                return -ENOMEM;
+        }
+        *ret = aj;
+        return 0;
+}
+
+static void archive_job_phase(Job *j, const char *phase) {
+        JobProgress jp = {};
+
+        snprintf(jp.phase, sizeof(jp.phase), "%s", phase);
+        (void) job_report_progress(j, &jp);
+}
+
+static int import_work(Job *j, void *userdata, char **ret_result, char *message, size_t message_size) {
+        _cleanup_(store_freep) Store *s = NULL;
+        _cleanup_strv_free_ char **ids = NULL;
+        ArchiveJob *aj = userdata;
+        PeapodError e = {};
+        int r;
+
+        r = store_open(aj->images_dir, &s);
+        if (r < 0) {
+                snprintf(message, message_size, "Failed to open the image store: %s", strerror(-r));
+                return r;
+        }
+        archive_job_phase(j, "importing");
+        r = image_import_archive(s, aj->fd, aj->image, &ids, NULL, &e);
+        if (r < 0) {
+                snprintf(message, message_size, "%s", e.message[0] ? e.message : strerror(-r));
+                return r;
+        }
+        archive_job_phase(j, "done");
+        *ret_result = strv_join(ids, " ");
+        return *ret_result ? 0 : -ENOMEM;
+}
+
+static int export_work(Job *j, void *userdata, char **ret_result, char *message, size_t message_size) {
+        _cleanup_(store_freep) Store *s = NULL;
+        ArchiveJob *aj = userdata;
+        PeapodError e = {};
+        int r;
+
+        r = store_open(aj->images_dir, &s);
+        if (r < 0) {
+                snprintf(message, message_size, "Failed to open the image store: %s", strerror(-r));
+                return r;
+        }
+        archive_job_phase(j, "exporting");
+        r = image_export_archive(s, aj->image, aj->fd, aj->format, &e);
+        if (r < 0) {
+                snprintf(message, message_size, "%s", e.message[0] ? e.message : strerror(-r));
+                return r;
+        }
+        /* The reader sees the end of the archive now, not when the job
+         * object goes. */
+        aj->fd = safe_close(aj->fd);
+        archive_job_phase(j, "done");
+        return 0;
+}
+
+static void import_done(Daemon *d, Job *j, int r, const char *result, void *userdata) {
+        if (r >= 0)
+                emit_images_changed(d);
+}
+
+int bus_method_import_image(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        _cleanup_free_ char *name = NULL;
+        Daemon *d = userdata;
+        PeapodError e = {};
+        ArchiveJob *aj;
+        const char *ref;
+        uint64_t flags;
+        Job *j;
+        int fd, r;
+
+        r = bus_check_privileged(m, error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(m, "hst", &fd, &ref, &flags);
+        if (r < 0)
+                return r;
+        if (flags != 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown flags 0x%" PRIx64, flags);
+        if (!isempty(ref)) {
+                r = image_name_normalize(ref, &name, &e);
+                if (r < 0)
+                        return bus_error_from_image_errno(error, r, "Invalid image reference", ref, &e);
+        }
+        r = archive_job_new(d, m, fd, name, &aj);
+        if (r < 0)
+                return r;
+        r = job_start(d, "import", name ?: "archive", import_work, import_done, aj, archive_job_free, &j);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Failed to start the import: %m");
+        return sd_bus_reply_method_return(m, "o", j->path);
+}
+
+int bus_method_export_image(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Daemon *d = userdata;
+        ArchiveJob *aj;
+        const char *image, *format;
+        ImageArchiveFormat f;
+        uint64_t flags;
+        Job *j;
+        int fd, r;
+
+        r = bus_check_privileged(m, error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(m, "shst", &image, &fd, &format, &flags);
+        if (r < 0)
+                return r;
+        if (flags != 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown flags 0x%" PRIx64, flags);
+        f = image_archive_format_from_string(format);
+        if (f < 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown archive format '%s'", format);
+        if (isempty(image) || strlen(image) > STORE_REF_MAX)
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid image reference");
+        r = archive_job_new(d, m, fd, image, &aj);
+        if (r < 0)
+                return r;
+        aj->format = f;
+        r = job_start(d, "export", image, export_work, NULL, aj, archive_job_free, &j);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Failed to start the export of %s: %m", image);
         return sd_bus_reply_method_return(m, "o", j->path);
 }

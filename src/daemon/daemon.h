@@ -69,3 +69,8 @@ int image_node_enumerator(sd_bus *bus, const char *path, void *userdata, char **
 int bus_method_pull_image(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_method_list_images(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_method_get_image(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int bus_method_remove_image(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int bus_method_tag_image(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int bus_method_prune_images(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int bus_method_import_image(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int bus_method_export_image(sd_bus_message *m, void *userdata, sd_bus_error *error);

@@ -22,7 +22,7 @@
 
 static const char * const image_archive_format_table[_IMAGE_ARCHIVE_FORMAT_MAX] = {
         [IMAGE_ARCHIVE_OCI] = "oci",
-        [IMAGE_ARCHIVE_DOCKER] = "docker",
+        [IMAGE_ARCHIVE_DOCKER] = "docker-archive",
 };
 
 const char *image_archive_format_to_string(ImageArchiveFormat f) {

@@ -763,6 +763,29 @@ static void gc_state_done(GcState *g) {
         digest_set_done(&g->layers);
 }
 
+/* A config keeps the layer trees it names: reached through a manifest, or
+ * kept on its own (a pod's image whose names are all gone: the trees are
+ * all a pod needs). */
+static int gc_mark_config_layers(GcState *g, const char *text, size_t n) {
+        _cleanup_(image_config_freep) ImageConfig *c = NULL;
+        _cleanup_free_ Digest *chain = NULL;
+        int r;
+
+        if (image_config_parse(text, n, &c, NULL) < 0) {
+                g->layers_incomplete = true;
+                return 0;
+        }
+        r = layer_chain_ids(c->diff_ids, c->n_diff_ids, &chain);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < c->n_diff_ids; i++) {
+                r = digest_set_add(&g->layers, &chain[i]);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 static int gc_mark(Store *s, GcState *g, const Digest *d, unsigned depth) {
         _cleanup_free_ char *text = NULL;
         MediaType t;
@@ -804,9 +827,7 @@ static int gc_mark(Store *s, GcState *g, const Digest *d, unsigned depth) {
                 }
         } else if (media_type_is_manifest(t)) {
                 _cleanup_(manifest_freep) Manifest *m = NULL;
-                _cleanup_(image_config_freep) ImageConfig *c = NULL;
                 _cleanup_free_ char *ctext = NULL;
-                _cleanup_free_ Digest *chain = NULL;
                 size_t cn;
 
                 if (manifest_parse(text, n, NULL, &m, NULL) < 0) {
@@ -826,19 +847,13 @@ static int gc_mark(Store *s, GcState *g, const Digest *d, unsigned depth) {
                         return r;
                 if (r == -ENOENT)
                         return 0; /* never pulled completely: no layer trees either */
-                if (r < 0 || image_config_parse(ctext, cn, &c, NULL) < 0) {
+                if (r < 0) {
                         g->layers_incomplete = true;
                         return 0;
                 }
-                r = layer_chain_ids(c->diff_ids, c->n_diff_ids, &chain);
-                if (r < 0)
-                        return r;
-                for (size_t i = 0; i < c->n_diff_ids; i++) {
-                        r = digest_set_add(&g->layers, &chain[i]);
-                        if (r < 0)
-                                return r;
-                }
-        }
+                return gc_mark_config_layers(g, ctext, cn);
+        } else if (media_type_is_config(t))
+                return gc_mark_config_layers(g, text, n);
         return 0;
 }
 

@@ -111,8 +111,10 @@ typedef struct StoreGcStats {
 
 /* Remove blobs no ref reaches (ref -> index -> manifest -> config +
  * layers), layer trees no reachable config names, and leftovers of crashed
- * writers. keep lists extra manifests or indexes to treat as reachable (the
- * images of existing pods, whose refs may have been removed). Waits for
+ * writers. keep lists extra manifests, indexes or configs to treat as
+ * reachable (the images of existing pods, whose refs may have been removed;
+ * pods know their image by its config, and a kept config keeps the config
+ * blob and its layer trees, which is all a pod uses). Waits for
  * pins (store_pin, open BlobWriters) to be released first, so the caller must
  * hold none itself. */
 int store_gc(Store *s, const Digest *keep, size_t n_keep, StoreGcStats *ret_stats);

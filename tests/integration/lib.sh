@@ -39,6 +39,36 @@ wait_for() {
 pod_state() { $PEAPOD status --format=json "$1" | jq -r .state; }
 pod_id() { $PEAPOD status --format=json "$1" | jq -r .id; }
 
+# start_registry DIR: Debian's docker-registry on a free port of the lab's
+# 127.0.0.1, storing under DIR; sets REGISTRY (host:port) and REGISTRY_PID.
+# Stop it with stop_registry (in the test's cleanup).
+start_registry() {
+        local port
+        port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+        cat >"$1/registry.yml" <<EOC
+version: 0.1
+log:
+  level: warn
+storage:
+  filesystem:
+    rootdirectory: $1/registry
+http:
+  addr: 127.0.0.1:$port
+EOC
+        docker-registry serve "$1/registry.yml" >"$1/registry.log" 2>&1 &
+        REGISTRY_PID=$!
+        REGISTRY=127.0.0.1:$port
+        wait_for 10 python3 -c "import urllib.request as u; u.urlopen('http://$REGISTRY/v2/', timeout=1)" || fail "registry did not start"
+}
+stop_registry() {
+        [ -z "${REGISTRY_PID:-}" ] || { kill "$REGISTRY_PID" 2>/dev/null || true; wait "$REGISTRY_PID" 2>/dev/null || true; }
+}
+# Plain HTTP to REGISTRY is fine (it is the lab's own).
+registry_allow_insecure() {
+        mkdir -p /etc/peapod
+        echo "{\"registries\": [{\"prefix\": \"$REGISTRY\", \"insecure\": true}]}" >/etc/peapod/registries.conf
+}
+
 cleanup_pods() {
         local p
         for p in $($PEAPOD list --format=json 2>/dev/null | jq -r ".[] | select(.name | startswith(\"$PFX\")) | .id"); do

@@ -13,8 +13,13 @@ err=$(must_fail $PEAPOD rm "$PFX-nosuchpod")
 assert_contains "$err" "No such pod" "rm unknown pod"
 err=$(must_fail $PEAPOD run --name "bad_name" busybox -- true)
 assert_contains "$err" "Invalid pod name" "invalid pod name"
-err=$(must_fail $PEAPOD run --name "$PFX-x" no-such-image -- true)
+err=$(must_fail $PEAPOD run --pull=never --name "$PFX-x" no-such-image -- true)
 assert_contains "$err" "Image not found: no-such-image" "missing image"
+# By default a missing image is pulled first: a short name without a
+# search registry says why it cannot be.
+err=$(must_fail $PEAPOD run --name "$PFX-x" no-such-image -- true)
+assert_contains "$err" "Failed to pull no-such-image" "missing image, pulled"
+assert_contains "$err" "short name" "missing image, pulled"
 err=$(must_fail $PEAPOD run --name "$PFX-x" busybox --exec= )
 assert_contains "$err" "empty command" "empty command"
 err=$(must_fail $PEAPOD run --name "$PFX-x" busybox --app-name=Bad_App -- true)

@@ -6,22 +6,10 @@ here=$(dirname "$(realpath "$0")")
 command -v docker-registry >/dev/null && command -v skopeo >/dev/null || exit 77
 
 tmp=$(mktemp -d /var/tmp/image-pull.XXXXXX)
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-cat >"$tmp/registry.yml" <<EOC
-version: 0.1
-log:
-  level: warn
-storage:
-  filesystem:
-    rootdirectory: $tmp/registry
-http:
-  addr: 127.0.0.1:$port
-EOC
-docker-registry serve "$tmp/registry.yml" >"$tmp/registry.log" 2>&1 &
-registry=$!
-cleanup() { cleanup_pods; kill $registry 2>/dev/null || true; wait $registry 2>/dev/null || true; rm -rf "$tmp" /etc/peapod/registries.conf; }
+cleanup() { cleanup_pods; stop_registry; rm -rf "$tmp" /etc/peapod/registries.conf; }
 trap cleanup EXIT
-wait_for 10 python3 -c "import urllib.request as u; u.urlopen('http://127.0.0.1:$port/v2/', timeout=1)" || fail "registry did not start"
+start_registry "$tmp"
+port=${REGISTRY#127.0.0.1:}
 
 facts=$("$here/../unit/make-test-image.py" "$tmp/oci")
 config=$(echo "$facts" | jq -r .config)
@@ -32,8 +20,7 @@ ref=127.0.0.1:$port/test/bb:latest
 err=$(must_fail $PEAPOD image pull "$ref")
 assert_contains "$err" "insecure" "unconfigured plain-HTTP registry refused"
 
-mkdir -p /etc/peapod
-echo "{\"registries\": [{\"prefix\": \"127.0.0.1:$port\", \"insecure\": true}]}" >/etc/peapod/registries.conf
+registry_allow_insecure
 
 out=$($PEAPOD image pull "$ref" 2>"$tmp/progress")
 assert_eq "$config" "$out" "pull prints the image id (config digest)"

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Test driver for image archives:
  *   archive-tool import STORE FILE [REF]   prints "id ..." and "ref ..." lines
- *   archive-tool export STORE REF FILE oci|docker
+ *   archive-tool export STORE REF FILE oci|docker-archive
  * On failure it prints "errno <name>" on stdout and the library's message on
  * stderr, and exits 1. Not installed. */
 #include <fcntl.h>
@@ -24,7 +24,7 @@ int main(int argc, char *argv[]) {
         int r;
 
         if (argc < 4) {
-                fprintf(stderr, "usage: archive-tool import STORE FILE [REF] | export STORE REF FILE oci|docker\n");
+                fprintf(stderr, "usage: archive-tool import STORE FILE [REF] | export STORE REF FILE oci|docker-archive\n");
                 return 2;
         }
         r = store_open(argv[2], &s);

@@ -3,14 +3,16 @@
 # Write an OCI layout (tag "latest") of a two-layer test image:
 #   layer 1: busybox, /bin/sh, /etc/hostname, /etc/gone, /etc/keep
 #   layer 2: /etc/.wh.gone (a whiteout) and /etc/motd
-# usage: make-test-image.py OUT [--bad-diff-id] [--big]
+# usage: make-test-image.py OUT [--bad-diff-id] [--big] [--salt=TEXT]
 #   --bad-diff-id  the config names a wrong diff_id for layer 2
 #   --big          layer 1 also carries 8 MiB of random data (slow to pull)
+#   --salt=TEXT    layer 1 also carries /etc/salt: layers no other image shares
 import gzip, hashlib, io, json, os, sys, tarfile
 
 out = sys.argv[1]
 bad = "--bad-diff-id" in sys.argv
 big = "--big" in sys.argv
+salt = next((a[len("--salt="):] for a in sys.argv if a.startswith("--salt=")), None)
 os.makedirs(f"{out}/blobs/sha256", exist_ok=True)
 
 def blob(data):
@@ -41,6 +43,8 @@ e1 = [("bin/busybox", bb, None), ("bin/sh", None, "busybox"), ("etc/hostname", b
       ("etc/gone", b"x\n", None), ("etc/keep", b"k\n", None)]
 if big:
     e1.append(("big", os.urandom(8 << 20), None))
+if salt is not None:
+    e1.append(("etc/salt", salt.encode() + b"\n", None))
 l1, d1 = layer(e1)
 l2, d2 = layer([("etc/.wh.gone", b"", None), ("etc/motd", b"hello\n", None)])
 if bad:

@@ -44,6 +44,7 @@ TEST(run_one_app) {
         ASSERT_TRUE(a.n_apps == 1);
         ASSERT_STREQ(a.apps[0].image, "busybox");
         ASSERT_TRUE(!a.name && !a.quiet && !a.help);
+        ASSERT_TRUE(a.pull == PULL_MISSING);
         ASSERT_TRUE(!a.apps[0].exec && !a.apps[0].args && !a.apps[0].env && !a.apps[0].name && !a.apps[0].workdir);
         run_args_done(&a);
 
@@ -54,6 +55,26 @@ TEST(run_one_app) {
         ASSERT_TRUE(!a.apps[0].exec);
         assert_strv(a.apps[0].args, "sleep", "300", NULL);
         run_args_done(&a);
+}
+
+TEST(run_pull_policy) {
+        RunArgs a = {};
+
+        ASSERT_OK(parse(&a, "--pull=never", "busybox", NULL));
+        ASSERT_TRUE(a.pull == PULL_NEVER);
+        run_args_done(&a);
+        ASSERT_OK(parse(&a, "--pull", "always", "-q", "busybox", NULL));
+        ASSERT_TRUE(a.pull == PULL_ALWAYS && a.quiet);
+        run_args_done(&a);
+        ASSERT_OK(parse(&a, "--pull=missing", "busybox", NULL));
+        ASSERT_TRUE(a.pull == PULL_MISSING);
+        run_args_done(&a);
+        ASSERT_ERR(parse(&a, "--pull=sometimes", "busybox", NULL), EINVAL);
+        ASSERT_ERR(parse(&a, "--pull", NULL), EINVAL);
+        /* A pod option, not an app's. */
+        ASSERT_ERR(parse(&a, "busybox", "--pull=never", NULL), EINVAL);
+        ASSERT_STREQ(pull_policy_to_string(PULL_ALWAYS), "always");
+        ASSERT_TRUE(pull_policy_from_string(NULL) == _PULL_POLICY_INVALID);
 }
 
 TEST(run_exec_and_options) {
@@ -305,6 +326,7 @@ TEST(journal) {
 
 int main(void) {
         test_run_one_app();
+        test_run_pull_policy();
         test_run_exec_and_options();
         test_run_several_apps();
         test_run_errors();

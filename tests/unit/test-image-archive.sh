@@ -47,7 +47,7 @@ LAYER=$(sed -n 's/^layer //p' "$TMP/find")
 no_temp_files "$S"
 
 echo "== export docker-archive, import under another name"
-"$TOOL" export "$S" busybox "$TMP/docker.tar" docker || fail "export docker-archive"
+"$TOOL" export "$S" busybox "$TMP/docker.tar" docker-archive || fail "export docker-archive"
 tar tf "$TMP/docker.tar" >"$TMP/list"
 grep -qx manifest.json "$TMP/list" || fail "docker-archive without manifest.json"
 "$TOOL" import "$S" "$TMP/docker.tar" localhost/bb2:v1 >"$TMP/out" || fail "import docker-archive"

@@ -360,8 +360,16 @@ TEST(gc) {
         ASSERT_OK(store_gc(s, &m1, 1, &st));
         ASSERT_TRUE(st.blobs_removed == 0);
         ASSERT_TRUE(store_blob_exists(s, &l1) == 1);
+        /* kept by its config (what pods record): the config and the layer
+         * tree stay, the manifest and the layer blob go */
+        ASSERT_OK(store_gc(s, &c1, 1, &st));
+        ASSERT_TRUE(st.blobs_removed == 2 && st.layers_removed == 0);
+        ASSERT_TRUE(store_blob_exists(s, &c1) == 1);
+        ASSERT_TRUE(store_blob_exists(s, &m1) == 0);
+        snprintf(p, sizeof(p), "layers/%s/usr/bin", chain[0].hex);
+        ASSERT_TRUE(path_exists(p));
         ASSERT_OK(store_gc(s, NULL, 0, &st));
-        ASSERT_TRUE(st.blobs_removed == 3 && st.layers_removed == 1);
+        ASSERT_TRUE(st.blobs_removed == 1 && st.layers_removed == 1);
         ASSERT_TRUE(count_blob_entries() == 0);
 }
 
