@@ -39,6 +39,12 @@
 
 #define _cleanup_(f) __attribute__((__cleanup__(f)))
 
+/* free() that returns NULL, for "p = mfree(p);". */
+static inline void *mfree(void *p) {
+        free(p);
+        return NULL;
+}
+
 static inline void freep(void *p) {
         free(*(void **) p);
 }

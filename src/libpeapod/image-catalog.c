@@ -28,21 +28,10 @@ static int cmp_str(const void *a, const void *b) {
  * it was stored and is verified again here before it is parsed. */
 static int image_info_load(Store *s, const Digest *manifest_digest, ImageInfo *ret, PeapodError *e) {
         _cleanup_(manifest_freep) Manifest *m = NULL;
-        _cleanup_free_ char *mtext = NULL, *ctext = NULL;
-        size_t msize, csize;
         ImageInfo i = {};
         int r;
 
-        r = store_blob_read(s, manifest_digest, MANIFEST_SIZE_MAX, &mtext, &msize, e);
-        if (r < 0)
-                return r;
-        r = manifest_parse(mtext, msize, NULL, &m, e);
-        if (r < 0)
-                return r;
-        r = store_blob_read(s, &m->config.digest, MANIFEST_SIZE_MAX, &ctext, &csize, e);
-        if (r < 0)
-                return r;
-        r = image_config_parse(ctext, csize, &i.config, e);
+        r = image_load_manifest(s, manifest_digest, &m, &i.config, e);
         if (r < 0)
                 return r;
         i.id = m->config.digest;

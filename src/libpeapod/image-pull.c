@@ -11,6 +11,7 @@
 
 #include "fs-util.h"
 #include "image-pull.h"
+#include "image.h"
 #include "manifest.h"
 #include "reference.h"
 #include "registry.h"
@@ -35,11 +36,6 @@ PullPhase pull_phase_from_string(const char *s) {
                         if (streq(s, pull_phase_table[p]))
                                 return p;
         return _PULL_PHASE_INVALID;
-}
-
-static void *mfree(void *p) {
-        free(p);
-        return NULL;
 }
 
 /* What a pull knows about its progress; the callback sees it as PullProgress. */
@@ -294,35 +290,6 @@ static int unpack_layers(Puller *pl, const Manifest *m, const ImageConfig *c, Pe
         return 0;
 }
 
-static int load_manifest_and_config(Store *s, const Digest *manifest, Manifest **ret_m, ImageConfig **ret_c,
-                                    PeapodError *e) {
-        _cleanup_(manifest_freep) Manifest *m = NULL;
-        _cleanup_(image_config_freep) ImageConfig *c = NULL;
-        _cleanup_free_ char *text = NULL;
-        size_t size;
-        int r;
-
-        r = store_blob_read(s, manifest, MANIFEST_SIZE_MAX, &text, &size, e);
-        if (r < 0)
-                return r;
-        r = manifest_parse(text, size, NULL, &m, e);
-        if (r < 0)
-                return r;
-        text = mfree(text);
-        r = store_blob_read(s, &m->config.digest, MANIFEST_SIZE_MAX, &text, &size, e);
-        if (r < 0)
-                return r;
-        r = image_config_parse(text, size, &c, e);
-        if (r < 0)
-                return r;
-        r = manifest_check_config(m, c, e);
-        if (r < 0)
-                return r;
-        *ret_m = TAKE_PTR(m);
-        *ret_c = TAKE_PTR(c);
-        return 0;
-}
-
 int image_unpack_layers(Store *s, const Digest *manifest, PullProgressFn progress, void *userdata, PeapodError *e) {
         _cleanup_(manifest_freep) Manifest *m = NULL;
         _cleanup_(image_config_freep) ImageConfig *c = NULL;
@@ -334,7 +301,7 @@ int image_unpack_layers(Store *s, const Digest *manifest, PullProgressFn progres
         };
         int r;
 
-        r = load_manifest_and_config(s, manifest, &m, &c, e);
+        r = image_load_manifest(s, manifest, &m, &c, e);
         if (r < 0)
                 return r;
         layers = calloc(m->n_layers ?: 1, sizeof(PullLayerProgress));
@@ -593,7 +560,7 @@ int image_pull(Store *s, const char *reference, const PullOptions *o, PullProgre
                                                 name);
                 if (r < 0)
                         return r;
-                r = load_manifest_and_config(s, &d, &m, &c, e);
+                r = image_load_manifest(s, &d, &m, &c, e);
                 if (r < 0)
                         return r;
                 id = digest_to_string_alloc(&m->config.digest);

@@ -14,11 +14,6 @@
 #define IMAGE_CONFIG_MAX (1024 * 1024)
 #define new0(t, n) ((t *) calloc((n), sizeof(t)))
 
-static void *mfree(void *p) {
-        free(p);
-        return NULL;
-}
-
 Image *image_free(Image *i) {
         if (!i)
                 return NULL;
@@ -54,6 +49,34 @@ bool image_reference_is_valid(const char *ref) {
         return image_reference_parse(ref, &r) >= 0;
 }
 
+int image_load_manifest(Store *s, const Digest *manifest, Manifest **ret_m, ImageConfig **ret_c, PeapodError *e) {
+        _cleanup_(manifest_freep) Manifest *m = NULL;
+        _cleanup_(image_config_freep) ImageConfig *c = NULL;
+        _cleanup_free_ char *text = NULL;
+        size_t size;
+        int r;
+
+        r = store_blob_read(s, manifest, MANIFEST_SIZE_MAX, &text, &size, e);
+        if (r < 0)
+                return r;
+        r = manifest_parse(text, size, NULL, &m, e);
+        if (r < 0)
+                return r;
+        text = mfree(text);
+        r = store_blob_read(s, &m->config.digest, MANIFEST_SIZE_MAX, &text, &size, e);
+        if (r < 0)
+                return r;
+        r = image_config_parse(text, size, &c, e);
+        if (r < 0)
+                return r;
+        r = manifest_check_config(m, c, e);
+        if (r < 0)
+                return r;
+        *ret_m = TAKE_PTR(m);
+        *ret_c = TAKE_PTR(c);
+        return 0;
+}
+
 static int image_from_manifest(Store *s, const char *name, const Digest *manifest, Image **ret, PeapodError *e) {
         _cleanup_(image_freep) Image *i = NULL;
         _cleanup_(manifest_freep) Manifest *m = NULL;
@@ -86,17 +109,7 @@ static int image_from_manifest(Store *s, const char *name, const Digest *manifes
                         return peapod_error_set(e, r, "%s has no image for %s/%s", name, os, arch);
                 return image_from_manifest(s, name, &pick->digest, ret, e);
         }
-        r = manifest_parse(text, size, NULL, &m, e);
-        if (r < 0)
-                return r;
-        text = mfree(text);
-        r = store_blob_read(s, &m->config.digest, MANIFEST_SIZE_MAX, &text, &size, e);
-        if (r < 0)
-                return r;
-        r = image_config_parse(text, size, &c, e);
-        if (r < 0)
-                return r;
-        r = manifest_check_config(m, c, e);
+        r = image_load_manifest(s, manifest, &m, &c, e);
         if (r < 0)
                 return r;
         if (c->n_diff_ids == 0)

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "error.h"
+#include "manifest.h"
 #include "macro.h"
 #include "store.h"
 
@@ -41,6 +42,10 @@ int image_find_in_store(Store *s, const char *ref, const char *registries_conf, 
  * index) it points at. */
 int image_store_lookup(Store *s, const char *ref, const char *registries_conf, char **ret_name, Digest *ret_manifest,
                        PeapodError *e);
+
+/* Read an image manifest and its config from the store (each verified
+ * against its digest as it is read), and check that they agree. */
+int image_load_manifest(Store *s, const Digest *manifest, Manifest **ret_m, ImageConfig **ret_c, PeapodError *e);
 
 /* image_find_in_store() in the store at store_root (NULL = STORE_DEFAULT_ROOT). */
 int image_find(const char *ref, const char *store_root, Image **ret, PeapodError *e);

@@ -14,11 +14,6 @@
 
 #define new0(t, n) ((t *) calloc((n), sizeof(t)))
 
-static inline void *mfree(void *p) {
-        free(p);
-        return NULL;
-}
-
 /* index.json is ours, but other tools (skopeo, umoci) write OCI layouts too
  * and a corrupt file must not take the process down: bounded like any input. */
 #define STORE_INDEX_SIZE_MAX (32U * 1024U * 1024U)
