@@ -40,25 +40,15 @@ pod_state() { $PEAPOD status --format=json "$1" | jq -r .state; }
 pod_id() { $PEAPOD status --format=json "$1" | jq -r .id; }
 
 # start_registry DIR: Debian's docker-registry on a free port of the lab's
-# 127.0.0.1, storing under DIR; sets REGISTRY (host:port) and REGISTRY_PID.
-# Stop it with stop_registry (in the test's cleanup).
+# 127.0.0.1, storing under DIR (tests/lib-registry.sh's registry_start);
+# sets REGISTRY (host:port) and REGISTRY_PID. Stop it with stop_registry
+# (in the test's cleanup).
 start_registry() {
-        local port
-        port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-        cat >"$1/registry.yml" <<EOC
-version: 0.1
-log:
-  level: warn
-storage:
-  filesystem:
-    rootdirectory: $1/registry
-http:
-  addr: 127.0.0.1:$port
-EOC
-        docker-registry serve "$1/registry.yml" >"$1/registry.log" 2>&1 &
-        REGISTRY_PID=$!
-        REGISTRY=127.0.0.1:$port
-        wait_for 10 python3 -c "import urllib.request as u; u.urlopen('http://$REGISTRY/v2/', timeout=1)" || fail "registry did not start"
+        local TMP=$1 PIDS=""
+        . "$(dirname "${BASH_SOURCE[0]}")/../lib-registry.sh"
+        registry_start
+        REGISTRY=127.0.0.1:$RPORT
+        REGISTRY_PID=${PIDS# }
 }
 stop_registry() {
         [ -z "${REGISTRY_PID:-}" ] || { kill "$REGISTRY_PID" 2>/dev/null || true; wait "$REGISTRY_PID" 2>/dev/null || true; }

@@ -3,12 +3,13 @@
 # The registry client against real servers, all on 127.0.0.1:
 #  1. Debian's docker-registry with a busybox image pushed by skopeo;
 #  2. fault-registry.py, which drops connections, fails, lies and redirects.
-# usage: test-registry.sh PATH/registry-get PATH/fault-registry.py PATH/lib-registry.sh
+# usage: test-registry.sh PATH/registry-get PATH/fault-registry.py PATH/lib-registry.sh PATH/make-test-image.py
 set -eu
 
 GET=$1
 FAULT=$2
 . "$3"
+MKIMAGE=$4
 registry_require openssl sha256sum
 [ -x /bin/busybox ] || { echo "test-registry: /bin/busybox (busybox-static) missing, skipping" >&2; exit 77; }
 
@@ -47,44 +48,7 @@ echo "== docker-registry"
 registry_start
 
 # An OCI layout of two layers: busybox, and a small one on top.
-python3 - "$TMP/oci" <<'EOF'
-import gzip, hashlib, io, json, os, sys, tarfile
-out = sys.argv[1]
-os.makedirs(f"{out}/blobs/sha256")
-def blob(data):
-    d = hashlib.sha256(data).hexdigest()
-    with open(f"{out}/blobs/sha256/{d}", "wb") as f:
-        f.write(data)
-    return "sha256:" + d
-def layer(entries):
-    raw = io.BytesIO()
-    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as t:
-        for name, data, link in entries:
-            ti = tarfile.TarInfo(name)
-            ti.mtime = 0
-            if link:
-                ti.type, ti.linkname = tarfile.SYMTYPE, link
-                t.addfile(ti)
-            else:
-                ti.size, ti.mode = len(data), 0o755
-                t.addfile(ti, io.BytesIO(data))
-    raw = raw.getvalue()
-    gz = gzip.compress(raw, mtime=0)
-    return {"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": blob(gz), "size": len(gz)}, \
-           "sha256:" + hashlib.sha256(raw).hexdigest()
-bb = open("/bin/busybox", "rb").read()
-l1, d1 = layer([("bin/busybox", bb, None), ("bin/sh", None, "busybox")])
-l2, d2 = layer([("etc/hostname", b"peapod\n", None)])
-cfg = json.dumps({"architecture": "amd64", "os": "linux", "config": {"Cmd": ["/bin/sh"]},
-                  "rootfs": {"type": "layers", "diff_ids": [d1, d2]}}).encode()
-m = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": blob(cfg), "size": len(cfg)},
-                "layers": [l1, l2]}).encode()
-idx = {"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json",
-       "digest": blob(m), "size": len(m), "annotations": {"org.opencontainers.image.ref.name": "latest"}}]}
-json.dump(idx, open(f"{out}/index.json", "w"))
-json.dump({"imageLayoutVersion": "1.0.0"}, open(f"{out}/oci-layout", "w"))
-EOF
+python3 "$MKIMAGE" "$TMP/oci" >/dev/null || fail "make-test-image.py"
 registry_push "$TMP/oci" test/busybox:latest
 "$GET" --config "$TMP/insecure.conf" "127.0.0.1:$RPORT/test/busybox:latest" "$TMP/pull1" >"$TMP/out" ||
         fail "pull from docker-registry"
