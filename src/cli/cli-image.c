@@ -375,16 +375,15 @@ static int verb_image_list(int argc, char *argv[]) {
         return r;
 }
 
-static int verb_image_inspect(int argc, char *argv[]) {
+/* The image verbs without options of their own: --help, then exactly
+ * n_args arguments. Returns 1 to go on, 0 when help was shown, -errno on a
+ * usage error. */
+static int parse_plain_args(int argc, char *argv[], int n_args, const char *usage_error) {
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 {}
         };
-        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL, *props = NULL;
-        json_object *o;
-        const char *path;
-        int c, r;
+        int c;
 
         while ((c = getopt_long(argc, argv, ":h", options, NULL)) >= 0)
                 switch (c) {
@@ -394,8 +393,21 @@ static int verb_image_inspect(int argc, char *argv[]) {
                 default:
                         return cli_getopt_error(c, argv);
                 }
-        if (optind + 1 != argc)
-                return log_usage_error("'peapod image inspect' takes one image.");
+        if (optind + n_args != argc)
+                return log_usage_error("%s", usage_error);
+        return 1;
+}
+
+static int verb_image_inspect(int argc, char *argv[]) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL, *props = NULL;
+        json_object *o;
+        const char *path;
+        int r;
+
+        r = parse_plain_args(argc, argv, 1, "'peapod image inspect' takes one image.");
+        if (r <= 0)
+                return r;
         r = cli_bus_open(&bus);
         if (r < 0)
                 return r;
@@ -500,23 +512,12 @@ static int verb_image_rm(int argc, char *argv[]) {
 }
 
 static int verb_image_tag(int argc, char *argv[]) {
-        static const struct option options[] = {
-                { "help", no_argument, NULL, 'h' },
-                {}
-        };
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-        int c, r;
+        int r;
 
-        while ((c = getopt_long(argc, argv, ":h", options, NULL)) >= 0)
-                switch (c) {
-                case 'h':
-                        verb_help("image");
-                        return 0;
-                default:
-                        return cli_getopt_error(c, argv);
-                }
-        if (optind + 2 != argc)
-                return log_usage_error("'peapod image tag' takes an image and a reference.");
+        r = parse_plain_args(argc, argv, 2, "'peapod image tag' takes an image and a reference.");
+        if (r <= 0)
+                return r;
         r = cli_bus_open(&bus);
         if (r < 0)
                 return r;
@@ -525,26 +526,15 @@ static int verb_image_tag(int argc, char *argv[]) {
 }
 
 static int verb_image_gc(int argc, char *argv[]) {
-        static const struct option options[] = {
-                { "help", no_argument, NULL, 'h' },
-                {}
-        };
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         uint64_t freed;
         char buf[32];
-        int c, r;
+        int r;
 
-        while ((c = getopt_long(argc, argv, ":h", options, NULL)) >= 0)
-                switch (c) {
-                case 'h':
-                        verb_help("image");
-                        return 0;
-                default:
-                        return cli_getopt_error(c, argv);
-                }
-        if (optind != argc)
-                return log_usage_error("'peapod image gc' takes no arguments.");
+        r = parse_plain_args(argc, argv, 0, "'peapod image gc' takes no arguments.");
+        if (r <= 0)
+                return r;
         r = cli_bus_open(&bus);
         if (r < 0)
                 return r;

@@ -235,38 +235,6 @@ static int normalize_name(const char *name, bool short_is_docker, char **ret) {
         return image_reference_to_string(r, ret);
 }
 
-/* The manifest of a stored manifest or index (the host's entry). */
-static int platform_manifest(Store *s, const Digest *d, Digest *ret, PeapodError *e) {
-        _cleanup_(manifest_index_freep) ManifestIndex *index = NULL;
-        _cleanup_free_ char *text = NULL;
-        const char *os, *arch, *variant;
-        const Descriptor *pick;
-        MediaType type;
-        size_t size;
-        int r;
-
-        r = store_blob_read(s, d, MANIFEST_SIZE_MAX, &text, &size, e);
-        if (r < 0)
-                return r;
-        r = manifest_detect(text, size, NULL, &type, e);
-        if (r < 0)
-                return r;
-        if (!media_type_is_index(type)) {
-                *ret = *d;
-                return 0;
-        }
-        r = manifest_index_parse(text, size, NULL, &index, e);
-        if (r < 0)
-                return r;
-        manifest_host_platform(&os, &arch, &variant);
-        r = manifest_index_select(index, os, arch, NULL, &pick);
-        if (r < 0)
-                return peapod_error_set(e, r, "The archive has no image for %s/%s", os, arch);
-        /* One level only: an index of indexes is not something images use. */
-        *ret = pick->digest;
-        return 0;
-}
-
 /* Unpack one image whose blobs are all in the store and name it. */
 static int import_image(Importer *im, const Digest *manifest, char * const *names, PeapodError *e) {
         _cleanup_(manifest_freep) Manifest *m = NULL;
@@ -359,7 +327,7 @@ static int import_oci(Importer *im, const char *ref_override, PeapodError *e) {
                                         return r;
                         }
                 }
-                r = platform_manifest(im->store, &index->manifests[i].digest, &manifest, e);
+                r = image_platform_manifest(im->store, &index->manifests[i].digest, &manifest, e);
                 if (r < 0)
                         return r;
                 r = import_image(im, &manifest, names, e);
@@ -633,7 +601,7 @@ int image_export_archive(Store *s, const char *ref, int fd, ImageArchiveFormat f
                 return r;
         /* Found by id: there is no name to write. */
         named = !startswith(name, "sha256:") && strchr(name, '/');
-        r = platform_manifest(s, &found, &manifest, e);
+        r = image_platform_manifest(s, &found, &manifest, e);
         if (r < 0)
                 return r;
         r = store_blob_read(s, &manifest, MANIFEST_SIZE_MAX, &mtext, &msize, e);

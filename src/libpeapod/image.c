@@ -77,39 +77,53 @@ int image_load_manifest(Store *s, const Digest *manifest, Manifest **ret_m, Imag
         return 0;
 }
 
-static int image_from_manifest(Store *s, const char *name, const Digest *manifest, Image **ret, PeapodError *e) {
-        _cleanup_(image_freep) Image *i = NULL;
-        _cleanup_(manifest_freep) Manifest *m = NULL;
+/* The manifest of a stored manifest or index (the host's entry). */
+int image_platform_manifest(Store *s, const Digest *d, Digest *ret, PeapodError *e) {
         _cleanup_(manifest_index_freep) ManifestIndex *index = NULL;
-        _cleanup_(image_config_freep) ImageConfig *c = NULL;
         _cleanup_free_ char *text = NULL;
-        _cleanup_free_ Digest *chain = NULL;
-        char a[DIGEST_STRING_MAX];
+        const char *os, *arch, *variant;
+        const Descriptor *pick;
         MediaType type;
         size_t size;
         int r;
 
-        r = store_blob_read(s, manifest, MANIFEST_SIZE_MAX, &text, &size, e);
+        r = store_blob_read(s, d, MANIFEST_SIZE_MAX, &text, &size, e);
         if (r < 0)
                 return r;
         r = manifest_detect(text, size, NULL, &type, e);
         if (r < 0)
                 return r;
-        if (media_type_is_index(type)) {
-                /* A ref another tool set on an index: the host's entry. */
-                const char *os, *arch, *variant;
-                const Descriptor *pick;
-
-                r = manifest_index_parse(text, size, NULL, &index, e);
-                if (r < 0)
-                        return r;
-                manifest_host_platform(&os, &arch, &variant);
-                r = manifest_index_select(index, os, arch, NULL, &pick);
-                if (r < 0)
-                        return peapod_error_set(e, r, "%s has no image for %s/%s", name, os, arch);
-                return image_from_manifest(s, name, &pick->digest, ret, e);
+        if (!media_type_is_index(type)) {
+                *ret = *d;
+                return 0;
         }
-        r = image_load_manifest(s, manifest, &m, &c, e);
+        r = manifest_index_parse(text, size, NULL, &index, e);
+        if (r < 0)
+                return r;
+        manifest_host_platform(&os, &arch, &variant);
+        r = manifest_index_select(index, os, arch, NULL, &pick);
+        if (r < 0)
+                return peapod_error_set(e, r, "No image for %s/%s in index %s", os, arch,
+                                        digest_to_string(d, (char[DIGEST_STRING_MAX]) {}));
+        /* One level only: an index of indexes is not something images use. */
+        *ret = pick->digest;
+        return 0;
+}
+
+static int image_from_manifest(Store *s, const char *name, const Digest *manifest, Image **ret, PeapodError *e) {
+        _cleanup_(image_freep) Image *i = NULL;
+        _cleanup_(manifest_freep) Manifest *m = NULL;
+        _cleanup_(image_config_freep) ImageConfig *c = NULL;
+        _cleanup_free_ Digest *chain = NULL;
+        char a[DIGEST_STRING_MAX];
+        Digest platform;
+        int r;
+
+        /* A ref another tool set on an index: the host's entry. */
+        r = image_platform_manifest(s, manifest, &platform, e);
+        if (r < 0)
+                return r;
+        r = image_load_manifest(s, &platform, &m, &c, e);
         if (r < 0)
                 return r;
         if (c->n_diff_ids == 0)

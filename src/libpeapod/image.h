@@ -47,6 +47,10 @@ int image_store_lookup(Store *s, const char *ref, const char *registries_conf, c
  * against its digest as it is read), and check that they agree. */
 int image_load_manifest(Store *s, const Digest *manifest, Manifest **ret_m, ImageConfig **ret_c, PeapodError *e);
 
+/* The manifest a stored manifest or index stands for on this host: the
+ * digest itself for a manifest, the host platform's entry for an index. */
+int image_platform_manifest(Store *s, const Digest *d, Digest *ret, PeapodError *e);
+
 /* image_find_in_store() in the store at store_root (NULL = STORE_DEFAULT_ROOT). */
 int image_find(const char *ref, const char *store_root, Image **ret, PeapodError *e);
 
