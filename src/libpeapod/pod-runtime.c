@@ -216,6 +216,8 @@ static int app_start_unit(PodRuntime *rt, const Pod *p, App *a, const char *slic
                 r = asprintf(&arg, "--app-id=%s", a->id) < 0 ? -ENOMEM : strv_consume(&argv, arg);
         if (r >= 0)
                 r = asprintf(&arg, "--workdir=%s", a->workdir) < 0 ? -ENOMEM : strv_consume(&argv, arg);
+        if (r >= 0 && !isempty(a->user))
+                r = asprintf(&arg, "--user=%s", a->user) < 0 ? -ENOMEM : strv_consume(&argv, arg);
         FOREACH_STRV(e, a->env)
                 if (r >= 0)
                         r = asprintf(&arg, "--env=%s", e) < 0 ? -ENOMEM : strv_consume(&argv, arg);

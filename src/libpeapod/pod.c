@@ -67,6 +67,7 @@ static void app_done(App *a) {
         strv_free(a->exec);
         strv_free(a->env);
         free(a->workdir);
+        free(a->user);
 }
 
 Pod *pod_free(Pod *p) {
@@ -232,6 +233,13 @@ int pod_new(const char *name, const AppSpec *specs, size_t n_specs, const char *
                         if (!a->image_id)
                                 return -ENOMEM;
                 }
+                /* Taken as written: names in it are resolved by stage1 in the
+                 * app's own /etc/passwd, which only exists inside the app. */
+                if (!isempty(img->user)) {
+                        a->user = strdup(img->user);
+                        if (!a->user)
+                                return -ENOMEM;
+                }
                 r = id_generate(a->id);
                 if (r < 0)
                         return r;
@@ -304,6 +312,8 @@ int pod_to_json_string(const Pod *p, char **ret) {
                 json_object_object_add(j, "exec", json_new_strv(a->exec));
                 json_object_object_add(j, "env", json_new_strv(a->env));
                 json_object_object_add(j, "workdir", json_object_new_string(a->workdir));
+                if (a->user)
+                        json_object_object_add(j, "user", json_object_new_string(a->user));
                 json_object_object_add(j, "state", json_object_new_string(app_state_to_string(a->state)));
                 json_object_object_add(j, "result", json_object_new_string(app_result_to_string(a->result)));
                 json_object_object_add(j, "status", json_object_new_int(a->status));
@@ -399,6 +409,15 @@ int pod_from_json_string(const char *s, Pod **ret) {
                                 return -EBADMSG;
                         a->image_id = strdup(str);
                         if (!a->image_id)
+                                return -ENOMEM;
+                }
+                /* Optional: pods created before apps had a user run as root. */
+                r = json_get_string_opt(j, "user", &str);
+                if (r < 0)
+                        return r;
+                if (!isempty(str)) {
+                        a->user = strdup(str);
+                        if (!a->user)
                                 return -ENOMEM;
                 }
                 if (!a->lowerdirs) {

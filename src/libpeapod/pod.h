@@ -52,6 +52,7 @@ typedef struct App {
         char **exec;           /* the full command */
         char **env;            /* the full environment */
         char *workdir;
+        char *user;            /* the image config's User ("USER[:GROUP]"); NULL = none, root */
         AppState state;
         AppResult result;
         int status;            /* exit code or signal number */

@@ -4,6 +4,7 @@
  * it then mirrors. See stage1/README.md for the contract. */
 
 #include <fcntl.h>
+#include <grp.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -321,6 +322,77 @@ static int enter_workdir(const char *workdir) {
         return 0;
 }
 
+/* Resolves --user= inside the app's root (we have pivoted already), so the
+ * names mean what the image means by them, not what the host does. Not
+ * with getpwnam(): NSS would read the image's nsswitch.conf and dlopen
+ * libnss_*.so from the image's /lib into this root process. */
+static int resolve_user(const char *spec, Credentials *ret) {
+        _cleanup_free_ char *passwd = NULL, *group = NULL;
+        const char *what;
+        int r;
+
+        FOREACH_STRV(f, ((char *[]) { (char *) "/etc/passwd", (char *) "/etc/group", NULL })) {
+                char **buf = streq(f, "/etc/passwd") ? &passwd : &group;
+
+                r = read_id_file(f, STAGE1_ID_FILE_MAX, buf);
+                if (r == -ENOENT)
+                        continue;  /* numeric ids still work without one */
+                if (r == -EFBIG)
+                        return log_error_errno(r, "The app's %s is larger than %d bytes, refusing it.", f, STAGE1_ID_FILE_MAX);
+                if (r == -EBADFD)
+                        return log_error_errno(r, "The app's %s is not a regular file, refusing it.", f);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to read the app's %s: %m", f);
+        }
+
+        r = credentials_resolve(spec, passwd, group, ret, &what);
+        if (r == -ESRCH)
+                return log_error_errno(r, "Unknown %s in --user=%s: not in the app's /etc/%s.", what, spec,
+                                       streq(what, "user") ? "passwd" : "group");
+        if (r == -E2BIG)
+                return log_error_errno(r, "User %s is in more than %d groups, refusing.", spec, STAGE1_GROUPS_MAX);
+        if (r < 0)
+                return log_error_errno(r, "Failed to resolve --user=%s: %m", spec);
+        return 0;
+}
+
+/* Groups first, then gids, then uids: once the uid is not 0 we lack the
+ * capabilities to change the others. Every id is set (real, effective and
+ * saved), so the app cannot switch back, and a uid change drops all our
+ * capabilities with it. The result is checked rather than trusted, since a
+ * half-done switch would leave the app root. */
+static int switch_user(const Credentials *c) {
+        uid_t ru, eu, su;
+        gid_t rg, eg, sg;
+
+        if (setgroups(c->n_groups, c->groups) < 0)
+                return log_error_errno(errno, "Failed to set supplementary groups: %m");
+        if (setresgid(c->gid, c->gid, c->gid) < 0)
+                return log_error_errno(errno, "Failed to set gid %u: %m", (unsigned) c->gid);
+        if (setresuid(c->uid, c->uid, c->uid) < 0)
+                return log_error_errno(errno, "Failed to set uid %u: %m", (unsigned) c->uid);
+        if (getresuid(&ru, &eu, &su) < 0 || getresgid(&rg, &eg, &sg) < 0)
+                return log_error_errno(errno, "Failed to check our ids: %m");
+        if (ru != c->uid || eu != c->uid || su != c->uid || rg != c->gid || eg != c->gid || sg != c->gid)
+                return log_error_errno(EPERM, "Switching to uid %u gid %u did not take, refusing to run as root.",
+                                       (unsigned) c->uid, (unsigned) c->gid);
+
+        /* The kernel clears the parent-death signal when our ids change;
+         * arm it again. If the helper died in between, the unit's cgroup
+         * is still killed by systemd, so nothing lingers for long. */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+                return log_error_errno(errno, "Failed to set the parent death signal: %m");
+        return 0;
+}
+
+static bool env_has_home(char * const *env) {
+        if (env)
+                for (char * const *e = env; *e; e++)
+                        if (strneq(*e, "HOME=", 5))
+                                return true;
+        return false;
+}
+
 static void reset_signals(void) {
         sigset_t none;
 
@@ -332,6 +404,7 @@ static void reset_signals(void) {
 }
 
 static _noreturn_ void child_main(const AppArgs *a, int out_fd, int err_fd) {
+        _cleanup_(credentials_done) Credentials creds = {};
         _cleanup_close_ int saved_stderr = -EBADF;
         int r;
 
@@ -340,6 +413,8 @@ static _noreturn_ void child_main(const AppArgs *a, int out_fd, int err_fd) {
         (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
 
         if (setup_root(a->rootfs) < 0 || enter_workdir(a->workdir ?: "/") < 0)
+                _exit(STAGE1_APP_EXIT_SETUP);
+        if (a->user && resolve_user(a->user, &creds) < 0)
                 _exit(STAGE1_APP_EXIT_SETUP);
 
         if (clearenv() != 0)
@@ -353,6 +428,14 @@ static _noreturn_ void child_main(const AppArgs *a, int out_fd, int err_fd) {
                 log_oom();
                 _exit(STAGE1_APP_EXIT_SETUP);
         }
+        if (a->user && creds.home && !env_has_home(a->env) && setenv("HOME", creds.home, 1) < 0) {
+                log_oom();
+                _exit(STAGE1_APP_EXIT_SETUP);
+        }
+
+        /* Last of the privileged steps: everything above needed root. */
+        if (a->user && switch_user(&creds) < 0)
+                _exit(STAGE1_APP_EXIT_SETUP);
 
         /* Our own complaints go to the unit's stream, not the app's. */
         saved_stderr = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <sys/stat.h>
 
@@ -162,7 +163,7 @@ int init_args_parse(int argc, char *argv[], InitArgs *ret) {
 }
 
 static void app_help(void) {
-        printf("%s --leader=PID --scope=UNIT --rootfs=DIR --app-id=ID [--workdir=DIR] [--env=K=V]... -- CMD [ARG]...\n\n"
+        printf("%s --leader=PID --scope=UNIT --rootfs=DIR --app-id=ID [--workdir=DIR] [--user=USER[:GROUP]] [--env=K=V]... -- CMD [ARG]...\n\n"
                "Run an app inside a pod (peapod stage1 contract %d).\n\n"
                "  -h --help          Show this help\n"
                "     --leader=PID    Host pid of the pod's PID 1\n"
@@ -170,6 +171,8 @@ static void app_help(void) {
                "     --rootfs=DIR    The app's root file system\n"
                "     --app-id=ID     Identifier of the app's journal streams\n"
                "     --workdir=DIR   Working directory inside the app (default /)\n"
+               "     --user=USER[:GROUP]\n"
+               "                     Run as this user (id or name in the app's /etc/passwd)\n"
                "     --env=K=V       Environment of the app (repeatable; nothing else is passed)\n",
                program_invocation_short_name, STAGE1_CONTRACT_VERSION);
 }
@@ -180,7 +183,7 @@ void app_args_done(AppArgs *a) {
 }
 
 int app_args_parse(int argc, char *argv[], AppArgs *ret) {
-        enum { ARG_LEADER = 0x100, ARG_SCOPE, ARG_ROOTFS, ARG_APP_ID, ARG_WORKDIR, ARG_ENV };
+        enum { ARG_LEADER = 0x100, ARG_SCOPE, ARG_ROOTFS, ARG_APP_ID, ARG_WORKDIR, ARG_ENV, ARG_USER };
         static const struct option options[] = {
                 { "help",    no_argument,       NULL, 'h'         },
                 { "leader",  required_argument, NULL, ARG_LEADER  },
@@ -189,6 +192,7 @@ int app_args_parse(int argc, char *argv[], AppArgs *ret) {
                 { "app-id",  required_argument, NULL, ARG_APP_ID  },
                 { "workdir", required_argument, NULL, ARG_WORKDIR },
                 { "env",     required_argument, NULL, ARG_ENV     },
+                { "user",    required_argument, NULL, ARG_USER    },
                 {}
         };
         _cleanup_strv_free_ char **env = NULL;
@@ -224,6 +228,11 @@ int app_args_parse(int argc, char *argv[], AppArgs *ret) {
                         if (path_is_absolute_arg("workdir", optarg) < 0)
                                 return -EINVAL;
                         a.workdir = optarg;
+                        break;
+                case ARG_USER:
+                        if (!user_spec_is_valid(optarg))
+                                return log_error_errno(EINVAL, "Invalid --user='%s' (expected USER[:GROUP]).", optarg);
+                        a.user = optarg;
                         break;
                 case ARG_ENV:
                         if (!env_assignment_is_valid(optarg))
@@ -349,6 +358,319 @@ int mkfileat_nofollow(int dir_fd, const char *name, mode_t mode) {
         if (fd < 0)
                 return -errno;
         return TAKE_FD(fd);
+}
+
+/* Characters a user or group name may have here: printable ASCII, and
+ * neither ':' (the field separator of passwd and group) nor ',' (that of a
+ * group's member list) nor blanks, so no name can straddle fields. */
+static bool id_name_char_ok(char c) {
+        return c > ' ' && c < 0x7f && c != ':' && c != ',';
+}
+
+static bool id_part_is_valid(const char *s, size_t n) {
+        if (n == 0 || n > 256)
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!id_name_char_ok(s[i]))
+                        return false;
+        return true;
+}
+
+bool user_spec_is_valid(const char *s) {
+        const char *colon;
+
+        if (isempty(s))
+                return false;
+        colon = strchr(s, ':');
+        if (!colon)
+                return id_part_is_valid(s, strlen(s));
+        return id_part_is_valid(s, (size_t) (colon - s)) && id_part_is_valid(colon + 1, strlen(colon + 1));
+}
+
+/* A decimal id of [s, s+n). (uid_t) -1 is refused: set*id() read it as
+ * "leave unchanged", so "4294967295" would silently keep us root. */
+static int parse_id_n(const char *s, size_t n, uint32_t *ret) {
+        uint64_t v = 0;
+
+        if (n == 0 || n > 10)
+                return -EINVAL;
+        for (size_t i = 0; i < n; i++) {
+                if (s[i] < '0' || s[i] > '9')
+                        return -EINVAL;
+                v = v * 10 + (uint64_t) (s[i] - '0');
+        }
+        if (v >= UINT32_MAX)
+                return -EINVAL;
+        *ret = (uint32_t) v;
+        return 0;
+}
+
+static bool is_all_digits(const char *s, size_t n) {
+        if (n == 0)
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (s[i] < '0' || s[i] > '9')
+                        return false;
+        return true;
+}
+
+typedef struct Field {
+        const char *p;
+        size_t n;
+} Field;
+
+static bool field_eq(Field f, const char *s, size_t n) {
+        return f.n == n && memcmp(f.p, s, n) == 0;
+}
+
+/* Splits one line at ':' into at most max fields; returns how many there
+ * are (possibly more than max, the rest not stored). */
+static size_t split_fields(const char *s, size_t len, Field *f, size_t max) {
+        size_t k = 0;
+
+        for (;;) {
+                const char *c = memchr(s, ':', len);
+                size_t l = c ? (size_t) (c - s) : len;
+
+                if (k < max)
+                        f[k] = (Field) { s, l };
+                k++;
+                if (!c)
+                        return k;
+                len -= l + 1;
+                s = c + 1;
+        }
+}
+
+/* Walks contents line by line: *cursor advances past the line returned in
+ * (ret_line, ret_len). False at the end. */
+static bool next_line(const char **cursor, const char **ret_line, size_t *ret_len) {
+        const char *s = *cursor, *nl;
+
+        if (!s || !*s)
+                return false;
+        nl = strchr(s, '\n');
+        *ret_line = s;
+        *ret_len = nl ? (size_t) (nl - s) : strlen(s);
+        *cursor = nl ? nl + 1 : s + *ret_len;
+        return true;
+}
+
+/* Comments, blank lines and NIS "+"/"-" lines are no entries; glibc's
+ * files module would skip them too. */
+static bool line_is_entry(const char *line, size_t len) {
+        return len > 0 && line[0] != '#' && line[0] != '+' && line[0] != '-';
+}
+
+typedef struct PasswdEntry {
+        Field name, home;
+        uid_t uid;
+        gid_t gid;
+} PasswdEntry;
+
+/* The first entry whose name is [name, name+n), or, when by_uid, whose uid
+ * is uid. Malformed lines are skipped, never half-used. */
+static bool passwd_find(const char *contents, const char *name, size_t n, bool by_uid, uid_t uid,
+                        PasswdEntry *ret) {
+        const char *cursor = contents, *line;
+        size_t len;
+
+        while (next_line(&cursor, &line, &len)) {
+                Field f[7] = {};
+                uint32_t u, g;
+                size_t k;
+
+                if (!line_is_entry(line, len))
+                        continue;
+                k = split_fields(line, len, f, ELEMENTSOF(f));
+                if (k < 4 || f[0].n == 0 || parse_id_n(f[2].p, f[2].n, &u) < 0 || parse_id_n(f[3].p, f[3].n, &g) < 0)
+                        continue;
+                if (by_uid ? u != uid : !field_eq(f[0], name, n))
+                        continue;
+                *ret = (PasswdEntry) { .name = f[0], .home = k >= 6 ? f[5] : (Field) {}, .uid = u, .gid = g };
+                return true;
+        }
+        return false;
+}
+
+static bool group_find(const char *contents, const char *name, size_t n, gid_t *ret) {
+        const char *cursor = contents, *line;
+        size_t len;
+
+        while (next_line(&cursor, &line, &len)) {
+                Field f[4] = {};
+                uint32_t g;
+
+                if (!line_is_entry(line, len))
+                        continue;
+                if (split_fields(line, len, f, ELEMENTSOF(f)) < 3 || parse_id_n(f[2].p, f[2].n, &g) < 0)
+                        continue;
+                if (field_eq(f[0], name, n)) {
+                        *ret = g;
+                        return true;
+                }
+        }
+        return false;
+}
+
+static bool member_list_has(Field members, Field user) {
+        const char *s = members.p;
+        size_t len = members.n;
+
+        while (len > 0) {
+                const char *comma = memchr(s, ',', len);
+                size_t l = comma ? (size_t) (comma - s) : len;
+
+                if (l == user.n && memcmp(s, user.p, l) == 0)
+                        return true;
+                if (!comma)
+                        break;
+                len -= l + 1;
+                s = comma + 1;
+        }
+        return false;
+}
+
+static int group_members(const char *contents, Field user, Credentials *c) {
+        const char *cursor = contents, *line;
+        size_t len;
+
+        while (next_line(&cursor, &line, &len)) {
+                Field f[4] = {};
+                bool dup = false;
+                uint32_t g;
+
+                if (!line_is_entry(line, len))
+                        continue;
+                if (split_fields(line, len, f, ELEMENTSOF(f)) < 4 || parse_id_n(f[2].p, f[2].n, &g) < 0 ||
+                    !member_list_has(f[3], user))
+                        continue;
+                for (size_t i = 0; i < c->n_groups; i++)
+                        dup = dup || c->groups[i] == g;
+                if (dup)
+                        continue;
+                /* Refused rather than cut: which groups a cut would drop is
+                 * arbitrary, and a group can also deny access. */
+                if (c->n_groups >= ELEMENTSOF(c->groups))
+                        return -E2BIG;
+                c->groups[c->n_groups++] = g;
+        }
+        return 0;
+}
+
+void credentials_done(Credentials *c) {
+        c->home = mfree(c->home);
+}
+
+int credentials_resolve(const char *spec, const char *passwd, const char *group, Credentials *ret,
+                        const char **ret_what) {
+        _cleanup_(credentials_done) Credentials c = {};
+        const char *colon, *g = NULL;
+        PasswdEntry pw = {};
+        bool have_pw;
+        size_t un;
+        uint32_t id;
+        int r;
+
+        *ret_what = "user";
+        if (!user_spec_is_valid(spec))
+                return -EINVAL;
+        colon = strchr(spec, ':');
+        un = colon ? (size_t) (colon - spec) : strlen(spec);
+        if (colon)
+                g = colon + 1;
+
+        /* All digits is an id, as in docker; such a name cannot be used. */
+        if (is_all_digits(spec, un)) {
+                r = parse_id_n(spec, un, &id);
+                if (r < 0)
+                        return r;
+                c.uid = id;
+                have_pw = passwd && passwd_find(passwd, NULL, 0, true, c.uid, &pw);
+                c.gid = have_pw ? pw.gid : 0;
+        } else {
+                have_pw = passwd && passwd_find(passwd, spec, un, false, 0, &pw);
+                if (!have_pw)
+                        return -ESRCH;
+                c.uid = pw.uid;
+                c.gid = pw.gid;
+        }
+
+        if (g) {
+                *ret_what = "group";
+                if (is_all_digits(g, strlen(g))) {
+                        r = parse_id_n(g, strlen(g), &id);
+                        if (r < 0)
+                                return r;
+                        c.gid = id;
+                } else if (!group || !group_find(group, g, strlen(g), &c.gid))
+                        return -ESRCH;
+        }
+
+        if (have_pw) {
+                if (pw.home.n > 0) {
+                        c.home = strndup(pw.home.p, pw.home.n);
+                        if (!c.home)
+                                return -ENOMEM;
+                }
+                if (group) {
+                        r = group_members(group, pw.name, &c);
+                        if (r < 0)
+                                return r;
+                }
+        }
+
+        *ret = c;
+        c.home = NULL;
+        return 0;
+}
+
+int read_id_file(const char *path, size_t max, char **ret) {
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_free_ char *buf = NULL;
+        struct stat st;
+        size_t n = 0;
+
+        /* O_NONBLOCK: opening a FIFO must not wait for a writer; O_NOCTTY:
+         * a tty must not become ours. Both only matter until the check. */
+        fd = open(path, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode))
+                return -EBADFD;
+        if (st.st_size < 0 || (uint64_t) st.st_size > max)
+                return -EFBIG;
+
+        buf = malloc(max + 1);
+        if (!buf)
+                return -ENOMEM;
+        /* Bounded by max, not by st_size: the file may grow meanwhile. */
+        for (;;) {
+                ssize_t k;
+
+                if (n >= max + 1)
+                        return -EFBIG;
+                k = read(fd, buf + n, max + 1 - n);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (k == 0)
+                        break;
+                n += (size_t) k;
+        }
+        if (n > max)
+                return -EFBIG;
+        /* A NUL inside would end our view of the file early; such a file is
+         * no passwd file. */
+        if (memchr(buf, 0, n))
+                return -EBADMSG;
+        buf[n] = 0;
+        *ret = TAKE_PTR(buf);
+        return 0;
 }
 
 int loop_write(int fd, const void *buf, size_t size) {

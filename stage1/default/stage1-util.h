@@ -53,6 +53,7 @@ typedef struct AppArgs {
         const char *rootfs;
         const char *app_id;
         const char *workdir;
+        const char *user;  /* "USER[:GROUP]", NULL = stay root */
         char **env;  /* owned copies, "K=V" */
         char **cmd;  /* points into argv */
 } AppArgs;
@@ -89,6 +90,42 @@ int mkdirat_nofollow(int dir_fd, const char *name, mode_t mode);
 /* Creates an empty regular file (a bind mount target) below dir_fd and
  * returns an O_PATH fd of it; refuses anything already there. */
 int mkfileat_nofollow(int dir_fd, const char *name, mode_t mode);
+
+/* --user=: USER or USER:GROUP, each a decimal id or a name of printable
+ * ASCII without ':' or blanks (a name could never match a colon-separated
+ * passwd line otherwise). */
+bool user_spec_is_valid(const char *s);
+
+/* The app's /etc/passwd and /etc/group are read whole, but no more than
+ * this: they come from an untrusted image. */
+#define STAGE1_ID_FILE_MAX (1024 * 1024)
+/* Supplementary groups we set at most; a user in more is refused. */
+#define STAGE1_GROUPS_MAX 64
+
+typedef struct Credentials {
+        uid_t uid;
+        gid_t gid;
+        gid_t groups[STAGE1_GROUPS_MAX];
+        size_t n_groups;
+        char *home;  /* the passwd entry's home; NULL without an entry */
+} Credentials;
+
+void credentials_done(Credentials *c);
+
+/* Resolves spec against the contents of the app's passwd and group files
+ * (NULL when missing) with a parser of our own, never NSS. A numeric USER
+ * without a passwd line gets gid 0; a name gets its line's gid unless
+ * GROUP is given; supplementary groups are those whose member list names
+ * the user. -ESRCH: a name that is not in the file (ret_what says which:
+ * "user" or "group"); -E2BIG: more than STAGE1_GROUPS_MAX groups;
+ * -EINVAL: bad spec. */
+int credentials_resolve(const char *spec, const char *passwd, const char *group, Credentials *ret,
+                        const char **ret_what);
+
+/* Reads a whole small regular file (anything else is refused: a FIFO would
+ * block us, a device could be endless). NUL-terminated. -ENOENT as is;
+ * -EFBIG above max bytes. */
+int read_id_file(const char *path, size_t max, char **ret);
 
 int loop_write(int fd, const void *buf, size_t size);
 

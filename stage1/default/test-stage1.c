@@ -153,6 +153,156 @@ static void test_args(void) {
         CHECK(parse_app(ARGV("--leader=1", "--scope=x.scope", "--rootfs=/r", "--app-id=abc", "--env=NOEQ", "--", "x"), &a) < 0);
         CHECK(parse_app(ARGV("--leader=1", "--scope=x.scope", "--rootfs=/r", "--app-id=abc", "--workdir=rel", "--", "x"), &a) < 0);
         CHECK(parse_app(ARGV("--leader=1", "--scope=x.scope", "--rootfs=/r", "--app-id=a b", "--", "x"), &a) < 0);
+        CHECK(parse_app(ARGV("--leader=1", "--scope=x.scope", "--rootfs=/r", "--app-id=abc", "--user=app:staff", "--", "x"), &a) == 0 &&
+              streq(a.user, "app:staff"));
+        app_args_done(&a);
+        CHECK(parse_app(ARGV("--leader=1", "--scope=x.scope", "--rootfs=/r", "--app-id=abc", "--", "x"), &a) == 0 && !a.user);
+        app_args_done(&a);
+        CHECK(parse_app(ARGV("--leader=1", "--scope=x.scope", "--rootfs=/r", "--app-id=abc", "--user=", "--", "x"), &a) < 0);
+        CHECK(parse_app(ARGV("--leader=1", "--scope=x.scope", "--rootfs=/r", "--app-id=abc", "--user=a:b:c", "--", "x"), &a) < 0);
+}
+
+static void test_user_spec(void) {
+        printf("== user_spec_is_valid\n");
+        CHECK(user_spec_is_valid("app"));
+        CHECK(user_spec_is_valid("1000"));
+        CHECK(user_spec_is_valid("1000:1000"));
+        CHECK(user_spec_is_valid("app:staff"));
+        CHECK(user_spec_is_valid("www-data"));
+        CHECK(!user_spec_is_valid(""));
+        CHECK(!user_spec_is_valid(NULL));
+        CHECK(!user_spec_is_valid(":"));
+        CHECK(!user_spec_is_valid("app:"));
+        CHECK(!user_spec_is_valid(":staff"));
+        CHECK(!user_spec_is_valid("a:b:c"));
+        CHECK(!user_spec_is_valid("a b"));
+        CHECK(!user_spec_is_valid("a,b"));
+        CHECK(!user_spec_is_valid("a\nb"));
+        CHECK(!user_spec_is_valid("caf\xc3\xa9"));
+}
+
+static const char test_passwd[] =
+        "# a comment\n"
+        "root:x:0:0:root:/root:/bin/sh\n"
+        "\n"
+        "+nis::::::\n"
+        "broken:x:abc:1:::\n"
+        "short:x:5\n"
+        "app:x:1000:1000:App:/home/app:/bin/sh\n"
+        "nohome:x:1001:1002\n"
+        "dup:x:1000:7:first::\n"
+        "neg:x:4294967295:0::/:\n"
+        "last:x:2000:2000::/last:/bin/sh"; /* no final newline */
+
+static const char test_group[] =
+        "root:x:0:\n"
+        "staff:x:50:app,other\n"
+        "wheel:x:10:other,app\n"
+        "apps:x:1000:\n"
+        "again:x:50:app\n"
+        "prefix:x:60:application,ap\n"
+        "bad:x:zz:app\n"
+        "last:x:70:x,app"; /* no final newline */
+
+static bool home_is(const char *home, const char *want) {
+        return home && streq(home, want);
+}
+
+static void test_credentials(void) {
+        Credentials c = {};
+        const char *what;
+
+        printf("== credentials_resolve\n");
+        CHECK(credentials_resolve("app", test_passwd, test_group, &c, &what) == 0 &&
+              c.uid == 1000 && c.gid == 1000 && home_is(c.home, "/home/app") &&
+              /* staff once although listed twice by gid, wheel, last; not prefix */
+              c.n_groups == 3 && c.groups[0] == 50 && c.groups[1] == 10 && c.groups[2] == 70);
+        credentials_done(&c);
+        CHECK(credentials_resolve("app:staff", test_passwd, test_group, &c, &what) == 0 &&
+              c.uid == 1000 && c.gid == 50 && c.n_groups == 3);
+        credentials_done(&c);
+        CHECK(credentials_resolve("app:4321", test_passwd, test_group, &c, &what) == 0 && c.uid == 1000 && c.gid == 4321);
+        credentials_done(&c);
+        /* A numeric uid gets its passwd line's gid, name (for groups) and home. */
+        CHECK(credentials_resolve("1000", test_passwd, test_group, &c, &what) == 0 &&
+              c.uid == 1000 && c.gid == 1000 && c.n_groups == 3 && home_is(c.home, "/home/app"));
+        credentials_done(&c);
+        /* ...and gid 0, no groups, no home without one, as docker does. */
+        CHECK(credentials_resolve("1234", test_passwd, test_group, &c, &what) == 0 &&
+              c.uid == 1234 && c.gid == 0 && c.n_groups == 0 && !c.home);
+        credentials_done(&c);
+        CHECK(credentials_resolve("1234:5678", test_passwd, test_group, &c, &what) == 0 &&
+              c.uid == 1234 && c.gid == 5678 && c.n_groups == 0);
+        credentials_done(&c);
+        CHECK(credentials_resolve("0:0", NULL, NULL, &c, &what) == 0 && c.uid == 0 && c.gid == 0 && c.n_groups == 0);
+        credentials_done(&c);
+        CHECK(credentials_resolve("nohome", test_passwd, test_group, &c, &what) == 0 &&
+              c.uid == 1001 && c.gid == 1002 && !c.home && c.n_groups == 0);
+        credentials_done(&c);
+        CHECK(credentials_resolve("last", test_passwd, NULL, &c, &what) == 0 &&
+              c.uid == 2000 && home_is(c.home, "/last") && c.n_groups == 0);
+        credentials_done(&c);
+
+        /* Unknown names, malformed and skipped lines. */
+        CHECK(credentials_resolve("nobody", test_passwd, test_group, &c, &what) == -ESRCH && streq(what, "user"));
+        CHECK(credentials_resolve("app", NULL, test_group, &c, &what) == -ESRCH);
+        CHECK(credentials_resolve("broken", test_passwd, test_group, &c, &what) == -ESRCH);
+        CHECK(credentials_resolve("short", test_passwd, test_group, &c, &what) == -ESRCH);
+        CHECK(credentials_resolve("neg", test_passwd, test_group, &c, &what) == -ESRCH);
+        CHECK(credentials_resolve("+nis", test_passwd, test_group, &c, &what) == -ESRCH);
+        CHECK(credentials_resolve("app:nogroup", test_passwd, test_group, &c, &what) == -ESRCH && streq(what, "group"));
+        CHECK(credentials_resolve("app:bad", test_passwd, test_group, &c, &what) == -ESRCH);
+        CHECK(credentials_resolve("1234:staff", test_passwd, NULL, &c, &what) == -ESRCH);
+        /* (uid_t) -1 means "unchanged" to setresuid(): never an id. */
+        CHECK(credentials_resolve("4294967295", test_passwd, test_group, &c, &what) == -EINVAL);
+        CHECK(credentials_resolve("0:4294967295", test_passwd, test_group, &c, &what) == -EINVAL);
+        CHECK(credentials_resolve("99999999999", test_passwd, test_group, &c, &what) == -EINVAL);
+        CHECK(credentials_resolve("a:b:c", test_passwd, test_group, &c, &what) == -EINVAL);
+
+        /* More groups than we set is refused, not cut. */
+        {
+                _cleanup_free_ char *many = NULL;
+                size_t sz = (STAGE1_GROUPS_MAX + 1) * 32, n = 0;
+
+                many = calloc(1, sz);
+                CHECK(many);
+                if (many) {
+                        for (unsigned i = 0; i <= STAGE1_GROUPS_MAX; i++)
+                                n += (size_t) snprintf(many + n, sz - n, "g%u:x:%u:app\n", i, 3000 + i);
+                        CHECK(credentials_resolve("app", test_passwd, many, &c, &what) == -E2BIG);
+                        /* Exactly the limit is fine. */
+                        *strstr(many, "g64:") = 0;
+                        CHECK(credentials_resolve("app", test_passwd, many, &c, &what) == 0 && c.n_groups == STAGE1_GROUPS_MAX);
+                        credentials_done(&c);
+                }
+        }
+}
+
+static void test_read_id_file(void) {
+        char tmp[] = "/tmp/test-stage1-id-XXXXXX";
+        char path[sizeof(tmp) + 16];
+        _cleanup_free_ char *s = NULL;
+        FILE *f;
+
+        printf("== read_id_file\n");
+        if (!mkdtemp(tmp)) {
+                printf("skip: mkdtemp: %m\n");
+                return;
+        }
+        snprintf(path, sizeof(path), "%s/passwd", tmp);
+        f = fopen(path, "we");
+        CHECK(f && fputs("root:x:0:0::/root:/bin/sh\n", f) >= 0 && fclose(f) == 0);
+        CHECK(read_id_file(path, 1024, &s) == 0 && streq(s, "root:x:0:0::/root:/bin/sh\n"));
+        s = mfree(s);
+        CHECK(read_id_file(path, 10, &s) == -EFBIG && !s);
+        CHECK(read_id_file(tmp, 1024, &s) == -EBADFD);
+        snprintf(path, sizeof(path), "%s/fifo", tmp);
+        /* Must not block waiting for a writer. */
+        CHECK(mkfifo(path, 0600) == 0 && read_id_file(path, 1024, &s) == -EBADFD);
+        snprintf(path, sizeof(path), "%s/missing", tmp);
+        CHECK(read_id_file(path, 1024, &s) == -ENOENT);
+        CHECK(read_id_file("/dev/zero", 1024, &s) == -EBADFD);
+        CHECK(rm_rf(tmp) >= 0);
 }
 
 static void test_mkdirat_nofollow(void) {
@@ -210,6 +360,9 @@ int main(void) {
         test_cgroup();
         test_exec_status();
         test_args();
+        test_user_spec();
+        test_credentials();
+        test_read_id_file();
         test_mkdirat_nofollow();
 
         if (failures > 0) {

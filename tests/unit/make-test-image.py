@@ -3,16 +3,19 @@
 # Write an OCI layout (tag "latest") of a two-layer test image:
 #   layer 1: busybox, /bin/sh, /etc/hostname, /etc/gone, /etc/keep
 #   layer 2: /etc/.wh.gone (a whiteout) and /etc/motd
-# usage: make-test-image.py OUT [--bad-diff-id] [--big] [--salt=TEXT]
+# usage: make-test-image.py OUT [--bad-diff-id] [--big] [--salt=TEXT] [--user=SPEC]
 #   --bad-diff-id  the config names a wrong diff_id for layer 2
 #   --big          layer 1 also carries 8 MiB of random data (slow to pull)
 #   --salt=TEXT    layer 1 also carries /etc/salt: layers no other image shares
+#   --user=SPEC    the config's User is SPEC (not "0:0"), and layer 1 also
+#                  carries /etc/passwd and /etc/group with user "app" (1000:1000)
 import gzip, hashlib, io, json, os, sys, tarfile
 
 out = sys.argv[1]
 bad = "--bad-diff-id" in sys.argv
 big = "--big" in sys.argv
 salt = next((a[len("--salt="):] for a in sys.argv if a.startswith("--salt=")), None)
+user = next((a[len("--user="):] for a in sys.argv if a.startswith("--user=")), None)
 os.makedirs(f"{out}/blobs/sha256", exist_ok=True)
 
 def blob(data):
@@ -45,12 +48,15 @@ if big:
     e1.append(("big", os.urandom(8 << 20), None))
 if salt is not None:
     e1.append(("etc/salt", salt.encode() + b"\n", None))
+if user is not None:
+    e1.append(("etc/passwd", b"root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\n", None))
+    e1.append(("etc/group", b"root:x:0:\napp:x:1000:\nstaff:x:50:app\n", None))
 l1, d1 = layer(e1)
 l2, d2 = layer([("etc/.wh.gone", b"", None), ("etc/motd", b"hello\n", None)])
 if bad:
     d2 = "sha256:" + "0" * 64
 cfg = json.dumps({"architecture": "amd64", "os": "linux",
-                  "config": {"Cmd": ["/bin/sh"], "Env": ["PATH=/bin", "FOO=bar"], "WorkingDir": "/etc", "User": "0:0",
+                  "config": {"Cmd": ["/bin/sh"], "Env": ["PATH=/bin", "FOO=bar"], "WorkingDir": "/etc", "User": "0:0" if user is None else user,
                              "Labels": {"org.example.test": "yes"}},
                   "rootfs": {"type": "layers", "diff_ids": [d1, d2]}}).encode()
 m = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",

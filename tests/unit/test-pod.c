@@ -200,6 +200,9 @@ TEST(pod_json_old_rootfs_lower) {
         ASSERT_TRUE(strv_length(p->apps[0].lowerdirs) == 1);
         ASSERT_STREQ(p->apps[0].lowerdirs[0], "/x");
         ASSERT_TRUE(!p->apps[0].image_id);
+        /* No "user": the app runs as root, as it did before. */
+        ASSERT_TRUE(!p->apps[0].user);
+        ASSERT_TRUE(p->apps[0].user = strdup("app:staff"));
         /* Written back as a list, with an image id when there is one. */
         ASSERT_TRUE(p->apps[0].image_id = strdup("sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"));
         ASSERT_OK(strv_extend(&p->apps[0].lowerdirs, "/y"));
@@ -210,6 +213,7 @@ TEST(pod_json_old_rootfs_lower) {
         ASSERT_TRUE(strv_length(q->apps[0].lowerdirs) == 2);
         ASSERT_STREQ(q->apps[0].lowerdirs[1], "/y");
         ASSERT_STREQ(q->apps[0].image_id, p->apps[0].image_id);
+        ASSERT_STREQ(q->apps[0].user, "app:staff");
         pod_free(p);
         pod_free(q);
 }
