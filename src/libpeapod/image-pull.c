@@ -127,11 +127,10 @@ static void rm_rf_freep(char **p) {
 /* Unpack one layer blob into layers/<chain hex>, unless a tree is there. */
 static int layer_unpack_into_store(Store *s, const Descriptor *layer, const Digest *diff_id, const Digest *chain,
                                    PeapodError *e) {
-        char a[DIGEST_STRING_MAX], b[DIGEST_STRING_MAX];
+        char a[DIGEST_STRING_MAX];
         _cleanup_(rm_rf_freep) char *tmp = NULL;
         _cleanup_free_ char *final = NULL;
         _cleanup_close_ int lock_fd = -EBADF, fd = -EBADF;
-        Digest got;
         uint64_t rnd;
         int r;
 
@@ -149,18 +148,6 @@ static int layer_unpack_into_store(Store *s, const Descriptor *layer, const Dige
         if (r < 0)
                 return peapod_error_set(e, r, "Layer %s is not in the store: %s", digest_to_string(&layer->digest, a),
                                         strerror(-r));
-        /* The config commits to the uncompressed stream; check it before the
-         * tar reader parses a single header of it. */
-        r = layer_diff_id(fd, &got, e);
-        if (r < 0)
-                return peapod_error_prefix(e, r, "Layer %s", digest_to_string(&layer->digest, a));
-        if (!digest_equal(&got, diff_id))
-                return peapod_error_set(e, -EBADMSG, "Layer %s has diff_id %s, the config says %s",
-                                        digest_to_string(&layer->digest, a), digest_to_string(&got, b),
-                                        digest_to_string(diff_id, (char[DIGEST_STRING_MAX]) {}));
-        if (lseek(fd, 0, SEEK_SET) < 0)
-                return -errno;
-
         /* Unpack under a temp name in layers/ and rename: a tree under its
          * chain id is always complete. gc removes temp trees of crashed
          * unpacks (they are under no chain id). */
@@ -174,7 +161,11 @@ static int layer_unpack_into_store(Store *s, const Descriptor *layer, const Dige
                 final = NULL;
                 return -ENOMEM;
         }
-        r = layer_unpack(fd, tmp, NULL, NULL, e);
+        /* The config commits to the uncompressed stream: its sha256 is
+         * checked in the same pass that unpacks it (decompressing once),
+         * and a layer that differs is removed again. Until then only our
+         * hardened tar reader has seen it, as for any layer. */
+        r = layer_unpack(fd, tmp, &(UnpackOptions) { .expected_diff_id = diff_id }, NULL, e);
         if (r < 0) {
                 free(TAKE_PTR(tmp)); /* layer_unpack() removed it */
                 return peapod_error_prefix(e, r, "Layer %s", digest_to_string(&layer->digest, a));

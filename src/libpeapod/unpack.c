@@ -81,6 +81,11 @@ typedef struct Unpacker {
         UnpackStats stats;
         const char *current; /* the archive name of the entry at hand, for messages */
         PeapodError *err;
+        /* With expected_diff_id: the decompressing reader that feeds the tar
+         * reader, and the hash of what it fed. */
+        struct archive *inner;
+        DigestContext diff_id;
+        uint64_t fed;
 } Unpacker;
 
 static void unpacker_done(Unpacker *u) {
@@ -92,6 +97,9 @@ static void unpacker_done(Unpacker *u) {
         free(u->dirs);
         if (u->archive)
                 archive_read_free(u->archive);
+        if (u->inner)
+                archive_read_free(u->inner);
+        digest_context_done(&u->diff_id);
 }
 
 static void uselocale_restore(locale_t *old) {
@@ -817,6 +825,88 @@ static int fixup_dirs(Unpacker *u) {
         return 0;
 }
 
+/* The tar reader's input when the diff_id is checked: the decompressed
+ * stream, hashed on its way through. */
+static la_ssize_t unpack_feed(struct archive *a, void *userdata, const void **ret_buf) {
+        Unpacker *u = userdata;
+        la_int64_t offset;
+        size_t size;
+        int r;
+
+        r = archive_read_data_block(u->inner, ret_buf, &size, &offset);
+        if (r == ARCHIVE_EOF)
+                return 0;
+        if (r != ARCHIVE_OK) {
+                archive_set_error(a, EIO, "cannot decompress layer: %s", strna(archive_error_string(u->inner)));
+                return -1;
+        }
+        if (offset < 0 || (uint64_t) offset != u->fed) {
+                archive_set_error(a, EIO, "cannot decompress layer: unexpected hole");
+                return -1;
+        }
+        if (digest_context_update(&u->diff_id, *ret_buf, size) < 0) {
+                archive_set_error(a, ENOMEM, "cannot hash layer");
+                return -1;
+        }
+        u->fed += size;
+        return (la_ssize_t) size;
+}
+
+/* Decompress with one reader (gzip, zstd or none; the "raw" format passes
+ * the bytes on as they are) and parse tar with another that has no
+ * decompressors of its own, so a stream compressed twice is no tar to it. */
+static int unpack_open_verified(Unpacker *u, int fd) {
+        struct archive_entry *entry;
+        int r;
+
+        u->inner = archive_read_new();
+        if (!u->inner)
+                return unpack_fail(u, -ENOMEM, "out of memory");
+        if (archive_read_support_filter_gzip(u->inner) != ARCHIVE_OK ||
+            archive_read_support_filter_zstd(u->inner) != ARCHIVE_OK ||
+            archive_read_support_format_raw(u->inner) != ARCHIVE_OK)
+                return unpack_fail(u, -EOPNOTSUPP, "libarchive lacks built-in gzip, zstd or raw support");
+        if (archive_read_open_fd(u->inner, fd, UNPACK_READ_BLOCK) != ARCHIVE_OK)
+                return unpack_fail(u, -EBADMSG, "cannot read layer: %s", strna(archive_error_string(u->inner)));
+        r = archive_read_next_header(u->inner, &entry);
+        if (r != ARCHIVE_OK)
+                return unpack_fail(u, -EBADMSG, "cannot read layer: %s",
+                                   r == ARCHIVE_EOF ? "empty" : strna(archive_error_string(u->inner)));
+        /* One compression layer, as OCI media types have: gzip in gzip
+         * only multiplies a decompression bomb. */
+        if (archive_filter_count(u->inner) > 2)
+                return unpack_fail(u, -EBADMSG, "layer compressed more than once");
+        r = digest_context_init(&u->diff_id, DIGEST_SHA256);
+        if (r < 0)
+                return unpack_fail(u, r, "cannot hash layer");
+        if (archive_read_support_format_tar(u->archive) != ARCHIVE_OK)
+                return unpack_fail(u, -EOPNOTSUPP, "libarchive lacks tar support");
+        if (archive_read_open(u->archive, u, NULL, unpack_feed, NULL) != ARCHIVE_OK)
+                return unpack_fail(u, -EBADMSG, "cannot read layer: %s", strna(archive_error_string(u->archive)));
+        return 0;
+}
+
+/* After the tar reader stopped at the end marker: hash what follows it
+ * (the second zero block, padding to the record size), then compare. */
+static int unpack_check_diff_id(Unpacker *u) {
+        char a[DIGEST_STRING_MAX], b[DIGEST_STRING_MAX];
+        const void *buf;
+        Digest got;
+        int r;
+
+        while ((r = unpack_feed(u->archive, u, &buf)) > 0)
+                ;
+        if (r < 0)
+                return unpack_fail(u, -EBADMSG, "%s", strna(archive_error_string(u->archive)));
+        r = digest_context_final(&u->diff_id, &got);
+        if (r < 0)
+                return unpack_fail(u, r, "cannot hash layer");
+        if (!digest_equal(&got, u->limits.expected_diff_id))
+                return unpack_fail(u, -EBADMSG, "diff_id is %s, the image config says %s", digest_to_string(&got, a),
+                                   digest_to_string(u->limits.expected_diff_id, b));
+        return 0;
+}
+
 static int unpack_archive(Unpacker *u, int fd) {
         int64_t entry_end = 0;
         int r;
@@ -824,16 +914,23 @@ static int unpack_archive(Unpacker *u, int fd) {
         u->archive = archive_read_new();
         if (!u->archive)
                 return unpack_fail(u, -ENOMEM, "out of memory");
-        /* Built-in decompressors only: with ARCHIVE_WARN libarchive would run
-         * an external gzip/zstd program, which a library must not fork. Only
-         * what OCI layers use: tar (ustar, pax, GNU), plain, gzip or zstd. */
-        if (archive_read_support_filter_gzip(u->archive) != ARCHIVE_OK ||
-            archive_read_support_filter_zstd(u->archive) != ARCHIVE_OK)
-                return unpack_fail(u, -EOPNOTSUPP, "libarchive lacks built-in gzip or zstd support");
-        if (archive_read_support_format_tar(u->archive) != ARCHIVE_OK)
-                return unpack_fail(u, -EOPNOTSUPP, "libarchive lacks tar support");
-        if (archive_read_open_fd(u->archive, fd, UNPACK_READ_BLOCK) != ARCHIVE_OK)
-                return unpack_fail(u, -EBADMSG, "cannot read layer: %s", strna(archive_error_string(u->archive)));
+        if (u->limits.expected_diff_id) {
+                r = unpack_open_verified(u, fd);
+                if (r < 0)
+                        return r;
+        } else {
+                /* Built-in decompressors only: with ARCHIVE_WARN libarchive
+                 * would run an external gzip/zstd program, which a library
+                 * must not fork. Only what OCI layers use: tar (ustar, pax,
+                 * GNU), plain, gzip or zstd. */
+                if (archive_read_support_filter_gzip(u->archive) != ARCHIVE_OK ||
+                    archive_read_support_filter_zstd(u->archive) != ARCHIVE_OK)
+                        return unpack_fail(u, -EOPNOTSUPP, "libarchive lacks built-in gzip or zstd support");
+                if (archive_read_support_format_tar(u->archive) != ARCHIVE_OK)
+                        return unpack_fail(u, -EOPNOTSUPP, "libarchive lacks tar support");
+                if (archive_read_open_fd(u->archive, fd, UNPACK_READ_BLOCK) != ARCHIVE_OK)
+                        return unpack_fail(u, -EBADMSG, "cannot read layer: %s", strna(archive_error_string(u->archive)));
+        }
 
         for (;;) {
                 struct archive_entry *e;
@@ -881,6 +978,8 @@ static int unpack_archive(Unpacker *u, int fd) {
         u->current = NULL;
         if (archive_filter_bytes(u->archive, 0) < entry_end + 512)
                 return unpack_fail(u, -EBADMSG, "truncated layer: no end-of-archive marker");
+        if (u->limits.expected_diff_id)
+                return unpack_check_diff_id(u);
         return 0;
 }
 
@@ -991,29 +1090,5 @@ int layer_decompress(int fd, int (*write)(const void *data, size_t size, void *u
                         return r;
                 done += size;
         }
-        return 0;
-}
-
-static int digest_write(const void *data, size_t size, void *userdata) {
-        return digest_context_update(userdata, data, size);
-}
-
-int layer_diff_id(int fd, Digest *ret, PeapodError *err) {
-        _cleanup_(digest_context_done) DigestContext ctx = DIGEST_CONTEXT_NULL;
-        Digest d;
-        int r;
-
-        if (fd < 0 || !ret)
-                return -EINVAL;
-        r = digest_context_init(&ctx, DIGEST_SHA256);
-        if (r < 0)
-                return r;
-        r = layer_decompress(fd, digest_write, &ctx, err);
-        if (r < 0)
-                return r;
-        r = digest_context_final(&ctx, &d);
-        if (r < 0)
-                return r;
-        *ret = d;
         return 0;
 }

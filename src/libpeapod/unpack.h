@@ -15,6 +15,10 @@ typedef struct UnpackOptions {
         uint64_t max_entry_size; /* declared size of one entry */
         uint64_t max_total_size; /* sum of the declared sizes of all entries */
         uint64_t max_entries;    /* number of entries, directories and whiteouts included */
+        /* If set, the sha256 of the whole uncompressed stream must be this
+         * (the layer's diff_id), or the layer is refused (-EBADMSG) and
+         * dest removed. Computed while unpacking: one decompression pass. */
+        const Digest *expected_diff_id;
 } UnpackOptions;
 
 #define UNPACK_MAX_ENTRY_SIZE_DEFAULT (UINT64_C(16) << 30)
@@ -42,13 +46,6 @@ typedef struct UnpackStats {
  * calls syncfs() once when it wants the layer durable. Needs root (ownership,
  * whiteouts, trusted.* xattrs). Logs nothing. */
 int layer_unpack(int fd, const char *dest, const UnpackOptions *opts, UnpackStats *ret_stats, PeapodError *err);
-
-/* The layer's diff_id: the sha256 of its uncompressed tar stream, read from
- * fd (from its current offset) with the same decompressors as
- * layer_unpack(). An image config names its layers by diff_id, so a puller
- * checks this before unpacking: the tar reader then never sees a stream the
- * image did not commit to. */
-int layer_diff_id(int fd, Digest *ret, PeapodError *err);
 
 /* Feed the uncompressed stream of a layer read from fd (from its current
  * offset) to write(), in order; a negative return of write() stops and is
