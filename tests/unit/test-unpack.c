@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "fs-util.h"
+#include "string-util.h"
 #include "tests.h"
 #include "unpack.h"
 
@@ -371,6 +372,27 @@ int main(int argc, char *argv[]) {
         ASSERT_ERR(unpack_layer("good.tar", NULL, NULL, &err), EEXIST);
         check_listing(dest, "precious");
         ASSERT_OK(rm_rf(dest));
+
+        /* The diff_id is checked in the unpacking pass: the sha256 of the
+         * uncompressed tar, whatever the compression; a wrong one refuses
+         * the layer and removes what was unpacked. gzip in gzip is still
+         * refused on this path. */
+        {
+                char hex[65];
+                Digest diff_id, wrong;
+
+                sha256_of(at(layers, "good.tar"), hex);
+                ASSERT_OK(digest_from_hex(DIGEST_SHA256, hex, &diff_id));
+                wrong = diff_id;
+                wrong.hex[0] = wrong.hex[0] == '0' ? '1' : '0';
+                FOREACH_STRV(f, STRV_MAKE("good.tar", "good.tar.gz")) {
+                        err = PEAPOD_ERROR_NULL;
+                        ASSERT_OK(unpack_layer(f, &(UnpackOptions) { .expected_diff_id = &diff_id }, NULL, &err));
+                        ASSERT_OK(rm_rf(dest));
+                        check_refused(f, &(UnpackOptions) { .expected_diff_id = &wrong }, EBADMSG);
+                }
+                check_refused("evil-gzip-of-gzip.tar.gz.gz", &(UnpackOptions) { .expected_diff_id = &diff_id }, EBADMSG);
+        }
 
         /* layer_unpack() switches the thread's locale only while it runs. */
         ASSERT_TRUE(uselocale((locale_t) 0) == LC_GLOBAL_LOCALE);
