@@ -17,7 +17,7 @@ int main(int argc, char *argv[]) {
         }
         clock_gettime(CLOCK_MONOTONIC, &a);
         for (int i = 2; i < argc; i++) {
-                UnpackError err = {};
+                PeapodError err = {};
                 UnpackStats stats = {};
                 char dest[4096];
                 int fd, r;
