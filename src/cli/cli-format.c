@@ -9,8 +9,8 @@
 #include "json-util.h"
 #include "string-util.h"
 #include "strv.h"
+#include "time-util.h"
 
-#define USEC_PER_SEC UINT64_C(1000000)
 
 static void app_info_done(AppInfo *a) {
         free(a->name);
@@ -62,13 +62,6 @@ int format_app_result(const char *result, int32_t status, char **ret) {
                 return -ENOMEM;
         *ret = s;
         return 0;
-}
-
-uint64_t now_realtime_usec(void) {
-        struct timespec ts;
-
-        (void) clock_gettime(CLOCK_REALTIME, &ts);
-        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
 }
 
 const char *format_timestamp(char *buf, size_t size, uint64_t usec) {

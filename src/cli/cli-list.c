@@ -5,6 +5,7 @@
 
 #include "cli.h"
 #include "json-util.h"
+#include "time-util.h"
 
 /* Oldest first, as pods were made; the name decides among equals. */
 static int pod_compare(const void *a, const void *b) {
@@ -68,7 +69,7 @@ int verb_list(int argc, char *argv[]) {
         t = table_new(4, "ID", "NAME", "STATE", "CREATED");
         if (!t)
                 return log_oom();
-        now = now_realtime_usec();
+        now = now_usec(CLOCK_REALTIME);
         for (size_t i = 0; i < l.n; i++) {
                 const PodInfo *p = &l.pods[i];
                 char short_id[13], when[64];

@@ -4,6 +4,7 @@
 
 #include "cli.h"
 #include "json-util.h"
+#include "time-util.h"
 
 static void print_field(const char *key, const char *value) {
         printf("%12s: %s\n", key, strna(value));
@@ -20,7 +21,7 @@ static void print_time_field(const char *key, uint64_t usec, uint64_t now) {
 
 static int print_status_text(const PodInfo *p) {
         _cleanup_(table_freep) Table *t = NULL;
-        uint64_t now = now_realtime_usec();
+        uint64_t now = now_usec(CLOCK_REALTIME);
 
         printf("%s (%s)\n", p->name, p->id);
         print_field("State", p->state);

@@ -103,7 +103,6 @@ int format_app_result(const char *result, int32_t status, char **ret);
 const char *format_timestamp(char *buf, size_t size, uint64_t usec);
 /* "5min 3s ago", "2h 10min ago", "3 days ago", "in the future" ... */
 const char *format_timestamp_relative(char *buf, size_t size, uint64_t usec, uint64_t now_usec);
-uint64_t now_realtime_usec(void);
 /* Join a command for display, quoting words the shell would split. */
 char *command_to_string(char * const *argv);
 

@@ -29,7 +29,7 @@ Image *image_free(Image *i) {
         return NULL;
 }
 
-static bool id_prefix_is_valid(const char *s) {
+static bool image_id_prefix_is_valid(const char *s) {
         size_t n;
 
         s = startswith(s, "sha256:") ?: s;
@@ -44,7 +44,7 @@ bool image_reference_is_valid(const char *ref) {
 
         if (isempty(ref) || strlen(ref) > STORE_REF_MAX)
                 return false;
-        if (id_prefix_is_valid(ref))
+        if (image_id_prefix_is_valid(ref))
                 return true;
         return image_reference_parse(ref, &r) >= 0;
 }
@@ -250,7 +250,7 @@ int image_store_lookup(Store *s, const char *ref, const char *registries_conf, c
                 if (q != -ENOENT)
                         return q;
         }
-        if (id_prefix_is_valid(ref)) {
+        if (image_id_prefix_is_valid(ref)) {
                 q = find_by_id(s, ref, &manifest, e);
                 if (q < 0 && q != -ENOENT)
                         return q;

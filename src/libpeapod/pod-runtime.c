@@ -15,16 +15,10 @@
 #include "string-util.h"
 #include "strv.h"
 #include "systemd.h"
+#include "time-util.h"
 
 #define INIT_READY_TIMEOUT_MS 10000
 #define APP_STOP_TIMEOUT_USEC (10ULL * 1000000ULL)
-
-static uint64_t now_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000ULL;
-}
 
 static int app_dir(PodRuntime *rt, const Pod *p, const App *a, const char *sub, char **ret) {
         return asprintf(ret, "%s/pods/%s/apps/%s%s%s", rt->state_dir, p->id, a->name, sub ? "/" : "", strempty(sub)) < 0
@@ -321,7 +315,7 @@ static int app_start_unit(PodRuntime *rt, const Pod *p, App *a, const char *slic
         a->state = APP_RUNNING;
         a->result = APP_RESULT_NONE;
         a->status = 0;
-        a->started_usec = now_usec();
+        a->started_usec = now_usec(CLOCK_REALTIME);
         a->exited_usec = 0;
         return 0;
 }
@@ -403,7 +397,7 @@ int pod_start(PodRuntime *rt, Pod *p, PeapodError *err) {
         }
 
         p->state = POD_RUNNING;
-        p->started_usec = now_usec();
+        p->started_usec = now_usec(CLOCK_REALTIME);
         p->exited_usec = 0;
         r = pod_save(p, rt->state_dir);
         if (r < 0) {
@@ -461,7 +455,7 @@ static bool app_update_from_unit(App *a, const UnitStatus *s) {
         a->result = result;
         a->status = status;
         if (state == APP_EXITED && !a->exited_usec)
-                a->exited_usec = s->exec_main_exit_usec ?: now_usec();
+                a->exited_usec = s->exec_main_exit_usec ?: now_usec(CLOCK_REALTIME);
         return true;
 }
 
@@ -522,12 +516,12 @@ int pod_stop(PodRuntime *rt, Pod *p) {
         for (size_t i = 0; i < p->n_apps; i++)
                 if (p->apps[i].state != APP_EXITED) {
                         p->apps[i].state = APP_EXITED;
-                        p->apps[i].exited_usec = now_usec();
+                        p->apps[i].exited_usec = now_usec(CLOCK_REALTIME);
                 }
         p->leader = 0;
         pod_teardown(rt, p);
         p->state = POD_EXITED;
-        p->exited_usec = now_usec();
+        p->exited_usec = now_usec(CLOCK_REALTIME);
         return pod_save(p, rt->state_dir);
 }
 

@@ -10,6 +10,7 @@
 #include "manifest.h"
 #include "pod.h"
 #include "strv.h"
+#include "time-util.h"
 
 static const char * const pod_state_table[_POD_STATE_MAX] = {
         [POD_CREATED] = "created",
@@ -81,13 +82,6 @@ Pod *pod_free(Pod *p) {
         return NULL;
 }
 
-static uint64_t now_realtime_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000ULL;
-}
-
 /* Environment entries must be K=V with a non-empty K without '='. */
 static bool env_assignment_is_valid(const char *e) {
         const char *eq = strchr(e, '=');
@@ -152,7 +146,7 @@ int pod_new(const char *name, const AppSpec *specs, size_t n_specs, const char *
         if (!p->name)
                 return -ENOMEM;
         p->state = POD_CREATED;
-        p->created_usec = now_realtime_usec();
+        p->created_usec = now_usec(CLOCK_REALTIME);
         p->stop_when_apps_exit = true;
         p->apps = calloc(n_specs, sizeof(App));
         if (!p->apps)

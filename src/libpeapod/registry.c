@@ -12,6 +12,7 @@
 #include "registry.h"
 #include "string-util.h"
 #include "strv.h"
+#include "time-util.h"
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(CURL *, curl_easy_cleanup);
 DEFINE_TRIVIAL_CLEANUP_FUNC(CURLM *, curl_multi_cleanup);
@@ -27,7 +28,6 @@ static inline void curl_freep(char **p) {
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 #endif
 
-#define USEC_PER_SEC UINT64_C(1000000)
 #define USEC_PER_MSEC UINT64_C(1000)
 
 /* A registry's error answer ({"errors": [...]}) and a token answer are small;
@@ -128,12 +128,6 @@ static int slist_consume(struct curl_slist **l, char *line) {
                 return -ENOMEM;
         *l = n;
         return 0;
-}
-
-static uint64_t now_usec(void) {
-        struct timespec ts;
-        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
 }
 
 static void transfer_error(Transfer *t, int r, const char *fmt, ...) _printf_(3, 4);
@@ -444,7 +438,7 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *userdata) {
 }
 
 static const Token *token_find(RegistryClient *c, const char *registry, const char *scope) {
-        uint64_t now = now_usec();
+        uint64_t now = now_usec(CLOCK_MONOTONIC);
 
         for (size_t i = 0; i < c->n_tokens; i++)
                 if (streq(c->tokens[i].registry, registry) && streq(c->tokens[i].scope, scope) &&
@@ -477,7 +471,7 @@ static int token_store(RegistryClient *c, const char *registry, const char *scop
         x.registry = strdup(registry);
         x.scope = strdup(scope);
         x.token = strdup(token);
-        x.expires_usec = now_usec() + lifetime_usec;
+        x.expires_usec = now_usec(CLOCK_MONOTONIC) + lifetime_usec;
         if (!x.registry || !x.scope || !x.token) {
                 token_done(&x);
                 return -ENOMEM;
@@ -705,7 +699,7 @@ static void transfer_retry(Transfer *t, uint64_t min_delay) {
 
         if (delay < min_delay)
                 delay = min_delay;
-        t->not_before_usec = now_usec() + delay;
+        t->not_before_usec = now_usec(CLOCK_MONOTONIC) + delay;
 }
 
 /* "host[:port]" of the URL the failed attempt ended on (after redirects). */
@@ -954,7 +948,7 @@ out:
 
 static int transfers_run(RegistryClient *c, CURLM *multi, Transfer **ts, size_t n, unsigned max_parallel) {
         for (;;) {
-                uint64_t now = now_usec(), next = UINT64_MAX;
+                uint64_t now = now_usec(CLOCK_MONOTONIC), next = UINT64_MAX;
                 unsigned running = 0;
                 bool waiting = false;
                 CURLMsg *msg;
@@ -1019,7 +1013,7 @@ static int transfers_run(RegistryClient *c, CURLM *multi, Transfer **ts, size_t 
 
                 (void) curl_multi_timeout(multi, &tmo);
                 if (next != UINT64_MAX) {
-                        uint64_t now2 = now_usec();
+                        uint64_t now2 = now_usec(CLOCK_MONOTONIC);
                         long w = next > now2 ? (long) ((next - now2) / USEC_PER_MSEC) + 1 : 0;
                         if (tmo < 0 || w < tmo)
                                 tmo = w;

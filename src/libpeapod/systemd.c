@@ -7,6 +7,7 @@
 #include "string-util.h"
 #include "strv.h"
 #include "systemd.h"
+#include "time-util.h"
 
 #define JOB_TIMEOUT_USEC (120ULL * 1000000ULL)
 
@@ -32,13 +33,6 @@ static int on_job_removed(sd_bus_message *m, void *userdata, sd_bus_error *error
         if (strv_extend(&w->paths, path) < 0 || strv_extend(&w->results, result) < 0)
                 return -ENOMEM;
         return 0;
-}
-
-static uint64_t now_monotonic_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000ULL;
 }
 
 /* The match goes in before the call: a JobRemoved that arrives before the
@@ -68,7 +62,7 @@ int systemd_call_job_wait(sd_bus *bus, sd_bus_message *m, sd_bus_error *error, c
                 goto finish;
         }
 
-        deadline = now_monotonic_usec() + JOB_TIMEOUT_USEC;
+        deadline = now_usec(CLOCK_MONOTONIC) + JOB_TIMEOUT_USEC;
         for (;;) {
                 for (size_t i = 0; w.paths && w.paths[i]; i++)
                         if (streq(w.paths[i], job)) {
@@ -84,11 +78,11 @@ int systemd_call_job_wait(sd_bus *bus, sd_bus_message *m, sd_bus_error *error, c
                         goto finish;
                 if (r > 0)
                         continue;
-                if (now_monotonic_usec() >= deadline) {
+                if (now_usec(CLOCK_MONOTONIC) >= deadline) {
                         r = -ETIMEDOUT;
                         goto finish;
                 }
-                r = sd_bus_wait(bus, deadline - now_monotonic_usec());
+                r = sd_bus_wait(bus, deadline - now_usec(CLOCK_MONOTONIC));
                 if (r < 0)
                         goto finish;
         }
