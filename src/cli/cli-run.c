@@ -8,6 +8,35 @@
 #include "string-util.h"
 #include "strv.h"
 
+int cli_append_app_properties(sd_bus_message *m, const RunApp *app) {
+        int r;
+
+        r = sd_bus_message_open_container(m, 'a', "(sv)");
+        if (r < 0)
+                return r;
+        if (app->exec) {
+                r = bus_append_property_as(m, "Exec", app->exec);
+                if (r < 0)
+                        return r;
+        }
+        if (app->args) {
+                r = bus_append_property_as(m, "Args", app->args);
+                if (r < 0)
+                        return r;
+        }
+        if (app->env) {
+                r = bus_append_property_as(m, "Environment", app->env);
+                if (r < 0)
+                        return r;
+        }
+        if (app->workdir) {
+                r = bus_append_property_s(m, "WorkingDirectory", app->workdir);
+                if (r < 0)
+                        return r;
+        }
+        return sd_bus_message_close_container(m);
+}
+
 static int append_apps(sd_bus_message *m, const RunArgs *a) {
         int r;
 
@@ -23,30 +52,7 @@ static int append_apps(sd_bus_message *m, const RunArgs *a) {
                 r = sd_bus_message_append(m, "ss", strempty(app->name), app->image);
                 if (r < 0)
                         return r;
-                r = sd_bus_message_open_container(m, 'a', "(sv)");
-                if (r < 0)
-                        return r;
-                if (app->exec) {
-                        r = bus_append_property_as(m, "Exec", app->exec);
-                        if (r < 0)
-                                return r;
-                }
-                if (app->args) {
-                        r = bus_append_property_as(m, "Args", app->args);
-                        if (r < 0)
-                                return r;
-                }
-                if (app->env) {
-                        r = bus_append_property_as(m, "Environment", app->env);
-                        if (r < 0)
-                                return r;
-                }
-                if (app->workdir) {
-                        r = bus_append_property_s(m, "WorkingDirectory", app->workdir);
-                        if (r < 0)
-                                return r;
-                }
-                r = sd_bus_message_close_container(m);
+                r = cli_append_app_properties(m, app);
                 if (r < 0)
                         return r;
                 r = sd_bus_message_close_container(m);

@@ -66,6 +66,8 @@ typedef struct RunArgs {
  * with --help sets ret->help and may leave apps empty. */
 int run_args_parse(int argc, char *argv[], RunArgs *ret);
 void run_args_done(RunArgs *a);
+/* One app's a(sv) properties, as CreatePod and Pod.AddApp take them (cli-run.c). */
+int cli_append_app_properties(sd_bus_message *m, const RunApp *app);
 
 /* ---- what peapodd tells about pods (cli-format.c) ---- */
 
@@ -153,6 +155,8 @@ int verb_stop(int argc, char *argv[]);
 int verb_rm(int argc, char *argv[]);
 int verb_logs(int argc, char *argv[]);
 int verb_image(int argc, char *argv[]);
+int verb_pod(int argc, char *argv[]);
+int verb_app(int argc, char *argv[]);
 
 /* The usage text of a verb (peapod.c), printed by "peapod VERB --help". */
 void verb_help(const char *verb);

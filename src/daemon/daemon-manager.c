@@ -160,23 +160,67 @@ static int read_app_properties(sd_bus_message *m, AppSpec *spec, char ***exec, c
         return 0;
 }
 
-typedef struct AppArgs {
-        char **exec, **args, **env;
-        char *workdir;
-} AppArgs;
+void bus_app_args_done(AppArgs *a) {
+        strv_free(a->exec);
+        strv_free(a->args);
+        strv_free(a->env);
+        free(a->workdir);
+        *a = (AppArgs) {};
+}
 
 static void app_args_free_all(AppArgs *a, size_t n) {
-        for (size_t i = 0; i < n; i++) {
-                strv_free(a[i].exec);
-                strv_free(a[i].args);
-                strv_free(a[i].env);
-                free(a[i].workdir);
-        }
+        for (size_t i = 0; i < n; i++)
+                bus_app_args_done(&a[i]);
         free(a);
+}
+
+int bus_read_app_spec(sd_bus_message *m, AppSpec *spec, AppArgs *storage, sd_bus_error *error) {
+        return read_app_properties(m, spec, &storage->exec, &storage->args, &storage->env, &storage->workdir, error);
+}
+
+/* The pod's own settings, from CreatePod's a(sv). */
+typedef struct PodProperties {
+        bool stop_when_apps_exit;
+} PodProperties;
+
+static int read_pod_properties(sd_bus_message *m, PodProperties *props, sd_bus_error *error) {
+        int r;
+
+        r = sd_bus_message_enter_container(m, 'a', "(sv)");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(m, 'r', "sv")) > 0) {
+                const char *name, *contents;
+
+                r = sd_bus_message_read(m, "s", &name);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_peek_type(m, NULL, &contents);
+                if (r < 0)
+                        return r;
+                if (streq(name, "StopWhenAppsExit")) {
+                        int b;
+
+                        if (!streq(contents, "b"))
+                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Pod property %s must be b", name);
+                        r = sd_bus_message_read(m, "v", "b", &b);
+                        if (r < 0)
+                                return r;
+                        props->stop_when_apps_exit = b;
+                } else
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown pod property %s", name);
+                r = sd_bus_message_exit_container(m);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        return sd_bus_message_exit_container(m);
 }
 
 static int method_create_pod(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         Daemon *d = userdata;
+        PodProperties props = { .stop_when_apps_exit = true };
         AppSpec specs[POD_APPS_MAX] = {};
         AppArgs *aa = NULL;
         size_t n = 0;
@@ -192,12 +236,7 @@ static int method_create_pod(sd_bus_message *m, void *userdata, sd_bus_error *er
         r = sd_bus_message_read(m, "s", &name);
         if (r < 0)
                 return r;
-        r = sd_bus_message_enter_container(m, 'a', "(sv)");
-        if (r < 0)
-                return r;
-        if (sd_bus_message_at_end(m, false) == 0)
-                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "No pod properties are supported yet");
-        r = sd_bus_message_exit_container(m);
+        r = read_pod_properties(m, &props, error);
         if (r < 0)
                 return r;
 
@@ -242,7 +281,14 @@ static int method_create_pod(sd_bus_message *m, void *userdata, sd_bus_error *er
                                 goto finish;
                         }
 
-        r = pod_new(name, specs, n, d->images_dir, &p, &perr);
+        if (n == 0 && props.stop_when_apps_exit) {
+                r = sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
+                                     "A pod needs at least one app, unless StopWhenAppsExit is false");
+                goto finish;
+        }
+        r = n == 0 ? pod_new_empty(name, &p, &perr) : pod_new(name, specs, n, d->images_dir, &p, &perr);
+        if (r >= 0)
+                p->stop_when_apps_exit = props.stop_when_apps_exit;
         if (r < 0) {
                 r = bus_error_from_pod_errno(error, r, "Failed to create pod", perr.message);
                 goto finish;

@@ -117,6 +117,11 @@ static int property_get_apps(sd_bus *bus, const char *path, const char *interfac
         return sd_bus_message_close_container(reply);
 }
 
+static int bus_property_get_bool(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                 sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        return sd_bus_message_append(reply, "b", *(bool *) userdata);
+}
+
 static int method_start(sd_bus_message *m, void *userdata, sd_bus_error *error);
 static int method_stop(sd_bus_message *m, void *userdata, sd_bus_error *error);
 static int method_remove(sd_bus_message *m, void *userdata, sd_bus_error *error);
@@ -138,6 +143,18 @@ const sd_bus_vtable pod_vtable[] = {
         SD_BUS_METHOD_WITH_ARGS("Stop", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_stop, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Remove", SD_BUS_ARGS("t", flags), SD_BUS_NO_RESULT, method_remove,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_PROPERTY("StopWhenAppsExit", "b", bus_property_get_bool, offsetof(Pod, stop_when_apps_exit),
+                        SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_METHOD_WITH_ARGS("AddApp", SD_BUS_ARGS("s", name, "s", image, "a(sv)", properties, "t", flags),
+                                SD_BUS_RESULT("s", name, "s", id), bus_pod_method_add_app, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("StartApp", SD_BUS_ARGS("s", app), SD_BUS_NO_RESULT, bus_pod_method_start_app,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("StopApp", SD_BUS_ARGS("s", app), SD_BUS_NO_RESULT, bus_pod_method_stop_app,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("RemoveApp", SD_BUS_ARGS("s", app, "t", flags), SD_BUS_NO_RESULT,
+                                bus_pod_method_remove_app, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetApp", SD_BUS_ARGS("s", app), SD_BUS_RESULT("a{sv}", properties),
+                                bus_pod_method_get_app, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
 };
 

@@ -57,9 +57,24 @@ int pod_send_changed(Daemon *d, Pod *p);
 int bus_error_from_pod_errno(sd_bus_error *error, int r, const char *what, const char *message);
 /* Mutating calls are for root only (the bus policy says so too). */
 int bus_check_privileged(sd_bus_message *m, sd_bus_error *error);
+/* What an app's a(sv) properties own once read (daemon-manager.c): the
+ * parser shared by CreatePod and Pod.AddApp. */
+typedef struct AppArgs {
+        char **exec, **args, **env;
+        char *workdir;
+} AppArgs;
+int bus_read_app_spec(sd_bus_message *m, AppSpec *spec, AppArgs *storage, sd_bus_error *error);
+void bus_app_args_done(AppArgs *a);
 int bus_pod_start(Daemon *d, Pod *p, sd_bus_message *m, sd_bus_error *error);
 int bus_pod_stop(Daemon *d, Pod *p, sd_bus_message *m, sd_bus_error *error);
 int bus_pod_remove(Daemon *d, Pod *p, uint64_t flags, sd_bus_message *m, sd_bus_error *error);
+
+/* Apps in a pod (daemon-app.c): methods of org.peapod1.Pod. */
+int bus_pod_method_add_app(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int bus_pod_method_start_app(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int bus_pod_method_stop_app(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int bus_pod_method_remove_app(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int bus_pod_method_get_app(sd_bus_message *m, void *userdata, sd_bus_error *error);
 
 /* Images and jobs (daemon-image.c, daemon-job.c). */
 extern const sd_bus_vtable image_vtable[];

@@ -20,7 +20,7 @@
 #define INIT_READY_TIMEOUT_MS 10000
 #define APP_STOP_TIMEOUT_USEC (10ULL * 1000000ULL)
 
-static int app_dir(PodRuntime *rt, const Pod *p, const App *a, const char *sub, char **ret) {
+int app_dir(PodRuntime *rt, const Pod *p, const App *a, const char *sub, char **ret) {
         return asprintf(ret, "%s/pods/%s/apps/%s%s%s", rt->state_dir, p->id, a->name, sub ? "/" : "", strempty(sub)) < 0
                        ? -ENOMEM
                        : 0;
@@ -59,7 +59,7 @@ static int overlay_mount_fsconfig(char * const *lowerdirs, const char *upper, co
         return 0;
 }
 
-static int app_mount_rootfs(PodRuntime *rt, const Pod *p, const App *a) {
+int app_mount_rootfs(PodRuntime *rt, const Pod *p, const App *a) {
         _cleanup_free_ char *upper = NULL, *work = NULL, *rootfs = NULL, *opts = NULL, *lower = NULL;
         long page = sysconf(_SC_PAGESIZE);
         int r;
@@ -100,7 +100,7 @@ static int app_mount_rootfs(PodRuntime *rt, const Pod *p, const App *a) {
         return 0;
 }
 
-static void app_umount_rootfs(PodRuntime *rt, const Pod *p, const App *a) {
+void app_umount_rootfs(PodRuntime *rt, const Pod *p, const App *a) {
         _cleanup_free_ char *rootfs = NULL;
 
         if (app_dir(rt, p, a, "rootfs", &rootfs) < 0)
@@ -183,7 +183,7 @@ static int pod_spawn_init(PodRuntime *rt, const Pod *p, pid_t *ret_leader, Peapo
         return 0;
 }
 
-static int app_start_unit(PodRuntime *rt, const Pod *p, App *a, const char *slice, const char *scope,
+int app_start_unit(PodRuntime *rt, const Pod *p, App *a, const char *slice, const char *scope,
                           PeapodError *err) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
@@ -418,7 +418,7 @@ fail:
 }
 
 /* Record what systemd says of an app's unit. */
-static bool app_update_from_unit(App *a, const UnitStatus *s) {
+bool app_update_from_unit(App *a, const UnitStatus *s) {
         AppState state = a->state;
         AppResult result = a->result;
         int status = a->status;

@@ -35,3 +35,13 @@ int pod_refresh(PodRuntime *rt, Pod *p);
  * take the references a running pod's units need again, and catch up on
  * exits that happened meanwhile. Returns 1 if the pod changed. */
 int pod_reconcile(PodRuntime *rt, Pod *p);
+
+/* The steps of a start and a stop for one app, shared with pod-app.c (apps
+ * added to, started in and removed from a running pod). */
+int app_dir(PodRuntime *rt, const Pod *p, const App *a, const char *sub, char **ret);
+int app_mount_rootfs(PodRuntime *rt, const Pod *p, const App *a);
+void app_umount_rootfs(PodRuntime *rt, const Pod *p, const App *a);
+int app_start_unit(PodRuntime *rt, const Pod *p, App *a, const char *slice, const char *scope, PeapodError *err);
+/* Record what systemd says of an app's unit; true if anything changed. */
+struct UnitStatus;
+bool app_update_from_unit(App *a, const struct UnitStatus *s);

@@ -60,7 +60,7 @@ AppResult app_result_from_string(const char *s) {
         return (AppResult) table_lookup(app_result_table, _APP_RESULT_MAX, s);
 }
 
-static void app_done(App *a) {
+void app_done(App *a) {
         free(a->name);
         free(a->image);
         free(a->image_id);
@@ -119,8 +119,7 @@ static int env_merge(char * const *base, char * const *extra, char ***ret) {
         return 0;
 }
 
-int pod_new(const char *name, const AppSpec *specs, size_t n_specs, const char *image_store, Pod **ret,
-            PeapodError *err) {
+int pod_new_empty(const char *name, Pod **ret, PeapodError *err) {
         _cleanup_(pod_freep) Pod *p = NULL;
         int r;
 
@@ -128,11 +127,6 @@ int pod_new(const char *name, const AppSpec *specs, size_t n_specs, const char *
                 return peapod_error_set(err, -EINVAL,
                                  "Invalid pod name '%s': use 1-64 letters, digits, '.' and '-', not starting with '-' or '.'",
                                  name);
-        if (n_specs == 0)
-                return peapod_error_set(err, -EINVAL, "A pod needs at least one app");
-        if (n_specs > POD_APPS_MAX)
-                return peapod_error_set(err, -E2BIG, "Too many apps (at most %d)", POD_APPS_MAX);
-
         p = calloc(1, sizeof(*p));
         if (!p)
                 return -ENOMEM;
@@ -148,6 +142,22 @@ int pod_new(const char *name, const AppSpec *specs, size_t n_specs, const char *
         p->state = POD_CREATED;
         p->created_usec = now_usec(CLOCK_REALTIME);
         p->stop_when_apps_exit = true;
+        *ret = TAKE_PTR(p);
+        return 0;
+}
+
+int pod_new(const char *name, const AppSpec *specs, size_t n_specs, const char *image_store, Pod **ret,
+            PeapodError *err) {
+        _cleanup_(pod_freep) Pod *p = NULL;
+        int r;
+
+        if (n_specs == 0)
+                return peapod_error_set(err, -EINVAL, "A pod needs at least one app");
+        if (n_specs > POD_APPS_MAX)
+                return peapod_error_set(err, -E2BIG, "Too many apps (at most %d)", POD_APPS_MAX);
+        r = pod_new_empty(name, &p, err);
+        if (r < 0)
+                return r;
         p->apps = calloc(n_specs, sizeof(App));
         if (!p->apps)
                 return -ENOMEM;

@@ -89,6 +89,9 @@ typedef struct AppSpec {
 /* Validate everything and build a pod in state "created" (nothing touches
  * the disk). -EINVAL: bad name or argument; -ENOENT: image not found.
  * err->message says which. */
+/* A pod without apps (pod create): name and id only; stop_when_apps_exit
+ * is set as for pod_new(), the caller changes it. */
+int pod_new_empty(const char *name, Pod **ret, PeapodError *err);
 int pod_new(const char *name, const AppSpec *specs, size_t n_specs, const char *image_store, Pod **ret,
             PeapodError *err);
 
@@ -101,6 +104,8 @@ int pod_save(const Pod *p, const char *state_dir);
 int pod_load(const char *state_dir, const char *id, Pod **ret);
 
 App *pod_find_app(Pod *p, const char *name);
+/* Frees what an App holds (not the App itself). */
+void app_done(App *a);
 bool pod_all_apps_exited(const Pod *p);
 
 /* Names of the systemd units of a pod. */

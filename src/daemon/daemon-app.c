@@ -1,0 +1,272 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Apps in a pod over D-Bus: the AddApp, StartApp, StopApp, RemoveApp and
+ * GetApp methods of org.peapod1.Pod. */
+#include <stdio.h>
+
+#include "daemon.h"
+#include "log.h"
+#include "pod-app.h"
+#include "string-util.h"
+#include "strv.h"
+
+#define BUS_ERROR_NO_SUCH_APP "org.peapod1.Error.NoSuchApp"
+#define BUS_ERROR_APP_EXISTS "org.peapod1.Error.AppExists"
+#define BUS_ERROR_APP_RUNNING "org.peapod1.Error.AppRunning"
+#define BUS_ERROR_NO_SUCH_IMAGE "org.peapod1.Error.NoSuchImage"
+#define BUS_ERROR_BAD_STATE "org.peapod1.Error.BadState"
+
+#define ADD_APP_START UINT64_C(1)
+#define REMOVE_APP_FORCE UINT64_C(1)
+
+static Daemon *daemon_of(sd_bus_message *m) {
+        return sd_bus_slot_get_userdata(sd_bus_get_current_slot(sd_bus_message_get_bus(m)));
+}
+
+static int bus_read_app(sd_bus_message *m, Pod *p, App **ret, sd_bus_error *error) {
+        const char *key;
+        App *a;
+        int r;
+
+        r = sd_bus_message_read(m, "s", &key);
+        if (r < 0)
+                return r;
+        a = pod_find_app_by_key(p, key);
+        if (!a)
+                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_APP, "Pod %s has no app %s", p->name, key);
+        *ret = a;
+        return 0;
+}
+
+static int bus_app_error(sd_bus_error *error, int r, const PeapodError *perr, const char *what) {
+        const char *msg = perr && perr->message[0] ? perr->message : NULL;
+
+        switch (r) {
+        case -EEXIST:
+                return sd_bus_error_setf(error, BUS_ERROR_APP_EXISTS, "%s", msg ?: what);
+        case -ENOENT:
+                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_IMAGE, "%s", msg ?: what);
+        case -EBUSY:
+        case -EALREADY:
+                return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE, "%s", msg ?: what);
+        case -EINVAL:
+        case -E2BIG:
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "%s", msg ?: what);
+        default:
+                return sd_bus_error_set_errnof(error, r, "%s: %s", what, msg ?: strerror(-r));
+        }
+}
+
+int bus_pod_method_add_app(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        _cleanup_(bus_app_args_done) AppArgs storage = {};
+        _cleanup_free_ char *name = NULL;
+        Daemon *d = daemon_of(m);
+        Pod *p = userdata;
+        PeapodError perr = {};
+        AppSpec spec = {};
+        uint64_t flags;
+        App *a;
+        int r;
+
+        r = bus_check_privileged(m, error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(m, "ss", &spec.name, &spec.image);
+        if (r < 0)
+                return r;
+        r = bus_read_app_spec(m, &spec, &storage, error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(m, "t", &flags);
+        if (r < 0)
+                return r;
+        if (flags & ~ADD_APP_START)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown flags 0x%" PRIx64, flags);
+        if ((flags & ADD_APP_START) && p->state != POD_RUNNING)
+                return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE, "Pod %s is %s; only apps of running pods can be started",
+                                         p->name, pod_state_to_string(p->state));
+
+        r = pod_app_add(&d->runtime, p, &spec, d->images_dir, &a, &perr);
+        if (r < 0)
+                return bus_app_error(error, r, &perr, "Failed to add app");
+        name = strdup(a->name);
+        if (!name)
+                return -ENOMEM;
+        log_info("Added app %s to pod %s.", a->name, p->name);
+        (void) pod_send_changed(d, p);
+
+        if (flags & ADD_APP_START) {
+                r = pod_app_start(&d->runtime, p, a, &perr);
+                (void) pod_send_changed(d, p);
+                if (r < 0) {
+                        log_warning_errno(r, "Failed to start app %s of pod %s: %s", name, p->name,
+                                          perr.message[0] ? perr.message : strerror(-r));
+                        return bus_app_error(error, r, &perr, "Failed to start app");
+                }
+                log_info("Started app %s of pod %s.", name, p->name);
+        }
+        return sd_bus_reply_method_return(m, "ss", a->name, a->id);
+}
+
+int bus_pod_method_start_app(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Daemon *d = daemon_of(m);
+        Pod *p = userdata;
+        PeapodError perr = {};
+        App *a;
+        int r;
+
+        r = bus_check_privileged(m, error);
+        if (r < 0)
+                return r;
+        r = bus_read_app(m, p, &a, error);
+        if (r < 0)
+                return r;
+        r = pod_app_start(&d->runtime, p, a, &perr);
+        (void) pod_send_changed(d, p);
+        if (r < 0) {
+                log_warning_errno(r, "Failed to start app %s of pod %s: %s", a->name, p->name,
+                                  perr.message[0] ? perr.message : strerror(-r));
+                return bus_app_error(error, r, &perr, "Failed to start app");
+        }
+        log_info("Started app %s of pod %s.", a->name, p->name);
+        return sd_bus_reply_method_return(m, NULL);
+}
+
+int bus_pod_method_stop_app(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Daemon *d = daemon_of(m);
+        Pod *p = userdata;
+        App *a;
+        int r;
+
+        r = bus_check_privileged(m, error);
+        if (r < 0)
+                return r;
+        r = bus_read_app(m, p, &a, error);
+        if (r < 0)
+                return r;
+        if (p->state != POD_RUNNING || a->state != APP_RUNNING)
+                return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE, "App %s of pod %s is not running", a->name, p->name);
+        r = pod_app_stop(&d->runtime, p, a);
+        (void) pod_send_changed(d, p);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Failed to stop app %s of pod %s: %m", a->name, p->name);
+        log_info("Stopped app %s of pod %s.", a->name, p->name);
+        /* A pod made by 'run' ends with its last app. */
+        daemon_pod_changed(d, p);
+        return sd_bus_reply_method_return(m, NULL);
+}
+
+int bus_pod_method_remove_app(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        _cleanup_free_ char *name = NULL;
+        Daemon *d = daemon_of(m);
+        Pod *p = userdata;
+        uint64_t flags;
+        App *a;
+        int r;
+
+        r = bus_check_privileged(m, error);
+        if (r < 0)
+                return r;
+        r = bus_read_app(m, p, &a, error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(m, "t", &flags);
+        if (r < 0)
+                return r;
+        if (flags & ~REMOVE_APP_FORCE)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown flags 0x%" PRIx64, flags);
+        if (a->state == APP_RUNNING && !(flags & REMOVE_APP_FORCE))
+                return sd_bus_error_setf(error, BUS_ERROR_APP_RUNNING,
+                                         "App %s of pod %s is running; stop it first or force the removal", a->name, p->name);
+        name = strdup(a->name);
+        if (!name)
+                return -ENOMEM;
+        r = pod_app_remove(&d->runtime, p, a, flags & REMOVE_APP_FORCE);
+        (void) pod_send_changed(d, p);
+        if (r < 0)
+                return bus_app_error(error, r, NULL, "Failed to remove app");
+        log_info("Removed app %s from pod %s.", name, p->name);
+        daemon_pod_changed(d, p);
+        return sd_bus_reply_method_return(m, NULL);
+}
+
+static int append_entry(sd_bus_message *reply, const char *key, const char *type, ...) {
+        va_list ap;
+        int r;
+
+        r = sd_bus_message_open_container(reply, 'e', "sv");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(reply, "s", key);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'v', type);
+        if (r < 0)
+                return r;
+        va_start(ap, type);
+        r = sd_bus_message_appendv(reply, type, ap);
+        va_end(ap);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_message_close_container(reply);
+}
+
+int bus_pod_method_get_app(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_free_ char *unit = NULL;
+        Daemon *d = daemon_of(m);
+        Pod *p = userdata;
+        pid_t pid = 0;
+        App *a;
+        int r;
+
+        r = bus_read_app(m, p, &a, error);
+        if (r < 0)
+                return r;
+        /* Exits not yet seen through a signal are caught up here. */
+        if (pod_refresh(&d->runtime, p) > 0)
+                (void) pod_send_changed(d, p);
+        r = app_unit_name(p->name, a->name, &unit);
+        if (r < 0)
+                return r;
+        if (pod_app_main_pid(&d->runtime, p, a, &pid) < 0)
+                pid = 0;
+
+        r = sd_bus_message_new_method_return(m, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        if ((r = append_entry(reply, "Name", "s", a->name)) < 0 || (r = append_entry(reply, "Id", "s", a->id)) < 0 ||
+            (r = append_entry(reply, "Image", "s", a->image)) < 0 ||
+            (r = append_entry(reply, "ImageId", "s", strempty(a->image_id))) < 0 ||
+            (r = append_entry(reply, "Unit", "s", unit)) < 0 ||
+            (r = append_entry(reply, "State", "s", app_state_to_string(a->state))) < 0 ||
+            (r = append_entry(reply, "Result", "s", app_result_to_string(a->result))) < 0 ||
+            (r = append_entry(reply, "Status", "i", (int32_t) a->status)) < 0 ||
+            (r = append_entry(reply, "MainPID", "u", (uint32_t) pid)) < 0 ||
+            (r = append_entry(reply, "StartedTimestamp", "t", a->started_usec)) < 0 ||
+            (r = append_entry(reply, "ExitedTimestamp", "t", a->exited_usec)) < 0 ||
+            (r = append_entry(reply, "WorkingDirectory", "s", a->workdir)) < 0)
+                return r;
+        /* as: not through appendv, which wants a count and the strings. */
+        r = sd_bus_message_open_container(reply, 'e', "sv");
+        if (r >= 0)
+                r = sd_bus_message_append(reply, "s", "Exec");
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'v', "as");
+        if (r >= 0)
+                r = sd_bus_message_append_strv(reply, a->exec);
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}

@@ -1,0 +1,227 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdio.h>
+#include <time.h>
+
+#include "fs-util.h"
+#include "name.h"
+#include "pod-app.h"
+#include "string-util.h"
+#include "systemd.h"
+#include "time-util.h"
+
+/* systemd collects an unreferenced inactive unit on its next loop turn,
+ * after our UnrefUnit returned: a new unit of the same name may meet the
+ * old one for a moment. */
+#define APP_UNIT_EXISTS_RETRIES 20
+#define APP_UNIT_EXISTS_WAIT_USEC (50 * 1000)
+
+App *pod_find_app_by_key(Pod *p, const char *key) {
+        App *a;
+
+        if (isempty(key))
+                return NULL;
+        a = pod_find_app(p, key);
+        if (a)
+                return a;
+        for (size_t i = 0; i < p->n_apps; i++)
+                if (streq(p->apps[i].id, key))
+                        return &p->apps[i];
+        return NULL;
+}
+
+int pod_app_add(PodRuntime *rt, Pod *p, const AppSpec *spec, const char *image_store, App **ret, PeapodError *err) {
+        _cleanup_(pod_freep) Pod *tmp = NULL;
+        App *n, *a;
+        int r;
+
+        if (p->state != POD_CREATED && p->state != POD_RUNNING)
+                return peapod_error_set(err, -EBUSY, "Pod %s is %s; apps are added to created or running pods", p->name,
+                                        pod_state_to_string(p->state));
+        if (p->n_apps >= POD_APPS_MAX)
+                return peapod_error_set(err, -E2BIG, "Pod %s has %d apps already, the most a pod may have", p->name,
+                                        POD_APPS_MAX);
+        if (!isempty(spec->name) && pod_find_app(p, spec->name))
+                return peapod_error_set(err, -EEXIST, "Pod %s has an app named %s already", p->name, spec->name);
+
+        /* The very code that builds the apps of a new pod, so that an app
+         * added later is validated and resolved exactly like the first. */
+        r = pod_new(NULL, spec, 1, image_store, &tmp, err);
+        if (r < 0)
+                return r;
+
+        n = reallocarray(p->apps, p->n_apps + 1, sizeof(App));
+        if (!n)
+                return -ENOMEM;
+        p->apps = n;
+        a = &p->apps[p->n_apps];
+        *a = tmp->apps[0];
+        tmp->n_apps = 0;  /* moved */
+        p->n_apps++;
+
+        if (isempty(spec->name)) {
+                _cleanup_free_ char *base = TAKE_PTR(a->name);
+
+                a->name = strdup(base);
+                for (unsigned k = 2; a->name && pod_find_app_by_key(p, a->name) != a; k++) {
+                        free(a->name);
+                        if (asprintf(&a->name, "%.58s-%u", base, k) < 0)
+                                a->name = NULL;
+                }
+                if (!a->name) {
+                        p->n_apps--;
+                        app_done(a);
+                        return -ENOMEM;
+                }
+        }
+
+        r = pod_save(p, rt->state_dir);
+        if (r < 0) {
+                p->n_apps--;
+                app_done(a);
+                return peapod_error_set(err, r, "Failed to save pod %s: %s", p->name, strerror(-r));
+        }
+        if (ret)
+                *ret = a;
+        return 0;
+}
+
+/* A unit of an earlier run of this app may still be loaded: stopped (it
+ * stays "active (exited)" with RemainAfterExit), released, reset. */
+static void app_release_unit(PodRuntime *rt, const Pod *p, const App *a) {
+        _cleanup_free_ char *unit = NULL;
+
+        if (app_unit_name(p->name, a->name, &unit) < 0)
+                return;
+        (void) systemd_stop_unit(rt->bus, unit, NULL);
+        (void) systemd_unref_unit(rt->bus, unit);
+        (void) systemd_reset_failed_unit(rt->bus, unit);
+}
+
+int pod_app_start(PodRuntime *rt, Pod *p, App *a, PeapodError *err) {
+        _cleanup_free_ char *slice = NULL, *scope = NULL;
+        App saved = *a;
+        int r;
+
+        if (p->state != POD_RUNNING)
+                return peapod_error_set(err, -EBUSY, "Pod %s is %s; apps are started in running pods", p->name,
+                                        pod_state_to_string(p->state));
+        if (a->state == APP_RUNNING)
+                return peapod_error_set(err, -EALREADY, "App %s of pod %s is running already", a->name, p->name);
+        r = pod_unit_names(p, &slice, &scope);
+        if (r < 0)
+                return r;
+
+        app_release_unit(rt, p, a);
+        r = app_mount_rootfs(rt, p, a);
+        if (r < 0)
+                return peapod_error_set(err, r, "Failed to mount the root of app %s: %s", a->name, strerror(-r));
+
+        for (unsigned i = 0;; i++) {
+                PeapodError e = {};
+
+                r = app_start_unit(rt, p, a, slice, scope, &e);
+                if (r >= 0)
+                        break;
+                if (r != -EEXIST || i >= APP_UNIT_EXISTS_RETRIES) {
+                        *err = e;
+                        app_release_unit(rt, p, a);
+                        a->state = saved.state;
+                        a->result = saved.result;
+                        a->status = saved.status;
+                        return r;
+                }
+                (void) usleep(APP_UNIT_EXISTS_WAIT_USEC);
+        }
+        r = pod_save(p, rt->state_dir);
+        if (r < 0)
+                return peapod_error_set(err, r, "Failed to save pod %s: %s", p->name, strerror(-r));
+        return 0;
+}
+
+int pod_app_stop(PodRuntime *rt, Pod *p, App *a) {
+        _cleanup_free_ char *unit = NULL;
+        UnitStatus s = {};
+        int r;
+
+        if (a->state != APP_RUNNING)
+                return -EALREADY;
+        r = app_unit_name(p->name, a->name, &unit);
+        if (r < 0)
+                return r;
+        r = systemd_stop_unit(rt->bus, unit, NULL);
+        if (r < 0)
+                return r;
+        /* Still loaded (AddRef): read how the stop ended it. */
+        r = systemd_get_unit_status(rt->bus, unit, &s);
+        if (r >= 0) {
+                (void) app_update_from_unit(a, &s);
+                unit_status_done(&s);
+        }
+        if (a->state != APP_EXITED) {
+                a->state = APP_EXITED;
+                a->exited_usec = now_usec(CLOCK_REALTIME);
+        }
+        return pod_save(p, rt->state_dir);
+}
+
+int pod_app_remove(PodRuntime *rt, Pod *p, App *a, bool force) {
+        _cleanup_free_ char *dir = NULL;
+        size_t i = (size_t) (a - p->apps);
+        int r;
+
+        if (a->state == APP_RUNNING) {
+                if (!force)
+                        return -EBUSY;
+                r = pod_app_stop(rt, p, a);
+                if (r < 0)
+                        return r;
+        }
+        if (p->state == POD_PREPARING)
+                return -EBUSY;
+
+        app_release_unit(rt, p, a);
+        app_umount_rootfs(rt, p, a);
+        r = app_dir(rt, p, a, NULL, &dir);
+        if (r < 0)
+                return r;
+        r = rm_rf(dir);
+        if (r < 0)
+                return r;
+
+        app_done(a);
+        memmove(p->apps + i, p->apps + i + 1, sizeof(App) * (p->n_apps - i - 1));
+        p->n_apps--;
+        return pod_save(p, rt->state_dir);
+}
+
+int pod_app_main_pid(PodRuntime *rt, const Pod *p, const App *a, pid_t *ret) {
+        _cleanup_free_ char *unit = NULL, *path = NULL, *text = NULL;
+        UnitStatus s = {};
+        pid_t helper;
+        int child, r;
+
+        if (p->state != POD_RUNNING || a->state != APP_RUNNING)
+                return -ESRCH;
+        r = app_unit_name(p->name, a->name, &unit);
+        if (r < 0)
+                return r;
+        r = systemd_get_unit_status(rt->bus, unit, &s);
+        if (r < 0)
+                return r;
+        helper = (pid_t) s.exec_main_pid;
+        unit_status_done(&s);
+        if (helper <= 0)
+                return -ESRCH;
+
+        /* The helper forks the app once and only once, then waits: its one
+         * child is the app's main process. */
+        if (asprintf(&path, "/proc/%d/task/%d/children", (int) helper, (int) helper) < 0)
+                return -ENOMEM;
+        r = read_file(path, 4096, &text, NULL);
+        if (r < 0)
+                return r == -ENOENT ? -ESRCH : r;
+        if (sscanf(text, "%d", &child) != 1 || child <= 1)
+                return -ESRCH;
+        *ret = child;
+        return 0;
+}

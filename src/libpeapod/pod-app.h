@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <sys/types.h>
+
+#include "pod-runtime.h"
+#include "pod.h"
+
+/* Apps of a pod one at a time (rkt's app verbs, what the CRI needs): added
+ * to a created or running pod, started and stopped while the pod keeps
+ * running, removed. Every change is saved to pod.json before returning, so
+ * apps added later survive a restart of the manager like the first ones. */
+
+/* An app by name, or by its id. */
+App *pod_find_app_by_key(Pod *p, const char *key);
+
+/* Adds an app built from spec (validated and resolved exactly as pod_new()
+ * does) in state "created". A derived name gets "-2", "-3"... when taken; a
+ * given name that is taken is -EEXIST. -EBUSY: the pod is exited or
+ * starting. ret (may be NULL) points into p->apps, valid until the next
+ * change of the app list. */
+int pod_app_add(PodRuntime *rt, Pod *p, const AppSpec *spec, const char *image_store, App **ret, PeapodError *err);
+
+/* Starts a created or exited app of a running pod (mounts its root if
+ * needed and creates its unit; a restart keeps the app's writes). -EBUSY:
+ * the pod is not running; -EALREADY: the app is running. */
+int pod_app_start(PodRuntime *rt, Pod *p, App *a, PeapodError *err);
+
+/* Stops a running app (its unit only: the pod and the other apps go on)
+ * and records how it ended. -EALREADY: not running. */
+int pod_app_stop(PodRuntime *rt, Pod *p, App *a);
+
+/* Removes an app that is not running (or, with force, stops it first):
+ * its unit, its root mount and its directory. a is invalid afterwards. */
+int pod_app_remove(PodRuntime *rt, Pod *p, App *a, bool force);
+
+/* The host pid of the app's main process (the child of the stage1 app
+ * helper, which runs inside the app's root and namespaces). -ESRCH: the
+ * app is not running. */
+int pod_app_main_pid(PodRuntime *rt, const Pod *p, const App *a, pid_t *ret);
