@@ -202,19 +202,29 @@ finish:
         return r;
 }
 
-int cli_pull_image(sd_bus *bus, const char *ref, bool quiet, char **ret_id) {
-        return job_call_and_wait(bus, "pull", ref, quiet, ret_id, "PullImage", "st", ref, UINT64_C(0));
+void warn_insecure_image(const char *what) {
+        fprintf(stderr, "Warning: --insecure-options=image: %s is accepted without checking its signature against the "
+                        "trust policy.\n", what);
+}
+
+int cli_pull_image(sd_bus *bus, const char *ref, bool quiet, bool insecure_image, char **ret_id) {
+        if (insecure_image)
+                warn_insecure_image(ref);
+        return job_call_and_wait(bus, "pull", ref, quiet, ret_id, "PullImage", "st", ref,
+                                 insecure_image ? PEAPOD_IMAGE_INSECURE_SKIP_VERIFY : UINT64_C(0));
 }
 
 static int verb_image_pull(int argc, char *argv[]) {
+        enum { ARG_INSECURE_OPTIONS = 0x100 };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "quiet", no_argument, NULL, 'q' },
+                { "insecure-options", required_argument, NULL, ARG_INSECURE_OPTIONS },
                 {}
         };
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_free_ char *id = NULL;
-        bool quiet = false;
+        bool quiet = false, insecure_image = false;
         int c, r;
 
         while ((c = getopt_long(argc, argv, ":hq", options, NULL)) >= 0)
@@ -225,6 +235,11 @@ static int verb_image_pull(int argc, char *argv[]) {
                 case 'q':
                         quiet = true;
                         break;
+                case ARG_INSECURE_OPTIONS:
+                        r = insecure_options_parse(optarg, &insecure_image);
+                        if (r < 0)
+                                return r;
+                        break;
                 default:
                         return cli_getopt_error(c, argv);
                 }
@@ -233,7 +248,7 @@ static int verb_image_pull(int argc, char *argv[]) {
         r = cli_bus_open(&bus);
         if (r < 0)
                 return r;
-        r = cli_pull_image(bus, argv[optind], quiet, &id);
+        r = cli_pull_image(bus, argv[optind], quiet, insecure_image, &id);
         if (r >= 0 && !quiet)
                 printf("%s\n", id);
         return r;
@@ -550,22 +565,28 @@ static int verb_image_gc(int argc, char *argv[]) {
 }
 
 static int verb_image_import(int argc, char *argv[]) {
-        enum { ARG_NAME = 0x100 };
+        enum { ARG_NAME = 0x100, ARG_INSECURE_OPTIONS };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "name", required_argument, NULL, ARG_NAME },
                 { "quiet", no_argument, NULL, 'q' },
+                { "insecure-options", required_argument, NULL, ARG_INSECURE_OPTIONS },
                 {}
         };
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_free_ char *ids = NULL;
         _cleanup_close_ int fd = -EBADF;
         const char *name = "", *file;
-        bool quiet = false;
+        bool quiet = false, insecure_image = false;
         int c, r;
 
         while ((c = getopt_long(argc, argv, ":hq", options, NULL)) >= 0)
                 switch (c) {
+                case ARG_INSECURE_OPTIONS:
+                        r = insecure_options_parse(optarg, &insecure_image);
+                        if (r < 0)
+                                return r;
+                        break;
                 case 'h':
                         verb_help("image");
                         return 0;
@@ -594,7 +615,10 @@ static int verb_image_import(int argc, char *argv[]) {
         r = cli_bus_open(&bus);
         if (r < 0)
                 return r;
-        r = job_call_and_wait(bus, "import", file, quiet, &ids, "ImportImage", "hst", fd, name, UINT64_C(0));
+        if (insecure_image)
+                warn_insecure_image(file);
+        r = job_call_and_wait(bus, "import", file, quiet, &ids, "ImportImage", "hst", fd, name,
+                              insecure_image ? PEAPOD_IMAGE_INSECURE_SKIP_VERIFY : UINT64_C(0));
         if (r < 0)
                 return r;
         /* One id per line, like pull prints it. */
@@ -667,6 +691,7 @@ int verb_image(int argc, char *argv[]) {
                 { "gc", verb_image_gc },
                 { "import", verb_image_import },
                 { "export", verb_image_export },
+                { "sign", verb_image_sign },
         };
 
         if (argc < 2 || streq(argv[1], "--help") || streq(argv[1], "-h")) {

@@ -136,7 +136,27 @@ enum {
 
 static bool is_pod_option(const char *s) {
         return streq(s, "-q") || streq(s, "--quiet") || streq(s, "--name") || startswith(s, "--name=") ||
-               streq(s, "--pull") || startswith(s, "--pull=");
+               streq(s, "--pull") || startswith(s, "--pull=") || streq(s, "--insecure-options") ||
+               startswith(s, "--insecure-options=");
+}
+
+int insecure_options_parse(const char *v, bool *ret_image) {
+        bool image = false;
+
+        for (const char *p = v; *p;) {
+                size_t n = strcspn(p, ",");
+
+                if (n == 5 && strneq(p, "image", 5))
+                        image = true;
+                else if (!(n == 4 && strneq(p, "none", 4)))
+                        return log_usage_error("Invalid --insecure-options='%s': 'image' (accept images the trust policy "
+                                               "would refuse) or 'none'.", v);
+                p += n;
+                if (*p == ',')
+                        p++;
+        }
+        *ret_image = image;
+        return 0;
 }
 
 int run_args_parse(int argc, char *argv[], RunArgs *ret) {
@@ -188,6 +208,15 @@ int run_args_parse(int argc, char *argv[], RunArgs *ret) {
                                 a.pull = pull_policy_from_string(v);
                                 if (a.pull < 0)
                                         return log_usage_error("Invalid --pull='%s': 'missing', 'always' or 'never'.", v);
+                                continue;
+                        }
+                        r = option_value(argc, argv, &i, "--insecure-options", &v);
+                        if (r < 0)
+                                return r;
+                        if (r > 0) {
+                                r = insecure_options_parse(v, &a.insecure_image);
+                                if (r < 0)
+                                        return r;
                                 continue;
                         }
                 }

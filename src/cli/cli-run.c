@@ -126,7 +126,7 @@ static int pull_images(sd_bus *bus, const RunArgs *a) {
                         seen = streq(a->apps[k].image, image);
                 if (seen)
                         continue;
-                r = cli_pull_image(bus, image, false, NULL);
+                r = cli_pull_image(bus, image, false, a->insecure_image, NULL);
                 if (r < 0)
                         return r;
         }

@@ -56,11 +56,18 @@ PullPolicy pull_policy_from_string(const char *s);
 typedef struct RunArgs {
         char *name;       /* NULL: peapodd names the pod */
         PullPolicy pull;
+        bool insecure_image; /* --insecure-options=image */
         bool quiet;
         bool help;
         RunApp *apps;
         size_t n_apps;
 } RunArgs;
+
+/* --insecure-options=LIST: "image" (skip the trust policy for this one
+ * command) or "none"; logs a usage error otherwise. */
+int insecure_options_parse(const char *v, bool *ret_image);
+/* The warning every use of --insecure-options=image prints. */
+void warn_insecure_image(const char *what);
 
 /* argv[0] is the verb. Logs a usage error and returns -EINVAL on bad input;
  * with --help sets ret->help and may leave apps empty. */
@@ -137,7 +144,8 @@ int cli_get_pod_info(sd_bus *bus, const char *key, PodInfo *ret);
 int cli_list_pods(sd_bus *bus, PodInfo **ret, size_t *ret_n);
 /* Pull ref through peapodd, drawing progress on stderr unless quiet;
  * ret_id (may be NULL) is the image id. Logs failures. (cli-image.c) */
-int cli_pull_image(sd_bus *bus, const char *ref, bool quiet, char **ret_id);
+int cli_pull_image(sd_bus *bus, const char *ref, bool quiet, bool insecure_image, char **ret_id);
+#define PEAPOD_IMAGE_INSECURE_SKIP_VERIFY UINT64_C(1)
 
 /* ---- verbs ---- */
 
@@ -157,6 +165,9 @@ int verb_logs(int argc, char *argv[]);
 int verb_image(int argc, char *argv[]);
 int verb_pod(int argc, char *argv[]);
 int verb_app(int argc, char *argv[]);
+int verb_trust(int argc, char *argv[]);
+/* peapod image sign (cli-trust.c) */
+int verb_image_sign(int argc, char *argv[]);
 
 /* The usage text of a verb (peapod.c), printed by "peapod VERB --help". */
 void verb_help(const char *verb);

@@ -15,7 +15,7 @@ typedef struct Verb {
 
 static const Verb verbs[] = {
         { "run", verb_run, "Create a pod of one or more apps and start it",
-          "peapod run [--name=NAME] [--pull=POLICY] [--quiet]\n"
+          "peapod run [--name=NAME] [--pull=POLICY] [--insecure-options=image] [--quiet]\n"
           "                IMAGE [APP-OPTIONS] [-- ARGS...]\n"
           "                [--- IMAGE [APP-OPTIONS] [-- ARGS...]]...\n\n"
           "Create a pod with one app per IMAGE, start it, and print the pod's id.\n"
@@ -26,6 +26,9 @@ static const Verb verbs[] = {
           "     --pull=POLICY         When to pull the images: 'missing' (default: those\n"
           "                           the store lacks), 'always' (all but localhost/\n"
           "                           names) or 'never'\n"
+          "     --insecure-options=image\n"
+          "                           Pull images the trust policy would refuse, with a\n"
+          "                           warning (this command only)\n"
           "  -q --quiet               Do not print the pod's id\n\n"
           "App options (after an IMAGE, for that app):\n"
           "     --app-name=NAME       Name of the app (default: from the image's name)\n"
@@ -113,14 +116,16 @@ static const Verb verbs[] = {
           "                           status: 'text' (default) or 'json'\n"
           "     --no-legend           list: print neither the header nor the footer\n" },
         { "image", verb_image, "Pull, list, inspect, tag, remove, import and export images",
-          "peapod image pull [--quiet] REFERENCE\n"
+          "peapod image pull [--quiet] [--insecure-options=image] REFERENCE\n"
           "peapod image list [--format=table|json] [--no-legend]\n"
           "peapod image inspect IMAGE\n"
           "peapod image tag IMAGE REFERENCE\n"
           "peapod image rm [--force] IMAGE...\n"
-          "peapod image import [--name=REFERENCE] [--quiet] FILE|-\n"
+          "peapod image import [--name=REFERENCE] [--quiet] [--insecure-options=image] FILE|-\n"
           "peapod image export [--format=oci|docker-archive] [--quiet] IMAGE FILE|-\n"
-          "peapod image gc\n\n"
+          "peapod image gc\n"
+          "peapod image sign --sign-by=FINGERPRINT [--lookaside=DIR]\n"
+          "                  [--manifest-digest=DIGEST] REFERENCE\n\n"
           "pull fetches REFERENCE from its registry into the image store, showing\n"
           "progress, and prints the image's id. list shows the stored images with\n"
           "their names. inspect prints an image's config as JSON. IMAGE is a name,\n"
@@ -131,7 +136,10 @@ static const Verb verbs[] = {
           "only removed with --force, and the pod keeps its layers.\n"
           "import reads an OCI or docker-archive tarball (FILE, or stdin for '-')\n"
           "and prints the ids of its images; export writes one (to stdout for '-').\n"
-          "gc deletes what no name and no pod reaches and says how much it freed.\n\n"
+          "gc deletes what no name and no pod reaches and says how much it freed.\n"
+          "Pulls and imports are checked against the trust policy (peapod-policy.json(5)).\n"
+          "sign writes a simple-signing signature of REFERENCE's manifest, made with\n"
+          "a secret key of your own GnuPG keyring, into a lookaside directory.\n\n"
           "Options:\n"
           "  -h --help                Show this help\n"
           "  -q --quiet               pull, import, export: show no progress;\n"
@@ -141,7 +149,30 @@ static const Verb verbs[] = {
           "     --no-legend           list: print neither the header nor the footer\n"
           "  -f --force               rm: remove the last name of an image pods use\n"
           "     --name=REFERENCE      import: the name to give the (single) image,\n"
-          "                           instead of the names in the archive\n" },
+          "                           instead of the names in the archive\n"
+          "     --insecure-options=image\n"
+          "                           pull, import: accept images the trust policy would\n"
+          "                           refuse, with a warning (this command only)\n"
+          "     --sign-by=FINGERPRINT sign: the secret key to sign with\n"
+          "     --lookaside=DIR       sign: where to write (default: the registry's\n"
+          "                           file:// lookaside in registries.conf)\n"
+          "     --manifest-digest=DIGEST\n"
+          "                           sign: the digest to sign (default: the stored\n"
+          "                           image's manifest)\n" },
+        { "trust", verb_trust, "Manage the keys trusted to sign images",
+          "peapod trust add (--prefix=PREFIX | --root) [--yes] KEYFILE\n"
+          "peapod trust list [--format=table|json] [--no-legend]\n"
+          "peapod trust rm FINGERPRINT...\n\n"
+          "add shows the key's fingerprint and user id, asks, and trusts the key for\n"
+          "images at or below PREFIX (registry[:port][/path]), or for every image\n"
+          "with --root. list shows the trusted keys. rm stops trusting keys.\n\n"
+          "Options:\n"
+          "  -h --help                Show this help\n"
+          "     --prefix=PREFIX       add: trust the key for this registry/repository prefix\n"
+          "     --root                add: trust the key for every image\n"
+          "  -y --yes                 add: do not ask (needed when stdin is not a terminal)\n"
+          "     --format=FORMAT       list: 'table' (default) or 'json'\n"
+          "     --no-legend           list: print neither the header nor the footer\n" },
 };
 
 static const Verb *find_verb(const char *name) {

@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "daemon-job.h"
+#include "daemon-trust.h"
 #include "daemon.h"
 #include "image-archive.h"
 #include "image-catalog.h"
@@ -300,7 +301,9 @@ static int pull_progress(const PullProgress *p, void *userdata) {
 static int pull_work(Job *j, void *userdata, char **ret_result, char *message, size_t message_size) {
         _cleanup_(store_freep) Store *s = NULL;
         PullJob *pj = userdata;
-        PullOptions o = {};
+        PullOptions o = {
+                .verify = (pj->flags & IMAGE_INSECURE_SKIP_VERIFY) ? NULL : daemon_image_verify,
+        };
         PeapodError e = {};
         int r;
 
@@ -336,14 +339,17 @@ int bus_method_pull_image(sd_bus_message *m, void *userdata, sd_bus_error *error
         r = sd_bus_message_read(m, "st", &ref, &flags);
         if (r < 0)
                 return r;
-        if (flags != 0)
+        if (flags & ~IMAGE_INSECURE_SKIP_VERIFY)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown flags 0x%" PRIx64, flags);
         if (isempty(ref) || strlen(ref) > 1024)
                 return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid image reference");
+        if (flags & IMAGE_INSECURE_SKIP_VERIFY)
+                log_warning("Pulling %s without checking its signature, as the caller asked (--insecure-options=image).", ref);
         pj = calloc(1, sizeof(*pj));
         if (!pj)
                 return -ENOMEM;
         pj->reference = strdup(ref);
+        pj->flags = flags;
         pj->images_dir = strdup(d->images_dir);
         if (!pj->reference || !pj->images_dir) {
                 pull_job_free(pj);
@@ -464,6 +470,7 @@ typedef struct ArchiveJob {
         char *image;       /* export: what to write; import: the name to give, NULL = the archive's */
         int fd;
         ImageArchiveFormat format;
+        uint64_t flags;
 } ArchiveJob;
 
 static void archive_job_free(void *p) {
@@ -519,7 +526,9 @@ static int import_work(Job *j, void *userdata, char **ret_result, char *message,
                 return r;
         }
         archive_job_phase(j, "importing");
-        r = image_import_archive(s, aj->fd, aj->image, &ids, NULL, &e);
+        r = image_import_archive_verified(s, aj->fd, aj->image,
+                                          (aj->flags & IMAGE_INSECURE_SKIP_VERIFY) ? NULL : daemon_image_verify, NULL,
+                                          &ids, NULL, &e);
         if (r < 0) {
                 snprintf(message, message_size, "%s", e.message[0] ? e.message : strerror(-r));
                 return r;
@@ -574,8 +583,11 @@ int bus_method_import_image(sd_bus_message *m, void *userdata, sd_bus_error *err
         r = sd_bus_message_read(m, "hst", &fd, &ref, &flags);
         if (r < 0)
                 return r;
-        if (flags != 0)
+        if (flags & ~IMAGE_INSECURE_SKIP_VERIFY)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown flags 0x%" PRIx64, flags);
+        if (flags & IMAGE_INSECURE_SKIP_VERIFY)
+                log_warning("Importing %s without checking signatures, as the caller asked (--insecure-options=image).",
+                            isempty(ref) ? "an archive" : ref);
         if (!isempty(ref)) {
                 r = image_name_normalize(ref, &name, &e);
                 if (r < 0)
@@ -584,6 +596,7 @@ int bus_method_import_image(sd_bus_message *m, void *userdata, sd_bus_error *err
         r = archive_job_new(d, m, fd, name, &aj);
         if (r < 0)
                 return r;
+        aj->flags = flags;
         r = job_start(d, "import", name ?: "archive", import_work, import_done, aj, archive_job_free, &j);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Failed to start the import: %m");

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <stdio.h>
 
+#include "daemon-trust.h"
 #include "daemon.h"
 #include "log.h"
 #include "string-util.h"
@@ -506,6 +507,12 @@ const sd_bus_vtable manager_vtable[] = {
                                 SD_BUS_RESULT("o", job), bus_method_export_image, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("PruneImages", SD_BUS_ARGS("t", flags), SD_BUS_RESULT("t", bytes_freed),
                                 bus_method_prune_images, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("AddTrustedKey", SD_BUS_ARGS("ay", key, "s", prefix, "t", flags),
+                                SD_BUS_RESULT("s", fingerprint), bus_method_add_trusted_key, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ListTrustedKeys", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(ssss)", keys),
+                                bus_method_list_trusted_keys, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("RemoveTrustedKey", SD_BUS_ARGS("s", fingerprint, "t", flags), SD_BUS_NO_RESULT,
+                                bus_method_remove_trusted_key, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_SIGNAL_WITH_ARGS("PodNew", SD_BUS_ARGS("s", id, "o", path), 0),
         SD_BUS_SIGNAL_WITH_ARGS("PodRemoved", SD_BUS_ARGS("s", id, "o", path), 0),
         SD_BUS_SIGNAL_WITH_ARGS("JobNew", SD_BUS_ARGS("u", id, "o", path), 0),

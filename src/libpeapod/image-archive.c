@@ -69,6 +69,8 @@ typedef struct Importer {
         size_t index_json_size, manifest_json_size;
         bool oci_layout;
         char **ids, **refs;
+        ImageImportVerifyFn verify;
+        void *verify_userdata;
 } Importer;
 
 static void importer_done(Importer *im) {
@@ -236,7 +238,10 @@ static int normalize_name(const char *name, bool short_is_docker, char **ret) {
 }
 
 /* Unpack one image whose blobs are all in the store and name it. */
-static int import_image(Importer *im, const Digest *manifest, char * const *names, PeapodError *e) {
+/* signed_digest: what a signature of the image names (the top-level
+ * manifest or index the archive lists). */
+static int import_image(Importer *im, const Digest *manifest, const Digest *signed_digest, char * const *names,
+                        PeapodError *e) {
         _cleanup_(manifest_freep) Manifest *m = NULL;
         _cleanup_free_ char *text = NULL, *id = NULL;
         char a[DIGEST_STRING_MAX];
@@ -258,6 +263,12 @@ static int import_image(Importer *im, const Digest *manifest, char * const *name
                 if (store_blob_exists(im->store, &m->layers[i].digest) <= 0)
                         return peapod_error_set(e, -EBADMSG, "The archive lacks layer %s",
                                                 digest_to_string(&m->layers[i].digest, a));
+        if (im->verify)
+                FOREACH_STRV(n, names) {
+                        r = im->verify(n, signed_digest, im->verify_userdata, e);
+                        if (r < 0)
+                                return r;
+                }
         r = image_unpack_layers(im->store, manifest, NULL, NULL, e);
         if (r < 0)
                 return r;
@@ -330,7 +341,7 @@ static int import_oci(Importer *im, const char *ref_override, PeapodError *e) {
                 r = image_platform_manifest(im->store, &index->manifests[i].digest, &manifest, e);
                 if (r < 0)
                         return r;
-                r = import_image(im, &manifest, names, e);
+                r = import_image(im, &manifest, &index->manifests[i].digest, names, e);
                 if (r < 0)
                         return r;
         }
@@ -444,7 +455,7 @@ static int import_docker(Importer *im, const char *ref_override, PeapodError *e)
                                 if (r < 0)
                                         return r;
                         }
-                r = import_image(im, &manifest, names, e);
+                r = import_image(im, &manifest, &manifest, names, e);
                 if (r < 0)
                         return r;
         }
@@ -453,7 +464,12 @@ static int import_docker(Importer *im, const char *ref_override, PeapodError *e)
 
 int image_import_archive(Store *s, int fd, const char *ref_override, char ***ret_image_ids, char ***ret_refs,
                          PeapodError *e) {
-        _cleanup_(importer_done) Importer im = { .store = s };
+        return image_import_archive_verified(s, fd, ref_override, NULL, NULL, ret_image_ids, ret_refs, e);
+}
+
+int image_import_archive_verified(Store *s, int fd, const char *ref_override, ImageImportVerifyFn verify,
+                                  void *userdata, char ***ret_image_ids, char ***ret_refs, PeapodError *e) {
+        _cleanup_(importer_done) Importer im = { .store = s, .verify = verify, .verify_userdata = userdata };
         _cleanup_close_ int pin_fd = -EBADF;
         _cleanup_free_ char *override = NULL;
         int r;

@@ -37,6 +37,13 @@ ImageArchiveFormat image_archive_format_from_string(const char *s);
 int image_import_archive(Store *s, int fd, const char *ref_override, char ***ret_image_ids, char ***ret_refs,
                          PeapodError *e);
 
+/* The same with a check of each image before its layers are unpacked and
+ * its names set: verify (may be NULL) gets each name and the image's
+ * manifest digest; a refusal fails the import. */
+typedef int (*ImageImportVerifyFn)(const char *reference, const Digest *manifest, void *userdata, PeapodError *e);
+int image_import_archive_verified(Store *s, int fd, const char *ref_override, ImageImportVerifyFn verify,
+                                  void *userdata, char ***ret_image_ids, char ***ret_refs, PeapodError *e);
+
 /* Write the image ref names (anything image_store_lookup() takes) as an
  * archive to fd: an OCI layout with index.json naming it, or a docker-archive
  * whose layers are the uncompressed tars (named by diff_id). */

@@ -601,6 +601,13 @@ int image_pull(Store *s, const char *reference, const PullOptions *o, PullProgre
         r = digest_parse(body_digest, &manifest_digest);
         if (r < 0)
                 return peapod_error_set(e, r, "Registry gave an invalid digest for %s", name);
+        /* Verified before any other blob is fetched: a refused image costs
+         * one manifest and leaves nothing behind. */
+        if (o->verify) {
+                r = o->verify(name, &manifest_digest, o->verify_userdata, e);
+                if (r < 0)
+                        return r;
+        }
         r = manifest_detect(body, size, content_type, &type, e);
         if (r < 0)
                 return peapod_error_prefix(e, r, "%s", name);

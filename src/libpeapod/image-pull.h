@@ -50,6 +50,12 @@ typedef struct PullProgress {
  * half done behind. */
 typedef int (*PullProgressFn)(const PullProgress *p, void *userdata);
 
+/* A check of the image a reference names, before anything of it but the
+ * top-level manifest (or index) was fetched: manifest is that document's
+ * digest. A negative return refuses the image (the pull fails with it and
+ * nothing is stored under the reference). The trust policy is one. */
+typedef int (*ImageVerifyFn)(const char *reference, const Digest *manifest, void *userdata, PeapodError *e);
+
 typedef struct PullOptions {
         /* NULL = PEAPOD_CONF_DIR "/registries.conf" (a missing file is an
          * empty configuration). */
@@ -63,6 +69,9 @@ typedef struct PullOptions {
         const char *ca_file;      /* NULL = the system's CAs */
         /* NULL = the host's platform. */
         const char *os, *architecture, *variant;
+        /* NULL = no check: the caller (peapodd) decides what is trusted. */
+        ImageVerifyFn verify;
+        void *verify_userdata;
 } PullOptions;
 
 /* ret_image_id (may be NULL) is the image id, "sha256:<hex>" of the config,

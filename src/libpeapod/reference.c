@@ -231,6 +231,7 @@ const char *registry_api_host(const char *registry) {
 static void registry_entry_done(RegistryEntry *e) {
         free(e->prefix);
         strv_free(e->mirrors);
+        free(e->lookaside);
 }
 
 RegistriesConf *registries_conf_free(RegistriesConf *c) {
@@ -241,6 +242,7 @@ RegistriesConf *registries_conf_free(RegistriesConf *c) {
                 registry_entry_done(&c->entries[i]);
         free(c->entries);
         free(c->auth_file);
+        free(c->default_lookaside);
         free(c);
         return NULL;
 }
@@ -252,7 +254,7 @@ static bool registry_name_is_valid(const char *s) {
 }
 
 /* A prefix: a registry, optionally followed by repository path components. */
-static bool registry_prefix_is_valid(const char *s) {
+bool registry_prefix_is_valid(const char *s) {
         const char *slash;
 
         if (isempty(s) || strlen(s) > IMAGE_NAME_MAX)
@@ -293,6 +295,21 @@ static int json_get_registry_strv(json_object *o, const char *key, char ***ret, 
         return 0;
 }
 
+/* Where signatures live: a file:// directory or an http(s):// base URL. */
+static int json_get_lookaside(json_object *o, const char *key, char **ret, PeapodError *e) {
+        const char *v;
+
+        if (json_get_string_opt(o, key, &v) < 0)
+                return peapod_error_set(e, -EBADMSG, "registries.conf: \"%s\" is not a string", key);
+        if (!v)
+                return 0;
+        if (strlen(v) > LOOKASIDE_URL_MAX || strchr(v, '\n') ||
+            !(startswith(v, "file:///") || startswith(v, "http://") || startswith(v, "https://")))
+                return peapod_error_set(e, -EBADMSG, "registries.conf: \"%s\" must be a file:///, http:// or https:// URL", key);
+        *ret = strdup(v);
+        return *ret ? 0 : -ENOMEM;
+}
+
 int registries_conf_parse(const char *text, RegistriesConf **ret, PeapodError *e) {
         _cleanup_(registries_conf_freep) RegistriesConf *c = NULL;
         _cleanup_json_ json_object *root = NULL;
@@ -319,6 +336,10 @@ int registries_conf_parse(const char *text, RegistriesConf **ret, PeapodError *e
                 if (!c->auth_file)
                         return -ENOMEM;
         }
+
+        r = json_get_lookaside(root, "default-lookaside", &c->default_lookaside, e);
+        if (r < 0)
+                return r;
 
         if (json_object_object_get_ex(root, "registries", &regs)) {
                 size_t n;
@@ -352,6 +373,9 @@ int registries_conf_parse(const char *text, RegistriesConf **ret, PeapodError *e
                                 x->insecure = json_object_get_boolean(v);
                         }
                         r = json_get_registry_strv(o, "mirrors", &x->mirrors, e);
+                        if (r < 0)
+                                return r;
+                        r = json_get_lookaside(o, "lookaside", &x->lookaside, e);
                         if (r < 0)
                                 return r;
                 }
@@ -400,6 +424,14 @@ const RegistryEntry *registries_conf_find(const RegistriesConf *c, const char *r
                 }
         }
         return best;
+}
+
+const char *registries_conf_lookaside(const RegistriesConf *c, const char *registry, const char *repository) {
+        const RegistryEntry *x = registries_conf_find(c, registry, repository);
+
+        if (x && x->lookaside)
+                return x->lookaside;
+        return c ? c->default_lookaside : NULL;
 }
 
 bool registries_conf_is_insecure(const RegistriesConf *c, const char *registry, const char *repository) {

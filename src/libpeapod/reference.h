@@ -47,6 +47,7 @@ typedef struct RegistryEntry {
         char *prefix;   /* "registry[:port][/repository prefix]" */
         bool insecure;  /* plain HTTP allowed (and used) */
         char **mirrors; /* registries tried, in order, before the registry itself */
+        char *lookaside; /* where signatures of its images live (file:///DIR, http(s)://URL), or NULL */
 } RegistryEntry;
 
 typedef struct RegistriesConf {
@@ -54,7 +55,10 @@ typedef struct RegistriesConf {
         RegistryEntry *entries;
         size_t n_entries;
         char *auth_file;
+        char *default_lookaside; /* for registries without a lookaside of their own, or NULL */
 } RegistriesConf;
+
+#define LOOKASIDE_URL_MAX 4096
 
 #define REGISTRIES_CONF_MAX (1024 * 1024)
 #define REGISTRIES_CONF_ENTRIES_MAX 1024
@@ -69,6 +73,12 @@ int registries_conf_load(const char *path, RegistriesConf **ret, PeapodError *e)
 /* The entry whose prefix is the longest match of "registry/repository" at a
  * component boundary; NULL if none (or c is NULL). */
 const RegistryEntry *registries_conf_find(const RegistriesConf *c, const char *registry, const char *repository);
+/* The signature lookaside for a repository: its entry's, else the default;
+ * NULL when none is configured. */
+const char *registries_conf_lookaside(const RegistriesConf *c, const char *registry, const char *repository);
+/* "registry[:port][/path/components]", as registries.conf and policy.json
+ * name scopes. */
+bool registry_prefix_is_valid(const char *s);
 /* Whether plain HTTP may be used for this registry (its own entry says so). */
 bool registries_conf_is_insecure(const RegistriesConf *c, const char *registry, const char *repository);
 

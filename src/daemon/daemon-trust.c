@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "daemon.h"
+#include "daemon-trust.h"
+#include "log.h"
+#include "string-util.h"
+#include "trust.h"
+
+#define BUS_ERROR_NO_SUCH_KEY "org.peapod1.Error.NoSuchKey"
+#define BUS_ERROR_NOT_TRUSTED "org.peapod1.Error.NotTrusted"
+
+int daemon_image_verify(const char *reference, const Digest *manifest, void *userdata, PeapodError *e) {
+        _cleanup_free_ char *how = NULL;
+        int r;
+
+        r = trust_verify_image(NULL, reference, manifest, &how, e);
+        if (r < 0) {
+                log_warning("Refused image %s: %s", reference, e && e->message[0] ? e->message : strerror(-r));
+                return r;
+        }
+        log_info("Accepted image %s: %s.", reference, how);
+        return 0;
+}
+
+int daemon_trust_error(sd_bus_error *error, int r, const char *message) {
+        if (r == -EACCES || r == -EKEYREJECTED || r == -EKEYEXPIRED || r == -EKEYREVOKED)
+                return sd_bus_error_setf(error, BUS_ERROR_NOT_TRUSTED, "%s", message ?: strerror(-r));
+        return sd_bus_error_set_errnof(error, r, "%s", message ?: strerror(-r));
+}
+
+int bus_method_add_trusted_key(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        GpgKeyInfo info = {};
+        PeapodError e = {};
+        const void *key;
+        const char *prefix;
+        uint64_t flags;
+        size_t size;
+        int r;
+
+        r = bus_check_privileged(m, error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read_array(m, 'y', &key, &size);
+        if (r >= 0)
+                r = sd_bus_message_read(m, "st", &prefix, &flags);
+        if (r < 0)
+                return r;
+        if (flags & ~TRUST_KEY_ROOT)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown flags 0x%" PRIx64, flags);
+        if (!!(flags & TRUST_KEY_ROOT) == !isempty(prefix))
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
+                                        "Give either a prefix or the root flag (a key trusted for every image)");
+        if (size == 0 || size > GPG_KEY_SIZE_MAX)
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid key size");
+        r = trust_store_add(NULL, key, size, isempty(prefix) ? NULL : prefix, &info, &e);
+        if (r == -EINVAL || r == -EBADMSG || r == -E2BIG || r == -EPERM)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "%s", e.message[0] ? e.message : strerror(-r));
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Failed to add the key: %s", e.message[0] ? e.message : strerror(-r));
+        log_info("Trusted key %s (%s) for %s.", info.fingerprint, strna(info.uid), isempty(prefix) ? "every image" : prefix);
+        r = sd_bus_reply_method_return(m, "s", info.fingerprint);
+        gpg_key_info_done(&info);
+        return r;
+}
+
+int bus_method_list_trusted_keys(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        TrustedKey *keys = NULL;
+        PeapodError e = {};
+        size_t n = 0;
+        int r;
+
+        r = trust_store_list(NULL, &keys, &n, &e);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "%s", e.message[0] ? e.message : strerror(-r));
+        r = sd_bus_message_new_method_return(m, &reply);
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "(ssss)");
+        for (size_t i = 0; r >= 0 && i < n; i++)
+                r = sd_bus_message_append(reply, "(ssss)", keys[i].fingerprint, strempty(keys[i].prefix),
+                                          strempty(keys[i].uid), keys[i].path);
+        trusted_key_free_many(keys, n);
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+int bus_method_remove_trusted_key(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        PeapodError e = {};
+        const char *fpr;
+        uint64_t flags;
+        int r;
+
+        r = bus_check_privileged(m, error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(m, "st", &fpr, &flags);
+        if (r < 0)
+                return r;
+        if (flags != 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown flags 0x%" PRIx64, flags);
+        r = trust_store_remove(NULL, fpr, &e);
+        if (r == -EINVAL)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "%s", e.message);
+        if (r == -ENOENT)
+                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_KEY, "%s", e.message);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "%s", e.message[0] ? e.message : strerror(-r));
+        log_info("Removed trusted key %s.", fpr);
+        return sd_bus_reply_method_return(m, NULL);
+}

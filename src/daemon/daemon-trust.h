@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <inttypes.h>
+#include <systemd/sd-bus.h>
+
+#include "digest.h"
+#include "error.h"
+
+/* Flags of PullImage and ImportImage (and ImportImageWithSignature):
+ * accept the image whatever the trust policy says, for this one call
+ * (--insecure-options=image). peapodd logs every use. */
+#define IMAGE_INSECURE_SKIP_VERIFY UINT64_C(1)
+/* AddTrustedKey: a root key, trusted for every image. */
+#define TRUST_KEY_ROOT UINT64_C(1)
+
+/* The trust policy as an ImageVerifyFn for pulls and imports; logs the
+ * decision. */
+int daemon_image_verify(const char *reference, const Digest *manifest, void *userdata, PeapodError *e);
+/* A refusal of the policy as org.peapod1.Error.NotTrusted. */
+int daemon_trust_error(sd_bus_error *error, int r, const char *message);
+
+int bus_method_add_trusted_key(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int bus_method_list_trusted_keys(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int bus_method_remove_trusted_key(sd_bus_message *m, void *userdata, sd_bus_error *error);
