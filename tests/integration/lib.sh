@@ -59,6 +59,20 @@ registry_allow_insecure() {
         echo "{\"registries\": [{\"prefix\": \"$REGISTRY\", \"insecure\": true}]}" >/etc/peapod/registries.conf
 }
 
+# policy_accept_unsigned SCOPE...: /etc/peapod/policy.json = the shipped
+# policy plus insecureAcceptAnything for each SCOPE (registry[/path]), for a
+# test that is not about trust and pulls unsigned images of its own. The
+# test's cleanup removes /etc/peapod/policy.json.
+policy_accept_unsigned() {
+        local j s
+        j=$(cat /usr/share/peapod/policy.json)
+        for s in "$@"; do
+                j=$(echo "$j" | jq --arg s "$s" '.scopes[$s] = {"type": "insecureAcceptAnything"}')
+        done
+        mkdir -p /etc/peapod
+        echo "$j" >/etc/peapod/policy.json
+}
+
 cleanup_pods() {
         local p
         for p in $($PEAPOD list --format=json 2>/dev/null | jq -r ".[] | select(.name | startswith(\"$PFX\")) | .id"); do

@@ -6,7 +6,7 @@ here=$(dirname "$(realpath "$0")")
 command -v docker-registry >/dev/null && command -v skopeo >/dev/null || exit 77
 
 tmp=$(mktemp -d /var/tmp/image-pull.XXXXXX)
-cleanup() { cleanup_pods; stop_registry; rm -rf "$tmp" /etc/peapod/registries.conf; }
+cleanup() { cleanup_pods; stop_registry; rm -rf "$tmp" /etc/peapod/registries.conf /etc/peapod/policy.json; }
 trap cleanup EXIT
 start_registry "$tmp"
 port=${REGISTRY#127.0.0.1:}
@@ -21,6 +21,8 @@ err=$(must_fail $PEAPOD image pull "$ref")
 assert_contains "$err" "insecure" "unconfigured plain-HTTP registry refused"
 
 registry_allow_insecure
+# Unsigned test images: trust is test-trust.sh's subject.
+policy_accept_unsigned "$REGISTRY/test"
 
 out=$($PEAPOD image pull "$ref" 2>"$tmp/progress")
 assert_eq "$config" "$out" "pull prints the image id (config digest)"

@@ -6,10 +6,12 @@ here=$(dirname "$(realpath "$0")")
 command -v docker-registry >/dev/null && command -v skopeo >/dev/null || exit 77
 
 tmp=$(mktemp -d /var/tmp/image-user.XXXXXX)
-cleanup() { cleanup_pods; stop_registry; rm -rf "$tmp" /etc/peapod/registries.conf; }
+cleanup() { cleanup_pods; stop_registry; rm -rf "$tmp" /etc/peapod/registries.conf /etc/peapod/policy.json; }
 trap cleanup EXIT
 start_registry "$tmp"
 registry_allow_insecure
+# Unsigned test images: trust is test-trust.sh's subject.
+policy_accept_unsigned "$REGISTRY/test"
 
 # push NAME USER: an image of make-test-image.py with that User.
 push() {
