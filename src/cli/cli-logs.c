@@ -1,17 +1,41 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <getopt.h>
 #include <grp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <syslog.h>
 #include <unistd.h>
 
 #include "cli.h"
+#include "crilog.h"
 #include "journal.h"
+#include "time-util.h"
+
+typedef enum LogsOutput {
+        LOGS_TEXT,
+        LOGS_JSON,
+        LOGS_CRI,
+} LogsOutput;
 
 typedef struct Selected {
         const char *id, *name;
 } Selected;
+
+typedef struct LogsPrinter {
+        LogsOutput output;
+        bool timestamps;
+        int prefix_width;
+        const Selected *apps;
+        size_t n_apps;
+        FILE *last;
+        char *buf;
+        size_t len, cap;
+} LogsPrinter;
+
+static void logs_printer_done(LogsPrinter *p) {
+        free(p->buf);
+}
 
 static int parse_lines(const char *s, uint64_t *ret) {
         char *end;
@@ -20,7 +44,7 @@ static int parse_lines(const char *s, uint64_t *ret) {
         errno = 0;
         v = strtoull(s, &end, 10);
         if (errno != 0 || end == s || *end != 0 || s[0] == '-' || s[0] == '+')
-                return log_usage_error("Invalid --lines='%s': expected a number of lines.", s);
+                return log_usage_error("Invalid --tail='%s': expected a number of lines.", s);
         *ret = v;
         return 0;
 }
@@ -49,34 +73,165 @@ static bool can_read_system_journal(void) {
         return false;
 }
 
-static int print_entry(const PodJournalEntry *e, const Selected *apps, size_t n_apps, int prefix_width,
-                       FILE **last) {
-        FILE *f = e->priority <= LOG_ERR ? stderr : stdout;
+static const char *app_name(const LogsPrinter *p, const char *id) {
+        for (size_t i = 0; i < p->n_apps; i++)
+                if (streq(p->apps[i].id, id))
+                        return p->apps[i].name;
+        return id;
+}
 
-        /* Keep the journal's order where both streams reach one terminal. */
-        if (*last && *last != f)
-                fflush(*last);
-        *last = f;
+static int print_entry(LogsPrinter *p, const PodJournalEntry *e) {
+        FILE *f = stdout;
+        int r;
 
-        if (prefix_width > 0) {
-                const char *name = e->app_id;
-
-                for (size_t i = 0; i < n_apps; i++)
-                        if (streq(apps[i].id, e->app_id))
-                                name = apps[i].name;
-                fprintf(f, "%-*s | ", prefix_width, name);
+        p->len = 0;
+        switch (p->output) {
+        case LOGS_CRI:
+                r = crilog_format_entry(e, &p->buf, &p->len, &p->cap);
+                break;
+        case LOGS_JSON:
+                r = log_format_json(e, app_name(p, e->app_id), &p->buf, &p->len, &p->cap);
+                break;
+        default:
+                r = 0;
         }
-        fwrite(e->message, 1, e->message_len, f);
-        fputc('\n', f);
+        if (r < 0)
+                return log_oom();
+
+        if (p->output == LOGS_TEXT) {
+                f = e->stream == POD_LOG_STDERR ? stderr : stdout;
+                /* Keep the journal's order where both streams reach one terminal. */
+                if (p->last && p->last != f)
+                        fflush(p->last);
+                p->last = f;
+                if (p->timestamps) {
+                        char ts[CRILOG_TIME_LEN + 1];
+
+                        crilog_format_time(e->realtime_usec, ts);
+                        fprintf(f, "%s ", ts);
+                }
+                if (p->prefix_width > 0)
+                        fprintf(f, "%-*s | ", p->prefix_width, app_name(p, e->app_id));
+                fwrite(e->message, 1, e->message_len, f);
+                /* A piece of a longer line goes on in the next entry. */
+                if (e->line_break == POD_LINE_BREAK_NUL)
+                        fputc(0, f);
+                else if (e->line_break == POD_LINE_BREAK_NEWLINE)
+                        fputc('\n', f);
+        } else
+                fwrite(p->buf, 1, p->len, f);
         return ferror(f) ? -EIO : 0;
 }
 
+/* Prints what there is; returns 0 at the end (or the until time), or -errno. */
+static int print_available(PodJournal *j, LogsPrinter *p) {
+        for (;;) {
+                PodJournalEntry e;
+                int r = pod_journal_next(j, &e);
+
+                if (r < 0)
+                        return log_error_errno(r, "Failed to read the journal: %m");
+                if (r == 0)
+                        return 0;
+                r = print_entry(p, &e);
+                if (r < 0)
+                        /* A closed pipe (| head) is not worth a message. */
+                        return r;
+        }
+}
+
+static bool pod_is_live(const char *state) {
+        return streq(state, "running") || streq(state, "preparing");
+}
+
+/* The pod's State now, or NULL when it is gone. */
+static int get_pod_state(sd_bus *bus, const char *path, char **ret) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r;
+
+        r = sd_bus_get_property_string(bus, PEAPOD_BUS_NAME, path, PEAPOD_POD_INTERFACE, "State", &error, ret);
+        if (r < 0 && sd_bus_error_has_names(&error, SD_BUS_ERROR_UNKNOWN_OBJECT, SD_BUS_ERROR_UNKNOWN_INTERFACE)) {
+                *ret = NULL;
+                return 0;
+        }
+        return r < 0 ? cli_log_bus_error(&error, r) : 0;
+}
+
+static int on_pod_changed(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        *(bool *) userdata = true;
+        return 0;
+}
+
+/* Print new lines as they come, until the pod is no longer running. Woken
+ * by the journal's fd and by the pod's PropertiesChanged on the bus. */
+static int follow(PodJournal *j, LogsPrinter *p, sd_bus *bus, const char *pod_path) {
+        _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
+        bool changed = true;
+        int r;
+
+        r = sd_bus_match_signal(bus, &slot, PEAPOD_BUS_NAME, pod_path, "org.freedesktop.DBus.Properties",
+                                "PropertiesChanged", on_pod_changed, &changed);
+        if (r < 0)
+                return log_error_errno(r, "Failed to watch the pod: %m");
+
+        for (;;) {
+                if (changed) {
+                        _cleanup_free_ char *state = NULL;
+
+                        changed = false;
+                        r = get_pod_state(bus, pod_path, &state);
+                        if (r < 0)
+                                return r;
+                        if (!state || !pod_is_live(state)) {
+                                /* The apps are gone; make journald write out
+                                 * what it still holds (root only), then print
+                                 * the rest. */
+                                (void) pod_journal_synchronize(POD_JOURNAL_NAMESPACE, 5 * USEC_PER_SEC);
+                                r = pod_journal_process(j);
+                                if (r < 0)
+                                        return log_error_errno(r, "Failed to read the journal: %m");
+                                return print_available(j, p);
+                        }
+                }
+                r = print_available(j, p);
+                if (r < 0)
+                        return r;
+                if (fflush(stdout) != 0 || fflush(stderr) != 0)
+                        return -EIO;
+
+                struct pollfd fds[2] = {
+                        { .fd = pod_journal_get_fd(j), .events = POLLIN },
+                        { .fd = sd_bus_get_fd(bus), .events = (short) sd_bus_get_events(bus) },
+                };
+                if (poll(fds, 2, -1) < 0 && errno != EINTR)
+                        return log_error_errno(errno, "Failed to wait: %m");
+                if (fds[0].revents) {
+                        r = pod_journal_process(j);
+                        if (r < 0)
+                                return log_error_errno(r, "Failed to read the journal: %m");
+                }
+                do
+                        r = sd_bus_process(bus, NULL);
+                while (r > 0);
+                if (r < 0)
+                        return log_error_errno(r, "Lost the connection to peapodd: %m");
+        }
+}
+
 int verb_logs(int argc, char *argv[]) {
-        enum { ARG_NO_PREFIX = 0x100 };
+        enum { ARG_NO_PREFIX = 0x100, ARG_SINCE, ARG_UNTIL, ARG_STDOUT, ARG_STDERR, ARG_FORMAT, ARG_CRI_FORMAT };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "follow", no_argument, NULL, 'f' },
+                { "tail", required_argument, NULL, 'n' },
                 { "lines", required_argument, NULL, 'n' },
+                { "since", required_argument, NULL, ARG_SINCE },
+                { "until", required_argument, NULL, ARG_UNTIL },
+                { "timestamps", no_argument, NULL, 't' },
+                { "stdout", no_argument, NULL, ARG_STDOUT },
+                { "stderr", no_argument, NULL, ARG_STDERR },
+                { "format", required_argument, NULL, ARG_FORMAT },
+                { "cri-format", no_argument, NULL, ARG_CRI_FORMAT },
                 { "no-prefix", no_argument, NULL, ARG_NO_PREFIX },
                 {}
         };
@@ -84,26 +239,56 @@ int verb_logs(int argc, char *argv[]) {
         _cleanup_(pod_journal_freep) PodJournal *j = NULL;
         _cleanup_(pod_info_done) PodInfo p = {};
         _cleanup_free_ Selected *sel = NULL;
-        bool follow = false, prefix = true, have_lines = false;
-        const char *pod, *app = NULL;
-        uint64_t lines = 0;
+        _cleanup_(logs_printer_done) LogsPrinter printer = {};
+        bool follow_flag = false, prefix = true, have_lines = false, only_stdout = false, only_stderr = false;
+        const char *pod, *app = NULL, *since_arg = NULL, *until_arg = NULL;
+        uint64_t lines = 0, since = 0, until = UINT64_MAX, now = now_usec(CLOCK_REALTIME);
         size_t n_sel = 0;
-        int c, r, width = 0;
-        FILE *last = NULL;
+        int c, r;
 
-        while ((c = getopt_long(argc, argv, ":hfn:", options, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, ":hfn:t", options, NULL)) >= 0)
                 switch (c) {
                 case 'h':
                         verb_help("logs");
                         return 0;
                 case 'f':
-                        follow = true;
+                        follow_flag = true;
                         break;
                 case 'n':
                         r = parse_lines(optarg, &lines);
                         if (r < 0)
                                 return r;
                         have_lines = true;
+                        break;
+                case 't':
+                        printer.timestamps = true;
+                        break;
+                case ARG_SINCE:
+                        since_arg = optarg;
+                        if (log_time_parse(optarg, now, &since) < 0)
+                                return log_usage_error("Invalid --since='%s'; see 'peapod logs --help'.", optarg);
+                        break;
+                case ARG_UNTIL:
+                        until_arg = optarg;
+                        if (log_time_parse(optarg, now, &until) < 0)
+                                return log_usage_error("Invalid --until='%s'; see 'peapod logs --help'.", optarg);
+                        break;
+                case ARG_STDOUT:
+                        only_stdout = true;
+                        break;
+                case ARG_STDERR:
+                        only_stderr = true;
+                        break;
+                case ARG_FORMAT:
+                        if (streq(optarg, "text"))
+                                printer.output = LOGS_TEXT;
+                        else if (streq(optarg, "json"))
+                                printer.output = LOGS_JSON;
+                        else
+                                return log_usage_error("Invalid --format='%s': expected 'text' or 'json'.", optarg);
+                        break;
+                case ARG_CRI_FORMAT:
+                        printer.output = LOGS_CRI;
                         break;
                 case ARG_NO_PREFIX:
                         prefix = false;
@@ -115,6 +300,12 @@ int verb_logs(int argc, char *argv[]) {
                 return log_usage_error("Missing pod; see 'peapod logs --help'.");
         if (argc - optind > 2)
                 return log_usage_error("Too many arguments: 'peapod logs POD [APP]'.");
+        if (only_stdout && only_stderr)
+                return log_usage_error("--stdout and --stderr exclude each other (give neither for both).");
+        if (since_arg && until_arg && since > until)
+                return log_usage_error("--since='%s' is after --until='%s'.", since_arg, until_arg);
+        if (follow_flag && until_arg)
+                return log_usage_error("--follow and --until exclude each other.");
         pod = argv[optind];
         if (argc - optind == 2)
                 app = argv[optind + 1];
@@ -125,8 +316,9 @@ int verb_logs(int argc, char *argv[]) {
         r = cli_get_pod_info(bus, pod, &p);
         if (r < 0)
                 return r;
-        /* The journal is read directly; peapodd is not needed any more. */
-        bus = sd_bus_flush_close_unref(bus);
+        if (!follow_flag)
+                /* The journal is read directly; peapodd is not needed any more. */
+                bus = sd_bus_flush_close_unref(bus);
 
         sel = calloc(p.n_apps ?: 1, sizeof(Selected));
         if (!sel)
@@ -136,51 +328,63 @@ int verb_logs(int argc, char *argv[]) {
                         sel[n_sel++] = (Selected) { .id = p.apps[i].id, .name = p.apps[i].name };
         if (app && n_sel == 0)
                 return log_error_errno(ENOENT, "Pod %s has no app named %s.", p.name, app);
-
+        printer.apps = sel;
+        printer.n_apps = n_sel;
         if (prefix && n_sel > 1)
                 for (size_t i = 0; i < n_sel; i++)
-                        if ((int) strlen(sel[i].name) > width)
-                                width = (int) strlen(sel[i].name);
+                        if ((int) strlen(sel[i].name) > printer.prefix_width)
+                                printer.prefix_width = (int) strlen(sel[i].name);
 
         if (!can_read_system_journal())
                 log_warning("Only root and members of the 'systemd-journal' group can read apps' logs; "
                             "showing what is visible to this user.");
 
-        r = pod_journal_open(NULL, &j);
+        r = pod_journal_open(POD_JOURNAL_NAMESPACE, &j);
         if (r < 0)
-                return log_error_errno(r, "Failed to open the journal: %m");
+                return log_error_errno(r, "Failed to open the journal namespace '%s': %m", POD_JOURNAL_NAMESPACE);
         for (size_t i = 0; i < n_sel; i++) {
                 r = pod_journal_add_app(j, sel[i].id);
                 if (r < 0)
                         return log_error_errno(r, "Failed to select the logs of app %s: %m", sel[i].name);
         }
+        if (only_stdout || only_stderr) {
+                r = pod_journal_add_stream(j, only_stdout ? POD_LOG_STDOUT : POD_LOG_STDERR);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to select a stream: %m");
+        }
+        pod_journal_set_until(j, until);
         if (have_lines)
                 r = pod_journal_seek_tail_lines(j, lines);
+        else if (since_arg)
+                r = pod_journal_seek_realtime(j, since);
         else
                 r = pod_journal_seek_head(j);
         if (r < 0)
                 return log_error_errno(r, "Failed to seek in the journal: %m");
 
-        for (;;) {
+        if (have_lines && since_arg) {
+                /* The last N lines, but none before --since. */
                 PodJournalEntry e;
 
-                r = pod_journal_next(j, &e);
-                if (r < 0)
-                        return log_error_errno(r, "Failed to read the journal: %m");
-                if (r > 0) {
-                        r = print_entry(&e, sel, n_sel, width, &last);
+                for (;;) {
+                        r = pod_journal_next(j, &e);
                         if (r < 0)
-                                /* A closed pipe (| head) is not worth a message. */
-                                return r;
-                        continue;
+                                return log_error_errno(r, "Failed to read the journal: %m");
+                        if (r == 0 || e.realtime_usec >= since)
+                                break;
                 }
-                if (!follow)
-                        break;
-                if (fflush(stdout) != 0 || fflush(stderr) != 0)
-                        return -EIO;
-                r = pod_journal_wait(j, UINT64_MAX);
-                if (r < 0)
-                        return log_error_errno(r, "Failed to wait for the journal: %m");
+                if (r > 0) {
+                        r = print_entry(&printer, &e);
+                        if (r < 0)
+                                return r;
+                }
         }
-        return fflush(stdout) != 0 ? -EIO : 0;
+
+        if (follow_flag)
+                r = follow(j, &printer, bus, p.path);
+        else
+                r = print_available(j, &printer);
+        if (r < 0)
+                return r;
+        return fflush(stdout) != 0 || fflush(stderr) != 0 ? -EIO : 0;
 }

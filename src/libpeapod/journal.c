@@ -1,13 +1,21 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <ctype.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <syslog.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <systemd/sd-journal.h>
 
 #include "journal.h"
 #include "name.h"
+#include "string-util.h"
+#include "time-util.h"
 
 struct PodJournal {
         sd_journal *journal;
@@ -16,9 +24,56 @@ struct PodJournal {
          * it. */
         bool at_entry;
         size_t n_apps;
+        uint64_t until_usec;
         /* The current entry's app id, NUL-terminated for the caller. */
         char app_id[POD_ID_LEN + 1];
 };
+
+static const char *const log_stream_table[_POD_LOG_STREAM_MAX] = {
+        [POD_LOG_STDOUT] = "stdout",
+        [POD_LOG_STDERR] = "stderr",
+};
+
+const char *pod_log_stream_to_string(PodLogStream s) {
+        return s >= 0 && s < _POD_LOG_STREAM_MAX ? log_stream_table[s] : NULL;
+}
+
+static bool field_is(const char *v, size_t n, const char *s) {
+        return v && n == strlen(s) && memcmp(v, s, n) == 0;
+}
+
+int pod_journal_entry_parse(const PodJournalFields *f, char *id_buf, PodJournalEntry *ret) {
+        PodJournalEntry e = { .priority = LOG_INFO };
+
+        if (!f->message)
+                return 0;
+        /* Only an app id names an app's stream; anything else (another
+         * program logging into the namespace) is not one of its lines. */
+        if (!f->identifier || f->identifier_len != POD_ID_LEN)
+                return 0;
+        memcpy(id_buf, f->identifier, POD_ID_LEN);
+        id_buf[POD_ID_LEN] = 0;
+        if (!id_is_valid(id_buf))
+                return 0;
+        e.app_id = id_buf;
+        e.message = f->message;
+        e.message_len = f->message_len;
+        if (f->priority && f->priority_len == 1 && f->priority[0] >= '0' && f->priority[0] <= '7')
+                e.priority = f->priority[0] - '0';
+        e.stream = e.priority <= LOG_ERR ? POD_LOG_STDERR : POD_LOG_STDOUT;
+        /* journald writes _LINE_BREAK= for lines it ended itself: at LineMax
+         * and at a NUL byte the app's line goes on in the next entry; at
+         * eof and pid-change the line is over (it just had no newline). */
+        if (field_is(f->line_break, f->line_break_len, "line-max"))
+                e.line_break = POD_LINE_BREAK_LINE_MAX;
+        else if (field_is(f->line_break, f->line_break_len, "nul"))
+                e.line_break = POD_LINE_BREAK_NUL;
+        else
+                e.line_break = POD_LINE_BREAK_NEWLINE;
+        e.realtime_usec = f->realtime_usec;
+        *ret = e;
+        return 1;
+}
 
 PodJournal *pod_journal_free(PodJournal *j) {
         if (!j)
@@ -35,9 +90,9 @@ int pod_journal_open(const char *namespace, PodJournal **ret) {
         j = calloc(1, sizeof(*j));
         if (!j)
                 return -ENOMEM;
+        j->until_usec = UINT64_MAX;
         if (namespace)
-                r = sd_journal_open_namespace(&j->journal, namespace,
-                                              SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_INCLUDE_DEFAULT_NAMESPACE);
+                r = sd_journal_open_namespace(&j->journal, namespace, SD_JOURNAL_LOCAL_ONLY);
         else
                 r = sd_journal_open(&j->journal, SD_JOURNAL_LOCAL_ONLY);
         if (r < 0)
@@ -69,6 +124,23 @@ int pod_journal_add_app(PodJournal *j, const char *app_id) {
         return 0;
 }
 
+int pod_journal_add_stream(PodJournal *j, PodLogStream s) {
+        /* Matches on different fields are AND'ed with the app matches. The
+         * helper opens stdout at 6 and stderr at 3. */
+        switch (s) {
+        case POD_LOG_STDOUT:
+                return sd_journal_add_match(j->journal, "PRIORITY=6", 0);
+        case POD_LOG_STDERR:
+                return sd_journal_add_match(j->journal, "PRIORITY=3", 0);
+        default:
+                return -EINVAL;
+        }
+}
+
+void pod_journal_set_until(PodJournal *j, uint64_t usec) {
+        j->until_usec = usec;
+}
+
 int pod_journal_seek_head(PodJournal *j) {
         j->at_entry = false;
         return sd_journal_seek_head(j->journal);
@@ -78,7 +150,11 @@ int pod_journal_seek_tail_lines(PodJournal *j, uint64_t n) {
         int r;
 
         j->at_entry = false;
-        r = sd_journal_seek_tail(j->journal);
+        if (j->until_usec != UINT64_MAX)
+                /* Count back from the end of the window, not of the log. */
+                r = sd_journal_seek_realtime_usec(j->journal, j->until_usec + 1);
+        else
+                r = sd_journal_seek_tail(j->journal);
         if (r < 0)
                 return r;
         if (n == 0) {
@@ -101,12 +177,35 @@ int pod_journal_seek_realtime(PodJournal *j, uint64_t usec) {
         return sd_journal_seek_realtime_usec(j->journal, usec);
 }
 
+int pod_journal_seek_after_cursor(PodJournal *j, const char *cursor) {
+        int r;
+
+        j->at_entry = false;
+        r = sd_journal_seek_cursor(j->journal, cursor);
+        if (r < 0)
+                return r;
+        /* Step onto the cursor's entry; if it is still there it was already
+         * written and is skipped. If it was vacuumed, the step lands on the
+         * next one, which is the first not written yet. */
+        r = sd_journal_next(j->journal);
+        if (r <= 0)
+                return r;
+        if (sd_journal_test_cursor(j->journal, cursor) <= 0)
+                j->at_entry = true;
+        return 0;
+}
+
 static int get_field(sd_journal *journal, const char *field, const void **ret, size_t *ret_len) {
         const void *data;
         size_t len, n = strlen(field);
         int r;
 
         r = sd_journal_get_data(journal, field, &data, &len);
+        if (r == -ENOENT) {
+                *ret = NULL;
+                *ret_len = 0;
+                return 0;
+        }
         if (r < 0)
                 return r;
         /* sd-journal hands back "FIELD=value". */
@@ -118,8 +217,6 @@ static int get_field(sd_journal *journal, const char *field, const void **ret, s
 }
 
 int pod_journal_next(PodJournal *j, PodJournalEntry *ret) {
-        const void *data;
-        size_t len;
         int r;
 
         if (j->n_apps == 0)
@@ -127,7 +224,8 @@ int pod_journal_next(PodJournal *j, PodJournalEntry *ret) {
                 return 0;
 
         for (;;) {
-                PodJournalEntry e = { .priority = LOG_INFO };
+                PodJournalFields f = {};
+                const void *v;
 
                 if (j->at_entry)
                         j->at_entry = false;
@@ -137,33 +235,298 @@ int pod_journal_next(PodJournal *j, PodJournalEntry *ret) {
                                 return r;
                 }
 
-                r = get_field(j->journal, "MESSAGE", &e.message, &e.message_len);
-                if (r == -ENOENT)
-                        continue;
+                r = sd_journal_get_realtime_usec(j->journal, &f.realtime_usec);
                 if (r < 0)
                         return r;
+                if (f.realtime_usec > j->until_usec) {
+                        /* Stay before it, so that reading on stops here too. */
+                        (void) sd_journal_previous(j->journal);
+                        return 0;
+                }
 
-                r = get_field(j->journal, "SYSLOG_IDENTIFIER", &data, &len);
-                if (r < 0 || len != POD_ID_LEN)
-                        continue;
-                memcpy(j->app_id, data, len);
-                j->app_id[len] = 0;
-                e.app_id = j->app_id;
-
-                if (get_field(j->journal, "PRIORITY", &data, &len) >= 0 && len == 1 &&
-                    *(const char *) data >= '0' && *(const char *) data <= '7')
-                        e.priority = *(const char *) data - '0';
-
-                r = sd_journal_get_realtime_usec(j->journal, &e.realtime_usec);
-                if (r < 0)
+                if ((r = get_field(j->journal, "MESSAGE", &f.message, &f.message_len)) < 0 ||
+                    (r = get_field(j->journal, "SYSLOG_IDENTIFIER", &v, &f.identifier_len)) < 0)
                         return r;
+                f.identifier = v;
+                if ((r = get_field(j->journal, "PRIORITY", &v, &f.priority_len)) < 0)
+                        return r;
+                f.priority = v;
+                if ((r = get_field(j->journal, "_LINE_BREAK", &v, &f.line_break_len)) < 0)
+                        return r;
+                f.line_break = v;
 
-                *ret = e;
-                return 1;
+                r = pod_journal_entry_parse(&f, j->app_id, ret);
+                if (r > 0)
+                        return 1;
         }
+}
+
+int pod_journal_get_cursor(PodJournal *j, char **ret) {
+        return sd_journal_get_cursor(j->journal, ret);
+}
+
+int pod_journal_get_fd(PodJournal *j) {
+        return sd_journal_get_fd(j->journal);
+}
+
+int pod_journal_process(PodJournal *j) {
+        int r = sd_journal_process(j->journal);
+        return r < 0 ? r : 0;
 }
 
 int pod_journal_wait(PodJournal *j, uint64_t timeout_usec) {
         int r = sd_journal_wait(j->journal, timeout_usec);
         return r < 0 ? r : 0;
+}
+
+int pod_journal_synchronize(const char *namespace, uint64_t timeout_usec) {
+        static const char request[] = "{\"method\":\"io.systemd.Journal.Synchronize\",\"parameters\":{}}";
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        _cleanup_close_ int fd = -EBADF;
+        uint64_t deadline = now_usec(CLOCK_MONOTONIC) + timeout_usec;
+        char reply[4096];
+        size_t got = 0;
+
+        if (namespace)
+                snprintf(sa.sun_path, sizeof(sa.sun_path), "/run/systemd/journal.%s/io.systemd.journal", namespace);
+        else
+                snprintf(sa.sun_path, sizeof(sa.sun_path), "/run/systemd/journal/io.systemd.journal");
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return -errno;
+        if (connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
+                return -errno;
+        /* varlink: one JSON object, NUL-terminated, each way. */
+        if (send(fd, request, sizeof(request), MSG_NOSIGNAL) != (ssize_t) sizeof(request))
+                return -EIO;
+        for (;;) {
+                struct pollfd p = { .fd = fd, .events = POLLIN };
+                uint64_t n = now_usec(CLOCK_MONOTONIC);
+                ssize_t k;
+                int r;
+
+                if (n >= deadline)
+                        return -ETIMEDOUT;
+                r = poll(&p, 1, (int) ((deadline - n + 999) / 1000));
+                if (r < 0 && errno != EINTR)
+                        return -errno;
+                if (r <= 0)
+                        continue;
+                k = recv(fd, reply + got, sizeof(reply) - 1 - got, 0);
+                if (k < 0 && errno != EINTR)
+                        return -errno;
+                if (k == 0)
+                        return -ECONNRESET;
+                if (k < 0)
+                        continue;
+                got += (size_t) k;
+                if (memchr(reply, 0, got)) {
+                        /* A reply with "error" is a failure, anything else
+                         * ({"parameters":{}}) is done. */
+                        return memmem(reply, got, "\"error\"", 7) ? -EIO : 0;
+                }
+                if (got >= sizeof(reply) - 1)
+                        return -EBADMSG;
+        }
+}
+
+/* Relative times: "5m", "1h30m", "10 s", "250ms". */
+static int parse_span(const char *s, uint64_t *ret) {
+        static const struct {
+                const char *suffix;
+                uint64_t usec;
+        } units[] = {
+                /* Longer names first: "ms" before "m", "min" before "m". */
+                { "usec", 1 },
+                { "us", 1 },
+                { "msec", 1000 },
+                { "ms", 1000 },
+                { "seconds", USEC_PER_SEC },
+                { "second", USEC_PER_SEC },
+                { "sec", USEC_PER_SEC },
+                { "s", USEC_PER_SEC },
+                { "minutes", 60 * USEC_PER_SEC },
+                { "minute", 60 * USEC_PER_SEC },
+                { "min", 60 * USEC_PER_SEC },
+                { "m", 60 * USEC_PER_SEC },
+                { "hours", 3600 * USEC_PER_SEC },
+                { "hour", 3600 * USEC_PER_SEC },
+                { "h", 3600 * USEC_PER_SEC },
+                { "days", 86400 * USEC_PER_SEC },
+                { "day", 86400 * USEC_PER_SEC },
+                { "d", 86400 * USEC_PER_SEC },
+                { "weeks", 7 * 86400 * USEC_PER_SEC },
+                { "week", 7 * 86400 * USEC_PER_SEC },
+                { "w", 7 * 86400 * USEC_PER_SEC },
+        };
+        uint64_t total = 0;
+        bool any = false;
+
+        for (;;) {
+                unsigned long long v;
+                char *end;
+                size_t i;
+
+                while (*s == ' ')
+                        s++;
+                if (!*s)
+                        break;
+                if (!isdigit((unsigned char) *s))
+                        return -EINVAL;
+                errno = 0;
+                v = strtoull(s, &end, 10);
+                if (errno != 0 || v > 1000000000ULL)
+                        return -ERANGE;
+                s = end;
+                while (*s == ' ')
+                        s++;
+                for (i = 0; i < ELEMENTSOF(units); i++) {
+                        const char *rest = startswith(s, units[i].suffix);
+
+                        if (rest && !isalpha((unsigned char) *rest)) {
+                                s = rest;
+                                break;
+                        }
+                }
+                if (i >= ELEMENTSOF(units))
+                        return -EINVAL;
+                total += v * units[i].usec;
+                any = true;
+        }
+        if (!any)
+                return -EINVAL;
+        *ret = total;
+        return 0;
+}
+
+/* "HH:MM[:SS[.frac]]" into tm and usec. */
+static const char *parse_clock(const char *s, struct tm *tm, uint64_t *frac_usec) {
+        int n = 0;
+
+        *frac_usec = 0;
+        if (sscanf(s, "%2d:%2d%n", &tm->tm_hour, &tm->tm_min, &n) != 2 || n != 5)
+                return NULL;
+        s += n;
+        if (*s == ':') {
+                if (!isdigit((unsigned char) s[1]) || !isdigit((unsigned char) s[2]))
+                        return NULL;
+                tm->tm_sec = (s[1] - '0') * 10 + (s[2] - '0');
+                s += 3;
+                if (*s == '.') {
+                        uint64_t scale = 100000;
+                        s++;
+                        if (!isdigit((unsigned char) *s))
+                                return NULL;
+                        for (; isdigit((unsigned char) *s); s++) {
+                                *frac_usec += (uint64_t) (*s - '0') * scale;
+                                scale /= 10;
+                        }
+                }
+        }
+        if (tm->tm_hour > 23 || tm->tm_min > 59 || tm->tm_sec > 60)
+                return NULL;
+        return s;
+}
+
+int log_time_parse(const char *s, uint64_t now, uint64_t *ret) {
+        struct tm tm = {};
+        uint64_t span, frac = 0;
+        const char *rest, *e;
+        time_t t;
+        int n = 0;
+
+        if (!s || !*s || strlen(s) > 64)
+                return -EINVAL;
+
+        if (streq(s, "now")) {
+                *ret = now;
+                return 0;
+        }
+        if (streq(s, "today") || streq(s, "yesterday")) {
+                time_t sec = (time_t) (now / USEC_PER_SEC);
+
+                if (!localtime_r(&sec, &tm))
+                        return -EINVAL;
+                tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+                if (streq(s, "yesterday"))
+                        tm.tm_mday--;
+                tm.tm_isdst = -1;
+                t = mktime(&tm);
+                if (t == (time_t) -1 || t < 0)
+                        return -EINVAL;
+                *ret = (uint64_t) t * USEC_PER_SEC;
+                return 0;
+        }
+        if (s[0] == '@') {
+                char *end;
+                unsigned long long v;
+
+                errno = 0;
+                v = strtoull(s + 1, &end, 10);
+                if (errno != 0 || end == s + 1 || *end || !isdigit((unsigned char) s[1]) || v > UINT64_MAX / USEC_PER_SEC)
+                        return -EINVAL;
+                *ret = v * USEC_PER_SEC;
+                return 0;
+        }
+        if (s[0] == '-' || s[0] == '+') {
+                if (parse_span(s + 1, &span) < 0)
+                        return -EINVAL;
+                if (s[0] == '-')
+                        *ret = span > now ? 0 : now - span;
+                else
+                        *ret = now + span;
+                return 0;
+        }
+        e = endswith(s, " ago");
+        if (e) {
+                char buf[65];
+
+                memcpy(buf, s, (size_t) (e - s));
+                buf[e - s] = 0;
+                if (parse_span(buf, &span) < 0)
+                        return -EINVAL;
+                *ret = span > now ? 0 : now - span;
+                return 0;
+        }
+
+        /* Absolute: a date, then optionally ' ' or 'T' and a clock, then
+         * optionally 'Z' or an offset (RFC 3339); without a zone it is
+         * local time, as journalctl reads it. */
+        if (sscanf(s, "%4d-%2d-%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &n) != 3 || n != 10)
+                return -EINVAL;
+        if (tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_year < 1970)
+                return -EINVAL;
+        tm.tm_year -= 1900;
+        tm.tm_mon -= 1;
+        rest = s + n;
+        if (*rest == ' ' || *rest == 'T' || *rest == 't') {
+                rest = parse_clock(rest + 1, &tm, &frac);
+                if (!rest)
+                        return -EINVAL;
+        }
+        if (*rest == 0) {
+                tm.tm_isdst = -1;
+                t = mktime(&tm);
+        } else {
+                long off = 0;
+
+                if ((rest[0] == 'Z' || rest[0] == 'z') && rest[1] == 0)
+                        off = 0;
+                else if ((rest[0] == '+' || rest[0] == '-') && isdigit((unsigned char) rest[1]) &&
+                         isdigit((unsigned char) rest[2]) && rest[3] == ':' && isdigit((unsigned char) rest[4]) &&
+                         isdigit((unsigned char) rest[5]) && rest[6] == 0) {
+                        int hh = (rest[1] - '0') * 10 + (rest[2] - '0'), mm = (rest[4] - '0') * 10 + (rest[5] - '0');
+                        if (hh > 23 || mm > 59)
+                                return -EINVAL;
+                        off = (hh * 60L + mm) * 60L * (rest[0] == '-' ? -1 : 1);
+                } else
+                        return -EINVAL;
+                t = timegm(&tm);
+                if (t != (time_t) -1)
+                        t -= off;
+        }
+        if (t == (time_t) -1 || t < 0)
+                return -EINVAL;
+        *ret = (uint64_t) t * USEC_PER_SEC + frac;
+        return 0;
 }

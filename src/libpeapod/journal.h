@@ -7,44 +7,111 @@
 
 #include "macro.h"
 
-/* Reading apps' log lines back from the journal. The stage1 app helper
- * writes an app's stdout and stderr as two journal streams whose
- * SYSLOG_IDENTIFIER is the app id (stdout at priority 6, stderr at 3), so
- * the id is the one match that survives the app's unit going away. */
+/* Reading apps' log lines back from the journal. App units run with
+ * LogNamespace=peapod, so every line lands in the journal namespace
+ * "peapod" (journalctl --namespace=peapod), whose journald keeps every line
+ * (units/journald-peapod.conf). The stage1 app helper writes an app's
+ * stdout and stderr as two journal streams whose SYSLOG_IDENTIFIER is the
+ * app id (stdout at priority 6, stderr at 3), so the id is the one match
+ * that survives the app's unit going away. */
 
-typedef struct PodJournal PodJournal;
+#define POD_JOURNAL_NAMESPACE "peapod"
+
+typedef enum PodLogStream {
+        POD_LOG_STDOUT,
+        POD_LOG_STDERR,
+        _POD_LOG_STREAM_MAX,
+} PodLogStream;
+
+const char *pod_log_stream_to_string(PodLogStream s);
+
+/* How journald ended the line an entry holds (its _LINE_BREAK= field). */
+typedef enum PodLineBreak {
+        POD_LINE_BREAK_NEWLINE,  /* a whole line (no _LINE_BREAK=, or eof/pid-change) */
+        POD_LINE_BREAK_LINE_MAX, /* longer than LineMax: the line goes on in the next entry */
+        POD_LINE_BREAK_NUL,      /* the app wrote a NUL byte here; the line goes on */
+} PodLineBreak;
 
 typedef struct PodJournalEntry {
-        /* Both point into the journal's mapped data: valid until the next
-         * pod_journal_*() call on the same PodJournal. The message is bytes,
-         * not necessarily text, and not NUL-terminated. */
+        /* Pointers into the journal's mapped data (or the caller's fields):
+         * valid until the next pod_journal_*() call on the same PodJournal.
+         * The message is bytes, not necessarily text, not NUL-terminated. */
         const char *app_id;
         const void *message;
         size_t message_len;
         int priority;             /* syslog priority, LOG_INFO when absent */
-        uint64_t realtime_usec;
+        PodLogStream stream;      /* stderr for priorities up to LOG_ERR */
+        PodLineBreak line_break;
+        uint64_t realtime_usec;   /* when journald received it */
 } PodJournalEntry;
 
-/* Open the local system journal (and, when namespace is non-NULL, that
- * journal namespace as well). */
+/* The raw fields of one entry (values only, without "FIELD="), NULL when
+ * absent. Journal fields are untrusted: anyone may log with any fields. */
+typedef struct PodJournalFields {
+        const void *message;
+        size_t message_len;
+        const char *identifier;
+        size_t identifier_len;
+        const char *priority;
+        size_t priority_len;
+        const char *line_break;
+        size_t line_break_len;
+        uint64_t realtime_usec;
+} PodJournalFields;
+
+/* Fills ret from fields: 1 when it is an app's line, 0 when it is not
+ * (no message, or an identifier that is not an app id). app_id points into
+ * id_buf (POD_ID_LEN + 1 bytes). */
+int pod_journal_entry_parse(const PodJournalFields *f, char *id_buf, PodJournalEntry *ret);
+
+typedef struct PodJournal PodJournal;
+
+/* Open the local journal namespace (NULL: the system journal). */
 int pod_journal_open(const char *namespace, PodJournal **ret);
 PodJournal *pod_journal_free(PodJournal *j);
 DEFINE_TRIVIAL_CLEANUP_FUNC(PodJournal *, pod_journal_free);
 
 /* Select entries of this app (32 hex digits); several apps are OR'ed. */
 int pod_journal_add_app(PodJournal *j, const char *app_id);
+/* Only this stream's lines (call once; default both). */
+int pod_journal_add_stream(PodJournal *j, PodLogStream s);
+/* pod_journal_next() stops (returns 0) at entries after this
+ * CLOCK_REALTIME time; UINT64_MAX (the default) = no end. */
+void pod_journal_set_until(PodJournal *j, uint64_t usec);
 
 /* Where reading starts: the oldest entry (the default), only the last n
- * entries, or the first entry at or after a CLOCK_REALTIME time. Call after
- * the apps have been added. */
+ * entries (before the until time, when one is set), the first entry at or
+ * after a CLOCK_REALTIME time, or the entry after a cursor. Call after the
+ * matches have been added. */
 int pod_journal_seek_head(PodJournal *j);
 int pod_journal_seek_tail_lines(PodJournal *j, uint64_t n);
 int pod_journal_seek_realtime(PodJournal *j, uint64_t usec);
+int pod_journal_seek_after_cursor(PodJournal *j, const char *cursor);
 
 /* Returns 1 and fills ret with the next entry in time order, 0 when there
  * is none (yet), or -errno. */
 int pod_journal_next(PodJournal *j, PodJournalEntry *ret);
+/* The cursor of the entry last returned by pod_journal_next(). */
+int pod_journal_get_cursor(PodJournal *j, char **ret);
+
+/* For an event loop: the fd to watch (POLLIN), and what to call when it is
+ * readable, before reading on. */
+int pod_journal_get_fd(PodJournal *j);
+int pod_journal_process(PodJournal *j);
 
 /* Block until the journal changes or timeout_usec passes (UINT64_MAX =
  * forever). Returns >= 0 or -errno. */
 int pod_journal_wait(PodJournal *j, uint64_t timeout_usec);
+
+/* Ask the namespace's journald to write out everything it has received so
+ * far (its varlink Synchronize, as journalctl --sync): after it returns,
+ * every line an app wrote before the call is in the journal files. Needs
+ * root (the socket is 0600). Blocks up to timeout_usec. */
+int pod_journal_synchronize(const char *namespace, uint64_t timeout_usec);
+
+/* "--since"/"--until" times: "YYYY-MM-DD[ HH:MM[:SS[.frac]]]" (local time),
+ * RFC 3339 ("2026-11-23T12:00:00.5Z", "...+01:00"), "now", "today",
+ * "yesterday", "@UNIXSECONDS", and relative "-5m", "+1h", "10s ago",
+ * "1h30m ago" (units us, ms, s, m, min, h, d, w). now_usec is the present;
+ * ret is CLOCK_REALTIME microseconds. */
+int log_time_parse(const char *s, uint64_t now_usec, uint64_t *ret);

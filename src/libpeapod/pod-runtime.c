@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "fs-util.h"
+#include "journal.h"
 #include "log.h"
 #include "pod-runtime.h"
 #include "string-util.h"
@@ -245,7 +246,11 @@ int app_start_unit(PodRuntime *rt, const Pod *p, App *a, const char *slice, cons
              * PID namespace; SIGKILL goes to everything at the timeout. */
             (r = bus_append_property_s(m, "KillMode", "mixed")) < 0 ||
             (r = bus_append_property_t(m, "TimeoutStopUSec", APP_STOP_TIMEOUT_USEC)) < 0 ||
-            (r = bus_append_property_s(m, "SyslogIdentifier", a->id)) < 0)
+            (r = bus_append_property_s(m, "SyslogIdentifier", a->id)) < 0 ||
+            /* The apps' own journal namespace: its journald keeps every
+             * line (no rate limit, see units/journald-peapod.conf), and a
+             * busy app cannot flood the system journal. */
+            (r = bus_append_property_s(m, "LogNamespace", POD_JOURNAL_NAMESPACE)) < 0)
                 return r;
 
         /* LogExtraFields is aay: every journal entry of the unit carries them. */

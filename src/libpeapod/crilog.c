@@ -1,0 +1,857 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Journal to CRI log files.
+ *
+ * Why a restart neither loses nor doubles a line. For each container we
+ * keep, in <state dir>/<app id>.cursor, a committed triple (cursor C,
+ * offset O, file identity D/I): "every entry up to and including C is in
+ * file D/I, and the file's first O bytes are exactly those lines". A commit
+ * is: fdatasync() the log file, then write the state to a temporary file,
+ * fsync() it and rename() it over the old one. So the state on disk never
+ * claims more than the file holds, even after a power cut; it can only lag
+ * behind (lines written after the last commit).
+ *
+ * At (re)start we seek to the entry after C and, before writing anything,
+ * compare the bytes the file holds beyond O with the lines those entries
+ * format to (formatting is a pure function of the entry). Every line found
+ * there whole is counted as written; the first difference, or a torn last
+ * line (a crash inside write()), ends the comparison and the file is
+ * truncated to the end of the last whole matching line. Conversion goes on
+ * from there. So lines written but not committed are neither lost (they
+ * were in the file, or are written again) nor doubled (they are skipped).
+ * After a rename by kubelet (reopen) the new file is committed at once, so
+ * the identity in the state always names the file we append to; if we were
+ * down while the file was replaced, the new file is compared from byte 0.
+ *
+ * Waking: each container has its own sd_journal (one match: its app id)
+ * whose inotify fd is an io source of the one sd-event loop; a wake-up
+ * reads at most CRILOG_BATCH_ENTRIES entries, formats them into one buffer
+ * and writes it with one write(), then yields to the other containers (a
+ * defer source continues). Commits run from a timer, at most every
+ * CRILOG_COMMIT_USEC, so that fdatasync() does not pace the conversion.
+ */
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "crilog.h"
+#include "name.h"
+#include "string-util.h"
+#include "time-util.h"
+
+#define CRILOG_BATCH_ENTRIES 4096
+#define CRILOG_BATCH_BYTES (1024 * 1024)
+#define CRILOG_COMMIT_USEC (200 * 1000)
+/* How long crilog_finish waits for journald to write out what it holds. */
+#define CRILOG_SYNC_TIMEOUT_USEC (10 * USEC_PER_SEC)
+/* A state file is a cursor (a few hundred bytes) and three numbers. */
+#define CRILOG_STATE_MAX 4096
+
+typedef struct CriContainer CriContainer;
+
+struct CriContainer {
+        CriLog *owner;
+        CriContainer *next;
+        char app_id[POD_ID_LEN + 1];
+        char *path;
+        int fd;
+        dev_t dev;
+        ino_t ino;
+        uint64_t offset;        /* size of the file after our last write */
+        PodJournal *journal;
+        sd_event_source *io, *more;
+        char *cursor;           /* of the last entry written */
+        bool dirty;             /* written since the last commit */
+        bool finishing;
+};
+
+struct CriLog {
+        sd_event *event;
+        char *namespace;
+        char *state_dir;
+        CriContainer *containers;
+        sd_event_source *commit_timer;
+        char *buf;
+        size_t len, cap;
+        uint64_t batch_realtime[CRILOG_BATCH_ENTRIES];
+        size_t n_batch;
+        CriLogStats stats;
+        bool keep_stats;
+        CriLogDoneFn done;
+        void *userdata;
+};
+
+void crilog_format_time(uint64_t realtime_usec, char buf[static CRILOG_TIME_LEN + 1]) {
+        static __thread time_t cached_sec = -1;
+        static __thread char cached[64];
+        time_t sec = (time_t) (realtime_usec / USEC_PER_SEC);
+        unsigned usec = (unsigned) (realtime_usec % USEC_PER_SEC);
+
+        if (sec != cached_sec) {
+                struct tm tm;
+
+                if (!gmtime_r(&sec, &tm))
+                        memset(&tm, 0, sizeof(tm));
+                /* Years beyond 9999 cannot be written in RFC 3339. */
+                snprintf(cached, sizeof(cached), "%04d-%02d-%02dT%02d:%02d:%02d",
+                         tm.tm_year + 1900 > 9999 ? 9999 : tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                         tm.tm_min, tm.tm_sec);
+                cached_sec = sec;
+        }
+        memcpy(buf, cached, 19);
+        buf[19] = '.';
+        for (int i = 25; i >= 20; i--) {
+                buf[i] = (char) ('0' + usec % 10);
+                usec /= 10;
+        }
+        memcpy(buf + 26, "000Z", 5);
+}
+
+static int buf_reserve(char **buf, size_t *cap, size_t need) {
+        size_t n;
+        char *p;
+
+        if (need <= *cap)
+                return 0;
+        n = *cap ? *cap : 4096;
+        while (n < need) {
+                if (n > SIZE_MAX / 2)
+                        return -ENOMEM;
+                n *= 2;
+        }
+        p = realloc(*buf, n);
+        if (!p)
+                return -ENOMEM;
+        *buf = p;
+        *cap = n;
+        return 0;
+}
+
+int crilog_format_entry(const PodJournalEntry *e, char **buf, size_t *len, size_t *cap) {
+        char ts[CRILOG_TIME_LEN + 1];
+        const char *stream = e->stream == POD_LOG_STDERR ? "stderr" : "stdout";
+        const char *p = e->message, *end = p + e->message_len;
+
+        crilog_format_time(e->realtime_usec, ts);
+        for (;;) {
+                const char *nl = memchr(p, '\n', (size_t) (end - p));
+                const char *stop = nl ?: end;
+                size_t n = (size_t) (stop - p);
+                bool last = !nl, nul = last && e->line_break == POD_LINE_BREAK_NUL;
+                char tag = last && e->line_break != POD_LINE_BREAK_NEWLINE ? 'P' : 'F';
+                size_t need = CRILOG_TIME_LEN + 1 + 6 + 3 + n + nul + 1;
+                char *o;
+                int r;
+
+                if (n > SIZE_MAX - need || *len > SIZE_MAX - need)
+                        return -ENOMEM;
+                r = buf_reserve(buf, cap, *len + need);
+                if (r < 0)
+                        return r;
+                o = *buf + *len;
+                memcpy(o, ts, CRILOG_TIME_LEN);
+                o += CRILOG_TIME_LEN;
+                *o++ = ' ';
+                memcpy(o, stream, 6);
+                o += 6;
+                *o++ = ' ';
+                *o++ = tag;
+                *o++ = ' ';
+                memcpy(o, p, n);
+                o += n;
+                if (nul)
+                        *o++ = 0;
+                *o++ = '\n';
+                *len = (size_t) (o - *buf);
+                if (last)
+                        return 0;
+                p = nl + 1;
+        }
+}
+
+static int state_path(const char *state_dir, const char *app_id, bool tmp, char **ret) {
+        return asprintf(ret, "%s/%s%s.cursor%s", state_dir, tmp ? "." : "", app_id, tmp ? ".tmp" : "") < 0 ? -ENOMEM : 0;
+}
+
+typedef struct CriState {
+        char *cursor;
+        uint64_t offset;
+        uint64_t dev, ino;
+} CriState;
+
+static void cri_state_done(CriState *s) {
+        free(s->cursor);
+}
+
+/* Returns 1 with a state, 0 when there is none. The file is ours, but a
+ * broken one is refused rather than trusted. */
+static int state_load(const char *state_dir, const char *app_id, CriState *ret) {
+        _cleanup_free_ char *path = NULL, *data = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        char *nl;
+        ssize_t n;
+        int r;
+
+        r = state_path(state_dir, app_id, false, &path);
+        if (r < 0)
+                return r;
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return errno == ENOENT ? 0 : -errno;
+        data = malloc(CRILOG_STATE_MAX + 1);
+        if (!data)
+                return -ENOMEM;
+        n = read(fd, data, CRILOG_STATE_MAX);
+        if (n < 0)
+                return -errno;
+        data[n] = 0;
+        nl = strchr(data, '\n');
+        if (!nl || nl == data)
+                return -EBADMSG;
+        *nl = 0;
+        if (sscanf(nl + 1, "%" SCNu64 " %" SCNu64 " %" SCNu64, &ret->offset, &ret->dev, &ret->ino) != 3)
+                return -EBADMSG;
+        ret->cursor = strdup(data);
+        return ret->cursor ? 1 : -ENOMEM;
+}
+
+static int container_commit(CriContainer *ct) {
+        CriLog *c = ct->owner;
+        _cleanup_free_ char *path = NULL, *tmp = NULL, *data = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        int r, n;
+
+        if (!ct->dirty)
+                return 0;
+        if (!ct->cursor) {
+                /* Nothing converted yet: the state is "nothing", as before. */
+                ct->dirty = false;
+                return 0;
+        }
+        /* The file first: the state must never claim lines the disk lacks. */
+        if (ct->fd >= 0 && fdatasync(ct->fd) < 0)
+                return -errno;
+        n = asprintf(&data, "%s\n%" PRIu64 " %" PRIu64 " %" PRIu64 "\n", ct->cursor, ct->offset, (uint64_t) ct->dev,
+                     (uint64_t) ct->ino);
+        if (n < 0)
+                return -ENOMEM;
+        if ((r = state_path(c->state_dir, ct->app_id, false, &path)) < 0 ||
+            (r = state_path(c->state_dir, ct->app_id, true, &tmp)) < 0)
+                return r;
+        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0)
+                return -errno;
+        if (write(fd, data, (size_t) n) != n || fsync(fd) < 0) {
+                r = errno ? -errno : -EIO;
+                (void) unlink(tmp);
+                return r;
+        }
+        if (rename(tmp, path) < 0) {
+                r = -errno;
+                (void) unlink(tmp);
+                return r;
+        }
+        ct->dirty = false;
+        c->stats.commits++;
+        return 0;
+}
+
+static CriContainer *container_free(CriContainer *ct) {
+        if (!ct)
+                return NULL;
+        sd_event_source_disable_unref(ct->io);
+        sd_event_source_disable_unref(ct->more);
+        pod_journal_free(ct->journal);
+        if (ct->fd >= 0)
+                close(ct->fd);
+        free(ct->path);
+        free(ct->cursor);
+        free(ct);
+        return NULL;
+}
+DEFINE_TRIVIAL_CLEANUP_FUNC(CriContainer *, container_free);
+
+static CriContainer *container_find(CriLog *c, const char *app_id) {
+        for (CriContainer *ct = c->containers; ct; ct = ct->next)
+                if (streq(ct->app_id, app_id))
+                        return ct;
+        return NULL;
+}
+
+static void container_drop(CriContainer *ct, int error) {
+        CriLog *c = ct->owner;
+        char id[POD_ID_LEN + 1];
+
+        for (CriContainer **p = &c->containers; *p; p = &(*p)->next)
+                if (*p == ct) {
+                        *p = ct->next;
+                        break;
+                }
+        memcpy(id, ct->app_id, sizeof(id));
+        container_free(ct);
+        if (c->done)
+                c->done(c, id, error, c->userdata);
+}
+
+static int write_all(int fd, const char *p, size_t n) {
+        while (n > 0) {
+                ssize_t k = write(fd, p, n);
+
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                p += k;
+                n -= (size_t) k;
+        }
+        return 0;
+}
+
+static int commit_timer_arm(CriLog *c) {
+        int enabled = SD_EVENT_OFF, r;
+
+        r = sd_event_source_get_enabled(c->commit_timer, &enabled);
+        if (r < 0 || enabled != SD_EVENT_OFF)
+                return r;
+        r = sd_event_source_set_time_relative(c->commit_timer, CRILOG_COMMIT_USEC);
+        if (r < 0)
+                return r;
+        return sd_event_source_set_enabled(c->commit_timer, SD_EVENT_ONESHOT);
+}
+
+/* Write the formatted batch; the entries' cursor becomes the container's. */
+static int container_flush(CriContainer *ct) {
+        CriLog *c = ct->owner;
+        char *cursor = NULL;
+        int r;
+
+        if (c->n_batch == 0)
+                return 0;
+        r = write_all(ct->fd, c->buf, c->len);
+        if (r < 0)
+                return r;
+        if (c->keep_stats) {
+                uint64_t now = now_usec(CLOCK_REALTIME);
+
+                for (size_t i = 0; i < c->n_batch; i++) {
+                        uint64_t lag = now > c->batch_realtime[i] ? (now - c->batch_realtime[i]) / 1000 : 0;
+                        c->stats.lag_ms[lag < CRILOG_LAG_BUCKETS - 1 ? lag : CRILOG_LAG_BUCKETS - 1]++;
+                }
+        }
+        ct->offset += c->len;
+        c->stats.bytes += c->len;
+        c->stats.entries += c->n_batch;
+        c->len = 0;
+        c->n_batch = 0;
+        /* Standing on the last entry read: its cursor says "done up to here". */
+        r = pod_journal_get_cursor(ct->journal, &cursor);
+        if (r < 0)
+                return r;
+        free(ct->cursor);
+        ct->cursor = cursor;
+        ct->dirty = true;
+        if (c->cap > 4 * CRILOG_BATCH_BYTES) {
+                /* One huge line grew the buffer: give the memory back. */
+                c->buf = mfree(c->buf);
+                c->cap = 0;
+        }
+        return commit_timer_arm(c);
+}
+
+static uint64_t count_lines(const char *p, size_t n) {
+        uint64_t k = 0;
+
+        for (const char *q = p; (q = memchr(q, '\n', (size_t) (p + n - q))); q++)
+                k++;
+        return k;
+}
+
+/* Convert up to limit entries. Returns 1 when the journal's end was
+ * reached, 0 when there is more. */
+static int container_pump(CriContainer *ct, size_t limit) {
+        CriLog *c = ct->owner;
+        size_t done = 0;
+        int r;
+
+        for (;;) {
+                PodJournalEntry e;
+                size_t before;
+
+                if (done >= limit)
+                        break;
+                if (c->n_batch >= CRILOG_BATCH_ENTRIES || c->len >= CRILOG_BATCH_BYTES) {
+                        r = container_flush(ct);
+                        if (r < 0)
+                                return r;
+                }
+                r = pod_journal_next(ct->journal, &e);
+                if (r < 0)
+                        return r;
+                if (r == 0) {
+                        r = container_flush(ct);
+                        return r < 0 ? r : 1;
+                }
+                before = c->len;
+                r = crilog_format_entry(&e, &c->buf, &c->len, &c->cap);
+                if (r < 0)
+                        return r;
+                c->stats.lines += count_lines(c->buf + before, c->len - before);
+                c->batch_realtime[c->n_batch++] = e.realtime_usec;
+                done++;
+        }
+        r = container_flush(ct);
+        return r < 0 ? r : 0;
+}
+
+static int container_finish_now(CriContainer *ct) {
+        int r;
+
+        /* Everything journald received is in its files now (or the sync
+         * failed and we write what is there). */
+        (void) pod_journal_synchronize(ct->owner->namespace, CRILOG_SYNC_TIMEOUT_USEC);
+        r = pod_journal_process(ct->journal);
+        if (r < 0)
+                return r;
+        do
+                r = container_pump(ct, SIZE_MAX);
+        while (r == 0);
+        if (r < 0)
+                return r;
+        return container_commit(ct);
+}
+
+static void container_run(CriContainer *ct) {
+        int r = container_pump(ct, CRILOG_BATCH_ENTRIES);
+
+        if (r == 0)
+                /* More to read: continue after the other containers had
+                 * their turn. */
+                r = sd_event_source_set_enabled(ct->more, SD_EVENT_ONESHOT);
+        if (r < 0) {
+                (void) container_commit(ct);
+                container_drop(ct, r);
+        }
+}
+
+static int on_journal(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        CriContainer *ct = userdata;
+        int r = pod_journal_process(ct->journal);
+
+        if (r < 0) {
+                container_drop(ct, r);
+                return 0;
+        }
+        container_run(ct);
+        return 0;
+}
+
+static int on_more(sd_event_source *s, void *userdata) {
+        container_run(userdata);
+        return 0;
+}
+
+static int on_commit(sd_event_source *s, uint64_t usec, void *userdata) {
+        (void) crilog_commit_all(userdata);
+        return 0;
+}
+
+static int open_log(const char *path, int *ret_fd, struct stat *ret_st) {
+        _cleanup_close_ int fd = -EBADF;
+
+        /* O_APPEND: kubelet never writes it, but a file another writer
+         * appended to must not be overwritten. */
+        fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW, 0640);
+        if (fd < 0)
+                return -errno;
+        if (fstat(fd, ret_st) < 0)
+                return -errno;
+        if (!S_ISREG(ret_st->st_mode))
+                return -EBADFD;
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+/* Skip the entries after the saved cursor whose lines the file already
+ * holds beyond from (see the top of this file), truncate what does not
+ * match, and leave the first unmatched entry's lines in the buffer. */
+static int container_resume(CriContainer *ct, uint64_t from, uint64_t size) {
+        CriLog *c = ct->owner;
+        _cleanup_close_ int rfd = -EBADF;
+        _cleanup_free_ char *line = NULL, *have = NULL;
+        size_t line_len = 0, line_cap = 0, have_cap = 0;
+        uint64_t pos = from;
+        bool matched = false;
+        int r;
+
+        if (pos < size) {
+                rfd = open(ct->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+                if (rfd < 0)
+                        return -errno;
+        }
+        while (pos < size) {
+                PodJournalEntry e;
+                ssize_t n;
+
+                r = pod_journal_next(ct->journal, &e);
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        break;
+                line_len = 0;
+                r = crilog_format_entry(&e, &line, &line_len, &line_cap);
+                if (r < 0)
+                        return r;
+                if (line_len <= size - pos) {
+                        r = buf_reserve(&have, &have_cap, line_len);
+                        if (r < 0)
+                                return r;
+                        n = pread(rfd, have, line_len, (off_t) pos);
+                        if (n < 0)
+                                return -errno;
+                        if ((size_t) n == line_len && memcmp(have, line, line_len) == 0) {
+                                pos += line_len;
+                                c->stats.skipped++;
+                                matched = true;
+                                continue;
+                        }
+                }
+                /* Not in the file (or torn there): it is the first to write. */
+                r = buf_reserve(&c->buf, &c->cap, c->len + line_len);
+                if (r < 0)
+                        return r;
+                memcpy(c->buf + c->len, line, line_len);
+                c->len += line_len;
+                c->stats.lines += count_lines(line, line_len);
+                c->batch_realtime[c->n_batch++] = e.realtime_usec;
+                break;
+        }
+        if (pos < size && ftruncate(ct->fd, (off_t) pos) < 0)
+                return -errno;
+        ct->offset = pos;
+        if (c->n_batch > 0)
+                return container_flush(ct);
+        if (matched) {
+                char *cursor;
+
+                r = pod_journal_get_cursor(ct->journal, &cursor);
+                if (r < 0)
+                        return r;
+                free(ct->cursor);
+                ct->cursor = cursor;
+        }
+        ct->dirty = true;
+        return 0;
+}
+
+int crilog_add(CriLog *c, const char *app_id, const char *path) {
+        _cleanup_(container_freep) CriContainer *ct = NULL;
+        _cleanup_(cri_state_done) CriState st = {};
+        struct stat sb;
+        uint64_t from;
+        int r, have_state;
+
+        if (!id_is_valid(app_id) || !path || path[0] != '/')
+                return -EINVAL;
+        if (container_find(c, app_id))
+                return -EEXIST;
+
+        ct = calloc(1, sizeof(*ct));
+        if (!ct)
+                return -ENOMEM;
+        ct->owner = c;
+        ct->fd = -EBADF;
+        memcpy(ct->app_id, app_id, sizeof(ct->app_id));
+        ct->path = strdup(path);
+        if (!ct->path)
+                return -ENOMEM;
+
+        have_state = state_load(c->state_dir, app_id, &st);
+        if (have_state < 0)
+                return have_state;
+        r = open_log(path, &ct->fd, &sb);
+        if (r < 0)
+                return r;
+        ct->dev = sb.st_dev;
+        ct->ino = sb.st_ino;
+
+        if (have_state && st.dev == (uint64_t) sb.st_dev && st.ino == (uint64_t) sb.st_ino)
+                /* Our file: shorter than committed means someone cut it;
+                 * then only what is left is compared. */
+                from = (uint64_t) sb.st_size >= st.offset ? st.offset : (uint64_t) sb.st_size;
+        else
+                /* No state, or a file we never committed to: all of it may
+                 * be lines written after the cursor. */
+                from = 0;
+
+        if ((r = pod_journal_open(c->namespace, &ct->journal)) < 0 ||
+            (r = pod_journal_add_app(ct->journal, app_id)) < 0)
+                return r;
+        if (have_state) {
+                ct->cursor = TAKE_PTR(st.cursor);
+                r = pod_journal_seek_after_cursor(ct->journal, ct->cursor);
+        } else
+                r = pod_journal_seek_head(ct->journal);
+        if (r < 0)
+                return r;
+
+        r = container_resume(ct, from, (uint64_t) sb.st_size);
+        if (r < 0)
+                return r;
+        r = container_commit(ct);
+        if (r < 0)
+                return r;
+
+        r = sd_event_add_io(c->event, &ct->io, pod_journal_get_fd(ct->journal), EPOLLIN, on_journal, ct);
+        if (r < 0)
+                return r;
+        r = sd_event_add_defer(c->event, &ct->more, on_more, ct);
+        if (r < 0)
+                return r;
+        /* Read what is there already. */
+        r = sd_event_source_set_enabled(ct->more, SD_EVENT_ONESHOT);
+        if (r < 0)
+                return r;
+
+        ct->next = c->containers;
+        c->containers = TAKE_PTR(ct);
+        return 0;
+}
+
+int crilog_reopen(CriLog *c, const char *app_id) {
+        CriContainer *ct = container_find(c, app_id);
+        struct stat sb;
+        int fd, r;
+
+        if (!ct)
+                return -ENOENT;
+        /* Whatever went into the old file is committed against it... */
+        r = container_commit(ct);
+        if (r < 0)
+                return r;
+        r = open_log(ct->path, &fd, &sb);
+        if (r < 0)
+                return r;
+        close(ct->fd);
+        ct->fd = fd;
+        ct->dev = sb.st_dev;
+        ct->ino = sb.st_ino;
+        ct->offset = (uint64_t) sb.st_size;
+        /* ...and the new file is named in the state before a line goes in. */
+        ct->dirty = true;
+        return container_commit(ct);
+}
+
+int crilog_finish(CriLog *c, const char *app_id) {
+        CriContainer *ct = container_find(c, app_id);
+        int r;
+
+        if (!ct)
+                return -ENOENT;
+        ct->finishing = true;
+        r = container_finish_now(ct);
+        container_drop(ct, r < 0 ? r : 0);
+        return r;
+}
+
+int crilog_forget(const char *state_dir, const char *app_id) {
+        _cleanup_free_ char *path = NULL;
+        int r;
+
+        if (!id_is_valid(app_id))
+                return -EINVAL;
+        r = state_path(state_dir, app_id, false, &path);
+        if (r < 0)
+                return r;
+        return unlink(path) < 0 && errno != ENOENT ? -errno : 0;
+}
+
+int crilog_commit_all(CriLog *c) {
+        int ret = 0;
+
+        for (CriContainer *ct = c->containers; ct; ct = ct->next) {
+                int r = container_commit(ct);
+                if (r < 0 && ret == 0)
+                        ret = r;
+        }
+        return ret;
+}
+
+size_t crilog_n_containers(CriLog *c) {
+        size_t n = 0;
+
+        for (CriContainer *ct = c->containers; ct; ct = ct->next)
+                n++;
+        return n;
+}
+
+void crilog_set_done_callback(CriLog *c, CriLogDoneFn fn, void *userdata) {
+        c->done = fn;
+        c->userdata = userdata;
+}
+
+int crilog_enable_stats(CriLog *c) {
+        if (!c->stats.lag_ms) {
+                c->stats.lag_ms = calloc(CRILOG_LAG_BUCKETS, sizeof(uint64_t));
+                if (!c->stats.lag_ms)
+                        return -ENOMEM;
+        }
+        c->keep_stats = true;
+        return 0;
+}
+
+const CriLogStats *crilog_get_stats(CriLog *c) {
+        return &c->stats;
+}
+
+int crilog_new(sd_event *event, const char *namespace, const char *state_dir, CriLog **ret) {
+        _cleanup_(crilog_freep) CriLog *c = NULL;
+        int r;
+
+        if (!state_dir)
+                return -EINVAL;
+        c = calloc(1, sizeof(*c));
+        if (!c)
+                return -ENOMEM;
+        c->event = sd_event_ref(event);
+        c->state_dir = strdup(state_dir);
+        if (!c->state_dir)
+                return -ENOMEM;
+        if (namespace) {
+                c->namespace = strdup(namespace);
+                if (!c->namespace)
+                        return -ENOMEM;
+        }
+        r = sd_event_add_time_relative(event, &c->commit_timer, CLOCK_MONOTONIC, CRILOG_COMMIT_USEC, 0, on_commit, c);
+        if (r < 0)
+                return r;
+        r = sd_event_source_set_enabled(c->commit_timer, SD_EVENT_OFF);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(c);
+        return 0;
+}
+
+CriLog *crilog_free(CriLog *c) {
+        if (!c)
+                return NULL;
+        (void) crilog_commit_all(c);
+        while (c->containers) {
+                CriContainer *ct = c->containers;
+                c->containers = ct->next;
+                container_free(ct);
+        }
+        sd_event_source_disable_unref(c->commit_timer);
+        sd_event_unref(c->event);
+        free(c->namespace);
+        free(c->state_dir);
+        free(c->buf);
+        free(c->stats.lag_ms);
+        free(c);
+        return NULL;
+}
+
+/* Length of the valid UTF-8 sequence at p (1..4), or 0. */
+static size_t utf8_sequence(const unsigned char *p, size_t n) {
+        size_t k;
+        uint32_t cp;
+
+        if (p[0] < 0x80)
+                return 1;
+        if (p[0] >= 0xc2 && p[0] <= 0xdf)
+                k = 2, cp = p[0] & 0x1f;
+        else if (p[0] >= 0xe0 && p[0] <= 0xef)
+                k = 3, cp = p[0] & 0x0f;
+        else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+                k = 4, cp = p[0] & 0x07;
+        else
+                return 0;
+        if (n < k)
+                return 0;
+        for (size_t i = 1; i < k; i++) {
+                if ((p[i] & 0xc0) != 0x80)
+                        return 0;
+                cp = (cp << 6) | (p[i] & 0x3f);
+        }
+        /* Overlong forms, surrogates, beyond U+10FFFF. */
+        if ((k == 3 && cp < 0x800) || (k == 4 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff))
+                return 0;
+        return k;
+}
+
+static int json_append_string(const void *data, size_t n, char **buf, size_t *len, size_t *cap) {
+        const unsigned char *p = data, *end = p + n;
+        char *o;
+        int r;
+
+        /* At most 6 bytes out per byte in ("\u00XX"; U+FFFD is 3). */
+        if (n > (SIZE_MAX - *len - 2) / 6)
+                return -ENOMEM;
+        r = buf_reserve(buf, cap, *len + n * 6 + 2);
+        if (r < 0)
+                return r;
+        o = *buf + *len;
+        *o++ = '"';
+        while (p < end) {
+                size_t k = utf8_sequence(p, (size_t) (end - p));
+
+                if (k == 0) {
+                        memcpy(o, "\xef\xbf\xbd", 3);
+                        o += 3;
+                        p++;
+                } else if (k > 1) {
+                        memcpy(o, p, k);
+                        o += k;
+                        p += k;
+                } else if (*p == '"' || *p == '\\') {
+                        *o++ = '\\';
+                        *o++ = (char) *p++;
+                } else if (*p < 0x20 || *p == 0x7f) {
+                        o += sprintf(o, "\\u%04x", *p++);
+                } else
+                        *o++ = (char) *p++;
+        }
+        *o++ = '"';
+        *len = (size_t) (o - *buf);
+        return 0;
+}
+
+static int buf_append(const char *s, char **buf, size_t *len, size_t *cap) {
+        size_t n = strlen(s);
+        int r = buf_reserve(buf, cap, *len + n);
+
+        if (r < 0)
+                return r;
+        memcpy(*buf + *len, s, n);
+        *len += n;
+        return 0;
+}
+
+int log_format_json(const PodJournalEntry *e, const char *app_name, char **buf, size_t *len, size_t *cap) {
+        char ts[CRILOG_TIME_LEN + 1];
+        int r;
+
+        crilog_format_time(e->realtime_usec, ts);
+        if ((r = buf_append("{\"time\":\"", buf, len, cap)) < 0 || (r = buf_append(ts, buf, len, cap)) < 0 ||
+            (r = buf_append("\",\"stream\":\"", buf, len, cap)) < 0 ||
+            (r = buf_append(pod_log_stream_to_string(e->stream), buf, len, cap)) < 0 ||
+            (r = buf_append("\",\"app\":", buf, len, cap)) < 0 ||
+            (r = json_append_string(app_name, strlen(app_name), buf, len, cap)) < 0 ||
+            (r = buf_append(",\"app_id\":\"", buf, len, cap)) < 0 || (r = buf_append(e->app_id, buf, len, cap)) < 0 ||
+            (r = buf_append("\",\"message\":", buf, len, cap)) < 0 ||
+            (r = json_append_string(e->message, e->message_len, buf, len, cap)) < 0)
+                return r;
+        if (e->line_break == POD_LINE_BREAK_NUL) {
+                /* The NUL the app wrote, inside the message string. */
+                (*len)--;
+                if ((r = buf_append("\\u0000\"", buf, len, cap)) < 0)
+                        return r;
+        }
+        return buf_append(e->line_break != POD_LINE_BREAK_NEWLINE ? ",\"partial\":true}\n" : ",\"partial\":false}\n", buf,
+                          len, cap);
+}
