@@ -114,9 +114,7 @@ static int print_entry(LogsPrinter *p, const PodJournalEntry *e) {
                         fprintf(f, "%-*s | ", p->prefix_width, app_name(p, e->app_id));
                 fwrite(e->message, 1, e->message_len, f);
                 /* A piece of a longer line goes on in the next entry. */
-                if (e->line_break == POD_LINE_BREAK_NUL)
-                        fputc(0, f);
-                else if (e->line_break == POD_LINE_BREAK_NEWLINE)
+                if (e->line_break == POD_LINE_BREAK_NEWLINE)
                         fputc('\n', f);
         } else
                 fwrite(p->buf, 1, p->len, f);

@@ -142,9 +142,9 @@ int crilog_format_entry(const PodJournalEntry *e, char **buf, size_t *len, size_
                 const char *nl = memchr(p, '\n', (size_t) (end - p));
                 const char *stop = nl ?: end;
                 size_t n = (size_t) (stop - p);
-                bool last = !nl, nul = last && e->line_break == POD_LINE_BREAK_NUL;
+                bool last = !nl;
                 char tag = last && e->line_break != POD_LINE_BREAK_NEWLINE ? 'P' : 'F';
-                size_t need = CRILOG_TIME_LEN + 1 + 6 + 3 + n + nul + 1;
+                size_t need = CRILOG_TIME_LEN + 1 + 6 + 3 + n + 1;
                 char *o;
                 int r;
 
@@ -164,8 +164,6 @@ int crilog_format_entry(const PodJournalEntry *e, char **buf, size_t *len, size_
                 *o++ = ' ';
                 memcpy(o, p, n);
                 o += n;
-                if (nul)
-                        *o++ = 0;
                 *o++ = '\n';
                 *len = (size_t) (o - *buf);
                 if (last)
@@ -846,12 +844,6 @@ int log_format_json(const PodJournalEntry *e, const char *app_name, char **buf, 
             (r = buf_append("\",\"message\":", buf, len, cap)) < 0 ||
             (r = json_append_string(e->message, e->message_len, buf, len, cap)) < 0)
                 return r;
-        if (e->line_break == POD_LINE_BREAK_NUL) {
-                /* The NUL the app wrote, inside the message string. */
-                (*len)--;
-                if ((r = buf_append("\\u0000\"", buf, len, cap)) < 0)
-                        return r;
-        }
         return buf_append(e->line_break != POD_LINE_BREAK_NEWLINE ? ",\"partial\":true}\n" : ",\"partial\":false}\n", buf,
                           len, cap);
 }

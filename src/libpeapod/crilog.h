@@ -19,11 +19,11 @@
 #define CRILOG_TIME_LEN 30 /* "2026-11-23T12:00:00.123456000Z" */
 
 /* Append the CRI line(s) of one entry to *buf (grown with realloc). A
- * line journald split at LineMax becomes a P line, one it cut at a NUL
- * byte a P line ending in that NUL (kubelet joins P pieces, so the app's
- * line comes back whole); a newline inside a message (possible only in
- * entries not written by our streams) ends a line, so one entry can never
- * fake a second line's time or stream. */
+ * line journald split at LineMax becomes a P line (kubelet joins P pieces
+ * up to the next F line, so the app's line comes back whole); a newline
+ * inside a message (possible only in entries not written by our streams)
+ * ends a line, so one entry can never fake a second line's time or stream.
+ * The message's bytes are written as they are (CRI files are bytes). */
 int crilog_format_entry(const PodJournalEntry *e, char **buf, size_t *len, size_t *cap);
 /* The time part alone (buf of CRILOG_TIME_LEN + 1). */
 void crilog_format_time(uint64_t realtime_usec, char buf[static CRILOG_TIME_LEN + 1]);

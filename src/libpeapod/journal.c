@@ -62,12 +62,10 @@ int pod_journal_entry_parse(const PodJournalFields *f, char *id_buf, PodJournalE
                 e.priority = f->priority[0] - '0';
         e.stream = e.priority <= LOG_ERR ? POD_LOG_STDERR : POD_LOG_STDOUT;
         /* journald writes _LINE_BREAK= for lines it ended itself: at LineMax
-         * and at a NUL byte the app's line goes on in the next entry; at
-         * eof and pid-change the line is over (it just had no newline). */
+         * the app's line goes on in the next entry; at nul, eof and
+         * pid-change the line is over. */
         if (field_is(f->line_break, f->line_break_len, "line-max"))
                 e.line_break = POD_LINE_BREAK_LINE_MAX;
-        else if (field_is(f->line_break, f->line_break_len, "nul"))
-                e.line_break = POD_LINE_BREAK_NUL;
         else
                 e.line_break = POD_LINE_BREAK_NEWLINE;
         e.realtime_usec = f->realtime_usec;
@@ -225,7 +223,9 @@ int pod_journal_next(PodJournal *j, PodJournalEntry *ret) {
 
         for (;;) {
                 PodJournalFields f = {};
+                char id[POD_ID_LEN], prio, brk[16];
                 const void *v;
+                size_t n;
 
                 if (j->at_entry)
                         j->at_entry = false;
@@ -244,16 +244,32 @@ int pod_journal_next(PodJournal *j, PodJournalEntry *ret) {
                         return 0;
                 }
 
-                if ((r = get_field(j->journal, "MESSAGE", &f.message, &f.message_len)) < 0 ||
-                    (r = get_field(j->journal, "SYSLOG_IDENTIFIER", &v, &f.identifier_len)) < 0)
+                /* A value stays valid only until the next sd_journal_get_data()
+                 * (compressed fields share one buffer): copy the small ones,
+                 * and get MESSAGE last. */
+                if ((r = get_field(j->journal, "SYSLOG_IDENTIFIER", &v, &n)) < 0)
                         return r;
-                f.identifier = v;
-                if ((r = get_field(j->journal, "PRIORITY", &v, &f.priority_len)) < 0)
+                if (!v || n != POD_ID_LEN)
+                        continue;
+                memcpy(id, v, n);
+                f.identifier = id;
+                f.identifier_len = n;
+                if ((r = get_field(j->journal, "PRIORITY", &v, &n)) < 0)
                         return r;
-                f.priority = v;
-                if ((r = get_field(j->journal, "_LINE_BREAK", &v, &f.line_break_len)) < 0)
+                if (v && n == 1) {
+                        prio = *(const char *) v;
+                        f.priority = &prio;
+                        f.priority_len = 1;
+                }
+                if ((r = get_field(j->journal, "_LINE_BREAK", &v, &n)) < 0)
                         return r;
-                f.line_break = v;
+                if (v && n < sizeof(brk)) {
+                        memcpy(brk, v, n);
+                        f.line_break = brk;
+                        f.line_break_len = n;
+                }
+                if ((r = get_field(j->journal, "MESSAGE", &f.message, &f.message_len)) < 0)
+                        return r;
 
                 r = pod_journal_entry_parse(&f, j->app_id, ret);
                 if (r > 0)

@@ -27,9 +27,12 @@ const char *pod_log_stream_to_string(PodLogStream s);
 
 /* How journald ended the line an entry holds (its _LINE_BREAK= field). */
 typedef enum PodLineBreak {
-        POD_LINE_BREAK_NEWLINE,  /* a whole line (no _LINE_BREAK=, or eof/pid-change) */
+        /* A whole line: no _LINE_BREAK=, or nul, eof, pid-change. journald
+         * ends a line at a NUL byte as at a newline, and keeps neither; so
+         * do we (a NUL-separated remainder that is empty is dropped like an
+         * empty line, so the NUL cannot be told back reliably). */
+        POD_LINE_BREAK_NEWLINE,
         POD_LINE_BREAK_LINE_MAX, /* longer than LineMax: the line goes on in the next entry */
-        POD_LINE_BREAK_NUL,      /* the app wrote a NUL byte here; the line goes on */
 } PodLineBreak;
 
 typedef struct PodJournalEntry {
