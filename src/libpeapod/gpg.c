@@ -15,6 +15,7 @@
 struct GpgVerifier {
         char *home;
         gpgme_ctx_t ctx;
+        char **fingerprints; /* primary keys imported */
 };
 
 static void gpgme_ctx_releasep(gpgme_ctx_t *c) {
@@ -71,6 +72,7 @@ GpgVerifier *gpg_verifier_free(GpgVerifier *v) {
         if (v->home)
                 (void) rm_rf(v->home);
         free(v->home);
+        strv_free(v->fingerprints);
         free(v);
         return NULL;
 }
@@ -96,7 +98,7 @@ static int gpg_home_new(GpgVerifier *v, PeapodError *e) {
         return gpg_context_new(v->home, &v->ctx, e);
 }
 
-static int gpg_import(gpgme_ctx_t ctx, const void *data, size_t size, int *ret_n, PeapodError *e) {
+static int gpg_import(gpgme_ctx_t ctx, const void *data, size_t size, char ***fingerprints, PeapodError *e) {
         _cleanup_(gpgme_data_releasep) gpgme_data_t d = NULL;
         gpgme_import_result_t res;
         gpgme_error_t err;
@@ -113,8 +115,9 @@ static int gpg_import(gpgme_ctx_t ctx, const void *data, size_t size, int *ret_n
                 return peapod_error_set(e, -EBADMSG, "No OpenPGP public key found");
         if (res->secret_read > 0)
                 return peapod_error_set(e, -EPERM, "The file holds a secret key: give the public key only");
-        if (ret_n)
-                *ret_n = res->imported + res->unchanged;
+        for (gpgme_import_status_t i = res->imports; fingerprints && i; i = i->next)
+                if (i->fpr && !i->result && strv_extend(fingerprints, i->fpr) < 0)
+                        return -ENOMEM;
         return 0;
 }
 
@@ -179,7 +182,7 @@ int gpg_verifier_new(char * const *key_files, GpgVerifier **ret, PeapodError *e)
                 r = read_file(f, GPG_KEY_SIZE_MAX, &text, &size);
                 if (r < 0)
                         return peapod_error_set(e, r, "Failed to read key %s: %s", f, strerror(-r));
-                r = gpg_import(v->ctx, text, size, NULL, e);
+                r = gpg_import(v->ctx, text, size, &v->fingerprints, e);
                 if (r < 0)
                         return peapod_error_prefix(e, r, "%s", f);
         }
@@ -212,10 +215,20 @@ static int gpg_verify_result(GpgVerifier *v, char **ret_signer, PeapodError *e) 
                 return peapod_error_set(e, -EBADMSG, "bad signature: %s", gpgme_strerror(sig->status));
         if (sig->next)
                 return peapod_error_set(e, -EBADMSG, "more than one signature in one file");
-        /* The primary key's fingerprint: a subkey may have signed. */
-        if (!sig->fpr || gpgme_get_key(v->ctx, sig->fpr, &key, 0) || !key->fpr)
-                return peapod_error_set(e, -EKEYREJECTED, "signed by untrusted key %s", strna(sig->fpr));
-        signer = strdup(key->fpr);
+        if (!sig->fpr)
+                return peapod_error_set(e, -EKEYREJECTED, "signed by an unknown key");
+        /* Usually the signature names the primary key's fingerprint; a
+         * subkey's, or a bare key id, is looked up (one more gpg run). */
+        if (strv_contains(v->fingerprints, sig->fpr))
+                signer = strdup(sig->fpr);
+        else {
+                if (gpgme_op_keylist_start(v->ctx, sig->fpr, 0) || gpgme_op_keylist_next(v->ctx, &key) || !key->fpr) {
+                        (void) gpgme_op_keylist_end(v->ctx);
+                        return peapod_error_set(e, -EKEYREJECTED, "signed by untrusted key %s", sig->fpr);
+                }
+                (void) gpgme_op_keylist_end(v->ctx);
+                signer = strdup(key->fpr);
+        }
         if (!signer)
                 return -ENOMEM;
         *ret_signer = signer;

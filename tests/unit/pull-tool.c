@@ -12,6 +12,7 @@
 #include "image.h"
 #include "image-pull.h"
 #include "string-util.h"
+#include "trust.h"
 
 typedef struct State {
         bool cancel;
@@ -43,8 +44,17 @@ static int progress_cb(const PullProgress *p, void *userdata) {
         return 0;
 }
 
+/* --trust-policy/--trust-keys: verify as peapodd does (bench/trust). */
+static TrustOptions trust;
+
+static int verify_cb(const char *reference, const Digest *manifest, void *userdata, PeapodError *e) {
+        return trust_verify_image(&trust, reference, manifest, NULL, e);
+}
+
 int main(int argc, char *argv[]) {
         static const struct option options[] = {
+                { "trust-policy", required_argument, NULL, 'p' },
+                { "trust-keys", required_argument, NULL, 'k' },
                 { "config", required_argument, NULL, 'c' },
                 { "cancel", no_argument, NULL, 'x' },
                 { "insecure", no_argument, NULL, 'i' },
@@ -63,6 +73,7 @@ int main(int argc, char *argv[]) {
                 switch (c) {
                 case 'c':
                         o.registries_conf = optarg;
+                        trust.registries_conf = optarg;
                         break;
                 case 'x':
                         st.cancel = true;
@@ -73,11 +84,18 @@ int main(int argc, char *argv[]) {
                 case 'f':
                         find = true;
                         break;
+                case 'p':
+                        trust.policy = optarg;
+                        o.verify = verify_cb;
+                        break;
+                case 'k':
+                        trust.keys_dir = optarg;
+                        break;
                 default:
                         return 2;
                 }
         if (argc - optind != 2) {
-                fprintf(stderr, "usage: pull-tool [--config FILE] [--cancel] [--insecure] STORE REF\n");
+                fprintf(stderr, "usage: pull-tool [--config FILE] [--cancel] [--insecure] [--trust-policy FILE --trust-keys DIR] STORE REF\n");
                 return 2;
         }
         r = store_open(argv[optind], &s);
