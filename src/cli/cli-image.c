@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "fs-util.h"
+#include "gpg.h"
 #include "json-util.h"
 #include "string-util.h"
 #include "strv.h"
@@ -113,16 +115,16 @@ static void show_progress(const JobWait *w, const char *ref, bool tty, char **la
  * ret_result (may be NULL) is the job's result; on failure "Failed to
  * <action> <what>: <the job's message>" is logged. Shared by pull, import
  * and export. */
-static int job_call_and_wait(sd_bus *bus, const char *action, const char *what, bool quiet, char **ret_result,
-                             const char *member, const char *types, ...) {
+static int job_send_and_wait(sd_bus *bus, const char *action, const char *what, bool quiet, char **ret_result,
+                             sd_bus_message *call) {
         _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *s1 = NULL, *s2 = NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL, *reply = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_free_ char *job = NULL, *last_phase = NULL;
+        const char *member = sd_bus_message_get_member(call);
         JobWait w = {};
         bool tty = !quiet && isatty(STDERR_FILENO);
         const char *path;
-        va_list ap;
         int r;
 
         /* Matches first: a quick job may be gone before the reply. */
@@ -136,15 +138,6 @@ static int job_call_and_wait(sd_bus *bus, const char *action, const char *what, 
         if (r < 0)
                 return log_error_errno(r, "Failed to watch peapodd's jobs: %m");
 
-        r = sd_bus_message_new_method_call(bus, &call, PEAPOD_BUS_NAME, PEAPOD_ROOT_PATH, PEAPOD_MANAGER_INTERFACE,
-                                           member);
-        if (r >= 0) {
-                va_start(ap, types);
-                r = sd_bus_message_appendv(call, types, ap);
-                va_end(ap);
-        }
-        if (r < 0)
-                return log_error_errno(r, "Failed to build %s call: %m", member);
         r = sd_bus_call(bus, call, 0, &error, &reply);
         if (r < 0)
                 return cli_log_bus_error(&error, r);
@@ -200,6 +193,24 @@ finish:
         strv_free(w.removed_results);
         strv_free(w.removed_messages);
         return r;
+}
+
+static int job_call_and_wait(sd_bus *bus, const char *action, const char *what, bool quiet, char **ret_result,
+                             const char *member, const char *types, ...) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
+        va_list ap;
+        int r;
+
+        r = sd_bus_message_new_method_call(bus, &call, PEAPOD_BUS_NAME, PEAPOD_ROOT_PATH, PEAPOD_MANAGER_INTERFACE,
+                                           member);
+        if (r >= 0) {
+                va_start(ap, types);
+                r = sd_bus_message_appendv(call, types, ap);
+                va_end(ap);
+        }
+        if (r < 0)
+                return log_error_errno(r, "Failed to build %s call: %m", member);
+        return job_send_and_wait(bus, action, what, quiet, ret_result, call);
 }
 
 void warn_insecure_image(const char *what) {
@@ -617,8 +628,33 @@ static int verb_image_import(int argc, char *argv[]) {
                 return r;
         if (insecure_image)
                 warn_insecure_image(file);
-        r = job_call_and_wait(bus, "import", file, quiet, &ids, "ImportImage", "hst", fd, name,
-                              insecure_image ? PEAPOD_IMAGE_INSECURE_SKIP_VERIFY : UINT64_C(0));
+        if (endswith(file, ".aci")) {
+                /* rkt's convention: X.aci.asc is the detached signature of
+                 * X.aci; peapodd decides what a missing one means. */
+                _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
+                _cleanup_free_ char *asc_path = NULL, *asc = NULL;
+                size_t asc_size = 0;
+
+                if (asprintf(&asc_path, "%s.asc", file) < 0)
+                        return log_oom();
+                r = read_file(asc_path, GPG_SIGNATURE_SIZE_MAX, &asc, &asc_size);
+                if (r < 0 && r != -ENOENT)
+                        return log_error_errno(r, "Failed to read %s: %m", asc_path);
+                r = sd_bus_message_new_method_call(bus, &call, PEAPOD_BUS_NAME, PEAPOD_ROOT_PATH, PEAPOD_MANAGER_INTERFACE,
+                                                   "ImportImageWithSignature");
+                if (r >= 0)
+                        r = sd_bus_message_append(call, "h", fd);
+                if (r >= 0)
+                        r = sd_bus_message_append_array(call, 'y', asc ?: "", asc ? asc_size : 0);
+                if (r >= 0)
+                        r = sd_bus_message_append(call, "st", name,
+                                                  insecure_image ? PEAPOD_IMAGE_INSECURE_SKIP_VERIFY : UINT64_C(0));
+                if (r < 0)
+                        return log_error_errno(r, "Failed to build ImportImageWithSignature call: %m");
+                r = job_send_and_wait(bus, "import", file, quiet, &ids, call);
+        } else
+                r = job_call_and_wait(bus, "import", file, quiet, &ids, "ImportImage", "hst", fd, name,
+                                      insecure_image ? PEAPOD_IMAGE_INSECURE_SKIP_VERIFY : UINT64_C(0));
         if (r < 0)
                 return r;
         /* One id per line, like pull prints it. */

@@ -2,9 +2,11 @@
 #include <fcntl.h>
 #include <stdio.h>
 
+#include "aci.h"
 #include "daemon-job.h"
 #include "daemon-trust.h"
 #include "daemon.h"
+#include "gpg.h"
 #include "image-archive.h"
 #include "image-catalog.h"
 #include "image-pull.h"
@@ -471,6 +473,8 @@ typedef struct ArchiveJob {
         int fd;
         ImageArchiveFormat format;
         uint64_t flags;
+        void *signature;        /* import: an ACI's detached signature, or NULL */
+        size_t signature_size;
 } ArchiveJob;
 
 static void archive_job_free(void *p) {
@@ -480,6 +484,7 @@ static void archive_job_free(void *p) {
                 return;
         free(aj->images_dir);
         free(aj->image);
+        free(aj->signature);
         safe_close(aj->fd);
         free(aj);
 }
@@ -526,6 +531,30 @@ static int import_work(Job *j, void *userdata, char **ret_result, char *message,
                 return r;
         }
         archive_job_phase(j, "importing");
+        /* rkt's ACIs carry a detached signature of the whole file; other
+         * archives are checked per name against their lookaside. */
+        r = aci_detect(aj->fd, NULL, &e);
+        if (r > 0) {
+                _cleanup_free_ char *id = NULL;
+
+                r = aci_import(s, aj->fd, aj->image, aj->signature, aj->signature_size,
+                               (aj->flags & IMAGE_INSECURE_SKIP_VERIFY) ? NULL : daemon_aci_verify, NULL, &id, NULL, &e);
+                if (r < 0) {
+                        snprintf(message, message_size, "%s", e.message[0] ? e.message : strerror(-r));
+                        return r;
+                }
+                archive_job_phase(j, "done");
+                *ret_result = TAKE_PTR(id);
+                return 0;
+        }
+        if (r < 0) {
+                snprintf(message, message_size, "%s", e.message[0] ? e.message : strerror(-r));
+                return r;
+        }
+        if (aj->signature) {
+                snprintf(message, message_size, "A detached signature is for ACI images only; this is not one");
+                return -EINVAL;
+        }
         r = image_import_archive_verified(s, aj->fd, aj->image,
                                           (aj->flags & IMAGE_INSECURE_SKIP_VERIFY) ? NULL : daemon_image_verify, NULL,
                                           &ids, NULL, &e);
@@ -597,6 +626,59 @@ int bus_method_import_image(sd_bus_message *m, void *userdata, sd_bus_error *err
         if (r < 0)
                 return r;
         aj->flags = flags;
+        r = job_start(d, "import", name ?: "archive", import_work, import_done, aj, archive_job_free, &j);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Failed to start the import: %m");
+        return sd_bus_reply_method_return(m, "o", j->path);
+}
+
+int bus_method_import_image_with_signature(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        _cleanup_free_ char *name = NULL;
+        Daemon *d = userdata;
+        PeapodError e = {};
+        ArchiveJob *aj;
+        const void *sig;
+        const char *ref;
+        size_t sig_size;
+        uint64_t flags;
+        Job *j;
+        int fd, r;
+
+        r = bus_check_privileged(m, error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(m, "h", &fd);
+        if (r >= 0)
+                r = sd_bus_message_read_array(m, 'y', &sig, &sig_size);
+        if (r >= 0)
+                r = sd_bus_message_read(m, "st", &ref, &flags);
+        if (r < 0)
+                return r;
+        if (flags & ~IMAGE_INSECURE_SKIP_VERIFY)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown flags 0x%" PRIx64, flags);
+        if (sig_size > GPG_SIGNATURE_SIZE_MAX)
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Signature too large");
+        if (flags & IMAGE_INSECURE_SKIP_VERIFY)
+                log_warning("Importing %s without checking signatures, as the caller asked (--insecure-options=image).",
+                            isempty(ref) ? "an archive" : ref);
+        if (!isempty(ref)) {
+                r = image_name_normalize(ref, &name, &e);
+                if (r < 0)
+                        return bus_error_from_image_errno(error, r, "Invalid image reference", ref, &e);
+        }
+        r = archive_job_new(d, m, fd, name, &aj);
+        if (r < 0)
+                return r;
+        aj->flags = flags;
+        if (sig_size > 0) {
+                aj->signature = malloc(sig_size);
+                if (!aj->signature) {
+                        archive_job_free(aj);
+                        return -ENOMEM;
+                }
+                memcpy(aj->signature, sig, sig_size);
+                aj->signature_size = sig_size;
+        }
         r = job_start(d, "import", name ?: "archive", import_work, import_done, aj, archive_job_free, &j);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Failed to start the import: %m");

@@ -21,6 +21,19 @@ int daemon_image_verify(const char *reference, const Digest *manifest, void *use
         return 0;
 }
 
+int daemon_aci_verify(const char *reference, int fd, const void *sig, size_t sig_size, void *userdata, PeapodError *e) {
+        _cleanup_free_ char *how = NULL;
+        int r;
+
+        r = trust_verify_detached(NULL, reference, fd, sig, sig_size, &how, e);
+        if (r < 0) {
+                log_warning("Refused ACI %s: %s", reference, e && e->message[0] ? e->message : strerror(-r));
+                return r;
+        }
+        log_info("Accepted ACI %s: %s.", reference, how);
+        return 0;
+}
+
 int daemon_trust_error(sd_bus_error *error, int r, const char *message) {
         if (r == -EACCES || r == -EKEYREJECTED || r == -EKEYEXPIRED || r == -EKEYREVOKED)
                 return sd_bus_error_setf(error, BUS_ERROR_NOT_TRUSTED, "%s", message ?: strerror(-r));

@@ -17,6 +17,8 @@
 /* The trust policy as an ImageVerifyFn for pulls and imports; logs the
  * decision. */
 int daemon_image_verify(const char *reference, const Digest *manifest, void *userdata, PeapodError *e);
+/* The same for an ACI and its detached signature (an AciVerifyFn). */
+int daemon_aci_verify(const char *reference, int fd, const void *sig, size_t sig_size, void *userdata, PeapodError *e);
 /* A refusal of the policy as org.peapod1.Error.NotTrusted. */
 int daemon_trust_error(sd_bus_error *error, int r, const char *message);
 

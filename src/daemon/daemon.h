@@ -88,4 +88,5 @@ int bus_method_remove_image(sd_bus_message *m, void *userdata, sd_bus_error *err
 int bus_method_tag_image(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_method_prune_images(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_method_import_image(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int bus_method_import_image_with_signature(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_method_export_image(sd_bus_message *m, void *userdata, sd_bus_error *error);
