@@ -168,6 +168,11 @@ int verb_app(int argc, char *argv[]);
 int verb_trust(int argc, char *argv[]);
 /* peapod image sign (cli-trust.c) */
 int verb_image_sign(int argc, char *argv[]);
+int verb_enter(int argc, char *argv[]);
+
+/* A verb that exits with another program's status (enter) sets it here;
+ * -1 = the usual 0/1/2. */
+extern int cli_exit_status;
 
 /* The usage text of a verb (peapod.c), printed by "peapod VERB --help". */
 void verb_help(const char *verb);

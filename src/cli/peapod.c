@@ -6,6 +6,8 @@
 
 #include "cli.h"
 
+int cli_exit_status = -1;
+
 typedef struct Verb {
         const char *name;
         int (*run)(int argc, char *argv[]);
@@ -127,6 +129,17 @@ static const Verb verbs[] = {
           "     --format=FORMAT       list: 'table' (default) or 'json';\n"
           "                           status: 'text' (default) or 'json'\n"
           "     --no-legend           list: print neither the header nor the footer\n" },
+        { "enter", verb_enter, "Run a command inside a running app",
+          "peapod enter [--app=APP] [--tty] POD [-- CMD [ARGS...]]\n\n"
+          "Run CMD (default: /bin/sh) inside APP of POD (default: the pod's only\n"
+          "running app): in its namespaces and root, as its user, with its groups,\n"
+          "capabilities and no-new-privs, never more. Exits with CMD's exit status\n"
+          "(128+N when signal N killed it). stdin, stdout and stderr are passed on\n"
+          "as they are, so CMD's stdout and stderr stay apart.\n\n"
+          "Options:\n"
+          "  -h --help                Show this help\n"
+          "     --app=APP             The app to enter, by name or id\n"
+          "  -t --tty                 Give CMD a pseudo-terminal (for a shell)\n" },
         { "image", verb_image, "Pull, list, inspect, tag, remove, import and export images",
           "peapod image pull [--quiet] [--insecure-options=image] REFERENCE\n"
           "peapod image list [--format=table|json] [--no-legend]\n"
@@ -258,5 +271,5 @@ int main(int argc, char *argv[]) {
         r = v->run(argc - c, argv + c);
         if (r < 0)
                 return cli_usage_failed ? 2 : EXIT_FAILURE;
-        return EXIT_SUCCESS;
+        return cli_exit_status >= 0 ? cli_exit_status : EXIT_SUCCESS;
 }

@@ -6,6 +6,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "pod-app.h"
+#include "pod-exec.h"
 #include "string-util.h"
 #include "strv.h"
 
@@ -269,4 +270,122 @@ int bus_pod_method_get_app(sd_bus_message *m, void *userdata, sd_bus_error *erro
         if (r < 0)
                 return r;
         return sd_bus_send(NULL, reply, NULL);
+}
+
+/* Exec options: Environment (as), added to the app's. */
+static int read_exec_options(sd_bus_message *m, char ***env, sd_bus_error *error) {
+        int r;
+
+        r = sd_bus_message_enter_container(m, 'a', "(sv)");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(m, 'r', "sv")) > 0) {
+                const char *name, *contents;
+
+                r = sd_bus_message_read(m, "s", &name);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_peek_type(m, NULL, &contents);
+                if (r < 0)
+                        return r;
+                if (!streq(name, "Environment") || !streq(contents, "as"))
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown exec option %s (%s)", name,
+                                                 contents);
+                r = sd_bus_message_enter_container(m, 'v', "as");
+                if (r < 0)
+                        return r;
+                strv_free(*env);
+                *env = NULL;
+                r = sd_bus_message_read_strv(m, env);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_exit_container(m);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_exit_container(m);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        return sd_bus_message_exit_container(m);
+}
+
+int bus_pod_method_exec(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        _cleanup_strv_free_ char **cmd = NULL, **env = NULL;
+        _cleanup_free_ char *unit = NULL;
+        Daemon *d = daemon_of(m);
+        Pod *p = userdata;
+        PeapodError perr = {};
+        int fds[3], r;
+        uint64_t flags;
+        App *a;
+
+        r = bus_check_privileged(m, error);
+        if (r < 0)
+                return r;
+        r = bus_read_app(m, p, &a, error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read_strv(m, &cmd);
+        if (r < 0)
+                return r;
+        r = read_exec_options(m, &env, error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(m, "hhht", &fds[0], &fds[1], &fds[2], &flags);
+        if (r < 0)
+                return r;
+        if (flags != 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown flags 0x%" PRIx64, flags);
+        if (strv_length(cmd) == 0)
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "No command given");
+
+        /* Exits not yet seen through a signal are caught up first. */
+        if (pod_refresh(&d->runtime, p) > 0)
+                (void) pod_send_changed(d, p);
+        if (p->state != POD_RUNNING || a->state != APP_RUNNING)
+                return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE, "App %s of pod %s is not running (%s)", a->name,
+                                         p->name, p->state != POD_RUNNING ? pod_state_to_string(p->state)
+                                                                          : app_state_to_string(a->state));
+        r = pod_exec_start(&d->runtime, p, a, cmd, env, fds, &unit, &perr);
+        if (r == -ESRCH)
+                return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE, "%s", perr.message);
+        if (r < 0)
+                return bus_app_error(error, r, &perr, "Failed to run the command");
+        if (strv_extend(&d->exec_units, unit) < 0 || strv_extend(&d->exec_pods, p->id) < 0)
+                return -ENOMEM;
+        log_info("Running %s in app %s of pod %s as %s.", cmd[0], a->name, p->name, unit);
+        return sd_bus_reply_method_return(m, "s", unit);
+}
+
+bool daemon_exec_unit_changed(Daemon *d, const char *unit) {
+        _cleanup_free_ char *path = NULL;
+        AppResult result;
+        size_t i;
+        int status, r;
+        Pod *p;
+
+        for (i = 0; d->exec_units && d->exec_units[i]; i++)
+                if (streq(d->exec_units[i], unit))
+                        break;
+        if (!d->exec_units || !d->exec_units[i])
+                return false;
+        r = pod_exec_poll(&d->runtime, unit, &result, &status);
+        if (r < 0) {
+                log_warning_errno(r, "Failed to read the state of %s: %m", unit);
+                return true;
+        }
+        if (r == 0)
+                return true;
+        p = daemon_pod_by_id(d, d->exec_pods[i]);
+        if (p && pod_object_path(p, &path) >= 0)
+                (void) sd_bus_emit_signal(d->bus, path, "org.peapod1.Pod", "ExecFinished", "ssi", unit,
+                                          app_result_to_string(result), (int32_t) status);
+        log_debug("%s ended: %s %d.", unit, app_result_to_string(result), status);
+        free(d->exec_units[i]);
+        free(d->exec_pods[i]);
+        memmove(d->exec_units + i, d->exec_units + i + 1, sizeof(char *) * (strv_length(d->exec_units + i + 1) + 1));
+        memmove(d->exec_pods + i, d->exec_pods + i + 1, sizeof(char *) * (strv_length(d->exec_pods + i + 1) + 1));
+        return true;
 }

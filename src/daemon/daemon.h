@@ -30,6 +30,9 @@ typedef struct Daemon {
         char *images_dir;
         Store *store;
         ImageInfo image_cache; /* the Image object being dispatched */
+        /* Running exec units (Pod.Exec) and the ids of their pods, until
+         * their end is signalled with ExecFinished. */
+        char **exec_units, **exec_pods;
         struct Job **jobs;
         size_t n_jobs;
         uint32_t last_job_id;
@@ -75,6 +78,10 @@ int bus_pod_method_start_app(sd_bus_message *m, void *userdata, sd_bus_error *er
 int bus_pod_method_stop_app(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_pod_method_remove_app(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_pod_method_get_app(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int bus_pod_method_exec(sd_bus_message *m, void *userdata, sd_bus_error *error);
+/* A unit changed: if it is an exec unit that has ended, emit ExecFinished
+ * and forget it. Returns true if unit was an exec unit. */
+bool daemon_exec_unit_changed(Daemon *d, const char *unit);
 
 /* Images and jobs (daemon-image.c, daemon-job.c). */
 extern const sd_bus_vtable image_vtable[];

@@ -125,6 +125,8 @@ static void daemon_done(Daemon *d) {
         for (size_t i = 0; i < d->n_jobs; i++)
                 job_free(d->jobs[i]);
         free(d->jobs);
+        strv_free(d->exec_units);
+        strv_free(d->exec_pods);
         image_info_done(&d->image_cache);
         store_free(d->store);
         free(d->images_dir);

@@ -1,0 +1,338 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* peapod enter: run a command inside a running app through Pod.Exec and
+ * exit with its status. Without -t the command gets our stdin, stdout and
+ * stderr themselves (so its stdout and stderr stay apart); with -t we
+ * allocate a pty, hand its slave over and relay between our terminal and
+ * its master. */
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
+#include <termios.h>
+
+#include "cli.h"
+#include "string-util.h"
+#include "strv.h"
+
+typedef struct ExecWait {
+        const char *id;        /* NULL until Exec answered */
+        char **early_ids;      /* ExecFinished seen before we knew our id */
+        char **early_results;
+        int early_status[64];
+        bool done, daemon_gone;
+        char *result;
+        int status;
+} ExecWait;
+
+static void exec_wait_done(ExecWait *w) {
+        strv_free(w->early_ids);
+        strv_free(w->early_results);
+        free(w->result);
+}
+
+static int on_exec_finished(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        ExecWait *w = userdata;
+        const char *id, *result;
+        int32_t status;
+
+        if (sd_bus_message_read(m, "ssi", &id, &result, &status) < 0)
+                return 0;
+        if (!w->id) {
+                /* Not ours to judge yet: the reply to Exec comes first on
+                 * this connection, so this cannot be ours, but keep it. */
+                size_t n = strv_length(w->early_ids);
+                if (n < ELEMENTSOF(w->early_status) && strv_extend(&w->early_ids, id) >= 0 &&
+                    strv_extend(&w->early_results, result) >= 0)
+                        w->early_status[n] = status;
+                return 0;
+        }
+        if (!streq(id, w->id))
+                return 0;
+        w->done = true;
+        w->result = strdup(result);
+        w->status = status;
+        return 0;
+}
+
+static int on_name_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        ExecWait *w = userdata;
+        const char *name, *old, *new;
+
+        if (sd_bus_message_read(m, "sss", &name, &old, &new) >= 0 && streq(name, PEAPOD_BUS_NAME) && isempty(new))
+                w->daemon_gone = true;
+        return 0;
+}
+
+static struct termios saved_termios;
+static bool termios_saved;
+static volatile sig_atomic_t winch;
+
+static void restore_terminal(void) {
+        if (termios_saved)
+                (void) tcsetattr(STDIN_FILENO, TCSANOW, &saved_termios);
+}
+
+static void on_winch(int sig) {
+        winch = 1;
+}
+
+static int open_pty(int *ret_master, int *ret_slave) {
+        _cleanup_close_ int master = -EBADF, slave = -EBADF;
+        struct winsize ws;
+        char name[64];
+
+        master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (master < 0)
+                return -errno;
+        if (grantpt(master) < 0 || unlockpt(master) < 0 || ptsname_r(master, name, sizeof(name)) != 0)
+                return -errno;
+        slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (slave < 0)
+                return -errno;
+        if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) >= 0)
+                (void) ioctl(master, TIOCSWINSZ, &ws);
+        *ret_master = TAKE_FD(master);
+        *ret_slave = TAKE_FD(slave);
+        return 0;
+}
+
+static int make_raw(void) {
+        struct termios t;
+
+        if (!isatty(STDIN_FILENO))
+                return 0;
+        if (tcgetattr(STDIN_FILENO, &saved_termios) < 0)
+                return -errno;
+        termios_saved = true;
+        atexit(restore_terminal);
+        t = saved_termios;
+        cfmakeraw(&t);
+        return tcsetattr(STDIN_FILENO, TCSANOW, &t) < 0 ? -errno : 0;
+}
+
+static int write_all(int fd, const char *buf, size_t n) {
+        while (n > 0) {
+                ssize_t k = write(fd, buf, n);
+
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k <= 0)
+                        return -errno;
+                buf += k;
+                n -= (size_t) k;
+        }
+        return 0;
+}
+
+/* Copies what is readable from one fd to another: 1 copied, 0 nothing now
+ * (EAGAIN), -errno at EOF (-EPIPE) or on errors. */
+static int relay(int from, int to) {
+        char buf[4096];
+        ssize_t n = read(from, buf, sizeof(buf));
+
+        if (n < 0 && (errno == EINTR || errno == EAGAIN))
+                return 0;
+        if (n < 0)
+                return -errno;
+        if (n == 0)
+                return -EPIPE;
+        return write_all(to, buf, (size_t) n) < 0 ? -EPIPE : 1;
+}
+
+/* Picks the app to enter: the one given, or the pod's only running app. */
+static int choose_app(sd_bus *bus, const char *pod, const char *app, char **ret) {
+        _cleanup_(pod_info_done) PodInfo p = {};
+        const char *found = NULL;
+        size_t n = 0;
+        int r;
+
+        if (app)
+                return (*ret = strdup(app)) ? 0 : log_oom();
+        r = cli_get_pod_info(bus, pod, &p);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < p.n_apps; i++)
+                if (streq(p.apps[i].state, "running")) {
+                        found = p.apps[i].name;
+                        n++;
+                }
+        if (n == 0)
+                return log_error_errno(ESRCH, "Pod %s has no running app.", pod);
+        if (n > 1)
+                return log_usage_error("Pod %s has %zu running apps; choose one with --app=.", pod, n);
+        return (*ret = strdup(found)) ? 0 : log_oom();
+}
+
+int verb_enter(int argc, char *argv[]) {
+        enum { ARG_APP = 0x100 };
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "app", required_argument, NULL, ARG_APP },
+                { "tty", no_argument, NULL, 't' },
+                {}
+        };
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL, *owner_slot = NULL;
+        _cleanup_(exec_wait_done) ExecWait w = {};
+        _cleanup_free_ char *pod_path = NULL, *app = NULL, *id = NULL, *term = NULL;
+        _cleanup_close_ int master = -EBADF, slave = -EBADF;
+        _cleanup_strv_free_ char **cmd = NULL;
+        const char *app_arg = NULL, *s;
+        bool tty = false, stdin_open = true;
+        int c, r;
+
+        /* Options anywhere before '--'; the command's own come after it. */
+        while ((c = getopt_long(argc, argv, ":ht", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        verb_help("enter");
+                        return 0;
+                case ARG_APP:
+                        app_arg = optarg;
+                        break;
+                case 't':
+                        tty = true;
+                        break;
+                default:
+                        return cli_getopt_error(c, argv);
+                }
+        if (optind >= argc)
+                return log_usage_error("Missing pod; see 'peapod enter --help'.");
+        if (optind + 1 < argc)
+                cmd = strv_copy(argv + optind + 1);
+        else if (strv_extend(&cmd, "/bin/sh") < 0)
+                return log_oom();
+        if (!cmd)
+                return log_oom();
+
+        r = cli_bus_open(&bus);
+        if (r < 0)
+                return r;
+        r = cli_get_pod_path(bus, argv[optind], &pod_path);
+        if (r < 0)
+                return r;
+        r = choose_app(bus, argv[optind], app_arg, &app);
+        if (r < 0)
+                return r;
+
+        /* Before the call, so that the end of a short command is not missed. */
+        r = sd_bus_match_signal(bus, &slot, PEAPOD_BUS_NAME, pod_path, PEAPOD_POD_INTERFACE, "ExecFinished",
+                                on_exec_finished, &w);
+        if (r >= 0)
+                r = sd_bus_match_signal(bus, &owner_slot, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                        "org.freedesktop.DBus", "NameOwnerChanged", on_name_owner_changed, &w);
+        if (r < 0)
+                return log_error_errno(r, "Failed to watch peapodd: %m");
+
+        if (tty) {
+                r = open_pty(&master, &slave);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to allocate a pty: %m");
+                s = getenv("TERM");
+                if (asprintf(&term, "TERM=%s", s && !strchr(s, '\n') ? s : "xterm") < 0)
+                        return log_oom();
+        }
+
+        r = sd_bus_message_new_method_call(bus, &m, PEAPOD_BUS_NAME, pod_path, PEAPOD_POD_INTERFACE, "Exec");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", app);
+        if (r >= 0)
+                r = sd_bus_message_append_strv(m, cmd);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "(sv)");
+        if (r >= 0 && term)
+                r = sd_bus_message_append(m, "(sv)", "Environment", "as", 1, term);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (r >= 0) {
+                int in = tty ? slave : STDIN_FILENO, out = tty ? slave : STDOUT_FILENO, err = tty ? slave : STDERR_FILENO;
+                r = sd_bus_message_append(m, "hhht", in, out, err, UINT64_C(0));
+        }
+        if (r < 0)
+                return log_error_errno(r, "Failed to build Exec call: %m");
+        r = sd_bus_call(bus, m, CLI_SLOW_CALL_USEC, &error, &reply);
+        if (r < 0)
+                return cli_log_bus_error(&error, r);
+        r = sd_bus_message_read(reply, "s", &s);
+        if (r < 0)
+                return log_error_errno(r, "Failed to parse Exec reply: %m");
+        id = strdup(s);
+        if (!id)
+                return log_oom();
+        w.id = id;
+        /* The unit holds its own copy; ours would keep the pty open after
+         * the command is gone, and we would never see its end. */
+        slave = safe_close(slave);
+        for (size_t i = 0; w.early_ids && w.early_ids[i]; i++)
+                if (streq(w.early_ids[i], id)) {
+                        w.done = true;
+                        w.result = strdup(w.early_results[i]);
+                        w.status = w.early_status[i];
+                }
+
+        if (tty) {
+                (void) signal(SIGWINCH, on_winch);
+                r = make_raw();
+                if (r < 0)
+                        log_debug_errno(r, "Failed to put the terminal into raw mode: %m");
+        }
+
+        while (!w.done && !w.daemon_gone) {
+                struct pollfd pfd[3] = {
+                        { .fd = sd_bus_get_fd(bus), .events = (short) sd_bus_get_events(bus) },
+                        { .fd = tty && stdin_open ? STDIN_FILENO : -1, .events = POLLIN },
+                        { .fd = tty ? master : -1, .events = POLLIN },
+                };
+                uint64_t usec = UINT64_MAX;
+                int timeout = -1;
+
+                r = sd_bus_process(bus, NULL);
+                if (r < 0)
+                        return log_error_errno(r, "Lost the connection to the bus: %m");
+                if (r > 0)
+                        continue;
+                if (winch && tty) {
+                        struct winsize ws;
+
+                        winch = 0;
+                        if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) >= 0)
+                                (void) ioctl(master, TIOCSWINSZ, &ws);
+                }
+                if (sd_bus_get_timeout(bus, &usec) >= 0 && usec != UINT64_MAX)
+                        timeout = 100;
+                if (poll(pfd, 3, timeout) < 0 && errno != EINTR)
+                        return log_error_errno(errno, "poll() failed: %m");
+                if (pfd[1].revents & (POLLIN | POLLHUP | POLLERR))
+                        if (relay(STDIN_FILENO, master) < 0)
+                                stdin_open = false;
+                /* EIO once the last slave is closed: the command is gone,
+                 * its end is on the way over the bus. */
+                if (pfd[2].revents & (POLLIN | POLLHUP | POLLERR))
+                        if (relay(master, STDOUT_FILENO) < 0)
+                                master = safe_close(master);
+        }
+        /* What the command wrote last is still in the pty. */
+        if (tty && master >= 0) {
+                (void) fcntl(master, F_SETFL, O_NONBLOCK);
+                while (relay(master, STDOUT_FILENO) > 0)
+                        ;
+        }
+        restore_terminal();
+
+        if (!w.done)
+                return log_error_errno(ECONNRESET, "peapodd went away before the command ended.");
+        if (streq_ptr(w.result, "exited")) {
+                cli_exit_status = w.status;
+                return 0;
+        }
+        if (streq_ptr(w.result, "killed") || streq_ptr(w.result, "dumped")) {
+                cli_exit_status = 128 + w.status;
+                return 0;
+        }
+        return log_error_errno(EIO, "The command's end is unknown.");
+}

@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdio.h>
+#include <sys/wait.h>
+
+#include "name.h"
+#include "pod-app.h"
+#include "pod-exec.h"
+#include "string-util.h"
+#include "strv.h"
+#include "systemd.h"
+
+/* "peapod-<m>-<app>_exec-<hex>.service": '_' is in neither a machine nor
+ * an app name, so no app's unit can ever be called like this. */
+static int exec_unit_prefix(const Pod *p, const App *a, char **ret) {
+        _cleanup_free_ char *app_unit = NULL;
+        char *dot;
+        int r;
+
+        r = app_unit_name(p->name, a->name, &app_unit);
+        if (r < 0)
+                return r;
+        dot = strrchr(app_unit, '.');
+        if (!dot)
+                return -EINVAL;
+        *dot = 0;
+        return asprintf(ret, "%s_exec-", app_unit) < 0 ? -ENOMEM : 0;
+}
+
+static int append_fd(sd_bus_message *m, const char *name, int fd) {
+        return sd_bus_message_append(m, "(sv)", name, "h", fd);
+}
+
+int pod_exec_start(PodRuntime *rt, const Pod *p, const App *a, char * const *cmd, char * const *extra_env,
+                   const int fds[3], char **ret_unit, PeapodError *err) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_free_ char *prefix = NULL, *unit = NULL, *app_unit = NULL, *slice = NULL, *helper = NULL,
+                            *desc = NULL, *result = NULL;
+        _cleanup_strv_free_ char **argv = NULL;
+        char rnd[POD_ID_LEN + 1], *arg;
+        pid_t pid;
+        int r;
+
+        if (strv_length((char **) cmd) == 0)
+                return peapod_error_set(err, -EINVAL, "No command to run");
+        if (strv_length((char **) cmd) > POD_EXEC_ARGV_MAX || strv_length((char **) extra_env) > POD_EXEC_ENV_MAX)
+                return peapod_error_set(err, -E2BIG, "Command or environment too long");
+        r = pod_app_main_pid(rt, p, a, &pid);
+        if (r < 0)
+                return peapod_error_set(err, -ESRCH, "App %s of pod %s is not running", a->name, p->name);
+
+        r = id_generate(rnd);
+        if (r < 0)
+                return r;
+        r = exec_unit_prefix(p, a, &prefix);
+        if (r < 0)
+                return r;
+        if (asprintf(&unit, "%s%.12s.service", prefix, rnd) < 0)
+                return -ENOMEM;
+        r = app_unit_name(p->name, a->name, &app_unit);
+        if (r < 0)
+                return r;
+        r = pod_unit_names(p, &slice, NULL);
+        if (r < 0)
+                return r;
+        if (asprintf(&helper, "%s/default/peapod-stage1-exec", rt->stage1_dir) < 0 ||
+            asprintf(&desc, "Command in app %s of pod %s", a->name, p->name) < 0)
+                return -ENOMEM;
+
+        r = strv_extend(&argv, "peapod-stage1-exec");
+        if (r >= 0)
+                r = asprintf(&arg, "--app-pid=%d", (int) pid) < 0 ? -ENOMEM : strv_consume(&argv, arg);
+        if (r >= 0)
+                r = asprintf(&arg, "--unit=%s", app_unit) < 0 ? -ENOMEM : strv_consume(&argv, arg);
+        if (r >= 0)
+                r = asprintf(&arg, "--workdir=%s", a->workdir) < 0 ? -ENOMEM : strv_consume(&argv, arg);
+        FOREACH_STRV(e, a->env)
+                if (r >= 0)
+                        r = asprintf(&arg, "--env=%s", e) < 0 ? -ENOMEM : strv_consume(&argv, arg);
+        FOREACH_STRV(e, (char **) extra_env) {
+                if (!strchr(e, '=') || e[0] == '=')
+                        return peapod_error_set(err, -EINVAL, "Invalid environment assignment '%s'", e);
+                if (r >= 0)
+                        r = asprintf(&arg, "--env=%s", e) < 0 ? -ENOMEM : strv_consume(&argv, arg);
+        }
+        if (r >= 0)
+                r = strv_extend(&argv, "--");
+        FOREACH_STRV(e, (char **) cmd)
+                if (r >= 0)
+                        r = strv_extend(&argv, e);
+        if (r < 0)
+                return r;
+
+        r = sd_bus_message_new_method_call(rt->bus, &m, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                                           "org.freedesktop.systemd1.Manager", "StartTransientUnit");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "ss", unit, "fail");
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "(sv)");
+        if (r < 0)
+                return r;
+        if ((r = bus_append_property_s(m, "Description", desc)) < 0 || (r = bus_append_property_s(m, "Slice", slice)) < 0 ||
+            /* Gone with the app: its namespaces are the command's. */
+            (r = bus_append_property_as(m, "BindsTo", STRV_MAKE(app_unit))) < 0 ||
+            (r = bus_append_property_as(m, "After", STRV_MAKE(app_unit))) < 0 ||
+            (r = bus_append_property_s(m, "Type", "exec")) < 0 ||
+            /* Loaded until peapodd has read the exit status and released it. */
+            (r = bus_append_property_b(m, "AddRef", true)) < 0 ||
+            (r = append_fd(m, "StandardInputFileDescriptor", fds[0])) < 0 ||
+            (r = append_fd(m, "StandardOutputFileDescriptor", fds[1])) < 0 ||
+            (r = append_fd(m, "StandardErrorFileDescriptor", fds[2])) < 0)
+                return r;
+        r = sd_bus_message_open_container(m, 'r', "sv");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", "ExecStartEx");
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'v', "a(sasas)");
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "(sasas)");
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'r', "sasas");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", helper);
+        if (r >= 0)
+                r = sd_bus_message_append_strv(m, argv);
+        if (r >= 0)
+                r = sd_bus_message_append_strv(m, STRV_MAKE("no-env-expand", "no-setuid"));
+        for (int i = 0; i < 5 && r >= 0; i++)
+                r = sd_bus_message_close_container(m);
+        if (r >= 0)
+                r = sd_bus_message_append(m, "a(sa(sv))", 0);
+        if (r < 0)
+                return r;
+
+        r = systemd_call_job_wait(rt->bus, m, &error, &result);
+        if (r < 0)
+                return peapod_error_set(err, r, "Failed to start unit %s: %s", unit, error.message ?: strerror(-r));
+        if (!streq(result, "done")) {
+                (void) systemd_unref_unit(rt->bus, unit);
+                (void) systemd_reset_failed_unit(rt->bus, unit);
+                return peapod_error_set(err, -EIO, "Unit %s did not start: %s", unit, result);
+        }
+        *ret_unit = TAKE_PTR(unit);
+        return 0;
+}
+
+int pod_exec_poll(PodRuntime *rt, const char *unit, AppResult *ret_result, int *ret_status) {
+        UnitStatus s = {};
+        bool ended;
+        int r;
+
+        r = systemd_get_unit_status(rt->bus, unit, &s);
+        if (r < 0)
+                return r;
+        ended = !s.load_state || streq(s.load_state, "not-found") ||
+                ((streq_ptr(s.active_state, "inactive") || streq_ptr(s.active_state, "failed")) && s.exec_main_code > 0);
+        if (ended) {
+                *ret_result = s.exec_main_code == CLD_EXITED ? APP_RESULT_EXITED :
+                              s.exec_main_code == CLD_KILLED ? APP_RESULT_KILLED :
+                              s.exec_main_code == CLD_DUMPED ? APP_RESULT_DUMPED : APP_RESULT_NONE;
+                *ret_status = s.exec_main_status;
+                (void) systemd_unref_unit(rt->bus, unit);
+                (void) systemd_reset_failed_unit(rt->bus, unit);
+        }
+        unit_status_done(&s);
+        return ended;
+}

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "pod-runtime.h"
+#include "pod.h"
+
+/* A command run inside a running app (peapod enter, Pod.Exec): a transient
+ * service in the pod's slice whose ExecStart is peapod-stage1-exec, with
+ * the caller's descriptors as its stdin, stdout and stderr. The command
+ * gets the app's namespaces, root and privileges (read by the helper from
+ * the app's main process), never more. */
+
+#define POD_EXEC_ARGV_MAX 4096
+#define POD_EXEC_ENV_MAX 256
+
+/* Starts the unit and returns its name (the exec's id) at once; the
+ * command runs on. extra_env (K=V, may be NULL) is added to the app's
+ * environment. -ESRCH: the app is not running; err says so. */
+int pod_exec_start(PodRuntime *rt, const Pod *p, const App *a, char * const *cmd, char * const *extra_env,
+                   const int fds[3], char **ret_unit, PeapodError *err);
+
+/* Reads how an exec unit is doing: 1 and the result ("exited", "killed",
+ * "dumped") and status once the command has ended (then the unit is
+ * released), 0 while it runs. */
+int pod_exec_poll(PodRuntime *rt, const char *unit, AppResult *ret_result, int *ret_status);

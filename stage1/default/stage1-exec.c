@@ -1,0 +1,352 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* peapod-stage1-exec: the ExecStart of an exec unit (peapod enter, the
+ * Exec D-Bus method). Runs a command inside a running app: its namespaces,
+ * its root, and exactly its privileges, copied from the app's main process
+ * itself. See stage1/README.md for the contract. */
+
+#include <fcntl.h>
+#include <getopt.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+
+#include "fs-util.h"
+#include "log.h"
+#include "stage1-identity.h"
+#include "stage1-util.h"
+#include "strv.h"
+
+#define PROC_STATUS_MAX (64 * 1024)
+
+static const struct {
+        const char *file;
+        int type;
+} app_namespaces[] = {
+        { "ns/net", CLONE_NEWNET },
+        { "ns/ipc", CLONE_NEWIPC },
+        { "ns/uts", CLONE_NEWUTS },
+        /* Affects our children only. */
+        { "ns/pid", CLONE_NEWPID },
+        /* Last: it changes our root to the app's. */
+        { "ns/mnt", CLONE_NEWNS },
+};
+
+static const int forwarded_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };
+
+typedef struct ExecArgs {
+        pid_t app_pid;
+        const char *unit;
+        const char *workdir;
+        char **env;  /* owned */
+        char **cmd;  /* into argv */
+} ExecArgs;
+
+static void exec_args_done(ExecArgs *a) {
+        strv_free(a->env);
+}
+
+static void help(void) {
+        printf("Usage: peapod-stage1-exec --app-pid=PID --unit=UNIT [--workdir=DIR] [--env=K=V]... -- CMD [ARG]...\n\n"
+               "Run CMD in the namespaces and root of the app whose main process is PID\n"
+               "(which must be in unit UNIT), with exactly that process's uid, gids,\n"
+               "capabilities and no-new-privs (stage1 contract version %d).\n",
+               STAGE1_CONTRACT_VERSION);
+}
+
+static int exec_args_parse(int argc, char *argv[], ExecArgs *ret) {
+        enum { ARG_APP_PID = 0x100, ARG_UNIT, ARG_WORKDIR, ARG_ENV };
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "app-pid", required_argument, NULL, ARG_APP_PID },
+                { "unit", required_argument, NULL, ARG_UNIT },
+                { "workdir", required_argument, NULL, ARG_WORKDIR },
+                { "env", required_argument, NULL, ARG_ENV },
+                {}
+        };
+        _cleanup_strv_free_ char **env = NULL;
+        ExecArgs a = {};
+        int c;
+
+        optind = 0;
+        while ((c = getopt_long(argc, argv, "+h", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        help();
+                        return 1;
+                case ARG_APP_PID:
+                        if (parse_pid(optarg, &a.app_pid) < 0 || a.app_pid <= 1)
+                                return log_error_errno(EINVAL, "Invalid --app-pid='%s'.", optarg);
+                        break;
+                case ARG_UNIT:
+                        if (!unit_name_is_valid(optarg))
+                                return log_error_errno(EINVAL, "Invalid --unit='%s'.", optarg);
+                        a.unit = optarg;
+                        break;
+                case ARG_WORKDIR:
+                        if (optarg[0] != '/')
+                                return log_error_errno(EINVAL, "Invalid --workdir='%s': not absolute.", optarg);
+                        a.workdir = optarg;
+                        break;
+                case ARG_ENV:
+                        if (!env_assignment_is_valid(optarg))
+                                return log_error_errno(EINVAL, "Invalid --env='%s' (expected K=V).", optarg);
+                        if (strv_extend(&env, optarg) < 0)
+                                return log_oom();
+                        break;
+                default:
+                        return -EINVAL;
+                }
+        if (a.app_pid <= 0 || !a.unit)
+                return log_error_errno(EINVAL, "--app-pid= and --unit= are required.");
+        if (optind >= argc || isempty(argv[optind]))
+                return log_error_errno(EINVAL, "No command given.");
+        a.cmd = argv + optind;
+        a.env = TAKE_PTR(env);
+        *ret = a;
+        return 0;
+}
+
+static int read_small_fileat(int dir_fd, const char *name, char *buf, size_t size) {
+        _cleanup_close_ int fd = -EBADF;
+        size_t n = 0;
+
+        fd = openat(dir_fd, name, O_RDONLY | O_NOCTTY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        for (;;) {
+                ssize_t k;
+
+                if (n >= size - 1)
+                        return -EFBIG;
+                k = read(fd, buf + n, size - 1 - n);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (k == 0)
+                        break;
+                n += (size_t) k;
+        }
+        buf[n] = 0;
+        return 0;
+}
+
+typedef struct Target {
+        int ns_fd[ELEMENTSOF(app_namespaces)];
+        int root_fd;
+        Identity id;
+} Target;
+
+static void target_done(Target *t) {
+        for (size_t i = 0; i < ELEMENTSOF(t->ns_fd); i++)
+                t->ns_fd[i] = safe_close(t->ns_fd[i]);
+        t->root_fd = safe_close(t->root_fd);
+}
+
+/* Everything is opened and read through one fd of /proc/PID, which stays
+ * bound to that process: a pid reused meanwhile makes the opens fail
+ * instead of handing us a stranger. The cgroup is read last, so that it
+ * vouches for all that was opened before. */
+static int target_open(const ExecArgs *a, Target *t) {
+        _cleanup_close_ int proc_fd = -EBADF;
+        _cleanup_free_ char *status = NULL, *cgroup = NULL;
+        char path[64];
+        int r;
+
+        snprintf(path, sizeof(path), "/proc/%i", (int) a->app_pid);
+        proc_fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (proc_fd < 0)
+                return log_error_errno(errno, "Failed to open %s (has the app exited?): %m", path);
+        for (size_t i = 0; i < ELEMENTSOF(app_namespaces); i++) {
+                t->ns_fd[i] = openat(proc_fd, app_namespaces[i].file, O_RDONLY | O_CLOEXEC);
+                if (t->ns_fd[i] < 0)
+                        return log_error_errno(errno, "Failed to open %s/%s: %m", path, app_namespaces[i].file);
+        }
+        t->root_fd = openat(proc_fd, "root", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (t->root_fd < 0)
+                return log_error_errno(errno, "Failed to open %s/root: %m", path);
+
+        status = malloc(PROC_STATUS_MAX);
+        cgroup = malloc(PROC_STATUS_MAX);
+        if (!status || !cgroup)
+                return log_oom();
+        r = read_small_fileat(proc_fd, "status", status, PROC_STATUS_MAX);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read %s/status: %m", path);
+        r = identity_parse_proc_status(status, &t->id);
+        if (r < 0)
+                return log_error_errno(r, "Failed to parse %s/status: %m", path);
+
+        r = read_small_fileat(proc_fd, "cgroup", cgroup, PROC_STATUS_MAX);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read %s/cgroup: %m", path);
+        r = cgroup_contents_in_unit(cgroup, a->unit);
+        if (r < 0)
+                return log_error_errno(r, "Failed to parse %s/cgroup.", path);
+        if (r == 0)
+                return log_error_errno(ESRCH, "Process %i is not in %s, refusing to join it.", (int) a->app_pid, a->unit);
+        return 0;
+}
+
+static int target_join(Target *t) {
+        for (size_t i = 0; i < ELEMENTSOF(app_namespaces); i++)
+                if (setns(t->ns_fd[i], app_namespaces[i].type) < 0)
+                        return log_error_errno(errno, "Failed to join the app's %s: %m", app_namespaces[i].file);
+        /* The app's root, even if it chroot()ed below its mount
+         * namespace's root. */
+        if (fchdir(t->root_fd) < 0 || chroot(".") < 0 || chdir("/") < 0)
+                return log_error_errno(errno, "Failed to enter the app's root: %m");
+        return 0;
+}
+
+static void reset_signals(void) {
+        sigset_t none;
+
+        for (int sig = 1; sig < _NSIG; sig++)
+                if (sig != SIGKILL && sig != SIGSTOP)
+                        (void) signal(sig, SIG_DFL);
+        sigemptyset(&none);
+        (void) sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+static _noreturn_ void child_main(const ExecArgs *a, const Target *t) {
+        int r;
+
+        (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+        /* With a terminal (peapod enter -t), make it ours so that job
+         * control and ^C work as in a login shell. Taken over (1) from
+         * the session of our helper, which systemd made its leader. */
+        if (isatty(STDIN_FILENO)) {
+                if (setsid() < 0 || ioctl(STDIN_FILENO, TIOCSCTTY, 1) < 0)
+                        log_warning_errno(errno, "Failed to make stdin our controlling terminal: %m");
+        }
+        if (a->workdir && chdir(a->workdir) < 0)
+                log_warning_errno(errno, "Failed to enter %s, staying in /: %m", a->workdir);
+
+        if (clearenv() != 0)
+                _exit(STAGE1_APP_EXIT_SETUP);
+        FOREACH_STRV(e, a->env)
+                if (putenv(e) != 0)
+                        _exit(STAGE1_APP_EXIT_SETUP);
+        if (!env_has_path(a->env) && setenv("PATH", STAGE1_DEFAULT_PATH, 1) < 0)
+                _exit(STAGE1_APP_EXIT_SETUP);
+
+        if (identity_apply(&t->id) < 0)
+                _exit(STAGE1_APP_EXIT_SETUP);
+        /* A filter cannot be read back from a process; rather than run the
+         * command under fewer filters than the app, refuse. */
+        r = identity_seccomp_covers(&t->id);
+        if (r <= 0) {
+                log_error_errno(r < 0 ? r : EPERM, "The app runs under a seccomp filter that exec cannot reproduce, refusing.");
+                _exit(STAGE1_APP_EXIT_SETUP);
+        }
+        (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+
+        reset_signals();
+        execvpe(a->cmd[0], a->cmd, environ);
+        r = -errno;
+        if (exec_errno_to_exit_status(r) == STAGE1_APP_EXIT_NOT_FOUND)
+                log_error_errno(r, "Command %s not found: %m", a->cmd[0]);
+        else
+                log_error_errno(r, "Command %s is not executable: %m", a->cmd[0]);
+        _exit(exec_errno_to_exit_status(r));
+}
+
+static _noreturn_ void die_like_child(int sig) {
+        const struct rlimit no_core = {};
+        sigset_t s;
+
+        (void) setrlimit(RLIMIT_CORE, &no_core);
+        (void) signal(sig, SIG_DFL);
+        (void) kill(getpid(), sig);
+        sigemptyset(&s);
+        sigaddset(&s, sig);
+        (void) sigprocmask(SIG_UNBLOCK, &s, NULL);
+        _exit(128 + sig);
+}
+
+static int wait_child(pid_t child, const sigset_t *mask) {
+        for (;;) {
+                siginfo_t si;
+                int status;
+                pid_t p;
+
+                if (sigwaitinfo(mask, &si) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return log_error_errno(errno, "Failed to wait for signals: %m");
+                }
+                if (si.si_signo != SIGCHLD) {
+                        (void) kill(child, si.si_signo);
+                        continue;
+                }
+                p = waitpid(child, &status, WNOHANG);
+                if (p < 0)
+                        return log_error_errno(errno, "Failed to wait for the command: %m");
+                if (p == 0)
+                        continue;
+                if (WIFEXITED(status))
+                        return WEXITSTATUS(status);
+                if (WIFSIGNALED(status))
+                        die_like_child(WTERMSIG(status));
+        }
+}
+
+static bool pid_ns_for_children_changed;
+
+static int run(int argc, char *argv[]) {
+        _cleanup_(exec_args_done) ExecArgs args = {};
+        _cleanup_(target_done) Target t = { .ns_fd = { -EBADF, -EBADF, -EBADF, -EBADF, -EBADF }, .root_fd = -EBADF };
+        sigset_t mask;
+        pid_t child;
+        int r;
+
+        r = exec_args_parse(argc, argv, &args);
+        if (r < 0)
+                return STAGE1_APP_EXIT_SETUP;
+        if (r > 0)
+                return EXIT_SUCCESS;
+        if (target_open(&args, &t) < 0)
+                return STAGE1_APP_EXIT_SETUP;
+        if (target_join(&t) < 0)
+                return STAGE1_APP_EXIT_SETUP;
+        pid_ns_for_children_changed = true;
+
+        (void) signal(SIGCHLD, SIG_DFL);
+        sigemptyset(&mask);
+        for (size_t i = 0; i < ELEMENTSOF(forwarded_signals); i++)
+                sigaddset(&mask, forwarded_signals[i]);
+        sigaddset(&mask, SIGCHLD);
+        (void) sigprocmask(SIG_BLOCK, &mask, NULL);
+
+        child = fork();
+        if (child < 0) {
+                log_error_errno(errno, "Failed to fork into the app: %m");
+                return STAGE1_APP_EXIT_SETUP;
+        }
+        if (child == 0)
+                child_main(&args, &t);
+        target_done(&t);
+
+        r = wait_child(child, &mask);
+        return r < 0 ? STAGE1_APP_EXIT_SETUP : r;
+}
+
+int main(int argc, char *argv[]) {
+        int r;
+
+        log_set_program(program_invocation_short_name);
+        r = run(argc, argv);
+        /* As in peapod-stage1-app: nothing may fork at exit once our
+         * children are born into another PID namespace. */
+        if (pid_ns_for_children_changed) {
+                fflush(NULL);
+                _exit(r);
+        }
+        return r;
+}
