@@ -22,13 +22,14 @@ static int pod_create(int argc, char *argv[]) {
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "name", required_argument, NULL, ARG_NAME },
+                { "stage1", required_argument, NULL, ARG_STAGE1 },
                 { "quiet", no_argument, NULL, 'q' },
                 {}
         };
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        const char *name = NULL, *path, *id;
+        const char *name = NULL, *stage1 = NULL, *path, *id;
         bool quiet = false;
         int c, r;
 
@@ -39,6 +40,9 @@ static int pod_create(int argc, char *argv[]) {
                         return 0;
                 case ARG_NAME:
                         name = optarg;
+                        break;
+                case ARG_STAGE1:
+                        stage1 = optarg;
                         break;
                 case 'q':
                         quiet = true;
@@ -61,6 +65,8 @@ static int pod_create(int argc, char *argv[]) {
         /* An empty pod waits for its apps instead of ending at once. */
         if (r >= 0)
                 r = bus_append_property_b(m, "StopWhenAppsExit", false);
+        if (r >= 0 && stage1)
+                r = bus_append_property_s(m, "Stage1", stage1);
         if (r >= 0)
                 r = sd_bus_message_close_container(m);
         if (r >= 0)

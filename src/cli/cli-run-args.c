@@ -41,6 +41,7 @@ void run_args_done(RunArgs *a) {
                 run_app_done(&a->apps[i]);
         free(a->apps);
         free(a->name);
+        free(a->stage1);
         *a = (RunArgs) {};
 }
 
@@ -137,7 +138,7 @@ enum {
 static bool is_pod_option(const char *s) {
         return streq(s, "-q") || streq(s, "--quiet") || streq(s, "--name") || startswith(s, "--name=") ||
                streq(s, "--pull") || startswith(s, "--pull=") || streq(s, "--insecure-options") ||
-               startswith(s, "--insecure-options=");
+               startswith(s, "--insecure-options=") || streq(s, "--stage1") || startswith(s, "--stage1=");
 }
 
 int insecure_options_parse(const char *v, bool *ret_image) {
@@ -197,6 +198,15 @@ int run_args_parse(int argc, char *argv[], RunArgs *ret) {
                                 return r;
                         if (r > 0) {
                                 r = set_string(&a.name, v);
+                                if (r < 0)
+                                        return r;
+                                continue;
+                        }
+                        r = option_value(argc, argv, &i, "--stage1", &v);
+                        if (r < 0)
+                                return r;
+                        if (r > 0) {
+                                r = set_string(&a.stage1, v);
                                 if (r < 0)
                                         return r;
                                 continue;

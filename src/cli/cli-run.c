@@ -72,7 +72,13 @@ static int create_pod(sd_bus *bus, const RunArgs *a, char **ret_id) {
                                            "CreatePod");
         if (r < 0)
                 return log_error_errno(r, "Failed to create CreatePod call: %m");
-        r = sd_bus_message_append(m, "sa(sv)", strempty(a->name), 0);
+        r = sd_bus_message_append(m, "s", strempty(a->name));
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "(sv)");
+        if (r >= 0 && a->stage1)
+                r = bus_append_property_s(m, "Stage1", a->stage1);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
         if (r < 0)
                 return log_error_errno(r, "Failed to build CreatePod call: %m");
         r = append_apps(m, a);

@@ -57,6 +57,7 @@ typedef struct RunArgs {
         char *name;       /* NULL: peapodd names the pod */
         PullPolicy pull;
         bool insecure_image; /* --insecure-options=image */
+        char *stage1;     /* NULL: peapodd's default flavour */
         bool quiet;
         bool help;
         RunApp *apps;

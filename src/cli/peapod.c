@@ -17,7 +17,7 @@ typedef struct Verb {
 
 static const Verb verbs[] = {
         { "run", verb_run, "Create a pod of one or more apps and start it",
-          "peapod run [--name=NAME] [--pull=POLICY] [--insecure-options=image] [--quiet]\n"
+          "peapod run [--name=NAME] [--stage1=FLAVOUR] [--pull=POLICY] [--insecure-options=image] [--quiet]\n"
           "                IMAGE [APP-OPTIONS] [-- ARGS...]\n"
           "                [--- IMAGE [APP-OPTIONS] [-- ARGS...]]...\n\n"
           "Create a pod with one app per IMAGE, start it, and print the pod's id.\n"
@@ -25,6 +25,8 @@ static const Verb verbs[] = {
           "Options (before the first IMAGE):\n"
           "  -h --help                Show this help\n"
           "     --name=NAME           Name of the pod (default: pod-<first 8 digits of its id>)\n"
+          "     --stage1=FLAVOUR      The pod's stage1: 'default' (own namespaces) or\n"
+          "                           'fly' (host namespaces, chroot only)\n"
           "     --pull=POLICY         When to pull the images: 'missing' (default: those\n"
           "                           the store lacks), 'always' (all but localhost/\n"
           "                           names) or 'never'\n"
@@ -96,13 +98,14 @@ static const Verb verbs[] = {
           "'@UNIX-SECONDS', or relative: '-5m', '10s ago', '1h30m ago'\n"
           "(units s, m, h, d, w, ms, us).\n" },
         { "pod", verb_pod, "Create an empty pod that waits for apps",
-          "peapod pod create [--name=NAME] [--quiet]\n\n"
+          "peapod pod create [--name=NAME] [--stage1=FLAVOUR] [--quiet]\n\n"
           "Create a pod without apps, start it and print its id. Unlike a pod made by\n"
           "'peapod run', it keeps running when it has no running app, until it is\n"
           "stopped; add apps with 'peapod app add'.\n\n"
           "Options:\n"
           "  -h --help                Show this help\n"
           "     --name=NAME           Name of the pod (default: pod-<first 8 digits of its id>)\n"
+          "     --stage1=FLAVOUR      The pod's stage1: 'default' or 'fly'\n"
           "  -q --quiet               Do not print the pod's id\n" },
         { "app", verb_app, "Add, start, stop, remove and show the apps of a pod",
           "peapod app add [--name=NAME] [--start] [--quiet] POD IMAGE [APP-OPTIONS] [-- ARGS...]\n"

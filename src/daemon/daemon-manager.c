@@ -182,9 +182,28 @@ int bus_read_app_spec(sd_bus_message *m, AppSpec *spec, AppArgs *storage, sd_bus
 /* The pod's own settings, from CreatePod's a(sv). */
 typedef struct PodProperties {
         bool stop_when_apps_exit;
+        char *stage1;
 } PodProperties;
 
-static int read_pod_properties(sd_bus_message *m, PodProperties *props, sd_bus_error *error) {
+static void pod_properties_done(PodProperties *p) {
+        free(p->stage1);
+}
+
+/* A flavour is a directory of the stage1 dir with an init in it. */
+static int stage1_check(Daemon *d, const char *name, sd_bus_error *error) {
+        _cleanup_free_ char *init = NULL;
+
+        if (!stage1_name_is_valid(name))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid stage1 flavour name '%s'", name);
+        if (asprintf(&init, "%s/%s/peapod-stage1-init", d->runtime.stage1_dir, name) < 0)
+                return -ENOMEM;
+        if (access(init, X_OK) < 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "No stage1 flavour '%s' (%s: %s)", name, init,
+                                         strerror(errno));
+        return 0;
+}
+
+static int read_pod_properties(Daemon *d, sd_bus_message *m, PodProperties *props, sd_bus_error *error) {
         int r;
 
         r = sd_bus_message_enter_container(m, 'a', "(sv)");
@@ -208,6 +227,21 @@ static int read_pod_properties(sd_bus_message *m, PodProperties *props, sd_bus_e
                         if (r < 0)
                                 return r;
                         props->stop_when_apps_exit = b;
+                } else if (streq(name, "Stage1")) {
+                        const char *s;
+
+                        if (!streq(contents, "s"))
+                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Pod property %s must be s", name);
+                        r = sd_bus_message_read(m, "v", "s", &s);
+                        if (r < 0)
+                                return r;
+                        r = stage1_check(d, s, error);
+                        if (r < 0)
+                                return r;
+                        free(props->stage1);
+                        props->stage1 = streq(s, "default") ? NULL : strdup(s);
+                        if (!streq(s, "default") && !props->stage1)
+                                return -ENOMEM;
                 } else
                         return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown pod property %s", name);
                 r = sd_bus_message_exit_container(m);
@@ -221,7 +255,7 @@ static int read_pod_properties(sd_bus_message *m, PodProperties *props, sd_bus_e
 
 static int method_create_pod(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         Daemon *d = userdata;
-        PodProperties props = { .stop_when_apps_exit = true };
+        _cleanup_(pod_properties_done) PodProperties props = { .stop_when_apps_exit = true };
         AppSpec specs[POD_APPS_MAX] = {};
         AppArgs *aa = NULL;
         size_t n = 0;
@@ -237,7 +271,7 @@ static int method_create_pod(sd_bus_message *m, void *userdata, sd_bus_error *er
         r = sd_bus_message_read(m, "s", &name);
         if (r < 0)
                 return r;
-        r = read_pod_properties(m, &props, error);
+        r = read_pod_properties(d, m, &props, error);
         if (r < 0)
                 return r;
 
@@ -288,8 +322,10 @@ static int method_create_pod(sd_bus_message *m, void *userdata, sd_bus_error *er
                 goto finish;
         }
         r = n == 0 ? pod_new_empty(name, &p, &perr) : pod_new(name, specs, n, d->images_dir, &p, &perr);
-        if (r >= 0)
+        if (r >= 0) {
                 p->stop_when_apps_exit = props.stop_when_apps_exit;
+                p->stage1 = TAKE_PTR(props.stage1);
+        }
         if (r < 0) {
                 r = bus_error_from_pod_errno(error, r, "Failed to create pod", perr.message);
                 goto finish;

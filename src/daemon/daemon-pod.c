@@ -117,6 +117,12 @@ static int property_get_apps(sd_bus *bus, const char *path, const char *interfac
         return sd_bus_message_close_container(reply);
 }
 
+static int property_get_stage1(sd_bus *bus, const char *path, const char *interface, const char *property,
+                               sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Pod *p = userdata;
+        return sd_bus_message_append(reply, "s", pod_stage1(p));
+}
+
 static int bus_property_get_bool(sd_bus *bus, const char *path, const char *interface, const char *property,
                                  sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         return sd_bus_message_append(reply, "b", *(bool *) userdata);
@@ -143,6 +149,7 @@ const sd_bus_vtable pod_vtable[] = {
         SD_BUS_METHOD_WITH_ARGS("Stop", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_stop, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Remove", SD_BUS_ARGS("t", flags), SD_BUS_NO_RESULT, method_remove,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_PROPERTY("Stage1", "s", property_get_stage1, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("StopWhenAppsExit", "b", bus_property_get_bool, offsetof(Pod, stop_when_apps_exit),
                         SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_METHOD_WITH_ARGS("AddApp", SD_BUS_ARGS("s", name, "s", image, "a(sv)", properties, "t", flags),

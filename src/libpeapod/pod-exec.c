@@ -63,7 +63,7 @@ int pod_exec_start(PodRuntime *rt, const Pod *p, const App *a, char * const *cmd
         r = pod_unit_names(p, &slice, NULL);
         if (r < 0)
                 return r;
-        if (asprintf(&helper, "%s/default/peapod-stage1-exec", rt->stage1_dir) < 0 ||
+        if (asprintf(&helper, "%s/%s/peapod-stage1-exec", rt->stage1_dir, pod_stage1(p)) < 0 ||
             asprintf(&desc, "Command in app %s of pod %s", a->name, p->name) < 0)
                 return -ENOMEM;
 

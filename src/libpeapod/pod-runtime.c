@@ -122,7 +122,7 @@ static int pod_spawn_init(PodRuntime *rt, const Pod *p, pid_t *ret_leader, Peapo
         pid_t child, leader;
         int status, r;
 
-        if (asprintf(&init, "%s/default/peapod-stage1-init", rt->stage1_dir) < 0 ||
+        if (asprintf(&init, "%s/%s/peapod-stage1-init", rt->stage1_dir, pod_stage1(p)) < 0 ||
             asprintf(&root, "%s/pods/%s/root", rt->state_dir, p->id) < 0 ||
             asprintf(&root_arg, "--root=%s", root) < 0 || asprintf(&host_arg, "--hostname=%s", p->name) < 0)
                 return -ENOMEM;
@@ -196,7 +196,8 @@ int app_start_unit(PodRuntime *rt, const Pod *p, App *a, const char *slice, cons
         r = app_unit_name(p->name, a->name, &unit);
         if (r < 0)
                 return r;
-        if (asprintf(&helper, "%s/default/peapod-stage1-app", rt->stage1_dir) < 0 || app_dir(rt, p, a, "rootfs", &rootfs) < 0 ||
+        if (asprintf(&helper, "%s/%s/peapod-stage1-app", rt->stage1_dir, pod_stage1(p)) < 0 ||
+            app_dir(rt, p, a, "rootfs", &rootfs) < 0 ||
             asprintf(&desc, "App %s of pod %s", a->name, p->name) < 0)
                 return -ENOMEM;
 
@@ -325,6 +326,16 @@ int app_start_unit(PodRuntime *rt, const Pod *p, App *a, const char *slice, cons
         return 0;
 }
 
+int pod_stage1_shares_host(PodRuntime *rt, const Pod *p) {
+        _cleanup_free_ char *marker = NULL;
+
+        if (asprintf(&marker, "%s/%s/host-namespaces", rt->stage1_dir, pod_stage1(p)) < 0)
+                return -ENOMEM;
+        if (access(marker, F_OK) >= 0)
+                return 1;
+        return errno == ENOENT ? 0 : -errno;
+}
+
 /* Undo a start: everything that may exist is torn down, whatever exists. */
 static void pod_teardown(PodRuntime *rt, Pod *p) {
         _cleanup_free_ char *slice = NULL, *scope = NULL;
@@ -386,7 +397,15 @@ int pod_start(PodRuntime *rt, Pod *p, PeapodError *err) {
         if (r < 0)
                 goto fail;
 
-        r = machine_create(rt->bus, p->name, p->id, p->leader, root, slice, desc, &error);
+        r = pod_stage1_shares_host(rt, p);
+        if (r > 0)
+                /* Never a machine: machined's shell, login and copy act in
+                 * the leader's namespaces, and a leader in the host's
+                 * namespaces (all but its mount namespace) would hand
+                 * them the host. The pod gets its scope all the same. */
+                r = systemd_start_scope(rt->bus, scope, slice, p->leader, desc, &error);
+        else if (r == 0)
+                r = machine_create(rt->bus, p->name, p->id, p->leader, root, slice, desc, &error);
         if (r < 0) {
                 if (sd_bus_error_has_name(&error, "org.freedesktop.machine1.MachineExists") || r == -EEXIST)
                         peapod_error_set(err, -EEXIST, "A machine named %s exists already", p->name);

@@ -36,6 +36,11 @@ int pod_refresh(PodRuntime *rt, Pod *p);
  * exits that happened meanwhile. Returns 1 if the pod changed. */
 int pod_reconcile(PodRuntime *rt, Pod *p);
 
+/* Whether the pod's stage1 flavour runs apps in the host's namespaces (its
+ * directory holds a file "host-namespaces"): such a pod is not registered
+ * with machined. 1 yes, 0 no, -errno. */
+int pod_stage1_shares_host(PodRuntime *rt, const Pod *p);
+
 /* The steps of a start and a stop for one app, shared with pod-app.c (apps
  * added to, started in and removed from a running pod). */
 int app_dir(PodRuntime *rt, const Pod *p, const App *a, const char *sub, char **ret);

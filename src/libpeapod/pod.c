@@ -78,6 +78,7 @@ Pod *pod_free(Pod *p) {
                 app_done(&p->apps[i]);
         free(p->apps);
         free(p->name);
+        free(p->stage1);
         free(p);
         return NULL;
 }
@@ -254,6 +255,19 @@ int pod_new(const char *name, const AppSpec *specs, size_t n_specs, const char *
         return 0;
 }
 
+const char *pod_stage1(const Pod *p) {
+        return p->stage1 ?: "default";
+}
+
+/* A flavour names a directory: 1-32 of [a-z0-9-], not starting with '-'. */
+bool stage1_name_is_valid(const char *s) {
+        size_t n = s ? strlen(s) : 0;
+
+        if (n == 0 || n > STAGE1_NAME_MAX || s[0] == '-')
+                return false;
+        return strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-") == n;
+}
+
 App *pod_find_app(Pod *p, const char *name) {
         for (size_t i = 0; i < p->n_apps; i++)
                 if (p->apps[i].name && streq(p->apps[i].name, name))
@@ -296,6 +310,8 @@ int pod_to_json_string(const Pod *p, char **ret) {
         json_object_object_add(o, "name", json_object_new_string(p->name));
         json_object_object_add(o, "state", json_object_new_string(pod_state_to_string(p->state)));
         json_object_object_add(o, "stop_when_apps_exit", json_object_new_boolean(p->stop_when_apps_exit));
+        if (p->stage1)
+                json_object_object_add(o, "stage1", json_object_new_string(p->stage1));
         json_object_object_add(o, "leader", json_object_new_int64(p->leader));
         json_object_object_add(o, "created_usec", json_object_new_uint64(p->created_usec));
         json_object_object_add(o, "started_usec", json_object_new_uint64(p->started_usec));
@@ -375,6 +391,17 @@ int pod_from_json_string(const char *s, Pod **ret) {
                 return -EBADMSG;
         if (json_object_object_get_ex(o, "stop_when_apps_exit", &v))
                 p->stop_when_apps_exit = json_object_get_boolean(v);
+        /* Optional: pods from before flavours are "default" ones. */
+        r = json_get_string_opt(o, "stage1", &str);
+        if (r < 0)
+                return r;
+        if (str) {
+                if (!stage1_name_is_valid(str))
+                        return -EBADMSG;
+                p->stage1 = strdup(str);
+                if (!p->stage1)
+                        return -ENOMEM;
+        }
         r = json_get_int64(o, "leader", &i64);
         if (r < 0)
                 return r;

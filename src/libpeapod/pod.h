@@ -64,6 +64,7 @@ typedef struct Pod {
         char *name;            /* also the machine name */
         PodState state;
         bool stop_when_apps_exit;
+        char *stage1;          /* the stage1 flavour; NULL = "default" */
         pid_t leader;
         uint64_t created_usec, started_usec, exited_usec;
         App *apps;
@@ -102,6 +103,11 @@ int pod_from_json_string(const char *s, Pod **ret);
 int pod_dir(const char *state_dir, const char *id, char **ret);
 int pod_save(const Pod *p, const char *state_dir);
 int pod_load(const char *state_dir, const char *id, Pod **ret);
+
+/* The pod's stage1 flavour: a directory below the stage1 dir. */
+const char *pod_stage1(const Pod *p);
+bool stage1_name_is_valid(const char *s);
+#define STAGE1_NAME_MAX 32
 
 App *pod_find_app(Pod *p, const char *name);
 /* Frees what an App holds (not the App itself). */

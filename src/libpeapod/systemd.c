@@ -256,3 +256,33 @@ int machine_create(sd_bus *bus, const char *name, const char *id_hex, pid_t lead
         /* machined answers once the scope's start job is done. */
         return sd_bus_call(bus, m, 0, error, NULL);
 }
+
+int systemd_start_scope(sd_bus *bus, const char *scope, const char *slice, pid_t pid, const char *description,
+                        sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        _cleanup_free_ char *result = NULL;
+        int r;
+
+        r = sd_bus_message_new_method_call(bus, &m, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                                           "org.freedesktop.systemd1.Manager", "StartTransientUnit");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "ss", scope, "fail");
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "(sv)");
+        if (r >= 0)
+                r = bus_append_property_s(m, "Description", description);
+        if (r >= 0)
+                r = bus_append_property_s(m, "Slice", slice);
+        if (r >= 0)
+                r = sd_bus_message_append(m, "(sv)", "PIDs", "au", 1, (uint32_t) pid);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (r >= 0)
+                r = sd_bus_message_append(m, "a(sa(sv))", 0);
+        if (r < 0)
+                return r;
+        r = systemd_call_job_wait(bus, m, error, &result);
+        if (r < 0)
+                return r;
+        return streq(result, "done") ? 0 : -EIO;
+}

@@ -35,6 +35,10 @@ int systemd_ref_unit(sd_bus *bus, const char *unit);
 int systemd_unref_unit(sd_bus *bus, const char *unit);
 int systemd_get_unit_status(sd_bus *bus, const char *unit, UnitStatus *ret);
 
+/* Start scope around pid in slice (for pods that are no machine). */
+int systemd_start_scope(sd_bus *bus, const char *scope, const char *slice, pid_t pid, const char *description,
+                        sd_bus_error *error);
+
 /* Register a machine whose scope machined creates in the given slice. */
 int machine_create(sd_bus *bus, const char *name, const char *id_hex, pid_t leader, const char *root_directory,
                    const char *slice, const char *description, sd_bus_error *error);

@@ -11,11 +11,11 @@
 #include <stdio.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 
 #include "fs-util.h"
 #include "log.h"
+#include "stage1-child.h"
 #include "stage1-identity.h"
 #include "stage1-util.h"
 #include "strv.h"
@@ -257,46 +257,6 @@ static _noreturn_ void child_main(const ExecArgs *a, const Target *t) {
         _exit(exec_errno_to_exit_status(r));
 }
 
-static _noreturn_ void die_like_child(int sig) {
-        const struct rlimit no_core = {};
-        sigset_t s;
-
-        (void) setrlimit(RLIMIT_CORE, &no_core);
-        (void) signal(sig, SIG_DFL);
-        (void) kill(getpid(), sig);
-        sigemptyset(&s);
-        sigaddset(&s, sig);
-        (void) sigprocmask(SIG_UNBLOCK, &s, NULL);
-        _exit(128 + sig);
-}
-
-static int wait_child(pid_t child, const sigset_t *mask) {
-        for (;;) {
-                siginfo_t si;
-                int status;
-                pid_t p;
-
-                if (sigwaitinfo(mask, &si) < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return log_error_errno(errno, "Failed to wait for signals: %m");
-                }
-                if (si.si_signo != SIGCHLD) {
-                        (void) kill(child, si.si_signo);
-                        continue;
-                }
-                p = waitpid(child, &status, WNOHANG);
-                if (p < 0)
-                        return log_error_errno(errno, "Failed to wait for the command: %m");
-                if (p == 0)
-                        continue;
-                if (WIFEXITED(status))
-                        return WEXITSTATUS(status);
-                if (WIFSIGNALED(status))
-                        die_like_child(WTERMSIG(status));
-        }
-}
-
 static bool pid_ns_for_children_changed;
 
 static int run(int argc, char *argv[]) {
@@ -333,7 +293,7 @@ static int run(int argc, char *argv[]) {
                 child_main(&args, &t);
         target_done(&t);
 
-        r = wait_child(child, &mask);
+        r = stage1_wait_child(child, &mask);
         return r < 0 ? STAGE1_APP_EXIT_SETUP : r;
 }
 

@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <signal.h>
+#include <sys/types.h>
+
+#include "macro.h"
+
+/* A stage1 helper that runs its command in a child mirrors the child's
+ * fate, so that systemd's ExecMainCode/ExecMainStatus of the unit say what
+ * the command did. */
+
+/* Waits for child with mask (SIGCHLD and the forwarded signals, all
+ * blocked by the caller before fork()), forwarding every other signal in
+ * mask to it. Returns the child's exit code; dies by the child's signal
+ * (without a core) when one killed it; -errno on failure. */
+int stage1_wait_child(pid_t child, const sigset_t *mask);
+
+/* Dies by sig, core dumps off; 128+sig if the signal does not kill. */
+_noreturn_ void stage1_die_by_signal(int sig);

@@ -1,0 +1,222 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* peapod-stage1-app of the fly flavour: the app shares the host's network,
+ * IPC, UTS and PID namespaces and is only chrooted into its root, with the
+ * host's /proc, /dev and /sys bound in (rkt's stage1-fly: for privileged
+ * system tools). Same arguments, exit codes and fate mirroring as the
+ * default flavour's. See stage1/README.md. */
+
+#include <fcntl.h>
+#include <grp.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <systemd/sd-journal.h>
+
+#include "fs-util.h"
+#include "log.h"
+#include "stage1-child.h"
+#include "stage1-util.h"
+#include "strv.h"
+
+static const int forwarded_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
+
+/* The pid reuse guard of the default flavour: the leader, read through one
+ * fd of /proc/PID, must be in the pod's scope. */
+static int leader_check(pid_t leader, const char *scope) {
+        _cleanup_close_ int proc_fd = -EBADF, fd = -EBADF;
+        char path[64], cgroup[16384];
+        ssize_t n;
+        int r;
+
+        snprintf(path, sizeof(path), "/proc/%i", (int) leader);
+        proc_fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (proc_fd < 0)
+                return log_error_errno(errno, "Failed to open %s: %m", path);
+        fd = openat(proc_fd, "cgroup", O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return log_error_errno(errno, "Failed to open %s/cgroup: %m", path);
+        n = read(fd, cgroup, sizeof(cgroup) - 1);
+        if (n < 0)
+                return log_error_errno(errno, "Failed to read %s/cgroup: %m", path);
+        cgroup[n] = 0;
+        r = cgroup_contents_in_unit(cgroup, scope);
+        if (r < 0)
+                return log_error_errno(r, "Failed to parse %s/cgroup.", path);
+        if (r == 0)
+                return log_error_errno(ESRCH, "Process %i is not in %s, refusing.", (int) leader, scope);
+        return 0;
+}
+
+static int open_streams(const char *app_id, int *ret_out, int *ret_err) {
+        _cleanup_close_ int out = -EBADF, err = -EBADF;
+
+        out = sd_journal_stream_fd(app_id, LOG_INFO, 0);
+        if (out >= 0)
+                err = sd_journal_stream_fd(app_id, LOG_ERR, 0);
+        if (out < 0 || err < 0) {
+                log_warning_errno(out < 0 ? out : err, "Failed to connect to journald, app logs go to our stdout/stderr: %m");
+                out = safe_close(out);
+                out = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+                err = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+                if (out < 0 || err < 0)
+                        return log_error_errno(errno, "Failed to duplicate stdout/stderr: %m");
+        }
+        *ret_out = TAKE_FD(out);
+        *ret_err = TAKE_FD(err);
+        return 0;
+}
+
+/* Binds the host's src (recursively) onto name below the app's root; the
+ * mount point is made or checked without following symlinks, since the
+ * root comes from an image. */
+static int bind_host(int root_fd, const char *name, const char *src) {
+        _cleanup_close_ int fd = -EBADF;
+        char p[FD_PATH_MAX];
+
+        fd = mkdirat_nofollow(root_fd, name, 0755);
+        if (fd < 0)
+                return log_error_errno(fd, "Failed to create mount point %s (symlinks are refused): %m", name);
+        if (mount(src, fd_path(p, fd), NULL, MS_BIND | MS_REC, NULL) < 0)
+                return log_error_errno(errno, "Failed to bind %s: %m", src);
+        return 0;
+}
+
+static int setup_root(const char *rootfs) {
+        _cleanup_close_ int root_fd = -EBADF;
+        int r;
+
+        /* Our own mount namespace, a slave of the host's: nothing we bind
+         * shows on the host, unmounts of the root on the host reach us. */
+        if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+                return log_error_errno(errno, "Failed to make a mount namespace: %m");
+        if (mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
+                return log_error_errno(errno, "Failed to bind %s onto itself: %m", rootfs);
+        root_fd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (root_fd < 0)
+                return log_error_errno(errno, "Failed to open %s: %m", rootfs);
+        FOREACH_STRV(d, ((char *[]) { (char *) "proc", (char *) "dev", (char *) "sys", NULL })) {
+                char src[16];
+
+                snprintf(src, sizeof(src), "/%s", d);
+                r = bind_host(root_fd, d, src);
+                if (r < 0)
+                        return r;
+        }
+        /* chroot, not pivot_root: fly isolates nothing but the file
+         * system view, and the host's tree stays mounted beneath. */
+        if (fchdir(root_fd) < 0 || chroot(".") < 0 || chdir("/") < 0)
+                return log_error_errno(errno, "Failed to chroot into %s: %m", rootfs);
+        return 0;
+}
+
+static int enter_workdir(const char *workdir) {
+        int r;
+
+        if (chdir(workdir) >= 0)
+                return 0;
+        if (errno != ENOENT)
+                return log_error_errno(errno, "Failed to enter working directory %s: %m", workdir);
+        r = mkdir_p(workdir, 0755);
+        if (r < 0 || chdir(workdir) < 0)
+                return log_error_errno(r < 0 ? r : -errno, "Failed to create working directory %s: %m", workdir);
+        return 0;
+}
+
+static int switch_to_user(const char *spec) {
+        _cleanup_free_ char *passwd = NULL, *group = NULL;
+        _cleanup_(credentials_done) Credentials c = {};
+        const char *what;
+        int r;
+
+        /* Inside the chroot: the image's own files, never NSS. */
+        r = read_id_file("/etc/passwd", STAGE1_ID_FILE_MAX, &passwd);
+        if (r < 0 && r != -ENOENT)
+                return log_error_errno(r, "Failed to read the app's /etc/passwd: %m");
+        r = read_id_file("/etc/group", STAGE1_ID_FILE_MAX, &group);
+        if (r < 0 && r != -ENOENT)
+                return log_error_errno(r, "Failed to read the app's /etc/group: %m");
+        r = credentials_resolve(spec, passwd, group, &c, &what);
+        if (r < 0)
+                return log_error_errno(r, "Failed to resolve --user=%s (%s): %m", spec, what ?: "spec");
+        if (c.home && setenv("HOME", c.home, 0) < 0)
+                return log_oom();
+        if (setgroups(c.n_groups, c.groups) < 0 || setresgid(c.gid, c.gid, c.gid) < 0 ||
+            setresuid(c.uid, c.uid, c.uid) < 0)
+                return log_error_errno(errno, "Failed to switch to %s: %m", spec);
+        (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+        return 0;
+}
+
+static _noreturn_ void child_main(const AppArgs *a, int out_fd, int err_fd) {
+        int r;
+
+        (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (setup_root(a->rootfs) < 0 || enter_workdir(a->workdir ?: "/") < 0)
+                _exit(STAGE1_APP_EXIT_SETUP);
+        if (clearenv() != 0)
+                _exit(STAGE1_APP_EXIT_SETUP);
+        FOREACH_STRV(e, a->env)
+                if (putenv(e) != 0)
+                        _exit(STAGE1_APP_EXIT_SETUP);
+        if (!env_has_path(a->env) && setenv("PATH", STAGE1_DEFAULT_PATH, 1) < 0)
+                _exit(STAGE1_APP_EXIT_SETUP);
+        if (a->user && switch_to_user(a->user) < 0)
+                _exit(STAGE1_APP_EXIT_SETUP);
+        if (dup2(out_fd, STDOUT_FILENO) < 0 || dup2(err_fd, STDERR_FILENO) < 0)
+                _exit(STAGE1_APP_EXIT_SETUP);
+
+        {
+                sigset_t none;
+
+                for (int sig = 1; sig < _NSIG; sig++)
+                        if (sig != SIGKILL && sig != SIGSTOP)
+                                (void) signal(sig, SIG_DFL);
+                sigemptyset(&none);
+                (void) sigprocmask(SIG_SETMASK, &none, NULL);
+        }
+        execvpe(a->cmd[0], a->cmd, environ);
+        r = -errno;
+        log_error_errno(r, "Failed to execute %s: %m", a->cmd[0]);
+        _exit(exec_errno_to_exit_status(r));
+}
+
+int main(int argc, char *argv[]) {
+        _cleanup_(app_args_done) AppArgs args = {};
+        _cleanup_close_ int out_fd = -EBADF, err_fd = -EBADF;
+        sigset_t mask;
+        pid_t child;
+        int r;
+
+        log_set_program(program_invocation_short_name);
+        r = app_args_parse(argc, argv, &args);
+        if (r < 0)
+                return STAGE1_APP_EXIT_SETUP;
+        if (r > 0)
+                return EXIT_SUCCESS;
+        if (leader_check(args.leader, args.scope) < 0)
+                return STAGE1_APP_EXIT_SETUP;
+        if (open_streams(args.app_id, &out_fd, &err_fd) < 0)
+                return STAGE1_APP_EXIT_SETUP;
+
+        (void) signal(SIGCHLD, SIG_DFL);
+        sigemptyset(&mask);
+        for (size_t i = 0; i < ELEMENTSOF(forwarded_signals); i++)
+                sigaddset(&mask, forwarded_signals[i]);
+        sigaddset(&mask, SIGCHLD);
+        (void) sigprocmask(SIG_BLOCK, &mask, NULL);
+
+        child = fork();
+        if (child < 0) {
+                log_error_errno(errno, "Failed to fork the app: %m");
+                return STAGE1_APP_EXIT_SETUP;
+        }
+        if (child == 0)
+                child_main(&args, out_fd, err_fd);
+        out_fd = safe_close(out_fd);
+        err_fd = safe_close(err_fd);
+
+        r = stage1_wait_child(child, &mask);
+        return r < 0 ? STAGE1_APP_EXIT_SETUP : r;
+}
