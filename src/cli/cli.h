@@ -170,6 +170,7 @@ int verb_trust(int argc, char *argv[]);
 /* peapod image sign (cli-trust.c) */
 int verb_image_sign(int argc, char *argv[]);
 int verb_enter(int argc, char *argv[]);
+int verb_gc(int argc, char *argv[]);
 
 /* A verb that exits with another program's status (enter) sets it here;
  * -1 = the usual 0/1/2. */

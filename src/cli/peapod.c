@@ -132,6 +132,17 @@ static const Verb verbs[] = {
           "     --format=FORMAT       list: 'table' (default) or 'json';\n"
           "                           status: 'text' (default) or 'json'\n"
           "     --no-legend           list: print neither the header nor the footer\n" },
+        { "gc", verb_gc, "Remove pods that exited a while ago",
+          "peapod gc [--grace-period=SPAN] [--format=text|json]\n\n"
+          "Remove every pod that has been exited for longer than the grace period,\n"
+          "with everything it has on disk, and print what was removed. Running and\n"
+          "created pods are never touched. peapod-gc.timer runs this hourly when\n"
+          "enabled.\n\n"
+          "Options:\n"
+          "  -h --help                Show this help\n"
+          "     --grace-period=SPAN   How long a pod stays after it exited: 30m (the\n"
+          "                           default), 1h, 2d, 90s; 0 removes every exited pod\n"
+          "     --format=FORMAT       'text' (default) or 'json'\n" },
         { "enter", verb_enter, "Run a command inside a running app",
           "peapod enter [--app=APP] [--tty] POD [-- CMD [ARGS...]]\n\n"
           "Run CMD (default: /bin/sh) inside APP of POD (default: the pod's only\n"

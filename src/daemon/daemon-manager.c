@@ -393,8 +393,6 @@ int bus_pod_stop(Daemon *d, Pod *p, sd_bus_message *m, sd_bus_error *error) {
 }
 
 int bus_pod_remove(Daemon *d, Pod *p, uint64_t flags, sd_bus_message *m, sd_bus_error *error) {
-        _cleanup_free_ char *path = NULL, *name = NULL;
-        char id[POD_ID_LEN + 1];
         int r;
 
         r = bus_check_privileged(m, error);
@@ -410,6 +408,17 @@ int bus_pod_remove(Daemon *d, Pod *p, uint64_t flags, sd_bus_message *m, sd_bus_
                 if (r < 0)
                         return sd_bus_error_set_errnof(error, r, "Failed to stop pod %s: %m", p->name);
         }
+        r = daemon_remove_pod(d, p);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Failed to remove pod %s: %m", p->name);
+        return sd_bus_reply_method_return(m, NULL);
+}
+
+int daemon_remove_pod(Daemon *d, Pod *p) {
+        _cleanup_free_ char *path = NULL, *name = NULL;
+        char id[POD_ID_LEN + 1];
+        int r;
+
         r = pod_object_path(p, &path);
         if (r < 0)
                 return r;
@@ -419,12 +428,12 @@ int bus_pod_remove(Daemon *d, Pod *p, uint64_t flags, sd_bus_message *m, sd_bus_
         memcpy(id, p->id, sizeof(id));
         r = pod_remove(&d->runtime, p);
         if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Failed to remove pod %s: %m", p->name);
+                return r;
         (void) sd_bus_emit_object_removed(d->bus, path);
         daemon_forget_pod(d, p);
         (void) sd_bus_emit_signal(d->bus, PEAPOD_ROOT_PATH, "org.peapod1.Manager", "PodRemoved", "so", id, path);
         log_info("Removed pod %s.", name);
-        return sd_bus_reply_method_return(m, NULL);
+        return 0;
 }
 
 static int method_start_pod(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -552,6 +561,8 @@ const sd_bus_vtable manager_vtable[] = {
                                 bus_method_list_trusted_keys, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("RemoveTrustedKey", SD_BUS_ARGS("s", fingerprint, "t", flags), SD_BUS_NO_RESULT,
                                 bus_method_remove_trusted_key, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GarbageCollect", SD_BUS_ARGS("t", grace_usec, "t", flags),
+                                SD_BUS_RESULT("a(ss)", removed), bus_method_garbage_collect, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_SIGNAL_WITH_ARGS("PodNew", SD_BUS_ARGS("s", id, "o", path), 0),
         SD_BUS_SIGNAL_WITH_ARGS("PodRemoved", SD_BUS_ARGS("s", id, "o", path), 0),
         SD_BUS_SIGNAL_WITH_ARGS("JobNew", SD_BUS_ARGS("u", id, "o", path), 0),

@@ -43,6 +43,10 @@ Pod *daemon_find_pod(Daemon *d, const char *key, int *ret_error);
 Pod *daemon_pod_by_id(Daemon *d, const char *id);
 int daemon_add_pod(Daemon *d, Pod *p);
 void daemon_forget_pod(Daemon *d, Pod *p);
+/* Removes a pod that is not running from disk and the bus, with PodRemoved. */
+int daemon_remove_pod(Daemon *d, Pod *p);
+/* Manager.GarbageCollect (daemon-gc.c). */
+int bus_method_garbage_collect(sd_bus_message *m, void *userdata, sd_bus_error *error);
 /* React to a change seen from systemd: refresh, and stop a pod whose apps
  * have all exited. Emits the property changes. */
 void daemon_pod_changed(Daemon *d, Pod *p);
