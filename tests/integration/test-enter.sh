@@ -6,7 +6,7 @@
 here=$(dirname "$(realpath "$0")")
 
 tmp=$(mktemp -d /var/tmp/enter.XXXXXX)
-cleanup() { cleanup_pods; stop_registry; rm -rf "$tmp" /etc/peapod/registries.conf; }
+cleanup() { cleanup_pods; stop_registry; rm -rf "$tmp" /etc/peapod/registries.conf /etc/peapod/policy.json; }
 trap cleanup EXIT
 
 caps() { grep -E '^(Uid|Gid|Groups|CapInh|CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs|Seccomp):' "$@"; }
@@ -70,6 +70,8 @@ assert_contains "$err" "denied" "unprivileged caller"
 if command -v docker-registry >/dev/null && command -v skopeo >/dev/null; then
         start_registry "$tmp"
         registry_allow_insecure
+        # An unsigned test image: trust is test-trust.sh's subject.
+        policy_accept_unsigned "$REGISTRY/test"
         "$here/../unit/make-test-image.py" "$tmp/numeric" --user=1234:5678 >/dev/null
         skopeo --insecure-policy copy -q --dest-tls-verify=false "oci:$tmp/numeric:latest" "docker://$REGISTRY/test/numeric:latest"
         $PEAPOD image pull -q "$REGISTRY/test/numeric:latest" >/dev/null
