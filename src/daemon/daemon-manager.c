@@ -2,6 +2,7 @@
 #include <stdio.h>
 
 #include "daemon-trust.h"
+#include "crash-point.h"
 #include "daemon.h"
 #include "log.h"
 #include "string-util.h"
@@ -335,6 +336,7 @@ static int method_create_pod(sd_bus_message *m, void *userdata, sd_bus_error *er
                 r = sd_bus_error_set_errnof(error, r, "Failed to save pod %s: %m", p->name);
                 goto finish;
         }
+        crash_point("create-saved");
         r = pod_object_path(p, &path);
         if (r < 0)
                 goto finish;

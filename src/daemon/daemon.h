@@ -39,6 +39,8 @@ typedef struct Daemon {
 } Daemon;
 
 int daemon_load_pods(Daemon *d);
+/* Before daemon_load_pods(): leftovers of a crashed predecessor (daemon-recover.c). */
+void daemon_recover(Daemon *d);
 Pod *daemon_find_pod(Daemon *d, const char *key, int *ret_error);
 Pod *daemon_pod_by_id(Daemon *d, const char *id);
 int daemon_add_pod(Daemon *d, Pod *p);

@@ -189,6 +189,7 @@ int main(int argc, char *argv[]) {
         r = daemon_track_systemd(&d);
         if (r < 0)
                 return EXIT_FAILURE;
+        daemon_recover(&d);
         r = daemon_load_pods(&d);
         if (r < 0)
                 return EXIT_FAILURE;

@@ -1,9 +1,17 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <unistd.h>
 
+#include "fs-util.h"
+#include "name.h"
 #include "pod-gc.h"
+#include "string-util.h"
+#include "strv.h"
 
 bool pod_gc_is_due(const Pod *p, uint64_t now_usec, uint64_t grace_usec) {
         if (p->state != POD_EXITED)
@@ -62,4 +70,82 @@ int timespan_parse(const char *s, uint64_t *ret_usec) {
         }
         *ret_usec = total;
         return 0;
+}
+
+/* /proc/self/mountinfo escapes blanks and backslashes as \ooo. */
+static void unescape_octal(char *s) {
+        char *w = s;
+
+        for (char *r = s; *r;) {
+                if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0' && r[2] <= '7' && r[3] >= '0' && r[3] <= '7') {
+                        *w++ = (char) ((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
+                        r += 4;
+                } else
+                        *w++ = *r++;
+        }
+        *w = 0;
+}
+
+int umount_below(const char *path) {
+        _cleanup_strv_free_ char **targets = NULL;
+        size_t n = strlen(path), k;
+        char line[8192];
+        FILE *f;
+        int r = 0;
+
+        f = fopen("/proc/self/mountinfo", "re");
+        if (!f)
+                return -errno;
+        while (fgets(line, sizeof(line), f)) {
+                char target[4096];
+
+                /* "ID PARENT MAJ:MIN ROOT TARGET ..." */
+                if (sscanf(line, "%*s %*s %*s %*s %4095s", target) != 1)
+                        continue;
+                unescape_octal(target);
+                if (strneq(target, path, n) && (target[n] == 0 || target[n] == '/') && strv_extend(&targets, target) < 0) {
+                        fclose(f);
+                        return -ENOMEM;
+                }
+        }
+        fclose(f);
+        /* Later lines are mounted later, on top or below: undo backwards. */
+        for (k = strv_length(targets); k > 0; k--)
+                if (umount2(targets[k - 1], MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT && r == 0)
+                        r = -errno;
+        return r;
+}
+
+int pods_remove_leftovers(const char *state_dir) {
+        _cleanup_free_ char *dir = NULL;
+        struct dirent *de;
+        int removed = 0;
+        DIR *d;
+
+        if (asprintf(&dir, "%s/pods", state_dir) < 0)
+                return -ENOMEM;
+        d = opendir(dir);
+        if (!d)
+                return errno == ENOENT ? 0 : -errno;
+        while ((de = readdir(d))) {
+                _cleanup_free_ char *path = NULL, *json = NULL;
+                const char *id = startswith(de->d_name, ".removing-");
+
+                if (!id) {
+                        if (!id_is_valid(de->d_name))
+                                continue;
+                        if (asprintf(&json, "%s/%s/pod.json", dir, de->d_name) < 0)
+                                break;
+                        if (access(json, F_OK) >= 0 || errno != ENOENT)
+                                continue;
+                } else if (!id_is_valid(id))
+                        continue;
+                if (asprintf(&path, "%s/%s", dir, de->d_name) < 0)
+                        break;
+                (void) umount_below(path);
+                if (rm_rf(path) >= 0)
+                        removed++;
+        }
+        closedir(d);
+        return removed;
 }

@@ -19,3 +19,13 @@ bool pod_gc_is_due(const Pod *p, uint64_t now_usec, uint64_t grace_usec);
 /* "30m", "1h30m", "90s", "2d", "500ms", "0" (a bare number is seconds), as
  * systemd writes time spans; at most 100 years. -EINVAL on anything else. */
 int timespan_parse(const char *s, uint64_t *ret_usec);
+
+/* At the start of the manager, before pods are loaded: deletes what no pod
+ * owns in <state_dir>/pods: ".removing-<id>" directories of removals cut
+ * short, and pod directories without a pod.json (a creation cut short
+ * before its first save); mounts below them are detached first. Returns
+ * how many were deleted. */
+int pods_remove_leftovers(const char *state_dir);
+
+/* Detaches every mount at or below path (deepest first). */
+int umount_below(const char *path);

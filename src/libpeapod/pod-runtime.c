@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "crash-point.h"
 #include "fs-util.h"
 #include "journal.h"
 #include "log.h"
@@ -381,6 +382,7 @@ int pod_start(PodRuntime *rt, Pod *p, PeapodError *err) {
                 p->state = POD_CREATED;
                 return peapod_error_set(err, r, "Failed to save pod state: %s", strerror(-r));
         }
+        crash_point("start-prepared");
 
         for (size_t i = 0; i < p->n_apps; i++) {
                 r = app_mount_rootfs(rt, p, &p->apps[i]);
@@ -390,9 +392,13 @@ int pod_start(PodRuntime *rt, Pod *p, PeapodError *err) {
                 }
         }
 
+        crash_point("start-mounted");
         r = pod_spawn_init(rt, p, &p->leader, err);
         if (r < 0)
                 goto fail;
+        /* The leader is ours but not yet recorded: a crash here leaves it
+         * in peapodd's own cgroup, where the next peapodd finds it. */
+        crash_point("start-init");
         r = pod_save(p, rt->state_dir);
         if (r < 0)
                 goto fail;
@@ -414,11 +420,13 @@ int pod_start(PodRuntime *rt, Pod *p, PeapodError *err) {
                 goto fail;
         }
 
+        crash_point("start-machine");
         for (size_t i = 0; i < p->n_apps; i++) {
                 r = app_start_unit(rt, p, &p->apps[i], slice, scope, err);
                 if (r < 0)
                         goto fail;
         }
+        crash_point("start-apps");
 
         p->state = POD_RUNNING;
         p->started_usec = now_usec(CLOCK_REALTIME);
@@ -535,6 +543,7 @@ int pod_stop(PodRuntime *rt, Pod *p) {
         r = systemd_stop_unit(rt->bus, slice, NULL);
         if (r < 0)
                 return r;
+        crash_point("stop-stopped");
         /* The app units are still loaded (AddRef): read how the stop ended them. */
         (void) pod_refresh_apps(rt, p, &changed);
         for (size_t i = 0; i < p->n_apps; i++)
@@ -550,17 +559,27 @@ int pod_stop(PodRuntime *rt, Pod *p) {
 }
 
 int pod_remove(PodRuntime *rt, Pod *p) {
-        _cleanup_free_ char *dir = NULL;
+        _cleanup_free_ char *dir = NULL, *gone = NULL;
         int r;
 
         if (p->state == POD_RUNNING || p->state == POD_PREPARING)
                 return -EBUSY;
         for (size_t i = 0; i < p->n_apps; i++)
                 app_umount_rootfs(rt, p, &p->apps[i]);
+        crash_point("remove-unmounted");
         r = pod_dir(rt->state_dir, p->id, &dir);
         if (r < 0)
                 return r;
-        return rm_rf(dir);
+        /* One atomic step decides that the pod is gone: a removal cut
+         * short leaves a ".removing-<id>" directory, which is no pod and
+         * which the next start of peapodd deletes, never a pod half
+         * deleted (pod.json gone, files left). */
+        if (asprintf(&gone, "%s/pods/.removing-%s", rt->state_dir, p->id) < 0)
+                return -ENOMEM;
+        if (rename(dir, gone) < 0)
+                return -errno;
+        crash_point("remove-renamed");
+        return rm_rf(gone);
 }
 
 int pod_reconcile(PodRuntime *rt, Pod *p) {
