@@ -26,7 +26,7 @@ crash_at() {
         systemctl unset-environment PEAPOD_DEBUG_CRASH_AT
         systemctl stop peapodd.service
         systemctl start peapodd.service
-        journalctl -q -u peapodd.service -o cat | grep -q "PEAPOD_DEBUG_CRASH_AT=$step" || fail "$step: the hook was not hit"
+        journalctl -q -u peapodd.service -o cat | grep "PEAPOD_DEBUG_CRASH_AT=$step" >/dev/null || fail "$step: the hook was not hit"
 }
 
 pod_dir() { echo "/var/lib/peapod/pods/$1"; }
@@ -42,7 +42,7 @@ assert_nothing_runs() { # NAME ID WHAT
         [ -z "$(systemctl list-units --all --plain --no-legend "machine-$esc.*" "peapod-$esc-*" | grep -v ' inactive ' || true)" ] ||
                 fail "$3: units left: $(systemctl list-units --all --plain --no-legend "machine-$esc.*" "peapod-$esc-*")"
         ! machinectl show "$1" >/dev/null 2>&1 || fail "$3: machine left"
-        ! findmnt -rn -o TARGET | grep -q "$2" || fail "$3: mounts left: $(findmnt -rn -o TARGET | grep "$2")"
+        ! findmnt -rn -o TARGET | grep "$2" >/dev/null || fail "$3: mounts left: $(findmnt -rn -o TARGET | grep "$2")"
         ! pgrep -f -- "$2" >/dev/null || fail "$3: processes left: $(pgrep -a -f -- "$2")"
 }
 
