@@ -21,6 +21,7 @@ cleanup() {
         rm -rf "$tmp" /etc/peapod/keys
 }
 trap cleanup EXIT
+trap 'echo "[$TEST_NAME] FAIL: line $LINENO: $BASH_COMMAND" >&2' ERR
 mkdir -m 0700 "$GNUPGHOME"
 
 # The ACI: busybox, a user "app" (1000:1000), /srv.

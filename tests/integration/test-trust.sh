@@ -22,6 +22,7 @@ cleanup() {
         rm -rf "$tmp" /etc/peapod/registries.conf /etc/peapod/policy.json /etc/peapod/keys
 }
 trap cleanup EXIT
+trap 'echo "[$TEST_NAME] FAIL: line $LINENO: $BASH_COMMAND" >&2' ERR
 mkdir -m 0700 "$GNUPGHOME"
 start_registry "$tmp"
 sigstore=$tmp/sigstore
@@ -87,6 +88,16 @@ err=$(must_fail $PEAPOD trust add --yes --root "$tmp/junk.pub")
 assert_contains "$err" "key" "a file without a key"
 err=$(must_fail setpriv --reuid=65534 --regid=65534 --clear-groups $PEAPOD trust add --yes --root "$tmp/alice.pub")
 assert_contains "$err" "ermission denied" "non-root trust add"
+# On a terminal it asks: anything but y is no.
+if command -v script >/dev/null; then
+        out=$(echo n | script -qec "$PEAPOD trust add --prefix=$REGISTRY/test $tmp/alice.pub" /dev/null 2>&1 || true)
+        assert_contains "$out" "Trust this key? [y/N]" "asks on a terminal"
+        assert_contains "$out" "Key not added" "answer n"
+        test ! -e /etc/peapod/keys/prefix.d || fail "a key added after answering n"
+        out=$(echo y | script -qec "$PEAPOD trust add --prefix=$REGISTRY/test $tmp/alice.pub" /dev/null 2>&1)
+        assert_contains "$out" "$alice" "answer y"
+        $PEAPOD trust rm "$alice"
+fi
 assert_eq "$alice" "$($PEAPOD trust add --yes --prefix="$REGISTRY/test" "$tmp/alice.pub" 2>/dev/null)" "trust add prints the fingerprint"
 test -f "/etc/peapod/keys/prefix.d/${REGISTRY//\//,},test/$alice.gpg" || fail "key file in prefix.d"
 
@@ -154,7 +165,7 @@ assert_contains "$(journalctl -u peapodd --no-pager -n 50 -o cat)" "without chec
 d_run=$(push test/run)
 err=$(must_fail $PEAPOD run --name "$PFX-refused" "$REGISTRY/test/run:latest" --exec=/bin/busybox -- true)
 assert_contains "$err" "no signature" "run of an unsigned image"
-$PEAPOD run --insecure-options=image --name "$PFX-run" "$REGISTRY/test/run:latest" --exec=/bin/busybox -- true >/dev/null 2>"$tmp/warn"
+$PEAPOD run --insecure-options=image --name "$PFX-run" "$REGISTRY/test/run:latest" --exec=/bin/busybox -- true >/dev/null 2>"$tmp/warn" || fail "run --insecure-options=image: $(cat "$tmp/warn")"
 assert_contains "$(cat "$tmp/warn")" "without checking its signature" "run warns"
 wait_for 20 sh -c "[ \"\$($PEAPOD status --format=json $PFX-run | jq -r .state)\" = exited ]" || fail "pod of the unsigned image did not run"
 err=$(must_fail $PEAPOD image pull --insecure-options=tls "$REGISTRY/test/unsigned:latest")

@@ -244,6 +244,20 @@ int main(void) {
         add_key("rev", "reg.example.com/rev");
         expect("reg.example.com/rev/app:1", "sha256:" D64A, "key revoked");
 
+        /* keyPath: a key the policy entry names, beside the store's. */
+        {
+                _cleanup_free_ char *pol = NULL;
+                ASSERT_TRUE(asprintf(&pol,
+                                     "{\"default\": {\"type\": \"signedBy\"}, \"scopes\": {\"reg.example.com/kp\":"
+                                     " {\"type\": \"signedBy\", \"keyPath\": \"%s/bob.pub\"}}}",
+                                     tmp) >= 0);
+                write_text(policy, pol);
+        }
+        sign(b, "reg.example.com/kp/app:1", "kp/app", "sha256:" D64A, 1, NULL);
+        expect("reg.example.com/kp/app:1", "sha256:" D64A, NULL);
+        sign(b, "reg.example.com/nokp/app:1", "nokp/app", "sha256:" D64A, 1, NULL);
+        expect("reg.example.com/nokp/app:1", "sha256:" D64A, "no key is trusted");
+
         run("gpgconf --homedir %s --kill all 2>/dev/null || true", home);
         ASSERT_OK(rm_rf(tmp));
         return 0;
