@@ -137,6 +137,7 @@ static int read_pod_properties(sd_bus_message *m, PodInfo *p) {
                 { "Name", "s", offsetof(PodInfo, name) },
                 { "State", "s", offsetof(PodInfo, state) },
                 { "MachineName", "s", offsetof(PodInfo, machine) },
+                { "Stage1", "s", offsetof(PodInfo, stage1) },
                 { "Slice", "s", offsetof(PodInfo, slice) },
                 { "Unit", "s", offsetof(PodInfo, unit) },
                 { "Leader", "u", offsetof(PodInfo, leader) },

@@ -27,6 +27,7 @@ void pod_info_done(PodInfo *p) {
         free(p->name);
         free(p->state);
         free(p->machine);
+        free(p->stage1);
         free(p->slice);
         free(p->unit);
         free(p->path);
@@ -207,6 +208,7 @@ json_object *pod_info_to_json(const PodInfo *p) {
             json_add_string(o, "name", p->name) < 0 ||
             json_add_string(o, "state", p->state) < 0 ||
             json_add_string(o, "machine", p->machine) < 0 ||
+            json_add_string(o, "stage1", p->stage1 ?: "default") < 0 ||
             json_add_string(o, "slice", p->slice) < 0 ||
             json_add_string(o, "unit", p->unit) < 0 ||
             json_add_uint64(o, "leader", p->leader) < 0 ||

@@ -26,6 +26,7 @@ static int print_status_text(const PodInfo *p) {
         printf("%s (%s)\n", p->name, p->id);
         print_field("State", p->state);
         print_field("Machine", p->machine);
+        print_field("Stage1", p->stage1 ?: "default");
         print_field("Slice", p->slice);
         print_field("Unit", p->unit);
         if (p->leader > 0)

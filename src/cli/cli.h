@@ -87,6 +87,7 @@ typedef struct AppInfo {
 
 typedef struct PodInfo {
         char *id, *name, *state, *machine, *slice, *unit, *path;
+        char *stage1;     /* NULL from a peapodd without flavours */
         uint32_t leader;
         uint64_t created_usec, started_usec, exited_usec;
         AppInfo *apps;

@@ -19,6 +19,8 @@ $PEAPOD run --stage1=fly --name "$PFX-fly" busybox --app-name=tool -- sh -c '
 id=$(pod_id "$PFX-fly")
 assert_eq fly "$(busctl --json=short get-property org.peapod1 /org/peapod1/pod/$id org.peapod1.Pod Stage1 | jq -r .data)" "Stage1 property"
 assert_eq running "$(pod_state "$PFX-fly")" "fly pod runs"
+assert_eq fly "$($PEAPOD status --format=json "$PFX-fly" | jq -r .stage1)" "peapod status shows the flavour"
+assert_contains "$($PEAPOD status "$PFX-fly")" "Stage1: fly" "peapod status text"
 wait_for 10 sh -c "$PEAPOD logs $PFX-fly 2>&1 | grep -q host=" || fail "no output"
 out=$($PEAPOD logs "$PFX-fly" 2>&1)
 assert_contains "$out" "$ifname" "host network interfaces"
