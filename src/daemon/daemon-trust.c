@@ -6,7 +6,6 @@
 #include "trust.h"
 
 #define BUS_ERROR_NO_SUCH_KEY "org.peapod1.Error.NoSuchKey"
-#define BUS_ERROR_NOT_TRUSTED "org.peapod1.Error.NotTrusted"
 
 int daemon_image_verify(const char *reference, const Digest *manifest, void *userdata, PeapodError *e) {
         _cleanup_free_ char *how = NULL;
@@ -32,12 +31,6 @@ int daemon_aci_verify(const char *reference, int fd, const void *sig, size_t sig
         }
         log_info("Accepted ACI %s: %s.", reference, how);
         return 0;
-}
-
-int daemon_trust_error(sd_bus_error *error, int r, const char *message) {
-        if (r == -EACCES || r == -EKEYREJECTED || r == -EKEYEXPIRED || r == -EKEYREVOKED)
-                return sd_bus_error_setf(error, BUS_ERROR_NOT_TRUSTED, "%s", message ?: strerror(-r));
-        return sd_bus_error_set_errnof(error, r, "%s", message ?: strerror(-r));
 }
 
 int bus_method_add_trusted_key(sd_bus_message *m, void *userdata, sd_bus_error *error) {

@@ -19,8 +19,6 @@
 int daemon_image_verify(const char *reference, const Digest *manifest, void *userdata, PeapodError *e);
 /* The same for an ACI and its detached signature (an AciVerifyFn). */
 int daemon_aci_verify(const char *reference, int fd, const void *sig, size_t sig_size, void *userdata, PeapodError *e);
-/* A refusal of the policy as org.peapod1.Error.NotTrusted. */
-int daemon_trust_error(sd_bus_error *error, int r, const char *message);
 
 int bus_method_add_trusted_key(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_method_list_trusted_keys(sd_bus_message *m, void *userdata, sd_bus_error *error);
