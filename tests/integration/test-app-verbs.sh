@@ -59,6 +59,24 @@ assert_contains "$err" "already" "start of a running app"
 err=$(must_fail $PEAPOD app start "$PFX-nosuchpod" web)
 assert_contains "$err" "No such pod" "unknown pod"
 [ "$(echo "$err" | wc -l)" -eq 1 ] || fail "more than one line: $err"
+# The same over D-Bus, with the error names programs match on.
+bus_err() { busctl call org.peapod1 "/org/peapod1/pod/$id" org.peapod1.Pod "$@" 2>&1 >/dev/null || true; }
+assert_contains "$(bus_err GetApp s nosuch)" "has no app nosuch" "GetApp of an unknown app"
+# dbus-send prints the error's name.
+dbus_err() { dbus-send --system --print-reply --dest=org.peapod1 "/org/peapod1/pod/$id" "org.peapod1.Pod.$1" "${@:2}" 2>&1 >/dev/null || true; }
+assert_contains "$(dbus_err GetApp string:nosuch)" "org.peapod1.Error.NoSuchApp" "error name of an unknown app"
+assert_contains "$(dbus_err RemoveApp string:web uint64:0)" "org.peapod1.Error.AppRunning" "error name of removing a running app"
+assert_contains "$(dbus_err StartApp string:web)" "org.peapod1.Error.BadState" "error name of starting a running app"
+assert_contains "$(busctl --json=short call org.peapod1 /org/peapod1/pod/$id org.peapod1.Pod GetApp s web | jq -r '.data[0].State.data')" "running" "GetApp State"
+[ "$(busctl --json=short call org.peapod1 /org/peapod1/pod/$id org.peapod1.Pod GetApp s web | jq -r '.data[0].MainPID.data')" = "$pid" ] || fail "GetApp MainPID"
+out=$(busctl call org.peapod1 "/org/peapod1/pod/$id" org.peapod1.Pod AddApp 'ssa(sv)t' web busybox 0 0 2>&1 || true)
+assert_contains "$out" "already" "AddApp of a taken name"
+out=$(busctl call org.peapod1 "/org/peapod1/pod/$id" org.peapod1.Pod AddApp 'ssa(sv)t' x busybox 1 Bogus s y 0 2>&1 || true)
+assert_contains "$out" "Unknown app property Bogus" "AddApp with an unknown property"
+out=$(busctl call org.peapod1 "/org/peapod1/pod/$id" org.peapod1.Pod AddApp 'ssa(sv)t' x busybox 0 8 2>&1 || true)
+assert_contains "$out" "Unknown flags" "AddApp with unknown flags"
+out=$(busctl call org.peapod1 "/org/peapod1/pod/$id" org.peapod1.Pod RemoveApp st web 0 2>&1 || true)
+assert_contains "$out" "stop it first" "RemoveApp of a running app"
 assert_eq 2 "$($PEAPOD app list --format=json "$pod" | jq length)" "nothing changed by failures"
 
 # Stop one app: the pod and the other app stay.
