@@ -184,7 +184,7 @@ static int follow(PodJournal *j, LogsPrinter *p, sd_bus *bus, const char *pod_pa
                                 /* The apps are gone; make journald write out
                                  * what it still holds (root only), then print
                                  * the rest. */
-                                (void) pod_journal_synchronize(POD_JOURNAL_NAMESPACE, 5 * USEC_PER_SEC);
+                                (void) pod_journal_synchronize(POD_JOURNAL_NAMESPACE, 60 * USEC_PER_SEC);
                                 r = pod_journal_process(j);
                                 if (r < 0)
                                         return log_error_errno(r, "Failed to read the journal: %m");

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <systemd/sd-event.h>
@@ -164,9 +165,15 @@ static int write_stats(const CriLogStats *st, const char *path) {
 
         if (!f)
                 return -errno;
+        struct rusage ru = {};
+
+        (void) getrusage(RUSAGE_SELF, &ru);
         fprintf(f, "{\"lines\":%" PRIu64 ",\"entries\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"skipped\":%" PRIu64
-                   ",\"commits\":%" PRIu64 ",\"lag_ms\":{",
-                st->lines, st->entries, st->bytes, st->skipped, st->commits);
+                   ",\"commits\":%" PRIu64 ",\"write_span_usec\":%" PRIu64 ",\"cpu_user_usec\":%" PRIu64
+                   ",\"cpu_sys_usec\":%" PRIu64 ",\"max_rss_kb\":%ld,\"lag_ms\":{",
+                st->lines, st->entries, st->bytes, st->skipped, st->commits, st->last_write_usec - st->first_write_usec,
+                (uint64_t) ru.ru_utime.tv_sec * 1000000 + (uint64_t) ru.ru_utime.tv_usec,
+                (uint64_t) ru.ru_stime.tv_sec * 1000000 + (uint64_t) ru.ru_stime.tv_usec, ru.ru_maxrss);
         bool first = true;
         for (size_t i = 0; st->lag_ms && i < CRILOG_LAG_BUCKETS; i++)
                 if (st->lag_ms[i]) {

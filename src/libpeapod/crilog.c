@@ -47,8 +47,10 @@
 #define CRILOG_BATCH_ENTRIES 4096
 #define CRILOG_BATCH_BYTES (1024 * 1024)
 #define CRILOG_COMMIT_USEC (200 * 1000)
+#define CRILOG_POLL_USEC (10 * 1000)
+#define CRILOG_POLL_LINGER_USEC (400 * 1000)
 /* How long crilog_finish waits for journald to write out what it holds. */
-#define CRILOG_SYNC_TIMEOUT_USEC (10 * USEC_PER_SEC)
+#define CRILOG_SYNC_TIMEOUT_USEC (300 * USEC_PER_SEC)
 /* A state file is a cursor (a few hundred bytes) and three numbers. */
 #define CRILOG_STATE_MAX 4096
 
@@ -65,6 +67,16 @@ struct CriContainer {
         uint64_t offset;        /* size of the file after our last write */
         PodJournal *journal;
         sd_event_source *io, *more;
+        sd_event_source *sync_io, *sync_timer;  /* while finishing */
+        int sync_fd;
+        /* journald tells readers about new entries at most every 250 ms
+         * (it coalesces its inotify-triggering ftruncate()s), so while
+         * lines come in we also look every CRILOG_POLL_USEC, for up to
+         * CRILOG_POLL_LINGER_USEC after the last one; idle, only inotify
+         * wakes us. */
+        sd_event_source *poll_timer;
+        uint64_t last_activity;
+        size_t n_pumped;
         char *cursor;           /* of the last entry written */
         bool dirty;             /* written since the last commit */
         bool finishing;
@@ -264,6 +276,11 @@ static CriContainer *container_free(CriContainer *ct) {
                 return NULL;
         sd_event_source_disable_unref(ct->io);
         sd_event_source_disable_unref(ct->more);
+        sd_event_source_disable_unref(ct->sync_io);
+        sd_event_source_disable_unref(ct->sync_timer);
+        sd_event_source_disable_unref(ct->poll_timer);
+        if (ct->sync_fd >= 0)
+                close(ct->sync_fd);
         pod_journal_free(ct->journal);
         if (ct->fd >= 0)
                 close(ct->fd);
@@ -335,7 +352,11 @@ static int container_flush(CriContainer *ct) {
         if (r < 0)
                 return r;
         if (c->keep_stats) {
-                uint64_t now = now_usec(CLOCK_REALTIME);
+                uint64_t now = now_usec(CLOCK_REALTIME), mono = now_usec(CLOCK_MONOTONIC);
+
+                if (c->stats.first_write_usec == 0)
+                        c->stats.first_write_usec = mono;
+                c->stats.last_write_usec = mono;
 
                 for (size_t i = 0; i < c->n_batch; i++) {
                         uint64_t lag = now > c->batch_realtime[i] ? (now - c->batch_realtime[i]) / 1000 : 0;
@@ -377,6 +398,8 @@ static int container_pump(CriContainer *ct, size_t limit) {
         size_t done = 0;
         int r;
 
+        ct->n_pumped = 0;
+
         for (;;) {
                 PodJournalEntry e;
                 size_t before;
@@ -402,6 +425,7 @@ static int container_pump(CriContainer *ct, size_t limit) {
                 c->stats.lines += count_lines(c->buf + before, c->len - before);
                 c->batch_realtime[c->n_batch++] = e.realtime_usec;
                 done++;
+                ct->n_pumped++;
         }
         r = container_flush(ct);
         return r < 0 ? r : 0;
@@ -411,8 +435,7 @@ static int container_finish_now(CriContainer *ct) {
         int r;
 
         /* Everything journald received is in its files now (or the sync
-         * failed and we write what is there). */
-        (void) pod_journal_synchronize(ct->owner->namespace, CRILOG_SYNC_TIMEOUT_USEC);
+         * failed or timed out and we write what is there). */
         r = pod_journal_process(ct->journal);
         if (r < 0)
                 return r;
@@ -424,6 +447,20 @@ static int container_finish_now(CriContainer *ct) {
         return container_commit(ct);
 }
 
+static int container_poll_arm(CriContainer *ct) {
+        uint64_t now = now_usec(CLOCK_MONOTONIC);
+        int r;
+
+        if (ct->n_pumped > 0)
+                ct->last_activity = now;
+        if (now - ct->last_activity > CRILOG_POLL_LINGER_USEC)
+                return sd_event_source_set_enabled(ct->poll_timer, SD_EVENT_OFF);
+        r = sd_event_source_set_time(ct->poll_timer, now + CRILOG_POLL_USEC);
+        if (r < 0)
+                return r;
+        return sd_event_source_set_enabled(ct->poll_timer, SD_EVENT_ONESHOT);
+}
+
 static void container_run(CriContainer *ct) {
         int r = container_pump(ct, CRILOG_BATCH_ENTRIES);
 
@@ -431,10 +468,17 @@ static void container_run(CriContainer *ct) {
                 /* More to read: continue after the other containers had
                  * their turn. */
                 r = sd_event_source_set_enabled(ct->more, SD_EVENT_ONESHOT);
+        else if (r > 0)
+                r = container_poll_arm(ct);
         if (r < 0) {
                 (void) container_commit(ct);
                 container_drop(ct, r);
         }
+}
+
+static int on_poll(sd_event_source *s, uint64_t usec, void *userdata) {
+        container_run(userdata);
+        return 0;
 }
 
 static int on_journal(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
@@ -564,6 +608,7 @@ int crilog_add(CriLog *c, const char *app_id, const char *path) {
                 return -ENOMEM;
         ct->owner = c;
         ct->fd = -EBADF;
+        ct->sync_fd = -EBADF;
         memcpy(ct->app_id, app_id, sizeof(ct->app_id));
         ct->path = strdup(path);
         if (!ct->path)
@@ -611,6 +656,12 @@ int crilog_add(CriLog *c, const char *app_id, const char *path) {
         r = sd_event_add_defer(c->event, &ct->more, on_more, ct);
         if (r < 0)
                 return r;
+        r = sd_event_add_time(c->event, &ct->poll_timer, CLOCK_MONOTONIC, 0, 1000, on_poll, ct);
+        if (r < 0)
+                return r;
+        r = sd_event_source_set_enabled(ct->poll_timer, SD_EVENT_OFF);
+        if (r < 0)
+                return r;
         /* Read what is there already. */
         r = sd_event_source_set_enabled(ct->more, SD_EVENT_ONESHOT);
         if (r < 0)
@@ -645,16 +696,50 @@ int crilog_reopen(CriLog *c, const char *app_id) {
         return container_commit(ct);
 }
 
+static void container_finish_and_drop(CriContainer *ct) {
+        int r = container_finish_now(ct);
+        container_drop(ct, r < 0 ? r : 0);
+}
+
+static int on_sync(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        CriContainer *ct = userdata;
+
+        if (pod_journal_synchronize_read(fd) == 0)
+                return 0;
+        container_finish_and_drop(ct);
+        return 0;
+}
+
+static int on_sync_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
+        container_finish_and_drop(userdata);
+        return 0;
+}
+
 int crilog_finish(CriLog *c, const char *app_id) {
         CriContainer *ct = container_find(c, app_id);
         int r;
 
         if (!ct)
                 return -ENOENT;
+        if (ct->finishing)
+                return 0;
         ct->finishing = true;
-        r = container_finish_now(ct);
-        container_drop(ct, r < 0 ? r : 0);
-        return r;
+        /* The app's last lines may still wait in its stream sockets (journald
+         * can be seconds behind a burst): ask journald to write out what it
+         * has, keep converting meanwhile, and finish when it answers. */
+        ct->sync_fd = pod_journal_synchronize_start(c->namespace);
+        if (ct->sync_fd >= 0) {
+                r = sd_event_add_io(c->event, &ct->sync_io, ct->sync_fd, EPOLLIN, on_sync, ct);
+                if (r >= 0)
+                        r = sd_event_add_time_relative(c->event, &ct->sync_timer, CLOCK_MONOTONIC,
+                                                       CRILOG_SYNC_TIMEOUT_USEC, 0, on_sync_timeout, ct);
+                if (r >= 0)
+                        return 0;
+        }
+        /* No journald to ask (not root, or no such namespace): what is in
+         * the journal now is all there is. */
+        container_finish_and_drop(ct);
+        return 0;
 }
 
 int crilog_forget(const char *state_dir, const char *app_id) {

@@ -41,6 +41,7 @@ typedef struct CriLogStats {
         uint64_t bytes;
         uint64_t skipped;        /* entries found already written at (re)start */
         uint64_t commits;
+        uint64_t first_write_usec, last_write_usec; /* CLOCK_MONOTONIC */
         /* Lag from the entry's journal time to its write(), in ms: buckets
          * 0..CRILOG_LAG_BUCKETS-2, the last one for all larger lags. */
 #define CRILOG_LAG_BUCKETS 10001
@@ -65,9 +66,11 @@ const CriLogStats *crilog_get_stats(CriLog *c);
 int crilog_add(CriLog *c, const char *app_id, const char *path);
 /* kubelet renamed the file: close it and open (create) path again. */
 int crilog_reopen(CriLog *c, const char *app_id);
-/* The container exited: write every line up to the journal's end (after
- * asking journald to write out what it holds), commit, close, drop it and
- * call the done callback. The state file stays (crilog_forget removes it). */
+/* The container exited: ask journald to write out what it holds, keep
+ * converting, and when journald answered write every line up to the
+ * journal's end, commit, close, drop the container and call the done
+ * callback. Returns at once. The state file stays (crilog_forget removes
+ * it). */
 int crilog_finish(CriLog *c, const char *app_id);
 /* Remove a container's state file (when the container itself is removed). */
 int crilog_forget(const char *state_dir, const char *app_id);

@@ -295,13 +295,10 @@ int pod_journal_wait(PodJournal *j, uint64_t timeout_usec) {
         return r < 0 ? r : 0;
 }
 
-int pod_journal_synchronize(const char *namespace, uint64_t timeout_usec) {
+int pod_journal_synchronize_start(const char *namespace) {
         static const char request[] = "{\"method\":\"io.systemd.Journal.Synchronize\",\"parameters\":{}}";
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         _cleanup_close_ int fd = -EBADF;
-        uint64_t deadline = now_usec(CLOCK_MONOTONIC) + timeout_usec;
-        char reply[4096];
-        size_t got = 0;
 
         if (namespace)
                 snprintf(sa.sun_path, sizeof(sa.sun_path), "/run/systemd/journal.%s/io.systemd.journal", namespace);
@@ -315,10 +312,33 @@ int pod_journal_synchronize(const char *namespace, uint64_t timeout_usec) {
         /* varlink: one JSON object, NUL-terminated, each way. */
         if (send(fd, request, sizeof(request), MSG_NOSIGNAL) != (ssize_t) sizeof(request))
                 return -EIO;
+        return TAKE_FD(fd);
+}
+
+int pod_journal_synchronize_read(int fd) {
+        /* The reply ({"parameters":{}} or an error) is short; nothing we
+         * need is in it but whether it is an error. */
+        char reply[4096];
+        ssize_t k = recv(fd, reply, sizeof(reply), MSG_DONTWAIT | MSG_PEEK);
+
+        if (k < 0)
+                return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+        if (k == 0)
+                return -ECONNRESET;
+        if (!memchr(reply, 0, (size_t) k))
+                return k == (ssize_t) sizeof(reply) ? -EBADMSG : 0;
+        return memmem(reply, (size_t) k, "\"error\"", 7) ? -EIO : 1;
+}
+
+int pod_journal_synchronize(const char *namespace, uint64_t timeout_usec) {
+        uint64_t deadline = now_usec(CLOCK_MONOTONIC) + timeout_usec;
+        _cleanup_close_ int fd = pod_journal_synchronize_start(namespace);
+
+        if (fd < 0)
+                return fd;
         for (;;) {
                 struct pollfd p = { .fd = fd, .events = POLLIN };
                 uint64_t n = now_usec(CLOCK_MONOTONIC);
-                ssize_t k;
                 int r;
 
                 if (n >= deadline)
@@ -328,21 +348,9 @@ int pod_journal_synchronize(const char *namespace, uint64_t timeout_usec) {
                         return -errno;
                 if (r <= 0)
                         continue;
-                k = recv(fd, reply + got, sizeof(reply) - 1 - got, 0);
-                if (k < 0 && errno != EINTR)
-                        return -errno;
-                if (k == 0)
-                        return -ECONNRESET;
-                if (k < 0)
-                        continue;
-                got += (size_t) k;
-                if (memchr(reply, 0, got)) {
-                        /* A reply with "error" is a failure, anything else
-                         * ({"parameters":{}}) is done. */
-                        return memmem(reply, got, "\"error\"", 7) ? -EIO : 0;
-                }
-                if (got >= sizeof(reply) - 1)
-                        return -EBADMSG;
+                r = pod_journal_synchronize_read(fd);
+                if (r != 0)
+                        return r < 0 ? r : 0;
         }
 }
 

@@ -107,10 +107,16 @@ int pod_journal_process(PodJournal *j);
 int pod_journal_wait(PodJournal *j, uint64_t timeout_usec);
 
 /* Ask the namespace's journald to write out everything it has received so
- * far (its varlink Synchronize, as journalctl --sync): after it returns,
- * every line an app wrote before the call is in the journal files. Needs
- * root (the socket is 0600). Blocks up to timeout_usec. */
+ * far (its varlink Synchronize, as journalctl --sync): after it answers,
+ * every line an app wrote before the call is in the journal files. That
+ * can take seconds: a burst of lines waits in the stream sockets for
+ * journald. Needs root (the socket is 0600). Blocks up to timeout_usec. */
 int pod_journal_synchronize(const char *namespace, uint64_t timeout_usec);
+/* The same for an event loop: _start() sends the request and returns the
+ * fd to watch (POLLIN); _read() returns 1 when journald answered, 0 when
+ * not yet, or -errno. */
+int pod_journal_synchronize_start(const char *namespace);
+int pod_journal_synchronize_read(int fd);
 
 /* "--since"/"--until" times: "YYYY-MM-DD[ HH:MM[:SS[.frac]]]" (local time),
  * RFC 3339 ("2026-11-23T12:00:00.5Z", "...+01:00"), "now", "today",

@@ -7,7 +7,7 @@
 import re
 import sys
 
-LINE = re.compile(rb'^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z) (stdout|stderr) ([PF]) (.*)\Z', re.S)
+LINE = re.compile(rb'^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:\d\d)) (stdout|stderr) ([PF]) (.*)\Z', re.S)
 
 def main():
     path, out_path, err_path = sys.argv[1:4]

@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* CRI line formatting, JSON lines, the journal-field checks and the
+ * --since/--until time parser. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "crilog.h"
+#include "journal.h"
+#include "name.h"
+#include "tests.h"
+
+#define APP "0123456789abcdef0123456789abcdef"
+
+static char *format(const PodJournalEntry *e, size_t *ret_len) {
+        char *buf = NULL;
+        size_t len = 0, cap = 0;
+
+        ASSERT_OK(crilog_format_entry(e, &buf, &len, &cap));
+        *ret_len = len;
+        return buf;
+}
+
+static void test_time(void) {
+        char b[CRILOG_TIME_LEN + 1];
+
+        crilog_format_time(0, b);
+        ASSERT_STREQ(b, "1970-01-01T00:00:00.000000000Z");
+        /* 2026-11-23T12:34:56.000789Z */
+        crilog_format_time(UINT64_C(1795437296) * 1000000 + 789, b);
+        ASSERT_STREQ(b, "2026-11-23T12:34:56.000789000Z");
+        ASSERT_TRUE(strlen(b) == CRILOG_TIME_LEN);
+        /* The cached second must not leak into the next one. */
+        crilog_format_time(UINT64_C(1795437297) * 1000000 + 999999, b);
+        ASSERT_STREQ(b, "2026-11-23T12:34:57.999999000Z");
+        /* Leap-year day. */
+        crilog_format_time(UINT64_C(1709164800) * 1000000, b);
+        ASSERT_STREQ(b, "2024-02-29T00:00:00.000000000Z");
+}
+
+static void test_lines(void) {
+        PodJournalEntry e = {
+                .app_id = APP, .message = "hello", .message_len = 5, .priority = 6,
+                .stream = POD_LOG_STDOUT, .realtime_usec = UINT64_C(1795437296) * 1000000,
+        };
+        _cleanup_free_ char *a = NULL, *b = NULL, *c = NULL, *d = NULL, *n = NULL;
+        size_t len;
+
+        a = format(&e, &len);
+        ASSERT_TRUE(len == strlen("2026-11-23T12:34:56.000000000Z stdout F hello\n"));
+        ASSERT_TRUE(memcmp(a, "2026-11-23T12:34:56.000000000Z stdout F hello\n", len) == 0);
+
+        e.stream = POD_LOG_STDERR;
+        e.line_break = POD_LINE_BREAK_LINE_MAX;
+        b = format(&e, &len);
+        ASSERT_TRUE(memcmp(b, "2026-11-23T12:34:56.000000000Z stderr P hello\n", len) == 0);
+
+        /* Bytes stay bytes: NUL, invalid UTF-8, CR. */
+        e.line_break = POD_LINE_BREAK_NEWLINE;
+        e.message = "a\0\xff\r";
+        e.message_len = 4;
+        c = format(&e, &len);
+        ASSERT_TRUE(len == CRILOG_TIME_LEN + 10 + 4 + 1);
+        ASSERT_TRUE(memcmp(c + CRILOG_TIME_LEN, " stderr F a\0\xff\r\n", 15) == 0);
+
+        /* A newline inside a message cannot forge a line: each piece gets
+         * our own time, stream and tag; the entry's tag goes on the last. */
+        e.message = "one\n2026-01-01T00:00:00.000000000Z stdout F forged";
+        e.message_len = strlen(e.message);
+        e.line_break = POD_LINE_BREAK_LINE_MAX;
+        d = format(&e, &len);
+        ASSERT_TRUE(memcmp(d + CRILOG_TIME_LEN, " stderr F one\n", 14) == 0);
+        ASSERT_TRUE(memcmp(d + CRILOG_TIME_LEN + 14 + CRILOG_TIME_LEN, " stderr P 2026-01-01", 20) == 0);
+        ASSERT_TRUE(d[len - 1] == '\n');
+
+        /* An empty message is an empty F line. */
+        e.message = "";
+        e.message_len = 0;
+        e.line_break = POD_LINE_BREAK_NEWLINE;
+        n = format(&e, &len);
+        ASSERT_TRUE(len == CRILOG_TIME_LEN + 11);
+        ASSERT_TRUE(memcmp(n + CRILOG_TIME_LEN, " stderr F \n", 11) == 0);
+}
+
+static void test_json(void) {
+        PodJournalEntry e = {
+                .app_id = APP, .message = "q\"b\\\x01\xff\xc3\xa9", .message_len = 8, .priority = 3,
+                .stream = POD_LOG_STDERR, .realtime_usec = 0,
+        };
+        _cleanup_free_ char *buf = NULL;
+        size_t len = 0, cap = 0;
+
+        ASSERT_OK(log_format_json(&e, "web", &buf, &len, &cap));
+        buf[len] = 0; /* cap > len: the escapes reserve more than they use */
+        ASSERT_STREQ(buf, "{\"time\":\"1970-01-01T00:00:00.000000000Z\",\"stream\":\"stderr\",\"app\":\"web\","
+                          "\"app_id\":\"" APP "\",\"message\":\"q\\\"b\\\\\\u0001\xef\xbf\xbd\xc3\xa9\",\"partial\":false}\n");
+}
+
+static void test_parse(void) {
+        char id[POD_ID_LEN + 1];
+        PodJournalEntry e;
+        PodJournalFields f = {
+                .message = "m", .message_len = 1, .identifier = APP, .identifier_len = 32,
+                .priority = "3", .priority_len = 1, .line_break = "line-max", .line_break_len = 8,
+                .realtime_usec = 42,
+        };
+
+        ASSERT_TRUE(pod_journal_entry_parse(&f, id, &e) == 1);
+        ASSERT_STREQ(e.app_id, APP);
+        ASSERT_TRUE(e.stream == POD_LOG_STDERR);
+        ASSERT_TRUE(e.line_break == POD_LINE_BREAK_LINE_MAX);
+        ASSERT_TRUE(e.realtime_usec == 42);
+
+        f.priority = "6";
+        f.line_break = "nul";
+        f.line_break_len = 3;
+        ASSERT_TRUE(pod_journal_entry_parse(&f, id, &e) == 1);
+        ASSERT_TRUE(e.stream == POD_LOG_STDOUT);
+        ASSERT_TRUE(e.line_break == POD_LINE_BREAK_NEWLINE);
+
+        /* Bad priorities count as stdout (LOG_INFO). */
+        f.priority = "x";
+        ASSERT_TRUE(pod_journal_entry_parse(&f, id, &e) == 1);
+        ASSERT_TRUE(e.priority == 6 && e.stream == POD_LOG_STDOUT);
+
+        /* Not an app's line: other identifiers, none, no message. */
+        f.identifier = "0123456789ABCDEF0123456789abcdef";
+        ASSERT_TRUE(pod_journal_entry_parse(&f, id, &e) == 0);
+        f.identifier = "systemd";
+        f.identifier_len = 7;
+        ASSERT_TRUE(pod_journal_entry_parse(&f, id, &e) == 0);
+        f.identifier = NULL;
+        ASSERT_TRUE(pod_journal_entry_parse(&f, id, &e) == 0);
+        f.identifier = APP;
+        f.identifier_len = 32;
+        f.message = NULL;
+        ASSERT_TRUE(pod_journal_entry_parse(&f, id, &e) == 0);
+}
+
+static uint64_t t(const char *s, uint64_t now) {
+        uint64_t v = 0;
+
+        if (log_time_parse(s, now, &v) < 0) {
+                fprintf(stderr, "log_time_parse(\"%s\") failed\n", s);
+                exit(EXIT_FAILURE);
+        }
+        return v;
+}
+
+static void test_time_parse(void) {
+        const uint64_t now = UINT64_C(1795437296) * 1000000; /* 2026-11-23T12:34:56Z */
+        const uint64_t S = 1000000;
+        uint64_t v;
+
+        setenv("TZ", "UTC", 1);
+        tzset();
+        ASSERT_TRUE(t("now", now) == now);
+        ASSERT_TRUE(t("-5m", now) == now - 300 * S);
+        ASSERT_TRUE(t("+1h", now) == now + 3600 * S);
+        ASSERT_TRUE(t("10s ago", now) == now - 10 * S);
+        ASSERT_TRUE(t("1h30m ago", now) == now - 5400 * S);
+        ASSERT_TRUE(t("1 min ago", now) == now - 60 * S);
+        ASSERT_TRUE(t("-250ms", now) == now - 250000);
+        ASSERT_TRUE(t("2d ago", now) == now - 2 * 86400 * S);
+        ASSERT_TRUE(t("@1795437296", now) == now);
+        ASSERT_TRUE(t("2026-11-23T12:34:56Z", now) == now);
+        ASSERT_TRUE(t("2026-11-23T12:34:56.5Z", now) == now + S / 2);
+        ASSERT_TRUE(t("2026-11-23T12:34:56.123456789Z", now) == now + 123456);
+        ASSERT_TRUE(t("2026-11-23T13:34:56+01:00", now) == now);
+        ASSERT_TRUE(t("2026-11-23T11:34:56-01:00", now) == now);
+        ASSERT_TRUE(t("2026-11-23 12:34:56", now) == now);
+        ASSERT_TRUE(t("2026-11-23 12:34", now) == now - 56 * S);
+        ASSERT_TRUE(t("2026-11-23", now) == now - (12 * 3600 + 34 * 60 + 56) * S);
+        ASSERT_TRUE(t("today", now) == now - (12 * 3600 + 34 * 60 + 56) * S);
+        ASSERT_TRUE(t("yesterday", now) == now - (36 * 3600 + 34 * 60 + 56) * S);
+        /* Local time without a zone. */
+        setenv("TZ", "EST5", 1);
+        tzset();
+        ASSERT_TRUE(t("2026-11-23 07:34:56", now) == now);
+        ASSERT_TRUE(t("2026-11-23T12:34:56Z", now) == now);
+
+        const char *bad[] = {
+                "", "5m", "-", "-5", "-5 parsecs", "ago", " ago", "10s  agoo", "@", "@-1", "@12x",
+                "2026-13-01", "2026-00-10", "2026-11-32", "1969-12-31", "2026-11-23 25:00", "2026-11-23T12:60",
+                "2026-11-23T12:34:56+0100", "2026-11-23T12:34:56 Z", "2026-11-23T12:34:56+24:00", "2026-1-1",
+                "26-11-23", "2026-11-23x", "tomorrow", "-99999999999999s",
+                "2026-11-23T12:34:56.Z",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+                if (log_time_parse(bad[i], now, &v) >= 0) {
+                        fprintf(stderr, "log_time_parse(\"%s\") accepted it\n", bad[i]);
+                        exit(EXIT_FAILURE);
+                }
+}
+
+int main(void) {
+        test_time();
+        test_lines();
+        test_json();
+        test_parse();
+        test_time_parse();
+        return 0;
+}
