@@ -25,6 +25,9 @@ struct PodJournal {
         bool at_entry;
         size_t n_apps;
         uint64_t until_usec;
+        /* The current entry's message, copied out of sd-journal's buffers. */
+        char *message;
+        size_t message_cap;
         /* The current entry's app id, NUL-terminated for the caller. */
         char app_id[POD_ID_LEN + 1];
 };
@@ -77,6 +80,7 @@ PodJournal *pod_journal_free(PodJournal *j) {
         if (!j)
                 return NULL;
         sd_journal_close(j->journal);
+        free(j->message);
         free(j);
         return NULL;
 }
@@ -193,27 +197,6 @@ int pod_journal_seek_after_cursor(PodJournal *j, const char *cursor) {
         return 0;
 }
 
-static int get_field(sd_journal *journal, const char *field, const void **ret, size_t *ret_len) {
-        const void *data;
-        size_t len, n = strlen(field);
-        int r;
-
-        r = sd_journal_get_data(journal, field, &data, &len);
-        if (r == -ENOENT) {
-                *ret = NULL;
-                *ret_len = 0;
-                return 0;
-        }
-        if (r < 0)
-                return r;
-        /* sd-journal hands back "FIELD=value". */
-        if (len <= n || memcmp(data, field, n) != 0 || ((const char *) data)[n] != '=')
-                return -EBADMSG;
-        *ret = (const char *) data + n + 1;
-        *ret_len = len - n - 1;
-        return 0;
-}
-
 int pod_journal_next(PodJournal *j, PodJournalEntry *ret) {
         int r;
 
@@ -244,33 +227,46 @@ int pod_journal_next(PodJournal *j, PodJournalEntry *ret) {
                         return 0;
                 }
 
-                /* A value stays valid only until the next sd_journal_get_data()
-                 * (compressed fields share one buffer): copy the small ones,
-                 * and get MESSAGE last. */
-                if ((r = get_field(j->journal, "SYSLOG_IDENTIFIER", &v, &n)) < 0)
-                        return r;
-                if (!v || n != POD_ID_LEN)
-                        continue;
-                memcpy(id, v, n);
-                f.identifier = id;
-                f.identifier_len = n;
-                if ((r = get_field(j->journal, "PRIORITY", &v, &n)) < 0)
-                        return r;
-                if (v && n == 1) {
-                        prio = *(const char *) v;
-                        f.priority = &prio;
-                        f.priority_len = 1;
-                }
-                if ((r = get_field(j->journal, "_LINE_BREAK", &v, &n)) < 0)
-                        return r;
-                if (v && n < sizeof(brk)) {
-                        memcpy(brk, v, n);
-                        f.line_break = brk;
-                        f.line_break_len = n;
-                }
-                if ((r = get_field(j->journal, "MESSAGE", &f.message, &f.message_len)) < 0)
-                        return r;
+                /* One pass over the entry's fields (sd_journal_get_data()
+                 * would walk them once per field). A value stays valid only
+                 * until the next call (compressed fields share one buffer),
+                 * so each one we need is copied. */
+                sd_journal_restart_data(j->journal);
+                for (;;) {
+                        const char *d;
 
+                        r = sd_journal_enumerate_data(j->journal, &v, &n);
+                        if (r < 0)
+                                return r;
+                        if (r == 0)
+                                break;
+                        d = v;
+                        if (n >= 8 && memcmp(d, "MESSAGE=", 8) == 0) {
+                                if (n - 8 > j->message_cap) {
+                                        char *m = realloc(j->message, n - 8);
+                                        if (!m)
+                                                return -ENOMEM;
+                                        j->message = m;
+                                        j->message_cap = n - 8;
+                                }
+                                if (n > 8)
+                                        memcpy(j->message, d + 8, n - 8);
+                                f.message = j->message ?: "";
+                                f.message_len = n - 8;
+                        } else if (n == 18 + POD_ID_LEN && memcmp(d, "SYSLOG_IDENTIFIER=", 18) == 0) {
+                                memcpy(id, d + 18, POD_ID_LEN);
+                                f.identifier = id;
+                                f.identifier_len = POD_ID_LEN;
+                        } else if (n == 10 && memcmp(d, "PRIORITY=", 9) == 0) {
+                                prio = d[9];
+                                f.priority = &prio;
+                                f.priority_len = 1;
+                        } else if (n > 12 && n - 12 < sizeof(brk) && memcmp(d, "_LINE_BREAK=", 12) == 0) {
+                                memcpy(brk, d + 12, n - 12);
+                                f.line_break = brk;
+                                f.line_break_len = n - 12;
+                        }
+                }
                 r = pod_journal_entry_parse(&f, j->app_id, ret);
                 if (r > 0)
                         return 1;
