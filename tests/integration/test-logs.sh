@@ -3,7 +3,7 @@
 # system journal) as two streams with pod and app fields; peapod logs reads
 # them back with its filters and formats, and --follow ends with the pod.
 . "$(dirname "$0")/lib.sh"
-cleanup() { $PEAPOD rm --force "$PFX-logs" "$PFX-seq" "$PFX-fol" >/dev/null 2>&1 || true; }
+cleanup() { $PEAPOD rm --force "$PFX-logs" "$PFX-seq" "$PFX-fol" "$PFX-rst" >/dev/null 2>&1 || true; }
 trap cleanup EXIT
 JNS="journalctl --namespace=peapod -q"
 
@@ -100,4 +100,24 @@ assert_eq 21 "$($PEAPOD logs "$PFX-fol" | wc -l)" "logs of an exited pod"
 assert_eq 21 "$(timeout 10 $PEAPOD logs -f "$PFX-fol" | wc -l)" "--follow of an exited pod ends at once"
 $PEAPOD rm "$PFX-fol"
 must_fail $PEAPOD logs "$PFX-fol" >/dev/null
+
+# --follow follows an app across restarts (it keeps its id) and ends when
+# the pod is stopped.
+$PEAPOD pod create --name "$PFX-rst" --quiet
+$PEAPOD app add --name once --quiet "$PFX-rst" busybox -- sh -c 'echo run-$(cat /proc/uptime | cut -d" " -f1)'
+id1=$($PEAPOD app status --format=json "$PFX-rst" once | jq -r .id)
+timeout 60 $PEAPOD logs --follow "$PFX-rst" once >"/tmp/follow.$$" &
+fpid=$!
+sleep 1
+for run in 1 2; do
+        $PEAPOD app start "$PFX-rst" once
+        wait_for 20 sh -c "[ \"\$($PEAPOD app status --format=json $PFX-rst once | jq -r .state)\" = exited ]" || fail "run $run did not end"
+done
+assert_eq "$id1" "$($PEAPOD app status --format=json "$PFX-rst" once | jq -r .id)" "app id after a restart"
+wait_for 20 sh -c "[ \$(wc -l </tmp/follow.$$) -ge 2 ]" || fail "--follow did not see both runs: $(cat /tmp/follow.$$)"
+$PEAPOD stop "$PFX-rst"
+rc=0; wait $fpid || rc=$?
+assert_eq 0 "$rc" "--follow ends when the pod is stopped"
+assert_eq 2 "$(grep -c '^run-' /tmp/follow.$$)" "lines of both runs seen by --follow"
+rm -f /tmp/follow.$$
 say ok
