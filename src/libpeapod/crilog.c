@@ -77,6 +77,11 @@ struct CriContainer {
         sd_event_source *poll_timer;
         uint64_t last_activity;
         size_t n_pumped;
+        /* Set when journal files were added or removed: until an entry
+         * newer than the last one written shows up, entries are checked by
+         * seqnum and skipped if already written (a reader that re-adds a
+         * rotated file must never make us write a line twice). */
+        bool verify_seqnum;
         char *cursor;           /* of the last entry written */
         bool dirty;             /* written since the last commit */
         bool finishing;
@@ -391,6 +396,29 @@ static uint64_t count_lines(const char *p, size_t n) {
         return k;
 }
 
+/* Whether the current entry is at or before the last one written, by
+ * seqnum (valid within one seqnum id, which rotation keeps). */
+static int container_already_written(CriContainer *ct) {
+        _cleanup_free_ char *cur = NULL;
+        const char *last = ct->owner->n_batch > 0 ? NULL : ct->cursor;
+        char id_last[33], id_cur[33];
+        uint64_t s_last, s_cur;
+        int r;
+
+        if (ct->owner->n_batch > 0)
+                /* Entries of this batch were read after the rotation: the
+                 * reader is past it already. */
+                return 0;
+        if (!last || journal_cursor_seqnum(last, id_last, &s_last) < 0)
+                return 0;
+        r = pod_journal_get_cursor(ct->journal, &cur);
+        if (r < 0)
+                return r;
+        if (journal_cursor_seqnum(cur, id_cur, &s_cur) < 0 || !streq(id_cur, id_last))
+                return 0;
+        return s_cur <= s_last;
+}
+
 /* Convert up to limit entries. Returns 1 when the journal's end was
  * reached, 0 when there is more. */
 static int container_pump(CriContainer *ct, size_t limit) {
@@ -418,6 +446,16 @@ static int container_pump(CriContainer *ct, size_t limit) {
                         r = container_flush(ct);
                         return r < 0 ? r : 1;
                 }
+                if (ct->verify_seqnum) {
+                        r = container_already_written(ct);
+                        if (r < 0)
+                                return r;
+                        if (r > 0) {
+                                c->stats.skipped++;
+                                continue;
+                        }
+                        ct->verify_seqnum = false;
+                }
                 before = c->len;
                 r = crilog_format_entry(&e, &c->buf, &c->len, &c->cap);
                 if (r < 0)
@@ -439,6 +477,8 @@ static int container_finish_now(CriContainer *ct) {
         r = pod_journal_process(ct->journal);
         if (r < 0)
                 return r;
+        if (r > 0)
+                ct->verify_seqnum = true;
         do
                 r = container_pump(ct, SIZE_MAX);
         while (r == 0);
@@ -489,6 +529,8 @@ static int on_journal(sd_event_source *s, int fd, uint32_t revents, void *userda
                 container_drop(ct, r);
                 return 0;
         }
+        if (r > 0)
+                ct->verify_seqnum = true;
         container_run(ct);
         return 0;
 }

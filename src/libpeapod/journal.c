@@ -283,7 +283,30 @@ int pod_journal_get_fd(PodJournal *j) {
 
 int pod_journal_process(PodJournal *j) {
         int r = sd_journal_process(j->journal);
-        return r < 0 ? r : 0;
+        return r < 0 ? r : r == SD_JOURNAL_INVALIDATE;
+}
+
+int journal_cursor_seqnum(const char *cursor, char ret_id[static 33], uint64_t *ret_seqnum) {
+        const char *s, *i;
+        char *end;
+        unsigned long long v;
+
+        /* "s=<seqnum id, 32 hex>;i=<seqnum, hex>;b=...": the order
+         * sd_journal_get_cursor() writes. */
+        s = startswith(cursor, "s=");
+        if (!s || strlen(s) < 32 + 3 || s[32] != ';')
+                return -EINVAL;
+        i = startswith(s + 33, "i=");
+        if (!i)
+                return -EINVAL;
+        errno = 0;
+        v = strtoull(i, &end, 16);
+        if (errno != 0 || end == i || *end != ';')
+                return -EINVAL;
+        memcpy(ret_id, s, 32);
+        ret_id[32] = 0;
+        *ret_seqnum = v;
+        return 0;
 }
 
 int pod_journal_wait(PodJournal *j, uint64_t timeout_usec) {

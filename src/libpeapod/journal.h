@@ -98,9 +98,12 @@ int pod_journal_next(PodJournal *j, PodJournalEntry *ret);
 int pod_journal_get_cursor(PodJournal *j, char **ret);
 
 /* For an event loop: the fd to watch (POLLIN), and what to call when it is
- * readable, before reading on. */
+ * readable, before reading on. _process() returns 1 when journal files
+ * were added or removed (rotation), else 0, or -errno. */
 int pod_journal_get_fd(PodJournal *j);
 int pod_journal_process(PodJournal *j);
+/* The seqnum id and seqnum in a cursor of sd_journal_get_cursor(). */
+int journal_cursor_seqnum(const char *cursor, char ret_id[static 33], uint64_t *ret_seqnum);
 
 /* Block until the journal changes or timeout_usec passes (UINT64_MAX =
  * forever). Returns >= 0 or -errno. */

@@ -193,7 +193,22 @@ static void test_time_parse(void) {
                 }
 }
 
+static void test_cursor(void) {
+        char id[33];
+        uint64_t seq = 0;
+
+        ASSERT_OK(journal_cursor_seqnum("s=7fc3907502384c97854ecfc97746d188;i=7a53b;b=de900016575743439fbbad3fa8ba5e5a;"
+                                        "m=2504510bd;t=660f09b6ad286;x=44bdedde360374f3", id, &seq));
+        ASSERT_STREQ(id, "7fc3907502384c97854ecfc97746d188");
+        ASSERT_TRUE(seq == 0x7a53b);
+        ASSERT_ERR(journal_cursor_seqnum("i=1;s=7fc3907502384c97854ecfc97746d188;", id, &seq), EINVAL);
+        ASSERT_ERR(journal_cursor_seqnum("s=7fc3;i=1;", id, &seq), EINVAL);
+        ASSERT_ERR(journal_cursor_seqnum("s=7fc3907502384c97854ecfc97746d188;i=;b=", id, &seq), EINVAL);
+        ASSERT_ERR(journal_cursor_seqnum("", id, &seq), EINVAL);
+}
+
 int main(void) {
+        test_cursor();
         test_time();
         test_lines();
         test_json();
