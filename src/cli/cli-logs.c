@@ -121,16 +121,17 @@ static int print_entry(LogsPrinter *p, const PodJournalEntry *e) {
         return ferror(f) ? -EIO : 0;
 }
 
-/* Prints what there is; returns 0 at the end (or the until time), or -errno. */
+/* Prints what there is up to the end (or the until time); returns how
+ * many entries it printed, or -errno. */
 static int print_available(PodJournal *j, LogsPrinter *p) {
-        for (;;) {
+        for (int n = 0;; n++) {
                 PodJournalEntry e;
                 int r = pod_journal_next(j, &e);
 
                 if (r < 0)
                         return log_error_errno(r, "Failed to read the journal: %m");
                 if (r == 0)
-                        return 0;
+                        return n;
                 r = print_entry(p, &e);
                 if (r < 0)
                         /* A closed pipe (| head) is not worth a message. */
@@ -183,12 +184,22 @@ static int follow(PodJournal *j, LogsPrinter *p, sd_bus *bus, const char *pod_pa
                         if (!state || !pod_is_live(state)) {
                                 /* The apps are gone; make journald write out
                                  * what it still holds (root only), then print
-                                 * the rest. */
+                                 * the rest, until nothing new came for
+                                 * 300 ms (journald tells readers at most
+                                 * every 250 ms). */
                                 (void) pod_journal_synchronize(POD_JOURNAL_NAMESPACE, 60 * USEC_PER_SEC);
-                                r = pod_journal_process(j);
-                                if (r < 0)
-                                        return log_error_errno(r, "Failed to read the journal: %m");
-                                return print_available(j, p);
+                                do {
+                                        r = pod_journal_process(j);
+                                        if (r < 0)
+                                                return log_error_errno(r, "Failed to read the journal: %m");
+                                        r = print_available(j, p);
+                                        if (r < 0)
+                                                return r;
+                                        if (fflush(stdout) != 0 || fflush(stderr) != 0)
+                                                return -EIO;
+                                        usleep(300 * 1000);
+                                } while (r > 0);
+                                return 0;
                         }
                 }
                 r = print_available(j, p);
@@ -197,11 +208,13 @@ static int follow(PodJournal *j, LogsPrinter *p, sd_bus *bus, const char *pod_pa
                 if (fflush(stdout) != 0 || fflush(stderr) != 0)
                         return -EIO;
 
+                /* Also look every 100 ms: journald signals new entries to
+                 * readers at most every 250 ms. */
                 struct pollfd fds[2] = {
                         { .fd = pod_journal_get_fd(j), .events = POLLIN },
                         { .fd = sd_bus_get_fd(bus), .events = (short) sd_bus_get_events(bus) },
                 };
-                if (poll(fds, 2, -1) < 0 && errno != EINTR)
+                if (poll(fds, 2, 100) < 0 && errno != EINTR)
                         return log_error_errno(errno, "Failed to wait: %m");
                 if (fds[0].revents) {
                         r = pod_journal_process(j);
@@ -384,5 +397,6 @@ int verb_logs(int argc, char *argv[]) {
                 r = print_available(j, &printer);
         if (r < 0)
                 return r;
+
         return fflush(stdout) != 0 || fflush(stderr) != 0 ? -EIO : 0;
 }

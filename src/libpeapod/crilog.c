@@ -51,6 +51,9 @@
 #define CRILOG_POLL_LINGER_USEC (400 * 1000)
 /* How long crilog_finish waits for journald to write out what it holds. */
 #define CRILOG_SYNC_TIMEOUT_USEC (300 * USEC_PER_SEC)
+/* How long no new line must come after that before a finish is final:
+ * more than journald's 250 ms between notifications. */
+#define CRILOG_QUIET_USEC (300 * 1000)
 /* A state file is a cursor (a few hundred bytes) and three numbers. */
 #define CRILOG_STATE_MAX 4096
 
@@ -743,17 +746,58 @@ static void container_finish_and_drop(CriContainer *ct) {
         container_drop(ct, r < 0 ? r : 0);
 }
 
+/* After journald's answer: write what there is, then wait until no new
+ * line came for CRILOG_QUIET_USEC before finishing. journald 252's
+ * Synchronize can answer while a stream's last lines are still on their
+ * way (seen under load: the last line of an app missing), and it tells
+ * readers about new entries only every 250 ms. */
+static void container_settle(CriContainer *ct, bool force_wait) {
+        size_t n = 0;
+        int r;
+
+        r = pod_journal_process(ct->journal);
+        if (r > 0)
+                ct->verify_seqnum = true;
+        if (r >= 0)
+                do {
+                        r = container_pump(ct, SIZE_MAX);
+                        n += ct->n_pumped;
+                } while (r == 0);
+        if (r >= 0 && (n > 0 || force_wait)) {
+                r = sd_event_source_set_time_relative(ct->sync_timer, CRILOG_QUIET_USEC);
+                if (r >= 0)
+                        r = sd_event_source_set_enabled(ct->sync_timer, SD_EVENT_ONESHOT);
+                if (r >= 0)
+                        return;
+        }
+        if (r < 0) {
+                (void) container_commit(ct);
+                container_drop(ct, r);
+                return;
+        }
+        container_finish_and_drop(ct);
+}
+
 static int on_sync(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         CriContainer *ct = userdata;
 
         if (pod_journal_synchronize_read(fd) == 0)
                 return 0;
-        container_finish_and_drop(ct);
+        ct->sync_io = sd_event_source_disable_unref(ct->sync_io);
+        ct->sync_fd = safe_close(ct->sync_fd);
+        container_settle(ct, true);
         return 0;
 }
 
-static int on_sync_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
-        container_finish_and_drop(userdata);
+static int on_sync_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        CriContainer *ct = userdata;
+
+        if (ct->sync_io) {
+                /* journald did not answer in CRILOG_SYNC_TIMEOUT_USEC. */
+                ct->sync_io = sd_event_source_disable_unref(ct->sync_io);
+                ct->sync_fd = safe_close(ct->sync_fd);
+        }
+        container_settle(ct, false);
         return 0;
 }
 
@@ -768,19 +812,18 @@ int crilog_finish(CriLog *c, const char *app_id) {
         ct->finishing = true;
         /* The app's last lines may still wait in its stream sockets (journald
          * can be seconds behind a burst): ask journald to write out what it
-         * has, keep converting meanwhile, and finish when it answers. */
+         * has, keep converting meanwhile, and finish when it answered and
+         * no new line came for a while. Without journald to ask (not root,
+         * no such namespace) only the quiet period is waited for. */
+        r = sd_event_add_time_relative(c->event, &ct->sync_timer, CLOCK_MONOTONIC, CRILOG_SYNC_TIMEOUT_USEC, 1000,
+                                       on_sync_timer, ct);
+        if (r < 0)
+                return r;
         ct->sync_fd = pod_journal_synchronize_start(c->namespace);
-        if (ct->sync_fd >= 0) {
-                r = sd_event_add_io(c->event, &ct->sync_io, ct->sync_fd, EPOLLIN, on_sync, ct);
-                if (r >= 0)
-                        r = sd_event_add_time_relative(c->event, &ct->sync_timer, CLOCK_MONOTONIC,
-                                                       CRILOG_SYNC_TIMEOUT_USEC, 0, on_sync_timeout, ct);
-                if (r >= 0)
-                        return 0;
-        }
-        /* No journald to ask (not root, or no such namespace): what is in
-         * the journal now is all there is. */
-        container_finish_and_drop(ct);
+        if (ct->sync_fd >= 0 && sd_event_add_io(c->event, &ct->sync_io, ct->sync_fd, EPOLLIN, on_sync, ct) >= 0)
+                return 0;
+        ct->sync_fd = safe_close(ct->sync_fd);
+        container_settle(ct, true);
         return 0;
 }
 
