@@ -403,16 +403,13 @@ static uint64_t count_lines(const char *p, size_t n) {
  * seqnum (valid within one seqnum id, which rotation keeps). */
 static int container_already_written(CriContainer *ct) {
         _cleanup_free_ char *cur = NULL;
-        const char *last = ct->owner->n_batch > 0 ? NULL : ct->cursor;
         char id_last[33], id_cur[33];
         uint64_t s_last, s_cur;
         int r;
 
-        if (ct->owner->n_batch > 0)
-                /* Entries of this batch were read after the rotation: the
-                 * reader is past it already. */
-                return 0;
-        if (!last || journal_cursor_seqnum(last, id_last, &s_last) < 0)
+        /* Entries in the batch being formatted were read after the files
+         * changed: the reader is past the last one written already. */
+        if (ct->owner->n_batch > 0 || !ct->cursor || journal_cursor_seqnum(ct->cursor, id_last, &s_last) < 0)
                 return 0;
         r = pod_journal_get_cursor(ct->journal, &cur);
         if (r < 0)
