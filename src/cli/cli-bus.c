@@ -126,6 +126,29 @@ static int read_apps(sd_bus_message *m, PodInfo *p) {
         return sd_bus_message_exit_container(m);
 }
 
+static int read_networks(sd_bus_message *m, PodInfo *p) {
+        const char *net, *ifn, *addr;
+        int r;
+
+        r = sd_bus_message_enter_container(m, 'a', "(sss)");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_read(m, "(sss)", &net, &ifn, &addr)) > 0) {
+                PodAddressInfo *n = reallocarray(p->addresses, p->n_addresses + 1, sizeof(PodAddressInfo));
+
+                if (!n)
+                        return -ENOMEM;
+                p->addresses = n;
+                n[p->n_addresses] = (PodAddressInfo) { .network = strdup(net), .ifname = strdup(ifn), .address = strdup(addr) };
+                p->n_addresses++;
+                if (!n[p->n_addresses - 1].network || !n[p->n_addresses - 1].ifname || !n[p->n_addresses - 1].address)
+                        return -ENOMEM;
+        }
+        if (r < 0)
+                return r;
+        return sd_bus_message_exit_container(m);
+}
+
 /* Properties this client does not know are skipped, so that a newer
  * peapodd that grows its API keeps working with this CLI. */
 static int read_pod_properties(sd_bus_message *m, PodInfo *p) {
@@ -145,6 +168,9 @@ static int read_pod_properties(sd_bus_message *m, PodInfo *p) {
                 { "StartedTimestamp", "t", offsetof(PodInfo, started_usec) },
                 { "ExitedTimestamp", "t", offsetof(PodInfo, exited_usec) },
                 { "Apps", "a(sssassssi)", 0 },
+                { "NetworkMode", "s", offsetof(PodInfo, network_mode) },
+                { "Hostname", "s", offsetof(PodInfo, hostname) },
+                { "Networks", "a(sss)", 0 },
         };
         int r;
 
@@ -172,6 +198,8 @@ static int read_pod_properties(sd_bus_message *m, PodInfo *p) {
                                 return r;
                         if (streq(name, "Apps"))
                                 r = read_apps(m, p);
+                        else if (streq(name, "Networks"))
+                                r = read_networks(m, p);
                         else if (contents[0] == 's')
                                 r = read_string(m, field);
                         else

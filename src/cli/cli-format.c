@@ -34,6 +34,14 @@ void pod_info_done(PodInfo *p) {
         for (size_t i = 0; i < p->n_apps; i++)
                 app_info_done(&p->apps[i]);
         free(p->apps);
+        free(p->network_mode);
+        free(p->hostname);
+        for (size_t i = 0; i < p->n_addresses; i++) {
+                free(p->addresses[i].network);
+                free(p->addresses[i].ifname);
+                free(p->addresses[i].address);
+        }
+        free(p->addresses);
         *p = (PodInfo) {};
 }
 
@@ -217,6 +225,29 @@ json_object *pod_info_to_json(const PodInfo *p) {
             json_add_uint64(o, "exited", p->exited_usec) < 0 ||
             json_add_string(o, "path", p->path) < 0)
                 return NULL;
+        if (p->network_mode && json_add_string(o, "network_mode", p->network_mode) < 0)
+                return NULL;
+        if (p->hostname && json_add_string(o, "hostname", p->hostname) < 0)
+                return NULL;
+        {
+                _cleanup_json_ json_object *addrs = json_object_new_array();
+
+                if (!addrs)
+                        return NULL;
+                for (size_t i = 0; i < p->n_addresses; i++) {
+                        _cleanup_json_ json_object *j = json_object_new_object();
+
+                        if (!j || json_add_string(j, "network", p->addresses[i].network) < 0 ||
+                            json_add_string(j, "ifname", p->addresses[i].ifname) < 0 ||
+                            json_add_string(j, "address", p->addresses[i].address) < 0 ||
+                            json_object_array_add(addrs, j) < 0)
+                                return NULL;
+                        TAKE_PTR(j);
+                }
+                if (json_object_object_add(o, "networks", addrs) < 0)
+                        return NULL;
+                TAKE_PTR(addrs);
+        }
 
         for (size_t i = 0; i < p->n_apps; i++) {
                 const AppInfo *a = &p->apps[i];

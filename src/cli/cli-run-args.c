@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "cni.h"
+#include "name.h"
+#include "pod-network.h"
 #include "string-util.h"
 #include "strv.h"
 
@@ -42,6 +46,11 @@ void run_args_done(RunArgs *a) {
         free(a->apps);
         free(a->name);
         free(a->stage1);
+        strv_free(a->networks);
+        strv_free(a->ports);
+        strv_free(a->dns);
+        strv_free(a->dns_search);
+        free(a->hostname);
         *a = (RunArgs) {};
 }
 
@@ -136,9 +145,17 @@ enum {
 };
 
 static bool is_pod_option(const char *s) {
-        return streq(s, "-q") || streq(s, "--quiet") || streq(s, "--name") || startswith(s, "--name=") ||
-               streq(s, "--pull") || startswith(s, "--pull=") || streq(s, "--insecure-options") ||
-               startswith(s, "--insecure-options=") || streq(s, "--stage1") || startswith(s, "--stage1=");
+        static const char * const with_value[] = { "--name", "--pull", "--insecure-options", "--stage1", "--net", "--port",
+                                                    "--dns", "--dns-search", "--hostname" };
+
+        if (streq(s, "-q") || streq(s, "--quiet"))
+                return true;
+        for (size_t i = 0; i < ELEMENTSOF(with_value); i++) {
+                const char *v = startswith(s, with_value[i]);
+                if (v && (*v == 0 || *v == '='))
+                        return true;
+        }
+        return false;
 }
 
 int insecure_options_parse(const char *v, bool *ret_image) {
@@ -157,6 +174,80 @@ int insecure_options_parse(const char *v, bool *ret_image) {
                         p++;
         }
         *ret_image = image;
+        return 0;
+}
+
+/* --net=default|host|none|NAME[,NAME...]: checked here for shape only;
+ * peapodd knows which networks exist. */
+static int add_networks(RunArgs *a, const char *v) {
+        const char *p = v;
+
+        if (isempty(v))
+                return log_usage_error("Invalid --net='': give default, host, none or network names.");
+        for (;;) {
+                size_t n = strcspn(p, ",");
+                _cleanup_free_ char *w = strndup(p, n);
+
+                if (!w)
+                        return log_oom();
+                if (n == 0)
+                        return log_usage_error("Invalid --net='%s': empty network name.", v);
+                if (!cni_network_name_is_valid(w))
+                        return log_usage_error("Invalid --net='%s': '%s' is not a network name.", v, w);
+                if (strv_contains(a->networks, w))
+                        return log_usage_error("Invalid --net='%s': '%s' is given twice.", v, w);
+                if (strv_extend(&a->networks, w) < 0)
+                        return log_oom();
+                if (p[n] == 0)
+                        break;
+                p += n + 1;
+        }
+        if (strv_length(a->networks) > 1 && (strv_contains(a->networks, "host") || strv_contains(a->networks, "none")))
+                return log_usage_error("Invalid --net: 'host' and 'none' cannot be combined with other networks.");
+        return 0;
+}
+
+/* Pod options that take a value. 1 when s was one, 0 when not. */
+static int parse_pod_network_option(int argc, char *argv[], int *i, RunArgs *a) {
+        const char *v;
+        int r;
+
+        if ((r = option_value(argc, argv, i, "--net", &v)) != 0)
+                return r < 0 ? r : add_networks(a, v) < 0 ? -EINVAL : 1;
+        if ((r = option_value(argc, argv, i, "--port", &v)) != 0) {
+                PodPort p = {};
+
+                if (r < 0)
+                        return r;
+                if (pod_port_parse(v, &p) < 0)
+                        return log_usage_error("Invalid --port='%s': expected [IP:]HOSTPORT:PODPORT[/tcp|udp], ports 1-65535.", v);
+                pod_port_done(&p);
+                return strv_extend(&a->ports, v) < 0 ? log_oom() : 1;
+        }
+        if ((r = option_value(argc, argv, i, "--dns", &v)) != 0) {
+                unsigned char buf[16];
+
+                if (r < 0)
+                        return r;
+                if (inet_pton(AF_INET, v, buf) != 1 && inet_pton(AF_INET6, v, buf) != 1)
+                        return log_usage_error("Invalid --dns='%s': not an IP address.", v);
+                return strv_extend(&a->dns, v) < 0 ? log_oom() : 1;
+        }
+        if ((r = option_value(argc, argv, i, "--dns-search", &v)) != 0) {
+                if (r < 0)
+                        return r;
+                if (isempty(v))
+                        return log_usage_error("Invalid --dns-search='': empty domain.");
+                return strv_extend(&a->dns_search, v) < 0 ? log_oom() : 1;
+        }
+        if ((r = option_value(argc, argv, i, "--hostname", &v)) != 0) {
+                if (r < 0)
+                        return r;
+                if (!pod_name_is_valid(v))
+                        return log_usage_error("Invalid --hostname='%s': use 1-64 letters, digits, '.' and '-', "
+                                               "not starting with '-' or '.'.", v);
+                return set_string(&a->hostname, v) < 0 ? -ENOMEM : 1;
+        }
         return 0;
 }
 
@@ -211,6 +302,11 @@ int run_args_parse(int argc, char *argv[], RunArgs *ret) {
                                         return r;
                                 continue;
                         }
+                        r = parse_pod_network_option(argc, argv, &i, &a);
+                        if (r < 0)
+                                return r;
+                        if (r > 0)
+                                continue;
                         r = option_value(argc, argv, &i, "--pull", &v);
                         if (r < 0)
                                 return r;

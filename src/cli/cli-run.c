@@ -5,6 +5,7 @@
 #include "bus-util.h"
 #include "cli.h"
 #include "name.h"
+#include "pod-network.h"
 #include "string-util.h"
 #include "strv.h"
 
@@ -62,6 +63,48 @@ static int append_apps(sd_bus_message *m, const RunArgs *a) {
         return sd_bus_message_close_container(m);
 }
 
+static int append_pod_properties(sd_bus_message *m, const RunArgs *a) {
+        int r;
+
+        r = sd_bus_message_open_container(m, 'a', "(sv)");
+        if (r < 0)
+                return r;
+        if (a->stage1 && (r = bus_append_property_s(m, "Stage1", a->stage1)) < 0)
+                return r;
+        if (a->networks && (r = bus_append_property_as(m, "Networks", a->networks)) < 0)
+                return r;
+        if (a->dns && (r = bus_append_property_as(m, "DNS", a->dns)) < 0)
+                return r;
+        if (a->dns_search && (r = bus_append_property_as(m, "DNSSearch", a->dns_search)) < 0)
+                return r;
+        if (a->hostname && (r = bus_append_property_s(m, "Hostname", a->hostname)) < 0)
+                return r;
+        if (a->ports) {
+                r = sd_bus_message_open_container(m, 'r', "sv");
+                if (r >= 0)
+                        r = sd_bus_message_append(m, "s", "Ports");
+                if (r >= 0)
+                        r = sd_bus_message_open_container(m, 'v', "a(ssqq)");
+                if (r >= 0)
+                        r = sd_bus_message_open_container(m, 'a', "(ssqq)");
+                FOREACH_STRV(s, a->ports) {
+                        PodPort p = {};
+
+                        if (r < 0)
+                                break;
+                        r = pod_port_parse(s, &p);
+                        if (r >= 0)
+                                r = sd_bus_message_append(m, "(ssqq)", p.protocol, p.host_ip, p.host_port, p.pod_port);
+                        pod_port_done(&p);
+                }
+                for (int k = 0; k < 3 && r >= 0; k++)
+                        r = sd_bus_message_close_container(m);
+                if (r < 0)
+                        return r;
+        }
+        return sd_bus_message_close_container(m);
+}
+
 static int create_pod(sd_bus *bus, const RunArgs *a, char **ret_id) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
@@ -74,11 +117,7 @@ static int create_pod(sd_bus *bus, const RunArgs *a, char **ret_id) {
                 return log_error_errno(r, "Failed to create CreatePod call: %m");
         r = sd_bus_message_append(m, "s", strempty(a->name));
         if (r >= 0)
-                r = sd_bus_message_open_container(m, 'a', "(sv)");
-        if (r >= 0 && a->stage1)
-                r = bus_append_property_s(m, "Stage1", a->stage1);
-        if (r >= 0)
-                r = sd_bus_message_close_container(m);
+                r = append_pod_properties(m, a);
         if (r < 0)
                 return log_error_errno(r, "Failed to build CreatePod call: %m");
         r = append_apps(m, a);

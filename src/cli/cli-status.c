@@ -34,6 +34,13 @@ static int print_status_text(const PodInfo *p) {
         print_time_field("Created", p->created_usec, now);
         print_time_field("Started", p->started_usec, now);
         print_time_field("Exited", p->exited_usec, now);
+        if (p->network_mode)
+                print_field("Network", p->network_mode);
+        if (p->hostname)
+                print_field("Hostname", p->hostname);
+        for (size_t i = 0; i < p->n_addresses; i++)
+                printf("%12s: %s (%s, %s)\n", i == 0 ? "Address" : "", p->addresses[i].address,
+                       p->addresses[i].ifname, p->addresses[i].network);
 
         t = table_new(6, "APP", "STATE", "RESULT", "UNIT", "IMAGE", "COMMAND");
         if (!t)

@@ -58,6 +58,10 @@ typedef struct RunArgs {
         PullPolicy pull;
         bool insecure_image; /* --insecure-options=image */
         char *stage1;     /* NULL: peapodd's default flavour */
+        char **networks;  /* --net=, split at ','; NULL: the default network */
+        char **ports;     /* --port= as given; peapodd parses nothing, the CLI does */
+        char **dns, **dns_search;
+        char *hostname;
         bool quiet;
         bool help;
         RunApp *apps;
@@ -85,9 +89,17 @@ typedef struct AppInfo {
         int32_t status;
 } AppInfo;
 
+/* One address of a pod: (network, interface, address/prefix). */
+typedef struct PodAddressInfo {
+        char *network, *ifname, *address;
+} PodAddressInfo;
+
 typedef struct PodInfo {
         char *id, *name, *state, *machine, *slice, *unit, *path;
         char *stage1;     /* NULL from a peapodd without flavours */
+        char *network_mode, *hostname;
+        PodAddressInfo *addresses;
+        size_t n_addresses;
         uint32_t leader;
         uint64_t created_usec, started_usec, exited_usec;
         AppInfo *apps;

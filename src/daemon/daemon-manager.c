@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <stdio.h>
 
+#include "cni.h"
 #include "daemon-trust.h"
 #include "crash-point.h"
 #include "daemon.h"
@@ -184,10 +185,84 @@ int bus_read_app_spec(sd_bus_message *m, AppSpec *spec, AppArgs *storage, sd_bus
 typedef struct PodProperties {
         bool stop_when_apps_exit;
         char *stage1;
+        /* The network (pod-network.h), checked by pod_network_from_spec(). */
+        char **networks, **dns, **dns_search;
+        char *hostname;
+        PodPort *ports;
+        size_t n_ports;
 } PodProperties;
 
 static void pod_properties_done(PodProperties *p) {
         free(p->stage1);
+        strv_free(p->networks);
+        strv_free(p->dns);
+        strv_free(p->dns_search);
+        free(p->hostname);
+        for (size_t i = 0; i < p->n_ports; i++)
+                pod_port_done(&p->ports[i]);
+        free(p->ports);
+}
+
+static int read_pod_ports(sd_bus_message *m, PodProperties *a, sd_bus_error *error) {
+        const char *proto, *ip;
+        uint16_t hp, pp;
+        int r;
+
+        r = sd_bus_message_enter_container(m, 'v', "a(ssqq)");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_enter_container(m, 'a', "(ssqq)");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_read(m, "(ssqq)", &proto, &ip, &hp, &pp)) > 0) {
+                PodPort *n, port = {};
+
+                if (a->n_ports >= POD_PORTS_MAX)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Too many ports (at most %d)", POD_PORTS_MAX);
+                if (strlen(proto) != 3)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid port protocol '%s': tcp or udp", proto);
+                memcpy(port.protocol, proto, 4);
+                port.host_port = hp;
+                port.pod_port = pp;
+                port.host_ip = (char *) ip;
+                if (!pod_port_is_valid(&port))
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "Invalid port mapping (%s, '%s', %u, %u): protocol tcp or udp, "
+                                                 "host IP empty or an address, ports 1-65535",
+                                                 proto, ip, hp, pp);
+                port.host_ip = strdup(ip);
+                if (!port.host_ip)
+                        return -ENOMEM;
+                n = reallocarray(a->ports, a->n_ports + 1, sizeof(PodPort));
+                if (!n) {
+                        free(port.host_ip);
+                        return -ENOMEM;
+                }
+                a->ports = n;
+                a->ports[a->n_ports++] = port;
+        }
+        if (r < 0)
+                return r;
+        r = sd_bus_message_exit_container(m);
+        if (r < 0)
+                return r;
+        return sd_bus_message_exit_container(m);
+}
+
+static int read_pod_strv(sd_bus_message *m, const char *name, char ***target, sd_bus_error *error) {
+        int r;
+
+        strv_free(*target);
+        *target = NULL;
+        r = sd_bus_message_enter_container(m, 'v', "as");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read_strv(m, target);
+        if (r < 0)
+                return r;
+        if (strv_length(*target) > 64)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Pod property %s is too long", name);
+        return sd_bus_message_exit_container(m);
 }
 
 /* A flavour is a directory of the stage1 dir with an init in it. */
@@ -228,6 +303,32 @@ static int read_pod_properties(Daemon *d, sd_bus_message *m, PodProperties *prop
                         if (r < 0)
                                 return r;
                         props->stop_when_apps_exit = b;
+                } else if (streq(name, "Networks") || streq(name, "DNS") || streq(name, "DNSSearch")) {
+                        if (!streq(contents, "as"))
+                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Pod property %s must be as", name);
+                        r = read_pod_strv(m, name,
+                                          streq(name, "Networks") ? &props->networks :
+                                          streq(name, "DNS") ? &props->dns : &props->dns_search, error);
+                        if (r < 0)
+                                return r;
+                } else if (streq(name, "Ports")) {
+                        if (!streq(contents, "a(ssqq)"))
+                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Pod property %s must be a(ssqq)", name);
+                        r = read_pod_ports(m, props, error);
+                        if (r < 0)
+                                return r;
+                } else if (streq(name, "Hostname")) {
+                        const char *s;
+
+                        if (!streq(contents, "s"))
+                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Pod property %s must be s", name);
+                        r = sd_bus_message_read(m, "v", "s", &s);
+                        if (r < 0)
+                                return r;
+                        free(props->hostname);
+                        props->hostname = strdup(s);
+                        if (!props->hostname)
+                                return -ENOMEM;
                 } else if (streq(name, "Stage1")) {
                         const char *s;
 
@@ -331,6 +432,41 @@ static int method_create_pod(sd_bus_message *m, void *userdata, sd_bus_error *er
                 r = bus_error_from_pod_errno(error, r, "Failed to create pod", perr.message);
                 goto finish;
         }
+        {
+                PodNetworkSpec ns = {
+                        .networks = props.networks,
+                        .ports = props.ports,
+                        .n_ports = props.n_ports,
+                        .dns = props.dns,
+                        .dns_search = props.dns_search,
+                        .hostname = props.hostname,
+                };
+                PodNetwork net = {};
+
+                /* A flavour in the host's namespaces has no network of its own. */
+                r = pod_stage1_shares_host(&d->runtime, p);
+                if (r < 0)
+                        goto finish;
+                if (r > 0) {
+                        if (props.networks && !(strv_length(props.networks) == 1 && streq(props.networks[0], "host"))) {
+                                r = sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                      "Stage1 %s uses the host's network: only network 'host' goes with it",
+                                                      pod_stage1(p));
+                                goto finish;
+                        }
+                        ns.networks = STRV_MAKE("host");
+                }
+                r = pod_network_from_spec(&ns, d->runtime.cni_conf_dir ?: CNI_DEFAULT_CONF_DIR, &net, &perr);
+                if (r == -ENOMEM)
+                        goto finish;
+                if (r < 0) {
+                        r = sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "%s",
+                                              perr.message[0] ? perr.message : strerror(-r));
+                        goto finish;
+                }
+                pod_network_done(&p->net);
+                p->net = net;
+        }
         r = pod_save(p, d->runtime.state_dir);
         if (r < 0) {
                 r = sd_bus_error_set_errnof(error, r, "Failed to save pod %s: %m", p->name);
@@ -395,6 +531,7 @@ int bus_pod_stop(Daemon *d, Pod *p, sd_bus_message *m, sd_bus_error *error) {
 }
 
 int bus_pod_remove(Daemon *d, Pod *p, uint64_t flags, sd_bus_message *m, sd_bus_error *error) {
+        PeapodError perr = {};
         int r;
 
         r = bus_check_privileged(m, error);
@@ -410,6 +547,15 @@ int bus_pod_remove(Daemon *d, Pod *p, uint64_t flags, sd_bus_message *m, sd_bus_
                 if (r < 0)
                         return sd_bus_error_set_errnof(error, r, "Failed to stop pod %s: %m", p->name);
         }
+        /* A DEL that fails keeps the pod, so that nothing leaks silently;
+         * force removes it all the same (and says what may be left). */
+        r = pod_network_stop(&d->runtime, p, false, &perr);
+        if (r < 0 && !(flags & REMOVE_POD_FORCE))
+                return sd_bus_error_set_errnof(error, r, "Failed to remove the networks of pod %s (force removes it anyway): %s",
+                                               p->name, perr.message[0] ? perr.message : strerror(-r));
+        if (r < 0)
+                log_warning_errno(r, "Removing pod %s although its networks could not be deleted: %s", p->name,
+                                  perr.message[0] ? perr.message : strerror(-r));
         r = daemon_remove_pod(d, p);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Failed to remove pod %s: %m", p->name);

@@ -128,6 +128,53 @@ static int bus_property_get_bool(sd_bus *bus, const char *path, const char *inte
         return sd_bus_message_append(reply, "b", *(bool *) userdata);
 }
 
+/* (network, interface in the pod, address/prefix), one per address. */
+static int property_get_networks(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                 sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Pod *p = userdata;
+        int r;
+
+        r = sd_bus_message_open_container(reply, 'a', "(sss)");
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < p->net.n_addresses; i++) {
+                r = sd_bus_message_append(reply, "(sss)", p->net.addresses[i].network, p->net.addresses[i].ifname,
+                                          p->net.addresses[i].address);
+                if (r < 0)
+                        return r;
+        }
+        return sd_bus_message_close_container(reply);
+}
+
+static int property_get_network_mode(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                     sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Pod *p = userdata;
+        return sd_bus_message_append(reply, "s", pod_network_mode_to_string(p->net.mode));
+}
+
+static int property_get_ports(sd_bus *bus, const char *path, const char *interface, const char *property,
+                              sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Pod *p = userdata;
+        int r;
+
+        r = sd_bus_message_open_container(reply, 'a', "(ssqq)");
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < p->net.n_ports; i++) {
+                r = sd_bus_message_append(reply, "(ssqq)", p->net.ports[i].protocol, strempty(p->net.ports[i].host_ip),
+                                          p->net.ports[i].host_port, p->net.ports[i].pod_port);
+                if (r < 0)
+                        return r;
+        }
+        return sd_bus_message_close_container(reply);
+}
+
+static int property_get_hostname(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                 sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Pod *p = userdata;
+        return sd_bus_message_append(reply, "s", p->net.hostname ?: p->name);
+}
+
 static int method_start(sd_bus_message *m, void *userdata, sd_bus_error *error);
 static int method_stop(sd_bus_message *m, void *userdata, sd_bus_error *error);
 static int method_remove(sd_bus_message *m, void *userdata, sd_bus_error *error);
@@ -145,6 +192,10 @@ const sd_bus_vtable pod_vtable[] = {
         SD_BUS_PROPERTY("StartedTimestamp", "t", NULL, offsetof(Pod, started_usec), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("ExitedTimestamp", "t", NULL, offsetof(Pod, exited_usec), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Apps", "a(sssassssi)", property_get_apps, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("NetworkMode", "s", property_get_network_mode, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Networks", "a(sss)", property_get_networks, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Ports", "a(ssqq)", property_get_ports, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Hostname", "s", property_get_hostname, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_METHOD_WITH_ARGS("Start", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_start, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Stop", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_stop, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Remove", SD_BUS_ARGS("t", flags), SD_BUS_NO_RESULT, method_remove,
@@ -196,5 +247,5 @@ int pod_send_changed(Daemon *d, Pod *p) {
         if (r < 0)
                 return r;
         return sd_bus_emit_properties_changed(d->bus, path, "org.peapod1.Pod", "State", "Leader", "StartedTimestamp",
-                                              "ExitedTimestamp", "Apps", NULL);
+                                              "ExitedTimestamp", "Apps", "Networks", NULL);
 }

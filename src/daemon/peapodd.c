@@ -7,6 +7,7 @@
 
 #include <systemd/sd-daemon.h>
 
+#include "cni.h"
 #include "daemon-job.h"
 #include "daemon-trust.h"
 #include "daemon.h"
@@ -17,6 +18,8 @@
 
 static const char *arg_state_dir = PEAPOD_STATE_DIR;
 static const char *arg_stage1_dir = PEAPOD_STAGE1_DIR;
+static const char *arg_cni_config_dir = CNI_DEFAULT_CONF_DIR;
+static char **arg_cni_plugin_dirs = NULL;
 
 static void help(void) {
         printf("Usage: peapodd [OPTIONS]\n\n"
@@ -26,18 +29,25 @@ static void help(void) {
                "     --version           Show the version\n"
                "     --state-dir=DIR     Where pods and images live (default: %s)\n"
                "     --stage1-dir=DIR    Where the stage1 flavours are (default: %s)\n"
+               "     --cni-config-dir=DIR\n"
+               "                         Where CNI network configs are (default: %s)\n"
+               "     --cni-plugin-dir=DIR\n"
+               "                         Where CNI plugins are; repeatable, searched in order\n"
+               "                         (default: %s)\n"
                "     --log-level=LEVEL   debug, info, notice, warning or err (default: info)\n",
-               PEAPOD_STATE_DIR, PEAPOD_STAGE1_DIR);
+               PEAPOD_STATE_DIR, PEAPOD_STAGE1_DIR, CNI_DEFAULT_CONF_DIR, CNI_DEFAULT_PLUGIN_DIR);
 }
 
 static int parse_argv(int argc, char *argv[]) {
-        enum { ARG_VERSION = 0x100, ARG_STATE_DIR, ARG_STAGE1_DIR, ARG_LOG_LEVEL };
+        enum { ARG_VERSION = 0x100, ARG_STATE_DIR, ARG_STAGE1_DIR, ARG_LOG_LEVEL, ARG_CNI_CONFIG_DIR, ARG_CNI_PLUGIN_DIR };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
                 { "state-dir", required_argument, NULL, ARG_STATE_DIR },
                 { "stage1-dir", required_argument, NULL, ARG_STAGE1_DIR },
                 { "log-level", required_argument, NULL, ARG_LOG_LEVEL },
+                { "cni-config-dir", required_argument, NULL, ARG_CNI_CONFIG_DIR },
+                { "cni-plugin-dir", required_argument, NULL, ARG_CNI_PLUGIN_DIR },
                 {},
         };
         static const char * const levels[] = { "emerg", "alert", "crit", "err", "warning", "notice", "info", "debug" };
@@ -60,6 +70,18 @@ static int parse_argv(int argc, char *argv[]) {
                         if (optarg[0] != '/')
                                 return log_error_errno(EINVAL, "--stage1-dir= must be an absolute path");
                         arg_stage1_dir = optarg;
+                        break;
+                case ARG_CNI_CONFIG_DIR:
+                        if (optarg[0] != '/')
+                                return log_error_errno(EINVAL, "--cni-config-dir= must be an absolute path");
+                        arg_cni_config_dir = optarg;
+                        break;
+                case ARG_CNI_PLUGIN_DIR:
+                        /* CNI_PATH is ':'-separated: a ':' in a directory cannot be passed on. */
+                        if (optarg[0] != '/' || strchr(optarg, ':'))
+                                return log_error_errno(EINVAL, "--cni-plugin-dir= must be an absolute path without ':'");
+                        if (strv_extend(&arg_cni_plugin_dirs, optarg) < 0)
+                                return log_oom();
                         break;
                 case ARG_LOG_LEVEL: {
                         int level = -1;
@@ -156,6 +178,8 @@ int main(int argc, char *argv[]) {
         umask(0022);
         d.runtime.state_dir = arg_state_dir;
         d.runtime.stage1_dir = arg_stage1_dir;
+        d.runtime.cni_conf_dir = arg_cni_config_dir;
+        d.runtime.cni_plugin_dirs = arg_cni_plugin_dirs;
         if (asprintf(&d.images_dir, "%s/images", arg_state_dir) < 0)
                 return log_oom(), EXIT_FAILURE;
         if (asprintf(&pods_dir, "%s/pods", arg_state_dir) < 0)

@@ -125,7 +125,7 @@ static int pod_spawn_init(PodRuntime *rt, const Pod *p, pid_t *ret_leader, Peapo
 
         if (asprintf(&init, "%s/%s/peapod-stage1-init", rt->stage1_dir, pod_stage1(p)) < 0 ||
             asprintf(&root, "%s/pods/%s/root", rt->state_dir, p->id) < 0 ||
-            asprintf(&root_arg, "--root=%s", root) < 0 || asprintf(&host_arg, "--hostname=%s", p->name) < 0)
+            asprintf(&root_arg, "--root=%s", root) < 0 || asprintf(&host_arg, "--hostname=%s", p->net.hostname ?: p->name) < 0)
                 return -ENOMEM;
         r = mkdir_p(root, 0755);
         if (r < 0)
@@ -147,7 +147,13 @@ static int pod_spawn_init(PodRuntime *rt, const Pod *p, pid_t *ret_leader, Peapo
                 if (dup2(pfd[1], 3) < 0)
                         _exit(125);
                 close_range(4, ~0U, 0);
-                execl(init, "peapod-stage1-init", root_arg, host_arg, "--ready-fd=3", (char *) NULL);
+                /* --host-network only when asked: a stage1 without it still
+                 * runs every other pod. */
+                if (p->net.mode == POD_NETWORK_HOST)
+                        execl(init, "peapod-stage1-init", root_arg, host_arg, "--ready-fd=3", "--host-network",
+                              (char *) NULL);
+                else
+                        execl(init, "peapod-stage1-init", root_arg, host_arg, "--ready-fd=3", (char *) NULL);
                 _exit(127);
         }
         safe_close(pfd[1]);
@@ -215,6 +221,13 @@ int app_start_unit(PodRuntime *rt, const Pod *p, App *a, const char *slice, cons
                 r = asprintf(&arg, "--workdir=%s", a->workdir) < 0 ? -ENOMEM : strv_consume(&argv, arg);
         if (r >= 0 && !isempty(a->user))
                 r = asprintf(&arg, "--user=%s", a->user) < 0 ? -ENOMEM : strv_consume(&argv, arg);
+        if (r >= 0) {
+                _cleanup_free_ char *etc = NULL;
+
+                r = pod_etc_dir(rt, p, &etc);
+                if (r >= 0)
+                        r = asprintf(&arg, "--etc-dir=%s", etc) < 0 ? -ENOMEM : strv_consume(&argv, arg);
+        }
         FOREACH_STRV(e, a->env)
                 if (r >= 0)
                         r = asprintf(&arg, "--env=%s", e) < 0 ? -ENOMEM : strv_consume(&argv, arg);
@@ -357,6 +370,8 @@ static void pod_teardown(PodRuntime *rt, Pod *p) {
         /* An init that never made it into its scope is not stopped above. */
         if (p->leader > 1)
                 (void) kill(p->leader, SIGKILL);
+        /* A DEL that fails keeps its record: pod_remove() tries again. */
+        (void) pod_network_stop(rt, p, false, NULL);
         for (size_t i = 0; i < p->n_apps; i++)
                 app_umount_rootfs(rt, p, &p->apps[i]);
         p->leader = 0;
@@ -365,6 +380,8 @@ static void pod_teardown(PodRuntime *rt, Pod *p) {
 int pod_start(PodRuntime *rt, Pod *p, PeapodError *err) {
         _cleanup_free_ char *slice = NULL, *scope = NULL, *root = NULL, *desc = NULL;
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_free_ int *ifindices = NULL;
+        size_t n_ifindices = 0;
         int r;
 
         if (p->state != POD_CREATED)
@@ -404,6 +421,25 @@ int pod_start(PodRuntime *rt, Pod *p, PeapodError *err) {
                 goto fail;
 
         r = pod_stage1_shares_host(rt, p);
+        if (r > 0 && p->net.mode != POD_NETWORK_HOST) {
+                /* Its init never makes a network namespace to attach to. */
+                peapod_error_set(err, -EINVAL, "Pod %s runs on stage1 %s, which needs --net=host", p->name, pod_stage1(p));
+                r = -EINVAL;
+                goto fail;
+        }
+        if (r >= 0) {
+                int shares_host = r;
+
+                /* The network comes before the machine: machined learns the
+                 * host-side interfaces only when the machine is created. */
+                r = pod_network_start(rt, p, &ifindices, &n_ifindices, err);
+                if (r < 0)
+                        goto fail;
+                r = pod_save(p, rt->state_dir);
+                if (r < 0)
+                        goto fail;
+                r = shares_host;
+        }
         if (r > 0)
                 /* Never a machine: machined's shell, login and copy act in
                  * the leader's namespaces, and a leader in the host's
@@ -411,7 +447,8 @@ int pod_start(PodRuntime *rt, Pod *p, PeapodError *err) {
                  * them the host. The pod gets its scope all the same. */
                 r = systemd_start_scope(rt->bus, scope, slice, p->leader, desc, &error);
         else if (r == 0)
-                r = machine_create(rt->bus, p->name, p->id, p->leader, root, slice, desc, &error);
+                r = machine_create_with_network(rt->bus, p->name, p->id, p->leader, root, ifindices, n_ifindices, slice,
+                                                desc, &error);
         if (r < 0) {
                 if (sd_bus_error_has_name(&error, "org.freedesktop.machine1.MachineExists") || r == -EEXIST)
                         peapod_error_set(err, -EEXIST, "A machine named %s exists already", p->name);
@@ -564,6 +601,10 @@ int pod_remove(PodRuntime *rt, Pod *p) {
 
         if (p->state == POD_RUNNING || p->state == POD_PREPARING)
                 return -EBUSY;
+        /* Networks a crash or a failed DEL left behind go first. The caller
+         * decides whether a DEL that keeps failing blocks the removal (see
+         * bus_pod_remove()); here whatever cannot be deleted is forgotten. */
+        (void) pod_network_stop(rt, p, true, NULL);
         for (size_t i = 0; i < p->n_apps; i++)
                 app_umount_rootfs(rt, p, &p->apps[i]);
         crash_point("remove-unmounted");
@@ -594,6 +635,8 @@ int pod_reconcile(PodRuntime *rt, Pod *p) {
         case POD_EXITED:
                 for (size_t i = 0; i < p->n_apps; i++)
                         app_umount_rootfs(rt, p, &p->apps[i]);
+                /* A stop cut short before its DELs: finish them. */
+                (void) pod_network_stop(rt, p, false, NULL);
                 return 0;
         case POD_PREPARING:
                 /* A start cut short: undo it. */

@@ -14,6 +14,9 @@ typedef struct PodRuntime {
         sd_bus *bus;
         const char *state_dir;
         const char *stage1_dir;
+        const char *run_dir;         /* NULL = PEAPOD_RUNTIME_DIR; netns bind mounts below it */
+        const char *cni_conf_dir;    /* NULL = CNI_DEFAULT_CONF_DIR */
+        char **cni_plugin_dirs;      /* NULL = CNI_DEFAULT_PLUGIN_DIR */
 } PodRuntime;
 
 /* created -> preparing -> running. On failure, everything done so far is
@@ -24,7 +27,9 @@ int pod_start(PodRuntime *rt, Pod *p, PeapodError *err);
  * app ended, releases units and mounts. Idempotent. */
 int pod_stop(PodRuntime *rt, Pod *p);
 
-/* Refuses a running pod with -EBUSY. Removes every trace on disk. */
+/* Refuses a running pod with -EBUSY. Deletes what is left of its networks
+ * (forgetting what cannot be deleted: call pod_network_stop() first to
+ * decide otherwise), then every trace on disk. */
 int pod_remove(PodRuntime *rt, Pod *p);
 
 /* Ask systemd how the pod's apps are doing and record it. Returns 1 if

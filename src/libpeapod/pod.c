@@ -79,6 +79,7 @@ Pod *pod_free(Pod *p) {
         free(p->apps);
         free(p->name);
         free(p->stage1);
+        pod_network_done(&p->net);
         free(p);
         return NULL;
 }
@@ -316,6 +317,13 @@ int pod_to_json_string(const Pod *p, char **ret) {
         json_object_object_add(o, "created_usec", json_object_new_uint64(p->created_usec));
         json_object_object_add(o, "started_usec", json_object_new_uint64(p->started_usec));
         json_object_object_add(o, "exited_usec", json_object_new_uint64(p->exited_usec));
+        {
+                json_object *net = NULL;
+                int r = pod_network_to_json(&p->net, &net);
+                if (r < 0)
+                        return r;
+                json_object_object_add(o, "network", net);
+        }
         apps = json_object_new_array();
         json_object_object_add(o, "apps", apps);
         for (size_t i = 0; i < p->n_apps; i++) {
@@ -412,6 +420,11 @@ int pod_from_json_string(const char *s, Pod **ret) {
             json_get_uint64(o, "started_usec", &p->started_usec) < 0 ||
             json_get_uint64(o, "exited_usec", &p->exited_usec) < 0)
                 return -EBADMSG;
+
+        /* Pods from before networking have no "network": lo only, as they had. */
+        r = pod_network_from_json(json_object_object_get_ex(o, "network", &v) ? v : NULL, &p->net);
+        if (r < 0)
+                return r;
 
         if (!json_object_object_get_ex(o, "apps", &apps) || !json_object_is_type(apps, json_type_array))
                 return -EBADMSG;

@@ -8,6 +8,7 @@
 #include "error.h"
 #include "macro.h"
 #include "name.h"
+#include "pod-network.h"
 
 typedef enum PodState {
         POD_CREATED,
@@ -69,6 +70,7 @@ typedef struct Pod {
         uint64_t created_usec, started_usec, exited_usec;
         App *apps;
         size_t n_apps;
+        PodNetwork net;
 } Pod;
 
 #define POD_FILE_MAX (4 * 1024 * 1024)

@@ -221,6 +221,12 @@ int systemd_get_unit_status(sd_bus *bus, const char *unit, UnitStatus *ret) {
 
 int machine_create(sd_bus *bus, const char *name, const char *id_hex, pid_t leader, const char *root_directory,
                    const char *slice, const char *description, sd_bus_error *error) {
+        return machine_create_with_network(bus, name, id_hex, leader, root_directory, NULL, 0, slice, description, error);
+}
+
+int machine_create_with_network(sd_bus *bus, const char *name, const char *id_hex, pid_t leader,
+                                const char *root_directory, const int *ifindices, size_t n_ifindices,
+                                const char *slice, const char *description, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         sd_id128_t id;
         int r;
@@ -229,7 +235,7 @@ int machine_create(sd_bus *bus, const char *name, const char *id_hex, pid_t lead
         if (r < 0)
                 return r;
         r = sd_bus_message_new_method_call(bus, &m, "org.freedesktop.machine1", "/org/freedesktop/machine1",
-                                           "org.freedesktop.machine1.Manager", "CreateMachine");
+                                           "org.freedesktop.machine1.Manager", "CreateMachineWithNetwork");
         if (r < 0)
                 return r;
         r = sd_bus_message_append(m, "s", name);
@@ -239,6 +245,10 @@ int machine_create(sd_bus *bus, const char *name, const char *id_hex, pid_t lead
         if (r < 0)
                 return r;
         r = sd_bus_message_append(m, "ssus", "peapod", "container", (uint32_t) leader, root_directory);
+        if (r < 0)
+                return r;
+        /* The host side of the pod's links: machinectl status lists them. */
+        r = sd_bus_message_append_array(m, 'i', ifindices, n_ifindices * sizeof(int));
         if (r < 0)
                 return r;
         r = sd_bus_message_open_container(m, 'a', "(sv)");

@@ -42,3 +42,9 @@ int systemd_start_scope(sd_bus *bus, const char *scope, const char *slice, pid_t
 /* Register a machine whose scope machined creates in the given slice. */
 int machine_create(sd_bus *bus, const char *name, const char *id_hex, pid_t leader, const char *root_directory,
                    const char *slice, const char *description, sd_bus_error *error);
+
+/* The same, telling machined the host-side interfaces of the machine's
+ * network (ifindices may be NULL when n_ifindices is 0). */
+int machine_create_with_network(sd_bus *bus, const char *name, const char *id_hex, pid_t leader,
+                                const char *root_directory, const int *ifindices, size_t n_ifindices,
+                                const char *slice, const char *description, sd_bus_error *error);

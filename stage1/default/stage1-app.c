@@ -271,7 +271,56 @@ static int setup_sys(int root_fd) {
         return 0;
 }
 
-static int setup_root(const char *rootfs) {
+/* The pod's hosts, resolv.conf and hostname (written by stage0) bound
+ * read-only over the app's own. The image's /etc is untrusted: a symlink
+ * there is replaced by a file (it is the app's writable layer), never
+ * followed, and anything else that is not a regular file is refused. */
+static int setup_etc(int root_fd, const char *etc_dir) {
+        static const char *const files[] = { "hosts", "resolv.conf", "hostname" };
+        _cleanup_close_ int etc_fd = -EBADF;
+        char p[FD_PATH_MAX];
+
+        etc_fd = mkdirat_nofollow(root_fd, "etc", 0755);
+        if (etc_fd < 0)
+                return log_error_errno(etc_fd, "Failed to create /etc (symlinks are refused): %m");
+        for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+                _cleanup_free_ char *src = NULL;
+                _cleanup_close_ int fd = -EBADF;
+                struct stat st;
+
+                if (asprintf(&src, "%s/%s", etc_dir, files[i]) < 0)
+                        return log_oom();
+                if (access(src, F_OK) < 0)
+                        continue;
+                if (fstatat(etc_fd, files[i], &st, AT_SYMLINK_NOFOLLOW) >= 0) {
+                        if (S_ISLNK(st.st_mode)) {
+                                if (unlinkat(etc_fd, files[i], 0) < 0)
+                                        return log_error_errno(errno, "Failed to replace the symlink /etc/%s: %m", files[i]);
+                        } else if (!S_ISREG(st.st_mode))
+                                return log_error_errno(EEXIST, "/etc/%s in the app is not a regular file.", files[i]);
+                } else if (errno != ENOENT)
+                        return log_error_errno(errno, "Failed to check /etc/%s: %m", files[i]);
+                fd = openat(etc_fd, files[i], O_PATH | O_NOFOLLOW | O_CLOEXEC);
+                if (fd < 0 && errno == ENOENT)
+                        fd = mkfileat_nofollow(etc_fd, files[i], 0644);
+                else if (fd < 0)
+                        fd = -errno;
+                if (fd < 0)
+                        return log_error_errno(fd, "Failed to create /etc/%s: %m", files[i]);
+                if (mount(src, fd_path(p, fd), NULL, MS_BIND, NULL) < 0)
+                        return log_error_errno(errno, "Failed to bind %s: %m", src);
+                fd = safe_close(fd);
+                fd = openat(etc_fd, files[i], O_PATH | O_NOFOLLOW | O_CLOEXEC);
+                if (fd < 0)
+                        return log_error_errno(errno, "Failed to open /etc/%s: %m", files[i]);
+                if (mount(NULL, fd_path(p, fd), NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                          NULL) < 0)
+                        return log_error_errno(errno, "Failed to make /etc/%s read-only: %m", files[i]);
+        }
+        return 0;
+}
+
+static int setup_root(const char *rootfs, const char *etc_dir) {
         _cleanup_close_ int root_fd = -EBADF;
         int r;
 
@@ -293,6 +342,11 @@ static int setup_root(const char *rootfs) {
         r = setup_sys(root_fd);
         if (r < 0)
                 return r;
+        if (etc_dir) {
+                r = setup_etc(root_fd, etc_dir);
+                if (r < 0)
+                        return r;
+        }
 
         /* Detach the host's tree, so that nothing in the app's namespace
          * leads back to it. */
@@ -412,7 +466,7 @@ static _noreturn_ void child_main(const AppArgs *a, int out_fd, int err_fd) {
          * not linger. */
         (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
 
-        if (setup_root(a->rootfs) < 0 || enter_workdir(a->workdir ?: "/") < 0)
+        if (setup_root(a->rootfs, a->etc_dir) < 0 || enter_workdir(a->workdir ?: "/") < 0)
                 _exit(STAGE1_APP_EXIT_SETUP);
         if (a->user && resolve_user(a->user, &creds) < 0)
                 _exit(STAGE1_APP_EXIT_SETUP);

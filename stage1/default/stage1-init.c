@@ -134,7 +134,8 @@ static int pid1_setup(const InitArgs *args) {
                 return STAGE1_INIT_EXIT_HOSTNAME;
         }
 
-        r = loopback_up();
+        /* The host's lo is the host's business. */
+        r = args->host_network ? 0 : loopback_up();
         if (r < 0) {
                 log_error_errno(r, "Failed to bring up loopback: %m");
                 return STAGE1_INIT_EXIT_LOOPBACK;
@@ -235,7 +236,7 @@ static int run(int argc, char *argv[]) {
                 return STAGE1_INIT_EXIT_USAGE;
         }
 
-        if (unshare(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWPID) < 0) {
+        if (unshare(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID | (args.host_network ? 0 : CLONE_NEWNET)) < 0) {
                 log_error_errno(errno, "Failed to create namespaces: %m");
                 return STAGE1_INIT_EXIT_NAMESPACES;
         }

@@ -104,22 +104,24 @@ static int path_is_absolute_arg(const char *name, const char *value) {
 }
 
 static void init_help(void) {
-        printf("%s --root=DIR --hostname=NAME --ready-fd=N\n\n"
+        printf("%s --root=DIR --hostname=NAME --ready-fd=N [--host-network]\n\n"
                "Create a pod's namespaces and its PID 1 (peapod stage1 contract %d).\n\n"
                "  -h --help          Show this help\n"
                "     --root=DIR      Empty directory to hold the pod's private root\n"
                "     --hostname=NAME Hostname of the pod\n"
-               "     --ready-fd=N    Receives PID 1's host pid as a decimal line when ready\n",
+               "     --ready-fd=N    Receives PID 1's host pid as a decimal line when ready\n"
+               "     --host-network  Stay in the caller's network namespace\n",
                program_invocation_short_name, STAGE1_CONTRACT_VERSION);
 }
 
 int init_args_parse(int argc, char *argv[], InitArgs *ret) {
-        enum { ARG_ROOT = 0x100, ARG_HOSTNAME, ARG_READY_FD };
+        enum { ARG_ROOT = 0x100, ARG_HOSTNAME, ARG_READY_FD, ARG_HOST_NETWORK };
         static const struct option options[] = {
                 { "help",     no_argument,       NULL, 'h'          },
                 { "root",     required_argument, NULL, ARG_ROOT     },
                 { "hostname", required_argument, NULL, ARG_HOSTNAME },
                 { "ready-fd", required_argument, NULL, ARG_READY_FD },
+                { "host-network", no_argument,   NULL, ARG_HOST_NETWORK },
                 {}
         };
         InitArgs a = { .ready_fd = -EBADF };
@@ -142,6 +144,9 @@ int init_args_parse(int argc, char *argv[], InitArgs *ret) {
                                 return log_error_errno(EINVAL, "Invalid hostname '%s'.", optarg);
                         a.hostname = optarg;
                         break;
+                case ARG_HOST_NETWORK:
+                        a.host_network = true;
+                        break;
                 case ARG_READY_FD:
                         /* 0-2 are stdio; a ready fd there is a caller bug. */
                         if (parse_fd(optarg, &a.ready_fd) < 0 || a.ready_fd < 3)
@@ -163,7 +168,7 @@ int init_args_parse(int argc, char *argv[], InitArgs *ret) {
 }
 
 static void app_help(void) {
-        printf("%s --leader=PID --scope=UNIT --rootfs=DIR --app-id=ID [--workdir=DIR] [--user=USER[:GROUP]] [--env=K=V]... -- CMD [ARG]...\n\n"
+        printf("%s --leader=PID --scope=UNIT --rootfs=DIR --app-id=ID [--workdir=DIR] [--user=USER[:GROUP]] [--etc-dir=DIR] [--env=K=V]... -- CMD [ARG]...\n\n"
                "Run an app inside a pod (peapod stage1 contract %d).\n\n"
                "  -h --help          Show this help\n"
                "     --leader=PID    Host pid of the pod's PID 1\n"
@@ -173,7 +178,8 @@ static void app_help(void) {
                "     --workdir=DIR   Working directory inside the app (default /)\n"
                "     --user=USER[:GROUP]\n"
                "                     Run as this user (id or name in the app's /etc/passwd)\n"
-               "     --env=K=V       Environment of the app (repeatable; nothing else is passed)\n",
+               "     --env=K=V       Environment of the app (repeatable; nothing else is passed)\n"
+               "     --etc-dir=DIR   Bind DIR's hosts, resolv.conf and hostname read-only on the app's /etc\n",
                program_invocation_short_name, STAGE1_CONTRACT_VERSION);
 }
 
@@ -183,7 +189,7 @@ void app_args_done(AppArgs *a) {
 }
 
 int app_args_parse(int argc, char *argv[], AppArgs *ret) {
-        enum { ARG_LEADER = 0x100, ARG_SCOPE, ARG_ROOTFS, ARG_APP_ID, ARG_WORKDIR, ARG_ENV, ARG_USER };
+        enum { ARG_LEADER = 0x100, ARG_SCOPE, ARG_ROOTFS, ARG_APP_ID, ARG_WORKDIR, ARG_ENV, ARG_USER, ARG_ETC_DIR };
         static const struct option options[] = {
                 { "help",    no_argument,       NULL, 'h'         },
                 { "leader",  required_argument, NULL, ARG_LEADER  },
@@ -193,6 +199,7 @@ int app_args_parse(int argc, char *argv[], AppArgs *ret) {
                 { "workdir", required_argument, NULL, ARG_WORKDIR },
                 { "env",     required_argument, NULL, ARG_ENV     },
                 { "user",    required_argument, NULL, ARG_USER    },
+                { "etc-dir", required_argument, NULL, ARG_ETC_DIR },
                 {}
         };
         _cleanup_strv_free_ char **env = NULL;
@@ -228,6 +235,11 @@ int app_args_parse(int argc, char *argv[], AppArgs *ret) {
                         if (path_is_absolute_arg("workdir", optarg) < 0)
                                 return -EINVAL;
                         a.workdir = optarg;
+                        break;
+                case ARG_ETC_DIR:
+                        if (path_is_absolute_arg("etc-dir", optarg) < 0)
+                                return -EINVAL;
+                        a.etc_dir = optarg;
                         break;
                 case ARG_USER:
                         if (!user_spec_is_valid(optarg))

@@ -45,6 +45,7 @@ typedef struct InitArgs {
         const char *root;
         const char *hostname;
         int ready_fd;
+        bool host_network; /* no network namespace of its own */
 } InitArgs;
 
 typedef struct AppArgs {
@@ -54,6 +55,7 @@ typedef struct AppArgs {
         const char *app_id;
         const char *workdir;
         const char *user;  /* "USER[:GROUP]", NULL = stay root */
+        const char *etc_dir; /* hosts, resolv.conf, hostname for the app's /etc; NULL = none */
         char **env;  /* owned copies, "K=V" */
         char **cmd;  /* points into argv */
 } AppArgs;

@@ -127,7 +127,9 @@ static void test_args(void) {
 
         printf("== init_args_parse\n");
         CHECK(parse_init(ARGV("--root=/r", "--hostname=h", "--ready-fd=3"), &i) == 0 &&
-              streq(i.root, "/r") && streq(i.hostname, "h") && i.ready_fd == 3);
+              streq(i.root, "/r") && streq(i.hostname, "h") && i.ready_fd == 3 && !i.host_network);
+        CHECK(parse_init(ARGV("--root=/r", "--hostname=h", "--ready-fd=3", "--host-network"), &i) == 0 && i.host_network);
+        CHECK(parse_init(ARGV("--root=/r", "--hostname=h", "--ready-fd=3", "--host-network=yes"), &i) < 0);
         CHECK(parse_init(ARGV("--root=r", "--hostname=h", "--ready-fd=3"), &i) < 0);
         CHECK(parse_init(ARGV("--root=/r", "--hostname=h", "--ready-fd=2"), &i) < 0);
         CHECK(parse_init(ARGV("--root=/r", "--hostname=h"), &i) < 0);
@@ -159,6 +161,10 @@ static void test_args(void) {
         CHECK(parse_app(ARGV("--leader=1", "--scope=x.scope", "--rootfs=/r", "--app-id=abc", "--", "x"), &a) == 0 && !a.user);
         app_args_done(&a);
         CHECK(parse_app(ARGV("--leader=1", "--scope=x.scope", "--rootfs=/r", "--app-id=abc", "--user=", "--", "x"), &a) < 0);
+        CHECK(parse_app(ARGV("--leader=1", "--scope=x.scope", "--rootfs=/r", "--app-id=abc", "--etc-dir=/p/etc", "--", "x"), &a) == 0 &&
+              streq(a.etc_dir, "/p/etc"));
+        app_args_done(&a);
+        CHECK(parse_app(ARGV("--leader=1", "--scope=x.scope", "--rootfs=/r", "--app-id=abc", "--etc-dir=rel", "--", "x"), &a) < 0);
         CHECK(parse_app(ARGV("--leader=1", "--scope=x.scope", "--rootfs=/r", "--app-id=abc", "--user=a:b:c", "--", "x"), &a) < 0);
 }
 

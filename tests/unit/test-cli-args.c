@@ -77,6 +77,34 @@ TEST(run_pull_policy) {
         ASSERT_TRUE(pull_policy_from_string(NULL) == _PULL_POLICY_INVALID);
 }
 
+TEST(run_network_options) {
+        RunArgs a = {};
+
+        ASSERT_OK(parse(&a, "--net=default,other", "--port=8080:80", "--port", "127.0.0.1:53:53/udp", "--dns=192.0.2.1",
+                        "--dns", "2001:db8::1", "--dns-search=a.test", "--hostname=h1", "busybox", NULL));
+        assert_strv(a.networks, "default", "other", NULL);
+        assert_strv(a.ports, "8080:80", "127.0.0.1:53:53/udp", NULL);
+        assert_strv(a.dns, "192.0.2.1", "2001:db8::1", NULL);
+        assert_strv(a.dns_search, "a.test", NULL);
+        ASSERT_STREQ(a.hostname, "h1");
+        run_args_done(&a);
+        ASSERT_OK(parse(&a, "--net=host", "busybox", NULL));
+        assert_strv(a.networks, "host", NULL);
+        run_args_done(&a);
+        ASSERT_ERR(parse(&a, "--net=", "busybox", NULL), EINVAL);
+        ASSERT_ERR(parse(&a, "--net=a,,b", "busybox", NULL), EINVAL);
+        ASSERT_ERR(parse(&a, "--net=a/b", "busybox", NULL), EINVAL);
+        ASSERT_ERR(parse(&a, "--net=a,a", "busybox", NULL), EINVAL);
+        ASSERT_ERR(parse(&a, "--net=none,a", "busybox", NULL), EINVAL);
+        ASSERT_ERR(parse(&a, "--port=80", "busybox", NULL), EINVAL);
+        ASSERT_ERR(parse(&a, "--port=70000:80", "busybox", NULL), EINVAL);
+        ASSERT_ERR(parse(&a, "--dns=example.com", "busybox", NULL), EINVAL);
+        ASSERT_ERR(parse(&a, "--hostname=a_b", "busybox", NULL), EINVAL);
+        /* Pod options, not an app's. */
+        ASSERT_ERR(parse(&a, "busybox", "--net=host", NULL), EINVAL);
+        ASSERT_ERR(parse(&a, "busybox", "--port", "80:80", NULL), EINVAL);
+}
+
 TEST(run_exec_and_options) {
         RunArgs a = {};
 
@@ -327,6 +355,7 @@ TEST(journal) {
 int main(void) {
         test_run_one_app();
         test_run_pull_policy();
+        test_run_network_options();
         test_run_exec_and_options();
         test_run_several_apps();
         test_run_errors();

@@ -1,0 +1,841 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+
+#include "cni.h"
+#include "fs-util.h"
+#include "json-util.h"
+#include "name.h"
+#include "pod-network.h"
+#include "pod-runtime.h"
+#include "pod.h"
+#include "string-util.h"
+#include "strv.h"
+
+#ifndef NSFS_MAGIC
+#define NSFS_MAGIC 0x6e736673
+#endif
+
+#define RESOLV_CONF_MAX (64 * 1024)
+#define NETWORK_RECORD_MAX (4 * 1024 * 1024)
+
+static const char * const pod_network_mode_table[_POD_NETWORK_MODE_MAX] = {
+        [POD_NETWORK_CNI] = "cni",
+        [POD_NETWORK_HOST] = "host",
+        [POD_NETWORK_NONE] = "none",
+};
+
+const char *pod_network_mode_to_string(PodNetworkMode m) {
+        return m >= 0 && m < _POD_NETWORK_MODE_MAX ? pod_network_mode_table[m] : NULL;
+}
+
+PodNetworkMode pod_network_mode_from_string(const char *s) {
+        if (s)
+                for (PodNetworkMode m = 0; m < _POD_NETWORK_MODE_MAX; m++)
+                        if (streq(s, pod_network_mode_table[m]))
+                                return m;
+        return _POD_NETWORK_MODE_INVALID;
+}
+
+void pod_port_done(PodPort *p) {
+        p->host_ip = mfree(p->host_ip);
+}
+
+void pod_network_clear_addresses(PodNetwork *n) {
+        for (size_t i = 0; i < n->n_addresses; i++) {
+                free(n->addresses[i].network);
+                free(n->addresses[i].ifname);
+                free(n->addresses[i].address);
+        }
+        n->addresses = mfree(n->addresses);
+        n->n_addresses = 0;
+}
+
+void pod_network_done(PodNetwork *n) {
+        strv_free(n->networks);
+        for (size_t i = 0; i < n->n_ports; i++)
+                pod_port_done(&n->ports[i]);
+        free(n->ports);
+        strv_free(n->dns);
+        strv_free(n->dns_search);
+        free(n->hostname);
+        pod_network_clear_addresses(n);
+        *n = (PodNetwork) {};
+}
+
+int pod_address_add(PodNetwork *n, const char *network, const char *ifname, const char *address) {
+        PodAddress *a;
+
+        if (n->n_addresses >= POD_NETWORKS_MAX * CNI_RESULT_ITEMS_MAX)
+                return -E2BIG;
+        a = reallocarray(n->addresses, n->n_addresses + 1, sizeof(PodAddress));
+        if (!a)
+                return -ENOMEM;
+        n->addresses = a;
+        a = &n->addresses[n->n_addresses];
+        *a = (PodAddress) { .network = strdup(network), .ifname = strdup(ifname), .address = strdup(address) };
+        if (!a->network || !a->ifname || !a->address) {
+                free(a->network);
+                free(a->ifname);
+                free(a->address);
+                return -ENOMEM;
+        }
+        n->n_addresses++;
+        return 0;
+}
+
+static bool ip_is_valid(const char *s) {
+        unsigned char buf[sizeof(struct in6_addr)];
+
+        return s && (inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1);
+}
+
+static bool dns_domain_is_valid(const char *s) {
+        size_t n = strlen(s);
+
+        if (n == 0 || n > 253 || s[0] == '.' || s[0] == '-' || strstr(s, ".."))
+                return false;
+        return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") == n;
+}
+
+static int parse_port_number(const char *s, size_t len, uint16_t *ret) {
+        unsigned v = 0;
+
+        if (len == 0 || len > 5)
+                return -EINVAL;
+        for (size_t i = 0; i < len; i++) {
+                if (s[i] < '0' || s[i] > '9')
+                        return -EINVAL;
+                v = v * 10 + (unsigned) (s[i] - '0');
+        }
+        if (v == 0 || v > 65535)
+                return -EINVAL;
+        *ret = (uint16_t) v;
+        return 0;
+}
+
+bool pod_port_is_valid(const PodPort *p) {
+        return (streq(p->protocol, "tcp") || streq(p->protocol, "udp")) && p->host_port > 0 && p->pod_port > 0 &&
+               (isempty(p->host_ip) || ip_is_valid(p->host_ip));
+}
+
+int pod_port_parse(const char *s, PodPort *ret) {
+        _cleanup_free_ char *ip = NULL;
+        const char *slash, *last, *mid, *end;
+        PodPort p = { .protocol = "tcp" };
+
+        if (isempty(s) || strlen(s) > 128)
+                return -EINVAL;
+        slash = strchr(s, '/');
+        end = slash ?: s + strlen(s);
+        if (slash) {
+                if (streq(slash + 1, "tcp") || streq(slash + 1, "udp"))
+                        memcpy(p.protocol, slash + 1, 4);
+                else
+                        return -EINVAL;
+        }
+        /* The last two ':'-separated fields are the ports; what is before
+         * them is the host IP (an IPv6 one in brackets). */
+        last = memrchr(s, ':', (size_t) (end - s));
+        if (!last)
+                return -EINVAL;
+        if (parse_port_number(last + 1, (size_t) (end - last - 1), &p.pod_port) < 0)
+                return -EINVAL;
+        mid = last > s ? memrchr(s, ':', (size_t) (last - s)) : NULL;
+        if (!mid) {
+                if (parse_port_number(s, (size_t) (last - s), &p.host_port) < 0)
+                        return -EINVAL;
+        } else {
+                size_t iplen = (size_t) (mid - s);
+
+                if (parse_port_number(mid + 1, (size_t) (last - mid - 1), &p.host_port) < 0)
+                        return -EINVAL;
+                if (iplen >= 2 && s[0] == '[' && s[iplen - 1] == ']')
+                        ip = strndup(s + 1, iplen - 2);
+                else
+                        ip = strndup(s, iplen);
+                if (!ip)
+                        return -ENOMEM;
+                if (!ip_is_valid(ip))
+                        return -EINVAL;
+        }
+        p.host_ip = ip ? TAKE_PTR(ip) : strdup("");
+        if (!p.host_ip)
+                return -ENOMEM;
+        *ret = p;
+        return 0;
+}
+
+int pod_network_from_spec(const PodNetworkSpec *spec, const char *cni_conf_dir, PodNetwork *ret, PeapodError *err) {
+        _cleanup_(pod_network_done) PodNetwork n = { .mode = POD_NETWORK_CNI };
+        size_t k = strv_length(spec->networks);
+        int r;
+
+        if (k > POD_NETWORKS_MAX)
+                return peapod_error_set(err, -E2BIG, "Too many networks (at most %d)", POD_NETWORKS_MAX);
+        FOREACH_STRV(w, spec->networks) {
+                const char *name = w;
+
+                if (streq(name, "host") || streq(name, "none")) {
+                        if (k != 1)
+                                return peapod_error_set(err, -EINVAL, "Network '%s' cannot be combined with others", name);
+                        n.mode = streq(name, "host") ? POD_NETWORK_HOST : POD_NETWORK_NONE;
+                        break;
+                }
+                if (streq(name, "default"))
+                        name = POD_NETWORK_DEFAULT;
+                if (!cni_network_name_is_valid(name))
+                        return peapod_error_set(err, -EINVAL,
+                                                "Invalid network name '%s': use letters, digits, '_', '.' and '-'", name);
+                if (strv_contains(n.networks, name))
+                        return peapod_error_set(err, -EINVAL, "Network '%s' is given twice", name);
+                r = strv_extend(&n.networks, name);
+                if (r < 0)
+                        return r;
+        }
+        if (n.mode == POD_NETWORK_CNI && !n.networks) {
+                r = strv_extend(&n.networks, POD_NETWORK_DEFAULT);
+                if (r < 0)
+                        return r;
+        }
+        /* Refused now rather than at start: a typo should not make a pod. */
+        FOREACH_STRV(w, n.networks) {
+                _cleanup_json_ json_object *list = NULL;
+
+                r = cni_conflist_load(cni_conf_dir, w, &list, err);
+                if (r < 0)
+                        return r;
+        }
+
+        if (spec->n_ports > 0 && n.mode != POD_NETWORK_CNI)
+                return peapod_error_set(err, -EINVAL, "Ports can only be published on CNI networks, not with network '%s'",
+                                        pod_network_mode_to_string(n.mode));
+        if (spec->n_ports > POD_PORTS_MAX)
+                return peapod_error_set(err, -E2BIG, "Too many ports (at most %d)", POD_PORTS_MAX);
+        if (spec->n_ports > 0) {
+                n.ports = calloc(spec->n_ports, sizeof(PodPort));
+                if (!n.ports)
+                        return -ENOMEM;
+        }
+        for (size_t i = 0; i < spec->n_ports; i++) {
+                const PodPort *p = &spec->ports[i];
+
+                if (!pod_port_is_valid(p))
+                        return peapod_error_set(err, -EINVAL, "Invalid port mapping %s:%u:%u/%s", strempty(p->host_ip),
+                                                p->host_port, p->pod_port, p->protocol);
+                for (size_t j = 0; j < i; j++)
+                        if (streq(n.ports[j].protocol, p->protocol) && n.ports[j].host_port == p->host_port &&
+                            streq(n.ports[j].host_ip, strempty(p->host_ip)))
+                                return peapod_error_set(err, -EINVAL, "Host port %u/%s is published twice",
+                                                        p->host_port, p->protocol);
+                memcpy(n.ports[i].protocol, p->protocol, sizeof(p->protocol));
+                n.ports[i].host_port = p->host_port;
+                n.ports[i].pod_port = p->pod_port;
+                n.ports[i].host_ip = strdup(strempty(p->host_ip));
+                n.n_ports++;
+                if (!n.ports[i].host_ip)
+                        return -ENOMEM;
+        }
+
+        if (strv_length(spec->dns) > POD_DNS_MAX)
+                return peapod_error_set(err, -E2BIG, "Too many DNS servers (at most %d)", POD_DNS_MAX);
+        FOREACH_STRV(d, spec->dns)
+                if (!ip_is_valid(d))
+                        return peapod_error_set(err, -EINVAL, "Invalid DNS server '%s': not an IP address", d);
+        if (strv_length(spec->dns_search) > POD_DNS_SEARCH_MAX)
+                return peapod_error_set(err, -E2BIG, "Too many DNS search domains (at most %d)", POD_DNS_SEARCH_MAX);
+        FOREACH_STRV(d, spec->dns_search)
+                if (!dns_domain_is_valid(d))
+                        return peapod_error_set(err, -EINVAL, "Invalid DNS search domain '%s'", d);
+        if (spec->dns) {
+                n.dns = strv_copy(spec->dns);
+                if (!n.dns)
+                        return -ENOMEM;
+        }
+        if (spec->dns_search) {
+                n.dns_search = strv_copy(spec->dns_search);
+                if (!n.dns_search)
+                        return -ENOMEM;
+        }
+        if (!isempty(spec->hostname)) {
+                if (!pod_name_is_valid(spec->hostname))
+                        return peapod_error_set(err, -EINVAL,
+                                                "Invalid hostname '%s': use 1-64 letters, digits, '.' and '-', not starting with '-' or '.'",
+                                                spec->hostname);
+                n.hostname = strdup(spec->hostname);
+                if (!n.hostname)
+                        return -ENOMEM;
+        }
+        *ret = n;
+        n = (PodNetwork) {};
+        return 0;
+}
+
+int pod_network_to_json(const PodNetwork *n, json_object **ret) {
+        _cleanup_json_ json_object *o = json_object_new_object();
+        json_object *ports, *addrs;
+
+        if (!o)
+                return -ENOMEM;
+        json_object_object_add(o, "mode", json_object_new_string(pod_network_mode_to_string(n->mode)));
+        json_object_object_add(o, "networks", json_new_strv(n->networks));
+        ports = json_object_new_array();
+        json_object_object_add(o, "ports", ports);
+        for (size_t i = 0; i < n->n_ports; i++) {
+                json_object *p = json_object_new_object();
+
+                json_object_array_add(ports, p);
+                json_object_object_add(p, "protocol", json_object_new_string(n->ports[i].protocol));
+                json_object_object_add(p, "host_ip", json_object_new_string(strempty(n->ports[i].host_ip)));
+                json_object_object_add(p, "host_port", json_object_new_int(n->ports[i].host_port));
+                json_object_object_add(p, "pod_port", json_object_new_int(n->ports[i].pod_port));
+        }
+        json_object_object_add(o, "dns", json_new_strv(n->dns));
+        json_object_object_add(o, "dns_search", json_new_strv(n->dns_search));
+        if (n->hostname)
+                json_object_object_add(o, "hostname", json_object_new_string(n->hostname));
+        addrs = json_object_new_array();
+        json_object_object_add(o, "addresses", addrs);
+        for (size_t i = 0; i < n->n_addresses; i++) {
+                json_object *a = json_object_new_object();
+
+                json_object_array_add(addrs, a);
+                json_object_object_add(a, "network", json_object_new_string(n->addresses[i].network));
+                json_object_object_add(a, "ifname", json_object_new_string(n->addresses[i].ifname));
+                json_object_object_add(a, "address", json_object_new_string(n->addresses[i].address));
+        }
+        *ret = TAKE_PTR(o);
+        return 0;
+}
+
+static int json_array_get(json_object *o, const char *key, size_t max, json_object **ret, size_t *ret_n) {
+        json_object *v;
+
+        if (!json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null)) {
+                *ret = NULL;
+                *ret_n = 0;
+                return 0;
+        }
+        if (!json_object_is_type(v, json_type_array) || json_object_array_length(v) > max)
+                return -EBADMSG;
+        *ret = v;
+        *ret_n = json_object_array_length(v);
+        return 0;
+}
+
+int pod_network_from_json(json_object *o, PodNetwork *ret) {
+        _cleanup_(pod_network_done) PodNetwork n = { .mode = POD_NETWORK_NONE };
+        json_object *a;
+        const char *s;
+        size_t k;
+        int r;
+
+        if (!o) {
+                *ret = n;
+                n = (PodNetwork) {};
+                return 0;
+        }
+        if (!json_object_is_type(o, json_type_object))
+                return -EBADMSG;
+        r = json_get_string(o, "mode", &s);
+        if (r < 0)
+                return r;
+        n.mode = pod_network_mode_from_string(s);
+        if (n.mode < 0)
+                return -EBADMSG;
+        if ((r = json_get_strv(o, "networks", &n.networks)) < 0 || (r = json_get_strv(o, "dns", &n.dns)) < 0 ||
+            (r = json_get_strv(o, "dns_search", &n.dns_search)) < 0)
+                return r;
+        if (strv_length(n.networks) > POD_NETWORKS_MAX || strv_length(n.dns) > POD_DNS_MAX ||
+            strv_length(n.dns_search) > POD_DNS_SEARCH_MAX)
+                return -EBADMSG;
+        FOREACH_STRV(w, n.networks)
+                if (!cni_network_name_is_valid(w))
+                        return -EBADMSG;
+        FOREACH_STRV(w, n.dns)
+                if (!ip_is_valid(w))
+                        return -EBADMSG;
+        FOREACH_STRV(w, n.dns_search)
+                if (!dns_domain_is_valid(w))
+                        return -EBADMSG;
+        r = json_get_string_opt(o, "hostname", &s);
+        if (r < 0)
+                return r;
+        if (s) {
+                if (!pod_name_is_valid(s))
+                        return -EBADMSG;
+                n.hostname = strdup(s);
+                if (!n.hostname)
+                        return -ENOMEM;
+        }
+
+        r = json_array_get(o, "ports", POD_PORTS_MAX, &a, &k);
+        if (r < 0)
+                return r;
+        n.ports = calloc(k ?: 1, sizeof(PodPort));
+        if (!n.ports)
+                return -ENOMEM;
+        for (size_t i = 0; i < k; i++) {
+                json_object *j = json_object_array_get_idx(a, i);
+                PodPort *p = &n.ports[i];
+                int64_t hp, pp;
+
+                if (!json_object_is_type(j, json_type_object))
+                        return -EBADMSG;
+                if (json_get_string(j, "protocol", &s) < 0 || strlen(s) != 3)
+                        return -EBADMSG;
+                memcpy(p->protocol, s, 4);
+                if (json_get_string(j, "host_ip", &s) < 0)
+                        return -EBADMSG;
+                p->host_ip = strdup(s);
+                n.n_ports++;
+                if (!p->host_ip)
+                        return -ENOMEM;
+                if (json_get_int64(j, "host_port", &hp) < 0 || json_get_int64(j, "pod_port", &pp) < 0 || hp < 1 ||
+                    hp > 65535 || pp < 1 || pp > 65535)
+                        return -EBADMSG;
+                p->host_port = (uint16_t) hp;
+                p->pod_port = (uint16_t) pp;
+                if (!pod_port_is_valid(p))
+                        return -EBADMSG;
+        }
+
+        r = json_array_get(o, "addresses", POD_NETWORKS_MAX * CNI_RESULT_ITEMS_MAX, &a, &k);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < k; i++) {
+                json_object *j = json_object_array_get_idx(a, i);
+                const char *net, *ifn, *addr;
+
+                if (!json_object_is_type(j, json_type_object) || json_get_string(j, "network", &net) < 0 ||
+                    json_get_string(j, "ifname", &ifn) < 0 || json_get_string(j, "address", &addr) < 0 ||
+                    strlen(net) > CNI_NAME_MAX || strlen(ifn) >= IFNAMSIZ || strlen(addr) > 64)
+                        return -EBADMSG;
+                r = pod_address_add(&n, net, ifn, addr);
+                if (r < 0)
+                        return r;
+        }
+        *ret = n;
+        n = (PodNetwork) {};
+        return 0;
+}
+
+/* ---- the running side ---- */
+
+static const char *run_dir(const PodRuntime *rt) {
+        return rt->run_dir ?: PEAPOD_RUNTIME_DIR;
+}
+
+int pod_netns_path(const PodRuntime *rt, const Pod *p, char **ret) {
+        return asprintf(ret, "%s/netns/%s", run_dir(rt), p->id) < 0 ? -ENOMEM : 0;
+}
+
+int pod_etc_dir(const PodRuntime *rt, const Pod *p, char **ret) {
+        return asprintf(ret, "%s/pods/%s/etc", rt->state_dir, p->id) < 0 ? -ENOMEM : 0;
+}
+
+static int network_record_dir(const PodRuntime *rt, const Pod *p, char **ret) {
+        return asprintf(ret, "%s/pods/%s/network", rt->state_dir, p->id) < 0 ? -ENOMEM : 0;
+}
+
+static bool netns_is_bound(const char *path) {
+        struct statfs sfs;
+
+        return statfs(path, &sfs) >= 0 && (uint64_t) sfs.f_type == (uint64_t) NSFS_MAGIC;
+}
+
+static int netns_unbind(const char *path) {
+        for (int i = 0; i < 8 && netns_is_bound(path); i++)
+                if (umount2(path, MNT_DETACH) < 0)
+                        return -errno;
+        if (unlink(path) < 0 && errno != ENOENT)
+                return -errno;
+        return 0;
+}
+
+/* The pod's namespace outlives its init this way: DEL must still find the
+ * interfaces after the pod stopped, and CNI_NETNS needs a path. */
+static int netns_bind(const PodRuntime *rt, const Pod *p, char **ret_path) {
+        _cleanup_free_ char *dir = NULL, *path = NULL, *src = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        int r;
+
+        if (asprintf(&dir, "%s/netns", run_dir(rt)) < 0 || pod_netns_path(rt, p, &path) < 0 ||
+            asprintf(&src, "/proc/%d/ns/net", (int) p->leader) < 0)
+                return -ENOMEM;
+        r = mkdir_p(dir, 0755);
+        if (r < 0)
+                return r;
+        r = netns_unbind(path);
+        if (r < 0)
+                return r;
+        fd = open(path, O_RDONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0444);
+        if (fd < 0)
+                return -errno;
+        fd = safe_close(fd);
+        if (mount(src, path, NULL, MS_BIND, NULL) < 0) {
+                r = -errno;
+                (void) unlink(path);
+                return r;
+        }
+        *ret_path = TAKE_PTR(path);
+        return 0;
+}
+
+static int runtime_config_for(const Pod *p, size_t index, json_object **ret) {
+        _cleanup_json_ json_object *rc = json_object_new_object();
+        json_object *pm;
+
+        if (!rc)
+                return -ENOMEM;
+        /* Ports are published on the first network only: the same host
+         * port on two networks would be two rules fighting for it. */
+        if (index == 0 && p->net.n_ports > 0) {
+                pm = json_object_new_array();
+                json_object_object_add(rc, "portMappings", pm);
+                for (size_t i = 0; i < p->net.n_ports; i++) {
+                        json_object *m = json_object_new_object();
+
+                        json_object_array_add(pm, m);
+                        json_object_object_add(m, "hostPort", json_object_new_int(p->net.ports[i].host_port));
+                        json_object_object_add(m, "containerPort", json_object_new_int(p->net.ports[i].pod_port));
+                        json_object_object_add(m, "protocol", json_object_new_string(p->net.ports[i].protocol));
+                        json_object_object_add(m, "hostIP", json_object_new_string(strempty(p->net.ports[i].host_ip)));
+                }
+        }
+        *ret = TAKE_PTR(rc);
+        return 0;
+}
+
+static int record_write(const char *path, const char *network, const char *ifname, json_object *conflist,
+                        json_object *runtime_config, json_object *result) {
+        _cleanup_json_ json_object *o = json_object_new_object();
+        const char *text;
+
+        if (!o)
+                return -ENOMEM;
+        json_object_object_add(o, "network", json_object_new_string(network));
+        json_object_object_add(o, "ifname", json_object_new_string(ifname));
+        json_object_object_add(o, "conflist", json_object_get(conflist));
+        json_object_object_add(o, "runtimeConfig", json_object_get(runtime_config));
+        if (result)
+                json_object_object_add(o, "result", json_object_get(result));
+        text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+        if (!text)
+                return -ENOMEM;
+        return write_file_atomic(path, text, strlen(text), 0600);
+}
+
+/* Whether a host-side interface is a bridge (which is not the pod's own
+ * link, so machined should not list it). */
+static bool interface_is_bridge(const char *name) {
+        _cleanup_free_ char *p = NULL;
+        struct stat st;
+
+        if (strchr(name, '/') || asprintf(&p, "/sys/class/net/%s/bridge", name) < 0)
+                return true;
+        return stat(p, &st) >= 0;
+}
+
+static int write_etc_files(PodRuntime *rt, Pod *p) {
+        _cleanup_free_ char *dir = NULL, *path = NULL, *hosts = NULL, *resolv = NULL, *hostname_line = NULL;
+        _cleanup_free_ char *host_resolv = NULL;
+        const char *hostname = p->net.hostname ?: p->name;
+        size_t size = 0;
+        FILE *f;
+        int r;
+
+        r = pod_etc_dir(rt, p, &dir);
+        if (r < 0)
+                return r;
+        r = mkdir_p(dir, 0755);
+        if (r < 0)
+                return r;
+
+        /* /etc/hosts: localhost, then the pod's name on each address. */
+        f = open_memstream(&hosts, &size);
+        if (!f)
+                return -ENOMEM;
+        fprintf(f, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
+        for (size_t i = 0; i < p->net.n_addresses; i++) {
+                const char *a = p->net.addresses[i].address;
+                fprintf(f, "%.*s\t%s\n", (int) strcspn(a, "/"), a, hostname);
+        }
+        if (p->net.n_addresses == 0)
+                fprintf(f, "127.0.1.1\t%s\n", hostname);
+        if (fclose(f) != 0)
+                return -ENOMEM;
+
+        /* /etc/resolv.conf: --dns/--dns-search, else the host's. A
+         * nameserver on the host's loopback (a local resolver such as
+         * systemd-resolved) is unreachable from the pod's own namespace. */
+        f = open_memstream(&resolv, &size);
+        if (!f)
+                return -ENOMEM;
+        if (read_file("/etc/resolv.conf", RESOLV_CONF_MAX, &host_resolv, NULL) < 0)
+                host_resolv = NULL;
+        if (p->net.dns_search) {
+                fputs("search", f);
+                FOREACH_STRV(d, p->net.dns_search)
+                        fprintf(f, " %s", d);
+                fputc('\n', f);
+        }
+        if (p->net.dns)
+                FOREACH_STRV(d, p->net.dns)
+                        fprintf(f, "nameserver %s\n", d);
+        for (char *line = host_resolv, *next; line && *line; line = next) {
+                const char *v;
+
+                next = strchr(line, '\n');
+                if (next)
+                        *next++ = 0;
+                else
+                        next = line + strlen(line);
+                if ((v = startswith(line, "nameserver"))) {
+                        v += strspn(v, " \t");
+                        if (p->net.dns)
+                                continue;
+                        if (p->net.mode != POD_NETWORK_HOST && (startswith(v, "127.") || startswith(v, "::1")))
+                                continue;
+                        fprintf(f, "nameserver %s\n", v);
+                } else if (startswith(line, "search") || startswith(line, "domain")) {
+                        if (!p->net.dns_search)
+                                fprintf(f, "%s\n", line);
+                } else if (startswith(line, "options"))
+                        fprintf(f, "%s\n", line);
+        }
+        if (fclose(f) != 0)
+                return -ENOMEM;
+
+        if (asprintf(&hostname_line, "%s\n", hostname) < 0)
+                return -ENOMEM;
+        const char *files[][2] = { { "hosts", hosts }, { "resolv.conf", resolv }, { "hostname", hostname_line } };
+        for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+                free(path);
+                if (asprintf(&path, "%s/%s", dir, files[i][0]) < 0)
+                        return -ENOMEM;
+                r = write_file_atomic(path, files[i][1], strlen(files[i][1]), 0644);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int network_add_one(PodRuntime *rt, Pod *p, size_t index, const char *netns, const char *records,
+                           int **ifindices, size_t *n_ifindices, PeapodError *err) {
+        _cleanup_json_ json_object *list = NULL, *rc = NULL, *result = NULL;
+        _cleanup_(cni_result_freep) CniResult *res = NULL;
+        _cleanup_free_ char *record = NULL, *ifname = NULL;
+        const char *network = p->net.networks[index];
+        int r;
+
+        if (asprintf(&ifname, "eth%zu", index) < 0 || asprintf(&record, "%s/%02zu.json", records, index) < 0)
+                return -ENOMEM;
+        r = cni_conflist_load(rt->cni_conf_dir ?: CNI_DEFAULT_CONF_DIR, network, &list, err);
+        if (r < 0)
+                return r;
+        r = runtime_config_for(p, index, &rc);
+        if (r < 0)
+                return r;
+        /* Recorded before the ADD: whatever the plugins do before a crash
+         * can be deleted again from this record. */
+        r = record_write(record, network, ifname, list, rc, NULL);
+        if (r < 0)
+                return peapod_error_set(err, r, "Failed to write %s: %s", record, strerror(-r));
+
+        CniContext c = {
+                .plugin_dirs = rt->cni_plugin_dirs ?: STRV_MAKE(CNI_DEFAULT_PLUGIN_DIR),
+                .container_id = p->id,
+                .netns = netns,
+                .ifname = ifname,
+        };
+        r = cni_conflist_add(&c, list, rc, &result, err);
+        if (r < 0)
+                return peapod_error_prefix(err, r, "Network %s", network);
+        r = record_write(record, network, ifname, list, rc, result);
+        if (r < 0)
+                return peapod_error_set(err, r, "Failed to write %s: %s", record, strerror(-r));
+
+        r = cni_result_from_json(result, &res);
+        if (r < 0)
+                return peapod_error_set(err, r, "Network %s: the result cannot be read", network);
+        for (size_t i = 0; i < res->n_ips; i++) {
+                const CniIp *ip = &res->ips[i];
+                const char *itf = ifname;
+
+                if (ip->interface >= 0) {
+                        const CniInterface *ci = &res->interfaces[ip->interface];
+                        if (isempty(ci->sandbox))
+                                continue; /* an address on the host's side */
+                        itf = ci->name;
+                }
+                r = pod_address_add(&p->net, network, itf, ip->address);
+                if (r < 0)
+                        return r;
+        }
+        for (size_t i = 0; i < res->n_interfaces; i++) {
+                const CniInterface *ci = &res->interfaces[i];
+                unsigned idx;
+                int *n;
+
+                if (!isempty(ci->sandbox) || interface_is_bridge(ci->name))
+                        continue;
+                idx = if_nametoindex(ci->name);
+                if (idx == 0)
+                        continue;
+                n = reallocarray(*ifindices, *n_ifindices + 1, sizeof(int));
+                if (!n)
+                        return -ENOMEM;
+                *ifindices = n;
+                n[(*n_ifindices)++] = (int) idx;
+        }
+        return 0;
+}
+
+int pod_network_start(PodRuntime *rt, Pod *p, int **ret_ifindices, size_t *ret_n_ifindices, PeapodError *err) {
+        _cleanup_free_ char *netns = NULL, *records = NULL;
+        _cleanup_free_ int *ifindices = NULL;
+        size_t n_ifindices = 0;
+        int r;
+
+        pod_network_clear_addresses(&p->net);
+        if (p->net.mode == POD_NETWORK_CNI) {
+                if (p->leader <= 1)
+                        return -ESRCH;
+                r = network_record_dir(rt, p, &records);
+                if (r < 0)
+                        return r;
+                r = mkdir_p(records, 0700);
+                if (r < 0)
+                        return peapod_error_set(err, r, "Failed to create %s: %s", records, strerror(-r));
+                r = netns_bind(rt, p, &netns);
+                if (r < 0)
+                        return peapod_error_set(err, r, "Failed to bind the pod's network namespace: %s", strerror(-r));
+                for (size_t i = 0; p->net.networks && p->net.networks[i]; i++) {
+                        r = network_add_one(rt, p, i, netns, records, &ifindices, &n_ifindices, err);
+                        if (r < 0) {
+                                (void) pod_network_stop(rt, p, false, NULL);
+                                return r;
+                        }
+                }
+        }
+        r = write_etc_files(rt, p);
+        if (r < 0) {
+                (void) pod_network_stop(rt, p, false, NULL);
+                return peapod_error_set(err, r, "Failed to write the pod's /etc files: %s", strerror(-r));
+        }
+        if (ret_ifindices) {
+                *ret_ifindices = TAKE_PTR(ifindices);
+                *ret_n_ifindices = n_ifindices;
+        }
+        return 0;
+}
+
+static int record_compare_desc(const void *a, const void *b) {
+        return -strcmp(*(char * const *) a, *(char * const *) b);
+}
+
+static int network_del_record(PodRuntime *rt, Pod *p, const char *path, const char *netns, PeapodError *err) {
+        _cleanup_free_ char *text = NULL;
+        _cleanup_json_ json_object *o = NULL, *list = NULL;
+        json_object *conflist, *rc = NULL, *result = NULL;
+        const char *ifname, *network;
+        size_t size;
+        int r;
+
+        r = read_file(path, NETWORK_RECORD_MAX, &text, &size);
+        if (r < 0)
+                return peapod_error_set(err, r, "Failed to read %s: %s", path, strerror(-r));
+        o = json_tokener_parse(text);
+        if (!o || !json_object_is_type(o, json_type_object) || json_get_string(o, "ifname", &ifname) < 0 ||
+            json_get_string(o, "network", &network) < 0 || !json_object_object_get_ex(o, "conflist", &conflist) ||
+            strlen(ifname) >= IFNAMSIZ)
+                return peapod_error_set(err, -EBADMSG, "%s is not a network record", path);
+        /* Checked as strictly as a file from /etc/cni/net.d. */
+        {
+                const char *s = json_object_to_json_string_ext(conflist, JSON_C_TO_STRING_PLAIN);
+                r = cni_conflist_parse(s, strlen(s), false, &list, err);
+                if (r < 0)
+                        return peapod_error_prefix(err, r, "%s", path);
+        }
+        (void) json_object_object_get_ex(o, "runtimeConfig", &rc);
+        if (rc && !json_object_is_type(rc, json_type_object))
+                rc = NULL;
+        (void) json_object_object_get_ex(o, "result", &result);
+        if (result && !json_object_is_type(result, json_type_object))
+                result = NULL;
+
+        CniContext c = {
+                .plugin_dirs = rt->cni_plugin_dirs ?: STRV_MAKE(CNI_DEFAULT_PLUGIN_DIR),
+                .container_id = p->id,
+                .netns = netns,
+                .ifname = ifname,
+        };
+        r = cni_conflist_del(&c, list, rc, result, err);
+        if (r < 0)
+                return peapod_error_prefix(err, r, "Network %s", network);
+        if (unlink(path) < 0 && errno != ENOENT)
+                return -errno;
+        return 0;
+}
+
+int pod_network_stop(PodRuntime *rt, Pod *p, bool force, PeapodError *err) {
+        _cleanup_free_ char *records = NULL, *netns = NULL;
+        _cleanup_strv_free_ char **files = NULL;
+        DIR *d;
+        struct dirent *de;
+        int r = 0, ret = 0;
+
+        r = network_record_dir(rt, p, &records);
+        if (r < 0)
+                return r;
+        r = pod_netns_path(rt, p, &netns);
+        if (r < 0)
+                return r;
+        d = opendir(records);
+        if (d) {
+                while ((de = readdir(d))) {
+                        if (de->d_name[0] == '.' || !endswith(de->d_name, ".json"))
+                                continue;
+                        if (strv_length(files) >= POD_NETWORKS_MAX * 4)
+                                break;
+                        r = strv_extend(&files, de->d_name);
+                        if (r < 0)
+                                break;
+                }
+                closedir(d);
+                if (r < 0)
+                        return r;
+        } else if (errno != ENOENT)
+                return -errno;
+        if (files)
+                qsort(files, strv_length(files), sizeof(char *), record_compare_desc);
+
+        /* The reverse of the order of the ADDs, as the spec asks. */
+        FOREACH_STRV(f, files) {
+                _cleanup_free_ char *path = NULL;
+
+                if (asprintf(&path, "%s/%s", records, f) < 0)
+                        return -ENOMEM;
+                r = network_del_record(rt, p, path, netns, ret < 0 ? NULL : err);
+                if (r < 0 && ret >= 0)
+                        ret = r;
+                if (r < 0 && force)
+                        (void) unlink(path);
+        }
+        if (ret < 0 && !force)
+                return ret; /* keep the namespace for the next try */
+        (void) rmdir(records);
+        r = netns_unbind(netns);
+        if (r < 0)
+                return peapod_error_set(err, r, "Failed to unbind %s: %s", netns, strerror(-r));
+        pod_network_clear_addresses(&p->net);
+        return ret;
+}

@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <json-c/json.h>
+
+#include "error.h"
+#include "macro.h"
+
+/* A pod's network: what was asked for (mode, CNI networks, ports, DNS,
+ * hostname) and what it got (addresses), kept in pod.json. */
+
+/* The network a pod gets when nothing else is asked for; the shipped
+ * /etc/cni/net.d/87-peapod-bridge.conflist defines it. */
+#define POD_NETWORK_DEFAULT "peapod"
+#define POD_NETWORKS_MAX 8
+#define POD_PORTS_MAX 256
+#define POD_DNS_MAX 8
+#define POD_DNS_SEARCH_MAX 6
+
+typedef enum PodNetworkMode {
+        POD_NETWORK_CNI,  /* own network namespace, CNI networks attached */
+        POD_NETWORK_HOST, /* the host's network namespace */
+        POD_NETWORK_NONE, /* own network namespace with only lo */
+        _POD_NETWORK_MODE_MAX,
+        _POD_NETWORK_MODE_INVALID = -EINVAL,
+} PodNetworkMode;
+
+const char *pod_network_mode_to_string(PodNetworkMode m);
+PodNetworkMode pod_network_mode_from_string(const char *s);
+
+typedef struct PodPort {
+        char protocol[4]; /* "tcp" or "udp" */
+        char *host_ip;    /* "" = every address */
+        uint16_t host_port, pod_port;
+} PodPort;
+
+typedef struct PodAddress {
+        char *network;
+        char *ifname;
+        char *address; /* CIDR */
+} PodAddress;
+
+typedef struct PodNetwork {
+        PodNetworkMode mode;
+        char **networks; /* CNI network names (mode CNI), attached as eth0, eth1, ... */
+        PodPort *ports;
+        size_t n_ports;
+        char **dns;
+        char **dns_search;
+        char *hostname; /* NULL = the pod's name */
+        PodAddress *addresses;
+        size_t n_addresses;
+} PodNetwork;
+
+void pod_network_done(PodNetwork *n);
+
+/* What a caller asks for: networks NULL = the default network; the words
+ * "host", "none" and "default" mean what --net= says. */
+typedef struct PodNetworkSpec {
+        char **networks;
+        const PodPort *ports;
+        size_t n_ports;
+        char **dns;
+        char **dns_search;
+        const char *hostname;
+} PodNetworkSpec;
+
+/* Validate spec (every network must exist in cni_conf_dir) and fill n.
+ * -EINVAL, -ENOENT or -E2BIG with err saying what is wrong. */
+int pod_network_from_spec(const PodNetworkSpec *spec, const char *cni_conf_dir, PodNetwork *n, PeapodError *err);
+
+/* "[IP:]HOSTPORT:PODPORT[/tcp|udp]" */
+int pod_port_parse(const char *s, PodPort *ret);
+void pod_port_done(PodPort *p);
+bool pod_port_is_valid(const PodPort *p);
+
+int pod_network_to_json(const PodNetwork *n, json_object **ret);
+/* Missing (a pod.json from before networking) reads as mode "none". */
+int pod_network_from_json(json_object *o, PodNetwork *n);
+
+int pod_address_add(PodNetwork *n, const char *network, const char *ifname, const char *address);
+void pod_network_clear_addresses(PodNetwork *n);
+
+struct Pod;
+struct PodRuntime;
+
+/* The file the pod's network namespace is bound to while it lives:
+ * <run_dir>/netns/<pod id>. */
+int pod_netns_path(const struct PodRuntime *rt, const struct Pod *p, char **ret);
+
+/* After the pod's init is up (p->leader set): bind its network namespace,
+ * ADD every CNI network (recording each config before and its result after
+ * the ADD under <pod dir>/network/, so that a DEL can always follow), fill
+ * the addresses, and write <pod dir>/etc/{hosts,resolv.conf,hostname}.
+ * On failure what was added is deleted again. ret_ifindices gets the
+ * host-side interfaces (for machined). */
+int pod_network_start(struct PodRuntime *rt, struct Pod *p, int **ret_ifindices, size_t *ret_n_ifindices,
+                      PeapodError *err);
+
+/* DEL every network recorded under <pod dir>/network/ in reverse order with
+ * its saved result, then unbind the namespace. Safe to call at any time and
+ * more than once (after a crash, after a reboot). Returns the first error;
+ * records of networks whose DEL failed are kept for a later try, unless
+ * force: then they are dropped and the namespace unbound all the same. */
+int pod_network_stop(struct PodRuntime *rt, struct Pod *p, bool force, PeapodError *err);
+
+/* The directory whose hosts, resolv.conf and hostname the apps get. */
+int pod_etc_dir(const struct PodRuntime *rt, const struct Pod *p, char **ret);
