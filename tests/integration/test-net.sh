@@ -68,15 +68,16 @@ assert_eq webhost "$(nsenter -t "$pid" -u hostname)" "UTS hostname"
 # Read-only for the app.
 findmnt -N "$pid" -n -o OPTIONS /etc/hosts | grep -q '^ro' || fail "/etc/hosts is not read-only in the app"
 
-# A second pod reaches the first by address.
-$PEAPOD run --name "$PFX-client" busybox -- sh -c "timeout 5 $WGET -q -O- http://$web/ | grep -q hello-from-web" >/dev/null
+# A second pod reaches the first by address. (Its app sleeps first: an app
+# that exits within its unit's start job makes the start fail.)
+$PEAPOD run --name "$PFX-client" busybox -- sh -c "sleep 1; timeout 5 $WGET -q -O- http://$web/ | grep -q hello-from-web" >/dev/null
 wait_for 20 sh -c "[ \"\$($PEAPOD status --format=json $PFX-client | jq -r .state)\" = exited ]" || fail "client did not finish"
 cst=$($PEAPOD status --format=json "$PFX-client")
 assert_eq "exited 0" "$(echo "$cst" | jq -r '.apps[0] | "\(.result) \(.status)"')" "client fetched the page by address"
 cid=$(pod_id "$PFX-client")
 [ -z "$(grep -l -r -- "$cid" "$NETDIR" || true)" ] || fail "the exited client still holds an address"
 # And one that fetches a wrong address fails: the check above can fail.
-$PEAPOD run --name "$PFX-client2" busybox -- sh -c "timeout 2 $WGET -q -O- http://$web:81/" >/dev/null
+$PEAPOD run --name "$PFX-client2" busybox -- sh -c "sleep 1; timeout 2 $WGET -q -O- http://$web:81/" >/dev/null
 wait_for 20 sh -c "[ \"\$($PEAPOD status --format=json $PFX-client2 | jq -r .state)\" = exited ]" || fail "client2 did not finish"
 [ "$($PEAPOD status --format=json "$PFX-client2" | jq -r '.apps[0].status')" != 0 ] || fail "fetch from a closed port succeeded"
 
