@@ -24,6 +24,11 @@ assert_eq 0 "$(echo "$st" | jq '.networks | length')" "no CNI address"
 [ ! -e "/run/peapod/netns/$(echo "$st" | jq -r .id)" ] || fail "host pod has a netns file"
 grep -q "127.0.1.1	$PFX-host" /proc/"$pid"/root/etc/hosts || fail "/etc/hosts lacks the hostname"
 
+# The fly stage1 lives in the host's namespaces: its pods get network host.
+$PEAPOD run --name "$PFX-fly" --stage1=fly busybox -- sleep 300 >/dev/null
+assert_eq host "$($PEAPOD status --format=json "$PFX-fly" | jq -r .network_mode)" "fly pod's network"
+$PEAPOD rm --force "$PFX-fly"
+
 # none: its own namespace with lo only, up.
 $PEAPOD run --name "$PFX-none" --net=none busybox -- sleep 300 >/dev/null
 pid=$(app_pid "$PFX-none" busybox) || fail "no app process"
@@ -55,6 +60,8 @@ check_refused "port bad ip" "Invalid --port" --port=1.2.3:80:80
 check_refused "port on host network" "Ports can only be published" --net=host --port=8080:80
 check_refused "bad dns" "Invalid --dns" --dns=not-an-ip
 check_refused "bad hostname" "Invalid --hostname" --hostname=-x
+check_refused "fly with a CNI network" "uses the host's network" --stage1=fly --net=default
+check_refused "fly with a port" "uses the host's network" --stage1=fly --port=8080:80
 # Straight over D-Bus: junk properties are InvalidArgs.
 err=$(must_fail busctl call org.peapod1 /org/peapod1 org.peapod1.Manager CreatePod 'sa(sv)a(ssa(sv))' \
         "$PFX-bad" 1 Ports 'a(ssqq)' 1 icmp '' 1 1 1 '' busybox 0)
