@@ -61,7 +61,7 @@ check_refused "port on host network" "Ports can only be published" --net=host --
 check_refused "bad dns" "Invalid --dns" --dns=not-an-ip
 check_refused "bad hostname" "Invalid --hostname" --hostname=-x
 check_refused "fly with a CNI network" "uses the host's network" --stage1=fly --net=default
-check_refused "fly with a port" "uses the host's network" --stage1=fly --port=8080:80
+check_refused "fly with a port" "Ports can only be published" --stage1=fly --port=8080:80
 # Straight over D-Bus: junk properties are InvalidArgs.
 err=$(must_fail busctl call org.peapod1 /org/peapod1 org.peapod1.Manager CreatePod 'sa(sv)a(ssa(sv))' \
         "$PFX-bad" 1 Ports 'a(ssqq)' 1 icmp '' 1 1 1 '' busybox 0)
