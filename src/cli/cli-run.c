@@ -8,6 +8,89 @@
 #include "string-util.h"
 #include "strv.h"
 
+static int append_app_isolation(sd_bus_message *m, const RunApp *app) {
+        const struct {
+                const char *name, *value;
+        } strings[] = {
+                { "User", app->user },
+                { "Group", app->group },
+                { "Seccomp", app->seccomp },
+                { "PIDNamespace", app->pid_namespace },
+        };
+        const struct {
+                const char *name;
+                char **value;
+        } lists[] = {
+                { "SupplementaryGroups", app->supplementary_groups },
+                { "CapabilitiesRetain", app->caps_retain },
+                { "CapabilitiesRemove", app->caps_remove },
+        };
+        const struct {
+                const char *name;
+                uint64_t value;
+        } limits[] = {
+                { "CPUQuotaPerSecUSec", app->cpu_quota_usec },
+                { "CPUShares", app->cpu_shares },
+                { "MemoryMax", app->memory_max },
+                { "TasksMax", app->tasks_max },
+        };
+        int r;
+
+        for (size_t i = 0; i < ELEMENTSOF(strings); i++)
+                if (strings[i].value && (r = bus_append_property_s(m, strings[i].name, strings[i].value)) < 0)
+                        return r;
+        for (size_t i = 0; i < ELEMENTSOF(lists); i++)
+                if (lists[i].value && (r = bus_append_property_as(m, lists[i].name, lists[i].value)) < 0)
+                        return r;
+        for (size_t i = 0; i < ELEMENTSOF(limits); i++)
+                if (limits[i].value > 0 && (r = bus_append_property_t(m, limits[i].name, limits[i].value)) < 0)
+                        return r;
+        if (app->no_new_privs >= 0 && (r = bus_append_property_b(m, "NoNewPrivileges", app->no_new_privs)) < 0)
+                return r;
+        if (app->readonly_rootfs && (r = bus_append_property_b(m, "ReadOnlyRootfs", true)) < 0)
+                return r;
+        if (app->n_mounts > 0) {
+                r = sd_bus_message_open_container(m, 'r', "sv");
+                if (r >= 0)
+                        r = sd_bus_message_append(m, "s", "Mounts");
+                if (r >= 0)
+                        r = sd_bus_message_open_container(m, 'v', "a(ss)");
+                if (r >= 0)
+                        r = sd_bus_message_open_container(m, 'a', "(ss)");
+                for (size_t i = 0; i < app->n_mounts && r >= 0; i++)
+                        r = sd_bus_message_append(m, "(ss)", app->mounts[i].volume, app->mounts[i].target);
+                for (int k = 0; k < 3 && r >= 0; k++)
+                        r = sd_bus_message_close_container(m);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* The pod property Volumes a(sssbt), only when there are any. */
+static int append_pod_volumes(sd_bus_message *m, const RunArgs *a) {
+        int r;
+
+        if (a->n_volumes == 0)
+                return 0;
+        r = sd_bus_message_open_container(m, 'r', "sv");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", "Volumes");
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'v', "a(sssbt)");
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "(sssbt)");
+        for (size_t i = 0; i < a->n_volumes && r >= 0; i++) {
+                const Volume *v = &a->volumes[i];
+
+                r = sd_bus_message_append(m, "(sssbt)", v->name, volume_kind_to_string(v->kind), strempty(v->source),
+                                          v->read_only, v->size);
+        }
+        for (int k = 0; k < 3 && r >= 0; k++)
+                r = sd_bus_message_close_container(m);
+        return r;
+}
+
 int cli_append_app_properties(sd_bus_message *m, const RunApp *app) {
         int r;
 
@@ -34,6 +117,9 @@ int cli_append_app_properties(sd_bus_message *m, const RunApp *app) {
                 if (r < 0)
                         return r;
         }
+        r = append_app_isolation(m, app);
+        if (r < 0)
+                return r;
         return sd_bus_message_close_container(m);
 }
 
@@ -77,6 +163,8 @@ static int create_pod(sd_bus *bus, const RunArgs *a, char **ret_id) {
                 r = sd_bus_message_open_container(m, 'a', "(sv)");
         if (r >= 0 && a->stage1)
                 r = bus_append_property_s(m, "Stage1", a->stage1);
+        if (r >= 0)
+                r = append_pod_volumes(m, a);
         if (r >= 0)
                 r = sd_bus_message_close_container(m);
         if (r < 0)
@@ -152,6 +240,9 @@ int verb_run(int argc, char *argv[]) {
                 verb_help("run");
                 return 0;
         }
+        r = run_args_check_mounts(&a);
+        if (r < 0)
+                return r;
 
         r = cli_bus_open(&bus);
         if (r < 0)
