@@ -6,8 +6,13 @@
 here=$(dirname "$(realpath "$0")")
 
 tmp=$(mktemp -d /var/tmp/volumes.XXXXXX)
-cleanup() { cleanup_pods; rm -rf "$tmp"; $PEAPOD image rm localhost/symlinks:latest >/dev/null 2>&1 || true; }
+cleanup() {
+        cleanup_pods; rm -rf "$tmp" /etc/peapod/policy.json
+        $PEAPOD image rm localhost/symlinks:latest >/dev/null 2>&1 || true
+}
 trap cleanup EXIT
+# The test's own image is not signed.
+policy_accept_unsigned localhost/symlinks
 
 wait_exited() {
         wait_for 30 sh -c "[ \"\$($PEAPOD status --format=json $PFX-$1 | jq -r .state)\" = exited ]" || fail "pod $1 did not end"
