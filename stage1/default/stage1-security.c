@@ -352,6 +352,18 @@ fail:
         return r;
 }
 
+int stage1_seccomp_export_pfc(const SeccompSpec *spec, int fd) {
+        scmp_filter_ctx ctx;
+        int r;
+
+        r = seccomp_build(spec, &ctx);
+        if (r < 0)
+                return r;
+        r = seccomp_export_pfc(ctx, fd);
+        seccomp_release(ctx);
+        return r;
+}
+
 static int seccomp_install(const SeccompSpec *spec) {
         scmp_filter_ctx ctx;
         int r;

@@ -80,3 +80,7 @@ int stage1_security_apply(const Stage1Security *s, const Credentials *creds);
 
 /* Whether a syscall name is known to libseccomp on this machine. */
 bool stage1_syscall_is_known(const char *name);
+
+/* Writes libseccomp's pseudo filter code of spec to fd: what the filter
+ * does, per architecture, for tests and for a human. */
+int stage1_seccomp_export_pfc(const SeccompSpec *spec, int fd);

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "fs-util.h"
 #include "log.h"
@@ -230,6 +231,46 @@ static void test_supplementary_groups(void) {
         CHECK(credentials_add_groups(&c, STRV_MAKE("4294967295"), group, &bad) == -EINVAL);
 }
 
+/* The filter as libseccomp would load it: one section per architecture,
+ * the compat ones included, and the denied calls answered with EPERM in
+ * each. */
+static void test_seccomp_filter(void) {
+        SeccompSpec spec = {};
+        char path[] = "/tmp/test-stage1-pfc-XXXXXX";
+        _cleanup_free_ char *pfc = NULL;
+        int fd;
+
+        printf("== seccomp filters\n");
+        fd = mkstemp(path);
+        CHECK(fd >= 0);
+        if (fd < 0)
+                return;
+        (void) unlink(path);
+        CHECK(seccomp_spec_parse("default", &spec) == 0);
+        CHECK(stage1_seccomp_export_pfc(&spec, fd) == 0);
+        CHECK(lseek(fd, 0, SEEK_SET) == 0);
+        pfc = calloc(1, 1 << 20);
+        CHECK(pfc && read(fd, pfc, (1 << 20) - 1) > 0);
+        safe_close(fd);
+        if (!pfc)
+                return;
+#if defined(__x86_64__)
+        CHECK(strstr(pfc, "filter for arch x86_64"));
+        CHECK(strstr(pfc, "filter for arch x86 "));
+        CHECK(strstr(pfc, "filter for arch x32"));
+        /* mount is 165 on x86_64, 21 on i386, 165|0x40000000 on x32 */
+        CHECK(strstr(pfc, "\"mount\" (165)"));
+        CHECK(strstr(pfc, "\"mount\" (21)"));
+        CHECK(strstr(pfc, "\"mount\" (1073741989)"));
+#endif
+        CHECK(strstr(pfc, "ERRNO(1)"));                  /* EPERM */
+        CHECK(strstr(pfc, "ERRNO(38)"));                 /* clone3: ENOSYS */
+        CHECK(strstr(pfc, "\"unshare\""));
+        CHECK(strstr(pfc, "\"setns\""));
+        CHECK(strstr(pfc, "invalid architecture action"));
+        CHECK(!strstr(pfc, "\"ptrace\""));
+}
+
 static void test_user_spec(void) {
         printf("== user_spec_is_valid\n");
         CHECK(user_spec_is_valid("app"));
@@ -432,6 +473,7 @@ int main(void) {
         test_app_security_args();
         test_mount_target();
         test_supplementary_groups();
+        test_seccomp_filter();
         test_credentials();
         test_read_id_file();
         test_mkdirat_nofollow();

@@ -73,6 +73,14 @@ assert_contains "$o" "MOUNT-OK" "mount with CAP_SYS_ADMIN and no filter"
 o=$(out sc-remove --seccomp=mode=remove,mkdir,mkdirat -- sh -c 'mkdir /x && echo MKDIR-OK; touch /y && echo TOUCH-OK')
 assert_not_contains "$o" "MKDIR-OK" "mode=remove denies the listed syscall"
 assert_contains "$o" "TOUCH-OK" "mode=remove leaves the rest"
+# An allowlist: what busybox needs to start and write a line (found with
+# strace), nothing else, so its mkdir gets EPERM.
+RETAIN=write,mprotect,brk,readlink,getuid,prctl,arch_prctl,set_tid_address,set_robust_list,prlimit64,getrandom,rseq
+o=$(out sc-retain --seccomp=mode=retain,$RETAIN --exec=/bin/busybox -- echo RETAIN-OK)
+assert_contains "$o" "RETAIN-OK" "mode=retain allows the listed syscalls"
+assert_contains "$o" "exit-status=0" "mode=retain: the app ran"
+o=$(out sc-retain-mkdir --seccomp=mode=retain,$RETAIN --exec=/bin/busybox -- mkdir /x)
+assert_contains "$o" "Operation not permitted" "mode=retain denies what is not listed"
 o=$(out nnp-off --no-new-privileges=false -- sh -c "$STATUS_CMD")
 assert_eq 0 "$(status_field "$o" NoNewPrivs)" "--no-new-privileges=false"
 assert_eq $((base_filters + 1)) "$(status_field "$o" Seccomp_filters)" "the filter is loaded without no_new_privs too"
