@@ -328,7 +328,7 @@ static int parse_app_isolation_option(int argc, char *argv[], int *i, RunApp *ap
         return 0;
 }
 
-static int add_volume(RunArgs *a, const char *v) {
+int run_args_add_volume(RunArgs *a, const char *v) {
         PeapodError err = {};
         Volume *n;
         int r;
@@ -422,7 +422,7 @@ int run_args_parse(int argc, char *argv[], RunArgs *ret) {
                         if (r < 0)
                                 return r;
                         if (r > 0) {
-                                r = add_volume(&a, v);
+                                r = run_args_add_volume(&a, v);
                                 if (r < 0)
                                         return r;
                                 continue;

@@ -68,10 +68,10 @@ static int append_app_isolation(sd_bus_message *m, const RunApp *app) {
 }
 
 /* The pod property Volumes a(sssbt), only when there are any. */
-static int append_pod_volumes(sd_bus_message *m, const RunArgs *a) {
+int cli_append_volumes_property(sd_bus_message *m, const Volume *volumes, size_t n_volumes) {
         int r;
 
-        if (a->n_volumes == 0)
+        if (n_volumes == 0)
                 return 0;
         r = sd_bus_message_open_container(m, 'r', "sv");
         if (r >= 0)
@@ -80,12 +80,9 @@ static int append_pod_volumes(sd_bus_message *m, const RunArgs *a) {
                 r = sd_bus_message_open_container(m, 'v', "a(sssbt)");
         if (r >= 0)
                 r = sd_bus_message_open_container(m, 'a', "(sssbt)");
-        for (size_t i = 0; i < a->n_volumes && r >= 0; i++) {
-                const Volume *v = &a->volumes[i];
-
-                r = sd_bus_message_append(m, "(sssbt)", v->name, volume_kind_to_string(v->kind), strempty(v->source),
-                                          v->read_only, v->size);
-        }
+        for (size_t i = 0; i < n_volumes && r >= 0; i++)
+                r = sd_bus_message_append(m, "(sssbt)", volumes[i].name, volume_kind_to_string(volumes[i].kind),
+                                          strempty(volumes[i].source), volumes[i].read_only, volumes[i].size);
         for (int k = 0; k < 3 && r >= 0; k++)
                 r = sd_bus_message_close_container(m);
         return r;
@@ -164,7 +161,7 @@ static int create_pod(sd_bus *bus, const RunArgs *a, char **ret_id) {
         if (r >= 0 && a->stage1)
                 r = bus_append_property_s(m, "Stage1", a->stage1);
         if (r >= 0)
-                r = append_pod_volumes(m, a);
+                r = cli_append_volumes_property(m, a->volumes, a->n_volumes);
         if (r >= 0)
                 r = sd_bus_message_close_container(m);
         if (r < 0)

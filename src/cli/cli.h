@@ -88,6 +88,10 @@ void run_args_done(RunArgs *a);
 /* For 'run': every --mount= names a --volume= of the pod (a usage error
  * otherwise, before anything is created). */
 int run_args_check_mounts(const RunArgs *a);
+/* Parses one --volume= value into a->volumes (a usage error if bad). */
+int run_args_add_volume(RunArgs *a, const char *v);
+/* Appends CreatePod's pod property Volumes a(sssbt), if there are any. */
+int cli_append_volumes_property(sd_bus_message *m, const Volume *volumes, size_t n_volumes);
 /* One app's a(sv) properties, as CreatePod and Pod.AddApp take them (cli-run.c). */
 int cli_append_app_properties(sd_bus_message *m, const RunApp *app);
 

@@ -127,7 +127,7 @@ static const Verb verbs[] = {
           "'@UNIX-SECONDS', or relative: '-5m', '10s ago', '1h30m ago'\n"
           "(units s, m, h, d, w, ms, us).\n" },
         { "pod", verb_pod, "Create an empty pod that waits for apps",
-          "peapod pod create [--name=NAME] [--stage1=FLAVOUR] [--quiet]\n\n"
+          "peapod pod create [--name=NAME] [--stage1=FLAVOUR] [--volume=VOLUME]... [--quiet]\n\n"
           "Create a pod without apps, start it and print its id. Unlike a pod made by\n"
           "'peapod run', it keeps running when it has no running app, until it is\n"
           "stopped; add apps with 'peapod app add'.\n\n"
@@ -135,6 +135,9 @@ static const Verb verbs[] = {
           "  -h --help                Show this help\n"
           "     --name=NAME           Name of the pod (default: pod-<first 8 digits of its id>)\n"
           "     --stage1=FLAVOUR      The pod's stage1: 'default' or 'fly'\n"
+          "     --volume=NAME,kind=host|empty|tmpfs[,...]\n"
+          "                           A volume of the pod, as for 'peapod run'; its apps\n"
+          "                           mount it with 'app add ... --mount='\n"
           "  -q --quiet               Do not print the pod's id\n" },
         { "app", verb_app, "Add, start, stop, remove and show the apps of a pod",
           "peapod app add [--name=NAME] [--start] [--quiet] POD IMAGE [APP-OPTIONS] [-- ARGS...]\n"

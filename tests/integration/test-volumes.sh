@@ -30,6 +30,18 @@ assert_eq from-writer "$(cat "$voldir/f")" "the volume is the pod's directory"
 $PEAPOD rm --force "$PFX-shared" >/dev/null
 [ ! -e "$voldir" ] || fail "the empty volume outlived its pod"
 
+say "volumes of an empty pod, mounted by apps added later"
+$PEAPOD pod create --name "$PFX-later" --volume=data,kind=empty >/dev/null
+$PEAPOD app add --start --name=w "$PFX-later" busybox --mount=volume=data,target=/d -- sh -c 'echo later >/d/f' >/dev/null
+$PEAPOD app add --start --name=r "$PFX-later" busybox --mount=volume=data,target=/in -- \
+        sh -c 'until [ -e /in/f ]; do sleep 0.1; done; cat /in/f' >/dev/null
+wait_for 30 sh -c "$PEAPOD logs --no-prefix $PFX-later r 2>&1 | grep -q later" || fail "an added app did not see the volume"
+e=$(must_fail $PEAPOD app add --name=x "$PFX-later" busybox --mount=volume=nosuch,target=/x -- true)
+assert_contains "$e" "nosuch" "app add: a mount of a volume the pod lacks"
+e=$(must_fail $PEAPOD app add "$PFX-later" --volume=v,kind=empty busybox -- true)
+assert_contains "$e" "Volumes belong to the pod" "app add refuses --volume"
+$PEAPOD rm --force "$PFX-later" >/dev/null
+
 say "host volumes: read-only refuses writes, read-write writes to the host"
 mkdir -p "$tmp/ro" "$tmp/rw"
 echo host-data >"$tmp/ro/file"
