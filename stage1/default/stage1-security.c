@@ -364,7 +364,7 @@ int stage1_seccomp_export_pfc(const SeccompSpec *spec, int fd) {
         return r;
 }
 
-static int seccomp_install(const SeccompSpec *spec) {
+int stage1_seccomp_install(const SeccompSpec *spec) {
         scmp_filter_ctx ctx;
         int r;
 
@@ -387,7 +387,7 @@ int stage1_security_apply(const Stage1Security *s, const Credentials *creds) {
         /* Without no_new_privs the kernel wants CAP_SYS_ADMIN to load a
          * filter, which the app may not keep: load it while we have it. */
         if (!s->no_new_privs) {
-                r = seccomp_install(&s->seccomp);
+                r = stage1_seccomp_install(&s->seccomp);
                 if (r < 0)
                         return r;
         }
@@ -429,7 +429,7 @@ int stage1_security_apply(const Stage1Security *s, const Credentials *creds) {
         if (s->no_new_privs) {
                 if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                         return log_error_errno(errno, "Failed to set no_new_privs: %m");
-                r = seccomp_install(&s->seccomp);
+                r = stage1_seccomp_install(&s->seccomp);
                 if (r < 0)
                         return r;
         }

@@ -84,3 +84,9 @@ bool stage1_syscall_is_known(const char *name);
 /* Writes libseccomp's pseudo filter code of spec to fd: what the filter
  * does, per architecture, for tests and for a human. */
 int stage1_seccomp_export_pfc(const SeccompSpec *spec, int fd);
+
+/* Loads the filter of spec (nothing for unconfined), as the last step of
+ * stage1_security_apply() does: peapod-stage1-exec loads the app's filter
+ * with it, since a filter cannot be copied from a running process. Needs
+ * no_new_privs or CAP_SYS_ADMIN. Logs why it failed. */
+int stage1_seccomp_install(const SeccompSpec *spec);

@@ -86,6 +86,15 @@ assert_eq 0 "$(status_field "$o" NoNewPrivs)" "--no-new-privileges=false"
 assert_eq $((base_filters + 1)) "$(status_field "$o" Seccomp_filters)" "the filter is loaded without no_new_privs too"
 assert_eq "$DEFAULT_CAPS" "$(status_field "$o" CapEff)" "caps without no_new_privs"
 
+say "enter runs under the app's filter and capabilities"
+$PEAPOD run --name "$PFX-enter" busybox --seccomp=mode=remove,mkdir,mkdirat --caps-remove=CAP_CHOWN -- sleep 300 >/dev/null
+e=$($PEAPOD enter "$PFX-enter" -- sh -c 'mkdir /x && echo MKDIR-OK; touch /f; chown 1:1 /f && echo CHOWN-OK; grep -E "^(CapEff|Seccomp_filters):" /proc/self/status' 2>&1 || true)
+assert_not_contains "$e" "MKDIR-OK" "the app's seccomp filter holds in enter"
+assert_not_contains "$e" "CHOWN-OK" "a capability the app lacks is lacking in enter"
+assert_eq 00000000a80425fa "$(status_field "$e" CapEff)" "enter: the app's CapEff"
+assert_eq $((base_filters + 1)) "$(status_field "$e" Seccomp_filters)" "enter: the app's filter, once"
+$PEAPOD rm --force "$PFX-enter" >/dev/null
+
 say "read-only root"
 o=$(out ro --readonly-rootfs -- sh -c 'touch /x && echo ROOT-WRITABLE; touch /dev/shm/x && echo SHM-OK; touch /tmp/x && echo TMP-WRITABLE; true')
 assert_not_contains "$o" "ROOT-WRITABLE" "read-only root refuses writes"
