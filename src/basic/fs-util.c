@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <limits.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -201,4 +202,31 @@ int path_is_mount_point(const char *path) {
         if ((a.stx_mask & STATX_MNT_ID) && (b.stx_mask & STATX_MNT_ID))
                 return a.stx_mnt_id != b.stx_mnt_id;
         return a.stx_dev_major != b.stx_dev_major || a.stx_dev_minor != b.stx_dev_minor;
+}
+
+bool mount_target_is_valid(const char *s) {
+        size_t n;
+
+        if (isempty(s) || s[0] != '/')
+                return false;
+        n = strlen(s);
+        if (n >= PATH_MAX)
+                return false;
+        for (const char *p = s; *p; p++)
+                if ((unsigned char) *p < ' ' || *p == 0x7f)
+                        return false;
+        /* Each component between slashes: not empty (but a lone "/" or a
+         * trailing one is fine), not "." and not "..". */
+        for (const char *p = s + 1; *p;) {
+                size_t l = strcspn(p, "/");
+
+                if (l == 0 && p[0] == '/')
+                        return false;
+                if ((l == 1 && p[0] == '.') || (l == 2 && p[0] == '.' && p[1] == '.'))
+                        return false;
+                p += l;
+                if (*p == '/')
+                        p++;
+        }
+        return true;
 }

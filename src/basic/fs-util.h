@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <sys/types.h>
 
@@ -28,3 +29,8 @@ int mkdir_p(const char *path, mode_t mode);
 int rm_rf(const char *path);
 
 int path_is_mount_point(const char *path);
+
+/* An absolute path without "." or ".." components, empty components or
+ * control characters, shorter than PATH_MAX: where a volume may be mounted
+ * inside an app, and what a volume's host source may be. */
+bool mount_target_is_valid(const char *s);

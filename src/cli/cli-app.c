@@ -18,14 +18,16 @@
 /* ---- peapod pod create ---- */
 
 static int pod_create(int argc, char *argv[]) {
-        enum { ARG_NAME = 0x100, ARG_STAGE1 };
+        enum { ARG_NAME = 0x100, ARG_STAGE1, ARG_VOLUME };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "name", required_argument, NULL, ARG_NAME },
                 { "stage1", required_argument, NULL, ARG_STAGE1 },
                 { "quiet", no_argument, NULL, 'q' },
+                { "volume", required_argument, NULL, ARG_VOLUME },
                 {}
         };
+        _cleanup_(run_args_done) RunArgs vols = {};
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
@@ -47,6 +49,11 @@ static int pod_create(int argc, char *argv[]) {
                 case 'q':
                         quiet = true;
                         break;
+                case ARG_VOLUME:
+                        r = run_args_add_volume(&vols, optarg);
+                        if (r < 0)
+                                return r;
+                        break;
                 default:
                         return cli_getopt_error(c, argv);
                 }
@@ -67,6 +74,8 @@ static int pod_create(int argc, char *argv[]) {
                 r = bus_append_property_b(m, "StopWhenAppsExit", false);
         if (r >= 0 && stage1)
                 r = bus_append_property_s(m, "Stage1", stage1);
+        if (r >= 0)
+                r = cli_append_volumes_property(m, vols.volumes, vols.n_volumes);
         if (r >= 0)
                 r = sd_bus_message_close_container(m);
         if (r >= 0)
@@ -309,6 +318,8 @@ static int app_add(int argc, char *argv[]) {
                 verb_help("app");
                 return 0;
         }
+        if (a.n_volumes > 0)
+                return log_usage_error("Volumes belong to the pod: give --volume= to 'peapod pod create' or 'peapod run'.");
         if (a.n_apps != 1 || a.name || a.quiet || a.pull != PULL_MISSING)
                 return log_usage_error("'peapod app add' adds one app: POD IMAGE [APP-OPTIONS] [-- ARGS...].");
         if (name && a.apps[0].name && !streq(name, a.apps[0].name))

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <arpa/inet.h>
+#include <ctype.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "app-security.h"
 #include "cli.h"
 #include "cni.h"
 #include "name.h"
@@ -37,6 +40,16 @@ static void run_app_done(RunApp *a) {
         strv_free(a->args);
         strv_free(a->env);
         free(a->workdir);
+        free(a->user);
+        free(a->group);
+        free(a->seccomp);
+        free(a->pid_namespace);
+        strv_free(a->supplementary_groups);
+        strv_free(a->caps_retain);
+        strv_free(a->caps_remove);
+        for (size_t i = 0; i < a->n_mounts; i++)
+                app_mount_done(&a->mounts[i]);
+        free(a->mounts);
         *a = (RunApp) {};
 }
 
@@ -44,6 +57,9 @@ void run_args_done(RunArgs *a) {
         for (size_t i = 0; i < a->n_apps; i++)
                 run_app_done(&a->apps[i]);
         free(a->apps);
+        for (size_t i = 0; i < a->n_volumes; i++)
+                volume_done(&a->volumes[i]);
+        free(a->volumes);
         free(a->name);
         free(a->stage1);
         strv_free(a->networks);
@@ -129,7 +145,7 @@ static int add_app(RunArgs *a, const char *image) {
         if (!n)
                 return log_oom();
         a->apps = n;
-        a->apps[a->n_apps] = (RunApp) {};
+        a->apps[a->n_apps] = (RunApp) { .no_new_privs = -1 };
         a->apps[a->n_apps].image = strdup(image);
         if (!a->apps[a->n_apps].image)
                 return log_oom();
@@ -146,7 +162,7 @@ enum {
 
 static bool is_pod_option(const char *s) {
         static const char * const with_value[] = { "--name", "--pull", "--insecure-options", "--stage1", "--net", "--port",
-                                                    "--dns", "--dns-search", "--hostname" };
+                                                    "--dns", "--dns-search", "--hostname", "--volume" };
 
         if (streq(s, "-q") || streq(s, "--quiet"))
                 return true;
@@ -251,6 +267,196 @@ static int parse_pod_network_option(int argc, char *argv[], int *i, RunArgs *a) 
         return 0;
 }
 
+static int parse_bool_arg(const char *option, const char *v, bool *ret) {
+        if (streq(v, "true") || streq(v, "yes") || streq(v, "1"))
+                *ret = true;
+        else if (streq(v, "false") || streq(v, "no") || streq(v, "0"))
+                *ret = false;
+        else
+                return log_usage_error("Invalid %s='%s': true or false.", option, v);
+        return 0;
+}
+
+/* "a,b,c" -> strv; empty items are refused, "" is the empty list. */
+static int split_list(const char *option, const char *v, char ***ret) {
+        _cleanup_strv_free_ char **l = calloc(1, sizeof(char *));
+        const char *p = v;
+
+        if (!l)
+                return log_oom();
+        while (*p) {
+                size_t n = strcspn(p, ",");
+
+                if (n == 0 || (p[n] == ',' && !p[n + 1]))
+                        return log_usage_error("Invalid %s='%s': an empty item.", option, v);
+                if (strv_consume(&l, strndup(p, n)) < 0)
+                        return log_oom();
+                p += n + (p[n] == ',');
+        }
+        strv_free(*ret);
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+/* The options of an app's identity, privileges, limits and mounts: 1 when
+ * argv[*i] was one (consumed), 0 when not, < 0 after a usage error. The
+ * values are checked with the same functions peapodd uses, so that a
+ * typo is told here, before anything is created. */
+static int parse_app_isolation_option(int argc, char *argv[], int *i, RunApp *app) {
+        static const char *const string_opts[] = { "--user", "--group", "--seccomp", "--pid-namespace" };
+        PeapodError err = {};
+        const char *v;
+        bool b;
+        int r;
+
+        for (size_t k = 0; k < ELEMENTSOF(string_opts); k++) {
+                char **field = k == 0 ? &app->user : k == 1 ? &app->group : k == 2 ? &app->seccomp : &app->pid_namespace;
+
+                r = option_value(argc, argv, i, string_opts[k], &v);
+                if (r <= 0)
+                        continue;
+                if (k <= 1 && isempty(v))
+                        return log_usage_error("Invalid %s='': a name or an id.", string_opts[k]);
+                if (k == 2 && app_seccomp_validate(v, &err) < 0)
+                        return log_usage_error("Invalid --seccomp='%s': %s.", v, err.message);
+                if (k == 3 && pid_namespace_from_string(v) < 0)
+                        return log_usage_error("Invalid --pid-namespace='%s': 'pod' or 'app'.", v);
+                r = set_string(field, v);
+                return r < 0 ? r : 1;
+        }
+
+        if ((r = option_value(argc, argv, i, "--supplementary-groups", &v)) != 0)
+                return r < 0 ? r : split_list("--supplementary-groups", v, &app->supplementary_groups) ?: 1;
+        if ((r = option_value(argc, argv, i, "--caps-retain", &v)) != 0 ||
+            (r = option_value(argc, argv, i, "--caps-remove", &v)) != 0) {
+                bool retain = startswith(argv[*i], "--caps-retain") || (*i > 0 && streq(argv[*i - 1], "--caps-retain"));
+                char ***l = retain ? &app->caps_retain : &app->caps_remove;
+                uint64_t caps;
+                bool ambient;
+
+                if (r < 0)
+                        return r;
+                r = split_list(retain ? "--caps-retain" : "--caps-remove", v, l);
+                if (r < 0)
+                        return r;
+                if (app_caps_resolve(app->caps_retain, app->caps_remove, &caps, &ambient, &err) < 0)
+                        return log_usage_error("Invalid --caps-%s='%s': %s.", retain ? "retain" : "remove", v, err.message);
+                return 1;
+        }
+        if ((r = option_value(argc, argv, i, "--no-new-privileges", &v)) != 0) {
+                if (r < 0 || (r = parse_bool_arg("--no-new-privileges", v, &b)) < 0)
+                        return r;
+                app->no_new_privs = b;
+                return 1;
+        }
+        if (streq(argv[*i], "--readonly-rootfs")) {
+                app->readonly_rootfs = true;
+                return 1;
+        }
+        if ((v = startswith(argv[*i], "--readonly-rootfs="))) {
+                r = parse_bool_arg("--readonly-rootfs", v, &app->readonly_rootfs);
+                return r < 0 ? r : 1;
+        }
+        if ((r = option_value(argc, argv, i, "--cpu", &v)) != 0) {
+                if (r < 0)
+                        return r;
+                if (parse_cpu_quota(v, &app->cpu_quota_usec) < 0)
+                        return log_usage_error("Invalid --cpu='%s': e.g. 500m (millicores) or 2 (CPUs), at most 1024.", v);
+                return 1;
+        }
+        if ((r = option_value(argc, argv, i, "--cpu-shares", &v)) != 0) {
+                char *end;
+
+                if (r < 0)
+                        return r;
+                errno = 0;
+                app->cpu_shares = strtoull(v, &end, 10);
+                if (errno != 0 || *end || !isdigit((unsigned char) v[0]) || app->cpu_shares < CPU_SHARES_MIN ||
+                    app->cpu_shares > CPU_SHARES_MAX)
+                        return log_usage_error("Invalid --cpu-shares='%s': %d-%d.", v, CPU_SHARES_MIN, CPU_SHARES_MAX);
+                return 1;
+        }
+        if ((r = option_value(argc, argv, i, "--memory", &v)) != 0) {
+                if (r < 0)
+                        return r;
+                if (parse_size(v, &app->memory_max) < 0 ||
+                    app_limits_validate(0, 0, app->memory_max, 0, &err) < 0)
+                        return log_usage_error("Invalid --memory='%s': a size such as 64M or 1G, at least 1M.", v);
+                return 1;
+        }
+        if ((r = option_value(argc, argv, i, "--tasks-max", &v)) != 0) {
+                char *end;
+
+                if (r < 0)
+                        return r;
+                errno = 0;
+                app->tasks_max = strtoull(v, &end, 10);
+                if (errno != 0 || *end || !isdigit((unsigned char) v[0]) || app->tasks_max == 0 ||
+                    app->tasks_max > APP_TASKS_MAX)
+                        return log_usage_error("Invalid --tasks-max='%s': 1-%" PRIu64 ".", v, APP_TASKS_MAX);
+                return 1;
+        }
+        if ((r = option_value(argc, argv, i, "--mount", &v)) != 0) {
+                AppMount *n;
+
+                if (r < 0)
+                        return r;
+                if (app->n_mounts >= APP_MOUNTS_MAX)
+                        return log_usage_error("Too many --mount= (at most %d).", APP_MOUNTS_MAX);
+                n = reallocarray(app->mounts, app->n_mounts + 1, sizeof(AppMount));
+                if (!n)
+                        return log_oom();
+                app->mounts = n;
+                r = app_mount_from_string(v, &n[app->n_mounts], &err);
+                if (r == -ENOMEM)
+                        return log_oom();
+                if (r < 0)
+                        return log_usage_error("Invalid --mount='%s': %s.", v, err.message);
+                app->n_mounts++;
+                return 1;
+        }
+        return 0;
+}
+
+int run_args_add_volume(RunArgs *a, const char *v) {
+        PeapodError err = {};
+        Volume *n;
+        int r;
+
+        if (a->n_volumes >= POD_VOLUMES_MAX)
+                return log_usage_error("Too many --volume= (at most %d).", POD_VOLUMES_MAX);
+        n = reallocarray(a->volumes, a->n_volumes + 1, sizeof(Volume));
+        if (!n)
+                return log_oom();
+        a->volumes = n;
+        r = volume_from_string(v, &n[a->n_volumes], &err);
+        if (r == -ENOMEM)
+                return log_oom();
+        if (r < 0)
+                return log_usage_error("Invalid --volume='%s': %s.", v, err.message);
+        for (size_t i = 0; i < a->n_volumes; i++)
+                if (streq(a->volumes[i].name, n[a->n_volumes].name)) {
+                        volume_done(&n[a->n_volumes]);
+                        return log_usage_error("Duplicate volume name '%s'.", a->volumes[i].name);
+                }
+        a->n_volumes++;
+        return 0;
+}
+
+int run_args_check_mounts(const RunArgs *a) {
+        for (size_t i = 0; i < a->n_apps; i++)
+                for (size_t m = 0; m < a->apps[i].n_mounts; m++) {
+                        bool found = false;
+
+                        for (size_t k = 0; k < a->n_volumes && !found; k++)
+                                found = streq(a->volumes[k].name, a->apps[i].mounts[m].volume);
+                        if (!found)
+                                return log_usage_error("--mount= of the app of image %s names volume '%s', but no --volume= defines it.",
+                                                       a->apps[i].image, a->apps[i].mounts[m].volume);
+                }
+        return 0;
+}
+
 int run_args_parse(int argc, char *argv[], RunArgs *ret) {
         _cleanup_(run_args_done) RunArgs a = {};
         _cleanup_(pending_app_done) PendingApp pending = {};
@@ -307,6 +513,15 @@ int run_args_parse(int argc, char *argv[], RunArgs *ret) {
                                 return r;
                         if (r > 0)
                                 continue;
+                        r = option_value(argc, argv, &i, "--volume", &v);
+                        if (r < 0)
+                                return r;
+                        if (r > 0) {
+                                r = run_args_add_volume(&a, v);
+                                if (r < 0)
+                                        return r;
+                                continue;
+                        }
                         r = option_value(argc, argv, &i, "--pull", &v);
                         if (r < 0)
                                 return r;
@@ -375,6 +590,9 @@ int run_args_parse(int argc, char *argv[], RunArgs *ret) {
                                 else
                                         r = set_string(&app->workdir, v);
                         }
+                } else if ((r = parse_app_isolation_option(argc, argv, &i, app)) != 0) {
+                        if (r > 0)
+                                r = 0;
                 } else if (is_pod_option(s))
                         r = log_usage_error("Option '%s' is a pod option: put it before the first image.", s);
                 else if (s[0] == '-')
@@ -393,7 +611,6 @@ int run_args_parse(int argc, char *argv[], RunArgs *ret) {
         r = finish_app(&a.apps[a.n_apps - 1], &pending);
         if (r < 0)
                 return r;
-
         *ret = a;
         a = (RunArgs) {};
         return 0;

@@ -9,6 +9,86 @@
 #include "string-util.h"
 #include "strv.h"
 
+static int append_app_isolation(sd_bus_message *m, const RunApp *app) {
+        const struct {
+                const char *name, *value;
+        } strings[] = {
+                { "User", app->user },
+                { "Group", app->group },
+                { "Seccomp", app->seccomp },
+                { "PIDNamespace", app->pid_namespace },
+        };
+        const struct {
+                const char *name;
+                char **value;
+        } lists[] = {
+                { "SupplementaryGroups", app->supplementary_groups },
+                { "CapabilitiesRetain", app->caps_retain },
+                { "CapabilitiesRemove", app->caps_remove },
+        };
+        const struct {
+                const char *name;
+                uint64_t value;
+        } limits[] = {
+                { "CPUQuotaPerSecUSec", app->cpu_quota_usec },
+                { "CPUShares", app->cpu_shares },
+                { "MemoryMax", app->memory_max },
+                { "TasksMax", app->tasks_max },
+        };
+        int r;
+
+        for (size_t i = 0; i < ELEMENTSOF(strings); i++)
+                if (strings[i].value && (r = bus_append_property_s(m, strings[i].name, strings[i].value)) < 0)
+                        return r;
+        for (size_t i = 0; i < ELEMENTSOF(lists); i++)
+                if (lists[i].value && (r = bus_append_property_as(m, lists[i].name, lists[i].value)) < 0)
+                        return r;
+        for (size_t i = 0; i < ELEMENTSOF(limits); i++)
+                if (limits[i].value > 0 && (r = bus_append_property_t(m, limits[i].name, limits[i].value)) < 0)
+                        return r;
+        if (app->no_new_privs >= 0 && (r = bus_append_property_b(m, "NoNewPrivileges", app->no_new_privs)) < 0)
+                return r;
+        if (app->readonly_rootfs && (r = bus_append_property_b(m, "ReadOnlyRootfs", true)) < 0)
+                return r;
+        if (app->n_mounts > 0) {
+                r = sd_bus_message_open_container(m, 'r', "sv");
+                if (r >= 0)
+                        r = sd_bus_message_append(m, "s", "Mounts");
+                if (r >= 0)
+                        r = sd_bus_message_open_container(m, 'v', "a(ss)");
+                if (r >= 0)
+                        r = sd_bus_message_open_container(m, 'a', "(ss)");
+                for (size_t i = 0; i < app->n_mounts && r >= 0; i++)
+                        r = sd_bus_message_append(m, "(ss)", app->mounts[i].volume, app->mounts[i].target);
+                for (int k = 0; k < 3 && r >= 0; k++)
+                        r = sd_bus_message_close_container(m);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* The pod property Volumes a(sssbt), only when there are any. */
+int cli_append_volumes_property(sd_bus_message *m, const Volume *volumes, size_t n_volumes) {
+        int r;
+
+        if (n_volumes == 0)
+                return 0;
+        r = sd_bus_message_open_container(m, 'r', "sv");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", "Volumes");
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'v', "a(sssbt)");
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "(sssbt)");
+        for (size_t i = 0; i < n_volumes && r >= 0; i++)
+                r = sd_bus_message_append(m, "(sssbt)", volumes[i].name, volume_kind_to_string(volumes[i].kind),
+                                          strempty(volumes[i].source), volumes[i].read_only, volumes[i].size);
+        for (int k = 0; k < 3 && r >= 0; k++)
+                r = sd_bus_message_close_container(m);
+        return r;
+}
+
 int cli_append_app_properties(sd_bus_message *m, const RunApp *app) {
         int r;
 
@@ -35,6 +115,9 @@ int cli_append_app_properties(sd_bus_message *m, const RunApp *app) {
                 if (r < 0)
                         return r;
         }
+        r = append_app_isolation(m, app);
+        if (r < 0)
+                return r;
         return sd_bus_message_close_container(m);
 }
 
@@ -78,6 +161,8 @@ static int append_pod_properties(sd_bus_message *m, const RunArgs *a) {
         if (a->dns_search && (r = bus_append_property_as(m, "DNSSearch", a->dns_search)) < 0)
                 return r;
         if (a->hostname && (r = bus_append_property_s(m, "Hostname", a->hostname)) < 0)
+                return r;
+        if ((r = cli_append_volumes_property(m, a->volumes, a->n_volumes)) < 0)
                 return r;
         if (a->ports) {
                 r = sd_bus_message_open_container(m, 'r', "sv");
@@ -191,6 +276,9 @@ int verb_run(int argc, char *argv[]) {
                 verb_help("run");
                 return 0;
         }
+        r = run_args_check_mounts(&a);
+        if (r < 0)
+                return r;
 
         r = cli_bus_open(&bus);
         if (r < 0)

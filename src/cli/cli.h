@@ -10,6 +10,7 @@
 
 #include "log.h"
 #include "macro.h"
+#include "volume.h"
 
 #define PEAPOD_BUS_NAME "org.peapod1"
 #define PEAPOD_ROOT_PATH "/org/peapod1"
@@ -39,6 +40,14 @@ typedef struct RunApp {
         char **args;      /* ARGS without --exec (replace the image's cmd), or NULL */
         char **env;       /* KEY=VALUE, or NULL */
         char *workdir;
+        /* isolation and limits: NULL, -1 or 0 = not given */
+        char *user, *group, *seccomp, *pid_namespace;
+        char **supplementary_groups, **caps_retain, **caps_remove;
+        int no_new_privs;
+        bool readonly_rootfs;
+        uint64_t cpu_quota_usec, cpu_shares, memory_max, tasks_max;
+        AppMount *mounts;
+        size_t n_mounts;
 } RunApp;
 
 /* When 'peapod run' pulls its images. */
@@ -66,6 +75,8 @@ typedef struct RunArgs {
         bool help;
         RunApp *apps;
         size_t n_apps;
+        Volume *volumes;
+        size_t n_volumes;
 } RunArgs;
 
 /* --insecure-options=LIST: "image" (skip the trust policy for this one
@@ -78,6 +89,13 @@ void warn_insecure_image(const char *what);
  * with --help sets ret->help and may leave apps empty. */
 int run_args_parse(int argc, char *argv[], RunArgs *ret);
 void run_args_done(RunArgs *a);
+/* For 'run': every --mount= names a --volume= of the pod (a usage error
+ * otherwise, before anything is created). */
+int run_args_check_mounts(const RunArgs *a);
+/* Parses one --volume= value into a->volumes (a usage error if bad). */
+int run_args_add_volume(RunArgs *a, const char *v);
+/* Appends CreatePod's pod property Volumes a(sssbt), if there are any. */
+int cli_append_volumes_property(sd_bus_message *m, const Volume *volumes, size_t n_volumes);
 /* One app's a(sv) properties, as CreatePod and Pod.AddApp take them (cli-run.c). */
 int cli_append_app_properties(sd_bus_message *m, const RunApp *app);
 

@@ -84,9 +84,175 @@ static int bus_read_pod(sd_bus_message *m, Daemon *d, Pod **ret, sd_bus_error *e
         return bus_find_pod(d, key, ret, error);
 }
 
+#define APP_LIST_MAX 64
+
+static int read_property_string(sd_bus_message *m, const char *name, const char *contents, char **ret,
+                                sd_bus_error *error) {
+        const char *v;
+        int r;
+
+        if (!streq(contents, "s"))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Property %s must be s", name);
+        r = sd_bus_message_read(m, "v", "s", &v);
+        if (r < 0)
+                return r;
+        free(*ret);
+        *ret = strdup(v);
+        return *ret ? 0 : -ENOMEM;
+}
+
+static int read_property_strv(sd_bus_message *m, const char *name, const char *contents, char ***ret,
+                              sd_bus_error *error) {
+        int r;
+
+        if (!streq(contents, "as"))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Property %s must be as", name);
+        r = sd_bus_message_enter_container(m, 'v', "as");
+        if (r < 0)
+                return r;
+        strv_free(*ret);
+        *ret = NULL;
+        r = sd_bus_message_read_strv(m, ret);
+        if (r < 0)
+                return r;
+        if (!*ret && !(*ret = calloc(1, sizeof(char *))))
+                return -ENOMEM;
+        if (strv_length(*ret) > APP_LIST_MAX)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Property %s is too long (at most %d)", name,
+                                         APP_LIST_MAX);
+        return sd_bus_message_exit_container(m);
+}
+
+static int read_property_simple(sd_bus_message *m, const char *name, const char *contents, char type, void *ret,
+                                sd_bus_error *error) {
+        char sig[2] = { type, 0 };
+
+        if (!streq(contents, sig))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Property %s must be %s", name, sig);
+        return sd_bus_message_read(m, "v", sig, ret);
+}
+
+/* The isolation properties of an app (see org.peapod1(5)); 1 when name was
+ * one of them. Values are checked by pod_new(), not here. */
+static int read_app_isolation_property(sd_bus_message *m, const char *name, const char *contents, AppSpec *spec,
+                                       AppArgs *aa, sd_bus_error *error) {
+        int b, r;
+
+        if (streq(name, "User"))
+                r = read_property_string(m, name, contents, &aa->user, error);
+        else if (streq(name, "Group"))
+                r = read_property_string(m, name, contents, &aa->group, error);
+        else if (streq(name, "Seccomp"))
+                r = read_property_string(m, name, contents, &aa->seccomp, error);
+        else if (streq(name, "PIDNamespace"))
+                r = read_property_string(m, name, contents, &aa->pid_namespace, error);
+        else if (streq(name, "SupplementaryGroups"))
+                r = read_property_strv(m, name, contents, &aa->supplementary_groups, error);
+        else if (streq(name, "CapabilitiesRetain"))
+                r = read_property_strv(m, name, contents, &aa->caps_retain, error);
+        else if (streq(name, "CapabilitiesRemove"))
+                r = read_property_strv(m, name, contents, &aa->caps_remove, error);
+        else if (streq(name, "NoNewPrivileges")) {
+                r = read_property_simple(m, name, contents, 'b', &b, error);
+                spec->allow_new_privs = !b;
+        } else if (streq(name, "ReadOnlyRootfs")) {
+                r = read_property_simple(m, name, contents, 'b', &b, error);
+                spec->readonly_rootfs = b;
+        } else if (streq(name, "CPUQuotaPerSecUSec"))
+                r = read_property_simple(m, name, contents, 't', &spec->cpu_quota_usec, error);
+        else if (streq(name, "CPUShares"))
+                r = read_property_simple(m, name, contents, 't', &spec->cpu_shares, error);
+        else if (streq(name, "MemoryMax"))
+                r = read_property_simple(m, name, contents, 't', &spec->memory_max, error);
+        else if (streq(name, "TasksMax"))
+                r = read_property_simple(m, name, contents, 't', &spec->tasks_max, error);
+        else if (streq(name, "Mounts")) {
+                const char *volume, *target;
+
+                if (!streq(contents, "a(ss)"))
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Property %s must be a(ss)", name);
+                r = sd_bus_message_enter_container(m, 'v', "a(ss)");
+                if (r >= 0)
+                        r = sd_bus_message_enter_container(m, 'a', "(ss)");
+                while (r >= 0 && (r = sd_bus_message_read(m, "(ss)", &volume, &target)) > 0) {
+                        AppMount *n;
+
+                        if (aa->n_mounts >= APP_MOUNTS_MAX)
+                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Too many mounts (at most %d)",
+                                                         APP_MOUNTS_MAX);
+                        n = reallocarray(aa->mounts, aa->n_mounts + 1, sizeof(AppMount));
+                        if (!n)
+                                return -ENOMEM;
+                        aa->mounts = n;
+                        n[aa->n_mounts] = (AppMount) { .volume = strdup(volume), .target = strdup(target) };
+                        aa->n_mounts++;
+                        if (!n[aa->n_mounts - 1].volume || !n[aa->n_mounts - 1].target)
+                                return -ENOMEM;
+                }
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(m);
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(m);
+        } else
+                return 0;
+        if (r < 0)
+                return r;
+
+        spec->user = aa->user;
+        spec->group = aa->group;
+        spec->seccomp = aa->seccomp;
+        spec->pid_namespace = aa->pid_namespace;
+        spec->supplementary_groups = aa->supplementary_groups;
+        spec->caps_retain = aa->caps_retain;
+        spec->caps_remove = aa->caps_remove;
+        spec->mounts = aa->mounts;
+        spec->n_mounts = aa->n_mounts;
+        return 1;
+}
+
+/* Pod property Volumes a(sssbt): (name, kind, source, read-only, size);
+ * checked by pod_set_volumes(). Replaces what an earlier one gave. */
+static int read_volumes_property(sd_bus_message *m, const char *contents, Volume **volumes, size_t *n_volumes,
+                                 sd_bus_error *error) {
+        const char *vname, *kind, *source;
+        uint64_t size;
+        int ro, r;
+
+        if (!streq(contents, "a(sssbt)"))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Pod property Volumes must be a(sssbt)");
+        for (size_t i = 0; i < *n_volumes; i++)
+                volume_done(&(*volumes)[i]);
+        *n_volumes = 0;
+        r = sd_bus_message_enter_container(m, 'v', "a(sssbt)");
+        if (r >= 0)
+                r = sd_bus_message_enter_container(m, 'a', "(sssbt)");
+        while (r >= 0 && (r = sd_bus_message_read(m, "(sssbt)", &vname, &kind, &source, &ro, &size)) > 0) {
+                Volume *nv;
+
+                if (*n_volumes >= POD_VOLUMES_MAX)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Too many volumes (at most %d)",
+                                                 POD_VOLUMES_MAX);
+                nv = reallocarray(*volumes, *n_volumes + 1, sizeof(Volume));
+                if (!nv)
+                        return -ENOMEM;
+                *volumes = nv;
+                nv[*n_volumes] = (Volume) { .kind = volume_kind_from_string(kind), .read_only = ro, .size = size };
+                nv[*n_volumes].name = strdup(vname);
+                nv[*n_volumes].source = isempty(source) ? NULL : strdup(source);
+                (*n_volumes)++;
+                if (!nv[*n_volumes - 1].name || (!isempty(source) && !nv[*n_volumes - 1].source))
+                        return -ENOMEM;
+        }
+        if (r >= 0)
+                r = sd_bus_message_exit_container(m);
+        if (r >= 0)
+                r = sd_bus_message_exit_container(m);
+        return r;
+}
+
 /* Read one app's a(sv) properties into spec; strvs are owned by the caller
  * through the arrays passed in. */
-static int read_app_properties(sd_bus_message *m, AppSpec *spec, char ***exec, char ***args, char ***env,
+static int read_app_properties(sd_bus_message *m, AppSpec *spec, AppArgs *aa, char ***exec, char ***args, char ***env,
                                char **workdir, sd_bus_error *error) {
         int r;
 
@@ -143,8 +309,13 @@ static int read_app_properties(sd_bus_message *m, AppSpec *spec, char ***exec, c
                         *workdir = strdup(s);
                         if (!*workdir)
                                 return -ENOMEM;
-                } else
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown app property %s", name);
+                } else {
+                        r = read_app_isolation_property(m, name, contents, spec, aa, error);
+                        if (r < 0)
+                                return r;
+                        if (r == 0)
+                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown app property %s", name);
+                }
                 r = sd_bus_message_exit_container(m);
                 if (r < 0)
                         return r;
@@ -168,17 +339,27 @@ void bus_app_args_done(AppArgs *a) {
         strv_free(a->args);
         strv_free(a->env);
         free(a->workdir);
+        free(a->user);
+        free(a->group);
+        free(a->seccomp);
+        free(a->pid_namespace);
+        strv_free(a->supplementary_groups);
+        strv_free(a->caps_retain);
+        strv_free(a->caps_remove);
+        for (size_t k = 0; k < a->n_mounts; k++)
+                app_mount_done(&a->mounts[k]);
+        free(a->mounts);
         *a = (AppArgs) {};
 }
 
 static void app_args_free_all(AppArgs *a, size_t n) {
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; a && i < n; i++)
                 bus_app_args_done(&a[i]);
         free(a);
 }
 
 int bus_read_app_spec(sd_bus_message *m, AppSpec *spec, AppArgs *storage, sd_bus_error *error) {
-        return read_app_properties(m, spec, &storage->exec, &storage->args, &storage->env, &storage->workdir, error);
+        return read_app_properties(m, spec, storage, &storage->exec, &storage->args, &storage->env, &storage->workdir, error);
 }
 
 /* The pod's own settings, from CreatePod's a(sv). */
@@ -190,6 +371,8 @@ typedef struct PodProperties {
         char *hostname;
         PodPort *ports;
         size_t n_ports;
+        Volume *volumes;
+        size_t n_volumes;
 } PodProperties;
 
 static void pod_properties_done(PodProperties *p) {
@@ -201,6 +384,10 @@ static void pod_properties_done(PodProperties *p) {
         for (size_t i = 0; i < p->n_ports; i++)
                 pod_port_done(&p->ports[i]);
         free(p->ports);
+        for (size_t i = 0; i < p->n_volumes; i++)
+                volume_done(&p->volumes[i]);
+        p->volumes = mfree(p->volumes);
+        p->n_volumes = 0;
 }
 
 static int read_pod_ports(sd_bus_message *m, PodProperties *a, sd_bus_error *error) {
@@ -344,6 +531,10 @@ static int read_pod_properties(Daemon *d, sd_bus_message *m, PodProperties *prop
                         props->stage1 = streq(s, "default") ? NULL : strdup(s);
                         if (!streq(s, "default") && !props->stage1)
                                 return -ENOMEM;
+                } else if (streq(name, "Volumes")) {
+                        r = read_volumes_property(m, contents, &props->volumes, &props->n_volumes, error);
+                        if (r < 0)
+                                return r;
                 } else
                         return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown pod property %s", name);
                 r = sd_bus_message_exit_container(m);
@@ -378,8 +569,10 @@ static int method_create_pod(sd_bus_message *m, void *userdata, sd_bus_error *er
                 return r;
 
         aa = calloc(POD_APPS_MAX, sizeof(AppArgs));
-        if (!aa)
-                return -ENOMEM;
+        if (!aa) {
+                r = -ENOMEM;
+                goto finish;
+        }
         r = sd_bus_message_enter_container(m, 'a', "(ssa(sv))");
         if (r < 0)
                 goto finish;
@@ -391,7 +584,7 @@ static int method_create_pod(sd_bus_message *m, void *userdata, sd_bus_error *er
                 r = sd_bus_message_read(m, "ss", &specs[n].name, &specs[n].image);
                 if (r < 0)
                         goto finish;
-                r = read_app_properties(m, &specs[n], &aa[n].exec, &aa[n].args, &aa[n].env, &aa[n].workdir, error);
+                r = read_app_properties(m, &specs[n], &aa[n], &aa[n].exec, &aa[n].args, &aa[n].env, &aa[n].workdir, error);
                 n++;
                 if (r < 0)
                         goto finish;
@@ -428,6 +621,8 @@ static int method_create_pod(sd_bus_message *m, void *userdata, sd_bus_error *er
                 p->stop_when_apps_exit = props.stop_when_apps_exit;
                 p->stage1 = TAKE_PTR(props.stage1);
         }
+        if (r >= 0)
+                r = pod_set_volumes(p, props.volumes, props.n_volumes, &perr);
         if (r < 0) {
                 r = bus_error_from_pod_errno(error, r, "Failed to create pod", perr.message);
                 goto finish;

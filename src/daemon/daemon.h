@@ -71,6 +71,11 @@ int bus_check_privileged(sd_bus_message *m, sd_bus_error *error);
 typedef struct AppArgs {
         char **exec, **args, **env;
         char *workdir;
+        /* isolation, limits and mounts (read_app_isolation_property) */
+        char *user, *group, *seccomp, *pid_namespace;
+        char **supplementary_groups, **caps_retain, **caps_remove;
+        AppMount *mounts;
+        size_t n_mounts;
 } AppArgs;
 int bus_read_app_spec(sd_bus_message *m, AppSpec *spec, AppArgs *storage, sd_bus_error *error);
 void bus_app_args_done(AppArgs *a);

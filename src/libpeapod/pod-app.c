@@ -48,6 +48,9 @@ int pod_app_add(PodRuntime *rt, Pod *p, const AppSpec *spec, const char *image_s
         r = pod_new(NULL, spec, 1, image_store, &tmp, err);
         if (r < 0)
                 return r;
+        r = app_check_mounts(&tmp->apps[0], p->volumes, p->n_volumes, err);
+        if (r < 0)
+                return r;
 
         n = reallocarray(p->apps, p->n_apps + 1, sizeof(App));
         if (!n)

@@ -74,6 +74,9 @@ int pod_exec_start(PodRuntime *rt, const Pod *p, const App *a, char * const *cmd
                 r = asprintf(&arg, "--unit=%s", app_unit) < 0 ? -ENOMEM : strv_consume(&argv, arg);
         if (r >= 0)
                 r = asprintf(&arg, "--workdir=%s", a->workdir) < 0 ? -ENOMEM : strv_consume(&argv, arg);
+        /* The one privilege exec cannot copy from the app's process. */
+        if (r >= 0)
+                r = asprintf(&arg, "--seccomp=%s", a->seccomp ?: "default") < 0 ? -ENOMEM : strv_consume(&argv, arg);
         FOREACH_STRV(e, a->env)
                 if (r >= 0)
                         r = asprintf(&arg, "--env=%s", e) < 0 ? -ENOMEM : strv_consume(&argv, arg);

@@ -9,6 +9,8 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "bus-util.h"
+#include "capability-util.h"
 #include "crash-point.h"
 #include "fs-util.h"
 #include "journal.h"
@@ -191,6 +193,147 @@ static int pod_spawn_init(PodRuntime *rt, const Pod *p, pid_t *ret_leader, Peapo
         return 0;
 }
 
+/* Where the apps of a pod find a volume: a host volume is its source; an
+ * empty or tmpfs volume is a directory of the pod (a tmpfs mounted there
+ * by pod_volumes_setup()), so that all apps share one instance. */
+static int volume_source(PodRuntime *rt, const Pod *p, const Volume *v, char **ret) {
+        if (v->kind == VOLUME_HOST) {
+                *ret = strdup(v->source);
+                return *ret ? 0 : -ENOMEM;
+        }
+        return asprintf(ret, "%s/pods/%s/volumes/%s", rt->state_dir, p->id, v->name) < 0 ? -ENOMEM : 0;
+}
+
+static const Volume *pod_find_volume(const Pod *p, const char *name) {
+        for (size_t i = 0; i < p->n_volumes; i++)
+                if (streq(p->volumes[i].name, name))
+                        return &p->volumes[i];
+        return NULL;
+}
+
+static int pod_volumes_setup(PodRuntime *rt, const Pod *p, PeapodError *err) {
+        for (size_t i = 0; i < p->n_volumes; i++) {
+                const Volume *v = &p->volumes[i];
+                _cleanup_free_ char *dir = NULL, *opts = NULL;
+                struct stat st;
+                int r;
+
+                r = volume_source(rt, p, v, &dir);
+                if (r < 0)
+                        return r;
+                if (v->kind == VOLUME_HOST) {
+                        if (stat(dir, &st) < 0)
+                                return peapod_error_set(err, -errno, "Volume %s: source %s: %s", v->name, dir, strerror(errno));
+                        continue;
+                }
+                r = mkdir_p(dir, 0755);
+                if (r < 0)
+                        return peapod_error_set(err, r, "Failed to create volume %s: %s", v->name, strerror(-r));
+                if (v->kind != VOLUME_TMPFS || path_is_mount_point(dir) > 0)
+                        continue;
+                if (asprintf(&opts, "mode=0755%s%" PRIu64, v->size > 0 ? ",size=" : "", v->size) < 0)
+                        return -ENOMEM;
+                if (v->size == 0)
+                        opts[strlen("mode=0755")] = 0;
+                if (mount("tmpfs", dir, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0)
+                        return peapod_error_set(err, -errno, "Failed to mount tmpfs volume %s: %s", v->name, strerror(errno));
+        }
+        return 0;
+}
+
+static void pod_volumes_teardown(PodRuntime *rt, const Pod *p) {
+        for (size_t i = 0; i < p->n_volumes; i++) {
+                _cleanup_free_ char *dir = NULL;
+
+                if (p->volumes[i].kind != VOLUME_TMPFS || volume_source(rt, p, &p->volumes[i], &dir) < 0)
+                        continue;
+                while (path_is_mount_point(dir) > 0)
+                        if (umount2(dir, MNT_DETACH) < 0)
+                                break;
+        }
+}
+
+static int strv_extendf(char ***l, const char *fmt, ...) _printf_(2, 3);
+static int strv_extendf(char ***l, const char *fmt, ...) {
+        va_list ap;
+        char *s;
+        int r;
+
+        va_start(ap, fmt);
+        r = vasprintf(&s, fmt, ap);
+        va_end(ap);
+        if (r < 0)
+                return -ENOMEM;
+        return strv_consume(l, s);
+}
+
+int app_security_argv(const App *a, char ***argv) {
+        _cleanup_free_ char *caps = NULL, *groups = NULL;
+        int r;
+
+        r = capability_set_to_string(a->caps, &caps);
+        if (r < 0)
+                return r;
+        if (!isempty(a->user) && (r = strv_extendf(argv, "--user=%s", a->user)) < 0)
+                return r;
+        if (a->supplementary_groups) {
+                groups = strv_join(a->supplementary_groups, ",");
+                if (!groups)
+                        return -ENOMEM;
+                if (!isempty(groups) && (r = strv_extendf(argv, "--supplementary-groups=%s", groups)) < 0)
+                        return r;
+        }
+        if ((r = strv_extendf(argv, "--capabilities=%s", caps)) < 0 ||
+            (r = strv_extendf(argv, "--ambient-capabilities=%s", a->ambient_caps ? "yes" : "no")) < 0 ||
+            (r = strv_extendf(argv, "--no-new-privileges=%s", a->no_new_privs ? "yes" : "no")) < 0 ||
+            (r = strv_extendf(argv, "--seccomp=%s", a->seccomp ?: "default")) < 0)
+                return r;
+        return 0;
+}
+
+/* The helper options of an app beyond its identity: root, PID namespace
+ * and volumes. */
+static int app_isolation_argv(PodRuntime *rt, const Pod *p, const App *a, char ***argv) {
+        int r;
+
+        r = app_security_argv(a, argv);
+        if (r < 0)
+                return r;
+        if (a->readonly_rootfs && (r = strv_extend(argv, "--readonly-rootfs")) < 0)
+                return r;
+        if ((r = strv_extendf(argv, "--pid-namespace=%s", pid_namespace_to_string(a->pid_namespace))) < 0)
+                return r;
+        for (size_t i = 0; i < a->n_mounts; i++) {
+                const Volume *v = pod_find_volume(p, a->mounts[i].volume);
+                _cleanup_free_ char *src = NULL;
+
+                if (!v)
+                        return -ENOENT;
+                r = volume_source(rt, p, v, &src);
+                if (r < 0)
+                        return r;
+                r = strv_extendf(argv, "--bind=%s:%s%s", src, a->mounts[i].target, v->read_only ? ":ro" : "");
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* Resource limits of the app's unit; 0 = not set. */
+static int app_append_limits(sd_bus_message *m, const App *a) {
+        int r;
+
+        if (a->cpu_quota_usec > 0 && (r = bus_append_property_t(m, "CPUQuotaPerSecUSec", a->cpu_quota_usec)) < 0)
+                return r;
+        if (a->cpu_shares > 0 && (r = bus_append_property_t(m, "CPUWeight", cpu_shares_to_weight(a->cpu_shares))) < 0)
+                return r;
+        if (a->memory_max > 0 && (r = bus_append_property_t(m, "MemoryMax", a->memory_max)) < 0)
+                return r;
+        if (a->tasks_max > 0 && (r = bus_append_property_t(m, "TasksMax", a->tasks_max)) < 0)
+                return r;
+        return 0;
+}
+
 int app_start_unit(PodRuntime *rt, const Pod *p, App *a, const char *slice, const char *scope,
                           PeapodError *err) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
@@ -219,8 +362,8 @@ int app_start_unit(PodRuntime *rt, const Pod *p, App *a, const char *slice, cons
                 r = asprintf(&arg, "--app-id=%s", a->id) < 0 ? -ENOMEM : strv_consume(&argv, arg);
         if (r >= 0)
                 r = asprintf(&arg, "--workdir=%s", a->workdir) < 0 ? -ENOMEM : strv_consume(&argv, arg);
-        if (r >= 0 && !isempty(a->user))
-                r = asprintf(&arg, "--user=%s", a->user) < 0 ? -ENOMEM : strv_consume(&argv, arg);
+        if (r >= 0)
+                r = app_isolation_argv(rt, p, a, &argv);
         if (r >= 0) {
                 _cleanup_free_ char *etc = NULL;
 
@@ -265,7 +408,8 @@ int app_start_unit(PodRuntime *rt, const Pod *p, App *a, const char *slice, cons
             /* The apps' own journal namespace: its journald keeps every
              * line (no rate limit, see units/journald-peapod.conf), and a
              * busy app cannot flood the system journal. */
-            (r = bus_append_property_s(m, "LogNamespace", POD_JOURNAL_NAMESPACE)) < 0)
+            (r = bus_append_property_s(m, "LogNamespace", POD_JOURNAL_NAMESPACE)) < 0 ||
+            (r = app_append_limits(m, a)) < 0)
                 return r;
 
         /* LogExtraFields is aay: every journal entry of the unit carries them. */
@@ -374,6 +518,7 @@ static void pod_teardown(PodRuntime *rt, Pod *p) {
         (void) pod_network_stop(rt, p, false, NULL);
         for (size_t i = 0; i < p->n_apps; i++)
                 app_umount_rootfs(rt, p, &p->apps[i]);
+        pod_volumes_teardown(rt, p);
         p->leader = 0;
 }
 
@@ -401,6 +546,9 @@ int pod_start(PodRuntime *rt, Pod *p, PeapodError *err) {
         }
         crash_point("start-prepared");
 
+        r = pod_volumes_setup(rt, p, err);
+        if (r < 0)
+                goto fail;
         for (size_t i = 0; i < p->n_apps; i++) {
                 r = app_mount_rootfs(rt, p, &p->apps[i]);
                 if (r < 0) {
@@ -607,6 +755,7 @@ int pod_remove(PodRuntime *rt, Pod *p) {
         (void) pod_network_stop(rt, p, true, NULL);
         for (size_t i = 0; i < p->n_apps; i++)
                 app_umount_rootfs(rt, p, &p->apps[i]);
+        pod_volumes_teardown(rt, p);
         crash_point("remove-unmounted");
         r = pod_dir(rt->state_dir, p->id, &dir);
         if (r < 0)
@@ -637,6 +786,7 @@ int pod_reconcile(PodRuntime *rt, Pod *p) {
                         app_umount_rootfs(rt, p, &p->apps[i]);
                 /* A stop cut short before its DELs: finish them. */
                 (void) pod_network_stop(rt, p, false, NULL);
+                pod_volumes_teardown(rt, p);
                 return 0;
         case POD_PREPARING:
                 /* A start cut short: undo it. */

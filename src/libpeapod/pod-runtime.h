@@ -55,3 +55,10 @@ int app_start_unit(PodRuntime *rt, const Pod *p, App *a, const char *slice, cons
 /* Record what systemd says of an app's unit; true if anything changed. */
 struct UnitStatus;
 bool app_update_from_unit(App *a, const struct UnitStatus *s);
+
+/* Appends the stage1 options that give a process the app's identity and
+ * privileges (--user, --supplementary-groups, --capabilities,
+ * --ambient-capabilities, --no-new-privileges, --seccomp; see
+ * stage1/README.md): whatever runs as or inside the app passes exactly
+ * these, never more. */
+int app_security_argv(const App *a, char ***argv);

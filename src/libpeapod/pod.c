@@ -4,11 +4,13 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "capability-util.h"
 #include "fs-util.h"
 #include "image.h"
 #include "json-util.h"
 #include "manifest.h"
 #include "pod.h"
+#include "seccomp-spec.h"
 #include "strv.h"
 #include "time-util.h"
 
@@ -69,6 +71,11 @@ void app_done(App *a) {
         strv_free(a->env);
         free(a->workdir);
         free(a->user);
+        strv_free(a->supplementary_groups);
+        free(a->seccomp);
+        for (size_t i = 0; i < a->n_mounts; i++)
+                app_mount_done(&a->mounts[i]);
+        free(a->mounts);
 }
 
 Pod *pod_free(Pod *p) {
@@ -77,6 +84,9 @@ Pod *pod_free(Pod *p) {
         for (size_t i = 0; i < p->n_apps; i++)
                 app_done(&p->apps[i]);
         free(p->apps);
+        for (size_t i = 0; i < p->n_volumes; i++)
+                volume_done(&p->volumes[i]);
+        free(p->volumes);
         free(p->name);
         free(p->stage1);
         pod_network_done(&p->net);
@@ -119,6 +129,110 @@ static int env_merge(char * const *base, char * const *extra, char ***ret) {
         }
         *ret = TAKE_PTR(l);
         return 0;
+}
+
+/* A user or group as stage1 takes it: printable ASCII without blanks,
+ * ',' or ':' (the separators of passwd and group lines). */
+static bool id_part_is_valid(const char *s, size_t n) {
+        if (n == 0 || n > 256)
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (s[i] <= ' ' || s[i] >= 0x7f || s[i] == ':' || s[i] == ',')
+                        return false;
+        return true;
+}
+
+static bool user_spec_is_valid(const char *s) {
+        const char *colon = strchr(s, ':');
+
+        if (!colon)
+                return id_part_is_valid(s, strlen(s));
+        return id_part_is_valid(s, (size_t) (colon - s)) && id_part_is_valid(colon + 1, strlen(colon + 1));
+}
+
+static int app_copy_mounts(App *a, const AppMount *mounts, size_t n, PeapodError *err) {
+        int r;
+
+        if (n > APP_MOUNTS_MAX)
+                return peapod_error_set(err, -E2BIG, "App %s: too many mounts (at most %d)", a->name, APP_MOUNTS_MAX);
+        a->mounts = calloc(n ?: 1, sizeof(AppMount));
+        if (!a->mounts)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                r = app_mount_validate(&mounts[i], err);
+                if (r < 0)
+                        return r;
+                for (size_t k = 0; k < i; k++)
+                        if (streq(mounts[k].target, mounts[i].target))
+                                return peapod_error_set(err, -EINVAL, "App %s: two mounts on %s", a->name, mounts[i].target);
+                a->mounts[i].volume = strdup(mounts[i].volume);
+                a->mounts[i].target = strdup(mounts[i].target);
+                a->n_mounts++;
+                if (!a->mounts[i].volume || !a->mounts[i].target)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+/* Identity, privileges, limits and mounts of a new app: the client's
+ * wishes checked (they come over the bus, untrusted), the defaults
+ * otherwise. */
+static int app_set_isolation(App *a, const AppSpec *s, const char *image_user, PeapodError *err) {
+        const char *user = s->user ?: image_user;
+        int r;
+
+        if (s->user && !user_spec_is_valid(s->user))
+                return peapod_error_set(err, -EINVAL, "Invalid user '%s': USER[:GROUP], ids or names", s->user);
+        if (s->group && !id_part_is_valid(s->group, strlen(s->group)))
+                return peapod_error_set(err, -EINVAL, "Invalid group '%s'", s->group);
+        if (s->group) {
+                size_t n = isempty(user) ? 0 : strcspn(user, ":");
+
+                if (asprintf(&a->user, "%.*s:%s", (int) (n ?: 1), n ? user : "0", s->group) < 0)
+                        return (a->user = NULL), -ENOMEM;
+        } else if (!isempty(user)) {
+                /* The image's is taken as written: names in it are resolved
+                 * by stage1 in the app's own /etc/passwd. */
+                a->user = strdup(user);
+                if (!a->user)
+                        return -ENOMEM;
+        }
+
+        if (strv_length(s->supplementary_groups) > 64)
+                return peapod_error_set(err, -E2BIG, "Too many supplementary groups (at most 64)");
+        FOREACH_STRV(g, s->supplementary_groups)
+                if (!id_part_is_valid(g, strlen(g)))
+                        return peapod_error_set(err, -EINVAL, "Invalid supplementary group '%s'", g);
+        if (s->supplementary_groups) {
+                a->supplementary_groups = strv_copy(s->supplementary_groups);
+                if (!a->supplementary_groups)
+                        return -ENOMEM;
+        }
+
+        r = app_caps_resolve(s->caps_retain, s->caps_remove, &a->caps, &a->ambient_caps, err);
+        if (r < 0)
+                return r;
+        a->no_new_privs = !s->allow_new_privs;
+        r = app_seccomp_validate(s->seccomp ?: "default", err);
+        if (r < 0)
+                return r;
+        a->seccomp = strdup(s->seccomp ?: "default");
+        if (!a->seccomp)
+                return -ENOMEM;
+        a->readonly_rootfs = s->readonly_rootfs;
+        a->pid_namespace = s->pid_namespace ? pid_namespace_from_string(s->pid_namespace) : PID_NAMESPACE_POD;
+        if (a->pid_namespace < 0)
+                return peapod_error_set(err, -EINVAL, "Invalid PID namespace '%s' (pod or app)", s->pid_namespace);
+
+        r = app_limits_validate(s->cpu_quota_usec, s->cpu_shares, s->memory_max, s->tasks_max, err);
+        if (r < 0)
+                return r;
+        a->cpu_quota_usec = s->cpu_quota_usec;
+        a->cpu_shares = s->cpu_shares;
+        a->memory_max = s->memory_max;
+        a->tasks_max = s->tasks_max;
+
+        return app_copy_mounts(a, s->mounts, s->n_mounts, err);
 }
 
 int pod_new_empty(const char *name, Pod **ret, PeapodError *err) {
@@ -239,13 +353,9 @@ int pod_new(const char *name, const AppSpec *specs, size_t n_specs, const char *
                         if (!a->image_id)
                                 return -ENOMEM;
                 }
-                /* Taken as written: names in it are resolved by stage1 in the
-                 * app's own /etc/passwd, which only exists inside the app. */
-                if (!isempty(img->user)) {
-                        a->user = strdup(img->user);
-                        if (!a->user)
-                                return -ENOMEM;
-                }
+                r = app_set_isolation(a, s, img->user, err);
+                if (r < 0)
+                        return r;
                 r = id_generate(a->id);
                 if (r < 0)
                         return r;
@@ -267,6 +377,62 @@ bool stage1_name_is_valid(const char *s) {
         if (n == 0 || n > STAGE1_NAME_MAX || s[0] == '-')
                 return false;
         return strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-") == n;
+}
+
+int app_check_mounts(const App *a, const Volume *volumes, size_t n_volumes, PeapodError *err) {
+        for (size_t m = 0; m < a->n_mounts; m++) {
+                bool found = false;
+
+                for (size_t k = 0; k < n_volumes && !found; k++)
+                        found = streq(volumes[k].name, a->mounts[m].volume);
+                if (!found)
+                        return peapod_error_set(err, -EINVAL, "App %s mounts volume '%s', which the pod does not have",
+                                                a->name, a->mounts[m].volume);
+        }
+        return 0;
+}
+
+int pod_set_volumes(Pod *p, const Volume *volumes, size_t n_volumes, PeapodError *err) {
+        Volume *v;
+        int r;
+
+        if (n_volumes > POD_VOLUMES_MAX)
+                return peapod_error_set(err, -E2BIG, "Too many volumes (at most %d)", POD_VOLUMES_MAX);
+        for (size_t i = 0; i < n_volumes; i++) {
+                r = volume_validate(&volumes[i], err);
+                if (r < 0)
+                        return r;
+                for (size_t k = 0; k < i; k++)
+                        if (streq(volumes[k].name, volumes[i].name))
+                                return peapod_error_set(err, -EINVAL, "Duplicate volume name '%s'", volumes[i].name);
+        }
+        for (size_t i = 0; i < p->n_apps; i++) {
+                r = app_check_mounts(&p->apps[i], volumes, n_volumes, err);
+                if (r < 0)
+                        return r;
+        }
+
+        v = calloc(n_volumes ?: 1, sizeof(Volume));
+        if (!v)
+                return -ENOMEM;
+        for (size_t i = 0; i < n_volumes; i++) {
+                v[i] = (Volume) { .kind = volumes[i].kind, .read_only = volumes[i].read_only, .size = volumes[i].size };
+                v[i].name = strdup(volumes[i].name);
+                if (volumes[i].source)
+                        v[i].source = strdup(volumes[i].source);
+                if (!v[i].name || (volumes[i].source && !v[i].source)) {
+                        for (size_t k = 0; k <= i; k++)
+                                volume_done(&v[k]);
+                        free(v);
+                        return -ENOMEM;
+                }
+        }
+        for (size_t i = 0; i < p->n_volumes; i++)
+                volume_done(&p->volumes[i]);
+        free(p->volumes);
+        p->volumes = v;
+        p->n_volumes = n_volumes;
+        return 0;
 }
 
 App *pod_find_app(Pod *p, const char *name) {
@@ -300,9 +466,192 @@ int pod_unit_names(const Pod *p, char **ret_slice, char **ret_scope) {
         return 0;
 }
 
+static int app_isolation_to_json(const App *a, json_object *j) {
+        _cleanup_free_ char *caps = NULL;
+        json_object *o = json_object_new_object(), *mounts;
+        int r;
+
+        if (!o)
+                return -ENOMEM;
+        json_object_object_add(j, "isolation", o);
+        r = capability_set_to_string(a->caps, &caps);
+        if (r < 0)
+                return r;
+        if (a->supplementary_groups)
+                json_object_object_add(o, "supplementary_groups", json_new_strv(a->supplementary_groups));
+        json_object_object_add(o, "capabilities", json_object_new_string(caps));
+        json_object_object_add(o, "ambient_capabilities", json_object_new_boolean(a->ambient_caps));
+        json_object_object_add(o, "no_new_privileges", json_object_new_boolean(a->no_new_privs));
+        json_object_object_add(o, "seccomp", json_object_new_string(a->seccomp ?: "default"));
+        json_object_object_add(o, "readonly_rootfs", json_object_new_boolean(a->readonly_rootfs));
+        json_object_object_add(o, "pid_namespace", json_object_new_string(pid_namespace_to_string(a->pid_namespace)));
+        json_object_object_add(o, "cpu_quota_usec", json_object_new_uint64(a->cpu_quota_usec));
+        json_object_object_add(o, "cpu_shares", json_object_new_uint64(a->cpu_shares));
+        json_object_object_add(o, "memory_max", json_object_new_uint64(a->memory_max));
+        json_object_object_add(o, "tasks_max", json_object_new_uint64(a->tasks_max));
+        mounts = json_object_new_array();
+        json_object_object_add(o, "mounts", mounts);
+        for (size_t i = 0; i < a->n_mounts; i++) {
+                json_object *m = json_object_new_object();
+
+                json_object_array_add(mounts, m);
+                json_object_object_add(m, "volume", json_object_new_string(a->mounts[i].volume));
+                json_object_object_add(m, "target", json_object_new_string(a->mounts[i].target));
+        }
+        return 0;
+}
+
+static int json_get_bool(json_object *o, const char *key, bool *ret) {
+        json_object *v;
+
+        if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_boolean))
+                return -EBADMSG;
+        *ret = json_object_get_boolean(v);
+        return 0;
+}
+
+static int json_dup_string(json_object *o, const char *key, char **ret);
+
+/* Missing entirely in pods made before apps had these: the defaults. */
+static int app_isolation_from_json(App *a, json_object *j) {
+        json_object *o, *mounts;
+        const char *str;
+        size_t n;
+        int r;
+
+        if (!json_object_object_get_ex(j, "isolation", &o)) {
+                a->caps = capability_default_set;
+                a->no_new_privs = true;
+                a->seccomp = strdup("default");
+                return a->seccomp ? 0 : -ENOMEM;
+        }
+        if (!json_object_is_type(o, json_type_object))
+                return -EBADMSG;
+        if ((r = json_get_strv(o, "supplementary_groups", &a->supplementary_groups)) < 0 ||
+            (r = json_get_string(o, "capabilities", &str)) < 0)
+                return r;
+        if (strv_length(a->supplementary_groups) > 64 || capability_set_from_string(str, &a->caps) < 0)
+                return -EBADMSG;
+        if ((r = json_get_bool(o, "ambient_capabilities", &a->ambient_caps)) < 0 ||
+            (r = json_get_bool(o, "no_new_privileges", &a->no_new_privs)) < 0 ||
+            (r = json_get_bool(o, "readonly_rootfs", &a->readonly_rootfs)) < 0 ||
+            (r = json_dup_string(o, "seccomp", &a->seccomp)) < 0 ||
+            (r = json_get_string(o, "pid_namespace", &str)) < 0)
+                return r;
+        a->pid_namespace = pid_namespace_from_string(str);
+        if (a->pid_namespace < 0)
+                return -EBADMSG;
+        {
+                SeccompSpec spec = {};
+
+                r = seccomp_spec_parse(a->seccomp, &spec);
+                seccomp_spec_done(&spec);
+                if (r < 0)
+                        return r == -ENOMEM ? r : -EBADMSG;
+        }
+        if (json_get_uint64(o, "cpu_quota_usec", &a->cpu_quota_usec) < 0 ||
+            json_get_uint64(o, "cpu_shares", &a->cpu_shares) < 0 || json_get_uint64(o, "memory_max", &a->memory_max) < 0 ||
+            json_get_uint64(o, "tasks_max", &a->tasks_max) < 0 ||
+            app_limits_validate(a->cpu_quota_usec, a->cpu_shares, a->memory_max, a->tasks_max, NULL) < 0)
+                return -EBADMSG;
+
+        if (!json_object_object_get_ex(o, "mounts", &mounts) || !json_object_is_type(mounts, json_type_array))
+                return -EBADMSG;
+        n = json_object_array_length(mounts);
+        if (n > APP_MOUNTS_MAX)
+                return -EBADMSG;
+        a->mounts = calloc(n ?: 1, sizeof(AppMount));
+        if (!a->mounts)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                json_object *m = json_object_array_get_idx(mounts, i);
+                AppMount *am = &a->mounts[i];
+
+                if (!json_object_is_type(m, json_type_object))
+                        return -EBADMSG;
+                a->n_mounts++;
+                if ((r = json_dup_string(m, "volume", &am->volume)) < 0 || (r = json_dup_string(m, "target", &am->target)) < 0)
+                        return r;
+                if (app_mount_validate(am, NULL) < 0)
+                        return -EBADMSG;
+        }
+        return 0;
+}
+
+static int pod_volumes_to_json(const Pod *p, json_object *o) {
+        json_object *vols = json_object_new_array();
+
+        if (!vols)
+                return -ENOMEM;
+        json_object_object_add(o, "volumes", vols);
+        for (size_t i = 0; i < p->n_volumes; i++) {
+                const Volume *v = &p->volumes[i];
+                json_object *j = json_object_new_object();
+
+                json_object_array_add(vols, j);
+                json_object_object_add(j, "name", json_object_new_string(v->name));
+                json_object_object_add(j, "kind", json_object_new_string(volume_kind_to_string(v->kind)));
+                if (v->source)
+                        json_object_object_add(j, "source", json_object_new_string(v->source));
+                json_object_object_add(j, "read_only", json_object_new_boolean(v->read_only));
+                json_object_object_add(j, "size", json_object_new_uint64(v->size));
+        }
+        return 0;
+}
+
+/* Not volume_validate(): a host source that is gone since the pod was made
+ * is the start's problem, not a reason to forget the pod. */
+static int pod_volumes_from_json(Pod *p, json_object *o) {
+        json_object *vols;
+        size_t n;
+        int r;
+
+        if (!json_object_object_get_ex(o, "volumes", &vols))
+                return 0;
+        if (!json_object_is_type(vols, json_type_array))
+                return -EBADMSG;
+        n = json_object_array_length(vols);
+        if (n > POD_VOLUMES_MAX)
+                return -EBADMSG;
+        p->volumes = calloc(n ?: 1, sizeof(Volume));
+        if (!p->volumes)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                json_object *j = json_object_array_get_idx(vols, i);
+                Volume *v = &p->volumes[i];
+                const char *str;
+
+                if (!json_object_is_type(j, json_type_object))
+                        return -EBADMSG;
+                p->n_volumes++;
+                if ((r = json_dup_string(j, "name", &v->name)) < 0 || (r = json_get_string(j, "kind", &str)) < 0)
+                        return r;
+                v->kind = volume_kind_from_string(str);
+                if ((r = json_get_string_opt(j, "source", &str)) < 0)
+                        return r;
+                if (str) {
+                        v->source = strdup(str);
+                        if (!v->source)
+                                return -ENOMEM;
+                }
+                if (json_get_bool(j, "read_only", &v->read_only) < 0 || json_get_uint64(j, "size", &v->size) < 0)
+                        return -EBADMSG;
+                if (!volume_name_is_valid(v->name) || v->kind < 0 ||
+                    (v->kind == VOLUME_HOST) != !!v->source ||
+                    (v->source && (!mount_target_is_valid(v->source) || strchr(v->source, ':'))) ||
+                    (v->size > 0 && v->kind != VOLUME_TMPFS))
+                        return -EBADMSG;
+                for (size_t k = 0; k < i; k++)
+                        if (streq(p->volumes[k].name, v->name))
+                                return -EBADMSG;
+        }
+        return 0;
+}
+
 int pod_to_json_string(const Pod *p, char **ret) {
         _cleanup_json_ json_object *o = json_object_new_object();
         json_object *apps;
+        int r;
 
         if (!o)
                 return -ENOMEM;
@@ -319,13 +668,17 @@ int pod_to_json_string(const Pod *p, char **ret) {
         json_object_object_add(o, "exited_usec", json_object_new_uint64(p->exited_usec));
         {
                 json_object *net = NULL;
-                int r = pod_network_to_json(&p->net, &net);
+
+                r = pod_network_to_json(&p->net, &net);
                 if (r < 0)
                         return r;
                 json_object_object_add(o, "network", net);
         }
         apps = json_object_new_array();
         json_object_object_add(o, "apps", apps);
+        r = pod_volumes_to_json(p, o);
+        if (r < 0)
+                return r;
         for (size_t i = 0; i < p->n_apps; i++) {
                 const App *a = &p->apps[i];
                 json_object *j = json_object_new_object();
@@ -342,6 +695,9 @@ int pod_to_json_string(const Pod *p, char **ret) {
                 json_object_object_add(j, "workdir", json_object_new_string(a->workdir));
                 if (a->user)
                         json_object_object_add(j, "user", json_object_new_string(a->user));
+                r = app_isolation_to_json(a, j);
+                if (r < 0)
+                        return r;
                 json_object_object_add(j, "state", json_object_new_string(app_state_to_string(a->state)));
                 json_object_object_add(j, "result", json_object_new_string(app_result_to_string(a->result)));
                 json_object_object_add(j, "status", json_object_new_int(a->status));
@@ -426,6 +782,9 @@ int pod_from_json_string(const char *s, Pod **ret) {
         if (r < 0)
                 return r;
 
+        r = pod_volumes_from_json(p, o);
+        if (r < 0)
+                return r;
         if (!json_object_object_get_ex(o, "apps", &apps) || !json_object_is_type(apps, json_type_array))
                 return -EBADMSG;
         n = json_object_array_length(apps);
@@ -464,6 +823,9 @@ int pod_from_json_string(const char *s, Pod **ret) {
                         if (!a->user)
                                 return -ENOMEM;
                 }
+                r = app_isolation_from_json(a, j);
+                if (r < 0)
+                        return r;
                 if (!a->lowerdirs) {
                         /* pod.json of version 1 before multi-layer images: one tree. */
                         _cleanup_free_ char *lower = NULL;

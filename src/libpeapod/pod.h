@@ -5,10 +5,12 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "app-security.h"
 #include "error.h"
 #include "macro.h"
 #include "name.h"
 #include "pod-network.h"
+#include "volume.h"
 
 typedef enum PodState {
         POD_CREATED,
@@ -53,7 +55,22 @@ typedef struct App {
         char **exec;           /* the full command */
         char **env;            /* the full environment */
         char *workdir;
-        char *user;            /* the image config's User ("USER[:GROUP]"); NULL = none, root */
+        char *user;            /* "USER[:GROUP]": the client's, else the image config's; NULL = root */
+        /* Isolation and limits (see app-security.h); a pod.json without
+         * them gets the defaults of pod_new(). */
+        char **supplementary_groups;  /* names or ids in the app's /etc/group, added to the user's */
+        uint64_t caps;                /* capability set (bounding, effective, permitted, inheritable) */
+        bool ambient_caps;            /* a non-root user keeps caps (--caps-retain) */
+        bool no_new_privs;
+        char *seccomp;                /* a seccomp-spec.h setting, "default" unless asked */
+        bool readonly_rootfs;
+        PidNamespace pid_namespace;
+        uint64_t cpu_quota_usec;      /* CPUQuotaPerSecUSec; 0 = none, as for the other limits */
+        uint64_t cpu_shares;
+        uint64_t memory_max;
+        uint64_t tasks_max;
+        AppMount *mounts;
+        size_t n_mounts;
         AppState state;
         AppResult result;
         int status;            /* exit code or signal number */
@@ -71,6 +88,8 @@ typedef struct Pod {
         App *apps;
         size_t n_apps;
         PodNetwork net;
+        Volume *volumes;
+        size_t n_volumes;
 } Pod;
 
 #define POD_FILE_MAX (4 * 1024 * 1024)
@@ -87,6 +106,18 @@ typedef struct AppSpec {
         char **args;              /* replaces cmd */
         char **env;               /* added to the image's */
         const char *workdir;
+        const char *user;         /* NULL = the image's User */
+        const char *group;        /* NULL = the user's */
+        char **supplementary_groups;
+        char **caps_retain;       /* NULL = not given */
+        char **caps_remove;       /* NULL = not given */
+        bool allow_new_privs;     /* false: no_new_privs is set */
+        const char *seccomp;      /* NULL = "default" */
+        bool readonly_rootfs;
+        const char *pid_namespace; /* NULL = "pod" */
+        uint64_t cpu_quota_usec, cpu_shares, memory_max, tasks_max; /* 0 = none */
+        const AppMount *mounts;
+        size_t n_mounts;
 } AppSpec;
 
 /* Validate everything and build a pod in state "created" (nothing touches
@@ -97,6 +128,14 @@ typedef struct AppSpec {
 int pod_new_empty(const char *name, Pod **ret, PeapodError *err);
 int pod_new(const char *name, const AppSpec *specs, size_t n_specs, const char *image_store, Pod **ret,
             PeapodError *err);
+
+/* Gives the pod its volumes (copies) and checks that they and every app's
+ * mounts agree: each mount names a volume of the pod, no two mounts of an
+ * app share a target. Call it after pod_new(), also with none. */
+int pod_set_volumes(Pod *p, const Volume *volumes, size_t n_volumes, PeapodError *err);
+/* Whether every mount of app a names one of volumes; -EINVAL with err set
+ * if not. */
+int app_check_mounts(const App *a, const Volume *volumes, size_t n_volumes, PeapodError *err);
 
 int pod_to_json_string(const Pod *p, char **ret);
 int pod_from_json_string(const char *s, Pod **ret);

@@ -4,11 +4,15 @@
  * it then mirrors. See stage1/README.md for the contract. */
 
 #include <fcntl.h>
+#include <limits.h>
 #include <grp.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <linux/magic.h>
+#include <linux/openat2.h>
 #include <sys/mount.h>
+#include <sys/statfs.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -106,10 +110,18 @@ static int pod_open(pid_t leader, const char *scope, Pod *ret) {
         return 0;
 }
 
-static int pod_join(Pod *pod) {
-        for (size_t i = 0; i < ELEMENTSOF(pod_namespaces); i++)
+static int pod_join(Pod *pod, bool private_pid_ns) {
+        for (size_t i = 0; i < ELEMENTSOF(pod_namespaces); i++) {
+                if (private_pid_ns && pod_namespaces[i].type == CLONE_NEWPID)
+                        continue;
                 if (setns(pod->ns_fd[i], pod_namespaces[i].type) < 0)
                         return log_error_errno(errno, "Failed to join the pod's %s: %m", pod_namespaces[i].file);
+        }
+        /* A PID namespace of the app's own: the kernel nests a new one
+         * below the caller's active namespace only, so it is made instead
+         * of joining the pod's, never inside it. */
+        if (private_pid_ns && unshare(CLONE_NEWPID) < 0)
+                return log_error_errno(errno, "Failed to make a PID namespace: %m");
         return 0;
 }
 
@@ -174,6 +186,29 @@ static int bind_read_only(const char *path) {
         return 0;
 }
 
+/* Files of /proc that tell about the host's kernel (memory, keys, timers,
+ * the scheduler) rather than the pod: covered with /dev/null, as docker
+ * and crun do. */
+static char *const proc_masked_files[] = {
+        "kcore", "keys", "timer_list", "timer_stats", "sched_debug", "latency_stats", NULL,
+};
+/* Directories of host hardware: covered with an empty read-only tmpfs. */
+static char *const proc_masked_dirs[] = { "acpi", "scsi", NULL };
+/* Most of these act on the whole host, not on the pod: read-only. */
+static char *const proc_read_only[] = { "bus", "fs", "irq", "sys", "sysrq-trigger", NULL };
+
+/* path is below a /proc or /sys we have just mounted ourselves, which the
+ * image cannot have planted symlinks in. A missing entry is fine: kernels
+ * differ in what they have. */
+static int mask_path(const char *path, bool dir) {
+        if (access(path, F_OK) < 0)
+                return errno == ENOENT ? 0 : -errno;
+        if (dir ? mount("tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0,mode=0555") < 0
+                : mount("/dev/null", path, NULL, MS_BIND, NULL) < 0)
+                return -errno;
+        return 0;
+}
+
 static int setup_proc(int root_fd) {
         _cleanup_close_ int fd = -EBADF;
         char p[FD_PATH_MAX + 32];
@@ -185,16 +220,19 @@ static int setup_proc(int root_fd) {
         if (fd < 0)
                 return fd;
 
-        /* Most of /proc/sys and sysrq-trigger act on the whole host, not on
-         * the pod; keep them out of the app's reach as nspawn does. */
-        FOREACH_STRV(f, ((char *[]) { (char *) "sys", (char *) "sysrq-trigger", NULL })) {
-                fd_path(p, fd);
-                strcat(p, "/");
-                strcat(p, f);
+        FOREACH_STRV(f, proc_read_only) {
+                snprintf(p, sizeof(p), "/proc/self/fd/%i/%s", fd, f);
                 r = bind_read_only(p);
                 if (r < 0 && r != -ENOENT)
                         return log_error_errno(r, "Failed to make /proc/%s read-only: %m", f);
         }
+        for (int dir = 0; dir < 2; dir++)
+                FOREACH_STRV(f, dir ? proc_masked_dirs : proc_masked_files) {
+                        snprintf(p, sizeof(p), "/proc/self/fd/%i/%s", fd, f);
+                        r = mask_path(p, dir);
+                        if (r < 0)
+                                return log_error_errno(r, "Failed to mask /proc/%s: %m", f);
+                }
         return 0;
 }
 
@@ -245,6 +283,21 @@ static int setup_dev(int root_fd) {
         return 0;
 }
 
+/* Firmware tables (ACPI, DMI, EFI variables) are the host's. */
+static int mask_sys_firmware(int root_fd) {
+        _cleanup_close_ int fd = reopen_dir(root_fd, "sys");
+        char p[FD_PATH_MAX + 16];
+        int r;
+
+        if (fd < 0)
+                return log_error_errno(fd, "Failed to open sys: %m");
+        snprintf(p, sizeof(p), "/proc/self/fd/%i/firmware", fd);
+        r = mask_path(p, true);
+        if (r < 0)
+                return log_error_errno(r, "Failed to mask /sys/firmware: %m");
+        return 0;
+}
+
 static int setup_sys(int root_fd) {
         _cleanup_close_ int fd = -EBADF;
         char p[FD_PATH_MAX];
@@ -256,7 +309,7 @@ static int setup_sys(int root_fd) {
         /* A sysfs mounted from the pod's network namespace shows the pod's
          * interfaces in /sys/class/net. */
         if (mount("sysfs", fd_path(p, fd), "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) >= 0)
-                return 0;
+                return mask_sys_firmware(root_fd);
         log_debug_errno(errno, "Failed to mount sysfs, binding /sys instead: %m");
 
         /* Not recursive: the host's cgroup and other submounts stay out. */
@@ -268,6 +321,95 @@ static int setup_sys(int root_fd) {
                 return log_error_errno(fd, "Failed to open sys: %m");
         if (mount(NULL, fd_path(p, fd), NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
                 return log_error_errno(errno, "Failed to make /sys read-only: %m");
+        return mask_sys_firmware(root_fd);
+}
+
+/* Opens path inside the app's root, creating what is missing (the last
+ * component as a directory, or as an empty file when !dir). Every lookup
+ * is openat2() with RESOLVE_IN_ROOT from the root's fd, so a symlink that
+ * the image put anywhere on the way, absolute or full of "..", resolves
+ * inside the root and never leads out of it; a missing component is made
+ * in the directory that the lookup of its parent returned, so inside the
+ * root as well. */
+static int open_in_root(int root_fd, const char *path, bool dir) {
+        _cleanup_close_ int parent = -EBADF;
+        struct open_how how = { .flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+        char prefix[PATH_MAX] = "";
+        size_t plen = 0;
+
+        parent = fcntl(root_fd, F_DUPFD_CLOEXEC, 3);
+        if (parent < 0)
+                return -errno;
+        for (const char *p = path + strspn(path, "/"); *p;) {
+                size_t l = strcspn(p, "/");
+                const char *next = p + l + strspn(p + l, "/");
+                char name[NAME_MAX + 1];
+                int fd;
+
+                if (l > NAME_MAX || plen + 1 + l >= sizeof(prefix))
+                        return -ENAMETOOLONG;
+                memcpy(name, p, l);
+                name[l] = 0;
+                prefix[plen++] = '/';
+                memcpy(prefix + plen, p, l);
+                plen += l;
+                prefix[plen] = 0;
+
+                fd = (int) syscall(SYS_openat2, root_fd, prefix, &how, sizeof(how));
+                if (fd < 0 && errno == ENOENT) {
+                        if (*next || dir) {
+                                if (mkdirat(parent, name, 0755) < 0 && errno != EEXIST)
+                                        return -errno;
+                        } else {
+                                int f = openat(parent, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+                                if (f < 0 && errno != EEXIST)
+                                        return -errno;
+                                safe_close(f);
+                        }
+                        fd = (int) syscall(SYS_openat2, root_fd, prefix, &how, sizeof(how));
+                }
+                if (fd < 0)
+                        return -errno;
+                safe_close(parent);
+                parent = fd;
+                p = next;
+        }
+        return TAKE_FD(parent);
+}
+
+/* Binds a volume into the app: a detached copy of the source's tree
+ * (open_tree), made read-only as a whole when asked, then moved onto the
+ * target fd, so that no path is resolved again between check and mount.
+ * Volumes are nosuid and nodev: a host directory handed to an app must not
+ * become a way to gain privileges or reach devices. */
+static int bind_volume(int root_fd, const BindSpec *b) {
+        struct mount_attr attr = { .attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV };
+        _cleanup_close_ int tree = -EBADF, target = -EBADF;
+        struct statfs sfs;
+        struct stat st;
+
+        tree = open_tree(AT_FDCWD, b->source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+        if (tree < 0)
+                return log_error_errno(errno, "Failed to open volume source %s: %m", b->source);
+        if (fstat(tree, &st) < 0)
+                return log_error_errno(errno, "Failed to stat volume source %s: %m", b->source);
+
+        target = open_in_root(root_fd, b->target, S_ISDIR(st.st_mode));
+        if (target < 0)
+                return log_error_errno(target, "Failed to make mount point %s inside the app: %m", b->target);
+        /* Through a symlink of the image, a target could land in the /proc
+         * or /sys we mounted, on top of what we masked there. */
+        if (fstatfs(target, &sfs) < 0)
+                return log_error_errno(errno, "Failed to check mount point %s: %m", b->target);
+        if (sfs.f_type == PROC_SUPER_MAGIC || sfs.f_type == SYSFS_MAGIC)
+                return log_error_errno(EPERM, "Mount point %s is in /proc or /sys, refusing it.", b->target);
+
+        if (b->read_only)
+                attr.attr_set |= MOUNT_ATTR_RDONLY;
+        if (mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0)
+                return log_error_errno(errno, "Failed to set the flags of volume %s: %m", b->source);
+        if (move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+                return log_error_errno(errno, "Failed to mount %s on %s: %m", b->source, b->target);
         return 0;
 }
 
@@ -320,7 +462,8 @@ static int setup_etc(int root_fd, const char *etc_dir) {
         return 0;
 }
 
-static int setup_root(const char *rootfs, const char *etc_dir) {
+static int setup_root(const AppArgs *a) {
+        const char *rootfs = a->rootfs;
         _cleanup_close_ int root_fd = -EBADF;
         int r;
 
@@ -342,11 +485,22 @@ static int setup_root(const char *rootfs, const char *etc_dir) {
         r = setup_sys(root_fd);
         if (r < 0)
                 return r;
-        if (etc_dir) {
-                r = setup_etc(root_fd, etc_dir);
+        if (a->etc_dir) {
+                r = setup_etc(root_fd, a->etc_dir);
                 if (r < 0)
                         return r;
         }
+        for (size_t i = 0; i < a->n_binds; i++) {
+                r = bind_volume(root_fd, &a->binds[i]);
+                if (r < 0)
+                        return r;
+        }
+
+        /* Only the root's own mount: /dev, /proc, the volumes keep theirs. */
+        if (a->readonly_rootfs &&
+            mount_setattr(root_fd, "", AT_EMPTY_PATH, &(struct mount_attr) { .attr_set = MOUNT_ATTR_RDONLY },
+                          sizeof(struct mount_attr)) < 0)
+                return log_error_errno(errno, "Failed to make the app's root read-only: %m");
 
         /* Detach the host's tree, so that nothing in the app's namespace
          * leads back to it. */
@@ -373,69 +527,6 @@ static int enter_workdir(const char *workdir) {
                 return log_error_errno(r, "Failed to create working directory %s: %m", workdir);
         if (chdir(workdir) < 0)
                 return log_error_errno(errno, "Failed to enter working directory %s: %m", workdir);
-        return 0;
-}
-
-/* Resolves --user= inside the app's root (we have pivoted already), so the
- * names mean what the image means by them, not what the host does. Not
- * with getpwnam(): NSS would read the image's nsswitch.conf and dlopen
- * libnss_*.so from the image's /lib into this root process. */
-static int resolve_user(const char *spec, Credentials *ret) {
-        _cleanup_free_ char *passwd = NULL, *group = NULL;
-        const char *what;
-        int r;
-
-        FOREACH_STRV(f, ((char *[]) { (char *) "/etc/passwd", (char *) "/etc/group", NULL })) {
-                char **buf = streq(f, "/etc/passwd") ? &passwd : &group;
-
-                r = read_id_file(f, STAGE1_ID_FILE_MAX, buf);
-                if (r == -ENOENT)
-                        continue;  /* numeric ids still work without one */
-                if (r == -EFBIG)
-                        return log_error_errno(r, "The app's %s is larger than %d bytes, refusing it.", f, STAGE1_ID_FILE_MAX);
-                if (r == -EBADFD)
-                        return log_error_errno(r, "The app's %s is not a regular file, refusing it.", f);
-                if (r < 0)
-                        return log_error_errno(r, "Failed to read the app's %s: %m", f);
-        }
-
-        r = credentials_resolve(spec, passwd, group, ret, &what);
-        if (r == -ESRCH)
-                return log_error_errno(r, "Unknown %s in --user=%s: not in the app's /etc/%s.", what, spec,
-                                       streq(what, "user") ? "passwd" : "group");
-        if (r == -E2BIG)
-                return log_error_errno(r, "User %s is in more than %d groups, refusing.", spec, STAGE1_GROUPS_MAX);
-        if (r < 0)
-                return log_error_errno(r, "Failed to resolve --user=%s: %m", spec);
-        return 0;
-}
-
-/* Groups first, then gids, then uids: once the uid is not 0 we lack the
- * capabilities to change the others. Every id is set (real, effective and
- * saved), so the app cannot switch back, and a uid change drops all our
- * capabilities with it. The result is checked rather than trusted, since a
- * half-done switch would leave the app root. */
-static int switch_user(const Credentials *c) {
-        uid_t ru, eu, su;
-        gid_t rg, eg, sg;
-
-        if (setgroups(c->n_groups, c->groups) < 0)
-                return log_error_errno(errno, "Failed to set supplementary groups: %m");
-        if (setresgid(c->gid, c->gid, c->gid) < 0)
-                return log_error_errno(errno, "Failed to set gid %u: %m", (unsigned) c->gid);
-        if (setresuid(c->uid, c->uid, c->uid) < 0)
-                return log_error_errno(errno, "Failed to set uid %u: %m", (unsigned) c->uid);
-        if (getresuid(&ru, &eu, &su) < 0 || getresgid(&rg, &eg, &sg) < 0)
-                return log_error_errno(errno, "Failed to check our ids: %m");
-        if (ru != c->uid || eu != c->uid || su != c->uid || rg != c->gid || eg != c->gid || sg != c->gid)
-                return log_error_errno(EPERM, "Switching to uid %u gid %u did not take, refusing to run as root.",
-                                       (unsigned) c->uid, (unsigned) c->gid);
-
-        /* The kernel clears the parent-death signal when our ids change;
-         * arm it again. If the helper died in between, the unit's cgroup
-         * is still killed by systemd, so nothing lingers for long. */
-        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
-                return log_error_errno(errno, "Failed to set the parent death signal: %m");
         return 0;
 }
 
@@ -466,9 +557,9 @@ static _noreturn_ void child_main(const AppArgs *a, int out_fd, int err_fd) {
          * not linger. */
         (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
 
-        if (setup_root(a->rootfs, a->etc_dir) < 0 || enter_workdir(a->workdir ?: "/") < 0)
+        if (setup_root(a) < 0 || enter_workdir(a->workdir ?: "/") < 0)
                 _exit(STAGE1_APP_EXIT_SETUP);
-        if (a->user && resolve_user(a->user, &creds) < 0)
+        if (stage1_security_resolve(&a->sec, &creds) < 0)
                 _exit(STAGE1_APP_EXIT_SETUP);
 
         if (clearenv() != 0)
@@ -482,13 +573,15 @@ static _noreturn_ void child_main(const AppArgs *a, int out_fd, int err_fd) {
                 log_oom();
                 _exit(STAGE1_APP_EXIT_SETUP);
         }
-        if (a->user && creds.home && !env_has_home(a->env) && setenv("HOME", creds.home, 1) < 0) {
+        if (creds.home && !env_has_home(a->env) && setenv("HOME", creds.home, 1) < 0) {
                 log_oom();
                 _exit(STAGE1_APP_EXIT_SETUP);
         }
 
-        /* Last of the privileged steps: everything above needed root. */
-        if (a->user && switch_user(&creds) < 0)
+        /* Last of the privileged steps: everything above needed root.
+         * Ids, capabilities, no_new_privs and the seccomp filter, in the
+         * one function that peapod-stage1-exec uses too. */
+        if (stage1_security_apply(&a->sec, &creds) < 0)
                 _exit(STAGE1_APP_EXIT_SETUP);
 
         /* Our own complaints go to the unit's stream, not the app's. */
@@ -580,7 +673,7 @@ static int run(int argc, char *argv[]) {
         if (open_streams(args.app_id, &out_fd, &err_fd) < 0)
                 return STAGE1_APP_EXIT_SETUP;
 
-        if (pod_join(&pod) < 0)
+        if (pod_join(&pod, args.private_pid_ns) < 0)
                 return STAGE1_APP_EXIT_SETUP;
         pid_ns_for_children_changed = true;
         pod_done(&pod);

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "stage1-child.h"
 #include "stage1-identity.h"
+#include "stage1-security.h"
 #include "stage1-util.h"
 #include "strv.h"
 
@@ -43,31 +44,36 @@ typedef struct ExecArgs {
         const char *workdir;
         char **env;  /* owned */
         char **cmd;  /* into argv */
+        SeccompSpec seccomp;  /* the app's filter, loaded for CMD too */
 } ExecArgs;
 
 static void exec_args_done(ExecArgs *a) {
         strv_free(a->env);
+        seccomp_spec_done(&a->seccomp);
 }
 
 static void help(void) {
-        printf("Usage: peapod-stage1-exec --app-pid=PID --unit=UNIT [--workdir=DIR] [--env=K=V]... -- CMD [ARG]...\n\n"
+        printf("Usage: peapod-stage1-exec --app-pid=PID --unit=UNIT [--workdir=DIR] [--env=K=V]... [--seccomp=SPEC] -- CMD [ARG]...\n\n"
                "Run CMD in the namespaces and root of the app whose main process is PID\n"
                "(which must be in unit UNIT), with exactly that process's uid, gids,\n"
-               "capabilities and no-new-privs (stage1 contract version %d).\n",
+               "capabilities and no-new-privs, under the app's seccomp filter SPEC as\n"
+               "given to peapod-stage1-app (stage1 contract version %d).\n",
                STAGE1_CONTRACT_VERSION);
 }
 
 static int exec_args_parse(int argc, char *argv[], ExecArgs *ret) {
-        enum { ARG_APP_PID = 0x100, ARG_UNIT, ARG_WORKDIR, ARG_ENV };
+        enum { ARG_APP_PID = 0x100, ARG_UNIT, ARG_WORKDIR, ARG_ENV, ARG_SECCOMP };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "app-pid", required_argument, NULL, ARG_APP_PID },
                 { "unit", required_argument, NULL, ARG_UNIT },
                 { "workdir", required_argument, NULL, ARG_WORKDIR },
                 { "env", required_argument, NULL, ARG_ENV },
+                { "seccomp", required_argument, NULL, ARG_SECCOMP },
                 {}
         };
         _cleanup_strv_free_ char **env = NULL;
+        _cleanup_(stage1_security_done) Stage1Security sec = {};
         ExecArgs a = {};
         int c;
 
@@ -97,6 +103,11 @@ static int exec_args_parse(int argc, char *argv[], ExecArgs *ret) {
                         if (strv_extend(&env, optarg) < 0)
                                 return log_oom();
                         break;
+                case ARG_SECCOMP:
+                        /* The parser of peapod-stage1-app's option. */
+                        if (stage1_security_parse_option(&sec, STAGE1_ARG_SECCOMP, optarg) < 0)
+                                return -EINVAL;
+                        break;
                 default:
                         return -EINVAL;
                 }
@@ -106,6 +117,8 @@ static int exec_args_parse(int argc, char *argv[], ExecArgs *ret) {
                 return log_error_errno(EINVAL, "No command given.");
         a.cmd = argv + optind;
         a.env = TAKE_PTR(env);
+        a.seccomp = sec.seccomp;
+        sec.seccomp = (SeccompSpec) {};
         *ret = a;
         return 0;
 }
@@ -236,6 +249,12 @@ static _noreturn_ void child_main(const ExecArgs *a, const Target *t) {
         if (!env_has_path(a->env) && setenv("PATH", STAGE1_DEFAULT_PATH, 1) < 0)
                 _exit(STAGE1_APP_EXIT_SETUP);
 
+        /* The app's filter, first: loading one needs CAP_SYS_ADMIN unless
+         * no_new_privs is set, and the app's identity may have neither;
+         * what identity_apply() calls after it is allowed by every filter
+         * peapod-stage1-app loads (it calls the same). */
+        if (stage1_seccomp_install(&a->seccomp) < 0)
+                _exit(STAGE1_APP_EXIT_SETUP);
         if (identity_apply(&t->id) < 0)
                 _exit(STAGE1_APP_EXIT_SETUP);
         /* A filter cannot be read back from a process; rather than run the

@@ -168,7 +168,7 @@ int init_args_parse(int argc, char *argv[], InitArgs *ret) {
 }
 
 static void app_help(void) {
-        printf("%s --leader=PID --scope=UNIT --rootfs=DIR --app-id=ID [--workdir=DIR] [--user=USER[:GROUP]] [--etc-dir=DIR] [--env=K=V]... -- CMD [ARG]...\n\n"
+        printf("%s --leader=PID --scope=UNIT --rootfs=DIR --app-id=ID [OPTIONS...] -- CMD [ARG]...\n\n"
                "Run an app inside a pod (peapod stage1 contract %d).\n\n"
                "  -h --help          Show this help\n"
                "     --leader=PID    Host pid of the pod's PID 1\n"
@@ -176,38 +176,89 @@ static void app_help(void) {
                "     --rootfs=DIR    The app's root file system\n"
                "     --app-id=ID     Identifier of the app's journal streams\n"
                "     --workdir=DIR   Working directory inside the app (default /)\n"
-               "     --user=USER[:GROUP]\n"
-               "                     Run as this user (id or name in the app's /etc/passwd)\n"
                "     --env=K=V       Environment of the app (repeatable; nothing else is passed)\n"
-               "     --etc-dir=DIR   Bind DIR's hosts, resolv.conf and hostname read-only on the app's /etc\n",
+               "     --etc-dir=DIR   Bind DIR's hosts, resolv.conf and hostname read-only on the app's /etc\n"
+               "     --readonly-rootfs\n"
+               "                     Mount the app's root read-only\n"
+               "     --pid-namespace=pod|app\n"
+               "                     Join the pod's PID namespace (default) or make one\n"
+               "     --bind=SOURCE:TARGET[:ro]\n"
+               "                     Bind SOURCE to TARGET inside the app (repeatable)\n"
+               STAGE1_SECURITY_HELP,
                program_invocation_short_name, STAGE1_CONTRACT_VERSION);
+}
+
+void bind_spec_done(BindSpec *b) {
+        b->source = mfree(b->source);
+        b->target = mfree(b->target);
+}
+
+/* SOURCE:TARGET[:ro|:rw]. Neither path may hold ':' (stage0 refuses such
+ * volumes), so the split is unambiguous. */
+int bind_spec_parse(const char *s, BindSpec *ret) {
+        _cleanup_free_ char *source = NULL, *target = NULL;
+        const char *c1, *c2;
+        bool ro = false;
+
+        if (!s || !(c1 = strchr(s, ':')))
+                return -EINVAL;
+        c2 = strchr(c1 + 1, ':');
+        if (c2) {
+                if (streq(c2 + 1, "ro"))
+                        ro = true;
+                else if (!streq(c2 + 1, "rw"))
+                        return -EINVAL;
+        }
+        source = strndup(s, (size_t) (c1 - s));
+        target = c2 ? strndup(c1 + 1, (size_t) (c2 - c1 - 1)) : strdup(c1 + 1);
+        if (!source || !target)
+                return -ENOMEM;
+        if (!mount_target_is_valid(source) || !mount_target_is_valid(target) || streq(target, "/"))
+                return -EINVAL;
+        *ret = (BindSpec) { .source = TAKE_PTR(source), .target = TAKE_PTR(target), .read_only = ro };
+        return 0;
 }
 
 void app_args_done(AppArgs *a) {
         strv_free(a->env);
         a->env = NULL;
+        stage1_security_done(&a->sec);
+        for (size_t i = 0; i < a->n_binds; i++)
+                bind_spec_done(&a->binds[i]);
+        a->n_binds = 0;
 }
 
 int app_args_parse(int argc, char *argv[], AppArgs *ret) {
-        enum { ARG_LEADER = 0x100, ARG_SCOPE, ARG_ROOTFS, ARG_APP_ID, ARG_WORKDIR, ARG_ENV, ARG_USER, ARG_ETC_DIR };
+        enum {
+                ARG_LEADER = 0x100, ARG_SCOPE, ARG_ROOTFS, ARG_APP_ID, ARG_WORKDIR, ARG_ENV,
+                ARG_READONLY_ROOTFS, ARG_PID_NAMESPACE, ARG_BIND, ARG_ETC_DIR,
+        };
         static const struct option options[] = {
-                { "help",    no_argument,       NULL, 'h'         },
-                { "leader",  required_argument, NULL, ARG_LEADER  },
-                { "scope",   required_argument, NULL, ARG_SCOPE   },
-                { "rootfs",  required_argument, NULL, ARG_ROOTFS  },
-                { "app-id",  required_argument, NULL, ARG_APP_ID  },
-                { "workdir", required_argument, NULL, ARG_WORKDIR },
-                { "env",     required_argument, NULL, ARG_ENV     },
-                { "user",    required_argument, NULL, ARG_USER    },
-                { "etc-dir", required_argument, NULL, ARG_ETC_DIR },
+                { "help",            no_argument,       NULL, 'h'                 },
+                { "leader",          required_argument, NULL, ARG_LEADER          },
+                { "scope",           required_argument, NULL, ARG_SCOPE           },
+                { "rootfs",          required_argument, NULL, ARG_ROOTFS          },
+                { "app-id",          required_argument, NULL, ARG_APP_ID          },
+                { "workdir",         required_argument, NULL, ARG_WORKDIR         },
+                { "env",             required_argument, NULL, ARG_ENV             },
+                { "readonly-rootfs", no_argument,       NULL, ARG_READONLY_ROOTFS },
+                { "pid-namespace",   required_argument, NULL, ARG_PID_NAMESPACE   },
+                { "bind",            required_argument, NULL, ARG_BIND            },
+                { "etc-dir",         required_argument, NULL, ARG_ETC_DIR         },
+                STAGE1_SECURITY_OPTIONS,
                 {}
         };
+        _cleanup_(app_args_done) AppArgs a = {};
         _cleanup_strv_free_ char **env = NULL;
-        AppArgs a = {};
         int c, r;
 
         optind = 0;
-        while ((c = getopt_long(argc, argv, "+h", options, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, "+h", options, NULL)) >= 0) {
+                r = stage1_security_parse_option(&a.sec, c, optarg);
+                if (r < 0)
+                        return r;
+                if (r > 0)
+                        continue;
                 switch (c) {
                 case 'h':
                         app_help();
@@ -241,11 +292,6 @@ int app_args_parse(int argc, char *argv[], AppArgs *ret) {
                                 return -EINVAL;
                         a.etc_dir = optarg;
                         break;
-                case ARG_USER:
-                        if (!user_spec_is_valid(optarg))
-                                return log_error_errno(EINVAL, "Invalid --user='%s' (expected USER[:GROUP]).", optarg);
-                        a.user = optarg;
-                        break;
                 case ARG_ENV:
                         if (!env_assignment_is_valid(optarg))
                                 return log_error_errno(EINVAL, "Invalid --env='%s' (expected K=V).", optarg);
@@ -253,11 +299,33 @@ int app_args_parse(int argc, char *argv[], AppArgs *ret) {
                         if (r < 0)
                                 return log_oom();
                         break;
+                case ARG_READONLY_ROOTFS:
+                        a.readonly_rootfs = true;
+                        break;
+                case ARG_PID_NAMESPACE:
+                        if (streq(optarg, "pod"))
+                                a.private_pid_ns = false;
+                        else if (streq(optarg, "app"))
+                                a.private_pid_ns = true;
+                        else
+                                return log_error_errno(EINVAL, "Invalid --pid-namespace='%s' (pod or app).", optarg);
+                        break;
+                case ARG_BIND:
+                        if (a.n_binds >= STAGE1_BINDS_MAX)
+                                return log_error_errno(E2BIG, "Too many --bind= (at most %d).", STAGE1_BINDS_MAX);
+                        r = bind_spec_parse(optarg, &a.binds[a.n_binds]);
+                        if (r == -ENOMEM)
+                                return log_oom();
+                        if (r < 0)
+                                return log_error_errno(EINVAL, "Invalid --bind='%s' (expected SOURCE:TARGET[:ro], absolute paths without '..').", optarg);
+                        a.n_binds++;
+                        break;
                 case '?':
                         return -EINVAL;
                 default:
                         return log_error_errno(EINVAL, "Unexpected option %d.", c);
                 }
+        }
 
         if (a.leader <= 0 || !a.scope || !a.rootfs || !a.app_id)
                 return log_error_errno(EINVAL, "--leader=, --scope=, --rootfs= and --app-id= are required.");
@@ -267,6 +335,7 @@ int app_args_parse(int argc, char *argv[], AppArgs *ret) {
         a.cmd = argv + optind;
         a.env = TAKE_PTR(env);
         *ret = a;
+        a = (AppArgs) {};
         return 0;
 }
 
@@ -707,4 +776,31 @@ int loop_write(int fd, const void *buf, size_t size) {
 char *fd_path(char buf[static FD_PATH_MAX], int fd) {
         snprintf(buf, FD_PATH_MAX, "/proc/self/fd/%i", fd);
         return buf;
+}
+
+int credentials_add_groups(Credentials *c, char * const *groups, const char *group, const char **ret_bad) {
+        if (groups)
+                for (char * const *g = groups; *g; g++) {
+                        size_t n = strlen(*g);
+                        bool dup = false;
+                        uint32_t id;
+
+                        *ret_bad = *g;
+                        if (!id_part_is_valid(*g, n))
+                                return -EINVAL;
+                        if (is_all_digits(*g, n)) {
+                                if (parse_id_n(*g, n, &id) < 0)
+                                        return -EINVAL;
+                        } else if (!group || !group_find(group, *g, n, &id))
+                                return -ESRCH;
+                        for (size_t i = 0; i < c->n_groups; i++)
+                                dup = dup || c->groups[i] == id;
+                        if (dup)
+                                continue;
+                        if (c->n_groups >= ELEMENTSOF(c->groups))
+                                return -E2BIG;
+                        c->groups[c->n_groups++] = id;
+                }
+        *ret_bad = NULL;
+        return 0;
 }

@@ -8,7 +8,10 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "fs-util.h"
 #include "macro.h"
+#include "stage1-credentials.h"
+#include "stage1-security.h"
 
 #define STAGE1_CONTRACT_VERSION 1
 
@@ -48,13 +51,31 @@ typedef struct InitArgs {
         bool host_network; /* no network namespace of its own */
 } InitArgs;
 
+/* --bind=SOURCE:TARGET[:ro|:rw]: a volume bound into the app. */
+typedef struct BindSpec {
+        char *source;  /* absolute, on the host */
+        char *target;  /* absolute inside the app, no "." or ".." components */
+        bool read_only;
+} BindSpec;
+
+#define STAGE1_BINDS_MAX 64
+
+/* Parses one --bind= value; -EINVAL if malformed. */
+int bind_spec_parse(const char *s, BindSpec *ret);
+void bind_spec_done(BindSpec *b);
+
+
 typedef struct AppArgs {
         pid_t leader;
         const char *scope;
         const char *rootfs;
         const char *app_id;
         const char *workdir;
-        const char *user;  /* "USER[:GROUP]", NULL = stay root */
+        Stage1Security sec;     /* user, groups, caps, no_new_privs, seccomp */
+        bool readonly_rootfs;
+        bool private_pid_ns;  /* a PID namespace of its own instead of the pod's */
+        BindSpec binds[STAGE1_BINDS_MAX];
+        size_t n_binds;
         const char *etc_dir; /* hosts, resolv.conf, hostname for the app's /etc; NULL = none */
         char **env;  /* owned copies, "K=V" */
         char **cmd;  /* points into argv */
@@ -92,42 +113,6 @@ int mkdirat_nofollow(int dir_fd, const char *name, mode_t mode);
 /* Creates an empty regular file (a bind mount target) below dir_fd and
  * returns an O_PATH fd of it; refuses anything already there. */
 int mkfileat_nofollow(int dir_fd, const char *name, mode_t mode);
-
-/* --user=: USER or USER:GROUP, each a decimal id or a name of printable
- * ASCII without ':' or blanks (a name could never match a colon-separated
- * passwd line otherwise). */
-bool user_spec_is_valid(const char *s);
-
-/* The app's /etc/passwd and /etc/group are read whole, but no more than
- * this: they come from an untrusted image. */
-#define STAGE1_ID_FILE_MAX (1024 * 1024)
-/* Supplementary groups we set at most; a user in more is refused. */
-#define STAGE1_GROUPS_MAX 64
-
-typedef struct Credentials {
-        uid_t uid;
-        gid_t gid;
-        gid_t groups[STAGE1_GROUPS_MAX];
-        size_t n_groups;
-        char *home;  /* the passwd entry's home; NULL without an entry */
-} Credentials;
-
-void credentials_done(Credentials *c);
-
-/* Resolves spec against the contents of the app's passwd and group files
- * (NULL when missing) with a parser of our own, never NSS. A numeric USER
- * without a passwd line gets gid 0; a name gets its line's gid unless
- * GROUP is given; supplementary groups are those whose member list names
- * the user. -ESRCH: a name that is not in the file (ret_what says which:
- * "user" or "group"); -E2BIG: more than STAGE1_GROUPS_MAX groups;
- * -EINVAL: bad spec. */
-int credentials_resolve(const char *spec, const char *passwd, const char *group, Credentials *ret,
-                        const char **ret_what);
-
-/* Reads a whole small regular file (anything else is refused: a FIFO would
- * block us, a device could be endless). NUL-terminated. -ENOENT as is;
- * -EFBIG above max bytes. */
-int read_id_file(const char *path, size_t max, char **ret);
 
 int loop_write(int fd, const void *buf, size_t size);
 

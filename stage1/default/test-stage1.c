@@ -4,10 +4,12 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "fs-util.h"
 #include "log.h"
 #include "stage1-util.h"
+#include "string-util.h"
 #include "strv.h"
 
 static unsigned failures;
@@ -156,9 +158,10 @@ static void test_args(void) {
         CHECK(parse_app(ARGV("--leader=1", "--scope=x.scope", "--rootfs=/r", "--app-id=abc", "--workdir=rel", "--", "x"), &a) < 0);
         CHECK(parse_app(ARGV("--leader=1", "--scope=x.scope", "--rootfs=/r", "--app-id=a b", "--", "x"), &a) < 0);
         CHECK(parse_app(ARGV("--leader=1", "--scope=x.scope", "--rootfs=/r", "--app-id=abc", "--user=app:staff", "--", "x"), &a) == 0 &&
-              streq(a.user, "app:staff"));
+              streq(a.sec.user, "app:staff"));
         app_args_done(&a);
-        CHECK(parse_app(ARGV("--leader=1", "--scope=x.scope", "--rootfs=/r", "--app-id=abc", "--", "x"), &a) == 0 && !a.user);
+        CHECK(parse_app(ARGV("--leader=1", "--scope=x.scope", "--rootfs=/r", "--app-id=abc", "--", "x"), &a) == 0 && !a.sec.user && !a.sec.caps_set && !a.sec.no_new_privs &&
+              a.sec.seccomp.mode == SECCOMP_MODE_UNCONFINED && !a.readonly_rootfs && !a.private_pid_ns && a.n_binds == 0);
         app_args_done(&a);
         CHECK(parse_app(ARGV("--leader=1", "--scope=x.scope", "--rootfs=/r", "--app-id=abc", "--user=", "--", "x"), &a) < 0);
         CHECK(parse_app(ARGV("--leader=1", "--scope=x.scope", "--rootfs=/r", "--app-id=abc", "--etc-dir=/p/etc", "--", "x"), &a) == 0 &&
@@ -166,6 +169,112 @@ static void test_args(void) {
         app_args_done(&a);
         CHECK(parse_app(ARGV("--leader=1", "--scope=x.scope", "--rootfs=/r", "--app-id=abc", "--etc-dir=rel", "--", "x"), &a) < 0);
         CHECK(parse_app(ARGV("--leader=1", "--scope=x.scope", "--rootfs=/r", "--app-id=abc", "--user=a:b:c", "--", "x"), &a) < 0);
+}
+
+#define APP_BASE "--leader=1", "--scope=x.scope", "--rootfs=/r", "--app-id=abc"
+
+static void test_app_security_args(void) {
+        AppArgs a = {};
+
+        printf("== app_args_parse: security, volumes, namespaces\n");
+        CHECK(parse_app(ARGV(APP_BASE, "--capabilities=CAP_CHOWN,kill", "--ambient-capabilities=yes",
+                             "--no-new-privileges=yes", "--seccomp=mode=remove,@default,ptrace",
+                             "--supplementary-groups=staff,50", "--readonly-rootfs", "--pid-namespace=app",
+                             "--bind=/host/d:/data:ro", "--bind=/v:/x", "--", "x"), &a) == 0 &&
+              a.sec.caps_set && a.sec.caps == ((UINT64_C(1) << 0) | (UINT64_C(1) << 5)) && a.sec.ambient_caps &&
+              a.sec.no_new_privs && a.sec.seccomp.mode == SECCOMP_MODE_REMOVE &&
+              strv_length(a.sec.seccomp.names) == 2 && strv_length(a.sec.supplementary_groups) == 2 &&
+              a.readonly_rootfs && a.private_pid_ns && a.n_binds == 2 && a.binds[0].read_only &&
+              streq(a.binds[0].source, "/host/d") && streq(a.binds[0].target, "/data") && !a.binds[1].read_only);
+        app_args_done(&a);
+        /* An empty list is "no capabilities", not "unchanged". */
+        CHECK(parse_app(ARGV(APP_BASE, "--capabilities=", "--", "x"), &a) == 0 && a.sec.caps_set && a.sec.caps == 0);
+        app_args_done(&a);
+        CHECK(parse_app(ARGV(APP_BASE, "--capabilities=CAP_NOPE", "--", "x"), &a) < 0);
+        CHECK(parse_app(ARGV(APP_BASE, "--capabilities=chown,chown", "--", "x"), &a) < 0);
+        CHECK(parse_app(ARGV(APP_BASE, "--capabilities=Chown", "--", "x"), &a) < 0);
+        CHECK(parse_app(ARGV(APP_BASE, "--no-new-privileges=maybe", "--", "x"), &a) < 0);
+        CHECK(parse_app(ARGV(APP_BASE, "--seccomp=mode=remove,no_such_syscall", "--", "x"), &a) < 0);
+        CHECK(parse_app(ARGV(APP_BASE, "--seccomp=mode=retain,@default", "--", "x"), &a) < 0);
+        CHECK(parse_app(ARGV(APP_BASE, "--seccomp=strict", "--", "x"), &a) < 0);
+        CHECK(parse_app(ARGV(APP_BASE, "--seccomp=default", "--", "x"), &a) == 0 &&
+              a.sec.seccomp.mode == SECCOMP_MODE_DEFAULT);
+        app_args_done(&a);
+        CHECK(parse_app(ARGV(APP_BASE, "--supplementary-groups=a,,b", "--", "x"), &a) < 0);
+        CHECK(parse_app(ARGV(APP_BASE, "--supplementary-groups=a:b", "--", "x"), &a) < 0);
+        CHECK(parse_app(ARGV(APP_BASE, "--pid-namespace=host", "--", "x"), &a) < 0);
+        CHECK(parse_app(ARGV(APP_BASE, "--bind=/a:/b/../c", "--", "x"), &a) < 0);
+        CHECK(parse_app(ARGV(APP_BASE, "--bind=/a:rel", "--", "x"), &a) < 0);
+        CHECK(parse_app(ARGV(APP_BASE, "--bind=/a:/b:rx", "--", "x"), &a) < 0);
+        CHECK(parse_app(ARGV(APP_BASE, "--bind=/a:/", "--", "x"), &a) < 0);
+        CHECK(parse_app(ARGV(APP_BASE, "--bind=/a", "--", "x"), &a) < 0);
+}
+
+static void test_mount_target(void) {
+        printf("== mount_target_is_valid\n");
+        CHECK(mount_target_is_valid("/data"));
+        CHECK(mount_target_is_valid("/a/b/c/"));
+        CHECK(mount_target_is_valid("/a/..b/c."));
+        CHECK(!mount_target_is_valid("data"));
+        CHECK(!mount_target_is_valid(""));
+        CHECK(!mount_target_is_valid("/a/../b"));
+        CHECK(!mount_target_is_valid("/.."));
+        CHECK(!mount_target_is_valid("/a/./b"));
+        CHECK(!mount_target_is_valid("/a//b"));
+        CHECK(!mount_target_is_valid("/a\nb"));
+}
+
+static void test_supplementary_groups(void) {
+        const char *group = "staff:x:50:\nwheel:x:10:root\n";
+        Credentials c = { .n_groups = 1, .groups = { 10 } };
+        const char *bad = NULL;
+
+        printf("== credentials_add_groups\n");
+        CHECK(credentials_add_groups(&c, STRV_MAKE("staff", "7", "wheel"), group, &bad) == 0 && c.n_groups == 3 &&
+              c.groups[1] == 50 && c.groups[2] == 7);
+        CHECK(credentials_add_groups(&c, STRV_MAKE("nosuch"), group, &bad) == -ESRCH && streq(bad, "nosuch"));
+        CHECK(credentials_add_groups(&c, STRV_MAKE("staff"), NULL, &bad) == -ESRCH);
+        CHECK(credentials_add_groups(&c, STRV_MAKE("4294967295"), group, &bad) == -EINVAL);
+}
+
+/* The filter as libseccomp would load it: one section per architecture,
+ * the compat ones included, and the denied calls answered with EPERM in
+ * each. */
+static void test_seccomp_filter(void) {
+        SeccompSpec spec = {};
+        char path[] = "/tmp/test-stage1-pfc-XXXXXX";
+        _cleanup_free_ char *pfc = NULL;
+        int fd;
+
+        printf("== seccomp filters\n");
+        fd = mkstemp(path);
+        CHECK(fd >= 0);
+        if (fd < 0)
+                return;
+        (void) unlink(path);
+        CHECK(seccomp_spec_parse("default", &spec) == 0);
+        CHECK(stage1_seccomp_export_pfc(&spec, fd) == 0);
+        CHECK(lseek(fd, 0, SEEK_SET) == 0);
+        pfc = calloc(1, 1 << 20);
+        CHECK(pfc && read(fd, pfc, (1 << 20) - 1) > 0);
+        safe_close(fd);
+        if (!pfc)
+                return;
+#if defined(__x86_64__)
+        CHECK(strstr(pfc, "filter for arch x86_64"));
+        CHECK(strstr(pfc, "filter for arch x86 "));
+        CHECK(strstr(pfc, "filter for arch x32"));
+        /* mount is 165 on x86_64, 21 on i386, 165|0x40000000 on x32 */
+        CHECK(strstr(pfc, "\"mount\" (165)"));
+        CHECK(strstr(pfc, "\"mount\" (21)"));
+        CHECK(strstr(pfc, "\"mount\" (1073741989)"));
+#endif
+        CHECK(strstr(pfc, "ERRNO(1)"));                  /* EPERM */
+        CHECK(strstr(pfc, "ERRNO(38)"));                 /* clone3: ENOSYS */
+        CHECK(strstr(pfc, "\"unshare\""));
+        CHECK(strstr(pfc, "\"setns\""));
+        CHECK(strstr(pfc, "invalid architecture action"));
+        CHECK(!strstr(pfc, "\"ptrace\""));
 }
 
 static void test_user_spec(void) {
@@ -367,6 +476,10 @@ int main(void) {
         test_exec_status();
         test_args();
         test_user_spec();
+        test_app_security_args();
+        test_mount_target();
+        test_supplementary_groups();
+        test_seccomp_filter();
         test_credentials();
         test_read_id_file();
         test_mkdirat_nofollow();

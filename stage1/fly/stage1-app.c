@@ -83,7 +83,7 @@ static int bind_host(int root_fd, const char *name, const char *src) {
         return 0;
 }
 
-static int setup_root(const char *rootfs) {
+static int setup_root(const char *rootfs, bool read_only) {
         _cleanup_close_ int root_fd = -EBADF;
         int r;
 
@@ -104,6 +104,10 @@ static int setup_root(const char *rootfs) {
                 if (r < 0)
                         return r;
         }
+        if (read_only &&
+            mount_setattr(root_fd, "", AT_EMPTY_PATH, &(struct mount_attr) { .attr_set = MOUNT_ATTR_RDONLY },
+                          sizeof(struct mount_attr)) < 0)
+                return log_error_errno(errno, "Failed to make the app's root read-only: %m");
         /* chroot, not pivot_root: fly isolates nothing but the file
          * system view, and the host's tree stays mounted beneath. */
         if (fchdir(root_fd) < 0 || chroot(".") < 0 || chdir("/") < 0)
@@ -124,36 +128,23 @@ static int enter_workdir(const char *workdir) {
         return 0;
 }
 
-static int switch_to_user(const char *spec) {
-        _cleanup_free_ char *passwd = NULL, *group = NULL;
-        _cleanup_(credentials_done) Credentials c = {};
-        const char *what;
-        int r;
-
-        /* Inside the chroot: the image's own files, never NSS. */
-        r = read_id_file("/etc/passwd", STAGE1_ID_FILE_MAX, &passwd);
-        if (r < 0 && r != -ENOENT)
-                return log_error_errno(r, "Failed to read the app's /etc/passwd: %m");
-        r = read_id_file("/etc/group", STAGE1_ID_FILE_MAX, &group);
-        if (r < 0 && r != -ENOENT)
-                return log_error_errno(r, "Failed to read the app's /etc/group: %m");
-        r = credentials_resolve(spec, passwd, group, &c, &what);
-        if (r < 0)
-                return log_error_errno(r, "Failed to resolve --user=%s (%s): %m", spec, what ?: "spec");
-        if (c.home && setenv("HOME", c.home, 0) < 0)
-                return log_oom();
-        if (setgroups(c.n_groups, c.groups) < 0 || setresgid(c.gid, c.gid, c.gid) < 0 ||
-            setresuid(c.uid, c.uid, c.uid) < 0)
-                return log_error_errno(errno, "Failed to switch to %s: %m", spec);
-        (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
-        return 0;
+static bool env_has_home(char * const *env) {
+        if (env)
+                for (char * const *e = env; *e; e++)
+                        if (strneq(*e, "HOME=", 5))
+                                return true;
+        return false;
 }
 
 static _noreturn_ void child_main(const AppArgs *a, int out_fd, int err_fd) {
+        _cleanup_(credentials_done) Credentials creds = {};
         int r;
 
         (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (setup_root(a->rootfs) < 0 || enter_workdir(a->workdir ?: "/") < 0)
+        if (setup_root(a->rootfs, a->readonly_rootfs) < 0 || enter_workdir(a->workdir ?: "/") < 0)
+                _exit(STAGE1_APP_EXIT_SETUP);
+        /* Inside the chroot: the image's own files, never NSS. */
+        if (stage1_security_resolve(&a->sec, &creds) < 0)
                 _exit(STAGE1_APP_EXIT_SETUP);
         if (clearenv() != 0)
                 _exit(STAGE1_APP_EXIT_SETUP);
@@ -162,7 +153,10 @@ static _noreturn_ void child_main(const AppArgs *a, int out_fd, int err_fd) {
                         _exit(STAGE1_APP_EXIT_SETUP);
         if (!env_has_path(a->env) && setenv("PATH", STAGE1_DEFAULT_PATH, 1) < 0)
                 _exit(STAGE1_APP_EXIT_SETUP);
-        if (a->user && switch_to_user(a->user) < 0)
+        if (creds.home && !env_has_home(a->env) && setenv("HOME", creds.home, 1) < 0)
+                _exit(STAGE1_APP_EXIT_SETUP);
+        /* The same identity and privileges as a default app's. */
+        if (stage1_security_apply(&a->sec, &creds) < 0)
                 _exit(STAGE1_APP_EXIT_SETUP);
         if (dup2(out_fd, STDOUT_FILENO) < 0 || dup2(err_fd, STDERR_FILENO) < 0)
                 _exit(STAGE1_APP_EXIT_SETUP);
@@ -195,6 +189,12 @@ int main(int argc, char *argv[]) {
                 return STAGE1_APP_EXIT_SETUP;
         if (r > 0)
                 return EXIT_SUCCESS;
+        /* Refused rather than ignored: fly apps share the host's PID
+         * namespace, and volumes are not bound in by this flavour yet. */
+        if (args.private_pid_ns || args.n_binds > 0) {
+                log_error("The fly stage1 supports neither --pid-namespace=app nor --bind=.");
+                return STAGE1_APP_EXIT_SETUP;
+        }
         if (leader_check(args.leader, args.scope) < 0)
                 return STAGE1_APP_EXIT_SETUP;
         if (open_streams(args.app_id, &out_fd, &err_fd) < 0)

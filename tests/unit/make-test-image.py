@@ -9,6 +9,7 @@
 #   --salt=TEXT    layer 1 also carries /etc/salt: layers no other image shares
 #   --user=SPEC    the config's User is SPEC (not "0:0"), and layer 1 also
 #                  carries /etc/passwd and /etc/group with user "app" (1000:1000)
+#   --symlink=NAME:TARGET  layer 1 also carries symlink NAME -> TARGET (repeatable)
 import gzip, hashlib, io, json, os, sys, tarfile
 
 out = sys.argv[1]
@@ -51,6 +52,10 @@ if salt is not None:
 if user is not None:
     e1.append(("etc/passwd", b"root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\n", None))
     e1.append(("etc/group", b"root:x:0:\napp:x:1000:\nstaff:x:50:app\n", None))
+for a in sys.argv:
+    if a.startswith("--symlink="):
+        name, target = a[len("--symlink="):].split(":", 1)
+        e1.append((name, None, target))
 l1, d1 = layer(e1)
 l2, d2 = layer([("etc/.wh.gone", b"", None), ("etc/motd", b"hello\n", None)])
 if bad:

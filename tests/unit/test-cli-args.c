@@ -179,6 +179,57 @@ TEST(run_errors) {
         ASSERT_TRUE(a.n_apps == 0 && !a.apps);
 }
 
+TEST(run_isolation_options) {
+        RunArgs a = {};
+
+        ASSERT_OK(parse(&a, "--volume=data,kind=empty", "--volume", "t,kind=tmpfs,size=1M", "busybox",
+                        "--user=app", "--group", "staff", "--supplementary-groups=7,wheel", "--caps-retain=chown,CAP_KILL",
+                        "--no-new-privileges=false", "--seccomp=mode=remove,ptrace", "--readonly-rootfs",
+                        "--pid-namespace=app", "--cpu=250m", "--cpu-shares", "512", "--memory=64M", "--tasks-max=10",
+                        "--mount=volume=data,target=/d", "--mount", "volume=t,target=/t", "--", "sh", "---",
+                        "busybox", "--caps-remove", "net_raw", "--readonly-rootfs=false", NULL));
+        ASSERT_TRUE(a.n_volumes == 2 && a.volumes[1].kind == VOLUME_TMPFS && a.volumes[1].size == 1 << 20);
+        ASSERT_STREQ(a.apps[0].user, "app");
+        ASSERT_STREQ(a.apps[0].group, "staff");
+        ASSERT_TRUE(strv_length(a.apps[0].supplementary_groups) == 2);
+        ASSERT_TRUE(strv_length(a.apps[0].caps_retain) == 2 && !a.apps[0].caps_remove);
+        ASSERT_TRUE(a.apps[0].no_new_privs == 0 && a.apps[0].readonly_rootfs);
+        ASSERT_STREQ(a.apps[0].seccomp, "mode=remove,ptrace");
+        ASSERT_STREQ(a.apps[0].pid_namespace, "app");
+        ASSERT_TRUE(a.apps[0].cpu_quota_usec == 250000 && a.apps[0].cpu_shares == 512);
+        ASSERT_TRUE(a.apps[0].memory_max == 64 << 20 && a.apps[0].tasks_max == 10);
+        ASSERT_TRUE(a.apps[0].n_mounts == 2);
+        ASSERT_STREQ(a.apps[0].mounts[1].target, "/t");
+        ASSERT_TRUE(a.apps[1].no_new_privs == -1 && !a.apps[1].readonly_rootfs);
+        ASSERT_TRUE(strv_length(a.apps[1].caps_remove) == 1 && !a.apps[1].caps_retain);
+        run_args_done(&a);
+
+        ASSERT_ERR(parse(&a, "busybox", "--caps-retain=CAP_NOPE", NULL), EINVAL);
+        ASSERT_ERR(parse(&a, "busybox", "--caps-retain=chown", "--caps-remove=kill", NULL), EINVAL);
+        ASSERT_ERR(parse(&a, "busybox", "--caps-retain=chown,", NULL), EINVAL);
+        ASSERT_ERR(parse(&a, "busybox", "--memory=lots", NULL), EINVAL);
+        ASSERT_ERR(parse(&a, "busybox", "--memory=1K", NULL), EINVAL);
+        ASSERT_ERR(parse(&a, "busybox", "--cpu=0", NULL), EINVAL);
+        ASSERT_ERR(parse(&a, "busybox", "--cpu-shares=1", NULL), EINVAL);
+        ASSERT_ERR(parse(&a, "busybox", "--tasks-max=0", NULL), EINVAL);
+        ASSERT_ERR(parse(&a, "busybox", "--seccomp=strict", NULL), EINVAL);
+        ASSERT_ERR(parse(&a, "busybox", "--seccomp=mode=remove,nope_call", NULL), EINVAL);
+        ASSERT_ERR(parse(&a, "busybox", "--pid-namespace=host", NULL), EINVAL);
+        ASSERT_ERR(parse(&a, "busybox", "--no-new-privileges=maybe", NULL), EINVAL);
+        ASSERT_ERR(parse(&a, "busybox", "--user=", NULL), EINVAL);
+        ASSERT_ERR(parse(&a, "busybox", "--mount=volume=v,target=/a/../b", NULL), EINVAL);
+        ASSERT_OK(parse(&a, "--volume=v,kind=empty", "busybox", "--mount=volume=w,target=/w", NULL));
+        ASSERT_ERR(run_args_check_mounts(&a), EINVAL);
+        run_args_done(&a);
+        ASSERT_OK(parse(&a, "--volume=v,kind=empty", "busybox", "--mount=volume=v,target=/w", NULL));
+        ASSERT_OK(run_args_check_mounts(&a));
+        run_args_done(&a);
+        ASSERT_ERR(parse(&a, "--volume=v,kind=empty", "--volume=v,kind=tmpfs", "busybox", NULL), EINVAL);
+        ASSERT_ERR(parse(&a, "--volume=v,kind=host,source=/no/such/dir", "busybox", NULL), EINVAL);
+        ASSERT_ERR(parse(&a, "busybox", "--volume=v,kind=empty", NULL), EINVAL);  /* a pod option after an image */
+        ASSERT_TRUE(a.n_apps == 0 && !a.apps && a.n_volumes == 0);
+}
+
 TEST(run_help) {
         RunArgs a = {};
 
@@ -360,6 +411,7 @@ int main(void) {
         test_run_several_apps();
         test_run_errors();
         test_run_help();
+        test_run_isolation_options();
         test_app_results();
         test_timestamps();
         test_command_strings();

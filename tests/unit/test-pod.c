@@ -140,6 +140,86 @@ TEST(pod_new_and_json_roundtrip) {
         pod_free(p);
 }
 
+TEST(pod_isolation_and_volumes) {
+        AppMount mounts[] = { { .volume = (char *) "data", .target = (char *) "/srv/data" } };
+        Volume vols[] = {
+                { .name = (char *) "data", .kind = VOLUME_EMPTY },
+                { .name = (char *) "host", .kind = VOLUME_HOST, .source = (char *) "/tmp", .read_only = true },
+                { .name = (char *) "scratch", .kind = VOLUME_TMPFS, .size = 1 << 20 },
+        };
+        AppSpec specs[] = {
+                { .image = "busybox", .user = "app", .group = "staff", .supplementary_groups = STRV_MAKE("7", "wheel"),
+                  .caps_retain = STRV_MAKE("CAP_NET_BIND_SERVICE"), .allow_new_privs = true,
+                  .seccomp = "mode=remove,@default,ptrace", .readonly_rootfs = true, .pid_namespace = "app",
+                  .cpu_quota_usec = 500000, .cpu_shares = 2048, .memory_max = 64 << 20, .tasks_max = 32,
+                  .mounts = mounts, .n_mounts = 1 },
+                { .image = "busybox", .group = "50" },
+        };
+        Pod *p = NULL, *q = NULL;
+        PeapodError err = {};
+        _cleanup_free_ char *json = NULL, *json2 = NULL;
+
+        ASSERT_OK(pod_new("iso", specs, 2, image_store(), &p, &err));
+        ASSERT_OK(pod_set_volumes(p, vols, 3, &err));
+        ASSERT_STREQ(p->apps[0].user, "app:staff");
+        /* A group without a user: the image's user (none here: root). */
+        ASSERT_STREQ(p->apps[1].user, "0:50");
+        ASSERT_TRUE(p->apps[0].caps == (UINT64_C(1) << 10) && p->apps[0].ambient_caps);
+        ASSERT_TRUE(!p->apps[0].no_new_privs && p->apps[1].no_new_privs);
+        ASSERT_STREQ(p->apps[1].seccomp, "default");
+        ASSERT_TRUE(p->apps[1].caps == UINT64_C(0xa80425fb) && !p->apps[1].ambient_caps);
+        ASSERT_OK(pod_to_json_string(p, &json));
+        ASSERT_OK(pod_from_json_string(json, &q));
+        ASSERT_OK(pod_to_json_string(q, &json2));
+        ASSERT_STREQ(json, json2);
+        ASSERT_TRUE(q->n_volumes == 3 && q->volumes[1].read_only && q->volumes[2].size == 1 << 20);
+        ASSERT_STREQ(q->volumes[1].source, "/tmp");
+        ASSERT_TRUE(q->apps[0].pid_namespace == PID_NAMESPACE_APP && q->apps[0].readonly_rootfs);
+        ASSERT_TRUE(q->apps[0].memory_max == 64 << 20 && q->apps[0].tasks_max == 32 && q->apps[0].cpu_shares == 2048);
+        ASSERT_TRUE(q->apps[0].n_mounts == 1);
+        ASSERT_STREQ(q->apps[0].mounts[0].target, "/srv/data");
+        ASSERT_TRUE(strv_length(q->apps[0].supplementary_groups) == 2);
+        pod_free(q);
+
+        /* A mount of a volume the pod lacks, and duplicate volumes. */
+        err = (PeapodError) {};
+        ASSERT_ERR(pod_set_volumes(p, vols + 1, 2, &err), EINVAL);
+        ASSERT_TRUE(strstr(err.message, "data") != NULL);
+        Volume dup[] = { vols[0], vols[0] };
+        ASSERT_ERR(pod_set_volumes(p, dup, 2, &err), EINVAL);
+        Volume missing = { .name = (char *) "data", .kind = VOLUME_HOST, .source = (char *) "/no/such/dir" };
+        ASSERT_ERR(pod_set_volumes(p, &missing, 1, &err), EINVAL);
+        pod_free(p);
+
+}
+
+TEST(pod_new_rejects_bad_isolation) {
+        AppMount escape[] = { { .volume = (char *) "v", .target = (char *) "/a/../../etc" } };
+        AppMount twice[] = { { .volume = (char *) "v", .target = (char *) "/a" }, { .volume = (char *) "v", .target = (char *) "/a" } };
+        const AppSpec bad[] = {
+                { .image = "busybox", .caps_retain = STRV_MAKE("CAP_NOPE") },
+                { .image = "busybox", .caps_retain = STRV_MAKE("chown"), .caps_remove = STRV_MAKE("kill") },
+                { .image = "busybox", .seccomp = "mode=remove,no_such_syscall" },
+                { .image = "busybox", .seccomp = "strict" },
+                { .image = "busybox", .pid_namespace = "host" },
+                { .image = "busybox", .memory_max = 100 },
+                { .image = "busybox", .cpu_shares = 1 },
+                { .image = "busybox", .user = "a:b:c" },
+                { .image = "busybox", .user = "" },
+                { .image = "busybox", .group = "a b" },
+                { .image = "busybox", .supplementary_groups = STRV_MAKE("ok", "no,comma") },
+                { .image = "busybox", .mounts = escape, .n_mounts = 1 },
+                { .image = "busybox", .mounts = twice, .n_mounts = 2 },
+        };
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                PeapodError err = {};
+                Pod *p = NULL;
+
+                ASSERT_ERR(pod_new("x", &bad[i], 1, image_store(), &p, &err), EINVAL);
+                ASSERT_TRUE(p == NULL && err.message[0]);
+        }
+}
+
 TEST(pod_new_rejects_bad_input) {
         AppSpec ok = { .image = "busybox" };
         AppSpec bad_name = { .name = "Bad_Name", .image = "busybox" };
@@ -198,6 +278,10 @@ TEST(pod_json_old_rootfs_lower) {
 
         ASSERT_OK(pod_from_json_string(old, &p));
         ASSERT_TRUE(strv_length(p->apps[0].lowerdirs) == 1);
+        /* Nor "isolation" nor "volumes": the defaults of a new app. */
+        ASSERT_TRUE(p->apps[0].caps == UINT64_C(0xa80425fb) && p->apps[0].no_new_privs);
+        ASSERT_STREQ(p->apps[0].seccomp, "default");
+        ASSERT_TRUE(p->n_volumes == 0 && p->apps[0].n_mounts == 0);
         ASSERT_STREQ(p->apps[0].lowerdirs[0], "/x");
         ASSERT_TRUE(!p->apps[0].image_id);
         /* No "user": the app runs as root, as it did before. */
@@ -235,6 +319,8 @@ int main(void) {
         test_image_lookup();
         test_pod_new_and_json_roundtrip();
         test_pod_new_rejects_bad_input();
+        test_pod_isolation_and_volumes();
+        test_pod_new_rejects_bad_isolation();
         test_pod_json_refuses_garbage();
         test_pod_json_old_rootfs_lower();
         test_state_strings();

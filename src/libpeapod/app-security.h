@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "macro.h"
+
+/* What a client may ask about an app's privileges and limits, checked
+ * here once for the CLI and for peapodd (whose input is untrusted: these
+ * are fuzzed through fuzz-app-security). */
+
+/* The app's capability set from the client's lists: --caps-retain (exactly
+ * these; a non-root user gets them as ambient capabilities, since they
+ * were asked for by name) or --caps-remove (docker's default set minus
+ * these; a non-root user gets none, as in docker), never both; neither
+ * means the default set. Unknown or repeated names are refused. */
+int app_caps_resolve(char * const *retain, char * const *remove, uint64_t *ret_caps, bool *ret_ambient,
+                     PeapodError *err);
+
+/* Checks a --seccomp= value (see seccomp-spec.h) including that every
+ * syscall name is one libseccomp knows on this machine. */
+int app_seccomp_validate(const char *s, PeapodError *err);
+
+/* "500m" (millicores) or "2" (cores) -> CPUQuotaPerSecUSec (500000,
+ * 2000000). From 1m to 1024 cores. */
+int parse_cpu_quota(const char *s, uint64_t *ret_usec);
+
+/* docker's and the CRI's cpu shares (2-262144, 1024 = one fair share),
+ * mapped to systemd's CPUWeight (1-10000) as kubelet maps them for
+ * cgroup v2. */
+#define CPU_SHARES_MIN 2
+#define CPU_SHARES_MAX 262144
+uint64_t cpu_shares_to_weight(uint64_t shares);
+
+#define APP_MEMORY_MIN (1024 * 1024)
+#define APP_TASKS_MAX (UINT64_C(1) << 22)
+
+/* Checks the limits of an app as a client sent them (0 = not set). */
+int app_limits_validate(uint64_t cpu_quota_usec, uint64_t cpu_shares, uint64_t memory_max, uint64_t tasks_max,
+                        PeapodError *err);
+
+typedef enum PidNamespace {
+        PID_NAMESPACE_POD,   /* the pod's, shared by its apps (the default) */
+        PID_NAMESPACE_APP,   /* one of the app's own */
+        _PID_NAMESPACE_MAX,
+        _PID_NAMESPACE_INVALID = -EINVAL,
+} PidNamespace;
+
+const char *pid_namespace_to_string(PidNamespace p);
+PidNamespace pid_namespace_from_string(const char *s);

@@ -1,0 +1,213 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <ctype.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include "fs-util.h"
+#include "name.h"
+#include "string-util.h"
+#include "volume.h"
+
+static const char *const volume_kind_table[_VOLUME_KIND_MAX] = {
+        [VOLUME_HOST] = "host",
+        [VOLUME_EMPTY] = "empty",
+        [VOLUME_TMPFS] = "tmpfs",
+};
+
+const char *volume_kind_to_string(VolumeKind k) {
+        return k >= 0 && k < _VOLUME_KIND_MAX ? volume_kind_table[k] : NULL;
+}
+
+VolumeKind volume_kind_from_string(const char *s) {
+        if (s)
+                for (int i = 0; i < _VOLUME_KIND_MAX; i++)
+                        if (streq(volume_kind_table[i], s))
+                                return (VolumeKind) i;
+        return _VOLUME_KIND_INVALID;
+}
+
+void volume_done(Volume *v) {
+        v->name = mfree(v->name);
+        v->source = mfree(v->source);
+}
+
+void app_mount_done(AppMount *m) {
+        m->volume = mfree(m->volume);
+        m->target = mfree(m->target);
+}
+
+bool volume_name_is_valid(const char *s) {
+        /* The same rule as app names: it becomes a directory name. */
+        return app_name_is_valid(s);
+}
+
+int volume_validate(const Volume *v, PeapodError *err) {
+        struct stat st;
+
+        if (!volume_name_is_valid(v->name))
+                return peapod_error_set(err, -EINVAL,
+                                        "Invalid volume name '%s': use 1-63 lower-case letters, digits and '-'",
+                                        strempty(v->name));
+        if (!volume_kind_to_string(v->kind))
+                return peapod_error_set(err, -EINVAL, "Volume %s: invalid kind (host, empty or tmpfs)", v->name);
+        if (v->kind == VOLUME_HOST) {
+                if (!v->source || !mount_target_is_valid(v->source) || strchr(v->source, ':'))
+                        return peapod_error_set(err, -EINVAL,
+                                                "Volume %s: source '%s' must be an absolute path without '..', '.' or ':'",
+                                                v->name, strempty(v->source));
+                if (stat(v->source, &st) < 0)
+                        return peapod_error_set(err, -EINVAL, "Volume %s: source %s: %s", v->name, v->source,
+                                                strerror(errno));
+        } else if (!isempty(v->source))
+                return peapod_error_set(err, -EINVAL, "Volume %s: only a host volume has a source", v->name);
+        if (v->size > 0 && v->kind != VOLUME_TMPFS)
+                return peapod_error_set(err, -EINVAL, "Volume %s: only a tmpfs volume has a size", v->name);
+        return 0;
+}
+
+int app_mount_validate(const AppMount *m, PeapodError *err) {
+        if (!volume_name_is_valid(m->volume))
+                return peapod_error_set(err, -EINVAL, "Invalid volume name '%s' in a mount", strempty(m->volume));
+        if (!m->target || !mount_target_is_valid(m->target) || strchr(m->target, ':') || streq(m->target, "/"))
+                return peapod_error_set(err, -EINVAL,
+                                        "Invalid mount target '%s': an absolute path other than / without '..', '.' or ':'",
+                                        strempty(m->target));
+        return 0;
+}
+
+int parse_size(const char *s, uint64_t *ret) {
+        static const char suffixes[] = "KMGT";
+        uint64_t v = 0;
+        const char *p = s;
+        unsigned shift = 0;
+
+        if (isempty(s) || !isdigit((unsigned char) *s))
+                return -EINVAL;
+        for (; isdigit((unsigned char) *p); p++) {
+                if (v > (UINT64_C(1) << 62) / 10)
+                        return -ERANGE;
+                v = v * 10 + (uint64_t) (*p - '0');
+        }
+        if (*p) {
+                const char *k = strchr(suffixes, *p);
+
+                if (!k)
+                        return -EINVAL;
+                shift = 10 * (unsigned) (k - suffixes + 1);
+                p++;
+                if (*p == 'i')
+                        p++;
+                if (*p)
+                        return -EINVAL;
+        }
+        if (v > (UINT64_C(1) << 62) >> shift)
+                return -ERANGE;
+        *ret = v << shift;
+        return 0;
+}
+
+/* Splits "a=b,c=d" style text: the next comma-separated item of *p. */
+static char *next_item(const char **p) {
+        const char *s = *p;
+        size_t n;
+
+        if (!s)
+                return NULL;
+        n = strcspn(s, ",");
+        *p = s[n] ? s + n + 1 : NULL;
+        return strndup(s, n);
+}
+
+static int parse_bool_value(const char *v, bool *ret) {
+        if (streq(v, "true") || streq(v, "yes") || streq(v, "1"))
+                *ret = true;
+        else if (streq(v, "false") || streq(v, "no") || streq(v, "0"))
+                *ret = false;
+        else
+                return -EINVAL;
+        return 0;
+}
+
+int volume_from_string(const char *s, Volume *ret, PeapodError *err) {
+        _cleanup_(volume_done) Volume v = { .kind = _VOLUME_KIND_INVALID };
+        const char *p = s;
+        int r;
+
+        if (isempty(s))
+                return peapod_error_set(err, -EINVAL, "Empty volume");
+        v.name = next_item(&p);
+        if (!v.name)
+                return -ENOMEM;
+        if (!volume_name_is_valid(v.name))
+                return peapod_error_set(err, -EINVAL,
+                                        "Invalid volume '%s': it starts with a name of 1-63 lower-case letters, digits and '-'",
+                                        s);
+        while (p) {
+                _cleanup_free_ char *item = next_item(&p);
+                const char *val;
+
+                if (!item)
+                        return -ENOMEM;
+                if ((val = startswith(item, "kind="))) {
+                        v.kind = volume_kind_from_string(val);
+                        if (v.kind < 0)
+                                return peapod_error_set(err, -EINVAL, "Invalid volume kind '%s' (host, empty or tmpfs)", val);
+                } else if ((val = startswith(item, "source="))) {
+                        free(v.source);
+                        v.source = strdup(val);
+                        if (!v.source)
+                                return -ENOMEM;
+                } else if ((val = startswith(item, "readOnly="))) {
+                        if (parse_bool_value(val, &v.read_only) < 0)
+                                return peapod_error_set(err, -EINVAL, "Invalid readOnly='%s' (true or false)", val);
+                } else if ((val = startswith(item, "size="))) {
+                        r = parse_size(val, &v.size);
+                        if (r < 0 || v.size == 0)
+                                return peapod_error_set(err, -EINVAL, "Invalid volume size '%s' (e.g. 64M)", val);
+                } else
+                        return peapod_error_set(err, -EINVAL, "Unknown volume parameter '%s' (kind, source, readOnly, size)", item);
+        }
+        if (v.kind < 0)
+                return peapod_error_set(err, -EINVAL, "Volume %s: kind= is missing", v.name);
+        r = volume_validate(&v, err);
+        if (r < 0)
+                return r;
+        *ret = v;
+        v = (Volume) {};
+        return 0;
+}
+
+int app_mount_from_string(const char *s, AppMount *ret, PeapodError *err) {
+        _cleanup_(app_mount_done) AppMount m = {};
+        const char *p = s;
+        int r;
+
+        if (isempty(s))
+                return peapod_error_set(err, -EINVAL, "Empty mount");
+        while (p) {
+                _cleanup_free_ char *item = next_item(&p);
+                const char *val;
+                char **field;
+
+                if (!item)
+                        return -ENOMEM;
+                if ((val = startswith(item, "volume=")))
+                        field = &m.volume;
+                else if ((val = startswith(item, "target=")))
+                        field = &m.target;
+                else
+                        return peapod_error_set(err, -EINVAL, "Unknown mount parameter '%s' (volume, target)", item);
+                free(*field);
+                *field = strdup(val);
+                if (!*field)
+                        return -ENOMEM;
+        }
+        if (!m.volume || !m.target)
+                return peapod_error_set(err, -EINVAL, "Invalid mount '%s': volume=NAME,target=/PATH", s);
+        r = app_mount_validate(&m, err);
+        if (r < 0)
+                return r;
+        *ret = m;
+        m = (AppMount) {};
+        return 0;
+}

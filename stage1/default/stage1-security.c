@@ -1,0 +1,437 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <grp.h>
+#include <linux/capability.h>
+#include <sched.h>
+#include <seccomp.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+
+#include "capability-util.h"
+#include "log.h"
+#include "stage1-security.h"
+#include "string-util.h"
+#include "strv.h"
+
+void stage1_security_done(Stage1Security *s) {
+        strv_free(s->supplementary_groups);
+        s->supplementary_groups = NULL;
+        seccomp_spec_done(&s->seccomp);
+}
+
+static int parse_yes_no(const char *option, const char *arg, bool *ret) {
+        if (streq(arg, "yes") || streq(arg, "true") || streq(arg, "1"))
+                *ret = true;
+        else if (streq(arg, "no") || streq(arg, "false") || streq(arg, "0"))
+                *ret = false;
+        else
+                return log_error_errno(EINVAL, "Invalid --%s='%s' (yes or no).", option, arg);
+        return 0;
+}
+
+bool stage1_syscall_is_known(const char *name) {
+        return seccomp_syscall_resolve_name(name) != __NR_SCMP_ERROR;
+}
+
+int stage1_security_parse_option(Stage1Security *s, int opt, const char *arg) {
+        int r;
+
+        switch (opt) {
+        case STAGE1_ARG_USER:
+                if (!user_spec_is_valid(arg))
+                        return log_error_errno(EINVAL, "Invalid --user='%s' (expected USER[:GROUP]).", arg);
+                s->user = arg;
+                return 1;
+        case STAGE1_ARG_SUPPLEMENTARY_GROUPS: {
+                _cleanup_strv_free_ char **l = NULL;
+                const char *p = arg;
+
+                while (*p) {
+                        size_t n = strcspn(p, ",");
+
+                        if (n == 0 || strv_length(l) >= STAGE1_GROUPS_MAX)
+                                return log_error_errno(EINVAL, "Invalid --supplementary-groups='%s'.", arg);
+                        r = strv_consume(&l, strndup(p, n));
+                        if (r < 0)
+                                return log_oom();
+                        if (!user_spec_is_valid(l[strv_length(l) - 1]) || strchr(l[strv_length(l) - 1], ':'))
+                                return log_error_errno(EINVAL, "Invalid --supplementary-groups='%s'.", arg);
+                        p += n;
+                        if (*p == ',' && !*++p)
+                                return log_error_errno(EINVAL, "Invalid --supplementary-groups='%s'.", arg);
+                }
+                strv_free(s->supplementary_groups);
+                s->supplementary_groups = TAKE_PTR(l);
+                return 1;
+        }
+        case STAGE1_ARG_CAPABILITIES:
+                if (capability_set_from_string(arg, &s->caps) < 0)
+                        return log_error_errno(EINVAL, "Invalid --capabilities='%s' (known names, each once).", arg);
+                s->caps_set = true;
+                return 1;
+        case STAGE1_ARG_AMBIENT_CAPABILITIES:
+                r = parse_yes_no("ambient-capabilities", arg, &s->ambient_caps);
+                return r < 0 ? r : 1;
+        case STAGE1_ARG_NO_NEW_PRIVILEGES:
+                r = parse_yes_no("no-new-privileges", arg, &s->no_new_privs);
+                return r < 0 ? r : 1;
+        case STAGE1_ARG_SECCOMP: {
+                SeccompSpec spec = {};
+
+                r = seccomp_spec_parse(arg, &spec);
+                if (r == -ENOMEM)
+                        return log_oom();
+                if (r < 0)
+                        return log_error_errno(EINVAL, "Invalid --seccomp='%s'.", arg);
+                FOREACH_STRV(n, spec.names)
+                        if (!streq(n, SECCOMP_GROUP_DEFAULT) && !stage1_syscall_is_known(n)) {
+                                log_error_errno(EINVAL, "Invalid --seccomp=: unknown syscall '%s'.", n);
+                                seccomp_spec_done(&spec);
+                                return -EINVAL;
+                        }
+                seccomp_spec_done(&s->seccomp);
+                s->seccomp = spec;
+                return 1;
+        }
+        default:
+                return 0;
+        }
+}
+
+static int read_app_file(const char *path, char **ret) {
+        int r = read_id_file(path, STAGE1_ID_FILE_MAX, ret);
+
+        if (r == -ENOENT)
+                return 0;  /* numeric ids still work without one */
+        if (r == -EFBIG)
+                return log_error_errno(r, "The app's %s is larger than %d bytes, refusing it.", path, STAGE1_ID_FILE_MAX);
+        if (r == -EBADFD)
+                return log_error_errno(r, "The app's %s is not a regular file, refusing it.", path);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read the app's %s: %m", path);
+        return 0;
+}
+
+/* Runs inside the app's root, so the names mean what the image means by
+ * them, not what the host does. Not with getpwnam(): NSS would read the
+ * image's nsswitch.conf and dlopen libnss_*.so from the image's /lib into
+ * this root process. */
+int stage1_security_resolve(const Stage1Security *s, Credentials *ret) {
+        _cleanup_free_ char *passwd = NULL, *group = NULL;
+        _cleanup_(credentials_done) Credentials c = {};
+        const char *what, *bad;
+        int r;
+
+        if ((r = read_app_file("/etc/passwd", &passwd)) < 0 || (r = read_app_file("/etc/group", &group)) < 0)
+                return r;
+
+        r = credentials_resolve(s->user ?: "0", passwd, group, &c, &what);
+        if (r == -ESRCH)
+                return log_error_errno(r, "Unknown %s in --user=%s: not in the app's /etc/%s.", what, s->user,
+                                       streq(what, "user") ? "passwd" : "group");
+        if (r == -E2BIG)
+                return log_error_errno(r, "User %s is in more than %d groups, refusing.", s->user, STAGE1_GROUPS_MAX);
+        if (r < 0)
+                return log_error_errno(r, "Failed to resolve --user=%s: %m", strna(s->user));
+
+        r = credentials_add_groups(&c, s->supplementary_groups, group, &bad);
+        if (r == -ESRCH)
+                return log_error_errno(r, "Unknown group %s in --supplementary-groups=: not in the app's /etc/group.", bad);
+        if (r == -E2BIG)
+                return log_error_errno(r, "More than %d supplementary groups, refusing.", STAGE1_GROUPS_MAX);
+        if (r < 0)
+                return log_error_errno(r, "Invalid supplementary group '%s'.", bad);
+
+        *ret = c;
+        c.home = NULL;
+        return 0;
+}
+
+/* Groups first, then gids, then uids: once the uid is not 0 we lack the
+ * capabilities to change the others. Every id is set (real, effective and
+ * saved), so the app cannot switch back. The result is checked rather than
+ * trusted, since a half-done switch would leave the app root. */
+static int switch_ids(const Credentials *c) {
+        uid_t ru, eu, su;
+        gid_t rg, eg, sg;
+
+        if (setgroups(c->n_groups, c->groups) < 0)
+                return log_error_errno(errno, "Failed to set supplementary groups: %m");
+        if (setresgid(c->gid, c->gid, c->gid) < 0)
+                return log_error_errno(errno, "Failed to set gid %u: %m", (unsigned) c->gid);
+        if (setresuid(c->uid, c->uid, c->uid) < 0)
+                return log_error_errno(errno, "Failed to set uid %u: %m", (unsigned) c->uid);
+        if (getresuid(&ru, &eu, &su) < 0 || getresgid(&rg, &eg, &sg) < 0)
+                return log_error_errno(errno, "Failed to check our ids: %m");
+        if (ru != c->uid || eu != c->uid || su != c->uid || rg != c->gid || eg != c->gid || sg != c->gid)
+                return log_error_errno(EPERM, "Switching to uid %u gid %u did not take, refusing to run as root.",
+                                       (unsigned) c->uid, (unsigned) c->gid);
+        return 0;
+}
+
+/* The bounding set limits what any later execve() can give, whoever runs:
+ * everything outside caps goes, including capabilities newer than this
+ * code (PR_CAPBSET_READ answers EINVAL past the kernel's last one). */
+static int drop_bounding_set(uint64_t caps) {
+        for (unsigned long c = 0;; c++) {
+                int r = prctl(PR_CAPBSET_READ, c, 0, 0, 0);
+
+                if (r < 0) {
+                        if (errno == EINVAL)
+                                return 0;
+                        return log_error_errno(errno, "Failed to read the capability bounding set: %m");
+                }
+                if (r == 0 || (c <= CAPABILITY_LAST && (caps & (UINT64_C(1) << c))))
+                        continue;
+                if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0)
+                        return log_error_errno(errno, "Failed to drop capability %lu from the bounding set: %m", c);
+        }
+}
+
+/* No libcap: capset(2) with version 3 (two 32-bit words per set) is all
+ * it takes. */
+static int set_capabilities(uint64_t caps) {
+        struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+        struct __user_cap_data_struct d[2] = {};
+
+        for (int i = 0; i < 2; i++)
+                d[i].effective = d[i].permitted = d[i].inheritable = (uint32_t) (caps >> (32 * i));
+        if (syscall(SYS_capset, &h, d) < 0)
+                return log_error_errno(errno, "Failed to set capabilities: %m");
+        return 0;
+}
+
+static int raise_ambient(uint64_t caps) {
+        for (int c = 0; c <= CAPABILITY_LAST; c++)
+                if ((caps & (UINT64_C(1) << c)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, (unsigned long) c, 0, 0) < 0)
+                        return log_error_errno(errno, "Failed to raise ambient capability %s: %m", capability_to_name(c));
+        return 0;
+}
+
+/* What this helper itself calls between loading a filter and execve(),
+ * or, without no_new_privs, between loading it and finishing the id and
+ * capability switch; a retain list gets them on top, or the app could
+ * never start. */
+static const char *const seccomp_helper_syscalls[] = {
+        "execve", "execveat", "exit", "exit_group", "write", "writev", "close", "dup2", "dup3", "fcntl",
+        "rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "brk", "mmap", "munmap", "setgroups",
+        "setresgid", "setresuid", "getresgid", "getresuid", "capget", "capset", "prctl",
+};
+
+/* Namespace flags of clone(2) and unshare(2): what makes a new namespace. */
+static const uint64_t clone_namespace_flags[] = {
+        CLONE_NEWNS, CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET,
+#ifdef CLONE_NEWTIME
+        CLONE_NEWTIME,
+#endif
+};
+
+/* The native architecture and its compat ones: a filter for x86_64 alone
+ * would let an int 0x80 (i386) or x32 call through unchecked. libseccomp
+ * kills a call of any architecture not in the filter. */
+static int seccomp_add_arches(scmp_filter_ctx ctx) {
+        uint32_t extra[2] = {};
+        int r;
+
+        switch (seccomp_arch_native()) {
+        case SCMP_ARCH_X86_64:
+                extra[0] = SCMP_ARCH_X86;
+                extra[1] = SCMP_ARCH_X32;
+                break;
+        case SCMP_ARCH_AARCH64:
+                extra[0] = SCMP_ARCH_ARM;
+                break;
+        default:
+                break;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(extra); i++)
+                if (extra[i] != 0 && (r = seccomp_arch_add(ctx, extra[i])) < 0 && r != -EEXIST)
+                        return log_error_errno(r, "Failed to add a seccomp architecture: %m");
+        return 0;
+}
+
+static int seccomp_deny(scmp_filter_ctx ctx, const char *name, bool must_exist) {
+        int nr = seccomp_syscall_resolve_name(name), r;
+
+        if (nr == __NR_SCMP_ERROR) {
+                if (!must_exist)
+                        return 0;  /* not a syscall of this architecture */
+                return log_error_errno(EINVAL, "Unknown syscall '%s' in the seccomp filter.", name);
+        }
+        r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 0);
+        if (r < 0)
+                return log_error_errno(r, "Failed to add seccomp rule for %s: %m", name);
+        return 0;
+}
+
+static int seccomp_add_default(scmp_filter_ctx ctx) {
+        int r;
+
+        for (const char *const *n = seccomp_default_denylist; *n; n++) {
+                r = seccomp_deny(ctx, *n, false);
+                if (r < 0)
+                        return r;
+        }
+        /* One rule per flag: a rule's conditions are ANDed, and any one of
+         * these flags is enough to refuse the call. */
+        for (size_t i = 0; i < ELEMENTSOF(clone_namespace_flags); i++) {
+                uint64_t f = clone_namespace_flags[i];
+
+                r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(unshare), 1, SCMP_A0(SCMP_CMP_MASKED_EQ, f, f));
+                if (r >= 0)
+                        r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1,
+#if defined(__s390__) || defined(__s390x__)
+                                             SCMP_A1(SCMP_CMP_MASKED_EQ, f, f)
+#else
+                                             SCMP_A0(SCMP_CMP_MASKED_EQ, f, f)
+#endif
+                        );
+                if (r < 0)
+                        return log_error_errno(r, "Failed to add seccomp rules for namespace flags: %m");
+        }
+        r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+        if (r < 0)
+                return log_error_errno(r, "Failed to add seccomp rule for clone3: %m");
+        return 0;
+}
+
+static int seccomp_build(const SeccompSpec *spec, scmp_filter_ctx *ret) {
+        scmp_filter_ctx ctx;
+        int r;
+
+        ctx = seccomp_init(spec->mode == SECCOMP_MODE_RETAIN ? SCMP_ACT_ERRNO(EPERM) : SCMP_ACT_ALLOW);
+        if (!ctx)
+                return log_oom();
+        /* libseccomp would set no_new_privs itself; that is our choice, made
+         * by --no-new-privileges. */
+        r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
+        if (r >= 0)
+                r = seccomp_add_arches(ctx);
+        if (r < 0)
+                goto fail;
+
+        switch (spec->mode) {
+        case SECCOMP_MODE_DEFAULT:
+                r = seccomp_add_default(ctx);
+                break;
+        case SECCOMP_MODE_REMOVE:
+                FOREACH_STRV(n, spec->names) {
+                        r = streq(n, SECCOMP_GROUP_DEFAULT) ? seccomp_add_default(ctx) : seccomp_deny(ctx, n, true);
+                        if (r < 0)
+                                break;
+                }
+                break;
+        case SECCOMP_MODE_RETAIN:
+                for (size_t i = 0; i < ELEMENTSOF(seccomp_helper_syscalls) + strv_length(spec->names); i++) {
+                        const char *n = i < ELEMENTSOF(seccomp_helper_syscalls) ? seccomp_helper_syscalls[i]
+                                                                                : spec->names[i - ELEMENTSOF(seccomp_helper_syscalls)];
+                        int nr = seccomp_syscall_resolve_name(n);
+
+                        if (nr == __NR_SCMP_ERROR) {
+                                if (i < ELEMENTSOF(seccomp_helper_syscalls))
+                                        continue;
+                                r = log_error_errno(EINVAL, "Unknown syscall '%s' in the seccomp filter.", n);
+                                break;
+                        }
+                        r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
+                        if (r < 0) {
+                                log_error_errno(r, "Failed to add seccomp rule for %s: %m", n);
+                                break;
+                        }
+                }
+                break;
+        default:
+                r = log_error_errno(EINVAL, "Invalid seccomp mode.");
+        }
+        if (r < 0)
+                goto fail;
+        *ret = ctx;
+        return 0;
+fail:
+        seccomp_release(ctx);
+        return r;
+}
+
+int stage1_seccomp_export_pfc(const SeccompSpec *spec, int fd) {
+        scmp_filter_ctx ctx;
+        int r;
+
+        r = seccomp_build(spec, &ctx);
+        if (r < 0)
+                return r;
+        r = seccomp_export_pfc(ctx, fd);
+        seccomp_release(ctx);
+        return r;
+}
+
+int stage1_seccomp_install(const SeccompSpec *spec) {
+        scmp_filter_ctx ctx;
+        int r;
+
+        if (spec->mode == SECCOMP_MODE_UNCONFINED)
+                return 0;
+        r = seccomp_build(spec, &ctx);
+        if (r < 0)
+                return r;
+        r = seccomp_load(ctx);
+        seccomp_release(ctx);
+        if (r < 0)
+                return log_error_errno(r, "Failed to load the seccomp filter: %m");
+        return 0;
+}
+
+int stage1_security_apply(const Stage1Security *s, const Credentials *creds) {
+        bool non_root = creds && creds->uid != 0;
+        int r;
+
+        /* Without no_new_privs the kernel wants CAP_SYS_ADMIN to load a
+         * filter, which the app may not keep: load it while we have it. */
+        if (!s->no_new_privs) {
+                r = stage1_seccomp_install(&s->seccomp);
+                if (r < 0)
+                        return r;
+        }
+
+        if (s->caps_set) {
+                r = drop_bounding_set(s->caps);
+                if (r < 0)
+                        return r;
+                /* Keep the permitted set across the uid change, so that
+                 * capset() below can pick the app's set out of it. */
+                if (non_root && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+                        return log_error_errno(errno, "Failed to set PR_SET_KEEPCAPS: %m");
+        }
+
+        if (creds) {
+                r = switch_ids(creds);
+                if (r < 0)
+                        return r;
+        }
+
+        if (s->caps_set) {
+                r = set_capabilities(s->caps);
+                if (r < 0)
+                        return r;
+                if (non_root && s->ambient_caps) {
+                        r = raise_ambient(s->caps);
+                        if (r < 0)
+                                return r;
+                }
+                if (non_root && prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
+                        return log_error_errno(errno, "Failed to clear PR_SET_KEEPCAPS: %m");
+        }
+
+        /* The kernel clears the parent-death signal when our ids change;
+         * arm it again. */
+        if (creds && prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+                return log_error_errno(errno, "Failed to set the parent death signal: %m");
+
+        if (s->no_new_privs) {
+                if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+                        return log_error_errno(errno, "Failed to set no_new_privs: %m");
+                r = stage1_seccomp_install(&s->seccomp);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
