@@ -334,6 +334,22 @@ static int app_append_limits(sd_bus_message *m, const App *a) {
         return 0;
 }
 
+/* With Type=exec the start job ends when the helper has been exec'd; an app
+ * that fails before systemd saw that (a fast `exit 7` on a busy machine)
+ * fails the job although it ran. That exit is the app's to report, like any
+ * later one, not a failure to start. systemd's own spawn failures (no such
+ * helper, a bad setting) exit with its reserved statuses 200-243. */
+static bool app_ran_within_start_job(PodRuntime *rt, const char *unit, const char *result) {
+        UnitStatus s = {};
+        bool ran = false;
+
+        if (streq(result, "failed") && systemd_get_unit_status(rt->bus, unit, &s) >= 0)
+                ran = s.exec_main_code == CLD_KILLED || s.exec_main_code == CLD_DUMPED ||
+                      (s.exec_main_code == CLD_EXITED && (s.exec_main_status < 200 || s.exec_main_status > 243));
+        unit_status_done(&s);
+        return ran;
+}
+
 int app_start_unit(PodRuntime *rt, const Pod *p, App *a, const char *slice, const char *scope,
                           PeapodError *err) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
@@ -474,7 +490,7 @@ int app_start_unit(PodRuntime *rt, const Pod *p, App *a, const char *slice, cons
         if (r < 0)
                 return peapod_error_set(err, r, "Failed to start unit %s: %s", unit,
                                error.message ?: strerror(-r));
-        if (!streq(result, "done"))
+        if (!streq(result, "done") && !app_ran_within_start_job(rt, unit, result))
                 return peapod_error_set(err, -EIO, "Unit %s did not start: %s", unit, result);
         a->state = APP_RUNNING;
         a->result = APP_RESULT_NONE;
