@@ -18,20 +18,25 @@
 /* ---- peapod pod create ---- */
 
 static int pod_create(int argc, char *argv[]) {
-        enum { ARG_NAME = 0x100, ARG_STAGE1, ARG_VOLUME };
+        enum { ARG_NAME = 0x100, ARG_STAGE1, ARG_VOLUME, ARG_NET, ARG_PORT, ARG_DNS, ARG_DNS_SEARCH, ARG_HOSTNAME };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "name", required_argument, NULL, ARG_NAME },
                 { "stage1", required_argument, NULL, ARG_STAGE1 },
                 { "quiet", no_argument, NULL, 'q' },
                 { "volume", required_argument, NULL, ARG_VOLUME },
+                { "net", required_argument, NULL, ARG_NET },
+                { "port", required_argument, NULL, ARG_PORT },
+                { "dns", required_argument, NULL, ARG_DNS },
+                { "dns-search", required_argument, NULL, ARG_DNS_SEARCH },
+                { "hostname", required_argument, NULL, ARG_HOSTNAME },
                 {}
         };
-        _cleanup_(run_args_done) RunArgs vols = {};
+        _cleanup_(run_args_done) RunArgs pod = {};
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        const char *name = NULL, *stage1 = NULL, *path, *id;
+        const char *name = NULL, *path, *id;
         bool quiet = false;
         int c, r;
 
@@ -44,16 +49,27 @@ static int pod_create(int argc, char *argv[]) {
                         name = optarg;
                         break;
                 case ARG_STAGE1:
-                        stage1 = optarg;
+                        free(pod.stage1);
+                        pod.stage1 = strdup(optarg);
+                        if (!pod.stage1)
+                                return log_oom();
                         break;
                 case 'q':
                         quiet = true;
                         break;
                 case ARG_VOLUME:
-                        r = run_args_add_volume(&vols, optarg);
+                        r = run_args_add_volume(&pod, optarg);
                         if (r < 0)
                                 return r;
                         break;
+                case ARG_NET ... ARG_HOSTNAME: {
+                        static const char *const names[] = { "--net", "--port", "--dns", "--dns-search", "--hostname" };
+
+                        r = run_args_network_option(&pod, names[c - ARG_NET], optarg);
+                        if (r < 0)
+                                return r;
+                        break;
+                }
                 default:
                         return cli_getopt_error(c, argv);
                 }
@@ -68,16 +84,7 @@ static int pod_create(int argc, char *argv[]) {
         if (r >= 0)
                 r = sd_bus_message_append(m, "s", strempty(name));
         if (r >= 0)
-                r = sd_bus_message_open_container(m, 'a', "(sv)");
-        /* An empty pod waits for its apps instead of ending at once. */
-        if (r >= 0)
-                r = bus_append_property_b(m, "StopWhenAppsExit", false);
-        if (r >= 0 && stage1)
-                r = bus_append_property_s(m, "Stage1", stage1);
-        if (r >= 0)
-                r = cli_append_volumes_property(m, vols.volumes, vols.n_volumes);
-        if (r >= 0)
-                r = sd_bus_message_close_container(m);
+                r = cli_append_pod_properties(m, &pod, true);
         if (r >= 0)
                 r = sd_bus_message_append(m, "a(ssa(sv))", 0);
         if (r < 0)

@@ -223,46 +223,50 @@ static int add_networks(RunArgs *a, const char *v) {
         return 0;
 }
 
-/* Pod options that take a value. 1 when s was one, 0 when not. */
-static int parse_pod_network_option(int argc, char *argv[], int *i, RunArgs *a) {
-        const char *v;
-        int r;
-
-        if ((r = option_value(argc, argv, i, "--net", &v)) != 0)
-                return r < 0 ? r : add_networks(a, v) < 0 ? -EINVAL : 1;
-        if ((r = option_value(argc, argv, i, "--port", &v)) != 0) {
+int run_args_network_option(RunArgs *a, const char *option, const char *v) {
+        if (streq(option, "--net"))
+                return add_networks(a, v);
+        if (streq(option, "--port")) {
                 PodPort p = {};
 
-                if (r < 0)
-                        return r;
                 if (pod_port_parse(v, &p) < 0)
                         return log_usage_error("Invalid --port='%s': expected [IP:]HOSTPORT:PODPORT[/tcp|udp], ports 1-65535.", v);
                 pod_port_done(&p);
-                return strv_extend(&a->ports, v) < 0 ? log_oom() : 1;
+                return strv_extend(&a->ports, v) < 0 ? log_oom() : 0;
         }
-        if ((r = option_value(argc, argv, i, "--dns", &v)) != 0) {
+        if (streq(option, "--dns")) {
                 unsigned char buf[16];
 
-                if (r < 0)
-                        return r;
                 if (inet_pton(AF_INET, v, buf) != 1 && inet_pton(AF_INET6, v, buf) != 1)
                         return log_usage_error("Invalid --dns='%s': not an IP address.", v);
-                return strv_extend(&a->dns, v) < 0 ? log_oom() : 1;
+                return strv_extend(&a->dns, v) < 0 ? log_oom() : 0;
         }
-        if ((r = option_value(argc, argv, i, "--dns-search", &v)) != 0) {
-                if (r < 0)
-                        return r;
+        if (streq(option, "--dns-search")) {
                 if (isempty(v))
                         return log_usage_error("Invalid --dns-search='': empty domain.");
-                return strv_extend(&a->dns_search, v) < 0 ? log_oom() : 1;
+                return strv_extend(&a->dns_search, v) < 0 ? log_oom() : 0;
         }
-        if ((r = option_value(argc, argv, i, "--hostname", &v)) != 0) {
-                if (r < 0)
-                        return r;
+        if (streq(option, "--hostname")) {
                 if (!pod_name_is_valid(v))
                         return log_usage_error("Invalid --hostname='%s': use 1-64 letters, digits, '.' and '-', "
                                                "not starting with '-' or '.'.", v);
-                return set_string(&a->hostname, v) < 0 ? -ENOMEM : 1;
+                return set_string(&a->hostname, v) < 0 ? -ENOMEM : 0;
+        }
+        return -EINVAL;
+}
+
+/* Pod options that take a value. 1 when s was one, 0 when not. */
+static int parse_pod_network_option(int argc, char *argv[], int *i, RunArgs *a) {
+        static const char *const names[] = { "--net", "--port", "--dns", "--dns-search", "--hostname" };
+        const char *v;
+        int r;
+
+        for (size_t k = 0; k < ELEMENTSOF(names); k++) {
+                r = option_value(argc, argv, i, names[k], &v);
+                if (r < 0)
+                        return r;
+                if (r > 0)
+                        return run_args_network_option(a, names[k], v) < 0 ? -EINVAL : 1;
         }
         return 0;
 }

@@ -146,11 +146,14 @@ static int append_apps(sd_bus_message *m, const RunArgs *a) {
         return sd_bus_message_close_container(m);
 }
 
-static int append_pod_properties(sd_bus_message *m, const RunArgs *a) {
+int cli_append_pod_properties(sd_bus_message *m, const RunArgs *a, bool keep_running) {
         int r;
 
         r = sd_bus_message_open_container(m, 'a', "(sv)");
         if (r < 0)
+                return r;
+        /* An empty pod waits for its apps instead of ending at once. */
+        if (keep_running && (r = bus_append_property_b(m, "StopWhenAppsExit", false)) < 0)
                 return r;
         if (a->stage1 && (r = bus_append_property_s(m, "Stage1", a->stage1)) < 0)
                 return r;
@@ -202,7 +205,7 @@ static int create_pod(sd_bus *bus, const RunArgs *a, char **ret_id) {
                 return log_error_errno(r, "Failed to create CreatePod call: %m");
         r = sd_bus_message_append(m, "s", strempty(a->name));
         if (r >= 0)
-                r = append_pod_properties(m, a);
+                r = cli_append_pod_properties(m, a, false);
         if (r < 0)
                 return log_error_errno(r, "Failed to build CreatePod call: %m");
         r = append_apps(m, a);

@@ -89,6 +89,10 @@ void warn_insecure_image(const char *what);
  * with --help sets ret->help and may leave apps empty. */
 int run_args_parse(int argc, char *argv[], RunArgs *ret);
 void run_args_done(RunArgs *a);
+/* One of the pod's network options (--net, --port, --dns, --dns-search,
+ * --hostname) with its value, checked as 'run' checks it; a usage error is
+ * logged. */
+int run_args_network_option(RunArgs *a, const char *option, const char *value);
 /* For 'run': every --mount= names a --volume= of the pod (a usage error
  * otherwise, before anything is created). */
 int run_args_check_mounts(const RunArgs *a);
@@ -96,6 +100,9 @@ int run_args_check_mounts(const RunArgs *a);
 int run_args_add_volume(RunArgs *a, const char *v);
 /* Appends CreatePod's pod property Volumes a(sssbt), if there are any. */
 int cli_append_volumes_property(sd_bus_message *m, const Volume *volumes, size_t n_volumes);
+/* CreatePod's a(sv) for a's pod options; keep_running: the pod outlives its
+ * apps (StopWhenAppsExit=false, for 'pod create'). */
+int cli_append_pod_properties(sd_bus_message *m, const RunArgs *a, bool keep_running);
 /* One app's a(sv) properties, as CreatePod and Pod.AddApp take them (cli-run.c). */
 int cli_append_app_properties(sd_bus_message *m, const RunApp *app);
 

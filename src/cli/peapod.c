@@ -139,7 +139,8 @@ static const Verb verbs[] = {
           "'@UNIX-SECONDS', or relative: '-5m', '10s ago', '1h30m ago'\n"
           "(units s, m, h, d, w, ms, us).\n" },
         { "pod", verb_pod, "Create an empty pod that waits for apps",
-          "peapod pod create [--name=NAME] [--stage1=FLAVOUR] [--volume=VOLUME]... [--quiet]\n\n"
+          "peapod pod create [--name=NAME] [--stage1=FLAVOUR] [--volume=VOLUME]... [--net=NETWORKS]\n"
+          "                  [--port=PORT]... [--dns=IP]... [--dns-search=DOMAIN]... [--hostname=NAME] [--quiet]\n\n"
           "Create a pod without apps, start it and print its id. Unlike a pod made by\n"
           "'peapod run', it keeps running when it has no running app, until it is\n"
           "stopped; add apps with 'peapod app add'.\n\n"
@@ -150,6 +151,12 @@ static const Verb verbs[] = {
           "     --volume=NAME,kind=host|empty|tmpfs[,...]\n"
           "                           A volume of the pod, as for 'peapod run'; its apps\n"
           "                           mount it with 'app add ... --mount='\n"
+          "     --net=NETWORKS        The pod's networks, as for 'peapod run'\n"
+          "     --port=[IP:]HOSTPORT:PODPORT[/tcp|udp]\n"
+          "                           Publish a pod port on the host (repeatable)\n"
+          "     --dns=IP              Name server in the pod's /etc/resolv.conf (repeatable)\n"
+          "     --dns-search=DOMAIN   Search domain in the pod's /etc/resolv.conf (repeatable)\n"
+          "     --hostname=NAME       The pod's hostname (default: the pod's name)\n"
           "  -q --quiet               Do not print the pod's id\n" },
         { "app", verb_app, "Add, start, stop, remove and show the apps of a pod",
           "peapod app add [--name=NAME] [--start] [--quiet] POD IMAGE [APP-OPTIONS] [-- ARGS...]\n"

@@ -41,6 +41,19 @@ if grep -q '^nameserver 127\.' /etc/resolv.conf 2>/dev/null; then
         ! grep -q '^nameserver 127\.' /proc/"$pid"/root/etc/resolv.conf || fail "loopback nameserver copied into a none pod"
 fi
 
+# pod create takes the same network options: an empty pod on network none
+# with its own hostname; an app added later lives in that namespace.
+$PEAPOD pod create --name "$PFX-empty" --net=none --hostname=emptyhost --dns=192.0.2.53 >/dev/null
+assert_eq none "$($PEAPOD status --format=json "$PFX-empty" | jq -r .network_mode)" "pod create --net=none"
+$PEAPOD app add --start --name=a "$PFX-empty" busybox -- sleep 300 >/dev/null
+pid=$(app_pid "$PFX-empty" a) || fail "no process of the added app"
+assert_eq "lo" "$(nsenter -t "$pid" -n ip -o link show | awk -F': ' '{print $2}' | tr '\n' ' ' | sed 's/ $//')" "links of an added app"
+assert_eq emptyhost "$(nsenter -t "$pid" -u hostname)" "hostname of pod create"
+grep -q '^nameserver 192\.0\.2\.53$' /proc/"$pid"/root/etc/resolv.conf || fail "--dns of pod create not in resolv.conf"
+err=$(must_fail $PEAPOD pod create --name "$PFX-badport" --port=99999:80)
+assert_contains "$err" "Invalid --port" "pod create --port checked"
+must_fail $PEAPOD status "$PFX-badport" >/dev/null
+
 # Bad values: one line, non-zero, no pod made.
 before=$($PEAPOD list --format=json | jq length)
 check_refused() { # WHAT NEEDLE ARGS...
