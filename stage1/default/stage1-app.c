@@ -46,32 +46,6 @@ static void pod_done(Pod *p) {
                 p->ns_fd[i] = safe_close(p->ns_fd[i]);
 }
 
-static int read_small_fileat(int dir_fd, const char *name, char *buf, size_t size) {
-        _cleanup_close_ int fd = -EBADF;
-        size_t n = 0;
-
-        fd = openat(dir_fd, name, O_RDONLY | O_NOCTTY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        for (;;) {
-                ssize_t k;
-
-                if (n >= size - 1)
-                        return -EFBIG;
-                k = read(fd, buf + n, size - 1 - n);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (k == 0)
-                        break;
-                n += (size_t) k;
-        }
-        buf[n] = 0;
-        return 0;
-}
-
 /* Opens the leader's namespaces and checks that the leader is the pod's
  * init. Everything goes through one fd of /proc/PID: that directory stays
  * bound to the process it was opened for, and lookups below it fail once
@@ -81,7 +55,7 @@ static int read_small_fileat(int dir_fd, const char *name, char *buf, size_t siz
 static int pod_open(pid_t leader, const char *scope, Pod *ret) {
         _cleanup_(pod_done) Pod pod = { .ns_fd = { -EBADF, -EBADF, -EBADF, -EBADF } };
         _cleanup_close_ int proc_fd = -EBADF;
-        char path[64], cgroup[16384];
+        char path[64];
         int r;
 
         snprintf(path, sizeof(path), "/proc/%i", (int) leader);
@@ -95,14 +69,9 @@ static int pod_open(pid_t leader, const char *scope, Pod *ret) {
                         return log_error_errno(errno, "Failed to open %s/%s: %m", path, pod_namespaces[i].file);
         }
 
-        r = read_small_fileat(proc_fd, "cgroup", cgroup, sizeof(cgroup));
+        r = proc_check_in_unit(proc_fd, path, scope, 16384);
         if (r < 0)
-                return log_error_errno(r, "Failed to read %s/cgroup: %m", path);
-        r = cgroup_contents_in_unit(cgroup, scope);
-        if (r < 0)
-                return log_error_errno(r, "Failed to parse %s/cgroup.", path);
-        if (r == 0)
-                return log_error_errno(ESRCH, "Process %i is not in %s, refusing to join it.", (int) leader, scope);
+                return r;
 
         *ret = pod;
         for (size_t i = 0; i < ELEMENTSOF(pod.ns_fd); i++)

@@ -123,32 +123,6 @@ static int exec_args_parse(int argc, char *argv[], ExecArgs *ret) {
         return 0;
 }
 
-static int read_small_fileat(int dir_fd, const char *name, char *buf, size_t size) {
-        _cleanup_close_ int fd = -EBADF;
-        size_t n = 0;
-
-        fd = openat(dir_fd, name, O_RDONLY | O_NOCTTY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        for (;;) {
-                ssize_t k;
-
-                if (n >= size - 1)
-                        return -EFBIG;
-                k = read(fd, buf + n, size - 1 - n);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (k == 0)
-                        break;
-                n += (size_t) k;
-        }
-        buf[n] = 0;
-        return 0;
-}
-
 typedef struct Target {
         int ns_fd[ELEMENTSOF(app_namespaces)];
         int root_fd;
@@ -167,7 +141,7 @@ static void target_done(Target *t) {
  * vouches for all that was opened before. */
 static int target_open(const ExecArgs *a, Target *t) {
         _cleanup_close_ int proc_fd = -EBADF;
-        _cleanup_free_ char *status = NULL, *cgroup = NULL;
+        _cleanup_free_ char *status = NULL;
         char path[64];
         int r;
 
@@ -185,8 +159,7 @@ static int target_open(const ExecArgs *a, Target *t) {
                 return log_error_errno(errno, "Failed to open %s/root: %m", path);
 
         status = malloc(PROC_STATUS_MAX);
-        cgroup = malloc(PROC_STATUS_MAX);
-        if (!status || !cgroup)
+        if (!status)
                 return log_oom();
         r = read_small_fileat(proc_fd, "status", status, PROC_STATUS_MAX);
         if (r < 0)
@@ -195,15 +168,7 @@ static int target_open(const ExecArgs *a, Target *t) {
         if (r < 0)
                 return log_error_errno(r, "Failed to parse %s/status: %m", path);
 
-        r = read_small_fileat(proc_fd, "cgroup", cgroup, PROC_STATUS_MAX);
-        if (r < 0)
-                return log_error_errno(r, "Failed to read %s/cgroup: %m", path);
-        r = cgroup_contents_in_unit(cgroup, a->unit);
-        if (r < 0)
-                return log_error_errno(r, "Failed to parse %s/cgroup.", path);
-        if (r == 0)
-                return log_error_errno(ESRCH, "Process %i is not in %s, refusing to join it.", (int) a->app_pid, a->unit);
-        return 0;
+        return proc_check_in_unit(proc_fd, path, a->unit, PROC_STATUS_MAX);
 }
 
 static int target_join(Target *t) {

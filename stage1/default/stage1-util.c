@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "stage1-util.h"
@@ -361,6 +362,49 @@ static bool controllers_have_systemd(const char *s, size_t len) {
                 s = comma + 1;
         }
         return false;
+}
+
+int read_small_fileat(int dir_fd, const char *name, char *buf, size_t size) {
+        _cleanup_close_ int fd = -EBADF;
+        size_t n = 0;
+
+        fd = openat(dir_fd, name, O_RDONLY | O_NOCTTY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        for (;;) {
+                ssize_t k;
+
+                if (n >= size - 1)
+                        return -EFBIG;
+                k = read(fd, buf + n, size - 1 - n);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (k == 0)
+                        break;
+                n += (size_t) k;
+        }
+        buf[n] = 0;
+        return 0;
+}
+
+int proc_check_in_unit(int proc_fd, const char *path, const char *unit, size_t max_size) {
+        _cleanup_free_ char *cgroup = malloc(max_size);
+        int r;
+
+        if (!cgroup)
+                return log_oom();
+        r = read_small_fileat(proc_fd, "cgroup", cgroup, max_size);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read %s/cgroup: %m", path);
+        r = cgroup_contents_in_unit(cgroup, unit);
+        if (r < 0)
+                return log_error_errno(r, "Failed to parse %s/cgroup.", path);
+        if (r == 0)
+                return log_error_errno(ESRCH, "%s is not in %s, refusing.", path, unit);
+        return 0;
 }
 
 int cgroup_contents_in_unit(const char *contents, const char *unit) {

@@ -102,6 +102,17 @@ bool env_has_path(char * const *env);
  * path must end in "/<unit>". 1 yes, 0 no, -EINVAL on garbage. */
 int cgroup_contents_in_unit(const char *contents, const char *unit);
 
+/* Reads the file name below dir_fd into buf as a string: -EFBIG unless it
+ * fits in size - 1 bytes. */
+int read_small_fileat(int dir_fd, const char *name, char *buf, size_t size);
+
+/* The pid reuse guard of every stage1 entry: the process whose /proc
+ * directory is proc_fd (named path in messages) must be in unit's cgroup.
+ * Its cgroup file is read through proc_fd, which stays bound to that
+ * process, so a pid reused since the fd was opened fails here instead of
+ * passing. Logs why it refuses. */
+int proc_check_in_unit(int proc_fd, const char *path, const char *unit, size_t max_size);
+
 /* Maps the errno of a failed exec to 126 or 127, as a shell does. */
 int exec_errno_to_exit_status(int error);
 

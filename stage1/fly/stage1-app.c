@@ -25,28 +25,14 @@ static const int forwarded_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUS
 /* The pid reuse guard of the default flavour: the leader, read through one
  * fd of /proc/PID, must be in the pod's scope. */
 static int leader_check(pid_t leader, const char *scope) {
-        _cleanup_close_ int proc_fd = -EBADF, fd = -EBADF;
-        char path[64], cgroup[16384];
-        ssize_t n;
-        int r;
+        _cleanup_close_ int proc_fd = -EBADF;
+        char path[64];
 
         snprintf(path, sizeof(path), "/proc/%i", (int) leader);
         proc_fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (proc_fd < 0)
                 return log_error_errno(errno, "Failed to open %s: %m", path);
-        fd = openat(proc_fd, "cgroup", O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return log_error_errno(errno, "Failed to open %s/cgroup: %m", path);
-        n = read(fd, cgroup, sizeof(cgroup) - 1);
-        if (n < 0)
-                return log_error_errno(errno, "Failed to read %s/cgroup: %m", path);
-        cgroup[n] = 0;
-        r = cgroup_contents_in_unit(cgroup, scope);
-        if (r < 0)
-                return log_error_errno(r, "Failed to parse %s/cgroup.", path);
-        if (r == 0)
-                return log_error_errno(ESRCH, "Process %i is not in %s, refusing.", (int) leader, scope);
-        return 0;
+        return proc_check_in_unit(proc_fd, path, scope, 16384);
 }
 
 static int open_streams(const char *app_id, int *ret_out, int *ret_err) {
