@@ -33,9 +33,8 @@ static int append_fd(sd_bus_message *m, const char *name, int fd) {
 int pod_exec_start(PodRuntime *rt, const Pod *p, const App *a, char * const *cmd, char * const *extra_env,
                    const int fds[3], char **ret_unit, PeapodError *err) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_free_ char *prefix = NULL, *unit = NULL, *app_unit = NULL, *slice = NULL, *helper = NULL,
-                            *desc = NULL, *result = NULL;
+                            *desc = NULL;
         _cleanup_strv_free_ char **argv = NULL;
         char rnd[POD_ID_LEN + 1], *arg;
         pid_t pid;
@@ -113,36 +112,21 @@ int pod_exec_start(PodRuntime *rt, const Pod *p, const App *a, char * const *cmd
             (r = append_fd(m, "StandardOutputFileDescriptor", fds[1])) < 0 ||
             (r = append_fd(m, "StandardErrorFileDescriptor", fds[2])) < 0)
                 return r;
-        r = sd_bus_message_open_container(m, 'r', "sv");
+        r = bus_append_exec_start_ex(m, helper, argv, STRV_MAKE("no-env-expand", "no-setuid"));
         if (r >= 0)
-                r = sd_bus_message_append(m, "s", "ExecStartEx");
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'v', "a(sasas)");
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'a', "(sasas)");
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'r', "sasas");
-        if (r >= 0)
-                r = sd_bus_message_append(m, "s", helper);
-        if (r >= 0)
-                r = sd_bus_message_append_strv(m, argv);
-        if (r >= 0)
-                r = sd_bus_message_append_strv(m, STRV_MAKE("no-env-expand", "no-setuid"));
-        for (int i = 0; i < 5 && r >= 0; i++)
-                r = sd_bus_message_close_container(m);
+                r = sd_bus_message_close_container(m); /* a(sv) */
         if (r >= 0)
                 r = sd_bus_message_append(m, "a(sa(sv))", 0);
         if (r < 0)
                 return r;
 
-        r = systemd_call_job_wait(rt->bus, m, &error, &result);
-        if (r < 0)
-                return peapod_error_set(err, r, "Failed to start unit %s: %s", unit, error.message ?: strerror(-r));
-        if (!streq(result, "done")) {
+        r = systemd_start_transient_unit(rt->bus, m, unit, err);
+        if (r == -EIO) {
                 (void) systemd_unref_unit(rt->bus, unit);
                 (void) systemd_reset_failed_unit(rt->bus, unit);
-                return peapod_error_set(err, -EIO, "Unit %s did not start: %s", unit, result);
         }
+        if (r < 0)
+                return r;
         *ret_unit = TAKE_PTR(unit);
         return 0;
 }

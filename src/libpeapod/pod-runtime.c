@@ -334,27 +334,10 @@ static int app_append_limits(sd_bus_message *m, const App *a) {
         return 0;
 }
 
-/* With Type=exec the start job ends when the helper has been exec'd; an app
- * that fails before systemd saw that (a fast `exit 7` on a busy machine)
- * fails the job although it ran. That exit is the app's to report, like any
- * later one, not a failure to start. systemd's own spawn failures (no such
- * helper, a bad setting) exit with its reserved statuses 200-243. */
-static bool app_ran_within_start_job(PodRuntime *rt, const char *unit, const char *result) {
-        UnitStatus s = {};
-        bool ran = false;
-
-        if (streq(result, "failed") && systemd_get_unit_status(rt->bus, unit, &s) >= 0)
-                ran = s.exec_main_code == CLD_KILLED || s.exec_main_code == CLD_DUMPED ||
-                      (s.exec_main_code == CLD_EXITED && (s.exec_main_status < 200 || s.exec_main_status > 243));
-        unit_status_done(&s);
-        return ran;
-}
-
 int app_start_unit(PodRuntime *rt, const Pod *p, App *a, const char *slice, const char *scope,
                           PeapodError *err) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_free_ char *unit = NULL, *helper = NULL, *rootfs = NULL, *desc = NULL, *result = NULL;
+        _cleanup_free_ char *unit = NULL, *helper = NULL, *rootfs = NULL, *desc = NULL;
         _cleanup_strv_free_ char **argv = NULL;
         char *arg;
         int r;
@@ -462,23 +445,7 @@ int app_start_unit(PodRuntime *rt, const Pod *p, App *a, const char *slice, cons
         /* ExecStartEx: no-env-expand, or systemd would expand "$VAR" in the
          * app's command line; no-setuid, the helper must stay root to join
          * the pod's namespaces (it drops privileges for the app itself). */
-        r = sd_bus_message_open_container(m, 'r', "sv");
-        if (r >= 0)
-                r = sd_bus_message_append(m, "s", "ExecStartEx");
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'v', "a(sasas)");
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'a', "(sasas)");
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'r', "sasas");
-        if (r >= 0)
-                r = sd_bus_message_append(m, "s", helper);
-        if (r >= 0)
-                r = sd_bus_message_append_strv(m, argv);
-        if (r >= 0)
-                r = sd_bus_message_append_strv(m, STRV_MAKE("no-env-expand", "no-setuid"));
-        for (int i = 0; i < 4 && r >= 0; i++)
-                r = sd_bus_message_close_container(m);
+        r = bus_append_exec_start_ex(m, helper, argv, STRV_MAKE("no-env-expand", "no-setuid"));
         if (r >= 0)
                 r = sd_bus_message_close_container(m); /* a(sv) */
         if (r >= 0)
@@ -486,12 +453,9 @@ int app_start_unit(PodRuntime *rt, const Pod *p, App *a, const char *slice, cons
         if (r < 0)
                 return r;
 
-        r = systemd_call_job_wait(rt->bus, m, &error, &result);
+        r = systemd_start_transient_unit(rt->bus, m, unit, err);
         if (r < 0)
-                return peapod_error_set(err, r, "Failed to start unit %s: %s", unit,
-                               error.message ?: strerror(-r));
-        if (!streq(result, "done") && !app_ran_within_start_job(rt, unit, result))
-                return peapod_error_set(err, -EIO, "Unit %s did not start: %s", unit, result);
+                return r;
         a->state = APP_RUNNING;
         a->result = APP_RESULT_NONE;
         a->status = 0;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <stdio.h>
+#include <string.h>
 #include <sys/wait.h>
 
 #include <systemd/sd-id128.h>
@@ -90,6 +91,30 @@ finish:
         strv_free(w.paths);
         strv_free(w.results);
         return r;
+}
+
+static bool unit_ran_within_start_job(sd_bus *bus, const char *unit) {
+        UnitStatus s = {};
+        bool ran = false;
+
+        if (systemd_get_unit_status(bus, unit, &s) >= 0)
+                ran = s.exec_main_code == CLD_KILLED || s.exec_main_code == CLD_DUMPED ||
+                      (s.exec_main_code == CLD_EXITED && (s.exec_main_status < 200 || s.exec_main_status > 243));
+        unit_status_done(&s);
+        return ran;
+}
+
+int systemd_start_transient_unit(sd_bus *bus, sd_bus_message *m, const char *unit, PeapodError *err) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_free_ char *result = NULL;
+        int r;
+
+        r = systemd_call_job_wait(bus, m, &error, &result);
+        if (r < 0)
+                return peapod_error_set(err, r, "Failed to start unit %s: %s", unit, error.message ?: strerror(-r));
+        if (!streq(result, "done") && !(streq(result, "failed") && unit_ran_within_start_job(bus, unit)))
+                return peapod_error_set(err, -EIO, "Unit %s did not start: %s", unit, result);
+        return 0;
 }
 
 static int unit_call_simple(sd_bus *bus, const char *method, const char *unit) {

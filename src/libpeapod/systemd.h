@@ -7,6 +7,7 @@
 #include <systemd/sd-bus.h>
 
 #include "bus-util.h"
+#include "error.h"
 #include "macro.h"
 
 /* Synchronous calls to systemd (org.freedesktop.systemd1) and machined
@@ -28,6 +29,15 @@ void unit_status_done(UnitStatus *s);
 /* Send a method call that returns a job path, then wait until that job is
  * removed. ret_result gets the job result ("done", "failed", ...). */
 int systemd_call_job_wait(sd_bus *bus, sd_bus_message *m, sd_bus_error *error, char **ret_result);
+
+/* Sends m, a StartTransientUnit call for unit, and waits for its job.
+ * With Type=exec the job ends when systemd has seen ExecStart exec'd; a
+ * main process that fails before that (a fast `exit 7` on a busy machine)
+ * fails the job although it ran. That counts as started: the exit is the
+ * unit's to report, like any later one. systemd's own spawn failures (no
+ * such program, a bad setting) exit with its reserved statuses 200-243 and
+ * stay failures to start. */
+int systemd_start_transient_unit(sd_bus *bus, sd_bus_message *m, const char *unit, PeapodError *err);
 
 int systemd_stop_unit(sd_bus *bus, const char *unit, sd_bus_error *error);
 int systemd_reset_failed_unit(sd_bus *bus, const char *unit);
