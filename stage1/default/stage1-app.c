@@ -14,14 +14,14 @@
 #include <sys/mount.h>
 #include <sys/statfs.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <systemd/sd-journal.h>
 
 #include "fs-util.h"
 #include "log.h"
+#include "stage1-child.h"
+#include "stage1-journal.h"
 #include "stage1-util.h"
 
 static const struct {
@@ -91,33 +91,6 @@ static int pod_join(Pod *pod, bool private_pid_ns) {
          * of joining the pod's, never inside it. */
         if (private_pid_ns && unshare(CLONE_NEWPID) < 0)
                 return log_error_errno(errno, "Failed to make a PID namespace: %m");
-        return 0;
-}
-
-/* The journal's stream socket lives in the host's /run, so this must run
- * before we pivot away from it. Without journald (tests, a host without
- * systemd) the app gets our own stdout and stderr instead. */
-static int open_streams(const char *app_id, int *ret_out, int *ret_err) {
-        _cleanup_close_ int out = -EBADF, err = -EBADF;
-
-        out = sd_journal_stream_fd(app_id, LOG_INFO, 0);
-        if (out >= 0)
-                err = sd_journal_stream_fd(app_id, LOG_ERR, 0);
-        if (out < 0 || err < 0) {
-                log_warning_errno(out < 0 ? out : err, "Failed to connect to journald, app logs go to our stdout/stderr: %m");
-                out = safe_close(out);
-                /* Copies above 2, so that dup2() onto 1 and 2 later cannot
-                 * clobber one stream with the other. */
-                out = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
-                if (out < 0)
-                        return log_error_errno(errno, "Failed to duplicate stdout: %m");
-                err = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
-                if (err < 0)
-                        return log_error_errno(errno, "Failed to duplicate stderr: %m");
-        }
-
-        *ret_out = TAKE_FD(out);
-        *ret_err = TAKE_FD(err);
         return 0;
 }
 
@@ -574,52 +547,6 @@ static _noreturn_ void child_main(const AppArgs *a, int out_fd, int err_fd) {
         _exit(exec_errno_to_exit_status(r));
 }
 
-/* systemd reports a service's main process: exit code, or the signal that
- * killed it. That process is us, so to hand the app's fate on we die the
- * same way. No core for us: the app's is the one that matters. */
-static _noreturn_ void die_like_child(int sig) {
-        const struct rlimit no_core = {};
-        sigset_t s;
-
-        (void) setrlimit(RLIMIT_CORE, &no_core);
-        (void) signal(sig, SIG_DFL);
-        (void) kill(getpid(), sig);
-        sigemptyset(&s);
-        sigaddset(&s, sig);
-        (void) sigprocmask(SIG_UNBLOCK, &s, NULL);
-
-        /* Still here: a signal whose default is not to terminate. */
-        _exit(128 + sig);
-}
-
-static int wait_child(pid_t child, const sigset_t *mask) {
-        for (;;) {
-                siginfo_t si;
-                int status;
-                pid_t p;
-
-                if (sigwaitinfo(mask, &si) < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return log_error_errno(errno, "Failed to wait for signals: %m");
-                }
-                if (si.si_signo != SIGCHLD) {
-                        (void) kill(child, si.si_signo);
-                        continue;
-                }
-
-                p = waitpid(child, &status, WNOHANG);
-                if (p < 0)
-                        return log_error_errno(errno, "Failed to wait for the app: %m");
-                if (p == 0)
-                        continue;
-                if (WIFEXITED(status))
-                        return WEXITSTATUS(status);
-                if (WIFSIGNALED(status))
-                        die_like_child(WTERMSIG(status));
-        }
-}
-
 static bool pid_ns_for_children_changed;
 
 static int run(int argc, char *argv[]) {
@@ -639,7 +566,7 @@ static int run(int argc, char *argv[]) {
         if (pod_open(args.leader, args.scope, &pod) < 0)
                 return STAGE1_APP_EXIT_SETUP;
 
-        if (open_streams(args.app_id, &out_fd, &err_fd) < 0)
+        if (stage1_open_journal_streams(args.app_id, &out_fd, &err_fd) < 0)
                 return STAGE1_APP_EXIT_SETUP;
 
         if (pod_join(&pod, args.private_pid_ns) < 0)
@@ -676,7 +603,7 @@ static int run(int argc, char *argv[]) {
         out_fd = safe_close(out_fd);
         err_fd = safe_close(err_fd);
 
-        r = wait_child(child, &mask);
+        r = stage1_wait_child(child, &mask);
         return r < 0 ? STAGE1_APP_EXIT_SETUP : r;
 }
 

@@ -12,11 +12,11 @@
 #include <stdio.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
-#include <systemd/sd-journal.h>
 
 #include "fs-util.h"
 #include "log.h"
 #include "stage1-child.h"
+#include "stage1-journal.h"
 #include "stage1-util.h"
 #include "strv.h"
 
@@ -33,25 +33,6 @@ static int leader_check(pid_t leader, const char *scope) {
         if (proc_fd < 0)
                 return log_error_errno(errno, "Failed to open %s: %m", path);
         return proc_check_in_unit(proc_fd, path, scope, 16384);
-}
-
-static int open_streams(const char *app_id, int *ret_out, int *ret_err) {
-        _cleanup_close_ int out = -EBADF, err = -EBADF;
-
-        out = sd_journal_stream_fd(app_id, LOG_INFO, 0);
-        if (out >= 0)
-                err = sd_journal_stream_fd(app_id, LOG_ERR, 0);
-        if (out < 0 || err < 0) {
-                log_warning_errno(out < 0 ? out : err, "Failed to connect to journald, app logs go to our stdout/stderr: %m");
-                out = safe_close(out);
-                out = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
-                err = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
-                if (out < 0 || err < 0)
-                        return log_error_errno(errno, "Failed to duplicate stdout/stderr: %m");
-        }
-        *ret_out = TAKE_FD(out);
-        *ret_err = TAKE_FD(err);
-        return 0;
 }
 
 /* Binds the host's src (recursively) onto name below the app's root; the
@@ -183,7 +164,7 @@ int main(int argc, char *argv[]) {
         }
         if (leader_check(args.leader, args.scope) < 0)
                 return STAGE1_APP_EXIT_SETUP;
-        if (open_streams(args.app_id, &out_fd, &err_fd) < 0)
+        if (stage1_open_journal_streams(args.app_id, &out_fd, &err_fd) < 0)
                 return STAGE1_APP_EXIT_SETUP;
 
         (void) signal(SIGCHLD, SIG_DFL);
