@@ -147,10 +147,7 @@ static void app_status_done(AppStatus *a) {
 }
 
 static int read_app_status(sd_bus_message *m, AppStatus *a) {
-        static const struct {
-                const char *name, *type;
-                size_t offset;
-        } props[] = {
+        static const CliBusProperty props[] = {
                 { "Name", "s", offsetof(AppStatus, name) },
                 { "Id", "s", offsetof(AppStatus, id) },
                 { "Image", "s", offsetof(AppStatus, image) },
@@ -165,64 +162,8 @@ static int read_app_status(sd_bus_message *m, AppStatus *a) {
                 { "StartedTimestamp", "t", offsetof(AppStatus, started_usec) },
                 { "ExitedTimestamp", "t", offsetof(AppStatus, exited_usec) },
         };
-        int r;
 
-        r = sd_bus_message_enter_container(m, 'a', "{sv}");
-        if (r < 0)
-                return r;
-        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-                const char *name, *contents;
-                bool known = false;
-
-                r = sd_bus_message_read_basic(m, 's', &name);
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_peek_type(m, NULL, &contents);
-                if (r < 0)
-                        return r;
-                for (size_t i = 0; i < ELEMENTSOF(props) && !known; i++) {
-                        void *field = (uint8_t *) a + props[i].offset;
-
-                        if (!streq(name, props[i].name) || !streq(contents, props[i].type))
-                                continue;
-                        known = true;
-                        r = sd_bus_message_enter_container(m, 'v', contents);
-                        if (r < 0)
-                                return r;
-                        if (streq(contents, "as")) {
-                                strv_free(*(char ***) field);
-                                *(char ***) field = NULL;
-                                r = sd_bus_message_read_strv(m, field);
-                        } else if (streq(contents, "s")) {
-                                const char *s;
-
-                                r = sd_bus_message_read_basic(m, 's', &s);
-                                if (r >= 0) {
-                                        free(*(char **) field);
-                                        *(char **) field = strdup(s);
-                                        if (!*(char **) field)
-                                                r = -ENOMEM;
-                                }
-                        } else
-                                r = sd_bus_message_read_basic(m, contents[0], field);
-                        if (r < 0)
-                                return r;
-                        r = sd_bus_message_exit_container(m);
-                        if (r < 0)
-                                return r;
-                }
-                if (!known) {
-                        r = sd_bus_message_skip(m, "v");
-                        if (r < 0)
-                                return r;
-                }
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
-        }
-        if (r < 0)
-                return r;
-        return sd_bus_message_exit_container(m);
+        return cli_read_properties(m, props, ELEMENTSOF(props), a);
 }
 
 static int get_app_status(sd_bus *bus, const char *pod_path, const char *app, AppStatus *ret) {

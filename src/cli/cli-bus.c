@@ -92,7 +92,8 @@ static int read_string(sd_bus_message *m, char **ret) {
         return 0;
 }
 
-static int read_apps(sd_bus_message *m, PodInfo *p) {
+static int read_apps(sd_bus_message *m, void *base) {
+        PodInfo *p = base;
         int r;
 
         r = sd_bus_message_enter_container(m, 'a', "(sssassssi)");
@@ -126,7 +127,8 @@ static int read_apps(sd_bus_message *m, PodInfo *p) {
         return sd_bus_message_exit_container(m);
 }
 
-static int read_networks(sd_bus_message *m, PodInfo *p) {
+static int read_networks(sd_bus_message *m, void *base) {
+        PodInfo *p = base;
         const char *net, *ifn, *addr;
         int r;
 
@@ -149,29 +151,7 @@ static int read_networks(sd_bus_message *m, PodInfo *p) {
         return sd_bus_message_exit_container(m);
 }
 
-/* Properties this client does not know are skipped, so that a newer
- * peapodd that grows its API keeps working with this CLI. */
-static int read_pod_properties(sd_bus_message *m, PodInfo *p) {
-        static const struct {
-                const char *name, *type;
-                size_t offset;
-        } props[] = {
-                { "Id", "s", offsetof(PodInfo, id) },
-                { "Name", "s", offsetof(PodInfo, name) },
-                { "State", "s", offsetof(PodInfo, state) },
-                { "MachineName", "s", offsetof(PodInfo, machine) },
-                { "Stage1", "s", offsetof(PodInfo, stage1) },
-                { "Slice", "s", offsetof(PodInfo, slice) },
-                { "Unit", "s", offsetof(PodInfo, unit) },
-                { "Leader", "u", offsetof(PodInfo, leader) },
-                { "CreatedTimestamp", "t", offsetof(PodInfo, created_usec) },
-                { "StartedTimestamp", "t", offsetof(PodInfo, started_usec) },
-                { "ExitedTimestamp", "t", offsetof(PodInfo, exited_usec) },
-                { "Apps", "a(sssassssi)", 0 },
-                { "NetworkMode", "s", offsetof(PodInfo, network_mode) },
-                { "Hostname", "s", offsetof(PodInfo, hostname) },
-                { "Networks", "a(sss)", 0 },
-        };
+int cli_read_properties(sd_bus_message *m, const CliBusProperty *props, size_t n_props, void *base) {
         int r;
 
         r = sd_bus_message_enter_container(m, 'a', "{sv}");
@@ -187,8 +167,8 @@ static int read_pod_properties(sd_bus_message *m, PodInfo *p) {
                 r = sd_bus_message_peek_type(m, NULL, &contents);
                 if (r < 0)
                         return r;
-                for (size_t i = 0; i < ELEMENTSOF(props); i++) {
-                        void *field = (uint8_t *) p + props[i].offset;
+                for (size_t i = 0; i < n_props && !known; i++) {
+                        void *field = (uint8_t *) base + props[i].offset;
 
                         if (!streq(name, props[i].name) || !streq(contents, props[i].type))
                                 continue;
@@ -196,20 +176,21 @@ static int read_pod_properties(sd_bus_message *m, PodInfo *p) {
                         r = sd_bus_message_enter_container(m, 'v', contents);
                         if (r < 0)
                                 return r;
-                        if (streq(name, "Apps"))
-                                r = read_apps(m, p);
-                        else if (streq(name, "Networks"))
-                                r = read_networks(m, p);
-                        else if (contents[0] == 's')
+                        if (props[i].read)
+                                r = props[i].read(m, base);
+                        else if (streq(contents, "s"))
                                 r = read_string(m, field);
-                        else
+                        else if (streq(contents, "as")) {
+                                strv_free(*(char ***) field);
+                                *(char ***) field = NULL;
+                                r = sd_bus_message_read_strv(m, field);
+                        } else
                                 r = sd_bus_message_read_basic(m, contents[0], field);
                         if (r < 0)
                                 return r;
                         r = sd_bus_message_exit_container(m);
                         if (r < 0)
                                 return r;
-                        break;
                 }
                 if (!known) {
                         r = sd_bus_message_skip(m, "v");
@@ -223,6 +204,28 @@ static int read_pod_properties(sd_bus_message *m, PodInfo *p) {
         if (r < 0)
                 return r;
         return sd_bus_message_exit_container(m);
+}
+
+static int read_pod_properties(sd_bus_message *m, PodInfo *p) {
+        static const CliBusProperty props[] = {
+                { "Id", "s", offsetof(PodInfo, id) },
+                { "Name", "s", offsetof(PodInfo, name) },
+                { "State", "s", offsetof(PodInfo, state) },
+                { "MachineName", "s", offsetof(PodInfo, machine) },
+                { "Stage1", "s", offsetof(PodInfo, stage1) },
+                { "Slice", "s", offsetof(PodInfo, slice) },
+                { "Unit", "s", offsetof(PodInfo, unit) },
+                { "Leader", "u", offsetof(PodInfo, leader) },
+                { "CreatedTimestamp", "t", offsetof(PodInfo, created_usec) },
+                { "StartedTimestamp", "t", offsetof(PodInfo, started_usec) },
+                { "ExitedTimestamp", "t", offsetof(PodInfo, exited_usec) },
+                { "Apps", "a(sssassssi)", 0, read_apps },
+                { "NetworkMode", "s", offsetof(PodInfo, network_mode) },
+                { "Hostname", "s", offsetof(PodInfo, hostname) },
+                { "Networks", "a(sss)", 0, read_networks },
+        };
+
+        return cli_read_properties(m, props, ELEMENTSOF(props), p);
 }
 
 int cli_get_pod_info(sd_bus *bus, const char *key, PodInfo *ret) {

@@ -179,6 +179,21 @@ int cli_log_bus_error(const sd_bus_error *error, int r);
 int cli_call(sd_bus *bus, const char *path, const char *interface, const char *member, uint64_t timeout_usec,
              sd_bus_message **ret_reply, const char *types, ...);
 int cli_get_pod_path(sd_bus *bus, const char *key, char **ret);
+
+/* One property of an a{sv} that cli_read_properties() fills in: a field at
+ * offset of the caller's struct, of D-Bus type "s" (strdup'd), "as" or a
+ * basic type; other types need read, which gets the variant's contents and
+ * the struct. */
+typedef struct CliBusProperty {
+        const char *name, *type;
+        size_t offset;
+        int (*read)(sd_bus_message *m, void *base);
+} CliBusProperty;
+
+/* Reads an a{sv} of properties into base. Properties this client does not
+ * know (or of another type) are skipped, so that a newer peapodd that grows
+ * its API keeps working with this CLI. */
+int cli_read_properties(sd_bus_message *m, const CliBusProperty *props, size_t n_props, void *base);
 int cli_get_pod_info(sd_bus *bus, const char *key, PodInfo *ret);
 int cli_list_pods(sd_bus *bus, PodInfo **ret, size_t *ret_n);
 /* Pull ref through peapodd, drawing progress on stderr unless quiet;
