@@ -80,3 +80,21 @@ cleanup_pods() {
         done
 }
 trap cleanup_pods EXIT
+
+# hostile_image NAME PROGRAM...: import localhost/NAME:latest, an unsigned
+# test image (busybox plus each hostile app tests/hostile/PROGRAM.c as
+# /bin/PROGRAM), imported with --insecure-options=image. Skips the test (77) when
+# the build has no hostile apps (a sanitizer build cannot link them static).
+hostile_image() {
+        local name=$1 p dir args=()
+        shift
+        for p in "$@"; do
+                [ -x "$PEAPOD_BUILD_DIR/tests/hostile/hostile-$p" ] || { say "no hostile-$p in the build: skipped"; exit 77; }
+                args+=("--file=$PEAPOD_BUILD_DIR/tests/hostile/hostile-$p:/bin/$p")
+        done
+        dir=$(mktemp -d)
+        "$(dirname "${BASH_SOURCE[0]}")/../unit/make-test-image.py" "$dir/oci" --salt="$name" "${args[@]}" >/dev/null
+        tar -C "$dir/oci" -cf "$dir/img.tar" .
+        $PEAPOD image import -q --insecure-options=image --name="localhost/$name:latest" "$dir/img.tar" >/dev/null
+        rm -rf "$dir"
+}

@@ -10,6 +10,8 @@
 #   --user=SPEC    the config's User is SPEC (not "0:0"), and layer 1 also
 #                  carries /etc/passwd and /etc/group with user "app" (1000:1000)
 #   --symlink=NAME:TARGET  layer 1 also carries symlink NAME -> TARGET (repeatable)
+#   --file=SRC:DEST  layer 1 also carries host file SRC as DEST, mode 0755
+#                  (repeatable; e.g. a hostile app from tests/hostile)
 import gzip, hashlib, io, json, os, sys, tarfile
 
 out = sys.argv[1]
@@ -56,6 +58,9 @@ for a in sys.argv:
     if a.startswith("--symlink="):
         name, target = a[len("--symlink="):].split(":", 1)
         e1.append((name, None, target))
+    elif a.startswith("--file="):
+        src, dest = a[len("--file="):].split(":", 1)
+        e1.append((dest.lstrip("/"), open(src, "rb").read(), None))
 l1, d1 = layer(e1)
 l2, d2 = layer([("etc/.wh.gone", b"", None), ("etc/motd", b"hello\n", None)])
 if bad:
