@@ -248,6 +248,13 @@ int main(int argc, char *argv[]) {
         r = sd_bus_attach_event(d.bus, d.event, SD_EVENT_PRIORITY_NORMAL);
         if (r < 0)
                 return log_error_errno(r, "Failed to attach bus to event loop: %m"), EXIT_FAILURE;
+        /* A restarted dbus-daemon leaves us on a dead connection that still
+         * holds nobody's name: end the loop with a failure, so that systemd
+         * restarts us (Restart=on-failure) onto the new bus, where bus
+         * activation finds us again. The worker connection dies with it. */
+        r = sd_bus_set_exit_on_disconnect(d.bus, true);
+        if (r < 0)
+                return log_error_errno(r, "Failed to watch the bus connection: %m"), EXIT_FAILURE;
 
         (void) sd_notify(false, "READY=1\nSTATUS=Serving org.peapod1");
         log_info("peapodd %s serving %s with %zu pod(s).", PACKAGE_VERSION, PEAPOD_BUS_NAME, d.n_pods);
@@ -255,6 +262,8 @@ int main(int argc, char *argv[]) {
         r = sd_event_loop(d.event);
         if (r < 0)
                 return log_error_errno(r, "Event loop failed: %m"), EXIT_FAILURE;
+        if (r > 0)
+                return log_error_errno(ENOTCONN, "Disconnected from the system bus, exiting."), EXIT_FAILURE;
         (void) sd_notify(false, "STOPPING=1");
         /* Pods keep running: systemd owns them, not us. */
         return EXIT_SUCCESS;

@@ -34,24 +34,24 @@ int bus_append_property_as(sd_bus_message *m, const char *name, char * const *l)
         return sd_bus_message_close_container(m);
 }
 
-int bus_append_exec_start_ex(sd_bus_message *m, const char *path, char * const *argv, char * const *flags) {
+int bus_append_exec_start(sd_bus_message *m, const char *path, char * const *argv) {
         int r;
 
         r = sd_bus_message_open_container(m, 'r', "sv");
         if (r >= 0)
-                r = sd_bus_message_append(m, "s", "ExecStartEx");
+                r = sd_bus_message_append(m, "s", "ExecStart");
         if (r >= 0)
-                r = sd_bus_message_open_container(m, 'v', "a(sasas)");
+                r = sd_bus_message_open_container(m, 'v', "a(sasb)");
         if (r >= 0)
-                r = sd_bus_message_open_container(m, 'a', "(sasas)");
+                r = sd_bus_message_open_container(m, 'a', "(sasb)");
         if (r >= 0)
-                r = sd_bus_message_open_container(m, 'r', "sasas");
+                r = sd_bus_message_open_container(m, 'r', "sasb");
         if (r >= 0)
                 r = sd_bus_message_append(m, "s", path);
         if (r >= 0)
                 r = sd_bus_message_append_strv(m, (char **) argv);
         if (r >= 0)
-                r = sd_bus_message_append_strv(m, (char **) flags);
+                r = sd_bus_message_append(m, "b", 0);
         for (int i = 0; i < 4 && r >= 0; i++)
                 r = sd_bus_message_close_container(m);
         return r;

@@ -11,6 +11,8 @@ int bus_append_property_s(sd_bus_message *m, const char *name, const char *value
 int bus_append_property_b(sd_bus_message *m, const char *name, int value);
 int bus_append_property_t(sd_bus_message *m, const char *name, uint64_t value);
 int bus_append_property_as(sd_bus_message *m, const char *name, char * const *l);
-/* ExecStartEx (a(sasas)) with one command: path, argv (argv[0] first) and
- * flags such as "no-env-expand". */
-int bus_append_exec_start_ex(sd_bus_message *m, const char *path, char * const *argv, char * const *flags);
+/* ExecStart (a(sasb)) with one command: path and argv (argv[0] first),
+ * failure not ignored. Only for arguments that systemd reads back the same
+ * after daemon-reload: no "$" (expanded at exec), nothing a unit file would
+ * unquote differently; the stage1 helpers get theirs in a file. */
+int bus_append_exec_start(sd_bus_message *m, const char *path, char * const *argv);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <stdio.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "name.h"
 #include "pod-app.h"
@@ -34,7 +35,7 @@ int pod_exec_start(PodRuntime *rt, const Pod *p, const App *a, char * const *cmd
                    const int fds[3], char **ret_unit, PeapodError *err) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         _cleanup_free_ char *prefix = NULL, *unit = NULL, *app_unit = NULL, *slice = NULL, *helper = NULL,
-                            *desc = NULL;
+                            *desc = NULL, *args_file = NULL;
         _cleanup_strv_free_ char **argv = NULL;
         char rnd[POD_ID_LEN + 1], *arg;
         pid_t pid;
@@ -56,6 +57,13 @@ int pod_exec_start(PodRuntime *rt, const Pod *p, const App *a, char * const *cmd
                 return r;
         if (asprintf(&unit, "%s%.12s.service", prefix, rnd) < 0)
                 return -ENOMEM;
+        {
+                _cleanup_free_ char *name = NULL;
+
+                /* The helper removes it once read. */
+                if (asprintf(&name, "exec-%.12s.args", rnd) < 0 || app_dir(rt, p, a, name, &args_file) < 0)
+                        return -ENOMEM;
+        }
         r = app_unit_name(p->name, a->name, &app_unit);
         if (r < 0)
                 return r;
@@ -112,15 +120,21 @@ int pod_exec_start(PodRuntime *rt, const Pod *p, const App *a, char * const *cmd
             (r = append_fd(m, "StandardOutputFileDescriptor", fds[1])) < 0 ||
             (r = append_fd(m, "StandardErrorFileDescriptor", fds[2])) < 0)
                 return r;
-        r = bus_append_exec_start_ex(m, helper, argv, STRV_MAKE("no-env-expand", "no-setuid"));
+        /* As for apps (app_start_unit): the command reaches the helper in
+         * a file, so it survives a daemon-reload exactly. */
+        r = stage1_append_exec_start(m, helper, argv, args_file);
         if (r >= 0)
                 r = sd_bus_message_close_container(m); /* a(sv) */
         if (r >= 0)
                 r = sd_bus_message_append(m, "a(sa(sv))", 0);
-        if (r < 0)
+        if (r < 0) {
+                (void) unlink(args_file);
                 return r;
+        }
 
         r = systemd_start_transient_unit(rt->bus, m, unit, err);
+        if (r < 0)
+                (void) unlink(args_file);
         if (r == -EIO) {
                 (void) systemd_unref_unit(rt->bus, unit);
                 (void) systemd_reset_failed_unit(rt->bus, unit);

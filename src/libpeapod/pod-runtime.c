@@ -334,10 +334,36 @@ static int app_append_limits(sd_bus_message *m, const App *a) {
         return 0;
 }
 
+int stage1_append_exec_start(sd_bus_message *m, const char *helper, char * const *argv, const char *args_file) {
+        _cleanup_free_ char *data = NULL, *arg = NULL;
+        size_t size = 0;
+        FILE *f;
+        int r;
+
+        if (!argv || !argv[0] || args_file[0] != '/' || strchr(args_file, '$'))
+                return -EINVAL;
+
+        f = open_memstream(&data, &size);
+        if (!f)
+                return -ENOMEM;
+        for (char * const *s = argv + 1; *s; s++)
+                fwrite(*s, 1, strlen(*s) + 1, f);
+        if (fclose(f) < 0)
+                return -ENOMEM;
+        /* Read by a root helper: root's alone (the helper refuses others). */
+        r = write_file_atomic(args_file, data, size, 0600);
+        if (r < 0)
+                return r;
+
+        if (asprintf(&arg, "--args-file=%s", args_file) < 0)
+                return -ENOMEM;
+        return bus_append_exec_start(m, helper, STRV_MAKE(argv[0], arg));
+}
+
 int app_start_unit(PodRuntime *rt, const Pod *p, App *a, const char *slice, const char *scope,
                           PeapodError *err) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-        _cleanup_free_ char *unit = NULL, *helper = NULL, *rootfs = NULL, *desc = NULL;
+        _cleanup_free_ char *unit = NULL, *helper = NULL, *rootfs = NULL, *desc = NULL, *args_file = NULL;
         _cleanup_strv_free_ char **argv = NULL;
         char *arg;
         int r;
@@ -346,7 +372,7 @@ int app_start_unit(PodRuntime *rt, const Pod *p, App *a, const char *slice, cons
         if (r < 0)
                 return r;
         if (asprintf(&helper, "%s/%s/peapod-stage1-app", rt->stage1_dir, pod_stage1(p)) < 0 ||
-            app_dir(rt, p, a, "rootfs", &rootfs) < 0 ||
+            app_dir(rt, p, a, "rootfs", &rootfs) < 0 || app_dir(rt, p, a, "stage1-args", &args_file) < 0 ||
             asprintf(&desc, "App %s of pod %s", a->name, p->name) < 0)
                 return -ENOMEM;
 
@@ -442,10 +468,12 @@ int app_start_unit(PodRuntime *rt, const Pod *p, App *a, const char *slice, cons
         if (r < 0)
                 return r;
 
-        /* ExecStartEx: no-env-expand, or systemd would expand "$VAR" in the
-         * app's command line; no-setuid, the helper must stay root to join
-         * the pod's namespaces (it drops privileges for the app itself). */
-        r = bus_append_exec_start_ex(m, helper, argv, STRV_MAKE("no-env-expand", "no-setuid"));
+        /* The app's command line goes through a file: on ExecStart systemd
+         * would expand "$VAR" in it, and 252 cannot read ExecStartEx (with
+         * its no-env-expand) back after a daemon-reload. No User= is set, so
+         * the helper stays root to join the pod's namespaces (it drops
+         * privileges for the app itself). */
+        r = stage1_append_exec_start(m, helper, argv, args_file);
         if (r >= 0)
                 r = sd_bus_message_close_container(m); /* a(sv) */
         if (r >= 0)

@@ -52,6 +52,12 @@ int app_dir(PodRuntime *rt, const Pod *p, const App *a, const char *sub, char **
 int app_mount_rootfs(PodRuntime *rt, const Pod *p, const App *a);
 void app_umount_rootfs(PodRuntime *rt, const Pod *p, const App *a);
 int app_start_unit(PodRuntime *rt, const Pod *p, App *a, const char *slice, const char *scope, PeapodError *err);
+
+/* The ExecStart of a unit-started stage1 helper: writes argv[1..] to
+ * args_file (stage1/README.md, "--args-file") and appends ExecStart =
+ * helper "argv[0] --args-file=ARGS_FILE", which systemd reads back the same
+ * after any reload. args_file must be absolute and hold no '$'. */
+int stage1_append_exec_start(sd_bus_message *m, const char *helper, char * const *argv, const char *args_file);
 /* Record what systemd says of an app's unit; true if anything changed. */
 struct UnitStatus;
 bool app_update_from_unit(App *a, const struct UnitStatus *s);

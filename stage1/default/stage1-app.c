@@ -557,6 +557,9 @@ static int run(int argc, char *argv[]) {
         pid_t child;
         int r;
 
+        /* Kept: a restart of the unit reads the same file. */
+        if (stage1_args_file_load(&argc, &argv, /* unlink_after= */ false) < 0)
+                return STAGE1_APP_EXIT_SETUP;
         r = app_args_parse(argc, argv, &args);
         if (r < 0)
                 return STAGE1_APP_EXIT_SETUP;

@@ -250,6 +250,9 @@ static int run(int argc, char *argv[]) {
         pid_t child;
         int r;
 
+        /* An exec runs once: its arguments file goes with it. */
+        if (stage1_args_file_load(&argc, &argv, /* unlink_after= */ true) < 0)
+                return STAGE1_APP_EXIT_SETUP;
         r = exec_args_parse(argc, argv, &args);
         if (r < 0)
                 return STAGE1_APP_EXIT_SETUP;

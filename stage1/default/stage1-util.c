@@ -10,6 +10,7 @@
 
 #include "log.h"
 #include "stage1-util.h"
+#include "string-util.h"
 #include "strv.h"
 
 int parse_pid(const char *s, pid_t *ret) {
@@ -847,4 +848,82 @@ int credentials_add_groups(Credentials *c, char * const *groups, const char *gro
                 }
         *ret_bad = NULL;
         return 0;
+}
+
+/* Reachable from here until exit, so that leak checkers see no leak. */
+static char *args_file_data;
+static char **args_file_argv;
+
+int stage1_args_file_load(int *argc, char ***argv, bool unlink_after) {
+        _cleanup_free_ char *data = NULL;
+        _cleanup_free_ char **nargv = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        const char *path;
+        struct stat st;
+        size_t n = 0, count = 0;
+
+        if (*argc < 2 || !startswith((*argv)[1], "--args-file="))
+                return 0;
+        path = (*argv)[1] + strlen("--args-file=");
+        if (*argc != 2)
+                return log_error_errno(EINVAL, "--args-file= must be the only argument.");
+        if (path[0] != '/')
+                return log_error_errno(EINVAL, "--args-file= must be an absolute path.");
+
+        fd = open(path, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+        if (fd < 0)
+                return log_error_errno(errno, "Failed to open %s: %m", path);
+        if (fstat(fd, &st) < 0)
+                return log_error_errno(errno, "Failed to stat %s: %m", path);
+        if (!S_ISREG(st.st_mode) || st.st_uid != 0 || (st.st_mode & 0022))
+                return log_error_errno(EPERM, "%s is not a regular file written only by root, refusing.", path);
+        if ((uint64_t) st.st_size > STAGE1_ARGS_FILE_MAX)
+                return log_error_errno(EFBIG, "%s is larger than %u bytes.", path, STAGE1_ARGS_FILE_MAX);
+
+        data = malloc((size_t) st.st_size + 1);
+        if (!data)
+                return log_oom();
+        for (;;) {
+                ssize_t k = read(fd, data + n, (size_t) st.st_size + 1 - n);
+
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return log_error_errno(errno, "Failed to read %s: %m", path);
+                }
+                if (k == 0)
+                        break;
+                n += (size_t) k;
+                /* It grew while we read: not a file stage0 finished writing. */
+                if (n > (size_t) st.st_size)
+                        return log_error_errno(EBUSY, "%s changed while being read.", path);
+        }
+        if (n == 0 || data[n - 1] != 0)
+                return log_error_errno(EINVAL, "%s does not end with a NUL-terminated argument.", path);
+
+        for (size_t i = 0; i < n; i++)
+                if (data[i] == 0)
+                        count++;
+        if (count > STAGE1_ARGS_MAX)
+                return log_error_errno(E2BIG, "%s has more than %u arguments.", path, STAGE1_ARGS_MAX);
+
+        nargv = calloc(count + 2, sizeof(char *));
+        if (!nargv)
+                return log_oom();
+        nargv[0] = (*argv)[0];
+        for (size_t i = 0, k = 1; i < n; k++) {
+                nargv[k] = data + i;
+                i += strlen(data + i) + 1;
+        }
+
+        if (unlink_after && unlink(path) < 0)
+                return log_error_errno(errno, "Failed to remove %s: %m", path);
+
+        free(args_file_data);
+        free(args_file_argv);
+        args_file_data = TAKE_PTR(data);
+        args_file_argv = TAKE_PTR(nargv);
+        *argc = (int) count + 1;
+        *argv = args_file_argv;
+        return 1;
 }

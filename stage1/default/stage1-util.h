@@ -131,3 +131,21 @@ int loop_write(int fd, const void *buf, size_t size);
  * instead of resolving a path again. */
 #define FD_PATH_MAX (sizeof("/proc/self/fd/") + 12)
 char *fd_path(char buf[static FD_PATH_MAX], int fd);
+
+/* The arguments file of a unit-started helper: stage0 writes a helper's
+ * arguments (one NUL-terminated string each) into a root-owned file and
+ * gives systemd only "HELPER --args-file=PATH". A unit's ExecStart then
+ * holds no $VAR, % or quoting that systemd might read back differently
+ * after daemon-reload (252 cannot even read back ExecStartEx), and the
+ * command line of an app survives every reload and reexec exactly.
+ *
+ * If *argc is 2 and argv[1] is "--args-file=PATH", replaces *argc and *argv
+ * with argv[0] followed by the file's strings and returns 1; returns 0 when
+ * there is no such argument. PATH must be absolute, a regular file owned by
+ * root and writable by nobody else (nothing but stage0 may write a root
+ * helper's arguments), at most STAGE1_ARGS_FILE_MAX bytes and
+ * STAGE1_ARGS_MAX strings. With unlink_after, the file is removed once read
+ * (a one-shot exec). The new argv lives until exit. Logs why it fails. */
+#define STAGE1_ARGS_FILE_MAX (1U << 20)
+#define STAGE1_ARGS_MAX 8192
+int stage1_args_file_load(int *argc, char ***argv, bool unlink_after);

@@ -468,6 +468,88 @@ static void test_mkdirat_nofollow(void) {
         CHECK(rm_rf(tmp) >= 0);
 }
 
+static int write_args(const char *path, const void *data, size_t size, mode_t mode) {
+        _cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+
+        if (fd < 0 || fchmod(fd, mode) < 0)
+                return -errno;
+        return loop_write(fd, data, size);
+}
+
+static void test_args_file(void) {
+        char tmp[] = "/tmp/test-stage1-XXXXXX";
+        char path[sizeof(tmp) + 16], arg[sizeof(path) + 16];
+        char *argv0[] = { (char *) "helper", arg, NULL }, **argv = argv0;
+        int argc = 2;
+        const char args[] = "--leader=1\0--env=A=$HOME %n\0--\0sh\0-c\0echo \"x y\"\0";
+
+        printf("== stage1_args_file_load\n");
+        if (!mkdtemp(tmp)) {
+                printf("skip: mkdtemp: %m\n");
+                return;
+        }
+        snprintf(path, sizeof(path), "%s/args", tmp);
+        snprintf(arg, sizeof(arg), "--args-file=%s", path);
+
+        /* No --args-file: nothing changes. */
+        {
+                char *plain[] = { (char *) "helper", (char *) "--leader=1", NULL }, **p = plain;
+                int n = 2;
+
+                CHECK(stage1_args_file_load(&n, &p, false) == 0 && n == 2 && p == plain);
+        }
+
+        CHECK(write_args(path, args, sizeof(args) - 1, 0600) >= 0);
+        if (geteuid() == 0) {
+                /* Every byte reaches the helper as it was written: no $, %
+                 * or quote is interpreted. */
+                CHECK(stage1_args_file_load(&argc, &argv, false) == 1);
+                CHECK(argc == 7 && streq(argv[0], "helper") && streq(argv[1], "--leader=1") &&
+                      streq(argv[2], "--env=A=$HOME %n") && streq(argv[3], "--") && streq(argv[6], "echo \"x y\"") &&
+                      argv[7] == NULL);
+                CHECK(access(path, F_OK) == 0);
+
+                /* One-shot: removed once read. */
+                argv = argv0, argc = 2;
+                CHECK(stage1_args_file_load(&argc, &argv, true) == 1 && argc == 7);
+                CHECK(access(path, F_OK) < 0 && errno == ENOENT);
+
+                /* Anyone but root could write a root helper's arguments. */
+                CHECK(write_args(path, args, sizeof(args) - 1, 0600) >= 0);
+                CHECK(chown(path, 1, 1) == 0);
+                argv = argv0, argc = 2;
+                CHECK(stage1_args_file_load(&argc, &argv, false) == -EPERM && argv == argv0);
+                CHECK(unlink(path) == 0);
+        } else {
+                /* Not root's: refused. */
+                CHECK(stage1_args_file_load(&argc, &argv, false) == -EPERM && argv == argv0);
+                CHECK(unlink(path) == 0);
+        }
+
+        /* Writable by others, a truncated last argument, extra arguments,
+         * a relative path, a symlink: all refused. */
+        CHECK(write_args(path, args, sizeof(args) - 1, 0622) >= 0);
+        argv = argv0, argc = 2;
+        CHECK(stage1_args_file_load(&argc, &argv, false) < 0 && argv == argv0);
+        CHECK(write_args(path, "--leader=1", 10, 0600) >= 0);
+        CHECK(stage1_args_file_load(&argc, &argv, false) < 0 && argv == argv0);
+        CHECK(write_args(path, "", 0, 0600) >= 0);
+        CHECK(stage1_args_file_load(&argc, &argv, false) < 0 && argv == argv0);
+        {
+                char *more[] = { (char *) "helper", arg, (char *) "--", NULL }, **p = more;
+                char rel[] = "--args-file=args";
+                char *relv[] = { (char *) "helper", rel, NULL }, **q = relv;
+                int n = 3, m = 2;
+
+                CHECK(stage1_args_file_load(&n, &p, false) == -EINVAL && p == more);
+                CHECK(stage1_args_file_load(&m, &q, false) == -EINVAL && q == relv);
+        }
+        CHECK(unlink(path) == 0 && symlink("/etc/hostname", path) == 0);
+        CHECK(stage1_args_file_load(&argc, &argv, false) == -ELOOP && argv == argv0);
+
+        CHECK(rm_rf(tmp) >= 0);
+}
+
 int main(void) {
         log_set_program("test-stage1");
         test_parse();
@@ -483,6 +565,7 @@ int main(void) {
         test_credentials();
         test_read_id_file();
         test_mkdirat_nofollow();
+        test_args_file();
 
         if (failures > 0) {
                 printf("%u check(s) failed\n", failures);

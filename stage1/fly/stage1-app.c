@@ -151,6 +151,8 @@ int main(int argc, char *argv[]) {
         int r;
 
         log_set_program(program_invocation_short_name);
+        if (stage1_args_file_load(&argc, &argv, /* unlink_after= */ false) < 0)
+                return STAGE1_APP_EXIT_SETUP;
         r = app_args_parse(argc, argv, &args);
         if (r < 0)
                 return STAGE1_APP_EXIT_SETUP;
