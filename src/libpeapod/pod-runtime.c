@@ -596,15 +596,21 @@ int pod_start(PodRuntime *rt, Pod *p, PeapodError *err) {
                         goto fail;
                 r = shares_host;
         }
-        if (r > 0)
-                /* Never a machine: machined's shell, login and copy act in
-                 * the leader's namespaces, and a leader in the host's
-                 * namespaces (all but its mount namespace) would hand
-                 * them the host. The pod gets its scope all the same. */
+        if (r >= 0) {
+                int shares_host = r;
+
+                /* Our own scope, not machined's CreateMachine: PID 1 would
+                 * track machined's name for that scope, one bus match per
+                 * pod in PID 1 (dbus-daemon allows 512 per connection). */
                 r = systemd_start_scope(rt->bus, scope, slice, p->leader, desc, &error);
-        else if (r == 0)
-                r = machine_create_with_network(rt->bus, p->name, p->id, p->leader, root, ifindices, n_ifindices, slice,
-                                                desc, &error);
+                /* Never a machine when it shares the host's namespaces:
+                 * machined's shell, login and copy act in the leader's
+                 * namespaces, and a leader in the host's namespaces (all but
+                 * its mount namespace) would hand them the host. */
+                if (r >= 0 && !shares_host)
+                        r = machine_register_with_network(rt->bus, p->name, p->id, p->leader, root, ifindices,
+                                                          n_ifindices, &error);
+        }
         if (r < 0) {
                 if (sd_bus_error_has_name(&error, "org.freedesktop.machine1.MachineExists") || r == -EEXIST)
                         peapod_error_set(err, -EEXIST, "A machine named %s exists already", p->name);

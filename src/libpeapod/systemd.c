@@ -244,14 +244,9 @@ int systemd_get_unit_status(sd_bus *bus, const char *unit, UnitStatus *ret) {
         return 0;
 }
 
-int machine_create(sd_bus *bus, const char *name, const char *id_hex, pid_t leader, const char *root_directory,
-                   const char *slice, const char *description, sd_bus_error *error) {
-        return machine_create_with_network(bus, name, id_hex, leader, root_directory, NULL, 0, slice, description, error);
-}
-
-int machine_create_with_network(sd_bus *bus, const char *name, const char *id_hex, pid_t leader,
-                                const char *root_directory, const int *ifindices, size_t n_ifindices,
-                                const char *slice, const char *description, sd_bus_error *error) {
+int machine_register_with_network(sd_bus *bus, const char *name, const char *id_hex, pid_t leader,
+                                  const char *root_directory, const int *ifindices, size_t n_ifindices,
+                                  sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         sd_id128_t id;
         int r;
@@ -260,7 +255,7 @@ int machine_create_with_network(sd_bus *bus, const char *name, const char *id_he
         if (r < 0)
                 return r;
         r = sd_bus_message_new_method_call(bus, &m, "org.freedesktop.machine1", "/org/freedesktop/machine1",
-                                           "org.freedesktop.machine1.Manager", "CreateMachineWithNetwork");
+                                           "org.freedesktop.machine1.Manager", "RegisterMachineWithNetwork");
         if (r < 0)
                 return r;
         r = sd_bus_message_append(m, "s", name);
@@ -276,19 +271,7 @@ int machine_create_with_network(sd_bus *bus, const char *name, const char *id_he
         r = sd_bus_message_append_array(m, 'i', ifindices, n_ifindices * sizeof(int));
         if (r < 0)
                 return r;
-        r = sd_bus_message_open_container(m, 'a', "(sv)");
-        if (r < 0)
-                return r;
-        r = bus_append_property_s(m, "Slice", slice);
-        if (r < 0)
-                return r;
-        r = bus_append_property_s(m, "Description", description);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_close_container(m);
-        if (r < 0)
-                return r;
-        /* machined answers once the scope's start job is done. */
+        /* machined finds the unit from the leader's cgroup: our scope. */
         return sd_bus_call(bus, m, 0, error, NULL);
 }
 

@@ -49,12 +49,11 @@ int systemd_get_unit_status(sd_bus *bus, const char *unit, UnitStatus *ret);
 int systemd_start_scope(sd_bus *bus, const char *scope, const char *slice, pid_t pid, const char *description,
                         sd_bus_error *error);
 
-/* Register a machine whose scope machined creates in the given slice. */
-int machine_create(sd_bus *bus, const char *name, const char *id_hex, pid_t leader, const char *root_directory,
-                   const char *slice, const char *description, sd_bus_error *error);
-
-/* The same, telling machined the host-side interfaces of the machine's
- * network (ifindices may be NULL when n_ifindices is 0). */
-int machine_create_with_network(sd_bus *bus, const char *name, const char *id_hex, pid_t leader,
-                                const char *root_directory, const int *ifindices, size_t n_ifindices,
-                                const char *slice, const char *description, sd_bus_error *error);
+/* Register the machine whose leader is already in its scope (started
+ * with systemd_start_scope()): machined adds nothing that grows per
+ * machine in PID 1, unlike CreateMachine, whose scope PID 1 ties to
+ * machined's bus name (one match rule per pod). ifindices are the
+ * host-side interfaces of the machine's network (NULL when n_ifindices is 0). */
+int machine_register_with_network(sd_bus *bus, const char *name, const char *id_hex, pid_t leader,
+                                  const char *root_directory, const int *ifindices, size_t n_ifindices,
+                                  sd_bus_error *error);
