@@ -1,21 +1,71 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <syslog.h>
 #include <unistd.h>
-#include <systemd/sd-journal.h>
 
 #include "fs-util.h"
 #include "log.h"
 #include "macro.h"
 #include "stage1-journal.h"
+#include "stage1-util.h"
+
+#define JOURNAL_STDOUT_SOCKET "/run/systemd/journal/stdout"
+
+/* journald's stream protocol, as sd_journal_stream_fd() speaks it, plus
+ * the unit id line that sd_journal_stream_fd() leaves empty: journald
+ * learns a stream's unit (and so the unit's LogExtraFields, the pod and
+ * app fields) from the peer's cgroup when the first line arrives; an app
+ * that prints and exits at once has taken this helper with it by then,
+ * and journald falls back to the unit id of the header (accepted from
+ * root peers only). */
+static int journal_stream_open(const char *identifier, const char *unit, int priority) {
+        union {
+                struct sockaddr sa;
+                struct sockaddr_un un;
+        } sa = { .un.sun_family = AF_UNIX, .un.sun_path = JOURNAL_STDOUT_SOCKET };
+        _cleanup_free_ char *header = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        int len, r;
+
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return -errno;
+        if (connect(fd, &sa.sa, sizeof(sa.un)) < 0)
+                return -errno;
+        if (shutdown(fd, SHUT_RD) < 0)
+                return -errno;
+        /* A large buffer, as sd_journal_stream_fd() takes: a burst of output
+         * waits in it rather than in the app. Best effort. */
+        (void) setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &(int) { 8 * 1024 * 1024 }, sizeof(int));
+
+        /* identifier, unit id, priority, level prefix, to syslog, to kmsg,
+         * to console */
+        len = asprintf(&header, "%s\n%s\n%i\n0\n0\n0\n0\n", identifier, strempty(unit), priority);
+        if (len < 0)
+                return -ENOMEM;
+        r = loop_write(fd, header, (size_t) len);
+        if (r < 0)
+                return r;
+        return TAKE_FD(fd);
+}
 
 int stage1_open_journal_streams(const char *app_id, int *ret_out, int *ret_err) {
         _cleanup_close_ int out = -EBADF, err = -EBADF;
+        _cleanup_free_ char *unit = NULL;
+        char cgroup[4096];
 
-        out = sd_journal_stream_fd(app_id, LOG_INFO, 0);
+        /* Our own unit: peapodd's app unit. Without it the header carries no
+         * unit and journald relies on the peer's cgroup alone. */
+        if (read_small_fileat(AT_FDCWD, "/proc/self/cgroup", cgroup, sizeof(cgroup)) >= 0)
+                (void) cgroup_contents_unit(cgroup, &unit);
+
+        out = journal_stream_open(app_id, unit, LOG_INFO);
         if (out >= 0)
-                err = sd_journal_stream_fd(app_id, LOG_ERR, 0);
+                err = journal_stream_open(app_id, unit, LOG_ERR);
         if (out < 0 || err < 0) {
                 log_warning_errno(out < 0 ? out : err, "Failed to connect to journald, app logs go to our stdout/stderr: %m");
                 out = safe_close(out);

@@ -440,6 +440,49 @@ int cgroup_contents_in_unit(const char *contents, const char *unit) {
         return 0;
 }
 
+int cgroup_contents_unit(const char *contents, char **ret_unit) {
+        const char *line = contents;
+
+        if (!contents)
+                return -EINVAL;
+
+        while (*line) {
+                const char *nl = strchr(line, '\n');
+                size_t len = nl ? (size_t) (nl - line) : strlen(line);
+                const char *c1 = memchr(line, ':', len), *c2;
+
+                if (!c1)
+                        return -EINVAL;
+                c2 = memchr(c1 + 1, ':', len - (size_t) (c1 + 1 - line));
+                if (!c2)
+                        return -EINVAL;
+
+                const char *path = c2 + 1;
+                size_t path_len = len - (size_t) (path - line);
+                bool unified = c1 - line == 1 && line[0] == '0' && c2 == c1 + 1;
+
+                if (unified || controllers_have_systemd(c1 + 1, (size_t) (c2 - c1 - 1))) {
+                        const char *slash = memrchr(path, '/', path_len);
+                        _cleanup_free_ char *unit = NULL;
+
+                        if (slash) {
+                                unit = strndup(slash + 1, path_len - (size_t) (slash + 1 - path));
+                                if (!unit)
+                                        return -ENOMEM;
+                                if (unit_name_is_valid(unit)) {
+                                        *ret_unit = TAKE_PTR(unit);
+                                        return 0;
+                                }
+                        }
+                }
+
+                if (!nl)
+                        break;
+                line = nl + 1;
+        }
+        return -ENOENT;
+}
+
 int exec_errno_to_exit_status(int error) {
         switch (abs(error)) {
         case ENOENT:

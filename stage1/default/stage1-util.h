@@ -102,6 +102,11 @@ bool env_has_path(char * const *env);
  * path must end in "/<unit>". 1 yes, 0 no, -EINVAL on garbage. */
 int cgroup_contents_in_unit(const char *contents, const char *unit);
 
+/* The unit whose cgroup a /proc/PID/cgroup file names (the last component
+ * of the unified or the named systemd hierarchy's path), if it is a valid
+ * unit name; -ENOENT if there is none. */
+int cgroup_contents_unit(const char *contents, char **ret_unit);
+
 /* Reads the file name below dir_fd into buf as a string: -EFBIG unless it
  * fits in size - 1 bytes. */
 int read_small_fileat(int dir_fd, const char *name, char *buf, size_t size);

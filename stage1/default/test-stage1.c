@@ -102,6 +102,27 @@ static void test_cgroup(void) {
         CHECK(cgroup_contents_in_unit("", "machine-web.scope") == 0);
         CHECK(cgroup_contents_in_unit("garbage\n", "machine-web.scope") < 0);
         CHECK(cgroup_contents_in_unit(unified, "a/machine-web.scope") < 0);
+
+        printf("== cgroup_contents_unit\n");
+        {
+                const char *app = "1:name=systemd:/machine.slice/machine-w\\x2db.slice/peapod-w\\x2db-a.service\n"
+                                  "0::/machine.slice/machine-w\\x2db.slice/peapod-w\\x2db-a.service\n";
+                char *unit = NULL;
+
+                CHECK(cgroup_contents_unit(app, &unit) == 0 && streq(unit, "peapod-w\\x2db-a.service"));
+                free(unit);
+                unit = NULL;
+                CHECK(cgroup_contents_unit(legacy_only, &unit) == 0 && streq(unit, "machine-web.scope"));
+                free(unit);
+                unit = NULL;
+                CHECK(cgroup_contents_unit(no_newline, &unit) == 0 && streq(unit, "machine-web.scope"));
+                free(unit);
+                unit = NULL;
+                /* Only a controller's path, the root, no unit name: none. */
+                CHECK(cgroup_contents_unit("4:memory:/machine.slice/machine-web.scope\n0::/\n", &unit) == -ENOENT);
+                CHECK(cgroup_contents_unit("0::/machine.slice/payload\n", &unit) == -ENOENT);
+                CHECK(cgroup_contents_unit("garbage\n", &unit) == -EINVAL && !unit);
+        }
 }
 
 static void test_exec_status(void) {
