@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "fs-util.h"
+#include "string-util.h"
 
 int write_file_atomic(const char *path, const void *data, size_t size, mode_t mode) {
         _cleanup_free_ char *tmp = NULL, *dir_copy = NULL;
@@ -229,4 +230,30 @@ bool mount_target_is_valid(const char *s) {
                         p++;
         }
         return true;
+}
+
+/* The file systems the stage1 helper mounts itself in every app. A volume
+ * on them would cover what the helper masked or made read-only there
+ * (/proc/sys, /proc/sysrq-trigger, /sys/firmware, ...). */
+static const char *const app_reserved_targets[] = { "/proc", "/sys" };
+
+int app_mount_target_check(const char *s, const char **ret_reason) {
+        const char *reason = NULL;
+
+        if (!mount_target_is_valid(s) || strchr(s, ':') || streq(s, "/"))
+                reason = "an absolute path other than / without '..', '.' or ':'";
+        else
+                for (size_t i = 0; i < ELEMENTSOF(app_reserved_targets) && !reason; i++) {
+                        const char *rest = startswith(s, app_reserved_targets[i]);
+
+                        if (rest && (*rest == 0 || *rest == '/'))
+                                reason = "/proc and /sys belong to the pod, no volume is mounted at or below them";
+                }
+        if (ret_reason)
+                *ret_reason = reason;
+        return reason ? -EINVAL : 0;
+}
+
+bool app_workdir_is_valid(const char *s) {
+        return !isempty(s) && s[0] == '/' && strlen(s) < PATH_MAX;
 }
