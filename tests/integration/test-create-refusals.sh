@@ -55,7 +55,7 @@ err=$(must_fail $PEAPOD app add --name wd "$PFX-pod" relwd -- true)
 assert_contains "$err" "not an absolute path" "relative WorkingDir, app add"
 err=$(must_fail $PEAPOD run --name "$PFX-wd" busybox --working-dir=rel -- true)
 assert_contains "$err" "must be an absolute path" "--working-dir=rel"
-$PEAPOD run --name "$PFX-wd" relwd --working-dir=/tmp -- pwd >/dev/null
+$PEAPOD run --name "$PFX-wd" relwd --working-dir=/tmp -- sh -c pwd >/dev/null
 wait_for 20 sh -c "$PEAPOD logs $PFX-wd | grep -qx /tmp" || fail "--working-dir did not replace the image's"
 
 assert_eq $((pods_before + 2)) "$($PEAPOD list --format=json | jq length)" "pods after the refusals"

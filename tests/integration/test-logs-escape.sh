@@ -24,7 +24,7 @@ import os, pty, sys
 pid, fd = pty.fork()
 if pid == 0:
     os.execvp(sys.argv[1], sys.argv[1:])
-data = b""
+held = b""
 while True:
     try:
         chunk = os.read(fd, 65536)
@@ -32,9 +32,13 @@ while True:
         break
     if not chunk:
         break
-    data += chunk
+    data = held + chunk
+    # A CR at the end may be the first half of the pty's CR LF.
+    held = b"\r" if data.endswith(b"\r") else b""
+    sys.stdout.buffer.write(data[:len(data) - len(held)].replace(b"\r\n", b"\n"))
+    sys.stdout.buffer.flush()
+sys.stdout.buffer.write(held)
 _, status = os.waitpid(pid, 0)
-sys.stdout.buffer.write(data.replace(b"\r\n", b"\n"))
 sys.exit(os.waitstatus_to_exitcode(status))
 EOF
 }
