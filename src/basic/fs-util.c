@@ -194,10 +194,23 @@ int path_is_mount_point(const char *path) {
         struct statx a, b;
         _cleanup_free_ char *parent = NULL;
 
-        if (statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_MNT_ID, &a) < 0)
+        if (statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_MNT_ID | STATX_TYPE, &a) < 0)
                 return -errno;
-        if (asprintf(&parent, "%s/..", path) < 0)
-                return -ENOMEM;
+        /* A file (a bind-mounted one, say) has no "..": its directory. */
+        if (S_ISDIR(a.stx_mode) || !strrchr(path, '/')) {
+                if (asprintf(&parent, "%s/..", path) < 0)
+                        return -ENOMEM;
+        } else {
+                parent = strndup(path, (size_t) (strrchr(path, '/') - path));
+                if (!parent)
+                        return -ENOMEM;
+                if (!parent[0]) {
+                        free(parent);
+                        parent = strdup("/");
+                        if (!parent)
+                                return -ENOMEM;
+                }
+        }
         if (statx(AT_FDCWD, parent, 0, STATX_MNT_ID, &b) < 0)
                 return -errno;
         if ((a.stx_mask & STATX_MNT_ID) && (b.stx_mask & STATX_MNT_ID))
