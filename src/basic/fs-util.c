@@ -250,11 +250,25 @@ bool mount_target_is_valid(const char *s) {
  * (/proc/sys, /proc/sysrq-trigger, /sys/firmware, ...). */
 static const char *const app_reserved_targets[] = { "/proc", "/sys" };
 
+static bool path_has_long_component(const char *s) {
+        for (const char *p = s; *p;) {
+                size_t l = strcspn(p, "/");
+
+                if (l > NAME_MAX)
+                        return true;
+                p += l + strspn(p + l, "/");
+        }
+        return false;
+}
+
 int app_mount_target_check(const char *s, const char **ret_reason) {
         const char *reason = NULL;
 
         if (!mount_target_is_valid(s) || strchr(s, ':') || streq(s, "/"))
                 reason = "an absolute path other than / without '..', '.' or ':'";
+        else if (path_has_long_component(s))
+                /* The helper looks the target up one component at a time. */
+                reason = "a path component is longer than 255 bytes";
         else
                 for (size_t i = 0; i < ELEMENTSOF(app_reserved_targets) && !reason; i++) {
                         const char *rest = startswith(s, app_reserved_targets[i]);

@@ -575,6 +575,20 @@ int pod_stage1_shares_host(PodRuntime *rt, const Pod *p) {
         return errno == ENOENT ? 0 : -errno;
 }
 
+int app_check_stage1(PodRuntime *rt, const Pod *p, const App *a, PeapodError *err) {
+        int r;
+
+        if (a->n_mounts == 0 && a->pid_namespace != PID_NAMESPACE_APP)
+                return 0;
+        r = pod_stage1_shares_host(rt, p);
+        if (r <= 0)
+                return r;
+        return peapod_error_set(err, -EINVAL,
+                                "App %s: stage1 %s runs apps in the host's namespaces and supports neither volumes nor "
+                                "a PID namespace of the app's own",
+                                a->name, pod_stage1(p));
+}
+
 /* Undo a start: everything that may exist is torn down, whatever exists. */
 static void pod_teardown(PodRuntime *rt, Pod *p) {
         _cleanup_free_ char *slice = NULL, *scope = NULL;

@@ -58,5 +58,18 @@ assert_contains "$err" "must be an absolute path" "--working-dir=rel"
 $PEAPOD run --name "$PFX-wd" relwd --working-dir=/tmp -- sh -c pwd >/dev/null
 wait_for 20 sh -c "$PEAPOD logs $PFX-wd | grep -qx /tmp" || fail "--working-dir did not replace the image's"
 
-assert_eq $((pods_before + 2)) "$($PEAPOD list --format=json | jq length)" "pods after the refusals"
+# The fly stage1 runs apps in the host's namespaces and refuses volumes
+# and a PID namespace per app at start: refused at creation instead.
+err=$(must_fail $PEAPOD run --stage1=fly --name "$PFX-fly" --volume=v,kind=host,source="$tmp" busybox \
+        --mount=volume=v,target=/data -- true)
+assert_contains "$err" "supports neither volumes nor a PID namespace" "fly with a volume"
+err=$(must_fail $PEAPOD run --stage1=fly --name "$PFX-fly" busybox --pid-namespace=app -- true)
+assert_contains "$err" "supports neither volumes nor a PID namespace" "fly with --pid-namespace=app"
+must_fail $PEAPOD status "$PFX-fly" >/dev/null
+$PEAPOD pod create --stage1=fly --name "$PFX-flypod" --quiet
+err=$(must_fail $PEAPOD app add --name pidns "$PFX-flypod" busybox --pid-namespace=app -- true)
+assert_contains "$err" "supports neither volumes nor a PID namespace" "fly app add with --pid-namespace=app"
+assert_eq 0 "$($PEAPOD status --format=json "$PFX-flypod" | jq '.apps | length')" "fly apps after a refused add"
+
+assert_eq $((pods_before + 3)) "$($PEAPOD list --format=json | jq length)" "pods after the refusals"
 say ok

@@ -220,6 +220,17 @@ static void test_volumes(void) {
         app_mount_done(&m);
         ASSERT_OK(app_mount_from_string("volume=data,target=/dev/shm/x", &m, &err));
         app_mount_done(&m);
+        {
+                /* A component of 256 bytes is one too many (NAME_MAX). */
+                char spec[400] = "volume=data,target=/";
+                size_t n = strlen(spec);
+
+                memset(spec + n, 'a', 256);
+                ASSERT_ERR(app_mount_from_string(spec, &m, &err), EINVAL);
+                spec[n + 255] = 0;
+                ASSERT_OK(app_mount_from_string(spec, &m, &err));
+                app_mount_done(&m);
+        }
         ASSERT_TRUE(app_workdir_is_valid("/"));
         ASSERT_FALSE(app_workdir_is_valid(""));
         ASSERT_FALSE(app_workdir_is_valid("srv"));
