@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "fs-util.h"
+#include "string-util.h"
 
 int write_file_atomic(const char *path, const void *data, size_t size, mode_t mode) {
         _cleanup_free_ char *tmp = NULL, *dir_copy = NULL;
@@ -193,10 +194,23 @@ int path_is_mount_point(const char *path) {
         struct statx a, b;
         _cleanup_free_ char *parent = NULL;
 
-        if (statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_MNT_ID, &a) < 0)
+        if (statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_MNT_ID | STATX_TYPE, &a) < 0)
                 return -errno;
-        if (asprintf(&parent, "%s/..", path) < 0)
-                return -ENOMEM;
+        /* A file (a bind-mounted one, say) has no "..": its directory. */
+        if (S_ISDIR(a.stx_mode) || !strrchr(path, '/')) {
+                if (asprintf(&parent, "%s/..", path) < 0)
+                        return -ENOMEM;
+        } else {
+                parent = strndup(path, (size_t) (strrchr(path, '/') - path));
+                if (!parent)
+                        return -ENOMEM;
+                if (!parent[0]) {
+                        free(parent);
+                        parent = strdup("/");
+                        if (!parent)
+                                return -ENOMEM;
+                }
+        }
         if (statx(AT_FDCWD, parent, 0, STATX_MNT_ID, &b) < 0)
                 return -errno;
         if ((a.stx_mask & STATX_MNT_ID) && (b.stx_mask & STATX_MNT_ID))
@@ -229,4 +243,44 @@ bool mount_target_is_valid(const char *s) {
                         p++;
         }
         return true;
+}
+
+/* The file systems the stage1 helper mounts itself in every app. A volume
+ * on them would cover what the helper masked or made read-only there
+ * (/proc/sys, /proc/sysrq-trigger, /sys/firmware, ...). */
+static const char *const app_reserved_targets[] = { "/proc", "/sys" };
+
+static bool path_has_long_component(const char *s) {
+        for (const char *p = s; *p;) {
+                size_t l = strcspn(p, "/");
+
+                if (l > NAME_MAX)
+                        return true;
+                p += l + strspn(p + l, "/");
+        }
+        return false;
+}
+
+int app_mount_target_check(const char *s, const char **ret_reason) {
+        const char *reason = NULL;
+
+        if (!mount_target_is_valid(s) || strchr(s, ':') || streq(s, "/"))
+                reason = "an absolute path other than / without '..', '.' or ':'";
+        else if (path_has_long_component(s))
+                /* The helper looks the target up one component at a time. */
+                reason = "a path component is longer than 255 bytes";
+        else
+                for (size_t i = 0; i < ELEMENTSOF(app_reserved_targets) && !reason; i++) {
+                        const char *rest = startswith(s, app_reserved_targets[i]);
+
+                        if (rest && (*rest == 0 || *rest == '/'))
+                                reason = "/proc and /sys belong to the pod, no volume is mounted at or below them";
+                }
+        if (ret_reason)
+                *ret_reason = reason;
+        return reason ? -EINVAL : 0;
+}
+
+bool app_workdir_is_valid(const char *s) {
+        return !isempty(s) && s[0] == '/' && strlen(s) < PATH_MAX;
 }

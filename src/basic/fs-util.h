@@ -34,3 +34,18 @@ int path_is_mount_point(const char *path);
  * control characters, shorter than PATH_MAX: where a volume may be mounted
  * inside an app, and what a volume's host source may be. */
 bool mount_target_is_valid(const char *s);
+
+/* Where a volume may be mounted inside an app: a valid mount target
+ * without ':' (the stage1 helper's --bind separator), other than "/", and
+ * not at or below /proc or /sys, which the helper mounts itself. peapodd
+ * checks it when an app is created, the helper again when it starts: one
+ * rule, so nothing the helper refuses is accepted at creation. 0, or
+ * -EINVAL with *ret_reason (may be NULL) saying why, as a phrase that
+ * follows "Invalid mount target 'X': ". A symlink of the image can still
+ * lead a valid target into /proc or /sys; the helper checks where it
+ * landed too. */
+int app_mount_target_check(const char *s, const char **ret_reason);
+
+/* An app's working directory, as peapodd and the helper accept it:
+ * absolute and shorter than PATH_MAX. */
+bool app_workdir_is_valid(const char *s);

@@ -25,16 +25,20 @@ typedef struct Selected {
 typedef struct LogsPrinter {
         LogsOutput output;
         bool timestamps;
+        /* Text: escape unless --raw. CRI: escape only what goes to a
+         * terminal, unless --raw (CRI lines are bytes, for files). */
+        bool escape;
         int prefix_width;
         const Selected *apps;
         size_t n_apps;
         FILE *last;
-        char *buf;
-        size_t len, cap;
+        char *buf, *escaped;
+        size_t len, cap, escaped_len, escaped_cap;
 } LogsPrinter;
 
 static void logs_printer_done(LogsPrinter *p) {
         free(p->buf);
+        free(p->escaped);
 }
 
 static int parse_lines(const char *s, uint64_t *ret) {
@@ -81,6 +85,8 @@ static const char *app_name(const LogsPrinter *p, const char *id) {
 }
 
 static int print_entry(LogsPrinter *p, const PodJournalEntry *e) {
+        const char *out;
+        size_t out_len;
         FILE *f = stdout;
         int r;
 
@@ -88,15 +94,24 @@ static int print_entry(LogsPrinter *p, const PodJournalEntry *e) {
         switch (p->output) {
         case LOGS_CRI:
                 r = crilog_format_entry(e, &p->buf, &p->len, &p->cap);
+                if (r >= 0 && p->escape) {
+                        p->escaped_len = 0;
+                        /* The newlines are the CRI format's own: crilog
+                         * starts a new line (with its prefix) at each one. */
+                        r = log_escape_append(p->buf, p->len, true, &p->escaped, &p->escaped_len, &p->escaped_cap);
+                }
                 break;
         case LOGS_JSON:
                 r = log_format_json(e, app_name(p, e->app_id), &p->buf, &p->len, &p->cap);
                 break;
         default:
-                r = 0;
+                r = log_format_text(e, app_name(p, e->app_id), p->prefix_width, p->timestamps, p->escape, &p->buf,
+                                    &p->len, &p->cap);
         }
         if (r < 0)
                 return log_oom();
+        out = p->output == LOGS_CRI && p->escape ? p->escaped : p->buf;
+        out_len = p->output == LOGS_CRI && p->escape ? p->escaped_len : p->len;
 
         if (p->output == LOGS_TEXT) {
                 f = e->stream == POD_LOG_STDERR ? stderr : stdout;
@@ -104,20 +119,8 @@ static int print_entry(LogsPrinter *p, const PodJournalEntry *e) {
                 if (p->last && p->last != f)
                         fflush(p->last);
                 p->last = f;
-                if (p->timestamps) {
-                        char ts[CRILOG_TIME_LEN + 1];
-
-                        crilog_format_time(e->realtime_usec, ts);
-                        fprintf(f, "%s ", ts);
-                }
-                if (p->prefix_width > 0)
-                        fprintf(f, "%-*s | ", p->prefix_width, app_name(p, e->app_id));
-                fwrite(e->message, 1, e->message_len, f);
-                /* A piece of a longer line goes on in the next entry. */
-                if (e->line_break == POD_LINE_BREAK_NEWLINE)
-                        fputc('\n', f);
-        } else
-                fwrite(p->buf, 1, p->len, f);
+        }
+        fwrite(out, 1, out_len, f);
         return ferror(f) ? -EIO : 0;
 }
 
@@ -230,7 +233,7 @@ static int follow(PodJournal *j, LogsPrinter *p, sd_bus *bus, const char *pod_pa
 }
 
 int verb_logs(int argc, char *argv[]) {
-        enum { ARG_NO_PREFIX = 0x100, ARG_SINCE, ARG_UNTIL, ARG_STDOUT, ARG_STDERR, ARG_FORMAT, ARG_CRI_FORMAT };
+        enum { ARG_NO_PREFIX = 0x100, ARG_SINCE, ARG_UNTIL, ARG_STDOUT, ARG_STDERR, ARG_FORMAT, ARG_CRI_FORMAT, ARG_RAW };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "follow", no_argument, NULL, 'f' },
@@ -244,6 +247,7 @@ int verb_logs(int argc, char *argv[]) {
                 { "format", required_argument, NULL, ARG_FORMAT },
                 { "cri-format", no_argument, NULL, ARG_CRI_FORMAT },
                 { "no-prefix", no_argument, NULL, ARG_NO_PREFIX },
+                { "raw", no_argument, NULL, ARG_RAW },
                 {}
         };
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
@@ -251,7 +255,7 @@ int verb_logs(int argc, char *argv[]) {
         _cleanup_(pod_info_done) PodInfo p = {};
         _cleanup_free_ Selected *sel = NULL;
         _cleanup_(logs_printer_done) LogsPrinter printer = {};
-        bool follow_flag = false, prefix = true, have_lines = false, only_stdout = false, only_stderr = false;
+        bool follow_flag = false, prefix = true, raw = false, have_lines = false, only_stdout = false, only_stderr = false;
         const char *pod, *app = NULL, *since_arg = NULL, *until_arg = NULL;
         uint64_t lines = 0, since = 0, until = UINT64_MAX, now = now_usec(CLOCK_REALTIME);
         size_t n_sel = 0;
@@ -304,6 +308,9 @@ int verb_logs(int argc, char *argv[]) {
                 case ARG_NO_PREFIX:
                         prefix = false;
                         break;
+                case ARG_RAW:
+                        raw = true;
+                        break;
                 default:
                         return cli_getopt_error(c, argv);
                 }
@@ -317,6 +324,15 @@ int verb_logs(int argc, char *argv[]) {
                 return log_usage_error("--since='%s' is after --until='%s'.", since_arg, until_arg);
         if (follow_flag && until_arg)
                 return log_usage_error("--follow and --until exclude each other.");
+        if (raw && printer.output == LOGS_JSON)
+                return log_usage_error("--raw and --format=json exclude each other (JSON is always escaped).");
+        /* An app's line is untrusted: written as it is, ESC, CR and the
+         * like would let it draw over its "app | " prefix to pass for
+         * another app, set the terminal's title or clear the screen.
+         * Text is escaped wherever it goes (a file is read on a terminal
+         * later); CRI lines, meant for files, only on a terminal. --raw
+         * asks for the bytes. */
+        printer.escape = !raw && (printer.output == LOGS_TEXT || isatty(STDOUT_FILENO));
         pod = argv[optind];
         if (argc - optind == 2)
                 app = argv[optind + 1];

@@ -8,6 +8,7 @@
 #include "app-security.h"
 #include "cli.h"
 #include "cni.h"
+#include "fs-util.h"
 #include "name.h"
 #include "pod-network.h"
 #include "string-util.h"
@@ -589,7 +590,7 @@ int run_args_parse(int argc, char *argv[], RunArgs *ret) {
                         }
                 } else if ((r = option_value(argc, argv, &i, "--working-dir", &v)) != 0) {
                         if (r > 0) {
-                                if (v[0] != '/')
+                                if (!app_workdir_is_valid(v))
                                         r = log_usage_error("Invalid --working-dir='%s': must be an absolute path.", v);
                                 else
                                         r = set_string(&app->workdir, v);

@@ -650,6 +650,11 @@ static int method_create_pod(sd_bus_message *m, void *userdata, sd_bus_error *er
                                 goto finish;
                         }
                         ns.networks = STRV_MAKE("host");
+                        for (size_t i = 0; i < p->n_apps; i++)
+                                if (app_check_stage1(&d->runtime, p, &p->apps[i], &perr) < 0) {
+                                        r = sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "%s", perr.message);
+                                        goto finish;
+                                }
                 }
                 r = pod_network_from_spec(&ns, d->runtime.cni_conf_dir ?: CNI_DEFAULT_CONF_DIR, &net, &perr);
                 if (r == -ENOMEM)

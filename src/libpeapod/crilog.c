@@ -969,6 +969,12 @@ static int json_append_string(const void *data, size_t n, char **buf, size_t *le
                         memcpy(o, "\xef\xbf\xbd", 3);
                         o += 3;
                         p++;
+                } else if (k == 2 && p[0] == 0xc2 && p[1] < 0xa0) {
+                        /* U+0080..U+009F, the C1 controls (CSI is U+009B):
+                         * valid JSON as they are, but escaped so that the
+                         * output is safe on a terminal too. */
+                        o += sprintf(o, "\\u%04x", p[1]);
+                        p += 2;
                 } else if (k > 1) {
                         memcpy(o, p, k);
                         o += k;
@@ -1013,4 +1019,82 @@ int log_format_json(const PodJournalEntry *e, const char *app_name, char **buf, 
                 return r;
         return buf_append(e->line_break != POD_LINE_BREAK_NEWLINE ? ",\"partial\":true}\n" : ",\"partial\":false}\n", buf,
                           len, cap);
+}
+
+int log_escape_append(const void *data, size_t n, bool keep_newlines, char **buf, size_t *len, size_t *cap) {
+        static const char named[] = { ['\a'] = 'a', ['\b'] = 'b', ['\f'] = 'f', ['\n'] = 'n', ['\r'] = 'r', ['\v'] = 'v' };
+        const unsigned char *p = data, *end = p + n;
+        char *o;
+        int r;
+
+        /* At most 4 bytes out per byte in ("\xNN"). */
+        if (n > (SIZE_MAX - *len) / 4)
+                return -ENOMEM;
+        r = buf_reserve(buf, cap, *len + n * 4);
+        if (r < 0)
+                return r;
+        o = *buf + *len;
+        while (p < end) {
+                size_t k = utf8_sequence(p, (size_t) (end - p));
+
+                if (k == 0 || (k == 2 && p[0] == 0xc2 && p[1] < 0xa0)) {
+                        /* Not UTF-8 (a terminal in another encoding may
+                         * read it as an 8-bit C1 control), or a C1 control
+                         * itself (U+009B is CSI): each byte as \xNN. */
+                        for (size_t i = 0; i < (k ?: 1); i++)
+                                o += sprintf(o, "\\x%02x", *p++);
+                } else if (k > 1) {
+                        memcpy(o, p, k);
+                        o += k;
+                        p += k;
+                } else if (*p == '\t' || (*p == '\n' && keep_newlines) || (*p >= 0x20 && *p != 0x7f))
+                        *o++ = (char) *p++;
+                else if (*p < sizeof(named) && named[*p]) {
+                        *o++ = '\\';
+                        *o++ = named[*p++];
+                } else
+                        o += sprintf(o, "\\x%02x", *p++);
+        }
+        *len = (size_t) (o - *buf);
+        return 0;
+}
+
+int log_format_text(const PodJournalEntry *e, const char *app_name, int prefix_width, bool timestamps, bool escape,
+                    char **buf, size_t *len, size_t *cap) {
+        int r;
+
+        if (timestamps) {
+                char ts[CRILOG_TIME_LEN + 2];
+
+                crilog_format_time(e->realtime_usec, ts);
+                ts[CRILOG_TIME_LEN] = ' ';
+                ts[CRILOG_TIME_LEN + 1] = 0;
+                r = buf_append(ts, buf, len, cap);
+                if (r < 0)
+                        return r;
+        }
+        if (prefix_width > 0) {
+                _cleanup_free_ char *prefix = NULL;
+
+                if (asprintf(&prefix, "%-*s | ", prefix_width, app_name) < 0)
+                        return -ENOMEM;
+                /* Names are ours (app names), but the escape costs nothing. */
+                r = escape ? log_escape_append(prefix, strlen(prefix), false, buf, len, cap)
+                           : buf_append(prefix, buf, len, cap);
+                if (r < 0)
+                        return r;
+        }
+        if (escape)
+                r = log_escape_append(e->message, e->message_len, false, buf, len, cap);
+        else {
+                r = buf_reserve(buf, cap, *len + e->message_len);
+                if (r >= 0) {
+                        memcpy(*buf + *len, e->message, e->message_len);
+                        *len += e->message_len;
+                }
+        }
+        if (r < 0)
+                return r;
+        /* A piece of a longer line goes on in the next entry. */
+        return e->line_break == POD_LINE_BREAK_NEWLINE ? buf_append("\n", buf, len, cap) : 0;
 }

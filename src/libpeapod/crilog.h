@@ -84,3 +84,19 @@ size_t crilog_n_containers(CriLog *c);
  * characters \uXXXX escapes. partial is true for a piece of a longer line
  * (the next entries continue it). */
 int log_format_json(const PodJournalEntry *e, const char *app_name, char **buf, size_t *len, size_t *cap);
+
+/* Appends data with everything a terminal would act on escaped, as text a
+ * terminal only shows: C0 controls (\a \b \f \n \r \v by name, the others
+ * and ESC as \xNN; a tab stays, a newline too when keep_newlines), DEL,
+ * the C1 controls U+0080..U+009F and bytes that are not UTF-8 (each byte
+ * as \xNN). Valid UTF-8 otherwise passes as it is, and so does a
+ * backslash: the result is for eyes, --raw or JSON are for exact bytes. So
+ * an app cannot move the cursor over the "app | " prefix of its line, set
+ * the window title or clear the screen of whoever reads its logs. */
+int log_escape_append(const void *data, size_t n, bool keep_newlines, char **buf, size_t *len, size_t *cap);
+
+/* `peapod logs` text: "[TIME ][NAME | ]MESSAGE\n" (no newline after a
+ * piece of a longer line; NAME padded to prefix_width, none when it is 0),
+ * the message escaped as above unless !escape (--raw). */
+int log_format_text(const PodJournalEntry *e, const char *app_name, int prefix_width, bool timestamps, bool escape,
+                    char **buf, size_t *len, size_t *cap);

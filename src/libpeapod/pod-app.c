@@ -51,6 +51,9 @@ int pod_app_add(PodRuntime *rt, Pod *p, const AppSpec *spec, const char *image_s
         r = app_check_mounts(&tmp->apps[0], p->volumes, p->n_volumes, err);
         if (r < 0)
                 return r;
+        r = app_check_stage1(rt, p, &tmp->apps[0], err);
+        if (r < 0)
+                return r;
 
         n = reallocarray(p->apps, p->n_apps + 1, sizeof(App));
         if (!n)

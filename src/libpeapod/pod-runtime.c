@@ -193,15 +193,91 @@ static int pod_spawn_init(PodRuntime *rt, const Pod *p, pid_t *ret_leader, Peapo
         return 0;
 }
 
-/* Where the apps of a pod find a volume: a host volume is its source; an
- * empty or tmpfs volume is a directory of the pod (a tmpfs mounted there
- * by pod_volumes_setup()), so that all apps share one instance. */
+/* Where the apps of a pod find a volume: always a path of the pod's own,
+ * pods/<id>/volumes/<name>, so that all apps share one instance. An empty
+ * volume is a directory there, a tmpfs volume a tmpfs mounted there, and a
+ * host volume its source's tree bound there by pod_volumes_setup() (the
+ * "pin"): the stage1 helper gets this path, which only root can change,
+ * never the host path the user named. */
 static int volume_source(PodRuntime *rt, const Pod *p, const Volume *v, char **ret) {
-        if (v->kind == VOLUME_HOST) {
-                *ret = strdup(v->source);
-                return *ret ? 0 : -ENOMEM;
-        }
         return asprintf(ret, "%s/pods/%s/volumes/%s", rt->state_dir, p->id, v->name) < 0 ? -ENOMEM : 0;
+}
+
+static void umount_all(const char *path) {
+        while (path_is_mount_point(path) > 0)
+                if (umount2(path, MNT_DETACH) < 0)
+                        break;
+}
+
+/* A mount point of the source's type at pin: a directory, or an empty
+ * file for a file source. What an earlier run left there of the other
+ * type (nothing is mounted there: pod_volumes_teardown() ran) goes. */
+static int make_pin_point(const char *pin, bool dir) {
+        _cleanup_close_ int fd = -EBADF;
+        struct stat st;
+        int r;
+
+        if (lstat(pin, &st) >= 0 && !!S_ISDIR(st.st_mode) != dir) {
+                if ((S_ISDIR(st.st_mode) ? rmdir(pin) : unlink(pin)) < 0)
+                        return -errno;
+        }
+        if (dir)
+                return mkdir_p(pin, 0755);
+        {
+                _cleanup_free_ char *parent = strndup(pin, (size_t) (strrchr(pin, '/') - pin));
+
+                if (!parent)
+                        return -ENOMEM;
+                r = mkdir_p(parent, 0755);
+                if (r < 0)
+                        return r;
+        }
+        fd = open(pin, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+        return fd < 0 ? -errno : 0;
+}
+
+/* Resolves a host volume's source once and binds its tree onto the pin.
+ * The source is looked up here, following symlinks as docker and rkt do
+ * for a bind source; from then on every app of this run of the pod mounts
+ * the pin, so a symlink (or any component of the path) swapped after this
+ * changes nothing: an app added later still gets what was there when the
+ * pod started, never what the path leads to by then (the issue's app got
+ * the host's /etc after such a swap). The copy is made with
+ * open_tree(OPEN_TREE_CLONE), so nothing is resolved twice, and made
+ * private: nothing mounted inside an app's copy can propagate back to the
+ * host through a peer group of the source, and later mounts below the
+ * source do not appear in the pods (docker's default, rprivate). nosuid
+ * and nodev as the helper makes them; read-only for a read-only volume. */
+static int volume_pin_host(const Volume *v, const char *pin) {
+        struct mount_attr attr = {
+                .attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (v->read_only ? MOUNT_ATTR_RDONLY : 0),
+        };
+        _cleanup_close_ int tree = -EBADF;
+        struct stat st;
+        int r;
+
+        tree = open_tree(AT_FDCWD, v->source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+        if (tree < 0)
+                return -errno;
+        if (fstat(tree, &st) < 0)
+                return -errno;
+        if (mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0)
+                return -errno;
+        umount_all(pin);
+        r = make_pin_point(pin, S_ISDIR(st.st_mode));
+        if (r < 0)
+                return r;
+        if (move_mount(tree, "", AT_FDCWD, pin, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+                return -errno;
+        /* Only now: attached below a shared mount, the tree joined that
+         * mount's peer group. pin is in the pod's directory, which only
+         * root can change, so the path names what we just moved there. */
+        if (mount(NULL, pin, NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
+                r = -errno;
+                umount_all(pin);
+                return r;
+        }
+        return 0;
 }
 
 static const Volume *pod_find_volume(const Pod *p, const char *name) {
@@ -215,15 +291,15 @@ static int pod_volumes_setup(PodRuntime *rt, const Pod *p, PeapodError *err) {
         for (size_t i = 0; i < p->n_volumes; i++) {
                 const Volume *v = &p->volumes[i];
                 _cleanup_free_ char *dir = NULL, *opts = NULL;
-                struct stat st;
                 int r;
 
                 r = volume_source(rt, p, v, &dir);
                 if (r < 0)
                         return r;
                 if (v->kind == VOLUME_HOST) {
-                        if (stat(dir, &st) < 0)
-                                return peapod_error_set(err, -errno, "Volume %s: source %s: %s", v->name, dir, strerror(errno));
+                        r = volume_pin_host(v, dir);
+                        if (r < 0)
+                                return peapod_error_set(err, r, "Volume %s: source %s: %s", v->name, v->source, strerror(-r));
                         continue;
                 }
                 r = mkdir_p(dir, 0755);
@@ -241,16 +317,38 @@ static int pod_volumes_setup(PodRuntime *rt, const Pod *p, PeapodError *err) {
         return 0;
 }
 
+/* Unmounts the tmpfs volumes and the host volumes' pins. Must run before
+ * the pod's directory is removed (rm_rf() refuses to cross a mount, so a
+ * pin left behind fails the removal instead of emptying the host's
+ * directory). */
 static void pod_volumes_teardown(PodRuntime *rt, const Pod *p) {
         for (size_t i = 0; i < p->n_volumes; i++) {
                 _cleanup_free_ char *dir = NULL;
 
-                if (p->volumes[i].kind != VOLUME_TMPFS || volume_source(rt, p, &p->volumes[i], &dir) < 0)
+                if (p->volumes[i].kind == VOLUME_EMPTY || volume_source(rt, p, &p->volumes[i], &dir) < 0)
                         continue;
-                while (path_is_mount_point(dir) > 0)
-                        if (umount2(dir, MNT_DETACH) < 0)
-                                break;
+                umount_all(dir);
         }
+}
+
+/* An app started in a running pod binds the pins made at the pod's start:
+ * a pin that is gone (unmounted by hand) is an error, not an empty
+ * directory silently given to the app, nor a second lookup of the source. */
+static int app_check_pins(PodRuntime *rt, const Pod *p, const App *a, PeapodError *err) {
+        for (size_t i = 0; i < a->n_mounts; i++) {
+                const Volume *v = pod_find_volume(p, a->mounts[i].volume);
+                _cleanup_free_ char *pin = NULL;
+
+                if (!v || v->kind != VOLUME_HOST)
+                        continue;
+                if (volume_source(rt, p, v, &pin) < 0)
+                        return -ENOMEM;
+                if (path_is_mount_point(pin) <= 0)
+                        return peapod_error_set(err, -ENOLINK,
+                                                "Volume %s of pod %s is no longer mounted at %s; stop and start the pod again",
+                                                v->name, p->name, pin);
+        }
+        return 0;
 }
 
 static int strv_extendf(char ***l, const char *fmt, ...) _printf_(2, 3);
@@ -369,6 +467,9 @@ int app_start_unit(PodRuntime *rt, const Pod *p, App *a, const char *slice, cons
         int r;
 
         r = app_unit_name(p->name, a->name, &unit);
+        if (r < 0)
+                return r;
+        r = app_check_pins(rt, p, a, err);
         if (r < 0)
                 return r;
         if (asprintf(&helper, "%s/%s/peapod-stage1-app", rt->stage1_dir, pod_stage1(p)) < 0 ||
@@ -500,6 +601,20 @@ int pod_stage1_shares_host(PodRuntime *rt, const Pod *p) {
         if (access(marker, F_OK) >= 0)
                 return 1;
         return errno == ENOENT ? 0 : -errno;
+}
+
+int app_check_stage1(PodRuntime *rt, const Pod *p, const App *a, PeapodError *err) {
+        int r;
+
+        if (a->n_mounts == 0 && a->pid_namespace != PID_NAMESPACE_APP)
+                return 0;
+        r = pod_stage1_shares_host(rt, p);
+        if (r <= 0)
+                return r;
+        return peapod_error_set(err, -EINVAL,
+                                "App %s: stage1 %s runs apps in the host's namespaces and supports neither volumes nor "
+                                "a PID namespace of the app's own",
+                                a->name, pod_stage1(p));
 }
 
 /* Undo a start: everything that may exist is torn down, whatever exists. */

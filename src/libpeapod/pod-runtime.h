@@ -46,6 +46,11 @@ int pod_reconcile(PodRuntime *rt, Pod *p);
  * with machined. 1 yes, 0 no, -errno. */
 int pod_stage1_shares_host(PodRuntime *rt, const Pod *p);
 
+/* What a flavour in the host's namespaces (fly) refuses when the app
+ * starts (stage1/README.md: --bind and --pid-namespace=app), refused when
+ * the app is created instead: -EINVAL with err set. */
+int app_check_stage1(PodRuntime *rt, const Pod *p, const App *a, PeapodError *err);
+
 /* The steps of a start and a stop for one app, shared with pod-app.c (apps
  * added to, started in and removed from a running pod). */
 int app_dir(PodRuntime *rt, const Pod *p, const App *a, const char *sub, char **ret);

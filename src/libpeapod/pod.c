@@ -324,8 +324,9 @@ int pod_new(const char *name, const AppSpec *specs, size_t n_specs, const char *
                 FOREACH_STRV(e, s->env)
                         if (!env_assignment_is_valid(e))
                                 return peapod_error_set(err, -EINVAL, "Invalid environment assignment '%s' (want KEY=VALUE)", e);
-                if (s->workdir && s->workdir[0] != '/')
-                        return peapod_error_set(err, -EINVAL, "Working directory '%s' is not absolute", s->workdir);
+                if (s->workdir && !app_workdir_is_valid(s->workdir))
+                        return peapod_error_set(err, -EINVAL, "Invalid working directory '%s': it must be an absolute path",
+                                                s->workdir);
 
                 PeapodError ie = {};
                 r = image_find(s->image, image_store, &img, &ie);
@@ -345,7 +346,15 @@ int pod_new(const char *name, const AppSpec *specs, size_t n_specs, const char *
                         return r;
                 a->image = strdup(img->name);
                 a->lowerdirs = strv_copy(img->layers);
-                a->workdir = strdup(s->workdir ?: img->workdir ?: "/");
+                /* The image's WorkingDir is checked by the rule the stage1
+                 * helper applies, now rather than at every start; "" is
+                 * unset, as docker reads it. */
+                if (!s->workdir && !isempty(img->workdir) && !app_workdir_is_valid(img->workdir))
+                        return peapod_error_set(err, -EINVAL,
+                                                "Image %s has the working directory '%s', which is not an absolute path; "
+                                                "give one with --working-dir (WorkingDirectory)",
+                                                s->image, img->workdir);
+                a->workdir = strdup(s->workdir ?: !isempty(img->workdir) ? img->workdir : "/");
                 if (!a->image || !a->lowerdirs || !a->workdir)
                         return -ENOMEM;
                 if (img->id) {
@@ -572,7 +581,10 @@ static int app_isolation_from_json(App *a, json_object *j) {
                 a->n_mounts++;
                 if ((r = json_dup_string(m, "volume", &am->volume)) < 0 || (r = json_dup_string(m, "target", &am->target)) < 0)
                         return r;
-                if (app_mount_validate(am, NULL) < 0)
+                /* The syntax only: a pod made before a target was refused
+                 * at creation stays loadable (and removable); its start
+                 * fails as it always did. */
+                if (!volume_name_is_valid(am->volume) || !mount_target_is_valid(am->target) || strchr(am->target, ':'))
                         return -EBADMSG;
         }
         return 0;

@@ -66,12 +66,13 @@ int volume_validate(const Volume *v, PeapodError *err) {
 }
 
 int app_mount_validate(const AppMount *m, PeapodError *err) {
+        const char *reason;
+
         if (!volume_name_is_valid(m->volume))
                 return peapod_error_set(err, -EINVAL, "Invalid volume name '%s' in a mount", strempty(m->volume));
-        if (!m->target || !mount_target_is_valid(m->target) || strchr(m->target, ':') || streq(m->target, "/"))
-                return peapod_error_set(err, -EINVAL,
-                                        "Invalid mount target '%s': an absolute path other than / without '..', '.' or ':'",
-                                        strempty(m->target));
+        /* The stage1 helper's own rule: refused here, never first at start. */
+        if (app_mount_target_check(m->target, &reason) < 0)
+                return peapod_error_set(err, -EINVAL, "Invalid mount target '%s': %s", strempty(m->target), reason);
         return 0;
 }
 

@@ -196,12 +196,15 @@ void bind_spec_done(BindSpec *b) {
 }
 
 /* SOURCE:TARGET[:ro|:rw]. Neither path may hold ':' (stage0 refuses such
- * volumes), so the split is unambiguous. */
-int bind_spec_parse(const char *s, BindSpec *ret) {
+ * volumes), so the split is unambiguous. The target is checked by
+ * app_mount_target_check(), the rule peapodd applies when the app is
+ * created; *ret_reason says what is wrong with it. */
+int bind_spec_parse(const char *s, BindSpec *ret, const char **ret_reason) {
         _cleanup_free_ char *source = NULL, *target = NULL;
         const char *c1, *c2;
         bool ro = false;
 
+        *ret_reason = "expected SOURCE:TARGET[:ro], absolute paths without '..'";
         if (!s || !(c1 = strchr(s, ':')))
                 return -EINVAL;
         c2 = strchr(c1 + 1, ':');
@@ -215,8 +218,11 @@ int bind_spec_parse(const char *s, BindSpec *ret) {
         target = c2 ? strndup(c1 + 1, (size_t) (c2 - c1 - 1)) : strdup(c1 + 1);
         if (!source || !target)
                 return -ENOMEM;
-        if (!mount_target_is_valid(source) || !mount_target_is_valid(target) || streq(target, "/"))
+        if (!mount_target_is_valid(source))
                 return -EINVAL;
+        if (app_mount_target_check(target, ret_reason) < 0)
+                return -EINVAL;
+        *ret_reason = NULL;
         *ret = (BindSpec) { .source = TAKE_PTR(source), .target = TAKE_PTR(target), .read_only = ro };
         return 0;
 }
@@ -252,6 +258,7 @@ int app_args_parse(int argc, char *argv[], AppArgs *ret) {
         };
         _cleanup_(app_args_done) AppArgs a = {};
         _cleanup_strv_free_ char **env = NULL;
+        const char *reason;
         int c, r;
 
         optind = 0;
@@ -285,8 +292,9 @@ int app_args_parse(int argc, char *argv[], AppArgs *ret) {
                         a.app_id = optarg;
                         break;
                 case ARG_WORKDIR:
-                        if (path_is_absolute_arg("workdir", optarg) < 0)
-                                return -EINVAL;
+                        /* The rule peapodd applies when the app is created. */
+                        if (!app_workdir_is_valid(optarg))
+                                return log_error_errno(EINVAL, "Invalid working directory '%s': it must be an absolute path.", optarg);
                         a.workdir = optarg;
                         break;
                 case ARG_ETC_DIR:
@@ -315,11 +323,11 @@ int app_args_parse(int argc, char *argv[], AppArgs *ret) {
                 case ARG_BIND:
                         if (a.n_binds >= STAGE1_BINDS_MAX)
                                 return log_error_errno(E2BIG, "Too many --bind= (at most %d).", STAGE1_BINDS_MAX);
-                        r = bind_spec_parse(optarg, &a.binds[a.n_binds]);
+                        r = bind_spec_parse(optarg, &a.binds[a.n_binds], &reason);
                         if (r == -ENOMEM)
                                 return log_oom();
                         if (r < 0)
-                                return log_error_errno(EINVAL, "Invalid --bind='%s' (expected SOURCE:TARGET[:ro], absolute paths without '..').", optarg);
+                                return log_error_errno(EINVAL, "Invalid --bind='%s': %s.", optarg, reason);
                         a.n_binds++;
                         break;
                 case '?':

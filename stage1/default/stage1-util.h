@@ -61,7 +61,7 @@ typedef struct BindSpec {
 #define STAGE1_BINDS_MAX 64
 
 /* Parses one --bind= value; -EINVAL if malformed. */
-int bind_spec_parse(const char *s, BindSpec *ret);
+int bind_spec_parse(const char *s, BindSpec *ret, const char **ret_reason);
 void bind_spec_done(BindSpec *b);
 
 

@@ -229,6 +229,13 @@ static void test_app_security_args(void) {
         CHECK(parse_app(ARGV(APP_BASE, "--bind=/a:/b:rx", "--", "x"), &a) < 0);
         CHECK(parse_app(ARGV(APP_BASE, "--bind=/a:/", "--", "x"), &a) < 0);
         CHECK(parse_app(ARGV(APP_BASE, "--bind=/a", "--", "x"), &a) < 0);
+        /* What app_mount_target_check() refuses, as peapodd does at creation. */
+        CHECK(parse_app(ARGV(APP_BASE, "--bind=/a:/proc", "--", "x"), &a) < 0);
+        CHECK(parse_app(ARGV(APP_BASE, "--bind=/a:/sys/kernel", "--", "x"), &a) < 0);
+        CHECK(parse_app(ARGV(APP_BASE, "--bind=/a:/proc/", "--", "x"), &a) < 0);
+        CHECK(parse_app(ARGV(APP_BASE, "--bind=/a:/processes", "--", "x"), &a) == 0 && a.n_binds == 1);
+        app_args_done(&a);
+        CHECK(parse_app(ARGV(APP_BASE, "--workdir=", "--", "x"), &a) < 0);
 }
 
 static void test_mount_target(void) {

@@ -79,6 +79,29 @@ static void check_json(const PodJournalEntry *e) {
         free(buf);
 }
 
+/* peapod logs' text: one line, prefix first, and nothing a terminal acts
+ * on but the final newline (no C0 but tab, no DEL, no C1 as UTF-8 or as a
+ * lone byte, nothing that is not UTF-8). */
+static void check_text(const PodJournalEntry *e) {
+        char *buf = NULL;
+        size_t len = 0, cap = 0;
+
+        if (log_format_text(e, "app", 3, true, true, &buf, &len, &cap) < 0)
+                return;
+        if (len < CRILOG_TIME_LEN + 7 || memcmp(buf + CRILOG_TIME_LEN, " app | ", 7) != 0)
+                abort();
+        for (size_t i = 0; i < len; i++) {
+                unsigned char c = (unsigned char) buf[i];
+
+                if ((c < 0x20 && c != '\t' && !(c == '\n' && i == len - 1)) || c == 0x7f ||
+                    (c == 0xc2 && i + 1 < len && (unsigned char) buf[i + 1] < 0xa0))
+                        abort();
+                if (c >= 0x80 && !(c >= 0xc2 && c <= 0xf4) && !(c >= 0x80 && c <= 0xbf))
+                        abort();
+        }
+        free(buf);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         const uint8_t *p = data, *end = data + size;
         PodJournalFields f = {};
@@ -103,6 +126,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                         abort();
                 check_cri(&e);
                 check_json(&e);
+                check_text(&e);
         }
 
         /* The --since/--until parser gets the tail as a string too. */

@@ -6,10 +6,16 @@
 # process or directory.
 . "$(dirname "$0")/lib.sh"
 
+# Every pod mounts a host volume: its pin (the source bound into the pod's
+# directory at start) must go with the rest, and never take the host's
+# files with it.
+vol=$(mktemp -d)
+echo keep >"$vol/keep"
 cleanup() {
         systemctl unset-environment PEAPOD_DEBUG_CRASH_AT
         systemctl restart peapodd.service
         cleanup_pods
+        rm -rf "$vol"
 }
 trap cleanup EXIT
 
@@ -31,8 +37,9 @@ crash_at() {
 
 pod_dir() { echo "/var/lib/peapod/pods/$1"; }
 create() { # NAME: a pod of one app, created over the bus (no CLI clean-up in between)
-        busctl call org.peapod1 /org/peapod1 org.peapod1.Manager CreatePod 'sa(sv)a(ssa(sv))' "$1" 0 \
-                1 web busybox 1 Exec as 2 sleep 300 >/dev/null
+        busctl call org.peapod1 /org/peapod1 org.peapod1.Manager CreatePod 'sa(sv)a(ssa(sv))' "$1" \
+                1 Volumes 'a(sssbt)' 1 v host "$vol" false 0 \
+                1 web busybox 2 Exec as 2 sleep 300 Mounts 'a(ss)' 1 v /data >/dev/null
 }
 start() { busctl call --timeout=60 org.peapod1 /org/peapod1 org.peapod1.Manager StartPod s "$1"; }
 
@@ -98,3 +105,5 @@ mkdir -p /var/lib/peapod/pods/0123456789abcdef0123456789abcdef/apps
 systemctl restart peapodd.service
 $PEAPOD list >/dev/null
 [ ! -e /var/lib/peapod/pods/0123456789abcdef0123456789abcdef ] || fail "pod directory without pod.json kept"
+assert_eq keep "$(cat "$vol/keep")" "the host volume's file after all the crashes"
+[ "$(ls -A "$vol")" = keep ] || fail "the host volume changed: $(ls -A "$vol")"

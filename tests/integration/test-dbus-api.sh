@@ -31,6 +31,16 @@ assert_contains "$apps" '"running"' "Apps property has the state"
 # A non-root caller can read but not change.
 asnobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
 asnobody busctl call org.peapod1 /org/peapod1 org.peapod1.Manager ListPods >/dev/null || fail "non-root cannot list"
+# Every read documented as open to everyone passes the bus policy too.
+asnobody busctl call org.peapod1 /org/peapod1 org.peapod1.Manager GetPod s "$PFX-bus" >/dev/null || fail "non-root GetPod"
+asnobody busctl call org.peapod1 /org/peapod1 org.peapod1.Manager ListImages >/dev/null || fail "non-root ListImages"
+asnobody busctl call org.peapod1 /org/peapod1 org.peapod1.Manager GetImage s busybox >/dev/null || fail "non-root GetImage"
+asnobody busctl call org.peapod1 /org/peapod1 org.peapod1.Manager ListTrustedKeys >/dev/null || fail "non-root ListTrustedKeys"
+asnobody busctl get-property org.peapod1 "$path" org.peapod1.Pod State >/dev/null || fail "non-root Get"
+asnobody busctl call org.peapod1 /org/peapod1 org.freedesktop.DBus.ObjectManager GetManagedObjects >/dev/null || fail "non-root GetManagedObjects"
+got=$(asnobody busctl call --json=short org.peapod1 "$path" org.peapod1.Pod GetApp s app) || fail "non-root GetApp: $got"
+assert_eq running "$(echo "$got" | jq -r '.data[0].State.data')" "GetApp as non-root"
+assert_contains "$(asnobody $PEAPOD app status "$PFX-bus" app 2>&1)" "running" "peapod app status as non-root"
 err=$(must_fail asnobody busctl call org.peapod1 /org/peapod1 org.peapod1.Manager CreatePod 'sa(sv)a(ssa(sv))' "$PFX-evil" 0 1 app busybox 0)
 assert_contains "$err" "ccess denied" "non-root CreatePod denied"
 err=$(must_fail asnobody busctl call org.peapod1 "$path" org.peapod1.Pod Stop)

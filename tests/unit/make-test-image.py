@@ -12,6 +12,7 @@
 #   --symlink=NAME:TARGET  layer 1 also carries symlink NAME -> TARGET (repeatable)
 #   --file=SRC:DEST  layer 1 also carries host file SRC as DEST, mode 0755
 #                  (repeatable; e.g. a hostile app from tests/hostile)
+#   --workdir=DIR  the config's WorkingDir is DIR (not "/etc")
 import gzip, hashlib, io, json, os, sys, tarfile
 
 out = sys.argv[1]
@@ -19,6 +20,7 @@ bad = "--bad-diff-id" in sys.argv
 big = "--big" in sys.argv
 salt = next((a[len("--salt="):] for a in sys.argv if a.startswith("--salt=")), None)
 user = next((a[len("--user="):] for a in sys.argv if a.startswith("--user=")), None)
+workdir = next((a[len("--workdir="):] for a in sys.argv if a.startswith("--workdir=")), "/etc")
 os.makedirs(f"{out}/blobs/sha256", exist_ok=True)
 
 def blob(data):
@@ -66,7 +68,7 @@ l2, d2 = layer([("etc/.wh.gone", b"", None), ("etc/motd", b"hello\n", None)])
 if bad:
     d2 = "sha256:" + "0" * 64
 cfg = json.dumps({"architecture": "amd64", "os": "linux",
-                  "config": {"Cmd": ["/bin/sh"], "Env": ["PATH=/bin", "FOO=bar"], "WorkingDir": "/etc", "User": "0:0" if user is None else user,
+                  "config": {"Cmd": ["/bin/sh"], "Env": ["PATH=/bin", "FOO=bar"], "WorkingDir": workdir, "User": "0:0" if user is None else user,
                              "Labels": {"org.example.test": "yes"}},
                   "rootfs": {"type": "layers", "diff_ids": [d1, d2]}}).encode()
 m = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",

@@ -209,6 +209,31 @@ static void test_volumes(void) {
         ASSERT_ERR(app_mount_from_string("volume=data,target=/a:b", &m, &err), EINVAL);
         ASSERT_ERR(app_mount_from_string("volume=Bad,target=/a", &m, &err), EINVAL);
         ASSERT_ERR(app_mount_from_string("volume=data,target=/a,readOnly=true", &m, &err), EINVAL);
+        /* The stage1 helper mounts these itself and refuses volumes there. */
+        memset(&err, 0, sizeof(err));
+        ASSERT_ERR(app_mount_from_string("volume=data,target=/proc", &m, &err), EINVAL);
+        ASSERT_TRUE(strstr(err.message, "/proc and /sys belong to the pod"));
+        ASSERT_ERR(app_mount_from_string("volume=data,target=/proc/sys", &m, &err), EINVAL);
+        ASSERT_ERR(app_mount_from_string("volume=data,target=/sys", &m, &err), EINVAL);
+        ASSERT_ERR(app_mount_from_string("volume=data,target=/sys/", &m, &err), EINVAL);
+        ASSERT_OK(app_mount_from_string("volume=data,target=/proc2", &m, &err));
+        app_mount_done(&m);
+        ASSERT_OK(app_mount_from_string("volume=data,target=/dev/shm/x", &m, &err));
+        app_mount_done(&m);
+        {
+                /* A component of 256 bytes is one too many (NAME_MAX). */
+                char spec[400] = "volume=data,target=/";
+                size_t n = strlen(spec);
+
+                memset(spec + n, 'a', 256);
+                ASSERT_ERR(app_mount_from_string(spec, &m, &err), EINVAL);
+                spec[n + 255] = 0;
+                ASSERT_OK(app_mount_from_string(spec, &m, &err));
+                app_mount_done(&m);
+        }
+        ASSERT_TRUE(app_workdir_is_valid("/"));
+        ASSERT_FALSE(app_workdir_is_valid(""));
+        ASSERT_FALSE(app_workdir_is_valid("srv"));
 
         ASSERT_TRUE(mount_target_is_valid("/"));
         ASSERT_TRUE(mount_target_is_valid("/a/b/"));

@@ -96,6 +96,67 @@ static void test_json(void) {
                           "\"app_id\":\"" APP "\",\"message\":\"q\\\"b\\\\\\u0001\xef\xbf\xbd\xc3\xa9\",\"partial\":false}\n");
 }
 
+/* The C1 control CSI (U+009B) is escaped in JSON too. */
+static void test_json_c1(void) {
+        PodJournalEntry e = { .app_id = APP, .message = "\xc2\x9b" "2J\xc2\xa0", .message_len = 6 };
+        _cleanup_free_ char *buf = NULL;
+        size_t len = 0, cap = 0;
+
+        ASSERT_OK(log_format_json(&e, "web", &buf, &len, &cap));
+        buf[len] = 0;
+        ASSERT_TRUE(strstr(buf, "\"message\":\"\\u009b2J\xc2\xa0\""));
+}
+
+static char *text(const char *msg, size_t n, int width, bool escape, PodLineBreak lb) {
+        PodJournalEntry e = { .app_id = APP, .message = msg, .message_len = n, .line_break = lb };
+        char *buf = NULL;
+        size_t len = 0, cap = 0;
+
+        ASSERT_OK(log_format_text(&e, "web", width, false, escape, &buf, &len, &cap));
+        ASSERT_OK(log_escape_append("", 1, false, &buf, &len, &cap)); /* "\x00" ends it for the asserts */
+        len -= 4;
+        buf[len] = 0;
+        return buf;
+}
+
+static void test_text_escape(void) {
+        /* What the issue's app did: CR and an escape sequence to draw over
+         * its own prefix, a title, a clear screen. */
+        static const char forge[] = "\rother | forged\x1b]0;title\x07\x1b[2J";
+        char *t;
+
+        t = text(forge, sizeof(forge) - 1, 5, true, POD_LINE_BREAK_NEWLINE);
+        ASSERT_STREQ(t, "web   | \\rother | forged\\x1b]0;title\\a\\x1b[2J\n");
+        free(t);
+        /* Raw only when asked. */
+        t = text(forge, sizeof(forge) - 1, 0, false, POD_LINE_BREAK_NEWLINE);
+        ASSERT_TRUE(memcmp(t, forge, sizeof(forge) - 1) == 0 && t[sizeof(forge) - 1] == '\n');
+        free(t);
+        /* Tab kept; BS, DEL, LF inside, C1 (CSI), invalid and truncated
+         * UTF-8 escaped per byte; valid UTF-8 and backslash kept; a piece
+         * of a longer line gets no newline. */
+        t = text("a\tb\bc\x7f" "d\ne\xc2\x9b" "f\xff\xc3\xa9\\\xe2\x82", 18, 0, true, POD_LINE_BREAK_LINE_MAX);
+        ASSERT_STREQ(t, "a\tb\\bc\\x7fd\\ne\\xc2\\x9bf\\xff\xc3\xa9\\\\xe2\\x82");
+        free(t);
+        /* NUL, other C0. */
+        t = text("\0\x01\x1f", 3, 0, true, POD_LINE_BREAK_NEWLINE);
+        ASSERT_STREQ(t, "\\x00\\x01\\x1f\n");
+        free(t);
+}
+
+static void test_cri_escape(void) {
+        /* --cri-format on a terminal: the format's newlines stay. */
+        PodJournalEntry e = { .app_id = APP, .message = "x\x1b[2J\ny", .message_len = 7, .stream = POD_LOG_STDOUT };
+        _cleanup_free_ char *cri = NULL, *out = NULL;
+        size_t len = 0, cap = 0, olen = 0, ocap = 0;
+
+        ASSERT_OK(crilog_format_entry(&e, &cri, &len, &cap));
+        ASSERT_OK(log_escape_append(cri, len, true, &out, &olen, &ocap));
+        ASSERT_TRUE(olen == len + 3);
+        ASSERT_TRUE(memcmp(out + CRILOG_TIME_LEN, " stdout F x\\x1b[2J\n", 19) == 0);
+        ASSERT_TRUE(out[olen - 1] == '\n' && memcmp(out + olen - 3, " y\n", 3) == 0);
+}
+
 static void test_parse(void) {
         char id[POD_ID_LEN + 1];
         PodJournalEntry e;
@@ -212,6 +273,9 @@ int main(void) {
         test_time();
         test_lines();
         test_json();
+        test_json_c1();
+        test_text_escape();
+        test_cri_escape();
         test_parse();
         test_time_parse();
         return 0;

@@ -302,6 +302,32 @@ TEST(pod_json_old_rootfs_lower) {
         pod_free(q);
 }
 
+/* What the stage1 helper would refuse at start is refused at creation. */
+TEST(pod_new_rejects_what_stage1_refuses) {
+        AppSpec relwd = { .image = "relwd" };
+        AppSpec relwd_given = { .image = "relwd", .workdir = "/given" };
+        AppSpec emptywd = { .image = "emptywd" };
+        AppMount proc = { .volume = (char *) "v", .target = (char *) "/proc" };
+        AppSpec mount_proc = { .image = "busybox", .mounts = &proc, .n_mounts = 1 };
+        PeapodError err = {};
+        Pod *p = NULL;
+
+        ASSERT_ERR(pod_new("x", &relwd, 1, image_store(), &p, &err), EINVAL);
+        ASSERT_TRUE(strstr(err.message, "'srv/app'"));
+        ASSERT_TRUE(strstr(err.message, "not an absolute path"));
+        /* An explicit one replaces the image's. */
+        ASSERT_OK(pod_new("x", &relwd_given, 1, image_store(), &p, &err));
+        ASSERT_STREQ(p->apps[0].workdir, "/given");
+        p = pod_free(p);
+        /* "" in an image config is unset. */
+        ASSERT_OK(pod_new("x", &emptywd, 1, image_store(), &p, &err));
+        ASSERT_STREQ(p->apps[0].workdir, "/");
+        p = pod_free(p);
+        memset(&err, 0, sizeof(err));
+        ASSERT_ERR(pod_new("x", &mount_proc, 1, image_store(), &p, &err), EINVAL);
+        ASSERT_TRUE(strstr(err.message, "/proc and /sys belong to the pod"));
+}
+
 TEST(state_strings) {
         for (int s = 0; s < _POD_STATE_MAX; s++)
                 ASSERT_TRUE(pod_state_from_string(pod_state_to_string(s)) == (PodState) s);
@@ -316,6 +342,8 @@ int main(void) {
                    "{\"Entrypoint\": [\"/bin/entry\"], \"Cmd\": [\"sh\"], \"Env\": [\"PATH=/bin\"], \"WorkingDir\": \"/srv\"}");
         make_image("tools", "1.0", "{}");
         make_image("broken", "latest", "{\"Cmd\": \"not-a-list\"}");
+        make_image("relwd", "latest", "{\"Cmd\": [\"sh\"], \"WorkingDir\": \"srv/app\"}");
+        make_image("emptywd", "latest", "{\"Cmd\": [\"sh\"], \"WorkingDir\": \"\"}");
         test_image_lookup();
         test_pod_new_and_json_roundtrip();
         test_pod_new_rejects_bad_input();
@@ -323,6 +351,7 @@ int main(void) {
         test_pod_new_rejects_bad_isolation();
         test_pod_json_refuses_garbage();
         test_pod_json_old_rootfs_lower();
+        test_pod_new_rejects_what_stage1_refuses();
         test_state_strings();
         ASSERT_OK(rm_rf(tmpdir));
         return 0;
