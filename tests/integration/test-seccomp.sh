@@ -35,6 +35,9 @@ assert_contains "$o" "ok socket(AF_VSOCK)" "AF_VSOCK denied"
 assert_contains "$o" "ok process_vm_readv" "process_vm_readv denied without SYS_PTRACE"
 assert_contains "$o" "ok mbind" "mbind denied without SYS_NICE"
 assert_contains "$o" "ok personality(ADDR_NO_RANDOMIZE)" "personality flags denied"
+assert_contains "$o" "ok x32 mount" "the x32 section"
+case "$o" in *"skip i386"*) say "no IA32 emulation: i386 section not checked" ;;
+*) assert_contains "$o" "ok i386 mount" "the i386 section" ;; esac
 
 say "the capability rules follow the app's capabilities"
 # CAP_SYS_CHROOT too: the program checks that chroot reaches the kernel.
