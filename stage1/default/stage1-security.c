@@ -1,13 +1,21 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <grp.h>
+#include <inttypes.h>
 #include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <unistd.h>
 
 #include "capability-util.h"
 #include "log.h"
@@ -228,23 +236,6 @@ static const uint64_t clone_namespace_flags[] = {
 #endif
 };
 
-/* Syscalls newer than the libseccomp we build against (2.5.4 knows up to
- * futex_requeue, 456), by number: since Linux 5.1 every architecture but
- * alpha numbers a new syscall alike (x86_64 and aarch64 included), so
- * these are right for the native architecture. libseccomp cannot place a
- * number it has no name for on a compat architecture; there they pass. */
-static const struct {
-        const char *name;
-        int nr;
-} syscalls_newer_than_libseccomp[] = {
-        { "lsm_get_self_attr", 459 },
-        { "lsm_set_self_attr", 460 },
-        { "lsm_list_modules", 461 },
-        { "open_tree_attr", 467 },
-        { "file_getattr", 468 },
-        { "file_setattr", 469 },
-};
-
 /* personality(2) flags docker lets a container set: PER_LINUX32 (8) and
  * UNAME26 (0x20000); it allows exactly 0, 8, 0x20000, 0x20008 and
  * 0xffffffff (a query). The rest (ADDR_NO_RANDOMIZE, READ_IMPLIES_EXEC,
@@ -277,18 +268,10 @@ static size_t seccomp_arches(uint32_t ret[static 3]) {
         return n;
 }
 
-static int seccomp_add(scmp_filter_ctx ctx, uint32_t arch, uint32_t action, const char *name, bool must_exist,
+static int seccomp_add(scmp_filter_ctx ctx, uint32_t action, const char *name, bool must_exist,
                        unsigned n_args, const struct scmp_arg_cmp *args) {
         int nr = seccomp_syscall_resolve_name(name), r;
 
-        if (nr == __NR_SCMP_ERROR && arch == seccomp_arch_native())
-                for (size_t i = 0; i < ELEMENTSOF(syscalls_newer_than_libseccomp); i++)
-                        if (streq(name, syscalls_newer_than_libseccomp[i].name)) {
-                                r = seccomp_rule_add_exact_array(ctx, action, syscalls_newer_than_libseccomp[i].nr, n_args, args);
-                                if (r < 0)
-                                        return log_error_errno(r, "Failed to add seccomp rule for %s: %m", name);
-                                return 0;
-                        }
         if (nr == __NR_SCMP_ERROR) {
                 if (!must_exist)
                         return 0;  /* not a syscall of this architecture */
@@ -300,12 +283,12 @@ static int seccomp_add(scmp_filter_ctx ctx, uint32_t arch, uint32_t action, cons
         return 0;
 }
 
-static int seccomp_deny(scmp_filter_ctx ctx, uint32_t arch, const char *name, bool must_exist) {
-        return seccomp_add(ctx, arch, SCMP_ACT_ERRNO(EPERM), name, must_exist, 0, NULL);
+static int seccomp_deny(scmp_filter_ctx ctx, const char *name, bool must_exist) {
+        return seccomp_add(ctx, SCMP_ACT_ERRNO(EPERM), name, must_exist, 0, NULL);
 }
 
-static int seccomp_deny_arg(scmp_filter_ctx ctx, uint32_t arch, const char *name, struct scmp_arg_cmp arg) {
-        return seccomp_add(ctx, arch, SCMP_ACT_ERRNO(EPERM), name, false, 1, &arg);
+static int seccomp_deny_arg(scmp_filter_ctx ctx, const char *name, struct scmp_arg_cmp arg) {
+        return seccomp_add(ctx, SCMP_ACT_ERRNO(EPERM), name, false, 1, &arg);
 }
 
 /* libseccomp takes one comparison per argument in a rule, and a rule's
@@ -323,7 +306,7 @@ static int seccomp_deny_arg(scmp_filter_ctx ctx, uint32_t arch, const char *name
  * reach a clear bit followed by a set one (some bit of B is set), and that
  * rule matches; otherwise all of B is set, B's first bit included, and the
  * clear bit is in F, whose rule matches. */
-static int seccomp_add_personality(scmp_filter_ctx ctx, uint32_t arch) {
+static int seccomp_add_personality(scmp_filter_ctx ctx) {
         unsigned b[32], n = 0;
         int r;
 
@@ -342,7 +325,7 @@ static int seccomp_add_personality(scmp_filter_ctx ctx, uint32_t arch) {
                                 i++;
                         o = b[(i + 1) % n];
                 }
-                r = seccomp_deny_arg(ctx, arch, "personality",
+                r = seccomp_deny_arg(ctx, "personality",
                                      SCMP_A0(SCMP_CMP_MASKED_EQ, (UINT64_C(1) << z) | (UINT64_C(1) << o), UINT64_C(1) << o));
                 if (r < 0)
                         return r;
@@ -373,17 +356,17 @@ static int seccomp_add_arguments(scmp_filter_ctx ctx, uint32_t arch) {
          * profile allows socketcall whole too. */
         if (seccomp_syscall_resolve_name_arch(arch, "socket") >= 0)
                 for (size_t i = 0; i < ELEMENTSOF(denied_socket_families); i++) {
-                        r = seccomp_deny_arg(ctx, arch, "socket",
+                        r = seccomp_deny_arg(ctx, "socket",
                                              SCMP_A0(SCMP_CMP_MASKED_EQ, UINT32_MAX, (uint64_t) denied_socket_families[i]));
                         if (r < 0)
                                 return r;
                 }
         for (size_t i = 0; i < ELEMENTSOF(denied_ioctls); i++) {
-                r = seccomp_deny_arg(ctx, arch, "ioctl", SCMP_A1(SCMP_CMP_MASKED_EQ, UINT32_MAX, denied_ioctls[i]));
+                r = seccomp_deny_arg(ctx, "ioctl", SCMP_A1(SCMP_CMP_MASKED_EQ, UINT32_MAX, denied_ioctls[i]));
                 if (r < 0)
                         return r;
         }
-        return seccomp_add_personality(ctx, arch);
+        return seccomp_add_personality(ctx);
 }
 
 static int seccomp_add_default(scmp_filter_ctx ctx, uint32_t arch, uint64_t caps) {
@@ -391,14 +374,14 @@ static int seccomp_add_default(scmp_filter_ctx ctx, uint32_t arch, uint64_t caps
         int r;
 
         for (const char *const *n = seccomp_default_denylist; *n; n++) {
-                r = seccomp_deny(ctx, arch, *n, false);
+                r = seccomp_deny(ctx, *n, false);
                 if (r < 0)
                         return r;
         }
         for (const SeccompCapSyscall *c = seccomp_default_cap_syscalls; c->name; c++) {
                 if (caps & (UINT64_C(1) << c->capability))
                         continue;
-                r = seccomp_deny(ctx, arch, c->name, false);
+                r = seccomp_deny(ctx, c->name, false);
                 if (r < 0)
                         return r;
                 if (streq(c->name, "unshare"))
@@ -413,9 +396,9 @@ static int seccomp_add_default(scmp_filter_ctx ctx, uint32_t arch, uint64_t caps
         for (size_t i = 0; i < ELEMENTSOF(clone_namespace_flags); i++) {
                 uint64_t f = clone_namespace_flags[i];
 
-                r = unshare_denied ? 0 : seccomp_deny_arg(ctx, arch, "unshare", SCMP_A0(SCMP_CMP_MASKED_EQ, f, f));
+                r = unshare_denied ? 0 : seccomp_deny_arg(ctx, "unshare", SCMP_A0(SCMP_CMP_MASKED_EQ, f, f));
                 if (r >= 0)
-                        r = seccomp_deny_arg(ctx, arch, "clone",
+                        r = seccomp_deny_arg(ctx, "clone",
 #if defined(__s390__) || defined(__s390x__)
                                              SCMP_A1(SCMP_CMP_MASKED_EQ, f, f)
 #else
@@ -425,28 +408,27 @@ static int seccomp_add_default(scmp_filter_ctx ctx, uint32_t arch, uint64_t caps
                 if (r < 0)
                         return r;
         }
-        return seccomp_add(ctx, arch, SCMP_ACT_ERRNO(ENOSYS), "clone3", false, 0, NULL);
+        return seccomp_add(ctx, SCMP_ACT_ERRNO(ENOSYS), "clone3", false, 0, NULL);
 }
 
-static int seccomp_add_retain(scmp_filter_ctx ctx, uint32_t arch, char **names) {
+static int seccomp_add_retain(scmp_filter_ctx ctx, char **names) {
         int r;
 
         for (size_t i = 0; i < ELEMENTSOF(seccomp_helper_syscalls); i++) {
-                r = seccomp_add(ctx, arch, SCMP_ACT_ALLOW, seccomp_helper_syscalls[i], false, 0, NULL);
+                r = seccomp_add(ctx, SCMP_ACT_ALLOW, seccomp_helper_syscalls[i], false, 0, NULL);
                 if (r < 0)
                         return r;
         }
         FOREACH_STRV(n, names) {
-                r = seccomp_add(ctx, arch, SCMP_ACT_ALLOW, n, true, 0, NULL);
+                r = seccomp_add(ctx, SCMP_ACT_ALLOW, n, true, 0, NULL);
                 if (r < 0)
                         return r;
         }
         return 0;
 }
 
-/* One architecture's filter. Each is built alone and then merged: that
- * lets a rule depend on the architecture (socketcall above) and a number
- * libseccomp has no name for go to the native one. */
+/* One architecture's filter. Each is built alone and then merged, so that
+ * a rule can depend on the architecture (socketcall above). */
 static int seccomp_build_arch(const SeccompSpec *spec, uint64_t caps, uint32_t arch, scmp_filter_ctx *ret) {
         _cleanup_(seccomp_releasep) scmp_filter_ctx ctx = NULL;
         int r;
@@ -472,13 +454,13 @@ static int seccomp_build_arch(const SeccompSpec *spec, uint64_t caps, uint32_t a
         case SECCOMP_MODE_REMOVE:
                 r = 0;
                 FOREACH_STRV(n, spec->names) {
-                        r = streq(n, SECCOMP_GROUP_DEFAULT) ? seccomp_add_default(ctx, arch, caps) : seccomp_deny(ctx, arch, n, true);
+                        r = streq(n, SECCOMP_GROUP_DEFAULT) ? seccomp_add_default(ctx, arch, caps) : seccomp_deny(ctx, n, true);
                         if (r < 0)
                                 break;
                 }
                 break;
         case SECCOMP_MODE_RETAIN:
-                r = seccomp_add_retain(ctx, arch, spec->names);
+                r = seccomp_add_retain(ctx, spec->names);
                 break;
         default:
                 r = log_error_errno(EINVAL, "Invalid seccomp mode.");
@@ -516,10 +498,136 @@ static int seccomp_build(const SeccompSpec *spec, uint64_t caps, scmp_filter_ctx
         return 0;
 }
 
-int stage1_seccomp_export_pfc(const SeccompSpec *spec, uint64_t caps, int fd) {
+/* A denylist lets through what it does not name, and libseccomp has no
+ * name for a syscall newer than itself (2.5.4 knows up to 456,
+ * futex_requeue): Linux 6.18 has 13 more, and every kernel adds some. As
+ * runc does for calls newer than its profile, such a call fails with
+ * ENOSYS, which libc takes for an older kernel and falls back from (docker
+ * allows some of those 13, we are stricter). libseccomp compares numbers
+ * one by one and cannot say "above N", so these instructions go in front
+ * of the program it generates (classic BPF jumps are relative and
+ * forward, so its own stay valid) and the whole is loaded as one filter.
+ * A range of numbers unknown to libseccomp, per architecture. */
+typedef struct UnknownRange {
+        uint32_t audit_arch;  /* what the kernel puts in seccomp_data.arch */
+        uint32_t first, last;
+} UnknownRange;
+
+#define X32_SYSCALL_BIT UINT32_C(0x40000000)
+#define SYSCALL_SCAN_MAX 1024  /* past every architecture's table but arm's private calls */
+
+static bool syscall_known(uint32_t arch, uint32_t nr) {
+        _cleanup_free_ char *name = seccomp_syscall_resolve_num_arch(arch, (int) nr);
+
+        return name != NULL;
+}
+
+/* The unknown ranges of our architectures: above the highest number
+ * libseccomp knows, and for x32, between the common calls and its own
+ * 512-547. arm (the compat architecture of aarch64) is left out: its
+ * private calls sit at 0xf0000 and it is not worth a table. At most 4. */
+static size_t seccomp_unknown_ranges(UnknownRange ret[static 4]) {
+        uint32_t arches[3];
+        size_t n_arches = seccomp_arches(arches), n = 0;
+        bool have_x32 = false;
+
+        for (size_t i = 0; i < n_arches; i++)
+                have_x32 = have_x32 || arches[i] == SCMP_ARCH_X32;
+        for (size_t i = 0; i < n_arches; i++) {
+                uint32_t base = arches[i] == SCMP_ARCH_X32 ? X32_SYSCALL_BIT : 0, common_max = 0, max = 0;
+
+                if (arches[i] == SCMP_ARCH_ARM)
+                        continue;
+                for (uint32_t nr = 0; nr < SYSCALL_SCAN_MAX; nr++)
+                        if (syscall_known(arches[i], base + nr)) {
+                                max = nr;
+                                if (nr < 512)
+                                        common_max = nr;
+                        }
+                if (arches[i] == SCMP_ARCH_X32) {
+                        /* x32 calls come as AUDIT_ARCH_X86_64 with the bit set. */
+                        ret[n++] = (UnknownRange) { SCMP_ARCH_X86_64, base + common_max + 1, base + 511 };
+                        ret[n++] = (UnknownRange) { SCMP_ARCH_X86_64, base + max + 1, UINT32_MAX };
+                } else
+                        ret[n++] = (UnknownRange) {
+                                arches[i], max + 1, arches[i] == SCMP_ARCH_X86_64 && have_x32 ? X32_SYSCALL_BIT - 1 : UINT32_MAX
+                        };
+        }
+        return n;
+}
+
+#define UNKNOWN_RANGE_INSNS 6
+
+/* For one range: ENOSYS if arch matches and first <= nr <= last, else on
+ * to the next instruction after these six. */
+static void unknown_range_insns(const UnknownRange *u, struct sock_filter ret[static UNKNOWN_RANGE_INSNS]) {
+        ret[0] = (struct sock_filter) BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
+        ret[1] = (struct sock_filter) BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, u->audit_arch, 0, 4);
+        ret[2] = (struct sock_filter) BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
+        ret[3] = (struct sock_filter) BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, u->first, 0, 2);
+        ret[4] = (struct sock_filter) BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, u->last, 1, 0);
+        ret[5] = (struct sock_filter) BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS);
+}
+
+/* The unknown ranges when the filter of spec is the default denylist or
+ * holds it (an explicit list means what it says; a retain list denies
+ * the unknown anyway). */
+static size_t seccomp_has_default_ranges(const SeccompSpec *spec, UnknownRange ret[static 4]) {
+        if (spec->mode == SECCOMP_MODE_DEFAULT ||
+            (spec->mode == SECCOMP_MODE_REMOVE && strv_contains(spec->names, SECCOMP_GROUP_DEFAULT)))
+                return seccomp_unknown_ranges(ret);
+        return 0;
+}
+
+/* libseccomp's program as BPF, with the unknown ranges in front for a
+ * filter holding the default list. */
+static int seccomp_program(const SeccompSpec *spec, uint64_t caps, struct sock_filter **ret, size_t *ret_len) {
         _cleanup_(seccomp_releasep) scmp_filter_ctx ctx = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_free_ struct sock_filter *prog = NULL;
+        UnknownRange ranges[4];
+        size_t n_ranges = seccomp_has_default_ranges(spec, ranges), head = n_ranges * UNKNOWN_RANGE_INSNS;
+        struct stat st;
+        ssize_t n;
         int r;
 
+        r = seccomp_build(spec, caps, &ctx);
+        if (r < 0)
+                return r;
+        fd = memfd_create("seccomp-bpf", MFD_CLOEXEC);
+        if (fd < 0)
+                return log_error_errno(errno, "Failed to create a memfd for the seccomp filter: %m");
+        r = seccomp_export_bpf(ctx, fd);
+        if (r < 0)
+                return log_error_errno(r, "Failed to export the seccomp filter: %m");
+        if (fstat(fd, &st) < 0)
+                return log_error_errno(errno, "Failed to stat the seccomp filter: %m");
+        if (st.st_size <= 0 || st.st_size % sizeof(struct sock_filter) != 0 ||
+            (size_t) st.st_size / sizeof(struct sock_filter) + head > BPF_MAXINSNS)
+                return log_error_errno(E2BIG, "The seccomp filter has %lld bytes, too many or not whole instructions.",
+                                       (long long) st.st_size);
+        prog = calloc(head + st.st_size / sizeof(struct sock_filter), sizeof(struct sock_filter));
+        if (!prog)
+                return log_oom();
+        for (size_t i = 0; i < n_ranges; i++)
+                unknown_range_insns(&ranges[i], prog + i * UNKNOWN_RANGE_INSNS);
+        n = pread(fd, prog + head, st.st_size, 0);
+        if (n != st.st_size)
+                return log_error_errno(n < 0 ? errno : EIO, "Failed to read the seccomp filter back: %m");
+        *ret_len = head + st.st_size / sizeof(struct sock_filter);
+        *ret = TAKE_PTR(prog);
+        return 0;
+}
+
+int stage1_seccomp_export_pfc(const SeccompSpec *spec, uint64_t caps, int fd) {
+        _cleanup_(seccomp_releasep) scmp_filter_ctx ctx = NULL;
+        UnknownRange ranges[4];
+        size_t n_ranges = seccomp_has_default_ranges(spec, ranges);
+        int r;
+
+        for (size_t i = 0; i < n_ranges; i++)
+                dprintf(fd, "# first, newer than libseccomp: arch %" PRIu32 " syscalls %" PRIu32 "-%" PRIu32 " ERRNO(%d)\n",
+                        ranges[i].audit_arch, ranges[i].first, ranges[i].last, ENOSYS);
         r = seccomp_build(spec, caps, &ctx);
         if (r < 0)
                 return r;
@@ -527,17 +635,21 @@ int stage1_seccomp_export_pfc(const SeccompSpec *spec, uint64_t caps, int fd) {
 }
 
 int stage1_seccomp_install(const SeccompSpec *spec, uint64_t caps) {
-        _cleanup_(seccomp_releasep) scmp_filter_ctx ctx = NULL;
+        _cleanup_free_ struct sock_filter *prog = NULL;
+        struct sock_fprog fprog;
+        size_t len;
         int r;
 
         if (spec->mode == SECCOMP_MODE_UNCONFINED)
                 return 0;
-        r = seccomp_build(spec, caps, &ctx);
+        r = seccomp_program(spec, caps, &prog, &len);
         if (r < 0)
                 return r;
-        r = seccomp_load(ctx);
-        if (r < 0)
-                return log_error_errno(r, "Failed to load the seccomp filter: %m");
+        /* What seccomp_load() does with our attributes: no flags, no
+         * no_new_privs of its own. */
+        fprog = (struct sock_fprog) { .len = (unsigned short) len, .filter = prog };
+        if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fprog, 0, 0) < 0)
+                return log_error_errno(errno, "Failed to load the seccomp filter: %m");
         return 0;
 }
 

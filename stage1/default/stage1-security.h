@@ -82,7 +82,9 @@ int stage1_security_apply(const Stage1Security *s, const Credentials *creds);
 bool stage1_syscall_is_known(const char *name);
 
 /* Writes libseccomp's pseudo filter code of spec to fd: what the filter
- * does, per architecture, for tests and for a human. */
+ * does, per architecture, for tests and for a human; the ranges of
+ * syscalls newer than libseccomp that a filter with the default list
+ * answers ENOSYS first are comment lines above it. */
 int stage1_seccomp_export_pfc(const SeccompSpec *spec, uint64_t caps, int fd);
 
 /* Loads the filter of spec (nothing for unconfined), as the last step of
