@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <seccomp.h>
 #include <stdio.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -284,6 +285,50 @@ static void test_seccomp_filter(void) {
         CHECK(strstr(pfc, "\"personality\""));
         CHECK(strstr(pfc, "# first, newer than libseccomp: arch "));  /* the ENOSYS ranges */
         seccomp_spec_done(&spec);
+}
+
+/* A misspelt name in the tables would deny nothing and say nothing (the
+ * filter skips names an architecture lacks): each must be a syscall of
+ * one of our architectures, or one newer than libseccomp (then the ENOSYS
+ * ranges cover it until libseccomp learns its name). */
+static void test_seccomp_tables(void) {
+        static const char *const newer_than_libseccomp[] = {
+                "file_getattr", "file_setattr", "lsm_get_self_attr", "lsm_list_modules", "lsm_set_self_attr", "open_tree_attr",
+        };
+        static const uint32_t arches[] = { SCMP_ARCH_X86_64, SCMP_ARCH_X86, SCMP_ARCH_X32, SCMP_ARCH_AARCH64, SCMP_ARCH_ARM };
+        size_t n = 0, bad = 0;
+
+        printf("== seccomp tables: known names, no duplicates\n");
+        for (const char *const *d = seccomp_default_denylist; *d; d++, n++) {
+                bool known = false, listed_twice = false;
+
+                for (size_t i = 0; i < ELEMENTSOF(arches); i++)
+                        known = known || seccomp_syscall_resolve_name_arch(arches[i], *d) != __NR_SCMP_ERROR;
+                for (size_t i = 0; i < ELEMENTSOF(newer_than_libseccomp); i++)
+                        known = known || streq(*d, newer_than_libseccomp[i]);
+                for (const SeccompCapSyscall *c = seccomp_default_cap_syscalls; c->name; c++)
+                        listed_twice = listed_twice || streq(*d, c->name);
+                for (const char *const *e = d + 1; *e; e++)
+                        listed_twice = listed_twice || streq(*d, *e);
+                if (!known || listed_twice) {
+                        printf("FAIL: %s %s\n", *d, known ? "listed twice" : "is no syscall");
+                        bad++;
+                }
+        }
+        for (const SeccompCapSyscall *c = seccomp_default_cap_syscalls; c->name; c++, n++) {
+                bool known = false;
+
+                for (size_t i = 0; i < ELEMENTSOF(arches); i++)
+                        known = known || seccomp_syscall_resolve_name_arch(arches[i], c->name) != __NR_SCMP_ERROR;
+                for (size_t i = 0; i < ELEMENTSOF(newer_than_libseccomp); i++)
+                        known = known || streq(c->name, newer_than_libseccomp[i]);
+                if (!known || c->capability < 0 || c->capability > CAPABILITY_LAST) {
+                        printf("FAIL: %s is no syscall or has no known capability\n", c->name);
+                        bad++;
+                }
+        }
+        CHECK(bad == 0);
+        CHECK(n > 100);
 }
 
 /* Runs argv under the default filter built for caps, as an app would
@@ -581,6 +626,7 @@ int main(void) {
         test_mount_target();
         test_supplementary_groups();
         test_seccomp_filter();
+        test_seccomp_tables();
         test_seccomp_calls();
         test_seccomp_personality();
         test_credentials();
