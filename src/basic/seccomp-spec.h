@@ -35,9 +35,21 @@ void seccomp_spec_done(SeccompSpec *s);
  * mode, or more than SECCOMP_SPEC_NAMES_MAX names. */
 int seccomp_spec_parse(const char *s, SeccompSpec *ret);
 
-/* The syscalls of the default profile, a denylist in docker's spirit:
- * what reconfigures the kernel or the host (modules, kexec, reboot, swap,
- * clocks, accounting, quotas), makes or enters namespaces and mounts
- * (a container's way out), or exposes kernel internals (bpf,
- * perf_event_open, keyrings, open_by_handle_at, userfaultfd). NULL-ended. */
+/* The syscalls of the default profile, a denylist at least as strict as
+ * docker's default profile: what reconfigures the kernel or the host
+ * (modules, kexec, reboot, swap, clocks, accounting, quotas), makes or
+ * enters namespaces and mounts (a container's way out), exposes kernel
+ * internals (bpf, perf_event_open, keyrings, open_by_handle_at,
+ * userfaultfd, io_uring), and whatever else docker's allowlist leaves out.
+ * NULL-ended. */
 extern const char *const seccomp_default_denylist[];
+
+/* A syscall the default profile denies unless the app's capability set
+ * has this capability (as docker's "includes": {"caps": [...]}). */
+typedef struct SeccompCapSyscall {
+        const char *name;
+        int capability;
+} SeccompCapSyscall;
+
+/* Ends with an entry whose name is NULL. */
+extern const SeccompCapSyscall seccomp_default_cap_syscalls[];

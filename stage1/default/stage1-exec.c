@@ -217,8 +217,10 @@ static _noreturn_ void child_main(const ExecArgs *a, const Target *t) {
         /* The app's filter, first: loading one needs CAP_SYS_ADMIN unless
          * no_new_privs is set, and the app's identity may have neither;
          * what identity_apply() calls after it is allowed by every filter
-         * peapod-stage1-app loads (it calls the same). */
-        if (stage1_seccomp_install(&a->seccomp) < 0)
+         * peapod-stage1-app loads (it calls the same). Its capability rules
+         * look at the app's bounding set, which is what --capabilities
+         * made it: the same spec and set give the app's filter. */
+        if (stage1_seccomp_install(&a->seccomp, t->id.cap_bnd) < 0)
                 _exit(STAGE1_APP_EXIT_SETUP);
         if (identity_apply(&t->id) < 0)
                 _exit(STAGE1_APP_EXIT_SETUP);

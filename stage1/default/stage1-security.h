@@ -82,11 +82,16 @@ int stage1_security_apply(const Stage1Security *s, const Credentials *creds);
 bool stage1_syscall_is_known(const char *name);
 
 /* Writes libseccomp's pseudo filter code of spec to fd: what the filter
- * does, per architecture, for tests and for a human. */
-int stage1_seccomp_export_pfc(const SeccompSpec *spec, int fd);
+ * does, per architecture, for tests and for a human; the ranges of
+ * syscalls newer than libseccomp that a filter with the default list
+ * answers ENOSYS first are comment lines above it. */
+int stage1_seccomp_export_pfc(const SeccompSpec *spec, uint64_t caps, int fd);
 
 /* Loads the filter of spec (nothing for unconfined), as the last step of
  * stage1_security_apply() does: peapod-stage1-exec loads the app's filter
- * with it, since a filter cannot be copied from a running process. Needs
- * no_new_privs or CAP_SYS_ADMIN. Logs why it failed. */
-int stage1_seccomp_install(const SeccompSpec *spec);
+ * with it, since a filter cannot be copied from a running process. caps is
+ * the app's capability bounding set: the default profile allows some calls
+ * only with a capability (seccomp_default_cap_syscalls), so the same spec
+ * and caps must give the same filter. Needs no_new_privs or CAP_SYS_ADMIN.
+ * Logs why it failed. */
+int stage1_seccomp_install(const SeccompSpec *spec, uint64_t caps);

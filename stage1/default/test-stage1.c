@@ -2,10 +2,16 @@
 /* Unprivileged checks of the default stage1's pure logic. */
 
 #include <fcntl.h>
+#include <linux/capability.h>
+#include <seccomp.h>
 #include <stdio.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include "capability-util.h"
 #include "fs-util.h"
 #include "log.h"
 #include "stage1-util.h"
@@ -281,7 +287,7 @@ static void test_seccomp_filter(void) {
                 return;
         (void) unlink(path);
         CHECK(seccomp_spec_parse("default", &spec) == 0);
-        CHECK(stage1_seccomp_export_pfc(&spec, fd) == 0);
+        CHECK(stage1_seccomp_export_pfc(&spec, 0, fd) == 0);
         CHECK(lseek(fd, 0, SEEK_SET) == 0);
         pfc = calloc(1, 1 << 20);
         CHECK(pfc && read(fd, pfc, (1 << 20) - 1) > 0);
@@ -303,6 +309,146 @@ static void test_seccomp_filter(void) {
         CHECK(strstr(pfc, "\"setns\""));
         CHECK(strstr(pfc, "invalid architecture action"));
         CHECK(!strstr(pfc, "\"ptrace\""));
+        CHECK(strstr(pfc, "\"process_vm_readv\""));  /* without CAP_SYS_PTRACE */
+        CHECK(strstr(pfc, "\"personality\""));
+        CHECK(strstr(pfc, "# first, newer than libseccomp: arch "));  /* the ENOSYS ranges */
+        seccomp_spec_done(&spec);
+}
+
+/* A misspelt name in the tables would deny nothing and say nothing (the
+ * filter skips names an architecture lacks): each must be a syscall of
+ * one of our architectures, or one newer than libseccomp (then the ENOSYS
+ * ranges cover it until libseccomp learns its name). */
+static void test_seccomp_tables(void) {
+        static const char *const newer_than_libseccomp[] = {
+                "file_getattr", "file_setattr", "lsm_get_self_attr", "lsm_list_modules", "lsm_set_self_attr", "open_tree_attr",
+        };
+        static const uint32_t arches[] = { SCMP_ARCH_X86_64, SCMP_ARCH_X86, SCMP_ARCH_X32, SCMP_ARCH_AARCH64, SCMP_ARCH_ARM };
+        size_t n = 0, bad = 0;
+
+        printf("== seccomp tables: known names, no duplicates\n");
+        for (const char *const *d = seccomp_default_denylist; *d; d++, n++) {
+                bool known = false, listed_twice = false;
+
+                for (size_t i = 0; i < ELEMENTSOF(arches); i++)
+                        known = known || seccomp_syscall_resolve_name_arch(arches[i], *d) != __NR_SCMP_ERROR;
+                for (size_t i = 0; i < ELEMENTSOF(newer_than_libseccomp); i++)
+                        known = known || streq(*d, newer_than_libseccomp[i]);
+                for (const SeccompCapSyscall *c = seccomp_default_cap_syscalls; c->name; c++)
+                        listed_twice = listed_twice || streq(*d, c->name);
+                for (const char *const *e = d + 1; *e; e++)
+                        listed_twice = listed_twice || streq(*d, *e);
+                if (!known || listed_twice) {
+                        printf("FAIL: %s %s\n", *d, known ? "listed twice" : "is no syscall");
+                        bad++;
+                }
+        }
+        for (const SeccompCapSyscall *c = seccomp_default_cap_syscalls; c->name; c++, n++) {
+                bool known = false;
+
+                for (size_t i = 0; i < ELEMENTSOF(arches); i++)
+                        known = known || seccomp_syscall_resolve_name_arch(arches[i], c->name) != __NR_SCMP_ERROR;
+                for (size_t i = 0; i < ELEMENTSOF(newer_than_libseccomp); i++)
+                        known = known || streq(c->name, newer_than_libseccomp[i]);
+                if (!known || c->capability < 0 || c->capability > CAPABILITY_LAST) {
+                        printf("FAIL: %s is no syscall or has no known capability\n", c->name);
+                        bad++;
+                }
+        }
+        CHECK(bad == 0);
+        CHECK(n > 100);
+}
+
+/* Runs argv under the default filter built for caps, as an app would
+ * (no_new_privs lets an unprivileged process load it); its exit status. */
+static int run_filtered(uint64_t caps, char *const argv[]) {
+        SeccompSpec spec = { .mode = SECCOMP_MODE_DEFAULT };
+        int status;
+        pid_t pid;
+
+        fflush(stdout);
+        pid = fork();
+        if (pid < 0)
+                return -errno;
+        if (pid == 0) {
+                if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || stage1_seccomp_install(&spec, caps) < 0)
+                        _exit(125);
+                execv(argv[0], argv);
+                _exit(127);
+        }
+        if (waitpid(pid, &status, 0) != pid)
+                return -errno;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* The hostile app of tests/hostile/seccomp.c under the real filter, with
+ * and without the capabilities that open parts of it; the lab test
+ * test-seccomp.sh runs it in pods. Its path comes from meson, in builds
+ * that have it. */
+static void test_seccomp_calls(void) {
+        const char *hostile = getenv("HOSTILE_SECCOMP");
+
+        printf("== seccomp: each call of the default filter\n");
+        if (!hostile || access(hostile, X_OK) < 0) {
+                printf("skip: no hostile-seccomp in this build\n");
+                return;
+        }
+        CHECK(run_filtered(capability_default_set, (char *const[]) { (char *) hostile, (char *) "default", NULL }) == 0);
+        CHECK(run_filtered(capability_default_set | (UINT64_C(1) << CAP_SYS_PTRACE),
+                           (char *const[]) { (char *) hostile, (char *) "ptrace", NULL }) == 0);
+        CHECK(run_filtered(capability_default_set | (UINT64_C(1) << CAP_SYS_NICE),
+                           (char *const[]) { (char *) hostile, (char *) "nice", NULL }) == 0);
+        /* A check that can fail: the default set is not enough for "ptrace". */
+        CHECK(run_filtered(capability_default_set, (char *const[]) { (char *) hostile, (char *) "ptrace", NULL }) == 1);
+}
+
+/* personality(2) is allowed for exactly five values; the filter says so in
+ * 32 rules (see stage1-security.c). Every value with at most two bits set
+ * or at most two bits clear, and a stride through the rest. */
+static void test_seccomp_personality(void) {
+        SeccompSpec spec = { .mode = SECCOMP_MODE_DEFAULT };
+        int status;
+        pid_t pid;
+
+        printf("== seccomp: personality values\n");
+        fflush(stdout);
+        pid = fork();
+        CHECK(pid >= 0);
+        if (pid == 0) {
+                unsigned bad = 0;
+
+                if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || stage1_seccomp_install(&spec, 0) < 0)
+                        _exit(125);
+                for (uint64_t i = 0; i < (UINT64_C(1) << 32) + 0x10000; i += i < 0x10000 ? 1 : 0x10001) {
+                        for (int form = 0; form < 3; form++) {
+                                uint32_t v = form == 0 ? (uint32_t) i : form == 1 ? ~(uint32_t) i : (uint32_t) (i >> 16 | i << 16);
+                                bool allowed = v == 0 || v == 8 || v == 0x20000 || v == 0x20008 || v == 0xffffffff;
+                                long r = syscall(SYS_personality, (unsigned long) v);
+                                bool denied = r < 0 && errno == EPERM;
+
+                                (void) syscall(SYS_personality, 0UL);
+                                if (denied == allowed && bad++ < 10)
+                                        printf("FAIL: personality(0x%x) %s\n", v, denied ? "denied" : "allowed");
+                        }
+                }
+                for (int a = 0; a < 32; a++)
+                        for (int b = 0; b < 32; b++) {
+                                uint32_t bits = (UINT32_C(1) << a) | (UINT32_C(1) << b);
+
+                                for (int form = 0; form < 2; form++) {
+                                        uint32_t v = form ? ~bits : bits;
+                                        bool allowed = v == 8 || v == 0x20000 || v == 0x20008;
+                                        long r = syscall(SYS_personality, (unsigned long) v);
+                                        bool denied = r < 0 && errno == EPERM;
+
+                                        (void) syscall(SYS_personality, 0UL);
+                                        if (denied == allowed && bad++ < 10)
+                                                printf("FAIL: personality(0x%x) %s\n", v, denied ? "denied" : "allowed");
+                                }
+                        }
+                _exit(bad > 0);
+        }
+        CHECK(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
 static void test_user_spec(void) {
@@ -590,6 +736,9 @@ int main(void) {
         test_mount_target();
         test_supplementary_groups();
         test_seccomp_filter();
+        test_seccomp_tables();
+        test_seccomp_calls();
+        test_seccomp_personality();
         test_credentials();
         test_read_id_file();
         test_mkdirat_nofollow();
