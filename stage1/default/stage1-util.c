@@ -416,79 +416,70 @@ int proc_check_in_unit(int proc_fd, const char *path, const char *unit, size_t m
         return 0;
 }
 
-int cgroup_contents_in_unit(const char *contents, const char *unit) {
-        const char *line = contents;
-
-        if (!contents || !unit_name_is_valid(unit))
-                return -EINVAL;
-
-        while (*line) {
-                const char *nl = strchr(line, '\n');
+/* Iterates the lines of a /proc/PID/cgroup file that name systemd's
+ * hierarchy (the unified "0::" one or the named "name=systemd" one):
+ * returns 1 with the line's path, 0 at the end, -EINVAL on garbage. */
+static int cgroup_next_systemd_path(const char **cursor, const char **ret_path, size_t *ret_len) {
+        while (**cursor) {
+                const char *line = *cursor, *nl = strchr(line, '\n');
                 size_t len = nl ? (size_t) (nl - line) : strlen(line);
                 const char *c1 = memchr(line, ':', len), *c2;
 
+                *cursor = nl ? nl + 1 : line + len;
                 if (!c1)
                         return -EINVAL;
                 c2 = memchr(c1 + 1, ':', len - (size_t) (c1 + 1 - line));
                 if (!c2)
                         return -EINVAL;
 
-                const char *path = c2 + 1;
-                size_t path_len = len - (size_t) (path - line);
                 bool unified = c1 - line == 1 && line[0] == '0' && c2 == c1 + 1;
 
-                if ((unified || controllers_have_systemd(c1 + 1, (size_t) (c2 - c1 - 1))) &&
-                    path_ends_with_unit(path, path_len, unit))
+                if (unified || controllers_have_systemd(c1 + 1, (size_t) (c2 - c1 - 1))) {
+                        *ret_path = c2 + 1;
+                        *ret_len = len - (size_t) (c2 + 1 - line);
                         return 1;
-
-                if (!nl)
-                        break;
-                line = nl + 1;
+                }
         }
         return 0;
 }
 
+int cgroup_contents_in_unit(const char *contents, const char *unit) {
+        const char *path;
+        size_t len;
+        int r;
+
+        if (!contents || !unit_name_is_valid(unit))
+                return -EINVAL;
+
+        while ((r = cgroup_next_systemd_path(&contents, &path, &len)) > 0)
+                if (path_ends_with_unit(path, len, unit))
+                        return 1;
+        return r;
+}
+
 int cgroup_contents_unit(const char *contents, char **ret_unit) {
-        const char *line = contents;
+        const char *path;
+        size_t len;
+        int r;
 
         if (!contents)
                 return -EINVAL;
 
-        while (*line) {
-                const char *nl = strchr(line, '\n');
-                size_t len = nl ? (size_t) (nl - line) : strlen(line);
-                const char *c1 = memchr(line, ':', len), *c2;
+        while ((r = cgroup_next_systemd_path(&contents, &path, &len)) > 0) {
+                const char *slash = memrchr(path, '/', len);
+                _cleanup_free_ char *unit = NULL;
 
-                if (!c1)
-                        return -EINVAL;
-                c2 = memchr(c1 + 1, ':', len - (size_t) (c1 + 1 - line));
-                if (!c2)
-                        return -EINVAL;
-
-                const char *path = c2 + 1;
-                size_t path_len = len - (size_t) (path - line);
-                bool unified = c1 - line == 1 && line[0] == '0' && c2 == c1 + 1;
-
-                if (unified || controllers_have_systemd(c1 + 1, (size_t) (c2 - c1 - 1))) {
-                        const char *slash = memrchr(path, '/', path_len);
-                        _cleanup_free_ char *unit = NULL;
-
-                        if (slash) {
-                                unit = strndup(slash + 1, path_len - (size_t) (slash + 1 - path));
-                                if (!unit)
-                                        return -ENOMEM;
-                                if (unit_name_is_valid(unit)) {
-                                        *ret_unit = TAKE_PTR(unit);
-                                        return 0;
-                                }
-                        }
+                if (!slash)
+                        continue;
+                unit = strndup(slash + 1, len - (size_t) (slash + 1 - path));
+                if (!unit)
+                        return -ENOMEM;
+                if (unit_name_is_valid(unit)) {
+                        *ret_unit = TAKE_PTR(unit);
+                        return 0;
                 }
-
-                if (!nl)
-                        break;
-                line = nl + 1;
         }
-        return -ENOENT;
+        return r < 0 ? r : -ENOENT;
 }
 
 int exec_errno_to_exit_status(int error) {
