@@ -167,8 +167,12 @@ static int on_unit_properties_changed(sd_bus_message *m, void *userdata, sd_bus_
                         return 0;
         }
         p = daemon_pod_by_unit_path(d, path);
-        if (p)
+        if (p) {
+                /* A stop we did not ask for (machinectl terminate, systemctl
+                 * stop) unloads the app's unit: this is where its outcome is. */
+                (void) pod_note_unit_signal(p, m);
                 daemon_pod_changed(d, p);
+        }
         return 0;
 }
 

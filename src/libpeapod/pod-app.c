@@ -99,7 +99,6 @@ static void app_release_unit(PodRuntime *rt, const Pod *p, const App *a) {
         if (app_unit_name(p->name, a->name, &unit) < 0)
                 return;
         (void) systemd_stop_unit(rt->bus, unit, NULL);
-        (void) systemd_unref_unit(rt->bus, unit);
         (void) systemd_reset_failed_unit(rt->bus, unit);
 }
 
@@ -154,10 +153,11 @@ int pod_app_stop(PodRuntime *rt, Pod *p, App *a) {
         r = app_unit_name(p->name, a->name, &unit);
         if (r < 0)
                 return r;
-        r = systemd_stop_unit(rt->bus, unit, NULL);
+        r = pod_stop_units(rt, p, unit);
         if (r < 0)
                 return r;
-        /* Still loaded (AddRef): read how the stop ended it. */
+        /* Unloaded by the stop, unless something else holds it: the signals
+         * said how it ended, and "gone" makes it exited. */
         r = systemd_get_unit_status(rt->bus, unit, &s);
         if (r >= 0) {
                 (void) app_update_from_unit(a, &s);

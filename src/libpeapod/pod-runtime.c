@@ -523,9 +523,11 @@ int app_start_unit(PodRuntime *rt, const Pod *p, App *a, const char *slice, cons
             (r = bus_append_property_as(m, "After", STRV_MAKE(scope))) < 0 ||
             (r = bus_append_property_s(m, "Type", "exec")) < 0 ||
             /* An app that exited keeps its unit (and so its exit status) until
-             * the pod is stopped; AddRef keeps it through the stop itself. */
+             * the pod is stopped. No AddRef: PID 1 would track our bus name
+             * for every app, one match rule each on its bus connection; a
+             * stop's outcome comes from the unit's last PropertiesChanged
+             * instead (pod_note_unit_signal()). */
             (r = bus_append_property_b(m, "RemainAfterExit", true)) < 0 ||
-            (r = bus_append_property_b(m, "AddRef", true)) < 0 ||
             /* SIGTERM goes to the helper, which forwards it to the app in its
              * PID namespace; SIGKILL goes to everything at the timeout. */
             (r = bus_append_property_s(m, "KillMode", "mixed")) < 0 ||
@@ -629,7 +631,6 @@ static void pod_teardown(PodRuntime *rt, Pod *p) {
                         if (app_unit_name(p->name, p->apps[i].name, &unit) < 0)
                                 continue;
                         (void) systemd_reset_failed_unit(rt->bus, unit);
-                        (void) systemd_unref_unit(rt->bus, unit);
                 }
                 (void) systemd_reset_failed_unit(rt->bus, scope);
                 (void) systemd_reset_failed_unit(rt->bus, slice);
@@ -764,6 +765,68 @@ fail:
 }
 
 /* Record what systemd says of an app's unit. */
+static AppResult app_result_from_code(int exec_main_code) {
+        switch (exec_main_code) {
+        case CLD_EXITED:
+                return APP_RESULT_EXITED;
+        case CLD_KILLED:
+                return APP_RESULT_KILLED;
+        case CLD_DUMPED:
+                return APP_RESULT_DUMPED;
+        default:
+                return APP_RESULT_NONE;
+        }
+}
+
+int pod_note_unit_signal(Pod *p, sd_bus_message *m) {
+        _cleanup_free_ char *unit = NULL;
+        UnitStatus s = {};
+        int r;
+
+        r = sd_bus_path_decode(sd_bus_message_get_path(m), "/org/freedesktop/systemd1/unit", &unit);
+        if (r <= 0)
+                return r;
+        for (size_t i = 0; i < p->n_apps; i++) {
+                App *a = &p->apps[i];
+                _cleanup_free_ char *u = NULL;
+
+                if (a->state != APP_RUNNING)
+                        continue;
+                if (app_unit_name(p->name, a->name, &u) < 0 || !streq(u, unit))
+                        continue;
+                r = unit_status_exit_from_signal(m, &s);
+                if (r <= 0)
+                        return r;
+                /* The state follows when the unit says so or is gone
+                 * (app_update_from_unit()); the outcome is known now. */
+                a->result = app_result_from_code(s.exec_main_code);
+                a->status = s.exec_main_status;
+                a->exited_usec = s.exec_main_exit_usec ?: now_usec(CLOCK_REALTIME);
+                unit_status_done(&s);
+                return 1;
+        }
+        return 0;
+}
+
+static int on_app_unit_changed(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        (void) pod_note_unit_signal(userdata, m);
+        return 0;
+}
+
+int pod_stop_units(PodRuntime *rt, Pod *p, const char *unit) {
+        _cleanup_strv_free_ char **watch = NULL;
+
+        for (size_t i = 0; i < p->n_apps; i++) {
+                char *u;
+
+                if (p->apps[i].state != APP_RUNNING)
+                        continue;
+                if (app_unit_name(p->name, p->apps[i].name, &u) < 0 || strv_consume(&watch, u) < 0)
+                        return -ENOMEM;
+        }
+        return systemd_stop_unit_watching(rt->bus, unit, watch, on_app_unit_changed, p, NULL);
+}
+
 bool app_update_from_unit(App *a, const UnitStatus *s) {
         AppState state = a->state;
         AppResult result = a->result;
@@ -777,19 +840,7 @@ bool app_update_from_unit(App *a, const UnitStatus *s) {
                    (streq_ptr(s->active_state, "active") && streq_ptr(s->sub_state, "exited")) ||
                    (streq_ptr(s->active_state, "inactive") && s->exec_main_code > 0)) {
                 state = APP_EXITED;
-                switch (s->exec_main_code) {
-                case CLD_EXITED:
-                        result = APP_RESULT_EXITED;
-                        break;
-                case CLD_KILLED:
-                        result = APP_RESULT_KILLED;
-                        break;
-                case CLD_DUMPED:
-                        result = APP_RESULT_DUMPED;
-                        break;
-                default:
-                        result = APP_RESULT_NONE;
-                }
+                result = app_result_from_code(s->exec_main_code);
                 status = s->exec_main_status;
         } else if (streq_ptr(s->active_state, "active") || streq_ptr(s->active_state, "activating") ||
                    streq_ptr(s->active_state, "deactivating"))
@@ -854,11 +905,12 @@ int pod_stop(PodRuntime *rt, Pod *p) {
                 return r;
         (void) pod_refresh_apps(rt, p, &changed);
 
-        r = systemd_stop_unit(rt->bus, slice, NULL);
+        r = pod_stop_units(rt, p, slice);
         if (r < 0)
                 return r;
         crash_point("stop-stopped");
-        /* The app units are still loaded (AddRef): read how the stop ended them. */
+        /* The stop unloaded the app units: what it did to the apps came with
+         * their last signals; the refresh finds them gone. */
         (void) pod_refresh_apps(rt, p, &changed);
         for (size_t i = 0; i < p->n_apps; i++)
                 if (p->apps[i].state != APP_EXITED) {
@@ -938,13 +990,6 @@ int pod_reconcile(PodRuntime *rt, Pod *p) {
         alive = streq_ptr(s.active_state, "active");
         unit_status_done(&s);
 
-        /* Our references died with the previous connection: take them again. */
-        for (size_t i = 0; i < p->n_apps; i++) {
-                _cleanup_free_ char *unit = NULL;
-
-                if (app_unit_name(p->name, p->apps[i].name, &unit) >= 0)
-                        (void) systemd_ref_unit(rt->bus, unit);
-        }
         r = pod_refresh(rt, p);
         if (r < 0)
                 return r;

@@ -63,6 +63,13 @@ int app_start_unit(PodRuntime *rt, const Pod *p, App *a, const char *slice, cons
  * helper "argv[0] --args-file=ARGS_FILE", which systemd reads back the same
  * after any reload. args_file must be absolute and hold no '$'. */
 int stage1_append_exec_start(sd_bus_message *m, const char *helper, char * const *argv, const char *args_file);
+/* Records how a running app of p ended from its unit's PropertiesChanged
+ * m, the only place that says so for a unit that systemd unloads (app
+ * units carry no AddRef): 1 if it did, 0 if m says nothing of that. */
+int pod_note_unit_signal(Pod *p, sd_bus_message *m);
+/* Stops unit (the pod's slice, an app's unit), noting meanwhile how the
+ * running apps of p ended (pod_note_unit_signal()). */
+int pod_stop_units(PodRuntime *rt, Pod *p, const char *unit);
 /* Record what systemd says of an app's unit; true if anything changed. */
 struct UnitStatus;
 bool app_update_from_unit(App *a, const struct UnitStatus *s);

@@ -169,14 +169,11 @@ int systemd_unref_unit(sd_bus *bus, const char *unit) {
         return unit_call_simple(bus, "UnrefUnit", unit);
 }
 
-static int read_props(sd_bus *bus, const char *path, const char *interface, UnitStatus *s) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+/* Reads an a{sv} of a unit's properties (GetAll's reply, PropertiesChanged's
+ * dict) into s: what is not in it stays as it was. */
+static int unit_status_read_dict(sd_bus_message *reply, UnitStatus *s) {
         int r;
 
-        r = sd_bus_call_method(bus, "org.freedesktop.systemd1", path, "org.freedesktop.DBus.Properties", "GetAll",
-                               NULL, &reply, "s", interface);
-        if (r < 0)
-                return r;
         r = sd_bus_message_enter_container(reply, 'a', "{sv}");
         if (r < 0)
                 return r;
@@ -223,6 +220,79 @@ static int read_props(sd_bus *bus, const char *path, const char *interface, Unit
         if (r < 0)
                 return r;
         return sd_bus_message_exit_container(reply);
+}
+
+static int read_props(sd_bus *bus, const char *path, const char *interface, UnitStatus *s) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r;
+
+        r = sd_bus_call_method(bus, "org.freedesktop.systemd1", path, "org.freedesktop.DBus.Properties", "GetAll",
+                               NULL, &reply, "s", interface);
+        if (r < 0)
+                return r;
+        return unit_status_read_dict(reply, s);
+}
+
+int unit_status_exit_from_signal(sd_bus_message *m, UnitStatus *ret) {
+        UnitStatus s = {};
+        const char *interface;
+        int r;
+
+        r = sd_bus_message_rewind(m, true);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(m, "s", &interface);
+        if (r < 0)
+                return r;
+        if (!streq(interface, "org.freedesktop.systemd1.Service"))
+                return 0;
+        r = unit_status_read_dict(m, &s);
+        if (r < 0) {
+                unit_status_done(&s);
+                return r;
+        }
+        if (s.exec_main_code <= 0) {
+                unit_status_done(&s);
+                return 0;
+        }
+        *ret = s;
+        return 1;
+}
+
+typedef struct StopWatch {
+        sd_bus_message_handler_t on_changed;
+        void *userdata;
+} StopWatch;
+
+int systemd_stop_unit_watching(sd_bus *bus, const char *unit, char * const *watch_units,
+                               sd_bus_message_handler_t on_changed, void *userdata, sd_bus_error *error) {
+        size_t n = strv_length((char **) watch_units);
+        _cleanup_free_ sd_bus_slot **slots = NULL;
+        int r = 0;
+
+        slots = calloc(n + 1, sizeof(sd_bus_slot *));
+        if (!slots)
+                return -ENOMEM;
+        /* One match per watched unit, for the length of the stop only:
+         * nothing stays behind in dbus-daemon. */
+        for (size_t i = 0; i < n && r >= 0; i++) {
+                _cleanup_free_ char *path = NULL;
+
+                r = sd_bus_path_encode("/org/freedesktop/systemd1/unit", watch_units[i], &path);
+                if (r >= 0)
+                        r = sd_bus_match_signal(bus, &slots[i], "org.freedesktop.systemd1", path,
+                                                "org.freedesktop.DBus.Properties", "PropertiesChanged", on_changed,
+                                                userdata);
+        }
+        /* systemd sends a unit's pending PropertiesChanged before the
+         * JobRemoved of its stop job, and the units of a slice are stopped
+         * by jobs of their own that end before the slice's: the job wait
+         * below has dispatched every signal that matters by its end. */
+        if (r >= 0)
+                r = systemd_stop_unit(bus, unit, error);
+        for (size_t i = 0; i < n; i++)
+                sd_bus_slot_unref(slots[i]);
+        return r;
 }
 
 int systemd_get_unit_status(sd_bus *bus, const char *unit, UnitStatus *ret) {

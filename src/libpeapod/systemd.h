@@ -45,6 +45,17 @@ int systemd_ref_unit(sd_bus *bus, const char *unit);
 int systemd_unref_unit(sd_bus *bus, const char *unit);
 int systemd_get_unit_status(sd_bus *bus, const char *unit, UnitStatus *ret);
 
+/* A unit that systemd unloads (inactive, nobody holds it) tells how its
+ * main process ended only in its last PropertiesChanged: 1 with ret set
+ * (exec_main_* only) if m is a service's PropertiesChanged that carries an
+ * ended main process, 0 if not, -errno on a malformed message. */
+int unit_status_exit_from_signal(sd_bus_message *m, UnitStatus *ret);
+
+/* systemd_stop_unit(), passing every PropertiesChanged of watch_units to
+ * on_changed meanwhile (on this connection, inside the wait). */
+int systemd_stop_unit_watching(sd_bus *bus, const char *unit, char * const *watch_units,
+                               sd_bus_message_handler_t on_changed, void *userdata, sd_bus_error *error);
+
 /* Start scope around pid in slice (for pods that are no machine). */
 int systemd_start_scope(sd_bus *bus, const char *scope, const char *slice, pid_t pid, const char *description,
                         sd_bus_error *error);
