@@ -14,7 +14,6 @@
 #define BUS_ERROR_APP_EXISTS "org.peapod1.Error.AppExists"
 #define BUS_ERROR_APP_RUNNING "org.peapod1.Error.AppRunning"
 #define BUS_ERROR_NO_SUCH_IMAGE "org.peapod1.Error.NoSuchImage"
-#define BUS_ERROR_BAD_STATE "org.peapod1.Error.BadState"
 
 #define ADD_APP_START UINT64_C(1)
 #define REMOVE_APP_FORCE UINT64_C(1)
@@ -71,6 +70,9 @@ int bus_pod_method_add_app(sd_bus_message *m, void *userdata, sd_bus_error *erro
         r = bus_check_privileged(m, error);
         if (r < 0)
                 return r;
+        r = bus_check_pod_not_stopping(d, p, error);
+        if (r < 0)
+                return r;
         r = sd_bus_message_read(m, "ss", &spec.name, &spec.image);
         if (r < 0)
                 return r;
@@ -118,6 +120,9 @@ int bus_pod_method_start_app(sd_bus_message *m, void *userdata, sd_bus_error *er
         r = bus_check_privileged(m, error);
         if (r < 0)
                 return r;
+        r = bus_check_pod_not_stopping(d, p, error);
+        if (r < 0)
+                return r;
         r = bus_read_app(m, p, &a, error);
         if (r < 0)
                 return r;
@@ -139,6 +144,9 @@ int bus_pod_method_stop_app(sd_bus_message *m, void *userdata, sd_bus_error *err
         int r;
 
         r = bus_check_privileged(m, error);
+        if (r < 0)
+                return r;
+        r = bus_check_pod_not_stopping(d, p, error);
         if (r < 0)
                 return r;
         r = bus_read_app(m, p, &a, error);
@@ -165,6 +173,9 @@ int bus_pod_method_remove_app(sd_bus_message *m, void *userdata, sd_bus_error *e
         int r;
 
         r = bus_check_privileged(m, error);
+        if (r < 0)
+                return r;
+        r = bus_check_pod_not_stopping(d, p, error);
         if (r < 0)
                 return r;
         r = bus_read_app(m, p, &a, error);

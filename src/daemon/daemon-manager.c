@@ -14,7 +14,6 @@
 #define BUS_ERROR_INVALID_NAME "org.peapod1.Error.InvalidName"
 #define BUS_ERROR_NO_SUCH_IMAGE "org.peapod1.Error.NoSuchImage"
 #define BUS_ERROR_POD_RUNNING "org.peapod1.Error.PodRunning"
-#define BUS_ERROR_BAD_STATE "org.peapod1.Error.BadState"
 
 #define REMOVE_POD_FORCE UINT64_C(1)
 #define APP_ARGV_MAX 4096
@@ -722,16 +721,14 @@ int bus_pod_stop(Daemon *d, Pod *p, sd_bus_message *m, sd_bus_error *error) {
                 return r;
         if (p->state != POD_RUNNING && p->state != POD_PREPARING)
                 return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE, "Pod %s is not running", p->name);
-        r = pod_stop(&d->runtime, p);
-        (void) pod_send_changed(d, p);
+        /* Answered when the stop has ended; the loop serves others meanwhile. */
+        r = daemon_pod_stop(d, p, m, false, 0);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Failed to stop pod %s: %m", p->name);
-        log_info("Stopped pod %s.", p->name);
-        return sd_bus_reply_method_return(m, NULL);
+        return 1;
 }
 
 int bus_pod_remove(Daemon *d, Pod *p, uint64_t flags, sd_bus_message *m, sd_bus_error *error) {
-        PeapodError perr = {};
         int r;
 
         r = bus_check_privileged(m, error);
@@ -743,10 +740,22 @@ int bus_pod_remove(Daemon *d, Pod *p, uint64_t flags, sd_bus_message *m, sd_bus_
                 if (!(flags & REMOVE_POD_FORCE))
                         return sd_bus_error_setf(error, BUS_ERROR_POD_RUNNING,
                                                  "Pod %s is running; stop it first or force the removal", p->name);
-                r = pod_stop(&d->runtime, p);
+                /* Removed and answered once the stop has ended. */
+                r = daemon_pod_stop(d, p, m, true, flags);
                 if (r < 0)
                         return sd_bus_error_set_errnof(error, r, "Failed to stop pod %s: %m", p->name);
+                return 1;
         }
+        r = bus_pod_remove_stopped(d, p, flags, error);
+        if (r < 0)
+                return r;
+        return sd_bus_reply_method_return(m, NULL);
+}
+
+int bus_pod_remove_stopped(Daemon *d, Pod *p, uint64_t flags, sd_bus_error *error) {
+        PeapodError perr = {};
+        int r;
+
         /* A DEL that fails keeps the pod, so that nothing leaks silently;
          * force removes it all the same (and says what may be left). */
         r = pod_network_stop(&d->runtime, p, false, &perr);
@@ -759,7 +768,7 @@ int bus_pod_remove(Daemon *d, Pod *p, uint64_t flags, sd_bus_message *m, sd_bus_
         r = daemon_remove_pod(d, p);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Failed to remove pod %s: %m", p->name);
-        return sd_bus_reply_method_return(m, NULL);
+        return 0;
 }
 
 int daemon_remove_pod(Daemon *d, Pod *p) {

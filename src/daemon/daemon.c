@@ -118,12 +118,11 @@ void daemon_pod_changed(Daemon *d, Pod *p) {
         }
         if (r > 0)
                 (void) pod_send_changed(d, p);
-        if (p->state == POD_RUNNING && p->stop_when_apps_exit && pod_all_apps_exited(p)) {
+        if (p->state == POD_RUNNING && p->stop_when_apps_exit && pod_all_apps_exited(p) && !daemon_pod_stopping(d, p)) {
                 log_info("All apps of pod %s have exited, stopping it.", p->name);
-                r = pod_stop(&d->runtime, p);
+                r = daemon_pod_stop(d, p, NULL, false, 0);
                 if (r < 0)
                         log_warning_errno(r, "Failed to stop pod %s: %m", p->name);
-                (void) pod_send_changed(d, p);
         }
 }
 
@@ -170,7 +169,10 @@ static int on_unit_properties_changed(sd_bus_message *m, void *userdata, sd_bus_
         if (p) {
                 /* A stop we did not ask for (machinectl terminate, systemctl
                  * stop) unloads the app's unit: this is where its outcome is. */
-                (void) pod_note_unit_signal(p, m);
+                if (pod_note_unit_signal(p, m) > 0) {
+                        (void) pod_save(p, d->runtime.state_dir);
+                        (void) pod_send_changed(d, p);
+                }
                 daemon_pod_changed(d, p);
         }
         return 0;
@@ -185,21 +187,36 @@ static int on_machine_removed(sd_bus_message *m, void *userdata, sd_bus_error *e
         for (size_t i = 0; i < d->n_pods; i++) {
                 Pod *p = d->pods[i];
 
-                if (p->state == POD_RUNNING && streq(p->name, name)) {
+                if (p->state == POD_RUNNING && streq(p->name, name) && !daemon_pod_stopping(d, p)) {
                         int r;
 
                         log_info("Machine %s is gone, stopping pod.", name);
-                        r = pod_stop(&d->runtime, p);
+                        r = daemon_pod_stop(d, p, NULL, false, 0);
                         if (r < 0)
                                 log_warning_errno(r, "Failed to stop pod %s: %m", p->name);
-                        (void) pod_send_changed(d, p);
                 }
         }
         return 0;
 }
 
+static int on_job_removed(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        const char *path, *unit, *result;
+        uint32_t id;
+
+        if (sd_bus_message_read(m, "uoss", &id, &path, &unit, &result) < 0)
+                return 0;
+        (void) daemon_job_removed(userdata, path);
+        return 0;
+}
+
 int daemon_track_systemd(Daemon *d) {
         int r;
+
+        /* One match for every job of ours (pod stops, daemon-stop.c). */
+        r = sd_bus_match_signal_async(d->bus, NULL, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                                      "org.freedesktop.systemd1.Manager", "JobRemoved", on_job_removed, NULL, d);
+        if (r < 0)
+                return log_error_errno(r, "Failed to watch systemd jobs: %m");
 
         r = sd_bus_match_signal_async(d->bus, NULL, "org.freedesktop.systemd1", NULL, "org.freedesktop.DBus.Properties",
                                       "PropertiesChanged", on_unit_properties_changed, NULL, d);

@@ -13,6 +13,9 @@
 #define PEAPOD_ROOT_PATH "/org/peapod1"
 #define PEAPOD_POD_PATH_PREFIX "/org/peapod1/pod"
 
+/* The error of a call that the pod's (or app's) state does not allow. */
+#define BUS_ERROR_BAD_STATE "org.peapod1.Error.BadState"
+
 typedef struct Daemon {
         sd_event *event;
         /* Serves org.peapod1 and receives systemd's and machined's signals. */
@@ -36,7 +39,24 @@ typedef struct Daemon {
         struct Job **jobs;
         size_t n_jobs;
         uint32_t last_job_id;
+        /* Pod stops in flight (daemon-stop.c), at most one per pod. */
+        struct PodStop **stops;
+        size_t n_stops;
 } Daemon;
+
+/* Stops pod p without waiting (daemon-stop.c): call, if not NULL, is
+ * answered when the stop has ended (or failed), and with remove the pod is
+ * then removed as RemovePod with flags would. A stop of p already in flight
+ * takes call as one more to answer. */
+typedef struct PodStop PodStop;
+int daemon_pod_stop(Daemon *d, Pod *p, sd_bus_message *call, bool remove, uint64_t flags);
+bool daemon_pod_stopping(Daemon *d, const Pod *p);
+/* For the calls that change a pod's apps: refused (BadState) while the pod
+ * is being stopped. */
+int bus_check_pod_not_stopping(Daemon *d, const Pod *p, sd_bus_error *error);
+/* systemd's JobRemoved for job: 1 if it ended a stop of ours. */
+int daemon_job_removed(Daemon *d, const char *job);
+void daemon_stops_free(Daemon *d);
 
 int daemon_load_pods(Daemon *d);
 /* Before daemon_load_pods(): leftovers of a crashed predecessor (daemon-recover.c). */
@@ -82,6 +102,9 @@ void bus_app_args_done(AppArgs *a);
 int bus_pod_start(Daemon *d, Pod *p, sd_bus_message *m, sd_bus_error *error);
 int bus_pod_stop(Daemon *d, Pod *p, sd_bus_message *m, sd_bus_error *error);
 int bus_pod_remove(Daemon *d, Pod *p, uint64_t flags, sd_bus_message *m, sd_bus_error *error);
+/* What RemovePod does to a pod that is not running (its networks, its
+ * files, the bus object). */
+int bus_pod_remove_stopped(Daemon *d, Pod *p, uint64_t flags, sd_bus_error *error);
 
 /* Apps in a pod (daemon-app.c): methods of org.peapod1.Pod. */
 int bus_pod_method_add_app(sd_bus_message *m, void *userdata, sd_bus_error *error);

@@ -147,6 +147,7 @@ static void daemon_done(Daemon *d) {
         for (size_t i = 0; i < d->n_jobs; i++)
                 job_free(d->jobs[i]);
         free(d->jobs);
+        daemon_stops_free(d);
         strv_free(d->exec_units);
         strv_free(d->exec_pods);
         image_info_done(&d->image_cache);

@@ -790,7 +790,9 @@ int pod_note_unit_signal(Pod *p, sd_bus_message *m) {
                 App *a = &p->apps[i];
                 _cleanup_free_ char *u = NULL;
 
-                if (a->state != APP_RUNNING)
+                /* Running, or recorded exited by a look that found the unit
+                 * already gone (how, unknown): the signal is of its last run. */
+                if (a->state != APP_RUNNING && !(a->state == APP_EXITED && a->result == APP_RESULT_NONE))
                         continue;
                 if (app_unit_name(p->name, a->name, &u) < 0 || !streq(u, unit))
                         continue;
@@ -893,21 +895,38 @@ int pod_refresh(PodRuntime *rt, Pod *p) {
         return r < 0 ? r : 1;
 }
 
-int pod_stop(PodRuntime *rt, Pod *p) {
-        _cleanup_free_ char *slice = NULL, *scope = NULL;
+int pod_stop_prepare(PodRuntime *rt, Pod *p, char **ret_slice) {
+        _cleanup_free_ char *slice = NULL;
         bool changed = false;
         int r;
 
         if (p->state == POD_CREATED || p->state == POD_EXITED)
                 return 0;
-        r = pod_unit_names(p, &slice, &scope);
+        r = pod_unit_names(p, &slice, NULL);
         if (r < 0)
                 return r;
+        /* Apps that ended before the stop keep their own outcome. */
         (void) pod_refresh_apps(rt, p, &changed);
+        *ret_slice = TAKE_PTR(slice);
+        return 1;
+}
 
+int pod_stop(PodRuntime *rt, Pod *p) {
+        _cleanup_free_ char *slice = NULL;
+        int r;
+
+        r = pod_stop_prepare(rt, p, &slice);
+        if (r <= 0)
+                return r;
         r = pod_stop_units(rt, p, slice);
         if (r < 0)
                 return r;
+        return pod_stop_finish(rt, p);
+}
+
+int pod_stop_finish(PodRuntime *rt, Pod *p) {
+        bool changed = false;
+
         crash_point("stop-stopped");
         /* The stop unloaded the app units: what it did to the apps came with
          * their last signals; the refresh finds them gone. */

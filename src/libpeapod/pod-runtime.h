@@ -26,6 +26,13 @@ int pod_start(PodRuntime *rt, Pod *p, PeapodError *err);
 /* running -> exited: stops the pod slice (apps and infra), records how each
  * app ended, releases units and mounts. Idempotent. */
 int pod_stop(PodRuntime *rt, Pod *p);
+/* pod_stop() in two halves around the stop job of the pod's slice, for a
+ * caller that runs that job itself without waiting (peapodd): prepare
+ * returns 1 with the slice to stop (0: nothing to stop); after the job,
+ * with every app's outcome noted from its unit's signals
+ * (pod_note_unit_signal()), finish records it all and tears down. */
+int pod_stop_prepare(PodRuntime *rt, Pod *p, char **ret_slice);
+int pod_stop_finish(PodRuntime *rt, Pod *p);
 
 /* Refuses a running pod with -EBUSY. Deletes what is left of its networks
  * (forgetting what cannot be deleted: call pod_network_stop() first to
@@ -63,9 +70,11 @@ int app_start_unit(PodRuntime *rt, const Pod *p, App *a, const char *slice, cons
  * helper "argv[0] --args-file=ARGS_FILE", which systemd reads back the same
  * after any reload. args_file must be absolute and hold no '$'. */
 int stage1_append_exec_start(sd_bus_message *m, const char *helper, char * const *argv, const char *args_file);
-/* Records how a running app of p ended from its unit's PropertiesChanged
- * m, the only place that says so for a unit that systemd unloads (app
- * units carry no AddRef): 1 if it did, 0 if m says nothing of that. */
+/* Records how an app of p ended from its unit's PropertiesChanged m, the
+ * only place that says so for a unit that systemd unloads (app units carry
+ * no AddRef): for a running app, or one recorded exited in an unknown way
+ * (its unit was found gone first). 1 if it did, 0 if m says nothing of
+ * that. The caller saves the pod. */
 int pod_note_unit_signal(Pod *p, sd_bus_message *m);
 /* Stops unit (the pod's slice, an app's unit), noting meanwhile how the
  * running apps of p ended (pod_note_unit_signal()). */

@@ -1,0 +1,222 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Stopping pods without holding the loop: the stop job of a pod's slice
+ * can take as long as its slowest app takes to exit (TimeoutStopSec, then
+ * SIGKILL), and peapodd answers everyone else meanwhile. One stop per pod
+ * is in flight at a time; a second Stop (or a forced Remove) of the same
+ * pod waits for it and is answered when it ends. */
+#include <stdio.h>
+
+#include "daemon.h"
+#include "log.h"
+#include "pod-runtime.h"
+#include "string-util.h"
+
+/* systemd ends a slice's stop job once every app is gone, at the latest
+ * after their TimeoutStopSec and SIGKILL; past this, we stop waiting for
+ * its JobRemoved and finish with a stop of our own. */
+#define POD_STOP_JOB_TIMEOUT_USEC (120ULL * 1000000ULL)
+
+typedef struct StopWaiter {
+        sd_bus_message *call; /* to answer at the end */
+        bool remove;          /* RemovePod(force): remove once stopped */
+        uint64_t flags;
+} StopWaiter;
+
+struct PodStop {
+        Daemon *daemon;
+        char pod_id[POD_ID_LEN + 1];
+        char *slice;
+        char *job; /* the stop job, once StopUnit answered */
+        sd_bus_slot *call_slot;
+        sd_event_source *timeout;
+        StopWaiter *waiters;
+        size_t n_waiters;
+};
+
+static PodStop *pod_stop_free(PodStop *s) {
+        if (!s)
+                return NULL;
+        sd_bus_slot_unref(s->call_slot);
+        sd_event_source_disable_unref(s->timeout);
+        for (size_t i = 0; i < s->n_waiters; i++)
+                sd_bus_message_unref(s->waiters[i].call);
+        free(s->waiters);
+        free(s->slice);
+        free(s->job);
+        return mfree(s);
+}
+
+static PodStop *daemon_find_stop(Daemon *d, const char *pod_id) {
+        for (size_t i = 0; i < d->n_stops; i++)
+                if (streq(d->stops[i]->pod_id, pod_id))
+                        return d->stops[i];
+        return NULL;
+}
+
+bool daemon_pod_stopping(Daemon *d, const Pod *p) {
+        return daemon_find_stop(d, p->id);
+}
+
+int bus_check_pod_not_stopping(Daemon *d, const Pod *p, sd_bus_error *error) {
+        if (daemon_pod_stopping(d, p))
+                return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE, "Pod %s is stopping", p->name);
+        return 0;
+}
+
+static int stop_add_waiter(PodStop *s, sd_bus_message *call, bool remove, uint64_t flags) {
+        StopWaiter *w;
+
+        if (!call)
+                return 0;
+        w = reallocarray(s->waiters, s->n_waiters + 1, sizeof(StopWaiter));
+        if (!w)
+                return -ENOMEM;
+        s->waiters = w;
+        s->waiters[s->n_waiters++] = (StopWaiter) { .call = sd_bus_message_ref(call), .remove = remove, .flags = flags };
+        return 0;
+}
+
+static void stop_answer(Daemon *d, Pod *p, const StopWaiter *w, int r) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+
+        if (r < 0)
+                (void) sd_bus_error_set_errnof(&error, r, "Failed to stop pod %s: %s", p ? p->name : "?", strerror(-r));
+        else if (w->remove && p)
+                r = bus_pod_remove_stopped(d, p, w->flags, &error);
+        if (r < 0)
+                (void) sd_bus_reply_method_error(w->call, &error);
+        else
+                (void) sd_bus_reply_method_return(w->call, NULL);
+}
+
+/* The end of a stop, whichever way it came: record, tear down, answer. */
+static void stop_finish(PodStop *s) {
+        Daemon *d = s->daemon;
+        Pod *p = daemon_pod_by_id(d, s->pod_id);
+        int r = 0;
+
+        /* Out of the list first: answering may remove the pod. */
+        for (size_t i = 0; i < d->n_stops; i++)
+                if (d->stops[i] == s) {
+                        memmove(d->stops + i, d->stops + i + 1, sizeof(PodStop *) * (d->n_stops - i - 1));
+                        d->n_stops--;
+                        break;
+                }
+
+        if (p) {
+                r = pod_stop_finish(&d->runtime, p);
+                (void) pod_send_changed(d, p);
+                if (r < 0)
+                        log_warning_errno(r, "Failed to stop pod %s: %m", p->name);
+                else
+                        log_info("Stopped pod %s.", p->name);
+        }
+        /* A removal answered first would leave a pod that others still
+         * name: answer in arrival order, each against the pod as it is. */
+        for (size_t i = 0; i < s->n_waiters; i++) {
+                stop_answer(d, p, &s->waiters[i], r);
+                p = daemon_pod_by_id(d, s->pod_id);
+        }
+        pod_stop_free(s);
+}
+
+int daemon_job_removed(Daemon *d, const char *job) {
+        for (size_t i = 0; i < d->n_stops; i++)
+                if (streq_ptr(d->stops[i]->job, job)) {
+                        stop_finish(d->stops[i]);
+                        return 1;
+                }
+        return 0;
+}
+
+static int on_stop_timeout(sd_event_source *es, uint64_t usec, void *userdata) {
+        PodStop *s = userdata;
+        Pod *p = daemon_pod_by_id(s->daemon, s->pod_id);
+
+        log_warning("The stop job of %s did not end, finishing the stop of pod %s anyway.", s->slice,
+                    p ? p->name : s->pod_id);
+        /* Synchronously, as the last resort: systemd owes us an answer. */
+        if (p)
+                (void) pod_stop_units(&s->daemon->runtime, p, s->slice);
+        stop_finish(s);
+        return 0;
+}
+
+static int on_stop_unit_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        PodStop *s = userdata;
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
+        const char *job;
+
+        s->call_slot = sd_bus_slot_unref(s->call_slot);
+        if (e) {
+                /* Nothing loaded is nothing to stop. */
+                if (!sd_bus_error_has_name(e, "org.freedesktop.systemd1.NoSuchUnit"))
+                        log_warning("Failed to stop %s: %s", s->slice, e->message);
+                stop_finish(s);
+                return 0;
+        }
+        /* systemd answers StopUnit before the job can run, so its
+         * JobRemoved comes after this reply on this connection. */
+        if (sd_bus_message_read(reply, "o", &job) < 0 || !(s->job = strdup(job))) {
+                stop_finish(s);
+                return 0;
+        }
+        return 0;
+}
+
+int daemon_pod_stop(Daemon *d, Pod *p, sd_bus_message *call, bool remove, uint64_t flags) {
+        PodStop *s, **l;
+        int r;
+
+        s = daemon_find_stop(d, p->id);
+        if (s)
+                return stop_add_waiter(s, call, remove, flags);
+
+        s = calloc(1, sizeof(PodStop));
+        if (!s)
+                return -ENOMEM;
+        s->daemon = d;
+        memcpy(s->pod_id, p->id, sizeof(s->pod_id));
+        r = pod_stop_prepare(&d->runtime, p, &s->slice);
+        if (r <= 0) {
+                pod_stop_free(s);
+                if (r < 0)
+                        return r;
+                /* Not running: as stopped as it gets. */
+                if (call) {
+                        StopWaiter w = { .call = call, .remove = remove, .flags = flags };
+
+                        stop_answer(d, p, &w, 0);
+                }
+                return 0;
+        }
+        r = stop_add_waiter(s, call, remove, flags);
+        if (r >= 0)
+                r = sd_bus_call_method_async(d->bus, &s->call_slot, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                                             "org.freedesktop.systemd1.Manager", "StopUnit", on_stop_unit_reply, s, "ss",
+                                             s->slice, "replace");
+        if (r >= 0)
+                r = sd_event_add_time_relative(d->event, &s->timeout, CLOCK_MONOTONIC, POD_STOP_JOB_TIMEOUT_USEC, 0,
+                                               on_stop_timeout, s);
+        if (r >= 0) {
+                l = reallocarray(d->stops, d->n_stops + 1, sizeof(PodStop *));
+                if (!l)
+                        r = -ENOMEM;
+                else {
+                        d->stops = l;
+                        d->stops[d->n_stops++] = s;
+                }
+        }
+        if (r < 0) {
+                pod_stop_free(s);
+                return r;
+        }
+        return 0;
+}
+
+void daemon_stops_free(Daemon *d) {
+        for (size_t i = 0; i < d->n_stops; i++)
+                pod_stop_free(d->stops[i]);
+        d->stops = mfree(d->stops);
+        d->n_stops = 0;
+}
