@@ -73,3 +73,4 @@ assert_not_contains "$out" "READ:[" "nothing pushed into the caller's terminal"
 ctty='read -r a b c d e f g rest </proc/self/stat; echo "tty_nr=$g"'
 assert_not_contains "$(under_terminal "$PEAPOD enter -t $PFX-t -- sh -c '$ctty'")" "tty_nr=0" "a controlling terminal with -t"
 assert_contains "$(under_terminal "$PEAPOD enter $PFX-t -- sh -c '$ctty'")" "tty_nr=0" "no controlling terminal without -t"
+
