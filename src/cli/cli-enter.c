@@ -84,6 +84,36 @@ static void on_winch(int sig) {
         winch = 1;
 }
 
+/* A signal for the command: ^C on our terminal without -t reaches us, not
+ * the command, which has no terminal. */
+static volatile sig_atomic_t pending_signal;
+
+static void on_forwarded_signal(int sig) {
+        pending_signal = sig;
+}
+
+static void forward_signals(void) {
+        /* No SA_RESTART: poll() returns at once. */
+        struct sigaction sa = { .sa_handler = on_forwarded_signal };
+        static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+
+        for (size_t i = 0; i < ELEMENTSOF(sigs); i++)
+                (void) sigaction(sigs[i], &sa, NULL);
+}
+
+/* The exec's id is its unit: systemd signals the unit's main process,
+ * peapod-stage1-exec, which passes the signal on to the command. */
+static void kill_exec(sd_bus *bus, const char *unit, int sig) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r;
+
+        r = sd_bus_call_method(bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                               "org.freedesktop.systemd1.Manager", "KillUnit", &error, NULL, "ssi", unit, "main",
+                               (int32_t) sig);
+        if (r < 0)
+                log_debug_errno(r, "Failed to send %s to %s: %s", strsignal(sig), unit, error.message ?: strerror(-r));
+}
+
 static int open_pty(int *ret_master, int *ret_slave) {
         _cleanup_close_ int master = -EBADF, slave = -EBADF;
         struct winsize ws;
@@ -363,6 +393,7 @@ int verb_enter(int argc, char *argv[]) {
                         log_debug_errno(r, "Failed to put the terminal into raw mode: %m");
         }
 
+        forward_signals();
         while (!w.done && !w.daemon_gone) {
                 struct pollfd pfd[1 + ELEMENTSOF(relays)] = {
                         { .fd = sd_bus_get_fd(bus), .events = (short) sd_bus_get_events(bus) },
@@ -375,6 +406,10 @@ int verb_enter(int argc, char *argv[]) {
                         return log_error_errno(r, "Lost the connection to the bus: %m");
                 if (r > 0)
                         continue;
+                if (pending_signal != 0) {
+                        kill_exec(bus, id, pending_signal);
+                        pending_signal = 0;
+                }
                 if (winch && tty && master >= 0) {
                         struct winsize ws;
 

@@ -27,6 +27,17 @@ rc=0; $PEAPOD enter "$PFX-e" -- /no/such/command 2>/dev/null || rc=$?
 assert_eq 127 "$rc" "missing command"
 # stdin reaches it.
 assert_eq piped "$(echo piped | $PEAPOD enter "$PFX-e" -- cat)" "stdin"
+# A signal to peapod enter reaches the command, which has no terminal of
+# ours to get ^C from.
+$PEAPOD enter "$PFX-e" -- sleep 300 &
+enter_pid=$!
+wait_for 10 sh -c "systemctl list-units --plain --no-legend 'peapod-*_exec-*' | grep -q ' running '" || fail "exec unit not running"
+# (SIGTERM: a non-interactive shell starts background jobs with SIGINT ignored.)
+kill -TERM "$enter_pid"
+rc=0; wait "$enter_pid" || rc=$?
+assert_eq 143 "$rc" "SIGTERM passed on to the command"
+wait_for 10 sh -c "! systemctl list-units --plain --no-legend 'peapod-*_exec-*' | grep -q ' running '" ||
+        fail "the command outlived peapod enter"
 
 # The app's file system, not the host's; the pod's hostname and pid namespace.
 echo host-only >/var/tmp/enter-host-marker-$$
