@@ -48,6 +48,11 @@ assert_eq "$PFX-e" "$($PEAPOD enter "$PFX-e" -- hostname)" "pod's hostname"
 assert_contains "$($PEAPOD enter "$PFX-e" -- ps -o comm)" "sleep" "pod's processes"
 [ "$($PEAPOD enter "$PFX-e" -- sh -c 'ls /proc | grep -c "^[0-9]"')" -lt 20 ] || fail "host pid namespace visible"
 
+# Nothing of the helpers' crosses into the pod: the command and the app
+# hold their stdin, stdout and stderr only (3 is ls's own directory).
+assert_eq "0 1 2 3" "$($PEAPOD enter "$PFX-e" -- ls /proc/self/fd | xargs)" "the command's descriptors"
+assert_eq "0 1 2" "$($PEAPOD enter "$PFX-e" -- sh -c 'ls /proc/$(pidof sleep)/fd' | xargs)" "the app's descriptors"
+
 # Exactly the app's identity and capabilities.
 pid=$($PEAPOD app status --format=json "$PFX-e" web | jq .pid)
 assert_eq "$(caps /proc/$pid/status)" "$($PEAPOD enter "$PFX-e" -- cat /proc/self/status | caps)" "root app: same privileges"
