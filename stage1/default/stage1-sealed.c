@@ -91,6 +91,11 @@ int stage1_seal_self(char *argv[]) {
         if (r < 0)
                 return log_error_errno(r, "Failed to open /proc/self/exe: %m");
         if (r == 0) {
+                /* Still in the host's namespaces, running the host's file:
+                 * seen only by the host and by fly apps, and holding every
+                 * capability, which keeps those out of our /proc entries
+                 * already. Non-dumpable too, until the exec below. */
+                (void) prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
                 mfd = sealed_copy_of_self(program_invocation_short_name);
                 if (mfd < 0)
                         return log_error_errno(mfd, "Failed to make a sealed copy of this program, refusing to run from the host's file: %m");
