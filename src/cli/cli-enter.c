@@ -1,9 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* peapod enter: run a command inside a running app through Pod.Exec and
  * exit with its status. Without -t the command gets our stdin, stdout and
- * stderr themselves (so its stdout and stderr stay apart); with -t we
- * allocate a pty, hand its slave over and relay between our terminal and
- * its master. */
+ * stderr (so its stdout and stderr stay apart), except that a terminal
+ * never crosses into the pod: for each of them that is one we pass a pipe
+ * and relay, as podman exec does without -t. Any fd of a terminal would
+ * let the command push input into the caller's shell (TIOCSTI, where the
+ * kernel still allows it) or take it as its controlling terminal. With -t
+ * we allocate a pty, hand its slave over (it becomes the command's
+ * controlling terminal), keep the master and relay between our terminal
+ * and it: what the command types into the slave comes back to itself. */
 #include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
@@ -79,6 +84,36 @@ static void on_winch(int sig) {
         winch = 1;
 }
 
+/* A signal for the command: ^C on our terminal without -t reaches us, not
+ * the command, which has no terminal. */
+static volatile sig_atomic_t pending_signal;
+
+static void on_forwarded_signal(int sig) {
+        pending_signal = sig;
+}
+
+static void forward_signals(void) {
+        /* No SA_RESTART: poll() returns at once. */
+        struct sigaction sa = { .sa_handler = on_forwarded_signal };
+        static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+
+        for (size_t i = 0; i < ELEMENTSOF(sigs); i++)
+                (void) sigaction(sigs[i], &sa, NULL);
+}
+
+/* The exec's id is its unit: systemd signals the unit's main process,
+ * peapod-stage1-exec, which passes the signal on to the command. */
+static void kill_exec(sd_bus *bus, const char *unit, int sig) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r;
+
+        r = sd_bus_call_method(bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                               "org.freedesktop.systemd1.Manager", "KillUnit", &error, NULL, "ssi", unit, "main",
+                               (int32_t) sig);
+        if (r < 0)
+                log_debug_errno(r, "Failed to send %s to %s: %s", strsignal(sig), unit, error.message ?: strerror(-r));
+}
+
 static int open_pty(int *ret_master, int *ret_slave) {
         _cleanup_close_ int master = -EBADF, slave = -EBADF;
         struct winsize ws;
@@ -129,6 +164,7 @@ static int write_all(int fd, const char *buf, size_t n) {
 
 /* Copies what is readable from one fd to another: 1 copied, 0 nothing now
  * (EAGAIN), -errno at EOF (-EPIPE) or on errors. */
+
 static int relay(int from, int to) {
         char buf[4096];
         ssize_t n = read(from, buf, sizeof(buf));
@@ -140,6 +176,53 @@ static int relay(int from, int to) {
         if (n == 0)
                 return -EPIPE;
         return write_all(to, buf, (size_t) n) < 0 ? -EPIPE : 1;
+}
+
+/* One direction between our fds and the command's. from and to point to
+ * the variables holding the fds, so that a direction whose fd was closed
+ * by another (the pty master) stops instead of using a stale number. */
+typedef struct Relay {
+        int *from, *to;
+        bool output;        /* from the command: drained at its end */
+        int *close_at_end;  /* closed when this direction ends: the command's stdin pipe sees EOF */
+        bool ended;
+} Relay;
+
+static bool relay_live(const Relay *r) {
+        return !r->ended && *r->from >= 0 && *r->to >= 0;
+}
+
+static void relay_step(Relay *r, bool drain) {
+        int k;
+
+        if (drain)
+                (void) fcntl(*r->from, F_SETFL, fcntl(*r->from, F_GETFL) | O_NONBLOCK);
+        do
+                k = relay(*r->from, *r->to);
+        while (drain && k > 0);
+        if (k < 0) {
+                /* EOF, EIO from a pty master whose slaves are all closed
+                 * (the command is gone, its end is on the way over the
+                 * bus), or EPIPE on our side. */
+                r->ended = true;
+                if (r->close_at_end)
+                        *r->close_at_end = safe_close(*r->close_at_end);
+        }
+}
+
+/* For our fd that is a terminal, a pipe: ret_theirs is the end for the
+ * command, ret_ours ours; otherwise both -EBADF and fd itself is passed. */
+static int pipe_instead_of_terminal(int fd, bool input, int *ret_theirs, int *ret_ours) {
+        int p[2];
+
+        *ret_theirs = *ret_ours = -EBADF;
+        if (!isatty(fd))
+                return 0;
+        if (pipe2(p, O_CLOEXEC) < 0)
+                return -errno;
+        *ret_theirs = input ? p[0] : p[1];
+        *ret_ours = input ? p[1] : p[0];
+        return 1;
 }
 
 /* Picks the app to enter: the one given, or the pod's only running app. */
@@ -181,9 +264,15 @@ int verb_enter(int argc, char *argv[]) {
         _cleanup_(exec_wait_done) ExecWait w = {};
         _cleanup_free_ char *pod_path = NULL, *app = NULL, *id = NULL, *term = NULL;
         _cleanup_close_ int master = -EBADF, slave = -EBADF;
+        /* Pipes in place of our terminal fds: the command's ends, ours. */
+        _cleanup_close_ int in_theirs = -EBADF, out_theirs = -EBADF, err_theirs = -EBADF;
+        _cleanup_close_ int in_ours = -EBADF, out_ours = -EBADF, err_ours = -EBADF;
         _cleanup_strv_free_ char **cmd = NULL;
+        int std_in = STDIN_FILENO, std_out = STDOUT_FILENO, std_err = STDERR_FILENO;
         const char *app_arg = NULL, *s;
-        bool tty = false, stdin_open = true;
+        Relay relays[3];
+        size_t n_relays = 0;
+        bool tty = false;
         int c, r;
 
         /* Options anywhere before '--'; the command's own come after it. */
@@ -236,7 +325,23 @@ int verb_enter(int argc, char *argv[]) {
                 s = getenv("TERM");
                 if (asprintf(&term, "TERM=%s", s && !strchr(s, '\n') ? s : "xterm") < 0)
                         return log_oom();
+                relays[n_relays++] = (Relay) { .from = &std_in, .to = &master };
+                relays[n_relays++] = (Relay) { .from = &master, .to = &std_out, .output = true, .close_at_end = &master };
+        } else {
+                if ((r = pipe_instead_of_terminal(STDIN_FILENO, true, &in_theirs, &in_ours)) < 0 ||
+                    (r = pipe_instead_of_terminal(STDOUT_FILENO, false, &out_theirs, &out_ours)) < 0 ||
+                    (r = pipe_instead_of_terminal(STDERR_FILENO, false, &err_theirs, &err_ours)) < 0)
+                        return log_error_errno(r, "Failed to make pipes: %m");
+                if (in_ours >= 0)
+                        relays[n_relays++] = (Relay) { .from = &std_in, .to = &in_ours, .close_at_end = &in_ours };
+                if (out_ours >= 0)
+                        relays[n_relays++] = (Relay) { .from = &out_ours, .to = &std_out, .output = true, .close_at_end = &out_ours };
+                if (err_ours >= 0)
+                        relays[n_relays++] = (Relay) { .from = &err_ours, .to = &std_err, .output = true, .close_at_end = &err_ours };
         }
+        /* A command that closes its stdin early must not kill us through
+         * the pipe we relay into. */
+        (void) signal(SIGPIPE, SIG_IGN);
 
         r = sd_bus_message_new_method_call(bus, &m, PEAPOD_BUS_NAME, pod_path, PEAPOD_POD_INTERFACE, "Exec");
         if (r >= 0)
@@ -250,8 +355,10 @@ int verb_enter(int argc, char *argv[]) {
         if (r >= 0)
                 r = sd_bus_message_close_container(m);
         if (r >= 0) {
-                int in = tty ? slave : STDIN_FILENO, out = tty ? slave : STDOUT_FILENO, err = tty ? slave : STDERR_FILENO;
-                r = sd_bus_message_append(m, "hhht", in, out, err, UINT64_C(0));
+                int in = tty ? slave : in_theirs >= 0 ? in_theirs : STDIN_FILENO,
+                    out = tty ? slave : out_theirs >= 0 ? out_theirs : STDOUT_FILENO,
+                    err = tty ? slave : err_theirs >= 0 ? err_theirs : STDERR_FILENO;
+                r = sd_bus_message_append(m, "hhht", in, out, err, tty ? PEAPOD_EXEC_TTY : UINT64_C(0));
         }
         if (r < 0)
                 return log_error_errno(r, "Failed to build Exec call: %m");
@@ -265,9 +372,13 @@ int verb_enter(int argc, char *argv[]) {
         if (!id)
                 return log_oom();
         w.id = id;
-        /* The unit holds its own copy; ours would keep the pty open after
-         * the command is gone, and we would never see its end. */
+        /* The unit holds its own copies; ours would keep the pty and the
+         * pipes open after the command is gone, and we would never see
+         * their end. */
         slave = safe_close(slave);
+        in_theirs = safe_close(in_theirs);
+        out_theirs = safe_close(out_theirs);
+        err_theirs = safe_close(err_theirs);
         for (size_t i = 0; w.early_ids && w.early_ids[i]; i++)
                 if (streq(w.early_ids[i], id)) {
                         w.done = true;
@@ -282,11 +393,10 @@ int verb_enter(int argc, char *argv[]) {
                         log_debug_errno(r, "Failed to put the terminal into raw mode: %m");
         }
 
+        forward_signals();
         while (!w.done && !w.daemon_gone) {
-                struct pollfd pfd[3] = {
+                struct pollfd pfd[1 + ELEMENTSOF(relays)] = {
                         { .fd = sd_bus_get_fd(bus), .events = (short) sd_bus_get_events(bus) },
-                        { .fd = tty && stdin_open ? STDIN_FILENO : -1, .events = POLLIN },
-                        { .fd = tty ? master : -1, .events = POLLIN },
                 };
                 uint64_t usec = UINT64_MAX;
                 int timeout = -1;
@@ -296,32 +406,31 @@ int verb_enter(int argc, char *argv[]) {
                         return log_error_errno(r, "Lost the connection to the bus: %m");
                 if (r > 0)
                         continue;
-                if (winch && tty) {
+                if (pending_signal != 0) {
+                        kill_exec(bus, id, pending_signal);
+                        pending_signal = 0;
+                }
+                if (winch && tty && master >= 0) {
                         struct winsize ws;
 
                         winch = 0;
                         if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) >= 0)
                                 (void) ioctl(master, TIOCSWINSZ, &ws);
                 }
+                for (size_t i = 0; i < n_relays; i++)
+                        pfd[1 + i] = (struct pollfd) { .fd = relay_live(&relays[i]) ? *relays[i].from : -1, .events = POLLIN };
                 if (sd_bus_get_timeout(bus, &usec) >= 0 && usec != UINT64_MAX)
                         timeout = 100;
-                if (poll(pfd, 3, timeout) < 0 && errno != EINTR)
+                if (poll(pfd, 1 + n_relays, timeout) < 0 && errno != EINTR)
                         return log_error_errno(errno, "poll() failed: %m");
-                if (pfd[1].revents & (POLLIN | POLLHUP | POLLERR))
-                        if (relay(STDIN_FILENO, master) < 0)
-                                stdin_open = false;
-                /* EIO once the last slave is closed: the command is gone,
-                 * its end is on the way over the bus. */
-                if (pfd[2].revents & (POLLIN | POLLHUP | POLLERR))
-                        if (relay(master, STDOUT_FILENO) < 0)
-                                master = safe_close(master);
+                for (size_t i = 0; i < n_relays; i++)
+                        if (relay_live(&relays[i]) && (pfd[1 + i].revents & (POLLIN | POLLHUP | POLLERR)))
+                                relay_step(&relays[i], false);
         }
-        /* What the command wrote last is still in the pty. */
-        if (tty && master >= 0) {
-                (void) fcntl(master, F_SETFL, O_NONBLOCK);
-                while (relay(master, STDOUT_FILENO) > 0)
-                        ;
-        }
+        /* What the command wrote last is still in the pty or the pipes. */
+        for (size_t i = 0; i < n_relays; i++)
+                if (relays[i].output && relay_live(&relays[i]))
+                        relay_step(&relays[i], true);
         restore_terminal();
 
         if (!w.done)

@@ -200,6 +200,8 @@ int cli_list_pods(sd_bus *bus, PodInfo **ret, size_t *ret_n);
  * ret_id (may be NULL) is the image id. Logs failures. (cli-image.c) */
 int cli_pull_image(sd_bus *bus, const char *ref, bool quiet, bool insecure_image, char **ret_id);
 #define PEAPOD_IMAGE_INSECURE_SKIP_VERIFY UINT64_C(1)
+/* Pod.Exec: stdin is a pty made for the command (peapod enter -t). */
+#define PEAPOD_EXEC_TTY UINT64_C(1)
 
 /* ---- verbs ---- */
 

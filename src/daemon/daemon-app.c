@@ -17,6 +17,8 @@
 
 #define ADD_APP_START UINT64_C(1)
 #define REMOVE_APP_FORCE UINT64_C(1)
+/* Exec: stdin is a pty made for the command, its controlling terminal. */
+#define EXEC_TTY UINT64_C(1)
 
 static Daemon *daemon_of(sd_bus_message *m) {
         return sd_bus_slot_get_userdata(sd_bus_get_current_slot(sd_bus_message_get_bus(m)));
@@ -347,8 +349,10 @@ int bus_pod_method_exec(sd_bus_message *m, void *userdata, sd_bus_error *error) 
         r = sd_bus_message_read(m, "hhht", &fds[0], &fds[1], &fds[2], &flags);
         if (r < 0)
                 return r;
-        if (flags != 0)
+        if (flags & ~EXEC_TTY)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown flags 0x%" PRIx64, flags);
+        if ((flags & EXEC_TTY) && !isatty(fds[0]))
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "The tty flag wants a terminal on stdin");
         if (strv_length(cmd) == 0)
                 return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "No command given");
 
@@ -359,7 +363,7 @@ int bus_pod_method_exec(sd_bus_message *m, void *userdata, sd_bus_error *error) 
                 return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE, "App %s of pod %s is not running (%s)", a->name,
                                          p->name, p->state != POD_RUNNING ? pod_state_to_string(p->state)
                                                                           : app_state_to_string(a->state));
-        r = pod_exec_start(&d->runtime, p, a, cmd, env, fds, &unit, &perr);
+        r = pod_exec_start(&d->runtime, p, a, cmd, env, fds, flags & EXEC_TTY, &unit, &perr);
         if (r == -ESRCH)
                 return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE, "%s", perr.message);
         if (r < 0)

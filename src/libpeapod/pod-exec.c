@@ -32,7 +32,7 @@ static int append_fd(sd_bus_message *m, const char *name, int fd) {
 }
 
 int pod_exec_start(PodRuntime *rt, const Pod *p, const App *a, char * const *cmd, char * const *extra_env,
-                   const int fds[3], char **ret_unit, PeapodError *err) {
+                   const int fds[3], bool tty, char **ret_unit, PeapodError *err) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         _cleanup_free_ char *prefix = NULL, *unit = NULL, *app_unit = NULL, *slice = NULL, *helper = NULL,
                             *desc = NULL, *args_file = NULL;
@@ -84,6 +84,8 @@ int pod_exec_start(PodRuntime *rt, const Pod *p, const App *a, char * const *cmd
         /* The one privilege exec cannot copy from the app's process. */
         if (r >= 0)
                 r = asprintf(&arg, "--seccomp=%s", a->seccomp ?: "default") < 0 ? -ENOMEM : strv_consume(&argv, arg);
+        if (r >= 0 && tty)
+                r = strv_extend(&argv, "--tty");
         FOREACH_STRV(e, a->env)
                 if (r >= 0)
                         r = asprintf(&arg, "--env=%s", e) < 0 ? -ENOMEM : strv_consume(&argv, arg);

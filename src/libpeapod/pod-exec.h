@@ -15,9 +15,12 @@
 
 /* Starts the unit and returns its name (the exec's id) at once; the
  * command runs on. extra_env (K=V, may be NULL) is added to the app's
- * environment. -ESRCH: the app is not running; err says so. */
+ * environment. tty: fds[0] is a pty the caller made for this command, to
+ * become its controlling terminal (peapod-stage1-exec --tty); without it
+ * the command never gets one. -ESRCH: the app is not running; err says
+ * so. */
 int pod_exec_start(PodRuntime *rt, const Pod *p, const App *a, char * const *cmd, char * const *extra_env,
-                   const int fds[3], char **ret_unit, PeapodError *err);
+                   const int fds[3], bool tty, char **ret_unit, PeapodError *err);
 
 /* Reads how an exec unit is doing: 1 and the result ("exited", "killed",
  * "dumped") and status once the command has ended (then the unit is

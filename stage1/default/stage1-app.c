@@ -22,6 +22,7 @@
 #include "log.h"
 #include "stage1-child.h"
 #include "stage1-journal.h"
+#include "stage1-sealed.h"
 #include "stage1-util.h"
 
 static const struct {
@@ -520,6 +521,9 @@ static _noreturn_ void child_main(const AppArgs *a, int out_fd, int err_fd) {
                 _exit(STAGE1_APP_EXIT_SETUP);
         }
 
+        /* Whatever we hold or inherited stays on this side of exec. */
+        stage1_cloexec_all();
+
         /* Last of the privileged steps: everything above needed root.
          * Ids, capabilities, no_new_privs and the seccomp filter, in the
          * one function that peapod-stage1-exec uses too. */
@@ -614,6 +618,9 @@ int main(int argc, char *argv[]) {
         int r;
 
         log_set_program(program_invocation_short_name);
+        /* Our child is in the pod from fork() until it execs the app. */
+        if (stage1_seal_self(argv) < 0)
+                return STAGE1_APP_EXIT_SETUP;
         r = run(argc, argv);
 
         /* Once our children are born into another PID namespace, nothing

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "stage1-child.h"
 #include "stage1-identity.h"
+#include "stage1-sealed.h"
 #include "stage1-security.h"
 #include "stage1-util.h"
 #include "strv.h"
@@ -45,6 +46,7 @@ typedef struct ExecArgs {
         char **env;  /* owned */
         char **cmd;  /* into argv */
         SeccompSpec seccomp;  /* the app's filter, loaded for CMD too */
+        bool tty;             /* stdin is a pty made for CMD: its controlling terminal */
 } ExecArgs;
 
 static void exec_args_done(ExecArgs *a) {
@@ -53,16 +55,17 @@ static void exec_args_done(ExecArgs *a) {
 }
 
 static void help(void) {
-        printf("Usage: peapod-stage1-exec --app-pid=PID --unit=UNIT [--workdir=DIR] [--env=K=V]... [--seccomp=SPEC] -- CMD [ARG]...\n\n"
+        printf("Usage: peapod-stage1-exec --app-pid=PID --unit=UNIT [--workdir=DIR] [--env=K=V]... [--seccomp=SPEC] [--tty] -- CMD [ARG]...\n\n"
                "Run CMD in the namespaces and root of the app whose main process is PID\n"
                "(which must be in unit UNIT), with exactly that process's uid, gids,\n"
                "capabilities and no-new-privs, under the app's seccomp filter SPEC as\n"
-               "given to peapod-stage1-app (stage1 contract version %d).\n",
+               "given to peapod-stage1-app (stage1 contract version %d). With --tty, stdin\n"
+               "(a pty the caller made for CMD) becomes CMD's controlling terminal.\n",
                STAGE1_CONTRACT_VERSION);
 }
 
 static int exec_args_parse(int argc, char *argv[], ExecArgs *ret) {
-        enum { ARG_APP_PID = 0x100, ARG_UNIT, ARG_WORKDIR, ARG_ENV, ARG_SECCOMP };
+        enum { ARG_APP_PID = 0x100, ARG_UNIT, ARG_WORKDIR, ARG_ENV, ARG_SECCOMP, ARG_TTY };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "app-pid", required_argument, NULL, ARG_APP_PID },
@@ -70,6 +73,7 @@ static int exec_args_parse(int argc, char *argv[], ExecArgs *ret) {
                 { "workdir", required_argument, NULL, ARG_WORKDIR },
                 { "env", required_argument, NULL, ARG_ENV },
                 { "seccomp", required_argument, NULL, ARG_SECCOMP },
+                { "tty", no_argument, NULL, ARG_TTY },
                 {}
         };
         _cleanup_strv_free_ char **env = NULL;
@@ -108,6 +112,9 @@ static int exec_args_parse(int argc, char *argv[], ExecArgs *ret) {
                         if (stage1_security_parse_option(&sec, STAGE1_ARG_SECCOMP, optarg) < 0)
                                 return -EINVAL;
                         break;
+                case ARG_TTY:
+                        a.tty = true;
+                        break;
                 default:
                         return -EINVAL;
                 }
@@ -115,6 +122,8 @@ static int exec_args_parse(int argc, char *argv[], ExecArgs *ret) {
                 return log_error_errno(EINVAL, "--app-pid= and --unit= are required.");
         if (optind >= argc || isempty(argv[optind]))
                 return log_error_errno(EINVAL, "No command given.");
+        if (a.tty && !isatty(STDIN_FILENO))
+                return log_error_errno(ENOTTY, "--tty given, but stdin is not a terminal.");
         a.cmd = argv + optind;
         a.env = TAKE_PTR(env);
         a.seccomp = sec.seccomp;
@@ -196,10 +205,13 @@ static _noreturn_ void child_main(const ExecArgs *a, const Target *t) {
         int r;
 
         (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
-        /* With a terminal (peapod enter -t), make it ours so that job
-         * control and ^C work as in a login shell. Taken over (1) from
-         * the session of our helper, which systemd made its leader. */
-        if (isatty(STDIN_FILENO)) {
+        /* Only a pty made for CMD (peapod enter -t) becomes its controlling
+         * terminal, so that job control and ^C work as in a login shell;
+         * taken over (1) from the session of our helper, which systemd
+         * made its leader. Never merely because stdin is a terminal: that
+         * could be the caller's own, and a controlling terminal (or any fd
+         * of it, with TIOCSTI) lets CMD type into the caller's shell. */
+        if (a->tty) {
                 if (setsid() < 0 || ioctl(STDIN_FILENO, TIOCSCTTY, 1) < 0)
                         log_warning_errno(errno, "Failed to make stdin our controlling terminal: %m");
         }
@@ -213,6 +225,10 @@ static _noreturn_ void child_main(const ExecArgs *a, const Target *t) {
                         _exit(STAGE1_APP_EXIT_SETUP);
         if (!env_has_path(a->env) && setenv("PATH", STAGE1_DEFAULT_PATH, 1) < 0)
                 _exit(STAGE1_APP_EXIT_SETUP);
+
+        /* Whatever we hold (the namespace fds above all) or inherited stays
+         * on this side of exec. */
+        stage1_cloexec_all();
 
         /* The app's filter, first: loading one needs CAP_SYS_ADMIN unless
          * no_new_privs is set, and the app's identity may have neither;
@@ -290,6 +306,9 @@ int main(int argc, char *argv[]) {
         int r;
 
         log_set_program(program_invocation_short_name);
+        /* Our child is in the pod from fork() until it execs CMD. */
+        if (stage1_seal_self(argv) < 0)
+                return STAGE1_APP_EXIT_SETUP;
         r = run(argc, argv);
         /* As in peapod-stage1-app: nothing may fork at exit once our
          * children are born into another PID namespace. */

@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 
 #include "log.h"
+#include "stage1-sealed.h"
 #include "stage1-util.h"
 
 static const char os_release[] =
@@ -302,6 +303,9 @@ int main(int argc, char *argv[]) {
         int r;
 
         log_set_program(program_invocation_short_name);
+        /* PID 1 is in the pod for the pod's whole life. */
+        if (stage1_seal_self(argv) < 0)
+                return STAGE1_INIT_EXIT_SEALED;
         r = run(argc, argv);
 
         /* Once our children are born into another PID namespace, nothing

@@ -32,6 +32,7 @@ enum {
         STAGE1_INIT_EXIT_SIGNALS = 20,
         STAGE1_INIT_EXIT_READY_FD = 21,
         STAGE1_INIT_EXIT_PID1_DIED = 22,
+        STAGE1_INIT_EXIT_SEALED = 23,
 };
 
 /* Exit codes of peapod-stage1-app, the same as a shell's (and as podman's

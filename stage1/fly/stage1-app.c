@@ -17,6 +17,7 @@
 #include "log.h"
 #include "stage1-child.h"
 #include "stage1-journal.h"
+#include "stage1-sealed.h"
 #include "stage1-util.h"
 #include "strv.h"
 
@@ -122,6 +123,8 @@ static _noreturn_ void child_main(const AppArgs *a, int out_fd, int err_fd) {
                 _exit(STAGE1_APP_EXIT_SETUP);
         if (creds.home && !env_has_home(a->env) && setenv("HOME", creds.home, 1) < 0)
                 _exit(STAGE1_APP_EXIT_SETUP);
+        /* Whatever we hold or inherited stays on this side of exec. */
+        stage1_cloexec_all();
         /* The same identity and privileges as a default app's. */
         if (stage1_security_apply(&a->sec, &creds) < 0)
                 _exit(STAGE1_APP_EXIT_SETUP);
@@ -151,6 +154,11 @@ int main(int argc, char *argv[]) {
         int r;
 
         log_set_program(program_invocation_short_name);
+        /* Fly apps share the host's PID namespace: they see this helper
+         * for its whole life, and its child until it execs the app. */
+        if (stage1_seal_self(argv) < 0)
+                return STAGE1_APP_EXIT_SETUP;
+        /* After the seal: the sealed copy is what reads the file. */
         if (stage1_args_file_load(&argc, &argv, /* unlink_after= */ false) < 0)
                 return STAGE1_APP_EXIT_SETUP;
         r = app_args_parse(argc, argv, &args);

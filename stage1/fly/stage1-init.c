@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 
 #include "log.h"
+#include "stage1-sealed.h"
 #include "stage1-util.h"
 
 static int leader_setup(const InitArgs *args) {
@@ -151,5 +152,8 @@ static int run(int argc, char *argv[]) {
 
 int main(int argc, char *argv[]) {
         log_set_program(program_invocation_short_name);
+        /* The leader is in the host's PID namespace, which fly apps share. */
+        if (stage1_seal_self(argv) < 0)
+                return STAGE1_INIT_EXIT_SEALED;
         return run(argc, argv);
 }

@@ -27,6 +27,17 @@ rc=0; $PEAPOD enter "$PFX-e" -- /no/such/command 2>/dev/null || rc=$?
 assert_eq 127 "$rc" "missing command"
 # stdin reaches it.
 assert_eq piped "$(echo piped | $PEAPOD enter "$PFX-e" -- cat)" "stdin"
+# A signal to peapod enter reaches the command, which has no terminal of
+# ours to get ^C from.
+$PEAPOD enter "$PFX-e" -- sleep 300 &
+enter_pid=$!
+wait_for 10 sh -c "systemctl list-units --plain --no-legend 'peapod-*_exec-*' | grep -q ' running '" || fail "exec unit not running"
+# (SIGTERM: a non-interactive shell starts background jobs with SIGINT ignored.)
+kill -TERM "$enter_pid"
+rc=0; wait "$enter_pid" || rc=$?
+assert_eq 143 "$rc" "SIGTERM passed on to the command"
+wait_for 10 sh -c "! systemctl list-units --plain --no-legend 'peapod-*_exec-*' | grep -q ' running '" ||
+        fail "the command outlived peapod enter"
 
 # The app's file system, not the host's; the pod's hostname and pid namespace.
 echo host-only >/var/tmp/enter-host-marker-$$
@@ -36,6 +47,11 @@ rm -f /var/tmp/enter-host-marker-$$
 assert_eq "$PFX-e" "$($PEAPOD enter "$PFX-e" -- hostname)" "pod's hostname"
 assert_contains "$($PEAPOD enter "$PFX-e" -- ps -o comm)" "sleep" "pod's processes"
 [ "$($PEAPOD enter "$PFX-e" -- sh -c 'ls /proc | grep -c "^[0-9]"')" -lt 20 ] || fail "host pid namespace visible"
+
+# Nothing of the helpers' crosses into the pod: the command and the app
+# hold their stdin, stdout and stderr only (3 is ls's own directory).
+assert_eq "0 1 2 3" "$($PEAPOD enter "$PFX-e" -- ls /proc/self/fd | xargs)" "the command's descriptors"
+assert_eq "0 1 2" "$($PEAPOD enter "$PFX-e" -- sh -c 'ls /proc/$(pidof sleep)/fd' | xargs)" "the app's descriptors"
 
 # Exactly the app's identity and capabilities.
 pid=$($PEAPOD app status --format=json "$PFX-e" web | jq .pid)

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Every stage1 helper crosses into a pod, and a pod's root process can
+ * reach a helper's process through /proc/PID/exe the moment it is in the
+ * pod's PID namespace (runc's CVE-2019-5736). So the first thing each
+ * helper's main() does is stage1_seal_self(): from then on it runs from a
+ * sealed in-memory copy of itself, is not dumpable, and holds no host
+ * binary that a write through /proc could reach. See "Security argument"
+ * in stage1/README.md. */
+
+#include <fcntl.h>
+
+/* The seals a copy must carry: no write, no size change, no unsealing. */
+#define STAGE1_SEALS (F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
+
+/* Whether the running program is a sealed copy: /proc/self/exe carries
+ * STAGE1_SEALS. The kernel's word, not an environment variable or an
+ * argument: nothing the caller passes can make a host file look sealed.
+ * 1 yes, 0 no, -errno if /proc/self/exe cannot be opened. */
+int stage1_running_sealed(void);
+
+/* Unless already running from a sealed copy, copies /proc/self/exe into a
+ * memfd, seals it with STAGE1_SEALS and fexecve()s it with the same argv
+ * and environment (descriptors without CLOEXEC, such as init's ready fd,
+ * pass through; the memfd itself is CLOEXEC and gone after the exec).
+ * Then, in the copy: PR_SET_DUMPABLE 0, so that /proc/PID/{exe,fd,root,
+ * mem,environ,...} refuse a pod's processes (they lack CAP_SYS_PTRACE)
+ * until the helper execs the pod's command (the kernel makes the command
+ * dumpable again, and its /proc/PID/exe is its own file), and the process
+ * name set back from the fd number that fexecve() left to argv[0]'s.
+ * Returns 0 in the sealed copy; -errno (logged) if it cannot get there:
+ * a helper then refuses to run rather than run from the host's file. */
+int stage1_seal_self(char *argv[]);
+
+/* Marks every descriptor above 2 close-on-exec, so that nothing a helper
+ * inherited or opened reaches the pod's command. */
+void stage1_cloexec_all(void);
