@@ -10,6 +10,7 @@
 #include <sys/statfs.h>
 
 #include "cni.h"
+#include "firewall.h"
 #include "fs-util.h"
 #include "json-util.h"
 #include "name.h"
@@ -715,6 +716,13 @@ int pod_network_start(PodRuntime *rt, Pod *p, int **ret_ifindices, size_t *ret_n
                 r = mkdir_p(records, 0700);
                 if (r < 0)
                         return peapod_error_set(err, r, "Failed to create %s: %s", records, strerror(-r));
+                /* Before any plugin runs: portmap may turn on
+                 * route_localnet, and the pod must never reach the host's
+                 * loopback through it (firewall.h). Refused when it cannot
+                 * be installed rather than started unguarded. */
+                r = firewall_loopback_guard(err);
+                if (r < 0)
+                        return r;
                 r = netns_bind(rt, p, &netns);
                 if (r < 0)
                         return peapod_error_set(err, r, "Failed to bind the pod's network namespace: %s", strerror(-r));
