@@ -24,3 +24,31 @@
  * found in the PATH the CNI plugins get, so that the rules land in the same
  * backend (nft or legacy) as the plugins'. */
 int firewall_loopback_guard(PeapodError *err);
+
+/* Bridge ports bound to their pod (ebtables, the bridge family of the same
+ * backend). A pod's app that retains CAP_NET_RAW could otherwise send any
+ * frame from its veth: ARP replies claiming another pod's or the gateway's
+ * address (the host and the other pods then send their traffic to it), IP
+ * packets with another pod's source. Per pod, one chain
+ * FIREWALL_PORT_CHAIN_PREFIX<first 20 hex digits of its id>, jumped to first
+ * from the bridge family's INPUT (frames for the host) and FORWARD (frames
+ * for other ports), lets a frame that enters the bridge from the pod's veth
+ * through only with the pod's own MAC as its source, as ARP with the pod's
+ * own MAC and one of its IPv4 addresses as the sender, as IPv4 from one of
+ * its addresses, or as IPv6 (whose addresses are not bound: the shipped
+ * network is IPv4 only); everything else from that port is dropped. */
+#define FIREWALL_PORT_CHAIN_PREFIX "PEAPOD-"
+
+/* Appends to *rules the rules for one port: host_ifname (the host side of
+ * the pod's veth pair, a bridge port), the pod side's MAC and its IPv4
+ * addresses (without prefix). What the CNI result said is checked first:
+ * an interface name, a MAC or an address that is not one is -EINVAL. */
+int firewall_port_rules_append(const char *pod_id, const char *host_ifname, const char *mac, char * const *ipv4,
+                               char **rules, PeapodError *err);
+
+/* Replaces the pod's chain with rules (from firewall_port_rules_append())
+ * and its jumps, in one commit. */
+int firewall_pod_ports_bind(const char *pod_id, const char *rules, PeapodError *err);
+
+/* Removes the pod's chain and its jumps; nothing to do is not an error. */
+int firewall_pod_ports_unbind(const char *pod_id, PeapodError *err);

@@ -3,8 +3,9 @@
 # packet socket, so its forged ARP replies (claiming a victim pod's
 # address to the host, and the gateway's address to the victim) are never
 # sent, and neither neighbour table changes. An app that retains NET_RAW
-# can still poison them (a documented limit: peapod has no per-veth
-# anti-spoofing): the control shows that the check sees a change.
+# sends them, and the bridge drops them: each pod's port is bound to its
+# MAC and addresses (ebtables chain PEAPOD-<id>). Control: with the
+# attacker's chain flushed, the host believes the forgery.
 . "$(dirname "$0")/lib.sh"
 
 out() {
@@ -46,9 +47,29 @@ assert_not_contains "$o" "arp=sent" "a forged ARP reply was sent"
 assert_eq "$vmac" "$(ip neigh show "$victim" dev peapod0 | lladdr)" "the host's entry for the victim after the forgery"
 assert_eq "$gwmac" "$(nsenter -t "$pid" -n ip neigh show "$gw" dev eth0 | lladdr)" "the victim's entry for the gateway after the forgery"
 
-# Control (the known limit): with NET_RAW retained, the host believes it.
-o=$(out forge-raw --caps-retain=net_raw -- /bin/busybox sh -c "/bin/busybox cat /sys/class/net/eth0/address; /bin/rawnet arp eth0 $victim $gw $gwmac")
-assert_contains "$o" "arp=sent" "control: NET_RAW sends the forgery"
-amac=$(echo "$o" | head -1)
+# An app that retains NET_RAW: the forgeries leave its socket, and the
+# bridge drops them.
+$PEAPOD run --name "$PFX-attacker" "$PFX-arp" --app-name=attacker --caps-retain=net_raw -- /bin/busybox sleep 300 >/dev/null
+wait_for 20 $PEAPOD enter "$PFX-attacker" -- /bin/busybox true || fail "cannot enter the attacker's pod"
+aid=$(pod_id "$PFX-attacker")
+chain=PEAPOD-${aid:0:20}
+amac=$($PEAPOD enter "$PFX-attacker" -- /bin/busybox cat /sys/class/net/eth0/address)
+assert_contains "$(ebtables -L "$chain")" "--arp-mac-src ! $amac" "the attacker's port is bound to its MAC"
+assert_contains "$(ebtables -L INPUT)" "-j $chain" "jump from the bridge's INPUT"
+assert_contains "$(ebtables -L FORWARD)" "-j $chain" "jump from the bridge's FORWARD"
+o=$($PEAPOD enter "$PFX-attacker" -- /bin/busybox sh -c "/bin/rawnet arp eth0 $victim $gw $gwmac; /bin/rawnet arp eth0 $gw $victim $vmac")
+assert_eq 2 "$(echo "$o" | grep -c '^arp=sent$')" "NET_RAW sends the forgeries"
+assert_eq "$vmac" "$(ip neigh show "$victim" dev peapod0 | lladdr)" "the host's entry for the victim after a NET_RAW forgery"
+assert_eq "$gwmac" "$(nsenter -t "$pid" -n ip neigh show "$gw" dev eth0 | lladdr)" "the victim's entry for the gateway after a NET_RAW forgery"
+
+# Control: without the binding, the host believes it.
+ebtables -F "$chain"
+o=$($PEAPOD enter "$PFX-attacker" -- /bin/rawnet arp eth0 "$victim" "$gw" "$gwmac")
+assert_contains "$o" "arp=sent" "control: the forgery is sent"
 assert_eq "$amac" "$(ip neigh show "$victim" dev peapod0 | lladdr)" "control: the host's entry now names the attacker"
+
+# Removal takes the pod's chain and jumps along.
+$PEAPOD rm --force "$PFX-attacker" >/dev/null
+! ebtables -L "$chain" >/dev/null 2>&1 || fail "the attacker's chain outlived its pod"
+assert_not_contains "$(ebtables -L INPUT; ebtables -L FORWARD)" "$chain" "jumps to the removed pod's chain"
 say "ok"
