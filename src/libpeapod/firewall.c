@@ -156,10 +156,10 @@ int firewall_loopback_guard(PeapodError *err) {
         /* With --noflush the declaration of a chain that exists flushes that
          * chain only, and the new rules come in the same commit: the rules
          * are replaced, never briefly missing, and never doubled. Both
-         * directions: with route_localnet the bridge accepts 127.0.0.0/8 as
-         * a source too, and a forged "local" sender would reach services
-         * that trust 127.0.0.1 (blindly for TCP, fully for UDP), on the host
-         * or in other pods. */
+         * directions: with route_localnet the bridge accepts 127.0.0.0/8
+         * sources too (all but the host's own 127.0.0.1), and a forged
+         * "local" sender would reach services that trust 127.0.0.0/8
+         * (blindly for TCP, fully for UDP). */
         r = iptables_restore("*filter\n"
                              ":" FIREWALL_LOOPBACK_CHAIN " - [0:0]\n"
                              "-A " FIREWALL_LOOPBACK_CHAIN " ! -i lo -d 127.0.0.0/8"

@@ -14,6 +14,10 @@
  *       tells TARGET (an ARP reply, sent 6 times over 3 s to outlast the
  *       kernel's neighbour locktime) that CLAIMED-IP is at IFACE's MAC;
  *       prints "arp=sent" (exit 0).
+ *   rawnet udp IFACE DST-MAC SRC-IP DST-IP PORT TEXT
+ *       sends TEXT three times as a UDP datagram from SRC-IP (any address:
+ *       another pod's, 127.0.0.1) to DST-IP:PORT in a frame addressed to
+ *       DST-MAC; prints "udp=sent" (exit 0).
  *   rawnet ping ADDR
  *       what an unprivileged ping does (iputils'; Debian's busybox ping only
  *       tries a raw socket): an ICMP echo through an ICMP datagram socket
@@ -206,6 +210,55 @@ static int cmd_syn(const char *ifname, const char *gw, const char *port_s) {
         return 0;
 }
 
+static int cmd_udp(const char *ifname, const char *dst_mac, const char *src_s, const char *dst_s, const char *port_s,
+                   const char *text) {
+        uint8_t frame[ETH_HLEN + 20 + 8 + 256] = {}, dmac[6], mymac[6];
+        struct ethhdr *eth = (struct ethhdr *) frame;
+        struct iphdr *ip = (struct iphdr *) (frame + ETH_HLEN);
+        uint8_t *udp = frame + ETH_HLEN + 20;
+        struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_IP), .sll_halen = 6 };
+        struct in_addr me, src, dst;
+        size_t len = strlen(text);
+        uint16_t port = (uint16_t) atoi(port_s);
+        int fd, ifindex;
+
+        if (parse_mac(dst_mac, dmac) < 0 || inet_pton(AF_INET, src_s, &src) != 1 || inet_pton(AF_INET, dst_s, &dst) != 1 ||
+            port == 0 || len > 256) {
+                printf("error=usage\n");
+                return 1;
+        }
+        fd = packet_socket(ETH_P_IP);
+        if (fd < 0)
+                return die("socket");
+        if (iface_info(ifname, &ifindex, mymac, &me) < 0)
+                return die(ifname);
+        sll.sll_ifindex = ifindex;
+        memcpy(sll.sll_addr, dmac, 6);
+        memcpy(eth->h_dest, dmac, 6);
+        memcpy(eth->h_source, mymac, 6);
+        eth->h_proto = htons(ETH_P_IP);
+        ip->version = 4;
+        ip->ihl = 5;
+        ip->tot_len = htons((uint16_t) (20 + 8 + len));
+        ip->ttl = 64;
+        ip->protocol = IPPROTO_UDP;
+        ip->saddr = src.s_addr;
+        ip->daddr = dst.s_addr;
+        ip->check = csum(ip, 20, 0);
+        /* Source port, destination port, length; checksum 0 = none (IPv4). */
+        udp[0] = 0x9c, udp[1] = 0x40;
+        udp[2] = (uint8_t) (port >> 8), udp[3] = (uint8_t) port;
+        udp[4] = (uint8_t) ((8 + len) >> 8), udp[5] = (uint8_t) (8 + len);
+        memcpy(udp + 8, text, len);
+        for (int i = 0; i < 3; i++) {
+                if (sendto(fd, frame, ETH_HLEN + 20 + 8 + len, 0, (struct sockaddr *) &sll, sizeof(sll)) < 0)
+                        return die("sendto");
+                usleep(100 * 1000);
+        }
+        printf("udp=sent\n");
+        return 0;
+}
+
 static int cmd_arp(const char *ifname, const char *claimed_s, const char *target_s, const char *target_mac_s) {
         struct {
                 struct ethhdr eth;
@@ -288,11 +341,13 @@ int main(int argc, char *argv[]) {
                 r = cmd_open();
         else if (argc == 5 && strcmp(argv[1], "syn") == 0)
                 r = cmd_syn(argv[2], argv[3], argv[4]);
+        else if (argc == 8 && strcmp(argv[1], "udp") == 0)
+                r = cmd_udp(argv[2], argv[3], argv[4], argv[5], argv[6], argv[7]);
         else if (argc == 3 && strcmp(argv[1], "ping") == 0)
                 r = cmd_ping(argv[2]);
         else if (argc == 6 && strcmp(argv[1], "arp") == 0)
                 r = cmd_arp(argv[2], argv[3], argv[4], argv[5]);
         else
-                fprintf(stderr, "usage: rawnet open | syn IFACE GATEWAY-MAC PORT | arp IFACE CLAIMED-IP TARGET-IP TARGET-MAC | ping ADDR\n");
+                fprintf(stderr, "usage: rawnet open | syn IFACE GATEWAY-MAC PORT | arp IFACE CLAIMED-IP TARGET-IP TARGET-MAC | udp IFACE DST-MAC SRC-IP DST-IP PORT TEXT | ping ADDR\n");
         return r;
 }
