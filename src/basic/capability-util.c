@@ -23,7 +23,7 @@ static const char *const capability_names[CAPABILITY_LAST + 1] = {
 #define BIT(n) (UINT64_C(1) << (n))
 const uint64_t capability_default_set =
         BIT(0) /* CHOWN */ | BIT(1) /* DAC_OVERRIDE */ | BIT(4) /* FSETID */ | BIT(3) /* FOWNER */ |
-        BIT(27) /* MKNOD */ | BIT(13) /* NET_RAW */ | BIT(6) /* SETGID */ | BIT(7) /* SETUID */ |
+        BIT(27) /* MKNOD */ | BIT(6) /* SETGID */ | BIT(7) /* SETUID */ |
         BIT(31) /* SETFCAP */ | BIT(8) /* SETPCAP */ | BIT(10) /* NET_BIND_SERVICE */ |
         BIT(18) /* SYS_CHROOT */ | BIT(5) /* KILL */ | BIT(29) /* AUDIT_WRITE */;
 

@@ -11,9 +11,14 @@
 #define CAPABILITY_LAST 40
 #define CAPABILITY_ALL ((UINT64_C(1) << (CAPABILITY_LAST + 1)) - 1)
 
-/* Docker's default set, which is what images are written for: CHOWN,
- * DAC_OVERRIDE, FSETID, FOWNER, MKNOD, NET_RAW, SETGID, SETUID, SETFCAP,
- * SETPCAP, NET_BIND_SERVICE, SYS_CHROOT, KILL, AUDIT_WRITE. */
+/* Docker's default set, which is what images are written for, without
+ * NET_RAW (as podman's): CHOWN, DAC_OVERRIDE, FSETID, FOWNER, MKNOD, SETGID,
+ * SETUID, SETFCAP, SETPCAP, NET_BIND_SERVICE, SYS_CHROOT, KILL, AUDIT_WRITE.
+ * NET_RAW would let an app forge any frame on the pod's link: ARP replies
+ * claiming other pods' and the gateway's addresses, packets to the host's
+ * 127.0.0.1 addressed to the gateway's MAC. A ping through ICMP echo
+ * sockets needs no NET_RAW: stage1 opens them to every group of the pod's
+ * network namespace (net.ipv4.ping_group_range). */
 extern const uint64_t capability_default_set;
 
 /* "CAP_CHOWN" -> 0. Upper case with the prefix, or lower case without it

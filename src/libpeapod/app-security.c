@@ -29,6 +29,10 @@ int app_caps_resolve(char * const *retain, char * const *remove, uint64_t *ret_c
         return 0;
 }
 
+uint64_t app_caps_for_flavour(uint64_t caps, bool retained, bool host_namespaces) {
+        return host_namespaces && !retained ? caps & ~APP_CAPS_HOST_NAMESPACES_DROP : caps;
+}
+
 int app_seccomp_validate(const char *s, PeapodError *err) {
         SeccompSpec spec = {};
         int r;

@@ -19,6 +19,21 @@
 int app_caps_resolve(char * const *retain, char * const *remove, uint64_t *ret_caps, bool *ret_ambient,
                      PeapodError *err);
 
+/* What a default app of a flavour that shares the host's PID and user
+ * namespaces and is only chrooted (fly) loses: KILL would let it signal
+ * every host process, peapodd included; SETUID would let it take the uid
+ * of any host process and then signal it as its owner; SYS_CHROOT would
+ * let it walk out of its chroot into the host's root (chroot into a
+ * subdirectory, then ".." up past the old root). An app whose set was
+ * asked for by name (retained) keeps exactly that set. */
+#define APP_CAPS_HOST_NAMESPACES_DROP \
+        ((UINT64_C(1) << 5) /* KILL */ | (UINT64_C(1) << 7) /* SETUID */ | (UINT64_C(1) << 18) /* SYS_CHROOT */)
+
+/* The set an app starts with: caps as resolved by app_caps_resolve()
+ * (retained: from --caps-retain), cut for a flavour in the host's
+ * namespaces. */
+uint64_t app_caps_for_flavour(uint64_t caps, bool retained, bool host_namespaces);
+
 /* Checks a --seccomp= value (see seccomp-spec.h) including that every
  * syscall name is one libseccomp knows on this machine. */
 int app_seccomp_validate(const char *s, PeapodError *err);

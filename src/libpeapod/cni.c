@@ -439,7 +439,7 @@ int cni_plugin_exec(const CniContext *c, const char *command, const char *type, 
                         { "CNI_IFNAME", c->ifname },
                         { "CNI_ARGS", c->args },
                         { "CNI_PATH", cni_path },
-                        { "PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" },
+                        { "PATH", CNI_TOOLS_PATH },
                 };
                 for (size_t i = 0; i < ELEMENTSOF(vars); i++) {
                         char *e;

@@ -19,6 +19,9 @@
 
 #define CNI_DEFAULT_CONF_DIR "/etc/cni/net.d"
 #define CNI_DEFAULT_PLUGIN_DIR "/usr/lib/cni"
+/* The PATH plugins get for the tools they run themselves (iptables); peapod
+ * runs its own iptables from the same, to use the same backend. */
+#define CNI_TOOLS_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define CNI_CONFIG_FILE_MAX (1024 * 1024)
 #define CNI_CONFIG_FILES_MAX 1024
 #define CNI_PLUGINS_MAX 32

@@ -10,6 +10,7 @@
 #include <sys/statfs.h>
 
 #include "cni.h"
+#include "firewall.h"
 #include "fs-util.h"
 #include "json-util.h"
 #include "name.h"
@@ -628,8 +629,59 @@ static int write_etc_files(PodRuntime *rt, Pod *p) {
         return 0;
 }
 
+/* The rules that bind the bridge port of one network's ADD result to the
+ * pod (firewall.h): the host side of the veth pair (the one host-side
+ * interface that is not a bridge), the pod side's MAC and IPv4 addresses.
+ * A result without exactly one such host-side interface has no bridge port
+ * of the pod's (macvlan, ipvlan, host-device): nothing to bind. */
+static int port_rules_append(const Pod *p, const CniResult *res, char **rules, PeapodError *err) {
+        const CniInterface *host = NULL, *pod = NULL;
+        _cleanup_strv_free_ char **ipv4 = NULL;
+        size_t n_host = 0;
+        int r;
+
+        for (size_t i = 0; i < res->n_interfaces; i++) {
+                const CniInterface *ci = &res->interfaces[i];
+
+                if (!isempty(ci->sandbox))
+                        continue;
+                if (!interface_is_bridge(ci->name)) {
+                        host = ci;
+                        n_host++;
+                }
+        }
+        if (n_host != 1)
+                return 0;
+        for (size_t i = 0; i < res->n_ips; i++) {
+                const CniIp *ip = &res->ips[i];
+                const CniInterface *ci = ip->interface >= 0 ? &res->interfaces[ip->interface] : NULL;
+                _cleanup_free_ char *a = NULL;
+
+                if (!ci || isempty(ci->sandbox) || strchr(ip->address, ':'))
+                        continue; /* on the host's side, or IPv6 */
+                if (pod && !streq(pod->name, ci->name))
+                        return peapod_error_set(err, -EINVAL, "Cannot bind bridge port %s: the CNI result has addresses on two pod interfaces",
+                                                host->name);
+                pod = ci;
+                a = strndup(ip->address, strcspn(ip->address, "/"));
+                if (!a)
+                        return -ENOMEM;
+                r = strv_consume(&ipv4, TAKE_PTR(a));
+                if (r < 0)
+                        return r;
+        }
+        /* No IPv4 address (an IPv6-only network): the pod's first interface. */
+        for (size_t i = 0; !pod && i < res->n_interfaces; i++)
+                if (!isempty(res->interfaces[i].sandbox))
+                        pod = &res->interfaces[i];
+        if (!pod)
+                return peapod_error_set(err, -EINVAL, "Cannot bind bridge port %s: the CNI result names no pod interface",
+                                        host->name);
+        return firewall_port_rules_append(p->id, host->name, pod->mac, ipv4, rules, err);
+}
+
 static int network_add_one(PodRuntime *rt, Pod *p, size_t index, const char *netns, const char *records,
-                           int **ifindices, size_t *n_ifindices, PeapodError *err) {
+                           int **ifindices, size_t *n_ifindices, char **port_rules, PeapodError *err) {
         _cleanup_json_ json_object *list = NULL, *rc = NULL, *result = NULL;
         _cleanup_(cni_result_freep) CniResult *res = NULL;
         _cleanup_free_ char *record = NULL, *ifname = NULL;
@@ -680,6 +732,9 @@ static int network_add_one(PodRuntime *rt, Pod *p, size_t index, const char *net
                 if (r < 0)
                         return r;
         }
+        r = port_rules_append(p, res, port_rules, err);
+        if (r < 0)
+                return peapod_error_prefix(err, r, "Network %s", network);
         for (size_t i = 0; i < res->n_interfaces; i++) {
                 const CniInterface *ci = &res->interfaces[i];
                 unsigned idx;
@@ -700,7 +755,7 @@ static int network_add_one(PodRuntime *rt, Pod *p, size_t index, const char *net
 }
 
 int pod_network_start(PodRuntime *rt, Pod *p, int **ret_ifindices, size_t *ret_n_ifindices, PeapodError *err) {
-        _cleanup_free_ char *netns = NULL, *records = NULL;
+        _cleanup_free_ char *netns = NULL, *records = NULL, *port_rules = NULL;
         _cleanup_free_ int *ifindices = NULL;
         size_t n_ifindices = 0;
         int r;
@@ -715,11 +770,27 @@ int pod_network_start(PodRuntime *rt, Pod *p, int **ret_ifindices, size_t *ret_n
                 r = mkdir_p(records, 0700);
                 if (r < 0)
                         return peapod_error_set(err, r, "Failed to create %s: %s", records, strerror(-r));
+                /* Before any plugin runs: portmap may turn on
+                 * route_localnet, and the pod must never reach the host's
+                 * loopback through it (firewall.h). Refused when it cannot
+                 * be installed rather than started unguarded. */
+                r = firewall_loopback_guard(err);
+                if (r < 0)
+                        return r;
                 r = netns_bind(rt, p, &netns);
                 if (r < 0)
                         return peapod_error_set(err, r, "Failed to bind the pod's network namespace: %s", strerror(-r));
                 for (size_t i = 0; p->net.networks && p->net.networks[i]; i++) {
-                        r = network_add_one(rt, p, i, netns, records, &ifindices, &n_ifindices, err);
+                        r = network_add_one(rt, p, i, netns, records, &ifindices, &n_ifindices, &port_rules, err);
+                        if (r < 0) {
+                                (void) pod_network_stop(rt, p, false, NULL);
+                                return r;
+                        }
+                }
+                /* Before any app runs: an app that retains NET_RAW must not
+                 * speak for other pods or the gateway on the bridge. */
+                if (port_rules) {
+                        r = firewall_pod_ports_bind(p->id, port_rules, err);
                         if (r < 0) {
                                 (void) pod_network_stop(rt, p, false, NULL);
                                 return r;
@@ -817,6 +888,12 @@ int pod_network_stop(PodRuntime *rt, Pod *p, bool force, PeapodError *err) {
                 return -errno;
         if (files)
                 qsort(files, strv_length(files), sizeof(char *), record_compare_desc);
+
+        if (p->net.mode == POD_NETWORK_CNI) {
+                r = firewall_pod_ports_unbind(p->id, err);
+                if (r < 0)
+                        ret = r;
+        }
 
         /* The reverse of the order of the ADDs, as the spec asks. */
         FOREACH_STRV(f, files) {

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "app-security.h"
 #include "bus-util.h"
 #include "capability-util.h"
 #include "crash-point.h"
@@ -365,11 +366,12 @@ static int strv_extendf(char ***l, const char *fmt, ...) {
         return strv_consume(l, s);
 }
 
-int app_security_argv(const App *a, char ***argv) {
+int app_security_argv(const App *a, bool host_namespaces, char ***argv) {
         _cleanup_free_ char *caps = NULL, *groups = NULL;
         int r;
 
-        r = capability_set_to_string(a->caps, &caps);
+        /* ambient_caps is set exactly when the set was retained by name. */
+        r = capability_set_to_string(app_caps_for_flavour(a->caps, a->ambient_caps, host_namespaces), &caps);
         if (r < 0)
                 return r;
         if (!isempty(a->user) && (r = strv_extendf(argv, "--user=%s", a->user)) < 0)
@@ -394,7 +396,10 @@ int app_security_argv(const App *a, char ***argv) {
 static int app_isolation_argv(PodRuntime *rt, const Pod *p, const App *a, char ***argv) {
         int r;
 
-        r = app_security_argv(a, argv);
+        r = pod_stage1_shares_host(rt, p);
+        if (r < 0)
+                return r;
+        r = app_security_argv(a, r > 0, argv);
         if (r < 0)
                 return r;
         if (a->readonly_rootfs && (r = strv_extend(argv, "--readonly-rootfs")) < 0)

@@ -87,5 +87,6 @@ bool app_update_from_unit(App *a, const struct UnitStatus *s);
  * privileges (--user, --supplementary-groups, --capabilities,
  * --ambient-capabilities, --no-new-privileges, --seccomp; see
  * stage1/README.md): whatever runs as or inside the app passes exactly
- * these, never more. */
-int app_security_argv(const App *a, char ***argv);
+ * these, never more. host_namespaces: the pod's flavour shares the host's
+ * namespaces (see app_caps_for_flavour()). */
+int app_security_argv(const App *a, bool host_namespaces, char ***argv);

@@ -76,6 +76,22 @@ static int loopback_up(void) {
         return 0;
 }
 
+/* Apps get no CAP_NET_RAW by default (it forges ARP and reaches past the
+ * gateway), so ping must work through ICMP echo sockets (SOCK_DGRAM,
+ * IPPROTO_ICMP), which the kernel opens to the groups in this sysctl: all
+ * of them. Such a socket only sends echo requests with the kernel's own
+ * headers. The sysctl is per network namespace: this writes the pod's, never
+ * the host's (a --host-network pod does not call this). */
+static int ping_sockets_allow(void) {
+        _cleanup_close_ int fd = -EBADF;
+        static const char range[] = "0 2147483647\n";
+
+        fd = open("/proc/sys/net/ipv4/ping_group_range", O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        return loop_write(fd, range, sizeof(range) - 1);
+}
+
 /* Returns an exit code: 0 when the root is ready. */
 static int pid1_setup(const InitArgs *args) {
         _cleanup_close_ int root_fd = -EBADF, proc_fd = -EBADF;
@@ -139,6 +155,11 @@ static int pid1_setup(const InitArgs *args) {
         r = args->host_network ? 0 : loopback_up();
         if (r < 0) {
                 log_error_errno(r, "Failed to bring up loopback: %m");
+                return STAGE1_INIT_EXIT_LOOPBACK;
+        }
+        r = args->host_network ? 0 : ping_sockets_allow();
+        if (r < 0) {
+                log_error_errno(r, "Failed to set net.ipv4.ping_group_range: %m");
                 return STAGE1_INIT_EXIT_LOOPBACK;
         }
 

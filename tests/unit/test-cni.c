@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "cni.h"
+#include "firewall.h"
 #include "fs-util.h"
 #include "json-util.h"
 #include "pod-network.h"
@@ -295,8 +296,40 @@ TEST(network_spec) {
         ASSERT_TRUE(n.networks == NULL);
 }
 
+/* What a plugin's result says goes into an ebtables-restore script:
+ * anything that is not a name, a MAC or an address is refused. */
+static void test_port_rules(void) {
+        static const char id[] = "0123456789abcdef0123456789abcdef";
+        _cleanup_free_ char *rules = NULL;
+        PeapodError err = {};
+
+        ASSERT_OK(firewall_port_rules_append(id, "veth1a2b3c4d", "0a:58:0a:57:00:05", STRV_MAKE("10.87.0.5"), &rules, &err));
+        ASSERT_STREQ(rules,
+                     "-A PEAPOD-0123456789abcdef0123 -i veth1a2b3c4d -s ! 0a:58:0a:57:00:05 -j DROP\n"
+                     "-A PEAPOD-0123456789abcdef0123 -i veth1a2b3c4d -p ARP --arp-mac-src ! 0a:58:0a:57:00:05 -j DROP\n"
+                     "-A PEAPOD-0123456789abcdef0123 -i veth1a2b3c4d -p ARP --arp-ip-src 10.87.0.5 -j RETURN\n"
+                     "-A PEAPOD-0123456789abcdef0123 -i veth1a2b3c4d -p IPv4 --ip-src 10.87.0.5 -j RETURN\n"
+                     "-A PEAPOD-0123456789abcdef0123 -i veth1a2b3c4d -p IPv6 -j RETURN\n"
+                     "-A PEAPOD-0123456789abcdef0123 -i veth1a2b3c4d -j DROP\n");
+        /* A second network appends; no IPv4 address binds ARP and IPv4 to nothing. */
+        ASSERT_OK(firewall_port_rules_append(id, "veth2", "0A:58:0A:57:00:06", NULL, &rules, &err));
+        ASSERT_TRUE(strstr(rules, "-i veth2 -p IPv6 -j RETURN\n") && !strstr(rules, "-i veth2 -p IPv4"));
+
+        ASSERT_ERR(firewall_port_rules_append(id, "veth\n-F", "0a:58:0a:57:00:05", NULL, &rules, &err), EINVAL);
+        ASSERT_ERR(firewall_port_rules_append(id, "", "0a:58:0a:57:00:05", NULL, &rules, &err), EINVAL);
+        ASSERT_ERR(firewall_port_rules_append(id, "veth0123456789abc", "0a:58:0a:57:00:05", NULL, &rules, &err), EINVAL);
+        ASSERT_ERR(firewall_port_rules_append(id, "veth1", NULL, NULL, &rules, &err), EINVAL);
+        ASSERT_ERR(firewall_port_rules_append(id, "veth1", "0a:58:0a:57:00:5", NULL, &rules, &err), EINVAL);
+        ASSERT_ERR(firewall_port_rules_append(id, "veth1", "0a:58:0a:57:00:05 -j", NULL, &rules, &err), EINVAL);
+        ASSERT_ERR(firewall_port_rules_append(id, "veth1", "0a:58:0a:57:00:05", STRV_MAKE("10.87.0.5/16"), &rules, &err),
+                   EINVAL);
+        ASSERT_ERR(firewall_port_rules_append(id, "veth1", "0a:58:0a:57:00:05", STRV_MAKE("fd00::1"), &rules, &err), EINVAL);
+        ASSERT_ERR(firewall_port_rules_append("short", "veth1", "0a:58:0a:57:00:05", NULL, &rules, &err), EINVAL);
+}
+
 int main(void) {
         ASSERT_TRUE(mkdtemp(tmpdir));
+        test_port_rules();
         test_network_names();
         test_ports();
         test_results();

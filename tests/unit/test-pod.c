@@ -167,7 +167,7 @@ TEST(pod_isolation_and_volumes) {
         ASSERT_TRUE(p->apps[0].caps == (UINT64_C(1) << 10) && p->apps[0].ambient_caps);
         ASSERT_TRUE(!p->apps[0].no_new_privs && p->apps[1].no_new_privs);
         ASSERT_STREQ(p->apps[1].seccomp, "default");
-        ASSERT_TRUE(p->apps[1].caps == UINT64_C(0xa80425fb) && !p->apps[1].ambient_caps);
+        ASSERT_TRUE(p->apps[1].caps == UINT64_C(0xa80405fb) && !p->apps[1].ambient_caps);
         ASSERT_OK(pod_to_json_string(p, &json));
         ASSERT_OK(pod_from_json_string(json, &q));
         ASSERT_OK(pod_to_json_string(q, &json2));
@@ -279,7 +279,7 @@ TEST(pod_json_old_rootfs_lower) {
         ASSERT_OK(pod_from_json_string(old, &p));
         ASSERT_TRUE(strv_length(p->apps[0].lowerdirs) == 1);
         /* Nor "isolation" nor "volumes": the defaults of a new app. */
-        ASSERT_TRUE(p->apps[0].caps == UINT64_C(0xa80425fb) && p->apps[0].no_new_privs);
+        ASSERT_TRUE(p->apps[0].caps == UINT64_C(0xa80405fb) && p->apps[0].no_new_privs);
         ASSERT_STREQ(p->apps[0].seccomp, "default");
         ASSERT_TRUE(p->n_volumes == 0 && p->apps[0].n_mounts == 0);
         ASSERT_STREQ(p->apps[0].lowerdirs[0], "/x");

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "error.h"
+
+/* Host firewall rules of peapod's own, next to the CNI plugins' rules.
+ *
+ * Loopback stays loopback (the class of Kubernetes' CVE-2020-8558): portmap
+ * with "snat": true sets net.ipv4.conf.<bridge>.route_localnet=1 so that a
+ * published port answers on the host's 127.0.0.1, and from then on the
+ * kernel routes a packet to 127.0.0.0/8 that arrives on the bridge to the
+ * host's loopback services. Every pod could then reach (and scan) what the
+ * host binds to 127.0.0.1 only, with one frame addressed to the gateway's
+ * MAC. The chain FIREWALL_LOOPBACK_CHAIN of the filter table, jumped to
+ * first thing from INPUT and FORWARD, drops every packet to or from
+ * 127.0.0.0/8 that arrives on an interface other than lo, unless conntrack
+ * already knows it as part of a connection (the replies of the host's own
+ * connections to a published port on 127.0.0.1, which portmap DNATs out of
+ * the bridge) or as DNATed. */
+#define FIREWALL_LOOPBACK_CHAIN "PEAPOD-LOOPBACK"
+
+/* Install (or repair) the chain and the jumps, idempotently; the chain's
+ * content is replaced atomically with iptables-restore. Uses the iptables
+ * found in the PATH the CNI plugins get, so that the rules land in the same
+ * backend (nft or legacy) as the plugins'. */
+int firewall_loopback_guard(PeapodError *err);
+
+/* Bridge ports bound to their pod (ebtables, the bridge family of the same
+ * backend). A pod's app that retains CAP_NET_RAW could otherwise send any
+ * frame from its veth: ARP replies claiming another pod's or the gateway's
+ * address (the host and the other pods then send their traffic to it), IP
+ * packets with another pod's source. Per pod, one chain
+ * FIREWALL_PORT_CHAIN_PREFIX<first 20 hex digits of its id>, jumped to first
+ * from the bridge family's INPUT (frames for the host) and FORWARD (frames
+ * for other ports), lets a frame that enters the bridge from the pod's veth
+ * through only with the pod's own MAC as its source, as ARP with the pod's
+ * own MAC and one of its IPv4 addresses as the sender, as IPv4 from one of
+ * its addresses, or as IPv6 (whose addresses are not bound: the shipped
+ * network is IPv4 only); everything else from that port is dropped. */
+#define FIREWALL_PORT_CHAIN_PREFIX "PEAPOD-"
+
+/* Appends to *rules the rules for one port: host_ifname (the host side of
+ * the pod's veth pair, a bridge port), the pod side's MAC and its IPv4
+ * addresses (without prefix). What the CNI result said is checked first:
+ * an interface name, a MAC or an address that is not one is -EINVAL. */
+int firewall_port_rules_append(const char *pod_id, const char *host_ifname, const char *mac, char * const *ipv4,
+                               char **rules, PeapodError *err);
+
+/* Replaces the pod's chain with rules (from firewall_port_rules_append())
+ * and its jumps, in one commit. */
+int firewall_pod_ports_bind(const char *pod_id, const char *rules, PeapodError *err);
+
+/* Removes the pod's chain and its jumps; nothing to do is not an error. */
+int firewall_pod_ports_unbind(const char *pod_id, PeapodError *err);

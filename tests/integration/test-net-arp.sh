@@ -1,0 +1,75 @@
+#!/bin/bash
+# ARP spoofing between pods: a default app (no NET_RAW) cannot open a
+# packet socket, so its forged ARP replies (claiming a victim pod's
+# address to the host, and the gateway's address to the victim) are never
+# sent, and neither neighbour table changes. An app that retains NET_RAW
+# sends them, and the bridge drops them: each pod's port is bound to its
+# MAC and addresses (ebtables chain PEAPOD-<id>). Control: with the
+# attacker's chain flushed, the host believes the forgery.
+. "$(dirname "$0")/lib.sh"
+
+out() {
+        local name=$1; shift
+        $PEAPOD run --name "$PFX-$name" "$PFX-arp" "$@" >/dev/null
+        wait_for 30 sh -c "[ \"\$($PEAPOD status --format=json $PFX-$name | jq -r .state)\" = exited ]" ||
+                fail "pod $name did not end"
+        $PEAPOD logs --no-prefix "$PFX-$name" 2>&1
+        echo "exit-status=$($PEAPOD status --format=json "$PFX-$name" | jq -r '.apps[0].status')"
+}
+app_pid() { # POD APP
+        local helper
+        helper=$(systemctl show -P MainPID "peapod-$(echo "$1" | sed 's/-/\\x2d/g')-$2.service")
+        [ "$helper" -gt 0 ] || return 1
+        pgrep -P "$helper" | head -1
+}
+lladdr() { sed -n 's/.* lladdr \([0-9a-f:]*\).*/\1/p'; }
+
+hostile_image "$PFX-arp" rawnet
+
+# The victim pings the gateway (its neighbour table learns the gateway's
+# MAC), the host pings the victim (the host's learns the victim's).
+$PEAPOD run --name "$PFX-victim" "$PFX-arp" --app-name=victim -- /bin/busybox sh -c \
+        '/bin/rawnet ping 10.87.0.1; exec /bin/busybox sleep 300' >/dev/null
+wait_for 20 sh -c "$PEAPOD logs $PFX-victim 2>&1 | grep -q 'echo-reply=yes'" || fail "the victim cannot ping the gateway"
+pid=$(app_pid "$PFX-victim" victim) || fail "no victim process"
+victim=$($PEAPOD status --format=json "$PFX-victim" | jq -r '.networks[0].address' | cut -d/ -f1)
+vmac=$(nsenter -t "$pid" -n ip -o link show eth0 | sed -n 's/.* link\/ether \([0-9a-f:]*\).*/\1/p')
+gw=10.87.0.1
+gwmac=$(cat /sys/class/net/peapod0/address)
+busybox ping -c 1 -W 5 "$victim" >/dev/null || fail "the host cannot ping the victim"
+assert_eq "$vmac" "$(ip neigh show "$victim" dev peapod0 | lladdr)" "the host's entry for the victim"
+assert_eq "$gwmac" "$(nsenter -t "$pid" -n ip neigh show "$gw" dev eth0 | lladdr)" "the victim's entry for the gateway"
+
+# A default app: both forgeries refused at the socket.
+o=$(out forge -- /bin/busybox sh -c "/bin/rawnet arp eth0 $victim $gw $gwmac; /bin/rawnet arp eth0 $gw $victim $vmac")
+assert_eq 2 "$(echo "$o" | grep -c '^socket=EPERM$')" "both forgeries refused"
+assert_not_contains "$o" "arp=sent" "a forged ARP reply was sent"
+assert_eq "$vmac" "$(ip neigh show "$victim" dev peapod0 | lladdr)" "the host's entry for the victim after the forgery"
+assert_eq "$gwmac" "$(nsenter -t "$pid" -n ip neigh show "$gw" dev eth0 | lladdr)" "the victim's entry for the gateway after the forgery"
+
+# An app that retains NET_RAW: the forgeries leave its socket, and the
+# bridge drops them.
+$PEAPOD run --name "$PFX-attacker" "$PFX-arp" --app-name=attacker --caps-retain=net_raw -- /bin/busybox sleep 300 >/dev/null
+wait_for 20 $PEAPOD enter "$PFX-attacker" -- /bin/busybox true || fail "cannot enter the attacker's pod"
+aid=$(pod_id "$PFX-attacker")
+chain=PEAPOD-${aid:0:20}
+amac=$($PEAPOD enter "$PFX-attacker" -- /bin/busybox cat /sys/class/net/eth0/address)
+assert_contains "$(ebtables -L "$chain")" "--arp-mac-src ! $amac" "the attacker's port is bound to its MAC"
+assert_contains "$(ebtables -L INPUT)" "-j $chain" "jump from the bridge's INPUT"
+assert_contains "$(ebtables -L FORWARD)" "-j $chain" "jump from the bridge's FORWARD"
+o=$($PEAPOD enter "$PFX-attacker" -- /bin/busybox sh -c "/bin/rawnet arp eth0 $victim $gw $gwmac; /bin/rawnet arp eth0 $gw $victim $vmac")
+assert_eq 2 "$(echo "$o" | grep -c '^arp=sent$')" "NET_RAW sends the forgeries"
+assert_eq "$vmac" "$(ip neigh show "$victim" dev peapod0 | lladdr)" "the host's entry for the victim after a NET_RAW forgery"
+assert_eq "$gwmac" "$(nsenter -t "$pid" -n ip neigh show "$gw" dev eth0 | lladdr)" "the victim's entry for the gateway after a NET_RAW forgery"
+
+# Control: without the binding, the host believes it.
+ebtables -F "$chain"
+o=$($PEAPOD enter "$PFX-attacker" -- /bin/rawnet arp eth0 "$victim" "$gw" "$gwmac")
+assert_contains "$o" "arp=sent" "control: the forgery is sent"
+assert_eq "$amac" "$(ip neigh show "$victim" dev peapod0 | lladdr)" "control: the host's entry now names the attacker"
+
+# Removal takes the pod's chain and jumps along.
+$PEAPOD rm --force "$PFX-attacker" >/dev/null
+! ebtables -L "$chain" >/dev/null 2>&1 || fail "the attacker's chain outlived its pod"
+assert_not_contains "$(ebtables -L INPUT; ebtables -L FORWARD)" "$chain" "jumps to the removed pod's chain"
+say "ok"
