@@ -880,6 +880,7 @@ static int gc_collect_refs(Store *s, GcState *g, const Digest *keep, size_t n_ke
         return 0;
 }
 
+/* g NULL: only the temp files. */
 static int gc_sweep_blobs(Store *s, const GcState *g, StoreGcStats *stats) {
         _cleanup_close_ int fd = -EBADF;
         struct dirent *de;
@@ -897,9 +898,9 @@ static int gc_sweep_blobs(Store *s, const GcState *g, StoreGcStats *stats) {
                 bool is_tmp = startswith(de->d_name, TMP_PREFIX);
                 struct stat st;
 
-                if (!is_tmp && (digest_from_hex(DIGEST_SHA256, de->d_name, NULL) < 0 ||
+                if (!is_tmp && (!g || digest_from_hex(DIGEST_SHA256, de->d_name, NULL) < 0 ||
                                 digest_set_contains(&g->blobs, de->d_name)))
-                        continue; /* not ours to judge, or reachable */
+                        continue; /* temp files only, not ours to judge, or reachable */
                 if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
                         continue;
                 if (unlinkat(dirfd(d), de->d_name, 0) < 0) {
@@ -952,13 +953,14 @@ static uint64_t tree_size(int dir_fd, unsigned depth) {
         return total;
 }
 
+/* g NULL: only the temp trees. */
 static int gc_sweep_layers(Store *s, const GcState *g, StoreGcStats *stats) {
         _cleanup_close_ int fd = -EBADF;
         struct dirent *de;
         DIR *d;
         int r = 0;
 
-        if (g->layers_incomplete)
+        if (g && g->layers_incomplete)
                 return 0;
         fd = openat(s->layers_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0)
@@ -974,7 +976,7 @@ static int gc_sweep_layers(Store *s, const GcState *g, StoreGcStats *stats) {
 
                 if (streq(de->d_name, ".") || streq(de->d_name, ".."))
                         continue;
-                if (digest_set_contains(&g->layers, de->d_name))
+                if (g ? digest_set_contains(&g->layers, de->d_name) : !startswith(de->d_name, TMP_PREFIX))
                         continue;
                 /* Everything else under layers/ is ours and unused: trees of
                  * images no ref reaches and leftovers of crashed unpacks
@@ -1076,4 +1078,30 @@ int store_gc(Store *s, const Digest *keep, size_t n_keep, StoreGcStats *ret_stat
         if (ret_stats)
                 *ret_stats = stats;
         return 0;
+}
+
+int store_remove_temp(Store *s, StoreGcStats *ret_stats) {
+        _cleanup_close_ int gc_fd = -EBADF, index_fd = -EBADF;
+        StoreGcStats stats = {};
+        int r;
+
+        /* Every writer (a blob writer, an unpack, an import) holds gc.lock
+         * shared for as long as its temp files exist, so with the lock held
+         * exclusively every temp file is a dead writer's. Not waiting: a
+         * writer that is alive is not ours to stop. */
+        r = lock_file(s, "gc.lock", LOCK_EX | LOCK_NB, &gc_fd);
+        if (r == -EWOULDBLOCK)
+                return -EBUSY;
+        if (r < 0)
+                return r;
+        r = lock_file(s, "index.lock", LOCK_EX, &index_fd);
+        if (r < 0)
+                return r;
+        r = gc_sweep_blobs(s, NULL, &stats);
+        if (r >= 0)
+                r = gc_sweep_layers(s, NULL, &stats);
+        gc_sweep_root_temp(s, &stats);
+        if (ret_stats)
+                *ret_stats = stats;
+        return r;
 }

@@ -118,3 +118,10 @@ typedef struct StoreGcStats {
  * pins (store_pin, open BlobWriters) to be released first, so the caller must
  * hold none itself. */
 int store_gc(Store *s, const Digest *keep, size_t n_keep, StoreGcStats *ret_stats);
+
+/* Remove only the leftovers of crashed writers: blobs/sha256/.tmp-*,
+ * layers/.tmp-* trees and index.json temp files (what a SIGKILL during a
+ * pull or import leaves, possibly gigabytes). Cheap: no ref is read. Takes
+ * gc.lock exclusively without waiting: -EBUSY while any writer is alive
+ * (in this or another process), since its temp files may be in use. */
+int store_remove_temp(Store *s, StoreGcStats *ret_stats);

@@ -413,6 +413,45 @@ TEST(gc_waits_for_pin) {
         ASSERT_TRUE(store_blob_exists(s, &d) == 0);
 }
 
+/* What a killed writer leaves (its cleanup never ran) goes at start;
+ * blobs, trees and refs stay; a live writer keeps its temp files. */
+TEST(remove_temp) {
+        _cleanup_(store_freep) Store *s = NULL;
+        _cleanup_(blob_writer_freep) BlobWriter *w = NULL;
+        StoreGcStats st;
+        Digest m1, c1, l1, got;
+        char p[512];
+        int fd;
+
+        ASSERT_OK(rm_rf(root));
+        ASSERT_OK(store_open(root, &s));
+        put_manifest(s, "a layer", &m1, &c1, &l1);
+        snprintf(p, sizeof(p), "%s/blobs/sha256/.tmp-00000000000000aa", root);
+        fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0444);
+        ASSERT_TRUE(fd >= 0);
+        ASSERT_TRUE(write(fd, "partial", 7) == 7);
+        close(fd);
+        snprintf(p, sizeof(p), "%s/layers/.tmp-00000000000000bb/usr/bin", root);
+        ASSERT_OK(mkdir_p(p, 0755));
+        snprintf(p, sizeof(p), "%s/layers/%s/etc", root, l1.hex);
+        ASSERT_OK(mkdir_p(p, 0755));
+
+        /* a writer in progress (it holds a pin): nothing is touched */
+        ASSERT_OK(store_blob_begin(s, NULL, UINT64_MAX, &w));
+        ASSERT_OK(blob_writer_write(w, "live", 4, NULL));
+        ASSERT_ERR(store_remove_temp(s, &st), EBUSY);
+        ASSERT_TRUE(count_blob_entries() == 5);
+        ASSERT_TRUE(store_blob_commit(TAKE_PTR(w), &got, NULL) == 1);
+
+        ASSERT_OK(store_remove_temp(s, &st));
+        ASSERT_TRUE(st.temp_removed == 1 && st.layers_removed == 1 && st.blobs_removed == 0);
+        ASSERT_TRUE(count_blob_entries() == 4);
+        ASSERT_FALSE(path_exists("layers/.tmp-00000000000000bb"));
+        snprintf(p, sizeof(p), "layers/%s/etc", l1.hex);
+        ASSERT_TRUE(path_exists(p));
+        ASSERT_TRUE(store_blob_exists(s, &got) == 1 && store_blob_exists(s, &m1) == 1);
+}
+
 int main(void) {
         ASSERT_TRUE(mkdtemp(root));
         test_layout();
@@ -421,6 +460,7 @@ int main(void) {
         test_refs();
         test_gc();
         test_gc_waits_for_pin();
+        test_remove_temp();
         ASSERT_OK(rm_rf(root));
         return 0;
 }
