@@ -675,7 +675,8 @@ static int verb_image_import(int argc, char *argv[]) {
                         return log_error_errno(r, "Failed to build ImportImageWithSignature call: %m");
                 r = job_send_and_wait(bus, "import", file, quiet, &ids, call);
         } else
-                r = job_call_and_wait(bus, "import", file, quiet, &ids, "ImportImage", "hst", fd, name,
+                r = job_call_and_wait(bus, "import", streq(file, "-") ? "standard input" : file, quiet, &ids,
+                                      "ImportImage", "hst", fd, name,
                                       insecure_image ? PEAPOD_IMAGE_INSECURE_SKIP_VERIFY : UINT64_C(0));
         if (r < 0)
                 return r;

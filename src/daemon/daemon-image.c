@@ -280,6 +280,30 @@ static void pull_job_free(void *p) {
         free(pj);
 }
 
+/* A store object of the job's own (nothing shared with the main thread),
+ * with the limits that storage.conf sets now: read per job like the trust
+ * policy, so an edit needs no restart. */
+static int job_store_open(const char *images_dir, Store **ret, char *message, size_t message_size) {
+        _cleanup_(store_freep) Store *s = NULL;
+        StorageLimits limits;
+        PeapodError e = {};
+        int r;
+
+        r = storage_conf_load(NULL, &limits, &e);
+        if (r < 0) {
+                snprintf(message, message_size, "%s", e.message[0] ? e.message : strerror(-r));
+                return r;
+        }
+        r = store_open(images_dir, &s);
+        if (r < 0) {
+                snprintf(message, message_size, "Failed to open the image store: %s", strerror(-r));
+                return r;
+        }
+        store_set_limits(s, &limits);
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
 /* Called by the pull in the worker thread: copy what it says into the
  * job's progress; a non-zero return cancels the pull. */
 static int pull_progress(const PullProgress *p, void *userdata) {
@@ -309,12 +333,9 @@ static int pull_work(Job *j, void *userdata, char **ret_result, char *message, s
         PeapodError e = {};
         int r;
 
-        /* A store object of its own: nothing is shared with the main thread. */
-        r = store_open(pj->images_dir, &s);
-        if (r < 0) {
-                snprintf(message, message_size, "Failed to open the image store: %s", strerror(-r));
+        r = job_store_open(pj->images_dir, &s, message, message_size);
+        if (r < 0)
                 return r;
-        }
         r = image_pull(s, pj->reference, &o, pull_progress, j, ret_result, &e);
         if (r < 0)
                 snprintf(message, message_size, "%s", e.message[0] ? e.message : strerror(-r));
@@ -525,11 +546,9 @@ static int import_work(Job *j, void *userdata, char **ret_result, char *message,
         PeapodError e = {};
         int r;
 
-        r = store_open(aj->images_dir, &s);
-        if (r < 0) {
-                snprintf(message, message_size, "Failed to open the image store: %s", strerror(-r));
+        r = job_store_open(aj->images_dir, &s, message, message_size);
+        if (r < 0)
                 return r;
-        }
         archive_job_phase(j, "importing");
         /* rkt's ACIs carry a detached signature of the whole file; other
          * archives are checked per name against their lookaside. */
@@ -573,11 +592,9 @@ static int export_work(Job *j, void *userdata, char **ret_result, char *message,
         PeapodError e = {};
         int r;
 
-        r = store_open(aj->images_dir, &s);
-        if (r < 0) {
-                snprintf(message, message_size, "Failed to open the image store: %s", strerror(-r));
+        r = job_store_open(aj->images_dir, &s, message, message_size);
+        if (r < 0)
                 return r;
-        }
         archive_job_phase(j, "exporting");
         r = image_export_archive(s, aj->image, aj->fd, aj->format, &e);
         if (r < 0) {

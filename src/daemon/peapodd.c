@@ -106,11 +106,20 @@ static int parse_argv(int argc, char *argv[]) {
 
 static int daemon_open_store(Daemon *d) {
         StoreGcStats st = {};
+        StorageLimits limits;
+        PeapodError e = {};
         int r;
 
         r = store_open(d->images_dir, &d->store);
         if (r < 0)
                 return log_error_errno(r, "Failed to open the image store %s: %m", d->images_dir);
+        /* For the built-in images; each job reads storage.conf again. A
+         * broken file fails those jobs; the start goes on with defaults. */
+        r = storage_conf_load(NULL, &limits, &e);
+        if (r < 0)
+                log_warning_errno(r, "%s", e.message[0] ? e.message : "Failed to read storage.conf: %m");
+        else
+                store_set_limits(d->store, &limits);
         /* A peapodd killed during a pull or an import never ran its
          * writers' cleanup: their partial blobs and layer trees (as large
          * as the image) stay until removed. Nothing of ours writes yet. */

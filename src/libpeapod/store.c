@@ -28,6 +28,7 @@ struct Store {
         int blobs_fd;   /* blobs/sha256 */
         int layers_fd;
         int locks_fd;
+        StorageLimits limits;
 };
 
 struct BlobWriter {
@@ -40,7 +41,12 @@ struct BlobWriter {
         bool has_expected;
         uint64_t expected_size;
         bool broken;    /* a write failed half-way: commit must refuse */
+        uint64_t unchecked; /* bytes written since the free space was last checked */
 };
+
+/* How often a blob writer looks at the free space: often enough that a
+ * write cannot eat much of the reserve, rarely enough to cost nothing. */
+#define BLOB_FREE_CHECK_BYTES (UINT64_C(16) << 20)
 
 Store *store_free(Store *s) {
         if (!s)
@@ -56,6 +62,14 @@ Store *store_free(Store *s) {
 
 const char *store_root(const Store *s) {
         return s->root;
+}
+
+void store_set_limits(Store *s, const StorageLimits *l) {
+        s->limits = *l;
+}
+
+const StorageLimits *store_limits(const Store *s) {
+        return &s->limits;
 }
 
 static int open_subdir(int dir_fd, const char *name, mode_t mode, int *ret_fd) {
@@ -144,6 +158,7 @@ int store_open(const char *root, Store **ret) {
         if (!s)
                 return -ENOMEM;
         s->root_fd = s->blobs_fd = s->layers_fd = s->locks_fd = -EBADF;
+        s->limits = STORAGE_LIMITS_DEFAULT;
         s->root = strdup(root ?: STORE_DEFAULT_ROOT);
         if (!s->root)
                 return -ENOMEM;
@@ -357,6 +372,28 @@ int blob_writer_write(BlobWriter *w, const void *data, size_t size, PeapodError 
                 return peapod_error_set(e, -EBADMSG, "Blob %s is larger than the expected %" PRIu64 " bytes",
                                        w->has_expected ? digest_to_string(&w->expected, a) : "(new)", w->expected_size);
         }
+        /* Checked as the bytes come, not once up front: the size of a
+         * blob being downloaded or imported is known only at its end, and
+         * other writers share the file system. */
+        if (w->ctx.size == 0 || w->unchecked >= BLOB_FREE_CHECK_BYTES) {
+                const StorageLimits *l = &w->store->limits;
+                uint64_t reserve = 0;
+
+                r = storage_check_free_space(w->fd, l->min_free_bytes, l->min_free_percent, size, &reserve);
+                if (r < 0) {
+                        char a[DIGEST_STRING_MAX], b[32];
+
+                        w->broken = true;
+                        if (r != -ENOSPC)
+                                return r;
+                        return peapod_error_set(e, r, "Blob %s would leave less than %s free in the image store "
+                                                "(limit storage.conf " STORAGE_KEY_MIN_FREE_SPACE ")",
+                                                w->has_expected ? digest_to_string(&w->expected, a) : "(new)",
+                                                storage_format_size(reserve, b));
+                }
+                w->unchecked = 0;
+        }
+        w->unchecked += size;
         while (left > 0) {
                 ssize_t n = write(w->fd, p, left);
                 if (n < 0) {

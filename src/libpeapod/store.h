@@ -8,6 +8,7 @@
 #include "digest.h"
 #include "macro.h"
 #include "manifest.h"
+#include "storage-conf.h"
 
 /* The content-addressed image store, an OCI image layout:
  *
@@ -35,6 +36,12 @@ int store_open(const char *root, Store **ret);
 Store *store_free(Store *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Store *, store_free);
 const char *store_root(const Store *s);
+/* What an image may cost this store (storage.conf); store_open() starts
+ * with STORAGE_LIMITS_DEFAULT. Blob writes keep the free space, unpacking
+ * (image_unpack_layers) applies all of them. Not thread-safe: set it right
+ * after store_open(), before the store is shared. */
+void store_set_limits(Store *s, const StorageLimits *l);
+const StorageLimits *store_limits(const Store *s);
 
 /* --- blobs --- */
 

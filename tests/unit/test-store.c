@@ -450,6 +450,64 @@ TEST(remove_temp) {
         snprintf(p, sizeof(p), "layers/%s/etc", l1.hex);
         ASSERT_TRUE(path_exists(p));
         ASSERT_TRUE(store_blob_exists(s, &got) == 1 && store_blob_exists(s, &m1) == 1);
+
+        /* A blob that would eat into the free space to keep is refused,
+         * and its temp file goes with the writer. */
+        {
+                StorageLimits l = STORAGE_LIMITS_DEFAULT;
+                PeapodError e = {};
+
+                l.min_free_percent = 100;
+                store_set_limits(s, &l);
+                ASSERT_ERR(store_blob_write_buffer(s, NULL, "no room", 7, NULL, &e), ENOSPC);
+                ASSERT_TRUE(strstr(e.message, "storage.conf min-free-space"));
+                ASSERT_TRUE(count_blob_entries() == 4);
+                store_set_limits(s, &STORAGE_LIMITS_DEFAULT);
+                ASSERT_TRUE(store_blob_write_buffer(s, NULL, "room", 4, NULL, &e) == 1);
+        }
+}
+
+/* storage.conf: defaults, sizes as bytes or with suffixes, a percentage,
+ * and every malformed value refused with a message naming the key. */
+TEST(storage_conf) {
+        static const char * const bad[] = {
+                "[]", "{", "{\"max-layer-size\": 0}", "{\"max-layer-size\": -1}", "{\"max-layer-size\": \"1X\"}",
+                "{\"max-layer-size\": true}", "{\"max-image-size\": \"99999999T\"}", "{\"max-layer-inodes\": \"1M\"}",
+                "{\"max-layer-inodes\": 0}", "{\"max-layer-inodes\": 8589934592}", "{\"min-free-space\": \"95%\"}",
+                "{\"min-free-space\": \"5 %\"}", "{\"min-free-space\": \"%\"}", "{\"max-layer-siz\": 1}",
+        };
+        StorageLimits l;
+        PeapodError e = {};
+        char p[512], b[32];
+
+        ASSERT_OK(storage_conf_parse("{}", &l, &e));
+        ASSERT_TRUE(l.max_layer_size == STORAGE_MAX_LAYER_SIZE_DEFAULT && l.max_image_size == STORAGE_MAX_IMAGE_SIZE_DEFAULT &&
+                    l.max_layer_inodes == STORAGE_MAX_LAYER_INODES_DEFAULT && l.min_free_percent == 5 && l.min_free_bytes == 0);
+        ASSERT_OK(storage_conf_parse("{\"max-layer-size\": \"1G\", \"max-image-size\": 1048576, \"max-layer-inodes\": 500,"
+                                     " \"min-free-space\": \"2Gi\"}", &l, &e));
+        ASSERT_TRUE(l.max_layer_size == UINT64_C(1) << 30 && l.max_image_size == 1 << 20 && l.max_layer_inodes == 500 &&
+                    l.min_free_bytes == UINT64_C(2) << 30 && l.min_free_percent == 0);
+        ASSERT_OK(storage_conf_parse("{\"min-free-space\": \"10%\"}", &l, &e));
+        ASSERT_TRUE(l.min_free_percent == 10 && l.min_free_bytes == 0);
+        ASSERT_OK(storage_conf_parse("{\"min-free-space\": 0}", &l, &e));
+        ASSERT_TRUE(l.min_free_percent == 0 && l.min_free_bytes == 0);
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                e = PEAPOD_ERROR_NULL;
+                ASSERT_ERR(storage_conf_parse(bad[i], &l, &e), EBADMSG);
+                ASSERT_TRUE(startswith(e.message, "storage.conf: "));
+        }
+
+        snprintf(p, sizeof(p), "%s/storage.conf", root);
+        ASSERT_OK(storage_conf_load(p, &l, &e)); /* missing: the defaults */
+        ASSERT_TRUE(l.max_layer_size == STORAGE_MAX_LAYER_SIZE_DEFAULT);
+        ASSERT_OK(write_file_atomic(p, "{\"max-layer-size\": \"3M\"}", 25, 0644));
+        ASSERT_OK(storage_conf_load(p, &l, &e));
+        ASSERT_TRUE(l.max_layer_size == 3 << 20);
+        ASSERT_OK(unlink(p));
+
+        ASSERT_STREQ(storage_format_size(16ULL << 30, b), "16 GiB");
+        ASSERT_STREQ(storage_format_size(1536, b), "1.5 KiB");
+        ASSERT_STREQ(storage_format_size(100, b), "100 B");
 }
 
 int main(void) {
@@ -461,6 +519,7 @@ int main(void) {
         test_gc();
         test_gc_waits_for_pin();
         test_remove_temp();
+        test_storage_conf();
         ASSERT_OK(rm_rf(root));
         return 0;
 }
