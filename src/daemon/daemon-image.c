@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 
 #include "aci.h"
@@ -300,8 +301,31 @@ static int job_store_open(const char *images_dir, Store **ret, char *message, si
                 return r;
         }
         store_set_limits(s, &limits);
+        store_track_added(s);
         *ret = TAKE_PTR(s);
         return 0;
+}
+
+/* A refused image leaves the store as it was: the blobs and layer trees
+ * this job added go again, unless a ref reaches them (another job named
+ * them meanwhile) or another job is writing (then gc takes them later). */
+static void job_store_undo(Store *s) {
+        StoreGcStats st = {};
+        int r;
+
+        r = store_remove_added(s, &st);
+        if (r < 0)
+                log_debug_errno(r, "Left what the failed job added to the image store for gc: %m");
+        else if (st.blobs_removed + st.layers_removed > 0)
+                log_debug("Removed %" PRIu64 " blob(s) and %" PRIu64 " layer tree(s) of the failed job.", st.blobs_removed,
+                          st.layers_removed);
+}
+
+/* Pulls keep the verified blobs of a failed pull for the next attempt
+ * (gc collects them otherwise), but not those of an image that is over the
+ * storage.conf limits: that one never fits. */
+static bool pull_error_is_limit(int r) {
+        return r == -EFBIG || r == -E2BIG || r == -ENOSPC;
 }
 
 /* Called by the pull in the worker thread: copy what it says into the
@@ -337,8 +361,11 @@ static int pull_work(Job *j, void *userdata, char **ret_result, char *message, s
         if (r < 0)
                 return r;
         r = image_pull(s, pj->reference, &o, pull_progress, j, ret_result, &e);
-        if (r < 0)
+        if (r < 0) {
                 snprintf(message, message_size, "%s", e.message[0] ? e.message : strerror(-r));
+                if (pull_error_is_limit(r))
+                        job_store_undo(s);
+        }
         return r;
 }
 
@@ -560,6 +587,7 @@ static int import_work(Job *j, void *userdata, char **ret_result, char *message,
                                (aj->flags & IMAGE_INSECURE_SKIP_VERIFY) ? NULL : daemon_aci_verify, NULL, &id, NULL, &e);
                 if (r < 0) {
                         snprintf(message, message_size, "%s", e.message[0] ? e.message : strerror(-r));
+                        job_store_undo(s);
                         return r;
                 }
                 archive_job_phase(j, "done");
@@ -579,6 +607,7 @@ static int import_work(Job *j, void *userdata, char **ret_result, char *message,
                                           &ids, NULL, &e);
         if (r < 0) {
                 snprintf(message, message_size, "%s", e.message[0] ? e.message : strerror(-r));
+                job_store_undo(s);
                 return r;
         }
         archive_job_phase(j, "done");

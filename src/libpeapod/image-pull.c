@@ -188,6 +188,7 @@ static int layer_unpack_into_store(Store *s, const Descriptor *layer, const Dige
                 return peapod_error_set(e, r, "Failed to rename %s: %s", tmp, strerror(-r));
         }
         free(TAKE_PTR(tmp));
+        store_note_added_tree(s, chain);
         return 1;
 }
 

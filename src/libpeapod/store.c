@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <sys/file.h>
 #include <sys/random.h>
@@ -29,6 +30,12 @@ struct Store {
         int layers_fd;
         int locks_fd;
         StorageLimits limits;
+        /* With tracking on: what this object added, for store_remove_added().
+         * Blobs and trees are added from several threads (layer unpackers). */
+        pthread_mutex_t added_lock;
+        bool track_added;
+        Digest *added_blobs, *added_trees;
+        size_t n_added_blobs, n_added_trees;
 };
 
 struct BlobWriter {
@@ -55,6 +62,9 @@ Store *store_free(Store *s) {
         safe_close(s->blobs_fd);
         safe_close(s->layers_fd);
         safe_close(s->locks_fd);
+        free(s->added_blobs);
+        free(s->added_trees);
+        pthread_mutex_destroy(&s->added_lock);
         free(s->root);
         free(s);
         return NULL;
@@ -70,6 +80,29 @@ void store_set_limits(Store *s, const StorageLimits *l) {
 
 const StorageLimits *store_limits(const Store *s) {
         return &s->limits;
+}
+
+void store_track_added(Store *s) {
+        s->track_added = true;
+}
+
+static void note_added(Store *s, Digest **list, size_t *n, const Digest *d) {
+        Digest *l;
+
+        if (!s->track_added)
+                return;
+        pthread_mutex_lock(&s->added_lock);
+        /* Without memory the entry is lost: gc still gets it, later. */
+        l = reallocarray(*list, *n + 1, sizeof(Digest));
+        if (l) {
+                l[(*n)++] = *d;
+                *list = l;
+        }
+        pthread_mutex_unlock(&s->added_lock);
+}
+
+void store_note_added_tree(Store *s, const Digest *chain) {
+        note_added(s, &s->added_trees, &s->n_added_trees, chain);
 }
 
 static int open_subdir(int dir_fd, const char *name, mode_t mode, int *ret_fd) {
@@ -159,6 +192,7 @@ int store_open(const char *root, Store **ret) {
                 return -ENOMEM;
         s->root_fd = s->blobs_fd = s->layers_fd = s->locks_fd = -EBADF;
         s->limits = STORAGE_LIMITS_DEFAULT;
+        pthread_mutex_init(&s->added_lock, NULL);
         s->root = strdup(root ?: STORE_DEFAULT_ROOT);
         if (!s->root)
                 return -ENOMEM;
@@ -445,6 +479,8 @@ int store_blob_commit(BlobWriter *writer, Digest *ret_digest, PeapodError *e) {
                 added = 0;
         }
         (void) fsync(w->store->blobs_fd);
+        if (added)
+                note_added(w->store, &w->store->added_blobs, &w->store->n_added_blobs, &got);
         if (ret_digest)
                 *ret_digest = got;
         return added; /* the cleanup unlinks the temp name */
@@ -1141,4 +1177,54 @@ int store_remove_temp(Store *s, StoreGcStats *ret_stats) {
         if (ret_stats)
                 *ret_stats = stats;
         return r;
+}
+
+int store_remove_added(Store *s, StoreGcStats *ret_stats) {
+        _cleanup_close_ int gc_fd = -EBADF, index_fd = -EBADF;
+        _cleanup_(gc_state_done) GcState g = {};
+        StoreGcStats stats = {};
+        int r;
+
+        /* Exclusive, as gc: no writer (of this job or another) is alive,
+         * so nobody is about to point a ref at what we remove. Not
+         * waiting: with other writers at work, gc gets these later. */
+        r = lock_file(s, "gc.lock", LOCK_EX | LOCK_NB, &gc_fd);
+        if (r == -EWOULDBLOCK)
+                return -EBUSY;
+        if (r < 0)
+                return r;
+        r = lock_file(s, "index.lock", LOCK_EX, &index_fd);
+        if (r < 0)
+                return r;
+        /* What a ref reaches stays: another import may have named the same
+         * blobs meanwhile. Pods are not asked; a pod's image was complete
+         * and named when the pod was made, so nothing this object added
+         * and no ref reaches can be a pod's. */
+        r = gc_collect_refs(s, &g, NULL, 0);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < s->n_added_blobs; i++) {
+                struct stat st;
+
+                if (digest_set_contains(&g.blobs, s->added_blobs[i].hex) ||
+                    fstatat(s->blobs_fd, s->added_blobs[i].hex, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+                    unlinkat(s->blobs_fd, s->added_blobs[i].hex, 0) < 0)
+                        continue;
+                stats.blobs_removed++;
+                stats.bytes_freed += (uint64_t) st.st_size;
+        }
+        for (size_t i = 0; i < s->n_added_trees && !g.layers_incomplete; i++) {
+                _cleanup_free_ char *path = NULL;
+
+                if (digest_set_contains(&g.layers, s->added_trees[i].hex))
+                        continue;
+                if (asprintf(&path, "%s/layers/%s", s->root, s->added_trees[i].hex) < 0)
+                        return -ENOMEM;
+                if (rm_rf(path) >= 0)
+                        stats.layers_removed++;
+        }
+        s->n_added_blobs = s->n_added_trees = 0;
+        if (ret_stats)
+                *ret_stats = stats;
+        return 0;
 }

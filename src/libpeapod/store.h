@@ -132,3 +132,14 @@ int store_gc(Store *s, const Digest *keep, size_t n_keep, StoreGcStats *ret_stat
  * gc.lock exclusively without waiting: -EBUSY while any writer is alive
  * (in this or another process), since its temp files may be in use. */
 int store_remove_temp(Store *s, StoreGcStats *ret_stats);
+
+/* Undoing a failed pull or import: after store_track_added(), this object
+ * records the blobs it added (not those it found) and the layer trees that
+ * store_note_added_tree() names; store_remove_added() then removes those of
+ * them that no ref reaches, so that a refused image leaves the store as it
+ * was. Like store_remove_temp() it takes gc.lock exclusively without
+ * waiting: -EBUSY while any writer is alive (gc removes them later then);
+ * the caller must hold no pin itself. */
+void store_track_added(Store *s);
+void store_note_added_tree(Store *s, const Digest *chain);
+int store_remove_added(Store *s, StoreGcStats *ret_stats);

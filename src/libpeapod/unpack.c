@@ -804,14 +804,15 @@ static int unpack_entry(Unpacker *u, struct archive_entry *e) {
                         return unpack_fail(u, -EBADMSG, "negative size");
                 size = (uint64_t) s;
         }
-        if (size > u->limits.max_entry_size)
-                return unpack_fail(u, -EFBIG, "size %" PRIu64 " over the limit of %" PRIu64, size, u->limits.max_entry_size);
+        /* The layer's limit first: it is the one an operator can change. */
         if (size > u->limits.max_total_size - u->declared_total) {
                 char b[32];
 
                 return limit_fail(u, -EFBIG, "unpacks to more than %s (limit storage.conf " STORAGE_KEY_MAX_LAYER_SIZE ")",
                                   storage_format_size(u->limits.max_total_size, b));
         }
+        if (size > u->limits.max_entry_size)
+                return unpack_fail(u, -EFBIG, "size %" PRIu64 " over the limit of %" PRIu64, size, u->limits.max_entry_size);
         u->declared_total += size;
         if (u->limits.budget && size > 0) {
                 uint64_t before = atomic_fetch_add(&u->limits.budget->used, size);

@@ -510,6 +510,51 @@ TEST(storage_conf) {
         ASSERT_STREQ(storage_format_size(100, b), "100 B");
 }
 
+/* A failed import is undone: what this store object added and no ref
+ * reaches goes; what was there before, or a ref reaches, stays. */
+TEST(remove_added) {
+        _cleanup_(store_freep) Store *s = NULL;
+        _cleanup_free_ Digest *chain = NULL;
+        _cleanup_close_ int pin = -EBADF;
+        StoreGcStats st;
+        Digest old, fresh, m1, c1, l1, m2, c2, l2, orphan;
+        char p[512];
+
+        ASSERT_OK(rm_rf(root));
+        ASSERT_OK(store_open(root, &s));
+        ASSERT_TRUE(store_blob_write_buffer(s, NULL, "was there", 9, &old, NULL) == 1);
+        store_track_added(s);
+        ASSERT_TRUE(store_blob_write_buffer(s, NULL, "was there", 9, NULL, NULL) == 0);
+        ASSERT_TRUE(store_blob_write_buffer(s, NULL, "fresh", 5, &fresh, NULL) == 1);
+        put_manifest(s, "named layer", &m1, &c1, &l1);
+        put_manifest(s, "unnamed layer", &m2, &c2, &l2);
+        ASSERT_OK(store_ref_set(s, "example/named:1", &m1, NULL));
+        ASSERT_OK(layer_chain_ids(&l1, 1, &chain));
+        ASSERT_OK(digest_buffer(DIGEST_SHA256, "orphan", 6, &orphan));
+        snprintf(p, sizeof(p), "%s/layers/%s/etc", root, chain[0].hex);
+        ASSERT_OK(mkdir_p(p, 0755));
+        store_note_added_tree(s, &chain[0]);
+        snprintf(p, sizeof(p), "%s/layers/%s/etc", root, orphan.hex);
+        ASSERT_OK(mkdir_p(p, 0755));
+        store_note_added_tree(s, &orphan);
+
+        /* not while a writer is at work */
+        ASSERT_OK(store_pin(s, &pin));
+        ASSERT_ERR(store_remove_added(s, &st), EBUSY);
+        pin = safe_close(pin);
+
+        ASSERT_OK(store_remove_added(s, &st));
+        ASSERT_TRUE(st.blobs_removed == 4 && st.layers_removed == 1);
+        ASSERT_TRUE(store_blob_exists(s, &old) == 1);
+        ASSERT_TRUE(store_blob_exists(s, &fresh) == 0);
+        ASSERT_TRUE(store_blob_exists(s, &m1) == 1 && store_blob_exists(s, &c1) == 1 && store_blob_exists(s, &l1) == 1);
+        ASSERT_TRUE(store_blob_exists(s, &m2) == 0 && store_blob_exists(s, &c2) == 0 && store_blob_exists(s, &l2) == 0);
+        snprintf(p, sizeof(p), "layers/%s/etc", chain[0].hex);
+        ASSERT_TRUE(path_exists(p));
+        snprintf(p, sizeof(p), "layers/%s", orphan.hex);
+        ASSERT_FALSE(path_exists(p));
+}
+
 int main(void) {
         ASSERT_TRUE(mkdtemp(root));
         test_layout();
@@ -520,6 +565,7 @@ int main(void) {
         test_gc_waits_for_pin();
         test_remove_temp();
         test_storage_conf();
+        test_remove_added();
         ASSERT_OK(rm_rf(root));
         return 0;
 }
