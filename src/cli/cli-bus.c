@@ -57,8 +57,8 @@ int cli_call(sd_bus *bus, const char *path, const char *interface, const char *m
         return 0;
 }
 
-/* Bounded: a flapping peapodd must not grow this without end. Only the
- * names lost before the peer is known are kept, so few ever are. */
+/* Bounded: a flapping peapodd must not grow this without end. The list
+ * matters only for names lost before the call's reply named the peer. */
 #define CLI_WATCH_LOST_MAX 64
 
 static int on_peapodd_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -67,6 +67,8 @@ static int on_peapodd_owner_changed(sd_bus_message *m, void *userdata, sd_bus_er
 
         if (sd_bus_message_read(m, "sss", &name, &old, &new) < 0 || !streq(name, PEAPOD_BUS_NAME) || isempty(old))
                 return 0;
+        if (streq_ptr(w->peer, old))
+                w->gone = true;
         if (strv_contains(w->lost, old) || strv_length(w->lost) >= CLI_WATCH_LOST_MAX)
                 return 0;
         return strv_extend(&w->lost, old);
@@ -81,8 +83,10 @@ int cli_watch_begin(sd_bus *bus, CliWatch *w) {
         /* The match is in place (AddMatch is synchronous) before we ask who
          * owns the name and before the caller's call: whoever answers that
          * call is still on the bus now, so its leaving is seen. */
-        r = sd_bus_match_signal(bus, &w->slot, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
-                                "NameOwnerChanged", on_peapodd_owner_changed, w);
+        r = sd_bus_add_match(bus, &w->slot,
+                             "type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',"
+                             "interface='org.freedesktop.DBus',member='NameOwnerChanged',arg0='" PEAPOD_BUS_NAME "'",
+                             on_peapodd_owner_changed, w);
         if (r < 0)
                 return log_error_errno(r, "Failed to watch peapodd: %m");
         r = sd_bus_call_method(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
@@ -102,11 +106,14 @@ int cli_watch_set_peer(CliWatch *w, sd_bus_message *reply) {
                 return 0;
         free(w->peer);
         w->peer = strdup(sender);
-        return w->peer ? 0 : log_oom();
+        if (!w->peer)
+                return log_oom();
+        w->gone = strv_contains(w->lost, sender);
+        return 0;
 }
 
 bool cli_watch_gone(const CliWatch *w) {
-        return w->peer && strv_contains(w->lost, w->peer);
+        return w->gone;
 }
 
 void cli_watch_done(CliWatch *w) {
@@ -114,6 +121,7 @@ void cli_watch_done(CliWatch *w) {
         w->peer = mfree(w->peer);
         strv_free(w->lost);
         w->lost = NULL;
+        w->gone = false;
 }
 
 int cli_wait(sd_bus *bus, CliWatch *w, int (*check)(void *userdata), void *userdata, const char *doing,

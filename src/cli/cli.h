@@ -188,7 +188,8 @@ int cli_get_pod_path(sd_bus *bus, const char *key, char **ret);
 typedef struct CliWatch {
         sd_bus_slot *slot;
         char *peer;  /* unique name of the peapodd we wait on; NULL until known */
-        char **lost; /* unique names that gave up org.peapod1 meanwhile */
+        char **lost; /* unique names that gave up org.peapod1 meanwhile (bounded) */
+        bool gone;   /* the peer is among them */
 } CliWatch;
 
 /* Watch NameOwnerChanged of org.peapod1 and take the current owner as the
