@@ -239,6 +239,8 @@ static la_ssize_t layer_sink_write(struct archive *a, void *userdata, const void
         LayerSink *sink = userdata;
         int r;
 
+        if (!sink->writer)
+                return -1;
         r = blob_writer_write(sink->writer, buf, n, &sink->error);
         if (r < 0) {
                 sink->r = r;
@@ -266,11 +268,14 @@ static int aci_layer_write_error(struct archive *out, LayerSink *sink, PeapodErr
  * as the image unpacked, so it is bounded here already, by the same limits
  * that its unpacking applies. */
 static int aci_write_layer(Store *s, int fd, Digest *ret_digest, uint64_t *ret_size, PeapodError *e) {
-        _cleanup_(archive_read_freep) struct archive *in = NULL;
-        _cleanup_(archive_write_freep) struct archive *out = archive_write_new();
-        _cleanup_(blob_writer_freep) BlobWriter *w = NULL;
-        const StorageLimits *l = store_limits(s);
+        /* Declared in this order so that they go in the reverse one: out
+         * first, whose free may still write its padding into the sink and
+         * so into w, then w (and its temp file), then sink. */
         LayerSink sink = {};
+        _cleanup_(blob_writer_freep) BlobWriter *w = NULL;
+        _cleanup_(archive_write_freep) struct archive *out = archive_write_new();
+        _cleanup_(archive_read_freep) struct archive *in = NULL;
+        const StorageLimits *l = store_limits(s);
         struct archive_entry *entry;
         uint64_t declared = 0, entries = 0;
         char buf[64 * 1024], size_buf[32];
@@ -341,6 +346,7 @@ static int aci_write_layer(Store *s, int fd, Digest *ret_digest, uint64_t *ret_s
         }
         if (archive_write_close(out) != ARCHIVE_OK)
                 return aci_layer_write_error(out, &sink, e);
+        sink.writer = NULL;
         r = store_blob_commit(TAKE_PTR(w), ret_digest, e);
         if (r < 0)
                 return r;

@@ -29,7 +29,7 @@ kill_peapodd_during() {
         wait_for 5 sh -c "! kill -0 $cli 2>/dev/null" || { kill "$cli"; fail "$*: still waiting 5 s after peapodd was killed: $(cat "$dir/err")"; }
         wait "$cli" || rc=$?
         [ "$rc" -ne 0 ] || fail "$*: succeeded although peapodd was killed"
-        systemctl start peapodd.service
+        systemctl start peapodd.service || { journalctl -u peapodd.service --no-pager -n 30; fail "peapodd did not start again"; }
 }
 
 $PEAPOD run --name "$PFX-k" busybox -- sh -c 'echo up; exec sleep 300' >/dev/null
