@@ -281,19 +281,22 @@ static void pull_job_free(void *p) {
         free(pj);
 }
 
-/* A store object of the job's own (nothing shared with the main thread),
- * with the limits that storage.conf sets now: read per job like the trust
- * policy, so an edit needs no restart. */
-static int job_store_open(const char *images_dir, Store **ret, char *message, size_t message_size) {
+/* A store object of the job's own (nothing shared with the main thread).
+ * A job that adds images gets the limits that storage.conf sets now (read
+ * per job like the trust policy, so an edit needs no restart) and records
+ * what it adds, for job_store_undo(). */
+static int job_store_open(const char *images_dir, bool adds, Store **ret, char *message, size_t message_size) {
         _cleanup_(store_freep) Store *s = NULL;
-        StorageLimits limits;
+        StorageLimits limits = STORAGE_LIMITS_DEFAULT;
         PeapodError e = {};
         int r;
 
-        r = storage_conf_load(NULL, &limits, &e);
-        if (r < 0) {
-                snprintf(message, message_size, "%s", e.message[0] ? e.message : strerror(-r));
-                return r;
+        if (adds) {
+                r = storage_conf_load(NULL, &limits, &e);
+                if (r < 0) {
+                        snprintf(message, message_size, "%s", e.message[0] ? e.message : strerror(-r));
+                        return r;
+                }
         }
         r = store_open(images_dir, &s);
         if (r < 0) {
@@ -301,7 +304,8 @@ static int job_store_open(const char *images_dir, Store **ret, char *message, si
                 return r;
         }
         store_set_limits(s, &limits);
-        store_track_added(s);
+        if (adds)
+                store_track_added(s);
         *ret = TAKE_PTR(s);
         return 0;
 }
@@ -357,7 +361,7 @@ static int pull_work(Job *j, void *userdata, char **ret_result, char *message, s
         PeapodError e = {};
         int r;
 
-        r = job_store_open(pj->images_dir, &s, message, message_size);
+        r = job_store_open(pj->images_dir, /* adds= */ true, &s, message, message_size);
         if (r < 0)
                 return r;
         r = image_pull(s, pj->reference, &o, pull_progress, j, ret_result, &e);
@@ -573,7 +577,7 @@ static int import_work(Job *j, void *userdata, char **ret_result, char *message,
         PeapodError e = {};
         int r;
 
-        r = job_store_open(aj->images_dir, &s, message, message_size);
+        r = job_store_open(aj->images_dir, /* adds= */ true, &s, message, message_size);
         if (r < 0)
                 return r;
         archive_job_phase(j, "importing");
@@ -621,7 +625,7 @@ static int export_work(Job *j, void *userdata, char **ret_result, char *message,
         PeapodError e = {};
         int r;
 
-        r = job_store_open(aj->images_dir, &s, message, message_size);
+        r = job_store_open(aj->images_dir, /* adds= */ false, &s, message, message_size);
         if (r < 0)
                 return r;
         archive_job_phase(j, "exporting");
