@@ -57,6 +57,94 @@ int cli_call(sd_bus *bus, const char *path, const char *interface, const char *m
         return 0;
 }
 
+/* Bounded: a flapping peapodd must not grow this without end. The list
+ * matters only for names lost before the call's reply named the peer. */
+#define CLI_WATCH_LOST_MAX 64
+
+static int on_peapodd_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        CliWatch *w = userdata;
+        const char *name, *old, *new;
+
+        if (sd_bus_message_read(m, "sss", &name, &old, &new) < 0 || !streq(name, PEAPOD_BUS_NAME) || isempty(old))
+                return 0;
+        if (streq_ptr(w->peer, old))
+                w->gone = true;
+        if (strv_contains(w->lost, old) || strv_length(w->lost) >= CLI_WATCH_LOST_MAX)
+                return 0;
+        return strv_extend(&w->lost, old);
+}
+
+int cli_watch_begin(sd_bus *bus, CliWatch *w) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const char *owner;
+        int r;
+
+        *w = (CliWatch) {};
+        /* The match is in place (AddMatch is synchronous) before we ask who
+         * owns the name and before the caller's call: whoever answers that
+         * call is still on the bus now, so its leaving is seen. */
+        r = sd_bus_add_match(bus, &w->slot,
+                             "type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',"
+                             "interface='org.freedesktop.DBus',member='NameOwnerChanged',arg0='" PEAPOD_BUS_NAME "'",
+                             on_peapodd_owner_changed, w);
+        if (r < 0)
+                return log_error_errno(r, "Failed to watch peapodd: %m");
+        r = sd_bus_call_method(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                               "GetNameOwner", NULL, &reply, "s", PEAPOD_BUS_NAME);
+        if (r >= 0 && sd_bus_message_read(reply, "s", &owner) >= 0) {
+                w->peer = strdup(owner);
+                if (!w->peer)
+                        return log_oom();
+        }
+        return 0;
+}
+
+int cli_watch_set_peer(CliWatch *w, sd_bus_message *reply) {
+        const char *sender = sd_bus_message_get_sender(reply);
+
+        if (!sender || streq_ptr(w->peer, sender))
+                return 0;
+        free(w->peer);
+        w->peer = strdup(sender);
+        if (!w->peer)
+                return log_oom();
+        w->gone = strv_contains(w->lost, sender);
+        return 0;
+}
+
+bool cli_watch_gone(const CliWatch *w) {
+        return w->gone;
+}
+
+void cli_watch_done(CliWatch *w) {
+        w->slot = sd_bus_slot_unref(w->slot);
+        w->peer = mfree(w->peer);
+        strv_free(w->lost);
+        w->lost = NULL;
+        w->gone = false;
+}
+
+int cli_wait(sd_bus *bus, CliWatch *w, int (*check)(void *userdata), void *userdata, const char *doing,
+             const char *unfinished) {
+        int r;
+
+        for (;;) {
+                r = check(userdata);
+                if (r != 0)
+                        return r < 0 ? r : 0;
+                if (cli_watch_gone(w))
+                        return log_error_errno(ECONNRESET, "peapodd exited while %s; %s.", doing, unfinished);
+                r = sd_bus_process(bus, NULL);
+                if (r < 0)
+                        return log_error_errno(r, "Lost the connection to the bus while %s: %m", doing);
+                if (r > 0)
+                        continue;
+                r = sd_bus_wait(bus, UINT64_MAX);
+                if (r < 0 && r != -EINTR)
+                        return log_error_errno(r, "Failed to wait while %s: %m", doing);
+        }
+}
+
 int cli_get_pod_path(sd_bus *bus, const char *key, char **ret) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         const char *path;

@@ -27,7 +27,7 @@ typedef struct ExecWait {
         char **early_ids;      /* ExecFinished seen before we knew our id */
         char **early_results;
         int early_status[64];
-        bool done, daemon_gone;
+        bool done;
         char *result;
         int status;
 } ExecWait;
@@ -59,15 +59,6 @@ static int on_exec_finished(sd_bus_message *m, void *userdata, sd_bus_error *err
         w->done = true;
         w->result = strdup(result);
         w->status = status;
-        return 0;
-}
-
-static int on_name_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        ExecWait *w = userdata;
-        const char *name, *old, *new;
-
-        if (sd_bus_message_read(m, "sss", &name, &old, &new) >= 0 && streq(name, PEAPOD_BUS_NAME) && isempty(new))
-                w->daemon_gone = true;
         return 0;
 }
 
@@ -260,7 +251,8 @@ int verb_enter(int argc, char *argv[]) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL, *owner_slot = NULL;
+        _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
+        _cleanup_(cli_watch_done) CliWatch watch = {};
         _cleanup_(exec_wait_done) ExecWait w = {};
         _cleanup_free_ char *pod_path = NULL, *app = NULL, *id = NULL, *term = NULL;
         _cleanup_close_ int master = -EBADF, slave = -EBADF;
@@ -312,11 +304,11 @@ int verb_enter(int argc, char *argv[]) {
         /* Before the call, so that the end of a short command is not missed. */
         r = sd_bus_match_signal(bus, &slot, PEAPOD_BUS_NAME, pod_path, PEAPOD_POD_INTERFACE, "ExecFinished",
                                 on_exec_finished, &w);
-        if (r >= 0)
-                r = sd_bus_match_signal(bus, &owner_slot, "org.freedesktop.DBus", "/org/freedesktop/DBus",
-                                        "org.freedesktop.DBus", "NameOwnerChanged", on_name_owner_changed, &w);
         if (r < 0)
                 return log_error_errno(r, "Failed to watch peapodd: %m");
+        r = cli_watch_begin(bus, &watch);
+        if (r < 0)
+                return r;
 
         if (tty) {
                 r = open_pty(&master, &slave);
@@ -368,6 +360,9 @@ int verb_enter(int argc, char *argv[]) {
         r = sd_bus_message_read(reply, "s", &s);
         if (r < 0)
                 return log_error_errno(r, "Failed to parse Exec reply: %m");
+        r = cli_watch_set_peer(&watch, reply);
+        if (r < 0)
+                return r;
         id = strdup(s);
         if (!id)
                 return log_oom();
@@ -394,7 +389,7 @@ int verb_enter(int argc, char *argv[]) {
         }
 
         forward_signals();
-        while (!w.done && !w.daemon_gone) {
+        while (!w.done && !cli_watch_gone(&watch)) {
                 struct pollfd pfd[1 + ELEMENTSOF(relays)] = {
                         { .fd = sd_bus_get_fd(bus), .events = (short) sd_bus_get_events(bus) },
                 };
@@ -434,7 +429,7 @@ int verb_enter(int argc, char *argv[]) {
         restore_terminal();
 
         if (!w.done)
-                return log_error_errno(ECONNRESET, "peapodd went away before the command ended.");
+                return log_error_errno(ECONNRESET, "peapodd exited while the command ran; its end is unknown.");
         if (streq_ptr(w.result, "exited")) {
                 cli_exit_status = w.status;
                 return 0;

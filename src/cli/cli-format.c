@@ -315,6 +315,11 @@ int bus_error_to_string(const sd_bus_error *e, int r, char **ret) {
 
         if (!e || !sd_bus_error_is_set(e))
                 k = asprintf(&s, "%s", strerror(abs(r ?: EIO)));
+        else if (sd_bus_error_has_name(e, SD_BUS_ERROR_NO_REPLY) && msg && strstr(msg, "isconnected"))
+                /* The bus answers for a callee that died before it replied
+                 * (dbus-daemon: "...recipient disconnected...", dbus-broker:
+                 * "Remote peer disconnected"); a timeout is worded otherwise. */
+                k = asprintf(&s, "peapodd exited before it answered (journalctl -u peapodd may say why)");
         else if (error_means_unreachable(e))
                 k = asprintf(&s, "Cannot reach peapodd (" PEAPOD_BUS_NAME "): %s", msg ?: strerror(abs(r ?: EIO)));
         else if (sd_bus_error_has_names(e, SD_BUS_ERROR_ACCESS_DENIED,

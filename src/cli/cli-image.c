@@ -110,20 +110,70 @@ static void show_progress(const JobWait *w, const char *ref, bool tty, char **la
         }
 }
 
+typedef struct JobWaitCheck {
+        JobWait *w;
+        const CliWatch *watch;
+        const char *action, *what;
+        bool quiet, tty;
+        char *last_phase;
+        char **ret_result;
+} JobWaitCheck;
+
+/* cli_wait()'s check: draw progress, and end on our job's JobRemoved. */
+static int job_wait_check(void *userdata) {
+        JobWaitCheck *c = userdata;
+        JobWait *w = c->w;
+
+        /* Progress first: the last change comes just before JobRemoved. */
+        if (w->changed) {
+                w->changed = false;
+                if (!c->quiet)
+                        show_progress(w, c->what, c->tty, &c->last_phase);
+        }
+        for (size_t i = 0; w->removed_paths && w->removed_paths[i]; i++) {
+                if (!streq(w->removed_paths[i], w->job))
+                        continue;
+                if (c->tty)
+                        fputs("\r\033[K", stderr);
+                if (!streq(w->removed_states[i], "done"))
+                        return log_error_errno(EIO, "Failed to %s %s: %s", c->action, c->what,
+                                               isempty(w->removed_messages[i]) ? w->removed_states[i] : w->removed_messages[i]);
+                if (c->ret_result) {
+                        *c->ret_result = strdup(w->removed_results[i]);
+                        if (!*c->ret_result)
+                                return log_oom();
+                }
+                return 1;
+        }
+        /* cli_wait() is about to say that peapodd is gone: on a line of its own. */
+        if (c->tty && cli_watch_gone(c->watch))
+                fputs("\r\033[K", stderr);
+        return 0;
+}
+
 /* Call member (a Manager method that answers with a job's path), show the
  * job's progress as "what: phase ...", and wait for JobRemoved. On success
  * ret_result (may be NULL) is the job's result; on failure "Failed to
- * <action> <what>: <the job's message>" is logged. Shared by pull, import
- * and export. */
+ * <action> <what>: <the job's message>" is logged, and if peapodd goes
+ * away meanwhile, that it did. Shared by pull, import and export. */
 static int job_send_and_wait(sd_bus *bus, const char *action, const char *what, bool quiet, char **ret_result,
                              sd_bus_message *call) {
         _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *s1 = NULL, *s2 = NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_free_ char *job = NULL, *last_phase = NULL;
+        _cleanup_(cli_watch_done) CliWatch watch = {};
+        _cleanup_free_ char *job = NULL, *doing = NULL, *unfinished = NULL;
         const char *member = sd_bus_message_get_member(call);
         JobWait w = {};
-        bool tty = !quiet && isatty(STDERR_FILENO);
+        JobWaitCheck c = {
+                .w = &w,
+                .watch = &watch,
+                .action = action,
+                .what = what,
+                .quiet = quiet,
+                .tty = !quiet && isatty(STDERR_FILENO),
+                .ret_result = ret_result,
+        };
         const char *path;
         int r;
 
@@ -137,6 +187,9 @@ static int job_send_and_wait(sd_bus *bus, const char *action, const char *what, 
                                      on_job_changed, &w);
         if (r < 0)
                 return log_error_errno(r, "Failed to watch peapodd's jobs: %m");
+        r = cli_watch_begin(bus, &watch);
+        if (r < 0)
+                return r;
 
         r = sd_bus_call(bus, call, 0, &error, &reply);
         if (r < 0)
@@ -144,49 +197,18 @@ static int job_send_and_wait(sd_bus *bus, const char *action, const char *what, 
         r = sd_bus_message_read(reply, "o", &path);
         if (r < 0)
                 return log_error_errno(r, "Failed to parse %s reply: %m", member);
+        r = cli_watch_set_peer(&watch, reply);
+        if (r < 0)
+                return r;
         job = strdup(path);
         if (!job)
                 return log_oom();
         w.job = job;
+        if (asprintf(&doing, "%sing %s", action, what) < 0 || asprintf(&unfinished, "the %s did not finish", action) < 0)
+                return log_oom();
 
-        for (;;) {
-                /* Progress first: the last change comes just before JobRemoved. */
-                if (w.changed) {
-                        w.changed = false;
-                        if (!quiet)
-                                show_progress(&w, what, tty, &last_phase);
-                }
-                for (size_t i = 0; w.removed_paths && w.removed_paths[i]; i++) {
-                        if (!streq(w.removed_paths[i], job))
-                                continue;
-                        if (tty)
-                                fputs("\r\033[K", stderr);
-                        if (streq(w.removed_states[i], "done")) {
-                                r = 0;
-                                if (ret_result) {
-                                        *ret_result = strdup(w.removed_results[i]);
-                                        if (!*ret_result)
-                                                r = log_oom();
-                                }
-                        } else
-                                r = log_error_errno(EIO, "Failed to %s %s: %s", action, what,
-                                                    isempty(w.removed_messages[i]) ? w.removed_states[i] : w.removed_messages[i]);
-                        goto finish;
-                }
-                r = sd_bus_process(bus, NULL);
-                if (r < 0) {
-                        r = log_error_errno(r, "Lost peapodd while waiting for %s: %m", what);
-                        goto finish;
-                }
-                if (r > 0)
-                        continue;
-                r = sd_bus_wait(bus, UINT64_MAX);
-                if (r < 0) {
-                        r = log_error_errno(r, "Failed to wait for %s: %m", what);
-                        goto finish;
-                }
-        }
-finish:
+        r = cli_wait(bus, &watch, job_wait_check, &c, doing, unfinished);
+        free(c.last_phase);
         free(w.phase);
         strv_free(w.removed_paths);
         strv_free(w.removed_states);
@@ -653,7 +675,8 @@ static int verb_image_import(int argc, char *argv[]) {
                         return log_error_errno(r, "Failed to build ImportImageWithSignature call: %m");
                 r = job_send_and_wait(bus, "import", file, quiet, &ids, call);
         } else
-                r = job_call_and_wait(bus, "import", file, quiet, &ids, "ImportImage", "hst", fd, name,
+                r = job_call_and_wait(bus, "import", streq(file, "-") ? "standard input" : file, quiet, &ids,
+                                      "ImportImage", "hst", fd, name,
                                       insecure_image ? PEAPOD_IMAGE_INSECURE_SKIP_VERIFY : UINT64_C(0));
         if (r < 0)
                 return r;

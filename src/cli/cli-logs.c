@@ -168,6 +168,7 @@ static int on_pod_changed(sd_bus_message *m, void *userdata, sd_bus_error *error
  * by the journal's fd and by the pod's PropertiesChanged on the bus. */
 static int follow(PodJournal *j, LogsPrinter *p, sd_bus *bus, const char *pod_path) {
         _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
+        _cleanup_(cli_watch_done) CliWatch watch = {};
         bool changed = true;
         int r;
 
@@ -175,8 +176,16 @@ static int follow(PodJournal *j, LogsPrinter *p, sd_bus *bus, const char *pod_pa
                                 "PropertiesChanged", on_pod_changed, &changed);
         if (r < 0)
                 return log_error_errno(r, "Failed to watch the pod: %m");
+        /* The end of the pod comes from peapodd: without it we would
+         * follow forever. */
+        r = cli_watch_begin(bus, &watch);
+        if (r < 0)
+                return r;
 
         for (;;) {
+                if (cli_watch_gone(&watch))
+                        return log_error_errno(ECONNRESET, "peapodd exited while following the logs; "
+                                               "the pod's end would not be noticed.");
                 if (changed) {
                         _cleanup_free_ char *state = NULL;
 

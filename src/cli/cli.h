@@ -180,6 +180,32 @@ int cli_call(sd_bus *bus, const char *path, const char *interface, const char *m
              sd_bus_message **ret_reply, const char *types, ...);
 int cli_get_pod_path(sd_bus *bus, const char *key, char **ret);
 
+/* Waiting for peapodd's signals (a job's end, an exec's end, a pod's
+ * state). A peapodd that is killed sends nothing more, so every such wait
+ * also watches peapodd's name and ends when the peapodd serving it leaves.
+ * Begin before the call whose outcome comes as a signal; then name the
+ * peer that answered the call. */
+typedef struct CliWatch {
+        sd_bus_slot *slot;
+        char *peer;  /* unique name of the peapodd we wait on; NULL until known */
+        char **lost; /* unique names that gave up org.peapod1 meanwhile (bounded) */
+        bool gone;   /* the peer is among them */
+} CliWatch;
+
+/* Watch NameOwnerChanged of org.peapod1 and take the current owner as the
+ * peer (none if peapodd is not running yet: a call will start it). */
+int cli_watch_begin(sd_bus *bus, CliWatch *w);
+/* The peapodd that sent reply is the one to watch. */
+int cli_watch_set_peer(CliWatch *w, sd_bus_message *reply);
+/* True once the watched peapodd has left the bus. */
+bool cli_watch_gone(const CliWatch *w);
+void cli_watch_done(CliWatch *w);
+/* Process bus messages and wait until check(userdata) returns > 0 (done) or
+ * < 0 (failed, the callee logged). If the watched peapodd leaves first,
+ * logs "peapodd exited while DOING; UNFINISHED." and returns -ECONNRESET. */
+int cli_wait(sd_bus *bus, CliWatch *w, int (*check)(void *userdata), void *userdata, const char *doing,
+             const char *unfinished);
+
 /* One property of an a{sv} that cli_read_properties() fills in: a field at
  * offset of the caller's struct, of D-Bus type "s" (strdup'd), "as" or a
  * basic type; other types need read, which gets the variant's contents and

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 
 #include "aci.h"
@@ -280,6 +281,57 @@ static void pull_job_free(void *p) {
         free(pj);
 }
 
+/* A store object of the job's own (nothing shared with the main thread).
+ * A job that adds images gets the limits that storage.conf sets now (read
+ * per job like the trust policy, so an edit needs no restart) and records
+ * what it adds, for job_store_undo(). */
+static int job_store_open(const char *images_dir, bool adds, Store **ret, char *message, size_t message_size) {
+        _cleanup_(store_freep) Store *s = NULL;
+        StorageLimits limits = STORAGE_LIMITS_DEFAULT;
+        PeapodError e = {};
+        int r;
+
+        if (adds) {
+                r = storage_conf_load(NULL, &limits, &e);
+                if (r < 0) {
+                        snprintf(message, message_size, "%s", e.message[0] ? e.message : strerror(-r));
+                        return r;
+                }
+        }
+        r = store_open(images_dir, &s);
+        if (r < 0) {
+                snprintf(message, message_size, "Failed to open the image store: %s", strerror(-r));
+                return r;
+        }
+        store_set_limits(s, &limits);
+        if (adds)
+                store_track_added(s);
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+/* A refused image leaves the store as it was: the blobs and layer trees
+ * this job added go again, unless a ref reaches them (another job named
+ * them meanwhile) or another job is writing (then gc takes them later). */
+static void job_store_undo(Store *s) {
+        StoreGcStats st = {};
+        int r;
+
+        r = store_remove_added(s, &st);
+        if (r < 0)
+                log_debug_errno(r, "Left what the failed job added to the image store for gc: %m");
+        else if (st.blobs_removed + st.layers_removed > 0)
+                log_debug("Removed %" PRIu64 " blob(s) and %" PRIu64 " layer tree(s) of the failed job.", st.blobs_removed,
+                          st.layers_removed);
+}
+
+/* Pulls keep the verified blobs of a failed pull for the next attempt
+ * (gc collects them otherwise), but not those of an image that is over the
+ * storage.conf limits: that one never fits. */
+static bool pull_error_is_limit(int r) {
+        return r == -EFBIG || r == -E2BIG || r == -ENOSPC;
+}
+
 /* Called by the pull in the worker thread: copy what it says into the
  * job's progress; a non-zero return cancels the pull. */
 static int pull_progress(const PullProgress *p, void *userdata) {
@@ -309,15 +361,15 @@ static int pull_work(Job *j, void *userdata, char **ret_result, char *message, s
         PeapodError e = {};
         int r;
 
-        /* A store object of its own: nothing is shared with the main thread. */
-        r = store_open(pj->images_dir, &s);
-        if (r < 0) {
-                snprintf(message, message_size, "Failed to open the image store: %s", strerror(-r));
-                return r;
-        }
-        r = image_pull(s, pj->reference, &o, pull_progress, j, ret_result, &e);
+        r = job_store_open(pj->images_dir, /* adds= */ true, &s, message, message_size);
         if (r < 0)
+                return r;
+        r = image_pull(s, pj->reference, &o, pull_progress, j, ret_result, &e);
+        if (r < 0) {
                 snprintf(message, message_size, "%s", e.message[0] ? e.message : strerror(-r));
+                if (pull_error_is_limit(r))
+                        job_store_undo(s);
+        }
         return r;
 }
 
@@ -525,11 +577,9 @@ static int import_work(Job *j, void *userdata, char **ret_result, char *message,
         PeapodError e = {};
         int r;
 
-        r = store_open(aj->images_dir, &s);
-        if (r < 0) {
-                snprintf(message, message_size, "Failed to open the image store: %s", strerror(-r));
+        r = job_store_open(aj->images_dir, /* adds= */ true, &s, message, message_size);
+        if (r < 0)
                 return r;
-        }
         archive_job_phase(j, "importing");
         /* rkt's ACIs carry a detached signature of the whole file; other
          * archives are checked per name against their lookaside. */
@@ -541,6 +591,7 @@ static int import_work(Job *j, void *userdata, char **ret_result, char *message,
                                (aj->flags & IMAGE_INSECURE_SKIP_VERIFY) ? NULL : daemon_aci_verify, NULL, &id, NULL, &e);
                 if (r < 0) {
                         snprintf(message, message_size, "%s", e.message[0] ? e.message : strerror(-r));
+                        job_store_undo(s);
                         return r;
                 }
                 archive_job_phase(j, "done");
@@ -560,6 +611,7 @@ static int import_work(Job *j, void *userdata, char **ret_result, char *message,
                                           &ids, NULL, &e);
         if (r < 0) {
                 snprintf(message, message_size, "%s", e.message[0] ? e.message : strerror(-r));
+                job_store_undo(s);
                 return r;
         }
         archive_job_phase(j, "done");
@@ -573,11 +625,9 @@ static int export_work(Job *j, void *userdata, char **ret_result, char *message,
         PeapodError e = {};
         int r;
 
-        r = store_open(aj->images_dir, &s);
-        if (r < 0) {
-                snprintf(message, message_size, "Failed to open the image store: %s", strerror(-r));
+        r = job_store_open(aj->images_dir, /* adds= */ false, &s, message, message_size);
+        if (r < 0)
                 return r;
-        }
         archive_job_phase(j, "exporting");
         r = image_export_archive(s, aj->image, aj->fd, aj->format, &e);
         if (r < 0) {

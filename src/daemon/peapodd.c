@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <fcntl.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -103,6 +104,34 @@ static int parse_argv(int argc, char *argv[]) {
         return 1;
 }
 
+static int daemon_open_store(Daemon *d) {
+        StoreGcStats st = {};
+        StorageLimits limits;
+        PeapodError e = {};
+        int r;
+
+        r = store_open(d->images_dir, &d->store);
+        if (r < 0)
+                return log_error_errno(r, "Failed to open the image store %s: %m", d->images_dir);
+        /* For the built-in images; each job reads storage.conf again. A
+         * broken file fails those jobs; the start goes on with defaults. */
+        r = storage_conf_load(NULL, &limits, &e);
+        if (r < 0)
+                log_warning_errno(r, "%s", e.message[0] ? e.message : "Failed to read storage.conf: %m");
+        else
+                store_set_limits(d->store, &limits);
+        /* A peapodd killed during a pull or an import never ran its
+         * writers' cleanup: their partial blobs and layer trees (as large
+         * as the image) stay until removed. Nothing of ours writes yet. */
+        r = store_remove_temp(d->store, &st);
+        if (r < 0)
+                log_warning_errno(r, "Failed to remove leftovers of interrupted image writes: %m");
+        else if (st.temp_removed + st.layers_removed > 0)
+                log_info("Removed %" PRIu64 " partial blob(s) and %" PRIu64 " partial layer tree(s) of interrupted "
+                         "image writes, %" PRIu64 " bytes.", st.temp_removed, st.layers_removed, st.bytes_freed);
+        return 0;
+}
+
 /* The embedded images ship as OCI archives: put them into the store, once,
  * so that they are ordinary images (listed, inspected, removable). */
 static int daemon_import_builtin_images(Daemon *d) {
@@ -113,9 +142,6 @@ static int daemon_import_builtin_images(Daemon *d) {
         };
         int r;
 
-        r = store_open(d->images_dir, &d->store);
-        if (r < 0)
-                return log_error_errno(r, "Failed to open the image store %s: %m", d->images_dir);
         for (size_t i = 0; i < ELEMENTSOF(builtin); i++) {
                 _cleanup_close_ int fd = -EBADF;
                 PeapodError e = {};
@@ -216,6 +242,9 @@ int main(int argc, char *argv[]) {
                 return EXIT_FAILURE;
         daemon_recover(&d);
         r = daemon_load_pods(&d);
+        if (r < 0)
+                return EXIT_FAILURE;
+        r = daemon_open_store(&d);
         if (r < 0)
                 return EXIT_FAILURE;
         r = daemon_import_builtin_images(&d);

@@ -2,9 +2,9 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "aci.h"
@@ -228,14 +228,57 @@ int aci_detect(int fd, AciManifest **ret_manifest, PeapodError *e) {
         return 1;
 }
 
-/* Copy rootfs/ of the ACI into layer_fd as a plain tar, names without the
- * "rootfs/" prefix. Safety of the names is unpack.c's: a "rootfs/../x"
- * becomes "../x" and is refused there. */
-static int aci_write_layer(int fd, int layer_fd, PeapodError *e) {
-        _cleanup_(archive_read_freep) struct archive *in = NULL;
+typedef struct LayerSink {
+        BlobWriter *writer;
+        uint64_t size;
+        PeapodError error;
+        int r;
+} LayerSink;
+
+static la_ssize_t layer_sink_write(struct archive *a, void *userdata, const void *buf, size_t n) {
+        LayerSink *sink = userdata;
+        int r;
+
+        if (!sink->writer)
+                return -1;
+        r = blob_writer_write(sink->writer, buf, n, &sink->error);
+        if (r < 0) {
+                sink->r = r;
+                archive_set_error(a, -r, "%s", sink->error.message[0] ? sink->error.message : strerror(-r));
+                return -1;
+        }
+        sink->size += n;
+        return (la_ssize_t) n;
+}
+
+/* The store's reason (free space) says more than libarchive's. */
+static int aci_layer_write_error(struct archive *out, LayerSink *sink, PeapodError *e) {
+        if (sink->r < 0 && sink->error.message[0]) {
+                if (e)
+                        *e = sink->error;
+                return sink->r;
+        }
+        return peapod_error_set(e, sink->r < 0 ? sink->r : -EIO, "Failed to write the layer: %s",
+                                archive_error_string(out));
+}
+
+/* Copy rootfs/ of the ACI into a new blob of the store as a plain tar,
+ * names without the "rootfs/" prefix. Safety of the names is unpack.c's: a
+ * "rootfs/../x" becomes "../x" and is refused there. The layer is as large
+ * as the image unpacked, so it is bounded here already, by the same limits
+ * that its unpacking applies. */
+static int aci_write_layer(Store *s, int fd, Digest *ret_digest, uint64_t *ret_size, PeapodError *e) {
+        /* Declared in this order so that they go in the reverse one: out
+         * first, whose free may still write its padding into the sink and
+         * so into w, then w (and its temp file), then sink. */
+        LayerSink sink = {};
+        _cleanup_(blob_writer_freep) BlobWriter *w = NULL;
         _cleanup_(archive_write_freep) struct archive *out = archive_write_new();
+        _cleanup_(archive_read_freep) struct archive *in = NULL;
+        const StorageLimits *l = store_limits(s);
         struct archive_entry *entry;
-        char buf[64 * 1024];
+        uint64_t declared = 0, entries = 0;
+        char buf[64 * 1024], size_buf[32];
         int r;
 
         if (!out)
@@ -243,7 +286,12 @@ static int aci_write_layer(int fd, int layer_fd, PeapodError *e) {
         r = archive_reader_new(fd, &in, e);
         if (r < 0)
                 return r;
-        if (archive_write_set_format_pax_restricted(out) != ARCHIVE_OK || archive_write_open_fd(out, layer_fd) != ARCHIVE_OK)
+        r = store_blob_begin(s, NULL, UINT64_MAX, &w);
+        if (r < 0)
+                return peapod_error_set(e, r, "Failed to write the layer: %s", strerror(-r));
+        sink.writer = w;
+        if (archive_write_set_format_pax_restricted(out) != ARCHIVE_OK ||
+            archive_write_open(out, &sink, NULL, layer_sink_write, NULL) != ARCHIVE_OK)
                 return peapod_error_set(e, -EIO, "Failed to write the layer: %s", archive_error_string(out));
         for (;;) {
                 const char *path, *rest, *link;
@@ -276,16 +324,33 @@ static int aci_write_layer(int fd, int layer_fd, PeapodError *e) {
                         archive_entry_set_hardlink(entry, target);
                 }
                 archive_entry_set_pathname(entry, name);
+                if (!link && ++entries > l->max_layer_inodes)
+                        return peapod_error_set(e, -E2BIG, "ACI: rootfs has more than %" PRIu64 " files (limit storage.conf "
+                                                STORAGE_KEY_MAX_LAYER_INODES ")", l->max_layer_inodes);
+                if (archive_entry_size(entry) > 0) {
+                        declared += (uint64_t) archive_entry_size(entry);
+                        if (declared > l->max_layer_size)
+                                return peapod_error_set(e, -EFBIG, "ACI: rootfs unpacks to more than %s (limit storage.conf "
+                                                        STORAGE_KEY_MAX_LAYER_SIZE ")",
+                                                        storage_format_size(l->max_layer_size, size_buf));
+                }
                 if (archive_write_header(out, entry) != ARCHIVE_OK)
-                        return peapod_error_set(e, -EIO, "Failed to write the layer: %s", archive_error_string(out));
+                        return aci_layer_write_error(out, &sink, e);
+                /* Never more than the header said: the limit above holds
+                 * for what is written, whatever the data stream brings. */
                 while ((n = archive_read_data(in, buf, sizeof(buf))) > 0)
                         if (archive_write_data(out, buf, (size_t) n) != n)
-                                return peapod_error_set(e, -EIO, "Failed to write the layer: %s", archive_error_string(out));
+                                return aci_layer_write_error(out, &sink, e);
                 if (n < 0)
                         return peapod_error_set(e, -EBADMSG, "ACI: %s", archive_error_string(in));
         }
         if (archive_write_close(out) != ARCHIVE_OK)
-                return peapod_error_set(e, -EIO, "Failed to write the layer: %s", archive_error_string(out));
+                return aci_layer_write_error(out, &sink, e);
+        sink.writer = NULL;
+        r = store_blob_commit(TAKE_PTR(w), ret_digest, e);
+        if (r < 0)
+                return r;
+        *ret_size = sink.size;
         return 0;
 }
 
@@ -325,12 +390,11 @@ int aci_import(Store *s, int fd, const char *ref_override, const void *sig, size
         _cleanup_(aci_manifest_freep) AciManifest *m = NULL;
         _cleanup_json_ json_object *config = NULL, *manifest = NULL;
         _cleanup_free_ char *ref = NULL, *user = NULL, *id = NULL;
-        _cleanup_close_ int pin_fd = -EBADF, layer_fd = -EBADF;
+        _cleanup_close_ int pin_fd = -EBADF;
         char buf[DIGEST_STRING_MAX];
         Digest layer, config_digest, manifest_digest;
         uint64_t layer_size, config_size, manifest_size;
         json_object *c, *diff_ids;
-        struct stat st;
         int r;
 
         r = aci_detect(fd, &m, e);
@@ -358,16 +422,7 @@ int aci_import(Store *s, int fd, const char *ref_override, const void *sig, size
         r = store_pin(s, &pin_fd);
         if (r < 0)
                 return peapod_error_set(e, r, "Failed to pin the image store: %s", strerror(-r));
-        layer_fd = memfd_create("aci-layer", MFD_CLOEXEC);
-        if (layer_fd < 0)
-                return -errno;
-        r = aci_write_layer(fd, layer_fd, e);
-        if (r < 0)
-                return r;
-        if (fstat(layer_fd, &st) < 0 || lseek(layer_fd, 0, SEEK_SET) < 0)
-                return -errno;
-        layer_size = (uint64_t) st.st_size;
-        r = store_blob_write_fd(s, NULL, layer_size, layer_fd, &layer, e);
+        r = aci_write_layer(s, fd, &layer, &layer_size, e);
         if (r < 0)
                 return r;
 

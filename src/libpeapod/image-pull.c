@@ -126,7 +126,8 @@ static void rm_rf_freep(char **p) {
 
 /* Unpack one layer blob into layers/<chain hex>, unless a tree is there. */
 static int layer_unpack_into_store(Store *s, const Descriptor *layer, const Digest *diff_id, const Digest *chain,
-                                   PeapodError *e) {
+                                   UnpackBudget *budget, PeapodError *e) {
+        const StorageLimits *l = store_limits(s);
         char a[DIGEST_STRING_MAX];
         _cleanup_(rm_rf_freep) char *tmp = NULL;
         _cleanup_free_ char *final = NULL;
@@ -165,7 +166,16 @@ static int layer_unpack_into_store(Store *s, const Descriptor *layer, const Dige
          * checked in the same pass that unpacks it (decompressing once),
          * and a layer that differs is removed again. Until then only our
          * hardened tar reader has seen it, as for any layer. */
-        r = layer_unpack(fd, tmp, &(UnpackOptions) { .expected_diff_id = diff_id }, NULL, e);
+        r = layer_unpack(fd, tmp,
+                         &(UnpackOptions) {
+                                 .expected_diff_id = diff_id,
+                                 .max_total_size = l->max_layer_size,
+                                 .max_inodes = l->max_layer_inodes,
+                                 .budget = budget,
+                                 .min_free_bytes = l->min_free_bytes,
+                                 .min_free_percent = l->min_free_percent,
+                         },
+                         NULL, e);
         if (r < 0) {
                 free(TAKE_PTR(tmp)); /* layer_unpack() removed it */
                 return peapod_error_prefix(e, r, "Layer %s", digest_to_string(&layer->digest, a));
@@ -178,11 +188,13 @@ static int layer_unpack_into_store(Store *s, const Descriptor *layer, const Dige
                 return peapod_error_set(e, r, "Failed to rename %s: %s", tmp, strerror(-r));
         }
         free(TAKE_PTR(tmp));
+        store_note_added_tree(s, chain);
         return 1;
 }
 
 typedef struct LayerJob {
         Store *store;
+        UnpackBudget *budget;
         const Descriptor *layer;
         const Digest *diff_id, *chain;
         pthread_t thread;
@@ -194,7 +206,7 @@ typedef struct LayerJob {
 static void *layer_job_run(void *userdata) {
         LayerJob *j = userdata;
 
-        j->r = layer_unpack_into_store(j->store, j->layer, j->diff_id, j->chain, &j->error);
+        j->r = layer_unpack_into_store(j->store, j->layer, j->diff_id, j->chain, j->budget, &j->error);
         return NULL;
 }
 
@@ -208,6 +220,9 @@ static int unpack_layers(Puller *pl, const Manifest *m, const ImageConfig *c, Pe
         _cleanup_free_ Digest *chain = NULL;
         _cleanup_free_ LayerJob *jobs = NULL;
         _cleanup_close_ int root_fd = -EBADF;
+        /* What this image adds: layer trees that are there already (shared
+         * with other images) cost nothing new. */
+        UnpackBudget budget = { .max_size = store_limits(pl->store)->max_image_size };
         size_t next = 0, parallel;
         long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
         bool any = false;
@@ -234,7 +249,7 @@ static int unpack_layers(Puller *pl, const Manifest *m, const ImageConfig *c, Pe
                 while (next < m->n_layers && next < i + parallel) {
                         LayerJob *j = &jobs[next];
 
-                        *j = (LayerJob) { .store = pl->store, .layer = &m->layers[next],
+                        *j = (LayerJob) { .store = pl->store, .budget = &budget, .layer = &m->layers[next],
                                           .diff_id = &c->diff_ids[next], .chain = &chain[next] };
                         if (ret >= 0) {
                                 r = -pthread_create(&j->thread, NULL, layer_job_run, j);

@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <sys/file.h>
 #include <sys/random.h>
@@ -28,6 +29,13 @@ struct Store {
         int blobs_fd;   /* blobs/sha256 */
         int layers_fd;
         int locks_fd;
+        StorageLimits limits;
+        /* With tracking on: what this object added, for store_remove_added().
+         * Blobs and trees are added from several threads (layer unpackers). */
+        pthread_mutex_t added_lock;
+        bool track_added;
+        Digest *added_blobs, *added_trees;
+        size_t n_added_blobs, n_added_trees;
 };
 
 struct BlobWriter {
@@ -40,7 +48,12 @@ struct BlobWriter {
         bool has_expected;
         uint64_t expected_size;
         bool broken;    /* a write failed half-way: commit must refuse */
+        uint64_t unchecked; /* bytes written since the free space was last checked */
 };
+
+/* How often a blob writer looks at the free space: often enough that a
+ * write cannot eat much of the reserve, rarely enough to cost nothing. */
+#define BLOB_FREE_CHECK_BYTES (UINT64_C(16) << 20)
 
 Store *store_free(Store *s) {
         if (!s)
@@ -49,6 +62,9 @@ Store *store_free(Store *s) {
         safe_close(s->blobs_fd);
         safe_close(s->layers_fd);
         safe_close(s->locks_fd);
+        free(s->added_blobs);
+        free(s->added_trees);
+        pthread_mutex_destroy(&s->added_lock);
         free(s->root);
         free(s);
         return NULL;
@@ -56,6 +72,37 @@ Store *store_free(Store *s) {
 
 const char *store_root(const Store *s) {
         return s->root;
+}
+
+void store_set_limits(Store *s, const StorageLimits *l) {
+        s->limits = *l;
+}
+
+const StorageLimits *store_limits(const Store *s) {
+        return &s->limits;
+}
+
+void store_track_added(Store *s) {
+        s->track_added = true;
+}
+
+static void note_added(Store *s, Digest **list, size_t *n, const Digest *d) {
+        Digest *l;
+
+        if (!s->track_added)
+                return;
+        pthread_mutex_lock(&s->added_lock);
+        /* Without memory the entry is lost: gc still gets it, later. */
+        l = reallocarray(*list, *n + 1, sizeof(Digest));
+        if (l) {
+                l[(*n)++] = *d;
+                *list = l;
+        }
+        pthread_mutex_unlock(&s->added_lock);
+}
+
+void store_note_added_tree(Store *s, const Digest *chain) {
+        note_added(s, &s->added_trees, &s->n_added_trees, chain);
 }
 
 static int open_subdir(int dir_fd, const char *name, mode_t mode, int *ret_fd) {
@@ -144,6 +191,8 @@ int store_open(const char *root, Store **ret) {
         if (!s)
                 return -ENOMEM;
         s->root_fd = s->blobs_fd = s->layers_fd = s->locks_fd = -EBADF;
+        s->limits = STORAGE_LIMITS_DEFAULT;
+        pthread_mutex_init(&s->added_lock, NULL);
         s->root = strdup(root ?: STORE_DEFAULT_ROOT);
         if (!s->root)
                 return -ENOMEM;
@@ -357,6 +406,28 @@ int blob_writer_write(BlobWriter *w, const void *data, size_t size, PeapodError 
                 return peapod_error_set(e, -EBADMSG, "Blob %s is larger than the expected %" PRIu64 " bytes",
                                        w->has_expected ? digest_to_string(&w->expected, a) : "(new)", w->expected_size);
         }
+        /* Checked as the bytes come, not once up front: the size of a
+         * blob being downloaded or imported is known only at its end, and
+         * other writers share the file system. */
+        if (w->ctx.size == 0 || w->unchecked >= BLOB_FREE_CHECK_BYTES) {
+                const StorageLimits *l = &w->store->limits;
+                uint64_t reserve = 0;
+
+                r = storage_check_free_space(w->fd, l->min_free_bytes, l->min_free_percent, size, &reserve);
+                if (r < 0) {
+                        char a[DIGEST_STRING_MAX], b[32];
+
+                        w->broken = true;
+                        if (r != -ENOSPC)
+                                return r;
+                        return peapod_error_set(e, r, "Blob %s would leave less than %s free in the image store "
+                                                "(limit storage.conf " STORAGE_KEY_MIN_FREE_SPACE ")",
+                                                w->has_expected ? digest_to_string(&w->expected, a) : "(new)",
+                                                storage_format_size(reserve, b));
+                }
+                w->unchecked = 0;
+        }
+        w->unchecked += size;
         while (left > 0) {
                 ssize_t n = write(w->fd, p, left);
                 if (n < 0) {
@@ -408,6 +479,8 @@ int store_blob_commit(BlobWriter *writer, Digest *ret_digest, PeapodError *e) {
                 added = 0;
         }
         (void) fsync(w->store->blobs_fd);
+        if (added)
+                note_added(w->store, &w->store->added_blobs, &w->store->n_added_blobs, &got);
         if (ret_digest)
                 *ret_digest = got;
         return added; /* the cleanup unlinks the temp name */
@@ -880,6 +953,7 @@ static int gc_collect_refs(Store *s, GcState *g, const Digest *keep, size_t n_ke
         return 0;
 }
 
+/* g NULL: only the temp files. */
 static int gc_sweep_blobs(Store *s, const GcState *g, StoreGcStats *stats) {
         _cleanup_close_ int fd = -EBADF;
         struct dirent *de;
@@ -897,9 +971,9 @@ static int gc_sweep_blobs(Store *s, const GcState *g, StoreGcStats *stats) {
                 bool is_tmp = startswith(de->d_name, TMP_PREFIX);
                 struct stat st;
 
-                if (!is_tmp && (digest_from_hex(DIGEST_SHA256, de->d_name, NULL) < 0 ||
+                if (!is_tmp && (!g || digest_from_hex(DIGEST_SHA256, de->d_name, NULL) < 0 ||
                                 digest_set_contains(&g->blobs, de->d_name)))
-                        continue; /* not ours to judge, or reachable */
+                        continue; /* temp files only, not ours to judge, or reachable */
                 if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
                         continue;
                 if (unlinkat(dirfd(d), de->d_name, 0) < 0) {
@@ -952,13 +1026,14 @@ static uint64_t tree_size(int dir_fd, unsigned depth) {
         return total;
 }
 
+/* g NULL: only the temp trees. */
 static int gc_sweep_layers(Store *s, const GcState *g, StoreGcStats *stats) {
         _cleanup_close_ int fd = -EBADF;
         struct dirent *de;
         DIR *d;
         int r = 0;
 
-        if (g->layers_incomplete)
+        if (g && g->layers_incomplete)
                 return 0;
         fd = openat(s->layers_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0)
@@ -974,7 +1049,7 @@ static int gc_sweep_layers(Store *s, const GcState *g, StoreGcStats *stats) {
 
                 if (streq(de->d_name, ".") || streq(de->d_name, ".."))
                         continue;
-                if (digest_set_contains(&g->layers, de->d_name))
+                if (g ? digest_set_contains(&g->layers, de->d_name) : !startswith(de->d_name, TMP_PREFIX))
                         continue;
                 /* Everything else under layers/ is ours and unused: trees of
                  * images no ref reaches and leftovers of crashed unpacks
@@ -1073,6 +1148,82 @@ int store_gc(Store *s, const Digest *keep, size_t n_keep, StoreGcStats *ret_stat
                 return r;
         gc_sweep_root_temp(s, &stats);
         gc_sweep_locks(s);
+        if (ret_stats)
+                *ret_stats = stats;
+        return 0;
+}
+
+int store_remove_temp(Store *s, StoreGcStats *ret_stats) {
+        _cleanup_close_ int gc_fd = -EBADF, index_fd = -EBADF;
+        StoreGcStats stats = {};
+        int r;
+
+        /* Every writer (a blob writer, an unpack, an import) holds gc.lock
+         * shared for as long as its temp files exist, so with the lock held
+         * exclusively every temp file is a dead writer's. Not waiting: a
+         * writer that is alive is not ours to stop. */
+        r = lock_file(s, "gc.lock", LOCK_EX | LOCK_NB, &gc_fd);
+        if (r == -EWOULDBLOCK)
+                return -EBUSY;
+        if (r < 0)
+                return r;
+        r = lock_file(s, "index.lock", LOCK_EX, &index_fd);
+        if (r < 0)
+                return r;
+        r = gc_sweep_blobs(s, NULL, &stats);
+        if (r >= 0)
+                r = gc_sweep_layers(s, NULL, &stats);
+        gc_sweep_root_temp(s, &stats);
+        if (ret_stats)
+                *ret_stats = stats;
+        return r;
+}
+
+int store_remove_added(Store *s, StoreGcStats *ret_stats) {
+        _cleanup_close_ int gc_fd = -EBADF, index_fd = -EBADF;
+        _cleanup_(gc_state_done) GcState g = {};
+        StoreGcStats stats = {};
+        int r;
+
+        /* Exclusive, as gc: no writer (of this job or another) is alive,
+         * so nobody is about to point a ref at what we remove. Not
+         * waiting: with other writers at work, gc gets these later. */
+        r = lock_file(s, "gc.lock", LOCK_EX | LOCK_NB, &gc_fd);
+        if (r == -EWOULDBLOCK)
+                return -EBUSY;
+        if (r < 0)
+                return r;
+        r = lock_file(s, "index.lock", LOCK_EX, &index_fd);
+        if (r < 0)
+                return r;
+        /* What a ref reaches stays: another import may have named the same
+         * blobs meanwhile. Pods are not asked; a pod's image was complete
+         * and named when the pod was made, so nothing this object added
+         * and no ref reaches can be a pod's. */
+        r = gc_collect_refs(s, &g, NULL, 0);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < s->n_added_blobs; i++) {
+                struct stat st;
+
+                if (digest_set_contains(&g.blobs, s->added_blobs[i].hex) ||
+                    fstatat(s->blobs_fd, s->added_blobs[i].hex, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+                    unlinkat(s->blobs_fd, s->added_blobs[i].hex, 0) < 0)
+                        continue;
+                stats.blobs_removed++;
+                stats.bytes_freed += (uint64_t) st.st_size;
+        }
+        for (size_t i = 0; i < s->n_added_trees && !g.layers_incomplete; i++) {
+                _cleanup_free_ char *path = NULL;
+
+                if (digest_set_contains(&g.layers, s->added_trees[i].hex))
+                        continue;
+                if (asprintf(&path, "%s/layers/%s", s->root, s->added_trees[i].hex) < 0)
+                        return -ENOMEM;
+                if (rm_rf(path) >= 0)
+                        stats.layers_removed++;
+        }
+        s->n_added_blobs = s->n_added_trees = 0;
         if (ret_stats)
                 *ret_stats = stats;
         return 0;

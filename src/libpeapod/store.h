@@ -8,6 +8,7 @@
 #include "digest.h"
 #include "macro.h"
 #include "manifest.h"
+#include "storage-conf.h"
 
 /* The content-addressed image store, an OCI image layout:
  *
@@ -35,6 +36,12 @@ int store_open(const char *root, Store **ret);
 Store *store_free(Store *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Store *, store_free);
 const char *store_root(const Store *s);
+/* What an image may cost this store (storage.conf); store_open() starts
+ * with STORAGE_LIMITS_DEFAULT. Blob writes keep the free space, unpacking
+ * (image_unpack_layers) applies all of them. Not thread-safe: set it right
+ * after store_open(), before the store is shared. */
+void store_set_limits(Store *s, const StorageLimits *l);
+const StorageLimits *store_limits(const Store *s);
 
 /* --- blobs --- */
 
@@ -118,3 +125,21 @@ typedef struct StoreGcStats {
  * pins (store_pin, open BlobWriters) to be released first, so the caller must
  * hold none itself. */
 int store_gc(Store *s, const Digest *keep, size_t n_keep, StoreGcStats *ret_stats);
+
+/* Remove only the leftovers of crashed writers: blobs/sha256/.tmp-*,
+ * layers/.tmp-* trees and index.json temp files (what a SIGKILL during a
+ * pull or import leaves, possibly gigabytes). Cheap: no ref is read. Takes
+ * gc.lock exclusively without waiting: -EBUSY while any writer is alive
+ * (in this or another process), since its temp files may be in use. */
+int store_remove_temp(Store *s, StoreGcStats *ret_stats);
+
+/* Undoing a failed pull or import: after store_track_added(), this object
+ * records the blobs it added (not those it found) and the layer trees that
+ * store_note_added_tree() names; store_remove_added() then removes those of
+ * them that no ref reaches, so that a refused image leaves the store as it
+ * was. Like store_remove_temp() it takes gc.lock exclusively without
+ * waiting: -EBUSY while any writer is alive (gc removes them later then);
+ * the caller must hold no pin itself. */
+void store_track_added(Store *s);
+void store_note_added_tree(Store *s, const Digest *chain);
+int store_remove_added(Store *s, StoreGcStats *ret_stats);

@@ -35,6 +35,7 @@
 #include <linux/openat2.h>
 #include <locale.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -43,6 +44,7 @@
 #include <unistd.h>
 
 #include "fs-util.h"
+#include "storage-conf.h"
 #include "string-util.h"
 #include "unpack.h"
 
@@ -57,6 +59,9 @@
 /* Read-ahead of the compressed input; libarchive hands out data blocks up to
  * this size straight from its buffer for uncompressed layers. */
 #define UNPACK_READ_BLOCK (1024 * 1024)
+
+/* How often the free space is looked at while a file's data is written. */
+#define UNPACK_FREE_CHECK_BYTES (UINT64_C(16) << 20)
 
 typedef struct DirFixup {
         char *path; /* relative to dest, "" for dest itself */
@@ -78,6 +83,7 @@ typedef struct Unpacker {
         size_t n_dirs, n_dirs_alloc;
         bool root_entry_seen;
         uint64_t declared_total;
+        uint64_t unchecked; /* bytes written since the free space was last checked */
         UnpackStats stats;
         const char *current; /* the archive name of the entry at hand, for messages */
         PeapodError *err;
@@ -154,6 +160,39 @@ _printf_(3, 4) static int unpack_fail(Unpacker *u, int r, const char *format, ..
         } else
                 (void) snprintf(u->err->message, sizeof(u->err->message), "%s", reason);
         return r;
+}
+
+/* A limit of storage.conf was reached: the message is about the layer (or
+ * the image), not the entry that happened to cross the line. */
+#define limit_fail(u, r, ...)                                           \
+        ({                                                              \
+                (u)->current = NULL;                                    \
+                unpack_fail((u), (r), __VA_ARGS__);                     \
+        })
+
+/* Count an inode about to be created. */
+static int unpack_new_inode(Unpacker *u) {
+        if (u->stats.inodes >= u->limits.max_inodes)
+                return limit_fail(u, -E2BIG, "creates more than %" PRIu64 " inodes (limit storage.conf "
+                                  STORAGE_KEY_MAX_LAYER_INODES ")", u->limits.max_inodes);
+        u->stats.inodes++;
+        return 0;
+}
+
+/* Would writing need more bytes eat into the free space to keep? */
+static int unpack_check_free(Unpacker *u, uint64_t need) {
+        uint64_t reserve = 0;
+        char b[32];
+        int r;
+
+        u->unchecked = 0;
+        r = storage_check_free_space(u->root_fd, u->limits.min_free_bytes, u->limits.min_free_percent, need, &reserve);
+        if (r == -ENOSPC)
+                return limit_fail(u, r, "would leave less than %s free in the image store (limit storage.conf "
+                                  STORAGE_KEY_MIN_FREE_SPACE ")", storage_format_size(reserve, b));
+        if (r < 0)
+                return unpack_fail(u, r, "cannot check the free space: %s", strerror(-r));
+        return 0;
 }
 
 /* Turn an archive name into a plain relative path below dest ("" is dest
@@ -269,6 +308,12 @@ static int open_dir_beneath(Unpacker *u, const char *path, bool create, int *ret
                  * being followed, wherever it points. */
                 nfd = openat(dfd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                 if (nfd < 0 && errno == ENOENT && create) {
+                        /* Implied directories are inodes too: a layer of
+                         * deep unique paths would otherwise make thousands
+                         * per entry. */
+                        int k = unpack_new_inode(u);
+                        if (k < 0)
+                                return k;
                         if (mkdirat(dfd, comp, 0755) < 0 && errno != EEXIST)
                                 return unpack_fail(u, -errno, "cannot create directory \"%s\" (in \"%s\"): %m", comp, path);
                         nfd = openat(dfd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -454,6 +499,16 @@ static int unpack_file(Unpacker *u, struct archive_entry *e, int pfd, const char
         uint64_t end = 0;
         int r;
 
+        r = unpack_new_inode(u);
+        if (r < 0)
+                return r;
+        /* Up front with what a large entry says it holds (a sparse file's
+         * holes take no space), then again as the data comes. */
+        if (size >= UNPACK_FREE_CHECK_BYTES || u->unchecked >= UNPACK_FREE_CHECK_BYTES) {
+                r = unpack_check_free(u, archive_entry_sparse_count(e) > 0 ? 0 : size);
+                if (r < 0)
+                        return r;
+        }
         /* O_EXCL|O_NOFOLLOW: we create a new inode or fail, never open what
          * is there (a symlink, a fifo, a file hard-linked elsewhere). */
         fd = openat(pfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -481,9 +536,15 @@ static int unpack_file(Unpacker *u, struct archive_entry *e, int pfd, const char
                  * a broken archive. */
                 if (off < 0 || (uint64_t) off > size || len > size - (uint64_t) off)
                         return unpack_fail(u, -EBADMSG, "data beyond the declared size");
+                if (u->unchecked >= UNPACK_FREE_CHECK_BYTES) {
+                        r = unpack_check_free(u, len);
+                        if (r < 0)
+                                return r;
+                }
                 r = write_all_at(fd, buf, len, (off_t) off);
                 if (r < 0)
                         return unpack_fail(u, r, "cannot write: %s", strerror(-r));
+                u->unchecked += len;
                 if ((uint64_t) off + len > end)
                         end = (uint64_t) off + len;
                 u->stats.bytes += len;
@@ -536,6 +597,11 @@ static int unpack_dir(Unpacker *u, struct archive_entry *e, int pfd, const char 
         if (pfd < 0) /* dest itself, the "./" entry */
                 fd = fcntl(u->root_fd, F_DUPFD_CLOEXEC, 3);
         else {
+                if (faccessat(pfd, base, F_OK, AT_SYMLINK_NOFOLLOW) < 0) {
+                        r = unpack_new_inode(u);
+                        if (r < 0)
+                                return r;
+                }
                 if (mkdirat(pfd, base, 0700) < 0 && errno != EEXIST)
                         return unpack_fail(u, -errno, "cannot create directory: %m");
                 fd = openat(pfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -574,6 +640,9 @@ static int unpack_symlink(Unpacker *u, struct archive_entry *e, int pfd, const c
         if (strlen(target) >= PATH_MAX)
                 return unpack_fail(u, -ENAMETOOLONG, "symlink target longer than %d bytes", PATH_MAX - 1);
         r = entry_owner(u, e, &uid, &gid);
+        if (r < 0)
+                return r;
+        r = unpack_new_inode(u);
         if (r < 0)
                 return r;
         if (symlinkat(target, pfd, base) < 0) {
@@ -635,6 +704,9 @@ static int unpack_hardlink(Unpacker *u, int pfd, const char *base, const char *t
 static int mknod_replacing(Unpacker *u, int pfd, const char *base, mode_t mode, dev_t dev) {
         int r;
 
+        r = unpack_new_inode(u);
+        if (r < 0)
+                return r;
         if (mknodat(pfd, base, mode, dev) >= 0)
                 return 0;
         if (errno != EEXIST)
@@ -732,11 +804,26 @@ static int unpack_entry(Unpacker *u, struct archive_entry *e) {
                         return unpack_fail(u, -EBADMSG, "negative size");
                 size = (uint64_t) s;
         }
+        /* The layer's limit first: it is the one an operator can change. */
+        if (size > u->limits.max_total_size - u->declared_total) {
+                char b[32];
+
+                return limit_fail(u, -EFBIG, "unpacks to more than %s (limit storage.conf " STORAGE_KEY_MAX_LAYER_SIZE ")",
+                                  storage_format_size(u->limits.max_total_size, b));
+        }
         if (size > u->limits.max_entry_size)
                 return unpack_fail(u, -EFBIG, "size %" PRIu64 " over the limit of %" PRIu64, size, u->limits.max_entry_size);
-        if (size > u->limits.max_total_size - u->declared_total)
-                return unpack_fail(u, -EFBIG, "layer over the size limit of %" PRIu64, u->limits.max_total_size);
         u->declared_total += size;
+        if (u->limits.budget && size > 0) {
+                uint64_t before = atomic_fetch_add(&u->limits.budget->used, size);
+                char b[32];
+
+                /* Counted even when refused: the other layers of the
+                 * image then stop too. */
+                if (before > u->limits.budget->max_size || size > u->limits.budget->max_size - before)
+                        return limit_fail(u, -EFBIG, "the image unpacks to more than %s (limit storage.conf "
+                                          STORAGE_KEY_MAX_IMAGE_SIZE ")", storage_format_size(u->limits.budget->max_size, b));
+        }
 
         r = path_normalize(u, u->current, "name", &path, &depth);
         if (r < 0)
@@ -956,7 +1043,7 @@ static int unpack_archive(Unpacker *u, int fd) {
                 if (archive_filter_count(u->archive) > 2)
                         return unpack_fail(u, -EBADMSG, "layer compressed more than once");
                 if (u->stats.entries >= u->limits.max_entries)
-                        return unpack_fail(u, -E2BIG, "more than %" PRIu64 " entries", u->limits.max_entries);
+                        return limit_fail(u, -E2BIG, "more than %" PRIu64 " entries", u->limits.max_entries);
 
                 r = unpack_entry(u, e);
                 if (r < 0)
@@ -1004,6 +1091,8 @@ int layer_unpack(int fd, const char *dest, const UnpackOptions *opts, UnpackStat
                 u.limits.max_total_size = UNPACK_MAX_TOTAL_SIZE_DEFAULT;
         if (u.limits.max_entries == 0)
                 u.limits.max_entries = UNPACK_MAX_ENTRIES_DEFAULT;
+        if (u.limits.max_inodes == 0)
+                u.limits.max_inodes = UNPACK_MAX_INODES_DEFAULT;
 
         /* libarchive converts pax names (UTF-8 by definition) to the
          * charset of the current locale, with a warning when it cannot.
@@ -1027,7 +1116,9 @@ int layer_unpack(int fd, const char *dest, const UnpackOptions *opts, UnpackStat
         if (u.root_fd < 0)
                 r = unpack_fail(&u, -errno, "cannot open %s: %m", dest);
         else {
-                r = unpack_archive(&u, fd);
+                r = unpack_check_free(&u, 0);
+                if (r >= 0)
+                        r = unpack_archive(&u, fd);
                 if (r >= 0)
                         r = fixup_dirs(&u);
         }

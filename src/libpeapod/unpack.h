@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -8,13 +9,29 @@
 #include "error.h"
 #include "macro.h"
 
-/* Limits for one layer. A field left 0 takes the default below: there is no
- * "unlimited", every size an image controls is bounded. */
+/* What the layers of one image may add up to, shared by the layers of a
+ * pull or import while they unpack (in parallel: hence atomic). */
+typedef struct UnpackBudget {
+        uint64_t max_size;       /* the sum of the declared sizes of all their entries */
+        _Atomic uint64_t used;
+} UnpackBudget;
+
+/* Limits for one layer. A size or count left 0 takes the default below:
+ * there is no "unlimited", every size an image controls is bounded. The
+ * messages of refusals name the storage.conf keys that set them. */
 typedef struct UnpackOptions {
         bool allow_devices;      /* create block and char device nodes (fifos are always allowed) */
         uint64_t max_entry_size; /* declared size of one entry */
-        uint64_t max_total_size; /* sum of the declared sizes of all entries */
-        uint64_t max_entries;    /* number of entries, directories and whiteouts included */
+        uint64_t max_total_size; /* sum of the declared sizes of all entries (max-layer-size): a sparse
+                                  * file counts with its holes, a hard link's data counts once more */
+        uint64_t max_entries;    /* number of entries, directories, hard links and whiteouts included */
+        uint64_t max_inodes;     /* inodes created (max-layer-inodes): entries and the directories their
+                                  * paths imply; a hard link creates none */
+        UnpackBudget *budget;    /* NULL, or the image's (max-image-size) */
+        /* Free space to keep on dest's file system (min-free-space), checked
+         * before each file and as its data is written; both 0: no check. */
+        uint64_t min_free_bytes;
+        unsigned min_free_percent;
         /* If set, the sha256 of the whole uncompressed stream must be this
          * (the layer's diff_id), or the layer is refused (-EBADMSG) and
          * dest removed. Computed while unpacking: one decompression pass. */
@@ -22,12 +39,14 @@ typedef struct UnpackOptions {
 } UnpackOptions;
 
 #define UNPACK_MAX_ENTRY_SIZE_DEFAULT (UINT64_C(16) << 30)
-#define UNPACK_MAX_TOTAL_SIZE_DEFAULT (UINT64_C(64) << 30)
+#define UNPACK_MAX_TOTAL_SIZE_DEFAULT (UINT64_C(16) << 30)
 #define UNPACK_MAX_ENTRIES_DEFAULT UINT64_C(1000000)
+#define UNPACK_MAX_INODES_DEFAULT UINT64_C(1000000)
 
 typedef struct UnpackStats {
         uint64_t entries; /* archive entries applied */
         uint64_t bytes;   /* file content bytes written */
+        uint64_t inodes;  /* inodes created */
 } UnpackStats;
 
 /* Unpack one OCI/Docker layer read from fd (from its current offset; gzip,

@@ -57,7 +57,7 @@ t=$(echo "$js" | jq -r 'select(.message == "out-line-1") | .time')
 cri=$($PEAPOD logs --cri-format "$PFX-logs" talker 2>/dev/null)
 echo "$cri" | grep -Eq "^$t stdout F out-line-1\$" || fail "--cri-format line: $cri"
 echo "$cri" | grep -Eq "^[0-9T:.Z-]{30} stderr F err-line-1\$" || fail "--cri-format stderr line on stdout: $cri"
-ts=$($PEAPOD logs --timestamps "$PFX-logs" talker 2>/dev/null | head -1)
+ts=$($PEAPOD logs --timestamps "$PFX-logs" talker 2>/dev/null | sed -n 1p)
 assert_eq "$t out-line-1" "$ts" "--timestamps"
 
 # --since/--until: an app that writes, waits, writes again.

@@ -18,7 +18,7 @@ cleanup() {
         $PEAPOD image rm "$ref" >/dev/null 2>&1 || true
         $PEAPOD image rm "localhost/$PFX-unsigned:latest" >/dev/null 2>&1 || true
         gpgconf --kill all 2>/dev/null || true
-        rm -rf "$tmp" /etc/peapod/keys
+        rm -rf "$tmp" /etc/peapod/keys /etc/peapod/storage.conf
 }
 trap cleanup EXIT
 trap 'echo "[$TEST_NAME] FAIL: line $LINENO: $BASH_COMMAND" >&2' ERR
@@ -93,3 +93,17 @@ $PEAPOD image export busybox "$tmp/bb.aci" 2>/dev/null
 gpg --batch --quiet -u "$alice" --armor --detach-sign --output "$tmp/bb.aci.asc" "$tmp/bb.aci"
 err=$(must_fail $PEAPOD image import --name="$PFX-x" "$tmp/bb.aci")
 assert_contains "$err" "ACI images only" "a detached signature for an OCI archive"
+
+say "storage.conf bounds ACIs too: refused while the rootfs is copied, nothing stored"
+blobs() { ls /var/lib/peapod/images/blobs/sha256 | wc -l; }
+before=$(blobs)
+echo '{"max-layer-size": "1M"}' >/etc/peapod/storage.conf
+err=$(must_fail $PEAPOD image import --insecure-options=image --name="$PFX-big" "$(aci big)")
+assert_contains "$err" "ACI: rootfs unpacks to more than 1 MiB (limit storage.conf max-layer-size)" "ACI over max-layer-size"
+echo '{"max-layer-inodes": 3}' >/etc/peapod/storage.conf
+err=$(must_fail $PEAPOD image import --insecure-options=image --name="$PFX-big" "$(aci many)")
+assert_contains "$err" "ACI: rootfs has more than 3 files (limit storage.conf max-layer-inodes)" "ACI over max-layer-inodes"
+assert_eq "$before" "$(blobs)" "blobs after the refused ACIs"
+[ -z "$(find /var/lib/peapod/images/blobs/sha256 -name '.tmp-*')" ] || fail "temp files left"
+must_fail $PEAPOD image inspect "localhost/$PFX-big:latest" >/dev/null
+rm -f /etc/peapod/storage.conf

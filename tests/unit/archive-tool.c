@@ -2,11 +2,13 @@
 /* Test driver for image archives:
  *   archive-tool import STORE FILE [REF]   prints "id ..." and "ref ..." lines
  *   archive-tool export STORE REF FILE oci|docker-archive
+ *   archive-tool import-aci STORE FILE [STORAGE_CONF]   unsigned, with those limits
  * On failure it prints "errno <name>" on stdout and the library's message on
  * stderr, and exits 1. Not installed. */
 #include <fcntl.h>
 #include <stdio.h>
 
+#include "aci.h"
 #include "image-archive.h"
 #include "string-util.h"
 #include "strv.h"
@@ -24,7 +26,8 @@ int main(int argc, char *argv[]) {
         int r;
 
         if (argc < 4) {
-                fprintf(stderr, "usage: archive-tool import STORE FILE [REF] | export STORE REF FILE oci|docker-archive\n");
+                fprintf(stderr, "usage: archive-tool import STORE FILE [REF] | export STORE REF FILE oci|docker-archive | "
+                                "import-aci STORE FILE [STORAGE_CONF]\n");
                 return 2;
         }
         r = store_open(argv[2], &s);
@@ -43,6 +46,26 @@ int main(int argc, char *argv[]) {
                         printf("id %s\n", i);
                 FOREACH_STRV(i, refs)
                         printf("ref %s\n", i);
+                return 0;
+        }
+        if (streq(argv[1], "import-aci")) {
+                _cleanup_free_ char *id = NULL, *ref = NULL;
+
+                if (argc > 4) {
+                        StorageLimits l;
+
+                        r = storage_conf_load(argv[4], &l, &e);
+                        if (r < 0)
+                                return fail(r, &e);
+                        store_set_limits(s, &l);
+                }
+                fd = open(argv[3], O_RDONLY | O_CLOEXEC);
+                if (fd < 0)
+                        return fail(-errno, &e);
+                r = aci_import(s, fd, NULL, NULL, 0, NULL, NULL, &id, &ref, &e);
+                if (r < 0)
+                        return fail(r, &e);
+                printf("id %s\nref %s\n", id, ref);
                 return 0;
         }
         if (streq(argv[1], "export") && argc == 6) {

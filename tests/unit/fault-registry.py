@@ -50,15 +50,17 @@ TLS = sys.argv[2:5] if len(sys.argv) >= 5 and sys.argv[2] == "--tls" else None
 USER, PASSWORD, TOKEN = "user", "secret", "tok-6f1c2a"
 LAYER_SIZE = 256 * 1024
 
-rng = random.Random(4711)
-layers = [bytes(rng.getrandbits(8) for _ in range(LAYER_SIZE)) for _ in range(3)]
-config = json.dumps({"architecture": "amd64", "os": "linux",
-                     "rootfs": {"type": "layers", "diff_ids": []},
-                     "config": {"Cmd": ["/bin/sh"]}}).encode()
-
-
 def digest(b):
     return "sha256:" + hashlib.sha256(b).hexdigest()
+
+
+rng = random.Random(4711)
+layers = [bytes(rng.getrandbits(8) for _ in range(LAYER_SIZE)) for _ in range(3)]
+# One diff_id per layer, so that a whole pull (peapodd's) gets as far as
+# downloading them; the layers are no tars, so it fails at unpacking.
+config = json.dumps({"architecture": "amd64", "os": "linux",
+                     "rootfs": {"type": "layers", "diff_ids": [digest(b) for b in layers]},
+                     "config": {"Cmd": ["/bin/sh"]}}).encode()
 
 
 blobs = {digest(b): b for b in layers + [config]}

@@ -208,6 +208,34 @@ evil["too-many-entries"] = many
 for name, layer in evil.items():
     write("evil-%s.tar" % name, layer.bytes())
 
+# --- layers over the storage.conf limits (test-unpack sets small ones) ----
+# A zip bomb: 64 MiB of zeros in a ~64 KiB gzip.
+bomb = Layer()
+bomb.tar.addfile(info("zeros", size=64 << 20), io.BytesIO(bytes(64 << 20)))
+write("limit-zip-bomb.tar.gz", gzip.compress(bomb.bytes(), mtime=0, compresslevel=9))
+# Few entries, many inodes: the directories their paths imply.
+deep = Layer()
+for i in range(5):
+    deep.file("d%d/a/b/c/d/e/f/g/file" % i, b"x")
+write("limit-implied-dirs.tar", deep.bytes())
+# Hard links make no inode; as many separate files do.
+links, files = Layer().file("f", b"x"), Layer()
+for i in range(40):
+    links.hardlink("h%02d" % i, "f")
+    files.file("f%02d" % i, b"x")
+write("limit-hardlinks.tar", links.bytes())
+write("limit-files.tar", files.bytes())
+# A sparse file (pax, GNU sparse 1.0): 8 MiB declared, 4 KiB of data, the
+# rest a hole. It counts with its declared size.
+sparse_map = b"1\n0\n4096\n"
+sparse_map += b"\0" * (-len(sparse_map) % 512)
+sparse_data = bytes(rng.getrandbits(8) for _ in range(4096))
+ti = info("GNUSparseFile.0/sparse", size=len(sparse_map) + len(sparse_data))
+write("limit-sparse.tar",
+      pax_header([pax_record(b"GNU.sparse.major", b"1"), pax_record(b"GNU.sparse.minor", b"0"),
+                  pax_record(b"GNU.sparse.name", b"sparse"), pax_record(b"GNU.sparse.realsize", b"8388608")]) +
+      header(ti, tarfile.USTAR_FORMAT) + sparse_map + sparse_data + END)
+
 # Byte-level damage to good layers.
 small = Layer().dir("d/").file("d/file", bytes(rng.getrandbits(8) for _ in range(100000))).bytes()
 write("evil-truncated-mid-file.tar", small[:512 * 3 + 40000])

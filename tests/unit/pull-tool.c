@@ -69,6 +69,7 @@ int main(int argc, char *argv[]) {
                 { "cancel", no_argument, NULL, 'x' },
                 { "insecure", no_argument, NULL, 'i' },
                 { "find", no_argument, NULL, 'f' },
+                { "storage-conf", required_argument, NULL, 's' },
                 {},
         };
         _cleanup_(store_freep) Store *s = NULL;
@@ -76,6 +77,7 @@ int main(int argc, char *argv[]) {
         PullOptions o = {};
         PeapodError e = {};
         State st = {};
+        const char *storage_conf = NULL;
         bool find = false;
         int c, r;
 
@@ -101,17 +103,30 @@ int main(int argc, char *argv[]) {
                 case 'k':
                         trust.keys_dir = optarg;
                         break;
+                case 's':
+                        storage_conf = optarg;
+                        break;
                 default:
                         return 2;
                 }
         if (argc - optind != 2) {
-                fprintf(stderr, "usage: pull-tool [--config FILE] [--cancel] [--insecure] [--trust-policy FILE --trust-keys DIR] STORE REF\n");
+                fprintf(stderr, "usage: pull-tool [--config FILE] [--cancel] [--insecure] [--trust-policy FILE --trust-keys DIR] [--storage-conf FILE] STORE REF\n");
                 return 2;
         }
         r = store_open(argv[optind], &s);
         if (r < 0) {
                 fprintf(stderr, "pull-tool: store: %s\n", strerror(-r));
                 return 1;
+        }
+        if (storage_conf) {
+                StorageLimits l;
+
+                r = storage_conf_load(storage_conf, &l, &e);
+                if (r < 0) {
+                        fprintf(stderr, "pull-tool: %s\n", e.message);
+                        return 1;
+                }
+                store_set_limits(s, &l);
         }
         if (find) {
                 _cleanup_(image_freep) Image *i = NULL;

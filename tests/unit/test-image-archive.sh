@@ -113,4 +113,26 @@ cat "$TMP/err"
 grep -qx "errno EBADMSG" "$TMP/out" || fail "corrupt: expected EBADMSG"
 no_temp_files "$TMP/store8"
 if "$TOOL" import "$TMP/store9" "$BUSYBOX" busybox >"$TMP/out" 2>&1; then fail "short override accepted"; fi
+
+echo "== ACI limits"
+# rkt's ACI: its rootfs becomes one layer, bounded while it is copied.
+mkdir -p "$TMP/aci/rootfs/etc"
+head -c 2097152 /dev/zero >"$TMP/aci/rootfs/zeros"
+echo hello >"$TMP/aci/rootfs/etc/hello"
+echo '{"acKind": "ImageManifest", "acVersion": "0.8.11", "name": "example.com/limits",
+       "labels": [{"name": "version", "value": "1"}]}' >"$TMP/aci/manifest"
+tar -C "$TMP/aci" -czf "$TMP/limits.aci" manifest rootfs
+SA="$TMP/store10"
+echo '{"max-layer-size": "1M"}' >"$TMP/storage.conf"
+if "$TOOL" import-aci "$SA" "$TMP/limits.aci" "$TMP/storage.conf" >"$TMP/out" 2>"$TMP/err"; then fail "ACI over max-layer-size imported"; fi
+cat "$TMP/err"
+grep -qx "errno EFBIG" "$TMP/out" || fail "ACI size: expected EFBIG"
+grep -q "ACI: rootfs unpacks to more than 1 MiB (limit storage.conf max-layer-size)" "$TMP/err" || fail "ACI size: message"
+echo '{"max-layer-inodes": 2}' >"$TMP/storage.conf"
+if "$TOOL" import-aci "$SA" "$TMP/limits.aci" "$TMP/storage.conf" >"$TMP/out" 2>"$TMP/err"; then fail "ACI over max-layer-inodes imported"; fi
+grep -qx "errno E2BIG" "$TMP/out" || fail "ACI inodes: expected E2BIG"
+no_temp_files "$SA"
+[ -z "$(ls -A "$SA/layers")" ] || fail "ACI: layer trees left"
+"$TOOL" import-aci "$SA" "$TMP/limits.aci" >"$TMP/out" || fail "ACI within the limits"
+grep -qx "ref example.com/limits:1" "$TMP/out" || fail "ACI ref: $(cat "$TMP/out")"
 echo OK

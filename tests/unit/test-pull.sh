@@ -180,4 +180,25 @@ no_temp_files "$S4"
 [ "$(ls -A "$S4/layers" | wc -l)" -le 1 ] || fail "bad diff_id: a tree of the refused layer exists"
 [ "$(json "$S4/index.json" 'len(d["manifests"])')" = 0 ] || fail "bad diff_id: ref set"
 
+# ---------------------------------------------------------------- limits
+# storage.conf applies to pulls: the big image's 8 MiB layer is over a 4M
+# max-layer-size; refused, named, no temp file, no ref, no tree of it.
+echo "== limits"
+S5="$TMP/store5"
+echo '{"max-layer-size": "4M"}' >"$TMP/storage.conf"
+if "$PULL" --config "$TMP/insecure.conf" --storage-conf "$TMP/storage.conf" "$S5" "$BIG" >"$TMP/out" 2>"$TMP/err"; then
+        fail "layer over max-layer-size accepted"
+fi
+cat "$TMP/err"
+grep -qx "errno EFBIG" "$TMP/out" || fail "limits: expected EFBIG"
+grep -q "unpacks to more than 4 MiB (limit storage.conf max-layer-size)" "$TMP/err" || fail "limits: message"
+no_temp_files "$S5"
+[ "$(ls -A "$S5/layers" | wc -l)" -le 1 ] || fail "limits: a tree of the refused layer exists"
+[ "$(json "$S5/index.json" 'len(d["manifests"])')" = 0 ] || fail "limits: ref set"
+echo '{"max-image-size": "6M"}' >"$TMP/storage.conf"
+if "$PULL" --config "$TMP/insecure.conf" --storage-conf "$TMP/storage.conf" "$TMP/store6" "$BIG" >"$TMP/out" 2>"$TMP/err"; then
+        fail "image over max-image-size accepted"
+fi
+grep -q "the image unpacks to more than 6 MiB (limit storage.conf max-image-size)" "$TMP/err" || { cat "$TMP/err"; fail "limits: image message"; }
+
 echo "OK"

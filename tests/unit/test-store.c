@@ -413,6 +413,148 @@ TEST(gc_waits_for_pin) {
         ASSERT_TRUE(store_blob_exists(s, &d) == 0);
 }
 
+/* What a killed writer leaves (its cleanup never ran) goes at start;
+ * blobs, trees and refs stay; a live writer keeps its temp files. */
+TEST(remove_temp) {
+        _cleanup_(store_freep) Store *s = NULL;
+        _cleanup_(blob_writer_freep) BlobWriter *w = NULL;
+        StoreGcStats st;
+        Digest m1, c1, l1, got;
+        char p[512];
+        int fd;
+
+        ASSERT_OK(rm_rf(root));
+        ASSERT_OK(store_open(root, &s));
+        put_manifest(s, "a layer", &m1, &c1, &l1);
+        snprintf(p, sizeof(p), "%s/blobs/sha256/.tmp-00000000000000aa", root);
+        fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0444);
+        ASSERT_TRUE(fd >= 0);
+        ASSERT_TRUE(write(fd, "partial", 7) == 7);
+        close(fd);
+        snprintf(p, sizeof(p), "%s/layers/.tmp-00000000000000bb/usr/bin", root);
+        ASSERT_OK(mkdir_p(p, 0755));
+        snprintf(p, sizeof(p), "%s/layers/%s/etc", root, l1.hex);
+        ASSERT_OK(mkdir_p(p, 0755));
+
+        /* a writer in progress (it holds a pin): nothing is touched */
+        ASSERT_OK(store_blob_begin(s, NULL, UINT64_MAX, &w));
+        ASSERT_OK(blob_writer_write(w, "live", 4, NULL));
+        ASSERT_ERR(store_remove_temp(s, &st), EBUSY);
+        ASSERT_TRUE(count_blob_entries() == 5);
+        ASSERT_TRUE(store_blob_commit(TAKE_PTR(w), &got, NULL) == 1);
+
+        ASSERT_OK(store_remove_temp(s, &st));
+        ASSERT_TRUE(st.temp_removed == 1 && st.layers_removed == 1 && st.blobs_removed == 0);
+        ASSERT_TRUE(count_blob_entries() == 4);
+        ASSERT_FALSE(path_exists("layers/.tmp-00000000000000bb"));
+        snprintf(p, sizeof(p), "layers/%s/etc", l1.hex);
+        ASSERT_TRUE(path_exists(p));
+        ASSERT_TRUE(store_blob_exists(s, &got) == 1 && store_blob_exists(s, &m1) == 1);
+
+        /* A blob that would eat into the free space to keep is refused,
+         * and its temp file goes with the writer. */
+        {
+                StorageLimits l = STORAGE_LIMITS_DEFAULT;
+                PeapodError e = {};
+
+                l.min_free_percent = 100;
+                store_set_limits(s, &l);
+                ASSERT_ERR(store_blob_write_buffer(s, NULL, "no room", 7, NULL, &e), ENOSPC);
+                ASSERT_TRUE(strstr(e.message, "storage.conf min-free-space"));
+                ASSERT_TRUE(count_blob_entries() == 4);
+                store_set_limits(s, &STORAGE_LIMITS_DEFAULT);
+                ASSERT_TRUE(store_blob_write_buffer(s, NULL, "room", 4, NULL, &e) == 1);
+        }
+}
+
+/* storage.conf: defaults, sizes as bytes or with suffixes, a percentage,
+ * and every malformed value refused with a message naming the key. */
+TEST(storage_conf) {
+        static const char * const bad[] = {
+                "[]", "{", "{\"max-layer-size\": 0}", "{\"max-layer-size\": -1}", "{\"max-layer-size\": \"1X\"}",
+                "{\"max-layer-size\": true}", "{\"max-image-size\": \"99999999T\"}", "{\"max-layer-inodes\": \"1M\"}",
+                "{\"max-layer-inodes\": 0}", "{\"max-layer-inodes\": 8589934592}", "{\"min-free-space\": \"95%\"}",
+                "{\"min-free-space\": \"5 %\"}", "{\"min-free-space\": \"%\"}", "{\"max-layer-siz\": 1}",
+        };
+        StorageLimits l;
+        PeapodError e = {};
+        char p[512], b[32];
+
+        ASSERT_OK(storage_conf_parse("{}", &l, &e));
+        ASSERT_TRUE(l.max_layer_size == STORAGE_MAX_LAYER_SIZE_DEFAULT && l.max_image_size == STORAGE_MAX_IMAGE_SIZE_DEFAULT &&
+                    l.max_layer_inodes == STORAGE_MAX_LAYER_INODES_DEFAULT && l.min_free_percent == 5 && l.min_free_bytes == 0);
+        ASSERT_OK(storage_conf_parse("{\"max-layer-size\": \"1G\", \"max-image-size\": 1048576, \"max-layer-inodes\": 500,"
+                                     " \"min-free-space\": \"2Gi\"}", &l, &e));
+        ASSERT_TRUE(l.max_layer_size == UINT64_C(1) << 30 && l.max_image_size == 1 << 20 && l.max_layer_inodes == 500 &&
+                    l.min_free_bytes == UINT64_C(2) << 30 && l.min_free_percent == 0);
+        ASSERT_OK(storage_conf_parse("{\"min-free-space\": \"10%\"}", &l, &e));
+        ASSERT_TRUE(l.min_free_percent == 10 && l.min_free_bytes == 0);
+        ASSERT_OK(storage_conf_parse("{\"min-free-space\": 0}", &l, &e));
+        ASSERT_TRUE(l.min_free_percent == 0 && l.min_free_bytes == 0);
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                e = PEAPOD_ERROR_NULL;
+                ASSERT_ERR(storage_conf_parse(bad[i], &l, &e), EBADMSG);
+                ASSERT_TRUE(startswith(e.message, "storage.conf: "));
+        }
+
+        snprintf(p, sizeof(p), "%s/storage.conf", root);
+        ASSERT_OK(storage_conf_load(p, &l, &e)); /* missing: the defaults */
+        ASSERT_TRUE(l.max_layer_size == STORAGE_MAX_LAYER_SIZE_DEFAULT);
+        ASSERT_OK(write_file_atomic(p, "{\"max-layer-size\": \"3M\"}", 25, 0644));
+        ASSERT_OK(storage_conf_load(p, &l, &e));
+        ASSERT_TRUE(l.max_layer_size == 3 << 20);
+        ASSERT_OK(unlink(p));
+
+        ASSERT_STREQ(storage_format_size(16ULL << 30, b), "16 GiB");
+        ASSERT_STREQ(storage_format_size(1536, b), "1.5 KiB");
+        ASSERT_STREQ(storage_format_size(100, b), "100 B");
+}
+
+/* A failed import is undone: what this store object added and no ref
+ * reaches goes; what was there before, or a ref reaches, stays. */
+TEST(remove_added) {
+        _cleanup_(store_freep) Store *s = NULL;
+        _cleanup_free_ Digest *chain = NULL;
+        _cleanup_close_ int pin = -EBADF;
+        StoreGcStats st;
+        Digest old, fresh, m1, c1, l1, m2, c2, l2, orphan;
+        char p[512];
+
+        ASSERT_OK(rm_rf(root));
+        ASSERT_OK(store_open(root, &s));
+        ASSERT_TRUE(store_blob_write_buffer(s, NULL, "was there", 9, &old, NULL) == 1);
+        store_track_added(s);
+        ASSERT_TRUE(store_blob_write_buffer(s, NULL, "was there", 9, NULL, NULL) == 0);
+        ASSERT_TRUE(store_blob_write_buffer(s, NULL, "fresh", 5, &fresh, NULL) == 1);
+        put_manifest(s, "named layer", &m1, &c1, &l1);
+        put_manifest(s, "unnamed layer", &m2, &c2, &l2);
+        ASSERT_OK(store_ref_set(s, "example/named:1", &m1, NULL));
+        ASSERT_OK(layer_chain_ids(&l1, 1, &chain));
+        ASSERT_OK(digest_buffer(DIGEST_SHA256, "orphan", 6, &orphan));
+        snprintf(p, sizeof(p), "%s/layers/%s/etc", root, chain[0].hex);
+        ASSERT_OK(mkdir_p(p, 0755));
+        store_note_added_tree(s, &chain[0]);
+        snprintf(p, sizeof(p), "%s/layers/%s/etc", root, orphan.hex);
+        ASSERT_OK(mkdir_p(p, 0755));
+        store_note_added_tree(s, &orphan);
+
+        /* not while a writer is at work */
+        ASSERT_OK(store_pin(s, &pin));
+        ASSERT_ERR(store_remove_added(s, &st), EBUSY);
+        pin = safe_close(pin);
+
+        ASSERT_OK(store_remove_added(s, &st));
+        ASSERT_TRUE(st.blobs_removed == 4 && st.layers_removed == 1);
+        ASSERT_TRUE(store_blob_exists(s, &old) == 1);
+        ASSERT_TRUE(store_blob_exists(s, &fresh) == 0);
+        ASSERT_TRUE(store_blob_exists(s, &m1) == 1 && store_blob_exists(s, &c1) == 1 && store_blob_exists(s, &l1) == 1);
+        ASSERT_TRUE(store_blob_exists(s, &m2) == 0 && store_blob_exists(s, &c2) == 0 && store_blob_exists(s, &l2) == 0);
+        snprintf(p, sizeof(p), "layers/%s/etc", chain[0].hex);
+        ASSERT_TRUE(path_exists(p));
+        snprintf(p, sizeof(p), "layers/%s", orphan.hex);
+        ASSERT_FALSE(path_exists(p));
+}
+
 int main(void) {
         ASSERT_TRUE(mkdtemp(root));
         test_layout();
@@ -421,6 +563,9 @@ int main(void) {
         test_refs();
         test_gc();
         test_gc_waits_for_pin();
+        test_remove_temp();
+        test_storage_conf();
+        test_remove_added();
         ASSERT_OK(rm_rf(root));
         return 0;
 }

@@ -16,6 +16,7 @@
 #include <locale.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
@@ -294,6 +295,65 @@ static const struct {
         { "evil-gnu-longname-dotdot.tar", EINVAL },
 };
 
+static void check_refused_with(const char *name, const UnpackOptions *opts, int expected, const char *says) {
+        PeapodError err = {};
+
+        check_refused(name, opts, expected);
+        /* Again for the message: it names the limit, not an entry. */
+        ASSERT_TRUE(unpack_layer(name, opts, NULL, &err) == -expected);
+        if (!strstr(err.message, says)) {
+                fprintf(stderr, "%s: \"%s\" not in \"%s\"\n", name, says, err.message);
+                ASSERT_TRUE(false);
+        }
+}
+
+/* The storage.conf limits, small: bytes (declared, so a zip bomb is
+ * refused before its zeros are written, and a sparse file counts with its
+ * holes), inodes (implied directories count, hard links do not), the
+ * image's budget across layers, the free space to keep. A refused layer
+ * leaves nothing. */
+static void test_limits(void) {
+        UnpackOptions bytes = { .max_total_size = 8 << 20 };
+        UnpackOptions inodes = { .max_inodes = 20, .max_entries = 100 };
+        UnpackBudget budget = { .max_size = 5 << 20 };
+        UnpackOptions image = { .budget = &budget };
+        UnpackStats stats = {};
+        PeapodError err = {};
+        struct statvfs sv;
+        struct stat st;
+
+        check_refused_with("limit-zip-bomb.tar.gz", &bytes, EFBIG,
+                           "unpacks to more than 8 MiB (limit storage.conf max-layer-size)");
+
+        check_refused_with("limit-sparse.tar", &(UnpackOptions) { .max_total_size = 4 << 20 }, EFBIG, "max-layer-size");
+        ASSERT_OK(unpack_layer("limit-sparse.tar", &bytes, NULL, &err));
+        ASSERT_OK(lstat(at(dest, "sparse"), &st));
+        ASSERT_TRUE(st.st_size == 8 << 20);
+        ASSERT_TRUE((uint64_t) st.st_blocks * 512 < (1 << 20)); /* the hole stayed a hole */
+        ASSERT_OK(rm_rf(dest));
+
+        check_refused_with("limit-implied-dirs.tar", &inodes, E2BIG,
+                           "creates more than 20 inodes (limit storage.conf max-layer-inodes)");
+        check_refused_with("limit-files.tar", &inodes, E2BIG, "max-layer-inodes");
+        ASSERT_OK(unpack_layer("limit-hardlinks.tar", &inodes, &stats, &err));
+        ASSERT_TRUE(stats.entries == 41 && stats.inodes == 1);
+        ASSERT_OK(lstat(at(dest, "h39"), &st));
+        ASSERT_TRUE(st.st_nlink == 41);
+        ASSERT_OK(rm_rf(dest));
+
+        /* good.tar declares a bit over 3 MiB: one fits into 5 MiB, two do not. */
+        ASSERT_OK(unpack_layer("good.tar", &image, NULL, &err));
+        ASSERT_OK(rm_rf(dest));
+        check_refused_with("good.tar", &image, EFBIG, "the image unpacks to more than 5 MiB (limit storage.conf max-image-size)");
+
+        /* More free space kept than there is: refused before anything is written. */
+        ASSERT_OK(statvfs(workdir, &sv));
+        check_refused_with("good.tar",
+                           &(UnpackOptions) { .min_free_bytes = (uint64_t) sv.f_bavail * sv.f_frsize + (UINT64_C(1) << 30) },
+                           ENOSPC, "free in the image store (limit storage.conf min-free-space)");
+        check_refused_with("good.tar", &(UnpackOptions) { .min_free_percent = 100 }, ENOSPC, "min-free-space");
+}
+
 static void run_generator(const char *script) {
         pid_t pid = fork();
         int status;
@@ -393,6 +453,8 @@ int main(int argc, char *argv[]) {
                 }
                 check_refused("evil-gzip-of-gzip.tar.gz.gz", &(UnpackOptions) { .expected_diff_id = &diff_id }, EBADMSG);
         }
+
+        test_limits();
 
         /* layer_unpack() switches the thread's locale only while it runs. */
         ASSERT_TRUE(uselocale((locale_t) 0) == LC_GLOBAL_LOCALE);
