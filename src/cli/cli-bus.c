@@ -239,6 +239,31 @@ static int read_networks(sd_bus_message *m, void *base) {
         return sd_bus_message_exit_container(m);
 }
 
+static int read_ports(sd_bus_message *m, void *base) {
+        PodInfo *p = base;
+        const char *proto, *ip;
+        uint16_t host_port, pod_port;
+        int r;
+
+        r = sd_bus_message_enter_container(m, 'a', "(ssqq)");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_read(m, "(ssqq)", &proto, &ip, &host_port, &pod_port)) > 0) {
+                PodPortInfo *n = reallocarray(p->ports, p->n_ports + 1, sizeof(PodPortInfo));
+
+                if (!n)
+                        return -ENOMEM;
+                p->ports = n;
+                n[p->n_ports++] = (PodPortInfo) { .protocol = strdup(proto), .host_ip = strdup(ip),
+                                                  .host_port = host_port, .pod_port = pod_port };
+                if (!n[p->n_ports - 1].protocol || !n[p->n_ports - 1].host_ip)
+                        return -ENOMEM;
+        }
+        if (r < 0)
+                return r;
+        return sd_bus_message_exit_container(m);
+}
+
 int cli_read_properties(sd_bus_message *m, const CliBusProperty *props, size_t n_props, void *base) {
         int r;
 
@@ -311,6 +336,7 @@ static int read_pod_properties(sd_bus_message *m, PodInfo *p) {
                 { "NetworkMode", "s", offsetof(PodInfo, network_mode) },
                 { "Hostname", "s", offsetof(PodInfo, hostname) },
                 { "Networks", "a(sss)", 0, read_networks },
+                { "Ports", "a(ssqq)", 0, read_ports },
         };
 
         return cli_read_properties(m, props, ELEMENTSOF(props), p);

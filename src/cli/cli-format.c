@@ -42,6 +42,11 @@ void pod_info_done(PodInfo *p) {
                 free(p->addresses[i].address);
         }
         free(p->addresses);
+        for (size_t i = 0; i < p->n_ports; i++) {
+                free(p->ports[i].protocol);
+                free(p->ports[i].host_ip);
+        }
+        free(p->ports);
         *p = (PodInfo) {};
 }
 
@@ -247,6 +252,26 @@ json_object *pod_info_to_json(const PodInfo *p) {
                 if (json_object_object_add(o, "networks", addrs) < 0)
                         return NULL;
                 TAKE_PTR(addrs);
+        }
+        {
+                _cleanup_json_ json_object *ports = json_object_new_array();
+
+                if (!ports)
+                        return NULL;
+                for (size_t i = 0; i < p->n_ports; i++) {
+                        _cleanup_json_ json_object *j = json_object_new_object();
+
+                        if (!j || json_add_string(j, "protocol", p->ports[i].protocol) < 0 ||
+                            json_add_string(j, "host_ip", p->ports[i].host_ip) < 0 ||
+                            json_add_uint64(j, "host_port", p->ports[i].host_port) < 0 ||
+                            json_add_uint64(j, "pod_port", p->ports[i].pod_port) < 0 ||
+                            json_object_array_add(ports, j) < 0)
+                                return NULL;
+                        TAKE_PTR(j);
+                }
+                if (json_object_object_add(o, "ports", ports) < 0)
+                        return NULL;
+                TAKE_PTR(ports);
         }
 
         for (size_t i = 0; i < p->n_apps; i++) {

@@ -119,12 +119,21 @@ typedef struct PodAddressInfo {
         char *network, *ifname, *address;
 } PodAddressInfo;
 
+/* One published port: (protocol, host address or "" for every one, host
+ * port, pod port). */
+typedef struct PodPortInfo {
+        char *protocol, *host_ip;
+        uint16_t host_port, pod_port;
+} PodPortInfo;
+
 typedef struct PodInfo {
         char *id, *name, *state, *machine, *slice, *unit, *path;
         char *stage1;     /* NULL from a peapodd without flavours */
         char *network_mode, *hostname;
         PodAddressInfo *addresses;
         size_t n_addresses;
+        PodPortInfo *ports;
+        size_t n_ports;
         uint32_t leader;
         uint64_t created_usec, started_usec, exited_usec;
         AppInfo *apps;

@@ -14,6 +14,7 @@
 #define BUS_ERROR_INVALID_NAME "org.peapod1.Error.InvalidName"
 #define BUS_ERROR_NO_SUCH_IMAGE "org.peapod1.Error.NoSuchImage"
 #define BUS_ERROR_POD_RUNNING "org.peapod1.Error.PodRunning"
+#define BUS_ERROR_PORT_IN_USE "org.peapod1.Error.PortInUse"
 
 #define REMOVE_POD_FORCE UINT64_C(1)
 #define APP_ARGV_MAX 4096
@@ -47,6 +48,9 @@ int bus_error_from_pod_errno(sd_bus_error *error, int r, const char *what, const
                 break;
         case -EBUSY:
                 name = BUS_ERROR_POD_RUNNING;
+                break;
+        case -EADDRINUSE:
+                name = BUS_ERROR_PORT_IN_USE;
                 break;
         case -EINVAL:
         case -E2BIG:
@@ -666,6 +670,13 @@ static int method_create_pod(sd_bus_message *m, void *userdata, sd_bus_error *er
                 pod_network_done(&p->net);
                 p->net = net;
         }
+        /* A host port goes to one pod: a second DNAT rule for it would
+         * silently lose to the first. */
+        r = pod_ports_check(p, d->pods, d->n_pods, &perr);
+        if (r < 0) {
+                r = bus_error_from_pod_errno(error, r, "Failed to create pod", perr.message);
+                goto finish;
+        }
         r = pod_save(p, d->runtime.state_dir);
         if (r < 0) {
                 r = sd_bus_error_set_errnof(error, r, "Failed to save pod %s: %m", p->name);
@@ -698,6 +709,10 @@ int bus_pod_start(Daemon *d, Pod *p, sd_bus_message *m, sd_bus_error *error) {
         if (p->state != POD_CREATED)
                 return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE, "Pod %s is %s; only a created pod can be started",
                                          p->name, pod_state_to_string(p->state));
+        /* Again: the host may have bound the port since the pod was made. */
+        r = pod_ports_check(p, d->pods, d->n_pods, &perr);
+        if (r < 0)
+                return bus_error_from_pod_errno(error, r, "Failed to start pod", perr.message);
         r = pod_start(&d->runtime, p, &perr);
         (void) pod_send_changed(d, p);
         if (r < 0) {

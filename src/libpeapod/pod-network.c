@@ -174,6 +174,77 @@ int pod_port_parse(const char *s, PodPort *ret) {
         return 0;
 }
 
+static bool host_ip_is_any(const char *ip) {
+        return isempty(ip) || streq(ip, "0.0.0.0") || streq(ip, "::");
+}
+
+bool pod_ports_overlap(const PodPort *a, const PodPort *b) {
+        return streq(a->protocol, b->protocol) && a->host_port == b->host_port &&
+               (host_ip_is_any(a->host_ip) || host_ip_is_any(b->host_ip) || streq(a->host_ip, b->host_ip));
+}
+
+int pod_port_check_host(const PodPort *p) {
+        union {
+                struct sockaddr sa;
+                struct sockaddr_in in;
+                struct sockaddr_in6 in6;
+        } sa = {};
+        socklen_t len;
+        _cleanup_close_ int fd = -EBADF;
+        bool v6 = !isempty(p->host_ip) && strchr(p->host_ip, ':');
+
+        if (v6) {
+                sa.in6 = (struct sockaddr_in6) { .sin6_family = AF_INET6, .sin6_port = htons(p->host_port) };
+                if (inet_pton(AF_INET6, p->host_ip, &sa.in6.sin6_addr) != 1)
+                        return -EINVAL;
+                len = sizeof(sa.in6);
+        } else {
+                sa.in = (struct sockaddr_in) { .sin_family = AF_INET, .sin_port = htons(p->host_port) };
+                if (!isempty(p->host_ip) && inet_pton(AF_INET, p->host_ip, &sa.in.sin_addr) != 1)
+                        return -EINVAL;
+                len = sizeof(sa.in);
+        }
+        fd = socket(v6 ? AF_INET6 : AF_INET, (streq(p->protocol, "udp") ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return -errno;
+        /* A connection of the past (TIME_WAIT) holds nothing. */
+        if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &(int) { 1 }, sizeof(int)) < 0)
+                return -errno;
+        if (bind(fd, &sa.sa, len) < 0)
+                /* An address this host does not have is the user's to fix,
+                 * not ours to refuse: the DNAT rule works without it. */
+                return errno == EADDRNOTAVAIL ? 0 : -errno;
+        return 0;
+}
+
+int pod_ports_check(const struct Pod *p, struct Pod * const *pods, size_t n_pods, PeapodError *err) {
+        const PodNetwork *net = &p->net;
+
+        for (size_t i = 0; i < net->n_ports; i++) {
+                const PodPort *port = &net->ports[i];
+                int r;
+
+                for (size_t j = 0; j < n_pods; j++) {
+                        const struct Pod *o = pods[j];
+
+                        /* Only a pod that may run claims its ports. */
+                        if (o == p || streq(o->id, p->id) || o->state == POD_EXITED)
+                                continue;
+                        for (size_t k = 0; k < o->net.n_ports; k++)
+                                if (pod_ports_overlap(port, &o->net.ports[k]))
+                                        return peapod_error_set(err, -EADDRINUSE, "Host port %u/%s is published by pod %s already",
+                                                                port->host_port, port->protocol, o->name);
+                }
+                r = pod_port_check_host(port);
+                if (r == -EADDRINUSE)
+                        return peapod_error_set(err, r, "Host port %u/%s is in use on the host", port->host_port, port->protocol);
+                if (r < 0)
+                        return peapod_error_set(err, r, "Failed to check host port %u/%s: %s", port->host_port,
+                                                port->protocol, strerror(-r));
+        }
+        return 0;
+}
+
 int pod_network_from_spec(const PodNetworkSpec *spec, const char *cni_conf_dir, PodNetwork *ret, PeapodError *err) {
         _cleanup_(pod_network_done) PodNetwork n = { .mode = POD_NETWORK_CNI };
         size_t k = strv_length(spec->networks);
@@ -232,8 +303,7 @@ int pod_network_from_spec(const PodNetworkSpec *spec, const char *cni_conf_dir, 
                         return peapod_error_set(err, -EINVAL, "Invalid port mapping %s:%u:%u/%s", strempty(p->host_ip),
                                                 p->host_port, p->pod_port, p->protocol);
                 for (size_t j = 0; j < i; j++)
-                        if (streq(n.ports[j].protocol, p->protocol) && n.ports[j].host_port == p->host_port &&
-                            streq(n.ports[j].host_ip, strempty(p->host_ip)))
+                        if (pod_ports_overlap(&n.ports[j], p))
                                 return peapod_error_set(err, -EINVAL, "Host port %u/%s is published twice",
                                                         p->host_port, p->protocol);
                 memcpy(n.ports[i].protocol, p->protocol, sizeof(p->protocol));

@@ -77,6 +77,14 @@ int pod_port_parse(const char *s, PodPort *ret);
 void pod_port_done(PodPort *p);
 bool pod_port_is_valid(const PodPort *p);
 
+/* Whether two published ports claim the same host socket: the same
+ * protocol and host port, on the same host address or either on every
+ * address ("", 0.0.0.0, ::). */
+bool pod_ports_overlap(const PodPort *a, const PodPort *b);
+/* Whether the host socket of port is free in this network namespace (a
+ * bind() test): 0 free, -EADDRINUSE bound by something, other -errno. */
+int pod_port_check_host(const PodPort *port);
+
 int pod_network_to_json(const PodNetwork *n, json_object **ret);
 /* Missing (a pod.json from before networking) reads as mode "none". */
 int pod_network_from_json(json_object *o, PodNetwork *n);
@@ -86,6 +94,12 @@ void pod_network_clear_addresses(PodNetwork *n);
 
 struct Pod;
 struct PodRuntime;
+
+/* p's ports may be published: none that a pod of pods (other than p, not
+ * exited) publishes, none bound on the host (twice in p is
+ * pod_network_from_spec()'s to refuse). Otherwise
+ * -EADDRINUSE with err naming the port and who holds it. */
+int pod_ports_check(const struct Pod *p, struct Pod * const *pods, size_t n_pods, PeapodError *err);
 
 /* The file the pod's network namespace is bound to while it lives:
  * <run_dir>/netns/<pod id>. */

@@ -2,7 +2,9 @@
 /* CNI: parsing of configs and results, and running plugins (small shell
  * scripts standing in for plugins, so that every byte they get and give
  * is known). The real plugins run in tests/integration/test-net*.sh. */
+#include <arpa/inet.h>
 #include <stdio.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include "cni.h"
@@ -54,6 +56,41 @@ TEST(ports) {
                                     "80:80/", "1.2.3:80:80", "x:80:80", "[::1:80:80", "80:80:80:80", "+80:80",
                                     "-1:80", "080808:80"))
                 ASSERT_ERR(pod_port_parse(bad, &p), EINVAL);
+}
+
+TEST(port_conflicts) {
+        PodPort a = { .protocol = "tcp", .host_ip = (char *) "", .host_port = 8080, .pod_port = 80 };
+        PodPort b = { .protocol = "tcp", .host_ip = (char *) "127.0.0.1", .host_port = 8080, .pod_port = 81 };
+        PodPort c = { .protocol = "tcp", .host_ip = (char *) "127.0.0.2", .host_port = 8080, .pod_port = 81 };
+        PodPort u = { .protocol = "udp", .host_ip = (char *) "", .host_port = 8080, .pod_port = 80 };
+        PodPort o = { .protocol = "tcp", .host_ip = (char *) "0.0.0.0", .host_port = 8081, .pod_port = 80 };
+        PodPort o2 = { .protocol = "tcp", .host_ip = (char *) "127.0.0.1", .host_port = 8081, .pod_port = 80 };
+        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        socklen_t len = sizeof(sa);
+        _cleanup_close_ int fd = -EBADF;
+        PodPort held;
+
+        /* Every address overlaps every one; two addresses do not. */
+        ASSERT_TRUE(pod_ports_overlap(&a, &b));
+        ASSERT_TRUE(pod_ports_overlap(&b, &a));
+        ASSERT_FALSE(pod_ports_overlap(&b, &c));
+        ASSERT_FALSE(pod_ports_overlap(&a, &u));
+        ASSERT_TRUE(pod_ports_overlap(&o, &o2));
+        ASSERT_FALSE(pod_ports_overlap(&a, &o));
+
+        /* A port a process of this host listens on is in use; once closed,
+         * it is free. */
+        fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        ASSERT_TRUE(fd >= 0);
+        ASSERT_TRUE(bind(fd, (struct sockaddr *) &sa, sizeof(sa)) == 0);
+        ASSERT_TRUE(listen(fd, 1) == 0);
+        ASSERT_TRUE(getsockname(fd, (struct sockaddr *) &sa, &len) == 0);
+        held = (PodPort) { .protocol = "tcp", .host_ip = (char *) "127.0.0.1", .host_port = ntohs(sa.sin_port) };
+        ASSERT_ERR(pod_port_check_host(&held), EADDRINUSE);
+        held.host_ip = (char *) "";
+        ASSERT_ERR(pod_port_check_host(&held), EADDRINUSE);
+        fd = safe_close(fd);
+        ASSERT_OK(pod_port_check_host(&held));
 }
 
 TEST(results) {
@@ -332,6 +369,7 @@ int main(void) {
         test_port_rules();
         test_network_names();
         test_ports();
+        test_port_conflicts();
         test_results();
         test_conflists();
         test_exec();
