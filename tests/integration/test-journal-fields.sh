@@ -32,4 +32,12 @@ done
 # And by app name, as peapod(1) shows.
 o=$(journalctl --namespace=peapod --no-pager -o cat "PEAPOD_POD_ID=$id" PEAPOD_APP=b)
 assert_eq "out-b" "$o" "the lines of app b"
+
+# The commands of the README and peapod(1)'s example, as written there.
+o=$(journalctl --namespace=peapod --no-pager -o cat "PEAPOD_POD_ID=$($PEAPOD status --format=json "${PFX}quick" | jq -r .id)" | sort | tr '\n' ' ')
+assert_eq "err-a err-c out-a out-b " "$o" "peapod(1): journalctl --namespace=peapod PEAPOD_POD_ID=..."
+o=$(journalctl --namespace=peapod --no-pager -o cat -u "peapod-${PFX}quick-*.service" | sort | tr '\n' ' ')
+assert_eq "err-a err-c out-a out-b " "$o" "peapod(1): journalctl --namespace=peapod -u 'peapod-POD-*.service'"
+o=$(journalctl --namespace=peapod --no-pager -o cat -u "peapod-${PFX}quick-a.service" | sort | tr '\n' ' ')
+assert_eq "err-a out-a " "$o" "README: journalctl --namespace=peapod -u UNIT"
 say ok
