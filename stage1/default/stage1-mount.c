@@ -3,12 +3,14 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/mount.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "macro.h"
 #include "stage1-mount.h"
+#include "stage1-util.h"
 #include "strv.h"
 
 /* Files of /proc that tell about the host's kernel (memory, keys, timers,
@@ -29,21 +31,59 @@ static char *const proc_read_only[] = { "bus", "fs", "irq", "sys", "sysrq-trigge
 
 #define AT_PATH_MAX (sizeof("/proc/self/fd/") + 12 + NAME_MAX + 1)
 
+int stage1_mount_tree_read_only_remount(int fd) {
+        _cleanup_fclose_ FILE *f = NULL;
+        _cleanup_free_ char *line = NULL;
+        char p[FD_PATH_MAX], top[PATH_MAX], mp[PATH_MAX];
+        size_t size = 0;
+        ssize_t n;
+
+        /* The tree's path in our mount namespace, as mountinfo names it
+         * (the caller has not changed its root yet). */
+        n = readlink(fd_path(p, fd), top, sizeof(top) - 1);
+        if (n < 0)
+                return -errno;
+        top[n] = 0;
+        if (top[0] != '/')
+                return -EINVAL;
+
+        /* Private first: nothing arrives from the host while we walk. */
+        if (mount(NULL, top, NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+                return -errno;
+        f = fopen("/proc/self/mountinfo", "re");
+        if (!f)
+                return -errno;
+        /* Every mount at or below the tree's path, one remount each; the
+         * path reaches the topmost mount there, and one covered by another
+         * is out of reach anyway. */
+        while (getline(&line, &size, f) > 0) {
+                int r = mountinfo_mount_point(line, mp, sizeof(mp));
+                if (r < 0)
+                        return r;
+                if (!path_is_at_or_below(mp, top))
+                        continue;
+                if (mount(NULL, mp, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+                        return -errno;
+        }
+        return ferror(f) ? -EIO : 0;
+}
+
 int stage1_mount_tree_read_only(int fd) {
         /* Recursive: a read-only remount by mount(2) changes only the one
          * mount it names, and a recursive bind brings the host's submounts
          * (binfmt_misc, cgroup2, securityfs, debugfs, efivarfs, ...) with
          * their own, writable flags. mount_setattr(2) (Linux 5.12) sets the
-         * whole tree in one call; the helpers already need it for volumes.
-         * There is no fallback on older kernels: the app is refused. */
+         * whole tree in one call; before it, each mount is remounted. */
         struct mount_attr attr = {
                 .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
                 .propagation = MS_PRIVATE,
         };
 
-        if (mount_setattr(fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0)
+        if (mount_setattr(fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) >= 0)
+                return 0;
+        if (errno != ENOSYS)
                 return -errno;
-        return 0;
+        return stage1_mount_tree_read_only_remount(fd);
 }
 
 /* Binds name below dir_fd onto itself with everything below it, then makes

@@ -24,5 +24,12 @@ int stage1_mask_sys_firmware(int sys_fd);
  * every mount below it, read-only, nosuid, nodev and noexec, and private:
  * a mount the host makes below it later (an automount, say) does not
  * propagate into it, since it would come with its own, writable flags.
- * -errno, without logging. */
+ * With mount_setattr(2), or, on a kernel without it, by
+ * stage1_mount_tree_read_only_remount(). -errno, without logging. */
 int stage1_mount_tree_read_only(int fd);
+
+/* The same for kernels before 5.12: makes the tree private, then remounts
+ * each mount that /proc/self/mountinfo lists at or below fd's path. Only
+ * before a chroot or pivot (mountinfo's paths are relative to the root).
+ * Exposed for its test. */
+int stage1_mount_tree_read_only_remount(int fd);
