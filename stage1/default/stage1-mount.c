@@ -7,6 +7,7 @@
 #include <sys/mount.h>
 #include <unistd.h>
 
+#include "fs-util.h"
 #include "log.h"
 #include "macro.h"
 #include "stage1-mount.h"

@@ -52,7 +52,7 @@ static int bind_host(int root_fd, const char *name) {
         if (mount(src, fd_path(p, fd), NULL, MS_BIND | MS_REC, NULL) < 0)
                 return log_error_errno(errno, "Failed to bind %s: %m", src);
         /* The fd above is the directory beneath: open the bind itself. */
-        safe_close(fd);
+        fd = safe_close(fd);
         fd = openat(root_fd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0)
                 return log_error_errno(errno, "Failed to open %s: %m", name);
