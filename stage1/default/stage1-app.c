@@ -22,6 +22,7 @@
 #include "log.h"
 #include "stage1-child.h"
 #include "stage1-journal.h"
+#include "stage1-mount.h"
 #include "stage1-sealed.h"
 #include "stage1-util.h"
 
@@ -120,63 +121,15 @@ static int mount_dir_at(int dir_fd, const char *name, const char *what, const ch
         return reopen_dir(dir_fd, name);
 }
 
-/* A bind mount of path onto itself, then made read-only (the flags of a
- * bind mount can only be changed by a second, remounting call). */
-static int bind_read_only(const char *path) {
-        if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0 ||
-            mount(NULL, path, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
-                return -errno;
-        return 0;
-}
-
-/* Files of /proc that tell about the host's kernel (memory, keys, timers,
- * the scheduler) rather than the pod: covered with /dev/null, as docker
- * and crun do. */
-static char *const proc_masked_files[] = {
-        "kcore", "keys", "timer_list", "timer_stats", "sched_debug", "latency_stats", NULL,
-};
-/* Directories of host hardware: covered with an empty read-only tmpfs. */
-static char *const proc_masked_dirs[] = { "acpi", "scsi", NULL };
-/* Most of these act on the whole host, not on the pod: read-only. */
-static char *const proc_read_only[] = { "bus", "fs", "irq", "sys", "sysrq-trigger", NULL };
-
-/* path is below a /proc or /sys we have just mounted ourselves, which the
- * image cannot have planted symlinks in. A missing entry is fine: kernels
- * differ in what they have. */
-static int mask_path(const char *path, bool dir) {
-        if (access(path, F_OK) < 0)
-                return errno == ENOENT ? 0 : -errno;
-        if (dir ? mount("tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0,mode=0555") < 0
-                : mount("/dev/null", path, NULL, MS_BIND, NULL) < 0)
-                return -errno;
-        return 0;
-}
-
 static int setup_proc(int root_fd) {
         _cleanup_close_ int fd = -EBADF;
-        char p[FD_PATH_MAX + 32];
-        int r;
 
         /* Mounted from the child, which is in the pod's PID namespace: it
          * lists the pod's processes. */
         fd = mount_dir_at(root_fd, "proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
         if (fd < 0)
                 return fd;
-
-        FOREACH_STRV(f, proc_read_only) {
-                snprintf(p, sizeof(p), "/proc/self/fd/%i/%s", fd, f);
-                r = bind_read_only(p);
-                if (r < 0 && r != -ENOENT)
-                        return log_error_errno(r, "Failed to make /proc/%s read-only: %m", f);
-        }
-        for (int dir = 0; dir < 2; dir++)
-                FOREACH_STRV(f, dir ? proc_masked_dirs : proc_masked_files) {
-                        snprintf(p, sizeof(p), "/proc/self/fd/%i/%s", fd, f);
-                        r = mask_path(p, dir);
-                        if (r < 0)
-                                return log_error_errno(r, "Failed to mask /proc/%s: %m", f);
-                }
-        return 0;
+        return stage1_protect_proc(fd);
 }
 
 static int setup_dev(int root_fd) {
@@ -226,19 +179,12 @@ static int setup_dev(int root_fd) {
         return 0;
 }
 
-/* Firmware tables (ACPI, DMI, EFI variables) are the host's. */
 static int mask_sys_firmware(int root_fd) {
         _cleanup_close_ int fd = reopen_dir(root_fd, "sys");
-        char p[FD_PATH_MAX + 16];
-        int r;
 
         if (fd < 0)
                 return log_error_errno(fd, "Failed to open sys: %m");
-        snprintf(p, sizeof(p), "/proc/self/fd/%i/firmware", fd);
-        r = mask_path(p, true);
-        if (r < 0)
-                return log_error_errno(r, "Failed to mask /sys/firmware: %m");
-        return 0;
+        return stage1_mask_sys_firmware(fd);
 }
 
 static int setup_sys(int root_fd) {

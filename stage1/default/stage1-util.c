@@ -860,6 +860,50 @@ int loop_write(int fd, const void *buf, size_t size) {
         return 0;
 }
 
+int mountinfo_mount_point(const char *line, char *buf, size_t size) {
+        const char *p = line;
+        size_t n = 0;
+
+        /* mount id, parent id, major:minor, root, then the mount point. */
+        for (int field = 0; field < 4; field++) {
+                p = strchr(p, ' ');
+                if (!p)
+                        return -EINVAL;
+                p++;
+        }
+        if (*p != '/')
+                return -EINVAL;
+        for (; *p && *p != ' ' && *p != '\n'; p++) {
+                char c = *p;
+
+                if (c == '\\') {
+                        /* Always three octal digits: the kernel escapes
+                         * space, tab, newline and backslash so. */
+                        if (p[1] < '0' || p[1] > '3' || p[2] < '0' || p[2] > '7' || p[3] < '0' || p[3] > '7')
+                                return -EINVAL;
+                        c = (char) ((p[1] - '0') << 6 | (p[2] - '0') << 3 | (p[3] - '0'));
+                        p += 3;
+                        if (c == 0)
+                                return -EINVAL;
+                }
+                if (n + 1 >= size)
+                        return -ENAMETOOLONG;
+                buf[n++] = c;
+        }
+        if (*p != ' ')
+                return -EINVAL;
+        buf[n] = 0;
+        return 0;
+}
+
+bool path_is_at_or_below(const char *path, const char *prefix) {
+        size_t l = strlen(prefix);
+
+        if (streq(prefix, "/"))
+                return path[0] == '/';
+        return strneq(path, prefix, l) && (path[l] == 0 || path[l] == '/');
+}
+
 char *fd_path(char buf[static FD_PATH_MAX], int fd) {
         snprintf(buf, FD_PATH_MAX, "/proc/self/fd/%i", fd);
         return buf;

@@ -133,6 +133,16 @@ int mkfileat_nofollow(int dir_fd, const char *name, mode_t mode);
 
 int loop_write(int fd, const void *buf, size_t size);
 
+/* The mount point (the fifth field) of one line of /proc/PID/mountinfo,
+ * with the kernel's octal escapes ("\040" for a space, and the like) undone,
+ * into buf: -EINVAL if the line is malformed or the escapes are not the
+ * kernel's, -ENAMETOOLONG if it does not fit in size. */
+int mountinfo_mount_point(const char *line, char *buf, size_t size);
+
+/* Whether path is prefix or below it, component-wise: "/a/b" is below
+ * "/a", "/ab" is not. Both absolute, without trailing "/" (but "/"). */
+bool path_is_at_or_below(const char *path, const char *prefix);
+
 /* "/proc/self/fd/N": lets mount(2) act on exactly the inode we checked
  * instead of resolving a path again. */
 #define FD_PATH_MAX (sizeof("/proc/self/fd/") + 12)

@@ -642,6 +642,34 @@ static void test_mkdirat_nofollow(void) {
         CHECK(rm_rf(tmp) >= 0);
 }
 
+static void test_mountinfo(void) {
+        char buf[64];
+
+        printf("== mountinfo_mount_point, path_is_at_or_below\n");
+        CHECK(mountinfo_mount_point("36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw\n", buf, sizeof(buf)) == 0 &&
+              streq(buf, "/mnt2"));
+        CHECK(mountinfo_mount_point("1 2 0:3 / /a\\040b\\134c\\011 rw - tmpfs t rw", buf, sizeof(buf)) == 0 &&
+              streq(buf, "/a b\\c\t"));
+        CHECK(mountinfo_mount_point("1 2 0:3 / / rw - tmpfs t rw", buf, sizeof(buf)) == 0 && streq(buf, "/"));
+        CHECK(mountinfo_mount_point("1 2 0:3 / /x\\04 rw", buf, sizeof(buf)) == -EINVAL);
+        CHECK(mountinfo_mount_point("1 2 0:3 / /x\\", buf, sizeof(buf)) == -EINVAL);
+        CHECK(mountinfo_mount_point("1 2 0:3 / /x\\000y rw", buf, sizeof(buf)) == -EINVAL);
+        CHECK(mountinfo_mount_point("1 2 0:3 / /x\\400 rw", buf, sizeof(buf)) == -EINVAL);
+        CHECK(mountinfo_mount_point("1 2 0:3 / /x", buf, sizeof(buf)) == -EINVAL);
+        CHECK(mountinfo_mount_point("1 2 0:3 / x rw", buf, sizeof(buf)) == -EINVAL);
+        CHECK(mountinfo_mount_point("1 2 0:3", buf, sizeof(buf)) == -EINVAL);
+        CHECK(mountinfo_mount_point("", buf, sizeof(buf)) == -EINVAL);
+        CHECK(mountinfo_mount_point("1 2 0:3 / /0123456789 rw", buf, 11) == -ENAMETOOLONG);
+        CHECK(mountinfo_mount_point("1 2 0:3 / /012345678 rw", buf, 11) == 0 && streq(buf, "/012345678"));
+
+        CHECK(path_is_at_or_below("/a", "/a"));
+        CHECK(path_is_at_or_below("/a/b", "/a"));
+        CHECK(!path_is_at_or_below("/ab", "/a"));
+        CHECK(!path_is_at_or_below("/", "/a"));
+        CHECK(path_is_at_or_below("/x", "/"));
+        CHECK(!path_is_at_or_below("/a", "/a/b"));
+}
+
 static int write_args(const char *path, const void *data, size_t size, mode_t mode) {
         _cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
 
@@ -743,6 +771,7 @@ int main(void) {
         test_read_id_file();
         test_mkdirat_nofollow();
         test_args_file();
+        test_mountinfo();
 
         if (failures > 0) {
                 printf("%u check(s) failed\n", failures);

@@ -2,8 +2,9 @@
 /* peapod-stage1-app of the fly flavour: the app shares the host's network,
  * IPC, UTS and PID namespaces and is only chrooted into its root, with the
  * host's /proc, /dev and /sys bound in (rkt's stage1-fly: for privileged
- * system tools). Same arguments, exit codes and fate mirroring as the
- * default flavour's. See stage1/README.md. */
+ * system tools), the host-wide parts of /proc and all of /sys read-only.
+ * Same arguments, exit codes and fate mirroring as the default flavour's.
+ * See stage1/README.md. */
 
 #include <fcntl.h>
 #include <grp.h>
@@ -17,6 +18,7 @@
 #include "log.h"
 #include "stage1-child.h"
 #include "stage1-journal.h"
+#include "stage1-mount.h"
 #include "stage1-sealed.h"
 #include "stage1-util.h"
 #include "strv.h"
@@ -36,18 +38,59 @@ static int leader_check(pid_t leader, const char *scope) {
         return proc_check_in_unit(proc_fd, path, scope, 16384);
 }
 
-/* Binds the host's src (recursively) onto name below the app's root; the
- * mount point is made or checked without following symlinks, since the
- * root comes from an image. */
-static int bind_host(int root_fd, const char *name, const char *src) {
+/* Binds the host's /name (recursively) onto name below the app's root and
+ * returns an O_PATH fd of the bind. The mount point is made or checked
+ * without following symlinks, since the root comes from an image. */
+static int bind_host(int root_fd, const char *name) {
         _cleanup_close_ int fd = -EBADF;
-        char p[FD_PATH_MAX];
+        char p[FD_PATH_MAX], src[16];
 
+        snprintf(src, sizeof(src), "/%s", name);
         fd = mkdirat_nofollow(root_fd, name, 0755);
         if (fd < 0)
                 return log_error_errno(fd, "Failed to create mount point %s (symlinks are refused): %m", name);
         if (mount(src, fd_path(p, fd), NULL, MS_BIND | MS_REC, NULL) < 0)
                 return log_error_errno(errno, "Failed to bind %s: %m", src);
+        /* The fd above is the directory beneath: open the bind itself. */
+        fd = safe_close(fd);
+        fd = openat(root_fd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return log_error_errno(errno, "Failed to open %s: %m", name);
+        return TAKE_FD(fd);
+}
+
+/* The host's /proc, /dev and /sys, as privileged system tools want them,
+ * less what would hand the host's kernel to the app: the app's uid 0 alone,
+ * without any capability, may write most sysctls (kernel.core_pattern,
+ * whose pipe runs a program as the host's root at the next core dump),
+ * binfmt_misc's register file, /proc/sysrq-trigger, and what sysfs and
+ * its submounts (cgroup2, efivarfs, debugfs, ...) let root-owned files be
+ * written. The same masks and read-only entries as the default flavour's
+ * /proc (stage1_protect_proc()), and all of /sys read-only. */
+static int bind_host_trees(int root_fd) {
+        _cleanup_close_ int proc_fd = -EBADF, dev_fd = -EBADF, sys_fd = -EBADF;
+        int r;
+
+        proc_fd = bind_host(root_fd, "proc");
+        if (proc_fd < 0)
+                return proc_fd;
+        r = stage1_protect_proc(proc_fd);
+        if (r < 0)
+                return r;
+
+        dev_fd = bind_host(root_fd, "dev");
+        if (dev_fd < 0)
+                return dev_fd;
+
+        sys_fd = bind_host(root_fd, "sys");
+        if (sys_fd < 0)
+                return sys_fd;
+        r = stage1_mask_sys_firmware(sys_fd);
+        if (r < 0)
+                return r;
+        r = stage1_mount_tree_read_only(sys_fd);
+        if (r < 0)
+                return log_error_errno(r, "Failed to make /sys read-only: %m");
         return 0;
 }
 
@@ -64,14 +107,9 @@ static int setup_root(const char *rootfs, bool read_only) {
         root_fd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (root_fd < 0)
                 return log_error_errno(errno, "Failed to open %s: %m", rootfs);
-        FOREACH_STRV(d, ((char *[]) { (char *) "proc", (char *) "dev", (char *) "sys", NULL })) {
-                char src[16];
-
-                snprintf(src, sizeof(src), "/%s", d);
-                r = bind_host(root_fd, d, src);
-                if (r < 0)
-                        return r;
-        }
+        r = bind_host_trees(root_fd);
+        if (r < 0)
+                return r;
         if (read_only &&
             mount_setattr(root_fd, "", AT_EMPTY_PATH, &(struct mount_attr) { .attr_set = MOUNT_ATTR_RDONLY },
                           sizeof(struct mount_attr)) < 0)
