@@ -118,6 +118,8 @@ int pod_exec_start(PodRuntime *rt, const Pod *p, const App *a, char * const *cmd
             (r = bus_append_property_s(m, "Type", "exec")) < 0 ||
             /* Loaded until peapodd has read the exit status and released it. */
             (r = bus_append_property_b(m, "AddRef", true)) < 0 ||
+            /* As the app's unit: what runs here is the pod's. */
+            (r = bus_append_property_s(m, "DevicePolicy", "closed")) < 0 ||
             (r = append_fd(m, "StandardInputFileDescriptor", fds[0])) < 0 ||
             (r = append_fd(m, "StandardOutputFileDescriptor", fds[1])) < 0 ||
             (r = append_fd(m, "StandardErrorFileDescriptor", fds[2])) < 0)

@@ -533,6 +533,11 @@ int app_start_unit(PodRuntime *rt, const Pod *p, App *a, const char *slice, cons
              * stop's outcome comes from the unit's last PropertiesChanged
              * instead (pod_note_unit_signal()). */
             (r = bus_append_property_b(m, "RemainAfterExit", true)) < 0 ||
+            /* The device cgroup: the pseudo devices and ptys only. A root
+             * app with CAP_MKNOD could otherwise make a node of a host disk
+             * anywhere it may write without nodev, and a fly app sees the
+             * host's /dev itself. */
+            (r = bus_append_property_s(m, "DevicePolicy", "closed")) < 0 ||
             /* SIGTERM goes to the helper, which forwards it to the app in its
              * PID namespace; SIGKILL goes to everything at the timeout. */
             (r = bus_append_property_s(m, "KillMode", "mixed")) < 0 ||

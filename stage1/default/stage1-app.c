@@ -144,7 +144,9 @@ static int setup_dev(int root_fd) {
         _cleanup_close_ int dev_fd = -EBADF, pts_fd = -EBADF, shm_fd = -EBADF;
         char p[FD_PATH_MAX];
 
-        dev_fd = mount_dir_at(root_fd, "dev", "tmpfs", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k");
+        /* nodev: a node made here by the app means nothing; the devices it
+         * has are the host's, bound in below (mounts of their own). */
+        dev_fd = mount_dir_at(root_fd, "dev", "tmpfs", "tmpfs", MS_NOSUID | MS_NOEXEC | MS_NODEV, "mode=0755,size=64k");
         if (dev_fd < 0)
                 return dev_fd;
 
