@@ -191,6 +191,19 @@ static void test_time_parse(void) {
                         fprintf(stderr, "log_time_parse(\"%s\") accepted it\n", bad[i]);
                         exit(EXIT_FAILURE);
                 }
+
+        /* Spans that do not fit in 64 bits of microseconds are refused, not
+         * wrapped: 1000000000w alone is 6e20 µs; 200000000d (1.7e19) only twice;
+         * the last fits as a span but not once added to now. */
+        ASSERT_ERR(log_time_parse("-1000000000w", now, &v), ERANGE);
+        ASSERT_ERR(log_time_parse("+1000000000w", now, &v), ERANGE);
+        ASSERT_ERR(log_time_parse("1000000000w ago", now, &v), ERANGE);
+        ASSERT_ERR(log_time_parse("-200000000d 200000000d", now, &v), ERANGE);
+        ASSERT_ERR(log_time_parse("+30000000w 3503982d", now, &v), ERANGE);
+        ASSERT_OK(log_time_parse("-30000000w 3503982d", now, &v));
+        ASSERT_TRUE(v == 0);
+        ASSERT_OK(log_time_parse("+1000000000h", now, &v));
+        ASSERT_TRUE(v == now + UINT64_C(1000000000) * 3600 * S);
 }
 
 static void test_cursor(void) {

@@ -109,6 +109,40 @@ TEST(reference_invalid) {
                 _cleanup_(image_reference_freep) ImageReference *r = NULL;
                 ASSERT_OK(image_reference_parse(long_name, &r));
         }
+
+        /* The bound is on the stored form: "docker.io/NAME" is stored as
+         * "docker.io/library/NAME", which must parse again (found by
+         * fuzz-image-reference). */
+        memset(long_name, 0, sizeof(long_name));
+        memcpy(long_name, "docker.io/", 10);
+        memset(long_name + 10, 'a', 245);
+        ASSERT_ERR(image_reference_parse(long_name, &(ImageReference *) { NULL }), EINVAL);
+        long_name[10 + 237] = 0; /* "docker.io/library/" + 237 = 255 */
+        {
+                _cleanup_(image_reference_freep) ImageReference *r = NULL;
+                _cleanup_free_ char *s = NULL;
+
+                ASSERT_OK(image_reference_parse(long_name, &r));
+                ASSERT_OK(image_reference_to_string(r, &s));
+                ASSERT_TRUE(strlen(s) == 255 + strlen(":latest"));
+        }
+        memset(long_name, 0, sizeof(long_name));
+        memcpy(long_name, "index.docker.io/", 16);
+        memset(long_name + 16, 'a', 239);
+        ASSERT_ERR(image_reference_parse(long_name, &(ImageReference *) { NULL }), EINVAL);
+
+        /* A short name resolved through unqualified-search-registries too. */
+        {
+                _cleanup_(image_reference_freep) ImageReference *r = NULL;
+                RegistriesConf c = { .unqualified_search_registries = (char *[]) { (char *) "docker.io", NULL } };
+                PeapodError e = {};
+
+                memset(long_name, 0, sizeof(long_name));
+                memset(long_name, 'a', 250);
+                ASSERT_OK(image_reference_parse(long_name, &r));
+                ASSERT_ERR(image_reference_resolve(r, &c, &e), EINVAL);
+                peapod_error_clear(&e);
+        }
 }
 
 TEST(to_string) {
