@@ -206,6 +206,31 @@ static void test_time_parse(void) {
         ASSERT_TRUE(v == now + UINT64_C(1000000000) * 3600 * S);
 }
 
+static void test_state_file(void) {
+        _cleanup_(crilog_state_done) CriLogState st = {};
+        _cleanup_free_ char *text = NULL;
+        static const char *bad[] = {
+                "", "\n1 2 3\n", "c\n", "c\n1 2\n", "c\n1 2 3 4\n", "c\n-1 2 3\n", "c\n+1 2 3\n", "c\n 1 2 3\n",
+                "c\n1  2 3\n", "c\n1 2 3\n\n", "c\n18446744073709551616 2 3\n", "c d\n1 2 3\n", "c\t\n1 2 3\n",
+        };
+
+        ASSERT_OK(crilog_state_parse("s=ab;i=1\n18446744073709551615 2 3\n", 34, &st));
+        ASSERT_STREQ(st.cursor, "s=ab;i=1");
+        ASSERT_TRUE(st.offset == UINT64_MAX && st.dev == 2 && st.ino == 3);
+        ASSERT_TRUE(crilog_state_format(&st, &text) == 34);
+        ASSERT_STREQ(text, "s=ab;i=1\n18446744073709551615 2 3\n");
+        crilog_state_done(&st);
+        ASSERT_OK(crilog_state_parse("c\n1 2 3", 7, &st));
+        crilog_state_done(&st);
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+                if (crilog_state_parse(bad[i], strlen(bad[i]), &st) >= 0) {
+                        fprintf(stderr, "crilog_state_parse(\"%s\") accepted it\n", bad[i]);
+                        exit(EXIT_FAILURE);
+                }
+        /* A NUL inside is not ours either. */
+        ASSERT_ERR(crilog_state_parse("c\0d\n1 2 3\n", 10, &st), EBADMSG);
+}
+
 static void test_cursor(void) {
         char id[33];
         uint64_t seq = 0;
@@ -222,6 +247,7 @@ static void test_cursor(void) {
 
 int main(void) {
         test_cursor();
+        test_state_file();
         test_time();
         test_lines();
         test_json();
