@@ -167,7 +167,11 @@ static int archive_reader_new(int fd, struct archive **ret, PeapodError *e) {
 
         if (!a)
                 return -ENOMEM;
-        if (archive_read_support_filter_all(a) != ARCHIVE_OK || archive_read_support_format_tar(a) != ARCHIVE_OK)
+        /* The compressions the ACI spec allows, built-in ones only:
+         * filter_all would also run external programs (lrzip, lzop, grzip)
+         * on an untrusted file where they are installed. */
+        if (archive_read_support_filter_gzip(a) != ARCHIVE_OK || archive_read_support_filter_bzip2(a) != ARCHIVE_OK ||
+            archive_read_support_filter_xz(a) != ARCHIVE_OK || archive_read_support_format_tar(a) != ARCHIVE_OK)
                 return -EIO;
         if (archive_read_open_fd(a, fd, 64 * 1024) != ARCHIVE_OK)
                 return peapod_error_set(e, -EBADMSG, "Not a tar archive: %s", archive_error_string(a));
@@ -228,10 +232,9 @@ int aci_detect(int fd, AciManifest **ret_manifest, PeapodError *e) {
         return 1;
 }
 
-/* Copy rootfs/ of the ACI into layer_fd as a plain tar, names without the
- * "rootfs/" prefix. Safety of the names is unpack.c's: a "rootfs/../x"
- * becomes "../x" and is refused there. */
-static int aci_write_layer(int fd, int layer_fd, PeapodError *e) {
+/* Safety of the names is unpack.c's: a "rootfs/../x" becomes "../x" and
+ * is refused there. */
+int aci_rootfs_to_layer(int fd, int layer_fd, PeapodError *e) {
         _cleanup_(archive_read_freep) struct archive *in = NULL;
         _cleanup_(archive_write_freep) struct archive *out = archive_write_new();
         struct archive_entry *entry;
@@ -361,7 +364,7 @@ int aci_import(Store *s, int fd, const char *ref_override, const void *sig, size
         layer_fd = memfd_create("aci-layer", MFD_CLOEXEC);
         if (layer_fd < 0)
                 return -errno;
-        r = aci_write_layer(fd, layer_fd, e);
+        r = aci_rootfs_to_layer(fd, layer_fd, e);
         if (r < 0)
                 return r;
         if (fstat(layer_fd, &st) < 0 || lseek(layer_fd, 0, SEEK_SET) < 0)
