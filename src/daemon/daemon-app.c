@@ -285,8 +285,7 @@ int bus_pod_method_get_app(sd_bus_message *m, void *userdata, sd_bus_error *erro
         return sd_bus_send(NULL, reply, NULL);
 }
 
-/* Exec options: Environment (as), added to the app's. */
-static int read_exec_options(sd_bus_message *m, char ***env, sd_bus_error *error) {
+int bus_read_exec_options(sd_bus_message *m, char ***env, sd_bus_error *error) {
         int r;
 
         r = sd_bus_message_enter_container(m, 'a', "(sv)");
@@ -312,6 +311,9 @@ static int read_exec_options(sd_bus_message *m, char ***env, sd_bus_error *error
                 r = sd_bus_message_read_strv(m, env);
                 if (r < 0)
                         return r;
+                if (strv_length(*env) > APP_ENV_MAX)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Exec option %s is too long (at most %d)",
+                                                 name, APP_ENV_MAX);
                 r = sd_bus_message_exit_container(m);
                 if (r < 0)
                         return r;
@@ -343,7 +345,7 @@ int bus_pod_method_exec(sd_bus_message *m, void *userdata, sd_bus_error *error) 
         r = sd_bus_message_read_strv(m, &cmd);
         if (r < 0)
                 return r;
-        r = read_exec_options(m, &env, error);
+        r = bus_read_exec_options(m, &env, error);
         if (r < 0)
                 return r;
         r = sd_bus_message_read(m, "hhht", &fds[0], &fds[1], &fds[2], &flags);

@@ -17,8 +17,6 @@
 #define BUS_ERROR_PORT_IN_USE "org.peapod1.Error.PortInUse"
 
 #define REMOVE_POD_FORCE UINT64_C(1)
-#define APP_ARGV_MAX 4096
-#define APP_ENV_MAX 4096
 
 int bus_check_privileged(sd_bus_message *m, sd_bus_error *error) {
         _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
@@ -365,20 +363,7 @@ int bus_read_app_spec(sd_bus_message *m, AppSpec *spec, AppArgs *storage, sd_bus
         return read_app_properties(m, spec, storage, &storage->exec, &storage->args, &storage->env, &storage->workdir, error);
 }
 
-/* The pod's own settings, from CreatePod's a(sv). */
-typedef struct PodProperties {
-        bool stop_when_apps_exit;
-        char *stage1;
-        /* The network (pod-network.h), checked by pod_network_from_spec(). */
-        char **networks, **dns, **dns_search;
-        char *hostname;
-        PodPort *ports;
-        size_t n_ports;
-        Volume *volumes;
-        size_t n_volumes;
-} PodProperties;
-
-static void pod_properties_done(PodProperties *p) {
+void pod_properties_done(PodProperties *p) {
         free(p->stage1);
         strv_free(p->networks);
         strv_free(p->dns);
@@ -469,7 +454,7 @@ static int stage1_check(Daemon *d, const char *name, sd_bus_error *error) {
         return 0;
 }
 
-static int read_pod_properties(Daemon *d, sd_bus_message *m, PodProperties *props, sd_bus_error *error) {
+int bus_read_pod_properties(Daemon *d, sd_bus_message *m, PodProperties *props, sd_bus_error *error) {
         int r;
 
         r = sd_bus_message_enter_container(m, 'a', "(sv)");
@@ -567,7 +552,7 @@ static int method_create_pod(sd_bus_message *m, void *userdata, sd_bus_error *er
         r = sd_bus_message_read(m, "s", &name);
         if (r < 0)
                 return r;
-        r = read_pod_properties(d, m, &props, error);
+        r = bus_read_pod_properties(d, m, &props, error);
         if (r < 0)
                 return r;
 

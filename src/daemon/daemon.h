@@ -97,8 +97,28 @@ typedef struct AppArgs {
         AppMount *mounts;
         size_t n_mounts;
 } AppArgs;
+#define APP_ARGV_MAX 4096
+#define APP_ENV_MAX 4096
 int bus_read_app_spec(sd_bus_message *m, AppSpec *spec, AppArgs *storage, sd_bus_error *error);
 void bus_app_args_done(AppArgs *a);
+
+/* The pod's own settings, from CreatePod's a(sv) (daemon-manager.c). */
+typedef struct PodProperties {
+        bool stop_when_apps_exit;
+        char *stage1;
+        /* The network (pod-network.h), checked by pod_network_from_spec(). */
+        char **networks, **dns, **dns_search;
+        char *hostname;
+        PodPort *ports;
+        size_t n_ports;
+        Volume *volumes;
+        size_t n_volumes;
+} PodProperties;
+
+void pod_properties_done(PodProperties *p);
+int bus_read_pod_properties(Daemon *d, sd_bus_message *m, PodProperties *props, sd_bus_error *error);
+/* Pod.Exec's options a(sv): Environment (as), added to the app's. */
+int bus_read_exec_options(sd_bus_message *m, char ***env, sd_bus_error *error);
 int bus_pod_start(Daemon *d, Pod *p, sd_bus_message *m, sd_bus_error *error);
 int bus_pod_stop(Daemon *d, Pod *p, sd_bus_message *m, sd_bus_error *error);
 int bus_pod_remove(Daemon *d, Pod *p, uint64_t flags, sd_bus_message *m, sd_bus_error *error);

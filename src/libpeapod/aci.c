@@ -167,7 +167,11 @@ static int archive_reader_new(int fd, struct archive **ret, PeapodError *e) {
 
         if (!a)
                 return -ENOMEM;
-        if (archive_read_support_filter_all(a) != ARCHIVE_OK || archive_read_support_format_tar(a) != ARCHIVE_OK)
+        /* The compressions the ACI spec allows, built-in ones only:
+         * filter_all would also run external programs (lrzip, lzop, grzip)
+         * on an untrusted file where they are installed. */
+        if (archive_read_support_filter_gzip(a) != ARCHIVE_OK || archive_read_support_filter_bzip2(a) != ARCHIVE_OK ||
+            archive_read_support_filter_xz(a) != ARCHIVE_OK || archive_read_support_format_tar(a) != ARCHIVE_OK)
                 return -EIO;
         if (archive_read_open_fd(a, fd, 64 * 1024) != ARCHIVE_OK)
                 return peapod_error_set(e, -EBADMSG, "Not a tar archive: %s", archive_error_string(a));
@@ -262,37 +266,16 @@ static int aci_layer_write_error(struct archive *out, LayerSink *sink, PeapodErr
                                 archive_error_string(out));
 }
 
-/* Copy rootfs/ of the ACI into a new blob of the store as a plain tar,
- * names without the "rootfs/" prefix. Safety of the names is unpack.c's: a
- * "rootfs/../x" becomes "../x" and is refused there. The layer is as large
- * as the image unpacked, so it is bounded here already, by the same limits
- * that its unpacking applies. */
-static int aci_write_layer(Store *s, int fd, Digest *ret_digest, uint64_t *ret_size, PeapodError *e) {
-        /* Declared in this order so that they go in the reverse one: out
-         * first, whose free may still write its padding into the sink and
-         * so into w, then w (and its temp file), then sink. */
-        LayerSink sink = {};
-        _cleanup_(blob_writer_freep) BlobWriter *w = NULL;
-        _cleanup_(archive_write_freep) struct archive *out = archive_write_new();
+int aci_rootfs_copy(int fd, struct archive *out, const StorageLimits *l, PeapodError *e) {
         _cleanup_(archive_read_freep) struct archive *in = NULL;
-        const StorageLimits *l = store_limits(s);
         struct archive_entry *entry;
         uint64_t declared = 0, entries = 0;
         char buf[64 * 1024], size_buf[32];
         int r;
 
-        if (!out)
-                return -ENOMEM;
         r = archive_reader_new(fd, &in, e);
         if (r < 0)
                 return r;
-        r = store_blob_begin(s, NULL, UINT64_MAX, &w);
-        if (r < 0)
-                return peapod_error_set(e, r, "Failed to write the layer: %s", strerror(-r));
-        sink.writer = w;
-        if (archive_write_set_format_pax_restricted(out) != ARCHIVE_OK ||
-            archive_write_open(out, &sink, NULL, layer_sink_write, NULL) != ARCHIVE_OK)
-                return peapod_error_set(e, -EIO, "Failed to write the layer: %s", archive_error_string(out));
         for (;;) {
                 const char *path, *rest, *link;
                 la_ssize_t n;
@@ -335,17 +318,47 @@ static int aci_write_layer(Store *s, int fd, Digest *ret_digest, uint64_t *ret_s
                                                         storage_format_size(l->max_layer_size, size_buf));
                 }
                 if (archive_write_header(out, entry) != ARCHIVE_OK)
-                        return aci_layer_write_error(out, &sink, e);
+                        return peapod_error_set(e, -EIO, "Failed to write the layer: %s", archive_error_string(out));
                 /* Never more than the header said: the limit above holds
                  * for what is written, whatever the data stream brings. */
                 while ((n = archive_read_data(in, buf, sizeof(buf))) > 0)
                         if (archive_write_data(out, buf, (size_t) n) != n)
-                                return aci_layer_write_error(out, &sink, e);
+                                return peapod_error_set(e, -EIO, "Failed to write the layer: %s",
+                                                        archive_error_string(out));
                 if (n < 0)
                         return peapod_error_set(e, -EBADMSG, "ACI: %s", archive_error_string(in));
         }
-        if (archive_write_close(out) != ARCHIVE_OK)
+        return 0;
+}
+
+/* rootfs/ of the ACI into a new blob of the store. The layer is as large
+ * as the image unpacked, so it is bounded here already, by the same limits
+ * that its unpacking applies. */
+static int aci_write_layer(Store *s, int fd, Digest *ret_digest, uint64_t *ret_size, PeapodError *e) {
+        /* Declared in this order so that they go in the reverse one: out
+         * first, whose free may still write its padding into the sink and
+         * so into w, then w (and its temp file), then sink. */
+        LayerSink sink = {};
+        _cleanup_(blob_writer_freep) BlobWriter *w = NULL;
+        _cleanup_(archive_write_freep) struct archive *out = archive_write_new();
+        int r;
+
+        if (!out)
+                return -ENOMEM;
+        r = store_blob_begin(s, NULL, UINT64_MAX, &w);
+        if (r < 0)
+                return peapod_error_set(e, r, "Failed to write the layer: %s", strerror(-r));
+        sink.writer = w;
+        if (archive_write_set_format_pax_restricted(out) != ARCHIVE_OK ||
+            archive_write_open(out, &sink, NULL, layer_sink_write, NULL) != ARCHIVE_OK)
+                return peapod_error_set(e, -EIO, "Failed to write the layer: %s", archive_error_string(out));
+        r = aci_rootfs_copy(fd, out, store_limits(s), e);
+        if (r >= 0 && archive_write_close(out) != ARCHIVE_OK)
+                r = -EIO;
+        if (r == -EIO)
                 return aci_layer_write_error(out, &sink, e);
+        if (r < 0)
+                return r;
         sink.writer = NULL;
         r = store_blob_commit(TAKE_PTR(w), ret_digest, e);
         if (r < 0)

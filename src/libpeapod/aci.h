@@ -43,6 +43,15 @@ int aci_manifest_reference(const AciManifest *m, char **ret, PeapodError *e);
  * read twice), -errno on read errors. Leaves the offset at 0. */
 int aci_detect(int fd, AciManifest **ret_manifest, PeapodError *e);
 
+
+/* Copy rootfs/ of the ACI in fd (a tar, plain or compressed with gzip,
+ * bzip2 or xz) into out (an open archive writer) as tar entries, names
+ * without the "rootfs/" prefix; hard links must point into rootfs/ too.
+ * Bounded by l's max-layer-size (declared sizes) and max-layer-inodes.
+ * A failed write of out is -EIO. */
+struct archive;
+int aci_rootfs_copy(int fd, struct archive *out, const StorageLimits *l, PeapodError *e);
+
 /* Checks the detached signature of the file for the name it gets; a
  * negative return refuses the import. sig NULL: none was given. */
 typedef int (*AciVerifyFn)(const char *reference, int fd, const void *sig, size_t sig_size, void *userdata,

@@ -55,7 +55,6 @@
  * more than journald's 250 ms between notifications. */
 #define CRILOG_QUIET_USEC (300 * 1000)
 /* A state file is a cursor (a few hundred bytes) and three numbers. */
-#define CRILOG_STATE_MAX 4096
 
 typedef struct CriContainer CriContainer;
 
@@ -196,22 +195,65 @@ static int state_path(const char *state_dir, const char *app_id, bool tmp, char 
         return asprintf(ret, "%s/%s%s.cursor%s", state_dir, tmp ? "." : "", app_id, tmp ? ".tmp" : "") < 0 ? -ENOMEM : 0;
 }
 
-typedef struct CriState {
-        char *cursor;
-        uint64_t offset;
-        uint64_t dev, ino;
-} CriState;
+void crilog_state_done(CriLogState *s) {
+        s->cursor = mfree(s->cursor);
+}
 
-static void cri_state_done(CriState *s) {
-        free(s->cursor);
+/* A decimal uint64 of [s, s+n): digits only, overflow refused. */
+static int parse_u64_n(const char *s, size_t n, uint64_t *ret) {
+        uint64_t v = 0;
+
+        if (n == 0 || n > 20)
+                return -EBADMSG;
+        for (size_t i = 0; i < n; i++) {
+                unsigned d = (unsigned) (s[i] - '0');
+
+                if (d > 9 || v > (UINT64_MAX - d) / 10)
+                        return -EBADMSG;
+                v = v * 10 + d;
+        }
+        *ret = v;
+        return 0;
+}
+
+int crilog_state_parse(const char *text, size_t size, CriLogState *ret) {
+        const char *nl = memchr(text, '\n', size), *p, *end = text + size, *sp1, *sp2;
+        uint64_t offset, dev, ino;
+        char *cursor;
+
+        if (size > CRILOG_STATE_MAX || !nl || nl == text)
+                return -EBADMSG;
+        /* A journal cursor is visible ASCII; anything else is not ours. */
+        for (p = text; p < nl; p++)
+                if (*p <= ' ' || *p >= 0x7f)
+                        return -EBADMSG;
+        p = nl + 1;
+        if (end > p && end[-1] == '\n')
+                end--;
+        sp1 = memchr(p, ' ', (size_t) (end - p));
+        sp2 = sp1 ? memchr(sp1 + 1, ' ', (size_t) (end - sp1 - 1)) : NULL;
+        if (!sp2 || parse_u64_n(p, (size_t) (sp1 - p), &offset) < 0 ||
+            parse_u64_n(sp1 + 1, (size_t) (sp2 - sp1 - 1), &dev) < 0 ||
+            parse_u64_n(sp2 + 1, (size_t) (end - sp2 - 1), &ino) < 0)
+                return -EBADMSG;
+        cursor = strndup(text, (size_t) (nl - text));
+        if (!cursor)
+                return -ENOMEM;
+        *ret = (CriLogState) { .cursor = cursor, .offset = offset, .dev = dev, .ino = ino };
+        return 0;
+}
+
+int crilog_state_format(const CriLogState *s, char **ret) {
+        int n = asprintf(ret, "%s\n%" PRIu64 " %" PRIu64 " %" PRIu64 "\n", s->cursor, s->offset, s->dev, s->ino);
+
+        return n < 0 ? -ENOMEM : n;
 }
 
 /* Returns 1 with a state, 0 when there is none. The file is ours, but a
  * broken one is refused rather than trusted. */
-static int state_load(const char *state_dir, const char *app_id, CriState *ret) {
+static int state_load(const char *state_dir, const char *app_id, CriLogState *ret) {
         _cleanup_free_ char *path = NULL, *data = NULL;
         _cleanup_close_ int fd = -EBADF;
-        char *nl;
         ssize_t n;
         int r;
 
@@ -227,15 +269,8 @@ static int state_load(const char *state_dir, const char *app_id, CriState *ret) 
         n = read(fd, data, CRILOG_STATE_MAX);
         if (n < 0)
                 return -errno;
-        data[n] = 0;
-        nl = strchr(data, '\n');
-        if (!nl || nl == data)
-                return -EBADMSG;
-        *nl = 0;
-        if (sscanf(nl + 1, "%" SCNu64 " %" SCNu64 " %" SCNu64, &ret->offset, &ret->dev, &ret->ino) != 3)
-                return -EBADMSG;
-        ret->cursor = strdup(data);
-        return ret->cursor ? 1 : -ENOMEM;
+        r = crilog_state_parse(data, (size_t) n, ret);
+        return r < 0 ? r : 1;
 }
 
 static int container_commit(CriContainer *ct) {
@@ -254,10 +289,11 @@ static int container_commit(CriContainer *ct) {
         /* The file first: the state must never claim lines the disk lacks. */
         if (ct->fd >= 0 && fdatasync(ct->fd) < 0)
                 return -errno;
-        n = asprintf(&data, "%s\n%" PRIu64 " %" PRIu64 " %" PRIu64 "\n", ct->cursor, ct->offset, (uint64_t) ct->dev,
-                     (uint64_t) ct->ino);
+        n = crilog_state_format(&(CriLogState) { .cursor = ct->cursor, .offset = ct->offset, .dev = (uint64_t) ct->dev,
+                                                 .ino = (uint64_t) ct->ino },
+                                &data);
         if (n < 0)
-                return -ENOMEM;
+                return n;
         if ((r = state_path(c->state_dir, ct->app_id, false, &path)) < 0 ||
             (r = state_path(c->state_dir, ct->app_id, true, &tmp)) < 0)
                 return r;
@@ -635,7 +671,7 @@ static int container_resume(CriContainer *ct, uint64_t from, uint64_t size) {
 
 int crilog_add(CriLog *c, const char *app_id, const char *path) {
         _cleanup_(container_freep) CriContainer *ct = NULL;
-        _cleanup_(cri_state_done) CriState st = {};
+        _cleanup_(crilog_state_done) CriLogState st = {};
         struct stat sb;
         uint64_t from;
         int r, have_state;

@@ -35,6 +35,22 @@ void crilog_format_time(uint64_t realtime_usec, char buf[static CRILOG_TIME_LEN 
  * ordering that makes restarts neither lose nor double lines. */
 typedef struct CriLog CriLog;
 
+/* A container's state file: "<cursor>\n<offset> <dev> <ino>\n". */
+#define CRILOG_STATE_MAX 4096
+typedef struct CriLogState {
+        char *cursor;
+        uint64_t offset;
+        uint64_t dev, ino;
+} CriLogState;
+
+void crilog_state_done(CriLogState *s);
+/* -EBADMSG unless text is exactly that: a cursor of visible ASCII, three
+ * decimal numbers that fit in 64 bits, single spaces, the final newline
+ * optional. */
+int crilog_state_parse(const char *text, size_t size, CriLogState *ret);
+/* Returns the length written. */
+int crilog_state_format(const CriLogState *s, char **ret);
+
 typedef struct CriLogStats {
         uint64_t lines;          /* CRI lines written */
         uint64_t entries;        /* journal entries converted */

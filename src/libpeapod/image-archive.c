@@ -286,20 +286,77 @@ static int import_image(Importer *im, const Digest *manifest, const Digest *sign
         return strv_consume(&im->ids, TAKE_PTR(id));
 }
 
-static int import_oci(Importer *im, const char *ref_override, PeapodError *e) {
+OciArchiveIndex *oci_archive_index_free(OciArchiveIndex *x) {
+        if (!x)
+                return NULL;
+        for (size_t i = 0; x->names && x->index && i < x->index->n_manifests; i++)
+                strv_free(x->names[i]);
+        free(x->names);
+        manifest_index_free(x->index);
+        free(x);
+        return NULL;
+}
+
+int oci_archive_index_parse(const char *text, size_t size, OciArchiveIndex **ret, PeapodError *e) {
+        _cleanup_(oci_archive_index_freep) OciArchiveIndex *x = NULL;
         _cleanup_json_ json_object *root = NULL;
-        _cleanup_(manifest_index_freep) ManifestIndex *index = NULL;
         json_object *manifests;
         int r;
 
+        x = new0(OciArchiveIndex, 1);
+        if (!x)
+                return -ENOMEM;
         /* Validated by the parser first: bounds, digests, media types. */
-        r = manifest_index_parse(im->index_json, im->index_json_size, NULL, &index, e);
+        r = manifest_index_parse(text, size, NULL, &x->index, e);
         if (r < 0)
                 return peapod_error_prefix(e, r, "index.json");
-        root = json_tokener_parse(im->index_json);
-        if (!root || !json_object_object_get_ex(root, "manifests", &manifests) ||
-            json_object_array_length(manifests) != index->n_manifests)
+        /* The same bytes again for the annotations: a NUL would end one
+         * parse early and not the other. */
+        if (memchr(text, 0, size))
                 return peapod_error_set(e, -EBADMSG, "index.json: malformed");
+        root = json_tokener_parse(text);
+        if (!root || !json_object_object_get_ex(root, "manifests", &manifests) ||
+            !json_object_is_type(manifests, json_type_array) ||
+            json_object_array_length(manifests) != x->index->n_manifests)
+                return peapod_error_set(e, -EBADMSG, "index.json: malformed");
+        x->names = new0(char **, x->index->n_manifests ?: 1);
+        if (!x->names)
+                return -ENOMEM;
+        for (size_t i = 0; i < x->index->n_manifests; i++) {
+                json_object *entry = json_object_array_get_idx(manifests, i), *ann;
+                /* skopeo puts just a tag in ref.name; containerd and docker
+                 * put the full name in their own key. Short names in
+                 * ref.name are taken as local. */
+                static const char * const keys[] = { STORE_REF_NAME_ANNOTATION, "io.containerd.image.name" };
+
+                if (!json_object_object_get_ex(entry, "annotations", &ann) || !json_object_is_type(ann, json_type_object))
+                        continue;
+                for (size_t k = 0; k < ELEMENTSOF(keys) && !x->names[i]; k++) {
+                        const char *v = NULL;
+                        _cleanup_free_ char *full = NULL;
+
+                        if (json_get_string_opt(ann, keys[k], &v) <= 0 || !v)
+                                continue;
+                        if (normalize_name(v, k == 1, &full) < 0)
+                                continue;
+                        r = strv_consume(&x->names[i], TAKE_PTR(full));
+                        if (r < 0)
+                                return r;
+                }
+        }
+        *ret = TAKE_PTR(x);
+        return 0;
+}
+
+static int import_oci(Importer *im, const char *ref_override, PeapodError *e) {
+        _cleanup_(oci_archive_index_freep) OciArchiveIndex *x = NULL;
+        const ManifestIndex *index;
+        int r;
+
+        r = oci_archive_index_parse(im->index_json, im->index_json_size, &x, e);
+        if (r < 0)
+                return r;
+        index = x->index;
         if (ref_override && index->n_manifests != 1)
                 return peapod_error_set(e, -EINVAL, "The archive holds %zu images; a name can be given for one only",
                                         index->n_manifests);
@@ -307,41 +364,16 @@ static int import_oci(Importer *im, const char *ref_override, PeapodError *e) {
                 return peapod_error_set(e, -EBADMSG, "index.json names no image");
 
         for (size_t i = 0; i < index->n_manifests; i++) {
-                _cleanup_strv_free_ char **names = NULL;
-                json_object *entry = json_object_array_get_idx(manifests, i), *ann;
+                char *override[] = { (char *) ref_override, NULL };
                 Digest manifest;
 
                 if (store_blob_exists(im->store, &index->manifests[i].digest) <= 0)
                         return peapod_error_set(e, -EBADMSG, "The archive lacks manifest %s",
                                                 digest_to_string(&index->manifests[i].digest, (char[DIGEST_STRING_MAX]) {}));
-                if (ref_override) {
-                        r = strv_extend(&names, ref_override);
-                        if (r < 0)
-                                return r;
-                } else if (json_object_object_get_ex(entry, "annotations", &ann) &&
-                           json_object_is_type(ann, json_type_object)) {
-                        /* skopeo puts just a tag in ref.name; containerd and
-                         * docker put the full name in their own key. Short
-                         * names in ref.name are taken as local. */
-                        static const char * const keys[] = { STORE_REF_NAME_ANNOTATION, "io.containerd.image.name" };
-
-                        for (size_t k = 0; k < ELEMENTSOF(keys) && !names; k++) {
-                                const char *v = NULL;
-                                _cleanup_free_ char *full = NULL;
-
-                                if (json_get_string_opt(ann, keys[k], &v) <= 0 || !v)
-                                        continue;
-                                if (normalize_name(v, k == 1, &full) < 0)
-                                        continue;
-                                r = strv_consume(&names, TAKE_PTR(full));
-                                if (r < 0)
-                                        return r;
-                        }
-                }
                 r = image_platform_manifest(im->store, &index->manifests[i].digest, &manifest, e);
                 if (r < 0)
                         return r;
-                r = import_image(im, &manifest, &index->manifests[i].digest, names, e);
+                r = import_image(im, &manifest, &index->manifests[i].digest, ref_override ? override : x->names[i], e);
                 if (r < 0)
                         return r;
         }
@@ -376,90 +408,137 @@ static json_object *descriptor_json(MediaType t, const Digest *d, uint64_t size)
         return o;
 }
 
-/* docker-archive: the layer tars are stored as they are (their digest is
- * their diff_id), under an OCI manifest made for them. */
-static int import_docker(Importer *im, const char *ref_override, PeapodError *e) {
-        _cleanup_json_ json_object *root = NULL;
-        size_t n;
-        int r;
+void docker_archive_images_free(DockerArchiveImage *l, size_t n) {
+        for (size_t i = 0; l && i < n; i++) {
+                free(l[i].config);
+                strv_free(l[i].layers);
+                strv_free(l[i].names);
+        }
+        free(l);
+}
 
-        root = json_tokener_parse(im->manifest_json);
-        if (!root || !json_object_is_type(root, json_type_array))
+int docker_archive_manifest_parse(const char *text, size_t size, bool names, DockerArchiveImage **ret, size_t *ret_n,
+                                  PeapodError *e) {
+        _cleanup_json_ json_object *root = NULL;
+        DockerArchiveImage *l;
+        size_t n;
+
+        if (memchr(text, 0, size) || !(root = json_tokener_parse(text)) || !json_object_is_type(root, json_type_array))
                 return peapod_error_set(e, -EBADMSG, "manifest.json: not a list");
         n = json_object_array_length(root);
         if (n == 0)
                 return peapod_error_set(e, -EBADMSG, "manifest.json names no image");
         if (n > MANIFEST_INDEX_ENTRIES_MAX)
                 return peapod_error_set(e, -E2BIG, "manifest.json: too many images");
-        if (ref_override && n != 1)
-                return peapod_error_set(e, -EINVAL, "The archive holds %zu images; a name can be given for one only", n);
-
+        l = new0(DockerArchiveImage, n);
+        if (!l)
+                return -ENOMEM;
         for (size_t i = 0; i < n; i++) {
-                _cleanup_json_ json_object *m = NULL;
-                _cleanup_strv_free_ char **names = NULL, **tags = NULL, **layers = NULL;
-                json_object *item = json_object_array_get_idx(root, i), *ls;
-                const char *config_path;
-                const ArchiveFile *cf;
-                const char *text;
-                Digest manifest;
+                _cleanup_strv_free_ char **tags = NULL;
+                json_object *item = json_object_array_get_idx(root, i);
+                const char *config;
+                int r;
 
-                if (!json_object_is_type(item, json_type_object) || json_get_string(item, "Config", &config_path) < 0 ||
-                    json_get_strv(item, "RepoTags", &tags) < 0 || json_get_strv(item, "Layers", &layers) < 0)
+                if (!json_object_is_type(item, json_type_object) || json_get_string(item, "Config", &config) < 0 ||
+                    json_get_strv(item, "RepoTags", &tags) < 0 || json_get_strv(item, "Layers", &l[i].layers) < 0) {
+                        docker_archive_images_free(l, n);
                         return peapod_error_set(e, -EBADMSG, "manifest.json: entry %zu is malformed", i);
-                if (strv_length(layers) > MANIFEST_LAYERS_MAX)
+                }
+                if (strv_length(l[i].layers) > MANIFEST_LAYERS_MAX) {
+                        docker_archive_images_free(l, n);
                         return peapod_error_set(e, -E2BIG, "manifest.json: too many layers");
-                cf = importer_file(im, config_path);
-                if (!cf)
-                        return peapod_error_set(e, -EBADMSG, "The archive lacks %.200s", config_path);
-                if (cf->size > MANIFEST_SIZE_MAX)
-                        return peapod_error_set(e, -EFBIG, "Config %.200s is too large", config_path);
-
-                m = json_object_new_object();
-                ls = json_object_new_array();
-                if (!m || !ls) {
-                        json_object_put(ls);
+                }
+                l[i].config = strdup(config);
+                if (!l[i].config) {
+                        docker_archive_images_free(l, n);
                         return -ENOMEM;
                 }
-                json_object_object_add(m, "schemaVersion", json_object_new_int(2));
-                json_object_object_add(m, "mediaType", json_object_new_string(media_type_to_string(MEDIA_TYPE_OCI_MANIFEST)));
-                json_object_object_add(m, "config", descriptor_json(MEDIA_TYPE_OCI_CONFIG, &cf->digest, cf->size));
-                json_object_object_add(m, "layers", ls);
-                FOREACH_STRV(l, layers) {
-                        const ArchiveFile *lf = importer_file(im, l);
-
-                        if (!lf)
-                                return peapod_error_set(e, -EBADMSG, "The archive lacks layer %.200s", l);
-                        if (json_object_array_add(ls, descriptor_json(blob_layer_media_type(im->store, &lf->digest),
-                                                                      &lf->digest, lf->size)) < 0)
-                                return -ENOMEM;
-                }
-                text = json_object_to_json_string_ext(m, JSON_C_TO_STRING_PLAIN);
-                if (!text)
-                        return -ENOMEM;
-                r = store_blob_write_buffer(im->store, NULL, text, strlen(text), &manifest, e);
-                if (r < 0)
-                        return r;
-
-                if (ref_override) {
-                        r = strv_extend(&names, ref_override);
-                        if (r < 0)
-                                return r;
-                } else
+                if (names)
                         FOREACH_STRV(t, tags) {
                                 _cleanup_free_ char *full = NULL;
 
                                 r = normalize_name(t, true, &full);
-                                if (r < 0)
-                                        return peapod_error_set(e, r, "manifest.json: invalid RepoTag '%.200s'", t);
-                                r = strv_consume(&names, TAKE_PTR(full));
-                                if (r < 0)
-                                        return r;
+                                if (r >= 0)
+                                        r = strv_consume(&l[i].names, TAKE_PTR(full));
+                                if (r < 0) {
+                                        docker_archive_images_free(l, n);
+                                        return r == -ENOMEM ? r
+                                                            : peapod_error_set(e, r, "manifest.json: invalid RepoTag '%.200s'", t);
+                                }
                         }
-                r = import_image(im, &manifest, &manifest, names, e);
-                if (r < 0)
-                        return r;
         }
+        *ret = l;
+        *ret_n = n;
         return 0;
+}
+
+/* One image of a docker-archive: an OCI manifest for its files, then the
+ * image itself. */
+static int import_docker_image(Importer *im, const DockerArchiveImage *x, char * const *names, PeapodError *e) {
+        _cleanup_json_ json_object *m = NULL;
+        json_object *ls;
+        const ArchiveFile *cf;
+        const char *text;
+        Digest manifest;
+        int r;
+
+        cf = importer_file(im, x->config);
+        if (!cf)
+                return peapod_error_set(e, -EBADMSG, "The archive lacks %.200s", x->config);
+        if (cf->size > MANIFEST_SIZE_MAX)
+                return peapod_error_set(e, -EFBIG, "Config %.200s is too large", x->config);
+
+        m = json_object_new_object();
+        ls = json_object_new_array();
+        if (!m || !ls) {
+                json_object_put(ls);
+                return -ENOMEM;
+        }
+        json_object_object_add(m, "schemaVersion", json_object_new_int(2));
+        json_object_object_add(m, "mediaType", json_object_new_string(media_type_to_string(MEDIA_TYPE_OCI_MANIFEST)));
+        json_object_object_add(m, "config", descriptor_json(MEDIA_TYPE_OCI_CONFIG, &cf->digest, cf->size));
+        json_object_object_add(m, "layers", ls);
+        FOREACH_STRV(l, x->layers) {
+                const ArchiveFile *lf = importer_file(im, l);
+
+                if (!lf)
+                        return peapod_error_set(e, -EBADMSG, "The archive lacks layer %.200s", l);
+                if (json_object_array_add(ls, descriptor_json(blob_layer_media_type(im->store, &lf->digest), &lf->digest,
+                                                              lf->size)) < 0)
+                        return -ENOMEM;
+        }
+        text = json_object_to_json_string_ext(m, JSON_C_TO_STRING_PLAIN);
+        if (!text)
+                return -ENOMEM;
+        r = store_blob_write_buffer(im->store, NULL, text, strlen(text), &manifest, e);
+        if (r < 0)
+                return r;
+        return import_image(im, &manifest, &manifest, names, e);
+}
+
+/* docker-archive: the layer tars are stored as they are (their digest is
+ * their diff_id), under an OCI manifest made for them. */
+static int import_docker(Importer *im, const char *ref_override, PeapodError *e) {
+        DockerArchiveImage *images;
+        size_t n;
+        int r;
+
+        r = docker_archive_manifest_parse(im->manifest_json, im->manifest_json_size, !ref_override, &images, &n, e);
+        if (r < 0)
+                return r;
+        if (ref_override && n != 1) {
+                docker_archive_images_free(images, n);
+                return peapod_error_set(e, -EINVAL, "The archive holds %zu images; a name can be given for one only", n);
+        }
+        for (size_t i = 0; i < n; i++) {
+                char *override[] = { (char *) ref_override, NULL };
+
+                r = import_docker_image(im, &images[i], ref_override ? override : images[i].names, e);
+                if (r < 0)
+                        break;
+        }
+        docker_archive_images_free(images, n);
+        return r;
 }
 
 int image_import_archive(Store *s, int fd, const char *ref_override, char ***ret_image_ids, char ***ret_refs,

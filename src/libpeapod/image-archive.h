@@ -3,6 +3,7 @@
 
 #include "error.h"
 #include "macro.h"
+#include "manifest.h"
 #include "store.h"
 
 /* Image archives: a tar (plain, gzip or zstd) holding either
@@ -23,6 +24,34 @@ const char *image_archive_format_to_string(ImageArchiveFormat f);
 ImageArchiveFormat image_archive_format_from_string(const char *s);
 
 #define IMAGE_ARCHIVE_FILES_MAX 4096U
+
+/* A docker-archive's manifest.json, parsed and checked whole before
+ * anything of the archive is used. */
+typedef struct DockerArchiveImage {
+        char *config;   /* the config's path in the archive */
+        char **layers;  /* the layer tars' paths, in order */
+        char **names;   /* RepoTags, fully qualified (short ones are docker.io's) */
+} DockerArchiveImage;
+
+void docker_archive_images_free(DockerArchiveImage *l, size_t n);
+/* -EBADMSG on anything malformed, -E2BIG past MANIFEST_INDEX_ENTRIES_MAX
+ * images or MANIFEST_LAYERS_MAX layers. With names false (the caller names
+ * the image) RepoTags are neither checked nor returned. */
+int docker_archive_manifest_parse(const char *text, size_t size, bool names, DockerArchiveImage **ret, size_t *ret_n,
+                                  PeapodError *e);
+
+/* An OCI archive's index.json: the index, and for each of its manifests
+ * the names its annotations give (org.opencontainers.image.ref.name, taken
+ * only when fully qualified; io.containerd.image.name, short names being
+ * docker.io's), NULL when none. */
+typedef struct OciArchiveIndex {
+        ManifestIndex *index;
+        char ***names;
+} OciArchiveIndex;
+
+OciArchiveIndex *oci_archive_index_free(OciArchiveIndex *x);
+DEFINE_TRIVIAL_CLEANUP_FUNC(OciArchiveIndex *, oci_archive_index_free);
+int oci_archive_index_parse(const char *text, size_t size, OciArchiveIndex **ret, PeapodError *e);
 
 /* Read an archive from fd (streamed once: every file goes straight into
  * the store, digest-checked where the archive names the digest), unpack

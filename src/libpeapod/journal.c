@@ -433,6 +433,10 @@ static int parse_span(const char *s, uint64_t *ret) {
                 }
                 if (i >= ELEMENTSOF(units))
                         return -EINVAL;
+                /* "1000000000w" is 6e20 µs: refused rather than wrapped
+                 * into a time that means something else. */
+                if (v > (UINT64_MAX - total) / units[i].usec)
+                        return -ERANGE;
                 total += v * units[i].usec;
                 any = true;
         }
@@ -512,10 +516,14 @@ int log_time_parse(const char *s, uint64_t now, uint64_t *ret) {
                 return 0;
         }
         if (s[0] == '-' || s[0] == '+') {
-                if (parse_span(s + 1, &span) < 0)
-                        return -EINVAL;
+                int r = parse_span(s + 1, &span);
+
+                if (r < 0)
+                        return r;
                 if (s[0] == '-')
                         *ret = span > now ? 0 : now - span;
+                else if (span > UINT64_MAX - now)
+                        return -ERANGE;
                 else
                         *ret = now + span;
                 return 0;
@@ -524,10 +532,13 @@ int log_time_parse(const char *s, uint64_t now, uint64_t *ret) {
         if (e) {
                 char buf[65];
 
+                int r;
+
                 memcpy(buf, s, (size_t) (e - s));
                 buf[e - s] = 0;
-                if (parse_span(buf, &span) < 0)
-                        return -EINVAL;
+                r = parse_span(buf, &span);
+                if (r < 0)
+                        return r;
                 *ret = span > now ? 0 : now - span;
                 return 0;
         }

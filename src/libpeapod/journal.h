@@ -125,5 +125,6 @@ int pod_journal_synchronize_read(int fd);
  * RFC 3339 ("2026-11-23T12:00:00.5Z", "...+01:00"), "now", "today",
  * "yesterday", "@UNIXSECONDS", and relative "-5m", "+1h", "10s ago",
  * "1h30m ago" (units us, ms, s, m, min, h, d, w). now_usec is the present;
- * ret is CLOCK_REALTIME microseconds. */
+ * ret is CLOCK_REALTIME microseconds. -EINVAL when s is none of these,
+ * -ERANGE when a span or the time it gives does not fit in 64 bits. */
 int log_time_parse(const char *s, uint64_t now_usec, uint64_t *ret);

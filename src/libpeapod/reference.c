@@ -113,7 +113,9 @@ bool image_digest_is_valid(const char *s) {
 }
 
 /* Docker's own spelling rules: "index.docker.io" is an old alias of docker.io,
- * and official images live in the "library/" namespace. */
+ * and official images live in the "library/" namespace. The name's bound
+ * applies to the normalized form, the one the store records and parses
+ * again: "docker.io/" and 245 characters grows past it with "library/". */
 static int reference_normalize_docker_io(ImageReference *r) {
         if (!r->registry)
                 return 0;
@@ -131,6 +133,8 @@ static int reference_normalize_docker_io(ImageReference *r) {
                 free(r->repository);
                 r->repository = n;
         }
+        if (strlen(r->registry) + 1 + strlen(r->repository) > IMAGE_NAME_MAX)
+                return -EINVAL;
         return 0;
 }
 
@@ -441,6 +445,7 @@ bool registries_conf_is_insecure(const RegistriesConf *c, const char *registry, 
 
 int image_reference_resolve(ImageReference *r, const RegistriesConf *c, PeapodError *e) {
         _cleanup_free_ char *reg = NULL;
+        int k;
 
         if (r->registry)
                 return 0;
@@ -453,7 +458,11 @@ int image_reference_resolve(ImageReference *r, const RegistriesConf *c, PeapodEr
         if (!reg)
                 return -ENOMEM;
         r->registry = TAKE_PTR(reg);
-        return reference_normalize_docker_io(r);
+        k = reference_normalize_docker_io(r);
+        if (k == -EINVAL)
+                return peapod_error_set(e, -EINVAL, "\"%s/%s\" is longer than %d characters", r->registry, r->repository,
+                                        IMAGE_NAME_MAX);
+        return k;
 }
 
 static void auth_entry_done(AuthEntry *a) {

@@ -210,16 +210,16 @@ static void sanitize(char *s) {
 }
 
 /* " (CODE: message)" from a registry's {"errors": [{"code", "message"}]}. */
-static void error_body_describe(const Transfer *t, char *out, size_t n) {
+void registry_error_body_describe(const char *body, size_t size, char *out, size_t n) {
         _cleanup_json_ json_object *root = NULL;
         _cleanup_free_ char *code = NULL, *msg = NULL;
         json_object *errors, *first;
         const char *a = NULL, *b = NULL;
 
         out[0] = 0;
-        if (!t->buf_is_error || t->size == 0)
+        if (size == 0 || size > ERROR_BODY_MAX || memchr(body, 0, size))
                 return;
-        root = json_tokener_parse(t->buf);
+        root = json_tokener_parse(body);
         if (!root || !json_object_object_get_ex(root, "errors", &errors) || !json_object_is_type(errors, json_type_array) ||
             json_object_array_length(errors) == 0)
                 return;
@@ -237,6 +237,12 @@ static void error_body_describe(const Transfer *t, char *out, size_t n) {
         (void) snprintf(out, n, " (%s%s%s)", code, *code && *msg ? ": " : "", msg);
 }
 
+static void error_body_describe(const Transfer *t, char *out, size_t n) {
+        out[0] = 0;
+        if (t->buf_is_error)
+                registry_error_body_describe(t->buf, t->size, out, n);
+}
+
 static bool content_type_is(const char *ct, const char *type) {
         size_t n;
 
@@ -248,60 +254,141 @@ static bool content_type_is(const char *ct, const char *type) {
         return n == strlen(type) && strncasecmp(ct, type, n) == 0;
 }
 
-static size_t header_cb(char *data, size_t size, size_t nmemb, void *userdata) {
-        Transfer *t = userdata;
-        size_t n = size * nmemb, k;
-        _cleanup_free_ char *line = NULL;
-        char *colon, *value, **target = NULL;
+void registry_header_done(RegistryHeader *h) {
+        h->value = mfree_str(h->value);
+}
 
-        /* A new response (after a redirect, or a 100 Continue): forget the previous one's headers. */
+int registry_header_parse(const char *data, size_t n, RegistryHeader *ret) {
+        static const struct {
+                const char *name;
+                RegistryHeaderKind kind;
+        } known[] = {
+                { "Content-Type", REGISTRY_HEADER_CONTENT_TYPE },
+                { "Docker-Content-Digest", REGISTRY_HEADER_DOCKER_CONTENT_DIGEST },
+                { "Content-Range", REGISTRY_HEADER_CONTENT_RANGE },
+                { "WWW-Authenticate", REGISTRY_HEADER_WWW_AUTHENTICATE },
+                { "Content-Length", REGISTRY_HEADER_CONTENT_LENGTH },
+                { "Retry-After", REGISTRY_HEADER_RETRY_AFTER },
+        };
+        _cleanup_free_ char *line = NULL;
+        RegistryHeader h = { .kind = REGISTRY_HEADER_OTHER };
+        char *colon, *value;
+        size_t k;
+
+        /* A new response (after a redirect, or a 100 Continue). */
         if (n >= 5 && strneq(data, "HTTP/", 5)) {
-                transfer_reset_response(t);
-                return n;
+                *ret = (RegistryHeader) { .kind = REGISTRY_HEADER_STATUS };
+                return 0;
         }
         line = strndup(data, n);
         if (!line)
-                goto fail;
+                return -ENOMEM;
+        /* The line ends at its first CR, LF or NUL: nothing after one of
+         * them can reach a value. */
         k = strcspn(line, "\r\n");
         line[k] = 0;
         colon = strchr(line, ':');
-        if (!colon)
-                return n;
+        if (!colon) {
+                *ret = h;
+                return 0;
+        }
         *colon = 0;
         value = colon + 1;
         value += strspn(value, " \t");
 
-        if (strcasecmp(line, "Content-Type") == 0)
-                target = &t->content_type;
-        else if (strcasecmp(line, "Docker-Content-Digest") == 0)
-                target = &t->docker_digest;
-        else if (strcasecmp(line, "Content-Range") == 0)
-                target = &t->content_range;
-        else if (strcasecmp(line, "WWW-Authenticate") == 0) {
-                if (strlen(value) > WWW_AUTHENTICATE_MAX || strv_length(t->challenges) >= AUTH_CHALLENGES_MAX)
-                        return n; /* ignored, not fatal: a 401 without a usable challenge is reported as such */
-                if (strv_extend(&t->challenges, value) < 0)
-                        goto fail;
-        } else if (strcasecmp(line, "Content-Length") == 0) {
+        for (size_t i = 0; i < ELEMENTSOF(known); i++)
+                if (strcasecmp(line, known[i].name) == 0)
+                        h.kind = known[i].kind;
+        switch (h.kind) {
+        case REGISTRY_HEADER_CONTENT_TYPE:
+        case REGISTRY_HEADER_DOCKER_CONTENT_DIGEST:
+        case REGISTRY_HEADER_CONTENT_RANGE:
+                if (strlen(value) > REGISTRY_HEADER_VALUE_MAX)
+                        h.kind = REGISTRY_HEADER_OTHER; /* ignored */
+                break;
+        case REGISTRY_HEADER_WWW_AUTHENTICATE:
+                /* Ignored, not fatal: a 401 without a usable challenge is reported as such. */
+                if (strlen(value) > WWW_AUTHENTICATE_MAX)
+                        h.kind = REGISTRY_HEADER_OTHER;
+                break;
+        case REGISTRY_HEADER_CONTENT_LENGTH: {
                 char *end;
+                unsigned long long v;
+
                 errno = 0;
-                unsigned long long v = strtoull(value, &end, 10);
+                v = strtoull(value, &end, 10);
                 if (errno == 0 && end != value && isdigit(value[0]))
-                        t->content_length = v;
-        } else if (strcasecmp(line, "Retry-After") == 0) {
+                        h.number = v;
+                else
+                        h.kind = REGISTRY_HEADER_OTHER;
+                break;
+        }
+        case REGISTRY_HEADER_RETRY_AFTER: {
                 /* Only the delta-seconds form; an HTTP date is treated as absent. */
                 char *end;
-                unsigned long v = strtoul(value, &end, 10);
+                unsigned long v;
+
+                errno = 0;
+                v = strtoul(value, &end, 10);
                 if (end != value && *end == 0 && isdigit(value[0]))
-                        t->retry_after_usec = v > RETRY_AFTER_MAX / USEC_PER_SEC ? RETRY_AFTER_MAX : v * USEC_PER_SEC;
+                        h.number = errno != 0 || v > RETRY_AFTER_MAX / USEC_PER_SEC ? RETRY_AFTER_MAX : v * USEC_PER_SEC;
+                else
+                        h.kind = REGISTRY_HEADER_OTHER;
+                break;
+        }
+        default:
+                break;
+        }
+        if (h.kind == REGISTRY_HEADER_CONTENT_TYPE || h.kind == REGISTRY_HEADER_DOCKER_CONTENT_DIGEST ||
+            h.kind == REGISTRY_HEADER_CONTENT_RANGE || h.kind == REGISTRY_HEADER_WWW_AUTHENTICATE) {
+                h.value = strdup(value);
+                if (!h.value)
+                        return -ENOMEM;
+        }
+        *ret = h;
+        return 0;
+}
+
+static size_t header_cb(char *data, size_t size, size_t nmemb, void *userdata) {
+        Transfer *t = userdata;
+        size_t n = size * nmemb;
+        _cleanup_(registry_header_done) RegistryHeader h = {};
+        char **target = NULL;
+
+        if (registry_header_parse(data, n, &h) < 0)
+                goto fail;
+        switch (h.kind) {
+        case REGISTRY_HEADER_STATUS:
+                /* Forget the previous response's headers. */
+                transfer_reset_response(t);
+                break;
+        case REGISTRY_HEADER_CONTENT_TYPE:
+                target = &t->content_type;
+                break;
+        case REGISTRY_HEADER_DOCKER_CONTENT_DIGEST:
+                target = &t->docker_digest;
+                break;
+        case REGISTRY_HEADER_CONTENT_RANGE:
+                target = &t->content_range;
+                break;
+        case REGISTRY_HEADER_WWW_AUTHENTICATE:
+                if (strv_length(t->challenges) >= AUTH_CHALLENGES_MAX)
+                        break;
+                if (strv_consume(&t->challenges, TAKE_PTR(h.value)) < 0)
+                        goto fail;
+                break;
+        case REGISTRY_HEADER_CONTENT_LENGTH:
+                t->content_length = h.number;
+                break;
+        case REGISTRY_HEADER_RETRY_AFTER:
+                t->retry_after_usec = h.number;
+                break;
+        default:
+                break;
         }
         if (target) {
-                if (strlen(value) > 1024)
-                        return n;
                 free(*target);
-                *target = strdup(value);
-                if (!*target)
-                        goto fail;
+                *target = TAKE_PTR(h.value);
         }
         return n;
 fail:
@@ -608,7 +695,7 @@ static int auth_fetch_token(Transfer *t, const AuthChallenge *ch) {
         RegistryClient *c = t->client;
         _cleanup_(curl_multi_cleanupp) CURLM *multi = NULL;
         _cleanup_(curl_freep) char *service = NULL, *scope = NULL;
-        _cleanup_json_ json_object *root = NULL;
+        _cleanup_free_ char *token = NULL;
         Transfer tt = {
                 .client = c,
                 .kind = TRANSFER_TOKEN,
@@ -617,8 +704,7 @@ static int auth_fetch_token(Transfer *t, const AuthChallenge *ch) {
                 .content_length = UINT64_MAX,
         };
         Transfer *list[] = { &tt };
-        const char *token;
-        int64_t expires_in = 60;
+        uint64_t lifetime;
         int r;
 
         /* A message from an earlier attempt of this transfer is stale now:
@@ -661,12 +747,36 @@ static int auth_fetch_token(Transfer *t, const AuthChallenge *ch) {
                 transfer_done(&tt);
                 return r;
         }
-        root = tt.buf ? json_tokener_parse(tt.buf) : NULL;
+        r = registry_token_parse(tt.buf, tt.size, &token, &lifetime);
         transfer_done(&tt);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return peapod_error_set(&t->error, -EBADMSG, "%s: token service answered without a token", t->what);
+        r = token_store(c, t->registry, t->scope, token, lifetime);
+        explicit_bzero(token, strlen(token));
+        return r;
+}
+
+int registry_token_parse(const char *body, size_t size, char **ret_token, uint64_t *ret_lifetime_usec) {
+        _cleanup_json_ json_object *root = NULL;
+        int64_t expires_in = 60;
+        const char *token;
+        char *copy;
+
+        if (!body || size == 0 || size > TOKEN_BODY_MAX || memchr(body, 0, size))
+                return -EBADMSG;
+        root = json_tokener_parse(body);
         /* "token" is the spec's name, "access_token" the OAuth2 one; both are sent by some services. */
         if (!root || (json_get_string(root, "token", &token) < 0 && json_get_string(root, "access_token", &token) < 0) ||
-            isempty(token) || strlen(token) > TOKEN_BODY_MAX)
-                return peapod_error_set(&t->error, -EBADMSG, "%s: token service answered without a token", t->what);
+            isempty(token))
+                return -EBADMSG;
+        /* It goes into an Authorization header as it is: visible ASCII only
+         * (RFC 6750's b64token is narrower still), so a token service
+         * cannot add header lines to our requests. */
+        for (const char *p = token; *p; p++)
+                if (*p <= ' ' || *p >= 0x7f)
+                        return -EBADMSG;
         (void) json_get_int64(root, "expires_in", &expires_in);
         /* The spec says to assume 60 s when less (or nothing) is given; cap a
          * day so a bogus value cannot pin a stale token. */
@@ -674,8 +784,13 @@ static int auth_fetch_token(Transfer *t, const AuthChallenge *ch) {
                 expires_in = 60;
         if (expires_in > 86400)
                 expires_in = 86400;
+        copy = strdup(token);
+        if (!copy)
+                return -ENOMEM;
+        *ret_token = copy;
         /* Renew a little early rather than race the expiry. */
-        return token_store(c, t->registry, t->scope, token, (uint64_t) (expires_in - 10) * USEC_PER_SEC);
+        *ret_lifetime_usec = (uint64_t) (expires_in - 10) * USEC_PER_SEC;
+        return 0;
 }
 
 static bool curl_code_is_transient(CURLcode code) {

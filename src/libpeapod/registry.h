@@ -116,3 +116,41 @@ void auth_challenges_free(AuthChallenge *c, size_t n);
  * comma-separated name=value or name="quoted \"value\"" parameters; unknown
  * parameters and token68 forms are skipped. -EBADMSG on malformed input. */
 int www_authenticate_parse(const char *header, AuthChallenge **ret, size_t *ret_n);
+
+/* One response header line as curl hands it over ("Name: value\r\n"), for
+ * the headers the client uses; a status line ("HTTP/...") starts a new
+ * response. A value is cut at the line's end and never holds CR or LF;
+ * one too long (REGISTRY_HEADER_VALUE_MAX, WWW_AUTHENTICATE_MAX) or a
+ * number that does not parse makes the header REGISTRY_HEADER_OTHER
+ * (ignored). -ENOMEM only. */
+typedef enum RegistryHeaderKind {
+        REGISTRY_HEADER_OTHER,
+        REGISTRY_HEADER_STATUS,
+        REGISTRY_HEADER_CONTENT_TYPE,
+        REGISTRY_HEADER_DOCKER_CONTENT_DIGEST,
+        REGISTRY_HEADER_CONTENT_RANGE,
+        REGISTRY_HEADER_WWW_AUTHENTICATE,
+        REGISTRY_HEADER_CONTENT_LENGTH, /* number: bytes */
+        REGISTRY_HEADER_RETRY_AFTER,    /* number: microseconds, at most 10 s */
+} RegistryHeaderKind;
+
+#define REGISTRY_HEADER_VALUE_MAX 1024
+
+typedef struct RegistryHeader {
+        RegistryHeaderKind kind;
+        char *value; /* the string kinds */
+        uint64_t number;
+} RegistryHeader;
+
+void registry_header_done(RegistryHeader *h);
+int registry_header_parse(const char *data, size_t n, RegistryHeader *ret);
+
+/* " (CODE: message)" from the first of a registry's error body's
+ * {"errors": [{"code", "message"}]}, printable ASCII only and bounded to n;
+ * "" when the body is not that. */
+void registry_error_body_describe(const char *body, size_t size, char *out, size_t n);
+
+/* A token service's answer: {"token"|"access_token": "...", "expires_in": N}.
+ * The token is visible ASCII (it goes into a header as it is); the lifetime
+ * is expires_in clamped to [60 s, 1 day], less 10 s. -EBADMSG otherwise. */
+int registry_token_parse(const char *body, size_t size, char **ret_token, uint64_t *ret_lifetime_usec);

@@ -556,20 +556,13 @@ static bool ref_name_is_valid(const char *ref) {
         return true;
 }
 
-static int index_load(const Store *s, json_object **ret, json_object **ret_manifests) {
-        _cleanup_free_ char *path = NULL, *text = NULL;
+static int index_parse(const char *text, size_t n, json_object **ret, json_object **ret_manifests) {
         _cleanup_json_ json_object *o = NULL;
         struct json_tokener *tok;
         json_object *m;
-        size_t n;
         int r;
 
-        if (asprintf(&path, "%s/index.json", s->root) < 0)
-                return -ENOMEM;
-        r = read_file(path, STORE_INDEX_SIZE_MAX, &text, &n);
-        if (r < 0)
-                return r;
-        if (strlen(text) != n)
+        if (n > STORE_INDEX_SIZE_MAX || memchr(text, 0, n))
                 return -EBADMSG;
         tok = json_tokener_new_ex(16);
         if (!tok)
@@ -586,6 +579,19 @@ static int index_load(const Store *s, json_object **ret, json_object **ret_manif
         *ret_manifests = m;
         *ret = TAKE_PTR(o);
         return 0;
+}
+
+static int index_load(const Store *s, json_object **ret, json_object **ret_manifests) {
+        _cleanup_free_ char *path = NULL, *text = NULL;
+        size_t n;
+        int r;
+
+        if (asprintf(&path, "%s/index.json", s->root) < 0)
+                return -ENOMEM;
+        r = read_file(path, STORE_INDEX_SIZE_MAX, &text, &n);
+        if (r < 0)
+                return r;
+        return index_parse(text, n, ret, ret_manifests);
 }
 
 /* The ref name of an index.json entry, or NULL. */
@@ -747,16 +753,11 @@ void store_ref_list_free(StoreRef *l, size_t n) {
         free(l);
 }
 
-int store_ref_list(Store *s, StoreRef **ret, size_t *ret_n) {
-        _cleanup_json_ json_object *o = NULL;
-        json_object *manifests;
+static int index_refs(json_object *manifests, StoreRef **ret, size_t *ret_n) {
         StoreRef *l;
         size_t n, k = 0;
         int r;
 
-        r = index_load(s, &o, &manifests);
-        if (r < 0)
-                return r;
         n = json_object_array_length(manifests);
         l = new0(StoreRef, n ?: 1);
         if (!l)
@@ -783,6 +784,28 @@ int store_ref_list(Store *s, StoreRef **ret, size_t *ret_n) {
 fail:
         store_ref_list_free(l, k);
         return r;
+}
+
+int store_ref_list(Store *s, StoreRef **ret, size_t *ret_n) {
+        _cleanup_json_ json_object *o = NULL;
+        json_object *manifests;
+        int r;
+
+        r = index_load(s, &o, &manifests);
+        if (r < 0)
+                return r;
+        return index_refs(manifests, ret, ret_n);
+}
+
+int store_index_parse(const char *text, size_t size, StoreRef **ret, size_t *ret_n) {
+        _cleanup_json_ json_object *o = NULL;
+        json_object *manifests;
+        int r;
+
+        r = index_parse(text, size, &o, &manifests);
+        if (r < 0)
+                return r;
+        return index_refs(manifests, ret, ret_n);
 }
 
 /* --- gc --- */

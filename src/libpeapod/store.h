@@ -106,6 +106,9 @@ int store_ref_set(Store *s, const char *ref, const Digest *manifest, PeapodError
 int store_ref_get(Store *s, const char *ref, Digest *ret);
 int store_ref_remove(Store *s, const char *ref);
 int store_ref_list(Store *s, StoreRef **ret, size_t *ret_n);
+/* The refs of an index.json's text, as store_ref_list() reads them:
+ * -EBADMSG on a malformed index or entry, -E2BIG past STORE_REFS_MAX. */
+int store_index_parse(const char *text, size_t size, StoreRef **ret, size_t *ret_n);
 
 /* --- gc --- */
 

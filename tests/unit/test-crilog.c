@@ -252,6 +252,44 @@ static void test_time_parse(void) {
                         fprintf(stderr, "log_time_parse(\"%s\") accepted it\n", bad[i]);
                         exit(EXIT_FAILURE);
                 }
+
+        /* Spans that do not fit in 64 bits of microseconds are refused, not
+         * wrapped: 1000000000w alone is 6e20 µs; 200000000d (1.7e19) only twice;
+         * the last fits as a span but not once added to now. */
+        ASSERT_ERR(log_time_parse("-1000000000w", now, &v), ERANGE);
+        ASSERT_ERR(log_time_parse("+1000000000w", now, &v), ERANGE);
+        ASSERT_ERR(log_time_parse("1000000000w ago", now, &v), ERANGE);
+        ASSERT_ERR(log_time_parse("-200000000d 200000000d", now, &v), ERANGE);
+        ASSERT_ERR(log_time_parse("+30000000w 3503982d", now, &v), ERANGE);
+        ASSERT_OK(log_time_parse("-30000000w 3503982d", now, &v));
+        ASSERT_TRUE(v == 0);
+        ASSERT_OK(log_time_parse("+1000000000h", now, &v));
+        ASSERT_TRUE(v == now + UINT64_C(1000000000) * 3600 * S);
+}
+
+static void test_state_file(void) {
+        _cleanup_(crilog_state_done) CriLogState st = {};
+        _cleanup_free_ char *text = NULL;
+        static const char *bad[] = {
+                "", "\n1 2 3\n", "c\n", "c\n1 2\n", "c\n1 2 3 4\n", "c\n-1 2 3\n", "c\n+1 2 3\n", "c\n 1 2 3\n",
+                "c\n1  2 3\n", "c\n1 2 3\n\n", "c\n18446744073709551616 2 3\n", "c d\n1 2 3\n", "c\t\n1 2 3\n",
+        };
+
+        ASSERT_OK(crilog_state_parse("s=ab;i=1\n18446744073709551615 2 3\n", 34, &st));
+        ASSERT_STREQ(st.cursor, "s=ab;i=1");
+        ASSERT_TRUE(st.offset == UINT64_MAX && st.dev == 2 && st.ino == 3);
+        ASSERT_TRUE(crilog_state_format(&st, &text) == 34);
+        ASSERT_STREQ(text, "s=ab;i=1\n18446744073709551615 2 3\n");
+        crilog_state_done(&st);
+        ASSERT_OK(crilog_state_parse("c\n1 2 3", 7, &st));
+        crilog_state_done(&st);
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+                if (crilog_state_parse(bad[i], strlen(bad[i]), &st) >= 0) {
+                        fprintf(stderr, "crilog_state_parse(\"%s\") accepted it\n", bad[i]);
+                        exit(EXIT_FAILURE);
+                }
+        /* A NUL inside is not ours either. */
+        ASSERT_ERR(crilog_state_parse("c\0d\n1 2 3\n", 10, &st), EBADMSG);
 }
 
 static void test_cursor(void) {
@@ -270,6 +308,7 @@ static void test_cursor(void) {
 
 int main(void) {
         test_cursor();
+        test_state_file();
         test_time();
         test_lines();
         test_json();

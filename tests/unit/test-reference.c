@@ -109,6 +109,40 @@ TEST(reference_invalid) {
                 _cleanup_(image_reference_freep) ImageReference *r = NULL;
                 ASSERT_OK(image_reference_parse(long_name, &r));
         }
+
+        /* The bound is on the stored form: "docker.io/NAME" is stored as
+         * "docker.io/library/NAME", which must parse again (found by
+         * fuzz-image-reference). */
+        memset(long_name, 0, sizeof(long_name));
+        memcpy(long_name, "docker.io/", 10);
+        memset(long_name + 10, 'a', 245);
+        ASSERT_ERR(image_reference_parse(long_name, &(ImageReference *) { NULL }), EINVAL);
+        long_name[10 + 237] = 0; /* "docker.io/library/" + 237 = 255 */
+        {
+                _cleanup_(image_reference_freep) ImageReference *r = NULL;
+                _cleanup_free_ char *s = NULL;
+
+                ASSERT_OK(image_reference_parse(long_name, &r));
+                ASSERT_OK(image_reference_to_string(r, &s));
+                ASSERT_TRUE(strlen(s) == 255 + strlen(":latest"));
+        }
+        memset(long_name, 0, sizeof(long_name));
+        memcpy(long_name, "index.docker.io/", 16);
+        memset(long_name + 16, 'a', 239);
+        ASSERT_ERR(image_reference_parse(long_name, &(ImageReference *) { NULL }), EINVAL);
+
+        /* A short name resolved through unqualified-search-registries too. */
+        {
+                _cleanup_(image_reference_freep) ImageReference *r = NULL;
+                RegistriesConf c = { .unqualified_search_registries = (char *[]) { (char *) "docker.io", NULL } };
+                PeapodError e = {};
+
+                memset(long_name, 0, sizeof(long_name));
+                memset(long_name, 'a', 250);
+                ASSERT_OK(image_reference_parse(long_name, &r));
+                ASSERT_ERR(image_reference_resolve(r, &c, &e), EINVAL);
+                peapod_error_clear(&e);
+        }
 }
 
 TEST(to_string) {
@@ -386,6 +420,59 @@ TEST(client) {
         ASSERT_ERR(registry_get_blob(c, r, "sha256:abc", 1, &REGISTRY_SINK_FD(1), NULL, NULL, &e), EINVAL);
 }
 
+TEST(registry_answers) {
+        _cleanup_free_ char *token = NULL;
+        uint64_t lifetime;
+        char out[256];
+        static const char *bad_tokens[] = {
+                "{\"token\":\"abc\\r\\nX-Evil: 1\"}", /* would add a header line */
+                "{\"token\":\"a b\"}",
+                "{\"token\":\"\"}",
+                "{\"expires_in\":60}",
+                "[\"token\"]",
+        };
+
+        const char *ok = "{\"token\":\"e30.abc\",\"expires_in\":300}";
+
+        ASSERT_OK(registry_token_parse(ok, strlen(ok), &token, &lifetime));
+        ASSERT_STREQ(token, "e30.abc");
+        ASSERT_TRUE(lifetime == UINT64_C(290) * 1000000);
+        token = mfree(token);
+        ok = "{\"access_token\":\"x\",\"expires_in\":99999999}";
+        ASSERT_OK(registry_token_parse(ok, strlen(ok), &token, &lifetime));
+        ASSERT_TRUE(lifetime == UINT64_C(86390) * 1000000);
+        for (size_t i = 0; i < ELEMENTSOF(bad_tokens); i++)
+                ASSERT_ERR(registry_token_parse(bad_tokens[i], strlen(bad_tokens[i]), &token, &lifetime), EBADMSG);
+
+        ok = "{\"errors\":[{\"code\":\"DENIED\",\"message\":\"no\\u001b[31m\"}]}";
+        registry_error_body_describe(ok, strlen(ok), out, sizeof(out));
+        ASSERT_STREQ(out, " (DENIED: no?[31m)");
+        registry_error_body_describe("not json", 8, out, sizeof(out));
+        ASSERT_STREQ(out, "");
+
+        {
+                _cleanup_(registry_header_done) RegistryHeader h = {};
+                const char *l = "docker-content-digest: sha256:abc\rX-Evil: 1\r\n";
+
+                ASSERT_OK(registry_header_parse(l, strlen(l), &h));
+                ASSERT_TRUE(h.kind == REGISTRY_HEADER_DOCKER_CONTENT_DIGEST);
+                ASSERT_STREQ(h.value, "sha256:abc");
+        }
+        {
+                RegistryHeader h = {};
+                const char *l = "Retry-After: 99999999999999999999999\r\n";
+
+                ASSERT_OK(registry_header_parse(l, strlen(l), &h));
+                ASSERT_TRUE(h.kind == REGISTRY_HEADER_RETRY_AFTER && h.number == UINT64_C(10000000));
+                l = "Content-Length: -1\r\n";
+                ASSERT_OK(registry_header_parse(l, strlen(l), &h));
+                ASSERT_TRUE(h.kind == REGISTRY_HEADER_OTHER);
+                l = "HTTP/2 301\r\n";
+                ASSERT_OK(registry_header_parse(l, strlen(l), &h));
+                ASSERT_TRUE(h.kind == REGISTRY_HEADER_STATUS);
+        }
+}
+
 int main(void) {
         test_reference_parse();
         test_reference_invalid();
@@ -395,6 +482,7 @@ int main(void) {
         test_base64();
         test_auth_file();
         test_www_authenticate();
+        test_registry_answers();
         test_client();
         return 0;
 }
