@@ -56,6 +56,66 @@ void pod_info_array_free(PodInfo *p, size_t n) {
         free(p);
 }
 
+/* Edit distance with transpositions (optimal string alignment): "lsit" is
+ * one edit from "list". Short words only; longer ones are "far". */
+static size_t edit_distance(const char *a, const char *b) {
+        size_t la = strlen(a), lb = strlen(b), d[33][33];
+
+        if (la > 32 || lb > 32)
+                return SIZE_MAX;
+        for (size_t i = 0; i <= la; i++)
+                d[i][0] = i;
+        for (size_t j = 0; j <= lb; j++)
+                d[0][j] = j;
+        for (size_t i = 1; i <= la; i++)
+                for (size_t j = 1; j <= lb; j++) {
+                        size_t best = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+
+                        if (d[i - 1][j] + 1 < best)
+                                best = d[i - 1][j] + 1;
+                        if (d[i][j - 1] + 1 < best)
+                                best = d[i][j - 1] + 1;
+                        if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < best)
+                                best = d[i - 2][j - 2] + 1;
+                        d[i][j] = best;
+                }
+        return d[la][lb];
+}
+
+const char *verb_suggestion(const char *typed, const char * const *verbs, size_t n_verbs, bool *ret_alias) {
+        static const char *const aliases[][2] = {
+                { "ps", "list" },          { "ls", "list" },           { "exec", "enter" },
+                { "inspect", "status" },   { "show", "status" },       { "kill", "stop" },
+                { "create", "pod create" }, { "images", "image list" }, { "pull", "image pull" },
+                { "rmi", "image rm" },     { "load", "image import" }, { "save", "image export" },
+                { "shell", "enter" },      { "attach", "logs --follow" },
+        };
+        const char *best = NULL;
+        size_t best_d = 3;
+        bool tie = false;
+
+        for (size_t i = 0; i < ELEMENTSOF(aliases); i++)
+                if (streq(typed, aliases[i][0])) {
+                        *ret_alias = true;
+                        return aliases[i][1];
+                }
+        *ret_alias = false;
+        for (size_t i = 0; i < n_verbs; i++) {
+                size_t d = edit_distance(typed, verbs[i]);
+
+                /* Within two edits, and not the whole word. */
+                if (d > 2 || d >= strlen(verbs[i]))
+                        continue;
+                if (d < best_d) {
+                        best = verbs[i];
+                        best_d = d;
+                        tie = false;
+                } else if (d == best_d)
+                        tie = true;
+        }
+        return tie ? NULL : best;
+}
+
 int format_app_result(const char *result, int32_t status, char **ret) {
         const char *sig;
         char *s;

@@ -156,6 +156,11 @@ static inline void pod_list_done(PodList *l) {
 /* "exited, status=7", "killed, signal=KILL", "dumped, signal=SEGV", or "-"
  * when the app has not ended. */
 int format_app_result(const char *result, int32_t status, char **ret);
+
+/* For a verb peapod does not know: its name in peapod for a verb of podman
+ * or docker ("ps" -> "list", with *ret_alias true), or else the one verb
+ * of verbs within two edits of it ("stp" -> "stop"); NULL if none. */
+const char *verb_suggestion(const char *typed, const char * const *verbs, size_t n_verbs, bool *ret_alias);
 /* "Sat 2024-11-23 09:55:01 UTC", or "n/a" for 0. */
 const char *format_timestamp(char *buf, size_t size, uint64_t usec);
 /* "5min 3s ago", "2h 10min ago", "3 days ago", "in the future" ... */

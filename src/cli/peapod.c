@@ -332,7 +332,18 @@ int main(int argc, char *argv[]) {
         }
         v = find_verb(argv[optind]);
         if (!v) {
-                log_error("Unknown verb '%s'; see 'peapod --help'.", argv[optind]);
+                const char *names[ELEMENTSOF(verbs)], *hint;
+                bool alias;
+
+                for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
+                        names[i] = verbs[i].name;
+                hint = verb_suggestion(argv[optind], names, ELEMENTSOF(verbs), &alias);
+                if (hint && alias)
+                        log_error("Unknown verb '%s'; peapod's is '%s'. See 'peapod --help'.", argv[optind], hint);
+                else if (hint)
+                        log_error("Unknown verb '%s'; did you mean '%s'? See 'peapod --help'.", argv[optind], hint);
+                else
+                        log_error("Unknown verb '%s'; see 'peapod --help'.", argv[optind]);
                 return 2;
         }
 

@@ -37,6 +37,27 @@ static void assert_strv(char **l, ...) {
         ASSERT_TRUE(l[i] == NULL);
 }
 
+TEST(verb_suggestions) {
+        static const char *const verbs[] = { "run", "list", "status", "start", "stop", "rm", "logs", "pod",
+                                             "app", "gc", "enter", "image", "trust" };
+        bool alias;
+
+        ASSERT_STREQ(verb_suggestion("ps", verbs, ELEMENTSOF(verbs), &alias), "list");
+        ASSERT_TRUE(alias);
+        ASSERT_STREQ(verb_suggestion("exec", verbs, ELEMENTSOF(verbs), &alias), "enter");
+        ASSERT_STREQ(verb_suggestion("inspect", verbs, ELEMENTSOF(verbs), &alias), "status");
+        ASSERT_STREQ(verb_suggestion("stp", verbs, ELEMENTSOF(verbs), &alias), "stop");
+        ASSERT_FALSE(alias);
+        ASSERT_STREQ(verb_suggestion("statsu", verbs, ELEMENTSOF(verbs), &alias), "status");
+        ASSERT_STREQ(verb_suggestion("imgae", verbs, ELEMENTSOF(verbs), &alias), "image");
+        ASSERT_STREQ(verb_suggestion("lsit", verbs, ELEMENTSOF(verbs), &alias), "list");
+        /* Nothing near, or two equally near: no guess. */
+        ASSERT_TRUE(verb_suggestion("frobnicate", verbs, ELEMENTSOF(verbs), &alias) == NULL);
+        ASSERT_TRUE(verb_suggestion("x", verbs, ELEMENTSOF(verbs), &alias) == NULL);
+        ASSERT_TRUE(verb_suggestion("sta", verbs, ELEMENTSOF(verbs), &alias) == NULL);
+        ASSERT_TRUE(verb_suggestion("", verbs, ELEMENTSOF(verbs), &alias) == NULL);
+}
+
 TEST(run_one_app) {
         RunArgs a = {};
 
@@ -404,6 +425,7 @@ TEST(journal) {
 }
 
 int main(void) {
+        test_verb_suggestions();
         test_run_one_app();
         test_run_pull_policy();
         test_run_network_options();
