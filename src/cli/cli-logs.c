@@ -2,6 +2,7 @@
 #include <getopt.h>
 #include <grp.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <syslog.h>
@@ -164,12 +165,21 @@ static int on_pod_changed(sd_bus_message *m, void *userdata, sd_bus_error *error
         return 0;
 }
 
+/* SIGINT or SIGTERM to a foreground 'run': stop the pod, follow its end. */
+static volatile sig_atomic_t run_interrupted;
+
+static void on_run_interrupt(int sig) {
+        run_interrupted = 1;
+}
+
 /* Print new lines as they come, until the pod is no longer running. Woken
- * by the journal's fd and by the pod's PropertiesChanged on the bus. */
-static int follow(PodJournal *j, LogsPrinter *p, sd_bus *bus, const char *pod_path) {
+ * by the journal's fd and by the pod's PropertiesChanged on the bus. With
+ * stop_pod (a foreground 'run'), an interrupt asks peapodd to stop that
+ * pod, and the following goes on until it has ended. */
+static int follow(PodJournal *j, LogsPrinter *p, sd_bus *bus, const char *pod_path, const char *stop_pod) {
         _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
         _cleanup_(cli_watch_done) CliWatch watch = {};
-        bool changed = true;
+        bool changed = true, stop_sent = false;
         int r;
 
         r = sd_bus_match_signal(bus, &slot, PEAPOD_BUS_NAME, pod_path, "org.freedesktop.DBus.Properties",
@@ -186,6 +196,15 @@ static int follow(PodJournal *j, LogsPrinter *p, sd_bus *bus, const char *pod_pa
                 if (cli_watch_gone(&watch))
                         return log_error_errno(ECONNRESET, "peapodd exited while following the logs; "
                                                "the pod's end would not be noticed.");
+                if (stop_pod && run_interrupted && !stop_sent) {
+                        /* Answered when the pod has stopped; its end comes
+                         * as a state change like any other. */
+                        r = sd_bus_call_method_async(bus, NULL, PEAPOD_BUS_NAME, PEAPOD_ROOT_PATH, PEAPOD_MANAGER_INTERFACE,
+                                                     "StopPod", NULL, NULL, "s", stop_pod);
+                        if (r < 0)
+                                return log_error_errno(r, "Failed to stop pod %s: %m", stop_pod);
+                        stop_sent = true;
+                }
                 if (changed) {
                         _cleanup_free_ char *state = NULL;
 
@@ -417,11 +436,57 @@ int verb_logs(int argc, char *argv[]) {
         }
 
         if (follow_flag)
-                r = follow(j, &printer, bus, p.path);
+                r = follow(j, &printer, bus, p.path, NULL);
         else
                 r = print_available(j, &printer);
         if (r < 0)
                 return r;
 
+        return fflush(stdout) != 0 || fflush(stderr) != 0 ? -EIO : 0;
+}
+
+int cli_run_follow(sd_bus *bus, const char *pod_id) {
+        _cleanup_(pod_journal_freep) PodJournal *j = NULL;
+        _cleanup_(pod_info_done) PodInfo p = {};
+        _cleanup_free_ Selected *sel = NULL;
+        _cleanup_(logs_printer_done) LogsPrinter printer = {};
+        struct sigaction sa = { .sa_handler = on_run_interrupt };
+        int r;
+
+        r = cli_get_pod_info(bus, pod_id, &p);
+        if (r < 0)
+                return r;
+        sel = calloc(p.n_apps ?: 1, sizeof(Selected));
+        if (!sel)
+                return log_oom();
+        for (size_t i = 0; i < p.n_apps; i++) {
+                sel[i] = (Selected) { .id = p.apps[i].id, .name = p.apps[i].name };
+                if (p.n_apps > 1 && (int) strlen(sel[i].name) > printer.prefix_width)
+                        printer.prefix_width = (int) strlen(sel[i].name);
+        }
+        printer.apps = sel;
+        printer.n_apps = p.n_apps;
+        /* One app's output is its own, bytes as it wrote them (as podman
+         * run's); among several, a line must not pose as another app's by
+         * drawing over its prefix: escaped as 'peapod logs' does. */
+        printer.escape = p.n_apps > 1;
+
+        r = pod_journal_open(POD_JOURNAL_NAMESPACE, &j);
+        if (r < 0)
+                return log_error_errno(r, "Failed to open the journal namespace '%s': %m", POD_JOURNAL_NAMESPACE);
+        for (size_t i = 0; i < p.n_apps; i++) {
+                r = pod_journal_add_app(j, sel[i].id);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to select the logs of app %s: %m", sel[i].name);
+        }
+        r = pod_journal_seek_head(j);
+        if (r < 0)
+                return log_error_errno(r, "Failed to seek in the journal: %m");
+
+        (void) sigaction(SIGINT, &sa, NULL);
+        (void) sigaction(SIGTERM, &sa, NULL);
+        r = follow(j, &printer, bus, p.path, p.id);
+        if (r < 0)
+                return r;
         return fflush(stdout) != 0 || fflush(stderr) != 0 ? -EIO : 0;
 }

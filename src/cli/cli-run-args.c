@@ -165,7 +165,9 @@ static bool is_pod_option(const char *s) {
         static const char * const with_value[] = { "--name", "--pull", "--insecure-options", "--stage1", "--net", "--port",
                                                     "--dns", "--dns-search", "--hostname", "--volume" };
 
-        if (streq(s, "-q") || streq(s, "--quiet"))
+        if (streq(s, "-q") || streq(s, "--quiet") || streq(s, "-d") || streq(s, "--detach") || streq(s, "--rm"))
+                return true;
+        if (streq(s, "-p") || startswith(s, "-p="))
                 return true;
         for (size_t i = 0; i < ELEMENTSOF(with_value); i++) {
                 const char *v = startswith(s, with_value[i]);
@@ -262,6 +264,10 @@ static int parse_pod_network_option(int argc, char *argv[], int *i, RunArgs *a) 
         const char *v;
         int r;
 
+        /* podman's short name. */
+        r = option_value(argc, argv, i, "-p", &v);
+        if (r != 0)
+                return r < 0 ? r : run_args_network_option(a, "--port", v) < 0 ? -EINVAL : 1;
         for (size_t k = 0; k < ELEMENTSOF(names); k++) {
                 r = option_value(argc, argv, i, names[k], &v);
                 if (r < 0)
@@ -495,6 +501,18 @@ int run_args_parse(int argc, char *argv[], RunArgs *ret) {
                                 a.quiet = true;
                                 continue;
                         }
+                        if (streq(s, "-d") || streq(s, "--detach")) {
+                                a.detach = true;
+                                continue;
+                        }
+                        if (streq(s, "--rm")) {
+                                a.remove = true;
+                                continue;
+                        }
+                        if (streq(s, "-i") || streq(s, "-t") || streq(s, "-it") || streq(s, "-ti") ||
+                            streq(s, "--interactive") || streq(s, "--tty"))
+                                return log_usage_error("'%s' (the caller's stdin or a terminal for the first app) is not "
+                                                       "there yet; run the pod and use 'peapod enter -t POD'.", s);
                         r = option_value(argc, argv, &i, "--name", &v);
                         if (r < 0)
                                 return r;
@@ -579,12 +597,13 @@ int run_args_parse(int argc, char *argv[], RunArgs *ret) {
                 } else if ((r = option_value(argc, argv, &i, "--exec", &v)) != 0) {
                         if (r > 0)
                                 pending.exec = v;
-                } else if ((r = option_value(argc, argv, &i, "--set-env", &v)) != 0) {
+                } else if ((r = option_value(argc, argv, &i, "--set-env", &v)) != 0 ||
+                           (r = option_value(argc, argv, &i, "-e", &v)) != 0) {
                         if (r > 0) {
                                 const char *eq = strchr(v, '=');
 
                                 if (!eq || eq == v)
-                                        r = log_usage_error("Invalid --set-env='%s': expected KEY=VALUE.", v);
+                                        r = log_usage_error("Invalid --set-env='%s' (-e): expected KEY=VALUE.", v);
                                 else if (strv_extend(&app->env, v) < 0)
                                         r = log_oom();
                         }
@@ -611,6 +630,8 @@ int run_args_parse(int argc, char *argv[], RunArgs *ret) {
 
         if (a.n_apps == 0)
                 return log_usage_error("No image given.");
+        if (a.detach && a.remove)
+                return log_usage_error("--rm removes the pod when 'run' sees it end: not with -d.");
         if (where == EXPECT_IMAGE)
                 return log_usage_error("'---' must be followed by an image.");
         r = finish_app(&a.apps[a.n_apps - 1], &pending);

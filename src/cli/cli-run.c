@@ -266,6 +266,27 @@ static int pull_images(sd_bus *bus, const RunArgs *a) {
         return 0;
 }
 
+/* The exit status of a foreground run: that of the first app (in the
+ * order given) that did not exit 0, 128+N for one killed by signal N, as a
+ * shell reports it; 0 when every app exited 0. */
+static int run_exit_status(sd_bus *bus, const char *id) {
+        _cleanup_(pod_info_done) PodInfo p = {};
+        int r;
+
+        r = cli_get_pod_info(bus, id, &p);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < p.n_apps; i++) {
+                const AppInfo *app = &p.apps[i];
+
+                if (streq_ptr(app->result, "exited") && app->status != 0)
+                        return app->status & 0xff;
+                if (streq_ptr(app->result, "killed") || streq_ptr(app->result, "dumped"))
+                        return 128 + (app->status & 0x7f);
+        }
+        return 0;
+}
+
 int verb_run(int argc, char *argv[]) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(run_args_done) RunArgs a = {};
@@ -306,7 +327,30 @@ int verb_run(int argc, char *argv[]) {
                                     id, id, error.message ?: strerror(-q));
                 return r;
         }
-        if (!a.quiet)
-                printf("%s\n", id);
+        if (a.detach) {
+                if (!a.quiet)
+                        printf("%s\n", id);
+                return 0;
+        }
+
+        /* In the foreground, like rkt's and podman's run: the apps' output
+         * as it comes, then their verdict as our exit status. */
+        r = cli_run_follow(bus, id);
+        if (r >= 0)
+                r = run_exit_status(bus, id);
+        if (a.remove) {
+                _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+
+                /* Forced: a follow cut short (peapodd gone, an error) may
+                 * leave it running. */
+                q = sd_bus_call_method(bus, PEAPOD_BUS_NAME, PEAPOD_ROOT_PATH, PEAPOD_MANAGER_INTERFACE, "RemovePod",
+                                       &error, NULL, "st", id, UINT64_C(1));
+                if (q < 0)
+                        log_warning("Failed to remove pod %s, remove it with 'peapod rm %s': %s", id, id,
+                                    error.message ?: strerror(-q));
+        }
+        if (r < 0)
+                return r;
+        cli_exit_status = r;
         return 0;
 }

@@ -72,6 +72,8 @@ typedef struct RunArgs {
         char **dns, **dns_search;
         char *hostname;
         bool quiet;
+        bool detach;      /* -d: return once started (print the id) */
+        bool remove;      /* --rm: remove the pod once it has ended (foreground only) */
         bool help;
         RunApp *apps;
         size_t n_apps;
@@ -258,6 +260,11 @@ int verb_start(int argc, char *argv[]);
 int verb_stop(int argc, char *argv[]);
 int verb_rm(int argc, char *argv[]);
 int verb_logs(int argc, char *argv[]);
+/* A foreground 'run': prints the pod's apps' output as it comes (stdout to
+ * stdout, stderr to stderr, "app | " before each line when there are
+ * several apps) until the pod has ended; SIGINT or SIGTERM stop the pod
+ * first (cli-logs.c). */
+int cli_run_follow(sd_bus *bus, const char *pod_id);
 int verb_image(int argc, char *argv[]);
 int verb_pod(int argc, char *argv[]);
 int verb_app(int argc, char *argv[]);

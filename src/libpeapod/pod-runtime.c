@@ -7,6 +7,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <syslog.h>
 #include <time.h>
 
 #include "app-security.h"
@@ -543,6 +544,11 @@ int app_start_unit(PodRuntime *rt, const Pod *p, App *a, const char *slice, cons
             (r = bus_append_property_s(m, "KillMode", "mixed")) < 0 ||
             (r = bus_append_property_t(m, "TimeoutStopUSec", APP_STOP_TIMEOUT_USEC)) < 0 ||
             (r = bus_append_property_s(m, "SyslogIdentifier", a->id)) < 0 ||
+            /* The unit's own stream carries only the helper's complaints
+             * (the app writes to streams of its own, stage1-journal.c):
+             * errors, so that they read as the app's stderr, where 'peapod
+             * run' and 'logs --stderr' show them. */
+            (r = sd_bus_message_append(m, "(sv)", "SyslogLevel", "i", (int32_t) LOG_ERR)) < 0 ||
             /* The apps' own journal namespace: its journald keeps every
              * line (no rate limit, see units/journald-peapod.conf), and a
              * busy app cannot flood the system journal. */

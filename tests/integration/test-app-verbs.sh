@@ -119,7 +119,7 @@ assert_contains "$err" "exited" "add to an exited pod"
 $PEAPOD rm "$pod"
 
 # A pod made by 'run' still ends with its last app, also when that app is stopped.
-$PEAPOD run --name "$PFX-run" busybox --app-name=a -- sleep 300 >/dev/null
+$PEAPOD run -d --name "$PFX-run" busybox --app-name=a -- sleep 300 >/dev/null
 assert_eq true "$(busctl_pod "$(pod_id "$PFX-run")" StopWhenAppsExit)" "run pod property"
 $PEAPOD app stop "$PFX-run" a
 wait_for 10 sh -c "[ \"\$($PEAPOD status --format=json $PFX-run | jq -r .state)\" = exited ]" || fail "run pod did not end"

@@ -11,24 +11,24 @@ err=$(must_fail $PEAPOD stop "$PFX-nosuchpod")
 assert_contains "$err" "No such pod" "stop unknown pod"
 err=$(must_fail $PEAPOD rm "$PFX-nosuchpod")
 assert_contains "$err" "No such pod" "rm unknown pod"
-err=$(must_fail $PEAPOD run --name "bad_name" busybox -- true)
+err=$(must_fail $PEAPOD run -d --name "bad_name" busybox -- true)
 assert_contains "$err" "Invalid pod name" "invalid pod name"
-err=$(must_fail $PEAPOD run --pull=never --name "$PFX-x" no-such-image -- true)
+err=$(must_fail $PEAPOD run -d --pull=never --name "$PFX-x" no-such-image -- true)
 assert_contains "$err" "Image not found: no-such-image" "missing image"
 # By default a missing image is pulled first: a short name without a
 # search registry says why it cannot be.
-err=$(must_fail $PEAPOD run --name "$PFX-x" no-such-image -- true)
+err=$(must_fail $PEAPOD run -d --name "$PFX-x" no-such-image -- true)
 assert_contains "$err" "Failed to pull no-such-image" "missing image, pulled"
 assert_contains "$err" "short name" "missing image, pulled"
-err=$(must_fail $PEAPOD run --name "$PFX-x" busybox --exec= )
+err=$(must_fail $PEAPOD run -d --name "$PFX-x" busybox --exec= )
 assert_contains "$err" "empty command" "empty command"
-err=$(must_fail $PEAPOD run --name "$PFX-x" busybox --app-name=Bad_App -- true)
+err=$(must_fail $PEAPOD run -d --name "$PFX-x" busybox --app-name=Bad_App -- true)
 assert_contains "$err" "Invalid app name" "invalid app name"
-err=$(must_fail $PEAPOD run --name "$PFX-x" busybox --set-env=novalue -- true)
+err=$(must_fail $PEAPOD run -d --name "$PFX-x" busybox --set-env=novalue -- true)
 [ "$(echo "$err" | wc -l)" -le 2 ] || fail "error is not short: $err"
 
 # An app whose command does not exist fails at start; nothing is left.
-$PEAPOD run --name "$PFX-nocmd" busybox -- /no/such/binary >/dev/null 2>&1 || true
+$PEAPOD run -d --name "$PFX-nocmd" busybox -- /no/such/binary >/dev/null 2>&1 || true
 wait_for 20 sh -c "[ \"\$($PEAPOD status --format=json $PFX-nocmd 2>/dev/null | jq -r .state)\" != running ]" || fail "pod with a missing command keeps running"
 st=$($PEAPOD status --format=json "$PFX-nocmd" 2>/dev/null || true)
 if [ -n "$st" ]; then
@@ -37,8 +37,8 @@ if [ -n "$st" ]; then
 fi
 
 # Duplicate names are refused.
-$PEAPOD run --name "$PFX-dup" busybox -- sleep 300 >/dev/null
-err=$(must_fail $PEAPOD run --name "$PFX-dup" busybox -- sleep 300)
+$PEAPOD run -d --name "$PFX-dup" busybox -- sleep 300 >/dev/null
+err=$(must_fail $PEAPOD run -d --name "$PFX-dup" busybox -- sleep 300)
 assert_contains "$err" "exists" "duplicate name"
 $PEAPOD rm --force "$PFX-dup"
 

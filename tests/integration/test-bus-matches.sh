@@ -28,7 +28,7 @@ before=$(match_rules "$pid1")
 [ -n "$before" ] || fail "no match rule count for PID 1 ($pid1)"
 
 for i in $(seq 1 50); do
-        $PEAPOD run --name "${PFX}m$i" --net=none busybox -- sleep 600 >/dev/null
+        $PEAPOD run -d --name "${PFX}m$i" --net=none busybox -- sleep 600 >/dev/null
 done
 assert_eq 50 "$($PEAPOD list --format=json | jq "[.[] | select(.name | startswith(\"${PFX}m\")) | select(.state == \"running\")] | length")" "running pods"
 assert_eq "$before" "$(match_rules "$pid1")" "PID 1's match rules with 50 running pods"
@@ -39,20 +39,20 @@ assert_eq "$before" "$(match_rules "$pid1")" "PID 1's match rules after removing
 
 # How each stop ended the apps: a trapped SIGTERM exits 3, an untrapped
 # one is killed by SIGTERM (the app is PID 1's child in the pod, not PID 1).
-$PEAPOD run --name "${PFX}stop" --net=none busybox --app-name=trap -- sh -c 'trap "exit 3" TERM; while :; do sleep 0.1; done' \
+$PEAPOD run -d --name "${PFX}stop" --net=none busybox --app-name=trap -- sh -c 'trap "exit 3" TERM; while :; do sleep 0.1; done' \
         --- busybox --app-name=plain -- sleep 600 >/dev/null
 $PEAPOD stop "${PFX}stop" >/dev/null
 st=$($PEAPOD status --format=json "${PFX}stop")
 assert_eq "exited 3" "$(echo "$st" | jq -r '.apps[] | select(.name == "trap") | "\(.result) \(.status)"')" "trapping app after stop"
 assert_eq "killed 15" "$(echo "$st" | jq -r '.apps[] | select(.name == "plain") | "\(.result) \(.status)"')" "plain app after stop"
 
-$PEAPOD run --name "${PFX}app" --net=none busybox --app-name=trap -- sh -c 'trap "exit 4" TERM; while :; do sleep 0.1; done' \
+$PEAPOD run -d --name "${PFX}app" --net=none busybox --app-name=trap -- sh -c 'trap "exit 4" TERM; while :; do sleep 0.1; done' \
         --- busybox --app-name=other -- sleep 600 >/dev/null
 $PEAPOD app stop "${PFX}app" trap >/dev/null
 assert_eq "exited exited 4" "$($PEAPOD app status --format=json "${PFX}app" trap | jq -r '"\(.state) \(.result) \(.status)"')" "app stop"
 
 # Stopped behind peapodd's back: the outcome still reaches the pod.
-$PEAPOD run --name "${PFX}term" --net=none busybox -- sh -c 'trap "exit 5" TERM; while :; do sleep 0.1; done' >/dev/null
+$PEAPOD run -d --name "${PFX}term" --net=none busybox -- sh -c 'trap "exit 5" TERM; while :; do sleep 0.1; done' >/dev/null
 machinectl terminate "${PFX}term"
 wait_for 30 sh -c "[ \"\$($PEAPOD status --format=json ${PFX}term | jq -r .state)\" = exited ]" || fail "terminated pod not exited"
 assert_eq "exited 5" "$($PEAPOD status --format=json "${PFX}term" | jq -r '.apps[0] | "\(.result) \(.status)"')" "app after machinectl terminate"

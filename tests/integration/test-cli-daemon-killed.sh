@@ -32,7 +32,7 @@ kill_peapodd_during() {
         systemctl start peapodd.service || { journalctl -u peapodd.service --no-pager -n 30; fail "peapodd did not start again"; }
 }
 
-$PEAPOD run --name "$PFX-k" busybox -- sh -c 'echo up; exec sleep 300' >/dev/null
+$PEAPOD run -d --name "$PFX-k" busybox -- sh -c 'echo up; exec sleep 300' >/dev/null
 wait_for 30 sh -c "$PEAPOD logs --no-prefix $PFX-k | grep -qx up" || fail "app did not start"
 
 say "logs --follow (its first line says that it follows)"

@@ -14,7 +14,7 @@ trap cleanup EXIT
 
 veths_before=$(ip -o link show type veth | wc -l)
 for i in $(seq 1 $n); do
-        ( $PEAPOD run --name "${PFX}c$i" busybox -- sleep 600 >"$tmp/$i.out" 2>&1; echo $? >"$tmp/$i.rc" ) &
+        ( $PEAPOD run -d --name "${PFX}c$i" busybox -- sleep 600 >"$tmp/$i.out" 2>&1; echo $? >"$tmp/$i.rc" ) &
 done
 wait
 

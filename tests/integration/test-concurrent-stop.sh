@@ -15,7 +15,7 @@ cleanup() {
 trap cleanup EXIT
 
 for i in $(seq 1 $n); do
-        $PEAPOD run --name "${PFX}s$i" --net=none busybox -- sh -c 'trap "" TERM; while :; do sleep 0.1; done' >/dev/null
+        $PEAPOD run -d --name "${PFX}s$i" --net=none busybox -- sh -c 'trap "" TERM; while :; do sleep 0.1; done' >/dev/null
 done
 reader_path=$(busctl --system call org.peapod1 /org/peapod1 org.peapod1.Manager GetPod s "${PFX}s1" | awk '{ print $2 }' | tr -d '"')
 [ -n "$reader_path" ] || fail "no object path for ${PFX}s1"
@@ -50,7 +50,7 @@ done
 
 # A second stop of a stopping pod waits for the first; a forced removal of
 # a stopping pod removes it once stopped.
-$PEAPOD run --name "${PFX}twice" --net=none busybox -- sh -c 'trap "" TERM; while :; do sleep 0.1; done' >/dev/null
+$PEAPOD run -d --name "${PFX}twice" --net=none busybox -- sh -c 'trap "" TERM; while :; do sleep 0.1; done' >/dev/null
 $PEAPOD stop "${PFX}twice" >"$tmp/a.out" 2>&1 &
 a=$!
 # Its app ignores SIGTERM: its unit stays "deactivating" until SIGKILL.

@@ -17,7 +17,7 @@ pods_before=$($PEAPOD list --format=json | jq length)
 reason="/proc and /sys belong to the pod"
 
 for target in /proc /proc/sys /sys /sys/fs/cgroup; do
-        err=$(must_fail $PEAPOD run --name "$PFX-mnt" --volume=v,kind=host,source="$tmp" busybox \
+        err=$(must_fail $PEAPOD run -d --name "$PFX-mnt" --volume=v,kind=host,source="$tmp" busybox \
                 --mount=volume=v,target=$target -- true)
         assert_contains "$err" "Invalid mount target '$target': $reason" "peapod run --mount target=$target"
 done
@@ -47,23 +47,23 @@ wait_for 20 test -e "$tmp/seen" || fail "an app with target /proc2 did not run"
 "$(dirname "$0")/../unit/make-test-image.py" "$tmp/oci" --salt=relwd --workdir=srv/app >/dev/null
 tar -C "$tmp/oci" -cf "$tmp/relwd.tar" .
 $PEAPOD image import -q --insecure-options=image --name=localhost/relwd:latest "$tmp/relwd.tar" >/dev/null
-err=$(must_fail $PEAPOD run --name "$PFX-wd" relwd -- true)
+err=$(must_fail $PEAPOD run -d --name "$PFX-wd" relwd -- true)
 assert_contains "$err" "working directory 'srv/app', which is not an absolute path" "relative WorkingDir"
 assert_contains "$err" "--working-dir" "the error names the fix"
 must_fail $PEAPOD status "$PFX-wd" >/dev/null
 err=$(must_fail $PEAPOD app add --name wd "$PFX-pod" relwd -- true)
 assert_contains "$err" "not an absolute path" "relative WorkingDir, app add"
-err=$(must_fail $PEAPOD run --name "$PFX-wd" busybox --working-dir=rel -- true)
+err=$(must_fail $PEAPOD run -d --name "$PFX-wd" busybox --working-dir=rel -- true)
 assert_contains "$err" "must be an absolute path" "--working-dir=rel"
-$PEAPOD run --name "$PFX-wd" relwd --working-dir=/tmp -- sh -c pwd >/dev/null
+$PEAPOD run -d --name "$PFX-wd" relwd --working-dir=/tmp -- sh -c pwd >/dev/null
 wait_for 20 sh -c "$PEAPOD logs $PFX-wd | grep -qx /tmp" || fail "--working-dir did not replace the image's"
 
 # The fly stage1 runs apps in the host's namespaces and refuses volumes
 # and a PID namespace per app at start: refused at creation instead.
-err=$(must_fail $PEAPOD run --stage1=fly --name "$PFX-fly" --volume=v,kind=host,source="$tmp" busybox \
+err=$(must_fail $PEAPOD run -d --stage1=fly --name "$PFX-fly" --volume=v,kind=host,source="$tmp" busybox \
         --mount=volume=v,target=/data -- true)
 assert_contains "$err" "supports neither volumes nor a PID namespace" "fly with a volume"
-err=$(must_fail $PEAPOD run --stage1=fly --name "$PFX-fly" busybox --pid-namespace=app -- true)
+err=$(must_fail $PEAPOD run -d --stage1=fly --name "$PFX-fly" busybox --pid-namespace=app -- true)
 assert_contains "$err" "supports neither volumes nor a PID namespace" "fly with --pid-namespace=app"
 must_fail $PEAPOD status "$PFX-fly" >/dev/null
 $PEAPOD pod create --stage1=fly --name "$PFX-flypod" --quiet

@@ -59,7 +59,7 @@ SCRIPT
 # line like a newline, trailing blanks (space, tab, CR) are cut, and empty
 # lines are dropped. Leading blanks and everything else stay.
 busybox sh "$T/mix.sh" 2>"$T/mix.err" | LC_ALL=C tr '\000' '\n' | LC_ALL=C sed 's/[ \t\r]*$//; /^$/d' >"$T/mix.out"
-$PEAPOD run --name "$PFX-mix" busybox -- sh -c "$(cat "$T/mix.sh")" >/dev/null
+$PEAPOD run -d --name "$PFX-mix" busybox -- sh -c "$(cat "$T/mix.sh")" >/dev/null
 mix=$(app_id "$PFX-mix")
 wait_exited "$PFX-mix"
 mkdir "$T/st"
@@ -77,7 +77,7 @@ finish_crilog "$mix"
 "$CHECK" "$T/mix.log" "$T/got.out" "$T/got.err" && cmp -s "$T/mix.out" "$T/got.out" || fail "restart after the end doubled lines"
 
 # 2. An app that exits right after printing; the converter is told at once.
-$PEAPOD run --name "$PFX-quick" busybox -- sh -c 'seq 1 5000; echo bye >&2' >/dev/null
+$PEAPOD run -d --name "$PFX-quick" busybox -- sh -c 'seq 1 5000; echo bye >&2' >/dev/null
 quick=$(app_id "$PFX-quick")
 start_crilog "$T/st" "$quick=$T/quick.log"
 wait_exited "$PFX-quick"
@@ -88,7 +88,7 @@ assert_eq "bye" "$(cat "$T/got.err")" "quick app: stderr"
 
 # 3. SIGKILL mid-stream, five times, each restart resumes from the cursor.
 N=300000
-$PEAPOD run --name "$PFX-kill" busybox -- sh -c "sleep 1; seq 1 $N" >/dev/null
+$PEAPOD run -d --name "$PFX-kill" busybox -- sh -c "sleep 1; seq 1 $N" >/dev/null
 kill_id=$(app_id "$PFX-kill")
 for i in 1 2 3 4 5; do
         start_crilog "$T/st" "$kill_id=$T/kill.log"
@@ -111,7 +111,7 @@ finish_crilog "$kill_id"
 seq 1 $N | cmp - "$T/got.out" || fail "torn tail: lines lost or doubled"
 
 # 4. kubelet renames the file and asks for a reopen; old + new = everything.
-$PEAPOD run --name "$PFX-rot" busybox -- sh -c 'i=1; while [ $i -le 3000 ]; do echo rot-$i; i=$((i+1)); [ $((i % 100)) = 0 ] && sleep 0.05; done' >/dev/null
+$PEAPOD run -d --name "$PFX-rot" busybox -- sh -c 'i=1; while [ $i -le 3000 ]; do echo rot-$i; i=$((i+1)); [ $((i % 100)) = 0 ] && sleep 0.05; done' >/dev/null
 rot=$(app_id "$PFX-rot")
 start_crilog "$T/st" "$rot=$T/rot.log"
 wait_for 20 sh -c "[ \$(wc -l <$T/rot.log) -gt 500 ]" || fail "no lines before the rename"

@@ -3,7 +3,7 @@
 # them again and catches up on what happened meanwhile.
 . "$(dirname "$0")/lib.sh"
 
-$PEAPOD run --name "$PFX-keep" busybox --app-name=long -- sleep 300 \
+$PEAPOD run -d --name "$PFX-keep" busybox --app-name=long -- sleep 300 \
         --- busybox --app-name=short -- sh -c 'sleep 2; exit 5' >/dev/null
 id=$(pod_id "$PFX-keep")
 leader=$(machinectl show --value -p Leader "$PFX-keep")

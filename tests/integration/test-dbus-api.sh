@@ -55,7 +55,7 @@ must_fail $PEAPOD status "$PFX-bus" >/dev/null
 
 # The installed interface descriptions are what the daemon really serves.
 xmldir=/usr/share/dbus-1/interfaces
-$PEAPOD run --name "$PFX-xml" busybox -- sleep 300 >/dev/null
+$PEAPOD run -d --name "$PFX-xml" busybox -- sleep 300 >/dev/null
 pod_path=$(busctl call --json=short org.peapod1 /org/peapod1 org.peapod1.Manager GetPod s "$PFX-xml" | jq -r '.data[0]')
 here=$(dirname "$(realpath "$0")")
 live=$(busctl introspect --xml-interface org.peapod1 /org/peapod1 | "$here/../../tools/extract-interface" org.peapod1.Manager)

@@ -46,7 +46,7 @@ assert_contains "$out" "READ:[CONTROL]" "control: TIOCSTI on the caller's own te
 # The default seccomp filter denies TIOCSTI outright (test-seccomp checks
 # that); unconfined here, so that what is tested is that no terminal of
 # the caller's reaches the command at all.
-$PEAPOD run --name "$PFX-t" "$img" --app-name=sti --seccomp=unconfined -- /bin/busybox sleep 600 >/dev/null
+$PEAPOD run -d --name "$PFX-t" "$img" --app-name=sti --seccomp=unconfined -- /bin/busybox sleep 600 >/dev/null
 wait_for 10 sh -c "[ \"\$($PEAPOD app status --format=json $PFX-t sti | jq .pid)\" -gt 0 ]" || fail "app has no pid"
 
 # Without -t: the command's fds are pipes, no terminal.

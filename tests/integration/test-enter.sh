@@ -11,7 +11,7 @@ trap cleanup EXIT
 
 caps() { grep -E '^(Uid|Gid|Groups|CapInh|CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs|Seccomp):' "$@"; }
 
-$PEAPOD run --name "$PFX-e" busybox --app-name=web -- sh -c 'echo in-app >/app-file; exec sleep 300' >/dev/null
+$PEAPOD run -d --name "$PFX-e" busybox --app-name=web -- sh -c 'echo in-app >/app-file; exec sleep 300' >/dev/null
 wait_for 10 sh -c "[ \"\$($PEAPOD app status --format=json $PFX-e web | jq .pid)\" -gt 0 ]" || fail "app has no pid"
 wait_for 10 test -e "/var/lib/peapod/pods/$(pod_id "$PFX-e")/apps/web/rootfs/app-file" || fail "app did not write"
 
@@ -91,7 +91,7 @@ if command -v docker-registry >/dev/null && command -v skopeo >/dev/null; then
         "$here/../unit/make-test-image.py" "$tmp/numeric" --user=1234:5678 >/dev/null
         skopeo --insecure-policy copy -q --dest-tls-verify=false "oci:$tmp/numeric:latest" "docker://$REGISTRY/test/numeric:latest"
         $PEAPOD image pull -q "$REGISTRY/test/numeric:latest" >/dev/null
-        $PEAPOD run --name "$PFX-u" "$REGISTRY/test/numeric:latest" --app-name=u --exec=/bin/busybox -- sleep 300 >/dev/null
+        $PEAPOD run -d --name "$PFX-u" "$REGISTRY/test/numeric:latest" --app-name=u --exec=/bin/busybox -- sleep 300 >/dev/null
         wait_for 10 sh -c "[ \"\$($PEAPOD app status --format=json $PFX-u u | jq .pid)\" -gt 0 ]" || fail "user app has no pid"
         pid=$($PEAPOD app status --format=json "$PFX-u" u | jq .pid)
         assert_eq "1234 5678" "$($PEAPOD enter "$PFX-u" -- /bin/busybox sh -c 'echo $(busybox id -u) $(busybox id -g)')" "app's uid and gid"

@@ -2,7 +2,7 @@
 # How each app ended is recorded: exit 0, a non-zero code, a signal.
 . "$(dirname "$0")/lib.sh"
 
-$PEAPOD run --name "$PFX-exit" busybox --app-name=ok -- true \
+$PEAPOD run -d --name "$PFX-exit" busybox --app-name=ok -- true \
         --- busybox --app-name=seven -- sh -c 'exit 7' \
         --- busybox --app-name=killed -- sh -c 'kill -KILL $$' >/dev/null
 wait_for 20 sh -c "[ \"\$($PEAPOD status --format=json $PFX-exit | jq -r .state)\" = exited ]" || fail "pod did not exit when its apps did"
@@ -18,7 +18,7 @@ text=$($PEAPOD status "$PFX-exit")
 assert_contains "$text" "status=7" "text status shows the exit code"
 
 # A trapped SIGTERM on stop is the app's own choice to exit.
-$PEAPOD run --name "$PFX-term" busybox -- sh -c 'trap "exit 3" TERM; while :; do sleep 0.1; done' >/dev/null
+$PEAPOD run -d --name "$PFX-term" busybox -- sh -c 'trap "exit 3" TERM; while :; do sleep 0.1; done' >/dev/null
 sleep 0.5
 $PEAPOD stop "$PFX-term"
 st=$($PEAPOD status --format=json "$PFX-term")

@@ -5,11 +5,11 @@
 
 exists() { $PEAPOD status "$1" >/dev/null 2>&1; }
 
-$PEAPOD run --name "$PFX-old" busybox -- true >/dev/null
+$PEAPOD run -d --name "$PFX-old" busybox -- true >/dev/null
 wait_for 20 sh -c "[ \"\$($PEAPOD status --format=json $PFX-old | jq -r .state)\" = exited ]" || fail "pod did not exit"
 old_id=$(pod_id "$PFX-old")
 $PEAPOD pod create --name "$PFX-up" >/dev/null
-$PEAPOD run --name "$PFX-live" busybox -- sleep 300 >/dev/null
+$PEAPOD run -d --name "$PFX-live" busybox -- sleep 300 >/dev/null
 busctl call org.peapod1 /org/peapod1 org.peapod1.Manager CreatePod 'sa(sv)a(ssa(sv))' "$PFX-created" 0 1 "" busybox 0 >/dev/null
 
 # Exited just now: the default grace (30m) and 1h keep it.

@@ -60,7 +60,7 @@ say "app's child caught $(n_caught "$PFX-d" attacker peapod-stage1-a) times in $
 
 # A pod that starts with two apps: the second's helper may come after the
 # attacker is up.
-$PEAPOD run --name "$PFX-two" "$img" --app-name=attacker -- /bin/exe-writer /exe-report 600 \
+$PEAPOD run -d --name "$PFX-two" "$img" --app-name=attacker -- /bin/exe-writer /exe-report 600 \
         --- busybox --app-name=second -- /bin/busybox sleep 600 >/dev/null
 wait_for 20 grep -q started "$(report_of "$PFX-two" attacker)" || fail "second attacker did not start"
 

@@ -44,7 +44,7 @@ assert_eq "$config" "$($PEAPOD image pull -q "$ref"; $PEAPOD image inspect "$ref
 # A pod runs from the pulled image: the upper layer's file is there, the
 # whiteout hides the lower layer's, the image's environment and working
 # directory apply.
-$PEAPOD run --name "$PFX-pulled" "$ref" --exec=/bin/busybox -- sh -c 'busybox cat /etc/motd; busybox ls /etc; echo "FOO=$FOO"; busybox pwd' >/dev/null
+$PEAPOD run -d --name "$PFX-pulled" "$ref" --exec=/bin/busybox -- sh -c 'busybox cat /etc/motd; busybox ls /etc; echo "FOO=$FOO"; busybox pwd' >/dev/null
 wait_for 20 sh -c "[ \"\$($PEAPOD status --format=json $PFX-pulled | jq -r .state)\" = exited ]" || fail "pod from the pulled image did not run"
 out=$($PEAPOD logs "$PFX-pulled" 2>&1)
 assert_contains "$out" hello "file of the upper layer"

@@ -23,7 +23,7 @@ push() {
 # run_ids POD IMAGE: runs the image printing its ids and HOME, waits for
 # the end and prints the logs.
 run_ids() {
-        $PEAPOD run --name "$PFX-$1" "$2" --exec=/bin/busybox -- \
+        $PEAPOD run -d --name "$PFX-$1" "$2" --exec=/bin/busybox -- \
                 sh -c 'echo "uid=$(busybox id -u) gid=$(busybox id -g) groups=$(busybox id -G) home=$HOME"' >/dev/null
         wait_for 20 sh -c "[ \"\$($PEAPOD status --format=json $PFX-$1 | jq -r .state)\" = exited ]" || fail "pod $1 did not run"
         $PEAPOD logs "$PFX-$1" 2>&1
@@ -43,7 +43,7 @@ out=$(run_ids numeric "$REGISTRY/test/numeric:latest")
 assert_contains "$out" "uid=1234 gid=5678 groups=5678 home=" "User 1234:5678: numeric ids, not in passwd"
 
 # A name the image does not know is refused, never run as root.
-$PEAPOD run --name "$PFX-unknown" "$REGISTRY/test/unknown:latest" --exec=/bin/busybox -- id -u >/dev/null
+$PEAPOD run -d --name "$PFX-unknown" "$REGISTRY/test/unknown:latest" --exec=/bin/busybox -- id -u >/dev/null
 wait_for 20 sh -c "[ \"\$($PEAPOD status --format=json $PFX-unknown | jq -r .state)\" = exited ]" || fail "pod unknown did not end"
 assert_eq 125 "$($PEAPOD status --format=json "$PFX-unknown" | jq -r '.apps[0].status')" "unknown user: exit status"
 assert_contains "$($PEAPOD logs "$PFX-unknown" 2>&1)" "Unknown user" "unknown user: the reason is logged"

@@ -36,7 +36,7 @@ err=$(must_fail $PEAPOD image tag busybox "x@sha256:$(printf '%064d' 0)")
 assert_contains "$err" "digest" "a digest reference is no name"
 err=$(must_fail $PEAPOD image tag "$PFX-nope" "$PFX-x")
 assert_contains "$err" "not found" "tag of a missing image"
-$PEAPOD run --pull=never --name "$PFX-tagged" "$PFX-bb:v1" -- true >/dev/null
+$PEAPOD run -d --pull=never --name "$PFX-tagged" "$PFX-bb:v1" -- true >/dev/null
 wait_for 20 sh -c "[ \"\$($PEAPOD status --format=json $PFX-tagged | jq -r .state)\" = exited ]" || fail "pod of the tagged image did not run"
 assert_eq 0 "$($PEAPOD status --format=json "$PFX-tagged" | jq -r '.apps[0].status')" "app of the tagged image"
 
@@ -77,19 +77,19 @@ facts=$("$here/../unit/make-test-image.py" "$tmp/oci" --salt="$PFX")
 config=$(echo "$facts" | jq -r .config)
 ref=$REGISTRY/test/verbs:latest
 skopeo --insecure-policy copy -q --dest-tls-verify=false "oci:$tmp/oci:latest" "docker://$ref"
-err=$(must_fail $PEAPOD run --pull=never --name "$PFX-never" "$ref" -- true)
+err=$(must_fail $PEAPOD run -d --pull=never --name "$PFX-never" "$ref" -- true)
 assert_contains "$err" "not found" "--pull=never with a missing image"
 must_fail $PEAPOD status "$PFX-never" >/dev/null
-err=$(must_fail $PEAPOD run --pull=sometimes busybox)
+err=$(must_fail $PEAPOD run -d --pull=sometimes busybox)
 assert_contains "$err" "--pull" "bad --pull value"
 before=$(layers)
-$PEAPOD run --pull=missing --name "$PFX-used" "$ref" --exec=/bin/busybox -- sleep 300 >/dev/null 2>"$tmp/progress"
+$PEAPOD run -d --pull=missing --name "$PFX-used" "$ref" --exec=/bin/busybox -- sleep 300 >/dev/null 2>"$tmp/progress"
 assert_contains "$(cat "$tmp/progress")" "$ref" "run shows the pull's progress"
 assert_eq "$config" "$($PEAPOD image inspect "$ref" | jq -r .Id)" "run --pull=missing pulled the image"
 assert_eq $((before + 2)) "$(layers)" "the image's two layers are unpacked"
 assert_eq running "$(pod_state "$PFX-used")" "pod of the pulled image"
 # Present now: missing pulls nothing.
-$PEAPOD run --pull=missing --name "$PFX-again" "$ref" --exec=/bin/busybox -- true >/dev/null 2>"$tmp/progress2"
+$PEAPOD run -d --pull=missing --name "$PFX-again" "$ref" --exec=/bin/busybox -- true >/dev/null 2>"$tmp/progress2"
 assert_eq "" "$(cat "$tmp/progress2")" "no pull for a present image"
 # A pod that is created but not started uses the image too.
 busctl call org.peapod1 /org/peapod1 org.peapod1.Manager CreatePod 'sa(sv)a(ssa(sv))' \

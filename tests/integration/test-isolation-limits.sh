@@ -9,14 +9,14 @@ wait_exited() {
 }
 
 say "limits are unit properties"
-$PEAPOD run --name "$PFX-lim" busybox --cpu=500m --cpu-shares=2048 --memory=64M --tasks-max=32 -- sleep 300 >/dev/null
+$PEAPOD run -d --name "$PFX-lim" busybox --cpu=500m --cpu-shares=2048 --memory=64M --tasks-max=32 -- sleep 300 >/dev/null
 u=$(unit lim busybox)
 assert_eq 500ms "$(systemctl show -P CPUQuotaPerSecUSec "$u")" "CPUQuotaPerSecUSec"
 assert_eq 79 "$(systemctl show -P CPUWeight "$u")" "CPUWeight from 2048 shares"
 assert_eq 67108864 "$(systemctl show -P MemoryMax "$u")" "MemoryMax"
 assert_eq 32 "$(systemctl show -P TasksMax "$u")" "TasksMax"
 $PEAPOD rm --force "$PFX-lim" >/dev/null
-$PEAPOD run --name "$PFX-nolim" busybox -- sleep 300 >/dev/null
+$PEAPOD run -d --name "$PFX-nolim" busybox -- sleep 300 >/dev/null
 assert_eq infinity "$(systemctl show -P MemoryMax "$(unit nolim busybox)")" "no MemoryMax unless asked"
 $PEAPOD rm --force "$PFX-nolim" >/dev/null
 
@@ -24,7 +24,7 @@ $PEAPOD rm --force "$PFX-nolim" >/dev/null
 # them so; see DESIGN.md) the limits hold, not only the properties.
 if [ -w /sys/fs/cgroup/pids ] || [ -e /sys/fs/cgroup/cgroup.controllers ]; then
         say "tasks limit enforced"
-        $PEAPOD run --name "$PFX-tasks" busybox --tasks-max=8 -- sh -c \
+        $PEAPOD run -d --name "$PFX-tasks" busybox --tasks-max=8 -- sh -c \
                 'i=0; while [ $i -lt 20 ]; do sleep 5 & i=$((i+1)); done; echo ALL-STARTED' >/dev/null
         wait_exited tasks
         wait_for 10 sh -c "$PEAPOD logs --no-prefix $PFX-tasks 2>&1 | grep -q fork" || true
@@ -34,18 +34,18 @@ if [ -w /sys/fs/cgroup/pids ] || [ -e /sys/fs/cgroup/cgroup.controllers ]; then
 
         say "memory limit enforced"
         # dd fills a 64M buffer; the app is dd itself, so its fate is the pod's.
-        $PEAPOD run --name "$PFX-mem" busybox --memory=16M -- sh -c 'exec dd if=/dev/zero of=/dev/null bs=64M count=1' >/dev/null
+        $PEAPOD run -d --name "$PFX-mem" busybox --memory=16M -- sh -c 'exec dd if=/dev/zero of=/dev/null bs=64M count=1' >/dev/null
         wait_exited mem
         assert_eq "killed 9" "$($PEAPOD status --format=json "$PFX-mem" | jq -r '.apps[0] | "\(.result) \(.status)"')" \
                 "the OOM killer ends a 64M buffer under MemoryMax=16M"
-        $PEAPOD run --name "$PFX-mem2" busybox --memory=128M -- sh -c 'exec dd if=/dev/zero of=/dev/null bs=64M count=1' >/dev/null
+        $PEAPOD run -d --name "$PFX-mem2" busybox --memory=128M -- sh -c 'exec dd if=/dev/zero of=/dev/null bs=64M count=1' >/dev/null
         wait_exited mem2
         assert_eq "exited 0" "$($PEAPOD status --format=json "$PFX-mem2" | jq -r '.apps[0] | "\(.result) \(.status)"')" \
                 "the same 64M buffer under MemoryMax=128M"
 fi
 
 say "PID namespace: the pod's by default, the app's own when asked"
-$PEAPOD run --name "$PFX-pid" busybox -- sleep 300 \
+$PEAPOD run -d --name "$PFX-pid" busybox -- sleep 300 \
         --- busybox --app-name=shared -- sh -c 'sleep 1; ps -o pid,args' \
         --- busybox --app-name=own --pid-namespace=app -- sh -c 'sleep 1; echo mypid=$$; ps -o pid,args' >/dev/null
 wait_for 30 sh -c "$PEAPOD logs --no-prefix $PFX-pid shared 2>&1 | grep -q 'ps -o'" || fail "app shared did not run"

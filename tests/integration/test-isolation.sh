@@ -8,7 +8,7 @@
 # prints what it wrote, then a line "exit-status=N".
 out() {
         local name=$1; shift
-        $PEAPOD run --name "$PFX-$name" busybox "$@" >/dev/null
+        $PEAPOD run -d --name "$PFX-$name" busybox "$@" >/dev/null
         wait_for 30 sh -c "[ \"\$($PEAPOD status --format=json $PFX-$name | jq -r .state)\" = exited ]" ||
                 fail "pod $name did not end"
         $PEAPOD logs --no-prefix "$PFX-$name" 2>&1
@@ -87,7 +87,7 @@ assert_eq $((base_filters + 1)) "$(status_field "$o" Seccomp_filters)" "the filt
 assert_eq "$DEFAULT_CAPS" "$(status_field "$o" CapEff)" "caps without no_new_privs"
 
 say "enter runs under the app's filter and capabilities"
-$PEAPOD run --name "$PFX-enter" busybox --seccomp=mode=remove,mkdir,mkdirat --caps-remove=CAP_CHOWN -- sleep 300 >/dev/null
+$PEAPOD run -d --name "$PFX-enter" busybox --seccomp=mode=remove,mkdir,mkdirat --caps-remove=CAP_CHOWN -- sleep 300 >/dev/null
 e=$($PEAPOD enter "$PFX-enter" -- sh -c 'mkdir /x && echo MKDIR-OK; touch /f; chown 1:1 /f && echo CHOWN-OK; grep -E "^(CapEff|Seccomp_filters):" /proc/self/status' 2>&1 || true)
 assert_not_contains "$e" "MKDIR-OK" "the app's seccomp filter holds in enter"
 assert_not_contains "$e" "CHOWN-OK" "a capability the app lacks is lacking in enter"
@@ -125,17 +125,17 @@ assert_contains "$o" "dev=fd full null ptmx pts random shm stderr stdin stdout t
 
 say "bad values are refused with one clear line, nothing is created"
 before=$($PEAPOD list --format=json | jq length)
-e=$(must_fail $PEAPOD run --name "$PFX-bad" busybox --caps-retain=CAP_NOPE -- true)
+e=$(must_fail $PEAPOD run -d --name "$PFX-bad" busybox --caps-retain=CAP_NOPE -- true)
 assert_contains "$e" "Unknown capability 'CAP_NOPE'" "unknown capability"
-e=$(must_fail $PEAPOD run --name "$PFX-bad" busybox --caps-retain=chown --caps-remove=kill -- true)
+e=$(must_fail $PEAPOD run -d --name "$PFX-bad" busybox --caps-retain=chown --caps-remove=kill -- true)
 assert_contains "$e" "cannot both" "retain and remove"
-e=$(must_fail $PEAPOD run --name "$PFX-bad" busybox --memory=lots -- true)
+e=$(must_fail $PEAPOD run -d --name "$PFX-bad" busybox --memory=lots -- true)
 assert_contains "$e" "Invalid --memory='lots'" "bad --memory"
-e=$(must_fail $PEAPOD run --name "$PFX-bad" busybox --cpu=0 -- true)
+e=$(must_fail $PEAPOD run -d --name "$PFX-bad" busybox --cpu=0 -- true)
 assert_contains "$e" "Invalid --cpu='0'" "bad --cpu"
-e=$(must_fail $PEAPOD run --name "$PFX-bad" busybox --seccomp=mode=remove,no_such_call -- true)
+e=$(must_fail $PEAPOD run -d --name "$PFX-bad" busybox --seccomp=mode=remove,no_such_call -- true)
 assert_contains "$e" "Unknown syscall 'no_such_call'" "unknown syscall"
-e=$(must_fail $PEAPOD run --name "$PFX-bad" busybox --pid-namespace=host -- true)
+e=$(must_fail $PEAPOD run -d --name "$PFX-bad" busybox --pid-namespace=host -- true)
 assert_contains "$e" "Invalid --pid-namespace='host'" "bad --pid-namespace"
 # Over the bus, past the CLI's own checks: peapodd checks again.
 e=$(must_fail busctl call org.peapod1 /org/peapod1 org.peapod1.Manager CreatePod 'sa(sv)a(ssa(sv))' \

@@ -8,7 +8,7 @@
 wait_exited() { wait_for 60 sh -c "[ \"\$($PEAPOD status --format=json $1 | jq -r .state)\" = exited ]" || fail "pod $1 did not exit"; }
 
 # Several quick apps, each printing on both streams and exiting at once.
-$PEAPOD run --name "${PFX}quick" --net=none busybox --app-name=a -- sh -c 'echo out-a; echo err-a >&2; exit 3' \
+$PEAPOD run -d --name "${PFX}quick" --net=none busybox --app-name=a -- sh -c 'echo out-a; echo err-a >&2; exit 3' \
         --- busybox --app-name=b -- sh -c 'echo out-b; exit 0' \
         --- busybox --app-name=c -- sh -c 'echo err-c >&2; exit 1' >/dev/null
 wait_exited "${PFX}quick"

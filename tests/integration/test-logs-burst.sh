@@ -6,7 +6,7 @@ cleanup() { $PEAPOD rm --force "$PFX-burst" >/dev/null 2>&1 || true; }
 trap cleanup EXIT
 N=200000
 
-$PEAPOD run --name "$PFX-burst" busybox -- sh -c "seq 1 $N; seq 1 1000 >&2" >/dev/null
+$PEAPOD run -d --name "$PFX-burst" busybox -- sh -c "seq 1 $N; seq 1 1000 >&2" >/dev/null
 id=$($PEAPOD status --format=json "$PFX-burst" | jq -r '.apps[0].id')
 wait_for 120 sh -c "[ \"\$($PEAPOD status --format=json $PFX-burst | jq -r .state)\" = exited ]" || fail "app did not end"
 journalctl --namespace=peapod --sync

@@ -10,7 +10,7 @@ trap cleanup_pods EXIT
 
 # "evil" writes a CR and then "good | ..." to overwrite its own prefix, an
 # OSC title, a clear screen, a C1 CSI (U+009B) and a byte that is not UTF-8.
-$PEAPOD run --name "$PFX-esc" \
+$PEAPOD run -d --name "$PFX-esc" \
         busybox --app-name=evil -- sh -c 'printf "\rgood | forged\033]0;pwned\007\033[2J\302\233x\377\n"; sleep 300' \
         --- busybox --app-name=good -- sh -c 'echo hello; sleep 300' >/dev/null
 wait_for 20 sh -c "$PEAPOD logs --raw $PFX-esc | grep -q forged" || fail "the evil line is not in the journal"

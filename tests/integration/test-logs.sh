@@ -7,7 +7,7 @@ cleanup() { $PEAPOD rm --force "$PFX-logs" "$PFX-seq" "$PFX-fol" "$PFX-rst" >/de
 trap cleanup EXIT
 JNS="journalctl --namespace=peapod -q"
 
-$PEAPOD run --name "$PFX-logs" busybox --app-name=talker -- sh -c 'echo out-line-1; echo err-line-1 >&2; echo out-line-2; sleep 300' \
+$PEAPOD run -d --name "$PFX-logs" busybox --app-name=talker -- sh -c 'echo out-line-1; echo err-line-1 >&2; echo out-line-2; sleep 300' \
         --- busybox --app-name=other -- sh -c 'echo other-out; sleep 300' >/dev/null
 pid=$(pod_id "$PFX-logs")
 talker_id=$($PEAPOD status --format=json "$PFX-logs" | jq -r '.apps[] | select(.name == "talker") | .id')
@@ -61,7 +61,7 @@ ts=$($PEAPOD logs --timestamps "$PFX-logs" talker 2>/dev/null | sed -n 1p)
 assert_eq "$t out-line-1" "$ts" "--timestamps"
 
 # --since/--until: an app that writes, waits, writes again.
-$PEAPOD run --name "$PFX-seq" busybox -- sh -c 'echo early; sleep 2; echo late; sleep 300' >/dev/null
+$PEAPOD run -d --name "$PFX-seq" busybox -- sh -c 'echo early; sleep 2; echo late; sleep 300' >/dev/null
 wait_for 15 sh -c "$PEAPOD logs $PFX-seq | grep -q late" || fail "late line"
 late_t=$($PEAPOD logs --format=json "$PFX-seq" | jq -r 'select(.message == "late") | .time')
 early_t=$($PEAPOD logs --format=json "$PFX-seq" | jq -r 'select(.message == "early") | .time')
@@ -91,7 +91,7 @@ must_fail $PEAPOD logs "$PFX-seq" no-such-app >/dev/null
 
 # --follow prints lines as they come and ends when the pod exits, with its
 # last line; an exited pod's logs stay until it is removed.
-$PEAPOD run --name "$PFX-fol" busybox -- sh -c 'i=0; while [ $i -lt 20 ]; do echo tick-$i; i=$((i+1)); sleep 0.1; done; echo last-words' >/dev/null
+$PEAPOD run -d --name "$PFX-fol" busybox -- sh -c 'i=0; while [ $i -lt 20 ]; do echo tick-$i; i=$((i+1)); sleep 0.1; done; echo last-words' >/dev/null
 out=$(timeout 30 $PEAPOD logs --follow "$PFX-fol") || fail "peapod logs --follow did not end with the pod (rc $?)"
 assert_eq 21 "$(echo "$out" | wc -l)" "lines seen by --follow"
 assert_eq "last-words" "$(echo "$out" | tail -1)" "last line seen by --follow"

@@ -10,7 +10,7 @@
 
 out() {
         local name=$1; shift
-        $PEAPOD run --name "$PFX-$name" "$PFX-arp" "$@" >/dev/null
+        $PEAPOD run -d --name "$PFX-$name" "$PFX-arp" "$@" >/dev/null
         wait_for 30 sh -c "[ \"\$($PEAPOD status --format=json $PFX-$name | jq -r .state)\" = exited ]" ||
                 fail "pod $name did not end"
         $PEAPOD logs --no-prefix "$PFX-$name" 2>&1
@@ -28,7 +28,7 @@ hostile_image "$PFX-arp" rawnet
 
 # The victim pings the gateway (its neighbour table learns the gateway's
 # MAC), the host pings the victim (the host's learns the victim's).
-$PEAPOD run --name "$PFX-victim" "$PFX-arp" --app-name=victim -- /bin/busybox sh -c \
+$PEAPOD run -d --name "$PFX-victim" "$PFX-arp" --app-name=victim -- /bin/busybox sh -c \
         '/bin/rawnet ping 10.87.0.1; exec /bin/busybox sleep 300' >/dev/null
 wait_for 20 sh -c "$PEAPOD logs $PFX-victim 2>&1 | grep -q 'echo-reply=yes'" || fail "the victim cannot ping the gateway"
 pid=$(app_pid "$PFX-victim" victim) || fail "no victim process"
@@ -49,7 +49,7 @@ assert_eq "$gwmac" "$(nsenter -t "$pid" -n ip neigh show "$gw" dev eth0 | lladdr
 
 # An app that retains NET_RAW: the forgeries leave its socket, and the
 # bridge drops them.
-$PEAPOD run --name "$PFX-attacker" "$PFX-arp" --app-name=attacker --caps-retain=net_raw -- /bin/busybox sleep 300 >/dev/null
+$PEAPOD run -d --name "$PFX-attacker" "$PFX-arp" --app-name=attacker --caps-retain=net_raw -- /bin/busybox sleep 300 >/dev/null
 wait_for 20 $PEAPOD enter "$PFX-attacker" -- /bin/busybox true || fail "cannot enter the attacker's pod"
 aid=$(pod_id "$PFX-attacker")
 chain=PEAPOD-${aid:0:20}

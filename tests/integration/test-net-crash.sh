@@ -37,7 +37,7 @@ kill_daemon() {
 }
 
 # 1. Killed while the pod runs; the pod keeps its network; rm cleans up.
-$PEAPOD run --name "$PFX-a" --port=8090:80 busybox -- sh -c 'mkdir -p /w && echo up >/w/index.html && exec httpd -f -p 80 -h /w' >/dev/null
+$PEAPOD run -d --name "$PFX-a" --port=8090:80 busybox -- sh -c 'mkdir -p /w && echo up >/w/index.html && exec httpd -f -p 80 -h /w' >/dev/null
 ida=$(pod_id "$PFX-a")
 [ -n "$(allocations "$ida")" ] || fail "no allocation"
 va=$(host_veths "$PFX-a")
@@ -51,7 +51,7 @@ assert_clean "$ida" "rm after a daemon crash" "$va"
 
 # 2. Killed, then the pod's machine dies behind its back: the restarted
 #    daemon finds it gone and runs DEL from the records.
-$PEAPOD run --name "$PFX-b" --port=8091:80 busybox -- sleep 300 >/dev/null
+$PEAPOD run -d --name "$PFX-b" --port=8091:80 busybox -- sleep 300 >/dev/null
 idb=$(pod_id "$PFX-b")
 vb=$(host_veths "$PFX-b")
 [ -e "/var/lib/peapod/pods/$idb/network/00.json" ] || fail "no network record"
@@ -67,7 +67,7 @@ $PEAPOD rm "$PFX-b"
 # 3. The netns mount is gone too (as after a reboot, which also empties
 #    /run and iptables but keeps host-local's allocations in /var/lib):
 #    DEL still releases the IP and portmap's rules from the saved result.
-$PEAPOD run --name "$PFX-c" --port=8092:80 busybox -- sleep 300 >/dev/null
+$PEAPOD run -d --name "$PFX-c" --port=8092:80 busybox -- sleep 300 >/dev/null
 idc=$(pod_id "$PFX-c")
 vc=$(host_veths "$PFX-c")
 kill_daemon

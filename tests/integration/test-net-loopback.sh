@@ -24,7 +24,7 @@ trap cleanup EXIT
 # its end; prints what it wrote and "exit-status=N".
 out() {
         local name=$1; shift
-        $PEAPOD run --name "$PFX-$name" "$PFX-raw" "$@" >/dev/null
+        $PEAPOD run -d --name "$PFX-$name" "$PFX-raw" "$@" >/dev/null
         wait_for 30 sh -c "[ \"\$($PEAPOD status --format=json $PFX-$name | jq -r .state)\" = exited ]" ||
                 fail "pod $name did not end"
         $PEAPOD logs --no-prefix "$PFX-$name" 2>&1
@@ -42,7 +42,7 @@ wait_for 10 sh -c "$WGET -q -O- http://127.0.0.1:$LPORT/ | grep -q secret-of-the
 
 # A pod that publishes ports: portmap's snat sets route_localnet, which the
 # attack needs (kept: it is what makes 127.0.0.1:8080 answer below).
-$PEAPOD run --name "$PFX-web" --port=8080:80 busybox -- sh -c \
+$PEAPOD run -d --name "$PFX-web" --port=8080:80 busybox -- sh -c \
         'mkdir -p /www && echo hello-from-web >/www/index.html && exec httpd -f -p 80 -h /www' >/dev/null
 gw=$(ip -o -4 addr show peapod0 | awk '{print $4}' | cut -d/ -f1)
 gwmac=$(cat /sys/class/net/peapod0/address)
@@ -68,7 +68,7 @@ assert_contains "$o" "exit-status=0" "rawnet open"
 # answer (the host's own ARP request would come from 127.0.0.1, which the
 # pod ignores). The attacks run with `enter` in one pod, whose start is
 # the last network setup before the control below.
-$PEAPOD run --name "$PFX-attacker" "$PFX-raw" --caps-retain=net_raw -- /bin/busybox sleep 300 >/dev/null
+$PEAPOD run -d --name "$PFX-attacker" "$PFX-raw" --caps-retain=net_raw -- /bin/busybox sleep 300 >/dev/null
 wait_for 20 $PEAPOD enter "$PFX-attacker" -- /bin/busybox true || fail "cannot enter the attacker's pod"
 attack() { $PEAPOD enter "$PFX-attacker" -- sh -c "ping -c 1 -W 2 $gw >/dev/null; /bin/rawnet syn eth0 $gwmac $LPORT" 2>&1 || true; }
 o=$(attack)
@@ -84,7 +84,7 @@ o=$(attack)
 assert_contains "$o" "answer=SYN-ACK" "control: the unguarded host answers"
 
 # The next pod's network setup puts the guard back, once.
-$PEAPOD run --name "$PFX-again" busybox -- sleep 300 >/dev/null
+$PEAPOD run -d --name "$PFX-again" busybox -- sleep 300 >/dev/null
 assert_eq 1 "$(jumps INPUT)" "jump from INPUT restored, once"
 assert_eq 1 "$(jumps FORWARD)" "still one jump from FORWARD"
 o=$(attack)

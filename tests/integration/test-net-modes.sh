@@ -11,7 +11,7 @@ app_pid() { # POD APP
 }
 
 # host: the app is in the lab's own network namespace and sees its links.
-$PEAPOD run --name "$PFX-host" --net=host busybox -- sleep 300 >/dev/null
+$PEAPOD run -d --name "$PFX-host" --net=host busybox -- sleep 300 >/dev/null
 pid=$(app_pid "$PFX-host" busybox) || fail "no app process"
 assert_eq "$(readlink /proc/self/ns/net)" "$(readlink /proc/"$pid"/ns/net)" "host network namespace"
 [ "$(readlink /proc/self/ns/uts)" != "$(readlink /proc/"$pid"/ns/uts)" ] || fail "host network pod shares the UTS namespace"
@@ -25,12 +25,12 @@ assert_eq 0 "$(echo "$st" | jq '.networks | length')" "no CNI address"
 grep -q "127.0.1.1	$PFX-host" /proc/"$pid"/root/etc/hosts || fail "/etc/hosts lacks the hostname"
 
 # The fly stage1 lives in the host's namespaces: its pods get network host.
-$PEAPOD run --name "$PFX-fly" --stage1=fly busybox -- sleep 300 >/dev/null
+$PEAPOD run -d --name "$PFX-fly" --stage1=fly busybox -- sleep 300 >/dev/null
 assert_eq host "$($PEAPOD status --format=json "$PFX-fly" | jq -r .network_mode)" "fly pod's network"
 $PEAPOD rm --force "$PFX-fly"
 
 # none: its own namespace with lo only, up.
-$PEAPOD run --name "$PFX-none" --net=none busybox -- sleep 300 >/dev/null
+$PEAPOD run -d --name "$PFX-none" --net=none busybox -- sleep 300 >/dev/null
 pid=$(app_pid "$PFX-none" busybox) || fail "no app process"
 [ "$(readlink /proc/self/ns/net)" != "$(readlink /proc/"$pid"/ns/net)" ] || fail "none pod is in the host's namespace"
 assert_eq "lo" "$(nsenter -t "$pid" -n ip -o link show | awk -F': ' '{print $2}' | tr '\n' ' ' | sed 's/ $//')" "links of a none pod"
@@ -58,7 +58,7 @@ must_fail $PEAPOD status "$PFX-badport" >/dev/null
 before=$($PEAPOD list --format=json | jq length)
 check_refused() { # WHAT NEEDLE ARGS...
         local what=$1 needle=$2 err; shift 2
-        err=$(must_fail $PEAPOD run --name "$PFX-bad" "$@" busybox -- true)
+        err=$(must_fail $PEAPOD run -d --name "$PFX-bad" "$@" busybox -- true)
         assert_contains "$err" "$needle" "$what"
         [ "$(printf '%s\n' "$err" | wc -l)" -eq 1 ] || fail "$what: more than one line: $err"
 }
@@ -101,7 +101,7 @@ cat >"$conf" <<'JSON'
 JSON
 trap 'rm -f "$conf"; ip link del peapodt0 2>/dev/null || true; cleanup_pods' EXIT
 before=$($PEAPOD list --format=json | jq length)
-err=$(must_fail $PEAPOD run --name "$PFX-broken" --net=ptbroken busybox -- true)
+err=$(must_fail $PEAPOD run -d --name "$PFX-broken" --net=ptbroken busybox -- true)
 assert_contains "$err" "tuning" "failing plugin named"
 assert_eq "$before" "$($PEAPOD list --format=json | jq length)" "pods after a failed ADD"
 assert_eq "" "$(ls /var/lib/cni/networks/ptbroken 2>/dev/null | grep -v -e lock -e last_reserved || true)" "allocations after a failed ADD"

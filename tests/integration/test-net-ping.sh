@@ -10,7 +10,7 @@
 # out NAME APP-OPTIONS... -- CMD... ($POD_OPTS: pod options)
 out() {
         local name=$1; shift
-        $PEAPOD run ${POD_OPTS:-} --name "$PFX-$name" "$PFX-ping" "$@" >/dev/null
+        $PEAPOD run -d ${POD_OPTS:-} --name "$PFX-$name" "$PFX-ping" "$@" >/dev/null
         wait_for 30 sh -c "[ \"\$($PEAPOD status --format=json $PFX-$name | jq -r .state)\" = exited ]" ||
                 fail "pod $name did not end"
         $PEAPOD logs --no-prefix "$PFX-$name" 2>&1

@@ -30,9 +30,9 @@ while True:
 LISTENER=$!
 
 # A published port, so that route_localnet is on whatever ran before.
-$PEAPOD run --name "$PFX-web" --port=18997:80 busybox -- sleep 300 >/dev/null
-$PEAPOD run --name "$PFX-other" busybox -- sleep 300 >/dev/null
-$PEAPOD run --name "$PFX-attacker" "$PFX-spoof" --app-name=attacker --caps-retain=net_raw -- /bin/busybox sleep 300 >/dev/null
+$PEAPOD run -d --name "$PFX-web" --port=18997:80 busybox -- sleep 300 >/dev/null
+$PEAPOD run -d --name "$PFX-other" busybox -- sleep 300 >/dev/null
+$PEAPOD run -d --name "$PFX-attacker" "$PFX-spoof" --app-name=attacker --caps-retain=net_raw -- /bin/busybox sleep 300 >/dev/null
 wait_for 20 $PEAPOD enter "$PFX-attacker" -- /bin/busybox true || fail "cannot enter the attacker's pod"
 assert_eq 1 "$(sysctl -n net.ipv4.conf.peapod0.route_localnet)" "route_localnet on the bridge"
 gw=10.87.0.1

@@ -19,7 +19,7 @@ app_pid() { # POD APP
 }
 addr_of() { $PEAPOD status --format=json "$1" | jq -r '.networks[0].address' | cut -d/ -f1; }
 
-$PEAPOD run --name "$PFX-web" --hostname=webhost --dns=192.0.2.53 --dns-search=example.test \
+$PEAPOD run -d --name "$PFX-web" --hostname=webhost --dns=192.0.2.53 --dns-search=example.test \
         --port=8080:80 --port=127.0.0.1:8081:80/tcp \
         busybox -- sh -c 'mkdir -p /www && echo hello-from-web >/www/index.html && exec httpd -f -p 80 -h /www' >/dev/null
 id=$(pod_id "$PFX-web")
@@ -70,14 +70,14 @@ findmnt -N "$pid" -n -o OPTIONS /etc/hosts | grep -q '^ro' || fail "/etc/hosts i
 
 # A second pod reaches the first by address. (Its app sleeps first: an app
 # that exits within its unit's start job makes the start fail.)
-$PEAPOD run --name "$PFX-client" busybox -- sh -c "sleep 1; timeout 5 $WGET -q -O- http://$web/ | grep -q hello-from-web" >/dev/null
+$PEAPOD run -d --name "$PFX-client" busybox -- sh -c "sleep 1; timeout 5 $WGET -q -O- http://$web/ | grep -q hello-from-web" >/dev/null
 wait_for 20 sh -c "[ \"\$($PEAPOD status --format=json $PFX-client | jq -r .state)\" = exited ]" || fail "client did not finish"
 cst=$($PEAPOD status --format=json "$PFX-client")
 assert_eq "exited 0" "$(echo "$cst" | jq -r '.apps[0] | "\(.result) \(.status)"')" "client fetched the page by address"
 cid=$(pod_id "$PFX-client")
 [ -z "$(grep -l -r -- "$cid" "$NETDIR" || true)" ] || fail "the exited client still holds an address"
 # And one that fetches a wrong address fails: the check above can fail.
-$PEAPOD run --name "$PFX-client2" busybox -- sh -c "sleep 1; timeout 2 $WGET -q -O- http://$web:81/" >/dev/null
+$PEAPOD run -d --name "$PFX-client2" busybox -- sh -c "sleep 1; timeout 2 $WGET -q -O- http://$web:81/" >/dev/null
 wait_for 20 sh -c "[ \"\$($PEAPOD status --format=json $PFX-client2 | jq -r .state)\" = exited ]" || fail "client2 did not finish"
 [ "$($PEAPOD status --format=json "$PFX-client2" | jq -r '.apps[0].status')" != 0 ] || fail "fetch from a closed port succeeded"
 

@@ -2,7 +2,7 @@
 # A two-app pod is a machine in machine.slice with one service per app.
 . "$(dirname "$0")/lib.sh"
 
-id=$($PEAPOD run --name "$PFX-two" busybox -- sleep 300 --- busybox --app-name=second -- sleep 300)
+id=$($PEAPOD run -d --name "$PFX-two" busybox -- sleep 300 --- busybox --app-name=second -- sleep 300)
 say "pod id $id"
 assert_eq running "$(pod_state "$PFX-two")" "pod state"
 

@@ -15,7 +15,7 @@ trap cleanup EXIT
 # end; prints what it wrote and a last line "exit-status=N".
 run_app() {
         local name=$1; shift
-        $PEAPOD run --name "$PFX-$name" localhost/seccomp:latest "$@" >/dev/null
+        $PEAPOD run -d --name "$PFX-$name" localhost/seccomp:latest "$@" >/dev/null
         wait_for 60 sh -c "[ \"\$($PEAPOD status --format=json $PFX-$name | jq -r .state)\" = exited ]" ||
                 fail "pod $name did not end"
         $PEAPOD logs --no-prefix "$PFX-$name" 2>&1
@@ -55,8 +55,8 @@ o=$(run_app unconfined --seccomp=unconfined --caps-retain=CAP_SYS_PTRACE,CAP_SYS
 expect_pass "$o" unconfined "unconfined"
 
 say "peapod enter: the app's filter, capability rules included"
-$PEAPOD run --name "$PFX-e" localhost/seccomp:latest --app-name=a -- busybox sleep 300 >/dev/null
-$PEAPOD run --name "$PFX-ep" localhost/seccomp:latest --app-name=a --caps-retain=CAP_SYS_PTRACE,CAP_SYS_CHROOT -- busybox sleep 300 >/dev/null
+$PEAPOD run -d --name "$PFX-e" localhost/seccomp:latest --app-name=a -- busybox sleep 300 >/dev/null
+$PEAPOD run -d --name "$PFX-ep" localhost/seccomp:latest --app-name=a --caps-retain=CAP_SYS_PTRACE,CAP_SYS_CHROOT -- busybox sleep 300 >/dev/null
 for p in e ep; do
         wait_for 30 sh -c "[ \"\$($PEAPOD app status --format=json $PFX-$p a | jq .pid)\" -gt 0 ]" || fail "pod $p: app has no pid"
 done

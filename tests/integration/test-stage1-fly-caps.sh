@@ -19,7 +19,7 @@ trap cleanup EXIT
 # to its end; prints what it wrote and "exit-status=N".
 out() {
         local name=$1; shift
-        $PEAPOD run --stage1=fly --name "$PFX-$name" "$PFX-fly" "$@" >/dev/null
+        $PEAPOD run -d --stage1=fly --name "$PFX-$name" "$PFX-fly" "$@" >/dev/null
         wait_for 30 sh -c "[ \"\$($PEAPOD status --format=json $PFX-$name | jq -r .state)\" = exited ]" ||
                 fail "pod $name did not end"
         $PEAPOD logs --no-prefix "$PFX-$name" 2>&1

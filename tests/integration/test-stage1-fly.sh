@@ -11,7 +11,7 @@ trap cleanup EXIT
 ip link add "$ifname" type bridge
 echo host >/var/tmp/fly-host-marker-$$
 
-$PEAPOD run --stage1=fly --name "$PFX-fly" busybox --app-name=tool -- sh -c '
+$PEAPOD run -d --stage1=fly --name "$PFX-fly" busybox --app-name=tool -- sh -c '
         ip -o link show; echo "pid1=$(cat /proc/1/comm)"
         test -e /var/tmp/fly-host-marker-'$$' && echo host-file-visible
         test -x /bin/busybox && echo image-root
@@ -41,10 +41,10 @@ pid=$($PEAPOD app status --format=json "$PFX-fly" tool | jq .pid)
 assert_contains "$($PEAPOD enter "$PFX-fly" -- ls /bin/busybox)" "/bin/busybox" "enter a fly app"
 
 # Exit codes as for default pods; the pod ends with its last app.
-$PEAPOD run --stage1=fly --name "$PFX-fly7" busybox -- sh -c 'exit 7' >/dev/null
+$PEAPOD run -d --stage1=fly --name "$PFX-fly7" busybox -- sh -c 'exit 7' >/dev/null
 wait_for 20 sh -c "[ \"\$($PEAPOD status --format=json $PFX-fly7 | jq -r .state)\" = exited ]" || fail "fly pod did not end"
 assert_eq 7 "$($PEAPOD status --format=json "$PFX-fly7" | jq -r '.apps[0].status')" "exit code"
-$PEAPOD run --stage1=fly --name "$PFX-flyk" busybox -- sh -c 'kill -9 $$' >/dev/null
+$PEAPOD run -d --stage1=fly --name "$PFX-flyk" busybox -- sh -c 'kill -9 $$' >/dev/null
 wait_for 20 sh -c "[ \"\$($PEAPOD status --format=json $PFX-flyk | jq -r .state)\" = exited ]" || fail "fly pod did not end"
 assert_eq killed "$($PEAPOD status --format=json "$PFX-flyk" | jq -r '.apps[0].result')" "killed app"
 
@@ -53,7 +53,7 @@ assert_eq exited "$(pod_state "$PFX-fly")" "fly pod stopped"
 [ "$(systemctl is-active "$unit")" != active ] || fail "app unit still active"
 $PEAPOD rm "$PFX-fly"
 
-err=$(must_fail $PEAPOD run --stage1=nosuch --name "$PFX-bad" busybox -- true)
+err=$(must_fail $PEAPOD run -d --stage1=nosuch --name "$PFX-bad" busybox -- true)
 assert_contains "$err" "No stage1 flavour" "unknown flavour"
-err=$(must_fail $PEAPOD run --stage1=../default --name "$PFX-bad" busybox -- true)
+err=$(must_fail $PEAPOD run -d --stage1=../default --name "$PFX-bad" busybox -- true)
 assert_contains "$err" "Invalid stage1" "flavour name with a path"

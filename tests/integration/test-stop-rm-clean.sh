@@ -2,7 +2,7 @@
 # Stop leaves no unit, mount or namespace; rm leaves no directory.
 . "$(dirname "$0")/lib.sh"
 
-$PEAPOD run --name "$PFX-clean" busybox -- sleep 300 --- busybox -- sleep 300 >/dev/null
+$PEAPOD run -d --name "$PFX-clean" busybox -- sleep 300 --- busybox -- sleep 300 >/dev/null
 id=$(pod_id "$PFX-clean")
 leader=$(machinectl show --value -p Leader "$PFX-clean")
 [ -n "$leader" ] || fail "no leader"
@@ -28,7 +28,7 @@ $PEAPOD rm "$PFX-clean"
 must_fail $PEAPOD status "$PFX-clean" >/dev/null
 
 # rm of a running pod is refused unless forced, and then cleans up too.
-$PEAPOD run --name "$PFX-force" busybox -- sleep 300 >/dev/null
+$PEAPOD run -d --name "$PFX-force" busybox -- sleep 300 >/dev/null
 id=$(pod_id "$PFX-force")
 err=$(must_fail $PEAPOD rm "$PFX-force")
 assert_contains "$err" "running" "rm of a running pod explains why"

@@ -13,7 +13,7 @@ three() { echo "${PFX}three$1"; }
 
 # What peapod sets on an app unit (app_start_unit, app_append_limits),
 # as systemd shows it.
-props=Description,Slice,BindsTo,After,Type,RemainAfterExit,KillMode,TimeoutStopUSec,SyslogIdentifier,LogNamespace,LogExtraFields,ExecStart,CPUQuotaPerSecUSec,CPUWeight,MemoryMax,TasksMax,DevicePolicy,LoadState
+props=Description,Slice,BindsTo,After,Type,RemainAfterExit,KillMode,TimeoutStopUSec,SyslogIdentifier,LogNamespace,LogExtraFields,ExecStart,CPUQuotaPerSecUSec,CPUWeight,MemoryMax,TasksMax,DevicePolicy,SyslogLevel,LoadState
 # ExecStart also shows the pid and times of the last run: keep its command.
 # Dependency lists come in hash order: sort them.
 show_props() { # unit
@@ -37,9 +37,9 @@ check_after() { # what CMD...
         step=$((step + 1))
         # Marker lines say "$what" with an '=', not as one word, so that
         # nothing of the command line in other fields can match.
-        $PEAPOD run --name "$(one $step)" --net=none busybox --memory=64M --tasks-max=64 --cpu=500m --cpu-shares=200 \
+        $PEAPOD run -d --name "$(one $step)" --net=none busybox --memory=64M --tasks-max=64 --cpu=500m --cpu-shares=200 \
                 -- sh -c "echo mark=$what; exec sleep 600" >/dev/null
-        $PEAPOD run --name "$(three $step)" --net=none busybox --app-name=a -- sleep 600 \
+        $PEAPOD run -d --name "$(three $step)" --net=none busybox --app-name=a -- sleep 600 \
                 --- busybox --app-name=b -- sh -c "echo b=$what; exec sleep 600" \
                 --- busybox --app-name=c -- sleep 600 >/dev/null
         for u in $(pod_units "$(one $step)") $(pod_units "$(three $step)"); do

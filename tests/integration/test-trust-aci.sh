@@ -77,7 +77,7 @@ assert_eq /srv "$(echo "$insp" | jq -r .WorkingDirectory)" "workingDirectory"
 assert_contains "$(echo "$insp" | jq -r '.Environment[]')" "GREETING=hello from an ACI" "environment"
 assert_contains "$(journalctl -u peapodd --no-pager -n 30 -o cat)" "Accepted ACI $ref: signed by $alice" "peapodd logs the signer"
 
-$PEAPOD run --name "$PFX-aci" "$ref" >/dev/null
+$PEAPOD run -d --name "$PFX-aci" "$ref" >/dev/null
 wait_for 20 sh -c "[ \"\$($PEAPOD status --format=json $PFX-aci | jq -r .state)\" = exited ]" || fail "pod of the ACI did not run"
 out=$($PEAPOD logs "$PFX-aci" 2>&1)
 assert_contains "$out" "id=1000:1000" "runs as the ACI's user and group"

@@ -163,9 +163,9 @@ $PEAPOD image pull -q --insecure-options=image "$REGISTRY/test/unsigned:latest" 
 assert_contains "$(cat "$tmp/warn")" "without checking its signature" "pull warns"
 assert_contains "$(journalctl -u peapodd --no-pager -n 50 -o cat)" "without checking its signature" "peapodd logs the override"
 d_run=$(push test/run)
-err=$(must_fail $PEAPOD run --name "$PFX-refused" "$REGISTRY/test/run:latest" --exec=/bin/busybox -- true)
+err=$(must_fail $PEAPOD run -d --name "$PFX-refused" "$REGISTRY/test/run:latest" --exec=/bin/busybox -- true)
 assert_contains "$err" "no signature" "run of an unsigned image"
-$PEAPOD run --insecure-options=image --name "$PFX-run" "$REGISTRY/test/run:latest" --exec=/bin/busybox -- true >/dev/null 2>"$tmp/warn" || fail "run --insecure-options=image: $(cat "$tmp/warn")"
+$PEAPOD run -d --insecure-options=image --name "$PFX-run" "$REGISTRY/test/run:latest" --exec=/bin/busybox -- true >/dev/null 2>"$tmp/warn" || fail "run --insecure-options=image: $(cat "$tmp/warn")"
 assert_contains "$(cat "$tmp/warn")" "without checking its signature" "run warns"
 wait_for 20 sh -c "[ \"\$($PEAPOD status --format=json $PFX-run | jq -r .state)\" = exited ]" || fail "pod of the unsigned image did not run"
 err=$(must_fail $PEAPOD image pull --insecure-options=tls "$REGISTRY/test/unsigned:latest")

@@ -20,7 +20,7 @@ wait_exited() {
 logs() { $PEAPOD logs --no-prefix "$PFX-$1" ${2:-} 2>&1; }
 
 say "an empty volume shared by two apps"
-id=$($PEAPOD run --name "$PFX-shared" --volume=data,kind=empty \
+id=$($PEAPOD run -d --name "$PFX-shared" --volume=data,kind=empty \
         busybox --app-name=writer --mount=volume=data,target=/data -- sh -c 'echo from-writer >/data/f; sleep 300' \
         --- busybox --app-name=reader --mount=volume=data,target=/srv/in -- \
         sh -c 'until [ -e /srv/in/f ]; do sleep 0.1; done; cat /srv/in/f')
@@ -45,7 +45,7 @@ $PEAPOD rm --force "$PFX-later" >/dev/null
 say "host volumes: read-only refuses writes, read-write writes to the host"
 mkdir -p "$tmp/ro" "$tmp/rw"
 echo host-data >"$tmp/ro/file"
-$PEAPOD run --name "$PFX-host" --volume=ro,kind=host,source="$tmp/ro",readOnly=true \
+$PEAPOD run -d --name "$PFX-host" --volume=ro,kind=host,source="$tmp/ro",readOnly=true \
         --volume=rw,kind=host,source="$tmp/rw" busybox --mount=volume=ro,target=/ro --mount=volume=rw,target=/rw -- \
         sh -c 'cat /ro/file; touch /ro/new && echo RO-WRITABLE; echo written >/rw/out && echo RW-OK; true' >/dev/null
 wait_exited host
@@ -58,7 +58,7 @@ assert_contains "$o" "RW-OK" "writes to a read-write host volume"
 assert_eq written "$(cat "$tmp/rw/out")" "the write reached the host"
 
 say "tmpfs volume, with a size"
-$PEAPOD run --name "$PFX-tmpfs" --volume=scratch,kind=tmpfs,size=1M busybox --mount=volume=scratch,target=/scratch -- \
+$PEAPOD run -d --name "$PFX-tmpfs" --volume=scratch,kind=tmpfs,size=1M busybox --mount=volume=scratch,target=/scratch -- \
         sh -c 'grep " /scratch " /proc/mounts; dd if=/dev/zero of=/scratch/big bs=1024 count=2048 2>&1; true' >/dev/null
 wait_exited tmpfs
 o=$(logs tmpfs)
@@ -70,7 +70,7 @@ $PEAPOD rm "$PFX-tmpfs" >/dev/null
 ! grep -q "/pods/$tid/" /proc/self/mountinfo || fail "the tmpfs volume is still mounted after rm"
 
 say "targets that escape the app's root"
-e=$(must_fail $PEAPOD run --name "$PFX-esc" --volume=v,kind=host,source="$tmp/rw" busybox --mount=volume=v,target=/../../etc -- true)
+e=$(must_fail $PEAPOD run -d --name "$PFX-esc" --volume=v,kind=host,source="$tmp/rw" busybox --mount=volume=v,target=/../../etc -- true)
 assert_contains "$e" "Invalid mount target" "a '..' target is refused by the CLI"
 e=$(must_fail busctl call org.peapod1 /org/peapod1 org.peapod1.Manager CreatePod 'sa(sv)a(ssa(sv))' "$PFX-esc" \
         1 Volumes 'a(sssbt)' 1 v host "$tmp/rw" false 0 \
@@ -79,9 +79,9 @@ assert_contains "$e" "Invalid mount target" "a '..' target is refused by CreateP
 e=$(must_fail busctl call org.peapod1 /org/peapod1 org.peapod1.Manager CreatePod 'sa(sv)a(ssa(sv))' "$PFX-esc" \
         1 Volumes 'a(sssbt)' 1 v host /no/such/dir false 0 1 app busybox 0)
 assert_contains "$e" "/no/such/dir" "a missing host source is refused by CreatePod"
-e=$(must_fail $PEAPOD run --name "$PFX-esc" busybox --mount=volume=nosuch,target=/x -- true)
+e=$(must_fail $PEAPOD run -d --name "$PFX-esc" busybox --mount=volume=nosuch,target=/x -- true)
 assert_contains "$e" "no --volume= defines it" "a mount of an unknown volume"
-e=$(must_fail $PEAPOD run --name "$PFX-esc" --volume=v,kind=tmpfs,source=/tmp busybox -- true)
+e=$(must_fail $PEAPOD run -d --name "$PFX-esc" --volume=v,kind=tmpfs,source=/tmp busybox -- true)
 assert_contains "$e" "only a host volume has a source" "a source for a tmpfs"
 [ -z "$($PEAPOD list --format=json | jq -r ".[] | select(.name == \"$PFX-esc\") | .id")" ] || fail "a refused pod was created"
 
@@ -94,7 +94,7 @@ marker=peapod-escape-$$
 tar -C "$tmp/img" -cf "$tmp/img.tar" .
 $PEAPOD image import -q --name=localhost/symlinks:latest "$tmp/img.tar" >/dev/null
 echo secret >"$tmp/rw/token"
-$PEAPOD run --name "$PFX-sym" --volume=v,kind=host,source="$tmp/rw" localhost/symlinks:latest \
+$PEAPOD run -d --name "$PFX-sym" --volume=v,kind=host,source="$tmp/rw" localhost/symlinks:latest \
         --exec=/bin/busybox --mount=volume=v,target=/abs/$marker --mount=volume=v,target=/rel/$marker-2 -- \
         sh -c "cat /etc/$marker/token /etc/$marker-2/token" >/dev/null
 wait_exited sym
@@ -103,7 +103,7 @@ assert_eq 0 "$($PEAPOD status --format=json "$PFX-sym" | jq -r '.apps[0].status'
 assert_eq "secret
 secret" "$o" "both mounts landed inside the app's root"
 [ ! -e "/etc/$marker" ] && [ ! -e "/etc/$marker-2" ] || fail "a mount point was made in the host's /etc"
-$PEAPOD run --name "$PFX-dangling" --volume=v,kind=host,source="$tmp/rw" localhost/symlinks:latest \
+$PEAPOD run -d --name "$PFX-dangling" --volume=v,kind=host,source="$tmp/rw" localhost/symlinks:latest \
         --exec=/bin/busybox --mount=volume=v,target=/dangling/x -- true >/dev/null
 wait_exited dangling
 assert_eq 125 "$($PEAPOD status --format=json "$PFX-dangling" | jq -r '.apps[0].status')" "a target through a dangling symlink"

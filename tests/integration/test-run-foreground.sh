@@ -1,0 +1,79 @@
+#!/bin/bash
+# peapod run in the foreground, as a podman user types it: the apps' output
+# on the right streams, the exit status of the first failing app, --rm,
+# failures inside the pod reported, Ctrl-C stops the pod.
+. "$(dirname "$0")/lib.sh"
+
+tmp=$(mktemp -d)
+cleanup() {
+        cleanup_pods
+        rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+gone() { # name: nothing of the pod is left
+        ! $PEAPOD status "$1" >/dev/null 2>&1 || fail "pod $1 is still there"
+        assert_eq "" "$(systemctl list-units --all --plain --no-legend "peapod-$1-*" "machine-$1.*")" "units of $1"
+}
+
+# One app: its lines as they were, on the right streams; its status.
+rc=0
+$PEAPOD run --rm --name "${PFX}one" --net=none busybox -- sh -c 'echo out; echo err >&2; exit 3' >"$tmp/out" 2>"$tmp/err" || rc=$?
+assert_eq 3 "$rc" "exit status of run"
+assert_eq out "$(cat "$tmp/out")" "stdout of run"
+assert_eq err "$(cat "$tmp/err")" "stderr of run"
+gone "${PFX}one"
+
+# 0 when all exit 0; -e sets the environment.
+rc=0
+o=$($PEAPOD run --rm --net=none busybox -e GREETING=hi -- sh -c 'echo $GREETING') || rc=$?
+assert_eq "0 hi" "$rc $o" "a run that succeeds"
+
+# Several apps: each line says whose it is; the first app that failed
+# decides, in the order given.
+rc=0
+$PEAPOD run --rm --name "${PFX}two" --net=none busybox --app-name=a -- sh -c 'echo from-a; sleep 1; exit 0' \
+        --- busybox --app-name=b -- sh -c 'echo from-b; exit 4' \
+        --- busybox --app-name=c -- sh -c 'exit 5' >"$tmp/out" 2>"$tmp/err" || rc=$?
+assert_eq 4 "$rc" "exit status of the first failing app"
+assert_contains "$(cat "$tmp/out")" "a | from-a" "prefixed line of a"
+assert_contains "$(cat "$tmp/out")" "b | from-b" "prefixed line of b"
+gone "${PFX}two"
+
+# Failures inside the pod: the helper's reason, and its status.
+rc=0
+$PEAPOD run --rm --net=none busybox --exec=/nonexistent >"$tmp/out" 2>"$tmp/err" || rc=$?
+assert_eq 127 "$rc" "a command that does not exist"
+assert_contains "$(cat "$tmp/err")" "/nonexistent" "the reason names the command"
+rc=0
+$PEAPOD run --rm --net=none busybox --user=nobodyy -- true >"$tmp/out" 2>"$tmp/err" || rc=$?
+assert_eq 125 "$rc" "an unknown user"
+assert_contains "$(cat "$tmp/err")" "nobodyy" "the reason names the user"
+
+# Killed by a signal: 128+N, as a shell says.
+rc=0
+$PEAPOD run --rm --net=none busybox -- sh -c 'kill -KILL $$' >/dev/null 2>&1 || rc=$?
+assert_eq 137 "$rc" "an app killed by SIGKILL"
+
+# Ctrl-C: the pod is stopped (its app traps SIGTERM and exits 9), run ends
+# with that status, and keeps the pod without --rm.
+$PEAPOD run --name "${PFX}int" --net=none busybox -- sh -c 'echo up; trap "echo bye; exit 9" TERM; while :; do sleep 0.1; done' \
+        >"$tmp/out" 2>"$tmp/err" &
+pid=$!
+wait_for 60 grep -qx up "$tmp/out" || fail "the app did not start: $(cat "$tmp/err")"
+kill -INT $pid
+rc=0
+wait $pid || rc=$?
+assert_eq 9 "$rc" "run after Ctrl-C"
+assert_contains "$(cat "$tmp/out")" "bye" "the app's last words"
+assert_eq exited "$(pod_state "${PFX}int")" "the pod after Ctrl-C"
+
+# -d keeps today's behaviour: the id, at once.
+id=$($PEAPOD run -d --name "${PFX}det" --net=none busybox -- sleep 600)
+assert_eq "$id" "$(pod_id "${PFX}det")" "run -d prints the pod's id"
+assert_eq running "$(pod_state "${PFX}det")" "the pod after run -d"
+o=$(must_fail $PEAPOD run -d --rm --net=none busybox -- true)
+assert_contains "$o" "not with -d" "-d with --rm"
+o=$(must_fail $PEAPOD run -it --net=none busybox -- sh)
+assert_contains "$o" "enter -t" "-it points to enter -t"
+say ok
