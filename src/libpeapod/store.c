@@ -1145,6 +1145,26 @@ static void gc_sweep_root_temp(Store *s, StoreGcStats *stats) {
         closedir(d);
 }
 
+/* gc.lock, then index.lock (the order everywhere), both exclusive: no
+ * pin, no blob writer and no index writer is alive meanwhile. With wait
+ * false, -EBUSY instead of waiting for writers that are at work. */
+static int store_lock_exclusive(Store *s, bool wait, int *ret_gc_fd, int *ret_index_fd) {
+        _cleanup_close_ int gc_fd = -EBADF, index_fd = -EBADF;
+        int r;
+
+        r = lock_file(s, "gc.lock", LOCK_EX | (wait ? 0 : LOCK_NB), &gc_fd);
+        if (r == -EWOULDBLOCK)
+                return -EBUSY;
+        if (r < 0)
+                return r;
+        r = lock_file(s, "index.lock", LOCK_EX, &index_fd);
+        if (r < 0)
+                return r;
+        *ret_gc_fd = TAKE_FD(gc_fd);
+        *ret_index_fd = TAKE_FD(index_fd);
+        return 0;
+}
+
 int store_gc(Store *s, const Digest *keep, size_t n_keep, StoreGcStats *ret_stats) {
         _cleanup_close_ int gc_fd = -EBADF, index_fd = -EBADF;
         _cleanup_(gc_state_done) GcState g = {};
@@ -1154,10 +1174,7 @@ int store_gc(Store *s, const Digest *keep, size_t n_keep, StoreGcStats *ret_stat
         /* Exclusive against every pin and blob writer: whatever is not
          * reachable now is garbage, temp files included. Lock order:
          * gc.lock before index.lock, everywhere. */
-        r = lock_file(s, "gc.lock", LOCK_EX, &gc_fd);
-        if (r < 0)
-                return r;
-        r = lock_file(s, "index.lock", LOCK_EX, &index_fd);
+        r = store_lock_exclusive(s, true, &gc_fd, &index_fd);
         if (r < 0)
                 return r;
         r = gc_collect_refs(s, &g, keep, n_keep);
@@ -1185,12 +1202,7 @@ int store_remove_temp(Store *s, StoreGcStats *ret_stats) {
          * shared for as long as its temp files exist, so with the lock held
          * exclusively every temp file is a dead writer's. Not waiting: a
          * writer that is alive is not ours to stop. */
-        r = lock_file(s, "gc.lock", LOCK_EX | LOCK_NB, &gc_fd);
-        if (r == -EWOULDBLOCK)
-                return -EBUSY;
-        if (r < 0)
-                return r;
-        r = lock_file(s, "index.lock", LOCK_EX, &index_fd);
+        r = store_lock_exclusive(s, false, &gc_fd, &index_fd);
         if (r < 0)
                 return r;
         r = gc_sweep_blobs(s, NULL, &stats);
@@ -1211,12 +1223,7 @@ int store_remove_added(Store *s, StoreGcStats *ret_stats) {
         /* Exclusive, as gc: no writer (of this job or another) is alive,
          * so nobody is about to point a ref at what we remove. Not
          * waiting: with other writers at work, gc gets these later. */
-        r = lock_file(s, "gc.lock", LOCK_EX | LOCK_NB, &gc_fd);
-        if (r == -EWOULDBLOCK)
-                return -EBUSY;
-        if (r < 0)
-                return r;
-        r = lock_file(s, "index.lock", LOCK_EX, &index_fd);
+        r = store_lock_exclusive(s, false, &gc_fd, &index_fd);
         if (r < 0)
                 return r;
         /* What a ref reaches stays: another import may have named the same
