@@ -376,7 +376,7 @@ int bus_pod_method_exec(sd_bus_message *m, void *userdata, sd_bus_error *error) 
         return sd_bus_reply_method_return(m, "s", unit);
 }
 
-bool daemon_exec_unit_changed(Daemon *d, const char *unit) {
+bool daemon_exec_unit_changed(Daemon *d, const char *unit, sd_bus_message *signal) {
         _cleanup_free_ char *path = NULL;
         AppResult result;
         size_t i;
@@ -388,7 +388,7 @@ bool daemon_exec_unit_changed(Daemon *d, const char *unit) {
                         break;
         if (!d->exec_units || !d->exec_units[i])
                 return false;
-        r = pod_exec_poll(&d->runtime, unit, &result, &status);
+        r = pod_exec_poll(&d->runtime, unit, signal, &result, &status);
         if (r < 0) {
                 log_warning_errno(r, "Failed to read the state of %s: %m", unit);
                 return true;

@@ -116,8 +116,6 @@ int pod_exec_start(PodRuntime *rt, const Pod *p, const App *a, char * const *cmd
             (r = bus_append_property_as(m, "BindsTo", STRV_MAKE(app_unit))) < 0 ||
             (r = bus_append_property_as(m, "After", STRV_MAKE(app_unit))) < 0 ||
             (r = bus_append_property_s(m, "Type", "exec")) < 0 ||
-            /* Loaded until peapodd has read the exit status and released it. */
-            (r = bus_append_property_b(m, "AddRef", true)) < 0 ||
             /* As the app's unit: what runs here is the pod's. */
             (r = bus_append_property_s(m, "DevicePolicy", "closed")) < 0 ||
             (r = append_fd(m, "StandardInputFileDescriptor", fds[0])) < 0 ||
@@ -139,32 +137,39 @@ int pod_exec_start(PodRuntime *rt, const Pod *p, const App *a, char * const *cmd
         r = systemd_start_transient_unit(rt->bus, m, unit, err);
         if (r < 0)
                 (void) unlink(args_file);
-        if (r == -EIO) {
-                (void) systemd_unref_unit(rt->bus, unit);
+        if (r == -EIO)
                 (void) systemd_reset_failed_unit(rt->bus, unit);
-        }
         if (r < 0)
                 return r;
         *ret_unit = TAKE_PTR(unit);
         return 0;
 }
 
-int pod_exec_poll(PodRuntime *rt, const char *unit, AppResult *ret_result, int *ret_status) {
+int pod_exec_poll(PodRuntime *rt, const char *unit, sd_bus_message *signal, AppResult *ret_result, int *ret_status) {
         UnitStatus s = {};
         bool ended;
         int r;
 
-        r = systemd_get_unit_status(rt->bus, unit, &s);
-        if (r < 0)
-                return r;
-        ended = !s.load_state || streq(s.load_state, "not-found") ||
-                ((streq_ptr(s.active_state, "inactive") || streq_ptr(s.active_state, "failed")) && s.exec_main_code > 0);
+        if (signal) {
+                /* Only the signal that says so: asking the unit instead
+                 * would find it gone, as soon as it ended, and its end
+                 * unknown. */
+                r = unit_status_exit_from_signal(signal, &s);
+                if (r <= 0)
+                        return r;
+                ended = true;
+        } else {
+                r = systemd_get_unit_status(rt->bus, unit, &s);
+                if (r < 0)
+                        return r;
+                ended = !s.load_state || streq(s.load_state, "not-found") ||
+                        ((streq_ptr(s.active_state, "inactive") || streq_ptr(s.active_state, "failed")) &&
+                         s.exec_main_code > 0);
+        }
         if (ended) {
-                *ret_result = s.exec_main_code == CLD_EXITED ? APP_RESULT_EXITED :
-                              s.exec_main_code == CLD_KILLED ? APP_RESULT_KILLED :
-                              s.exec_main_code == CLD_DUMPED ? APP_RESULT_DUMPED : APP_RESULT_NONE;
+                *ret_result = app_result_from_exec_main_code(s.exec_main_code);
                 *ret_status = s.exec_main_status;
-                (void) systemd_unref_unit(rt->bus, unit);
+                /* A failed unit stays loaded until reset. */
                 (void) systemd_reset_failed_unit(rt->bus, unit);
         }
         unit_status_done(&s);

@@ -22,7 +22,11 @@
 int pod_exec_start(PodRuntime *rt, const Pod *p, const App *a, char * const *cmd, char * const *extra_env,
                    const int fds[3], bool tty, char **ret_unit, PeapodError *err);
 
-/* Reads how an exec unit is doing: 1 and the result ("exited", "killed",
- * "dumped") and status once the command has ended (then the unit is
- * released), 0 while it runs. */
-int pod_exec_poll(PodRuntime *rt, const char *unit, AppResult *ret_result, int *ret_status);
+/* How an exec unit is doing: 1 and the result ("exited", "killed",
+ * "dumped") and status once the command has ended, 0 while it runs. The
+ * unit carries no AddRef (PID 1 would track our name per exec), so systemd
+ * unloads it as soon as it ends: signal, the unit's PropertiesChanged that
+ * woke the caller (or NULL), is where its end is said, and only the one that
+ * carries it ends the exec; without a signal, the unit is asked, and a unit
+ * already gone has ended in an unknown way. */
+int pod_exec_poll(PodRuntime *rt, const char *unit, sd_bus_message *signal, AppResult *ret_result, int *ret_status);

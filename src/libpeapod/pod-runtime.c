@@ -781,7 +781,7 @@ fail:
 }
 
 /* Record what systemd says of an app's unit. */
-static AppResult app_result_from_code(int exec_main_code) {
+AppResult app_result_from_exec_main_code(int exec_main_code) {
         switch (exec_main_code) {
         case CLD_EXITED:
                 return APP_RESULT_EXITED;
@@ -817,7 +817,7 @@ int pod_note_unit_signal(Pod *p, sd_bus_message *m) {
                         return r;
                 /* The state follows when the unit says so or is gone
                  * (app_update_from_unit()); the outcome is known now. */
-                a->result = app_result_from_code(s.exec_main_code);
+                a->result = app_result_from_exec_main_code(s.exec_main_code);
                 a->status = s.exec_main_status;
                 a->exited_usec = s.exec_main_exit_usec ?: now_usec(CLOCK_REALTIME);
                 unit_status_done(&s);
@@ -858,7 +858,7 @@ bool app_update_from_unit(App *a, const UnitStatus *s) {
                    (streq_ptr(s->active_state, "active") && streq_ptr(s->sub_state, "exited")) ||
                    (streq_ptr(s->active_state, "inactive") && s->exec_main_code > 0)) {
                 state = APP_EXITED;
-                result = app_result_from_code(s->exec_main_code);
+                result = app_result_from_exec_main_code(s->exec_main_code);
                 status = s->exec_main_status;
         } else if (streq_ptr(s->active_state, "active") || streq_ptr(s->active_state, "activating") ||
                    streq_ptr(s->active_state, "deactivating"))

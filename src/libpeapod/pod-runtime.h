@@ -79,6 +79,8 @@ int pod_note_unit_signal(Pod *p, sd_bus_message *m);
 /* Stops unit (the pod's slice, an app's unit), noting meanwhile how the
  * running apps of p ended (pod_note_unit_signal()). */
 int pod_stop_units(PodRuntime *rt, Pod *p, const char *unit);
+/* systemd's ExecMainCode (CLD_EXITED, CLD_KILLED, CLD_DUMPED) as a result. */
+AppResult app_result_from_exec_main_code(int exec_main_code);
 /* Record what systemd says of an app's unit; true if anything changed. */
 struct UnitStatus;
 bool app_update_from_unit(App *a, const struct UnitStatus *s);

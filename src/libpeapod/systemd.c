@@ -161,14 +161,6 @@ int systemd_reset_failed_unit(sd_bus *bus, const char *unit) {
         return unit_call_simple(bus, "ResetFailedUnit", unit);
 }
 
-int systemd_ref_unit(sd_bus *bus, const char *unit) {
-        return unit_call_simple(bus, "RefUnit", unit);
-}
-
-int systemd_unref_unit(sd_bus *bus, const char *unit) {
-        return unit_call_simple(bus, "UnrefUnit", unit);
-}
-
 /* Reads an a{sv} of a unit's properties (GetAll's reply, PropertiesChanged's
  * dict) into s: what is not in it stays as it was. */
 static int unit_status_read_dict(sd_bus_message *reply, UnitStatus *s) {

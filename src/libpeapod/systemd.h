@@ -41,8 +41,6 @@ int systemd_start_transient_unit(sd_bus *bus, sd_bus_message *m, const char *uni
 
 int systemd_stop_unit(sd_bus *bus, const char *unit, sd_bus_error *error);
 int systemd_reset_failed_unit(sd_bus *bus, const char *unit);
-int systemd_ref_unit(sd_bus *bus, const char *unit);
-int systemd_unref_unit(sd_bus *bus, const char *unit);
 int systemd_get_unit_status(sd_bus *bus, const char *unit, UnitStatus *ret);
 
 /* A unit that systemd unloads (inactive, nobody holds it) tells how its

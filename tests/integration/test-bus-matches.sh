@@ -21,6 +21,12 @@ match_rules() { # unique name
 
 trap cleanup_pods EXIT
 
+# ready POD APP: the app printed "ready", after its trap was set (a signal
+# before that would kill the shell, whatever the trap says).
+ready() {
+        wait_for 30 sh -c "$PEAPOD logs $1 $2 | grep -qx ready" || fail "app $2 of $1 is not ready: $($PEAPOD logs "$1")"
+}
+
 # peapodd is up (and subscribed) before the first count.
 $PEAPOD list >/dev/null
 pid1=$(pid1_name) || fail "PID 1 is not on the system bus"
@@ -39,20 +45,23 @@ assert_eq "$before" "$(match_rules "$pid1")" "PID 1's match rules after removing
 
 # How each stop ended the apps: a trapped SIGTERM exits 3, an untrapped
 # one is killed by SIGTERM (the app is PID 1's child in the pod, not PID 1).
-$PEAPOD run -d --name "${PFX}stop" --net=none busybox --app-name=trap -- sh -c 'trap "exit 3" TERM; while :; do sleep 0.1; done' \
+$PEAPOD run -d --name "${PFX}stop" --net=none busybox --app-name=trap -- sh -c 'trap "exit 3" TERM; echo ready; while :; do sleep 0.1; done' \
         --- busybox --app-name=plain -- sleep 600 >/dev/null
+ready "${PFX}stop" trap
 $PEAPOD stop "${PFX}stop" >/dev/null
 st=$($PEAPOD status --format=json "${PFX}stop")
 assert_eq "exited 3" "$(echo "$st" | jq -r '.apps[] | select(.name == "trap") | "\(.result) \(.status)"')" "trapping app after stop"
 assert_eq "killed 15" "$(echo "$st" | jq -r '.apps[] | select(.name == "plain") | "\(.result) \(.status)"')" "plain app after stop"
 
-$PEAPOD run -d --name "${PFX}app" --net=none busybox --app-name=trap -- sh -c 'trap "exit 4" TERM; while :; do sleep 0.1; done' \
+$PEAPOD run -d --name "${PFX}app" --net=none busybox --app-name=trap -- sh -c 'trap "exit 4" TERM; echo ready; while :; do sleep 0.1; done' \
         --- busybox --app-name=other -- sleep 600 >/dev/null
+ready "${PFX}app" trap
 $PEAPOD app stop "${PFX}app" trap >/dev/null
 assert_eq "exited exited 4" "$($PEAPOD app status --format=json "${PFX}app" trap | jq -r '"\(.state) \(.result) \(.status)"')" "app stop"
 
 # Stopped behind peapodd's back: the outcome still reaches the pod.
-$PEAPOD run -d --name "${PFX}term" --net=none busybox -- sh -c 'trap "exit 5" TERM; while :; do sleep 0.1; done' >/dev/null
+$PEAPOD run -d --name "${PFX}term" --net=none busybox -- sh -c 'trap "exit 5" TERM; echo ready; while :; do sleep 0.1; done' >/dev/null
+ready "${PFX}term" busybox
 machinectl terminate "${PFX}term"
 wait_for 30 sh -c "[ \"\$($PEAPOD status --format=json ${PFX}term | jq -r .state)\" = exited ]" || fail "terminated pod not exited"
 assert_eq "exited 5" "$($PEAPOD status --format=json "${PFX}term" | jq -r '.apps[0] | "\(.result) \(.status)"')" "app after machinectl terminate"

@@ -19,7 +19,8 @@ kill -0 "$leader" || fail "pod init died with the daemon"
 assert_eq active "$(systemctl is-active "peapod-$PFX\\x2dkeep-long.service")" "app unit after daemon death"
 
 # While the daemon is down, the short app exits with 5.
-sleep 4
+wait_for 30 sh -c "[ \"\$(systemctl show -P ExecMainStatus 'peapod-$PFX\\x2dkeep-short.service')\" = 5 ]" ||
+        fail "the short app did not exit while peapodd was down"
 systemctl start peapodd.service
 assert_eq running "$(pod_state "$PFX-keep")" "pod state after restart"
 st=$($PEAPOD status --format=json "$PFX-keep")

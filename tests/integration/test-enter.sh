@@ -76,8 +76,8 @@ err=$(must_fail $PEAPOD enter --app=done "$PFX-e" -- true)
 assert_contains "$err" "not running" "exec into an exited app"
 [ "$(echo "$err" | wc -l)" -eq 1 ] || fail "more than one line: $err"
 # Exec units are released once done.
-sleep 0.5
-assert_eq 0 "$(systemctl list-units --all --plain --no-legend 'peapod-*_exec-*' | wc -l)" "exec units left"
+wait_for 10 sh -c "[ \$(systemctl list-units --all --plain --no-legend 'peapod-*_exec-*' | wc -l) = 0 ]" ||
+        fail "exec units left: $(systemctl list-units --all --plain --no-legend 'peapod-*_exec-*')"
 # Non-root callers are refused.
 err=$(must_fail setpriv --reuid=65534 --regid=65534 --clear-groups $PEAPOD enter "$PFX-e" --app=web -- true)
 assert_contains "$err" "denied" "unprivileged caller"

@@ -18,8 +18,9 @@ text=$($PEAPOD status "$PFX-exit")
 assert_contains "$text" "status=7" "text status shows the exit code"
 
 # A trapped SIGTERM on stop is the app's own choice to exit.
-$PEAPOD run -d --name "$PFX-term" busybox -- sh -c 'trap "exit 3" TERM; while :; do sleep 0.1; done' >/dev/null
-sleep 0.5
+$PEAPOD run -d --name "$PFX-term" busybox -- sh -c 'trap "exit 3" TERM; echo ready; while :; do sleep 0.1; done' >/dev/null
+# Stopped once the trap is set (a signal before it kills the shell).
+wait_for 30 sh -c "$PEAPOD logs $PFX-term | grep -qx ready" || fail "the trapping app is not ready"
 $PEAPOD stop "$PFX-term"
 st=$($PEAPOD status --format=json "$PFX-term")
 assert_eq exited "$(echo "$st" | jq -r .state)" "stopped pod state"

@@ -33,6 +33,16 @@ trap cleanup EXIT
 command -v busybox >/dev/null || { echo "skip: busybox not installed"; exit 77; }
 [ -x "$APP" ] || { echo "skip: $APP not built"; exit 77; }
 
+# wait_for SECONDS CMD...: until CMD succeeds (as lib.sh's).
+wait_for() {
+        end=$(($(date +%s) + $1))
+        shift
+        until "$@" >/dev/null 2>&1; do
+                [ "$(date +%s)" -lt $end ] || return 1
+                sleep 0.1
+        done
+}
+
 check() { # name expected actual
         if [ "$2" = "$3" ]; then echo "ok   $1: $3"; else echo "FAIL $1: expected '$2', got '$3'"; FAILED=1; fi
 }
@@ -68,10 +78,11 @@ check "not found" "1 127" "$(run_app s1-nf-$$ /nonexistent)"
 
 systemd-run --quiet --unit=s1-term-$$ -p RemainAfterExit=yes -p KillMode=mixed \
         -- "$APP" --leader="$LEADER" --scope="$SCOPE" --rootfs="$T/app" --app-id="$ID" \
-        -- /bin/sh -c 'trap "echo trapped; exit 42" TERM; while :; do sleep 0.1; done'
-sleep 1
+        -- /bin/sh -c 'trap "echo trapped; exit 42" TERM; echo term-ready; while :; do sleep 0.1; done'
+# Signalled once the trap is set (a signal before it kills the shell).
+wait_for 30 sh -c "journalctl --sync; journalctl -q -o cat SYSLOG_IDENTIFIER=$ID | grep -qx term-ready" || echo "the trapping app did not start"
 systemctl kill -s TERM --kill-who=main s1-term-$$
-sleep 1
+wait_for 30 sh -c "[ \"\$(systemctl show -P ExecMainCode s1-term-$$)\" != 0 ]" || echo "the trapping app did not exit"
 check "trapped SIGTERM" "1 42" "$(systemctl show -P ExecMainCode s1-term-$$) $(systemctl show -P ExecMainStatus s1-term-$$)"
 
 journalctl --sync
