@@ -145,6 +145,24 @@ int cli_wait(sd_bus *bus, CliWatch *w, int (*check)(void *userdata), void *userd
         }
 }
 
+int cli_pod_exit_status(sd_bus *bus, const char *key) {
+        _cleanup_(pod_info_done) PodInfo p = {};
+        int r;
+
+        r = cli_get_pod_info(bus, key, &p);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < p.n_apps; i++) {
+                const AppInfo *app = &p.apps[i];
+
+                if (streq_ptr(app->result, "exited") && app->status != 0)
+                        return app->status & 0xff;
+                if (streq_ptr(app->result, "killed") || streq_ptr(app->result, "dumped"))
+                        return 128 + (app->status & 0x7f);
+        }
+        return 0;
+}
+
 int cli_get_pod_path(sd_bus *bus, const char *key, char **ret) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         const char *path;

@@ -83,3 +83,70 @@ int verb_rm(int argc, char *argv[]) {
                 }
         return for_each_pod(argc, argv, "rm", "RemovePod", true, flags);
 }
+
+typedef struct PodWait {
+        sd_bus *bus;
+        const char *path;
+        bool changed;
+} PodWait;
+
+static int on_waited_pod_changed(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        ((PodWait *) userdata)->changed = true;
+        return 0;
+}
+
+/* 1 once the pod is neither running nor starting, 0 before. */
+static int pod_has_ended(void *userdata) {
+        PodWait *w = userdata;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_free_ char *state = NULL;
+        int r;
+
+        if (!w->changed)
+                return 0;
+        w->changed = false;
+        r = sd_bus_get_property_string(w->bus, PEAPOD_BUS_NAME, w->path, PEAPOD_POD_INTERFACE, "State", &error, &state);
+        if (r < 0)
+                return cli_log_bus_error(&error, r);
+        return !streq(state, "running") && !streq(state, "preparing");
+}
+
+int verb_wait(int argc, char *argv[]) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
+        _cleanup_(cli_watch_done) CliWatch watch = {};
+        _cleanup_free_ char *path = NULL;
+        PodWait w = { .changed = true };
+        int r;
+
+        r = parse_plain(argc, argv, "wait");
+        if (r <= 0)
+                return r;
+        if (argc - optind != 1)
+                return log_usage_error("'peapod wait' waits for one pod; see 'peapod wait --help'.");
+
+        r = cli_bus_open(&bus);
+        if (r < 0)
+                return r;
+        r = cli_get_pod_path(bus, argv[optind], &path);
+        if (r < 0)
+                return r;
+        w.bus = bus;
+        w.path = path;
+        /* Watched before the first look, so that no change is missed. */
+        r = sd_bus_match_signal(bus, &slot, PEAPOD_BUS_NAME, path, "org.freedesktop.DBus.Properties", "PropertiesChanged",
+                                on_waited_pod_changed, &w);
+        if (r < 0)
+                return log_error_errno(r, "Failed to watch the pod: %m");
+        r = cli_watch_begin(bus, &watch);
+        if (r < 0)
+                return r;
+        r = cli_wait(bus, &watch, pod_has_ended, &w, "waiting for the pod", "its end is unknown");
+        if (r < 0)
+                return r;
+        r = cli_pod_exit_status(bus, argv[optind]);
+        if (r < 0)
+                return r;
+        printf("%d\n", r);
+        return 0;
+}

@@ -266,27 +266,6 @@ static int pull_images(sd_bus *bus, const RunArgs *a) {
         return 0;
 }
 
-/* The exit status of a foreground run: that of the first app (in the
- * order given) that did not exit 0, 128+N for one killed by signal N, as a
- * shell reports it; 0 when every app exited 0. */
-static int run_exit_status(sd_bus *bus, const char *id) {
-        _cleanup_(pod_info_done) PodInfo p = {};
-        int r;
-
-        r = cli_get_pod_info(bus, id, &p);
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < p.n_apps; i++) {
-                const AppInfo *app = &p.apps[i];
-
-                if (streq_ptr(app->result, "exited") && app->status != 0)
-                        return app->status & 0xff;
-                if (streq_ptr(app->result, "killed") || streq_ptr(app->result, "dumped"))
-                        return 128 + (app->status & 0x7f);
-        }
-        return 0;
-}
-
 int verb_run(int argc, char *argv[]) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(run_args_done) RunArgs a = {};
@@ -337,7 +316,7 @@ int verb_run(int argc, char *argv[]) {
          * as it comes, then their verdict as our exit status. */
         r = cli_run_follow(bus, id);
         if (r >= 0)
-                r = run_exit_status(bus, id);
+                r = cli_pod_exit_status(bus, id);
         if (a.remove) {
                 _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
 

@@ -237,6 +237,10 @@ typedef struct CliBusProperty {
  * its API keeps working with this CLI. */
 int cli_read_properties(sd_bus_message *m, const CliBusProperty *props, size_t n_props, void *base);
 int cli_get_pod_info(sd_bus *bus, const char *key, PodInfo *ret);
+/* What a pod's end says, as 'run' and 'wait' report it: the status of the
+ * first app (in the pod's order) that did not exit 0, 128+N for one killed
+ * by signal N (as a shell reports it), 0 when every app exited 0. */
+int cli_pod_exit_status(sd_bus *bus, const char *key);
 int cli_list_pods(sd_bus *bus, PodInfo **ret, size_t *ret_n);
 /* Pull ref through peapodd, drawing progress on stderr unless quiet;
  * ret_id (may be NULL) is the image id. Logs failures. (cli-image.c) */
@@ -260,6 +264,7 @@ int verb_start(int argc, char *argv[]);
 int verb_stop(int argc, char *argv[]);
 int verb_rm(int argc, char *argv[]);
 int verb_logs(int argc, char *argv[]);
+int verb_wait(int argc, char *argv[]);
 /* A foreground 'run': prints the pod's apps' output as it comes (stdout to
  * stdout, stderr to stderr, "app | " before each line when there are
  * several apps) until the pod has ended; SIGINT or SIGTERM stop the pod

@@ -116,6 +116,13 @@ static const Verb verbs[] = {
           "Stop all apps of each pod and the pod itself; the pod is kept, as 'exited'.\n\n"
           "Options:\n"
           "  -h --help                Show this help\n" },
+        { "wait", verb_wait, "Wait for a pod to end and print its exit status",
+          "peapod wait POD\n\n"
+          "Wait until the pod has ended (all its apps have exited, or it was stopped),\n"
+          "then print its exit status as 'run' reports it: that of the first app that\n"
+          "did not exit 0 (128+N when signal N killed it), or 0.\n\n"
+          "Options:\n"
+          "  -h --help                Show this help\n" },
         { "rm", verb_rm, "Remove pods",
           "peapod rm [--force] POD...\n\n"
           "Remove pods that are not running, and everything they have on disk.\n\n"

@@ -68,6 +68,13 @@ assert_eq 9 "$rc" "run after Ctrl-C"
 assert_contains "$(cat "$tmp/out")" "bye" "the app's last words"
 assert_eq exited "$(pod_state "${PFX}int")" "the pod after Ctrl-C"
 
+# wait: until the pod has ended, then its status as run reports it.
+$PEAPOD run -d --name "${PFX}w" --net=none busybox --app-name=a -- sh -c 'sleep 1; exit 0' \
+        --- busybox --app-name=b -- sh -c 'sleep 1; exit 6' >/dev/null
+assert_eq 6 "$($PEAPOD wait "${PFX}w")" "peapod wait"
+assert_eq exited "$(pod_state "${PFX}w")" "the pod after wait"
+assert_eq 6 "$($PEAPOD wait "${PFX}w")" "peapod wait on an exited pod"
+
 # -d keeps today's behaviour: the id, at once.
 id=$($PEAPOD run -d --name "${PFX}det" --net=none busybox -- sleep 600)
 assert_eq "$id" "$(pod_id "${PFX}det")" "run -d prints the pod's id"
