@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <ctype.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "cli.h"
@@ -114,6 +117,34 @@ const char *verb_suggestion(const char *typed, const char * const *verbs, size_t
                         tie = true;
         }
         return tie ? NULL : best;
+}
+
+/* "KILL", "SIGKILL", "kill" or "9". */
+int signal_from_string(const char *s) {
+        static const struct {
+                const char *name;
+                int number;
+        } names[] = {
+                { "HUP", SIGHUP },   { "INT", SIGINT },   { "QUIT", SIGQUIT }, { "KILL", SIGKILL },
+                { "USR1", SIGUSR1 }, { "USR2", SIGUSR2 }, { "TERM", SIGTERM }, { "CONT", SIGCONT },
+                { "STOP", SIGSTOP }, { "ALRM", SIGALRM }, { "WINCH", SIGWINCH },
+        };
+        const char *n = s;
+        char *end;
+        long v;
+
+        if (isempty(s))
+                return -EINVAL;
+        if (strncasecmp(n, "SIG", 3) == 0)
+                n += 3;
+        for (size_t i = 0; i < ELEMENTSOF(names); i++)
+                if (strcasecmp(n, names[i].name) == 0)
+                        return names[i].number;
+        errno = 0;
+        v = strtol(s, &end, 10);
+        if (errno != 0 || *end != 0 || !isdigit((unsigned char) s[0]) || v < 1 || v > 64)
+                return -EINVAL;
+        return (int) v;
 }
 
 int format_app_result(const char *result, int32_t status, char **ret) {

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <getopt.h>
+#include <signal.h>
 
 #include "cli.h"
 
@@ -149,4 +150,44 @@ int verb_wait(int argc, char *argv[]) {
                 return r;
         printf("%d\n", r);
         return 0;
+}
+
+int verb_kill(int argc, char *argv[]) {
+        enum { ARG_SIGNAL = 0x100 };
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "signal", required_argument, NULL, 's' },
+                {}
+        };
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_free_ char *path = NULL;
+        int c, r, sig = SIGKILL;
+
+        while ((c = getopt_long(argc, argv, ":hs:", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        verb_help("kill");
+                        return 0;
+                case 's':
+                        sig = signal_from_string(optarg);
+                        if (sig < 0)
+                                return log_usage_error("Invalid --signal='%s': a name (TERM, SIGHUP) or a number 1-64.",
+                                                       optarg);
+                        break;
+                default:
+                        return cli_getopt_error(c, argv);
+                }
+        if (optind >= argc)
+                return log_usage_error("Missing pod; see 'peapod kill --help'.");
+        if (argc - optind > 2)
+                return log_usage_error("Too many arguments: 'peapod kill [--signal=SIG] POD [APP]'.");
+
+        r = cli_bus_open(&bus);
+        if (r < 0)
+                return r;
+        r = cli_get_pod_path(bus, argv[optind], &path);
+        if (r < 0)
+                return r;
+        return cli_call(bus, path, PEAPOD_POD_INTERFACE, "Kill", 0, NULL, "si",
+                        argc - optind == 2 ? argv[optind + 1] : "", (int32_t) sig);
 }

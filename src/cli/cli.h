@@ -265,6 +265,9 @@ int verb_stop(int argc, char *argv[]);
 int verb_rm(int argc, char *argv[]);
 int verb_logs(int argc, char *argv[]);
 int verb_wait(int argc, char *argv[]);
+int verb_kill(int argc, char *argv[]);
+/* A signal's name ("TERM", "SIGTERM", any case) or number (1-64); -EINVAL. */
+int signal_from_string(const char *s);
 /* A foreground 'run': prints the pod's apps' output as it comes (stdout to
  * stdout, stderr to stderr, "app | " before each line when there are
  * several apps) until the pod has ended; SIGINT or SIGTERM stop the pod

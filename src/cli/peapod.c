@@ -123,6 +123,14 @@ static const Verb verbs[] = {
           "did not exit 0 (128+N when signal N killed it), or 0.\n\n"
           "Options:\n"
           "  -h --help                Show this help\n" },
+        { "kill", verb_kill, "Send a signal to a pod's apps",
+          "peapod kill [--signal=SIG] POD [APP]\n\n"
+          "Send SIG (default KILL) to every running app of the pod, or to APP. The\n"
+          "signals an app's stage1 helper passes on (TERM, INT, HUP, QUIT, USR1, USR2)\n"
+          "reach the app's main process; others reach every process of the app.\n\n"
+          "Options:\n"
+          "  -h --help                Show this help\n"
+          "  -s --signal=SIG          A name (TERM, SIGHUP) or a number (default KILL)\n" },
         { "rm", verb_rm, "Remove pods",
           "peapod rm [--force] POD...\n\n"
           "Remove pods that are not running, and everything they have on disk.\n\n"

@@ -166,6 +166,38 @@ int bus_pod_method_stop_app(sd_bus_message *m, void *userdata, sd_bus_error *err
         return sd_bus_reply_method_return(m, NULL);
 }
 
+int bus_pod_method_kill(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Daemon *d = daemon_of(m);
+        Pod *p = userdata;
+        const char *key;
+        App *a = NULL;
+        int32_t signal;
+        int r;
+
+        r = bus_check_privileged(m, error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(m, "si", &key, &signal);
+        if (r < 0)
+                return r;
+        if (!isempty(key)) {
+                a = pod_find_app_by_key(p, key);
+                if (!a)
+                        return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_APP, "Pod %s has no app %s", p->name, key);
+        }
+        if (signal < 1 || signal > 64)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid signal %" PRIi32, signal);
+        if (p->state != POD_RUNNING)
+                return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE, "Pod %s is not running", p->name);
+        if (a && a->state != APP_RUNNING)
+                return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE, "App %s of pod %s is not running", a->name, p->name);
+        r = pod_app_kill(&d->runtime, p, a, signal);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Failed to send signal %" PRIi32 " to pod %s: %m", signal, p->name);
+        log_info("Sent signal %" PRIi32 " to %s%s of pod %s.", signal, a ? "app " : "the apps", a ? a->name : "", p->name);
+        return sd_bus_reply_method_return(m, NULL);
+}
+
 int bus_pod_method_remove_app(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         _cleanup_free_ char *name = NULL;
         Daemon *d = daemon_of(m);

@@ -218,6 +218,8 @@ const sd_bus_vtable pod_vtable[] = {
         SD_BUS_SIGNAL_WITH_ARGS("ExecFinished", SD_BUS_ARGS("s", id, "s", result, "i", status), 0),
         SD_BUS_METHOD_WITH_ARGS("GetApp", SD_BUS_ARGS("s", app), SD_BUS_RESULT("a{sv}", properties),
                                 bus_pod_method_get_app, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Kill", SD_BUS_ARGS("s", app, "i", signal), SD_BUS_NO_RESULT, bus_pod_method_kill,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
 };
 

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <signal.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -229,5 +230,47 @@ int pod_app_main_pid(PodRuntime *rt, const Pod *p, const App *a, pid_t *ret) {
         if (sscanf(text, "%d", &child) != 1 || child <= 1)
                 return -ESRCH;
         *ret = child;
+        return 0;
+}
+
+/* The signals peapod-stage1-app passes on to the app (stage1/README.md):
+ * those go to the unit's main process, the helper; any other would act on
+ * the helper itself, so it goes to every process of the unit. */
+static bool stage1_forwards_signal(int signal) {
+        static const int forwarded[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
+
+        for (size_t i = 0; i < ELEMENTSOF(forwarded); i++)
+                if (forwarded[i] == signal)
+                        return true;
+        return false;
+}
+
+static int app_kill_unit(PodRuntime *rt, const Pod *p, const App *a, int signal) {
+        _cleanup_free_ char *unit = NULL;
+        int r;
+
+        r = app_unit_name(p->name, a->name, &unit);
+        if (r < 0)
+                return r;
+        return systemd_kill_unit(rt->bus, unit, stage1_forwards_signal(signal) ? "main" : "all", signal);
+}
+
+int pod_app_kill(PodRuntime *rt, Pod *p, App *a, int signal) {
+        int r;
+
+        if (signal < 1 || signal > 64)
+                return -EINVAL;
+        if (a) {
+                if (a->state != APP_RUNNING)
+                        return -EALREADY;
+                return app_kill_unit(rt, p, a, signal);
+        }
+        for (size_t i = 0; i < p->n_apps; i++) {
+                if (p->apps[i].state != APP_RUNNING)
+                        continue;
+                r = app_kill_unit(rt, p, &p->apps[i], signal);
+                if (r < 0)
+                        return r;
+        }
         return 0;
 }

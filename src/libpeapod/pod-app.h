@@ -30,6 +30,11 @@ int pod_app_start(PodRuntime *rt, Pod *p, App *a, PeapodError *err);
  * and records how it ended. -EALREADY: not running. */
 int pod_app_stop(PodRuntime *rt, Pod *p, App *a);
 
+/* Sends signal (1-64) to a running app, or to every running app of p
+ * when a is NULL. -EINVAL for another number, -EALREADY when a is not
+ * running. */
+int pod_app_kill(PodRuntime *rt, Pod *p, App *a, int signal);
+
 /* Removes an app that is not running (or, with force, stops it first):
  * its unit, its root mount and its directory. a is invalid afterwards. */
 int pod_app_remove(PodRuntime *rt, Pod *p, App *a, bool force);

@@ -129,6 +129,12 @@ static int unit_call_simple(sd_bus *bus, const char *method, const char *unit) {
         return r;
 }
 
+int systemd_kill_unit(sd_bus *bus, const char *unit, const char *whom, int signal) {
+        return sd_bus_call_method(bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                                  "org.freedesktop.systemd1.Manager", "KillUnit", NULL, NULL, "ssi", unit, whom,
+                                  (int32_t) signal);
+}
+
 int systemd_stop_unit(sd_bus *bus, const char *unit, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         _cleanup_free_ char *result = NULL;

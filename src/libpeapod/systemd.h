@@ -40,6 +40,8 @@ int systemd_call_job_wait(sd_bus *bus, sd_bus_message *m, sd_bus_error *error, c
 int systemd_start_transient_unit(sd_bus *bus, sd_bus_message *m, const char *unit, PeapodError *err);
 
 int systemd_stop_unit(sd_bus *bus, const char *unit, sd_bus_error *error);
+/* KillUnit: signal to unit's "main" process or to "all" of its processes. */
+int systemd_kill_unit(sd_bus *bus, const char *unit, const char *whom, int signal);
 int systemd_reset_failed_unit(sd_bus *bus, const char *unit);
 int systemd_get_unit_status(sd_bus *bus, const char *unit, UnitStatus *ret);
 

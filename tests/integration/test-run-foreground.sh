@@ -75,6 +75,24 @@ assert_eq 6 "$($PEAPOD wait "${PFX}w")" "peapod wait"
 assert_eq exited "$(pod_state "${PFX}w")" "the pod after wait"
 assert_eq 6 "$($PEAPOD wait "${PFX}w")" "peapod wait on an exited pod"
 
+# kill: a signal the helper passes on reaches the app's trap; the default
+# KILL ends it; one app or all.
+$PEAPOD run -d --name "${PFX}k" --net=none busybox --app-name=a -- sh -c 'trap "echo got-usr1" USR1; echo ready; while :; do sleep 0.1; done' \
+        --- busybox --app-name=b -- sleep 600 >/dev/null
+wait_for 30 sh -c "$PEAPOD logs ${PFX}k a | grep -qx ready" || fail "app a is not ready"
+$PEAPOD kill --signal=USR1 "${PFX}k" a
+wait_for 30 sh -c "$PEAPOD logs ${PFX}k a | grep -qx got-usr1" || fail "USR1 did not reach app a: $($PEAPOD logs "${PFX}k")"
+assert_eq running "$($PEAPOD app status --format=json "${PFX}k" b | jq -r .state)" "b after a signal to a"
+$PEAPOD kill "${PFX}k" b
+wait_for 30 sh -c "[ \"\$($PEAPOD app status --format=json ${PFX}k b | jq -r .state)\" = exited ]" || fail "app b not killed"
+assert_eq "killed 9" "$($PEAPOD app status --format=json "${PFX}k" b | jq -r '"\(.result) \(.status)"')" "app b after kill"
+$PEAPOD kill -s TERM "${PFX}k"
+assert_eq 143 "$($PEAPOD wait "${PFX}k")" "the pod after kill -s TERM"
+o=$(must_fail $PEAPOD kill -s NOPE "${PFX}k")
+assert_contains "$o" "Invalid --signal" "a bad signal"
+o=$(must_fail $PEAPOD kill "${PFX}k")
+assert_contains "$o" "not running" "kill of an exited pod"
+
 # -d keeps today's behaviour: the id, at once.
 id=$($PEAPOD run -d --name "${PFX}det" --net=none busybox -- sleep 600)
 assert_eq "$id" "$(pod_id "${PFX}det")" "run -d prints the pod's id"

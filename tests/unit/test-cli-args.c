@@ -58,6 +58,16 @@ TEST(verb_suggestions) {
         ASSERT_TRUE(verb_suggestion("", verbs, ELEMENTSOF(verbs), &alias) == NULL);
 }
 
+TEST(signals) {
+        ASSERT_TRUE(signal_from_string("KILL") == SIGKILL);
+        ASSERT_TRUE(signal_from_string("sigterm") == SIGTERM);
+        ASSERT_TRUE(signal_from_string("SIGHUP") == SIGHUP);
+        ASSERT_TRUE(signal_from_string("9") == 9);
+        ASSERT_TRUE(signal_from_string("64") == 64);
+        FOREACH_STRV(bad, STRV_MAKE("", "0", "65", "-9", "+9", "9x", "NOPE", "SIG", "KILLER"))
+                ASSERT_ERR(signal_from_string(bad), EINVAL);
+}
+
 TEST(run_one_app) {
         RunArgs a = {};
 
@@ -426,6 +436,7 @@ TEST(journal) {
 
 int main(void) {
         test_verb_suggestions();
+        test_signals();
         test_run_one_app();
         test_run_pull_policy();
         test_run_network_options();
