@@ -106,9 +106,10 @@ static const Verb verbs[] = {
           "Options:\n"
           "  -h --help                Show this help\n"
           "     --format=FORMAT       'text' (default) or 'json'\n" },
-        { "start", verb_start, "Start created pods",
+        { "start", verb_start, "Start created or exited pods",
           "peapod start POD...\n\n"
-          "Start pods that were created but never started, or failed to start.\n\n"
+          "Start pods that were created but never started (or failed to start), or\n"
+          "that have exited: their apps start over, each with its files as it left them.\n\n"
           "Options:\n"
           "  -h --help                Show this help\n" },
         { "stop", verb_stop, "Stop running pods",

@@ -691,8 +691,8 @@ int bus_pod_start(Daemon *d, Pod *p, sd_bus_message *m, sd_bus_error *error) {
         r = bus_check_privileged(m, error);
         if (r < 0)
                 return r;
-        if (p->state != POD_CREATED)
-                return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE, "Pod %s is %s; only a created pod can be started",
+        if (p->state != POD_CREATED && p->state != POD_EXITED)
+                return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE, "Pod %s is %s; only a created or exited pod can be started",
                                          p->name, pod_state_to_string(p->state));
         /* Again: the host may have bound the port since the pod was made. */
         r = pod_ports_check(p, d->pods, d->n_pods, &perr);

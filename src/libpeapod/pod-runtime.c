@@ -669,8 +669,27 @@ int pod_start(PodRuntime *rt, Pod *p, PeapodError *err) {
         size_t n_ifindices = 0;
         int r;
 
+        if (p->state == POD_EXITED) {
+                /* It ran before: its apps start over, each with its
+                 * writable layer as it was left. A DEL that failed at the
+                 * stop is owed first, or the ADDs below would pile up. */
+                r = pod_network_stop(rt, p, false, err);
+                if (r < 0)
+                        return r;
+                for (size_t i = 0; i < p->n_apps; i++) {
+                        App *a = &p->apps[i];
+
+                        a->state = APP_CREATED;
+                        a->result = APP_RESULT_NONE;
+                        a->status = 0;
+                        a->started_usec = a->exited_usec = 0;
+                }
+                p->state = POD_CREATED;
+                p->exited_usec = 0;
+        }
         if (p->state != POD_CREATED)
-                return peapod_error_set(err, -EBUSY, "Pod %s is %s, not created", p->name, pod_state_to_string(p->state));
+                return peapod_error_set(err, -EBUSY, "Pod %s is %s, not created or exited", p->name,
+                                        pod_state_to_string(p->state));
         r = pod_unit_names(p, &slice, &scope);
         if (r < 0)
                 return r;

@@ -19,8 +19,10 @@ typedef struct PodRuntime {
         char **cni_plugin_dirs;      /* NULL = CNI_DEFAULT_PLUGIN_DIR */
 } PodRuntime;
 
-/* created -> preparing -> running. On failure, everything done so far is
- * undone and the pod is "created" again; err says what failed. */
+/* created -> preparing -> running; an exited pod starts again the same
+ * way, its apps from the start with their writable layers kept. On
+ * failure, everything done so far is undone and the pod is "created"
+ * again; err says what failed. */
 int pod_start(PodRuntime *rt, Pod *p, PeapodError *err);
 
 /* running -> exited: stops the pod slice (apps and infra), records how each

@@ -93,6 +93,15 @@ assert_contains "$o" "Invalid --signal" "a bad signal"
 o=$(must_fail $PEAPOD kill "${PFX}k")
 assert_contains "$o" "not running" "kill of an exited pod"
 
+# start of an exited pod: its app runs again, with its files.
+rc=0
+$PEAPOD run --name "${PFX}again" --net=none busybox -- sh -c 'if [ -e /ran ]; then echo again; exit 0; fi; touch /ran; echo first; exit 2' >"$tmp/out" || rc=$?
+assert_eq "2 first" "$rc $(cat "$tmp/out")" "the first run"
+$PEAPOD start "${PFX}again"
+assert_eq 0 "$($PEAPOD wait "${PFX}again")" "the second run"
+assert_eq "first
+again" "$($PEAPOD logs "${PFX}again")" "both runs' lines"
+
 # -d keeps today's behaviour: the id, at once.
 id=$($PEAPOD run -d --name "${PFX}det" --net=none busybox -- sleep 600)
 assert_eq "$id" "$(pod_id "${PFX}det")" "run -d prints the pod's id"
