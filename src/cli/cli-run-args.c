@@ -11,6 +11,7 @@
 #include "fs-util.h"
 #include "name.h"
 #include "pod-network.h"
+#include "pod.h"
 #include "string-util.h"
 #include "strv.h"
 
@@ -45,6 +46,7 @@ static void run_app_done(RunApp *a) {
         free(a->group);
         free(a->seccomp);
         free(a->pid_namespace);
+        free(a->restart);
         strv_free(a->supplementary_groups);
         strv_free(a->caps_retain);
         strv_free(a->caps_remove);
@@ -314,14 +316,15 @@ static int split_list(const char *option, const char *v, char ***ret) {
  * values are checked with the same functions peapodd uses, so that a
  * typo is told here, before anything is created. */
 static int parse_app_isolation_option(int argc, char *argv[], int *i, RunApp *app) {
-        static const char *const string_opts[] = { "--user", "--group", "--seccomp", "--pid-namespace" };
+        static const char *const string_opts[] = { "--user", "--group", "--seccomp", "--pid-namespace", "--restart" };
         PeapodError err = {};
         const char *v;
         bool b;
         int r;
 
         for (size_t k = 0; k < ELEMENTSOF(string_opts); k++) {
-                char **field = k == 0 ? &app->user : k == 1 ? &app->group : k == 2 ? &app->seccomp : &app->pid_namespace;
+                char **field = k == 0 ? &app->user : k == 1 ? &app->group : k == 2 ? &app->seccomp :
+                               k == 3 ? &app->pid_namespace : &app->restart;
 
                 r = option_value(argc, argv, i, string_opts[k], &v);
                 if (r <= 0)
@@ -332,6 +335,8 @@ static int parse_app_isolation_option(int argc, char *argv[], int *i, RunApp *ap
                         return log_usage_error("Invalid --seccomp='%s': %s.", v, err.message);
                 if (k == 3 && pid_namespace_from_string(v) < 0)
                         return log_usage_error("Invalid --pid-namespace='%s': 'pod' or 'app'.", v);
+                if (k == 4 && app_restart_from_string(v) < 0)
+                        return log_usage_error("Invalid --restart='%s': 'no', 'on-failure' or 'always'.", v);
                 r = set_string(field, v);
                 return r < 0 ? r : 1;
         }

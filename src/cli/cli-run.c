@@ -17,6 +17,7 @@ static int append_app_isolation(sd_bus_message *m, const RunApp *app) {
                 { "Group", app->group },
                 { "Seccomp", app->seccomp },
                 { "PIDNamespace", app->pid_namespace },
+                { "Restart", app->restart },
         };
         const struct {
                 const char *name;

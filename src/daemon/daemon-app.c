@@ -291,6 +291,7 @@ int bus_pod_method_get_app(sd_bus_message *m, void *userdata, sd_bus_error *erro
             (r = append_entry(reply, "ImageId", "s", strempty(a->image_id))) < 0 ||
             (r = append_entry(reply, "Unit", "s", unit)) < 0 ||
             (r = append_entry(reply, "State", "s", app_state_to_string(a->state))) < 0 ||
+            (r = append_entry(reply, "Restart", "s", app_restart_to_string(a->restart))) < 0 ||
             (r = append_entry(reply, "Result", "s", app_result_to_string(a->result))) < 0 ||
             (r = append_entry(reply, "Status", "i", (int32_t) a->status)) < 0 ||
             (r = append_entry(reply, "MainPID", "u", (uint32_t) pid)) < 0 ||

@@ -147,6 +147,8 @@ static int read_app_isolation_property(sd_bus_message *m, const char *name, cons
                 r = read_property_string(m, name, contents, &aa->seccomp, error);
         else if (streq(name, "PIDNamespace"))
                 r = read_property_string(m, name, contents, &aa->pid_namespace, error);
+        else if (streq(name, "Restart"))
+                r = read_property_string(m, name, contents, &aa->restart, error);
         else if (streq(name, "SupplementaryGroups"))
                 r = read_property_strv(m, name, contents, &aa->supplementary_groups, error);
         else if (streq(name, "CapabilitiesRetain"))
@@ -203,6 +205,7 @@ static int read_app_isolation_property(sd_bus_message *m, const char *name, cons
         spec->group = aa->group;
         spec->seccomp = aa->seccomp;
         spec->pid_namespace = aa->pid_namespace;
+        spec->restart = aa->restart;
         spec->supplementary_groups = aa->supplementary_groups;
         spec->caps_retain = aa->caps_retain;
         spec->caps_remove = aa->caps_remove;
@@ -344,6 +347,7 @@ void bus_app_args_done(AppArgs *a) {
         free(a->group);
         free(a->seccomp);
         free(a->pid_namespace);
+        free(a->restart);
         strv_free(a->supplementary_groups);
         strv_free(a->caps_retain);
         strv_free(a->caps_remove);

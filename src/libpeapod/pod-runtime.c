@@ -533,7 +533,13 @@ int app_start_unit(PodRuntime *rt, const Pod *p, App *a, const char *slice, cons
              * for every app, one match rule each on its bus connection; a
              * stop's outcome comes from the unit's last PropertiesChanged
              * instead (pod_note_unit_signal()). */
-            (r = bus_append_property_b(m, "RemainAfterExit", true)) < 0 ||
+            /* Except with Restart=always, which an app that stays
+             * "active (exited)" after a clean exit would never reach. */
+            (r = bus_append_property_b(m, "RemainAfterExit", a->restart != APP_RESTART_ALWAYS)) < 0 ||
+            (r = bus_append_property_s(m, "Restart", app_restart_to_string(a->restart))) < 0 ||
+            /* systemd's default start limit (5 in 10 s) then ends a loop of
+             * failures after a few seconds instead of at once. */
+            (r = bus_append_property_t(m, "RestartUSec", USEC_PER_SEC)) < 0 ||
             /* The device cgroup: the pseudo devices and ptys only. A root
              * app with CAP_MKNOD could otherwise make a node of a host disk
              * anywhere it may write without nodev, and a fly app sees the

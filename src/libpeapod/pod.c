@@ -62,6 +62,20 @@ AppResult app_result_from_string(const char *s) {
         return (AppResult) table_lookup(app_result_table, _APP_RESULT_MAX, s);
 }
 
+/* systemd's own words for Restart=. */
+static const char * const app_restart_table[_APP_RESTART_MAX] = {
+        [APP_RESTART_NO] = "no",
+        [APP_RESTART_ON_FAILURE] = "on-failure",
+        [APP_RESTART_ALWAYS] = "always",
+};
+
+const char *app_restart_to_string(AppRestart r) {
+        return r >= 0 && r < _APP_RESTART_MAX ? app_restart_table[r] : NULL;
+}
+AppRestart app_restart_from_string(const char *s) {
+        return (AppRestart) table_lookup(app_restart_table, _APP_RESTART_MAX, s);
+}
+
 void app_done(App *a) {
         free(a->name);
         free(a->image);
@@ -223,6 +237,9 @@ static int app_set_isolation(App *a, const AppSpec *s, const char *image_user, P
         a->pid_namespace = s->pid_namespace ? pid_namespace_from_string(s->pid_namespace) : PID_NAMESPACE_POD;
         if (a->pid_namespace < 0)
                 return peapod_error_set(err, -EINVAL, "Invalid PID namespace '%s' (pod or app)", s->pid_namespace);
+        a->restart = s->restart ? app_restart_from_string(s->restart) : APP_RESTART_NO;
+        if (a->restart < 0)
+                return peapod_error_set(err, -EINVAL, "Invalid restart policy '%s' (no, on-failure or always)", s->restart);
 
         r = app_limits_validate(s->cpu_quota_usec, s->cpu_shares, s->memory_max, s->tasks_max, err);
         if (r < 0)
@@ -494,6 +511,7 @@ static int app_isolation_to_json(const App *a, json_object *j) {
         json_object_object_add(o, "seccomp", json_object_new_string(a->seccomp ?: "default"));
         json_object_object_add(o, "readonly_rootfs", json_object_new_boolean(a->readonly_rootfs));
         json_object_object_add(o, "pid_namespace", json_object_new_string(pid_namespace_to_string(a->pid_namespace)));
+        json_object_object_add(o, "restart", json_object_new_string(app_restart_to_string(a->restart)));
         json_object_object_add(o, "cpu_quota_usec", json_object_new_uint64(a->cpu_quota_usec));
         json_object_object_add(o, "cpu_shares", json_object_new_uint64(a->cpu_shares));
         json_object_object_add(o, "memory_max", json_object_new_uint64(a->memory_max));
@@ -549,6 +567,13 @@ static int app_isolation_from_json(App *a, json_object *j) {
                 return r;
         a->pid_namespace = pid_namespace_from_string(str);
         if (a->pid_namespace < 0)
+                return -EBADMSG;
+        /* A pod.json from before restart policies: "no". */
+        r = json_get_string_opt(o, "restart", &str);
+        if (r < 0)
+                return r;
+        a->restart = str ? app_restart_from_string(str) : APP_RESTART_NO;
+        if (a->restart < 0)
                 return -EBADMSG;
         {
                 SeccompSpec spec = {};

@@ -46,6 +46,18 @@ AppState app_state_from_string(const char *s);
 const char *app_result_to_string(AppResult r);
 AppResult app_result_from_string(const char *s);
 
+/* When systemd starts an app again after it exited: its unit's Restart=. */
+typedef enum AppRestart {
+        APP_RESTART_NO,
+        APP_RESTART_ON_FAILURE,
+        APP_RESTART_ALWAYS,
+        _APP_RESTART_MAX,
+        _APP_RESTART_INVALID = -EINVAL,
+} AppRestart;
+
+const char *app_restart_to_string(AppRestart r);
+AppRestart app_restart_from_string(const char *s);
+
 typedef struct App {
         char *name;
         char id[POD_ID_LEN + 1];
@@ -65,6 +77,7 @@ typedef struct App {
         char *seccomp;                /* a seccomp-spec.h setting, "default" unless asked */
         bool readonly_rootfs;
         PidNamespace pid_namespace;
+        AppRestart restart;
         uint64_t cpu_quota_usec;      /* CPUQuotaPerSecUSec; 0 = none, as for the other limits */
         uint64_t cpu_shares;
         uint64_t memory_max;
@@ -115,6 +128,7 @@ typedef struct AppSpec {
         const char *seccomp;      /* NULL = "default" */
         bool readonly_rootfs;
         const char *pid_namespace; /* NULL = "pod" */
+        const char *restart;      /* NULL = "no" */
         uint64_t cpu_quota_usec, cpu_shares, memory_max, tasks_max; /* 0 = none */
         const AppMount *mounts;
         size_t n_mounts;

@@ -102,6 +102,22 @@ assert_eq 0 "$($PEAPOD wait "${PFX}again")" "the second run"
 assert_eq "first
 again" "$($PEAPOD logs "${PFX}again")" "both runs' lines"
 
+# --restart: on-failure starts the app again until it exits 0; the pod
+# then ends. always starts it again after a clean exit too, until stopped.
+rc=0
+$PEAPOD run --rm --net=none busybox --restart=on-failure -- sh -c 'echo run; if [ -e /once ]; then exit 0; fi; touch /once; exit 1' \
+        >"$tmp/out" 2>"$tmp/err" || rc=$?
+assert_eq "0 run
+run" "$rc $(cat "$tmp/out")" "on-failure: two runs, the second clean"
+$PEAPOD run -d --name "${PFX}always" --net=none busybox --restart=always -- sh -c 'echo tick; exit 0' >/dev/null
+wait_for 60 sh -c "[ \$($PEAPOD logs ${PFX}always | grep -c tick) -ge 3 ]" || fail "always: not started again: $($PEAPOD logs "${PFX}always")"
+assert_eq running "$(pod_state "${PFX}always")" "a pod whose app restarts always"
+assert_eq always "$(busctl --json=short call org.peapod1 "$(busctl --json=short call org.peapod1 /org/peapod1 org.peapod1.Manager GetPod s "${PFX}always" | jq -r '.data[0]')" org.peapod1.Pod GetApp s busybox | jq -r '.data[0].Restart.data')" "GetApp's Restart"
+$PEAPOD stop "${PFX}always"
+assert_eq exited "$(pod_state "${PFX}always")" "stopped, not restarted"
+o=$(must_fail $PEAPOD run --net=none busybox --restart=sometimes -- true)
+assert_contains "$o" "Invalid --restart" "a bad policy"
+
 # -d keeps today's behaviour: the id, at once.
 id=$($PEAPOD run -d --name "${PFX}det" --net=none busybox -- sleep 600)
 assert_eq "$id" "$(pod_id "${PFX}det")" "run -d prints the pod's id"

@@ -13,7 +13,7 @@ three() { echo "${PFX}three$1"; }
 
 # What peapod sets on an app unit (app_start_unit, app_append_limits),
 # as systemd shows it.
-props=Description,Slice,BindsTo,After,Type,RemainAfterExit,KillMode,TimeoutStopUSec,SyslogIdentifier,LogNamespace,LogExtraFields,ExecStart,CPUQuotaPerSecUSec,CPUWeight,MemoryMax,TasksMax,DevicePolicy,SyslogLevel,LoadState
+props=Description,Slice,BindsTo,After,Type,RemainAfterExit,KillMode,TimeoutStopUSec,SyslogIdentifier,LogNamespace,LogExtraFields,ExecStart,CPUQuotaPerSecUSec,CPUWeight,MemoryMax,TasksMax,DevicePolicy,SyslogLevel,Restart,RestartUSec,LoadState
 # ExecStart also shows the pid and times of the last run: keep its command.
 # Dependency lists come in hash order: sort them.
 show_props() { # unit
