@@ -282,6 +282,23 @@ static int read_ports(sd_bus_message *m, void *base) {
         return sd_bus_message_exit_container(m);
 }
 
+int cli_get_pod_ports(sd_bus *bus, PodInfo *p) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r;
+
+        r = sd_bus_get_property(bus, PEAPOD_BUS_NAME, p->path, PEAPOD_POD_INTERFACE, "Ports", &error, &reply, "a(ssqq)");
+        /* Removed since it was listed: no ports. */
+        if (r < 0 && sd_bus_error_has_names(&error, SD_BUS_ERROR_UNKNOWN_OBJECT, SD_BUS_ERROR_UNKNOWN_INTERFACE))
+                return 0;
+        if (r < 0)
+                return cli_log_bus_error(&error, r);
+        r = read_ports(reply, p);
+        if (r < 0)
+                return log_error_errno(r, "Failed to parse the ports of pod %s: %m", p->name);
+        return 0;
+}
+
 int cli_read_properties(sd_bus_message *m, const CliBusProperty *props, size_t n_props, void *base) {
         int r;
 

@@ -280,6 +280,35 @@ static int json_add_int64(json_object *o, const char *key, int64_t value) {
         return json_object_object_add(o, key, v) < 0 ? -ENOMEM : 0;
 }
 
+int format_pod_port(const PodPortInfo *port, char **ret) {
+        bool v6 = strchr(port->host_ip, ':');
+
+        /* As podman shows them: host address:port->pod port/protocol. */
+        return asprintf(ret, "%s%s%s:%u->%u/%s", v6 ? "[" : "", isempty(port->host_ip) ? "0.0.0.0" : port->host_ip,
+                        v6 ? "]" : "", port->host_port, port->pod_port, port->protocol) < 0 ? -ENOMEM : 0;
+}
+
+static int add_ports_json(json_object *o, const PodInfo *p) {
+        _cleanup_json_ json_object *ports = json_object_new_array();
+
+        if (!ports)
+                return -ENOMEM;
+        for (size_t i = 0; i < p->n_ports; i++) {
+                _cleanup_json_ json_object *j = json_object_new_object();
+
+                if (!j || json_add_string(j, "protocol", p->ports[i].protocol) < 0 ||
+                    json_add_string(j, "host_ip", p->ports[i].host_ip) < 0 ||
+                    json_add_uint64(j, "host_port", p->ports[i].host_port) < 0 ||
+                    json_add_uint64(j, "pod_port", p->ports[i].pod_port) < 0 || json_object_array_add(ports, j) < 0)
+                        return -ENOMEM;
+                TAKE_PTR(j);
+        }
+        if (json_object_object_add(o, "ports", ports) < 0)
+                return -ENOMEM;
+        TAKE_PTR(ports);
+        return 0;
+}
+
 json_object *pod_list_to_json(const PodInfo *pods, size_t n) {
         _cleanup_json_ json_object *a = json_object_new_array();
 
@@ -294,7 +323,7 @@ json_object *pod_list_to_json(const PodInfo *pods, size_t n) {
                     json_add_string(o, "state", pods[i].state) < 0 ||
                     json_add_string(o, "machine", pods[i].machine) < 0 ||
                     json_add_uint64(o, "created", pods[i].created_usec) < 0 ||
-                    json_add_string(o, "path", pods[i].path) < 0)
+                    json_add_string(o, "path", pods[i].path) < 0 || add_ports_json(o, &pods[i]) < 0)
                         return NULL;
                 if (json_object_array_add(a, o) < 0)
                         return NULL;
@@ -344,26 +373,8 @@ json_object *pod_info_to_json(const PodInfo *p) {
                         return NULL;
                 TAKE_PTR(addrs);
         }
-        {
-                _cleanup_json_ json_object *ports = json_object_new_array();
-
-                if (!ports)
-                        return NULL;
-                for (size_t i = 0; i < p->n_ports; i++) {
-                        _cleanup_json_ json_object *j = json_object_new_object();
-
-                        if (!j || json_add_string(j, "protocol", p->ports[i].protocol) < 0 ||
-                            json_add_string(j, "host_ip", p->ports[i].host_ip) < 0 ||
-                            json_add_uint64(j, "host_port", p->ports[i].host_port) < 0 ||
-                            json_add_uint64(j, "pod_port", p->ports[i].pod_port) < 0 ||
-                            json_object_array_add(ports, j) < 0)
-                                return NULL;
-                        TAKE_PTR(j);
-                }
-                if (json_object_object_add(o, "ports", ports) < 0)
-                        return NULL;
-                TAKE_PTR(ports);
-        }
+        if (add_ports_json(o, p) < 0)
+                return NULL;
 
         for (size_t i = 0; i < p->n_apps; i++) {
                 const AppInfo *a = &p->apps[i];

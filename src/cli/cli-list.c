@@ -59,6 +59,11 @@ int verb_list(int argc, char *argv[]) {
                 return r;
         if (l.n > 0)
                 qsort(l.pods, l.n, sizeof(PodInfo), pod_compare);
+        for (size_t i = 0; i < l.n; i++) {
+                r = cli_get_pod_ports(bus, &l.pods[i]);
+                if (r < 0)
+                        return r;
+        }
 
         if (format == OUTPUT_JSON) {
                 _cleanup_json_ json_object *j = pod_list_to_json(l.pods, l.n);
@@ -66,19 +71,30 @@ int verb_list(int argc, char *argv[]) {
                 return cli_print_json(j);
         }
 
-        t = table_new(4, "ID", "NAME", "STATE", "CREATED");
+        t = table_new(5, "ID", "NAME", "STATE", "CREATED", "PORTS");
         if (!t)
                 return log_oom();
         now = now_usec(CLOCK_REALTIME);
         for (size_t i = 0; i < l.n; i++) {
                 const PodInfo *p = &l.pods[i];
+                _cleanup_free_ char *ports = NULL;
                 char short_id[13], when[64];
 
+                for (size_t k = 0; k < p->n_ports; k++) {
+                        _cleanup_free_ char *port = NULL;
+                        char *n;
+
+                        if (format_pod_port(&p->ports[k], &port) < 0 ||
+                            asprintf(&n, "%s%s%s", strempty(ports), ports ? ", " : "", port) < 0)
+                                return log_oom();
+                        free(ports);
+                        ports = n;
+                }
                 /* 12 digits, as docker and podman show ids: unique in practice
                  * and accepted back as a prefix. */
                 snprintf(short_id, sizeof(short_id), "%s", p->id);
                 if (table_add_row(t, short_id, p->name, p->state,
-                                  format_timestamp_relative(when, sizeof(when), p->created_usec, now)) < 0)
+                                  format_timestamp_relative(when, sizeof(when), p->created_usec, now), strempty(ports)) < 0)
                         return log_oom();
         }
 

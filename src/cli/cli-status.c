@@ -42,13 +42,11 @@ static int print_status_text(const PodInfo *p) {
                 printf("%12s: %s (%s, %s)\n", i == 0 ? "Address" : "", p->addresses[i].address,
                        p->addresses[i].ifname, p->addresses[i].network);
         for (size_t i = 0; i < p->n_ports; i++) {
-                const PodPortInfo *port = &p->ports[i];
-                bool v6 = strchr(port->host_ip, ':');
+                _cleanup_free_ char *port = NULL;
 
-                /* As podman shows them: host address:port->pod port/protocol. */
-                printf("%12s: %s%s%s:%u->%u/%s\n", i == 0 ? "Ports" : "", v6 ? "[" : "",
-                       isempty(port->host_ip) ? "0.0.0.0" : port->host_ip, v6 ? "]" : "", port->host_port,
-                       port->pod_port, port->protocol);
+                if (format_pod_port(&p->ports[i], &port) < 0)
+                        return log_oom();
+                printf("%12s: %s\n", i == 0 ? "Ports" : "", port);
         }
 
         t = table_new(6, "APP", "STATE", "RESULT", "UNIT", "IMAGE", "COMMAND");

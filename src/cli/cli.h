@@ -158,6 +158,8 @@ static inline void pod_list_done(PodList *l) {
 /* "exited, status=7", "killed, signal=KILL", "dumped, signal=SEGV", or "-"
  * when the app has not ended. */
 int format_app_result(const char *result, int32_t status, char **ret);
+/* "0.0.0.0:8080->80/tcp", "[::1]:8443->443/tcp", as podman shows ports. */
+int format_pod_port(const PodPortInfo *port, char **ret);
 
 /* For a verb peapod does not know: its name in peapod for a verb of podman
  * or docker ("ps" -> "list", with *ret_alias true), or else the one verb
@@ -242,6 +244,8 @@ int cli_get_pod_info(sd_bus *bus, const char *key, PodInfo *ret);
  * by signal N (as a shell reports it), 0 when every app exited 0. */
 int cli_pod_exit_status(sd_bus *bus, const char *key);
 int cli_list_pods(sd_bus *bus, PodInfo **ret, size_t *ret_n);
+/* Reads the pod's published ports (its Ports property) into p->ports. */
+int cli_get_pod_ports(sd_bus *bus, PodInfo *p);
 /* Pull ref through peapodd, drawing progress on stderr unless quiet;
  * ret_id (may be NULL) is the image id. Logs failures. (cli-image.c) */
 int cli_pull_image(sd_bus *bus, const char *ref, bool quiet, bool insecure_image, char **ret_id);

@@ -22,6 +22,9 @@ assert_contains "$o" "127.0.0.1:18081->80/tcp" "status shows the port on 127.0.0
 assert_contains "$o" "0.0.0.0:18082->53/udp" "status shows the udp port"
 assert_eq '18080 18081 18082' "$($PEAPOD status --format=json "${PFX}web" | jq -r '[.ports[].host_port] | join(" ")')" "ports in JSON"
 assert_eq '"127.0.0.1" "tcp" 80' "$($PEAPOD status --format=json "${PFX}web" | jq -r '.ports[1] | "\"\(.host_ip)\" \"\(.protocol)\" \(.pod_port)"')" "a port's fields in JSON"
+# list too, as podman ps shows them.
+assert_contains "$($PEAPOD list | grep "${PFX}web")" "0.0.0.0:18080->80/tcp, 127.0.0.1:18081->80/tcp, 0.0.0.0:18082->53/udp" "list shows the ports"
+assert_eq '18080 18081 18082' "$($PEAPOD list --format=json | jq -r ".[] | select(.name == \"${PFX}web\") | [.ports[].host_port] | join(\" \")")" "list's JSON shows the ports"
 
 # The same port, another pod: refused at creation (run and pod create),
 # with who holds it; nothing is left of the refused pod.
