@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "json-util.h"
@@ -434,6 +435,7 @@ int bus_error_to_string(const sd_bus_error *e, int r, char **ret) {
                 { "org.peapod1.Error.PodRunning", "Pod is running" },
                 { "org.peapod1.Error.PodNotRunning", "Pod is not running" },
                 { "org.peapod1.Error.BadState", "Pod is not in a state that allows this" },
+                { "org.peapod1.Error.PortInUse", "A host port is in use" },
                 { SD_BUS_ERROR_INVALID_ARGS, "Invalid argument" },
         };
         const char *msg = e && !isempty(e->message) ? e->message : NULL;
@@ -455,7 +457,9 @@ int bus_error_to_string(const sd_bus_error *e, int r, char **ret) {
                  * fields, which helps nobody who just ran a command. */
                 if (!msg || startswith(msg, "Rejected send message"))
                         msg = "the bus policy does not allow this call for this user";
-                k = asprintf(&s, "Permission denied: %s", msg);
+                /* Changing pods, images and trust is root's. */
+                k = asprintf(&s, "Permission denied: %s%s", msg,
+                             geteuid() != 0 ? " (changes are for root: run it as root, e.g. with sudo)" : "");
         } else if (msg)
                 k = asprintf(&s, "%s", msg);
         else {

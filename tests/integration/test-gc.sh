@@ -49,4 +49,5 @@ assert_eq 2 "$rc" "bad grace period exit code"
 assert_contains "$err" "Invalid --grace-period" "bad grace period message"
 err=$(must_fail setpriv --reuid=65534 --regid=65534 --clear-groups $PEAPOD gc --grace-period=0)
 assert_contains "$err" "denied" "unprivileged gc"
+assert_contains "$err" "run it as root" "unprivileged gc is told what to do"
 exists "$PFX-up" || fail "a refused gc removed something"
