@@ -71,6 +71,9 @@ static int bus_find_pod(Daemon *d, const char *key, Pod **ret, sd_bus_error *err
         }
         if (r == -ENOTUNIQ)
                 return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_POD, "Pod name or id prefix '%s' is ambiguous", key);
+        if (id_prefix_is_too_short(key))
+                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_POD, "No such pod: %s (a prefix of an id needs at least %d digits)",
+                                         key, POD_ID_PREFIX_MIN);
         return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_POD, "No such pod: %s", key);
 }
 

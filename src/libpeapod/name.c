@@ -61,7 +61,11 @@ bool id_is_valid(const char *id) {
 }
 
 bool id_prefix_is_valid(const char *s) {
-        return is_hex_lower(s, 4, POD_ID_LEN);
+        return is_hex_lower(s, POD_ID_PREFIX_MIN, POD_ID_LEN);
+}
+
+bool id_prefix_is_too_short(const char *s) {
+        return is_hex_lower(s, 1, POD_ID_PREFIX_MIN - 1);
 }
 
 int id_generate(char ret[static POD_ID_LEN + 1]) {

@@ -17,6 +17,9 @@ bool app_name_is_valid(const char *name);
 bool id_is_valid(const char *id);
 /* A possible unique prefix of an id: 4..32 lower-case hex digits. */
 bool id_prefix_is_valid(const char *s);
+/* 1 to 3 hex digits: what looks like an id prefix too short to be one. */
+#define POD_ID_PREFIX_MIN 4
+bool id_prefix_is_too_short(const char *s);
 
 /* A fresh random 128-bit id as 32 hex digits (buffer of 33). */
 int id_generate(char ret[static POD_ID_LEN + 1]);

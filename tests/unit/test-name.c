@@ -43,6 +43,11 @@ TEST(ids) {
         ASSERT_TRUE(id_prefix_is_valid("abcd"));
         ASSERT_FALSE(id_prefix_is_valid("abc"));
         ASSERT_FALSE(id_prefix_is_valid("ABCD"));
+        ASSERT_TRUE(id_prefix_is_too_short("7d"));
+        ASSERT_TRUE(id_prefix_is_too_short("abc"));
+        ASSERT_FALSE(id_prefix_is_too_short("abcd"));
+        ASSERT_FALSE(id_prefix_is_too_short("web"));
+        ASSERT_FALSE(id_prefix_is_too_short(""));
         ASSERT_FALSE(id_is_valid("xyz"));
 }
 
