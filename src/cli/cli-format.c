@@ -94,9 +94,6 @@ const char *verb_suggestion(const char *typed, const char * const *verbs, size_t
                 { "rmi", "image rm" },     { "load", "image import" }, { "save", "image export" },
                 { "shell", "enter" },      { "attach", "logs --follow" },
         };
-        const char *best = NULL;
-        size_t best_d = 3;
-        bool tie = false;
 
         for (size_t i = 0; i < ELEMENTSOF(aliases); i++)
                 if (streq(typed, aliases[i][0])) {
@@ -104,14 +101,23 @@ const char *verb_suggestion(const char *typed, const char * const *verbs, size_t
                         return aliases[i][1];
                 }
         *ret_alias = false;
-        for (size_t i = 0; i < n_verbs; i++) {
-                size_t d = edit_distance(typed, verbs[i]);
+        return closest_word(typed, verbs, n_verbs);
+}
 
-                /* Within two edits, and not the whole word. */
-                if (d > 2 || d >= strlen(verbs[i]))
+const char *closest_word(const char *typed, const char * const *words, size_t n_words) {
+        const char *best = NULL;
+        size_t best_d = 3;
+        bool tie = false;
+
+        for (size_t i = 0; i < n_words; i++) {
+                size_t d = edit_distance(typed, words[i]);
+
+                /* Within two edits, and not the whole word; a word listed
+                 * twice is no tie. */
+                if (d > 2 || d >= strlen(words[i]) || (best && streq(best, words[i])))
                         continue;
                 if (d < best_d) {
-                        best = verbs[i];
+                        best = words[i];
                         best_d = d;
                         tie = false;
                 } else if (d == best_d)

@@ -165,6 +165,9 @@ int format_pod_port(const PodPortInfo *port, char **ret);
  * or docker ("ps" -> "list", with *ret_alias true), or else the one verb
  * of verbs within two edits of it ("stp" -> "stop"); NULL if none. */
 const char *verb_suggestion(const char *typed, const char * const *verbs, size_t n_verbs, bool *ret_alias);
+/* The one word of words within two edits of typed (and not all of it
+ * changed), NULL if none or two are as near. */
+const char *closest_word(const char *typed, const char * const *words, size_t n_words);
 /* "Sat 2024-11-23 09:55:01 UTC", or "n/a" for 0. */
 const char *format_timestamp(char *buf, size_t size, uint64_t usec);
 /* "5min 3s ago", "2h 10min ago", "3 days ago", "in the future" ... */

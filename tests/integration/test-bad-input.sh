@@ -11,6 +11,9 @@ err=$(must_fail $PEAPOD stop "$PFX-nosuchpod")
 assert_contains "$err" "No such pod" "stop unknown pod"
 err=$(must_fail $PEAPOD rm "$PFX-nosuchpod")
 assert_contains "$err" "No such pod" "rm unknown pod"
+# A typo of a local image's name is pointed at it.
+err=$(must_fail $PEAPOD run -d bsybox -- true)
+assert_contains "$err" "Did you mean the local image localhost/busybox:latest?" "a typo of busybox"
 # An id prefix shorter than 4 digits is said to be one.
 err=$(must_fail $PEAPOD status 7d)
 assert_contains "$err" "a prefix of an id needs at least 4 digits" "a short id prefix"
