@@ -287,59 +287,6 @@ static int verb_image_pull(int argc, char *argv[]) {
         return r;
 }
 
-typedef struct ImageRow {
-        char *id, *created, *path;
-        char **names;
-        uint64_t size;
-} ImageRow;
-
-static int list_images(sd_bus *bus, ImageRow **ret, size_t *ret_n) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        ImageRow *rows = NULL;
-        size_t n = 0;
-        int r;
-
-        r = cli_call(bus, PEAPOD_ROOT_PATH, PEAPOD_MANAGER_INTERFACE, "ListImages", 0, &reply, NULL);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_enter_container(reply, 'a', "(sastso)");
-        while (r >= 0 && (r = sd_bus_message_enter_container(reply, 'r', "sastso")) > 0) {
-                const char *id, *created, *path;
-                ImageRow *nr = realloc(rows, sizeof(ImageRow) * (n + 1));
-
-                if (!nr) {
-                        r = -ENOMEM;
-                        break;
-                }
-                rows = nr;
-                memset(&rows[n], 0, sizeof(ImageRow));
-                r = sd_bus_message_read(reply, "s", &id);
-                if (r >= 0)
-                        r = sd_bus_message_read_strv(reply, &rows[n].names);
-                if (r >= 0)
-                        r = sd_bus_message_read(reply, "tso", &rows[n].size, &created, &path);
-                n++;
-                if (r < 0)
-                        break;
-                rows[n - 1].id = strdup(id);
-                rows[n - 1].created = strdup(created);
-                rows[n - 1].path = strdup(path);
-                r = sd_bus_message_exit_container(reply);
-        }
-        if (r < 0) {
-                for (size_t i = 0; i < n; i++) {
-                        free(rows[i].id);
-                        free(rows[i].created);
-                        free(rows[i].path);
-                        strv_free(rows[i].names);
-                }
-                free(rows);
-                return log_error_errno(r, "Failed to parse ListImages reply: %m");
-        }
-        *ret = rows;
-        *ret_n = n;
-        return 0;
-}
 
 static int verb_image_list(int argc, char *argv[]) {
         enum { ARG_FORMAT = 0x100, ARG_NO_LEGEND };
@@ -378,7 +325,7 @@ static int verb_image_list(int argc, char *argv[]) {
         r = cli_bus_open(&bus);
         if (r < 0)
                 return r;
-        r = list_images(bus, &rows, &n);
+        r = cli_list_images(bus, &rows, &n);
         if (r < 0)
                 return r;
 
@@ -413,13 +360,7 @@ static int verb_image_list(int argc, char *argv[]) {
                 if (r >= 0 && legend)
                         printf("\n%zu image%s listed.\n", n, n == 1 ? "" : "s");
         }
-        for (size_t i = 0; i < n; i++) {
-                free(rows[i].id);
-                free(rows[i].created);
-                free(rows[i].path);
-                strv_free(rows[i].names);
-        }
-        free(rows);
+        image_rows_free(rows, n);
         return r;
 }
 

@@ -236,45 +236,31 @@ static bool image_is_local_only(const char *ref) {
 /* A short name that is not here and could not be pulled may be a typo of
  * one that is: say which ("bsybox" -> localhost/busybox:latest). */
 static void hint_local_image(sd_bus *bus, const char *ref) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_strv_free_ char **names = NULL, **full = NULL;
+        ImageRow *rows = NULL;
         const char *hit;
-        int r;
+        size_t n = 0;
 
-        if (strchr(ref, '/') || strchr(ref, '@'))
+        if (strchr(ref, '/') || strchr(ref, '@') || cli_list_images(bus, &rows, &n) < 0)
                 return;
-        if (sd_bus_call_method(bus, PEAPOD_BUS_NAME, PEAPOD_ROOT_PATH, PEAPOD_MANAGER_INTERFACE, "ListImages", NULL,
-                               &reply, NULL) < 0)
-                return;
-        r = sd_bus_message_enter_container(reply, 'a', "(sastso)");
-        while (r >= 0 && (r = sd_bus_message_enter_container(reply, 'r', "sastso")) > 0) {
-                _cleanup_strv_free_ char **l = NULL;
-
-                r = sd_bus_message_skip(reply, "s");
-                if (r >= 0)
-                        r = sd_bus_message_read_strv(reply, &l);
-                if (r >= 0)
-                        r = sd_bus_message_skip(reply, "tso");
-                if (r >= 0)
-                        r = sd_bus_message_exit_container(reply);
-                FOREACH_STRV(n, l) {
+        for (size_t i = 0; i < n; i++)
+                FOREACH_STRV(name, rows[i].names) {
                         /* "localhost/busybox:latest" -> "busybox[:latest]" as typed */
-                        const char *base = strrchr(n, '/') ? strrchr(n, '/') + 1 : n;
+                        const char *base = strrchr(name, '/') ? strrchr(name, '/') + 1 : name;
                         _cleanup_free_ char *word = strchr(ref, ':') ? strdup(base) : strndup(base, strcspn(base, ":"));
 
-                        if (!word || strv_extend(&names, word) < 0 || strv_extend(&full, n) < 0)
+                        if (!word || strv_extend(&names, word) < 0 || strv_extend(&full, name) < 0) {
+                                image_rows_free(rows, n);
                                 return;
-                }
-        }
-        if (r < 0)
-                return;
-        hit = closest_word(ref, (const char * const *) names, strv_length(names));
-        if (hit)
-                for (size_t i = 0; names[i]; i++)
-                        if (names[i] == hit) {
-                                log_info("Did you mean the local image %s?", full[i]);
-                                break;
                         }
+                }
+        image_rows_free(rows, n);
+        hit = closest_word(ref, (const char * const *) names, strv_length(names));
+        for (size_t i = 0; hit && names[i]; i++)
+                if (names[i] == hit) {
+                        log_info("Did you mean the local image %s?", full[i]);
+                        break;
+                }
 }
 
 /* Make the images of the apps present as the policy says; never: CreatePod

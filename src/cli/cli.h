@@ -247,6 +247,16 @@ int cli_get_pod_info(sd_bus *bus, const char *key, PodInfo *ret);
  * by signal N (as a shell reports it), 0 when every app exited 0. */
 int cli_pod_exit_status(sd_bus *bus, const char *key);
 int cli_list_pods(sd_bus *bus, PodInfo **ret, size_t *ret_n);
+
+/* One image as ListImages tells it. */
+typedef struct ImageRow {
+        char *id, *created, *path;
+        char **names;
+        uint64_t size;
+} ImageRow;
+/* ListImages; free the rows with image_rows_free(). */
+int cli_list_images(sd_bus *bus, ImageRow **ret, size_t *ret_n);
+void image_rows_free(ImageRow *rows, size_t n);
 /* Reads the pod's published ports (its Ports property) into p->ports. */
 int cli_get_pod_ports(sd_bus *bus, PodInfo *p);
 /* Pull ref through peapodd, drawing progress on stderr unless quiet;
