@@ -308,6 +308,8 @@ int verb_trust(int argc, char *argv[]);
 int verb_image_sign(int argc, char *argv[]);
 int verb_enter(int argc, char *argv[]);
 int verb_gc(int argc, char *argv[]);
+int verb_login(int argc, char *argv[]);
+int verb_logout(int argc, char *argv[]);
 
 /* A verb that exits with another program's status (enter) sets it here;
  * -1 = the usual 0/1/2. */

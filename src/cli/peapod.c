@@ -287,6 +287,26 @@ static const Verb verbs[] = {
           "     --manifest-digest=DIGEST\n"
           "                           sign: the digest to sign (default: the stored\n"
           "                           image's manifest)\n" },
+        { "login", verb_login, "Save credentials for a registry",
+          "peapod login [--username=USER] [--password-stdin] [--no-check] REGISTRY\n\n"
+          "Save USER's password for REGISTRY (HOST[:PORT]) in the auth file that pulls\n"
+          "read: registries.conf's \"auth-file\", else /etc/peapod/auth.json, written\n"
+          "0600 in docker's config.json form. The password is asked for with echo off,\n"
+          "or read from stdin with --password-stdin; never give it as an argument.\n"
+          "The credentials are first checked with the registry (GET /v2/).\n\n"
+          "Options:\n"
+          "  -h --help                Show this help\n"
+          "  -u --username=USER       The user name (asked for when not given)\n"
+          "     --password-stdin      Read the password from stdin (one line; needs --username)\n"
+          "     --no-check            Save the credentials without asking the registry\n" },
+        { "logout", verb_logout, "Remove the credentials for a registry",
+          "peapod logout REGISTRY\n"
+          "peapod logout --all\n\n"
+          "Remove REGISTRY's credentials from the auth file, or, with --all, every\n"
+          "registry's; other keys of the file are kept.\n\n"
+          "Options:\n"
+          "  -h --help                Show this help\n"
+          "     --all                 Remove the credentials of every registry\n" },
         { "trust", verb_trust, "Manage the keys trusted to sign images",
           "peapod trust add (--prefix=PREFIX | --root) [--yes] KEYFILE\n"
           "peapod trust list [--format=table|json] [--no-legend]\n"
