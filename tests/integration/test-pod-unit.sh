@@ -39,6 +39,18 @@ assert_eq httpd "$($PEAPOD status --format=json "$name" | jq -r '.apps[0].name')
 wait_for 30 sh -c "journalctl -u '$unit' -o cat | grep -q 'hello from the pod'" ||
         fail "the app's output is not in journalctl -u $unit: $(journalctl -u "$unit" -o cat | tail -5)"
 
+# A restart of peapodd (an upgrade) leaves the pod and its unit running.
+id=$(pod_id "$name")
+systemctl restart peapodd.service
+wait_for 30 sh -c "$PEAPOD status --format=json '$name' >/dev/null" || fail "peapodd did not come back"
+assert_eq "running $id" "$(pod_state "$name") $(pod_id "$name")" "the pod after a restart of peapodd"
+sleep_for_unit() { [ "$(systemctl is-active "$unit")" = active ]; }
+sleep_for_unit || fail "the unit is $(systemctl is-active "$unit") after a restart of peapodd"
+# And peapodd killed outright: it is started again (its unit's Restart=).
+systemctl kill -s KILL peapodd.service
+wait_for 30 sh -c "$PEAPOD status --format=json '$name' >/dev/null" || fail "peapodd did not come back after SIGKILL"
+sleep_for_unit || fail "the unit is $(systemctl is-active "$unit") after peapodd was killed"
+
 # systemctl stop stops and removes the pod; a stop is not a failure.
 systemctl stop "$unit"
 ! $PEAPOD status "$name" >/dev/null 2>&1 || fail "pod $name is still there after systemctl stop"
