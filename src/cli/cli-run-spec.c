@@ -5,6 +5,8 @@
  * checked by the code that checks the option, once, and a spec can say
  * nothing that the command line cannot. */
 #include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
