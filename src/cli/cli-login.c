@@ -90,10 +90,11 @@ static int prompt(const char *question, bool secret, char **ret) {
 
         if (!isatty(STDIN_FILENO))
                 return -ENOTTY;
-        fprintf(stderr, "%s", question);
-        fflush(stderr);
-        if (!secret)
+        if (!secret) {
+                fprintf(stderr, "%s", question);
+                fflush(stderr);
                 return read_line(STDIN_FILENO, false, ret);
+        }
 
         if (tcgetattr(STDIN_FILENO, &saved_termios) < 0)
                 return -errno;
@@ -104,10 +105,15 @@ static int prompt(const char *question, bool secret, char **ret) {
         t = saved_termios;
         t.c_lflag &= ~(tcflag_t) ECHO;
         t.c_lflag |= ECHONL;
+        /* The prompt only once echo is off: what is typed after it must
+         * neither show nor be flushed away with the typeahead. */
         if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &t) < 0)
                 r = -errno;
-        else
+        else {
+                fprintf(stderr, "%s", question);
+                fflush(stderr);
                 r = read_line(STDIN_FILENO, false, ret);
+        }
         (void) tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved_termios);
         termios_saved = 0;
         (void) sigaction(SIGINT, &old_int, NULL);
@@ -133,6 +139,12 @@ static int load_conf(RegistriesConf **ret) {
         if (r < 0)
                 return log_error_errno(r, "%s", e.message[0] ? e.message : "Failed to read registries.conf");
         return 0;
+}
+
+static int log_auth_file_error(int r, const PeapodError *e) {
+        /* The file holds root's registry passwords: only root changes it. */
+        return log_error_errno(r, "%s%s", e->message[0] ? e->message : strerror(-r),
+                               r == -EACCES && geteuid() != 0 ? " (run it as root)" : "");
 }
 
 static int parse_registry(const char *arg, char **ret) {
@@ -238,7 +250,7 @@ int verb_login(int argc, char *argv[]) {
 
         r = auth_file_update(path, registry, username, password, &e);
         if (r < 0)
-                return log_error_errno(r, "%s", e.message[0] ? e.message : strerror(-r));
+                return log_auth_file_error(r, &e);
         printf("Login to %s %s; saved in %s.\n", registry, check ? "succeeded" : "saved unchecked", path);
         return 0;
 }
@@ -282,7 +294,7 @@ int verb_logout(int argc, char *argv[]) {
 
         r = auth_file_update(path, registry, NULL, NULL, &e);
         if (r < 0)
-                return log_error_errno(r, "%s", e.message[0] ? e.message : strerror(-r));
+                return log_auth_file_error(r, &e);
         if (r == 0 && !all)
                 return log_error_errno(ENOENT, "Not logged in to %s (no entry in %s).", registry, path);
         if (all)

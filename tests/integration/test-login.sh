@@ -69,6 +69,46 @@ jq '.credHelpers = {"x.example": "helper"}' "$auth" >"$tmp/a" && cat "$tmp/a" >"
 $PEAPOD logout --all >/dev/null
 assert_eq "{} helper" "$(jq -c .auths "$auth") $(jq -r '.credHelpers["x.example"]' "$auth")" "after logout --all"
 
+# At a terminal: both asked for, the password with echo off. A pty of
+# our own answers each prompt once it is shown (what is typed ahead of a
+# prompt the terminal echoes before login can turn echo off); what the
+# terminal showed must not hold the password.
+$PEAPOD logout --all >/dev/null
+PW=$pw python3 - "$PEAPOD" "$REGISTRY" >"$tmp/terminal" 2>&1 <<'PY' || fail "login at a terminal: $(cat "$tmp/terminal")"
+import os, pty, signal, sys
+signal.alarm(60)
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp(sys.argv[1], [sys.argv[1], "login", sys.argv[2]])
+seen = b""
+def until(word):
+    global seen
+    while word not in seen:
+        chunk = os.read(fd, 1024)
+        if not chunk:
+            raise SystemExit("no prompt " + word.decode() + " in: " + seen.decode(errors="replace"))
+        seen += chunk
+until(b"Username: ")
+os.write(fd, b"alice\n")
+until(b"Password: ")
+os.write(fd, os.environ["PW"].encode() + b"\n")
+try:
+    while True:
+        chunk = os.read(fd, 1024)
+        if not chunk:
+            break
+        seen += chunk
+except OSError:
+    pass
+sys.stdout.write(seen.decode(errors="replace"))
+_, status = os.waitpid(pid, 0)
+sys.exit(os.waitstatus_to_exitcode(status))
+PY
+assert_contains "$(cat "$tmp/terminal")" "succeeded" "login at a terminal"
+assert_contains "$(cat "$tmp/terminal")" "alice" "the user name is echoed"
+if grep -qF -f "$tmp/pw" "$tmp/terminal"; then fail "the password was echoed: $(cat "$tmp/terminal")"; fi
+$PEAPOD image pull -q "$ref" >/dev/null || fail "pull after a login at a terminal"
+
 kill "$psloop"; wait "$psloop" 2>/dev/null || true; psloop=
 [ ! -e "$tmp/leak" ] || fail "the password was in a process's arguments"
 journalctl --sync 2>/dev/null || true
