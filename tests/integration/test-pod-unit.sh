@@ -44,12 +44,12 @@ id=$(pod_id "$name")
 systemctl restart peapodd.service
 wait_for 30 sh -c "$PEAPOD status --format=json '$name' >/dev/null" || fail "peapodd did not come back"
 assert_eq "running $id" "$(pod_state "$name") $(pod_id "$name")" "the pod after a restart of peapodd"
-sleep_for_unit() { [ "$(systemctl is-active "$unit")" = active ]; }
-sleep_for_unit || fail "the unit is $(systemctl is-active "$unit") after a restart of peapodd"
+unit_active() { [ "$(systemctl is-active "$unit")" = active ]; }
+unit_active || fail "the unit is $(systemctl is-active "$unit") after a restart of peapodd"
 # And peapodd killed outright: it is started again (its unit's Restart=).
 systemctl kill -s KILL peapodd.service
 wait_for 30 sh -c "$PEAPOD status --format=json '$name' >/dev/null" || fail "peapodd did not come back after SIGKILL"
-sleep_for_unit || fail "the unit is $(systemctl is-active "$unit") after peapodd was killed"
+unit_active || fail "the unit is $(systemctl is-active "$unit") after peapodd was killed"
 
 # systemctl stop stops and removes the pod; a stop is not a failure.
 systemctl stop "$unit"
