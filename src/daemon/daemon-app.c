@@ -69,9 +69,11 @@ int bus_pod_method_add_app(sd_bus_message *m, void *userdata, sd_bus_error *erro
         App *a;
         int r;
 
-        r = bus_check_privileged(m, error);
+        r = bus_verify_polkit(m, PEAPOD_ACTION_MANAGE_PODS, error);
         if (r < 0)
                 return r;
+        if (r == 0)
+                return 1; /* dispatched again with polkit's answer */
         r = bus_check_pod_not_stopping(d, p, error);
         if (r < 0)
                 return r;
@@ -119,9 +121,11 @@ int bus_pod_method_start_app(sd_bus_message *m, void *userdata, sd_bus_error *er
         App *a;
         int r;
 
-        r = bus_check_privileged(m, error);
+        r = bus_verify_polkit(m, PEAPOD_ACTION_MANAGE_PODS, error);
         if (r < 0)
                 return r;
+        if (r == 0)
+                return 1; /* dispatched again with polkit's answer */
         r = bus_check_pod_not_stopping(d, p, error);
         if (r < 0)
                 return r;
@@ -145,9 +149,11 @@ int bus_pod_method_stop_app(sd_bus_message *m, void *userdata, sd_bus_error *err
         App *a;
         int r;
 
-        r = bus_check_privileged(m, error);
+        r = bus_verify_polkit(m, PEAPOD_ACTION_MANAGE_PODS, error);
         if (r < 0)
                 return r;
+        if (r == 0)
+                return 1; /* dispatched again with polkit's answer */
         r = bus_check_pod_not_stopping(d, p, error);
         if (r < 0)
                 return r;
@@ -174,9 +180,11 @@ int bus_pod_method_kill(sd_bus_message *m, void *userdata, sd_bus_error *error) 
         int32_t signal;
         int r;
 
-        r = bus_check_privileged(m, error);
+        r = bus_verify_polkit(m, PEAPOD_ACTION_MANAGE_PODS, error);
         if (r < 0)
                 return r;
+        if (r == 0)
+                return 1; /* dispatched again with polkit's answer */
         r = sd_bus_message_read(m, "si", &key, &signal);
         if (r < 0)
                 return r;
@@ -206,9 +214,11 @@ int bus_pod_method_remove_app(sd_bus_message *m, void *userdata, sd_bus_error *e
         App *a;
         int r;
 
-        r = bus_check_privileged(m, error);
+        r = bus_verify_polkit(m, PEAPOD_ACTION_MANAGE_PODS, error);
         if (r < 0)
                 return r;
+        if (r == 0)
+                return 1; /* dispatched again with polkit's answer */
         r = bus_check_pod_not_stopping(d, p, error);
         if (r < 0)
                 return r;
@@ -369,9 +379,11 @@ int bus_pod_method_exec(sd_bus_message *m, void *userdata, sd_bus_error *error) 
         uint64_t flags;
         App *a;
 
-        r = bus_check_privileged(m, error);
+        r = bus_verify_polkit(m, PEAPOD_ACTION_ENTER_PODS, error);
         if (r < 0)
                 return r;
+        if (r == 0)
+                return 1; /* dispatched again with polkit's answer */
         r = bus_read_app(m, p, &a, error);
         if (r < 0)
                 return r;

@@ -387,9 +387,11 @@ int bus_method_pull_image(sd_bus_message *m, void *userdata, sd_bus_error *error
         Job *j;
         int r;
 
-        r = bus_check_privileged(m, error);
+        r = bus_verify_polkit(m, PEAPOD_ACTION_MANAGE_IMAGES, error);
         if (r < 0)
                 return r;
+        if (r == 0)
+                return 1; /* dispatched again with polkit's answer */
         r = sd_bus_message_read(m, "st", &ref, &flags);
         if (r < 0)
                 return r;
@@ -431,9 +433,11 @@ int bus_method_remove_image(sd_bus_message *m, void *userdata, sd_bus_error *err
         Store *s;
         int r;
 
-        r = bus_check_privileged(m, error);
+        r = bus_verify_polkit(m, PEAPOD_ACTION_MANAGE_IMAGES, error);
         if (r < 0)
                 return r;
+        if (r == 0)
+                return 1; /* dispatched again with polkit's answer */
         r = sd_bus_message_read(m, "st", &key, &flags);
         if (r < 0)
                 return r;
@@ -466,9 +470,11 @@ int bus_method_tag_image(sd_bus_message *m, void *userdata, sd_bus_error *error)
         Store *s;
         int r;
 
-        r = bus_check_privileged(m, error);
+        r = bus_verify_polkit(m, PEAPOD_ACTION_MANAGE_IMAGES, error);
         if (r < 0)
                 return r;
+        if (r == 0)
+                return 1; /* dispatched again with polkit's answer */
         r = sd_bus_message_read(m, "ss", &key, &ref);
         if (r < 0)
                 return r;
@@ -495,9 +501,11 @@ int bus_method_prune_images(sd_bus_message *m, void *userdata, sd_bus_error *err
         Store *s;
         int r;
 
-        r = bus_check_privileged(m, error);
+        r = bus_verify_polkit(m, PEAPOD_ACTION_MANAGE_IMAGES, error);
         if (r < 0)
                 return r;
+        if (r == 0)
+                return 1; /* dispatched again with polkit's answer */
         r = sd_bus_message_read(m, "t", &flags);
         if (r < 0)
                 return r;
@@ -656,9 +664,11 @@ int bus_method_import_image(sd_bus_message *m, void *userdata, sd_bus_error *err
         Job *j;
         int fd, r;
 
-        r = bus_check_privileged(m, error);
+        r = bus_verify_polkit(m, PEAPOD_ACTION_MANAGE_IMAGES, error);
         if (r < 0)
                 return r;
+        if (r == 0)
+                return 1; /* dispatched again with polkit's answer */
         r = sd_bus_message_read(m, "hst", &fd, &ref, &flags);
         if (r < 0)
                 return r;
@@ -694,9 +704,11 @@ int bus_method_import_image_with_signature(sd_bus_message *m, void *userdata, sd
         Job *j;
         int fd, r;
 
-        r = bus_check_privileged(m, error);
+        r = bus_verify_polkit(m, PEAPOD_ACTION_MANAGE_IMAGES, error);
         if (r < 0)
                 return r;
+        if (r == 0)
+                return 1; /* dispatched again with polkit's answer */
         r = sd_bus_message_read(m, "h", &fd);
         if (r >= 0)
                 r = sd_bus_message_read_array(m, 'y', &sig, &sig_size);
@@ -744,9 +756,11 @@ int bus_method_export_image(sd_bus_message *m, void *userdata, sd_bus_error *err
         Job *j;
         int fd, r;
 
-        r = bus_check_privileged(m, error);
+        r = bus_verify_polkit(m, PEAPOD_ACTION_MANAGE_IMAGES, error);
         if (r < 0)
                 return r;
+        if (r == 0)
+                return 1; /* dispatched again with polkit's answer */
         r = sd_bus_message_read(m, "shst", &image, &fd, &format, &flags);
         if (r < 0)
                 return r;

@@ -16,6 +16,14 @@
 /* The error of a call that the pod's (or app's) state does not allow. */
 #define BUS_ERROR_BAD_STATE "org.peapod1.Error.BadState"
 
+/* The polkit actions (dbus/org.peapod1.policy) that mutating calls need. */
+#define PEAPOD_ACTION_MANAGE_PODS "org.peapod1.manage-pods"
+#define PEAPOD_ACTION_MANAGE_IMAGES "org.peapod1.manage-images"
+#define PEAPOD_ACTION_MANAGE_TRUST "org.peapod1.manage-trust"
+#define PEAPOD_ACTION_ENTER_PODS "org.peapod1.enter-pods"
+
+typedef struct PolkitQuery PolkitQuery;
+
 typedef struct Daemon {
         sd_event *event;
         /* Serves org.peapod1 and receives systemd's and machined's signals. */
@@ -42,6 +50,9 @@ typedef struct Daemon {
         /* Pod stops in flight (daemon-stop.c), at most one per pod. */
         struct PodStop **stops;
         size_t n_stops;
+        /* polkit checks in flight or answered (daemon-polkit.c). */
+        PolkitQuery **polkit_queries;
+        size_t n_polkit_queries;
 } Daemon;
 
 /* Stops pod p without waiting (daemon-stop.c): call, if not NULL, is
@@ -84,8 +95,13 @@ int pod_object_path(const Pod *p, char **ret);
 int pod_send_changed(Daemon *d, Pod *p);
 /* Map a libpeapod error for pod p (may be NULL) to a named D-Bus error. */
 int bus_error_from_pod_errno(sd_bus_error *error, int r, const char *what, const char *message);
-/* Mutating calls are for root only (the bus policy says so too). */
-int bus_check_privileged(sd_bus_message *m, sd_bus_error *error);
+/* Authorizes call m for a polkit action (daemon-polkit.c): 1 if root (with
+ * CAP_SYS_ADMIN) or polkit allows it, < 0 with error set if not. 0 means
+ * polkit has been asked: the handler returns 1 at once without a reply and
+ * is run again with the same message when the answer is in, so it calls
+ * this before it changes anything. */
+int bus_verify_polkit(sd_bus_message *m, const char *action, sd_bus_error *error);
+void daemon_polkit_queries_free(Daemon *d);
 /* What an app's a(sv) properties own once read (daemon-manager.c): the
  * parser shared by CreatePod and Pod.AddApp. */
 typedef struct AppArgs {
