@@ -99,11 +99,9 @@ int bus_pod_method_add_app(sd_bus_message *m, void *userdata, sd_bus_error *erro
         if (!name)
                 return -ENOMEM;
         log_info("Added app %s to pod %s.", a->name, p->name);
-        (void) pod_send_changed(d, p);
 
         if (flags & ADD_APP_START) {
                 r = pod_app_start(&d->runtime, p, a, &perr);
-                (void) pod_send_changed(d, p);
                 if (r < 0) {
                         log_warning_errno(r, "Failed to start app %s of pod %s: %s", name, p->name,
                                           perr.message[0] ? perr.message : strerror(-r));
@@ -133,7 +131,6 @@ int bus_pod_method_start_app(sd_bus_message *m, void *userdata, sd_bus_error *er
         if (r < 0)
                 return r;
         r = pod_app_start(&d->runtime, p, a, &perr);
-        (void) pod_send_changed(d, p);
         if (r < 0) {
                 log_warning_errno(r, "Failed to start app %s of pod %s: %s", a->name, p->name,
                                   perr.message[0] ? perr.message : strerror(-r));
@@ -163,7 +160,6 @@ int bus_pod_method_stop_app(sd_bus_message *m, void *userdata, sd_bus_error *err
         if (p->state != POD_RUNNING || a->state != APP_RUNNING)
                 return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE, "App %s of pod %s is not running", a->name, p->name);
         r = pod_app_stop(&d->runtime, p, a);
-        (void) pod_send_changed(d, p);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Failed to stop app %s of pod %s: %m", a->name, p->name);
         log_info("Stopped app %s of pod %s.", a->name, p->name);
@@ -237,7 +233,6 @@ int bus_pod_method_remove_app(sd_bus_message *m, void *userdata, sd_bus_error *e
         if (!name)
                 return -ENOMEM;
         r = pod_app_remove(&d->runtime, p, a, flags & REMOVE_APP_FORCE);
-        (void) pod_send_changed(d, p);
         if (r < 0)
                 return bus_app_error(error, r, NULL, "Failed to remove app");
         log_info("Removed app %s from pod %s.", name, p->name);
@@ -282,8 +277,7 @@ int bus_pod_method_get_app(sd_bus_message *m, void *userdata, sd_bus_error *erro
         if (r < 0)
                 return r;
         /* Exits not yet seen through a signal are caught up here. */
-        if (pod_refresh(&d->runtime, p) > 0)
-                (void) pod_send_changed(d, p);
+        (void) pod_refresh(&d->runtime, p);
         r = app_unit_name(p->name, a->name, &unit);
         if (r < 0)
                 return r;
@@ -404,8 +398,7 @@ int bus_pod_method_exec(sd_bus_message *m, void *userdata, sd_bus_error *error) 
                 return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "No command given");
 
         /* Exits not yet seen through a signal are caught up first. */
-        if (pod_refresh(&d->runtime, p) > 0)
-                (void) pod_send_changed(d, p);
+        (void) pod_refresh(&d->runtime, p);
         if (p->state != POD_RUNNING || a->state != APP_RUNNING)
                 return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE, "App %s of pod %s is not running (%s)", a->name,
                                          p->name, p->state != POD_RUNNING ? pod_state_to_string(p->state)

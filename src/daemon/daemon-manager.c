@@ -694,7 +694,6 @@ int bus_pod_start(Daemon *d, Pod *p, sd_bus_message *m, sd_bus_error *error) {
         if (r < 0)
                 return bus_error_from_pod_errno(error, r, "Failed to start pod", perr.message);
         r = pod_start(&d->runtime, p, &perr);
-        (void) pod_send_changed(d, p);
         if (r < 0) {
                 log_warning_errno(r, "Failed to start pod %s: %s", p->name, perr.message[0] ? perr.message : strerror(-r));
                 if (r == -EEXIST)
@@ -924,6 +923,9 @@ const sd_bus_vtable manager_vtable[] = {
         SD_BUS_SIGNAL_WITH_ARGS("JobNew", SD_BUS_ARGS("u", id, "o", path), 0),
         SD_BUS_SIGNAL_WITH_ARGS("JobRemoved",
                                 SD_BUS_ARGS("u", id, "o", path, "s", state, "s", result, "s", message), 0),
-        SD_BUS_SIGNAL_WITH_ARGS("ImagesChanged", SD_BUS_NO_ARGS, 0),
+        SD_BUS_SIGNAL_WITH_ARGS("ImagesChanged",
+                                SD_BUS_ARGS("a(ss)", names_added, "a(ss)", names_removed, "as", images_added, "as",
+                                            images_removed),
+                                0),
         SD_BUS_VTABLE_END,
 };
