@@ -17,6 +17,10 @@
 
 #define POLKIT_NAME "org.freedesktop.PolicyKit1"
 #define POLKIT_CHECK_ALLOW_USER_INTERACTION UINT32_C(1)
+/* Each check in flight is a pending call on peapodd's connection, which
+ * the bus limits: callers who are not root must not use them all up (an
+ * interactive check may wait minutes for a password). */
+#define POLKIT_QUERIES_MAX 64
 
 struct PolkitQuery {
         Daemon *daemon;
@@ -192,6 +196,8 @@ static int polkit_query_verdict(PolkitQuery *q, const char *action, sd_bus_error
                                          q->action, action);
         if (q->verdict > 0)
                 return 1;
+        if (!sd_bus_error_is_set(&q->error))
+                return -EACCES;
         return sd_bus_error_copy(error, &q->error);
 }
 
@@ -215,6 +221,9 @@ int bus_verify_polkit(sd_bus_message *m, const char *action, sd_bus_error *error
         if (r > 0)
                 return 1;
 
+        if (d->n_polkit_queries >= POLKIT_QUERIES_MAX)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_LIMITS_EXCEEDED,
+                                         "Too many authorization checks in flight, try again later");
         r = polkit_query_new(d, m, action, &q);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Failed to ask polkit about %s: %m", action);
