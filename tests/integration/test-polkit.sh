@@ -9,7 +9,9 @@ command -v pkcheck >/dev/null && [ -d /usr/share/polkit-1/actions ] || { say "no
 rule=/etc/polkit-1/rules.d/50-peapod-test-$$.rules
 tmp=$(mktemp -d /var/tmp/polkit.XXXXXX)
 chmod 0755 "$tmp"
+MON=
 cleanup() {
+        [ -z "$MON" ] || kill "$MON" 2>/dev/null || true
         cleanup_pods
         rm -f "$rule"
         systemctl unmask --runtime polkit.service >/dev/null 2>&1 || true
@@ -89,6 +91,21 @@ assert_contains "$err" "not authorized for org.peapod1.manage-pods" "nopod rm re
 err=$(must_fail as nopod $PEAPOD image rm busybox)
 assert_contains "$err" "not authorized for org.peapod1.manage-images" "nopod image rm refused"
 assert_eq running "$(pod_state "$PFX-root")" "refused calls changed nothing"
+
+say "peapod allows interactive authorization on a terminal only"
+busctl monitor --json=short --match "type='method_call',interface='org.peapod1.Manager',member='RemoveImage'" >"$tmp/mon" 2>/dev/null &
+MON=$!
+# The monitor is ready once it has seen a probe of ours.
+probe() { $PEAPOD image rm "localhost/$PFX-probe:latest" >/dev/null 2>&1; grep -q "$PFX-probe" "$tmp/mon"; }
+wait_for 30 probe || fail "busctl monitor saw nothing"
+must_fail as nopod $PEAPOD image rm "localhost/$PFX-notty:latest" </dev/null >/dev/null
+must_fail as nopod script -qec "$PEAPOD image rm localhost/$PFX-tty:latest" /dev/null >/dev/null
+wait_for 30 grep -q "$PFX-tty" "$tmp/mon" || fail "the monitor missed the call from a terminal"
+kill $MON 2>/dev/null || true
+flags_of() { jq -r --arg n "$1" 'select(.payload.data[0] | tostring | contains($n)) | .flags' "$tmp/mon" | head -1; }
+# ALLOW_INTERACTIVE_AUTHORIZATION is bit 4 of the message header's flags.
+assert_eq 0 "$(( $(flags_of "$PFX-notty") & 4 ))" "no interactive authorization without a terminal"
+assert_eq 4 "$(( $(flags_of "$PFX-tty") & 4 ))" "interactive authorization on a terminal"
 
 say "the rule gone, podder is refused too"
 rm -f "$rule"
