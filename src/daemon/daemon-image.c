@@ -307,8 +307,8 @@ static bool image_refs_have_id(char **refs, const char *id) {
         return false;
 }
 
-/* Appends "a(ss)" of (name, id) of the entries of a not in b, and collects
- * their ids into *ids if not in b at all (new_ids: nor already listed). */
+/* Appends an "a(ss)" of (name, id) for the entries of a that b lacks, and
+ * adds to *ids (once) each of their ids that b has no name for at all. */
 static int append_refs_diff(sd_bus_message *m, char **a, char **b, char ***ids) {
         int r;
 
