@@ -248,6 +248,6 @@ int pod_send_changed(Daemon *d, Pod *p) {
         r = pod_object_path(p, &path);
         if (r < 0)
                 return r;
-        return sd_bus_emit_properties_changed(d->bus, path, "org.peapod1.Pod", "State", "Leader", "StartedTimestamp",
+        return sd_bus_emit_properties_changed(d->bus, path, PEAPOD_POD_INTERFACE, "State", "Leader", "StartedTimestamp",
                                               "ExitedTimestamp", "Apps", "Networks", NULL);
 }

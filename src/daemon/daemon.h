@@ -5,16 +5,10 @@
 #include <systemd/sd-event.h>
 
 #include "image-catalog.h"
+#include "peapod-bus.h"
 #include "pod-runtime.h"
 #include "pod.h"
 #include "store.h"
-
-#define PEAPOD_BUS_NAME "org.peapod1"
-#define PEAPOD_ROOT_PATH "/org/peapod1"
-#define PEAPOD_POD_PATH_PREFIX "/org/peapod1/pod"
-
-/* The error of a call that the pod's (or app's) state does not allow. */
-#define BUS_ERROR_BAD_STATE "org.peapod1.Error.BadState"
 
 typedef struct Daemon {
         sd_event *event;
@@ -82,8 +76,25 @@ int pod_object_find(sd_bus *bus, const char *path, const char *interface, void *
 int pod_node_enumerator(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error);
 int pod_object_path(const Pod *p, char **ret);
 int pod_send_changed(Daemon *d, Pod *p);
-/* Map a libpeapod error for pod p (may be NULL) to a named D-Bus error. */
-int bus_error_from_pod_errno(sd_bus_error *error, int r, const char *what, const char *message);
+/* Which named errors a failed call may answer with (daemon-bus-error.c). */
+typedef enum BusErrorScope {
+        BUS_ERROR_SCOPE_POD,   /* NoSuchImage, PodExists, PodRunning, PortInUse */
+        BUS_ERROR_SCOPE_APP,   /* NoSuchImage, AppExists, BadState */
+        BUS_ERROR_SCOPE_IMAGE, /* NoSuchImage, ImageInUse */
+        BUS_ERROR_SCOPE_TRUST, /* NoSuchKey */
+        BUS_ERROR_SCOPE_ARGS,  /* none of ours: only InvalidArgs */
+        _BUS_ERROR_SCOPE_MAX,
+        _BUS_ERROR_SCOPE_INVALID = -EINVAL,
+} BusErrorScope;
+/* The name for r (-errno of the core) among the scope's, as the shared map
+ * pairs them; InvalidArgs for EINVAL and E2BIG; NULL if none. */
+const char *bus_error_name_from_errno(BusErrorScope scope, int r);
+/* Sets error for r: that name with message (or, if message is empty, what
+ * the name means), or else an errno error "WHAT: message-or-strerror" with
+ * WHAT from format ("Failed to remove image %s"). Returns what
+ * sd_bus_error_set*() returns, a -errno for the handler to return. */
+int bus_error_from_errno(sd_bus_error *error, BusErrorScope scope, int r, const char *message, const char *format, ...)
+        _printf_(5, 6);
 /* Mutating calls are for root only (the bus policy says so too). */
 int bus_check_privileged(sd_bus_message *m, sd_bus_error *error);
 /* What an app's a(sv) properties own once read (daemon-manager.c): the

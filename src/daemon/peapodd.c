@@ -203,6 +203,7 @@ int main(int argc, char *argv[]) {
         }
 
         umask(0022);
+        (void) peapod_bus_error_map_add();
         d.runtime.state_dir = arg_state_dir;
         d.runtime.stage1_dir = arg_stage1_dir;
         d.runtime.cni_conf_dir = arg_cni_config_dir;
@@ -253,19 +254,19 @@ int main(int argc, char *argv[]) {
 
         r = sd_bus_add_object_manager(d.bus, NULL, PEAPOD_ROOT_PATH);
         if (r >= 0)
-                r = sd_bus_add_object_vtable(d.bus, NULL, PEAPOD_ROOT_PATH, "org.peapod1.Manager", manager_vtable, &d);
+                r = sd_bus_add_object_vtable(d.bus, NULL, PEAPOD_ROOT_PATH, PEAPOD_MANAGER_INTERFACE, manager_vtable, &d);
         if (r >= 0)
-                r = sd_bus_add_fallback_vtable(d.bus, NULL, PEAPOD_POD_PATH_PREFIX, "org.peapod1.Pod", pod_vtable,
+                r = sd_bus_add_fallback_vtable(d.bus, NULL, PEAPOD_POD_PATH_PREFIX, PEAPOD_POD_INTERFACE, pod_vtable,
                                                pod_object_find, &d);
         if (r >= 0)
                 r = sd_bus_add_node_enumerator(d.bus, NULL, PEAPOD_POD_PATH_PREFIX, pod_node_enumerator, &d);
         if (r >= 0)
-                r = sd_bus_add_fallback_vtable(d.bus, NULL, "/org/peapod1/image", "org.peapod1.Image", image_vtable,
+                r = sd_bus_add_fallback_vtable(d.bus, NULL, PEAPOD_IMAGE_PATH_PREFIX, PEAPOD_IMAGE_INTERFACE, image_vtable,
                                                image_object_find, &d);
         if (r >= 0)
-                r = sd_bus_add_node_enumerator(d.bus, NULL, "/org/peapod1/image", image_node_enumerator, &d);
+                r = sd_bus_add_node_enumerator(d.bus, NULL, PEAPOD_IMAGE_PATH_PREFIX, image_node_enumerator, &d);
         if (r >= 0)
-                r = sd_bus_add_fallback_vtable(d.bus, NULL, PEAPOD_JOB_PATH_PREFIX, "org.peapod1.Job", job_vtable,
+                r = sd_bus_add_fallback_vtable(d.bus, NULL, PEAPOD_JOB_PATH_PREFIX, PEAPOD_JOB_INTERFACE, job_vtable,
                                                job_object_find, &d);
         if (r >= 0)
                 r = sd_bus_add_node_enumerator(d.bus, NULL, PEAPOD_JOB_PATH_PREFIX, job_node_enumerator, &d);
