@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stdio.h>
+
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
@@ -69,6 +71,14 @@ void daemon_pod_changed(Daemon *d, Pod *p);
 int daemon_track_systemd(Daemon *d);
 
 /* Bus faces. */
+/* Registers every object and interface of org.peapod1 on bus (daemon-objects.c). */
+int daemon_add_objects(sd_bus *bus, Daemon *d);
+/* Writes the introspection XML of interface (NULL: of all of ours) as
+ * sd-bus serves it, without the standard interfaces; -ENXIO for an
+ * interface that is not ours. */
+int daemon_bus_introspect(FILE *f, const char *interface);
+/* "org.peapod1.Manager, org.peapod1.Pod, ..." */
+void daemon_bus_interfaces(FILE *f);
 extern const sd_bus_vtable manager_vtable[];
 extern const sd_bus_vtable pod_vtable[];
 int pod_object_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
