@@ -45,6 +45,19 @@
 /* Manager.AddTrustedKey: a root key, trusted for every image (empty prefix). */
 #define PEAPOD_TRUST_KEY_ROOT UINT64_C(1)
 
+/* ---- polkit actions (dbus/org.peapod1.policy): what a mutating call needs ---- */
+
+/* CreatePod, StartPod, StopPod, RemovePod, GarbageCollect; Pod.Start, Stop,
+ * Remove, AddApp, StartApp, StopApp, RemoveApp, Kill. */
+#define PEAPOD_ACTION_MANAGE_PODS "org.peapod1.manage-pods"
+/* PullImage, RemoveImage, TagImage, ImportImage, ImportImageWithSignature,
+ * ExportImage, PruneImages; Job.Cancel. */
+#define PEAPOD_ACTION_MANAGE_IMAGES "org.peapod1.manage-images"
+/* AddTrustedKey, RemoveTrustedKey. */
+#define PEAPOD_ACTION_MANAGE_TRUST "org.peapod1.manage-trust"
+/* Pod.Exec. */
+#define PEAPOD_ACTION_ENTER_PODS "org.peapod1.enter-pods"
+
 /* ---- errors (besides org.freedesktop.DBus.Error.InvalidArgs and AccessDenied) ---- */
 
 #define BUS_ERROR_NO_SUCH_POD "org.peapod1.Error.NoSuchPod"
