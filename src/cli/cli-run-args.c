@@ -167,7 +167,9 @@ static bool is_pod_option(const char *s) {
         static const char * const with_value[] = { "--name", "--pull", "--insecure-options", "--stage1", "--net", "--port",
                                                     "--dns", "--dns-search", "--hostname", "--volume" };
 
-        if (streq(s, "-q") || streq(s, "--quiet") || streq(s, "-d") || streq(s, "--detach") || streq(s, "--rm"))
+        if (streq(s, "-q") || streq(s, "--quiet") || streq(s, "-d") || streq(s, "--detach") || streq(s, "--rm") ||
+            streq(s, "-i") || streq(s, "--interactive") || streq(s, "-t") || streq(s, "--tty") || streq(s, "-it") ||
+            streq(s, "-ti"))
                 return true;
         if (streq(s, "-p") || startswith(s, "-p="))
                 return true;
@@ -514,10 +516,18 @@ int run_args_parse(int argc, char *argv[], RunArgs *ret) {
                                 a.remove = true;
                                 continue;
                         }
-                        if (streq(s, "-i") || streq(s, "-t") || streq(s, "-it") || streq(s, "-ti") ||
-                            streq(s, "--interactive") || streq(s, "--tty"))
-                                return log_usage_error("'%s' (the caller's stdin or a terminal for the first app) is not "
-                                                       "there yet; run the pod and use 'peapod enter -t POD'.", s);
+                        if (streq(s, "-i") || streq(s, "--interactive")) {
+                                a.interactive = true;
+                                continue;
+                        }
+                        if (streq(s, "-t") || streq(s, "--tty")) {
+                                a.tty = true;
+                                continue;
+                        }
+                        if (streq(s, "-it") || streq(s, "-ti")) {
+                                a.interactive = a.tty = true;
+                                continue;
+                        }
                         r = option_value(argc, argv, &i, "--name", &v);
                         if (r < 0)
                                 return r;
@@ -637,6 +647,9 @@ int run_args_parse(int argc, char *argv[], RunArgs *ret) {
                 return log_usage_error("No image given.");
         if (a.detach && a.remove)
                 return log_usage_error("--rm removes the pod when 'run' sees it end: not with -d.");
+        if (a.detach && (a.interactive || a.tty))
+                return log_usage_error("-i and -t relay the first app's stdin and terminal in the foreground: not with -d "
+                                       "(use 'peapod enter -t POD' later).");
         if (where == EXPECT_IMAGE)
                 return log_usage_error("'---' must be followed by an image.");
         r = finish_app(&a.apps[a.n_apps - 1], &pending);

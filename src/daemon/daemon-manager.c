@@ -17,6 +17,8 @@
 #define BUS_ERROR_PORT_IN_USE "org.peapod1.Error.PortInUse"
 
 #define REMOVE_POD_FORCE UINT64_C(1)
+/* StartPodWithStdin: stdin is a pty made for the first app, its terminal. */
+#define START_POD_TTY UINT64_C(1)
 
 int bus_check_privileged(sd_bus_message *m, sd_bus_error *error) {
         _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
@@ -691,7 +693,7 @@ finish:
         return r;
 }
 
-int bus_pod_start(Daemon *d, Pod *p, sd_bus_message *m, sd_bus_error *error) {
+int bus_pod_start(Daemon *d, Pod *p, const AppStdin *in, sd_bus_message *m, sd_bus_error *error) {
         PeapodError perr = {};
         int r;
 
@@ -705,7 +707,18 @@ int bus_pod_start(Daemon *d, Pod *p, sd_bus_message *m, sd_bus_error *error) {
         r = pod_ports_check(p, d->pods, d->n_pods, &perr);
         if (r < 0)
                 return bus_error_from_pod_errno(error, r, "Failed to start pod", perr.message);
-        r = pod_start(&d->runtime, p, &perr);
+        if (in && p->n_apps == 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Pod %s has no app to take stdin", p->name);
+        /* A terminal only as the app's own pty: any fd of someone else's
+         * terminal (the caller's) would let the app type into it with
+         * TIOCSTI, or take it as its controlling terminal. Whose pty it
+         * is cannot be told; the flag is the word of a privileged caller. */
+        if (in && in->tty && !isatty(in->fd))
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "The tty flag wants a terminal on stdin");
+        if (in && !in->tty && isatty(in->fd))
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
+                                        "stdin is a terminal: pass a pipe, or a pty made for the app with the tty flag");
+        r = pod_start_with_stdin(&d->runtime, p, in, &perr);
         (void) pod_send_changed(d, p);
         if (r < 0) {
                 log_warning_errno(r, "Failed to start pod %s: %s", p->name, perr.message[0] ? perr.message : strerror(-r));
@@ -807,7 +820,25 @@ static int method_start_pod(sd_bus_message *m, void *userdata, sd_bus_error *err
         r = bus_read_pod(m, userdata, &p, error);
         if (r < 0)
                 return r;
-        return bus_pod_start(userdata, p, m, error);
+        return bus_pod_start(userdata, p, NULL, m, error);
+}
+
+static int method_start_pod_with_stdin(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        AppStdin in = {};
+        uint64_t flags;
+        Pod *p;
+        int r;
+
+        r = bus_read_pod(m, userdata, &p, error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(m, "ht", &in.fd, &flags);
+        if (r < 0)
+                return r;
+        if (flags & ~START_POD_TTY)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown flags 0x%" PRIx64, flags);
+        in.tty = flags & START_POD_TTY;
+        return bus_pod_start(userdata, p, &in, m, error);
 }
 
 static int method_stop_pod(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -892,6 +923,8 @@ const sd_bus_vtable manager_vtable[] = {
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("StartPod", SD_BUS_ARGS("s", pod), SD_BUS_NO_RESULT, method_start_pod,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("StartPodWithStdin", SD_BUS_ARGS("s", pod, "h", stdin_fd, "t", flags), SD_BUS_NO_RESULT,
+                                method_start_pod_with_stdin, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("StopPod", SD_BUS_ARGS("s", pod), SD_BUS_NO_RESULT, method_stop_pod,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("RemovePod", SD_BUS_ARGS("s", pod, "t", flags), SD_BUS_NO_RESULT, method_remove_pod,

@@ -464,8 +464,32 @@ int stage1_append_exec_start(sd_bus_message *m, const char *helper, char * const
         return bus_append_exec_start(m, helper, STRV_MAKE(argv[0], arg));
 }
 
+/* The unit's stdio when the caller gives the app its stdin: systemd
+ * hands the unit's own copy of in->fd to every start of the unit (and
+ * keeps it across daemon-reload and daemon-reexec, which serialize it).
+ * Output stays the journal's unless it is a pty (-t): that is all three. */
+static int app_append_stdin(sd_bus_message *m, const AppStdin *in) {
+        int r;
+
+        r = sd_bus_message_append(m, "(sv)", "StandardInputFileDescriptor", "h", in->fd);
+        if (r < 0)
+                return r;
+        if (in->tty) {
+                r = sd_bus_message_append(m, "(sv)", "StandardOutputFileDescriptor", "h", in->fd);
+                if (r >= 0)
+                        r = sd_bus_message_append(m, "(sv)", "StandardErrorFileDescriptor", "h", in->fd);
+                return r;
+        }
+        /* Explicit: systemd would otherwise have output inherit an input
+         * fd that looks bidirectional. */
+        r = bus_append_property_s(m, "StandardOutput", "journal");
+        if (r >= 0)
+                r = bus_append_property_s(m, "StandardError", "journal");
+        return r;
+}
+
 int app_start_unit(PodRuntime *rt, const Pod *p, App *a, const char *slice, const char *scope,
-                          PeapodError *err) {
+                   const AppStdin *in, PeapodError *err) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         _cleanup_free_ char *unit = NULL, *helper = NULL, *rootfs = NULL, *desc = NULL, *args_file = NULL;
         _cleanup_strv_free_ char **argv = NULL;
@@ -506,6 +530,8 @@ int app_start_unit(PodRuntime *rt, const Pod *p, App *a, const char *slice, cons
         FOREACH_STRV(e, a->env)
                 if (r >= 0)
                         r = asprintf(&arg, "--env=%s", e) < 0 ? -ENOMEM : strv_consume(&argv, arg);
+        if (r >= 0 && in && in->tty)
+                r = strv_extend(&argv, "--tty");
         if (r >= 0)
                 r = strv_extend(&argv, "--");
         FOREACH_STRV(e, a->exec)
@@ -559,7 +585,8 @@ int app_start_unit(PodRuntime *rt, const Pod *p, App *a, const char *slice, cons
              * line (no rate limit, see units/journald-peapod.conf), and a
              * busy app cannot flood the system journal. */
             (r = bus_append_property_s(m, "LogNamespace", POD_JOURNAL_NAMESPACE)) < 0 ||
-            (r = app_append_limits(m, a)) < 0)
+            (r = app_append_limits(m, a)) < 0 ||
+            (in && (r = app_append_stdin(m, in)) < 0))
                 return r;
 
         /* LogExtraFields is aay: every journal entry of the unit carries them. */
@@ -669,6 +696,10 @@ static void pod_teardown(PodRuntime *rt, Pod *p) {
 }
 
 int pod_start(PodRuntime *rt, Pod *p, PeapodError *err) {
+        return pod_start_with_stdin(rt, p, NULL, err);
+}
+
+int pod_start_with_stdin(PodRuntime *rt, Pod *p, const AppStdin *in, PeapodError *err) {
         _cleanup_free_ char *slice = NULL, *scope = NULL, *root = NULL, *desc = NULL;
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_free_ int *ifindices = NULL;
@@ -778,7 +809,8 @@ int pod_start(PodRuntime *rt, Pod *p, PeapodError *err) {
 
         crash_point("start-machine");
         for (size_t i = 0; i < p->n_apps; i++) {
-                r = app_start_unit(rt, p, &p->apps[i], slice, scope, err);
+                /* Only the first app: the others keep /dev/null and the journal. */
+                r = app_start_unit(rt, p, &p->apps[i], slice, scope, i == 0 ? in : NULL, err);
                 if (r < 0)
                         goto fail;
         }

@@ -447,6 +447,8 @@ static _noreturn_ void child_main(const AppArgs *a, int out_fd, int err_fd) {
         /* Should the helper die (systemd kills with SIGKILL), the app must
          * not linger. */
         (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (a->tty && stage1_take_tty() < 0)
+                _exit(STAGE1_APP_EXIT_SETUP);
 
         if (setup_root(a) < 0 || enter_workdir(a->workdir ?: "/") < 0)
                 _exit(STAGE1_APP_EXIT_SETUP);
@@ -481,8 +483,8 @@ static _noreturn_ void child_main(const AppArgs *a, int out_fd, int err_fd) {
         /* Our own complaints go to the unit's stream, not the app's. */
         saved_stderr = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
         if (saved_stderr < 0 ||
-            dup2(out_fd, STDOUT_FILENO) < 0 ||
-            dup2(err_fd, STDERR_FILENO) < 0) {
+            (out_fd >= 0 && dup2(out_fd, STDOUT_FILENO) < 0) ||
+            (err_fd >= 0 && dup2(err_fd, STDERR_FILENO) < 0)) {
                 log_error_errno(errno, "Failed to set up the app's stdout/stderr: %m");
                 _exit(STAGE1_APP_EXIT_SETUP);
         }
@@ -521,7 +523,9 @@ static int run(int argc, char *argv[]) {
         if (pod_open(args.leader, args.scope, &pod) < 0)
                 return STAGE1_APP_EXIT_SETUP;
 
-        if (stage1_open_journal_streams(args.app_id, &out_fd, &err_fd) < 0)
+        /* With --tty the app writes to its terminal (our stdout and
+         * stderr, the same pty), which the caller relays. */
+        if (!args.tty && stage1_open_journal_streams(args.app_id, &out_fd, &err_fd) < 0)
                 return STAGE1_APP_EXIT_SETUP;
 
         if (pod_join(&pod, args.private_pid_ns) < 0)

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -46,4 +47,12 @@ int stage1_wait_child(pid_t child, const sigset_t *mask) {
                 if (WIFSIGNALED(status))
                         stage1_die_by_signal(WTERMSIG(status));
         }
+}
+
+int stage1_take_tty(void) {
+        if (setsid() < 0)
+                return log_error_errno(errno, "Failed to make a session: %m");
+        if (ioctl(STDIN_FILENO, TIOCSCTTY, 1) < 0)
+                return log_error_errno(errno, "Failed to make stdin our controlling terminal: %m");
+        return 0;
 }

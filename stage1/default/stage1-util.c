@@ -186,6 +186,8 @@ static void app_help(void) {
                "                     Join the pod's PID namespace (default) or make one\n"
                "     --bind=SOURCE:TARGET[:ro]\n"
                "                     Bind SOURCE to TARGET inside the app (repeatable)\n"
+               "     --tty           stdin is a pty made for the app: also its stdout, stderr\n"
+               "                     and controlling terminal (no journal streams)\n"
                STAGE1_SECURITY_HELP,
                program_invocation_short_name, STAGE1_CONTRACT_VERSION);
 }
@@ -239,7 +241,7 @@ void app_args_done(AppArgs *a) {
 int app_args_parse(int argc, char *argv[], AppArgs *ret) {
         enum {
                 ARG_LEADER = 0x100, ARG_SCOPE, ARG_ROOTFS, ARG_APP_ID, ARG_WORKDIR, ARG_ENV,
-                ARG_READONLY_ROOTFS, ARG_PID_NAMESPACE, ARG_BIND, ARG_ETC_DIR,
+                ARG_READONLY_ROOTFS, ARG_PID_NAMESPACE, ARG_BIND, ARG_ETC_DIR, ARG_TTY,
         };
         static const struct option options[] = {
                 { "help",            no_argument,       NULL, 'h'                 },
@@ -253,6 +255,7 @@ int app_args_parse(int argc, char *argv[], AppArgs *ret) {
                 { "pid-namespace",   required_argument, NULL, ARG_PID_NAMESPACE   },
                 { "bind",            required_argument, NULL, ARG_BIND            },
                 { "etc-dir",         required_argument, NULL, ARG_ETC_DIR         },
+                { "tty",             no_argument,       NULL, ARG_TTY             },
                 STAGE1_SECURITY_OPTIONS,
                 {}
         };
@@ -312,6 +315,9 @@ int app_args_parse(int argc, char *argv[], AppArgs *ret) {
                 case ARG_READONLY_ROOTFS:
                         a.readonly_rootfs = true;
                         break;
+                case ARG_TTY:
+                        a.tty = true;
+                        break;
                 case ARG_PID_NAMESPACE:
                         if (streq(optarg, "pod"))
                                 a.private_pid_ns = false;
@@ -341,6 +347,10 @@ int app_args_parse(int argc, char *argv[], AppArgs *ret) {
                 return log_error_errno(EINVAL, "--leader=, --scope=, --rootfs= and --app-id= are required.");
         if (optind >= argc || isempty(argv[optind]))
                 return log_error_errno(EINVAL, "No command given.");
+        /* The app takes --tty's stdin as its controlling terminal: only a
+         * pty that stage0 passed for this purpose, never whatever else. */
+        if (a.tty && !isatty(STDIN_FILENO))
+                return log_error_errno(ENOTTY, "--tty given, but stdin is not a terminal.");
 
         a.cmd = argv + optind;
         a.env = TAKE_PTR(env);

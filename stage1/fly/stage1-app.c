@@ -147,6 +147,8 @@ static _noreturn_ void child_main(const AppArgs *a, int out_fd, int err_fd) {
         int r;
 
         (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (a->tty && stage1_take_tty() < 0)
+                _exit(STAGE1_APP_EXIT_SETUP);
         if (setup_root(a->rootfs, a->readonly_rootfs) < 0 || enter_workdir(a->workdir ?: "/") < 0)
                 _exit(STAGE1_APP_EXIT_SETUP);
         /* Inside the chroot: the image's own files, never NSS. */
@@ -166,7 +168,7 @@ static _noreturn_ void child_main(const AppArgs *a, int out_fd, int err_fd) {
         /* The same identity and privileges as a default app's. */
         if (stage1_security_apply(&a->sec, &creds) < 0)
                 _exit(STAGE1_APP_EXIT_SETUP);
-        if (dup2(out_fd, STDOUT_FILENO) < 0 || dup2(err_fd, STDERR_FILENO) < 0)
+        if ((out_fd >= 0 && dup2(out_fd, STDOUT_FILENO) < 0) || (err_fd >= 0 && dup2(err_fd, STDERR_FILENO) < 0))
                 _exit(STAGE1_APP_EXIT_SETUP);
 
         {
@@ -212,7 +214,8 @@ int main(int argc, char *argv[]) {
         }
         if (leader_check(args.leader, args.scope) < 0)
                 return STAGE1_APP_EXIT_SETUP;
-        if (stage1_open_journal_streams(args.app_id, &out_fd, &err_fd) < 0)
+        /* With --tty the app writes to its terminal, as in default. */
+        if (!args.tty && stage1_open_journal_streams(args.app_id, &out_fd, &err_fd) < 0)
                 return STAGE1_APP_EXIT_SETUP;
 
         (void) signal(SIGCHLD, SIG_DFL);
