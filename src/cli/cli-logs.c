@@ -216,7 +216,7 @@ static int follow(PodJournal *j, LogsPrinter *p, sd_bus *bus, const char *pod_pa
                                 if (io) {
                                         /* The app's last output, then our
                                          * terminal as it was, for the rest. */
-                                        cli_relays_drain_output(io->relays, io->n_relays);
+                                        cli_run_io_drain(io);
                                         cli_terminal_restore();
                                 }
                                 /* The apps are gone; make journald write out
@@ -247,20 +247,18 @@ static int follow(PodJournal *j, LogsPrinter *p, sd_bus *bus, const char *pod_pa
 
                 /* Also look every 100 ms: journald signals new entries to
                  * readers at most every 250 ms. */
-                struct pollfd fds[2 + ELEMENTSOF(io->relays)] = {
+                struct pollfd fds[2 + CLI_RUN_IO_POLLFDS] = {
                         { .fd = pod_journal_get_fd(j), .events = POLLIN },
                         { .fd = sd_bus_get_fd(bus), .events = (short) sd_bus_get_events(bus) },
                 };
                 size_t n_fds = 2;
 
-                if (io) {
-                        cli_pty_resize_if_needed(io->master);
-                        n_fds += cli_relays_pollfds(io->relays, io->n_relays, fds + 2);
-                }
+                if (io)
+                        n_fds += cli_run_io_pollfds(io, fds + 2);
                 if (poll(fds, n_fds, 100) < 0 && errno != EINTR)
                         return log_error_errno(errno, "Failed to wait: %m");
                 if (io)
-                        cli_relays_dispatch(io->relays, io->n_relays, fds + 2);
+                        cli_run_io_dispatch(io, fds + 2);
                 if (fds[0].revents) {
                         r = pod_journal_process(j);
                         if (r < 0)

@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "bus-util.h"
@@ -303,19 +304,22 @@ static int pull_images(sd_bus *bus, const RunArgs *a) {
 }
 
 /* StartPod, or with -i/-t StartPodWithStdin: the first app's stdin is a
- * pipe we feed from ours, or a pty made for it whose master we keep. Never
- * our own stdin itself, which may be our terminal or a file of ours. */
+ * pipe we feed from ours, or (-t) a pty made for it inside the pod, whose
+ * master comes to us over a socket. Never our own stdin itself, which may
+ * be our terminal or a file of ours. */
 static int start_pod(sd_bus *bus, const RunArgs *a, const char *id, CliRunIo *io) {
         _cleanup_close_ int theirs = -EBADF;
-        int r;
 
         if (!a->interactive && !a->tty)
                 return cli_call(bus, PEAPOD_ROOT_PATH, PEAPOD_MANAGER_INTERFACE, "StartPod", CLI_SLOW_CALL_USEC, NULL, "s",
                                 id);
         if (a->tty) {
-                r = cli_pty_open(&io->master, &theirs);
-                if (r < 0)
-                        return log_error_errno(r, "Failed to allocate a pty: %m");
+                int p[2];
+
+                if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p) < 0)
+                        return log_error_errno(errno, "Failed to make a socket: %m");
+                theirs = p[0];
+                io->sock = p[1];
                 /* Input is relayed only with -i, as podman does with -t alone. */
                 if (a->interactive)
                         io->relays[io->n_relays++] = (CliRelay) { .from = &io->std_in, .to = &io->master };
@@ -342,6 +346,7 @@ static int start_pod(sd_bus *bus, const RunArgs *a, const char *id, CliRunIo *io
 }
 
 static void run_io_done(CliRunIo *io) {
+        io->sock = safe_close(io->sock);
         io->master = safe_close(io->master);
         io->in_pipe = safe_close(io->in_pipe);
 }
@@ -350,7 +355,7 @@ int verb_run(int argc, char *argv[]) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(run_args_done) RunArgs a = {};
         _cleanup_free_ char *id = NULL;
-        _cleanup_(run_io_done) CliRunIo io = { .std_in = STDIN_FILENO, .std_out = STDOUT_FILENO,
+        _cleanup_(run_io_done) CliRunIo io = { .std_in = STDIN_FILENO, .std_out = STDOUT_FILENO, .sock = -EBADF,
                                                .master = -EBADF, .in_pipe = -EBADF };
         int r, q;
 

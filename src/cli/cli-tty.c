@@ -7,9 +7,11 @@
  * make for the command and whose master we keep. */
 #include <fcntl.h>
 #include <poll.h>
+#include <string.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -151,4 +153,72 @@ void cli_relays_drain_output(CliRelay *relays, size_t n) {
         for (size_t i = 0; i < n; i++)
                 if (relays[i].output && cli_relay_live(&relays[i]))
                         cli_relay_step(&relays[i], true);
+}
+
+/* A pty master that the app's helper sent (peapod-stage1-app --tty), for
+ * each start of the app: ours to relay, at our terminal's size, and then
+ * one byte back, on which the helper lets the app start. Anything else
+ * that came is closed unused. */
+static void run_io_take_master(CliRunIo *io) {
+        union {
+                struct cmsghdr h;
+                char buf[CMSG_SPACE(sizeof(int) * 4)];
+        } control = {};
+        char byte;
+        struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control, .msg_controllen = sizeof(control) };
+        int master = -EBADF;
+        ssize_t n;
+
+        n = recvmsg(io->sock, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                return;
+        if (n <= 0) {
+                /* The unit is gone (systemd held the other end). */
+                io->sock = safe_close(io->sock);
+                return;
+        }
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+                size_t k;
+
+                if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+                        continue;
+                k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+                for (size_t i = 0; i < k; i++) {
+                        int fd, ptn;
+
+                        memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+                        if (master < 0 && ioctl(fd, TIOCGPTN, &ptn) >= 0)
+                                master = fd;
+                        else
+                                safe_close(fd);
+                }
+        }
+        if (master < 0)
+                return;
+        safe_close(io->master);
+        io->master = master;
+        for (size_t i = 0; i < io->n_relays; i++)
+                io->relays[i].ended = false;
+        pty_copy_size(io->master);
+        (void) send(io->sock, "", 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+size_t cli_run_io_pollfds(CliRunIo *io, struct pollfd *pfd) {
+        size_t n;
+
+        cli_pty_resize_if_needed(io->master);
+        n = cli_relays_pollfds(io->relays, io->n_relays, pfd);
+        pfd[n++] = (struct pollfd) { .fd = io->sock, .events = POLLIN };
+        return n;
+}
+
+void cli_run_io_dispatch(CliRunIo *io, const struct pollfd *pfd) {
+        cli_relays_dispatch(io->relays, io->n_relays, pfd);
+        if (io->sock >= 0 && pfd[io->n_relays].revents)
+                run_io_take_master(io);
+}
+
+void cli_run_io_drain(CliRunIo *io) {
+        cli_relays_drain_output(io->relays, io->n_relays);
 }

@@ -325,11 +325,20 @@ void cli_terminal_restore(void);
 /* What a foreground run relays besides the journal (-i, -t). */
 typedef struct CliRunIo {
         int std_in, std_out; /* ours: what the relays read and write */
-        int master;          /* -t: the pty's master; -EBADF without */
+        int sock;            /* -t: our end of the socket the app's pty master comes over; -EBADF without */
+        int master;          /* -t: that master once it came (a new one per start of the app); -EBADF before */
         int in_pipe;         /* -i without -t: the end of the app's stdin we write; -EBADF without */
         CliRelay relays[2];
         size_t n_relays;
 } CliRunIo;
+
+#define CLI_RUN_IO_POLLFDS 3 /* two relays and the socket */
+/* The run's fds to poll (at most CLI_RUN_IO_POLLFDS; a pending resize is
+ * applied first), what they became ready for, and at the end what the
+ * app wrote last. */
+size_t cli_run_io_pollfds(CliRunIo *io, struct pollfd *pfd);
+void cli_run_io_dispatch(CliRunIo *io, const struct pollfd *pfd);
+void cli_run_io_drain(CliRunIo *io);
 
 /* Follows the pod's apps' output until the pod has ended; io (NULL: none)
  * is relayed meanwhile. */

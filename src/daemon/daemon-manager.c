@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <stdio.h>
+#include <sys/stat.h>
 
 #include "cni.h"
 #include "daemon-trust.h"
@@ -17,7 +18,7 @@
 #define BUS_ERROR_PORT_IN_USE "org.peapod1.Error.PortInUse"
 
 #define REMOVE_POD_FORCE UINT64_C(1)
-/* StartPodWithStdin: stdin is a pty made for the first app, its terminal. */
+/* StartPodWithStdin: stdin is a socket for the master of the first app's own pty. */
 #define START_POD_TTY UINT64_C(1)
 
 int bus_check_privileged(sd_bus_message *m, sd_bus_error *error) {
@@ -709,15 +710,20 @@ int bus_pod_start(Daemon *d, Pod *p, const AppStdin *in, sd_bus_message *m, sd_b
                 return bus_error_from_pod_errno(error, r, "Failed to start pod", perr.message);
         if (in && p->n_apps == 0)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Pod %s has no app to take stdin", p->name);
-        /* A terminal only as the app's own pty: any fd of someone else's
-         * terminal (the caller's) would let the app type into it with
-         * TIOCSTI, or take it as its controlling terminal. Whose pty it
-         * is cannot be told; the flag is the word of a privileged caller. */
-        if (in && in->tty && !isatty(in->fd))
-                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "The tty flag wants a terminal on stdin");
-        if (in && !in->tty && isatty(in->fd))
-                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
-                                        "stdin is a terminal: pass a pipe, or a pty made for the app with the tty flag");
+        if (in) {
+                struct stat st;
+
+                /* Never a terminal: any fd of one lets the app type into it
+                 * (TIOCSTI) or take it as its controlling terminal, and it
+                 * would be the caller's. A terminal of the app's own is
+                 * made inside the pod; the tty flag's socket carries its
+                 * master back to the caller. */
+                if (isatty(in->fd))
+                        return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                "stdin is a terminal: pass a pipe, or a socket with the tty flag");
+                if (in->tty && (fstat(in->fd, &st) < 0 || !S_ISSOCK(st.st_mode)))
+                        return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "The tty flag wants a socket");
+        }
         r = pod_start_with_stdin(&d->runtime, p, in, &perr);
         (void) pod_send_changed(d, p);
         if (r < 0) {

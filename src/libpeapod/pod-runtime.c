@@ -464,25 +464,19 @@ int stage1_append_exec_start(sd_bus_message *m, const char *helper, char * const
         return bus_append_exec_start(m, helper, STRV_MAKE(argv[0], arg));
 }
 
-/* The unit's stdio when the caller gives the app its stdin: systemd
- * hands the unit's own copy of in->fd to every start of the unit (and
- * keeps it across daemon-reload and daemon-reexec, which serialize it).
- * Output stays the journal's unless it is a pty (-t): that is all three. */
+/* The unit's stdin when the caller gives the app one: systemd hands the
+ * unit's own copy of in->fd to every start of the unit (and keeps it
+ * across daemon-reload and daemon-reexec, which serialize it). The unit's
+ * output stays the journal (with --tty the helper's child moves the app
+ * onto its pty itself). */
 static int app_append_stdin(sd_bus_message *m, const AppStdin *in) {
         int r;
 
         r = sd_bus_message_append(m, "(sv)", "StandardInputFileDescriptor", "h", in->fd);
-        if (r < 0)
-                return r;
-        if (in->tty) {
-                r = sd_bus_message_append(m, "(sv)", "StandardOutputFileDescriptor", "h", in->fd);
-                if (r >= 0)
-                        r = sd_bus_message_append(m, "(sv)", "StandardErrorFileDescriptor", "h", in->fd);
-                return r;
-        }
         /* Explicit: systemd would otherwise have output inherit an input
-         * fd that looks bidirectional. */
-        r = bus_append_property_s(m, "StandardOutput", "journal");
+         * fd that looks bidirectional (a socket). */
+        if (r >= 0)
+                r = bus_append_property_s(m, "StandardOutput", "journal");
         if (r >= 0)
                 r = bus_append_property_s(m, "StandardError", "journal");
         return r;

@@ -25,11 +25,13 @@ typedef struct PodRuntime {
  * again; err says what failed. */
 int pod_start(PodRuntime *rt, Pod *p, PeapodError *err);
 
-/* What the first app reads instead of /dev/null (a foreground 'peapod run
+/* The first app's stdin instead of /dev/null (a foreground 'peapod run
  * -i/-t', Manager.StartPodWithStdin): fd, a pipe or socket the caller
- * feeds; with tty, a pty made for the app, which is then its stdout and
- * stderr too (instead of the journal) and its controlling terminal. The
- * unit keeps its own copy (systemd's StandardInputFileDescriptor=). */
+ * feeds; with tty, a unix socket over which the app's helper sends the
+ * caller the master of a pty it makes for the app in the app's own
+ * /dev/pts (peapod-stage1-app --tty): the app's stdin, stdout and stderr
+ * (instead of the journal) and its controlling terminal. The unit keeps
+ * its own copy of fd (systemd's StandardInputFileDescriptor=). */
 typedef struct AppStdin {
         int fd;
         bool tty;

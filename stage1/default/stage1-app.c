@@ -447,13 +447,17 @@ static _noreturn_ void child_main(const AppArgs *a, int out_fd, int err_fd) {
         /* Should the helper die (systemd kills with SIGKILL), the app must
          * not linger. */
         (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (a->tty && stage1_take_tty() < 0)
-                _exit(STAGE1_APP_EXIT_SETUP);
 
         if (setup_root(a) < 0 || enter_workdir(a->workdir ?: "/") < 0)
                 _exit(STAGE1_APP_EXIT_SETUP);
+        /* From here on our complaints appear on the app's terminal. */
+        if (a->tty && stage1_pty_for_app() < 0)
+                _exit(STAGE1_APP_EXIT_SETUP);
         if (stage1_security_resolve(&a->sec, &creds) < 0)
                 _exit(STAGE1_APP_EXIT_SETUP);
+        /* The app's terminal is the app's, as login makes it. */
+        if (a->tty && fchown(STDIN_FILENO, creds.uid, (gid_t) -1) < 0)
+                log_warning_errno(errno, "Failed to give the terminal to uid %u: %m", (unsigned) creds.uid);
 
         if (clearenv() != 0)
                 _exit(STAGE1_APP_EXIT_SETUP);
@@ -523,8 +527,8 @@ static int run(int argc, char *argv[]) {
         if (pod_open(args.leader, args.scope, &pod) < 0)
                 return STAGE1_APP_EXIT_SETUP;
 
-        /* With --tty the app writes to its terminal (our stdout and
-         * stderr, the same pty), which the caller relays. */
+        /* With --tty the app writes to its terminal, which the caller
+         * relays. */
         if (!args.tty && stage1_open_journal_streams(args.app_id, &out_fd, &err_fd) < 0)
                 return STAGE1_APP_EXIT_SETUP;
 

@@ -186,8 +186,8 @@ static void app_help(void) {
                "                     Join the pod's PID namespace (default) or make one\n"
                "     --bind=SOURCE:TARGET[:ro]\n"
                "                     Bind SOURCE to TARGET inside the app (repeatable)\n"
-               "     --tty           stdin is a pty made for the app: also its stdout, stderr\n"
-               "                     and controlling terminal (no journal streams)\n"
+               "     --tty           Make the app a pty of its own (stdio, controlling terminal)\n"
+               "                     and send its master over stdin, a unix socket\n"
                STAGE1_SECURITY_HELP,
                program_invocation_short_name, STAGE1_CONTRACT_VERSION);
 }
@@ -262,6 +262,7 @@ int app_args_parse(int argc, char *argv[], AppArgs *ret) {
         _cleanup_(app_args_done) AppArgs a = {};
         _cleanup_strv_free_ char **env = NULL;
         const char *reason;
+        struct stat st;
         int c, r;
 
         optind = 0;
@@ -347,10 +348,10 @@ int app_args_parse(int argc, char *argv[], AppArgs *ret) {
                 return log_error_errno(EINVAL, "--leader=, --scope=, --rootfs= and --app-id= are required.");
         if (optind >= argc || isempty(argv[optind]))
                 return log_error_errno(EINVAL, "No command given.");
-        /* The app takes --tty's stdin as its controlling terminal: only a
-         * pty that stage0 passed for this purpose, never whatever else. */
-        if (a.tty && !isatty(STDIN_FILENO))
-                return log_error_errno(ENOTTY, "--tty given, but stdin is not a terminal.");
+        /* --tty's pty is the app's own, made here; stdin only carries its
+         * master to the caller. */
+        if (a.tty && (fstat(STDIN_FILENO, &st) < 0 || !S_ISSOCK(st.st_mode)))
+                return log_error_errno(ENOTSOCK, "--tty given, but stdin is not a socket.");
 
         a.cmd = argv + optind;
         a.env = TAKE_PTR(env);

@@ -147,13 +147,16 @@ static _noreturn_ void child_main(const AppArgs *a, int out_fd, int err_fd) {
         int r;
 
         (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (a->tty && stage1_take_tty() < 0)
-                _exit(STAGE1_APP_EXIT_SETUP);
         if (setup_root(a->rootfs, a->readonly_rootfs) < 0 || enter_workdir(a->workdir ?: "/") < 0)
+                _exit(STAGE1_APP_EXIT_SETUP);
+        /* A pty of the host's /dev/pts, which fly apps see anyway. */
+        if (a->tty && stage1_pty_for_app() < 0)
                 _exit(STAGE1_APP_EXIT_SETUP);
         /* Inside the chroot: the image's own files, never NSS. */
         if (stage1_security_resolve(&a->sec, &creds) < 0)
                 _exit(STAGE1_APP_EXIT_SETUP);
+        if (a->tty && fchown(STDIN_FILENO, creds.uid, (gid_t) -1) < 0)
+                log_warning_errno(errno, "Failed to give the terminal to uid %u: %m", (unsigned) creds.uid);
         if (clearenv() != 0)
                 _exit(STAGE1_APP_EXIT_SETUP);
         FOREACH_STRV(e, a->env)

@@ -76,14 +76,22 @@ assert_contains "$o" "not with -d" "-i with -d"
 o=$(script -qec "stty rows 33 cols 91; $PEAPOD run --rm -it --net=none busybox -- sh -c 'tty; stty size; test -t 1 && echo out-tty; read -r a b c d e f g rest </proc/self/stat; echo tty_nr=\$g; exit 4'" /dev/null </dev/null) && rc=0 || rc=$?
 say "-it under script:"; echo "$o" | sed 's/^/    /'
 assert_eq 4 "$rc" "exit status of run -it"
-assert_contains "$o" "tty_nr=" "the app ran"
+assert_contains "$o" "/dev/pts/0" "tty names the pty of the app's own /dev/pts"
 assert_contains "$o" "33 91" "the pty has our size"
 assert_contains "$o" "out-tty" "stdout is the terminal too"
 assert_not_contains "$o" "tty_nr=0" "a controlling terminal"
-# The app's output went to the terminal, not the journal.
 # -t alone: a terminal for output, no input relayed.
 o=$(script -qec "$PEAPOD run --rm -t --net=none busybox -- sh -c 'test -t 0 && echo in-tty; exit 0'" /dev/null </dev/null)
 assert_contains "$o" "in-tty" "-t alone gives a terminal"
+
+# The fly flavour too (a pty of the host's /dev/pts, which it shares).
+o=$(script -qec "$PEAPOD run --rm -it --stage1=fly --net=host busybox -- sh -c 'tty; exit 2'" /dev/null </dev/null) && rc=0 || rc=$?
+assert_eq 2 "$rc" "exit status of a fly run -it"
+assert_contains "$o" "/dev/pts/" "tty in a fly app"
+# A command that is not there: the helper says so on the terminal.
+o=$(script -qec "$PEAPOD run --rm -it --net=none busybox --exec=/nonexistent" /dev/null </dev/null) && rc=0 || rc=$?
+assert_eq 127 "$rc" "run -it of a missing command"
+assert_contains "$o" "/nonexistent" "the reason, on the terminal"
 
 # Resize and ^C: the outer terminal grows, the app's follows (SIGWINCH);
 # ^C is a byte for the app's terminal, whose INT trap answers, and the
