@@ -138,14 +138,33 @@ void cli_relay_step(CliRelay *r, bool drain) {
 }
 
 size_t cli_relays_pollfds(const CliRelay *relays, size_t n, struct pollfd *pfd) {
-        for (size_t i = 0; i < n; i++)
-                pfd[i] = (struct pollfd) { .fd = cli_relay_live(&relays[i]) ? *relays[i].from : -1, .events = POLLIN };
+        for (size_t i = 0; i < n; i++) {
+                const CliRelay *r = &relays[i];
+
+                pfd[i] = (struct pollfd) { .fd = -1 };
+                if (!cli_relay_live(r))
+                        continue;
+                if (!r->output) {
+                        /* Input is read only when the command's side has
+                         * room: a write that blocks until the command
+                         * reads would hold us, signals and the pod's end
+                         * included. Until then, wait for that room. */
+                        struct pollfd w = { .fd = *r->to, .events = POLLOUT };
+
+                        if (poll(&w, 1, 0) == 0) {
+                                pfd[i] = w;
+                                continue;
+                        }
+                }
+                pfd[i] = (struct pollfd) { .fd = *r->from, .events = POLLIN };
+        }
         return n;
 }
 
 void cli_relays_dispatch(CliRelay *relays, size_t n, const struct pollfd *pfd) {
         for (size_t i = 0; i < n; i++)
-                if (cli_relay_live(&relays[i]) && (pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
+                if (cli_relay_live(&relays[i]) && pfd[i].fd == *relays[i].from &&
+                    (pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
                         cli_relay_step(&relays[i], false);
 }
 

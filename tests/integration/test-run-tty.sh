@@ -133,6 +133,16 @@ assert_eq 9 "$rc" "run -i after SIGINT"
 assert_contains "$(cat "$tmp/out")" "bye" "the app's last words"
 assert_eq exited "$(pod_state "${PFX}int")" "the pod after SIGINT"
 
+# An app that never reads: once its pipe is full, run waits for room
+# instead of blocking in a write, so SIGINT still stops the pod.
+yes | $PEAPOD run -i --rm --net=none busybox -- sh -c 'echo up; exec sleep 600' >"$tmp/out" 2>&1 &
+pid=$!
+wait_for 60 grep -qx up "$tmp/out" || fail "the app did not start: $(cat "$tmp/out")"
+kill -INT $pid
+rc=0
+wait $pid || rc=$?
+assert_eq 143 "$rc" "run -i of an app that does not read, after SIGINT"
+
 # The app's stdin survives systemd's reload and reexec (systemd keeps the
 # unit's fd), and the unit stays manageable.
 rm -f "$tmp/in"; mkfifo "$tmp/in"
