@@ -484,7 +484,8 @@ static _noreturn_ void child_main(const AppArgs *a, int out_fd, int err_fd) {
         if (stage1_security_apply(&a->sec, &creds) < 0)
                 _exit(STAGE1_APP_EXIT_SETUP);
 
-        /* Our own complaints go to the unit's stream, not the app's. */
+        /* Our own complaints go to the unit's stream (with --tty: the
+         * app's terminal), not the app's streams. */
         saved_stderr = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
         if (saved_stderr < 0 ||
             (out_fd >= 0 && dup2(out_fd, STDOUT_FILENO) < 0) ||

@@ -19,13 +19,14 @@ int stage1_wait_child(pid_t child, const sigset_t *mask);
 /* Dies by sig, core dumps off; 128+sig if the signal does not kill. */
 _noreturn_ void stage1_die_by_signal(int sig);
 
-/* In the child that will exec a command given a pty of its own (--tty):
- * a new session whose controlling terminal is stdin, taken over from
- * the session of our helper, which systemd made its leader with that
- * terminal (TIOCSCTTY with 1, which needs CAP_SYS_ADMIN: we are still
- * root). The pty becomes the command's foreground, so ^C, SIGWINCH and
- * the hangup at the caller's end reach it. Never for a terminal that
- * was not made for the command (see stage1/README.md, "Terminals"). */
+/* --tty of peapod-stage1-exec, in the child: stdin is a pty the caller
+ * made for the command. A new session whose controlling terminal it is,
+ * taken over from the session of our helper, which systemd made its
+ * leader with that terminal (TIOCSCTTY with 1, which needs CAP_SYS_ADMIN:
+ * we are still root). The pty becomes the command's foreground, so ^C,
+ * SIGWINCH and the hangup at the caller's end reach it. Never for a
+ * terminal that was not made for the command (stage1/README.md,
+ * "Terminals"). */
 int stage1_take_tty(void);
 
 /* --tty of peapod-stage1-app, in the child, after it entered the app's

@@ -74,7 +74,7 @@ assert_not_contains "$out" "READ:[" "nothing pushed into the caller's terminal"
 # passing its own would do), and wants one with it; the pod stays created.
 busctl call org.peapod1 /org/peapod1 org.peapod1.Manager CreatePod 'sa(sv)a(ssa(sv))' "$PFX-bus" 0 1 app busybox 0 >/dev/null
 start_with_stdin() { # FLAGS tty|pipe: StartPodWithStdin with our terminal or a pipe; prints the error
-        python3 - "$PFX-bus" "$1" "$2" <<'PY'
+        ${AS:-} python3 - "$PFX-bus" "$1" "$2" <<'PY'
 import dbus, os, sys
 fd = os.open("/dev/tty", os.O_RDWR) if sys.argv[3] == "tty" else os.pipe()[0]
 m = dbus.Interface(dbus.SystemBus().get_object("org.peapod1", "/org/peapod1"), "org.peapod1.Manager")
@@ -82,12 +82,14 @@ try:
     m.StartPodWithStdin(sys.argv[1], dbus.types.UnixFd(fd), dbus.UInt64(int(sys.argv[2])))
     print("started")
 except dbus.DBusException as e:
-    print(e.get_dbus_message())
+    print(e.get_dbus_name(), e.get_dbus_message())
 PY
 }
 out=$(under_terminal "$(declare -f start_with_stdin); PFX=$PFX; start_with_stdin 0 tty")
 assert_contains "$out" "stdin is a terminal" "a terminal without the tty flag"
 assert_contains "$(start_with_stdin 1 pipe)" "wants a" "the tty flag without a socket"
 assert_contains "$(start_with_stdin 2 pipe)" "Unknown flags" "an unknown flag"
+# Root only, as StartPod.
+assert_contains "$(AS="setpriv --reuid=65534 --regid=65534 --clear-groups" start_with_stdin 0 pipe)" "AccessDenied" "a non-root caller"
 assert_eq created "$(pod_state "$PFX-bus")" "the pod after the refusals"
 say ok

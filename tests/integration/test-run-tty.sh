@@ -58,8 +58,9 @@ PY
 
 # -i: our stdin, through a pipe, is the app's; EOF ends it.
 rc=0
-o=$(echo hello | $PEAPOD run --rm -i --net=none busybox -- cat) || rc=$?
+o=$(echo hello | $PEAPOD run --rm -i --name "${PFX}cat" --net=none busybox -- cat) || rc=$?
 assert_eq "0 hello" "$rc $o" "echo hello | run -i cat"
+must_fail $PEAPOD status "${PFX}cat" >/dev/null
 o=$(printf 'a\nb\nc\n' | $PEAPOD run --rm -i --net=none busybox -- wc -l)
 assert_eq 3 "$(echo $o)" "three lines through -i"
 # Without -i the app's stdin stays /dev/null, whatever ours is.
@@ -73,10 +74,14 @@ assert_contains "$o" "not with -d" "-i with -d"
 
 # -it under script(1): the app's stdin is a terminal of its own, its
 # controlling terminal; its size is ours; its status is run's.
-o=$(script -qec "stty rows 33 cols 91; $PEAPOD run --rm -it --net=none busybox -- sh -c 'tty; stty size; test -t 1 && echo out-tty; read -r a b c d e f g rest </proc/self/stat; echo tty_nr=\$g; exit 4'" /dev/null </dev/null) && rc=0 || rc=$?
+o=$(script -qec "stty rows 33 cols 91; $PEAPOD run --rm -it --name ${PFX}tty --net=none busybox -- sh -c 'tty; stty size; test -t 1 && echo out-tty; read -r a b c d e f g rest </proc/self/stat; echo tty_nr=\$g; exit 4'" /dev/null </dev/null) && rc=0 || rc=$?
 say "-it under script:"; echo "$o" | sed 's/^/    /'
 assert_eq 4 "$rc" "exit status of run -it"
 assert_contains "$o" "/dev/pts/0" "tty names the pty of the app's own /dev/pts"
+must_fail $PEAPOD status "${PFX}tty" >/dev/null
+# What a -t app writes reaches the terminal only, not the journal.
+journalctl --namespace=peapod --sync 2>/dev/null || true
+assert_eq 0 "$(journalctl --namespace=peapod -q -o cat | grep -c out-tty || true)" "the journal of a -t app"
 assert_contains "$o" "33 91" "the pty has our size"
 assert_contains "$o" "out-tty" "stdout is the terminal too"
 assert_not_contains "$o" "tty_nr=0" "a controlling terminal"
