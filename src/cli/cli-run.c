@@ -342,7 +342,7 @@ static int start_pod(sd_bus *bus, const RunArgs *a, const char *id, CliRunIo *io
         /* The unit holds its own copy once this returns; ours would keep
          * the app's end open after it is gone. */
         return cli_call(bus, PEAPOD_ROOT_PATH, PEAPOD_MANAGER_INTERFACE, "StartPodWithStdin", CLI_SLOW_CALL_USEC, NULL,
-                        "sht", id, theirs, a->tty ? UINT64_C(1) : UINT64_C(0));
+                        "sht", id, theirs, a->tty ? PEAPOD_START_POD_TTY : UINT64_C(0));
 }
 
 static void run_io_done(CliRunIo *io) {

@@ -174,10 +174,9 @@ void cli_relays_drain_output(CliRelay *relays, size_t n) {
                         cli_relay_step(&relays[i], true);
 }
 
-/* A pty master that the app's helper sent (peapod-stage1-app --tty), for
- * each start of the app: ours to relay, at our terminal's size, and then
- * one byte back, on which the helper lets the app start. Anything else
- * that came is closed unused. */
+/* A pty master that the app's helper sent (peapod-stage1-app --tty): ours
+ * to relay, at our terminal's size, and then one byte back, on which the
+ * helper lets the app start. Anything else that came is closed unused. */
 static void run_io_take_master(CliRunIo *io) {
         union {
                 struct cmsghdr h;

@@ -267,6 +267,9 @@ int cli_pull_image(sd_bus *bus, const char *ref, bool quiet, bool insecure_image
 #define PEAPOD_IMAGE_INSECURE_SKIP_VERIFY UINT64_C(1)
 /* Pod.Exec: stdin is a pty made for the command (peapod enter -t). */
 #define PEAPOD_EXEC_TTY UINT64_C(1)
+/* Manager.StartPodWithStdin: a socket for the master of the first app's
+ * own pty (peapod run -t). */
+#define PEAPOD_START_POD_TTY UINT64_C(1)
 
 /* ---- verbs ---- */
 
@@ -326,7 +329,7 @@ void cli_terminal_restore(void);
 typedef struct CliRunIo {
         int std_in, std_out; /* ours: what the relays read and write */
         int sock;            /* -t: our end of the socket the app's pty master comes over; -EBADF without */
-        int master;          /* -t: that master once it came (a new one per start of the app); -EBADF before */
+        int master;          /* -t: that master once it came; -EBADF before */
         int in_pipe;         /* -i without -t: the end of the app's stdin we write; -EBADF without */
         CliRelay relays[2];
         size_t n_relays;

@@ -465,8 +465,9 @@ int stage1_append_exec_start(sd_bus_message *m, const char *helper, char * const
 }
 
 /* The unit's stdin when the caller gives the app one: systemd hands the
- * unit's own copy of in->fd to every start of the unit (and keeps it
- * across daemon-reload and daemon-reexec, which serialize it). The unit's
+ * unit's own copy of in->fd to the unit's start, keeps it across
+ * daemon-reload and daemon-reexec (it serializes it), and drops it once
+ * the unit has stopped (a restart gets /dev/null). The unit's
  * output stays the journal (with --tty the helper's child moves the app
  * onto its pty itself). */
 static int app_append_stdin(sd_bus_message *m, const AppStdin *in) {

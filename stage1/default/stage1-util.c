@@ -349,9 +349,12 @@ int app_args_parse(int argc, char *argv[], AppArgs *ret) {
         if (optind >= argc || isempty(argv[optind]))
                 return log_error_errno(EINVAL, "No command given.");
         /* --tty's pty is the app's own, made here; stdin only carries its
-         * master to the caller. */
+         * master to the caller. systemd hands the caller's socket to the
+         * unit's first start only (it drops a unit's stdio fds once the
+         * unit has stopped): a restart (Restart=) gets /dev/null, and the
+         * app then runs as without --tty, into the journal. */
         if (a.tty && (fstat(STDIN_FILENO, &st) < 0 || !S_ISSOCK(st.st_mode)))
-                return log_error_errno(ENOTSOCK, "--tty given, but stdin is not a socket.");
+                a.tty = false;
 
         a.cmd = argv + optind;
         a.env = TAKE_PTR(env);

@@ -98,6 +98,15 @@ o=$(script -qec "$PEAPOD run --rm -it --net=none busybox --exec=/nonexistent" /d
 assert_eq 127 "$rc" "run -it of a missing command"
 assert_contains "$o" "/nonexistent" "the reason, on the terminal"
 
+# A restart of the app (--restart): systemd gives the caller's fds to the
+# unit's first start only; the next runs as without -t, into the journal,
+# which run prints.
+o=$(script -qec "$PEAPOD run --rm -it --net=none busybox --restart=on-failure -- sh -c 'if [ -e /once ]; then echo second-\$(tty); exit 0; fi; touch /once; echo first-\$(tty); exit 1'" /dev/null </dev/null) && rc=0 || rc=$?
+say "restart:"; echo "$o" | sed 's/^/    /'
+assert_eq 0 "$rc" "run -it with a restart"
+assert_contains "$o" "first-/dev/pts/0" "the first start's terminal"
+assert_contains "$o" "second-not a tty" "the second start, without one"
+
 # Resize and ^C: the outer terminal grows, the app's follows (SIGWINCH);
 # ^C is a byte for the app's terminal, whose INT trap answers, and the
 # pod ends with the app's status.
