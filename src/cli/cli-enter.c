@@ -15,8 +15,6 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/ioctl.h>
-#include <termios.h>
 
 #include "cli.h"
 #include "string-util.h"
@@ -62,19 +60,6 @@ static int on_exec_finished(sd_bus_message *m, void *userdata, sd_bus_error *err
         return 0;
 }
 
-static struct termios saved_termios;
-static bool termios_saved;
-static volatile sig_atomic_t winch;
-
-static void restore_terminal(void) {
-        if (termios_saved)
-                (void) tcsetattr(STDIN_FILENO, TCSANOW, &saved_termios);
-}
-
-static void on_winch(int sig) {
-        winch = 1;
-}
-
 /* A signal for the command: ^C on our terminal without -t reaches us, not
  * the command, which has no terminal. */
 static volatile sig_atomic_t pending_signal;
@@ -103,102 +88,6 @@ static void kill_exec(sd_bus *bus, const char *unit, int sig) {
                                (int32_t) sig);
         if (r < 0)
                 log_debug_errno(r, "Failed to send %s to %s: %s", strsignal(sig), unit, error.message ?: strerror(-r));
-}
-
-static int open_pty(int *ret_master, int *ret_slave) {
-        _cleanup_close_ int master = -EBADF, slave = -EBADF;
-        struct winsize ws;
-        char name[64];
-
-        master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-        if (master < 0)
-                return -errno;
-        if (grantpt(master) < 0 || unlockpt(master) < 0 || ptsname_r(master, name, sizeof(name)) != 0)
-                return -errno;
-        slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
-        if (slave < 0)
-                return -errno;
-        if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) >= 0)
-                (void) ioctl(master, TIOCSWINSZ, &ws);
-        *ret_master = TAKE_FD(master);
-        *ret_slave = TAKE_FD(slave);
-        return 0;
-}
-
-static int make_raw(void) {
-        struct termios t;
-
-        if (!isatty(STDIN_FILENO))
-                return 0;
-        if (tcgetattr(STDIN_FILENO, &saved_termios) < 0)
-                return -errno;
-        termios_saved = true;
-        atexit(restore_terminal);
-        t = saved_termios;
-        cfmakeraw(&t);
-        return tcsetattr(STDIN_FILENO, TCSANOW, &t) < 0 ? -errno : 0;
-}
-
-static int write_all(int fd, const char *buf, size_t n) {
-        while (n > 0) {
-                ssize_t k = write(fd, buf, n);
-
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k <= 0)
-                        return -errno;
-                buf += k;
-                n -= (size_t) k;
-        }
-        return 0;
-}
-
-/* Copies what is readable from one fd to another: 1 copied, 0 nothing now
- * (EAGAIN), -errno at EOF (-EPIPE) or on errors. */
-
-static int relay(int from, int to) {
-        char buf[4096];
-        ssize_t n = read(from, buf, sizeof(buf));
-
-        if (n < 0 && (errno == EINTR || errno == EAGAIN))
-                return 0;
-        if (n < 0)
-                return -errno;
-        if (n == 0)
-                return -EPIPE;
-        return write_all(to, buf, (size_t) n) < 0 ? -EPIPE : 1;
-}
-
-/* One direction between our fds and the command's. from and to point to
- * the variables holding the fds, so that a direction whose fd was closed
- * by another (the pty master) stops instead of using a stale number. */
-typedef struct Relay {
-        int *from, *to;
-        bool output;        /* from the command: drained at its end */
-        int *close_at_end;  /* closed when this direction ends: the command's stdin pipe sees EOF */
-        bool ended;
-} Relay;
-
-static bool relay_live(const Relay *r) {
-        return !r->ended && *r->from >= 0 && *r->to >= 0;
-}
-
-static void relay_step(Relay *r, bool drain) {
-        int k;
-
-        if (drain)
-                (void) fcntl(*r->from, F_SETFL, fcntl(*r->from, F_GETFL) | O_NONBLOCK);
-        do
-                k = relay(*r->from, *r->to);
-        while (drain && k > 0);
-        if (k < 0) {
-                /* EOF, EIO from a pty master whose slaves are all closed
-                 * (the command is gone, its end is on the way over the
-                 * bus), or EPIPE on our side. */
-                r->ended = true;
-                if (r->close_at_end)
-                        *r->close_at_end = safe_close(*r->close_at_end);
-        }
 }
 
 /* For our fd that is a terminal, a pipe: ret_theirs is the end for the
@@ -262,7 +151,7 @@ int verb_enter(int argc, char *argv[]) {
         _cleanup_strv_free_ char **cmd = NULL;
         int std_in = STDIN_FILENO, std_out = STDOUT_FILENO, std_err = STDERR_FILENO;
         const char *app_arg = NULL, *s;
-        Relay relays[3];
+        CliRelay relays[3];
         size_t n_relays = 0;
         bool tty = false;
         int c, r;
@@ -311,25 +200,25 @@ int verb_enter(int argc, char *argv[]) {
                 return r;
 
         if (tty) {
-                r = open_pty(&master, &slave);
+                r = cli_pty_open(&master, &slave);
                 if (r < 0)
                         return log_error_errno(r, "Failed to allocate a pty: %m");
                 s = getenv("TERM");
                 if (asprintf(&term, "TERM=%s", s && !strchr(s, '\n') ? s : "xterm") < 0)
                         return log_oom();
-                relays[n_relays++] = (Relay) { .from = &std_in, .to = &master };
-                relays[n_relays++] = (Relay) { .from = &master, .to = &std_out, .output = true, .close_at_end = &master };
+                relays[n_relays++] = (CliRelay) { .from = &std_in, .to = &master };
+                relays[n_relays++] = (CliRelay) { .from = &master, .to = &std_out, .output = true, .close_at_end = &master };
         } else {
                 if ((r = pipe_instead_of_terminal(STDIN_FILENO, true, &in_theirs, &in_ours)) < 0 ||
                     (r = pipe_instead_of_terminal(STDOUT_FILENO, false, &out_theirs, &out_ours)) < 0 ||
                     (r = pipe_instead_of_terminal(STDERR_FILENO, false, &err_theirs, &err_ours)) < 0)
                         return log_error_errno(r, "Failed to make pipes: %m");
                 if (in_ours >= 0)
-                        relays[n_relays++] = (Relay) { .from = &std_in, .to = &in_ours, .close_at_end = &in_ours };
+                        relays[n_relays++] = (CliRelay) { .from = &std_in, .to = &in_ours, .close_at_end = &in_ours };
                 if (out_ours >= 0)
-                        relays[n_relays++] = (Relay) { .from = &out_ours, .to = &std_out, .output = true, .close_at_end = &out_ours };
+                        relays[n_relays++] = (CliRelay) { .from = &out_ours, .to = &std_out, .output = true, .close_at_end = &out_ours };
                 if (err_ours >= 0)
-                        relays[n_relays++] = (Relay) { .from = &err_ours, .to = &std_err, .output = true, .close_at_end = &err_ours };
+                        relays[n_relays++] = (CliRelay) { .from = &err_ours, .to = &std_err, .output = true, .close_at_end = &err_ours };
         }
         /* A command that closes its stdin early must not kill us through
          * the pipe we relay into. */
@@ -382,8 +271,8 @@ int verb_enter(int argc, char *argv[]) {
                 }
 
         if (tty) {
-                (void) signal(SIGWINCH, on_winch);
-                r = make_raw();
+                cli_pty_watch_resize();
+                r = cli_terminal_make_raw();
                 if (r < 0)
                         log_debug_errno(r, "Failed to put the terminal into raw mode: %m");
         }
@@ -405,28 +294,18 @@ int verb_enter(int argc, char *argv[]) {
                         kill_exec(bus, id, pending_signal);
                         pending_signal = 0;
                 }
-                if (winch && tty && master >= 0) {
-                        struct winsize ws;
-
-                        winch = 0;
-                        if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) >= 0)
-                                (void) ioctl(master, TIOCSWINSZ, &ws);
-                }
-                for (size_t i = 0; i < n_relays; i++)
-                        pfd[1 + i] = (struct pollfd) { .fd = relay_live(&relays[i]) ? *relays[i].from : -1, .events = POLLIN };
+                if (tty)
+                        cli_pty_resize_if_needed(master);
+                cli_relays_pollfds(relays, n_relays, pfd + 1);
                 if (sd_bus_get_timeout(bus, &usec) >= 0 && usec != UINT64_MAX)
                         timeout = 100;
                 if (poll(pfd, 1 + n_relays, timeout) < 0 && errno != EINTR)
                         return log_error_errno(errno, "poll() failed: %m");
-                for (size_t i = 0; i < n_relays; i++)
-                        if (relay_live(&relays[i]) && (pfd[1 + i].revents & (POLLIN | POLLHUP | POLLERR)))
-                                relay_step(&relays[i], false);
+                cli_relays_dispatch(relays, n_relays, pfd + 1);
         }
         /* What the command wrote last is still in the pty or the pipes. */
-        for (size_t i = 0; i < n_relays; i++)
-                if (relays[i].output && relay_live(&relays[i]))
-                        relay_step(&relays[i], true);
-        restore_terminal();
+        cli_relays_drain_output(relays, n_relays);
+        cli_terminal_restore();
 
         if (!w.done)
                 return log_error_errno(ECONNRESET, "peapodd exited while the command ran; its end is unknown.");

@@ -176,7 +176,7 @@ static void on_run_interrupt(int sig) {
  * by the journal's fd and by the pod's PropertiesChanged on the bus. With
  * stop_pod (a foreground 'run'), an interrupt asks peapodd to stop that
  * pod, and the following goes on until it has ended. */
-static int follow(PodJournal *j, LogsPrinter *p, sd_bus *bus, const char *pod_path, const char *stop_pod) {
+static int follow(PodJournal *j, LogsPrinter *p, sd_bus *bus, const char *pod_path, const char *stop_pod, CliRunIo *io) {
         _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
         _cleanup_(cli_watch_done) CliWatch watch = {};
         bool changed = true, stop_sent = false;
@@ -235,6 +235,12 @@ static int follow(PodJournal *j, LogsPrinter *p, sd_bus *bus, const char *pod_pa
                         if (r < 0)
                                 return r;
                         if (!state || !pod_is_live(state)) {
+                                if (io) {
+                                        /* The app's last output, then our
+                                         * terminal as it was, for the rest. */
+                                        cli_run_io_drain(io);
+                                        cli_terminal_restore();
+                                }
                                 /* The apps are gone; make journald write out
                                  * what it still holds (root only), then print
                                  * the rest, until nothing new came for
@@ -263,12 +269,18 @@ static int follow(PodJournal *j, LogsPrinter *p, sd_bus *bus, const char *pod_pa
 
                 /* Also look every 100 ms: journald signals new entries to
                  * readers at most every 250 ms. */
-                struct pollfd fds[2] = {
+                struct pollfd fds[2 + CLI_RUN_IO_POLLFDS] = {
                         { .fd = pod_journal_get_fd(j), .events = POLLIN },
                         { .fd = sd_bus_get_fd(bus), .events = (short) sd_bus_get_events(bus) },
                 };
-                if (poll(fds, 2, 100) < 0 && errno != EINTR)
+                size_t n_fds = 2;
+
+                if (io)
+                        n_fds += cli_run_io_pollfds(io, fds + 2);
+                if (poll(fds, n_fds, 100) < 0 && errno != EINTR)
                         return log_error_errno(errno, "Failed to wait: %m");
+                if (io)
+                        cli_run_io_dispatch(io, fds + 2);
                 if (fds[0].revents) {
                         r = pod_journal_process(j);
                         if (r < 0)
@@ -458,7 +470,7 @@ int verb_logs(int argc, char *argv[]) {
         }
 
         if (follow_flag)
-                r = follow(j, &printer, bus, p.path, NULL);
+                r = follow(j, &printer, bus, p.path, NULL, NULL);
         else
                 r = print_available(j, &printer);
         if (r < 0)
@@ -467,7 +479,7 @@ int verb_logs(int argc, char *argv[]) {
         return fflush(stdout) != 0 || fflush(stderr) != 0 ? -EIO : 0;
 }
 
-int cli_run_follow(sd_bus *bus, const char *pod_id) {
+int cli_run_follow(sd_bus *bus, const char *pod_id, CliRunIo *io) {
         _cleanup_(pod_journal_freep) PodJournal *j = NULL;
         _cleanup_(pod_info_done) PodInfo p = {};
         _cleanup_free_ Selected *sel = NULL;
@@ -507,7 +519,7 @@ int cli_run_follow(sd_bus *bus, const char *pod_id) {
 
         (void) sigaction(SIGINT, &sa, NULL);
         (void) sigaction(SIGTERM, &sa, NULL);
-        r = follow(j, &printer, bus, p.path, p.id);
+        r = follow(j, &printer, bus, p.path, p.id, io);
         if (r < 0)
                 return r;
         return fflush(stdout) != 0 || fflush(stderr) != 0 ? -EIO : 0;

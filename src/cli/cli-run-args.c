@@ -168,7 +168,9 @@ static bool is_pod_option(const char *s) {
                                                     "--dns", "--dns-search", "--hostname", "--volume", "--spec" };
 
         if (streq(s, "-q") || streq(s, "--quiet") || streq(s, "-d") || streq(s, "--detach") || streq(s, "--rm") ||
-            streq(s, "--replace"))
+            streq(s, "--replace") ||
+            streq(s, "-i") || streq(s, "--interactive") || streq(s, "-t") || streq(s, "--tty") || streq(s, "-it") ||
+            streq(s, "-ti"))
                 return true;
         if (streq(s, "-p") || startswith(s, "-p="))
                 return true;
@@ -572,10 +574,18 @@ static int run_args_parse_full(int argc, char *argv[], const char *spec, int spe
                                         log_error("The pod spec %s was not run.", v);
                                 return r;
                         }
-                        if (streq(s, "-i") || streq(s, "-t") || streq(s, "-it") || streq(s, "-ti") ||
-                            streq(s, "--interactive") || streq(s, "--tty"))
-                                return log_usage_error("'%s' (the caller's stdin or a terminal for the first app) is not "
-                                                       "there yet; run the pod and use 'peapod enter -t POD'.", s);
+                        if (streq(s, "-i") || streq(s, "--interactive")) {
+                                a.interactive = true;
+                                continue;
+                        }
+                        if (streq(s, "-t") || streq(s, "--tty")) {
+                                a.tty = true;
+                                continue;
+                        }
+                        if (streq(s, "-it") || streq(s, "-ti")) {
+                                a.interactive = a.tty = true;
+                                continue;
+                        }
                         r = option_value(argc, argv, &i, "--name", &v);
                         if (r < 0)
                                 return r;
@@ -700,6 +710,9 @@ static int run_args_parse_full(int argc, char *argv[], const char *spec, int spe
                 return log_usage_error("--rm removes the pod when 'run' sees it end: not with -d.");
         if (a.replace && !a.name)
                 return log_usage_error("--replace removes the pod of the --name= given: give one.");
+        if (a.detach && (a.interactive || a.tty))
+                return log_usage_error("-i and -t relay the first app's stdin and terminal in the foreground: not with -d "
+                                       "(use 'peapod enter -t POD' later).");
         if (where == EXPECT_IMAGE)
                 return log_usage_error("'---' must be followed by an image.");
         r = finish_app(&a.apps[a.n_apps - 1], &pending);

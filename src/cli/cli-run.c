@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <systemd/sd-daemon.h>
 
@@ -301,10 +305,60 @@ static int pull_images(sd_bus *bus, const RunArgs *a) {
         return 0;
 }
 
+/* StartPod, or with -i/-t StartPodWithStdin: the first app's stdin is a
+ * pipe we feed from ours, or (-t) a pty made for it inside the pod, whose
+ * master comes to us over a socket. Never our own stdin itself, which may
+ * be our terminal or a file of ours. */
+static int start_pod(sd_bus *bus, const RunArgs *a, const char *id, CliRunIo *io) {
+        _cleanup_close_ int theirs = -EBADF;
+
+        if (!a->interactive && !a->tty)
+                return cli_call(bus, PEAPOD_ROOT_PATH, PEAPOD_MANAGER_INTERFACE, "StartPod", CLI_SLOW_CALL_USEC, NULL, "s",
+                                id);
+        if (a->tty) {
+                int p[2];
+
+                if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p) < 0)
+                        return log_error_errno(errno, "Failed to make a socket: %m");
+                theirs = p[0];
+                io->sock = p[1];
+                /* Input is relayed only with -i, as podman does with -t alone. */
+                if (a->interactive)
+                        io->relays[io->n_relays++] = (CliRelay) { .from = &io->std_in, .to = &io->master };
+                io->relays[io->n_relays++] = (CliRelay) { .from = &io->master, .to = &io->std_out, .output = true,
+                                                           .close_at_end = &io->master };
+        } else {
+                int p[2];
+
+                if (pipe2(p, O_CLOEXEC) < 0)
+                        return log_error_errno(errno, "Failed to make a pipe: %m");
+                theirs = p[0];
+                io->in_pipe = p[1];
+                /* Our EOF closes the pipe: the app sees its stdin end. */
+                io->relays[io->n_relays++] = (CliRelay) { .from = &io->std_in, .to = &io->in_pipe,
+                                                           .close_at_end = &io->in_pipe };
+        }
+        /* A command that closes its stdin early must not kill us through
+         * the pipe we relay into. */
+        (void) signal(SIGPIPE, SIG_IGN);
+        /* The unit holds its own copy once this returns; ours would keep
+         * the app's end open after it is gone. */
+        return cli_call(bus, PEAPOD_ROOT_PATH, PEAPOD_MANAGER_INTERFACE, "StartPodWithStdin", CLI_SLOW_CALL_USEC, NULL,
+                        "sht", id, theirs, a->tty ? PEAPOD_START_POD_TTY : UINT64_C(0));
+}
+
+static void run_io_done(CliRunIo *io) {
+        io->sock = safe_close(io->sock);
+        io->master = safe_close(io->master);
+        io->in_pipe = safe_close(io->in_pipe);
+}
+
 int verb_run(int argc, char *argv[]) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(run_args_done) RunArgs a = {};
         _cleanup_free_ char *id = NULL;
+        _cleanup_(run_io_done) CliRunIo io = { .std_in = STDIN_FILENO, .std_out = STDOUT_FILENO, .sock = -EBADF,
+                                               .master = -EBADF, .in_pipe = -EBADF };
         int r, q;
 
         r = run_args_parse(argc, argv, &a);
@@ -337,7 +391,7 @@ int verb_run(int argc, char *argv[]) {
         r = create_pod(bus, &a, &id);
         if (r < 0)
                 return r;
-        r = cli_call(bus, PEAPOD_ROOT_PATH, PEAPOD_MANAGER_INTERFACE, "StartPod", CLI_SLOW_CALL_USEC, NULL, "s", id);
+        r = start_pod(bus, &a, id, &io);
         if (r < 0) {
                 /* 'run' is create and start as one: a pod that never ran
                  * is of no use to whoever asked for it to run. StartPod
@@ -362,7 +416,17 @@ int verb_run(int argc, char *argv[]) {
 
         /* In the foreground, like rkt's and podman's run: the apps' output
          * as it comes, then their verdict as our exit status. */
-        r = cli_run_follow(bus, id);
+        if (a.tty && a.interactive) {
+                /* Keys as bytes for the app's terminal: ^C reaches the app
+                 * as podman -it does, not us. */
+                r = cli_terminal_make_raw();
+                if (r < 0)
+                        log_debug_errno(r, "Failed to put the terminal into raw mode: %m");
+        }
+        if (a.tty)
+                cli_pty_watch_resize();
+        r = cli_run_follow(bus, id, io.n_relays > 0 ? &io : NULL);
+        cli_terminal_restore();
         if (r >= 0)
                 r = cli_pod_exit_status(bus, id);
         if (a.remove) {

@@ -70,6 +70,8 @@ typedef struct RunArgs {
         bool detach;      /* -d: return once started (print the id) */
         bool remove;      /* --rm: remove the pod once it has ended (foreground only) */
         bool replace;     /* --replace: remove a pod of the same name first, running or not */
+        bool interactive; /* -i: our stdin, through a pipe, is the first app's */
+        bool tty;         /* -t: the first app gets a pty whose master we relay */
         bool help;
         RunApp *apps;
         size_t n_apps;
@@ -291,7 +293,58 @@ int signal_from_string(const char *s);
  * stdout, stderr to stderr, "app | " before each line when there are
  * several apps) until the pod has ended; SIGINT or SIGTERM stop the pod
  * first (cli-logs.c). */
-int cli_run_follow(sd_bus *bus, const char *pod_id);
+/* ---- terminals and relays of enter and run -i/-t (cli-tty.c) ---- */
+
+/* One direction between our fds and the command's. from and to point to
+ * the variables holding the fds, so that a direction whose fd was closed
+ * by another (the pty master) stops instead of using a stale number. */
+typedef struct CliRelay {
+        int *from, *to;
+        bool output;        /* from the command: drained at its end */
+        int *close_at_end;  /* closed when this direction ends: the command's stdin pipe sees EOF */
+        bool ended;
+} CliRelay;
+
+bool cli_relay_live(const CliRelay *r);
+void cli_relay_step(CliRelay *r, bool drain);
+/* One pollfd per relay (fd -1 for those that ended), in order. */
+struct pollfd;
+size_t cli_relays_pollfds(const CliRelay *relays, size_t n, struct pollfd *pfd);
+void cli_relays_dispatch(CliRelay *relays, size_t n, const struct pollfd *pfd);
+/* What the command wrote last, still in the pty or the pipes. */
+void cli_relays_drain_output(CliRelay *relays, size_t n);
+
+/* A pty for a command, its size our terminal's. */
+int cli_pty_open(int *ret_master, int *ret_slave);
+/* SIGWINCH noted; cli_pty_resize_if_needed() then copies our size. */
+void cli_pty_watch_resize(void);
+void cli_pty_resize_if_needed(int master);
+/* Our stdin raw, when it is a terminal (1; 0 if not): restored by
+ * cli_terminal_restore() and at exit. */
+int cli_terminal_make_raw(void);
+void cli_terminal_restore(void);
+
+/* What a foreground run relays besides the journal (-i, -t). */
+typedef struct CliRunIo {
+        int std_in, std_out; /* ours: what the relays read and write */
+        int sock;            /* -t: our end of the socket the app's pty master comes over; -EBADF without */
+        int master;          /* -t: that master once it came; -EBADF before */
+        int in_pipe;         /* -i without -t: the end of the app's stdin we write; -EBADF without */
+        CliRelay relays[2];
+        size_t n_relays;
+} CliRunIo;
+
+#define CLI_RUN_IO_POLLFDS 3 /* two relays and the socket */
+/* The run's fds to poll (at most CLI_RUN_IO_POLLFDS; a pending resize is
+ * applied first), what they became ready for, and at the end what the
+ * app wrote last. */
+size_t cli_run_io_pollfds(CliRunIo *io, struct pollfd *pfd);
+void cli_run_io_dispatch(CliRunIo *io, const struct pollfd *pfd);
+void cli_run_io_drain(CliRunIo *io);
+
+/* Follows the pod's apps' output until the pod has ended; io (NULL: none)
+ * is relayed meanwhile. */
+int cli_run_follow(sd_bus *bus, const char *pod_id, CliRunIo *io);
 int verb_image(int argc, char *argv[]);
 int verb_pod(int argc, char *argv[]);
 int verb_app(int argc, char *argv[]);

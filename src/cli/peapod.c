@@ -17,7 +17,7 @@ typedef struct Verb {
 
 static const Verb verbs[] = {
         { "run", verb_run, "Create a pod of one or more apps and start it",
-          "peapod run [-d|--rm] [--replace] [--name=NAME] [--stage1=FLAVOUR] [--pull=POLICY] [--insecure-options=image]\n"
+          "peapod run [-d|--rm] [-i] [-t] [--replace] [--name=NAME] [--stage1=FLAVOUR] [--pull=POLICY] [--insecure-options=image]\n"
           "                [--quiet] [--net=NETWORKS] [-p|--port=[IP:]HOSTPORT:PODPORT[/PROTO]]...\n"
           "                [--dns=IP]... [--dns-search=DOMAIN]... [--hostname=NAME]\n"
           "                IMAGE [APP-OPTIONS] [-- ARGS...]\n"
@@ -28,11 +28,16 @@ static const Verb verbs[] = {
           "before each line when there are several apps) until the pod has ended; then\n"
           "exit with the status of the first app that did not exit 0 (128+N when signal\n"
           "N killed it), or 0. Ctrl-C (SIGINT) or SIGTERM stops the pod first.\n"
-          "With -d, print the pod's id and return once the apps are started.\n\n"
+          "With -d, print the pod's id and return once the apps are started.\n"
+          "With -i the first app reads our stdin (through a pipe); with -t it gets a\n"
+          "terminal of its own, relayed here (-it: every key, ^C too, goes to it).\n\n"
           "Options (before the first IMAGE):\n"
           "  -h --help                Show this help\n"
           "  -d --detach              Return once the apps are started; print the pod's id\n"
           "     --rm                  Remove the pod when it has ended (not with -d)\n"
+          "  -i --interactive         Feed our stdin to the first app (not with -d)\n"
+          "  -t --tty                 Give the first app a terminal of its own and relay\n"
+          "                           it; its output then bypasses the journal (not with -d)\n"
           "     --replace             Remove a pod of the same --name= first (running or not)\n"
           "     --spec=FILE           Run the pod that FILE describes (peapod-pod.json(5)):\n"
           "                           its keys are these options; options after it win\n"

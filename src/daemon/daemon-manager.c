@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <stdio.h>
+#include <sys/stat.h>
 
 #include "cni.h"
 #include "daemon-trust.h"
@@ -642,7 +643,7 @@ finish:
         return r;
 }
 
-int bus_pod_start(Daemon *d, Pod *p, sd_bus_message *m, sd_bus_error *error) {
+int bus_pod_start(Daemon *d, Pod *p, const AppStdin *in, sd_bus_message *m, sd_bus_error *error) {
         PeapodError perr = {};
         int r;
 
@@ -658,7 +659,23 @@ int bus_pod_start(Daemon *d, Pod *p, sd_bus_message *m, sd_bus_error *error) {
         r = pod_ports_check(p, d->pods, d->n_pods, &perr);
         if (r < 0)
                 return bus_error_from_errno(error, BUS_ERROR_SCOPE_POD, r, perr.message, "Failed to start pod");
-        r = pod_start(&d->runtime, p, &perr);
+        if (in && p->n_apps == 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Pod %s has no app to take stdin", p->name);
+        if (in) {
+                struct stat st;
+
+                /* Never a terminal: any fd of one lets the app type into it
+                 * (TIOCSTI) or take it as its controlling terminal, and it
+                 * would be the caller's. A terminal of the app's own is
+                 * made inside the pod; the tty flag's socket carries its
+                 * master back to the caller. */
+                if (isatty(in->fd))
+                        return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                "stdin is a terminal: pass a pipe, or a socket with the tty flag");
+                if (in->tty && (fstat(in->fd, &st) < 0 || !S_ISSOCK(st.st_mode)))
+                        return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "The tty flag wants a socket");
+        }
+        r = pod_start_with_stdin(&d->runtime, p, in, &perr);
         if (r < 0) {
                 log_warning_errno(r, "Failed to start pod %s: %s", p->name, perr.message[0] ? perr.message : strerror(-r));
                 if (r == -EEXIST)
@@ -763,7 +780,25 @@ static int method_start_pod(sd_bus_message *m, void *userdata, sd_bus_error *err
         r = bus_read_pod(m, userdata, &p, error);
         if (r < 0)
                 return r;
-        return bus_pod_start(userdata, p, m, error);
+        return bus_pod_start(userdata, p, NULL, m, error);
+}
+
+static int method_start_pod_with_stdin(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        AppStdin in = {};
+        uint64_t flags;
+        Pod *p;
+        int r;
+
+        r = bus_read_pod(m, userdata, &p, error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(m, "ht", &in.fd, &flags);
+        if (r < 0)
+                return r;
+        if (flags & ~PEAPOD_START_POD_TTY)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown flags 0x%" PRIx64, flags);
+        in.tty = flags & PEAPOD_START_POD_TTY;
+        return bus_pod_start(userdata, p, &in, m, error);
 }
 
 static int method_stop_pod(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -848,6 +883,8 @@ const sd_bus_vtable manager_vtable[] = {
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("StartPod", SD_BUS_ARGS("s", pod), SD_BUS_NO_RESULT, method_start_pod,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("StartPodWithStdin", SD_BUS_ARGS("s", pod, "h", stdin_fd, "t", flags), SD_BUS_NO_RESULT,
+                                method_start_pod_with_stdin, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("StopPod", SD_BUS_ARGS("s", pod), SD_BUS_NO_RESULT, method_stop_pod,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("RemovePod", SD_BUS_ARGS("s", pod, "t", flags), SD_BUS_NO_RESULT, method_remove_pod,

@@ -225,7 +225,7 @@ const sd_bus_vtable pod_vtable[] = {
 };
 
 static int method_start(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        return bus_pod_start(daemon_of(m), userdata, m, error);
+        return bus_pod_start(daemon_of(m), userdata, NULL, m, error);
 }
 
 static int method_stop(sd_bus_message *m, void *userdata, sd_bus_error *error) {

@@ -174,7 +174,7 @@ void pod_properties_done(PodProperties *p);
 int bus_read_pod_properties(Daemon *d, sd_bus_message *m, PodProperties *props, sd_bus_error *error);
 /* Pod.Exec's options a(sv): Environment (as), added to the app's. */
 int bus_read_exec_options(sd_bus_message *m, char ***env, sd_bus_error *error);
-int bus_pod_start(Daemon *d, Pod *p, sd_bus_message *m, sd_bus_error *error);
+int bus_pod_start(Daemon *d, Pod *p, const AppStdin *in, sd_bus_message *m, sd_bus_error *error);
 int bus_pod_stop(Daemon *d, Pod *p, sd_bus_message *m, sd_bus_error *error);
 int bus_pod_remove(Daemon *d, Pod *p, uint64_t flags, sd_bus_message *m, sd_bus_error *error);
 /* What RemovePod does to a pod that is not running (its networks, its

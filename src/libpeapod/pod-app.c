@@ -125,7 +125,7 @@ int pod_app_start(PodRuntime *rt, Pod *p, App *a, PeapodError *err) {
         for (unsigned i = 0;; i++) {
                 PeapodError e = {};
 
-                r = app_start_unit(rt, p, a, slice, scope, &e);
+                r = app_start_unit(rt, p, a, slice, scope, NULL, &e);
                 if (r >= 0)
                         break;
                 if (r != -EEXIST || i >= APP_UNIT_EXISTS_RETRIES) {

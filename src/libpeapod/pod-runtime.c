@@ -464,8 +464,27 @@ int stage1_append_exec_start(sd_bus_message *m, const char *helper, char * const
         return bus_append_exec_start(m, helper, STRV_MAKE(argv[0], arg));
 }
 
+/* The unit's stdin when the caller gives the app one: systemd hands the
+ * unit's own copy of in->fd to the unit's start, keeps it across
+ * daemon-reload and daemon-reexec (it serializes it), and drops it once
+ * the unit has stopped (a restart gets /dev/null). The unit's
+ * output stays the journal (with --tty the helper's child moves the app
+ * onto its pty itself). */
+static int app_append_stdin(sd_bus_message *m, const AppStdin *in) {
+        int r;
+
+        r = sd_bus_message_append(m, "(sv)", "StandardInputFileDescriptor", "h", in->fd);
+        /* Explicit: systemd would otherwise have output inherit an input
+         * fd that looks bidirectional (a socket). */
+        if (r >= 0)
+                r = bus_append_property_s(m, "StandardOutput", "journal");
+        if (r >= 0)
+                r = bus_append_property_s(m, "StandardError", "journal");
+        return r;
+}
+
 int app_start_unit(PodRuntime *rt, const Pod *p, App *a, const char *slice, const char *scope,
-                          PeapodError *err) {
+                   const AppStdin *in, PeapodError *err) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         _cleanup_free_ char *unit = NULL, *helper = NULL, *rootfs = NULL, *desc = NULL, *args_file = NULL;
         _cleanup_strv_free_ char **argv = NULL;
@@ -506,6 +525,8 @@ int app_start_unit(PodRuntime *rt, const Pod *p, App *a, const char *slice, cons
         FOREACH_STRV(e, a->env)
                 if (r >= 0)
                         r = asprintf(&arg, "--env=%s", e) < 0 ? -ENOMEM : strv_consume(&argv, arg);
+        if (r >= 0 && in && in->tty)
+                r = strv_extend(&argv, "--tty");
         if (r >= 0)
                 r = strv_extend(&argv, "--");
         FOREACH_STRV(e, a->exec)
@@ -559,7 +580,8 @@ int app_start_unit(PodRuntime *rt, const Pod *p, App *a, const char *slice, cons
              * line (no rate limit, see units/journald-peapod.conf), and a
              * busy app cannot flood the system journal. */
             (r = bus_append_property_s(m, "LogNamespace", POD_JOURNAL_NAMESPACE)) < 0 ||
-            (r = app_append_limits(m, a)) < 0)
+            (r = app_append_limits(m, a)) < 0 ||
+            (in && (r = app_append_stdin(m, in)) < 0))
                 return r;
 
         /* LogExtraFields is aay: every journal entry of the unit carries them. */
@@ -669,6 +691,10 @@ static void pod_teardown(PodRuntime *rt, Pod *p) {
 }
 
 int pod_start(PodRuntime *rt, Pod *p, PeapodError *err) {
+        return pod_start_with_stdin(rt, p, NULL, err);
+}
+
+int pod_start_with_stdin(PodRuntime *rt, Pod *p, const AppStdin *in, PeapodError *err) {
         _cleanup_free_ char *slice = NULL, *scope = NULL, *root = NULL, *desc = NULL;
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_free_ int *ifindices = NULL;
@@ -778,7 +804,8 @@ int pod_start(PodRuntime *rt, Pod *p, PeapodError *err) {
 
         crash_point("start-machine");
         for (size_t i = 0; i < p->n_apps; i++) {
-                r = app_start_unit(rt, p, &p->apps[i], slice, scope, err);
+                /* Only the first app: the others keep /dev/null and the journal. */
+                r = app_start_unit(rt, p, &p->apps[i], slice, scope, i == 0 ? in : NULL, err);
                 if (r < 0)
                         goto fail;
         }

@@ -25,6 +25,21 @@ typedef struct PodRuntime {
  * again; err says what failed. */
 int pod_start(PodRuntime *rt, Pod *p, PeapodError *err);
 
+/* The first app's stdin instead of /dev/null (a foreground 'peapod run
+ * -i/-t', Manager.StartPodWithStdin): fd, a pipe or socket the caller
+ * feeds; with tty, a unix socket over which the app's helper sends the
+ * caller the master of a pty it makes for the app in the app's own
+ * /dev/pts (peapod-stage1-app --tty): the app's stdin, stdout and stderr
+ * (instead of the journal) and its controlling terminal. The unit keeps
+ * its own copy of fd (systemd's StandardInputFileDescriptor=). */
+typedef struct AppStdin {
+        int fd;
+        bool tty;
+} AppStdin;
+
+/* pod_start() with in (NULL: none) for the first app. */
+int pod_start_with_stdin(PodRuntime *rt, Pod *p, const AppStdin *in, PeapodError *err);
+
 /* running -> exited: stops the pod slice (apps and infra), records how each
  * app ended, releases units and mounts. Idempotent. */
 int pod_stop(PodRuntime *rt, Pod *p);
@@ -65,7 +80,9 @@ int app_check_stage1(PodRuntime *rt, const Pod *p, const App *a, PeapodError *er
 int app_dir(PodRuntime *rt, const Pod *p, const App *a, const char *sub, char **ret);
 int app_mount_rootfs(PodRuntime *rt, const Pod *p, const App *a);
 void app_umount_rootfs(PodRuntime *rt, const Pod *p, const App *a);
-int app_start_unit(PodRuntime *rt, const Pod *p, App *a, const char *slice, const char *scope, PeapodError *err);
+struct AppStdin;
+int app_start_unit(PodRuntime *rt, const Pod *p, App *a, const char *slice, const char *scope,
+                   const AppStdin *in, PeapodError *err);
 
 /* The ExecStart of a unit-started stage1 helper: writes argv[1..] to
  * args_file (stage1/README.md, "--args-file") and appends ExecStart =

@@ -36,6 +36,9 @@
 /* Pod.Exec: stdin is a pty the caller made for the command, which becomes
  * its controlling terminal. */
 #define PEAPOD_EXEC_TTY UINT64_C(1)
+/* Manager.StartPodWithStdin: the fd is a socket over which the first app's
+ * helper sends back the master of a pty it made inside the pod (peapod run -t). */
+#define PEAPOD_START_POD_TTY UINT64_C(1)
 /* Manager.PullImage, ImportImage, ImportImageWithSignature: accept the image
  * whatever the trust policy says, for this one call (--insecure-options=image);
  * peapodd logs every use. */

@@ -450,8 +450,14 @@ static _noreturn_ void child_main(const AppArgs *a, int out_fd, int err_fd) {
 
         if (setup_root(a) < 0 || enter_workdir(a->workdir ?: "/") < 0)
                 _exit(STAGE1_APP_EXIT_SETUP);
+        /* From here on our complaints appear on the app's terminal. */
+        if (a->tty && stage1_pty_for_app() < 0)
+                _exit(STAGE1_APP_EXIT_SETUP);
         if (stage1_security_resolve(&a->sec, &creds) < 0)
                 _exit(STAGE1_APP_EXIT_SETUP);
+        /* The app's terminal is the app's, as login makes it. */
+        if (a->tty && fchown(STDIN_FILENO, creds.uid, (gid_t) -1) < 0)
+                log_warning_errno(errno, "Failed to give the terminal to uid %u: %m", (unsigned) creds.uid);
 
         if (clearenv() != 0)
                 _exit(STAGE1_APP_EXIT_SETUP);
@@ -478,11 +484,12 @@ static _noreturn_ void child_main(const AppArgs *a, int out_fd, int err_fd) {
         if (stage1_security_apply(&a->sec, &creds) < 0)
                 _exit(STAGE1_APP_EXIT_SETUP);
 
-        /* Our own complaints go to the unit's stream, not the app's. */
+        /* Our own complaints go to the unit's stream (with --tty: the
+         * app's terminal), not the app's streams. */
         saved_stderr = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
         if (saved_stderr < 0 ||
-            dup2(out_fd, STDOUT_FILENO) < 0 ||
-            dup2(err_fd, STDERR_FILENO) < 0) {
+            (out_fd >= 0 && dup2(out_fd, STDOUT_FILENO) < 0) ||
+            (err_fd >= 0 && dup2(err_fd, STDERR_FILENO) < 0)) {
                 log_error_errno(errno, "Failed to set up the app's stdout/stderr: %m");
                 _exit(STAGE1_APP_EXIT_SETUP);
         }
@@ -521,7 +528,9 @@ static int run(int argc, char *argv[]) {
         if (pod_open(args.leader, args.scope, &pod) < 0)
                 return STAGE1_APP_EXIT_SETUP;
 
-        if (stage1_open_journal_streams(args.app_id, &out_fd, &err_fd) < 0)
+        /* With --tty the app writes to its terminal, which the caller
+         * relays. */
+        if (!args.tty && stage1_open_journal_streams(args.app_id, &out_fd, &err_fd) < 0)
                 return STAGE1_APP_EXIT_SETUP;
 
         if (pod_join(&pod, args.private_pid_ns) < 0)

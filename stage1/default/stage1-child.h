@@ -18,3 +18,22 @@ int stage1_wait_child(pid_t child, const sigset_t *mask);
 
 /* Dies by sig, core dumps off; 128+sig if the signal does not kill. */
 _noreturn_ void stage1_die_by_signal(int sig);
+
+/* --tty of peapod-stage1-exec, in the child: stdin is a pty the caller
+ * made for the command. A new session whose controlling terminal it is,
+ * taken over from the session of our helper, which systemd made its
+ * leader with that terminal (TIOCSCTTY with 1, which needs CAP_SYS_ADMIN:
+ * we are still root). The pty becomes the command's foreground, so ^C,
+ * SIGWINCH and the hangup at the caller's end reach it. Never for a
+ * terminal that was not made for the command (stage1/README.md,
+ * "Terminals"). */
+int stage1_take_tty(void);
+
+/* --tty of peapod-stage1-app, in the child, after it entered the app's
+ * root: a new pty of the app's own /dev/pts (so its name resolves there),
+ * its master sent (SCM_RIGHTS) over the socket on stdin to the caller
+ * that relays it, then, once the caller answered one byte (it has set the
+ * size) or closed its end, the slave as stdin, stdout, stderr and the
+ * controlling terminal of a new session. Nothing of the caller's but that
+ * socket is ever in the pod, and the socket is gone at the exec. */
+int stage1_pty_for_app(void);

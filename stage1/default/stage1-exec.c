@@ -211,10 +211,8 @@ static _noreturn_ void child_main(const ExecArgs *a, const Target *t) {
          * made its leader. Never merely because stdin is a terminal: that
          * could be the caller's own, and a controlling terminal (or any fd
          * of it, with TIOCSTI) lets CMD type into the caller's shell. */
-        if (a->tty) {
-                if (setsid() < 0 || ioctl(STDIN_FILENO, TIOCSCTTY, 1) < 0)
-                        log_warning_errno(errno, "Failed to make stdin our controlling terminal: %m");
-        }
+        if (a->tty)
+                (void) stage1_take_tty();
         if (a->workdir && chdir(a->workdir) < 0)
                 log_warning_errno(errno, "Failed to enter %s, staying in /: %m", a->workdir);
 

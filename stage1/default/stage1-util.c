@@ -186,6 +186,8 @@ static void app_help(void) {
                "                     Join the pod's PID namespace (default) or make one\n"
                "     --bind=SOURCE:TARGET[:ro]\n"
                "                     Bind SOURCE to TARGET inside the app (repeatable)\n"
+               "     --tty           Make the app a pty of its own (stdio, controlling terminal)\n"
+               "                     and send its master over stdin, a unix socket\n"
                STAGE1_SECURITY_HELP,
                program_invocation_short_name, STAGE1_CONTRACT_VERSION);
 }
@@ -239,7 +241,7 @@ void app_args_done(AppArgs *a) {
 int app_args_parse(int argc, char *argv[], AppArgs *ret) {
         enum {
                 ARG_LEADER = 0x100, ARG_SCOPE, ARG_ROOTFS, ARG_APP_ID, ARG_WORKDIR, ARG_ENV,
-                ARG_READONLY_ROOTFS, ARG_PID_NAMESPACE, ARG_BIND, ARG_ETC_DIR,
+                ARG_READONLY_ROOTFS, ARG_PID_NAMESPACE, ARG_BIND, ARG_ETC_DIR, ARG_TTY,
         };
         static const struct option options[] = {
                 { "help",            no_argument,       NULL, 'h'                 },
@@ -253,12 +255,14 @@ int app_args_parse(int argc, char *argv[], AppArgs *ret) {
                 { "pid-namespace",   required_argument, NULL, ARG_PID_NAMESPACE   },
                 { "bind",            required_argument, NULL, ARG_BIND            },
                 { "etc-dir",         required_argument, NULL, ARG_ETC_DIR         },
+                { "tty",             no_argument,       NULL, ARG_TTY             },
                 STAGE1_SECURITY_OPTIONS,
                 {}
         };
         _cleanup_(app_args_done) AppArgs a = {};
         _cleanup_strv_free_ char **env = NULL;
         const char *reason;
+        struct stat st;
         int c, r;
 
         optind = 0;
@@ -312,6 +316,9 @@ int app_args_parse(int argc, char *argv[], AppArgs *ret) {
                 case ARG_READONLY_ROOTFS:
                         a.readonly_rootfs = true;
                         break;
+                case ARG_TTY:
+                        a.tty = true;
+                        break;
                 case ARG_PID_NAMESPACE:
                         if (streq(optarg, "pod"))
                                 a.private_pid_ns = false;
@@ -341,6 +348,13 @@ int app_args_parse(int argc, char *argv[], AppArgs *ret) {
                 return log_error_errno(EINVAL, "--leader=, --scope=, --rootfs= and --app-id= are required.");
         if (optind >= argc || isempty(argv[optind]))
                 return log_error_errno(EINVAL, "No command given.");
+        /* --tty's pty is the app's own, made here; stdin only carries its
+         * master to the caller. systemd hands the caller's socket to the
+         * unit's first start only (it drops a unit's stdio fds once the
+         * unit has stopped): a restart (Restart=) gets /dev/null, and the
+         * app then runs as without --tty, into the journal. */
+        if (a.tty && (fstat(STDIN_FILENO, &st) < 0 || !S_ISSOCK(st.st_mode)))
+                a.tty = false;
 
         a.cmd = argv + optind;
         a.env = TAKE_PTR(env);

@@ -78,6 +78,7 @@ typedef struct AppArgs {
         BindSpec binds[STAGE1_BINDS_MAX];
         size_t n_binds;
         const char *etc_dir; /* hosts, resolv.conf, hostname for the app's /etc; NULL = none */
+        bool tty;            /* stdin is a pty made for the app: stdout, stderr, controlling terminal */
         char **env;  /* owned copies, "K=V" */
         char **cmd;  /* points into argv */
 } AppArgs;

@@ -149,9 +149,14 @@ static _noreturn_ void child_main(const AppArgs *a, int out_fd, int err_fd) {
         (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (setup_root(a->rootfs, a->readonly_rootfs) < 0 || enter_workdir(a->workdir ?: "/") < 0)
                 _exit(STAGE1_APP_EXIT_SETUP);
+        /* A pty of the host's /dev/pts, which fly apps see anyway. */
+        if (a->tty && stage1_pty_for_app() < 0)
+                _exit(STAGE1_APP_EXIT_SETUP);
         /* Inside the chroot: the image's own files, never NSS. */
         if (stage1_security_resolve(&a->sec, &creds) < 0)
                 _exit(STAGE1_APP_EXIT_SETUP);
+        if (a->tty && fchown(STDIN_FILENO, creds.uid, (gid_t) -1) < 0)
+                log_warning_errno(errno, "Failed to give the terminal to uid %u: %m", (unsigned) creds.uid);
         if (clearenv() != 0)
                 _exit(STAGE1_APP_EXIT_SETUP);
         FOREACH_STRV(e, a->env)
@@ -166,7 +171,7 @@ static _noreturn_ void child_main(const AppArgs *a, int out_fd, int err_fd) {
         /* The same identity and privileges as a default app's. */
         if (stage1_security_apply(&a->sec, &creds) < 0)
                 _exit(STAGE1_APP_EXIT_SETUP);
-        if (dup2(out_fd, STDOUT_FILENO) < 0 || dup2(err_fd, STDERR_FILENO) < 0)
+        if ((out_fd >= 0 && dup2(out_fd, STDOUT_FILENO) < 0) || (err_fd >= 0 && dup2(err_fd, STDERR_FILENO) < 0))
                 _exit(STAGE1_APP_EXIT_SETUP);
 
         {
@@ -212,7 +217,8 @@ int main(int argc, char *argv[]) {
         }
         if (leader_check(args.leader, args.scope) < 0)
                 return STAGE1_APP_EXIT_SETUP;
-        if (stage1_open_journal_streams(args.app_id, &out_fd, &err_fd) < 0)
+        /* With --tty the app writes to its terminal, as in default. */
+        if (!args.tty && stage1_open_journal_streams(args.app_id, &out_fd, &err_fd) < 0)
                 return STAGE1_APP_EXIT_SETUP;
 
         (void) signal(SIGCHLD, SIG_DFL);

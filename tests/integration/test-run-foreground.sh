@@ -124,6 +124,4 @@ assert_eq "$id" "$(pod_id "${PFX}det")" "run -d prints the pod's id"
 assert_eq running "$(pod_state "${PFX}det")" "the pod after run -d"
 o=$(must_fail $PEAPOD run -d --rm --net=none busybox -- true)
 assert_contains "$o" "not with -d" "-d with --rm"
-o=$(must_fail $PEAPOD run -it --net=none busybox -- sh)
-assert_contains "$o" "enter -t" "-it points to enter -t"
 say ok

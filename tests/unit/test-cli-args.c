@@ -443,6 +443,29 @@ TEST(journal) {
         ASSERT_TRUE(pod_journal_next(j, &e) == 0);
 }
 
+TEST(run_stdin_and_tty) {
+        RunArgs a = {};
+
+        ASSERT_OK(parse(&a, "-i", "busybox", NULL));
+        ASSERT_TRUE(a.interactive && !a.tty);
+        run_args_done(&a);
+        ASSERT_OK(parse(&a, "--tty", "--rm", "busybox", NULL));
+        ASSERT_TRUE(!a.interactive && a.tty && a.remove);
+        run_args_done(&a);
+        ASSERT_OK(parse(&a, "-it", "busybox", NULL));
+        ASSERT_TRUE(a.interactive && a.tty);
+        run_args_done(&a);
+        ASSERT_OK(parse(&a, "-ti", "--interactive", "busybox", NULL));
+        ASSERT_TRUE(a.interactive && a.tty);
+        run_args_done(&a);
+        /* Foreground only; and pod options, not an app's. */
+        ASSERT_ERR(parse(&a, "-d", "-i", "busybox", NULL), EINVAL);
+        ASSERT_ERR(parse(&a, "-t", "--detach", "busybox", NULL), EINVAL);
+        ASSERT_ERR(parse(&a, "busybox", "-it", NULL), EINVAL);
+        ASSERT_TRUE(cli_usage_failed);
+        ASSERT_TRUE(a.n_apps == 0 && !a.apps);
+}
+
 int main(void) {
         test_verb_suggestions();
         test_signals();
@@ -452,6 +475,7 @@ int main(void) {
         test_run_exec_and_options();
         test_run_several_apps();
         test_run_errors();
+        test_run_stdin_and_tty();
         test_run_help();
         test_run_isolation_options();
         test_app_results();
