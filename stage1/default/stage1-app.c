@@ -521,7 +521,7 @@ static int run(int argc, char *argv[]) {
         if (pod_open(args.leader, args.scope, &pod) < 0)
                 return STAGE1_APP_EXIT_SETUP;
 
-        if (stage1_open_journal_streams(args.app_id, &out_fd, &err_fd) < 0)
+        if (stage1_open_journal_streams(args.app_name ?: args.app_id, &out_fd, &err_fd) < 0)
                 return STAGE1_APP_EXIT_SETUP;
 
         if (pod_join(&pod, args.private_pid_ns) < 0)
