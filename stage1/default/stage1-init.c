@@ -2,8 +2,10 @@
 /* peapod-stage1-init: makes a pod's namespaces and its PID 1. See
  * stage1/README.md for the contract. */
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <net/if.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,7 +20,12 @@
 
 #include "log.h"
 #include "stage1-sealed.h"
+#include "time-util.h"
 #include "stage1-util.h"
+
+/* How long a stop waits for the apps after SIGTERM before our exit kills
+ * them: peapodd's TimeoutStopSec of app units. */
+#define STAGE1_STOP_TIMEOUT_USEC (10 * USEC_PER_SEC)
 
 static const char os_release[] =
         "NAME=\"peapod pod\"\n"
@@ -176,6 +183,22 @@ static bool is_stop_signal(int sig) {
         return sig == SIGTERM || sig == SIGINT || sig == SIGRTMIN + 3 || sig == SIGRTMIN + 4;
 }
 
+/* Whether any process but us is left in the pod's PID namespace: our /proc
+ * is the namespace's. Apps are not our children (their helpers, outside
+ * the namespace, are their parents), so waitpid() cannot tell. */
+static bool others_left(void) {
+        DIR *d = opendir("/proc");
+        struct dirent *de;
+        bool found = false;
+
+        if (!d)
+                return false;
+        while (!found && (de = readdir(d)))
+                found = de->d_name[0] >= '1' && de->d_name[0] <= '9' && !streq(de->d_name, "1");
+        closedir(d);
+        return found;
+}
+
 static _noreturn_ void pid1_main(const InitArgs *args, int ready_pipe) {
         _cleanup_close_ int sfd = -EBADF, null_fd = -EBADF;
         sigset_t all;
@@ -218,11 +241,32 @@ static _noreturn_ void pid1_main(const InitArgs *args, int ready_pipe) {
         (void) dup2(null_fd, STDERR_FILENO);
         null_fd = safe_close(null_fd);
 
-        for (;;) {
+        /* A stop (machined's poweroff and halt send SIGRTMIN+4 and +3 to
+         * us, its reboot SIGINT, `kill` of the scope SIGTERM) is graceful,
+         * as `machinectl terminate` and `peapod stop` are through systemd:
+         * SIGTERM to every process of the namespace, then as long as the
+         * apps' TimeoutStopSec for them to exit. Our exit then makes the
+         * kernel SIGKILL what is left; the scope goes empty and systemd
+         * stops the app units bound to it (apps in PID namespaces of their
+         * own are not ours to signal: they get their SIGTERM from that). */
+        for (uint64_t deadline = UINT64_MAX;;) {
                 struct signalfd_siginfo si;
-                ssize_t n = read(sfd, &si, sizeof(si));
+                struct pollfd pfd = { .fd = sfd, .events = POLLIN };
+                ssize_t n;
 
-                if (n < 0 && errno == EINTR)
+                if (deadline != UINT64_MAX) {
+                        uint64_t now = now_usec(CLOCK_MONOTONIC);
+
+                        if (now >= deadline || !others_left())
+                                _exit(EXIT_SUCCESS);
+                        /* Nothing tells us when the last app is gone:
+                         * look every 50 ms. */
+                        if (poll(&pfd, 1, 50) == 0)
+                                continue;
+                }
+
+                n = read(sfd, &si, sizeof(si));
+                if (n < 0 && (errno == EINTR || errno == EAGAIN))
                         continue;
                 if (n != (ssize_t) sizeof(si))
                         _exit(EXIT_FAILURE);
@@ -230,9 +274,10 @@ static _noreturn_ void pid1_main(const InitArgs *args, int ready_pipe) {
                 if (si.ssi_signo == SIGCHLD)
                         while (waitpid(-1, NULL, WNOHANG) > 0)
                                 ;
-                else if (is_stop_signal((int) si.ssi_signo))
-                        /* The kernel kills the rest of the namespace. */
-                        _exit(EXIT_SUCCESS);
+                else if (is_stop_signal((int) si.ssi_signo) && deadline == UINT64_MAX) {
+                        (void) kill(-1, SIGTERM);
+                        deadline = now_usec(CLOCK_MONOTONIC) + STAGE1_STOP_TIMEOUT_USEC;
+                }
         }
 }
 
