@@ -42,14 +42,17 @@ wait_exited "${PFX}deaf" 60
 [ $((SECONDS - start)) -ge 8 ] || fail "an app that ignores SIGTERM was killed before the stop timeout"
 say "poweroff of an app ignoring SIGTERM: ended after $((SECONDS - start)) s"
 
-# shell, login, copy-to, copy-from: never the host's root.
+# shell, login, copy-to, copy-from: never the host's root; shell and login
+# say what to use instead.
 $PEAPOD run -d --name "${PFX}cp" --net=none busybox -- sleep 300 >/dev/null
 wait_for 30 sh -c "[ \"\$(machinectl show -p State --value ${PFX}cp)\" = running ]" || fail "machine not running"
 out=$(timeout 30 machinectl shell "${PFX}cp" /bin/sh -c 'cat /etc/hostname' </dev/null 2>&1) &&
         fail "machinectl shell worked: $out"
 assert_not_contains "$out" "$(cat /etc/hostname)" "machinectl shell"
+assert_contains "$out" "use 'peapod enter POD'" "machinectl shell says what to use"
 say "machinectl shell refused: $out"
 out=$(timeout 30 machinectl login "${PFX}cp" </dev/null 2>&1) && fail "machinectl login worked: $out"
+assert_contains "$out" "use 'peapod enter POD'" "machinectl login says what to use"
 say "machinectl login refused: $out"
 echo probe >"$T/probe"
 out=$(timeout 30 machinectl copy-to "${PFX}cp" "$T/probe" /peapod-copy-to-probe 2>&1) && fail "machinectl copy-to worked: $out"
