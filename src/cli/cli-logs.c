@@ -374,9 +374,8 @@ int verb_logs(int argc, char *argv[]) {
         for (size_t i = 0; i < p.n_apps; i++)
                 if (!app || streq(p.apps[i].name, app))
                         n_sel++;
-        if (app && !app_name_is_valid(app))
-                return log_error_errno(ENOENT, "Pod %s has no app named %s.", p.name, app);
-        if (app && n_sel == 0 && follow_flag)
+        /* Following waits for new lines: only of an app the pod has. */
+        if (app && (!app_name_is_valid(app) || (n_sel == 0 && follow_flag)))
                 return log_error_errno(ENOENT, "Pod %s has no app named %s.", p.name, app);
         if (prefix && !app && p.n_apps > 1)
                 for (size_t i = 0; i < p.n_apps; i++)
