@@ -15,15 +15,15 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 
 #include "log.h"
 #include "stage1-bus.h"
 #include "stage1-sealed.h"
-#include "time-util.h"
 #include "stage1-util.h"
+#include "time-util.h"
 
 /* How long a stop waits for the apps after SIGTERM before our exit kills
  * them: peapodd's TimeoutStopSec of app units. */
