@@ -102,7 +102,11 @@ static void show_progress(const JobWait *w, const char *ref, bool tty, char **la
                         fprintf(stderr, " (%u%%)", (unsigned) (w->done * 100 / w->total));
                 fflush(stderr);
         } else if (!streq_ptr(*last_phase, w->phase)) {
-                fprintf(stderr, "%s: %s (%s)\n", ref, w->phase, format_bytes(b, sizeof(b), w->total));
+                /* A size of 0 is an unknown one (an archive on a pipe). */
+                if (w->total > 0)
+                        fprintf(stderr, "%s: %s (%s)\n", ref, w->phase, format_bytes(b, sizeof(b), w->total));
+                else
+                        fprintf(stderr, "%s: %s\n", ref, w->phase);
                 free(*last_phase);
                 *last_phase = strdup(w->phase);
         }

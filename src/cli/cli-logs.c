@@ -19,10 +19,6 @@ typedef enum LogsOutput {
         LOGS_CRI,
 } LogsOutput;
 
-typedef struct Selected {
-        const char *id, *name;
-} Selected;
-
 typedef struct LogsPrinter {
         LogsOutput output;
         bool timestamps;
@@ -30,8 +26,9 @@ typedef struct LogsPrinter {
          * terminal, unless --raw (CRI lines are bytes, for files). */
         bool escape;
         int prefix_width;
-        const Selected *apps;
-        size_t n_apps;
+        /* With prefix_width 0: the one app whose lines go unprefixed; the
+         * lines of any other (an app removed from the pod) get their name. */
+        const char *unprefixed;
         FILE *last;
         char *buf, *escaped;
         size_t len, cap, escaped_len, escaped_cap;
@@ -78,13 +75,6 @@ static bool can_read_system_journal(void) {
         return false;
 }
 
-static const char *app_name(const LogsPrinter *p, const char *id) {
-        for (size_t i = 0; i < p->n_apps; i++)
-                if (streq(p->apps[i].id, id))
-                        return p->apps[i].name;
-        return id;
-}
-
 static int print_entry(LogsPrinter *p, const PodJournalEntry *e) {
         const char *out;
         size_t out_len;
@@ -103,11 +93,15 @@ static int print_entry(LogsPrinter *p, const PodJournalEntry *e) {
                 }
                 break;
         case LOGS_JSON:
-                r = log_format_json(e, app_name(p, e->app_id), &p->buf, &p->len, &p->cap);
+                r = log_format_json(e, e->app_name, &p->buf, &p->len, &p->cap);
                 break;
-        default:
-                r = log_format_text(e, app_name(p, e->app_id), p->prefix_width, p->timestamps, p->escape, &p->buf,
-                                    &p->len, &p->cap);
+        default: {
+                int width = p->prefix_width;
+
+                if (width == 0 && p->unprefixed && !streq(e->app_name, p->unprefixed))
+                        width = (int) strlen(e->app_name);
+                r = log_format_text(e, e->app_name, width, p->timestamps, p->escape, &p->buf, &p->len, &p->cap);
+        }
         }
         if (r < 0)
                 return log_oom();
@@ -315,7 +309,6 @@ int verb_logs(int argc, char *argv[]) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(pod_journal_freep) PodJournal *j = NULL;
         _cleanup_(pod_info_done) PodInfo p = {};
-        _cleanup_free_ Selected *sel = NULL;
         _cleanup_(logs_printer_done) LogsPrinter printer = {};
         bool follow_flag = false, prefix = true, raw = false, have_lines = false, only_stdout = false, only_stderr = false;
         const char *pod, *app = NULL, *since_arg = NULL, *until_arg = NULL;
@@ -409,20 +402,21 @@ int verb_logs(int argc, char *argv[]) {
                 /* The journal is read directly; peapodd is not needed any more. */
                 bus = sd_bus_flush_close_unref(bus);
 
-        sel = calloc(p.n_apps ?: 1, sizeof(Selected));
-        if (!sel)
-                return log_oom();
+        /* Lines are selected by the pod's id and the app's name, not by
+         * the apps the pod has now: an app removed from the pod keeps its
+         * lines until the pod is removed. */
         for (size_t i = 0; i < p.n_apps; i++)
                 if (!app || streq(p.apps[i].name, app))
-                        sel[n_sel++] = (Selected) { .id = p.apps[i].id, .name = p.apps[i].name };
-        if (app && n_sel == 0)
+                        n_sel++;
+        /* Following waits for new lines: only of an app the pod has. */
+        if (app && (!app_name_is_valid(app) || (n_sel == 0 && follow_flag)))
                 return log_error_errno(ENOENT, "Pod %s has no app named %s.", p.name, app);
-        printer.apps = sel;
-        printer.n_apps = n_sel;
-        if (prefix && n_sel > 1)
-                for (size_t i = 0; i < n_sel; i++)
-                        if ((int) strlen(sel[i].name) > printer.prefix_width)
-                                printer.prefix_width = (int) strlen(sel[i].name);
+        if (prefix && !app && p.n_apps > 1)
+                for (size_t i = 0; i < p.n_apps; i++)
+                        if ((int) strlen(p.apps[i].name) > printer.prefix_width)
+                                printer.prefix_width = (int) strlen(p.apps[i].name);
+        if (prefix && printer.prefix_width == 0)
+                printer.unprefixed = app ?: p.n_apps == 1 ? p.apps[0].name : "";
 
         if (!can_read_system_journal())
                 log_warning("Only root and members of the 'systemd-journal' group can read apps' logs; "
@@ -431,11 +425,9 @@ int verb_logs(int argc, char *argv[]) {
         r = pod_journal_open(POD_JOURNAL_NAMESPACE, &j);
         if (r < 0)
                 return log_error_errno(r, "Failed to open the journal namespace '%s': %m", POD_JOURNAL_NAMESPACE);
-        for (size_t i = 0; i < n_sel; i++) {
-                r = pod_journal_add_app(j, sel[i].id);
-                if (r < 0)
-                        return log_error_errno(r, "Failed to select the logs of app %s: %m", sel[i].name);
-        }
+        r = pod_journal_add_pod(j, p.id, app);
+        if (r < 0)
+                return log_error_errno(r, "Failed to select the logs of pod %s: %m", p.name);
         if (only_stdout || only_stderr) {
                 r = pod_journal_add_stream(j, only_stdout ? POD_LOG_STDOUT : POD_LOG_STDERR);
                 if (r < 0)
@@ -475,6 +467,9 @@ int verb_logs(int argc, char *argv[]) {
                 r = print_available(j, &printer);
         if (r < 0)
                 return r;
+        if (app && n_sel == 0 && r == 0 && !have_lines && !since_arg && !until_arg)
+                /* Neither an app of the pod now nor one removed from it. */
+                return log_error_errno(ENOENT, "Pod %s has no app named %s.", p.name, app);
 
         return fflush(stdout) != 0 || fflush(stderr) != 0 ? -EIO : 0;
 }
@@ -482,7 +477,6 @@ int verb_logs(int argc, char *argv[]) {
 int cli_run_follow(sd_bus *bus, const char *pod_id, CliRunIo *io) {
         _cleanup_(pod_journal_freep) PodJournal *j = NULL;
         _cleanup_(pod_info_done) PodInfo p = {};
-        _cleanup_free_ Selected *sel = NULL;
         _cleanup_(logs_printer_done) LogsPrinter printer = {};
         struct sigaction sa = { .sa_handler = on_run_interrupt };
         int r;
@@ -490,16 +484,11 @@ int cli_run_follow(sd_bus *bus, const char *pod_id, CliRunIo *io) {
         r = cli_get_pod_info(bus, pod_id, &p);
         if (r < 0)
                 return r;
-        sel = calloc(p.n_apps ?: 1, sizeof(Selected));
-        if (!sel)
-                return log_oom();
-        for (size_t i = 0; i < p.n_apps; i++) {
-                sel[i] = (Selected) { .id = p.apps[i].id, .name = p.apps[i].name };
-                if (p.n_apps > 1 && (int) strlen(sel[i].name) > printer.prefix_width)
-                        printer.prefix_width = (int) strlen(sel[i].name);
-        }
-        printer.apps = sel;
-        printer.n_apps = p.n_apps;
+        for (size_t i = 0; i < p.n_apps; i++)
+                if (p.n_apps > 1 && (int) strlen(p.apps[i].name) > printer.prefix_width)
+                        printer.prefix_width = (int) strlen(p.apps[i].name);
+        if (p.n_apps == 1)
+                printer.unprefixed = p.apps[0].name;
         /* One app's output is its own, bytes as it wrote them (as podman
          * run's); among several, a line must not pose as another app's by
          * drawing over its prefix: escaped as 'peapod logs' does. */
@@ -508,11 +497,9 @@ int cli_run_follow(sd_bus *bus, const char *pod_id, CliRunIo *io) {
         r = pod_journal_open(POD_JOURNAL_NAMESPACE, &j);
         if (r < 0)
                 return log_error_errno(r, "Failed to open the journal namespace '%s': %m", POD_JOURNAL_NAMESPACE);
-        for (size_t i = 0; i < p.n_apps; i++) {
-                r = pod_journal_add_app(j, sel[i].id);
-                if (r < 0)
-                        return log_error_errno(r, "Failed to select the logs of app %s: %m", sel[i].name);
-        }
+        r = pod_journal_add_pod(j, p.id, NULL);
+        if (r < 0)
+                return log_error_errno(r, "Failed to select the logs of pod %s: %m", p.name);
         r = pod_journal_seek_head(j);
         if (r < 0)
                 return log_error_errno(r, "Failed to seek in the journal: %m");

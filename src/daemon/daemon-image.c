@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <sys/stat.h>
 
 #include "aci.h"
 #include "daemon-job.h"
@@ -672,6 +673,10 @@ typedef struct ArchiveJob {
         uint64_t flags;
         void *signature;        /* import: an ACI's detached signature, or NULL */
         size_t signature_size;
+        /* Where the archive starts in fd, when it is a regular file (a
+         * pipe's byte count is not known): the sizes the job reports. */
+        bool seekable;
+        uint64_t start;
 } ArchiveJob;
 
 static void archive_job_free(void *p) {
@@ -698,6 +703,13 @@ static int archive_job_new(Daemon *d, sd_bus_message *m, int fd, const char *ima
                 free(aj);
                 return r;
         }
+        {
+                struct stat st;
+                off_t o = lseek(aj->fd, 0, SEEK_CUR);
+
+                aj->seekable = o >= 0 && fstat(aj->fd, &st) >= 0 && S_ISREG(st.st_mode);
+                aj->start = aj->seekable ? (uint64_t) o : 0;
+        }
         aj->images_dir = strdup(d->images_dir);
         aj->image = isempty(image) ? NULL : strdup(image);
         if (!aj->images_dir || (!isempty(image) && !aj->image)) {
@@ -708,8 +720,26 @@ static int archive_job_new(Daemon *d, sd_bus_message *m, int fd, const char *ima
         return 0;
 }
 
-static void archive_job_phase(Job *j, const char *phase) {
-        JobProgress jp = {};
+/* The archive's bytes so far: for an import the file's size from where
+ * it starts (what is read), for an export what was written (the position
+ * in the file). 0 when the fd is no regular file. */
+static uint64_t archive_job_bytes(const ArchiveJob *aj, bool import) {
+        struct stat st;
+        off_t o;
+
+        if (!aj->seekable || aj->fd < 0)
+                return 0;
+        if (import) {
+                if (fstat(aj->fd, &st) < 0 || (uint64_t) st.st_size < aj->start)
+                        return 0;
+                return (uint64_t) st.st_size - aj->start;
+        }
+        o = lseek(aj->fd, 0, SEEK_CUR);
+        return o >= 0 && (uint64_t) o >= aj->start ? (uint64_t) o - aj->start : 0;
+}
+
+static void archive_job_phase(Job *j, const char *phase, uint64_t done, uint64_t total) {
+        JobProgress jp = { .done = done, .total = total };
 
         snprintf(jp.phase, sizeof(jp.phase), "%s", phase);
         (void) job_report_progress(j, &jp);
@@ -720,12 +750,14 @@ static int import_work(Job *j, void *userdata, char **ret_result, char *message,
         _cleanup_strv_free_ char **ids = NULL;
         ArchiveJob *aj = userdata;
         PeapodError e = {};
+        uint64_t size;
         int r;
 
         r = job_store_open(aj->images_dir, /* adds= */ true, &s, message, message_size);
         if (r < 0)
                 return r;
-        archive_job_phase(j, "importing");
+        size = archive_job_bytes(aj, true);
+        archive_job_phase(j, "importing", 0, size);
         /* rkt's ACIs carry a detached signature of the whole file; other
          * archives are checked per name against their lookaside. */
         r = aci_detect(aj->fd, NULL, &e);
@@ -739,7 +771,7 @@ static int import_work(Job *j, void *userdata, char **ret_result, char *message,
                         job_store_undo(s);
                         return r;
                 }
-                archive_job_phase(j, "done");
+                archive_job_phase(j, "done", size, size);
                 *ret_result = TAKE_PTR(id);
                 return 0;
         }
@@ -759,7 +791,7 @@ static int import_work(Job *j, void *userdata, char **ret_result, char *message,
                 job_store_undo(s);
                 return r;
         }
-        archive_job_phase(j, "done");
+        archive_job_phase(j, "done", size, size);
         *ret_result = strv_join(ids, " ");
         return *ret_result ? 0 : -ENOMEM;
 }
@@ -768,21 +800,23 @@ static int export_work(Job *j, void *userdata, char **ret_result, char *message,
         _cleanup_(store_freep) Store *s = NULL;
         ArchiveJob *aj = userdata;
         PeapodError e = {};
+        uint64_t size;
         int r;
 
         r = job_store_open(aj->images_dir, /* adds= */ false, &s, message, message_size);
         if (r < 0)
                 return r;
-        archive_job_phase(j, "exporting");
+        archive_job_phase(j, "exporting", 0, 0);
         r = image_export_archive(s, aj->image, aj->fd, aj->format, &e);
         if (r < 0) {
                 snprintf(message, message_size, "%s", e.message[0] ? e.message : strerror(-r));
                 return r;
         }
+        size = archive_job_bytes(aj, false);
         /* The reader sees the end of the archive now, not when the job
          * object goes. */
         aj->fd = safe_close(aj->fd);
-        archive_job_phase(j, "done");
+        archive_job_phase(j, "done", size, size);
         return 0;
 }
 

@@ -158,11 +158,12 @@ int image_catalog_find(Store *s, const char *key, ImageInfo *ret, PeapodError *e
 int image_name_normalize(const char *reference, char **ret, PeapodError *e) {
         _cleanup_(image_reference_freep) ImageReference *ref = NULL;
         _cleanup_free_ char *name = NULL;
+        const char *reason = NULL;
         int r;
 
-        r = image_reference_parse(reference, &ref);
+        r = image_reference_parse_reason(reference, &ref, &reason);
         if (r < 0)
-                return peapod_error_set(e, -EINVAL, "Invalid image reference '%s'", reference);
+                return peapod_error_set(e, -EINVAL, "Invalid image reference '%s': %s", reference, reason ?: strerror(-r));
         if (ref->digest)
                 return peapod_error_set(e, -EINVAL, "'%s' has a digest: a name to give cannot", reference);
         if (!ref->registry) {

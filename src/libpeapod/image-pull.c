@@ -527,7 +527,7 @@ int image_pull(Store *s, const char *reference, const PullOptions *o, PullProgre
                             *id = NULL;
         _cleanup_free_ PullLayerProgress *layers = NULL;
         _cleanup_close_ int pin_fd = -EBADF;
-        const char *os, *arch, *variant;
+        const char *os, *arch, *variant, *reason = NULL;
         Digest manifest_digest, d;
         MediaType type;
         size_t size;
@@ -542,9 +542,9 @@ int image_pull(Store *s, const char *reference, const PullOptions *o, PullProgre
                 return -EINVAL;
         o = o ?: &defaults;
 
-        r = image_reference_parse(reference, &ref);
+        r = image_reference_parse_reason(reference, &ref, &reason);
         if (r < 0)
-                return peapod_error_set(e, r, "Invalid image reference '%s'", reference);
+                return peapod_error_set(e, r, "Invalid image reference '%s': %s", reference, reason ?: strerror(-r));
         r = registries_conf_load(o->registries_conf, &conf, e);
         if (r < 0)
                 return r;

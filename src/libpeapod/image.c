@@ -39,14 +39,25 @@ static bool image_id_prefix_is_valid(const char *s) {
         return strspn(s, "0123456789abcdef") == n;
 }
 
-bool image_reference_is_valid(const char *ref) {
+const char *image_reference_invalid_reason(const char *ref) {
         _cleanup_(image_reference_freep) ImageReference *r = NULL;
+        const char *reason = NULL;
+        int k;
 
-        if (isempty(ref) || strlen(ref) > STORE_REF_MAX)
-                return false;
+        if (isempty(ref))
+                return "it is empty";
+        if (strlen(ref) > STORE_REF_MAX)
+                return "it is too long";
         if (image_id_prefix_is_valid(ref))
-                return true;
-        return image_reference_parse(ref, &r) >= 0;
+                return NULL;
+        k = image_reference_parse_reason(ref, &r, &reason);
+        if (k >= 0)
+                return NULL;
+        return reason ?: "it cannot be parsed";
+}
+
+bool image_reference_is_valid(const char *ref) {
+        return !image_reference_invalid_reason(ref);
 }
 
 int image_load_manifest(Store *s, const Digest *manifest, Manifest **ret_m, ImageConfig **ret_c, PeapodError *e) {
@@ -204,11 +215,13 @@ int image_store_lookup(Store *s, const char *ref, const char *registries_conf, c
         _cleanup_(image_reference_freep) ImageReference *r = NULL;
         _cleanup_(registries_conf_freep) RegistriesConf *conf = NULL;
         _cleanup_free_ char *name = NULL;
+        const char *reason;
         Digest manifest;
         int q;
 
-        if (!image_reference_is_valid(ref))
-                return peapod_error_set(e, -EINVAL, "Invalid image reference '%s'", ref);
+        reason = image_reference_invalid_reason(ref);
+        if (reason)
+                return peapod_error_set(e, -EINVAL, "Invalid image reference '%s': %s", ref, reason);
 
         if (image_reference_parse(ref, &r) >= 0) {
                 if (!r->registry) {
@@ -282,10 +295,12 @@ int image_find_in_store(Store *s, const char *ref, const char *registries_conf, 
 
 int image_find(const char *ref, const char *store_root, Image **ret, PeapodError *e) {
         _cleanup_(store_freep) Store *s = NULL;
+        const char *reason;
         int r;
 
-        if (!image_reference_is_valid(ref))
-                return peapod_error_set(e, -EINVAL, "Invalid image reference '%s'", ref);
+        reason = image_reference_invalid_reason(ref);
+        if (reason)
+                return peapod_error_set(e, -EINVAL, "Invalid image reference '%s': %s", ref, reason);
         r = store_open(store_root, &s);
         if (r < 0)
                 return peapod_error_set(e, r, "Failed to open the image store: %s", strerror(-r));

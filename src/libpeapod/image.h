@@ -28,6 +28,9 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Image *, image_free);
  * (short or fully qualified, with tag and/or digest), an image id
  * "sha256:<64 hex>" or an id prefix of 12 to 64 hex digits. */
 bool image_reference_is_valid(const char *ref);
+/* Why ref is neither an image reference nor an id prefix (a static string
+ * for the user), or NULL when it is one. */
+const char *image_reference_invalid_reason(const char *ref);
 
 #define IMAGE_ID_PREFIX_MIN 12
 

@@ -23,13 +23,13 @@ struct PodJournal {
          * has not been returned yet, so the next read must not step over
          * it. */
         bool at_entry;
-        size_t n_apps;
+        size_t n_matches;
         uint64_t until_usec;
         /* The current entry's message, copied out of sd-journal's buffers. */
         char *message;
         size_t message_cap;
-        /* The current entry's app id, NUL-terminated for the caller. */
-        char app_id[POD_ID_LEN + 1];
+        /* The current entry's names, NUL-terminated for the caller. */
+        PodJournalNames names;
 };
 
 static const char *const log_stream_table[_POD_LOG_STREAM_MAX] = {
@@ -45,20 +45,51 @@ static bool field_is(const char *v, size_t n, const char *s) {
         return v && n == strlen(s) && memcmp(v, s, n) == 0;
 }
 
-int pod_journal_entry_parse(const PodJournalFields *f, char *id_buf, PodJournalEntry *ret) {
+/* Copies an id field into buf; false unless it is one. */
+static bool copy_id(const char *v, size_t n, char buf[static POD_ID_LEN + 1]) {
+        if (!v || n != POD_ID_LEN)
+                return false;
+        memcpy(buf, v, POD_ID_LEN);
+        buf[POD_ID_LEN] = 0;
+        return id_is_valid(buf);
+}
+
+/* "peapod-<machine>-<app>.service", app_unit_name()'s form, with a
+ * machine of at least one character. */
+static bool unit_is_apps(const char *unit, size_t n, const char *app) {
+        char suffix[1 + APP_NAME_MAX + sizeof(".service")];
+        int k = snprintf(suffix, sizeof(suffix), "-%s.service", app);
+
+        return unit && k > 0 && n > strlen("peapod-") + (size_t) k && memcmp(unit, "peapod-", strlen("peapod-")) == 0 &&
+               memcmp(unit + n - (size_t) k, suffix, (size_t) k) == 0;
+}
+
+int pod_journal_entry_parse(const PodJournalFields *f, PodJournalNames *names, PodJournalEntry *ret) {
         PodJournalEntry e = { .priority = LOG_INFO };
 
-        if (!f->message)
+        if (!f->message || f->conflicting)
                 return 0;
-        /* Only an app id names an app's stream; anything else (another
-         * program logging into the namespace) is not one of its lines. */
-        if (!f->identifier || f->identifier_len != POD_ID_LEN)
+        /* Only lines with the fields journald adds from an app unit's
+         * LogExtraFields are an app's lines. */
+        if (!copy_id(f->pod_id, f->pod_id_len, names->pod_id) || !copy_id(f->app_id, f->app_id_len, names->app_id))
                 return 0;
-        memcpy(id_buf, f->identifier, POD_ID_LEN);
-        id_buf[POD_ID_LEN] = 0;
-        if (!id_is_valid(id_buf))
+        if (!f->app_name || f->app_name_len == 0 || f->app_name_len > APP_NAME_MAX)
                 return 0;
-        e.app_id = id_buf;
+        memcpy(names->app_name, f->app_name, f->app_name_len);
+        names->app_name[f->app_name_len] = 0;
+        if (!app_name_is_valid(names->app_name))
+                return 0;
+        /* Those fields can be forged by anyone who reaches the namespace's
+         * native socket; _SYSTEMD_UNIT cannot (journald drops fields with a
+         * leading '_' from clients and sets it from the peer's cgroup, or
+         * from a root peer's stream header), and only root makes system
+         * units called peapod-*: the line must come from the unit
+         * "peapod-<machine>-<app>.service" of the app it names. */
+        if (!unit_is_apps(f->unit, f->unit_len, names->app_name))
+                return 0;
+        e.pod_id = names->pod_id;
+        e.app_id = names->app_id;
+        e.app_name = names->app_name;
         e.message = f->message;
         e.message_len = f->message_len;
         if (f->priority && f->priority_len == 1 && f->priority[0] >= '0' && f->priority[0] <= '7')
@@ -110,19 +141,40 @@ int pod_journal_open(const char *namespace, PodJournal **ret) {
 }
 
 int pod_journal_add_app(PodJournal *j, const char *app_id) {
-        char match[sizeof("SYSLOG_IDENTIFIER=") + POD_ID_LEN];
+        char match[sizeof("PEAPOD_APP_ID=") + POD_ID_LEN];
         int r;
 
-        /* Only an exact id: a prefix or a pattern would make
-         * SYSLOG_IDENTIFIER match other programs' lines. */
+        /* Only an exact id: sd-journal matches whole values, and an id is
+         * all that tells two pods' apps of the same name apart. */
         if (!id_is_valid(app_id))
                 return -EINVAL;
-        snprintf(match, sizeof(match), "SYSLOG_IDENTIFIER=%s", app_id);
+        snprintf(match, sizeof(match), "PEAPOD_APP_ID=%s", app_id);
         /* Matches on the same field are OR'ed by sd-journal. */
         r = sd_journal_add_match(j->journal, match, 0);
         if (r < 0)
                 return r;
-        j->n_apps++;
+        j->n_matches++;
+        return 0;
+}
+
+int pod_journal_add_pod(PodJournal *j, const char *pod_id, const char *app_name) {
+        char match[sizeof("PEAPOD_APP=") + APP_NAME_MAX];
+        int r;
+
+        if (!id_is_valid(pod_id) || (app_name && !app_name_is_valid(app_name)))
+                return -EINVAL;
+        snprintf(match, sizeof(match), "PEAPOD_POD_ID=%s", pod_id);
+        r = sd_journal_add_match(j->journal, match, 0);
+        if (r < 0)
+                return r;
+        if (app_name) {
+                /* Matches on different fields are AND'ed. */
+                snprintf(match, sizeof(match), "PEAPOD_APP=%s", app_name);
+                r = sd_journal_add_match(j->journal, match, 0);
+                if (r < 0)
+                        return r;
+        }
+        j->n_matches++;
         return 0;
 }
 
@@ -197,16 +249,43 @@ int pod_journal_seek_after_cursor(PodJournal *j, const char *cursor) {
         return 0;
 }
 
+/* If d is "<prefix><value>": copies the value into buf (a value longer than
+ * buf is no valid one: kept as absent, and marked conflicting so that the
+ * entry is dropped), notes a second, different value as conflicting, and
+ * returns true. */
+static bool take_field(const char *d, size_t n, const char *prefix, char *buf, size_t size, const char **value,
+                       size_t *value_len, bool *conflicting) {
+        size_t k = strlen(prefix);
+
+        if (n < k || memcmp(d, prefix, k) != 0)
+                return false;
+        d += k;
+        n -= k;
+        if (n > size) {
+                *conflicting = true;
+                return true;
+        }
+        if (*value) {
+                if (*value_len != n || memcmp(*value, d, n) != 0)
+                        *conflicting = true;
+                return true;
+        }
+        memcpy(buf, d, n);
+        *value = buf;
+        *value_len = n;
+        return true;
+}
+
 int pod_journal_next(PodJournal *j, PodJournalEntry *ret) {
         int r;
 
-        if (j->n_apps == 0)
+        if (j->n_matches == 0)
                 /* Without a match sd-journal would return every entry. */
                 return 0;
 
         for (;;) {
                 PodJournalFields f = {};
-                char id[POD_ID_LEN], prio, brk[16];
+                char pod_id[POD_ID_LEN], app_id[POD_ID_LEN], app_name[APP_NAME_MAX], unit[256], prio, brk[16];
                 const void *v;
                 size_t n;
 
@@ -253,10 +332,14 @@ int pod_journal_next(PodJournal *j, PodJournalEntry *ret) {
                                         memcpy(j->message, d + 8, n - 8);
                                 f.message = j->message ?: "";
                                 f.message_len = n - 8;
-                        } else if (n == 18 + POD_ID_LEN && memcmp(d, "SYSLOG_IDENTIFIER=", 18) == 0) {
-                                memcpy(id, d + 18, POD_ID_LEN);
-                                f.identifier = id;
-                                f.identifier_len = POD_ID_LEN;
+                        } else if (take_field(d, n, "PEAPOD_POD_ID=", pod_id, sizeof(pod_id), &f.pod_id, &f.pod_id_len,
+                                              &f.conflicting) ||
+                                   take_field(d, n, "PEAPOD_APP_ID=", app_id, sizeof(app_id), &f.app_id, &f.app_id_len,
+                                              &f.conflicting) ||
+                                   take_field(d, n, "PEAPOD_APP=", app_name, sizeof(app_name), &f.app_name, &f.app_name_len,
+                                              &f.conflicting) ||
+                                   take_field(d, n, "_SYSTEMD_UNIT=", unit, sizeof(unit), &f.unit, &f.unit_len,
+                                              &f.conflicting)) {
                         } else if (n == 10 && memcmp(d, "PRIORITY=", 9) == 0) {
                                 prio = d[9];
                                 f.priority = &prio;
@@ -267,7 +350,7 @@ int pod_journal_next(PodJournal *j, PodJournalEntry *ret) {
                                 f.line_break_len = n - 12;
                         }
                 }
-                r = pod_journal_entry_parse(&f, j->app_id, ret);
+                r = pod_journal_entry_parse(&f, &j->names, ret);
                 if (r > 0)
                         return 1;
         }

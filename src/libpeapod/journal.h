@@ -6,14 +6,18 @@
 #include <stdint.h>
 
 #include "macro.h"
+#include "name.h"
 
 /* Reading apps' log lines back from the journal. App units run with
  * LogNamespace=peapod, so every line lands in the journal namespace
  * "peapod" (journalctl --namespace=peapod), whose journald keeps every line
  * (units/journald-peapod.conf). The stage1 app helper writes an app's
  * stdout and stderr as two journal streams whose SYSLOG_IDENTIFIER is the
- * app id (stdout at priority 6, stderr at 3), so the id is the one match
- * that survives the app's unit going away. */
+ * app's name (what journalctl shows; stdout at priority 6, stderr at 3).
+ * journald adds the unit's LogExtraFields PEAPOD_POD_ID, PEAPOD_APP and
+ * PEAPOD_APP_ID, and _SYSTEMD_UNIT: the ids are what lines are selected
+ * by, and they outlive the app's unit (an app removed from a running pod
+ * keeps its lines under the pod's id). */
 
 #define POD_JOURNAL_NAMESPACE "peapod"
 
@@ -39,7 +43,9 @@ typedef struct PodJournalEntry {
         /* Pointers into the journal's mapped data (or the caller's fields):
          * valid until the next pod_journal_*() call on the same PodJournal.
          * The message is bytes, not necessarily text, not NUL-terminated. */
+        const char *pod_id;
         const char *app_id;
+        const char *app_name;
         const void *message;
         size_t message_len;
         int priority;             /* syslog priority, LOG_INFO when absent */
@@ -49,12 +55,23 @@ typedef struct PodJournalEntry {
 } PodJournalEntry;
 
 /* The raw fields of one entry (values only, without "FIELD="), NULL when
- * absent. Journal fields are untrusted: anyone may log with any fields. */
+ * absent. Journal fields are untrusted: anyone who can reach journald's
+ * native socket may log with any fields not starting with '_'. */
 typedef struct PodJournalFields {
         const void *message;
         size_t message_len;
-        const char *identifier;
-        size_t identifier_len;
+        const char *pod_id;       /* PEAPOD_POD_ID */
+        size_t pod_id_len;
+        const char *app_id;       /* PEAPOD_APP_ID */
+        size_t app_id_len;
+        const char *app_name;     /* PEAPOD_APP */
+        size_t app_name_len;
+        const char *unit;         /* _SYSTEMD_UNIT, set by journald alone */
+        size_t unit_len;
+        /* One of the four above came twice with different values: a
+         * process of some app unit that logged another pod's fields
+         * natively, next to the ones journald added for its own unit. */
+        bool conflicting;
         const char *priority;
         size_t priority_len;
         const char *line_break;
@@ -62,10 +79,17 @@ typedef struct PodJournalFields {
         uint64_t realtime_usec;
 } PodJournalFields;
 
-/* Fills ret from fields: 1 when it is an app's line, 0 when it is not
- * (no message, or an identifier that is not an app id). app_id points into
- * id_buf (POD_ID_LEN + 1 bytes). */
-int pod_journal_entry_parse(const PodJournalFields *f, char *id_buf, PodJournalEntry *ret);
+/* NUL-terminated copies of an entry's names, for PodJournalEntry. */
+typedef struct PodJournalNames {
+        char pod_id[POD_ID_LEN + 1];
+        char app_id[POD_ID_LEN + 1];
+        char app_name[APP_NAME_MAX + 1];
+} PodJournalNames;
+
+/* Fills ret from fields: 1 when it is an app's line, 0 when it is not (no
+ * message, pod or app fields missing, malformed or conflicting, or a unit
+ * that is not this app's unit of some pod). The names point into names. */
+int pod_journal_entry_parse(const PodJournalFields *f, PodJournalNames *names, PodJournalEntry *ret);
 
 typedef struct PodJournal PodJournal;
 
@@ -74,8 +98,12 @@ int pod_journal_open(const char *namespace, PodJournal **ret);
 PodJournal *pod_journal_free(PodJournal *j);
 DEFINE_TRIVIAL_CLEANUP_FUNC(PodJournal *, pod_journal_free);
 
-/* Select entries of this app (32 hex digits); several apps are OR'ed. */
+/* Select entries of this app (its id, 32 hex digits); several apps are
+ * OR'ed. Do not mix with pod_journal_add_pod(). */
 int pod_journal_add_app(PodJournal *j, const char *app_id);
+/* Select every entry of a pod (its id), or of its apps named app_name
+ * (NULL: all), also of apps no longer in the pod. Call once. */
+int pod_journal_add_pod(PodJournal *j, const char *pod_id, const char *app_name);
 /* Only this stream's lines (call once; default both). */
 int pod_journal_add_stream(PodJournal *j, PodLogStream s);
 /* pod_journal_next() stops (returns 0) at entries after this

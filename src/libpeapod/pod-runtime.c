@@ -511,6 +511,10 @@ int app_start_unit(PodRuntime *rt, const Pod *p, App *a, const char *slice, cons
                 r = asprintf(&arg, "--rootfs=%s", rootfs) < 0 ? -ENOMEM : strv_consume(&argv, arg);
         if (r >= 0)
                 r = asprintf(&arg, "--app-id=%s", a->id) < 0 ? -ENOMEM : strv_consume(&argv, arg);
+        /* journalctl shows the identifier: the name, which a reader knows;
+         * the ids are in PEAPOD_POD_ID and PEAPOD_APP_ID (LogExtraFields). */
+        if (r >= 0)
+                r = asprintf(&arg, "--app-name=%s", a->name) < 0 ? -ENOMEM : strv_consume(&argv, arg);
         if (r >= 0)
                 r = asprintf(&arg, "--workdir=%s", a->workdir) < 0 ? -ENOMEM : strv_consume(&argv, arg);
         if (r >= 0)
@@ -570,7 +574,7 @@ int app_start_unit(PodRuntime *rt, const Pod *p, App *a, const char *slice, cons
              * PID namespace; SIGKILL goes to everything at the timeout. */
             (r = bus_append_property_s(m, "KillMode", "mixed")) < 0 ||
             (r = bus_append_property_t(m, "TimeoutStopUSec", APP_STOP_TIMEOUT_USEC)) < 0 ||
-            (r = bus_append_property_s(m, "SyslogIdentifier", a->id)) < 0 ||
+            (r = bus_append_property_s(m, "SyslogIdentifier", a->name)) < 0 ||
             /* The unit's own stream carries only the helper's complaints
              * (the app writes to streams of its own, stage1-journal.c):
              * errors, so that they read as the app's stderr, where 'peapod

@@ -302,8 +302,9 @@ int pod_new(const char *name, const AppSpec *specs, size_t n_specs, const char *
 
                 if (isempty(s->image))
                         return peapod_error_set(err, -EINVAL, "App %zu has no image", i + 1);
-                if (!image_reference_is_valid(s->image))
-                        return peapod_error_set(err, -EINVAL, "Invalid image reference '%s'", s->image);
+                const char *reason = image_reference_invalid_reason(s->image);
+                if (reason)
+                        return peapod_error_set(err, -EINVAL, "Invalid image reference '%s': %s", s->image, reason);
 
                 if (!isempty(s->name)) {
                         if (!app_name_is_valid(s->name))

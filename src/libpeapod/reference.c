@@ -143,14 +143,35 @@ static int reference_normalize_docker_io(ImageReference *r) {
         return 0;
 }
 
-int image_reference_parse(const char *s, ImageReference **ret) {
+/* Why a path component is not one, for the user. */
+static const char *path_component_reason(const char *s, size_t n) {
+        if (n == 0)
+                return "a repository name has an empty part ('//', or '/' at an end)";
+        for (size_t i = 0; i < n; i++)
+                if (s[i] >= 'A' && s[i] <= 'Z')
+                        return "repository names must be lowercase";
+        return "a repository name is lower-case letters and digits, in parts separated by '/', "
+               "with '.', '_', '__' or '-' between letters and digits";
+}
+
+#define NAME_TOO_LONG "the name is longer than 255 characters"
+
+int image_reference_parse_reason(const char *s, ImageReference **ret, const char **ret_reason) {
         _cleanup_(image_reference_freep) ImageReference *r = NULL;
         _cleanup_free_ char *copy = NULL;
+        const char *reason_buf, **reason = ret_reason ?: &reason_buf;
         char *at, *colon, *slash, *name, *path;
         int k;
 
-        if (isempty(s) || strlen(s) > IMAGE_NAME_MAX + 1 + IMAGE_TAG_MAX + 1 + 7 + 64)
+        *reason = NULL;
+        if (isempty(s)) {
+                *reason = "it is empty";
                 return -EINVAL;
+        }
+        if (strlen(s) > IMAGE_NAME_MAX + 1 + IMAGE_TAG_MAX + 1 + 7 + 64) {
+                *reason = "it is too long";
+                return -EINVAL;
+        }
         copy = strdup(s);
         r = calloc(1, sizeof(*r));
         if (!copy || !r)
@@ -159,8 +180,10 @@ int image_reference_parse(const char *s, ImageReference **ret) {
         at = strchr(copy, '@');
         if (at) {
                 *at++ = 0;
-                if (!image_digest_is_valid(at))
+                if (!image_digest_is_valid(at)) {
+                        *reason = "a digest is 'sha256:' and 64 lower-case hex digits";
                         return -EINVAL;
+                }
                 r->digest = strdup(at);
                 if (!r->digest)
                         return -ENOMEM;
@@ -170,21 +193,27 @@ int image_reference_parse(const char *s, ImageReference **ret) {
         colon = strrchr(slash ?: copy, ':');
         if (colon) {
                 *colon++ = 0;
-                if (!tag_is_valid(colon))
+                if (!tag_is_valid(colon)) {
+                        *reason = "a tag is 1-128 letters, digits, '_', '.' and '-', not starting with '.' or '-'";
                         return -EINVAL;
+                }
                 r->tag = strdup(colon);
                 if (!r->tag)
                         return -ENOMEM;
         }
         name = copy;
-        if (strlen(name) > IMAGE_NAME_MAX)
+        if (strlen(name) > IMAGE_NAME_MAX) {
+                *reason = NAME_TOO_LONG;
                 return -EINVAL;
+        }
 
         slash = strchr(name, '/');
         if (slash && (memchr(name, '.', slash - name) || memchr(name, ':', slash - name) ||
                       (slash - name == 9 && strneq(name, "localhost", 9)))) {
-                if (!domain_is_valid(name, slash - name))
+                if (!domain_is_valid(name, slash - name)) {
+                        *reason = "the registry is not a host name (letters, digits, '-', '.') with an optional :port";
                         return -EINVAL;
+                }
                 r->registry = strndup(name, slash - name);
                 if (!r->registry)
                         return -ENOMEM;
@@ -194,8 +223,10 @@ int image_reference_parse(const char *s, ImageReference **ret) {
 
         for (const char *p = path;;) {
                 const char *e = strchrnul(p, '/');
-                if (!path_component_is_valid(p, e - p))
+                if (!path_component_is_valid(p, e - p)) {
+                        *reason = path_component_reason(p, e - p);
                         return -EINVAL;
+                }
                 if (!*e)
                         break;
                 p = e + 1;
@@ -209,10 +240,16 @@ int image_reference_parse(const char *s, ImageReference **ret) {
                         return -ENOMEM;
         }
         k = reference_normalize_docker_io(r);
+        if (k == -EINVAL)
+                *reason = NAME_TOO_LONG;
         if (k < 0)
                 return k;
         *ret = TAKE_PTR(r);
         return 0;
+}
+
+int image_reference_parse(const char *s, ImageReference **ret) {
+        return image_reference_parse_reason(s, ret, NULL);
 }
 
 int image_reference_to_string(const ImageReference *r, char **ret) {

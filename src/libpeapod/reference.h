@@ -33,6 +33,9 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(ImageReference *, image_reference_free);
  * docker.io a one-component repository gets the "library/" namespace and
  * "index.docker.io" is spelled "docker.io". -EINVAL on any syntax error. */
 int image_reference_parse(const char *s, ImageReference **ret);
+/* The same, and on -EINVAL *ret_reason says why, for the user ("repository
+ * names must be lowercase"; a static string). */
+int image_reference_parse_reason(const char *s, ImageReference **ret, const char **ret_reason);
 /* "registry/repository[:tag][@digest]" (registry omitted for short names). */
 int image_reference_to_string(const ImageReference *r, char **ret);
 /* "sha256:" and 64 lower-case hex digits, the only digests accepted. */

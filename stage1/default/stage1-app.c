@@ -530,7 +530,7 @@ static int run(int argc, char *argv[]) {
 
         /* With --tty the app writes to its terminal, which the caller
          * relays. */
-        if (!args.tty && stage1_open_journal_streams(args.app_id, &out_fd, &err_fd) < 0)
+        if (!args.tty && stage1_open_journal_streams(args.app_name ?: args.app_id, &out_fd, &err_fd) < 0)
                 return STAGE1_APP_EXIT_SETUP;
 
         if (pod_join(&pod, args.private_pid_ns) < 0)

@@ -2,8 +2,10 @@
 /* peapod-stage1-init: makes a pod's namespaces and its PID 1. See
  * stage1/README.md for the contract. */
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <net/if.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -14,11 +16,18 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 
 #include "log.h"
+#include "stage1-bus.h"
 #include "stage1-sealed.h"
 #include "stage1-util.h"
+#include "time-util.h"
+
+/* How long a stop waits for the apps after SIGTERM before our exit kills
+ * them: peapodd's TimeoutStopSec of app units. */
+#define STAGE1_STOP_TIMEOUT_USEC (10 * USEC_PER_SEC)
 
 static const char os_release[] =
         "NAME=\"peapod pod\"\n"
@@ -92,8 +101,59 @@ static int ping_sockets_allow(void) {
         return loop_write(fd, range, sizeof(range) - 1);
 }
 
+/* What `machinectl shell` and `login` need to get as far as asking for a
+ * shell, so that they get our answer (stage1-bus.h) instead of a bare
+ * "Input/output error": a devpts of the pod's own (machined allocates the
+ * terminal in the leader's namespaces) and a bus socket. Called in the new
+ * root, before it turns read-only. Returns the listening socket. */
+static int machine_endpoints_setup(void) {
+        union {
+                struct sockaddr sa;
+                struct sockaddr_un un;
+        } sa = { .un.sun_family = AF_UNIX, .un.sun_path = STAGE1_BUS_SOCKET };
+        _cleanup_close_ int fd = -EBADF;
+
+        if ((mkdir("/dev", 0755) < 0 && errno != EEXIST) || (mkdir("/dev/pts", 0755) < 0 && errno != EEXIST))
+                return -errno;
+        /* A new instance: none of the host's or an app's terminals. */
+        if (mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620") < 0)
+                return -errno;
+        if (symlink("pts/ptmx", "/dev/ptmx") < 0)
+                return -errno;
+
+        /* sd-bus's x-machine-unix: address, which machined uses, connects
+         * to /var/run/dbus/system_bus_socket; /var/run is /run as on any
+         * system. */
+        if ((mkdir("/run", 0755) < 0 && errno != EEXIST) || (mkdir("/run/dbus", 0755) < 0 && errno != EEXIST) ||
+            (mkdir("/var", 0755) < 0 && errno != EEXIST) || symlink("../run", "/var/run") < 0)
+                return -errno;
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+                return -errno;
+        if (bind(fd, &sa.sa, sizeof(sa.un)) < 0)
+                return -errno;
+        if (chmod(STAGE1_BUS_SOCKET, 0600) < 0)
+                return -errno;
+        if (listen(fd, 4) < 0)
+                return -errno;
+        return TAKE_FD(fd);
+}
+
+/* Answers one connection to the bus socket, for at most 5 s (PID 1 reaps
+ * nothing meanwhile; signals wait in the signalfd). */
+static void machine_bus_answer(int listen_fd) {
+        _cleanup_close_ int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+
+        if (fd < 0)
+                return;
+        (void) stage1_bus_serve(fd, "org.freedesktop.DBus.Error.NotSupported",
+                                "A peapod pod has no init, getty or shell of its own for machinectl to start one with; "
+                                "use 'peapod enter POD' (with -t for a terminal), see peapod(1), MACHINECTL.",
+                                5 * USEC_PER_SEC);
+}
+
 /* Returns an exit code: 0 when the root is ready. */
-static int pid1_setup(const InitArgs *args) {
+static int pid1_setup(const InitArgs *args, int *ret_bus_fd) {
         _cleanup_close_ int root_fd = -EBADF, proc_fd = -EBADF;
         char p[FD_PATH_MAX];
         int r;
@@ -163,6 +223,13 @@ static int pid1_setup(const InitArgs *args) {
                 return STAGE1_INIT_EXIT_LOOPBACK;
         }
 
+        /* Not being able to say why machinectl shell fails is no reason to
+         * fail the pod. */
+        *ret_bus_fd = machine_endpoints_setup();
+        if (*ret_bus_fd < 0)
+                log_warning_errno(*ret_bus_fd, "Failed to set up the machine's devpts and bus socket, "
+                                  "machinectl shell will not say why it fails: %m");
+
         /* Nothing ever needs to write here; read-only stops copy-to too. */
         if (mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0) {
                 log_error_errno(errno, "Failed to remount the root read-only: %m");
@@ -176,8 +243,24 @@ static bool is_stop_signal(int sig) {
         return sig == SIGTERM || sig == SIGINT || sig == SIGRTMIN + 3 || sig == SIGRTMIN + 4;
 }
 
+/* Whether any process but us is left in the pod's PID namespace: our /proc
+ * is the namespace's. Apps are not our children (their helpers, outside
+ * the namespace, are their parents), so waitpid() cannot tell. */
+static bool others_left(void) {
+        DIR *d = opendir("/proc");
+        struct dirent *de;
+        bool found = false;
+
+        if (!d)
+                return false;
+        while (!found && (de = readdir(d)))
+                found = de->d_name[0] >= '1' && de->d_name[0] <= '9' && !streq(de->d_name, "1");
+        closedir(d);
+        return found;
+}
+
 static _noreturn_ void pid1_main(const InitArgs *args, int ready_pipe) {
-        _cleanup_close_ int sfd = -EBADF, null_fd = -EBADF;
+        _cleanup_close_ int sfd = -EBADF, null_fd = -EBADF, bus_fd = -EBADF;
         sigset_t all;
         int r;
 
@@ -192,7 +275,7 @@ static _noreturn_ void pid1_main(const InitArgs *args, int ready_pipe) {
         }
         close_all_fds_except((int[]) { ready_pipe, null_fd }, 2);
 
-        r = pid1_setup(args);
+        r = pid1_setup(args, &bus_fd);
         if (r != 0)
                 _exit(r);
 
@@ -218,11 +301,40 @@ static _noreturn_ void pid1_main(const InitArgs *args, int ready_pipe) {
         (void) dup2(null_fd, STDERR_FILENO);
         null_fd = safe_close(null_fd);
 
-        for (;;) {
+        /* A stop (machined's poweroff and halt send SIGRTMIN+4 and +3 to
+         * us, its reboot SIGINT, `kill` of the scope SIGTERM) is graceful,
+         * as `machinectl terminate` and `peapod stop` are through systemd:
+         * SIGTERM to every process of the namespace, then as long as the
+         * apps' TimeoutStopSec for them to exit. Our exit then makes the
+         * kernel SIGKILL what is left; the scope goes empty and systemd
+         * stops the app units bound to it (apps in PID namespaces of their
+         * own are not ours to signal: they get their SIGTERM from that). */
+        for (uint64_t deadline = UINT64_MAX;;) {
                 struct signalfd_siginfo si;
-                ssize_t n = read(sfd, &si, sizeof(si));
+                /* The bus socket is not answered while stopping. */
+                struct pollfd pfd[2] = {
+                        { .fd = sfd, .events = POLLIN },
+                        { .fd = deadline == UINT64_MAX ? bus_fd : -1, .events = POLLIN },
+                };
+                ssize_t n;
 
-                if (n < 0 && errno == EINTR)
+                if (deadline != UINT64_MAX) {
+                        uint64_t now = now_usec(CLOCK_MONOTONIC);
+
+                        if (now >= deadline || !others_left())
+                                _exit(EXIT_SUCCESS);
+                }
+                /* Nothing tells us when the last app is gone: while
+                 * stopping, look every 50 ms. */
+                if (poll(pfd, 2, deadline == UINT64_MAX ? -1 : 50) <= 0)
+                        continue;
+                if (pfd[1].revents & POLLIN)
+                        machine_bus_answer(bus_fd);
+                if (!(pfd[0].revents & POLLIN))
+                        continue;
+
+                n = read(sfd, &si, sizeof(si));
+                if (n < 0 && (errno == EINTR || errno == EAGAIN))
                         continue;
                 if (n != (ssize_t) sizeof(si))
                         _exit(EXIT_FAILURE);
@@ -230,9 +342,10 @@ static _noreturn_ void pid1_main(const InitArgs *args, int ready_pipe) {
                 if (si.ssi_signo == SIGCHLD)
                         while (waitpid(-1, NULL, WNOHANG) > 0)
                                 ;
-                else if (is_stop_signal((int) si.ssi_signo))
-                        /* The kernel kills the rest of the namespace. */
-                        _exit(EXIT_SUCCESS);
+                else if (is_stop_signal((int) si.ssi_signo) && deadline == UINT64_MAX) {
+                        (void) kill(-1, SIGTERM);
+                        deadline = now_usec(CLOCK_MONOTONIC) + STAGE1_STOP_TIMEOUT_USEC;
+                }
         }
 }
 

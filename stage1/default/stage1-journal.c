@@ -53,7 +53,7 @@ static int journal_stream_open(const char *identifier, const char *unit, int pri
         return TAKE_FD(fd);
 }
 
-int stage1_open_journal_streams(const char *app_id, int *ret_out, int *ret_err) {
+int stage1_open_journal_streams(const char *identifier, int *ret_out, int *ret_err) {
         _cleanup_close_ int out = -EBADF, err = -EBADF;
         _cleanup_free_ char *unit = NULL;
         char cgroup[4096];
@@ -63,9 +63,9 @@ int stage1_open_journal_streams(const char *app_id, int *ret_out, int *ret_err) 
         if (read_small_fileat(AT_FDCWD, "/proc/self/cgroup", cgroup, sizeof(cgroup)) >= 0)
                 (void) cgroup_contents_unit(cgroup, &unit);
 
-        out = journal_stream_open(app_id, unit, LOG_INFO);
+        out = journal_stream_open(identifier, unit, LOG_INFO);
         if (out >= 0)
-                err = journal_stream_open(app_id, unit, LOG_ERR);
+                err = journal_stream_open(identifier, unit, LOG_ERR);
         if (out < 0 || err < 0) {
                 log_warning_errno(out < 0 ? out : err, "Failed to connect to journald, app logs go to our stdout/stderr: %m");
                 out = safe_close(out);

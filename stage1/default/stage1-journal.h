@@ -2,8 +2,8 @@
 #pragma once
 
 /* The app's stdout and stderr: two journald streams (priority 6 and 3)
- * under the identifier app_id, so the journal tells them apart. The stream
+ * under the identifier (SYSLOG_IDENTIFIER, what journalctl shows). The stream
  * socket lives in the host's /run, so this must run before a pivot away
  * from it. Without journald (tests, a host without systemd) the app gets
  * our own stdout and stderr instead. */
-int stage1_open_journal_streams(const char *app_id, int *ret_out, int *ret_err);
+int stage1_open_journal_streams(const char *identifier, int *ret_out, int *ret_err);

@@ -73,9 +73,10 @@ bool unit_name_is_valid(const char *s) {
         return true;
 }
 
-/* The id becomes SYSLOG_IDENTIFIER of the app's journal streams; peapodd
- * passes 32 hex digits, other stage0s may pick their own, but keep it to
- * characters that need no quoting anywhere. */
+/* The id (or the name, when given) becomes SYSLOG_IDENTIFIER of the app's
+ * journal streams; peapodd passes 32 hex digits and a DNS label, other
+ * stage0s may pick their own, but keep them to characters that need no
+ * quoting anywhere. */
 bool app_id_is_valid(const char *s) {
         if (isempty(s) || strlen(s) > 64)
                 return false;
@@ -176,7 +177,8 @@ static void app_help(void) {
                "     --leader=PID    Host pid of the pod's PID 1\n"
                "     --scope=UNIT    Unit whose cgroup the leader must be in\n"
                "     --rootfs=DIR    The app's root file system\n"
-               "     --app-id=ID     Identifier of the app's journal streams\n"
+               "     --app-id=ID     The app's id (identifier of its journal streams unless --app-name)\n"
+               "     --app-name=NAME Identifier of the app's journal streams\n"
                "     --workdir=DIR   Working directory inside the app (default /)\n"
                "     --env=K=V       Environment of the app (repeatable; nothing else is passed)\n"
                "     --etc-dir=DIR   Bind DIR's hosts, resolv.conf and hostname read-only on the app's /etc\n"
@@ -240,7 +242,7 @@ void app_args_done(AppArgs *a) {
 
 int app_args_parse(int argc, char *argv[], AppArgs *ret) {
         enum {
-                ARG_LEADER = 0x100, ARG_SCOPE, ARG_ROOTFS, ARG_APP_ID, ARG_WORKDIR, ARG_ENV,
+                ARG_LEADER = 0x100, ARG_SCOPE, ARG_ROOTFS, ARG_APP_ID, ARG_APP_NAME, ARG_WORKDIR, ARG_ENV,
                 ARG_READONLY_ROOTFS, ARG_PID_NAMESPACE, ARG_BIND, ARG_ETC_DIR, ARG_TTY,
         };
         static const struct option options[] = {
@@ -249,6 +251,7 @@ int app_args_parse(int argc, char *argv[], AppArgs *ret) {
                 { "scope",           required_argument, NULL, ARG_SCOPE           },
                 { "rootfs",          required_argument, NULL, ARG_ROOTFS          },
                 { "app-id",          required_argument, NULL, ARG_APP_ID          },
+                { "app-name",        required_argument, NULL, ARG_APP_NAME        },
                 { "workdir",         required_argument, NULL, ARG_WORKDIR         },
                 { "env",             required_argument, NULL, ARG_ENV             },
                 { "readonly-rootfs", no_argument,       NULL, ARG_READONLY_ROOTFS },
@@ -294,6 +297,12 @@ int app_args_parse(int argc, char *argv[], AppArgs *ret) {
                         if (!app_id_is_valid(optarg))
                                 return log_error_errno(EINVAL, "Invalid --app-id='%s'.", optarg);
                         a.app_id = optarg;
+                        break;
+                case ARG_APP_NAME:
+                        /* The same rule: it becomes the identifier instead. */
+                        if (!app_id_is_valid(optarg))
+                                return log_error_errno(EINVAL, "Invalid --app-name='%s'.", optarg);
+                        a.app_name = optarg;
                         break;
                 case ARG_WORKDIR:
                         /* The rule peapodd applies when the app is created. */

@@ -71,6 +71,7 @@ typedef struct AppArgs {
         const char *scope;
         const char *rootfs;
         const char *app_id;
+        const char *app_name;   /* the journal identifier; NULL = app_id */
         const char *workdir;
         Stage1Security sec;     /* user, groups, caps, no_new_privs, seccomp */
         bool readonly_rootfs;

@@ -218,7 +218,7 @@ int main(int argc, char *argv[]) {
         if (leader_check(args.leader, args.scope) < 0)
                 return STAGE1_APP_EXIT_SETUP;
         /* With --tty the app writes to its terminal, as in default. */
-        if (!args.tty && stage1_open_journal_streams(args.app_id, &out_fd, &err_fd) < 0)
+        if (!args.tty && stage1_open_journal_streams(args.app_name ?: args.app_id, &out_fd, &err_fd) < 0)
                 return STAGE1_APP_EXIT_SETUP;
 
         (void) signal(SIGCHLD, SIG_DFL);

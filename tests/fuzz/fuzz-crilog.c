@@ -11,9 +11,10 @@
 #include "name.h"
 
 /* Journal fields are untrusted: any local process may log into the
- * namespace with any SYSLOG_IDENTIFIER, PRIORITY, _LINE_BREAK or MESSAGE
- * bytes. Input: 8 bytes of time, then identifier, priority and line break
- * separated by NUL bytes, then the message (which may hold anything).
+ * namespace with any PEAPOD_* fields, PRIORITY, _LINE_BREAK or MESSAGE
+ * bytes. Input: 8 bytes of time, then pod id, app id, app name, unit,
+ * priority and line break separated by NUL bytes, then the message (which
+ * may hold anything).
  * Whatever comes in, the CRI output is whole lines of our own prefix, one
  * per message line, and the JSON line parses. */
 static const void *next_part(const uint8_t **p, const uint8_t *end, size_t *ret_len) {
@@ -105,7 +106,7 @@ static void check_text(const PodJournalEntry *e) {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         const uint8_t *p = data, *end = data + size;
         PodJournalFields f = {};
-        char id[POD_ID_LEN + 1];
+        PodJournalNames names;
         PodJournalEntry e;
         uint64_t t;
 
@@ -115,14 +116,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         p += 8;
         /* Times beyond year 9999 do not occur in journals (it refuses them). */
         f.realtime_usec = t % (UINT64_C(253402300799) * 1000000);
-        f.identifier = next_part(&p, end, &f.identifier_len);
+        f.pod_id = next_part(&p, end, &f.pod_id_len);
+        f.app_id = next_part(&p, end, &f.app_id_len);
+        f.app_name = next_part(&p, end, &f.app_name_len);
+        f.unit = next_part(&p, end, &f.unit_len);
         f.priority = next_part(&p, end, &f.priority_len);
         f.line_break = next_part(&p, end, &f.line_break_len);
         f.message = p;
         f.message_len = (size_t) (end - p);
 
-        if (pod_journal_entry_parse(&f, id, &e) > 0) {
-                if (!id_is_valid(e.app_id))
+        if (pod_journal_entry_parse(&f, &names, &e) > 0) {
+                if (!id_is_valid(e.app_id) || !id_is_valid(e.pod_id) || !app_name_is_valid(e.app_name))
                         abort();
                 check_cri(&e);
                 check_json(&e);

@@ -17,6 +17,13 @@ assert_contains "$err" "Did you mean the local image localhost/busybox:latest?" 
 # An id prefix shorter than 4 digits is said to be one.
 err=$(must_fail $PEAPOD status 7d)
 assert_contains "$err" "a prefix of an id needs at least 4 digits" "a short id prefix"
+# An invalid image reference says what is wrong with it.
+err=$(must_fail $PEAPOD run -d Busybox -- true)
+assert_contains "$err" "repository names must be lowercase" "run of an upper-case name"
+err=$(must_fail $PEAPOD image pull 'Busybox')
+assert_contains "$err" "repository names must be lowercase" "pull of an upper-case name"
+err=$(must_fail $PEAPOD run -d 'busybox:-x' -- true)
+assert_contains "$err" "a tag is" "run of a bad tag"
 err=$(must_fail $PEAPOD run -d --name "bad_name" busybox -- true)
 assert_contains "$err" "Invalid pod name" "invalid pod name"
 err=$(must_fail $PEAPOD run -d --pull=never --name "$PFX-x" no-such-image -- true)

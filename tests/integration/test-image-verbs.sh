@@ -41,12 +41,19 @@ wait_for 20 sh -c "[ \"\$($PEAPOD status --format=json $PFX-tagged | jq -r .stat
 assert_eq 0 "$($PEAPOD status --format=json "$PFX-tagged" | jq -r '.apps[0].status')" "app of the tagged image"
 
 say "export and import: OCI, docker-archive, stdin"
-$PEAPOD image export busybox "$tmp/bb.oci.tar" 2>/dev/null
+$PEAPOD image export busybox "$tmp/bb.oci.tar" 2>"$tmp/export.err"
+# The sizes said are the archive's, as peapod prints sizes (1.0 MiB).
+human() { awk -v n="$1" 'BEGIN { split("B KiB MiB GiB", u, " "); i = 1; while (n >= 1024 && i < 4) { n /= 1024; i++ }
+                                 if (i == 1) printf "%d %s", n, u[i]; else printf "%.1f %s", n, u[i] }'; }
+oci_size=$(human "$(stat -c %s "$tmp/bb.oci.tar")")
+assert_contains "$(cat "$tmp/export.err")" "busybox: done ($oci_size)" "export's byte count"
 # (grep -q on a pipe would stop reading early: tar's SIGPIPE under pipefail)
 tar tf "$tmp/bb.oci.tar" >"$tmp/list" && grep -qx index.json "$tmp/list" || fail "OCI export without index.json"
 $PEAPOD image export --format=docker-archive -q "$id" - >"$tmp/bb.docker.tar"
 tar tf "$tmp/bb.docker.tar" >"$tmp/list" && grep -qx manifest.json "$tmp/list" || fail "docker-archive export without manifest.json"
-assert_eq "$id" "$($PEAPOD image import --insecure-options=image --name="$PFX-oci" "$tmp/bb.oci.tar" 2>/dev/null)" "OCI import: same image id"
+assert_eq "$id" "$($PEAPOD image import --insecure-options=image --name="$PFX-oci" "$tmp/bb.oci.tar" 2>"$tmp/import.err")" "OCI import: same image id"
+assert_contains "$(cat "$tmp/import.err")" "bb.oci.tar: done ($oci_size)" "import's byte count"
+assert_not_contains "$(cat "$tmp/import.err")" "(0 B)" "import's byte count"
 assert_eq "$id" "$($PEAPOD image import --insecure-options=image --name="$PFX-docker" "$tmp/bb.docker.tar" 2>/dev/null)" "docker-archive import: same image id"
 assert_eq "$id" "$($PEAPOD image import --insecure-options=image -q --name="$PFX-stdin" - <"$tmp/bb.oci.tar" 2>/dev/null; $PEAPOD image inspect "$PFX-stdin" | jq -r .Id)" "import from stdin"
 names=$($PEAPOD image inspect "$id" | jq -r '.Names[]')

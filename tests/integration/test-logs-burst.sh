@@ -10,9 +10,9 @@ $PEAPOD run -d --name "$PFX-burst" busybox -- sh -c "seq 1 $N; seq 1 1000 >&2" >
 id=$($PEAPOD status --format=json "$PFX-burst" | jq -r '.apps[0].id')
 wait_for 120 sh -c "[ \"\$($PEAPOD status --format=json $PFX-burst | jq -r .state)\" = exited ]" || fail "app did not end"
 journalctl --namespace=peapod --sync
-got=$(journalctl --namespace=peapod -q SYSLOG_IDENTIFIER="$id" PRIORITY=6 -o cat | wc -l)
+got=$(journalctl --namespace=peapod -q PEAPOD_APP_ID="$id" PRIORITY=6 -o cat | wc -l)
 assert_eq $N "$got" "stdout lines in the journal namespace"
-assert_eq 1000 "$(journalctl --namespace=peapod -q SYSLOG_IDENTIFIER="$id" PRIORITY=3 -o cat | wc -l)" "stderr lines"
+assert_eq 1000 "$(journalctl --namespace=peapod -q PEAPOD_APP_ID="$id" PRIORITY=3 -o cat | wc -l)" "stderr lines"
 $PEAPOD logs --stdout "$PFX-burst" >/tmp/burst.$$
 seq 1 $N | cmp - /tmp/burst.$$ || fail "peapod logs does not print exactly 1..$N in order"
 rm -f /tmp/burst.$$

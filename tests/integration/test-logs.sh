@@ -13,12 +13,12 @@ pid=$(pod_id "$PFX-logs")
 talker_id=$($PEAPOD status --format=json "$PFX-logs" | jq -r '.apps[] | select(.name == "talker") | .id')
 [ -n "$talker_id" ] || fail "no app id"
 
-wait_for 10 sh -c "$JNS SYSLOG_IDENTIFIER=$talker_id -o cat | grep -q out-line-2" || fail "stdout lines not in the namespace"
-json=$($JNS -o json SYSLOG_IDENTIFIER="$talker_id" | jq -c 'select(.MESSAGE == "err-line-1")')
+wait_for 10 sh -c "$JNS PEAPOD_APP_ID=$talker_id -o cat | grep -q out-line-2" || fail "stdout lines not in the namespace"
+json=$($JNS -o json PEAPOD_APP_ID="$talker_id" | jq -c 'select(.MESSAGE == "err-line-1")')
 assert_eq 3 "$(echo "$json" | jq -r .PRIORITY)" "stderr priority"
 assert_eq "$pid" "$(echo "$json" | jq -r .PEAPOD_POD_ID)" "PEAPOD_POD_ID on stderr"
 assert_eq "peapod-$PFX-logs-talker.service" "$(echo "$json" | jq -r ._SYSTEMD_UNIT | sed 's/\\x2d/-/g')" "_SYSTEMD_UNIT on stderr"
-json=$($JNS -o json SYSLOG_IDENTIFIER="$talker_id" | jq -c 'select(.MESSAGE == "out-line-1")')
+json=$($JNS -o json PEAPOD_APP_ID="$talker_id" | jq -c 'select(.MESSAGE == "out-line-1")')
 assert_eq 6 "$(echo "$json" | jq -r .PRIORITY)" "stdout priority"
 assert_eq talker "$(echo "$json" | jq -r .PEAPOD_APP)" "PEAPOD_APP"
 assert_eq "$talker_id" "$(echo "$json" | jq -r .PEAPOD_APP_ID)" "PEAPOD_APP_ID"
@@ -26,7 +26,7 @@ assert_eq "$pid" "$(echo "$json" | jq -r .PEAPOD_POD_ID)" "PEAPOD_POD_ID on stdo
 assert_eq "peapod-$PFX-logs-talker.service" "$(echo "$json" | jq -r ._SYSTEMD_UNIT | sed 's/\\x2d/-/g')" "_SYSTEMD_UNIT on stdout"
 wait_for 10 sh -c "$JNS PEAPOD_POD_ID=$pid PEAPOD_APP=other -o cat | grep -q other-out" || fail "second app's line"
 # Not in the system journal.
-assert_eq 0 "$(journalctl -q SYSLOG_IDENTIFIER="$talker_id" -o cat | wc -l)" "app lines in the system journal"
+assert_eq 0 "$(journalctl -q PEAPOD_APP_ID="$talker_id" -o cat | wc -l)" "app lines in the system journal"
 
 # peapod logs: stdout lines on stdout, stderr lines on stderr.
 out=$($PEAPOD logs "$PFX-logs" talker 2>/dev/null)

@@ -441,6 +441,16 @@ TEST(journal) {
         ASSERT_OK(pod_journal_seek_tail_lines(j, 10));
         /* A random id nobody logs under. */
         ASSERT_TRUE(pod_journal_next(j, &e) == 0);
+        j = pod_journal_free(j);
+
+        ASSERT_OK(pod_journal_open(NULL, &j));
+        ASSERT_ERR(pod_journal_add_pod(j, "0123", NULL), EINVAL);
+        ASSERT_ERR(pod_journal_add_pod(j, "0123456789abcdef0123456789abcdef", "Web"), EINVAL);
+        ASSERT_ERR(pod_journal_add_pod(j, "0123456789abcdef0123456789abcdef", "a=b"), EINVAL);
+        ASSERT_OK(pod_journal_add_pod(j, "0123456789abcdef0123456789abcdef", "web"));
+        ASSERT_OK(pod_journal_seek_head(j));
+        /* A random id nobody logs under. */
+        ASSERT_TRUE(pod_journal_next(j, &e) == 0);
 }
 
 TEST(run_stdin_and_tty) {

@@ -157,17 +157,29 @@ static void test_cri_escape(void) {
         ASSERT_TRUE(out[olen - 1] == '\n' && memcmp(out + olen - 3, " y\n", 3) == 0);
 }
 
-static void test_parse(void) {
-        char id[POD_ID_LEN + 1];
-        PodJournalEntry e;
-        PodJournalFields f = {
-                .message = "m", .message_len = 1, .identifier = APP, .identifier_len = 32,
+#define POD "fedcba9876543210fedcba9876543210"
+
+static PodJournalFields app_fields(void) {
+        return (PodJournalFields) {
+                .message = "m", .message_len = 1,
+                .pod_id = POD, .pod_id_len = 32,
+                .app_id = APP, .app_id_len = 32,
+                .app_name = "web", .app_name_len = 3,
+                .unit = "peapod-my\\x2dpod-web.service", .unit_len = strlen("peapod-my\\x2dpod-web.service"),
                 .priority = "3", .priority_len = 1, .line_break = "line-max", .line_break_len = 8,
                 .realtime_usec = 42,
         };
+}
 
-        ASSERT_TRUE(pod_journal_entry_parse(&f, id, &e) == 1);
+static void test_parse(void) {
+        PodJournalNames names;
+        PodJournalEntry e;
+        PodJournalFields f = app_fields();
+
+        ASSERT_TRUE(pod_journal_entry_parse(&f, &names, &e) == 1);
         ASSERT_STREQ(e.app_id, APP);
+        ASSERT_STREQ(e.pod_id, POD);
+        ASSERT_STREQ(e.app_name, "web");
         ASSERT_TRUE(e.stream == POD_LOG_STDERR);
         ASSERT_TRUE(e.line_break == POD_LINE_BREAK_LINE_MAX);
         ASSERT_TRUE(e.realtime_usec == 42);
@@ -175,27 +187,58 @@ static void test_parse(void) {
         f.priority = "6";
         f.line_break = "nul";
         f.line_break_len = 3;
-        ASSERT_TRUE(pod_journal_entry_parse(&f, id, &e) == 1);
+        ASSERT_TRUE(pod_journal_entry_parse(&f, &names, &e) == 1);
         ASSERT_TRUE(e.stream == POD_LOG_STDOUT);
         ASSERT_TRUE(e.line_break == POD_LINE_BREAK_NEWLINE);
 
         /* Bad priorities count as stdout (LOG_INFO). */
         f.priority = "x";
-        ASSERT_TRUE(pod_journal_entry_parse(&f, id, &e) == 1);
+        ASSERT_TRUE(pod_journal_entry_parse(&f, &names, &e) == 1);
         ASSERT_TRUE(e.priority == 6 && e.stream == POD_LOG_STDOUT);
 
-        /* Not an app's line: other identifiers, none, no message. */
-        f.identifier = "0123456789ABCDEF0123456789abcdef";
-        ASSERT_TRUE(pod_journal_entry_parse(&f, id, &e) == 0);
-        f.identifier = "systemd";
-        f.identifier_len = 7;
-        ASSERT_TRUE(pod_journal_entry_parse(&f, id, &e) == 0);
-        f.identifier = NULL;
-        ASSERT_TRUE(pod_journal_entry_parse(&f, id, &e) == 0);
-        f.identifier = APP;
-        f.identifier_len = 32;
+        /* Not an app's line: ids that are not ids, missing fields, no
+         * message. */
+        f = app_fields();
+        f.app_id = "0123456789ABCDEF0123456789abcdef";
+        ASSERT_TRUE(pod_journal_entry_parse(&f, &names, &e) == 0);
+        f.app_id = NULL;
+        ASSERT_TRUE(pod_journal_entry_parse(&f, &names, &e) == 0);
+        f = app_fields();
+        f.pod_id_len = 31;
+        ASSERT_TRUE(pod_journal_entry_parse(&f, &names, &e) == 0);
+        f.pod_id = NULL;
+        ASSERT_TRUE(pod_journal_entry_parse(&f, &names, &e) == 0);
+        f = app_fields();
+        f.app_name = "Web";
+        ASSERT_TRUE(pod_journal_entry_parse(&f, &names, &e) == 0);
+        f.app_name = NULL;
+        ASSERT_TRUE(pod_journal_entry_parse(&f, &names, &e) == 0);
+        f = app_fields();
         f.message = NULL;
-        ASSERT_TRUE(pod_journal_entry_parse(&f, id, &e) == 0);
+        ASSERT_TRUE(pod_journal_entry_parse(&f, &names, &e) == 0);
+
+        /* Fields sent by someone else: not from the unit of the app they
+         * name, from no unit, or next to the unit's own fields. */
+        f = app_fields();
+        f.unit = NULL;
+        ASSERT_TRUE(pod_journal_entry_parse(&f, &names, &e) == 0);
+        f.unit = "user@1000.service";
+        f.unit_len = strlen(f.unit);
+        ASSERT_TRUE(pod_journal_entry_parse(&f, &names, &e) == 0);
+        f.unit = "peapod-other-db.service";
+        f.unit_len = strlen(f.unit);
+        ASSERT_TRUE(pod_journal_entry_parse(&f, &names, &e) == 0);
+        f.unit = "peapod-x-myweb.service";
+        f.unit_len = strlen(f.unit);
+        ASSERT_TRUE(pod_journal_entry_parse(&f, &names, &e) == 0);
+        f.unit = "peapod--web.service";
+        f.unit_len = strlen(f.unit);
+        ASSERT_TRUE(pod_journal_entry_parse(&f, &names, &e) == 0);
+        f.unit = "peapod-x-web.service";
+        f.unit_len = strlen(f.unit);
+        ASSERT_TRUE(pod_journal_entry_parse(&f, &names, &e) == 1);
+        f.conflicting = true;
+        ASSERT_TRUE(pod_journal_entry_parse(&f, &names, &e) == 0);
 }
 
 static uint64_t t(const char *s, uint64_t now) {

@@ -48,6 +48,47 @@ TEST(reference_parse) {
         check_ref("a:_under", NULL, "a", "_under", NULL);
 }
 
+static void check_reason(const char *in, const char *reason) {
+        _cleanup_(image_reference_freep) ImageReference *r = NULL;
+        const char *got = NULL;
+
+        ASSERT_ERR(image_reference_parse_reason(in, &r, &got), EINVAL);
+        if (!got || !strstr(got, reason)) {
+                fprintf(stderr, "'%s': reason '%s', expected '%s'\n", in, strna(got), reason);
+                exit(EXIT_FAILURE);
+        }
+}
+
+TEST(reference_reasons) {
+        char long_name[300] = {};
+
+        check_reason("Busybox", "repository names must be lowercase");
+        check_reason("docker.io/Library/busybox:Latest", "repository names must be lowercase");
+        check_reason("", "empty");
+        check_reason("a//b", "empty part");
+        check_reason("busybox/", "empty part");
+        check_reason("a..b", "lower-case letters and digits");
+        check_reason("caf\xc3\xa9", "lower-case letters and digits");
+        check_reason("busybox:-x", "a tag is");
+        check_reason("busybox:", "a tag is");
+        check_reason("a@sha256:abc", "a digest is");
+        check_reason("ho_st.com/x", "the registry is not a host name");
+        check_reason("host:99999/x", "the registry is not a host name");
+        memset(long_name, 'a', 256);
+        check_reason(long_name, "longer than 255");
+        memcpy(long_name, "docker.io/", 10);
+        long_name[255] = 0;
+        check_reason(long_name, "longer than 255");
+        /* A valid one leaves no reason. */
+        {
+                _cleanup_(image_reference_freep) ImageReference *r = NULL;
+                const char *got = "x";
+
+                ASSERT_OK(image_reference_parse_reason("busybox:Latest", &r, &got));
+                ASSERT_TRUE(got == NULL);
+        }
+}
+
 TEST(reference_invalid) {
         static const char *bad[] = {
                 "",
@@ -542,6 +583,7 @@ TEST(registry_answers) {
 int main(void) {
         test_reference_parse();
         test_reference_invalid();
+        test_reference_reasons();
         test_to_string();
         test_registries_conf();
         test_short_names();
