@@ -77,8 +77,10 @@ int grpc_reader_feed(GrpcReader *r, const uint8_t *data, size_t size) {
                         if (r->length == 0) {
                                 r->n_messages++;
                                 r->prefix_len = 0;
-                                continue;
                         }
+                        /* The body, if any, from the next byte on (there may
+                         * be none in this piece: nothing to copy then). */
+                        continue;
                 }
 
                 n = MIN(size, r->length - r->len);

@@ -42,8 +42,9 @@ const char *grpc_status_to_string(GrpcStatus s);
 #define GRPC_MESSAGE_MAX (16U * 1024U * 1024U)
 
 /* Collects the one request message of a unary call from the DATA of its
- * stream, in pieces of any size. Never allocates more than what arrived
- * (a declared length is not trusted until the bytes are there). */
+ * stream, in pieces of any size. The buffer grows with what arrived
+ * (doubling, from 4 KiB, never past the declared length): a declared
+ * length is not trusted until the bytes are there. */
 typedef struct GrpcReader {
         uint8_t prefix[GRPC_PREFIX_SIZE];
         size_t prefix_len;      /* bytes of the current prefix; 0 between messages */
