@@ -40,7 +40,8 @@ struct GrpcConnection {
          * anything is here the connection is not read: a client that does
          * not read its answers cannot make us queue more. */
         uint8_t *out;
-        size_t out_len, out_off;
+        size_t out_len, out_off, out_allocated;
+        bool in_io;             /* inside connection_on_io(), which flushes at its end */
         size_t buffered;        /* request bytes held by this connection's calls */
 };
 
@@ -128,8 +129,11 @@ static void call_detach(GrpcCall *c) {
 
 static void connection_kick(GrpcConnection *conn) {
         /* Written out by the event loop, never from inside nghttp2's
-         * callbacks (which may not call nghttp2_session_mem_send()). */
-        (void) sd_event_source_set_enabled(conn->defer, SD_EVENT_ONESHOT);
+         * callbacks (which may not call nghttp2_session_mem_send()). An
+         * answer given while the connection's input is processed goes out
+         * at the end of that. */
+        if (!conn->in_io)
+                (void) sd_event_source_set_enabled(conn->defer, SD_EVENT_ONESHOT);
 }
 
 #define NV(n, v) { (uint8_t *) (n), (uint8_t *) (v), sizeof(n) - 1, strlen(v), NGHTTP2_NV_FLAG_NONE }
@@ -382,47 +386,53 @@ static int on_stream_close(nghttp2_session *session, int32_t stream_id, uint32_t
 
 /* --- connections --- */
 
+/* nghttp2 hands out one frame per nghttp2_session_mem_send(); an answer is
+ * three (HEADERS, DATA, trailers). Gather them, so that one answer, or many
+ * answered in one turn, is one write and wakes the client once. */
+#define CONNECTION_OUT_GATHER (64U * 1024U)
+
 static int connection_flush(GrpcConnection *conn) {
         for (;;) {
-                const uint8_t *data;
-                ssize_t n, w;
+                ssize_t w;
 
-                if (conn->out_off < conn->out_len) {
-                        w = send(conn->fd, conn->out + conn->out_off, conn->out_len - conn->out_off,
-                                 MSG_NOSIGNAL | MSG_DONTWAIT);
-                        if (w < 0) {
-                                if (errno == EINTR)
-                                        continue;
-                                return errno == EAGAIN ? 0 : -errno;
+                while (conn->out_len < CONNECTION_OUT_GATHER) {
+                        const uint8_t *data;
+                        ssize_t n = nghttp2_session_mem_send(conn->session, &data);
+
+                        if (n < 0)
+                                return -EIO;
+                        if (n == 0)
+                                break;
+                        if (conn->out_len + (size_t) n > conn->out_allocated) {
+                                size_t a = MAX(conn->out_len + (size_t) n, 2 * conn->out_allocated);
+                                uint8_t *o = realloc(conn->out, a);
+
+                                if (!o)
+                                        return -ENOMEM;
+                                conn->out = o;
+                                conn->out_allocated = a;
                         }
-                        conn->out_off += (size_t) w;
-                        if (conn->out_off == conn->out_len) {
-                                conn->out = mfree(conn->out);
-                                conn->out_len = conn->out_off = 0;
-                        }
-                        continue;
+                        /* nghttp2's buffer is valid only until its next call. */
+                        memcpy(conn->out + conn->out_len, data, (size_t) n);
+                        conn->out_len += (size_t) n;
                 }
-
-                n = nghttp2_session_mem_send(conn->session, &data);
-                if (n < 0)
-                        return -EIO;
-                if (n == 0)
+                if (conn->out_off == conn->out_len)
                         return 0;
-                do
-                        w = send(conn->fd, data, (size_t) n, MSG_NOSIGNAL | MSG_DONTWAIT);
-                while (w < 0 && errno == EINTR);
-                if (w < 0 && errno != EAGAIN)
-                        return -errno;
-                if (w < 0)
-                        w = 0;
-                if (w < n) {
-                        /* nghttp2's buffer is valid only until its next call: keep the rest. */
-                        conn->out = malloc((size_t) (n - w));
-                        if (!conn->out)
-                                return -ENOMEM;
-                        memcpy(conn->out, data + w, (size_t) (n - w));
-                        conn->out_len = (size_t) (n - w);
-                        conn->out_off = 0;
+
+                w = send(conn->fd, conn->out + conn->out_off, conn->out_len - conn->out_off, MSG_NOSIGNAL | MSG_DONTWAIT);
+                if (w < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return errno == EAGAIN ? 0 : -errno;
+                }
+                conn->out_off += (size_t) w;
+                if (conn->out_off < conn->out_len)
+                        return 0;       /* the socket is full: wait for EPOLLOUT */
+                conn->out_off = conn->out_len = 0;
+                if (conn->out_allocated > 4 * CONNECTION_OUT_GATHER) {
+                        /* A big answer went out: do not keep its buffer. */
+                        conn->out = mfree(conn->out);
+                        conn->out_allocated = 0;
                 }
         }
 }
@@ -457,11 +467,18 @@ static int connection_on_io(sd_event_source *s, int fd, uint32_t revents, void *
                         connection_free(conn);
                         return 0;
                 }
-                if (n > 0 && nghttp2_session_mem_recv(conn->session, buf, (size_t) n) < 0) {
-                        /* A fatal protocol error; nghttp2 queued a GOAWAY. */
-                        (void) connection_flush(conn);
-                        connection_free(conn);
-                        return 0;
+                if (n > 0) {
+                        ssize_t k;
+
+                        conn->in_io = true;
+                        k = nghttp2_session_mem_recv(conn->session, buf, (size_t) n);
+                        conn->in_io = false;
+                        if (k < 0) {
+                                /* A fatal protocol error; nghttp2 queued a GOAWAY. */
+                                (void) connection_flush(conn);
+                                connection_free(conn);
+                                return 0;
+                        }
                 }
         } else if (revents & (EPOLLHUP | EPOLLERR)) {
                 connection_free(conn);
