@@ -9,26 +9,6 @@
 #include "json-util.h"
 #include "pod-network.h"
 
-/* A Status call waiting for peapodd's answer. */
-typedef struct StatusQuery {
-        Cri *cri;
-        GrpcCall *call;
-        sd_bus_slot *slot;
-} StatusQuery;
-
-static StatusQuery *status_query_free(StatusQuery *q) {
-        if (!q)
-                return NULL;
-        /* Unreferencing a pending call's slot cancels it: its callback never runs. */
-        sd_bus_slot_unref(q->slot);
-        if (q->call) {
-                grpc_call_set_cancel(q->call, NULL, NULL);
-                grpc_call_unref(q->call);
-        }
-        return mfree(q);
-}
-DEFINE_TRIVIAL_CLEANUP_FUNC(StatusQuery *, status_query_free);
-
 /* NetworkReady: the pods' default network is configured (what a
  * RunPodSandbox without other wishes attaches). A file read, so answered
  * here without the bus. */
@@ -84,8 +64,7 @@ static int status_answer(Cri *cri, GrpcCall *call, const char *runtime_problem) 
         return cri_reply(call, &resp.base);
 }
 
-static int status_on_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
-        _cleanup_(status_query_freep) StatusQuery *q = userdata;
+static int status_on_reply(CriQuery *q, sd_bus_message *m) {
         _cleanup_free_ char *problem = NULL;
         const sd_bus_error *e = sd_bus_message_get_error(m);
         const char *version, *text = NULL;
@@ -96,49 +75,27 @@ static int status_on_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_
                 text = problem ?: "peapodd does not answer on the system bus";
         } else if (sd_bus_message_read(m, "v", "s", &version) < 0)
                 text = "peapodd answered its Version property with something unexpected";
-        (void) status_answer(q->cri, q->call, text);
-        return 0;
-}
-
-static void status_on_cancel(GrpcCall *call, void *userdata) {
-        status_query_free(userdata);
+        return status_answer(q->cri, q->call, text);
 }
 
 /* RuntimeReady: peapodd answers on the system bus (its Version property,
  * read asynchronously: a peapodd that is being activated or is busy must
  * not stop other calls). */
 int cri_runtime_status(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-        _cleanup_(status_query_freep) StatusQuery *q = NULL;
+        _cleanup_(cri_query_freep) CriQuery *q = NULL;
         _cleanup_free_ char *problem = NULL;
-        sd_bus *bus;
         int r;
 
-        r = cri_bus(cri, &bus);
-        if (r < 0) {
-                if (asprintf(&problem, "cannot connect to the system bus: %s", strerror(-r)) < 0)
-                        return -ENOMEM;
-                return status_answer(cri, call, problem);
-        }
-        q = calloc(1, sizeof(StatusQuery));
+        q = cri_query_new(cri, call);
         if (!q)
                 return -ENOMEM;
-        q->cri = cri;
-        r = sd_bus_message_new_method_call(bus, &m, PEAPOD_BUS_NAME, PEAPOD_ROOT_PATH,
-                                           "org.freedesktop.DBus.Properties", "Get");
-        if (r < 0)
-                return r;
-        r = sd_bus_message_append(m, "ss", PEAPOD_MANAGER_INTERFACE, "Version");
-        if (r < 0)
-                return r;
-        r = sd_bus_call_async(bus, &q->slot, m, status_on_reply, q, CRI_BUS_TIMEOUT_USEC);
+        r = cri_query_call(q, PEAPOD_ROOT_PATH, "org.freedesktop.DBus.Properties", "Get", status_on_reply, "ss",
+                           PEAPOD_MANAGER_INTERFACE, "Version");
         if (r < 0) {
-                if (asprintf(&problem, "cannot call peapodd: %s", strerror(-r)) < 0)
+                if (asprintf(&problem, "cannot call peapodd on the system bus: %s", strerror(-r)) < 0)
                         return -ENOMEM;
                 return status_answer(cri, call, problem);
         }
-        q->call = grpc_call_ref(call);
-        grpc_call_set_cancel(call, status_on_cancel, q);
         TAKE_PTR(q);
         return 0;
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,9 +52,9 @@ static const CriMethod cri_methods[] = {
         { "RuntimeService/StreamPodSandboxMetrics", &runtime__v1__stream_pod_sandbox_metrics_request__descriptor, NULL, MISSING_SERVER_STREAM },
         { "RuntimeService/RuntimeConfig", &runtime__v1__runtime_config_request__descriptor, NULL, MISSING_NOT_YET },
         { "RuntimeService/UpdatePodSandboxResources", &runtime__v1__update_pod_sandbox_resources_request__descriptor, NULL, MISSING_NOT_YET },
-        { "ImageService/ListImages", &runtime__v1__list_images_request__descriptor, NULL, MISSING_NOT_YET },
+        { "ImageService/ListImages", &runtime__v1__list_images_request__descriptor, cri_image_list, NULL },
         { "ImageService/StreamImages", &runtime__v1__stream_images_request__descriptor, NULL, MISSING_SERVER_STREAM },
-        { "ImageService/ImageStatus", &runtime__v1__image_status_request__descriptor, NULL, MISSING_NOT_YET },
+        { "ImageService/ImageStatus", &runtime__v1__image_status_request__descriptor, cri_image_status, NULL },
         { "ImageService/PullImage", &runtime__v1__pull_image_request__descriptor, NULL, MISSING_NOT_YET },
         { "ImageService/RemoveImage", &runtime__v1__remove_image_request__descriptor, NULL, MISSING_NOT_YET },
         { "ImageService/ImageFsInfo", &runtime__v1__image_fs_info_request__descriptor, cri_image_fs_info, NULL },
@@ -145,6 +146,85 @@ int cri_bus(Cri *cri, sd_bus **ret) {
         }
         *ret = cri->bus;
         return 0;
+}
+
+CriQuery *cri_query_new(Cri *cri, GrpcCall *call) {
+        CriQuery *q = calloc(1, sizeof(CriQuery));
+
+        if (!q)
+                return NULL;
+        q->cri = cri;
+        q->call = grpc_call_ref(call);
+        return q;
+}
+
+CriQuery *cri_query_free(CriQuery *q) {
+        if (!q)
+                return NULL;
+        /* Unreferencing a pending call's slot cancels it: its callback never runs. */
+        sd_bus_slot_unref(q->slot);
+        grpc_call_set_cancel(q->call, NULL, NULL);
+        grpc_call_unref(q->call);
+        return mfree(q);
+}
+
+static void cri_query_on_cancel(GrpcCall *call, void *userdata) {
+        cri_query_free(userdata);
+}
+
+static int cri_query_on_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        CriQuery *q = userdata;
+        int r;
+
+        q->slot = sd_bus_slot_unref(q->slot);
+        r = q->handler(q, m);
+        if (r < 0)
+                (void) grpc_call_fail(q->call, GRPC_STATUS_INTERNAL, "reading peapodd's answer failed: %s", strerror(-r));
+        /* Done, unless the handler sent the next call of a chain. */
+        if (r < 0 || !q->slot)
+                cri_query_free(q);
+        return 0;
+}
+
+int cri_query_call(CriQuery *q, const char *path, const char *interface, const char *member,
+                   CriQueryHandler handler, const char *types, ...) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        sd_bus *bus;
+        va_list ap;
+        int r;
+
+        r = cri_bus(q->cri, &bus);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_new_method_call(bus, &m, PEAPOD_BUS_NAME, path, interface, member);
+        if (r < 0)
+                return r;
+        if (types) {
+                va_start(ap, types);
+                r = sd_bus_message_appendv(m, types, ap);
+                va_end(ap);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_call_async(bus, &q->slot, m, cri_query_on_reply, q, CRI_BUS_TIMEOUT_USEC);
+        if (r < 0)
+                return r;
+        q->handler = handler;
+        grpc_call_set_cancel(q->call, cri_query_on_cancel, q);
+        return 0;
+}
+
+GrpcStatus cri_status_from_bus_error(const sd_bus_error *e) {
+        if (sd_bus_error_has_name(e, PEAPOD_ERROR_NO_SUCH_IMAGE))
+                return GRPC_STATUS_NOT_FOUND;
+        if (sd_bus_error_has_names(e, SD_BUS_ERROR_INVALID_ARGS))
+                return GRPC_STATUS_INVALID_ARGUMENT;
+        if (sd_bus_error_has_names(e, SD_BUS_ERROR_ACCESS_DENIED, "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired"))
+                return GRPC_STATUS_PERMISSION_DENIED;
+        if (sd_bus_error_has_names(e, SD_BUS_ERROR_SERVICE_UNKNOWN, SD_BUS_ERROR_NAME_HAS_NO_OWNER, SD_BUS_ERROR_NO_REPLY,
+                                   SD_BUS_ERROR_TIMEOUT, SD_BUS_ERROR_DISCONNECTED, "org.freedesktop.systemd1.UnitMasked"))
+                return GRPC_STATUS_UNAVAILABLE;
+        return GRPC_STATUS_UNKNOWN;
 }
 
 int cri_new(sd_event *event, Cri **ret) {

@@ -55,7 +55,36 @@ int cri_reply(GrpcCall *call, const ProtobufCMessage *m);
 /* The system bus, connected (again) if it was not; -errno if it cannot be. */
 int cri_bus(Cri *cri, sd_bus **ret);
 
+/* A call to peapodd made for a gRPC call, answered asynchronously. The
+ * handler runs with peapodd's reply (an error reply included) unless the
+ * client cancelled first, in which case the bus call is cancelled too. A
+ * handler may send the next bus call with the same query (a chain); a
+ * handler's negative return fails the gRPC call (INTERNAL). */
+typedef struct CriQuery CriQuery;
+typedef int (*CriQueryHandler)(CriQuery *q, sd_bus_message *reply);
+struct CriQuery {
+        Cri *cri;
+        GrpcCall *call;
+        sd_bus_slot *slot;
+        CriQueryHandler handler;
+        /* What the chain's handlers carry along. */
+        bool list;              /* ListImages with a filter: answer a list of one */
+};
+
+CriQuery *cri_query_new(Cri *cri, GrpcCall *call);
+CriQuery *cri_query_free(CriQuery *q);
+DEFINE_TRIVIAL_CLEANUP_FUNC(CriQuery *, cri_query_free);
+/* Sends a method call to peapodd (types and arguments as for
+ * sd_bus_message_append()). On success the query belongs to the pending
+ * call; on failure to the caller. */
+int cri_query_call(CriQuery *q, const char *path, const char *interface, const char *member,
+                   CriQueryHandler handler, const char *types, ...);
+/* The status a gRPC call gets for peapodd's error reply. */
+GrpcStatus cri_status_from_bus_error(const sd_bus_error *e);
+
 /* Handlers, by service. */
 int cri_runtime_version(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
 int cri_runtime_status(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
+int cri_image_list(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
+int cri_image_status(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
 int cri_image_fs_info(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
