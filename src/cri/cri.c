@@ -168,6 +168,18 @@ CriQuery *cri_query_free(CriQuery *q) {
         return mfree(q);
 }
 
+/* peapodd gets as long as the client waits (its grpc-timeout), at most
+ * CRI_BUS_TIMEOUT_USEC. */
+static uint64_t cri_query_timeout(CriQuery *q) {
+        uint64_t deadline = grpc_call_deadline(q->call), now;
+
+        if (deadline == 0 || sd_event_now(q->cri->event, CLOCK_MONOTONIC, &now) < 0)
+                return CRI_BUS_TIMEOUT_USEC;
+        if (deadline <= now)
+                return 1;
+        return deadline - now < CRI_BUS_TIMEOUT_USEC ? deadline - now : CRI_BUS_TIMEOUT_USEC;
+}
+
 static void cri_query_on_cancel(GrpcCall *call, void *userdata) {
         cri_query_free(userdata);
 }
@@ -206,7 +218,7 @@ int cri_query_call(CriQuery *q, const char *path, const char *interface, const c
                 if (r < 0)
                         return r;
         }
-        r = sd_bus_call_async(bus, &q->slot, m, cri_query_on_reply, q, CRI_BUS_TIMEOUT_USEC);
+        r = sd_bus_call_async(bus, &q->slot, m, cri_query_on_reply, q, cri_query_timeout(q));
         if (r < 0)
                 return r;
         q->handler = handler;

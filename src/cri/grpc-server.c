@@ -53,7 +53,8 @@ struct GrpcCall {
         int32_t stream_id;
 
         char *path;
-        bool post, content_type_ok, encoding_ok;
+        bool post, content_type_ok, encoding_ok, timeout_ok;
+        uint64_t deadline;
         size_t header_bytes;
         bool headers_done, dispatched, answered;
         const void *method;
@@ -88,6 +89,10 @@ GrpcCall *grpc_call_unref(GrpcCall *c) {
 
 const char *grpc_call_path(GrpcCall *c) {
         return c->path;
+}
+
+uint64_t grpc_call_deadline(GrpcCall *c) {
+        return c->deadline;
 }
 
 bool grpc_call_is_cancelled(GrpcCall *c) {
@@ -263,7 +268,7 @@ static int on_begin_headers(nghttp2_session *session, const nghttp2_frame *frame
         c->server = conn->server;
         c->conn = conn;
         c->stream_id = frame->hd.stream_id;
-        c->encoding_ok = true;
+        c->encoding_ok = c->timeout_ok = true;
         c->next = conn->calls;
         if (conn->calls)
                 conn->calls->prev = c;
@@ -298,6 +303,14 @@ static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const
                 c->content_type_ok = ct && grpc_content_type_ok(ct);
         } else if (mem_eq(name, namelen, "grpc-encoding"))
                 c->encoding_ok = mem_eq(value, valuelen, "identity");
+        else if (mem_eq(name, namelen, "grpc-timeout")) {
+                _cleanup_free_ char *t = mem_string(value, valuelen);
+                uint64_t usec, now;
+
+                c->timeout_ok = t && grpc_timeout_parse(t, &usec) >= 0;
+                if (c->timeout_ok && sd_event_now(c->server->event, CLOCK_MONOTONIC, &now) >= 0)
+                        c->deadline = usec > UINT64_MAX - now ? UINT64_MAX : now + usec;
+        }
         return 0;
 }
 
@@ -312,6 +325,8 @@ static void call_headers_done(GrpcCall *c) {
                 (void) call_answer_status(c, 415, GRPC_STATUS_INTERNAL, "content-type is not application/grpc");
         else if (!c->encoding_ok)
                 (void) call_answer_status(c, 200, GRPC_STATUS_UNIMPLEMENTED, "only the identity grpc-encoding is supported");
+        else if (!c->timeout_ok)
+                (void) call_answer_status(c, 200, GRPC_STATUS_INTERNAL, "malformed grpc-timeout");
         else if (!c->path || !(c->method = c->server->lookup(c->path, c->server->userdata)))
                 (void) grpc_call_fail(c, GRPC_STATUS_UNIMPLEMENTED, "unknown method %s", strna(c->path));
 }

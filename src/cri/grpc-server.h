@@ -53,6 +53,9 @@ GrpcCall *grpc_call_unref(GrpcCall *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(GrpcCall *, grpc_call_unref);
 
 const char *grpc_call_path(GrpcCall *c);
+/* When the client gives up (its grpc-timeout), CLOCK_MONOTONIC in
+ * microseconds; 0 when it set none. */
+uint64_t grpc_call_deadline(GrpcCall *c);
 /* True once the client cancelled or its connection is gone. */
 bool grpc_call_is_cancelled(GrpcCall *c);
 void grpc_call_set_cancel(GrpcCall *c, GrpcCancel cb, void *userdata);

@@ -169,3 +169,41 @@ bool grpc_content_type_ok(const char *s) {
         }
         return *rest == 0 || *rest == ';';
 }
+
+int grpc_timeout_parse(const char *s, uint64_t *ret_usec) {
+        uint64_t v = 0, usec;
+        size_t n = 0;
+
+        for (; s[n] >= '0' && s[n] <= '9'; n++) {
+                if (n == 8)
+                        return -EINVAL;
+                v = v * 10 + (uint64_t) (s[n] - '0');
+        }
+        if (n == 0 || s[n] == 0 || s[n + 1] != 0)
+                return -EINVAL;
+        /* At most 99999999 hours: no product below overflows 64 bits. */
+        switch (s[n]) {
+        case 'H':
+                usec = v * 3600ULL * 1000000ULL;
+                break;
+        case 'M':
+                usec = v * 60ULL * 1000000ULL;
+                break;
+        case 'S':
+                usec = v * 1000000ULL;
+                break;
+        case 'm':
+                usec = v * 1000ULL;
+                break;
+        case 'u':
+                usec = v;
+                break;
+        case 'n':
+                usec = (v + 999) / 1000;
+                break;
+        default:
+                return -EINVAL;
+        }
+        *ret_usec = usec ?: 1;
+        return 0;
+}

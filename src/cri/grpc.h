@@ -73,6 +73,11 @@ void grpc_prefix_write(uint8_t prefix[static GRPC_PREFIX_SIZE], size_t len);
  * itself, becomes %XX. NULL on OOM. */
 char *grpc_percent_encode(const char *s);
 
+/* grpc-timeout: 1-8 digits and a unit (H, M, S, m, u, n), in
+ * microseconds (n rounds up, so that a timeout is never 0). -EINVAL for
+ * anything else. */
+int grpc_timeout_parse(const char *s, uint64_t *ret_usec);
+
 /* Whether a content-type names the gRPC protobuf format:
  * "application/grpc", optionally "+proto" or parameters after ';'. */
 bool grpc_content_type_ok(const char *s);

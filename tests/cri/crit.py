@@ -148,9 +148,11 @@ def cmd_basics(sock):
         s4 = h.request('/runtime.v1.RuntimeService/Version', body=b'\x01\x00\x00\x00\x00')
         s5 = h.request('/runtime.v1.RuntimeService/Version', body=b'\x00\x00\x00\x00\x05ab')  # cut short
         s6 = h.request('/runtime.v1.RuntimeService/Version')
-        got = h.read_until({s1, s2, s3, s4, s5, s6}, 10)
+        s7 = h.request('/runtime.v1.RuntimeService/Version', timeout='5 seconds')
+        s8 = h.request('/runtime.v1.RuntimeService/Version', timeout='250m')
+        got = h.read_until({s1, s2, s3, s4, s5, s6, s7, s8}, 10)
         want = {s1: ('405', '13'), s2: ('415', '13'), s3: ('200', '12'), s4: ('200', '13'), s5: ('200', '13'),
-                s6: ('200', '0')}
+                s6: ('200', '0'), s7: ('200', '13'), s8: ('200', '0')}
         for sid, (http, code) in want.items():
             hd = got.get(sid, {})
             if hd.get(':status') != http or hd.get('grpc-status') != code:
@@ -285,7 +287,7 @@ class RawH2:
         assert len(name) < 127 and len(value) < 127
         return b'\x00' + bytes([len(name)]) + name + bytes([len(value)]) + value
 
-    def request_bytes(self, path, method='POST', content_type='application/grpc', encoding=None,
+    def request_bytes(self, path, method='POST', content_type='application/grpc', encoding=None, timeout=None,
                       body=b'\x00\x00\x00\x00\x00'):
         sid = self.next_id
         self.next_id += 2
@@ -294,6 +296,8 @@ class RawH2:
             self.literal('te', 'trailers')
         if encoding:
             hb += self.literal('grpc-encoding', encoding)
+        if timeout:
+            hb += self.literal('grpc-timeout', timeout)
         return sid, self.frame(1, 4, sid, hb) + self.frame(0, 1, sid, body)
 
     def request(self, path, **kw):

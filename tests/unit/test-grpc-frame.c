@@ -126,6 +126,28 @@ TEST(status_names) {
         ASSERT_TRUE(grpc_status_to_string(_GRPC_STATUS_MAX) == NULL);
 }
 
+TEST(timeout) {
+        uint64_t u;
+
+        ASSERT_OK(grpc_timeout_parse("5S", &u));
+        ASSERT_TRUE(u == 5000000);
+        ASSERT_OK(grpc_timeout_parse("99999999H", &u));
+        ASSERT_TRUE(u == 99999999ULL * 3600 * 1000000);
+        ASSERT_OK(grpc_timeout_parse("250m", &u));
+        ASSERT_TRUE(u == 250000);
+        ASSERT_OK(grpc_timeout_parse("1n", &u));
+        ASSERT_TRUE(u == 1);
+        ASSERT_OK(grpc_timeout_parse("0u", &u));
+        ASSERT_TRUE(u == 1);
+        ASSERT_ERR(grpc_timeout_parse("123456789S", &u), EINVAL);
+        ASSERT_ERR(grpc_timeout_parse("S", &u), EINVAL);
+        ASSERT_ERR(grpc_timeout_parse("5", &u), EINVAL);
+        ASSERT_ERR(grpc_timeout_parse("5s", &u), EINVAL);
+        ASSERT_ERR(grpc_timeout_parse("5SS", &u), EINVAL);
+        ASSERT_ERR(grpc_timeout_parse("-5S", &u), EINVAL);
+        ASSERT_ERR(grpc_timeout_parse("", &u), EINVAL);
+}
+
 int main(void) {
         test_pieces();
         test_empty_message();
@@ -133,5 +155,6 @@ int main(void) {
         test_percent_encode();
         test_content_type();
         test_status_names();
+        test_timeout();
         return 0;
 }
