@@ -78,17 +78,25 @@ static int listen_socket(const char *path, int *ret_fd) {
         r = mkdir_p(dirname(dir), 0755);
         if (r < 0)
                 return r;
-        /* A socket left by an earlier run; never remove anything else. */
-        if (lstat(path, &st) >= 0) {
-                if (!S_ISSOCK(st.st_mode))
-                        return -EEXIST;
-                if (unlink(path) < 0)
-                        return -errno;
-        }
         fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         if (fd < 0)
                 return -errno;
         strncpy(sa.sun_path, path, sizeof(sa.sun_path) - 1);
+        /* A socket left by an earlier run is replaced; one that somebody
+         * still serves is not, nor is anything that is no socket. */
+        if (lstat(path, &st) >= 0) {
+                _cleanup_close_ int probe = -EBADF;
+
+                if (!S_ISSOCK(st.st_mode))
+                        return -EEXIST;
+                probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+                if (probe < 0)
+                        return -errno;
+                if (connect(probe, (struct sockaddr *) &sa, sizeof(sa)) >= 0)
+                        return -EADDRINUSE;
+                if (unlink(path) < 0)
+                        return -errno;
+        }
         old = umask(0177);
         r = RET_NERRNO(bind(fd, (struct sockaddr *) &sa, sizeof(sa)));
         umask(old);

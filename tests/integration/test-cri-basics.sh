@@ -8,7 +8,7 @@
 # is served), GET (HTTP 405), another content-type (415), compression, a
 # compressed flag, a message cut short. It serves on afterwards, makes its
 # socket 0600, removes it at SIGTERM, and never replaces a file that is no
-# socket.
+# socket, nor a socket another peapod-cri serves.
 . "$(dirname "$0")/lib.sh"
 CRI=${CRI:-/usr/libexec/peapod/peapod-cri}
 CRIT="$(dirname "$(realpath "$0")")/../cri/crit.py"
@@ -25,6 +25,9 @@ trap cleanup EXIT
 PID=$!
 wait_for 10 test -S "$T/cri.sock" || fail "peapod-cri made no socket: $(cat "$T/log")"
 assert_eq 600 "$(stat -c %a "$T/cri.sock")" "mode of the socket"
+# A second server never takes over a socket that is served.
+out=$(must_fail "$CRI" --listen="$T/cri.sock")
+assert_contains "$out" "Address already in use" "a second peapod-cri on the same socket"
 
 "$CRIT" "$T/cri.sock" basics || fail "the gRPC checks failed"
 kill -0 "$PID" || fail "peapod-cri died"
