@@ -19,10 +19,16 @@ free_port() {
 
 # registry_start [LEVEL]: Debian's docker-registry on a free port, storage
 # and log in $TMP; sets RPORT. At level info the log has one line per
-# request ("GET /v2/..."), which tests count.
+# request ("GET /v2/..."), which tests count. With REGISTRY_HTPASSWD set
+# (a file of USER:BCRYPT lines) it asks for Basic authentication.
 registry_start() {
         RPORT=$(free_port)
         mkdir -p "$TMP/registry"
+        _auth=""
+        [ -z "${REGISTRY_HTPASSWD:-}" ] || _auth="auth:
+  htpasswd:
+    realm: peapod-test
+    path: $REGISTRY_HTPASSWD"
         cat >"$TMP/registry.yml" <<EOC
 version: 0.1
 log:
@@ -34,11 +40,16 @@ storage:
     rootdirectory: $TMP/registry
 http:
   addr: 127.0.0.1:$RPORT
+$_auth
 EOC
         docker-registry serve "$TMP/registry.yml" >"$TMP/registry.log" 2>&1 &
         PIDS="$PIDS $!"
         _i=0
-        until python3 -c "import urllib.request as u; u.urlopen('http://127.0.0.1:$RPORT/v2/', timeout=1)" 2>/dev/null; do
+        # Up once it answers /v2/, a 401 of an authenticating one included.
+        until python3 -c "
+import urllib.request as u, urllib.error as e
+try: u.urlopen('http://127.0.0.1:$RPORT/v2/', timeout=1)
+except e.HTTPError as x: exit(x.code != 401)" 2>/dev/null; do
                 _i=$((_i + 1))
                 [ $_i -lt 100 ] || { cat "$TMP/registry.log" >&2; fail "docker-registry did not start"; }
                 sleep 0.1

@@ -23,6 +23,14 @@ int write_file_atomic(const char *path, const void *data, size_t size, mode_t mo
         fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
         if (fd < 0)
                 return -errno;
+        /* Exactly the mode asked for, before any byte is written: the umask
+         * may have taken from it, and a temp file left by a killed writer
+         * keeps its old mode through O_CREAT (a secret written 0600 must
+         * never sit in a file others can read). */
+        if (fchmod(fd, mode) < 0) {
+                r = -errno;
+                goto fail;
+        }
         while (size > 0) {
                 ssize_t n = write(fd, p, size);
                 if (n < 0) {

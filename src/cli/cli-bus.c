@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "string-util.h"
@@ -15,8 +16,10 @@ int cli_bus_open(sd_bus **ret) {
         r = sd_bus_open_system(&bus);
         if (r < 0)
                 return log_error_errno(r, "Cannot reach peapodd (" PEAPOD_BUS_NAME "): cannot connect to the system bus: %m");
-        /* Lets polkit ask for a password where peapodd uses it. */
-        (void) sd_bus_set_allow_interactive_authorization(bus, true);
+        /* On a terminal, polkit may ask for a password (through an agent
+         * such as pkttyagent or the desktop's) before a call that needs one;
+         * in a script it must answer at once, as for systemctl. */
+        (void) sd_bus_set_allow_interactive_authorization(bus, isatty(STDIN_FILENO) > 0);
         *ret = TAKE_PTR(bus);
         return 0;
 }

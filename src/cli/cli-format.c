@@ -463,9 +463,10 @@ int bus_error_to_string(const sd_bus_error *e, int r, char **ret) {
                  * fields, which helps nobody who just ran a command. */
                 if (!msg || startswith(msg, "Rejected send message"))
                         msg = "the bus policy does not allow this call for this user";
-                /* Changing pods, images and trust is root's. */
-                k = asprintf(&s, "Permission denied: %s%s", msg,
-                             geteuid() != 0 ? " (changes are for root: run it as root, e.g. with sudo)" : "");
+                /* Changing pods, images and trust is root's, or what a
+                 * polkit rule grants (peapodd's message names the action). */
+                k = asprintf(&s, "Permission denied: %s%s", startswith(msg, "Access denied: ") ?: msg,
+                             geteuid() != 0 ? " (run it as root, e.g. with sudo, or ask for a polkit rule that grants it: see peapodd(8))" : "");
         } else if (msg)
                 k = asprintf(&s, "%s", msg);
         else {

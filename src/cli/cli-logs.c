@@ -193,9 +193,31 @@ static int follow(PodJournal *j, LogsPrinter *p, sd_bus *bus, const char *pod_pa
                 return r;
 
         for (;;) {
-                if (cli_watch_gone(&watch))
+                if (cli_watch_gone(&watch) && !stop_pod)
                         return log_error_errno(ECONNRESET, "peapodd exited while following the logs; "
                                                "the pod's end would not be noticed.");
+                if (cli_watch_gone(&watch)) {
+                        /* A foreground run (a boot pod's unit) outlives a
+                         * restart of peapodd, as the pod does: the next
+                         * peapodd (bus activation, or its unit's restart)
+                         * is watched instead, and the pod's state asked
+                         * again. */
+                        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+
+                        cli_watch_done(&watch);
+                        r = cli_watch_begin(bus, &watch);
+                        if (r < 0)
+                                return r;
+                        r = sd_bus_call_method(bus, PEAPOD_BUS_NAME, PEAPOD_ROOT_PATH, "org.freedesktop.DBus.Peer", "Ping",
+                                               NULL, &reply, NULL);
+                        if (r < 0)
+                                return log_error_errno(r, "peapodd exited while following the logs and did not come back: %m");
+                        r = cli_watch_set_peer(&watch, reply);
+                        if (r < 0)
+                                return r;
+                        changed = true;
+                        continue;
+                }
                 if (stop_pod && run_interrupted && !stop_sent) {
                         /* Answered when the pod has stopped; its end comes
                          * as a state change like any other. */

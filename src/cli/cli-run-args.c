@@ -165,9 +165,10 @@ enum {
 
 static bool is_pod_option(const char *s) {
         static const char * const with_value[] = { "--name", "--pull", "--insecure-options", "--stage1", "--net", "--port",
-                                                    "--dns", "--dns-search", "--hostname", "--volume" };
+                                                    "--dns", "--dns-search", "--hostname", "--volume", "--spec" };
 
-        if (streq(s, "-q") || streq(s, "--quiet") || streq(s, "-d") || streq(s, "--detach") || streq(s, "--rm"))
+        if (streq(s, "-q") || streq(s, "--quiet") || streq(s, "-d") || streq(s, "--detach") || streq(s, "--rm") ||
+            streq(s, "--replace"))
                 return true;
         if (streq(s, "-p") || startswith(s, "-p="))
                 return true;
@@ -473,7 +474,41 @@ int run_args_check_mounts(const RunArgs *a) {
         return 0;
 }
 
+/* argv with --spec=FILE at argv[at] (its value at argv[*i]) replaced by the
+ * spec's pod options, and the spec's apps after the rest; those start at
+ * *ret_apps_at. */
+static int expand_spec(int argc, char *argv[], int at, int i, const char *path, char ***ret, int *ret_apps_at) {
+        _cleanup_strv_free_ char **pod = NULL, **apps = NULL, **l = calloc(1, sizeof(char *));
+        int r;
+
+        if (!l)
+                return log_oom();
+        r = run_spec_load(path, &pod, &apps);
+        if (r < 0)
+                return r;
+        for (int k = 0; k < argc; k++)
+                if (k == at) {
+                        FOREACH_STRV(w, pod)
+                                if (strv_extend(&l, w) < 0)
+                                        return log_oom();
+                } else if (k < at || k > i)
+                        if (strv_extend(&l, argv[k]) < 0)
+                                return log_oom();
+        *ret_apps_at = (int) strv_length(l);
+        FOREACH_STRV(w, apps)
+                if (strv_extend(&l, w) < 0)
+                        return log_oom();
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+static int run_args_parse_full(int argc, char *argv[], const char *spec, int spec_apps_at, RunArgs *ret);
+
 int run_args_parse(int argc, char *argv[], RunArgs *ret) {
+        return run_args_parse_full(argc, argv, NULL, argc, ret);
+}
+
+static int run_args_parse_full(int argc, char *argv[], const char *spec, int spec_apps_at, RunArgs *ret) {
         _cleanup_(run_args_done) RunArgs a = {};
         _cleanup_(pending_app_done) PendingApp pending = {};
         int where = EXPECT_POD_OPTION_OR_IMAGE, r;
@@ -513,6 +548,29 @@ int run_args_parse(int argc, char *argv[], RunArgs *ret) {
                         if (streq(s, "--rm")) {
                                 a.remove = true;
                                 continue;
+                        }
+                        if (streq(s, "--replace")) {
+                                a.replace = true;
+                                continue;
+                        }
+                        int at = i;
+
+                        r = option_value(argc, argv, &i, "--spec", &v);
+                        if (r < 0)
+                                return r;
+                        if (r > 0) {
+                                _cleanup_strv_free_ char **words = NULL;
+                                int apps_at;
+
+                                if (spec)
+                                        return log_usage_error("--spec= may be given once.");
+                                r = expand_spec(argc, argv, at, i, v, &words, &apps_at);
+                                if (r < 0)
+                                        return r;
+                                r = run_args_parse_full((int) strv_length(words), words, v, apps_at, ret);
+                                if (r < 0)
+                                        log_error("The pod spec %s was not run.", v);
+                                return r;
                         }
                         if (streq(s, "-i") || streq(s, "-t") || streq(s, "-it") || streq(s, "-ti") ||
                             streq(s, "--interactive") || streq(s, "--tty"))
@@ -577,6 +635,9 @@ int run_args_parse(int argc, char *argv[], RunArgs *ret) {
                                 return log_usage_error("'%s' must follow an image.", s);
                         if (s[0] == '-')
                                 return log_usage_error("Unknown option '%s'.", s);
+                        if (spec && i < spec_apps_at)
+                                return log_usage_error("Unexpected '%s': the pod spec %s gives the apps; an image "
+                                                       "cannot be added on the command line.", s, spec);
                         r = add_app(&a, s);
                         if (r < 0)
                                 return r;
@@ -637,6 +698,8 @@ int run_args_parse(int argc, char *argv[], RunArgs *ret) {
                 return log_usage_error("No image given.");
         if (a.detach && a.remove)
                 return log_usage_error("--rm removes the pod when 'run' sees it end: not with -d.");
+        if (a.replace && !a.name)
+                return log_usage_error("--replace removes the pod of the --name= given: give one.");
         if (where == EXPECT_IMAGE)
                 return log_usage_error("'---' must be followed by an image.");
         r = finish_app(&a.apps[a.n_apps - 1], &pending);

@@ -2,6 +2,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <systemd/sd-daemon.h>
+
 #include "bus-util.h"
 #include "cli.h"
 #include "name.h"
@@ -322,6 +324,16 @@ int verb_run(int argc, char *argv[]) {
         r = pull_images(bus, &a);
         if (r < 0)
                 return r;
+        if (a.replace) {
+                _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+
+                /* The pod a unit started before (peapod-pod@.service), left
+                 * by a crash or a killed 'run': this name is ours. */
+                r = sd_bus_call_method(bus, PEAPOD_BUS_NAME, PEAPOD_ROOT_PATH, PEAPOD_MANAGER_INTERFACE, "RemovePod",
+                                       &error, NULL, "st", a.name, PEAPOD_REMOVE_FORCE);
+                if (r < 0 && !sd_bus_error_has_name(&error, "org.peapod1.Error.NoSuchPod"))
+                        return cli_log_bus_error(&error, r);
+        }
         r = create_pod(bus, &a, &id);
         if (r < 0)
                 return r;
@@ -339,6 +351,9 @@ int verb_run(int argc, char *argv[]) {
                                     id, id, error.message ?: strerror(-q));
                 return r;
         }
+        /* Under a Type=notify unit (peapod-pod@.service) the unit is up
+         * once the pod runs; elsewhere this does nothing. */
+        (void) sd_notifyf(false, "READY=1\nSTATUS=Pod %s is running", a.name ?: id);
         if (a.detach) {
                 if (!a.quiet)
                         printf("%s\n", id);

@@ -74,6 +74,7 @@ typedef struct RunArgs {
         bool quiet;
         bool detach;      /* -d: return once started (print the id) */
         bool remove;      /* --rm: remove the pod once it has ended (foreground only) */
+        bool replace;     /* --replace: remove a pod of the same name first, running or not */
         bool help;
         RunApp *apps;
         size_t n_apps;
@@ -88,8 +89,17 @@ int insecure_options_parse(const char *v, bool *ret_image);
 void warn_insecure_image(const char *what);
 
 /* argv[0] is the verb. Logs a usage error and returns -EINVAL on bad input;
- * with --help sets ret->help and may leave apps empty. */
+ * with --help sets ret->help and may leave apps empty. --spec=FILE (a pod
+ * option) stands for the words of the pod spec FILE (run_spec_load()):
+ * its pod options where it is, its apps after the command line's options,
+ * which may not name images of their own. */
 int run_args_parse(int argc, char *argv[], RunArgs *ret);
+/* A pod spec (peapod-pod.json(5), cli-run-spec.c) as the words of 'peapod
+ * run' it stands for: pod options (--key=value) and apps (IMAGE
+ * [--key=value]... [-- ARGS] [--- IMAGE ...]). Logs what is wrong, with
+ * the file's path. */
+int run_spec_parse(const char *text, size_t size, const char *path, char ***ret_pod, char ***ret_apps);
+int run_spec_load(const char *path, char ***ret_pod, char ***ret_apps);
 void run_args_done(RunArgs *a);
 /* One of the pod's network options (--net, --port, --dns, --dns-search,
  * --hostname) with its value, checked as 'run' checks it; a usage error is
@@ -298,6 +308,8 @@ int verb_trust(int argc, char *argv[]);
 int verb_image_sign(int argc, char *argv[]);
 int verb_enter(int argc, char *argv[]);
 int verb_gc(int argc, char *argv[]);
+int verb_login(int argc, char *argv[]);
+int verb_logout(int argc, char *argv[]);
 
 /* A verb that exits with another program's status (enter) sets it here;
  * -1 = the usual 0/1/2. */

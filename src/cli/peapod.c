@@ -17,11 +17,12 @@ typedef struct Verb {
 
 static const Verb verbs[] = {
         { "run", verb_run, "Create a pod of one or more apps and start it",
-          "peapod run [-d|--rm] [--name=NAME] [--stage1=FLAVOUR] [--pull=POLICY] [--insecure-options=image]\n"
+          "peapod run [-d|--rm] [--replace] [--name=NAME] [--stage1=FLAVOUR] [--pull=POLICY] [--insecure-options=image]\n"
           "                [--quiet] [--net=NETWORKS] [-p|--port=[IP:]HOSTPORT:PODPORT[/PROTO]]...\n"
           "                [--dns=IP]... [--dns-search=DOMAIN]... [--hostname=NAME]\n"
           "                IMAGE [APP-OPTIONS] [-- ARGS...]\n"
-          "                [--- IMAGE [APP-OPTIONS] [-- ARGS...]]...\n\n"
+          "                [--- IMAGE [APP-OPTIONS] [-- ARGS...]]...\n"
+          "peapod run [-d|--rm] [--replace] [OPTIONS] --spec=FILE\n\n"
           "Create a pod with one app per IMAGE, start it, and stay in the foreground:\n"
           "the apps' output as it comes (stdout to stdout, stderr to stderr, 'APP | '\n"
           "before each line when there are several apps) until the pod has ended; then\n"
@@ -32,6 +33,9 @@ static const Verb verbs[] = {
           "  -h --help                Show this help\n"
           "  -d --detach              Return once the apps are started; print the pod's id\n"
           "     --rm                  Remove the pod when it has ended (not with -d)\n"
+          "     --replace             Remove a pod of the same --name= first (running or not)\n"
+          "     --spec=FILE           Run the pod that FILE describes (peapod-pod.json(5)):\n"
+          "                           its keys are these options; options after it win\n"
           "     --name=NAME           Name of the pod (default: pod-<first 8 digits of its id>)\n"
           "     --stage1=FLAVOUR      The pod's stage1: 'default' (own namespaces) or\n"
           "                           'fly' (host namespaces, chroot only)\n"
@@ -283,6 +287,26 @@ static const Verb verbs[] = {
           "     --manifest-digest=DIGEST\n"
           "                           sign: the digest to sign (default: the stored\n"
           "                           image's manifest)\n" },
+        { "login", verb_login, "Save credentials for a registry",
+          "peapod login [--username=USER] [--password-stdin] [--no-check] REGISTRY\n\n"
+          "Save USER's password for REGISTRY (HOST[:PORT]) in the auth file that pulls\n"
+          "read: registries.conf's \"auth-file\", else /etc/peapod/auth.json, written\n"
+          "0600 in docker's config.json form. The password is asked for with echo off,\n"
+          "or read from stdin with --password-stdin; never give it as an argument.\n"
+          "The credentials are first checked with the registry (GET /v2/).\n\n"
+          "Options:\n"
+          "  -h --help                Show this help\n"
+          "  -u --username=USER       The user name (asked for when not given)\n"
+          "     --password-stdin      Read the password from stdin (one line; needs --username)\n"
+          "     --no-check            Save the credentials without asking the registry\n" },
+        { "logout", verb_logout, "Remove the credentials for a registry",
+          "peapod logout REGISTRY\n"
+          "peapod logout --all\n\n"
+          "Remove REGISTRY's credentials from the auth file, or, with --all, every\n"
+          "registry's; other keys of the file are kept.\n\n"
+          "Options:\n"
+          "  -h --help                Show this help\n"
+          "     --all                 Remove the credentials of every registry\n" },
         { "trust", verb_trust, "Manage the keys trusted to sign images",
           "peapod trust add (--prefix=PREFIX | --root) [--yes] KEYFILE\n"
           "peapod trust list [--format=table|json] [--no-legend]\n"

@@ -69,9 +69,11 @@ int bus_pod_method_add_app(sd_bus_message *m, void *userdata, sd_bus_error *erro
         App *a;
         int r;
 
-        r = bus_check_privileged(m, error);
+        r = bus_verify_polkit(m, PEAPOD_ACTION_MANAGE_PODS, error);
         if (r < 0)
                 return r;
+        if (r == 0)
+                return 1; /* dispatched again with polkit's answer */
         r = bus_check_pod_not_stopping(d, p, error);
         if (r < 0)
                 return r;
@@ -97,11 +99,9 @@ int bus_pod_method_add_app(sd_bus_message *m, void *userdata, sd_bus_error *erro
         if (!name)
                 return -ENOMEM;
         log_info("Added app %s to pod %s.", a->name, p->name);
-        (void) pod_send_changed(d, p);
 
         if (flags & ADD_APP_START) {
                 r = pod_app_start(&d->runtime, p, a, &perr);
-                (void) pod_send_changed(d, p);
                 if (r < 0) {
                         log_warning_errno(r, "Failed to start app %s of pod %s: %s", name, p->name,
                                           perr.message[0] ? perr.message : strerror(-r));
@@ -119,9 +119,11 @@ int bus_pod_method_start_app(sd_bus_message *m, void *userdata, sd_bus_error *er
         App *a;
         int r;
 
-        r = bus_check_privileged(m, error);
+        r = bus_verify_polkit(m, PEAPOD_ACTION_MANAGE_PODS, error);
         if (r < 0)
                 return r;
+        if (r == 0)
+                return 1; /* dispatched again with polkit's answer */
         r = bus_check_pod_not_stopping(d, p, error);
         if (r < 0)
                 return r;
@@ -129,7 +131,6 @@ int bus_pod_method_start_app(sd_bus_message *m, void *userdata, sd_bus_error *er
         if (r < 0)
                 return r;
         r = pod_app_start(&d->runtime, p, a, &perr);
-        (void) pod_send_changed(d, p);
         if (r < 0) {
                 log_warning_errno(r, "Failed to start app %s of pod %s: %s", a->name, p->name,
                                   perr.message[0] ? perr.message : strerror(-r));
@@ -145,9 +146,11 @@ int bus_pod_method_stop_app(sd_bus_message *m, void *userdata, sd_bus_error *err
         App *a;
         int r;
 
-        r = bus_check_privileged(m, error);
+        r = bus_verify_polkit(m, PEAPOD_ACTION_MANAGE_PODS, error);
         if (r < 0)
                 return r;
+        if (r == 0)
+                return 1; /* dispatched again with polkit's answer */
         r = bus_check_pod_not_stopping(d, p, error);
         if (r < 0)
                 return r;
@@ -157,7 +160,6 @@ int bus_pod_method_stop_app(sd_bus_message *m, void *userdata, sd_bus_error *err
         if (p->state != POD_RUNNING || a->state != APP_RUNNING)
                 return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE, "App %s of pod %s is not running", a->name, p->name);
         r = pod_app_stop(&d->runtime, p, a);
-        (void) pod_send_changed(d, p);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Failed to stop app %s of pod %s: %m", a->name, p->name);
         log_info("Stopped app %s of pod %s.", a->name, p->name);
@@ -174,9 +176,11 @@ int bus_pod_method_kill(sd_bus_message *m, void *userdata, sd_bus_error *error) 
         int32_t signal;
         int r;
 
-        r = bus_check_privileged(m, error);
+        r = bus_verify_polkit(m, PEAPOD_ACTION_MANAGE_PODS, error);
         if (r < 0)
                 return r;
+        if (r == 0)
+                return 1; /* dispatched again with polkit's answer */
         r = sd_bus_message_read(m, "si", &key, &signal);
         if (r < 0)
                 return r;
@@ -206,9 +210,11 @@ int bus_pod_method_remove_app(sd_bus_message *m, void *userdata, sd_bus_error *e
         App *a;
         int r;
 
-        r = bus_check_privileged(m, error);
+        r = bus_verify_polkit(m, PEAPOD_ACTION_MANAGE_PODS, error);
         if (r < 0)
                 return r;
+        if (r == 0)
+                return 1; /* dispatched again with polkit's answer */
         r = bus_check_pod_not_stopping(d, p, error);
         if (r < 0)
                 return r;
@@ -227,7 +233,6 @@ int bus_pod_method_remove_app(sd_bus_message *m, void *userdata, sd_bus_error *e
         if (!name)
                 return -ENOMEM;
         r = pod_app_remove(&d->runtime, p, a, flags & REMOVE_APP_FORCE);
-        (void) pod_send_changed(d, p);
         if (r < 0)
                 return bus_app_error(error, r, NULL, "Failed to remove app");
         log_info("Removed app %s from pod %s.", name, p->name);
@@ -272,8 +277,7 @@ int bus_pod_method_get_app(sd_bus_message *m, void *userdata, sd_bus_error *erro
         if (r < 0)
                 return r;
         /* Exits not yet seen through a signal are caught up here. */
-        if (pod_refresh(&d->runtime, p) > 0)
-                (void) pod_send_changed(d, p);
+        (void) pod_refresh(&d->runtime, p);
         r = app_unit_name(p->name, a->name, &unit);
         if (r < 0)
                 return r;
@@ -369,9 +373,11 @@ int bus_pod_method_exec(sd_bus_message *m, void *userdata, sd_bus_error *error) 
         uint64_t flags;
         App *a;
 
-        r = bus_check_privileged(m, error);
+        r = bus_verify_polkit(m, PEAPOD_ACTION_ENTER_PODS, error);
         if (r < 0)
                 return r;
+        if (r == 0)
+                return 1; /* dispatched again with polkit's answer */
         r = bus_read_app(m, p, &a, error);
         if (r < 0)
                 return r;
@@ -392,8 +398,7 @@ int bus_pod_method_exec(sd_bus_message *m, void *userdata, sd_bus_error *error) 
                 return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "No command given");
 
         /* Exits not yet seen through a signal are caught up first. */
-        if (pod_refresh(&d->runtime, p) > 0)
-                (void) pod_send_changed(d, p);
+        (void) pod_refresh(&d->runtime, p);
         if (p->state != POD_RUNNING || a->state != APP_RUNNING)
                 return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE, "App %s of pod %s is not running (%s)", a->name,
                                          p->name, p->state != POD_RUNNING ? pod_state_to_string(p->state)

@@ -186,12 +186,13 @@ static int property_get_image(sd_bus *bus, const char *path, const char *interfa
 }
 
 /* An image object is its config: everything is constant but the names,
- * which change with pulls and tags (announced by Manager.ImagesChanged). */
+ * which change with pulls, tags and removals (PropertiesChanged and
+ * Manager.ImagesChanged, daemon_images_changed()). */
 const sd_bus_vtable image_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_PROPERTY("Id", "s", property_get_image, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Digest", "s", property_get_image, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("Names", "as", property_get_image, 0, 0),
+        SD_BUS_PROPERTY("Names", "as", property_get_image, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Size", "t", property_get_image, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Created", "s", property_get_image, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Layers", "as", property_get_image, 0, SD_BUS_VTABLE_PROPERTY_CONST),
@@ -263,6 +264,170 @@ int bus_method_get_image(sd_bus_message *m, void *userdata, sd_bus_error *error)
         if (r < 0)
                 return r;
         return sd_bus_reply_method_return(m, "o", path);
+}
+
+/* The names of the store now, one "ID NAME" per name (ID: sha256:hex). */
+static int image_refs_now(Daemon *d, char ***ret) {
+        _cleanup_strv_free_ char **l = NULL;
+        ImageInfo *infos = NULL;
+        size_t n = 0;
+        Store *s;
+        int r;
+
+        r = daemon_store(d, &s, NULL);
+        if (r < 0)
+                return r;
+        r = image_catalog_list(s, &infos, &n, NULL);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n && r >= 0; i++) {
+                char buf[DIGEST_STRING_MAX];
+
+                for (char **name = infos[i].names; r >= 0 && name && *name; name++) {
+                        char *e;
+
+                        r = asprintf(&e, "%s %s", digest_to_string(&infos[i].id, buf), *name) < 0 ? -ENOMEM : 0;
+                        if (r >= 0)
+                                r = strv_consume(&l, e);
+                }
+        }
+        image_info_free_many(infos, n);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+static bool image_refs_have_id(char **refs, const char *id) {
+        size_t len = strlen(id);
+
+        for (char **e = refs; e && *e; e++)
+                if (strncmp(*e, id, len) == 0 && (*e)[len] == ' ')
+                        return true;
+        return false;
+}
+
+/* Appends an "a(ss)" of (name, id) for the entries of a that b lacks, and
+ * adds to *ids (once) each of their ids that b has no name for at all. */
+static int append_refs_diff(sd_bus_message *m, char **a, char **b, char ***ids) {
+        int r;
+
+        r = sd_bus_message_open_container(m, 'a', "(ss)");
+        for (char **e = a; r >= 0 && e && *e; e++) {
+                _cleanup_free_ char *id = NULL;
+                const char *sp = strchr(*e, ' ');
+
+                if (!sp || strv_contains(b, *e))
+                        continue;
+                id = strndup(*e, sp - *e);
+                if (!id)
+                        return -ENOMEM;
+                r = sd_bus_message_append(m, "(ss)", sp + 1, id);
+                if (r >= 0 && !image_refs_have_id(b, id) && !strv_contains(*ids, id))
+                        r = strv_extend(ids, id);
+        }
+        return r < 0 ? r : sd_bus_message_close_container(m);
+}
+
+/* Adds to *ids the id of every entry of a that is not in b, unless the id
+ * is in skip or *ids already. */
+static int collect_changed_ids(char **a, char **b, char **skip, char ***ids) {
+        for (char **e = a; e && *e; e++) {
+                const char *sp = strchr(*e, ' ');
+                _cleanup_free_ char *id = NULL;
+
+                if (!sp || strv_contains(b, *e))
+                        continue;
+                id = strndup(*e, sp - *e);
+                if (!id)
+                        return -ENOMEM;
+                if (!strv_contains(skip, id) && !strv_contains(*ids, id) && strv_extend(ids, id) < 0)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+static int image_path_of_id(const char *id, char **ret) {
+        const char *hex = startswith(id, "sha256:");
+
+        if (!hex)
+                return -EINVAL;
+        return asprintf(ret, PEAPOD_IMAGE_PATH_PREFIX "/%s", hex) < 0 ? -ENOMEM : 0;
+}
+
+static int images_announce(Daemon *d, char **was, char **now) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        _cleanup_strv_free_ char **added = NULL, **removed = NULL, **touched = NULL;
+        int r;
+
+        r = sd_bus_message_new_signal(d->bus, &m, PEAPOD_ROOT_PATH, "org.peapod1.Manager", "ImagesChanged");
+        if (r >= 0)
+                r = append_refs_diff(m, now, was, &added);
+        if (r >= 0)
+                r = append_refs_diff(m, was, now, &removed);
+        if (r >= 0)
+                r = sd_bus_message_append_strv(m, added);
+        if (r >= 0)
+                r = sd_bus_message_append_strv(m, removed);
+        if (r < 0)
+                return r;
+        r = sd_bus_send(d->bus, m, NULL);
+        if (r < 0)
+                return r;
+
+        /* The object manager's view: objects for new and gone ids, Names
+         * for the images that stay and whose names changed. */
+        for (char **i = added; i && *i; i++) {
+                _cleanup_free_ char *path = NULL;
+
+                if (image_path_of_id(*i, &path) >= 0)
+                        (void) sd_bus_emit_object_added(d->bus, path);
+        }
+        for (char **i = removed; i && *i; i++) {
+                _cleanup_free_ char *path = NULL;
+
+                /* The object is gone from the store: name its interfaces,
+                 * as sd_bus_emit_object_removed() cannot find them now. */
+                if (image_path_of_id(*i, &path) >= 0)
+                        (void) sd_bus_emit_interfaces_removed(d->bus, path, "org.freedesktop.DBus.Peer",
+                                                              "org.freedesktop.DBus.Introspectable",
+                                                              "org.freedesktop.DBus.Properties", "org.peapod1.Image", NULL);
+        }
+        r = collect_changed_ids(now, was, added, &touched);
+        if (r >= 0)
+                r = collect_changed_ids(was, now, removed, &touched);
+        if (r < 0)
+                return r;
+        for (char **i = touched; i && *i; i++) {
+                _cleanup_free_ char *path = NULL;
+
+                if (image_path_of_id(*i, &path) >= 0)
+                        (void) sd_bus_emit_properties_changed(d->bus, path, "org.peapod1.Image", "Names", NULL);
+        }
+        return 0;
+}
+
+void daemon_images_changed(Daemon *d) {
+        _cleanup_strv_free_ char **now = NULL;
+        bool same;
+        int r;
+
+        r = image_refs_now(d, &now);
+        if (r < 0) {
+                log_warning_errno(r, "Failed to list images to announce their change: %m");
+                return;
+        }
+        same = strv_length(now) == strv_length(d->image_refs);
+        for (char **e = now; same && e && *e; e++)
+                same = strv_contains(d->image_refs, *e);
+        if (d->image_refs_known && !same) {
+                r = images_announce(d, d->image_refs, now);
+                if (r < 0)
+                        log_warning_errno(r, "Failed to announce changed images: %m");
+        }
+        strv_free(d->image_refs);
+        d->image_refs = TAKE_PTR(now);
+        d->image_refs_known = true;
 }
 
 typedef struct PullJob {
@@ -376,7 +541,7 @@ static int pull_work(Job *j, void *userdata, char **ret_result, char *message, s
 static void pull_done(Daemon *d, Job *j, int r, const char *result, void *userdata) {
         /* New names may now point at a new image object. */
         if (r >= 0)
-                (void) sd_bus_emit_signal(d->bus, PEAPOD_ROOT_PATH, "org.peapod1.Manager", "ImagesChanged", NULL);
+                daemon_images_changed(d);
 }
 
 int bus_method_pull_image(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -387,9 +552,11 @@ int bus_method_pull_image(sd_bus_message *m, void *userdata, sd_bus_error *error
         Job *j;
         int r;
 
-        r = bus_check_privileged(m, error);
+        r = bus_verify_polkit(m, PEAPOD_ACTION_MANAGE_IMAGES, error);
         if (r < 0)
                 return r;
+        if (r == 0)
+                return 1; /* dispatched again with polkit's answer */
         r = sd_bus_message_read(m, "st", &ref, &flags);
         if (r < 0)
                 return r;
@@ -415,9 +582,6 @@ int bus_method_pull_image(sd_bus_message *m, void *userdata, sd_bus_error *error
         return sd_bus_reply_method_return(m, "o", j->path);
 }
 
-static void emit_images_changed(Daemon *d) {
-        (void) sd_bus_emit_signal(d->bus, PEAPOD_ROOT_PATH, "org.peapod1.Manager", "ImagesChanged", NULL);
-}
 
 int bus_method_remove_image(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         _cleanup_strv_free_ char **removed = NULL;
@@ -431,9 +595,11 @@ int bus_method_remove_image(sd_bus_message *m, void *userdata, sd_bus_error *err
         Store *s;
         int r;
 
-        r = bus_check_privileged(m, error);
+        r = bus_verify_polkit(m, PEAPOD_ACTION_MANAGE_IMAGES, error);
         if (r < 0)
                 return r;
+        if (r == 0)
+                return 1; /* dispatched again with polkit's answer */
         r = sd_bus_message_read(m, "st", &key, &flags);
         if (r < 0)
                 return r;
@@ -447,7 +613,7 @@ int bus_method_remove_image(sd_bus_message *m, void *userdata, sd_bus_error *err
                 return r;
         r = image_catalog_remove(s, key, users, n_users, flags & REMOVE_IMAGE_FORCE, &removed, &stats, &e);
         if (removed)
-                emit_images_changed(d);
+                daemon_images_changed(d);
         if (r < 0)
                 return bus_error_from_image_errno(error, r, "Failed to remove image", key, &e);
         FOREACH_STRV(name, removed)
@@ -466,9 +632,11 @@ int bus_method_tag_image(sd_bus_message *m, void *userdata, sd_bus_error *error)
         Store *s;
         int r;
 
-        r = bus_check_privileged(m, error);
+        r = bus_verify_polkit(m, PEAPOD_ACTION_MANAGE_IMAGES, error);
         if (r < 0)
                 return r;
+        if (r == 0)
+                return 1; /* dispatched again with polkit's answer */
         r = sd_bus_message_read(m, "ss", &key, &ref);
         if (r < 0)
                 return r;
@@ -481,7 +649,7 @@ int bus_method_tag_image(sd_bus_message *m, void *userdata, sd_bus_error *error)
         if (r < 0)
                 return bus_error_from_image_errno(error, r, "Failed to tag image", key, &e);
         log_info("Tagged image %s as %s.", key, name);
-        emit_images_changed(d);
+        daemon_images_changed(d);
         return sd_bus_reply_method_return(m, NULL);
 }
 
@@ -495,9 +663,11 @@ int bus_method_prune_images(sd_bus_message *m, void *userdata, sd_bus_error *err
         Store *s;
         int r;
 
-        r = bus_check_privileged(m, error);
+        r = bus_verify_polkit(m, PEAPOD_ACTION_MANAGE_IMAGES, error);
         if (r < 0)
                 return r;
+        if (r == 0)
+                return 1; /* dispatched again with polkit's answer */
         r = sd_bus_message_read(m, "t", &flags);
         if (r < 0)
                 return r;
@@ -643,7 +813,7 @@ static int export_work(Job *j, void *userdata, char **ret_result, char *message,
 
 static void import_done(Daemon *d, Job *j, int r, const char *result, void *userdata) {
         if (r >= 0)
-                emit_images_changed(d);
+                daemon_images_changed(d);
 }
 
 int bus_method_import_image(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -656,9 +826,11 @@ int bus_method_import_image(sd_bus_message *m, void *userdata, sd_bus_error *err
         Job *j;
         int fd, r;
 
-        r = bus_check_privileged(m, error);
+        r = bus_verify_polkit(m, PEAPOD_ACTION_MANAGE_IMAGES, error);
         if (r < 0)
                 return r;
+        if (r == 0)
+                return 1; /* dispatched again with polkit's answer */
         r = sd_bus_message_read(m, "hst", &fd, &ref, &flags);
         if (r < 0)
                 return r;
@@ -694,9 +866,11 @@ int bus_method_import_image_with_signature(sd_bus_message *m, void *userdata, sd
         Job *j;
         int fd, r;
 
-        r = bus_check_privileged(m, error);
+        r = bus_verify_polkit(m, PEAPOD_ACTION_MANAGE_IMAGES, error);
         if (r < 0)
                 return r;
+        if (r == 0)
+                return 1; /* dispatched again with polkit's answer */
         r = sd_bus_message_read(m, "h", &fd);
         if (r >= 0)
                 r = sd_bus_message_read_array(m, 'y', &sig, &sig_size);
@@ -744,9 +918,11 @@ int bus_method_export_image(sd_bus_message *m, void *userdata, sd_bus_error *err
         Job *j;
         int fd, r;
 
-        r = bus_check_privileged(m, error);
+        r = bus_verify_polkit(m, PEAPOD_ACTION_MANAGE_IMAGES, error);
         if (r < 0)
                 return r;
+        if (r == 0)
+                return 1; /* dispatched again with polkit's answer */
         r = sd_bus_message_read(m, "shst", &image, &fd, &format, &flags);
         if (r < 0)
                 return r;

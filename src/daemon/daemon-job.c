@@ -266,9 +266,11 @@ static int method_cancel(sd_bus_message *m, void *userdata, sd_bus_error *error)
         Job *j = userdata;
         int r;
 
-        r = bus_check_privileged(m, error);
+        r = bus_verify_polkit(m, PEAPOD_ACTION_MANAGE_IMAGES, error);
         if (r < 0)
                 return r;
+        if (r == 0)
+                return 1; /* dispatched again with polkit's answer */
         atomic_store(&j->cancel, true);
         return sd_bus_reply_method_return(m, NULL);
 }

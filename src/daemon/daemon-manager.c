@@ -18,22 +18,6 @@
 
 #define REMOVE_POD_FORCE UINT64_C(1)
 
-int bus_check_privileged(sd_bus_message *m, sd_bus_error *error) {
-        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
-        uid_t euid;
-        int r;
-
-        r = sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID | SD_BUS_CREDS_AUGMENT, &creds);
-        if (r < 0)
-                return r;
-        r = sd_bus_creds_get_euid(creds, &euid);
-        if (r < 0)
-                return r;
-        if (euid != 0)
-                return sd_bus_error_set(error, SD_BUS_ERROR_ACCESS_DENIED, "Only root may change pods.");
-        return 0;
-}
-
 int bus_error_from_pod_errno(sd_bus_error *error, int r, const char *what, const char *message) {
         const char *name;
 
@@ -553,9 +537,11 @@ static int method_create_pod(sd_bus_message *m, void *userdata, sd_bus_error *er
         const char *name;
         int r;
 
-        r = bus_check_privileged(m, error);
+        r = bus_verify_polkit(m, PEAPOD_ACTION_MANAGE_PODS, error);
         if (r < 0)
                 return r;
+        if (r == 0)
+                return 1; /* dispatched again with polkit's answer */
         r = sd_bus_message_read(m, "s", &name);
         if (r < 0)
                 return r;
@@ -695,9 +681,11 @@ int bus_pod_start(Daemon *d, Pod *p, sd_bus_message *m, sd_bus_error *error) {
         PeapodError perr = {};
         int r;
 
-        r = bus_check_privileged(m, error);
+        r = bus_verify_polkit(m, PEAPOD_ACTION_MANAGE_PODS, error);
         if (r < 0)
                 return r;
+        if (r == 0)
+                return 1; /* dispatched again with polkit's answer */
         if (p->state != POD_CREATED && p->state != POD_EXITED)
                 return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE, "Pod %s is %s; only a created or exited pod can be started",
                                          p->name, pod_state_to_string(p->state));
@@ -706,7 +694,6 @@ int bus_pod_start(Daemon *d, Pod *p, sd_bus_message *m, sd_bus_error *error) {
         if (r < 0)
                 return bus_error_from_pod_errno(error, r, "Failed to start pod", perr.message);
         r = pod_start(&d->runtime, p, &perr);
-        (void) pod_send_changed(d, p);
         if (r < 0) {
                 log_warning_errno(r, "Failed to start pod %s: %s", p->name, perr.message[0] ? perr.message : strerror(-r));
                 if (r == -EEXIST)
@@ -723,9 +710,11 @@ int bus_pod_start(Daemon *d, Pod *p, sd_bus_message *m, sd_bus_error *error) {
 int bus_pod_stop(Daemon *d, Pod *p, sd_bus_message *m, sd_bus_error *error) {
         int r;
 
-        r = bus_check_privileged(m, error);
+        r = bus_verify_polkit(m, PEAPOD_ACTION_MANAGE_PODS, error);
         if (r < 0)
                 return r;
+        if (r == 0)
+                return 1; /* dispatched again with polkit's answer */
         if (p->state != POD_RUNNING && p->state != POD_PREPARING)
                 return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE, "Pod %s is not running", p->name);
         /* Answered when the stop has ended; the loop serves others meanwhile. */
@@ -738,9 +727,11 @@ int bus_pod_stop(Daemon *d, Pod *p, sd_bus_message *m, sd_bus_error *error) {
 int bus_pod_remove(Daemon *d, Pod *p, uint64_t flags, sd_bus_message *m, sd_bus_error *error) {
         int r;
 
-        r = bus_check_privileged(m, error);
+        r = bus_verify_polkit(m, PEAPOD_ACTION_MANAGE_PODS, error);
         if (r < 0)
                 return r;
+        if (r == 0)
+                return 1; /* dispatched again with polkit's answer */
         if (flags & ~REMOVE_POD_FORCE)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown flags 0x%" PRIx64, flags);
         if (p->state == POD_RUNNING || p->state == POD_PREPARING) {
@@ -932,6 +923,9 @@ const sd_bus_vtable manager_vtable[] = {
         SD_BUS_SIGNAL_WITH_ARGS("JobNew", SD_BUS_ARGS("u", id, "o", path), 0),
         SD_BUS_SIGNAL_WITH_ARGS("JobRemoved",
                                 SD_BUS_ARGS("u", id, "o", path, "s", state, "s", result, "s", message), 0),
-        SD_BUS_SIGNAL_WITH_ARGS("ImagesChanged", SD_BUS_NO_ARGS, 0),
+        SD_BUS_SIGNAL_WITH_ARGS("ImagesChanged",
+                                SD_BUS_ARGS("a(ss)", names_added, "a(ss)", names_removed, "as", images_added, "as",
+                                            images_removed),
+                                0),
         SD_BUS_VTABLE_END,
 };

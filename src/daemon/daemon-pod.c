@@ -3,6 +3,7 @@
 
 #include "daemon.h"
 #include "string-util.h"
+#include "strv.h"
 
 int pod_object_path(const Pod *p, char **ret) {
         return asprintf(ret, PEAPOD_POD_PATH_PREFIX "/%s", p->id) < 0 ? -ENOMEM : 0;
@@ -241,13 +242,102 @@ static int method_remove(sd_bus_message *m, void *userdata, sd_bus_error *error)
         return bus_pod_remove(daemon_of(m), userdata, flags, m, error);
 }
 
-int pod_send_changed(Daemon *d, Pod *p) {
-        _cleanup_free_ char *path = NULL;
-        int r;
+/* FNV-1a over what a property getter returns: a change of Apps or Networks
+ * is seen without keeping a copy of them. Strings are hashed with their
+ * NUL, so that ("ab", "c") and ("a", "bc") differ. */
+static uint64_t hash_bytes(uint64_t h, const void *data, size_t size) {
+        const uint8_t *b = data;
 
-        r = pod_object_path(p, &path);
-        if (r < 0)
-                return r;
-        return sd_bus_emit_properties_changed(d->bus, path, "org.peapod1.Pod", "State", "Leader", "StartedTimestamp",
-                                              "ExitedTimestamp", "Apps", "Networks", NULL);
+        for (size_t i = 0; i < size; i++) {
+                h ^= b[i];
+                h *= UINT64_C(0x100000001b3);
+        }
+        return h;
+}
+
+static uint64_t hash_string(uint64_t h, const char *s) {
+        return hash_bytes(h, strempty(s), strlen(strempty(s)) + 1);
+}
+
+#define HASH_INIT UINT64_C(0xcbf29ce484222325)
+
+static uint64_t pod_apps_hash(const Pod *p) {
+        uint64_t h = hash_bytes(HASH_INIT, &p->n_apps, sizeof(p->n_apps));
+
+        /* The unit name is made of the pod's and the app's names. */
+        for (size_t i = 0; i < p->n_apps; i++) {
+                const App *a = &p->apps[i];
+                int32_t status = a->status;
+                uint8_t state = a->state, result = a->result;
+
+                h = hash_string(h, a->name);
+                h = hash_string(h, a->id);
+                h = hash_string(h, a->image);
+                h = hash_bytes(h, &(size_t) { strv_length(a->exec) }, sizeof(size_t));
+                for (char **e = a->exec; e && *e; e++)
+                        h = hash_string(h, *e);
+                h = hash_bytes(h, &state, sizeof(state));
+                h = hash_bytes(h, &result, sizeof(result));
+                h = hash_bytes(h, &status, sizeof(status));
+        }
+        return h;
+}
+
+static uint64_t pod_networks_hash(const Pod *p) {
+        uint64_t h = hash_bytes(HASH_INIT, &p->net.n_addresses, sizeof(p->net.n_addresses));
+
+        for (size_t i = 0; i < p->net.n_addresses; i++) {
+                h = hash_string(h, p->net.addresses[i].network);
+                h = hash_string(h, p->net.addresses[i].ifname);
+                h = hash_string(h, p->net.addresses[i].address);
+        }
+        return h;
+}
+
+void pod_published_init(PodPublished *pub, const Pod *p) {
+        *pub = (PodPublished) {
+                .state = p->state,
+                .leader = p->state == POD_RUNNING ? (uint32_t) p->leader : 0, /* as property_get_leader() */
+                .started_usec = p->started_usec,
+                .exited_usec = p->exited_usec,
+                .apps_hash = pod_apps_hash(p),
+                .networks_hash = pod_networks_hash(p),
+        };
+}
+
+/* Runs after every event the loop dispatches (a post source): whatever
+ * changed a pod (a method, a signal from systemd, a stop that ended, a
+ * restart's reconciliation), the change is announced here, once, with the
+ * properties that really changed. The handlers announce nothing. */
+int daemon_publish_pod_changes(sd_event_source *s, void *userdata) {
+        Daemon *d = userdata;
+
+        for (size_t i = 0; i < d->n_pods; i++) {
+                PodPublished now, *was = &d->published[i];
+                const char *changed[7];
+                _cleanup_free_ char *path = NULL;
+                size_t n = 0;
+
+                pod_published_init(&now, d->pods[i]);
+                if (now.state != was->state)
+                        changed[n++] = "State";
+                if (now.leader != was->leader)
+                        changed[n++] = "Leader";
+                if (now.started_usec != was->started_usec)
+                        changed[n++] = "StartedTimestamp";
+                if (now.exited_usec != was->exited_usec)
+                        changed[n++] = "ExitedTimestamp";
+                if (now.apps_hash != was->apps_hash)
+                        changed[n++] = "Apps";
+                if (now.networks_hash != was->networks_hash)
+                        changed[n++] = "Networks";
+                if (n == 0)
+                        continue;
+                changed[n] = NULL;
+                if (pod_object_path(d->pods[i], &path) < 0)
+                        continue; /* out of memory: tried again after the next event */
+                *was = now;
+                (void) sd_bus_emit_properties_changed_strv(d->bus, path, "org.peapod1.Pod", (char **) changed);
+        }
+        return 0;
 }

@@ -105,7 +105,6 @@ static void stop_finish(PodStop *s) {
 
         if (p) {
                 r = pod_stop_finish(&d->runtime, p);
-                (void) pod_send_changed(d, p);
                 if (r < 0)
                         log_warning_errno(r, "Failed to stop pod %s: %m", p->name);
                 else

@@ -42,9 +42,11 @@ int bus_method_add_trusted_key(sd_bus_message *m, void *userdata, sd_bus_error *
         size_t size;
         int r;
 
-        r = bus_check_privileged(m, error);
+        r = bus_verify_polkit(m, PEAPOD_ACTION_MANAGE_TRUST, error);
         if (r < 0)
                 return r;
+        if (r == 0)
+                return 1; /* dispatched again with polkit's answer */
         r = sd_bus_message_read_array(m, 'y', &key, &size);
         if (r >= 0)
                 r = sd_bus_message_read(m, "st", &prefix, &flags);
@@ -98,9 +100,11 @@ int bus_method_remove_trusted_key(sd_bus_message *m, void *userdata, sd_bus_erro
         uint64_t flags;
         int r;
 
-        r = bus_check_privileged(m, error);
+        r = bus_verify_polkit(m, PEAPOD_ACTION_MANAGE_TRUST, error);
         if (r < 0)
                 return r;
+        if (r == 0)
+                return 1; /* dispatched again with polkit's answer */
         r = sd_bus_message_read(m, "st", &fpr, &flags);
         if (r < 0)
                 return r;

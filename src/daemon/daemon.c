@@ -9,10 +9,17 @@
 
 int daemon_add_pod(Daemon *d, Pod *p) {
         Pod **n = realloc(d->pods, sizeof(Pod *) * (d->n_pods + 1));
+        PodPublished *pub;
 
         if (!n)
                 return -ENOMEM;
         d->pods = n;
+        pub = realloc(d->published, sizeof(PodPublished) * (d->n_pods + 1));
+        if (!pub)
+                return -ENOMEM;
+        d->published = pub;
+        /* What PodNew's InterfacesAdded (or a later GetAll) shows. */
+        pod_published_init(&d->published[d->n_pods], p);
         d->pods[d->n_pods++] = p;
         return 0;
 }
@@ -21,6 +28,7 @@ void daemon_forget_pod(Daemon *d, Pod *p) {
         for (size_t i = 0; i < d->n_pods; i++)
                 if (d->pods[i] == p) {
                         memmove(d->pods + i, d->pods + i + 1, sizeof(Pod *) * (d->n_pods - i - 1));
+                        memmove(d->published + i, d->published + i + 1, sizeof(PodPublished) * (d->n_pods - i - 1));
                         d->n_pods--;
                         pod_free(p);
                         return;
@@ -116,8 +124,6 @@ void daemon_pod_changed(Daemon *d, Pod *p) {
                 log_warning_errno(r, "Failed to refresh pod %s: %m", p->name);
                 return;
         }
-        if (r > 0)
-                (void) pod_send_changed(d, p);
         if (p->state == POD_RUNNING && p->stop_when_apps_exit && pod_all_apps_exited(p) && !daemon_pod_stopping(d, p)) {
                 log_info("All apps of pod %s have exited, stopping it.", p->name);
                 r = daemon_pod_stop(d, p, NULL, false, 0);
@@ -169,10 +175,8 @@ static int on_unit_properties_changed(sd_bus_message *m, void *userdata, sd_bus_
         if (p) {
                 /* A stop we did not ask for (machinectl terminate, systemctl
                  * stop) unloads the app's unit: this is where its outcome is. */
-                if (pod_note_unit_signal(p, m) > 0) {
+                if (pod_note_unit_signal(p, m) > 0)
                         (void) pod_save(p, d->runtime.state_dir);
-                        (void) pod_send_changed(d, p);
-                }
                 daemon_pod_changed(d, p);
         }
         return 0;

@@ -16,6 +16,25 @@
 /* The error of a call that the pod's (or app's) state does not allow. */
 #define BUS_ERROR_BAD_STATE "org.peapod1.Error.BadState"
 
+/* The polkit actions (dbus/org.peapod1.policy) that mutating calls need. */
+#define PEAPOD_ACTION_MANAGE_PODS "org.peapod1.manage-pods"
+#define PEAPOD_ACTION_MANAGE_IMAGES "org.peapod1.manage-images"
+#define PEAPOD_ACTION_MANAGE_TRUST "org.peapod1.manage-trust"
+#define PEAPOD_ACTION_ENTER_PODS "org.peapod1.enter-pods"
+
+typedef struct PolkitQuery PolkitQuery;
+
+/* What the bus was last told of a pod's changing properties
+ * (daemon-pod.c): compared with the pod after every event of the loop, so
+ * that PropertiesChanged is sent from one place, for exactly what changed.
+ * Apps and Networks are kept as hashes of what their getters return. */
+typedef struct PodPublished {
+        PodState state;
+        uint32_t leader;
+        uint64_t started_usec, exited_usec;
+        uint64_t apps_hash, networks_hash;
+} PodPublished;
+
 typedef struct Daemon {
         sd_event *event;
         /* Serves org.peapod1 and receives systemd's and machined's signals. */
@@ -27,12 +46,17 @@ typedef struct Daemon {
         PodRuntime runtime;
         Pod **pods;
         size_t n_pods;
+        /* published[i] is what was announced of pods[i]. */
+        PodPublished *published;
 
         /* Images: the store is opened on first use by the main thread;
          * jobs (pulls) run in worker threads with stores of their own. */
         char *images_dir;
         Store *store;
         ImageInfo image_cache; /* the Image object being dispatched */
+        /* The image names last announced, "ID NAME" (daemon_images_changed()). */
+        char **image_refs;
+        bool image_refs_known;
         /* Running exec units (Pod.Exec) and the ids of their pods, until
          * their end is signalled with ExecFinished. */
         char **exec_units, **exec_pods;
@@ -42,6 +66,9 @@ typedef struct Daemon {
         /* Pod stops in flight (daemon-stop.c), at most one per pod. */
         struct PodStop **stops;
         size_t n_stops;
+        /* polkit checks in flight or answered (daemon-polkit.c). */
+        PolkitQuery **polkit_queries;
+        size_t n_polkit_queries;
 } Daemon;
 
 /* Stops pod p without waiting (daemon-stop.c): call, if not NULL, is
@@ -70,7 +97,7 @@ int daemon_remove_pod(Daemon *d, Pod *p);
 /* Manager.GarbageCollect (daemon-gc.c). */
 int bus_method_garbage_collect(sd_bus_message *m, void *userdata, sd_bus_error *error);
 /* React to a change seen from systemd: refresh, and stop a pod whose apps
- * have all exited. Emits the property changes. */
+ * have all exited. */
 void daemon_pod_changed(Daemon *d, Pod *p);
 int daemon_track_systemd(Daemon *d);
 
@@ -81,11 +108,24 @@ int pod_object_find(sd_bus *bus, const char *path, const char *interface, void *
                     sd_bus_error *error);
 int pod_node_enumerator(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error);
 int pod_object_path(const Pod *p, char **ret);
-int pod_send_changed(Daemon *d, Pod *p);
+void pod_published_init(PodPublished *pub, const Pod *p);
+/* Sends PropertiesChanged for every pod whose properties differ from what
+ * was published; run after every event of the loop (a post source). */
+int daemon_publish_pod_changes(sd_event_source *s, void *userdata);
+/* Image names changed, maybe (daemon-image.c): compares the store with
+ * what was published and announces the difference (ImagesChanged, the
+ * Image objects' InterfacesAdded/Removed and Names). The first call only
+ * records. */
+void daemon_images_changed(Daemon *d);
 /* Map a libpeapod error for pod p (may be NULL) to a named D-Bus error. */
 int bus_error_from_pod_errno(sd_bus_error *error, int r, const char *what, const char *message);
-/* Mutating calls are for root only (the bus policy says so too). */
-int bus_check_privileged(sd_bus_message *m, sd_bus_error *error);
+/* Authorizes call m for a polkit action (daemon-polkit.c): 1 if root (with
+ * CAP_SYS_ADMIN) or polkit allows it, < 0 with error set if not. 0 means
+ * polkit has been asked: the handler returns 1 at once without a reply and
+ * is run again with the same message when the answer is in, so it calls
+ * this before it changes anything. */
+int bus_verify_polkit(sd_bus_message *m, const char *action, sd_bus_error *error);
+void daemon_polkit_queries_free(Daemon *d);
 /* What an app's a(sv) properties own once read (daemon-manager.c): the
  * parser shared by CreatePod and Pod.AddApp. */
 typedef struct AppArgs {

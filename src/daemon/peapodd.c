@@ -174,14 +174,17 @@ static void daemon_done(Daemon *d) {
                 job_free(d->jobs[i]);
         free(d->jobs);
         daemon_stops_free(d);
+        daemon_polkit_queries_free(d);
         strv_free(d->exec_units);
         strv_free(d->exec_pods);
         image_info_done(&d->image_cache);
+        strv_free(d->image_refs);
         store_free(d->store);
         free(d->images_dir);
         for (size_t i = 0; i < d->n_pods; i++)
                 pod_free(d->pods[i]);
         free(d->pods);
+        free(d->published);
         sd_bus_flush_close_unref(d->bus);
         sd_bus_flush_close_unref(d->worker);
         sd_event_unref(d->event);
@@ -275,6 +278,11 @@ int main(int argc, char *argv[]) {
         r = sd_bus_request_name(d.bus, PEAPOD_BUS_NAME, 0);
         if (r < 0)
                 return log_error_errno(r, "Failed to acquire bus name %s: %m", PEAPOD_BUS_NAME), EXIT_FAILURE;
+        /* Changes are announced after each event, from one place. */
+        r = sd_event_add_post(d.event, NULL, daemon_publish_pod_changes, &d);
+        if (r < 0)
+                return log_error_errno(r, "Failed to watch pod changes: %m"), EXIT_FAILURE;
+        daemon_images_changed(&d);
         r = sd_bus_attach_event(d.bus, d.event, SD_EVENT_PRIORITY_NORMAL);
         if (r < 0)
                 return log_error_errno(r, "Failed to attach bus to event loop: %m"), EXIT_FAILURE;

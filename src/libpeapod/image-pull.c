@@ -585,11 +585,11 @@ int image_pull(Store *s, const char *reference, const PullOptions *o, PullProgre
                 if (r < 0)
                         return r;
         }
-        if (o->auth_file || conf->auth_file) {
-                r = auth_file_load(o->auth_file ?: conf->auth_file, &auth, e);
-                if (r < 0)
-                        return r;
-        }
+        /* Without "auth-file" in registries.conf, the file 'peapod login'
+         * writes: a login needs no other configuration. */
+        r = auth_file_load(o->auth_file ?: registries_conf_auth_file(conf), &auth, e);
+        if (r < 0)
+                return r;
         r = registry_client_new(&(RegistryClientOptions) {
                                         .config = conf,
                                         .auth = auth,

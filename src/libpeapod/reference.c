@@ -1,7 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <ctype.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "fs-util.h"
 #include "json-util.h"
@@ -633,4 +638,162 @@ const AuthEntry *auth_file_find(const AuthFile *a, const char *registry) {
                 if (streq(a->entries[i].registry, registry))
                         return &a->entries[i];
         return NULL;
+}
+
+const char *registries_conf_auth_file(const RegistriesConf *c) {
+        return c && c->auth_file ? c->auth_file : PEAPOD_CONF_DIR "/auth.json";
+}
+
+int auth_registry_normalize(const char *s, char **ret) {
+        _cleanup_free_ char *r = NULL;
+        int k;
+
+        if (isempty(s) || strlen(s) > IMAGE_NAME_MAX)
+                return -EINVAL;
+        k = auth_key_normalize(s, &r);
+        if (k < 0)
+                return k;
+        if (!registry_name_is_valid(r) || streq(r, "localhost"))
+                return -EINVAL;
+        *ret = TAKE_PTR(r);
+        return 0;
+}
+
+static char *base64_encode(const void *data, size_t size) {
+        static const char table[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        const unsigned char *p = data;
+        char *out, *o;
+
+        if (size > (SIZE_MAX - 1) / 4 * 3 - 3)
+                return NULL;
+        out = o = malloc((size + 2) / 3 * 4 + 1);
+        if (!out)
+                return NULL;
+        for (size_t i = 0; i < size; i += 3) {
+                unsigned v = (unsigned) p[i] << 16 | (i + 1 < size ? (unsigned) p[i + 1] << 8 : 0) |
+                             (i + 2 < size ? p[i + 2] : 0);
+
+                *o++ = table[(v >> 18) & 63];
+                *o++ = table[(v >> 12) & 63];
+                *o++ = i + 1 < size ? table[(v >> 6) & 63] : '=';
+                *o++ = i + 2 < size ? table[v & 63] : '=';
+        }
+        *o = 0;
+        return out;
+}
+
+int auth_file_update(const char *path, const char *registry, const char *username, const char *password, PeapodError *e) {
+        _cleanup_json_ json_object *root = NULL;
+        _cleanup_free_ char *text = NULL, *dir = NULL, *pair = NULL, *b64 = NULL;
+        _cleanup_close_ int dfd = -EBADF;
+        _cleanup_strv_free_ char **drop = NULL;
+        json_object *auths = NULL, *entry;
+        size_t size = 0;
+        const char *out;
+        int r, changed = 0;
+
+        assert(path);
+        assert(!password || (registry && username));
+
+        /* One writer at a time, so that two logins do not lose each other's
+         * entry: a lock on the directory (the file itself is replaced). */
+        dir = strndup(path, strrchr(path, '/') ? (size_t) (strrchr(path, '/') - path) : 0);
+        if (!dir)
+                return -ENOMEM;
+        if (isempty(dir) && !(free(dir), dir = strdup("/")))
+                return -ENOMEM;
+        if (password && mkdir(dir, 0755) < 0 && errno != EEXIST)
+                return peapod_error_set(e, -errno, "Failed to create %s: %s", dir, strerror(errno));
+        dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0) {
+                if (errno == ENOENT && !password)
+                        return 0;
+                return peapod_error_set(e, -errno, "Failed to open %s: %s", dir, strerror(errno));
+        }
+        if (flock(dfd, LOCK_EX) < 0)
+                return peapod_error_set(e, -errno, "Failed to lock %s: %s", dir, strerror(errno));
+
+        r = read_file(path, AUTH_FILE_MAX, &text, &size);
+        if (r < 0 && r != -ENOENT)
+                return peapod_error_set(e, r, "Failed to read %s: %s", path, strerror(-r));
+        if (r >= 0) {
+                /* The same checks as a pull's: a file we would write must be
+                 * one a pull can read. */
+                _cleanup_(auth_file_freep) AuthFile *check = NULL;
+
+                r = auth_file_parse(text, &check, e);
+                if (r < 0) {
+                        explicit_bzero(text, size);
+                        return r;
+                }
+                root = json_tokener_parse(text);
+                explicit_bzero(text, size);
+                if (!root)
+                        return peapod_error_set(e, -EBADMSG, "%s: not JSON", path);
+        } else {
+                if (!password)
+                        return 0;
+                root = json_object_new_object();
+                if (!root)
+                        return -ENOMEM;
+        }
+        /* Other keys (credHelpers, ...) are another program's: kept. */
+        if (!json_object_object_get_ex(root, "auths", &auths)) {
+                if (!password)
+                        return 0;
+                auths = json_object_new_object();
+                if (!auths || json_object_object_add(root, "auths", auths) < 0)
+                        return -ENOMEM;
+        }
+
+        /* Every key that means this registry ("https://index.docker.io/v1/"
+         * and "docker.io" alike) goes; with registry NULL, every key. */
+        json_object_object_foreach(auths, key, val) {
+                _cleanup_free_ char *k = NULL;
+
+                (void) val;
+                r = auth_key_normalize(key, &k);
+                if (r < 0)
+                        return r;
+                if (!registry || streq(k, registry))
+                        if (strv_extend(&drop, key) < 0)
+                                return -ENOMEM;
+        }
+        FOREACH_STRV(k, drop) {
+                json_object_object_del(auths, k);
+                changed = 1;
+        }
+
+        if (password) {
+                if (strchr(username, ':'))
+                        return peapod_error_set(e, -EINVAL, "A user name cannot contain ':'");
+                if (asprintf(&pair, "%s:%s", username, password) < 0)
+                        return -ENOMEM;
+                b64 = base64_encode(pair, strlen(pair));
+                explicit_bzero(pair, strlen(pair));
+                if (!b64)
+                        return -ENOMEM;
+                entry = json_object_new_object();
+                if (!entry || json_object_object_add(auths, registry, entry) < 0) {
+                        json_object_put(entry);
+                        return -ENOMEM;
+                }
+                if (json_object_object_add(entry, "auth", json_object_new_string(b64)) < 0)
+                        return -ENOMEM;
+                explicit_bzero(b64, strlen(b64));
+                changed = 1;
+        }
+        if (!changed)
+                return 0;
+
+        out = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+        if (!out)
+                return -ENOMEM;
+        /* 0600 from the first byte (write_file_atomic sets the temp file's
+         * mode before writing): the file holds passwords. */
+        r = write_file_atomic(path, out, strlen(out), 0600);
+        explicit_bzero((char *) out, strlen(out));
+        if (r < 0)
+                return peapod_error_set(e, r, "Failed to write %s: %s", path, strerror(-r));
+        return 1;
 }

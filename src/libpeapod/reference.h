@@ -113,5 +113,19 @@ int auth_file_load(const char *path, AuthFile **ret, PeapodError *e);
 /* The credentials for a registry, or NULL. */
 const AuthEntry *auth_file_find(const AuthFile *a, const char *registry);
 
+/* The auth file pulls read and 'peapod login' writes: registries.conf's
+ * "auth-file", else /etc/peapod/auth.json. */
+const char *registries_conf_auth_file(const RegistriesConf *c);
+/* A registry as login and logout name it: "host[:port]", a scheme and a
+ * path dropped, docker's index names as docker.io; -EINVAL if it is not
+ * one (or is localhost, which is never pulled from). */
+int auth_registry_normalize(const char *s, char **ret);
+/* Sets registry's credentials in the auth file at path (password not
+ * NULL), or removes them (password NULL; registry NULL: all of them),
+ * keeping every other entry and key. Atomic, mode 0600, one writer at a
+ * time. Returns 1 when the file changed, 0 when there was nothing to
+ * remove. */
+int auth_file_update(const char *path, const char *registry, const char *username, const char *password, PeapodError *e);
+
 /* base64 as in RFC 4648 (with padding); -EINVAL on anything else. */
 int base64_decode(const char *s, char **ret, size_t *ret_size);

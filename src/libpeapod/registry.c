@@ -64,6 +64,7 @@ typedef enum TransferKind {
         TRANSFER_MANIFEST,
         TRANSFER_BLOB,
         TRANSFER_TOKEN,
+        TRANSFER_PING,  /* GET /v2/: do our credentials work here? */
 } TransferKind;
 
 typedef struct Transfer {
@@ -880,7 +881,7 @@ static void transfer_finish_ok(Transfer *t, long status) {
         char computed[7 + 64 + 1];
         int r;
 
-        if (t->kind == TRANSFER_TOKEN)
+        if (t->kind == TRANSFER_TOKEN || t->kind == TRANSFER_PING)
                 goto done;
 
         if (t->kind == TRANSFER_MANIFEST) {
@@ -1309,6 +1310,36 @@ int registry_get_manifest(RegistryClient *c, const ImageReference *ref, char * c
                         *e = (PeapodError) {};
                 return 0;
         }
+        return r;
+}
+
+int registry_check_login(RegistryClient *c, const char *registry, PeapodError *e) {
+        bool insecure = registries_conf_is_insecure(c->config, registry, NULL);
+        Transfer t = {
+                .client = c,
+                .kind = TRANSFER_PING,
+                .registry = registry,
+                /* docker login's token request names no repository either. */
+                .scope = "",
+                .insecure = insecure,
+                .content_length = UINT64_MAX,
+                .max = ERROR_BODY_MAX,
+        };
+        Transfer *list[] = { &t };
+        int r;
+
+        if (asprintf(&t.url, "%s://%s/v2/", insecure ? "http" : "https", registry_api_host(registry)) < 0 ||
+            asprintf(&t.what, "registry %s", registry) < 0) {
+                transfer_done(&t);
+                return -ENOMEM;
+        }
+        r = transfers_run(c, c->multi, list, 1, 1);
+        transfer_detach(&t);
+        if (r >= 0)
+                r = t.result;
+        if (r < 0 && e)
+                *e = t.error;
+        transfer_done(&t);
         return r;
 }
 

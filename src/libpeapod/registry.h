@@ -84,6 +84,12 @@ typedef int (*RegistryProgress)(size_t index, uint64_t done, uint64_t total, voi
 int registry_get_blob(RegistryClient *c, const ImageReference *ref, const char *digest, uint64_t expected_size,
                       const RegistrySink *sink, RegistryProgress progress, void *userdata, PeapodError *e);
 
+/* GET /v2/ of registry with the client's credentials for it, as docker
+ * login checks them: 0 when the registry answers 200 (through Basic or a
+ * Bearer token got with them), -EACCES with the reason when it refuses
+ * them. */
+int registry_check_login(RegistryClient *c, const char *registry, PeapodError *e);
+
 typedef struct RegistryBlobRequest {
         const char *digest;
         uint64_t size;

@@ -104,6 +104,7 @@ int main(int argc, char *argv[]) {
                 { "low-speed", required_argument, NULL, 'l' },
                 { "connections", required_argument, NULL, 'n' },
                 { "manifest-only", no_argument, NULL, 'm' },
+                { "check-login", no_argument, NULL, 'L' },
                 {}
         };
         _cleanup_(registries_conf_freep) RegistriesConf *conf = NULL;
@@ -119,7 +120,7 @@ int main(int argc, char *argv[]) {
         uint64_t sizes[BLOBS_MAX];
         int fds[BLOBS_MAX];
         size_t n = 0, size;
-        bool manifest_only = false;
+        bool manifest_only = false, check_login = false;
         static Progress progress;
         PeapodError e = {};
         json_object *layers, *cfg;
@@ -149,12 +150,15 @@ int main(int argc, char *argv[]) {
                 case 'm':
                         manifest_only = true;
                         break;
+                case 'L':
+                        check_login = true;
+                        break;
                 default:
                         return 2;
                 }
         if (argc - optind != 2) {
                 fprintf(stderr, "usage: registry-get [--config F] [--auth F] [--ca F] [--tries N] [--low-speed B:S] "
-                                "[--connections N] [--manifest-only] REF DIR\n");
+                                "[--connections N] [--manifest-only] [--check-login] REF DIR\n");
                 return 2;
         }
         dir = argv[optind + 1];
@@ -188,6 +192,14 @@ int main(int argc, char *argv[]) {
         if (r < 0)
                 return fail(r, &e, "client");
 
+        if (check_login) {
+                /* What 'peapod login' asks: GET /v2/ with REF's registry's credentials. */
+                r = registry_check_login(client, ref->registry, &e);
+                if (r < 0)
+                        return fail(r, &e, "login");
+                printf("login ok\n");
+                return 0;
+        }
         r = registry_get_manifest(client, ref, NULL, &body, &size, &ctype, &digest, &e);
         if (r < 0)
                 return fail(r, &e, "manifest");
@@ -203,7 +215,15 @@ int main(int argc, char *argv[]) {
                 body = mfree_ptr(body);
                 ctype = mfree_ptr(ctype);
                 digest = mfree_ptr(digest);
-                r = registry_get_manifest(client, ref, NULL, &body, &size, &ctype, &digest, &e);
+                if (check_login) {
+                /* What 'peapod login' asks: GET /v2/ with REF's registry's credentials. */
+                r = registry_check_login(client, ref->registry, &e);
+                if (r < 0)
+                        return fail(r, &e, "login");
+                printf("login ok\n");
+                return 0;
+        }
+        r = registry_get_manifest(client, ref, NULL, &body, &size, &ctype, &digest, &e);
                 if (r < 0)
                         return fail(r, &e, "manifest");
                 printf("manifest %s %s %zu\n", digest, ctype, size);

@@ -2,6 +2,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fs-util.h"
 #include "reference.h"
 #include "registry.h"
 #include "string-util.h"
@@ -317,6 +321,68 @@ TEST(auth_file) {
         ASSERT_TRUE(empty->n_entries == 0);
 }
 
+TEST(auth_file_update) {
+        const char *docker = "{\"credHelpers\": {\"h\": \"x\"}, \"auths\": {"
+                             "\"https://index.docker.io/v1/\": {\"auth\": \"aHViOnNlY3JldA==\"},"
+                             "\"other:5000\": {\"auth\": \"bzpw\"}}}";
+        char dir[] = "/tmp/test-auth-XXXXXX", path[64], *norm = NULL;
+        _cleanup_(auth_file_freep) AuthFile *a = NULL;
+        _cleanup_free_ char *text = NULL;
+        PeapodError e = {};
+        struct stat st;
+
+        ASSERT_OK(auth_registry_normalize("https://index.docker.io/v1/", &norm));
+        ASSERT_STREQ(norm, "docker.io");
+        free(norm);
+        ASSERT_OK(auth_registry_normalize("127.0.0.1:5000", &norm));
+        ASSERT_STREQ(norm, "127.0.0.1:5000");
+        free(norm);
+        ASSERT_ERR(auth_registry_normalize("", &norm), EINVAL);
+        ASSERT_ERR(auth_registry_normalize("localhost", &norm), EINVAL);
+        ASSERT_ERR(auth_registry_normalize("a b", &norm), EINVAL);
+        ASSERT_STREQ(registries_conf_auth_file(NULL), PEAPOD_CONF_DIR "/auth.json");
+
+        ASSERT_TRUE(mkdtemp(dir));
+        snprintf(path, sizeof(path), "%s/auth.json", dir);
+        /* Nothing to remove from a file that is not there. */
+        ASSERT_TRUE(auth_file_update(path, "x.example", NULL, NULL, &e) == 0);
+        ASSERT_TRUE(stat(path, &st) < 0);
+        /* Another program's keys and entries are kept; docker's key for
+         * docker.io is replaced by ours. */
+        ASSERT_TRUE(write_file_atomic(path, docker, strlen(docker), 0644) == 0);
+        ASSERT_TRUE(auth_file_update(path, "docker.io", "me", "pa:ss", &e) == 1);
+        ASSERT_TRUE(auth_file_update(path, "127.0.0.1:5000", "u", "pw", &e) == 1);
+        ASSERT_TRUE(stat(path, &st) == 0 && (st.st_mode & 07777) == 0600);
+        ASSERT_OK(auth_file_load(path, &a, &e));
+        ASSERT_TRUE(a->n_entries == 3);
+        ASSERT_STREQ(auth_file_find(a, "docker.io")->username, "me");
+        ASSERT_STREQ(auth_file_find(a, "docker.io")->password, "pa:ss");
+        ASSERT_STREQ(auth_file_find(a, "127.0.0.1:5000")->password, "pw");
+        ASSERT_STREQ(auth_file_find(a, "other:5000")->username, "o");
+        a = auth_file_free(a);
+        ASSERT_OK(read_file(path, AUTH_FILE_MAX, &text, NULL));
+        ASSERT_TRUE(strstr(text, "credHelpers"));
+        ASSERT_TRUE(!strstr(text, "index.docker.io"));
+        ASSERT_ERR(auth_file_update(path, "x.example", "a:b", "pw", &e), EINVAL);
+
+        /* logout REGISTRY, then logout --all. */
+        ASSERT_TRUE(auth_file_update(path, "docker.io", NULL, NULL, &e) == 1);
+        ASSERT_TRUE(auth_file_update(path, "docker.io", NULL, NULL, &e) == 0);
+        ASSERT_OK(auth_file_load(path, &a, &e));
+        ASSERT_TRUE(a->n_entries == 2 && !auth_file_find(a, "docker.io"));
+        a = auth_file_free(a);
+        ASSERT_TRUE(auth_file_update(path, NULL, NULL, NULL, &e) == 1);
+        ASSERT_OK(auth_file_load(path, &a, &e));
+        ASSERT_TRUE(a->n_entries == 0);
+
+        /* A file a pull could not read is not rewritten. */
+        ASSERT_TRUE(write_file_atomic(path, "{\"auths\": []}", 13, 0600) == 0);
+        e = PEAPOD_ERROR_NULL;
+        ASSERT_ERR(auth_file_update(path, "x.example", "u", "p", &e), EBADMSG);
+        unlink(path);
+        rmdir(dir);
+}
+
 static void check_challenges(const char *h, size_t n_expected, const char *scheme, const char *realm, const char *service,
                              const char *scope) {
         AuthChallenge *c = NULL;
@@ -481,6 +547,7 @@ int main(void) {
         test_short_names();
         test_base64();
         test_auth_file();
+        test_auth_file_update();
         test_www_authenticate();
         test_registry_answers();
         test_client();

@@ -188,6 +188,13 @@ if "$GET" --config "$TMP/fault.conf" --auth "$(auth_for badauth)" "127.0.0.1:$PO
 fi
 cat "$TMP/err"
 grep -q "bad credentials" "$TMP/err" || fail "bearer with bad credentials: message"
+# peapod login's check: a token for /v2/ with the credentials, or a refusal.
+"$GET" --config "$TMP/fault.conf" --auth "$(auth_for auth)" --check-login "127.0.0.1:$PORT/x" "$TMP/l" >/dev/null 2>"$TMP/err" ||
+        { cat "$TMP/err"; fail "login check, bearer"; }
+if "$GET" --config "$TMP/fault.conf" --auth "$(auth_for badauth)" --check-login "127.0.0.1:$PORT/x" "$TMP/l" 2>"$TMP/err"; then
+        fail "login check, bearer, bad credentials"
+fi
+grep -q "bad credentials" "$TMP/err" || { cat "$TMP/err"; fail "login check, bearer, bad credentials: message"; }
 stop_fault
 
 echo "== fault: basic"
@@ -203,6 +210,12 @@ if "$GET" --config "$TMP/fault.conf" --auth "$(auth_for badauth)" "127.0.0.1:$PO
 fi
 cat "$TMP/err"
 grep -q "bad credentials" "$TMP/err" || fail "basic with bad credentials: message"
+"$GET" --config "$TMP/fault.conf" --auth "$(auth_for auth)" --check-login "127.0.0.1:$PORT/x" "$TMP/l" >/dev/null 2>"$TMP/err" ||
+        { cat "$TMP/err"; fail "login check, basic"; }
+if "$GET" --config "$TMP/fault.conf" --auth "$(auth_for badauth)" --check-login "127.0.0.1:$PORT/x" "$TMP/l" 2>"$TMP/err"; then
+        fail "login check, basic, bad credentials"
+fi
+grep -q "bad credentials" "$TMP/err" || { cat "$TMP/err"; fail "login check, basic, bad credentials: message"; }
 stop_fault
 
 # Redirects: followed; the bearer token goes to the registry's port only.

@@ -1,0 +1,231 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Who may change what: root always, anyone else what polkit grants.
+ *
+ * polkit answers over the bus and the loop never waits for it. The first
+ * dispatch of a call asks polkit (CheckAuthorization, asynchronously) and
+ * its handler returns without a reply; polkit's answer is stored here and
+ * the same message is put back into the bus's read queue, so that the
+ * handler runs again from the start, finds the answer and goes on (or
+ * fails). Hence a handler authorizes before it changes anything: its first
+ * run must have had no effect. The pattern is systemd's
+ * bus_verify_polkit_async() (src/shared/bus-polkit.c). */
+#include <linux/capability.h>
+
+#include "daemon.h"
+#include "log.h"
+#include "string-util.h"
+
+#define POLKIT_NAME "org.freedesktop.PolicyKit1"
+#define POLKIT_CHECK_ALLOW_USER_INTERACTION UINT32_C(1)
+/* Each check in flight is a pending call on peapodd's connection, which
+ * the bus limits: callers who are not root must not use them all up (an
+ * interactive check may wait minutes for a password). */
+#define POLKIT_QUERIES_MAX 64
+
+struct PolkitQuery {
+        Daemon *daemon;
+        /* The call being authorized, referenced until it has been
+         * dispatched again. */
+        sd_bus_message *request;
+        char *action;
+        /* CheckAuthorization in flight. */
+        sd_bus_slot *slot;
+        /* Frees the query once the call has run a second time. */
+        sd_event_source *defer;
+        /* polkit's answer: granted (1) or not, and then why. */
+        int verdict;
+        sd_bus_error error;
+};
+
+static PolkitQuery *polkit_query_free(PolkitQuery *q) {
+        Daemon *d;
+
+        if (!q)
+                return NULL;
+        d = q->daemon;
+        for (size_t i = 0; i < d->n_polkit_queries; i++)
+                if (d->polkit_queries[i] == q) {
+                        memmove(d->polkit_queries + i, d->polkit_queries + i + 1,
+                                sizeof(PolkitQuery *) * (d->n_polkit_queries - i - 1));
+                        d->n_polkit_queries--;
+                        break;
+                }
+        sd_bus_slot_unref(q->slot);
+        sd_event_source_disable_unref(q->defer);
+        sd_bus_message_unref(q->request);
+        sd_bus_error_free(&q->error);
+        free(q->action);
+        free(q);
+        return NULL;
+}
+
+void daemon_polkit_queries_free(Daemon *d) {
+        while (d->n_polkit_queries > 0)
+                polkit_query_free(d->polkit_queries[d->n_polkit_queries - 1]);
+        d->polkit_queries = mfree(d->polkit_queries);
+}
+
+static PolkitQuery *polkit_query_find(Daemon *d, sd_bus_message *m) {
+        for (size_t i = 0; i < d->n_polkit_queries; i++)
+                if (d->polkit_queries[i]->request == m)
+                        return d->polkit_queries[i];
+        return NULL;
+}
+
+static int polkit_query_on_idle(sd_event_source *s, void *userdata) {
+        /* Idle priority: the re-queued call (whose dispatch the bus's
+         * sources do at normal priority) has been handled by now. */
+        polkit_query_free(userdata);
+        return 0;
+}
+
+static int polkit_query_read_reply(PolkitQuery *q, sd_bus_message *reply) {
+        int authorized, challenge, r;
+
+        if (sd_bus_message_is_method_error(reply, NULL)) {
+                const sd_bus_error *e = sd_bus_message_get_error(reply);
+
+                /* No polkit on this machine (or none that answers): nobody
+                 * but root is allowed. */
+                q->verdict = 0;
+                (void) sd_bus_error_setf(&q->error, SD_BUS_ERROR_ACCESS_DENIED,
+                                         "Access denied: not authorized for %s (polkit did not answer: %s)", q->action,
+                                         e->message ?: e->name);
+                return 0;
+        }
+        r = sd_bus_message_enter_container(reply, 'r', "bba{ss}");
+        if (r >= 0)
+                r = sd_bus_message_read(reply, "bb", &authorized, &challenge);
+        if (r < 0)
+                return r;
+        q->verdict = !!authorized;
+        if (authorized)
+                return 0;
+        if (challenge)
+                /* polkit would ask for a password, but the caller did not
+                 * allow us to make it wait for one. */
+                (void) sd_bus_error_setf(&q->error, SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED,
+                                         "Interactive authentication required for %s", q->action);
+        else
+                (void) sd_bus_error_setf(&q->error, SD_BUS_ERROR_ACCESS_DENIED, "Access denied: not authorized for %s",
+                                         q->action);
+        return 0;
+}
+
+static int polkit_query_on_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        PolkitQuery *q = userdata;
+        sd_event *event = sd_bus_get_event(sd_bus_message_get_bus(q->request));
+        int r;
+
+        q->slot = sd_bus_slot_unref(q->slot);
+        r = polkit_query_read_reply(q, reply);
+        if (r >= 0)
+                r = sd_event_add_defer(event, &q->defer, polkit_query_on_idle, q);
+        if (r >= 0)
+                r = sd_event_source_set_priority(q->defer, SD_EVENT_PRIORITY_IDLE);
+        if (r >= 0)
+                r = sd_bus_message_rewind(q->request, true);
+        if (r >= 0)
+                r = sd_bus_enqueue_for_read(sd_bus_message_get_bus(q->request), q->request);
+        if (r < 0) {
+                log_warning_errno(r, "Failed to process polkit's answer for %s: %m", q->action);
+                (void) sd_bus_reply_method_errno(q->request, r, NULL);
+                polkit_query_free(q);
+        }
+        return 0;
+}
+
+static int polkit_query_new(Daemon *d, sd_bus_message *m, const char *action, PolkitQuery **ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
+        PolkitQuery *q, **n;
+        const char *sender = sd_bus_message_get_sender(m);
+        int interactive, r;
+
+        if (!sender)
+                return -EBADMSG;
+        interactive = sd_bus_message_get_allow_interactive_authorization(m);
+        if (interactive < 0)
+                return interactive;
+        r = sd_bus_message_new_method_call(d->bus, &call, POLKIT_NAME, "/org/freedesktop/PolicyKit1/Authority",
+                                           "org.freedesktop.PolicyKit1.Authority", "CheckAuthorization");
+        if (r < 0)
+                return r;
+        /* The subject is the caller's unique bus name: polkitd asks the bus
+         * for its credentials itself, so nothing the caller claims counts. */
+        r = sd_bus_message_append(call, "(sa{sv})sa{ss}us", "system-bus-name", 1, "name", "s", sender, action, 0,
+                                  interactive ? POLKIT_CHECK_ALLOW_USER_INTERACTION : 0, "");
+        if (r < 0)
+                return r;
+
+        n = realloc(d->polkit_queries, sizeof(PolkitQuery *) * (d->n_polkit_queries + 1));
+        if (!n)
+                return -ENOMEM;
+        d->polkit_queries = n;
+        q = calloc(1, sizeof(PolkitQuery));
+        if (!q)
+                return -ENOMEM;
+        *q = (PolkitQuery) {
+                .daemon = d,
+                .request = sd_bus_message_ref(m),
+                .action = strdup(action),
+                .error = SD_BUS_ERROR_NULL,
+        };
+        d->polkit_queries[d->n_polkit_queries++] = q;
+        if (!q->action) {
+                polkit_query_free(q);
+                return -ENOMEM;
+        }
+        /* An interactive check waits for a human typing a password. */
+        r = sd_bus_call_async(d->bus, &q->slot, call, polkit_query_on_reply, q,
+                              interactive ? UINT64_C(5) * 60 * 1000000 : 0);
+        if (r < 0) {
+                polkit_query_free(q);
+                return r;
+        }
+        *ret = q;
+        return 0;
+}
+
+static int polkit_query_verdict(PolkitQuery *q, const char *action, sd_bus_error *error) {
+        if (q->slot)
+                /* Still waiting: a call is not dispatched twice meanwhile. */
+                return 0;
+        /* An answer for another action must not authorize this one. */
+        if (!streq(q->action, action))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED, "Access denied: %s asked for, %s checked",
+                                         q->action, action);
+        if (q->verdict > 0)
+                return 1;
+        if (!sd_bus_error_is_set(&q->error))
+                return -EACCES;
+        return sd_bus_error_copy(error, &q->error);
+}
+
+int bus_verify_polkit(sd_bus_message *m, const char *action, sd_bus_error *error) {
+        /* Every object of ours is registered with the Daemon as userdata. */
+        Daemon *d = sd_bus_slot_get_userdata(sd_bus_get_current_slot(sd_bus_message_get_bus(m)));
+        PolkitQuery *q;
+        int r;
+
+        if (!d)
+                return -EINVAL;
+        q = polkit_query_find(d, m);
+        if (q)
+                return polkit_query_verdict(q, action, error);
+
+        /* Root with CAP_SYS_ADMIN, taken from the bus's record of the
+         * connection (never from /proc, which races with the caller). */
+        r = sd_bus_query_sender_privilege(m, CAP_SYS_ADMIN);
+        if (r < 0)
+                return r;
+        if (r > 0)
+                return 1;
+
+        if (d->n_polkit_queries >= POLKIT_QUERIES_MAX)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_LIMITS_EXCEEDED,
+                                         "Too many authorization checks in flight, try again later");
+        r = polkit_query_new(d, m, action, &q);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Failed to ask polkit about %s: %m", action);
+        return 0;
+}
