@@ -284,7 +284,7 @@ static int image_on_get(CriQuery *q, sd_bus_message *m) {
         int r;
 
         /* The CRI's answer for an image that is not there is no image, not an error. */
-        if (e && sd_bus_error_has_name(e, PEAPOD_ERROR_NO_SUCH_IMAGE))
+        if (e && sd_bus_error_has_name(e, BUS_ERROR_NO_SUCH_IMAGE))
                 return answer_image(q, NULL);
         if (e)
                 return fail_from_bus(q, e);

@@ -227,7 +227,7 @@ int cri_query_call(CriQuery *q, const char *path, const char *interface, const c
 }
 
 GrpcStatus cri_status_from_bus_error(const sd_bus_error *e) {
-        if (sd_bus_error_has_name(e, PEAPOD_ERROR_NO_SUCH_IMAGE))
+        if (sd_bus_error_has_name(e, BUS_ERROR_NO_SUCH_IMAGE))
                 return GRPC_STATUS_NOT_FOUND;
         if (sd_bus_error_has_names(e, SD_BUS_ERROR_INVALID_ARGS))
                 return GRPC_STATUS_INVALID_ARGUMENT;
