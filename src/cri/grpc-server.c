@@ -631,6 +631,12 @@ unsigned grpc_server_n_connections(GrpcServer *s) {
 GrpcServer *grpc_server_free(GrpcServer *s) {
         if (!s)
                 return NULL;
+        /* Tell every client we are going (GOAWAY, as far as its socket
+         * takes it without waiting), so that it reconnects rather than
+         * reporting a broken connection. Calls still pending are cancelled. */
+        for (GrpcConnection *c = s->connections; c; c = c->next)
+                if (nghttp2_session_terminate_session(c->session, NGHTTP2_NO_ERROR) >= 0)
+                        (void) connection_flush(c);
         while (s->connections)
                 connection_free(s->connections);
         for (size_t i = 0; i < s->n_listeners; i++)
