@@ -10,10 +10,12 @@
 #   crit.py SOCKET stall         clients that never read do not stop others
 #   crit.py SOCKET version       one Version call (a readiness probe)
 #   crit.py SOCKET status        prints Status as JSON
+import atexit
 import concurrent.futures
 import importlib
 import json
 import os
+import shutil
 import socket
 import struct
 import subprocess
@@ -31,6 +33,7 @@ PROTO_DIR = os.path.join(HERE, '..', '..', 'src', 'cri')
 
 def load_messages():
     out = tempfile.mkdtemp(prefix='crit-')
+    atexit.register(shutil.rmtree, out, True)
     subprocess.run(['protoc', '--python_out=' + out, '-I', PROTO_DIR, 'cri.proto'], check=True)
     sys.path.insert(0, out)
     return importlib.import_module('cri_pb2')
