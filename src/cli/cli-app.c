@@ -13,7 +13,6 @@
 #include "strv.h"
 #include "time-util.h"
 
-#define PEAPOD_ADD_APP_START UINT64_C(1)
 
 /* ---- peapod pod create ---- */
 
@@ -320,7 +319,7 @@ static int app_for_each(int argc, char *argv[], const char *verb) {
                 case 'f':
                         if (!rm)
                                 return log_usage_error("Unknown option '%s'.", argv[optind - 1]);
-                        flags |= PEAPOD_REMOVE_FORCE;
+                        flags |= PEAPOD_REMOVE_APP_FORCE;
                         break;
                 default:
                         return cli_getopt_error(c, argv);

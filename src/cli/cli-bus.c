@@ -13,6 +13,8 @@ int cli_bus_open(sd_bus **ret) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         int r;
 
+        /* Our error names then come back from calls as their errno. */
+        (void) peapod_bus_error_map_add();
         r = sd_bus_open_system(&bus);
         if (r < 0)
                 return log_error_errno(r, "Cannot reach peapodd (" PEAPOD_BUS_NAME "): cannot connect to the system bus: %m");

@@ -431,19 +431,6 @@ static bool error_means_unreachable(const sd_bus_error *e) {
 }
 
 int bus_error_to_string(const sd_bus_error *e, int r, char **ret) {
-        static const struct {
-                const char *name, *text;
-        } fallback[] = {
-                { "org.peapod1.Error.NoSuchPod", "No such pod" },
-                { "org.peapod1.Error.PodExists", "A pod of that name exists already" },
-                { "org.peapod1.Error.InvalidName", "Invalid name" },
-                { "org.peapod1.Error.NoSuchImage", "Image not found" },
-                { "org.peapod1.Error.PodRunning", "Pod is running" },
-                { "org.peapod1.Error.PodNotRunning", "Pod is not running" },
-                { "org.peapod1.Error.BadState", "Pod is not in a state that allows this" },
-                { "org.peapod1.Error.PortInUse", "A host port is in use" },
-                { SD_BUS_ERROR_INVALID_ARGS, "Invalid argument" },
-        };
         const char *msg = e && !isempty(e->message) ? e->message : NULL;
         char *s = NULL;
         int k;
@@ -469,14 +456,8 @@ int bus_error_to_string(const sd_bus_error *e, int r, char **ret) {
                              geteuid() != 0 ? " (run it as root, e.g. with sudo, or ask for a polkit rule that grants it: see peapodd(8))" : "");
         } else if (msg)
                 k = asprintf(&s, "%s", msg);
-        else {
-                const char *text = NULL;
-
-                for (size_t i = 0; i < ELEMENTSOF(fallback); i++)
-                        if (sd_bus_error_has_name(e, fallback[i].name))
-                                text = fallback[i].text;
-                k = asprintf(&s, "%s", text ?: strerror(abs(r ?: EIO)));
-        }
+        else
+                k = asprintf(&s, "%s", peapod_bus_error_text(e->name) ?: strerror(abs(r ?: EIO)));
         if (k < 0)
                 return -ENOMEM;
         *ret = s;

@@ -13,8 +13,6 @@
 #include "string-util.h"
 #include "strv.h"
 
-#define PEAPOD_JOB_INTERFACE "org.peapod1.Job"
-#define PEAPOD_IMAGE_INTERFACE "org.peapod1.Image"
 
 typedef struct JobWait {
         const char *job;        /* our job's path, once known */
@@ -480,7 +478,7 @@ static int verb_image_rm(int argc, char *argv[]) {
                         verb_help("image");
                         return 0;
                 case 'f':
-                        flags |= PEAPOD_REMOVE_FORCE;
+                        flags |= PEAPOD_REMOVE_IMAGE_FORCE;
                         break;
                 default:
                         return cli_getopt_error(c, argv);

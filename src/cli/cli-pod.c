@@ -77,7 +77,7 @@ int verb_rm(int argc, char *argv[]) {
                         verb_help("rm");
                         return 0;
                 case 'f':
-                        flags |= PEAPOD_REMOVE_FORCE;
+                        flags |= PEAPOD_REMOVE_POD_FORCE;
                         break;
                 default:
                         return cli_getopt_error(c, argv);

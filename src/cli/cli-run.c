@@ -282,7 +282,7 @@ static int pull_images(sd_bus *bus, const RunArgs *a) {
                                                "GetImage", &error, NULL, "s", image);
                         if (r >= 0)
                                 continue;
-                        if (!sd_bus_error_has_name(&error, "org.peapod1.Error.NoSuchImage"))
+                        if (!sd_bus_error_has_name(&error, BUS_ERROR_NO_SUCH_IMAGE))
                                 return cli_log_bus_error(&error, r);
                 } else if (image_is_local_only(image))
                         continue;
@@ -330,8 +330,8 @@ int verb_run(int argc, char *argv[]) {
                 /* The pod a unit started before (peapod-pod@.service), left
                  * by a crash or a killed 'run': this name is ours. */
                 r = sd_bus_call_method(bus, PEAPOD_BUS_NAME, PEAPOD_ROOT_PATH, PEAPOD_MANAGER_INTERFACE, "RemovePod",
-                                       &error, NULL, "st", a.name, PEAPOD_REMOVE_FORCE);
-                if (r < 0 && !sd_bus_error_has_name(&error, "org.peapod1.Error.NoSuchPod"))
+                                       &error, NULL, "st", a.name, PEAPOD_REMOVE_POD_FORCE);
+                if (r < 0 && !sd_bus_error_has_name(&error, BUS_ERROR_NO_SUCH_POD))
                         return cli_log_bus_error(&error, r);
         }
         r = create_pod(bus, &a, &id);
@@ -371,7 +371,7 @@ int verb_run(int argc, char *argv[]) {
                 /* Forced: a follow cut short (peapodd gone, an error) may
                  * leave it running. */
                 q = sd_bus_call_method(bus, PEAPOD_BUS_NAME, PEAPOD_ROOT_PATH, PEAPOD_MANAGER_INTERFACE, "RemovePod",
-                                       &error, NULL, "st", id, UINT64_C(1));
+                                       &error, NULL, "st", id, PEAPOD_REMOVE_POD_FORCE);
                 if (q < 0)
                         log_warning("Failed to remove pod %s, remove it with 'peapod rm %s': %s", id, id,
                                     error.message ?: strerror(-q));

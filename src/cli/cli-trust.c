@@ -18,7 +18,6 @@
 #include "strv.h"
 #include "trust.h"
 
-#define TRUST_KEY_ROOT UINT64_C(1)
 
 /* Ask on the terminal; anything but y/yes is no. */
 static bool ask_yes_no(const char *question) {
@@ -104,7 +103,7 @@ static int verb_trust_add(int argc, char *argv[]) {
         if (r >= 0)
                 r = sd_bus_message_append_array(call, 'y', key, size);
         if (r >= 0)
-                r = sd_bus_message_append(call, "st", strempty(prefix), root ? TRUST_KEY_ROOT : UINT64_C(0));
+                r = sd_bus_message_append(call, "st", strempty(prefix), root ? PEAPOD_TRUST_KEY_ROOT : UINT64_C(0));
         if (r < 0)
                 return log_error_errno(r, "Failed to build AddTrustedKey call: %m");
         r = sd_bus_call(bus, call, 0, &error, &reply);
@@ -261,7 +260,7 @@ static int image_manifest_digest(const char *name, char **ret) {
         r = sd_bus_message_read(reply, "o", &path);
         if (r < 0)
                 return log_error_errno(r, "Failed to parse GetImage reply: %m");
-        r = sd_bus_get_property_string(bus, PEAPOD_BUS_NAME, path, "org.peapod1.Image", "Digest", &error, &digest);
+        r = sd_bus_get_property_string(bus, PEAPOD_BUS_NAME, path, PEAPOD_IMAGE_INTERFACE, "Digest", &error, &digest);
         if (r < 0)
                 return cli_log_bus_error(&error, r);
         *ret = digest;

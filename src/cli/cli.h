@@ -10,13 +10,8 @@
 
 #include "log.h"
 #include "macro.h"
+#include "peapod-bus.h"
 #include "volume.h"
-
-#define PEAPOD_BUS_NAME "org.peapod1"
-#define PEAPOD_ROOT_PATH "/org/peapod1"
-#define PEAPOD_MANAGER_INTERFACE "org.peapod1.Manager"
-#define PEAPOD_POD_INTERFACE "org.peapod1.Pod"
-#define PEAPOD_REMOVE_FORCE UINT64_C(1)
 
 /* Start, stop and remove wait for systemd jobs inside peapodd, and an app
  * may take its whole stop timeout (90 s by default) to die. */
@@ -272,9 +267,6 @@ int cli_get_pod_ports(sd_bus *bus, PodInfo *p);
 /* Pull ref through peapodd, drawing progress on stderr unless quiet;
  * ret_id (may be NULL) is the image id. Logs failures. (cli-image.c) */
 int cli_pull_image(sd_bus *bus, const char *ref, bool quiet, bool insecure_image, char **ret_id);
-#define PEAPOD_IMAGE_INSECURE_SKIP_VERIFY UINT64_C(1)
-/* Pod.Exec: stdin is a pty made for the command (peapod enter -t). */
-#define PEAPOD_EXEC_TTY UINT64_C(1)
 
 /* ---- verbs ---- */
 

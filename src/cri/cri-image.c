@@ -6,7 +6,7 @@
 #include <sys/statvfs.h>
 #include <time.h>
 
-#include "cri-bus.h"
+#include "peapod-bus.h"
 #include "cri.h"
 #include "string-util.h"
 #include "strv.h"

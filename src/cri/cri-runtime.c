@@ -4,7 +4,7 @@
 #include <stdlib.h>
 
 #include "cni.h"
-#include "cri-bus.h"
+#include "peapod-bus.h"
 #include "cri.h"
 #include "json-util.h"
 #include "pod-network.h"

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cri-bus.h"
+#include "peapod-bus.h"
 #include "cri.h"
 #include "log.h"
 #include "string-util.h"

@@ -10,16 +10,6 @@
 #include "string-util.h"
 #include "strv.h"
 
-#define BUS_ERROR_NO_SUCH_APP "org.peapod1.Error.NoSuchApp"
-#define BUS_ERROR_APP_EXISTS "org.peapod1.Error.AppExists"
-#define BUS_ERROR_APP_RUNNING "org.peapod1.Error.AppRunning"
-#define BUS_ERROR_NO_SUCH_IMAGE "org.peapod1.Error.NoSuchImage"
-
-#define ADD_APP_START UINT64_C(1)
-#define REMOVE_APP_FORCE UINT64_C(1)
-/* Exec: stdin is a pty made for the command, its controlling terminal. */
-#define EXEC_TTY UINT64_C(1)
-
 static Daemon *daemon_of(sd_bus_message *m) {
         return sd_bus_slot_get_userdata(sd_bus_get_current_slot(sd_bus_message_get_bus(m)));
 }
@@ -37,25 +27,6 @@ static int bus_read_app(sd_bus_message *m, Pod *p, App **ret, sd_bus_error *erro
                 return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_APP, "Pod %s has no app %s", p->name, key);
         *ret = a;
         return 0;
-}
-
-static int bus_app_error(sd_bus_error *error, int r, const PeapodError *perr, const char *what) {
-        const char *msg = perr && perr->message[0] ? perr->message : NULL;
-
-        switch (r) {
-        case -EEXIST:
-                return sd_bus_error_setf(error, BUS_ERROR_APP_EXISTS, "%s", msg ?: what);
-        case -ENOENT:
-                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_IMAGE, "%s", msg ?: what);
-        case -EBUSY:
-        case -EALREADY:
-                return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE, "%s", msg ?: what);
-        case -EINVAL:
-        case -E2BIG:
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "%s", msg ?: what);
-        default:
-                return sd_bus_error_set_errnof(error, r, "%s: %s", what, msg ?: strerror(-r));
-        }
 }
 
 int bus_pod_method_add_app(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -86,26 +57,26 @@ int bus_pod_method_add_app(sd_bus_message *m, void *userdata, sd_bus_error *erro
         r = sd_bus_message_read(m, "t", &flags);
         if (r < 0)
                 return r;
-        if (flags & ~ADD_APP_START)
+        if (flags & ~PEAPOD_ADD_APP_START)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown flags 0x%" PRIx64, flags);
-        if ((flags & ADD_APP_START) && p->state != POD_RUNNING)
+        if ((flags & PEAPOD_ADD_APP_START) && p->state != POD_RUNNING)
                 return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE, "Pod %s is %s; only apps of running pods can be started",
                                          p->name, pod_state_to_string(p->state));
 
         r = pod_app_add(&d->runtime, p, &spec, d->images_dir, &a, &perr);
         if (r < 0)
-                return bus_app_error(error, r, &perr, "Failed to add app");
+                return bus_error_from_errno(error, BUS_ERROR_SCOPE_APP, r, perr.message, "Failed to add app");
         name = strdup(a->name);
         if (!name)
                 return -ENOMEM;
         log_info("Added app %s to pod %s.", a->name, p->name);
 
-        if (flags & ADD_APP_START) {
+        if (flags & PEAPOD_ADD_APP_START) {
                 r = pod_app_start(&d->runtime, p, a, &perr);
                 if (r < 0) {
                         log_warning_errno(r, "Failed to start app %s of pod %s: %s", name, p->name,
                                           perr.message[0] ? perr.message : strerror(-r));
-                        return bus_app_error(error, r, &perr, "Failed to start app");
+                        return bus_error_from_errno(error, BUS_ERROR_SCOPE_APP, r, perr.message, "Failed to start app");
                 }
                 log_info("Started app %s of pod %s.", name, p->name);
         }
@@ -134,7 +105,7 @@ int bus_pod_method_start_app(sd_bus_message *m, void *userdata, sd_bus_error *er
         if (r < 0) {
                 log_warning_errno(r, "Failed to start app %s of pod %s: %s", a->name, p->name,
                                   perr.message[0] ? perr.message : strerror(-r));
-                return bus_app_error(error, r, &perr, "Failed to start app");
+                return bus_error_from_errno(error, BUS_ERROR_SCOPE_APP, r, perr.message, "Failed to start app");
         }
         log_info("Started app %s of pod %s.", a->name, p->name);
         return sd_bus_reply_method_return(m, NULL);
@@ -224,17 +195,17 @@ int bus_pod_method_remove_app(sd_bus_message *m, void *userdata, sd_bus_error *e
         r = sd_bus_message_read(m, "t", &flags);
         if (r < 0)
                 return r;
-        if (flags & ~REMOVE_APP_FORCE)
+        if (flags & ~PEAPOD_REMOVE_APP_FORCE)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown flags 0x%" PRIx64, flags);
-        if (a->state == APP_RUNNING && !(flags & REMOVE_APP_FORCE))
+        if (a->state == APP_RUNNING && !(flags & PEAPOD_REMOVE_APP_FORCE))
                 return sd_bus_error_setf(error, BUS_ERROR_APP_RUNNING,
                                          "App %s of pod %s is running; stop it first or force the removal", a->name, p->name);
         name = strdup(a->name);
         if (!name)
                 return -ENOMEM;
-        r = pod_app_remove(&d->runtime, p, a, flags & REMOVE_APP_FORCE);
+        r = pod_app_remove(&d->runtime, p, a, flags & PEAPOD_REMOVE_APP_FORCE);
         if (r < 0)
-                return bus_app_error(error, r, NULL, "Failed to remove app");
+                return bus_error_from_errno(error, BUS_ERROR_SCOPE_APP, r, NULL, "Failed to remove app");
         log_info("Removed app %s from pod %s.", name, p->name);
         daemon_pod_changed(d, p);
         return sd_bus_reply_method_return(m, NULL);
@@ -390,9 +361,9 @@ int bus_pod_method_exec(sd_bus_message *m, void *userdata, sd_bus_error *error) 
         r = sd_bus_message_read(m, "hhht", &fds[0], &fds[1], &fds[2], &flags);
         if (r < 0)
                 return r;
-        if (flags & ~EXEC_TTY)
+        if (flags & ~PEAPOD_EXEC_TTY)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown flags 0x%" PRIx64, flags);
-        if ((flags & EXEC_TTY) && !isatty(fds[0]))
+        if ((flags & PEAPOD_EXEC_TTY) && !isatty(fds[0]))
                 return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "The tty flag wants a terminal on stdin");
         if (strv_length(cmd) == 0)
                 return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "No command given");
@@ -403,11 +374,11 @@ int bus_pod_method_exec(sd_bus_message *m, void *userdata, sd_bus_error *error) 
                 return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE, "App %s of pod %s is not running (%s)", a->name,
                                          p->name, p->state != POD_RUNNING ? pod_state_to_string(p->state)
                                                                           : app_state_to_string(a->state));
-        r = pod_exec_start(&d->runtime, p, a, cmd, env, fds, flags & EXEC_TTY, &unit, &perr);
+        r = pod_exec_start(&d->runtime, p, a, cmd, env, fds, flags & PEAPOD_EXEC_TTY, &unit, &perr);
         if (r == -ESRCH)
                 return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE, "%s", perr.message);
         if (r < 0)
-                return bus_app_error(error, r, &perr, "Failed to run the command");
+                return bus_error_from_errno(error, BUS_ERROR_SCOPE_APP, r, perr.message, "Failed to run the command");
         if (strv_extend(&d->exec_units, unit) < 0 || strv_extend(&d->exec_pods, p->id) < 0)
                 return -ENOMEM;
         log_info("Running %s in app %s of pod %s as %s.", cmd[0], a->name, p->name, unit);
@@ -435,7 +406,7 @@ bool daemon_exec_unit_changed(Daemon *d, const char *unit, sd_bus_message *signa
                 return true;
         p = daemon_pod_by_id(d, d->exec_pods[i]);
         if (p && pod_object_path(p, &path) >= 0)
-                (void) sd_bus_emit_signal(d->bus, path, "org.peapod1.Pod", "ExecFinished", "ssi", unit,
+                (void) sd_bus_emit_signal(d->bus, path, PEAPOD_POD_INTERFACE, "ExecFinished", "ssi", unit,
                                           app_result_to_string(result), (int32_t) status);
         log_debug("%s ended: %s %d.", unit, app_result_to_string(result), status);
         free(d->exec_units[i]);

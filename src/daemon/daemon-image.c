@@ -15,11 +15,6 @@
 #include "string-util.h"
 #include "strv.h"
 
-#define PEAPOD_IMAGE_PATH_PREFIX "/org/peapod1/image"
-#define BUS_ERROR_NO_SUCH_IMAGE "org.peapod1.Error.NoSuchImage"
-#define BUS_ERROR_IMAGE_IN_USE "org.peapod1.Error.ImageInUse"
-#define REMOVE_IMAGE_FORCE UINT64_C(1)
-
 static int image_object_path(const ImageInfo *i, char **ret) {
         return asprintf(ret, PEAPOD_IMAGE_PATH_PREFIX "/%s", i->id.hex) < 0 ? -ENOMEM : 0;
 }
@@ -36,26 +31,6 @@ static int daemon_store(Daemon *d, Store **ret, sd_bus_error *error) {
         return 0;
 }
 
-/* The named errors of the image methods; what, key: "Failed to remove
- * image", "busybox". */
-static int bus_error_from_image_errno(sd_bus_error *error, int r, const char *what, const char *key,
-                                      const PeapodError *e) {
-        const char *msg = e && e->message[0] ? e->message : NULL;
-
-        switch (r) {
-        case -ENOENT:
-                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_IMAGE, "%s", msg ?: "Image not found");
-        case -ENOTUNIQ:
-                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_IMAGE, "Image id prefix '%s' is ambiguous", key);
-        case -EBUSY:
-                return sd_bus_error_setf(error, BUS_ERROR_IMAGE_IN_USE, "%s", msg ?: "Image is in use");
-        case -EINVAL:
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "%s", msg ?: "Invalid image reference");
-        default:
-                return sd_bus_error_set_errnof(error, r, "%s %s: %s", what, key, msg ?: strerror(-r));
-        }
-}
-
 static int bus_find_image(Daemon *d, const char *key, ImageInfo *ret, sd_bus_error *error) {
         PeapodError e = {};
         Store *s;
@@ -70,7 +45,7 @@ static int bus_find_image(Daemon *d, const char *key, ImageInfo *ret, sd_bus_err
         if (r == -ENOTUNIQ)
                 return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_IMAGE, "Image id prefix '%s' is ambiguous", key);
         if (r < 0)
-                return bus_error_from_image_errno(error, r, "Failed to look up image", key, &e);
+                return bus_error_from_errno(error, BUS_ERROR_SCOPE_IMAGE, r, e.message, "Failed to look up image %s", key);
         return 0;
 }
 
@@ -360,7 +335,7 @@ static int images_announce(Daemon *d, char **was, char **now) {
         _cleanup_strv_free_ char **added = NULL, **removed = NULL, **touched = NULL;
         int r;
 
-        r = sd_bus_message_new_signal(d->bus, &m, PEAPOD_ROOT_PATH, "org.peapod1.Manager", "ImagesChanged");
+        r = sd_bus_message_new_signal(d->bus, &m, PEAPOD_ROOT_PATH, PEAPOD_MANAGER_INTERFACE, "ImagesChanged");
         if (r >= 0)
                 r = append_refs_diff(m, now, was, &added);
         if (r >= 0)
@@ -391,7 +366,7 @@ static int images_announce(Daemon *d, char **was, char **now) {
                 if (image_path_of_id(*i, &path) >= 0)
                         (void) sd_bus_emit_interfaces_removed(d->bus, path, "org.freedesktop.DBus.Peer",
                                                               "org.freedesktop.DBus.Introspectable",
-                                                              "org.freedesktop.DBus.Properties", "org.peapod1.Image", NULL);
+                                                              "org.freedesktop.DBus.Properties", PEAPOD_IMAGE_INTERFACE, NULL);
         }
         r = collect_changed_ids(now, was, added, &touched);
         if (r >= 0)
@@ -402,7 +377,7 @@ static int images_announce(Daemon *d, char **was, char **now) {
                 _cleanup_free_ char *path = NULL;
 
                 if (image_path_of_id(*i, &path) >= 0)
-                        (void) sd_bus_emit_properties_changed(d->bus, path, "org.peapod1.Image", "Names", NULL);
+                        (void) sd_bus_emit_properties_changed(d->bus, path, PEAPOD_IMAGE_INTERFACE, "Names", NULL);
         }
         return 0;
 }
@@ -521,7 +496,7 @@ static int pull_work(Job *j, void *userdata, char **ret_result, char *message, s
         _cleanup_(store_freep) Store *s = NULL;
         PullJob *pj = userdata;
         PullOptions o = {
-                .verify = (pj->flags & IMAGE_INSECURE_SKIP_VERIFY) ? NULL : daemon_image_verify,
+                .verify = (pj->flags & PEAPOD_IMAGE_INSECURE_SKIP_VERIFY) ? NULL : daemon_image_verify,
         };
         PeapodError e = {};
         int r;
@@ -560,11 +535,11 @@ int bus_method_pull_image(sd_bus_message *m, void *userdata, sd_bus_error *error
         r = sd_bus_message_read(m, "st", &ref, &flags);
         if (r < 0)
                 return r;
-        if (flags & ~IMAGE_INSECURE_SKIP_VERIFY)
+        if (flags & ~PEAPOD_IMAGE_INSECURE_SKIP_VERIFY)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown flags 0x%" PRIx64, flags);
         if (isempty(ref) || strlen(ref) > 1024)
                 return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid image reference");
-        if (flags & IMAGE_INSECURE_SKIP_VERIFY)
+        if (flags & PEAPOD_IMAGE_INSECURE_SKIP_VERIFY)
                 log_warning("Pulling %s without checking its signature, as the caller asked (--insecure-options=image).", ref);
         pj = calloc(1, sizeof(*pj));
         if (!pj)
@@ -603,7 +578,7 @@ int bus_method_remove_image(sd_bus_message *m, void *userdata, sd_bus_error *err
         r = sd_bus_message_read(m, "st", &key, &flags);
         if (r < 0)
                 return r;
-        if (flags & ~REMOVE_IMAGE_FORCE)
+        if (flags & ~PEAPOD_REMOVE_IMAGE_FORCE)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown flags 0x%" PRIx64, flags);
         r = daemon_store(d, &s, error);
         if (r < 0)
@@ -611,11 +586,11 @@ int bus_method_remove_image(sd_bus_message *m, void *userdata, sd_bus_error *err
         r = daemon_image_users(d, &users, &n_users);
         if (r < 0)
                 return r;
-        r = image_catalog_remove(s, key, users, n_users, flags & REMOVE_IMAGE_FORCE, &removed, &stats, &e);
+        r = image_catalog_remove(s, key, users, n_users, flags & PEAPOD_REMOVE_IMAGE_FORCE, &removed, &stats, &e);
         if (removed)
                 daemon_images_changed(d);
         if (r < 0)
-                return bus_error_from_image_errno(error, r, "Failed to remove image", key, &e);
+                return bus_error_from_errno(error, BUS_ERROR_SCOPE_IMAGE, r, e.message, "Failed to remove image %s", key);
         FOREACH_STRV(name, removed)
                 log_info("Removed image name %s.", name);
         if (stats.blobs_removed + stats.layers_removed > 0)
@@ -647,7 +622,7 @@ int bus_method_tag_image(sd_bus_message *m, void *userdata, sd_bus_error *error)
                 return r;
         r = image_catalog_tag(s, key, ref, &name, &e);
         if (r < 0)
-                return bus_error_from_image_errno(error, r, "Failed to tag image", key, &e);
+                return bus_error_from_errno(error, BUS_ERROR_SCOPE_IMAGE, r, e.message, "Failed to tag image %s", key);
         log_info("Tagged image %s as %s.", key, name);
         daemon_images_changed(d);
         return sd_bus_reply_method_return(m, NULL);
@@ -681,7 +656,7 @@ int bus_method_prune_images(sd_bus_message *m, void *userdata, sd_bus_error *err
                 return r;
         r = image_catalog_gc(s, users, n_users, &stats, &e);
         if (r < 0)
-                return bus_error_from_image_errno(error, r, "Failed to collect", "unused images", &e);
+                return bus_error_from_errno(error, BUS_ERROR_SCOPE_IMAGE, r, e.message, "Failed to collect unused images");
         log_info("Image gc: %" PRIu64 " blobs, %" PRIu64 " layer trees, %" PRIu64 " temp files, %" PRIu64 " bytes freed.",
                  stats.blobs_removed, stats.layers_removed, stats.temp_removed, stats.bytes_freed);
         return sd_bus_reply_method_return(m, "t", stats.bytes_freed);
@@ -758,7 +733,7 @@ static int import_work(Job *j, void *userdata, char **ret_result, char *message,
                 _cleanup_free_ char *id = NULL;
 
                 r = aci_import(s, aj->fd, aj->image, aj->signature, aj->signature_size,
-                               (aj->flags & IMAGE_INSECURE_SKIP_VERIFY) ? NULL : daemon_aci_verify, NULL, &id, NULL, &e);
+                               (aj->flags & PEAPOD_IMAGE_INSECURE_SKIP_VERIFY) ? NULL : daemon_aci_verify, NULL, &id, NULL, &e);
                 if (r < 0) {
                         snprintf(message, message_size, "%s", e.message[0] ? e.message : strerror(-r));
                         job_store_undo(s);
@@ -777,7 +752,7 @@ static int import_work(Job *j, void *userdata, char **ret_result, char *message,
                 return -EINVAL;
         }
         r = image_import_archive_verified(s, aj->fd, aj->image,
-                                          (aj->flags & IMAGE_INSECURE_SKIP_VERIFY) ? NULL : daemon_image_verify, NULL,
+                                          (aj->flags & PEAPOD_IMAGE_INSECURE_SKIP_VERIFY) ? NULL : daemon_image_verify, NULL,
                                           &ids, NULL, &e);
         if (r < 0) {
                 snprintf(message, message_size, "%s", e.message[0] ? e.message : strerror(-r));
@@ -834,15 +809,16 @@ int bus_method_import_image(sd_bus_message *m, void *userdata, sd_bus_error *err
         r = sd_bus_message_read(m, "hst", &fd, &ref, &flags);
         if (r < 0)
                 return r;
-        if (flags & ~IMAGE_INSECURE_SKIP_VERIFY)
+        if (flags & ~PEAPOD_IMAGE_INSECURE_SKIP_VERIFY)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown flags 0x%" PRIx64, flags);
-        if (flags & IMAGE_INSECURE_SKIP_VERIFY)
+        if (flags & PEAPOD_IMAGE_INSECURE_SKIP_VERIFY)
                 log_warning("Importing %s without checking signatures, as the caller asked (--insecure-options=image).",
                             isempty(ref) ? "an archive" : ref);
         if (!isempty(ref)) {
                 r = image_name_normalize(ref, &name, &e);
                 if (r < 0)
-                        return bus_error_from_image_errno(error, r, "Invalid image reference", ref, &e);
+                        return bus_error_from_errno(error, BUS_ERROR_SCOPE_IMAGE, r, e.message,
+                                                    "Invalid image reference %s", ref);
         }
         r = archive_job_new(d, m, fd, name, &aj);
         if (r < 0)
@@ -878,17 +854,18 @@ int bus_method_import_image_with_signature(sd_bus_message *m, void *userdata, sd
                 r = sd_bus_message_read(m, "st", &ref, &flags);
         if (r < 0)
                 return r;
-        if (flags & ~IMAGE_INSECURE_SKIP_VERIFY)
+        if (flags & ~PEAPOD_IMAGE_INSECURE_SKIP_VERIFY)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown flags 0x%" PRIx64, flags);
         if (sig_size > GPG_SIGNATURE_SIZE_MAX)
                 return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Signature too large");
-        if (flags & IMAGE_INSECURE_SKIP_VERIFY)
+        if (flags & PEAPOD_IMAGE_INSECURE_SKIP_VERIFY)
                 log_warning("Importing %s without checking signatures, as the caller asked (--insecure-options=image).",
                             isempty(ref) ? "an archive" : ref);
         if (!isempty(ref)) {
                 r = image_name_normalize(ref, &name, &e);
                 if (r < 0)
-                        return bus_error_from_image_errno(error, r, "Invalid image reference", ref, &e);
+                        return bus_error_from_errno(error, BUS_ERROR_SCOPE_IMAGE, r, e.message,
+                                                    "Invalid image reference %s", ref);
         }
         r = archive_job_new(d, m, fd, name, &aj);
         if (r < 0)

@@ -78,7 +78,7 @@ static void job_emit_progress(Job *j) {
         pthread_mutex_lock(&j->lock);
         j->shown = j->progress;
         pthread_mutex_unlock(&j->lock);
-        (void) sd_bus_emit_properties_changed(j->daemon->bus, j->path, "org.peapod1.Job", "Phase", "BytesDone",
+        (void) sd_bus_emit_properties_changed(j->daemon->bus, j->path, PEAPOD_JOB_INTERFACE, "Phase", "BytesDone",
                                               "BytesTotal", "Items", NULL);
 }
 
@@ -122,8 +122,8 @@ static int on_job_event(sd_event_source *s, int fd, uint32_t revents, void *user
                 log_info("Job %" PRIu32 " (%s %s) done.", j->id, j->type, j->target);
         if (j->done)
                 j->done(d, j, r, j->result, j->userdata);
-        (void) sd_bus_emit_properties_changed(d->bus, j->path, "org.peapod1.Job", "State", NULL);
-        (void) sd_bus_emit_signal(d->bus, PEAPOD_ROOT_PATH, "org.peapod1.Manager", "JobRemoved", "uosss", j->id, j->path,
+        (void) sd_bus_emit_properties_changed(d->bus, j->path, PEAPOD_JOB_INTERFACE, "State", NULL);
+        (void) sd_bus_emit_signal(d->bus, PEAPOD_ROOT_PATH, PEAPOD_MANAGER_INTERFACE, "JobRemoved", "uosss", j->id, j->path,
                                   j->state, strempty(j->result), r < 0 ? j->message : "");
         (void) sd_bus_emit_object_removed(d->bus, j->path);
         job_unlink(d, j);
@@ -195,7 +195,7 @@ int job_start(Daemon *d, const char *type, const char *target, JobWork work, Job
         }
         j->thread_started = true;
         (void) sd_bus_emit_object_added(d->bus, j->path);
-        (void) sd_bus_emit_signal(d->bus, PEAPOD_ROOT_PATH, "org.peapod1.Manager", "JobNew", "uo", j->id, j->path);
+        (void) sd_bus_emit_signal(d->bus, PEAPOD_ROOT_PATH, PEAPOD_MANAGER_INTERFACE, "JobNew", "uo", j->id, j->path);
         if (ret)
                 *ret = j;
         return 0;

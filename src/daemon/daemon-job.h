@@ -10,8 +10,8 @@
 #include <systemd/sd-event.h>
 
 #include "macro.h"
+#include "peapod-bus.h"
 
-#define PEAPOD_JOB_PATH_PREFIX "/org/peapod1/job"
 #define JOB_ITEMS_MAX 256
 
 typedef struct Daemon Daemon;

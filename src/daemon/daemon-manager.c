@@ -9,41 +9,6 @@
 #include "string-util.h"
 #include "strv.h"
 
-#define BUS_ERROR_NO_SUCH_POD "org.peapod1.Error.NoSuchPod"
-#define BUS_ERROR_POD_EXISTS "org.peapod1.Error.PodExists"
-#define BUS_ERROR_INVALID_NAME "org.peapod1.Error.InvalidName"
-#define BUS_ERROR_NO_SUCH_IMAGE "org.peapod1.Error.NoSuchImage"
-#define BUS_ERROR_POD_RUNNING "org.peapod1.Error.PodRunning"
-#define BUS_ERROR_PORT_IN_USE "org.peapod1.Error.PortInUse"
-
-#define REMOVE_POD_FORCE UINT64_C(1)
-
-int bus_error_from_pod_errno(sd_bus_error *error, int r, const char *what, const char *message) {
-        const char *name;
-
-        switch (r) {
-        case -ENOENT:
-                name = BUS_ERROR_NO_SUCH_IMAGE;
-                break;
-        case -EEXIST:
-                name = BUS_ERROR_POD_EXISTS;
-                break;
-        case -EBUSY:
-                name = BUS_ERROR_POD_RUNNING;
-                break;
-        case -EADDRINUSE:
-                name = BUS_ERROR_PORT_IN_USE;
-                break;
-        case -EINVAL:
-        case -E2BIG:
-                name = SD_BUS_ERROR_INVALID_ARGS;
-                break;
-        default:
-                return sd_bus_error_set_errnof(error, r, "%s: %s", what, isempty(message) ? strerror(-r) : message);
-        }
-        return sd_bus_error_setf(error, name, "%s", isempty(message) ? what : message);
-}
-
 static int bus_find_pod(Daemon *d, const char *key, Pod **ret, sd_bus_error *error) {
         Pod *p;
         int r;
@@ -605,7 +570,7 @@ static int method_create_pod(sd_bus_message *m, void *userdata, sd_bus_error *er
         if (r >= 0)
                 r = pod_set_volumes(p, props.volumes, props.n_volumes, &perr);
         if (r < 0) {
-                r = bus_error_from_pod_errno(error, r, "Failed to create pod", perr.message);
+                r = bus_error_from_errno(error, BUS_ERROR_SCOPE_POD, r, perr.message, "Failed to create pod");
                 goto finish;
         }
         {
@@ -652,7 +617,7 @@ static int method_create_pod(sd_bus_message *m, void *userdata, sd_bus_error *er
          * silently lose to the first. */
         r = pod_ports_check(p, d->pods, d->n_pods, &perr);
         if (r < 0) {
-                r = bus_error_from_pod_errno(error, r, "Failed to create pod", perr.message);
+                r = bus_error_from_errno(error, BUS_ERROR_SCOPE_POD, r, perr.message, "Failed to create pod");
                 goto finish;
         }
         r = pod_save(p, d->runtime.state_dir);
@@ -668,7 +633,7 @@ static int method_create_pod(sd_bus_message *m, void *userdata, sd_bus_error *er
         if (r < 0)
                 goto finish;
         log_info("Created pod %s (%s).", p->name, p->id);
-        (void) sd_bus_emit_signal(d->bus, PEAPOD_ROOT_PATH, "org.peapod1.Manager", "PodNew", "so", p->id, path);
+        (void) sd_bus_emit_signal(d->bus, PEAPOD_ROOT_PATH, PEAPOD_MANAGER_INTERFACE, "PodNew", "so", p->id, path);
         (void) sd_bus_emit_object_added(d->bus, path);
         TAKE_PTR(p);
         r = sd_bus_reply_method_return(m, "o", path);
@@ -692,7 +657,7 @@ int bus_pod_start(Daemon *d, Pod *p, sd_bus_message *m, sd_bus_error *error) {
         /* Again: the host may have bound the port since the pod was made. */
         r = pod_ports_check(p, d->pods, d->n_pods, &perr);
         if (r < 0)
-                return bus_error_from_pod_errno(error, r, "Failed to start pod", perr.message);
+                return bus_error_from_errno(error, BUS_ERROR_SCOPE_POD, r, perr.message, "Failed to start pod");
         r = pod_start(&d->runtime, p, &perr);
         if (r < 0) {
                 log_warning_errno(r, "Failed to start pod %s: %s", p->name, perr.message[0] ? perr.message : strerror(-r));
@@ -732,10 +697,10 @@ int bus_pod_remove(Daemon *d, Pod *p, uint64_t flags, sd_bus_message *m, sd_bus_
                 return r;
         if (r == 0)
                 return 1; /* dispatched again with polkit's answer */
-        if (flags & ~REMOVE_POD_FORCE)
+        if (flags & ~PEAPOD_REMOVE_POD_FORCE)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown flags 0x%" PRIx64, flags);
         if (p->state == POD_RUNNING || p->state == POD_PREPARING) {
-                if (!(flags & REMOVE_POD_FORCE))
+                if (!(flags & PEAPOD_REMOVE_POD_FORCE))
                         return sd_bus_error_setf(error, BUS_ERROR_POD_RUNNING,
                                                  "Pod %s is running; stop it first or force the removal", p->name);
                 /* Removed and answered once the stop has ended. */
@@ -757,7 +722,7 @@ int bus_pod_remove_stopped(Daemon *d, Pod *p, uint64_t flags, sd_bus_error *erro
         /* A DEL that fails keeps the pod, so that nothing leaks silently;
          * force removes it all the same (and says what may be left). */
         r = pod_network_stop(&d->runtime, p, false, &perr);
-        if (r < 0 && !(flags & REMOVE_POD_FORCE))
+        if (r < 0 && !(flags & PEAPOD_REMOVE_POD_FORCE))
                 return sd_bus_error_set_errnof(error, r, "Failed to remove the networks of pod %s (force removes it anyway): %s",
                                                p->name, perr.message[0] ? perr.message : strerror(-r));
         if (r < 0)
@@ -786,7 +751,7 @@ int daemon_remove_pod(Daemon *d, Pod *p) {
                 return r;
         (void) sd_bus_emit_object_removed(d->bus, path);
         daemon_forget_pod(d, p);
-        (void) sd_bus_emit_signal(d->bus, PEAPOD_ROOT_PATH, "org.peapod1.Manager", "PodRemoved", "so", id, path);
+        (void) sd_bus_emit_signal(d->bus, PEAPOD_ROOT_PATH, PEAPOD_MANAGER_INTERFACE, "PodRemoved", "so", id, path);
         log_info("Removed pod %s.", name);
         return 0;
 }

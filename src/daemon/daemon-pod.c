@@ -337,7 +337,7 @@ int daemon_publish_pod_changes(sd_event_source *s, void *userdata) {
                 if (pod_object_path(d->pods[i], &path) < 0)
                         continue; /* out of memory: tried again after the next event */
                 *was = now;
-                (void) sd_bus_emit_properties_changed_strv(d->bus, path, "org.peapod1.Pod", (char **) changed);
+                (void) sd_bus_emit_properties_changed_strv(d->bus, path, PEAPOD_POD_INTERFACE, (char **) changed);
         }
         return 0;
 }

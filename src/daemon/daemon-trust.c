@@ -5,8 +5,6 @@
 #include "string-util.h"
 #include "trust.h"
 
-#define BUS_ERROR_NO_SUCH_KEY "org.peapod1.Error.NoSuchKey"
-
 int daemon_image_verify(const char *reference, const Digest *manifest, void *userdata, PeapodError *e) {
         _cleanup_free_ char *how = NULL;
         int r;
@@ -52,18 +50,19 @@ int bus_method_add_trusted_key(sd_bus_message *m, void *userdata, sd_bus_error *
                 r = sd_bus_message_read(m, "st", &prefix, &flags);
         if (r < 0)
                 return r;
-        if (flags & ~TRUST_KEY_ROOT)
+        if (flags & ~PEAPOD_TRUST_KEY_ROOT)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown flags 0x%" PRIx64, flags);
-        if (!!(flags & TRUST_KEY_ROOT) == !isempty(prefix))
+        if (!!(flags & PEAPOD_TRUST_KEY_ROOT) == !isempty(prefix))
                 return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
                                         "Give either a prefix or the root flag (a key trusted for every image)");
         if (size == 0 || size > GPG_KEY_SIZE_MAX)
                 return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid key size");
         r = trust_store_add(NULL, key, size, isempty(prefix) ? NULL : prefix, &info, &e);
-        if (r == -EINVAL || r == -EBADMSG || r == -E2BIG || r == -EPERM)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "%s", e.message[0] ? e.message : strerror(-r));
+        /* A key gpg cannot read (EBADMSG) or will not take (EPERM) is a bad argument. */
+        if (r == -EBADMSG || r == -EPERM)
+                r = -EINVAL;
         if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Failed to add the key: %s", e.message[0] ? e.message : strerror(-r));
+                return bus_error_from_errno(error, BUS_ERROR_SCOPE_ARGS, r, e.message, "Failed to add the key");
         log_info("Trusted key %s (%s) for %s.", info.fingerprint, strna(info.uid), isempty(prefix) ? "every image" : prefix);
         r = sd_bus_reply_method_return(m, "s", info.fingerprint);
         gpg_key_info_done(&info);
@@ -111,12 +110,8 @@ int bus_method_remove_trusted_key(sd_bus_message *m, void *userdata, sd_bus_erro
         if (flags != 0)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown flags 0x%" PRIx64, flags);
         r = trust_store_remove(NULL, fpr, &e);
-        if (r == -EINVAL)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "%s", e.message);
-        if (r == -ENOENT)
-                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_KEY, "%s", e.message);
         if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "%s", e.message[0] ? e.message : strerror(-r));
+                return bus_error_from_errno(error, BUS_ERROR_SCOPE_TRUST, r, e.message, "Failed to remove key %s", fpr);
         log_info("Removed trusted key %s.", fpr);
         return sd_bus_reply_method_return(m, NULL);
 }

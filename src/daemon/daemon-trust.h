@@ -7,13 +7,6 @@
 #include "digest.h"
 #include "error.h"
 
-/* Flags of PullImage and ImportImage (and ImportImageWithSignature):
- * accept the image whatever the trust policy says, for this one call
- * (--insecure-options=image). peapodd logs every use. */
-#define IMAGE_INSECURE_SKIP_VERIFY UINT64_C(1)
-/* AddTrustedKey: a root key, trusted for every image. */
-#define TRUST_KEY_ROOT UINT64_C(1)
-
 /* The trust policy as an ImageVerifyFn for pulls and imports; logs the
  * decision. */
 int daemon_image_verify(const char *reference, const Digest *manifest, void *userdata, PeapodError *e);

@@ -1,26 +1,16 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stdio.h>
+
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
 #include "image-catalog.h"
+#include "peapod-bus.h"
 #include "pod-runtime.h"
 #include "pod.h"
 #include "store.h"
-
-#define PEAPOD_BUS_NAME "org.peapod1"
-#define PEAPOD_ROOT_PATH "/org/peapod1"
-#define PEAPOD_POD_PATH_PREFIX "/org/peapod1/pod"
-
-/* The error of a call that the pod's (or app's) state does not allow. */
-#define BUS_ERROR_BAD_STATE "org.peapod1.Error.BadState"
-
-/* The polkit actions (dbus/org.peapod1.policy) that mutating calls need. */
-#define PEAPOD_ACTION_MANAGE_PODS "org.peapod1.manage-pods"
-#define PEAPOD_ACTION_MANAGE_IMAGES "org.peapod1.manage-images"
-#define PEAPOD_ACTION_MANAGE_TRUST "org.peapod1.manage-trust"
-#define PEAPOD_ACTION_ENTER_PODS "org.peapod1.enter-pods"
 
 typedef struct PolkitQuery PolkitQuery;
 
@@ -102,6 +92,14 @@ void daemon_pod_changed(Daemon *d, Pod *p);
 int daemon_track_systemd(Daemon *d);
 
 /* Bus faces. */
+/* Registers every object and interface of org.peapod1 on bus (daemon-objects.c). */
+int daemon_add_objects(sd_bus *bus, Daemon *d);
+/* Writes the introspection XML of interface (NULL: of all of ours) as
+ * sd-bus serves it, without the standard interfaces; -ENXIO for an
+ * interface that is not ours. */
+int daemon_bus_introspect(FILE *f, const char *interface);
+/* "org.peapod1.Manager, org.peapod1.Pod, ..." */
+void daemon_bus_interfaces(FILE *f);
 extern const sd_bus_vtable manager_vtable[];
 extern const sd_bus_vtable pod_vtable[];
 int pod_object_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
@@ -117,8 +115,6 @@ int daemon_publish_pod_changes(sd_event_source *s, void *userdata);
  * Image objects' InterfacesAdded/Removed and Names). The first call only
  * records. */
 void daemon_images_changed(Daemon *d);
-/* Map a libpeapod error for pod p (may be NULL) to a named D-Bus error. */
-int bus_error_from_pod_errno(sd_bus_error *error, int r, const char *what, const char *message);
 /* Authorizes call m for a polkit action (daemon-polkit.c): 1 if root (with
  * CAP_SYS_ADMIN) or polkit allows it, < 0 with error set if not. 0 means
  * polkit has been asked: the handler returns 1 at once without a reply and
@@ -126,6 +122,25 @@ int bus_error_from_pod_errno(sd_bus_error *error, int r, const char *what, const
  * this before it changes anything. */
 int bus_verify_polkit(sd_bus_message *m, const char *action, sd_bus_error *error);
 void daemon_polkit_queries_free(Daemon *d);
+/* Which named errors a failed call may answer with (daemon-bus-error.c). */
+typedef enum BusErrorScope {
+        BUS_ERROR_SCOPE_POD,   /* NoSuchImage, PodExists, PodRunning, PortInUse */
+        BUS_ERROR_SCOPE_APP,   /* NoSuchImage, AppExists, BadState */
+        BUS_ERROR_SCOPE_IMAGE, /* NoSuchImage, ImageInUse */
+        BUS_ERROR_SCOPE_TRUST, /* NoSuchKey */
+        BUS_ERROR_SCOPE_ARGS,  /* none of ours: only InvalidArgs */
+        _BUS_ERROR_SCOPE_MAX,
+        _BUS_ERROR_SCOPE_INVALID = -EINVAL,
+} BusErrorScope;
+/* The name for r (-errno of the core) among the scope's, as the shared map
+ * pairs them; InvalidArgs for EINVAL and E2BIG; NULL if none. */
+const char *bus_error_name_from_errno(BusErrorScope scope, int r);
+/* Sets error for r: that name with message (or, if message is empty, what
+ * the name means), or else an errno error "WHAT: message-or-strerror" with
+ * WHAT from format ("Failed to remove image %s"). Returns what
+ * sd_bus_error_set*() returns, a -errno for the handler to return. */
+int bus_error_from_errno(sd_bus_error *error, BusErrorScope scope, int r, const char *message, const char *format, ...)
+        _printf_(5, 6);
 /* What an app's a(sv) properties own once read (daemon-manager.c): the
  * parser shared by CreatePod and Pod.AddApp. */
 typedef struct AppArgs {

@@ -28,6 +28,9 @@ static void help(void) {
                "systemd machines with one transient service per app.\n\n"
                "  -h --help              Show this help\n"
                "     --version           Show the version\n"
+               "     --bus-introspect[=INTERFACE]\n"
+               "                         Print the D-Bus introspection XML of INTERFACE, or of\n"
+               "                         every interface of %s, and exit\n"
                "     --state-dir=DIR     Where pods and images live (default: %s)\n"
                "     --stage1-dir=DIR    Where the stage1 flavours are (default: %s)\n"
                "     --cni-config-dir=DIR\n"
@@ -36,14 +39,15 @@ static void help(void) {
                "                         Where CNI plugins are; repeatable, searched in order\n"
                "                         (default: %s)\n"
                "     --log-level=LEVEL   debug, info, notice, warning or err (default: info)\n",
-               PEAPOD_STATE_DIR, PEAPOD_STAGE1_DIR, CNI_DEFAULT_CONF_DIR, CNI_DEFAULT_PLUGIN_DIR);
+               PEAPOD_BUS_NAME, PEAPOD_STATE_DIR, PEAPOD_STAGE1_DIR, CNI_DEFAULT_CONF_DIR, CNI_DEFAULT_PLUGIN_DIR);
 }
 
 static int parse_argv(int argc, char *argv[]) {
-        enum { ARG_VERSION = 0x100, ARG_STATE_DIR, ARG_STAGE1_DIR, ARG_LOG_LEVEL, ARG_CNI_CONFIG_DIR, ARG_CNI_PLUGIN_DIR };
+        enum { ARG_VERSION = 0x100, ARG_BUS_INTROSPECT, ARG_STATE_DIR, ARG_STAGE1_DIR, ARG_LOG_LEVEL, ARG_CNI_CONFIG_DIR, ARG_CNI_PLUGIN_DIR };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
+                { "bus-introspect", optional_argument, NULL, ARG_BUS_INTROSPECT },
                 { "state-dir", required_argument, NULL, ARG_STATE_DIR },
                 { "stage1-dir", required_argument, NULL, ARG_STAGE1_DIR },
                 { "log-level", required_argument, NULL, ARG_LOG_LEVEL },
@@ -62,6 +66,18 @@ static int parse_argv(int argc, char *argv[]) {
                 case ARG_VERSION:
                         printf("peapodd %s\n", PACKAGE_VERSION);
                         return 0;
+                case ARG_BUS_INTROSPECT: {
+                        int r = daemon_bus_introspect(stdout, optarg);
+                        if (r == -ENXIO) {
+                                log_error("Unknown interface '%s'; peapodd serves:", optarg);
+                                daemon_bus_interfaces(stderr);
+                                fputc('\n', stderr);
+                                return -EINVAL;
+                        }
+                        if (r < 0)
+                                return log_error_errno(r, "Failed to introspect: %m");
+                        return 0;
+                }
                 case ARG_STATE_DIR:
                         if (optarg[0] != '/')
                                 return log_error_errno(EINVAL, "--state-dir= must be an absolute path");
@@ -206,6 +222,7 @@ int main(int argc, char *argv[]) {
         }
 
         umask(0022);
+        (void) peapod_bus_error_map_add();
         d.runtime.state_dir = arg_state_dir;
         d.runtime.stage1_dir = arg_stage1_dir;
         d.runtime.cni_conf_dir = arg_cni_config_dir;
@@ -254,24 +271,7 @@ int main(int argc, char *argv[]) {
         if (r < 0)
                 return EXIT_FAILURE;
 
-        r = sd_bus_add_object_manager(d.bus, NULL, PEAPOD_ROOT_PATH);
-        if (r >= 0)
-                r = sd_bus_add_object_vtable(d.bus, NULL, PEAPOD_ROOT_PATH, "org.peapod1.Manager", manager_vtable, &d);
-        if (r >= 0)
-                r = sd_bus_add_fallback_vtable(d.bus, NULL, PEAPOD_POD_PATH_PREFIX, "org.peapod1.Pod", pod_vtable,
-                                               pod_object_find, &d);
-        if (r >= 0)
-                r = sd_bus_add_node_enumerator(d.bus, NULL, PEAPOD_POD_PATH_PREFIX, pod_node_enumerator, &d);
-        if (r >= 0)
-                r = sd_bus_add_fallback_vtable(d.bus, NULL, "/org/peapod1/image", "org.peapod1.Image", image_vtable,
-                                               image_object_find, &d);
-        if (r >= 0)
-                r = sd_bus_add_node_enumerator(d.bus, NULL, "/org/peapod1/image", image_node_enumerator, &d);
-        if (r >= 0)
-                r = sd_bus_add_fallback_vtable(d.bus, NULL, PEAPOD_JOB_PATH_PREFIX, "org.peapod1.Job", job_vtable,
-                                               job_object_find, &d);
-        if (r >= 0)
-                r = sd_bus_add_node_enumerator(d.bus, NULL, PEAPOD_JOB_PATH_PREFIX, job_node_enumerator, &d);
+        r = daemon_add_objects(d.bus, &d);
         if (r < 0)
                 return log_error_errno(r, "Failed to register D-Bus objects: %m"), EXIT_FAILURE;
 

@@ -376,6 +376,15 @@ TEST(bus_errors) {
         ASSERT_OK(bus_error_to_string(&e, -ENOENT, &s));
         ASSERT_STREQ(s, "Image not found");
         free(s);
+        /* Every name of the wire contract has words of its own. */
+        e = (sd_bus_error) SD_BUS_ERROR_MAKE_CONST("org.peapod1.Error.NoSuchApp", NULL);
+        ASSERT_OK(bus_error_to_string(&e, -ENXIO, &s));
+        ASSERT_STREQ(s, "No such app");
+        free(s);
+        e = (sd_bus_error) SD_BUS_ERROR_MAKE_CONST(SD_BUS_ERROR_INVALID_ARGS, NULL);
+        ASSERT_OK(bus_error_to_string(&e, -EINVAL, &s));
+        ASSERT_STREQ(s, "Invalid argument");
+        free(s);
         e = (sd_bus_error) SD_BUS_ERROR_MAKE_CONST(SD_BUS_ERROR_ACCESS_DENIED, "Only root may change pods.");
         ASSERT_OK(bus_error_to_string(&e, -EACCES, &s));
         ASSERT_STREQ(s, "Permission denied: Only root may change pods.");
