@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* peapod-cri: the CRI (kubelet's RuntimeService and ImageService) served
+ * over gRPC (grpc-server.c) and mapped onto peapodd's D-Bus API. It is a
+ * plain client of peapodd and keeps no state of its own. */
+
+#include <protobuf-c/protobuf-c.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include "cri.pb-c.h"
+#include "grpc-server.h"
+
+#define CRI_SOCKET_PATH PEAPOD_RUNTIME_DIR "/cri.sock"
+#define CRI_IMAGES_DIR PEAPOD_STATE_DIR "/images"
+/* How long a call waits for peapodd when kubelet gave no deadline. */
+#define CRI_BUS_TIMEOUT_USEC (5ULL * 1000000ULL)
+
+/* The CRI's two API versions share their messages' wire shape; a call
+ * knows which one the client spoke by its path. */
+typedef enum CriApi {
+        CRI_API_V1,
+        CRI_API_V1ALPHA2,
+        _CRI_API_MAX,
+        _CRI_API_INVALID = -EINVAL,
+} CriApi;
+
+typedef struct Cri {
+        sd_event *event;
+        sd_bus *bus;            /* the system bus; NULL until connected (again) */
+        GrpcServer *server;
+        const char *images_dir;
+        const char *cni_conf_dir;
+} Cri;
+
+typedef int (*CriHandler)(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
+
+typedef struct CriMethod {
+        const char *name;                               /* "RuntimeService/Version" */
+        const ProtobufCMessageDescriptor *request;
+        CriHandler handler;                             /* NULL: answered UNIMPLEMENTED */
+        const char *missing;                            /* why it is not there (with handler NULL) */
+} CriMethod;
+
+int cri_new(sd_event *event, Cri **ret);
+Cri *cri_free(Cri *cri);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Cri *, cri_free);
+
+/* Resolves "/runtime.v1.RuntimeService/Version" (or runtime.v1alpha2). */
+const CriMethod *cri_method_lookup(const char *path, CriApi *ret_api);
+
+/* Answers call with m (packed here) and OK. */
+int cri_reply(GrpcCall *call, const ProtobufCMessage *m);
+/* The system bus, connected (again) if it was not; -errno if it cannot be. */
+int cri_bus(Cri *cri, sd_bus **ret);
+
+/* A call to peapodd made for a gRPC call, answered asynchronously. The
+ * handler runs with peapodd's reply (an error reply included) unless the
+ * client cancelled first, in which case the bus call is cancelled too. A
+ * handler may send the next bus call with the same query (a chain); a
+ * handler's negative return fails the gRPC call (INTERNAL). */
+typedef struct CriQuery CriQuery;
+typedef int (*CriQueryHandler)(CriQuery *q, sd_bus_message *reply);
+struct CriQuery {
+        Cri *cri;
+        GrpcCall *call;
+        sd_bus_slot *slot;
+        CriQueryHandler handler;
+        /* What the chain's handlers carry along. */
+        bool list;              /* ListImages with a filter: answer a list of one */
+};
+
+CriQuery *cri_query_new(Cri *cri, GrpcCall *call);
+CriQuery *cri_query_free(CriQuery *q);
+DEFINE_TRIVIAL_CLEANUP_FUNC(CriQuery *, cri_query_free);
+/* Sends a method call to peapodd (types and arguments as for
+ * sd_bus_message_append()). On success the query belongs to the pending
+ * call; on failure to the caller. */
+int cri_query_call(CriQuery *q, const char *path, const char *interface, const char *member,
+                   CriQueryHandler handler, const char *types, ...);
+/* The status a gRPC call gets for peapodd's error reply. */
+GrpcStatus cri_status_from_bus_error(const sd_bus_error *e);
+
+/* Handlers, by service. */
+int cri_runtime_version(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
+int cri_runtime_status(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
+int cri_image_list(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
+int cri_image_status(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
+int cri_image_fs_info(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);

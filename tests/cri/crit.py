@@ -1,0 +1,411 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# A real gRPC client of peapod-cri: Debian's python3-grpcio with message
+# classes made from our src/cri/cri.proto by protoc (protobuf-compiler) at
+# start. Each check is a subcommand; it exits 0, or 1 with what was wrong.
+#
+#   crit.py SOCKET basics        Version (both APIs), Status, ImageFsInfo, ListImages,
+#                                ImageStatus, refusals
+#   crit.py SOCKET concurrent    64 calls at once over 8 channels
+#   crit.py SOCKET stall         clients that never read do not stop others
+#   crit.py SOCKET version       one Version call (a readiness probe)
+#   crit.py SOCKET status        prints Status as JSON
+import atexit
+import concurrent.futures
+import importlib
+import json
+import os
+import shutil
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import grpc
+import hpack
+
+HERE = os.path.dirname(os.path.realpath(__file__))
+PROTO_DIR = os.path.join(HERE, '..', '..', 'src', 'cri')
+
+
+def load_messages():
+    out = tempfile.mkdtemp(prefix='crit-')
+    atexit.register(shutil.rmtree, out, True)
+    subprocess.run(['protoc', '--python_out=' + out, '-I', PROTO_DIR, 'cri.proto'], check=True)
+    sys.path.insert(0, out)
+    return importlib.import_module('cri_pb2')
+
+
+pb = load_messages()
+
+
+def fail(msg):
+    print('crit: FAIL: ' + msg, file=sys.stderr)
+    sys.exit(1)
+
+
+def channel(sock):
+    return grpc.insecure_channel('unix://' + sock)
+
+
+def call(ch, method, request, response_type, api='v1', service='RuntimeService', timeout=10):
+    f = ch.unary_unary('/runtime.%s.%s/%s' % (api, service, method),
+                       request_serializer=lambda m: m.SerializeToString(),
+                       response_deserializer=response_type.FromString)
+    return f(request, timeout=timeout)
+
+
+def raw_call(ch, method, body, api='v1', service='RuntimeService', timeout=10):
+    return ch.unary_unary('/runtime.%s.%s/%s' % (api, service, method))(body, timeout=timeout)
+
+
+def expect_code(code, fn, what):
+    try:
+        fn()
+    except grpc.RpcError as e:
+        if e.code() != code:
+            fail('%s: expected %s, got %s (%s)' % (what, code, e.code(), e.details()))
+        return e.details()
+    fail('%s: expected %s, but it succeeded' % (what, code))
+
+
+def version(ch, api='v1'):
+    return call(ch, 'Version', pb.VersionRequest(version='v1'), pb.VersionResponse, api=api)
+
+
+def check_version(ch):
+    for api, expected in (('v1', 'v1'), ('v1alpha2', 'v1alpha2')):
+        v = version(ch, api)
+        if v.runtime_name != 'peapod' or v.runtime_api_version != expected or v.version != '0.1.0' \
+           or not v.runtime_version:
+            fail('Version on %s: %s' % (api, v))
+
+
+def status(ch, api='v1'):
+    s = call(ch, 'Status', pb.StatusRequest(), pb.StatusResponse, api=api)
+    return {c.type: {'status': c.status, 'reason': c.reason, 'message': c.message} for c in s.status.conditions}
+
+
+def cmd_basics(sock):
+    ch = channel(sock)
+    check_version(ch)
+
+    for api in ('v1', 'v1alpha2'):
+        st = status(ch, api)
+        if set(st) != {'RuntimeReady', 'NetworkReady'}:
+            fail('Status conditions: %s' % st)
+        # CRIT_NO_PEAPODD=1: run where peapodd cannot answer (no system bus).
+        if os.environ.get('CRIT_NO_PEAPODD') == '1':
+            if st['RuntimeReady']['status'] or st['RuntimeReady']['reason'] != 'PeapodUnavailable':
+                fail('RuntimeReady without peapodd: %s' % st['RuntimeReady'])
+        elif not st['RuntimeReady']['status']:
+            fail('RuntimeReady is false with peapodd running: %s' % st['RuntimeReady'])
+        if not st['NetworkReady']['status'] and not (st['NetworkReady']['reason'] and st['NetworkReady']['message']):
+            fail('NetworkReady false without reason and message: %s' % st['NetworkReady'])
+
+    fs = call(ch, 'ImageFsInfo', pb.ImageFsInfoRequest(), pb.ImageFsInfoResponse, service='ImageService')
+    if len(fs.image_filesystems) != 1:
+        fail('ImageFsInfo: %s' % fs)
+    u = fs.image_filesystems[0]
+    if u.fs_id.mountpoint != '/var/lib/peapod/images' or u.used_bytes.value == 0 or u.inodes_used.value == 0 \
+       or abs(u.timestamp / 1e9 - time.time()) > 60:
+        fail('ImageFsInfo usage: %s' % u)
+
+    check_images(ch)
+
+    # An unknown method, one of an unknown package, and a CRI method not there yet.
+    d = expect_code(grpc.StatusCode.UNIMPLEMENTED, lambda: raw_call(ch, 'NoSuchMethod', b''), 'unknown method')
+    if 'NoSuchMethod' not in d:
+        fail('unknown method message: %r' % d)
+    expect_code(grpc.StatusCode.UNIMPLEMENTED, lambda: raw_call(ch, 'Version', b'', api='v2'), 'unknown package')
+    d = expect_code(grpc.StatusCode.UNIMPLEMENTED, lambda: raw_call(ch, 'RunPodSandbox', b''), 'RunPodSandbox')
+    if 'not implemented' not in d:
+        fail('RunPodSandbox message: %r' % d)
+
+    # Not protobuf: a field with wire type 7, and a varint that never ends.
+    for body in (b'\x0f\x00', b'\x0a' + b'\xff' * 11):
+        d = expect_code(grpc.StatusCode.INVALID_ARGUMENT, lambda: raw_call(ch, 'Version', body), 'garbage %r' % body)
+        if 'VersionRequest' not in d:
+            fail('garbage message: %r' % d)
+
+    # Over the 16 MiB cap.
+    expect_code(grpc.StatusCode.RESOURCE_EXHAUSTED, lambda: raw_call(ch, 'Version', b'\x00' * (16 * 1024 * 1024 + 1),
+                                                                    timeout=60), 'oversized request')
+    # Exactly at the cap is served (zero bytes are valid protobuf: field 0 is
+    # invalid, so use a string field instead: 1 (tag) + 4 (length) + the rest).
+    n = 16 * 1024 * 1024 - 5
+    big = b'\x0a' + bytes([0x80 | (n & 0x7f), 0x80 | ((n >> 7) & 0x7f), 0x80 | ((n >> 14) & 0x7f), n >> 21]) + b'a' * n
+    assert len(big) == 16 * 1024 * 1024
+    v = pb.VersionResponse.FromString(raw_call(ch, 'Version', big, timeout=60))
+    if v.runtime_name != 'peapod':
+        fail('Version with a 16 MiB request: %s' % v)
+
+    # Requests that are no gRPC at all, through a raw HTTP/2 client.
+    with RawH2(sock) as h:
+        s1 = h.request('/runtime.v1.RuntimeService/Version', method='GET')
+        s2 = h.request('/runtime.v1.RuntimeService/Version', content_type='application/json')
+        s3 = h.request('/runtime.v1.RuntimeService/Version', encoding='gzip')
+        s4 = h.request('/runtime.v1.RuntimeService/Version', body=b'\x01\x00\x00\x00\x00')
+        s5 = h.request('/runtime.v1.RuntimeService/Version', body=b'\x00\x00\x00\x00\x05ab')  # cut short
+        s6 = h.request('/runtime.v1.RuntimeService/Version')
+        s7 = h.request('/runtime.v1.RuntimeService/Version', timeout='5 seconds')
+        s8 = h.request('/runtime.v1.RuntimeService/Version', timeout='250m')
+        got = h.read_until({s1, s2, s3, s4, s5, s6, s7, s8}, 10)
+        want = {s1: ('405', '13'), s2: ('415', '13'), s3: ('200', '12'), s4: ('200', '13'), s5: ('200', '13'),
+                s6: ('200', '0'), s7: ('200', '13'), s8: ('200', '0')}
+        for sid, (http, code) in want.items():
+            hd = got.get(sid, {})
+            if hd.get(':status') != http or hd.get('grpc-status') != code:
+                fail('raw stream %d: expected HTTP %s grpc-status %s, got %s' % (sid, http, code, hd))
+
+    # Still serving after all that.
+    check_version(ch)
+    print('basics: ok')
+
+
+def image_status(ch, ref, api='v1'):
+    return call(ch, 'ImageStatus', pb.ImageStatusRequest(image=pb.ImageSpec(image=ref)), pb.ImageStatusResponse,
+                api=api, service='ImageService')
+
+
+def list_images(ch, ref=None):
+    req = pb.ListImagesRequest(filter=pb.ImageFilter(image=pb.ImageSpec(image=ref))) if ref else pb.ListImagesRequest()
+    return call(ch, 'ListImages', req, pb.ListImagesResponse, service='ImageService').images
+
+
+def check_images(ch):
+    """peapodd imports localhost/busybox:latest at its start."""
+    if os.environ.get('CRIT_NO_PEAPODD') == '1':
+        expect_code(grpc.StatusCode.UNAVAILABLE, lambda: list_images(ch), 'ListImages without peapodd')
+        return
+    name = 'localhost/busybox:latest'
+    for api in ('v1', 'v1alpha2'):
+        img = image_status(ch, name, api).image
+        if not img.id.startswith('sha256:') or name not in img.repo_tags or img.size == 0:
+            fail('ImageStatus %s: %s' % (name, img))
+        if not any(d.startswith('localhost/busybox@sha256:') for d in img.repo_digests):
+            fail('ImageStatus %s: no repo digest: %s' % (name, img))
+    # The same image by its id and by a unique id prefix. (Not yet by the
+    # repo digest it reports: peapodd's GetImage does not resolve
+    # name@digest for an image it holds by tag.)
+    for ref in (img.id, img.id[len('sha256:'):][:16]):
+        other = image_status(ch, ref).image
+        if other.id != img.id:
+            fail('ImageStatus %s: %s, expected %s' % (ref, other.id, img.id))
+    # Not there: no image, and no error (the CRI's way).
+    for ref in ('localhost/no-such-image:latest', 'sha256:' + '0' * 64):
+        r = image_status(ch, ref)
+        if r.HasField('image'):
+            fail('ImageStatus of a missing %s: %s' % (ref, r))
+    expect_code(grpc.StatusCode.INVALID_ARGUMENT, lambda: call(ch, 'ImageStatus', pb.ImageStatusRequest(),
+                                                              pb.ImageStatusResponse, service='ImageService'),
+                'ImageStatus without an image')
+
+    all_images = list_images(ch)
+    mine = [i for i in all_images if i.id == img.id]
+    if len(mine) != 1 or name not in mine[0].repo_tags or mine[0].size != img.size:
+        fail('ListImages: %s not in %s' % (name, all_images))
+    one = list_images(ch, name)
+    if len(one) != 1 or one[0].id != img.id:
+        fail('ListImages with a filter: %s' % one)
+    if list_images(ch, 'localhost/no-such-image:latest'):
+        fail('ListImages with a filter of a missing image is not empty')
+
+
+def cmd_concurrent(sock):
+    channels = [channel(sock) for _ in range(8)]
+    n = 64
+
+    def one(i):
+        ch = channels[i % len(channels)]
+        if i % 3 == 0:
+            return version(ch, 'v1alpha2' if i % 2 else 'v1').runtime_name
+        if i % 3 == 1:
+            return 'peapod' if 'RuntimeReady' in status(ch) else 'no RuntimeReady'
+        fs = call(ch, 'ImageFsInfo', pb.ImageFsInfoRequest(), pb.ImageFsInfoResponse, service='ImageService')
+        return 'peapod' if fs.image_filesystems else 'no fs'
+
+    start = time.monotonic()
+    for _ in range(3):
+        # All 64 are in flight at once (a barrier before the calls).
+        barrier = threading.Barrier(n)
+
+        def run(i):
+            barrier.wait(10)
+            return one(i)
+        with concurrent.futures.ThreadPoolExecutor(max_workers=n) as ex:
+            results = list(ex.map(run, range(n)))
+        bad = [r for r in results if r != 'peapod']
+        if bad:
+            fail('%d of %d concurrent calls went wrong: %s' % (len(bad), n, bad[:5]))
+    took = time.monotonic() - start
+
+    # Calls the client gives up on while they wait for peapodd (Status is
+    # answered asynchronously): the server sees RST_STREAM on pending calls.
+    ch = channels[0]
+    cancelled = 0
+    for _ in range(50):
+        try:
+            call(ch, 'Status', pb.StatusRequest(), pb.StatusResponse, timeout=0.0005)
+        except grpc.RpcError as e:
+            if e.code() != grpc.StatusCode.DEADLINE_EXCEEDED:
+                fail('Status with a short deadline: %s %s' % (e.code(), e.details()))
+            cancelled += 1
+    check_version(ch)
+    print('concurrent: %d calls in %.2f s; %d of 50 Status calls cancelled by their deadline' % (3 * n, took, cancelled))
+
+
+class RawH2:
+    """A minimal HTTP/2 client (python3-hpack for the header blocks) for
+    requests grpcio would never send, and for clients that misbehave."""
+    PREFACE = b'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'
+
+    def __init__(self, sock, window=None):
+        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.s.connect(sock)
+        self.next_id = 1
+        self.buf = b''
+        self.decoder = hpack.Decoder()
+        settings = b'' if window is None else struct.pack('>HI', 4, window)
+        self.s.sendall(self.PREFACE + self.frame(4, 0, 0, settings))
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        self.s.close()
+
+    @staticmethod
+    def frame(ftype, flags, sid, payload):
+        return struct.pack('>I', len(payload))[1:] + bytes([ftype, flags]) + struct.pack('>I', sid) + payload
+
+    @staticmethod
+    def literal(name, value):
+        # Literal without indexing: every request's block stands alone, so
+        # requests can be built ahead and sent in any order.
+        name, value = name.encode(), value.encode()
+        assert len(name) < 127 and len(value) < 127
+        return b'\x00' + bytes([len(name)]) + name + bytes([len(value)]) + value
+
+    def request_bytes(self, path, method='POST', content_type='application/grpc', encoding=None, timeout=None,
+                      body=b'\x00\x00\x00\x00\x00'):
+        sid = self.next_id
+        self.next_id += 2
+        hb = self.literal(':method', method) + self.literal(':scheme', 'http') + self.literal(':path', path) + \
+            self.literal(':authority', '/run/peapod/cri.sock') + self.literal('content-type', content_type) + \
+            self.literal('te', 'trailers')
+        if encoding:
+            hb += self.literal('grpc-encoding', encoding)
+        if timeout:
+            hb += self.literal('grpc-timeout', timeout)
+        return sid, self.frame(1, 4, sid, hb) + self.frame(0, 1, sid, body)
+
+    def request(self, path, **kw):
+        sid, data = self.request_bytes(path, **kw)
+        self.s.sendall(data)
+        return sid
+
+    def read_until(self, sids, timeout):
+        """Header fields of each stream's header blocks (decoding only what
+        our server sends: literals and the static table's :status entries)."""
+        got = {}
+        done = set()
+        self.s.settimeout(timeout)
+        while not sids <= done:
+            while len(self.buf) < 9 or len(self.buf) < 9 + int.from_bytes(self.buf[:3], 'big'):
+                d = self.s.recv(65536)
+                if not d:
+                    fail('raw client: connection closed')
+                self.buf += d
+            n = int.from_bytes(self.buf[:3], 'big')
+            ftype, flags = self.buf[3], self.buf[4]
+            sid = int.from_bytes(self.buf[5:9], 'big') & 0x7fffffff
+            payload = self.buf[9:9 + n]
+            self.buf = self.buf[9 + n:]
+            if ftype == 4 and not flags & 1:
+                self.s.sendall(self.frame(4, 1, 0, b''))
+            if ftype == 1:
+                got.setdefault(sid, {}).update(self.hpack(payload))
+            if ftype in (0, 1) and flags & 1:
+                done.add(sid)
+            if ftype == 3:
+                done.add(sid)
+        return got
+
+    def hpack(self, b):
+        return dict(self.decoder.decode(b))
+
+
+def cmd_stall(sock):
+    """Two clients that misbehave, then normal calls must still be answered
+    quickly: one opens streams with a flow-control window of 0 (the server
+    may never send it DATA), one sends requests as fast as it can and never
+    reads a byte (the server's writes to it block)."""
+    zero = RawH2(sock, window=0)
+    for _ in range(4):
+        zero.request('/runtime.v1.RuntimeService/Version')
+
+    flood = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    flood.connect(sock)
+    flood.setblocking(False)
+    h = RawH2.__new__(RawH2)
+    h.next_id = 1
+    pending = RawH2.PREFACE + RawH2.frame(4, 0, 0, b'')
+    sent_requests = 0
+    deadline = time.monotonic() + 20
+    # Until the server stops taking our bytes (it reads us only while its
+    # answers to us leave, and we read none of them).
+    stalled_since = None
+    while time.monotonic() < deadline:
+        if not pending:
+            _, pending = h.request_bytes('/runtime.v1.ImageService/ImageFsInfo')
+            sent_requests += 1
+        try:
+            n = flood.send(pending)
+            pending = pending[n:]
+            stalled_since = None
+        except BlockingIOError:
+            if stalled_since is None:
+                stalled_since = time.monotonic()
+            elif time.monotonic() - stalled_since > 1:
+                break
+            time.sleep(0.01)
+    if stalled_since is None:
+        fail('the flooding client was never stalled (%d requests sent)' % sent_requests)
+
+    ch = channel(sock)
+    t = time.monotonic()
+    for _ in range(20):
+        check_version(ch)
+        status(ch)
+    took = time.monotonic() - t
+    if took > 10:
+        fail('60 calls took %.1f s next to stalled clients' % took)
+    print('stall: %d requests queued by a client that never reads; 60 other calls in %.2f s' % (sent_requests, took))
+    flood.close()
+    zero.s.close()
+
+
+def main():
+    if len(sys.argv) != 3:
+        fail('usage: crit.py SOCKET basics|concurrent|stall|version|status')
+    sock, what = sys.argv[1], sys.argv[2]
+    if what == 'basics':
+        cmd_basics(sock)
+    elif what == 'concurrent':
+        cmd_concurrent(sock)
+    elif what == 'stall':
+        cmd_stall(sock)
+    elif what == 'version':
+        print(version(channel(sock)).runtime_name)
+    elif what == 'status':
+        print(json.dumps(status(channel(sock))))
+    else:
+        fail('unknown check ' + what)
+
+
+if __name__ == '__main__':
+    main()
