@@ -12,6 +12,7 @@
 #include "macro.h"
 #include "stage1-credentials.h"
 #include "stage1-security.h"
+#include "valid-util.h"
 
 #define STAGE1_CONTRACT_VERSION 1
 
@@ -94,10 +95,10 @@ int app_args_parse(int argc, char *argv[], AppArgs *ret);
 int parse_pid(const char *s, pid_t *ret);
 int parse_fd(const char *s, int *ret);
 
-bool hostname_is_valid(const char *s);
+/* hostname_is_valid() and env_assignment_is_valid() are in valid-util.h,
+ * shared with stage0. */
 bool unit_name_is_valid(const char *s);
 bool app_id_is_valid(const char *s);
-bool env_assignment_is_valid(const char *s);
 bool env_has_path(char * const *env);
 
 /* Whether the contents of a /proc/PID/cgroup file put the process in unit:
