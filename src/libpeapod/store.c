@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "fs-util.h"
+#include "io-util.h"
 #include "json-util.h"
 #include "store.h"
 #include "string-util.h"
@@ -393,8 +394,6 @@ int store_blob_begin(Store *s, const Digest *expected, uint64_t expected_size, B
 }
 
 int blob_writer_write(BlobWriter *w, const void *data, size_t size, PeapodError *e) {
-        const char *p = data;
-        size_t left = size;
         int r;
 
         if (w->fd < 0 || w->broken)
@@ -428,19 +427,12 @@ int blob_writer_write(BlobWriter *w, const void *data, size_t size, PeapodError 
                 w->unchecked = 0;
         }
         w->unchecked += size;
-        while (left > 0) {
-                ssize_t n = write(w->fd, p, left);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        /* Part of the data may be in the file now: the hash
-                         * and the file disagree, so this writer can never
-                         * commit. */
-                        w->broken = true;
-                        return -errno;
-                }
-                p += n;
-                left -= (size_t) n;
+        r = loop_write(w->fd, data, size);
+        if (r < 0) {
+                /* Part of the data may be in the file now: the hash and the
+                 * file disagree, so this writer can never commit. */
+                w->broken = true;
+                return r;
         }
         r = digest_context_update(&w->ctx, data, size);
         if (r < 0)

@@ -815,25 +815,6 @@ int read_id_file(const char *path, size_t max, char **ret) {
         return 0;
 }
 
-int loop_write(int fd, const void *buf, size_t size) {
-        const char *p = buf;
-
-        while (size > 0) {
-                ssize_t k = write(fd, p, size);
-
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (k == 0)
-                        return -EIO;
-                p += k;
-                size -= (size_t) k;
-        }
-        return 0;
-}
-
 int mountinfo_mount_point(const char *line, char *buf, size_t size) {
         const char *p = line;
         size_t n = 0;

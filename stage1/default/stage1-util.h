@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include "fs-util.h"
+#include "io-util.h"
 #include "macro.h"
 #include "stage1-credentials.h"
 #include "stage1-security.h"
@@ -134,7 +135,6 @@ int mkdirat_nofollow(int dir_fd, const char *name, mode_t mode);
  * returns an O_PATH fd of it; refuses anything already there. */
 int mkfileat_nofollow(int dir_fd, const char *name, mode_t mode);
 
-int loop_write(int fd, const void *buf, size_t size);
 
 /* The mount point (the fifth field) of one line of /proc/PID/mountinfo,
  * with the kernel's octal escapes ("\040" for a space, and the like) undone,
