@@ -669,6 +669,7 @@ static int method_create_pod(sd_bus_message *m, void *userdata, sd_bus_error *er
                 r = bus_error_from_pod_errno(error, r, "Failed to create pod", perr.message);
                 goto finish;
         }
+        /* Durable: once CreatePod answered, the pod exists after a reboot. */
         r = pod_save(p, d->runtime.state_dir);
         if (r < 0) {
                 r = sd_bus_error_set_errnof(error, r, "Failed to save pod %s: %m", p->name);
