@@ -13,7 +13,7 @@
 #include "io-util.h"
 #include "string-util.h"
 
-int write_file_atomic(const char *path, const void *data, size_t size, mode_t mode) {
+int write_file_atomic_full(const char *path, const void *data, size_t size, mode_t mode, WriteFileFlags flags) {
         _cleanup_free_ char *tmp = NULL, *dir_copy = NULL;
         _cleanup_close_ int fd = -EBADF, dfd = -EBADF;
         int r;
@@ -34,7 +34,7 @@ int write_file_atomic(const char *path, const void *data, size_t size, mode_t mo
         r = loop_write(fd, data, size);
         if (r < 0)
                 goto fail;
-        if (fsync(fd) < 0) {
+        if ((flags & WRITE_FILE_SYNC_DATA) && fsync(fd) < 0) {
                 r = -errno;
                 goto fail;
         }
@@ -42,6 +42,8 @@ int write_file_atomic(const char *path, const void *data, size_t size, mode_t mo
                 r = -errno;
                 goto fail;
         }
+        if (!(flags & WRITE_FILE_SYNC_DIR))
+                return 0;
         dir_copy = strdup(path);
         if (!dir_copy)
                 return -ENOMEM;

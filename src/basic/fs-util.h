@@ -13,10 +13,29 @@ static inline void fclosep(FILE **f) {
 }
 #define _cleanup_fclose_ _cleanup_(fclosep)
 
-/* Write the whole buffer to a temp file in the same directory, fsync it,
- * rename it over path and fsync the directory: readers see the old or the
- * new contents, never a mix, even across a crash. */
-int write_file_atomic(const char *path, const void *data, size_t size, mode_t mode);
+/* How far a write_file_atomic_full() must survive. Readers, and a process
+ * restarted after a crash, always see the old or the new contents whole:
+ * that is the rename. A power loss or kernel crash is what the flags are
+ * about. */
+typedef enum WriteFileFlags {
+        /* fsync the data before the rename: after a power loss the file
+         * holds the old or the new contents whole, never an empty or torn
+         * file (without it, the rename may reach the disk before the data). */
+        WRITE_FILE_SYNC_DATA = 1 << 0,
+        /* fsync the directory after the rename: after a power loss the new
+         * contents are there. */
+        WRITE_FILE_SYNC_DIR = 1 << 1,
+        WRITE_FILE_DURABLE = WRITE_FILE_SYNC_DATA | WRITE_FILE_SYNC_DIR,
+} WriteFileFlags;
+
+/* Write the whole buffer to a temp file in the same directory and rename
+ * it over path, with the syncs that flags ask for. Without any, use it only
+ * for files that are written anew before every use after a boot. */
+int write_file_atomic_full(const char *path, const void *data, size_t size, mode_t mode, WriteFileFlags flags);
+/* The same, durable: the new contents, whole, even across a power loss. */
+static inline int write_file_atomic(const char *path, const void *data, size_t size, mode_t mode) {
+        return write_file_atomic_full(path, data, size, mode, WRITE_FILE_DURABLE);
+}
 
 /* Read a whole (small) file; fails with -EFBIG beyond max_size. */
 int read_file(const char *path, size_t max_size, char **ret, size_t *ret_size);

@@ -339,21 +339,70 @@ static int read_ports(sd_bus_message *m, void *base) {
         return sd_bus_message_exit_container(m);
 }
 
-int cli_get_pod_ports(sd_bus *bus, PodInfo *p) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+typedef struct PortsQuery {
+        PodInfo *pod;
+        size_t *pending;
         int r;
+        sd_bus_error error;
+} PortsQuery;
 
-        r = sd_bus_get_property(bus, PEAPOD_BUS_NAME, p->path, PEAPOD_POD_INTERFACE, "Ports", &error, &reply, "a(ssqq)");
-        /* Removed since it was listed: no ports. */
-        if (r < 0 && sd_bus_error_has_names(&error, SD_BUS_ERROR_UNKNOWN_OBJECT, SD_BUS_ERROR_UNKNOWN_INTERFACE))
+static int on_ports_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        PortsQuery *q = userdata;
+        const sd_bus_error *e = sd_bus_message_get_error(m);
+
+        (*q->pending)--;
+        if (e) {
+                /* Removed since it was listed: no ports. */
+                if (!sd_bus_error_has_names(e, SD_BUS_ERROR_UNKNOWN_OBJECT, SD_BUS_ERROR_UNKNOWN_INTERFACE))
+                        q->r = sd_bus_error_copy(&q->error, e);
                 return 0;
-        if (r < 0)
-                return cli_log_bus_error(&error, r);
-        r = read_ports(reply, p);
-        if (r < 0)
-                return log_error_errno(r, "Failed to parse the ports of pod %s: %m", p->name);
+        }
+        q->r = sd_bus_message_enter_container(m, 'v', "a(ssqq)");
+        if (q->r >= 0)
+                q->r = read_ports(m, q->pod);
+        if (q->r < 0)
+                q->r = log_error_errno(q->r, "Failed to parse the ports of pod %s: %m", q->pod->name);
         return 0;
+}
+
+/* dbus-daemon's default max_replies_per_connection is 128. */
+#define PORTS_QUERIES_IN_FLIGHT 64
+
+int cli_get_pods_ports(sd_bus *bus, PodInfo *pods, size_t n) {
+        _cleanup_free_ PortsQuery *q = calloc(n ?: 1, sizeof(PortsQuery));
+        size_t pending = 0, sent = 0;
+        int r = 0;
+
+        if (!q)
+                return log_oom();
+        /* Asked all at once (a window of them in flight), answered in any
+         * order: one round trip for the whole list, not one per pod. */
+        while (r >= 0 && (sent < n || pending > 0)) {
+                while (sent < n && pending < PORTS_QUERIES_IN_FLIGHT) {
+                        q[sent] = (PortsQuery) { .pod = &pods[sent], .pending = &pending };
+                        r = sd_bus_call_method_async(bus, NULL, PEAPOD_BUS_NAME, pods[sent].path,
+                                                     "org.freedesktop.DBus.Properties", "Get", on_ports_reply,
+                                                     &q[sent], "ss", PEAPOD_POD_INTERFACE, "Ports");
+                        if (r < 0)
+                                break;
+                        sent++;
+                        pending++;
+                }
+                if (r < 0)
+                        break;
+                r = sd_bus_process(bus, NULL);
+                if (r == 0)
+                        r = sd_bus_wait(bus, UINT64_MAX);
+        }
+        if (r < 0)
+                return log_error_errno(r, "Failed to ask peapodd for the ports of the pods: %m");
+        /* The first failure is told (parse errors were, as they came). */
+        for (size_t i = 0; i < sent; i++) {
+                if (r >= 0 && q[i].r < 0)
+                        r = sd_bus_error_is_set(&q[i].error) ? cli_log_bus_error(&q[i].error, q[i].r) : q[i].r;
+                sd_bus_error_free(&q[i].error);
+        }
+        return r < 0 ? r : 0;
 }
 
 int cli_read_properties(sd_bus_message *m, const CliBusProperty *props, size_t n_props, void *base) {

@@ -59,11 +59,9 @@ int verb_list(int argc, char *argv[]) {
                 return r;
         if (l.n > 0)
                 qsort(l.pods, l.n, sizeof(PodInfo), pod_compare);
-        for (size_t i = 0; i < l.n; i++) {
-                r = cli_get_pod_ports(bus, &l.pods[i]);
-                if (r < 0)
-                        return r;
-        }
+        r = cli_get_pods_ports(bus, l.pods, l.n);
+        if (r < 0)
+                return r;
 
         if (format == OUTPUT_JSON) {
                 _cleanup_json_ json_object *j = pod_list_to_json(l.pods, l.n);

@@ -264,8 +264,9 @@ typedef struct ImageRow {
 /* ListImages; free the rows with image_rows_free(). */
 int cli_list_images(sd_bus *bus, ImageRow **ret, size_t *ret_n);
 void image_rows_free(ImageRow *rows, size_t n);
-/* Reads the pod's published ports (its Ports property) into p->ports. */
-int cli_get_pod_ports(sd_bus *bus, PodInfo *p);
+/* Reads each listed pod's published ports (its Ports property) into its
+ * ports, asked all at once; a pod removed since it was listed has none. */
+int cli_get_pods_ports(sd_bus *bus, PodInfo *pods, size_t n);
 /* Pull ref through peapodd, drawing progress on stderr unless quiet;
  * ret_id (may be NULL) is the image id. Logs failures. (cli-image.c) */
 int cli_pull_image(sd_bus *bus, const char *ref, bool quiet, bool insecure_image, char **ret_id);

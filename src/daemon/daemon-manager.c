@@ -175,6 +175,7 @@ static int method_create_pod(sd_bus_message *m, void *userdata, sd_bus_error *er
                 r = bus_error_from_errno(error, BUS_ERROR_SCOPE_POD, r, perr.message, "Failed to create pod");
                 goto finish;
         }
+        /* Durable: once CreatePod answered, the pod exists after a reboot. */
         r = pod_save(p, d->runtime.state_dir);
         if (r < 0) {
                 r = sd_bus_error_set_errnof(error, r, "Failed to save pod %s: %m", p->name);

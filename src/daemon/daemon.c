@@ -132,25 +132,31 @@ void daemon_pod_changed(Daemon *d, Pod *p) {
         }
 }
 
+/* The running pod whose scope or app service is at path. The unit's name
+ * is parsed, not built for every pod and app: this runs for every change
+ * signal of every peapod unit, and with many pods per-pod allocations here
+ * made each signal cost milliseconds. */
 static Pod *daemon_pod_by_unit_path(Daemon *d, const char *path) {
-        _cleanup_free_ char *unit = NULL;
-        if (sd_bus_path_decode(path, "/org/freedesktop/systemd1/unit", &unit) <= 0)
+        _cleanup_free_ char *unit = NULL, *machine = NULL;
+        const char *app;
+
+        if (sd_bus_path_decode(path, "/org/freedesktop/systemd1/unit", &unit) <= 0 ||
+            unit_name_parse(unit, &machine, &app) < 0)
                 return NULL;
-        /* Only app services and pod scopes are ours. */
         for (size_t i = 0; i < d->n_pods; i++) {
                 Pod *p = d->pods[i];
-                _cleanup_free_ char *scope = NULL;
 
-                if (p->state != POD_RUNNING)
+                if (p->state != POD_RUNNING || !streq(p->name, machine))
                         continue;
-                if (pod_unit_names(p, NULL, &scope) >= 0 && streq(unit, scope))
+                if (!app)
                         return p;
                 for (size_t k = 0; k < p->n_apps; k++) {
-                        _cleanup_free_ char *u = NULL;
+                        size_t n = strlen(p->apps[k].name);
 
-                        if (app_unit_name(p->name, p->apps[k].name, &u) >= 0 && streq(u, unit))
+                        if (strncmp(app, p->apps[k].name, n) == 0 && streq(app + n, ".service"))
                                 return p;
                 }
+                return NULL;
         }
         return NULL;
 }

@@ -7,6 +7,7 @@
 
 #include "macro.h"
 #include "name.h"
+#include "string-util.h"
 
 /* The pod name is the stage1's hostname too: one rule for both. */
 bool pod_name_is_valid(const char *name) {
@@ -112,6 +113,41 @@ int app_unit_name(const char *machine, const char *app, char **ret) {
         if (asprintf(&suffix, "-%s.service", app) < 0)
                 return -ENOMEM;
         return unit_name_with("peapod-", machine, suffix, ret);
+}
+
+int unit_name_parse(const char *unit, char **ret_machine, const char **ret_app) {
+        const char *s, *end, *app = NULL;
+        char *machine, *m;
+
+        if ((s = startswith(unit, "peapod-"))) {
+                /* The machine's own dashes are escaped: the first one ends it. */
+                end = strchr(s, '-');
+                if (!end || !endswith(end + 1, ".service"))
+                        return -EINVAL;
+                app = end + 1;
+                if (app == endswith(app, ".service"))
+                        return -EINVAL;
+        } else if ((s = startswith(unit, "machine-"))) {
+                end = endswith(s, ".scope");
+                if (!end || memchr(s, '-', (size_t) (end - s)))
+                        return -EINVAL;
+        } else
+                return -EINVAL;
+        if (end == s)
+                return -EINVAL;
+        machine = m = malloc((size_t) (end - s) + 1);
+        if (!machine)
+                return -ENOMEM;
+        for (const char *i = s; i < end;)
+                if (strncmp(i, "\\x2d", 4) == 0) {
+                        *m++ = '-';
+                        i += 4;
+                } else
+                        *m++ = *i++;
+        *m = 0;
+        *ret_machine = machine;
+        *ret_app = app;
+        return 0;
 }
 
 int app_name_from_image(const char *image, char **ret) {

@@ -32,6 +32,10 @@ int unit_name_escape_dashes(const char *s, char **ret);
 int pod_slice_name(const char *machine, char **ret);
 int pod_scope_name(const char *machine, char **ret);
 int app_unit_name(const char *machine, const char *app, char **ret);
+/* The inverse of pod_scope_name() and app_unit_name(): the machine name of
+ * a pod's scope (*ret_app NULL) or of an app's service (*ret_app the app's
+ * name, a pointer into unit). -EINVAL for any other unit. */
+int unit_name_parse(const char *unit, char **ret_machine, const char **ret_app);
 
 /* The app name used when none is given: the last path component of the
  * image reference without tag or digest, made into a valid app name. */

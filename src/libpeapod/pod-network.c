@@ -692,7 +692,9 @@ static int write_etc_files(PodRuntime *rt, Pod *p) {
                 free(path);
                 if (asprintf(&path, "%s/%s", dir, files[i][0]) < 0)
                         return -ENOMEM;
-                r = write_file_atomic(path, files[i][1], strlen(files[i][1]), 0644);
+                /* Not synced: written anew at every start of the pod,
+                 * before any app can read them. */
+                r = write_file_atomic_full(path, files[i][1], strlen(files[i][1]), 0644, 0);
                 if (r < 0)
                         return r;
         }

@@ -454,8 +454,10 @@ int stage1_append_exec_start(sd_bus_message *m, const char *helper, char * const
                 fwrite(*s, 1, strlen(*s) + 1, f);
         if (fclose(f) < 0)
                 return -ENOMEM;
-        /* Read by a root helper: root's alone (the helper refuses others). */
-        r = write_file_atomic(args_file, data, size, 0600);
+        /* Read by a root helper: root's alone (the helper refuses others).
+         * Not synced: it is written anew before each start of the unit, and
+         * no unit outlives a power loss to read a lost one. */
+        r = write_file_atomic_full(args_file, data, size, 0600, 0);
         if (r < 0)
                 return r;
 
@@ -732,7 +734,10 @@ int pod_start_with_stdin(PodRuntime *rt, Pod *p, const AppStdin *in, PeapodError
         if (asprintf(&root, "%s/pods/%s/root", rt->state_dir, p->id) < 0 || asprintf(&desc, "peapod pod %s", p->name) < 0)
                 return -ENOMEM;
 
-        /* Recorded first, so that a crash from here on is undone at restart. */
+        /* Recorded first, so that a crash from here on is undone at restart.
+         * Durable: the network records and the IPAM plugins' leases written
+         * from here on survive a power loss, and only a pod found
+         * "preparing" (or later) gets their DELs at the next start. */
         p->state = POD_PREPARING;
         r = pod_save(p, rt->state_dir);
         if (r < 0) {
@@ -759,7 +764,9 @@ int pod_start_with_stdin(PodRuntime *rt, Pod *p, const AppStdin *in, PeapodError
         /* The leader is ours but not yet recorded: a crash here leaves it
          * in peapodd's own cgroup, where the next peapodd finds it. */
         crash_point("start-init");
-        r = pod_save(p, rt->state_dir);
+        /* Not durable: the leader does not outlive a power loss, and the
+         * durable "preparing" before it is undone the same way. */
+        r = pod_save_full(p, rt->state_dir, WRITE_FILE_SYNC_DATA);
         if (r < 0)
                 goto fail;
 
@@ -778,7 +785,10 @@ int pod_start_with_stdin(PodRuntime *rt, Pod *p, const AppStdin *in, PeapodError
                 r = pod_network_start(rt, p, &ifindices, &n_ifindices, err);
                 if (r < 0)
                         goto fail;
-                r = pod_save(p, rt->state_dir);
+                /* Not durable: the addresses are the pod's for this boot;
+                 * what a DEL needs after a power loss is in the (durable)
+                 * network records. */
+                r = pod_save_full(p, rt->state_dir, WRITE_FILE_SYNC_DATA);
                 if (r < 0)
                         goto fail;
                 r = shares_host;
@@ -818,6 +828,9 @@ int pod_start_with_stdin(PodRuntime *rt, Pod *p, const AppStdin *in, PeapodError
         p->state = POD_RUNNING;
         p->started_usec = now_usec(CLOCK_REALTIME);
         p->exited_usec = 0;
+        /* Durable: after a power loss a pod that was running is found
+         * exited (stopped at the next start), not created again as an
+         * unfinished start would be. */
         r = pod_save(p, rt->state_dir);
         if (r < 0) {
                 peapod_error_set(err, r, "Failed to save pod state: %s", strerror(-r));
@@ -963,7 +976,9 @@ int pod_refresh(PodRuntime *rt, Pod *p) {
                 return r;
         if (!changed)
                 return 0;
-        r = pod_save(p, rt->state_dir);
+        /* Not durable: an app's end seen while the pod runs; after a power
+         * loss the pod is stopped at start and its apps recorded exited. */
+        r = pod_save_full(p, rt->state_dir, WRITE_FILE_SYNC_DATA);
         return r < 0 ? r : 1;
 }
 
@@ -1012,6 +1027,7 @@ int pod_stop_finish(PodRuntime *rt, Pod *p) {
         pod_teardown(rt, p);
         p->state = POD_EXITED;
         p->exited_usec = now_usec(CLOCK_REALTIME);
+        /* Durable: how the apps ended is kept across a power loss. */
         return pod_save(p, rt->state_dir);
 }
 

@@ -892,7 +892,7 @@ int pod_dir(const char *state_dir, const char *id, char **ret) {
         return asprintf(ret, "%s/pods/%s", state_dir, id) < 0 ? -ENOMEM : 0;
 }
 
-int pod_save(const Pod *p, const char *state_dir) {
+int pod_save_full(const Pod *p, const char *state_dir, WriteFileFlags flags) {
         _cleanup_free_ char *dir = NULL, *path = NULL, *text = NULL;
         int r;
 
@@ -907,7 +907,14 @@ int pod_save(const Pod *p, const char *state_dir) {
         r = pod_to_json_string(p, &text);
         if (r < 0)
                 return r;
-        return write_file_atomic(path, text, strlen(text), 0600);
+        /* The data is synced whatever the flags say: pod.json holds the
+         * pod's whole spec, and a file left empty by a power loss would lose
+         * the pod. */
+        return write_file_atomic_full(path, text, strlen(text), 0600, flags | WRITE_FILE_SYNC_DATA);
+}
+
+int pod_save(const Pod *p, const char *state_dir) {
+        return pod_save_full(p, state_dir, WRITE_FILE_DURABLE);
 }
 
 int pod_load(const char *state_dir, const char *id, Pod **ret) {

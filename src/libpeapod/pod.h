@@ -7,6 +7,7 @@
 
 #include "app-security.h"
 #include "error.h"
+#include "fs-util.h"
 #include "macro.h"
 #include "name.h"
 #include "pod-network.h"
@@ -154,9 +155,14 @@ int app_check_mounts(const App *a, const Volume *volumes, size_t n_volumes, Peap
 int pod_to_json_string(const Pod *p, char **ret);
 int pod_from_json_string(const char *s, Pod **ret);
 
-/* State files: <state_dir>/pods/<id>/pod.json, written atomically. */
+/* State files: <state_dir>/pods/<id>/pod.json, written atomically.
+ * pod_save() is durable (a power loss keeps the new state); pod_save_full()
+ * with WRITE_FILE_SYNC_DATA alone is for a state that a power loss may take
+ * back to the one before, which must then be recovered the same way: each
+ * caller says why it may (always whole, never empty: the data is synced). */
 int pod_dir(const char *state_dir, const char *id, char **ret);
 int pod_save(const Pod *p, const char *state_dir);
+int pod_save_full(const Pod *p, const char *state_dir, WriteFileFlags flags);
 int pod_load(const char *state_dir, const char *id, Pod **ret);
 
 /* The pod's stage1 flavour: a directory below the stage1 dir. */

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "fs-util.h"
 #include "strv.h"
@@ -26,6 +28,16 @@ int main(void) {
         ASSERT_OK(stat(path, &st));
         ASSERT_TRUE((st.st_mode & 0777) == 0600);
         ASSERT_ERR(read_file(path, 3, &text, &n), EFBIG);
+        /* Without syncs: the same contents, mode and no temp file left. */
+        ASSERT_OK(write_file_atomic_full(path, "again", 5, 0644, 0));
+        ASSERT_OK(write_file_atomic_full(path, "data", 4, 0644, WRITE_FILE_SYNC_DATA));
+        ASSERT_OK(read_file(path, 100, &text, &n));
+        ASSERT_STREQ(text, "data");
+        free(text);
+        ASSERT_OK(stat(path, &st));
+        ASSERT_TRUE((st.st_mode & 0777) == 0644);
+        snprintf(path, sizeof(path), "%s/a/file.tmp.%d", dir, (int) getpid());
+        ASSERT_TRUE(access(path, F_OK) < 0 && errno == ENOENT);
         ASSERT_TRUE(path_is_mount_point(dir) == 0);
         ASSERT_TRUE(path_is_mount_point("/proc") > 0);
 

@@ -63,6 +63,24 @@ TEST(unit_names) {
         ASSERT_OK(app_unit_name("my-pod", "app-1", &s));
         ASSERT_STREQ(s, "peapod-my\\x2dpod-app-1.service");
         free(s);
+
+        const char *app;
+        ASSERT_OK(unit_name_parse("peapod-my\\x2dpod-app-1.service", &s, &app));
+        ASSERT_STREQ(s, "my-pod");
+        ASSERT_TRUE(strncmp(app, "app-1.service", 14) == 0);
+        free(s);
+        ASSERT_OK(unit_name_parse("machine-my\\x2dpod.scope", &s, &app));
+        ASSERT_STREQ(s, "my-pod");
+        ASSERT_TRUE(app == NULL);
+        free(s);
+        ASSERT_ERR(unit_name_parse("machine-my\\x2dpod.slice", &s, &app), EINVAL);
+        ASSERT_ERR(unit_name_parse("machine-a-b.scope", &s, &app), EINVAL);
+        ASSERT_ERR(unit_name_parse("machine-.scope", &s, &app), EINVAL);
+        ASSERT_ERR(unit_name_parse("peapod-web.service", &s, &app), EINVAL);
+        ASSERT_ERR(unit_name_parse("peapod-web-.service", &s, &app), EINVAL);
+        ASSERT_ERR(unit_name_parse("peapod--a.service", &s, &app), EINVAL);
+        ASSERT_ERR(unit_name_parse("peapod-web-a.scope", &s, &app), EINVAL);
+        ASSERT_ERR(unit_name_parse("systemd-journald.service", &s, &app), EINVAL);
 }
 
 TEST(app_name_from_image) {
