@@ -149,6 +149,9 @@ static int read_app_isolation_property(sd_bus_message *m, const char *name, cons
                         r = sd_bus_message_exit_container(m);
                 if (r >= 0)
                         r = sd_bus_message_exit_container(m);
+        } else if (streq(name, "Annotations")) {
+                r = bus_read_annotations(m, contents, &aa->annotations, error);
+                spec->annotations = aa->annotations;
         } else
                 return 0;
         if (r < 0)
@@ -307,6 +310,7 @@ void bus_app_args_done(AppArgs *a) {
         for (size_t k = 0; k < a->n_mounts; k++)
                 app_mount_done(&a->mounts[k]);
         free(a->mounts);
+        strv_free(a->annotations);
         *a = (AppArgs) {};
 }
 
@@ -333,6 +337,61 @@ void pod_properties_done(PodProperties *p) {
                 volume_done(&p->volumes[i]);
         p->volumes = mfree(p->volumes);
         p->n_volumes = 0;
+        strv_free(p->annotations);
+        p->annotations = NULL;
+}
+
+int bus_read_annotations(sd_bus_message *m, const char *contents, char ***ret, sd_bus_error *error) {
+        _cleanup_strv_free_ char **l = NULL;
+        const char *k, *v;
+        size_t n = 0;
+        int r;
+
+        if (!streq(contents, "a{ss}"))
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Property Annotations must be a{ss}");
+        r = sd_bus_message_enter_container(m, 'v', "a{ss}");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_enter_container(m, 'a', "{ss}");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_read(m, "{ss}", &k, &v)) > 0) {
+                /* Bounded here already, so that a huge message costs no copies. */
+                if (++n > ANNOTATIONS_MAX)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Too many annotations (at most %d)",
+                                                 ANNOTATIONS_MAX);
+                r = strv_extend(&l, k);
+                if (r < 0)
+                        return r;
+                r = strv_extend(&l, v);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        r = sd_bus_message_exit_container(m);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_exit_container(m);
+        if (r < 0)
+                return r;
+        strv_free(*ret);
+        *ret = l ? TAKE_PTR(l) : calloc(1, sizeof(char *));
+        return *ret ? 0 : -ENOMEM;
+}
+
+int bus_append_annotations(sd_bus_message *m, char * const *pairs) {
+        int r;
+
+        r = sd_bus_message_open_container(m, 'a', "{ss}");
+        if (r < 0)
+                return r;
+        for (size_t i = 0; pairs && pairs[i] && pairs[i + 1]; i += 2) {
+                r = sd_bus_message_append(m, "{ss}", pairs[i], pairs[i + 1]);
+                if (r < 0)
+                        return r;
+        }
+        return sd_bus_message_close_container(m);
 }
 
 static int read_pod_ports(sd_bus_message *m, PodProperties *a, sd_bus_error *error) {
@@ -480,6 +539,10 @@ int bus_read_pod_properties(Daemon *d, sd_bus_message *m, PodProperties *props, 
                         r = read_volumes_property(m, contents, &props->volumes, &props->n_volumes, error);
                         if (r < 0)
                                 return r;
+                } else if (streq(name, "Annotations")) {
+                        r = bus_read_annotations(m, contents, &props->annotations, error);
+                        if (r < 0)
+                                return r;
                 } else
                         return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown pod property %s", name);
                 r = sd_bus_message_exit_container(m);
@@ -570,6 +633,8 @@ static int method_create_pod(sd_bus_message *m, void *userdata, sd_bus_error *er
         }
         if (r >= 0)
                 r = pod_set_volumes(p, props.volumes, props.n_volumes, &perr);
+        if (r >= 0)
+                r = pod_set_annotations(p, props.annotations, &perr);
         if (r < 0) {
                 r = bus_error_from_errno(error, BUS_ERROR_SCOPE_POD, r, perr.message, "Failed to create pod");
                 goto finish;

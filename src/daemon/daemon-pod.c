@@ -176,6 +176,12 @@ static int property_get_hostname(sd_bus *bus, const char *path, const char *inte
         return sd_bus_message_append(reply, "s", p->net.hostname ?: p->name);
 }
 
+static int property_get_annotations(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                    sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Pod *p = userdata;
+        return bus_append_annotations(reply, p->annotations);
+}
+
 static int method_start(sd_bus_message *m, void *userdata, sd_bus_error *error);
 static int method_stop(sd_bus_message *m, void *userdata, sd_bus_error *error);
 static int method_remove(sd_bus_message *m, void *userdata, sd_bus_error *error);
@@ -204,6 +210,7 @@ const sd_bus_vtable pod_vtable[] = {
         SD_BUS_PROPERTY("Stage1", "s", property_get_stage1, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("StopWhenAppsExit", "b", bus_property_get_bool, offsetof(Pod, stop_when_apps_exit),
                         SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Annotations", "a{ss}", property_get_annotations, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_METHOD_WITH_ARGS("AddApp", SD_BUS_ARGS("s", name, "s", image, "a(sv)", properties, "t", flags),
                                 SD_BUS_RESULT("s", name, "s", id), bus_pod_method_add_app, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("StartApp", SD_BUS_ARGS("s", app), SD_BUS_NO_RESULT, bus_pod_method_start_app,

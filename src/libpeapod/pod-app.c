@@ -55,6 +55,9 @@ int pod_app_add(PodRuntime *rt, Pod *p, const AppSpec *spec, const char *image_s
         r = app_check_stage1(rt, p, &tmp->apps[0], err);
         if (r < 0)
                 return r;
+        r = pod_check_annotations(p, tmp->apps[0].annotations, err);
+        if (r < 0)
+                return r;
 
         n = reallocarray(p->apps, p->n_apps + 1, sizeof(App));
         if (!n)
