@@ -66,9 +66,15 @@ struct CriQuery {
         Cri *cri;
         GrpcCall *call;
         sd_bus_slot *slot;
+        sd_event_source *timer; /* a pause of the chain (cri_query_sleep()) */
         CriQueryHandler handler;
+        /* The longest a bus call of the chain may take; 0: CRI_BUS_TIMEOUT_USEC
+         * (StopPod waits for the apps' stop timeouts). */
+        uint64_t bus_timeout_usec;
         /* What the chain's handlers carry along. */
         bool list;              /* ListImages with a filter: answer a list of one */
+        void *data;             /* freed with data_free */
+        void (*data_free)(void *data);
 };
 
 CriQuery *cri_query_new(Cri *cri, GrpcCall *call);
@@ -79,6 +85,13 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(CriQuery *, cri_query_free);
  * call; on failure to the caller. */
 int cri_query_call(CriQuery *q, const char *path, const char *interface, const char *member,
                    CriQueryHandler handler, const char *types, ...);
+/* The same in two steps, for arguments that appendv cannot build: a method
+ * call to peapodd, then its sending (the query belongs to it on success). */
+int cri_query_new_method(CriQuery *q, const char *path, const char *interface, const char *member,
+                         sd_bus_message **ret);
+int cri_query_send(CriQuery *q, sd_bus_message *m, CriQueryHandler handler);
+/* Runs handler (with a NULL message) after usec, as the next step of a chain. */
+int cri_query_sleep(CriQuery *q, uint64_t usec, CriQueryHandler handler);
 /* The status a gRPC call gets for peapodd's error reply. */
 GrpcStatus cri_status_from_bus_error(const sd_bus_error *e);
 
@@ -87,4 +100,16 @@ int cri_runtime_version(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMes
 int cri_runtime_status(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
 int cri_image_list(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
 int cri_image_status(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
+/* Sandboxes (cri-sandbox.c) and containers (cri-container.c). */
+int cri_run_pod_sandbox(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
+int cri_stop_pod_sandbox(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
+int cri_remove_pod_sandbox(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
+int cri_pod_sandbox_status(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
+int cri_list_pod_sandbox(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
+int cri_create_container(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
+int cri_start_container(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
+int cri_stop_container(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
+int cri_remove_container(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
+int cri_list_containers(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
+int cri_container_status(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
 int cri_image_fs_info(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
