@@ -295,6 +295,7 @@ int cri_new(sd_event *event, Cri **ret) {
                 return -ENOMEM;
         cri->event = sd_event_ref(event);
         cri->images_dir = CRI_IMAGES_DIR;
+        cri->logs_state_dir = CRI_LOGS_STATE_DIR;
         r = grpc_server_new(event, cri_lookup, cri_dispatch, cri, &cri->server);
         if (r < 0)
                 return r;
@@ -302,6 +303,9 @@ int cri_new(sd_event *event, Cri **ret) {
         r = cri_bus(cri, &bus);
         if (r < 0)
                 log_warning_errno(r, "Failed to connect to the system bus, will retry: %m");
+        /* Not fatal either: the containers run, without log files. */
+        if (cri_logs_start(cri) < 0)
+                cri_logs_stop(cri);
         *ret = TAKE_PTR(cri);
         return 0;
 }
@@ -311,6 +315,7 @@ Cri *cri_free(Cri *cri) {
                 return NULL;
         /* The server first: cancelling its calls releases their bus slots. */
         grpc_server_free(cri->server);
+        cri_logs_stop(cri);
         sd_bus_flush_close_unref(cri->bus);
         sd_event_unref(cri->event);
         return mfree(cri);

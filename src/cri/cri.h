@@ -14,6 +14,8 @@
 
 #define CRI_SOCKET_PATH PEAPOD_RUNTIME_DIR "/cri.sock"
 #define CRI_IMAGES_DIR PEAPOD_STATE_DIR "/images"
+/* The journal cursors of the containers' CRI log files (cri-logs.c). */
+#define CRI_LOGS_STATE_DIR PEAPOD_STATE_DIR "/cri/logs"
 /* How long a call waits for peapodd when kubelet gave no deadline. */
 #define CRI_BUS_TIMEOUT_USEC (5ULL * 1000000ULL)
 
@@ -32,6 +34,12 @@ typedef struct Cri {
         GrpcServer *server;
         const char *images_dir;
         const char *cni_conf_dir;
+        /* The containers' CRI log files (cri-logs.c). */
+        const char *logs_state_dir;
+        struct CriLog *crilog;
+        sd_event_source *logs_timer;
+        sd_bus_slot *logs_slot;
+        char **logs_settled;
 } Cri;
 
 typedef int (*CriHandler)(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
@@ -44,6 +52,9 @@ typedef struct CriMethod {
 } CriMethod;
 
 int cri_new(sd_event *event, Cri **ret);
+/* The log converter: started by cri_new(), stopped (cursors committed) by cri_free(). */
+int cri_logs_start(Cri *cri);
+void cri_logs_stop(Cri *cri);
 Cri *cri_free(Cri *cri);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Cri *, cri_free);
 

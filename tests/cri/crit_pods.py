@@ -8,10 +8,13 @@
 #   crit_pods.py SOCKET pair API        two containers share the sandbox's network
 #   crit_pods.py SOCKET security API    the security context, checked from inside
 #   crit_pods.py SOCKET refusals API    bad requests change nothing
+#   crit_pods.py SOCKET logs API        the container's CRI log file
 #   crit_pods.py SOCKET save FILE       a sandbox and a running container, described in FILE
 #   crit_pods.py SOCKET check FILE      they are as FILE says (after restarts), then removed
 import json
 import os
+import re
+import shutil
 import sys
 import time
 
@@ -89,6 +92,8 @@ def container_config(name, command, attempt=0, labels=None, annotations=None, **
 
 
 def create(ch, api, sid, sandbox_cfg, cfg):
+    # kubelet makes the container's log directory first.
+    os.makedirs(os.path.dirname(os.path.join(sandbox_cfg.log_directory, cfg.log_path)), exist_ok=True)
     r = rt(ch, 'CreateContainer', pb.CreateContainerRequest(pod_sandbox_id=sid, config=cfg, sandbox_config=sandbox_cfg),
            pb.CreateContainerResponse, api, timeout=120)
     if len(r.container_id) != 64 or not r.container_id.startswith(sid):
@@ -372,6 +377,52 @@ def cmd_refusals(sock, api):
     print('refusals %s: ok' % api)
 
 
+CRI_LINE = re.compile(rb'^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z (stdout|stderr) F (.*)$')
+
+
+def wait_log_lines(path, n, timeout=60):
+    """The CRI log file once it has n lines, as (stream, message) pairs."""
+    end = time.time() + timeout
+    lines = []
+    while time.time() < end:
+        try:
+            with open(path, 'rb') as f:
+                lines = f.read().split(b'\n')
+        except FileNotFoundError:
+            lines = []
+        if lines and lines[-1] == b'':
+            lines.pop()
+        if len(lines) >= n:
+            break
+        time.sleep(0.2)
+    out = []
+    for line in lines:
+        m = CRI_LINE.match(line)
+        if not m:
+            fail('%s: not a CRI log line: %r' % (path, line))
+        out.append((m.group(1).decode(), m.group(2).decode()))
+    if len(out) != n:
+        fail('%s: %d lines, expected %d: %s' % (path, len(out), n, out[-5:]))
+    return out
+
+
+def cmd_logs(sock, api):
+    ch = channel(sock)
+    cfg = sandbox_config('logs-' + api)
+    sid = run_sandbox(ch, api, cfg)
+    cid = create(ch, api, sid, cfg, container_config('printer', ['sh', '-c', 'for i in $(seq 1 50); do echo "line $i"; done; '
+                                                                 'echo "to stderr" >&2']))
+    start(ch, api, cid)
+    s = wait_state(ch, api, cid, pb.CONTAINER_EXITED)
+    got = wait_log_lines(s.log_path, 51)
+    want = [('stdout', 'line %d' % i) for i in range(1, 51)] + [('stderr', 'to stderr')]
+    if sorted(got) != sorted(want) or [x for x in got if x[0] == 'stdout'] != want[:50]:
+        fail('log lines: %s' % got)
+    remove_sandbox(ch, api, sid)
+    shutil.rmtree(cfg.log_directory, ignore_errors=True)
+    print('logs %s: ok' % api)
+
+
 def describe(ch, api, sid, cid):
     st = sandbox_status(ch, api, sid).status
     c = cstatus(ch, api, cid)
@@ -386,8 +437,9 @@ def cmd_save(sock, path):
     ch = channel(sock)
     cfg = sandbox_config('restart', attempt=2)
     sid = run_sandbox(ch, 'v1', cfg)
-    cid = create(ch, 'v1', sid, cfg, container_config('sleeper', ['sleep', '1000'], attempt=3,
-                                                      labels={'k': 'v'}, annotations={'a': 'b\nc'}))
+    cid = create(ch, 'v1', sid, cfg, container_config(
+        'sleeper', ['sh', '-c', 'for i in $(seq 1 40); do echo "tick $i"; sleep 0.1; done; exec sleep 1000'], attempt=3,
+        labels={'k': 'v'}, annotations={'a': 'b\nc'}))
     start(ch, 'v1', cid)
     wait_state(ch, 'v1', cid, pb.CONTAINER_RUNNING)
     with open(path, 'w') as f:
@@ -408,18 +460,23 @@ def cmd_check(sock, path):
         fail('the container does not run after the restarts')
     if list_containers(ch, 'v1', labels={'k': 'v'}) != [cid] or sid not in list_sandboxes(ch, 'v1', labels={'app': 'web'}):
         fail('the label filters lost the sandbox or container after the restarts')
+    # Every line once, across the restarts, in order.
+    got = wait_log_lines(saved['container']['log_path'], 40)
+    if got != [('stdout', 'tick %d' % i) for i in range(1, 41)]:
+        fail('the log across the restarts: %s' % got)
     stop(ch, 'v1', cid, 5)
     remove(ch, 'v1', cid)
     stop_sandbox(ch, 'v1', sid)
     remove_sandbox(ch, 'v1', sid)
+    shutil.rmtree(os.path.dirname(os.path.dirname(saved['container']['log_path'])), ignore_errors=True)
     print('check: ok')
 
 
 def main():
     if len(sys.argv) != 4:
-        fail('usage: crit_pods.py SOCKET lifecycle|pair|security|refusals API | save|check FILE')
+        fail('usage: crit_pods.py SOCKET lifecycle|pair|security|refusals|logs API | save|check FILE')
     sock, what, arg = sys.argv[1:]
-    cmds = {'lifecycle': cmd_lifecycle, 'pair': cmd_pair, 'security': cmd_security, 'refusals': cmd_refusals,
+    cmds = {'lifecycle': cmd_lifecycle, 'logs': cmd_logs, 'pair': cmd_pair, 'security': cmd_security, 'refusals': cmd_refusals,
             'save': cmd_save, 'check': cmd_check}
     if what not in cmds:
         fail('unknown check ' + what)

@@ -7,7 +7,8 @@
 # two containers that share the sandbox's network (one serves with busybox
 # httpd, the other fetches through 127.0.0.1); the security context checked
 # from inside the containers (uid, gid, groups, capabilities, no_new_privs,
-# read-only rootfs, seccomp); refusals that leave nothing. Afterwards no
+# read-only rootfs, seccomp); refusals that leave nothing; the container's
+# CRI log file, every line of stdout and stderr. Afterwards no
 # pod, unit or mount of theirs is left.
 . "$(dirname "$0")/lib.sh"
 CRI=${CRI:-/usr/libexec/peapod/peapod-cri}
@@ -35,6 +36,7 @@ done
 "$CRIT" "$T/cri.sock" security v1alpha2 || fail "the security context"
 "$CRIT" "$T/cri.sock" security v1 || fail "the security context"
 "$CRIT" "$T/cri.sock" refusals v1 || fail "the refusals"
+"$CRIT" "$T/cri.sock" logs v1alpha2 || fail "the log file"
 kill -0 "$PID" || fail "peapod-cri died: $(cat "$T/log")"
 
 # Nothing left: no pod, no unit, no mount.
