@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
 #include <time.h>
 
 #include "app-security.h"
@@ -179,9 +180,23 @@ static const char *container_config_refusal(const Runtime__V1__ContainerConfig *
                 return "the container config needs metadata with a name";
         if (!c->image || isempty(c->image->image))
                 return "the container config needs an image";
-        if (c->n_mounts > 0)
-                return snprintf(buf, size, "mounts are not supported by peapod-cri yet (%.200s was asked)",
-                                c->mounts[0]->container_path), buf;
+        for (size_t i = 0; i < c->n_mounts; i++) {
+                const Runtime__V1__Mount *mt = c->mounts[i];
+
+                if (isempty(mt->host_path) || mt->host_path[0] != '/' || isempty(mt->container_path) ||
+                    mt->container_path[0] != '/')
+                        return snprintf(buf, size, "mount %.200s: host_path and container_path must be absolute paths",
+                                        strempty(mt->container_path)), buf;
+                /* peapod binds host paths rprivate: nothing propagates
+                 * either way, and more is never given silently. */
+                if (mt->propagation != RUNTIME__V1__MOUNT_PROPAGATION__PROPAGATION_PRIVATE)
+                        return snprintf(buf, size, "mount %.200s: only private propagation is supported by peapod",
+                                        mt->container_path), buf;
+                if (mt->n_uidmappings > 0 || mt->n_gidmappings > 0)
+                        return "id-mapped mounts are not supported by peapod";
+                if (mt->image && !isempty(mt->image->image))
+                        return "image volumes are not supported by peapod";
+        }
         if (c->n_devices > 0)
                 return "devices are not supported by peapod-cri yet";
         if (c->tty || c->stdin)
@@ -471,6 +486,58 @@ static int append_container_properties(sd_bus_message *m, const Runtime__V1__Cre
                         if (r < 0)
                                 return r;
                 }
+        }
+        if (c->n_mounts > 0) {
+                uint64_t tag;
+
+                /* Each mount is a host volume of the app's own (removed
+                 * with it), named uniquely in the pod; the host path is
+                 * resolved, symlinks included, when it is set up. peapod's
+                 * read-only is recursive. */
+                if (getrandom(&tag, sizeof(tag), 0) != sizeof(tag))
+                        return -errno;
+                r = sd_bus_message_open_container(m, 'r', "sv");
+                if (r >= 0)
+                        r = sd_bus_message_append(m, "s", "Volumes");
+                if (r >= 0)
+                        r = sd_bus_message_open_container(m, 'v', "a(sssbt)");
+                if (r >= 0)
+                        r = sd_bus_message_open_container(m, 'a', "(sssbt)");
+                for (size_t i = 0; r >= 0 && i < c->n_mounts; i++) {
+                        char name[64];
+
+                        snprintf(name, sizeof(name), "cri-%016" PRIx64 "-%zu", tag, i);
+                        r = sd_bus_message_append(m, "(sssbt)", name, "host", c->mounts[i]->host_path,
+                                                  (int) c->mounts[i]->readonly, UINT64_C(0));
+                }
+                if (r >= 0)
+                        r = sd_bus_message_close_container(m);
+                if (r >= 0)
+                        r = sd_bus_message_close_container(m);
+                if (r >= 0)
+                        r = sd_bus_message_close_container(m);
+                if (r >= 0)
+                        r = sd_bus_message_open_container(m, 'r', "sv");
+                if (r >= 0)
+                        r = sd_bus_message_append(m, "s", "Mounts");
+                if (r >= 0)
+                        r = sd_bus_message_open_container(m, 'v', "a(ss)");
+                if (r >= 0)
+                        r = sd_bus_message_open_container(m, 'a', "(ss)");
+                for (size_t i = 0; r >= 0 && i < c->n_mounts; i++) {
+                        char name[64];
+
+                        snprintf(name, sizeof(name), "cri-%016" PRIx64 "-%zu", tag, i);
+                        r = sd_bus_message_append(m, "(ss)", name, c->mounts[i]->container_path);
+                }
+                if (r >= 0)
+                        r = sd_bus_message_close_container(m);
+                if (r >= 0)
+                        r = sd_bus_message_close_container(m);
+                if (r >= 0)
+                        r = sd_bus_message_close_container(m);
+                if (r < 0)
+                        return r;
         }
         if (res) {
                 /* oom_score_adj is kubelet's ordering of evictions, not a

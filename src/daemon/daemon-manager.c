@@ -86,6 +86,9 @@ static int read_property_simple(sd_bus_message *m, const char *name, const char 
         return sd_bus_message_read(m, "v", sig, ret);
 }
 
+static int read_volumes_property(sd_bus_message *m, const char *contents, Volume **volumes, size_t *n_volumes,
+                                 sd_bus_error *error);
+
 /* The isolation properties of an app (see org.peapod1(5)); 1 when name was
  * one of them. Values are checked by pod_new(), not here. */
 static int read_app_isolation_property(sd_bus_message *m, const char *name, const char *contents, AppSpec *spec,
@@ -152,6 +155,10 @@ static int read_app_isolation_property(sd_bus_message *m, const char *name, cons
         } else if (streq(name, "Annotations")) {
                 r = bus_read_annotations(m, contents, &aa->annotations, error);
                 spec->annotations = aa->annotations;
+        } else if (streq(name, "Volumes")) {
+                r = read_volumes_property(m, contents, &aa->volumes, &aa->n_volumes, error);
+                spec->volumes = aa->volumes;
+                spec->n_volumes = aa->n_volumes;
         } else
                 return 0;
         if (r < 0)
@@ -311,6 +318,9 @@ void bus_app_args_done(AppArgs *a) {
                 app_mount_done(&a->mounts[k]);
         free(a->mounts);
         strv_free(a->annotations);
+        for (size_t k = 0; k < a->n_volumes; k++)
+                volume_done(&a->volumes[k]);
+        free(a->volumes);
         *a = (AppArgs) {};
 }
 
@@ -621,6 +631,12 @@ static int method_create_pod(sd_bus_message *m, void *userdata, sd_bus_error *er
                                 goto finish;
                         }
 
+        for (size_t i = 0; i < n; i++)
+                if (specs[i].n_volumes > 0) {
+                        r = sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
+                                             "App property Volumes is for AddApp; CreatePod takes the pod property Volumes");
+                        goto finish;
+                }
         if (n == 0 && props.stop_when_apps_exit) {
                 r = sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
                                      "A pod needs at least one app, unless StopWhenAppsExit is false");

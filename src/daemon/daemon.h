@@ -152,6 +152,8 @@ typedef struct AppArgs {
         AppMount *mounts;
         size_t n_mounts;
         char **annotations;
+        Volume *volumes;        /* AddApp only */
+        size_t n_volumes;
 } AppArgs;
 #define APP_ARGV_MAX 4096
 #define APP_ENV_MAX 4096

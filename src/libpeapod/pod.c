@@ -757,6 +757,8 @@ static int pod_volumes_to_json(const Pod *p, json_object *o) {
                         json_object_object_add(j, "source", json_object_new_string(v->source));
                 json_object_object_add(j, "read_only", json_object_new_boolean(v->read_only));
                 json_object_object_add(j, "size", json_object_new_uint64(v->size));
+                if (v->owner)
+                        json_object_object_add(j, "owner", json_object_new_string(v->owner));
         }
         return 0;
 }
@@ -798,6 +800,16 @@ static int pod_volumes_from_json(Pod *p, json_object *o) {
                 }
                 if (json_get_bool(j, "read_only", &v->read_only) < 0 || json_get_uint64(j, "size", &v->size) < 0)
                         return -EBADMSG;
+                /* Optional: the pod's own volumes have no owner. */
+                if ((r = json_get_string_opt(j, "owner", &str)) < 0)
+                        return r;
+                if (str) {
+                        if (!id_is_valid(str))
+                                return -EBADMSG;
+                        v->owner = strdup(str);
+                        if (!v->owner)
+                                return -ENOMEM;
+                }
                 if (!volume_name_is_valid(v->name) || v->kind < 0 ||
                     (v->kind == VOLUME_HOST) != !!v->source ||
                     (v->source && (!mount_target_is_valid(v->source) || strchr(v->source, ':'))) ||

@@ -135,6 +135,11 @@ typedef struct AppSpec {
         const AppMount *mounts;
         size_t n_mounts;
         char **annotations;       /* key, value, key, value...; NULL = none */
+        /* Host volumes of the app's own (AddApp only): added to the pod
+         * with the app, set up at once in a running pod, removed with the
+         * app. */
+        const Volume *volumes;
+        size_t n_volumes;
 } AppSpec;
 
 /* Validate everything and build a pod in state "created" (nothing touches

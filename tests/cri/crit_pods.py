@@ -9,6 +9,7 @@
 #   crit_pods.py SOCKET security API    the security context, checked from inside
 #   crit_pods.py SOCKET refusals API    bad requests change nothing
 #   crit_pods.py SOCKET logs API        the container's CRI log file
+#   crit_pods.py SOCKET mounts API      host paths (a symlink among them) read-only and read-write
 #   crit_pods.py SOCKET save FILE       a sandbox and a running container, described in FILE
 #   crit_pods.py SOCKET check FILE      they are as FILE says (after restarts), then removed
 import json
@@ -357,7 +358,11 @@ def cmd_refusals(sock, api):
                                                                                                'localhost/p.json')),
         ('a bare seccomp path', inv, lambda c: c.linux.security_context.__setattr__('seccomp_profile_path', '/p.json')),
         ('an unknown capability', inv, lambda c: c.linux.security_context.capabilities.add_capabilities.append('NOPE')),
-        ('a mount', inv, lambda c: c.mounts.add(container_path='/data', host_path='/tmp')),
+        ('a shared mount', inv, lambda c: c.mounts.add(container_path='/data', host_path='/tmp',
+                                                        propagation=pb.PROPAGATION_BIDIRECTIONAL)),
+        ('a slave mount', inv, lambda c: c.mounts.add(container_path='/data', host_path='/tmp',
+                                                       propagation=pb.PROPAGATION_HOST_TO_CONTAINER)),
+        ('a mount of a missing path', inv, lambda c: c.mounts.add(container_path='/data', host_path='/no/such/path')),
     ]
     for what, code, change in cases:
         c = pb.ContainerConfig()
@@ -375,6 +380,48 @@ def cmd_refusals(sock, api):
     expect_code(inv, lambda: remove_sandbox(ch, api, 'nope'), 'RemovePodSandbox of a malformed id')
     remove_sandbox(ch, api, sid)
     print('refusals %s: ok' % api)
+
+
+MOUNTS_SCRIPT = '''
+test "$(cat /ro/hello)" = hi || exit 31
+touch /ro/new 2>/dev/null && exit 32
+test "$(cat /rw/hello)" = hi || exit 33
+echo written > /rw/out || exit 34
+exit 0
+'''
+
+
+def cmd_mounts(sock, api):
+    ch = channel(sock)
+    cfg = sandbox_config('mnt-' + api)
+    sid = run_sandbox(ch, api, cfg)
+    host = '/tmp/crit-mounts-%d' % os.getpid()
+    os.makedirs(host + '/data', exist_ok=True)
+    with open(host + '/data/hello', 'w') as f:
+        f.write('hi\n')
+    if not os.path.islink(host + '/link'):
+        os.symlink('data', host + '/link')
+    c = container_config('mounter', ['sh', '-c', MOUNTS_SCRIPT])
+    c.mounts.add(container_path='/ro', host_path=host + '/link', readonly=True)
+    c.mounts.add(container_path='/rw', host_path=host + '/data', propagation=pb.PROPAGATION_PRIVATE)
+    cid = create(ch, api, sid, cfg, c)
+    start(ch, api, cid)
+    s = wait_state(ch, api, cid, pb.CONTAINER_EXITED)
+    if s.exit_code != 0:
+        fail('mount check failed with %d' % s.exit_code)
+    with open(host + '/data/out') as f:
+        if f.read() != 'written\n':
+            fail('what the container wrote into its read-write mount')
+    if os.path.exists(host + '/data/new'):
+        fail('the container wrote into its read-only mount')
+    remove(ch, api, cid)
+    with open('/proc/self/mountinfo') as f:
+        left = [line for line in f if '/pods/%s/volumes/' % sid in line]
+    if left:
+        fail('RemoveContainer left the mounts of its volumes: %s' % left)
+    remove_sandbox(ch, api, sid)
+    shutil.rmtree(host)
+    print('mounts %s: ok' % api)
 
 
 CRI_LINE = re.compile(rb'^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z (stdout|stderr) F (.*)$')
@@ -474,9 +521,9 @@ def cmd_check(sock, path):
 
 def main():
     if len(sys.argv) != 4:
-        fail('usage: crit_pods.py SOCKET lifecycle|pair|security|refusals|logs API | save|check FILE')
+        fail('usage: crit_pods.py SOCKET lifecycle|pair|security|refusals|logs|mounts API | save|check FILE')
     sock, what, arg = sys.argv[1:]
-    cmds = {'lifecycle': cmd_lifecycle, 'logs': cmd_logs, 'pair': cmd_pair, 'security': cmd_security, 'refusals': cmd_refusals,
+    cmds = {'lifecycle': cmd_lifecycle, 'logs': cmd_logs, 'mounts': cmd_mounts, 'pair': cmd_pair, 'security': cmd_security, 'refusals': cmd_refusals,
             'save': cmd_save, 'check': cmd_check}
     if what not in cmds:
         fail('unknown check ' + what)

@@ -8,7 +8,8 @@
 # httpd, the other fetches through 127.0.0.1); the security context checked
 # from inside the containers (uid, gid, groups, capabilities, no_new_privs,
 # read-only rootfs, seccomp); refusals that leave nothing; the container's
-# CRI log file, every line of stdout and stderr. Afterwards no
+# CRI log file, every line of stdout and stderr; host paths mounted
+# read-only (through a symlink) and read-write, unmounted with the container. Afterwards no
 # pod, unit or mount of theirs is left.
 . "$(dirname "$0")/lib.sh"
 CRI=${CRI:-/usr/libexec/peapod/peapod-cri}
@@ -37,6 +38,7 @@ done
 "$CRIT" "$T/cri.sock" security v1 || fail "the security context"
 "$CRIT" "$T/cri.sock" refusals v1 || fail "the refusals"
 "$CRIT" "$T/cri.sock" logs v1alpha2 || fail "the log file"
+"$CRIT" "$T/cri.sock" mounts v1 || fail "the mounts"
 kill -0 "$PID" || fail "peapod-cri died: $(cat "$T/log")"
 
 # Nothing left: no pod, no unit, no mount.

@@ -375,6 +375,31 @@ TEST(pod_annotations) {
         ASSERT_ERR(pod_set_annotations(p, big, NULL), E2BIG);
         ASSERT_ERR(pod_check_annotations(p, big, NULL), E2BIG);
         strv_free(big);
+
+        /* An app's own volume keeps its owner in pod.json; a bad one is refused. */
+        {
+                Volume v = { .name = (char *) "own", .kind = VOLUME_HOST, .source = (char *) "/tmp" };
+                char *json = NULL, *bad = NULL, *at;
+
+                ASSERT_OK(pod_set_volumes(p, &v, 1, &err));
+                p->volumes[0].owner = strdup(p->apps[0].id);
+                ASSERT_TRUE(p->volumes[0].owner);
+                ASSERT_OK(pod_save(p, tmpdir));
+                ASSERT_OK(pod_load(tmpdir, p->id, &q));
+                ASSERT_STREQ(q->volumes[0].owner, p->apps[0].id);
+                q = pod_free(q);
+                ASSERT_OK(pod_to_json_string(p, &json));
+                at = strstr(json, p->apps[0].id);
+                ASSERT_TRUE(at);
+                at = strstr(json, "\"owner\"");
+                ASSERT_TRUE(at);
+                bad = strdup(json);
+                ASSERT_TRUE(bad);
+                memcpy(bad + (strstr(at, p->apps[0].id) - json), "not-an-id", 9);
+                ASSERT_TRUE(pod_from_json_string(bad, &q) < 0);
+                free(bad);
+                free(json);
+        }
         pod_free(p);
 }
 
