@@ -683,6 +683,7 @@ int cri_create_container(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMe
         q->data_free = container_create_free;
         /* AddApp resolves the image's layers: more than a quick call. */
         q->bus_timeout_usec = CRI_CONTAINER_BUS_TIMEOUT_USEC;
+        cri_query_detach(q);
         len = protobuf_c_message_get_packed_size(request);
         packed = malloc(len ?: 1);
         if (!packed)
@@ -835,6 +836,8 @@ int cri_stop_container(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMess
                 return r;
         s->kill_at = now + (req->timeout > 0 ? (uint64_t) req->timeout * 1000000ULL : 0);
         s->killed = req->timeout <= 0;
+        /* A stop once begun ends with SIGKILL, whether kubelet waits or not. */
+        cri_query_detach(q);
         r = cri_query_call(q, s->ref.pod_path, PEAPOD_POD_INTERFACE, "Kill", stop_on_killed, "si", s->ref.app_id,
                            (int32_t) (req->timeout > 0 ? SIGTERM : SIGKILL));
         if (r < 0)
@@ -864,6 +867,7 @@ int cri_remove_container(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMe
                 return r;
         c = q->data;
         q->bus_timeout_usec = CRI_CONTAINER_BUS_TIMEOUT_USEC;
+        cri_query_detach(q);
         r = cri_query_call(q, c->pod_path, PEAPOD_POD_INTERFACE, "RemoveApp", remove_on_done, "st", c->app_id,
                            PEAPOD_REMOVE_APP_FORCE);
         if (r < 0)

@@ -325,8 +325,11 @@ int cri_run_pod_sandbox(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMes
         q = cri_query_new(cri, call);
         if (!q)
                 return -ENOMEM;
-        /* Starting a pod sets up its network: more than a quick call. */
+        /* Starting a pod sets up its network: more than a quick call. A
+         * sandbox begun is started (or removed again), whether kubelet
+         * waits or not. */
         q->bus_timeout_usec = CRI_STOP_BUS_TIMEOUT_USEC;
+        cri_query_detach(q);
         r = cri_query_new_method(q, PEAPOD_ROOT_PATH, PEAPOD_MANAGER_INTERFACE, "CreatePod", &m);
         if (r < 0)
                 return grpc_call_fail(call, GRPC_STATUS_UNAVAILABLE, "cannot call peapodd: %s", strerror(-r));
@@ -423,6 +426,7 @@ static int sandbox_act(Cri *cri, GrpcCall *call, const char *id, SandboxVerb ver
         q->data_free = free;
         memcpy(s->id, id, sizeof(s->id));
         s->verb = verb;
+        cri_query_detach(q);
         if (asprintf(&path, PEAPOD_POD_PATH_PREFIX "/%s", id) < 0)
                 return -ENOMEM;
         r = cri_query_call(q, path, "org.freedesktop.DBus.Properties", "Get", act_on_annotations, "ss",

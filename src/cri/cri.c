@@ -164,6 +164,14 @@ CriQuery *cri_query_free(CriQuery *q) {
         /* Unreferencing a pending call's slot cancels it: its callback never runs. */
         sd_bus_slot_unref(q->slot);
         sd_event_source_disable_unref(q->timer);
+        if (q->detached) {
+                if (q->detached_prev)
+                        q->detached_prev->detached_next = q->detached_next;
+                else
+                        q->cri->detached = q->detached_next;
+                if (q->detached_next)
+                        q->detached_next->detached_prev = q->detached_prev;
+        }
         if (q->data_free)
                 q->data_free(q->data);
         grpc_call_set_cancel(q->call, NULL, NULL);
@@ -176,7 +184,7 @@ CriQuery *cri_query_free(CriQuery *q) {
 static uint64_t cri_query_timeout(CriQuery *q) {
         uint64_t deadline = grpc_call_deadline(q->call), now, max = q->bus_timeout_usec ?: CRI_BUS_TIMEOUT_USEC;
 
-        if (deadline == 0 || sd_event_now(q->cri->event, CLOCK_MONOTONIC, &now) < 0)
+        if (q->detached || deadline == 0 || sd_event_now(q->cri->event, CLOCK_MONOTONIC, &now) < 0)
                 return max;
         if (deadline <= now)
                 return 1;
@@ -221,8 +229,19 @@ int cri_query_sleep(CriQuery *q, uint64_t usec, CriQueryHandler handler) {
         if (r < 0)
                 return r;
         q->handler = handler;
-        grpc_call_set_cancel(q->call, cri_query_on_cancel, q);
+        grpc_call_set_cancel(q->call, q->detached ? NULL : cri_query_on_cancel, q);
         return 0;
+}
+
+void cri_query_detach(CriQuery *q) {
+        if (q->detached)
+                return;
+        q->detached = true;
+        q->detached_next = q->cri->detached;
+        if (q->detached_next)
+                q->detached_next->detached_prev = q;
+        q->cri->detached = q;
+        grpc_call_set_cancel(q->call, NULL, NULL);
 }
 
 int cri_query_new_method(CriQuery *q, const char *path, const char *interface, const char *member,
@@ -243,7 +262,7 @@ int cri_query_send(CriQuery *q, sd_bus_message *m, CriQueryHandler handler) {
         if (r < 0)
                 return r;
         q->handler = handler;
-        grpc_call_set_cancel(q->call, cri_query_on_cancel, q);
+        grpc_call_set_cancel(q->call, q->detached ? NULL : cri_query_on_cancel, q);
         return 0;
 }
 
@@ -315,6 +334,8 @@ Cri *cri_free(Cri *cri) {
                 return NULL;
         /* The server first: cancelling its calls releases their bus slots. */
         grpc_server_free(cri->server);
+        while (cri->detached)
+                cri_query_free(cri->detached);
         cri_logs_stop(cri);
         sd_bus_flush_close_unref(cri->bus);
         sd_event_unref(cri->event);

@@ -31,6 +31,7 @@ typedef enum CriApi {
 typedef struct Cri {
         sd_event *event;
         sd_bus *bus;            /* the system bus; NULL until connected (again) */
+        struct CriQuery *detached;      /* chains that outlive their calls (cri_query_detach()) */
         GrpcServer *server;
         const char *images_dir;
         const char *cni_conf_dir;
@@ -86,6 +87,9 @@ struct CriQuery {
         bool list;              /* ListImages with a filter: answer a list of one */
         void *data;             /* freed with data_free */
         void (*data_free)(void *data);
+        /* cri_query_detach(): in cri->detached, runs to its end. */
+        bool detached;
+        CriQuery *detached_prev, *detached_next;
 };
 
 CriQuery *cri_query_new(Cri *cri, GrpcCall *call);
@@ -101,6 +105,11 @@ int cri_query_call(CriQuery *q, const char *path, const char *interface, const c
 int cri_query_new_method(CriQuery *q, const char *path, const char *interface, const char *member,
                          sd_bus_message **ret);
 int cri_query_send(CriQuery *q, sd_bus_message *m, CriQueryHandler handler);
+/* The chain runs to its end when the client cancels or its deadline
+ * passes (its answer is then dropped): a stop or a removal that was begun
+ * is finished, never left half done. Its bus calls get the chain's full
+ * timeout; cri_free() frees what is still pending. */
+void cri_query_detach(CriQuery *q);
 /* Runs handler (with a NULL message) after usec, as the next step of a chain. */
 int cri_query_sleep(CriQuery *q, uint64_t usec, CriQueryHandler handler);
 /* The status a gRPC call gets for peapodd's error reply. */

@@ -238,6 +238,20 @@ def cmd_lifecycle(sock, api):
     # Stopping a stopped container is fine.
     stop(ch, api, cid, 3)
 
+    # A client that gives up before the timeout: the stop goes on to SIGKILL.
+    cid3 = create(ch, api, sid, cfg, container_config('stubborn2', ['sh', '-c', 'trap "" TERM; while :; do sleep 1; done',
+                                                                    marker + '-2']))
+    start(ch, api, cid3)
+    wait_state(ch, api, cid3, pb.CONTAINER_RUNNING)
+    wait_trap_set(marker + '-2')
+    expect_code(grpc.StatusCode.DEADLINE_EXCEEDED,
+                lambda: call(ch, 'StopContainer', pb.StopContainerRequest(container_id=cid3, timeout=2),
+                             pb.StopContainerResponse, api=api, timeout=0.5), 'StopContainer with a client that gives up')
+    s = wait_state(ch, api, cid3, pb.CONTAINER_EXITED, timeout=30)
+    if s.exit_code != 137:
+        fail('a stop its client gave up on: %s' % s)
+    remove(ch, api, cid3)
+
     # One that exits by itself: Completed.
     cid2 = create(ch, api, sid, cfg, container_config('done', ['sh', '-c', 'test "$GREETING" = "hello world"']))
     start(ch, api, cid2)
