@@ -11,6 +11,8 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include <json-c/json.h>
+
 #include "app-security.h"
 #include "capability-util.h"
 #include "cri-pod.h"
@@ -354,11 +356,84 @@ static int append_capabilities(sd_bus_message *m, const Runtime__V1__Capability 
         return append_strv_property(m, "CapabilitiesRetain", names ?: (char *[]) { NULL });
 }
 
+/* The mounts as ContainerStatus gives them back. */
+static int mounts_to_json(const Runtime__V1__ContainerConfig *c, char **ret) {
+        json_object *a = json_object_new_array();
+        int r = 0;
+
+        if (!a)
+                return -ENOMEM;
+        for (size_t i = 0; r >= 0 && i < c->n_mounts; i++) {
+                json_object *m = json_object_new_array();
+
+                if (!m || json_object_array_add(a, m) < 0) {
+                        json_object_put(m);
+                        r = -ENOMEM;
+                        break;
+                }
+                json_object_array_add(m, json_object_new_string(c->mounts[i]->container_path));
+                json_object_array_add(m, json_object_new_string(c->mounts[i]->host_path));
+                json_object_array_add(m, json_object_new_boolean(c->mounts[i]->readonly));
+        }
+        if (r >= 0) {
+                *ret = strdup(json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+                if (!*ret)
+                        r = -ENOMEM;
+        }
+        json_object_put(a);
+        return r;
+}
+
+/* Back from the annotation (written by us above; anything else is skipped). */
+static int mounts_from_json(CriArena *arena, const char *text, Runtime__V1__Mount ***ret, size_t *ret_n) {
+        json_object *a = text ? json_tokener_parse(text) : NULL;
+        Runtime__V1__Mount **l;
+        size_t n = 0, max;
+
+        *ret = NULL;
+        *ret_n = 0;
+        if (!a || !json_object_is_type(a, json_type_array)) {
+                json_object_put(a);
+                return 0;
+        }
+        max = json_object_array_length(a);
+        l = cri_arena_new(arena, max * sizeof(void *));
+        if (!l) {
+                json_object_put(a);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < max; i++) {
+                json_object *m = json_object_array_get_idx(a, i);
+                Runtime__V1__Mount *mt;
+
+                if (!json_object_is_type(m, json_type_array) || json_object_array_length(m) != 3)
+                        continue;
+                mt = cri_arena_new(arena, sizeof(*mt));
+                if (!mt) {
+                        json_object_put(a);
+                        return -ENOMEM;
+                }
+                runtime__v1__mount__init(mt);
+                mt->container_path = cri_arena_strdup(arena, json_object_get_string(json_object_array_get_idx(m, 0)));
+                mt->host_path = cri_arena_strdup(arena, json_object_get_string(json_object_array_get_idx(m, 1)));
+                mt->readonly = json_object_get_boolean(json_object_array_get_idx(m, 2));
+                if (!mt->container_path || !mt->host_path) {
+                        json_object_put(a);
+                        return -ENOMEM;
+                }
+                l[n++] = mt;
+        }
+        json_object_put(a);
+        *ret = l;
+        *ret_n = n;
+        return 0;
+}
+
 static int container_annotations(const Runtime__V1__CreateContainerRequest *req, const char *image_ref, char ***ret) {
         const Runtime__V1__ContainerConfig *c = req->config;
         const char *dir = req->sandbox_config ? req->sandbox_config->log_directory : NULL;
         _cleanup_strv_free_ char **l = NULL;
-        _cleanup_free_ char *log_path = NULL;
+        _cleanup_free_ char *log_path = NULL, *mounts = NULL;
         char attempt[16], created[32];
         struct timespec ts;
         int r;
@@ -380,6 +455,14 @@ static int container_annotations(const Runtime__V1__CreateContainerRequest *req,
             (r = cri_pairs_add(&l, NULL, CRI_KEY_CREATED, created)) < 0 ||
             (r = cri_pairs_add(&l, NULL, CRI_KEY_LOG_PATH, log_path)) < 0)
                 return r;
+        if (c->n_mounts > 0) {
+                r = mounts_to_json(c, &mounts);
+                if (r < 0)
+                        return r;
+                r = cri_pairs_add(&l, NULL, CRI_KEY_MOUNTS, mounts);
+                if (r < 0)
+                        return r;
+        }
         for (size_t i = 0; i < c->n_labels; i++) {
                 r = cri_pairs_add(&l, CRI_PREFIX_LABEL, c->labels[i]->key, c->labels[i]->value);
                 if (r < 0)
@@ -1011,6 +1094,9 @@ static int status_on_app(CriQuery *q, sd_bus_message *m) {
                 st.image_ref = (char *) strempty(cri_pairs_get(i.annotations, CRI_KEY_IMAGE_REF));
                 st.image_id = st.image_ref;
                 st.log_path = (char *) strempty(cri_pairs_get(i.annotations, CRI_KEY_LOG_PATH));
+                r = mounts_from_json(&a, cri_pairs_get(i.annotations, CRI_KEY_MOUNTS), &st.mounts, &st.n_mounts);
+        }
+        if (r >= 0) {
                 st.n_labels = n_labels;
                 st.labels = (Runtime__V1__ContainerStatus__LabelsEntry **) labels;
                 st.n_annotations = n_annotations;

@@ -29,6 +29,7 @@
 #define CRI_KEY_IMAGE_REF "cri/image-ref"        /* its id */
 #define CRI_KEY_CREATED "cri/created"            /* ns since the epoch */
 #define CRI_KEY_LOG_PATH "cri/log-path"          /* the full path */
+#define CRI_KEY_MOUNTS "cri/mounts"              /* JSON: [[container_path, host_path, readonly], ...] */
 #define CRI_PREFIX_LABEL "cri/label/"
 #define CRI_PREFIX_ANNOTATION "cri/annotation/"
 

@@ -419,6 +419,9 @@ def cmd_mounts(sock, api):
     c.mounts.add(container_path='/ro', host_path=host + '/link', readonly=True)
     c.mounts.add(container_path='/rw', host_path=host + '/data', propagation=pb.PROPAGATION_PRIVATE)
     cid = create(ch, api, sid, cfg, c)
+    got = [(m.container_path, m.host_path, m.readonly) for m in cstatus(ch, api, cid).mounts]
+    if got != [('/ro', host + '/link', True), ('/rw', host + '/data', False)]:
+        fail('ContainerStatus mounts: %s' % got)
     start(ch, api, cid)
     s = wait_state(ch, api, cid, pb.CONTAINER_EXITED)
     if s.exit_code != 0:
@@ -503,8 +506,12 @@ def cmd_save(sock, path):
         labels={'k': 'v'}, annotations={'a': 'b\nc'}))
     start(ch, 'v1', cid)
     wait_state(ch, 'v1', cid, pb.CONTAINER_RUNNING)
+    # One created and not started across the restarts.
+    later = create(ch, 'v1', sid, cfg, container_config('later', ['sh', '-c', 'echo "$GREETING"'], labels={'k': 'later'}))
+    d = describe(ch, 'v1', sid, cid)
+    d['later'] = later
     with open(path, 'w') as f:
-        json.dump(describe(ch, 'v1', sid, cid), f)
+        json.dump(d, f)
     print('saved sandbox %s container %s' % (sid, cid))
 
 
@@ -512,7 +519,7 @@ def cmd_check(sock, path):
     ch = channel(sock)
     with open(path) as f:
         saved = json.load(f)
-    sid, cid = saved['sandbox']['id'], saved['container']['id']
+    sid, cid, later = saved['sandbox']['id'], saved['container']['id'], saved.pop('later')
     for api in ('v1', 'v1alpha2'):
         now = describe(ch, api, sid, cid)
         if now != saved:
@@ -521,12 +528,19 @@ def cmd_check(sock, path):
         fail('the container does not run after the restarts')
     if list_containers(ch, 'v1', labels={'k': 'v'}) != [cid] or sid not in list_sandboxes(ch, 'v1', labels={'app': 'web'}):
         fail('the label filters lost the sandbox or container after the restarts')
+    if cstatus(ch, 'v1', later).state != pb.CONTAINER_CREATED:
+        fail('the created container is not created any more after the restarts')
+    start(ch, 'v1alpha2', later)
+    s = wait_state(ch, 'v1alpha2', later, pb.CONTAINER_EXITED)
+    if s.exit_code != 0 or wait_log_lines(s.log_path, 1) != [('stdout', 'hello world')]:
+        fail('the container created before the restarts and started after them: %s' % s)
     # Every line once, across the restarts, in order.
     got = wait_log_lines(saved['container']['log_path'], 40)
     if got != [('stdout', 'tick %d' % i) for i in range(1, 41)]:
         fail('the log across the restarts: %s' % got)
     stop(ch, 'v1', cid, 5)
     remove(ch, 'v1', cid)
+    remove(ch, 'v1', later)
     stop_sandbox(ch, 'v1', sid)
     remove_sandbox(ch, 'v1', sid)
     shutil.rmtree(os.path.dirname(os.path.dirname(saved['container']['log_path'])), ignore_errors=True)
