@@ -16,6 +16,7 @@
 #include "app-security.h"
 #include "capability-util.h"
 #include "cri-pod.h"
+#include "cri-seccomp.h"
 #include "log.h"
 #include "peapod-bus.h"
 #include "string-util.h"
@@ -136,39 +137,43 @@ static int cri_capability_set(char **l, size_t n, uint64_t *ret, bool *ret_all, 
         return 0;
 }
 
-static int seccomp_setting(const Runtime__V1__LinuxContainerSecurityContext *sc, const char **ret, char *buf, size_t size) {
-        const char *path = sc->seccomp_profile_path;
+/* The app's Seccomp setting; a Localhost profile is read (and checked)
+ * only when read_profiles, at the AddApp that uses it. */
+static int seccomp_setting(const Runtime__V1__LinuxContainerSecurityContext *sc, bool read_profiles, char **ret,
+                           char *buf, size_t size) {
+        const char *path = sc->seccomp_profile_path, *s = NULL;
 
         if (sc->seccomp) {
                 switch (sc->seccomp->profile_type) {
                 case RUNTIME__V1__SECURITY_PROFILE__PROFILE_TYPE__RuntimeDefault:
-                        *ret = "default";
-                        return 0;
+                        s = "default";
+                        break;
                 case RUNTIME__V1__SECURITY_PROFILE__PROFILE_TYPE__Unconfined:
-                        *ret = "unconfined";
-                        return 0;
+                        s = "unconfined";
+                        break;
                 default:
-                        snprintf(buf, size, "seccomp profile localhost/%s: peapod takes no OCI seccomp profiles yet "
-                                 "(RuntimeDefault or Unconfined)", sc->seccomp->localhost_ref);
-                        return -EINVAL;
+                        if (!read_profiles)
+                                return 0;
+                        return cri_seccomp_from_file(sc->seccomp->localhost_ref, ret, buf, size);
                 }
-        }
-        /* The older string field; empty is the runtime's choice: peapod's default filter. */
-        if (isempty(path) || streq(path, "runtime/default") || streq(path, "docker/default")) {
-                *ret = "default";
-                return 0;
-        }
-        if (streq(path, "unconfined")) {
-                *ret = "unconfined";
-                return 0;
-        }
-        if (startswith(path, "localhost/"))
-                snprintf(buf, size, "seccomp profile %.200s: peapod takes no OCI seccomp profiles yet "
-                         "(runtime/default or unconfined)", path);
-        else
+        } else if (isempty(path) || streq(path, "runtime/default") || streq(path, "docker/default"))
+                /* The older string field; empty is the runtime's choice: peapod's default filter. */
+                s = "default";
+        else if (streq(path, "unconfined"))
+                s = "unconfined";
+        else if (startswith(path, "localhost/")) {
+                if (!read_profiles)
+                        return 0;
+                return cri_seccomp_from_file(path + strlen("localhost/"), ret, buf, size);
+        } else {
                 snprintf(buf, size, "seccomp profile \"%.200s\" is not one (runtime/default, unconfined or localhost/PATH)",
                          path);
-        return -EINVAL;
+                return -EINVAL;
+        }
+        if (!ret)
+                return 0;
+        *ret = strdup(s);
+        return *ret ? 0 : -ENOMEM;
 }
 
 /* What a container's config asks that peapod cannot honour; NULL when all
@@ -270,12 +275,8 @@ static const char *container_config_refusal(const Runtime__V1__ContainerConfig *
                     cri_capability_set(caps->drop_capabilities, caps->n_drop_capabilities, &set, &all, &bad) < 0)
                         return snprintf(buf, size, "unknown capability \"%.64s\"", bad), buf;
         }
-        {
-                const char *seccomp;
-
-                if (seccomp_setting(sc, &seccomp, buf, size) < 0)
-                        return buf;
-        }
+        if (seccomp_setting(sc, false, NULL, buf, size) < 0)
+                return buf;
         return NULL;
 }
 
@@ -520,7 +521,7 @@ static int append_container_properties(sd_bus_message *m, const Runtime__V1__Cre
         if (!isempty(c->working_dir) && (r = sd_bus_message_append(m, "(sv)", "WorkingDirectory", "s", c->working_dir)) < 0)
                 return r;
         if (sc) {
-                const char *seccomp;
+                _cleanup_free_ char *seccomp = NULL;
                 char id[32];
 
                 if (sc->run_as_user) {
@@ -558,7 +559,7 @@ static int append_container_properties(sd_bus_message *m, const Runtime__V1__Cre
                 r = sd_bus_message_append(m, "(sv)", "NoNewPrivileges", "b", (int) sc->no_new_privs);
                 if (r < 0)
                         return r;
-                r = seccomp_setting(sc, &seccomp, buf, size);
+                r = seccomp_setting(sc, true, &seccomp, buf, size);
                 if (r < 0)
                         return r;
                 r = sd_bus_message_append(m, "(sv)", "Seccomp", "s", seccomp);

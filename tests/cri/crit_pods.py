@@ -334,7 +334,17 @@ def cmd_security(sock, api):
         drop=['ALL'], add=['NET_BIND_SERVICE'], readonly_rootfs=True, no_new_privs=True, memory=64 * 1024 * 1024))
     loose = create(ch, api, sid, cfg, container_config('loose', ['sh', '-c', DEFAULT_SCRIPT], no_new_privs=False,
                                                        seccomp_profile_path='unconfined'))
-    for c in (tight, loose):
+    # A localhost profile (OCI JSON) that denies mkdir.
+    profile = '/tmp/crit-seccomp-%d.json' % os.getpid()
+    with open(profile, 'w') as f:
+        json.dump({'defaultAction': 'SCMP_ACT_ALLOW', 'architectures': ['SCMP_ARCH_X86_64'],
+                   'syscalls': [{'names': ['mkdir', 'mkdirat'], 'action': 'SCMP_ACT_ERRNO', 'errnoRet': 1}]}, f)
+    cfg_local = container_config('local', ['sh', '-c', 'mkdir /tmp/d 2>/dev/null && exit 41; touch /tmp/f || exit 42; exit 0'])
+    cfg_local.linux.security_context.seccomp.profile_type = pb.SecurityProfile.Localhost
+    cfg_local.linux.security_context.seccomp.localhost_ref = profile
+    local = create(ch, api, sid, cfg, cfg_local)
+    os.unlink(profile)
+    for c in (tight, loose, local):
         start(ch, api, c)
         s = wait_state(ch, api, c, pb.CONTAINER_EXITED)
         if s.exit_code != 0:
