@@ -25,6 +25,7 @@
 #define CRI_CONTAINER_BUS_TIMEOUT_USEC (5ULL * 60ULL * 1000000ULL)
 /* How often StopContainer looks whether the app has ended. */
 #define CRI_STOP_POLL_USEC (100ULL * 1000ULL)
+#define CRI_STOP_RETRY_USEC (60ULL * 1000ULL * 1000ULL)
 #define APP_NAME_BASE_MAX 50
 
 /* What stage1 masks and makes read-only in every app's /proc and /sys
@@ -839,12 +840,30 @@ static int stop_answer(CriQuery *q) {
 
 static int stop_poll(CriQuery *q, sd_bus_message *m);
 
+/* peapodd away for a moment (restarted, being activated): the stop goes
+ * on once it is back, for a minute past the timeout at most. */
+static bool stop_retry(CriQuery *q, const sd_bus_error *e) {
+        ContainerStop *s = q->data;
+        uint64_t now;
+
+        if (cri_status_from_bus_error(e) != GRPC_STATUS_UNAVAILABLE ||
+            sd_event_now(q->cri->event, CLOCK_MONOTONIC, &now) < 0 || now > s->kill_at + CRI_STOP_RETRY_USEC)
+                return false;
+        return true;
+}
+
 static int stop_on_killed(CriQuery *q, sd_bus_message *m) {
         const sd_bus_error *e = sd_bus_message_get_error(m);
+        ContainerStop *s = q->data;
 
         /* Not running (any more): stopped is what was asked. */
         if (e && sd_bus_error_has_name(e, BUS_ERROR_BAD_STATE))
                 return stop_answer(q);
+        if (e && stop_retry(q, e)) {
+                /* A SIGKILL that did not get through is sent again. */
+                s->killed = false;
+                return cri_query_sleep(q, CRI_STOP_POLL_USEC, stop_poll);
+        }
         if (e)
                 return cri_fail_from_bus(q, e);
         return cri_query_sleep(q, CRI_STOP_POLL_USEC, stop_poll);
@@ -857,6 +876,8 @@ static int stop_on_app(CriQuery *q, sd_bus_message *m) {
         uint64_t now;
         int r;
 
+        if (e && stop_retry(q, e))
+                return cri_query_sleep(q, CRI_STOP_POLL_USEC, stop_poll);
         if (e)
                 return cri_fail_from_bus(q, e);
         r = sd_bus_message_enter_container(m, 'a', "{sv}");

@@ -16,7 +16,9 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import sys
+import threading
 import time
 
 import grpc
@@ -512,7 +514,8 @@ def cmd_save(sock, path):
     cfg = sandbox_config('restart', attempt=2)
     sid = run_sandbox(ch, 'v1', cfg)
     cid = create(ch, 'v1', sid, cfg, container_config(
-        'sleeper', ['sh', '-c', 'for i in $(seq 1 40); do echo "tick $i"; sleep 0.1; done; exec sleep 1000'], attempt=3,
+        'sleeper', ['sh', '-c', 'trap "" TERM; for i in $(seq 1 40); do echo "tick $i"; sleep 0.1; done; exec sleep 1000'],
+        attempt=3,
         labels={'k': 'v'}, annotations={'a': 'b\nc'}))
     start(ch, 'v1', cid)
     wait_state(ch, 'v1', cid, pb.CONTAINER_RUNNING)
@@ -548,7 +551,20 @@ def cmd_check(sock, path):
     got = wait_log_lines(saved['container']['log_path'], 40)
     if got != [('stdout', 'tick %d' % i) for i in range(1, 41)]:
         fail('the log across the restarts: %s' % got)
-    stop(ch, 'v1', cid, 5)
+    # A stop (of a container that ignores SIGTERM) while peapodd restarts:
+    # it goes on when peapodd is back and ends with SIGKILL.
+    done = []
+    t = threading.Thread(target=lambda: done.append(stop(ch, 'v1', cid, 4)))
+    t0 = time.time()
+    t.start()
+    subprocess.run(['systemctl', 'restart', 'peapodd.service'], check=True)
+    t.join(120)
+    took = time.time() - t0
+    if not done:
+        fail('StopContainer across a restart of peapodd did not answer')
+    s = cstatus(ch, 'v1', cid)
+    if s.state != pb.CONTAINER_EXITED or s.exit_code != 137 or took < 3.9:
+        fail('StopContainer across a restart of peapodd: %s after %.1f s' % (s, took))
     remove(ch, 'v1', cid)
     remove(ch, 'v1', later)
     stop_sandbox(ch, 'v1', sid)

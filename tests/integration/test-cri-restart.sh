@@ -2,8 +2,10 @@
 # The CRI's state is peapodd's: a sandbox and a running container keep
 # their ids, metadata, labels, annotations, image, times and log path
 # across a restart of peapod-cri and of peapodd in the middle, in both API
-# versions, and are stopped and removed normally afterwards. The log file
-# the container writes to while peapod-cri restarts has each line once.
+# versions; a container created before is started after them. The log
+# file the container writes to while peapod-cri restarts has each line
+# once. A StopContainer of a container that ignores SIGTERM, while peapodd
+# restarts once more, ends with SIGKILL after its timeout.
 . "$(dirname "$0")/lib.sh"
 CRI=${CRI:-/usr/libexec/peapod/peapod-cri}
 CRIT="$(dirname "$(realpath "$0")")/../cri/crit_pods.py"
