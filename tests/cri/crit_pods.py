@@ -20,6 +20,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 
 import grpc
 
@@ -285,7 +286,13 @@ def cmd_lifecycle(sock, api):
 def cmd_pair(sock, api):
     ch = channel(sock)
     cfg = sandbox_config('pair-' + api)
+    cfg.port_mappings.add(protocol=pb.TCP, container_port=8080, host_port=18088)
     sid = run_sandbox(ch, api, cfg)
+    # The published port, and only that one (a container port alone is only declared).
+    ports = json.loads(subprocess.run(['peapod', 'status', '--format=json', sid], check=True,
+                                      stdout=subprocess.PIPE).stdout)['ports']
+    if [(p['protocol'], p['host_port'], p['pod_port']) for p in ports] != [('tcp', 18088, 8080)]:
+        fail('the sandbox publishes %s' % ports)
     server = create(ch, api, sid, cfg, container_config(
         'server', ['sh', '-c', 'mkdir -p /tmp/w && echo shared-net > /tmp/w/index.html && exec httpd -f -p 8080 -h /tmp/w']))
     client = create(ch, api, sid, cfg, container_config(
@@ -297,6 +304,11 @@ def cmd_pair(sock, api):
     s = wait_state(ch, api, client, pb.CONTAINER_EXITED)
     if s.exit_code != 0:
         fail('the client did not fetch from the server through localhost: exit %d' % s.exit_code)
+    # kubelet's probes go to the address PodSandboxStatus gives.
+    ip = sandbox_status(ch, api, sid).status.network.ip
+    body = urllib.request.urlopen('http://%s:8080/' % ip, timeout=10).read()
+    if body != b'shared-net\n':
+        fail('the server at the sandbox\'s address %s answered %r' % (ip, body))
     stop_sandbox(ch, api, sid)
     if cstatus(ch, api, server).state != pb.CONTAINER_EXITED:
         fail('the server runs on after StopPodSandbox')

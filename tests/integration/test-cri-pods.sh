@@ -5,7 +5,9 @@
 # SIGTERM, RemoveContainer, StopPodSandbox, RemovePodSandbox) with labels,
 # annotations and metadata that round-trip exactly and idempotent removals;
 # two containers that share the sandbox's network (one serves with busybox
-# httpd, the other fetches through 127.0.0.1); the security context checked
+# httpd, the other fetches through 127.0.0.1, the host through the IP that
+# PodSandboxStatus gives; a host port is published, a container port alone
+# is not); the security context checked
 # from inside the containers (uid, gid, groups, capabilities, no_new_privs,
 # read-only rootfs, seccomp); refusals that leave nothing; the container's
 # CRI log file, every line of stdout and stderr; host paths mounted
