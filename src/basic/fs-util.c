@@ -10,12 +10,12 @@
 #include <unistd.h>
 
 #include "fs-util.h"
+#include "io-util.h"
 #include "string-util.h"
 
 int write_file_atomic(const char *path, const void *data, size_t size, mode_t mode) {
         _cleanup_free_ char *tmp = NULL, *dir_copy = NULL;
         _cleanup_close_ int fd = -EBADF, dfd = -EBADF;
-        const char *p = data;
         int r;
 
         if (asprintf(&tmp, "%s.tmp.%d", path, (int) getpid()) < 0)
@@ -31,17 +31,9 @@ int write_file_atomic(const char *path, const void *data, size_t size, mode_t mo
                 r = -errno;
                 goto fail;
         }
-        while (size > 0) {
-                ssize_t n = write(fd, p, size);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        r = -errno;
-                        goto fail;
-                }
-                p += n;
-                size -= (size_t) n;
-        }
+        r = loop_write(fd, data, size);
+        if (r < 0)
+                goto fail;
         if (fsync(fd) < 0) {
                 r = -errno;
                 goto fail;

@@ -264,37 +264,20 @@ static int push_app(const char *path, size_t index, json_object *app, char ***wo
 int run_spec_parse(const char *text, size_t size, const char *path, char ***ret_pod, char ***ret_apps) {
         _cleanup_strv_free_ char **pod = calloc(1, sizeof(char *)), **apps = calloc(1, sizeof(char *));
         _cleanup_json_ json_object *root = NULL;
-        enum json_tokener_error err;
-        json_tokener *tok;
+        char where[JSON_PARSE_ERROR_STRING_MAX];
+        JsonParseError pe;
         json_object *v;
-        size_t end;
         int r;
 
         if (!pod || !apps)
                 return log_oom();
-        if (size > RUN_SPEC_SIZE_MAX)
+        r = json_parse_untrusted(text, size, RUN_SPEC_SIZE_MAX, RUN_SPEC_DEPTH_MAX, &root, &pe);
+        if (r == -E2BIG)
                 return spec_error(path, NULL, "larger than %d bytes", RUN_SPEC_SIZE_MAX);
-        if (memchr(text, 0, size))
-                return spec_error(path, NULL, "not JSON (a NUL byte)");
-        tok = json_tokener_new_ex(RUN_SPEC_DEPTH_MAX);
-        if (!tok)
+        if (r == -EBADMSG)
+                return spec_error(path, NULL, "%s", json_parse_error_to_string(&pe, where, sizeof(where)));
+        if (r < 0)
                 return log_oom();
-        root = json_tokener_parse_ex(tok, text, (int) size);
-        err = json_tokener_get_error(tok);
-        end = json_tokener_get_parse_end(tok);
-        json_tokener_free(tok);
-        if (err != json_tokener_success || !root) {
-                unsigned line = 1;
-
-                /* Where json-c stopped, as a line number to look at. */
-                for (size_t i = 0; i < end && i < size; i++)
-                        line += text[i] == '\n';
-                return spec_error(path, NULL, "line %u: %s", line,
-                                  err == json_tokener_continue ? "the JSON ends too early" : json_tokener_error_desc(err));
-        }
-        for (size_t i = end; i < size; i++)
-                if (!strchr(" \t\r\n", text[i]))
-                        return spec_error(path, NULL, "more after the JSON object");
         if (!json_object_is_type(root, json_type_object))
                 return spec_error(path, NULL, "not a JSON object");
 

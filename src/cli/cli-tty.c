@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "io-util.h"
 
 static struct termios saved_termios;
 static bool termios_saved;
@@ -86,20 +87,6 @@ int cli_pty_open(int *ret_master, int *ret_slave) {
         return 0;
 }
 
-static int write_all(int fd, const char *buf, size_t n) {
-        while (n > 0) {
-                ssize_t k = write(fd, buf, n);
-
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k <= 0)
-                        return -errno;
-                buf += k;
-                n -= (size_t) k;
-        }
-        return 0;
-}
-
 /* Copies what is readable from one fd to another: 1 copied, 0 nothing now
  * (EAGAIN), -errno at EOF (-EPIPE) or on errors. */
 static int relay(int from, int to) {
@@ -112,7 +99,7 @@ static int relay(int from, int to) {
                 return -errno;
         if (n == 0)
                 return -EPIPE;
-        return write_all(to, buf, (size_t) n) < 0 ? -EPIPE : 1;
+        return loop_write(to, buf, (size_t) n) < 0 ? -EPIPE : 1;
 }
 
 bool cli_relay_live(const CliRelay *r) {

@@ -160,7 +160,7 @@ typedef struct AppArgs {
 int bus_read_app_spec(sd_bus_message *m, AppSpec *spec, AppArgs *storage, sd_bus_error *error);
 void bus_app_args_done(AppArgs *a);
 
-/* The pod's own settings, from CreatePod's a(sv) (daemon-manager.c). */
+/* The pod's own settings, from CreatePod's a(sv) (daemon-pod-spec.c). */
 typedef struct PodProperties {
         bool stop_when_apps_exit;
         char *stage1;

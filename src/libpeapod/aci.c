@@ -47,24 +47,20 @@ int aci_manifest_parse(const void *data, size_t size, AciManifest **ret, PeapodE
         _cleanup_(aci_manifest_freep) AciManifest *m = NULL;
         _cleanup_json_ json_object *root = NULL;
         json_object *labels, *app, *v;
-        json_tokener *tok;
+        char where[JSON_PARSE_ERROR_STRING_MAX];
+        JsonParseError pe;
         const char *kind;
         int r;
 
-        if (size > ACI_MANIFEST_SIZE_MAX)
-                return peapod_error_set(e, -E2BIG, "ACI manifest larger than %d bytes", ACI_MANIFEST_SIZE_MAX);
-        if (memchr(data, 0, size))
-                return peapod_error_set(e, -EBADMSG, "ACI manifest is not JSON");
-        tok = json_tokener_new_ex(16);
-        if (!tok)
-                return -ENOMEM;
-        root = json_tokener_parse_ex(tok, data, (int) size);
-        if (root && json_tokener_get_error(tok) != json_tokener_success) {
-                json_object_put(root);
-                root = NULL;
-        }
-        json_tokener_free(tok);
-        if (!root || !json_object_is_type(root, json_type_object))
+        r = json_parse_untrusted(data, size, ACI_MANIFEST_SIZE_MAX, ACI_MANIFEST_DEPTH_MAX, &root, &pe);
+        if (r == -E2BIG)
+                return peapod_error_set(e, r, "ACI manifest larger than %d bytes", ACI_MANIFEST_SIZE_MAX);
+        if (r == -EBADMSG)
+                return peapod_error_set(e, r, "ACI manifest is not a JSON object (%s)",
+                                        json_parse_error_to_string(&pe, where, sizeof(where)));
+        if (r < 0)
+                return r;
+        if (!json_object_is_type(root, json_type_object))
                 return peapod_error_set(e, -EBADMSG, "ACI manifest is not a JSON object");
         if (json_get_string(root, "acKind", &kind) < 0 || !streq(kind, "ImageManifest"))
                 return peapod_error_set(e, -EBADMSG, "ACI manifest: acKind is not \"ImageManifest\"");

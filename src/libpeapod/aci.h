@@ -17,6 +17,8 @@
  * detached: X.aci.asc signs the whole X.aci file. */
 
 #define ACI_MANIFEST_SIZE_MAX (1024 * 1024)
+/* Nesting of the manifest's JSON (json-c recurses per level). */
+#define ACI_MANIFEST_DEPTH_MAX 16
 #define ACI_EXEC_MAX 256
 #define ACI_ENV_MAX 1024
 #define ACI_SCAN_ENTRIES_MAX 64

@@ -40,6 +40,7 @@
 #include <unistd.h>
 
 #include "crilog.h"
+#include "io-util.h"
 #include "name.h"
 #include "string-util.h"
 #include "time-util.h"
@@ -357,21 +358,6 @@ static void container_drop(CriContainer *ct, int error) {
                 c->done(c, id, error, c->userdata);
 }
 
-static int write_all(int fd, const char *p, size_t n) {
-        while (n > 0) {
-                ssize_t k = write(fd, p, n);
-
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                p += k;
-                n -= (size_t) k;
-        }
-        return 0;
-}
-
 static int commit_timer_arm(CriLog *c) {
         int enabled = SD_EVENT_OFF, r;
 
@@ -392,7 +378,7 @@ static int container_flush(CriContainer *ct) {
 
         if (c->n_batch == 0)
                 return 0;
-        r = write_all(ct->fd, c->buf, c->len);
+        r = loop_write(ct->fd, c->buf, c->len);
         if (r < 0)
                 return r;
         if (c->keep_stats) {

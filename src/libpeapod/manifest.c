@@ -145,31 +145,21 @@ ImageConfig *image_config_free(ImageConfig *c) {
  * the document is), bounded size and nesting. */
 static int json_parse_document(const void *data, size_t size, json_object **ret, PeapodError *e) {
         _cleanup_json_ json_object *o = NULL;
-        struct json_tokener *tok;
-        enum json_tokener_error err;
-        size_t end;
+        char where[JSON_PARSE_ERROR_STRING_MAX];
+        JsonParseError pe;
+        int r;
 
-        if (size > MANIFEST_SIZE_MAX)
-                return peapod_error_set(e, -EFBIG, "Document is %zu bytes, more than the limit of %u",
-                                       size, MANIFEST_SIZE_MAX);
         if (size == 0)
                 return peapod_error_set(e, -EBADMSG, "Document is empty");
-        if (memchr(data, 0, size))
-                return peapod_error_set(e, -EBADMSG, "Document contains a NUL byte");
-        tok = json_tokener_new_ex(MANIFEST_JSON_DEPTH_MAX);
-        if (!tok)
-                return -ENOMEM;
-        o = json_tokener_parse_ex(tok, data, (int) size);
-        err = json_tokener_get_error(tok);
-        end = json_tokener_get_parse_end(tok);
-        json_tokener_free(tok);
-        if (err == json_tokener_continue)
-                return peapod_error_set(e, -EBADMSG, "Document is truncated JSON");
-        if (err != json_tokener_success || !o)
-                return peapod_error_set(e, -EBADMSG, "Document is not valid JSON: %s", json_tokener_error_desc(err));
-        for (const char *p = (const char *) data + end; p < (const char *) data + size; p++)
-                if (!strchr(" \t\r\n", *p))
-                        return peapod_error_set(e, -EBADMSG, "Trailing data after the JSON document");
+        r = json_parse_untrusted(data, size, MANIFEST_SIZE_MAX, MANIFEST_JSON_DEPTH_MAX, &o, &pe);
+        if (r == -E2BIG)
+                return peapod_error_set(e, -EFBIG, "Document is %zu bytes, more than the limit of %u",
+                                       size, MANIFEST_SIZE_MAX);
+        if (r == -EBADMSG)
+                return peapod_error_set(e, r, "Document is not valid JSON (%s)",
+                                        json_parse_error_to_string(&pe, where, sizeof(where)));
+        if (r < 0)
+                return r;
         if (!json_object_is_type(o, json_type_object))
                 return peapod_error_set(e, -EBADMSG, "Document is not a JSON object");
         *ret = TAKE_PTR(o);

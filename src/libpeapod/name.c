@@ -8,22 +8,9 @@
 #include "macro.h"
 #include "name.h"
 
+/* The pod name is the stage1's hostname too: one rule for both. */
 bool pod_name_is_valid(const char *name) {
-        size_t n;
-
-        if (isempty(name))
-                return false;
-        n = strlen(name);
-        if (n > POD_NAME_MAX)
-                return false;
-        if (name[0] == '-' || name[0] == '.')
-                return false;
-        if (strstr(name, ".."))
-                return false;
-        for (const char *p = name; *p; p++)
-                if (!isascii(*p) || !(isalnum(*p) || *p == '-' || *p == '.'))
-                        return false;
-        return true;
+        return hostname_is_valid(name);
 }
 
 bool app_name_is_valid(const char *name) {

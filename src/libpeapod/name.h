@@ -3,7 +3,9 @@
 
 #include <stdbool.h>
 
-#define POD_NAME_MAX 64
+#include "valid-util.h"
+
+#define POD_NAME_MAX HOSTNAME_MAX
 #define APP_NAME_MAX 63
 #define POD_ID_LEN 32
 

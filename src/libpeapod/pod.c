@@ -13,6 +13,7 @@
 #include "seccomp-spec.h"
 #include "strv.h"
 #include "time-util.h"
+#include "valid-util.h"
 
 static const char * const pod_state_table[_POD_STATE_MAX] = {
         [POD_CREATED] = "created",
@@ -110,12 +111,6 @@ Pod *pod_free(Pod *p) {
         return NULL;
 }
 
-/* Environment entries must be K=V with a non-empty K without '='. */
-static bool env_assignment_is_valid(const char *e) {
-        const char *eq = strchr(e, '=');
-        return eq && eq != e;
-}
-
 /* Image env first, then the caller's, a later K replacing an earlier one. */
 static int env_merge(char * const *base, char * const *extra, char ***ret) {
         _cleanup_strv_free_ char **l = strv_copy(base);
@@ -145,25 +140,6 @@ static int env_merge(char * const *base, char * const *extra, char ***ret) {
         }
         *ret = TAKE_PTR(l);
         return 0;
-}
-
-/* A user or group as stage1 takes it: printable ASCII without blanks,
- * ',' or ':' (the separators of passwd and group lines). */
-static bool id_part_is_valid(const char *s, size_t n) {
-        if (n == 0 || n > 256)
-                return false;
-        for (size_t i = 0; i < n; i++)
-                if (s[i] <= ' ' || s[i] >= 0x7f || s[i] == ':' || s[i] == ',')
-                        return false;
-        return true;
-}
-
-static bool user_spec_is_valid(const char *s) {
-        const char *colon = strchr(s, ':');
-
-        if (!colon)
-                return id_part_is_valid(s, strlen(s));
-        return id_part_is_valid(s, (size_t) (colon - s)) && id_part_is_valid(colon + 1, strlen(colon + 1));
 }
 
 static int app_copy_mounts(App *a, const AppMount *mounts, size_t n, PeapodError *err) {
@@ -199,7 +175,7 @@ static int app_set_isolation(App *a, const AppSpec *s, const char *image_user, P
 
         if (s->user && !user_spec_is_valid(s->user))
                 return peapod_error_set(err, -EINVAL, "Invalid user '%s': USER[:GROUP], ids or names", s->user);
-        if (s->group && !id_part_is_valid(s->group, strlen(s->group)))
+        if (s->group && !user_part_is_valid(s->group, strlen(s->group)))
                 return peapod_error_set(err, -EINVAL, "Invalid group '%s'", s->group);
         if (s->group) {
                 size_t n = isempty(user) ? 0 : strcspn(user, ":");
@@ -217,7 +193,7 @@ static int app_set_isolation(App *a, const AppSpec *s, const char *image_user, P
         if (strv_length(s->supplementary_groups) > 64)
                 return peapod_error_set(err, -E2BIG, "Too many supplementary groups (at most 64)");
         FOREACH_STRV(g, s->supplementary_groups)
-                if (!id_part_is_valid(g, strlen(g)))
+                if (!user_part_is_valid(g, strlen(g)))
                         return peapod_error_set(err, -EINVAL, "Invalid supplementary group '%s'", g);
         if (s->supplementary_groups) {
                 a->supplementary_groups = strv_copy(s->supplementary_groups);

@@ -96,24 +96,20 @@ static int policy_entry_parse(json_object *o, const char *scope, PolicyEntry *re
 int policy_parse(const char *text, size_t size, Policy **ret, PeapodError *e) {
         _cleanup_(policy_freep) Policy *p = NULL;
         _cleanup_json_ json_object *root = NULL;
-        json_tokener *tok;
+        char where[JSON_PARSE_ERROR_STRING_MAX];
         json_object *v, *scopes;
+        JsonParseError pe;
         int r;
 
-        if (size > POLICY_SIZE_MAX)
-                return peapod_error_set(e, -E2BIG, "policy.json is larger than %d bytes", POLICY_SIZE_MAX);
-        if (memchr(text, 0, size))
-                return peapod_error_set(e, -EBADMSG, "policy.json: not JSON");
-        tok = json_tokener_new_ex(16);
-        if (!tok)
-                return -ENOMEM;
-        root = json_tokener_parse_ex(tok, text, (int) size);
-        if (root && json_tokener_get_error(tok) != json_tokener_success) {
-                json_object_put(root);
-                root = NULL;
-        }
-        json_tokener_free(tok);
-        if (!root || !json_object_is_type(root, json_type_object))
+        r = json_parse_untrusted(text, size, POLICY_SIZE_MAX, POLICY_DEPTH_MAX, &root, &pe);
+        if (r == -E2BIG)
+                return peapod_error_set(e, r, "policy.json is larger than %d bytes", POLICY_SIZE_MAX);
+        if (r == -EBADMSG)
+                return peapod_error_set(e, r, "policy.json: not a JSON object (%s)",
+                                        json_parse_error_to_string(&pe, where, sizeof(where)));
+        if (r < 0)
+                return r;
+        if (!json_object_is_type(root, json_type_object))
                 return peapod_error_set(e, -EBADMSG, "policy.json: not a JSON object");
 
         p = calloc(1, sizeof(*p));

@@ -44,6 +44,7 @@ typedef struct Policy {
 } Policy;
 
 #define POLICY_SIZE_MAX (1024 * 1024)
+#define POLICY_DEPTH_MAX 16
 #define POLICY_ENTRIES_MAX 4096
 #define POLICY_PATH PEAPOD_CONF_DIR "/policy.json"
 #define POLICY_SHIPPED_PATH PEAPOD_DATA_DIR "/policy.json"

@@ -7,6 +7,7 @@
 
 #include <curl/curl.h>
 
+#include "io-util.h"
 #include "json-util.h"
 #include "manifest.h"
 #include "registry.h"
@@ -1441,20 +1442,7 @@ int registry_get_blob(RegistryClient *c, const ImageReference *ref, const char *
 }
 
 int registry_fd_sink_write(const void *data, size_t size, void *userdata) {
-        int fd = (int) (intptr_t) userdata;
-        const char *p = data;
-
-        while (size > 0) {
-                ssize_t k = write(fd, p, size);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                p += k;
-                size -= (size_t) k;
-        }
-        return 0;
+        return loop_write((int) (intptr_t) userdata, data, size);
 }
 
 int registry_fd_sink_reset(void *userdata) {

@@ -30,22 +30,19 @@ int simple_signature_parse(const void *data, size_t size, SimpleSignature **ret,
         _cleanup_json_ json_object *root = NULL;
         json_object *critical, *image, *identity;
         const char *type, *digest, *reference;
-        json_tokener *tok;
+        char where[JSON_PARSE_ERROR_STRING_MAX];
+        JsonParseError pe;
+        int r;
 
-        if (size > SIMPLE_SIGNATURE_SIZE_MAX)
-                return peapod_error_set(e, -E2BIG, "Signature payload is larger than %d bytes", SIMPLE_SIGNATURE_SIZE_MAX);
-        if (memchr(data, 0, size))
-                return peapod_error_set(e, -EBADMSG, "Signature payload is not JSON");
-        tok = json_tokener_new_ex(8);
-        if (!tok)
-                return -ENOMEM;
-        root = json_tokener_parse_ex(tok, data, (int) size);
-        if (root && json_tokener_get_error(tok) != json_tokener_success) {
-                json_object_put(root);
-                root = NULL;
-        }
-        json_tokener_free(tok);
-        if (!root || !json_object_is_type(root, json_type_object))
+        r = json_parse_untrusted(data, size, SIMPLE_SIGNATURE_SIZE_MAX, SIMPLE_SIGNATURE_DEPTH_MAX, &root, &pe);
+        if (r == -E2BIG)
+                return peapod_error_set(e, r, "Signature payload is larger than %d bytes", SIMPLE_SIGNATURE_SIZE_MAX);
+        if (r == -EBADMSG)
+                return peapod_error_set(e, r, "Signature payload is not a JSON object (%s)",
+                                        json_parse_error_to_string(&pe, where, sizeof(where)));
+        if (r < 0)
+                return r;
+        if (!json_object_is_type(root, json_type_object))
                 return peapod_error_set(e, -EBADMSG, "Signature payload is not a JSON object");
 
         critical = json_get_object(root, "critical");

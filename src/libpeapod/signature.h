@@ -16,6 +16,7 @@
 
 #define SIMPLE_SIGNATURE_TYPE "atomic container signature"
 #define SIMPLE_SIGNATURE_SIZE_MAX (64 * 1024)
+#define SIMPLE_SIGNATURE_DEPTH_MAX 8
 
 typedef struct SimpleSignature {
         char *docker_reference;

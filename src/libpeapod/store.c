@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "fs-util.h"
+#include "io-util.h"
 #include "json-util.h"
 #include "store.h"
 #include "string-util.h"
@@ -18,6 +19,7 @@
 /* index.json is ours, but other tools (skopeo, umoci) write OCI layouts too
  * and a corrupt file must not take the process down: bounded like any input. */
 #define STORE_INDEX_SIZE_MAX (32U * 1024U * 1024U)
+#define STORE_INDEX_DEPTH_MAX 16
 /* An index names manifests, which may again be indexes; the spec sets no
  * limit, we do. Content addressing already rules out cycles. */
 #define STORE_NESTING_MAX 4
@@ -393,8 +395,6 @@ int store_blob_begin(Store *s, const Digest *expected, uint64_t expected_size, B
 }
 
 int blob_writer_write(BlobWriter *w, const void *data, size_t size, PeapodError *e) {
-        const char *p = data;
-        size_t left = size;
         int r;
 
         if (w->fd < 0 || w->broken)
@@ -428,19 +428,12 @@ int blob_writer_write(BlobWriter *w, const void *data, size_t size, PeapodError 
                 w->unchecked = 0;
         }
         w->unchecked += size;
-        while (left > 0) {
-                ssize_t n = write(w->fd, p, left);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        /* Part of the data may be in the file now: the hash
-                         * and the file disagree, so this writer can never
-                         * commit. */
-                        w->broken = true;
-                        return -errno;
-                }
-                p += n;
-                left -= (size_t) n;
+        r = loop_write(w->fd, data, size);
+        if (r < 0) {
+                /* Part of the data may be in the file now: the hash and the
+                 * file disagree, so this writer can never commit. */
+                w->broken = true;
+                return r;
         }
         r = digest_context_update(&w->ctx, data, size);
         if (r < 0)
@@ -558,18 +551,12 @@ static bool ref_name_is_valid(const char *ref) {
 
 static int index_parse(const char *text, size_t n, json_object **ret, json_object **ret_manifests) {
         _cleanup_json_ json_object *o = NULL;
-        struct json_tokener *tok;
         json_object *m;
         int r;
 
-        if (n > STORE_INDEX_SIZE_MAX || memchr(text, 0, n))
-                return -EBADMSG;
-        tok = json_tokener_new_ex(16);
-        if (!tok)
-                return -ENOMEM;
-        o = json_tokener_parse_ex(tok, text, (int) n);
-        r = json_tokener_get_error(tok) == json_tokener_success ? 0 : -EBADMSG;
-        json_tokener_free(tok);
+        r = json_parse_untrusted(text, n, STORE_INDEX_SIZE_MAX, STORE_INDEX_DEPTH_MAX, &o, NULL);
+        if (r == -ENOMEM)
+                return r;
         if (r < 0 || !json_object_is_type(o, json_type_object))
                 return -EBADMSG;
         if (!json_object_object_get_ex(o, "manifests", &m) || !json_object_is_type(m, json_type_array))

@@ -44,6 +44,7 @@
 #include <unistd.h>
 
 #include "fs-util.h"
+#include "io-util.h"
 #include "storage-conf.h"
 #include "string-util.h"
 #include "unpack.h"
@@ -476,24 +477,6 @@ static int apply_metadata_fd(Unpacker *u, struct archive_entry *e, int fd, bool 
         return 0;
 }
 
-static int write_all_at(int fd, const char *p, size_t n, off_t off) {
-        while (n > 0) {
-                ssize_t k = pwrite(fd, p, n, off);
-
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (k == 0)
-                        return -EIO;
-                p += k;
-                n -= (size_t) k;
-                off += k;
-        }
-        return 0;
-}
-
 static int unpack_file(Unpacker *u, struct archive_entry *e, int pfd, const char *base, uint64_t size) {
         _cleanup_close_ int fd = -EBADF;
         uint64_t end = 0;
@@ -541,7 +524,7 @@ static int unpack_file(Unpacker *u, struct archive_entry *e, int pfd, const char
                         if (r < 0)
                                 return r;
                 }
-                r = write_all_at(fd, buf, len, (off_t) off);
+                r = loop_write_at(fd, buf, len, (off_t) off);
                 if (r < 0)
                         return unpack_fail(u, r, "cannot write: %s", strerror(-r));
                 u->unchecked += len;

@@ -8,16 +8,7 @@
 #include "fs-util.h"
 #include "macro.h"
 #include "stage1-identity.h"
-
-static unsigned failures;
-
-#define CHECK(expr)                                                             \
-        do {                                                                    \
-                bool _ok = (expr);                                              \
-                printf("%s: %s\n", _ok ? "ok  " : "FAIL", #expr);               \
-                if (!_ok)                                                       \
-                        failures++;                                             \
-        } while (0)
+#include "tests.h"
 
 static const char good[] =
         "Name:\tsleep\nUmask:\t0022\nState:\tS (sleeping)\n"
@@ -38,48 +29,47 @@ static char *replace(const char *s, const char *from, const char *to) {
 int main(void) {
         Identity id = {};
 
-        CHECK(identity_parse_proc_status(good, &id) == 0);
-        CHECK(id.uid[0] == 1000 && id.uid[1] == 1001 && id.uid[2] == 1002);
-        CHECK(id.gid[0] == 100 && id.gid[1] == 101 && id.gid[2] == 102);
-        CHECK(id.n_groups == 3 && id.groups[0] == 10 && id.groups[2] == 30);
-        CHECK(id.cap_eff == 0xa80425fbULL && id.cap_prm == 0xa80425fbULL && id.cap_inh == 0);
-        CHECK(id.cap_bnd == 0x1ffffffffffULL && id.cap_amb == 0x400);
-        CHECK(id.no_new_privs && id.seccomp == 0 && id.seccomp_filters == 0);
+        ASSERT_TRUE(identity_parse_proc_status(good, &id) == 0);
+        ASSERT_TRUE(id.uid[0] == 1000 && id.uid[1] == 1001 && id.uid[2] == 1002);
+        ASSERT_TRUE(id.gid[0] == 100 && id.gid[1] == 101 && id.gid[2] == 102);
+        ASSERT_TRUE(id.n_groups == 3 && id.groups[0] == 10 && id.groups[2] == 30);
+        ASSERT_TRUE(id.cap_eff == 0xa80425fbULL && id.cap_prm == 0xa80425fbULL && id.cap_inh == 0);
+        ASSERT_TRUE(id.cap_bnd == 0x1ffffffffffULL && id.cap_amb == 0x400);
+        ASSERT_TRUE(id.no_new_privs && id.seccomp == 0 && id.seccomp_filters == 0);
         /* We cover a process with our own filters, not one with more. */
         {
                 _cleanup_free_ char *self = NULL;
                 Identity me = {};
-                CHECK(read_file("/proc/self/status", 65536, &self, NULL) == 0 && identity_parse_proc_status(self, &me) == 0);
-                CHECK(identity_seccomp_covers(&me) == 1);
+                ASSERT_TRUE(read_file("/proc/self/status", 65536, &self, NULL) == 0 && identity_parse_proc_status(self, &me) == 0);
+                ASSERT_TRUE(identity_seccomp_covers(&me) == 1);
                 me.seccomp = 2;
                 me.seccomp_filters++;
-                CHECK(identity_seccomp_covers(&me) == 0);
+                ASSERT_TRUE(identity_seccomp_covers(&me) == 0);
         }
 
         /* An empty Groups line: no supplementary groups. */
-        CHECK(identity_parse_proc_status(replace(good, "Groups:\t10 20 30 \n", "Groups:\t\n"), &id) == 0 && id.n_groups == 0);
+        ASSERT_TRUE(identity_parse_proc_status(replace(good, "Groups:\t10 20 30 \n", "Groups:\t\n"), &id) == 0 && id.n_groups == 0);
         /* Missing or malformed fields are refused, never defaulted. */
-        CHECK(identity_parse_proc_status(replace(good, "CapBnd:", "CapBnX:"), &id) == -EBADMSG);
-        CHECK(identity_parse_proc_status(replace(good, "CapEff:\t00000000a80425fb", "CapEff:\tzz"), &id) == -EBADMSG);
-        CHECK(identity_parse_proc_status(replace(good, "Uid:\t1000\t1001\t1002\t1003", "Uid:\t1000"), &id) == -EBADMSG);
-        CHECK(identity_parse_proc_status(replace(good, "Uid:\t1000", "Uid:\t4294967295"), &id) == -EBADMSG);
-        CHECK(identity_parse_proc_status(replace(good, "NoNewPrivs:\t1", "NoNewPrivs:\t7"), &id) == -EBADMSG);
-        CHECK(identity_parse_proc_status(replace(good, "Seccomp:\t0\n", ""), &id) == -EBADMSG);
-        CHECK(identity_parse_proc_status(replace(good, "Seccomp_filters:\t0\n", ""), &id) == -EBADMSG);
-        CHECK(identity_parse_proc_status(replace(good, "Groups:\t10 20 30", "Groups:\t10 x"), &id) == -EBADMSG);
-        CHECK(identity_parse_proc_status("", &id) == -EBADMSG);
+        ASSERT_TRUE(identity_parse_proc_status(replace(good, "CapBnd:", "CapBnX:"), &id) == -EBADMSG);
+        ASSERT_TRUE(identity_parse_proc_status(replace(good, "CapEff:\t00000000a80425fb", "CapEff:\tzz"), &id) == -EBADMSG);
+        ASSERT_TRUE(identity_parse_proc_status(replace(good, "Uid:\t1000\t1001\t1002\t1003", "Uid:\t1000"), &id) == -EBADMSG);
+        ASSERT_TRUE(identity_parse_proc_status(replace(good, "Uid:\t1000", "Uid:\t4294967295"), &id) == -EBADMSG);
+        ASSERT_TRUE(identity_parse_proc_status(replace(good, "NoNewPrivs:\t1", "NoNewPrivs:\t7"), &id) == -EBADMSG);
+        ASSERT_TRUE(identity_parse_proc_status(replace(good, "Seccomp:\t0\n", ""), &id) == -EBADMSG);
+        ASSERT_TRUE(identity_parse_proc_status(replace(good, "Seccomp_filters:\t0\n", ""), &id) == -EBADMSG);
+        ASSERT_TRUE(identity_parse_proc_status(replace(good, "Groups:\t10 20 30", "Groups:\t10 x"), &id) == -EBADMSG);
+        ASSERT_TRUE(identity_parse_proc_status("", &id) == -EBADMSG);
         {
                 char groups[1024] = "Groups:\t";
                 for (int i = 0; i < 65; i++)
                         snprintf(groups + strlen(groups), sizeof(groups) - strlen(groups), "%d ", i);
-                CHECK(identity_parse_proc_status(replace(good, "Groups:\t10 20 30 ", groups), &id) == -E2BIG);
+                ASSERT_TRUE(identity_parse_proc_status(replace(good, "Groups:\t10 20 30 ", groups), &id) == -E2BIG);
         }
         /* Our own status parses: the kernel's format is what we think. */
         {
                 _cleanup_free_ char *self = NULL;
-                CHECK(read_file("/proc/self/status", 65536, &self, NULL) == 0 &&
+                ASSERT_TRUE(read_file("/proc/self/status", 65536, &self, NULL) == 0 &&
                       identity_parse_proc_status(self, &id) == 0 && id.uid[0] == getuid());
         }
-        printf("%u failure(s)\n", failures);
-        return failures ? 1 : 0;
+        return 0;
 }

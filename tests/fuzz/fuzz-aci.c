@@ -7,19 +7,8 @@
 
 #include "aci.h"
 #include "fs-util.h"
+#include "io-util.h"
 #include "fuzz.h"
-
-static int write_all(int fd, const uint8_t *p, size_t n) {
-        while (n > 0) {
-                ssize_t k = write(fd, p, n);
-
-                if (k <= 0)
-                        return -1;
-                p += k;
-                n -= (size_t) k;
-        }
-        return 0;
-}
 
 /* An ACI as `peapod image import` gets it: a tar, maybe compressed, whose
  * "manifest" is found and parsed (aci_detect) and whose rootfs/ is copied
@@ -34,7 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 return 0;
         fd = memfd_create("fuzz-aci", MFD_CLOEXEC);
         null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
-        if (fd < 0 || null_fd < 0 || write_all(fd, data, size) < 0)
+        if (fd < 0 || null_fd < 0 || loop_write(fd, data, size) < 0)
                 return 0;
         if (aci_detect(fd, &m, &e) > 0) {
                 _cleanup_free_ char *ref = NULL;

@@ -16,6 +16,7 @@
 
 #include "fs-util.h"
 #include "fuzz.h"
+#include "io-util.h"
 #include "unpack.h"
 
 static char base[] = "/tmp/fuzz-unpack-XXXXXX";
@@ -75,12 +76,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         fd = memfd_create("layer", MFD_CLOEXEC);
         if (fd < 0)
                 abort();
-        for (size_t done = 0; done < size;) {
-                ssize_t n = write(fd, data + done, size - done);
-                if (n <= 0)
-                        abort();
-                done += (size_t) n;
-        }
+        if (loop_write(fd, data, size) < 0)
+                abort();
         if (lseek(fd, 0, SEEK_SET) != 0)
                 abort();
 

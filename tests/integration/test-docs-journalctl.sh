@@ -5,7 +5,13 @@
 # line (not "-- No entries --").
 . "$(dirname "$0")/lib.sh"
 src=${PEAPOD_SOURCE_DIR:-$(dirname "$(realpath "$0")")/../..}
-cleanup() { $PEAPOD rm --force "${PFX}web" >/dev/null 2>&1 || true; }
+spec=/etc/peapod/pods/${PFX}web.json
+cleanup() {
+        systemctl stop "peapod-pod@${PFX}web.service" >/dev/null 2>&1 || true
+        systemctl reset-failed "peapod-pod@${PFX}web.service" >/dev/null 2>&1 || true
+        rm -f "$spec"
+        $PEAPOD rm --force "${PFX}web" >/dev/null 2>&1 || true
+}
 trap cleanup EXIT
 
 # The app is called clock as in tools/try; the pod is named after peapod(1)'s
@@ -28,10 +34,28 @@ cmds=$(
         grep -E '^ *show journalctl ' "$src/tools/try" | sed -E 's/^ *show //'
 )
 cmds=$(echo "$cmds" | sed -E 's/\\-/-/g; s/\\e/\\/g')
+# The boot unit's last: running it replaces the pod the others select.
+cmds=$(echo "$cmds" | grep -v peapod-pod@; echo "$cmds" | grep peapod-pod@)
 n=$(echo "$cmds" | grep -c journalctl)
 [ "$n" -ge 6 ] || fail "found only $n journalctl commands in the docs: $cmds"
 
+# The boot unit's commands (journalctl -u peapod-pod@NAME) need that unit:
+# the same pod, run from a spec file by the template unit.
+boot_unit_ran=
+boot_unit() {
+        [ -n "$boot_unit_ran" ] && return 0
+        $PEAPOD rm --force "${PFX}web" >/dev/null
+        mkdir -p /etc/peapod/pods
+        printf '{"net": "none", "apps": [{"image": "busybox", "app-name": "clock", "exec": ["sh", "-c", "echo %s"]}]}\n' \
+                "$line" >"$spec"
+        systemctl start "peapod-pod@${PFX}web.service" || fail "peapod-pod@${PFX}web did not start"
+        wait_for 60 sh -c "journalctl -u 'peapod-pod@${PFX}web.service' -o cat | grep -q '$line'" ||
+                fail "the boot pod's line is not in journalctl -u peapod-pod@${PFX}web"
+        boot_unit_ran=1
+}
+
 while IFS= read -r cmd; do
+        case "$cmd" in *peapod-pod@*) boot_unit ;; esac
         run=$(echo "$cmd" | sed -E "s/<pod id>/$id/g; s/=ID( |\$)/=$id\1/g; s/<app id>|APP-ID/$app_id/g;
                                     s/<name>/clock/g; s/=NAME( |\$)/=clock\1/g; s/ UNIT( |\$)/ $unit\1/g;
                                     s/\"\\\$id\"/$id/g; s/\bweb\b/${PFX}web/g")

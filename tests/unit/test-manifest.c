@@ -331,7 +331,7 @@ TEST(malformed) {
         expect_manifest_error("{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\"}", EBADMSG, "schemaVersion");
         expect_manifest_error("{\"schemaVersion\":2,\"mediaType\":5}", EBADMSG, "\"mediaType\" is not a string");
         expect_manifest_error(M_HEAD M_CONFIG ",\"layers\":[]", EBADMSG, "truncated");
-        expect_manifest_error(M_HEAD M_CONFIG ",\"layers\":[]} {}", EBADMSG, "Trailing");
+        expect_manifest_error(M_HEAD M_CONFIG ",\"layers\":[]} {}", EBADMSG, "trailing data");
 }
 
 TEST(malformed_other) {

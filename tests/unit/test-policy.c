@@ -89,6 +89,9 @@ TEST(refused) {
         check_refused("{\"scopes\": {\"a.io/x\": {\"type\": \"signedBy\", \"keys\": []}}}", "unknown key");
         check_refused("{\"scopes\": []}", "not an object");
         check_refused("{\"default\": {\"type\": \"reject\"}", "not a JSON object");
+        /* Where it went wrong, and nothing after the object. */
+        check_refused("{\"default\":\n {\"type\": reject}}", "line 2, column");
+        check_refused("{} {}", "trailing data");
 }
 
 static SimpleSignature *sig_parse(const char *text, const char *needle) {
@@ -139,6 +142,7 @@ TEST(signature_payload) {
                   "\"}, \"identity\": {\"docker-reference\": \"a.io/b\"}, \"extra\": 1}}",
                   "unknown critical key");
         sig_parse("[1,2]", "not a JSON object");
+        sig_parse("{\"critical\": {}} x", "trailing data");
         sig_parse("{\"critical\": 5}", "no \"critical\"");
 }
 

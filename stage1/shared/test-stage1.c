@@ -17,68 +17,42 @@
 #include "stage1-util.h"
 #include "string-util.h"
 #include "strv.h"
-
-static unsigned failures;
-
-#define CHECK(expr)                                                             \
-        do {                                                                    \
-                bool _ok = (expr);                                              \
-                printf("%s: %s\n", _ok ? "ok  " : "FAIL", #expr);               \
-                if (!_ok)                                                       \
-                        failures++;                                             \
-        } while (0)
+#include "tests.h"
 
 static void test_parse(void) {
         pid_t pid = 0;
         int fd = -1;
 
         printf("== parse_pid, parse_fd\n");
-        CHECK(parse_pid("1234", &pid) == 0 && pid == 1234);
-        CHECK(parse_pid("0", &pid) < 0);
-        CHECK(parse_pid("-5", &pid) < 0);
-        CHECK(parse_pid(" 5", &pid) < 0);
-        CHECK(parse_pid("5x", &pid) < 0);
-        CHECK(parse_pid("99999999999", &pid) < 0);
-        CHECK(parse_pid("", &pid) < 0);
-        CHECK(parse_fd("3", &fd) == 0 && fd == 3);
-        CHECK(parse_fd("0", &fd) == 0 && fd == 0);
-        CHECK(parse_fd("+3", &fd) < 0);
+        ASSERT_TRUE(parse_pid("1234", &pid) == 0 && pid == 1234);
+        ASSERT_TRUE(parse_pid("0", &pid) < 0);
+        ASSERT_TRUE(parse_pid("-5", &pid) < 0);
+        ASSERT_TRUE(parse_pid(" 5", &pid) < 0);
+        ASSERT_TRUE(parse_pid("5x", &pid) < 0);
+        ASSERT_TRUE(parse_pid("99999999999", &pid) < 0);
+        ASSERT_TRUE(parse_pid("", &pid) < 0);
+        ASSERT_TRUE(parse_fd("3", &fd) == 0 && fd == 3);
+        ASSERT_TRUE(parse_fd("0", &fd) == 0 && fd == 0);
+        ASSERT_TRUE(parse_fd("+3", &fd) < 0);
 }
 
 static void test_validators(void) {
         printf("== validators\n");
-        CHECK(hostname_is_valid("web"));
-        CHECK(hostname_is_valid("pod-1a2b3c4d"));
-        CHECK(hostname_is_valid("a.b-c"));
-        CHECK(!hostname_is_valid(""));
-        CHECK(!hostname_is_valid("-x"));
-        CHECK(!hostname_is_valid(".x"));
-        CHECK(!hostname_is_valid("a..b"));
-        CHECK(!hostname_is_valid("a_b"));
-        CHECK(!hostname_is_valid("a/b"));
-        CHECK(!hostname_is_valid("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")); /* 65 */
+        ASSERT_TRUE(unit_name_is_valid("machine-web.scope"));
+        ASSERT_TRUE(unit_name_is_valid("machine-my\\x2dpod.scope"));
+        ASSERT_TRUE(!unit_name_is_valid("machine.slice/x.scope"));
+        ASSERT_TRUE(!unit_name_is_valid("noscope"));
+        ASSERT_TRUE(!unit_name_is_valid(".."));
+        ASSERT_TRUE(!unit_name_is_valid(""));
 
-        CHECK(unit_name_is_valid("machine-web.scope"));
-        CHECK(unit_name_is_valid("machine-my\\x2dpod.scope"));
-        CHECK(!unit_name_is_valid("machine.slice/x.scope"));
-        CHECK(!unit_name_is_valid("noscope"));
-        CHECK(!unit_name_is_valid(".."));
-        CHECK(!unit_name_is_valid(""));
+        ASSERT_TRUE(app_id_is_valid("0123456789abcdef0123456789abcdef"));
+        ASSERT_TRUE(!app_id_is_valid("a b"));
+        ASSERT_TRUE(!app_id_is_valid("a/b"));
+        ASSERT_TRUE(!app_id_is_valid(""));
 
-        CHECK(app_id_is_valid("0123456789abcdef0123456789abcdef"));
-        CHECK(!app_id_is_valid("a b"));
-        CHECK(!app_id_is_valid("a/b"));
-        CHECK(!app_id_is_valid(""));
-
-        CHECK(env_assignment_is_valid("A=b"));
-        CHECK(env_assignment_is_valid("A="));
-        CHECK(env_assignment_is_valid("A=b=c"));
-        CHECK(!env_assignment_is_valid("=b"));
-        CHECK(!env_assignment_is_valid("A"));
-
-        CHECK(env_has_path((char *[]) { (char *) "X=1", (char *) "PATH=/x", NULL }));
-        CHECK(!env_has_path((char *[]) { (char *) "XPATH=/x", (char *) "PATHX=1", NULL }));
-        CHECK(!env_has_path(NULL));
+        ASSERT_TRUE(env_has_path((char *[]) { (char *) "X=1", (char *) "PATH=/x", NULL }));
+        ASSERT_TRUE(!env_has_path((char *[]) { (char *) "XPATH=/x", (char *) "PATHX=1", NULL }));
+        ASSERT_TRUE(!env_has_path(NULL));
 }
 
 static void test_cgroup(void) {
@@ -96,18 +70,18 @@ static void test_cgroup(void) {
         const char *no_newline = "0::/a/machine-web.scope";
 
         printf("== cgroup_contents_in_unit\n");
-        CHECK(cgroup_contents_in_unit(unified, "machine-web.scope") == 1);
-        CHECK(cgroup_contents_in_unit(hybrid, "machine-web.scope") == 1);
-        CHECK(cgroup_contents_in_unit(legacy_only, "machine-web.scope") == 1);
-        CHECK(cgroup_contents_in_unit(no_newline, "machine-web.scope") == 1);
-        CHECK(cgroup_contents_in_unit(unified, "machine-db.scope") == 0);
-        CHECK(cgroup_contents_in_unit(controller_only, "machine-web.scope") == 0);
-        CHECK(cgroup_contents_in_unit(suffix, "machine-web.scope") == 0);
-        CHECK(cgroup_contents_in_unit(deeper, "machine-web.scope") == 0);
-        CHECK(cgroup_contents_in_unit("0::/machine-web.scope\n", "machine-web.scope") == 1);
-        CHECK(cgroup_contents_in_unit("", "machine-web.scope") == 0);
-        CHECK(cgroup_contents_in_unit("garbage\n", "machine-web.scope") < 0);
-        CHECK(cgroup_contents_in_unit(unified, "a/machine-web.scope") < 0);
+        ASSERT_TRUE(cgroup_contents_in_unit(unified, "machine-web.scope") == 1);
+        ASSERT_TRUE(cgroup_contents_in_unit(hybrid, "machine-web.scope") == 1);
+        ASSERT_TRUE(cgroup_contents_in_unit(legacy_only, "machine-web.scope") == 1);
+        ASSERT_TRUE(cgroup_contents_in_unit(no_newline, "machine-web.scope") == 1);
+        ASSERT_TRUE(cgroup_contents_in_unit(unified, "machine-db.scope") == 0);
+        ASSERT_TRUE(cgroup_contents_in_unit(controller_only, "machine-web.scope") == 0);
+        ASSERT_TRUE(cgroup_contents_in_unit(suffix, "machine-web.scope") == 0);
+        ASSERT_TRUE(cgroup_contents_in_unit(deeper, "machine-web.scope") == 0);
+        ASSERT_TRUE(cgroup_contents_in_unit("0::/machine-web.scope\n", "machine-web.scope") == 1);
+        ASSERT_TRUE(cgroup_contents_in_unit("", "machine-web.scope") == 0);
+        ASSERT_TRUE(cgroup_contents_in_unit("garbage\n", "machine-web.scope") < 0);
+        ASSERT_TRUE(cgroup_contents_in_unit(unified, "a/machine-web.scope") < 0);
 
         printf("== cgroup_contents_unit\n");
         {
@@ -115,29 +89,29 @@ static void test_cgroup(void) {
                                   "0::/machine.slice/machine-w\\x2db.slice/peapod-w\\x2db-a.service\n";
                 char *unit = NULL;
 
-                CHECK(cgroup_contents_unit(app, &unit) == 0 && streq(unit, "peapod-w\\x2db-a.service"));
+                ASSERT_TRUE(cgroup_contents_unit(app, &unit) == 0 && streq(unit, "peapod-w\\x2db-a.service"));
                 free(unit);
                 unit = NULL;
-                CHECK(cgroup_contents_unit(legacy_only, &unit) == 0 && streq(unit, "machine-web.scope"));
+                ASSERT_TRUE(cgroup_contents_unit(legacy_only, &unit) == 0 && streq(unit, "machine-web.scope"));
                 free(unit);
                 unit = NULL;
-                CHECK(cgroup_contents_unit(no_newline, &unit) == 0 && streq(unit, "machine-web.scope"));
+                ASSERT_TRUE(cgroup_contents_unit(no_newline, &unit) == 0 && streq(unit, "machine-web.scope"));
                 free(unit);
                 unit = NULL;
                 /* Only a controller's path, the root, no unit name: none. */
-                CHECK(cgroup_contents_unit("4:memory:/machine.slice/machine-web.scope\n0::/\n", &unit) == -ENOENT);
-                CHECK(cgroup_contents_unit("0::/machine.slice/payload\n", &unit) == -ENOENT);
-                CHECK(cgroup_contents_unit("garbage\n", &unit) == -EINVAL && !unit);
+                ASSERT_TRUE(cgroup_contents_unit("4:memory:/machine.slice/machine-web.scope\n0::/\n", &unit) == -ENOENT);
+                ASSERT_TRUE(cgroup_contents_unit("0::/machine.slice/payload\n", &unit) == -ENOENT);
+                ASSERT_TRUE(cgroup_contents_unit("garbage\n", &unit) == -EINVAL && !unit);
         }
 }
 
 static void test_exec_status(void) {
         printf("== exec_errno_to_exit_status\n");
-        CHECK(exec_errno_to_exit_status(ENOENT) == 127);
-        CHECK(exec_errno_to_exit_status(-ENOENT) == 127);
-        CHECK(exec_errno_to_exit_status(EACCES) == 126);
-        CHECK(exec_errno_to_exit_status(ENOEXEC) == 126);
-        CHECK(exec_errno_to_exit_status(EPERM) == 126);
+        ASSERT_TRUE(exec_errno_to_exit_status(ENOENT) == 127);
+        ASSERT_TRUE(exec_errno_to_exit_status(-ENOENT) == 127);
+        ASSERT_TRUE(exec_errno_to_exit_status(EACCES) == 126);
+        ASSERT_TRUE(exec_errno_to_exit_status(ENOEXEC) == 126);
+        ASSERT_TRUE(exec_errno_to_exit_status(EPERM) == 126);
 }
 
 static int parse_init(char **argv, InitArgs *a) {
@@ -155,47 +129,47 @@ static void test_args(void) {
         AppArgs a = {};
 
         printf("== init_args_parse\n");
-        CHECK(parse_init(ARGV("--root=/r", "--hostname=h", "--ready-fd=3"), &i) == 0 &&
+        ASSERT_TRUE(parse_init(ARGV("--root=/r", "--hostname=h", "--ready-fd=3"), &i) == 0 &&
               streq(i.root, "/r") && streq(i.hostname, "h") && i.ready_fd == 3 && !i.host_network);
-        CHECK(parse_init(ARGV("--root=/r", "--hostname=h", "--ready-fd=3", "--host-network"), &i) == 0 && i.host_network);
-        CHECK(parse_init(ARGV("--root=/r", "--hostname=h", "--ready-fd=3", "--host-network=yes"), &i) < 0);
-        CHECK(parse_init(ARGV("--root=r", "--hostname=h", "--ready-fd=3"), &i) < 0);
-        CHECK(parse_init(ARGV("--root=/r", "--hostname=h", "--ready-fd=2"), &i) < 0);
-        CHECK(parse_init(ARGV("--root=/r", "--hostname=h"), &i) < 0);
-        CHECK(parse_init(ARGV("--root=/r", "--hostname=h_", "--ready-fd=3"), &i) < 0);
-        CHECK(parse_init(ARGV("--root=/r", "--hostname=h", "--ready-fd=3", "extra"), &i) < 0);
-        CHECK(parse_init(ARGV("--bogus"), &i) < 0);
+        ASSERT_TRUE(parse_init(ARGV("--root=/r", "--hostname=h", "--ready-fd=3", "--host-network"), &i) == 0 && i.host_network);
+        ASSERT_TRUE(parse_init(ARGV("--root=/r", "--hostname=h", "--ready-fd=3", "--host-network=yes"), &i) < 0);
+        ASSERT_TRUE(parse_init(ARGV("--root=r", "--hostname=h", "--ready-fd=3"), &i) < 0);
+        ASSERT_TRUE(parse_init(ARGV("--root=/r", "--hostname=h", "--ready-fd=2"), &i) < 0);
+        ASSERT_TRUE(parse_init(ARGV("--root=/r", "--hostname=h"), &i) < 0);
+        ASSERT_TRUE(parse_init(ARGV("--root=/r", "--hostname=h_", "--ready-fd=3"), &i) < 0);
+        ASSERT_TRUE(parse_init(ARGV("--root=/r", "--hostname=h", "--ready-fd=3", "extra"), &i) < 0);
+        ASSERT_TRUE(parse_init(ARGV("--bogus"), &i) < 0);
 
         printf("== app_args_parse\n");
-        CHECK(parse_app(ARGV("--leader=42", "--scope=x.scope", "--rootfs=/r", "--app-id=abc",
+        ASSERT_TRUE(parse_app(ARGV("--leader=42", "--scope=x.scope", "--rootfs=/r", "--app-id=abc",
                              "--env=A=1", "--env=B=", "--workdir=/w", "--", "sh", "-c", "--env=X"), &a) == 0 &&
               a.leader == 42 && streq(a.scope, "x.scope") && streq(a.rootfs, "/r") && streq(a.app_id, "abc") &&
               streq(a.workdir, "/w") && strv_length(a.env) == 2 && streq(a.env[1], "B=") &&
               strv_length(a.cmd) == 3 && streq(a.cmd[0], "sh") && streq(a.cmd[2], "--env=X"));
         app_args_done(&a);
         /* '+' mode: options end at the first non-option even without "--". */
-        CHECK(parse_app(ARGV("--leader=42", "--scope=x.scope", "--rootfs=/r", "--app-id=abc", "ls", "-l"), &a) == 0 &&
+        ASSERT_TRUE(parse_app(ARGV("--leader=42", "--scope=x.scope", "--rootfs=/r", "--app-id=abc", "ls", "-l"), &a) == 0 &&
               a.workdir == NULL && a.env == NULL && strv_length(a.cmd) == 2 && streq(a.cmd[1], "-l"));
         app_args_done(&a);
-        CHECK(parse_app(ARGV("--leader=42", "--scope=x.scope", "--rootfs=/r", "--app-id=abc", "--"), &a) < 0);
-        CHECK(parse_app(ARGV("--leader=0", "--scope=x.scope", "--rootfs=/r", "--app-id=abc", "--", "x"), &a) < 0);
-        CHECK(parse_app(ARGV("--scope=x.scope", "--rootfs=/r", "--app-id=abc", "--", "x"), &a) < 0);
-        CHECK(parse_app(ARGV("--leader=1", "--scope=x.scope", "--rootfs=r", "--app-id=abc", "--", "x"), &a) < 0);
-        CHECK(parse_app(ARGV("--leader=1", "--scope=x.scope", "--rootfs=/r", "--app-id=abc", "--env=NOEQ", "--", "x"), &a) < 0);
-        CHECK(parse_app(ARGV("--leader=1", "--scope=x.scope", "--rootfs=/r", "--app-id=abc", "--workdir=rel", "--", "x"), &a) < 0);
-        CHECK(parse_app(ARGV("--leader=1", "--scope=x.scope", "--rootfs=/r", "--app-id=a b", "--", "x"), &a) < 0);
-        CHECK(parse_app(ARGV("--leader=1", "--scope=x.scope", "--rootfs=/r", "--app-id=abc", "--user=app:staff", "--", "x"), &a) == 0 &&
+        ASSERT_TRUE(parse_app(ARGV("--leader=42", "--scope=x.scope", "--rootfs=/r", "--app-id=abc", "--"), &a) < 0);
+        ASSERT_TRUE(parse_app(ARGV("--leader=0", "--scope=x.scope", "--rootfs=/r", "--app-id=abc", "--", "x"), &a) < 0);
+        ASSERT_TRUE(parse_app(ARGV("--scope=x.scope", "--rootfs=/r", "--app-id=abc", "--", "x"), &a) < 0);
+        ASSERT_TRUE(parse_app(ARGV("--leader=1", "--scope=x.scope", "--rootfs=r", "--app-id=abc", "--", "x"), &a) < 0);
+        ASSERT_TRUE(parse_app(ARGV("--leader=1", "--scope=x.scope", "--rootfs=/r", "--app-id=abc", "--env=NOEQ", "--", "x"), &a) < 0);
+        ASSERT_TRUE(parse_app(ARGV("--leader=1", "--scope=x.scope", "--rootfs=/r", "--app-id=abc", "--workdir=rel", "--", "x"), &a) < 0);
+        ASSERT_TRUE(parse_app(ARGV("--leader=1", "--scope=x.scope", "--rootfs=/r", "--app-id=a b", "--", "x"), &a) < 0);
+        ASSERT_TRUE(parse_app(ARGV("--leader=1", "--scope=x.scope", "--rootfs=/r", "--app-id=abc", "--user=app:staff", "--", "x"), &a) == 0 &&
               streq(a.sec.user, "app:staff"));
         app_args_done(&a);
-        CHECK(parse_app(ARGV("--leader=1", "--scope=x.scope", "--rootfs=/r", "--app-id=abc", "--", "x"), &a) == 0 && !a.sec.user && !a.sec.caps_set && !a.sec.no_new_privs &&
+        ASSERT_TRUE(parse_app(ARGV("--leader=1", "--scope=x.scope", "--rootfs=/r", "--app-id=abc", "--", "x"), &a) == 0 && !a.sec.user && !a.sec.caps_set && !a.sec.no_new_privs &&
               a.sec.seccomp.mode == SECCOMP_MODE_UNCONFINED && !a.readonly_rootfs && !a.private_pid_ns && a.n_binds == 0);
         app_args_done(&a);
-        CHECK(parse_app(ARGV("--leader=1", "--scope=x.scope", "--rootfs=/r", "--app-id=abc", "--user=", "--", "x"), &a) < 0);
-        CHECK(parse_app(ARGV("--leader=1", "--scope=x.scope", "--rootfs=/r", "--app-id=abc", "--etc-dir=/p/etc", "--", "x"), &a) == 0 &&
+        ASSERT_TRUE(parse_app(ARGV("--leader=1", "--scope=x.scope", "--rootfs=/r", "--app-id=abc", "--user=", "--", "x"), &a) < 0);
+        ASSERT_TRUE(parse_app(ARGV("--leader=1", "--scope=x.scope", "--rootfs=/r", "--app-id=abc", "--etc-dir=/p/etc", "--", "x"), &a) == 0 &&
               streq(a.etc_dir, "/p/etc"));
         app_args_done(&a);
-        CHECK(parse_app(ARGV("--leader=1", "--scope=x.scope", "--rootfs=/r", "--app-id=abc", "--etc-dir=rel", "--", "x"), &a) < 0);
-        CHECK(parse_app(ARGV("--leader=1", "--scope=x.scope", "--rootfs=/r", "--app-id=abc", "--user=a:b:c", "--", "x"), &a) < 0);
+        ASSERT_TRUE(parse_app(ARGV("--leader=1", "--scope=x.scope", "--rootfs=/r", "--app-id=abc", "--etc-dir=rel", "--", "x"), &a) < 0);
+        ASSERT_TRUE(parse_app(ARGV("--leader=1", "--scope=x.scope", "--rootfs=/r", "--app-id=abc", "--user=a:b:c", "--", "x"), &a) < 0);
 }
 
 #define APP_BASE "--leader=1", "--scope=x.scope", "--rootfs=/r", "--app-id=abc"
@@ -204,7 +178,7 @@ static void test_app_security_args(void) {
         AppArgs a = {};
 
         printf("== app_args_parse: security, volumes, namespaces\n");
-        CHECK(parse_app(ARGV(APP_BASE, "--capabilities=CAP_CHOWN,kill", "--ambient-capabilities=yes",
+        ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--capabilities=CAP_CHOWN,kill", "--ambient-capabilities=yes",
                              "--no-new-privileges=yes", "--seccomp=mode=remove,@default,ptrace",
                              "--supplementary-groups=staff,50", "--readonly-rootfs", "--pid-namespace=app",
                              "--bind=/host/d:/data:ro", "--bind=/v:/x", "--", "x"), &a) == 0 &&
@@ -215,47 +189,47 @@ static void test_app_security_args(void) {
               streq(a.binds[0].source, "/host/d") && streq(a.binds[0].target, "/data") && !a.binds[1].read_only);
         app_args_done(&a);
         /* An empty list is "no capabilities", not "unchanged". */
-        CHECK(parse_app(ARGV(APP_BASE, "--capabilities=", "--", "x"), &a) == 0 && a.sec.caps_set && a.sec.caps == 0);
+        ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--capabilities=", "--", "x"), &a) == 0 && a.sec.caps_set && a.sec.caps == 0);
         app_args_done(&a);
-        CHECK(parse_app(ARGV(APP_BASE, "--capabilities=CAP_NOPE", "--", "x"), &a) < 0);
-        CHECK(parse_app(ARGV(APP_BASE, "--capabilities=chown,chown", "--", "x"), &a) < 0);
-        CHECK(parse_app(ARGV(APP_BASE, "--capabilities=Chown", "--", "x"), &a) < 0);
-        CHECK(parse_app(ARGV(APP_BASE, "--no-new-privileges=maybe", "--", "x"), &a) < 0);
-        CHECK(parse_app(ARGV(APP_BASE, "--seccomp=mode=remove,no_such_syscall", "--", "x"), &a) < 0);
-        CHECK(parse_app(ARGV(APP_BASE, "--seccomp=mode=retain,@default", "--", "x"), &a) < 0);
-        CHECK(parse_app(ARGV(APP_BASE, "--seccomp=strict", "--", "x"), &a) < 0);
-        CHECK(parse_app(ARGV(APP_BASE, "--seccomp=default", "--", "x"), &a) == 0 &&
+        ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--capabilities=CAP_NOPE", "--", "x"), &a) < 0);
+        ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--capabilities=chown,chown", "--", "x"), &a) < 0);
+        ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--capabilities=Chown", "--", "x"), &a) < 0);
+        ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--no-new-privileges=maybe", "--", "x"), &a) < 0);
+        ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--seccomp=mode=remove,no_such_syscall", "--", "x"), &a) < 0);
+        ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--seccomp=mode=retain,@default", "--", "x"), &a) < 0);
+        ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--seccomp=strict", "--", "x"), &a) < 0);
+        ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--seccomp=default", "--", "x"), &a) == 0 &&
               a.sec.seccomp.mode == SECCOMP_MODE_DEFAULT);
         app_args_done(&a);
-        CHECK(parse_app(ARGV(APP_BASE, "--supplementary-groups=a,,b", "--", "x"), &a) < 0);
-        CHECK(parse_app(ARGV(APP_BASE, "--supplementary-groups=a:b", "--", "x"), &a) < 0);
-        CHECK(parse_app(ARGV(APP_BASE, "--pid-namespace=host", "--", "x"), &a) < 0);
-        CHECK(parse_app(ARGV(APP_BASE, "--bind=/a:/b/../c", "--", "x"), &a) < 0);
-        CHECK(parse_app(ARGV(APP_BASE, "--bind=/a:rel", "--", "x"), &a) < 0);
-        CHECK(parse_app(ARGV(APP_BASE, "--bind=/a:/b:rx", "--", "x"), &a) < 0);
-        CHECK(parse_app(ARGV(APP_BASE, "--bind=/a:/", "--", "x"), &a) < 0);
-        CHECK(parse_app(ARGV(APP_BASE, "--bind=/a", "--", "x"), &a) < 0);
+        ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--supplementary-groups=a,,b", "--", "x"), &a) < 0);
+        ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--supplementary-groups=a:b", "--", "x"), &a) < 0);
+        ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--pid-namespace=host", "--", "x"), &a) < 0);
+        ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--bind=/a:/b/../c", "--", "x"), &a) < 0);
+        ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--bind=/a:rel", "--", "x"), &a) < 0);
+        ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--bind=/a:/b:rx", "--", "x"), &a) < 0);
+        ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--bind=/a:/", "--", "x"), &a) < 0);
+        ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--bind=/a", "--", "x"), &a) < 0);
         /* What app_mount_target_check() refuses, as peapodd does at creation. */
-        CHECK(parse_app(ARGV(APP_BASE, "--bind=/a:/proc", "--", "x"), &a) < 0);
-        CHECK(parse_app(ARGV(APP_BASE, "--bind=/a:/sys/kernel", "--", "x"), &a) < 0);
-        CHECK(parse_app(ARGV(APP_BASE, "--bind=/a:/proc/", "--", "x"), &a) < 0);
-        CHECK(parse_app(ARGV(APP_BASE, "--bind=/a:/processes", "--", "x"), &a) == 0 && a.n_binds == 1);
+        ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--bind=/a:/proc", "--", "x"), &a) < 0);
+        ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--bind=/a:/sys/kernel", "--", "x"), &a) < 0);
+        ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--bind=/a:/proc/", "--", "x"), &a) < 0);
+        ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--bind=/a:/processes", "--", "x"), &a) == 0 && a.n_binds == 1);
         app_args_done(&a);
-        CHECK(parse_app(ARGV(APP_BASE, "--workdir=", "--", "x"), &a) < 0);
+        ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--workdir=", "--", "x"), &a) < 0);
 }
 
 static void test_mount_target(void) {
         printf("== mount_target_is_valid\n");
-        CHECK(mount_target_is_valid("/data"));
-        CHECK(mount_target_is_valid("/a/b/c/"));
-        CHECK(mount_target_is_valid("/a/..b/c."));
-        CHECK(!mount_target_is_valid("data"));
-        CHECK(!mount_target_is_valid(""));
-        CHECK(!mount_target_is_valid("/a/../b"));
-        CHECK(!mount_target_is_valid("/.."));
-        CHECK(!mount_target_is_valid("/a/./b"));
-        CHECK(!mount_target_is_valid("/a//b"));
-        CHECK(!mount_target_is_valid("/a\nb"));
+        ASSERT_TRUE(mount_target_is_valid("/data"));
+        ASSERT_TRUE(mount_target_is_valid("/a/b/c/"));
+        ASSERT_TRUE(mount_target_is_valid("/a/..b/c."));
+        ASSERT_TRUE(!mount_target_is_valid("data"));
+        ASSERT_TRUE(!mount_target_is_valid(""));
+        ASSERT_TRUE(!mount_target_is_valid("/a/../b"));
+        ASSERT_TRUE(!mount_target_is_valid("/.."));
+        ASSERT_TRUE(!mount_target_is_valid("/a/./b"));
+        ASSERT_TRUE(!mount_target_is_valid("/a//b"));
+        ASSERT_TRUE(!mount_target_is_valid("/a\nb"));
 }
 
 static void test_supplementary_groups(void) {
@@ -264,11 +238,11 @@ static void test_supplementary_groups(void) {
         const char *bad = NULL;
 
         printf("== credentials_add_groups\n");
-        CHECK(credentials_add_groups(&c, STRV_MAKE("staff", "7", "wheel"), group, &bad) == 0 && c.n_groups == 3 &&
+        ASSERT_TRUE(credentials_add_groups(&c, STRV_MAKE("staff", "7", "wheel"), group, &bad) == 0 && c.n_groups == 3 &&
               c.groups[1] == 50 && c.groups[2] == 7);
-        CHECK(credentials_add_groups(&c, STRV_MAKE("nosuch"), group, &bad) == -ESRCH && streq(bad, "nosuch"));
-        CHECK(credentials_add_groups(&c, STRV_MAKE("staff"), NULL, &bad) == -ESRCH);
-        CHECK(credentials_add_groups(&c, STRV_MAKE("4294967295"), group, &bad) == -EINVAL);
+        ASSERT_TRUE(credentials_add_groups(&c, STRV_MAKE("nosuch"), group, &bad) == -ESRCH && streq(bad, "nosuch"));
+        ASSERT_TRUE(credentials_add_groups(&c, STRV_MAKE("staff"), NULL, &bad) == -ESRCH);
+        ASSERT_TRUE(credentials_add_groups(&c, STRV_MAKE("4294967295"), group, &bad) == -EINVAL);
 }
 
 /* The filter as libseccomp would load it: one section per architecture,
@@ -282,36 +256,36 @@ static void test_seccomp_filter(void) {
 
         printf("== seccomp filters\n");
         fd = mkstemp(path);
-        CHECK(fd >= 0);
+        ASSERT_TRUE(fd >= 0);
         if (fd < 0)
                 return;
         (void) unlink(path);
-        CHECK(seccomp_spec_parse("default", &spec) == 0);
-        CHECK(stage1_seccomp_export_pfc(&spec, 0, fd) == 0);
-        CHECK(lseek(fd, 0, SEEK_SET) == 0);
+        ASSERT_TRUE(seccomp_spec_parse("default", &spec) == 0);
+        ASSERT_TRUE(stage1_seccomp_export_pfc(&spec, 0, fd) == 0);
+        ASSERT_TRUE(lseek(fd, 0, SEEK_SET) == 0);
         pfc = calloc(1, 1 << 20);
-        CHECK(pfc && read(fd, pfc, (1 << 20) - 1) > 0);
+        ASSERT_TRUE(pfc && read(fd, pfc, (1 << 20) - 1) > 0);
         safe_close(fd);
         if (!pfc)
                 return;
 #if defined(__x86_64__)
-        CHECK(strstr(pfc, "filter for arch x86_64"));
-        CHECK(strstr(pfc, "filter for arch x86 "));
-        CHECK(strstr(pfc, "filter for arch x32"));
+        ASSERT_TRUE(strstr(pfc, "filter for arch x86_64"));
+        ASSERT_TRUE(strstr(pfc, "filter for arch x86 "));
+        ASSERT_TRUE(strstr(pfc, "filter for arch x32"));
         /* mount is 165 on x86_64, 21 on i386, 165|0x40000000 on x32 */
-        CHECK(strstr(pfc, "\"mount\" (165)"));
-        CHECK(strstr(pfc, "\"mount\" (21)"));
-        CHECK(strstr(pfc, "\"mount\" (1073741989)"));
+        ASSERT_TRUE(strstr(pfc, "\"mount\" (165)"));
+        ASSERT_TRUE(strstr(pfc, "\"mount\" (21)"));
+        ASSERT_TRUE(strstr(pfc, "\"mount\" (1073741989)"));
 #endif
-        CHECK(strstr(pfc, "ERRNO(1)"));                  /* EPERM */
-        CHECK(strstr(pfc, "ERRNO(38)"));                 /* clone3: ENOSYS */
-        CHECK(strstr(pfc, "\"unshare\""));
-        CHECK(strstr(pfc, "\"setns\""));
-        CHECK(strstr(pfc, "invalid architecture action"));
-        CHECK(!strstr(pfc, "\"ptrace\""));
-        CHECK(strstr(pfc, "\"process_vm_readv\""));  /* without CAP_SYS_PTRACE */
-        CHECK(strstr(pfc, "\"personality\""));
-        CHECK(strstr(pfc, "# first, newer than libseccomp: arch "));  /* the ENOSYS ranges */
+        ASSERT_TRUE(strstr(pfc, "ERRNO(1)"));                  /* EPERM */
+        ASSERT_TRUE(strstr(pfc, "ERRNO(38)"));                 /* clone3: ENOSYS */
+        ASSERT_TRUE(strstr(pfc, "\"unshare\""));
+        ASSERT_TRUE(strstr(pfc, "\"setns\""));
+        ASSERT_TRUE(strstr(pfc, "invalid architecture action"));
+        ASSERT_TRUE(!strstr(pfc, "\"ptrace\""));
+        ASSERT_TRUE(strstr(pfc, "\"process_vm_readv\""));  /* without CAP_SYS_PTRACE */
+        ASSERT_TRUE(strstr(pfc, "\"personality\""));
+        ASSERT_TRUE(strstr(pfc, "# first, newer than libseccomp: arch "));  /* the ENOSYS ranges */
         seccomp_spec_done(&spec);
 }
 
@@ -355,8 +329,8 @@ static void test_seccomp_tables(void) {
                         bad++;
                 }
         }
-        CHECK(bad == 0);
-        CHECK(n > 100);
+        ASSERT_TRUE(bad == 0);
+        ASSERT_TRUE(n > 100);
 }
 
 /* Runs argv under the default filter built for caps, as an app would
@@ -393,13 +367,13 @@ static void test_seccomp_calls(void) {
                 printf("skip: no hostile-seccomp in this build\n");
                 return;
         }
-        CHECK(run_filtered(capability_default_set, (char *const[]) { (char *) hostile, (char *) "default", NULL }) == 0);
-        CHECK(run_filtered(capability_default_set | (UINT64_C(1) << CAP_SYS_PTRACE),
+        ASSERT_TRUE(run_filtered(capability_default_set, (char *const[]) { (char *) hostile, (char *) "default", NULL }) == 0);
+        ASSERT_TRUE(run_filtered(capability_default_set | (UINT64_C(1) << CAP_SYS_PTRACE),
                            (char *const[]) { (char *) hostile, (char *) "ptrace", NULL }) == 0);
-        CHECK(run_filtered(capability_default_set | (UINT64_C(1) << CAP_SYS_NICE),
+        ASSERT_TRUE(run_filtered(capability_default_set | (UINT64_C(1) << CAP_SYS_NICE),
                            (char *const[]) { (char *) hostile, (char *) "nice", NULL }) == 0);
         /* A check that can fail: the default set is not enough for "ptrace". */
-        CHECK(run_filtered(capability_default_set, (char *const[]) { (char *) hostile, (char *) "ptrace", NULL }) == 1);
+        ASSERT_TRUE(run_filtered(capability_default_set, (char *const[]) { (char *) hostile, (char *) "ptrace", NULL }) == 1);
 }
 
 /* personality(2) is allowed for exactly five values; the filter says so in
@@ -413,7 +387,7 @@ static void test_seccomp_personality(void) {
         printf("== seccomp: personality values\n");
         fflush(stdout);
         pid = fork();
-        CHECK(pid >= 0);
+        ASSERT_TRUE(pid >= 0);
         if (pid == 0) {
                 unsigned bad = 0;
 
@@ -448,26 +422,7 @@ static void test_seccomp_personality(void) {
                         }
                 _exit(bad > 0);
         }
-        CHECK(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
-}
-
-static void test_user_spec(void) {
-        printf("== user_spec_is_valid\n");
-        CHECK(user_spec_is_valid("app"));
-        CHECK(user_spec_is_valid("1000"));
-        CHECK(user_spec_is_valid("1000:1000"));
-        CHECK(user_spec_is_valid("app:staff"));
-        CHECK(user_spec_is_valid("www-data"));
-        CHECK(!user_spec_is_valid(""));
-        CHECK(!user_spec_is_valid(NULL));
-        CHECK(!user_spec_is_valid(":"));
-        CHECK(!user_spec_is_valid("app:"));
-        CHECK(!user_spec_is_valid(":staff"));
-        CHECK(!user_spec_is_valid("a:b:c"));
-        CHECK(!user_spec_is_valid("a b"));
-        CHECK(!user_spec_is_valid("a,b"));
-        CHECK(!user_spec_is_valid("a\nb"));
-        CHECK(!user_spec_is_valid("caf\xc3\xa9"));
+        ASSERT_TRUE(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
 static const char test_passwd[] =
@@ -502,51 +457,51 @@ static void test_credentials(void) {
         const char *what;
 
         printf("== credentials_resolve\n");
-        CHECK(credentials_resolve("app", test_passwd, test_group, &c, &what) == 0 &&
+        ASSERT_TRUE(credentials_resolve("app", test_passwd, test_group, &c, &what) == 0 &&
               c.uid == 1000 && c.gid == 1000 && home_is(c.home, "/home/app") &&
               /* staff once although listed twice by gid, wheel, last; not prefix */
               c.n_groups == 3 && c.groups[0] == 50 && c.groups[1] == 10 && c.groups[2] == 70);
         credentials_done(&c);
-        CHECK(credentials_resolve("app:staff", test_passwd, test_group, &c, &what) == 0 &&
+        ASSERT_TRUE(credentials_resolve("app:staff", test_passwd, test_group, &c, &what) == 0 &&
               c.uid == 1000 && c.gid == 50 && c.n_groups == 3);
         credentials_done(&c);
-        CHECK(credentials_resolve("app:4321", test_passwd, test_group, &c, &what) == 0 && c.uid == 1000 && c.gid == 4321);
+        ASSERT_TRUE(credentials_resolve("app:4321", test_passwd, test_group, &c, &what) == 0 && c.uid == 1000 && c.gid == 4321);
         credentials_done(&c);
         /* A numeric uid gets its passwd line's gid, name (for groups) and home. */
-        CHECK(credentials_resolve("1000", test_passwd, test_group, &c, &what) == 0 &&
+        ASSERT_TRUE(credentials_resolve("1000", test_passwd, test_group, &c, &what) == 0 &&
               c.uid == 1000 && c.gid == 1000 && c.n_groups == 3 && home_is(c.home, "/home/app"));
         credentials_done(&c);
         /* ...and gid 0, no groups, no home without one, as docker does. */
-        CHECK(credentials_resolve("1234", test_passwd, test_group, &c, &what) == 0 &&
+        ASSERT_TRUE(credentials_resolve("1234", test_passwd, test_group, &c, &what) == 0 &&
               c.uid == 1234 && c.gid == 0 && c.n_groups == 0 && !c.home);
         credentials_done(&c);
-        CHECK(credentials_resolve("1234:5678", test_passwd, test_group, &c, &what) == 0 &&
+        ASSERT_TRUE(credentials_resolve("1234:5678", test_passwd, test_group, &c, &what) == 0 &&
               c.uid == 1234 && c.gid == 5678 && c.n_groups == 0);
         credentials_done(&c);
-        CHECK(credentials_resolve("0:0", NULL, NULL, &c, &what) == 0 && c.uid == 0 && c.gid == 0 && c.n_groups == 0);
+        ASSERT_TRUE(credentials_resolve("0:0", NULL, NULL, &c, &what) == 0 && c.uid == 0 && c.gid == 0 && c.n_groups == 0);
         credentials_done(&c);
-        CHECK(credentials_resolve("nohome", test_passwd, test_group, &c, &what) == 0 &&
+        ASSERT_TRUE(credentials_resolve("nohome", test_passwd, test_group, &c, &what) == 0 &&
               c.uid == 1001 && c.gid == 1002 && !c.home && c.n_groups == 0);
         credentials_done(&c);
-        CHECK(credentials_resolve("last", test_passwd, NULL, &c, &what) == 0 &&
+        ASSERT_TRUE(credentials_resolve("last", test_passwd, NULL, &c, &what) == 0 &&
               c.uid == 2000 && home_is(c.home, "/last") && c.n_groups == 0);
         credentials_done(&c);
 
         /* Unknown names, malformed and skipped lines. */
-        CHECK(credentials_resolve("nobody", test_passwd, test_group, &c, &what) == -ESRCH && streq(what, "user"));
-        CHECK(credentials_resolve("app", NULL, test_group, &c, &what) == -ESRCH);
-        CHECK(credentials_resolve("broken", test_passwd, test_group, &c, &what) == -ESRCH);
-        CHECK(credentials_resolve("short", test_passwd, test_group, &c, &what) == -ESRCH);
-        CHECK(credentials_resolve("neg", test_passwd, test_group, &c, &what) == -ESRCH);
-        CHECK(credentials_resolve("+nis", test_passwd, test_group, &c, &what) == -ESRCH);
-        CHECK(credentials_resolve("app:nogroup", test_passwd, test_group, &c, &what) == -ESRCH && streq(what, "group"));
-        CHECK(credentials_resolve("app:bad", test_passwd, test_group, &c, &what) == -ESRCH);
-        CHECK(credentials_resolve("1234:staff", test_passwd, NULL, &c, &what) == -ESRCH);
+        ASSERT_TRUE(credentials_resolve("nobody", test_passwd, test_group, &c, &what) == -ESRCH && streq(what, "user"));
+        ASSERT_TRUE(credentials_resolve("app", NULL, test_group, &c, &what) == -ESRCH);
+        ASSERT_TRUE(credentials_resolve("broken", test_passwd, test_group, &c, &what) == -ESRCH);
+        ASSERT_TRUE(credentials_resolve("short", test_passwd, test_group, &c, &what) == -ESRCH);
+        ASSERT_TRUE(credentials_resolve("neg", test_passwd, test_group, &c, &what) == -ESRCH);
+        ASSERT_TRUE(credentials_resolve("+nis", test_passwd, test_group, &c, &what) == -ESRCH);
+        ASSERT_TRUE(credentials_resolve("app:nogroup", test_passwd, test_group, &c, &what) == -ESRCH && streq(what, "group"));
+        ASSERT_TRUE(credentials_resolve("app:bad", test_passwd, test_group, &c, &what) == -ESRCH);
+        ASSERT_TRUE(credentials_resolve("1234:staff", test_passwd, NULL, &c, &what) == -ESRCH);
         /* (uid_t) -1 means "unchanged" to setresuid(): never an id. */
-        CHECK(credentials_resolve("4294967295", test_passwd, test_group, &c, &what) == -EINVAL);
-        CHECK(credentials_resolve("0:4294967295", test_passwd, test_group, &c, &what) == -EINVAL);
-        CHECK(credentials_resolve("99999999999", test_passwd, test_group, &c, &what) == -EINVAL);
-        CHECK(credentials_resolve("a:b:c", test_passwd, test_group, &c, &what) == -EINVAL);
+        ASSERT_TRUE(credentials_resolve("4294967295", test_passwd, test_group, &c, &what) == -EINVAL);
+        ASSERT_TRUE(credentials_resolve("0:4294967295", test_passwd, test_group, &c, &what) == -EINVAL);
+        ASSERT_TRUE(credentials_resolve("99999999999", test_passwd, test_group, &c, &what) == -EINVAL);
+        ASSERT_TRUE(credentials_resolve("a:b:c", test_passwd, test_group, &c, &what) == -EINVAL);
 
         /* More groups than we set is refused, not cut. */
         {
@@ -554,14 +509,14 @@ static void test_credentials(void) {
                 size_t sz = (STAGE1_GROUPS_MAX + 1) * 32, n = 0;
 
                 many = calloc(1, sz);
-                CHECK(many);
+                ASSERT_TRUE(many);
                 if (many) {
                         for (unsigned i = 0; i <= STAGE1_GROUPS_MAX; i++)
                                 n += (size_t) snprintf(many + n, sz - n, "g%u:x:%u:app\n", i, 3000 + i);
-                        CHECK(credentials_resolve("app", test_passwd, many, &c, &what) == -E2BIG);
+                        ASSERT_TRUE(credentials_resolve("app", test_passwd, many, &c, &what) == -E2BIG);
                         /* Exactly the limit is fine. */
                         *strstr(many, "g64:") = 0;
-                        CHECK(credentials_resolve("app", test_passwd, many, &c, &what) == 0 && c.n_groups == STAGE1_GROUPS_MAX);
+                        ASSERT_TRUE(credentials_resolve("app", test_passwd, many, &c, &what) == 0 && c.n_groups == STAGE1_GROUPS_MAX);
                         credentials_done(&c);
                 }
         }
@@ -580,18 +535,18 @@ static void test_read_id_file(void) {
         }
         snprintf(path, sizeof(path), "%s/passwd", tmp);
         f = fopen(path, "we");
-        CHECK(f && fputs("root:x:0:0::/root:/bin/sh\n", f) >= 0 && fclose(f) == 0);
-        CHECK(read_id_file(path, 1024, &s) == 0 && streq(s, "root:x:0:0::/root:/bin/sh\n"));
+        ASSERT_TRUE(f && fputs("root:x:0:0::/root:/bin/sh\n", f) >= 0 && fclose(f) == 0);
+        ASSERT_TRUE(read_id_file(path, 1024, &s) == 0 && streq(s, "root:x:0:0::/root:/bin/sh\n"));
         s = mfree(s);
-        CHECK(read_id_file(path, 10, &s) == -EFBIG && !s);
-        CHECK(read_id_file(tmp, 1024, &s) == -EBADFD);
+        ASSERT_TRUE(read_id_file(path, 10, &s) == -EFBIG && !s);
+        ASSERT_TRUE(read_id_file(tmp, 1024, &s) == -EBADFD);
         snprintf(path, sizeof(path), "%s/fifo", tmp);
         /* Must not block waiting for a writer. */
-        CHECK(mkfifo(path, 0600) == 0 && read_id_file(path, 1024, &s) == -EBADFD);
+        ASSERT_TRUE(mkfifo(path, 0600) == 0 && read_id_file(path, 1024, &s) == -EBADFD);
         snprintf(path, sizeof(path), "%s/missing", tmp);
-        CHECK(read_id_file(path, 1024, &s) == -ENOENT);
-        CHECK(read_id_file("/dev/zero", 1024, &s) == -EBADFD);
-        CHECK(rm_rf(tmp) >= 0);
+        ASSERT_TRUE(read_id_file(path, 1024, &s) == -ENOENT);
+        ASSERT_TRUE(read_id_file("/dev/zero", 1024, &s) == -EBADFD);
+        ASSERT_TRUE(rm_rf(tmp) >= 0);
 }
 
 static void test_mkdirat_nofollow(void) {
@@ -606,68 +561,68 @@ static void test_mkdirat_nofollow(void) {
                 return;
         }
         dfd = open(tmp, O_PATH | O_DIRECTORY | O_CLOEXEC);
-        CHECK(dfd >= 0);
+        ASSERT_TRUE(dfd >= 0);
         snprintf(target, sizeof(target), "%s/target", tmp);
-        CHECK(mkdir(target, 0700) == 0);
+        ASSERT_TRUE(mkdir(target, 0700) == 0);
 
         fd = mkdirat_nofollow(dfd, "proc", 0755);
-        CHECK(fd >= 0);
+        ASSERT_TRUE(fd >= 0);
         fd = safe_close(fd);
-        CHECK(fstatat(dfd, "proc", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode));
+        ASSERT_TRUE(fstatat(dfd, "proc", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode));
         /* Existing directories are fine. */
         fd = mkdirat_nofollow(dfd, "proc", 0755);
-        CHECK(fd >= 0);
+        ASSERT_TRUE(fd >= 0);
         fd = safe_close(fd);
 
         /* An image's "/sys -> <somewhere else>" must not be followed, neither
          * to an existing directory nor to a missing one. */
-        CHECK(symlinkat(target, dfd, "sys") == 0);
+        ASSERT_TRUE(symlinkat(target, dfd, "sys") == 0);
         fd = mkdirat_nofollow(dfd, "sys", 0755);
-        CHECK(fd == -ELOOP || fd == -ENOTDIR);
-        CHECK(symlinkat("target/missing", dfd, "dev") == 0);
+        ASSERT_TRUE(fd == -ELOOP || fd == -ENOTDIR);
+        ASSERT_TRUE(symlinkat("target/missing", dfd, "dev") == 0);
         fd = mkdirat_nofollow(dfd, "dev", 0755);
-        CHECK(fd == -ELOOP || fd == -ENOTDIR);
-        CHECK(fstatat(dfd, "target/missing", &st, 0) < 0 && errno == ENOENT);
-        CHECK(mkdirat_nofollow(dfd, "a/b", 0755) == -EINVAL);
-        CHECK(mkdirat_nofollow(dfd, "..", 0755) == -EINVAL);
+        ASSERT_TRUE(fd == -ELOOP || fd == -ENOTDIR);
+        ASSERT_TRUE(fstatat(dfd, "target/missing", &st, 0) < 0 && errno == ENOENT);
+        ASSERT_TRUE(mkdirat_nofollow(dfd, "a/b", 0755) == -EINVAL);
+        ASSERT_TRUE(mkdirat_nofollow(dfd, "..", 0755) == -EINVAL);
 
         /* A regular file in place of a mount point directory is refused too. */
         fd = mkfileat_nofollow(dfd, "file", 0644);
-        CHECK(fd >= 0);
+        ASSERT_TRUE(fd >= 0);
         fd = safe_close(fd);
-        CHECK(mkdirat_nofollow(dfd, "file", 0755) == -ENOTDIR);
-        CHECK(mkfileat_nofollow(dfd, "file", 0644) == -EEXIST);
-        CHECK(mkfileat_nofollow(dfd, "sys", 0644) == -EEXIST);
+        ASSERT_TRUE(mkdirat_nofollow(dfd, "file", 0755) == -ENOTDIR);
+        ASSERT_TRUE(mkfileat_nofollow(dfd, "file", 0644) == -EEXIST);
+        ASSERT_TRUE(mkfileat_nofollow(dfd, "sys", 0644) == -EEXIST);
 
-        CHECK(rm_rf(tmp) >= 0);
+        ASSERT_TRUE(rm_rf(tmp) >= 0);
 }
 
 static void test_mountinfo(void) {
         char buf[64];
 
         printf("== mountinfo_mount_point, path_is_at_or_below\n");
-        CHECK(mountinfo_mount_point("36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw\n", buf, sizeof(buf)) == 0 &&
+        ASSERT_TRUE(mountinfo_mount_point("36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw\n", buf, sizeof(buf)) == 0 &&
               streq(buf, "/mnt2"));
-        CHECK(mountinfo_mount_point("1 2 0:3 / /a\\040b\\134c\\011 rw - tmpfs t rw", buf, sizeof(buf)) == 0 &&
+        ASSERT_TRUE(mountinfo_mount_point("1 2 0:3 / /a\\040b\\134c\\011 rw - tmpfs t rw", buf, sizeof(buf)) == 0 &&
               streq(buf, "/a b\\c\t"));
-        CHECK(mountinfo_mount_point("1 2 0:3 / / rw - tmpfs t rw", buf, sizeof(buf)) == 0 && streq(buf, "/"));
-        CHECK(mountinfo_mount_point("1 2 0:3 / /x\\04 rw", buf, sizeof(buf)) == -EINVAL);
-        CHECK(mountinfo_mount_point("1 2 0:3 / /x\\", buf, sizeof(buf)) == -EINVAL);
-        CHECK(mountinfo_mount_point("1 2 0:3 / /x\\000y rw", buf, sizeof(buf)) == -EINVAL);
-        CHECK(mountinfo_mount_point("1 2 0:3 / /x\\400 rw", buf, sizeof(buf)) == -EINVAL);
-        CHECK(mountinfo_mount_point("1 2 0:3 / /x", buf, sizeof(buf)) == -EINVAL);
-        CHECK(mountinfo_mount_point("1 2 0:3 / x rw", buf, sizeof(buf)) == -EINVAL);
-        CHECK(mountinfo_mount_point("1 2 0:3", buf, sizeof(buf)) == -EINVAL);
-        CHECK(mountinfo_mount_point("", buf, sizeof(buf)) == -EINVAL);
-        CHECK(mountinfo_mount_point("1 2 0:3 / /0123456789 rw", buf, 11) == -ENAMETOOLONG);
-        CHECK(mountinfo_mount_point("1 2 0:3 / /012345678 rw", buf, 11) == 0 && streq(buf, "/012345678"));
+        ASSERT_TRUE(mountinfo_mount_point("1 2 0:3 / / rw - tmpfs t rw", buf, sizeof(buf)) == 0 && streq(buf, "/"));
+        ASSERT_TRUE(mountinfo_mount_point("1 2 0:3 / /x\\04 rw", buf, sizeof(buf)) == -EINVAL);
+        ASSERT_TRUE(mountinfo_mount_point("1 2 0:3 / /x\\", buf, sizeof(buf)) == -EINVAL);
+        ASSERT_TRUE(mountinfo_mount_point("1 2 0:3 / /x\\000y rw", buf, sizeof(buf)) == -EINVAL);
+        ASSERT_TRUE(mountinfo_mount_point("1 2 0:3 / /x\\400 rw", buf, sizeof(buf)) == -EINVAL);
+        ASSERT_TRUE(mountinfo_mount_point("1 2 0:3 / /x", buf, sizeof(buf)) == -EINVAL);
+        ASSERT_TRUE(mountinfo_mount_point("1 2 0:3 / x rw", buf, sizeof(buf)) == -EINVAL);
+        ASSERT_TRUE(mountinfo_mount_point("1 2 0:3", buf, sizeof(buf)) == -EINVAL);
+        ASSERT_TRUE(mountinfo_mount_point("", buf, sizeof(buf)) == -EINVAL);
+        ASSERT_TRUE(mountinfo_mount_point("1 2 0:3 / /0123456789 rw", buf, 11) == -ENAMETOOLONG);
+        ASSERT_TRUE(mountinfo_mount_point("1 2 0:3 / /012345678 rw", buf, 11) == 0 && streq(buf, "/012345678"));
 
-        CHECK(path_is_at_or_below("/a", "/a"));
-        CHECK(path_is_at_or_below("/a/b", "/a"));
-        CHECK(!path_is_at_or_below("/ab", "/a"));
-        CHECK(!path_is_at_or_below("/", "/a"));
-        CHECK(path_is_at_or_below("/x", "/"));
-        CHECK(!path_is_at_or_below("/a", "/a/b"));
+        ASSERT_TRUE(path_is_at_or_below("/a", "/a"));
+        ASSERT_TRUE(path_is_at_or_below("/a/b", "/a"));
+        ASSERT_TRUE(!path_is_at_or_below("/ab", "/a"));
+        ASSERT_TRUE(!path_is_at_or_below("/", "/a"));
+        ASSERT_TRUE(path_is_at_or_below("/x", "/"));
+        ASSERT_TRUE(!path_is_at_or_below("/a", "/a/b"));
 }
 
 static int write_args(const char *path, const void *data, size_t size, mode_t mode) {
@@ -698,58 +653,58 @@ static void test_args_file(void) {
                 char *plain[] = { (char *) "helper", (char *) "--leader=1", NULL }, **p = plain;
                 int n = 2;
 
-                CHECK(stage1_args_file_load(&n, &p, false) == 0 && n == 2 && p == plain);
+                ASSERT_TRUE(stage1_args_file_load(&n, &p, false) == 0 && n == 2 && p == plain);
         }
 
-        CHECK(write_args(path, args, sizeof(args) - 1, 0600) >= 0);
+        ASSERT_TRUE(write_args(path, args, sizeof(args) - 1, 0600) >= 0);
         if (geteuid() == 0) {
                 /* Every byte reaches the helper as it was written: no $, %
                  * or quote is interpreted. */
-                CHECK(stage1_args_file_load(&argc, &argv, false) == 1);
-                CHECK(argc == 7 && streq(argv[0], "helper") && streq(argv[1], "--leader=1") &&
+                ASSERT_TRUE(stage1_args_file_load(&argc, &argv, false) == 1);
+                ASSERT_TRUE(argc == 7 && streq(argv[0], "helper") && streq(argv[1], "--leader=1") &&
                       streq(argv[2], "--env=A=$HOME %n") && streq(argv[3], "--") && streq(argv[6], "echo \"x y\"") &&
                       argv[7] == NULL);
-                CHECK(access(path, F_OK) == 0);
+                ASSERT_TRUE(access(path, F_OK) == 0);
 
                 /* One-shot: removed once read. */
                 argv = argv0, argc = 2;
-                CHECK(stage1_args_file_load(&argc, &argv, true) == 1 && argc == 7);
-                CHECK(access(path, F_OK) < 0 && errno == ENOENT);
+                ASSERT_TRUE(stage1_args_file_load(&argc, &argv, true) == 1 && argc == 7);
+                ASSERT_TRUE(access(path, F_OK) < 0 && errno == ENOENT);
 
                 /* Anyone but root could write a root helper's arguments. */
-                CHECK(write_args(path, args, sizeof(args) - 1, 0600) >= 0);
-                CHECK(chown(path, 1, 1) == 0);
+                ASSERT_TRUE(write_args(path, args, sizeof(args) - 1, 0600) >= 0);
+                ASSERT_TRUE(chown(path, 1, 1) == 0);
                 argv = argv0, argc = 2;
-                CHECK(stage1_args_file_load(&argc, &argv, false) == -EPERM && argv == argv0);
-                CHECK(unlink(path) == 0);
+                ASSERT_TRUE(stage1_args_file_load(&argc, &argv, false) == -EPERM && argv == argv0);
+                ASSERT_TRUE(unlink(path) == 0);
         } else {
                 /* Not root's: refused. */
-                CHECK(stage1_args_file_load(&argc, &argv, false) == -EPERM && argv == argv0);
-                CHECK(unlink(path) == 0);
+                ASSERT_TRUE(stage1_args_file_load(&argc, &argv, false) == -EPERM && argv == argv0);
+                ASSERT_TRUE(unlink(path) == 0);
         }
 
         /* Writable by others, a truncated last argument, extra arguments,
          * a relative path, a symlink: all refused. */
-        CHECK(write_args(path, args, sizeof(args) - 1, 0622) >= 0);
+        ASSERT_TRUE(write_args(path, args, sizeof(args) - 1, 0622) >= 0);
         argv = argv0, argc = 2;
-        CHECK(stage1_args_file_load(&argc, &argv, false) < 0 && argv == argv0);
-        CHECK(write_args(path, "--leader=1", 10, 0600) >= 0);
-        CHECK(stage1_args_file_load(&argc, &argv, false) < 0 && argv == argv0);
-        CHECK(write_args(path, "", 0, 0600) >= 0);
-        CHECK(stage1_args_file_load(&argc, &argv, false) < 0 && argv == argv0);
+        ASSERT_TRUE(stage1_args_file_load(&argc, &argv, false) < 0 && argv == argv0);
+        ASSERT_TRUE(write_args(path, "--leader=1", 10, 0600) >= 0);
+        ASSERT_TRUE(stage1_args_file_load(&argc, &argv, false) < 0 && argv == argv0);
+        ASSERT_TRUE(write_args(path, "", 0, 0600) >= 0);
+        ASSERT_TRUE(stage1_args_file_load(&argc, &argv, false) < 0 && argv == argv0);
         {
                 char *more[] = { (char *) "helper", arg, (char *) "--", NULL }, **p = more;
                 char rel[] = "--args-file=args";
                 char *relv[] = { (char *) "helper", rel, NULL }, **q = relv;
                 int n = 3, m = 2;
 
-                CHECK(stage1_args_file_load(&n, &p, false) == -EINVAL && p == more);
-                CHECK(stage1_args_file_load(&m, &q, false) == -EINVAL && q == relv);
+                ASSERT_TRUE(stage1_args_file_load(&n, &p, false) == -EINVAL && p == more);
+                ASSERT_TRUE(stage1_args_file_load(&m, &q, false) == -EINVAL && q == relv);
         }
-        CHECK(unlink(path) == 0 && symlink("/etc/hostname", path) == 0);
-        CHECK(stage1_args_file_load(&argc, &argv, false) == -ELOOP && argv == argv0);
+        ASSERT_TRUE(unlink(path) == 0 && symlink("/etc/hostname", path) == 0);
+        ASSERT_TRUE(stage1_args_file_load(&argc, &argv, false) == -ELOOP && argv == argv0);
 
-        CHECK(rm_rf(tmp) >= 0);
+        ASSERT_TRUE(rm_rf(tmp) >= 0);
 }
 
 int main(void) {
@@ -759,7 +714,6 @@ int main(void) {
         test_cgroup();
         test_exec_status();
         test_args();
-        test_user_spec();
         test_app_security_args();
         test_mount_target();
         test_supplementary_groups();
@@ -772,11 +726,5 @@ int main(void) {
         test_mkdirat_nofollow();
         test_args_file();
         test_mountinfo();
-
-        if (failures > 0) {
-                printf("%u check(s) failed\n", failures);
-                return EXIT_FAILURE;
-        }
-        printf("all checks passed\n");
         return EXIT_SUCCESS;
 }

@@ -41,22 +41,6 @@ int parse_fd(const char *s, int *ret) {
         return 0;
 }
 
-/* The same rule as machined's for machine names, since the hostname is the
- * pod name. */
-bool hostname_is_valid(const char *s) {
-        size_t n;
-
-        if (isempty(s))
-                return false;
-        n = strlen(s);
-        if (n > 64 || s[0] == '-' || s[0] == '.' || strstr(s, ".."))
-                return false;
-        for (const char *p = s; *p; p++)
-                if (!isascii((unsigned char) *p) || !(isalnum((unsigned char) *p) || *p == '-' || *p == '.'))
-                        return false;
-        return true;
-}
-
 /* Loose on purpose: systemd decides what a unit is called; we only need a
  * single path component to compare against a cgroup path. */
 bool unit_name_is_valid(const char *s) {
@@ -84,12 +68,6 @@ bool app_id_is_valid(const char *s) {
                 if (!isascii((unsigned char) *p) || !(isalnum((unsigned char) *p) || strchr("._-", *p)))
                         return false;
         return true;
-}
-
-bool env_assignment_is_valid(const char *s) {
-        const char *eq = strchr(s, '=');
-
-        return eq && eq != s;
 }
 
 bool env_has_path(char * const *env) {
@@ -551,33 +529,6 @@ int mkfileat_nofollow(int dir_fd, const char *name, mode_t mode) {
         return TAKE_FD(fd);
 }
 
-/* Characters a user or group name may have here: printable ASCII, and
- * neither ':' (the field separator of passwd and group) nor ',' (that of a
- * group's member list) nor blanks, so no name can straddle fields. */
-static bool id_name_char_ok(char c) {
-        return c > ' ' && c < 0x7f && c != ':' && c != ',';
-}
-
-static bool id_part_is_valid(const char *s, size_t n) {
-        if (n == 0 || n > 256)
-                return false;
-        for (size_t i = 0; i < n; i++)
-                if (!id_name_char_ok(s[i]))
-                        return false;
-        return true;
-}
-
-bool user_spec_is_valid(const char *s) {
-        const char *colon;
-
-        if (isempty(s))
-                return false;
-        colon = strchr(s, ':');
-        if (!colon)
-                return id_part_is_valid(s, strlen(s));
-        return id_part_is_valid(s, (size_t) (colon - s)) && id_part_is_valid(colon + 1, strlen(colon + 1));
-}
-
 /* A decimal id of [s, s+n). (uid_t) -1 is refused: set*id() read it as
  * "leave unchanged", so "4294967295" would silently keep us root. */
 static int parse_id_n(const char *s, size_t n, uint32_t *ret) {
@@ -864,25 +815,6 @@ int read_id_file(const char *path, size_t max, char **ret) {
         return 0;
 }
 
-int loop_write(int fd, const void *buf, size_t size) {
-        const char *p = buf;
-
-        while (size > 0) {
-                ssize_t k = write(fd, p, size);
-
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (k == 0)
-                        return -EIO;
-                p += k;
-                size -= (size_t) k;
-        }
-        return 0;
-}
-
 int mountinfo_mount_point(const char *line, char *buf, size_t size) {
         const char *p = line;
         size_t n = 0;
@@ -940,7 +872,7 @@ int credentials_add_groups(Credentials *c, char * const *groups, const char *gro
                         uint32_t id;
 
                         *ret_bad = *g;
-                        if (!id_part_is_valid(*g, n))
+                        if (!user_part_is_valid(*g, n))
                                 return -EINVAL;
                         if (is_all_digits(*g, n)) {
                                 if (parse_id_n(*g, n, &id) < 0)

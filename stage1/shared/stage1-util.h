@@ -9,9 +9,11 @@
 #include <sys/types.h>
 
 #include "fs-util.h"
+#include "io-util.h"
 #include "macro.h"
 #include "stage1-credentials.h"
 #include "stage1-security.h"
+#include "valid-util.h"
 
 #define STAGE1_CONTRACT_VERSION 1
 
@@ -94,10 +96,10 @@ int app_args_parse(int argc, char *argv[], AppArgs *ret);
 int parse_pid(const char *s, pid_t *ret);
 int parse_fd(const char *s, int *ret);
 
-bool hostname_is_valid(const char *s);
+/* hostname_is_valid() and env_assignment_is_valid() are in valid-util.h,
+ * shared with stage0. */
 bool unit_name_is_valid(const char *s);
 bool app_id_is_valid(const char *s);
-bool env_assignment_is_valid(const char *s);
 bool env_has_path(char * const *env);
 
 /* Whether the contents of a /proc/PID/cgroup file put the process in unit:
@@ -133,7 +135,6 @@ int mkdirat_nofollow(int dir_fd, const char *name, mode_t mode);
  * returns an O_PATH fd of it; refuses anything already there. */
 int mkfileat_nofollow(int dir_fd, const char *name, mode_t mode);
 
-int loop_write(int fd, const void *buf, size_t size);
 
 /* The mount point (the fifth field) of one line of /proc/PID/mountinfo,
  * with the kernel's octal escapes ("\040" for a space, and the like) undone,

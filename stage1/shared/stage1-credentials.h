@@ -10,10 +10,9 @@
 
 #include "macro.h"
 
-/* --user=: USER or USER:GROUP, each a decimal id or a name of printable
- * ASCII without ':' or blanks (a name could never match a colon-separated
- * passwd line otherwise). */
-bool user_spec_is_valid(const char *s);
+/* --user=: USER or USER:GROUP, user_spec_is_valid() of valid-util.h (the
+ * rule peapodd checks too). */
+#include "valid-util.h"
 
 /* The app's /etc/passwd and /etc/group are read whole, but no more than
  * this: they come from an untrusted image. */

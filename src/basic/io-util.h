@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Writes all of [buf, buf+size) to fd, retrying after EINTR and partial
+ * writes; at offset with pwrite() when offset >= 0 (the file position is
+ * left alone then), at the file position otherwise. 0, or -errno; a write
+ * of 0 bytes is -EIO, not a loop forever. On failure part of the data may
+ * be written. A non-blocking fd that would block fails with -EAGAIN. */
+int loop_write_at(int fd, const void *buf, size_t size, off_t offset);
+
+static inline int loop_write(int fd, const void *buf, size_t size) {
+        return loop_write_at(fd, buf, size, -1);
+}

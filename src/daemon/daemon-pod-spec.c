@@ -1,0 +1,532 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The readers of the a(sv) property arrays clients send to peapodd:
+ * CreatePod's pod properties and the app properties of CreatePod and
+ * AddApp. Every name, type, list length and value is checked here; the
+ * handlers get plain structs (fuzz-bus-properties, test-daemon-pod-spec). */
+#include <stdio.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "log.h"
+#include "string-util.h"
+#include "strv.h"
+
+#define APP_LIST_MAX 64
+
+static int read_property_string(sd_bus_message *m, const char *name, const char *contents, char **ret,
+                                sd_bus_error *error) {
+        const char *v;
+        int r;
+
+        if (!streq(contents, "s"))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Property %s must be s", name);
+        r = sd_bus_message_read(m, "v", "s", &v);
+        if (r < 0)
+                return r;
+        free(*ret);
+        *ret = strdup(v);
+        return *ret ? 0 : -ENOMEM;
+}
+
+static int read_property_strv(sd_bus_message *m, const char *name, const char *contents, char ***ret,
+                              sd_bus_error *error) {
+        int r;
+
+        if (!streq(contents, "as"))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Property %s must be as", name);
+        r = sd_bus_message_enter_container(m, 'v', "as");
+        if (r < 0)
+                return r;
+        strv_free(*ret);
+        *ret = NULL;
+        r = sd_bus_message_read_strv(m, ret);
+        if (r < 0)
+                return r;
+        if (!*ret && !(*ret = calloc(1, sizeof(char *))))
+                return -ENOMEM;
+        if (strv_length(*ret) > APP_LIST_MAX)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Property %s is too long (at most %d)", name,
+                                         APP_LIST_MAX);
+        return sd_bus_message_exit_container(m);
+}
+
+static int read_property_simple(sd_bus_message *m, const char *name, const char *contents, char type, void *ret,
+                                sd_bus_error *error) {
+        char sig[2] = { type, 0 };
+
+        if (!streq(contents, sig))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Property %s must be %s", name, sig);
+        return sd_bus_message_read(m, "v", sig, ret);
+}
+
+static int read_volumes_property(sd_bus_message *m, const char *contents, Volume **volumes, size_t *n_volumes,
+                                 sd_bus_error *error);
+
+/* The isolation properties of an app (see org.peapod1(5)); 1 when name was
+ * one of them. Values are checked by pod_new(), not here. */
+static int read_app_isolation_property(sd_bus_message *m, const char *name, const char *contents, AppSpec *spec,
+                                       AppArgs *aa, sd_bus_error *error) {
+        int b, r;
+
+        if (streq(name, "User"))
+                r = read_property_string(m, name, contents, &aa->user, error);
+        else if (streq(name, "Group"))
+                r = read_property_string(m, name, contents, &aa->group, error);
+        else if (streq(name, "Seccomp"))
+                r = read_property_string(m, name, contents, &aa->seccomp, error);
+        else if (streq(name, "PIDNamespace"))
+                r = read_property_string(m, name, contents, &aa->pid_namespace, error);
+        else if (streq(name, "Restart"))
+                r = read_property_string(m, name, contents, &aa->restart, error);
+        else if (streq(name, "SupplementaryGroups"))
+                r = read_property_strv(m, name, contents, &aa->supplementary_groups, error);
+        else if (streq(name, "CapabilitiesRetain"))
+                r = read_property_strv(m, name, contents, &aa->caps_retain, error);
+        else if (streq(name, "CapabilitiesRemove"))
+                r = read_property_strv(m, name, contents, &aa->caps_remove, error);
+        else if (streq(name, "NoNewPrivileges")) {
+                r = read_property_simple(m, name, contents, 'b', &b, error);
+                spec->allow_new_privs = !b;
+        } else if (streq(name, "ReadOnlyRootfs")) {
+                r = read_property_simple(m, name, contents, 'b', &b, error);
+                spec->readonly_rootfs = b;
+        } else if (streq(name, "CPUQuotaPerSecUSec"))
+                r = read_property_simple(m, name, contents, 't', &spec->cpu_quota_usec, error);
+        else if (streq(name, "CPUShares"))
+                r = read_property_simple(m, name, contents, 't', &spec->cpu_shares, error);
+        else if (streq(name, "MemoryMax"))
+                r = read_property_simple(m, name, contents, 't', &spec->memory_max, error);
+        else if (streq(name, "TasksMax"))
+                r = read_property_simple(m, name, contents, 't', &spec->tasks_max, error);
+        else if (streq(name, "Mounts")) {
+                const char *volume, *target;
+
+                if (!streq(contents, "a(ss)"))
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Property %s must be a(ss)", name);
+                r = sd_bus_message_enter_container(m, 'v', "a(ss)");
+                if (r >= 0)
+                        r = sd_bus_message_enter_container(m, 'a', "(ss)");
+                while (r >= 0 && (r = sd_bus_message_read(m, "(ss)", &volume, &target)) > 0) {
+                        AppMount *n;
+
+                        if (aa->n_mounts >= APP_MOUNTS_MAX)
+                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Too many mounts (at most %d)",
+                                                         APP_MOUNTS_MAX);
+                        n = reallocarray(aa->mounts, aa->n_mounts + 1, sizeof(AppMount));
+                        if (!n)
+                                return -ENOMEM;
+                        aa->mounts = n;
+                        n[aa->n_mounts] = (AppMount) { .volume = strdup(volume), .target = strdup(target) };
+                        aa->n_mounts++;
+                        if (!n[aa->n_mounts - 1].volume || !n[aa->n_mounts - 1].target)
+                                return -ENOMEM;
+                }
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(m);
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(m);
+        } else if (streq(name, "Annotations")) {
+                r = bus_read_annotations(m, contents, &aa->annotations, error);
+                spec->annotations = aa->annotations;
+        } else if (streq(name, "Volumes")) {
+                r = read_volumes_property(m, contents, &aa->volumes, &aa->n_volumes, error);
+                spec->volumes = aa->volumes;
+                spec->n_volumes = aa->n_volumes;
+        } else
+                return 0;
+        if (r < 0)
+                return r;
+
+        spec->user = aa->user;
+        spec->group = aa->group;
+        spec->seccomp = aa->seccomp;
+        spec->pid_namespace = aa->pid_namespace;
+        spec->restart = aa->restart;
+        spec->supplementary_groups = aa->supplementary_groups;
+        spec->caps_retain = aa->caps_retain;
+        spec->caps_remove = aa->caps_remove;
+        spec->mounts = aa->mounts;
+        spec->n_mounts = aa->n_mounts;
+        return 1;
+}
+
+/* Pod property Volumes a(sssbt): (name, kind, source, read-only, size);
+ * checked by pod_set_volumes(). Replaces what an earlier one gave. */
+static int read_volumes_property(sd_bus_message *m, const char *contents, Volume **volumes, size_t *n_volumes,
+                                 sd_bus_error *error) {
+        const char *vname, *kind, *source;
+        uint64_t size;
+        int ro, r;
+
+        if (!streq(contents, "a(sssbt)"))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Pod property Volumes must be a(sssbt)");
+        for (size_t i = 0; i < *n_volumes; i++)
+                volume_done(&(*volumes)[i]);
+        *n_volumes = 0;
+        r = sd_bus_message_enter_container(m, 'v', "a(sssbt)");
+        if (r >= 0)
+                r = sd_bus_message_enter_container(m, 'a', "(sssbt)");
+        while (r >= 0 && (r = sd_bus_message_read(m, "(sssbt)", &vname, &kind, &source, &ro, &size)) > 0) {
+                Volume *nv;
+
+                if (*n_volumes >= POD_VOLUMES_MAX)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Too many volumes (at most %d)",
+                                                 POD_VOLUMES_MAX);
+                nv = reallocarray(*volumes, *n_volumes + 1, sizeof(Volume));
+                if (!nv)
+                        return -ENOMEM;
+                *volumes = nv;
+                nv[*n_volumes] = (Volume) { .kind = volume_kind_from_string(kind), .read_only = ro, .size = size };
+                nv[*n_volumes].name = strdup(vname);
+                nv[*n_volumes].source = isempty(source) ? NULL : strdup(source);
+                (*n_volumes)++;
+                if (!nv[*n_volumes - 1].name || (!isempty(source) && !nv[*n_volumes - 1].source))
+                        return -ENOMEM;
+        }
+        if (r >= 0)
+                r = sd_bus_message_exit_container(m);
+        if (r >= 0)
+                r = sd_bus_message_exit_container(m);
+        return r;
+}
+
+/* Read one app's a(sv) properties into spec; strvs are owned by the caller
+ * through the arrays passed in. */
+static int read_app_properties(sd_bus_message *m, AppSpec *spec, AppArgs *aa, char ***exec, char ***args, char ***env,
+                               char **workdir, sd_bus_error *error) {
+        int r;
+
+        r = sd_bus_message_enter_container(m, 'a', "(sv)");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(m, 'r', "sv")) > 0) {
+                const char *name, *contents;
+                char ***target = NULL;
+
+                r = sd_bus_message_read(m, "s", &name);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_peek_type(m, NULL, &contents);
+                if (r < 0)
+                        return r;
+                if (streq(name, "Exec"))
+                        target = exec;
+                else if (streq(name, "Args"))
+                        target = args;
+                else if (streq(name, "Environment"))
+                        target = env;
+
+                if (target) {
+                        if (!streq(contents, "as"))
+                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "App property %s must be as", name);
+                        strv_free(*target);
+                        *target = NULL;
+                        r = sd_bus_message_enter_container(m, 'v', "as");
+                        if (r < 0)
+                                return r;
+                        r = sd_bus_message_read_strv(m, target);
+                        if (r < 0)
+                                return r;
+                        if (!*target) {
+                                *target = calloc(1, sizeof(char *));
+                                if (!*target)
+                                        return -ENOMEM;
+                        }
+                        if (strv_length(*target) > (target == env ? APP_ENV_MAX : APP_ARGV_MAX))
+                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "App property %s is too long", name);
+                        r = sd_bus_message_exit_container(m);
+                        if (r < 0)
+                                return r;
+                } else if (streq(name, "WorkingDirectory")) {
+                        const char *s;
+
+                        if (!streq(contents, "s"))
+                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "App property %s must be s", name);
+                        r = sd_bus_message_read(m, "v", "s", &s);
+                        if (r < 0)
+                                return r;
+                        free(*workdir);
+                        *workdir = strdup(s);
+                        if (!*workdir)
+                                return -ENOMEM;
+                } else {
+                        r = read_app_isolation_property(m, name, contents, spec, aa, error);
+                        if (r < 0)
+                                return r;
+                        if (r == 0)
+                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown app property %s", name);
+                }
+                r = sd_bus_message_exit_container(m);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        r = sd_bus_message_exit_container(m);
+        if (r < 0)
+                return r;
+        spec->exec = *exec;
+        spec->args = *args;
+        spec->env = *env;
+        spec->workdir = *workdir;
+        if (spec->exec && strv_length(spec->exec) == 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "App has an empty command");
+        return 0;
+}
+
+void bus_app_args_done(AppArgs *a) {
+        strv_free(a->exec);
+        strv_free(a->args);
+        strv_free(a->env);
+        free(a->workdir);
+        free(a->user);
+        free(a->group);
+        free(a->seccomp);
+        free(a->pid_namespace);
+        free(a->restart);
+        strv_free(a->supplementary_groups);
+        strv_free(a->caps_retain);
+        strv_free(a->caps_remove);
+        for (size_t k = 0; k < a->n_mounts; k++)
+                app_mount_done(&a->mounts[k]);
+        free(a->mounts);
+        strv_free(a->annotations);
+        for (size_t k = 0; k < a->n_volumes; k++)
+                volume_done(&a->volumes[k]);
+        free(a->volumes);
+        *a = (AppArgs) {};
+}
+
+int bus_read_app_spec(sd_bus_message *m, AppSpec *spec, AppArgs *storage, sd_bus_error *error) {
+        return read_app_properties(m, spec, storage, &storage->exec, &storage->args, &storage->env, &storage->workdir, error);
+}
+
+void pod_properties_done(PodProperties *p) {
+        free(p->stage1);
+        strv_free(p->networks);
+        strv_free(p->dns);
+        strv_free(p->dns_search);
+        free(p->hostname);
+        for (size_t i = 0; i < p->n_ports; i++)
+                pod_port_done(&p->ports[i]);
+        free(p->ports);
+        for (size_t i = 0; i < p->n_volumes; i++)
+                volume_done(&p->volumes[i]);
+        p->volumes = mfree(p->volumes);
+        p->n_volumes = 0;
+        strv_free(p->annotations);
+        p->annotations = NULL;
+}
+
+int bus_read_annotations(sd_bus_message *m, const char *contents, char ***ret, sd_bus_error *error) {
+        _cleanup_strv_free_ char **l = NULL;
+        const char *k, *v;
+        size_t n = 0;
+        int r;
+
+        if (!streq(contents, "a{ss}"))
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Property Annotations must be a{ss}");
+        r = sd_bus_message_enter_container(m, 'v', "a{ss}");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_enter_container(m, 'a', "{ss}");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_read(m, "{ss}", &k, &v)) > 0) {
+                /* Bounded here already, so that a huge message costs no copies. */
+                if (++n > ANNOTATIONS_MAX)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Too many annotations (at most %d)",
+                                                 ANNOTATIONS_MAX);
+                r = strv_extend(&l, k);
+                if (r < 0)
+                        return r;
+                r = strv_extend(&l, v);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        r = sd_bus_message_exit_container(m);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_exit_container(m);
+        if (r < 0)
+                return r;
+        strv_free(*ret);
+        *ret = l ? TAKE_PTR(l) : calloc(1, sizeof(char *));
+        return *ret ? 0 : -ENOMEM;
+}
+
+int bus_append_annotations(sd_bus_message *m, char * const *pairs) {
+        int r;
+
+        r = sd_bus_message_open_container(m, 'a', "{ss}");
+        if (r < 0)
+                return r;
+        for (size_t i = 0; pairs && pairs[i] && pairs[i + 1]; i += 2) {
+                r = sd_bus_message_append(m, "{ss}", pairs[i], pairs[i + 1]);
+                if (r < 0)
+                        return r;
+        }
+        return sd_bus_message_close_container(m);
+}
+
+static int read_pod_ports(sd_bus_message *m, PodProperties *a, sd_bus_error *error) {
+        const char *proto, *ip;
+        uint16_t hp, pp;
+        int r;
+
+        r = sd_bus_message_enter_container(m, 'v', "a(ssqq)");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_enter_container(m, 'a', "(ssqq)");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_read(m, "(ssqq)", &proto, &ip, &hp, &pp)) > 0) {
+                PodPort *n, port = {};
+
+                if (a->n_ports >= POD_PORTS_MAX)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Too many ports (at most %d)", POD_PORTS_MAX);
+                if (strlen(proto) != 3)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid port protocol '%s': tcp or udp", proto);
+                memcpy(port.protocol, proto, 4);
+                port.host_port = hp;
+                port.pod_port = pp;
+                port.host_ip = (char *) ip;
+                if (!pod_port_is_valid(&port))
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "Invalid port mapping (%s, '%s', %u, %u): protocol tcp or udp, "
+                                                 "host IP empty or an address, ports 1-65535",
+                                                 proto, ip, hp, pp);
+                port.host_ip = strdup(ip);
+                if (!port.host_ip)
+                        return -ENOMEM;
+                n = reallocarray(a->ports, a->n_ports + 1, sizeof(PodPort));
+                if (!n) {
+                        free(port.host_ip);
+                        return -ENOMEM;
+                }
+                a->ports = n;
+                a->ports[a->n_ports++] = port;
+        }
+        if (r < 0)
+                return r;
+        r = sd_bus_message_exit_container(m);
+        if (r < 0)
+                return r;
+        return sd_bus_message_exit_container(m);
+}
+
+static int read_pod_strv(sd_bus_message *m, const char *name, char ***target, sd_bus_error *error) {
+        int r;
+
+        strv_free(*target);
+        *target = NULL;
+        r = sd_bus_message_enter_container(m, 'v', "as");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read_strv(m, target);
+        if (r < 0)
+                return r;
+        if (strv_length(*target) > 64)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Pod property %s is too long", name);
+        return sd_bus_message_exit_container(m);
+}
+
+/* A flavour is a directory of the stage1 dir with an init in it. */
+static int stage1_check(Daemon *d, const char *name, sd_bus_error *error) {
+        _cleanup_free_ char *init = NULL;
+
+        if (!stage1_name_is_valid(name))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid stage1 flavour name '%s'", name);
+        if (asprintf(&init, "%s/%s/peapod-stage1-init", d->runtime.stage1_dir, name) < 0)
+                return -ENOMEM;
+        if (access(init, X_OK) < 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "No stage1 flavour '%s' (%s: %s)", name, init,
+                                         strerror(errno));
+        return 0;
+}
+
+int bus_read_pod_properties(Daemon *d, sd_bus_message *m, PodProperties *props, sd_bus_error *error) {
+        int r;
+
+        r = sd_bus_message_enter_container(m, 'a', "(sv)");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(m, 'r', "sv")) > 0) {
+                const char *name, *contents;
+
+                r = sd_bus_message_read(m, "s", &name);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_peek_type(m, NULL, &contents);
+                if (r < 0)
+                        return r;
+                if (streq(name, "StopWhenAppsExit")) {
+                        int b;
+
+                        if (!streq(contents, "b"))
+                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Pod property %s must be b", name);
+                        r = sd_bus_message_read(m, "v", "b", &b);
+                        if (r < 0)
+                                return r;
+                        props->stop_when_apps_exit = b;
+                } else if (streq(name, "Networks") || streq(name, "DNS") || streq(name, "DNSSearch")) {
+                        if (!streq(contents, "as"))
+                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Pod property %s must be as", name);
+                        r = read_pod_strv(m, name,
+                                          streq(name, "Networks") ? &props->networks :
+                                          streq(name, "DNS") ? &props->dns : &props->dns_search, error);
+                        if (r < 0)
+                                return r;
+                } else if (streq(name, "Ports")) {
+                        if (!streq(contents, "a(ssqq)"))
+                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Pod property %s must be a(ssqq)", name);
+                        r = read_pod_ports(m, props, error);
+                        if (r < 0)
+                                return r;
+                } else if (streq(name, "Hostname")) {
+                        const char *s;
+
+                        if (!streq(contents, "s"))
+                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Pod property %s must be s", name);
+                        r = sd_bus_message_read(m, "v", "s", &s);
+                        if (r < 0)
+                                return r;
+                        free(props->hostname);
+                        props->hostname = strdup(s);
+                        if (!props->hostname)
+                                return -ENOMEM;
+                } else if (streq(name, "Stage1")) {
+                        const char *s;
+
+                        if (!streq(contents, "s"))
+                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Pod property %s must be s", name);
+                        r = sd_bus_message_read(m, "v", "s", &s);
+                        if (r < 0)
+                                return r;
+                        r = stage1_check(d, s, error);
+                        if (r < 0)
+                                return r;
+                        free(props->stage1);
+                        props->stage1 = streq(s, "default") ? NULL : strdup(s);
+                        if (!streq(s, "default") && !props->stage1)
+                                return -ENOMEM;
+                } else if (streq(name, "Volumes")) {
+                        r = read_volumes_property(m, contents, &props->volumes, &props->n_volumes, error);
+                        if (r < 0)
+                                return r;
+                } else if (streq(name, "Annotations")) {
+                        r = bus_read_annotations(m, contents, &props->annotations, error);
+                        if (r < 0)
+                                return r;
+                } else
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown pod property %s", name);
+                r = sd_bus_message_exit_container(m);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        return sd_bus_message_exit_container(m);
+}

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "io-util.h"
+#include "macro.h"
+#include "tests.h"
+
+int main(void) {
+        static char big[1 << 20];
+        char buf[16] = {};
+        int p[2], fd;
+
+        /* EPIPE below, as a value. */
+        (void) signal(SIGPIPE, SIG_IGN);
+        /* More than a pipe holds at once on a non-blocking pipe: -EAGAIN,
+         * not a loop forever and not success. */
+        memset(big, 'x', sizeof(big));
+        ASSERT_OK(pipe2(p, O_CLOEXEC | O_NONBLOCK));
+        ASSERT_ERR(loop_write(p[1], big, sizeof(big)), EAGAIN);
+        safe_close(p[0]);
+        ASSERT_ERR(loop_write(p[1], "a", 1), EPIPE);
+        safe_close(p[1]);
+
+        fd = memfd_create("test-io-util", MFD_CLOEXEC);
+        ASSERT_TRUE(fd >= 0);
+        ASSERT_OK(loop_write(fd, "hello world", 11));
+        ASSERT_OK(loop_write(fd, "", 0));
+        /* At an offset: the file position stays where it was. */
+        ASSERT_OK(loop_write_at(fd, "W", 1, 6));
+        ASSERT_TRUE(lseek(fd, 0, SEEK_CUR) == 11);
+        ASSERT_TRUE(pread(fd, buf, sizeof(buf), 0) == 11);
+        ASSERT_STREQ(buf, "hello World");
+        ASSERT_ERR(loop_write(-1, "a", 1), EBADF);
+        safe_close(fd);
+        return 0;
+}
