@@ -88,6 +88,26 @@ static void forget_removed(Cri *cri, CriPod *pods, size_t n) {
         }
 }
 
+/* Only containers that still exist stay in the list, so that it does not
+ * grow with every container ever run. */
+static void prune_settled(Cri *cri, CriPod *pods, size_t n) {
+        size_t k = 0;
+
+        for (size_t i = 0; cri->logs_settled && cri->logs_settled[i]; i++) {
+                bool found = false;
+
+                for (size_t p = 0; p < n && !found; p++)
+                        for (size_t a = 0; a < pods[p].n_apps && !found; a++)
+                                found = streq_ptr(pods[p].apps[a].id, cri->logs_settled[i]);
+                if (found)
+                        cri->logs_settled[k++] = cri->logs_settled[i];
+                else
+                        free(cri->logs_settled[i]);
+        }
+        if (cri->logs_settled)
+                cri->logs_settled[k] = NULL;
+}
+
 static int on_objects(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
         Cri *cri = userdata;
         CriPod *pods = NULL;
@@ -107,6 +127,7 @@ static int on_objects(sd_bus_message *m, void *userdata, sd_bus_error *ret_error
                         if (pods[i].apps[k].state)
                                 follow(cri, &pods[i].apps[k]);
         forget_removed(cri, pods, n);
+        prune_settled(cri, pods, n);
         cri_pods_free(pods, n);
         return 0;
 }
