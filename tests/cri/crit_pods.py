@@ -387,6 +387,10 @@ def cmd_refusals(sock, api):
         fail('a refused RunPodSandbox left a sandbox')
 
     sid = run_sandbox(ch, api, cfg)
+    # The same metadata (name, namespace, attempt) twice: the name is taken.
+    expect_code(grpc.StatusCode.ALREADY_EXISTS, lambda: run_sandbox(ch, api, cfg), 'RunPodSandbox of a sandbox again')
+    if len(list_sandboxes(ch, api)) != len(before) + 1:
+        fail('a second RunPodSandbox of the same sandbox left a sandbox')
     ok = container_config('x', ['true'])
     cases = [
         ('an unknown image', nf, lambda c: c.image.__setattr__('image', 'localhost/no-such-image:latest')),
