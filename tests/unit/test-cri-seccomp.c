@@ -40,6 +40,7 @@ int main(void) {
         expect("{\"defaultAction\":\"SCMP_ACT_ALLOW\"}", "unconfined");
 
         expect_refused("[]", "not a JSON object");
+        expect_refused("{\"defaultAction\":", "not valid JSON");
         expect_refused("{\"defaultAction\":\"SCMP_ACT_NOTIFY\"}", "defaultAction");
         expect_refused("{\"defaultAction\":\"SCMP_ACT_ERRNO\"}", "allows no syscall");
         expect_refused("{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"syscalls\":[{\"names\":[\"personality\"],"
