@@ -16,19 +16,19 @@
 /* Every method of the CRI's two services, in cri.proto's order. */
 static const CriMethod cri_methods[] = {
         { "RuntimeService/Version", &runtime__v1__version_request__descriptor, cri_runtime_version, NULL },
-        { "RuntimeService/RunPodSandbox", &runtime__v1__run_pod_sandbox_request__descriptor, NULL, MISSING_NOT_YET },
-        { "RuntimeService/StopPodSandbox", &runtime__v1__stop_pod_sandbox_request__descriptor, NULL, MISSING_NOT_YET },
-        { "RuntimeService/RemovePodSandbox", &runtime__v1__remove_pod_sandbox_request__descriptor, NULL, MISSING_NOT_YET },
-        { "RuntimeService/PodSandboxStatus", &runtime__v1__pod_sandbox_status_request__descriptor, NULL, MISSING_NOT_YET },
-        { "RuntimeService/ListPodSandbox", &runtime__v1__list_pod_sandbox_request__descriptor, NULL, MISSING_NOT_YET },
+        { "RuntimeService/RunPodSandbox", &runtime__v1__run_pod_sandbox_request__descriptor, cri_run_pod_sandbox, NULL },
+        { "RuntimeService/StopPodSandbox", &runtime__v1__stop_pod_sandbox_request__descriptor, cri_stop_pod_sandbox, NULL },
+        { "RuntimeService/RemovePodSandbox", &runtime__v1__remove_pod_sandbox_request__descriptor, cri_remove_pod_sandbox, NULL },
+        { "RuntimeService/PodSandboxStatus", &runtime__v1__pod_sandbox_status_request__descriptor, cri_pod_sandbox_status, NULL },
+        { "RuntimeService/ListPodSandbox", &runtime__v1__list_pod_sandbox_request__descriptor, cri_list_pod_sandbox, NULL },
         { "RuntimeService/StreamPodSandboxes", &runtime__v1__stream_pod_sandboxes_request__descriptor, NULL, MISSING_SERVER_STREAM },
-        { "RuntimeService/CreateContainer", &runtime__v1__create_container_request__descriptor, NULL, MISSING_NOT_YET },
-        { "RuntimeService/StartContainer", &runtime__v1__start_container_request__descriptor, NULL, MISSING_NOT_YET },
-        { "RuntimeService/StopContainer", &runtime__v1__stop_container_request__descriptor, NULL, MISSING_NOT_YET },
-        { "RuntimeService/RemoveContainer", &runtime__v1__remove_container_request__descriptor, NULL, MISSING_NOT_YET },
-        { "RuntimeService/ListContainers", &runtime__v1__list_containers_request__descriptor, NULL, MISSING_NOT_YET },
+        { "RuntimeService/CreateContainer", &runtime__v1__create_container_request__descriptor, cri_create_container, NULL },
+        { "RuntimeService/StartContainer", &runtime__v1__start_container_request__descriptor, cri_start_container, NULL },
+        { "RuntimeService/StopContainer", &runtime__v1__stop_container_request__descriptor, cri_stop_container, NULL },
+        { "RuntimeService/RemoveContainer", &runtime__v1__remove_container_request__descriptor, cri_remove_container, NULL },
+        { "RuntimeService/ListContainers", &runtime__v1__list_containers_request__descriptor, cri_list_containers, NULL },
         { "RuntimeService/StreamContainers", &runtime__v1__stream_containers_request__descriptor, NULL, MISSING_SERVER_STREAM },
-        { "RuntimeService/ContainerStatus", &runtime__v1__container_status_request__descriptor, NULL, MISSING_NOT_YET },
+        { "RuntimeService/ContainerStatus", &runtime__v1__container_status_request__descriptor, cri_container_status, NULL },
         { "RuntimeService/UpdateContainerResources", &runtime__v1__update_container_resources_request__descriptor, NULL, MISSING_NOT_YET },
         { "RuntimeService/ReopenContainerLog", &runtime__v1__reopen_container_log_request__descriptor, NULL, MISSING_NOT_YET },
         { "RuntimeService/ExecSync", &runtime__v1__exec_sync_request__descriptor, NULL, MISSING_NOT_YET },
@@ -163,6 +163,17 @@ CriQuery *cri_query_free(CriQuery *q) {
                 return NULL;
         /* Unreferencing a pending call's slot cancels it: its callback never runs. */
         sd_bus_slot_unref(q->slot);
+        sd_event_source_disable_unref(q->timer);
+        if (q->detached) {
+                if (q->detached_prev)
+                        q->detached_prev->detached_next = q->detached_next;
+                else
+                        q->cri->detached = q->detached_next;
+                if (q->detached_next)
+                        q->detached_next->detached_prev = q->detached_prev;
+        }
+        if (q->data_free)
+                q->data_free(q->data);
         grpc_call_set_cancel(q->call, NULL, NULL);
         grpc_call_unref(q->call);
         return mfree(q);
@@ -171,44 +182,97 @@ CriQuery *cri_query_free(CriQuery *q) {
 /* peapodd gets as long as the client waits (its grpc-timeout), at most
  * CRI_BUS_TIMEOUT_USEC. */
 static uint64_t cri_query_timeout(CriQuery *q) {
-        uint64_t deadline = grpc_call_deadline(q->call), now;
+        uint64_t deadline = grpc_call_deadline(q->call), now, max = q->bus_timeout_usec ?: CRI_BUS_TIMEOUT_USEC;
 
-        if (deadline == 0 || sd_event_now(q->cri->event, CLOCK_MONOTONIC, &now) < 0)
-                return CRI_BUS_TIMEOUT_USEC;
+        if (q->detached || deadline == 0 || sd_event_now(q->cri->event, CLOCK_MONOTONIC, &now) < 0)
+                return max;
         if (deadline <= now)
                 return 1;
-        return deadline - now < CRI_BUS_TIMEOUT_USEC ? deadline - now : CRI_BUS_TIMEOUT_USEC;
+        return deadline - now < max ? deadline - now : max;
 }
 
 static void cri_query_on_cancel(GrpcCall *call, void *userdata) {
         cri_query_free(userdata);
 }
 
-static int cri_query_on_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
-        CriQuery *q = userdata;
+static void cri_query_step(CriQuery *q, sd_bus_message *m) {
         int r;
 
-        q->slot = sd_bus_slot_unref(q->slot);
         r = q->handler(q, m);
         if (r < 0)
                 (void) grpc_call_fail(q->call, GRPC_STATUS_INTERNAL, "reading peapodd's answer failed: %s", strerror(-r));
-        /* Done, unless the handler sent the next call of a chain. */
-        if (r < 0 || !q->slot)
+        /* Done, unless the handler sent the next call of a chain or paused it. */
+        if (r < 0 || (!q->slot && !q->timer))
                 cri_query_free(q);
+}
+
+static int cri_query_on_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        CriQuery *q = userdata;
+
+        q->slot = sd_bus_slot_unref(q->slot);
+        cri_query_step(q, m);
+        return 0;
+}
+
+static int cri_query_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        CriQuery *q = userdata;
+
+        q->timer = sd_event_source_disable_unref(q->timer);
+        cri_query_step(q, NULL);
+        return 0;
+}
+
+int cri_query_sleep(CriQuery *q, uint64_t usec, CriQueryHandler handler) {
+        int r;
+
+        r = sd_event_add_time_relative(q->cri->event, &q->timer, CLOCK_MONOTONIC, usec, 0, cri_query_on_timer, q);
+        if (r < 0)
+                return r;
+        q->handler = handler;
+        grpc_call_set_cancel(q->call, q->detached ? NULL : cri_query_on_cancel, q);
+        return 0;
+}
+
+void cri_query_detach(CriQuery *q) {
+        if (q->detached)
+                return;
+        q->detached = true;
+        q->detached_next = q->cri->detached;
+        if (q->detached_next)
+                q->detached_next->detached_prev = q;
+        q->cri->detached = q;
+        grpc_call_set_cancel(q->call, NULL, NULL);
+}
+
+int cri_query_new_method(CriQuery *q, const char *path, const char *interface, const char *member,
+                         sd_bus_message **ret) {
+        sd_bus *bus;
+        int r;
+
+        r = cri_bus(q->cri, &bus);
+        if (r < 0)
+                return r;
+        return sd_bus_message_new_method_call(bus, ret, PEAPOD_BUS_NAME, path, interface, member);
+}
+
+int cri_query_send(CriQuery *q, sd_bus_message *m, CriQueryHandler handler) {
+        int r;
+
+        r = sd_bus_call_async(sd_bus_message_get_bus(m), &q->slot, m, cri_query_on_reply, q, cri_query_timeout(q));
+        if (r < 0)
+                return r;
+        q->handler = handler;
+        grpc_call_set_cancel(q->call, q->detached ? NULL : cri_query_on_cancel, q);
         return 0;
 }
 
 int cri_query_call(CriQuery *q, const char *path, const char *interface, const char *member,
                    CriQueryHandler handler, const char *types, ...) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-        sd_bus *bus;
         va_list ap;
         int r;
 
-        r = cri_bus(q->cri, &bus);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_new_method_call(bus, &m, PEAPOD_BUS_NAME, path, interface, member);
+        r = cri_query_new_method(q, path, interface, member, &m);
         if (r < 0)
                 return r;
         if (types) {
@@ -218,19 +282,20 @@ int cri_query_call(CriQuery *q, const char *path, const char *interface, const c
                 if (r < 0)
                         return r;
         }
-        r = sd_bus_call_async(bus, &q->slot, m, cri_query_on_reply, q, cri_query_timeout(q));
-        if (r < 0)
-                return r;
-        q->handler = handler;
-        grpc_call_set_cancel(q->call, cri_query_on_cancel, q);
-        return 0;
+        return cri_query_send(q, m, handler);
 }
 
 GrpcStatus cri_status_from_bus_error(const sd_bus_error *e) {
-        if (sd_bus_error_has_name(e, BUS_ERROR_NO_SUCH_IMAGE))
+        if (sd_bus_error_has_names(e, BUS_ERROR_NO_SUCH_IMAGE, BUS_ERROR_NO_SUCH_POD, BUS_ERROR_NO_SUCH_APP,
+                                   SD_BUS_ERROR_UNKNOWN_OBJECT))
                 return GRPC_STATUS_NOT_FOUND;
-        if (sd_bus_error_has_names(e, SD_BUS_ERROR_INVALID_ARGS))
+        if (sd_bus_error_has_names(e, SD_BUS_ERROR_INVALID_ARGS, BUS_ERROR_INVALID_NAME))
                 return GRPC_STATUS_INVALID_ARGUMENT;
+        if (sd_bus_error_has_names(e, BUS_ERROR_POD_EXISTS, BUS_ERROR_APP_EXISTS))
+                return GRPC_STATUS_ALREADY_EXISTS;
+        if (sd_bus_error_has_names(e, BUS_ERROR_BAD_STATE, BUS_ERROR_POD_RUNNING, BUS_ERROR_APP_RUNNING,
+                                   BUS_ERROR_PORT_IN_USE))
+                return GRPC_STATUS_FAILED_PRECONDITION;
         if (sd_bus_error_has_names(e, SD_BUS_ERROR_ACCESS_DENIED, "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired"))
                 return GRPC_STATUS_PERMISSION_DENIED;
         if (sd_bus_error_has_names(e, SD_BUS_ERROR_SERVICE_UNKNOWN, SD_BUS_ERROR_NAME_HAS_NO_OWNER, SD_BUS_ERROR_NO_REPLY,
@@ -249,6 +314,7 @@ int cri_new(sd_event *event, Cri **ret) {
                 return -ENOMEM;
         cri->event = sd_event_ref(event);
         cri->images_dir = CRI_IMAGES_DIR;
+        cri->logs_state_dir = CRI_LOGS_STATE_DIR;
         r = grpc_server_new(event, cri_lookup, cri_dispatch, cri, &cri->server);
         if (r < 0)
                 return r;
@@ -256,6 +322,9 @@ int cri_new(sd_event *event, Cri **ret) {
         r = cri_bus(cri, &bus);
         if (r < 0)
                 log_warning_errno(r, "Failed to connect to the system bus, will retry: %m");
+        /* Not fatal either: the containers run, without log files. */
+        if (cri_logs_start(cri) < 0)
+                cri_logs_stop(cri);
         *ret = TAKE_PTR(cri);
         return 0;
 }
@@ -265,6 +334,9 @@ Cri *cri_free(Cri *cri) {
                 return NULL;
         /* The server first: cancelling its calls releases their bus slots. */
         grpc_server_free(cri->server);
+        while (cri->detached)
+                cri_query_free(cri->detached);
+        cri_logs_stop(cri);
         sd_bus_flush_close_unref(cri->bus);
         sd_event_unref(cri->event);
         return mfree(cri);

@@ -14,6 +14,8 @@
 
 #define CRI_SOCKET_PATH PEAPOD_RUNTIME_DIR "/cri.sock"
 #define CRI_IMAGES_DIR PEAPOD_STATE_DIR "/images"
+/* The journal cursors of the containers' CRI log files (cri-logs.c). */
+#define CRI_LOGS_STATE_DIR PEAPOD_STATE_DIR "/cri/logs"
 /* How long a call waits for peapodd when kubelet gave no deadline. */
 #define CRI_BUS_TIMEOUT_USEC (5ULL * 1000000ULL)
 
@@ -29,9 +31,16 @@ typedef enum CriApi {
 typedef struct Cri {
         sd_event *event;
         sd_bus *bus;            /* the system bus; NULL until connected (again) */
+        struct CriQuery *detached;      /* chains that outlive their calls (cri_query_detach()) */
         GrpcServer *server;
         const char *images_dir;
         const char *cni_conf_dir;
+        /* The containers' CRI log files (cri-logs.c). */
+        const char *logs_state_dir;
+        struct CriLog *crilog;
+        sd_event_source *logs_timer;
+        sd_bus_slot *logs_slot;
+        char **logs_settled;
 } Cri;
 
 typedef int (*CriHandler)(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
@@ -44,6 +53,9 @@ typedef struct CriMethod {
 } CriMethod;
 
 int cri_new(sd_event *event, Cri **ret);
+/* The log converter: started by cri_new(), stopped (cursors committed) by cri_free(). */
+int cri_logs_start(Cri *cri);
+void cri_logs_stop(Cri *cri);
 Cri *cri_free(Cri *cri);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Cri *, cri_free);
 
@@ -66,9 +78,18 @@ struct CriQuery {
         Cri *cri;
         GrpcCall *call;
         sd_bus_slot *slot;
+        sd_event_source *timer; /* a pause of the chain (cri_query_sleep()) */
         CriQueryHandler handler;
+        /* The longest a bus call of the chain may take; 0: CRI_BUS_TIMEOUT_USEC
+         * (StopPod waits for the apps' stop timeouts). */
+        uint64_t bus_timeout_usec;
         /* What the chain's handlers carry along. */
         bool list;              /* ListImages with a filter: answer a list of one */
+        void *data;             /* freed with data_free */
+        void (*data_free)(void *data);
+        /* cri_query_detach(): in cri->detached, runs to its end. */
+        bool detached;
+        CriQuery *detached_prev, *detached_next;
 };
 
 CriQuery *cri_query_new(Cri *cri, GrpcCall *call);
@@ -79,6 +100,18 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(CriQuery *, cri_query_free);
  * call; on failure to the caller. */
 int cri_query_call(CriQuery *q, const char *path, const char *interface, const char *member,
                    CriQueryHandler handler, const char *types, ...);
+/* The same in two steps, for arguments that appendv cannot build: a method
+ * call to peapodd, then its sending (the query belongs to it on success). */
+int cri_query_new_method(CriQuery *q, const char *path, const char *interface, const char *member,
+                         sd_bus_message **ret);
+int cri_query_send(CriQuery *q, sd_bus_message *m, CriQueryHandler handler);
+/* The chain runs to its end when the client cancels or its deadline
+ * passes (its answer is then dropped): a stop or a removal that was begun
+ * is finished, never left half done. Its bus calls get the chain's full
+ * timeout; cri_free() frees what is still pending. */
+void cri_query_detach(CriQuery *q);
+/* Runs handler (with a NULL message) after usec, as the next step of a chain. */
+int cri_query_sleep(CriQuery *q, uint64_t usec, CriQueryHandler handler);
 /* The status a gRPC call gets for peapodd's error reply. */
 GrpcStatus cri_status_from_bus_error(const sd_bus_error *e);
 
@@ -87,4 +120,16 @@ int cri_runtime_version(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMes
 int cri_runtime_status(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
 int cri_image_list(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
 int cri_image_status(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
+/* Sandboxes (cri-sandbox.c) and containers (cri-container.c). */
+int cri_run_pod_sandbox(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
+int cri_stop_pod_sandbox(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
+int cri_remove_pod_sandbox(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
+int cri_pod_sandbox_status(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
+int cri_list_pod_sandbox(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
+int cri_create_container(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
+int cri_start_container(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
+int cri_stop_container(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
+int cri_remove_container(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
+int cri_list_containers(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
+int cri_container_status(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
 int cri_image_fs_info(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);

@@ -287,6 +287,18 @@ int bus_pod_method_get_app(sd_bus_message *m, void *userdata, sd_bus_error *erro
         if (r >= 0)
                 r = sd_bus_message_close_container(reply);
         if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'e', "sv");
+        if (r >= 0)
+                r = sd_bus_message_append(reply, "s", "Annotations");
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'v', "a{ss}");
+        if (r >= 0)
+                r = bus_append_annotations(reply, a->annotations);
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r >= 0)
                 r = sd_bus_message_close_container(reply);
         if (r < 0)
                 return r;

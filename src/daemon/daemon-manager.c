@@ -112,6 +112,12 @@ static int method_create_pod(sd_bus_message *m, void *userdata, sd_bus_error *er
                                 goto finish;
                         }
 
+        for (size_t i = 0; i < n; i++)
+                if (specs[i].n_volumes > 0) {
+                        r = sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
+                                             "App property Volumes is for AddApp; CreatePod takes the pod property Volumes");
+                        goto finish;
+                }
         if (n == 0 && props.stop_when_apps_exit) {
                 r = sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
                                      "A pod needs at least one app, unless StopWhenAppsExit is false");
@@ -124,6 +130,8 @@ static int method_create_pod(sd_bus_message *m, void *userdata, sd_bus_error *er
         }
         if (r >= 0)
                 r = pod_set_volumes(p, props.volumes, props.n_volumes, &perr);
+        if (r >= 0)
+                r = pod_set_annotations(p, props.annotations, &perr);
         if (r < 0) {
                 r = bus_error_from_errno(error, BUS_ERROR_SCOPE_POD, r, perr.message, "Failed to create pod");
                 goto finish;

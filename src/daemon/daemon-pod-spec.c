@@ -59,6 +59,9 @@ static int read_property_simple(sd_bus_message *m, const char *name, const char 
         return sd_bus_message_read(m, "v", sig, ret);
 }
 
+static int read_volumes_property(sd_bus_message *m, const char *contents, Volume **volumes, size_t *n_volumes,
+                                 sd_bus_error *error);
+
 /* The isolation properties of an app (see org.peapod1(5)); 1 when name was
  * one of them. Values are checked by pod_new(), not here. */
 static int read_app_isolation_property(sd_bus_message *m, const char *name, const char *contents, AppSpec *spec,
@@ -122,6 +125,13 @@ static int read_app_isolation_property(sd_bus_message *m, const char *name, cons
                         r = sd_bus_message_exit_container(m);
                 if (r >= 0)
                         r = sd_bus_message_exit_container(m);
+        } else if (streq(name, "Annotations")) {
+                r = bus_read_annotations(m, contents, &aa->annotations, error);
+                spec->annotations = aa->annotations;
+        } else if (streq(name, "Volumes")) {
+                r = read_volumes_property(m, contents, &aa->volumes, &aa->n_volumes, error);
+                spec->volumes = aa->volumes;
+                spec->n_volumes = aa->n_volumes;
         } else
                 return 0;
         if (r < 0)
@@ -280,6 +290,10 @@ void bus_app_args_done(AppArgs *a) {
         for (size_t k = 0; k < a->n_mounts; k++)
                 app_mount_done(&a->mounts[k]);
         free(a->mounts);
+        strv_free(a->annotations);
+        for (size_t k = 0; k < a->n_volumes; k++)
+                volume_done(&a->volumes[k]);
+        free(a->volumes);
         *a = (AppArgs) {};
 }
 
@@ -300,6 +314,61 @@ void pod_properties_done(PodProperties *p) {
                 volume_done(&p->volumes[i]);
         p->volumes = mfree(p->volumes);
         p->n_volumes = 0;
+        strv_free(p->annotations);
+        p->annotations = NULL;
+}
+
+int bus_read_annotations(sd_bus_message *m, const char *contents, char ***ret, sd_bus_error *error) {
+        _cleanup_strv_free_ char **l = NULL;
+        const char *k, *v;
+        size_t n = 0;
+        int r;
+
+        if (!streq(contents, "a{ss}"))
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Property Annotations must be a{ss}");
+        r = sd_bus_message_enter_container(m, 'v', "a{ss}");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_enter_container(m, 'a', "{ss}");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_read(m, "{ss}", &k, &v)) > 0) {
+                /* Bounded here already, so that a huge message costs no copies. */
+                if (++n > ANNOTATIONS_MAX)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Too many annotations (at most %d)",
+                                                 ANNOTATIONS_MAX);
+                r = strv_extend(&l, k);
+                if (r < 0)
+                        return r;
+                r = strv_extend(&l, v);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        r = sd_bus_message_exit_container(m);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_exit_container(m);
+        if (r < 0)
+                return r;
+        strv_free(*ret);
+        *ret = l ? TAKE_PTR(l) : calloc(1, sizeof(char *));
+        return *ret ? 0 : -ENOMEM;
+}
+
+int bus_append_annotations(sd_bus_message *m, char * const *pairs) {
+        int r;
+
+        r = sd_bus_message_open_container(m, 'a', "{ss}");
+        if (r < 0)
+                return r;
+        for (size_t i = 0; pairs && pairs[i] && pairs[i + 1]; i += 2) {
+                r = sd_bus_message_append(m, "{ss}", pairs[i], pairs[i + 1]);
+                if (r < 0)
+                        return r;
+        }
+        return sd_bus_message_close_container(m);
 }
 
 static int read_pod_ports(sd_bus_message *m, PodProperties *a, sd_bus_error *error) {
@@ -445,6 +514,10 @@ int bus_read_pod_properties(Daemon *d, sd_bus_message *m, PodProperties *props, 
                                 return -ENOMEM;
                 } else if (streq(name, "Volumes")) {
                         r = read_volumes_property(m, contents, &props->volumes, &props->n_volumes, error);
+                        if (r < 0)
+                                return r;
+                } else if (streq(name, "Annotations")) {
+                        r = bus_read_annotations(m, contents, &props->annotations, error);
                         if (r < 0)
                                 return r;
                 } else

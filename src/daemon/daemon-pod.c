@@ -176,6 +176,37 @@ static int property_get_hostname(sd_bus *bus, const char *path, const char *inte
         return sd_bus_message_append(reply, "s", p->net.hostname ?: p->name);
 }
 
+static int property_get_annotations(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                    sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Pod *p = userdata;
+        return bus_append_annotations(reply, p->annotations);
+}
+
+static int property_get_app_annotations(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                        sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Pod *p = userdata;
+        int r;
+
+        r = sd_bus_message_open_container(reply, 'a', "{sa{ss}}");
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < p->n_apps; i++) {
+                r = sd_bus_message_open_container(reply, 'e', "sa{ss}");
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_append(reply, "s", p->apps[i].id);
+                if (r < 0)
+                        return r;
+                r = bus_append_annotations(reply, p->apps[i].annotations);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_close_container(reply);
+                if (r < 0)
+                        return r;
+        }
+        return sd_bus_message_close_container(reply);
+}
+
 static int method_start(sd_bus_message *m, void *userdata, sd_bus_error *error);
 static int method_stop(sd_bus_message *m, void *userdata, sd_bus_error *error);
 static int method_remove(sd_bus_message *m, void *userdata, sd_bus_error *error);
@@ -204,6 +235,8 @@ const sd_bus_vtable pod_vtable[] = {
         SD_BUS_PROPERTY("Stage1", "s", property_get_stage1, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("StopWhenAppsExit", "b", bus_property_get_bool, offsetof(Pod, stop_when_apps_exit),
                         SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Annotations", "a{ss}", property_get_annotations, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("AppAnnotations", "a{sa{ss}}", property_get_app_annotations, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_ARGS("AddApp", SD_BUS_ARGS("s", name, "s", image, "a(sv)", properties, "t", flags),
                                 SD_BUS_RESULT("s", name, "s", id), bus_pod_method_add_app, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("StartApp", SD_BUS_ARGS("s", app), SD_BUS_NO_RESULT, bus_pod_method_start_app,
@@ -314,7 +347,7 @@ int daemon_publish_pod_changes(sd_event_source *s, void *userdata) {
 
         for (size_t i = 0; i < d->n_pods; i++) {
                 PodPublished now, *was = &d->published[i];
-                const char *changed[7];
+                const char *changed[8];
                 _cleanup_free_ char *path = NULL;
                 size_t n = 0;
 
@@ -327,8 +360,11 @@ int daemon_publish_pod_changes(sd_event_source *s, void *userdata) {
                         changed[n++] = "StartedTimestamp";
                 if (now.exited_usec != was->exited_usec)
                         changed[n++] = "ExitedTimestamp";
-                if (now.apps_hash != was->apps_hash)
+                if (now.apps_hash != was->apps_hash) {
                         changed[n++] = "Apps";
+                        /* Constant per app, but apps come and go. */
+                        changed[n++] = "AppAnnotations";
+                }
                 if (now.networks_hash != was->networks_hash)
                         changed[n++] = "Networks";
                 if (n == 0)

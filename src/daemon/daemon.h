@@ -151,6 +151,9 @@ typedef struct AppArgs {
         char **supplementary_groups, **caps_retain, **caps_remove;
         AppMount *mounts;
         size_t n_mounts;
+        char **annotations;
+        Volume *volumes;        /* AddApp only */
+        size_t n_volumes;
 } AppArgs;
 #define APP_ARGV_MAX 4096
 #define APP_ENV_MAX 4096
@@ -168,9 +171,14 @@ typedef struct PodProperties {
         size_t n_ports;
         Volume *volumes;
         size_t n_volumes;
+        char **annotations;
 } PodProperties;
 
 void pod_properties_done(PodProperties *p);
+/* An Annotations property (a{ss}) into pairs; checked by libpeapod. */
+int bus_read_annotations(sd_bus_message *m, const char *contents, char ***ret, sd_bus_error *error);
+/* Appends pairs as a{ss}. */
+int bus_append_annotations(sd_bus_message *m, char * const *pairs);
 int bus_read_pod_properties(Daemon *d, sd_bus_message *m, PodProperties *props, sd_bus_error *error);
 /* Pod.Exec's options a(sv): Environment (as), added to the app's. */
 int bus_read_exec_options(sd_bus_message *m, char ***env, sd_bus_error *error);

@@ -30,8 +30,95 @@ App *pod_find_app_by_key(Pod *p, const char *key) {
         return NULL;
 }
 
+/* Drops the app's own volumes from the pod, unmounting them first. */
+static void pod_drop_app_volumes(PodRuntime *rt, Pod *p, const char *app_id) {
+        size_t k = 0;
+
+        for (size_t i = 0; i < p->n_volumes; i++) {
+                if (streq_ptr(p->volumes[i].owner, app_id)) {
+                        pod_volume_teardown(rt, p, &p->volumes[i]);
+                        volume_done(&p->volumes[i]);
+                        continue;
+                }
+                p->volumes[k++] = p->volumes[i];
+        }
+        p->n_volumes = k;
+}
+
+/* The app's own volumes, checked as the pod's are, with unique names
+ * among the pod's; into *ret (p->volumes and them, shallow) for the
+ * mounts' check. */
+static int app_volumes_check(const Pod *p, const AppSpec *spec, Volume **ret, PeapodError *err) {
+        Volume *all;
+        int r;
+
+        if (p->n_volumes + spec->n_volumes > POD_VOLUMES_MAX)
+                return peapod_error_set(err, -E2BIG, "Too many volumes in pod %s (at most %d)", p->name, POD_VOLUMES_MAX);
+        for (size_t i = 0; i < spec->n_volumes; i++) {
+                const Volume *v = &spec->volumes[i];
+
+                /* Only host volumes: an empty or tmpfs volume of one app is
+                 * what its own rootfs is for. */
+                if (v->kind != VOLUME_HOST)
+                        return peapod_error_set(err, -EINVAL, "Volume %s: an app's own volumes are host volumes", v->name);
+                r = volume_validate(v, err);
+                if (r < 0)
+                        return r;
+                for (size_t k = 0; k < p->n_volumes; k++)
+                        if (streq(p->volumes[k].name, v->name))
+                                return peapod_error_set(err, -EEXIST, "Pod %s has a volume named %s already", p->name, v->name);
+                for (size_t k = 0; k < i; k++)
+                        if (streq(spec->volumes[k].name, v->name))
+                                return peapod_error_set(err, -EINVAL, "Duplicate volume name '%s'", v->name);
+        }
+        all = calloc(p->n_volumes + spec->n_volumes ?: 1, sizeof(Volume));
+        if (!all)
+                return -ENOMEM;
+        memcpy(all, p->volumes, p->n_volumes * sizeof(Volume));
+        memcpy(all + p->n_volumes, spec->volumes, spec->n_volumes * sizeof(Volume));
+        *ret = all;
+        return 0;
+}
+
+/* Copies the app's own volumes into the pod, owned by a; in a running pod
+ * they are set up at once (a stopped pod sets them up at its start). */
+static int pod_add_app_volumes(PodRuntime *rt, Pod *p, const App *a, const AppSpec *spec, PeapodError *err) {
+        Volume *n;
+        int r;
+
+        if (spec->n_volumes == 0)
+                return 0;
+        n = reallocarray(p->volumes, p->n_volumes + spec->n_volumes, sizeof(Volume));
+        if (!n)
+                return -ENOMEM;
+        p->volumes = n;
+        for (size_t i = 0; i < spec->n_volumes; i++) {
+                const Volume *v = &spec->volumes[i];
+                Volume *c = &p->volumes[p->n_volumes];
+
+                *c = (Volume) { .kind = v->kind, .read_only = v->read_only, .size = v->size };
+                c->name = strdup(v->name);
+                c->source = v->source ? strdup(v->source) : NULL;
+                c->owner = strdup(a->id);
+                p->n_volumes++;
+                if (!c->name || (v->source && !c->source) || !c->owner) {
+                        pod_drop_app_volumes(rt, p, a->id);
+                        return -ENOMEM;
+                }
+                if (p->state == POD_RUNNING) {
+                        r = pod_volume_setup(rt, p, c, err);
+                        if (r < 0) {
+                                pod_drop_app_volumes(rt, p, a->id);
+                                return r;
+                        }
+                }
+        }
+        return 0;
+}
+
 int pod_app_add(PodRuntime *rt, Pod *p, const AppSpec *spec, const char *image_store, App **ret, PeapodError *err) {
         _cleanup_(pod_freep) Pod *tmp = NULL;
+        _cleanup_free_ Volume *volumes = NULL;
         App *n, *a;
         int r;
 
@@ -49,10 +136,16 @@ int pod_app_add(PodRuntime *rt, Pod *p, const AppSpec *spec, const char *image_s
         r = pod_new(NULL, spec, 1, image_store, &tmp, err);
         if (r < 0)
                 return r;
-        r = app_check_mounts(&tmp->apps[0], p->volumes, p->n_volumes, err);
+        r = app_volumes_check(p, spec, &volumes, err);
+        if (r < 0)
+                return r;
+        r = app_check_mounts(&tmp->apps[0], volumes, p->n_volumes + spec->n_volumes, err);
         if (r < 0)
                 return r;
         r = app_check_stage1(rt, p, &tmp->apps[0], err);
+        if (r < 0)
+                return r;
+        r = pod_check_annotations(p, tmp->apps[0].annotations, err);
         if (r < 0)
                 return r;
 
@@ -81,8 +174,15 @@ int pod_app_add(PodRuntime *rt, Pod *p, const AppSpec *spec, const char *image_s
                 }
         }
 
+        r = pod_add_app_volumes(rt, p, a, spec, err);
+        if (r < 0) {
+                p->n_apps--;
+                app_done(a);
+                return r;
+        }
         r = pod_save(p, rt->state_dir);
         if (r < 0) {
+                pod_drop_app_volumes(rt, p, a->id);
                 p->n_apps--;
                 app_done(a);
                 return peapod_error_set(err, r, "Failed to save pod %s: %s", p->name, strerror(-r));
@@ -195,6 +295,7 @@ int pod_app_remove(PodRuntime *rt, Pod *p, App *a, bool force) {
         if (r < 0)
                 return r;
 
+        pod_drop_app_volumes(rt, p, a->id);
         app_done(a);
         memmove(p->apps + i, p->apps + i + 1, sizeof(App) * (p->n_apps - i - 1));
         p->n_apps--;

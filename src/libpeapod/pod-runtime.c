@@ -289,32 +289,50 @@ static const Volume *pod_find_volume(const Pod *p, const char *name) {
         return NULL;
 }
 
+int pod_volume_setup(PodRuntime *rt, const Pod *p, const Volume *v, PeapodError *err) {
+        _cleanup_free_ char *dir = NULL, *opts = NULL;
+        int r;
+
+        r = volume_source(rt, p, v, &dir);
+        if (r < 0)
+                return r;
+        if (v->kind == VOLUME_HOST) {
+                r = volume_pin_host(v, dir);
+                if (r < 0)
+                        return peapod_error_set(err, r, "Volume %s: source %s: %s", v->name, v->source, strerror(-r));
+                return 0;
+        }
+        r = mkdir_p(dir, 0755);
+        if (r < 0)
+                return peapod_error_set(err, r, "Failed to create volume %s: %s", v->name, strerror(-r));
+        if (v->kind != VOLUME_TMPFS || path_is_mount_point(dir) > 0)
+                return 0;
+        if (asprintf(&opts, "mode=0755%s%" PRIu64, v->size > 0 ? ",size=" : "", v->size) < 0)
+                return -ENOMEM;
+        if (v->size == 0)
+                opts[strlen("mode=0755")] = 0;
+        if (mount("tmpfs", dir, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0)
+                return peapod_error_set(err, -errno, "Failed to mount tmpfs volume %s: %s", v->name, strerror(errno));
+        return 0;
+}
+
+void pod_volume_teardown(PodRuntime *rt, const Pod *p, const Volume *v) {
+        _cleanup_free_ char *dir = NULL;
+
+        if (v->kind == VOLUME_EMPTY || volume_source(rt, p, v, &dir) < 0)
+                return;
+        umount_all(dir);
+        /* The pin point alone (an empty directory or file) once nothing is
+         * mounted there; never anything below a mount. */
+        if (v->kind == VOLUME_HOST && path_is_mount_point(dir) <= 0)
+                (void) remove(dir);
+}
+
 static int pod_volumes_setup(PodRuntime *rt, const Pod *p, PeapodError *err) {
         for (size_t i = 0; i < p->n_volumes; i++) {
-                const Volume *v = &p->volumes[i];
-                _cleanup_free_ char *dir = NULL, *opts = NULL;
-                int r;
-
-                r = volume_source(rt, p, v, &dir);
+                int r = pod_volume_setup(rt, p, &p->volumes[i], err);
                 if (r < 0)
                         return r;
-                if (v->kind == VOLUME_HOST) {
-                        r = volume_pin_host(v, dir);
-                        if (r < 0)
-                                return peapod_error_set(err, r, "Volume %s: source %s: %s", v->name, v->source, strerror(-r));
-                        continue;
-                }
-                r = mkdir_p(dir, 0755);
-                if (r < 0)
-                        return peapod_error_set(err, r, "Failed to create volume %s: %s", v->name, strerror(-r));
-                if (v->kind != VOLUME_TMPFS || path_is_mount_point(dir) > 0)
-                        continue;
-                if (asprintf(&opts, "mode=0755%s%" PRIu64, v->size > 0 ? ",size=" : "", v->size) < 0)
-                        return -ENOMEM;
-                if (v->size == 0)
-                        opts[strlen("mode=0755")] = 0;
-                if (mount("tmpfs", dir, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0)
-                        return peapod_error_set(err, -errno, "Failed to mount tmpfs volume %s: %s", v->name, strerror(errno));
         }
         return 0;
 }

@@ -77,6 +77,10 @@ int app_check_stage1(PodRuntime *rt, const Pod *p, const App *a, PeapodError *er
 
 /* The steps of a start and a stop for one app, shared with pod-app.c (apps
  * added to, started in and removed from a running pod). */
+/* One volume of the pod: pinned or made (as at the pod's start), and
+ * unmounted with its pin point removed. */
+int pod_volume_setup(PodRuntime *rt, const Pod *p, const Volume *v, PeapodError *err);
+void pod_volume_teardown(PodRuntime *rt, const Pod *p, const Volume *v);
 int app_dir(PodRuntime *rt, const Pod *p, const App *a, const char *sub, char **ret);
 int app_mount_rootfs(PodRuntime *rt, const Pod *p, const App *a);
 void app_umount_rootfs(PodRuntime *rt, const Pod *p, const App *a);

@@ -91,6 +91,7 @@ void app_done(App *a) {
         for (size_t i = 0; i < a->n_mounts; i++)
                 app_mount_done(&a->mounts[i]);
         free(a->mounts);
+        strv_free(a->annotations);
 }
 
 Pod *pod_free(Pod *p) {
@@ -104,6 +105,7 @@ Pod *pod_free(Pod *p) {
         free(p->volumes);
         free(p->name);
         free(p->stage1);
+        strv_free(p->annotations);
         pod_network_done(&p->net);
         free(p);
         return NULL;
@@ -359,13 +361,135 @@ int pod_new(const char *name, const AppSpec *specs, size_t n_specs, const char *
                 r = app_set_isolation(a, s, img->user, err);
                 if (r < 0)
                         return r;
+                if (s->annotations) {
+                        r = annotations_check(s->annotations, err);
+                        if (r < 0)
+                                return r;
+                        a->annotations = strv_copy(s->annotations);
+                        if (!a->annotations)
+                                return -ENOMEM;
+                }
                 r = id_generate(a->id);
                 if (r < 0)
                         return r;
                 a->state = APP_CREATED;
         }
 
+        r = pod_check_annotations(p, NULL, err);
+        if (r < 0)
+                return r;
         *ret = TAKE_PTR(p);
+        return 0;
+}
+
+static size_t annotations_size(char * const *pairs) {
+        size_t n = 0;
+
+        FOREACH_STRV(s, pairs)
+                n += strlen(s);
+        return n;
+}
+
+int annotations_check(char * const *pairs, PeapodError *err) {
+        size_t n = strv_length(pairs);
+
+        if (n % 2 != 0)
+                return peapod_error_set(err, -EINVAL, "Annotations come as pairs of key and value");
+        if (n / 2 > ANNOTATIONS_MAX)
+                return peapod_error_set(err, -E2BIG, "Too many annotations (at most %d)", ANNOTATIONS_MAX);
+        for (size_t i = 0; i < n; i += 2) {
+                size_t len = strlen(pairs[i]);
+
+                if (len == 0 || len > ANNOTATION_KEY_MAX)
+                        return peapod_error_set(err, -EINVAL, "An annotation key must have 1-%d bytes", ANNOTATION_KEY_MAX);
+                /* Quadratic, but over at most 256 keys: unique keys make
+                 * the map a map, whichever way a client reads it. */
+                for (size_t k = 0; k < i; k += 2)
+                        if (streq(pairs[k], pairs[i]))
+                                return peapod_error_set(err, -EINVAL, "Annotation key '%.64s' is given twice", pairs[i]);
+        }
+        if (annotations_size(pairs) > ANNOTATIONS_SIZE_MAX)
+                return peapod_error_set(err, -E2BIG, "Annotations too large (at most %d bytes in a pod)",
+                                        ANNOTATIONS_SIZE_MAX);
+        return 0;
+}
+
+int pod_check_annotations(const Pod *p, char * const *extra, PeapodError *err) {
+        size_t total = annotations_size(p->annotations) + annotations_size(extra);
+        int r;
+
+        r = annotations_check(p->annotations, err);
+        if (r < 0)
+                return r;
+        r = annotations_check(extra, err);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < p->n_apps; i++) {
+                r = annotations_check(p->apps[i].annotations, err);
+                if (r < 0)
+                        return r;
+                total += annotations_size(p->apps[i].annotations);
+        }
+        if (total > ANNOTATIONS_SIZE_MAX)
+                return peapod_error_set(err, -E2BIG, "Annotations too large (at most %d bytes in a pod and its apps)",
+                                        ANNOTATIONS_SIZE_MAX);
+        return 0;
+}
+
+int pod_set_annotations(Pod *p, char * const *pairs, PeapodError *err) {
+        _cleanup_strv_free_ char **copy = NULL, **old = NULL;
+        int r;
+
+        if (pairs) {
+                copy = strv_copy(pairs);
+                if (!copy)
+                        return -ENOMEM;
+        }
+        old = p->annotations;
+        p->annotations = copy;
+        r = pod_check_annotations(p, NULL, err);
+        if (r < 0) {
+                p->annotations = TAKE_PTR(old);
+                return r;
+        }
+        TAKE_PTR(copy);
+        return 0;
+}
+
+static json_object *annotations_to_json(char * const *pairs) {
+        json_object *o = json_object_new_object();
+
+        for (size_t i = 0; o && pairs && pairs[i] && pairs[i + 1]; i += 2)
+                json_object_object_add(o, pairs[i], json_object_new_string(pairs[i + 1]));
+        return o;
+}
+
+/* Optional: records from before annotations have none. Checked as the
+ * bus checks them. */
+static int annotations_from_json(json_object *o, char ***ret) {
+        _cleanup_strv_free_ char **l = NULL;
+        json_object *v;
+        int r;
+
+        if (!json_object_object_get_ex(o, "annotations", &v)) {
+                *ret = NULL;
+                return 0;
+        }
+        if (!json_object_is_type(v, json_type_object))
+                return -EBADMSG;
+        json_object_object_foreach(v, key, value) {
+                if (!json_object_is_type(value, json_type_string))
+                        return -EBADMSG;
+                r = strv_extend(&l, key);
+                if (r < 0)
+                        return r;
+                r = strv_extend(&l, json_object_get_string(value));
+                if (r < 0)
+                        return r;
+        }
+        if (annotations_check(l, NULL) < 0)
+                return -EBADMSG;
+        *ret = TAKE_PTR(l);
         return 0;
 }
 
@@ -609,6 +733,8 @@ static int pod_volumes_to_json(const Pod *p, json_object *o) {
                         json_object_object_add(j, "source", json_object_new_string(v->source));
                 json_object_object_add(j, "read_only", json_object_new_boolean(v->read_only));
                 json_object_object_add(j, "size", json_object_new_uint64(v->size));
+                if (v->owner)
+                        json_object_object_add(j, "owner", json_object_new_string(v->owner));
         }
         return 0;
 }
@@ -650,6 +776,16 @@ static int pod_volumes_from_json(Pod *p, json_object *o) {
                 }
                 if (json_get_bool(j, "read_only", &v->read_only) < 0 || json_get_uint64(j, "size", &v->size) < 0)
                         return -EBADMSG;
+                /* Optional: the pod's own volumes have no owner. */
+                if ((r = json_get_string_opt(j, "owner", &str)) < 0)
+                        return r;
+                if (str) {
+                        if (!id_is_valid(str))
+                                return -EBADMSG;
+                        v->owner = strdup(str);
+                        if (!v->owner)
+                                return -ENOMEM;
+                }
                 if (!volume_name_is_valid(v->name) || v->kind < 0 ||
                     (v->kind == VOLUME_HOST) != !!v->source ||
                     (v->source && (!mount_target_is_valid(v->source) || strchr(v->source, ':'))) ||
@@ -680,6 +816,8 @@ int pod_to_json_string(const Pod *p, char **ret) {
         json_object_object_add(o, "created_usec", json_object_new_uint64(p->created_usec));
         json_object_object_add(o, "started_usec", json_object_new_uint64(p->started_usec));
         json_object_object_add(o, "exited_usec", json_object_new_uint64(p->exited_usec));
+        if (p->annotations)
+                json_object_object_add(o, "annotations", annotations_to_json(p->annotations));
         {
                 json_object *net = NULL;
 
@@ -717,6 +855,8 @@ int pod_to_json_string(const Pod *p, char **ret) {
                 json_object_object_add(j, "status", json_object_new_int(a->status));
                 json_object_object_add(j, "started_usec", json_object_new_uint64(a->started_usec));
                 json_object_object_add(j, "exited_usec", json_object_new_uint64(a->exited_usec));
+                if (a->annotations)
+                        json_object_object_add(j, "annotations", annotations_to_json(a->annotations));
         }
         *ret = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
         return *ret ? 0 : -ENOMEM;
@@ -797,6 +937,9 @@ int pod_from_json_string(const char *s, Pod **ret) {
                 return r;
 
         r = pod_volumes_from_json(p, o);
+        if (r < 0)
+                return r;
+        r = annotations_from_json(o, &p->annotations);
         if (r < 0)
                 return r;
         if (!json_object_object_get_ex(o, "apps", &apps) || !json_object_is_type(apps, json_type_array))
@@ -881,7 +1024,12 @@ int pod_from_json_string(const char *s, Pod **ret) {
                 if (json_get_uint64(j, "started_usec", &a->started_usec) < 0 ||
                     json_get_uint64(j, "exited_usec", &a->exited_usec) < 0)
                         return -EBADMSG;
+                r = annotations_from_json(j, &a->annotations);
+                if (r < 0)
+                        return r;
         }
+        if (pod_check_annotations(p, NULL, NULL) < 0)
+                return -EBADMSG;
         *ret = TAKE_PTR(p);
         return 0;
 }

@@ -89,6 +89,7 @@ typedef struct App {
         AppResult result;
         int status;            /* exit code or signal number */
         uint64_t started_usec, exited_usec;
+        char **annotations;    /* the clients' string map (pairs); NULL = none */
 } App;
 
 typedef struct Pod {
@@ -104,6 +105,7 @@ typedef struct Pod {
         PodNetwork net;
         Volume *volumes;
         size_t n_volumes;
+        char **annotations;    /* the clients' string map (pairs); NULL = none */
 } Pod;
 
 #define POD_FILE_MAX (4 * 1024 * 1024)
@@ -133,6 +135,12 @@ typedef struct AppSpec {
         uint64_t cpu_quota_usec, cpu_shares, memory_max, tasks_max; /* 0 = none */
         const AppMount *mounts;
         size_t n_mounts;
+        char **annotations;       /* key, value, key, value...; NULL = none */
+        /* Host volumes of the app's own (AddApp only): added to the pod
+         * with the app, set up at once in a running pod, removed with the
+         * app. */
+        const Volume *volumes;
+        size_t n_volumes;
 } AppSpec;
 
 /* Validate everything and build a pod in state "created" (nothing touches
@@ -151,6 +159,23 @@ int pod_set_volumes(Pod *p, const Volume *volumes, size_t n_volumes, PeapodError
 /* Whether every mount of app a names one of volumes; -EINVAL with err set
  * if not. */
 int app_check_mounts(const App *a, const Volume *volumes, size_t n_volumes, PeapodError *err);
+
+/* Annotations: a string map that peapodd keeps in the pod's record for
+ * its clients (peapod-cri keeps the CRI's labels, annotations and
+ * metadata there, so that they survive restarts of both daemons). Kept as
+ * pairs (key, value, key, value...), in the order given. Bounded, as
+ * everything in pod.json: keys 1-ANNOTATION_KEY_MAX bytes and unique, at
+ * most ANNOTATIONS_MAX pairs per map, ANNOTATIONS_SIZE_MAX bytes of keys
+ * and values in a pod and all its apps together. */
+#define ANNOTATIONS_MAX 256
+#define ANNOTATION_KEY_MAX 512
+#define ANNOTATIONS_SIZE_MAX (256 * 1024)
+int annotations_check(char * const *pairs, PeapodError *err);
+/* Whether the pod's and its apps' maps are valid and within the bound
+ * together with extra (an app about to be added; NULL for none). */
+int pod_check_annotations(const Pod *p, char * const *extra, PeapodError *err);
+/* Gives the pod a copy of pairs, checked; the former map stays on failure. */
+int pod_set_annotations(Pod *p, char * const *pairs, PeapodError *err);
 
 int pod_to_json_string(const Pod *p, char **ret);
 int pod_from_json_string(const char *s, Pod **ret);

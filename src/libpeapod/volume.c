@@ -29,6 +29,7 @@ VolumeKind volume_kind_from_string(const char *s) {
 void volume_done(Volume *v) {
         v->name = mfree(v->name);
         v->source = mfree(v->source);
+        v->owner = mfree(v->owner);
 }
 
 void app_mount_done(AppMount *m) {

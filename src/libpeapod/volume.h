@@ -29,6 +29,9 @@ typedef struct Volume {
         char *source;      /* host only: an absolute path on the host */
         bool read_only;
         uint64_t size;     /* tmpfs only: bytes, 0 = the kernel's default (half the RAM) */
+        /* The id of the app whose own volume this is (AddApp's Volumes: made
+         * with the app, removed with it); NULL: the pod's. */
+        char *owner;
 } Volume;
 
 typedef struct AppMount {

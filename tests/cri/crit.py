@@ -121,9 +121,9 @@ def cmd_basics(sock):
     if 'NoSuchMethod' not in d:
         fail('unknown method message: %r' % d)
     expect_code(grpc.StatusCode.UNIMPLEMENTED, lambda: raw_call(ch, 'Version', b'', api='v2'), 'unknown package')
-    d = expect_code(grpc.StatusCode.UNIMPLEMENTED, lambda: raw_call(ch, 'RunPodSandbox', b''), 'RunPodSandbox')
+    d = expect_code(grpc.StatusCode.UNIMPLEMENTED, lambda: raw_call(ch, 'CheckpointContainer', b''), 'CheckpointContainer')
     if 'not implemented' not in d:
-        fail('RunPodSandbox message: %r' % d)
+        fail('CheckpointContainer message: %r' % d)
 
     # Not protobuf: a field with wire type 7, and a varint that never ends.
     for body in (b'\x0f\x00', b'\x0a' + b'\xff' * 11):

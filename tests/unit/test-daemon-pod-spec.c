@@ -63,6 +63,14 @@ static sd_bus_message *props(unsigned n, ...) {
                                    *c = va_arg(ap, const char *);
 
                         ASSERT_OK(sd_bus_message_append(m, "a(sssbt)", 1, a, b, c, 0, (uint64_t) 0));
+                } else if (streq(sig, "a{ss}")) {
+                        /* pairs: key, value, key, value... */
+                        char **pairs = va_arg(ap, char **);
+
+                        ASSERT_OK(sd_bus_message_open_container(m, 'a', "{ss}"));
+                        for (size_t k = 0; pairs && pairs[k] && pairs[k + 1]; k += 2)
+                                ASSERT_OK(sd_bus_message_append(m, "{ss}", pairs[k], pairs[k + 1]));
+                        ASSERT_OK(sd_bus_message_close_container(m));
                 } else
                         ASSERT_TRUE(!"unknown signature in test");
                 ASSERT_OK(sd_bus_message_close_container(m));
@@ -137,6 +145,30 @@ TEST(app_properties) {
         app_refused(props(1, "MemoryMax", "s", "1G"), "must be t");
         app_refused(props(1, "Mounts", "as", exec), "must be a(ss)");
         app_refused(props(1, "Bogus", "s", "x"), "Unknown app property Bogus");
+        app_refused(props(1, "Annotations", "as", exec), "must be a{ss}");
+
+        /* The clients' map, as given; an app's own volumes (AddApp). */
+        {
+                char *pairs[] = { (char *) "cri/name", (char *) "web", (char *) "cri/label/x", (char *) "", NULL };
+                _cleanup_strv_free_ char **many = NULL;
+
+                ASSERT_OK(app(props(2, "Annotations", "a{ss}", pairs, "Volumes", "a(sssbt)", "own", "host", "/tmp"),
+                              &spec, &aa, &error));
+                ASSERT_TRUE(strv_length(spec.annotations) == 4);
+                ASSERT_STREQ(spec.annotations[1], "web");
+                ASSERT_STREQ(spec.annotations[3], "");
+                ASSERT_TRUE(spec.n_volumes == 1);
+                ASSERT_STREQ(spec.volumes[0].source, "/tmp");
+                bus_app_args_done(&aa);
+                for (int i = 0; i <= ANNOTATIONS_MAX; i++) {
+                        char k[16];
+
+                        snprintf(k, sizeof(k), "k%d", i);
+                        ASSERT_OK(strv_extend(&many, k));
+                        ASSERT_OK(strv_extend(&many, "v"));
+                }
+                app_refused(props(1, "Annotations", "a{ss}", many), "Too many annotations");
+        }
         for (int i = 0; i < 65; i++)
                 ASSERT_OK(strv_extend(&long_list, "CAP_CHOWN"));
         app_refused(props(1, "CapabilitiesRetain", "as", long_list), "too long");
@@ -194,6 +226,15 @@ TEST(pod_properties) {
         pod_refused(props(1, "Stage1", "s", "fly"), "No stage1 flavour 'fly'");
         pod_refused(props(1, "Volumes", "as", dns), "must be a(sssbt)");
         pod_refused(props(1, "Bogus", "b", 1), "Unknown pod property Bogus");
+        pod_refused(props(1, "Annotations", "s", "x"), "must be a{ss}");
+        {
+                char *pairs[] = { (char *) "cri/name", (char *) "nginx", NULL };
+
+                ASSERT_OK(pod(props(1, "Annotations", "a{ss}", pairs), &p, &error));
+                ASSERT_TRUE(strv_length(p.annotations) == 2);
+                ASSERT_STREQ(p.annotations[0], "cri/name");
+                pod_properties_done(&p);
+        }
         for (int i = 0; i < 65; i++)
                 ASSERT_OK(strv_extend(&long_list, "example.com"));
         pod_refused(props(1, "DNSSearch", "as", long_list), "too long");

@@ -328,6 +328,81 @@ TEST(pod_new_rejects_what_stage1_refuses) {
         ASSERT_TRUE(strstr(err.message, "/proc and /sys belong to the pod"));
 }
 
+static bool strv_same(char * const *a, char * const *b) {
+        size_t n = strv_length(a);
+
+        if (n != strv_length(b))
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!streq(a[i], b[i]))
+                        return false;
+        return true;
+}
+
+TEST(pod_annotations) {
+        AppSpec spec = { .image = "busybox",
+                         .annotations = STRV_MAKE("cri/label/app", "web", "cri/annotation/x", "a \"quoted\"\nline") };
+        Pod *p = NULL, *q = NULL;
+        PeapodError err = {};
+        char **big = NULL;
+
+        ASSERT_OK(pod_new("ann", &spec, 1, image_store(), &p, &err));
+        ASSERT_OK(pod_set_annotations(p, STRV_MAKE("cri/metadata/name", "nginx", "empty", ""), &err));
+        ASSERT_OK(pod_save(p, tmpdir));
+        ASSERT_OK(pod_load(tmpdir, p->id, &q));
+        /* Exactly what was given, in order, values with quotes and newlines included. */
+        ASSERT_TRUE(strv_same(q->annotations, p->annotations));
+        ASSERT_TRUE(strv_same(q->apps[0].annotations, spec.annotations));
+        q = pod_free(q);
+
+        /* Refusals leave the former map. */
+        memset(&err, 0, sizeof(err));
+        ASSERT_ERR(pod_set_annotations(p, STRV_MAKE("k", "1", "k", "2"), &err), EINVAL);
+        ASSERT_ERR(pod_set_annotations(p, STRV_MAKE("", "1"), NULL), EINVAL);
+        ASSERT_ERR(pod_set_annotations(p, STRV_MAKE("odd"), NULL), EINVAL);
+        ASSERT_STREQ(p->annotations[1], "nginx");
+        /* The bound covers the pod and its apps together. */
+        for (int i = 0; i < 2; i++) {
+                char key[16], *value = malloc(ANNOTATIONS_SIZE_MAX / 2);
+
+                ASSERT_TRUE(value);
+                memset(value, 'v', ANNOTATIONS_SIZE_MAX / 2 - 1);
+                value[ANNOTATIONS_SIZE_MAX / 2 - 1] = 0;
+                snprintf(key, sizeof(key), "k%d", i);
+                ASSERT_OK(strv_extend(&big, key));
+                ASSERT_OK(strv_consume(&big, value));
+        }
+        ASSERT_ERR(pod_set_annotations(p, big, NULL), E2BIG);
+        ASSERT_ERR(pod_check_annotations(p, big, NULL), E2BIG);
+        strv_free(big);
+
+        /* An app's own volume keeps its owner in pod.json; a bad one is refused. */
+        {
+                Volume v = { .name = (char *) "own", .kind = VOLUME_HOST, .source = (char *) "/tmp" };
+                char *json = NULL, *bad = NULL, *at;
+
+                ASSERT_OK(pod_set_volumes(p, &v, 1, &err));
+                p->volumes[0].owner = strdup(p->apps[0].id);
+                ASSERT_TRUE(p->volumes[0].owner);
+                ASSERT_OK(pod_save(p, tmpdir));
+                ASSERT_OK(pod_load(tmpdir, p->id, &q));
+                ASSERT_STREQ(q->volumes[0].owner, p->apps[0].id);
+                q = pod_free(q);
+                ASSERT_OK(pod_to_json_string(p, &json));
+                at = strstr(json, p->apps[0].id);
+                ASSERT_TRUE(at);
+                at = strstr(json, "\"owner\"");
+                ASSERT_TRUE(at);
+                bad = strdup(json);
+                ASSERT_TRUE(bad);
+                memcpy(bad + (strstr(at, p->apps[0].id) - json), "not-an-id", 9);
+                ASSERT_TRUE(pod_from_json_string(bad, &q) < 0);
+                free(bad);
+                free(json);
+        }
+        pod_free(p);
+}
+
 TEST(state_strings) {
         for (int s = 0; s < _POD_STATE_MAX; s++)
                 ASSERT_TRUE(pod_state_from_string(pod_state_to_string(s)) == (PodState) s);
@@ -352,6 +427,7 @@ int main(void) {
         test_pod_json_refuses_garbage();
         test_pod_json_old_rootfs_lower();
         test_pod_new_rejects_what_stage1_refuses();
+        test_pod_annotations();
         test_state_strings();
         ASSERT_OK(rm_rf(tmpdir));
         return 0;

@@ -1,0 +1,434 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Sandboxes and containers: what both need (see cri-pod.h). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cri-pod.h"
+#include "peapod-bus.h"
+#include "string-util.h"
+#include "strv.h"
+
+bool cri_hex_id_is_valid(const char *s, size_t len) {
+        if (!s || strlen(s) != len)
+                return false;
+        for (size_t i = 0; i < len; i++)
+                if (!strchr("0123456789abcdef", s[i]))
+                        return false;
+        return true;
+}
+
+char *cri_strjoin(const char *a, const char *b) {
+        char *s;
+
+        return asprintf(&s, "%s%s", a, b) < 0 ? NULL : s;
+}
+
+int cri_pairs_add(char ***pairs, const char *prefix, const char *key, const char *value) {
+        _cleanup_free_ char *k = NULL;
+        int r;
+
+        if (asprintf(&k, "%s%s", strempty(prefix), key) < 0)
+                return -ENOMEM;
+        r = strv_consume(pairs, TAKE_PTR(k));
+        if (r < 0)
+                return r;
+        return strv_extend(pairs, strempty(value));
+}
+
+const char *cri_pairs_get(char **pairs, const char *key) {
+        for (size_t i = 0; pairs && pairs[i] && pairs[i + 1]; i += 2)
+                if (streq(pairs[i], key))
+                        return pairs[i + 1];
+        return NULL;
+}
+
+int cri_read_pairs(sd_bus_message *m, char ***ret) {
+        _cleanup_strv_free_ char **l = NULL;
+        const char *k, *v;
+        int r;
+
+        r = sd_bus_message_enter_container(m, 'a', "{ss}");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_read(m, "{ss}", &k, &v)) > 0) {
+                r = cri_pairs_add(&l, NULL, k, v);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        r = sd_bus_message_exit_container(m);
+        if (r < 0)
+                return r;
+        strv_free(*ret);
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+int cri_append_annotations_property(sd_bus_message *m, char **pairs) {
+        int r;
+
+        r = sd_bus_message_open_container(m, 'r', "sv");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", "Annotations");
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'v', "a{ss}");
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "{ss}");
+        for (size_t i = 0; r >= 0 && pairs && pairs[i] && pairs[i + 1]; i += 2)
+                r = sd_bus_message_append(m, "{ss}", pairs[i], pairs[i + 1]);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        return r;
+}
+
+bool cri_selector_match(char **pairs, char **selector) {
+        for (size_t i = 0; selector && selector[i] && selector[i + 1]; i += 2) {
+                _cleanup_free_ char *k = NULL;
+
+                if (asprintf(&k, CRI_PREFIX_LABEL "%s", selector[i]) < 0)
+                        return false;
+                if (!streq_ptr(cri_pairs_get(pairs, k), selector[i + 1]))
+                        return false;
+        }
+        return true;
+}
+
+int cri_map_to_pairs(void **entries, size_t n, char ***ret) {
+        _cleanup_strv_free_ char **l = NULL;
+        int r;
+
+        for (size_t i = 0; i < n; i++) {
+                const CriMapEntry *e = entries[i];
+
+                r = cri_pairs_add(&l, NULL, e->key, e->value);
+                if (r < 0)
+                        return r;
+        }
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+void *cri_arena_add(CriArena *a, void *p) {
+        void **n;
+
+        if (!p)
+                return NULL;
+        n = reallocarray(a->ptrs, a->n + 1, sizeof(void *));
+        if (!n) {
+                free(p);
+                return NULL;
+        }
+        a->ptrs = n;
+        a->ptrs[a->n++] = p;
+        return p;
+}
+
+void *cri_arena_new(CriArena *a, size_t size) {
+        return cri_arena_add(a, calloc(1, size ?: 1));
+}
+
+char *cri_arena_strdup(CriArena *a, const char *s) {
+        return cri_arena_add(a, strdup(strempty(s)));
+}
+
+void cri_arena_done(CriArena *a) {
+        for (size_t i = 0; i < a->n; i++)
+                free(a->ptrs[i]);
+        free(a->ptrs);
+        *a = (CriArena) {};
+}
+
+int cri_pairs_to_map(CriArena *a, char **pairs, const char *prefix, const ProtobufCMessageDescriptor *d,
+                     void ***ret, size_t *ret_n) {
+        size_t n = 0, max = strv_length(pairs) / 2;
+        void **entries;
+
+        /* protoc-c makes every map entry a message of key and value. */
+        assert(d->sizeof_message == sizeof(CriMapEntry));
+        entries = cri_arena_new(a, max * sizeof(void *));
+        if (!entries)
+                return -ENOMEM;
+        for (size_t i = 0; pairs && pairs[i] && pairs[i + 1]; i += 2) {
+                const char *k = startswith(pairs[i], prefix);
+                CriMapEntry *e;
+
+                if (!k)
+                        continue;
+                e = cri_arena_new(a, sizeof(CriMapEntry));
+                if (!e)
+                        return -ENOMEM;
+                protobuf_c_message_init(d, e);
+                e->key = (char *) k;
+                e->value = pairs[i + 1];
+                entries[n++] = e;
+        }
+        *ret = entries;
+        *ret_n = n;
+        return 0;
+}
+
+static void cri_app_done(CriApp *a) {
+        free(a->name);
+        free(a->id);
+        free(a->image);
+        free(a->state);
+        free(a->result);
+        strv_free(a->annotations);
+}
+
+void cri_pod_done(CriPod *p) {
+        free(p->id);
+        free(p->state);
+        free(p->network_mode);
+        free(p->ip);
+        strv_free(p->annotations);
+        for (size_t i = 0; i < p->n_apps; i++)
+                cri_app_done(&p->apps[i]);
+        free(p->apps);
+        *p = (CriPod) {};
+}
+
+void cri_pods_free(CriPod *pods, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                cri_pod_done(&pods[i]);
+        free(pods);
+}
+
+bool cri_pod_is_sandbox(const CriPod *p) {
+        return p->id && cri_pairs_get(p->annotations, CRI_KEY_NAME);
+}
+
+static int dup_string(sd_bus_message *m, char **ret) {
+        const char *s;
+        int r = sd_bus_message_read(m, "s", &s);
+
+        if (r < 0)
+                return r;
+        free(*ret);
+        *ret = strdup(s);
+        return *ret ? 0 : -ENOMEM;
+}
+
+static int read_apps(sd_bus_message *m, CriPod *p) {
+        const char *name, *id, *image, *unit, *state, *result;
+        int32_t status;
+        int r;
+
+        r = sd_bus_message_enter_container(m, 'a', "(sssassssi)");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(m, 'r', "sssassssi")) > 0) {
+                CriApp *n;
+
+                r = sd_bus_message_read(m, "sss", &name, &id, &image);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_skip(m, "as");
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_read(m, "sssi", &unit, &state, &result, &status);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_exit_container(m);
+                if (r < 0)
+                        return r;
+                n = reallocarray(p->apps, p->n_apps + 1, sizeof(CriApp));
+                if (!n)
+                        return -ENOMEM;
+                p->apps = n;
+                n[p->n_apps++] = (CriApp) { .name = strdup(name), .id = strdup(id), .image = strdup(image),
+                                            .state = strdup(state), .result = strdup(result), .status = status };
+                if (!n[p->n_apps - 1].name || !n[p->n_apps - 1].id || !n[p->n_apps - 1].image ||
+                    !n[p->n_apps - 1].state || !n[p->n_apps - 1].result)
+                        return -ENOMEM;
+        }
+        if (r < 0)
+                return r;
+        return sd_bus_message_exit_container(m);
+}
+
+static int read_app_annotations(sd_bus_message *m, CriPod *p) {
+        const char *id;
+        int r;
+
+        r = sd_bus_message_enter_container(m, 'a', "{sa{ss}}");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(m, 'e', "sa{ss}")) > 0) {
+                _cleanup_strv_free_ char **pairs = NULL;
+
+                r = sd_bus_message_read(m, "s", &id);
+                if (r < 0)
+                        return r;
+                r = cri_read_pairs(m, &pairs);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_exit_container(m);
+                if (r < 0)
+                        return r;
+                /* Apps comes before AppAnnotations in peapodd's table, but
+                 * a client must not count on the order. */
+                for (size_t i = 0; i < p->n_apps; i++)
+                        if (streq(p->apps[i].id, id)) {
+                                strv_free(p->apps[i].annotations);
+                                p->apps[i].annotations = TAKE_PTR(pairs);
+                                break;
+                        }
+                if (pairs) {
+                        CriApp *n = reallocarray(p->apps, p->n_apps + 1, sizeof(CriApp));
+
+                        if (!n)
+                                return -ENOMEM;
+                        p->apps = n;
+                        n[p->n_apps++] = (CriApp) { .id = strdup(id), .annotations = TAKE_PTR(pairs) };
+                        if (!n[p->n_apps - 1].id)
+                                return -ENOMEM;
+                }
+        }
+        if (r < 0)
+                return r;
+        p->has_app_annotations = true;
+        return sd_bus_message_exit_container(m);
+}
+
+/* The first address of the pod's networks, without its prefix length. */
+static int read_networks(sd_bus_message *m, CriPod *p) {
+        const char *net, *ifname, *addr;
+        int r;
+
+        r = sd_bus_message_enter_container(m, 'a', "(sss)");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_read(m, "(sss)", &net, &ifname, &addr)) > 0)
+                if (!p->ip) {
+                        p->ip = strndup(addr, strcspn(addr, "/"));
+                        if (!p->ip)
+                                return -ENOMEM;
+                }
+        if (r < 0)
+                return r;
+        return sd_bus_message_exit_container(m);
+}
+
+int cri_pod_read(sd_bus_message *m, CriPod *ret) {
+        CriPod p = {};
+        int r;
+
+        r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        while (r >= 0 && (r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+                const char *name, *contents;
+
+                r = sd_bus_message_read(m, "s", &name);
+                if (r < 0)
+                        break;
+                r = sd_bus_message_peek_type(m, NULL, &contents);
+                if (r < 0)
+                        break;
+                r = sd_bus_message_enter_container(m, 'v', contents);
+                if (r < 0)
+                        break;
+                if (streq(name, "Id") && streq(contents, "s"))
+                        r = dup_string(m, &p.id);
+                else if (streq(name, "State") && streq(contents, "s"))
+                        r = dup_string(m, &p.state);
+                else if (streq(name, "NetworkMode") && streq(contents, "s"))
+                        r = dup_string(m, &p.network_mode);
+                else if (streq(name, "CreatedTimestamp") && streq(contents, "t"))
+                        r = sd_bus_message_read(m, "t", &p.created_usec);
+                else if (streq(name, "Annotations") && streq(contents, "a{ss}"))
+                        r = cri_read_pairs(m, &p.annotations);
+                else if (streq(name, "Networks") && streq(contents, "a(sss)"))
+                        r = read_networks(m, &p);
+                else if (streq(name, "Apps") && streq(contents, "a(sssassssi)"))
+                        r = read_apps(m, &p);
+                else if (streq(name, "AppAnnotations") && streq(contents, "a{sa{ss}}"))
+                        r = read_app_annotations(m, &p);
+                else
+                        r = sd_bus_message_skip(m, contents);
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(m);   /* the variant */
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(m);   /* the entry */
+        }
+        if (r >= 0)
+                r = sd_bus_message_exit_container(m);
+        if (r < 0) {
+                cri_pod_done(&p);
+                return r;
+        }
+        *ret = p;
+        return 0;
+}
+
+int cri_pods_read_managed(sd_bus_message *m, CriPod **ret, size_t *ret_n) {
+        CriPod *pods = NULL;
+        size_t n = 0;
+        int r;
+
+        r = sd_bus_message_enter_container(m, 'a', "{oa{sa{sv}}}");
+        while (r >= 0 && (r = sd_bus_message_enter_container(m, 'e', "oa{sa{sv}}")) > 0) {
+                const char *path;
+
+                r = sd_bus_message_read(m, "o", &path);
+                if (r >= 0)
+                        r = sd_bus_message_enter_container(m, 'a', "{sa{sv}}");
+                while (r >= 0 && (r = sd_bus_message_enter_container(m, 'e', "sa{sv}")) > 0) {
+                        const char *iface;
+
+                        r = sd_bus_message_read(m, "s", &iface);
+                        if (r < 0)
+                                break;
+                        if (streq(iface, PEAPOD_POD_INTERFACE)) {
+                                CriPod p = {}, *np;
+
+                                r = cri_pod_read(m, &p);
+                                if (r < 0)
+                                        break;
+                                if (!cri_pod_is_sandbox(&p)) {
+                                        cri_pod_done(&p);
+                                } else {
+                                        np = reallocarray(pods, n + 1, sizeof(CriPod));
+                                        if (!np) {
+                                                cri_pod_done(&p);
+                                                r = -ENOMEM;
+                                                break;
+                                        }
+                                        pods = np;
+                                        pods[n++] = p;
+                                }
+                        } else {
+                                r = sd_bus_message_skip(m, "a{sv}");
+                                if (r < 0)
+                                        break;
+                        }
+                        r = sd_bus_message_exit_container(m);
+                }
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(m);
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(m);
+        }
+        if (r >= 0)
+                r = sd_bus_message_exit_container(m);
+        if (r < 0) {
+                cri_pods_free(pods, n);
+                return r;
+        }
+        *ret = pods;
+        *ret_n = n;
+        return 0;
+}
+
+int cri_fail_from_bus(CriQuery *q, const sd_bus_error *e) {
+        return grpc_call_fail(q->call, cri_status_from_bus_error(e), "peapodd: %s", e->message ?: e->name);
+}
+
+int64_t cri_usec_to_ns(uint64_t usec) {
+        return usec > (uint64_t) INT64_MAX / 1000 ? INT64_MAX : (int64_t) usec * 1000;
+}

@@ -1,0 +1,604 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Sandboxes and containers through peapod-cri with a real gRPC client (the
+# helpers of crit.py). Each check is a subcommand that exits 0, or 1 with
+# what was wrong; API is v1 or v1alpha2.
+#
+#   crit_pods.py SOCKET lifecycle API   kubelet's sequence, idempotent removals
+#   crit_pods.py SOCKET pair API        two containers share the sandbox's network
+#   crit_pods.py SOCKET security API    the security context, checked from inside
+#   crit_pods.py SOCKET refusals API    bad requests change nothing
+#   crit_pods.py SOCKET logs API        the container's CRI log file
+#   crit_pods.py SOCKET mounts API      host paths (a symlink among them) read-only and read-write
+#   crit_pods.py SOCKET save FILE       a sandbox and a running container, described in FILE
+#   crit_pods.py SOCKET check FILE      they are as FILE says (after restarts), then removed
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+
+import grpc
+
+sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
+from crit import call, channel, expect_code, fail, pb  # noqa: E402
+
+IMAGE = 'localhost/busybox:latest'
+LABELS = {'app': 'web', 'io.kubernetes.pod.name': 'nginx-1', 'empty': ''}
+ANNOTATIONS = {'kubernetes.io/config.seen': '2024-01-01T00:00:00Z', 'note': 'a "quoted"\nvalue ü'}
+
+
+def rt(ch, method, request, response, api, timeout=30):
+    return call(ch, method, request, response, api=api, timeout=timeout)
+
+
+def sandbox_config(name, uid='uid-' + str(os.getpid()), attempt=0, host_network=False):
+    cfg = pb.PodSandboxConfig(
+        metadata=pb.PodSandboxMetadata(name=name, uid=uid, namespace='default', attempt=attempt),
+        hostname=name, log_directory='/var/log/pods/default_%s_%s' % (name, uid),
+        dns_config=pb.DNSConfig(servers=['10.96.0.10'], searches=['default.svc.cluster.local'], options=['ndots:5']),
+        port_mappings=[pb.PortMapping(protocol=pb.TCP, container_port=80)],
+        labels=LABELS, annotations=ANNOTATIONS)
+    if host_network:
+        cfg.linux.security_context.namespace_options.network = pb.NODE
+    return cfg
+
+
+def run_sandbox(ch, api, cfg, handler=''):
+    r = rt(ch, 'RunPodSandbox', pb.RunPodSandboxRequest(config=cfg, runtime_handler=handler), pb.RunPodSandboxResponse, api,
+           timeout=120)
+    if len(r.pod_sandbox_id) != 32:
+        fail('RunPodSandbox: id %r' % r.pod_sandbox_id)
+    return r.pod_sandbox_id
+
+
+def sandbox_status(ch, api, sid, verbose=False):
+    return rt(ch, 'PodSandboxStatus', pb.PodSandboxStatusRequest(pod_sandbox_id=sid, verbose=verbose),
+              pb.PodSandboxStatusResponse, api)
+
+
+def list_sandboxes(ch, api, **filt):
+    f = pb.PodSandboxFilter()
+    if 'id' in filt:
+        f.id = filt['id']
+    if 'state' in filt:
+        f.state.state = filt['state']
+    for k, v in filt.get('labels', {}).items():
+        f.label_selector[k] = v
+    return [s.id for s in rt(ch, 'ListPodSandbox', pb.ListPodSandboxRequest(filter=f), pb.ListPodSandboxResponse, api).items]
+
+
+def container_config(name, command, attempt=0, labels=None, annotations=None, **sec):
+    cfg = pb.ContainerConfig(metadata=pb.ContainerMetadata(name=name, attempt=attempt), image=pb.ImageSpec(image=IMAGE),
+                             command=command, log_path='%s/%d.log' % (name, attempt),
+                             labels=labels or {}, annotations=annotations or {})
+    cfg.envs.add(key='GREETING', value='hello world')
+    for k, v in sec.items():
+        if k == 'run_as_user':
+            cfg.linux.security_context.run_as_user.value = v
+        elif k == 'run_as_group':
+            cfg.linux.security_context.run_as_group.value = v
+        elif k == 'supplemental_groups':
+            cfg.linux.security_context.supplemental_groups.extend(v)
+        elif k == 'add':
+            cfg.linux.security_context.capabilities.add_capabilities.extend(v)
+        elif k == 'drop':
+            cfg.linux.security_context.capabilities.drop_capabilities.extend(v)
+        elif k == 'memory':
+            cfg.linux.resources.memory_limit_in_bytes = v
+        else:
+            setattr(cfg.linux.security_context, k, v)
+    return cfg
+
+
+def create(ch, api, sid, sandbox_cfg, cfg):
+    # kubelet makes the container's log directory first.
+    os.makedirs(os.path.dirname(os.path.join(sandbox_cfg.log_directory, cfg.log_path)), exist_ok=True)
+    r = rt(ch, 'CreateContainer', pb.CreateContainerRequest(pod_sandbox_id=sid, config=cfg, sandbox_config=sandbox_cfg),
+           pb.CreateContainerResponse, api, timeout=120)
+    if len(r.container_id) != 64 or not r.container_id.startswith(sid):
+        fail('CreateContainer: id %r in sandbox %s' % (r.container_id, sid))
+    return r.container_id
+
+
+def cstatus(ch, api, cid):
+    return rt(ch, 'ContainerStatus', pb.ContainerStatusRequest(container_id=cid), pb.ContainerStatusResponse, api).status
+
+
+def list_containers(ch, api, **filt):
+    f = pb.ContainerFilter()
+    if 'id' in filt:
+        f.id = filt['id']
+    if 'sandbox' in filt:
+        f.pod_sandbox_id = filt['sandbox']
+    if 'state' in filt:
+        f.state.state = filt['state']
+    for k, v in filt.get('labels', {}).items():
+        f.label_selector[k] = v
+    return [c.id for c in rt(ch, 'ListContainers', pb.ListContainersRequest(filter=f), pb.ListContainersResponse, api).containers]
+
+
+def wait_state(ch, api, cid, state, timeout=60):
+    end = time.time() + timeout
+    while time.time() < end:
+        st = cstatus(ch, api, cid)
+        if st.state == state:
+            return st
+        time.sleep(0.2)
+    fail('container %s: state %s, expected %s' % (cid, st.state, state))
+
+
+def start(ch, api, cid):
+    rt(ch, 'StartContainer', pb.StartContainerRequest(container_id=cid), pb.StartContainerResponse, api, timeout=120)
+
+
+def stop(ch, api, cid, timeout):
+    rt(ch, 'StopContainer', pb.StopContainerRequest(container_id=cid, timeout=timeout), pb.StopContainerResponse, api,
+       timeout=timeout + 60)
+
+
+def remove(ch, api, cid):
+    rt(ch, 'RemoveContainer', pb.RemoveContainerRequest(container_id=cid), pb.RemoveContainerResponse, api, timeout=120)
+
+
+def stop_sandbox(ch, api, sid):
+    rt(ch, 'StopPodSandbox', pb.StopPodSandboxRequest(pod_sandbox_id=sid), pb.StopPodSandboxResponse, api, timeout=120)
+
+
+def remove_sandbox(ch, api, sid):
+    rt(ch, 'RemovePodSandbox', pb.RemovePodSandboxRequest(pod_sandbox_id=sid), pb.RemovePodSandboxResponse, api,
+       timeout=120)
+
+
+def check_maps(what, got, labels, annotations):
+    if dict(got.labels) != labels:
+        fail('%s: labels %s, expected %s' % (what, dict(got.labels), labels))
+    if dict(got.annotations) != annotations:
+        fail('%s: annotations %s, expected %s' % (what, dict(got.annotations), annotations))
+
+
+def wait_trap_set(marker, timeout=30):
+    """Until the shell named marker ($0) runs its loop (a sleep child):
+    its trap is set by then. Seen from the host, which sees every pod's
+    processes."""
+    end = time.time() + timeout
+    while time.time() < end:
+        for pid in filter(str.isdigit, os.listdir('/proc')):
+            try:
+                with open('/proc/%s/cmdline' % pid, 'rb') as f:
+                    if not f.read().startswith(b'sleep\0'):
+                        continue
+                with open('/proc/%s/stat' % pid) as f:
+                    ppid = f.read().rsplit(')', 1)[1].split()[1]
+                with open('/proc/%s/cmdline' % ppid, 'rb') as f:
+                    if marker.encode() in f.read().split(b'\0'):
+                        return
+            except (OSError, IndexError):
+                continue
+        time.sleep(0.1)
+    fail('the shell %s never reached its loop' % marker)
+
+
+def cmd_lifecycle(sock, api):
+    ch = channel(sock)
+    name = 'life-' + api
+    cfg = sandbox_config(name)
+    sid = run_sandbox(ch, api, cfg, handler='peapod')
+    st = sandbox_status(ch, api, sid, verbose=True).status
+    if st.id != sid or st.state != pb.SANDBOX_READY or st.metadata.name != name or st.metadata.namespace != 'default' \
+            or st.metadata.uid != cfg.metadata.uid or st.metadata.attempt != 0:
+        fail('PodSandboxStatus: %s' % st)
+    check_maps('PodSandboxStatus', st, LABELS, ANNOTATIONS)
+    if not st.network.ip:
+        fail('PodSandboxStatus: no IP: %s' % st)
+    if abs(st.created_at / 1e9 - time.time()) > 300:
+        fail('PodSandboxStatus: created_at %d' % st.created_at)
+    if st.linux.namespaces.options.network != pb.POD:
+        fail('PodSandboxStatus: network mode %s' % st.linux.namespaces.options.network)
+    # Filters: id prefix, state, labels.
+    if list_sandboxes(ch, api, id=sid[:10]) != [sid]:
+        fail('ListPodSandbox by id prefix')
+    if sid not in list_sandboxes(ch, api, state=pb.SANDBOX_READY) or sid in list_sandboxes(ch, api, state=pb.SANDBOX_NOTREADY):
+        fail('ListPodSandbox by state')
+    if sid not in list_sandboxes(ch, api, labels={'app': 'web'}) or sid in list_sandboxes(ch, api, labels={'app': 'db'}):
+        flt = list_sandboxes(ch, api, labels={'app': 'web'})
+        fail('ListPodSandbox by label: %s' % flt)
+
+    # A container that ignores SIGTERM: stopped by SIGKILL after the timeout.
+    labels = {'io.kubernetes.container.name': 'stubborn'}
+    annotations = {'io.kubernetes.container.hash': 'abc123', 'multi': 'line\none'}
+    marker = 'stubborn-%s-%d' % (api, os.getpid())
+    cid = create(ch, api, sid, cfg, container_config('stubborn', ['sh', '-c', 'trap "" TERM; while :; do sleep 1; done', marker],
+                                                     labels=labels, annotations=annotations))
+    s = cstatus(ch, api, cid)
+    if s.state != pb.CONTAINER_CREATED or s.metadata.name != 'stubborn' or s.image.image != IMAGE \
+            or not s.image_ref.startswith('sha256:') or s.log_path != cfg.log_directory + '/stubborn/0.log':
+        fail('ContainerStatus after create: %s' % s)
+    check_maps('ContainerStatus', s, labels, annotations)
+    if list_containers(ch, api, sandbox=sid) != [cid] or list_containers(ch, api, id=cid[:40]) != [cid] \
+            or list_containers(ch, api, labels={'io.kubernetes.container.name': 'stubborn'}) != [cid] \
+            or list_containers(ch, api, state=pb.CONTAINER_CREATED, sandbox=sid) != [cid]:
+        fail('ListContainers filters')
+    start(ch, api, cid)
+    s = wait_state(ch, api, cid, pb.CONTAINER_RUNNING)
+    if s.started_at < s.created_at:
+        fail('ContainerStatus: started %d before created %d' % (s.started_at, s.created_at))
+    if list_containers(ch, api, state=pb.CONTAINER_RUNNING, sandbox=sid) != [cid]:
+        fail('ListContainers by state running')
+    wait_trap_set(marker)
+    t0 = time.time()
+    stop(ch, api, cid, 3)
+    took = time.time() - t0
+    s = cstatus(ch, api, cid)
+    if s.state != pb.CONTAINER_EXITED or s.exit_code != 137 or s.reason != 'Error' or s.finished_at < s.started_at:
+        fail('ContainerStatus after StopContainer: %s' % s)
+    if took < 2.9 or took > 20:
+        fail('StopContainer with timeout 3 took %.1f s' % took)
+    # Stopping a stopped container is fine.
+    stop(ch, api, cid, 3)
+
+    # A client that gives up before the timeout: the stop goes on to SIGKILL.
+    cid3 = create(ch, api, sid, cfg, container_config('stubborn2', ['sh', '-c', 'trap "" TERM; while :; do sleep 1; done',
+                                                                    marker + '-2']))
+    start(ch, api, cid3)
+    wait_state(ch, api, cid3, pb.CONTAINER_RUNNING)
+    wait_trap_set(marker + '-2')
+    expect_code(grpc.StatusCode.DEADLINE_EXCEEDED,
+                lambda: call(ch, 'StopContainer', pb.StopContainerRequest(container_id=cid3, timeout=2),
+                             pb.StopContainerResponse, api=api, timeout=0.5), 'StopContainer with a client that gives up')
+    s = wait_state(ch, api, cid3, pb.CONTAINER_EXITED, timeout=30)
+    if s.exit_code != 137:
+        fail('a stop its client gave up on: %s' % s)
+    remove(ch, api, cid3)
+
+    # One that exits by itself: Completed.
+    cid2 = create(ch, api, sid, cfg, container_config('done', ['sh', '-c', 'test "$GREETING" = "hello world"']))
+    start(ch, api, cid2)
+    s = wait_state(ch, api, cid2, pb.CONTAINER_EXITED)
+    if s.exit_code != 0 or s.reason != 'Completed':
+        fail('ContainerStatus of a finished container: %s' % s)
+
+    for c in (cid, cid2):
+        remove(ch, api, c)
+        expect_code(grpc.StatusCode.NOT_FOUND, lambda: cstatus(ch, api, c), 'ContainerStatus after RemoveContainer')
+        remove(ch, api, c)
+    if list_containers(ch, api, sandbox=sid):
+        fail('ListContainers after the removals')
+    stop_sandbox(ch, api, sid)
+    if sandbox_status(ch, api, sid).status.state != pb.SANDBOX_NOTREADY:
+        fail('PodSandboxStatus after StopPodSandbox')
+    stop_sandbox(ch, api, sid)
+    remove_sandbox(ch, api, sid)
+    expect_code(grpc.StatusCode.NOT_FOUND, lambda: sandbox_status(ch, api, sid), 'PodSandboxStatus after RemovePodSandbox')
+    # Idempotent, also for ids never seen.
+    remove_sandbox(ch, api, sid)
+    stop_sandbox(ch, api, sid)
+    remove_sandbox(ch, api, '0' * 32)
+    stop_sandbox(ch, api, '0' * 32)
+    remove(ch, api, '0' * 64)
+    print('lifecycle %s: ok (stop of a TERM-ignoring container with timeout 3 took %.1f s)' % (api, took))
+
+
+def cmd_pair(sock, api):
+    ch = channel(sock)
+    cfg = sandbox_config('pair-' + api)
+    cfg.port_mappings.add(protocol=pb.TCP, container_port=8080, host_port=18088)
+    sid = run_sandbox(ch, api, cfg)
+    # The published port, and only that one (a container port alone is only declared).
+    ports = json.loads(subprocess.run(['peapod', 'status', '--format=json', sid], check=True,
+                                      stdout=subprocess.PIPE).stdout)['ports']
+    if [(p['protocol'], p['host_port'], p['pod_port']) for p in ports] != [('tcp', 18088, 8080)]:
+        fail('the sandbox publishes %s' % ports)
+    server = create(ch, api, sid, cfg, container_config(
+        'server', ['sh', '-c', 'mkdir -p /tmp/w && echo shared-net > /tmp/w/index.html && exec httpd -f -p 8080 -h /tmp/w']))
+    client = create(ch, api, sid, cfg, container_config(
+        'client', ['sh', '-c', 'for i in $(seq 100); do test "$(wget -q -O - http://127.0.0.1:8080/)" = shared-net && exit 0;'
+                   ' sleep 0.2; done; exit 1']))
+    start(ch, api, server)
+    wait_state(ch, api, server, pb.CONTAINER_RUNNING)
+    start(ch, api, client)
+    s = wait_state(ch, api, client, pb.CONTAINER_EXITED)
+    if s.exit_code != 0:
+        fail('the client did not fetch from the server through localhost: exit %d' % s.exit_code)
+    # kubelet's probes go to the address PodSandboxStatus gives.
+    ip = sandbox_status(ch, api, sid).status.network.ip
+    body = urllib.request.urlopen('http://%s:8080/' % ip, timeout=10).read()
+    if body != b'shared-net\n':
+        fail('the server at the sandbox\'s address %s answered %r' % (ip, body))
+    stop_sandbox(ch, api, sid)
+    if cstatus(ch, api, server).state != pb.CONTAINER_EXITED:
+        fail('the server runs on after StopPodSandbox')
+    remove_sandbox(ch, api, sid)
+    print('pair %s: ok' % api)
+
+
+# Each check exits with its own code, so that a failure says which.
+SECURITY_SCRIPT = '''
+test "$(id -u)" = 1000 || exit 11
+test "$(id -g)" = 1000 || exit 12
+id -G | tr ' ' '\\n' | grep -qx 1234 || exit 13
+grep -q '^CapEff:[[:space:]]*0000000000000400$' /proc/self/status || exit 14
+grep -q '^CapBnd:[[:space:]]*0000000000000400$' /proc/self/status || exit 15
+grep -q '^NoNewPrivs:[[:space:]]*1$' /proc/self/status || exit 16
+touch /written 2>/dev/null && exit 17
+grep -q '^Seccomp:[[:space:]]*2$' /proc/self/status || exit 18
+exit 0
+'''
+
+DEFAULT_SCRIPT = '''
+test "$(id -u)" = 0 || exit 21
+grep -q '^CapEff:[[:space:]]*0000000000000000$' /proc/self/status && exit 22
+grep -q '^CapBnd:.*' /proc/self/status || exit 23
+touch /written || exit 24
+grep -q '^NoNewPrivs:[[:space:]]*0$' /proc/self/status || exit 25
+exit 0
+'''
+
+
+def cmd_security(sock, api):
+    ch = channel(sock)
+    cfg = sandbox_config('sec-' + api)
+    sid = run_sandbox(ch, api, cfg)
+    tight = create(ch, api, sid, cfg, container_config(
+        'tight', ['sh', '-c', SECURITY_SCRIPT], run_as_user=1000, run_as_group=1000, supplemental_groups=[1234],
+        drop=['ALL'], add=['NET_BIND_SERVICE'], readonly_rootfs=True, no_new_privs=True, memory=64 * 1024 * 1024))
+    loose = create(ch, api, sid, cfg, container_config('loose', ['sh', '-c', DEFAULT_SCRIPT], no_new_privs=False,
+                                                       seccomp_profile_path='unconfined'))
+    # A localhost profile (OCI JSON) that denies mkdir.
+    profile = '/tmp/crit-seccomp-%d.json' % os.getpid()
+    with open(profile, 'w') as f:
+        json.dump({'defaultAction': 'SCMP_ACT_ALLOW', 'architectures': ['SCMP_ARCH_X86_64'],
+                   'syscalls': [{'names': ['mkdir', 'mkdirat'], 'action': 'SCMP_ACT_ERRNO', 'errnoRet': 1}]}, f)
+    cfg_local = container_config('local', ['sh', '-c', 'mkdir /tmp/d 2>/dev/null && exit 41; touch /tmp/f || exit 42; exit 0'])
+    cfg_local.linux.security_context.seccomp.profile_type = pb.SecurityProfile.Localhost
+    cfg_local.linux.security_context.seccomp.localhost_ref = profile
+    local = create(ch, api, sid, cfg, cfg_local)
+    os.unlink(profile)
+    for c in (tight, loose, local):
+        start(ch, api, c)
+        s = wait_state(ch, api, c, pb.CONTAINER_EXITED)
+        if s.exit_code != 0:
+            fail('security check in %s failed with %d' % (s.metadata.name, s.exit_code))
+    remove_sandbox(ch, api, sid)
+    print('security %s: ok' % api)
+
+
+def cmd_refusals(sock, api):
+    ch = channel(sock)
+    cfg = sandbox_config('ref-' + api)
+    inv, nf = grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND
+    before = list_sandboxes(ch, api)
+    bad = pb.PodSandboxConfig()
+    bad.CopyFrom(cfg)
+    bad.linux.sysctls['net.ipv4.ip_forward'] = '1'
+    expect_code(inv, lambda: run_sandbox(ch, api, bad), 'RunPodSandbox with a sysctl')
+    bad.CopyFrom(cfg)
+    bad.linux.security_context.namespace_options.pid = pb.NODE
+    expect_code(inv, lambda: run_sandbox(ch, api, bad), 'RunPodSandbox with the host PID namespace')
+    bad.CopyFrom(cfg)
+    bad.linux.security_context.namespace_options.ipc = pb.NODE
+    expect_code(inv, lambda: run_sandbox(ch, api, bad), 'RunPodSandbox with the host IPC namespace')
+    expect_code(inv, lambda: run_sandbox(ch, api, cfg, handler='runc'), 'RunPodSandbox with another handler')
+    if list_sandboxes(ch, api) != before:
+        fail('a refused RunPodSandbox left a sandbox')
+
+    sid = run_sandbox(ch, api, cfg)
+    # The same metadata (name, namespace, attempt) twice: the name is taken.
+    expect_code(grpc.StatusCode.ALREADY_EXISTS, lambda: run_sandbox(ch, api, cfg), 'RunPodSandbox of a sandbox again')
+    if len(list_sandboxes(ch, api)) != len(before) + 1:
+        fail('a second RunPodSandbox of the same sandbox left a sandbox')
+    ok = container_config('x', ['true'])
+    cases = [
+        ('an unknown image', nf, lambda c: c.image.__setattr__('image', 'localhost/no-such-image:latest')),
+        ('run_as_group without a user', inv, lambda c: c.linux.security_context.run_as_group.__setattr__('value', 5)),
+        ('privileged', inv, lambda c: c.linux.security_context.__setattr__('privileged', True)),
+        ('a localhost seccomp profile', inv, lambda c: c.linux.security_context.__setattr__('seccomp_profile_path',
+                                                                                               'localhost/p.json')),
+        ('a bare seccomp path', inv, lambda c: c.linux.security_context.__setattr__('seccomp_profile_path', '/p.json')),
+        ('an unknown capability', inv, lambda c: c.linux.security_context.capabilities.add_capabilities.append('NOPE')),
+        ('a shared mount', inv, lambda c: c.mounts.add(container_path='/data', host_path='/tmp',
+                                                        propagation=pb.PROPAGATION_BIDIRECTIONAL)),
+        ('a slave mount', inv, lambda c: c.mounts.add(container_path='/data', host_path='/tmp',
+                                                       propagation=pb.PROPAGATION_HOST_TO_CONTAINER)),
+        ('a mount of a missing path', inv, lambda c: c.mounts.add(container_path='/data', host_path='/no/such/path')),
+    ]
+    for what, code, change in cases:
+        c = pb.ContainerConfig()
+        c.CopyFrom(ok)
+        change(c)
+        expect_code(code, lambda: create(ch, api, sid, cfg, c), 'CreateContainer with ' + what)
+    expect_code(nf, lambda: create(ch, api, '0' * 32, cfg, ok), 'CreateContainer in an unknown sandbox')
+    expect_code(nf, lambda: create(ch, api, 'nope', cfg, ok), 'CreateContainer in a malformed sandbox id')
+    if list_containers(ch, api, sandbox=sid):
+        fail('a refused CreateContainer left a container')
+    for bad_id in ('', 'nope', sid, sid + '0' * 32):
+        expect_code(nf, lambda: cstatus(ch, api, bad_id), 'ContainerStatus of %r' % bad_id)
+        expect_code(nf, lambda: start(ch, api, bad_id), 'StartContainer of %r' % bad_id)
+    expect_code(nf, lambda: sandbox_status(ch, api, 'nope'), 'PodSandboxStatus of a malformed id')
+    expect_code(inv, lambda: remove_sandbox(ch, api, 'nope'), 'RemovePodSandbox of a malformed id')
+    remove_sandbox(ch, api, sid)
+    print('refusals %s: ok' % api)
+
+
+MOUNTS_SCRIPT = '''
+test "$(cat /ro/hello)" = hi || exit 31
+touch /ro/new 2>/dev/null && exit 32
+test "$(cat /rw/hello)" = hi || exit 33
+echo written > /rw/out || exit 34
+exit 0
+'''
+
+
+def cmd_mounts(sock, api):
+    ch = channel(sock)
+    cfg = sandbox_config('mnt-' + api)
+    sid = run_sandbox(ch, api, cfg)
+    host = '/tmp/crit-mounts-%d' % os.getpid()
+    os.makedirs(host + '/data', exist_ok=True)
+    with open(host + '/data/hello', 'w') as f:
+        f.write('hi\n')
+    if not os.path.islink(host + '/link'):
+        os.symlink('data', host + '/link')
+    c = container_config('mounter', ['sh', '-c', MOUNTS_SCRIPT])
+    c.mounts.add(container_path='/ro', host_path=host + '/link', readonly=True)
+    c.mounts.add(container_path='/rw', host_path=host + '/data', propagation=pb.PROPAGATION_PRIVATE)
+    cid = create(ch, api, sid, cfg, c)
+    got = [(m.container_path, m.host_path, m.readonly) for m in cstatus(ch, api, cid).mounts]
+    if got != [('/ro', host + '/link', True), ('/rw', host + '/data', False)]:
+        fail('ContainerStatus mounts: %s' % got)
+    start(ch, api, cid)
+    s = wait_state(ch, api, cid, pb.CONTAINER_EXITED)
+    if s.exit_code != 0:
+        fail('mount check failed with %d' % s.exit_code)
+    with open(host + '/data/out') as f:
+        if f.read() != 'written\n':
+            fail('what the container wrote into its read-write mount')
+    if os.path.exists(host + '/data/new'):
+        fail('the container wrote into its read-only mount')
+    remove(ch, api, cid)
+    with open('/proc/self/mountinfo') as f:
+        left = [line for line in f if '/pods/%s/volumes/' % sid in line]
+    if left:
+        fail('RemoveContainer left the mounts of its volumes: %s' % left)
+    remove_sandbox(ch, api, sid)
+    shutil.rmtree(host)
+    print('mounts %s: ok' % api)
+
+
+CRI_LINE = re.compile(rb'^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z (stdout|stderr) F (.*)$')
+
+
+def wait_log_lines(path, n, timeout=60):
+    """The CRI log file once it has n lines, as (stream, message) pairs."""
+    end = time.time() + timeout
+    lines = []
+    while time.time() < end:
+        try:
+            with open(path, 'rb') as f:
+                lines = f.read().split(b'\n')
+        except FileNotFoundError:
+            lines = []
+        if lines and lines[-1] == b'':
+            lines.pop()
+        if len(lines) >= n:
+            break
+        time.sleep(0.2)
+    out = []
+    for line in lines:
+        m = CRI_LINE.match(line)
+        if not m:
+            fail('%s: not a CRI log line: %r' % (path, line))
+        out.append((m.group(1).decode(), m.group(2).decode()))
+    if len(out) != n:
+        fail('%s: %d lines, expected %d: %s' % (path, len(out), n, out[-5:]))
+    return out
+
+
+def cmd_logs(sock, api):
+    ch = channel(sock)
+    cfg = sandbox_config('logs-' + api)
+    sid = run_sandbox(ch, api, cfg)
+    cid = create(ch, api, sid, cfg, container_config('printer', ['sh', '-c', 'for i in $(seq 1 50); do echo "line $i"; done; '
+                                                                 'echo "to stderr" >&2']))
+    start(ch, api, cid)
+    s = wait_state(ch, api, cid, pb.CONTAINER_EXITED)
+    got = wait_log_lines(s.log_path, 51)
+    want = [('stdout', 'line %d' % i) for i in range(1, 51)] + [('stderr', 'to stderr')]
+    if sorted(got) != sorted(want) or [x for x in got if x[0] == 'stdout'] != want[:50]:
+        fail('log lines: %s' % got)
+    remove_sandbox(ch, api, sid)
+    shutil.rmtree(cfg.log_directory, ignore_errors=True)
+    print('logs %s: ok' % api)
+
+
+def describe(ch, api, sid, cid):
+    st = sandbox_status(ch, api, sid).status
+    c = cstatus(ch, api, cid)
+    return {'sandbox': {'id': st.id, 'name': st.metadata.name, 'uid': st.metadata.uid, 'attempt': st.metadata.attempt,
+                        'created_at': st.created_at, 'labels': dict(st.labels), 'annotations': dict(st.annotations)},
+            'container': {'id': c.id, 'name': c.metadata.name, 'attempt': c.metadata.attempt, 'image': c.image.image,
+                          'image_ref': c.image_ref, 'created_at': c.created_at, 'started_at': c.started_at,
+                          'log_path': c.log_path, 'labels': dict(c.labels), 'annotations': dict(c.annotations)}}
+
+
+def cmd_save(sock, path):
+    ch = channel(sock)
+    cfg = sandbox_config('restart', attempt=2)
+    sid = run_sandbox(ch, 'v1', cfg)
+    cid = create(ch, 'v1', sid, cfg, container_config(
+        'sleeper', ['sh', '-c', 'trap "" TERM; for i in $(seq 1 40); do echo "tick $i"; sleep 0.1; done; exec sleep 1000'],
+        attempt=3,
+        labels={'k': 'v'}, annotations={'a': 'b\nc'}))
+    start(ch, 'v1', cid)
+    wait_state(ch, 'v1', cid, pb.CONTAINER_RUNNING)
+    # One created and not started across the restarts.
+    later = create(ch, 'v1', sid, cfg, container_config('later', ['sh', '-c', 'echo "$GREETING"'], labels={'k': 'later'}))
+    d = describe(ch, 'v1', sid, cid)
+    d['later'] = later
+    with open(path, 'w') as f:
+        json.dump(d, f)
+    print('saved sandbox %s container %s' % (sid, cid))
+
+
+def cmd_check(sock, path):
+    ch = channel(sock)
+    with open(path) as f:
+        saved = json.load(f)
+    sid, cid, later = saved['sandbox']['id'], saved['container']['id'], saved.pop('later')
+    for api in ('v1', 'v1alpha2'):
+        now = describe(ch, api, sid, cid)
+        if now != saved:
+            fail('after the restarts (%s): %s, before: %s' % (api, now, saved))
+    if cstatus(ch, 'v1', cid).state != pb.CONTAINER_RUNNING:
+        fail('the container does not run after the restarts')
+    if list_containers(ch, 'v1', labels={'k': 'v'}) != [cid] or sid not in list_sandboxes(ch, 'v1', labels={'app': 'web'}):
+        fail('the label filters lost the sandbox or container after the restarts')
+    if cstatus(ch, 'v1', later).state != pb.CONTAINER_CREATED:
+        fail('the created container is not created any more after the restarts')
+    start(ch, 'v1alpha2', later)
+    s = wait_state(ch, 'v1alpha2', later, pb.CONTAINER_EXITED)
+    if s.exit_code != 0 or wait_log_lines(s.log_path, 1) != [('stdout', 'hello world')]:
+        fail('the container created before the restarts and started after them: %s' % s)
+    # Every line once, across the restarts, in order.
+    got = wait_log_lines(saved['container']['log_path'], 40)
+    if got != [('stdout', 'tick %d' % i) for i in range(1, 41)]:
+        fail('the log across the restarts: %s' % got)
+    # A stop (of a container that ignores SIGTERM) while peapodd restarts:
+    # it goes on when peapodd is back and ends with SIGKILL.
+    done = []
+    t = threading.Thread(target=lambda: done.append(stop(ch, 'v1', cid, 4)))
+    t0 = time.time()
+    t.start()
+    subprocess.run(['systemctl', 'restart', 'peapodd.service'], check=True)
+    t.join(120)
+    took = time.time() - t0
+    if not done:
+        fail('StopContainer across a restart of peapodd did not answer')
+    s = cstatus(ch, 'v1', cid)
+    if s.state != pb.CONTAINER_EXITED or s.exit_code != 137 or took < 3.9:
+        fail('StopContainer across a restart of peapodd: %s after %.1f s' % (s, took))
+    remove(ch, 'v1', cid)
+    remove(ch, 'v1', later)
+    stop_sandbox(ch, 'v1', sid)
+    remove_sandbox(ch, 'v1', sid)
+    shutil.rmtree(os.path.dirname(os.path.dirname(saved['container']['log_path'])), ignore_errors=True)
+    print('check: ok')
+
+
+def main():
+    if len(sys.argv) != 4:
+        fail('usage: crit_pods.py SOCKET lifecycle|pair|security|refusals|logs|mounts API | save|check FILE')
+    sock, what, arg = sys.argv[1:]
+    cmds = {'lifecycle': cmd_lifecycle, 'logs': cmd_logs, 'mounts': cmd_mounts, 'pair': cmd_pair, 'security': cmd_security, 'refusals': cmd_refusals,
+            'save': cmd_save, 'check': cmd_check}
+    if what not in cmds:
+        fail('unknown check ' + what)
+    cmds[what](sock, arg)
+
+
+if __name__ == '__main__':
+    main()
