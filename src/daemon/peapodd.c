@@ -218,6 +218,9 @@ int main(int argc, char *argv[]) {
         sigemptyset(&ss);
         sigaddset(&ss, SIGTERM);
         sigaddset(&ss, SIGINT);
+        /* Helper programs are watched through pidfds by the loop
+         * (subprocess.h); sd-event wants SIGCHLD blocked for that. */
+        sigaddset(&ss, SIGCHLD);
         sigprocmask(SIG_BLOCK, &ss, NULL);
 
         r = sd_event_default(&d.event);

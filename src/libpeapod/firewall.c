@@ -11,123 +11,49 @@
 
 #include "cni.h"
 #include "firewall.h"
+#include "subprocess.h"
 #include "string-util.h"
 #include "strv.h"
 
 #define FIREWALL_STDERR_MAX 1024
 #define FIREWALL_INPUT_MAX (1024 * 1024)
+/* iptables waits up to 10 s for the xtables lock (-w 10); past this it is
+ * stuck, not waiting. */
+#define FIREWALL_TIMEOUT_USEC (30ULL * 1000000ULL)
 
-/* The first of CNI_TOOLS_PATH's directories that has an executable name. */
-static int tool_find(const char *name, char **ret) {
-        const char *p = CNI_TOOLS_PATH;
-
-        while (*p) {
-                size_t n = strcspn(p, ":");
-                char *path;
-
-                if (asprintf(&path, "%.*s/%s", (int) n, p, name) < 0)
-                        return -ENOMEM;
-                if (access(path, X_OK) >= 0) {
-                        *ret = path;
-                        return 0;
-                }
-                free(path);
-                p += n;
-                p += *p == ':';
-        }
-        return -ENOENT;
-}
-
-/* Runs argv[0] with input (may be NULL) on stdin, in a clean environment.
- * Returns its exit status (0..255), with the first line of its stderr in
- * errbuf, or -errno if it could not run or died by a signal. */
+/* Runs argv[0], found in CNI_TOOLS_PATH, with input (may be NULL) on
+ * stdin, in a clean environment. Returns its exit status (0..255), with the
+ * first line of its stderr in errbuf, or -errno if it could not run or died
+ * by a signal. */
 static int tool_run(char * const *argv, const char *input, char errbuf[static FIREWALL_STDERR_MAX + 1]) {
         _cleanup_free_ char *path = NULL;
-        _cleanup_close_ int in_w = -EBADF, err_r = -EBADF;
-        int in[2], ep[2], status;
-        size_t len = 0;
-        pid_t pid;
+        SpawnResult res = {};
         int r;
 
         errbuf[0] = 0;
         if (input && strlen(input) > FIREWALL_INPUT_MAX)
                 return -E2BIG;
-        r = tool_find(argv[0], &path);
+        r = spawn_find_program(CNI_TOOLS_PATH, argv[0], &path);
         if (r < 0)
                 return r;
-        /* stdin is a socket so that a tool that exits without reading all
-         * cannot kill us with SIGPIPE (send() with MSG_NOSIGNAL). */
-        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, in) < 0)
-                return -errno;
-        in_w = in[0];
-        if (pipe2(ep, O_CLOEXEC) < 0) {
-                safe_close(in[1]);
-                return -errno;
-        }
-        err_r = ep[0];
-
-        pid = fork();
-        if (pid < 0) {
-                r = -errno;
-                safe_close(in[1]);
-                safe_close(ep[1]);
+        r = spawn_run(&(SpawnOptions) {
+                              .path = path,
+                              .argv = argv,
+                              .env = STRV_MAKE("PATH=" CNI_TOOLS_PATH),
+                              .input = input,
+                              .input_size = input ? strlen(input) : 0,
+                              /* Keep the start: iptables says what is wrong first. */
+                              .err_max = FIREWALL_STDERR_MAX,
+                              .timeout_usec = FIREWALL_TIMEOUT_USEC,
+                      },
+                      &res);
+        if (r < 0)
                 return r;
-        }
-        if (pid == 0) {
-                sigset_t ss;
-                int null_fd;
-
-                sigemptyset(&ss);
-                sigprocmask(SIG_SETMASK, &ss, NULL);
-                for (int s = 1; s < NSIG; s++)
-                        (void) signal(s, SIG_DFL);
-                null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
-                if (null_fd < 0 || dup2(in[1], STDIN_FILENO) < 0 || dup2(null_fd, STDOUT_FILENO) < 0 ||
-                    dup2(ep[1], STDERR_FILENO) < 0)
-                        _exit(126);
-                close_range(3, ~0U, 0);
-                execve(path, argv, STRV_MAKE("PATH=" CNI_TOOLS_PATH));
-                _exit(127);
-        }
-        safe_close(in[1]);
-        safe_close(ep[1]);
-
-        /* The tool reads all its input before it writes much: its stderr
-         * cannot fill while we are still writing. */
-        for (size_t off = 0, n = input ? strlen(input) : 0; off < n;) {
-                ssize_t k = send(in_w, input + off, n - off, MSG_NOSIGNAL);
-
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k <= 0)
-                        break; /* it stopped reading: its exit status says why */
-                off += (size_t) k;
-        }
-        in_w = safe_close(in_w);
-
-        for (;;) {
-                char buf[512];
-                ssize_t n = read(err_r, buf, sizeof(buf));
-
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n <= 0)
-                        break;
-                /* Keep the start: iptables says what is wrong first. */
-                if (len < FIREWALL_STDERR_MAX) {
-                        size_t k = MIN((size_t) n, FIREWALL_STDERR_MAX - len);
-                        memcpy(errbuf + len, buf, k);
-                        len += k;
-                }
-        }
-        errbuf[len] = 0;
+        memcpy(errbuf, res.err, res.err_size + 1);
         errbuf[strcspn(errbuf, "\n")] = 0;
-        while (waitpid(pid, &status, 0) < 0)
-                if (errno != EINTR)
-                        return -errno;
-        if (!WIFEXITED(status))
-                return -EIO;
-        return WEXITSTATUS(status);
+        r = res.code == CLD_EXITED ? res.status : -EIO;
+        spawn_result_done(&res);
+        return r;
 }
 
 /* -w: wait for the xtables lock (the legacy backend; CNI plugins run
