@@ -691,6 +691,13 @@ finish:
         return r;
 }
 
+int bus_pod_start_error(sd_bus_error *error, const Pod *p, int r, const PeapodError *perr) {
+        if (r == -EEXIST)
+                return sd_bus_error_setf(error, BUS_ERROR_POD_EXISTS, "%s", perr->message);
+        return sd_bus_error_set_errnof(error, r, "Failed to start pod %s: %s", p ? p->name : "?",
+                                       perr->message[0] ? perr->message : strerror(-r));
+}
+
 int bus_pod_start(Daemon *d, Pod *p, sd_bus_message *m, sd_bus_error *error) {
         PeapodError perr = {};
         int r;
@@ -698,6 +705,9 @@ int bus_pod_start(Daemon *d, Pod *p, sd_bus_message *m, sd_bus_error *error) {
         r = bus_check_privileged(m, error);
         if (r < 0)
                 return r;
+        /* After the operation in flight, against the pod as it is then. */
+        if (daemon_pod_busy(d, p))
+                return daemon_pod_enqueue(d, p, m, QUEUE_START, 0);
         if (p->state != POD_CREATED && p->state != POD_EXITED)
                 return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE, "Pod %s is %s; only a created or exited pod can be started",
                                          p->name, pod_state_to_string(p->state));
@@ -705,19 +715,15 @@ int bus_pod_start(Daemon *d, Pod *p, sd_bus_message *m, sd_bus_error *error) {
         r = pod_ports_check(p, d->pods, d->n_pods, &perr);
         if (r < 0)
                 return bus_error_from_pod_errno(error, r, "Failed to start pod", perr.message);
-        r = pod_start(&d->runtime, p, &perr);
-        (void) pod_send_changed(d, p);
+        /* Answered when the pod runs (or failed); the loop serves others
+         * meanwhile (daemon-start.c). */
+        r = daemon_pod_start(d, p, m, &perr);
         if (r < 0) {
+                (void) pod_send_changed(d, p);
                 log_warning_errno(r, "Failed to start pod %s: %s", p->name, perr.message[0] ? perr.message : strerror(-r));
-                if (r == -EEXIST)
-                        return sd_bus_error_setf(error, BUS_ERROR_POD_EXISTS, "%s", perr.message);
-                return sd_bus_error_set_errnof(error, r, "Failed to start pod %s: %s", p->name,
-                                               perr.message[0] ? perr.message : strerror(-r));
+                return bus_pod_start_error(error, p, r, &perr);
         }
-        log_info("Started pod %s.", p->name);
-        /* An app may have exited while we were starting the others. */
-        daemon_pod_changed(d, p);
-        return sd_bus_reply_method_return(m, NULL);
+        return 1;
 }
 
 int bus_pod_stop(Daemon *d, Pod *p, sd_bus_message *m, sd_bus_error *error) {
@@ -726,6 +732,9 @@ int bus_pod_stop(Daemon *d, Pod *p, sd_bus_message *m, sd_bus_error *error) {
         r = bus_check_privileged(m, error);
         if (r < 0)
                 return r;
+        /* A stop in flight is joined below; a start or a teardown is waited for. */
+        if (daemon_pod_busy(d, p) && !daemon_pod_stopping(d, p))
+                return daemon_pod_enqueue(d, p, m, QUEUE_STOP, 0);
         if (p->state != POD_RUNNING && p->state != POD_PREPARING)
                 return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE, "Pod %s is not running", p->name);
         /* Answered when the stop has ended; the loop serves others meanwhile. */
@@ -743,6 +752,8 @@ int bus_pod_remove(Daemon *d, Pod *p, uint64_t flags, sd_bus_message *m, sd_bus_
                 return r;
         if (flags & ~REMOVE_POD_FORCE)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown flags 0x%" PRIx64, flags);
+        if (daemon_pod_busy(d, p) && !daemon_pod_stopping(d, p))
+                return daemon_pod_enqueue(d, p, m, QUEUE_REMOVE, flags);
         if (p->state == POD_RUNNING || p->state == POD_PREPARING) {
                 if (!(flags & REMOVE_POD_FORCE))
                         return sd_bus_error_setf(error, BUS_ERROR_POD_RUNNING,
@@ -783,6 +794,9 @@ int daemon_remove_pod(Daemon *d, Pod *p) {
         char id[POD_ID_LEN + 1];
         int r;
 
+        /* Never under an operation in flight: it holds the pod. */
+        if (daemon_pod_busy(d, p))
+                return -EBUSY;
         r = pod_object_path(p, &path);
         if (r < 0)
                 return r;

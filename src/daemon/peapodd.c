@@ -174,6 +174,9 @@ static void daemon_done(Daemon *d) {
                 job_free(d->jobs[i]);
         free(d->jobs);
         daemon_stops_free(d);
+        daemon_starts_free(d);
+        daemon_teardowns_free(d);
+        daemon_queue_free(d);
         strv_free(d->exec_units);
         strv_free(d->exec_pods);
         image_info_done(&d->image_cache);

@@ -464,8 +464,8 @@ int stage1_append_exec_start(sd_bus_message *m, const char *helper, char * const
         return bus_append_exec_start(m, helper, STRV_MAKE(argv[0], arg));
 }
 
-int app_start_unit(PodRuntime *rt, const Pod *p, App *a, const char *slice, const char *scope,
-                          PeapodError *err) {
+int app_unit_message(PodRuntime *rt, sd_bus *bus, const Pod *p, const App *a, const char *slice, const char *scope,
+                     sd_bus_message **ret, PeapodError *err) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         _cleanup_free_ char *unit = NULL, *helper = NULL, *rootfs = NULL, *desc = NULL, *args_file = NULL;
         _cleanup_strv_free_ char **argv = NULL;
@@ -514,7 +514,7 @@ int app_start_unit(PodRuntime *rt, const Pod *p, App *a, const char *slice, cons
         if (r < 0)
                 return r;
 
-        r = sd_bus_message_new_method_call(rt->bus, &m, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+        r = sd_bus_message_new_method_call(bus, &m, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
                                            "org.freedesktop.systemd1.Manager", "StartTransientUnit");
         if (r < 0)
                 return r;
@@ -605,15 +605,33 @@ int app_start_unit(PodRuntime *rt, const Pod *p, App *a, const char *slice, cons
                 r = sd_bus_message_append(m, "a(sa(sv))", 0);
         if (r < 0)
                 return r;
+        *ret = TAKE_PTR(m);
+        return 0;
+}
 
-        r = systemd_start_transient_unit(rt->bus, m, unit, err);
-        if (r < 0)
-                return r;
+void app_mark_started(App *a) {
         a->state = APP_RUNNING;
         a->result = APP_RESULT_NONE;
         a->status = 0;
         a->started_usec = now_usec(CLOCK_REALTIME);
         a->exited_usec = 0;
+}
+
+int app_start_unit(PodRuntime *rt, const Pod *p, App *a, const char *slice, const char *scope, PeapodError *err) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        _cleanup_free_ char *unit = NULL;
+        int r;
+
+        r = app_unit_name(p->name, a->name, &unit);
+        if (r < 0)
+                return r;
+        r = app_unit_message(rt, rt->bus, p, a, slice, scope, &m, err);
+        if (r < 0)
+                return r;
+        r = systemd_start_transient_unit(rt->bus, m, unit, err);
+        if (r < 0)
+                return r;
+        app_mark_started(a);
         return 0;
 }
 
@@ -641,8 +659,9 @@ int app_check_stage1(PodRuntime *rt, const Pod *p, const App *a, PeapodError *er
                                 a->name, pod_stage1(p));
 }
 
-/* Undo a start: everything that may exist is torn down, whatever exists. */
-static void pod_teardown(PodRuntime *rt, Pod *p) {
+/* Undo a start: everything that may exist is torn down, whatever exists;
+ * with keep_network, the CNI networks are left for pod_network_stop(). */
+static void pod_teardown_full(PodRuntime *rt, Pod *p, bool keep_network) {
         _cleanup_free_ char *slice = NULL, *scope = NULL;
 
         if (pod_unit_names(p, &slice, &scope) >= 0) {
@@ -661,18 +680,29 @@ static void pod_teardown(PodRuntime *rt, Pod *p) {
         if (p->leader > 1)
                 (void) kill(p->leader, SIGKILL);
         /* A DEL that fails keeps its record: pod_remove() tries again. */
-        (void) pod_network_stop(rt, p, false, NULL);
+        if (!keep_network)
+                (void) pod_network_stop(rt, p, false, NULL);
         for (size_t i = 0; i < p->n_apps; i++)
                 app_umount_rootfs(rt, p, &p->apps[i]);
         pod_volumes_teardown(rt, p);
         p->leader = 0;
 }
 
-int pod_start(PodRuntime *rt, Pod *p, PeapodError *err) {
-        _cleanup_free_ char *slice = NULL, *scope = NULL, *root = NULL, *desc = NULL;
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_free_ int *ifindices = NULL;
-        size_t n_ifindices = 0;
+static void pod_teardown(PodRuntime *rt, Pod *p) {
+        pod_teardown_full(rt, p, false);
+}
+
+void pod_start_fail(PodRuntime *rt, Pod *p) {
+        pod_teardown(rt, p);
+        for (size_t i = 0; i < p->n_apps; i++) {
+                p->apps[i].state = APP_CREATED;
+                p->apps[i].started_usec = 0;
+        }
+        p->state = POD_CREATED;
+        (void) pod_save(p, rt->state_dir);
+}
+
+int pod_start_prepare(PodRuntime *rt, Pod *p, PeapodError *err) {
         int r;
 
         if (p->state == POD_EXITED) {
@@ -696,11 +726,6 @@ int pod_start(PodRuntime *rt, Pod *p, PeapodError *err) {
         if (p->state != POD_CREATED)
                 return peapod_error_set(err, -EBUSY, "Pod %s is %s, not created or exited", p->name,
                                         pod_state_to_string(p->state));
-        r = pod_unit_names(p, &slice, &scope);
-        if (r < 0)
-                return r;
-        if (asprintf(&root, "%s/pods/%s/root", rt->state_dir, p->id) < 0 || asprintf(&desc, "peapod pod %s", p->name) < 0)
-                return -ENOMEM;
 
         /* Recorded first, so that a crash from here on is undone at restart. */
         p->state = POD_PREPARING;
@@ -712,67 +737,131 @@ int pod_start(PodRuntime *rt, Pod *p, PeapodError *err) {
         crash_point("start-prepared");
 
         r = pod_volumes_setup(rt, p, err);
-        if (r < 0)
-                goto fail;
-        for (size_t i = 0; i < p->n_apps; i++) {
+        for (size_t i = 0; r >= 0 && i < p->n_apps; i++) {
                 r = app_mount_rootfs(rt, p, &p->apps[i]);
-                if (r < 0) {
+                if (r < 0)
                         peapod_error_set(err, r, "Failed to mount the root of app %s: %s", p->apps[i].name, strerror(-r));
-                        goto fail;
-                }
         }
-
-        crash_point("start-mounted");
-        r = pod_spawn_init(rt, p, &p->leader, err);
+        if (r >= 0) {
+                crash_point("start-mounted");
+                r = pod_spawn_init(rt, p, &p->leader, err);
+        }
+        if (r >= 0) {
+                /* The leader is ours but not yet recorded: a crash here leaves it
+                 * in peapodd's own cgroup, where the next peapodd finds it. */
+                crash_point("start-init");
+                r = pod_save(p, rt->state_dir);
+        }
+        if (r >= 0) {
+                r = pod_stage1_shares_host(rt, p);
+                if (r > 0 && p->net.mode != POD_NETWORK_HOST)
+                        /* Its init never makes a network namespace to attach to. */
+                        r = peapod_error_set(err, -EINVAL, "Pod %s runs on stage1 %s, which needs --net=host", p->name,
+                                             pod_stage1(p));
+        }
         if (r < 0)
-                goto fail;
-        /* The leader is ours but not yet recorded: a crash here leaves it
-         * in peapodd's own cgroup, where the next peapodd finds it. */
-        crash_point("start-init");
+                pod_start_fail(rt, p);
+        return r;
+}
+
+int pod_start_network_saved(PodRuntime *rt, Pod *p) {
+        int r;
+
         r = pod_save(p, rt->state_dir);
         if (r < 0)
+                return r;
+        /* The networks are recorded (network/NN.json): a crash from here
+         * on is undone with their DELs. */
+        crash_point("start-network");
+        return 0;
+}
+
+int pod_scope_message(PodRuntime *rt, sd_bus *bus, const Pod *p, sd_bus_message **ret) {
+        _cleanup_free_ char *slice = NULL, *scope = NULL, *desc = NULL;
+        int r;
+
+        r = pod_unit_names(p, &slice, &scope);
+        if (r < 0)
+                return r;
+        if (asprintf(&desc, "peapod pod %s", p->name) < 0)
+                return -ENOMEM;
+        return systemd_scope_message(bus, scope, slice, p->leader, desc, ret);
+}
+
+int pod_register_message(PodRuntime *rt, sd_bus *bus, const Pod *p, const int *ifindices, size_t n_ifindices,
+                         sd_bus_message **ret) {
+        _cleanup_free_ char *root = NULL;
+
+        if (asprintf(&root, "%s/pods/%s/root", rt->state_dir, p->id) < 0)
+                return -ENOMEM;
+        return machine_register_message(bus, p->name, p->id, p->leader, root, ifindices, n_ifindices, ret);
+}
+
+int pod_start_finish(PodRuntime *rt, Pod *p, PeapodError *err) {
+        int r;
+
+        crash_point("start-apps");
+        p->state = POD_RUNNING;
+        p->started_usec = now_usec(CLOCK_REALTIME);
+        p->exited_usec = 0;
+        r = pod_save(p, rt->state_dir);
+        if (r < 0) {
+                peapod_error_set(err, r, "Failed to save pod state: %s", strerror(-r));
+                pod_start_fail(rt, p);
+        }
+        return r;
+}
+
+int pod_start_machine_error(const Pod *p, int r, const sd_bus_error *error, PeapodError *err) {
+        if (sd_bus_error_has_name(error, "org.freedesktop.machine1.MachineExists") || r == -EEXIST)
+                return peapod_error_set(err, -EEXIST, "A machine named %s exists already", p->name);
+        return peapod_error_set(err, r, "Failed to register machine %s: %s", p->name,
+                                error && error->message ? error->message : strerror(-r));
+}
+
+int pod_start(PodRuntime *rt, Pod *p, PeapodError *err) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_free_ char *slice = NULL, *scope = NULL, *result = NULL;
+        _cleanup_free_ int *ifindices = NULL;
+        size_t n_ifindices = 0;
+        int shares_host, r;
+
+        r = pod_unit_names(p, &slice, &scope);
+        if (r < 0)
+                return r;
+        shares_host = r = pod_start_prepare(rt, p, err);
+        if (r < 0)
+                return r;
+
+        /* The network comes before the machine: machined learns the
+         * host-side interfaces only when the machine is created. */
+        r = pod_network_start(rt, p, &ifindices, &n_ifindices, err);
+        if (r >= 0)
+                r = pod_start_network_saved(rt, p);
+        if (r < 0)
                 goto fail;
 
-        r = pod_stage1_shares_host(rt, p);
-        if (r > 0 && p->net.mode != POD_NETWORK_HOST) {
-                /* Its init never makes a network namespace to attach to. */
-                peapod_error_set(err, -EINVAL, "Pod %s runs on stage1 %s, which needs --net=host", p->name, pod_stage1(p));
-                r = -EINVAL;
-                goto fail;
-        }
-        if (r >= 0) {
-                int shares_host = r;
-
-                /* The network comes before the machine: machined learns the
-                 * host-side interfaces only when the machine is created. */
-                r = pod_network_start(rt, p, &ifindices, &n_ifindices, err);
-                if (r < 0)
-                        goto fail;
-                r = pod_save(p, rt->state_dir);
-                if (r < 0)
-                        goto fail;
-                r = shares_host;
-        }
-        if (r >= 0) {
-                int shares_host = r;
-
-                /* Our own scope, not machined's CreateMachine: PID 1 would
-                 * track machined's name for that scope, one bus match per
-                 * pod in PID 1 (dbus-daemon allows 512 per connection). */
-                r = systemd_start_scope(rt->bus, scope, slice, p->leader, desc, &error);
-                /* Never a machine when it shares the host's namespaces:
-                 * machined's shell, login and copy act in the leader's
-                 * namespaces, and a leader in the host's namespaces (all but
-                 * its mount namespace) would hand them the host. */
-                if (r >= 0 && !shares_host)
-                        r = machine_register_with_network(rt->bus, p->name, p->id, p->leader, root, ifindices,
-                                                          n_ifindices, &error);
+        /* Our own scope, not machined's CreateMachine: PID 1 would track
+         * machined's name for that scope, one bus match per pod in PID 1
+         * (dbus-daemon allows 512 per connection). */
+        r = pod_scope_message(rt, rt->bus, p, &m);
+        if (r >= 0)
+                r = systemd_call_job_wait(rt->bus, m, &error, &result);
+        if (r >= 0 && !streq(result, "done"))
+                r = -EIO;
+        /* Never a machine when it shares the host's namespaces: machined's
+         * shell, login and copy act in the leader's namespaces, and a
+         * leader in the host's namespaces (all but its mount namespace)
+         * would hand them the host. */
+        if (r >= 0 && !shares_host) {
+                m = sd_bus_message_unref(m);
+                r = pod_register_message(rt, rt->bus, p, ifindices, n_ifindices, &m);
+                if (r >= 0)
+                        r = sd_bus_call(rt->bus, m, 0, &error, NULL);
         }
         if (r < 0) {
-                if (sd_bus_error_has_name(&error, "org.freedesktop.machine1.MachineExists") || r == -EEXIST)
-                        peapod_error_set(err, -EEXIST, "A machine named %s exists already", p->name);
-                else
-                        peapod_error_set(err, r, "Failed to register machine %s: %s", p->name, error.message ?: strerror(-r));
+                pod_start_machine_error(p, r, &error, err);
                 goto fail;
         }
 
@@ -782,26 +871,10 @@ int pod_start(PodRuntime *rt, Pod *p, PeapodError *err) {
                 if (r < 0)
                         goto fail;
         }
-        crash_point("start-apps");
-
-        p->state = POD_RUNNING;
-        p->started_usec = now_usec(CLOCK_REALTIME);
-        p->exited_usec = 0;
-        r = pod_save(p, rt->state_dir);
-        if (r < 0) {
-                peapod_error_set(err, r, "Failed to save pod state: %s", strerror(-r));
-                goto fail;
-        }
-        return 0;
+        return pod_start_finish(rt, p, err);
 
 fail:
-        pod_teardown(rt, p);
-        for (size_t i = 0; i < p->n_apps; i++) {
-                p->apps[i].state = APP_CREATED;
-                p->apps[i].started_usec = 0;
-        }
-        p->state = POD_CREATED;
-        (void) pod_save(p, rt->state_dir);
+        pod_start_fail(rt, p);
         return r;
 }
 
@@ -962,11 +1035,12 @@ int pod_stop(PodRuntime *rt, Pod *p) {
         r = pod_stop_units(rt, p, slice);
         if (r < 0)
                 return r;
-        return pod_stop_finish(rt, p);
+        return pod_stop_finish(rt, p, false);
 }
 
-int pod_stop_finish(PodRuntime *rt, Pod *p) {
+int pod_stop_finish(PodRuntime *rt, Pod *p, bool keep_network) {
         bool changed = false;
+        int r;
 
         crash_point("stop-stopped");
         /* The stop unloaded the app units: what it did to the apps came with
@@ -978,10 +1052,16 @@ int pod_stop_finish(PodRuntime *rt, Pod *p) {
                         p->apps[i].exited_usec = now_usec(CLOCK_REALTIME);
                 }
         p->leader = 0;
-        pod_teardown(rt, p);
+        pod_teardown_full(rt, p, keep_network);
         p->state = POD_EXITED;
         p->exited_usec = now_usec(CLOCK_REALTIME);
-        return pod_save(p, rt->state_dir);
+        r = pod_save(p, rt->state_dir);
+        if (r < 0)
+                return r;
+        /* Exited, with its network records still there when kept: the
+         * next peapodd runs their DELs (pod_reconcile()). */
+        crash_point("stop-exited");
+        return 0;
 }
 
 int pod_remove(PodRuntime *rt, Pod *p) {

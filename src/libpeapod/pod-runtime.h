@@ -25,6 +25,33 @@ typedef struct PodRuntime {
  * again; err says what failed. */
 int pod_start(PodRuntime *rt, Pod *p, PeapodError *err);
 
+/* pod_start() in steps, for a caller that runs the network, the scope,
+ * the machine and the app units without waiting (peapodd's loop). Each
+ * step records the pod's state as pod_start() does, so a crash at any
+ * point is undone by pod_reconcile():
+ *   pod_start_prepare()          -> preparing: mounts, the init (1 if the
+ *                                   stage1 shares the host's namespaces:
+ *                                   no machine then)
+ *   pod_network_start_async()    -> networks recorded, then
+ *   pod_start_network_saved()
+ *   pod_scope_message()          StartTransientUnit of the scope, its job
+ *   pod_register_message()       RegisterMachineWithNetwork
+ *   app_unit_message()           StartTransientUnit per app (in parallel),
+ *                                app_mark_started() once its job is done
+ *   pod_start_finish()           -> running
+ * pod_start_prepare() and pod_start_finish() undo the start themselves on
+ * failure; after a failure between them the caller calls pod_start_fail()
+ * (everything torn down, the pod created again). */
+int pod_start_prepare(PodRuntime *rt, Pod *p, PeapodError *err);
+int pod_start_network_saved(PodRuntime *rt, Pod *p);
+int pod_scope_message(PodRuntime *rt, sd_bus *bus, const Pod *p, sd_bus_message **ret);
+int pod_register_message(PodRuntime *rt, sd_bus *bus, const Pod *p, const int *ifindices, size_t n_ifindices,
+                         sd_bus_message **ret);
+/* err for a failed scope start or registration (-EEXIST: the name is taken). */
+int pod_start_machine_error(const Pod *p, int r, const sd_bus_error *error, PeapodError *err);
+int pod_start_finish(PodRuntime *rt, Pod *p, PeapodError *err);
+void pod_start_fail(PodRuntime *rt, Pod *p);
+
 /* running -> exited: stops the pod slice (apps and infra), records how each
  * app ended, releases units and mounts. Idempotent. */
 int pod_stop(PodRuntime *rt, Pod *p);
@@ -32,9 +59,12 @@ int pod_stop(PodRuntime *rt, Pod *p);
  * caller that runs that job itself without waiting (peapodd): prepare
  * returns 1 with the slice to stop (0: nothing to stop); after the job,
  * with every app's outcome noted from its unit's signals
- * (pod_note_unit_signal()), finish records it all and tears down. */
+ * (pod_note_unit_signal()), finish records it all and tears down; with
+ * keep_network the pod is recorded exited before its CNI networks are
+ * deleted, which the caller then does (pod_network_stop(), or its
+ * asynchronous form): their records make that safe across a crash. */
 int pod_stop_prepare(PodRuntime *rt, Pod *p, char **ret_slice);
-int pod_stop_finish(PodRuntime *rt, Pod *p);
+int pod_stop_finish(PodRuntime *rt, Pod *p, bool keep_network);
 
 /* Refuses a running pod with -EBUSY. Deletes what is left of its networks
  * (forgetting what cannot be deleted: call pod_network_stop() first to
@@ -66,6 +96,11 @@ int app_dir(PodRuntime *rt, const Pod *p, const App *a, const char *sub, char **
 int app_mount_rootfs(PodRuntime *rt, const Pod *p, const App *a);
 void app_umount_rootfs(PodRuntime *rt, const Pod *p, const App *a);
 int app_start_unit(PodRuntime *rt, const Pod *p, App *a, const char *slice, const char *scope, PeapodError *err);
+/* app_start_unit() in two: the StartTransientUnit call (built for bus),
+ * and what is recorded once its job is done. */
+int app_unit_message(PodRuntime *rt, sd_bus *bus, const Pod *p, const App *a, const char *slice, const char *scope,
+                     sd_bus_message **ret, PeapodError *err);
+void app_mark_started(App *a);
 
 /* The ExecStart of a unit-started stage1 helper: writes argv[1..] to
  * args_file (stage1/README.md, "--args-file") and appends ExecStart =
