@@ -2,11 +2,12 @@
 /* Starting pods without holding the loop, and one queue of lifecycle calls
  * per pod.
  *
- * A start is a chain of steps driven by events: the pod's mounts and init
- * (pod_start_prepare(), quick), its networks (CNI plugins as children the
- * loop watches), StartTransientUnit of its scope (the reply, then the job's
- * JobRemoved), RegisterMachineWithNetwork (the reply), then every app's
- * StartTransientUnit at once (the replies and the jobs' JobRemoved). The
+ * A start is a chain of steps driven by events: the pod's mounts
+ * (pod_start_prepare(), quick), its init (a child the loop watches until
+ * it reports the pod's PID 1), its networks (CNI plugins as children the
+ * loop watches), StartTransientUnit of its scope and, right behind it,
+ * every app's (the replies, then the jobs' JobRemoved), and once the
+ * scope's job is done RegisterMachineWithNetwork (the reply). The
  * caller's StartPod is answered at the end, so the CLI keeps its
  * semantics; the loop answers everyone else meanwhile, and pods start in
  * parallel. Each step records the pod as pod_start() does (pod-runtime.h),
@@ -45,6 +46,7 @@ struct PodStart {
         sd_bus_message *call;
         int shares_host;
         char *slice, *scope;
+        PodInitSpawn *init;
         PodNetworkStart *net;
         int *ifindices;
         size_t n_ifindices;
@@ -52,6 +54,7 @@ struct PodStart {
         char *scope_job;
         AppStart *apps;
         size_t n_apps, n_pending;
+        bool machine_done; /* the scope's job done, the machine registered (or none) */
         sd_event_source *timeout;
         PeapodError err;
 };
@@ -66,6 +69,7 @@ struct QueuedCall {
 static PodStart *pod_start_free(PodStart *st) {
         if (!st)
                 return NULL;
+        pod_init_spawn_free(st->init);
         pod_network_start_free(st->net);
         sd_bus_slot_unref(st->slot);
         sd_event_source_disable_unref(st->timeout);
@@ -177,21 +181,27 @@ static int on_app_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret
         return 0;
 }
 
-static void start_apps(PodStart *st) {
+/* Running once the scope stands (and the machine is registered) and every
+ * app unit's start job is done, in whichever order these come. */
+static void start_maybe_finish(PodStart *st) {
+        if (st->machine_done && st->n_pending == 0)
+                start_finish(st);
+}
+
+/* Sent right after the scope's StartTransientUnit, without waiting for
+ * it: systemd reads them in order, and each app unit (After= and BindsTo=
+ * the scope) is queued behind the scope's job. So the round trips of the
+ * scope's job and of the machine's registration overlap the app units'. */
+static int start_apps(PodStart *st, Pod *p) {
         Daemon *d = st->daemon;
-        Pod *p = daemon_pod_by_id(d, st->pod_id);
         int r;
 
-        if (!p)
-                return start_end(st, -ESRCH);
-        crash_point("start-machine");
         if (p->n_apps == 0)
-                return start_finish(st);
+                return 0;
         st->apps = calloc(p->n_apps, sizeof(AppStart));
         if (!st->apps)
-                return start_end(st, -ENOMEM);
+                return -ENOMEM;
         st->n_apps = st->n_pending = p->n_apps;
-        /* All at once: systemd runs their jobs side by side. */
         for (size_t i = 0; i < p->n_apps; i++) {
                 _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
                 AppStart *as = &st->apps[i];
@@ -204,8 +214,15 @@ static void start_apps(PodStart *st) {
                 if (r >= 0)
                         r = sd_bus_call_async(d->bus, &as->slot, m, on_app_reply, as, 0);
                 if (r < 0)
-                        return start_end(st, r);
+                        return r;
         }
+        return 0;
+}
+
+static void start_machine_done(PodStart *st) {
+        crash_point("start-machine");
+        st->machine_done = true;
+        start_maybe_finish(st);
 }
 
 static int on_register_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
@@ -222,7 +239,7 @@ static int on_register_reply(sd_bus_message *reply, void *userdata, sd_bus_error
                 start_end(st, pod_start_machine_error(p, -sd_bus_error_get_errno(e) ?: -EIO, e, &st->err));
                 return 0;
         }
-        start_apps(st);
+        start_machine_done(st);
         return 0;
 }
 
@@ -241,7 +258,7 @@ static void on_scope_done(PodStart *st, const char *result) {
          * shell, login and copy act in the leader's namespaces, and a
          * leader in the host's namespaces would hand them the host. */
         if (st->shares_host)
-                return start_apps(st);
+                return start_machine_done(st);
         r = pod_register_message(&d->runtime, d->bus, p, st->ifindices, st->n_ifindices, &m);
         if (r >= 0)
                 r = sd_bus_call_async(d->bus, &st->slot, m, on_register_reply, st, 0);
@@ -300,7 +317,33 @@ static void on_network_started(PodNetworkStart *ns, int r, const PeapodError *er
         if (r >= 0)
                 r = sd_bus_call_async(d->bus, &st->slot, m, on_scope_reply, st, 0);
         if (r < 0)
-                start_end(st, pod_start_machine_error(p, r, NULL, &st->err));
+                return start_end(st, pod_start_machine_error(p, r, NULL, &st->err));
+        r = start_apps(st, p);
+        if (r < 0)
+                start_end(st, r);
+}
+
+static void on_init_ready(PodInitSpawn *is, int r, pid_t leader, const PeapodError *err, void *userdata) {
+        PodStart *st = userdata;
+        Daemon *d = st->daemon;
+        Pod *p = daemon_pod_by_id(d, st->pod_id);
+
+        st->init = pod_init_spawn_free(st->init);
+        if (r < 0) {
+                if (!peapod_error_is_set(&st->err))
+                        st->err = *err;
+                return start_end(st, r);
+        }
+        if (!p)
+                return start_end(st, -ESRCH);
+        /* Undone by itself on failure. */
+        r = pod_start_init_done(&d->runtime, p, leader, &st->err);
+        if (r < 0)
+                return start_end(st, r);
+        st->shares_host = r;
+        r = pod_network_start_async(&d->runtime, d->event, p, on_network_started, st, &st->net, &st->err);
+        if (r < 0)
+                start_end(st, r);
 }
 
 static int on_start_timeout(sd_event_source *es, uint64_t usec, void *userdata) {
@@ -339,8 +382,8 @@ int daemon_job_removed_start(Daemon *d, const char *job, const char *result) {
                                 return 1;
                         }
                         app_mark_started(&p->apps[as->index]);
-                        if (--st->n_pending == 0)
-                                start_finish(st);
+                        st->n_pending--;
+                        start_maybe_finish(st);
                         return 1;
                 }
         }
@@ -365,17 +408,16 @@ int daemon_pod_start(Daemon *d, Pod *p, sd_bus_message *call, PeapodError *err) 
         }
         d->starts = l;
 
-        /* Mounts and the init: quick, and undone by itself on failure. */
+        /* Mounts: quick, and undone by itself on failure. */
         r = pod_start_prepare(&d->runtime, p, err);
         if (r < 0) {
                 pod_start_free(st);
                 return r;
         }
-        st->shares_host = r;
         d->starts[d->n_starts++] = st;
         (void) pod_send_changed(d, p);
 
-        r = pod_network_start_async(&d->runtime, d->event, p, on_network_started, st, &st->net, &st->err);
+        r = pod_init_spawn_async(&d->runtime, d->event, p, on_init_ready, st, &st->init, &st->err);
         if (r >= 0)
                 r = sd_event_add_time_relative(d->event, &st->timeout, CLOCK_MONOTONIC, POD_START_TIMEOUT_USEC, 0,
                                                on_start_timeout, st);

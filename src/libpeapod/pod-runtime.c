@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <sys/mount.h>
+#include <sys/param.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <syslog.h>
@@ -20,6 +21,7 @@
 #include "pod-runtime.h"
 #include "string-util.h"
 #include "strv.h"
+#include "subprocess.h"
 #include "systemd.h"
 #include "time-util.h"
 
@@ -116,82 +118,144 @@ void app_umount_rootfs(PodRuntime *rt, const Pod *p, const App *a) {
                         break;
 }
 
-/* Run the stage1 init; it reports the host pid of the pod's PID 1 on the
- * pipe once the namespaces and the private root are in place. */
-static int pod_spawn_init(PodRuntime *rt, const Pod *p, pid_t *ret_leader, PeapodError *err) {
-        _cleanup_free_ char *init = NULL, *root = NULL, *root_arg = NULL, *host_arg = NULL;
-        _cleanup_close_ int rfd = -EBADF;
-        int pfd[2];
-        char buf[32] = {};
-        size_t len = 0;
-        pid_t child, leader;
-        int status, r;
+/* The stage1 init, run as a child the loop watches: it reports the host
+ * pid of the pod's PID 1 on the ready pipe (its fd 3) once the namespaces
+ * and the private root are in place, then exits 0. */
+struct PodInitSpawn {
+        Spawn *spawn;
+        int ready_fd;
+        char *init;
+        PeapodError err;
+        pod_init_callback_t callback;
+        void *userdata;
+};
 
-        if (asprintf(&init, "%s/%s/peapod-stage1-init", rt->stage1_dir, pod_stage1(p)) < 0 ||
+PodInitSpawn *pod_init_spawn_free(PodInitSpawn *is) {
+        if (!is)
+                return NULL;
+        spawn_free(is->spawn);
+        safe_close(is->ready_fd);
+        free(is->init);
+        return mfree(is);
+}
+
+static void on_init_done(Spawn *sp, int error, SpawnResult *res, void *userdata) {
+        PodInitSpawn *is = userdata;
+        char buf[32] = {};
+        pid_t leader = 0;
+        ssize_t n;
+        int r = 0;
+
+        if (error < 0)
+                r = peapod_error_set(&is->err, error == -ETIMEDOUT ? -EIO : error, "The pod's init (%s) %s", is->init,
+                                     error == -ETIMEDOUT ? "did not get ready in time" : strerror(-error));
+        else if (res->code != CLD_EXITED || res->status != 0) {
+                /* Its last line of complaint says why. */
+                const char *e = strempty(res->err), *last = e;
+                size_t len = strlen(e);
+
+                while (len > 0 && e[len - 1] == '\n')
+                        len--;
+                for (const char *nl = e; (nl = memchr(nl, '\n', len - (size_t) (nl - e))); nl++)
+                        last = nl + 1;
+                r = peapod_error_set(&is->err, -EIO, "The pod's init (%s) failed: %s %d%s%.*s", is->init,
+                                     res->code == CLD_EXITED ? "exit status" : "signal", res->status,
+                                     len > 0 ? ": " : "", (int) MIN(len - (size_t) (last - e), (size_t) 300), last);
+        }
+        if (r >= 0) {
+                /* It wrote the line before it exited: it is in the pipe. */
+                n = read(is->ready_fd, buf, sizeof(buf) - 1);
+                if (n <= 0 || sscanf(buf, "%d", &leader) != 1 || leader <= 1)
+                        r = peapod_error_set(&is->err, -EIO, "The pod's init reported no pid");
+        }
+        is->spawn = spawn_free(is->spawn);
+        is->callback(is, r, r >= 0 ? leader : 0, &is->err, is->userdata);
+}
+
+int pod_init_spawn_async(PodRuntime *rt, sd_event *e, const Pod *p, pod_init_callback_t callback, void *userdata,
+                         PodInitSpawn **ret, PeapodError *err) {
+        _cleanup_(pod_init_spawn_freep) PodInitSpawn *is = NULL;
+        _cleanup_free_ char *root = NULL, *root_arg = NULL, *host_arg = NULL;
+        _cleanup_close_ int ready_w = -EBADF;
+        int pfd[2], r;
+
+        is = calloc(1, sizeof(PodInitSpawn));
+        if (!is)
+                return -ENOMEM;
+        is->ready_fd = -EBADF;
+        is->callback = callback;
+        is->userdata = userdata;
+        if (asprintf(&is->init, "%s/%s/peapod-stage1-init", rt->stage1_dir, pod_stage1(p)) < 0 ||
             asprintf(&root, "%s/pods/%s/root", rt->state_dir, p->id) < 0 ||
             asprintf(&root_arg, "--root=%s", root) < 0 || asprintf(&host_arg, "--hostname=%s", p->net.hostname ?: p->name) < 0)
                 return -ENOMEM;
         r = mkdir_p(root, 0755);
         if (r < 0)
                 return peapod_error_set(err, r, "Failed to create %s: %s", root, strerror(-r));
-        if (pipe2(pfd, O_CLOEXEC) < 0)
+        if (pipe2(pfd, O_CLOEXEC | O_NONBLOCK) < 0)
                 return -errno;
-        rfd = pfd[0];
+        is->ready_fd = pfd[0];
+        ready_w = pfd[1];
 
-        child = fork();
-        if (child < 0) {
-                safe_close(pfd[1]);
-                return -errno;
-        }
-        if (child == 0) {
-                sigset_t ss;
+        /* --host-network only when asked: a stage1 without it still runs
+         * every other pod. Its stderr (its complaints) is kept for the
+         * error message; the pod's PID 1 closes every fd of ours. */
+        r = spawn_start(e,
+                        &(SpawnOptions) {
+                                .path = is->init,
+                                .argv = p->net.mode == POD_NETWORK_HOST
+                                                ? STRV_MAKE("peapod-stage1-init", root_arg, host_arg, "--ready-fd=3",
+                                                            "--host-network")
+                                                : STRV_MAKE("peapod-stage1-init", root_arg, host_arg, "--ready-fd=3"),
+                                .env = STRV_MAKE("PATH=/usr/sbin:/usr/bin:/sbin:/bin"),
+                                .err_max = 4096,
+                                .err_keep_tail = true,
+                                .timeout_usec = INIT_READY_TIMEOUT_MS * 1000ULL,
+                                .pass_fd = ready_w,
+                        },
+                        on_init_done, is, &is->spawn);
+        if (r < 0)
+                return peapod_error_set(err, r, "Failed to run the pod's init (%s): %s", is->init, strerror(-r));
+        *ret = TAKE_PTR(is);
+        return 0;
+}
 
-                sigemptyset(&ss);
-                sigprocmask(SIG_SETMASK, &ss, NULL);
-                if (dup2(pfd[1], 3) < 0)
-                        _exit(125);
-                close_range(4, ~0U, 0);
-                /* --host-network only when asked: a stage1 without it still
-                 * runs every other pod. */
-                if (p->net.mode == POD_NETWORK_HOST)
-                        execl(init, "peapod-stage1-init", root_arg, host_arg, "--ready-fd=3", "--host-network",
-                              (char *) NULL);
-                else
-                        execl(init, "peapod-stage1-init", root_arg, host_arg, "--ready-fd=3", (char *) NULL);
-                _exit(127);
-        }
-        safe_close(pfd[1]);
+typedef struct InitWait {
+        bool done;
+        int r;
+        pid_t leader;
+        PeapodError *err;
+} InitWait;
 
-        for (;;) {
-                struct pollfd pf = { .fd = rfd, .events = POLLIN };
-                ssize_t n;
+static void on_init_sync_done(PodInitSpawn *is, int r, pid_t leader, const PeapodError *err, void *userdata) {
+        InitWait *w = userdata;
 
-                r = poll(&pf, 1, INIT_READY_TIMEOUT_MS);
-                if (r < 0 && errno == EINTR)
-                        continue;
-                if (r <= 0) {
-                        (void) kill(child, SIGKILL);
-                        break;
-                }
-                n = read(rfd, buf + len, sizeof(buf) - 1 - len);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n <= 0)
-                        break;
-                len += (size_t) n;
-                if (len >= sizeof(buf) - 1)
-                        break;
-        }
-        while (waitpid(child, &status, 0) < 0 && errno == EINTR)
-                ;
-        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-                return peapod_error_set(err, -EIO, "The pod's init (%s) failed: %s %d", init,
-                               WIFEXITED(status) ? "exit status" : "signal",
-                               WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
-        buf[len] = 0;
-        if (sscanf(buf, "%d", &leader) != 1 || leader <= 1)
-                return peapod_error_set(err, -EIO, "The pod's init reported no pid");
-        *ret_leader = leader;
+        w->done = true;
+        w->r = r;
+        w->leader = leader;
+        if (r < 0 && w->err && !peapod_error_is_set(w->err))
+                *w->err = *err;
+}
+
+static int pod_spawn_init(PodRuntime *rt, const Pod *p, pid_t *ret_leader, PeapodError *err) {
+        _cleanup_(pod_init_spawn_freep) PodInitSpawn *is = NULL;
+        InitWait w = { .err = err };
+        SpawnLoop l;
+        int r;
+
+        r = spawn_loop_open(&l);
+        if (r < 0)
+                return r;
+        r = pod_init_spawn_async(rt, l.event, p, on_init_sync_done, &w, &is, err);
+        if (r >= 0)
+                r = spawn_loop_run(&l, &w.done);
+        if (r >= 0)
+                r = w.r;
+        is = pod_init_spawn_free(is);
+        spawn_loop_close(&l);
+        if (r < 0)
+                return r;
+        *ret_leader = w.leader;
         return 0;
 }
 
@@ -742,16 +806,21 @@ int pod_start_prepare(PodRuntime *rt, Pod *p, PeapodError *err) {
                 if (r < 0)
                         peapod_error_set(err, r, "Failed to mount the root of app %s: %s", p->apps[i].name, strerror(-r));
         }
-        if (r >= 0) {
+        if (r >= 0)
                 crash_point("start-mounted");
-                r = pod_spawn_init(rt, p, &p->leader, err);
-        }
-        if (r >= 0) {
-                /* The leader is ours but not yet recorded: a crash here leaves it
-                 * in peapodd's own cgroup, where the next peapodd finds it. */
-                crash_point("start-init");
-                r = pod_save(p, rt->state_dir);
-        }
+        if (r < 0)
+                pod_start_fail(rt, p);
+        return r;
+}
+
+int pod_start_init_done(PodRuntime *rt, Pod *p, pid_t leader, PeapodError *err) {
+        int r;
+
+        p->leader = leader;
+        /* The leader is ours but not yet recorded: a crash here leaves it in
+         * peapodd's own cgroup, where the next peapodd finds it. */
+        crash_point("start-init");
+        r = pod_save(p, rt->state_dir);
         if (r >= 0) {
                 r = pod_stage1_shares_host(rt, p);
                 if (r > 0 && p->net.mode != POD_NETWORK_HOST)
@@ -830,9 +899,21 @@ int pod_start(PodRuntime *rt, Pod *p, PeapodError *err) {
         r = pod_unit_names(p, &slice, &scope);
         if (r < 0)
                 return r;
-        shares_host = r = pod_start_prepare(rt, p, err);
+        r = pod_start_prepare(rt, p, err);
         if (r < 0)
                 return r;
+        {
+                pid_t leader;
+
+                r = pod_spawn_init(rt, p, &leader, err);
+                if (r < 0) {
+                        pod_start_fail(rt, p);
+                        return r;
+                }
+                shares_host = r = pod_start_init_done(rt, p, leader, err);
+                if (r < 0)
+                        return r;
+        }
 
         /* The network comes before the machine: machined learns the
          * host-side interfaces only when the machine is created. */

@@ -4,6 +4,7 @@
 #include <stdbool.h>
 
 #include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
 
 #include "pod.h"
 
@@ -29,9 +30,10 @@ int pod_start(PodRuntime *rt, Pod *p, PeapodError *err);
  * the machine and the app units without waiting (peapodd's loop). Each
  * step records the pod's state as pod_start() does, so a crash at any
  * point is undone by pod_reconcile():
- *   pod_start_prepare()          -> preparing: mounts, the init (1 if the
- *                                   stage1 shares the host's namespaces:
- *                                   no machine then)
+ *   pod_start_prepare()          -> preparing: mounts
+ *   pod_init_spawn_async()       the stage1 init, then
+ *   pod_start_init_done()        its leader recorded (1 if the stage1
+ *                                shares the host's namespaces: no machine)
  *   pod_network_start_async()    -> networks recorded, then
  *   pod_start_network_saved()
  *   pod_scope_message()          StartTransientUnit of the scope, its job
@@ -39,10 +41,21 @@ int pod_start(PodRuntime *rt, Pod *p, PeapodError *err);
  *   app_unit_message()           StartTransientUnit per app (in parallel),
  *                                app_mark_started() once its job is done
  *   pod_start_finish()           -> running
- * pod_start_prepare() and pod_start_finish() undo the start themselves on
+ * pod_start_prepare(), pod_start_init_done() and pod_start_finish() undo
+ * the start themselves on
  * failure; after a failure between them the caller calls pod_start_fail()
  * (everything torn down, the pod created again). */
 int pod_start_prepare(PodRuntime *rt, Pod *p, PeapodError *err);
+int pod_start_init_done(PodRuntime *rt, Pod *p, pid_t leader, PeapodError *err);
+/* Runs the pod's stage1 init as a child the loop watches; the callback
+ * gets the host pid of the pod's PID 1 once the init reported it and
+ * exited (r 0), or -errno with err. Not before this returned. */
+typedef struct PodInitSpawn PodInitSpawn;
+typedef void (*pod_init_callback_t)(PodInitSpawn *is, int r, pid_t leader, const PeapodError *err, void *userdata);
+int pod_init_spawn_async(PodRuntime *rt, sd_event *e, const Pod *p, pod_init_callback_t callback, void *userdata,
+                         PodInitSpawn **ret, PeapodError *err);
+PodInitSpawn *pod_init_spawn_free(PodInitSpawn *is);
+DEFINE_TRIVIAL_CLEANUP_FUNC(PodInitSpawn *, pod_init_spawn_free);
 int pod_start_network_saved(PodRuntime *rt, Pod *p);
 int pod_scope_message(PodRuntime *rt, sd_bus *bus, const Pod *p, sd_bus_message **ret);
 int pod_register_message(PodRuntime *rt, sd_bus *bus, const Pod *p, const int *ifindices, size_t n_ifindices,

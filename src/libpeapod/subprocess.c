@@ -218,7 +218,7 @@ static void spawn_fds_close(SpawnFds *f) {
 /* posix_spawn: the child shares our memory until it execs (vfork-like), so
  * a large daemon pays nothing for its page tables; glibc reports a failed
  * exec as our error. */
-static int spawn_process(const SpawnOptions *o, const SpawnFds *f, pid_t *ret) {
+static int spawn_process(const SpawnOptions *o, const SpawnFds *f, int pass_fd, pid_t *ret) {
         posix_spawn_file_actions_t fa;
         posix_spawnattr_t attr;
         sigset_t none, all;
@@ -247,10 +247,12 @@ static int spawn_process(const SpawnOptions *o, const SpawnFds *f, pid_t *ret) {
         if (r >= 0)
                 r = f->err[1] >= 0 ? -posix_spawn_file_actions_adddup2(&fa, f->err[1], STDERR_FILENO)
                                    : -posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
-        /* Nothing of ours beyond the three: whatever a daemon holds (bus
+        if (r >= 0 && pass_fd >= 0)
+                r = -posix_spawn_file_actions_adddup2(&fa, pass_fd, 3);
+        /* Nothing of ours beyond these: whatever a daemon holds (bus
          * connections, store locks, pod fds) is not the program's. */
         if (r >= 0)
-                r = -posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+                r = -posix_spawn_file_actions_addclosefrom_np(&fa, pass_fd >= 0 ? 4 : 3);
         if (r >= 0)
                 r = -posix_spawn(ret, o->path, &fa, &attr, o->argv, o->env ?: (char *[]) { NULL });
         posix_spawnattr_destroy(&attr);
@@ -260,7 +262,7 @@ static int spawn_process(const SpawnOptions *o, const SpawnFds *f, pid_t *ret) {
 
 int spawn_start(sd_event *e, const SpawnOptions *o, spawn_callback_t callback, void *userdata, Spawn **ret) {
         _cleanup_(spawn_freep) Spawn *s = NULL;
-        _cleanup_close_ int pidfd = -EBADF;
+        _cleanup_close_ int pidfd = -EBADF, pass_fd = -EBADF;
         SpawnFds f = { { -EBADF, -EBADF }, { -EBADF, -EBADF }, { -EBADF, -EBADF } };
         int r;
 
@@ -301,7 +303,18 @@ int spawn_start(sd_event *e, const SpawnOptions *o, spawn_callback_t callback, v
                 spawn_fds_close(&f);
                 return r;
         }
-        r = spawn_process(o, &f, &s->pid);
+        /* The fd to pass on must not be 3 itself: a dup2() onto itself
+         * would keep its O_CLOEXEC. A copy above 3 does not. */
+        if (o->pass_fd > 0) {
+                pass_fd = fcntl(o->pass_fd, F_DUPFD_CLOEXEC, 4);
+                if (pass_fd < 0) {
+                        r = -errno;
+                        spawn_fds_close(&f);
+                        return r;
+                }
+        }
+        r = spawn_process(o, &f, pass_fd, &s->pid);
+        pass_fd = safe_close(pass_fd);
         /* The child's ends are the child's now (or nobody's). */
         f.in[1] = safe_close(f.in[1]);
         f.out[1] = safe_close(f.out[1]);

@@ -13,7 +13,8 @@
 /* Running a helper program (a CNI plugin, iptables) the one way peapod
  * does: posix_spawn (no copy of a large daemon's page tables), an explicit
  * environment and nothing else inherited (every fd above 2 closed, signal
- * mask empty, dispositions default), stdin fed from a buffer through a
+ * mask empty, dispositions default; one fd may be passed on as fd 3),
+ * stdin fed from a buffer through a
  * socket (a program that exits without reading cannot kill us with
  * SIGPIPE), stdout collected up to a bound, the head or the tail of stderr
  * kept, and a deadline after which it is killed.
@@ -35,6 +36,7 @@ typedef struct SpawnOptions {
         size_t err_max;      /* bytes of stderr kept; 0 = stderr to /dev/null */
         bool err_keep_tail;  /* keep the last err_max bytes instead of the first */
         uint64_t timeout_usec; /* 0 = none */
+        int pass_fd;         /* > 0: given to the program as fd 3 (a readiness pipe); 0 = none */
 } SpawnOptions;
 
 typedef struct SpawnResult {

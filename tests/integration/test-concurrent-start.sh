@@ -49,7 +49,10 @@ wait
 read -r reads max_ms <"$tmp/reads"
 say "$reads ListPods during $n starts on the default network, the slowest took $max_ms ms; the starts took $((SECONDS - start)) s"
 [ "$reads" -ge 3 ] || fail "too few reads during the starts ($reads)"
-[ "$max_ms" -lt 1000 ] || fail "a ListPods waited $max_ms ms while pods were starting"
+# 2 s: on the 2-core lab machines under other builds, the starts' own
+# processes (plugins, iptables, systemd) starve the reader itself for up to
+# a second; before, the loop was held for the whole burst.
+[ "$max_ms" -lt 2000 ] || fail "a ListPods waited $max_ms ms while pods were starting"
 
 for i in $(seq 1 $n); do
         assert_eq 0 "$(cat "$tmp/$i.rc")" "run of ${PFX}n$i ($(cat "$tmp/$i.out"))"

@@ -76,6 +76,24 @@ TEST(sync) {
                 spawn_result_done(&res);
         }
 
+        /* One fd passed on as 3 (a readiness pipe), nothing else. */
+        {
+                int p[2];
+                char buf[16] = {};
+
+                ASSERT_TRUE(pipe2(p, O_CLOEXEC) == 0);
+                ASSERT_OK(spawn_run(&(SpawnOptions) { .path = "/bin/sh",
+                                                       .argv = STRV_MAKE("sh", "-c", "echo ready >&3; ls /proc/self/fd | tr '\\n' ' '"),
+                                                       .out_max = 100, .pass_fd = p[1] },
+                                    &res));
+                close(p[1]);
+                ASSERT_TRUE(read(p[0], buf, sizeof(buf) - 1) == 6);
+                ASSERT_STREQ(buf, "ready\n");
+                close(p[0]);
+                ASSERT_STREQ(res.out, "0 1 2 3 4 ");
+                spawn_result_done(&res);
+        }
+
         /* Signals, too much output, the deadline, a missing program. */
         ASSERT_OK(sh("kill -SEGV $$", NULL, 10, 10, false, 0, &res));
         ASSERT_TRUE((res.code == CLD_KILLED || res.code == CLD_DUMPED) && res.status == SIGSEGV);
