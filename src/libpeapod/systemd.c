@@ -347,18 +347,6 @@ int machine_register_message(sd_bus *bus, const char *name, const char *id_hex, 
         return 0;
 }
 
-int machine_register_with_network(sd_bus *bus, const char *name, const char *id_hex, pid_t leader,
-                                  const char *root_directory, const int *ifindices, size_t n_ifindices,
-                                  sd_bus_error *error) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-        int r;
-
-        r = machine_register_message(bus, name, id_hex, leader, root_directory, ifindices, n_ifindices, &m);
-        if (r < 0)
-                return r;
-        return sd_bus_call(bus, m, 0, error, NULL);
-}
-
 int systemd_scope_message(sd_bus *bus, const char *scope, const char *slice, pid_t pid, const char *description,
                           sd_bus_message **ret) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
@@ -384,19 +372,4 @@ int systemd_scope_message(sd_bus *bus, const char *scope, const char *slice, pid
                 return r;
         *ret = TAKE_PTR(m);
         return 0;
-}
-
-int systemd_start_scope(sd_bus *bus, const char *scope, const char *slice, pid_t pid, const char *description,
-                        sd_bus_error *error) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-        _cleanup_free_ char *result = NULL;
-        int r;
-
-        r = systemd_scope_message(bus, scope, slice, pid, description, &m);
-        if (r < 0)
-                return r;
-        r = systemd_call_job_wait(bus, m, error, &result);
-        if (r < 0)
-                return r;
-        return streq(result, "done") ? 0 : -EIO;
 }
