@@ -31,6 +31,7 @@ struct PodStop {
         char pod_id[POD_ID_LEN + 1];
         char *slice;
         char *job; /* the stop job, once StopUnit answered */
+        bool slice_stopped; /* the job ended "done", or nothing was loaded */
         sd_bus_slot *call_slot;
         sd_event_source *timeout;
         StopWaiter *waiters;
@@ -172,7 +173,8 @@ static void on_teardown_done(PodNetworkStop *ns, int r, const PeapodError *err, 
         if (r < 0)
                 log_warning_errno(r, "Failed to delete the networks of pod %s: %s", p ? p->name : t->pod_id,
                                   err->message[0] ? err->message : strerror(-r));
-        if (p) {
+        /* Its addresses are gone with its networks. */
+        if (p && r >= 0) {
                 (void) pod_save(p, d->runtime.state_dir);
                 (void) pod_send_changed(d, p);
         }
@@ -192,6 +194,9 @@ static int daemon_pod_teardown(Daemon *d, Pod *p) {
         PodTeardown *t, **l;
         int r;
 
+        /* No CNI network (--net=none, host): nothing to wait for. */
+        if (!pod_network_needs_stop(&d->runtime, p))
+                return 0;
         t = calloc(1, sizeof(PodTeardown));
         if (!t)
                 return -ENOMEM;
@@ -234,7 +239,7 @@ static void stop_finish(PodStop *s) {
                 }
 
         if (p) {
-                r = pod_stop_finish(&d->runtime, p, true);
+                r = pod_stop_finish(&d->runtime, p, true, s->slice_stopped);
                 (void) pod_send_changed(d, p);
                 if (r < 0)
                         log_warning_errno(r, "Failed to stop pod %s: %m", p->name);
@@ -264,6 +269,7 @@ static void stop_finish(PodStop *s) {
 int daemon_job_removed(Daemon *d, const char *job, const char *result) {
         for (size_t i = 0; i < d->n_stops; i++)
                 if (streq_ptr(d->stops[i]->job, job)) {
+                        d->stops[i]->slice_stopped = streq(result, "done");
                         stop_finish(d->stops[i]);
                         return 1;
                 }
@@ -293,6 +299,8 @@ static int on_stop_unit_reply(sd_bus_message *reply, void *userdata, sd_bus_erro
                 /* Nothing loaded is nothing to stop. */
                 if (!sd_bus_error_has_name(e, "org.freedesktop.systemd1.NoSuchUnit"))
                         log_warning("Failed to stop %s: %s", s->slice, e->message);
+                else
+                        s->slice_stopped = true;
                 stop_finish(s);
                 return 0;
         }

@@ -1224,6 +1224,17 @@ static int on_network_stop(sd_event_source *es, void *userdata) {
         return 0;
 }
 
+bool pod_network_needs_stop(const PodRuntime *rt, const Pod *p) {
+        _cleanup_free_ char *records = NULL, *netns = NULL;
+
+        if (p->net.mode == POD_NETWORK_CNI || p->net.n_addresses > 0)
+                return true;
+        /* Another mode now, but records or a namespace of an earlier one. */
+        if (network_record_dir(rt, p, &records) < 0 || pod_netns_path(rt, p, &netns) < 0)
+                return true;
+        return access(records, F_OK) >= 0 || access(netns, F_OK) >= 0;
+}
+
 int pod_network_stop_async(PodRuntime *rt, sd_event *e, Pod *p, bool force, pod_network_stop_callback_t callback,
                            void *userdata, PodNetworkStop **ret) {
         _cleanup_(pod_network_stop_freep) PodNetworkStop *ns = NULL;

@@ -139,6 +139,10 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(PodNetworkStart *, pod_network_start_free);
  * force: then they are dropped and the namespace unbound all the same. */
 int pod_network_stop(struct PodRuntime *rt, struct Pod *p, bool force, PeapodError *err);
 
+/* Whether pod_network_stop() has anything to do for p (a pod without CNI
+ * networks, records or a bound namespace has not). */
+bool pod_network_needs_stop(const struct PodRuntime *rt, const struct Pod *p);
+
 /* The same on an sd-event loop (pod_network_stop() runs it on a private
  * one). The callback runs once, from the loop, with what
  * pod_network_stop() would return; p must live until then. */

@@ -724,12 +724,15 @@ int app_check_stage1(PodRuntime *rt, const Pod *p, const App *a, PeapodError *er
 }
 
 /* Undo a start: everything that may exist is torn down, whatever exists;
- * with keep_network, the CNI networks are left for pod_network_stop(). */
-static void pod_teardown_full(PodRuntime *rt, Pod *p, bool keep_network) {
+ * with keep_network, the CNI networks are left for pod_network_stop();
+ * with slice_stopped, the slice's stop job is known done (one round trip
+ * and job less). */
+static void pod_teardown_full(PodRuntime *rt, Pod *p, bool keep_network, bool slice_stopped) {
         _cleanup_free_ char *slice = NULL, *scope = NULL;
 
         if (pod_unit_names(p, &slice, &scope) >= 0) {
-                (void) systemd_stop_unit(rt->bus, slice, NULL);
+                if (!slice_stopped)
+                        (void) systemd_stop_unit(rt->bus, slice, NULL);
                 for (size_t i = 0; i < p->n_apps; i++) {
                         _cleanup_free_ char *unit = NULL;
 
@@ -753,7 +756,7 @@ static void pod_teardown_full(PodRuntime *rt, Pod *p, bool keep_network) {
 }
 
 static void pod_teardown(PodRuntime *rt, Pod *p) {
-        pod_teardown_full(rt, p, false);
+        pod_teardown_full(rt, p, false, false);
 }
 
 void pod_start_fail(PodRuntime *rt, Pod *p) {
@@ -1116,10 +1119,10 @@ int pod_stop(PodRuntime *rt, Pod *p) {
         r = pod_stop_units(rt, p, slice);
         if (r < 0)
                 return r;
-        return pod_stop_finish(rt, p, false);
+        return pod_stop_finish(rt, p, false, true);
 }
 
-int pod_stop_finish(PodRuntime *rt, Pod *p, bool keep_network) {
+int pod_stop_finish(PodRuntime *rt, Pod *p, bool keep_network, bool slice_stopped) {
         bool changed = false;
         int r;
 
@@ -1133,7 +1136,7 @@ int pod_stop_finish(PodRuntime *rt, Pod *p, bool keep_network) {
                         p->apps[i].exited_usec = now_usec(CLOCK_REALTIME);
                 }
         p->leader = 0;
-        pod_teardown_full(rt, p, keep_network);
+        pod_teardown_full(rt, p, keep_network, slice_stopped);
         p->state = POD_EXITED;
         p->exited_usec = now_usec(CLOCK_REALTIME);
         r = pod_save(p, rt->state_dir);

@@ -75,9 +75,11 @@ int pod_stop(PodRuntime *rt, Pod *p);
  * (pod_note_unit_signal()), finish records it all and tears down; with
  * keep_network the pod is recorded exited before its CNI networks are
  * deleted, which the caller then does (pod_network_stop(), or its
- * asynchronous form): their records make that safe across a crash. */
+ * asynchronous form): their records make that safe across a crash. With
+ * slice_stopped the slice's stop job ended "done" (else it is stopped
+ * again). */
 int pod_stop_prepare(PodRuntime *rt, Pod *p, char **ret_slice);
-int pod_stop_finish(PodRuntime *rt, Pod *p, bool keep_network);
+int pod_stop_finish(PodRuntime *rt, Pod *p, bool keep_network, bool slice_stopped);
 
 /* Refuses a running pod with -EBUSY. Deletes what is left of its networks
  * (forgetting what cannot be deleted: call pod_network_stop() first to
