@@ -751,6 +751,7 @@ static int port_rules_append(const Pod *p, const CniResult *res, char **rules, P
         return firewall_port_rules_append(p->id, host->name, pod->mac, ipv4, rules, err);
 }
 
+
 /* A pod's networks come up one CNI chain after the other (each ADD needs
  * the previous networks' records on disk first), on an sd-event loop: the
  * plugins are children the loop watches (cni_chain_start()). */
@@ -767,6 +768,8 @@ struct PodNetworkStart {
         char *record, *ifname;
         CniChain *chain;
         FirewallOp *fw;
+        PodNetworkStop *undo;
+        int error; /* of the failed start, while undo runs */
         PeapodError err;
         pod_network_callback_t callback;
         void *userdata;
@@ -785,6 +788,7 @@ PodNetworkStart *pod_network_start_free(PodNetworkStart *ns) {
                 return NULL;
         network_add_clear(ns);
         firewall_op_free(ns->fw);
+        pod_network_stop_free(ns->undo);
         sd_event_source_disable_unref(ns->defer);
         sd_event_unref(ns->event);
         free(ns->netns);
@@ -875,16 +879,32 @@ static int network_add_end(PodNetworkStart *ns, json_object *result) {
         return 0;
 }
 
-/* The end: on failure what was added is deleted again (synchronously:
- * the failure path), then the caller hears of it, last. */
+static void on_start_undone(PodNetworkStop *stop, int r, const PeapodError *err, void *userdata) {
+        PodNetworkStart *ns = userdata;
+
+        /* A DEL that failed keeps its record: the next stop or removal
+         * tries again. The start's own error is what the caller hears. */
+        ns->undo = pod_network_stop_free(ns->undo);
+        ns->callback(ns, ns->error, &ns->err, ns->userdata);
+}
+
+/* The end: on failure what was added is deleted again (its DELs, as
+ * children of the loop too), then the caller hears of it, last. */
 static void network_start_complete(PodNetworkStart *ns, int r) {
         if (r >= 0) {
                 r = write_etc_files(ns->rt, ns->p);
                 if (r < 0)
                         peapod_error_set(&ns->err, r, "Failed to write the pod's /etc files: %s", strerror(-r));
         }
-        if (r < 0)
+        if (r < 0) {
+                int k;
+
+                ns->error = r;
+                k = pod_network_stop_async(ns->rt, ns->event, ns->p, false, on_start_undone, ns, &ns->undo);
+                if (k >= 0)
+                        return;
                 (void) pod_network_stop(ns->rt, ns->p, false, NULL);
+        }
         ns->callback(ns, r, &ns->err, ns->userdata);
 }
 
