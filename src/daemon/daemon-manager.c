@@ -644,7 +644,10 @@ static int method_create_pod(sd_bus_message *m, void *userdata, sd_bus_error *er
                                                       pod_stage1(p));
                                 goto finish;
                         }
-                        ns.networks = STRV_MAKE("host");
+                        /* Static: a compound literal here would be gone at
+                         * the end of this block, before ns is read. */
+                        static char *host_only[] = { (char *) "host", NULL };
+                        ns.networks = host_only;
                         for (size_t i = 0; i < p->n_apps; i++)
                                 if (app_check_stage1(&d->runtime, p, &p->apps[i], &perr) < 0) {
                                         r = sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "%s", perr.message);
