@@ -34,7 +34,7 @@ int bus_method_garbage_collect(sd_bus_message *m, void *userdata, sd_bus_error *
                 char id[POD_ID_LEN + 1];
                 _cleanup_free_ char *name = NULL;
 
-                if (!pod_gc_is_due(p, now, grace))
+                if (!pod_gc_is_due(p, now, grace) || daemon_pod_busy(d, p))
                         continue;
                 memcpy(id, p->id, sizeof(id));
                 name = strdup(p->name);

@@ -158,7 +158,10 @@ static int method_create_pod(sd_bus_message *m, void *userdata, sd_bus_error *er
                                                       pod_stage1(p));
                                 goto finish;
                         }
-                        ns.networks = STRV_MAKE("host");
+                        /* Static: a compound literal here would be gone at
+                         * the end of this block, before ns is read. */
+                        static char *host_only[] = { (char *) "host", NULL };
+                        ns.networks = host_only;
                         for (size_t i = 0; i < p->n_apps; i++)
                                 if (app_check_stage1(&d->runtime, p, &p->apps[i], &perr) < 0) {
                                         r = sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "%s", perr.message);
@@ -206,6 +209,13 @@ finish:
         return r;
 }
 
+int bus_pod_start_error(sd_bus_error *error, const Pod *p, int r, const PeapodError *perr) {
+        if (r == -EEXIST)
+                return sd_bus_error_setf(error, BUS_ERROR_POD_EXISTS, "%s", perr->message);
+        return sd_bus_error_set_errnof(error, r, "Failed to start pod %s: %s", p ? p->name : "?",
+                                       perr->message[0] ? perr->message : strerror(-r));
+}
+
 int bus_pod_start(Daemon *d, Pod *p, const AppStdin *in, sd_bus_message *m, sd_bus_error *error) {
         PeapodError perr = {};
         int r;
@@ -215,6 +225,9 @@ int bus_pod_start(Daemon *d, Pod *p, const AppStdin *in, sd_bus_message *m, sd_b
                 return r;
         if (r == 0)
                 return 1; /* dispatched again with polkit's answer */
+        /* After the operation in flight, against the pod as it is then. */
+        if (daemon_pod_busy(d, p))
+                return daemon_pod_enqueue(d, p, m, QUEUE_START, 0);
         if (p->state != POD_CREATED && p->state != POD_EXITED)
                 return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE, "Pod %s is %s; only a created or exited pod can be started",
                                          p->name, pod_state_to_string(p->state));
@@ -238,18 +251,14 @@ int bus_pod_start(Daemon *d, Pod *p, const AppStdin *in, sd_bus_message *m, sd_b
                 if (in->tty && (fstat(in->fd, &st) < 0 || !S_ISSOCK(st.st_mode)))
                         return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "The tty flag wants a socket");
         }
-        r = pod_start_with_stdin(&d->runtime, p, in, &perr);
+        /* Answered when the pod runs (or failed); the loop serves others
+         * meanwhile (daemon-start.c). */
+        r = daemon_pod_start(d, p, m, in, &perr);
         if (r < 0) {
                 log_warning_errno(r, "Failed to start pod %s: %s", p->name, perr.message[0] ? perr.message : strerror(-r));
-                if (r == -EEXIST)
-                        return sd_bus_error_setf(error, BUS_ERROR_POD_EXISTS, "%s", perr.message);
-                return sd_bus_error_set_errnof(error, r, "Failed to start pod %s: %s", p->name,
-                                               perr.message[0] ? perr.message : strerror(-r));
+                return bus_pod_start_error(error, p, r, &perr);
         }
-        log_info("Started pod %s.", p->name);
-        /* An app may have exited while we were starting the others. */
-        daemon_pod_changed(d, p);
-        return sd_bus_reply_method_return(m, NULL);
+        return 1;
 }
 
 int bus_pod_stop(Daemon *d, Pod *p, sd_bus_message *m, sd_bus_error *error) {
@@ -260,6 +269,9 @@ int bus_pod_stop(Daemon *d, Pod *p, sd_bus_message *m, sd_bus_error *error) {
                 return r;
         if (r == 0)
                 return 1; /* dispatched again with polkit's answer */
+        /* A stop in flight is joined below; a start or a teardown is waited for. */
+        if (daemon_pod_busy(d, p) && !daemon_pod_stopping(d, p))
+                return daemon_pod_enqueue(d, p, m, QUEUE_STOP, 0);
         if (p->state != POD_RUNNING && p->state != POD_PREPARING)
                 return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE, "Pod %s is not running", p->name);
         /* Answered when the stop has ended; the loop serves others meanwhile. */
@@ -279,6 +291,8 @@ int bus_pod_remove(Daemon *d, Pod *p, uint64_t flags, sd_bus_message *m, sd_bus_
                 return 1; /* dispatched again with polkit's answer */
         if (flags & ~PEAPOD_REMOVE_POD_FORCE)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown flags 0x%" PRIx64, flags);
+        if (daemon_pod_busy(d, p) && !daemon_pod_stopping(d, p))
+                return daemon_pod_enqueue(d, p, m, QUEUE_REMOVE, flags);
         if (p->state == POD_RUNNING || p->state == POD_PREPARING) {
                 if (!(flags & PEAPOD_REMOVE_POD_FORCE))
                         return sd_bus_error_setf(error, BUS_ERROR_POD_RUNNING,
@@ -319,6 +333,9 @@ int daemon_remove_pod(Daemon *d, Pod *p) {
         char id[POD_ID_LEN + 1];
         int r;
 
+        /* Never under an operation in flight: it holds the pod. */
+        if (daemon_pod_busy(d, p))
+                return -EBUSY;
         r = pod_object_path(p, &path);
         if (r < 0)
                 return r;
@@ -346,22 +363,45 @@ static int method_start_pod(sd_bus_message *m, void *userdata, sd_bus_error *err
         return bus_pod_start(userdata, p, NULL, m, error);
 }
 
-static int method_start_pod_with_stdin(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        AppStdin in = {};
+/* StartPodWithStdin's (s pod, h stdin_fd, t flags), read from the start:
+ * also for a call that waited in the pod's queue. The fd stays the
+ * message's, valid while the call is referenced. */
+static int bus_read_start_stdin(sd_bus_message *m, AppStdin *ret, sd_bus_error *error) {
+        const char *pod;
         uint64_t flags;
+        int fd, r;
+
+        r = sd_bus_message_rewind(m, true);
+        if (r >= 0)
+                r = sd_bus_message_read(m, "sht", &pod, &fd, &flags);
+        if (r < 0)
+                return r;
+        if (flags & ~PEAPOD_START_POD_TTY)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown flags 0x%" PRIx64, flags);
+        *ret = (AppStdin) { .fd = fd, .tty = flags & PEAPOD_START_POD_TTY };
+        return 0;
+}
+
+int bus_pod_start_call(Daemon *d, Pod *p, sd_bus_message *m, sd_bus_error *error) {
+        AppStdin in;
+        int r;
+
+        if (!sd_bus_message_is_method_call(m, PEAPOD_MANAGER_INTERFACE, "StartPodWithStdin"))
+                return bus_pod_start(d, p, NULL, m, error);
+        r = bus_read_start_stdin(m, &in, error);
+        if (r < 0)
+                return r;
+        return bus_pod_start(d, p, &in, m, error);
+}
+
+static int method_start_pod_with_stdin(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         Pod *p;
         int r;
 
         r = bus_read_pod(m, userdata, &p, error);
         if (r < 0)
                 return r;
-        r = sd_bus_message_read(m, "ht", &in.fd, &flags);
-        if (r < 0)
-                return r;
-        if (flags & ~PEAPOD_START_POD_TTY)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown flags 0x%" PRIx64, flags);
-        in.tty = flags & PEAPOD_START_POD_TTY;
-        return bus_pod_start(userdata, p, &in, m, error);
+        return bus_pod_start_call(userdata, p, m, error);
 }
 
 static int method_stop_pod(sd_bus_message *m, void *userdata, sd_bus_error *error) {

@@ -8,6 +8,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "pod-network.h"
 #include "pod-runtime.h"
 #include "string-util.h"
 
@@ -15,6 +16,9 @@
  * after their TimeoutStopSec and SIGKILL; past this, we stop waiting for
  * its JobRemoved and finish with a stop of our own. */
 #define POD_STOP_JOB_TIMEOUT_USEC (120ULL * 1000000ULL)
+
+typedef struct PodTeardown PodTeardown;
+static int daemon_pod_teardown_add_waiter(Daemon *d, const Pod *p, sd_bus_message *call);
 
 typedef struct StopWaiter {
         sd_bus_message *call; /* to answer at the end */
@@ -27,6 +31,7 @@ struct PodStop {
         char pod_id[POD_ID_LEN + 1];
         char *slice;
         char *job; /* the stop job, once StopUnit answered */
+        bool slice_stopped; /* the job ended "done", or nothing was loaded */
         sd_bus_slot *call_slot;
         sd_event_source *timeout;
         StopWaiter *waiters;
@@ -60,6 +65,8 @@ bool daemon_pod_stopping(Daemon *d, const Pod *p) {
 int bus_check_pod_not_stopping(Daemon *d, const Pod *p, sd_bus_error *error) {
         if (daemon_pod_stopping(d, p))
                 return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE, "Pod %s is stopping", p->name);
+        if (daemon_pod_starting(d, p))
+                return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE, "Pod %s is starting", p->name);
         return 0;
 }
 
@@ -81,12 +88,139 @@ static void stop_answer(Daemon *d, Pod *p, const StopWaiter *w, int r) {
 
         if (r < 0)
                 (void) sd_bus_error_set_errnof(&error, r, "Failed to stop pod %s: %s", p ? p->name : "?", strerror(-r));
-        else if (w->remove && p)
+        else if (!w->remove && p && daemon_pod_tearing_down(d, p)) {
+                /* Answered once its networks are deleted too: a stop leaves
+                 * nothing behind when it answers, as it always did; the
+                 * exit itself was announced already. */
+                r = daemon_pod_teardown_add_waiter(d, p, w->call);
+                if (r >= 0)
+                        return;
+                (void) sd_bus_error_set_errnof(&error, r, "Failed to stop pod %s: %s", p->name, strerror(-r));
+        } else if (w->remove && p && daemon_pod_busy(d, p)) {
+                /* Its networks are being deleted: the removal waits in the
+                 * pod's queue. */
+                r = daemon_pod_enqueue(d, p, w->call, QUEUE_REMOVE, w->flags);
+                if (r >= 0)
+                        return;
+                (void) sd_bus_error_set_errnof(&error, r, "Failed to remove pod %s: %s", p->name, strerror(-r));
+        } else if (w->remove && p)
                 r = bus_pod_remove_stopped(d, p, w->flags, &error);
         if (r < 0)
                 (void) sd_bus_reply_method_error(w->call, &error);
         else
                 (void) sd_bus_reply_method_return(w->call, NULL);
+}
+
+/* ---- the CNI teardown after a pod exited ---- */
+
+struct PodTeardown {
+        Daemon *daemon;
+        char pod_id[POD_ID_LEN + 1];
+        PodNetworkStop *net;
+        sd_bus_message **calls; /* Stops to answer at the end */
+        size_t n_calls;
+};
+
+static PodTeardown *pod_teardown_free(PodTeardown *t) {
+        if (!t)
+                return NULL;
+        pod_network_stop_free(t->net);
+        for (size_t i = 0; i < t->n_calls; i++)
+                sd_bus_message_unref(t->calls[i]);
+        free(t->calls);
+        return mfree(t);
+}
+
+static PodTeardown *daemon_find_teardown(Daemon *d, const Pod *p) {
+        for (size_t i = 0; i < d->n_teardowns; i++)
+                if (streq(d->teardowns[i]->pod_id, p->id))
+                        return d->teardowns[i];
+        return NULL;
+}
+
+bool daemon_pod_tearing_down(Daemon *d, const Pod *p) {
+        return daemon_find_teardown(d, p);
+}
+
+static int daemon_pod_teardown_add_waiter(Daemon *d, const Pod *p, sd_bus_message *call) {
+        PodTeardown *t = daemon_find_teardown(d, p);
+        sd_bus_message **l;
+
+        if (!t)
+                return -ESRCH;
+        l = reallocarray(t->calls, t->n_calls + 1, sizeof(sd_bus_message *));
+        if (!l)
+                return -ENOMEM;
+        t->calls = l;
+        t->calls[t->n_calls++] = sd_bus_message_ref(call);
+        return 0;
+}
+
+static void on_teardown_done(PodNetworkStop *ns, int r, const PeapodError *err, void *userdata) {
+        PodTeardown *t = userdata;
+        Daemon *d = t->daemon;
+        Pod *p = daemon_pod_by_id(d, t->pod_id);
+        char pod_id[POD_ID_LEN + 1];
+
+        for (size_t i = 0; i < d->n_teardowns; i++)
+                if (d->teardowns[i] == t) {
+                        memmove(d->teardowns + i, d->teardowns + i + 1, sizeof(PodTeardown *) * (d->n_teardowns - i - 1));
+                        d->n_teardowns--;
+                        break;
+                }
+        /* A DEL that failed keeps its record: RemovePod tries again (and
+         * fails unless forced), as does the next start. */
+        if (r < 0)
+                log_warning_errno(r, "Failed to delete the networks of pod %s: %s", p ? p->name : t->pod_id,
+                                  err->message[0] ? err->message : strerror(-r));
+        /* Its addresses are gone with its networks. */
+        if (p && r >= 0) {
+                (void) pod_save(p, d->runtime.state_dir);
+        }
+        /* The stop itself succeeded; a DEL that failed is the removal's
+         * business (its record stays). */
+        for (size_t i = 0; i < t->n_calls; i++)
+                (void) sd_bus_reply_method_return(t->calls[i], NULL);
+        memcpy(pod_id, t->pod_id, sizeof(pod_id));
+        pod_teardown_free(t);
+        daemon_pod_queue_run(d, pod_id);
+}
+
+/* The pod is recorded exited and announced before its DELs run: the plugin
+ * chains (iptables among them) never delay the moment a pod is reported
+ * exited, and the records make the DELs safe across a crash. */
+static int daemon_pod_teardown(Daemon *d, Pod *p) {
+        PodTeardown *t, **l;
+        int r;
+
+        /* No CNI network (--net=none, host): nothing to wait for. */
+        if (!pod_network_needs_stop(&d->runtime, p))
+                return 0;
+        t = calloc(1, sizeof(PodTeardown));
+        if (!t)
+                return -ENOMEM;
+        t->daemon = d;
+        memcpy(t->pod_id, p->id, sizeof(t->pod_id));
+        l = reallocarray(d->teardowns, d->n_teardowns + 1, sizeof(PodTeardown *));
+        if (!l) {
+                pod_teardown_free(t);
+                return -ENOMEM;
+        }
+        d->teardowns = l;
+        r = pod_network_stop_async(&d->runtime, d->event, p, false, on_teardown_done, t, &t->net);
+        if (r < 0) {
+                pod_teardown_free(t);
+                return r;
+        }
+        d->teardowns[d->n_teardowns++] = t;
+        return 0;
+}
+
+void daemon_teardowns_free(Daemon *d) {
+        for (size_t i = 0; i < d->n_teardowns; i++)
+                pod_teardown_free(d->teardowns[i]);
+        d->teardowns = mfree(d->teardowns);
+        d->n_teardowns = 0;
 }
 
 /* The end of a stop, whichever way it came: record, tear down, answer. */
@@ -104,11 +238,16 @@ static void stop_finish(PodStop *s) {
                 }
 
         if (p) {
-                r = pod_stop_finish(&d->runtime, p);
+                r = pod_stop_finish(&d->runtime, p, true, s->slice_stopped);
                 if (r < 0)
                         log_warning_errno(r, "Failed to stop pod %s: %m", p->name);
                 else
                         log_info("Stopped pod %s.", p->name);
+                if (r >= 0) {
+                        int k = daemon_pod_teardown(d, p);
+                        if (k < 0)
+                                log_warning_errno(k, "Failed to delete the networks of pod %s: %m", p->name);
+                }
         }
         /* A removal answered first would leave a pod that others still
          * name: answer in arrival order, each against the pod as it is. */
@@ -116,16 +255,23 @@ static void stop_finish(PodStop *s) {
                 stop_answer(d, p, &s->waiters[i], r);
                 p = daemon_pod_by_id(d, s->pod_id);
         }
-        pod_stop_free(s);
+        {
+                char pod_id[POD_ID_LEN + 1];
+
+                memcpy(pod_id, s->pod_id, sizeof(pod_id));
+                pod_stop_free(s);
+                daemon_pod_queue_run(d, pod_id);
+        }
 }
 
-int daemon_job_removed(Daemon *d, const char *job) {
+int daemon_job_removed(Daemon *d, const char *job, const char *result) {
         for (size_t i = 0; i < d->n_stops; i++)
                 if (streq_ptr(d->stops[i]->job, job)) {
+                        d->stops[i]->slice_stopped = streq(result, "done");
                         stop_finish(d->stops[i]);
                         return 1;
                 }
-        return 0;
+        return daemon_job_removed_start(d, job, result);
 }
 
 static int on_stop_timeout(sd_event_source *es, uint64_t usec, void *userdata) {
@@ -151,6 +297,8 @@ static int on_stop_unit_reply(sd_bus_message *reply, void *userdata, sd_bus_erro
                 /* Nothing loaded is nothing to stop. */
                 if (!sd_bus_error_has_name(e, "org.freedesktop.systemd1.NoSuchUnit"))
                         log_warning("Failed to stop %s: %s", s->slice, e->message);
+                else
+                        s->slice_stopped = true;
                 stop_finish(s);
                 return 0;
         }

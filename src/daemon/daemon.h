@@ -59,6 +59,15 @@ typedef struct Daemon {
         /* polkit checks in flight or answered (daemon-polkit.c). */
         PolkitQuery **polkit_queries;
         size_t n_polkit_queries;
+        /* Pod starts in flight and the CNI teardowns after a pod exited
+         * (daemon-start.c, daemon-stop.c), at most one per pod; the
+         * lifecycle calls waiting for them. */
+        struct PodStart **starts;
+        size_t n_starts;
+        struct PodTeardown **teardowns;
+        size_t n_teardowns;
+        struct QueuedCall **queued;
+        size_t n_queued;
 } Daemon;
 
 /* Stops pod p without waiting (daemon-stop.c): call, if not NULL, is
@@ -69,11 +78,41 @@ typedef struct PodStop PodStop;
 int daemon_pod_stop(Daemon *d, Pod *p, sd_bus_message *call, bool remove, uint64_t flags);
 bool daemon_pod_stopping(Daemon *d, const Pod *p);
 /* For the calls that change a pod's apps: refused (BadState) while the pod
- * is being stopped. */
+ * is being stopped or started. */
 int bus_check_pod_not_stopping(Daemon *d, const Pod *p, sd_bus_error *error);
-/* systemd's JobRemoved for job: 1 if it ended a stop of ours. */
-int daemon_job_removed(Daemon *d, const char *job);
+/* systemd's JobRemoved for job: 1 if it ended a stop or a step of a
+ * start of ours. */
+int daemon_job_removed(Daemon *d, const char *job, const char *result);
 void daemon_stops_free(Daemon *d);
+/* The CNI teardown of a pod that has exited, after its state was recorded
+ * and announced (daemon-stop.c). */
+bool daemon_pod_tearing_down(Daemon *d, const Pod *p);
+void daemon_teardowns_free(Daemon *d);
+
+/* Starts pod p without holding the loop (daemon-start.c); call is answered
+ * when it runs or has failed. -errno with err set when the start failed
+ * at once (call not answered); 0 otherwise. */
+typedef struct PodStart PodStart;
+int daemon_pod_start(Daemon *d, Pod *p, sd_bus_message *call, const AppStdin *in, PeapodError *err);
+bool daemon_pod_starting(Daemon *d, const Pod *p);
+int daemon_job_removed_start(Daemon *d, const char *job, const char *result);
+void daemon_starts_free(Daemon *d);
+/* A start, a stop or a teardown of p is in flight: its lifecycle calls wait. */
+bool daemon_pod_busy(Daemon *d, const Pod *p);
+/* One queue per pod: StartPod, StopPod, RemovePod of a busy pod wait there
+ * (enqueue returns 1: answered later) and are dispatched in order once it
+ * is not (daemon_pod_queue_run(), called at the end of each operation). */
+typedef enum QueuedOp {
+        QUEUE_START,
+        QUEUE_STOP,
+        QUEUE_REMOVE,
+} QueuedOp;
+typedef struct QueuedCall QueuedCall;
+int daemon_pod_enqueue(Daemon *d, Pod *p, sd_bus_message *call, QueuedOp op, uint64_t flags);
+void daemon_pod_queue_run(Daemon *d, const char *pod_id);
+void daemon_queue_free(Daemon *d);
+/* The bus error of a failed start (PodExists when the machine name is taken). */
+int bus_pod_start_error(sd_bus_error *error, const Pod *p, int r, const PeapodError *perr);
 
 int daemon_load_pods(Daemon *d);
 /* Before daemon_load_pods(): leftovers of a crashed predecessor (daemon-recover.c). */
@@ -183,6 +222,9 @@ int bus_read_pod_properties(Daemon *d, sd_bus_message *m, PodProperties *props, 
 /* Pod.Exec's options a(sv): Environment (as), added to the app's. */
 int bus_read_exec_options(sd_bus_message *m, char ***env, sd_bus_error *error);
 int bus_pod_start(Daemon *d, Pod *p, const AppStdin *in, sd_bus_message *m, sd_bus_error *error);
+/* bus_pod_start() for call m, StartPod's or StartPodWithStdin's (whose
+ * stdin it reads again): a call that waited in the pod's queue. */
+int bus_pod_start_call(Daemon *d, Pod *p, sd_bus_message *m, sd_bus_error *error);
 int bus_pod_stop(Daemon *d, Pod *p, sd_bus_message *m, sd_bus_error *error);
 int bus_pod_remove(Daemon *d, Pod *p, uint64_t flags, sd_bus_message *m, sd_bus_error *error);
 /* What RemovePod does to a pod that is not running (its networks, its

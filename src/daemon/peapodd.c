@@ -191,6 +191,9 @@ static void daemon_done(Daemon *d) {
         free(d->jobs);
         daemon_stops_free(d);
         daemon_polkit_queries_free(d);
+        daemon_starts_free(d);
+        daemon_teardowns_free(d);
+        daemon_queue_free(d);
         strv_free(d->exec_units);
         strv_free(d->exec_pods);
         image_info_done(&d->image_cache);
@@ -238,6 +241,9 @@ int main(int argc, char *argv[]) {
         sigemptyset(&ss);
         sigaddset(&ss, SIGTERM);
         sigaddset(&ss, SIGINT);
+        /* Helper programs are watched through pidfds by the loop
+         * (subprocess.h); sd-event wants SIGCHLD blocked for that. */
+        sigaddset(&ss, SIGCHLD);
         sigprocmask(SIG_BLOCK, &ss, NULL);
 
         r = sd_event_default(&d.event);

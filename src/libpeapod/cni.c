@@ -2,7 +2,6 @@
 #include <dirent.h>
 #include <inttypes.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/param.h>
@@ -16,6 +15,7 @@
 #include "json-util.h"
 #include "string-util.h"
 #include "strv.h"
+#include "subprocess.h"
 #include "time-util.h"
 
 /* Deep enough for any real config or result; json-c's default is 32. */
@@ -354,25 +354,6 @@ int cni_conflist_load(const char *dir, const char *name, json_object **ret, Peap
         return peapod_error_set(err, -ENOENT, "No CNI network '%s' in %s", name, dir);
 }
 
-static int plugin_find(char * const *dirs, const char *type, char **ret) {
-        FOREACH_STRV(d, dirs) {
-                _cleanup_free_ char *p = NULL;
-                struct stat st;
-
-                if (asprintf(&p, "%s/%s", d, type) < 0)
-                        return -ENOMEM;
-                if (stat(p, &st) < 0 || !S_ISREG(st.st_mode) || access(p, X_OK) < 0)
-                        continue;
-                *ret = TAKE_PTR(p);
-                return 0;
-        }
-        return -ENOENT;
-}
-
-static uint64_t now_mono(void) {
-        return now_usec(CLOCK_MONOTONIC);
-}
-
 /* A failed plugin's message: its error object's msg and details, else the
  * last line of its stderr. */
 static int plugin_failure(PeapodError *err, const char *type, const char *command, int status, const char *out,
@@ -405,226 +386,115 @@ static int plugin_failure(PeapodError *err, const char *type, const char *comman
         return peapod_error_set(err, -EIO, "CNI plugin %s %s failed (exit status %d)", type, command, status);
 }
 
-int cni_plugin_exec(const CniContext *c, const char *command, const char *type, const char *config,
-                    char **ret_output, PeapodError *err) {
-        _cleanup_free_ char *path = NULL, *cni_path = NULL, *out = NULL;
+/* What running one plugin needs: its path, and a clean environment with
+ * only what the spec defines and a PATH for the tools plugins run
+ * themselves (iptables). */
+typedef struct PluginProgram {
+        char *path;
+        char **env;
+        char *argv[2];
+} PluginProgram;
+
+static void plugin_program_done(PluginProgram *pp) {
+        pp->path = mfree(pp->path);
+        strv_free(pp->env);
+        pp->env = NULL;
+}
+
+static int plugin_program(const CniContext *c, const char *command, const char *type, PluginProgram *ret,
+                          PeapodError *err) {
+        _cleanup_free_ char *path = NULL, *cni_path = NULL;
         _cleanup_strv_free_ char **env = NULL;
-        _cleanup_close_ int in_fd = -EBADF, out_fd = -EBADF, err_fd = -EBADF;
-        char errbuf[CNI_STDERR_MAX + 1];
-        size_t out_len = 0, err_len = 0, in_off = 0, in_len = strlen(config);
-        uint64_t timeout = c->timeout_usec ?: CNI_DEFAULT_TIMEOUT_USEC, deadline;
-        int sp[2], op[2], ep[2], status = 0;
-        bool timed_out = false, too_big = false;
-        pid_t pid;
         int r;
 
         if (!cni_plugin_type_is_valid(type))
                 return peapod_error_set(err, -EINVAL, "Invalid CNI plugin type '%s'", type);
-        r = plugin_find(c->plugin_dirs, type, &path);
-        if (r < 0) {
-                _cleanup_free_ char *dirs = strv_join(c->plugin_dirs, ":");
-                return peapod_error_set(err, r, "CNI plugin '%s' not found in %s", type, strna(dirs));
-        }
         cni_path = strv_join(c->plugin_dirs, ":");
         if (!cni_path)
                 return -ENOMEM;
-
-        /* A clean environment: only what the spec defines, and a PATH for
-         * the tools plugins run themselves (iptables). */
-        {
-                const char *vars[][2] = {
-                        { "CNI_COMMAND", command },
-                        { "CNI_CONTAINERID", c->container_id },
-                        { "CNI_NETNS", c->netns },
-                        { "CNI_IFNAME", c->ifname },
-                        { "CNI_ARGS", c->args },
-                        { "CNI_PATH", cni_path },
-                        { "PATH", CNI_TOOLS_PATH },
-                };
-                for (size_t i = 0; i < ELEMENTSOF(vars); i++) {
-                        char *e;
-
-                        if (!vars[i][1])
-                                continue;
-                        if (asprintf(&e, "%s=%s", vars[i][0], vars[i][1]) < 0)
-                                return -ENOMEM;
-                        r = strv_consume(&env, e);
-                        if (r < 0)
-                                return r;
-                }
-        }
-
-        /* stdin is a socket so that a plugin that exits without reading
-         * cannot kill us with SIGPIPE (send() with MSG_NOSIGNAL). */
-        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
-                return -errno;
-        in_fd = sp[0];
-        if (pipe2(op, O_CLOEXEC) < 0) {
-                safe_close(sp[1]);
-                return -errno;
-        }
-        out_fd = op[0];
-        if (pipe2(ep, O_CLOEXEC) < 0) {
-                safe_close(sp[1]);
-                safe_close(op[1]);
-                return -errno;
-        }
-        err_fd = ep[0];
-
-        pid = fork();
-        if (pid < 0) {
-                r = -errno;
-                safe_close(sp[1]);
-                safe_close(op[1]);
-                safe_close(ep[1]);
+        r = spawn_find_program(cni_path, type, &path);
+        if (r == -ENOENT)
+                return peapod_error_set(err, r, "CNI plugin '%s' not found in %s", type, cni_path);
+        if (r < 0)
                 return r;
-        }
-        if (pid == 0) {
-                sigset_t ss;
 
-                sigemptyset(&ss);
-                sigprocmask(SIG_SETMASK, &ss, NULL);
-                for (int s = 1; s < NSIG; s++)
-                        (void) signal(s, SIG_DFL);
-                if (dup2(sp[1], STDIN_FILENO) < 0 || dup2(op[1], STDOUT_FILENO) < 0 || dup2(ep[1], STDERR_FILENO) < 0)
-                        _exit(126);
-                close_range(3, ~0U, 0);
-                execve(path, STRV_MAKE(type), env);
-                _exit(127);
-        }
-        safe_close(sp[1]);
-        safe_close(op[1]);
-        safe_close(ep[1]);
-        (void) fcntl(in_fd, F_SETFL, O_NONBLOCK);
+        const char *vars[][2] = {
+                { "CNI_COMMAND", command },
+                { "CNI_CONTAINERID", c->container_id },
+                { "CNI_NETNS", c->netns },
+                { "CNI_IFNAME", c->ifname },
+                { "CNI_ARGS", c->args },
+                { "CNI_PATH", cni_path },
+                { "PATH", CNI_TOOLS_PATH },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(vars); i++) {
+                char *e;
 
-        out = malloc(CNI_OUTPUT_MAX + 1);
-        if (!out) {
-                (void) kill(pid, SIGKILL);
-                (void) waitpid(pid, NULL, 0);
-                return -ENOMEM;
-        }
-
-        deadline = now_mono() + timeout;
-        while (out_fd >= 0 || err_fd >= 0) {
-                struct pollfd pf[3];
-                nfds_t nf = 0;
-                int idx_in = -1, idx_out = -1, idx_err = -1;
-                uint64_t now = now_mono();
-                char buf[4096];
-
-                if (now >= deadline) {
-                        timed_out = true;
-                        break;
-                }
-                if (in_fd >= 0) {
-                        idx_in = (int) nf;
-                        pf[nf++] = (struct pollfd) { .fd = in_fd, .events = POLLOUT };
-                }
-                if (out_fd >= 0) {
-                        idx_out = (int) nf;
-                        pf[nf++] = (struct pollfd) { .fd = out_fd, .events = POLLIN };
-                }
-                if (err_fd >= 0) {
-                        idx_err = (int) nf;
-                        pf[nf++] = (struct pollfd) { .fd = err_fd, .events = POLLIN };
-                }
-                r = poll(pf, nf, (int) MIN((deadline - now + 999) / 1000, (uint64_t) INT32_MAX));
-                if (r < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        r = -errno;
-                        (void) kill(pid, SIGKILL);
-                        (void) waitpid(pid, NULL, 0);
+                if (!vars[i][1])
+                        continue;
+                if (asprintf(&e, "%s=%s", vars[i][0], vars[i][1]) < 0)
+                        return -ENOMEM;
+                r = strv_consume(&env, e);
+                if (r < 0)
                         return r;
-                }
-                if (idx_in >= 0 && pf[idx_in].revents) {
-                        ssize_t n = in_len > in_off ? send(in_fd, config + in_off, in_len - in_off, MSG_NOSIGNAL) : 0;
-
-                        if (n < 0 && errno != EAGAIN && errno != EINTR)
-                                in_fd = safe_close(in_fd); /* it stopped reading: its business */
-                        else if (n > 0)
-                                in_off += (size_t) n;
-                        if (in_fd >= 0 && in_off >= in_len) {
-                                (void) shutdown(in_fd, SHUT_WR);
-                                in_fd = safe_close(in_fd);
-                        }
-                }
-                if (idx_out >= 0 && pf[idx_out].revents) {
-                        ssize_t n = read(out_fd, buf, sizeof(buf));
-
-                        if (n < 0 && errno != EAGAIN && errno != EINTR)
-                                out_fd = safe_close(out_fd);
-                        else if (n == 0)
-                                out_fd = safe_close(out_fd);
-                        else if (n > 0) {
-                                if (out_len + (size_t) n > CNI_OUTPUT_MAX) {
-                                        too_big = true;
-                                        break;
-                                }
-                                memcpy(out + out_len, buf, (size_t) n);
-                                out_len += (size_t) n;
-                        }
-                }
-                if (idx_err >= 0 && pf[idx_err].revents) {
-                        ssize_t n = read(err_fd, buf, sizeof(buf));
-
-                        if (n < 0 && errno != EAGAIN && errno != EINTR)
-                                err_fd = safe_close(err_fd);
-                        else if (n == 0)
-                                err_fd = safe_close(err_fd);
-                        else if (n > 0) {
-                                /* Keep the end: that is where the reason is. */
-                                size_t k = (size_t) n;
-                                if (k >= CNI_STDERR_MAX) {
-                                        memcpy(errbuf, buf + k - CNI_STDERR_MAX, CNI_STDERR_MAX);
-                                        err_len = CNI_STDERR_MAX;
-                                } else {
-                                        if (err_len + k > CNI_STDERR_MAX) {
-                                                size_t drop = err_len + k - CNI_STDERR_MAX;
-                                                memmove(errbuf, errbuf + drop, err_len - drop);
-                                                err_len -= drop;
-                                        }
-                                        memcpy(errbuf + err_len, buf, k);
-                                        err_len += k;
-                                }
-                        }
-                }
         }
-        errbuf[err_len] = 0;
-        out[out_len] = 0;
+        ret->path = TAKE_PTR(path);
+        ret->env = TAKE_PTR(env);
+        ret->argv[0] = (char *) type;
+        ret->argv[1] = NULL;
+        return 0;
+}
 
-        if (timed_out || too_big) {
-                (void) kill(pid, SIGKILL);
-                (void) waitpid(pid, NULL, 0);
-                if (timed_out)
-                        return peapod_error_set(err, -ETIMEDOUT, "CNI plugin %s %s timed out after %" PRIu64 " s", type,
-                                                command, timeout / 1000000);
+static SpawnOptions plugin_spawn_options(const CniContext *c, PluginProgram *pp, const char *config) {
+        return (SpawnOptions) {
+                .path = pp->path,
+                .argv = pp->argv,
+                .env = pp->env,
+                .input = config,
+                .input_size = strlen(config),
+                .out_max = CNI_OUTPUT_MAX,
+                .err_max = CNI_STDERR_MAX,
+                .err_keep_tail = true,
+                .timeout_usec = c->timeout_usec ?: CNI_DEFAULT_TIMEOUT_USEC,
+        };
+}
+
+/* How one plugin call ended, from what spawn says: its stdout when it
+ * exited 0, else err says why. */
+static int plugin_outcome(const CniContext *c, const char *command, const char *type, int error, SpawnResult *res,
+                          char **ret_output, PeapodError *err) {
+        if (error == -ETIMEDOUT)
+                return peapod_error_set(err, -ETIMEDOUT, "CNI plugin %s %s timed out after %" PRIu64 " s", type, command,
+                                        (uint64_t) ((c->timeout_usec ?: CNI_DEFAULT_TIMEOUT_USEC) / 1000000));
+        if (error == -EFBIG)
                 return peapod_error_set(err, -EFBIG, "CNI plugin %s %s wrote more than %d bytes", type, command,
                                         CNI_OUTPUT_MAX);
-        }
-        /* Its output is closed; it may still linger: bounded by the deadline. */
-        for (;;) {
-                pid_t w = waitpid(pid, &status, WNOHANG);
-
-                if (w == pid)
-                        break;
-                if (w < 0 && errno != EINTR)
-                        return -errno;
-                if (now_mono() >= deadline) {
-                        (void) kill(pid, SIGKILL);
-                        (void) waitpid(pid, NULL, 0);
-                        return peapod_error_set(err, -ETIMEDOUT, "CNI plugin %s %s timed out", type, command);
-                }
-                (void) usleep(5000);
-        }
-        if (!WIFEXITED(status))
-                return peapod_error_set(err, -EIO, "CNI plugin %s %s was killed by signal %d", type, command,
-                                        WTERMSIG(status));
-        if (WEXITSTATUS(status) != 0)
-                return plugin_failure(err, type, command, WEXITSTATUS(status), out, out_len, errbuf);
+        if (error < 0)
+                return peapod_error_set(err, error, "Cannot run CNI plugin %s %s: %s", type, command, strerror(-error));
+        if (res->code != CLD_EXITED)
+                return peapod_error_set(err, -EIO, "CNI plugin %s %s was killed by signal %d", type, command, res->status);
+        if (res->status != 0)
+                return plugin_failure(err, type, command, res->status, res->out, res->out_size, res->err);
         if (ret_output)
-                *ret_output = TAKE_PTR(out);
+                *ret_output = TAKE_PTR(res->out);
         return 0;
+}
+
+int cni_plugin_exec(const CniContext *c, const char *command, const char *type, const char *config,
+                    char **ret_output, PeapodError *err) {
+        _cleanup_(plugin_program_done) PluginProgram pp = {};
+        SpawnResult res = {};
+        SpawnOptions o;
+        int r;
+
+        r = plugin_program(c, command, type, &pp, err);
+        if (r < 0)
+                return r;
+        o = plugin_spawn_options(c, &pp, config);
+        r = spawn_run(&o, &res);
+        r = plugin_outcome(c, command, type, r, &res, ret_output, err);
+        spawn_result_done(&res);
+        return r;
 }
 
 /* The configuration one plugin of a list gets: its own object, plus the
@@ -683,83 +553,240 @@ static const char *plugin_type(json_object *plugin) {
         return t ?: "";
 }
 
-int cni_conflist_add(const CniContext *c, json_object *conflist, json_object *runtime_config,
-                     json_object **ret_result, PeapodError *err) {
-        _cleanup_json_ json_object *result = NULL;
+/* A chain of plugin calls (cni.h), one after the other on an sd-event
+ * loop: ADD and CHECK in the list's order, stopping at the first failure;
+ * DEL in reverse order, calling every plugin whatever the others did. */
+struct CniChain {
+        /* Our own copies: the caller's context may be gone before the end. */
+        char **plugin_dirs;
+        char *container_id, *netns, *ifname, *args;
+        CniContext ctx;
+        char command[8];
+        json_object *conflist, *runtime_config, *prev_result, *result;
         json_object *plugins;
-        size_t n;
+        size_t n, done;
+        int error;
+        PeapodError err;
+        sd_event *event;
+        sd_event_source *defer;
+        Spawn *spawn;
+        PluginProgram program;
+        const char *type; /* of the plugin running */
+        cni_chain_callback_t callback;
+        void *userdata;
+};
+
+CniChain *cni_chain_free(CniChain *ch) {
+        if (!ch)
+                return NULL;
+        spawn_free(ch->spawn);
+        sd_event_source_disable_unref(ch->defer);
+        sd_event_unref(ch->event);
+        plugin_program_done(&ch->program);
+        json_object_put(ch->conflist);
+        json_object_put(ch->runtime_config);
+        json_object_put(ch->prev_result);
+        json_object_put(ch->result);
+        strv_free(ch->plugin_dirs);
+        free(ch->container_id);
+        free(ch->netns);
+        free(ch->ifname);
+        free(ch->args);
+        return mfree(ch);
+}
+
+static void chain_end(CniChain *ch, int r) {
+        if (r >= 0 && streq(ch->command, "ADD") && !ch->result)
+                r = peapod_error_set(&ch->err, -EBADMSG, "The CNI plugins printed no result");
+        ch->callback(ch, r, r >= 0 ? ch->result : NULL, &ch->err, ch->userdata);
+}
+
+static void on_plugin_done(Spawn *sp, int error, SpawnResult *res, void *userdata);
+
+/* Starts the next plugin, or ends the chain. */
+static void chain_next(CniChain *ch) {
+        bool del = streq(ch->command, "DEL");
         int r;
 
-        plugins = conflist_plugins(conflist, &n);
-        if (n == 0)
-                return peapod_error_set(err, -EINVAL, "CNI network has no plugins");
-        for (size_t i = 0; i < n; i++) {
-                json_object *plugin = json_object_array_get_idx(plugins, i);
-                _cleanup_free_ char *config = NULL, *out = NULL;
+        while (ch->done < ch->n) {
+                size_t i = del ? ch->n - 1 - ch->done : ch->done;
+                json_object *plugin = json_object_array_get_idx(ch->plugins, i);
+                /* ADD chains results: each plugin gets the previous one's. */
+                json_object *prev = streq(ch->command, "ADD") ? ch->result : ch->prev_result;
+                _cleanup_free_ char *config = NULL;
+                /* After a DEL failed, the first message stays. */
+                PeapodError *err = ch->error < 0 ? NULL : &ch->err;
+
+                ch->done++;
+                ch->type = plugin_type(plugin);
+                plugin_program_done(&ch->program);
+                r = plugin_config(ch->conflist, plugin, ch->runtime_config, prev, &config);
+                if (r >= 0)
+                        r = plugin_program(&ch->ctx, ch->command, ch->type, &ch->program, err);
+                if (r >= 0) {
+                        SpawnOptions o = plugin_spawn_options(&ch->ctx, &ch->program, config);
+
+                        r = spawn_start(ch->event, &o, on_plugin_done, ch, &ch->spawn);
+                        if (r < 0)
+                                r = peapod_error_set(err, r, "Cannot run CNI plugin %s %s: %s", ch->type, ch->command,
+                                                     strerror(-r));
+                }
+                if (r >= 0)
+                        return; /* on_plugin_done() goes on */
+                if (!del)
+                        return chain_end(ch, r);
+                if (ch->error >= 0)
+                        ch->error = r;
+        }
+        chain_end(ch, ch->error);
+}
+
+static void on_plugin_done(Spawn *sp, int error, SpawnResult *res, void *userdata) {
+        CniChain *ch = userdata;
+        bool del = streq(ch->command, "DEL");
+        _cleanup_free_ char *out = NULL;
+        int r;
+
+        r = plugin_outcome(&ch->ctx, ch->command, ch->type, error, res, &out, ch->error < 0 ? NULL : &ch->err);
+        ch->spawn = spawn_free(ch->spawn);
+        if (r < 0 && del) {
+                if (ch->error >= 0)
+                        ch->error = r;
+                return chain_next(ch);
+        }
+        if (r < 0)
+                return chain_end(ch, r);
+        /* A plugin with nothing to add may print nothing: the previous
+         * result stands. */
+        if (streq(ch->command, "ADD") && strspn(out, " \t\r\n") != strlen(out)) {
                 _cleanup_json_ json_object *o = NULL;
                 _cleanup_(cni_result_freep) CniResult *check = NULL;
 
-                r = plugin_config(conflist, plugin, runtime_config, result, &config);
-                if (r < 0)
-                        return r;
-                r = cni_plugin_exec(c, "ADD", plugin_type(plugin), config, &out, err);
-                if (r < 0)
-                        return r;
-                /* A plugin with nothing to add may print nothing: the
-                 * previous result stands. */
-                if (strspn(out, " \t\r\n") == strlen(out))
-                        continue;
                 r = json_parse_bounded(out, strlen(out), CNI_OUTPUT_MAX, &o);
                 if (r < 0 || cni_result_from_json(o, &check) < 0)
-                        return peapod_error_set(err, -EBADMSG, "CNI plugin %s ADD printed an invalid result",
-                                                plugin_type(plugin));
-                json_object_put(result);
-                result = TAKE_PTR(o);
+                        return chain_end(ch, peapod_error_set(&ch->err, -EBADMSG,
+                                                              "CNI plugin %s ADD printed an invalid result", ch->type));
+                json_object_put(ch->result);
+                ch->result = TAKE_PTR(o);
         }
-        if (!result)
-                return peapod_error_set(err, -EBADMSG, "The CNI plugins printed no result");
-        *ret_result = TAKE_PTR(result);
+        chain_next(ch);
+}
+
+static int on_chain_start(sd_event_source *es, void *userdata) {
+        CniChain *ch = userdata;
+
+        ch->defer = sd_event_source_disable_unref(ch->defer);
+        chain_next(ch);
         return 0;
+}
+
+static int strdup_opt(const char *s, char **ret) {
+        *ret = NULL;
+        if (!s)
+                return 0;
+        *ret = strdup(s);
+        return *ret ? 0 : -ENOMEM;
+}
+
+int cni_chain_start(sd_event *e, const CniContext *c, const char *command, json_object *conflist,
+                    json_object *runtime_config, json_object *prev_result, cni_chain_callback_t callback, void *userdata,
+                    CniChain **ret) {
+        _cleanup_(cni_chain_freep) CniChain *ch = NULL;
+        int r;
+
+        if (!(streq(command, "ADD") || streq(command, "DEL") || streq(command, "CHECK")) || !callback)
+                return -EINVAL;
+        ch = calloc(1, sizeof(CniChain));
+        if (!ch)
+                return -ENOMEM;
+        ch->plugin_dirs = strv_copy(c->plugin_dirs);
+        if (!ch->plugin_dirs)
+                return -ENOMEM;
+        if ((r = strdup_opt(c->container_id, &ch->container_id)) < 0 || (r = strdup_opt(c->netns, &ch->netns)) < 0 ||
+            (r = strdup_opt(c->ifname, &ch->ifname)) < 0 || (r = strdup_opt(c->args, &ch->args)) < 0)
+                return r;
+        ch->ctx = (CniContext) {
+                .plugin_dirs = ch->plugin_dirs,
+                .container_id = ch->container_id,
+                .netns = ch->netns,
+                .ifname = ch->ifname,
+                .args = ch->args,
+                .timeout_usec = c->timeout_usec,
+        };
+        strcpy(ch->command, command);
+        ch->conflist = json_object_get(conflist);
+        ch->runtime_config = json_object_get(runtime_config);
+        ch->prev_result = json_object_get(prev_result);
+        ch->plugins = conflist_plugins(conflist, &ch->n);
+        if (ch->n == 0)
+                return -EINVAL;
+        ch->event = sd_event_ref(e);
+        ch->callback = callback;
+        ch->userdata = userdata;
+        /* The first plugin starts from the loop: the callback never runs
+         * before this returns. */
+        r = sd_event_add_defer(e, &ch->defer, on_chain_start, ch);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(ch);
+        return 0;
+}
+
+typedef struct ChainWait {
+        bool done;
+        int r;
+        json_object *result;
+        PeapodError *err;
+} ChainWait;
+
+static void on_chain_sync_done(CniChain *ch, int r, json_object *result, const PeapodError *err, void *userdata) {
+        ChainWait *w = userdata;
+
+        w->done = true;
+        w->r = r;
+        w->result = json_object_get(result);
+        if (r < 0 && w->err && !peapod_error_is_set(w->err))
+                *w->err = *err;
+}
+
+static int chain_run_sync(const CniContext *c, const char *command, json_object *conflist, json_object *runtime_config,
+                          json_object *prev_result, json_object **ret_result, PeapodError *err) {
+        _cleanup_(cni_chain_freep) CniChain *ch = NULL;
+        ChainWait w = { .err = err };
+        SpawnLoop l;
+        size_t n;
+        int r;
+
+        (void) conflist_plugins(conflist, &n);
+        if (n == 0)
+                return peapod_error_set(err, -EINVAL, "CNI network has no plugins");
+        r = spawn_loop_open(&l);
+        if (r < 0)
+                return r;
+        r = cni_chain_start(l.event, c, command, conflist, runtime_config, prev_result, on_chain_sync_done, &w, &ch);
+        if (r >= 0)
+                r = spawn_loop_run(&l, &w.done);
+        ch = cni_chain_free(ch);
+        spawn_loop_close(&l);
+        if (r >= 0)
+                r = w.r;
+        if (r >= 0 && ret_result)
+                *ret_result = TAKE_PTR(w.result);
+        json_object_put(w.result);
+        return r;
+}
+
+int cni_conflist_add(const CniContext *c, json_object *conflist, json_object *runtime_config,
+                     json_object **ret_result, PeapodError *err) {
+        return chain_run_sync(c, "ADD", conflist, runtime_config, NULL, ret_result, err);
 }
 
 int cni_conflist_del(const CniContext *c, json_object *conflist, json_object *runtime_config,
                      json_object *prev_result, PeapodError *err) {
-        json_object *plugins;
-        size_t n;
-        int ret = 0;
-
-        plugins = conflist_plugins(conflist, &n);
-        for (size_t i = n; i > 0; i--) {
-                json_object *plugin = json_object_array_get_idx(plugins, i - 1);
-                _cleanup_free_ char *config = NULL;
-                int r;
-
-                r = plugin_config(conflist, plugin, runtime_config, prev_result, &config);
-                if (r >= 0)
-                        r = cni_plugin_exec(c, "DEL", plugin_type(plugin), config, NULL, ret < 0 ? NULL : err);
-                if (r < 0 && ret >= 0)
-                        ret = r;
-        }
-        return ret;
+        return chain_run_sync(c, "DEL", conflist, runtime_config, prev_result, NULL, err);
 }
 
 int cni_conflist_check(const CniContext *c, json_object *conflist, json_object *runtime_config,
                        json_object *prev_result, PeapodError *err) {
-        json_object *plugins;
-        size_t n;
-        int r;
-
-        plugins = conflist_plugins(conflist, &n);
-        for (size_t i = 0; i < n; i++) {
-                json_object *plugin = json_object_array_get_idx(plugins, i);
-                _cleanup_free_ char *config = NULL;
-
-                r = plugin_config(conflist, plugin, runtime_config, prev_result, &config);
-                if (r < 0)
-                        return r;
-                r = cni_plugin_exec(c, "CHECK", plugin_type(plugin), config, NULL, err);
-                if (r < 0)
-                        return r;
-        }
-        return 0;
+        return chain_run_sync(c, "CHECK", conflist, runtime_config, prev_result, NULL, err);
 }

@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include <json-c/json.h>
+#include <systemd/sd-event.h>
 
 #include "error.h"
 #include "macro.h"
@@ -104,3 +105,21 @@ int cni_conflist_del(const CniContext *c, json_object *conflist, json_object *ru
 /* CHECK each plugin in order with prev_result. */
 int cni_conflist_check(const CniContext *c, json_object *conflist, json_object *runtime_config,
                        json_object *prev_result, PeapodError *err);
+
+/* The same chains on an sd-event loop (the functions above run them on a
+ * private one): each plugin is a child process the loop watches
+ * (subprocess.h), the next starts from the previous one's end. command is
+ * "ADD", "DEL" or "CHECK", with the semantics above. The callback runs
+ * once, from the loop, never before cni_chain_start() returned: r 0 and,
+ * for ADD, the final result (borrowed: json_object_get() to keep it), or
+ * -errno with err saying why. It may cni_chain_free() the chain; freeing
+ * it before the end kills the plugin running and ends the chain without a
+ * callback. */
+typedef struct CniChain CniChain;
+typedef void (*cni_chain_callback_t)(CniChain *chain, int r, json_object *result, const PeapodError *err,
+                                     void *userdata);
+int cni_chain_start(sd_event *e, const CniContext *c, const char *command, json_object *conflist,
+                    json_object *runtime_config, json_object *prev_result, cni_chain_callback_t callback, void *userdata,
+                    CniChain **ret);
+CniChain *cni_chain_free(CniChain *chain);
+DEFINE_TRIVIAL_CLEANUP_FUNC(CniChain *, cni_chain_free);

@@ -11,191 +11,15 @@
 
 #include "cni.h"
 #include "firewall.h"
+#include "subprocess.h"
 #include "string-util.h"
 #include "strv.h"
 
 #define FIREWALL_STDERR_MAX 1024
 #define FIREWALL_INPUT_MAX (1024 * 1024)
-
-/* The first of CNI_TOOLS_PATH's directories that has an executable name. */
-static int tool_find(const char *name, char **ret) {
-        const char *p = CNI_TOOLS_PATH;
-
-        while (*p) {
-                size_t n = strcspn(p, ":");
-                char *path;
-
-                if (asprintf(&path, "%.*s/%s", (int) n, p, name) < 0)
-                        return -ENOMEM;
-                if (access(path, X_OK) >= 0) {
-                        *ret = path;
-                        return 0;
-                }
-                free(path);
-                p += n;
-                p += *p == ':';
-        }
-        return -ENOENT;
-}
-
-/* Runs argv[0] with input (may be NULL) on stdin, in a clean environment.
- * Returns its exit status (0..255), with the first line of its stderr in
- * errbuf, or -errno if it could not run or died by a signal. */
-static int tool_run(char * const *argv, const char *input, char errbuf[static FIREWALL_STDERR_MAX + 1]) {
-        _cleanup_free_ char *path = NULL;
-        _cleanup_close_ int in_w = -EBADF, err_r = -EBADF;
-        int in[2], ep[2], status;
-        size_t len = 0;
-        pid_t pid;
-        int r;
-
-        errbuf[0] = 0;
-        if (input && strlen(input) > FIREWALL_INPUT_MAX)
-                return -E2BIG;
-        r = tool_find(argv[0], &path);
-        if (r < 0)
-                return r;
-        /* stdin is a socket so that a tool that exits without reading all
-         * cannot kill us with SIGPIPE (send() with MSG_NOSIGNAL). */
-        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, in) < 0)
-                return -errno;
-        in_w = in[0];
-        if (pipe2(ep, O_CLOEXEC) < 0) {
-                safe_close(in[1]);
-                return -errno;
-        }
-        err_r = ep[0];
-
-        pid = fork();
-        if (pid < 0) {
-                r = -errno;
-                safe_close(in[1]);
-                safe_close(ep[1]);
-                return r;
-        }
-        if (pid == 0) {
-                sigset_t ss;
-                int null_fd;
-
-                sigemptyset(&ss);
-                sigprocmask(SIG_SETMASK, &ss, NULL);
-                for (int s = 1; s < NSIG; s++)
-                        (void) signal(s, SIG_DFL);
-                null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
-                if (null_fd < 0 || dup2(in[1], STDIN_FILENO) < 0 || dup2(null_fd, STDOUT_FILENO) < 0 ||
-                    dup2(ep[1], STDERR_FILENO) < 0)
-                        _exit(126);
-                close_range(3, ~0U, 0);
-                execve(path, argv, STRV_MAKE("PATH=" CNI_TOOLS_PATH));
-                _exit(127);
-        }
-        safe_close(in[1]);
-        safe_close(ep[1]);
-
-        /* The tool reads all its input before it writes much: its stderr
-         * cannot fill while we are still writing. */
-        for (size_t off = 0, n = input ? strlen(input) : 0; off < n;) {
-                ssize_t k = send(in_w, input + off, n - off, MSG_NOSIGNAL);
-
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k <= 0)
-                        break; /* it stopped reading: its exit status says why */
-                off += (size_t) k;
-        }
-        in_w = safe_close(in_w);
-
-        for (;;) {
-                char buf[512];
-                ssize_t n = read(err_r, buf, sizeof(buf));
-
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n <= 0)
-                        break;
-                /* Keep the start: iptables says what is wrong first. */
-                if (len < FIREWALL_STDERR_MAX) {
-                        size_t k = MIN((size_t) n, FIREWALL_STDERR_MAX - len);
-                        memcpy(errbuf + len, buf, k);
-                        len += k;
-                }
-        }
-        errbuf[len] = 0;
-        errbuf[strcspn(errbuf, "\n")] = 0;
-        while (waitpid(pid, &status, 0) < 0)
-                if (errno != EINTR)
-                        return -errno;
-        if (!WIFEXITED(status))
-                return -EIO;
-        return WEXITSTATUS(status);
-}
-
-/* -w: wait for the xtables lock (the legacy backend; CNI plugins run
- * iptables at the same time). */
-#define IPTABLES_WAIT "-w", "10"
-
-static int iptables_restore(const char *script, PeapodError *err) {
-        char errbuf[FIREWALL_STDERR_MAX + 1];
-        int r;
-
-        r = tool_run(STRV_MAKE("iptables-restore", IPTABLES_WAIT, "--noflush"), script, errbuf);
-        if (r < 0)
-                return peapod_error_set(err, r, "Cannot run iptables-restore to guard the host's loopback: %s",
-                                        strerror(-r));
-        if (r > 0)
-                return peapod_error_set(err, -EIO,
-                                        "iptables-restore failed to guard the host's loopback (exit status %d): %.200s", r,
-                                        errbuf);
-        return 0;
-}
-
-int firewall_loopback_guard(PeapodError *err) {
-        char errbuf[FIREWALL_STDERR_MAX + 1];
-        int r;
-
-        /* With --noflush the declaration of a chain that exists flushes that
-         * chain only, and the new rules come in the same commit: the rules
-         * are replaced, never briefly missing, and never doubled. Both
-         * directions: with route_localnet the bridge accepts 127.0.0.0/8
-         * sources too (all but the host's own 127.0.0.1), and a forged
-         * "local" sender would reach services that trust 127.0.0.0/8
-         * (blindly for TCP, fully for UDP). */
-        r = iptables_restore("*filter\n"
-                             ":" FIREWALL_LOOPBACK_CHAIN " - [0:0]\n"
-                             "-A " FIREWALL_LOOPBACK_CHAIN " ! -i lo -d 127.0.0.0/8"
-                             " -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT"
-                             " -m comment --comment \"peapod: loopback stays loopback\" -j DROP\n"
-                             "-A " FIREWALL_LOOPBACK_CHAIN " ! -i lo -s 127.0.0.0/8"
-                             " -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT"
-                             " -m comment --comment \"peapod: loopback stays loopback\" -j DROP\n"
-                             "COMMIT\n",
-                             err);
-        if (r < 0)
-                return r;
-
-        /* The jumps go first in their chains, so that no ACCEPT of the
-         * host's own firewall before them lets the packets through. */
-        FOREACH_STRV(base, STRV_MAKE("INPUT", "FORWARD")) {
-                _cleanup_free_ char *script = NULL;
-
-                r = tool_run(STRV_MAKE("iptables", IPTABLES_WAIT, "-t", "filter", "-C", base, "-j", FIREWALL_LOOPBACK_CHAIN),
-                             NULL, errbuf);
-                if (r < 0)
-                        return peapod_error_set(err, r, "Cannot run iptables to guard the host's loopback: %s",
-                                                strerror(-r));
-                if (r == 0)
-                        continue;
-                if (r != 1) /* 1: no such rule */
-                        return peapod_error_set(err, -EIO, "iptables -C %s failed (exit status %d): %.200s", base, r,
-                                                errbuf);
-                if (asprintf(&script, "*filter\n-I %s 1 -j " FIREWALL_LOOPBACK_CHAIN "\nCOMMIT\n", base) < 0)
-                        return -ENOMEM;
-                r = iptables_restore(script, err);
-                if (r < 0)
-                        return r;
-        }
-        return 0;
-}
+/* iptables waits up to 10 s for the xtables lock (-w 10); past this it is
+ * stuck, not waiting. */
+#define FIREWALL_TIMEOUT_USEC (30ULL * 1000000ULL)
 
 /* Names and addresses end up in an ebtables-restore script: one that is
  * not what it claims to be (a newline in a "name") must never get there. */
@@ -279,69 +103,362 @@ int firewall_port_rules_append(const char *pod_id, const char *host_ifname, cons
                           chain, host_ifname);
 }
 
-static int ebtables_restore(const char *script, PeapodError *err) {
-        char errbuf[FIREWALL_STDERR_MAX + 1];
-        int r;
+/* -w: wait for the xtables lock (the legacy backend; CNI plugins run
+ * iptables at the same time). */
+#define IPTABLES_WAIT "-w", "10"
 
-        r = tool_run(STRV_MAKE("ebtables-restore", "--noflush"), script, errbuf);
-        if (r < 0)
-                return peapod_error_set(err, r, "Cannot run ebtables-restore to bind the pod's bridge ports: %s",
-                                        strerror(-r));
-        if (r > 0)
-                return peapod_error_set(err, -EIO,
-                                        "ebtables-restore failed to bind the pod's bridge ports (exit status %d): %.200s", r,
-                                        errbuf);
-        return 0;
-}
+/* With --noflush the declaration of a chain that exists flushes that chain
+ * only, and the new rules come in the same commit: the rules are replaced,
+ * never briefly missing, and never doubled. Both directions: with
+ * route_localnet the bridge accepts 127.0.0.0/8 sources too (all but the
+ * host's own 127.0.0.1), and a forged "local" sender would reach services
+ * that trust 127.0.0.0/8 (blindly for TCP, fully for UDP). */
+static const char loopback_script[] =
+        "*filter\n"
+        ":" FIREWALL_LOOPBACK_CHAIN " - [0:0]\n"
+        "-A " FIREWALL_LOOPBACK_CHAIN " ! -i lo -d 127.0.0.0/8"
+        " -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT"
+        " -m comment --comment \"peapod: loopback stays loopback\" -j DROP\n"
+        "-A " FIREWALL_LOOPBACK_CHAIN " ! -i lo -s 127.0.0.0/8"
+        " -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT"
+        " -m comment --comment \"peapod: loopback stays loopback\" -j DROP\n"
+        "COMMIT\n";
 
-int firewall_pod_ports_unbind(const char *pod_id, PeapodError *err) {
-        char chain[sizeof(FIREWALL_PORT_CHAIN_PREFIX) + 20], errbuf[FIREWALL_STDERR_MAX + 1];
-        int r;
+static const char * const base_chains[] = { "INPUT", "FORWARD" };
 
-        if (port_chain(pod_id, chain) < 0)
-                return -EINVAL;
-        r = tool_run(STRV_MAKE("ebtables", "-t", "filter", "-L", chain), NULL, errbuf);
-        if (r == -ENOENT || r == 1)
-                return 0; /* no ebtables, or no such chain: nothing of ours */
-        if (r < 0)
-                return peapod_error_set(err, r, "Cannot run ebtables: %s", strerror(-r));
-        if (r > 0)
-                return peapod_error_set(err, -EIO, "ebtables -L %s failed (exit status %d): %.200s", chain, r, errbuf);
-        /* Each jump on its own: one an operator deleted must not keep the
-         * others and the chain. */
-        FOREACH_STRV(base, STRV_MAKE("INPUT", "FORWARD"))
-                (void) tool_run(STRV_MAKE("ebtables", "-t", "filter", "-D", base, "-j", chain), NULL, errbuf);
-        r = tool_run(STRV_MAKE("ebtables", "-t", "filter", "-F", chain), NULL, errbuf);
-        if (r == 0)
-                r = tool_run(STRV_MAKE("ebtables", "-t", "filter", "-X", chain), NULL, errbuf);
-        if (r < 0)
-                return peapod_error_set(err, r, "Cannot run ebtables: %s", strerror(-r));
-        if (r > 0)
-                return peapod_error_set(err, -EIO, "Failed to remove ebtables chain %s (exit status %d): %.200s", chain,
-                                        r, errbuf);
-        return 0;
-}
+/* Each operation is a short sequence of tool runs where the next depends
+ * on how the last ended; the tools are children the loop watches. */
+typedef enum FirewallStep {
+        GUARD_RESTORE,     /* iptables-restore of the chain */
+        GUARD_CHECK_JUMP,  /* iptables -C BASE -j chain */
+        GUARD_INSERT_JUMP, /* iptables-restore -I BASE 1 -j chain */
+        UNBIND_LIST,       /* ebtables -L chain: is there one? */
+        UNBIND_DELETE_JUMP,
+        UNBIND_FLUSH,
+        UNBIND_DELETE,
+        BIND_RESTORE,      /* ebtables-restore of chain and jumps */
+        STEP_DONE,
+} FirewallStep;
 
-int firewall_pod_ports_bind(const char *pod_id, const char *rules, PeapodError *err) {
+struct FirewallOp {
+        sd_event *event;
+        sd_event_source *defer;
+        Spawn *spawn;
+        FirewallStep step;
+        bool bind; /* unbind, then bind */
+        size_t base;
         char chain[sizeof(FIREWALL_PORT_CHAIN_PREFIX) + 20];
-        _cleanup_free_ char *script = NULL;
+        char *script;
+        int status; /* of the last tool: exit status, or -errno */
+        char errbuf[FIREWALL_STDERR_MAX + 1];
+        PeapodError err;
+        firewall_callback_t callback;
+        void *userdata;
+};
+
+FirewallOp *firewall_op_free(FirewallOp *op) {
+        if (!op)
+                return NULL;
+        spawn_free(op->spawn);
+        sd_event_source_disable_unref(op->defer);
+        sd_event_unref(op->event);
+        free(op->script);
+        return mfree(op);
+}
+
+static void op_step(FirewallOp *op);
+
+static void op_end(FirewallOp *op, int r) {
+        op->step = STEP_DONE;
+        op->callback(op, r, &op->err, op->userdata);
+}
+
+static void on_tool_done(Spawn *sp, int error, SpawnResult *res, void *userdata) {
+        FirewallOp *op = userdata;
+
+        if (error < 0)
+                op->status = error;
+        else {
+                /* Keep the first line: iptables says what is wrong first. */
+                snprintf(op->errbuf, sizeof(op->errbuf), "%s", strempty(res->err));
+                op->errbuf[strcspn(op->errbuf, "\n")] = 0;
+                op->status = res->code == CLD_EXITED ? res->status : -EIO;
+        }
+        op->spawn = spawn_free(op->spawn);
+        op_step(op);
+}
+
+/* Runs argv[0], found in CNI_TOOLS_PATH, with input (may be NULL) on stdin
+ * in a clean environment; op_step() goes on from its end. */
+static void op_exec(FirewallOp *op, char * const *argv, const char *input) {
+        _cleanup_free_ char *path = NULL;
         int r;
 
-        if (port_chain(pod_id, chain) < 0)
-                return -EINVAL;
-        /* A chain left by a crash is removed with its jumps first, so that
-         * the jumps below are never doubled. */
-        r = firewall_pod_ports_unbind(pod_id, err);
+        op->errbuf[0] = 0;
+        if (input && strlen(input) > FIREWALL_INPUT_MAX)
+                r = -E2BIG;
+        else
+                r = spawn_find_program(CNI_TOOLS_PATH, argv[0], &path);
+        if (r >= 0)
+                r = spawn_start(op->event,
+                                &(SpawnOptions) {
+                                        .path = path,
+                                        .argv = argv,
+                                        .env = STRV_MAKE("PATH=" CNI_TOOLS_PATH),
+                                        .input = input,
+                                        .input_size = input ? strlen(input) : 0,
+                                        .err_max = FIREWALL_STDERR_MAX,
+                                        .timeout_usec = FIREWALL_TIMEOUT_USEC,
+                                },
+                                on_tool_done, op, &op->spawn);
+        if (r < 0) {
+                op->status = r;
+                op_step(op);
+        }
+}
+
+static void op_restore_ebtables(FirewallOp *op) {
+        op->step = BIND_RESTORE;
+        op_exec(op, STRV_MAKE("ebtables-restore", "--noflush"), op->script);
+}
+
+/* Called at the start (status unused) and after each tool with its status. */
+static void op_step(FirewallOp *op) {
+        int st = op->status;
+
+        switch (op->step) {
+        case GUARD_RESTORE:
+                if (st < 0)
+                        return op_end(op, peapod_error_set(&op->err, st, "Cannot run iptables-restore to guard the host's loopback: %s",
+                                                           strerror(-st)));
+                if (st > 0)
+                        return op_end(op, peapod_error_set(&op->err, -EIO,
+                                                           "iptables-restore failed to guard the host's loopback (exit status %d): %.200s",
+                                                           st, op->errbuf));
+                op->base = 0;
+                op->step = GUARD_CHECK_JUMP;
+                /* The jumps go first in their chains, so that no ACCEPT of the
+                 * host's own firewall before them lets the packets through. */
+                return op_exec(op, STRV_MAKE("iptables", IPTABLES_WAIT, "-t", "filter", "-C", (char *) base_chains[0], "-j",
+                                             FIREWALL_LOOPBACK_CHAIN),
+                               NULL);
+        case GUARD_CHECK_JUMP:
+                if (st < 0)
+                        return op_end(op, peapod_error_set(&op->err, st, "Cannot run iptables to guard the host's loopback: %s",
+                                                           strerror(-st)));
+                if (st == 1) { /* no such rule */
+                        free(op->script);
+                        if (asprintf(&op->script, "*filter\n-I %s 1 -j " FIREWALL_LOOPBACK_CHAIN "\nCOMMIT\n",
+                                     base_chains[op->base]) < 0)
+                                return op_end(op, -ENOMEM);
+                        op->step = GUARD_INSERT_JUMP;
+                        return op_exec(op, STRV_MAKE("iptables-restore", IPTABLES_WAIT, "--noflush"), op->script);
+                }
+                if (st != 0)
+                        return op_end(op, peapod_error_set(&op->err, -EIO, "iptables -C %s failed (exit status %d): %.200s",
+                                                           base_chains[op->base], st, op->errbuf));
+                __attribute__((__fallthrough__));
+        case GUARD_INSERT_JUMP:
+                if (op->step == GUARD_INSERT_JUMP && st != 0)
+                        return op_end(op, st < 0 ? peapod_error_set(&op->err, st,
+                                                                    "Cannot run iptables-restore to guard the host's loopback: %s",
+                                                                    strerror(-st))
+                                                 : peapod_error_set(&op->err, -EIO,
+                                                                    "iptables-restore failed to guard the host's loopback (exit status %d): %.200s",
+                                                                    st, op->errbuf));
+                if (++op->base >= ELEMENTSOF(base_chains))
+                        return op_end(op, 0);
+                op->step = GUARD_CHECK_JUMP;
+                return op_exec(op, STRV_MAKE("iptables", IPTABLES_WAIT, "-t", "filter", "-C",
+                                             (char *) base_chains[op->base], "-j", FIREWALL_LOOPBACK_CHAIN),
+                               NULL);
+
+        case UNBIND_LIST:
+                if (st == -ENOENT || st == 1) /* no ebtables, or no such chain: nothing of ours */
+                        return op->bind ? op_restore_ebtables(op) : op_end(op, 0);
+                if (st < 0)
+                        return op_end(op, peapod_error_set(&op->err, st, "Cannot run ebtables: %s", strerror(-st)));
+                if (st > 0)
+                        return op_end(op, peapod_error_set(&op->err, -EIO, "ebtables -L %s failed (exit status %d): %.200s",
+                                                           op->chain, st, op->errbuf));
+                /* Each jump on its own: one an operator deleted must not keep
+                 * the others and the chain. */
+                op->base = 0;
+                op->step = UNBIND_DELETE_JUMP;
+                return op_exec(op, STRV_MAKE("ebtables", "-t", "filter", "-D", (char *) base_chains[0], "-j", op->chain),
+                               NULL);
+        case UNBIND_DELETE_JUMP:
+                if (++op->base < ELEMENTSOF(base_chains))
+                        return op_exec(op, STRV_MAKE("ebtables", "-t", "filter", "-D", (char *) base_chains[op->base], "-j",
+                                                     op->chain),
+                                       NULL);
+                op->step = UNBIND_FLUSH;
+                return op_exec(op, STRV_MAKE("ebtables", "-t", "filter", "-F", op->chain), NULL);
+        case UNBIND_FLUSH:
+                if (st == 0) {
+                        op->step = UNBIND_DELETE;
+                        return op_exec(op, STRV_MAKE("ebtables", "-t", "filter", "-X", op->chain), NULL);
+                }
+                __attribute__((__fallthrough__));
+        case UNBIND_DELETE:
+                if (st < 0)
+                        return op_end(op, peapod_error_set(&op->err, st, "Cannot run ebtables: %s", strerror(-st)));
+                if (st > 0)
+                        return op_end(op, peapod_error_set(&op->err, -EIO,
+                                                           "Failed to remove ebtables chain %s (exit status %d): %.200s",
+                                                           op->chain, st, op->errbuf));
+                return op->bind ? op_restore_ebtables(op) : op_end(op, 0);
+        case BIND_RESTORE:
+                if (st < 0)
+                        return op_end(op, peapod_error_set(&op->err, st,
+                                                           "Cannot run ebtables-restore to bind the pod's bridge ports: %s",
+                                                           strerror(-st)));
+                if (st > 0)
+                        return op_end(op, peapod_error_set(&op->err, -EIO,
+                                                           "ebtables-restore failed to bind the pod's bridge ports (exit status %d): %.200s",
+                                                           st, op->errbuf));
+                return op_end(op, 0);
+        case STEP_DONE:
+                break;
+        }
+}
+
+static int on_op_start(sd_event_source *es, void *userdata) {
+        FirewallOp *op = userdata;
+
+        op->defer = sd_event_source_disable_unref(op->defer);
+        switch (op->step) {
+        case GUARD_RESTORE:
+                op_exec(op, STRV_MAKE("iptables-restore", IPTABLES_WAIT, "--noflush"), loopback_script);
+                break;
+        case UNBIND_LIST:
+                op_exec(op, STRV_MAKE("ebtables", "-t", "filter", "-L", op->chain), NULL);
+                break;
+        default:
+                op_end(op, -EINVAL);
+        }
+        return 0;
+}
+
+static int op_new(sd_event *e, FirewallStep first, firewall_callback_t callback, void *userdata, FirewallOp **ret) {
+        _cleanup_(firewall_op_freep) FirewallOp *op = NULL;
+        int r;
+
+        op = calloc(1, sizeof(FirewallOp));
+        if (!op)
+                return -ENOMEM;
+        op->event = sd_event_ref(e);
+        op->step = first;
+        op->callback = callback;
+        op->userdata = userdata;
+        /* The first tool starts from the loop: the callback never runs
+         * before the caller has the op. */
+        r = sd_event_add_defer(e, &op->defer, on_op_start, op);
         if (r < 0)
                 return r;
-        if (asprintf(&script,
+        *ret = TAKE_PTR(op);
+        return 0;
+}
+
+int firewall_loopback_guard_async(sd_event *e, firewall_callback_t callback, void *userdata, FirewallOp **ret) {
+        return op_new(e, GUARD_RESTORE, callback, userdata, ret);
+}
+
+int firewall_pod_ports_unbind_async(sd_event *e, const char *pod_id, firewall_callback_t callback, void *userdata,
+                                    FirewallOp **ret) {
+        _cleanup_(firewall_op_freep) FirewallOp *op = NULL;
+        int r;
+
+        r = op_new(e, UNBIND_LIST, callback, userdata, &op);
+        if (r < 0)
+                return r;
+        r = port_chain(pod_id, op->chain);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(op);
+        return 0;
+}
+
+int firewall_pod_ports_bind_async(sd_event *e, const char *pod_id, const char *rules, firewall_callback_t callback,
+                                  void *userdata, FirewallOp **ret) {
+        _cleanup_(firewall_op_freep) FirewallOp *op = NULL;
+        int r;
+
+        /* A chain left by a crash is removed with its jumps first, so that
+         * the jumps below are never doubled. */
+        r = firewall_pod_ports_unbind_async(e, pod_id, callback, userdata, &op);
+        if (r < 0)
+                return r;
+        op->bind = true;
+        if (asprintf(&op->script,
                      "*filter\n"
                      ":%1$s RETURN\n"
                      "%2$s"
                      "-I INPUT 1 -j %1$s\n"
                      "-I FORWARD 1 -j %1$s\n"
                      "COMMIT\n",
-                     chain, strempty(rules)) < 0)
+                     op->chain, strempty(rules)) < 0)
                 return -ENOMEM;
-        return ebtables_restore(script, err);
+        *ret = TAKE_PTR(op);
+        return 0;
+}
+
+typedef struct OpWait {
+        bool done;
+        int r;
+        PeapodError *err;
+} OpWait;
+
+static void on_op_sync_done(FirewallOp *op, int r, const PeapodError *err, void *userdata) {
+        OpWait *w = userdata;
+
+        w->done = true;
+        w->r = r;
+        if (r < 0 && w->err && !peapod_error_is_set(w->err))
+                *w->err = *err;
+}
+
+/* The synchronous forms: the same on a private loop. */
+static int op_run_sync(int (*start)(sd_event *e, const char *pod_id, const char *rules, OpWait *w, FirewallOp **ret),
+                       const char *pod_id, const char *rules, PeapodError *err) {
+        _cleanup_(firewall_op_freep) FirewallOp *op = NULL;
+        OpWait w = { .err = err };
+        SpawnLoop l;
+        int r;
+
+        r = spawn_loop_open(&l);
+        if (r < 0)
+                return r;
+        r = start(l.event, pod_id, rules, &w, &op);
+        if (r >= 0)
+                r = spawn_loop_run(&l, &w.done);
+        if (r >= 0)
+                r = w.r;
+        op = firewall_op_free(op);
+        spawn_loop_close(&l);
+        return r;
+}
+
+static int start_guard(sd_event *e, const char *pod_id, const char *rules, OpWait *w, FirewallOp **ret) {
+        return firewall_loopback_guard_async(e, on_op_sync_done, w, ret);
+}
+
+static int start_unbind(sd_event *e, const char *pod_id, const char *rules, OpWait *w, FirewallOp **ret) {
+        return firewall_pod_ports_unbind_async(e, pod_id, on_op_sync_done, w, ret);
+}
+
+static int start_bind(sd_event *e, const char *pod_id, const char *rules, OpWait *w, FirewallOp **ret) {
+        return firewall_pod_ports_bind_async(e, pod_id, rules, on_op_sync_done, w, ret);
+}
+
+int firewall_loopback_guard(PeapodError *err) {
+        return op_run_sync(start_guard, NULL, NULL, err);
+}
+
+int firewall_pod_ports_unbind(const char *pod_id, PeapodError *err) {
+        return op_run_sync(start_unbind, pod_id, NULL, err);
+}
+
+int firewall_pod_ports_bind(const char *pod_id, const char *rules, PeapodError *err) {
+        return op_run_sync(start_bind, pod_id, rules, err);
 }

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <systemd/sd-event.h>
+
 #include "error.h"
+#include "macro.h"
 
 /* Host firewall rules of peapod's own, next to the CNI plugins' rules.
  *
@@ -52,3 +55,19 @@ int firewall_pod_ports_bind(const char *pod_id, const char *rules, PeapodError *
 
 /* Removes the pod's chain and its jumps; nothing to do is not an error. */
 int firewall_pod_ports_unbind(const char *pod_id, PeapodError *err);
+
+/* The three operations above on an sd-event loop (the functions above run
+ * them on a private one): the tools are children the loop watches. The
+ * callback runs once, from the loop, never before the call returned, with
+ * what the synchronous form would return; it may free op. Freeing op
+ * earlier kills the tool running and ends the operation without a
+ * callback. */
+typedef struct FirewallOp FirewallOp;
+typedef void (*firewall_callback_t)(FirewallOp *op, int r, const PeapodError *err, void *userdata);
+int firewall_loopback_guard_async(sd_event *e, firewall_callback_t callback, void *userdata, FirewallOp **ret);
+int firewall_pod_ports_bind_async(sd_event *e, const char *pod_id, const char *rules, firewall_callback_t callback,
+                                  void *userdata, FirewallOp **ret);
+int firewall_pod_ports_unbind_async(sd_event *e, const char *pod_id, firewall_callback_t callback, void *userdata,
+                                    FirewallOp **ret);
+FirewallOp *firewall_op_free(FirewallOp *op);
+DEFINE_TRIVIAL_CLEANUP_FUNC(FirewallOp *, firewall_op_free);

@@ -19,6 +19,7 @@
 #include "pod.h"
 #include "string-util.h"
 #include "strv.h"
+#include "subprocess.h"
 
 #ifndef NSFS_MAGIC
 #define NSFS_MAGIC 0x6e736673
@@ -752,47 +753,101 @@ static int port_rules_append(const Pod *p, const CniResult *res, char **rules, P
         return firewall_port_rules_append(p->id, host->name, pod->mac, ipv4, rules, err);
 }
 
-static int network_add_one(PodRuntime *rt, Pod *p, size_t index, const char *netns, const char *records,
-                           int **ifindices, size_t *n_ifindices, char **port_rules, PeapodError *err) {
-        _cleanup_json_ json_object *list = NULL, *rc = NULL, *result = NULL;
-        _cleanup_(cni_result_freep) CniResult *res = NULL;
-        _cleanup_free_ char *record = NULL, *ifname = NULL;
-        const char *network = p->net.networks[index];
+
+/* A pod's networks come up one CNI chain after the other (each ADD needs
+ * the previous networks' records on disk first), on an sd-event loop: the
+ * plugins are children the loop watches (cni_chain_start()). */
+struct PodNetworkStart {
+        PodRuntime *rt;
+        Pod *p;
+        sd_event *event;
+        sd_event_source *defer;
+        char *netns, *records, *port_rules;
+        int *ifindices;
+        size_t n_ifindices;
+        size_t index; /* the network being added */
+        json_object *list, *rc;
+        char *record, *ifname;
+        CniChain *chain;
+        FirewallOp *fw;
+        PodNetworkStop *undo;
+        int error; /* of the failed start, while undo runs */
+        PeapodError err;
+        pod_network_callback_t callback;
+        void *userdata;
+};
+
+static void network_add_clear(PodNetworkStart *ns) {
+        ns->chain = cni_chain_free(ns->chain);
+        json_object_put(TAKE_PTR(ns->list));
+        json_object_put(TAKE_PTR(ns->rc));
+        ns->record = mfree(ns->record);
+        ns->ifname = mfree(ns->ifname);
+}
+
+PodNetworkStart *pod_network_start_free(PodNetworkStart *ns) {
+        if (!ns)
+                return NULL;
+        network_add_clear(ns);
+        firewall_op_free(ns->fw);
+        pod_network_stop_free(ns->undo);
+        sd_event_source_disable_unref(ns->defer);
+        sd_event_unref(ns->event);
+        free(ns->netns);
+        free(ns->records);
+        free(ns->port_rules);
+        free(ns->ifindices);
+        return mfree(ns);
+}
+
+int pod_network_start_ifindices(PodNetworkStart *ns, int **ret, size_t *ret_n) {
+        *ret = TAKE_PTR(ns->ifindices);
+        *ret_n = ns->n_ifindices;
+        ns->n_ifindices = 0;
+        return 0;
+}
+
+/* Before the ADD of network index: its config, and its record on disk. */
+static int network_add_begin(PodNetworkStart *ns) {
+        PodRuntime *rt = ns->rt;
+        Pod *p = ns->p;
+        const char *network = p->net.networks[ns->index];
         int r;
 
-        if (asprintf(&ifname, "eth%zu", index) < 0 || asprintf(&record, "%s/%02zu.json", records, index) < 0)
+        if (asprintf(&ns->ifname, "eth%zu", ns->index) < 0 || asprintf(&ns->record, "%s/%02zu.json", ns->records, ns->index) < 0)
                 return -ENOMEM;
-        r = cni_conflist_load(rt->cni_conf_dir ?: CNI_DEFAULT_CONF_DIR, network, &list, err);
+        r = cni_conflist_load(rt->cni_conf_dir ?: CNI_DEFAULT_CONF_DIR, network, &ns->list, &ns->err);
         if (r < 0)
                 return r;
-        r = runtime_config_for(p, index, &rc);
+        r = runtime_config_for(p, ns->index, &ns->rc);
         if (r < 0)
                 return r;
         /* Recorded before the ADD: whatever the plugins do before a crash
          * can be deleted again from this record. */
-        r = record_write(record, network, ifname, list, rc, NULL);
+        r = record_write(ns->record, network, ns->ifname, ns->list, ns->rc, NULL);
         if (r < 0)
-                return peapod_error_set(err, r, "Failed to write %s: %s", record, strerror(-r));
+                return peapod_error_set(&ns->err, r, "Failed to write %s: %s", ns->record, strerror(-r));
+        return 0;
+}
 
-        CniContext c = {
-                .plugin_dirs = rt->cni_plugin_dirs ?: STRV_MAKE(CNI_DEFAULT_PLUGIN_DIR),
-                .container_id = p->id,
-                .netns = netns,
-                .ifname = ifname,
-        };
-        r = cni_conflist_add(&c, list, rc, &result, err);
+/* After the ADD: the result recorded, the addresses, the port rules and
+ * the host-side interfaces taken from it. */
+static int network_add_end(PodNetworkStart *ns, json_object *result) {
+        _cleanup_(cni_result_freep) CniResult *res = NULL;
+        Pod *p = ns->p;
+        const char *network = p->net.networks[ns->index];
+        int r;
+
+        r = record_write(ns->record, network, ns->ifname, ns->list, ns->rc, result);
         if (r < 0)
-                return peapod_error_prefix(err, r, "Network %s", network);
-        r = record_write(record, network, ifname, list, rc, result);
-        if (r < 0)
-                return peapod_error_set(err, r, "Failed to write %s: %s", record, strerror(-r));
+                return peapod_error_set(&ns->err, r, "Failed to write %s: %s", ns->record, strerror(-r));
 
         r = cni_result_from_json(result, &res);
         if (r < 0)
-                return peapod_error_set(err, r, "Network %s: the result cannot be read", network);
+                return peapod_error_set(&ns->err, r, "Network %s: the result cannot be read", network);
         for (size_t i = 0; i < res->n_ips; i++) {
                 const CniIp *ip = &res->ips[i];
-                const char *itf = ifname;
+                const char *itf = ns->ifname;
 
                 if (ip->interface >= 0) {
                         const CniInterface *ci = &res->interfaces[ip->interface];
@@ -804,9 +859,9 @@ static int network_add_one(PodRuntime *rt, Pod *p, size_t index, const char *net
                 if (r < 0)
                         return r;
         }
-        r = port_rules_append(p, res, port_rules, err);
+        r = port_rules_append(p, res, &ns->port_rules, &ns->err);
         if (r < 0)
-                return peapod_error_prefix(err, r, "Network %s", network);
+                return peapod_error_prefix(&ns->err, r, "Network %s", network);
         for (size_t i = 0; i < res->n_interfaces; i++) {
                 const CniInterface *ci = &res->interfaces[i];
                 unsigned idx;
@@ -817,75 +872,251 @@ static int network_add_one(PodRuntime *rt, Pod *p, size_t index, const char *net
                 idx = if_nametoindex(ci->name);
                 if (idx == 0)
                         continue;
-                n = reallocarray(*ifindices, *n_ifindices + 1, sizeof(int));
+                n = reallocarray(ns->ifindices, ns->n_ifindices + 1, sizeof(int));
                 if (!n)
                         return -ENOMEM;
-                *ifindices = n;
-                n[(*n_ifindices)++] = (int) idx;
+                ns->ifindices = n;
+                n[ns->n_ifindices++] = (int) idx;
         }
         return 0;
 }
 
-int pod_network_start(PodRuntime *rt, Pod *p, int **ret_ifindices, size_t *ret_n_ifindices, PeapodError *err) {
-        _cleanup_free_ char *netns = NULL, *records = NULL, *port_rules = NULL;
-        _cleanup_free_ int *ifindices = NULL;
-        size_t n_ifindices = 0;
+static void on_start_undone(PodNetworkStop *stop, int r, const PeapodError *err, void *userdata) {
+        PodNetworkStart *ns = userdata;
+
+        /* A DEL that failed keeps its record: the next stop or removal
+         * tries again. The start's own error is what the caller hears. */
+        ns->undo = pod_network_stop_free(ns->undo);
+        ns->callback(ns, ns->error, &ns->err, ns->userdata);
+}
+
+/* The end: on failure what was added is deleted again (its DELs, as
+ * children of the loop too), then the caller hears of it, last. */
+static void network_start_complete(PodNetworkStart *ns, int r) {
+        if (r >= 0) {
+                r = write_etc_files(ns->rt, ns->p);
+                if (r < 0)
+                        peapod_error_set(&ns->err, r, "Failed to write the pod's /etc files: %s", strerror(-r));
+        }
+        if (r < 0) {
+                int k;
+
+                ns->error = r;
+                k = pod_network_stop_async(ns->rt, ns->event, ns->p, false, on_start_undone, ns, &ns->undo);
+                if (k >= 0)
+                        return;
+                (void) pod_network_stop(ns->rt, ns->p, false, NULL);
+        }
+        ns->callback(ns, r, &ns->err, ns->userdata);
+}
+
+static void on_ports_bound(FirewallOp *op, int r, const PeapodError *err, void *userdata) {
+        PodNetworkStart *ns = userdata;
+
+        ns->fw = firewall_op_free(ns->fw);
+        if (r < 0 && !peapod_error_is_set(&ns->err))
+                ns->err = *err;
+        network_start_complete(ns, r);
+}
+
+static void network_start_end(PodNetworkStart *ns, int r) {
+        network_add_clear(ns);
+        if (r >= 0 && ns->port_rules) {
+                /* Before any app runs: an app that retains NET_RAW must not
+                 * speak for other pods or the gateway on the bridge. */
+                r = firewall_pod_ports_bind_async(ns->event, ns->p->id, ns->port_rules, on_ports_bound, ns, &ns->fw);
+                if (r >= 0)
+                        return;
+        }
+        network_start_complete(ns, r);
+}
+
+static void network_add_next(PodNetworkStart *ns);
+
+static void on_network_added(CniChain *chain, int r, json_object *result, const PeapodError *err, void *userdata) {
+        PodNetworkStart *ns = userdata;
+
+        if (r < 0) {
+                if (!peapod_error_is_set(&ns->err))
+                        ns->err = *err;
+                return network_start_end(ns, peapod_error_prefix(&ns->err, r, "Network %s", ns->p->net.networks[ns->index]));
+        }
+        r = network_add_end(ns, result);
+        if (r < 0)
+                return network_start_end(ns, r);
+        network_add_clear(ns);
+        ns->index++;
+        network_add_next(ns);
+}
+
+static void network_add_next(PodNetworkStart *ns) {
+        PodRuntime *rt = ns->rt;
+        Pod *p = ns->p;
         int r;
 
+        if (p->net.mode != POD_NETWORK_CNI || !p->net.networks || !p->net.networks[ns->index])
+                return network_start_end(ns, 0);
+        r = network_add_begin(ns);
+        if (r >= 0) {
+                CniContext c = {
+                        .plugin_dirs = rt->cni_plugin_dirs ?: STRV_MAKE(CNI_DEFAULT_PLUGIN_DIR),
+                        .container_id = p->id,
+                        .netns = ns->netns,
+                        .ifname = ns->ifname,
+                };
+                r = cni_chain_start(ns->event, &c, "ADD", ns->list, ns->rc, NULL, on_network_added, ns, &ns->chain);
+        }
+        if (r < 0)
+                network_start_end(ns, r);
+}
+
+static void on_loopback_guarded(FirewallOp *op, int r, const PeapodError *err, void *userdata) {
+        PodNetworkStart *ns = userdata;
+
+        ns->fw = firewall_op_free(ns->fw);
+        if (r < 0) {
+                if (!peapod_error_is_set(&ns->err))
+                        ns->err = *err;
+                return network_start_end(ns, r);
+        }
+        network_add_next(ns);
+}
+
+static int on_network_start(sd_event_source *es, void *userdata) {
+        PodNetworkStart *ns = userdata;
+        int r;
+
+        ns->defer = sd_event_source_disable_unref(ns->defer);
+        if (ns->p->net.mode != POD_NETWORK_CNI) {
+                network_add_next(ns);
+                return 0;
+        }
+        /* Before any plugin runs: portmap may turn on route_localnet, and
+         * the pod must never reach the host's loopback through it
+         * (firewall.h). Refused when it cannot be installed rather than
+         * started unguarded. */
+        r = firewall_loopback_guard_async(ns->event, on_loopback_guarded, ns, &ns->fw);
+        if (r < 0)
+                network_start_end(ns, r);
+        return 0;
+}
+
+int pod_network_start_async(PodRuntime *rt, sd_event *e, Pod *p, pod_network_callback_t callback, void *userdata,
+                            PodNetworkStart **ret, PeapodError *err) {
+        _cleanup_(pod_network_start_freep) PodNetworkStart *ns = NULL;
+        int r;
+
+        ns = calloc(1, sizeof(PodNetworkStart));
+        if (!ns)
+                return -ENOMEM;
+        ns->rt = rt;
+        ns->p = p;
+        ns->event = sd_event_ref(e);
+        ns->callback = callback;
+        ns->userdata = userdata;
         pod_network_clear_addresses(&p->net);
         if (p->net.mode == POD_NETWORK_CNI) {
                 if (p->leader <= 1)
                         return -ESRCH;
-                r = network_record_dir(rt, p, &records);
+                r = network_record_dir(rt, p, &ns->records);
                 if (r < 0)
                         return r;
-                r = mkdir_p(records, 0700);
+                r = mkdir_p(ns->records, 0700);
                 if (r < 0)
-                        return peapod_error_set(err, r, "Failed to create %s: %s", records, strerror(-r));
-                /* Before any plugin runs: portmap may turn on
-                 * route_localnet, and the pod must never reach the host's
-                 * loopback through it (firewall.h). Refused when it cannot
-                 * be installed rather than started unguarded. */
-                r = firewall_loopback_guard(err);
-                if (r < 0)
-                        return r;
-                r = netns_bind(rt, p, &netns);
+                        return peapod_error_set(err, r, "Failed to create %s: %s", ns->records, strerror(-r));
+                r = netns_bind(rt, p, &ns->netns);
                 if (r < 0)
                         return peapod_error_set(err, r, "Failed to bind the pod's network namespace: %s", strerror(-r));
-                for (size_t i = 0; p->net.networks && p->net.networks[i]; i++) {
-                        r = network_add_one(rt, p, i, netns, records, &ifindices, &n_ifindices, &port_rules, err);
-                        if (r < 0) {
-                                (void) pod_network_stop(rt, p, false, NULL);
-                                return r;
-                        }
-                }
-                /* Before any app runs: an app that retains NET_RAW must not
-                 * speak for other pods or the gateway on the bridge. */
-                if (port_rules) {
-                        r = firewall_pod_ports_bind(p->id, port_rules, err);
-                        if (r < 0) {
-                                (void) pod_network_stop(rt, p, false, NULL);
-                                return r;
-                        }
-                }
         }
-        r = write_etc_files(rt, p);
+        /* The rest from the loop: the callback never runs before this returns. */
+        r = sd_event_add_defer(e, &ns->defer, on_network_start, ns);
         if (r < 0) {
                 (void) pod_network_stop(rt, p, false, NULL);
-                return peapod_error_set(err, r, "Failed to write the pod's /etc files: %s", strerror(-r));
+                return r;
         }
-        if (ret_ifindices) {
-                *ret_ifindices = TAKE_PTR(ifindices);
-                *ret_n_ifindices = n_ifindices;
-        }
+        *ret = TAKE_PTR(ns);
         return 0;
+}
+
+typedef struct NetworkWait {
+        bool done;
+        int r;
+        PeapodError *err;
+} NetworkWait;
+
+static void on_network_sync_done(PodNetworkStart *ns, int r, const PeapodError *err, void *userdata) {
+        NetworkWait *w = userdata;
+
+        w->done = true;
+        w->r = r;
+        if (r < 0 && w->err && !peapod_error_is_set(w->err))
+                *w->err = *err;
+}
+
+int pod_network_start(PodRuntime *rt, Pod *p, int **ret_ifindices, size_t *ret_n_ifindices, PeapodError *err) {
+        _cleanup_(pod_network_start_freep) PodNetworkStart *ns = NULL;
+        NetworkWait w = { .err = err };
+        SpawnLoop l;
+        int r;
+
+        r = spawn_loop_open(&l);
+        if (r < 0)
+                return r;
+        r = pod_network_start_async(rt, l.event, p, on_network_sync_done, &w, &ns, err);
+        if (r >= 0)
+                r = spawn_loop_run(&l, &w.done);
+        if (r >= 0)
+                r = w.r;
+        if (r >= 0 && ret_ifindices)
+                (void) pod_network_start_ifindices(ns, ret_ifindices, ret_n_ifindices);
+        ns = pod_network_start_free(ns);
+        spawn_loop_close(&l);
+        return r;
 }
 
 static int record_compare_desc(const void *a, const void *b) {
         return -strcmp(*(char * const *) a, *(char * const *) b);
 }
 
-static int network_del_record(PodRuntime *rt, Pod *p, const char *path, const char *netns, PeapodError *err) {
+static void on_network_deleted(CniChain *chain, int r, json_object *result, const PeapodError *err, void *userdata);
+
+/* DEL of every record, one CNI chain after the other in the reverse order
+ * of the ADDs, on an sd-event loop; then the namespace goes. */
+struct PodNetworkStop {
+        PodRuntime *rt;
+        Pod *p;
+        bool force;
+        sd_event *event;
+        sd_event_source *defer;
+        char *records, *netns;
+        char **files;
+        size_t index;
+        int error;
+        char *path, *network; /* of the record being deleted */
+        CniChain *chain;
+        FirewallOp *fw;
+        PeapodError err;
+        pod_network_stop_callback_t callback;
+        void *userdata;
+};
+
+PodNetworkStop *pod_network_stop_free(PodNetworkStop *ns) {
+        if (!ns)
+                return NULL;
+        cni_chain_free(ns->chain);
+        firewall_op_free(ns->fw);
+        sd_event_source_disable_unref(ns->defer);
+        sd_event_unref(ns->event);
+        free(ns->records);
+        free(ns->netns);
+        strv_free(ns->files);
+        free(ns->path);
+        free(ns->network);
+        return mfree(ns);
+}
+
+/* Reads the record at ns->path and starts its DEL. */
+static int network_del_begin(PodNetworkStop *ns, PeapodError *err) {
         _cleanup_free_ char *text = NULL;
         _cleanup_json_ json_object *o = NULL, *list = NULL;
         json_object *conflist, *rc = NULL, *result = NULL;
@@ -893,20 +1124,20 @@ static int network_del_record(PodRuntime *rt, Pod *p, const char *path, const ch
         size_t size;
         int r;
 
-        r = read_file(path, NETWORK_RECORD_MAX, &text, &size);
+        r = read_file(ns->path, NETWORK_RECORD_MAX, &text, &size);
         if (r < 0)
-                return peapod_error_set(err, r, "Failed to read %s: %s", path, strerror(-r));
+                return peapod_error_set(err, r, "Failed to read %s: %s", ns->path, strerror(-r));
         o = json_tokener_parse(text);
         if (!o || !json_object_is_type(o, json_type_object) || json_get_string(o, "ifname", &ifname) < 0 ||
             json_get_string(o, "network", &network) < 0 || !json_object_object_get_ex(o, "conflist", &conflist) ||
             strlen(ifname) >= IFNAMSIZ)
-                return peapod_error_set(err, -EBADMSG, "%s is not a network record", path);
+                return peapod_error_set(err, -EBADMSG, "%s is not a network record", ns->path);
         /* Checked as strictly as a file from /etc/cni/net.d. */
         {
-                const char *s = json_object_to_json_string_ext(conflist, JSON_C_TO_STRING_PLAIN);
-                r = cni_conflist_parse(s, strlen(s), false, &list, err);
+                const char *t = json_object_to_json_string_ext(conflist, JSON_C_TO_STRING_PLAIN);
+                r = cni_conflist_parse(t, strlen(t), false, &list, err);
                 if (r < 0)
-                        return peapod_error_prefix(err, r, "%s", path);
+                        return peapod_error_prefix(err, r, "%s", ns->path);
         }
         (void) json_object_object_get_ex(o, "runtimeConfig", &rc);
         if (rc && !json_object_is_type(rc, json_type_object))
@@ -914,42 +1145,148 @@ static int network_del_record(PodRuntime *rt, Pod *p, const char *path, const ch
         (void) json_object_object_get_ex(o, "result", &result);
         if (result && !json_object_is_type(result, json_type_object))
                 result = NULL;
+        ns->network = strdup(network);
+        if (!ns->network)
+                return -ENOMEM;
 
         CniContext c = {
-                .plugin_dirs = rt->cni_plugin_dirs ?: STRV_MAKE(CNI_DEFAULT_PLUGIN_DIR),
-                .container_id = p->id,
-                .netns = netns,
+                .plugin_dirs = ns->rt->cni_plugin_dirs ?: STRV_MAKE(CNI_DEFAULT_PLUGIN_DIR),
+                .container_id = ns->p->id,
+                .netns = ns->netns,
                 .ifname = ifname,
         };
-        r = cni_conflist_del(&c, list, rc, result, err);
-        if (r < 0)
-                return peapod_error_prefix(err, r, "Network %s", network);
-        if (unlink(path) < 0 && errno != ENOENT)
-                return -errno;
+        return cni_chain_start(ns->event, &c, "DEL", list, rc, result, on_network_deleted, ns, &ns->chain);
+}
+
+static void network_stop_end(PodNetworkStop *ns) {
+        int r = ns->error;
+
+        if (r >= 0 || ns->force) {
+                int k;
+
+                (void) rmdir(ns->records);
+                k = netns_unbind(ns->netns);
+                if (k < 0) {
+                        peapod_error_set(ns->error < 0 ? NULL : &ns->err, k, "Failed to unbind %s: %s", ns->netns,
+                                         strerror(-k));
+                        if (r >= 0)
+                                r = k;
+                } else
+                        pod_network_clear_addresses(&ns->p->net);
+        }
+        /* Otherwise the namespace stays for the next try. */
+        ns->callback(ns, r, &ns->err, ns->userdata);
+}
+
+static void network_del_next(PodNetworkStop *ns) {
+        /* The reverse of the order of the ADDs, as the spec asks. */
+        while (ns->files && ns->files[ns->index]) {
+                PeapodError *err = ns->error < 0 ? NULL : &ns->err;
+                int r;
+
+                ns->path = mfree(ns->path);
+                ns->network = mfree(ns->network);
+                if (asprintf(&ns->path, "%s/%s", ns->records, ns->files[ns->index++]) < 0)
+                        r = -ENOMEM;
+                else
+                        r = network_del_begin(ns, err);
+                if (r >= 0)
+                        return; /* on_network_deleted() goes on */
+                if (ns->error >= 0)
+                        ns->error = r;
+                if (ns->force && ns->path)
+                        (void) unlink(ns->path);
+        }
+        network_stop_end(ns);
+}
+
+static void on_network_deleted(CniChain *chain, int r, json_object *result, const PeapodError *err, void *userdata) {
+        PodNetworkStop *ns = userdata;
+
+        ns->chain = cni_chain_free(ns->chain);
+        if (r >= 0 && unlink(ns->path) < 0 && errno != ENOENT)
+                r = -errno;
+        if (r < 0) {
+                if (ns->error >= 0) {
+                        if (err && peapod_error_is_set(err))
+                                ns->err = *err;
+                        (void) peapod_error_prefix(&ns->err, r, "Network %s", strna(ns->network));
+                        ns->error = r;
+                }
+                if (ns->force)
+                        (void) unlink(ns->path);
+        }
+        network_del_next(ns);
+}
+
+static void on_ports_unbound(FirewallOp *op, int r, const PeapodError *err, void *userdata) {
+        PodNetworkStop *ns = userdata;
+
+        ns->fw = firewall_op_free(ns->fw);
+        if (r < 0) {
+                ns->err = *err;
+                ns->error = r;
+        }
+        network_del_next(ns);
+}
+
+static int on_network_stop(sd_event_source *es, void *userdata) {
+        PodNetworkStop *ns = userdata;
+        int r;
+
+        ns->defer = sd_event_source_disable_unref(ns->defer);
+        /* The binding goes before the DELs: its rules name the veths. */
+        if (ns->p->net.mode == POD_NETWORK_CNI) {
+                r = firewall_pod_ports_unbind_async(ns->event, ns->p->id, on_ports_unbound, ns, &ns->fw);
+                if (r >= 0)
+                        return 0;
+                ns->error = r;
+        }
+        network_del_next(ns);
         return 0;
 }
 
-int pod_network_stop(PodRuntime *rt, Pod *p, bool force, PeapodError *err) {
+bool pod_network_needs_stop(const PodRuntime *rt, const Pod *p) {
         _cleanup_free_ char *records = NULL, *netns = NULL;
-        _cleanup_strv_free_ char **files = NULL;
+
+        if (p->net.mode == POD_NETWORK_CNI || p->net.n_addresses > 0)
+                return true;
+        /* Another mode now, but records or a namespace of an earlier one. */
+        if (network_record_dir(rt, p, &records) < 0 || pod_netns_path(rt, p, &netns) < 0)
+                return true;
+        return access(records, F_OK) >= 0 || access(netns, F_OK) >= 0;
+}
+
+int pod_network_stop_async(PodRuntime *rt, sd_event *e, Pod *p, bool force, pod_network_stop_callback_t callback,
+                           void *userdata, PodNetworkStop **ret) {
+        _cleanup_(pod_network_stop_freep) PodNetworkStop *ns = NULL;
         DIR *d;
         struct dirent *de;
-        int r = 0, ret = 0;
+        int r = 0;
 
-        r = network_record_dir(rt, p, &records);
+        ns = calloc(1, sizeof(PodNetworkStop));
+        if (!ns)
+                return -ENOMEM;
+        ns->rt = rt;
+        ns->p = p;
+        ns->force = force;
+        ns->event = sd_event_ref(e);
+        ns->callback = callback;
+        ns->userdata = userdata;
+        r = network_record_dir(rt, p, &ns->records);
         if (r < 0)
                 return r;
-        r = pod_netns_path(rt, p, &netns);
+        r = pod_netns_path(rt, p, &ns->netns);
         if (r < 0)
                 return r;
-        d = opendir(records);
+        d = opendir(ns->records);
         if (d) {
                 while ((de = readdir(d))) {
                         if (de->d_name[0] == '.' || !endswith(de->d_name, ".json"))
                                 continue;
-                        if (strv_length(files) >= POD_NETWORKS_MAX * 4)
+                        if (strv_length(ns->files) >= POD_NETWORKS_MAX * 4)
                                 break;
-                        r = strv_extend(&files, de->d_name);
+                        r = strv_extend(&ns->files, de->d_name);
                         if (r < 0)
                                 break;
                 }
@@ -958,33 +1295,46 @@ int pod_network_stop(PodRuntime *rt, Pod *p, bool force, PeapodError *err) {
                         return r;
         } else if (errno != ENOENT)
                 return -errno;
-        if (files)
-                qsort(files, strv_length(files), sizeof(char *), record_compare_desc);
+        if (ns->files)
+                qsort(ns->files, strv_length(ns->files), sizeof(char *), record_compare_desc);
 
-        if (p->net.mode == POD_NETWORK_CNI) {
-                r = firewall_pod_ports_unbind(p->id, err);
-                if (r < 0)
-                        ret = r;
-        }
-
-        /* The reverse of the order of the ADDs, as the spec asks. */
-        FOREACH_STRV(f, files) {
-                _cleanup_free_ char *path = NULL;
-
-                if (asprintf(&path, "%s/%s", records, f) < 0)
-                        return -ENOMEM;
-                r = network_del_record(rt, p, path, netns, ret < 0 ? NULL : err);
-                if (r < 0 && ret >= 0)
-                        ret = r;
-                if (r < 0 && force)
-                        (void) unlink(path);
-        }
-        if (ret < 0 && !force)
-                return ret; /* keep the namespace for the next try */
-        (void) rmdir(records);
-        r = netns_unbind(netns);
+        r = sd_event_add_defer(e, &ns->defer, on_network_stop, ns);
         if (r < 0)
-                return peapod_error_set(err, r, "Failed to unbind %s: %s", netns, strerror(-r));
-        pod_network_clear_addresses(&p->net);
-        return ret;
+                return r;
+        *ret = TAKE_PTR(ns);
+        return 0;
+}
+
+typedef struct NetworkStopWait {
+        bool done;
+        int r;
+        PeapodError *err;
+} NetworkStopWait;
+
+static void on_network_stop_sync_done(PodNetworkStop *ns, int r, const PeapodError *err, void *userdata) {
+        NetworkStopWait *w = userdata;
+
+        w->done = true;
+        w->r = r;
+        if (r < 0 && w->err && !peapod_error_is_set(w->err))
+                *w->err = *err;
+}
+
+int pod_network_stop(PodRuntime *rt, Pod *p, bool force, PeapodError *err) {
+        _cleanup_(pod_network_stop_freep) PodNetworkStop *ns = NULL;
+        NetworkStopWait w = { .err = err };
+        SpawnLoop l;
+        int r;
+
+        r = spawn_loop_open(&l);
+        if (r < 0)
+                return r;
+        r = pod_network_stop_async(rt, l.event, p, force, on_network_stop_sync_done, &w, &ns);
+        if (r >= 0)
+                r = spawn_loop_run(&l, &w.done);
+        if (r >= 0)
+                r = w.r;
+        ns = pod_network_stop_free(ns);
+        spawn_loop_close(&l);
+        return r;
 }

@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include <json-c/json.h>
+#include <systemd/sd-event.h>
 
 #include "error.h"
 #include "macro.h"
@@ -114,12 +115,43 @@ int pod_netns_path(const struct PodRuntime *rt, const struct Pod *p, char **ret)
 int pod_network_start(struct PodRuntime *rt, struct Pod *p, int **ret_ifindices, size_t *ret_n_ifindices,
                       PeapodError *err);
 
+/* The same on an sd-event loop (pod_network_start() runs it on a private
+ * one): the plugins and iptables/ebtables are children the loop watches.
+ * What runs no program (the namespace's bind) is done before this returns;
+ * a failure there is returned with err set and no callback. Otherwise the
+ * callback runs once, from the loop: r 0, or -errno with err (what was
+ * added is deleted again by then). p must live until then; freeing ns
+ * earlier kills the plugin running and leaves the records for
+ * pod_network_stop(). */
+typedef struct PodNetworkStart PodNetworkStart;
+typedef void (*pod_network_callback_t)(PodNetworkStart *ns, int r, const PeapodError *err, void *userdata);
+int pod_network_start_async(struct PodRuntime *rt, sd_event *e, struct Pod *p, pod_network_callback_t callback,
+                            void *userdata, PodNetworkStart **ret, PeapodError *err);
+/* The host-side interfaces (for machined), once the callback said 0. */
+int pod_network_start_ifindices(PodNetworkStart *ns, int **ret, size_t *ret_n);
+PodNetworkStart *pod_network_start_free(PodNetworkStart *ns);
+DEFINE_TRIVIAL_CLEANUP_FUNC(PodNetworkStart *, pod_network_start_free);
+
 /* DEL every network recorded under <pod dir>/network/ in reverse order with
  * its saved result, then unbind the namespace. Safe to call at any time and
  * more than once (after a crash, after a reboot). Returns the first error;
  * records of networks whose DEL failed are kept for a later try, unless
  * force: then they are dropped and the namespace unbound all the same. */
 int pod_network_stop(struct PodRuntime *rt, struct Pod *p, bool force, PeapodError *err);
+
+/* Whether pod_network_stop() has anything to do for p (a pod without CNI
+ * networks, records or a bound namespace has not). */
+bool pod_network_needs_stop(const struct PodRuntime *rt, const struct Pod *p);
+
+/* The same on an sd-event loop (pod_network_stop() runs it on a private
+ * one). The callback runs once, from the loop, with what
+ * pod_network_stop() would return; p must live until then. */
+typedef struct PodNetworkStop PodNetworkStop;
+typedef void (*pod_network_stop_callback_t)(PodNetworkStop *ns, int r, const PeapodError *err, void *userdata);
+int pod_network_stop_async(struct PodRuntime *rt, sd_event *e, struct Pod *p, bool force,
+                           pod_network_stop_callback_t callback, void *userdata, PodNetworkStop **ret);
+PodNetworkStop *pod_network_stop_free(PodNetworkStop *ns);
+DEFINE_TRIVIAL_CLEANUP_FUNC(PodNetworkStop *, pod_network_stop_free);
 
 /* The directory whose hosts, resolv.conf and hostname the apps get. */
 int pod_etc_dir(const struct PodRuntime *rt, const struct Pod *p, char **ret);

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <sys/mount.h>
+#include <sys/param.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <syslog.h>
@@ -20,6 +21,7 @@
 #include "pod-runtime.h"
 #include "string-util.h"
 #include "strv.h"
+#include "subprocess.h"
 #include "systemd.h"
 #include "time-util.h"
 
@@ -116,82 +118,144 @@ void app_umount_rootfs(PodRuntime *rt, const Pod *p, const App *a) {
                         break;
 }
 
-/* Run the stage1 init; it reports the host pid of the pod's PID 1 on the
- * pipe once the namespaces and the private root are in place. */
-static int pod_spawn_init(PodRuntime *rt, const Pod *p, pid_t *ret_leader, PeapodError *err) {
-        _cleanup_free_ char *init = NULL, *root = NULL, *root_arg = NULL, *host_arg = NULL;
-        _cleanup_close_ int rfd = -EBADF;
-        int pfd[2];
-        char buf[32] = {};
-        size_t len = 0;
-        pid_t child, leader;
-        int status, r;
+/* The stage1 init, run as a child the loop watches: it reports the host
+ * pid of the pod's PID 1 on the ready pipe (its fd 3) once the namespaces
+ * and the private root are in place, then exits 0. */
+struct PodInitSpawn {
+        Spawn *spawn;
+        int ready_fd;
+        char *init;
+        PeapodError err;
+        pod_init_callback_t callback;
+        void *userdata;
+};
 
-        if (asprintf(&init, "%s/%s/peapod-stage1-init", rt->stage1_dir, pod_stage1(p)) < 0 ||
+PodInitSpawn *pod_init_spawn_free(PodInitSpawn *is) {
+        if (!is)
+                return NULL;
+        spawn_free(is->spawn);
+        safe_close(is->ready_fd);
+        free(is->init);
+        return mfree(is);
+}
+
+static void on_init_done(Spawn *sp, int error, SpawnResult *res, void *userdata) {
+        PodInitSpawn *is = userdata;
+        char buf[32] = {};
+        pid_t leader = 0;
+        ssize_t n;
+        int r = 0;
+
+        if (error < 0)
+                r = peapod_error_set(&is->err, error == -ETIMEDOUT ? -EIO : error, "The pod's init (%s) %s", is->init,
+                                     error == -ETIMEDOUT ? "did not get ready in time" : strerror(-error));
+        else if (res->code != CLD_EXITED || res->status != 0) {
+                /* Its last line of complaint says why. */
+                const char *e = strempty(res->err), *last = e;
+                size_t len = strlen(e);
+
+                while (len > 0 && e[len - 1] == '\n')
+                        len--;
+                for (const char *nl = e; (nl = memchr(nl, '\n', len - (size_t) (nl - e))); nl++)
+                        last = nl + 1;
+                r = peapod_error_set(&is->err, -EIO, "The pod's init (%s) failed: %s %d%s%.*s", is->init,
+                                     res->code == CLD_EXITED ? "exit status" : "signal", res->status,
+                                     len > 0 ? ": " : "", (int) MIN(len - (size_t) (last - e), (size_t) 300), last);
+        }
+        if (r >= 0) {
+                /* It wrote the line before it exited: it is in the pipe. */
+                n = read(is->ready_fd, buf, sizeof(buf) - 1);
+                if (n <= 0 || sscanf(buf, "%d", &leader) != 1 || leader <= 1)
+                        r = peapod_error_set(&is->err, -EIO, "The pod's init reported no pid");
+        }
+        is->spawn = spawn_free(is->spawn);
+        is->callback(is, r, r >= 0 ? leader : 0, &is->err, is->userdata);
+}
+
+int pod_init_spawn_async(PodRuntime *rt, sd_event *e, const Pod *p, pod_init_callback_t callback, void *userdata,
+                         PodInitSpawn **ret, PeapodError *err) {
+        _cleanup_(pod_init_spawn_freep) PodInitSpawn *is = NULL;
+        _cleanup_free_ char *root = NULL, *root_arg = NULL, *host_arg = NULL;
+        _cleanup_close_ int ready_w = -EBADF;
+        int pfd[2], r;
+
+        is = calloc(1, sizeof(PodInitSpawn));
+        if (!is)
+                return -ENOMEM;
+        is->ready_fd = -EBADF;
+        is->callback = callback;
+        is->userdata = userdata;
+        if (asprintf(&is->init, "%s/%s/peapod-stage1-init", rt->stage1_dir, pod_stage1(p)) < 0 ||
             asprintf(&root, "%s/pods/%s/root", rt->state_dir, p->id) < 0 ||
             asprintf(&root_arg, "--root=%s", root) < 0 || asprintf(&host_arg, "--hostname=%s", p->net.hostname ?: p->name) < 0)
                 return -ENOMEM;
         r = mkdir_p(root, 0755);
         if (r < 0)
                 return peapod_error_set(err, r, "Failed to create %s: %s", root, strerror(-r));
-        if (pipe2(pfd, O_CLOEXEC) < 0)
+        if (pipe2(pfd, O_CLOEXEC | O_NONBLOCK) < 0)
                 return -errno;
-        rfd = pfd[0];
+        is->ready_fd = pfd[0];
+        ready_w = pfd[1];
 
-        child = fork();
-        if (child < 0) {
-                safe_close(pfd[1]);
-                return -errno;
-        }
-        if (child == 0) {
-                sigset_t ss;
+        /* --host-network only when asked: a stage1 without it still runs
+         * every other pod. Its stderr (its complaints) is kept for the
+         * error message; the pod's PID 1 closes every fd of ours. */
+        r = spawn_start(e,
+                        &(SpawnOptions) {
+                                .path = is->init,
+                                .argv = p->net.mode == POD_NETWORK_HOST
+                                                ? STRV_MAKE("peapod-stage1-init", root_arg, host_arg, "--ready-fd=3",
+                                                            "--host-network")
+                                                : STRV_MAKE("peapod-stage1-init", root_arg, host_arg, "--ready-fd=3"),
+                                .env = STRV_MAKE("PATH=/usr/sbin:/usr/bin:/sbin:/bin"),
+                                .err_max = 4096,
+                                .err_keep_tail = true,
+                                .timeout_usec = INIT_READY_TIMEOUT_MS * 1000ULL,
+                                .pass_fd = ready_w,
+                        },
+                        on_init_done, is, &is->spawn);
+        if (r < 0)
+                return peapod_error_set(err, r, "Failed to run the pod's init (%s): %s", is->init, strerror(-r));
+        *ret = TAKE_PTR(is);
+        return 0;
+}
 
-                sigemptyset(&ss);
-                sigprocmask(SIG_SETMASK, &ss, NULL);
-                if (dup2(pfd[1], 3) < 0)
-                        _exit(125);
-                close_range(4, ~0U, 0);
-                /* --host-network only when asked: a stage1 without it still
-                 * runs every other pod. */
-                if (p->net.mode == POD_NETWORK_HOST)
-                        execl(init, "peapod-stage1-init", root_arg, host_arg, "--ready-fd=3", "--host-network",
-                              (char *) NULL);
-                else
-                        execl(init, "peapod-stage1-init", root_arg, host_arg, "--ready-fd=3", (char *) NULL);
-                _exit(127);
-        }
-        safe_close(pfd[1]);
+typedef struct InitWait {
+        bool done;
+        int r;
+        pid_t leader;
+        PeapodError *err;
+} InitWait;
 
-        for (;;) {
-                struct pollfd pf = { .fd = rfd, .events = POLLIN };
-                ssize_t n;
+static void on_init_sync_done(PodInitSpawn *is, int r, pid_t leader, const PeapodError *err, void *userdata) {
+        InitWait *w = userdata;
 
-                r = poll(&pf, 1, INIT_READY_TIMEOUT_MS);
-                if (r < 0 && errno == EINTR)
-                        continue;
-                if (r <= 0) {
-                        (void) kill(child, SIGKILL);
-                        break;
-                }
-                n = read(rfd, buf + len, sizeof(buf) - 1 - len);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n <= 0)
-                        break;
-                len += (size_t) n;
-                if (len >= sizeof(buf) - 1)
-                        break;
-        }
-        while (waitpid(child, &status, 0) < 0 && errno == EINTR)
-                ;
-        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-                return peapod_error_set(err, -EIO, "The pod's init (%s) failed: %s %d", init,
-                               WIFEXITED(status) ? "exit status" : "signal",
-                               WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
-        buf[len] = 0;
-        if (sscanf(buf, "%d", &leader) != 1 || leader <= 1)
-                return peapod_error_set(err, -EIO, "The pod's init reported no pid");
-        *ret_leader = leader;
+        w->done = true;
+        w->r = r;
+        w->leader = leader;
+        if (r < 0 && w->err && !peapod_error_is_set(w->err))
+                *w->err = *err;
+}
+
+static int pod_spawn_init(PodRuntime *rt, const Pod *p, pid_t *ret_leader, PeapodError *err) {
+        _cleanup_(pod_init_spawn_freep) PodInitSpawn *is = NULL;
+        InitWait w = { .err = err };
+        SpawnLoop l;
+        int r;
+
+        r = spawn_loop_open(&l);
+        if (r < 0)
+                return r;
+        r = pod_init_spawn_async(rt, l.event, p, on_init_sync_done, &w, &is, err);
+        if (r >= 0)
+                r = spawn_loop_run(&l, &w.done);
+        if (r >= 0)
+                r = w.r;
+        is = pod_init_spawn_free(is);
+        spawn_loop_close(&l);
+        if (r < 0)
+                return r;
+        *ret_leader = w.leader;
         return 0;
 }
 
@@ -503,8 +567,8 @@ static int app_append_stdin(sd_bus_message *m, const AppStdin *in) {
         return r;
 }
 
-int app_start_unit(PodRuntime *rt, const Pod *p, App *a, const char *slice, const char *scope,
-                   const AppStdin *in, PeapodError *err) {
+int app_unit_message(PodRuntime *rt, sd_bus *bus, const Pod *p, const App *a, const char *slice, const char *scope,
+                     const AppStdin *in, sd_bus_message **ret, PeapodError *err) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         _cleanup_free_ char *unit = NULL, *helper = NULL, *rootfs = NULL, *desc = NULL, *args_file = NULL;
         _cleanup_strv_free_ char **argv = NULL;
@@ -559,7 +623,7 @@ int app_start_unit(PodRuntime *rt, const Pod *p, App *a, const char *slice, cons
         if (r < 0)
                 return r;
 
-        r = sd_bus_message_new_method_call(rt->bus, &m, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+        r = sd_bus_message_new_method_call(bus, &m, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
                                            "org.freedesktop.systemd1.Manager", "StartTransientUnit");
         if (r < 0)
                 return r;
@@ -651,15 +715,34 @@ int app_start_unit(PodRuntime *rt, const Pod *p, App *a, const char *slice, cons
                 r = sd_bus_message_append(m, "a(sa(sv))", 0);
         if (r < 0)
                 return r;
+        *ret = TAKE_PTR(m);
+        return 0;
+}
 
-        r = systemd_start_transient_unit(rt->bus, m, unit, err);
-        if (r < 0)
-                return r;
+void app_mark_started(App *a) {
         a->state = APP_RUNNING;
         a->result = APP_RESULT_NONE;
         a->status = 0;
         a->started_usec = now_usec(CLOCK_REALTIME);
         a->exited_usec = 0;
+}
+
+int app_start_unit(PodRuntime *rt, const Pod *p, App *a, const char *slice, const char *scope, const AppStdin *in,
+                   PeapodError *err) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        _cleanup_free_ char *unit = NULL;
+        int r;
+
+        r = app_unit_name(p->name, a->name, &unit);
+        if (r < 0)
+                return r;
+        r = app_unit_message(rt, rt->bus, p, a, slice, scope, in, &m, err);
+        if (r < 0)
+                return r;
+        r = systemd_start_transient_unit(rt->bus, m, unit, err);
+        if (r < 0)
+                return r;
+        app_mark_started(a);
         return 0;
 }
 
@@ -687,12 +770,16 @@ int app_check_stage1(PodRuntime *rt, const Pod *p, const App *a, PeapodError *er
                                 a->name, pod_stage1(p));
 }
 
-/* Undo a start: everything that may exist is torn down, whatever exists. */
-static void pod_teardown(PodRuntime *rt, Pod *p) {
+/* Undo a start: everything that may exist is torn down, whatever exists;
+ * with keep_network, the CNI networks are left for pod_network_stop();
+ * with slice_stopped, the slice's stop job is known done (one round trip
+ * and job less). */
+static void pod_teardown_full(PodRuntime *rt, Pod *p, bool keep_network, bool slice_stopped) {
         _cleanup_free_ char *slice = NULL, *scope = NULL;
 
         if (pod_unit_names(p, &slice, &scope) >= 0) {
-                (void) systemd_stop_unit(rt->bus, slice, NULL);
+                if (!slice_stopped)
+                        (void) systemd_stop_unit(rt->bus, slice, NULL);
                 for (size_t i = 0; i < p->n_apps; i++) {
                         _cleanup_free_ char *unit = NULL;
 
@@ -707,22 +794,29 @@ static void pod_teardown(PodRuntime *rt, Pod *p) {
         if (p->leader > 1)
                 (void) kill(p->leader, SIGKILL);
         /* A DEL that fails keeps its record: pod_remove() tries again. */
-        (void) pod_network_stop(rt, p, false, NULL);
+        if (!keep_network)
+                (void) pod_network_stop(rt, p, false, NULL);
         for (size_t i = 0; i < p->n_apps; i++)
                 app_umount_rootfs(rt, p, &p->apps[i]);
         pod_volumes_teardown(rt, p);
         p->leader = 0;
 }
 
-int pod_start(PodRuntime *rt, Pod *p, PeapodError *err) {
-        return pod_start_with_stdin(rt, p, NULL, err);
+static void pod_teardown(PodRuntime *rt, Pod *p) {
+        pod_teardown_full(rt, p, false, false);
 }
 
-int pod_start_with_stdin(PodRuntime *rt, Pod *p, const AppStdin *in, PeapodError *err) {
-        _cleanup_free_ char *slice = NULL, *scope = NULL, *root = NULL, *desc = NULL;
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_free_ int *ifindices = NULL;
-        size_t n_ifindices = 0;
+void pod_start_fail(PodRuntime *rt, Pod *p) {
+        pod_teardown(rt, p);
+        for (size_t i = 0; i < p->n_apps; i++) {
+                p->apps[i].state = APP_CREATED;
+                p->apps[i].started_usec = 0;
+        }
+        p->state = POD_CREATED;
+        (void) pod_save(p, rt->state_dir);
+}
+
+int pod_start_prepare(PodRuntime *rt, Pod *p, PeapodError *err) {
         int r;
 
         if (p->state == POD_EXITED) {
@@ -746,11 +840,6 @@ int pod_start_with_stdin(PodRuntime *rt, Pod *p, const AppStdin *in, PeapodError
         if (p->state != POD_CREATED)
                 return peapod_error_set(err, -EBUSY, "Pod %s is %s, not created or exited", p->name,
                                         pod_state_to_string(p->state));
-        r = pod_unit_names(p, &slice, &scope);
-        if (r < 0)
-                return r;
-        if (asprintf(&root, "%s/pods/%s/root", rt->state_dir, p->id) < 0 || asprintf(&desc, "peapod pod %s", p->name) < 0)
-                return -ENOMEM;
 
         /* Recorded first, so that a crash from here on is undone at restart.
          * Durable: the network records and the IPAM plugins' leases written
@@ -765,84 +854,80 @@ int pod_start_with_stdin(PodRuntime *rt, Pod *p, const AppStdin *in, PeapodError
         crash_point("start-prepared");
 
         r = pod_volumes_setup(rt, p, err);
-        if (r < 0)
-                goto fail;
-        for (size_t i = 0; i < p->n_apps; i++) {
+        for (size_t i = 0; r >= 0 && i < p->n_apps; i++) {
                 r = app_mount_rootfs(rt, p, &p->apps[i]);
-                if (r < 0) {
+                if (r < 0)
                         peapod_error_set(err, r, "Failed to mount the root of app %s: %s", p->apps[i].name, strerror(-r));
-                        goto fail;
-                }
         }
-
-        crash_point("start-mounted");
-        r = pod_spawn_init(rt, p, &p->leader, err);
+        if (r >= 0)
+                crash_point("start-mounted");
         if (r < 0)
-                goto fail;
-        /* The leader is ours but not yet recorded: a crash here leaves it
-         * in peapodd's own cgroup, where the next peapodd finds it. */
+                pod_start_fail(rt, p);
+        return r;
+}
+
+int pod_start_init_done(PodRuntime *rt, Pod *p, pid_t leader, PeapodError *err) {
+        int r;
+
+        p->leader = leader;
+        /* The leader is ours but not yet recorded: a crash here leaves it in
+         * peapodd's own cgroup, where the next peapodd finds it. */
         crash_point("start-init");
         /* Not durable: the leader does not outlive a power loss, and the
          * durable "preparing" before it is undone the same way. */
         r = pod_save_full(p, rt->state_dir, WRITE_FILE_SYNC_DATA);
+        if (r >= 0) {
+                r = pod_stage1_shares_host(rt, p);
+                if (r > 0 && p->net.mode != POD_NETWORK_HOST)
+                        /* Its init never makes a network namespace to attach to. */
+                        r = peapod_error_set(err, -EINVAL, "Pod %s runs on stage1 %s, which needs --net=host", p->name,
+                                             pod_stage1(p));
+        }
         if (r < 0)
-                goto fail;
+                pod_start_fail(rt, p);
+        return r;
+}
 
-        r = pod_stage1_shares_host(rt, p);
-        if (r > 0 && p->net.mode != POD_NETWORK_HOST) {
-                /* Its init never makes a network namespace to attach to. */
-                peapod_error_set(err, -EINVAL, "Pod %s runs on stage1 %s, which needs --net=host", p->name, pod_stage1(p));
-                r = -EINVAL;
-                goto fail;
-        }
-        if (r >= 0) {
-                int shares_host = r;
+int pod_start_network_saved(PodRuntime *rt, Pod *p) {
+        int r;
 
-                /* The network comes before the machine: machined learns the
-                 * host-side interfaces only when the machine is created. */
-                r = pod_network_start(rt, p, &ifindices, &n_ifindices, err);
-                if (r < 0)
-                        goto fail;
-                /* Not durable: the addresses are the pod's for this boot;
-                 * what a DEL needs after a power loss is in the (durable)
-                 * network records. */
-                r = pod_save_full(p, rt->state_dir, WRITE_FILE_SYNC_DATA);
-                if (r < 0)
-                        goto fail;
-                r = shares_host;
-        }
-        if (r >= 0) {
-                int shares_host = r;
+        /* Not durable: the addresses are the pod's for this boot; what a
+         * DEL needs after a power loss is in the (durable) network
+         * records. */
+        r = pod_save_full(p, rt->state_dir, WRITE_FILE_SYNC_DATA);
+        if (r < 0)
+                return r;
+        /* The networks are recorded (network/NN.json): a crash from here
+         * on is undone with their DELs. */
+        crash_point("start-network");
+        return 0;
+}
 
-                /* Our own scope, not machined's CreateMachine: PID 1 would
-                 * track machined's name for that scope, one bus match per
-                 * pod in PID 1 (dbus-daemon allows 512 per connection). */
-                r = systemd_start_scope(rt->bus, scope, slice, p->leader, desc, &error);
-                /* Never a machine when it shares the host's namespaces:
-                 * machined's shell, login and copy act in the leader's
-                 * namespaces, and a leader in the host's namespaces (all but
-                 * its mount namespace) would hand them the host. */
-                if (r >= 0 && !shares_host)
-                        r = machine_register_with_network(rt->bus, p->name, p->id, p->leader, root, ifindices,
-                                                          n_ifindices, &error);
-        }
-        if (r < 0) {
-                if (sd_bus_error_has_name(&error, "org.freedesktop.machine1.MachineExists") || r == -EEXIST)
-                        peapod_error_set(err, -EEXIST, "A machine named %s exists already", p->name);
-                else
-                        peapod_error_set(err, r, "Failed to register machine %s: %s", p->name, error.message ?: strerror(-r));
-                goto fail;
-        }
+int pod_scope_message(PodRuntime *rt, sd_bus *bus, const Pod *p, sd_bus_message **ret) {
+        _cleanup_free_ char *slice = NULL, *scope = NULL, *desc = NULL;
+        int r;
 
-        crash_point("start-machine");
-        for (size_t i = 0; i < p->n_apps; i++) {
-                /* Only the first app: the others keep /dev/null and the journal. */
-                r = app_start_unit(rt, p, &p->apps[i], slice, scope, i == 0 ? in : NULL, err);
-                if (r < 0)
-                        goto fail;
-        }
+        r = pod_unit_names(p, &slice, &scope);
+        if (r < 0)
+                return r;
+        if (asprintf(&desc, "peapod pod %s", p->name) < 0)
+                return -ENOMEM;
+        return systemd_scope_message(bus, scope, slice, p->leader, desc, ret);
+}
+
+int pod_register_message(PodRuntime *rt, sd_bus *bus, const Pod *p, const int *ifindices, size_t n_ifindices,
+                         sd_bus_message **ret) {
+        _cleanup_free_ char *root = NULL;
+
+        if (asprintf(&root, "%s/pods/%s/root", rt->state_dir, p->id) < 0)
+                return -ENOMEM;
+        return machine_register_message(bus, p->name, p->id, p->leader, root, ifindices, n_ifindices, ret);
+}
+
+int pod_start_finish(PodRuntime *rt, Pod *p, PeapodError *err) {
+        int r;
+
         crash_point("start-apps");
-
         p->state = POD_RUNNING;
         p->started_usec = now_usec(CLOCK_REALTIME);
         p->exited_usec = 0;
@@ -852,18 +937,86 @@ int pod_start_with_stdin(PodRuntime *rt, Pod *p, const AppStdin *in, PeapodError
         r = pod_save(p, rt->state_dir);
         if (r < 0) {
                 peapod_error_set(err, r, "Failed to save pod state: %s", strerror(-r));
+                pod_start_fail(rt, p);
+        }
+        return r;
+}
+
+int pod_start_machine_error(const Pod *p, int r, const sd_bus_error *error, PeapodError *err) {
+        if (sd_bus_error_has_name(error, "org.freedesktop.machine1.MachineExists") || r == -EEXIST)
+                return peapod_error_set(err, -EEXIST, "A machine named %s exists already", p->name);
+        return peapod_error_set(err, r, "Failed to register machine %s: %s", p->name,
+                                error && error->message ? error->message : strerror(-r));
+}
+
+int pod_start(PodRuntime *rt, Pod *p, PeapodError *err) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_free_ char *slice = NULL, *scope = NULL, *result = NULL;
+        _cleanup_free_ int *ifindices = NULL;
+        size_t n_ifindices = 0;
+        int shares_host, r;
+
+        r = pod_unit_names(p, &slice, &scope);
+        if (r < 0)
+                return r;
+        r = pod_start_prepare(rt, p, err);
+        if (r < 0)
+                return r;
+        {
+                pid_t leader;
+
+                r = pod_spawn_init(rt, p, &leader, err);
+                if (r < 0) {
+                        pod_start_fail(rt, p);
+                        return r;
+                }
+                shares_host = r = pod_start_init_done(rt, p, leader, err);
+                if (r < 0)
+                        return r;
+        }
+
+        /* The network comes before the machine: machined learns the
+         * host-side interfaces only when the machine is created. */
+        r = pod_network_start(rt, p, &ifindices, &n_ifindices, err);
+        if (r >= 0)
+                r = pod_start_network_saved(rt, p);
+        if (r < 0)
+                goto fail;
+
+        /* Our own scope, not machined's CreateMachine: PID 1 would track
+         * machined's name for that scope, one bus match per pod in PID 1
+         * (dbus-daemon allows 512 per connection). */
+        r = pod_scope_message(rt, rt->bus, p, &m);
+        if (r >= 0)
+                r = systemd_call_job_wait(rt->bus, m, &error, &result);
+        if (r >= 0 && !streq(result, "done"))
+                r = -EIO;
+        /* Never a machine when it shares the host's namespaces: machined's
+         * shell, login and copy act in the leader's namespaces, and a
+         * leader in the host's namespaces (all but its mount namespace)
+         * would hand them the host. */
+        if (r >= 0 && !shares_host) {
+                m = sd_bus_message_unref(m);
+                r = pod_register_message(rt, rt->bus, p, ifindices, n_ifindices, &m);
+                if (r >= 0)
+                        r = sd_bus_call(rt->bus, m, 0, &error, NULL);
+        }
+        if (r < 0) {
+                pod_start_machine_error(p, r, &error, err);
                 goto fail;
         }
-        return 0;
+
+        crash_point("start-machine");
+        for (size_t i = 0; i < p->n_apps; i++) {
+                r = app_start_unit(rt, p, &p->apps[i], slice, scope, NULL, err);
+                if (r < 0)
+                        goto fail;
+        }
+        return pod_start_finish(rt, p, err);
 
 fail:
-        pod_teardown(rt, p);
-        for (size_t i = 0; i < p->n_apps; i++) {
-                p->apps[i].state = APP_CREATED;
-                p->apps[i].started_usec = 0;
-        }
-        p->state = POD_CREATED;
-        (void) pod_save(p, rt->state_dir);
+        pod_start_fail(rt, p);
         return r;
 }
 
@@ -1026,11 +1179,12 @@ int pod_stop(PodRuntime *rt, Pod *p) {
         r = pod_stop_units(rt, p, slice);
         if (r < 0)
                 return r;
-        return pod_stop_finish(rt, p);
+        return pod_stop_finish(rt, p, false, true);
 }
 
-int pod_stop_finish(PodRuntime *rt, Pod *p) {
+int pod_stop_finish(PodRuntime *rt, Pod *p, bool keep_network, bool slice_stopped) {
         bool changed = false;
+        int r;
 
         crash_point("stop-stopped");
         /* The stop unloaded the app units: what it did to the apps came with
@@ -1042,11 +1196,17 @@ int pod_stop_finish(PodRuntime *rt, Pod *p) {
                         p->apps[i].exited_usec = now_usec(CLOCK_REALTIME);
                 }
         p->leader = 0;
-        pod_teardown(rt, p);
+        pod_teardown_full(rt, p, keep_network, slice_stopped);
         p->state = POD_EXITED;
         p->exited_usec = now_usec(CLOCK_REALTIME);
         /* Durable: how the apps ended is kept across a power loss. */
-        return pod_save(p, rt->state_dir);
+        r = pod_save(p, rt->state_dir);
+        if (r < 0)
+                return r;
+        /* Exited, with its network records still there when kept: the
+         * next peapodd runs their DELs (pod_reconcile()). */
+        crash_point("stop-exited");
+        return 0;
 }
 
 int pod_remove(PodRuntime *rt, Pod *p) {

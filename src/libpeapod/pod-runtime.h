@@ -4,6 +4,7 @@
 #include <stdbool.h>
 
 #include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
 
 #include "pod.h"
 
@@ -37,8 +38,44 @@ typedef struct AppStdin {
         bool tty;
 } AppStdin;
 
-/* pod_start() with in (NULL: none) for the first app. */
-int pod_start_with_stdin(PodRuntime *rt, Pod *p, const AppStdin *in, PeapodError *err);
+/* pod_start() in steps, for a caller that runs the network, the scope,
+ * the machine and the app units without waiting (peapodd's loop). Each
+ * step records the pod's state as pod_start() does, so a crash at any
+ * point is undone by pod_reconcile():
+ *   pod_start_prepare()          -> preparing: mounts
+ *   pod_init_spawn_async()       the stage1 init, then
+ *   pod_start_init_done()        its leader recorded (1 if the stage1
+ *                                shares the host's namespaces: no machine)
+ *   pod_network_start_async()    -> networks recorded, then
+ *   pod_start_network_saved()
+ *   pod_scope_message()          StartTransientUnit of the scope, its job
+ *   pod_register_message()       RegisterMachineWithNetwork
+ *   app_unit_message()           StartTransientUnit per app (in parallel),
+ *                                app_mark_started() once its job is done
+ *   pod_start_finish()           -> running
+ * pod_start_prepare(), pod_start_init_done() and pod_start_finish() undo
+ * the start themselves on
+ * failure; after a failure between them the caller calls pod_start_fail()
+ * (everything torn down, the pod created again). */
+int pod_start_prepare(PodRuntime *rt, Pod *p, PeapodError *err);
+int pod_start_init_done(PodRuntime *rt, Pod *p, pid_t leader, PeapodError *err);
+/* Runs the pod's stage1 init as a child the loop watches; the callback
+ * gets the host pid of the pod's PID 1 once the init reported it and
+ * exited (r 0), or -errno with err. Not before this returned. */
+typedef struct PodInitSpawn PodInitSpawn;
+typedef void (*pod_init_callback_t)(PodInitSpawn *is, int r, pid_t leader, const PeapodError *err, void *userdata);
+int pod_init_spawn_async(PodRuntime *rt, sd_event *e, const Pod *p, pod_init_callback_t callback, void *userdata,
+                         PodInitSpawn **ret, PeapodError *err);
+PodInitSpawn *pod_init_spawn_free(PodInitSpawn *is);
+DEFINE_TRIVIAL_CLEANUP_FUNC(PodInitSpawn *, pod_init_spawn_free);
+int pod_start_network_saved(PodRuntime *rt, Pod *p);
+int pod_scope_message(PodRuntime *rt, sd_bus *bus, const Pod *p, sd_bus_message **ret);
+int pod_register_message(PodRuntime *rt, sd_bus *bus, const Pod *p, const int *ifindices, size_t n_ifindices,
+                         sd_bus_message **ret);
+/* err for a failed scope start or registration (-EEXIST: the name is taken). */
+int pod_start_machine_error(const Pod *p, int r, const sd_bus_error *error, PeapodError *err);
+int pod_start_finish(PodRuntime *rt, Pod *p, PeapodError *err);
+void pod_start_fail(PodRuntime *rt, Pod *p);
 
 /* running -> exited: stops the pod slice (apps and infra), records how each
  * app ended, releases units and mounts. Idempotent. */
@@ -47,9 +84,14 @@ int pod_stop(PodRuntime *rt, Pod *p);
  * caller that runs that job itself without waiting (peapodd): prepare
  * returns 1 with the slice to stop (0: nothing to stop); after the job,
  * with every app's outcome noted from its unit's signals
- * (pod_note_unit_signal()), finish records it all and tears down. */
+ * (pod_note_unit_signal()), finish records it all and tears down; with
+ * keep_network the pod is recorded exited before its CNI networks are
+ * deleted, which the caller then does (pod_network_stop(), or its
+ * asynchronous form): their records make that safe across a crash. With
+ * slice_stopped the slice's stop job ended "done" (else it is stopped
+ * again). */
 int pod_stop_prepare(PodRuntime *rt, Pod *p, char **ret_slice);
-int pod_stop_finish(PodRuntime *rt, Pod *p);
+int pod_stop_finish(PodRuntime *rt, Pod *p, bool keep_network, bool slice_stopped);
 
 /* Refuses a running pod with -EBUSY. Deletes what is left of its networks
  * (forgetting what cannot be deleted: call pod_network_stop() first to
@@ -84,9 +126,14 @@ void pod_volume_teardown(PodRuntime *rt, const Pod *p, const Volume *v);
 int app_dir(PodRuntime *rt, const Pod *p, const App *a, const char *sub, char **ret);
 int app_mount_rootfs(PodRuntime *rt, const Pod *p, const App *a);
 void app_umount_rootfs(PodRuntime *rt, const Pod *p, const App *a);
-struct AppStdin;
 int app_start_unit(PodRuntime *rt, const Pod *p, App *a, const char *slice, const char *scope,
                    const AppStdin *in, PeapodError *err);
+/* app_start_unit() in two: the StartTransientUnit call (built for bus;
+ * in: the first app's stdin, or NULL), and what is recorded once its job
+ * is done. */
+int app_unit_message(PodRuntime *rt, sd_bus *bus, const Pod *p, const App *a, const char *slice, const char *scope,
+                     const AppStdin *in, sd_bus_message **ret, PeapodError *err);
+void app_mark_started(App *a);
 
 /* The ExecStart of a unit-started stage1 helper: writes argv[1..] to
  * args_file (stage1/README.md, "--args-file") and appends ExecStart =

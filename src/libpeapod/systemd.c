@@ -112,6 +112,10 @@ int systemd_start_transient_unit(sd_bus *bus, sd_bus_message *m, const char *uni
         r = systemd_call_job_wait(bus, m, &error, &result);
         if (r < 0)
                 return peapod_error_set(err, r, "Failed to start unit %s: %s", unit, error.message ?: strerror(-r));
+        return systemd_start_job_result(bus, unit, result, err);
+}
+
+int systemd_start_job_result(sd_bus *bus, const char *unit, const char *result, PeapodError *err) {
         if (!streq(result, "done") && !(streq(result, "failed") && unit_ran_within_start_job(bus, unit)))
                 return peapod_error_set(err, -EIO, "Unit %s did not start: %s", unit, result);
         return 0;
@@ -312,9 +316,8 @@ int systemd_get_unit_status(sd_bus *bus, const char *unit, UnitStatus *ret) {
         return 0;
 }
 
-int machine_register_with_network(sd_bus *bus, const char *name, const char *id_hex, pid_t leader,
-                                  const char *root_directory, const int *ifindices, size_t n_ifindices,
-                                  sd_bus_error *error) {
+int machine_register_message(sd_bus *bus, const char *name, const char *id_hex, pid_t leader, const char *root_directory,
+                             const int *ifindices, size_t n_ifindices, sd_bus_message **ret) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         sd_id128_t id;
         int r;
@@ -340,13 +343,13 @@ int machine_register_with_network(sd_bus *bus, const char *name, const char *id_
         if (r < 0)
                 return r;
         /* machined finds the unit from the leader's cgroup: our scope. */
-        return sd_bus_call(bus, m, 0, error, NULL);
+        *ret = TAKE_PTR(m);
+        return 0;
 }
 
-int systemd_start_scope(sd_bus *bus, const char *scope, const char *slice, pid_t pid, const char *description,
-                        sd_bus_error *error) {
+int systemd_scope_message(sd_bus *bus, const char *scope, const char *slice, pid_t pid, const char *description,
+                          sd_bus_message **ret) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-        _cleanup_free_ char *result = NULL;
         int r;
 
         r = sd_bus_message_new_method_call(bus, &m, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
@@ -367,8 +370,6 @@ int systemd_start_scope(sd_bus *bus, const char *scope, const char *slice, pid_t
                 r = sd_bus_message_append(m, "a(sa(sv))", 0);
         if (r < 0)
                 return r;
-        r = systemd_call_job_wait(bus, m, error, &result);
-        if (r < 0)
-                return r;
-        return streq(result, "done") ? 0 : -EIO;
+        *ret = TAKE_PTR(m);
+        return 0;
 }

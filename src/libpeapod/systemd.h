@@ -38,6 +38,9 @@ int systemd_call_job_wait(sd_bus *bus, sd_bus_message *m, sd_bus_error *error, c
  * such program, a bad setting) exit with its reserved statuses 200-243 and
  * stay failures to start. */
 int systemd_start_transient_unit(sd_bus *bus, sd_bus_message *m, const char *unit, PeapodError *err);
+/* Whether a start job's result (JobRemoved's) means the unit started, as
+ * systemd_start_transient_unit() judges it (asks bus on "failed"). */
+int systemd_start_job_result(sd_bus *bus, const char *unit, const char *result, PeapodError *err);
 
 int systemd_stop_unit(sd_bus *bus, const char *unit, sd_bus_error *error);
 /* KillUnit: signal to unit's "main" process or to "all" of its processes. */
@@ -56,15 +59,16 @@ int unit_status_exit_from_signal(sd_bus_message *m, UnitStatus *ret);
 int systemd_stop_unit_watching(sd_bus *bus, const char *unit, char * const *watch_units,
                                sd_bus_message_handler_t on_changed, void *userdata, sd_bus_error *error);
 
-/* Start scope around pid in slice (for pods that are no machine). */
-int systemd_start_scope(sd_bus *bus, const char *scope, const char *slice, pid_t pid, const char *description,
-                        sd_bus_error *error);
+/* StartTransientUnit of scope around pid in slice (the pod's own scope:
+ * no AddRef, so nothing grows per pod in PID 1), for a caller that waits
+ * for its job itself. */
+int systemd_scope_message(sd_bus *bus, const char *scope, const char *slice, pid_t pid, const char *description,
+                          sd_bus_message **ret);
 
-/* Register the machine whose leader is already in its scope (started
- * with systemd_start_scope()): machined adds nothing that grows per
+/* RegisterMachineWithNetwork of the machine whose leader is already in its
+ * scope (systemd_scope_message()): machined adds nothing that grows per
  * machine in PID 1, unlike CreateMachine, whose scope PID 1 ties to
  * machined's bus name (one match rule per pod). ifindices are the
  * host-side interfaces of the machine's network (NULL when n_ifindices is 0). */
-int machine_register_with_network(sd_bus *bus, const char *name, const char *id_hex, pid_t leader,
-                                  const char *root_directory, const int *ifindices, size_t n_ifindices,
-                                  sd_bus_error *error);
+int machine_register_message(sd_bus *bus, const char *name, const char *id_hex, pid_t leader, const char *root_directory,
+                             const int *ifindices, size_t n_ifindices, sd_bus_message **ret);

@@ -61,7 +61,7 @@ assert_eq running "$(pod_state "$PFX-c")" "create-saved: starts"
 $PEAPOD rm -f "$PFX-c"
 
 # Start, at each step: undone, the pod is created again and starts.
-for step in start-prepared start-mounted start-init start-machine start-apps; do
+for step in start-prepared start-mounted start-init start-network start-machine start-apps; do
         name=$PFX-${step#start-}
         create "$name"
         id=$(pod_id "$name")
@@ -83,6 +83,18 @@ crash_at stop-stopped busctl call --timeout=60 org.peapod1 /org/peapod1 org.peap
 assert_eq exited "$(pod_state "$PFX-stop")" "stop-stopped: pod exited"
 assert_nothing_runs "$PFX-stop" "$id" "stop-stopped"
 $PEAPOD rm "$PFX-stop"
+
+# Exited and announced, its CNI networks not yet deleted (peapodd deletes
+# them after it reports the exit): the next peapodd deletes them.
+create "$PFX-exited"; start "$PFX-exited" >/dev/null
+id=$(pod_id "$PFX-exited")
+[ -e "/run/peapod/netns/$id" ] || fail "stop-exited: the pod has no network namespace to begin with"
+crash_at stop-exited busctl call --timeout=60 org.peapod1 /org/peapod1 org.peapod1.Manager StopPod s "$PFX-exited"
+assert_eq exited "$(pod_state "$PFX-exited")" "stop-exited: pod exited"
+assert_nothing_runs "$PFX-exited" "$id" "stop-exited"
+wait_for 20 sh -c "[ ! -e /run/peapod/netns/$id ] && [ ! -e $(pod_dir "$id")/network ]" ||
+        fail "stop-exited: the networks were not deleted by the next peapodd: $(ls /run/peapod/netns "$(pod_dir "$id")/network" 2>&1)"
+$PEAPOD rm "$PFX-exited"
 
 # Removal, at each step: nothing is left, and the pod is gone.
 for step in remove-unmounted remove-renamed; do

@@ -75,7 +75,8 @@ wait_for 20 sh -c "[ \"\$($PEAPOD status --format=json $PFX-client | jq -r .stat
 cst=$($PEAPOD status --format=json "$PFX-client")
 assert_eq "exited 0" "$(echo "$cst" | jq -r '.apps[0] | "\(.result) \(.status)"')" "client fetched the page by address"
 cid=$(pod_id "$PFX-client")
-[ -z "$(grep -l -r -- "$cid" "$NETDIR" || true)" ] || fail "the exited client still holds an address"
+# Its DELs run right after its exit is reported (never delaying it).
+wait_for 20 sh -c "[ -z \"\$(grep -l -r -- $cid $NETDIR)\" ]" || fail "the exited client still holds an address"
 # And one that fetches a wrong address fails: the check above can fail.
 $PEAPOD run -d --name "$PFX-client2" busybox -- sh -c "sleep 1; timeout 2 $WGET -q -O- http://$web:81/" >/dev/null
 wait_for 20 sh -c "[ \"\$($PEAPOD status --format=json $PFX-client2 | jq -r .state)\" = exited ]" || fail "client2 did not finish"

@@ -282,6 +282,25 @@ TEST(exec) {
         }
         ASSERT_OK(cni_conflist_check(&c, list, rc, result, &err));
 
+        /* DEL goes on past a failing plugin (each one is called, in reverse
+         * order) and says what the first failure was. */
+        {
+                static const char failing_text[] =
+                        "{\"cniVersion\":\"1.0.0\",\"name\":\"chain\",\"plugins\":[{\"type\":\"one\"},"
+                        "{\"type\":\"fail\"},{\"type\":\"two\"}]}";
+                _cleanup_json_ json_object *failing = NULL;
+                _cleanup_free_ char *p1 = NULL, *p2 = NULL;
+
+                ASSERT_OK(cni_conflist_parse(failing_text, strlen(failing_text), false, &failing, NULL));
+                ASSERT_TRUE(asprintf(&p1, "%s/one.DEL.in", tmpdir) >= 0 && asprintf(&p2, "%s/two.DEL.in", tmpdir) >= 0);
+                (void) unlink(p1);
+                (void) unlink(p2);
+                ASSERT_ERR(cni_conflist_del(&c, failing, rc, result, &err), EIO);
+                ASSERT_TRUE(strstr(err.message, "it broke"));
+                ASSERT_TRUE(access(p1, F_OK) == 0 && access(p2, F_OK) == 0);
+                peapod_error_clear(&err);
+        }
+
         /* Failures: the error object's message, a timeout, too much output,
          * a missing plugin, a type that would leave the plugin directory. */
         ASSERT_ERR(cni_plugin_exec(&c, "ADD", "fail", "{}", &out, &err), EIO);
