@@ -220,7 +220,7 @@ int bus_pod_start(Daemon *d, Pod *p, const AppStdin *in, sd_bus_message *m, sd_b
         PeapodError perr = {};
         int r;
 
-        r = bus_verify_polkit(m, PEAPOD_ACTION_MANAGE_PODS, error);
+        r = bus_verify_polkit_full(d, m, PEAPOD_ACTION_MANAGE_PODS, error);
         if (r < 0)
                 return r;
         if (r == 0)
@@ -264,7 +264,7 @@ int bus_pod_start(Daemon *d, Pod *p, const AppStdin *in, sd_bus_message *m, sd_b
 int bus_pod_stop(Daemon *d, Pod *p, sd_bus_message *m, sd_bus_error *error) {
         int r;
 
-        r = bus_verify_polkit(m, PEAPOD_ACTION_MANAGE_PODS, error);
+        r = bus_verify_polkit_full(d, m, PEAPOD_ACTION_MANAGE_PODS, error);
         if (r < 0)
                 return r;
         if (r == 0)
@@ -284,7 +284,7 @@ int bus_pod_stop(Daemon *d, Pod *p, sd_bus_message *m, sd_bus_error *error) {
 int bus_pod_remove(Daemon *d, Pod *p, uint64_t flags, sd_bus_message *m, sd_bus_error *error) {
         int r;
 
-        r = bus_verify_polkit(m, PEAPOD_ACTION_MANAGE_PODS, error);
+        r = bus_verify_polkit_full(d, m, PEAPOD_ACTION_MANAGE_PODS, error);
         if (r < 0)
                 return r;
         if (r == 0)

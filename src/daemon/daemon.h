@@ -160,6 +160,9 @@ void daemon_images_changed(Daemon *d);
  * is run again with the same message when the answer is in, so it calls
  * this before it changes anything. */
 int bus_verify_polkit(sd_bus_message *m, const char *action, sd_bus_error *error);
+/* The same for a call run outside its dispatch (one that waited in a
+ * pod's queue), where the Daemon cannot be found from the bus. */
+int bus_verify_polkit_full(Daemon *d, sd_bus_message *m, const char *action, sd_bus_error *error);
 void daemon_polkit_queries_free(Daemon *d);
 /* Which named errors a failed call may answer with (daemon-bus-error.c). */
 typedef enum BusErrorScope {
