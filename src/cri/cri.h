@@ -11,6 +11,7 @@
 
 #include "cri.pb-c.h"
 #include "grpc-server.h"
+#include "streaming.h"
 
 #define CRI_SOCKET_PATH PEAPOD_RUNTIME_DIR "/cri.sock"
 #define CRI_IMAGES_DIR PEAPOD_STATE_DIR "/images"
@@ -32,6 +33,7 @@ typedef struct Cri {
         GrpcServer *server;
         const char *images_dir;
         const char *cni_conf_dir;
+        StreamServer *streaming;        /* Exec/PortForward's URLs; NULL: not started */
 } Cri;
 
 typedef int (*CriHandler)(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
@@ -87,4 +89,6 @@ int cri_runtime_version(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMes
 int cri_runtime_status(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
 int cri_image_list(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
 int cri_image_status(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
+int cri_runtime_exec(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
+int cri_runtime_port_forward(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
 int cri_image_fs_info(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);

@@ -1,0 +1,390 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# A client of peapod-cri's streaming server: the URL from a gRPC Exec or
+# PortForward call (crit.py's message classes), then Debian's
+# python3-websocket with Kubernetes' channel protocols. Each check is a
+# subcommand; it exits 0, or 1 with what was wrong.
+#
+#   streamt.py SOCKET exec CONTAINER_ID          echo, exit codes, stdin, tty and resize,
+#                                                 every channel protocol
+#   streamt.py SOCKET exec-hang CONTAINER_ID     runs sleep 300 and goes away without a word
+#   streamt.py SOCKET portforward POD_ID PORT    fetches / from an httpd at 127.0.0.1:PORT in the pod,
+#                                                 once and 25 times at once
+#   streamt.py SOCKET abuse CONTAINER_ID         bad, reused, expired (the server runs with
+#                                                 --streaming-token-timeout=1) tokens, garbage,
+#                                                 oversized heads and frames, a client that
+#                                                 stops reading and one that never speaks
+import base64
+import concurrent.futures
+import json
+import os
+import socket
+import struct
+import sys
+import time
+import urllib.parse
+
+import grpc
+import websocket
+
+sys.dont_write_bytecode = True      # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
+import crit  # noqa: E402  (makes the message classes)
+
+pb = crit.pb
+fail = crit.fail
+
+
+def exec_url(sock, cid, cmd, tty=False, stdin=False, stdout=True, stderr=True):
+    req = pb.ExecRequest(container_id=cid, cmd=cmd, tty=tty, stdin=stdin, stdout=stdout, stderr=stderr and not tty)
+    return crit.call(crit.channel(sock), 'Exec', req, pb.ExecResponse).url
+
+
+def pf_url(sock, pod, ports):
+    req = pb.PortForwardRequest(pod_sandbox_id=pod, port=ports)
+    return crit.call(crit.channel(sock), 'PortForward', req, pb.PortForwardResponse).url
+
+
+def ws_url(url):
+    return 'ws://' + url[len('http://'):]
+
+
+class Session:
+    """One exec stream: collects every channel until the server closes."""
+
+    def __init__(self, url, proto='v4.channel.k8s.io', timeout=30):
+        self.proto = proto
+        self.b64 = 'base64' in proto
+        self.ws = websocket.create_connection(ws_url(url), subprotocols=[proto], timeout=timeout)
+        if self.ws.getsubprotocol() != proto:
+            fail('server chose %r, not %r' % (self.ws.getsubprotocol(), proto))
+        self.channels = {}
+
+    def send(self, ch, data):
+        if self.b64:
+            self.ws.send(str(ch) + base64.b64encode(data).decode())
+        else:
+            self.ws.send_binary(bytes([ch]) + data)
+
+    def close_stdin(self):
+        self.ws.send_binary(bytes([255, 0]))
+
+    def recv_one(self):
+        op, data = self.ws.recv_data(control_frame=True)
+        if op == websocket.ABNF.OPCODE_CLOSE:
+            return None
+        if op not in (websocket.ABNF.OPCODE_BINARY, websocket.ABNF.OPCODE_TEXT) or not data:
+            return ()
+        if self.b64:
+            ch, payload = int(chr(data[0])), base64.b64decode(data[1:])
+        else:
+            ch, payload = data[0], data[1:]
+        self.channels[ch] = self.channels.get(ch, b'') + payload
+        return ch, payload
+
+    def run(self):
+        try:
+            while self.recv_one() is not None:
+                pass
+        except websocket.WebSocketTimeoutException:
+            fail('the stream did not end; it sent %r' % self.channels)
+        self.ws.close()
+        return self
+
+    def wait_for(self, ch, text):
+        """Reads until text came on ch: the command is there (typed-ahead
+        input may be flushed while its terminal is set up)."""
+        try:
+            while text.encode() not in self.channels.get(ch, b''):
+                if self.recv_one() is None:
+                    fail('the stream ended before %r came: %r' % (text, self.channels))
+        except websocket.WebSocketTimeoutException:
+            fail('%r never came: %r' % (text, self.channels))
+
+    def out(self, ch):
+        return self.channels.get(ch, b'').decode(errors='replace')
+
+
+def status_exit_code(s, what):
+    err = s.out(3)
+    if not s.proto.startswith(('v4.', 'v5.')):
+        if err == '':
+            return 0
+        if 'non-zero exit code' not in err:
+            fail('%s: error channel %r' % (what, err))
+        return int(err.rsplit(' ', 1)[1])
+    st = json.loads(err)
+    if st.get('metadata') != {}:
+        fail('%s: status without metadata: %r' % (what, err))
+    if st['status'] == 'Success':
+        return 0
+    if st.get('reason') != 'NonZeroExitCode':
+        fail('%s: failure status %r' % (what, err))
+    causes = [c for c in st['details']['causes'] if c.get('reason') == 'ExitCode']
+    return int(causes[0]['message'])
+
+
+def cmd_exec(sock, cid):
+    for proto in ('v4.channel.k8s.io', 'v5.channel.k8s.io', 'v4.base64.channel.k8s.io', 'base64.channel.k8s.io',
+                  'channel.k8s.io'):
+        s = Session(exec_url(sock, cid, ['sh', '-c', 'echo to-out; echo to-err >&2']), proto).run()
+        if s.out(1) != 'to-out\n' or s.out(2) != 'to-err\n':
+            fail('%s: stdout %r stderr %r' % (proto, s.out(1), s.out(2)))
+        if status_exit_code(s, proto) != 0:
+            fail('%s: exit code of a command that succeeded: %r' % (proto, s.out(3)))
+        s = Session(exec_url(sock, cid, ['sh', '-c', 'exit 3']), proto).run()
+        if status_exit_code(s, proto) != 3:
+            fail('%s: exit code 3 reported as %r' % (proto, s.out(3)))
+    st = json.loads(Session(exec_url(sock, cid, ['sh', '-c', 'exit 3'])).run().out(3))
+    want = {'metadata': {}, 'status': 'Failure', 'reason': 'NonZeroExitCode',
+            'details': {'causes': [{'reason': 'ExitCode', 'message': '3'}]}}
+    for k, v in want.items():
+        if st.get(k) != v:
+            fail('v4 status %r: %s is not %r' % (st, k, v))
+    # A signal: 128 + its number, as kubelet reports it.
+    s = Session(exec_url(sock, cid, ['sh', '-c', 'kill -9 $$'])).run()
+    if status_exit_code(s, 'killed') != 137:
+        fail('killed command reported as %r' % s.out(3))
+    # A command that cannot run at all.
+    s = Session(exec_url(sock, cid, ['/no/such/command'])).run()
+    if status_exit_code(s, 'missing') != 127:
+        fail('missing command reported as %r' % s.out(3))
+
+    # stdin, closed by v5's close signal: cat ends.
+    s = Session(exec_url(sock, cid, ['cat'], stdin=True), 'v5.channel.k8s.io')
+    s.send(0, b'piped through cat\n')
+    s.send(0, b'x' * 100000 + b'\n')
+    s.close_stdin()
+    s.run()
+    if s.out(1) != 'piped through cat\n' + 'x' * 100000 + '\n' or status_exit_code(s, 'cat') != 0:
+        fail('stdin echo: %d bytes back, status %r' % (len(s.out(1)), s.out(3)))
+    # v4 has no close signal: the command decides when it has read enough.
+    s = Session(exec_url(sock, cid, ['head', '-c', '6'], stdin=True))
+    s.send(0, b'abc')
+    s.send(0, b'defghi')
+    s.run()
+    if s.out(1) != 'abcdef':
+        fail('v4 stdin: %r' % s.out(1))
+
+    # A terminal, resized before the command asks its size.
+    s = Session(exec_url(sock, cid, ['sh', '-c', 'echo ready; read x; stty size; [ -t 0 ] && [ -t 1 ] && echo on-a-terminal; exit 4'], tty=True, stdin=True))
+    s.wait_for(1, 'ready')
+    s.send(4, json.dumps({'Width': 101, 'Height': 42}).encode())
+    s.send(0, b'go\n')
+    s.run()
+    out = s.out(1)
+    if '42 101' not in out or 'on-a-terminal' not in out or status_exit_code(s, 'tty') != 4:
+        fail('tty: output %r status %r' % (out, s.out(3)))
+    if s.out(2) != '':
+        fail('tty: stderr is the terminal, yet %r came apart' % s.out(2))
+    # A bad resize message is ignored; the terminal keeps working.
+    s = Session(exec_url(sock, cid, ['sh', '-c', 'echo ready; read x; stty size'], tty=True, stdin=True))
+    s.wait_for(1, 'ready')
+    s.send(4, b'{"Width": "wide"}')
+    s.send(4, b'not json')
+    s.send(4, json.dumps({'Width': 30, 'Height': 10}).encode())
+    s.send(0, b'go\n')
+    s.run()
+    if '10 30' not in s.out(1):
+        fail('tty after bad resizes: %r' % s.out(1))
+
+    # Refusals at the gRPC call.
+    ch = crit.channel(sock)
+    crit.expect_code(grpc.StatusCode.NOT_FOUND, lambda: crit.call(ch, 'Exec', pb.ExecRequest(
+        container_id='nope', cmd=['true'], stdout=True), pb.ExecResponse), 'Exec of a malformed container id')
+    crit.expect_code(grpc.StatusCode.INVALID_ARGUMENT, lambda: crit.call(ch, 'Exec', pb.ExecRequest(
+        container_id=cid, cmd=[], stdout=True), pb.ExecResponse), 'Exec without a command')
+    crit.expect_code(grpc.StatusCode.INVALID_ARGUMENT, lambda: crit.call(ch, 'Exec', pb.ExecRequest(
+        container_id=cid, cmd=['true']), pb.ExecResponse), 'Exec without any stream')
+    msg = crit.expect_code(grpc.StatusCode.UNIMPLEMENTED, lambda: crit.call(ch, 'Attach', pb.AttachRequest(
+        container_id=cid, stdout=True), pb.AttachResponse), 'Attach')
+    if 'attach' not in msg.lower():
+        fail('Attach refused without saying why: %r' % msg)
+    # A container that is not there: the stream says so on the error channel.
+    s = Session(exec_url(sock, cid[:32] + '0' * 32, ['true'])).run()
+    st = json.loads(s.out(3))
+    if st['status'] != 'Failure' or 'peapodd refused' not in st.get('message', ''):
+        fail('exec in an unknown app: %r' % s.out(3))
+    print('exec: ok')
+
+
+def cmd_exec_hang(sock, cid):
+    s = Session(exec_url(sock, cid, ['sleep', '300']))
+    # Wait until the command runs (no output comes), then vanish.
+    time_limit = time.monotonic() + 30
+    while time.monotonic() < time_limit:
+        if os.system("systemctl list-units --plain --no-legend 'peapod-*_exec-*' | grep -q ' running '") == 0:
+            break
+        time.sleep(0.1)
+    else:
+        fail('the exec unit never ran')
+    s.ws.sock.close()
+    print('exec-hang: gone')
+
+
+def pf_fetch(sock, pod, port, proto='v4.channel.k8s.io', url=None):
+    url = url or pf_url(sock, pod, [port])
+    ws = websocket.create_connection(ws_url(url) + '?port=%d' % port, subprotocols=[proto], timeout=30)
+    data, err, first = b'', b'', {}
+    ws.send_binary(b'\x00GET / HTTP/1.0\r\nHost: x\r\n\r\n')
+    while True:
+        op, msg = ws.recv_data(control_frame=True)
+        if op == websocket.ABNF.OPCODE_CLOSE:
+            break
+        if op != websocket.ABNF.OPCODE_BINARY or not msg:
+            continue
+        ch, payload = msg[0], msg[1:]
+        if ch not in first:
+            first[ch] = payload
+            if payload != struct.pack('<H', port):
+                fail('channel %d began with %r, not the port' % (ch, payload))
+            continue
+        if ch == 0:
+            data += payload
+        elif ch == 1:
+            err += payload
+    ws.close()
+    return data, err
+
+
+def cmd_portforward(sock, pod, port):
+    port = int(port)
+    data, err = pf_fetch(sock, pod, port)
+    if b'hello-pf' not in data or err:
+        fail('port-forward fetched %r, error %r' % (data[:200], err))
+    # Nothing listens there: the error channel says so, the stream ends.
+    data, err = pf_fetch(sock, pod, port + 1)
+    if b'error forwarding port' not in err:
+        fail('port-forward to a closed port: error channel %r' % err)
+    # A port the request did not name is refused.
+    url = pf_url(sock, pod, [port])
+    ws = websocket.create_connection(ws_url(url) + '?port=%d' % (port + 2), subprotocols=['v4.channel.k8s.io'],
+                                     timeout=30)
+    while ws.recv_data(control_frame=True)[0] != websocket.ABNF.OPCODE_CLOSE:
+        pass
+    ws.close()
+    # 25 at once.
+    with concurrent.futures.ThreadPoolExecutor(25) as ex:
+        results = list(ex.map(lambda i: pf_fetch(sock, pod, port), range(25)))
+    bad = [r for r in results if b'hello-pf' not in r[0]]
+    if bad:
+        fail('%d of 25 concurrent port-forwards failed: %r' % (len(bad), bad[0]))
+    print('portforward: ok (25 concurrent)')
+
+
+def raw_request(addr, head, timeout=10):
+    s = socket.create_connection(addr, timeout=timeout)
+    s.sendall(head)
+    out = b''
+    while True:
+        b = s.recv(65536)
+        if not b:
+            break
+        out += b
+    s.close()
+    return out
+
+
+def upgrade_head(path, proto='v4.channel.k8s.io'):
+    key = base64.b64encode(os.urandom(16)).decode()
+    return ('GET %s HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n'
+            'Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: %s\r\n\r\n'
+            % (path, key, proto)).encode()
+
+
+def expect_status(url, code, what, proto='v4.channel.k8s.io'):
+    try:
+        websocket.create_connection(ws_url(url), subprotocols=[proto], timeout=10).close()
+    except websocket.WebSocketBadStatusException as e:
+        if e.status_code != code:
+            fail('%s: HTTP %d, expected %d' % (what, e.status_code, code))
+        return
+    fail('%s: the upgrade succeeded' % what)
+
+
+def cmd_abuse(sock, cid):
+    url = exec_url(sock, cid, ['true'])
+    u = urllib.parse.urlparse(url)
+    addr = (u.hostname, u.port)
+    expect_status(url.rsplit('/', 1)[0] + '/' + '0' * 32, 404, 'unknown token')
+    expect_status(url.rsplit('/', 1)[0] + '/short', 404, 'malformed token')
+    expect_status(url.replace('/exec/', '/portforward/'), 404, 'exec token on the port-forward path')
+    # ... which did not use it up.
+    if status_exit_code(Session(url).run(), 'after a try on the wrong path') != 0:
+        fail('the exec token failed after a try on the wrong path')
+    url = exec_url(sock, cid, ['true'])
+    Session(url).run()
+    expect_status(url, 404, 'reused token')
+    url = exec_url(sock, cid, ['true'])
+    time.sleep(1.5)     # the server under test runs with --streaming-token-timeout=1
+    expect_status(url, 404, 'expired token')
+    # A bad request does not use up a good token.
+    url = exec_url(sock, cid, ['true'])
+    expect_status(url, 400, 'unknown subprotocol', proto='v9.nope')
+    Session(url).run()
+    out = raw_request(addr, b'GET ' + urllib.parse.urlparse(exec_url(sock, cid, ['true'])).path.encode() +
+                      b' HTTP/1.1\r\nUpgrade: SPDY/3.1\r\nConnection: Upgrade\r\n\r\n')
+    if not out.startswith(b'HTTP/1.1 400') or b'SPDY' not in out:
+        fail('SPDY upgrade: %r' % out[:200])
+    out = raw_request(addr, b'GET /exec/x HTTP/1.1\r\nX: ' + b'a' * 9000 + b'\r\n\r\n')
+    if not out.startswith(b'HTTP/1.1 431'):
+        fail('oversized head: %r' % out[:100])
+    out = raw_request(addr, b'POST /exec/x HTTP/1.1\r\n\r\n')
+    if not out.startswith(b'HTTP/1.1 405'):
+        fail('POST: %r' % out[:100])
+    out = raw_request(addr, b'\x00\x01garbage\r\n\r\n')
+    if not out.startswith(b'HTTP/1.1 4'):
+        fail('garbage request: %r' % out[:100])
+
+    # Garbage frames after the upgrade: unmasked, reserved bits, a bad
+    # opcode, a frame above the bound. Each ends with a close frame.
+    for name, frame, code in (
+            ('unmasked frame', b'\x82\x02\x00a', 1002),
+            ('reserved bits', b'\xc2\x82abcd\x00\x00', 1002),
+            ('opcode 3', b'\x83\x80abcd', 1002),
+            ('continuation first', b'\x80\x80abcd', 1002),
+            ('fragmented ping', b'\x09\x80abcd', 1002),
+            ('frame above 256 KiB', b'\x82\xff' + struct.pack('>Q', 1 << 40) + b'abcd', 1009)):
+        s = socket.create_connection(addr, timeout=10)
+        s.sendall(upgrade_head(urllib.parse.urlparse(exec_url(sock, cid, ['sleep', '300'], stdin=True)).path))
+        s.sendall(frame)
+        got = b''
+        while True:
+            b = s.recv(65536)
+            if not b:
+                break
+            got += b
+        s.close()
+        i = got.find(b'\r\n\r\n')
+        close = got[i + 4:]
+        # A close frame (maybe after the error channel): 0x88 0x02 code.
+        if struct.pack('>BBH', 0x88, 2, code) not in close:
+            fail('%s: no close %d in %r' % (name, code, close[:100]))
+
+    # A client that stops reading while its command writes without end,
+    # one that never finishes its request: others are served meanwhile.
+    stuck = Session(exec_url(sock, cid, ['sh', '-c', 'while :; do echo xxxxxxxxxxxxxxxxxxxxxxxx; done']))
+    silent = socket.create_connection(addr, timeout=10)
+    silent.sendall(b'GET /exec/')
+    t = time.monotonic()
+    for i in range(5):
+        s = Session(exec_url(sock, cid, ['echo', str(i)])).run()
+        if s.out(1) != '%d\n' % i:
+            fail('next to stuck clients: %r' % s.out(1))
+    print('abuse: 5 execs in %.2f s next to a client that stopped reading and one that never spoke'
+          % (time.monotonic() - t))
+    stuck.ws.sock.close()
+    silent.close()
+    print('abuse: ok')
+
+
+def main():
+    if len(sys.argv) < 4:
+        fail('usage: streamt.py SOCKET exec|exec-hang|portforward|abuse ARGS...')
+    sock, what, args = sys.argv[1], sys.argv[2], sys.argv[3:]
+    {'exec': cmd_exec, 'exec-hang': cmd_exec_hang, 'portforward': cmd_portforward, 'abuse': cmd_abuse}[what](
+        sock, *args)
+
+
+if __name__ == '__main__':
+    main()
