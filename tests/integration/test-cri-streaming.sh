@@ -60,4 +60,9 @@ wait_for 30 sh -c "[ \$(systemctl list-units --plain --no-legend 'peapod-*_exec-
         fail "exec units left: $(systemctl list-units --plain --no-legend 'peapod-*_exec-*')"
 wait_for 30 sh -c "[ \$(ls /proc/$PID/fd | wc -l) = $fds_before ]" ||
         fail "peapod-cri holds $(ls /proc/$PID/fd | wc -l) fds, $fds_before before: $(ls -l /proc/$PID/fd)"
+# A clean exit (under ASan, CRI=build-asan/...: no leak report either).
+kill "$PID"
+rc=0; wait "$PID" || rc=$?
+PID=""
+assert_eq 0 "$rc" "peapod-cri's exit status after SIGTERM: $(grep -A5 Sanitizer "$T/log" | head -20)"
 say "ok"
