@@ -23,6 +23,7 @@
 #include "json-util.h"
 #include "log.h"
 #include "peapod-bus.h"
+#include "spdy.h"
 #include "streaming.h"
 #include "string-util.h"
 #include "strv.h"
@@ -115,6 +116,13 @@ struct StreamConn {
         char **early;                   /* ExecFinished before Exec answered: "id result status" */
         bool zombie;                    /* client gone, the Exec answer still to come (to kill it) */
         bool lingering;                 /* all said and our side shut: reading the rest to EOF */
+        /* SPDY/3.1 instead of a WebSocket: one stream per channel. */
+        bool spdy;
+        SpdyZ z;
+        uint32_t spdy_streams[CH_RESIZE + 1];   /* 0: not opened */
+        uint32_t spdy_last_stream;
+        unsigned spdy_expected;                 /* channels (bits) to wait for before the exec starts */
+        bool started;
 };
 
 struct StreamServer {
@@ -248,7 +256,23 @@ static int conn_frame(StreamConn *c, uint8_t opcode, const void *data, size_t si
 }
 
 /* One message on a channel, in the negotiated protocol's encoding. */
+static int conn_spdy_data(StreamConn *c, uint32_t stream, uint8_t flags, const void *data, size_t size) {
+        uint8_t hdr[SPDY_HEADER_SIZE];
+        int r;
+
+        r = conn_queue(c, hdr, spdy_data_header(hdr, stream, flags, size));
+        if (r >= 0 && size > 0)
+                r = conn_queue(c, data, size);
+        return r;
+}
+
 static int conn_channel(StreamConn *c, uint8_t channel, const void *data, size_t size) {
+        if (c->spdy) {
+                /* A channel the client opened no stream for is dropped. */
+                if (channel > CH_RESIZE || c->spdy_streams[channel] == 0)
+                        return 0;
+                return conn_spdy_data(c, c->spdy_streams[channel], 0, data, size);
+        }
         if (proto_base64(c->proto)) {
                 _cleanup_free_ char *buf = malloc(1 + 4 * ((size + 2) / 3));
 
@@ -272,8 +296,27 @@ static int conn_close_ws(StreamConn *c, uint16_t code) {
 
         if (c->state != CONN_WS)
                 return 0;
-        r = conn_frame(c, WS_OP_CLOSE, b, sizeof(b));
         c->state = CONN_CLOSING;
+        if (c->spdy) {
+                uint8_t g[SPDY_HEADER_SIZE + 8];
+
+                /* Our half of every stream ends (FIN), then the session (GOAWAY). */
+                for (uint8_t ch = 0; ch <= CH_RESIZE; ch++)
+                        if (c->spdy_streams[ch] != 0 && ch != CH_STDIN && ch != CH_RESIZE) {
+                                r = conn_spdy_data(c, c->spdy_streams[ch], SPDY_FLAG_FIN, NULL, 0);
+                                if (r < 0)
+                                        return r;
+                        }
+                spdy_control_header(g, SPDY_GOAWAY, 0, 8);
+                memset(g + SPDY_HEADER_SIZE, 0, 8);
+                g[SPDY_HEADER_SIZE + 0] = c->spdy_last_stream >> 24 & 0x7F;
+                g[SPDY_HEADER_SIZE + 1] = c->spdy_last_stream >> 16;
+                g[SPDY_HEADER_SIZE + 2] = c->spdy_last_stream >> 8;
+                g[SPDY_HEADER_SIZE + 3] = c->spdy_last_stream;
+                g[SPDY_HEADER_SIZE + 7] = code == WS_CLOSE_NORMAL ? 0 : SPDY_PROTOCOL_ERROR;
+                return conn_queue(c, g, sizeof(g));
+        }
+        r = conn_frame(c, WS_OP_CLOSE, b, sizeof(b));
         return r;
 }
 
@@ -400,6 +443,7 @@ static void conn_free(StreamConn *c) {
         sd_event_source_disable_unref(c->timer);
         safe_close(c->fd);
         ws_parser_done(&c->ws);
+        spdy_z_done(&c->z);
         stream_request_free(c->request);
         free(c->in);
         free(c->out);
@@ -749,6 +793,75 @@ static bool list_has(const char *list, const char *token) {
 static int conn_start_exec(StreamConn *c);
 static int conn_start_port_forward(StreamConn *c, const char *query);
 
+/* SPDY/3.1: the protocol is the first X-Stream-Protocol-Version (the
+ * header may come several times) that we speak; the exec starts once the
+ * client opened the streams it asked for (conn_spdy_frame). */
+static const struct {
+        const char *name;
+        ChannelProtocol proto;
+        int version;
+} spdy_protocols[] = {
+        { "v4.channel.k8s.io", PROTO_V4, 4 },
+        { "v3.channel.k8s.io", PROTO_CHANNEL, 3 },
+        { "v2.channel.k8s.io", PROTO_CHANNEL, 2 },
+        { "channel.k8s.io", PROTO_CHANNEL, 1 },
+};
+
+static int conn_request_spdy(StreamConn *c, const char *head, StreamKind kind, const char *token, size_t n) {
+        char connection[256], resp[256];
+        const char *chosen = NULL;
+        int version = 1, r;
+
+        if (kind != STREAM_EXEC)
+                return conn_http_error(c, 400, "Bad Request",
+                                       "port-forward over SPDY/3.1 is not implemented by peapod-cri; use a WebSocket");
+        if (!header_value(head, "Connection", connection, sizeof(connection)) || !list_has(connection, "upgrade"))
+                return conn_http_error(c, 400, "Bad Request", "an upgrade is required");
+        for (const char *l = strstr(head, "\r\n"); l && l[2] && !chosen; l = strstr(l + 2, "\r\n")) {
+                const char *v = l + 2;
+
+                if (strncasecmp(v, "X-Stream-Protocol-Version:", 26) != 0)
+                        continue;
+                v += 26;
+                v += strspn(v, " \t");
+                size_t k = strcspn(v, " \t\r");
+                for (size_t i = 0; i < ELEMENTSOF(spdy_protocols); i++)
+                        if (strlen(spdy_protocols[i].name) == k && strncmp(v, spdy_protocols[i].name, k) == 0) {
+                                chosen = spdy_protocols[i].name;
+                                c->proto = spdy_protocols[i].proto;
+                                version = spdy_protocols[i].version;
+                                break;
+                        }
+        }
+        if (!chosen && strcasestr(head, "\r\nX-Stream-Protocol-Version:"))
+                return conn_http_error(c, 403, "Forbidden", "none of the offered stream protocols is supported");
+        if (!chosen)
+                c->proto = PROTO_CHANNEL;
+
+        c->request = token_take(c->server, token, n, kind);
+        if (!c->request)
+                return conn_http_error(c, 404, "Not Found", "unknown or expired token");
+        snprintf(resp, sizeof(resp),
+                 "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\n%s%s%s\r\n",
+                 chosen ? "X-Stream-Protocol-Version: " : "", strempty(chosen), chosen ? "\r\n" : "");
+        r = conn_queue(c, resp, strlen(resp));
+        if (r < 0)
+                return r;
+        c->spdy = true;
+        c->state = CONN_WS;
+        c->spdy_expected = 1u << CH_ERROR;
+        if (c->request->in)
+                c->spdy_expected |= 1u << CH_STDIN;
+        if (c->request->out)
+                c->spdy_expected |= 1u << CH_STDOUT;
+        if (c->request->err)
+                c->spdy_expected |= 1u << CH_STDERR;
+        if (c->request->tty && version >= 3)
+                c->spdy_expected |= 1u << CH_RESIZE;
+        /* The request timer now bounds how long the streams take to come. */
+        return 0;
+}
+
 static int conn_request(StreamConn *c, const char *head) {
         char upgrade[128], connection[256], key[64], version[16], protocols[1024], accept[WS_ACCEPT_SIZE];
         const char *path, *p, *q, *token, *chosen = NULL;
@@ -777,11 +890,9 @@ static int conn_request(StreamConn *c, const char *head) {
         token = p;
         n = q ? (size_t) (q - token) : strlen(token);
 
-        /* SPDY/3.1 is not served (yet): say so rather than pretending. */
         if (header_value(head, "Upgrade", upgrade, sizeof(upgrade)) && list_has(upgrade, "SPDY/3.1") &&
             !list_has(upgrade, "websocket"))
-                return conn_http_error(c, 400, "Bad Request",
-                                       "peapod-cri streams over WebSocket only; SPDY/3.1 is not implemented");
+                return conn_request_spdy(c, head, kind, token, n);
         if (!header_value(head, "Upgrade", upgrade, sizeof(upgrade)) || !list_has(upgrade, "websocket") ||
             !header_value(head, "Connection", connection, sizeof(connection)) || !list_has(connection, "upgrade"))
                 return conn_http_error(c, 400, "Bad Request", "a WebSocket upgrade is required");
@@ -908,10 +1019,38 @@ static int conn_read(StreamConn *c) {
         return conn_parse(c);
 }
 
+static int conn_spdy_frame(StreamConn *c, const SpdyFrame *f);
+
 static int conn_parse(StreamConn *c) {
         int r;
 
-        while (c->state == CONN_WS && c->n_in > 0) {
+        while (c->spdy && c->state == CONN_WS && c->n_in > 0) {
+                SpdyFrame f;
+                size_t used;
+                bool pending = false;
+
+                for (size_t i = 0; i < c->n_fds; i++)
+                        pending = pending || c->fds[i].n_pending > 0;
+                if (pending)
+                        break;
+                r = spdy_frame_parse(c->in, c->n_in, &used, &f);
+                if (r == 0)
+                        break;
+                if (r < 0) {
+                        c->n_in = 0;
+                        return conn_close_ws(c, WS_CLOSE_PROTOCOL_ERROR);
+                }
+                r = conn_spdy_frame(c, &f);
+                memmove(c->in, c->in + used, c->n_in - used);
+                c->n_in -= used;
+                if (r == -EBADMSG) {
+                        c->n_in = 0;
+                        return conn_close_ws(c, WS_CLOSE_PROTOCOL_ERROR);
+                }
+                if (r < 0)
+                        return r;
+        }
+        while (!c->spdy && c->state == CONN_WS && c->n_in > 0) {
                 WsMessage m;
                 size_t used;
 
@@ -945,6 +1084,142 @@ static int conn_parse(StreamConn *c) {
         if (c->state == CONN_CLOSING)
                 c->n_in = 0;
         return 0;
+}
+
+static int conn_spdy_reply(StreamConn *c, uint32_t stream) {
+        _cleanup_free_ uint8_t *block = NULL;
+        uint8_t hdr[SPDY_HEADER_SIZE + 4];
+        size_t size;
+        int r;
+
+        r = spdy_headers_encode(&c->z, NULL, NULL, 0, &block, &size);
+        if (r < 0)
+                return r;
+        spdy_control_header(hdr, SPDY_SYN_REPLY, 0, 4 + size);
+        hdr[8] = stream >> 24 & 0x7F;
+        hdr[9] = stream >> 16;
+        hdr[10] = stream >> 8;
+        hdr[11] = stream;
+        r = conn_queue(c, hdr, sizeof(hdr));
+        if (r >= 0)
+                r = conn_queue(c, block, size);
+        return r;
+}
+
+static int conn_spdy_rst(StreamConn *c, uint32_t stream, uint32_t status) {
+        uint8_t b[SPDY_HEADER_SIZE + 8];
+
+        spdy_control_header(b, SPDY_RST_STREAM, 0, 8);
+        for (int i = 0; i < 4; i++) {
+                b[8 + i] = (i == 0 ? stream >> 24 & 0x7F : stream >> (24 - 8 * i)) & 0xFF;
+                b[12 + i] = status >> (24 - 8 * i) & 0xFF;
+        }
+        return conn_queue(c, b, sizeof(b));
+}
+
+static int channel_of_stream(StreamConn *c, uint32_t stream) {
+        for (int ch = 0; ch <= CH_RESIZE; ch++)
+                if (c->spdy_streams[ch] == stream && stream != 0)
+                        return ch;
+        return -1;
+}
+
+static int conn_spdy_frame(StreamConn *c, const SpdyFrame *f) {
+        int r;
+
+        if (!f->control) {
+                int ch = channel_of_stream(c, f->stream_id);
+
+                if (ch < 0)
+                        return 0;       /* a stream we refused or never saw */
+                if (ch == CH_STDIN || ch == CH_RESIZE) {
+                        r = conn_input(c, ch, f->data, f->size);
+                        if (r < 0)
+                                return r;
+                }
+                if ((f->flags & SPDY_FLAG_FIN) && ch == CH_STDIN)
+                        conn_close_input(c, CH_STDIN);
+                return 0;
+        }
+        switch (f->type) {
+        case SPDY_SYN_STREAM: {
+                _cleanup_(spdy_headers_done) SpdyHeaders h = {};
+                static const char *const types[] = {
+                        [CH_STDIN] = "stdin", [CH_STDOUT] = "stdout", [CH_STDERR] = "stderr",
+                        [CH_ERROR] = "error", [CH_RESIZE] = "resize",
+                };
+                const char *type;
+                uint32_t stream;
+                int ch = -1;
+
+                if (f->size < 10)
+                        return -EBADMSG;
+                stream = (uint32_t) (f->data[0] & 0x7F) << 24 | (uint32_t) f->data[1] << 16 |
+                         (uint32_t) f->data[2] << 8 | f->data[3];
+                /* Every header block goes through the session's zlib stream,
+                 * even of a stream we then refuse: else it falls out of step. */
+                r = spdy_headers_decode(&c->z, f->data + 10, f->size - 10, &h);
+                if (r < 0)
+                        return r == -ENOMEM ? r : -EBADMSG;
+                if (stream == 0 || stream <= c->spdy_last_stream)
+                        return -EBADMSG;
+                c->spdy_last_stream = stream;
+                type = spdy_headers_get(&h, "streamtype");
+                for (int i = 0; type && i <= CH_RESIZE; i++)
+                        if (streq(type, types[i]))
+                                ch = i;
+                if (ch < 0 || c->spdy_streams[ch] != 0 || !(c->spdy_expected & (1u << ch)))
+                        return conn_spdy_rst(c, stream, SPDY_REFUSED_STREAM);
+                c->spdy_streams[ch] = stream;
+                r = conn_spdy_reply(c, stream);
+                if (r < 0)
+                        return r;
+                for (int i = 0; i <= CH_RESIZE; i++)
+                        if ((c->spdy_expected & (1u << i)) && c->spdy_streams[i] == 0)
+                                return 0;
+                if (c->started)
+                        return 0;
+                /* All there: the command runs now. */
+                c->started = true;
+                c->timer = sd_event_source_disable_unref(c->timer);
+                r = conn_start_exec(c);
+                if (r < 0) {
+                        char msg[256];
+
+                        snprintf(msg, sizeof(msg), "exec failed: %s", strerror(-r));
+                        (void) conn_send_status(c, -1, msg);
+                        for (size_t i = 0; i < c->n_fds; i++)
+                                stream_fd_failed(c, &c->fds[i], -r);
+                        return conn_close_ws(c, WS_CLOSE_NORMAL);
+                }
+                return 0;
+        }
+        case SPDY_RST_STREAM:
+                if (f->size >= 4) {
+                        uint32_t stream = (uint32_t) (f->data[0] & 0x7F) << 24 | (uint32_t) f->data[1] << 16 |
+                                          (uint32_t) f->data[2] << 8 | f->data[3];
+                        if (channel_of_stream(c, stream) == CH_STDIN)
+                                conn_close_input(c, CH_STDIN);
+                }
+                return 0;
+        case SPDY_PING: {
+                uint8_t b[SPDY_HEADER_SIZE];
+
+                if (f->size != 4)
+                        return -EBADMSG;
+                r = conn_queue(c, b, spdy_control_header(b, SPDY_PING, 0, 4));
+                return r < 0 ? r : conn_queue(c, f->data, 4);
+        }
+        case SPDY_GOAWAY:
+                /* The client leaves: so does its command (conn_free kills it). */
+                c->n_in = 0;
+                return conn_close_ws(c, WS_CLOSE_NORMAL);
+        default:
+                /* SETTINGS, WINDOW_UPDATE, HEADERS, SYN_REPLY: nothing to do.
+                 * Our output is bounded by STREAM_OUTPUT_MAX, not by SPDY
+                 * windows, as kubelet's spdystream does. */
+                return 0;
+        }
 }
 
 static int conn_write(StreamConn *c) {

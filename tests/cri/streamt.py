@@ -7,6 +7,8 @@
 #
 #   streamt.py SOCKET exec CONTAINER_ID          echo, exit codes, stdin, tty and resize,
 #                                                 every channel protocol
+#   streamt.py SOCKET spdy CONTAINER_ID          exec over SPDY/3.1 (v4 and channel.k8s.io): output,
+#                                                 exit codes, stdin ended by FIN, tty and resize
 #   streamt.py SOCKET exec-hang CONTAINER_ID     runs sleep 300 and goes away without a word
 #   streamt.py SOCKET portforward POD_ID PORT    fetches / from an httpd at 127.0.0.1:PORT in the pod,
 #                                                 once and 25 times at once
@@ -23,6 +25,7 @@ import struct
 import sys
 import time
 import urllib.parse
+import zlib
 
 import grpc
 import websocket
@@ -323,9 +326,10 @@ def cmd_abuse(sock, cid):
     expect_status(url, 400, 'unknown subprotocol', proto='v9.nope')
     Session(url).run()
     out = raw_request(addr, b'GET ' + urllib.parse.urlparse(exec_url(sock, cid, ['true'])).path.encode() +
-                      b' HTTP/1.1\r\nUpgrade: SPDY/3.1\r\nConnection: Upgrade\r\n\r\n')
-    if not out.startswith(b'HTTP/1.1 400') or b'SPDY' not in out:
-        fail('SPDY upgrade: %r' % out[:200])
+                      b' HTTP/1.1\r\nUpgrade: SPDY/3.1\r\nConnection: Upgrade\r\n'
+                      b'X-Stream-Protocol-Version: v9.channel.k8s.io\r\n\r\n')
+    if not out.startswith(b'HTTP/1.1 403'):
+        fail('SPDY upgrade with an unknown protocol: %r' % out[:200])
     out = raw_request(addr, b'GET /exec/x HTTP/1.1\r\nX: ' + b'a' * 9000 + b'\r\n\r\n')
     if not out.startswith(b'HTTP/1.1 431'):
         fail('oversized head: %r' % out[:100])
@@ -377,12 +381,179 @@ def cmd_abuse(sock, cid):
     silent.close()
     print('abuse: ok')
 
+# ---- SPDY/3.1, as kubelet's and older kubectl's clients speak it ----
+
+# The SPDY/3 header compression dictionary: a protocol constant.
+SPDY_DICTIONARY = bytes.fromhex(
+    '000000076f7074696f6e73000000046865616400000004706f7374000000037075740000000664656c65746500000005'
+    '7472616365000000066163636570740000000e6163636570742d636861727365740000000f6163636570742d656e636f'
+    '64696e670000000f6163636570742d6c616e67756167650000000d6163636570742d72616e6765730000000361676500'
+    '000005616c6c6f770000000d617574686f72697a6174696f6e0000000d63616368652d636f6e74726f6c0000000a636f'
+    '6e6e656374696f6e0000000c636f6e74656e742d6261736500000010636f6e74656e742d656e636f64696e6700000010'
+    '636f6e74656e742d6c616e67756167650000000e636f6e74656e742d6c656e67746800000010636f6e74656e742d6c6f'
+    '636174696f6e0000000b636f6e74656e742d6d64350000000d636f6e74656e742d72616e67650000000c636f6e74656e'
+    '742d74797065000000046461746500000004657461670000000665787065637400000007657870697265730000000466'
+    '726f6d00000004686f73740000000869662d6d617463680000001169662d6d6f6469666965642d73696e63650000000d'
+    '69662d6e6f6e652d6d617463680000000869662d72616e67650000001369662d756e6d6f6469666965642d73696e6365'
+    '0000000d6c6173742d6d6f646966696564000000086c6f636174696f6e0000000c6d61782d666f727761726473000000'
+    '06707261676d610000001270726f78792d61757468656e7469636174650000001370726f78792d617574686f72697a61'
+    '74696f6e0000000572616e676500000007726566657265720000000b72657472792d6166746572000000067365727665'
+    '7200000002746500000007747261696c6572000000117472616e736665722d656e636f64696e67000000077570677261'
+    '64650000000a757365722d6167656e74000000047661727900000003766961000000077761726e696e67000000107777'
+    '772d61757468656e746963617465000000066d6574686f64000000036765740000000673746174757300000006323030'
+    '204f4b0000000776657273696f6e00000008485454502f312e310000000375726c000000067075626c69630000000a73'
+    '65742d636f6f6b69650000000a6b6565702d616c697665000000066f726967696e313030313031323031323032323035'
+    '323036333030333032333033333034333035333036333037343032343035343036343037343038343039343130343131'
+    '343132343133343134343135343136343137353032353034353035323033204e6f6e2d417574686f7269746174697665'
+    '20496e666f726d6174696f6e323034204e6f20436f6e74656e74333031204d6f766564205065726d616e656e746c7934'
+    '303020426164205265717565737434303120556e617574686f72697a656434303320466f7262696464656e343034204e'
+    '6f7420466f756e6435303020496e7465726e616c20536572766572204572726f72353031204e6f7420496d706c656d65'
+    '6e746564353033205365727669636520556e617661696c61626c654a616e20466562204d617220417072204d6179204a'
+    '756e204a756c204175672053657074204f6374204e6f76204465632030303a30303a3030204d6f6e2c205475652c2057'
+    '65642c205468752c204672692c205361742c2053756e2c20474d546368756e6b65642c746578742f68746d6c2c696d61'
+    '67652f706e672c696d6167652f6a70672c696d6167652f6769662c6170706c69636174696f6e2f786d6c2c6170706c69'
+    '636174696f6e2f7868746d6c2b786d6c2c746578742f706c61696e2c746578742f6a6176617363726970742c7075626c'
+    '6963707269766174656d61782d6167653d677a69702c6465666c6174652c73646368636861727365743d7574662d3863'
+    '6861727365743d69736f2d383835392d312c7574662d2c2a2c656e713d302e')
+
+
+class SpdySession:
+    """An exec stream over SPDY/3.1: one stream per channel, opened by us."""
+
+    TYPES = {0: 'stdin', 1: 'stdout', 2: 'stderr', 3: 'error', 4: 'resize'}
+
+    def __init__(self, url, channels, proto='v4.channel.k8s.io', timeout=30):
+        u = urllib.parse.urlparse(url)
+        self.proto = proto
+        self.sock = socket.create_connection((u.hostname, u.port), timeout=timeout)
+        self.sock.sendall(('GET %s HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\n'
+                           'X-Stream-Protocol-Version: %s\r\nX-Stream-Protocol-Version: channel.k8s.io\r\n\r\n'
+                           % (u.path, proto)).encode())
+        self.buf = b''
+        while b'\r\n\r\n' not in self.buf:
+            b = self.sock.recv(4096)
+            if not b:
+                fail('SPDY upgrade: connection closed after %r' % self.buf)
+            self.buf += b
+        head, self.buf = self.buf.split(b'\r\n\r\n', 1)
+        if not head.startswith(b'HTTP/1.1 101') or ('X-Stream-Protocol-Version: ' + proto).encode() not in head:
+            fail('SPDY upgrade answered %r' % head)
+        self.z_out = zlib.compressobj(zdict=SPDY_DICTIONARY)
+        self.z_in = zlib.decompressobj(zdict=SPDY_DICTIONARY)
+        self.ids, self.channels, self.replied, self.goaway = {}, {}, set(), False
+        for i, ch in enumerate(channels):
+            sid = 2 * i + 1
+            self.ids[ch] = sid
+            block = self.headers([('streamtype', self.TYPES[ch])])
+            self.control(1, 0, struct.pack('>IIBB', sid, 0, 0, 0) + block)
+
+    def headers(self, pairs):
+        raw = struct.pack('>I', len(pairs))
+        for k, v in pairs:
+            raw += struct.pack('>I', len(k)) + k.encode() + struct.pack('>I', len(v)) + v.encode()
+        return self.z_out.compress(raw) + self.z_out.flush(zlib.Z_SYNC_FLUSH)
+
+    def control(self, ftype, flags, payload):
+        self.sock.sendall(struct.pack('>HHI', 0x8003, ftype, flags << 24 | len(payload)) + payload)
+
+    def send(self, ch, data, fin=False):
+        self.sock.sendall(struct.pack('>II', self.ids[ch], (1 if fin else 0) << 24 | len(data)) + data)
+
+    def close_stdin(self):
+        self.send(0, b'', fin=True)
+
+    def recv_one(self):
+        while len(self.buf) < 8 or len(self.buf) < 8 + (struct.unpack('>I', self.buf[4:8])[0] & 0xFFFFFF):
+            b = self.sock.recv(65536)
+            if not b:
+                return None
+            self.buf += b
+        length = struct.unpack('>I', self.buf[4:8])[0] & 0xFFFFFF
+        frame, self.buf = self.buf[:8 + length], self.buf[8 + length:]
+        payload = frame[8:]
+        if frame[0] & 0x80:
+            ftype = struct.unpack('>H', frame[2:4])[0]
+            if ftype == 2:
+                sid = struct.unpack('>I', payload[:4])[0]
+                self.z_in.decompress(payload[4:])
+                self.replied.add(sid)
+            elif ftype == 7:
+                self.goaway = True
+                return None
+            elif ftype == 3:
+                fail('server reset stream %r' % payload)
+            return ()
+        sid = struct.unpack('>I', frame[:4])[0] & 0x7FFFFFFF
+        ch = [c for c, i in self.ids.items() if i == sid][0]
+        self.channels[ch] = self.channels.get(ch, b'') + payload
+        return ch, payload
+
+    def run(self):
+        try:
+            while self.recv_one() is not None:
+                pass
+        except socket.timeout:
+            fail('the SPDY stream did not end; it sent %r' % self.channels)
+        self.sock.close()
+        if not self.goaway:
+            fail('the SPDY session ended without GOAWAY')
+        if set(self.ids.values()) != self.replied:
+            fail('streams %r opened, replies to %r' % (sorted(self.ids.values()), sorted(self.replied)))
+        return self
+
+    def wait_for(self, ch, text):
+        while text.encode() not in self.channels.get(ch, b''):
+            if self.recv_one() is None:
+                fail('the stream ended before %r came: %r' % (text, self.channels))
+
+    def out(self, ch):
+        return self.channels.get(ch, b'').decode(errors='replace')
+
+
+def cmd_spdy(sock, cid):
+    s = SpdySession(exec_url(sock, cid, ['sh', '-c', 'echo to-out; echo to-err >&2']), [3, 1, 2]).run()
+    if s.out(1) != 'to-out\n' or s.out(2) != 'to-err\n' or status_exit_code(s, 'spdy') != 0:
+        fail('spdy: stdout %r stderr %r error %r' % (s.out(1), s.out(2), s.out(3)))
+    s = SpdySession(exec_url(sock, cid, ['sh', '-c', 'exit 3']), [3, 1, 2]).run()
+    if status_exit_code(s, 'spdy exit 3') != 3:
+        fail('spdy: exit 3 reported as %r' % s.out(3))
+    # The old protocol: a failure is text, success nothing.
+    s = SpdySession(exec_url(sock, cid, ['sh', '-c', 'exit 5']), [3, 1, 2], proto='channel.k8s.io').run()
+    if status_exit_code(s, 'spdy channel.k8s.io') != 5:
+        fail('spdy channel.k8s.io: exit 5 reported as %r' % s.out(3))
+    # stdin, ended by FIN.
+    s = SpdySession(exec_url(sock, cid, ['cat'], stdin=True), [3, 0, 1, 2])
+    s.send(0, b'through spdy\n')
+    s.send(0, b'y' * 70000)
+    s.close_stdin()
+    s.run()
+    if s.out(1) != 'through spdy\n' + 'y' * 70000:
+        fail('spdy stdin: %d bytes back' % len(s.out(1)))
+    # A terminal with a resize stream.
+    s = SpdySession(exec_url(sock, cid, ['sh', '-c', 'echo ready; read x; stty size'], tty=True, stdin=True),
+                    [3, 0, 1, 4])
+    s.wait_for(1, 'ready')
+    s.send(4, json.dumps({'Width': 77, 'Height': 33}).encode())
+    s.send(0, b'go\n')
+    s.run()
+    if '33 77' not in s.out(1):
+        fail('spdy tty: %r' % s.out(1))
+    # A client that never opens its streams is let go; port-forward says it is not there.
+    url = pf_url(sock, cid[:32], [80])
+    out = raw_request((urllib.parse.urlparse(url).hostname, urllib.parse.urlparse(url).port),
+                      ('GET %s HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\n'
+                       'X-Stream-Protocol-Version: portforward.k8s.io\r\n\r\n' % urllib.parse.urlparse(url).path).encode())
+    if not out.startswith(b'HTTP/1.1 400') or b'WebSocket' not in out:
+        fail('port-forward over SPDY: %r' % out[:200])
+    print('spdy: ok')
+
 
 def main():
     if len(sys.argv) < 4:
         fail('usage: streamt.py SOCKET exec|exec-hang|portforward|abuse ARGS...')
     sock, what, args = sys.argv[1], sys.argv[2], sys.argv[3:]
-    {'exec': cmd_exec, 'exec-hang': cmd_exec_hang, 'portforward': cmd_portforward, 'abuse': cmd_abuse}[what](
+    {'exec': cmd_exec, 'exec-hang': cmd_exec_hang, 'portforward': cmd_portforward, 'abuse': cmd_abuse,
+     'spdy': cmd_spdy}[what](
         sock, *args)
 
 

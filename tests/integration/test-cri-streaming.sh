@@ -3,7 +3,8 @@
 # (tests/cri/streamt.py, Debian's python3-websocket) with the URLs that the
 # gRPC Exec and PortForward calls answer: exec with and without a terminal
 # (output, exit codes 0, 3, 137 and 127 on the error channel, stdin, resize,
-# every channel protocol), a command killed when its client vanishes,
+# every channel protocol) and over SPDY/3.1 (tests/cri/streamt.py has its
+# own SPDY client: zlib with the SPDY/3 dictionary, one stream per channel), a command killed when its client vanishes,
 # port-forward to an httpd that listens on the pod's own loopback (once and
 # 25 at once); abuse (bad, reused and expired tokens, garbage frames,
 # oversized requests, stuck clients next to served ones). Afterwards
@@ -41,6 +42,7 @@ wait_for 20 sh -c "[ \$(systemctl list-units --plain --no-legend 'peapod-*_exec-
 fds_before=$(ls /proc/$PID/fd | wc -l)
 
 "$STREAMT" "$T/cri.sock" exec "$cid" || fail "exec checks failed: $(tail -5 "$T/log")"
+"$STREAMT" "$T/cri.sock" spdy "$cid" || fail "SPDY exec checks failed: $(tail -5 "$T/log")"
 "$STREAMT" "$T/cri.sock" exec-hang "$cid" || fail "exec-hang failed"
 wait_for 20 sh -c "[ \$(systemctl list-units --plain --no-legend 'peapod-*_exec-*' | grep -c ' running ') = 0 ]" ||
         fail "the command outlived its vanished client"
