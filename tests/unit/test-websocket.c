@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The WebSocket framing of peapod-cri's streaming server (src/cri/websocket.c):
+/* The framing of peapod-cri's streaming server: WebSocket (src/cri/websocket.c):
  * the accept key of RFC 6455's example, masked frames in every length
- * encoding, fragments with a ping between them, every refusal, base64. */
+ * encoding, fragments with a ping between them, every refusal, base64;
+ * SPDY/3.1 (src/cri/spdy.c): frames, header blocks through one zlib stream
+ * per direction and back, refusals. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "spdy.h"
 #include "tests.h"
 #include "websocket.h"
 
@@ -155,11 +158,56 @@ TEST(base64) {
         ASSERT_ERR(ws_base64_decode("=WJj", 4, dec, &n), EINVAL);
 }
 
+TEST(spdy) {
+        static const char *const names[] = { "streamtype", "port" }, *const values[] = { "stdout", "8080" };
+        SpdyZ client = {}, server = {};
+        uint8_t buf[64], *block;
+        size_t size, used;
+        SpdyFrame f;
+
+        /* Two blocks in a row: the second only decodes with the first's state. */
+        for (int round = 0; round < 2; round++) {
+                SpdyHeaders h = {};
+
+                ASSERT_OK(spdy_headers_encode(&client, names, values, 2, &block, &size));
+                /* The client's output stream is the server's input stream. */
+                ASSERT_OK(spdy_headers_decode(&server, block, size, &h));
+                ASSERT_TRUE(h.n == 2);
+                ASSERT_STREQ(spdy_headers_get(&h, "streamType"), "stdout");
+                ASSERT_STREQ(spdy_headers_get(&h, "port"), "8080");
+                ASSERT_TRUE(spdy_headers_get(&h, "requestid") == NULL);
+                spdy_headers_done(&h);
+                free(block);
+        }
+        /* Garbage is refused, not crashed on. */
+        SpdyHeaders h = {};
+        SpdyZ fresh = {};
+        ASSERT_ERR(spdy_headers_decode(&fresh, (const uint8_t *) "\x78\xbbnope", 6, &h), EBADMSG);
+        spdy_z_done(&fresh);
+        spdy_z_done(&client);
+        spdy_z_done(&server);
+
+        /* Frames: a data frame in pieces, a control frame, the refusals. */
+        spdy_data_header(buf, 5, SPDY_FLAG_FIN, 3);
+        memcpy(buf + 8, "abc", 3);
+        for (size_t cut = 0; cut < 11; cut++)
+                ASSERT_TRUE(spdy_frame_parse(buf, cut, &used, &f) == 0 && used == 0);
+        ASSERT_TRUE(spdy_frame_parse(buf, 11, &used, &f) == 1);
+        ASSERT_TRUE(used == 11 && !f.control && f.stream_id == 5 && f.flags == SPDY_FLAG_FIN && f.size == 3);
+        spdy_control_header(buf, SPDY_PING, 0, 4);
+        ASSERT_TRUE(spdy_frame_parse(buf, 12, &used, &f) == 1 && f.control && f.type == SPDY_PING && f.size == 4);
+        buf[1] = 2;     /* SPDY/2 */
+        ASSERT_ERR(spdy_frame_parse(buf, 12, &used, &f), EBADMSG);
+        spdy_data_header(buf, 1, 0, SPDY_FRAME_MAX + 1);
+        ASSERT_ERR(spdy_frame_parse(buf, 8, &used, &f), EMSGSIZE);
+}
+
 int main(void) {
         test_accept_key();
         test_lengths();
         test_fragments();
         test_refusals();
         test_base64();
+        test_spdy();
         return 0;
 }
