@@ -9,6 +9,7 @@
 #                                                 every channel protocol
 #   streamt.py SOCKET spdy CONTAINER_ID          exec over SPDY/3.1 (v4 and channel.k8s.io): output,
 #                                                 exit codes, stdin ended by FIN, tty and resize
+#   streamt.py SOCKET exec-url CONTAINER_ID CMD...  prints an Exec URL (stdin, stdout, stderr)
 #   streamt.py SOCKET exec-hang CONTAINER_ID     runs sleep 300 and goes away without a word
 #   streamt.py SOCKET portforward POD_ID PORT    fetches / from an httpd at 127.0.0.1:PORT in the pod,
 #                                                 once and 25 times at once
@@ -547,13 +548,16 @@ def cmd_spdy(sock, cid):
         fail('port-forward over SPDY: %r' % out[:200])
     print('spdy: ok')
 
+def cmd_exec_url(sock, cid, *cmd):
+    print(exec_url(sock, cid, list(cmd), stdin=True))
+
 
 def main():
     if len(sys.argv) < 4:
         fail('usage: streamt.py SOCKET exec|exec-hang|portforward|abuse ARGS...')
     sock, what, args = sys.argv[1], sys.argv[2], sys.argv[3:]
     {'exec': cmd_exec, 'exec-hang': cmd_exec_hang, 'portforward': cmd_portforward, 'abuse': cmd_abuse,
-     'spdy': cmd_spdy}[what](
+     'spdy': cmd_spdy, 'exec-url': cmd_exec_url}[what](
         sock, *args)
 
 

@@ -43,6 +43,16 @@ fds_before=$(ls /proc/$PID/fd | wc -l)
 
 "$STREAMT" "$T/cri.sock" exec "$cid" || fail "exec checks failed: $(tail -5 "$T/log")"
 "$STREAMT" "$T/cri.sock" spdy "$cid" || fail "SPDY exec checks failed: $(tail -5 "$T/log")"
+# ... and with spdystream, the SPDY library of Kubernetes' own clients
+# (tests/cri/spdyclient, built here from Debian's golang-github-docker-spdystream-dev).
+(cd "$(dirname "$STREAMT")/spdyclient" && GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE="$T/gocache" \
+        go build -o "$T/spdyclient" .) || fail "building the spdystream client failed (golang-go, golang-github-docker-spdystream-dev: tools/install-deps)"
+url=$("$STREAMT" "$T/cri.sock" exec-url "$cid" sh -c 'cat; echo err >&2; exit 3')
+out=$("$T/spdyclient" "$url" "through spdystream") || fail "spdystream client: $out"
+assert_contains "$out" 'stdout="through spdystream"' "stdout through spdystream"
+assert_contains "$out" 'stderr="err\n"' "stderr through spdystream"
+assert_contains "$out" 'NonZeroExitCode' "exit status through spdystream"
+assert_contains "$out" '{\"reason\":\"ExitCode\",\"message\":\"3\"}' "exit code through spdystream"
 "$STREAMT" "$T/cri.sock" exec-hang "$cid" || fail "exec-hang failed"
 wait_for 20 sh -c "[ \$(systemctl list-units --plain --no-legend 'peapod-*_exec-*' | grep -c ' running ') = 0 ]" ||
         fail "the command outlived its vanished client"
