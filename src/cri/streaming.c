@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <arpa/inet.h>
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -80,7 +81,15 @@ typedef struct StreamFd {
         size_t n_pending;
         uint16_t port;          /* port-forward */
         int error_channel;      /* port-forward */
+        /* Port-forward over SPDY: a slot per requestID, its two streams. */
+        bool in_use;
+        uint32_t request_id;
+        uint32_t spdy_data, spdy_error;
 } StreamFd;
+
+/* WebSocket port-forward has at most STREAM_MAX_PORTS; a SPDY session
+ * carries a connection per requestID, at most this many at once. */
+#define STREAM_MAX_FDS 128U
 
 typedef enum ConnState {
         CONN_HTTP,              /* reading the request head */
@@ -102,7 +111,8 @@ struct StreamConn {
         WsParser ws;
         ChannelProtocol proto;
         StreamRequest *request;
-        StreamFd fds[STREAM_MAX_PORTS];
+        StreamFd fds[STREAM_MAX_FDS];
+        int netns;                      /* port-forward: the pod's network namespace, once known */
         size_t n_fds;
         bool tty;
         int tty_master;                 /* borrowed: fds[1].fd, for TIOCSWINSZ */
@@ -142,6 +152,10 @@ struct StreamServer {
 static int conn_update(StreamConn *c);
 static void conn_free(StreamConn *c);
 static int conn_parse(StreamConn *c);
+static bool conn_spdy_pf(StreamConn *c);
+static int conn_fd_out(StreamConn *c, StreamFd *f, const void *data, size_t size);
+static int conn_query_leader(StreamConn *c);
+static void pf_connect(StreamConn *c, StreamFd *f);
 
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
@@ -444,6 +458,7 @@ static void conn_free(StreamConn *c) {
         safe_close(c->fd);
         ws_parser_done(&c->ws);
         spdy_z_done(&c->z);
+        safe_close(c->netns);
         stream_request_free(c->request);
         free(c->in);
         free(c->out);
@@ -472,8 +487,8 @@ static void conn_end(StreamConn *c) {
 /* An exec is over when the command ended and its output was read to the
  * end; a port-forward when every port's connection is closed. */
 static int conn_check_done(StreamConn *c) {
-        if (c->state != CONN_WS)
-                return 0;
+        if (c->state != CONN_WS || conn_spdy_pf(c))
+                return 0;       /* a SPDY port-forward session lasts until the client ends it */
         if (c->request->kind == STREAM_EXEC && c->finished && c->tty && c->n_fds > 1 && !c->fds[1].read_eof) {
                 StreamFd *f = &c->fds[1];
 
@@ -488,7 +503,7 @@ static int conn_check_done(StreamConn *c) {
                                 continue;
                         if (n <= 0)
                                 break;
-                        if (conn_channel(c, f->out_channel, buf, n) < 0)
+                        if (conn_fd_out(c, f, buf, n) < 0)
                                 return -ENOMEM;
                 }
                 f->read_eof = true;
@@ -551,12 +566,41 @@ static int stream_fd_flush(StreamFd *f) {
         return 0;
 }
 
+static bool conn_spdy_pf(StreamConn *c) {
+        return c->spdy && c->request && c->request->kind == STREAM_PORT_FORWARD;
+}
+
+/* What we read from f, to the client. */
+static int conn_fd_out(StreamConn *c, StreamFd *f, const void *data, size_t size) {
+        if (conn_spdy_pf(c))
+                return conn_spdy_data(c, f->spdy_data, 0, data, size);
+        return conn_channel(c, f->out_channel, data, size);
+}
+
+/* A SPDY port-forward connection is over: both streams end, the slot is free. */
+static void spdy_pf_end(StreamConn *c, StreamFd *f) {
+        if (c->state == CONN_WS) {
+                if (f->spdy_data)
+                        (void) conn_spdy_data(c, f->spdy_data, SPDY_FLAG_FIN, NULL, 0);
+                if (f->spdy_error)
+                        (void) conn_spdy_data(c, f->spdy_error, SPDY_FLAG_FIN, NULL, 0);
+        }
+        stream_fd_done(f);
+        *f = (StreamFd) { .fd = -EBADF, .read_eof = true };
+}
+
 static void stream_fd_failed(StreamConn *c, StreamFd *f, int error) {
         if (f->error_channel >= 0 && c->state == CONN_WS) {
                 char msg[256];
 
                 snprintf(msg, sizeof(msg), "error forwarding port %u to pod %s: %s", f->port, c->request->pod_id,
                          strerror(error));
+                if (conn_spdy_pf(c)) {
+                        if (f->spdy_error)
+                                (void) conn_spdy_data(c, f->spdy_error, 0, msg, strlen(msg));
+                        spdy_pf_end(c, f);
+                        return;
+                }
                 (void) conn_channel(c, f->error_channel, msg, strlen(msg));
         }
         f->source = sd_event_source_disable_unref(f->source);
@@ -617,12 +661,14 @@ static int on_fd_io(sd_event_source *src, int fd, uint32_t revents, void *userda
                         f->read_eof = true;
                         if (f->error_channel >= 0 && n < 0)
                                 stream_fd_failed(c, f, errno);
+                        else if (conn_spdy_pf(c))
+                                spdy_pf_end(c, f);
                         else if (f->error_channel < 0 && f->out_channel >= 0 && !f->writable) {
                                 f->source = sd_event_source_disable_unref(f->source);
                                 f->fd = safe_close(f->fd);
                         }
                 } else {
-                        r = conn_channel(c, f->out_channel, buf, n);
+                        r = conn_fd_out(c, f, buf, n);
                         if (r < 0)
                                 return log_oom(), conn_end(c), 0;
                 }
@@ -637,6 +683,8 @@ done:
 }
 
 /* ---- the client's messages ---- */
+
+static int stream_fd_write(StreamConn *c, StreamFd *f, const uint8_t *data, size_t size);
 
 static int conn_input(StreamConn *c, uint8_t channel, const uint8_t *data, size_t size) {
         StreamFd *f = NULL;
@@ -664,7 +712,10 @@ static int conn_input(StreamConn *c, uint8_t channel, const uint8_t *data, size_
                 f = &c->fds[channel / 2];
         if (!f || size == 0)
                 return 0;
+        return stream_fd_write(c, f, data, size);
+}
 
+static int stream_fd_write(StreamConn *c, StreamFd *f, const uint8_t *data, size_t size) {
         if (f->n_pending == 0 && !f->connecting) {
                 ssize_t n = write(f->fd, data, size);
 
@@ -805,6 +856,7 @@ static const struct {
         { "v3.channel.k8s.io", PROTO_CHANNEL, 3 },
         { "v2.channel.k8s.io", PROTO_CHANNEL, 2 },
         { "channel.k8s.io", PROTO_CHANNEL, 1 },
+        { "portforward.k8s.io", PROTO_PORT_FORWARD, 0 },
 };
 
 static int conn_request_spdy(StreamConn *c, const char *head, StreamKind kind, const char *token, size_t n) {
@@ -812,9 +864,6 @@ static int conn_request_spdy(StreamConn *c, const char *head, StreamKind kind, c
         const char *chosen = NULL;
         int version = 1, r;
 
-        if (kind != STREAM_EXEC)
-                return conn_http_error(c, 400, "Bad Request",
-                                       "port-forward over SPDY/3.1 is not implemented by peapod-cri; use a WebSocket");
         if (!header_value(head, "Connection", connection, sizeof(connection)) || !list_has(connection, "upgrade"))
                 return conn_http_error(c, 400, "Bad Request", "an upgrade is required");
         for (const char *l = strstr(head, "\r\n"); l && l[2] && !chosen; l = strstr(l + 2, "\r\n")) {
@@ -826,7 +875,8 @@ static int conn_request_spdy(StreamConn *c, const char *head, StreamKind kind, c
                 v += strspn(v, " \t");
                 size_t k = strcspn(v, " \t\r");
                 for (size_t i = 0; i < ELEMENTSOF(spdy_protocols); i++)
-                        if (strlen(spdy_protocols[i].name) == k && strncmp(v, spdy_protocols[i].name, k) == 0) {
+                        if (strlen(spdy_protocols[i].name) == k && strncmp(v, spdy_protocols[i].name, k) == 0 &&
+                            (kind == STREAM_PORT_FORWARD) == (spdy_protocols[i].version == 0)) {
                                 chosen = spdy_protocols[i].name;
                                 c->proto = spdy_protocols[i].proto;
                                 version = spdy_protocols[i].version;
@@ -835,6 +885,8 @@ static int conn_request_spdy(StreamConn *c, const char *head, StreamKind kind, c
         }
         if (!chosen && strcasestr(head, "\r\nX-Stream-Protocol-Version:"))
                 return conn_http_error(c, 403, "Forbidden", "none of the offered stream protocols is supported");
+        if (!chosen && kind == STREAM_PORT_FORWARD)
+                return conn_http_error(c, 403, "Forbidden", "port-forward needs X-Stream-Protocol-Version: portforward.k8s.io");
         if (!chosen)
                 c->proto = PROTO_CHANNEL;
 
@@ -849,6 +901,12 @@ static int conn_request_spdy(StreamConn *c, const char *head, StreamKind kind, c
                 return r;
         c->spdy = true;
         c->state = CONN_WS;
+        if (kind == STREAM_PORT_FORWARD) {
+                /* A session of connections that the client opens as it
+                 * likes, for as long as it likes. */
+                c->timer = sd_event_source_disable_unref(c->timer);
+                return conn_query_leader(c);
+        }
         c->spdy_expected = 1u << CH_ERROR;
         if (c->request->in)
                 c->spdy_expected |= 1u << CH_STDIN;
@@ -1124,9 +1182,96 @@ static int channel_of_stream(StreamConn *c, uint32_t stream) {
         return -1;
 }
 
+static uint32_t spdy_stream_id(const uint8_t *p) {
+        return (uint32_t) (p[0] & 0x7F) << 24 | (uint32_t) p[1] << 16 | (uint32_t) p[2] << 8 | p[3];
+}
+
+static StreamFd *pf_slot_of_stream(StreamConn *c, uint32_t stream) {
+        for (size_t i = 0; i < c->n_fds; i++)
+                if (c->fds[i].in_use && (c->fds[i].spdy_data == stream || c->fds[i].spdy_error == stream))
+                        return &c->fds[i];
+        return NULL;
+}
+
+/* Port-forward's SYN_STREAM: streamType data or error, port, requestID; a
+ * connection starts when both of a requestID are open. */
+static int conn_spdy_pf_stream(StreamConn *c, uint32_t stream, const SpdyHeaders *h) {
+        const char *type = spdy_headers_get(h, "streamtype"), *port_s = spdy_headers_get(h, "port"),
+                   *id_s = spdy_headers_get(h, "requestid");
+        unsigned long port, id = 0;
+        StreamFd *f = NULL;
+        char *end;
+        bool data;
+        int r;
+
+        if (!type || !port_s || (!streq(type, "data") && !streq(type, "error")))
+                return conn_spdy_rst(c, stream, SPDY_REFUSED_STREAM);
+        data = streq(type, "data");
+        errno = 0;
+        port = strtoul(port_s, &end, 10);
+        if (errno != 0 || *end || port == 0 || port > 65535)
+                return conn_spdy_rst(c, stream, SPDY_REFUSED_STREAM);
+        if (c->request->n_ports > 0) {
+                bool ok = false;
+
+                for (size_t i = 0; i < c->request->n_ports; i++)
+                        ok = ok || c->request->ports[i] == port;
+                if (!ok)
+                        return conn_spdy_rst(c, stream, SPDY_REFUSED_STREAM);
+        }
+        /* Old clients send no requestID: one connection per port then. */
+        if (id_s) {
+                id = strtoul(id_s, &end, 10);
+                if (*end || id > UINT32_MAX)
+                        return conn_spdy_rst(c, stream, SPDY_REFUSED_STREAM);
+        }
+        for (size_t i = 0; i < c->n_fds && !f; i++)
+                if (c->fds[i].in_use && c->fds[i].request_id == id && c->fds[i].port == port &&
+                    (data ? c->fds[i].spdy_data : c->fds[i].spdy_error) == 0)
+                        f = &c->fds[i];
+        for (size_t i = 0; i < c->n_fds && !f; i++)
+                if (!c->fds[i].in_use && !c->fds[i].source && c->fds[i].fd < 0)
+                        f = &c->fds[i];
+        if (!f && c->n_fds < STREAM_MAX_FDS)
+                f = &c->fds[c->n_fds++];
+        if (!f)
+                return conn_spdy_rst(c, stream, SPDY_REFUSED_STREAM);
+        if (!f->in_use)
+                *f = (StreamFd) { .fd = -EBADF, .in_use = true, .request_id = id, .port = port, .out_channel = 0,
+                                  .error_channel = 1, .writable = true, .connecting = true };
+        if (data)
+                f->spdy_data = stream;
+        else
+                f->spdy_error = stream;
+        r = conn_spdy_reply(c, stream);
+        if (r < 0)
+                return r;
+        if (f->spdy_data && f->spdy_error && c->netns >= 0)
+                pf_connect(c, f);
+        return 0;
+}
+
 static int conn_spdy_frame(StreamConn *c, const SpdyFrame *f) {
         int r;
 
+        if (!f->control && conn_spdy_pf(c)) {
+                StreamFd *p = pf_slot_of_stream(c, f->stream_id);
+
+                if (!p || p->spdy_data != f->stream_id || !p->writable)
+                        return 0;
+                if (f->size > 0) {
+                        r = stream_fd_write(c, p, f->data, f->size);
+                        if (r < 0)
+                                return r;
+                }
+                if (f->flags & SPDY_FLAG_FIN) {
+                        /* The client is done sending: the port sees EOF after what is pending. */
+                        p->close_after_pending = true;
+                        if (p->n_pending == 0 && !p->connecting && p->fd >= 0)
+                                (void) stream_fd_flush(p);
+                }
+                return 0;
+        }
         if (!f->control) {
                 int ch = channel_of_stream(c, f->stream_id);
 
@@ -1154,8 +1299,7 @@ static int conn_spdy_frame(StreamConn *c, const SpdyFrame *f) {
 
                 if (f->size < 10)
                         return -EBADMSG;
-                stream = (uint32_t) (f->data[0] & 0x7F) << 24 | (uint32_t) f->data[1] << 16 |
-                         (uint32_t) f->data[2] << 8 | f->data[3];
+                stream = spdy_stream_id(f->data);
                 /* Every header block goes through the session's zlib stream,
                  * even of a stream we then refuse: else it falls out of step. */
                 r = spdy_headers_decode(&c->z, f->data + 10, f->size - 10, &h);
@@ -1164,6 +1308,8 @@ static int conn_spdy_frame(StreamConn *c, const SpdyFrame *f) {
                 if (stream == 0 || stream <= c->spdy_last_stream)
                         return -EBADMSG;
                 c->spdy_last_stream = stream;
+                if (conn_spdy_pf(c))
+                        return conn_spdy_pf_stream(c, stream, &h);
                 type = spdy_headers_get(&h, "streamtype");
                 for (int i = 0; type && i <= CH_RESIZE; i++)
                         if (streq(type, types[i]))
@@ -1196,9 +1342,14 @@ static int conn_spdy_frame(StreamConn *c, const SpdyFrame *f) {
         }
         case SPDY_RST_STREAM:
                 if (f->size >= 4) {
-                        uint32_t stream = (uint32_t) (f->data[0] & 0x7F) << 24 | (uint32_t) f->data[1] << 16 |
-                                          (uint32_t) f->data[2] << 8 | f->data[3];
-                        if (channel_of_stream(c, stream) == CH_STDIN)
+                        uint32_t stream = spdy_stream_id(f->data);
+                        StreamFd *p;
+
+                        if (conn_spdy_pf(c) && (p = pf_slot_of_stream(c, stream))) {
+                                /* The client gave up on this connection. */
+                                stream_fd_done(p);
+                                *p = (StreamFd) { .fd = -EBADF, .read_eof = true };
+                        } else if (!conn_spdy_pf(c) && channel_of_stream(c, stream) == CH_STDIN)
                                 conn_close_input(c, CH_STDIN);
                 }
                 return 0;
@@ -1325,6 +1476,7 @@ int stream_server_add_connection(StreamServer *s, int fd) {
         c->server = s;
         c->fd = fd;
         c->tty_master = -EBADF;
+        c->netns = -EBADF;
         c->next = s->conns;
         if (s->conns)
                 s->conns->prev = c;
@@ -1583,6 +1735,7 @@ static void *netns_thread(void *userdata) {
 }
 
 static int sockets_in_netns(int netns, size_t n, int *ret) {
+        assert(n <= STREAM_MAX_PORTS);
         NetnsSockets ns = { .netns = netns, .n = n };
         pthread_t t;
         int r;
@@ -1600,6 +1753,27 @@ static int sockets_in_netns(int netns, size_t n, int *ret) {
         }
         memcpy(ret, ns.fds, n * sizeof(int));
         return 0;
+}
+
+/* One connection of a SPDY port-forward, once its two streams are open
+ * and the pod's namespace is known. */
+static void pf_connect(StreamConn *c, StreamFd *f) {
+        struct sockaddr_in sa = {
+                .sin_family = AF_INET,
+                .sin_port = htons(f->port),
+                .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+        };
+        int fd, r;
+
+        r = sockets_in_netns(c->netns, 1, &fd);
+        if (r < 0)
+                return stream_fd_failed(c, f, -r);
+        f->fd = fd;
+        if (connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 && errno != EINPROGRESS)
+                return stream_fd_failed(c, f, errno);
+        f->connecting = true;
+        if (sd_event_add_io(c->server->event, &f->source, fd, EPOLLOUT, on_fd_io, c) < 0)
+                stream_fd_failed(c, f, ENOMEM);
 }
 
 static int on_leader(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
@@ -1633,6 +1807,23 @@ static int on_leader(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
                 else if (syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0)
                         r = -ESRCH;
         }
+        if (r >= 0 && c->spdy) {
+                c->netns = TAKE_FD(netns);
+                for (size_t i = 0; i < c->n_fds; i++)
+                        if (c->fds[i].in_use && c->fds[i].spdy_data && c->fds[i].spdy_error && c->fds[i].fd < 0)
+                                pf_connect(c, &c->fds[i]);
+        } else if (c->spdy) {
+                /* No pod network to forward into: the session ends. */
+                for (size_t i = 0; i < c->n_fds; i++)
+                        if (c->fds[i].in_use)
+                                stream_fd_failed(c, &c->fds[i], -r);
+                (void) conn_close_ws(c, WS_CLOSE_NORMAL);
+        }
+        if (c->spdy) {
+                if (conn_update(c) < 0)
+                        conn_end(c);
+                return 0;
+        }
         if (r >= 0)
                 r = sockets_in_netns(netns, c->n_fds, fds);
         for (size_t i = 0; i < c->n_fds; i++) {
@@ -1661,10 +1852,24 @@ static int on_leader(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
         return 0;
 }
 
-static int conn_start_port_forward(StreamConn *c, const char *query) {
-        StreamRequest *req = c->request;
+/* The pod's Leader (on_leader opens its network namespace). */
+static int conn_query_leader(StreamConn *c) {
         _cleanup_free_ char *pod_path = NULL;
         sd_bus *bus;
+        int r;
+
+        r = cri_bus(c->server->cri, &bus);
+        if (r < 0)
+                return r;
+        if (asprintf(&pod_path, "%s/%s", PEAPOD_POD_PATH_PREFIX, c->request->pod_id) < 0)
+                return -ENOMEM;
+        return sd_bus_call_method_async(bus, &c->leader_slot, PEAPOD_BUS_NAME, pod_path,
+                                        "org.freedesktop.DBus.Properties", "Get", on_leader, c, "ss",
+                                        PEAPOD_POD_INTERFACE, "Leader");
+}
+
+static int conn_start_port_forward(StreamConn *c, const char *query) {
+        StreamRequest *req = c->request;
         int r;
 
         /* ?port=80&port=8080: each a data channel (2i) and an error channel
@@ -1726,14 +1931,7 @@ static int conn_start_port_forward(StreamConn *c, const char *query) {
                         return r;
         }
 
-        r = cri_bus(c->server->cri, &bus);
-        if (r < 0)
-                return r;
-        if (asprintf(&pod_path, "%s/%s", PEAPOD_POD_PATH_PREFIX, req->pod_id) < 0)
-                return -ENOMEM;
-        return sd_bus_call_method_async(bus, &c->leader_slot, PEAPOD_BUS_NAME, pod_path,
-                                        "org.freedesktop.DBus.Properties", "Get", on_leader, c, "ss",
-                                        PEAPOD_POD_INTERFACE, "Leader");
+        return conn_query_leader(c);
 }
 
 /* ---- the server ---- */

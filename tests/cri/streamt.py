@@ -9,6 +9,8 @@
 #                                                 every channel protocol
 #   streamt.py SOCKET spdy CONTAINER_ID          exec over SPDY/3.1 (v4 and channel.k8s.io): output,
 #                                                 exit codes, stdin ended by FIN, tty and resize
+#   streamt.py SOCKET spdy-portforward POD_ID PORT  the httpd through SPDY port-forward: once, 30
+#                                                 connections in one session, a closed port
 #   streamt.py SOCKET exec-url CONTAINER_ID CMD...  prints an Exec URL (stdin, stdout, stderr)
 #   streamt.py SOCKET exec-hang CONTAINER_ID     runs sleep 300 and goes away without a word
 #   streamt.py SOCKET portforward POD_ID PORT    fetches / from an httpd at 127.0.0.1:PORT in the pod,
@@ -442,6 +444,7 @@ class SpdySession:
         self.z_out = zlib.compressobj(zdict=SPDY_DICTIONARY)
         self.z_in = zlib.decompressobj(zdict=SPDY_DICTIONARY)
         self.ids, self.channels, self.replied, self.goaway = {}, {}, set(), False
+        self.by_sid, self.fins = {}, set()
         for i, ch in enumerate(channels):
             sid = 2 * i + 1
             self.ids[ch] = sid
@@ -453,6 +456,12 @@ class SpdySession:
         for k, v in pairs:
             raw += struct.pack('>I', len(k)) + k.encode() + struct.pack('>I', len(v)) + v.encode()
         return self.z_out.compress(raw) + self.z_out.flush(zlib.Z_SYNC_FLUSH)
+
+    def open_stream(self, sid, pairs):
+        self.control(1, 0, struct.pack('>IIBB', sid, 0, 0, 0) + self.headers(pairs))
+
+    def send_sid(self, sid, data, fin=False):
+        self.sock.sendall(struct.pack('>II', sid, (1 if fin else 0) << 24 | len(data)) + data)
 
     def control(self, ftype, flags, payload):
         self.sock.sendall(struct.pack('>HHI', 0x8003, ftype, flags << 24 | len(payload)) + payload)
@@ -485,9 +494,14 @@ class SpdySession:
                 fail('server reset stream %r' % payload)
             return ()
         sid = struct.unpack('>I', frame[:4])[0] & 0x7FFFFFFF
-        ch = [c for c, i in self.ids.items() if i == sid][0]
-        self.channels[ch] = self.channels.get(ch, b'') + payload
-        return ch, payload
+        self.by_sid[sid] = self.by_sid.get(sid, b'') + payload
+        if frame[4] & 1:
+            self.fins.add(sid)
+        chs = [c for c, i in self.ids.items() if i == sid]
+        if not chs:
+            return ()
+        self.channels[chs[0]] = self.channels.get(chs[0], b'') + payload
+        return chs[0], payload
 
     def run(self):
         try:
@@ -509,6 +523,30 @@ class SpdySession:
 
     def out(self, ch):
         return self.channels.get(ch, b'').decode(errors='replace')
+
+
+def pf_spdy(sock, pod, port, n):
+    """n connections to port through one SPDY port-forward session, at once."""
+    s = SpdySession(pf_url(sock, pod, [port]), [], proto='portforward.k8s.io')
+    for i in range(n):
+        pairs = [('port', str(port)), ('requestid', str(i))]
+        s.open_stream(4 * i + 1, [('streamtype', 'error')] + pairs)
+        s.open_stream(4 * i + 3, [('streamtype', 'data')] + pairs)
+    for i in range(n):
+        s.send_sid(4 * i + 3, b'GET / HTTP/1.0\r\nHost: x\r\n\r\n', fin=True)
+    want = {4 * i + 3 for i in range(n)} | {4 * i + 1 for i in range(n)}
+    try:
+        while not want <= s.fins:
+            if s.recv_one() is None:
+                fail('the port-forward session ended early: %r' % s.by_sid)
+    except socket.timeout:
+        fail('port-forward streams never ended: %d of %d, got %r' % (len(s.fins), len(want), s.by_sid))
+    bodies = [s.by_sid.get(4 * i + 3, b'') for i in range(n)]
+    errors = [s.by_sid.get(4 * i + 1, b'') for i in range(n)]
+    if s.replied != want:
+        fail('port-forward: replies to %d of %d streams' % (len(s.replied), len(want)))
+    s.sock.close()
+    return bodies, errors
 
 
 def cmd_spdy(sock, cid):
@@ -539,14 +577,23 @@ def cmd_spdy(sock, cid):
     s.run()
     if '33 77' not in s.out(1):
         fail('spdy tty: %r' % s.out(1))
-    # A client that never opens its streams is let go; port-forward says it is not there.
-    url = pf_url(sock, cid[:32], [80])
-    out = raw_request((urllib.parse.urlparse(url).hostname, urllib.parse.urlparse(url).port),
-                      ('GET %s HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\n'
-                       'X-Stream-Protocol-Version: portforward.k8s.io\r\n\r\n' % urllib.parse.urlparse(url).path).encode())
-    if not out.startswith(b'HTTP/1.1 400') or b'WebSocket' not in out:
-        fail('port-forward over SPDY: %r' % out[:200])
     print('spdy: ok')
+
+
+def cmd_spdy_portforward(sock, pod, port):
+    port = int(port)
+    bodies, errors = pf_spdy(sock, pod, port, 1)
+    if b'hello-pf' not in bodies[0] or errors[0]:
+        fail('SPDY port-forward: %r, error %r' % (bodies[0][:200], errors[0]))
+    bodies, errors = pf_spdy(sock, pod, port, 30)
+    bad = [i for i in range(30) if b'hello-pf' not in bodies[i] or errors[i]]
+    if bad:
+        fail('SPDY port-forward: %d of 30 connections in one session failed: %r %r'
+             % (len(bad), bodies[bad[0]][:100], errors[bad[0]]))
+    bodies, errors = pf_spdy(sock, pod, port + 1, 1)
+    if b'error forwarding port' not in errors[0]:
+        fail('SPDY port-forward to a closed port: error stream %r' % errors[0])
+    print('spdy-portforward: ok (30 connections in one session)')
 
 def cmd_exec_url(sock, cid, *cmd):
     print(exec_url(sock, cid, list(cmd), stdin=True))
@@ -557,7 +604,7 @@ def main():
         fail('usage: streamt.py SOCKET exec|exec-hang|portforward|abuse ARGS...')
     sock, what, args = sys.argv[1], sys.argv[2], sys.argv[3:]
     {'exec': cmd_exec, 'exec-hang': cmd_exec_hang, 'portforward': cmd_portforward, 'abuse': cmd_abuse,
-     'spdy': cmd_spdy, 'exec-url': cmd_exec_url}[what](
+     'spdy': cmd_spdy, 'spdy-portforward': cmd_spdy_portforward, 'exec-url': cmd_exec_url}[what](
         sock, *args)
 
 

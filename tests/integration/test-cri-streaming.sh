@@ -6,7 +6,8 @@
 # every channel protocol) and over SPDY/3.1 (tests/cri/streamt.py has its
 # own SPDY client: zlib with the SPDY/3 dictionary, one stream per channel), a command killed when its client vanishes,
 # port-forward to an httpd that listens on the pod's own loopback (once and
-# 25 at once); abuse (bad, reused and expired tokens, garbage frames,
+# 25 at once over WebSocket; once and 30 connections in one session over
+# SPDY); abuse (bad, reused and expired tokens, garbage frames,
 # oversized requests, stuck clients next to served ones). Afterwards
 # peapod-cri holds as many fds as before and no exec unit is left.
 . "$(dirname "$0")/lib.sh"
@@ -63,6 +64,7 @@ if wget -q -T 2 -O - http://127.0.0.1:8080/ 2>/dev/null | grep -q hello-pf; then
         fail "the pod's loopback httpd answers on the host: the pod shares the host's network"
 fi
 "$STREAMT" "$T/cri.sock" portforward "$pod" 8080 || fail "port-forward checks failed: $(tail -5 "$T/log")"
+"$STREAMT" "$T/cri.sock" spdy-portforward "$pod" 8080 || fail "SPDY port-forward checks failed: $(tail -5 "$T/log")"
 "$STREAMT" "$T/cri.sock" abuse "$cid" || fail "abuse checks failed: $(tail -5 "$T/log")"
 kill -0 "$PID" || fail "peapod-cri died: $(tail -5 "$T/log")"
 
