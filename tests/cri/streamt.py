@@ -9,7 +9,7 @@
 #                                                 every channel protocol
 #   streamt.py SOCKET spdy CONTAINER_ID          exec over SPDY/3.1 (v4 and channel.k8s.io): output,
 #                                                 exit codes, stdin ended by FIN, tty and resize
-#   streamt.py SOCKET spdy-portforward POD_ID PORT  the httpd through SPDY port-forward: once, 30
+#   streamt.py SOCKET spdy-portforward POD_ID PORT  the httpd through SPDY port-forward: once, 100
 #                                                 connections in one session, a closed port
 #   streamt.py SOCKET exec-url CONTAINER_ID CMD...  prints an Exec URL (stdin, stdout, stderr)
 #   streamt.py SOCKET exec-hang CONTAINER_ID     runs sleep 300 and goes away without a word
@@ -585,15 +585,15 @@ def cmd_spdy_portforward(sock, pod, port):
     bodies, errors = pf_spdy(sock, pod, port, 1)
     if b'hello-pf' not in bodies[0] or errors[0]:
         fail('SPDY port-forward: %r, error %r' % (bodies[0][:200], errors[0]))
-    bodies, errors = pf_spdy(sock, pod, port, 30)
-    bad = [i for i in range(30) if b'hello-pf' not in bodies[i] or errors[i]]
+    bodies, errors = pf_spdy(sock, pod, port, 100)
+    bad = [i for i in range(100) if b'hello-pf' not in bodies[i] or errors[i]]
     if bad:
-        fail('SPDY port-forward: %d of 30 connections in one session failed: %r %r'
+        fail('SPDY port-forward: %d of 100 connections in one session failed: %r %r'
              % (len(bad), bodies[bad[0]][:100], errors[bad[0]]))
     bodies, errors = pf_spdy(sock, pod, port + 1, 1)
     if b'error forwarding port' not in errors[0]:
         fail('SPDY port-forward to a closed port: error stream %r' % errors[0])
-    print('spdy-portforward: ok (30 connections in one session)')
+    print('spdy-portforward: ok (100 connections at once in one session)')
 
 def cmd_exec_url(sock, cid, *cmd):
     print(exec_url(sock, cid, list(cmd), stdin=True))
