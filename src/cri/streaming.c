@@ -1538,9 +1538,16 @@ static int on_exec_finished(sd_bus_message *m, void *userdata, sd_bus_error *ret
         if (!c->unit) {
                 char *e;
 
-                /* Before Exec's answer we cannot tell ours: keep a few. */
-                if (strv_length(c->early) < 64 && asprintf(&e, "%s %s %d", id, result, status) >= 0)
-                        (void) strv_consume(&c->early, e);
+                /* Before Exec's answer we cannot tell ours: keep the last
+                 * 64 (ours is among them: the answer follows its end soon). */
+                if (asprintf(&e, "%s %s %d", id, result, status) < 0)
+                        return 0;
+                size_t n = strv_length(c->early);
+                if (n >= 64) {
+                        free(c->early[0]);
+                        memmove(c->early, c->early + 1, n * sizeof(char *));    /* with the NULL */
+                }
+                (void) strv_consume(&c->early, e);
                 return 0;
         }
         if (!streq(id, c->unit) || c->finished)

@@ -6,7 +6,7 @@
 # every channel protocol) and over SPDY/3.1 (tests/cri/streamt.py has its
 # own SPDY client: zlib with the SPDY/3 dictionary, one stream per channel), a command killed when its client vanishes,
 # port-forward to an httpd that listens on the pod's own loopback (once and
-# 25 at once over WebSocket; once and 100 connections in one session over
+# 25 at once over WebSocket; once and 50 connections in one session over
 # SPDY); abuse (bad, reused and expired tokens, garbage frames,
 # oversized requests, stuck clients next to served ones). Afterwards
 # peapod-cri holds as many fds as before and no exec unit is left.
