@@ -11,7 +11,7 @@
 
 #define MISSING_NOT_YET "is not implemented by peapod-cri yet"
 #define MISSING_SERVER_STREAM "is not implemented by peapod-cri (no server-streaming calls yet)"
-#define MISSING_STREAMING "is not implemented by peapod-cri yet (it needs the streaming server)"
+#define MISSING_ATTACH "is not implemented by peapod-cri: attaching needs peapodd to keep an app's stdin and terminal open for later readers"
 
 /* Every method of the CRI's two services, in cri.proto's order. */
 static const CriMethod cri_methods[] = {
@@ -32,9 +32,9 @@ static const CriMethod cri_methods[] = {
         { "RuntimeService/UpdateContainerResources", &runtime__v1__update_container_resources_request__descriptor, NULL, MISSING_NOT_YET },
         { "RuntimeService/ReopenContainerLog", &runtime__v1__reopen_container_log_request__descriptor, NULL, MISSING_NOT_YET },
         { "RuntimeService/ExecSync", &runtime__v1__exec_sync_request__descriptor, NULL, MISSING_NOT_YET },
-        { "RuntimeService/Exec", &runtime__v1__exec_request__descriptor, NULL, MISSING_STREAMING },
-        { "RuntimeService/Attach", &runtime__v1__attach_request__descriptor, NULL, MISSING_STREAMING },
-        { "RuntimeService/PortForward", &runtime__v1__port_forward_request__descriptor, NULL, MISSING_STREAMING },
+        { "RuntimeService/Exec", &runtime__v1__exec_request__descriptor, cri_runtime_exec, NULL },
+        { "RuntimeService/Attach", &runtime__v1__attach_request__descriptor, NULL, MISSING_ATTACH },
+        { "RuntimeService/PortForward", &runtime__v1__port_forward_request__descriptor, cri_runtime_port_forward, NULL },
         { "RuntimeService/ContainerStats", &runtime__v1__container_stats_request__descriptor, NULL, MISSING_NOT_YET },
         { "RuntimeService/ListContainerStats", &runtime__v1__list_container_stats_request__descriptor, NULL, MISSING_NOT_YET },
         { "RuntimeService/StreamContainerStats", &runtime__v1__stream_container_stats_request__descriptor, NULL, MISSING_SERVER_STREAM },
@@ -337,6 +337,7 @@ Cri *cri_free(Cri *cri) {
         while (cri->detached)
                 cri_query_free(cri->detached);
         cri_logs_stop(cri);
+        stream_server_free(cri->streaming);
         sd_bus_flush_close_unref(cri->bus);
         sd_event_unref(cri->event);
         return mfree(cri);

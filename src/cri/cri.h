@@ -11,6 +11,7 @@
 
 #include "cri.pb-c.h"
 #include "grpc-server.h"
+#include "streaming.h"
 
 #define CRI_SOCKET_PATH PEAPOD_RUNTIME_DIR "/cri.sock"
 #define CRI_IMAGES_DIR PEAPOD_STATE_DIR "/images"
@@ -41,6 +42,7 @@ typedef struct Cri {
         sd_event_source *logs_timer;
         sd_bus_slot *logs_slot;
         char **logs_settled;
+        StreamServer *streaming;        /* Exec/PortForward's URLs; NULL: not started */
 } Cri;
 
 typedef int (*CriHandler)(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
@@ -132,4 +134,6 @@ int cri_stop_container(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMess
 int cri_remove_container(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
 int cri_list_containers(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
 int cri_container_status(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
+int cri_runtime_exec(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
+int cri_runtime_port_forward(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
 int cri_image_fs_info(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);

@@ -2,6 +2,7 @@
 /* peapod-cri: serves the CRI to kubelet on a unix socket; a plain D-Bus
  * client of peapodd (cri.c). */
 #include <errno.h>
+#include <arpa/inet.h>
 #include <getopt.h>
 #include <libgen.h>
 #include <signal.h>
@@ -20,6 +21,9 @@
 #include "log.h"
 
 static const char *arg_listen = CRI_SOCKET_PATH;
+static const char *arg_streaming_address = STREAM_DEFAULT_ADDRESS;
+static uint16_t arg_streaming_port = 0;
+static uint64_t arg_streaming_token_usec = STREAM_TOKEN_USEC;
 
 static void help(void) {
         printf("Usage: peapod-cri [OPTIONS]\n\n"
@@ -28,16 +32,27 @@ static void help(void) {
                "  -h --help              Show this help\n"
                "     --version           Show the version\n"
                "     --listen=PATH       The socket to serve when not socket-activated\n"
-               "                         (default: %s)\n",
-               CRI_SOCKET_PATH);
+               "                         (default: %s)\n"
+               "     --streaming-address=ADDR\n"
+               "                         Serve exec and port-forward streams on this IP\n"
+               "                         address (default: %s)\n"
+               "     --streaming-port=PORT\n"
+               "                         ... and this TCP port (default: 0, a free one)\n"
+               "     --streaming-token-timeout=SECONDS\n"
+               "                         How long an exec or port-forward URL stays good\n"
+               "                         (default: 60)\n",
+               CRI_SOCKET_PATH, STREAM_DEFAULT_ADDRESS);
 }
 
 static int parse_argv(int argc, char *argv[]) {
-        enum { ARG_VERSION = 0x100, ARG_LISTEN };
+        enum { ARG_VERSION = 0x100, ARG_LISTEN, ARG_STREAMING_ADDRESS, ARG_STREAMING_PORT, ARG_STREAMING_TOKEN_TIMEOUT };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
                 { "listen", required_argument, NULL, ARG_LISTEN },
+                { "streaming-address", required_argument, NULL, ARG_STREAMING_ADDRESS },
+                { "streaming-port", required_argument, NULL, ARG_STREAMING_PORT },
+                { "streaming-token-timeout", required_argument, NULL, ARG_STREAMING_TOKEN_TIMEOUT },
                 {},
         };
         int c;
@@ -55,6 +70,36 @@ static int parse_argv(int argc, char *argv[]) {
                                 return log_error_errno(EINVAL, "--listen= wants an absolute path shorter than 108 bytes.");
                         arg_listen = optarg;
                         break;
+                case ARG_STREAMING_ADDRESS: {
+                        struct in6_addr a;
+
+                        if (inet_pton(AF_INET, optarg, &a) != 1 && inet_pton(AF_INET6, optarg, &a) != 1)
+                                return log_error_errno(EINVAL, "--streaming-address= wants an IPv4 or IPv6 address.");
+                        arg_streaming_address = optarg;
+                        break;
+                }
+                case ARG_STREAMING_PORT: {
+                        char *end;
+                        unsigned long p;
+
+                        errno = 0;
+                        p = strtoul(optarg, &end, 10);
+                        if (errno != 0 || end == optarg || *end || p > 65535)
+                                return log_error_errno(EINVAL, "--streaming-port= wants a port number (0-65535).");
+                        arg_streaming_port = p;
+                        break;
+                }
+                case ARG_STREAMING_TOKEN_TIMEOUT: {
+                        char *end;
+                        unsigned long t;
+
+                        errno = 0;
+                        t = strtoul(optarg, &end, 10);
+                        if (errno != 0 || end == optarg || *end || t == 0 || t > 3600)
+                                return log_error_errno(EINVAL, "--streaming-token-timeout= wants 1-3600 seconds.");
+                        arg_streaming_token_usec = t * 1000000ULL;
+                        break;
+                }
                 default:
                         return -EINVAL;
                 }
@@ -138,6 +183,12 @@ int main(int argc, char *argv[]) {
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the CRI server: %m"), EXIT_FAILURE;
 
+        r = stream_server_new(cri, arg_streaming_address, arg_streaming_port, arg_streaming_token_usec,
+                              &cri->streaming);
+        if (r < 0)
+                return log_error_errno(r, "Failed to listen for streams on %s port %u: %m", arg_streaming_address,
+                                       arg_streaming_port), EXIT_FAILURE;
+
         n = sd_listen_fds(true);
         if (n < 0)
                 return log_error_errno(n, "Failed to read the sockets passed by systemd: %m"), EXIT_FAILURE;
@@ -162,8 +213,9 @@ int main(int argc, char *argv[]) {
         }
 
         (void) sd_notify(false, "READY=1\nSTATUS=Serving the CRI");
-        log_info("peapod-cri %s serving the CRI on %s.", PACKAGE_VERSION,
-                 n > 0 ? "the sockets passed by systemd" : arg_listen);
+        log_info("peapod-cri %s serving the CRI on %s, streams on %s port %u.", PACKAGE_VERSION,
+                 n > 0 ? "the sockets passed by systemd" : arg_listen, arg_streaming_address,
+                 stream_server_port(cri->streaming));
         r = sd_event_loop(event);
         (void) sd_notify(false, "STOPPING=1");
         if (own_socket)
