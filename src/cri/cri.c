@@ -55,8 +55,8 @@ static const CriMethod cri_methods[] = {
         { "ImageService/ListImages", &runtime__v1__list_images_request__descriptor, cri_image_list, NULL },
         { "ImageService/StreamImages", &runtime__v1__stream_images_request__descriptor, NULL, MISSING_SERVER_STREAM },
         { "ImageService/ImageStatus", &runtime__v1__image_status_request__descriptor, cri_image_status, NULL },
-        { "ImageService/PullImage", &runtime__v1__pull_image_request__descriptor, NULL, MISSING_NOT_YET },
-        { "ImageService/RemoveImage", &runtime__v1__remove_image_request__descriptor, NULL, MISSING_NOT_YET },
+        { "ImageService/PullImage", &runtime__v1__pull_image_request__descriptor, cri_image_pull, NULL },
+        { "ImageService/RemoveImage", &runtime__v1__remove_image_request__descriptor, cri_image_remove, NULL },
         { "ImageService/ImageFsInfo", &runtime__v1__image_fs_info_request__descriptor, cri_image_fs_info, NULL },
 };
 
@@ -163,6 +163,9 @@ CriQuery *cri_query_free(CriQuery *q) {
                 return NULL;
         /* Unreferencing a pending call's slot cancels it: its callback never runs. */
         sd_bus_slot_unref(q->slot);
+        sd_bus_slot_unref(q->match);
+        if (q->userdata_free)
+                q->userdata_free(q->userdata);
         grpc_call_set_cancel(q->call, NULL, NULL);
         grpc_call_unref(q->call);
         return mfree(q);
@@ -192,8 +195,9 @@ static int cri_query_on_reply(sd_bus_message *m, void *userdata, sd_bus_error *r
         r = q->handler(q, m);
         if (r < 0)
                 (void) grpc_call_fail(q->call, GRPC_STATUS_INTERNAL, "reading peapodd's answer failed: %s", strerror(-r));
-        /* Done, unless the handler sent the next call of a chain. */
-        if (r < 0 || !q->slot)
+        /* Done, unless the handler sent the next call of a chain or waits
+         * for a signal (whose handler frees the query). */
+        if (r < 0 || (!q->slot && !q->match))
                 cri_query_free(q);
         return 0;
 }
@@ -227,8 +231,10 @@ int cri_query_call(CriQuery *q, const char *path, const char *interface, const c
 }
 
 GrpcStatus cri_status_from_bus_error(const sd_bus_error *e) {
-        if (sd_bus_error_has_name(e, BUS_ERROR_NO_SUCH_IMAGE))
+        if (sd_bus_error_has_names(e, BUS_ERROR_NO_SUCH_IMAGE, BUS_ERROR_NO_SUCH_POD, BUS_ERROR_NO_SUCH_APP))
                 return GRPC_STATUS_NOT_FOUND;
+        if (sd_bus_error_has_names(e, BUS_ERROR_IMAGE_IN_USE, BUS_ERROR_BAD_STATE))
+                return GRPC_STATUS_FAILED_PRECONDITION;
         if (sd_bus_error_has_names(e, SD_BUS_ERROR_INVALID_ARGS))
                 return GRPC_STATUS_INVALID_ARGUMENT;
         if (sd_bus_error_has_names(e, SD_BUS_ERROR_ACCESS_DENIED, "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired"))

@@ -69,6 +69,10 @@ struct CriQuery {
         CriQueryHandler handler;
         /* What the chain's handlers carry along. */
         bool list;              /* ListImages with a filter: answer a list of one */
+        bool verbose;           /* ImageStatus: with info */
+        sd_bus_slot *match;     /* a signal the chain waits for (dropped with the query) */
+        void *userdata;         /* a handler's own state, freed with the query */
+        void (*userdata_free)(void *p);
 };
 
 CriQuery *cri_query_new(Cri *cri, GrpcCall *call);
@@ -88,3 +92,5 @@ int cri_runtime_status(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMess
 int cri_image_list(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
 int cri_image_status(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
 int cri_image_fs_info(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
+int cri_image_pull(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
+int cri_image_remove(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);

@@ -199,6 +199,7 @@ int image_object_find(sd_bus *bus, const char *path, const char *interface, void
                       sd_bus_error *error);
 int image_node_enumerator(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error);
 int bus_method_pull_image(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int bus_method_pull_image_with_auth(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_method_list_images(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_method_get_image(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_method_remove_image(sd_bus_message *m, void *userdata, sd_bus_error *error);

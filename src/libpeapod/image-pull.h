@@ -62,6 +62,11 @@ typedef struct PullOptions {
         const char *registries_conf;
         /* NULL = the one registries.conf names, else anonymous. */
         const char *auth_file;
+        /* Credentials for the reference's registry for this pull only,
+         * used instead of any auth file (the CRI's AuthConfig); both or
+         * neither. Kept in memory, never written or logged. Mirrors never
+         * get them. */
+        const char *username, *password;
         /* Allow plain HTTP for this reference's registry whatever
          * registries.conf says. */
         bool insecure;

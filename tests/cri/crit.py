@@ -6,6 +6,8 @@
 #
 #   crit.py SOCKET basics        Version (both APIs), Status, ImageFsInfo, ListImages,
 #                                ImageStatus, refusals
+#   crit.py SOCKET images        PullImage (credentials, policy, cancel), ImageStatus by
+#                                every kind of reference, RemoveImage (env: see cmd_images)
 #   crit.py SOCKET concurrent    64 calls at once over 8 channels
 #   crit.py SOCKET stall         clients that never read do not stop others
 #   crit.py SOCKET version       one Version call (a readiness probe)
@@ -188,10 +190,10 @@ def check_images(ch):
             fail('ImageStatus %s: %s' % (name, img))
         if not any(d.startswith('localhost/busybox@sha256:') for d in img.repo_digests):
             fail('ImageStatus %s: no repo digest: %s' % (name, img))
-    # The same image by its id and by a unique id prefix. (Not yet by the
-    # repo digest it reports: peapodd's GetImage does not resolve
-    # name@digest for an image it holds by tag.)
-    for ref in (img.id, img.id[len('sha256:'):][:16]):
+    # The same image by its id, a unique id prefix and the repo digest it
+    # reports (peapodd holds it by tag only).
+    digest = [d for d in img.repo_digests if d.startswith('localhost/busybox@sha256:')][0]
+    for ref in (img.id, img.id[len('sha256:'):][:16], digest):
         other = image_status(ch, ref).image
         if other.id != img.id:
             fail('ImageStatus %s: %s, expected %s' % (ref, other.id, img.id))
@@ -213,6 +215,126 @@ def check_images(ch):
         fail('ListImages with a filter: %s' % one)
     if list_images(ch, 'localhost/no-such-image:latest'):
         fail('ListImages with a filter of a missing image is not empty')
+
+
+def pull(ch, ref, auth=None, api='v1', timeout=60):
+    req = pb.PullImageRequest(image=pb.ImageSpec(image=ref), auth=auth)
+    return call(ch, 'PullImage', req, pb.PullImageResponse, api=api, service='ImageService', timeout=timeout).image_ref
+
+
+def remove_image(ch, ref, api='v1'):
+    return call(ch, 'RemoveImage', pb.RemoveImageRequest(image=pb.ImageSpec(image=ref)), pb.RemoveImageResponse,
+                api=api, service='ImageService')
+
+
+def wait_until(what, fn, timeout=60):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if fn():
+            return
+        time.sleep(0.1)
+    fail('timed out waiting for ' + what)
+
+
+def cmd_images(sock):
+    """PullImage with each kind of credentials, ImageStatus by every kind of
+    reference, RemoveImage. The environment names the registry (CRIT_REGISTRY,
+    which asks for a password: CRIT_USER, CRIT_PASSWORD), the repositories
+    there (trusted: cri/uid, cri/name, cri/big; outside the policy's
+    scope: untrusted/bb) and a pod using cri/name (CRIT_USED)."""
+    import base64
+    ch = channel(sock)
+    reg, user, pw = os.environ['CRIT_REGISTRY'], os.environ['CRIT_USER'], os.environ['CRIT_PASSWORD']
+    good = pb.AuthConfig(username=user, password=pw, server_address=reg)
+    ref = reg + '/cri/uid:latest'
+
+    # No or wrong credentials: the registry's refusal, nothing pulled.
+    expect_code(grpc.StatusCode.UNKNOWN, lambda: pull(ch, ref), 'PullImage without credentials')
+    expect_code(grpc.StatusCode.UNKNOWN, lambda: pull(ch, ref, pb.AuthConfig(username=user, password='wrong')),
+                'PullImage with a wrong password')
+    if image_status(ch, ref).HasField('image'):
+        fail('a refused pull left %s' % ref)
+    # What peapod-cri cannot use is refused before anything happens.
+    expect_code(grpc.StatusCode.INVALID_ARGUMENT, lambda: pull(ch, ref, pb.AuthConfig(auth='not base64!')),
+                'PullImage with a malformed auth')
+    expect_code(grpc.StatusCode.INVALID_ARGUMENT, lambda: pull(ch, ref, pb.AuthConfig(registry_token='x')),
+                'PullImage with a registry token')
+    expect_code(grpc.StatusCode.INVALID_ARGUMENT, lambda: pull(ch, ''), 'PullImage without an image')
+
+    # username/password, in both APIs; image_ref is the image id.
+    image_id = pull(ch, ref, good)
+    if not image_id.startswith('sha256:') or len(image_id) != 71:
+        fail('PullImage answered image_ref %r' % image_id)
+    if pull(ch, ref, good, api='v1alpha2') != image_id:
+        fail('PullImage on v1alpha2 answered another id')
+    # auth: base64 of user:password.
+    token = base64.b64encode(('%s:%s' % (user, pw)).encode()).decode()
+    name_id = pull(ch, reg + '/cri/name:latest', pb.AuthConfig(auth=token))
+
+    # ImageStatus by name, name:tag, name@digest (of a tag pull), id, id prefix.
+    img = image_status(ch, ref).image
+    if img.id != image_id or ref not in img.repo_tags:
+        fail('ImageStatus %s: %s' % (ref, img))
+    if img.uid.value != 1234 or img.username:
+        fail('ImageStatus %s: user is not uid 1234: %s' % (ref, img))
+    digests = [d for d in img.repo_digests if d.startswith(reg + '/cri/uid@sha256:')]
+    if len(digests) != 1:
+        fail('ImageStatus %s: repo digests %s' % (ref, img.repo_digests))
+    for r in (reg + '/cri/uid', digests[0], image_id, image_id[len('sha256:'):][:12]):
+        for api in ('v1', 'v1alpha2'):
+            other = image_status(ch, r, api).image
+            if other.id != image_id:
+                fail('ImageStatus %s (%s): %s, expected %s' % (r, api, other.id, image_id))
+    # A digest of this repository that is not the image's, and this
+    # image's digest under another repository: not there.
+    for r in (reg + '/cri/uid@sha256:' + '1' * 64, digests[0].replace('/cri/uid@', '/cri/name@')):
+        if image_status(ch, r).HasField('image'):
+            fail('ImageStatus %s found an image' % r)
+    named = image_status(ch, reg + '/cri/name').image
+    if named.id != name_id or named.username != 'nobody' or named.HasField('uid'):
+        fail('ImageStatus of cri/name: user is not "nobody": %s' % named)
+    # verbose: the image's config as JSON under "info".
+    v = call(ch, 'ImageStatus', pb.ImageStatusRequest(image=pb.ImageSpec(image=ref), verbose=True),
+             pb.ImageStatusResponse, service='ImageService')
+    info = json.loads(v.info['info'])
+    if info.get('Id') != image_id or info.get('User') != '1234:1234' or not info.get('Layers'):
+        fail('verbose info: %s' % v.info)
+    if call(ch, 'ImageStatus', pb.ImageStatusRequest(image=pb.ImageSpec(image=ref)), pb.ImageStatusResponse,
+            service='ImageService').info:
+        fail('info without verbose')
+
+    # The trust policy applies: outside its scope, a refusal saying why.
+    try:
+        pull(ch, reg + '/untrusted/bb:latest', good)
+        fail('PullImage of an image the policy rejects succeeded')
+    except grpc.RpcError as e:
+        if e.code() != grpc.StatusCode.UNKNOWN or 'polic' not in e.details():
+            fail('PullImage of a rejected image: %s %s' % (e.code(), e.details()))
+
+    # A client that gives up does not stop the pull: the image arrives.
+    big = reg + '/cri/big:latest'
+    expect_code(grpc.StatusCode.DEADLINE_EXCEEDED, lambda: pull(ch, big, good, timeout=0.3), 'PullImage of a big image in 0.3 s')
+    wait_until('the abandoned pull of %s to finish' % big, lambda: image_status(ch, big).HasField('image'))
+
+    # RemoveImage: the image goes whatever name it is given by; unknown
+    # is OK; one that a pod uses is refused and stays.
+    remove_image(ch, digests[0])
+    if image_status(ch, image_id).HasField('image') or image_status(ch, ref).HasField('image'):
+        fail('RemoveImage by repo digest left the image')
+    remove_image(ch, digests[0])
+    remove_image(ch, reg + '/cri/no-such:latest')
+    remove_image(ch, 'sha256:' + '2' * 64)
+    expect_code(grpc.StatusCode.INVALID_ARGUMENT, lambda: remove_image(ch, ''), 'RemoveImage without an image')
+    wait_until('the pod using cri/name', lambda: os.path.exists(os.environ['CRIT_USED_FILE']))
+    try:
+        remove_image(ch, name_id, api='v1alpha2')
+        fail('RemoveImage of an image in use succeeded')
+    except grpc.RpcError as e:
+        if e.code() != grpc.StatusCode.FAILED_PRECONDITION or os.environ['CRIT_USED'] not in e.details():
+            fail('RemoveImage of an image in use: %s %s' % (e.code(), e.details()))
+    if image_status(ch, name_id).image.id != name_id:
+        fail('the image in use is gone')
+    print('images: ok')
 
 
 def cmd_concurrent(sock):
@@ -395,6 +517,8 @@ def main():
     sock, what = sys.argv[1], sys.argv[2]
     if what == 'basics':
         cmd_basics(sock)
+    elif what == 'images':
+        cmd_images(sock)
     elif what == 'concurrent':
         cmd_concurrent(sock)
     elif what == 'stall':

@@ -237,6 +237,11 @@ expect_error('org.peapod1.Error.NoSuchApp', pod_of(other).GetApp, 'nope')
 expect_error('org.freedesktop.DBus.Error.InvalidArgs', pod_of(other).Kill, 'app', dbus.Int32(99))
 expect_error('org.freedesktop.DBus.Error.InvalidArgs', manager.GarbageCollect, dbus.UInt64(0), dbus.UInt64(7))
 expect_error('org.freedesktop.DBus.Error.InvalidArgs', manager.PullImage, 'busybox', dbus.UInt64(99))
+# PullImageWithAuth: an unknown key, a username without a password.
+expect_error('org.freedesktop.DBus.Error.InvalidArgs', manager.PullImageWithAuth, 'busybox',
+             dbus.Array([('Token', dbus.String('x', variant_level=1))], signature='(sv)'), dbus.UInt64(0))
+expect_error('org.freedesktop.DBus.Error.InvalidArgs', manager.PullImageWithAuth, 'busybox',
+             dbus.Array([('Username', dbus.String('u', variant_level=1))], signature='(sv)'), dbus.UInt64(0))
 expect_error('org.peapod1.Error.NoSuchImage', manager.GetImage, 'localhost/%s-none:latest' % prefix)
 expect_error('org.peapod1.Error.NoSuchImage', manager.RemoveImage, 'localhost/%s-none:latest' % prefix, dbus.UInt64(0))
 expect_error('org.peapod1.Error.ImageInUse', manager.RemoveImage, 'busybox', dbus.UInt64(0))
