@@ -562,8 +562,8 @@ static int pull_on_started(CriQuery *q, sd_bus_message *m) {
 /* The AuthConfig's credentials: username and password, or auth
  * (base64 of "username:password", as in docker's config). The secret is
  * never put in a message or a log line. */
-static int pull_credentials(const Runtime__V1__AuthConfig *a, char **ret_username, char **ret_password,
-                            const char **ret_problem) {
+int cri_auth_credentials(const Runtime__V1__AuthConfig *a, char **ret_username, char **ret_password,
+                         const char **ret_problem) {
         _cleanup_free_ char *decoded = NULL;
         size_t size;
         char *colon;
@@ -612,7 +612,7 @@ int cri_image_pull(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage 
 
         if (!req->image || isempty(req->image->image))
                 return grpc_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "PullImage needs an image");
-        r = pull_credentials(req->auth, &username, &password, &problem);
+        r = cri_auth_credentials(req->auth, &username, &password, &problem);
         if (r == -EINVAL)
                 return grpc_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "PullImage: %s", problem);
         if (r < 0)

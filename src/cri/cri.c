@@ -31,7 +31,7 @@ static const CriMethod cri_methods[] = {
         { "RuntimeService/ContainerStatus", &runtime__v1__container_status_request__descriptor, NULL, MISSING_NOT_YET },
         { "RuntimeService/UpdateContainerResources", &runtime__v1__update_container_resources_request__descriptor, NULL, MISSING_NOT_YET },
         { "RuntimeService/ReopenContainerLog", &runtime__v1__reopen_container_log_request__descriptor, NULL, MISSING_NOT_YET },
-        { "RuntimeService/ExecSync", &runtime__v1__exec_sync_request__descriptor, NULL, MISSING_NOT_YET },
+        { "RuntimeService/ExecSync", &runtime__v1__exec_sync_request__descriptor, cri_exec_sync, NULL },
         { "RuntimeService/Exec", &runtime__v1__exec_request__descriptor, NULL, MISSING_STREAMING },
         { "RuntimeService/Attach", &runtime__v1__attach_request__descriptor, NULL, MISSING_STREAMING },
         { "RuntimeService/PortForward", &runtime__v1__port_forward_request__descriptor, NULL, MISSING_STREAMING },
@@ -222,7 +222,13 @@ int cri_query_call(CriQuery *q, const char *path, const char *interface, const c
                 if (r < 0)
                         return r;
         }
-        r = sd_bus_call_async(bus, &q->slot, m, cri_query_on_reply, q, cri_query_timeout(q));
+        return cri_query_send(q, m, handler);
+}
+
+int cri_query_send(CriQuery *q, sd_bus_message *m, CriQueryHandler handler) {
+        int r;
+
+        r = sd_bus_call_async(sd_bus_message_get_bus(m), &q->slot, m, cri_query_on_reply, q, cri_query_timeout(q));
         if (r < 0)
                 return r;
         q->handler = handler;

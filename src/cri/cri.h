@@ -83,8 +83,20 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(CriQuery *, cri_query_free);
  * call; on failure to the caller. */
 int cri_query_call(CriQuery *q, const char *path, const char *interface, const char *member,
                    CriQueryHandler handler, const char *types, ...);
+/* The same with a message the caller built (on cri_bus()'s bus). */
+int cri_query_send(CriQuery *q, sd_bus_message *m, CriQueryHandler handler);
 /* The status a gRPC call gets for peapodd's error reply. */
 GrpcStatus cri_status_from_bus_error(const sd_bus_error *e);
+
+/* A container id is its pod's id and its app's id, 32 hex digits each
+ * (a sandbox id is the pod id). -EINVAL for anything else. */
+int cri_container_id_parse(const char *id, char ret_pod[static 33], char ret_app[static 33]);
+
+/* A PullImage's AuthConfig as a username and password (both NULL: none),
+ * from username/password or auth (base64 of "username:password"). -EINVAL
+ * with *ret_problem saying why (never quoting the secret). */
+int cri_auth_credentials(const Runtime__V1__AuthConfig *a, char **ret_username, char **ret_password,
+                         const char **ret_problem);
 
 /* Handlers, by service. */
 int cri_runtime_version(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
@@ -92,5 +104,6 @@ int cri_runtime_status(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMess
 int cri_image_list(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
 int cri_image_status(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
 int cri_image_fs_info(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
+int cri_exec_sync(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
 int cri_image_pull(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
 int cri_image_remove(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);

@@ -385,6 +385,38 @@ int bus_pod_method_exec(sd_bus_message *m, void *userdata, sd_bus_error *error) 
         return sd_bus_reply_method_return(m, "s", unit);
 }
 
+/* Only an exec of this pod that peapodd started and has not seen end: the
+ * id is a unit name, and this must never become a way to signal any unit. */
+int bus_pod_method_kill_exec(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Daemon *d = daemon_of(m);
+        Pod *p = userdata;
+        const char *id;
+        int32_t signal;
+        size_t i;
+        int r;
+
+        r = bus_verify_polkit(m, PEAPOD_ACTION_ENTER_PODS, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1; /* dispatched again with polkit's answer */
+        r = sd_bus_message_read(m, "si", &id, &signal);
+        if (r < 0)
+                return r;
+        if (signal < 1 || signal > 64)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid signal %" PRIi32, signal);
+        for (i = 0; d->exec_units && d->exec_units[i]; i++)
+                if (streq(d->exec_units[i], id) && streq(d->exec_pods[i], p->id))
+                        break;
+        if (!d->exec_units || !d->exec_units[i])
+                return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE, "No exec %s is running in pod %s", id, p->name);
+        r = pod_exec_kill(&d->runtime, id, signal);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Failed to send signal %" PRIi32 " to %s: %m", signal, id);
+        log_info("Sent signal %" PRIi32 " to %s of pod %s.", signal, id, p->name);
+        return sd_bus_reply_method_return(m, NULL);
+}
+
 bool daemon_exec_unit_changed(Daemon *d, const char *unit, sd_bus_message *signal) {
         _cleanup_free_ char *path = NULL;
         AppResult result;

@@ -58,7 +58,7 @@
 #define PEAPOD_ACTION_MANAGE_IMAGES "org.peapod1.manage-images"
 /* AddTrustedKey, RemoveTrustedKey. */
 #define PEAPOD_ACTION_MANAGE_TRUST "org.peapod1.manage-trust"
-/* Pod.Exec. */
+/* Pod.Exec, KillExec. */
 #define PEAPOD_ACTION_ENTER_PODS "org.peapod1.enter-pods"
 
 /* ---- errors (besides org.freedesktop.DBus.Error.InvalidArgs and AccessDenied) ---- */

@@ -8,6 +8,7 @@
 #                                ImageStatus, refusals
 #   crit.py SOCKET images        PullImage (credentials, policy, cancel), ImageStatus by
 #                                every kind of reference, RemoveImage (env: see cmd_images)
+#   crit.py SOCKET exec          ExecSync (output, exit codes, privileges, cap, timeout, cancel)
 #   crit.py SOCKET concurrent    64 calls at once over 8 channels
 #   crit.py SOCKET stall         clients that never read do not stop others
 #   crit.py SOCKET version       one Version call (a readiness probe)
@@ -337,6 +338,94 @@ def cmd_images(sock):
     print('images: ok')
 
 
+def exec_sync(ch, cid, cmd, timeout=0, api='v1', deadline=60):
+    return call(ch, 'ExecSync', pb.ExecSyncRequest(container_id=cid, cmd=cmd, timeout=timeout), pb.ExecSyncResponse,
+                api=api, timeout=deadline)
+
+
+def host_processes(argv):
+    """pids of the host's processes whose command line is argv."""
+    want = ('\0'.join(argv) + '\0').encode()
+    found = []
+    for d in os.listdir('/proc'):
+        if d.isdigit():
+            try:
+                with open('/proc/%s/cmdline' % d, 'rb') as f:
+                    if f.read() == want:
+                        found.append(int(d))
+            except OSError:
+                pass
+    return found
+
+
+def cmd_exec(sock):
+    """ExecSync in CRIT_CONTAINER (an app running as uid 1000 that is not
+    root's), CRIT_POD its pod id."""
+    ch = grpc.insecure_channel('unix://' + sock, options=[('grpc.max_receive_message_length', 32 << 20)])
+    cid, pod = os.environ['CRIT_CONTAINER'], os.environ['CRIT_POD']
+
+    for api in ('v1', 'v1alpha2'):
+        r = exec_sync(ch, cid, ['sh', '-c', 'echo out; echo err >&2; exit 3'], api=api)
+        if (r.stdout, r.stderr, r.exit_code) != (b'out\n', b'err\n', 3):
+            fail('ExecSync (%s): %r %r %d' % (api, r.stdout, r.stderr, r.exit_code))
+    # The app's privileges, not more: its uid, no capabilities.
+    r = exec_sync(ch, cid, ['sh', '-c', 'id -u; grep CapEff /proc/self/status'])
+    if r.stdout.split(b'\n')[0] != b'1000' or b'0000000000000000' not in r.stdout or r.exit_code != 0:
+        fail('ExecSync runs with more than the app: %r %r' % (r.stdout, r.stderr))
+    r = exec_sync(ch, cid, ['true'])
+    if r.exit_code != 0 or r.stdout or r.stderr:
+        fail('ExecSync true: %s' % r)
+    # Killed by a signal: 128+N.
+    r = exec_sync(ch, cid, ['sh', '-c', 'kill -9 $$'])
+    if r.exit_code != 137:
+        fail('ExecSync of a command killed by SIGKILL: exit code %d' % r.exit_code)
+    r = exec_sync(ch, cid, ['/no/such/command'])
+    if r.exit_code == 0:
+        fail('ExecSync of a missing command exited 0')
+
+    # Output is capped (16 MiB less 64 KiB, stdout and stderr together);
+    # the command runs to its end all the same.
+    r = exec_sync(ch, cid, ['sh', '-c', 'head -c 10000000 /dev/zero; head -c 10000000 /dev/zero >&2; echo done >&2; exit 5'])
+    cap = 16 * 1024 * 1024 - 64 * 1024
+    if len(r.stdout) != 10000000 or len(r.stdout) + len(r.stderr) != cap or r.exit_code != 5:
+        fail('big output: %d + %d bytes, exit %d' % (len(r.stdout), len(r.stderr), r.exit_code))
+
+    # The loop is not held while commands run: other calls are answered.
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        slow = [pool.submit(exec_sync, ch, cid, ['sleep', '2']) for _ in range(3)]
+        t = time.monotonic()
+        for _ in range(10):
+            check_version(ch)
+        if time.monotonic() - t > 1.5 or any(f.done() for f in slow):
+            fail('Version waited for running ExecSync calls')
+        if [f.result().exit_code for f in slow] != [0, 0, 0]:
+            fail('concurrent ExecSync calls failed')
+
+    # Refusals.
+    for bad in ('0' * 64, pod + '0' * 32, 'x' * 64, pod, ''):
+        expect_code(grpc.StatusCode.NOT_FOUND, lambda: exec_sync(ch, bad, ['true']), 'ExecSync in container %r' % bad)
+    expect_code(grpc.StatusCode.INVALID_ARGUMENT, lambda: exec_sync(ch, cid, []), 'ExecSync without a command')
+
+    # A timeout kills the command, and everything it started, before the
+    # answer: DEADLINE_EXCEEDED, as containerd says it.
+    t = time.monotonic()
+    expect_code(grpc.StatusCode.DEADLINE_EXCEEDED,
+                lambda: exec_sync(ch, cid, ['sh', '-c', 'sleep 31337 & sleep 31337'], timeout=1),
+                'ExecSync past its timeout')
+    took = time.monotonic() - t
+    if took < 1 or took > 8:
+        fail('ExecSync with timeout 1 answered after %.1f s' % took)
+    left = host_processes(['sleep', '31337'])
+    if left:
+        fail('processes left after the timeout: %s' % left)
+
+    # A client that gives up kills the command too.
+    expect_code(grpc.StatusCode.DEADLINE_EXCEEDED,
+                lambda: exec_sync(ch, cid, ['sleep', '31338'], deadline=2), 'ExecSync cancelled by its client')
+    wait_until('the cancelled command to go', lambda: not host_processes(['sleep', '31338']), timeout=20)
+    print('exec: ok')
+
+
 def cmd_concurrent(sock):
     channels = [channel(sock) for _ in range(8)]
     n = 64
@@ -517,6 +606,8 @@ def main():
     sock, what = sys.argv[1], sys.argv[2]
     if what == 'basics':
         cmd_basics(sock)
+    elif what == 'exec':
+        cmd_exec(sock)
     elif what == 'images':
         cmd_images(sock)
     elif what == 'concurrent':
