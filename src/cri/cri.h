@@ -105,5 +105,9 @@ int cri_image_list(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage 
 int cri_image_status(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
 int cri_image_fs_info(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
 int cri_exec_sync(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
+int cri_container_stats(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
+int cri_list_container_stats(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
+int cri_pod_sandbox_stats(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
+int cri_list_pod_sandbox_stats(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
 int cri_image_pull(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
 int cri_image_remove(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);

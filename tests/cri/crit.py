@@ -9,6 +9,7 @@
 #   crit.py SOCKET images        PullImage (credentials, policy, cancel), ImageStatus by
 #                                every kind of reference, RemoveImage (env: see cmd_images)
 #   crit.py SOCKET exec          ExecSync (output, exit codes, privileges, cap, timeout, cancel)
+#   crit.py SOCKET stats         Container and PodSandbox stats, one and lists, filters
 #   crit.py SOCKET concurrent    64 calls at once over 8 channels
 #   crit.py SOCKET stall         clients that never read do not stop others
 #   crit.py SOCKET version       one Version call (a readiness probe)
@@ -426,6 +427,121 @@ def cmd_exec(sock):
     print('exec: ok')
 
 
+def cmd_stats(sock):
+    """Stats of CRIT_PODS (two running pod ids, comma-separated) whose
+    running apps are CRIT_RUNNING (container ids), and CRIT_CREATED, a
+    container that is not running."""
+    ch = channel(sock)
+    # Without CPU accounting in the host's cgroups (a cgroup v1 host
+    # without cpuacct, as the lab's container), systemd knows no CPU time:
+    # then there is none in the answer either, rather than a made-up 0.
+    no_cpu = os.environ.get('CRIT_NO_CPU') == '1'
+    pod_a, pod_b = os.environ['CRIT_PODS'].split(',')
+    running = os.environ['CRIT_RUNNING'].split(',')
+    created = os.environ['CRIT_CREATED']
+    now = time.time_ns()
+
+    def fresh(ts, what):
+        if abs(ts - now) > 120 * 10**9:
+            fail('%s: timestamp %d is not now (%d)' % (what, ts, now))
+
+    def check_container(st, cid, what):
+        if st.attributes.id != cid:
+            fail('%s: attributes %s' % (what, st.attributes))
+        if st.memory.working_set_bytes.value == 0 or (no_cpu and st.HasField('cpu')) or \
+                (not no_cpu and st.cpu.usage_core_nano_seconds.value == 0):
+            fail('%s: accounting: %s' % (what, st))
+        if not no_cpu:
+            fresh(st.cpu.timestamp, what)
+        fresh(st.memory.timestamp, what)
+        if not st.HasField('writable_layer') or st.writable_layer.used_bytes.value != 0:
+            fail('%s: writable layer %s' % (what, st.writable_layer))
+
+    for api in ('v1', 'v1alpha2'):
+        for cid in running:
+            st = call(ch, 'ContainerStats', pb.ContainerStatsRequest(container_id=cid), pb.ContainerStatsResponse, api=api).stats
+            check_container(st, cid, 'ContainerStats %s (%s)' % (cid, api))
+    # CPU time only grows.
+    a = call(ch, 'ContainerStats', pb.ContainerStatsRequest(container_id=running[0]), pb.ContainerStatsResponse).stats
+    time.sleep(0.5)
+    b = call(ch, 'ContainerStats', pb.ContainerStatsRequest(container_id=running[0]), pb.ContainerStatsResponse).stats
+    if not no_cpu and (b.cpu.usage_core_nano_seconds.value < a.cpu.usage_core_nano_seconds.value or
+                       b.cpu.timestamp <= a.cpu.timestamp):
+        fail('CPU usage went back: %s then %s' % (a.cpu, b.cpu))
+    # A container that does not run: its stats, without figures.
+    st = call(ch, 'ContainerStats', pb.ContainerStatsRequest(container_id=created), pb.ContainerStatsResponse).stats
+    if st.attributes.id != created or st.HasField('cpu') or st.HasField('memory'):
+        fail('ContainerStats of a created container: %s' % st)
+    for bad in ('0' * 64, pod_a + '0' * 32, 'x', ''):
+        expect_code(grpc.StatusCode.NOT_FOUND,
+                    lambda: call(ch, 'ContainerStats', pb.ContainerStatsRequest(container_id=bad), pb.ContainerStatsResponse),
+                    'ContainerStats of %r' % bad)
+
+    def list_ids(flt=None):
+        req = pb.ListContainerStatsRequest(filter=flt) if flt else pb.ListContainerStatsRequest()
+        got = call(ch, 'ListContainerStats', req, pb.ListContainerStatsResponse).stats
+        for st in got:
+            if st.attributes.id in running:
+                check_container(st, st.attributes.id, 'ListContainerStats')
+        return sorted(st.attributes.id for st in got)
+
+    everything = list_ids()
+    if not set(running) <= set(everything) or created in everything:
+        fail('ListContainerStats: %s, running %s' % (everything, running))
+    in_a = sorted(c for c in running if c.startswith(pod_a))
+    if list_ids(pb.ContainerStatsFilter(pod_sandbox_id=pod_a)) != in_a:
+        fail('ListContainerStats of sandbox %s: %s' % (pod_a, list_ids(pb.ContainerStatsFilter(pod_sandbox_id=pod_a))))
+    if list_ids(pb.ContainerStatsFilter(id=running[0])) != [running[0]]:
+        fail('ListContainerStats by id')
+    for flt in (pb.ContainerStatsFilter(id=in_a[0], pod_sandbox_id=pod_b), pb.ContainerStatsFilter(id='0' * 64),
+                pb.ContainerStatsFilter(pod_sandbox_id='nope'), pb.ContainerStatsFilter(id=created),
+                pb.ContainerStatsFilter(label_selector={'io.kubernetes.pod.name': 'x'})):
+        if list_ids(flt):
+            fail('ListContainerStats with %s: %s' % (flt, list_ids(flt)))
+
+    def check_pod(st, pod, what):
+        if st.attributes.id != pod:
+            fail('%s: attributes %s' % (what, st.attributes))
+        lx = st.linux
+        if lx.memory.working_set_bytes.value == 0 or (no_cpu and lx.HasField('cpu')) or \
+                (not no_cpu and lx.cpu.usage_core_nano_seconds.value == 0):
+            fail('%s: accounting: %s' % (what, lx))
+        if lx.process.process_count.value < 2:
+            fail('%s: %d processes' % (what, lx.process.process_count.value))
+        fresh(lx.memory.timestamp, what)
+        mine = sorted(c for c in running if c.startswith(pod))
+        if sorted(c.attributes.id for c in lx.containers) != mine:
+            fail('%s: containers %s, expected %s' % (what, [c.attributes.id for c in lx.containers], mine))
+        # The pod's slice holds its apps: at least their sum.
+        if lx.cpu.usage_core_nano_seconds.value < sum(c.cpu.usage_core_nano_seconds.value for c in lx.containers) * 0.5:
+            fail('%s: the pod used less CPU than its containers' % what)
+
+    for api in ('v1', 'v1alpha2'):
+        for pod in (pod_a, pod_b):
+            st = call(ch, 'PodSandboxStats', pb.PodSandboxStatsRequest(pod_sandbox_id=pod), pb.PodSandboxStatsResponse,
+                      api=api).stats
+            check_pod(st, pod, 'PodSandboxStats %s (%s)' % (pod, api))
+    for bad in ('0' * 32, 'x', ''):
+        expect_code(grpc.StatusCode.NOT_FOUND,
+                    lambda: call(ch, 'PodSandboxStats', pb.PodSandboxStatsRequest(pod_sandbox_id=bad), pb.PodSandboxStatsResponse),
+                    'PodSandboxStats of %r' % bad)
+    got = call(ch, 'ListPodSandboxStats', pb.ListPodSandboxStatsRequest(), pb.ListPodSandboxStatsResponse).stats
+    ids = [st.attributes.id for st in got]
+    if pod_a not in ids or pod_b not in ids:
+        fail('ListPodSandboxStats: %s' % ids)
+    for st in got:
+        if st.attributes.id in (pod_a, pod_b):
+            check_pod(st, st.attributes.id, 'ListPodSandboxStats')
+    one = call(ch, 'ListPodSandboxStats', pb.ListPodSandboxStatsRequest(filter=pb.PodSandboxStatsFilter(id=pod_b)),
+               pb.ListPodSandboxStatsResponse).stats
+    if [st.attributes.id for st in one] != [pod_b]:
+        fail('ListPodSandboxStats by id: %s' % one)
+    for flt in (pb.PodSandboxStatsFilter(id='0' * 32), pb.PodSandboxStatsFilter(label_selector={'a': 'b'})):
+        if call(ch, 'ListPodSandboxStats', pb.ListPodSandboxStatsRequest(filter=flt), pb.ListPodSandboxStatsResponse).stats:
+            fail('ListPodSandboxStats with %s is not empty' % flt)
+    print('stats: ok')
+
+
 def cmd_concurrent(sock):
     channels = [channel(sock) for _ in range(8)]
     n = 64
@@ -608,6 +724,8 @@ def main():
         cmd_basics(sock)
     elif what == 'exec':
         cmd_exec(sock)
+    elif what == 'stats':
+        cmd_stats(sock)
     elif what == 'images':
         cmd_images(sock)
     elif what == 'concurrent':
