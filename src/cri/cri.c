@@ -29,8 +29,8 @@ static const CriMethod cri_methods[] = {
         { "RuntimeService/ListContainers", &runtime__v1__list_containers_request__descriptor, NULL, MISSING_NOT_YET },
         { "RuntimeService/StreamContainers", &runtime__v1__stream_containers_request__descriptor, NULL, MISSING_SERVER_STREAM },
         { "RuntimeService/ContainerStatus", &runtime__v1__container_status_request__descriptor, NULL, MISSING_NOT_YET },
-        { "RuntimeService/UpdateContainerResources", &runtime__v1__update_container_resources_request__descriptor, NULL, MISSING_NOT_YET },
-        { "RuntimeService/ReopenContainerLog", &runtime__v1__reopen_container_log_request__descriptor, NULL, MISSING_NOT_YET },
+        { "RuntimeService/UpdateContainerResources", &runtime__v1__update_container_resources_request__descriptor, cri_update_container_resources, NULL },
+        { "RuntimeService/ReopenContainerLog", &runtime__v1__reopen_container_log_request__descriptor, cri_reopen_container_log, NULL },
         { "RuntimeService/ExecSync", &runtime__v1__exec_sync_request__descriptor, cri_exec_sync, NULL },
         { "RuntimeService/Exec", &runtime__v1__exec_request__descriptor, NULL, MISSING_STREAMING },
         { "RuntimeService/Attach", &runtime__v1__attach_request__descriptor, NULL, MISSING_STREAMING },
@@ -41,7 +41,7 @@ static const CriMethod cri_methods[] = {
         { "RuntimeService/PodSandboxStats", &runtime__v1__pod_sandbox_stats_request__descriptor, cri_pod_sandbox_stats, NULL },
         { "RuntimeService/ListPodSandboxStats", &runtime__v1__list_pod_sandbox_stats_request__descriptor, cri_list_pod_sandbox_stats, NULL },
         { "RuntimeService/StreamPodSandboxStats", &runtime__v1__stream_pod_sandbox_stats_request__descriptor, NULL, MISSING_SERVER_STREAM },
-        { "RuntimeService/UpdateRuntimeConfig", &runtime__v1__update_runtime_config_request__descriptor, NULL, MISSING_NOT_YET },
+        { "RuntimeService/UpdateRuntimeConfig", &runtime__v1__update_runtime_config_request__descriptor, cri_update_runtime_config, NULL },
         { "RuntimeService/Status", &runtime__v1__status_request__descriptor, cri_runtime_status, NULL },
         { "RuntimeService/CheckpointContainer", &runtime__v1__checkpoint_container_request__descriptor, NULL, MISSING_NOT_YET },
         { "RuntimeService/CheckpointPod", &runtime__v1__checkpoint_pod_request__descriptor, NULL, MISSING_NOT_YET },
@@ -279,6 +279,7 @@ Cri *cri_free(Cri *cri) {
         grpc_server_free(cri->server);
         sd_bus_flush_close_unref(cri->bus);
         sd_event_unref(cri->event);
+        free(cri->pod_cidr);
         return mfree(cri);
 }
 

@@ -32,6 +32,7 @@ typedef struct Cri {
         GrpcServer *server;
         const char *images_dir;
         const char *cni_conf_dir;
+        char *pod_cidr;         /* UpdateRuntimeConfig's, recorded (pods get their addresses from CNI) */
 } Cri;
 
 typedef int (*CriHandler)(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
@@ -105,6 +106,13 @@ int cri_image_list(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage 
 int cri_image_status(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
 int cri_image_fs_info(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
 int cri_exec_sync(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
+int cri_update_container_resources(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
+int cri_reopen_container_log(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
+int cri_update_runtime_config(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
+/* The log follower's part of ReopenContainerLog (kubelet rotated the
+ * container's CRI log file): reopen it. This is a weak no-op until the
+ * follower defines it; 0 or -errno (answered INTERNAL). */
+int cri_container_log_reopen(Cri *cri, const char *container_id);
 int cri_container_stats(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
 int cri_list_container_stats(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
 int cri_pod_sandbox_stats(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);

@@ -189,6 +189,7 @@ int bus_pod_method_remove_app(sd_bus_message *m, void *userdata, sd_bus_error *e
 int bus_pod_method_get_app(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_pod_method_kill(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_pod_method_exec(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int bus_pod_method_set_app_resources(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_pod_method_kill_exec(sd_bus_message *m, void *userdata, sd_bus_error *error);
 /* A unit changed: if it is an exec unit that has ended, emit ExecFinished
  * and forget it. Returns true if unit was an exec unit. */

@@ -51,7 +51,7 @@
 /* ---- polkit actions (dbus/org.peapod1.policy): what a mutating call needs ---- */
 
 /* CreatePod, StartPod, StopPod, RemovePod, GarbageCollect; Pod.Start, Stop,
- * Remove, AddApp, StartApp, StopApp, RemoveApp, Kill. */
+ * Remove, AddApp, StartApp, StopApp, RemoveApp, Kill, SetAppResources. */
 #define PEAPOD_ACTION_MANAGE_PODS "org.peapod1.manage-pods"
 /* PullImage, PullImageWithAuth, RemoveImage, TagImage, ImportImage, ImportImageWithSignature,
  * ExportImage, PruneImages; Job.Cancel. */

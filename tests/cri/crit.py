@@ -10,6 +10,8 @@
 #                                every kind of reference, RemoveImage (env: see cmd_images)
 #   crit.py SOCKET exec          ExecSync (output, exit codes, privileges, cap, timeout, cancel)
 #   crit.py SOCKET stats         Container and PodSandbox stats, one and lists, filters
+#   crit.py SOCKET call METHOD JSON [API]  one call; the answer as JSON, or
+#                                "STATUS message" and exit 2
 #   crit.py SOCKET concurrent    64 calls at once over 8 channels
 #   crit.py SOCKET stall         clients that never read do not stop others
 #   crit.py SOCKET version       one Version call (a readiness probe)
@@ -542,6 +544,21 @@ def cmd_stats(sock):
     print('stats: ok')
 
 
+def cmd_call(sock, method, body, api='v1'):
+    """One call, the request as JSON (protobuf's JSON mapping); prints the
+    answer as JSON, or the status name and message and exits 2."""
+    from google.protobuf import json_format
+    req = json_format.Parse(body, getattr(pb, method + 'Request')())
+    service = 'ImageService' if method in ('ListImages', 'ImageStatus', 'PullImage', 'RemoveImage', 'ImageFsInfo') \
+        else 'RuntimeService'
+    try:
+        resp = call(channel(sock), method, req, getattr(pb, method + 'Response'), api=api, service=service)
+    except grpc.RpcError as e:
+        print('%s %s' % (e.code().name, e.details()))
+        sys.exit(2)
+    print(json_format.MessageToJson(resp, indent=None))
+
+
 def cmd_concurrent(sock):
     channels = [channel(sock) for _ in range(8)]
     n = 64
@@ -717,8 +734,12 @@ def cmd_stall(sock):
 
 
 def main():
+    if len(sys.argv) >= 5 and sys.argv[2] == 'call':
+        cmd_call(sys.argv[1], sys.argv[3], sys.argv[4], *sys.argv[5:6])
+        return
     if len(sys.argv) != 3:
-        fail('usage: crit.py SOCKET basics|concurrent|stall|version|status')
+        fail('usage: crit.py SOCKET basics|concurrent|stall|version|status|images|exec|stats, '
+             'or SOCKET call METHOD JSON [API]')
     sock, what = sys.argv[1], sys.argv[2]
     if what == 'basics':
         cmd_basics(sock)

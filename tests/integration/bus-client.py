@@ -235,6 +235,12 @@ expect_error('org.peapod1.Error.PodRunning', manager.RemovePod, prefix + '-other
 expect_error('org.peapod1.Error.BadState', manager.StartPod, prefix + '-other')
 expect_error('org.peapod1.Error.NoSuchApp', pod_of(other).GetApp, 'nope')
 expect_error('org.freedesktop.DBus.Error.InvalidArgs', pod_of(other).Kill, 'app', dbus.Int32(99))
+expect_error('org.freedesktop.DBus.Error.InvalidArgs', pod_of(other).SetAppResources, 'app',
+             [('MemoryMax', dbus.UInt64(1000, variant_level=1))], dbus.UInt64(0))
+expect_error('org.freedesktop.DBus.Error.InvalidArgs', pod_of(other).SetAppResources, 'app',
+             [('CPUWeight', dbus.UInt64(100, variant_level=1))], dbus.UInt64(0))
+expect_error('org.peapod1.Error.NoSuchApp', pod_of(other).SetAppResources, 'nope',
+             dbus.Array([], signature='(sv)'), dbus.UInt64(0))
 # KillExec signals only an exec of this pod that runs: never any unit by name.
 expect_error('org.peapod1.Error.BadState', pod_of(other).KillExec, 'dbus.service', dbus.Int32(9))
 expect_error('org.freedesktop.DBus.Error.InvalidArgs', pod_of(other).KillExec, 'x', dbus.Int32(0))
