@@ -412,7 +412,7 @@ typedef struct PullJob {
         char *images_dir;
         uint64_t flags;
         /* PullImageWithAuth's credentials: in memory only, never logged. */
-        char *username, *password;
+        char *username, *password, *registry_token;
 } PullJob;
 
 static void pull_job_free(void *p) {
@@ -427,6 +427,9 @@ static void pull_job_free(void *p) {
         if (pj->password)
                 explicit_bzero(pj->password, strlen(pj->password));
         free(pj->password);
+        if (pj->registry_token)
+                explicit_bzero(pj->registry_token, strlen(pj->registry_token));
+        free(pj->registry_token);
         free(pj);
 }
 
@@ -508,6 +511,7 @@ static int pull_work(Job *j, void *userdata, char **ret_result, char *message, s
                 .verify = (pj->flags & PEAPOD_IMAGE_INSECURE_SKIP_VERIFY) ? NULL : daemon_image_verify,
                 .username = pj->username,
                 .password = pj->password,
+                .registry_token = pj->registry_token,
         };
         PeapodError e = {};
         int r;
@@ -530,10 +534,25 @@ static void pull_done(Daemon *d, Job *j, int r, const char *result, void *userda
                 daemon_images_changed(d);
 }
 
-/* Reads PullImageWithAuth's credentials: Username and Password (s), both
- * or neither. Bounded: they go into an HTTP header. */
-static int read_pull_credentials(sd_bus_message *m, char **ret_username, char **ret_password, sd_bus_error *error) {
-        _cleanup_free_ char *username = NULL, *password = NULL;
+typedef struct PullCredentials {
+        char *username, *password, *registry_token;
+} PullCredentials;
+
+static void pull_credentials_done(PullCredentials *c) {
+        free(c->username);
+        if (c->password)
+                explicit_bzero(c->password, strlen(c->password));
+        free(c->password);
+        if (c->registry_token)
+                explicit_bzero(c->registry_token, strlen(c->registry_token));
+        free(c->registry_token);
+        *c = (PullCredentials) {};
+}
+
+/* Reads PullImageWithAuth's credentials: Username and Password (s, both or
+ * neither), or RegistryToken (s, a bearer token). Bounded: they go into
+ * an HTTP header. */
+static int read_pull_credentials(sd_bus_message *m, PullCredentials *c, sd_bus_error *error) {
         int r;
 
         r = sd_bus_message_enter_container(m, 'a', "(sv)");
@@ -550,9 +569,11 @@ static int read_pull_credentials(sd_bus_message *m, char **ret_username, char **
                 if (r < 0)
                         return r;
                 if (streq(name, "Username"))
-                        target = &username;
+                        target = &c->username;
                 else if (streq(name, "Password"))
-                        target = &password;
+                        target = &c->password;
+                else if (streq(name, "RegistryToken"))
+                        target = &c->registry_token;
                 else
                         return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown credential %s", name);
                 if (!streq(contents, "s"))
@@ -562,6 +583,8 @@ static int read_pull_credentials(sd_bus_message *m, char **ret_username, char **
                         return r;
                 if (strlen(value) > 4096)
                         return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Credential %s is too long", name);
+                if (*target)
+                        explicit_bzero(*target, strlen(*target));
                 free(*target);
                 *target = strdup(value);
                 if (!*target)
@@ -575,15 +598,15 @@ static int read_pull_credentials(sd_bus_message *m, char **ret_username, char **
         r = sd_bus_message_exit_container(m);
         if (r < 0)
                 return r;
-        if (!username != !password)
+        if (!c->username != !c->password)
                 return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Username and Password go together");
-        *ret_username = TAKE_PTR(username);
-        *ret_password = TAKE_PTR(password);
+        if (c->username && c->registry_token)
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "RegistryToken goes without Username and Password");
         return 0;
 }
 
 static int pull_image(sd_bus_message *m, Daemon *d, bool with_auth, sd_bus_error *error) {
-        _cleanup_free_ char *username = NULL, *password = NULL;
+        _cleanup_(pull_credentials_done) PullCredentials creds = {};
         PullJob *pj;
         const char *ref;
         uint64_t flags;
@@ -599,12 +622,9 @@ static int pull_image(sd_bus_message *m, Daemon *d, bool with_auth, sd_bus_error
         if (r < 0)
                 return r;
         if (with_auth) {
-                r = read_pull_credentials(m, &username, &password, error);
-                if (r < 0) {
-                        if (password)
-                                explicit_bzero(password, strlen(password));
+                r = read_pull_credentials(m, &creds, error);
+                if (r < 0)
                         return r;
-                }
         }
         r = sd_bus_message_read(m, "t", &flags);
         if (r >= 0 && (flags & ~PEAPOD_IMAGE_INSECURE_SKIP_VERIFY))
@@ -613,15 +633,13 @@ static int pull_image(sd_bus_message *m, Daemon *d, bool with_auth, sd_bus_error
                 r = sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid image reference");
         if (r >= 0 && !(pj = calloc(1, sizeof(*pj))))
                 r = -ENOMEM;
-        if (r < 0) {
-                if (password)
-                        explicit_bzero(password, strlen(password));
+        if (r < 0)
                 return r;
-        }
         if (flags & PEAPOD_IMAGE_INSECURE_SKIP_VERIFY)
                 log_warning("Pulling %s without checking its signature, as the caller asked (--insecure-options=image).", ref);
-        pj->username = TAKE_PTR(username);
-        pj->password = TAKE_PTR(password);
+        pj->username = TAKE_PTR(creds.username);
+        pj->password = TAKE_PTR(creds.password);
+        pj->registry_token = TAKE_PTR(creds.registry_token);
         pj->reference = strdup(ref);
         pj->flags = flags;
         pj->images_dir = strdup(d->images_dir);

@@ -67,6 +67,9 @@ typedef struct PullOptions {
          * neither. Kept in memory, never written or logged. Mirrors never
          * get them. */
         const char *username, *password;
+        /* Or a bearer token for the reference's registry for this pull
+         * only (the CRI's registry_token), likewise never kept. */
+        const char *registry_token;
         /* Allow plain HTTP for this reference's registry whatever
          * registries.conf says. */
         bool insecure;

@@ -48,6 +48,7 @@ typedef struct Token {
 struct RegistryClient {
         const RegistriesConf *config;
         const AuthFile *auth;
+        char *bearer_registry, *bearer_token;
         char *ca_file;
         unsigned max_connections, max_tries, low_speed_limit, low_speed_time, connect_timeout;
         uint64_t retry_delay_usec;
@@ -651,6 +652,10 @@ static int easy_setup(Transfer *t) {
                         SETOPT(CURLOPT_PASSWORD, cred->password);
                         t->used_credentials = true;
                 }
+        } else if (c->bearer_token && streq_ptr(t->registry, c->bearer_registry)) {
+                SETOPT(CURLOPT_HTTPAUTH, (long) CURLAUTH_BEARER);
+                SETOPT(CURLOPT_XOAUTH2_BEARER, c->bearer_token);
+                t->used_credentials = true;
         } else if ((tok = token_find(c, t->registry, t->scope))) {
                 SETOPT(CURLOPT_HTTPAUTH, (long) CURLAUTH_BEARER);
                 SETOPT(CURLOPT_XOAUTH2_BEARER, tok->token);
@@ -986,6 +991,11 @@ static void transfer_finish(Transfer *t, CURLcode code) {
                 const AuthChallenge *bearer = NULL, *basic = NULL;
                 int r;
 
+                if (c->bearer_token && streq_ptr(t->registry, c->bearer_registry)) {
+                        transfer_error(t, -EACCES, "%s: authentication failed for %s: the registry token was refused%s",
+                                       t->what, t->registry, desc);
+                        goto out;
+                }
                 if (t->auth_retried) {
                         transfer_error(t, -EACCES, "%s: authentication failed for %s: %s%s", t->what, t->registry,
                                        auth_file_find(c->auth, t->registry) ? "bad credentials or no access"
@@ -1154,6 +1164,12 @@ int registry_client_new(const RegistryClientOptions *o, RegistryClient **ret) {
                 return -ENOMEM;
         c->config = o->config;
         c->auth = o->auth;
+        if (o->bearer_token) {
+                c->bearer_token = strdup(o->bearer_token);
+                c->bearer_registry = strdup(strempty(o->bearer_registry));
+                if (!c->bearer_token || !c->bearer_registry)
+                        return -ENOMEM;
+        }
         c->max_connections = o->max_connections ?: 4;
         c->max_tries = o->max_tries ?: 4;
         c->retry_delay_usec = o->retry_delay_usec ?: 200 * USEC_PER_MSEC;
@@ -1182,6 +1198,10 @@ RegistryClient *registry_client_free(RegistryClient *c) {
         free(c->tokens);
         strv_free(c->basic_registries);
         free(c->ca_file);
+        free(c->bearer_registry);
+        if (c->bearer_token)
+                explicit_bzero(c->bearer_token, strlen(c->bearer_token));
+        free(c->bearer_token);
         free(c);
         return NULL;
 }

@@ -24,6 +24,10 @@ typedef struct RegistryClientOptions {
         /* Borrowed, must outlive the client. NULL: nothing insecure, anonymous. */
         const RegistriesConf *config;
         const AuthFile *auth;
+        /* A bearer token for every request to bearer_registry (the CRI's
+         * registry_token), sent instead of any credentials and never
+         * traded for another: a 401 is then a refusal. Borrowed. */
+        const char *bearer_registry, *bearer_token;
         /* A CA bundle replacing the system's (tests); NULL = system default. */
         const char *ca_file;
         /* Blob transfers running at once; 0 = 4. */

@@ -261,8 +261,16 @@ def cmd_images(sock):
     # What peapod-cri cannot use is refused before anything happens.
     expect_code(grpc.StatusCode.INVALID_ARGUMENT, lambda: pull(ch, ref, pb.AuthConfig(auth='not base64!')),
                 'PullImage with a malformed auth')
-    expect_code(grpc.StatusCode.INVALID_ARGUMENT, lambda: pull(ch, ref, pb.AuthConfig(registry_token='x')),
-                'PullImage with a registry token')
+    expect_code(grpc.StatusCode.INVALID_ARGUMENT, lambda: pull(ch, ref, pb.AuthConfig(identity_token='x')),
+                'PullImage with an identity token')
+    # A registry token is sent as the bearer token itself (this registry
+    # wants a password, so it refuses it, and nothing else is tried).
+    try:
+        pull(ch, ref, pb.AuthConfig(registry_token='not-a-token', username=user, password=pw))
+        fail('PullImage with a registry token the registry refuses succeeded')
+    except grpc.RpcError as e:
+        if e.code() != grpc.StatusCode.UNKNOWN or 'registry token was refused' not in e.details():
+            fail('PullImage with a refused registry token: %s %s' % (e.code(), e.details()))
     expect_code(grpc.StatusCode.INVALID_ARGUMENT, lambda: pull(ch, ''), 'PullImage without an image')
 
     # username/password, in both APIs; image_ref is the image id.

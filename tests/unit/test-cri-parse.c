@@ -25,7 +25,10 @@ TEST(container_id) {
         ASSERT_ERR(cri_container_id_parse(POD "../../../../../../../../../../..", pod, app), EINVAL);
 }
 
-static int creds(const char *username, const char *password, const char *auth, const char *token, char **u, char **p) {
+static char *token;
+
+static int creds_full(const char *username, const char *password, const char *auth, const char *registry_token,
+                      const char *identity_token, char **u, char **p) {
         Runtime__V1__AuthConfig a = RUNTIME__V1__AUTH_CONFIG__INIT;
         const char *problem = NULL;
         int r;
@@ -33,18 +36,27 @@ static int creds(const char *username, const char *password, const char *auth, c
         a.username = (char *) (username ?: "");
         a.password = (char *) (password ?: "");
         a.auth = (char *) (auth ?: "");
-        a.registry_token = (char *) (token ?: "");
+        a.registry_token = (char *) (registry_token ?: "");
+        a.identity_token = (char *) (identity_token ?: "");
         *u = *p = NULL;
-        r = cri_auth_credentials(&a, u, p, &problem);
+        token = mfree(token);
+        r = cri_auth_credentials(&a, u, p, &token, &problem);
         ASSERT_TRUE(r != -EINVAL || problem);
+        /* Never a token next to a username or password. */
+        ASSERT_TRUE(!token || (!*u && !*p));
         return r;
+}
+
+static int creds(const char *username, const char *password, const char *auth, const char *registry_token, char **u,
+                 char **p) {
+        return creds_full(username, password, auth, registry_token, NULL, u, p);
 }
 
 TEST(auth_config) {
         char *u, *p;
 
-        ASSERT_OK(cri_auth_credentials(NULL, &u, &p, NULL));
-        ASSERT_TRUE(!u && !p);
+        ASSERT_OK(cri_auth_credentials(NULL, &u, &p, &token, NULL));
+        ASSERT_TRUE(!u && !p && !token);
         ASSERT_OK(creds(NULL, NULL, NULL, NULL, &u, &p));
         ASSERT_TRUE(!u && !p);
         ASSERT_OK(creds("kube", "s3cret", NULL, NULL, &u, &p));
@@ -63,8 +75,14 @@ TEST(auth_config) {
         ASSERT_ERR(creds(NULL, NULL, "not base64!", NULL, &u, &p), EINVAL);
         ASSERT_ERR(creds(NULL, NULL, "a3ViZQ==", NULL, &u, &p), EINVAL);        /* "kube": no colon */
         ASSERT_ERR(creds(NULL, NULL, "a3ViZQA6eA==", NULL, &u, &p), EINVAL);    /* "kube\0:x" */
-        ASSERT_ERR(creds("kube", "x", NULL, "token", &u, &p), EINVAL);
+        /* A registry token is used alone, whatever else came with it. */
+        ASSERT_OK(creds("kube", "x", NULL, "tok", &u, &p));
         ASSERT_TRUE(!u && !p);
+        ASSERT_STREQ(token, "tok");
+        /* An identity token (OAuth2 refresh token) is not supported. */
+        ASSERT_ERR(creds_full(NULL, NULL, NULL, NULL, "refresh", &u, &p), EINVAL);
+        ASSERT_TRUE(!u && !p && !token);
+        token = mfree(token);
 }
 
 int main(void) {
