@@ -14,6 +14,7 @@
 #include "image-catalog.h"
 #include "image-pull.h"
 #include "log.h"
+#include "registry.h"
 #include "string-util.h"
 #include "strv.h"
 
@@ -602,6 +603,9 @@ static int read_pull_credentials(sd_bus_message *m, PullCredentials *c, sd_bus_e
                 return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Username and Password go together");
         if (c->username && c->registry_token)
                 return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "RegistryToken goes without Username and Password");
+        /* It becomes a header line: checked here, not at the first request. */
+        if (c->registry_token && !registry_token_is_valid(c->registry_token))
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "RegistryToken must be visible ASCII characters");
         return 0;
 }
 

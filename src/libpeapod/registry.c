@@ -764,6 +764,15 @@ static int auth_fetch_token(Transfer *t, const AuthChallenge *ch) {
         return r;
 }
 
+bool registry_token_is_valid(const char *token) {
+        if (isempty(token) || strlen(token) > 4096)
+                return false;
+        for (const char *p = token; *p; p++)
+                if (*p <= ' ' || *p >= 0x7f)
+                        return false;
+        return true;
+}
+
 int registry_token_parse(const char *body, size_t size, char **ret_token, uint64_t *ret_lifetime_usec) {
         _cleanup_json_ json_object *root = NULL;
         int64_t expires_in = 60;
@@ -1165,6 +1174,10 @@ int registry_client_new(const RegistryClientOptions *o, RegistryClient **ret) {
         c->config = o->config;
         c->auth = o->auth;
         if (o->bearer_token) {
+                /* It goes into an Authorization header as it is: visible
+                 * ASCII only, so that it cannot add header lines. */
+                if (!registry_token_is_valid(o->bearer_token))
+                        return -EINVAL;
                 c->bearer_token = strdup(o->bearer_token);
                 c->bearer_registry = strdup(strempty(o->bearer_registry));
                 if (!c->bearer_token || !c->bearer_registry)

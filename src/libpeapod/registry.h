@@ -45,7 +45,11 @@ typedef struct RegistryClientOptions {
         unsigned connect_timeout;
 } RegistryClientOptions;
 
+/* -EINVAL for a bearer_token that is not registry_token_is_valid(). */
 int registry_client_new(const RegistryClientOptions *o, RegistryClient **ret);
+/* A bearer token fit for an Authorization header: 1-4096 visible ASCII
+ * characters (no space, no control character). */
+bool registry_token_is_valid(const char *token);
 RegistryClient *registry_client_free(RegistryClient *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(RegistryClient *, registry_client_free);
 

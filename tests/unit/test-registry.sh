@@ -208,6 +208,10 @@ if "$GET" --config "$TMP/fault.conf" --auth "$(auth_for auth)" --registry-token 
 fi
 grep -q "the registry token was refused" "$TMP/err" || { cat "$TMP/err"; fail "wrong registry token: message"; }
 [ "$(grep -c 'GET /token' "$TMP/fault.log")" -eq "$tokens" ] || { cat "$TMP/fault.log"; fail "a wrong registry token made us fetch one"; }
+# A token that would add a header line is refused before any request.
+if "$GET" --config "$TMP/fault.conf" --registry-token "$(printf 'tok\r\nX-Injected: 1')" "127.0.0.1:$PORT/test/fault" "$TMP/b6" 2>"$TMP/err"; then
+        fail "a registry token with a line break was used"
+fi
 stop_fault
 
 echo "== fault: basic"
