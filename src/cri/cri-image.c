@@ -563,25 +563,24 @@ static int pull_on_started(CriQuery *q, sd_bus_message *m) {
  * (base64 of "username:password", as in docker's config). The secret is
  * never put in a message or a log line. */
 int cri_auth_credentials(const Runtime__V1__AuthConfig *a, char **ret_username, char **ret_password,
-                         char **ret_registry_token, const char **ret_problem) {
+                         char **ret_registry_token, char **ret_identity_token, const char **ret_problem) {
         _cleanup_free_ char *decoded = NULL;
         size_t size;
         char *colon;
 
-        *ret_username = *ret_password = *ret_registry_token = NULL;
+        *ret_username = *ret_password = *ret_registry_token = *ret_identity_token = NULL;
         if (!a)
                 return 0;
-        /* An OAuth2 refresh token would have to be traded at the token
-         * endpoint (a POST peapod's registry client does not make). */
-        if (!isempty(a->identity_token)) {
-                *ret_problem = "identity_token is not supported by peapod-cri: give username and password, auth or "
-                               "registry_token";
-                return -EINVAL;
-        }
+        /* A token goes alone: the bearer token itself, else an OAuth2
+         * refresh token to trade for one (as containerd prefers it to a
+         * password). */
         if (!isempty(a->registry_token)) {
-                /* The bearer token itself, and nothing else goes with it. */
                 *ret_registry_token = strdup(a->registry_token);
                 return *ret_registry_token ? 0 : -ENOMEM;
+        }
+        if (!isempty(a->identity_token)) {
+                *ret_identity_token = strdup(a->identity_token);
+                return *ret_identity_token ? 0 : -ENOMEM;
         }
         if (!isempty(a->auth)) {
                 if (base64_decode(a->auth, &decoded, &size) < 0 || strlen(decoded) != size ||
@@ -612,14 +611,14 @@ int cri_auth_credentials(const Runtime__V1__AuthConfig *a, char **ret_username, 
 int cri_image_pull(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request) {
         const Runtime__V1__PullImageRequest *req = (const Runtime__V1__PullImageRequest *) request;
         _cleanup_(cri_query_freep) CriQuery *q = NULL;
-        _cleanup_free_ char *username = NULL, *password = NULL, *token = NULL;
+        _cleanup_free_ char *username = NULL, *password = NULL, *token = NULL, *identity = NULL;
         const char *problem = NULL;
         sd_bus *bus;
         int r;
 
         if (!req->image || isempty(req->image->image))
                 return grpc_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "PullImage needs an image");
-        r = cri_auth_credentials(req->auth, &username, &password, &token, &problem);
+        r = cri_auth_credentials(req->auth, &username, &password, &token, &identity, &problem);
         if (r == -EINVAL)
                 return grpc_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "PullImage: %s", problem);
         if (r < 0)
@@ -636,9 +635,10 @@ int cri_image_pull(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage 
                 r = cri_query_call(q, PEAPOD_ROOT_PATH, PEAPOD_MANAGER_INTERFACE, "PullImageWithAuth", pull_on_started,
                                    "sa(sv)t", req->image->image, 2, "Username", "s", username, "Password", "s", password,
                                    UINT64_C(0));
-        else if (r >= 0 && token)
+        else if (r >= 0 && (token || identity))
                 r = cri_query_call(q, PEAPOD_ROOT_PATH, PEAPOD_MANAGER_INTERFACE, "PullImageWithAuth", pull_on_started,
-                                   "sa(sv)t", req->image->image, 1, "RegistryToken", "s", token, UINT64_C(0));
+                                   "sa(sv)t", req->image->image, 1, token ? "RegistryToken" : "IdentityToken", "s",
+                                   token ?: identity, UINT64_C(0));
         else if (r >= 0)
                 r = cri_query_call(q, PEAPOD_ROOT_PATH, PEAPOD_MANAGER_INTERFACE, "PullImage", pull_on_started, "st",
                                    req->image->image, UINT64_C(0));
@@ -646,6 +646,8 @@ int cri_image_pull(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage 
                 explicit_bzero(password, strlen(password));
         if (token)
                 explicit_bzero(token, strlen(token));
+        if (identity)
+                explicit_bzero(identity, strlen(identity));
         if (r < 0)
                 return grpc_call_fail(call, GRPC_STATUS_UNAVAILABLE, "cannot call peapodd: %s", strerror(-r));
         TAKE_PTR(q);

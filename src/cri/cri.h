@@ -93,12 +93,13 @@ GrpcStatus cri_status_from_bus_error(const sd_bus_error *e);
  * (a sandbox id is the pod id). -EINVAL for anything else. */
 int cri_container_id_parse(const char *id, char ret_pod[static 33], char ret_app[static 33]);
 
-/* A PullImage's AuthConfig as a registry token (registry_token, used
- * alone), or a username and password (from username/password or auth,
- * base64 of "username:password"); all NULL: none. -EINVAL with
- * *ret_problem saying why (never quoting the secret). */
+/* A PullImage's AuthConfig as a registry token (registry_token) or an
+ * identity token (identity_token), each used alone, or a username and
+ * password (from auth, base64 of "username:password", else
+ * username/password); all NULL: none. -EINVAL with *ret_problem saying
+ * why (never quoting the secret). */
 int cri_auth_credentials(const Runtime__V1__AuthConfig *a, char **ret_username, char **ret_password,
-                         char **ret_registry_token, const char **ret_problem);
+                         char **ret_registry_token, char **ret_identity_token, const char **ret_problem);
 
 /* Handlers, by service. */
 int cri_runtime_version(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);

@@ -413,7 +413,7 @@ typedef struct PullJob {
         char *images_dir;
         uint64_t flags;
         /* PullImageWithAuth's credentials: in memory only, never logged. */
-        char *username, *password, *registry_token;
+        char *username, *password, *registry_token, *identity_token;
 } PullJob;
 
 static void pull_job_free(void *p) {
@@ -431,6 +431,9 @@ static void pull_job_free(void *p) {
         if (pj->registry_token)
                 explicit_bzero(pj->registry_token, strlen(pj->registry_token));
         free(pj->registry_token);
+        if (pj->identity_token)
+                explicit_bzero(pj->identity_token, strlen(pj->identity_token));
+        free(pj->identity_token);
         free(pj);
 }
 
@@ -513,6 +516,7 @@ static int pull_work(Job *j, void *userdata, char **ret_result, char *message, s
                 .username = pj->username,
                 .password = pj->password,
                 .registry_token = pj->registry_token,
+                .identity_token = pj->identity_token,
         };
         PeapodError e = {};
         int r;
@@ -536,7 +540,7 @@ static void pull_done(Daemon *d, Job *j, int r, const char *result, void *userda
 }
 
 typedef struct PullCredentials {
-        char *username, *password, *registry_token;
+        char *username, *password, *registry_token, *identity_token;
 } PullCredentials;
 
 static void pull_credentials_done(PullCredentials *c) {
@@ -547,12 +551,15 @@ static void pull_credentials_done(PullCredentials *c) {
         if (c->registry_token)
                 explicit_bzero(c->registry_token, strlen(c->registry_token));
         free(c->registry_token);
+        if (c->identity_token)
+                explicit_bzero(c->identity_token, strlen(c->identity_token));
+        free(c->identity_token);
         *c = (PullCredentials) {};
 }
 
 /* Reads PullImageWithAuth's credentials: Username and Password (s, both or
- * neither), or RegistryToken (s, a bearer token). Bounded: they go into
- * an HTTP header. */
+ * neither), or RegistryToken (s, a bearer token), or IdentityToken (s, an
+ * OAuth2 refresh token). Bounded: they go into HTTP requests. */
 static int read_pull_credentials(sd_bus_message *m, PullCredentials *c, sd_bus_error *error) {
         int r;
 
@@ -575,6 +582,8 @@ static int read_pull_credentials(sd_bus_message *m, PullCredentials *c, sd_bus_e
                         target = &c->password;
                 else if (streq(name, "RegistryToken"))
                         target = &c->registry_token;
+                else if (streq(name, "IdentityToken"))
+                        target = &c->identity_token;
                 else
                         return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown credential %s", name);
                 if (!streq(contents, "s"))
@@ -601,8 +610,9 @@ static int read_pull_credentials(sd_bus_message *m, PullCredentials *c, sd_bus_e
                 return r;
         if (!c->username != !c->password)
                 return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Username and Password go together");
-        if (c->username && c->registry_token)
-                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "RegistryToken goes without Username and Password");
+        if (!!c->username + !!c->registry_token + !!c->identity_token > 1)
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
+                                        "Username and Password, RegistryToken and IdentityToken go alone");
         /* It becomes a header line: checked here, not at the first request. */
         if (c->registry_token && !registry_token_is_valid(c->registry_token))
                 return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "RegistryToken must be visible ASCII characters");
@@ -644,6 +654,7 @@ static int pull_image(sd_bus_message *m, Daemon *d, bool with_auth, sd_bus_error
         pj->username = TAKE_PTR(creds.username);
         pj->password = TAKE_PTR(creds.password);
         pj->registry_token = TAKE_PTR(creds.registry_token);
+        pj->identity_token = TAKE_PTR(creds.identity_token);
         pj->reference = strdup(ref);
         pj->flags = flags;
         pj->images_dir = strdup(d->images_dir);

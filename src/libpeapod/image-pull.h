@@ -68,8 +68,9 @@ typedef struct PullOptions {
          * get them. */
         const char *username, *password;
         /* Or a bearer token for the reference's registry for this pull
-         * only (the CRI's registry_token), likewise never kept. */
-        const char *registry_token;
+         * only (the CRI's registry_token), or an identity token (an OAuth2
+         * refresh token, the CRI's identity_token), likewise never kept. */
+        const char *registry_token, *identity_token;
         /* Allow plain HTTP for this reference's registry whatever
          * registries.conf says. */
         bool insecure;

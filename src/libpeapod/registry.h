@@ -26,8 +26,12 @@ typedef struct RegistryClientOptions {
         const AuthFile *auth;
         /* A bearer token for every request to bearer_registry (the CRI's
          * registry_token), sent instead of any credentials and never
-         * traded for another: a 401 is then a refusal. Borrowed. */
-        const char *bearer_registry, *bearer_token;
+         * traded for another: a 401 is then a refusal. Or an identity
+         * token (the CRI's identity_token, docker's "identitytoken"): an
+         * OAuth2 refresh token, traded at the registry's token realm
+         * (POST, grant_type=refresh_token) for the access tokens of
+         * bearer_registry, instead of any credentials. Not both. Borrowed. */
+        const char *bearer_registry, *bearer_token, *identity_token;
         /* A CA bundle replacing the system's (tests); NULL = system default. */
         const char *ca_file;
         /* Blob transfers running at once; 0 = 4. */

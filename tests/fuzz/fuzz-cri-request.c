@@ -15,16 +15,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
         pull = runtime__v1__pull_image_request__unpack(NULL, size, data);
         if (pull) {
-                char *u = NULL, *p = NULL, *t = NULL;
+                char *u = NULL, *p = NULL, *t = NULL, *i = NULL;
                 const char *problem = NULL;
-                int r = cri_auth_credentials(pull->auth, &u, &p, &t, &problem);
+                int r = cri_auth_credentials(pull->auth, &u, &p, &t, &i, &problem);
 
                 /* Both or neither, or a token alone; a refusal says why. */
-                if ((r >= 0 && !u != !p) || (t && u) || (r == -EINVAL && !problem) || (r < 0 && (u || p || t)))
+                if ((r >= 0 && !u != !p) || (t && (u || i)) || (i && u) || (r == -EINVAL && !problem) ||
+                    (r < 0 && (u || p || t || i)))
                         abort();
                 free(u);
                 free(p);
                 free(t);
+                free(i);
                 runtime__v1__pull_image_request__free_unpacked(pull, NULL);
         }
         exec = runtime__v1__exec_sync_request__unpack(NULL, size, data);

@@ -257,6 +257,9 @@ expect_error('org.freedesktop.DBus.Error.InvalidArgs', manager.PullImageWithAuth
 expect_error('org.freedesktop.DBus.Error.InvalidArgs', manager.PullImageWithAuth, 'busybox',
              dbus.Array([('RegistryToken', dbus.String('t\r\nX-Injected: 1', variant_level=1))], signature='(sv)'),
              dbus.UInt64(0))
+expect_error('org.freedesktop.DBus.Error.InvalidArgs', manager.PullImageWithAuth, 'busybox',
+             dbus.Array([('RegistryToken', dbus.String('t', variant_level=1)),
+                         ('IdentityToken', dbus.String('i', variant_level=1))], signature='(sv)'), dbus.UInt64(0))
 expect_error('org.peapod1.Error.NoSuchImage', manager.GetImage, 'localhost/%s-none:latest' % prefix)
 expect_error('org.peapod1.Error.NoSuchImage', manager.RemoveImage, 'localhost/%s-none:latest' % prefix, dbus.UInt64(0))
 expect_error('org.peapod1.Error.ImageInUse', manager.RemoveImage, 'busybox', dbus.UInt64(0))

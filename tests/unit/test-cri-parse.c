@@ -25,7 +25,7 @@ TEST(container_id) {
         ASSERT_ERR(cri_container_id_parse(POD "../../../../../../../../../../..", pod, app), EINVAL);
 }
 
-static char *token;
+static char *token, *identity;
 
 static int creds_full(const char *username, const char *password, const char *auth, const char *registry_token,
                       const char *identity_token, char **u, char **p) {
@@ -40,10 +40,12 @@ static int creds_full(const char *username, const char *password, const char *au
         a.identity_token = (char *) (identity_token ?: "");
         *u = *p = NULL;
         token = mfree(token);
-        r = cri_auth_credentials(&a, u, p, &token, &problem);
+        identity = mfree(identity);
+        r = cri_auth_credentials(&a, u, p, &token, &identity, &problem);
         ASSERT_TRUE(r != -EINVAL || problem);
-        /* Never a token next to a username or password. */
-        ASSERT_TRUE(!token || (!*u && !*p));
+        /* A token goes alone. */
+        ASSERT_TRUE(!token || (!*u && !*p && !identity));
+        ASSERT_TRUE(!identity || (!*u && !*p));
         return r;
 }
 
@@ -55,8 +57,8 @@ static int creds(const char *username, const char *password, const char *auth, c
 TEST(auth_config) {
         char *u, *p;
 
-        ASSERT_OK(cri_auth_credentials(NULL, &u, &p, &token, NULL));
-        ASSERT_TRUE(!u && !p && !token);
+        ASSERT_OK(cri_auth_credentials(NULL, &u, &p, &token, &identity, NULL));
+        ASSERT_TRUE(!u && !p && !token && !identity);
         ASSERT_OK(creds(NULL, NULL, NULL, NULL, &u, &p));
         ASSERT_TRUE(!u && !p);
         ASSERT_OK(creds("kube", "s3cret", NULL, NULL, &u, &p));
@@ -79,10 +81,12 @@ TEST(auth_config) {
         ASSERT_OK(creds("kube", "x", NULL, "tok", &u, &p));
         ASSERT_TRUE(!u && !p);
         ASSERT_STREQ(token, "tok");
-        /* An identity token (OAuth2 refresh token) is not supported. */
-        ASSERT_ERR(creds_full(NULL, NULL, NULL, NULL, "refresh", &u, &p), EINVAL);
+        /* An identity token (OAuth2 refresh token) is used alone too. */
+        ASSERT_OK(creds_full("kube", "x", "a3ViZTpzZTpjcmV0", NULL, "refresh", &u, &p));
         ASSERT_TRUE(!u && !p && !token);
+        ASSERT_STREQ(identity, "refresh");
         token = mfree(token);
+        identity = mfree(identity);
 }
 
 int main(void) {
