@@ -54,18 +54,14 @@ PID=$!
 wait_for 10 test -S "$T/cri.sock" || fail "peapod-cri made no socket: $(cat "$T/log")"
 since=$(date '+%Y-%m-%d %H:%M:%S')
 
-# A pod that uses cri/name, made once the image is there (the client
-# pulls it first, then waits for this file).
+CRIT_REGISTRY=$REGISTRY CRIT_USER=kube CRIT_PASSWORD=$pw "$CRIT" "$T/cri.sock" images ||
+        fail "the ImageService checks failed: $(tail -5 "$T/log")"
+# A pod that uses cri/name, for RemoveImage.
 pod="${PFX}-cri-img"
-(
-        wait_for 60 $PEAPOD image inspect "$REGISTRY/cri/name:latest" || exit 1
-        $PEAPOD pod create -q --name="$pod" >/dev/null && $PEAPOD app add -q "$pod" "$REGISTRY/cri/name:latest" >/dev/null &&
-                touch "$T/used"
-) &
-maker=$!
-CRIT_REGISTRY=$REGISTRY CRIT_USER=kube CRIT_PASSWORD=$pw CRIT_USED=$pod CRIT_USED_FILE=$T/used \
-        "$CRIT" "$T/cri.sock" images || fail "the ImageService checks failed: $(tail -5 "$T/log")"
-wait "$maker" || true
+$PEAPOD pod create -q --name="$pod" >/dev/null || fail "pod create"
+$PEAPOD app add -q "$pod" "$REGISTRY/cri/name:latest" >/dev/null || fail "app add of cri/name"
+CRIT_REGISTRY=$REGISTRY CRIT_USED=$pod "$CRIT" "$T/cri.sock" images-remove ||
+        fail "the RemoveImage checks failed: $(tail -5 "$T/log")"
 kill -0 "$PID" || fail "peapod-cri died: $(cat "$T/log")"
 
 # The password was never logged, by peapod-cri or peapodd.
