@@ -8,6 +8,9 @@
 
 #include "peapod-bus.h"
 #include "cri.h"
+#include "json-util.h"
+#include "log.h"
+#include "reference.h"
 #include "string-util.h"
 #include "strv.h"
 
@@ -230,7 +233,81 @@ static int cri_image_read_properties(sd_bus_message *m, CriImage *ret) {
         return 0;
 }
 
-static int answer_image(CriQuery *q, const CriImage *i) {
+/* The image's properties (Properties.GetAll, read again from the start)
+ * as one JSON object: ImageStatus's verbose info, under "info" as
+ * containerd puts it. Types other than s, t, as and a{ss} are skipped. */
+static int properties_to_json(sd_bus_message *m, char **ret) {
+        _cleanup_json_ json_object *o = json_object_new_object();
+        int r;
+
+        if (!o)
+                return -ENOMEM;
+        r = sd_bus_message_rewind(m, true);
+        if (r >= 0)
+                r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        while (r >= 0 && (r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+                json_object *v = NULL;
+                const char *name, *contents;
+
+                r = sd_bus_message_read(m, "s", &name);
+                if (r >= 0)
+                        r = sd_bus_message_peek_type(m, NULL, &contents);
+                if (r < 0)
+                        break;
+                if (streq(contents, "s")) {
+                        const char *x;
+
+                        r = sd_bus_message_read(m, "v", "s", &x);
+                        v = json_object_new_string(x);
+                } else if (streq(contents, "t")) {
+                        uint64_t x;
+
+                        r = sd_bus_message_read(m, "v", "t", &x);
+                        v = json_object_new_uint64(x);
+                } else if (streq(contents, "as")) {
+                        _cleanup_strv_free_ char **l = NULL;
+
+                        r = sd_bus_message_enter_container(m, 'v', "as");
+                        if (r >= 0)
+                                r = read_strv(m, &l);
+                        if (r >= 0)
+                                r = sd_bus_message_exit_container(m);
+                        v = json_new_strv(l);
+                } else if (streq(contents, "a{ss}")) {
+                        const char *k, *x;
+
+                        v = json_object_new_object();
+                        r = sd_bus_message_enter_container(m, 'v', "a{ss}");
+                        if (r >= 0)
+                                r = sd_bus_message_enter_container(m, 'a', "{ss}");
+                        while (r >= 0 && v && (r = sd_bus_message_read(m, "{ss}", &k, &x)) > 0)
+                                if (json_object_object_add(v, k, json_object_new_string(x)) < 0)
+                                        r = -ENOMEM;
+                        if (r >= 0)
+                                r = sd_bus_message_exit_container(m);
+                        if (r >= 0)
+                                r = sd_bus_message_exit_container(m);
+                } else {
+                        r = sd_bus_message_skip(m, "v");
+                        if (r >= 0)
+                                r = sd_bus_message_exit_container(m);
+                        continue;
+                }
+                if (r >= 0 && (!v || json_object_object_add(o, name, v) < 0)) {
+                        json_object_put(v);
+                        r = -ENOMEM;
+                } else if (r < 0)
+                        json_object_put(v);
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(m);
+        }
+        if (r < 0)
+                return r;
+        *ret = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+        return *ret ? 0 : -ENOMEM;
+}
+
+static int answer_image(CriQuery *q, const CriImage *i, const char *info) {
         Runtime__V1__Image img = RUNTIME__V1__IMAGE__INIT;
         Runtime__V1__Int64Value uid = RUNTIME__V1__INT64_VALUE__INIT;
         Runtime__V1__Image *imgs[] = { &img };
@@ -250,8 +327,16 @@ static int answer_image(CriQuery *q, const CriImage *i) {
                 return cri_reply(q->call, &resp.base);
         } else {
                 Runtime__V1__ImageStatusResponse resp = RUNTIME__V1__IMAGE_STATUS_RESPONSE__INIT;
+                Runtime__V1__ImageStatusResponse__InfoEntry entry = RUNTIME__V1__IMAGE_STATUS_RESPONSE__INFO_ENTRY__INIT;
+                Runtime__V1__ImageStatusResponse__InfoEntry *entries[] = { &entry };
 
                 resp.image = i ? &img : NULL;
+                if (i && info) {
+                        entry.key = (char *) "info";
+                        entry.value = (char *) info;
+                        resp.n_info = 1;
+                        resp.info = entries;
+                }
                 return cri_reply(q->call, &resp.base);
         }
 }
@@ -262,18 +347,22 @@ static int fail_from_bus(CriQuery *q, const sd_bus_error *e) {
 
 static int image_on_properties(CriQuery *q, sd_bus_message *m) {
         const sd_bus_error *e = sd_bus_message_get_error(m);
+        _cleanup_free_ char *info = NULL;
         CriImage i = {};
         int r;
 
         /* Removed between the two calls: as if it had never been there. */
         if (e && sd_bus_error_has_name(e, SD_BUS_ERROR_UNKNOWN_OBJECT))
-                return answer_image(q, NULL);
+                return answer_image(q, NULL, NULL);
         if (e)
                 return fail_from_bus(q, e);
         r = cri_image_read_properties(m, &i);
         if (r < 0)
                 return r;
-        r = answer_image(q, &i);
+        if (q->verbose)
+                r = properties_to_json(m, &info);
+        if (r >= 0)
+                r = answer_image(q, &i, info);
         cri_image_done(&i);
         return r;
 }
@@ -285,7 +374,7 @@ static int image_on_get(CriQuery *q, sd_bus_message *m) {
 
         /* The CRI's answer for an image that is not there is no image, not an error. */
         if (e && sd_bus_error_has_name(e, BUS_ERROR_NO_SUCH_IMAGE))
-                return answer_image(q, NULL);
+                return answer_image(q, NULL, NULL);
         if (e)
                 return fail_from_bus(q, e);
         r = sd_bus_message_read(m, "o", &path);
@@ -297,7 +386,7 @@ static int image_on_get(CriQuery *q, sd_bus_message *m) {
 
 /* One image by any reference peapodd resolves (name, name:tag,
  * name@digest, id, id prefix): GetImage, then the image's properties. */
-static int image_lookup(Cri *cri, GrpcCall *call, const char *reference, bool list) {
+static int image_lookup(Cri *cri, GrpcCall *call, const char *reference, bool list, bool verbose) {
         _cleanup_(cri_query_freep) CriQuery *q = NULL;
         int r;
 
@@ -305,6 +394,7 @@ static int image_lookup(Cri *cri, GrpcCall *call, const char *reference, bool li
         if (!q)
                 return -ENOMEM;
         q->list = list;
+        q->verbose = verbose;
         r = cri_query_call(q, PEAPOD_ROOT_PATH, PEAPOD_MANAGER_INTERFACE, "GetImage", image_on_get, "s", reference);
         if (r < 0)
                 return grpc_call_fail(call, GRPC_STATUS_UNAVAILABLE, "cannot call peapodd: %s", strerror(-r));
@@ -317,7 +407,7 @@ int cri_image_status(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessag
 
         if (!req->image || isempty(req->image->image))
                 return grpc_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "ImageStatus needs an image");
-        return image_lookup(cri, call, req->image->image, false);
+        return image_lookup(cri, call, req->image->image, false, req->verbose);
 }
 
 static int images_on_list(CriQuery *q, sd_bus_message *m) {
@@ -408,12 +498,210 @@ int cri_image_list(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage 
 
         /* A filter names one image: resolved by peapodd as everywhere else. */
         if (req->filter && req->filter->image && !isempty(req->filter->image->image))
-                return image_lookup(cri, call, req->filter->image->image, true);
+                return image_lookup(cri, call, req->filter->image->image, true, false);
 
         q = cri_query_new(cri, call);
         if (!q)
                 return -ENOMEM;
         r = cri_query_call(q, PEAPOD_ROOT_PATH, PEAPOD_MANAGER_INTERFACE, "ListImages", images_on_list, NULL);
+        if (r < 0)
+                return grpc_call_fail(call, GRPC_STATUS_UNAVAILABLE, "cannot call peapodd: %s", strerror(-r));
+        TAKE_PTR(q);
+        return 0;
+}
+
+/* PullImage: peapodd's pull job ends with Manager.JobRemoved, which the
+ * query waits for (matched before the call: the bus delivers our AddMatch
+ * before the call, so the signal cannot be missed). The job is peapodd's:
+ * a client that cancels or disconnects only stops waiting; the pull goes
+ * on and its image is there for the next PullImage. */
+static int pull_on_job_removed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        CriQuery *q = userdata;
+        const char *path, *state, *result, *message;
+        uint32_t id;
+        int r;
+
+        if (!q->data)
+                return 0;       /* not started yet: another client's job */
+        r = sd_bus_message_read(m, "uosss", &id, &path, &state, &result, &message);
+        if (r < 0 || !streq(path, q->data))
+                return 0;
+        if (streq(state, "done")) {
+                Runtime__V1__PullImageResponse resp = RUNTIME__V1__PULL_IMAGE_RESPONSE__INIT;
+
+                resp.image_ref = (char *) result;
+                r = cri_reply(q->call, &resp.base);
+        } else
+                r = grpc_call_fail(q->call, streq(state, "canceled") ? GRPC_STATUS_ABORTED : GRPC_STATUS_UNKNOWN,
+                                   "pulling the image failed: %s", isempty(message) ? state : message);
+        if (r < 0)
+                log_debug_errno(r, "Failed to answer PullImage: %m");
+        cri_query_free(q);
+        return 0;
+}
+
+static int pull_on_started(CriQuery *q, sd_bus_message *m) {
+        const sd_bus_error *e = sd_bus_message_get_error(m);
+        const char *path;
+        int r;
+
+        if (e) {
+                q->match = sd_bus_slot_unref(q->match);
+                return fail_from_bus(q, e);
+        }
+        r = sd_bus_message_read(m, "o", &path);
+        if (r < 0)
+                return r;
+        q->data = strdup(path);
+        if (!q->data)
+                return -ENOMEM;
+        q->data_free = free;
+        return 0;       /* q->match keeps the query until JobRemoved */
+}
+
+/* The AuthConfig's credentials: username and password, or auth
+ * (base64 of "username:password", as in docker's config). The secret is
+ * never put in a message or a log line. */
+int cri_auth_credentials(const Runtime__V1__AuthConfig *a, char **ret_username, char **ret_password,
+                         char **ret_registry_token, char **ret_identity_token, const char **ret_problem) {
+        _cleanup_free_ char *decoded = NULL;
+        size_t size;
+        char *colon;
+
+        *ret_username = *ret_password = *ret_registry_token = *ret_identity_token = NULL;
+        if (!a)
+                return 0;
+        /* A token goes alone: the bearer token itself, else an OAuth2
+         * refresh token to trade for one (as containerd prefers it to a
+         * password). */
+        if (!isempty(a->registry_token)) {
+                *ret_registry_token = strdup(a->registry_token);
+                return *ret_registry_token ? 0 : -ENOMEM;
+        }
+        if (!isempty(a->identity_token)) {
+                *ret_identity_token = strdup(a->identity_token);
+                return *ret_identity_token ? 0 : -ENOMEM;
+        }
+        if (!isempty(a->auth)) {
+                if (base64_decode(a->auth, &decoded, &size) < 0 || strlen(decoded) != size ||
+                    !(colon = strchr(decoded, ':'))) {
+                        if (decoded)
+                                explicit_bzero(decoded, strlen(decoded));
+                        *ret_problem = "auth is not base64 of \"username:password\"";
+                        return -EINVAL;
+                }
+                *colon = 0;
+                *ret_username = strdup(decoded);
+                *ret_password = strdup(colon + 1);
+                explicit_bzero(colon + 1, strlen(colon + 1));
+        } else if (!isempty(a->username) || !isempty(a->password)) {
+                *ret_username = strdup(strempty(a->username));
+                *ret_password = strdup(strempty(a->password));
+        } else
+                return 0;
+        if (!*ret_username || !*ret_password) {
+                free(*ret_username);
+                free(*ret_password);
+                *ret_username = *ret_password = NULL;
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+int cri_image_pull(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request) {
+        const Runtime__V1__PullImageRequest *req = (const Runtime__V1__PullImageRequest *) request;
+        _cleanup_(cri_query_freep) CriQuery *q = NULL;
+        _cleanup_free_ char *username = NULL, *password = NULL, *token = NULL, *identity = NULL;
+        const char *problem = NULL;
+        sd_bus *bus;
+        int r;
+
+        if (!req->image || isempty(req->image->image))
+                return grpc_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "PullImage needs an image");
+        r = cri_auth_credentials(req->auth, &username, &password, &token, &identity, &problem);
+        if (r == -EINVAL)
+                return grpc_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "PullImage: %s", problem);
+        if (r < 0)
+                return r;
+        q = cri_query_new(cri, call);
+        if (!q)
+                return -ENOMEM;
+        r = cri_bus(cri, &bus);
+        if (r >= 0)
+                r = sd_bus_match_signal_async(bus, &q->match, PEAPOD_BUS_NAME, PEAPOD_ROOT_PATH, PEAPOD_MANAGER_INTERFACE,
+                                              "JobRemoved", pull_on_job_removed, NULL, q);
+        /* Flags 0: the trust policy decides (the CRI has no signature field). */
+        if (r >= 0 && username)
+                r = cri_query_call(q, PEAPOD_ROOT_PATH, PEAPOD_MANAGER_INTERFACE, "PullImageWithAuth", pull_on_started,
+                                   "sa(sv)t", req->image->image, 2, "Username", "s", username, "Password", "s", password,
+                                   UINT64_C(0));
+        else if (r >= 0 && (token || identity))
+                r = cri_query_call(q, PEAPOD_ROOT_PATH, PEAPOD_MANAGER_INTERFACE, "PullImageWithAuth", pull_on_started,
+                                   "sa(sv)t", req->image->image, 1, token ? "RegistryToken" : "IdentityToken", "s",
+                                   token ?: identity, UINT64_C(0));
+        else if (r >= 0)
+                r = cri_query_call(q, PEAPOD_ROOT_PATH, PEAPOD_MANAGER_INTERFACE, "PullImage", pull_on_started, "st",
+                                   req->image->image, UINT64_C(0));
+        if (password)
+                explicit_bzero(password, strlen(password));
+        if (token)
+                explicit_bzero(token, strlen(token));
+        if (identity)
+                explicit_bzero(identity, strlen(identity));
+        if (r < 0)
+                return grpc_call_fail(call, GRPC_STATUS_UNAVAILABLE, "cannot call peapodd: %s", strerror(-r));
+        TAKE_PTR(q);
+        return 0;
+}
+
+/* RemoveImage removes the image, whatever name it was given by (as
+ * containerd does): GetImage, then Manager.RemoveImage of its id (the last
+ * element of its object path, org.peapod1(5)), which takes every name. An
+ * image that is not there is no error; one that a pod uses is
+ * FAILED_PRECONDITION, naming the pods. */
+static int remove_on_removed(CriQuery *q, sd_bus_message *m) {
+        Runtime__V1__RemoveImageResponse resp = RUNTIME__V1__REMOVE_IMAGE_RESPONSE__INIT;
+        const sd_bus_error *e = sd_bus_message_get_error(m);
+
+        if (e && !sd_bus_error_has_name(e, BUS_ERROR_NO_SUCH_IMAGE))
+                return fail_from_bus(q, e);
+        return cri_reply(q->call, &resp.base);
+}
+
+static int remove_on_get(CriQuery *q, sd_bus_message *m) {
+        Runtime__V1__RemoveImageResponse resp = RUNTIME__V1__REMOVE_IMAGE_RESPONSE__INIT;
+        const sd_bus_error *e = sd_bus_message_get_error(m);
+        _cleanup_free_ char *id = NULL;
+        const char *path, *hex;
+        int r;
+
+        if (e && sd_bus_error_has_name(e, BUS_ERROR_NO_SUCH_IMAGE))
+                return cri_reply(q->call, &resp.base);
+        if (e)
+                return fail_from_bus(q, e);
+        r = sd_bus_message_read(m, "o", &path);
+        if (r < 0)
+                return r;
+        hex = startswith(path, PEAPOD_IMAGE_PATH_PREFIX "/");
+        if (!hex || strlen(hex) != 64)
+                return -EBADMSG;
+        if (asprintf(&id, "sha256:%s", hex) < 0)
+                return -ENOMEM;
+        return cri_query_call(q, PEAPOD_ROOT_PATH, PEAPOD_MANAGER_INTERFACE, "RemoveImage", remove_on_removed, "st", id,
+                              UINT64_C(0));
+}
+
+int cri_image_remove(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request) {
+        const Runtime__V1__RemoveImageRequest *req = (const Runtime__V1__RemoveImageRequest *) request;
+        _cleanup_(cri_query_freep) CriQuery *q = NULL;
+        int r;
+
+        if (!req->image || isempty(req->image->image))
+                return grpc_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "RemoveImage needs an image");
+        q = cri_query_new(cri, call);
+        if (!q)
+                return -ENOMEM;
+        r = cri_query_call(q, PEAPOD_ROOT_PATH, PEAPOD_MANAGER_INTERFACE, "GetImage", remove_on_get, "s", req->image->image);
         if (r < 0)
                 return grpc_call_fail(call, GRPC_STATUS_UNAVAILABLE, "cannot call peapodd: %s", strerror(-r));
         TAKE_PTR(q);

@@ -175,3 +175,16 @@ void cri_logs_stop(Cri *cri) {
         strv_free(cri->logs_settled);
         cri->logs_settled = NULL;
 }
+
+int cri_container_log_reopen(Cri *cri, const char *container_id) {
+        int r;
+
+        if (strlen(container_id) != CRI_CONTAINER_ID_LEN)
+                return -EINVAL;
+        if (!cri->crilog)
+                return 0; /* no files written (yet): none to reopen */
+        r = crilog_reopen(cri->crilog, container_id + CRI_POD_ID_LEN);
+        /* Not converted (never started, or exited and its file closed):
+         * nothing of ours holds the old file. */
+        return r == -ENOENT ? 0 : r;
+}

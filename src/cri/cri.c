@@ -29,19 +29,19 @@ static const CriMethod cri_methods[] = {
         { "RuntimeService/ListContainers", &runtime__v1__list_containers_request__descriptor, cri_list_containers, NULL },
         { "RuntimeService/StreamContainers", &runtime__v1__stream_containers_request__descriptor, NULL, MISSING_SERVER_STREAM },
         { "RuntimeService/ContainerStatus", &runtime__v1__container_status_request__descriptor, cri_container_status, NULL },
-        { "RuntimeService/UpdateContainerResources", &runtime__v1__update_container_resources_request__descriptor, NULL, MISSING_NOT_YET },
-        { "RuntimeService/ReopenContainerLog", &runtime__v1__reopen_container_log_request__descriptor, NULL, MISSING_NOT_YET },
-        { "RuntimeService/ExecSync", &runtime__v1__exec_sync_request__descriptor, NULL, MISSING_NOT_YET },
+        { "RuntimeService/UpdateContainerResources", &runtime__v1__update_container_resources_request__descriptor, cri_update_container_resources, NULL },
+        { "RuntimeService/ReopenContainerLog", &runtime__v1__reopen_container_log_request__descriptor, cri_reopen_container_log, NULL },
+        { "RuntimeService/ExecSync", &runtime__v1__exec_sync_request__descriptor, cri_exec_sync, NULL },
         { "RuntimeService/Exec", &runtime__v1__exec_request__descriptor, cri_runtime_exec, NULL },
         { "RuntimeService/Attach", &runtime__v1__attach_request__descriptor, NULL, MISSING_ATTACH },
         { "RuntimeService/PortForward", &runtime__v1__port_forward_request__descriptor, cri_runtime_port_forward, NULL },
-        { "RuntimeService/ContainerStats", &runtime__v1__container_stats_request__descriptor, NULL, MISSING_NOT_YET },
-        { "RuntimeService/ListContainerStats", &runtime__v1__list_container_stats_request__descriptor, NULL, MISSING_NOT_YET },
+        { "RuntimeService/ContainerStats", &runtime__v1__container_stats_request__descriptor, cri_container_stats, NULL },
+        { "RuntimeService/ListContainerStats", &runtime__v1__list_container_stats_request__descriptor, cri_list_container_stats, NULL },
         { "RuntimeService/StreamContainerStats", &runtime__v1__stream_container_stats_request__descriptor, NULL, MISSING_SERVER_STREAM },
-        { "RuntimeService/PodSandboxStats", &runtime__v1__pod_sandbox_stats_request__descriptor, NULL, MISSING_NOT_YET },
-        { "RuntimeService/ListPodSandboxStats", &runtime__v1__list_pod_sandbox_stats_request__descriptor, NULL, MISSING_NOT_YET },
+        { "RuntimeService/PodSandboxStats", &runtime__v1__pod_sandbox_stats_request__descriptor, cri_pod_sandbox_stats, NULL },
+        { "RuntimeService/ListPodSandboxStats", &runtime__v1__list_pod_sandbox_stats_request__descriptor, cri_list_pod_sandbox_stats, NULL },
         { "RuntimeService/StreamPodSandboxStats", &runtime__v1__stream_pod_sandbox_stats_request__descriptor, NULL, MISSING_SERVER_STREAM },
-        { "RuntimeService/UpdateRuntimeConfig", &runtime__v1__update_runtime_config_request__descriptor, NULL, MISSING_NOT_YET },
+        { "RuntimeService/UpdateRuntimeConfig", &runtime__v1__update_runtime_config_request__descriptor, cri_update_runtime_config, NULL },
         { "RuntimeService/Status", &runtime__v1__status_request__descriptor, cri_runtime_status, NULL },
         { "RuntimeService/CheckpointContainer", &runtime__v1__checkpoint_container_request__descriptor, NULL, MISSING_NOT_YET },
         { "RuntimeService/CheckpointPod", &runtime__v1__checkpoint_pod_request__descriptor, NULL, MISSING_NOT_YET },
@@ -55,8 +55,8 @@ static const CriMethod cri_methods[] = {
         { "ImageService/ListImages", &runtime__v1__list_images_request__descriptor, cri_image_list, NULL },
         { "ImageService/StreamImages", &runtime__v1__stream_images_request__descriptor, NULL, MISSING_SERVER_STREAM },
         { "ImageService/ImageStatus", &runtime__v1__image_status_request__descriptor, cri_image_status, NULL },
-        { "ImageService/PullImage", &runtime__v1__pull_image_request__descriptor, NULL, MISSING_NOT_YET },
-        { "ImageService/RemoveImage", &runtime__v1__remove_image_request__descriptor, NULL, MISSING_NOT_YET },
+        { "ImageService/PullImage", &runtime__v1__pull_image_request__descriptor, cri_image_pull, NULL },
+        { "ImageService/RemoveImage", &runtime__v1__remove_image_request__descriptor, cri_image_remove, NULL },
         { "ImageService/ImageFsInfo", &runtime__v1__image_fs_info_request__descriptor, cri_image_fs_info, NULL },
 };
 
@@ -172,6 +172,7 @@ CriQuery *cri_query_free(CriQuery *q) {
                 if (q->detached_next)
                         q->detached_next->detached_prev = q->detached_prev;
         }
+        sd_bus_slot_unref(q->match);
         if (q->data_free)
                 q->data_free(q->data);
         grpc_call_set_cancel(q->call, NULL, NULL);
@@ -201,8 +202,9 @@ static void cri_query_step(CriQuery *q, sd_bus_message *m) {
         r = q->handler(q, m);
         if (r < 0)
                 (void) grpc_call_fail(q->call, GRPC_STATUS_INTERNAL, "reading peapodd's answer failed: %s", strerror(-r));
-        /* Done, unless the handler sent the next call of a chain or paused it. */
-        if (r < 0 || (!q->slot && !q->timer))
+        /* Done, unless the handler sent the next call of a chain, paused
+         * it, or waits for a signal (whose handler frees the query). */
+        if (r < 0 || (!q->slot && !q->timer && !q->match))
                 cri_query_free(q);
 }
 
@@ -289,6 +291,8 @@ GrpcStatus cri_status_from_bus_error(const sd_bus_error *e) {
         if (sd_bus_error_has_names(e, BUS_ERROR_NO_SUCH_IMAGE, BUS_ERROR_NO_SUCH_POD, BUS_ERROR_NO_SUCH_APP,
                                    SD_BUS_ERROR_UNKNOWN_OBJECT))
                 return GRPC_STATUS_NOT_FOUND;
+        if (sd_bus_error_has_names(e, BUS_ERROR_IMAGE_IN_USE, BUS_ERROR_BAD_STATE))
+                return GRPC_STATUS_FAILED_PRECONDITION;
         if (sd_bus_error_has_names(e, SD_BUS_ERROR_INVALID_ARGS, BUS_ERROR_INVALID_NAME))
                 return GRPC_STATUS_INVALID_ARGUMENT;
         if (sd_bus_error_has_names(e, BUS_ERROR_POD_EXISTS, BUS_ERROR_APP_EXISTS))
@@ -340,6 +344,7 @@ Cri *cri_free(Cri *cri) {
         stream_server_free(cri->streaming);
         sd_bus_flush_close_unref(cri->bus);
         sd_event_unref(cri->event);
+        free(cri->pod_cidr);
         return mfree(cri);
 }
 

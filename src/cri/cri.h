@@ -43,6 +43,7 @@ typedef struct Cri {
         sd_bus_slot *logs_slot;
         char **logs_settled;
         StreamServer *streaming;        /* Exec/PortForward's URLs; NULL: not started */
+        char *pod_cidr;         /* UpdateRuntimeConfig's, recorded (pods get their addresses from CNI) */
 } Cri;
 
 typedef int (*CriHandler)(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
@@ -92,6 +93,8 @@ struct CriQuery {
         /* cri_query_detach(): in cri->detached, runs to its end. */
         bool detached;
         CriQuery *detached_prev, *detached_next;
+        bool verbose;           /* ImageStatus: with info */
+        sd_bus_slot *match;     /* a signal the chain waits for (dropped with the query) */
 };
 
 CriQuery *cri_query_new(Cri *cri, GrpcCall *call);
@@ -117,6 +120,18 @@ int cri_query_sleep(CriQuery *q, uint64_t usec, CriQueryHandler handler);
 /* The status a gRPC call gets for peapodd's error reply. */
 GrpcStatus cri_status_from_bus_error(const sd_bus_error *e);
 
+/* A container id is its pod's id and its app's id, 32 hex digits each
+ * (a sandbox id is the pod id). -EINVAL for anything else. */
+int cri_container_id_parse(const char *id, char ret_pod[static 33], char ret_app[static 33]);
+
+/* A PullImage's AuthConfig as a registry token (registry_token) or an
+ * identity token (identity_token), each used alone, or a username and
+ * password (from auth, base64 of "username:password", else
+ * username/password); all NULL: none. -EINVAL with *ret_problem saying
+ * why (never quoting the secret). */
+int cri_auth_credentials(const Runtime__V1__AuthConfig *a, char **ret_username, char **ret_password,
+                         char **ret_registry_token, char **ret_identity_token, const char **ret_problem);
+
 /* Handlers, by service. */
 int cri_runtime_version(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
 int cri_runtime_status(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
@@ -137,3 +152,17 @@ int cri_container_status(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMe
 int cri_runtime_exec(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
 int cri_runtime_port_forward(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
 int cri_image_fs_info(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
+int cri_exec_sync(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
+int cri_update_container_resources(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
+int cri_reopen_container_log(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
+int cri_update_runtime_config(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
+/* The log follower's part of ReopenContainerLog (kubelet rotated the
+ * container's CRI log file): reopen it. The log follower (cri-logs.c)
+ * reopens it if it writes it; 0 or -errno (answered INTERNAL). */
+int cri_container_log_reopen(Cri *cri, const char *container_id);
+int cri_container_stats(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
+int cri_list_container_stats(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
+int cri_pod_sandbox_stats(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
+int cri_list_pod_sandbox_stats(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
+int cri_image_pull(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
+int cri_image_remove(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);

@@ -397,6 +397,114 @@ int bus_pod_method_exec(sd_bus_message *m, void *userdata, sd_bus_error *error) 
         return sd_bus_reply_method_return(m, "s", unit);
 }
 
+/* SetAppResources: the limits given (CPUQuotaPerSecUSec, CPUShares,
+ * MemoryMax, TasksMax; t, 0 = none) replace the app's, the others stay. */
+int bus_pod_method_set_app_resources(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Daemon *d = daemon_of(m);
+        Pod *p = userdata;
+        PeapodError perr = {};
+        AppLimits l;
+        uint64_t flags;
+        App *a;
+        int r;
+
+        r = bus_verify_polkit(m, PEAPOD_ACTION_MANAGE_PODS, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1; /* dispatched again with polkit's answer */
+        r = bus_check_pod_not_stopping(d, p, error);
+        if (r < 0)
+                return r;
+        r = bus_read_app(m, p, &a, error);
+        if (r < 0)
+                return r;
+        l = (AppLimits) { a->cpu_quota_usec, a->cpu_shares, a->memory_max, a->tasks_max };
+        r = sd_bus_message_enter_container(m, 'a', "(sv)");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(m, 'r', "sv")) > 0) {
+                const char *name, *contents;
+                uint64_t *target;
+
+                r = sd_bus_message_read(m, "s", &name);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_peek_type(m, NULL, &contents);
+                if (r < 0)
+                        return r;
+                if (streq(name, "CPUQuotaPerSecUSec"))
+                        target = &l.cpu_quota_usec;
+                else if (streq(name, "CPUShares"))
+                        target = &l.cpu_shares;
+                else if (streq(name, "MemoryMax"))
+                        target = &l.memory_max;
+                else if (streq(name, "TasksMax"))
+                        target = &l.tasks_max;
+                else
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown resource %s", name);
+                if (!streq(contents, "t"))
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Resource %s must be t", name);
+                r = sd_bus_message_read(m, "v", "t", target);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_exit_container(m);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        r = sd_bus_message_exit_container(m);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(m, "t", &flags);
+        if (r < 0)
+                return r;
+        if (flags != 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown flags 0x%" PRIx64, flags);
+        if (p->state == POD_EXITED)
+                return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE, "Pod %s has exited", p->name);
+        r = pod_app_set_limits(&d->runtime, p, a, &l, &perr);
+        if (r == -EINVAL)
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, perr.message);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "%s", perr.message[0] ? perr.message : strerror(-r));
+        log_info("Set the resources of app %s of pod %s.", a->name, p->name);
+        return sd_bus_reply_method_return(m, NULL);
+}
+
+/* Only an exec of this pod that peapodd started and has not seen end: the
+ * id is a unit name, and this must never become a way to signal any unit. */
+int bus_pod_method_kill_exec(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Daemon *d = daemon_of(m);
+        Pod *p = userdata;
+        const char *id;
+        int32_t signal;
+        size_t i;
+        int r;
+
+        r = bus_verify_polkit(m, PEAPOD_ACTION_ENTER_PODS, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1; /* dispatched again with polkit's answer */
+        r = sd_bus_message_read(m, "si", &id, &signal);
+        if (r < 0)
+                return r;
+        if (signal < 1 || signal > 64)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid signal %" PRIi32, signal);
+        for (i = 0; d->exec_units && d->exec_units[i]; i++)
+                if (streq(d->exec_units[i], id) && streq(d->exec_pods[i], p->id))
+                        break;
+        if (!d->exec_units || !d->exec_units[i])
+                return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE, "No exec %s is running in pod %s", id, p->name);
+        r = pod_exec_kill(&d->runtime, id, signal);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Failed to send signal %" PRIi32 " to %s: %m", signal, id);
+        log_info("Sent signal %" PRIi32 " to %s of pod %s.", signal, id, p->name);
+        return sd_bus_reply_method_return(m, NULL);
+}
+
 bool daemon_exec_unit_changed(Daemon *d, const char *unit, sd_bus_message *signal) {
         _cleanup_free_ char *path = NULL;
         AppResult result;

@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
 
 #include "aci.h"
@@ -13,6 +14,7 @@
 #include "image-catalog.h"
 #include "image-pull.h"
 #include "log.h"
+#include "registry.h"
 #include "string-util.h"
 #include "strv.h"
 
@@ -410,6 +412,8 @@ typedef struct PullJob {
         char *reference;
         char *images_dir;
         uint64_t flags;
+        /* PullImageWithAuth's credentials: in memory only, never logged. */
+        char *username, *password, *registry_token, *identity_token;
 } PullJob;
 
 static void pull_job_free(void *p) {
@@ -419,6 +423,17 @@ static void pull_job_free(void *p) {
                 return;
         free(pj->reference);
         free(pj->images_dir);
+        free(pj->username);
+        /* Credentials do not linger in freed heap memory. */
+        if (pj->password)
+                explicit_bzero(pj->password, strlen(pj->password));
+        free(pj->password);
+        if (pj->registry_token)
+                explicit_bzero(pj->registry_token, strlen(pj->registry_token));
+        free(pj->registry_token);
+        if (pj->identity_token)
+                explicit_bzero(pj->identity_token, strlen(pj->identity_token));
+        free(pj->identity_token);
         free(pj);
 }
 
@@ -498,6 +513,10 @@ static int pull_work(Job *j, void *userdata, char **ret_result, char *message, s
         PullJob *pj = userdata;
         PullOptions o = {
                 .verify = (pj->flags & PEAPOD_IMAGE_INSECURE_SKIP_VERIFY) ? NULL : daemon_image_verify,
+                .username = pj->username,
+                .password = pj->password,
+                .registry_token = pj->registry_token,
+                .identity_token = pj->identity_token,
         };
         PeapodError e = {};
         int r;
@@ -520,8 +539,88 @@ static void pull_done(Daemon *d, Job *j, int r, const char *result, void *userda
                 daemon_images_changed(d);
 }
 
-int bus_method_pull_image(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        Daemon *d = userdata;
+typedef struct PullCredentials {
+        char *username, *password, *registry_token, *identity_token;
+} PullCredentials;
+
+static void pull_credentials_done(PullCredentials *c) {
+        free(c->username);
+        if (c->password)
+                explicit_bzero(c->password, strlen(c->password));
+        free(c->password);
+        if (c->registry_token)
+                explicit_bzero(c->registry_token, strlen(c->registry_token));
+        free(c->registry_token);
+        if (c->identity_token)
+                explicit_bzero(c->identity_token, strlen(c->identity_token));
+        free(c->identity_token);
+        *c = (PullCredentials) {};
+}
+
+/* Reads PullImageWithAuth's credentials: Username and Password (s, both or
+ * neither), or RegistryToken (s, a bearer token), or IdentityToken (s, an
+ * OAuth2 refresh token). Bounded: they go into HTTP requests. */
+static int read_pull_credentials(sd_bus_message *m, PullCredentials *c, sd_bus_error *error) {
+        int r;
+
+        r = sd_bus_message_enter_container(m, 'a', "(sv)");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(m, 'r', "sv")) > 0) {
+                const char *name, *contents, *value;
+                char **target;
+
+                r = sd_bus_message_read(m, "s", &name);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_peek_type(m, NULL, &contents);
+                if (r < 0)
+                        return r;
+                if (streq(name, "Username"))
+                        target = &c->username;
+                else if (streq(name, "Password"))
+                        target = &c->password;
+                else if (streq(name, "RegistryToken"))
+                        target = &c->registry_token;
+                else if (streq(name, "IdentityToken"))
+                        target = &c->identity_token;
+                else
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown credential %s", name);
+                if (!streq(contents, "s"))
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Credential %s must be a string", name);
+                r = sd_bus_message_read(m, "v", "s", &value);
+                if (r < 0)
+                        return r;
+                if (strlen(value) > 4096)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Credential %s is too long", name);
+                if (*target)
+                        explicit_bzero(*target, strlen(*target));
+                free(*target);
+                *target = strdup(value);
+                if (!*target)
+                        return -ENOMEM;
+                r = sd_bus_message_exit_container(m);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        r = sd_bus_message_exit_container(m);
+        if (r < 0)
+                return r;
+        if (!c->username != !c->password)
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Username and Password go together");
+        if (!!c->username + !!c->registry_token + !!c->identity_token > 1)
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
+                                        "Username and Password, RegistryToken and IdentityToken go alone");
+        /* It becomes a header line: checked here, not at the first request. */
+        if (c->registry_token && !registry_token_is_valid(c->registry_token))
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "RegistryToken must be visible ASCII characters");
+        return 0;
+}
+
+static int pull_image(sd_bus_message *m, Daemon *d, bool with_auth, sd_bus_error *error) {
+        _cleanup_(pull_credentials_done) PullCredentials creds = {};
         PullJob *pj;
         const char *ref;
         uint64_t flags;
@@ -533,18 +632,29 @@ int bus_method_pull_image(sd_bus_message *m, void *userdata, sd_bus_error *error
                 return r;
         if (r == 0)
                 return 1; /* dispatched again with polkit's answer */
-        r = sd_bus_message_read(m, "st", &ref, &flags);
+        r = sd_bus_message_read(m, "s", &ref);
         if (r < 0)
                 return r;
-        if (flags & ~PEAPOD_IMAGE_INSECURE_SKIP_VERIFY)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown flags 0x%" PRIx64, flags);
-        if (isempty(ref) || strlen(ref) > 1024)
-                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid image reference");
+        if (with_auth) {
+                r = read_pull_credentials(m, &creds, error);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_read(m, "t", &flags);
+        if (r >= 0 && (flags & ~PEAPOD_IMAGE_INSECURE_SKIP_VERIFY))
+                r = sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown flags 0x%" PRIx64, flags);
+        if (r >= 0 && (isempty(ref) || strlen(ref) > 1024))
+                r = sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid image reference");
+        if (r >= 0 && !(pj = calloc(1, sizeof(*pj))))
+                r = -ENOMEM;
+        if (r < 0)
+                return r;
         if (flags & PEAPOD_IMAGE_INSECURE_SKIP_VERIFY)
                 log_warning("Pulling %s without checking its signature, as the caller asked (--insecure-options=image).", ref);
-        pj = calloc(1, sizeof(*pj));
-        if (!pj)
-                return -ENOMEM;
+        pj->username = TAKE_PTR(creds.username);
+        pj->password = TAKE_PTR(creds.password);
+        pj->registry_token = TAKE_PTR(creds.registry_token);
+        pj->identity_token = TAKE_PTR(creds.identity_token);
         pj->reference = strdup(ref);
         pj->flags = flags;
         pj->images_dir = strdup(d->images_dir);
@@ -556,6 +666,16 @@ int bus_method_pull_image(sd_bus_message *m, void *userdata, sd_bus_error *error
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Failed to start the pull of %s: %m", ref);
         return sd_bus_reply_method_return(m, "o", j->path);
+}
+
+int bus_method_pull_image(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return pull_image(m, userdata, /* with_auth= */ false, error);
+}
+
+/* PullImage with credentials for this one pull (the CRI's AuthConfig),
+ * which are never written to disk, as a login's are. */
+int bus_method_pull_image_with_auth(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return pull_image(m, userdata, /* with_auth= */ true, error);
 }
 
 

@@ -254,6 +254,10 @@ const sd_bus_vtable pod_vtable[] = {
                                 bus_pod_method_get_app, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Kill", SD_BUS_ARGS("s", app, "i", signal), SD_BUS_NO_RESULT, bus_pod_method_kill,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("SetAppResources", SD_BUS_ARGS("s", app, "a(sv)", resources, "t", flags),
+                                SD_BUS_NO_RESULT, bus_pod_method_set_app_resources, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("KillExec", SD_BUS_ARGS("s", id, "i", signal), SD_BUS_NO_RESULT,
+                                bus_pod_method_kill_exec, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
 };
 

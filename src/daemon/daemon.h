@@ -242,6 +242,8 @@ int bus_pod_method_remove_app(sd_bus_message *m, void *userdata, sd_bus_error *e
 int bus_pod_method_get_app(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_pod_method_kill(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_pod_method_exec(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int bus_pod_method_set_app_resources(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int bus_pod_method_kill_exec(sd_bus_message *m, void *userdata, sd_bus_error *error);
 /* A unit changed: if it is an exec unit that has ended, emit ExecFinished
  * and forget it. Returns true if unit was an exec unit. */
 bool daemon_exec_unit_changed(Daemon *d, const char *unit, sd_bus_message *signal);
@@ -252,6 +254,7 @@ int image_object_find(sd_bus *bus, const char *path, const char *interface, void
                       sd_bus_error *error);
 int image_node_enumerator(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error);
 int bus_method_pull_image(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int bus_method_pull_image_with_auth(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_method_list_images(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_method_get_image(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_method_remove_image(sd_bus_message *m, void *userdata, sd_bus_error *error);

@@ -587,12 +587,22 @@ int image_pull(Store *s, const char *reference, const PullOptions *o, PullProgre
         }
         /* Without "auth-file" in registries.conf, the file 'peapod login'
          * writes: a login needs no other configuration. */
-        r = auth_file_load(o->auth_file ?: registries_conf_auth_file(conf), &auth, e);
-        if (r < 0)
-                return r;
+        /* With a registry or identity token, only the token goes to the registry. */
+        if (o->username || o->password) {
+                r = auth_file_new_one(ref->registry, o->username, o->password, &auth);
+                if (r < 0)
+                        return peapod_error_set(e, r, "Cannot use the credentials given for %s", ref->registry);
+        } else if (!o->registry_token && !o->identity_token) {
+                r = auth_file_load(o->auth_file ?: registries_conf_auth_file(conf), &auth, e);
+                if (r < 0)
+                        return r;
+        }
         r = registry_client_new(&(RegistryClientOptions) {
                                         .config = conf,
                                         .auth = auth,
+                                        .bearer_registry = o->registry_token || o->identity_token ? ref->registry : NULL,
+                                        .bearer_token = o->registry_token,
+                                        .identity_token = o->identity_token,
                                         .ca_file = o->ca_file,
                                         .max_connections = o->max_connections,
                                 },

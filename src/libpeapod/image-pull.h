@@ -62,6 +62,15 @@ typedef struct PullOptions {
         const char *registries_conf;
         /* NULL = the one registries.conf names, else anonymous. */
         const char *auth_file;
+        /* Credentials for the reference's registry for this pull only,
+         * used instead of any auth file (the CRI's AuthConfig); both or
+         * neither. Kept in memory, never written or logged. Mirrors never
+         * get them. */
+        const char *username, *password;
+        /* Or a bearer token for the reference's registry for this pull
+         * only (the CRI's registry_token), or an identity token (an OAuth2
+         * refresh token, the CRI's identity_token), likewise never kept. */
+        const char *registry_token, *identity_token;
         /* Allow plain HTTP for this reference's registry whatever
          * registries.conf says. */
         bool insecure;

@@ -210,6 +210,49 @@ static int find_by_id(Store *s, const char *prefix, Digest *ret_manifest, Peapod
         return 0;
 }
 
+/* REPOSITORY@DIGEST for an image the store holds under a tag of the same
+ * repository: a pull by tag records the name with the tag only, yet the
+ * manifest it stored is the one that digest names (kubelet asks by the
+ * repo digest that ImageStatus reported). The digest must be the stored
+ * manifest's own, so this never picks another manifest of the repository. */
+static int find_by_repo_digest(Store *s, const ImageReference *want, Digest *ret_manifest) {
+        StoreRef *refs = NULL;
+        Digest d;
+        size_t n = 0;
+        int r;
+
+        if (!want->digest || digest_parse(want->digest, &d) < 0)
+                return -ENOENT;
+        r = store_ref_list(s, &refs, &n);
+        if (r < 0)
+                return r;
+        r = -ENOENT;
+        for (size_t k = 0; k < n && r == -ENOENT; k++) {
+                _cleanup_(image_reference_freep) ImageReference *have = NULL;
+
+                if (!refs[k].name || !digest_equal(&refs[k].descriptor.digest, &d) ||
+                    image_reference_parse(refs[k].name, &have) < 0)
+                        continue;
+                if (streq_ptr(have->registry, want->registry) && streq_ptr(have->repository, want->repository))
+                        r = 0;
+        }
+        store_ref_list_free(refs, n);
+        if (r >= 0)
+                *ret_manifest = d;
+        return r;
+}
+
+/* A name in the store: its own ref, else (REPOSITORY@DIGEST) the manifest a
+ * tag of that repository holds. */
+static int store_name_get(Store *s, const ImageReference *r, const char *name, Digest *ret_manifest) {
+        int q;
+
+        q = store_ref_get(s, name, ret_manifest);
+        if (q == -ENOENT && r->digest)
+                q = find_by_repo_digest(s, r, ret_manifest);
+        return q;
+}
+
 int image_store_lookup(Store *s, const char *ref, const char *registries_conf, char **ret_name, Digest *ret_manifest,
                        PeapodError *e) {
         _cleanup_(image_reference_freep) ImageReference *r = NULL;
@@ -238,7 +281,7 @@ int image_store_lookup(Store *s, const char *ref, const char *registries_conf, c
                         q = image_reference_to_string(local, &name);
                         if (q < 0)
                                 return q;
-                        q = store_ref_get(s, name, &manifest);
+                        q = store_name_get(s, local, name, &manifest);
                         if (q >= 0)
                                 goto found;
                         if (q != -ENOENT)
@@ -256,7 +299,7 @@ int image_store_lookup(Store *s, const char *ref, const char *registries_conf, c
                         q = image_reference_to_string(r, &name);
                         if (q < 0)
                                 return q;
-                        q = store_ref_get(s, name, &manifest);
+                        q = store_name_get(s, r, name, &manifest);
                         if (q >= 0)
                                 goto found;
                 }

@@ -38,7 +38,9 @@ const char *image_reference_invalid_reason(const char *ref);
  * is ambiguous), or by reference: a fully qualified one as it is; a short
  * NAME[:TAG] first as "localhost/NAME:TAG" (imported images), then as the
  * first of registries.conf's unqualified-search-registries gives it
- * (registries_conf NULL = the default file). The layer trees must all be
+ * (registries_conf NULL = the default file). REPOSITORY@DIGEST also finds
+ * that manifest held under a tag of the same repository (a pull by tag
+ * records only the tag). The layer trees must all be
  * there (-ENOENT with a message otherwise). */
 int image_find_in_store(Store *s, const char *ref, const char *registries_conf, Image **ret, PeapodError *e);
 /* The same lookup, giving the ref (or id) it matched and the manifest (or

@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "app-security.h"
+#include "bus-util.h"
 #include "fs-util.h"
 #include "name.h"
 #include "pod-app.h"
@@ -372,6 +374,66 @@ int pod_app_kill(PodRuntime *rt, Pod *p, App *a, int signal) {
                 r = app_kill_unit(rt, p, &p->apps[i], signal);
                 if (r < 0)
                         return r;
+        }
+        return 0;
+}
+
+/* systemd's "no limit" for each property: a lifted limit must be reset on
+ * the unit, not left at its old value. */
+static int append_limits(sd_bus_message *m, const AppLimits *l) {
+        int r;
+
+        if ((r = bus_append_property_t(m, "CPUQuotaPerSecUSec", l->cpu_quota_usec ?: UINT64_MAX)) < 0 ||
+            (r = bus_append_property_t(m, "CPUWeight", l->cpu_shares ? cpu_shares_to_weight(l->cpu_shares) : UINT64_MAX)) < 0 ||
+            (r = bus_append_property_t(m, "MemoryMax", l->memory_max ?: UINT64_MAX)) < 0 ||
+            (r = bus_append_property_t(m, "TasksMax", l->tasks_max ?: UINT64_MAX)) < 0)
+                return r;
+        return 0;
+}
+
+int pod_app_set_limits(PodRuntime *rt, Pod *p, App *a, const AppLimits *l, PeapodError *err) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_free_ char *unit = NULL;
+        AppLimits old = { a->cpu_quota_usec, a->cpu_shares, a->memory_max, a->tasks_max };
+        int r;
+
+        r = app_limits_validate(l->cpu_quota_usec, l->cpu_shares, l->memory_max, l->tasks_max, err);
+        if (r < 0)
+                return r;
+        if (p->state == POD_RUNNING && a->state == APP_RUNNING) {
+                r = app_unit_name(p->name, a->name, &unit);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_new_method_call(rt->bus, &m, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                                                   "org.freedesktop.systemd1.Manager", "SetUnitProperties");
+                if (r >= 0)
+                        /* runtime: the unit is transient, nothing of it outlives a reboot anyway */
+                        r = sd_bus_message_append(m, "sb", unit, 1);
+                if (r >= 0)
+                        r = sd_bus_message_open_container(m, 'a', "(sv)");
+                if (r >= 0)
+                        r = append_limits(m, l);
+                if (r >= 0)
+                        r = sd_bus_message_close_container(m);
+                if (r < 0)
+                        return r;
+                r = sd_bus_call(rt->bus, m, 0, &e, NULL);
+                if (r < 0)
+                        return peapod_error_set(err, r, "systemd refused the limits of %s: %s", unit,
+                                                e.message ?: strerror(-r));
+        }
+        a->cpu_quota_usec = l->cpu_quota_usec;
+        a->cpu_shares = l->cpu_shares;
+        a->memory_max = l->memory_max;
+        a->tasks_max = l->tasks_max;
+        r = pod_save(p, rt->state_dir);
+        if (r < 0) {
+                a->cpu_quota_usec = old.cpu_quota_usec;
+                a->cpu_shares = old.cpu_shares;
+                a->memory_max = old.memory_max;
+                a->tasks_max = old.tasks_max;
+                return peapod_error_set(err, r, "Failed to record the limits of app %s: %s", a->name, strerror(-r));
         }
         return 0;
 }

@@ -35,6 +35,17 @@ int pod_app_stop(PodRuntime *rt, Pod *p, App *a);
  * running. */
 int pod_app_kill(PodRuntime *rt, Pod *p, App *a, int signal);
 
+/* An app's resource limits, as in AppSpec: 0 = none. */
+typedef struct AppLimits {
+        uint64_t cpu_quota_usec, cpu_shares, memory_max, tasks_max;
+} AppLimits;
+
+/* Replaces the app's limits (validated as at creation): on its running
+ * unit at once (SetUnitProperties, runtime), and in pod.json, so that a
+ * restart of the app keeps them. A limit of 0 lifts it. -EINVAL with err
+ * set for a value out of range; nothing changes on failure. */
+int pod_app_set_limits(PodRuntime *rt, Pod *p, App *a, const AppLimits *l, PeapodError *err);
+
 /* Removes an app that is not running (or, with force, stops it first):
  * its unit, its root mount and its directory. a is invalid afterwards. */
 int pod_app_remove(PodRuntime *rt, Pod *p, App *a, bool force);

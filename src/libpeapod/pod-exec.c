@@ -175,3 +175,9 @@ int pod_exec_poll(PodRuntime *rt, const char *unit, sd_bus_message *signal, AppR
         unit_status_done(&s);
         return ended;
 }
+
+int pod_exec_kill(PodRuntime *rt, const char *unit, int signal) {
+        if (signal < 1 || signal > 64)
+                return -EINVAL;
+        return systemd_kill_unit(rt->bus, unit, "all", signal);
+}

@@ -30,3 +30,7 @@ int pod_exec_start(PodRuntime *rt, const Pod *p, const App *a, char * const *cmd
  * carries it ends the exec; without a signal, the unit is asked, and a unit
  * already gone has ended in an unknown way. */
 int pod_exec_poll(PodRuntime *rt, const char *unit, sd_bus_message *signal, AppResult *ret_result, int *ret_status);
+
+/* Sends signal (1-64) to every process of a running exec unit: the command
+ * and whatever it started (a timed-out probe, a cancelled ExecSync). */
+int pod_exec_kill(PodRuntime *rt, const char *unit, int signal);

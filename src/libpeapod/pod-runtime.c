@@ -637,6 +637,11 @@ int app_unit_message(PodRuntime *rt, sd_bus *bus, const Pod *p, const App *a, co
             (r = bus_append_property_as(m, "BindsTo", STRV_MAKE(scope))) < 0 ||
             (r = bus_append_property_as(m, "After", STRV_MAKE(scope))) < 0 ||
             (r = bus_append_property_s(m, "Type", "exec")) < 0 ||
+            /* CPUUsageNSec and MemoryCurrent, the CRI's container stats,
+             * whatever the host's DefaultCPUAccounting= says (cpu.stat
+             * needs no controller since Linux 4.15). */
+            (r = bus_append_property_b(m, "CPUAccounting", true)) < 0 ||
+            (r = bus_append_property_b(m, "MemoryAccounting", true)) < 0 ||
             /* An app that exited keeps its unit (and so its exit status) until
              * the pod is stopped. No AddRef: PID 1 would track our bus name
              * for every app, one match rule each on its bus connection; a

@@ -668,6 +668,27 @@ int auth_file_load(const char *path, AuthFile **ret, PeapodError *e) {
         return r;
 }
 
+int auth_file_new_one(const char *registry, const char *username, const char *password, AuthFile **ret) {
+        _cleanup_(auth_file_freep) AuthFile *a = NULL;
+
+        if (!registry || !username || !password)
+                return -EINVAL;
+        a = calloc(1, sizeof(AuthFile));
+        if (!a)
+                return -ENOMEM;
+        a->entries = calloc(1, sizeof(AuthEntry));
+        if (!a->entries)
+                return -ENOMEM;
+        a->n_entries = 1;
+        a->entries[0].registry = strdup(registry);
+        a->entries[0].username = strdup(username);
+        a->entries[0].password = strdup(password);
+        if (!a->entries[0].registry || !a->entries[0].username || !a->entries[0].password)
+                return -ENOMEM;
+        *ret = TAKE_PTR(a);
+        return 0;
+}
+
 const AuthEntry *auth_file_find(const AuthFile *a, const char *registry) {
         if (!a || !registry)
                 return NULL;

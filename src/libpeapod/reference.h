@@ -113,6 +113,9 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(AuthFile *, auth_file_free);
 int auth_file_parse(const char *text, AuthFile **ret, PeapodError *e);
 /* A missing file is an empty set of credentials. */
 int auth_file_load(const char *path, AuthFile **ret, PeapodError *e);
+/* An auth file held in memory only, with one registry's credentials
+ * (a pull with credentials of its own, the CRI's AuthConfig). */
+int auth_file_new_one(const char *registry, const char *username, const char *password, AuthFile **ret);
 /* The credentials for a registry, or NULL. */
 const AuthEntry *auth_file_find(const AuthFile *a, const char *registry);
 

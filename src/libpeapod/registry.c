@@ -49,6 +49,7 @@ typedef struct Token {
 struct RegistryClient {
         const RegistriesConf *config;
         const AuthFile *auth;
+        char *bearer_registry, *bearer_token, *identity_token;
         char *ca_file;
         unsigned max_connections, max_tries, low_speed_limit, low_speed_time, connect_timeout;
         uint64_t retry_delay_usec;
@@ -79,6 +80,7 @@ typedef struct Transfer {
         bool insecure;
         char * const *accept;
         const AuthEntry *token_credentials;
+        char *post;           /* a token transfer's form body (OAuth2 refresh token grant), or NULL: GET */
 
         CURL *easy;
         CURLM *multi; /* the one easy is added to */
@@ -170,6 +172,9 @@ static void transfer_detach(Transfer *t) {
 
 static void transfer_done(Transfer *t) {
         transfer_reset_response(t);
+        if (t->post)
+                explicit_bzero(t->post, strlen(t->post));
+        free(t->post);
         free(t->url);
         free(t->what);
         free(t->buf);
@@ -642,6 +647,8 @@ static int easy_setup(Transfer *t) {
         }
         if (t->headers)
                 SETOPT(CURLOPT_HTTPHEADER, t->headers);
+        if (t->post)
+                SETOPT(CURLOPT_POSTFIELDS, t->post);
 
         t->used_credentials = false;
         if (t->kind == TRANSFER_TOKEN) {
@@ -652,6 +659,10 @@ static int easy_setup(Transfer *t) {
                         SETOPT(CURLOPT_PASSWORD, cred->password);
                         t->used_credentials = true;
                 }
+        } else if (c->bearer_token && streq_ptr(t->registry, c->bearer_registry)) {
+                SETOPT(CURLOPT_HTTPAUTH, (long) CURLAUTH_BEARER);
+                SETOPT(CURLOPT_XOAUTH2_BEARER, c->bearer_token);
+                t->used_credentials = true;
         } else if ((tok = token_find(c, t->registry, t->scope))) {
                 SETOPT(CURLOPT_HTTPAUTH, (long) CURLAUTH_BEARER);
                 SETOPT(CURLOPT_XOAUTH2_BEARER, tok->token);
@@ -724,9 +735,29 @@ static int auth_fetch_token(Transfer *t, const AuthChallenge *ch) {
         tt.insecure = t->insecure;
         service = curl_easy_escape(NULL, strempty(ch->service), 0);
         scope = curl_easy_escape(NULL, ch->scope ?: t->scope, 0);
-        if (!service || !scope ||
-            asprintf(&tt.url, "%s%sservice=%s&scope=%s", ch->realm, strchr(ch->realm, '?') ? "&" : "?", service, scope) < 0 ||
-            asprintf(&tt.what, "token for %s", t->registry) < 0) {
+        if (!service || !scope || asprintf(&tt.what, "token for %s", t->registry) < 0) {
+                transfer_done(&tt);
+                return -ENOMEM;
+        }
+        if (c->identity_token && streq_ptr(t->registry, c->bearer_registry)) {
+                /* An identity token is an OAuth2 refresh token: traded for
+                 * an access token by a POST to the realm (docker's
+                 * "identitytoken"), with no other credentials. */
+                _cleanup_(curl_freep) char *refresh = curl_easy_escape(NULL, c->identity_token, 0);
+
+                tt.token_credentials = NULL;
+                if (!refresh ||
+                    asprintf(&tt.post, "grant_type=refresh_token&client_id=peapod&service=%s&scope=%s&refresh_token=%s",
+                             service, scope, refresh) < 0 ||
+                    !(tt.url = strdup(ch->realm))) {
+                        if (refresh)
+                                explicit_bzero(refresh, strlen(refresh));
+                        transfer_done(&tt);
+                        return -ENOMEM;
+                }
+                explicit_bzero(refresh, strlen(refresh));
+        } else if (asprintf(&tt.url, "%s%sservice=%s&scope=%s", ch->realm, strchr(ch->realm, '?') ? "&" : "?", service,
+                            scope) < 0) {
                 transfer_done(&tt);
                 return -ENOMEM;
         }
@@ -739,7 +770,10 @@ static int auth_fetch_token(Transfer *t, const AuthChallenge *ch) {
         if (r >= 0)
                 r = tt.result;
         if (r < 0) {
-                if (tt.error.http_status == 401)
+                if (tt.post && (tt.error.http_status == 400 || tt.error.http_status == 401))
+                        (void) peapod_error_set(&t->error, -EACCES, "%s: authentication failed for %s: the identity token was refused",
+                                                t->what, t->registry);
+                else if (tt.error.http_status == 401)
                         (void) peapod_error_set(&t->error, -EACCES, "%s: authentication failed for %s: %s", t->what, t->registry,
                                                   tt.token_credentials ? "bad credentials (the token service refused them)"
                                                                        : "credentials required, none in the auth file");
@@ -758,6 +792,15 @@ static int auth_fetch_token(Transfer *t, const AuthChallenge *ch) {
         r = token_store(c, t->registry, t->scope, token, lifetime);
         explicit_bzero(token, strlen(token));
         return r;
+}
+
+bool registry_token_is_valid(const char *token) {
+        if (isempty(token) || strlen(token) > 4096)
+                return false;
+        for (const char *p = token; *p; p++)
+                if (*p <= ' ' || *p >= 0x7f)
+                        return false;
+        return true;
 }
 
 int registry_token_parse(const char *body, size_t size, char **ret_token, uint64_t *ret_lifetime_usec) {
@@ -987,6 +1030,11 @@ static void transfer_finish(Transfer *t, CURLcode code) {
                 const AuthChallenge *bearer = NULL, *basic = NULL;
                 int r;
 
+                if (c->bearer_token && streq_ptr(t->registry, c->bearer_registry)) {
+                        transfer_error(t, -EACCES, "%s: authentication failed for %s: the registry token was refused%s",
+                                       t->what, t->registry, desc);
+                        goto out;
+                }
                 if (t->auth_retried) {
                         transfer_error(t, -EACCES, "%s: authentication failed for %s: %s%s", t->what, t->registry,
                                        auth_file_find(c->auth, t->registry) ? "bad credentials or no access"
@@ -1155,6 +1203,30 @@ int registry_client_new(const RegistryClientOptions *o, RegistryClient **ret) {
                 return -ENOMEM;
         c->config = o->config;
         c->auth = o->auth;
+        if (o->bearer_token && o->identity_token)
+                return -EINVAL;
+        if (o->bearer_token) {
+                /* It goes into an Authorization header as it is: visible
+                 * ASCII only, so that it cannot add header lines. */
+                if (!registry_token_is_valid(o->bearer_token))
+                        return -EINVAL;
+                c->bearer_token = strdup(o->bearer_token);
+                if (!c->bearer_token)
+                        return -ENOMEM;
+        }
+        if (o->identity_token) {
+                /* URL-encoded into a form body: any byte is fine, but bounded. */
+                if (isempty(o->identity_token) || strlen(o->identity_token) > 4096)
+                        return -EINVAL;
+                c->identity_token = strdup(o->identity_token);
+                if (!c->identity_token)
+                        return -ENOMEM;
+        }
+        if (o->bearer_token || o->identity_token) {
+                c->bearer_registry = strdup(strempty(o->bearer_registry));
+                if (!c->bearer_registry)
+                        return -ENOMEM;
+        }
         c->max_connections = o->max_connections ?: 4;
         c->max_tries = o->max_tries ?: 4;
         c->retry_delay_usec = o->retry_delay_usec ?: 200 * USEC_PER_MSEC;
@@ -1183,6 +1255,13 @@ RegistryClient *registry_client_free(RegistryClient *c) {
         free(c->tokens);
         strv_free(c->basic_registries);
         free(c->ca_file);
+        free(c->bearer_registry);
+        if (c->bearer_token)
+                explicit_bzero(c->bearer_token, strlen(c->bearer_token));
+        free(c->bearer_token);
+        if (c->identity_token)
+                explicit_bzero(c->identity_token, strlen(c->identity_token));
+        free(c->identity_token);
         free(c);
         return NULL;
 }

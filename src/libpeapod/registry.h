@@ -24,6 +24,14 @@ typedef struct RegistryClientOptions {
         /* Borrowed, must outlive the client. NULL: nothing insecure, anonymous. */
         const RegistriesConf *config;
         const AuthFile *auth;
+        /* A bearer token for every request to bearer_registry (the CRI's
+         * registry_token), sent instead of any credentials and never
+         * traded for another: a 401 is then a refusal. Or an identity
+         * token (the CRI's identity_token, docker's "identitytoken"): an
+         * OAuth2 refresh token, traded at the registry's token realm
+         * (POST, grant_type=refresh_token) for the access tokens of
+         * bearer_registry, instead of any credentials. Not both. Borrowed. */
+        const char *bearer_registry, *bearer_token, *identity_token;
         /* A CA bundle replacing the system's (tests); NULL = system default. */
         const char *ca_file;
         /* Blob transfers running at once; 0 = 4. */
@@ -41,7 +49,11 @@ typedef struct RegistryClientOptions {
         unsigned connect_timeout;
 } RegistryClientOptions;
 
+/* -EINVAL for a bearer_token that is not registry_token_is_valid(). */
 int registry_client_new(const RegistryClientOptions *o, RegistryClient **ret);
+/* A bearer token fit for an Authorization header: 1-4096 visible ASCII
+ * characters (no space, no control character). */
+bool registry_token_is_valid(const char *token);
 RegistryClient *registry_client_free(RegistryClient *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(RegistryClient *, registry_client_free);
 

@@ -39,7 +39,7 @@
 /* Manager.StartPodWithStdin: the fd is a socket over which the first app's
  * helper sends back the master of a pty it made inside the pod (peapod run -t). */
 #define PEAPOD_START_POD_TTY UINT64_C(1)
-/* Manager.PullImage, ImportImage, ImportImageWithSignature: accept the image
+/* Manager.PullImage, PullImageWithAuth, ImportImage, ImportImageWithSignature: accept the image
  * whatever the trust policy says, for this one call (--insecure-options=image);
  * peapodd logs every use. */
 #define PEAPOD_IMAGE_INSECURE_SKIP_VERIFY UINT64_C(1)
@@ -51,14 +51,14 @@
 /* ---- polkit actions (dbus/org.peapod1.policy): what a mutating call needs ---- */
 
 /* CreatePod, StartPod, StopPod, RemovePod, GarbageCollect; Pod.Start, Stop,
- * Remove, AddApp, StartApp, StopApp, RemoveApp, Kill. */
+ * Remove, AddApp, StartApp, StopApp, RemoveApp, Kill, SetAppResources. */
 #define PEAPOD_ACTION_MANAGE_PODS "org.peapod1.manage-pods"
-/* PullImage, RemoveImage, TagImage, ImportImage, ImportImageWithSignature,
+/* PullImage, PullImageWithAuth, RemoveImage, TagImage, ImportImage, ImportImageWithSignature,
  * ExportImage, PruneImages; Job.Cancel. */
 #define PEAPOD_ACTION_MANAGE_IMAGES "org.peapod1.manage-images"
 /* AddTrustedKey, RemoveTrustedKey. */
 #define PEAPOD_ACTION_MANAGE_TRUST "org.peapod1.manage-trust"
-/* Pod.Exec. */
+/* Pod.Exec, KillExec. */
 #define PEAPOD_ACTION_ENTER_PODS "org.peapod1.enter-pods"
 
 /* ---- errors (besides org.freedesktop.DBus.Error.InvalidArgs and AccessDenied) ---- */

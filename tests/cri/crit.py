@@ -6,6 +6,13 @@
 #
 #   crit.py SOCKET basics        Version (both APIs), Status, ImageFsInfo, ListImages,
 #                                ImageStatus, refusals
+#   crit.py SOCKET images        PullImage (credentials, policy, cancel), ImageStatus by
+#                                every kind of reference (env: see cmd_images)
+#   crit.py SOCKET images-remove RemoveImage (after images; env: see cmd_images_remove)
+#   crit.py SOCKET exec          ExecSync (output, exit codes, privileges, cap, timeout, cancel)
+#   crit.py SOCKET stats         Container and PodSandbox stats, one and lists, filters
+#   crit.py SOCKET call METHOD JSON [API]  one call; the answer as JSON, or
+#                                "STATUS message" and exit 2
 #   crit.py SOCKET concurrent    64 calls at once over 8 channels
 #   crit.py SOCKET stall         clients that never read do not stop others
 #   crit.py SOCKET version       one Version call (a readiness probe)
@@ -188,10 +195,10 @@ def check_images(ch):
             fail('ImageStatus %s: %s' % (name, img))
         if not any(d.startswith('localhost/busybox@sha256:') for d in img.repo_digests):
             fail('ImageStatus %s: no repo digest: %s' % (name, img))
-    # The same image by its id and by a unique id prefix. (Not yet by the
-    # repo digest it reports: peapodd's GetImage does not resolve
-    # name@digest for an image it holds by tag.)
-    for ref in (img.id, img.id[len('sha256:'):][:16]):
+    # The same image by its id, a unique id prefix and the repo digest it
+    # reports (peapodd holds it by tag only).
+    digest = [d for d in img.repo_digests if d.startswith('localhost/busybox@sha256:')][0]
+    for ref in (img.id, img.id[len('sha256:'):][:16], digest):
         other = image_status(ch, ref).image
         if other.id != img.id:
             fail('ImageStatus %s: %s, expected %s' % (ref, other.id, img.id))
@@ -213,6 +220,378 @@ def check_images(ch):
         fail('ListImages with a filter: %s' % one)
     if list_images(ch, 'localhost/no-such-image:latest'):
         fail('ListImages with a filter of a missing image is not empty')
+
+
+def pull(ch, ref, auth=None, api='v1', timeout=60):
+    req = pb.PullImageRequest(image=pb.ImageSpec(image=ref), auth=auth)
+    return call(ch, 'PullImage', req, pb.PullImageResponse, api=api, service='ImageService', timeout=timeout).image_ref
+
+
+def remove_image(ch, ref, api='v1'):
+    return call(ch, 'RemoveImage', pb.RemoveImageRequest(image=pb.ImageSpec(image=ref)), pb.RemoveImageResponse,
+                api=api, service='ImageService')
+
+
+def wait_until(what, fn, timeout=60):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if fn():
+            return
+        time.sleep(0.1)
+    fail('timed out waiting for ' + what)
+
+
+def cmd_images(sock):
+    """PullImage with each kind of credentials, ImageStatus by every kind of
+    reference. The environment names the registry (CRIT_REGISTRY, which
+    asks for a password: CRIT_USER, CRIT_PASSWORD) and the repositories
+    there (trusted: cri/uid, cri/name, cri/big; outside the policy's
+    scope: untrusted/bb)."""
+    import base64
+    ch = channel(sock)
+    reg, user, pw = os.environ['CRIT_REGISTRY'], os.environ['CRIT_USER'], os.environ['CRIT_PASSWORD']
+    good = pb.AuthConfig(username=user, password=pw, server_address=reg)
+    ref = reg + '/cri/uid:latest'
+
+    # No or wrong credentials: the registry's refusal, nothing pulled.
+    expect_code(grpc.StatusCode.UNKNOWN, lambda: pull(ch, ref), 'PullImage without credentials')
+    expect_code(grpc.StatusCode.UNKNOWN, lambda: pull(ch, ref, pb.AuthConfig(username=user, password='wrong')),
+                'PullImage with a wrong password')
+    if image_status(ch, ref).HasField('image'):
+        fail('a refused pull left %s' % ref)
+    # What peapod-cri cannot use is refused before anything happens.
+    expect_code(grpc.StatusCode.INVALID_ARGUMENT, lambda: pull(ch, ref, pb.AuthConfig(auth='not base64!')),
+                'PullImage with a malformed auth')
+    expect_code(grpc.StatusCode.INVALID_ARGUMENT, lambda: pull(ch, ref, pb.AuthConfig(registry_token='a b')),
+                'PullImage with a registry token that is no header value')
+    # A token goes alone: a registry token is sent as the bearer token
+    # itself, an identity token is for a token service; this registry wants
+    # a password, so both fail, and the password given with them is not
+    # tried. (unit/test-registry has a registry that takes them.)
+    for auth, why in ((pb.AuthConfig(registry_token='not-a-token', username=user, password=pw), 'registry token was refused'),
+                      (pb.AuthConfig(identity_token='refresh', username=user, password=pw), 'authentication required')):
+        try:
+            pull(ch, ref, auth)
+            fail('PullImage with %s succeeded' % auth)
+        except grpc.RpcError as e:
+            if e.code() != grpc.StatusCode.UNKNOWN or why not in e.details():
+                fail('PullImage with a token: %s %s' % (e.code(), e.details()))
+    expect_code(grpc.StatusCode.INVALID_ARGUMENT, lambda: pull(ch, ''), 'PullImage without an image')
+
+    # username/password, in both APIs; image_ref is the image id.
+    image_id = pull(ch, ref, good)
+    if not image_id.startswith('sha256:') or len(image_id) != 71:
+        fail('PullImage answered image_ref %r' % image_id)
+    if pull(ch, ref, good, api='v1alpha2') != image_id:
+        fail('PullImage on v1alpha2 answered another id')
+    # auth: base64 of user:password.
+    token = base64.b64encode(('%s:%s' % (user, pw)).encode()).decode()
+    name_id = pull(ch, reg + '/cri/name:latest', pb.AuthConfig(auth=token))
+
+    # ImageStatus by name, name:tag, name@digest (of a tag pull), id, id prefix.
+    img = image_status(ch, ref).image
+    if img.id != image_id or ref not in img.repo_tags:
+        fail('ImageStatus %s: %s' % (ref, img))
+    if img.uid.value != 1234 or img.username:
+        fail('ImageStatus %s: user is not uid 1234: %s' % (ref, img))
+    digests = [d for d in img.repo_digests if d.startswith(reg + '/cri/uid@sha256:')]
+    if len(digests) != 1:
+        fail('ImageStatus %s: repo digests %s' % (ref, img.repo_digests))
+    for r in (reg + '/cri/uid', digests[0], image_id, image_id[len('sha256:'):][:12]):
+        for api in ('v1', 'v1alpha2'):
+            other = image_status(ch, r, api).image
+            if other.id != image_id:
+                fail('ImageStatus %s (%s): %s, expected %s' % (r, api, other.id, image_id))
+    # A digest of this repository that is not the image's, and this
+    # image's digest under another repository: not there.
+    for r in (reg + '/cri/uid@sha256:' + '1' * 64, digests[0].replace('/cri/uid@', '/cri/name@')):
+        if image_status(ch, r).HasField('image'):
+            fail('ImageStatus %s found an image' % r)
+    named = image_status(ch, reg + '/cri/name').image
+    if named.id != name_id or named.username != 'nobody' or named.HasField('uid'):
+        fail('ImageStatus of cri/name: user is not "nobody": %s' % named)
+    # verbose: the image's config as JSON under "info".
+    v = call(ch, 'ImageStatus', pb.ImageStatusRequest(image=pb.ImageSpec(image=ref), verbose=True),
+             pb.ImageStatusResponse, service='ImageService')
+    info = json.loads(v.info['info'])
+    if info.get('Id') != image_id or info.get('User') != '1234:1234' or not info.get('Layers'):
+        fail('verbose info: %s' % v.info)
+    if call(ch, 'ImageStatus', pb.ImageStatusRequest(image=pb.ImageSpec(image=ref)), pb.ImageStatusResponse,
+            service='ImageService').info:
+        fail('info without verbose')
+
+    # The trust policy applies: outside its scope, a refusal saying why.
+    try:
+        pull(ch, reg + '/untrusted/bb:latest', good)
+        fail('PullImage of an image the policy rejects succeeded')
+    except grpc.RpcError as e:
+        if e.code() != grpc.StatusCode.UNKNOWN or 'polic' not in e.details():
+            fail('PullImage of a rejected image: %s %s' % (e.code(), e.details()))
+
+    # A client that gives up does not stop the pull: the image arrives.
+    big = reg + '/cri/big:latest'
+    expect_code(grpc.StatusCode.DEADLINE_EXCEEDED, lambda: pull(ch, big, good, timeout=0.3), 'PullImage of a big image in 0.3 s')
+    def arrived():
+        try:
+            return image_status(ch, big).HasField('image')
+        except grpc.RpcError as e:
+            # peapodd busy finishing the pull (its answer took longer than
+            # peapod-cri waits): ask again.
+            if e.code() != grpc.StatusCode.UNAVAILABLE:
+                raise
+            return False
+    wait_until('the abandoned pull of %s to finish' % big, arrived)
+
+    print('images: ok')
+
+
+def cmd_images_remove(sock):
+    """RemoveImage: the image goes whatever name it is given by; unknown is
+    OK; one that a pod (CRIT_USED) uses is refused and stays. The images
+    of cmd_images are there."""
+    ch = channel(sock)
+    reg = os.environ['CRIT_REGISTRY']
+    ref = reg + '/cri/uid:latest'
+    img = image_status(ch, ref).image
+    image_id = img.id
+    name_id = image_status(ch, reg + '/cri/name').image.id
+    digests = [d for d in img.repo_digests if d.startswith(reg + '/cri/uid@sha256:')]
+    if not image_id or not name_id or len(digests) != 1:
+        fail('the images to remove are not there: %s' % img)
+    remove_image(ch, digests[0])
+    if image_status(ch, image_id).HasField('image') or image_status(ch, ref).HasField('image'):
+        fail('RemoveImage by repo digest left the image')
+    remove_image(ch, digests[0])
+    remove_image(ch, reg + '/cri/no-such:latest')
+    remove_image(ch, 'sha256:' + '2' * 64)
+    expect_code(grpc.StatusCode.INVALID_ARGUMENT, lambda: remove_image(ch, ''), 'RemoveImage without an image')
+    try:
+        remove_image(ch, name_id, api='v1alpha2')
+        fail('RemoveImage of an image in use succeeded')
+    except grpc.RpcError as e:
+        if e.code() != grpc.StatusCode.FAILED_PRECONDITION or os.environ['CRIT_USED'] not in e.details():
+            fail('RemoveImage of an image in use: %s %s' % (e.code(), e.details()))
+    if image_status(ch, name_id).image.id != name_id:
+        fail('the image in use is gone')
+    print('images-remove: ok')
+
+
+def exec_sync(ch, cid, cmd, timeout=0, api='v1', deadline=60):
+    return call(ch, 'ExecSync', pb.ExecSyncRequest(container_id=cid, cmd=cmd, timeout=timeout), pb.ExecSyncResponse,
+                api=api, timeout=deadline)
+
+
+def host_processes(argv):
+    """pids of the host's processes whose command line is argv."""
+    want = ('\0'.join(argv) + '\0').encode()
+    found = []
+    for d in os.listdir('/proc'):
+        if d.isdigit():
+            try:
+                with open('/proc/%s/cmdline' % d, 'rb') as f:
+                    if f.read() == want:
+                        found.append(int(d))
+            except OSError:
+                pass
+    return found
+
+
+def cmd_exec(sock):
+    """ExecSync in CRIT_CONTAINER (an app running as uid 1000 that is not
+    root's), CRIT_POD its pod id."""
+    ch = grpc.insecure_channel('unix://' + sock, options=[('grpc.max_receive_message_length', 32 << 20)])
+    cid, pod = os.environ['CRIT_CONTAINER'], os.environ['CRIT_POD']
+
+    for api in ('v1', 'v1alpha2'):
+        r = exec_sync(ch, cid, ['sh', '-c', 'echo out; echo err >&2; exit 3'], api=api)
+        if (r.stdout, r.stderr, r.exit_code) != (b'out\n', b'err\n', 3):
+            fail('ExecSync (%s): %r %r %d' % (api, r.stdout, r.stderr, r.exit_code))
+    # The app's privileges, not more: its uid, no capabilities.
+    r = exec_sync(ch, cid, ['sh', '-c', 'id -u; grep CapEff /proc/self/status'])
+    if r.stdout.split(b'\n')[0] != b'1000' or b'0000000000000000' not in r.stdout or r.exit_code != 0:
+        fail('ExecSync runs with more than the app: %r %r' % (r.stdout, r.stderr))
+    r = exec_sync(ch, cid, ['true'])
+    if r.exit_code != 0 or r.stdout or r.stderr:
+        fail('ExecSync true: %s' % r)
+    # Killed by a signal: 128+N.
+    r = exec_sync(ch, cid, ['sh', '-c', 'kill -9 $$'])
+    if r.exit_code != 137:
+        fail('ExecSync of a command killed by SIGKILL: exit code %d' % r.exit_code)
+    r = exec_sync(ch, cid, ['/no/such/command'])
+    if r.exit_code == 0:
+        fail('ExecSync of a missing command exited 0')
+
+    # Output is capped (16 MiB less 64 KiB, stdout and stderr together);
+    # the command runs to its end all the same.
+    r = exec_sync(ch, cid, ['sh', '-c', 'head -c 10000000 /dev/zero; head -c 10000000 /dev/zero >&2; echo done >&2; exit 5'])
+    cap = 16 * 1024 * 1024 - 64 * 1024
+    if len(r.stdout) != 10000000 or len(r.stdout) + len(r.stderr) != cap or r.exit_code != 5:
+        fail('big output: %d + %d bytes, exit %d' % (len(r.stdout), len(r.stderr), r.exit_code))
+
+    # The loop is not held while commands run: other calls are answered.
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        slow = [pool.submit(exec_sync, ch, cid, ['sleep', '2']) for _ in range(3)]
+        t = time.monotonic()
+        for _ in range(10):
+            check_version(ch)
+        if time.monotonic() - t > 1.5 or any(f.done() for f in slow):
+            fail('Version waited for running ExecSync calls')
+        if [f.result().exit_code for f in slow] != [0, 0, 0]:
+            fail('concurrent ExecSync calls failed')
+
+    # Refusals.
+    for bad in ('0' * 64, pod + '0' * 32, 'x' * 64, pod, ''):
+        expect_code(grpc.StatusCode.NOT_FOUND, lambda: exec_sync(ch, bad, ['true']), 'ExecSync in container %r' % bad)
+    expect_code(grpc.StatusCode.INVALID_ARGUMENT, lambda: exec_sync(ch, cid, []), 'ExecSync without a command')
+
+    # A timeout kills the command, and everything it started, before the
+    # answer: DEADLINE_EXCEEDED, as containerd says it.
+    t = time.monotonic()
+    expect_code(grpc.StatusCode.DEADLINE_EXCEEDED,
+                lambda: exec_sync(ch, cid, ['sh', '-c', 'sleep 31337 & sleep 31337'], timeout=1),
+                'ExecSync past its timeout')
+    took = time.monotonic() - t
+    if took < 1 or took > 8:
+        fail('ExecSync with timeout 1 answered after %.1f s' % took)
+    left = host_processes(['sleep', '31337'])
+    if left:
+        fail('processes left after the timeout: %s' % left)
+
+    # A client that gives up kills the command too.
+    expect_code(grpc.StatusCode.DEADLINE_EXCEEDED,
+                lambda: exec_sync(ch, cid, ['sleep', '31338'], deadline=2), 'ExecSync cancelled by its client')
+    wait_until('the cancelled command to go', lambda: not host_processes(['sleep', '31338']), timeout=20)
+    print('exec: ok')
+
+
+def cmd_stats(sock):
+    """Stats of CRIT_PODS (two running pod ids, comma-separated) whose
+    running apps are CRIT_RUNNING (container ids), and CRIT_CREATED, a
+    container that is not running."""
+    ch = channel(sock)
+    # Without CPU accounting in the host's cgroups (a cgroup v1 host
+    # without cpuacct, as the lab's container), systemd knows no CPU time:
+    # then there is none in the answer either, rather than a made-up 0.
+    no_cpu = os.environ.get('CRIT_NO_CPU') == '1'
+    pod_a, pod_b = os.environ['CRIT_PODS'].split(',')
+    running = os.environ['CRIT_RUNNING'].split(',')
+    created = os.environ['CRIT_CREATED']
+    now = time.time_ns()
+
+    def fresh(ts, what):
+        if abs(ts - now) > 120 * 10**9:
+            fail('%s: timestamp %d is not now (%d)' % (what, ts, now))
+
+    def check_container(st, cid, what):
+        if st.attributes.id != cid:
+            fail('%s: attributes %s' % (what, st.attributes))
+        if st.memory.working_set_bytes.value == 0 or (no_cpu and st.HasField('cpu')) or \
+                (not no_cpu and st.cpu.usage_core_nano_seconds.value == 0):
+            fail('%s: accounting: %s' % (what, st))
+        if not no_cpu:
+            fresh(st.cpu.timestamp, what)
+        fresh(st.memory.timestamp, what)
+        if not st.HasField('writable_layer') or st.writable_layer.used_bytes.value != 0:
+            fail('%s: writable layer %s' % (what, st.writable_layer))
+
+    for api in ('v1', 'v1alpha2'):
+        for cid in running:
+            st = call(ch, 'ContainerStats', pb.ContainerStatsRequest(container_id=cid), pb.ContainerStatsResponse, api=api).stats
+            check_container(st, cid, 'ContainerStats %s (%s)' % (cid, api))
+    # CPU time only grows.
+    a = call(ch, 'ContainerStats', pb.ContainerStatsRequest(container_id=running[0]), pb.ContainerStatsResponse).stats
+    time.sleep(0.5)
+    b = call(ch, 'ContainerStats', pb.ContainerStatsRequest(container_id=running[0]), pb.ContainerStatsResponse).stats
+    if not no_cpu and (b.cpu.usage_core_nano_seconds.value < a.cpu.usage_core_nano_seconds.value or
+                       b.cpu.timestamp <= a.cpu.timestamp):
+        fail('CPU usage went back: %s then %s' % (a.cpu, b.cpu))
+    # A container that does not run: its stats, without figures.
+    st = call(ch, 'ContainerStats', pb.ContainerStatsRequest(container_id=created), pb.ContainerStatsResponse).stats
+    if st.attributes.id != created or st.HasField('cpu') or st.HasField('memory'):
+        fail('ContainerStats of a created container: %s' % st)
+    for bad in ('0' * 64, pod_a + '0' * 32, 'x', ''):
+        expect_code(grpc.StatusCode.NOT_FOUND,
+                    lambda: call(ch, 'ContainerStats', pb.ContainerStatsRequest(container_id=bad), pb.ContainerStatsResponse),
+                    'ContainerStats of %r' % bad)
+
+    def list_ids(flt=None):
+        req = pb.ListContainerStatsRequest(filter=flt) if flt else pb.ListContainerStatsRequest()
+        got = call(ch, 'ListContainerStats', req, pb.ListContainerStatsResponse).stats
+        for st in got:
+            if st.attributes.id in running:
+                check_container(st, st.attributes.id, 'ListContainerStats')
+        return sorted(st.attributes.id for st in got)
+
+    everything = list_ids()
+    if not set(running) <= set(everything) or created in everything:
+        fail('ListContainerStats: %s, running %s' % (everything, running))
+    in_a = sorted(c for c in running if c.startswith(pod_a))
+    if list_ids(pb.ContainerStatsFilter(pod_sandbox_id=pod_a)) != in_a:
+        fail('ListContainerStats of sandbox %s: %s' % (pod_a, list_ids(pb.ContainerStatsFilter(pod_sandbox_id=pod_a))))
+    if list_ids(pb.ContainerStatsFilter(id=running[0])) != [running[0]]:
+        fail('ListContainerStats by id')
+    for flt in (pb.ContainerStatsFilter(id=in_a[0], pod_sandbox_id=pod_b), pb.ContainerStatsFilter(id='0' * 64),
+                pb.ContainerStatsFilter(pod_sandbox_id='nope'), pb.ContainerStatsFilter(id=created),
+                pb.ContainerStatsFilter(label_selector={'io.kubernetes.pod.name': 'x'})):
+        if list_ids(flt):
+            fail('ListContainerStats with %s: %s' % (flt, list_ids(flt)))
+
+    def check_pod(st, pod, what):
+        if st.attributes.id != pod:
+            fail('%s: attributes %s' % (what, st.attributes))
+        lx = st.linux
+        if lx.memory.working_set_bytes.value == 0 or (no_cpu and lx.HasField('cpu')) or \
+                (not no_cpu and lx.cpu.usage_core_nano_seconds.value == 0):
+            fail('%s: accounting: %s' % (what, lx))
+        if lx.process.process_count.value < 2:
+            fail('%s: %d processes' % (what, lx.process.process_count.value))
+        fresh(lx.memory.timestamp, what)
+        mine = sorted(c for c in running if c.startswith(pod))
+        if sorted(c.attributes.id for c in lx.containers) != mine:
+            fail('%s: containers %s, expected %s' % (what, [c.attributes.id for c in lx.containers], mine))
+        # The pod's slice holds its apps: at least their sum.
+        if lx.cpu.usage_core_nano_seconds.value < sum(c.cpu.usage_core_nano_seconds.value for c in lx.containers) * 0.5:
+            fail('%s: the pod used less CPU than its containers' % what)
+
+    for api in ('v1', 'v1alpha2'):
+        for pod in (pod_a, pod_b):
+            st = call(ch, 'PodSandboxStats', pb.PodSandboxStatsRequest(pod_sandbox_id=pod), pb.PodSandboxStatsResponse,
+                      api=api).stats
+            check_pod(st, pod, 'PodSandboxStats %s (%s)' % (pod, api))
+    for bad in ('0' * 32, 'x', ''):
+        expect_code(grpc.StatusCode.NOT_FOUND,
+                    lambda: call(ch, 'PodSandboxStats', pb.PodSandboxStatsRequest(pod_sandbox_id=bad), pb.PodSandboxStatsResponse),
+                    'PodSandboxStats of %r' % bad)
+    got = call(ch, 'ListPodSandboxStats', pb.ListPodSandboxStatsRequest(), pb.ListPodSandboxStatsResponse).stats
+    ids = [st.attributes.id for st in got]
+    if pod_a not in ids or pod_b not in ids:
+        fail('ListPodSandboxStats: %s' % ids)
+    for st in got:
+        if st.attributes.id in (pod_a, pod_b):
+            check_pod(st, st.attributes.id, 'ListPodSandboxStats')
+    one = call(ch, 'ListPodSandboxStats', pb.ListPodSandboxStatsRequest(filter=pb.PodSandboxStatsFilter(id=pod_b)),
+               pb.ListPodSandboxStatsResponse).stats
+    if [st.attributes.id for st in one] != [pod_b]:
+        fail('ListPodSandboxStats by id: %s' % one)
+    for flt in (pb.PodSandboxStatsFilter(id='0' * 32), pb.PodSandboxStatsFilter(label_selector={'a': 'b'})):
+        if call(ch, 'ListPodSandboxStats', pb.ListPodSandboxStatsRequest(filter=flt), pb.ListPodSandboxStatsResponse).stats:
+            fail('ListPodSandboxStats with %s is not empty' % flt)
+    print('stats: ok')
+
+
+def cmd_call(sock, method, body, api='v1'):
+    """One call, the request as JSON (protobuf's JSON mapping); prints the
+    answer as JSON, or the status name and message and exits 2."""
+    from google.protobuf import json_format
+    req = json_format.Parse(body, getattr(pb, method + 'Request')())
+    service = 'ImageService' if method in ('ListImages', 'ImageStatus', 'PullImage', 'RemoveImage', 'ImageFsInfo') \
+        else 'RuntimeService'
+    try:
+        resp = call(channel(sock), method, req, getattr(pb, method + 'Response'), api=api, service=service)
+    except grpc.RpcError as e:
+        print('%s %s' % (e.code().name, e.details()))
+        sys.exit(2)
+    print(json_format.MessageToJson(resp, indent=None))
 
 
 def cmd_concurrent(sock):
@@ -390,11 +769,23 @@ def cmd_stall(sock):
 
 
 def main():
+    if len(sys.argv) >= 5 and sys.argv[2] == 'call':
+        cmd_call(sys.argv[1], sys.argv[3], sys.argv[4], *sys.argv[5:6])
+        return
     if len(sys.argv) != 3:
-        fail('usage: crit.py SOCKET basics|concurrent|stall|version|status')
+        fail('usage: crit.py SOCKET basics|concurrent|stall|version|status|images|exec|stats, '
+             'or SOCKET call METHOD JSON [API]')
     sock, what = sys.argv[1], sys.argv[2]
     if what == 'basics':
         cmd_basics(sock)
+    elif what == 'exec':
+        cmd_exec(sock)
+    elif what == 'stats':
+        cmd_stats(sock)
+    elif what == 'images':
+        cmd_images(sock)
+    elif what == 'images-remove':
+        cmd_images_remove(sock)
     elif what == 'concurrent':
         cmd_concurrent(sock)
     elif what == 'stall':

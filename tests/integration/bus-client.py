@@ -235,8 +235,31 @@ expect_error('org.peapod1.Error.PodRunning', manager.RemovePod, prefix + '-other
 expect_error('org.peapod1.Error.BadState', manager.StartPod, prefix + '-other')
 expect_error('org.peapod1.Error.NoSuchApp', pod_of(other).GetApp, 'nope')
 expect_error('org.freedesktop.DBus.Error.InvalidArgs', pod_of(other).Kill, 'app', dbus.Int32(99))
+expect_error('org.freedesktop.DBus.Error.InvalidArgs', pod_of(other).SetAppResources, 'app',
+             [('MemoryMax', dbus.UInt64(1000, variant_level=1))], dbus.UInt64(0))
+expect_error('org.freedesktop.DBus.Error.InvalidArgs', pod_of(other).SetAppResources, 'app',
+             [('CPUWeight', dbus.UInt64(100, variant_level=1))], dbus.UInt64(0))
+expect_error('org.peapod1.Error.NoSuchApp', pod_of(other).SetAppResources, 'nope',
+             dbus.Array([], signature='(sv)'), dbus.UInt64(0))
+# KillExec signals only an exec of this pod that runs: never any unit by name.
+expect_error('org.peapod1.Error.BadState', pod_of(other).KillExec, 'dbus.service', dbus.Int32(9))
+expect_error('org.freedesktop.DBus.Error.InvalidArgs', pod_of(other).KillExec, 'x', dbus.Int32(0))
 expect_error('org.freedesktop.DBus.Error.InvalidArgs', manager.GarbageCollect, dbus.UInt64(0), dbus.UInt64(7))
 expect_error('org.freedesktop.DBus.Error.InvalidArgs', manager.PullImage, 'busybox', dbus.UInt64(99))
+# PullImageWithAuth: an unknown key, a username without a password.
+expect_error('org.freedesktop.DBus.Error.InvalidArgs', manager.PullImageWithAuth, 'busybox',
+             dbus.Array([('Token', dbus.String('x', variant_level=1))], signature='(sv)'), dbus.UInt64(0))
+expect_error('org.freedesktop.DBus.Error.InvalidArgs', manager.PullImageWithAuth, 'busybox',
+             dbus.Array([('Username', dbus.String('u', variant_level=1))], signature='(sv)'), dbus.UInt64(0))
+expect_error('org.freedesktop.DBus.Error.InvalidArgs', manager.PullImageWithAuth, 'busybox',
+             dbus.Array([('Username', dbus.String('u', variant_level=1)), ('Password', dbus.String('p', variant_level=1)),
+                         ('RegistryToken', dbus.String('t', variant_level=1))], signature='(sv)'), dbus.UInt64(0))
+expect_error('org.freedesktop.DBus.Error.InvalidArgs', manager.PullImageWithAuth, 'busybox',
+             dbus.Array([('RegistryToken', dbus.String('t\r\nX-Injected: 1', variant_level=1))], signature='(sv)'),
+             dbus.UInt64(0))
+expect_error('org.freedesktop.DBus.Error.InvalidArgs', manager.PullImageWithAuth, 'busybox',
+             dbus.Array([('RegistryToken', dbus.String('t', variant_level=1)),
+                         ('IdentityToken', dbus.String('i', variant_level=1))], signature='(sv)'), dbus.UInt64(0))
 expect_error('org.peapod1.Error.NoSuchImage', manager.GetImage, 'localhost/%s-none:latest' % prefix)
 expect_error('org.peapod1.Error.NoSuchImage', manager.RemoveImage, 'localhost/%s-none:latest' % prefix, dbus.UInt64(0))
 expect_error('org.peapod1.Error.ImageInUse', manager.RemoveImage, 'busybox', dbus.UInt64(0))

@@ -48,6 +48,8 @@ MODE = sys.argv[1]
 TLS = sys.argv[2:5] if len(sys.argv) >= 5 and sys.argv[2] == "--tls" else None
 
 USER, PASSWORD, TOKEN = "user", "secret", "tok-6f1c2a"
+# An OAuth2 refresh token ("identitytoken") that POST /token trades for TOKEN.
+REFRESH = "refresh-9b/+= x"
 LAYER_SIZE = 256 * 1024
 
 def digest(b):
@@ -141,6 +143,25 @@ class Handler(BaseHTTPRequestHandler):
                                             f'service="fault,registry",scope="repository:{repo}:pull"'})
             return False
         return True
+
+    def do_POST(self):
+        """The OAuth2 side of /token: grant_type=refresh_token with REFRESH."""
+        import urllib.parse
+        n = int(self.headers.get("Content-Length", "0"))
+        form = urllib.parse.parse_qs(self.rfile.read(n).decode(), keep_blank_values=True)
+        log(f"main POST {self.path} {'auth' if 'Authorization' in self.headers else 'noauth'} "
+            f"grant={form.get('grant_type')} client={form.get('client_id')}")
+        if self.path != "/token":
+            return self.reply(404, b"{}")
+        if "Authorization" in self.headers:
+            log("LEAK: credentials sent with a refresh token")
+        if form.get("grant_type") != ["refresh_token"] or form.get("service") != ["fault,registry"] or \
+                not form.get("scope", [""])[0].startswith("repository:") or not form.get("client_id"):
+            log("BAD OAUTH REQUEST " + repr(form))
+            return self.reply(400, b'{"error": "invalid_request"}')
+        if form.get("refresh_token") != [REFRESH]:
+            return self.reply(401, b'{"error": "invalid_grant"}')
+        return self.reply(200, json.dumps({"access_token": TOKEN, "expires_in": 300}).encode())
 
     def do_GET(self):
         auth = "auth" if "Authorization" in self.headers else "noauth"

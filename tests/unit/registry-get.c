@@ -105,6 +105,8 @@ int main(int argc, char *argv[]) {
                 { "connections", required_argument, NULL, 'n' },
                 { "manifest-only", no_argument, NULL, 'm' },
                 { "check-login", no_argument, NULL, 'L' },
+                { "registry-token", required_argument, NULL, 'T' },
+                { "identity-token", required_argument, NULL, 'I' },
                 {}
         };
         _cleanup_(registries_conf_freep) RegistriesConf *conf = NULL;
@@ -153,12 +155,18 @@ int main(int argc, char *argv[]) {
                 case 'L':
                         check_login = true;
                         break;
+                case 'T':
+                        o.bearer_token = optarg;
+                        break;
+                case 'I':
+                        o.identity_token = optarg;
+                        break;
                 default:
                         return 2;
                 }
         if (argc - optind != 2) {
                 fprintf(stderr, "usage: registry-get [--config F] [--auth F] [--ca F] [--tries N] [--low-speed B:S] "
-                                "[--connections N] [--manifest-only] [--check-login] REF DIR\n");
+                                "[--connections N] [--manifest-only] [--check-login] [--registry-token T] [--identity-token T] REF DIR\n");
                 return 2;
         }
         dir = argv[optind + 1];
@@ -188,6 +196,8 @@ int main(int argc, char *argv[]) {
         r = image_reference_resolve(ref, conf, &e);
         if (r < 0)
                 return fail(r, &e, "resolve");
+        if (o.bearer_token || o.identity_token)
+                o.bearer_registry = ref->registry;
         r = registry_client_new(&o, &client);
         if (r < 0)
                 return fail(r, &e, "client");

@@ -85,6 +85,21 @@ TEST(catalog) {
         assert_names(s, a.id + strlen("sha256:"), a.id, "example.com/a:1 example.com/a:2");
         ASSERT_ERR(image_catalog_find(s, "example.com/nope:1", &info, NULL), ENOENT);
 
+        /* REPOSITORY@DIGEST of a manifest held by tag: found; the digest of
+         * another repository's manifest, or of a config, is not. */
+        {
+                char ref[256], m[DIGEST_STRING_MAX];
+
+                snprintf(ref, sizeof(ref), "example.com/a@%s", digest_to_string(&a2.manifest, m));
+                assert_names(s, ref, a.id, "example.com/a:1 example.com/a:2");
+                snprintf(ref, sizeof(ref), "example.com/b@%s", digest_to_string(&a.manifest, m));
+                ASSERT_ERR(image_catalog_find(s, ref, &info, NULL), ENOENT);
+                snprintf(ref, sizeof(ref), "example.com/a@%s", a.id);
+                ASSERT_ERR(image_catalog_find(s, ref, &info, NULL), ENOENT);
+                snprintf(ref, sizeof(ref), "example.com/a:1@%s", digest_to_string(&b.manifest, m));
+                ASSERT_ERR(image_catalog_find(s, ref, &info, NULL), ENOENT);
+        }
+
         /* tag: short names are local; digests and bad names refused */
         ASSERT_OK(image_catalog_tag(s, "example.com/b:1", "mine", &name, &e));
         ASSERT_STREQ(name, "localhost/mine:latest");

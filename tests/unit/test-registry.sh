@@ -195,6 +195,34 @@ if "$GET" --config "$TMP/fault.conf" --auth "$(auth_for badauth)" --check-login 
         fail "login check, bearer, bad credentials"
 fi
 grep -q "bad credentials" "$TMP/err" || { cat "$TMP/err"; fail "login check, bearer, bad credentials: message"; }
+# A registry token (the CRI's registry_token) is the bearer itself: no
+# token fetched, no credentials needed; a wrong one is a refusal, not a
+# reason to ask the token endpoint.
+tokens=$(grep -c 'GET /token' "$TMP/fault.log")
+"$GET" --config "$TMP/fault.conf" --registry-token tok-6f1c2a "127.0.0.1:$PORT/test/fault" "$TMP/b4" >/dev/null 2>"$TMP/err" ||
+        { cat "$TMP/err" "$TMP/fault.log"; fail "bearer with a registry token"; }
+verify_blobs "$TMP/b4" 4
+[ "$(grep -c 'GET /token' "$TMP/fault.log")" -eq "$tokens" ] || { cat "$TMP/fault.log"; fail "a token was fetched despite the registry token"; }
+if "$GET" --config "$TMP/fault.conf" --auth "$(auth_for auth)" --registry-token wrong "127.0.0.1:$PORT/test/fault" "$TMP/b5" 2>"$TMP/err"; then
+        fail "bearer with a wrong registry token"
+fi
+grep -q "the registry token was refused" "$TMP/err" || { cat "$TMP/err"; fail "wrong registry token: message"; }
+[ "$(grep -c 'GET /token' "$TMP/fault.log")" -eq "$tokens" ] || { cat "$TMP/fault.log"; fail "a wrong registry token made us fetch one"; }
+# An identity token (OAuth2 refresh token) is traded by a POST to the
+# realm, without the auth file's credentials; a wrong one is a refusal.
+"$GET" --config "$TMP/fault.conf" --auth "$(auth_for badauth)" --identity-token 'refresh-9b/+= x' "127.0.0.1:$PORT/test/fault" \
+        "$TMP/b7" >/dev/null 2>"$TMP/err" || { cat "$TMP/err" "$TMP/fault.log"; fail "bearer with an identity token"; }
+verify_blobs "$TMP/b7" 4
+grep -q "POST /token noauth grant=\['refresh_token'\]" "$TMP/fault.log" || { cat "$TMP/fault.log"; fail "no OAuth2 refresh grant"; }
+! grep -q "LEAK\|BAD OAUTH" "$TMP/fault.log" || { cat "$TMP/fault.log"; fail "identity token: bad request or leak"; }
+if "$GET" --config "$TMP/fault.conf" --identity-token wrong "127.0.0.1:$PORT/test/fault" "$TMP/b8" 2>"$TMP/err"; then
+        fail "a wrong identity token was accepted"
+fi
+grep -q "the identity token was refused" "$TMP/err" || { cat "$TMP/err"; fail "wrong identity token: message"; }
+# A token that would add a header line is refused before any request.
+if "$GET" --config "$TMP/fault.conf" --registry-token "$(printf 'tok\r\nX-Injected: 1')" "127.0.0.1:$PORT/test/fault" "$TMP/b6" 2>"$TMP/err"; then
+        fail "a registry token with a line break was used"
+fi
 stop_fault
 
 echo "== fault: basic"

@@ -1,0 +1,71 @@
+#!/bin/bash
+# The CRI's ImageService through peapod-cri against a registry that asks
+# for a password (docker-registry with htpasswd): PullImage with
+# username/password and with auth (base64), refusals of bad or missing
+# credentials, the trust policy applied (the cluster's policy is set up
+# here as peapod-cri(8) says: insecureAcceptAnything for the registry
+# prefix the cluster pulls from, nothing else), a pull that outlives its
+# client; ImageStatus by name, name:tag, name@digest (of an image pulled
+# by tag), id and id prefix, with uid or username and verbose info;
+# RemoveImage by any name, idempotent, refused while a pod uses the
+# image. The password never reaches the journal.
+. "$(dirname "$0")/lib.sh"
+here=$(dirname "$(realpath "$0")")
+CRI=${CRI:-/usr/libexec/peapod/peapod-cri}
+CRIT="$here/../cri/crit.py"
+[ -x "$CRI" ] || fail "$CRI is not installed (its build needs libnghttp2-dev, libprotobuf-c-dev and protobuf-c-compiler: tools/install-deps)"
+command -v docker-registry >/dev/null && command -v skopeo >/dev/null || exit 77
+python3 -W ignore -c 'import crypt' 2>/dev/null || exit 77
+
+T=$(mktemp -d /var/tmp/cri-images.XXXXXX)
+PID=""
+cleanup() {
+        [ -z "$PID" ] || kill "$PID" 2>/dev/null || true
+        cleanup_pods
+        stop_registry
+        for i in uid name big; do $PEAPOD image rm "${REGISTRY:-x}/cri/$i:latest" >/dev/null 2>&1 || true; done
+        rm -rf "$T" /etc/peapod/registries.conf /etc/peapod/policy.json
+}
+trap cleanup EXIT
+
+pw="cri-$RANDOM$RANDOM$RANDOM"
+python3 -W ignore -c "import crypt, sys; print('kube:' + crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_BLOWFISH)))" \
+        "$pw" >"$T/htpasswd"
+REGISTRY_HTPASSWD=$T/htpasswd start_registry "$T"
+push() { # OCI_DIR NAME
+        skopeo --insecure-policy copy -q --dest-tls-verify=false --dest-creds="kube:$pw" "oci:$1:latest" \
+                "docker://$REGISTRY/$2:latest" || fail "skopeo copy to $2"
+}
+"$here/../unit/make-test-image.py" "$T/uid" --salt=cri-uid --user=1234:1234 >/dev/null
+"$here/../unit/make-test-image.py" "$T/name" --salt=cri-name --user=nobody >/dev/null
+"$here/../unit/make-test-image.py" "$T/big" --salt=cri-big --big >/dev/null
+push "$T/uid" cri/uid
+push "$T/name" cri/name
+push "$T/big" cri/big
+push "$T/uid" untrusted/bb
+registry_allow_insecure
+# The cluster's policy (peapod-cri(8)): the shipped default plus
+# insecureAcceptAnything for the prefix the cluster pulls from; images
+# elsewhere keep the default's requirements.
+policy_accept_unsigned "$REGISTRY/cri"
+
+"$CRI" --listen="$T/cri.sock" 2>"$T/log" &
+PID=$!
+wait_for 10 test -S "$T/cri.sock" || fail "peapod-cri made no socket: $(cat "$T/log")"
+since=$(date '+%Y-%m-%d %H:%M:%S')
+
+CRIT_REGISTRY=$REGISTRY CRIT_USER=kube CRIT_PASSWORD=$pw "$CRIT" "$T/cri.sock" images ||
+        fail "the ImageService checks failed: $(tail -5 "$T/log")"
+# A pod that uses cri/name, for RemoveImage.
+pod="${PFX}-cri-img"
+$PEAPOD pod create -q --name="$pod" >/dev/null || fail "pod create"
+$PEAPOD app add -q "$pod" "$REGISTRY/cri/name:latest" >/dev/null || fail "app add of cri/name"
+CRIT_REGISTRY=$REGISTRY CRIT_USED=$pod "$CRIT" "$T/cri.sock" images-remove ||
+        fail "the RemoveImage checks failed: $(tail -5 "$T/log")"
+kill -0 "$PID" || fail "peapod-cri died: $(cat "$T/log")"
+
+# The password was never logged, by peapod-cri or peapodd.
+printf '%s\n' "$pw" >"$T/pw"
+! journalctl -q --since="$since" -o cat | grep -qF -f "$T/pw" || fail "the password is in the journal"
+! grep -qF -f "$T/pw" "$T/log" || fail "the password is in peapod-cri's log"
+say "ok"
