@@ -16,6 +16,36 @@
 
 /* ---- peapod pod create ---- */
 
+/* Manager.CreatePod for a pod without apps; its id in ret_id. */
+static int pod_create_call(sd_bus *bus, const char *name, const RunArgs *pod, char **ret_id) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        const char *path, *id;
+        int r;
+
+        r = sd_bus_message_new_method_call(bus, &m, PEAPOD_BUS_NAME, PEAPOD_ROOT_PATH, PEAPOD_MANAGER_INTERFACE,
+                                           "CreatePod");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", strempty(name));
+        if (r >= 0)
+                r = cli_append_pod_properties(m, pod, true);
+        if (r >= 0)
+                r = sd_bus_message_append(m, "a(ssa(sv))", 0);
+        if (r < 0)
+                return log_error_errno(r, "Failed to build CreatePod call: %m");
+        r = sd_bus_call(bus, m, CLI_SLOW_CALL_USEC, &error, &reply);
+        if (r < 0)
+                return cli_log_bus_error(&error, r);
+        r = sd_bus_message_read(reply, "o", &path);
+        if (r < 0)
+                return log_error_errno(r, "Failed to parse CreatePod reply: %m");
+        id = strrchr(path, '/');
+        if (!id || !id_is_valid(id + 1))
+                return log_error_errno(EBADMSG, "peapodd returned an unexpected pod path: %s", path);
+        *ret_id = strdup(id + 1);
+        return *ret_id ? 0 : log_oom();
+}
+
 static int pod_create(int argc, char *argv[]) {
         enum { ARG_NAME = 0x100, ARG_STAGE1, ARG_VOLUME, ARG_NET, ARG_PORT, ARG_DNS, ARG_DNS_SEARCH, ARG_HOSTNAME };
         static const struct option options[] = {
@@ -33,9 +63,8 @@ static int pod_create(int argc, char *argv[]) {
         };
         _cleanup_(run_args_done) RunArgs pod = {};
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        const char *name = NULL, *path, *id;
+        _cleanup_free_ char *id = NULL;
+        const char *name = NULL;
         bool quiet = false;
         int c, r;
 
@@ -78,26 +107,9 @@ static int pod_create(int argc, char *argv[]) {
         r = cli_bus_open(&bus);
         if (r < 0)
                 return r;
-        r = sd_bus_message_new_method_call(bus, &m, PEAPOD_BUS_NAME, PEAPOD_ROOT_PATH, PEAPOD_MANAGER_INTERFACE,
-                                           "CreatePod");
-        if (r >= 0)
-                r = sd_bus_message_append(m, "s", strempty(name));
-        if (r >= 0)
-                r = cli_append_pod_properties(m, &pod, true);
-        if (r >= 0)
-                r = sd_bus_message_append(m, "a(ssa(sv))", 0);
+        r = pod_create_call(bus, name, &pod, &id);
         if (r < 0)
-                return log_error_errno(r, "Failed to build CreatePod call: %m");
-        r = sd_bus_call(bus, m, CLI_SLOW_CALL_USEC, &error, &reply);
-        if (r < 0)
-                return cli_log_bus_error(&error, r);
-        r = sd_bus_message_read(reply, "o", &path);
-        if (r < 0)
-                return log_error_errno(r, "Failed to parse CreatePod reply: %m");
-        id = strrchr(path, '/');
-        if (!id || !id_is_valid(id + 1))
-                return log_error_errno(EBADMSG, "peapodd returned an unexpected pod path: %s", path);
-        id++;
+                return r;
 
         r = cli_call(bus, PEAPOD_ROOT_PATH, PEAPOD_MANAGER_INTERFACE, "StartPod", CLI_SLOW_CALL_USEC, NULL, "s", id);
         if (r < 0) {
@@ -208,6 +220,61 @@ static json_object *app_status_to_json(const AppStatus *a) {
 
 /* ---- peapod app ... ---- */
 
+/* The app after POD, parsed as 'peapod run' parses an app (args[0] is its
+ * image): 1 to go on, 0 when help was shown, or a logged error. */
+static int app_add_parse_app(int n, char *args[], const char *name, RunArgs *a) {
+        _cleanup_free_ char **app_argv = NULL;
+        int r;
+
+        app_argv = calloc(n + 2, sizeof(char *));
+        if (!app_argv)
+                return log_oom();
+        app_argv[0] = (char *) "app add";
+        for (int i = 0; i < n; i++)
+                app_argv[i + 1] = args[i];
+        r = run_args_parse(n + 1, app_argv, a);
+        if (r < 0)
+                return r;
+        if (a->help) {
+                verb_help("app");
+                return 0;
+        }
+        if (a->n_volumes > 0)
+                return log_usage_error("Volumes belong to the pod: give --volume= to 'peapod pod create' or 'peapod run'.");
+        if (a->n_apps != 1 || a->name || a->quiet || a->pull != PULL_MISSING)
+                return log_usage_error("'peapod app add' adds one app: POD IMAGE [APP-OPTIONS] [-- ARGS...].");
+        if (name && a->apps[0].name && !streq(name, a->apps[0].name))
+                return log_usage_error("--name= and --app-name= disagree.");
+        return 1;
+}
+
+/* Pod.AddApp; the name of the app added in ret_added. */
+static int app_add_call(sd_bus *bus, const char *pod_path, const char *name, const RunApp *app, uint64_t flags,
+                        char **ret_added) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        const char *added;
+        int r;
+
+        r = sd_bus_message_new_method_call(bus, &m, PEAPOD_BUS_NAME, pod_path, PEAPOD_POD_INTERFACE, "AddApp");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "ss", strempty(name ?: app->name), app->image);
+        if (r >= 0)
+                r = cli_append_app_properties(m, app);
+        if (r >= 0)
+                r = sd_bus_message_append(m, "t", flags);
+        if (r < 0)
+                return log_error_errno(r, "Failed to build AddApp call: %m");
+        r = sd_bus_call(bus, m, CLI_SLOW_CALL_USEC, &error, &reply);
+        if (r < 0)
+                return cli_log_bus_error(&error, r);
+        r = sd_bus_message_read(reply, "ss", &added, NULL);
+        if (r < 0)
+                return log_error_errno(r, "Failed to parse AddApp reply: %m");
+        *ret_added = strdup(added);
+        return *ret_added ? 0 : log_oom();
+}
+
 static int app_add(int argc, char *argv[]) {
         enum { ARG_NAME = 0x100, ARG_START };
         static const struct option options[] = {
@@ -218,15 +285,12 @@ static int app_add(int argc, char *argv[]) {
                 {}
         };
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(run_args_done) RunArgs a = {};
-        _cleanup_free_ char *pod_path = NULL;
-        _cleanup_free_ char **app_argv = NULL;
-        const char *name = NULL, *pod, *added;
+        _cleanup_free_ char *pod_path = NULL, *added = NULL;
+        const char *name = NULL, *pod;
         uint64_t flags = 0;
         bool quiet = false;
-        int c, r, n;
+        int c, r;
 
         /* '+': options end at POD; what follows IMAGE is the app's, parsed as
          * 'peapod run' parses an app. */
@@ -251,26 +315,9 @@ static int app_add(int argc, char *argv[]) {
                 return log_usage_error("Missing %s; see 'peapod app --help'.", optind < argc ? "image" : "pod and image");
         pod = argv[optind];
 
-        n = argc - optind - 1;
-        app_argv = calloc(n + 2, sizeof(char *));
-        if (!app_argv)
-                return log_oom();
-        app_argv[0] = (char *) "app add";
-        for (int i = 0; i < n; i++)
-                app_argv[i + 1] = argv[optind + 1 + i];
-        r = run_args_parse(n + 1, app_argv, &a);
-        if (r < 0)
+        r = app_add_parse_app(argc - optind - 1, argv + optind + 1, name, &a);
+        if (r <= 0)
                 return r;
-        if (a.help) {
-                verb_help("app");
-                return 0;
-        }
-        if (a.n_volumes > 0)
-                return log_usage_error("Volumes belong to the pod: give --volume= to 'peapod pod create' or 'peapod run'.");
-        if (a.n_apps != 1 || a.name || a.quiet || a.pull != PULL_MISSING)
-                return log_usage_error("'peapod app add' adds one app: POD IMAGE [APP-OPTIONS] [-- ARGS...].");
-        if (name && a.apps[0].name && !streq(name, a.apps[0].name))
-                return log_usage_error("--name= and --app-name= disagree.");
 
         r = cli_bus_open(&bus);
         if (r < 0)
@@ -278,21 +325,9 @@ static int app_add(int argc, char *argv[]) {
         r = cli_get_pod_path(bus, pod, &pod_path);
         if (r < 0)
                 return r;
-        r = sd_bus_message_new_method_call(bus, &m, PEAPOD_BUS_NAME, pod_path, PEAPOD_POD_INTERFACE, "AddApp");
-        if (r >= 0)
-                r = sd_bus_message_append(m, "ss", strempty(name ?: a.apps[0].name), a.apps[0].image);
-        if (r >= 0)
-                r = cli_append_app_properties(m, &a.apps[0]);
-        if (r >= 0)
-                r = sd_bus_message_append(m, "t", flags);
+        r = app_add_call(bus, pod_path, name, &a.apps[0], flags, &added);
         if (r < 0)
-                return log_error_errno(r, "Failed to build AddApp call: %m");
-        r = sd_bus_call(bus, m, CLI_SLOW_CALL_USEC, &error, &reply);
-        if (r < 0)
-                return cli_log_bus_error(&error, r);
-        r = sd_bus_message_read(reply, "ss", &added, NULL);
-        if (r < 0)
-                return log_error_errno(r, "Failed to parse AddApp reply: %m");
+                return r;
         if (!quiet)
                 printf("%s\n", added);
         return 0;

@@ -129,7 +129,42 @@ static int choose_app(sd_bus *bus, const char *pod, const char *app, char **ret)
         return (*ret = strdup(found)) ? 0 : log_oom();
 }
 
-int verb_enter(int argc, char *argv[]) {
+/* The command's stdio and what we relay for it: with -t a pty (the slave is
+ * theirs, we relay the master); without, a pipe in place of each of our
+ * fds that is a terminal. The relays point into this struct: it stays put. */
+typedef struct EnterStdio {
+        bool tty;
+        char *term;            /* "TERM=..." for the command, with -t */
+        int master, slave;
+        /* Pipes in place of our terminal fds: the command's ends, ours. */
+        int in_theirs, out_theirs, err_theirs;
+        int in_ours, out_ours, err_ours;
+        int std_in, std_out, std_err;
+        CliRelay relays[3];
+        size_t n_relays;
+} EnterStdio;
+
+#define ENTER_STDIO_INIT                                                                     \
+        (EnterStdio) {                                                                       \
+                .master = -EBADF, .slave = -EBADF, .in_theirs = -EBADF, .out_theirs = -EBADF, \
+                .err_theirs = -EBADF, .in_ours = -EBADF, .out_ours = -EBADF, .err_ours = -EBADF, \
+                .std_in = STDIN_FILENO, .std_out = STDOUT_FILENO, .std_err = STDERR_FILENO,      \
+        }
+
+static void enter_stdio_done(EnterStdio *io) {
+        safe_close(io->in_ours);
+        safe_close(io->out_ours);
+        safe_close(io->err_ours);
+        safe_close(io->in_theirs);
+        safe_close(io->out_theirs);
+        safe_close(io->err_theirs);
+        safe_close(io->master);
+        safe_close(io->slave);
+        free(io->term);
+}
+
+/* 1 to go on, 0 when --help was shown, or a logged error. */
+static int enter_parse_args(int argc, char *argv[], const char **ret_app, bool *ret_tty, char ***ret_cmd) {
         enum { ARG_APP = 0x100 };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -137,24 +172,8 @@ int verb_enter(int argc, char *argv[]) {
                 { "tty", no_argument, NULL, 't' },
                 {}
         };
-        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
-        _cleanup_(cli_watch_done) CliWatch watch = {};
-        _cleanup_(exec_wait_done) ExecWait w = {};
-        _cleanup_free_ char *pod_path = NULL, *app = NULL, *id = NULL, *term = NULL;
-        _cleanup_close_ int master = -EBADF, slave = -EBADF;
-        /* Pipes in place of our terminal fds: the command's ends, ours. */
-        _cleanup_close_ int in_theirs = -EBADF, out_theirs = -EBADF, err_theirs = -EBADF;
-        _cleanup_close_ int in_ours = -EBADF, out_ours = -EBADF, err_ours = -EBADF;
         _cleanup_strv_free_ char **cmd = NULL;
-        int std_in = STDIN_FILENO, std_out = STDOUT_FILENO, std_err = STDERR_FILENO;
-        const char *app_arg = NULL, *s;
-        CliRelay relays[3];
-        size_t n_relays = 0;
-        bool tty = false;
-        int c, r;
+        int c;
 
         /* Options anywhere before '--'; the command's own come after it. */
         while ((c = getopt_long(argc, argv, ":ht", options, NULL)) >= 0)
@@ -163,10 +182,10 @@ int verb_enter(int argc, char *argv[]) {
                         verb_help("enter");
                         return 0;
                 case ARG_APP:
-                        app_arg = optarg;
+                        *ret_app = optarg;
                         break;
                 case 't':
-                        tty = true;
+                        *ret_tty = true;
                         break;
                 default:
                         return cli_getopt_error(c, argv);
@@ -179,6 +198,164 @@ int verb_enter(int argc, char *argv[]) {
                 return log_oom();
         if (!cmd)
                 return log_oom();
+        *ret_cmd = TAKE_PTR(cmd);
+        return 1;
+}
+
+static int enter_stdio_setup(EnterStdio *io) {
+        const char *s;
+        int r;
+
+        if (io->tty) {
+                r = cli_pty_open(&io->master, &io->slave);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to allocate a pty: %m");
+                s = getenv("TERM");
+                if (asprintf(&io->term, "TERM=%s", s && !strchr(s, '\n') ? s : "xterm") < 0)
+                        return log_oom();
+                io->relays[io->n_relays++] = (CliRelay) { .from = &io->std_in, .to = &io->master };
+                io->relays[io->n_relays++] = (CliRelay) { .from = &io->master, .to = &io->std_out, .output = true,
+                                                          .close_at_end = &io->master };
+                return 0;
+        }
+        if ((r = pipe_instead_of_terminal(STDIN_FILENO, true, &io->in_theirs, &io->in_ours)) < 0 ||
+            (r = pipe_instead_of_terminal(STDOUT_FILENO, false, &io->out_theirs, &io->out_ours)) < 0 ||
+            (r = pipe_instead_of_terminal(STDERR_FILENO, false, &io->err_theirs, &io->err_ours)) < 0)
+                return log_error_errno(r, "Failed to make pipes: %m");
+        if (io->in_ours >= 0)
+                io->relays[io->n_relays++] = (CliRelay) { .from = &io->std_in, .to = &io->in_ours,
+                                                          .close_at_end = &io->in_ours };
+        if (io->out_ours >= 0)
+                io->relays[io->n_relays++] = (CliRelay) { .from = &io->out_ours, .to = &io->std_out, .output = true,
+                                                          .close_at_end = &io->out_ours };
+        if (io->err_ours >= 0)
+                io->relays[io->n_relays++] = (CliRelay) { .from = &io->err_ours, .to = &io->std_err, .output = true,
+                                                          .close_at_end = &io->err_ours };
+        return 0;
+}
+
+/* Pod.Exec with the command's stdio; the exec's id in ret_id. */
+static int enter_call_exec(sd_bus *bus, const char *pod_path, const char *app, char **cmd, const EnterStdio *io,
+                           CliWatch *watch, char **ret_id) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        const char *s;
+        int r;
+
+        r = sd_bus_message_new_method_call(bus, &m, PEAPOD_BUS_NAME, pod_path, PEAPOD_POD_INTERFACE, "Exec");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", app);
+        if (r >= 0)
+                r = sd_bus_message_append_strv(m, cmd);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "(sv)");
+        if (r >= 0 && io->term)
+                r = sd_bus_message_append(m, "(sv)", "Environment", "as", 1, io->term);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (r >= 0) {
+                int in = io->tty ? io->slave : io->in_theirs >= 0 ? io->in_theirs : STDIN_FILENO,
+                    out = io->tty ? io->slave : io->out_theirs >= 0 ? io->out_theirs : STDOUT_FILENO,
+                    err = io->tty ? io->slave : io->err_theirs >= 0 ? io->err_theirs : STDERR_FILENO;
+                r = sd_bus_message_append(m, "hhht", in, out, err, io->tty ? PEAPOD_EXEC_TTY : UINT64_C(0));
+        }
+        if (r < 0)
+                return log_error_errno(r, "Failed to build Exec call: %m");
+        r = sd_bus_call(bus, m, CLI_SLOW_CALL_USEC, &error, &reply);
+        if (r < 0)
+                return cli_log_bus_error(&error, r);
+        r = sd_bus_message_read(reply, "s", &s);
+        if (r < 0)
+                return log_error_errno(r, "Failed to parse Exec reply: %m");
+        r = cli_watch_set_peer(watch, reply);
+        if (r < 0)
+                return r;
+        *ret_id = strdup(s);
+        return *ret_id ? 0 : log_oom();
+}
+
+/* Its end may have been signalled before Exec answered. */
+static void exec_wait_take_early(ExecWait *w) {
+        for (size_t i = 0; w->early_ids && w->early_ids[i]; i++)
+                if (streq(w->early_ids[i], w->id)) {
+                        w->done = true;
+                        w->result = strdup(w->early_results[i]);
+                        w->status = w->early_status[i];
+                }
+}
+
+/* Relay until the command's end is signalled or peapodd is gone. */
+static int enter_relay(sd_bus *bus, CliWatch *watch, ExecWait *w, EnterStdio *io) {
+        int r;
+
+        if (io->tty) {
+                cli_pty_watch_resize();
+                r = cli_terminal_make_raw();
+                if (r < 0)
+                        log_debug_errno(r, "Failed to put the terminal into raw mode: %m");
+        }
+
+        forward_signals();
+        while (!w->done && !cli_watch_gone(watch)) {
+                struct pollfd pfd[1 + ELEMENTSOF(io->relays)] = {
+                        { .fd = sd_bus_get_fd(bus), .events = (short) sd_bus_get_events(bus) },
+                };
+                uint64_t usec = UINT64_MAX;
+                int timeout = -1;
+
+                r = sd_bus_process(bus, NULL);
+                if (r < 0)
+                        return log_error_errno(r, "Lost the connection to the bus: %m");
+                if (r > 0)
+                        continue;
+                if (pending_signal != 0) {
+                        kill_exec(bus, w->id, pending_signal);
+                        pending_signal = 0;
+                }
+                if (io->tty)
+                        cli_pty_resize_if_needed(io->master);
+                cli_relays_pollfds(io->relays, io->n_relays, pfd + 1);
+                if (sd_bus_get_timeout(bus, &usec) >= 0 && usec != UINT64_MAX)
+                        timeout = 100;
+                if (poll(pfd, 1 + io->n_relays, timeout) < 0 && errno != EINTR)
+                        return log_error_errno(errno, "poll() failed: %m");
+                cli_relays_dispatch(io->relays, io->n_relays, pfd + 1);
+        }
+        /* What the command wrote last is still in the pty or the pipes. */
+        cli_relays_drain_output(io->relays, io->n_relays);
+        cli_terminal_restore();
+        return 0;
+}
+
+/* Our exit status is the command's (128 + signal when killed). */
+static int exec_wait_result(const ExecWait *w) {
+        if (!w->done)
+                return log_error_errno(ECONNRESET, "peapodd exited while the command ran; its end is unknown.");
+        if (streq_ptr(w->result, "exited")) {
+                cli_exit_status = w->status;
+                return 0;
+        }
+        if (streq_ptr(w->result, "killed") || streq_ptr(w->result, "dumped")) {
+                cli_exit_status = 128 + w->status;
+                return 0;
+        }
+        return log_error_errno(EIO, "The command's end is unknown.");
+}
+
+int verb_enter(int argc, char *argv[]) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
+        _cleanup_(cli_watch_done) CliWatch watch = {};
+        _cleanup_(exec_wait_done) ExecWait w = {};
+        _cleanup_free_ char *pod_path = NULL, *app = NULL, *id = NULL;
+        _cleanup_(enter_stdio_done) EnterStdio io = ENTER_STDIO_INIT;
+        _cleanup_strv_free_ char **cmd = NULL;
+        const char *app_arg = NULL;
+        int r;
+
+        r = enter_parse_args(argc, argv, &app_arg, &io.tty, &cmd);
+        if (r <= 0)
+                return r;
 
         r = cli_bus_open(&bus);
         if (r < 0)
@@ -199,123 +376,28 @@ int verb_enter(int argc, char *argv[]) {
         if (r < 0)
                 return r;
 
-        if (tty) {
-                r = cli_pty_open(&master, &slave);
-                if (r < 0)
-                        return log_error_errno(r, "Failed to allocate a pty: %m");
-                s = getenv("TERM");
-                if (asprintf(&term, "TERM=%s", s && !strchr(s, '\n') ? s : "xterm") < 0)
-                        return log_oom();
-                relays[n_relays++] = (CliRelay) { .from = &std_in, .to = &master };
-                relays[n_relays++] = (CliRelay) { .from = &master, .to = &std_out, .output = true, .close_at_end = &master };
-        } else {
-                if ((r = pipe_instead_of_terminal(STDIN_FILENO, true, &in_theirs, &in_ours)) < 0 ||
-                    (r = pipe_instead_of_terminal(STDOUT_FILENO, false, &out_theirs, &out_ours)) < 0 ||
-                    (r = pipe_instead_of_terminal(STDERR_FILENO, false, &err_theirs, &err_ours)) < 0)
-                        return log_error_errno(r, "Failed to make pipes: %m");
-                if (in_ours >= 0)
-                        relays[n_relays++] = (CliRelay) { .from = &std_in, .to = &in_ours, .close_at_end = &in_ours };
-                if (out_ours >= 0)
-                        relays[n_relays++] = (CliRelay) { .from = &out_ours, .to = &std_out, .output = true, .close_at_end = &out_ours };
-                if (err_ours >= 0)
-                        relays[n_relays++] = (CliRelay) { .from = &err_ours, .to = &std_err, .output = true, .close_at_end = &err_ours };
-        }
+        r = enter_stdio_setup(&io);
+        if (r < 0)
+                return r;
         /* A command that closes its stdin early must not kill us through
          * the pipe we relay into. */
         (void) signal(SIGPIPE, SIG_IGN);
 
-        r = sd_bus_message_new_method_call(bus, &m, PEAPOD_BUS_NAME, pod_path, PEAPOD_POD_INTERFACE, "Exec");
-        if (r >= 0)
-                r = sd_bus_message_append(m, "s", app);
-        if (r >= 0)
-                r = sd_bus_message_append_strv(m, cmd);
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'a', "(sv)");
-        if (r >= 0 && term)
-                r = sd_bus_message_append(m, "(sv)", "Environment", "as", 1, term);
-        if (r >= 0)
-                r = sd_bus_message_close_container(m);
-        if (r >= 0) {
-                int in = tty ? slave : in_theirs >= 0 ? in_theirs : STDIN_FILENO,
-                    out = tty ? slave : out_theirs >= 0 ? out_theirs : STDOUT_FILENO,
-                    err = tty ? slave : err_theirs >= 0 ? err_theirs : STDERR_FILENO;
-                r = sd_bus_message_append(m, "hhht", in, out, err, tty ? PEAPOD_EXEC_TTY : UINT64_C(0));
-        }
-        if (r < 0)
-                return log_error_errno(r, "Failed to build Exec call: %m");
-        r = sd_bus_call(bus, m, CLI_SLOW_CALL_USEC, &error, &reply);
-        if (r < 0)
-                return cli_log_bus_error(&error, r);
-        r = sd_bus_message_read(reply, "s", &s);
-        if (r < 0)
-                return log_error_errno(r, "Failed to parse Exec reply: %m");
-        r = cli_watch_set_peer(&watch, reply);
+        r = enter_call_exec(bus, pod_path, app, cmd, &io, &watch, &id);
         if (r < 0)
                 return r;
-        id = strdup(s);
-        if (!id)
-                return log_oom();
         w.id = id;
         /* The unit holds its own copies; ours would keep the pty and the
          * pipes open after the command is gone, and we would never see
          * their end. */
-        slave = safe_close(slave);
-        in_theirs = safe_close(in_theirs);
-        out_theirs = safe_close(out_theirs);
-        err_theirs = safe_close(err_theirs);
-        for (size_t i = 0; w.early_ids && w.early_ids[i]; i++)
-                if (streq(w.early_ids[i], id)) {
-                        w.done = true;
-                        w.result = strdup(w.early_results[i]);
-                        w.status = w.early_status[i];
-                }
+        io.slave = safe_close(io.slave);
+        io.in_theirs = safe_close(io.in_theirs);
+        io.out_theirs = safe_close(io.out_theirs);
+        io.err_theirs = safe_close(io.err_theirs);
+        exec_wait_take_early(&w);
 
-        if (tty) {
-                cli_pty_watch_resize();
-                r = cli_terminal_make_raw();
-                if (r < 0)
-                        log_debug_errno(r, "Failed to put the terminal into raw mode: %m");
-        }
-
-        forward_signals();
-        while (!w.done && !cli_watch_gone(&watch)) {
-                struct pollfd pfd[1 + ELEMENTSOF(relays)] = {
-                        { .fd = sd_bus_get_fd(bus), .events = (short) sd_bus_get_events(bus) },
-                };
-                uint64_t usec = UINT64_MAX;
-                int timeout = -1;
-
-                r = sd_bus_process(bus, NULL);
-                if (r < 0)
-                        return log_error_errno(r, "Lost the connection to the bus: %m");
-                if (r > 0)
-                        continue;
-                if (pending_signal != 0) {
-                        kill_exec(bus, id, pending_signal);
-                        pending_signal = 0;
-                }
-                if (tty)
-                        cli_pty_resize_if_needed(master);
-                cli_relays_pollfds(relays, n_relays, pfd + 1);
-                if (sd_bus_get_timeout(bus, &usec) >= 0 && usec != UINT64_MAX)
-                        timeout = 100;
-                if (poll(pfd, 1 + n_relays, timeout) < 0 && errno != EINTR)
-                        return log_error_errno(errno, "poll() failed: %m");
-                cli_relays_dispatch(relays, n_relays, pfd + 1);
-        }
-        /* What the command wrote last is still in the pty or the pipes. */
-        cli_relays_drain_output(relays, n_relays);
-        cli_terminal_restore();
-
-        if (!w.done)
-                return log_error_errno(ECONNRESET, "peapodd exited while the command ran; its end is unknown.");
-        if (streq_ptr(w.result, "exited")) {
-                cli_exit_status = w.status;
-                return 0;
-        }
-        if (streq_ptr(w.result, "killed") || streq_ptr(w.result, "dumped")) {
-                cli_exit_status = 128 + w.status;
-                return 0;
-        }
-        return log_error_errno(EIO, "The command's end is unknown.");
+        r = enter_relay(bus, &watch, &w, &io);
+        if (r < 0)
+                return r;
+        return exec_wait_result(&w);
 }

@@ -540,6 +540,34 @@ static int verb_image_gc(int argc, char *argv[]) {
         return 0;
 }
 
+/* An ACI with its detached signature: rkt's convention is that X.aci.asc
+ * signs X.aci; peapodd decides what a missing one means. */
+static int import_aci(sd_bus *bus, int fd, const char *file, const char *name, bool insecure_image, bool quiet,
+                      char **ret_ids) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
+        _cleanup_free_ char *asc_path = NULL, *asc = NULL;
+        size_t asc_size = 0;
+        int r;
+
+        if (asprintf(&asc_path, "%s.asc", file) < 0)
+                return log_oom();
+        r = read_file(asc_path, GPG_SIGNATURE_SIZE_MAX, &asc, &asc_size);
+        if (r < 0 && r != -ENOENT)
+                return log_error_errno(r, "Failed to read %s: %m", asc_path);
+        r = sd_bus_message_new_method_call(bus, &call, PEAPOD_BUS_NAME, PEAPOD_ROOT_PATH, PEAPOD_MANAGER_INTERFACE,
+                                           "ImportImageWithSignature");
+        if (r >= 0)
+                r = sd_bus_message_append(call, "h", fd);
+        if (r >= 0)
+                r = sd_bus_message_append_array(call, 'y', asc ?: "", asc ? asc_size : 0);
+        if (r >= 0)
+                r = sd_bus_message_append(call, "st", name,
+                                          insecure_image ? PEAPOD_IMAGE_INSECURE_SKIP_VERIFY : UINT64_C(0));
+        if (r < 0)
+                return log_error_errno(r, "Failed to build ImportImageWithSignature call: %m");
+        return job_send_and_wait(bus, "import", file, quiet, ret_ids, call);
+}
+
 static int verb_image_import(int argc, char *argv[]) {
         enum { ARG_NAME = 0x100, ARG_INSECURE_OPTIONS };
         static const struct option options[] = {
@@ -593,31 +621,9 @@ static int verb_image_import(int argc, char *argv[]) {
                 return r;
         if (insecure_image)
                 warn_insecure_image(file);
-        if (endswith(file, ".aci")) {
-                /* rkt's convention: X.aci.asc is the detached signature of
-                 * X.aci; peapodd decides what a missing one means. */
-                _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
-                _cleanup_free_ char *asc_path = NULL, *asc = NULL;
-                size_t asc_size = 0;
-
-                if (asprintf(&asc_path, "%s.asc", file) < 0)
-                        return log_oom();
-                r = read_file(asc_path, GPG_SIGNATURE_SIZE_MAX, &asc, &asc_size);
-                if (r < 0 && r != -ENOENT)
-                        return log_error_errno(r, "Failed to read %s: %m", asc_path);
-                r = sd_bus_message_new_method_call(bus, &call, PEAPOD_BUS_NAME, PEAPOD_ROOT_PATH, PEAPOD_MANAGER_INTERFACE,
-                                                   "ImportImageWithSignature");
-                if (r >= 0)
-                        r = sd_bus_message_append(call, "h", fd);
-                if (r >= 0)
-                        r = sd_bus_message_append_array(call, 'y', asc ?: "", asc ? asc_size : 0);
-                if (r >= 0)
-                        r = sd_bus_message_append(call, "st", name,
-                                                  insecure_image ? PEAPOD_IMAGE_INSECURE_SKIP_VERIFY : UINT64_C(0));
-                if (r < 0)
-                        return log_error_errno(r, "Failed to build ImportImageWithSignature call: %m");
-                r = job_send_and_wait(bus, "import", file, quiet, &ids, call);
-        } else
+        if (endswith(file, ".aci"))
+                r = import_aci(bus, fd, file, name, insecure_image, quiet, &ids);
+        else
                 r = job_call_and_wait(bus, "import", streq(file, "-") ? "standard input" : file, quiet, &ids,
                                       "ImportImage", "hst", fd, name,
                                       insecure_image ? PEAPOD_IMAGE_INSECURE_SKIP_VERIFY : UINT64_C(0));

@@ -16,6 +16,54 @@ static int pod_compare(const void *a, const void *b) {
         return strcmp(x->name, y->name);
 }
 
+/* A pod's published ports, as "a, b". */
+static int pod_ports_to_string(const PodInfo *p, char **ret) {
+        _cleanup_free_ char *ports = NULL;
+
+        for (size_t k = 0; k < p->n_ports; k++) {
+                _cleanup_free_ char *port = NULL;
+                char *n;
+
+                if (format_pod_port(&p->ports[k], &port) < 0 ||
+                    asprintf(&n, "%s%s%s", strempty(ports), ports ? ", " : "", port) < 0)
+                        return log_oom();
+                free(ports);
+                ports = n;
+        }
+        *ret = TAKE_PTR(ports);
+        return 0;
+}
+
+static int print_pod_table(const PodList *l, bool legend) {
+        _cleanup_(table_freep) Table *t = NULL;
+        uint64_t now;
+
+        t = table_new(5, "ID", "NAME", "STATE", "CREATED", "PORTS");
+        if (!t)
+                return log_oom();
+        now = now_usec(CLOCK_REALTIME);
+        for (size_t i = 0; i < l->n; i++) {
+                const PodInfo *p = &l->pods[i];
+                _cleanup_free_ char *ports = NULL;
+                char short_id[13], when[64];
+
+                if (pod_ports_to_string(p, &ports) < 0)
+                        return -ENOMEM;
+                /* 12 digits, as docker and podman show ids: unique in practice
+                 * and accepted back as a prefix. */
+                snprintf(short_id, sizeof(short_id), "%s", p->id);
+                if (table_add_row(t, short_id, p->name, p->state,
+                                  format_timestamp_relative(when, sizeof(when), p->created_usec, now), strempty(ports)) < 0)
+                        return log_oom();
+        }
+
+        if (table_rows(t) > 0 || legend)
+                table_print(t, stdout, legend);
+        if (legend)
+                printf("\n%zu pod%s listed.\n", table_rows(t), table_rows(t) == 1 ? "" : "s");
+        return 0;
+}
+
 int verb_list(int argc, char *argv[]) {
         enum { ARG_FORMAT = 0x100, ARG_NO_LEGEND };
         static const struct option options[] = {
@@ -25,11 +73,9 @@ int verb_list(int argc, char *argv[]) {
                 {}
         };
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-        _cleanup_(table_freep) Table *t = NULL;
         OutputFormat format = OUTPUT_TABLE;
         bool legend = true;
         _cleanup_(pod_list_done) PodList l = {};
-        uint64_t now;
         int c, r;
 
         while ((c = getopt_long(argc, argv, ":h", options, NULL)) >= 0)
@@ -69,36 +115,5 @@ int verb_list(int argc, char *argv[]) {
                 return cli_print_json(j);
         }
 
-        t = table_new(5, "ID", "NAME", "STATE", "CREATED", "PORTS");
-        if (!t)
-                return log_oom();
-        now = now_usec(CLOCK_REALTIME);
-        for (size_t i = 0; i < l.n; i++) {
-                const PodInfo *p = &l.pods[i];
-                _cleanup_free_ char *ports = NULL;
-                char short_id[13], when[64];
-
-                for (size_t k = 0; k < p->n_ports; k++) {
-                        _cleanup_free_ char *port = NULL;
-                        char *n;
-
-                        if (format_pod_port(&p->ports[k], &port) < 0 ||
-                            asprintf(&n, "%s%s%s", strempty(ports), ports ? ", " : "", port) < 0)
-                                return log_oom();
-                        free(ports);
-                        ports = n;
-                }
-                /* 12 digits, as docker and podman show ids: unique in practice
-                 * and accepted back as a prefix. */
-                snprintf(short_id, sizeof(short_id), "%s", p->id);
-                if (table_add_row(t, short_id, p->name, p->state,
-                                  format_timestamp_relative(when, sizeof(when), p->created_usec, now), strempty(ports)) < 0)
-                        return log_oom();
-        }
-
-        if (table_rows(t) > 0 || legend)
-                table_print(t, stdout, legend);
-        if (legend)
-                printf("\n%zu pod%s listed.\n", table_rows(t), table_rows(t) == 1 ? "" : "s");
-        return 0;
+        return print_pod_table(&l, legend);
 }

@@ -154,6 +154,63 @@ static int parse_registry(const char *arg, char **ret) {
         return 0;
 }
 
+/* The user name (asked on the terminal unless given) and the password
+ * (asked, or one line of stdin): checked, never taken from an argument. */
+static int login_read_credentials(bool password_stdin, char **username, char **ret_password) {
+        _cleanup_secret_ char *password = NULL;
+        int r;
+
+        if (!*username) {
+                r = prompt("Username: ", false, username);
+                if (r == -ENOTTY)
+                        return log_usage_error("stdin is not a terminal to ask for the user name: give --username.");
+                if (r < 0)
+                        return log_error_errno(r, "Failed to read the user name: %m");
+        }
+        if (isempty(*username) || strchr(*username, ':') || has_control_chars(*username))
+                return log_usage_error("Invalid user name: empty, or with ':' or control characters.");
+
+        if (password_stdin)
+                r = read_line(STDIN_FILENO, true, &password);
+        else {
+                r = prompt("Password: ", true, &password);
+                if (r == -ENOTTY)
+                        return log_usage_error("stdin is not a terminal to ask for the password: pipe it in with "
+                                               "--password-stdin (never as an argument).");
+        }
+        if (r == -E2BIG)
+                return log_error_errno(r, "The password is longer than %d bytes.", SECRET_MAX);
+        if (r == -EBADMSG)
+                return log_error_errno(r, "The password contains a NUL byte.");
+        if (r < 0)
+                return log_error_errno(r, "Failed to read the password: %m");
+        if (isempty(password))
+                return log_error_errno(EINVAL, "Empty password: nothing saved.");
+        *ret_password = TAKE_PTR(password);
+        return 0;
+}
+
+/* The registry accepts these credentials, before they are saved. */
+static int login_check(const RegistriesConf *conf, char *registry, char *username, char *password) {
+        _cleanup_(registry_client_freep) RegistryClient *client = NULL;
+        AuthEntry entry = { .registry = registry, .username = username, .password = password };
+        AuthFile auth = { .entries = &entry, .n_entries = 1 };
+        PeapodError e = {};
+        int r;
+
+        r = registry_client_new(&(RegistryClientOptions) { .config = conf, .auth = &auth, .max_tries = 2 }, &client);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up a registry client: %m");
+        r = registry_check_login(client, registry, &e);
+        if (r == -EACCES)
+                return log_error_errno(r, "Login to %s failed, nothing saved: %s", registry, e.message);
+        if (r < 0)
+                return log_error_errno(r, "Cannot check the credentials with %s, nothing saved: %s "
+                                       "(--no-check saves them unchecked)",
+                                       registry, e.message[0] ? e.message : strerror(-r));
+        return 0;
+}
+
 int verb_login(int argc, char *argv[]) {
         enum { ARG_PASSWORD_STDIN = 0x100, ARG_NO_CHECK };
         static const struct option options[] = {
@@ -203,49 +260,13 @@ int verb_login(int argc, char *argv[]) {
                 return r;
         path = registries_conf_auth_file(conf);
 
-        if (!username) {
-                r = prompt("Username: ", false, &username);
-                if (r == -ENOTTY)
-                        return log_usage_error("stdin is not a terminal to ask for the user name: give --username.");
-                if (r < 0)
-                        return log_error_errno(r, "Failed to read the user name: %m");
-        }
-        if (isempty(username) || strchr(username, ':') || has_control_chars(username))
-                return log_usage_error("Invalid user name: empty, or with ':' or control characters.");
-
-        if (password_stdin)
-                r = read_line(STDIN_FILENO, true, &password);
-        else {
-                r = prompt("Password: ", true, &password);
-                if (r == -ENOTTY)
-                        return log_usage_error("stdin is not a terminal to ask for the password: pipe it in with "
-                                               "--password-stdin (never as an argument).");
-        }
-        if (r == -E2BIG)
-                return log_error_errno(r, "The password is longer than %d bytes.", SECRET_MAX);
-        if (r == -EBADMSG)
-                return log_error_errno(r, "The password contains a NUL byte.");
+        r = login_read_credentials(password_stdin, &username, &password);
         if (r < 0)
-                return log_error_errno(r, "Failed to read the password: %m");
-        if (isempty(password))
-                return log_error_errno(EINVAL, "Empty password: nothing saved.");
-
+                return r;
         if (check) {
-                _cleanup_(registry_client_freep) RegistryClient *client = NULL;
-                AuthEntry entry = { .registry = registry, .username = username, .password = password };
-                AuthFile auth = { .entries = &entry, .n_entries = 1 };
-
-                r = registry_client_new(&(RegistryClientOptions) { .config = conf, .auth = &auth, .max_tries = 2 },
-                                        &client);
+                r = login_check(conf, registry, username, password);
                 if (r < 0)
-                        return log_error_errno(r, "Failed to set up a registry client: %m");
-                r = registry_check_login(client, registry, &e);
-                if (r == -EACCES)
-                        return log_error_errno(r, "Login to %s failed, nothing saved: %s", registry, e.message);
-                if (r < 0)
-                        return log_error_errno(r, "Cannot check the credentials with %s, nothing saved: %s "
-                                               "(--no-check saves them unchecked)",
-                                               registry, e.message[0] ? e.message : strerror(-r));
+                        return r;
         }
 
         r = auth_file_update(path, registry, username, password, &e);

@@ -166,6 +166,91 @@ static void on_run_interrupt(int sig) {
         run_interrupted = 1;
 }
 
+/* A foreground run (a boot pod's unit) outlives a restart of peapodd, as
+ * the pod does: the next peapodd (bus activation, or its unit's restart) is
+ * watched instead. */
+static int follow_rewatch(sd_bus *bus, CliWatch *watch) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r;
+
+        cli_watch_done(watch);
+        r = cli_watch_begin(bus, watch);
+        if (r < 0)
+                return r;
+        r = sd_bus_call_method(bus, PEAPOD_BUS_NAME, PEAPOD_ROOT_PATH, "org.freedesktop.DBus.Peer", "Ping", NULL,
+                               &reply, NULL);
+        if (r < 0)
+                return log_error_errno(r, "peapodd exited while following the logs and did not come back: %m");
+        return cli_watch_set_peer(watch, reply);
+}
+
+static int print_and_flush(PodJournal *j, LogsPrinter *p) {
+        int r;
+
+        r = print_available(j, p);
+        if (r < 0)
+                return r;
+        if (fflush(stdout) != 0 || fflush(stderr) != 0)
+                return -EIO;
+        return r;
+}
+
+/* The pod has ended: what is left of its logs. */
+static int follow_print_rest(PodJournal *j, LogsPrinter *p, CliRunIo *io) {
+        int r;
+
+        if (io) {
+                /* The app's last output, then our terminal as it was, for
+                 * the rest. */
+                cli_run_io_drain(io);
+                cli_terminal_restore();
+        }
+        /* The apps are gone; make journald write out what it still holds
+         * (root only), then print the rest, until nothing new came for
+         * 300 ms (journald tells readers at most every 250 ms). */
+        (void) pod_journal_synchronize(POD_JOURNAL_NAMESPACE, 60 * USEC_PER_SEC);
+        do {
+                r = pod_journal_process(j);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to read the journal: %m");
+                r = print_and_flush(j, p);
+                if (r < 0)
+                        return r;
+                usleep(300 * 1000);
+        } while (r > 0);
+        return 0;
+}
+
+/* Wait for the journal, the bus or the run's fds, and handle what came. */
+static int follow_wait(PodJournal *j, sd_bus *bus, CliRunIo *io) {
+        /* Also look every 100 ms: journald signals new entries to readers
+         * at most every 250 ms. */
+        struct pollfd fds[2 + CLI_RUN_IO_POLLFDS] = {
+                { .fd = pod_journal_get_fd(j), .events = POLLIN },
+                { .fd = sd_bus_get_fd(bus), .events = (short) sd_bus_get_events(bus) },
+        };
+        size_t n_fds = 2;
+        int r;
+
+        if (io)
+                n_fds += cli_run_io_pollfds(io, fds + 2);
+        if (poll(fds, n_fds, 100) < 0 && errno != EINTR)
+                return log_error_errno(errno, "Failed to wait: %m");
+        if (io)
+                cli_run_io_dispatch(io, fds + 2);
+        if (fds[0].revents) {
+                r = pod_journal_process(j);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to read the journal: %m");
+        }
+        do
+                r = sd_bus_process(bus, NULL);
+        while (r > 0);
+        if (r < 0)
+                return log_error_errno(r, "Lost the connection to peapodd: %m");
+        return 0;
+}
+
 /* Print new lines as they come, until the pod is no longer running. Woken
  * by the journal's fd and by the pod's PropertiesChanged on the bus. With
  * stop_pod (a foreground 'run'), an interrupt asks peapodd to stop that
@@ -191,22 +276,8 @@ static int follow(PodJournal *j, LogsPrinter *p, sd_bus *bus, const char *pod_pa
                         return log_error_errno(ECONNRESET, "peapodd exited while following the logs; "
                                                "the pod's end would not be noticed.");
                 if (cli_watch_gone(&watch)) {
-                        /* A foreground run (a boot pod's unit) outlives a
-                         * restart of peapodd, as the pod does: the next
-                         * peapodd (bus activation, or its unit's restart)
-                         * is watched instead, and the pod's state asked
-                         * again. */
-                        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-
-                        cli_watch_done(&watch);
-                        r = cli_watch_begin(bus, &watch);
-                        if (r < 0)
-                                return r;
-                        r = sd_bus_call_method(bus, PEAPOD_BUS_NAME, PEAPOD_ROOT_PATH, "org.freedesktop.DBus.Peer", "Ping",
-                                               NULL, &reply, NULL);
-                        if (r < 0)
-                                return log_error_errno(r, "peapodd exited while following the logs and did not come back: %m");
-                        r = cli_watch_set_peer(&watch, reply);
+                        /* The pod's state is asked again of the next peapodd. */
+                        r = follow_rewatch(bus, &watch);
                         if (r < 0)
                                 return r;
                         changed = true;
@@ -228,67 +299,54 @@ static int follow(PodJournal *j, LogsPrinter *p, sd_bus *bus, const char *pod_pa
                         r = get_pod_state(bus, pod_path, &state);
                         if (r < 0)
                                 return r;
-                        if (!state || !pod_is_live(state)) {
-                                if (io) {
-                                        /* The app's last output, then our
-                                         * terminal as it was, for the rest. */
-                                        cli_run_io_drain(io);
-                                        cli_terminal_restore();
-                                }
-                                /* The apps are gone; make journald write out
-                                 * what it still holds (root only), then print
-                                 * the rest, until nothing new came for
-                                 * 300 ms (journald tells readers at most
-                                 * every 250 ms). */
-                                (void) pod_journal_synchronize(POD_JOURNAL_NAMESPACE, 60 * USEC_PER_SEC);
-                                do {
-                                        r = pod_journal_process(j);
-                                        if (r < 0)
-                                                return log_error_errno(r, "Failed to read the journal: %m");
-                                        r = print_available(j, p);
-                                        if (r < 0)
-                                                return r;
-                                        if (fflush(stdout) != 0 || fflush(stderr) != 0)
-                                                return -EIO;
-                                        usleep(300 * 1000);
-                                } while (r > 0);
-                                return 0;
-                        }
+                        if (!state || !pod_is_live(state))
+                                return follow_print_rest(j, p, io);
                 }
-                r = print_available(j, p);
+                r = print_and_flush(j, p);
                 if (r < 0)
                         return r;
-                if (fflush(stdout) != 0 || fflush(stderr) != 0)
-                        return -EIO;
-
-                /* Also look every 100 ms: journald signals new entries to
-                 * readers at most every 250 ms. */
-                struct pollfd fds[2 + CLI_RUN_IO_POLLFDS] = {
-                        { .fd = pod_journal_get_fd(j), .events = POLLIN },
-                        { .fd = sd_bus_get_fd(bus), .events = (short) sd_bus_get_events(bus) },
-                };
-                size_t n_fds = 2;
-
-                if (io)
-                        n_fds += cli_run_io_pollfds(io, fds + 2);
-                if (poll(fds, n_fds, 100) < 0 && errno != EINTR)
-                        return log_error_errno(errno, "Failed to wait: %m");
-                if (io)
-                        cli_run_io_dispatch(io, fds + 2);
-                if (fds[0].revents) {
-                        r = pod_journal_process(j);
-                        if (r < 0)
-                                return log_error_errno(r, "Failed to read the journal: %m");
-                }
-                do
-                        r = sd_bus_process(bus, NULL);
-                while (r > 0);
+                r = follow_wait(j, bus, io);
                 if (r < 0)
-                        return log_error_errno(r, "Lost the connection to peapodd: %m");
+                        return r;
         }
 }
 
-int verb_logs(int argc, char *argv[]) {
+typedef struct LogsArgs {
+        bool follow, prefix, raw, have_lines, only_stdout, only_stderr;
+        const char *pod, *app, *since_arg, *until_arg;
+        uint64_t lines, since, until;
+} LogsArgs;
+
+/* What the options say together, and the operands. */
+static int logs_args_check(int argc, char *argv[], LogsArgs *a, LogsPrinter *printer) {
+        if (optind >= argc)
+                return log_usage_error("Missing pod; see 'peapod logs --help'.");
+        if (argc - optind > 2)
+                return log_usage_error("Too many arguments: 'peapod logs POD [APP]'.");
+        if (a->only_stdout && a->only_stderr)
+                return log_usage_error("--stdout and --stderr exclude each other (give neither for both).");
+        if (a->since_arg && a->until_arg && a->since > a->until)
+                return log_usage_error("--since='%s' is after --until='%s'.", a->since_arg, a->until_arg);
+        if (a->follow && a->until_arg)
+                return log_usage_error("--follow and --until exclude each other.");
+        if (a->raw && printer->output == LOGS_JSON)
+                return log_usage_error("--raw and --format=json exclude each other (JSON is always escaped).");
+        /* An app's line is untrusted: written as it is, ESC, CR and the
+         * like would let it draw over its "app | " prefix to pass for
+         * another app, set the terminal's title or clear the screen.
+         * Text is escaped wherever it goes (a file is read on a terminal
+         * later); CRI lines, meant for files, only on a terminal. --raw
+         * asks for the bytes. */
+        printer->escape = !a->raw && (printer->output == LOGS_TEXT || isatty(STDOUT_FILENO));
+        a->pod = argv[optind];
+        if (argc - optind == 2)
+                a->app = argv[optind + 1];
+        return 1;
+}
+
+/* 1 to go on, 0 when --help was shown, or a logged error. How lines look
+ * goes into printer. */
+static int logs_parse_args(int argc, char *argv[], LogsArgs *a, LogsPrinter *printer) {
         enum { ARG_NO_PREFIX = 0x100, ARG_SINCE, ARG_UNTIL, ARG_STDOUT, ARG_STDERR, ARG_FORMAT, ARG_CRI_FORMAT, ARG_RAW };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -306,14 +364,7 @@ int verb_logs(int argc, char *argv[]) {
                 { "raw", no_argument, NULL, ARG_RAW },
                 {}
         };
-        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-        _cleanup_(pod_journal_freep) PodJournal *j = NULL;
-        _cleanup_(pod_info_done) PodInfo p = {};
-        _cleanup_(logs_printer_done) LogsPrinter printer = {};
-        bool follow_flag = false, prefix = true, raw = false, have_lines = false, only_stdout = false, only_stderr = false;
-        const char *pod, *app = NULL, *since_arg = NULL, *until_arg = NULL;
-        uint64_t lines = 0, since = 0, until = UINT64_MAX, now = now_usec(CLOCK_REALTIME);
-        size_t n_sel = 0;
+        uint64_t now = now_usec(CLOCK_REALTIME);
         int c, r;
 
         while ((c = getopt_long(argc, argv, ":hfn:t", options, NULL)) >= 0)
@@ -322,154 +373,179 @@ int verb_logs(int argc, char *argv[]) {
                         verb_help("logs");
                         return 0;
                 case 'f':
-                        follow_flag = true;
+                        a->follow = true;
                         break;
                 case 'n':
-                        r = parse_lines(optarg, &lines);
+                        r = parse_lines(optarg, &a->lines);
                         if (r < 0)
                                 return r;
-                        have_lines = true;
+                        a->have_lines = true;
                         break;
                 case 't':
-                        printer.timestamps = true;
+                        printer->timestamps = true;
                         break;
                 case ARG_SINCE:
-                        since_arg = optarg;
-                        if (log_time_parse(optarg, now, &since) < 0)
+                        a->since_arg = optarg;
+                        if (log_time_parse(optarg, now, &a->since) < 0)
                                 return log_usage_error("Invalid --since='%s'; see 'peapod logs --help'.", optarg);
                         break;
                 case ARG_UNTIL:
-                        until_arg = optarg;
-                        if (log_time_parse(optarg, now, &until) < 0)
+                        a->until_arg = optarg;
+                        if (log_time_parse(optarg, now, &a->until) < 0)
                                 return log_usage_error("Invalid --until='%s'; see 'peapod logs --help'.", optarg);
                         break;
                 case ARG_STDOUT:
-                        only_stdout = true;
+                        a->only_stdout = true;
                         break;
                 case ARG_STDERR:
-                        only_stderr = true;
+                        a->only_stderr = true;
                         break;
                 case ARG_FORMAT:
                         if (streq(optarg, "text"))
-                                printer.output = LOGS_TEXT;
+                                printer->output = LOGS_TEXT;
                         else if (streq(optarg, "json"))
-                                printer.output = LOGS_JSON;
+                                printer->output = LOGS_JSON;
                         else
                                 return log_usage_error("Invalid --format='%s': expected 'text' or 'json'.", optarg);
                         break;
                 case ARG_CRI_FORMAT:
-                        printer.output = LOGS_CRI;
+                        printer->output = LOGS_CRI;
                         break;
                 case ARG_NO_PREFIX:
-                        prefix = false;
+                        a->prefix = false;
                         break;
                 case ARG_RAW:
-                        raw = true;
+                        a->raw = true;
                         break;
                 default:
                         return cli_getopt_error(c, argv);
                 }
-        if (optind >= argc)
-                return log_usage_error("Missing pod; see 'peapod logs --help'.");
-        if (argc - optind > 2)
-                return log_usage_error("Too many arguments: 'peapod logs POD [APP]'.");
-        if (only_stdout && only_stderr)
-                return log_usage_error("--stdout and --stderr exclude each other (give neither for both).");
-        if (since_arg && until_arg && since > until)
-                return log_usage_error("--since='%s' is after --until='%s'.", since_arg, until_arg);
-        if (follow_flag && until_arg)
-                return log_usage_error("--follow and --until exclude each other.");
-        if (raw && printer.output == LOGS_JSON)
-                return log_usage_error("--raw and --format=json exclude each other (JSON is always escaped).");
-        /* An app's line is untrusted: written as it is, ESC, CR and the
-         * like would let it draw over its "app | " prefix to pass for
-         * another app, set the terminal's title or clear the screen.
-         * Text is escaped wherever it goes (a file is read on a terminal
-         * later); CRI lines, meant for files, only on a terminal. --raw
-         * asks for the bytes. */
-        printer.escape = !raw && (printer.output == LOGS_TEXT || isatty(STDOUT_FILENO));
-        pod = argv[optind];
-        if (argc - optind == 2)
-                app = argv[optind + 1];
+        return logs_args_check(argc, argv, a, printer);
+}
 
-        r = cli_bus_open(&bus);
-        if (r < 0)
-                return r;
-        r = cli_get_pod_info(bus, pod, &p);
-        if (r < 0)
-                return r;
-        if (!follow_flag)
-                /* The journal is read directly; peapodd is not needed any more. */
-                bus = sd_bus_flush_close_unref(bus);
+/* How many of the pod's apps are asked for (ret_n_sel), and the prefix
+ * that tells their lines apart. */
+static int logs_select_apps(const LogsArgs *a, const PodInfo *p, LogsPrinter *printer, size_t *ret_n_sel) {
+        size_t n_sel = 0;
 
         /* Lines are selected by the pod's id and the app's name, not by
          * the apps the pod has now: an app removed from the pod keeps its
          * lines until the pod is removed. */
-        for (size_t i = 0; i < p.n_apps; i++)
-                if (!app || streq(p.apps[i].name, app))
+        for (size_t i = 0; i < p->n_apps; i++)
+                if (!a->app || streq(p->apps[i].name, a->app))
                         n_sel++;
         /* Following waits for new lines: only of an app the pod has. */
-        if (app && (!app_name_is_valid(app) || (n_sel == 0 && follow_flag)))
-                return log_error_errno(ENOENT, "Pod %s has no app named %s.", p.name, app);
-        if (prefix && !app && p.n_apps > 1)
-                for (size_t i = 0; i < p.n_apps; i++)
-                        if ((int) strlen(p.apps[i].name) > printer.prefix_width)
-                                printer.prefix_width = (int) strlen(p.apps[i].name);
-        if (prefix && printer.prefix_width == 0)
-                printer.unprefixed = app ?: p.n_apps == 1 ? p.apps[0].name : "";
+        if (a->app && (!app_name_is_valid(a->app) || (n_sel == 0 && a->follow)))
+                return log_error_errno(ENOENT, "Pod %s has no app named %s.", p->name, a->app);
+        if (a->prefix && !a->app && p->n_apps > 1)
+                for (size_t i = 0; i < p->n_apps; i++)
+                        if ((int) strlen(p->apps[i].name) > printer->prefix_width)
+                                printer->prefix_width = (int) strlen(p->apps[i].name);
+        if (a->prefix && printer->prefix_width == 0)
+                printer->unprefixed = a->app ?: p->n_apps == 1 ? p->apps[0].name : "";
+        *ret_n_sel = n_sel;
+        return 0;
+}
+
+/* The pod's journal, narrowed to what was asked and at its first line. */
+static int logs_open_journal(const LogsArgs *a, const PodInfo *p, PodJournal **ret) {
+        _cleanup_(pod_journal_freep) PodJournal *j = NULL;
+        int r;
+
+        r = pod_journal_open(POD_JOURNAL_NAMESPACE, &j);
+        if (r < 0)
+                return log_error_errno(r, "Failed to open the journal namespace '%s': %m", POD_JOURNAL_NAMESPACE);
+        r = pod_journal_add_pod(j, p->id, a->app);
+        if (r < 0)
+                return log_error_errno(r, "Failed to select the logs of pod %s: %m", p->name);
+        if (a->only_stdout || a->only_stderr) {
+                r = pod_journal_add_stream(j, a->only_stdout ? POD_LOG_STDOUT : POD_LOG_STDERR);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to select a stream: %m");
+        }
+        pod_journal_set_until(j, a->until);
+        if (a->have_lines)
+                r = pod_journal_seek_tail_lines(j, a->lines);
+        else if (a->since_arg)
+                r = pod_journal_seek_realtime(j, a->since);
+        else
+                r = pod_journal_seek_head(j);
+        if (r < 0)
+                return log_error_errno(r, "Failed to seek in the journal: %m");
+        *ret = TAKE_PTR(j);
+        return 0;
+}
+
+/* The last N lines, but none before --since: skip to the first one at or
+ * after since and print it. */
+static int logs_skip_before(PodJournal *j, LogsPrinter *printer, uint64_t since) {
+        PodJournalEntry e;
+        int r;
+
+        for (;;) {
+                r = pod_journal_next(j, &e);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to read the journal: %m");
+                if (r == 0 || e.realtime_usec >= since)
+                        break;
+        }
+        if (r > 0) {
+                r = print_entry(printer, &e);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int verb_logs(int argc, char *argv[]) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(pod_journal_freep) PodJournal *j = NULL;
+        _cleanup_(pod_info_done) PodInfo p = {};
+        _cleanup_(logs_printer_done) LogsPrinter printer = {};
+        LogsArgs a = { .prefix = true, .until = UINT64_MAX };
+        size_t n_sel = 0;
+        int r;
+
+        r = logs_parse_args(argc, argv, &a, &printer);
+        if (r <= 0)
+                return r;
+
+        r = cli_bus_open(&bus);
+        if (r < 0)
+                return r;
+        r = cli_get_pod_info(bus, a.pod, &p);
+        if (r < 0)
+                return r;
+        if (!a.follow)
+                /* The journal is read directly; peapodd is not needed any more. */
+                bus = sd_bus_flush_close_unref(bus);
+
+        r = logs_select_apps(&a, &p, &printer, &n_sel);
+        if (r < 0)
+                return r;
 
         if (!can_read_system_journal())
                 log_warning("Only root and members of the 'systemd-journal' group can read apps' logs; "
                             "showing what is visible to this user.");
 
-        r = pod_journal_open(POD_JOURNAL_NAMESPACE, &j);
+        r = logs_open_journal(&a, &p, &j);
         if (r < 0)
-                return log_error_errno(r, "Failed to open the journal namespace '%s': %m", POD_JOURNAL_NAMESPACE);
-        r = pod_journal_add_pod(j, p.id, app);
-        if (r < 0)
-                return log_error_errno(r, "Failed to select the logs of pod %s: %m", p.name);
-        if (only_stdout || only_stderr) {
-                r = pod_journal_add_stream(j, only_stdout ? POD_LOG_STDOUT : POD_LOG_STDERR);
+                return r;
+        if (a.have_lines && a.since_arg) {
+                r = logs_skip_before(j, &printer, a.since);
                 if (r < 0)
-                        return log_error_errno(r, "Failed to select a stream: %m");
-        }
-        pod_journal_set_until(j, until);
-        if (have_lines)
-                r = pod_journal_seek_tail_lines(j, lines);
-        else if (since_arg)
-                r = pod_journal_seek_realtime(j, since);
-        else
-                r = pod_journal_seek_head(j);
-        if (r < 0)
-                return log_error_errno(r, "Failed to seek in the journal: %m");
-
-        if (have_lines && since_arg) {
-                /* The last N lines, but none before --since. */
-                PodJournalEntry e;
-
-                for (;;) {
-                        r = pod_journal_next(j, &e);
-                        if (r < 0)
-                                return log_error_errno(r, "Failed to read the journal: %m");
-                        if (r == 0 || e.realtime_usec >= since)
-                                break;
-                }
-                if (r > 0) {
-                        r = print_entry(&printer, &e);
-                        if (r < 0)
-                                return r;
-                }
+                        return r;
         }
 
-        if (follow_flag)
+        if (a.follow)
                 r = follow(j, &printer, bus, p.path, NULL, NULL);
         else
                 r = print_available(j, &printer);
         if (r < 0)
                 return r;
-        if (app && n_sel == 0 && r == 0 && !have_lines && !since_arg && !until_arg)
+        if (a.app && n_sel == 0 && r == 0 && !a.have_lines && !a.since_arg && !a.until_arg)
                 /* Neither an app of the pod now nor one removed from it. */
-                return log_error_errno(ENOENT, "Pod %s has no app named %s.", p.name, app);
+                return log_error_errno(ENOENT, "Pod %s has no app named %s.", p.name, a.app);
 
         return fflush(stdout) != 0 || fflush(stderr) != 0 ? -EIO : 0;
 }

@@ -314,11 +314,10 @@ static int split_list(const char *option, const char *v, char ***ret) {
         return 0;
 }
 
-/* The options of an app's identity, privileges, limits and mounts: 1 when
- * argv[*i] was one (consumed), 0 when not, < 0 after a usage error. The
- * values are checked with the same functions peapodd uses, so that a
- * typo is told here, before anything is created. */
-static int parse_app_isolation_option(int argc, char *argv[], int *i, RunApp *app) {
+/* An app's identity and privileges: --user, --group, --seccomp,
+ * --pid-namespace, --restart, --supplementary-groups, --caps-*,
+ * --no-new-privileges, --readonly-rootfs. */
+static int parse_app_privilege_option(int argc, char *argv[], int *i, RunApp *app) {
         static const char *const string_opts[] = { "--user", "--group", "--seccomp", "--pid-namespace", "--restart" };
         PeapodError err = {};
         const char *v;
@@ -376,6 +375,15 @@ static int parse_app_isolation_option(int argc, char *argv[], int *i, RunApp *ap
                 r = parse_bool_arg("--readonly-rootfs", v, &app->readonly_rootfs);
                 return r < 0 ? r : 1;
         }
+        return 0;
+}
+
+/* An app's resource limits: --cpu, --cpu-shares, --memory, --tasks-max. */
+static int parse_app_limit_option(int argc, char *argv[], int *i, RunApp *app) {
+        PeapodError err = {};
+        const char *v;
+        int r;
+
         if ((r = option_value(argc, argv, i, "--cpu", &v)) != 0) {
                 if (r < 0)
                         return r;
@@ -415,6 +423,14 @@ static int parse_app_isolation_option(int argc, char *argv[], int *i, RunApp *ap
                         return log_usage_error("Invalid --tasks-max='%s': 1-%" PRIu64 ".", v, APP_TASKS_MAX);
                 return 1;
         }
+        return 0;
+}
+
+static int parse_app_mount_option(int argc, char *argv[], int *i, RunApp *app) {
+        PeapodError err = {};
+        const char *v;
+        int r;
+
         if ((r = option_value(argc, argv, i, "--mount", &v)) != 0) {
                 AppMount *n;
 
@@ -435,6 +451,23 @@ static int parse_app_isolation_option(int argc, char *argv[], int *i, RunApp *ap
                 return 1;
         }
         return 0;
+}
+
+
+/* The options of an app's identity, privileges, limits and mounts: 1 when
+ * argv[*i] was one (consumed), 0 when not, < 0 after a usage error. The
+ * values are checked with the same functions peapodd uses, so that a
+ * typo is told here, before anything is created. */
+static int parse_app_isolation_option(int argc, char *argv[], int *i, RunApp *app) {
+        int r;
+
+        r = parse_app_privilege_option(argc, argv, i, app);
+        if (r != 0)
+                return r;
+        r = parse_app_limit_option(argc, argv, i, app);
+        if (r != 0)
+                return r;
+        return parse_app_mount_option(argc, argv, i, app);
 }
 
 int run_args_add_volume(RunArgs *a, const char *v) {
@@ -510,6 +543,156 @@ int run_args_parse(int argc, char *argv[], RunArgs *ret) {
         return run_args_parse_full(argc, argv, NULL, argc, ret);
 }
 
+/* A pod option other than --spec= (before the first image): 1 when argv[*i]
+ * was one (consumed), 0 when not, < 0 after a usage error. */
+static int parse_pod_option(int argc, char *argv[], int *i, RunArgs *a) {
+        const char *s = argv[*i], *v;
+        int r;
+
+        if (streq(s, "-q") || streq(s, "--quiet"))
+                a->quiet = true;
+        else if (streq(s, "-d") || streq(s, "--detach"))
+                a->detach = true;
+        else if (streq(s, "--rm"))
+                a->remove = true;
+        else if (streq(s, "--replace"))
+                a->replace = true;
+        else if (streq(s, "-i") || streq(s, "--interactive"))
+                a->interactive = true;
+        else if (streq(s, "-t") || streq(s, "--tty"))
+                a->tty = true;
+        else if (streq(s, "-it") || streq(s, "-ti"))
+                a->interactive = a->tty = true;
+        else if ((r = option_value(argc, argv, i, "--name", &v)) != 0)
+                return r < 0 ? r : set_string(&a->name, v) ?: 1;
+        else if ((r = option_value(argc, argv, i, "--stage1", &v)) != 0)
+                return r < 0 ? r : set_string(&a->stage1, v) ?: 1;
+        else if ((r = parse_pod_network_option(argc, argv, i, a)) != 0)
+                return r;
+        else if ((r = option_value(argc, argv, i, "--volume", &v)) != 0)
+                return r < 0 ? r : run_args_add_volume(a, v) ?: 1;
+        else if ((r = option_value(argc, argv, i, "--pull", &v)) != 0) {
+                if (r < 0)
+                        return r;
+                a->pull = pull_policy_from_string(v);
+                if (a->pull < 0)
+                        return log_usage_error("Invalid --pull='%s': 'missing', 'always' or 'never'.", v);
+        } else if ((r = option_value(argc, argv, i, "--insecure-options", &v)) != 0)
+                return r < 0 ? r : insecure_options_parse(v, &a->insecure_image) ?: 1;
+        else
+                return 0;
+        return 1;
+}
+
+/* An option of the current app (after its image): 0 when it was one, or
+ * a usage error for anything else. "--" and "---" are the caller's. */
+static int parse_app_option(int argc, char *argv[], int *i, RunApp *app, PendingApp *pending) {
+        const char *s = argv[*i], *v;
+        int r;
+
+        if ((r = option_value(argc, argv, i, "--app-name", &v)) != 0) {
+                if (r > 0)
+                        r = set_string(&app->name, v);
+        } else if ((r = option_value(argc, argv, i, "--exec", &v)) != 0) {
+                if (r > 0)
+                        pending->exec = v;
+        } else if ((r = option_value(argc, argv, i, "--set-env", &v)) != 0 ||
+                   (r = option_value(argc, argv, i, "-e", &v)) != 0) {
+                if (r > 0) {
+                        const char *eq = strchr(v, '=');
+
+                        if (!eq || eq == v)
+                                r = log_usage_error("Invalid --set-env='%s' (-e): expected KEY=VALUE.", v);
+                        else if (strv_extend(&app->env, v) < 0)
+                                r = log_oom();
+                }
+        } else if ((r = option_value(argc, argv, i, "--working-dir", &v)) != 0) {
+                if (r > 0) {
+                        if (!app_workdir_is_valid(v))
+                                r = log_usage_error("Invalid --working-dir='%s': must be an absolute path.", v);
+                        else
+                                r = set_string(&app->workdir, v);
+                }
+        } else if ((r = parse_app_isolation_option(argc, argv, i, app)) != 0) {
+                if (r > 0)
+                        r = 0;
+        } else if (is_pod_option(s))
+                r = log_usage_error("Option '%s' is a pod option: put it before the first image.", s);
+        else if (s[0] == '-')
+                r = log_usage_error("Unknown option '%s' for the app of image %s.", s, app->image);
+        else
+                r = log_usage_error("Unexpected '%s' after image %s: put the app's arguments after '--', "
+                                    "and start another app with '---'.", s, app->image);
+        return r < 0 ? r : 0;
+}
+
+/* argv[i], where an image is expected: the image of a new app. */
+static int parse_image_word(RunArgs *a, const char *s, int where, const char *spec, int i, int spec_apps_at) {
+        if (where == EXPECT_IMAGE && s[0] == '-')
+                return log_usage_error("'---' must be followed by an image, not '%s'.", s);
+        if (streq(s, "---") || streq(s, "--"))
+                return log_usage_error("'%s' must follow an image.", s);
+        if (s[0] == '-')
+                return log_usage_error("Unknown option '%s'.", s);
+        if (spec && i < spec_apps_at)
+                return log_usage_error("Unexpected '%s': the pod spec %s gives the apps; an image "
+                                       "cannot be added on the command line.", s, spec);
+        return add_app(a, s);
+}
+
+/* What the options say together, once all are read. */
+static int run_args_check(const RunArgs *a, int where) {
+        if (a->n_apps == 0)
+                return log_usage_error("No image given.");
+        if (a->detach && a->remove)
+                return log_usage_error("--rm removes the pod when 'run' sees it end: not with -d.");
+        if (a->replace && !a->name)
+                return log_usage_error("--replace removes the pod of the --name= given: give one.");
+        if (a->detach && (a->interactive || a->tty))
+                return log_usage_error("-i and -t relay the first app's stdin and terminal in the foreground: not with -d "
+                                       "(use 'peapod enter -t POD' later).");
+        if (where == EXPECT_IMAGE)
+                return log_usage_error("'---' must be followed by an image.");
+        return 0;
+}
+
+/* "---" ends an app (its words or its options), "--" after its options
+ * starts its words: 1 when s was one of them. */
+static int parse_app_separator(const char *s, int *where, RunApp *app, PendingApp *pending) {
+        int r;
+
+        if (streq(s, "---")) {
+                r = finish_app(app, pending);
+                if (r < 0)
+                        return r;
+                *where = EXPECT_IMAGE;
+                return 1;
+        }
+        if (*where == EXPECT_APP_OPTION && streq(s, "--")) {
+                *where = EXPECT_APP_WORD;
+                return 1;
+        }
+        return 0;
+}
+
+/* --spec=FILE at argv[at..i]: the command line again with the spec's words
+ * in its place, parsed as a whole. */
+static int run_args_parse_spec(int argc, char *argv[], int at, int i, const char *v, const char *spec,
+                               RunArgs *ret) {
+        _cleanup_strv_free_ char **words = NULL;
+        int apps_at, r;
+
+        if (spec)
+                return log_usage_error("--spec= may be given once.");
+        r = expand_spec(argc, argv, at, i, v, &words, &apps_at);
+        if (r < 0)
+                return r;
+        r = run_args_parse_full((int) strv_length(words), words, v, apps_at, ret);
+        if (r < 0)
+                log_error("The pod spec %s was not run.", v);
+        return r;
+}
+
 static int run_args_parse_full(int argc, char *argv[], const char *spec, int spec_apps_at, RunArgs *ret) {
         _cleanup_(run_args_done) RunArgs a = {};
         _cleanup_(pending_app_done) PendingApp pending = {};
@@ -519,14 +702,14 @@ static int run_args_parse_full(int argc, char *argv[], const char *spec, int spe
                 const char *s = argv[i], *v;
                 RunApp *app = a.n_apps > 0 ? &a.apps[a.n_apps - 1] : NULL;
 
-                if (where == EXPECT_APP_WORD) {
-                        if (streq(s, "---")) {
-                                r = finish_app(app, &pending);
-                                if (r < 0)
-                                        return r;
-                                where = EXPECT_IMAGE;
+                if (where == EXPECT_APP_WORD || where == EXPECT_APP_OPTION) {
+                        r = parse_app_separator(s, &where, app, &pending);
+                        if (r < 0)
+                                return r;
+                        if (r > 0)
                                 continue;
-                        }
+                }
+                if (where == EXPECT_APP_WORD) {
                         r = strv_extend(&pending.words, s);
                         if (r < 0)
                                 return log_oom();
@@ -539,116 +722,22 @@ static int run_args_parse_full(int argc, char *argv[], const char *spec, int spe
                 }
 
                 if (where == EXPECT_POD_OPTION_OR_IMAGE) {
-                        if (streq(s, "-q") || streq(s, "--quiet")) {
-                                a.quiet = true;
-                                continue;
-                        }
-                        if (streq(s, "-d") || streq(s, "--detach")) {
-                                a.detach = true;
-                                continue;
-                        }
-                        if (streq(s, "--rm")) {
-                                a.remove = true;
-                                continue;
-                        }
-                        if (streq(s, "--replace")) {
-                                a.replace = true;
-                                continue;
-                        }
                         int at = i;
 
                         r = option_value(argc, argv, &i, "--spec", &v);
                         if (r < 0)
                                 return r;
-                        if (r > 0) {
-                                _cleanup_strv_free_ char **words = NULL;
-                                int apps_at;
-
-                                if (spec)
-                                        return log_usage_error("--spec= may be given once.");
-                                r = expand_spec(argc, argv, at, i, v, &words, &apps_at);
-                                if (r < 0)
-                                        return r;
-                                r = run_args_parse_full((int) strv_length(words), words, v, apps_at, ret);
-                                if (r < 0)
-                                        log_error("The pod spec %s was not run.", v);
-                                return r;
-                        }
-                        if (streq(s, "-i") || streq(s, "--interactive")) {
-                                a.interactive = true;
-                                continue;
-                        }
-                        if (streq(s, "-t") || streq(s, "--tty")) {
-                                a.tty = true;
-                                continue;
-                        }
-                        if (streq(s, "-it") || streq(s, "-ti")) {
-                                a.interactive = a.tty = true;
-                                continue;
-                        }
-                        r = option_value(argc, argv, &i, "--name", &v);
-                        if (r < 0)
-                                return r;
-                        if (r > 0) {
-                                r = set_string(&a.name, v);
-                                if (r < 0)
-                                        return r;
-                                continue;
-                        }
-                        r = option_value(argc, argv, &i, "--stage1", &v);
-                        if (r < 0)
-                                return r;
-                        if (r > 0) {
-                                r = set_string(&a.stage1, v);
-                                if (r < 0)
-                                        return r;
-                                continue;
-                        }
-                        r = parse_pod_network_option(argc, argv, &i, &a);
+                        if (r > 0)
+                                return run_args_parse_spec(argc, argv, at, i, v, spec, ret);
+                        r = parse_pod_option(argc, argv, &i, &a);
                         if (r < 0)
                                 return r;
                         if (r > 0)
                                 continue;
-                        r = option_value(argc, argv, &i, "--volume", &v);
-                        if (r < 0)
-                                return r;
-                        if (r > 0) {
-                                r = run_args_add_volume(&a, v);
-                                if (r < 0)
-                                        return r;
-                                continue;
-                        }
-                        r = option_value(argc, argv, &i, "--pull", &v);
-                        if (r < 0)
-                                return r;
-                        if (r > 0) {
-                                a.pull = pull_policy_from_string(v);
-                                if (a.pull < 0)
-                                        return log_usage_error("Invalid --pull='%s': 'missing', 'always' or 'never'.", v);
-                                continue;
-                        }
-                        r = option_value(argc, argv, &i, "--insecure-options", &v);
-                        if (r < 0)
-                                return r;
-                        if (r > 0) {
-                                r = insecure_options_parse(v, &a.insecure_image);
-                                if (r < 0)
-                                        return r;
-                                continue;
-                        }
                 }
 
                 if (where == EXPECT_POD_OPTION_OR_IMAGE || where == EXPECT_IMAGE) {
-                        if (where == EXPECT_IMAGE && s[0] == '-')
-                                return log_usage_error("'---' must be followed by an image, not '%s'.", s);
-                        if (streq(s, "---") || streq(s, "--"))
-                                return log_usage_error("'%s' must follow an image.", s);
-                        if (s[0] == '-')
-                                return log_usage_error("Unknown option '%s'.", s);
-                        if (spec && i < spec_apps_at)
-                                return log_usage_error("Unexpected '%s': the pod spec %s gives the apps; an image "
-                                                       "cannot be added on the command line.", s, spec);
-                        r = add_app(&a, s);
+                        r = parse_image_word(&a, s, where, spec, i, spec_apps_at);
                         if (r < 0)
                                 return r;
                         where = EXPECT_APP_OPTION;
@@ -656,65 +745,14 @@ static int run_args_parse_full(int argc, char *argv[], const char *spec, int spe
                 }
 
                 /* EXPECT_APP_OPTION */
-                if (streq(s, "--")) {
-                        where = EXPECT_APP_WORD;
-                        continue;
-                }
-                if (streq(s, "---")) {
-                        r = finish_app(app, &pending);
-                        if (r < 0)
-                                return r;
-                        where = EXPECT_IMAGE;
-                        continue;
-                }
-                if ((r = option_value(argc, argv, &i, "--app-name", &v)) != 0) {
-                        if (r > 0)
-                                r = set_string(&app->name, v);
-                } else if ((r = option_value(argc, argv, &i, "--exec", &v)) != 0) {
-                        if (r > 0)
-                                pending.exec = v;
-                } else if ((r = option_value(argc, argv, &i, "--set-env", &v)) != 0 ||
-                           (r = option_value(argc, argv, &i, "-e", &v)) != 0) {
-                        if (r > 0) {
-                                const char *eq = strchr(v, '=');
-
-                                if (!eq || eq == v)
-                                        r = log_usage_error("Invalid --set-env='%s' (-e): expected KEY=VALUE.", v);
-                                else if (strv_extend(&app->env, v) < 0)
-                                        r = log_oom();
-                        }
-                } else if ((r = option_value(argc, argv, &i, "--working-dir", &v)) != 0) {
-                        if (r > 0) {
-                                if (!app_workdir_is_valid(v))
-                                        r = log_usage_error("Invalid --working-dir='%s': must be an absolute path.", v);
-                                else
-                                        r = set_string(&app->workdir, v);
-                        }
-                } else if ((r = parse_app_isolation_option(argc, argv, &i, app)) != 0) {
-                        if (r > 0)
-                                r = 0;
-                } else if (is_pod_option(s))
-                        r = log_usage_error("Option '%s' is a pod option: put it before the first image.", s);
-                else if (s[0] == '-')
-                        r = log_usage_error("Unknown option '%s' for the app of image %s.", s, app->image);
-                else
-                        r = log_usage_error("Unexpected '%s' after image %s: put the app's arguments after '--', "
-                                            "and start another app with '---'.", s, app->image);
+                r = parse_app_option(argc, argv, &i, app, &pending);
                 if (r < 0)
                         return r;
         }
 
-        if (a.n_apps == 0)
-                return log_usage_error("No image given.");
-        if (a.detach && a.remove)
-                return log_usage_error("--rm removes the pod when 'run' sees it end: not with -d.");
-        if (a.replace && !a.name)
-                return log_usage_error("--replace removes the pod of the --name= given: give one.");
-        if (a.detach && (a.interactive || a.tty))
-                return log_usage_error("-i and -t relay the first app's stdin and terminal in the foreground: not with -d "
-                                       "(use 'peapod enter -t POD' later).");
-        if (where == EXPECT_IMAGE)
-                return log_usage_error("'---' must be followed by an image.");
+        r = run_args_check(&a, where);
+        if (r < 0)
+                return r;
         r = finish_app(&a.apps[a.n_apps - 1], &pending);
         if (r < 0)
                 return r;

@@ -174,6 +174,55 @@ static const SpecKey *find_key(const SpecKey *keys, size_t n, const char *key) {
         return NULL;
 }
 
+/* "set-env": {"KEY": "VALUE"} or a list of "KEY=VALUE". */
+static int push_set_env(const char *path, const char *where, json_object *val, char ***words) {
+        int r;
+
+        if (!json_object_is_type(val, json_type_object))
+                return push_key(path, where, &(const SpecKey) { "set-env", SPEC_REPEAT }, val, words);
+        /* {"KEY": "VALUE"}: the form every other spec uses. */
+        json_object_object_foreach(val, name, value) {
+                _cleanup_free_ char *kv = NULL;
+
+                if (!json_object_is_type(value, json_type_string))
+                        return spec_error(path, where, "\"set-env\": the value of \"%s\" must be a string", name);
+                if (asprintf(&kv, "%s=%s", name, json_object_get_string(value)) < 0)
+                        return log_oom();
+                r = push_option(words, "set-env", kv);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* An app's "exec" and "args" as --exec= and the words after "--". */
+static int push_command(const char *path, const char *where, char **exec, char **args, char ***words) {
+        int r;
+
+        /* "exec": ["/bin/httpd", "-f"] is the whole command, as --exec=
+         * plus ARGS; "args" alone replaces the image's cmd. */
+        if (exec && (r = push_option(words, "exec", exec[0])) < 0)
+                return r;
+        if (strv_length(exec) > 1 || strv_length(args) > 0) {
+                if (strv_extend(words, "--") < 0)
+                        return log_oom();
+                for (size_t i = exec ? 1 : 0; exec && exec[i]; i++)
+                        if (strv_extend(words, exec[i]) < 0)
+                                return log_oom();
+                FOREACH_STRV(a, args) {
+                        /* On run's command line "---" starts the next app. */
+                        if (streq(a, "---"))
+                                return spec_error(path, where, "\"---\" cannot be an argument");
+                        if (strv_extend(words, a) < 0)
+                                return log_oom();
+                }
+                for (size_t i = 1; exec && exec[i]; i++)
+                        if (streq(exec[i], "---"))
+                                return spec_error(path, where, "\"---\" cannot be an argument");
+        }
+        return 0;
+}
+
 /* One app: IMAGE [--option=value]... [--exec=CMD] [-- ARGS...] */
 static int push_app(const char *path, size_t index, json_object *app, char ***words) {
         _cleanup_strv_free_ char **exec = NULL, **args = NULL;
@@ -201,25 +250,9 @@ static int push_app(const char *path, size_t index, json_object *app, char ***wo
                         if (r < 0)
                                 return r;
                 } else if (streq(key, "set-env")) {
-                        if (json_object_is_type(val, json_type_object)) {
-                                /* {"KEY": "VALUE"}: the form every other spec uses. */
-                                json_object_object_foreach(val, name, value) {
-                                        _cleanup_free_ char *kv = NULL;
-
-                                        if (!json_object_is_type(value, json_type_string))
-                                                return spec_error(path, where, "\"set-env\": the value of \"%s\" must be a string",
-                                                                  name);
-                                        if (asprintf(&kv, "%s=%s", name, json_object_get_string(value)) < 0)
-                                                return log_oom();
-                                        r = push_option(words, "set-env", kv);
-                                        if (r < 0)
-                                                return r;
-                                }
-                        } else {
-                                r = push_key(path, where, &(const SpecKey) { "set-env", SPEC_REPEAT }, val, words);
-                                if (r < 0)
-                                        return r;
-                        }
+                        r = push_set_env(path, where, val, words);
+                        if (r < 0)
+                                return r;
                 } else if (streq(key, "exec")) {
                         r = string_list(path, where, key, val, &exec);
                         if (r < 0)
@@ -237,28 +270,7 @@ static int push_app(const char *path, size_t index, json_object *app, char ***wo
                                            ELEMENTSOF(app_special_keys));
         }
 
-        /* "exec": ["/bin/httpd", "-f"] is the whole command, as --exec=
-         * plus ARGS; "args" alone replaces the image's cmd. */
-        if (exec && (r = push_option(words, "exec", exec[0])) < 0)
-                return r;
-        if (strv_length(exec) > 1 || strv_length(args) > 0) {
-                if (strv_extend(words, "--") < 0)
-                        return log_oom();
-                for (size_t i = exec ? 1 : 0; exec && exec[i]; i++)
-                        if (strv_extend(words, exec[i]) < 0)
-                                return log_oom();
-                FOREACH_STRV(a, args) {
-                        /* On run's command line "---" starts the next app. */
-                        if (streq(a, "---"))
-                                return spec_error(path, where, "\"---\" cannot be an argument");
-                        if (strv_extend(words, a) < 0)
-                                return log_oom();
-                }
-                for (size_t i = 1; exec && exec[i]; i++)
-                        if (streq(exec[i], "---"))
-                                return spec_error(path, where, "\"---\" cannot be an argument");
-        }
-        return 0;
+        return push_command(path, where, exec, args, words);
 }
 
 int run_spec_parse(const char *text, size_t size, const char *path, char ***ret_pod, char ***ret_apps) {

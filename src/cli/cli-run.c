@@ -353,13 +353,77 @@ static void run_io_done(CliRunIo *io) {
         io->in_pipe = safe_close(io->in_pipe);
 }
 
+/* --replace: the pod a unit started before (peapod-pod@.service), left by a
+ * crash or a killed 'run': this name is ours. */
+static int run_remove_replaced(sd_bus *bus, const char *name) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r;
+
+        r = sd_bus_call_method(bus, PEAPOD_BUS_NAME, PEAPOD_ROOT_PATH, PEAPOD_MANAGER_INTERFACE, "RemovePod", &error,
+                               NULL, "st", name, PEAPOD_REMOVE_POD_FORCE);
+        if (r < 0 && !sd_bus_error_has_name(&error, BUS_ERROR_NO_SUCH_POD))
+                return cli_log_bus_error(&error, r);
+        return 0;
+}
+
+/* Start the pod just created, or remove it: 'run' is create and start as
+ * one, and a pod that never ran is of no use to whoever asked for it to
+ * run. StartPod already undid what it began, so a plain remove does. */
+static int run_start_or_remove(sd_bus *bus, const RunArgs *a, const char *id, CliRunIo *io) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r, q;
+
+        r = start_pod(bus, a, id, io);
+        if (r >= 0)
+                return r;
+        q = sd_bus_call_method(bus, PEAPOD_BUS_NAME, PEAPOD_ROOT_PATH, PEAPOD_MANAGER_INTERFACE, "RemovePod", &error,
+                               NULL, "st", id, UINT64_C(0));
+        if (q < 0)
+                log_warning("Failed to remove pod %s after its failed start, remove it with 'peapod rm %s': %s", id,
+                            id, error.message ?: strerror(-q));
+        return r;
+}
+
+/* In the foreground, like rkt's and podman's run: the apps' output as it
+ * comes, then their verdict (the exit status, or < 0); with --rm the pod is
+ * removed after. */
+static int run_foreground(sd_bus *bus, const RunArgs *a, const char *id, CliRunIo *io) {
+        int r, q;
+
+        if (a->tty && a->interactive) {
+                /* Keys as bytes for the app's terminal: ^C reaches the app
+                 * as podman -it does, not us. */
+                r = cli_terminal_make_raw();
+                if (r < 0)
+                        log_debug_errno(r, "Failed to put the terminal into raw mode: %m");
+        }
+        if (a->tty)
+                cli_pty_watch_resize();
+        r = cli_run_follow(bus, id, io->n_relays > 0 ? io : NULL);
+        cli_terminal_restore();
+        if (r >= 0)
+                r = cli_pod_exit_status(bus, id);
+        if (a->remove) {
+                _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+
+                /* Forced: a follow cut short (peapodd gone, an error) may
+                 * leave it running. */
+                q = sd_bus_call_method(bus, PEAPOD_BUS_NAME, PEAPOD_ROOT_PATH, PEAPOD_MANAGER_INTERFACE, "RemovePod",
+                                       &error, NULL, "st", id, PEAPOD_REMOVE_POD_FORCE);
+                if (q < 0)
+                        log_warning("Failed to remove pod %s, remove it with 'peapod rm %s': %s", id, id,
+                                    error.message ?: strerror(-q));
+        }
+        return r;
+}
+
 int verb_run(int argc, char *argv[]) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(run_args_done) RunArgs a = {};
         _cleanup_free_ char *id = NULL;
         _cleanup_(run_io_done) CliRunIo io = { .std_in = STDIN_FILENO, .std_out = STDOUT_FILENO, .sock = -EBADF,
                                                .master = -EBADF, .in_pipe = -EBADF };
-        int r, q;
+        int r;
 
         r = run_args_parse(argc, argv, &a);
         if (r < 0)
@@ -379,32 +443,16 @@ int verb_run(int argc, char *argv[]) {
         if (r < 0)
                 return r;
         if (a.replace) {
-                _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-
-                /* The pod a unit started before (peapod-pod@.service), left
-                 * by a crash or a killed 'run': this name is ours. */
-                r = sd_bus_call_method(bus, PEAPOD_BUS_NAME, PEAPOD_ROOT_PATH, PEAPOD_MANAGER_INTERFACE, "RemovePod",
-                                       &error, NULL, "st", a.name, PEAPOD_REMOVE_POD_FORCE);
-                if (r < 0 && !sd_bus_error_has_name(&error, BUS_ERROR_NO_SUCH_POD))
-                        return cli_log_bus_error(&error, r);
+                r = run_remove_replaced(bus, a.name);
+                if (r < 0)
+                        return r;
         }
         r = create_pod(bus, &a, &id);
         if (r < 0)
                 return r;
-        r = start_pod(bus, &a, id, &io);
-        if (r < 0) {
-                /* 'run' is create and start as one: a pod that never ran
-                 * is of no use to whoever asked for it to run. StartPod
-                 * already undid what it began, so a plain remove does. */
-                _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-
-                q = sd_bus_call_method(bus, PEAPOD_BUS_NAME, PEAPOD_ROOT_PATH, PEAPOD_MANAGER_INTERFACE, "RemovePod",
-                                       &error, NULL, "st", id, UINT64_C(0));
-                if (q < 0)
-                        log_warning("Failed to remove pod %s after its failed start, remove it with 'peapod rm %s': %s",
-                                    id, id, error.message ?: strerror(-q));
+        r = run_start_or_remove(bus, &a, id, &io);
+        if (r < 0)
                 return r;
-        }
         /* Under a Type=notify unit (peapod-pod@.service) the unit is up
          * once the pod runs; elsewhere this does nothing. */
         (void) sd_notifyf(false, "READY=1\nSTATUS=Pod %s is running", a.name ?: id);
@@ -414,32 +462,7 @@ int verb_run(int argc, char *argv[]) {
                 return 0;
         }
 
-        /* In the foreground, like rkt's and podman's run: the apps' output
-         * as it comes, then their verdict as our exit status. */
-        if (a.tty && a.interactive) {
-                /* Keys as bytes for the app's terminal: ^C reaches the app
-                 * as podman -it does, not us. */
-                r = cli_terminal_make_raw();
-                if (r < 0)
-                        log_debug_errno(r, "Failed to put the terminal into raw mode: %m");
-        }
-        if (a.tty)
-                cli_pty_watch_resize();
-        r = cli_run_follow(bus, id, io.n_relays > 0 ? &io : NULL);
-        cli_terminal_restore();
-        if (r >= 0)
-                r = cli_pod_exit_status(bus, id);
-        if (a.remove) {
-                _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-
-                /* Forced: a follow cut short (peapodd gone, an error) may
-                 * leave it running. */
-                q = sd_bus_call_method(bus, PEAPOD_BUS_NAME, PEAPOD_ROOT_PATH, PEAPOD_MANAGER_INTERFACE, "RemovePod",
-                                       &error, NULL, "st", id, PEAPOD_REMOVE_POD_FORCE);
-                if (q < 0)
-                        log_warning("Failed to remove pod %s, remove it with 'peapod rm %s': %s", id, id,
-                                    error.message ?: strerror(-q));
-        }
+        r = run_foreground(bus, &a, id, &io);
         if (r < 0)
                 return r;
         cli_exit_status = r;

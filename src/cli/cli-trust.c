@@ -31,6 +31,60 @@ static bool ask_yes_no(const char *question) {
         return strcasecmp(line, "y") == 0 || strcasecmp(line, "yes") == 0;
 }
 
+/* The key's fingerprint and user id shown, and the operator's yes (or
+ * --yes). */
+static int trust_add_confirm(const char *path, const char *key, size_t size, const char *prefix, bool root, bool yes,
+                             GpgKeyInfo *info) {
+        PeapodError e = {};
+        int r;
+
+        r = gpg_key_inspect(key, size, info, &e);
+        if (r < 0)
+                return log_error_errno(r, "%s: %s", path, e.message[0] ? e.message : strerror(-r));
+        fprintf(stderr, "Key fingerprint: %s\nUser id: %s\nTrusted for: %s\n", info->fingerprint, strna(info->uid),
+                root ? "every image (root key)" : prefix);
+        if (info->revoked)
+                fprintf(stderr, "Warning: this key is revoked; images it signed will be refused.\n");
+        else if (info->expired)
+                fprintf(stderr, "Warning: this key has expired; images it signed will be refused.\n");
+        if (!yes) {
+                if (!isatty(STDIN_FILENO))
+                        return log_usage_error("Not asking on a non-terminal: check the fingerprint and pass --yes.");
+                if (!ask_yes_no("Trust this key?"))
+                        return log_error_errno(ECANCELED, "Key not added.");
+        }
+        return 0;
+}
+
+/* Manager.AddTrustedKey; the fingerprint peapodd added in ret_fpr. */
+static int trust_add_call(const char *key, size_t size, const char *prefix, bool root, char **ret_fpr) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL, *reply = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        const char *fpr;
+        int r;
+
+        r = cli_bus_open(&bus);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_new_method_call(bus, &call, PEAPOD_BUS_NAME, PEAPOD_ROOT_PATH, PEAPOD_MANAGER_INTERFACE,
+                                           "AddTrustedKey");
+        if (r >= 0)
+                r = sd_bus_message_append_array(call, 'y', key, size);
+        if (r >= 0)
+                r = sd_bus_message_append(call, "st", strempty(prefix), root ? PEAPOD_TRUST_KEY_ROOT : UINT64_C(0));
+        if (r < 0)
+                return log_error_errno(r, "Failed to build AddTrustedKey call: %m");
+        r = sd_bus_call(bus, call, 0, &error, &reply);
+        if (r < 0)
+                return cli_log_bus_error(&error, r);
+        r = sd_bus_message_read(reply, "s", &fpr);
+        if (r < 0)
+                return log_error_errno(r, "Failed to parse AddTrustedKey reply: %m");
+        *ret_fpr = strdup(fpr);
+        return *ret_fpr ? 0 : log_oom();
+}
+
 static int verb_trust_add(int argc, char *argv[]) {
         enum { ARG_PREFIX = 0x100, ARG_ROOT };
         static const struct option options[] = {
@@ -40,14 +94,10 @@ static int verb_trust_add(int argc, char *argv[]) {
                 { "yes", no_argument, NULL, 'y' },
                 {}
         };
-        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL, *reply = NULL;
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_free_ char *key = NULL;
+        _cleanup_free_ char *key = NULL, *fpr = NULL;
         _cleanup_(gpg_key_info_done) GpgKeyInfo info = {};
-        const char *prefix = NULL, *fpr;
+        const char *prefix = NULL;
         bool root = false, yes = false;
-        PeapodError e = {};
         size_t size;
         int c, r;
 
@@ -79,39 +129,12 @@ static int verb_trust_add(int argc, char *argv[]) {
                 return log_error_errno(r, "Failed to read %s: %m", argv[optind]);
         /* The fingerprint is computed here, from the file the operator
          * named, before anything is sent: what is asked is what is added. */
-        r = gpg_key_inspect(key, size, &info, &e);
-        if (r < 0)
-                return log_error_errno(r, "%s: %s", argv[optind], e.message[0] ? e.message : strerror(-r));
-        fprintf(stderr, "Key fingerprint: %s\nUser id: %s\nTrusted for: %s\n", info.fingerprint, strna(info.uid),
-                root ? "every image (root key)" : prefix);
-        if (info.revoked)
-                fprintf(stderr, "Warning: this key is revoked; images it signed will be refused.\n");
-        else if (info.expired)
-                fprintf(stderr, "Warning: this key has expired; images it signed will be refused.\n");
-        if (!yes) {
-                if (!isatty(STDIN_FILENO))
-                        return log_usage_error("Not asking on a non-terminal: check the fingerprint and pass --yes.");
-                if (!ask_yes_no("Trust this key?"))
-                        return log_error_errno(ECANCELED, "Key not added.");
-        }
-
-        r = cli_bus_open(&bus);
+        r = trust_add_confirm(argv[optind], key, size, prefix, root, yes, &info);
         if (r < 0)
                 return r;
-        r = sd_bus_message_new_method_call(bus, &call, PEAPOD_BUS_NAME, PEAPOD_ROOT_PATH, PEAPOD_MANAGER_INTERFACE,
-                                           "AddTrustedKey");
-        if (r >= 0)
-                r = sd_bus_message_append_array(call, 'y', key, size);
-        if (r >= 0)
-                r = sd_bus_message_append(call, "st", strempty(prefix), root ? PEAPOD_TRUST_KEY_ROOT : UINT64_C(0));
+        r = trust_add_call(key, size, prefix, root, &fpr);
         if (r < 0)
-                return log_error_errno(r, "Failed to build AddTrustedKey call: %m");
-        r = sd_bus_call(bus, call, 0, &error, &reply);
-        if (r < 0)
-                return cli_log_bus_error(&error, r);
-        r = sd_bus_message_read(reply, "s", &fpr);
-        if (r < 0)
-                return log_error_errno(r, "Failed to parse AddTrustedKey reply: %m");
+                return r;
         if (!streq(fpr, info.fingerprint))
                 return log_error_errno(EIO, "peapodd added key %s, not %s", fpr, info.fingerprint);
         printf("%s\n", fpr);
@@ -296,6 +319,58 @@ static int write_next_signature(const char *dir, const void *data, size_t size, 
         return log_error_errno(E2BIG, "%s already holds %d signatures", dir, TRUST_SIGNATURES_MAX);
 }
 
+/* The local directory signatures of ref go to: --lookaside=, or the one
+ * registries.conf gives for it. */
+static int image_sign_lookaside_dir(const ImageReference *ref, const char *name, const char *lookaside,
+                                    char **ret_dir) {
+        _cleanup_(registries_conf_freep) RegistriesConf *conf = NULL;
+        PeapodError e = {};
+        const char *dir;
+        int r;
+
+        if (!lookaside) {
+                r = registries_conf_load(NULL, &conf, &e);
+                if (r < 0)
+                        return log_error_errno(r, "%s", e.message);
+                lookaside = registries_conf_lookaside(conf, ref->registry, ref->repository);
+                if (!lookaside)
+                        return log_usage_error("No lookaside for %s in registries.conf; give --lookaside=DIR.", name);
+        }
+        dir = startswith(lookaside, "file://") ?: lookaside;
+        if (dir[0] != '/')
+                return log_usage_error("The lookaside must be a local directory (an absolute path or file:///...), not '%s'.",
+                                       lookaside);
+        *ret_dir = strdup(dir);
+        return *ret_dir ? 0 : log_oom();
+}
+
+/* Sign name's simple signing payload with sign_by and write it as the next
+ * signature-N of its lookaside directory; prints the file's path. */
+static int image_sign_write(const char *sign_by, const char *name, const char *digest_text, const Digest *digest,
+                            const char *repository, const char *dir) {
+        _cleanup_free_ char *payload = NULL, *sig = NULL, *url = NULL, *path = NULL;
+        PeapodError e = {};
+        size_t sig_size;
+        int r;
+
+        r = simple_signature_format(name, digest_text, &payload);
+        if (r < 0)
+                return log_oom();
+        r = gpg_sign_opaque(sign_by, payload, strlen(payload), &sig, &sig_size, &e);
+        if (r < 0)
+                return log_error_errno(r, "%s", e.message);
+        /* The directory of signature-N, as lookaside_signature_url() names it. */
+        r = lookaside_signature_url(dir, repository, digest, 1, &url);
+        if (r < 0)
+                return log_oom();
+        *strrchr(url, '/') = 0;
+        r = write_next_signature(url, sig, sig_size, &path);
+        if (r < 0)
+                return r;
+        printf("%s\n", path);
+        return 0;
+}
+
 int verb_image_sign(int argc, char *argv[]) {
         enum { ARG_SIGN_BY = 0x100, ARG_LOOKASIDE, ARG_MANIFEST_DIGEST };
         static const struct option options[] = {
@@ -306,12 +381,9 @@ int verb_image_sign(int argc, char *argv[]) {
                 {}
         };
         _cleanup_(image_reference_freep) ImageReference *ref = NULL;
-        _cleanup_(registries_conf_freep) RegistriesConf *conf = NULL;
-        _cleanup_free_ char *name = NULL, *digest_text = NULL, *payload = NULL, *sig = NULL, *url = NULL, *path = NULL;
-        const char *sign_by = NULL, *lookaside = NULL, *dir;
-        PeapodError e = {};
+        _cleanup_free_ char *name = NULL, *digest_text = NULL, *dir = NULL;
+        const char *sign_by = NULL, *lookaside = NULL;
         Digest digest;
-        size_t sig_size;
         int c, r;
 
         while ((c = getopt_long(argc, argv, ":h", options, NULL)) >= 0)
@@ -354,33 +426,8 @@ int verb_image_sign(int argc, char *argv[]) {
         if (r < 0)
                 return log_error_errno(r, "Invalid manifest digest '%s'.", digest_text);
 
-        if (!lookaside) {
-                r = registries_conf_load(NULL, &conf, &e);
-                if (r < 0)
-                        return log_error_errno(r, "%s", e.message);
-                lookaside = registries_conf_lookaside(conf, ref->registry, ref->repository);
-                if (!lookaside)
-                        return log_usage_error("No lookaside for %s in registries.conf; give --lookaside=DIR.", name);
-        }
-        dir = startswith(lookaside, "file://") ?: lookaside;
-        if (dir[0] != '/')
-                return log_usage_error("The lookaside must be a local directory (an absolute path or file:///...), not '%s'.",
-                                       lookaside);
-
-        r = simple_signature_format(name, digest_text, &payload);
-        if (r < 0)
-                return log_oom();
-        r = gpg_sign_opaque(sign_by, payload, strlen(payload), &sig, &sig_size, &e);
-        if (r < 0)
-                return log_error_errno(r, "%s", e.message);
-        /* The directory of signature-N, as lookaside_signature_url() names it. */
-        r = lookaside_signature_url(dir, ref->repository, &digest, 1, &url);
-        if (r < 0)
-                return log_oom();
-        *strrchr(url, '/') = 0;
-        r = write_next_signature(url, sig, sig_size, &path);
+        r = image_sign_lookaside_dir(ref, name, lookaside, &dir);
         if (r < 0)
                 return r;
-        printf("%s\n", path);
-        return 0;
+        return image_sign_write(sign_by, name, digest_text, &digest, ref->repository, dir);
 }

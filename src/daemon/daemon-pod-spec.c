@@ -63,7 +63,9 @@ static int read_volumes_property(sd_bus_message *m, const char *contents, Volume
                                  sd_bus_error *error);
 
 /* The isolation properties of an app (see org.peapod1(5)); 1 when name was
- * one of them. Values are checked by pod_new(), not here. */
+ * one of them. Values are checked by pod_new(), not here.
+ * Long because it is one flat dispatch on the property names, one short
+ * branch each, read best as the list org.peapod1(5) documents. */
 static int read_app_isolation_property(sd_bus_message *m, const char *name, const char *contents, AppSpec *spec,
                                        AppArgs *aa, sd_bus_error *error) {
         int b, r;
@@ -447,6 +449,9 @@ static int stage1_check(Daemon *d, const char *name, sd_bus_error *error) {
         return 0;
 }
 
+/* CreatePod's pod properties into props. Long because it is one flat
+ * dispatch on the property names, one short branch each, as
+ * org.peapod1(5) lists them. */
 int bus_read_pod_properties(Daemon *d, sd_bus_message *m, PodProperties *props, sd_bus_error *error) {
         int r;
 

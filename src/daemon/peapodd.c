@@ -209,10 +209,86 @@ static void daemon_done(Daemon *d) {
         sd_event_unref(d->event);
 }
 
+/* The runtime's paths from the options, and the state directories. */
+static int daemon_setup_state(Daemon *d) {
+        _cleanup_free_ char *pods_dir = NULL;
+        int r;
+
+        d->runtime.state_dir = arg_state_dir;
+        d->runtime.stage1_dir = arg_stage1_dir;
+        d->runtime.cni_conf_dir = arg_cni_config_dir;
+        d->runtime.cni_plugin_dirs = arg_cni_plugin_dirs;
+        if (asprintf(&d->images_dir, "%s/images", arg_state_dir) < 0)
+                return log_oom();
+        if (asprintf(&pods_dir, "%s/pods", arg_state_dir) < 0)
+                return log_oom();
+        r = mkdir_p(pods_dir, 0700);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create %s: %m", pods_dir);
+        return 0;
+}
+
+/* The event loop (SIGTERM and SIGINT end it) and both bus connections. */
+static int daemon_connect(Daemon *d) {
+        sigset_t ss;
+        int r;
+
+        sigemptyset(&ss);
+        sigaddset(&ss, SIGTERM);
+        sigaddset(&ss, SIGINT);
+        /* Helper programs are watched through pidfds by the loop
+         * (subprocess.h); sd-event wants SIGCHLD blocked for that. */
+        sigaddset(&ss, SIGCHLD);
+        sigprocmask(SIG_BLOCK, &ss, NULL);
+
+        r = sd_event_default(&d->event);
+        if (r < 0)
+                return log_error_errno(r, "Failed to allocate event loop: %m");
+        (void) sd_event_add_signal(d->event, NULL, SIGTERM, NULL, NULL);
+        (void) sd_event_add_signal(d->event, NULL, SIGINT, NULL, NULL);
+
+        r = sd_bus_open_system_with_description(&d->worker, "peapodd-worker");
+        if (r < 0)
+                return log_error_errno(r, "Failed to connect to the system bus: %m");
+        d->runtime.bus = d->worker;
+
+        r = sd_bus_open_system_with_description(&d->bus, "peapodd");
+        if (r < 0)
+                return log_error_errno(r, "Failed to connect to the system bus: %m");
+        return 0;
+}
+
+/* Our objects on the bus, the name, and the event loop attached. */
+static int daemon_serve(Daemon *d) {
+        int r;
+
+        r = daemon_add_objects(d->bus, d);
+        if (r < 0)
+                return log_error_errno(r, "Failed to register D-Bus objects: %m");
+
+        r = sd_bus_request_name(d->bus, PEAPOD_BUS_NAME, 0);
+        if (r < 0)
+                return log_error_errno(r, "Failed to acquire bus name %s: %m", PEAPOD_BUS_NAME);
+        /* Changes are announced after each event, from one place. */
+        r = sd_event_add_post(d->event, NULL, daemon_publish_pod_changes, d);
+        if (r < 0)
+                return log_error_errno(r, "Failed to watch pod changes: %m");
+        daemon_images_changed(d);
+        r = sd_bus_attach_event(d->bus, d->event, SD_EVENT_PRIORITY_NORMAL);
+        if (r < 0)
+                return log_error_errno(r, "Failed to attach bus to event loop: %m");
+        /* A restarted dbus-daemon leaves us on a dead connection that still
+         * holds nobody's name: end the loop with a failure, so that systemd
+         * restarts us (Restart=on-failure) onto the new bus, where bus
+         * activation finds us again. The worker connection dies with it. */
+        r = sd_bus_set_exit_on_disconnect(d->bus, true);
+        if (r < 0)
+                return log_error_errno(r, "Failed to watch the bus connection: %m");
+        return 0;
+}
+
 int main(int argc, char *argv[]) {
         _cleanup_(daemon_done) Daemon d = {};
-        _cleanup_free_ char *pods_dir = NULL;
-        sigset_t ss;
         int r;
 
         log_set_program("peapodd");
@@ -226,40 +302,10 @@ int main(int argc, char *argv[]) {
 
         umask(0022);
         (void) peapod_bus_error_map_add();
-        d.runtime.state_dir = arg_state_dir;
-        d.runtime.stage1_dir = arg_stage1_dir;
-        d.runtime.cni_conf_dir = arg_cni_config_dir;
-        d.runtime.cni_plugin_dirs = arg_cni_plugin_dirs;
-        if (asprintf(&d.images_dir, "%s/images", arg_state_dir) < 0)
-                return log_oom(), EXIT_FAILURE;
-        if (asprintf(&pods_dir, "%s/pods", arg_state_dir) < 0)
-                return log_oom(), EXIT_FAILURE;
-        r = mkdir_p(pods_dir, 0700);
-        if (r < 0)
-                return log_error_errno(r, "Failed to create %s: %m", pods_dir), EXIT_FAILURE;
-
-        sigemptyset(&ss);
-        sigaddset(&ss, SIGTERM);
-        sigaddset(&ss, SIGINT);
-        /* Helper programs are watched through pidfds by the loop
-         * (subprocess.h); sd-event wants SIGCHLD blocked for that. */
-        sigaddset(&ss, SIGCHLD);
-        sigprocmask(SIG_BLOCK, &ss, NULL);
-
-        r = sd_event_default(&d.event);
-        if (r < 0)
-                return log_error_errno(r, "Failed to allocate event loop: %m"), EXIT_FAILURE;
-        (void) sd_event_add_signal(d.event, NULL, SIGTERM, NULL, NULL);
-        (void) sd_event_add_signal(d.event, NULL, SIGINT, NULL, NULL);
-
-        r = sd_bus_open_system_with_description(&d.worker, "peapodd-worker");
-        if (r < 0)
-                return log_error_errno(r, "Failed to connect to the system bus: %m"), EXIT_FAILURE;
-        d.runtime.bus = d.worker;
-
-        r = sd_bus_open_system_with_description(&d.bus, "peapodd");
-        if (r < 0)
-                return log_error_errno(r, "Failed to connect to the system bus: %m"), EXIT_FAILURE;
+        if (daemon_setup_state(&d) < 0)
+                return EXIT_FAILURE;
+        if (daemon_connect(&d) < 0)
+                return EXIT_FAILURE;
 
         /* Learn what happens to our units before looking at them, so that no
          * change between the look and the subscription is missed. */
@@ -277,28 +323,8 @@ int main(int argc, char *argv[]) {
         if (r < 0)
                 return EXIT_FAILURE;
 
-        r = daemon_add_objects(d.bus, &d);
-        if (r < 0)
-                return log_error_errno(r, "Failed to register D-Bus objects: %m"), EXIT_FAILURE;
-
-        r = sd_bus_request_name(d.bus, PEAPOD_BUS_NAME, 0);
-        if (r < 0)
-                return log_error_errno(r, "Failed to acquire bus name %s: %m", PEAPOD_BUS_NAME), EXIT_FAILURE;
-        /* Changes are announced after each event, from one place. */
-        r = sd_event_add_post(d.event, NULL, daemon_publish_pod_changes, &d);
-        if (r < 0)
-                return log_error_errno(r, "Failed to watch pod changes: %m"), EXIT_FAILURE;
-        daemon_images_changed(&d);
-        r = sd_bus_attach_event(d.bus, d.event, SD_EVENT_PRIORITY_NORMAL);
-        if (r < 0)
-                return log_error_errno(r, "Failed to attach bus to event loop: %m"), EXIT_FAILURE;
-        /* A restarted dbus-daemon leaves us on a dead connection that still
-         * holds nobody's name: end the loop with a failure, so that systemd
-         * restarts us (Restart=on-failure) onto the new bus, where bus
-         * activation finds us again. The worker connection dies with it. */
-        r = sd_bus_set_exit_on_disconnect(d.bus, true);
-        if (r < 0)
-                return log_error_errno(r, "Failed to watch the bus connection: %m"), EXIT_FAILURE;
+        if (daemon_serve(&d) < 0)
+                return EXIT_FAILURE;
 
         (void) sd_notify(false, "READY=1\nSTATUS=Serving org.peapod1");
         log_info("peapodd %s serving %s with %zu pod(s).", PACKAGE_VERSION, PEAPOD_BUS_NAME, d.n_pods);

@@ -43,10 +43,90 @@ static int dup_string(json_object *o, const char *key, size_t max, char **ret) {
         return *ret ? 0 : -ENOMEM;
 }
 
+/* The labels peapod uses: version, os and arch. */
+static int aci_labels_parse(json_object *labels, AciManifest *m, PeapodError *e) {
+        size_t n;
+
+        if (!json_object_is_type(labels, json_type_array))
+                return peapod_error_set(e, -EBADMSG, "ACI manifest: \"labels\" is not a list");
+        n = json_object_array_length(labels);
+        if (n > 256)
+                return peapod_error_set(e, -E2BIG, "ACI manifest: too many labels");
+        for (size_t i = 0; i < n; i++) {
+                json_object *l = json_object_array_get_idx(labels, i);
+                const char *name, *value;
+                char **dst;
+
+                if (!json_object_is_type(l, json_type_object) || json_get_string(l, "name", &name) < 0 ||
+                    json_get_string(l, "value", &value) < 0)
+                        return peapod_error_set(e, -EBADMSG, "ACI manifest: label %zu is not {name, value}", i);
+                dst = streq(name, "version") ? &m->version : streq(name, "os") ? &m->os : streq(name, "arch") ? &m->arch : NULL;
+                if (!dst)
+                        continue;
+                if (strlen(value) > IMAGE_TAG_MAX)
+                        return peapod_error_set(e, -EBADMSG, "ACI manifest: label %s is too long", name);
+                free(*dst);
+                *dst = strdup(value);
+                if (!*dst)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+/* app.environment: a list of {name, value}, as K=V entries. */
+static int aci_env_parse(json_object *v, AciManifest *m, PeapodError *e) {
+        size_t n;
+        int r;
+
+        if (!json_object_is_type(v, json_type_array) || (n = json_object_array_length(v)) > ACI_ENV_MAX)
+                return peapod_error_set(e, -EBADMSG, "ACI manifest: app.environment is not a list");
+        for (size_t i = 0; i < n; i++) {
+                json_object *x = json_object_array_get_idx(v, i);
+                const char *name, *value;
+                char *kv;
+
+                if (!json_object_is_type(x, json_type_object) || json_get_string(x, "name", &name) < 0 ||
+                    json_get_string(x, "value", &value) < 0 || !name[0] || strchr(name, '='))
+                        return peapod_error_set(e, -EBADMSG, "ACI manifest: app.environment[%zu] is not {name, value}", i);
+                if (asprintf(&kv, "%s=%s", name, value) < 0)
+                        return -ENOMEM;
+                r = strv_consume(&m->env, kv);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* The app: exec, user, group, working directory and environment. */
+static int aci_app_parse(json_object *app, AciManifest *m, PeapodError *e) {
+        json_object *v;
+        int r;
+
+        if (!json_object_is_type(app, json_type_object))
+                return peapod_error_set(e, -EBADMSG, "ACI manifest: \"app\" is not an object");
+        if (json_object_object_get_ex(app, "exec", &v)) {
+                r = json_get_strv(app, "exec", &m->exec);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0 || strv_length(m->exec) > ACI_EXEC_MAX)
+                        return peapod_error_set(e, -EBADMSG, "ACI manifest: app.exec is not a list of strings");
+        }
+        if (dup_string(app, "user", 256, &m->user) < 0 || dup_string(app, "group", 256, &m->group) < 0 ||
+            dup_string(app, "workingDirectory", 4096, &m->working_dir) < 0)
+                return peapod_error_set(e, -EBADMSG, "ACI manifest: app.user, app.group or app.workingDirectory is not a string");
+        if ((m->user && (!m->user[0] || strchr(m->user, ':'))) || (m->group && (!m->group[0] || strchr(m->group, ':'))))
+                return peapod_error_set(e, -EBADMSG, "ACI manifest: invalid app.user or app.group");
+        if (m->working_dir && m->working_dir[0] != '/')
+                return peapod_error_set(e, -EBADMSG, "ACI manifest: app.workingDirectory is not absolute");
+        if (json_object_object_get_ex(app, "environment", &v))
+                return aci_env_parse(v, m, e);
+        return 0;
+}
+
 int aci_manifest_parse(const void *data, size_t size, AciManifest **ret, PeapodError *e) {
         _cleanup_(aci_manifest_freep) AciManifest *m = NULL;
         _cleanup_json_ json_object *root = NULL;
-        json_object *labels, *app, *v;
+        json_object *labels, *app;
         char where[JSON_PARSE_ERROR_STRING_MAX];
         JsonParseError pe;
         const char *kind;
@@ -72,70 +152,14 @@ int aci_manifest_parse(const void *data, size_t size, AciManifest **ret, PeapodE
                 return r == -ENOMEM ? r : peapod_error_set(e, -EBADMSG, "ACI manifest: no valid \"name\"");
 
         if (json_object_object_get_ex(root, "labels", &labels)) {
-                size_t n;
-
-                if (!json_object_is_type(labels, json_type_array))
-                        return peapod_error_set(e, -EBADMSG, "ACI manifest: \"labels\" is not a list");
-                n = json_object_array_length(labels);
-                if (n > 256)
-                        return peapod_error_set(e, -E2BIG, "ACI manifest: too many labels");
-                for (size_t i = 0; i < n; i++) {
-                        json_object *l = json_object_array_get_idx(labels, i);
-                        const char *name, *value;
-                        char **dst;
-
-                        if (!json_object_is_type(l, json_type_object) || json_get_string(l, "name", &name) < 0 ||
-                            json_get_string(l, "value", &value) < 0)
-                                return peapod_error_set(e, -EBADMSG, "ACI manifest: label %zu is not {name, value}", i);
-                        dst = streq(name, "version") ? &m->version : streq(name, "os") ? &m->os : streq(name, "arch") ? &m->arch : NULL;
-                        if (!dst)
-                                continue;
-                        if (strlen(value) > IMAGE_TAG_MAX)
-                                return peapod_error_set(e, -EBADMSG, "ACI manifest: label %s is too long", name);
-                        free(*dst);
-                        *dst = strdup(value);
-                        if (!*dst)
-                                return -ENOMEM;
-                }
+                r = aci_labels_parse(labels, m, e);
+                if (r < 0)
+                        return r;
         }
-
         if (json_object_object_get_ex(root, "app", &app) && !json_object_is_type(app, json_type_null)) {
-                if (!json_object_is_type(app, json_type_object))
-                        return peapod_error_set(e, -EBADMSG, "ACI manifest: \"app\" is not an object");
-                if (json_object_object_get_ex(app, "exec", &v)) {
-                        r = json_get_strv(app, "exec", &m->exec);
-                        if (r == -ENOMEM)
-                                return r;
-                        if (r < 0 || strv_length(m->exec) > ACI_EXEC_MAX)
-                                return peapod_error_set(e, -EBADMSG, "ACI manifest: app.exec is not a list of strings");
-                }
-                if (dup_string(app, "user", 256, &m->user) < 0 || dup_string(app, "group", 256, &m->group) < 0 ||
-                    dup_string(app, "workingDirectory", 4096, &m->working_dir) < 0)
-                        return peapod_error_set(e, -EBADMSG, "ACI manifest: app.user, app.group or app.workingDirectory is not a string");
-                if ((m->user && (!m->user[0] || strchr(m->user, ':'))) || (m->group && (!m->group[0] || strchr(m->group, ':'))))
-                        return peapod_error_set(e, -EBADMSG, "ACI manifest: invalid app.user or app.group");
-                if (m->working_dir && m->working_dir[0] != '/')
-                        return peapod_error_set(e, -EBADMSG, "ACI manifest: app.workingDirectory is not absolute");
-                if (json_object_object_get_ex(app, "environment", &v)) {
-                        size_t n;
-
-                        if (!json_object_is_type(v, json_type_array) || (n = json_object_array_length(v)) > ACI_ENV_MAX)
-                                return peapod_error_set(e, -EBADMSG, "ACI manifest: app.environment is not a list");
-                        for (size_t i = 0; i < n; i++) {
-                                json_object *x = json_object_array_get_idx(v, i);
-                                const char *name, *value;
-                                char *kv;
-
-                                if (!json_object_is_type(x, json_type_object) || json_get_string(x, "name", &name) < 0 ||
-                                    json_get_string(x, "value", &value) < 0 || !name[0] || strchr(name, '='))
-                                        return peapod_error_set(e, -EBADMSG, "ACI manifest: app.environment[%zu] is not {name, value}", i);
-                                if (asprintf(&kv, "%s=%s", name, value) < 0)
-                                        return -ENOMEM;
-                                r = strv_consume(&m->env, kv);
-                                if (r < 0)
-                                        return r;
-                        }
-                }
+                r = aci_app_parse(app, m, e);
+                if (r < 0)
+                        return r;
         }
         *ret = TAKE_PTR(m);
         return 0;
@@ -394,16 +418,84 @@ static int store_json(Store *s, json_object *o, Digest *ret, uint64_t *ret_size,
         return store_blob_write_buffer(s, NULL, text, strlen(text), ret, e);
 }
 
+/* The ACI app as an OCI image config whose one layer is layer. */
+static int aci_config_json(const AciManifest *m, const Digest *layer, json_object **ret) {
+        _cleanup_json_ json_object *config = NULL;
+        _cleanup_free_ char *user = NULL;
+        char buf[DIGEST_STRING_MAX];
+        json_object *c, *diff_ids, *labels, *rootfs;
+
+        config = json_object_new_object();
+        c = json_object_new_object();
+        diff_ids = json_object_new_array();
+        if (!config || !c || !diff_ids) {
+                json_object_put(c);
+                json_object_put(diff_ids);
+                return -ENOMEM;
+        }
+        json_object_object_add(config, "architecture", json_object_new_string(aci_arch_to_oci(m->arch)));
+        json_object_object_add(config, "os", json_object_new_string(m->os ?: "linux"));
+        json_object_object_add(config, "config", c);
+        if (m->exec)
+                json_object_object_add(c, "Entrypoint", json_new_strv(m->exec));
+        if (m->user || m->group) {
+                if (asprintf(&user, "%s%s%s", m->user ?: "0", m->group ? ":" : "", strempty(m->group)) < 0) {
+                        json_object_put(diff_ids);
+                        return -ENOMEM;
+                }
+                json_object_object_add(c, "User", json_object_new_string(user));
+        }
+        if (m->env)
+                json_object_object_add(c, "Env", json_new_strv(m->env));
+        if (m->working_dir)
+                json_object_object_add(c, "WorkingDir", json_object_new_string(m->working_dir));
+        labels = json_object_new_object();
+        rootfs = json_object_new_object();
+        if (!labels || !rootfs) {
+                json_object_put(labels);
+                json_object_put(rootfs);
+                json_object_put(diff_ids);
+                return -ENOMEM;
+        }
+        json_object_object_add(labels, "org.peapod.aci.name", json_object_new_string(m->name));
+        json_object_object_add(c, "Labels", labels);
+        json_object_array_add(diff_ids, json_object_new_string(digest_to_string(layer, buf)));
+        json_object_object_add(rootfs, "type", json_object_new_string("layers"));
+        json_object_object_add(rootfs, "diff_ids", diff_ids);
+        json_object_object_add(config, "rootfs", rootfs);
+        *ret = TAKE_PTR(config);
+        return 0;
+}
+
+/* An OCI image manifest of one uncompressed layer. */
+static int oci_manifest_json(const Digest *layer, uint64_t layer_size, const Digest *config, uint64_t config_size,
+                             json_object **ret) {
+        _cleanup_json_ json_object *manifest = NULL;
+        json_object *layers;
+
+        manifest = json_object_new_object();
+        if (!manifest)
+                return -ENOMEM;
+        layers = json_object_new_array();
+        if (!layers)
+                return -ENOMEM;
+        json_object_array_add(layers, descriptor(MEDIA_TYPE_OCI_LAYER_TAR, layer, layer_size));
+        json_object_object_add(manifest, "schemaVersion", json_object_new_int(2));
+        json_object_object_add(manifest, "mediaType", json_object_new_string(media_type_to_string(MEDIA_TYPE_OCI_MANIFEST)));
+        json_object_object_add(manifest, "config", descriptor(MEDIA_TYPE_OCI_CONFIG, config, config_size));
+        json_object_object_add(manifest, "layers", layers);
+        *ret = TAKE_PTR(manifest);
+        return 0;
+}
+
 int aci_import(Store *s, int fd, const char *ref_override, const void *sig, size_t sig_size, AciVerifyFn verify,
                void *userdata, char **ret_image_id, char **ret_ref, PeapodError *e) {
         _cleanup_(aci_manifest_freep) AciManifest *m = NULL;
         _cleanup_json_ json_object *config = NULL, *manifest = NULL;
-        _cleanup_free_ char *ref = NULL, *user = NULL, *id = NULL;
+        _cleanup_free_ char *ref = NULL, *id = NULL;
         _cleanup_close_ int pin_fd = -EBADF;
-        char buf[DIGEST_STRING_MAX];
         Digest layer, config_digest, manifest_digest;
         uint64_t layer_size, config_size, manifest_size;
-        json_object *c, *diff_ids;
         int r;
 
         r = aci_detect(fd, &m, e);
@@ -436,60 +528,15 @@ int aci_import(Store *s, int fd, const char *ref_override, const void *sig, size
                 return r;
 
         /* The ACI app as an image config. */
-        config = json_object_new_object();
-        c = json_object_new_object();
-        diff_ids = json_object_new_array();
-        if (!config || !c || !diff_ids) {
-                json_object_put(c);
-                json_object_put(diff_ids);
-                return -ENOMEM;
-        }
-        json_object_object_add(config, "architecture", json_object_new_string(aci_arch_to_oci(m->arch)));
-        json_object_object_add(config, "os", json_object_new_string(m->os ?: "linux"));
-        json_object_object_add(config, "config", c);
-        if (m->exec)
-                json_object_object_add(c, "Entrypoint", json_new_strv(m->exec));
-        if (m->user || m->group) {
-                if (asprintf(&user, "%s%s%s", m->user ?: "0", m->group ? ":" : "", strempty(m->group)) < 0)
-                        return -ENOMEM;
-                json_object_object_add(c, "User", json_object_new_string(user));
-        }
-        if (m->env)
-                json_object_object_add(c, "Env", json_new_strv(m->env));
-        if (m->working_dir)
-                json_object_object_add(c, "WorkingDir", json_object_new_string(m->working_dir));
-        {
-                json_object *labels = json_object_new_object(), *rootfs = json_object_new_object();
-
-                if (!labels || !rootfs) {
-                        json_object_put(labels);
-                        json_object_put(rootfs);
-                        return -ENOMEM;
-                }
-                json_object_object_add(labels, "org.peapod.aci.name", json_object_new_string(m->name));
-                json_object_object_add(c, "Labels", labels);
-                json_object_array_add(diff_ids, json_object_new_string(digest_to_string(&layer, buf)));
-                json_object_object_add(rootfs, "type", json_object_new_string("layers"));
-                json_object_object_add(rootfs, "diff_ids", diff_ids);
-                json_object_object_add(config, "rootfs", rootfs);
-        }
+        r = aci_config_json(m, &layer, &config);
+        if (r < 0)
+                return r;
         r = store_json(s, config, &config_digest, &config_size, e);
         if (r < 0)
                 return r;
-
-        manifest = json_object_new_object();
-        if (!manifest)
-                return -ENOMEM;
-        {
-                json_object *layers = json_object_new_array();
-                if (!layers)
-                        return -ENOMEM;
-                json_object_array_add(layers, descriptor(MEDIA_TYPE_OCI_LAYER_TAR, &layer, layer_size));
-                json_object_object_add(manifest, "schemaVersion", json_object_new_int(2));
-                json_object_object_add(manifest, "mediaType", json_object_new_string(media_type_to_string(MEDIA_TYPE_OCI_MANIFEST)));
-                json_object_object_add(manifest, "config", descriptor(MEDIA_TYPE_OCI_CONFIG, &config_digest, config_size));
-                json_object_object_add(manifest, "layers", layers);
-        }
+        r = oci_manifest_json(&layer, layer_size, &config_digest, config_size, &manifest);
+        if (r < 0)
+                return r;
         r = store_json(s, manifest, &manifest_digest, &manifest_size, e);
         if (r < 0)
                 return r;

@@ -678,40 +678,179 @@ static int blob_path(const Digest *d, char **ret) {
         return asprintf(ret, "blobs/sha256/%s", d->hex) < 0 ? -ENOMEM : 0;
 }
 
+/* The image an export writes: its manifest and config, read from the store
+ * and checked against each other. */
+typedef struct ExportImage {
+        char *name;
+        bool named;            /* false when found by id: there is no name to write */
+        Digest manifest;
+        size_t msize;
+        Manifest *m;
+        ImageConfig *c;
+} ExportImage;
+
+static void export_image_done(ExportImage *x) {
+        free(x->name);
+        manifest_free(x->m);
+        image_config_free(x->c);
+}
+
+static int export_image_load(Store *s, const char *ref, ExportImage *x, PeapodError *e) {
+        _cleanup_free_ char *mtext = NULL, *ctext = NULL;
+        Digest found;
+        size_t csize;
+        int r;
+
+        r = image_store_lookup(s, ref, NULL, &x->name, &found, e);
+        if (r < 0)
+                return r;
+        /* Found by id: there is no name to write. */
+        x->named = !startswith(x->name, "sha256:") && strchr(x->name, '/');
+        r = image_platform_manifest(s, &found, &x->manifest, e);
+        if (r < 0)
+                return r;
+        r = store_blob_read(s, &x->manifest, MANIFEST_SIZE_MAX, &mtext, &x->msize, e);
+        if (r < 0)
+                return r;
+        r = manifest_parse(mtext, x->msize, NULL, &x->m, e);
+        if (r < 0)
+                return r;
+        r = store_blob_read(s, &x->m->config.digest, MANIFEST_SIZE_MAX, &ctext, &csize, e);
+        if (r < 0)
+                return r;
+        r = image_config_parse(ctext, csize, &x->c, e);
+        if (r < 0)
+                return r;
+        return manifest_check_config(x->m, x->c, e);
+}
+
+/* An OCI image layout: oci-layout, index.json (the name as the ref
+ * annotation), and the blobs as they are stored. */
+static int export_oci(struct archive *a, Store *s, const ExportImage *x, PeapodError *e) {
+        _cleanup_json_ json_object *top = NULL;
+        const Manifest *m = x->m;
+        json_object *ms, *d, *ann;
+        const char *text;
+        int r;
+
+        r = write_buffer(a, "oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}", 30, e);
+        if (r < 0)
+                return r;
+        top = json_object_new_object();
+        ms = json_object_new_array();
+        d = descriptor_json(m->media_type, &x->manifest, x->msize);
+        ann = json_object_new_object();
+        if (!top || !ms || !d || !ann) {
+                json_object_put(ms);
+                json_object_put(d);
+                json_object_put(ann);
+                return -ENOMEM;
+        }
+        json_object_object_add(top, "schemaVersion", json_object_new_int(2));
+        json_object_object_add(top, "mediaType", json_object_new_string(media_type_to_string(MEDIA_TYPE_OCI_INDEX)));
+        json_object_object_add(top, "manifests", ms);
+        json_object_array_add(ms, d);
+        if (x->named) {
+                json_object_object_add(ann, STORE_REF_NAME_ANNOTATION, json_object_new_string(x->name));
+                json_object_object_add(d, "annotations", ann);
+        } else
+                json_object_put(ann);
+        text = json_object_to_json_string_ext(top, JSON_C_TO_STRING_PLAIN);
+        if (!text)
+                return -ENOMEM;
+        r = write_buffer(a, "index.json", text, strlen(text), e);
+        if (r < 0)
+                return r;
+        r = write_header(a, "blobs", AE_IFDIR, 0, e);
+        if (r >= 0)
+                r = write_header(a, "blobs/sha256", AE_IFDIR, 0, e);
+        if (r < 0)
+                return r;
+        /* Manifest, config, layers; each blob once. */
+        for (size_t i = 0; i < m->n_layers + 2; i++) {
+                _cleanup_free_ char *path = NULL;
+                const Digest *b = i == 0 ? &x->manifest : i == 1 ? &m->config.digest : &m->layers[i - 2].digest;
+                bool dup = false;
+
+                for (size_t j = 2; j < i; j++)
+                        dup = dup || digest_equal(&m->layers[j - 2].digest, b);
+                if (dup)
+                        continue;
+                r = blob_path(b, &path);
+                if (r < 0)
+                        return r;
+                r = write_blob(a, s, path, b, false, e);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* The classic `docker save` names: <config hex>.json and <diff_id
+ * hex>/layer.tar, uncompressed, and manifest.json. */
+static int export_docker(struct archive *a, Store *s, const ExportImage *x, PeapodError *e) {
+        _cleanup_json_ json_object *top = NULL;
+        _cleanup_free_ char *config_path = NULL;
+        const Manifest *m = x->m;
+        const ImageConfig *c = x->c;
+        json_object *item, *layers, *tags;
+        const char *text;
+        int r;
+
+        if (asprintf(&config_path, "%s.json", m->config.digest.hex) < 0)
+                return -ENOMEM;
+        r = write_blob(a, s, config_path, &m->config.digest, false, e);
+        if (r < 0)
+                return r;
+        top = json_object_new_array();
+        item = json_object_new_object();
+        layers = json_object_new_array();
+        tags = json_object_new_array();
+        if (!top || !item || !layers || !tags) {
+                json_object_put(item);
+                json_object_put(layers);
+                json_object_put(tags);
+                return -ENOMEM;
+        }
+        json_object_array_add(top, item);
+        json_object_object_add(item, "Config", json_object_new_string(config_path));
+        json_object_object_add(item, "RepoTags", tags);
+        json_object_object_add(item, "Layers", layers);
+        if (x->named)
+                json_object_array_add(tags, json_object_new_string(x->name));
+        for (size_t i = 0; i < m->n_layers; i++) {
+                _cleanup_free_ char *dir = NULL, *path = NULL;
+                bool dup = false;
+
+                if (asprintf(&dir, "%s", c->diff_ids[i].hex) < 0 || asprintf(&path, "%s/layer.tar", dir) < 0)
+                        return -ENOMEM;
+                json_object_array_add(layers, json_object_new_string(path));
+                for (size_t j = 0; j < i; j++)
+                        dup = dup || digest_equal(&c->diff_ids[j], &c->diff_ids[i]);
+                if (dup)
+                        continue;
+                r = write_header(a, dir, AE_IFDIR, 0, e);
+                if (r < 0)
+                        return r;
+                r = write_blob(a, s, path, &m->layers[i].digest,
+                               media_type_layer_compression(m->layers[i].media_type) != LAYER_COMPRESSION_NONE, e);
+                if (r < 0)
+                        return r;
+        }
+        text = json_object_to_json_string_ext(top, JSON_C_TO_STRING_PLAIN);
+        if (!text)
+                return -ENOMEM;
+        return write_buffer(a, "manifest.json", text, strlen(text), e);
+}
+
 int image_export_archive(Store *s, const char *ref, int fd, ImageArchiveFormat format, PeapodError *e) {
         _cleanup_(archive_write_freep) struct archive *a = NULL;
-        _cleanup_(manifest_freep) Manifest *m = NULL;
-        _cleanup_(image_config_freep) ImageConfig *c = NULL;
-        _cleanup_free_ char *name = NULL, *mtext = NULL, *ctext = NULL;
-        _cleanup_json_ json_object *top = NULL;
-        Digest found, manifest;
-        size_t msize, csize;
-        bool named;
+        _cleanup_(export_image_done) ExportImage x = {};
         int r;
 
         if (!s || !ref || fd < 0 || format < 0 || format >= _IMAGE_ARCHIVE_FORMAT_MAX)
                 return -EINVAL;
-        r = image_store_lookup(s, ref, NULL, &name, &found, e);
-        if (r < 0)
-                return r;
-        /* Found by id: there is no name to write. */
-        named = !startswith(name, "sha256:") && strchr(name, '/');
-        r = image_platform_manifest(s, &found, &manifest, e);
-        if (r < 0)
-                return r;
-        r = store_blob_read(s, &manifest, MANIFEST_SIZE_MAX, &mtext, &msize, e);
-        if (r < 0)
-                return r;
-        r = manifest_parse(mtext, msize, NULL, &m, e);
-        if (r < 0)
-                return r;
-        r = store_blob_read(s, &m->config.digest, MANIFEST_SIZE_MAX, &ctext, &csize, e);
-        if (r < 0)
-                return r;
-        r = image_config_parse(ctext, csize, &c, e);
-        if (r < 0)
-                return r;
-        r = manifest_check_config(m, c, e);
+        r = export_image_load(s, ref, &x, e);
         if (r < 0)
                 return r;
 
@@ -722,114 +861,12 @@ int image_export_archive(Store *s, const char *ref, int fd, ImageArchiveFormat f
             archive_write_set_bytes_in_last_block(a, 1) != ARCHIVE_OK || archive_write_open_fd(a, fd) != ARCHIVE_OK)
                 return peapod_error_set(e, -EIO, "Cannot write the archive: %s", strna(archive_error_string(a)));
 
-        if (format == IMAGE_ARCHIVE_OCI) {
-                json_object *ms, *d, *ann;
-                const char *text;
-
-                r = write_buffer(a, "oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}", 30, e);
-                if (r < 0)
-                        return r;
-                top = json_object_new_object();
-                ms = json_object_new_array();
-                d = descriptor_json(m->media_type, &manifest, msize);
-                ann = json_object_new_object();
-                if (!top || !ms || !d || !ann) {
-                        json_object_put(ms);
-                        json_object_put(d);
-                        json_object_put(ann);
-                        return -ENOMEM;
-                }
-                json_object_object_add(top, "schemaVersion", json_object_new_int(2));
-                json_object_object_add(top, "mediaType", json_object_new_string(media_type_to_string(MEDIA_TYPE_OCI_INDEX)));
-                json_object_object_add(top, "manifests", ms);
-                json_object_array_add(ms, d);
-                if (named) {
-                        json_object_object_add(ann, STORE_REF_NAME_ANNOTATION, json_object_new_string(name));
-                        json_object_object_add(d, "annotations", ann);
-                } else
-                        json_object_put(ann);
-                text = json_object_to_json_string_ext(top, JSON_C_TO_STRING_PLAIN);
-                if (!text)
-                        return -ENOMEM;
-                r = write_buffer(a, "index.json", text, strlen(text), e);
-                if (r < 0)
-                        return r;
-                r = write_header(a, "blobs", AE_IFDIR, 0, e);
-                if (r >= 0)
-                        r = write_header(a, "blobs/sha256", AE_IFDIR, 0, e);
-                if (r < 0)
-                        return r;
-                /* Manifest, config, layers; each blob once. */
-                for (size_t i = 0; i < m->n_layers + 2; i++) {
-                        _cleanup_free_ char *path = NULL;
-                        const Digest *b = i == 0 ? &manifest : i == 1 ? &m->config.digest : &m->layers[i - 2].digest;
-                        bool dup = false;
-
-                        for (size_t j = 2; j < i; j++)
-                                dup = dup || digest_equal(&m->layers[j - 2].digest, b);
-                        if (dup)
-                                continue;
-                        r = blob_path(b, &path);
-                        if (r < 0)
-                                return r;
-                        r = write_blob(a, s, path, b, false, e);
-                        if (r < 0)
-                                return r;
-                }
-        } else {
-                _cleanup_free_ char *config_path = NULL;
-                json_object *item, *layers, *tags;
-                const char *text;
-
-                /* The classic `docker save` names: <config hex>.json and
-                 * <diff_id hex>/layer.tar, uncompressed. */
-                if (asprintf(&config_path, "%s.json", m->config.digest.hex) < 0)
-                        return -ENOMEM;
-                r = write_blob(a, s, config_path, &m->config.digest, false, e);
-                if (r < 0)
-                        return r;
-                top = json_object_new_array();
-                item = json_object_new_object();
-                layers = json_object_new_array();
-                tags = json_object_new_array();
-                if (!top || !item || !layers || !tags) {
-                        json_object_put(item);
-                        json_object_put(layers);
-                        json_object_put(tags);
-                        return -ENOMEM;
-                }
-                json_object_array_add(top, item);
-                json_object_object_add(item, "Config", json_object_new_string(config_path));
-                json_object_object_add(item, "RepoTags", tags);
-                json_object_object_add(item, "Layers", layers);
-                if (named)
-                        json_object_array_add(tags, json_object_new_string(name));
-                for (size_t i = 0; i < m->n_layers; i++) {
-                        _cleanup_free_ char *dir = NULL, *path = NULL;
-                        bool dup = false;
-
-                        if (asprintf(&dir, "%s", c->diff_ids[i].hex) < 0 || asprintf(&path, "%s/layer.tar", dir) < 0)
-                                return -ENOMEM;
-                        json_object_array_add(layers, json_object_new_string(path));
-                        for (size_t j = 0; j < i; j++)
-                                dup = dup || digest_equal(&c->diff_ids[j], &c->diff_ids[i]);
-                        if (dup)
-                                continue;
-                        r = write_header(a, dir, AE_IFDIR, 0, e);
-                        if (r < 0)
-                                return r;
-                        r = write_blob(a, s, path, &m->layers[i].digest,
-                                       media_type_layer_compression(m->layers[i].media_type) != LAYER_COMPRESSION_NONE, e);
-                        if (r < 0)
-                                return r;
-                }
-                text = json_object_to_json_string_ext(top, JSON_C_TO_STRING_PLAIN);
-                if (!text)
-                        return -ENOMEM;
-                r = write_buffer(a, "manifest.json", text, strlen(text), e);
-                if (r < 0)
-                        return r;
-        }
+        if (format == IMAGE_ARCHIVE_OCI)
+                r = export_oci(a, s, &x, e);
+        else
+                r = export_docker(a, s, &x, e);
+        if (r < 0)
+                return r;
         if (archive_write_close(a) != ARCHIVE_OK)
                 return peapod_error_set(e, -EIO, "Cannot finish the archive: %s", strna(archive_error_string(a)));
         return 0;

@@ -343,123 +343,152 @@ static int digest_compare(const void *a, const void *b) {
         return strcmp((*x)->digest.hex, (*y)->digest.hex);
 }
 
+/* What one fetch_blobs() call holds: the distinct blobs in digest order with
+ * their locks, and a request (with its sink) for each one that is missing. */
+typedef struct BlobFetch {
+        const Descriptor **sorted;
+        int *locks;
+        size_t n_sorted;
+        RegistryBlobRequest *requests;
+        char **digest_strings;
+        BlobSink *sinks;
+        size_t n_requests;
+} BlobFetch;
+
+static void blob_fetch_done(BlobFetch *f) {
+        blob_sinks_free(f->sinks, f->n_requests);
+        close_many(f->locks, f->n_sorted);
+        for (size_t i = 0; f->digest_strings && i < f->n_requests; i++)
+                free(f->digest_strings[i]);
+        free(f->digest_strings);
+        free(f->requests);
+        free(f->sorted);
+}
+
+static void layers_mark_done(Puller *pl, const Descriptor *descs, size_t n, const Digest *digest) {
+        for (size_t j = 0; j < n; j++)
+                if (digest_equal(&descs[j].digest, digest))
+                        pl->layers[j].done = pl->layers[j].total;
+}
+
+/* Lock each distinct blob (in digest order) and make a request for each one
+ * the store lacks; the ones already there count as done, and so do their
+ * twins. */
+static int blob_fetch_plan(BlobFetch *f, Puller *pl, const Descriptor *descs, size_t n, PeapodError *e) {
+        char a[DIGEST_STRING_MAX];
+        int r;
+
+        f->sorted = calloc(n ?: 1, sizeof(Descriptor *));
+        f->requests = calloc(n ?: 1, sizeof(RegistryBlobRequest));
+        f->digest_strings = calloc(n ?: 1, sizeof(char *));
+        f->sinks = calloc(n ?: 1, sizeof(BlobSink));
+        f->locks = malloc((n ?: 1) * sizeof(int));
+        pl->request_layer = calloc(n ?: 1, sizeof(size_t));
+        if (!f->sorted || !f->requests || !f->digest_strings || !f->sinks || !f->locks || !pl->request_layer)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                f->sorted[i] = &descs[i];
+        qsort(f->sorted, n, sizeof(Descriptor *), digest_compare);
+        for (size_t i = 0; i < n; i++) {
+                if (f->n_sorted > 0 && digest_equal(&f->sorted[f->n_sorted - 1]->digest, &f->sorted[i]->digest))
+                        continue; /* the same blob twice in one manifest */
+                f->sorted[f->n_sorted] = f->sorted[i];
+                f->locks[f->n_sorted] = -EBADF;
+                f->n_sorted++;
+        }
+
+        for (size_t i = 0; i < f->n_sorted; i++) {
+                const Descriptor *d = f->sorted[i];
+
+                r = store_blob_lock(pl->store, &d->digest, &f->locks[i]);
+                if (r < 0)
+                        return peapod_error_set(e, r, "Failed to lock blob %s: %s", digest_to_string(&d->digest, a),
+                                                strerror(-r));
+                r = store_blob_exists(pl->store, &d->digest);
+                if (r < 0)
+                        return r;
+                if (r > 0) {
+                        /* Already there: counts as done, and so do its twins. */
+                        layers_mark_done(pl, descs, n, &d->digest);
+                        continue;
+                }
+                f->digest_strings[f->n_requests] = digest_to_string_alloc(&d->digest);
+                if (!f->digest_strings[f->n_requests])
+                        return -ENOMEM;
+                f->sinks[f->n_requests] = (BlobSink) {
+                        .store = pl->store,
+                        .digest = d->digest,
+                        .size = d->size,
+                };
+                pl->request_layer[f->n_requests] = (size_t) (d - descs);
+                f->n_requests++;
+        }
+        /* Fill requests only now: sinks[] no longer moves. */
+        for (size_t i = 0; i < f->n_requests; i++)
+                f->requests[i] = (RegistryBlobRequest) {
+                        .digest = f->digest_strings[i],
+                        .size = f->sinks[i].size,
+                        .sink = { .write = blob_sink_write, .reset = blob_sink_reset, .userdata = &f->sinks[i] },
+                };
+        return 0;
+}
+
+/* Download the planned requests and commit each blob to the store. */
+static int blob_fetch_run(BlobFetch *f, Puller *pl, RegistryClient *client, const ImageReference *ref,
+                          const Descriptor *descs, size_t n, PeapodError *e) {
+        int r;
+
+        if (f->n_requests == 0)
+                return 0;
+        r = registry_get_blobs(client, ref, f->requests, f->n_requests, registry_progress, pl, e);
+        if (r < 0) {
+                /* A sink's own failure (disk full) says more than "transfer aborted". */
+                for (size_t i = 0; i < f->n_requests; i++)
+                        if (e && f->requests[i].result < 0 && f->sinks[i].error.message[0]) {
+                                *e = f->sinks[i].error;
+                                break;
+                        }
+                if (r == -ECANCELED)
+                        (void) peapod_error_set(e, r, "Pull cancelled");
+                return r;
+        }
+        for (size_t i = 0; i < f->n_requests; i++) {
+                if (!f->sinks[i].writer) { /* an empty blob: nothing was written */
+                        r = store_blob_begin(pl->store, &f->sinks[i].digest, f->sinks[i].size, &f->sinks[i].writer);
+                        if (r < 0)
+                                return r;
+                }
+                r = store_blob_commit(TAKE_PTR(f->sinks[i].writer), NULL, e);
+                if (r < 0)
+                        return r;
+                layers_mark_done(pl, descs, n, &f->sinks[i].digest);
+        }
+        return 0;
+}
+
 /* Bring the blobs of descriptors into the store, fetching what is missing,
  * several at once. Blob locks are taken in digest order, so two pulls that
  * share blobs (in whatever order their manifests list them) cannot deadlock,
  * and the second one finds the first one's blobs. */
 static int fetch_blobs(Puller *pl, RegistryClient *client, const ImageReference *ref, const Descriptor *descs,
                        size_t n, PeapodError *e) {
-        _cleanup_free_ const Descriptor **sorted = NULL;
-        _cleanup_free_ RegistryBlobRequest *requests = NULL;
-        _cleanup_free_ char **digest_strings = NULL;
-        BlobSink *sinks = NULL;
-        int *locks = NULL;
-        size_t n_sorted = 0, n_requests = 0;
-        char a[DIGEST_STRING_MAX];
+        _cleanup_(blob_fetch_done) BlobFetch f = {};
         int r;
 
-        sorted = calloc(n ?: 1, sizeof(Descriptor *));
-        requests = calloc(n ?: 1, sizeof(RegistryBlobRequest));
-        digest_strings = calloc(n ?: 1, sizeof(char *));
-        sinks = calloc(n ?: 1, sizeof(BlobSink));
-        locks = malloc((n ?: 1) * sizeof(int));
-        pl->request_layer = calloc(n ?: 1, sizeof(size_t));
-        if (!sorted || !requests || !digest_strings || !sinks || !locks || !pl->request_layer) {
-                r = -ENOMEM;
-                goto finish;
-        }
-        for (size_t i = 0; i < n; i++)
-                sorted[i] = &descs[i];
-        qsort(sorted, n, sizeof(Descriptor *), digest_compare);
-        for (size_t i = 0; i < n; i++) {
-                if (n_sorted > 0 && digest_equal(&sorted[n_sorted - 1]->digest, &sorted[i]->digest))
-                        continue; /* the same blob twice in one manifest */
-                sorted[n_sorted] = sorted[i];
-                locks[n_sorted] = -EBADF;
-                n_sorted++;
-        }
-
-        for (size_t i = 0; i < n_sorted; i++) {
-                const Descriptor *d = sorted[i];
-                size_t layer = (size_t) (d - descs);
-
-                r = store_blob_lock(pl->store, &d->digest, &locks[i]);
-                if (r < 0) {
-                        (void) peapod_error_set(e, r, "Failed to lock blob %s: %s", digest_to_string(&d->digest, a),
-                                                strerror(-r));
-                        goto finish;
-                }
-                r = store_blob_exists(pl->store, &d->digest);
+        r = blob_fetch_plan(&f, pl, descs, n, e);
+        if (r >= 0) {
+                r = puller_report(pl, PULL_PHASE_DOWNLOADING);
                 if (r < 0)
-                        goto finish;
-                if (r > 0) {
-                        /* Already there: counts as done, and so do its twins. */
-                        for (size_t j = 0; j < n; j++)
-                                if (digest_equal(&descs[j].digest, &d->digest))
-                                        pl->layers[j].done = pl->layers[j].total;
-                        continue;
-                }
-                digest_strings[n_requests] = digest_to_string_alloc(&d->digest);
-                if (!digest_strings[n_requests]) {
-                        r = -ENOMEM;
-                        goto finish;
-                }
-                sinks[n_requests] = (BlobSink) {
-                        .store = pl->store,
-                        .digest = d->digest,
-                        .size = d->size,
-                };
-                pl->request_layer[n_requests] = layer;
-                n_requests++;
+                        (void) peapod_error_set(e, r, "Pull cancelled");
         }
-        /* Fill requests only now: sinks[] no longer moves. */
-        for (size_t i = 0; i < n_requests; i++)
-                requests[i] = (RegistryBlobRequest) {
-                        .digest = digest_strings[i],
-                        .size = sinks[i].size,
-                        .sink = { .write = blob_sink_write, .reset = blob_sink_reset, .userdata = &sinks[i] },
-                };
-
-        r = puller_report(pl, PULL_PHASE_DOWNLOADING);
-        if (r < 0) {
-                (void) peapod_error_set(e, r, "Pull cancelled");
-                goto finish;
+        if (r >= 0)
+                r = blob_fetch_run(&f, pl, client, ref, descs, n, e);
+        if (r >= 0) {
+                r = puller_report(pl, PULL_PHASE_DOWNLOADING);
+                if (r < 0)
+                        (void) peapod_error_set(e, r, "Pull cancelled");
         }
-        if (n_requests > 0) {
-                r = registry_get_blobs(client, ref, requests, n_requests, registry_progress, pl, e);
-                if (r < 0) {
-                        /* A sink's own failure (disk full) says more than "transfer aborted". */
-                        for (size_t i = 0; i < n_requests; i++)
-                                if (e && requests[i].result < 0 && sinks[i].error.message[0]) {
-                                        *e = sinks[i].error;
-                                        break;
-                                }
-                        if (r == -ECANCELED)
-                                (void) peapod_error_set(e, r, "Pull cancelled");
-                        goto finish;
-                }
-                for (size_t i = 0; i < n_requests; i++) {
-                        if (!sinks[i].writer) { /* an empty blob: nothing was written */
-                                r = store_blob_begin(pl->store, &sinks[i].digest, sinks[i].size, &sinks[i].writer);
-                                if (r < 0)
-                                        goto finish;
-                        }
-                        r = store_blob_commit(TAKE_PTR(sinks[i].writer), NULL, e);
-                        if (r < 0)
-                                goto finish;
-                        for (size_t j = 0; j < n; j++)
-                                if (digest_equal(&descs[j].digest, &sinks[i].digest))
-                                        pl->layers[j].done = pl->layers[j].total;
-                }
-        }
-        r = puller_report(pl, PULL_PHASE_DOWNLOADING);
-        if (r < 0)
-                (void) peapod_error_set(e, r, "Pull cancelled");
-finish:
-        blob_sinks_free(sinks, n_requests);
-        close_many(locks, n_sorted);
-        for (size_t i = 0; digest_strings && i < n_requests; i++)
-                free(digest_strings[i]);
+        /* Released before the locks: the registry's callbacks are done. */
         pl->request_layer = mfree(pl->request_layer);
         return r;
 }
@@ -513,34 +542,15 @@ static int registries_conf_add_insecure(RegistriesConf *c, const char *registry)
         return 0;
 }
 
-int image_pull(Store *s, const char *reference, const PullOptions *o, PullProgressFn progress, void *userdata,
-               char **ret_image_id, PeapodError *e) {
-        static const PullOptions defaults = {};
+/* reference parsed, a short name given its registry from registries.conf,
+ * and its full name. */
+static int pull_resolve(const char *reference, const PullOptions *o, ImageReference **ret_ref,
+                        RegistriesConf **ret_conf, char **ret_name, PeapodError *e) {
         _cleanup_(registries_conf_freep) RegistriesConf *conf = NULL;
-        _cleanup_(auth_file_freep) AuthFile *auth = NULL;
-        _cleanup_(image_reference_freep) ImageReference *ref = NULL, *by_digest = NULL;
-        _cleanup_(registry_client_freep) RegistryClient *client = NULL;
-        _cleanup_(manifest_index_freep) ManifestIndex *index = NULL;
-        _cleanup_(manifest_freep) Manifest *m = NULL;
-        _cleanup_(image_config_freep) ImageConfig *c = NULL;
-        _cleanup_free_ char *name = NULL, *body = NULL, *content_type = NULL, *body_digest = NULL, *config_text = NULL,
-                            *id = NULL;
-        _cleanup_free_ PullLayerProgress *layers = NULL;
-        _cleanup_close_ int pin_fd = -EBADF;
-        const char *os, *arch, *variant, *reason = NULL;
-        Digest manifest_digest, d;
-        MediaType type;
-        size_t size;
-        Puller pl = {
-                .store = s,
-                .progress = progress,
-                .userdata = userdata,
-        };
+        _cleanup_(image_reference_freep) ImageReference *ref = NULL;
+        _cleanup_free_ char *name = NULL;
+        const char *reason = NULL;
         int r;
-
-        if (!s || !reference)
-                return -EINVAL;
-        o = o ?: &defaults;
 
         r = image_reference_parse_reason(reference, &ref, &reason);
         if (r < 0)
@@ -554,31 +564,49 @@ int image_pull(Store *s, const char *reference, const PullOptions *o, PullProgre
         r = image_reference_to_string(ref, &name);
         if (r < 0)
                 return r;
-        pl.p.reference = name;
+        *ret_ref = TAKE_PTR(ref);
+        *ret_conf = TAKE_PTR(conf);
+        *ret_name = TAKE_PTR(name);
+        return 0;
+}
 
-        /* "localhost/..." names what was imported here; no registry is asked. */
-        if (streq(ref->registry, "localhost")) {
-                r = store_ref_get(s, name, &d);
-                if (r == -ENOENT)
-                        return peapod_error_set(e, -ENOENT,
-                                                "%s names a local image (registry \"localhost\") and is not in the store; "
-                                                "import it instead of pulling",
-                                                name);
-                if (r < 0)
-                        return r;
-                r = image_load_manifest(s, &d, &m, &c, e);
-                if (r < 0)
-                        return r;
-                id = digest_to_string_alloc(&m->config.digest);
-                if (!id)
-                        return -ENOMEM;
-                r = puller_report(&pl, PULL_PHASE_DONE);
-                if (r < 0)
-                        return peapod_error_set(e, r, "Pull cancelled");
-                if (ret_image_id)
-                        *ret_image_id = TAKE_PTR(id);
-                return 0;
-        }
+/* "localhost/..." names what was imported here; no registry is asked. */
+static int pull_local(Store *s, const char *name, Puller *pl, char **ret_image_id, PeapodError *e) {
+        _cleanup_(manifest_freep) Manifest *m = NULL;
+        _cleanup_(image_config_freep) ImageConfig *c = NULL;
+        _cleanup_free_ char *id = NULL;
+        Digest d;
+        int r;
+
+        r = store_ref_get(s, name, &d);
+        if (r == -ENOENT)
+                return peapod_error_set(e, -ENOENT,
+                                        "%s names a local image (registry \"localhost\") and is not in the store; "
+                                        "import it instead of pulling",
+                                        name);
+        if (r < 0)
+                return r;
+        r = image_load_manifest(s, &d, &m, &c, e);
+        if (r < 0)
+                return r;
+        id = digest_to_string_alloc(&m->config.digest);
+        if (!id)
+                return -ENOMEM;
+        r = puller_report(pl, PULL_PHASE_DONE);
+        if (r < 0)
+                return peapod_error_set(e, r, "Pull cancelled");
+        if (ret_image_id)
+                *ret_image_id = TAKE_PTR(id);
+        return 0;
+}
+
+/* The client that talks to ref's registry, with the credentials it may use
+ * (the client keeps a pointer to them: ret_auth must outlive ret_client). */
+static int pull_connect(const PullOptions *o, RegistriesConf *conf, const ImageReference *ref, AuthFile **ret_auth,
+                        RegistryClient **ret_client, PeapodError *e) {
+        _cleanup_(auth_file_freep) AuthFile *auth = NULL;
+        _cleanup_(registry_client_freep) RegistryClient *client = NULL;
+        int r;
 
         if (o->insecure) {
                 r = registries_conf_add_insecure(conf, ref->registry);
@@ -609,16 +637,68 @@ int image_pull(Store *s, const char *reference, const PullOptions *o, PullProgre
                                 &client);
         if (r < 0)
                 return r;
+        *ret_client = TAKE_PTR(client);
+        *ret_auth = TAKE_PTR(auth);
+        return 0;
+}
 
-        r = puller_report(&pl, PULL_PHASE_RESOLVING);
-        if (r < 0)
-                return peapod_error_set(e, r, "Pull cancelled");
+/* The index the tag points at is kept in the store; the manifest for this
+ * platform is fetched by digest, so the registry's answer is checked against
+ * it. On success *body and its companions hold that manifest. */
+static int pull_pick_from_index(Store *s, RegistryClient *client, const PullOptions *o, const char *name,
+                                char **body, size_t *size, char **content_type, char **body_digest,
+                                Digest *manifest_digest, PeapodError *e) {
+        _cleanup_(manifest_index_freep) ManifestIndex *index = NULL;
+        _cleanup_(image_reference_freep) ImageReference *by_digest = NULL;
+        const char *os, *arch, *variant;
+        const Descriptor *pick;
+        int r;
 
-        /* Everything added from here on is reachable from no ref until the
-         * end: keep gc away. */
-        r = store_pin(s, &pin_fd);
+        r = manifest_index_parse(*body, *size, *content_type, &index, e);
         if (r < 0)
-                return peapod_error_set(e, r, "Failed to pin the image store: %s", strerror(-r));
+                return peapod_error_prefix(e, r, "%s", name);
+        manifest_host_platform(&os, &arch, &variant);
+        if (o->os || o->architecture) {
+                os = o->os ?: os;
+                arch = o->architecture ?: arch;
+                variant = o->variant;
+        }
+        r = manifest_index_select(index, os, arch, variant, &pick);
+        if (r < 0)
+                return peapod_error_set(e, r, "%s has no image for %s/%s%s%s", name, os, arch, variant ? "/" : "",
+                                        strempty(variant));
+        /* Keep the index too: it is what the tag pointed at. */
+        r = store_blob_write_buffer(s, manifest_digest, *body, *size, NULL, e);
+        if (r < 0)
+                return r;
+        r = image_reference_parse(name, &by_digest);
+        if (r < 0)
+                return r;
+        free(by_digest->digest);
+        by_digest->digest = digest_to_string_alloc(&pick->digest);
+        if (!by_digest->digest)
+                return -ENOMEM;
+        *body = mfree(*body);
+        *content_type = mfree(*content_type);
+        *body_digest = mfree(*body_digest);
+        /* By digest: the registry's answer is checked against it. */
+        r = registry_get_manifest(client, by_digest, NULL, body, size, content_type, body_digest, e);
+        if (r < 0)
+                return r;
+        *manifest_digest = pick->digest;
+        return 0;
+}
+
+/* The image manifest for ref (through an index when the tag names one),
+ * verified by o->verify before anything else is fetched, parsed and stored. */
+static int pull_manifest(Store *s, RegistryClient *client, const ImageReference *ref, const char *name,
+                         const PullOptions *o, Digest *ret_digest, Manifest **ret_manifest, PeapodError *e) {
+        _cleanup_free_ char *body = NULL, *content_type = NULL, *body_digest = NULL;
+        _cleanup_(manifest_freep) Manifest *m = NULL;
+        Digest manifest_digest;
+        MediaType type;
+        size_t size;
+        int r;
 
         r = registry_get_manifest(client, ref, NULL, &body, &size, &content_type, &body_digest, e);
         if (r < 0)
@@ -637,40 +717,10 @@ int image_pull(Store *s, const char *reference, const PullOptions *o, PullProgre
         if (r < 0)
                 return peapod_error_prefix(e, r, "%s", name);
         if (media_type_is_index(type)) {
-                const Descriptor *pick;
-
-                r = manifest_index_parse(body, size, content_type, &index, e);
-                if (r < 0)
-                        return peapod_error_prefix(e, r, "%s", name);
-                manifest_host_platform(&os, &arch, &variant);
-                if (o->os || o->architecture) {
-                        os = o->os ?: os;
-                        arch = o->architecture ?: arch;
-                        variant = o->variant;
-                }
-                r = manifest_index_select(index, os, arch, variant, &pick);
-                if (r < 0)
-                        return peapod_error_set(e, r, "%s has no image for %s/%s%s%s", name, os, arch, variant ? "/" : "",
-                                                strempty(variant));
-                /* Keep the index too: it is what the tag pointed at. */
-                r = store_blob_write_buffer(s, &manifest_digest, body, size, NULL, e);
+                r = pull_pick_from_index(s, client, o, name, &body, &size, &content_type, &body_digest,
+                                         &manifest_digest, e);
                 if (r < 0)
                         return r;
-                r = image_reference_parse(name, &by_digest);
-                if (r < 0)
-                        return r;
-                free(by_digest->digest);
-                by_digest->digest = digest_to_string_alloc(&pick->digest);
-                if (!by_digest->digest)
-                        return -ENOMEM;
-                body = mfree(body);
-                content_type = mfree(content_type);
-                body_digest = mfree(body_digest);
-                /* By digest: the registry's answer is checked against it. */
-                r = registry_get_manifest(client, by_digest, NULL, &body, &size, &content_type, &body_digest, e);
-                if (r < 0)
-                        return r;
-                manifest_digest = pick->digest;
         }
         r = manifest_parse(body, size, content_type, &m, e);
         if (r < 0)
@@ -678,6 +728,19 @@ int image_pull(Store *s, const char *reference, const PullOptions *o, PullProgre
         r = store_blob_write_buffer(s, &manifest_digest, body, size, NULL, e);
         if (r < 0)
                 return r;
+        *ret_digest = manifest_digest;
+        *ret_manifest = TAKE_PTR(m);
+        return 0;
+}
+
+/* The image config m names, fetched, parsed and checked against m and the
+ * requested OS. */
+static int pull_config(Store *s, RegistryClient *client, const ImageReference *ref, const char *name,
+                       const PullOptions *o, const Manifest *m, ImageConfig **ret_config, PeapodError *e) {
+        _cleanup_(image_config_freep) ImageConfig *c = NULL;
+        _cleanup_free_ char *config_text = NULL;
+        size_t size;
+        int r;
 
         r = fetch_small_blob(s, client, ref, &m->config, e);
         if (r < 0)
@@ -693,6 +756,61 @@ int image_pull(Store *s, const char *reference, const PullOptions *o, PullProgre
                 return peapod_error_prefix(e, r, "%s", name);
         if (o->os && c->os && !streq(c->os, o->os))
                 return peapod_error_set(e, -EMEDIUMTYPE, "%s is an image for %s, not %s", name, c->os, o->os);
+        *ret_config = TAKE_PTR(c);
+        return 0;
+}
+
+int image_pull(Store *s, const char *reference, const PullOptions *o, PullProgressFn progress, void *userdata,
+               char **ret_image_id, PeapodError *e) {
+        static const PullOptions defaults = {};
+        _cleanup_(registries_conf_freep) RegistriesConf *conf = NULL;
+        _cleanup_(auth_file_freep) AuthFile *auth = NULL;
+        _cleanup_(image_reference_freep) ImageReference *ref = NULL;
+        _cleanup_(registry_client_freep) RegistryClient *client = NULL;
+        _cleanup_(manifest_freep) Manifest *m = NULL;
+        _cleanup_(image_config_freep) ImageConfig *c = NULL;
+        _cleanup_free_ char *name = NULL, *id = NULL;
+        _cleanup_free_ PullLayerProgress *layers = NULL;
+        _cleanup_close_ int pin_fd = -EBADF;
+        Digest manifest_digest;
+        Puller pl = {
+                .store = s,
+                .progress = progress,
+                .userdata = userdata,
+        };
+        int r;
+
+        if (!s || !reference)
+                return -EINVAL;
+        o = o ?: &defaults;
+
+        r = pull_resolve(reference, o, &ref, &conf, &name, e);
+        if (r < 0)
+                return r;
+        pl.p.reference = name;
+
+        if (streq(ref->registry, "localhost"))
+                return pull_local(s, name, &pl, ret_image_id, e);
+
+        r = pull_connect(o, conf, ref, &auth, &client, e);
+        if (r < 0)
+                return r;
+        r = puller_report(&pl, PULL_PHASE_RESOLVING);
+        if (r < 0)
+                return peapod_error_set(e, r, "Pull cancelled");
+
+        /* Everything added from here on is reachable from no ref until the
+         * end: keep gc away. */
+        r = store_pin(s, &pin_fd);
+        if (r < 0)
+                return peapod_error_set(e, r, "Failed to pin the image store: %s", strerror(-r));
+
+        r = pull_manifest(s, client, ref, name, o, &manifest_digest, &m, e);
+        if (r < 0)
+                return r;
+        r = pull_config(s, client, ref, name, o, m, &c, e);
+        if (r < 0)
+                return r;
 
         layers = calloc(m->n_layers ?: 1, sizeof(PullLayerProgress));
         if (!layers)

@@ -558,35 +558,31 @@ static const char *parse_clock(const char *s, struct tm *tm, uint64_t *frac_usec
         return s;
 }
 
-int log_time_parse(const char *s, uint64_t now, uint64_t *ret) {
+/* Local midnight of today, or of yesterday. */
+static int log_time_parse_day(bool yesterday, uint64_t now, uint64_t *ret) {
+        time_t sec = (time_t) (now / USEC_PER_SEC), t;
         struct tm tm = {};
-        uint64_t span, frac = 0;
-        const char *rest, *e;
-        time_t t;
-        int n = 0;
 
-        if (!s || !*s || strlen(s) > 64)
+        if (!localtime_r(&sec, &tm))
                 return -EINVAL;
+        tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+        if (yesterday)
+                tm.tm_mday--;
+        tm.tm_isdst = -1;
+        t = mktime(&tm);
+        if (t == (time_t) -1 || t < 0)
+                return -EINVAL;
+        *ret = (uint64_t) t * USEC_PER_SEC;
+        return 0;
+}
 
-        if (streq(s, "now")) {
-                *ret = now;
-                return 0;
-        }
-        if (streq(s, "today") || streq(s, "yesterday")) {
-                time_t sec = (time_t) (now / USEC_PER_SEC);
+/* "@SECONDS", "-SPAN", "+SPAN" and "SPAN ago": 1 when s is one of them, 0
+ * when it is not. */
+static int log_time_parse_relative(const char *s, uint64_t now, uint64_t *ret) {
+        uint64_t span;
+        const char *e;
+        int r;
 
-                if (!localtime_r(&sec, &tm))
-                        return -EINVAL;
-                tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
-                if (streq(s, "yesterday"))
-                        tm.tm_mday--;
-                tm.tm_isdst = -1;
-                t = mktime(&tm);
-                if (t == (time_t) -1 || t < 0)
-                        return -EINVAL;
-                *ret = (uint64_t) t * USEC_PER_SEC;
-                return 0;
-        }
         if (s[0] == '@') {
                 char *end;
                 unsigned long long v;
@@ -596,11 +592,10 @@ int log_time_parse(const char *s, uint64_t now, uint64_t *ret) {
                 if (errno != 0 || end == s + 1 || *end || !isdigit((unsigned char) s[1]) || v > UINT64_MAX / USEC_PER_SEC)
                         return -EINVAL;
                 *ret = v * USEC_PER_SEC;
-                return 0;
+                return 1;
         }
         if (s[0] == '-' || s[0] == '+') {
-                int r = parse_span(s + 1, &span);
-
+                r = parse_span(s + 1, &span);
                 if (r < 0)
                         return r;
                 if (s[0] == '-')
@@ -609,13 +604,11 @@ int log_time_parse(const char *s, uint64_t now, uint64_t *ret) {
                         return -ERANGE;
                 else
                         *ret = now + span;
-                return 0;
+                return 1;
         }
         e = endswith(s, " ago");
         if (e) {
                 char buf[65];
-
-                int r;
 
                 memcpy(buf, s, (size_t) (e - s));
                 buf[e - s] = 0;
@@ -623,12 +616,21 @@ int log_time_parse(const char *s, uint64_t now, uint64_t *ret) {
                 if (r < 0)
                         return r;
                 *ret = span > now ? 0 : now - span;
-                return 0;
+                return 1;
         }
+        return 0;
+}
 
-        /* Absolute: a date, then optionally ' ' or 'T' and a clock, then
-         * optionally 'Z' or an offset (RFC 3339); without a zone it is
-         * local time, as journalctl reads it. */
+/* Absolute: a date, then optionally ' ' or 'T' and a clock, then optionally
+ * 'Z' or an offset (RFC 3339); without a zone it is local time, as
+ * journalctl reads it. */
+static int log_time_parse_absolute(const char *s, uint64_t *ret) {
+        struct tm tm = {};
+        uint64_t frac = 0;
+        const char *rest;
+        time_t t;
+        int n = 0;
+
         if (sscanf(s, "%4d-%2d-%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &n) != 3 || n != 10)
                 return -EINVAL;
         if (tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_year < 1970)
@@ -666,4 +668,22 @@ int log_time_parse(const char *s, uint64_t now, uint64_t *ret) {
                 return -EINVAL;
         *ret = (uint64_t) t * USEC_PER_SEC + frac;
         return 0;
+}
+
+int log_time_parse(const char *s, uint64_t now, uint64_t *ret) {
+        int r;
+
+        if (!s || !*s || strlen(s) > 64)
+                return -EINVAL;
+
+        if (streq(s, "now")) {
+                *ret = now;
+                return 0;
+        }
+        if (streq(s, "today") || streq(s, "yesterday"))
+                return log_time_parse_day(streq(s, "yesterday"), now, ret);
+        r = log_time_parse_relative(s, now, ret);
+        if (r != 0)
+                return r < 0 ? r : 0;
+        return log_time_parse_absolute(s, ret);
 }

@@ -597,12 +597,79 @@ void manifest_host_platform(const char **ret_os, const char **ret_architecture, 
                 *ret_variant = variant;
 }
 
+/* "config": what the image runs, and how. */
+static int image_config_parse_run(json_object *v, ImageConfig *c, PeapodError *e) {
+        int r;
+
+        if (!json_object_is_type(v, json_type_object))
+                return peapod_error_set(e, -EBADMSG, "config: \"config\" is not an object");
+        r = json_strv_member(v, "Entrypoint", "config", &c->entrypoint, e);
+        if (r < 0)
+                return r;
+        r = json_strv_member(v, "Cmd", "config", &c->cmd, e);
+        if (r < 0)
+                return r;
+        r = json_strv_member(v, "Env", "config", &c->env, e);
+        if (r < 0)
+                return r;
+        r = json_strdup_member(v, "WorkingDir", false, MANIFEST_STRING_MAX, "config.config", &c->working_dir, e);
+        if (r < 0)
+                return r;
+        r = json_strdup_member(v, "User", false, MANIFEST_NAME_MAX, "config.config", &c->user, e);
+        if (r < 0)
+                return r;
+        r = json_object_member_strv(v, "Labels", "config", true, &c->labels, e);
+        if (r < 0)
+                return r;
+        r = json_object_member_strv(v, "ExposedPorts", "config", false, &c->exposed_ports, e);
+        if (r < 0)
+                return r;
+        return 0;
+}
+
+/* "rootfs": layers, by their uncompressed digests. */
+static int image_config_parse_rootfs(json_object *o, ImageConfig *c, PeapodError *e) {
+        json_object *rootfs, *diff_ids;
+        const char *s;
+        size_t n;
+        int r;
+
+        if (!json_object_object_get_ex(o, "rootfs", &rootfs))
+                return peapod_error_set(e, -EBADMSG, "config: \"rootfs\" is missing");
+        if (!json_object_is_type(rootfs, json_type_object))
+                return peapod_error_set(e, -EBADMSG, "config: \"rootfs\" is not an object");
+        r = json_string_member(rootfs, "type", true, MANIFEST_NAME_MAX, "config.rootfs", &s, e);
+        if (r < 0)
+                return r;
+        if (!streq(s, "layers"))
+                return peapod_error_set(e, -EBADMSG, "config.rootfs: type is \"%s\", not \"layers\"", s);
+        if (!json_object_object_get_ex(rootfs, "diff_ids", &diff_ids))
+                return peapod_error_set(e, -EBADMSG, "config.rootfs: \"diff_ids\" is missing");
+        if (!json_object_is_type(diff_ids, json_type_array))
+                return peapod_error_set(e, -EBADMSG, "config.rootfs: \"diff_ids\" is not an array");
+        n = json_object_array_length(diff_ids);
+        if (n > MANIFEST_LAYERS_MAX)
+                return peapod_error_set(e, -E2BIG, "config.rootfs: %zu diff_ids, more than the limit of %u", n,
+                                       MANIFEST_LAYERS_MAX);
+        c->diff_ids = new0(Digest, n ?: 1);
+        if (!c->diff_ids)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                json_object *d = json_object_array_get_idx(diff_ids, i);
+
+                if (!json_object_is_type(d, json_type_string) ||
+                    digest_parse(json_object_get_string(d), &c->diff_ids[i]) < 0)
+                        return peapod_error_set(e, -EBADMSG, "config.rootfs.diff_ids[%zu]: bad digest", i);
+        }
+        c->n_diff_ids = n;
+        return 0;
+}
+
 int image_config_parse(const void *data, size_t size, ImageConfig **ret, PeapodError *e) {
         _cleanup_json_ json_object *o = NULL;
         _cleanup_(image_config_freep) ImageConfig *c = NULL;
-        json_object *v, *rootfs, *diff_ids;
+        json_object *v;
         const char *s;
-        size_t n;
         int r;
 
         r = json_parse_document(data, size, &o, e);
@@ -633,59 +700,13 @@ int image_config_parse(const void *data, size_t size, ImageConfig **ret, PeapodE
                 return r;
 
         if (json_object_object_get_ex(o, "config", &v) && !json_object_is_type(v, json_type_null)) {
-                if (!json_object_is_type(v, json_type_object))
-                        return peapod_error_set(e, -EBADMSG, "config: \"config\" is not an object");
-                r = json_strv_member(v, "Entrypoint", "config", &c->entrypoint, e);
-                if (r < 0)
-                        return r;
-                r = json_strv_member(v, "Cmd", "config", &c->cmd, e);
-                if (r < 0)
-                        return r;
-                r = json_strv_member(v, "Env", "config", &c->env, e);
-                if (r < 0)
-                        return r;
-                r = json_strdup_member(v, "WorkingDir", false, MANIFEST_STRING_MAX, "config.config", &c->working_dir, e);
-                if (r < 0)
-                        return r;
-                r = json_strdup_member(v, "User", false, MANIFEST_NAME_MAX, "config.config", &c->user, e);
-                if (r < 0)
-                        return r;
-                r = json_object_member_strv(v, "Labels", "config", true, &c->labels, e);
-                if (r < 0)
-                        return r;
-                r = json_object_member_strv(v, "ExposedPorts", "config", false, &c->exposed_ports, e);
+                r = image_config_parse_run(v, c, e);
                 if (r < 0)
                         return r;
         }
-
-        if (!json_object_object_get_ex(o, "rootfs", &rootfs))
-                return peapod_error_set(e, -EBADMSG, "config: \"rootfs\" is missing");
-        if (!json_object_is_type(rootfs, json_type_object))
-                return peapod_error_set(e, -EBADMSG, "config: \"rootfs\" is not an object");
-        r = json_string_member(rootfs, "type", true, MANIFEST_NAME_MAX, "config.rootfs", &s, e);
+        r = image_config_parse_rootfs(o, c, e);
         if (r < 0)
                 return r;
-        if (!streq(s, "layers"))
-                return peapod_error_set(e, -EBADMSG, "config.rootfs: type is \"%s\", not \"layers\"", s);
-        if (!json_object_object_get_ex(rootfs, "diff_ids", &diff_ids))
-                return peapod_error_set(e, -EBADMSG, "config.rootfs: \"diff_ids\" is missing");
-        if (!json_object_is_type(diff_ids, json_type_array))
-                return peapod_error_set(e, -EBADMSG, "config.rootfs: \"diff_ids\" is not an array");
-        n = json_object_array_length(diff_ids);
-        if (n > MANIFEST_LAYERS_MAX)
-                return peapod_error_set(e, -E2BIG, "config.rootfs: %zu diff_ids, more than the limit of %u", n,
-                                       MANIFEST_LAYERS_MAX);
-        c->diff_ids = new0(Digest, n ?: 1);
-        if (!c->diff_ids)
-                return -ENOMEM;
-        for (size_t i = 0; i < n; i++) {
-                json_object *d = json_object_array_get_idx(diff_ids, i);
-
-                if (!json_object_is_type(d, json_type_string) ||
-                    digest_parse(json_object_get_string(d), &c->diff_ids[i]) < 0)
-                        return peapod_error_set(e, -EBADMSG, "config.rootfs.diff_ids[%zu]: bad digest", i);
-        }
-        c->n_diff_ids = n;
         *ret = TAKE_PTR(c);
         return 0;
 }

@@ -31,13 +31,95 @@ static int append_fd(sd_bus_message *m, const char *name, int fd) {
         return sd_bus_message_append(m, "(sv)", name, "h", fd);
 }
 
+/* peapod-stage1-exec's command line: the app to join, its working
+ * directory, seccomp filter and environment (then extra_env), and cmd. */
+static int exec_helper_argv(const App *a, pid_t pid, const char *app_unit, bool tty, char * const *cmd,
+                            char * const *extra_env, char ***ret, PeapodError *err) {
+        _cleanup_strv_free_ char **argv = NULL;
+        char *arg;
+        int r;
+
+        r = strv_extend(&argv, "peapod-stage1-exec");
+        if (r >= 0)
+                r = asprintf(&arg, "--app-pid=%d", (int) pid) < 0 ? -ENOMEM : strv_consume(&argv, arg);
+        if (r >= 0)
+                r = asprintf(&arg, "--unit=%s", app_unit) < 0 ? -ENOMEM : strv_consume(&argv, arg);
+        if (r >= 0)
+                r = asprintf(&arg, "--workdir=%s", a->workdir) < 0 ? -ENOMEM : strv_consume(&argv, arg);
+        /* The one privilege exec cannot copy from the app's process. */
+        if (r >= 0)
+                r = asprintf(&arg, "--seccomp=%s", a->seccomp ?: "default") < 0 ? -ENOMEM : strv_consume(&argv, arg);
+        if (r >= 0 && tty)
+                r = strv_extend(&argv, "--tty");
+        FOREACH_STRV(e, a->env)
+                if (r >= 0)
+                        r = asprintf(&arg, "--env=%s", e) < 0 ? -ENOMEM : strv_consume(&argv, arg);
+        FOREACH_STRV(e, (char **) extra_env) {
+                if (!strchr(e, '=') || e[0] == '=')
+                        return peapod_error_set(err, -EINVAL, "Invalid environment assignment '%s'", e);
+                if (r >= 0)
+                        r = asprintf(&arg, "--env=%s", e) < 0 ? -ENOMEM : strv_consume(&argv, arg);
+        }
+        if (r >= 0)
+                r = strv_extend(&argv, "--");
+        FOREACH_STRV(e, (char **) cmd)
+                if (r >= 0)
+                        r = strv_extend(&argv, e);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(argv);
+        return 0;
+}
+
+/* StartTransientUnit for unit: in the pod's slice, bound to the app's unit,
+ * with the caller's fds as its stdio. */
+static int exec_unit_message(PodRuntime *rt, const char *unit, const char *desc, const char *slice,
+                             const char *app_unit, const int fds[3], const char *helper, char **argv,
+                             const char *args_file, sd_bus_message **ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        int r;
+
+        r = sd_bus_message_new_method_call(rt->bus, &m, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                                           "org.freedesktop.systemd1.Manager", "StartTransientUnit");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "ss", unit, "fail");
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "(sv)");
+        if (r < 0)
+                return r;
+        if ((r = bus_append_property_s(m, "Description", desc)) < 0 || (r = bus_append_property_s(m, "Slice", slice)) < 0 ||
+            /* Gone with the app: its namespaces are the command's. */
+            (r = bus_append_property_as(m, "BindsTo", STRV_MAKE(app_unit))) < 0 ||
+            (r = bus_append_property_as(m, "After", STRV_MAKE(app_unit))) < 0 ||
+            (r = bus_append_property_s(m, "Type", "exec")) < 0 ||
+            /* As the app's unit: what runs here is the pod's. */
+            (r = bus_append_property_s(m, "DevicePolicy", "closed")) < 0 ||
+            (r = append_fd(m, "StandardInputFileDescriptor", fds[0])) < 0 ||
+            (r = append_fd(m, "StandardOutputFileDescriptor", fds[1])) < 0 ||
+            (r = append_fd(m, "StandardErrorFileDescriptor", fds[2])) < 0)
+                return r;
+        /* As for apps (app_start_unit): the command reaches the helper in
+         * a file, so it survives a daemon-reload exactly. */
+        r = stage1_append_exec_start(m, helper, argv, args_file);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m); /* a(sv) */
+        if (r >= 0)
+                r = sd_bus_message_append(m, "a(sa(sv))", 0);
+        if (r < 0) {
+                (void) unlink(args_file);
+                return r;
+        }
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
 int pod_exec_start(PodRuntime *rt, const Pod *p, const App *a, char * const *cmd, char * const *extra_env,
                    const int fds[3], bool tty, char **ret_unit, PeapodError *err) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         _cleanup_free_ char *prefix = NULL, *unit = NULL, *app_unit = NULL, *slice = NULL, *helper = NULL,
                             *desc = NULL, *args_file = NULL;
         _cleanup_strv_free_ char **argv = NULL;
-        char rnd[POD_ID_LEN + 1], *arg;
+        char rnd[POD_ID_LEN + 1];
         pid_t pid;
         int r;
 
@@ -74,65 +156,12 @@ int pod_exec_start(PodRuntime *rt, const Pod *p, const App *a, char * const *cmd
             asprintf(&desc, "Command in app %s of pod %s", a->name, p->name) < 0)
                 return -ENOMEM;
 
-        r = strv_extend(&argv, "peapod-stage1-exec");
-        if (r >= 0)
-                r = asprintf(&arg, "--app-pid=%d", (int) pid) < 0 ? -ENOMEM : strv_consume(&argv, arg);
-        if (r >= 0)
-                r = asprintf(&arg, "--unit=%s", app_unit) < 0 ? -ENOMEM : strv_consume(&argv, arg);
-        if (r >= 0)
-                r = asprintf(&arg, "--workdir=%s", a->workdir) < 0 ? -ENOMEM : strv_consume(&argv, arg);
-        /* The one privilege exec cannot copy from the app's process. */
-        if (r >= 0)
-                r = asprintf(&arg, "--seccomp=%s", a->seccomp ?: "default") < 0 ? -ENOMEM : strv_consume(&argv, arg);
-        if (r >= 0 && tty)
-                r = strv_extend(&argv, "--tty");
-        FOREACH_STRV(e, a->env)
-                if (r >= 0)
-                        r = asprintf(&arg, "--env=%s", e) < 0 ? -ENOMEM : strv_consume(&argv, arg);
-        FOREACH_STRV(e, (char **) extra_env) {
-                if (!strchr(e, '=') || e[0] == '=')
-                        return peapod_error_set(err, -EINVAL, "Invalid environment assignment '%s'", e);
-                if (r >= 0)
-                        r = asprintf(&arg, "--env=%s", e) < 0 ? -ENOMEM : strv_consume(&argv, arg);
-        }
-        if (r >= 0)
-                r = strv_extend(&argv, "--");
-        FOREACH_STRV(e, (char **) cmd)
-                if (r >= 0)
-                        r = strv_extend(&argv, e);
+        r = exec_helper_argv(a, pid, app_unit, tty, cmd, extra_env, &argv, err);
         if (r < 0)
                 return r;
-
-        r = sd_bus_message_new_method_call(rt->bus, &m, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
-                                           "org.freedesktop.systemd1.Manager", "StartTransientUnit");
-        if (r >= 0)
-                r = sd_bus_message_append(m, "ss", unit, "fail");
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'a', "(sv)");
+        r = exec_unit_message(rt, unit, desc, slice, app_unit, fds, helper, argv, args_file, &m);
         if (r < 0)
                 return r;
-        if ((r = bus_append_property_s(m, "Description", desc)) < 0 || (r = bus_append_property_s(m, "Slice", slice)) < 0 ||
-            /* Gone with the app: its namespaces are the command's. */
-            (r = bus_append_property_as(m, "BindsTo", STRV_MAKE(app_unit))) < 0 ||
-            (r = bus_append_property_as(m, "After", STRV_MAKE(app_unit))) < 0 ||
-            (r = bus_append_property_s(m, "Type", "exec")) < 0 ||
-            /* As the app's unit: what runs here is the pod's. */
-            (r = bus_append_property_s(m, "DevicePolicy", "closed")) < 0 ||
-            (r = append_fd(m, "StandardInputFileDescriptor", fds[0])) < 0 ||
-            (r = append_fd(m, "StandardOutputFileDescriptor", fds[1])) < 0 ||
-            (r = append_fd(m, "StandardErrorFileDescriptor", fds[2])) < 0)
-                return r;
-        /* As for apps (app_start_unit): the command reaches the helper in
-         * a file, so it survives a daemon-reload exactly. */
-        r = stage1_append_exec_start(m, helper, argv, args_file);
-        if (r >= 0)
-                r = sd_bus_message_close_container(m); /* a(sv) */
-        if (r >= 0)
-                r = sd_bus_message_append(m, "a(sa(sv))", 0);
-        if (r < 0) {
-                (void) unlink(args_file);
-                return r;
-        }
 
         r = systemd_start_transient_unit(rt->bus, m, unit, err);
         if (r < 0)

@@ -246,20 +246,18 @@ int pod_ports_check(const struct Pod *p, struct Pod * const *pods, size_t n_pods
         return 0;
 }
 
-int pod_network_from_spec(const PodNetworkSpec *spec, const char *cni_conf_dir, PodNetwork *ret, PeapodError *err) {
-        _cleanup_(pod_network_done) PodNetwork n = { .mode = POD_NETWORK_CNI };
-        size_t k = strv_length(spec->networks);
+/* The networks a spec names: "host" or "none" alone, or CNI networks
+ * ("default" by default), each of which must have a configuration. */
+static int spec_networks(const PodNetworkSpec *spec, const char *cni_conf_dir, PodNetwork *n, PeapodError *err) {
         int r;
 
-        if (k > POD_NETWORKS_MAX)
-                return peapod_error_set(err, -E2BIG, "Too many networks (at most %d)", POD_NETWORKS_MAX);
         FOREACH_STRV(w, spec->networks) {
                 const char *name = w;
 
                 if (streq(name, "host") || streq(name, "none")) {
-                        if (k != 1)
+                        if (strv_length(spec->networks) != 1)
                                 return peapod_error_set(err, -EINVAL, "Network '%s' cannot be combined with others", name);
-                        n.mode = streq(name, "host") ? POD_NETWORK_HOST : POD_NETWORK_NONE;
+                        n->mode = streq(name, "host") ? POD_NETWORK_HOST : POD_NETWORK_NONE;
                         break;
                 }
                 if (streq(name, "default"))
@@ -267,34 +265,38 @@ int pod_network_from_spec(const PodNetworkSpec *spec, const char *cni_conf_dir, 
                 if (!cni_network_name_is_valid(name))
                         return peapod_error_set(err, -EINVAL,
                                                 "Invalid network name '%s': use letters, digits, '_', '.' and '-'", name);
-                if (strv_contains(n.networks, name))
+                if (strv_contains(n->networks, name))
                         return peapod_error_set(err, -EINVAL, "Network '%s' is given twice", name);
-                r = strv_extend(&n.networks, name);
+                r = strv_extend(&n->networks, name);
                 if (r < 0)
                         return r;
         }
-        if (n.mode == POD_NETWORK_CNI && !n.networks) {
-                r = strv_extend(&n.networks, POD_NETWORK_DEFAULT);
+        if (n->mode == POD_NETWORK_CNI && !n->networks) {
+                r = strv_extend(&n->networks, POD_NETWORK_DEFAULT);
                 if (r < 0)
                         return r;
         }
         /* Refused now rather than at start: a typo should not make a pod. */
-        FOREACH_STRV(w, n.networks) {
+        FOREACH_STRV(w, n->networks) {
                 _cleanup_json_ json_object *list = NULL;
 
                 r = cni_conflist_load(cni_conf_dir, w, &list, err);
                 if (r < 0)
                         return r;
         }
+        return 0;
+}
 
-        if (spec->n_ports > 0 && n.mode != POD_NETWORK_CNI)
+/* The ports a spec publishes: on CNI networks only, each host port once. */
+static int spec_ports(const PodNetworkSpec *spec, PodNetwork *n, PeapodError *err) {
+        if (spec->n_ports > 0 && n->mode != POD_NETWORK_CNI)
                 return peapod_error_set(err, -EINVAL, "Ports can only be published on CNI networks, not with network '%s'",
-                                        pod_network_mode_to_string(n.mode));
+                                        pod_network_mode_to_string(n->mode));
         if (spec->n_ports > POD_PORTS_MAX)
                 return peapod_error_set(err, -E2BIG, "Too many ports (at most %d)", POD_PORTS_MAX);
         if (spec->n_ports > 0) {
-                n.ports = calloc(spec->n_ports, sizeof(PodPort));
-                if (!n.ports)
+                n->ports = calloc(spec->n_ports, sizeof(PodPort));
+                if (!n->ports)
                         return -ENOMEM;
         }
         for (size_t i = 0; i < spec->n_ports; i++) {
@@ -304,18 +306,21 @@ int pod_network_from_spec(const PodNetworkSpec *spec, const char *cni_conf_dir, 
                         return peapod_error_set(err, -EINVAL, "Invalid port mapping %s:%u:%u/%s", strempty(p->host_ip),
                                                 p->host_port, p->pod_port, p->protocol);
                 for (size_t j = 0; j < i; j++)
-                        if (pod_ports_overlap(&n.ports[j], p))
+                        if (pod_ports_overlap(&n->ports[j], p))
                                 return peapod_error_set(err, -EINVAL, "Host port %u/%s is published twice",
                                                         p->host_port, p->protocol);
-                memcpy(n.ports[i].protocol, p->protocol, sizeof(p->protocol));
-                n.ports[i].host_port = p->host_port;
-                n.ports[i].pod_port = p->pod_port;
-                n.ports[i].host_ip = strdup(strempty(p->host_ip));
-                n.n_ports++;
-                if (!n.ports[i].host_ip)
+                memcpy(n->ports[i].protocol, p->protocol, sizeof(p->protocol));
+                n->ports[i].host_port = p->host_port;
+                n->ports[i].pod_port = p->pod_port;
+                n->ports[i].host_ip = strdup(strempty(p->host_ip));
+                n->n_ports++;
+                if (!n->ports[i].host_ip)
                         return -ENOMEM;
         }
+        return 0;
+}
 
+static int spec_dns_hostname(const PodNetworkSpec *spec, PodNetwork *n, PeapodError *err) {
         if (strv_length(spec->dns) > POD_DNS_MAX)
                 return peapod_error_set(err, -E2BIG, "Too many DNS servers (at most %d)", POD_DNS_MAX);
         FOREACH_STRV(d, spec->dns)
@@ -327,13 +332,13 @@ int pod_network_from_spec(const PodNetworkSpec *spec, const char *cni_conf_dir, 
                 if (!dns_domain_is_valid(d))
                         return peapod_error_set(err, -EINVAL, "Invalid DNS search domain '%s'", d);
         if (spec->dns) {
-                n.dns = strv_copy(spec->dns);
-                if (!n.dns)
+                n->dns = strv_copy(spec->dns);
+                if (!n->dns)
                         return -ENOMEM;
         }
         if (spec->dns_search) {
-                n.dns_search = strv_copy(spec->dns_search);
-                if (!n.dns_search)
+                n->dns_search = strv_copy(spec->dns_search);
+                if (!n->dns_search)
                         return -ENOMEM;
         }
         if (!isempty(spec->hostname)) {
@@ -341,10 +346,28 @@ int pod_network_from_spec(const PodNetworkSpec *spec, const char *cni_conf_dir, 
                         return peapod_error_set(err, -EINVAL,
                                                 "Invalid hostname '%s': use 1-64 letters, digits, '.' and '-', not starting with '-' or '.'",
                                                 spec->hostname);
-                n.hostname = strdup(spec->hostname);
-                if (!n.hostname)
+                n->hostname = strdup(spec->hostname);
+                if (!n->hostname)
                         return -ENOMEM;
         }
+        return 0;
+}
+
+int pod_network_from_spec(const PodNetworkSpec *spec, const char *cni_conf_dir, PodNetwork *ret, PeapodError *err) {
+        _cleanup_(pod_network_done) PodNetwork n = { .mode = POD_NETWORK_CNI };
+        int r;
+
+        if (strv_length(spec->networks) > POD_NETWORKS_MAX)
+                return peapod_error_set(err, -E2BIG, "Too many networks (at most %d)", POD_NETWORKS_MAX);
+        r = spec_networks(spec, cni_conf_dir, &n, err);
+        if (r < 0)
+                return r;
+        r = spec_ports(spec, &n, err);
+        if (r < 0)
+                return r;
+        r = spec_dns_hostname(spec, &n, err);
+        if (r < 0)
+                return r;
         *ret = n;
         n = (PodNetwork) {};
         return 0;
@@ -402,11 +425,73 @@ static int json_array_get(json_object *o, const char *key, size_t max, json_obje
         return 0;
 }
 
-int pod_network_from_json(json_object *o, PodNetwork *ret) {
-        _cleanup_(pod_network_done) PodNetwork n = { .mode = POD_NETWORK_NONE };
+/* "ports" of a saved network, each checked again. */
+static int ports_from_json(json_object *o, PodNetwork *n) {
         json_object *a;
         const char *s;
         size_t k;
+        int r;
+
+        r = json_array_get(o, "ports", POD_PORTS_MAX, &a, &k);
+        if (r < 0)
+                return r;
+        n->ports = calloc(k ?: 1, sizeof(PodPort));
+        if (!n->ports)
+                return -ENOMEM;
+        for (size_t i = 0; i < k; i++) {
+                json_object *j = json_object_array_get_idx(a, i);
+                PodPort *p = &n->ports[i];
+                int64_t hp, pp;
+
+                if (!json_object_is_type(j, json_type_object))
+                        return -EBADMSG;
+                if (json_get_string(j, "protocol", &s) < 0 || strlen(s) != 3)
+                        return -EBADMSG;
+                memcpy(p->protocol, s, 4);
+                if (json_get_string(j, "host_ip", &s) < 0)
+                        return -EBADMSG;
+                p->host_ip = strdup(s);
+                n->n_ports++;
+                if (!p->host_ip)
+                        return -ENOMEM;
+                if (json_get_int64(j, "host_port", &hp) < 0 || json_get_int64(j, "pod_port", &pp) < 0 || hp < 1 ||
+                    hp > 65535 || pp < 1 || pp > 65535)
+                        return -EBADMSG;
+                p->host_port = (uint16_t) hp;
+                p->pod_port = (uint16_t) pp;
+                if (!pod_port_is_valid(p))
+                        return -EBADMSG;
+        }
+        return 0;
+}
+
+/* "addresses": what CNI gave the pod, bounded as CNI results are. */
+static int addresses_from_json(json_object *o, PodNetwork *n) {
+        json_object *a;
+        size_t k;
+        int r;
+
+        r = json_array_get(o, "addresses", POD_NETWORKS_MAX * CNI_RESULT_ITEMS_MAX, &a, &k);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < k; i++) {
+                json_object *j = json_object_array_get_idx(a, i);
+                const char *net, *ifn, *addr;
+
+                if (!json_object_is_type(j, json_type_object) || json_get_string(j, "network", &net) < 0 ||
+                    json_get_string(j, "ifname", &ifn) < 0 || json_get_string(j, "address", &addr) < 0 ||
+                    strlen(net) > CNI_NAME_MAX || strlen(ifn) >= IFNAMSIZ || strlen(addr) > 64)
+                        return -EBADMSG;
+                r = pod_address_add(n, net, ifn, addr);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int pod_network_from_json(json_object *o, PodNetwork *ret) {
+        _cleanup_(pod_network_done) PodNetwork n = { .mode = POD_NETWORK_NONE };
+        const char *s;
         int r;
 
         if (!o) {
@@ -448,52 +533,12 @@ int pod_network_from_json(json_object *o, PodNetwork *ret) {
                         return -ENOMEM;
         }
 
-        r = json_array_get(o, "ports", POD_PORTS_MAX, &a, &k);
+        r = ports_from_json(o, &n);
         if (r < 0)
                 return r;
-        n.ports = calloc(k ?: 1, sizeof(PodPort));
-        if (!n.ports)
-                return -ENOMEM;
-        for (size_t i = 0; i < k; i++) {
-                json_object *j = json_object_array_get_idx(a, i);
-                PodPort *p = &n.ports[i];
-                int64_t hp, pp;
-
-                if (!json_object_is_type(j, json_type_object))
-                        return -EBADMSG;
-                if (json_get_string(j, "protocol", &s) < 0 || strlen(s) != 3)
-                        return -EBADMSG;
-                memcpy(p->protocol, s, 4);
-                if (json_get_string(j, "host_ip", &s) < 0)
-                        return -EBADMSG;
-                p->host_ip = strdup(s);
-                n.n_ports++;
-                if (!p->host_ip)
-                        return -ENOMEM;
-                if (json_get_int64(j, "host_port", &hp) < 0 || json_get_int64(j, "pod_port", &pp) < 0 || hp < 1 ||
-                    hp > 65535 || pp < 1 || pp > 65535)
-                        return -EBADMSG;
-                p->host_port = (uint16_t) hp;
-                p->pod_port = (uint16_t) pp;
-                if (!pod_port_is_valid(p))
-                        return -EBADMSG;
-        }
-
-        r = json_array_get(o, "addresses", POD_NETWORKS_MAX * CNI_RESULT_ITEMS_MAX, &a, &k);
+        r = addresses_from_json(o, &n);
         if (r < 0)
                 return r;
-        for (size_t i = 0; i < k; i++) {
-                json_object *j = json_object_array_get_idx(a, i);
-                const char *net, *ifn, *addr;
-
-                if (!json_object_is_type(j, json_type_object) || json_get_string(j, "network", &net) < 0 ||
-                    json_get_string(j, "ifname", &ifn) < 0 || json_get_string(j, "address", &addr) < 0 ||
-                    strlen(net) > CNI_NAME_MAX || strlen(ifn) >= IFNAMSIZ || strlen(addr) > 64)
-                        return -EBADMSG;
-                r = pod_address_add(&n, net, ifn, addr);
-                if (r < 0)
-                        return r;
-        }
         *ret = n;
         n = (PodNetwork) {};
         return 0;
@@ -616,22 +661,12 @@ static bool interface_is_bridge(const char *name) {
         return stat(p, &st) >= 0;
 }
 
-static int write_etc_files(PodRuntime *rt, Pod *p) {
-        _cleanup_free_ char *dir = NULL, *path = NULL, *hosts = NULL, *resolv = NULL, *hostname_line = NULL;
-        _cleanup_free_ char *host_resolv = NULL;
-        const char *hostname = p->net.hostname ?: p->name;
+/* /etc/hosts: localhost, then the pod's name on each address. */
+static int etc_hosts_text(const Pod *p, const char *hostname, char **ret) {
+        _cleanup_free_ char *hosts = NULL;
         size_t size = 0;
         FILE *f;
-        int r;
 
-        r = pod_etc_dir(rt, p, &dir);
-        if (r < 0)
-                return r;
-        r = mkdir_p(dir, 0755);
-        if (r < 0)
-                return r;
-
-        /* /etc/hosts: localhost, then the pod's name on each address. */
         f = open_memstream(&hosts, &size);
         if (!f)
                 return -ENOMEM;
@@ -644,10 +679,18 @@ static int write_etc_files(PodRuntime *rt, Pod *p) {
                 fprintf(f, "127.0.1.1\t%s\n", hostname);
         if (fclose(f) != 0)
                 return -ENOMEM;
+        *ret = TAKE_PTR(hosts);
+        return 0;
+}
 
-        /* /etc/resolv.conf: --dns/--dns-search, else the host's. A
-         * nameserver on the host's loopback (a local resolver such as
-         * systemd-resolved) is unreachable from the pod's own namespace. */
+/* /etc/resolv.conf: --dns/--dns-search, else the host's. A nameserver on
+ * the host's loopback (a local resolver such as systemd-resolved) is
+ * unreachable from the pod's own namespace. */
+static int etc_resolv_text(const Pod *p, char **ret) {
+        _cleanup_free_ char *resolv = NULL, *host_resolv = NULL;
+        size_t size = 0;
+        FILE *f;
+
         f = open_memstream(&resolv, &size);
         if (!f)
                 return -ENOMEM;
@@ -685,6 +728,27 @@ static int write_etc_files(PodRuntime *rt, Pod *p) {
         }
         if (fclose(f) != 0)
                 return -ENOMEM;
+        *ret = TAKE_PTR(resolv);
+        return 0;
+}
+
+static int write_etc_files(PodRuntime *rt, Pod *p) {
+        _cleanup_free_ char *dir = NULL, *path = NULL, *hosts = NULL, *resolv = NULL, *hostname_line = NULL;
+        const char *hostname = p->net.hostname ?: p->name;
+        int r;
+
+        r = pod_etc_dir(rt, p, &dir);
+        if (r < 0)
+                return r;
+        r = mkdir_p(dir, 0755);
+        if (r < 0)
+                return r;
+        r = etc_hosts_text(p, hostname, &hosts);
+        if (r < 0)
+                return r;
+        r = etc_resolv_text(p, &resolv);
+        if (r < 0)
+                return r;
 
         if (asprintf(&hostname_line, "%s\n", hostname) < 0)
                 return -ENOMEM;

@@ -156,26 +156,9 @@ static const char *path_component_reason(const char *s, size_t n) {
 
 #define NAME_TOO_LONG "the name is longer than 255 characters"
 
-int image_reference_parse_reason(const char *s, ImageReference **ret, const char **ret_reason) {
-        _cleanup_(image_reference_freep) ImageReference *r = NULL;
-        _cleanup_free_ char *copy = NULL;
-        const char *reason_buf, **reason = ret_reason ?: &reason_buf;
-        char *at, *colon, *slash, *name, *path;
-        int k;
-
-        *reason = NULL;
-        if (isempty(s)) {
-                *reason = "it is empty";
-                return -EINVAL;
-        }
-        if (strlen(s) > IMAGE_NAME_MAX + 1 + IMAGE_TAG_MAX + 1 + 7 + 64) {
-                *reason = "it is too long";
-                return -EINVAL;
-        }
-        copy = strdup(s);
-        r = calloc(1, sizeof(*r));
-        if (!copy || !r)
-                return -ENOMEM;
+/* "@digest" and ":tag" cut off copy (in place) into r. */
+static int reference_parse_suffixes(char *copy, ImageReference *r, const char **reason) {
+        char *at, *colon, *slash;
 
         at = strchr(copy, '@');
         if (at) {
@@ -201,12 +184,18 @@ int image_reference_parse_reason(const char *s, ImageReference **ret, const char
                 if (!r->tag)
                         return -ENOMEM;
         }
-        name = copy;
+        return 0;
+}
+
+/* name (without tag and digest) into r's registry, when its first part
+ * names one, and repository. */
+static int reference_parse_name(const char *name, ImageReference *r, const char **reason) {
+        const char *slash, *path;
+
         if (strlen(name) > IMAGE_NAME_MAX) {
                 *reason = NAME_TOO_LONG;
                 return -EINVAL;
         }
-
         slash = strchr(name, '/');
         if (slash && (memchr(name, '.', slash - name) || memchr(name, ':', slash - name) ||
                       (slash - name == 9 && strneq(name, "localhost", 9)))) {
@@ -232,8 +221,35 @@ int image_reference_parse_reason(const char *s, ImageReference **ret, const char
                 p = e + 1;
         }
         r->repository = strdup(path);
-        if (!r->repository)
+        return r->repository ? 0 : -ENOMEM;
+}
+
+int image_reference_parse_reason(const char *s, ImageReference **ret, const char **ret_reason) {
+        _cleanup_(image_reference_freep) ImageReference *r = NULL;
+        _cleanup_free_ char *copy = NULL;
+        const char *reason_buf, **reason = ret_reason ?: &reason_buf;
+        int k;
+
+        *reason = NULL;
+        if (isempty(s)) {
+                *reason = "it is empty";
+                return -EINVAL;
+        }
+        if (strlen(s) > IMAGE_NAME_MAX + 1 + IMAGE_TAG_MAX + 1 + 7 + 64) {
+                *reason = "it is too long";
+                return -EINVAL;
+        }
+        copy = strdup(s);
+        r = calloc(1, sizeof(*r));
+        if (!copy || !r)
                 return -ENOMEM;
+
+        k = reference_parse_suffixes(copy, r, reason);
+        if (k < 0)
+                return k;
+        k = reference_parse_name(copy, r, reason);
+        if (k < 0)
+                return k;
         if (!r->tag && !r->digest) {
                 r->tag = strdup("latest");
                 if (!r->tag)
@@ -740,43 +756,46 @@ static char *base64_encode(const void *data, size_t size) {
         return out;
 }
 
-int auth_file_update(const char *path, const char *registry, const char *username, const char *password, PeapodError *e) {
-        _cleanup_json_ json_object *root = NULL;
-        _cleanup_free_ char *text = NULL, *dir = NULL, *pair = NULL, *b64 = NULL;
+/* One writer at a time, so that two logins do not lose each other's entry:
+ * a lock on the directory (the file itself is replaced). 1 with the locked
+ * directory in ret_dfd; 0 when it does not exist and need not (nothing is
+ * saved). */
+static int auth_file_lock_dir(const char *path, bool create, int *ret_dfd, PeapodError *e) {
+        _cleanup_free_ char *dir = NULL;
         _cleanup_close_ int dfd = -EBADF;
-        _cleanup_strv_free_ char **drop = NULL;
-        json_object *auths = NULL, *entry;
-        size_t size = 0;
-        const char *out;
-        int r, changed = 0;
 
-        assert(path);
-        assert(!password || (registry && username));
-
-        /* One writer at a time, so that two logins do not lose each other's
-         * entry: a lock on the directory (the file itself is replaced). */
         dir = strndup(path, strrchr(path, '/') ? (size_t) (strrchr(path, '/') - path) : 0);
         if (!dir)
                 return -ENOMEM;
         if (isempty(dir) && !(free(dir), dir = strdup("/")))
                 return -ENOMEM;
-        if (password && mkdir(dir, 0755) < 0 && errno != EEXIST)
+        if (create && mkdir(dir, 0755) < 0 && errno != EEXIST)
                 return peapod_error_set(e, -errno, "Failed to create %s: %s", dir, strerror(errno));
         dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd < 0) {
-                if (errno == ENOENT && !password)
+                if (errno == ENOENT && !create)
                         return 0;
                 return peapod_error_set(e, -errno, "Failed to open %s: %s", dir, strerror(errno));
         }
         if (flock(dfd, LOCK_EX) < 0)
                 return peapod_error_set(e, -errno, "Failed to lock %s: %s", dir, strerror(errno));
+        *ret_dfd = TAKE_FD(dfd);
+        return 1;
+}
+
+/* The file as JSON, checked as a pull checks it (a file we would write must
+ * be one a pull can read); a new object when there is none and create. 1
+ * with ret_root, 0 when there is nothing to change. */
+static int auth_file_read_json(const char *path, bool create, json_object **ret_root, PeapodError *e) {
+        _cleanup_free_ char *text = NULL;
+        json_object *root;
+        size_t size = 0;
+        int r;
 
         r = read_file(path, AUTH_FILE_MAX, &text, &size);
         if (r < 0 && r != -ENOENT)
                 return peapod_error_set(e, r, "Failed to read %s: %s", path, strerror(-r));
         if (r >= 0) {
-                /* The same checks as a pull's: a file we would write must be
-                 * one a pull can read. */
                 _cleanup_(auth_file_freep) AuthFile *check = NULL;
 
                 r = auth_file_parse(text, &check, e);
@@ -789,23 +808,22 @@ int auth_file_update(const char *path, const char *registry, const char *usernam
                 if (!root)
                         return peapod_error_set(e, -EBADMSG, "%s: not JSON", path);
         } else {
-                if (!password)
+                if (!create)
                         return 0;
                 root = json_object_new_object();
                 if (!root)
                         return -ENOMEM;
         }
-        /* Other keys (credHelpers, ...) are another program's: kept. */
-        if (!json_object_object_get_ex(root, "auths", &auths)) {
-                if (!password)
-                        return 0;
-                auths = json_object_new_object();
-                if (!auths || json_object_object_add(root, "auths", auths) < 0)
-                        return -ENOMEM;
-        }
+        *ret_root = root;
+        return 1;
+}
 
-        /* Every key that means this registry ("https://index.docker.io/v1/"
-         * and "docker.io" alike) goes; with registry NULL, every key. */
+/* Every key that means registry ("https://index.docker.io/v1/" and
+ * "docker.io" alike) goes; with registry NULL, every key. 1 if one went. */
+static int auth_entries_drop(json_object *auths, const char *registry) {
+        _cleanup_strv_free_ char **drop = NULL;
+        int r;
+
         json_object_object_foreach(auths, key, val) {
                 _cleanup_free_ char *k = NULL;
 
@@ -817,28 +835,70 @@ int auth_file_update(const char *path, const char *registry, const char *usernam
                         if (strv_extend(&drop, key) < 0)
                                 return -ENOMEM;
         }
-        FOREACH_STRV(k, drop) {
+        FOREACH_STRV(k, drop)
                 json_object_object_del(auths, k);
-                changed = 1;
+        return strv_length(drop) > 0;
+}
+
+/* registry: {"auth": base64(username:password)}; the copies in our memory
+ * are wiped. */
+static int auth_entry_add(json_object *auths, const char *registry, const char *username, const char *password,
+                          PeapodError *e) {
+        _cleanup_free_ char *pair = NULL, *b64 = NULL;
+        json_object *entry;
+
+        if (strchr(username, ':'))
+                return peapod_error_set(e, -EINVAL, "A user name cannot contain ':'");
+        if (asprintf(&pair, "%s:%s", username, password) < 0)
+                return -ENOMEM;
+        b64 = base64_encode(pair, strlen(pair));
+        explicit_bzero(pair, strlen(pair));
+        if (!b64)
+                return -ENOMEM;
+        entry = json_object_new_object();
+        if (!entry || json_object_object_add(auths, registry, entry) < 0) {
+                json_object_put(entry);
+                return -ENOMEM;
+        }
+        if (json_object_object_add(entry, "auth", json_object_new_string(b64)) < 0)
+                return -ENOMEM;
+        explicit_bzero(b64, strlen(b64));
+        return 0;
+}
+
+int auth_file_update(const char *path, const char *registry, const char *username, const char *password, PeapodError *e) {
+        _cleanup_json_ json_object *root = NULL;
+        _cleanup_close_ int dfd = -EBADF;
+        json_object *auths = NULL;
+        const char *out;
+        int r, changed = 0;
+
+        assert(path);
+        assert(!password || (registry && username));
+
+        r = auth_file_lock_dir(path, password != NULL, &dfd, e);
+        if (r <= 0)
+                return r;
+        r = auth_file_read_json(path, password != NULL, &root, e);
+        if (r <= 0)
+                return r;
+        /* Other keys (credHelpers, ...) are another program's: kept. */
+        if (!json_object_object_get_ex(root, "auths", &auths)) {
+                if (!password)
+                        return 0;
+                auths = json_object_new_object();
+                if (!auths || json_object_object_add(root, "auths", auths) < 0)
+                        return -ENOMEM;
         }
 
+        r = auth_entries_drop(auths, registry);
+        if (r < 0)
+                return r;
+        changed = r;
         if (password) {
-                if (strchr(username, ':'))
-                        return peapod_error_set(e, -EINVAL, "A user name cannot contain ':'");
-                if (asprintf(&pair, "%s:%s", username, password) < 0)
-                        return -ENOMEM;
-                b64 = base64_encode(pair, strlen(pair));
-                explicit_bzero(pair, strlen(pair));
-                if (!b64)
-                        return -ENOMEM;
-                entry = json_object_new_object();
-                if (!entry || json_object_object_add(auths, registry, entry) < 0) {
-                        json_object_put(entry);
-                        return -ENOMEM;
-                }
-                if (json_object_object_add(entry, "auth", json_object_new_string(b64)) < 0)
-                        return -ENOMEM;
-                explicit_bzero(b64, strlen(b64));
+                r = auth_entry_add(auths, registry, username, password, e);
+                if (r < 0)
+                        return r;
                 changed = 1;
         }
         if (!changed)

@@ -265,6 +265,51 @@ void registry_header_done(RegistryHeader *h) {
         h->value = mfree_str(h->value);
 }
 
+/* The value of a known header h, checked: numbers read into h->number; one
+ * that is too long or malformed makes h an ignored REGISTRY_HEADER_OTHER. */
+static void header_value_check(RegistryHeader *h, const char *value) {
+        switch (h->kind) {
+        case REGISTRY_HEADER_CONTENT_TYPE:
+        case REGISTRY_HEADER_DOCKER_CONTENT_DIGEST:
+        case REGISTRY_HEADER_CONTENT_RANGE:
+                if (strlen(value) > REGISTRY_HEADER_VALUE_MAX)
+                        h->kind = REGISTRY_HEADER_OTHER; /* ignored */
+                break;
+        case REGISTRY_HEADER_WWW_AUTHENTICATE:
+                /* Ignored, not fatal: a 401 without a usable challenge is reported as such. */
+                if (strlen(value) > WWW_AUTHENTICATE_MAX)
+                        h->kind = REGISTRY_HEADER_OTHER;
+                break;
+        case REGISTRY_HEADER_CONTENT_LENGTH: {
+                char *end;
+                unsigned long long v;
+
+                errno = 0;
+                v = strtoull(value, &end, 10);
+                if (errno == 0 && end != value && isdigit(value[0]))
+                        h->number = v;
+                else
+                        h->kind = REGISTRY_HEADER_OTHER;
+                break;
+        }
+        case REGISTRY_HEADER_RETRY_AFTER: {
+                /* Only the delta-seconds form; an HTTP date is treated as absent. */
+                char *end;
+                unsigned long v;
+
+                errno = 0;
+                v = strtoul(value, &end, 10);
+                if (end != value && *end == 0 && isdigit(value[0]))
+                        h->number = errno != 0 || v > RETRY_AFTER_MAX / USEC_PER_SEC ? RETRY_AFTER_MAX : v * USEC_PER_SEC;
+                else
+                        h->kind = REGISTRY_HEADER_OTHER;
+                break;
+        }
+        default:
+                break;
+        }
+}
+
 int registry_header_parse(const char *data, size_t n, RegistryHeader *ret) {
         static const struct {
                 const char *name;
@@ -306,46 +351,7 @@ int registry_header_parse(const char *data, size_t n, RegistryHeader *ret) {
         for (size_t i = 0; i < ELEMENTSOF(known); i++)
                 if (strcasecmp(line, known[i].name) == 0)
                         h.kind = known[i].kind;
-        switch (h.kind) {
-        case REGISTRY_HEADER_CONTENT_TYPE:
-        case REGISTRY_HEADER_DOCKER_CONTENT_DIGEST:
-        case REGISTRY_HEADER_CONTENT_RANGE:
-                if (strlen(value) > REGISTRY_HEADER_VALUE_MAX)
-                        h.kind = REGISTRY_HEADER_OTHER; /* ignored */
-                break;
-        case REGISTRY_HEADER_WWW_AUTHENTICATE:
-                /* Ignored, not fatal: a 401 without a usable challenge is reported as such. */
-                if (strlen(value) > WWW_AUTHENTICATE_MAX)
-                        h.kind = REGISTRY_HEADER_OTHER;
-                break;
-        case REGISTRY_HEADER_CONTENT_LENGTH: {
-                char *end;
-                unsigned long long v;
-
-                errno = 0;
-                v = strtoull(value, &end, 10);
-                if (errno == 0 && end != value && isdigit(value[0]))
-                        h.number = v;
-                else
-                        h.kind = REGISTRY_HEADER_OTHER;
-                break;
-        }
-        case REGISTRY_HEADER_RETRY_AFTER: {
-                /* Only the delta-seconds form; an HTTP date is treated as absent. */
-                char *end;
-                unsigned long v;
-
-                errno = 0;
-                v = strtoul(value, &end, 10);
-                if (end != value && *end == 0 && isdigit(value[0]))
-                        h.number = errno != 0 || v > RETRY_AFTER_MAX / USEC_PER_SEC ? RETRY_AFTER_MAX : v * USEC_PER_SEC;
-                else
-                        h.kind = REGISTRY_HEADER_OTHER;
-                break;
-        }
-        default:
-                break;
-        }
+        header_value_check(&h, value);
         if (h.kind == REGISTRY_HEADER_CONTENT_TYPE || h.kind == REGISTRY_HEADER_DOCKER_CONTENT_DIGEST ||
             h.kind == REGISTRY_HEADER_CONTENT_RANGE || h.kind == REGISTRY_HEADER_WWW_AUTHENTICATE) {
                 h.value = strdup(value);
@@ -580,23 +586,80 @@ static int token_store(RegistryClient *c, const char *registry, const char *scop
         return 0;
 }
 
-static int easy_setup(Transfer *t) {
-        RegistryClient *c = t->client;
-        _cleanup_(curl_easy_cleanupp) CURL *easy = NULL;
-        const char *protocols = t->insecure ? "http,https" : "https";
-        const AuthEntry *cred;
-        const Token *tok;
-
-        easy = curl_easy_init();
-        if (!easy)
-                return -ENOMEM;
-        t->errbuf[0] = 0;
-
 #define SETOPT(opt, val)                                                  \
         do {                                                              \
                 if (curl_easy_setopt(easy, opt, val) != CURLE_OK)         \
                         return -EIO;                                      \
         } while (0)
+
+/* Accept for a manifest, Range for a blob that resumes. */
+static int easy_set_headers(Transfer *t, CURL *easy) {
+        if (t->kind == TRANSFER_MANIFEST) {
+                _cleanup_free_ char *list = strv_join(t->accept, ", "), *h = NULL;
+                if (!list || asprintf(&h, "Accept: %s", list) < 0)
+                        return -ENOMEM;
+                if (slist_consume(&t->headers, TAKE_PTR(h)) < 0)
+                        return -ENOMEM;
+        }
+        if (t->kind == TRANSFER_BLOB && t->received > 0) {
+                /* Resume where the dropped attempt stopped; a server without
+                 * range support answers 200 and the sink starts over. */
+                _cleanup_free_ char *h = NULL;
+                if (asprintf(&h, "Range: bytes=%" PRIu64 "-", t->received) < 0)
+                        return -ENOMEM;
+                if (slist_consume(&t->headers, TAKE_PTR(h)) < 0)
+                        return -ENOMEM;
+        }
+        if (t->headers)
+                SETOPT(CURLOPT_HTTPHEADER, t->headers);
+        if (t->post)
+                SETOPT(CURLOPT_POSTFIELDS, t->post);
+        return 0;
+}
+
+/* The credentials of this transfer: Basic for a token request, else the
+ * registry's token, else Basic where the registry asked for it. */
+static int easy_set_auth(Transfer *t, CURL *easy) {
+        RegistryClient *c = t->client;
+        const AuthEntry *cred;
+        const Token *tok;
+
+        t->used_credentials = false;
+        if (t->kind == TRANSFER_TOKEN) {
+                cred = t->token_credentials;
+                if (cred) {
+                        SETOPT(CURLOPT_HTTPAUTH, (long) CURLAUTH_BASIC);
+                        SETOPT(CURLOPT_USERNAME, cred->username);
+                        SETOPT(CURLOPT_PASSWORD, cred->password);
+                        t->used_credentials = true;
+                }
+        } else if (c->bearer_token && streq_ptr(t->registry, c->bearer_registry)) {
+                SETOPT(CURLOPT_HTTPAUTH, (long) CURLAUTH_BEARER);
+                SETOPT(CURLOPT_XOAUTH2_BEARER, c->bearer_token);
+                t->used_credentials = true;
+        } else if ((tok = token_find(c, t->registry, t->scope))) {
+                SETOPT(CURLOPT_HTTPAUTH, (long) CURLAUTH_BEARER);
+                SETOPT(CURLOPT_XOAUTH2_BEARER, tok->token);
+                t->used_credentials = true;
+        } else if (strv_contains(c->basic_registries, t->registry) && (cred = auth_file_find(c->auth, t->registry))) {
+                SETOPT(CURLOPT_HTTPAUTH, (long) CURLAUTH_BASIC);
+                SETOPT(CURLOPT_USERNAME, cred->username);
+                SETOPT(CURLOPT_PASSWORD, cred->password);
+                t->used_credentials = true;
+        }
+        return 0;
+}
+
+static int easy_setup(Transfer *t) {
+        RegistryClient *c = t->client;
+        _cleanup_(curl_easy_cleanupp) CURL *easy = NULL;
+        const char *protocols = t->insecure ? "http,https" : "https";
+        int r;
+
+        easy = curl_easy_init();
+        if (!easy)
+                return -ENOMEM;
+        t->errbuf[0] = 0;
 
         SETOPT(CURLOPT_URL, t->url);
         SETOPT(CURLOPT_PRIVATE, t);
@@ -629,54 +692,17 @@ static int easy_setup(Transfer *t) {
         /* No Accept-Encoding: a digest covers the bytes as stored, and
          * layers are compressed already. */
 
-        if (t->kind == TRANSFER_MANIFEST) {
-                _cleanup_free_ char *list = strv_join(t->accept, ", "), *h = NULL;
-                if (!list || asprintf(&h, "Accept: %s", list) < 0)
-                        return -ENOMEM;
-                if (slist_consume(&t->headers, TAKE_PTR(h)) < 0)
-                        return -ENOMEM;
-        }
-        if (t->kind == TRANSFER_BLOB && t->received > 0) {
-                /* Resume where the dropped attempt stopped; a server without
-                 * range support answers 200 and the sink starts over. */
-                _cleanup_free_ char *h = NULL;
-                if (asprintf(&h, "Range: bytes=%" PRIu64 "-", t->received) < 0)
-                        return -ENOMEM;
-                if (slist_consume(&t->headers, TAKE_PTR(h)) < 0)
-                        return -ENOMEM;
-        }
-        if (t->headers)
-                SETOPT(CURLOPT_HTTPHEADER, t->headers);
-        if (t->post)
-                SETOPT(CURLOPT_POSTFIELDS, t->post);
-
-        t->used_credentials = false;
-        if (t->kind == TRANSFER_TOKEN) {
-                cred = t->token_credentials;
-                if (cred) {
-                        SETOPT(CURLOPT_HTTPAUTH, (long) CURLAUTH_BASIC);
-                        SETOPT(CURLOPT_USERNAME, cred->username);
-                        SETOPT(CURLOPT_PASSWORD, cred->password);
-                        t->used_credentials = true;
-                }
-        } else if (c->bearer_token && streq_ptr(t->registry, c->bearer_registry)) {
-                SETOPT(CURLOPT_HTTPAUTH, (long) CURLAUTH_BEARER);
-                SETOPT(CURLOPT_XOAUTH2_BEARER, c->bearer_token);
-                t->used_credentials = true;
-        } else if ((tok = token_find(c, t->registry, t->scope))) {
-                SETOPT(CURLOPT_HTTPAUTH, (long) CURLAUTH_BEARER);
-                SETOPT(CURLOPT_XOAUTH2_BEARER, tok->token);
-                t->used_credentials = true;
-        } else if (strv_contains(c->basic_registries, t->registry) && (cred = auth_file_find(c->auth, t->registry))) {
-                SETOPT(CURLOPT_HTTPAUTH, (long) CURLAUTH_BASIC);
-                SETOPT(CURLOPT_USERNAME, cred->username);
-                SETOPT(CURLOPT_PASSWORD, cred->password);
-                t->used_credentials = true;
-        }
-#undef SETOPT
+        r = easy_set_headers(t, easy);
+        if (r < 0)
+                return r;
+        r = easy_set_auth(t, easy);
+        if (r < 0)
+                return r;
         t->easy = TAKE_PTR(easy);
         return 0;
 }
+
+#undef SETOPT
 
 static int transfer_start(Transfer *t, CURLM *multi) {
         int r;
@@ -702,12 +728,55 @@ static int transfer_start(Transfer *t, CURLM *multi) {
 
 static int transfers_run(RegistryClient *c, CURLM *multi, Transfer **ts, size_t n, unsigned max_parallel);
 
+/* The token request tt for ch: a GET with our credentials for the
+ * registry (if any), or a POST that trades an identity token. */
+static int token_request_prepare(Transfer *t, const AuthChallenge *ch, Transfer *tt) {
+        RegistryClient *c = t->client;
+        _cleanup_(curl_freep) char *service = NULL, *scope = NULL, *refresh = NULL;
+        int r = 0;
+
+        service = curl_easy_escape(NULL, strempty(ch->service), 0);
+        scope = curl_easy_escape(NULL, ch->scope ?: t->scope, 0);
+        if (!service || !scope || asprintf(&tt->what, "token for %s", t->registry) < 0)
+                return -ENOMEM;
+        if (!(c->identity_token && streq_ptr(t->registry, c->bearer_registry)))
+                return asprintf(&tt->url, "%s%sservice=%s&scope=%s", ch->realm, strchr(ch->realm, '?') ? "&" : "?", service,
+                                scope) < 0 ? -ENOMEM : 0;
+        /* An identity token is an OAuth2 refresh token: traded for an
+         * access token by a POST to the realm (docker's "identitytoken"),
+         * with no other credentials. */
+        tt->token_credentials = NULL;
+        refresh = curl_easy_escape(NULL, c->identity_token, 0);
+        if (!refresh ||
+            asprintf(&tt->post, "grant_type=refresh_token&client_id=peapod&service=%s&scope=%s&refresh_token=%s", service,
+                     scope, refresh) < 0 ||
+            !(tt->url = strdup(ch->realm)))
+                r = -ENOMEM;
+        if (refresh)
+                explicit_bzero(refresh, strlen(refresh));
+        return r;
+}
+
+/* Why the token request tt failed, told in t's error. */
+static int token_request_error(Transfer *t, const Transfer *tt, int r) {
+        if (tt->post && (tt->error.http_status == 400 || tt->error.http_status == 401))
+                (void) peapod_error_set(&t->error, -EACCES, "%s: authentication failed for %s: the identity token was refused",
+                                        t->what, t->registry);
+        else if (tt->error.http_status == 401)
+                (void) peapod_error_set(&t->error, -EACCES, "%s: authentication failed for %s: %s", t->what, t->registry,
+                                        tt->token_credentials ? "bad credentials (the token service refused them)"
+                                                              : "credentials required, none in the auth file");
+        else
+                (void) peapod_error_set(&t->error, r, "%s: fetching a token failed: %s", t->what, tt->error.message);
+        t->error.http_status = tt->error.http_status;
+        return r;
+}
+
 /* Ask the realm of a Bearer challenge for a token for scope, with the
  * registry's credentials if we have any. */
 static int auth_fetch_token(Transfer *t, const AuthChallenge *ch) {
         RegistryClient *c = t->client;
         _cleanup_(curl_multi_cleanupp) CURLM *multi = NULL;
-        _cleanup_(curl_freep) char *service = NULL, *scope = NULL;
         _cleanup_free_ char *token = NULL;
         Transfer tt = {
                 .client = c,
@@ -733,53 +802,16 @@ static int auth_fetch_token(Transfer *t, const AuthChallenge *ch) {
                 return peapod_error_set(&t->error, -EPERM, "%s: refusing token realm '%.200s': not HTTPS", t->what, ch->realm);
 
         tt.insecure = t->insecure;
-        service = curl_easy_escape(NULL, strempty(ch->service), 0);
-        scope = curl_easy_escape(NULL, ch->scope ?: t->scope, 0);
-        if (!service || !scope || asprintf(&tt.what, "token for %s", t->registry) < 0) {
-                transfer_done(&tt);
-                return -ENOMEM;
-        }
-        if (c->identity_token && streq_ptr(t->registry, c->bearer_registry)) {
-                /* An identity token is an OAuth2 refresh token: traded for
-                 * an access token by a POST to the realm (docker's
-                 * "identitytoken"), with no other credentials. */
-                _cleanup_(curl_freep) char *refresh = curl_easy_escape(NULL, c->identity_token, 0);
-
-                tt.token_credentials = NULL;
-                if (!refresh ||
-                    asprintf(&tt.post, "grant_type=refresh_token&client_id=peapod&service=%s&scope=%s&refresh_token=%s",
-                             service, scope, refresh) < 0 ||
-                    !(tt.url = strdup(ch->realm))) {
-                        if (refresh)
-                                explicit_bzero(refresh, strlen(refresh));
-                        transfer_done(&tt);
-                        return -ENOMEM;
-                }
-                explicit_bzero(refresh, strlen(refresh));
-        } else if (asprintf(&tt.url, "%s%sservice=%s&scope=%s", ch->realm, strchr(ch->realm, '?') ? "&" : "?", service,
-                            scope) < 0) {
-                transfer_done(&tt);
-                return -ENOMEM;
-        }
-        multi = curl_multi_init();
-        if (!multi) {
-                transfer_done(&tt);
-                return -ENOMEM;
-        }
-        r = transfers_run(c, multi, list, 1, 1);
+        r = token_request_prepare(t, ch, &tt);
+        if (r >= 0 && !(multi = curl_multi_init()))
+                r = -ENOMEM;
+        if (r >= 0)
+                r = transfers_run(c, multi, list, 1, 1);
         if (r >= 0)
                 r = tt.result;
         if (r < 0) {
-                if (tt.post && (tt.error.http_status == 400 || tt.error.http_status == 401))
-                        (void) peapod_error_set(&t->error, -EACCES, "%s: authentication failed for %s: the identity token was refused",
-                                                t->what, t->registry);
-                else if (tt.error.http_status == 401)
-                        (void) peapod_error_set(&t->error, -EACCES, "%s: authentication failed for %s: %s", t->what, t->registry,
-                                                  tt.token_credentials ? "bad credentials (the token service refused them)"
-                                                                       : "credentials required, none in the auth file");
-                else
-                        (void) peapod_error_set(&t->error, r, "%s: fetching a token failed: %s", t->what, tt.error.message);
-                t->error.http_status = tt.error.http_status;
+                if (r != -ENOMEM)
+                        r = token_request_error(t, &tt, r);
                 transfer_done(&tt);
                 return r;
         }
@@ -980,120 +1012,113 @@ done:
         t->done = true;
 }
 
-static void transfer_finish(Transfer *t, CURLcode code) {
+/* The transfer was aborted by us (a limit, a sink's failure). */
+static void transfer_finish_aborted(Transfer *t) {
+        if (t->abort_error == -EFBIG)
+                transfer_error(t, -EFBIG, "%s too large: more than %" PRIu64 " bytes", t->what,
+                               t->kind == TRANSFER_BLOB ? t->expected_size : (uint64_t) t->max);
+        else if (t->error.message[0]) {
+                t->result = t->abort_error;
+                t->done = true;
+        } else
+                transfer_error(t, t->abort_error, "%s: %s", t->what, strerror(-t->abort_error));
+}
+
+/* A 401: once, authenticate as the registry's challenge asks (a new token,
+ * or Basic with the auth file's credentials) and try again. */
+static void transfer_reauthenticate(Transfer *t, const char *desc) {
         RegistryClient *c = t->client;
-        long status = 0;
-        char desc[256];
+        AuthChallenge *chs = NULL;
+        size_t n = 0;
+        const AuthChallenge *bearer = NULL, *basic = NULL;
+        int r;
 
-        (void) curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
-        if (code == CURLE_OK && !t->body_started)
-                (void) transfer_body_begin(t);
-        t->error.http_status = (int) status;
-
-        if (t->abort_error != 0) {
-                if (t->abort_error == -EFBIG)
-                        transfer_error(t, -EFBIG, "%s too large: more than %" PRIu64 " bytes", t->what,
-                                       t->kind == TRANSFER_BLOB ? t->expected_size : (uint64_t) t->max);
-                else if (t->error.message[0]) {
-                        t->result = t->abort_error;
+        if (c->bearer_token && streq_ptr(t->registry, c->bearer_registry)) {
+                transfer_error(t, -EACCES, "%s: authentication failed for %s: the registry token was refused%s", t->what,
+                               t->registry, desc);
+                return;
+        }
+        if (t->auth_retried) {
+                transfer_error(t, -EACCES, "%s: authentication failed for %s: %s%s", t->what, t->registry,
+                               auth_file_find(c->auth, t->registry) ? "bad credentials or no access"
+                                                                    : "authentication required, no credentials in the auth file",
+                               desc);
+                return;
+        }
+        t->auth_retried = true;
+        FOREACH_STRV(h, t->challenges) {
+                auth_challenges_free(chs, n);
+                if (www_authenticate_parse(h, &chs, &n) < 0) {
+                        chs = NULL;
+                        n = 0;
+                        continue;
+                }
+                for (size_t i = 0; i < n; i++)
+                        if (!bearer && strcasecmp(chs[i].scheme, "Bearer") == 0)
+                                bearer = &chs[i];
+                        else if (!basic && strcasecmp(chs[i].scheme, "Basic") == 0)
+                                basic = &chs[i];
+                if (bearer || basic)
+                        break;
+        }
+        if (bearer && !t->used_credentials && token_find(c, t->registry, t->scope))
+                /* Another transfer fetched a token meanwhile. */
+                t->not_before_usec = 0;
+        else if (bearer) {
+                /* A token we sent was refused (expired, revoked): get a new one, once. */
+                token_forget(c, t->registry, t->scope);
+                r = auth_fetch_token(t, bearer);
+                if (r < 0) {
+                        t->result = r;
                         t->done = true;
                 } else
-                        transfer_error(t, t->abort_error, "%s: %s", t->what, strerror(-t->abort_error));
-                goto out;
-        }
+                        t->not_before_usec = 0;
+        } else if (basic && auth_file_find(c->auth, t->registry)) {
+                if (!strv_contains(c->basic_registries, t->registry) && strv_extend(&c->basic_registries, t->registry) < 0)
+                        transfer_error(t, -ENOMEM, "out of memory");
+                else
+                        t->not_before_usec = 0;
+        } else
+                transfer_error(t, -EACCES, "%s: authentication required by %s%s%s", t->what, t->registry,
+                               basic ? " and no credentials for it in the auth file" : " (no usable challenge)", desc);
+        auth_challenges_free(chs, n);
+}
 
-        if (code != CURLE_OK) {
-                if (curl_code_is_transient(code) && t->tries < c->max_tries) {
-                        transfer_retry(t, 0);
-                        goto out;
-                }
-                transfer_fail_curl(t, code);
-                goto out;
-        }
+/* The registry answered with status: done, retried, or an error. */
+static void transfer_finish_http(Transfer *t, long status) {
+        RegistryClient *c = t->client;
+        char desc[256];
 
         error_body_describe(t, desc, sizeof(desc));
         if (status >= 200 && status <= 299) {
                 transfer_finish_ok(t, status);
-                goto out;
+                return;
         }
         if (status == 429 || (status >= 500 && status <= 599)) {
                 if (t->tries < c->max_tries) {
                         transfer_retry(t, t->retry_after_usec);
-                        goto out;
+                        return;
                 }
                 transfer_error(t, -EIO, "%s: HTTP %ld%s (after %u tries)", t->what, status, desc, t->tries);
-                goto out;
+                return;
         }
         if (status == 401 && t->kind != TRANSFER_TOKEN) {
-                AuthChallenge *chs = NULL;
-                size_t n = 0;
-                const AuthChallenge *bearer = NULL, *basic = NULL;
-                int r;
-
-                if (c->bearer_token && streq_ptr(t->registry, c->bearer_registry)) {
-                        transfer_error(t, -EACCES, "%s: authentication failed for %s: the registry token was refused%s",
-                                       t->what, t->registry, desc);
-                        goto out;
-                }
-                if (t->auth_retried) {
-                        transfer_error(t, -EACCES, "%s: authentication failed for %s: %s%s", t->what, t->registry,
-                                       auth_file_find(c->auth, t->registry) ? "bad credentials or no access"
-                                                                            : "authentication required, no credentials in the auth file",
-                                       desc);
-                        goto out;
-                }
-                t->auth_retried = true;
-                FOREACH_STRV(h, t->challenges) {
-                        auth_challenges_free(chs, n);
-                        if (www_authenticate_parse(h, &chs, &n) < 0) {
-                                chs = NULL;
-                                n = 0;
-                                continue;
-                        }
-                        for (size_t i = 0; i < n; i++)
-                                if (!bearer && strcasecmp(chs[i].scheme, "Bearer") == 0)
-                                        bearer = &chs[i];
-                                else if (!basic && strcasecmp(chs[i].scheme, "Basic") == 0)
-                                        basic = &chs[i];
-                        if (bearer || basic)
-                                break;
-                }
-                if (bearer && !t->used_credentials && token_find(c, t->registry, t->scope))
-                        /* Another transfer fetched a token meanwhile. */
-                        t->not_before_usec = 0;
-                else if (bearer) {
-                        /* A token we sent was refused (expired, revoked): get a new one, once. */
-                        token_forget(c, t->registry, t->scope);
-                        r = auth_fetch_token(t, bearer);
-                        if (r < 0) {
-                                t->result = r;
-                                t->done = true;
-                        } else
-                                t->not_before_usec = 0;
-                } else if (basic && auth_file_find(c->auth, t->registry)) {
-                        if (!strv_contains(c->basic_registries, t->registry) && strv_extend(&c->basic_registries, t->registry) < 0)
-                                transfer_error(t, -ENOMEM, "out of memory");
-                        else
-                                t->not_before_usec = 0;
-                } else
-                        transfer_error(t, -EACCES, "%s: authentication required by %s%s%s", t->what, t->registry,
-                                       basic ? " and no credentials for it in the auth file" : " (no usable challenge)", desc);
-                auth_challenges_free(chs, n);
-                goto out;
+                transfer_reauthenticate(t, desc);
+                return;
         }
         if (status == 401) {
                 transfer_error(t, -EACCES, "%s: HTTP 401%s", t->what, desc);
-                goto out;
+                return;
         }
         if (status == 403) {
                 transfer_error(t, -EACCES, "%s: access denied%s", t->what, desc);
-                goto out;
+                return;
         }
         if (status == 404) {
                 transfer_error(t, -ENOENT, "%s: %s%s", t->what,
                                t->kind == TRANSFER_MANIFEST ? "manifest unknown" : t->kind == TRANSFER_BLOB ? "blob unknown" : "not found",
                                desc);
-                goto out;
+                return;
         }
         if (status == 416 && t->kind == TRANSFER_BLOB && t->received > 0 && t->tries < c->max_tries) {
                 /* Our resume offset was refused: start over from the beginning. */
@@ -1102,10 +1127,30 @@ static void transfer_finish(Transfer *t, CURLcode code) {
                         transfer_error(t, r, "%s: transfer must start over but the sink cannot be reset", t->what);
                 else
                         transfer_retry(t, 0);
-                goto out;
+                return;
         }
         transfer_error(t, -EIO, "%s: unexpected HTTP status %ld%s", t->what, status, desc);
-out:
+}
+
+static void transfer_finish(Transfer *t, CURLcode code) {
+        RegistryClient *c = t->client;
+        long status = 0;
+
+        (void) curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+        if (code == CURLE_OK && !t->body_started)
+                (void) transfer_body_begin(t);
+        t->error.http_status = (int) status;
+
+        if (t->abort_error != 0)
+                transfer_finish_aborted(t);
+        else if (code != CURLE_OK) {
+                if (curl_code_is_transient(code) && t->tries < c->max_tries)
+                        transfer_retry(t, 0);
+                else
+                        transfer_fail_curl(t, code);
+        } else
+                transfer_finish_http(t, status);
+
         if (t->done && t->result == 0)
                 t->error.message[0] = 0;
         transfer_detach(t);
@@ -1423,6 +1468,30 @@ int registry_check_login(RegistryClient *c, const char *registry, PeapodError *e
         return r;
 }
 
+/* The results of one pass's k transfers (the loop's own result r) into
+ * their requests; final marks the requests no other endpoint may retry. */
+static void blob_transfers_collect(RegistryBlobRequest *requests, Transfer *ts, size_t k, int r, bool *final) {
+        for (size_t j = 0; j < k; j++) {
+                RegistryBlobRequest *q = &requests[ts[j].index];
+
+                transfer_detach(&ts[j]);
+                if (r < 0)
+                        transfer_error(&ts[j], r, "%s: transfer loop failed", ts[j].what);
+                else if (!ts[j].done)
+                        transfer_error(&ts[j], -EIO, "%s: not finished", ts[j].what);
+                /* What another endpoint cannot fix: wrong content (a mirror
+                 * serving it is no reason to trust the next one blindly),
+                 * and a sink holding bytes it cannot discard. */
+                if (ts[j].result == -EBADMSG || ts[j].result == -EFBIG || ts[j].result == -ECANCELED)
+                        final[ts[j].index] = true;
+                if (ts[j].result < 0 && ts[j].received > 0 && (!q->sink.reset || q->sink.reset(q->sink.userdata) < 0))
+                        final[ts[j].index] = true;
+                q->result = ts[j].result;
+                q->error = ts[j].error;
+                transfer_done(&ts[j]);
+        }
+}
+
 int registry_get_blobs(RegistryClient *c, const ImageReference *ref, RegistryBlobRequest *requests, size_t n,
                        RegistryProgress progress, void *userdata, PeapodError *e) {
         _cleanup_strv_free_ char **endpoints = NULL;
@@ -1479,25 +1548,7 @@ int registry_get_blobs(RegistryClient *c, const ImageReference *ref, RegistryBlo
                 if (k == 0)
                         break;
                 r = transfers_run(c, c->multi, list, k, c->max_connections);
-                for (size_t j = 0; j < k; j++) {
-                        RegistryBlobRequest *q = &requests[ts[j].index];
-
-                        transfer_detach(&ts[j]);
-                        if (r < 0)
-                                transfer_error(&ts[j], r, "%s: transfer loop failed", ts[j].what);
-                        else if (!ts[j].done)
-                                transfer_error(&ts[j], -EIO, "%s: not finished", ts[j].what);
-                        /* What another endpoint cannot fix: wrong content (a mirror
-                         * serving it is no reason to trust the next one blindly),
-                         * and a sink holding bytes it cannot discard. */
-                        if (ts[j].result == -EBADMSG || ts[j].result == -EFBIG || ts[j].result == -ECANCELED)
-                                final[ts[j].index] = true;
-                        if (ts[j].result < 0 && ts[j].received > 0 && (!q->sink.reset || q->sink.reset(q->sink.userdata) < 0))
-                                final[ts[j].index] = true;
-                        q->result = ts[j].result;
-                        q->error = ts[j].error;
-                        transfer_done(&ts[j]);
-                }
+                blob_transfers_collect(requests, ts, k, r, final);
         }
 
         for (size_t i = 0; i < n; i++)
@@ -1610,6 +1661,54 @@ static int expect_separator(const char **p) {
         return **p == 0 ? 0 : -EBADMSG;
 }
 
+/* auth-param at *p (its name kt long, its value at v) into ch: realm,
+ * service, scope and error are kept, others skipped. */
+static int auth_param_parse(const char **p, size_t kt, const char *v, AuthChallenge *ch) {
+        _cleanup_free_ char *name = NULL, *value = NULL;
+        char **slot = NULL;
+        int r;
+
+        name = strndup(*p, kt);
+        if (!name)
+                return -ENOMEM;
+        *p = v;
+        r = parse_value(p, &value);
+        if (r < 0)
+                return r;
+        if (strcasecmp(name, "realm") == 0)
+                slot = &ch->realm;
+        else if (strcasecmp(name, "service") == 0)
+                slot = &ch->service;
+        else if (strcasecmp(name, "scope") == 0)
+                slot = &ch->scope;
+        else if (strcasecmp(name, "error") == 0)
+                slot = &ch->error;
+        if (slot) {
+                /* A repeated parameter is ambiguous: refuse rather than guess. */
+                if (*slot)
+                        return -EBADMSG;
+                *slot = TAKE_PTR(value);
+        }
+        return expect_separator(p);
+}
+
+/* A new challenge of scheme p (kt long) at the end of *l; counted in *n
+ * even when half made, so that auth_challenges_free() frees it. */
+static int auth_challenge_add(AuthChallenge **l, size_t *n, const char *p, size_t kt) {
+        AuthChallenge *nl;
+
+        if (*n >= AUTH_CHALLENGES_MAX)
+                return -E2BIG;
+        nl = reallocarray(*l, *n + 1, sizeof(AuthChallenge));
+        if (!nl)
+                return -ENOMEM;
+        *l = nl;
+        nl[*n] = (AuthChallenge) { .scheme = strndup(p, kt) };
+        if (!nl[(*n)++].scheme)
+                return -ENOMEM;
+        return 0;
+}
+
 /* challenge = scheme [ 1*SP ( token68 / #auth-param ) ], and challenges and
  * parameters share one comma-separated list: after a comma, "name=value" is a
  * parameter of the current challenge and a lone token starts a new one. */
@@ -1624,7 +1723,6 @@ int www_authenticate_parse(const char *header, AuthChallenge **ret, size_t *ret_
                 return -EBADMSG;
         p = header;
         for (;;) {
-                _cleanup_free_ char *name = NULL, *value = NULL;
                 const char *q, *v;
                 size_t kt = 0, k68 = 0;
 
@@ -1645,41 +1743,12 @@ int www_authenticate_parse(const char *header, AuthChallenge **ret, size_t *ret_
 
                 if (kt > 0 && v && *v && *v != ',' && *v != '=') {
                         /* name=value: a parameter of the current challenge. */
-                        AuthChallenge *ch;
-                        char **slot = NULL;
-
                         if (n == 0) {
                                 r = -EBADMSG; /* a parameter before any scheme */
                                 goto fail;
                         }
-                        ch = &l[n - 1];
-                        name = strndup(p, kt);
-                        if (!name) {
-                                r = -ENOMEM;
-                                goto fail;
-                        }
-                        p = v;
-                        r = parse_value(&p, &value);
-                        if (r < 0)
-                                goto fail;
-                        if (strcasecmp(name, "realm") == 0)
-                                slot = &ch->realm;
-                        else if (strcasecmp(name, "service") == 0)
-                                slot = &ch->service;
-                        else if (strcasecmp(name, "scope") == 0)
-                                slot = &ch->scope;
-                        else if (strcasecmp(name, "error") == 0)
-                                slot = &ch->error;
-                        if (slot) {
-                                /* A repeated parameter is ambiguous: refuse rather than guess. */
-                                if (*slot) {
-                                        r = -EBADMSG;
-                                        goto fail;
-                                }
-                                *slot = TAKE_PTR(value);
-                        }
                         after_scheme = false;
-                        r = expect_separator(&p);
+                        r = auth_param_parse(&p, kt, v, &l[n - 1]);
                         if (r < 0)
                                 goto fail;
                         continue;
@@ -1700,21 +1769,9 @@ int www_authenticate_parse(const char *header, AuthChallenge **ret, size_t *ret_
                         goto fail;
                 }
                 /* A new challenge: its scheme. */
-                if (n >= AUTH_CHALLENGES_MAX) {
-                        r = -E2BIG;
+                r = auth_challenge_add(&l, &n, p, kt);
+                if (r < 0)
                         goto fail;
-                }
-                AuthChallenge *nl = reallocarray(l, n + 1, sizeof(AuthChallenge));
-                if (!nl) {
-                        r = -ENOMEM;
-                        goto fail;
-                }
-                l = nl;
-                l[n] = (AuthChallenge) { .scheme = strndup(p, kt) };
-                if (!l[n++].scheme) {
-                        r = -ENOMEM;
-                        goto fail;
-                }
                 p += kt;
                 after_scheme = true;
         }

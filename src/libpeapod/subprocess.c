@@ -260,14 +260,10 @@ static int spawn_process(const SpawnOptions *o, const SpawnFds *f, int pass_fd, 
         return r;
 }
 
-int spawn_start(sd_event *e, const SpawnOptions *o, spawn_callback_t callback, void *userdata, Spawn **ret) {
+/* A Spawn for o, with its copy of the input and its output buffers. */
+static int spawn_new(const SpawnOptions *o, spawn_callback_t callback, void *userdata, Spawn **ret) {
         _cleanup_(spawn_freep) Spawn *s = NULL;
-        _cleanup_close_ int pidfd = -EBADF, pass_fd = -EBADF;
-        SpawnFds f = { { -EBADF, -EBADF }, { -EBADF, -EBADF }, { -EBADF, -EBADF } };
-        int r;
 
-        if (!e || !o || !o->path || !o->argv || !o->argv[0] || !callback || !ret)
-                return -EINVAL;
         s = calloc(1, sizeof(Spawn));
         if (!s)
                 return -ENOMEM;
@@ -295,6 +291,16 @@ int spawn_start(sd_event *e, const SpawnOptions *o, spawn_callback_t callback, v
                 if (!s->result.err)
                         return -ENOMEM;
         }
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+/* Starts the process with its stdin socket and output pipes; s keeps our
+ * ends (also on failure, for spawn_free() to close). */
+static int spawn_exec(Spawn *s, const SpawnOptions *o) {
+        _cleanup_close_ int pass_fd = -EBADF;
+        SpawnFds f = { { -EBADF, -EBADF }, { -EBADF, -EBADF }, { -EBADF, -EBADF } };
+        int r;
 
         if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, f.in) < 0)
                 return -errno;
@@ -314,7 +320,6 @@ int spawn_start(sd_event *e, const SpawnOptions *o, spawn_callback_t callback, v
                 }
         }
         r = spawn_process(o, &f, pass_fd, &s->pid);
-        pass_fd = safe_close(pass_fd);
         /* The child's ends are the child's now (or nobody's). */
         f.in[1] = safe_close(f.in[1]);
         f.out[1] = safe_close(f.out[1]);
@@ -322,8 +327,14 @@ int spawn_start(sd_event *e, const SpawnOptions *o, spawn_callback_t callback, v
         s->in_fd = TAKE_FD(f.in[0]);
         s->out_fd = TAKE_FD(f.out[0]);
         s->err_fd = TAKE_FD(f.err[0]);
-        if (r < 0)
-                return r;
+        return r;
+}
+
+/* The loop watches the process (reaping it when the source goes) and our
+ * ends of its stdin and output. */
+static int spawn_watch(Spawn *s, sd_event *e, const SpawnOptions *o) {
+        _cleanup_close_ int pidfd = -EBADF;
+        int r;
 
         /* Nobody else reaps it (SIGCHLD is blocked, no one waits for any
          * child), so the pid is still this process's for pidfd_open(). */
@@ -353,11 +364,24 @@ int spawn_start(sd_event *e, const SpawnOptions *o, spawn_callback_t callback, v
         if (s->err_fd >= 0 && ((r = fd_nonblock(s->err_fd)) < 0 ||
                                (r = sd_event_add_io(e, &s->err_source, s->err_fd, EPOLLIN, on_output, s)) < 0))
                 return r;
-        if (o->timeout_usec > 0) {
-                r = sd_event_add_time_relative(e, &s->timer, CLOCK_MONOTONIC, o->timeout_usec, 10 * 1000, on_timeout, s);
-                if (r < 0)
-                        return r;
-        }
+        if (o->timeout_usec > 0)
+                return sd_event_add_time_relative(e, &s->timer, CLOCK_MONOTONIC, o->timeout_usec, 10 * 1000, on_timeout, s);
+        return 0;
+}
+
+int spawn_start(sd_event *e, const SpawnOptions *o, spawn_callback_t callback, void *userdata, Spawn **ret) {
+        _cleanup_(spawn_freep) Spawn *s = NULL;
+        int r;
+
+        if (!e || !o || !o->path || !o->argv || !o->argv[0] || !callback || !ret)
+                return -EINVAL;
+        r = spawn_new(o, callback, userdata, &s);
+        if (r >= 0)
+                r = spawn_exec(s, o);
+        if (r >= 0)
+                r = spawn_watch(s, e, o);
+        if (r < 0)
+                return r;
         *ret = TAKE_PTR(s);
         return 0;
 }

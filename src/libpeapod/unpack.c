@@ -765,21 +765,12 @@ static int unpack_whiteout(Unpacker *u, int pfd, const char *base) {
         return mknod_replacing(u, pfd, name, S_IFCHR | 0000, makedev(0, 0));
 }
 
-static int unpack_entry(Unpacker *u, struct archive_entry *e) {
-        _cleanup_free_ char *path = NULL;
-        const char *parent, *base, *hardlink;
+/* The entry's declared size, counted against the layer's, the entry's and
+ * the image's limits: the declared size counts even for entries whose data
+ * we skip (libarchive still has to decompress it). */
+static int unpack_entry_account(Unpacker *u, struct archive_entry *e, uint64_t *ret_size) {
         uint64_t size = 0;
-        size_t depth;
-        mode_t type;
-        int pfd = -EBADF, r;
 
-        u->current = archive_entry_pathname(e);
-        if (!u->current)
-                return unpack_fail(u, -EINVAL, "entry without a usable name");
-
-        /* Limits first, before anything is created or any data read: the
-         * declared size counts even for entries whose data we skip
-         * (libarchive still has to decompress it). */
         if (archive_entry_size_is_set(e)) {
                 int64_t s = archive_entry_size(e);
 
@@ -807,6 +798,26 @@ static int unpack_entry(Unpacker *u, struct archive_entry *e) {
                         return limit_fail(u, -EFBIG, "the image unpacks to more than %s (limit storage.conf "
                                           STORAGE_KEY_MAX_IMAGE_SIZE ")", storage_format_size(u->limits.budget->max_size, b));
         }
+        *ret_size = size;
+        return 0;
+}
+
+static int unpack_entry(Unpacker *u, struct archive_entry *e) {
+        _cleanup_free_ char *path = NULL;
+        const char *parent, *base, *hardlink;
+        uint64_t size = 0;
+        size_t depth;
+        mode_t type;
+        int pfd = -EBADF, r;
+
+        u->current = archive_entry_pathname(e);
+        if (!u->current)
+                return unpack_fail(u, -EINVAL, "entry without a usable name");
+
+        /* Limits first, before anything is created or any data read. */
+        r = unpack_entry_account(u, e, &size);
+        if (r < 0)
+                return r;
 
         r = path_normalize(u, u->current, "name", &path, &depth);
         if (r < 0)

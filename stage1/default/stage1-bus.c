@@ -291,6 +291,23 @@ static int auth(int fd, const uint8_t *buf, size_t n) {
         return r < 0 ? r : (int) used;
 }
 
+/* A method call that expects a reply gets one: Hello its name, anything
+ * else the error. */
+static int answer(int fd, const Stage1BusMessage *m, uint32_t *serial, const char *error_name, const char *message) {
+        uint8_t out[8192];
+        int len;
+
+        if (m->type != TYPE_METHOD_CALL || (m->flags & FLAG_NO_REPLY_EXPECTED))
+                return 0;
+        if (m->member && m->member_len == 5 && memcmp(m->member, "Hello", 5) == 0)
+                len = stage1_bus_build_hello_reply(++*serial, m->serial, out, sizeof(out));
+        else
+                len = stage1_bus_build_error(++*serial, m->serial, error_name, message, out, sizeof(out));
+        if (len < 0)
+                return len;
+        return send_all(fd, out, (size_t) len);
+}
+
 int stage1_bus_serve(int fd, const char *error_name, const char *message, uint64_t timeout_usec) {
         uint64_t deadline = now_usec(CLOCK_MONOTONIC) + timeout_usec;
         _cleanup_free_ uint8_t *buf = NULL;
@@ -333,21 +350,9 @@ int stage1_bus_serve(int fd, const char *error_name, const char *message, uint64
                         if (r < 0)
                                 return r;
                         if (r > 0) {
-                                if (m.type == TYPE_METHOD_CALL && !(m.flags & FLAG_NO_REPLY_EXPECTED)) {
-                                        uint8_t out[8192];
-                                        int len;
-
-                                        if (m.member && m.member_len == 5 && memcmp(m.member, "Hello", 5) == 0)
-                                                len = stage1_bus_build_hello_reply(++serial, m.serial, out, sizeof(out));
-                                        else
-                                                len = stage1_bus_build_error(++serial, m.serial, error_name, message, out,
-                                                                             sizeof(out));
-                                        if (len < 0)
-                                                return len;
-                                        r = send_all(fd, out, (size_t) len);
-                                        if (r < 0)
-                                                return r;
-                                }
+                                r = answer(fd, &m, &serial, error_name, message);
+                                if (r < 0)
+                                        return r;
                                 memmove(buf, buf + m.size, n - m.size);
                                 n -= m.size;
                                 continue;

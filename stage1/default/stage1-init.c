@@ -152,18 +152,12 @@ static void machine_bus_answer(int listen_fd) {
                                 5 * USEC_PER_SEC);
 }
 
-/* Returns an exit code: 0 when the root is ready. */
-static int pid1_setup(const InitArgs *args, int *ret_bus_fd) {
+/* The pod's root: a small tmpfs with os-release and the namespace's /proc,
+ * pivoted into. Returns an exit code: 0 when done. */
+static int pid1_make_root(const InitArgs *args) {
         _cleanup_close_ int root_fd = -EBADF, proc_fd = -EBADF;
         char p[FD_PATH_MAX];
         int r;
-
-        /* Our mounts must not leak to the host, and the host's later
-         * mounts must not show up in the pod. */
-        if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
-                log_error_errno(errno, "Failed to make mount propagation private: %m");
-                return STAGE1_INIT_EXIT_PROPAGATION;
-        }
 
         if (mount("tmpfs", args->root, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=1m") < 0) {
                 log_error_errno(errno, "Failed to mount tmpfs on %s: %m", args->root);
@@ -205,6 +199,23 @@ static int pid1_setup(const InitArgs *args, int *ret_bus_fd) {
                 log_error_errno(errno, "Failed to pivot into %s: %m", args->root);
                 return STAGE1_INIT_EXIT_PIVOT;
         }
+        return 0;
+}
+
+/* Returns an exit code: 0 when the root is ready. */
+static int pid1_setup(const InitArgs *args, int *ret_bus_fd) {
+        int r;
+
+        /* Our mounts must not leak to the host, and the host's later
+         * mounts must not show up in the pod. */
+        if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
+                log_error_errno(errno, "Failed to make mount propagation private: %m");
+                return STAGE1_INIT_EXIT_PROPAGATION;
+        }
+
+        r = pid1_make_root(args);
+        if (r != 0)
+                return r;
 
         if (sethostname(args->hostname, strlen(args->hostname)) < 0) {
                 log_error_errno(errno, "Failed to set hostname: %m");
@@ -259,48 +270,9 @@ static bool others_left(void) {
         return found;
 }
 
-static _noreturn_ void pid1_main(const InitArgs *args, int ready_pipe) {
-        _cleanup_close_ int sfd = -EBADF, null_fd = -EBADF, bus_fd = -EBADF;
-        sigset_t all;
-        int r;
-
-        /* If our caller dies before we are ready, nobody will learn our pid:
-         * go too. Cleared again once ready. */
-        (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
-
-        null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-        if (null_fd < 0) {
-                log_error_errno(errno, "Failed to open /dev/null: %m");
-                _exit(STAGE1_INIT_EXIT_ROOT_POPULATE);
-        }
-        close_all_fds_except((int[]) { ready_pipe, null_fd }, 2);
-
-        r = pid1_setup(args, &bus_fd);
-        if (r != 0)
-                _exit(r);
-
-        /* As PID 1 the kernel drops every signal we have no handler for;
-         * blocked signals are still queued, and the signalfd is our handler.
-         * All were blocked before fork(), so none is lost in between. */
-        sigfillset(&all);
-        sfd = signalfd(-1, &all, SFD_CLOEXEC);
-        if (sfd < 0) {
-                log_error_errno(errno, "Failed to create signalfd: %m");
-                _exit(STAGE1_INIT_EXIT_SIGNALS);
-        }
-
-        (void) prctl(PR_SET_PDEATHSIG, 0);
-        if (loop_write(ready_pipe, "R", 1) < 0)
-                _exit(STAGE1_INIT_EXIT_READY_FD);
-        ready_pipe = safe_close(ready_pipe);
-
-        /* From here on, hold nothing of the caller's: peapodd may read our
-         * stdout/stderr until EOF, and PID 1 has nothing more to say. */
-        (void) dup2(null_fd, STDIN_FILENO);
-        (void) dup2(null_fd, STDOUT_FILENO);
-        (void) dup2(null_fd, STDERR_FILENO);
-        null_fd = safe_close(null_fd);
-
+/* PID 1's life once the pod is ready: reap, answer the machine bus socket,
+ * and stop on a stop signal. */
+static _noreturn_ void pid1_serve(int sfd, int bus_fd) {
         /* A stop (machined's poweroff and halt send SIGRTMIN+4 and +3 to
          * us, its reboot SIGINT, `kill` of the scope SIGTERM) is graceful,
          * as `machinectl terminate` and `peapod stop` are through systemd:
@@ -349,16 +321,100 @@ static _noreturn_ void pid1_main(const InitArgs *args, int ready_pipe) {
         }
 }
 
+static _noreturn_ void pid1_main(const InitArgs *args, int ready_pipe) {
+        _cleanup_close_ int sfd = -EBADF, null_fd = -EBADF, bus_fd = -EBADF;
+        sigset_t all;
+        int r;
+
+        /* If our caller dies before we are ready, nobody will learn our pid:
+         * go too. Cleared again once ready. */
+        (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+
+        null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (null_fd < 0) {
+                log_error_errno(errno, "Failed to open /dev/null: %m");
+                _exit(STAGE1_INIT_EXIT_ROOT_POPULATE);
+        }
+        close_all_fds_except((int[]) { ready_pipe, null_fd }, 2);
+
+        r = pid1_setup(args, &bus_fd);
+        if (r != 0)
+                _exit(r);
+
+        /* As PID 1 the kernel drops every signal we have no handler for;
+         * blocked signals are still queued, and the signalfd is our handler.
+         * All were blocked before fork(), so none is lost in between. */
+        sigfillset(&all);
+        sfd = signalfd(-1, &all, SFD_CLOEXEC);
+        if (sfd < 0) {
+                log_error_errno(errno, "Failed to create signalfd: %m");
+                _exit(STAGE1_INIT_EXIT_SIGNALS);
+        }
+
+        (void) prctl(PR_SET_PDEATHSIG, 0);
+        if (loop_write(ready_pipe, "R", 1) < 0)
+                _exit(STAGE1_INIT_EXIT_READY_FD);
+        ready_pipe = safe_close(ready_pipe);
+
+        /* From here on, hold nothing of the caller's: peapodd may read our
+         * stdout/stderr until EOF, and PID 1 has nothing more to say. */
+        (void) dup2(null_fd, STDIN_FILENO);
+        (void) dup2(null_fd, STDOUT_FILENO);
+        (void) dup2(null_fd, STDERR_FILENO);
+        null_fd = safe_close(null_fd);
+
+        pid1_serve(sfd, bus_fd);
+}
+
 static bool pid_ns_for_children_changed;
+
+/* Wait for PID 1 to be ready, then tell the caller its pid on --ready-fd.
+ * Returns our exit code. */
+static int pid1_wait_ready(const InitArgs *args, pid_t pid, int ready_r) {
+        char line[32];
+        ssize_t n;
+        int r, status = 0;
+
+        do
+                n = read(ready_r, line, 1);
+        while (n < 0 && errno == EINTR);
+
+        if (n != 1) {
+                /* PID 1 said why on stderr and exited with its own code,
+                 * unless something killed it. */
+                if (waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) != 0)
+                        return WEXITSTATUS(status);
+                if (WIFSIGNALED(status))
+                        log_error("PID 1 died before it was ready: %s.", strsignal(WTERMSIG(status)));
+                else
+                        log_error("PID 1 exited before it was ready.");
+                return STAGE1_INIT_EXIT_PID1_DIED;
+        }
+
+        /* A gone reader must be an error we see, not a signal that kills us
+         * before we can kill the orphaned PID 1. */
+        (void) signal(SIGPIPE, SIG_IGN);
+        snprintf(line, sizeof(line), "%i\n", (int) pid);
+        r = loop_write(args->ready_fd, line, strlen(line));
+        if (r < 0) {
+                (void) kill(pid, SIGKILL);
+                log_error_errno(r, "Failed to write to --ready-fd=%d: %m", args->ready_fd);
+                return STAGE1_INIT_EXIT_READY_FD;
+        }
+        if (close(args->ready_fd) < 0 && errno != EINTR) {
+                (void) kill(pid, SIGKILL);
+                log_error_errno(errno, "Failed to close --ready-fd=%d: %m", args->ready_fd);
+                return STAGE1_INIT_EXIT_READY_FD;
+        }
+        return EXIT_SUCCESS;
+}
 
 static int run(int argc, char *argv[]) {
         _cleanup_close_ int ready_r = -EBADF, ready_w = -EBADF;
         InitArgs args;
         sigset_t all, old;
-        char line[32];
         pid_t pid;
-        ssize_t n;
-        int r, status = 0;
+        int r;
 
         r = init_args_parse(argc, argv, &args);
         if (r < 0)
@@ -399,38 +455,7 @@ static int run(int argc, char *argv[]) {
         (void) sigprocmask(SIG_SETMASK, &old, NULL);
         ready_w = safe_close(ready_w);
 
-        do
-                n = read(ready_r, line, 1);
-        while (n < 0 && errno == EINTR);
-
-        if (n != 1) {
-                /* PID 1 said why on stderr and exited with its own code,
-                 * unless something killed it. */
-                if (waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) != 0)
-                        return WEXITSTATUS(status);
-                if (WIFSIGNALED(status))
-                        log_error("PID 1 died before it was ready: %s.", strsignal(WTERMSIG(status)));
-                else
-                        log_error("PID 1 exited before it was ready.");
-                return STAGE1_INIT_EXIT_PID1_DIED;
-        }
-
-        /* A gone reader must be an error we see, not a signal that kills us
-         * before we can kill the orphaned PID 1. */
-        (void) signal(SIGPIPE, SIG_IGN);
-        snprintf(line, sizeof(line), "%i\n", (int) pid);
-        r = loop_write(args.ready_fd, line, strlen(line));
-        if (r < 0) {
-                (void) kill(pid, SIGKILL);
-                log_error_errno(r, "Failed to write to --ready-fd=%d: %m", args.ready_fd);
-                return STAGE1_INIT_EXIT_READY_FD;
-        }
-        if (close(args.ready_fd) < 0 && errno != EINTR) {
-                (void) kill(pid, SIGKILL);
-                log_error_errno(errno, "Failed to close --ready-fd=%d: %m", args.ready_fd);
-                return STAGE1_INIT_EXIT_READY_FD;
-        }
-        return EXIT_SUCCESS;
+        return pid1_wait_ready(&args, pid, ready_r);
 }
 
 int main(int argc, char *argv[]) {

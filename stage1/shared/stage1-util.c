@@ -218,6 +218,9 @@ void app_args_done(AppArgs *a) {
         a->n_binds = 0;
 }
 
+/* Long because it is one flat getopt switch, a case per option of the
+ * stage1 app contract (stage1/README.md), each value checked where it is
+ * read; split up, the contract would no longer read as one list. */
 int app_args_parse(int argc, char *argv[], AppArgs *ret) {
         enum {
                 ARG_LEADER = 0x100, ARG_SCOPE, ARG_ROOTFS, ARG_APP_ID, ARG_APP_NAME, ARG_WORKDIR, ARG_ENV,
