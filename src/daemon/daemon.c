@@ -209,14 +209,14 @@ static int on_job_removed(sd_bus_message *m, void *userdata, sd_bus_error *error
 
         if (sd_bus_message_read(m, "uoss", &id, &path, &unit, &result) < 0)
                 return 0;
-        (void) daemon_job_removed(userdata, path);
+        (void) daemon_job_removed(userdata, path, result);
         return 0;
 }
 
 int daemon_track_systemd(Daemon *d) {
         int r;
 
-        /* One match for every job of ours (pod stops, daemon-stop.c). */
+        /* One match for every job of ours (daemon-unit-job.c). */
         r = sd_bus_match_signal_async(d->bus, NULL, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
                                       "org.freedesktop.systemd1.Manager", "JobRemoved", on_job_removed, NULL, d);
         if (r < 0)

@@ -56,6 +56,15 @@ typedef struct Daemon {
         /* Pod stops in flight (daemon-stop.c), at most one per pod. */
         struct PodStop **stops;
         size_t n_stops;
+        /* App stops in flight (daemon-app.c), at most one per app. */
+        struct AppStop **app_stops;
+        size_t n_app_stops;
+        /* Exec units whose start job has not ended (daemon-app.c). */
+        struct ExecStart **exec_starts;
+        size_t n_exec_starts;
+        /* systemd jobs of ours in flight (daemon-unit-job.c). */
+        struct UnitJob **unit_jobs;
+        size_t n_unit_jobs;
         /* polkit checks in flight or answered (daemon-polkit.c). */
         PolkitQuery **polkit_queries;
         size_t n_polkit_queries;
@@ -71,9 +80,26 @@ bool daemon_pod_stopping(Daemon *d, const Pod *p);
 /* For the calls that change a pod's apps: refused (BadState) while the pod
  * is being stopped. */
 int bus_check_pod_not_stopping(Daemon *d, const Pod *p, sd_bus_error *error);
-/* systemd's JobRemoved for job: 1 if it ended a stop of ours. */
-int daemon_job_removed(Daemon *d, const char *job);
 void daemon_stops_free(Daemon *d);
+
+/* A systemd job of ours (daemon-unit-job.c): call (StopUnit,
+ * StartTransientUnit: a method that returns a job) is sent on the main
+ * connection and done is called once, from the loop, when the job has
+ * ended: with the call's error, or with JobRemoved's result ("done",
+ * "failed", "canceled", ...), or with "timeout" when no JobRemoved came
+ * within timeout_usec. ret (may be NULL) is valid until done runs or
+ * unit_job_cancel() (which calls nothing). unit names the job in logs. */
+typedef struct UnitJob UnitJob;
+typedef void (*UnitJobDone)(const sd_bus_error *error, const char *result, void *userdata);
+int daemon_unit_job(Daemon *d, sd_bus_message *call, const char *unit, uint64_t timeout_usec, UnitJobDone done,
+                    void *userdata, UnitJob **ret);
+/* daemon_unit_job() of StopUnit(unit, "replace"). */
+int daemon_stop_unit_job(Daemon *d, const char *unit, uint64_t timeout_usec, UnitJobDone done, void *userdata,
+                         UnitJob **ret);
+void unit_job_cancel(UnitJob *j);
+/* systemd's JobRemoved for job: 1 if it was one of ours. */
+int daemon_job_removed(Daemon *d, const char *job, const char *result);
+void daemon_unit_jobs_free(Daemon *d);
 
 int daemon_load_pods(Daemon *d);
 /* Before daemon_load_pods(): leftovers of a crashed predecessor (daemon-recover.c). */
@@ -185,6 +211,8 @@ int bus_pod_remove_stopped(Daemon *d, Pod *p, uint64_t flags, sd_bus_error *erro
 int bus_pod_method_add_app(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_pod_method_start_app(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_pod_method_stop_app(sd_bus_message *m, void *userdata, sd_bus_error *error);
+typedef struct AppStop AppStop;
+void daemon_app_stops_free(Daemon *d);
 int bus_pod_method_remove_app(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_pod_method_get_app(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_pod_method_kill(sd_bus_message *m, void *userdata, sd_bus_error *error);
@@ -192,6 +220,8 @@ int bus_pod_method_exec(sd_bus_message *m, void *userdata, sd_bus_error *error);
 /* A unit changed: if it is an exec unit that has ended, emit ExecFinished
  * and forget it. Returns true if unit was an exec unit. */
 bool daemon_exec_unit_changed(Daemon *d, const char *unit, sd_bus_message *signal);
+typedef struct ExecStart ExecStart;
+void daemon_exec_starts_free(Daemon *d);
 
 /* Images and jobs (daemon-image.c, daemon-job.c). */
 extern const sd_bus_vtable image_vtable[];

@@ -190,6 +190,9 @@ static void daemon_done(Daemon *d) {
                 job_free(d->jobs[i]);
         free(d->jobs);
         daemon_stops_free(d);
+        daemon_app_stops_free(d);
+        daemon_exec_starts_free(d);
+        daemon_unit_jobs_free(d);
         daemon_polkit_queries_free(d);
         strv_free(d->exec_units);
         strv_free(d->exec_pods);

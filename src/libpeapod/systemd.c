@@ -93,13 +93,17 @@ finish:
         return r;
 }
 
+bool unit_status_ran(const UnitStatus *s) {
+        return s->exec_main_code == CLD_KILLED || s->exec_main_code == CLD_DUMPED ||
+               (s->exec_main_code == CLD_EXITED && (s->exec_main_status < 200 || s->exec_main_status > 243));
+}
+
 static bool unit_ran_within_start_job(sd_bus *bus, const char *unit) {
         UnitStatus s = {};
         bool ran = false;
 
         if (systemd_get_unit_status(bus, unit, &s) >= 0)
-                ran = s.exec_main_code == CLD_KILLED || s.exec_main_code == CLD_DUMPED ||
-                      (s.exec_main_code == CLD_EXITED && (s.exec_main_status < 200 || s.exec_main_status > 243));
+                ran = unit_status_ran(&s);
         unit_status_done(&s);
         return ran;
 }
@@ -112,6 +116,10 @@ int systemd_start_transient_unit(sd_bus *bus, sd_bus_message *m, const char *uni
         r = systemd_call_job_wait(bus, m, &error, &result);
         if (r < 0)
                 return peapod_error_set(err, r, "Failed to start unit %s: %s", unit, error.message ?: strerror(-r));
+        return systemd_start_job_result(bus, unit, result, err);
+}
+
+int systemd_start_job_result(sd_bus *bus, const char *unit, const char *result, PeapodError *err) {
         if (!streq(result, "done") && !(streq(result, "failed") && unit_ran_within_start_job(bus, unit)))
                 return peapod_error_set(err, -EIO, "Unit %s did not start: %s", unit, result);
         return 0;

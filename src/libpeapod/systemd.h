@@ -38,6 +38,12 @@ int systemd_call_job_wait(sd_bus *bus, sd_bus_message *m, sd_bus_error *error, c
  * such program, a bad setting) exit with its reserved statuses 200-243 and
  * stay failures to start. */
 int systemd_start_transient_unit(sd_bus *bus, sd_bus_message *m, const char *unit, PeapodError *err);
+/* Whether a start job's result (JobRemoved's) means the unit started, as
+ * systemd_start_transient_unit() judges it (asks bus on "failed"). */
+int systemd_start_job_result(sd_bus *bus, const char *unit, const char *result, PeapodError *err);
+/* Whether the main process whose end s records ran (rather than systemd
+ * failing to spawn it: its reserved exit statuses 200-243). */
+bool unit_status_ran(const UnitStatus *s);
 
 int systemd_stop_unit(sd_bus *bus, const char *unit, sd_bus_error *error);
 /* KillUnit: signal to unit's "main" process or to "all" of its processes. */
