@@ -77,8 +77,12 @@ static void stop_answer(Daemon *d, Pod *p, const StopWaiter *w, int r) {
 
         if (r < 0)
                 (void) sd_bus_error_set_errnof(&error, r, "Failed to stop pod %s: %s", p ? p->name : "?", strerror(-r));
-        else if (w->remove && p)
-                r = bus_pod_remove_stopped(d, p, w->flags, &error);
+        else if (w->remove && p) {
+                /* Answered once the pod's files are deleted. */
+                r = bus_pod_remove_stopped(d, p, w->flags, w->call, &error);
+                if (r >= 0)
+                        return;
+        }
         if (r < 0)
                 (void) sd_bus_reply_method_error(w->call, &error);
         else

@@ -62,6 +62,9 @@ typedef struct Daemon {
         /* Exec units whose start job has not ended (daemon-app.c). */
         struct ExecStart **exec_starts;
         size_t n_exec_starts;
+        /* Filesystem work in threads (daemon-work.c). */
+        struct Work **works;
+        size_t n_works;
         /* systemd jobs of ours in flight (daemon-unit-job.c). */
         struct UnitJob **unit_jobs;
         size_t n_unit_jobs;
@@ -101,6 +104,16 @@ void unit_job_cancel(UnitJob *j);
 int daemon_job_removed(Daemon *d, const char *job, const char *result);
 void daemon_unit_jobs_free(Daemon *d);
 
+/* Runs fn(userdata) in a thread of its own (daemon-work.c) and then, on
+ * the loop, done(d, what fn returned, userdata). fn must touch nothing the
+ * loop owns (no bus, no Daemon, no Pod): give it copies. At exit
+ * (daemon_works_free()) the works in flight are waited for and finished. */
+typedef struct Work Work;
+typedef int (*WorkFn)(void *userdata);
+typedef void (*WorkDone)(Daemon *d, int r, void *userdata);
+int daemon_work(Daemon *d, WorkFn fn, WorkDone done, void *userdata);
+void daemon_works_free(Daemon *d);
+
 int daemon_load_pods(Daemon *d);
 /* Before daemon_load_pods(): leftovers of a crashed predecessor (daemon-recover.c). */
 void daemon_recover(Daemon *d);
@@ -108,8 +121,13 @@ Pod *daemon_find_pod(Daemon *d, const char *key, int *ret_error);
 Pod *daemon_pod_by_id(Daemon *d, const char *id);
 int daemon_add_pod(Daemon *d, Pod *p);
 void daemon_forget_pod(Daemon *d, Pod *p);
-/* Removes a pod that is not running from disk and the bus, with PodRemoved. */
-int daemon_remove_pod(Daemon *d, Pod *p);
+/* Removes a pod that is not running from disk and the bus, with
+ * PodRemoved: p is gone when this returns 0, and its files are deleted off
+ * the loop, after which deleted (may be NULL) is called with the outcome of
+ * the deletion (daemon-work.c). On failure nothing is removed and deleted
+ * is not called. */
+typedef void (*PodDeleted)(Daemon *d, int r, void *userdata);
+int daemon_remove_pod(Daemon *d, Pod *p, PodDeleted deleted, void *userdata);
 /* Manager.GarbageCollect (daemon-gc.c). */
 int bus_method_garbage_collect(sd_bus_message *m, void *userdata, sd_bus_error *error);
 /* React to a change seen from systemd: refresh, and stop a pod whose apps
@@ -204,8 +222,9 @@ int bus_pod_start(Daemon *d, Pod *p, const AppStdin *in, sd_bus_message *m, sd_b
 int bus_pod_stop(Daemon *d, Pod *p, sd_bus_message *m, sd_bus_error *error);
 int bus_pod_remove(Daemon *d, Pod *p, uint64_t flags, sd_bus_message *m, sd_bus_error *error);
 /* What RemovePod does to a pod that is not running (its networks, its
- * files, the bus object). */
-int bus_pod_remove_stopped(Daemon *d, Pod *p, uint64_t flags, sd_bus_error *error);
+ * files, the bus object): 0 when the pod is gone, and call is answered
+ * once its files are deleted; < 0 with error set, call not answered. */
+int bus_pod_remove_stopped(Daemon *d, Pod *p, uint64_t flags, sd_bus_message *call, sd_bus_error *error);
 
 /* Apps in a pod (daemon-app.c): methods of org.peapod1.Pod. */
 int bus_pod_method_add_app(sd_bus_message *m, void *userdata, sd_bus_error *error);

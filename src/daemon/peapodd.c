@@ -189,6 +189,7 @@ static void daemon_done(Daemon *d) {
         for (size_t i = 0; i < d->n_jobs; i++)
                 job_free(d->jobs[i]);
         free(d->jobs);
+        daemon_works_free(d);
         daemon_stops_free(d);
         daemon_app_stops_free(d);
         daemon_exec_starts_free(d);

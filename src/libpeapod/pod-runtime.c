@@ -1016,6 +1016,16 @@ int pod_stop_finish(PodRuntime *rt, Pod *p) {
 }
 
 int pod_remove(PodRuntime *rt, Pod *p) {
+        _cleanup_free_ char *gone = NULL;
+        int r;
+
+        r = pod_remove_detach(rt, p, &gone);
+        if (r < 0)
+                return r;
+        return rm_rf(gone);
+}
+
+int pod_remove_detach(PodRuntime *rt, Pod *p, char **ret_gone) {
         _cleanup_free_ char *dir = NULL, *gone = NULL;
         int r;
 
@@ -1041,7 +1051,8 @@ int pod_remove(PodRuntime *rt, Pod *p) {
         if (rename(dir, gone) < 0)
                 return -errno;
         crash_point("remove-renamed");
-        return rm_rf(gone);
+        *ret_gone = TAKE_PTR(gone);
+        return 0;
 }
 
 int pod_reconcile(PodRuntime *rt, Pod *p) {
