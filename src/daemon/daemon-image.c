@@ -589,6 +589,47 @@ static GcWork *gc_work_free(GcWork *g) {
 }
 DEFINE_TRIVIAL_CLEANUP_FUNC(GcWork *, gc_work_free);
 
+/* RemoveImage and TagImage change index.json, under index.lock (and
+ * TagImage pins the store: gc.lock shared), which a gc holds exclusively
+ * until it is done: while one of ours runs, they wait here rather than on
+ * the loop, and are dispatched again once it has ended. */
+static int daemon_image_wait_for_gc(Daemon *d, sd_bus_message *m) {
+        sd_bus_message **l;
+
+        l = reallocarray(d->image_waiting, d->n_image_waiting + 1, sizeof(sd_bus_message *));
+        if (!l)
+                return -ENOMEM;
+        d->image_waiting = l;
+        d->image_waiting[d->n_image_waiting++] = sd_bus_message_ref(m);
+        return 1;
+}
+
+static void daemon_image_gc_ended(Daemon *d) {
+        if (d->n_image_gcs > 0 && --d->n_image_gcs > 0)
+                return;
+        /* In arrival order; one that starts a gc again makes the rest wait again. */
+        for (size_t i = 0; i < d->n_image_waiting; i++) {
+                sd_bus_message *m = d->image_waiting[i];
+                int r;
+
+                r = sd_bus_message_rewind(m, true);
+                if (r >= 0)
+                        r = sd_bus_enqueue_for_read(d->bus, m);
+                if (r < 0)
+                        (void) sd_bus_reply_method_errnof(m, r, "Failed to dispatch the call again: %m");
+                sd_bus_message_unref(m);
+        }
+        d->image_waiting = mfree(d->image_waiting);
+        d->n_image_waiting = 0;
+}
+
+void daemon_image_waiting_free(Daemon *d) {
+        for (size_t i = 0; i < d->n_image_waiting; i++)
+                sd_bus_message_unref(d->image_waiting[i]);
+        d->image_waiting = mfree(d->image_waiting);
+        d->n_image_waiting = 0;
+}
+
 static int gc_work_run(void *userdata) {
         _cleanup_(store_freep) Store *s = NULL;
         GcWork *g = userdata;
@@ -605,6 +646,7 @@ static void gc_work_done(Daemon *d, int r, void *userdata) {
         _cleanup_(gc_work_freep) GcWork *g = userdata;
         const StoreGcStats *st = &g->stats;
 
+        daemon_image_gc_ended(d);
         if (r < 0) {
                 log_warning_errno(r, "Image gc failed: %s", g->err.message[0] ? g->err.message : strerror(-r));
                 (void) bus_error_from_errno(&error, BUS_ERROR_SCOPE_IMAGE, r, g->err.message,
@@ -651,6 +693,7 @@ static int daemon_image_gc(Daemon *d, sd_bus_message *call, bool prune) {
         if (r < 0)
                 return r;
         TAKE_PTR(g);
+        d->n_image_gcs++;
         return 0;
 }
 
@@ -671,6 +714,8 @@ int bus_method_remove_image(sd_bus_message *m, void *userdata, sd_bus_error *err
                 return r;
         if (r == 0)
                 return 1; /* dispatched again with polkit's answer */
+        if (d->n_image_gcs > 0)
+                return daemon_image_wait_for_gc(d, m);
         r = sd_bus_message_read(m, "st", &key, &flags);
         if (r < 0)
                 return r;
@@ -712,6 +757,8 @@ int bus_method_tag_image(sd_bus_message *m, void *userdata, sd_bus_error *error)
                 return r;
         if (r == 0)
                 return 1; /* dispatched again with polkit's answer */
+        if (d->n_image_gcs > 0)
+                return daemon_image_wait_for_gc(d, m);
         r = sd_bus_message_read(m, "ss", &key, &ref);
         if (r < 0)
                 return r;

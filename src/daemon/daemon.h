@@ -62,6 +62,12 @@ typedef struct Daemon {
         /* Exec units whose start job has not ended (daemon-app.c). */
         struct ExecStart **exec_starts;
         size_t n_exec_starts;
+        /* Image store gcs in flight (daemon-image.c) and the calls that
+         * change names, waiting for them to end: a gc holds the store's
+         * locks, which those calls would wait for on the loop. */
+        unsigned n_image_gcs;
+        sd_bus_message **image_waiting;
+        size_t n_image_waiting;
         /* Filesystem work in threads (daemon-work.c). */
         struct Work **works;
         size_t n_works;
@@ -253,6 +259,7 @@ int bus_method_get_image(sd_bus_message *m, void *userdata, sd_bus_error *error)
 int bus_method_remove_image(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_method_tag_image(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_method_prune_images(sd_bus_message *m, void *userdata, sd_bus_error *error);
+void daemon_image_waiting_free(Daemon *d);
 int bus_method_import_image(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_method_import_image_with_signature(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_method_export_image(sd_bus_message *m, void *userdata, sd_bus_error *error);

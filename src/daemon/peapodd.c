@@ -190,6 +190,7 @@ static void daemon_done(Daemon *d) {
                 job_free(d->jobs[i]);
         free(d->jobs);
         daemon_works_free(d);
+        daemon_image_waiting_free(d);
         daemon_stops_free(d);
         daemon_app_stops_free(d);
         daemon_exec_starts_free(d);

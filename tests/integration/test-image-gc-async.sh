@@ -65,12 +65,21 @@ make_image small
 [ "$(layers)" -gt "$before" ] || fail "the import unpacked no layer"
 hold_gc_lock
 ( $PEAPOD image rm "localhost/${PFX}small:latest" >"$tmp/rm.out" 2>&1; echo $? >"$tmp/rm.rc" ) &
+wait_for 10 sh -c "! $PEAPOD image list --format=json | jq -e 'map(.names[]?) | index(\"localhost/${PFX}small:latest\") != null' >/dev/null" ||
+        fail "the name was not removed at once"
+# A TagImage meanwhile waits for the gc in peapodd, not on its loop.
+( $PEAPOD image tag busybox "localhost/${PFX}tag:latest" >"$tmp/tag.out" 2>&1; echo $? >"$tmp/tag.rc" ) &
 read_for "$tmp/rm.rc" "a RemoveImage waiting for gc.lock" 3
 [ ! -e "$tmp/rm.rc" ] || fail "RemoveImage answered while gc.lock was held: $(cat "$tmp/rm.out")"
+[ ! -e "$tmp/tag.rc" ] || fail "TagImage answered during the gc: $(cat "$tmp/tag.out")"
 ! has_image small || fail "the removed name is still listed"
 release_gc_lock
 wait_for 30 test -e "$tmp/rm.rc" || fail "RemoveImage did not answer once gc.lock was free"
 assert_eq 0 "$(cat "$tmp/rm.rc")" "RemoveImage ($(cat "$tmp/rm.out"))"
+wait_for 30 test -e "$tmp/tag.rc" || fail "TagImage did not answer after the gc"
+assert_eq 0 "$(cat "$tmp/tag.rc")" "TagImage after the gc ($(cat "$tmp/tag.out"))"
+has_image tag || fail "the tag made during the gc is missing"
+$PEAPOD image rm "localhost/${PFX}tag:latest" >/dev/null
 assert_eq "$before" "$(layers)" "layer trees once RemoveImage answered"
 
 # PruneImages the same way, answering the bytes it freed.
