@@ -255,6 +255,15 @@ int main(int argc, char *argv[]) {
         if (r < 0)
                 return log_error_errno(r, "Failed to connect to the system bus: %m"), EXIT_FAILURE;
         d.runtime.bus = d.worker;
+        /* sd-bus authenticates (and says Hello) only when the connection is
+         * first used, and nothing but our own calls process this one:
+         * dbus-daemon closes a connection still unauthenticated after its
+         * auth_timeout (30 s), which an idle worker of a peapodd started
+         * for image calls reached. A round trip now completes it. */
+        r = sd_bus_call_method(d.worker, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "GetId",
+                               NULL, NULL, NULL);
+        if (r < 0)
+                return log_error_errno(r, "Failed to connect to the system bus: %m"), EXIT_FAILURE;
 
         r = sd_bus_open_system_with_description(&d.bus, "peapodd");
         if (r < 0)

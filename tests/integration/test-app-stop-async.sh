@@ -26,10 +26,10 @@ done
 unit=$(app_field slow unit)
 
 start=$SECONDS
-( $PEAPOD app stop "$pod" slow >"$tmp/a.out" 2>&1; echo $? >"$tmp/a.rc" ) &
+( set +e; $PEAPOD app stop "$pod" slow >"$tmp/a.out" 2>&1; echo $? >"$tmp/a.rc" ) &
 wait_for 30 sh -c "[ \"\$(systemctl show -P ActiveState '$unit')\" = deactivating ]" || fail "the stop did not begin"
 # A second stop joins the first and answers with it.
-( $PEAPOD app stop "$pod" slow >"$tmp/b.out" 2>&1; echo $? >"$tmp/b.rc" ) &
+( set +e; $PEAPOD app stop "$pod" slow >"$tmp/b.out" 2>&1; echo $? >"$tmp/b.rc" ) &
 
 err=$(must_fail $PEAPOD app start "$pod" slow)
 assert_contains "$err" "stopping" "start of a stopping app"
@@ -38,8 +38,13 @@ assert_contains "$err" "stopping" "plain rm of a stopping app"
 
 max_ms=0 reads=0
 until [ -e "$tmp/a.rc" ] && [ -e "$tmp/b.rc" ]; do
+        # Each read on its own: the bound is per call (a process each, on
+        # a loaded machine).
         t0=$(date +%s%N)
         busctl --system call org.peapod1 /org/peapod1 org.peapod1.Manager ListPods >/dev/null || fail "ListPods failed during the stop"
+        ms=$((($(date +%s%N) - t0) / 1000000))
+        [ $ms -le $max_ms ] || max_ms=$ms
+        t0=$(date +%s%N)
         $PEAPOD app status --format=json "$pod" other >/dev/null || fail "app status failed during the stop"
         ms=$((($(date +%s%N) - t0) / 1000000))
         [ $ms -le $max_ms ] || max_ms=$ms
@@ -47,7 +52,7 @@ until [ -e "$tmp/a.rc" ] && [ -e "$tmp/b.rc" ]; do
         [ $((SECONDS - start)) -lt 60 ] || fail "the stop did not end within 60 s"
 done
 elapsed=$((SECONDS - start))
-say "$reads pairs of reads during the app stop, the slowest took $max_ms ms; the stop took $elapsed s"
+say "$reads pairs of reads during the app stop, the slowest read took $max_ms ms; the stop took $elapsed s"
 [ "$reads" -ge 5 ] || fail "too few reads during the stop ($reads): did it end at once?"
 [ $max_ms -lt 1000 ] || fail "a read waited $max_ms ms while an app was stopping"
 # SIGKILL comes after the stop timeout (10 s): the answer waited for it.

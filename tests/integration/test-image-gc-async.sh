@@ -13,7 +13,7 @@ tmp=$(mktemp -d)
 holder=
 cleanup() {
         [ -z "$holder" ] || kill "$holder" 2>/dev/null
-        $PEAPOD image rm "localhost/${PFX}many:latest" "localhost/${PFX}small:latest" >/dev/null 2>&1
+        $PEAPOD image rm "localhost/${PFX}many:latest" "localhost/${PFX}small:latest" >/dev/null 2>&1 || true
         rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -49,12 +49,15 @@ read_for() { # DONE_FILE WHAT MAX
         while [ ! -e "$done_file" ] && [ $((SECONDS - start)) -lt "$max" ]; do
                 t0=$(date +%s%N)
                 busctl --system call org.peapod1 /org/peapod1 org.peapod1.Manager ListImages >/dev/null || fail "ListImages failed during $what"
+                ms=$((($(date +%s%N) - t0) / 1000000))
+                [ $ms -le $max_ms ] || max_ms=$ms
+                t0=$(date +%s%N)
                 busctl --system call org.peapod1 /org/peapod1 org.peapod1.Manager ListPods >/dev/null || fail "ListPods failed during $what"
                 ms=$((($(date +%s%N) - t0) / 1000000))
                 [ $ms -le $max_ms ] || max_ms=$ms
                 reads=$((reads + 1))
         done
-        say "$reads pairs of reads during $what, the slowest took $max_ms ms"
+        say "$reads pairs of reads during $what, the slowest read took $max_ms ms"
         [ $max_ms -lt 1000 ] || fail "a read waited $max_ms ms during $what"
 }
 
@@ -64,11 +67,11 @@ before=$(layers)
 make_image small
 [ "$(layers)" -gt "$before" ] || fail "the import unpacked no layer"
 hold_gc_lock
-( $PEAPOD image rm "localhost/${PFX}small:latest" >"$tmp/rm.out" 2>&1; echo $? >"$tmp/rm.rc" ) &
+( set +e; $PEAPOD image rm "localhost/${PFX}small:latest" >"$tmp/rm.out" 2>&1; echo $? >"$tmp/rm.rc" ) &
 wait_for 10 sh -c "! $PEAPOD image list --format=json | jq -e 'map(.names[]?) | index(\"localhost/${PFX}small:latest\") != null' >/dev/null" ||
         fail "the name was not removed at once"
 # A TagImage meanwhile waits for the gc in peapodd, not on its loop.
-( $PEAPOD image tag busybox "localhost/${PFX}tag:latest" >"$tmp/tag.out" 2>&1; echo $? >"$tmp/tag.rc" ) &
+( set +e; $PEAPOD image tag busybox "localhost/${PFX}tag:latest" >"$tmp/tag.out" 2>&1; echo $? >"$tmp/tag.rc" ) &
 read_for "$tmp/rm.rc" "a RemoveImage waiting for gc.lock" 3
 [ ! -e "$tmp/rm.rc" ] || fail "RemoveImage answered while gc.lock was held: $(cat "$tmp/rm.out")"
 [ ! -e "$tmp/tag.rc" ] || fail "TagImage answered during the gc: $(cat "$tmp/tag.out")"
@@ -84,7 +87,7 @@ assert_eq "$before" "$(layers)" "layer trees once RemoveImage answered"
 
 # PruneImages the same way, answering the bytes it freed.
 hold_gc_lock
-( busctl --system call org.peapod1 /org/peapod1 org.peapod1.Manager PruneImages t 0 >"$tmp/prune.out" 2>&1
+( set +e; busctl --system --timeout=120 call org.peapod1 /org/peapod1 org.peapod1.Manager PruneImages t 0 >"$tmp/prune.out" 2>&1
   echo $? >"$tmp/prune.rc" ) &
 read_for "$tmp/prune.rc" "a PruneImages waiting for gc.lock" 3
 [ ! -e "$tmp/prune.rc" ] || fail "PruneImages answered while gc.lock was held: $(cat "$tmp/prune.out")"
@@ -97,7 +100,7 @@ assert_eq "$before" "$(layers)" "layer trees once PruneImages answered"
 # A real slow gc: a layer of 20000 small files.
 make_image many --many=20000
 t0=$(date +%s%N)
-( $PEAPOD image rm "localhost/${PFX}many:latest" >"$tmp/many.out" 2>&1; echo $? >"$tmp/many.rc" ) &
+( set +e; $PEAPOD image rm "localhost/${PFX}many:latest" >"$tmp/many.out" 2>&1; echo $? >"$tmp/many.rc" ) &
 read_for "$tmp/many.rc" "the gc of 20000 files" 60
 wait_for 120 test -e "$tmp/many.rc" || fail "RemoveImage of the big image did not answer"
 assert_eq 0 "$(cat "$tmp/many.rc")" "RemoveImage of the big image ($(cat "$tmp/many.out"))"

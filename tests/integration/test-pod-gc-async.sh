@@ -28,11 +28,14 @@ done
 id_re=$(IFS='|'; echo "^(${ids[*]})\$")
 
 start=$SECONDS t_start=$(date +%s%N)
-( $PEAPOD gc --grace-period=0 >"$tmp/gc.out" 2>&1; echo $? >"$tmp/gc.rc" ) &
+( set +e; $PEAPOD gc --grace-period=0 >"$tmp/gc.out" 2>&1; echo $? >"$tmp/gc.rc" ) &
 max_ms=0 reads=0
 while [ ! -e "$tmp/gc.rc" ]; do
         t0=$(date +%s%N)
         busctl --system call org.peapod1 /org/peapod1 org.peapod1.Manager ListPods >/dev/null || fail "ListPods failed during gc"
+        ms=$((($(date +%s%N) - t0) / 1000000))
+        [ $ms -le $max_ms ] || max_ms=$ms
+        t0=$(date +%s%N)
         busctl --system call org.peapod1 /org/peapod1 org.peapod1.Manager ListImages >/dev/null || fail "ListImages failed during gc"
         ms=$((($(date +%s%N) - t0) / 1000000))
         [ $ms -le $max_ms ] || max_ms=$ms
@@ -41,7 +44,7 @@ while [ ! -e "$tmp/gc.rc" ]; do
 done
 # The answer came after the deletions: nothing left at once.
 assert_eq 0 "$(ls -a "$pods" | grep -E -c -e '^\.removing-' -e "$id_re" || true)" "pod directories left when gc answered"
-say "gc of $n pods took $((($(date +%s%N) - t_start) / 1000000)) ms; $reads pairs of reads meanwhile, the slowest took $max_ms ms"
+say "gc of $n pods took $((($(date +%s%N) - t_start) / 1000000)) ms; $reads pairs of reads meanwhile, the slowest read took $max_ms ms"
 assert_eq 0 "$(cat "$tmp/gc.rc")" "gc ($(cat "$tmp/gc.out"))"
 [ $max_ms -lt 1000 ] || fail "a read waited $max_ms ms during gc"
 for i in $(seq 1 $n); do
