@@ -495,7 +495,8 @@ static int verb_image_rm(int argc, char *argv[]) {
         /* Each image on its own: one that is in use does not keep the
          * others from going. */
         for (int i = optind; i < argc; i++) {
-                r = cli_call(bus, PEAPOD_ROOT_PATH, PEAPOD_MANAGER_INTERFACE, "RemoveImage", 0, NULL, "st", argv[i], flags);
+                r = cli_call(bus, PEAPOD_ROOT_PATH, PEAPOD_MANAGER_INTERFACE, "RemoveImage", CLI_SLOW_CALL_USEC, NULL, "st",
+                             argv[i], flags);
                 if (r < 0 && ret == 0)
                         ret = r;
         }

@@ -9,10 +9,13 @@
 #include "pod-exec.h"
 #include "string-util.h"
 #include "strv.h"
+#include "systemd.h"
 
 static Daemon *daemon_of(sd_bus_message *m) {
         return sd_bus_slot_get_userdata(sd_bus_get_current_slot(sd_bus_message_get_bus(m)));
 }
+
+static int bus_check_app_not_stopping(Daemon *d, const Pod *p, const App *a, sd_bus_error *error);
 
 static int bus_read_app(sd_bus_message *m, Pod *p, App **ret, sd_bus_error *error) {
         const char *key;
@@ -101,6 +104,9 @@ int bus_pod_method_start_app(sd_bus_message *m, void *userdata, sd_bus_error *er
         r = bus_read_app(m, p, &a, error);
         if (r < 0)
                 return r;
+        r = bus_check_app_not_stopping(d, p, a, error);
+        if (r < 0)
+                return r;
         r = pod_app_start(&d->runtime, p, a, &perr);
         if (r < 0) {
                 log_warning_errno(r, "Failed to start app %s of pod %s: %s", a->name, p->name,
@@ -109,6 +115,173 @@ int bus_pod_method_start_app(sd_bus_message *m, void *userdata, sd_bus_error *er
         }
         log_info("Started app %s of pod %s.", a->name, p->name);
         return sd_bus_reply_method_return(m, NULL);
+}
+
+/* App stops without holding the loop: StopApp (and a forced RemoveApp of
+ * a running app) send StopUnit for the app's unit and are answered when
+ * its job has ended, which an app that ignores SIGTERM makes last its stop
+ * timeout. One stop per app is in flight; a second StopApp or a forced
+ * RemoveApp of the same app joins it. How the app ended comes meanwhile
+ * with its unit's last PropertiesChanged (on_unit_properties_changed()). */
+
+/* systemd ends the job at the latest after the app's TimeoutStopSec and
+ * SIGKILL; past this we stop waiting and record the app exited. */
+#define APP_STOP_JOB_TIMEOUT_USEC (120ULL * 1000000ULL)
+
+typedef struct AppStopWaiter {
+        sd_bus_message *call;
+        bool remove; /* RemoveApp(force): remove once stopped */
+} AppStopWaiter;
+
+struct AppStop {
+        Daemon *daemon;
+        char pod_id[POD_ID_LEN + 1];
+        char *app;
+        UnitJob *job;
+        AppStopWaiter *waiters;
+        size_t n_waiters;
+};
+
+static AppStop *app_stop_free(AppStop *s) {
+        if (!s)
+                return NULL;
+        unit_job_cancel(s->job);
+        for (size_t i = 0; i < s->n_waiters; i++)
+                sd_bus_message_unref(s->waiters[i].call);
+        free(s->waiters);
+        free(s->app);
+        return mfree(s);
+}
+
+static AppStop *daemon_find_app_stop(Daemon *d, const Pod *p, const App *a) {
+        for (size_t i = 0; i < d->n_app_stops; i++)
+                if (streq(d->app_stops[i]->pod_id, p->id) && streq(d->app_stops[i]->app, a->name))
+                        return d->app_stops[i];
+        return NULL;
+}
+
+static int bus_check_app_not_stopping(Daemon *d, const Pod *p, const App *a, sd_bus_error *error) {
+        if (daemon_find_app_stop(d, p, a))
+                return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE, "App %s of pod %s is stopping", a->name, p->name);
+        return 0;
+}
+
+static int app_stop_add_waiter(AppStop *s, sd_bus_message *call, bool remove) {
+        AppStopWaiter *w;
+
+        w = reallocarray(s->waiters, s->n_waiters + 1, sizeof(AppStopWaiter));
+        if (!w)
+                return -ENOMEM;
+        s->waiters = w;
+        s->waiters[s->n_waiters++] = (AppStopWaiter) { .call = sd_bus_message_ref(call), .remove = remove };
+        return 0;
+}
+
+/* RemoveApp of an app that is not running, once its checks passed. */
+static int app_remove(Daemon *d, Pod *p, App *a, sd_bus_error *error) {
+        _cleanup_free_ char *name = strdup(a->name);
+        int r;
+
+        if (!name)
+                return -ENOMEM;
+        r = pod_app_remove(&d->runtime, p, a, false);
+        if (r < 0)
+                return bus_error_from_errno(error, BUS_ERROR_SCOPE_APP, r, NULL, "Failed to remove app");
+        log_info("Removed app %s from pod %s.", name, p->name);
+        return 0;
+}
+
+static void app_stop_answer(Daemon *d, const AppStop *s, const AppStopWaiter *w, int r) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        Pod *p = daemon_pod_by_id(d, s->pod_id);
+        App *a = p ? pod_find_app(p, s->app) : NULL;
+
+        if (r < 0)
+                (void) sd_bus_error_set_errnof(&error, r, "Failed to stop app %s: %s", s->app, strerror(-r));
+        /* An app already removed by a removal that joined first is as
+         * removed as this one asked. */
+        else if (w->remove && a)
+                r = app_remove(d, p, a, &error);
+        if (r < 0)
+                (void) sd_bus_reply_method_error(w->call, &error);
+        else
+                (void) sd_bus_reply_method_return(w->call, NULL);
+}
+
+static void on_app_stop_job_done(const sd_bus_error *error, const char *result, void *userdata) {
+        AppStop *s = userdata;
+        Daemon *d = s->daemon;
+        Pod *p = daemon_pod_by_id(d, s->pod_id);
+        App *a = p ? pod_find_app(p, s->app) : NULL;
+        int r = 0;
+
+        s->job = NULL; /* freed by its caller */
+        for (size_t i = 0; i < d->n_app_stops; i++)
+                if (d->app_stops[i] == s) {
+                        memmove(d->app_stops + i, d->app_stops + i + 1, sizeof(AppStop *) * (d->n_app_stops - i - 1));
+                        d->n_app_stops--;
+                        break;
+                }
+        /* Nothing loaded is nothing to stop. */
+        if (error && !sd_bus_error_has_name(error, "org.freedesktop.systemd1.NoSuchUnit"))
+                r = -sd_bus_error_get_errno(error) ?: -EIO;
+        else if (a) {
+                r = pod_app_stop_finish(&d->runtime, p, a);
+                if (r >= 0)
+                        log_info("Stopped app %s of pod %s.", a->name, p->name);
+        }
+        if (r < 0)
+                log_warning_errno(r, "Failed to stop app %s of pod %s: %s", s->app, p ? p->name : s->pod_id,
+                                  error && error->message ? error->message : strerror(-r));
+        for (size_t i = 0; i < s->n_waiters; i++)
+                app_stop_answer(d, s, &s->waiters[i], r);
+        /* A pod made by 'run' ends with its last app. */
+        p = daemon_pod_by_id(d, s->pod_id);
+        if (p)
+                daemon_pod_changed(d, p);
+        app_stop_free(s);
+}
+
+/* Stops running app a of p and answers call when it has stopped (with
+ * remove, once removed); a stop of a in flight takes call as one more. */
+static int daemon_app_stop(Daemon *d, Pod *p, App *a, sd_bus_message *call, bool remove) {
+        _cleanup_free_ char *unit = NULL;
+        AppStop *s, **l;
+        int r;
+
+        s = daemon_find_app_stop(d, p, a);
+        if (s)
+                return app_stop_add_waiter(s, call, remove);
+
+        r = pod_app_stop_prepare(p, a, &unit);
+        if (r < 0)
+                return r;
+        l = reallocarray(d->app_stops, d->n_app_stops + 1, sizeof(AppStop *));
+        if (!l)
+                return -ENOMEM;
+        d->app_stops = l;
+        s = calloc(1, sizeof(AppStop));
+        if (!s)
+                return -ENOMEM;
+        s->daemon = d;
+        memcpy(s->pod_id, p->id, sizeof(s->pod_id));
+        s->app = strdup(a->name);
+        r = s->app ? app_stop_add_waiter(s, call, remove) : -ENOMEM;
+        if (r >= 0)
+                r = daemon_stop_unit_job(d, unit, APP_STOP_JOB_TIMEOUT_USEC, on_app_stop_job_done, s, &s->job);
+        if (r < 0) {
+                app_stop_free(s);
+                return r;
+        }
+        d->app_stops[d->n_app_stops++] = s;
+        return 0;
+}
+
+void daemon_app_stops_free(Daemon *d) {
+        for (size_t i = 0; i < d->n_app_stops; i++)
+                app_stop_free(d->app_stops[i]);
+        d->app_stops = mfree(d->app_stops);
+        d->n_app_stops = 0;
 }
 
 int bus_pod_method_stop_app(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -128,15 +301,12 @@ int bus_pod_method_stop_app(sd_bus_message *m, void *userdata, sd_bus_error *err
         r = bus_read_app(m, p, &a, error);
         if (r < 0)
                 return r;
-        if (p->state != POD_RUNNING || a->state != APP_RUNNING)
+        if (!daemon_find_app_stop(d, p, a) && (p->state != POD_RUNNING || a->state != APP_RUNNING))
                 return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE, "App %s of pod %s is not running", a->name, p->name);
-        r = pod_app_stop(&d->runtime, p, a);
+        r = daemon_app_stop(d, p, a, m, false);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Failed to stop app %s of pod %s: %m", a->name, p->name);
-        log_info("Stopped app %s of pod %s.", a->name, p->name);
-        /* A pod made by 'run' ends with its last app. */
-        daemon_pod_changed(d, p);
-        return sd_bus_reply_method_return(m, NULL);
+        return 1; /* answered when the app has stopped */
 }
 
 int bus_pod_method_kill(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -174,7 +344,6 @@ int bus_pod_method_kill(sd_bus_message *m, void *userdata, sd_bus_error *error) 
 }
 
 int bus_pod_method_remove_app(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        _cleanup_free_ char *name = NULL;
         Daemon *d = daemon_of(m);
         Pod *p = userdata;
         uint64_t flags;
@@ -197,16 +366,27 @@ int bus_pod_method_remove_app(sd_bus_message *m, void *userdata, sd_bus_error *e
                 return r;
         if (flags & ~PEAPOD_REMOVE_APP_FORCE)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown flags 0x%" PRIx64, flags);
-        if (a->state == APP_RUNNING && !(flags & PEAPOD_REMOVE_APP_FORCE))
-                return sd_bus_error_setf(error, BUS_ERROR_APP_RUNNING,
-                                         "App %s of pod %s is running; stop it first or force the removal", a->name, p->name);
-        name = strdup(a->name);
-        if (!name)
-                return -ENOMEM;
-        r = pod_app_remove(&d->runtime, p, a, flags & PEAPOD_REMOVE_APP_FORCE);
+        if (flags & PEAPOD_REMOVE_APP_FORCE) {
+                /* Stopped first, without holding the loop; answered once removed. */
+                if (a->state == APP_RUNNING || daemon_find_app_stop(d, p, a)) {
+                        r = daemon_app_stop(d, p, a, m, true);
+                        if (r < 0)
+                                return sd_bus_error_set_errnof(error, r, "Failed to stop app %s of pod %s: %m", a->name,
+                                                               p->name);
+                        return 1;
+                }
+        } else {
+                r = bus_check_app_not_stopping(d, p, a, error);
+                if (r < 0)
+                        return r;
+                if (a->state == APP_RUNNING)
+                        return sd_bus_error_setf(error, BUS_ERROR_APP_RUNNING,
+                                                 "App %s of pod %s is running; stop it first or force the removal", a->name,
+                                                 p->name);
+        }
+        r = app_remove(d, p, a, error);
         if (r < 0)
-                return bus_error_from_errno(error, BUS_ERROR_SCOPE_APP, r, NULL, "Failed to remove app");
-        log_info("Removed app %s from pod %s.", name, p->name);
+                return r;
         daemon_pod_changed(d, p);
         return sd_bus_reply_method_return(m, NULL);
 }
@@ -346,12 +526,112 @@ int bus_read_exec_options(sd_bus_message *m, char ***env, sd_bus_error *error) {
         return sd_bus_message_exit_container(m);
 }
 
+/* Exec units start without holding the loop: Pod.Exec sends the unit's
+ * StartTransientUnit and answers with the unit's name once its start job
+ * has ended. A command quick enough to end before that has its end noted
+ * here and announced (ExecFinished) right after the answer. */
+
+/* systemd ends a start job of Type=exec once the helper is exec'd. */
+#define EXEC_START_JOB_TIMEOUT_USEC (90ULL * 1000000ULL)
+
+struct ExecStart {
+        Daemon *daemon;
+        char pod_id[POD_ID_LEN + 1];
+        char *unit, *args_file;
+        sd_bus_message *call;
+        UnitJob *job;
+        bool ended;
+        UnitStatus end;
+};
+
+static ExecStart *exec_start_free(ExecStart *e) {
+        if (!e)
+                return NULL;
+        unit_job_cancel(e->job);
+        sd_bus_message_unref(e->call);
+        unit_status_done(&e->end);
+        free(e->unit);
+        free(e->args_file);
+        return mfree(e);
+}
+
+static void exec_finished(Daemon *d, const char *pod_id, const char *unit, AppResult result, int status) {
+        _cleanup_free_ char *path = NULL;
+        Pod *p = daemon_pod_by_id(d, pod_id);
+
+        if (p && pod_object_path(p, &path) >= 0)
+                (void) sd_bus_emit_signal(d->bus, path, PEAPOD_POD_INTERFACE, "ExecFinished", "ssi", unit,
+                                          app_result_to_string(result), (int32_t) status);
+        log_debug("%s ended: %s %d.", unit, app_result_to_string(result), status);
+}
+
+static void on_exec_start_job_done(const sd_bus_error *error, const char *result, void *userdata) {
+        ExecStart *e = userdata;
+        Daemon *d = e->daemon;
+        PeapodError perr = {};
+        int r;
+
+        e->job = NULL; /* freed by its caller */
+        for (size_t i = 0; i < d->n_exec_starts; i++)
+                if (d->exec_starts[i] == e) {
+                        memmove(d->exec_starts + i, d->exec_starts + i + 1,
+                                sizeof(ExecStart *) * (d->n_exec_starts - i - 1));
+                        d->n_exec_starts--;
+                        break;
+                }
+        if (error) {
+                (void) unlink(e->args_file);
+                r = peapod_error_set(&perr, -sd_bus_error_get_errno(error) ?: -EIO, "Failed to start unit %s: %s", e->unit,
+                                     error->message ?: error->name);
+        } else
+                r = pod_exec_start_result(&d->runtime, e->unit, result, e->ended ? &e->end : NULL, e->args_file, &perr);
+        if (r < 0) {
+                _cleanup_(sd_bus_error_free) sd_bus_error berr = SD_BUS_ERROR_NULL;
+
+                log_warning_errno(r, "Failed to run a command as %s: %s", e->unit, perr.message[0] ? perr.message : strerror(-r));
+                (void) bus_error_from_errno(&berr, BUS_ERROR_SCOPE_APP, r, perr.message, "Failed to run the command");
+                (void) sd_bus_reply_method_error(e->call, &berr);
+        } else {
+                (void) sd_bus_reply_method_return(e->call, "s", e->unit);
+                if (e->ended) {
+                        exec_finished(d, e->pod_id, e->unit, app_result_from_exec_main_code(e->end.exec_main_code),
+                                      e->end.exec_main_status);
+                        /* A failed unit stays loaded until reset. */
+                        (void) systemd_reset_failed_unit(d->runtime.bus, e->unit);
+                } else if (strv_extend(&d->exec_units, e->unit) < 0 || strv_extend(&d->exec_pods, e->pod_id) < 0)
+                        log_oom();
+        }
+        exec_start_free(e);
+}
+
+/* The end of an exec unit whose start job is still running: noted. */
+static bool exec_start_unit_changed(Daemon *d, const char *unit, sd_bus_message *signal) {
+        for (size_t i = 0; i < d->n_exec_starts; i++) {
+                ExecStart *e = d->exec_starts[i];
+
+                if (!streq(e->unit, unit))
+                        continue;
+                if (!e->ended && unit_status_exit_from_signal(signal, &e->end) > 0)
+                        e->ended = true;
+                return true;
+        }
+        return false;
+}
+
+void daemon_exec_starts_free(Daemon *d) {
+        for (size_t i = 0; i < d->n_exec_starts; i++)
+                exec_start_free(d->exec_starts[i]);
+        d->exec_starts = mfree(d->exec_starts);
+        d->n_exec_starts = 0;
+}
+
 int bus_pod_method_exec(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
         _cleanup_strv_free_ char **cmd = NULL, **env = NULL;
-        _cleanup_free_ char *unit = NULL;
         Daemon *d = daemon_of(m);
         Pod *p = userdata;
         PeapodError perr = {};
+        ExecStart *e, **l;
         int fds[3], r;
         uint64_t flags;
         App *a;
@@ -386,15 +666,33 @@ int bus_pod_method_exec(sd_bus_message *m, void *userdata, sd_bus_error *error) 
                 return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE, "App %s of pod %s is not running (%s)", a->name,
                                          p->name, p->state != POD_RUNNING ? pod_state_to_string(p->state)
                                                                           : app_state_to_string(a->state));
-        r = pod_exec_start(&d->runtime, p, a, cmd, env, fds, flags & PEAPOD_EXEC_TTY, &unit, &perr);
-        if (r == -ESRCH)
-                return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE, "%s", perr.message);
-        if (r < 0)
-                return bus_error_from_errno(error, BUS_ERROR_SCOPE_APP, r, perr.message, "Failed to run the command");
-        if (strv_extend(&d->exec_units, unit) < 0 || strv_extend(&d->exec_pods, p->id) < 0)
+        l = reallocarray(d->exec_starts, d->n_exec_starts + 1, sizeof(ExecStart *));
+        if (!l)
                 return -ENOMEM;
-        log_info("Running %s in app %s of pod %s as %s.", cmd[0], a->name, p->name, unit);
-        return sd_bus_reply_method_return(m, "s", unit);
+        d->exec_starts = l;
+        e = calloc(1, sizeof(ExecStart));
+        if (!e)
+                return -ENOMEM;
+        e->daemon = d;
+        memcpy(e->pod_id, p->id, sizeof(e->pod_id));
+        e->call = sd_bus_message_ref(m);
+        r = pod_exec_message(&d->runtime, d->bus, p, a, cmd, env, fds, flags & PEAPOD_EXEC_TTY, &call, &e->unit,
+                             &e->args_file, &perr);
+        if (r < 0) {
+                exec_start_free(e);
+                if (r == -ESRCH)
+                        return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE, "%s", perr.message);
+                return bus_error_from_errno(error, BUS_ERROR_SCOPE_APP, r, perr.message, "Failed to run the command");
+        }
+        r = daemon_unit_job(d, call, e->unit, EXEC_START_JOB_TIMEOUT_USEC, on_exec_start_job_done, e, &e->job);
+        if (r < 0) {
+                (void) unlink(e->args_file);
+                exec_start_free(e);
+                return bus_error_from_errno(error, BUS_ERROR_SCOPE_APP, r, NULL, "Failed to run the command");
+        }
+        d->exec_starts[d->n_exec_starts++] = e;
+        log_info("Running %s in app %s of pod %s as %s.", cmd[0], a->name, p->name, e->unit);
+        return 1; /* answered when the unit has started */
 }
 
 /* SetAppResources: the limits given (CPUQuotaPerSecUSec, CPUShares,
@@ -506,12 +804,12 @@ int bus_pod_method_kill_exec(sd_bus_message *m, void *userdata, sd_bus_error *er
 }
 
 bool daemon_exec_unit_changed(Daemon *d, const char *unit, sd_bus_message *signal) {
-        _cleanup_free_ char *path = NULL;
         AppResult result;
         size_t i;
         int status, r;
-        Pod *p;
 
+        if (exec_start_unit_changed(d, unit, signal))
+                return true;
         for (i = 0; d->exec_units && d->exec_units[i]; i++)
                 if (streq(d->exec_units[i], unit))
                         break;
@@ -524,11 +822,7 @@ bool daemon_exec_unit_changed(Daemon *d, const char *unit, sd_bus_message *signa
         }
         if (r == 0)
                 return true;
-        p = daemon_pod_by_id(d, d->exec_pods[i]);
-        if (p && pod_object_path(p, &path) >= 0)
-                (void) sd_bus_emit_signal(d->bus, path, PEAPOD_POD_INTERFACE, "ExecFinished", "ssi", unit,
-                                          app_result_to_string(result), (int32_t) status);
-        log_debug("%s ended: %s %d.", unit, app_result_to_string(result), status);
+        exec_finished(d, d->exec_pods[i], unit, result, status);
         free(d->exec_units[i]);
         free(d->exec_pods[i]);
         memmove(d->exec_units + i, d->exec_units + i + 1, sizeof(char *) * (strv_length(d->exec_units + i + 1) + 1));

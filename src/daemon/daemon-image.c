@@ -679,12 +679,150 @@ int bus_method_pull_image_with_auth(sd_bus_message *m, void *userdata, sd_bus_er
 }
 
 
+/* The store's gc off the loop (daemon-work.c): it takes gc.lock
+ * exclusively, so it waits for every pull and import in flight (they hold
+ * it shared), and it walks and deletes whole layer trees. It gets a store
+ * of its own (as a pull's thread does) and a copy of what pods use, taken
+ * after the names went: an image that a pod created later uses is named,
+ * and a name keeps it. */
+typedef struct GcWork {
+        sd_bus_message *call;
+        char *images_dir;
+        ImageUser *users;
+        size_t n_users;
+        bool prune; /* PruneImages: answers the bytes freed */
+        StoreGcStats stats;
+        PeapodError err;
+} GcWork;
+
+static GcWork *gc_work_free(GcWork *g) {
+        if (!g)
+                return NULL;
+        sd_bus_message_unref(g->call);
+        free(g->images_dir);
+        for (size_t i = 0; i < g->n_users; i++) {
+                free((char *) g->users[i].image_id);
+                free((char *) g->users[i].pod);
+        }
+        free(g->users);
+        return mfree(g);
+}
+DEFINE_TRIVIAL_CLEANUP_FUNC(GcWork *, gc_work_free);
+
+/* RemoveImage and TagImage change index.json, under index.lock (and
+ * TagImage pins the store: gc.lock shared), which a gc holds exclusively
+ * until it is done: while one of ours runs, they wait here rather than on
+ * the loop, and are dispatched again once it has ended. */
+static int daemon_image_wait_for_gc(Daemon *d, sd_bus_message *m) {
+        sd_bus_message **l;
+
+        l = reallocarray(d->image_waiting, d->n_image_waiting + 1, sizeof(sd_bus_message *));
+        if (!l)
+                return -ENOMEM;
+        d->image_waiting = l;
+        d->image_waiting[d->n_image_waiting++] = sd_bus_message_ref(m);
+        return 1;
+}
+
+static void daemon_image_gc_ended(Daemon *d) {
+        if (d->n_image_gcs > 0 && --d->n_image_gcs > 0)
+                return;
+        /* In arrival order; one that starts a gc again makes the rest wait again. */
+        for (size_t i = 0; i < d->n_image_waiting; i++) {
+                sd_bus_message *m = d->image_waiting[i];
+                int r;
+
+                r = sd_bus_message_rewind(m, true);
+                if (r >= 0)
+                        r = sd_bus_enqueue_for_read(d->bus, m);
+                if (r < 0)
+                        (void) sd_bus_reply_method_errnof(m, r, "Failed to dispatch the call again: %m");
+                sd_bus_message_unref(m);
+        }
+        d->image_waiting = mfree(d->image_waiting);
+        d->n_image_waiting = 0;
+}
+
+void daemon_image_waiting_free(Daemon *d) {
+        for (size_t i = 0; i < d->n_image_waiting; i++)
+                sd_bus_message_unref(d->image_waiting[i]);
+        d->image_waiting = mfree(d->image_waiting);
+        d->n_image_waiting = 0;
+}
+
+static int gc_work_run(void *userdata) {
+        _cleanup_(store_freep) Store *s = NULL;
+        GcWork *g = userdata;
+        int r;
+
+        r = store_open(g->images_dir, &s);
+        if (r < 0)
+                return peapod_error_set(&g->err, r, "Failed to open the image store %s: %s", g->images_dir, strerror(-r));
+        return image_catalog_gc(s, g->users, g->n_users, &g->stats, &g->err);
+}
+
+static void gc_work_done(Daemon *d, int r, void *userdata) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(gc_work_freep) GcWork *g = userdata;
+        const StoreGcStats *st = &g->stats;
+
+        daemon_image_gc_ended(d);
+        if (r < 0) {
+                log_warning_errno(r, "Image gc failed: %s", g->err.message[0] ? g->err.message : strerror(-r));
+                (void) bus_error_from_errno(&error, BUS_ERROR_SCOPE_IMAGE, r, g->err.message,
+                                            "Failed to collect unused images");
+                (void) sd_bus_reply_method_error(g->call, &error);
+                return;
+        }
+        log_info("Image gc: %" PRIu64 " blobs, %" PRIu64 " layer trees, %" PRIu64 " temp files, %" PRIu64 " bytes freed.",
+                 st->blobs_removed, st->layers_removed, st->temp_removed, st->bytes_freed);
+        if (g->prune)
+                (void) sd_bus_reply_method_return(g->call, "t", st->bytes_freed);
+        else
+                (void) sd_bus_reply_method_return(g->call, NULL);
+}
+
+/* Starts the gc for call, which is answered when it is done. */
+static int daemon_image_gc(Daemon *d, sd_bus_message *call, bool prune) {
+        _cleanup_(gc_work_freep) GcWork *g = NULL;
+        _cleanup_free_ ImageUser *users = NULL;
+        size_t n_users;
+        int r;
+
+        r = daemon_image_users(d, &users, &n_users);
+        if (r < 0)
+                return r;
+        g = calloc(1, sizeof(GcWork));
+        if (!g)
+                return -ENOMEM;
+        g->call = sd_bus_message_ref(call);
+        g->prune = prune;
+        g->images_dir = strdup(d->images_dir);
+        g->users = calloc(n_users ?: 1, sizeof(ImageUser));
+        if (!g->images_dir || !g->users)
+                return -ENOMEM;
+        for (size_t i = 0; i < n_users; i++) {
+                ImageUser *u = &g->users[g->n_users++];
+
+                u->image_id = strdup(users[i].image_id);
+                u->pod = users[i].pod ? strdup(users[i].pod) : NULL;
+                if (!u->image_id || (users[i].pod && !u->pod))
+                        return -ENOMEM;
+        }
+        r = daemon_work(d, gc_work_run, gc_work_done, g);
+        if (r < 0)
+                return r;
+        TAKE_PTR(g);
+        d->n_image_gcs++;
+        return 0;
+}
+
 int bus_method_remove_image(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         _cleanup_strv_free_ char **removed = NULL;
         _cleanup_free_ ImageUser *users = NULL;
         Daemon *d = userdata;
-        StoreGcStats stats = {};
         PeapodError e = {};
+        bool collect = false;
         const char *key;
         uint64_t flags;
         size_t n_users;
@@ -696,6 +834,8 @@ int bus_method_remove_image(sd_bus_message *m, void *userdata, sd_bus_error *err
                 return r;
         if (r == 0)
                 return 1; /* dispatched again with polkit's answer */
+        if (d->n_image_gcs > 0)
+                return daemon_image_wait_for_gc(d, m);
         r = sd_bus_message_read(m, "st", &key, &flags);
         if (r < 0)
                 return r;
@@ -707,17 +847,21 @@ int bus_method_remove_image(sd_bus_message *m, void *userdata, sd_bus_error *err
         r = daemon_image_users(d, &users, &n_users);
         if (r < 0)
                 return r;
-        r = image_catalog_remove(s, key, users, n_users, flags & PEAPOD_REMOVE_IMAGE_FORCE, &removed, &stats, &e);
+        /* The names go at once (one small file); the gc is the slow part. */
+        r = image_catalog_untag(s, key, users, n_users, flags & PEAPOD_REMOVE_IMAGE_FORCE, &removed, &collect, &e);
         if (removed)
                 daemon_images_changed(d);
         if (r < 0)
                 return bus_error_from_errno(error, BUS_ERROR_SCOPE_IMAGE, r, e.message, "Failed to remove image %s", key);
         FOREACH_STRV(name, removed)
                 log_info("Removed image name %s.", name);
-        if (stats.blobs_removed + stats.layers_removed > 0)
-                log_info("Collected %" PRIu64 " blobs and %" PRIu64 " layer trees (%" PRIu64 " bytes).",
-                         stats.blobs_removed, stats.layers_removed, stats.bytes_freed);
-        return sd_bus_reply_method_return(m, NULL);
+        if (!collect)
+                return sd_bus_reply_method_return(m, NULL);
+        /* Answered once the image's blobs and layers are gone. */
+        r = daemon_image_gc(d, m, false);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Failed to collect image %s: %m", key);
+        return 1;
 }
 
 int bus_method_tag_image(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -733,6 +877,8 @@ int bus_method_tag_image(sd_bus_message *m, void *userdata, sd_bus_error *error)
                 return r;
         if (r == 0)
                 return 1; /* dispatched again with polkit's answer */
+        if (d->n_image_gcs > 0)
+                return daemon_image_wait_for_gc(d, m);
         r = sd_bus_message_read(m, "ss", &key, &ref);
         if (r < 0)
                 return r;
@@ -750,13 +896,8 @@ int bus_method_tag_image(sd_bus_message *m, void *userdata, sd_bus_error *error)
 }
 
 int bus_method_prune_images(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        _cleanup_free_ ImageUser *users = NULL;
         Daemon *d = userdata;
-        StoreGcStats stats = {};
-        PeapodError e = {};
         uint64_t flags;
-        size_t n_users;
-        Store *s;
         int r;
 
         r = bus_verify_polkit(m, PEAPOD_ACTION_MANAGE_IMAGES, error);
@@ -769,18 +910,11 @@ int bus_method_prune_images(sd_bus_message *m, void *userdata, sd_bus_error *err
                 return r;
         if (flags != 0)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown flags 0x%" PRIx64, flags);
-        r = daemon_store(d, &s, error);
+        /* Answered with the bytes freed once the gc is done. */
+        r = daemon_image_gc(d, m, true);
         if (r < 0)
-                return r;
-        r = daemon_image_users(d, &users, &n_users);
-        if (r < 0)
-                return r;
-        r = image_catalog_gc(s, users, n_users, &stats, &e);
-        if (r < 0)
-                return bus_error_from_errno(error, BUS_ERROR_SCOPE_IMAGE, r, e.message, "Failed to collect unused images");
-        log_info("Image gc: %" PRIu64 " blobs, %" PRIu64 " layer trees, %" PRIu64 " temp files, %" PRIu64 " bytes freed.",
-                 stats.blobs_removed, stats.layers_removed, stats.temp_removed, stats.bytes_freed);
-        return sd_bus_reply_method_return(m, "t", stats.bytes_freed);
+                return sd_bus_error_set_errnof(error, r, "Failed to collect unused images: %m");
+        return 1;
 }
 
 /* Imports and exports: the caller's fd (owned by the message, so dup'ed

@@ -6,6 +6,7 @@
 #include "daemon-trust.h"
 #include "crash-point.h"
 #include "daemon.h"
+#include "fs-util.h"
 #include "log.h"
 #include "string-util.h"
 #include "strv.h"
@@ -303,13 +304,23 @@ int bus_pod_remove(Daemon *d, Pod *p, uint64_t flags, sd_bus_message *m, sd_bus_
                         return sd_bus_error_set_errnof(error, r, "Failed to stop pod %s: %m", p->name);
                 return 1;
         }
-        r = bus_pod_remove_stopped(d, p, flags, error);
+        /* Answered once its files are deleted. */
+        r = bus_pod_remove_stopped(d, p, flags, m, error);
         if (r < 0)
                 return r;
-        return sd_bus_reply_method_return(m, NULL);
+        return 1;
 }
 
-int bus_pod_remove_stopped(Daemon *d, Pod *p, uint64_t flags, sd_bus_error *error) {
+static void reply_when_deleted(Daemon *d, int r, void *userdata) {
+        sd_bus_message *call = userdata;
+
+        /* Files left by a failed deletion belong to no pod any more, and
+         * the next start of peapodd deletes them: the removal stands. */
+        (void) sd_bus_reply_method_return(call, NULL);
+        sd_bus_message_unref(call);
+}
+
+int bus_pod_remove_stopped(Daemon *d, Pod *p, uint64_t flags, sd_bus_message *call, sd_bus_error *error) {
         PeapodError perr = {};
         int r;
 
@@ -322,15 +333,44 @@ int bus_pod_remove_stopped(Daemon *d, Pod *p, uint64_t flags, sd_bus_error *erro
         if (r < 0)
                 log_warning_errno(r, "Removing pod %s although its networks could not be deleted: %s", p->name,
                                   perr.message[0] ? perr.message : strerror(-r));
-        r = daemon_remove_pod(d, p);
-        if (r < 0)
+        r = daemon_remove_pod(d, p, reply_when_deleted, sd_bus_message_ref(call));
+        if (r < 0) {
+                sd_bus_message_unref(call);
                 return sd_bus_error_set_errnof(error, r, "Failed to remove pod %s: %m", p->name);
+        }
         return 0;
 }
 
-int daemon_remove_pod(Daemon *d, Pod *p) {
-        _cleanup_free_ char *path = NULL, *name = NULL;
+typedef struct PodDeletion {
+        char *gone, *name;
+        PodDeleted deleted;
+        void *userdata;
+} PodDeletion;
+
+static int pod_deletion_run(void *userdata) {
+        PodDeletion *del = userdata;
+
+        return rm_rf(del->gone);
+}
+
+static void pod_deletion_done(Daemon *d, int r, void *userdata) {
+        PodDeletion *del = userdata;
+
+        if (r < 0)
+                log_warning_errno(r, "Failed to delete %s (the next start of peapodd tries again): %m", del->gone);
+        else
+                log_debug("Deleted the files of pod %s.", del->name);
+        if (del->deleted)
+                del->deleted(d, r, del->userdata);
+        free(del->gone);
+        free(del->name);
+        free(del);
+}
+
+int daemon_remove_pod(Daemon *d, Pod *p, PodDeleted deleted, void *userdata) {
+        _cleanup_free_ char *path = NULL, *name = NULL, *gone = NULL;
         char id[POD_ID_LEN + 1];
+        PodDeletion *del;
         int r;
 
         /* Never under an operation in flight: it holds the pod. */
@@ -343,13 +383,32 @@ int daemon_remove_pod(Daemon *d, Pod *p) {
         if (!name)
                 return -ENOMEM;
         memcpy(id, p->id, sizeof(id));
-        r = pod_remove(&d->runtime, p);
+        r = pod_remove_detach(&d->runtime, p, &gone);
         if (r < 0)
                 return r;
         (void) sd_bus_emit_object_removed(d->bus, path);
         daemon_forget_pod(d, p);
         (void) sd_bus_emit_signal(d->bus, PEAPOD_ROOT_PATH, PEAPOD_MANAGER_INTERFACE, "PodRemoved", "so", id, path);
         log_info("Removed pod %s.", name);
+
+        /* The pod is gone (renamed away, atomically); deleting its files
+         * is slow and runs off the loop. */
+        del = calloc(1, sizeof(PodDeletion));
+        if (del) {
+                *del = (PodDeletion) { .gone = TAKE_PTR(gone), .name = TAKE_PTR(name), .deleted = deleted,
+                                       .userdata = userdata };
+                if (daemon_work(d, pod_deletion_run, pod_deletion_done, del) >= 0)
+                        return 0;
+                gone = TAKE_PTR(del->gone);
+                name = TAKE_PTR(del->name);
+                free(del);
+        }
+        /* No thread: here and now, as the last resort. */
+        r = rm_rf(gone);
+        if (r < 0)
+                log_warning_errno(r, "Failed to delete %s (the next start of peapodd tries again): %m", gone);
+        if (deleted)
+                deleted(d, r, userdata);
         return 0;
 }
 

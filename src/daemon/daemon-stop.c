@@ -30,10 +30,8 @@ struct PodStop {
         Daemon *daemon;
         char pod_id[POD_ID_LEN + 1];
         char *slice;
-        char *job; /* the stop job, once StopUnit answered */
+        UnitJob *job; /* the slice's stop job */
         bool slice_stopped; /* the job ended "done", or nothing was loaded */
-        sd_bus_slot *call_slot;
-        sd_event_source *timeout;
         StopWaiter *waiters;
         size_t n_waiters;
 };
@@ -41,13 +39,11 @@ struct PodStop {
 static PodStop *pod_stop_free(PodStop *s) {
         if (!s)
                 return NULL;
-        sd_bus_slot_unref(s->call_slot);
-        sd_event_source_disable_unref(s->timeout);
+        unit_job_cancel(s->job);
         for (size_t i = 0; i < s->n_waiters; i++)
                 sd_bus_message_unref(s->waiters[i].call);
         free(s->waiters);
         free(s->slice);
-        free(s->job);
         return mfree(s);
 }
 
@@ -103,8 +99,12 @@ static void stop_answer(Daemon *d, Pod *p, const StopWaiter *w, int r) {
                 if (r >= 0)
                         return;
                 (void) sd_bus_error_set_errnof(&error, r, "Failed to remove pod %s: %s", p->name, strerror(-r));
-        } else if (w->remove && p)
-                r = bus_pod_remove_stopped(d, p, w->flags, &error);
+        } else if (w->remove && p) {
+                /* Answered once the pod's files are deleted. */
+                r = bus_pod_remove_stopped(d, p, w->flags, w->call, &error);
+                if (r >= 0)
+                        return;
+        }
         if (r < 0)
                 (void) sd_bus_reply_method_error(w->call, &error);
         else
@@ -264,51 +264,22 @@ static void stop_finish(PodStop *s) {
         }
 }
 
-int daemon_job_removed(Daemon *d, const char *job, const char *result) {
-        for (size_t i = 0; i < d->n_stops; i++)
-                if (streq_ptr(d->stops[i]->job, job)) {
-                        d->stops[i]->slice_stopped = streq(result, "done");
-                        stop_finish(d->stops[i]);
-                        return 1;
-                }
-        return daemon_job_removed_start(d, job, result);
-}
-
-static int on_stop_timeout(sd_event_source *es, uint64_t usec, void *userdata) {
+static void on_stop_job_done(const sd_bus_error *error, const char *result, void *userdata) {
         PodStop *s = userdata;
         Pod *p = daemon_pod_by_id(s->daemon, s->pod_id);
 
-        log_warning("The stop job of %s did not end, finishing the stop of pod %s anyway.", s->slice,
-                    p ? p->name : s->pod_id);
-        /* Synchronously, as the last resort: systemd owes us an answer. */
-        if (p)
+        s->job = NULL; /* freed by its caller */
+        /* Nothing loaded is nothing to stop. */
+        s->slice_stopped = streq_ptr(result, "done") ||
+                           (error && sd_bus_error_has_name(error, "org.freedesktop.systemd1.NoSuchUnit"));
+        if (error && !sd_bus_error_has_name(error, "org.freedesktop.systemd1.NoSuchUnit"))
+                log_warning("Failed to stop %s: %s", s->slice, error->message);
+        if (streq_ptr(result, "timeout") && p) {
+                log_warning("Finishing the stop of pod %s anyway.", p->name);
+                /* Synchronously, as the last resort: systemd owes us an answer. */
                 (void) pod_stop_units(&s->daemon->runtime, p, s->slice);
+        }
         stop_finish(s);
-        return 0;
-}
-
-static int on_stop_unit_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
-        PodStop *s = userdata;
-        const sd_bus_error *e = sd_bus_message_get_error(reply);
-        const char *job;
-
-        s->call_slot = sd_bus_slot_unref(s->call_slot);
-        if (e) {
-                /* Nothing loaded is nothing to stop. */
-                if (!sd_bus_error_has_name(e, "org.freedesktop.systemd1.NoSuchUnit"))
-                        log_warning("Failed to stop %s: %s", s->slice, e->message);
-                else
-                        s->slice_stopped = true;
-                stop_finish(s);
-                return 0;
-        }
-        /* systemd answers StopUnit before the job can run, so its
-         * JobRemoved comes after this reply on this connection. */
-        if (sd_bus_message_read(reply, "o", &job) < 0 || !(s->job = strdup(job))) {
-                stop_finish(s);
-                return 0;
-        }
-        return 0;
 }
 
 int daemon_pod_stop(Daemon *d, Pod *p, sd_bus_message *call, bool remove, uint64_t flags) {
@@ -339,12 +310,7 @@ int daemon_pod_stop(Daemon *d, Pod *p, sd_bus_message *call, bool remove, uint64
         }
         r = stop_add_waiter(s, call, remove, flags);
         if (r >= 0)
-                r = sd_bus_call_method_async(d->bus, &s->call_slot, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
-                                             "org.freedesktop.systemd1.Manager", "StopUnit", on_stop_unit_reply, s, "ss",
-                                             s->slice, "replace");
-        if (r >= 0)
-                r = sd_event_add_time_relative(d->event, &s->timeout, CLOCK_MONOTONIC, POD_STOP_JOB_TIMEOUT_USEC, 0,
-                                               on_stop_timeout, s);
+                r = daemon_stop_unit_job(d, s->slice, POD_STOP_JOB_TIMEOUT_USEC, on_stop_job_done, s, &s->job);
         if (r >= 0) {
                 l = reallocarray(d->stops, d->n_stops + 1, sizeof(PodStop *));
                 if (!l)

@@ -222,8 +222,7 @@ static int on_job_removed(sd_bus_message *m, void *userdata, sd_bus_error *error
 int daemon_track_systemd(Daemon *d) {
         int r;
 
-        /* One match for every job of ours (pod stops and starts,
-         * daemon-stop.c and daemon-start.c). */
+        /* One match for every job of ours (daemon-unit-job.c). */
         r = sd_bus_match_signal_async(d->bus, NULL, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
                                       "org.freedesktop.systemd1.Manager", "JobRemoved", on_job_removed, NULL, d);
         if (r < 0)

@@ -56,6 +56,24 @@ typedef struct Daemon {
         /* Pod stops in flight (daemon-stop.c), at most one per pod. */
         struct PodStop **stops;
         size_t n_stops;
+        /* App stops in flight (daemon-app.c), at most one per app. */
+        struct AppStop **app_stops;
+        size_t n_app_stops;
+        /* Exec units whose start job has not ended (daemon-app.c). */
+        struct ExecStart **exec_starts;
+        size_t n_exec_starts;
+        /* Image store gcs in flight (daemon-image.c) and the calls that
+         * change names, waiting for them to end: a gc holds the store's
+         * locks, which those calls would wait for on the loop. */
+        unsigned n_image_gcs;
+        sd_bus_message **image_waiting;
+        size_t n_image_waiting;
+        /* Filesystem work in threads (daemon-work.c). */
+        struct Work **works;
+        size_t n_works;
+        /* systemd jobs of ours in flight (daemon-unit-job.c). */
+        struct UnitJob **unit_jobs;
+        size_t n_unit_jobs;
         /* polkit checks in flight or answered (daemon-polkit.c). */
         PolkitQuery **polkit_queries;
         size_t n_polkit_queries;
@@ -80,9 +98,6 @@ bool daemon_pod_stopping(Daemon *d, const Pod *p);
 /* For the calls that change a pod's apps: refused (BadState) while the pod
  * is being stopped or started. */
 int bus_check_pod_not_stopping(Daemon *d, const Pod *p, sd_bus_error *error);
-/* systemd's JobRemoved for job: 1 if it ended a stop or a step of a
- * start of ours. */
-int daemon_job_removed(Daemon *d, const char *job, const char *result);
 void daemon_stops_free(Daemon *d);
 /* The CNI teardown of a pod that has exited, after its state was recorded
  * and announced (daemon-stop.c). */
@@ -114,6 +129,35 @@ void daemon_queue_free(Daemon *d);
 /* The bus error of a failed start (PodExists when the machine name is taken). */
 int bus_pod_start_error(sd_bus_error *error, const Pod *p, int r, const PeapodError *perr);
 
+/* A systemd job of ours (daemon-unit-job.c): call (StopUnit,
+ * StartTransientUnit: a method that returns a job) is sent on the main
+ * connection and done is called once, from the loop, when the job has
+ * ended: with the call's error, or with JobRemoved's result ("done",
+ * "failed", "canceled", ...), or with "timeout" when no JobRemoved came
+ * within timeout_usec. ret (may be NULL) is valid until done runs or
+ * unit_job_cancel() (which calls nothing). unit names the job in logs. */
+typedef struct UnitJob UnitJob;
+typedef void (*UnitJobDone)(const sd_bus_error *error, const char *result, void *userdata);
+int daemon_unit_job(Daemon *d, sd_bus_message *call, const char *unit, uint64_t timeout_usec, UnitJobDone done,
+                    void *userdata, UnitJob **ret);
+/* daemon_unit_job() of StopUnit(unit, "replace"). */
+int daemon_stop_unit_job(Daemon *d, const char *unit, uint64_t timeout_usec, UnitJobDone done, void *userdata,
+                         UnitJob **ret);
+void unit_job_cancel(UnitJob *j);
+/* systemd's JobRemoved for job: 1 if it was one of ours. */
+int daemon_job_removed(Daemon *d, const char *job, const char *result);
+void daemon_unit_jobs_free(Daemon *d);
+
+/* Runs fn(userdata) in a thread of its own (daemon-work.c) and then, on
+ * the loop, done(d, what fn returned, userdata). fn must touch nothing the
+ * loop owns (no bus, no Daemon, no Pod): give it copies. At exit
+ * (daemon_works_free()) the works in flight are waited for and finished. */
+typedef struct Work Work;
+typedef int (*WorkFn)(void *userdata);
+typedef void (*WorkDone)(Daemon *d, int r, void *userdata);
+int daemon_work(Daemon *d, WorkFn fn, WorkDone done, void *userdata);
+void daemon_works_free(Daemon *d);
+
 int daemon_load_pods(Daemon *d);
 /* Before daemon_load_pods(): leftovers of a crashed predecessor (daemon-recover.c). */
 void daemon_recover(Daemon *d);
@@ -121,8 +165,13 @@ Pod *daemon_find_pod(Daemon *d, const char *key, int *ret_error);
 Pod *daemon_pod_by_id(Daemon *d, const char *id);
 int daemon_add_pod(Daemon *d, Pod *p);
 void daemon_forget_pod(Daemon *d, Pod *p);
-/* Removes a pod that is not running from disk and the bus, with PodRemoved. */
-int daemon_remove_pod(Daemon *d, Pod *p);
+/* Removes a pod that is not running from disk and the bus, with
+ * PodRemoved: p is gone when this returns 0, and its files are deleted off
+ * the loop, after which deleted (may be NULL) is called with the outcome of
+ * the deletion (daemon-work.c). On failure nothing is removed and deleted
+ * is not called. */
+typedef void (*PodDeleted)(Daemon *d, int r, void *userdata);
+int daemon_remove_pod(Daemon *d, Pod *p, PodDeleted deleted, void *userdata);
 /* Manager.GarbageCollect (daemon-gc.c). */
 int bus_method_garbage_collect(sd_bus_message *m, void *userdata, sd_bus_error *error);
 /* React to a change seen from systemd: refresh, and stop a pod whose apps
@@ -231,13 +280,16 @@ int bus_pod_start_call(Daemon *d, Pod *p, sd_bus_message *m, sd_bus_error *error
 int bus_pod_stop(Daemon *d, Pod *p, sd_bus_message *m, sd_bus_error *error);
 int bus_pod_remove(Daemon *d, Pod *p, uint64_t flags, sd_bus_message *m, sd_bus_error *error);
 /* What RemovePod does to a pod that is not running (its networks, its
- * files, the bus object). */
-int bus_pod_remove_stopped(Daemon *d, Pod *p, uint64_t flags, sd_bus_error *error);
+ * files, the bus object): 0 when the pod is gone, and call is answered
+ * once its files are deleted; < 0 with error set, call not answered. */
+int bus_pod_remove_stopped(Daemon *d, Pod *p, uint64_t flags, sd_bus_message *call, sd_bus_error *error);
 
 /* Apps in a pod (daemon-app.c): methods of org.peapod1.Pod. */
 int bus_pod_method_add_app(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_pod_method_start_app(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_pod_method_stop_app(sd_bus_message *m, void *userdata, sd_bus_error *error);
+typedef struct AppStop AppStop;
+void daemon_app_stops_free(Daemon *d);
 int bus_pod_method_remove_app(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_pod_method_get_app(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_pod_method_kill(sd_bus_message *m, void *userdata, sd_bus_error *error);
@@ -247,6 +299,8 @@ int bus_pod_method_kill_exec(sd_bus_message *m, void *userdata, sd_bus_error *er
 /* A unit changed: if it is an exec unit that has ended, emit ExecFinished
  * and forget it. Returns true if unit was an exec unit. */
 bool daemon_exec_unit_changed(Daemon *d, const char *unit, sd_bus_message *signal);
+typedef struct ExecStart ExecStart;
+void daemon_exec_starts_free(Daemon *d);
 
 /* Images and jobs (daemon-image.c, daemon-job.c). */
 extern const sd_bus_vtable image_vtable[];
@@ -260,6 +314,7 @@ int bus_method_get_image(sd_bus_message *m, void *userdata, sd_bus_error *error)
 int bus_method_remove_image(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_method_tag_image(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_method_prune_images(sd_bus_message *m, void *userdata, sd_bus_error *error);
+void daemon_image_waiting_free(Daemon *d);
 int bus_method_import_image(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_method_import_image_with_signature(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_method_export_image(sd_bus_message *m, void *userdata, sd_bus_error *error);

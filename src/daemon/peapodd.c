@@ -189,7 +189,12 @@ static void daemon_done(Daemon *d) {
         for (size_t i = 0; i < d->n_jobs; i++)
                 job_free(d->jobs[i]);
         free(d->jobs);
+        daemon_works_free(d);
+        daemon_image_waiting_free(d);
         daemon_stops_free(d);
+        daemon_app_stops_free(d);
+        daemon_exec_starts_free(d);
+        daemon_unit_jobs_free(d);
         daemon_polkit_queries_free(d);
         daemon_starts_free(d);
         daemon_teardowns_free(d);
@@ -251,6 +256,15 @@ static int daemon_connect(Daemon *d) {
         if (r < 0)
                 return log_error_errno(r, "Failed to connect to the system bus: %m");
         d->runtime.bus = d->worker;
+        /* sd-bus authenticates (and says Hello) only when the connection is
+         * first used, and nothing but our own calls process this one:
+         * dbus-daemon closes a connection still unauthenticated after its
+         * auth_timeout (30 s), which an idle worker of a peapodd started
+         * for image calls reached. A round trip now completes it. */
+        r = sd_bus_call_method(d->worker, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "GetId",
+                               NULL, NULL, NULL);
+        if (r < 0)
+                return log_error_errno(r, "Failed to connect to the system bus: %m");
 
         r = sd_bus_open_system_with_description(&d->bus, "peapodd");
         if (r < 0)

@@ -230,13 +230,12 @@ int image_catalog_gc(Store *s, const ImageUser *users, size_t n_users, StoreGcSt
         return 0;
 }
 
-int image_catalog_remove(Store *s, const char *key, const ImageUser *users, size_t n_users, bool force,
-                         char ***ret_removed, StoreGcStats *ret_stats, PeapodError *e) {
+int image_catalog_untag(Store *s, const char *key, const ImageUser *users, size_t n_users, bool force,
+                        char ***ret_removed, bool *ret_collect, PeapodError *e) {
         _cleanup_free_ char *matched = NULL;
         _cleanup_strv_free_ char **remove = NULL, **removed = NULL, **pods = NULL;
         ImageInfo info = {};
         char id[DIGEST_STRING_MAX];
-        StoreGcStats stats = {};
         int r;
 
         r = catalog_find(s, key, &info, &matched, e);
@@ -279,17 +278,30 @@ int image_catalog_remove(Store *s, const char *key, const ImageUser *users, size
                         goto finish;
         }
 
-        /* Its last name gone, nothing but pods reaches the image any more.
-         * Should the gc fail, the names are gone all the same: the caller
-         * learns both. */
+        /* Its last name gone, nothing but pods reaches the image any more. */
         r = 0;
-        if (strv_length(remove) >= strv_length(info.names))
-                r = image_catalog_gc(s, users, n_users, &stats, e);
+        *ret_collect = strv_length(remove) >= strv_length(info.names);
         if (ret_removed)
                 *ret_removed = TAKE_PTR(removed);
-        if (ret_stats)
-                *ret_stats = stats;
 finish:
         image_info_done(&info);
+        return r;
+}
+
+int image_catalog_remove(Store *s, const char *key, const ImageUser *users, size_t n_users, bool force,
+                         char ***ret_removed, StoreGcStats *ret_stats, PeapodError *e) {
+        StoreGcStats stats = {};
+        bool collect = false;
+        int r;
+
+        r = image_catalog_untag(s, key, users, n_users, force, ret_removed, &collect, e);
+        if (r < 0)
+                return r;
+        /* Should the gc fail, the names are gone all the same: the caller
+         * learns both. */
+        if (collect)
+                r = image_catalog_gc(s, users, n_users, &stats, e);
+        if (ret_stats)
+                *ret_stats = stats;
         return r;
 }

@@ -55,6 +55,11 @@ int image_catalog_tag(Store *s, const char *key, const char *reference, char **r
  * be NULL) what the gc freed. */
 int image_catalog_remove(Store *s, const char *key, const ImageUser *users, size_t n_users, bool force,
                          char ***ret_removed, StoreGcStats *ret_stats, PeapodError *e);
+/* image_catalog_remove() without the gc, for a caller that runs it
+ * elsewhere (off its loop): ret_collect says whether the image has no name
+ * left, so that image_catalog_gc() is due. */
+int image_catalog_untag(Store *s, const char *key, const ImageUser *users, size_t n_users, bool force,
+                        char ***ret_removed, bool *ret_collect, PeapodError *e);
 
 /* store_gc() keeping every image in users. */
 int image_catalog_gc(Store *s, const ImageUser *users, size_t n_users, StoreGcStats *ret_stats, PeapodError *e);

@@ -246,17 +246,18 @@ int pod_app_start(PodRuntime *rt, Pod *p, App *a, PeapodError *err) {
         return 0;
 }
 
-int pod_app_stop(PodRuntime *rt, Pod *p, App *a) {
+int pod_app_stop_prepare(const Pod *p, const App *a, char **ret_unit) {
+        if (a->state != APP_RUNNING)
+                return -EALREADY;
+        return app_unit_name(p->name, a->name, ret_unit);
+}
+
+int pod_app_stop_finish(PodRuntime *rt, Pod *p, App *a) {
         _cleanup_free_ char *unit = NULL;
         UnitStatus s = {};
         int r;
 
-        if (a->state != APP_RUNNING)
-                return -EALREADY;
         r = app_unit_name(p->name, a->name, &unit);
-        if (r < 0)
-                return r;
-        r = pod_stop_units(rt, p, unit);
         if (r < 0)
                 return r;
         /* Unloaded by the stop, unless something else holds it: the signals
@@ -271,6 +272,19 @@ int pod_app_stop(PodRuntime *rt, Pod *p, App *a) {
                 a->exited_usec = now_usec(CLOCK_REALTIME);
         }
         return pod_save(p, rt->state_dir);
+}
+
+int pod_app_stop(PodRuntime *rt, Pod *p, App *a) {
+        _cleanup_free_ char *unit = NULL;
+        int r;
+
+        r = pod_app_stop_prepare(p, a, &unit);
+        if (r < 0)
+                return r;
+        r = pod_stop_units(rt, p, unit);
+        if (r < 0)
+                return r;
+        return pod_app_stop_finish(rt, p, a);
 }
 
 int pod_app_remove(PodRuntime *rt, Pod *p, App *a, bool force) {

@@ -29,6 +29,13 @@ int pod_app_start(PodRuntime *rt, Pod *p, App *a, PeapodError *err);
 /* Stops a running app (its unit only: the pod and the other apps go on)
  * and records how it ended. -EALREADY: not running. */
 int pod_app_stop(PodRuntime *rt, Pod *p, App *a);
+/* pod_app_stop() in two halves around the stop job of the app's unit, for
+ * a caller that runs that job itself without waiting (peapodd): prepare
+ * gives the unit to stop (-EALREADY: not running); after the job, with the
+ * app's outcome noted from its unit's signals (pod_note_unit_signal()),
+ * finish records it. */
+int pod_app_stop_prepare(const Pod *p, const App *a, char **ret_unit);
+int pod_app_stop_finish(PodRuntime *rt, Pod *p, App *a);
 
 /* Sends signal (1-64) to a running app, or to every running app of p
  * when a is NULL. -EINVAL for another number, -EALREADY when a is not

@@ -73,13 +73,13 @@ static int exec_helper_argv(const App *a, pid_t pid, const char *app_unit, bool 
 
 /* StartTransientUnit for unit: in the pod's slice, bound to the app's unit,
  * with the caller's fds as its stdio. */
-static int exec_unit_message(PodRuntime *rt, const char *unit, const char *desc, const char *slice,
+static int exec_unit_message(sd_bus *bus, const char *unit, const char *desc, const char *slice,
                              const char *app_unit, const int fds[3], const char *helper, char **argv,
                              const char *args_file, sd_bus_message **ret) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         int r;
 
-        r = sd_bus_message_new_method_call(rt->bus, &m, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+        r = sd_bus_message_new_method_call(bus, &m, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
                                            "org.freedesktop.systemd1.Manager", "StartTransientUnit");
         if (r >= 0)
                 r = sd_bus_message_append(m, "ss", unit, "fail");
@@ -113,8 +113,9 @@ static int exec_unit_message(PodRuntime *rt, const char *unit, const char *desc,
         return 0;
 }
 
-int pod_exec_start(PodRuntime *rt, const Pod *p, const App *a, char * const *cmd, char * const *extra_env,
-                   const int fds[3], bool tty, char **ret_unit, PeapodError *err) {
+int pod_exec_message(PodRuntime *rt, sd_bus *bus, const Pod *p, const App *a, char * const *cmd, char * const *extra_env,
+                     const int fds[3], bool tty, sd_bus_message **ret_call, char **ret_unit, char **ret_args_file,
+                     PeapodError *err) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         _cleanup_free_ char *prefix = NULL, *unit = NULL, *app_unit = NULL, *slice = NULL, *helper = NULL,
                             *desc = NULL, *args_file = NULL;
@@ -159,19 +160,31 @@ int pod_exec_start(PodRuntime *rt, const Pod *p, const App *a, char * const *cmd
         r = exec_helper_argv(a, pid, app_unit, tty, cmd, extra_env, &argv, err);
         if (r < 0)
                 return r;
-        r = exec_unit_message(rt, unit, desc, slice, app_unit, fds, helper, argv, args_file, &m);
+        r = exec_unit_message(bus, unit, desc, slice, app_unit, fds, helper, argv, args_file, &m);
         if (r < 0)
                 return r;
 
-        r = systemd_start_transient_unit(rt->bus, m, unit, err);
-        if (r < 0)
-                (void) unlink(args_file);
-        if (r == -EIO)
-                (void) systemd_reset_failed_unit(rt->bus, unit);
-        if (r < 0)
-                return r;
+        *ret_call = TAKE_PTR(m);
         *ret_unit = TAKE_PTR(unit);
+        *ret_args_file = TAKE_PTR(args_file);
         return 0;
+}
+
+int pod_exec_start_result(PodRuntime *rt, const char *unit, const char *result, const UnitStatus *ended,
+                          const char *args_file, PeapodError *err) {
+        int r;
+
+        /* A command that ended within its start job (a fast `exit 7` on a
+         * busy machine) fails the job although it ran: the end it told is
+         * the one that counts (as systemd_start_job_result() judges it). */
+        if (ended && streq_ptr(result, "failed") && unit_status_ran(ended))
+                return 0;
+        r = systemd_start_job_result(rt->bus, unit, result, err);
+        if (r < 0) {
+                (void) unlink(args_file);
+                (void) systemd_reset_failed_unit(rt->bus, unit);
+        }
+        return r;
 }
 
 int pod_exec_poll(PodRuntime *rt, const char *unit, sd_bus_message *signal, AppResult *ret_result, int *ret_status) {

@@ -13,14 +13,24 @@
 #define POD_EXEC_ARGV_MAX 4096
 #define POD_EXEC_ENV_MAX 256
 
-/* Starts the unit and returns its name (the exec's id) at once; the
- * command runs on. extra_env (K=V, may be NULL) is added to the app's
- * environment. tty: fds[0] is a pty the caller made for this command, to
- * become its controlling terminal (peapod-stage1-exec --tty); without it
- * the command never gets one. -ESRCH: the app is not running; err says
- * so. */
-int pod_exec_start(PodRuntime *rt, const Pod *p, const App *a, char * const *cmd, char * const *extra_env,
-                   const int fds[3], bool tty, char **ret_unit, PeapodError *err);
+/* The StartTransientUnit call of the exec unit, built for bus, for a
+ * caller that waits for its job without holding its loop; ret_unit is its
+ * name (the exec's id) and ret_args_file the file the helper reads its
+ * arguments from (removed by the helper once read; by
+ * pod_exec_start_result() if the unit did not start). extra_env (K=V,
+ * may be NULL) is added to the app's environment. tty: fds[0] is a pty
+ * the caller made for this command, to become its controlling terminal
+ * (peapod-stage1-exec --tty); without it the command never gets one.
+ * -ESRCH: the app is not running; err says so. */
+int pod_exec_message(PodRuntime *rt, sd_bus *bus, const Pod *p, const App *a, char * const *cmd, char * const *extra_env,
+                     const int fds[3], bool tty, sd_bus_message **ret_call, char **ret_unit, char **ret_args_file,
+                     PeapodError *err);
+/* Whether the exec unit started, from its start job's result (JobRemoved's,
+ * or "timeout") and its end if one was signalled before (ended, may be
+ * NULL): 0, or -errno with err set, the unit reset and args_file removed. */
+struct UnitStatus;
+int pod_exec_start_result(PodRuntime *rt, const char *unit, const char *result, const struct UnitStatus *ended,
+                          const char *args_file, PeapodError *err);
 
 /* How an exec unit is doing: 1 and the result ("exited", "killed",
  * "dumped") and status once the command has ended, 0 while it runs. The

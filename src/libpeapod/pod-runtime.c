@@ -1215,6 +1215,16 @@ int pod_stop_finish(PodRuntime *rt, Pod *p, bool keep_network, bool slice_stoppe
 }
 
 int pod_remove(PodRuntime *rt, Pod *p) {
+        _cleanup_free_ char *gone = NULL;
+        int r;
+
+        r = pod_remove_detach(rt, p, &gone);
+        if (r < 0)
+                return r;
+        return rm_rf(gone);
+}
+
+int pod_remove_detach(PodRuntime *rt, Pod *p, char **ret_gone) {
         _cleanup_free_ char *dir = NULL, *gone = NULL;
         int r;
 
@@ -1240,7 +1250,8 @@ int pod_remove(PodRuntime *rt, Pod *p) {
         if (rename(dir, gone) < 0)
                 return -errno;
         crash_point("remove-renamed");
-        return rm_rf(gone);
+        *ret_gone = TAKE_PTR(gone);
+        return 0;
 }
 
 int pod_reconcile(PodRuntime *rt, Pod *p) {

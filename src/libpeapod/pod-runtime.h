@@ -97,6 +97,11 @@ int pod_stop_finish(PodRuntime *rt, Pod *p, bool keep_network, bool slice_stoppe
  * (forgetting what cannot be deleted: call pod_network_stop() first to
  * decide otherwise), then every trace on disk. */
 int pod_remove(PodRuntime *rt, Pod *p);
+/* pod_remove() up to the step that decides the pod is gone (its directory
+ * renamed to ret_gone, "pods/.removing-<id>", which no start of peapod
+ * takes for a pod and every start deletes): the caller deletes ret_gone,
+ * which may take a while (rm -rf of the apps' writable layers). */
+int pod_remove_detach(PodRuntime *rt, Pod *p, char **ret_gone);
 
 /* Ask systemd how the pod's apps are doing and record it. Returns 1 if
  * anything changed (and was saved), 0 if not. */

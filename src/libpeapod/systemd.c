@@ -93,13 +93,17 @@ finish:
         return r;
 }
 
+bool unit_status_ran(const UnitStatus *s) {
+        return s->exec_main_code == CLD_KILLED || s->exec_main_code == CLD_DUMPED ||
+               (s->exec_main_code == CLD_EXITED && (s->exec_main_status < 200 || s->exec_main_status > 243));
+}
+
 static bool unit_ran_within_start_job(sd_bus *bus, const char *unit) {
         UnitStatus s = {};
         bool ran = false;
 
         if (systemd_get_unit_status(bus, unit, &s) >= 0)
-                ran = s.exec_main_code == CLD_KILLED || s.exec_main_code == CLD_DUMPED ||
-                      (s.exec_main_code == CLD_EXITED && (s.exec_main_status < 200 || s.exec_main_status > 243));
+                ran = unit_status_ran(&s);
         unit_status_done(&s);
         return ran;
 }

@@ -13,6 +13,8 @@
 #   --file=SRC:DEST  layer 1 also carries host file SRC as DEST, mode 0755
 #                  (repeatable; e.g. a hostile app from tests/hostile)
 #   --workdir=DIR  the config's WorkingDir is DIR (not "/etc")
+#   --many=N       layer 1 also carries N small files (1 KiB each) under
+#                  /many: a layer tree slow to delete
 import gzip, hashlib, io, json, os, sys, tarfile
 
 out = sys.argv[1]
@@ -51,6 +53,9 @@ e1 = [("bin/busybox", bb, None), ("bin/sh", None, "busybox"), ("etc/hostname", b
       ("etc/gone", b"x\n", None), ("etc/keep", b"k\n", None)]
 if big:
     e1.append(("big", os.urandom(8 << 20), None))
+many = next((int(a[len("--many="):]) for a in sys.argv if a.startswith("--many=")), 0)
+for i in range(many):
+    e1.append((f"many/{i // 1000}/{i}", os.urandom(1024), None))
 if salt is not None:
     e1.append(("etc/salt", salt.encode() + b"\n", None))
 if user is not None:
