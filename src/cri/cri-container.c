@@ -991,7 +991,7 @@ static Runtime__V1__ContainerState container_state(const char *state) {
         return RUNTIME__V1__CONTAINER_STATE__CONTAINER_UNKNOWN;
 }
 
-static Runtime__V1__ContainerMetadata *container_metadata(CriArena *a, char **annotations) {
+Runtime__V1__ContainerMetadata *cri_container_metadata(CriArena *a, char **annotations) {
         Runtime__V1__ContainerMetadata *md = cri_arena_new(a, sizeof(*md));
         const char *attempt = cri_pairs_get(annotations, CRI_KEY_ATTEMPT);
 
@@ -1094,7 +1094,7 @@ static int status_on_app(CriQuery *q, sd_bus_message *m) {
         }
         snprintf(id, sizeof(id), "%s%s", c->pod_id, c->app_id);
         st.id = id;
-        st.metadata = container_metadata(&a, i.annotations);
+        st.metadata = cri_container_metadata(&a, i.annotations);
         st.image = container_image(&a, i.annotations);
         r = cri_pairs_to_map(&a, i.annotations, CRI_PREFIX_LABEL, &runtime__v1__container_status__labels_entry__descriptor,
                              &labels, &n_labels);
@@ -1219,7 +1219,7 @@ static int list_on_objects(CriQuery *q, sd_bus_message *m) {
                         runtime__v1__container__init(ct);
                         ct->id = id;
                         ct->pod_sandbox_id = p->id;
-                        ct->metadata = container_metadata(&a, app->annotations);
+                        ct->metadata = cri_container_metadata(&a, app->annotations);
                         ct->image = container_image(&a, app->annotations);
                         if (!ct->metadata || !ct->image) {
                                 r = -ENOMEM;
