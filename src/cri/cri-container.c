@@ -23,7 +23,10 @@
 #include "strv.h"
 
 #define CRI_CONTAINER_BUS_TIMEOUT_USEC (5ULL * 60ULL * 1000000ULL)
-/* How often StopContainer looks whether the app has ended. */
+/* How often StopContainer looks whether the app has ended: soon after the
+ * signal first (most apps end within milliseconds of SIGTERM, and kubelet
+ * waits for the answer), then doubling up to every 100 ms (a GetApp each). */
+#define CRI_STOP_POLL_FIRST_USEC (5ULL * 1000ULL)
 #define CRI_STOP_POLL_USEC (100ULL * 1000ULL)
 #define CRI_STOP_RETRY_USEC (60ULL * 1000ULL * 1000ULL)
 #define APP_NAME_BASE_MAX 50
@@ -821,8 +824,16 @@ int cri_start_container(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMes
 typedef struct ContainerStop {
         ContainerRef ref;
         uint64_t kill_at;       /* CLOCK_MONOTONIC */
+        uint64_t poll_usec;     /* the next wait before GetApp */
         bool killed;
 } ContainerStop;
+
+static uint64_t stop_next_poll(ContainerStop *s) {
+        uint64_t t = s->poll_usec ?: CRI_STOP_POLL_FIRST_USEC;
+
+        s->poll_usec = t * 2 < CRI_STOP_POLL_USEC ? t * 2 : CRI_STOP_POLL_USEC;
+        return t;
+}
 
 static void container_stop_free(void *p) {
         ContainerStop *s = p;
@@ -862,11 +873,13 @@ static int stop_on_killed(CriQuery *q, sd_bus_message *m) {
         if (e && stop_retry(q, e)) {
                 /* A SIGKILL that did not get through is sent again. */
                 s->killed = false;
-                return cri_query_sleep(q, CRI_STOP_POLL_USEC, stop_poll);
+                return cri_query_sleep(q, stop_next_poll(s), stop_poll);
         }
         if (e)
                 return cri_fail_from_bus(q, e);
-        return cri_query_sleep(q, CRI_STOP_POLL_USEC, stop_poll);
+        /* After SIGKILL, soon again. */
+        s->poll_usec = 0;
+        return cri_query_sleep(q, stop_next_poll(s), stop_poll);
 }
 
 static int stop_on_app(CriQuery *q, sd_bus_message *m) {
@@ -877,7 +890,7 @@ static int stop_on_app(CriQuery *q, sd_bus_message *m) {
         int r;
 
         if (e && stop_retry(q, e))
-                return cri_query_sleep(q, CRI_STOP_POLL_USEC, stop_poll);
+                return cri_query_sleep(q, CRI_STOP_POLL_USEC, stop_poll);   /* peapodd away: no hurry */
         if (e)
                 return cri_fail_from_bus(q, e);
         r = sd_bus_message_enter_container(m, 'a', "{sv}");
@@ -904,7 +917,7 @@ static int stop_on_app(CriQuery *q, sd_bus_message *m) {
                 return cri_query_call(q, s->ref.pod_path, PEAPOD_POD_INTERFACE, "Kill", stop_on_killed, "si", s->ref.app_id,
                                       (int32_t) SIGKILL);
         }
-        return cri_query_sleep(q, CRI_STOP_POLL_USEC, stop_poll);
+        return cri_query_sleep(q, stop_next_poll(s), stop_poll);
 }
 
 static int stop_poll(CriQuery *q, sd_bus_message *m) {
@@ -991,7 +1004,7 @@ static Runtime__V1__ContainerState container_state(const char *state) {
         return RUNTIME__V1__CONTAINER_STATE__CONTAINER_UNKNOWN;
 }
 
-static Runtime__V1__ContainerMetadata *container_metadata(CriArena *a, char **annotations) {
+Runtime__V1__ContainerMetadata *cri_container_metadata(CriArena *a, char **annotations) {
         Runtime__V1__ContainerMetadata *md = cri_arena_new(a, sizeof(*md));
         const char *attempt = cri_pairs_get(annotations, CRI_KEY_ATTEMPT);
 
@@ -1094,7 +1107,7 @@ static int status_on_app(CriQuery *q, sd_bus_message *m) {
         }
         snprintf(id, sizeof(id), "%s%s", c->pod_id, c->app_id);
         st.id = id;
-        st.metadata = container_metadata(&a, i.annotations);
+        st.metadata = cri_container_metadata(&a, i.annotations);
         st.image = container_image(&a, i.annotations);
         r = cri_pairs_to_map(&a, i.annotations, CRI_PREFIX_LABEL, &runtime__v1__container_status__labels_entry__descriptor,
                              &labels, &n_labels);
@@ -1219,7 +1232,7 @@ static int list_on_objects(CriQuery *q, sd_bus_message *m) {
                         runtime__v1__container__init(ct);
                         ct->id = id;
                         ct->pod_sandbox_id = p->id;
-                        ct->metadata = container_metadata(&a, app->annotations);
+                        ct->metadata = cri_container_metadata(&a, app->annotations);
                         ct->image = container_image(&a, app->annotations);
                         if (!ct->metadata || !ct->image) {
                                 r = -ENOMEM;

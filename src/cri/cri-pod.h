@@ -92,6 +92,10 @@ typedef struct CriPod {
 } CriPod;
 
 void cri_pod_done(CriPod *p);
+/* The CRI metadata kept in a sandbox's or a container's annotations;
+ * allocated in the arena, NULL when out of memory. */
+Runtime__V1__PodSandboxMetadata *cri_sandbox_metadata(CriArena *a, const CriPod *p);
+Runtime__V1__ContainerMetadata *cri_container_metadata(CriArena *a, char **annotations);
 /* a{sv} of org.peapod1.Pod (GetAll, or one interface of GetManagedObjects). */
 int cri_pod_read(sd_bus_message *m, CriPod *ret);
 /* GetManagedObjects: every pod that is a sandbox. */

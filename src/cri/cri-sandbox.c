@@ -454,7 +454,7 @@ static Runtime__V1__PodSandboxState sandbox_state(const CriPod *p) {
                                               : RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_NOTREADY;
 }
 
-static Runtime__V1__PodSandboxMetadata *sandbox_metadata(CriArena *a, const CriPod *p) {
+Runtime__V1__PodSandboxMetadata *cri_sandbox_metadata(CriArena *a, const CriPod *p) {
         Runtime__V1__PodSandboxMetadata *md = cri_arena_new(a, sizeof(*md));
         const char *attempt = cri_pairs_get(p->annotations, CRI_KEY_ATTEMPT);
 
@@ -484,7 +484,7 @@ static int sandbox_status_answer(CriQuery *q, const CriPod *p, bool verbose) {
         int r;
 
         st.id = p->id;
-        st.metadata = sandbox_metadata(&a, p);
+        st.metadata = cri_sandbox_metadata(&a, p);
         if (!st.metadata)
                 return -ENOMEM;
         st.state = sandbox_state(p);
@@ -628,7 +628,7 @@ static int list_on_objects(CriQuery *q, sd_bus_message *m) {
                 }
                 runtime__v1__pod_sandbox__init(s);
                 s->id = p->id;
-                s->metadata = sandbox_metadata(&a, p);
+                s->metadata = cri_sandbox_metadata(&a, p);
                 if (!s->metadata) {
                         r = -ENOMEM;
                         break;

@@ -5,7 +5,10 @@
  * infra together). One chain of asynchronous bus calls per request: which
  * pods (ListPods, unless one is named), each pod's Slice and Apps (their
  * units), then each unit's CPUUsageNSec, MemoryCurrent and TasksCurrent
- * from systemd, read-only calls that need no privilege. */
+ * from systemd, read-only calls that need no privilege. The labels,
+ * annotations and metadata come with the pod's properties (its and its
+ * apps' Annotations, cri-pod.h), so a label selector is applied before
+ * any unit is read. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +16,7 @@
 
 #include "peapod-bus.h"
 #include "cri.h"
+#include "cri-pod.h"
 #include "log.h"
 #include "string-util.h"
 #include "strv.h"
@@ -28,13 +32,15 @@ typedef struct UnitUsage {
 typedef struct StatsApp {
         char container_id[65];
         char *unit;
+        char **annotations;     /* borrowed from its pod's info */
         UnitUsage usage;
 } StatsApp;
 
 typedef struct StatsPod {
         char *id;
         char *slice;
-        bool found;             /* its properties were read */
+        bool found;             /* its properties were read, and it is wanted */
+        CriPod info;            /* its and its apps' annotations */
         UnitUsage usage;
         StatsApp *apps;
         size_t n_apps;
@@ -51,7 +57,8 @@ typedef struct CriStats {
         StatsKind kind;
         char *filter_pod;       /* a pod id, or NULL */
         char *filter_container; /* a container id, or NULL */
-        bool filter_nothing;    /* a label selector: no labels are known here */
+        bool filter_nothing;    /* filters that contradict each other */
+        char **selector;        /* label selector pairs (of pods or of containers, after kind) */
         StatsPod *pods;
         size_t n_pods;
         size_t next_pod;        /* whose properties come next */
@@ -70,10 +77,12 @@ static void stats_free(void *p) {
                 for (size_t k = 0; k < s->pods[i].n_apps; k++)
                         free(s->pods[i].apps[k].unit);
                 free(s->pods[i].apps);
+                cri_pod_done(&s->pods[i].info);
         }
         free(s->pods);
         free(s->filter_pod);
         free(s->filter_container);
+        strv_free(s->selector);
         free(s);
 }
 
@@ -161,7 +170,11 @@ typedef struct ContainerProto {
 
 /* The writable layer's usage is 0: counting an app's overlay upper dir
  * would walk the tree on every call (kubelet asks every few seconds). */
-static void container_to_proto(const CriStats *s, const StatsApp *a, ContainerProto *c) {
+static int container_to_proto(CriArena *arena, const CriStats *s, const StatsApp *a, ContainerProto *c) {
+        void **labels, **annotations;
+        size_t n_labels, n_annotations;
+        int r;
+
         runtime__v1__container_stats__init(&c->stats);
         runtime__v1__container_attributes__init(&c->attributes);
         runtime__v1__filesystem_usage__init(&c->writable);
@@ -169,6 +182,21 @@ static void container_to_proto(const CriStats *s, const StatsApp *a, ContainerPr
         runtime__v1__uint64_value__init(&c->used);
         runtime__v1__uint64_value__init(&c->inodes);
         c->attributes.id = (char *) a->container_id;
+        c->attributes.metadata = cri_container_metadata(arena, a->annotations);
+        if (!c->attributes.metadata)
+                return -ENOMEM;
+        r = cri_pairs_to_map(arena, a->annotations, CRI_PREFIX_LABEL,
+                             &runtime__v1__container_attributes__labels_entry__descriptor, &labels, &n_labels);
+        if (r >= 0)
+                r = cri_pairs_to_map(arena, a->annotations, CRI_PREFIX_ANNOTATION,
+                                     &runtime__v1__container_attributes__annotations_entry__descriptor, &annotations,
+                                     &n_annotations);
+        if (r < 0)
+                return r;
+        c->attributes.n_labels = n_labels;
+        c->attributes.labels = (Runtime__V1__ContainerAttributes__LabelsEntry **) labels;
+        c->attributes.n_annotations = n_annotations;
+        c->attributes.annotations = (Runtime__V1__ContainerAttributes__AnnotationsEntry **) annotations;
         c->stats.attributes = &c->attributes;
         usage_to_proto(&a->usage, s->now_nsec, &c->usage, &c->stats.cpu, &c->stats.memory, NULL);
         c->writable.timestamp = s->now_nsec;
@@ -177,6 +205,32 @@ static void container_to_proto(const CriStats *s, const StatsApp *a, ContainerPr
         c->writable.used_bytes = &c->used;
         c->writable.inodes_used = &c->inodes;
         c->stats.writable_layer = &c->writable;
+        return 0;
+}
+
+static int pod_attributes(CriArena *arena, const StatsPod *p, Runtime__V1__PodSandboxAttributes *attrs) {
+        void **labels, **annotations;
+        size_t n_labels, n_annotations;
+        int r;
+
+        runtime__v1__pod_sandbox_attributes__init(attrs);
+        attrs->id = p->id;
+        attrs->metadata = cri_sandbox_metadata(arena, &p->info);
+        if (!attrs->metadata)
+                return -ENOMEM;
+        r = cri_pairs_to_map(arena, p->info.annotations, CRI_PREFIX_LABEL,
+                             &runtime__v1__pod_sandbox_attributes__labels_entry__descriptor, &labels, &n_labels);
+        if (r >= 0)
+                r = cri_pairs_to_map(arena, p->info.annotations, CRI_PREFIX_ANNOTATION,
+                                     &runtime__v1__pod_sandbox_attributes__annotations_entry__descriptor, &annotations,
+                                     &n_annotations);
+        if (r < 0)
+                return r;
+        attrs->n_labels = n_labels;
+        attrs->labels = (Runtime__V1__PodSandboxAttributes__LabelsEntry **) labels;
+        attrs->n_annotations = n_annotations;
+        attrs->annotations = (Runtime__V1__PodSandboxAttributes__AnnotationsEntry **) annotations;
+        return 0;
 }
 
 static size_t stats_n_apps(const CriStats *s) {
@@ -189,10 +243,12 @@ static size_t stats_n_apps(const CriStats *s) {
 
 static int stats_answer(CriQuery *q) {
         CriStats *s = q->data;
+        _cleanup_(cri_arena_done) CriArena arena = {};
         _cleanup_free_ ContainerProto *containers = NULL;
         _cleanup_free_ Runtime__V1__ContainerStats **cptrs = NULL;
         size_t n = stats_n_apps(s), k = 0;
         struct timespec ts;
+        int r;
 
         (void) clock_gettime(CLOCK_REALTIME, &ts);
         s->now_nsec = (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
@@ -202,7 +258,9 @@ static int stats_answer(CriQuery *q) {
                 return -ENOMEM;
         for (size_t i = 0; i < s->n_pods; i++)
                 for (size_t j = 0; j < s->pods[i].n_apps; j++, k++) {
-                        container_to_proto(s, &s->pods[i].apps[j], &containers[k]);
+                        r = container_to_proto(&arena, s, &s->pods[i].apps[j], &containers[k]);
+                        if (r < 0)
+                                return r;
                         cptrs[k] = &containers[k].stats;
                 }
 
@@ -246,9 +304,10 @@ static int stats_answer(CriQuery *q) {
                                 continue;
                         }
                         runtime__v1__pod_sandbox_stats__init(&pods[m]);
-                        runtime__v1__pod_sandbox_attributes__init(&attrs[m]);
                         runtime__v1__linux_pod_sandbox_stats__init(&linux_stats[m]);
-                        attrs[m].id = p->id;
+                        r = pod_attributes(&arena, p, &attrs[m]);
+                        if (r < 0)
+                                return r;
                         pods[m].attributes = &attrs[m];
                         usage_to_proto(&p->usage, s->now_nsec, &usage[m], &linux_stats[m].cpu, &linux_stats[m].memory,
                                        &linux_stats[m].process);
@@ -383,8 +442,29 @@ static int stats_next_unit(CriQuery *q) {
 
 static int stats_next_pod(CriQuery *q);
 
+static char **app_annotations(const CriPod *info, const char *app_id) {
+        for (size_t i = 0; i < info->n_apps; i++)
+                if (streq_ptr(info->apps[i].id, app_id))
+                        return info->apps[i].annotations;
+        return NULL;
+}
+
+/* Whether the app is among the containers asked for: kubelet's (an app
+ * without the CRI's name is none of its containers), of the id asked for,
+ * running unless one container is named, its labels matching. */
+static bool app_wanted(const CriStats *s, const StatsPod *p, const char *id, const char *state, char **annotations) {
+        if (!cri_pairs_get(annotations, CRI_KEY_NAME))
+                return false;
+        if (s->filter_container && (!startswith(s->filter_container, p->id) || !streq(s->filter_container + 32, id)))
+                return false;
+        if (s->kind != STATS_CONTAINER && !streq(state, "running"))
+                return false;
+        return s->kind != STATS_CONTAINER_LIST || cri_selector_match(annotations, s->selector);
+}
+
 /* Pod properties: Slice, State, Apps a(sssassssi) (name, id, image, exec,
- * unit, state, result, status). Only running apps have a unit to read. */
+ * unit, state, result, status). Only running apps have a unit to read.
+ * p->info (the same properties as cri-pod.c reads them) is read first. */
 static int read_pod(CriStats *s, StatsPod *p, sd_bus_message *m) {
         _cleanup_free_ char *state = NULL;
         int r;
@@ -407,6 +487,7 @@ static int read_pod(CriStats *s, StatsPod *p, sd_bus_message *m) {
                         while (r >= 0) {
                                 const char *app_name, *id = "", *image, *unit, *app_state, *result;
                                 int32_t status;
+                                char **annotations;
                                 StatsApp *a;
 
                                 r = sd_bus_message_enter_container(m, 'r', "sssassssi");
@@ -421,11 +502,8 @@ static int read_pod(CriStats *s, StatsPod *p, sd_bus_message *m) {
                                         r = sd_bus_message_exit_container(m);
                                 if (r < 0 || strlen(id) != 32)
                                         break;
-                                if (s->filter_container && (!startswith(s->filter_container, p->id) ||
-                                                            !streq(s->filter_container + 32, id)))
-                                        continue;
-                                /* Lists show running containers; ContainerStats any. */
-                                if (s->kind != STATS_CONTAINER && !streq(app_state, "running"))
+                                annotations = app_annotations(&p->info, id);
+                                if (!app_wanted(s, p, id, app_state, annotations))
                                         continue;
                                 a = reallocarray(p->apps, p->n_apps + 1, sizeof(StatsApp));
                                 if (!a) {
@@ -436,6 +514,7 @@ static int read_pod(CriStats *s, StatsPod *p, sd_bus_message *m) {
                                 a = &p->apps[p->n_apps++];
                                 *a = (StatsApp) {};
                                 snprintf(a->container_id, sizeof(a->container_id), "%s%s", p->id, id);
+                                a->annotations = annotations;
                                 if (streq(app_state, "running") && !isempty(unit) && !(a->unit = strdup(unit)))
                                         r = -ENOMEM;
                         }
@@ -464,9 +543,18 @@ static int stats_on_pod(CriQuery *q, sd_bus_message *m) {
         const sd_bus_error *e = sd_bus_message_get_error(m);
         int r;
 
-        /* A pod removed meanwhile (or never there): left out. */
+        /* A pod removed meanwhile (or never there): left out. So is a pod
+         * that is no sandbox (not made by peapod-cri), and one whose labels
+         * do not match. */
         if (!e) {
-                r = read_pod(s, &s->pods[s->next_pod], m);
+                StatsPod *p = &s->pods[s->next_pod];
+
+                r = cri_pod_read(m, &p->info);
+                if (r >= 0)
+                        r = sd_bus_message_rewind(m, true);
+                if (r >= 0 && cri_pod_is_sandbox(&p->info) &&
+                    (s->kind != STATS_POD_LIST || cri_selector_match(p->info.annotations, s->selector)))
+                        r = read_pod(s, p, m);
                 if (r < 0)
                         return r;
         } else if (!sd_bus_error_has_names(e, SD_BUS_ERROR_UNKNOWN_OBJECT, SD_BUS_ERROR_UNKNOWN_METHOD,
@@ -542,17 +630,16 @@ static int stats_start(Cri *cri, GrpcCall *call, CriStats *s) {
         return 0;
 }
 
-static CriStats *stats_new(StatsKind kind, const char *pod, const char *container, size_t n_labels) {
+static CriStats *stats_new(StatsKind kind, const char *pod, const char *container, void **label_selector,
+                           size_t n_label_selector) {
         CriStats *s = calloc(1, sizeof(CriStats));
 
         if (!s)
                 return NULL;
         s->kind = kind;
-        /* Labels are the sandboxes' and containers' own business, kept
-         * with them; none is known here, so a selector matches nothing. */
-        s->filter_nothing = n_labels > 0;
         if ((!isempty(pod) && !(s->filter_pod = strdup(pod))) ||
-            (!isempty(container) && !(s->filter_container = strdup(container)))) {
+            (!isempty(container) && !(s->filter_container = strdup(container))) ||
+            cri_map_to_pairs(label_selector, n_label_selector, &s->selector) < 0) {
                 stats_free(s);
                 return NULL;
         }
@@ -566,7 +653,7 @@ int cri_container_stats(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMes
 
         if (cri_container_id_parse(req->container_id, pod, app) < 0)
                 return grpc_call_fail(call, GRPC_STATUS_NOT_FOUND, "no such container: %s", strna(req->container_id));
-        s = stats_new(STATS_CONTAINER, pod, req->container_id, 0);
+        s = stats_new(STATS_CONTAINER, pod, req->container_id, NULL, 0);
         if (!s)
                 return -ENOMEM;
         return stats_start(cri, call, s);
@@ -587,7 +674,7 @@ int cri_list_container_stats(Cri *cri, GrpcCall *call, CriApi api, const Protobu
                 return cri_reply(call, &none.base);
         s = stats_new(STATS_CONTAINER_LIST,
                       f && !isempty(f->id) ? pod : f ? f->pod_sandbox_id : NULL, f ? f->id : NULL,
-                      f ? f->n_label_selector : 0);
+                      f ? (void **) f->label_selector : NULL, f ? f->n_label_selector : 0);
         if (!s)
                 return -ENOMEM;
         /* An id and a different sandbox: nothing. */
@@ -602,7 +689,7 @@ int cri_pod_sandbox_stats(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCM
 
         if (!is_pod_id(req->pod_sandbox_id))
                 return grpc_call_fail(call, GRPC_STATUS_NOT_FOUND, "no such sandbox: %s", strna(req->pod_sandbox_id));
-        s = stats_new(STATS_POD, req->pod_sandbox_id, NULL, 0);
+        s = stats_new(STATS_POD, req->pod_sandbox_id, NULL, NULL, 0);
         if (!s)
                 return -ENOMEM;
         return stats_start(cri, call, s);
@@ -617,7 +704,8 @@ int cri_list_pod_sandbox_stats(Cri *cri, GrpcCall *call, CriApi api, const Proto
 
         if (f && !isempty(f->id) && !is_pod_id(f->id))
                 return cri_reply(call, &none.base);
-        s = stats_new(STATS_POD_LIST, f ? f->id : NULL, NULL, f ? f->n_label_selector : 0);
+        s = stats_new(STATS_POD_LIST, f ? f->id : NULL, NULL, f ? (void **) f->label_selector : NULL,
+                      f ? f->n_label_selector : 0);
         if (!s)
                 return -ENOMEM;
         return stats_start(cri, call, s);

@@ -10,7 +10,8 @@
 #                                every kind of reference (env: see cmd_images)
 #   crit.py SOCKET images-remove RemoveImage (after images; env: see cmd_images_remove)
 #   crit.py SOCKET exec          ExecSync (output, exit codes, privileges, cap, timeout, cancel)
-#   crit.py SOCKET stats         Container and PodSandbox stats, one and lists, filters
+#   crit.py SOCKET stats         Container and PodSandbox stats, one and lists, filters, labels
+#   crit.py SOCKET stats-not-sandbox  a pod not made through the CRI has none
 #   crit.py SOCKET call METHOD JSON [API]  one call; the answer as JSON, or
 #                                "STATUS message" and exit 2
 #   crit.py SOCKET concurrent    64 calls at once over 8 channels
@@ -467,7 +468,9 @@ def cmd_exec(sock):
 def cmd_stats(sock):
     """Stats of CRIT_PODS (two running pod ids, comma-separated) whose
     running apps are CRIT_RUNNING (container ids), and CRIT_CREATED, a
-    container that is not running."""
+    container that is not running, as crit_pods.py stats-setup makes them:
+    each container labelled stats=NAME (busy, idle, other; later is the
+    created one), annotated note=NAME, each pod labelled stats-pod=a or b."""
     ch = channel(sock)
     # Without CPU accounting in the host's cgroups (a cgroup v1 host
     # without cpuacct, as the lab's container), systemd knows no CPU time:
@@ -536,6 +539,28 @@ def cmd_stats(sock):
         if list_ids(flt):
             fail('ListContainerStats with %s: %s' % (flt, list_ids(flt)))
 
+    # Label selectors match the containers' own labels; the attributes
+    # carry labels, annotations and metadata.
+    names = dict(zip(running, ('busy', 'idle', 'other')))
+    names[created] = 'later'
+    for cid, name in names.items():
+        flt = pb.ContainerStatsFilter(label_selector={'stats': name})
+        want = [cid] if cid in running else []
+        if list_ids(flt) != want:
+            fail('ListContainerStats with label stats=%s: %s, expected %s' % (name, list_ids(flt), want))
+    busy = call(ch, 'ListContainerStats',
+                pb.ListContainerStatsRequest(filter=pb.ContainerStatsFilter(label_selector={'stats': 'busy'})),
+                pb.ListContainerStatsResponse).stats[0].attributes
+    if dict(busy.labels) != {'stats': 'busy'} or dict(busy.annotations) != {'note': 'busy'} or \
+            busy.metadata.name != 'busy':
+        fail('ListContainerStats attributes: %s' % busy)
+    for sel in ({'stats': 'busy', 'other': 'x'}, {'stats': 'Busy'}, {'stats-pod': 'a'}):
+        if list_ids(pb.ContainerStatsFilter(label_selector=sel)):
+            fail('ListContainerStats with labels %s: %s' % (sel, list_ids(pb.ContainerStatsFilter(label_selector=sel))))
+    st = call(ch, 'ContainerStats', pb.ContainerStatsRequest(container_id=created), pb.ContainerStatsResponse).stats
+    if dict(st.attributes.labels) != {'stats': 'later'} or st.attributes.metadata.name != 'later':
+        fail('ContainerStats attributes: %s' % st.attributes)
+
     def check_pod(st, pod, what):
         if st.attributes.id != pod:
             fail('%s: attributes %s' % (what, st.attributes))
@@ -573,10 +598,40 @@ def cmd_stats(sock):
                pb.ListPodSandboxStatsResponse).stats
     if [st.attributes.id for st in one] != [pod_b]:
         fail('ListPodSandboxStats by id: %s' % one)
-    for flt in (pb.PodSandboxStatsFilter(id='0' * 32), pb.PodSandboxStatsFilter(label_selector={'a': 'b'})):
+    for pod, name in ((pod_a, 'a'), (pod_b, 'b')):
+        got = call(ch, 'ListPodSandboxStats',
+                   pb.ListPodSandboxStatsRequest(filter=pb.PodSandboxStatsFilter(label_selector={'stats-pod': name})),
+                   pb.ListPodSandboxStatsResponse).stats
+        if [st.attributes.id for st in got] != [pod]:
+            fail('ListPodSandboxStats with label stats-pod=%s: %s' % (name, [st.attributes.id for st in got]))
+        at = got[0].attributes
+        if dict(at.labels) != {'stats-pod': name} or at.metadata.name != 'stats-' + name or \
+                at.metadata.namespace != 'default':
+            fail('ListPodSandboxStats attributes: %s' % at)
+        check_pod(got[0], pod, 'ListPodSandboxStats stats-pod=%s' % name)
+    for flt in (pb.PodSandboxStatsFilter(id='0' * 32), pb.PodSandboxStatsFilter(label_selector={'a': 'b'}),
+                pb.PodSandboxStatsFilter(label_selector={'stats-pod': 'a', 'stats': 'busy'}),
+                pb.PodSandboxStatsFilter(id=pod_a, label_selector={'stats-pod': 'b'})):
         if call(ch, 'ListPodSandboxStats', pb.ListPodSandboxStatsRequest(filter=flt), pb.ListPodSandboxStatsResponse).stats:
             fail('ListPodSandboxStats with %s is not empty' % flt)
     print('stats: ok')
+
+
+def cmd_stats_not_sandbox(sock):
+    """CRIT_NOT_SANDBOX, a running pod not made through the CRI, has no
+    stats: it is no sandbox."""
+    ch = channel(sock)
+    pod = os.environ['CRIT_NOT_SANDBOX']
+    expect_code(grpc.StatusCode.NOT_FOUND,
+                lambda: call(ch, 'PodSandboxStats', pb.PodSandboxStatsRequest(pod_sandbox_id=pod), pb.PodSandboxStatsResponse),
+                'PodSandboxStats of a pod that is no sandbox')
+    got = call(ch, 'ListPodSandboxStats', pb.ListPodSandboxStatsRequest(), pb.ListPodSandboxStatsResponse).stats
+    if pod in [st.attributes.id for st in got]:
+        fail('ListPodSandboxStats shows a pod that is no sandbox')
+    got = call(ch, 'ListContainerStats', pb.ListContainerStatsRequest(), pb.ListContainerStatsResponse).stats
+    if any(st.attributes.id.startswith(pod) for st in got):
+        fail('ListContainerStats shows an app of a pod that is no sandbox')
+    print('stats-not-sandbox: ok')
 
 
 def cmd_call(sock, method, body, api='v1'):
@@ -773,7 +828,7 @@ def main():
         cmd_call(sys.argv[1], sys.argv[3], sys.argv[4], *sys.argv[5:6])
         return
     if len(sys.argv) != 3:
-        fail('usage: crit.py SOCKET basics|concurrent|stall|version|status|images|exec|stats, '
+        fail('usage: crit.py SOCKET basics|concurrent|stall|version|status|images|exec|stats|stats-not-sandbox, '
              'or SOCKET call METHOD JSON [API]')
     sock, what = sys.argv[1], sys.argv[2]
     if what == 'basics':
@@ -782,6 +837,8 @@ def main():
         cmd_exec(sock)
     elif what == 'stats':
         cmd_stats(sock)
+    elif what == 'stats-not-sandbox':
+        cmd_stats_not_sandbox(sock)
     elif what == 'images':
         cmd_images(sock)
     elif what == 'images-remove':

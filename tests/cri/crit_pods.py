@@ -12,6 +12,7 @@
 #   crit_pods.py SOCKET mounts API      host paths (a symlink among them) read-only and read-write
 #   crit_pods.py SOCKET save FILE       a sandbox and a running container, described in FILE
 #   crit_pods.py SOCKET check FILE      they are as FILE says (after restarts), then removed
+#   crit_pods.py SOCKET stats-setup FILE two sandboxes with labelled containers for crit.py stats, described in FILE
 import json
 import os
 import re
@@ -589,12 +590,46 @@ def cmd_check(sock, path):
     print('check: ok')
 
 
+def cmd_stats_setup(sock, path):
+    """Sandbox a (labels stats-pod=a) with busy (used some CPU) and idle
+    running and later created, sandbox b (stats-pod=b) with other running;
+    each container labelled stats=NAME. FILE gets the ids as crit.py
+    stats wants them."""
+    ch = channel(sock)
+    made = {}
+    running, created = [], []
+    containers = {'a': [('busy', ['sh', '-c', 'i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; exec sleep 100000']),
+                        ('idle', ['sleep', '100000']), ('later', None)],
+                  'b': [('other', ['sh', '-c', 'cat /proc/self/status >/dev/null; exec sleep 100000'])]}
+    for pod in ('a', 'b'):
+        cfg = sandbox_config('stats-' + pod)
+        cfg.labels.clear()
+        cfg.labels['stats-pod'] = pod
+        sid = run_sandbox(ch, 'v1', cfg)
+        made[pod] = sid
+        for name, command in containers[pod]:
+            cid = create(ch, 'v1', sid, cfg, container_config(name, command or ['sleep', '100000'],
+                                                              labels={'stats': name}, annotations={'note': name}))
+            made[name] = cid
+            if command:
+                start(ch, 'v1', cid)
+                running.append(cid)
+            else:
+                created.append(cid)
+    for cid in running:
+        wait_state(ch, 'v1', cid, pb.CONTAINER_RUNNING)
+    made['running'] = running
+    made['created'] = created[0]
+    with open(path, 'w') as f:
+        json.dump(made, f)
+
+
 def main():
     if len(sys.argv) != 4:
-        fail('usage: crit_pods.py SOCKET lifecycle|pair|security|refusals|logs|mounts API | save|check FILE')
+        fail('usage: crit_pods.py SOCKET lifecycle|pair|security|refusals|logs|mounts API | save|check|stats-setup FILE')
     sock, what, arg = sys.argv[1:]
     cmds = {'lifecycle': cmd_lifecycle, 'logs': cmd_logs, 'mounts': cmd_mounts, 'pair': cmd_pair, 'security': cmd_security, 'refusals': cmd_refusals,
-            'save': cmd_save, 'check': cmd_check}
+            'save': cmd_save, 'check': cmd_check, 'stats-setup': cmd_stats_setup}
     if what not in cmds:
         fail('unknown check ' + what)
     cmds[what](sock, arg)

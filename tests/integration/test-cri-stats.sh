@@ -5,53 +5,52 @@
 # does not run (no figures); ListContainerStats with each filter (running
 # containers only); PodSandboxStats (the pod's slice: CPU, memory,
 # processes, its running containers) and ListPodSandboxStats; NOT_FOUND for
-# unknown or malformed ids, nothing for filters that match nothing. Pods
-# and apps are made with the peapod CLI (container id = pod id + app id).
+# unknown or malformed ids, nothing for filters that match nothing; label
+# selectors that match one container (or sandbox) and not another, and
+# the stats' attributes with the CRI's labels, annotations and metadata.
+# Sandboxes and containers are made through the CRI (crit_pods.py
+# stats-setup); a pod made with the peapod CLI is no sandbox and has no
+# stats here.
 . "$(dirname "$0")/lib.sh"
 CRI=${CRI:-/usr/libexec/peapod/peapod-cri}
 CRIT="$(dirname "$(realpath "$0")")/../cri/crit.py"
+CRIT_PODS="$(dirname "$(realpath "$0")")/../cri/crit_pods.py"
 [ -x "$CRI" ] || fail "$CRI is not installed (its build needs libnghttp2-dev, libprotobuf-c-dev and protobuf-c-compiler: tools/install-deps)"
 T=$(mktemp -d)
 PID=""
+k8s_pods() { $PEAPOD list --format=json | jq -r '.[] | select(.name | startswith("k8s-")) | .id'; }
 cleanup() {
         [ -z "$PID" ] || kill "$PID" 2>/dev/null || true
+        for p in $(k8s_pods 2>/dev/null); do $PEAPOD rm --force "$p" >/dev/null 2>&1 || true; done
         cleanup_pods
         rm -rf "$T"
 }
 trap cleanup EXIT
-
-app_id() { $PEAPOD app status --format=json "$1" "$2" | jq -r .id; }
-running() { [ "$($PEAPOD app status --format=json "$1" "$2" | jq -r .state)" = running ]; }
-
-a=$PFX-stats-a
-b=$PFX-stats-b
-a_id=$($PEAPOD pod create --name="$a")
-b_id=$($PEAPOD pod create --name="$b")
-# Some CPU time first, then quiet.
-$PEAPOD app add -q --start --name=busy "$a" busybox -- sh -c 'i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; exec sleep 100000' ||
-        fail "app add busy"
-$PEAPOD app add -q --start --name=idle "$a" busybox -- sleep 100000 || fail "app add idle"
-$PEAPOD app add -q --name=later "$a" busybox -- sleep 100000 || fail "app add later"
-$PEAPOD app add -q --start --name=other "$b" busybox -- sh -c 'cat /proc/self/status >/dev/null; exec sleep 100000' ||
-        fail "app add other"
-for x in "$a busy" "$a idle" "$b other"; do
-        wait_for 30 running $x || fail "app $x does not run"
-done
+running_cli() { [ "$($PEAPOD app status --format=json "$cli" cli | jq -r .state)" = running ]; }
 
 "$CRI" --listen="$T/cri.sock" 2>"$T/log" &
 PID=$!
 wait_for 10 test -S "$T/cri.sock" || fail "peapod-cri made no socket: $(cat "$T/log")"
+"$CRIT_PODS" "$T/cri.sock" stats-setup "$T/made.json" || fail "stats-setup: $(tail -5 "$T/log")"
+a_id=$(jq -r .a "$T/made.json")
+b_id=$(jq -r .b "$T/made.json")
+# Not a sandbox: never in the stats.
+cli=$PFX-stats-cli
+cli_id=$($PEAPOD pod create --name="$cli")
+$PEAPOD app add -q --start --name=cli "$cli" busybox -- sleep 100000 || fail "app add cli"
 
 # What systemd knows is what the CRI gets: no CPU time where it has none.
-unit=$($PEAPOD app status --format=json "$a" busy | jq -r .unit)
-[ -n "$unit" ] && [ "$unit" != null ] || fail "no unit for app busy"
+unit=$($PEAPOD app status --format=json "$a_id" busy-0 | jq -r .unit)
+[ -n "$unit" ] && [ "$unit" != null ] || fail "no unit for container busy"
 no_cpu=0
 [ "$(systemctl show -P CPUUsageNSec "$unit")" != "[not set]" ] || { no_cpu=1; say "systemd has no CPU accounting here"; }
 [ "$(systemctl show -P MemoryCurrent "$unit")" != "[not set]" ] || fail "systemd has no memory accounting for $unit"
 
 CRIT_NO_CPU=$no_cpu CRIT_PODS=$a_id,$b_id \
-CRIT_RUNNING=$a_id$(app_id "$a" busy),$a_id$(app_id "$a" idle),$b_id$(app_id "$b" other) \
-CRIT_CREATED=$a_id$(app_id "$a" later) \
+CRIT_RUNNING=$(jq -r '.running | join(",")' "$T/made.json") \
+CRIT_CREATED=$(jq -r .created "$T/made.json") \
         "$CRIT" "$T/cri.sock" stats || fail "the stats checks failed: $(tail -5 "$T/log")"
+wait_for 30 running_cli || fail "app cli does not run"
+CRIT_NOT_SANDBOX=$cli_id "$CRIT" "$T/cri.sock" stats-not-sandbox || fail "a pod that is no sandbox has stats"
 kill -0 "$PID" || fail "peapod-cri died: $(cat "$T/log")"
 say "ok"
