@@ -44,3 +44,7 @@ bool user_spec_is_valid(const char *s) {
                 return user_part_is_valid(s, strlen(s));
         return user_part_is_valid(s, (size_t) (colon - s)) && user_part_is_valid(colon + 1, strlen(colon + 1));
 }
+
+bool overlay_dir_is_valid(const char *s) {
+        return !isempty(s) && s[0] == '/' && !strpbrk(s, ",:\\");
+}

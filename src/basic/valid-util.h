@@ -27,3 +27,9 @@ bool env_assignment_is_valid(const char *s);
 bool user_part_is_valid(const char *s, size_t n);
 /* USER or USER:GROUP, each part as above; NULL and "" are invalid. */
 bool user_spec_is_valid(const char *s);
+
+/* A directory of an app's overlay (a lower layer, the upper or the work
+ * directory), as stage0 passes it and the stage1 helper mounts it: an
+ * absolute path without ',' or ':' (overlayfs splits its options at ','
+ * and its lowerdir list at ':') or '\' (its escape). */
+bool overlay_dir_is_valid(const char *s);

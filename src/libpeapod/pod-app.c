@@ -220,9 +220,9 @@ int pod_app_start(PodRuntime *rt, Pod *p, App *a, PeapodError *err) {
                 return r;
 
         app_release_unit(rt, p, a);
-        r = app_mount_rootfs(rt, p, a);
+        r = app_prepare_rootfs(rt, p, a);
         if (r < 0)
-                return peapod_error_set(err, r, "Failed to mount the root of app %s: %s", a->name, strerror(-r));
+                return peapod_error_set(err, r, "Failed to prepare the root of app %s: %s", a->name, strerror(-r));
 
         for (unsigned i = 0;; i++) {
                 PeapodError e = {};

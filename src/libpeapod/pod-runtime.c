@@ -24,6 +24,7 @@
 #include "subprocess.h"
 #include "systemd.h"
 #include "time-util.h"
+#include "valid-util.h"
 
 #define INIT_READY_TIMEOUT_MS 10000
 #define APP_STOP_TIMEOUT_USEC (10ULL * 1000000ULL)
@@ -34,42 +35,15 @@ int app_dir(PodRuntime *rt, const Pod *p, const App *a, const char *sub, char **
                        : 0;
 }
 
-/* Errors of fsopen() meaning "not here" rather than "failed". */
-#define IN_SET_ERRNO_FALLBACK(e) ((e) == ENOSYS || (e) == EPERM || (e) == ENODEV)
-
-/* overlayfs splits its options at ',' and its lowerdir list at ':'. */
-static bool overlay_path_is_safe(const char *s) {
-        return !strpbrk(s, ",:\\");
-}
-
-/* The new mount API takes one lower dir per "lowerdir+" (kernel 6.8+), with
- * no limit on their number or total length. -EOPNOTSUPP when the kernel
- * (or a seccomp filter, as in a container) does not offer that, so the
- * caller falls back to mount(2). */
-static int overlay_mount_fsconfig(char * const *lowerdirs, const char *upper, const char *work, const char *target) {
-        _cleanup_close_ int fs_fd = -EBADF, mnt_fd = -EBADF;
-
-        fs_fd = fsopen("overlay", FSOPEN_CLOEXEC);
-        if (fs_fd < 0)
-                return IN_SET_ERRNO_FALLBACK(errno) ? -EOPNOTSUPP : -errno;
-        FOREACH_STRV(d, lowerdirs)
-                if (fsconfig(fs_fd, FSCONFIG_SET_STRING, "lowerdir+", d, 0) < 0)
-                        return errno == EINVAL ? -EOPNOTSUPP : -errno;
-        if (fsconfig(fs_fd, FSCONFIG_SET_STRING, "upperdir", upper, 0) < 0 ||
-            fsconfig(fs_fd, FSCONFIG_SET_STRING, "workdir", work, 0) < 0 ||
-            fsconfig(fs_fd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
-                return -errno;
-        mnt_fd = fsmount(fs_fd, FSMOUNT_CLOEXEC, MOUNT_ATTR_NODEV);
-        if (mnt_fd < 0)
-                return -errno;
-        if (move_mount(mnt_fd, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) < 0)
-                return -errno;
-        return 0;
-}
-
-int app_mount_rootfs(PodRuntime *rt, const Pod *p, const App *a) {
-        _cleanup_free_ char *upper = NULL, *work = NULL, *rootfs = NULL, *opts = NULL, *lower = NULL;
-        long page = sysconf(_SC_PAGESIZE);
+/* The app's overlay is mounted by the stage1 helper, in the app's own mount
+ * namespace (contract 3): mounted here, in the host's, each app root was a
+ * mount unit of PID 1, and PID 1 and the executor of every unit with a
+ * mount namespace reread the whole table at every mount event, which made
+ * the start of pod 1000 nine times as slow as that of pod 10. What stays
+ * here: the check of the paths (refused before any unit exists) and the
+ * directories. */
+int app_prepare_rootfs(PodRuntime *rt, const Pod *p, const App *a) {
+        _cleanup_free_ char *upper = NULL, *work = NULL, *rootfs = NULL;
         int r;
 
         if (app_dir(rt, p, a, "upper", &upper) < 0 || app_dir(rt, p, a, "work", &work) < 0 ||
@@ -77,37 +51,21 @@ int app_mount_rootfs(PodRuntime *rt, const Pod *p, const App *a) {
                 return -ENOMEM;
         if (strv_length(a->lowerdirs) == 0)
                 return -EINVAL;
-        /* Checked for both ways of mounting: the fallback joins them into one
-         * option string. */
-        if (!overlay_path_is_safe(upper) || !overlay_path_is_safe(work))
+        if (!overlay_dir_is_valid(upper) || !overlay_dir_is_valid(work))
                 return -EINVAL;
         FOREACH_STRV(d, a->lowerdirs)
-                if (!overlay_path_is_safe(d) || d[0] != '/')
+                if (!overlay_dir_is_valid(d))
                         return -EINVAL;
         FOREACH_STRV(d, ((char *[]) { upper, work, rootfs, NULL })) {
                 r = mkdir_p(d, 0755);
                 if (r < 0)
                         return r;
         }
-        if (path_is_mount_point(rootfs) > 0)
-                return 0;
-        r = overlay_mount_fsconfig(a->lowerdirs, upper, work, rootfs);
-        if (r != -EOPNOTSUPP)
-                return r;
-
-        lower = strv_join(a->lowerdirs, ":");
-        if (!lower)
-                return -ENOMEM;
-        if (asprintf(&opts, "lowerdir=%s,upperdir=%s,workdir=%s", lower, upper, work) < 0)
-                return -ENOMEM;
-        /* mount(2) copies at most one page of options. */
-        if (page > 0 && strlen(opts) >= (size_t) page)
-                return -E2BIG;
-        if (mount("overlay", rootfs, "overlay", MS_NODEV, opts) < 0)
-                return -errno;
         return 0;
 }
 
+/* Only an older peapodd mounted app roots on the host: a pod it started
+ * keeps that mount until its end. */
 void app_umount_rootfs(PodRuntime *rt, const Pod *p, const App *a) {
         _cleanup_free_ char *rootfs = NULL;
 
@@ -505,6 +463,26 @@ static int app_isolation_argv(PodRuntime *rt, const Pod *p, const App *a, char *
         return 0;
 }
 
+/* The layers of the overlay that the helper mounts on the app's root.
+ * None for a root that an older peapodd mounted on the host and that is
+ * still there (a pod it started, whose app restarts): a second overlay on
+ * the same upper directory would be refused, or undefined. */
+static int app_overlay_argv(PodRuntime *rt, const Pod *p, const App *a, const char *rootfs, char ***argv) {
+        _cleanup_free_ char *upper = NULL, *work = NULL;
+        int r;
+
+        if (path_is_mount_point(rootfs) > 0)
+                return 0;
+        if (app_dir(rt, p, a, "upper", &upper) < 0 || app_dir(rt, p, a, "work", &work) < 0)
+                return -ENOMEM;
+        FOREACH_STRV(d, a->lowerdirs)
+                if ((r = strv_extendf(argv, "--lower=%s", d)) < 0)
+                        return r;
+        if ((r = strv_extendf(argv, "--upper=%s", upper)) < 0 || (r = strv_extendf(argv, "--work=%s", work)) < 0)
+                return r;
+        return 0;
+}
+
 /* Resource limits of the app's unit; 0 = not set. */
 static int app_append_limits(sd_bus_message *m, const App *a) {
         int r;
@@ -593,6 +571,8 @@ int app_unit_message(PodRuntime *rt, sd_bus *bus, const Pod *p, const App *a, co
                 r = asprintf(&arg, "--scope=%s", scope) < 0 ? -ENOMEM : strv_consume(&argv, arg);
         if (r >= 0)
                 r = asprintf(&arg, "--rootfs=%s", rootfs) < 0 ? -ENOMEM : strv_consume(&argv, arg);
+        if (r >= 0)
+                r = app_overlay_argv(rt, p, a, rootfs, &argv);
         if (r >= 0)
                 r = asprintf(&arg, "--app-id=%s", a->id) < 0 ? -ENOMEM : strv_consume(&argv, arg);
         /* journalctl shows the identifier: the name, which a reader knows;
@@ -860,9 +840,9 @@ int pod_start_prepare(PodRuntime *rt, Pod *p, PeapodError *err) {
 
         r = pod_volumes_setup(rt, p, err);
         for (size_t i = 0; r >= 0 && i < p->n_apps; i++) {
-                r = app_mount_rootfs(rt, p, &p->apps[i]);
+                r = app_prepare_rootfs(rt, p, &p->apps[i]);
                 if (r < 0)
-                        peapod_error_set(err, r, "Failed to mount the root of app %s: %s", p->apps[i].name, strerror(-r));
+                        peapod_error_set(err, r, "Failed to prepare the root of app %s: %s", p->apps[i].name, strerror(-r));
         }
         if (r >= 0)
                 crash_point("start-mounted");

@@ -129,7 +129,9 @@ int app_check_stage1(PodRuntime *rt, const Pod *p, const App *a, PeapodError *er
 int pod_volume_setup(PodRuntime *rt, const Pod *p, const Volume *v, PeapodError *err);
 void pod_volume_teardown(PodRuntime *rt, const Pod *p, const Volume *v);
 int app_dir(PodRuntime *rt, const Pod *p, const App *a, const char *sub, char **ret);
-int app_mount_rootfs(PodRuntime *rt, const Pod *p, const App *a);
+/* Checks the app's overlay paths and makes its directories; the stage1
+ * helper mounts the overlay in the app's mount namespace. */
+int app_prepare_rootfs(PodRuntime *rt, const Pod *p, const App *a);
 void app_umount_rootfs(PodRuntime *rt, const Pod *p, const App *a);
 int app_start_unit(PodRuntime *rt, const Pod *p, App *a, const char *slice, const char *scope,
                    const AppStdin *in, PeapodError *err);

@@ -358,11 +358,13 @@ static int setup_root(const AppArgs *a) {
         _cleanup_close_ int root_fd = -EBADF;
         int r;
 
-        /* pivot_root() wants a mount point; binding the rootfs onto itself
-         * (in our own mount namespace) makes one whatever the caller did.
-         * Recursive, so that volumes mounted below it come along. */
-        if (mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
-                return log_error_errno(errno, "Failed to bind %s onto itself: %m", rootfs);
+        /* pivot_root() wants a mount point: the app's overlay, mounted here
+         * in our own mount namespace, so that the host's mount table holds
+         * nothing per app (PID 1 and every unit's executor read all of it
+         * at every mount event). */
+        r = stage1_app_mount_root(a);
+        if (r < 0)
+                return r;
         root_fd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (root_fd < 0)
                 return log_error_errno(errno, "Failed to open %s: %m", rootfs);
@@ -538,8 +540,9 @@ static int run(int argc, char *argv[]) {
         pid_ns_for_children_changed = true;
         pod_done(&pod);
 
-        /* Slave, not private: an unmount of the rootfs on the host (gc)
-         * still reaches this copy, while nothing we mount leaks back. */
+        /* Slave, not private: unmounts on the host still reach this copy
+         * (a volume's pin at the pod's end), while nothing we mount, the
+         * app's overlay first, leaks back. */
         if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0) {
                 log_error_errno(errno, "Failed to make a mount namespace: %m");
                 return STAGE1_APP_EXIT_SETUP;

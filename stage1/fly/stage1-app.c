@@ -94,23 +94,25 @@ static int bind_host_trees(int root_fd) {
         return 0;
 }
 
-static int setup_root(const char *rootfs, bool read_only) {
+static int setup_root(const AppArgs *a) {
+        const char *rootfs = a->rootfs;
         _cleanup_close_ int root_fd = -EBADF;
         int r;
 
-        /* Our own mount namespace, a slave of the host's: nothing we bind
-         * shows on the host, unmounts of the root on the host reach us. */
+        /* Our own mount namespace, a slave of the host's: nothing we mount
+         * (the app's overlay, the host trees) shows on the host. */
         if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
                 return log_error_errno(errno, "Failed to make a mount namespace: %m");
-        if (mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
-                return log_error_errno(errno, "Failed to bind %s onto itself: %m", rootfs);
+        r = stage1_app_mount_root(a);
+        if (r < 0)
+                return r;
         root_fd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (root_fd < 0)
                 return log_error_errno(errno, "Failed to open %s: %m", rootfs);
         r = bind_host_trees(root_fd);
         if (r < 0)
                 return r;
-        if (read_only &&
+        if (a->readonly_rootfs &&
             mount_setattr(root_fd, "", AT_EMPTY_PATH, &(struct mount_attr) { .attr_set = MOUNT_ATTR_RDONLY },
                           sizeof(struct mount_attr)) < 0)
                 return log_error_errno(errno, "Failed to make the app's root read-only: %m");
@@ -147,7 +149,7 @@ static _noreturn_ void child_main(const AppArgs *a, int out_fd, int err_fd) {
         int r;
 
         (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (setup_root(a->rootfs, a->readonly_rootfs) < 0 || enter_workdir(a->workdir ?: "/") < 0)
+        if (setup_root(a) < 0 || enter_workdir(a->workdir ?: "/") < 0)
                 _exit(STAGE1_APP_EXIT_SETUP);
         /* A pty of the host's /dev/pts, which fly apps see anyway. */
         if (a->tty && stage1_pty_for_app() < 0)

@@ -13,6 +13,7 @@
 #include "stage1-mount.h"
 #include "stage1-util.h"
 #include "strv.h"
+#include "valid-util.h"
 
 /* Files of /proc that tell about the host's kernel (memory, keys, timers,
  * the scheduler) rather than the pod: covered with /dev/null, as docker
@@ -142,5 +143,70 @@ int stage1_mask_sys_firmware(int sys_fd) {
         r = mask_at(sys_fd, "firmware", true);
         if (r < 0)
                 return log_error_errno(r, "Failed to mask /sys/firmware: %m");
+        return 0;
+}
+
+/* Errors of fsopen() and of "lowerdir+" meaning "not offered here" (an old
+ * kernel, a seccomp filter as in a container) rather than "failed". */
+static int overlay_mount_fsconfig(char * const *lowers, const char *upper, const char *work, const char *target) {
+        _cleanup_close_ int fs_fd = -EBADF, mnt_fd = -EBADF;
+
+        fs_fd = fsopen("overlay", FSOPEN_CLOEXEC);
+        if (fs_fd < 0)
+                return errno == ENOSYS || errno == EPERM || errno == ENODEV ? -EOPNOTSUPP : -errno;
+        FOREACH_STRV(d, lowers)
+                if (fsconfig(fs_fd, FSCONFIG_SET_STRING, "lowerdir+", d, 0) < 0)
+                        return errno == EINVAL ? -EOPNOTSUPP : -errno;
+        if (fsconfig(fs_fd, FSCONFIG_SET_STRING, "upperdir", upper, 0) < 0 ||
+            fsconfig(fs_fd, FSCONFIG_SET_STRING, "workdir", work, 0) < 0 ||
+            fsconfig(fs_fd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+                return -errno;
+        mnt_fd = fsmount(fs_fd, FSMOUNT_CLOEXEC, MOUNT_ATTR_NODEV);
+        if (mnt_fd < 0)
+                return -errno;
+        if (move_mount(mnt_fd, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+                return -errno;
+        return 0;
+}
+
+int stage1_mount_overlay(char * const *lowers, const char *upper, const char *work, const char *target) {
+        _cleanup_free_ char *lower = NULL, *opts = NULL;
+        long page = sysconf(_SC_PAGESIZE);
+        int r;
+
+        if (!lowers || !lowers[0] || !overlay_dir_is_valid(upper) || !overlay_dir_is_valid(work))
+                return -EINVAL;
+        FOREACH_STRV(d, lowers)
+                if (!overlay_dir_is_valid(d))
+                        return -EINVAL;
+
+        r = overlay_mount_fsconfig(lowers, upper, work, target);
+        if (r != -EOPNOTSUPP)
+                return r;
+
+        lower = strv_join(lowers, ":");
+        if (!lower)
+                return -ENOMEM;
+        if (asprintf(&opts, "lowerdir=%s,upperdir=%s,workdir=%s", lower, upper, work) < 0)
+                return -ENOMEM;
+        /* mount(2) copies at most one page of options. */
+        if (page > 0 && strlen(opts) >= (size_t) page)
+                return -E2BIG;
+        if (mount("overlay", target, "overlay", MS_NODEV, opts) < 0)
+                return -errno;
+        return 0;
+}
+
+int stage1_app_mount_root(const AppArgs *a) {
+        int r;
+
+        if (a->upper) {
+                r = stage1_mount_overlay(a->lowers, a->upper, a->work, a->rootfs);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to mount the app's overlay on %s: %m", a->rootfs);
+                return 0;
+        }
+        if (mount(a->rootfs, a->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
+                return log_error_errno(errno, "Failed to bind %s onto itself: %m", a->rootfs);
         return 0;
 }

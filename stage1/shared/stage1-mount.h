@@ -33,3 +33,19 @@ int stage1_mount_tree_read_only(int fd);
  * before a chroot or pivot (mountinfo's paths are relative to the root).
  * Exposed for its test. */
 int stage1_mount_tree_read_only_remount(int fd);
+
+/* Mounts an overlay of lowers (the top layer first), upper and work on
+ * target, nodev, in the caller's mount namespace: with the new mount API
+ * (one "lowerdir+" per layer, Linux 6.8, no limit on their number or
+ * length), else with mount(2) (one page of options). Every path must pass
+ * overlay_dir_is_valid(). -errno, without logging. */
+int stage1_mount_overlay(char * const *lowers, const char *upper, const char *work, const char *target);
+
+typedef struct AppArgs AppArgs;
+
+/* Makes the app's root a mount point in the caller's mount namespace (the
+ * helper's own, a slave of the host's: nothing mounted here reaches the
+ * host's table): the overlay of --lower=, --upper= and --work= on
+ * --rootfs (contract 3), or, without them, --rootfs bound onto itself
+ * recursively (a version 2 stage0 mounted it already). Logs why it fails. */
+int stage1_app_mount_root(const AppArgs *a);

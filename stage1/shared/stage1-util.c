@@ -154,7 +154,10 @@ static void app_help(void) {
                "  -h --help          Show this help\n"
                "     --leader=PID    Host pid of the pod's PID 1\n"
                "     --scope=UNIT    Unit whose cgroup the leader must be in\n"
-               "     --rootfs=DIR    The app's root file system\n"
+               "     --rootfs=DIR    The app's root file system (the overlay's mount point)\n"
+               "     --lower=DIR     A lower layer of the app's overlay, the top one first (repeatable)\n"
+               "     --upper=DIR     The overlay's writable layer\n"
+               "     --work=DIR      The overlay's work directory\n"
                "     --app-id=ID     The app's id (identifier of its journal streams unless --app-name)\n"
                "     --app-name=NAME Identifier of the app's journal streams\n"
                "     --workdir=DIR   Working directory inside the app (default /)\n"
@@ -212,6 +215,8 @@ int bind_spec_parse(const char *s, BindSpec *ret, const char **ret_reason) {
 void app_args_done(AppArgs *a) {
         strv_free(a->env);
         a->env = NULL;
+        strv_free(a->lowers);
+        a->lowers = NULL;
         stage1_security_done(&a->sec);
         for (size_t i = 0; i < a->n_binds; i++)
                 bind_spec_done(&a->binds[i]);
@@ -224,7 +229,7 @@ void app_args_done(AppArgs *a) {
 int app_args_parse(int argc, char *argv[], AppArgs *ret) {
         enum {
                 ARG_LEADER = 0x100, ARG_SCOPE, ARG_ROOTFS, ARG_APP_ID, ARG_APP_NAME, ARG_WORKDIR, ARG_ENV,
-                ARG_READONLY_ROOTFS, ARG_PID_NAMESPACE, ARG_BIND, ARG_ETC_DIR, ARG_TTY,
+                ARG_READONLY_ROOTFS, ARG_PID_NAMESPACE, ARG_BIND, ARG_ETC_DIR, ARG_TTY, ARG_LOWER, ARG_UPPER, ARG_WORK,
         };
         static const struct option options[] = {
                 { "help",            no_argument,       NULL, 'h'                 },
@@ -240,11 +245,15 @@ int app_args_parse(int argc, char *argv[], AppArgs *ret) {
                 { "bind",            required_argument, NULL, ARG_BIND            },
                 { "etc-dir",         required_argument, NULL, ARG_ETC_DIR         },
                 { "tty",             no_argument,       NULL, ARG_TTY             },
+                { "lower",           required_argument, NULL, ARG_LOWER           },
+                { "upper",           required_argument, NULL, ARG_UPPER           },
+                { "work",            required_argument, NULL, ARG_WORK            },
                 STAGE1_SECURITY_OPTIONS,
                 {}
         };
         _cleanup_(app_args_done) AppArgs a = {};
-        _cleanup_strv_free_ char **env = NULL;
+        _cleanup_strv_free_ char **env = NULL, **lowers = NULL;
+        size_t n_lowers = 0;
         const char *reason;
         struct stat st;
         int c, r;
@@ -291,6 +300,26 @@ int app_args_parse(int argc, char *argv[], AppArgs *ret) {
                                 return log_error_errno(EINVAL, "Invalid working directory '%s': it must be an absolute path.", optarg);
                         a.workdir = optarg;
                         break;
+                /* overlay_dir_is_valid(): the rule stage0 applies too. */
+                case ARG_LOWER:
+                        if (n_lowers >= STAGE1_LOWERS_MAX)
+                                return log_error_errno(E2BIG, "Too many --lower= (at most %d).", STAGE1_LOWERS_MAX);
+                        if (!overlay_dir_is_valid(optarg))
+                                return log_error_errno(EINVAL, "Invalid --lower='%s'.", optarg);
+                        if (strv_extend(&lowers, optarg) < 0)
+                                return log_oom();
+                        n_lowers++;
+                        break;
+                case ARG_UPPER:
+                        if (!overlay_dir_is_valid(optarg))
+                                return log_error_errno(EINVAL, "Invalid --upper='%s'.", optarg);
+                        a.upper = optarg;
+                        break;
+                case ARG_WORK:
+                        if (!overlay_dir_is_valid(optarg))
+                                return log_error_errno(EINVAL, "Invalid --work='%s'.", optarg);
+                        a.work = optarg;
+                        break;
                 case ARG_ETC_DIR:
                         if (path_is_absolute_arg("etc-dir", optarg) < 0)
                                 return -EINVAL;
@@ -336,6 +365,8 @@ int app_args_parse(int argc, char *argv[], AppArgs *ret) {
 
         if (a.leader <= 0 || !a.scope || !a.rootfs || !a.app_id)
                 return log_error_errno(EINVAL, "--leader=, --scope=, --rootfs= and --app-id= are required.");
+        if (!!a.upper != !!a.work || !!a.upper != (n_lowers > 0))
+                return log_error_errno(EINVAL, "--lower=, --upper= and --work= go together.");
         if (optind >= argc || isempty(argv[optind]))
                 return log_error_errno(EINVAL, "No command given.");
         /* --tty's pty is the app's own, made here; stdin only carries its
@@ -348,6 +379,7 @@ int app_args_parse(int argc, char *argv[], AppArgs *ret) {
 
         a.cmd = argv + optind;
         a.env = TAKE_PTR(env);
+        a.lowers = TAKE_PTR(lowers);
         *ret = a;
         a = (AppArgs) {};
         return 0;

@@ -15,7 +15,7 @@
 #include "stage1-security.h"
 #include "valid-util.h"
 
-#define STAGE1_CONTRACT_VERSION 1
+#define STAGE1_CONTRACT_VERSION 3
 
 /* Exit codes of peapod-stage1-init; each failed step has its own so that
  * peapodd (and a human) can tell from the status alone what broke. */
@@ -62,6 +62,8 @@ typedef struct BindSpec {
 } BindSpec;
 
 #define STAGE1_BINDS_MAX 64
+/* An image's layers: stage0 takes at most 256 (MANIFEST_LAYERS_MAX). */
+#define STAGE1_LOWERS_MAX 256
 
 /* Parses one --bind= value; -EINVAL if malformed. */
 int bind_spec_parse(const char *s, BindSpec *ret, const char **ret_reason);
@@ -72,6 +74,11 @@ typedef struct AppArgs {
         pid_t leader;
         const char *scope;
         const char *rootfs;
+        /* The overlay the helper mounts on rootfs in its own mount namespace
+         * (contract 3); without upper, rootfs is used as it is. */
+        char **lowers;          /* owned copies, the top layer first */
+        const char *upper;
+        const char *work;
         const char *app_id;
         const char *app_name;   /* the journal identifier; NULL = app_id */
         const char *workdir;

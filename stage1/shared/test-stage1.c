@@ -170,6 +170,23 @@ static void test_args(void) {
         app_args_done(&a);
         ASSERT_TRUE(parse_app(ARGV("--leader=1", "--scope=x.scope", "--rootfs=/r", "--app-id=abc", "--etc-dir=rel", "--", "x"), &a) < 0);
         ASSERT_TRUE(parse_app(ARGV("--leader=1", "--scope=x.scope", "--rootfs=/r", "--app-id=abc", "--user=a:b:c", "--", "x"), &a) < 0);
+
+        printf("== app_args_parse: the overlay (contract 3)\n");
+        ASSERT_TRUE(parse_app(ARGV("--leader=1", "--scope=x.scope", "--rootfs=/r", "--app-id=abc", "--lower=/l/2", "--lower=/l/1",
+                                   "--upper=/u", "--work=/w", "--", "x"), &a) == 0 &&
+                    strv_length(a.lowers) == 2 && streq(a.lowers[0], "/l/2") && streq(a.upper, "/u") && streq(a.work, "/w"));
+        app_args_done(&a);
+        ASSERT_TRUE(parse_app(ARGV("--leader=1", "--scope=x.scope", "--rootfs=/r", "--app-id=abc", "--", "x"), &a) == 0 &&
+                    !a.lowers && !a.upper && !a.work);
+        app_args_done(&a);
+        /* All three or none; paths overlayfs would split or unescape. */
+        ASSERT_TRUE(parse_app(ARGV("--leader=1", "--scope=x.scope", "--rootfs=/r", "--app-id=abc", "--upper=/u", "--work=/w", "--", "x"), &a) < 0);
+        ASSERT_TRUE(parse_app(ARGV("--leader=1", "--scope=x.scope", "--rootfs=/r", "--app-id=abc", "--lower=/l", "--upper=/u", "--", "x"), &a) < 0);
+        ASSERT_TRUE(parse_app(ARGV("--leader=1", "--scope=x.scope", "--rootfs=/r", "--app-id=abc", "--lower=/l", "--", "x"), &a) < 0);
+        ASSERT_TRUE(parse_app(ARGV("--leader=1", "--scope=x.scope", "--rootfs=/r", "--app-id=abc", "--lower=/a:/b", "--upper=/u", "--work=/w", "--", "x"), &a) < 0);
+        ASSERT_TRUE(parse_app(ARGV("--leader=1", "--scope=x.scope", "--rootfs=/r", "--app-id=abc", "--lower=/l", "--upper=/u,index=on", "--work=/w", "--", "x"), &a) < 0);
+        ASSERT_TRUE(parse_app(ARGV("--leader=1", "--scope=x.scope", "--rootfs=/r", "--app-id=abc", "--lower=/l", "--upper=/u", "--work=w", "--", "x"), &a) < 0);
+        ASSERT_TRUE(parse_app(ARGV("--leader=1", "--scope=x.scope", "--rootfs=/r", "--app-id=abc", "--lower=/l\\x", "--upper=/u", "--work=/w", "--", "x"), &a) < 0);
 }
 
 #define APP_BASE "--leader=1", "--scope=x.scope", "--rootfs=/r", "--app-id=abc"

@@ -92,7 +92,9 @@ assert_contains "$err" "not running" "stop of a stopped app"
 $PEAPOD app start "$pod" web
 assert_eq running "$(app_field "$pod" web state)" "restarted app"
 rootfs=/var/lib/peapod/pods/$id/apps/web/rootfs
-assert_eq hi "$(cat "$rootfs/marker")" "app's write in its root"
+# (The root is mounted in the app's mount namespace only; what the app
+# wrote is in its writable layer.)
+assert_eq hi "$(cat "/var/lib/peapod/pods/$id/apps/web/upper/marker")" "app's write in its root"
 
 # Apps added later survive a restart of peapodd.
 systemctl restart peapodd.service

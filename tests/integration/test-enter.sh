@@ -13,7 +13,7 @@ caps() { grep -E '^(Uid|Gid|Groups|CapInh|CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs
 
 $PEAPOD run -d --name "$PFX-e" busybox --app-name=web -- sh -c 'echo in-app >/app-file; exec sleep 300' >/dev/null
 wait_for 10 sh -c "[ \"\$($PEAPOD app status --format=json $PFX-e web | jq .pid)\" -gt 0 ]" || fail "app has no pid"
-wait_for 10 test -e "/var/lib/peapod/pods/$(pod_id "$PFX-e")/apps/web/rootfs/app-file" || fail "app did not write"
+wait_for 10 test -e "/var/lib/peapod/pods/$(pod_id "$PFX-e")/apps/web/upper/app-file" || fail "app did not write"
 
 # Exit code, and stdout and stderr apart.
 rc=0

@@ -17,7 +17,7 @@ before=$(sums)
 hostile_image "$PFX-exe" exe-writer
 img=localhost/$PFX-exe:latest
 
-report_of() { echo "/var/lib/peapod/pods/$(pod_id "$1")/apps/$2/rootfs/exe-report"; }
+report_of() { echo "/var/lib/peapod/pods/$(pod_id "$1")/apps/$2/upper/exe-report"; }
 # caught POD APP COMM: the attacker of POD/APP has caught a helper named COMM.
 caught() { grep -q "^helper [0-9]* $3" "$(report_of "$1" "$2")" 2>/dev/null; }
 # check_report POD APP: the attacker never held, opened or wrote a helper's

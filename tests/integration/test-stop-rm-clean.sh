@@ -7,7 +7,23 @@ id=$(pod_id "$PFX-clean")
 leader=$(machinectl show --value -p Leader "$PFX-clean")
 [ -n "$leader" ] || fail "no leader"
 netns=$(readlink /proc/"$leader"/ns/net)
-findmnt -rn -o TARGET | grep -q "$id" || fail "no app root mounts while running"
+# The app roots are overlays in the apps' own mount namespaces, never in
+# the host's table (PID 1 and the executor of every unit with a mount
+# namespace reread it at each mount event, so each mount there slows down
+# every later start): a running pod without volumes adds no mount of its
+# directory to it (only its network namespace's, /run/peapod/netns/<id>).
+if findmnt -rn -o TARGET | grep -q "pods/$id"; then fail "pod mounts on the host: $(findmnt -rn -o TARGET | grep "pods/$id")"; fi
+if findmnt -rn -t overlay -o TARGET | grep -q /var/lib/peapod/pods/; then fail "app root overlays on the host"; fi
+n=0
+for app in $($PEAPOD app list --format=json "$PFX-clean" | jq -r '.[].name'); do
+        pid=$($PEAPOD app status --format=json "$PFX-clean" "$app" | jq .pid)
+        [ "$pid" -gt 0 ] || fail "app $app has no pid"
+        assert_eq overlay "$(findmnt -N "$pid" -n -o FSTYPE /)" "app $app's root in its own mount namespace"
+        assert_contains "$($PEAPOD enter --app="$app" "$PFX-clean" -- grep " / / " /proc/self/mountinfo)" " - overlay " \
+                "app $app's root as peapod enter sees it"
+        n=$((n + 1))
+done
+assert_eq 2 "$n" "apps checked"
 
 $PEAPOD stop "$PFX-clean"
 assert_eq exited "$(pod_state "$PFX-clean")" "state after stop"
