@@ -1228,7 +1228,6 @@ int pod_refresh(PodRuntime *rt, Pod *p) {
 
 int pod_stop_prepare(PodRuntime *rt, Pod *p, char **ret_slice) {
         _cleanup_free_ char *slice = NULL;
-        bool changed = false;
         int r;
 
         if (p->state == POD_CREATED || p->state == POD_EXITED)
@@ -1236,33 +1235,36 @@ int pod_stop_prepare(PodRuntime *rt, Pod *p, char **ret_slice) {
         r = pod_unit_names(p, &slice, NULL);
         if (r < 0)
                 return r;
-        /* Apps that ended before the stop keep their own outcome. */
-        (void) pod_refresh_apps(rt, p, &changed);
         *ret_slice = TAKE_PTR(slice);
         return 1;
 }
 
 int pod_stop(PodRuntime *rt, Pod *p) {
         _cleanup_free_ char *slice = NULL;
+        bool changed = false;
         int r;
 
         r = pod_stop_prepare(rt, p, &slice);
         if (r <= 0)
                 return r;
+        /* Apps that ended before the stop keep their own outcome. (peapodd
+         * has it from their units' signals, pod_apply_unit_signal(), and
+         * reads nothing here.) */
+        (void) pod_refresh_apps(rt, p, &changed);
         r = pod_stop_units(rt, p, slice);
         if (r < 0)
                 return r;
+        /* The stop unloaded the app units: what it did to the apps came with
+         * their last signals; the refresh finds them gone. */
+        (void) pod_refresh_apps(rt, p, &changed);
         return pod_stop_finish(rt, p, false, true);
 }
 
 int pod_stop_finish(PodRuntime *rt, Pod *p, bool keep_network, bool slice_stopped) {
-        bool changed = false;
         int r;
 
         crash_point("stop-stopped");
-        /* The stop unloaded the app units: what it did to the apps came with
-         * their last signals; the refresh finds them gone. */
-        (void) pod_refresh_apps(rt, p, &changed);
+        /* Apps whose end no signal told are recorded exited, how unknown. */
         for (size_t i = 0; i < p->n_apps; i++)
                 if (p->apps[i].state != APP_EXITED) {
                         p->apps[i].state = APP_EXITED;

@@ -81,10 +81,13 @@ void pod_start_fail(PodRuntime *rt, Pod *p);
  * app ended, releases units and mounts. Idempotent. */
 int pod_stop(PodRuntime *rt, Pod *p);
 /* pod_stop() in two halves around the stop job of the pod's slice, for a
- * caller that runs that job itself without waiting (peapodd): prepare
- * returns 1 with the slice to stop (0: nothing to stop); after the job,
- * with every app's outcome noted from its unit's signals
- * (pod_note_unit_signal()), finish records it all and tears down; with
+ * caller that runs that job itself without waiting (peapodd), and that
+ * follows its apps' units from their signals (pod_apply_unit_signal()):
+ * neither half asks systemd anything. prepare returns 1 with the slice to
+ * stop (0: nothing to stop); after the job, with every app's outcome
+ * noted from its unit's signals (pod_note_unit_signal()), finish records
+ * it all (an app still running is recorded exited, how unknown) and
+ * tears down; with
  * keep_network the pod is recorded exited before its CNI networks are
  * deleted, which the caller then does (pod_network_stop(), or its
  * asynchronous form): their records make that safe across a crash. With
