@@ -49,12 +49,8 @@ typedef struct ContainerRef {
 } ContainerRef;
 
 static int container_ref_parse(const char *id, ContainerRef *ret) {
-        if (!cri_hex_id_is_valid(id, CRI_CONTAINER_ID_LEN))
+        if (cri_container_id_parse(id, ret->pod_id, ret->app_id) < 0)
                 return -EINVAL;
-        memcpy(ret->pod_id, id, CRI_POD_ID_LEN);
-        ret->pod_id[CRI_POD_ID_LEN] = 0;
-        memcpy(ret->app_id, id + CRI_POD_ID_LEN, CRI_POD_ID_LEN);
-        ret->app_id[CRI_POD_ID_LEN] = 0;
         if (asprintf(&ret->pod_path, PEAPOD_POD_PATH_PREFIX "/%s", ret->pod_id) < 0)
                 return -ENOMEM;
         return 0;

@@ -33,19 +33,6 @@ static size_t size_min(size_t a, size_t b) {
         return a < b ? a : b;
 }
 
-int cri_container_id_parse(const char *id, char ret_pod[static 33], char ret_app[static 33]) {
-        if (!id || strlen(id) != 64)
-                return -EINVAL;
-        for (size_t i = 0; i < 64; i++)
-                if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
-                        return -EINVAL;
-        memcpy(ret_pod, id, 32);
-        ret_pod[32] = 0;
-        memcpy(ret_app, id + 32, 32);
-        ret_app[32] = 0;
-        return 0;
-}
-
 typedef struct ExecOutput {
         int fd;
         sd_event_source *source;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cri.h"
 #include "cri-pod.h"
 #include "peapod-bus.h"
 #include "string-util.h"
@@ -16,6 +17,16 @@ bool cri_hex_id_is_valid(const char *s, size_t len) {
                 if (!strchr("0123456789abcdef", s[i]))
                         return false;
         return true;
+}
+
+int cri_container_id_parse(const char *id, char ret_pod[static 33], char ret_app[static 33]) {
+        if (!cri_hex_id_is_valid(id, CRI_CONTAINER_ID_LEN))
+                return -EINVAL;
+        memcpy(ret_pod, id, CRI_POD_ID_LEN);
+        ret_pod[CRI_POD_ID_LEN] = 0;
+        memcpy(ret_app, id + CRI_POD_ID_LEN, CRI_POD_ID_LEN);
+        ret_app[CRI_POD_ID_LEN] = 0;
+        return 0;
 }
 
 char *cri_strjoin(const char *a, const char *b) {
