@@ -153,7 +153,7 @@ static int method_create_pod(sd_bus_message *m, void *userdata, sd_bus_error *er
                 if (r < 0)
                         goto finish;
                 if (r > 0) {
-                        if (props.networks && !(strv_length(props.networks) == 1 && streq(props.networks[0], "host"))) {
+                        if (strv_length(props.networks) > 0 && !(strv_length(props.networks) == 1 && streq(props.networks[0], "host"))) {
                                 r = sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                                       "Stage1 %s uses the host's network: only network 'host' goes with it",
                                                       pod_stage1(p));

@@ -12,6 +12,7 @@
 #include "strv.h"
 
 #define APP_LIST_MAX 64
+#define POD_LIST_MAX 64
 
 static int read_property_string(sd_bus_message *m, const char *name, const char *contents, char **ret,
                                 sd_bus_error *error) {
@@ -28,7 +29,7 @@ static int read_property_string(sd_bus_message *m, const char *name, const char 
         return *ret ? 0 : -ENOMEM;
 }
 
-static int read_property_strv(sd_bus_message *m, const char *name, const char *contents, char ***ret,
+static int read_property_strv(sd_bus_message *m, const char *name, const char *contents, size_t max, char ***ret,
                               sd_bus_error *error) {
         int r;
 
@@ -44,9 +45,9 @@ static int read_property_strv(sd_bus_message *m, const char *name, const char *c
                 return r;
         if (!*ret && !(*ret = calloc(1, sizeof(char *))))
                 return -ENOMEM;
-        if (strv_length(*ret) > APP_LIST_MAX)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Property %s is too long (at most %d)", name,
-                                         APP_LIST_MAX);
+        if (strv_length(*ret) > max)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Property %s is too long (at most %zu)", name,
+                                         max);
         return sd_bus_message_exit_container(m);
 }
 
@@ -68,7 +69,7 @@ static int read_volumes_property(sd_bus_message *m, const char *contents, Volume
  * branch each, read best as the list org.peapod1(5) documents. */
 static int read_app_isolation_property(sd_bus_message *m, const char *name, const char *contents, AppSpec *spec,
                                        AppArgs *aa, sd_bus_error *error) {
-        int b, r;
+        int b = 0, r;
 
         if (streq(name, "User"))
                 r = read_property_string(m, name, contents, &aa->user, error);
@@ -81,11 +82,11 @@ static int read_app_isolation_property(sd_bus_message *m, const char *name, cons
         else if (streq(name, "Restart"))
                 r = read_property_string(m, name, contents, &aa->restart, error);
         else if (streq(name, "SupplementaryGroups"))
-                r = read_property_strv(m, name, contents, &aa->supplementary_groups, error);
+                r = read_property_strv(m, name, contents, APP_LIST_MAX, &aa->supplementary_groups, error);
         else if (streq(name, "CapabilitiesRetain"))
-                r = read_property_strv(m, name, contents, &aa->caps_retain, error);
+                r = read_property_strv(m, name, contents, APP_LIST_MAX, &aa->caps_retain, error);
         else if (streq(name, "CapabilitiesRemove"))
-                r = read_property_strv(m, name, contents, &aa->caps_remove, error);
+                r = read_property_strv(m, name, contents, APP_LIST_MAX, &aa->caps_remove, error);
         else if (streq(name, "NoNewPrivileges")) {
                 r = read_property_simple(m, name, contents, 'b', &b, error);
                 spec->allow_new_privs = !b;
@@ -161,7 +162,7 @@ static int read_volumes_property(sd_bus_message *m, const char *contents, Volume
         int ro, r;
 
         if (!streq(contents, "a(sssbt)"))
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Pod property Volumes must be a(sssbt)");
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Property Volumes must be a(sssbt)");
         for (size_t i = 0; i < *n_volumes; i++)
                 volume_done(&(*volumes)[i]);
         *n_volumes = 0;
@@ -203,7 +204,6 @@ static int read_app_properties(sd_bus_message *m, AppSpec *spec, AppArgs *aa, ch
                 return r;
         while ((r = sd_bus_message_enter_container(m, 'r', "sv")) > 0) {
                 const char *name, *contents;
-                char ***target = NULL;
 
                 r = sd_bus_message_read(m, "s", &name);
                 if (r < 0)
@@ -212,52 +212,20 @@ static int read_app_properties(sd_bus_message *m, AppSpec *spec, AppArgs *aa, ch
                 if (r < 0)
                         return r;
                 if (streq(name, "Exec"))
-                        target = exec;
+                        r = read_property_strv(m, name, contents, APP_ARGV_MAX, exec, error);
                 else if (streq(name, "Args"))
-                        target = args;
+                        r = read_property_strv(m, name, contents, APP_ARGV_MAX, args, error);
                 else if (streq(name, "Environment"))
-                        target = env;
-
-                if (target) {
-                        if (!streq(contents, "as"))
-                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "App property %s must be as", name);
-                        strv_free(*target);
-                        *target = NULL;
-                        r = sd_bus_message_enter_container(m, 'v', "as");
-                        if (r < 0)
-                                return r;
-                        r = sd_bus_message_read_strv(m, target);
-                        if (r < 0)
-                                return r;
-                        if (!*target) {
-                                *target = calloc(1, sizeof(char *));
-                                if (!*target)
-                                        return -ENOMEM;
-                        }
-                        if (strv_length(*target) > (target == env ? APP_ENV_MAX : APP_ARGV_MAX))
-                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "App property %s is too long", name);
-                        r = sd_bus_message_exit_container(m);
-                        if (r < 0)
-                                return r;
-                } else if (streq(name, "WorkingDirectory")) {
-                        const char *s;
-
-                        if (!streq(contents, "s"))
-                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "App property %s must be s", name);
-                        r = sd_bus_message_read(m, "v", "s", &s);
-                        if (r < 0)
-                                return r;
-                        free(*workdir);
-                        *workdir = strdup(s);
-                        if (!*workdir)
-                                return -ENOMEM;
-                } else {
+                        r = read_property_strv(m, name, contents, APP_ENV_MAX, env, error);
+                else if (streq(name, "WorkingDirectory"))
+                        r = read_property_string(m, name, contents, workdir, error);
+                else {
                         r = read_app_isolation_property(m, name, contents, spec, aa, error);
-                        if (r < 0)
-                                return r;
                         if (r == 0)
                                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown app property %s", name);
                 }
+                if (r < 0)
+                        return r;
                 r = sd_bus_message_exit_container(m);
                 if (r < 0)
                         return r;
@@ -419,22 +387,6 @@ static int read_pod_ports(sd_bus_message *m, PodProperties *a, sd_bus_error *err
         return sd_bus_message_exit_container(m);
 }
 
-static int read_pod_strv(sd_bus_message *m, const char *name, char ***target, sd_bus_error *error) {
-        int r;
-
-        strv_free(*target);
-        *target = NULL;
-        r = sd_bus_message_enter_container(m, 'v', "as");
-        if (r < 0)
-                return r;
-        r = sd_bus_message_read_strv(m, target);
-        if (r < 0)
-                return r;
-        if (strv_length(*target) > 64)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Pod property %s is too long", name);
-        return sd_bus_message_exit_container(m);
-}
-
 /* A flavour is a directory of the stage1 dir with an init in it. */
 static int stage1_check(Daemon *d, const char *name, sd_bus_error *error) {
         _cleanup_free_ char *init = NULL;
@@ -468,65 +420,37 @@ int bus_read_pod_properties(Daemon *d, sd_bus_message *m, PodProperties *props, 
                 if (r < 0)
                         return r;
                 if (streq(name, "StopWhenAppsExit")) {
-                        int b;
+                        int b = 0;
 
-                        if (!streq(contents, "b"))
-                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Pod property %s must be b", name);
-                        r = sd_bus_message_read(m, "v", "b", &b);
-                        if (r < 0)
-                                return r;
+                        r = read_property_simple(m, name, contents, 'b', &b, error);
                         props->stop_when_apps_exit = b;
-                } else if (streq(name, "Networks") || streq(name, "DNS") || streq(name, "DNSSearch")) {
-                        if (!streq(contents, "as"))
-                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Pod property %s must be as", name);
-                        r = read_pod_strv(m, name,
-                                          streq(name, "Networks") ? &props->networks :
-                                          streq(name, "DNS") ? &props->dns : &props->dns_search, error);
-                        if (r < 0)
-                                return r;
-                } else if (streq(name, "Ports")) {
+                } else if (streq(name, "Networks"))
+                        r = read_property_strv(m, name, contents, POD_LIST_MAX, &props->networks, error);
+                else if (streq(name, "DNS"))
+                        r = read_property_strv(m, name, contents, POD_LIST_MAX, &props->dns, error);
+                else if (streq(name, "DNSSearch"))
+                        r = read_property_strv(m, name, contents, POD_LIST_MAX, &props->dns_search, error);
+                else if (streq(name, "Ports")) {
                         if (!streq(contents, "a(ssqq)"))
-                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Pod property %s must be a(ssqq)", name);
+                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Property %s must be a(ssqq)", name);
                         r = read_pod_ports(m, props, error);
-                        if (r < 0)
-                                return r;
-                } else if (streq(name, "Hostname")) {
-                        const char *s;
-
-                        if (!streq(contents, "s"))
-                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Pod property %s must be s", name);
-                        r = sd_bus_message_read(m, "v", "s", &s);
-                        if (r < 0)
-                                return r;
-                        free(props->hostname);
-                        props->hostname = strdup(s);
-                        if (!props->hostname)
-                                return -ENOMEM;
-                } else if (streq(name, "Stage1")) {
-                        const char *s;
-
-                        if (!streq(contents, "s"))
-                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Pod property %s must be s", name);
-                        r = sd_bus_message_read(m, "v", "s", &s);
-                        if (r < 0)
-                                return r;
-                        r = stage1_check(d, s, error);
-                        if (r < 0)
-                                return r;
-                        free(props->stage1);
-                        props->stage1 = streq(s, "default") ? NULL : strdup(s);
-                        if (!streq(s, "default") && !props->stage1)
-                                return -ENOMEM;
-                } else if (streq(name, "Volumes")) {
+                } else if (streq(name, "Hostname"))
+                        r = read_property_string(m, name, contents, &props->hostname, error);
+                else if (streq(name, "Stage1")) {
+                        r = read_property_string(m, name, contents, &props->stage1, error);
+                        if (r >= 0)
+                                r = stage1_check(d, props->stage1, error);
+                        /* "default" is the flavour a pod without one gets */
+                        if (r >= 0 && streq(props->stage1, "default"))
+                                props->stage1 = mfree(props->stage1);
+                } else if (streq(name, "Volumes"))
                         r = read_volumes_property(m, contents, &props->volumes, &props->n_volumes, error);
-                        if (r < 0)
-                                return r;
-                } else if (streq(name, "Annotations")) {
+                else if (streq(name, "Annotations"))
                         r = bus_read_annotations(m, contents, &props->annotations, error);
-                        if (r < 0)
-                                return r;
-                } else
+                else
                         return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown pod property %s", name);
+                if (r < 0)
+                        return r;
                 r = sd_bus_message_exit_container(m);
                 if (r < 0)
                         return r;

@@ -139,7 +139,7 @@ TEST(app_properties) {
 
         app_refused(props(1, "Exec", "as", none), "empty command");
         app_refused(props(1, "Exec", "s", "/bin/sh"), "must be as");
-        app_refused(props(1, "WorkingDirectory", "as", exec), "must be s");
+        app_refused(props(1, "WorkingDirectory", "as", exec), "Property WorkingDirectory must be s");
         app_refused(props(1, "User", "t", (uint64_t) 0), "must be s");
         app_refused(props(1, "NoNewPrivileges", "s", "yes"), "must be b");
         app_refused(props(1, "MemoryMax", "s", "1G"), "must be t");
@@ -216,7 +216,9 @@ TEST(pod_properties) {
         ASSERT_STREQ(p.volumes[0].name, "data");
         pod_properties_done(&p);
 
-        pod_refused(props(1, "StopWhenAppsExit", "s", "yes"), "must be b");
+        pod_refused(props(1, "StopWhenAppsExit", "s", "yes"), "Property StopWhenAppsExit must be b");
+        pod_refused(props(1, "Hostname", "b", 1), "Property Hostname must be s");
+        pod_refused(props(1, "Stage1", "as", dns), "Property Stage1 must be s");
         pod_refused(props(1, "Networks", "s", "x"), "must be as");
         pod_refused(props(1, "Ports", "as", dns), "must be a(ssqq)");
         pod_refused(props(1, "Ports", "a(ssqq)", "sctp", "", 1, 1), "tcp or udp");
