@@ -38,6 +38,18 @@ wait_for() {
 }
 pod_state() { $PEAPOD status --format=json "$1" | jq -r .state; }
 pod_id() { $PEAPOD status --format=json "$1" | jq -r .id; }
+# journald reads its sockets on its own schedule: a line a daemon logged a
+# moment ago may not be readable yet. journal_wait TEXT JOURNALCTL-ARGS...
+# waits (30 s) until a line the arguments select contains TEXT; journal_sync
+# comes before asserting that something is NOT in the journal.
+journal_wait() {
+        local text=$1; shift
+        wait_for 30 sh -c 't=$1; shift; journalctl -q --no-pager -o cat "$@" | grep -qF -- "$t"' sh "$text" "$@"
+}
+journal_sync() {
+        journalctl --sync 2>/dev/null || true
+        journalctl --namespace=peapod --sync 2>/dev/null || true
+}
 
 # start_registry DIR: Debian's docker-registry on a free port of the lab's
 # 127.0.0.1, storing under DIR (tests/lib-registry.sh's registry_start);

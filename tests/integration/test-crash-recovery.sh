@@ -32,7 +32,7 @@ crash_at() {
         systemctl unset-environment PEAPOD_DEBUG_CRASH_AT
         systemctl stop peapodd.service
         systemctl start peapodd.service
-        journalctl -q -u peapodd.service -o cat | grep "PEAPOD_DEBUG_CRASH_AT=$step" >/dev/null || fail "$step: the hook was not hit"
+        journal_wait "PEAPOD_DEBUG_CRASH_AT=$step" -u peapodd.service || fail "$step: the hook was not hit"
 }
 
 pod_dir() { echo "/var/lib/peapod/pods/$1"; }

@@ -66,6 +66,7 @@ kill -0 "$PID" || fail "peapod-cri died: $(cat "$T/log")"
 
 # The password was never logged, by peapod-cri or peapodd.
 printf '%s\n' "$pw" >"$T/pw"
+journal_sync
 ! journalctl -q --since="$since" -o cat | grep -qF -f "$T/pw" || fail "the password is in the journal"
 ! grep -qF -f "$T/pw" "$T/log" || fail "the password is in peapod-cri's log"
 say "ok"

@@ -17,9 +17,12 @@ objs=$(busctl call --json=short org.peapod1 /org/peapod1 org.freedesktop.DBus.Ob
 assert_contains "$objs" "$path" "GetManagedObjects lists the pod"
 
 # PropertiesChanged on start.
-busctl monitor --json=short --match "type='signal',path='$path',member='PropertiesChanged'" >/tmp/$PFX-mon 2>/dev/null &
+busctl monitor --json=short --match "type='signal',path='$path',member='PropertiesChanged'" \
+        --match "type='signal',path='/org/peapod1/test',member='Probe'" >/tmp/$PFX-mon 2>/dev/null &
 mon=$!
-sleep 0.5
+# The monitor is ready once it has seen a probe signal of ours.
+probe() { busctl emit /org/peapod1/test org.peapod1.Test Probe; grep -q Probe /tmp/$PFX-mon; }
+wait_for 30 probe || { kill $mon; fail "busctl monitor saw nothing"; }
 busctl call org.peapod1 /org/peapod1 org.peapod1.Manager StartPod s "$PFX-bus"
 wait_for 5 grep -q '"running"' /tmp/$PFX-mon || { kill $mon; fail "no PropertiesChanged with State=running"; }
 kill $mon 2>/dev/null || true

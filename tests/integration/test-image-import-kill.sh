@@ -100,7 +100,7 @@ touch "$dir/go"
 systemctl start peapodd.service
 wait_for 30 sh -c "systemctl is-active peapodd.service | grep -qx active" || fail "peapodd did not come back"
 [ -z "$(temp_files)" ] || fail "temp files left after restart: $(temp_files)"
-journalctl -u peapodd.service --since "@$((killed / 1000000000))" --no-pager -o cat | grep -q "partial blob(s)" ||
+journal_wait "partial blob(s)" -u peapodd.service --since "@$((killed / 1000000000))" ||
         fail "peapodd did not log the removal"
 must_fail $PEAPOD image inspect "localhost/$PFX-big:latest" >/dev/null
 # peapodd serves as before.

@@ -111,7 +111,7 @@ $PEAPOD image pull -q "$ref" >/dev/null || fail "pull after a login at a termina
 
 kill "$psloop"; wait "$psloop" 2>/dev/null || true; psloop=
 [ ! -e "$tmp/leak" ] || fail "the password was in a process's arguments"
-journalctl --sync 2>/dev/null || true
+journal_sync
 if journalctl --since="$since" -o cat --no-pager | grep -qF -f "$tmp/pw"; then fail "the password is in the journal"; fi
 if journalctl --namespace=peapod --since="$since" -o cat --no-pager 2>/dev/null | grep -qF -f "$tmp/pw"; then
         fail "the password is in the peapod journal"

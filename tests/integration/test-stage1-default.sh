@@ -94,7 +94,7 @@ check "stderr at priority 3" "err" "$(journalctl -q -o cat SYSLOG_IDENTIFIER="$I
 check "own errors in the unit's log" "yes" "$(journalctl -q -o cat -u s1-nf-$$ | grep -q 'not found' && echo yes)"
 
 systemctl stop "$SCOPE"
-sleep 0.5
+wait_for 10 sh -c "! kill -0 $LEADER" || true
 check "init gone after scope stop" gone "$(if kill -0 "$LEADER" 2>/dev/null; then echo alive; else echo gone; fi)"
 
 exit $FAILED

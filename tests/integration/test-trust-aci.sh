@@ -75,7 +75,7 @@ assert_eq /bin/busybox "$(echo "$insp" | jq -r '.Entrypoint[0]')" "exec -> Entry
 assert_eq app:app "$(echo "$insp" | jq -r .User)" "user and group -> User"
 assert_eq /srv "$(echo "$insp" | jq -r .WorkingDirectory)" "workingDirectory"
 assert_contains "$(echo "$insp" | jq -r '.Environment[]')" "GREETING=hello from an ACI" "environment"
-assert_contains "$(journalctl -u peapodd --no-pager -n 30 -o cat)" "Accepted ACI $ref: signed by $alice" "peapodd logs the signer"
+journal_wait "Accepted ACI $ref: signed by $alice" -u peapodd || fail "peapodd did not log the signer"
 
 $PEAPOD run -d --name "$PFX-aci" "$ref" >/dev/null
 wait_for 20 sh -c "[ \"\$($PEAPOD status --format=json $PFX-aci | jq -r .state)\" = exited ]" || fail "pod of the ACI did not run"

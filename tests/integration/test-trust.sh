@@ -9,6 +9,7 @@ here=$(dirname "$(realpath "$0")")
 command -v docker-registry >/dev/null && command -v skopeo >/dev/null && command -v gpg >/dev/null || exit 77
 
 tmp=$(mktemp -d /var/tmp/trust.XXXXXX)
+t0=$(date +%s)
 export GNUPGHOME=$tmp/gnupg
 HTTP_PID=
 cleanup() {
@@ -109,7 +110,7 @@ $PEAPOD image sign --sign-by="$alice" --manifest-digest="$d_signed" --lookaside=
 assert_eq "$(sig_dir test/signed "$d_signed")/signature-1" "$(cat "$tmp/path")" "image sign writes signature-1"
 id=$(pull test/signed 2>/dev/null)
 assert_contains "$id" sha256: "signed image pulled"
-assert_contains "$(journalctl -u peapodd --no-pager -n 50 -o cat)" "signed by $alice" "peapodd logs who signed"
+journal_wait "signed by $alice" -u peapodd --since="@$t0" || fail "peapodd did not log who signed"
 # sign again from the store's own digest: signature-2 next to the first
 $PEAPOD image sign --sign-by="$alice" --lookaside="file://$sigstore" "$REGISTRY/test/signed:latest" >"$tmp/path"
 assert_eq "$(sig_dir test/signed "$d_signed")/signature-2" "$(cat "$tmp/path")" "second signature"
@@ -159,9 +160,10 @@ err=$(must_fail pull test/rev)
 assert_contains "$err" "key revoked" "signature of a key revoked since"
 
 say "--insecure-options=image: accepted, with a warning"
+t_insecure=$(date +%s)
 $PEAPOD image pull -q --insecure-options=image "$REGISTRY/test/unsigned:latest" >/dev/null 2>"$tmp/warn"
 assert_contains "$(cat "$tmp/warn")" "without checking its signature" "pull warns"
-assert_contains "$(journalctl -u peapodd --no-pager -n 50 -o cat)" "without checking its signature" "peapodd logs the override"
+journal_wait "without checking its signature" -u peapodd --since="@$t_insecure" || fail "peapodd did not log the override"
 d_run=$(push test/run)
 err=$(must_fail $PEAPOD run -d --name "$PFX-refused" "$REGISTRY/test/run:latest" --exec=/bin/busybox -- true)
 assert_contains "$err" "no signature" "run of an unsigned image"
