@@ -381,37 +381,6 @@ static int app_for_each(int argc, char *argv[], const char *verb) {
         return ret;
 }
 
-static int parse_query(int argc, char *argv[], const char *table_name, OutputFormat *format, bool *legend) {
-        enum { ARG_FORMAT = 0x100, ARG_NO_LEGEND };
-        static const struct option options[] = {
-                { "help", no_argument, NULL, 'h' },
-                { "format", required_argument, NULL, ARG_FORMAT },
-                { "no-legend", no_argument, NULL, ARG_NO_LEGEND },
-                {}
-        };
-        int c, r;
-
-        while ((c = getopt_long(argc, argv, ":h", options, NULL)) >= 0)
-                switch (c) {
-                case 'h':
-                        verb_help("app");
-                        return 0;
-                case ARG_FORMAT:
-                        r = cli_parse_format(optarg, table_name, format);
-                        if (r < 0)
-                                return r;
-                        break;
-                case ARG_NO_LEGEND:
-                        if (!legend)
-                                return log_usage_error("Unknown option '%s'.", argv[optind - 1]);
-                        *legend = false;
-                        break;
-                default:
-                        return cli_getopt_error(c, argv);
-                }
-        return 1;
-}
-
 static int app_list(int argc, char *argv[]) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(pod_info_done) PodInfo p = {};
@@ -421,7 +390,7 @@ static int app_list(int argc, char *argv[]) {
         bool legend = true;
         int r;
 
-        r = parse_query(argc, argv, "table", &format, &legend);
+        r = cli_parse_output_options(argc, argv, "app", "table", &format, &legend);
         if (r <= 0)
                 return r;
         if (optind >= argc)
@@ -480,7 +449,7 @@ static int app_status(int argc, char *argv[]) {
         uint64_t now = now_usec(CLOCK_REALTIME);
         int r;
 
-        r = parse_query(argc, argv, "text", &format, NULL);
+        r = cli_parse_output_options(argc, argv, "app", "text", &format, NULL);
         if (r <= 0)
                 return r;
         if (argc - optind != 2)

@@ -64,7 +64,11 @@ static int print_pod_table(const PodList *l, bool legend) {
         return 0;
 }
 
-int verb_list(int argc, char *argv[]) {
+/* The options of a verb that only prints: --help, --format (table_name is
+ * what its human format is called) and, when legend is not NULL,
+ * --no-legend. 0 after --help, 1 to go on (optind at the first argument). */
+int cli_parse_output_options(int argc, char *argv[], const char *verb, const char *table_name, OutputFormat *format,
+                             bool *legend) {
         enum { ARG_FORMAT = 0x100, ARG_NO_LEGEND };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -72,28 +76,39 @@ int verb_list(int argc, char *argv[]) {
                 { "no-legend", no_argument, NULL, ARG_NO_LEGEND },
                 {}
         };
-        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-        OutputFormat format = OUTPUT_TABLE;
-        bool legend = true;
-        _cleanup_(pod_list_done) PodList l = {};
         int c, r;
 
         while ((c = getopt_long(argc, argv, ":h", options, NULL)) >= 0)
                 switch (c) {
                 case 'h':
-                        verb_help("list");
+                        verb_help(verb);
                         return 0;
                 case ARG_FORMAT:
-                        r = cli_parse_format(optarg, "table", &format);
+                        r = cli_parse_format(optarg, table_name, format);
                         if (r < 0)
                                 return r;
                         break;
                 case ARG_NO_LEGEND:
-                        legend = false;
+                        if (!legend)
+                                return log_usage_error("Unknown option '%s'.", argv[optind - 1]);
+                        *legend = false;
                         break;
                 default:
                         return cli_getopt_error(c, argv);
                 }
+        return 1;
+}
+
+int verb_list(int argc, char *argv[]) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        OutputFormat format = OUTPUT_TABLE;
+        bool legend = true;
+        _cleanup_(pod_list_done) PodList l = {};
+        int r;
+
+        r = cli_parse_output_options(argc, argv, "list", "table", &format, &legend);
+        if (r <= 0)
+                return r;
         if (optind < argc)
                 return log_usage_error("Unexpected argument '%s'.", argv[optind]);
 

@@ -142,13 +142,6 @@ static int verb_trust_add(int argc, char *argv[]) {
 }
 
 static int verb_trust_list(int argc, char *argv[]) {
-        enum { ARG_FORMAT = 0x100, ARG_NO_LEGEND };
-        static const struct option options[] = {
-                { "help", no_argument, NULL, 'h' },
-                { "format", required_argument, NULL, ARG_FORMAT },
-                { "no-legend", no_argument, NULL, ARG_NO_LEGEND },
-                {}
-        };
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_(table_freep) Table *t = NULL;
@@ -157,24 +150,11 @@ static int verb_trust_list(int argc, char *argv[]) {
         const char *fpr, *prefix, *uid, *path;
         bool legend = true;
         size_t n = 0;
-        int c, r;
+        int r;
 
-        while ((c = getopt_long(argc, argv, ":h", options, NULL)) >= 0)
-                switch (c) {
-                case 'h':
-                        verb_help("trust");
-                        return 0;
-                case ARG_FORMAT:
-                        r = cli_parse_format(optarg, "table", &format);
-                        if (r < 0)
-                                return r;
-                        break;
-                case ARG_NO_LEGEND:
-                        legend = false;
-                        break;
-                default:
-                        return cli_getopt_error(c, argv);
-                }
+        r = cli_parse_output_options(argc, argv, "trust", "table", &format, &legend);
+        if (r <= 0)
+                return r;
         if (optind != argc)
                 return log_usage_error("'peapod trust list' takes no arguments.");
         r = cli_bus_open(&bus);

@@ -368,5 +368,7 @@ void verb_help(const char *verb);
  * start with ':' so that the two can be told apart. */
 int cli_getopt_error(int c, char *argv[]);
 int cli_parse_format(const char *s, const char *table_name, OutputFormat *ret);
+int cli_parse_output_options(int argc, char *argv[], const char *verb, const char *table_name, OutputFormat *format,
+                             bool *legend);
 /* Pretty-print o (NULL means it could not be built: out of memory). */
 int cli_print_json(json_object *o);
