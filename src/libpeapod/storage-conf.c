@@ -7,9 +7,9 @@
 
 #include "fs-util.h"
 #include "json-util.h"
+#include "parse-util.h"
 #include "storage-conf.h"
 #include "string-util.h"
-#include "volume.h"
 
 /* A percentage above this would refuse every write on most systems: a typo,
  * not a policy. */
