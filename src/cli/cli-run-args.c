@@ -10,6 +10,7 @@
 #include "cni.h"
 #include "fs-util.h"
 #include "name.h"
+#include "parse-util.h"
 #include "pod-network.h"
 #include "pod.h"
 #include "string-util.h"

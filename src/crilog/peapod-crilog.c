@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* peapod-crilog: runs the journal-to-CRI converter of libpeapod (crilog.c)
+/* peapod-crilog: runs the journal-to-CRI converter of liblogs (src/logs/crilog.c)
  * for the containers given, so that tests and benchmarks can start, kill
  * and restart it; peapod-cri embeds the same library. */
 #include <fcntl.h>

@@ -6,6 +6,7 @@
 #include "app-security.h"
 #include "capability-util.h"
 #include "fuzz.h"
+#include "parse-util.h"
 #include "volume.h"
 
 /* What a CreatePod caller sends about an app's privileges, limits and

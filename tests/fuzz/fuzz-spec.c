@@ -4,6 +4,7 @@
 
 #include "fuzz.h"
 #include "journal.h"
+#include "parse-util.h"
 #include "pod-gc.h"
 #include "pod-network.h"
 #include "seccomp-spec.h"

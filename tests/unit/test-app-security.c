@@ -7,6 +7,7 @@
 #include "app-security.h"
 #include "capability-util.h"
 #include "fs-util.h"
+#include "parse-util.h"
 #include "seccomp-spec.h"
 #include "string-util.h"
 #include "strv.h"

@@ -160,6 +160,15 @@ TEST(conflists) {
                 ASSERT_TRUE(cni_conflist_parse(bad, strlen(bad), false, &b, &err) < 0);
                 ASSERT_TRUE(err.message[0]);
         }
+        {
+                /* Where the JSON breaks, from the one bounded reader. */
+                _cleanup_json_ json_object *b = NULL;
+                PeapodError err = {};
+                const char *t = "{\"cniVersion\":\"1.0.0\",\n\"name\": x}";
+
+                ASSERT_ERR(cni_conflist_parse(t, strlen(t), false, &b, &err), EBADMSG);
+                ASSERT_TRUE(strstr(err.message, "line 2"));
+        }
 
         /* Found by name in a directory; a broken file of another network
          * does not get in the way; the first file in order wins. */

@@ -249,6 +249,7 @@ TEST(registries_conf) {
                 "{\"auth-file\": \"relative.json\"}",
                 "{\"registries\": {}}",
                 "not json",
+                "{} {}",                     /* trailing data: the bounded reader refuses it */
         };
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
                 RegistriesConf *d = NULL;
@@ -356,6 +357,7 @@ TEST(auth_file) {
         ASSERT_ERR(auth_file_parse("{\"auths\": {\"x\": {\"auth\": \"!!\"}}}", &(AuthFile *) { NULL }, &e), EBADMSG);
         e = PEAPOD_ERROR_NULL;
         ASSERT_ERR(auth_file_parse("{\"auths\": []}", &(AuthFile *) { NULL }, &e), EBADMSG);
+        ASSERT_ERR(auth_file_parse("{\"auths\": {}} trailing", &(AuthFile *) { NULL }, &e), EBADMSG);
         e = PEAPOD_ERROR_NULL;
         ASSERT_ERR(auth_file_parse("{\"auths\": {\"x\": 1}}", &(AuthFile *) { NULL }, &e), EBADMSG);
         ASSERT_OK(auth_file_load("/nonexistent/auth.json", &empty, NULL));
@@ -537,6 +539,7 @@ TEST(registry_answers) {
                 "{\"token\":\"\"}",
                 "{\"expires_in\":60}",
                 "[\"token\"]",
+                "{\"token\":\"abc\"} trailing",
         };
 
         const char *ok = "{\"token\":\"e30.abc\",\"expires_in\":300}";
@@ -555,6 +558,9 @@ TEST(registry_answers) {
         registry_error_body_describe(ok, strlen(ok), out, sizeof(out));
         ASSERT_STREQ(out, " (DENIED: no?[31m)");
         registry_error_body_describe("not json", 8, out, sizeof(out));
+        ASSERT_STREQ(out, "");
+        /* Every byte counts: a NUL would end json-c's reading early. */
+        registry_error_body_describe("{\"errors\":[]}\0x", 15, out, sizeof(out));
         ASSERT_STREQ(out, "");
 
         {

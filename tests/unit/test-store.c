@@ -475,6 +475,7 @@ TEST(storage_conf) {
                 "{\"max-layer-size\": true}", "{\"max-image-size\": \"99999999T\"}", "{\"max-layer-inodes\": \"1M\"}",
                 "{\"max-layer-inodes\": 0}", "{\"max-layer-inodes\": 8589934592}", "{\"min-free-space\": \"95%\"}",
                 "{\"min-free-space\": \"5 %\"}", "{\"min-free-space\": \"%\"}", "{\"max-layer-siz\": 1}",
+                "{} {}", "{\"max-layer-size\": [[[[[[[[[1]]]]]]]]]}",
         };
         StorageLimits l;
         PeapodError e = {};

@@ -212,40 +212,11 @@ int cni_result_from_json(json_object *j, CniResult **ret) {
         return 0;
 }
 
-static int json_parse_bounded(const char *text, size_t size, size_t max, json_object **ret) {
-        _cleanup_json_ json_object *o = NULL;
-        json_tokener *tok;
-
-        if (size > max)
-                return -EFBIG;
-        if (memchr(text, 0, size))
-                return -EBADMSG;
-        tok = json_tokener_new_ex(CNI_JSON_DEPTH);
-        if (!tok)
-                return -ENOMEM;
-        o = json_tokener_parse_ex(tok, text, (int) size);
-        if (!o || json_tokener_get_error(tok) != json_tokener_success ||
-            json_tokener_get_parse_end(tok) != size) {
-                /* Trailing blanks are fine (plugins end with a newline). */
-                bool trailing_ok = o && json_tokener_get_error(tok) == json_tokener_success;
-                for (size_t i = json_tokener_get_parse_end(tok); trailing_ok && i < size; i++)
-                        if (!strchr(" \t\r\n", text[i]))
-                                trailing_ok = false;
-                if (!trailing_ok) {
-                        json_tokener_free(tok);
-                        return -EBADMSG;
-                }
-        }
-        json_tokener_free(tok);
-        *ret = TAKE_PTR(o);
-        return 0;
-}
-
 int cni_result_parse(const char *text, size_t size, CniResult **ret) {
         _cleanup_json_ json_object *o = NULL;
         int r;
 
-        r = json_parse_bounded(text, size, CNI_OUTPUT_MAX, &o);
+        r = json_parse_untrusted(text, size, CNI_OUTPUT_MAX, CNI_JSON_DEPTH, &o, NULL);
         if (r < 0)
                 return r;
         return cni_result_from_json(o, ret);
@@ -253,14 +224,20 @@ int cni_result_parse(const char *text, size_t size, CniResult **ret) {
 
 int cni_conflist_parse(const char *text, size_t size, bool single, json_object **ret, PeapodError *err) {
         _cleanup_json_ json_object *o = NULL;
+        char where[JSON_PARSE_ERROR_STRING_MAX];
         json_object *plugins, *v;
         const char *name, *version;
+        JsonParseError pe;
         size_t n;
         int r;
 
-        r = json_parse_bounded(text, size, CNI_CONFIG_FILE_MAX, &o);
+        r = json_parse_untrusted(text, size, CNI_CONFIG_FILE_MAX, CNI_JSON_DEPTH, &o, &pe);
+        if (r == -E2BIG)
+                return peapod_error_set(err, r, "larger than %d bytes", CNI_CONFIG_FILE_MAX);
+        if (r == -EBADMSG)
+                return peapod_error_set(err, r, "not valid JSON (%s)", json_parse_error_to_string(&pe, where, sizeof(where)));
         if (r < 0)
-                return peapod_error_set(err, r, "not valid JSON (or larger than %d bytes)", CNI_CONFIG_FILE_MAX);
+                return r;
         if (!json_object_is_type(o, json_type_object))
                 return peapod_error_set(err, -EBADMSG, "not a JSON object");
         if (json_get_string(o, "name", &name) < 0 || !cni_network_name_is_valid(name))
@@ -360,7 +337,7 @@ static int plugin_failure(PeapodError *err, const char *type, const char *comman
                           size_t out_len, const char *errtext) {
         _cleanup_json_ json_object *o = NULL;
 
-        if (out_len > 0 && json_parse_bounded(out, out_len, CNI_OUTPUT_MAX, &o) >= 0 &&
+        if (out_len > 0 && json_parse_untrusted(out, out_len, CNI_OUTPUT_MAX, CNI_JSON_DEPTH, &o, NULL) >= 0 &&
             json_object_is_type(o, json_type_object)) {
                 const char *msg = NULL, *details = NULL;
                 int64_t code = 0;
@@ -662,7 +639,7 @@ static void on_plugin_done(Spawn *sp, int error, SpawnResult *res, void *userdat
                 _cleanup_json_ json_object *o = NULL;
                 _cleanup_(cni_result_freep) CniResult *check = NULL;
 
-                r = json_parse_bounded(out, strlen(out), CNI_OUTPUT_MAX, &o);
+                r = json_parse_untrusted(out, strlen(out), CNI_OUTPUT_MAX, CNI_JSON_DEPTH, &o, NULL);
                 if (r < 0 || cni_result_from_json(o, &check) < 0)
                         return chain_end(ch, peapod_error_set(&ch->err, -EBADMSG,
                                                               "CNI plugin %s ADD printed an invalid result", ch->type));

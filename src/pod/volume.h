@@ -57,7 +57,3 @@ int app_mount_validate(const AppMount *m, PeapodError *err);
 /* The command line spellings above; -EINVAL with err set on bad input. */
 int volume_from_string(const char *s, Volume *ret, PeapodError *err);
 int app_mount_from_string(const char *s, AppMount *ret, PeapodError *err);
-
-/* "64M" -> 67108864: a decimal number of bytes with an optional suffix K,
- * M, G or T (powers of 1024, also spelled Ki, Mi, Gi, Ti). At most 2^62. */
-int parse_size(const char *s, uint64_t *ret);

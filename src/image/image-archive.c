@@ -310,12 +310,12 @@ int oci_archive_index_parse(const char *text, size_t size, OciArchiveIndex **ret
         r = manifest_index_parse(text, size, NULL, &x->index, e);
         if (r < 0)
                 return peapod_error_prefix(e, r, "index.json");
-        /* The same bytes again for the annotations: a NUL would end one
-         * parse early and not the other. */
-        if (memchr(text, 0, size))
-                return peapod_error_set(e, -EBADMSG, "index.json: malformed");
-        root = json_tokener_parse(text);
-        if (!root || !json_object_object_get_ex(root, "manifests", &manifests) ||
+        /* The same bytes again for the annotations, with the same bounds
+         * (a NUL would end a looser parse early and not the other). */
+        r = json_parse_untrusted(text, size, MANIFEST_SIZE_MAX, MANIFEST_JSON_DEPTH_MAX, &root, NULL);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0 || !json_object_object_get_ex(root, "manifests", &manifests) ||
             !json_object_is_type(manifests, json_type_array) ||
             json_object_array_length(manifests) != x->index->n_manifests)
                 return peapod_error_set(e, -EBADMSG, "index.json: malformed");
@@ -420,10 +420,19 @@ void docker_archive_images_free(DockerArchiveImage *l, size_t n) {
 int docker_archive_manifest_parse(const char *text, size_t size, bool names, DockerArchiveImage **ret, size_t *ret_n,
                                   PeapodError *e) {
         _cleanup_json_ json_object *root = NULL;
+        char where[JSON_PARSE_ERROR_STRING_MAX];
         DockerArchiveImage *l;
+        JsonParseError pe;
         size_t n;
+        int r;
 
-        if (memchr(text, 0, size) || !(root = json_tokener_parse(text)) || !json_object_is_type(root, json_type_array))
+        r = json_parse_untrusted(text, size, MANIFEST_SIZE_MAX, MANIFEST_JSON_DEPTH_MAX, &root, &pe);
+        if (r == -E2BIG || r == -EBADMSG)
+                return peapod_error_set(e, r, "manifest.json: not a list (%s)",
+                                        json_parse_error_to_string(&pe, where, sizeof(where)));
+        if (r < 0)
+                return r;
+        if (!json_object_is_type(root, json_type_array))
                 return peapod_error_set(e, -EBADMSG, "manifest.json: not a list");
         n = json_object_array_length(root);
         if (n == 0)
@@ -437,7 +446,6 @@ int docker_archive_manifest_parse(const char *text, size_t size, bool names, Doc
                 _cleanup_strv_free_ char **tags = NULL;
                 json_object *item = json_object_array_get_idx(root, i);
                 const char *config;
-                int r;
 
                 if (!json_object_is_type(item, json_type_object) || json_get_string(item, "Config", &config) < 0 ||
                     json_get_strv(item, "RepoTags", &tags) < 0 || json_get_strv(item, "Layers", &l[i].layers) < 0) {

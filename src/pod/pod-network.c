@@ -27,6 +27,9 @@
 
 #define RESOLV_CONF_MAX (64 * 1024)
 #define NETWORK_RECORD_MAX (4 * 1024 * 1024)
+/* A record holds a conflist, a runtimeConfig and a result, each at most
+ * 16 deep (cni.c's CNI_JSON_DEPTH), one level below the record itself. */
+#define NETWORK_RECORD_DEPTH_MAX 32
 
 static const char * const pod_network_mode_table[_POD_NETWORK_MODE_MAX] = {
         [POD_NETWORK_CNI] = "cni",
@@ -1191,8 +1194,8 @@ static int network_del_begin(PodNetworkStop *ns, PeapodError *err) {
         r = read_file(ns->path, NETWORK_RECORD_MAX, &text, &size);
         if (r < 0)
                 return peapod_error_set(err, r, "Failed to read %s: %s", ns->path, strerror(-r));
-        o = json_tokener_parse(text);
-        if (!o || !json_object_is_type(o, json_type_object) || json_get_string(o, "ifname", &ifname) < 0 ||
+        if (json_parse_untrusted(text, size, NETWORK_RECORD_MAX, NETWORK_RECORD_DEPTH_MAX, &o, NULL) < 0 ||
+            !json_object_is_type(o, json_type_object) || json_get_string(o, "ifname", &ifname) < 0 ||
             json_get_string(o, "network", &network) < 0 || !json_object_object_get_ex(o, "conflist", &conflist) ||
             strlen(ifname) >= IFNAMSIZ)
                 return peapod_error_set(err, -EBADMSG, "%s is not a network record", ns->path);

@@ -222,10 +222,9 @@ static void op_restore_ebtables(FirewallOp *op) {
         op_exec(op, STRV_MAKE("ebtables-restore", "--noflush"), op->script);
 }
 
-/* Called at the start (status unused) and after each tool with its status. */
-static void op_step(FirewallOp *op) {
-        int st = op->status;
-
+/* The loopback guard: the chain, then a jump to it first in each base
+ * chain that lacks one. */
+static void op_step_guard(FirewallOp *op, int st) {
         switch (op->step) {
         case GUARD_RESTORE:
                 if (st < 0)
@@ -272,7 +271,15 @@ static void op_step(FirewallOp *op) {
                 return op_exec(op, STRV_MAKE("iptables", IPTABLES_WAIT, "-t", "filter", "-C",
                                              (char *) base_chains[op->base], "-j", FIREWALL_LOOPBACK_CHAIN),
                                NULL);
+        default:
+                break;
+        }
+}
 
+/* A pod's bridge ports: our chain and its jumps removed if there, then
+ * (bind) made anew. */
+static void op_step_ports(FirewallOp *op, int st) {
+        switch (op->step) {
         case UNBIND_LIST:
                 if (st == -ENOENT || st == 1) /* no ebtables, or no such chain: nothing of ours */
                         return op->bind ? op_restore_ebtables(op) : op_end(op, 0);
@@ -318,6 +325,24 @@ static void op_step(FirewallOp *op) {
                                                            "ebtables-restore failed to bind the pod's bridge ports (exit status %d): %.200s",
                                                            st, op->errbuf));
                 return op_end(op, 0);
+        default:
+                break;
+        }
+}
+
+/* Called at the start (status unused) and after each tool with its status. */
+static void op_step(FirewallOp *op) {
+        switch (op->step) {
+        case GUARD_RESTORE:
+        case GUARD_CHECK_JUMP:
+        case GUARD_INSERT_JUMP:
+                return op_step_guard(op, op->status);
+        case UNBIND_LIST:
+        case UNBIND_DELETE_JUMP:
+        case UNBIND_FLUSH:
+        case UNBIND_DELETE:
+        case BIND_RESTORE:
+                return op_step_ports(op, op->status);
         case STEP_DONE:
                 break;
         }

@@ -7,9 +7,13 @@
 
 #include "fs-util.h"
 #include "json-util.h"
+#include "parse-util.h"
 #include "storage-conf.h"
 #include "string-util.h"
-#include "volume.h"
+
+/* A flat object of numbers and strings: a little room for a wrong value
+ * that nests, which the key's check then names. */
+#define STORAGE_CONF_DEPTH_MAX 8
 
 /* A percentage above this would refuse every write on most systems: a typo,
  * not a policy. */
@@ -65,12 +69,21 @@ static int parse_min_free(json_object *v, StorageLimits *l, PeapodError *e) {
 int storage_conf_parse(const char *text, StorageLimits *ret, PeapodError *e) {
         _cleanup_json_ json_object *root = NULL;
         StorageLimits l = STORAGE_LIMITS_DEFAULT;
+        char where[JSON_PARSE_ERROR_STRING_MAX];
+        JsonParseError pe;
         int r;
 
-        if (!text || strlen(text) > STORAGE_CONF_MAX)
+        if (!text)
+                return peapod_error_set(e, -EBADMSG, "storage.conf: not a JSON object");
+        r = json_parse_untrusted(text, strlen(text), STORAGE_CONF_MAX, STORAGE_CONF_DEPTH_MAX, &root, &pe);
+        if (r == -E2BIG)
                 return peapod_error_set(e, -EBADMSG, "storage.conf: larger than %u bytes", STORAGE_CONF_MAX);
-        root = json_tokener_parse(text);
-        if (!root || !json_object_is_type(root, json_type_object))
+        if (r == -EBADMSG)
+                return peapod_error_set(e, r, "storage.conf: not a JSON object (%s)",
+                                        json_parse_error_to_string(&pe, where, sizeof(where)));
+        if (r < 0)
+                return r;
+        if (!json_object_is_type(root, json_type_object))
                 return peapod_error_set(e, -EBADMSG, "storage.conf: not a JSON object");
         json_object_object_foreach(root, key, v) {
                 if (streq(key, STORAGE_KEY_MAX_LAYER_SIZE))

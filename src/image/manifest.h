@@ -16,6 +16,9 @@
 #define MANIFEST_STRING_MAX (64U * 1024U)          /* one env entry, label, path... */
 #define MANIFEST_LIST_MAX 4096U                    /* entries of Env, Cmd, Labels, ... */
 #define MANIFEST_NAME_MAX 255U                     /* media types, os, architecture */
+/* json-c recurses per nesting level; real manifests (and the index.json and
+ * manifest.json of image archives) nest four or five deep. */
+#define MANIFEST_JSON_DEPTH_MAX 16
 #define DESCRIPTOR_SIZE_MAX (UINT64_C(1) << 40)    /* no layer is a terabyte */
 
 typedef enum MediaType {

@@ -18,9 +18,6 @@
                 _found_;                                                \
         })
 
-/* json-c recurses per nesting level; real manifests nest four deep. */
-#define MANIFEST_JSON_DEPTH_MAX 16
-
 static const char * const media_type_table[_MEDIA_TYPE_MAX] = {
         [MEDIA_TYPE_OCI_MANIFEST] = "application/vnd.oci.image.manifest.v1+json",
         [MEDIA_TYPE_OCI_INDEX] = "application/vnd.oci.image.index.v1+json",

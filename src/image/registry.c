@@ -35,6 +35,9 @@ static inline void curl_freep(char **p) {
  * nothing beyond this is kept or parsed. */
 #define ERROR_BODY_MAX (64U * 1024U)
 #define TOKEN_BODY_MAX (1024U * 1024U)
+/* Error and token bodies: json-c's default depth, which they were always
+ * read with; real ones are a few levels deep. */
+#define REGISTRY_JSON_DEPTH_MAX 32
 #define MAX_REDIRECTS 10L
 /* A server asking us to wait longer than this (Retry-After) is not waited for longer. */
 #define RETRY_AFTER_MAX (10 * USEC_PER_SEC)
@@ -224,10 +227,10 @@ void registry_error_body_describe(const char *body, size_t size, char *out, size
         const char *a = NULL, *b = NULL;
 
         out[0] = 0;
-        if (size == 0 || size > ERROR_BODY_MAX || memchr(body, 0, size))
+        if (size == 0 || json_parse_untrusted(body, size, ERROR_BODY_MAX, REGISTRY_JSON_DEPTH_MAX, &root, NULL) < 0)
                 return;
-        root = json_tokener_parse(body);
-        if (!root || !json_object_object_get_ex(root, "errors", &errors) || !json_object_is_type(errors, json_type_array) ||
+        if (!json_object_is_type(root, json_type_object) || !json_object_object_get_ex(root, "errors", &errors) ||
+            !json_object_is_type(errors, json_type_array) ||
             json_object_array_length(errors) == 0)
                 return;
         first = json_object_array_get_idx(errors, 0);
@@ -841,11 +844,11 @@ int registry_token_parse(const char *body, size_t size, char **ret_token, uint64
         const char *token;
         char *copy;
 
-        if (!body || size == 0 || size > TOKEN_BODY_MAX || memchr(body, 0, size))
+        if (!body || size == 0 ||
+            json_parse_untrusted(body, size, TOKEN_BODY_MAX, REGISTRY_JSON_DEPTH_MAX, &root, NULL) < 0)
                 return -EBADMSG;
-        root = json_tokener_parse(body);
         /* "token" is the spec's name, "access_token" the OAuth2 one; both are sent by some services. */
-        if (!root || (json_get_string(root, "token", &token) < 0 && json_get_string(root, "access_token", &token) < 0) ||
+        if (!json_object_is_type(root, json_type_object) || (json_get_string(root, "token", &token) < 0 && json_get_string(root, "access_token", &token) < 0) ||
             isempty(token))
                 return -EBADMSG;
         /* It goes into an Authorization header as it is: visible ASCII only

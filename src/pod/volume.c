@@ -5,6 +5,7 @@
 
 #include "fs-util.h"
 #include "name.h"
+#include "parse-util.h"
 #include "string-util.h"
 #include "volume.h"
 
@@ -74,37 +75,6 @@ int app_mount_validate(const AppMount *m, PeapodError *err) {
         /* The stage1 helper's own rule: refused here, never first at start. */
         if (app_mount_target_check(m->target, &reason) < 0)
                 return peapod_error_set(err, -EINVAL, "Invalid mount target '%s': %s", strempty(m->target), reason);
-        return 0;
-}
-
-int parse_size(const char *s, uint64_t *ret) {
-        static const char suffixes[] = "KMGT";
-        uint64_t v = 0;
-        const char *p = s;
-        unsigned shift = 0;
-
-        if (isempty(s) || !isdigit((unsigned char) *s))
-                return -EINVAL;
-        for (; isdigit((unsigned char) *p); p++) {
-                if (v > (UINT64_C(1) << 62) / 10)
-                        return -ERANGE;
-                v = v * 10 + (uint64_t) (*p - '0');
-        }
-        if (*p) {
-                const char *k = strchr(suffixes, *p);
-
-                if (!k)
-                        return -EINVAL;
-                shift = 10 * (unsigned) (k - suffixes + 1);
-                p++;
-                if (*p == 'i')
-                        p++;
-                if (*p)
-                        return -EINVAL;
-        }
-        if (v > (UINT64_C(1) << 62) >> shift)
-                return -ERANGE;
-        *ret = v << shift;
         return 0;
 }
 

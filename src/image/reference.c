@@ -14,6 +14,10 @@
 #include "string-util.h"
 #include "strv.h"
 
+/* registries.conf and auth files: json-c's default depth, which they were
+ * always read with, deeper than any real one. */
+#define CONF_JSON_DEPTH_MAX 32
+
 ImageReference *image_reference_free(ImageReference *r) {
         if (!r)
                 return NULL;
@@ -372,15 +376,53 @@ static int json_get_lookaside(json_object *o, const char *key, char **ret, Peapo
         return *ret ? 0 : -ENOMEM;
 }
 
+/* Entry i of "registries", appended to c->entries (counted as soon as it
+ * holds something to free). */
+static int registries_conf_parse_entry(RegistriesConf *c, json_object *o, size_t i, PeapodError *e) {
+        RegistryEntry *x = &c->entries[c->n_entries];
+        const char *prefix;
+        json_object *v;
+        int r;
+
+        if (!json_object_is_type(o, json_type_object) || json_get_string(o, "prefix", &prefix) < 0)
+                return peapod_error_set(e, -EBADMSG, "registries.conf: registry %zu has no \"prefix\"", i);
+        if (!registry_prefix_is_valid(prefix))
+                return peapod_error_set(e, -EBADMSG, "registries.conf: \"%s\" is not a registry[/repository] prefix",
+                                        prefix);
+        x->prefix = strdup(prefix);
+        if (!x->prefix)
+                return -ENOMEM;
+        c->n_entries++;
+        if (json_object_object_get_ex(o, "insecure", &v)) {
+                if (!json_object_is_type(v, json_type_boolean))
+                        return peapod_error_set(e, -EBADMSG, "registries.conf: \"insecure\" of %s is not a boolean",
+                                                prefix);
+                x->insecure = json_object_get_boolean(v);
+        }
+        r = json_get_registry_strv(o, "mirrors", &x->mirrors, e);
+        if (r < 0)
+                return r;
+        return json_get_lookaside(o, "lookaside", &x->lookaside, e);
+}
+
 int registries_conf_parse(const char *text, RegistriesConf **ret, PeapodError *e) {
         _cleanup_(registries_conf_freep) RegistriesConf *c = NULL;
         _cleanup_json_ json_object *root = NULL;
-        json_object *regs, *v;
+        char where[JSON_PARSE_ERROR_STRING_MAX];
+        json_object *regs;
+        JsonParseError pe;
         const char *auth;
         int r;
 
-        root = json_tokener_parse(text);
-        if (!root || !json_object_is_type(root, json_type_object))
+        r = json_parse_untrusted(text, strlen(text), REGISTRIES_CONF_MAX, CONF_JSON_DEPTH_MAX, &root, &pe);
+        if (r == -E2BIG)
+                return peapod_error_set(e, r, "registries.conf is larger than %d bytes", REGISTRIES_CONF_MAX);
+        if (r == -EBADMSG)
+                return peapod_error_set(e, r, "registries.conf: not a JSON object (%s)",
+                                        json_parse_error_to_string(&pe, where, sizeof(where)));
+        if (r < 0)
+                return r;
+        if (!json_object_is_type(root, json_type_object))
                 return peapod_error_set(e, -EBADMSG, "registries.conf: not a JSON object");
         c = calloc(1, sizeof(*c));
         if (!c)
@@ -415,29 +457,7 @@ int registries_conf_parse(const char *text, RegistriesConf **ret, PeapodError *e
                 if (!c->entries)
                         return -ENOMEM;
                 for (size_t i = 0; i < n; i++) {
-                        json_object *o = json_object_array_get_idx(regs, i);
-                        RegistryEntry *x = &c->entries[c->n_entries];
-                        const char *prefix;
-
-                        if (!json_object_is_type(o, json_type_object) || json_get_string(o, "prefix", &prefix) < 0)
-                                return peapod_error_set(e, -EBADMSG, "registries.conf: registry %zu has no \"prefix\"", i);
-                        if (!registry_prefix_is_valid(prefix))
-                                return peapod_error_set(e, -EBADMSG, "registries.conf: \"%s\" is not a registry[/repository] prefix",
-                                                          prefix);
-                        x->prefix = strdup(prefix);
-                        if (!x->prefix)
-                                return -ENOMEM;
-                        c->n_entries++;
-                        if (json_object_object_get_ex(o, "insecure", &v)) {
-                                if (!json_object_is_type(v, json_type_boolean))
-                                        return peapod_error_set(e, -EBADMSG, "registries.conf: \"insecure\" of %s is not a boolean",
-                                                                  prefix);
-                                x->insecure = json_object_get_boolean(v);
-                        }
-                        r = json_get_registry_strv(o, "mirrors", &x->mirrors, e);
-                        if (r < 0)
-                                return r;
-                        r = json_get_lookaside(o, "lookaside", &x->lookaside, e);
+                        r = registries_conf_parse_entry(c, json_object_array_get_idx(regs, i), i, e);
                         if (r < 0)
                                 return r;
                 }
@@ -610,11 +630,22 @@ static int auth_key_normalize(const char *key, char **ret) {
 int auth_file_parse(const char *text, AuthFile **ret, PeapodError *e) {
         _cleanup_(auth_file_freep) AuthFile *a = NULL;
         _cleanup_json_ json_object *root = NULL;
+        char where[JSON_PARSE_ERROR_STRING_MAX];
         json_object *auths;
+        JsonParseError pe;
         size_t n;
+        int r;
 
-        root = json_tokener_parse(text);
-        if (!root || !json_object_is_type(root, json_type_object))
+        /* The error says where, never what: the text holds secrets. */
+        r = json_parse_untrusted(text, strlen(text), AUTH_FILE_MAX, CONF_JSON_DEPTH_MAX, &root, &pe);
+        if (r == -E2BIG)
+                return peapod_error_set(e, r, "auth file is larger than %d bytes", AUTH_FILE_MAX);
+        if (r == -EBADMSG)
+                return peapod_error_set(e, r, "auth file: not a JSON object (%s)",
+                                        json_parse_error_to_string(&pe, where, sizeof(where)));
+        if (r < 0)
+                return r;
+        if (!json_object_is_type(root, json_type_object))
                 return peapod_error_set(e, -EBADMSG, "auth file: not a JSON object");
         a = calloc(1, sizeof(*a));
         if (!a)
@@ -638,7 +669,6 @@ int auth_file_parse(const char *text, AuthFile **ret, PeapodError *e) {
                 const char *b64;
                 size_t size;
                 char *colon;
-                int r;
 
                 if (!json_object_is_type(val, json_type_object) || json_get_string_opt(val, "auth", &b64) < 0)
                         return peapod_error_set(e, -EBADMSG, "auth file: entry \"%s\" is not an object with an \"auth\" string", key);
@@ -803,10 +833,10 @@ static int auth_file_read_json(const char *path, bool create, json_object **ret_
                         explicit_bzero(text, size);
                         return r;
                 }
-                root = json_tokener_parse(text);
+                r = json_parse_untrusted(text, size, AUTH_FILE_MAX, CONF_JSON_DEPTH_MAX, &root, NULL);
                 explicit_bzero(text, size);
-                if (!root)
-                        return peapod_error_set(e, -EBADMSG, "%s: not JSON", path);
+                if (r < 0)
+                        return peapod_error_set(e, r, "%s: not JSON", path);
         } else {
                 if (!create)
                         return 0;
