@@ -10,7 +10,7 @@ T=$(mktemp -d)
 sentinel=peapod-copy-sentinel-$$
 echo host >"/etc/$sentinel"
 cleanup() {
-        $PEAPOD rm --force "${PFX}poweroff" "${PFX}reboot" "${PFX}kill" "${PFX}terminate" "${PFX}deaf" "${PFX}cp" >/dev/null 2>&1 || true
+        $PEAPOD rm --force "${PFX}poweroff" "${PFX}reboot" "${PFX}kill" "${PFX}terminate" "${PFX}deaf" "${PFX}cp" "${PFX}ro" >/dev/null 2>&1 || true
         rm -rf "$T" /peapod-copy-proc "/etc/$sentinel" /etc/peapod-copy-abs /etc/peapod-copy-rel
 }
 trap cleanup EXIT
@@ -135,4 +135,13 @@ say "copy follows the first app's stops and starts"
 
 # The pod is unharmed.
 assert_eq running "$(pod_state "${PFX}cp")" "pod after the machinectl attempts"
+
+# An app with a read-only root is read-only to copy-to as well.
+$PEAPOD run -d --name "${PFX}ro" --net=none busybox --readonly-rootfs -- sleep 300 >/dev/null
+wait_for 30 sh -c "[ \"\$(machinectl show -p State --value ${PFX}ro)\" = running ]" || fail "machine ${PFX}ro not running"
+out=$(timeout 30 machinectl copy-to "${PFX}ro" "$T/probe" /probe 2>&1) && fail "copy-to into a read-only app worked: $out"
+assert_contains "$out" "Read-only file system" "copy-to into a read-only app"
+timeout 30 machinectl copy-from "${PFX}ro" /bin/busybox "$T/busybox"
+$PEAPOD enter "${PFX}ro" -- cat /bin/busybox | cmp -s - "$T/busybox" || fail "copy-from a read-only app: not the app's /bin/busybox"
+say "read-only app: copy-to refused ($out), copy-from works"
 say ok
