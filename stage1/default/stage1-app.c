@@ -361,18 +361,36 @@ static int setup_etc(int root_fd, const char *etc_dir) {
         return 0;
 }
 
-/* --machine-root: the app's root, as its overlay alone, becomes what
- * machined's copy-to and copy-from see (stage1-machine-root.h). A failure
- * leaves them on the pod's infra root and the app unharmed. */
-static void publish_machine_root(const AppArgs *a, const MachineRoot *machine) {
+static void machine_volumes_done(MachineVolume *v, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                v[i].tree = safe_close(v[i].tree);
+}
+
+/* --machine-root: the app's root (its overlay) and its volumes, nothing
+ * else mounted in it, become what machined's copy-to and copy-from see
+ * (stage1-machine-root.h). Before the app runs, so nothing in the root
+ * moves meanwhile. A failure leaves copy on the pod's infra root, or
+ * without that volume, and the app unharmed. */
+static void publish_machine_root(const AppArgs *a, const MachineRoot *machine, int root_fd) {
+        MachineVolume volumes[STAGE1_BINDS_MAX];
         _cleanup_close_ int tree = -EBADF;
+        size_t n = 0;
 
         tree = machine_root_clone(a->rootfs, a->readonly_rootfs);
         if (tree < 0) {
                 log_warning_errno(tree, "Failed to clone the app's root for machinectl copy: %m");
                 return;
         }
-        (void) machine_root_publish(machine, tree);
+        for (size_t i = 0; i < a->n_binds; i++) {
+                int fd = machine_volume_clone(root_fd, a->binds[i].target);
+
+                if (fd < 0)
+                        log_warning_errno(fd, "Volume %s stays out of machinectl copy: %m", a->binds[i].target);
+                else
+                        volumes[n++] = (MachineVolume) { .tree = fd, .target = a->binds[i].target };
+        }
+        (void) machine_root_publish(machine, tree, volumes, n);
+        machine_volumes_done(volumes, n);
 }
 
 static int setup_root(const AppArgs *a, const MachineRoot *machine) {
@@ -385,7 +403,7 @@ static int setup_root(const AppArgs *a, const MachineRoot *machine) {
          * the upper directory that we are about to mount again: overlayfs
          * refuses that, or warns of undefined behaviour. */
         if (machine)
-                (void) machine_root_publish(machine, -EBADF);
+                (void) machine_root_publish(machine, -EBADF, NULL, 0);
 
         /* pivot_root() wants a mount point: the app's overlay, mounted here
          * in our own mount namespace, so that the host's mount table holds
@@ -394,10 +412,6 @@ static int setup_root(const AppArgs *a, const MachineRoot *machine) {
         r = stage1_app_mount_root(a);
         if (r < 0)
                 return r;
-        /* Before anything is mounted in it; the clone would not take the
-         * submounts anyway. */
-        if (machine)
-                publish_machine_root(a, machine);
         root_fd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (root_fd < 0)
                 return log_error_errno(errno, "Failed to open %s: %m", rootfs);
@@ -421,6 +435,8 @@ static int setup_root(const AppArgs *a, const MachineRoot *machine) {
                 if (r < 0)
                         return r;
         }
+        if (machine)
+                publish_machine_root(a, machine, root_fd);
 
         /* Only the root's own mount: /dev, /proc, the volumes keep theirs. */
         if (a->readonly_rootfs &&
@@ -613,7 +629,7 @@ static int run(int argc, char *argv[]) {
          * mount namespace for PID 1's to do it, on our way out. If we are
          * SIGKILLed instead, the next start of the app withdraws it. */
         if (args.machine_root)
-                (void) machine_root_swap(&machine, -EBADF);
+                (void) machine_root_swap(&machine, -EBADF, NULL, 0);
         return r < 0 ? STAGE1_APP_EXIT_SETUP : stage1_mirror_status(status);
 }
 

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <sched.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -47,7 +49,30 @@ static int mount_id(int dir_fd, const char *path, int flags, uint64_t *ret) {
         return 0;
 }
 
-int machine_root_swap(const MachineRoot *m, int tree) {
+static int open_target(int root_fd, const char *target) {
+        /* Inside the clone only: a link there (the app's, which has not
+         * run yet in this start, but ran before) resolves in it. */
+        struct open_how how = { .flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+        int fd = (int) syscall(SYS_openat2, root_fd, target, &how, sizeof(how));
+
+        return fd < 0 ? -errno : fd;
+}
+
+static void attach_volume(int root_tree, const MachineVolume *v) {
+        _cleanup_close_ int target = -EBADF;
+
+        /* A volume below the app's /dev (a tmpfs of the app's own) has no
+         * mount point in the overlay: it stays out of copy's view. */
+        target = open_target(root_tree, v->target);
+        if (target < 0) {
+                log_warning_errno(target, "Volume %s stays out of machinectl copy: %m", v->target);
+                return;
+        }
+        if (move_mount(v->tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+                log_warning_errno(errno, "Volume %s stays out of machinectl copy: %m", v->target);
+}
+
+int machine_root_swap(const MachineRoot *m, int tree, const MachineVolume *volumes, size_t n_volumes) {
         uint64_t leader, top;
         int r;
 
@@ -76,12 +101,18 @@ int machine_root_swap(const MachineRoot *m, int tree) {
         }
         /* Onto PID 1's root itself, by fd: move_mount() stacks on the top
          * of what is mounted there, which is PID 1's root now. */
-        if (tree >= 0 && move_mount(tree, "", m->root_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+        if (tree < 0)
+                return 0;
+        if (move_mount(tree, "", m->root_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
                 return log_warning_errno(errno, "Failed to mount the app's root for the machine: %m");
+        /* tree is the attached clone now; in the app's order, so that a
+         * volume inside another one finds its mount point. */
+        for (size_t i = 0; i < n_volumes; i++)
+                attach_volume(tree, &volumes[i]);
         return 0;
 }
 
-int machine_root_publish(const MachineRoot *m, int tree) {
+int machine_root_publish(const MachineRoot *m, int tree, const MachineVolume *volumes, size_t n_volumes) {
         int status;
         pid_t pid;
 
@@ -89,7 +120,7 @@ int machine_root_publish(const MachineRoot *m, int tree) {
         if (pid < 0)
                 return log_warning_errno(errno, "Failed to fork: %m");
         if (pid == 0)
-                _exit(machine_root_swap(m, tree) < 0 ? EXIT_FAILURE : EXIT_SUCCESS);
+                _exit(machine_root_swap(m, tree, volumes, n_volumes) < 0 ? EXIT_FAILURE : EXIT_SUCCESS);
         while (waitpid(pid, &status, 0) < 0)
                 if (errno != EINTR)
                         return log_warning_errno(errno, "Failed to wait for pid %d: %m", (int) pid);
@@ -113,6 +144,26 @@ int machine_root_clone(const char *rootfs, bool read_only) {
         if (tree < 0)
                 return -errno;
         if (mount_setattr(tree, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0)
+                return -errno;
+        return TAKE_FD(tree);
+}
+
+int machine_volume_clone(int root_fd, const char *target) {
+        struct mount_attr attr = {
+                .attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+                .propagation = MS_PRIVATE,
+        };
+        _cleanup_close_ int fd = -EBADF, tree = -EBADF;
+
+        /* The last component is followed onto what is mounted there: the
+         * volume itself. */
+        fd = open_target(root_fd, target);
+        if (fd < 0)
+                return fd;
+        tree = open_tree(fd, "", AT_EMPTY_PATH | OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+        if (tree < 0)
+                return -errno;
+        if (mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0)
                 return -errno;
         return TAKE_FD(tree);
 }

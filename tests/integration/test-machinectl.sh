@@ -11,7 +11,7 @@ sentinel=peapod-copy-sentinel-$$
 echo host >"/etc/$sentinel"
 cleanup() {
         $PEAPOD rm --force "${PFX}poweroff" "${PFX}reboot" "${PFX}kill" "${PFX}terminate" "${PFX}deaf" "${PFX}cp" "${PFX}ro" >/dev/null 2>&1 || true
-        rm -rf "$T" /peapod-copy-proc "/etc/$sentinel" /etc/peapod-copy-abs /etc/peapod-copy-rel
+        rm -rf "$T" ${rovol:+"$rovol"} /peapod-copy-proc "/etc/$sentinel" /etc/peapod-copy-abs /etc/peapod-copy-rel
 }
 trap cleanup EXIT
 wait_exited() { wait_for "${2:-60}" sh -c "[ \"\$($PEAPOD status --format=json $1 | jq -r .state)\" = exited ]" || fail "pod $1 did not exit"; }
@@ -52,7 +52,9 @@ wait_exited "${PFX}deaf" 60
 say "poweroff of an app ignoring SIGTERM: ended after $((SECONDS - start)) s"
 
 # shell and login: never the host's root; they say what to use instead.
-$PEAPOD run -d --name "${PFX}cp" --net=none busybox --app-name=first -- sh -c "$planter" \
+rovol=$(mktemp -d /var/tmp/machinectl.XXXXXX)
+$PEAPOD run -d --name "${PFX}cp" --net=none --volume=data,kind=empty --volume=ro,kind=host,source="$rovol",readOnly=true \
+        busybox --app-name=first --mount=volume=data,target=/data --mount=volume=ro,target=/ro -- sh -c "$planter" \
         --- busybox --app-name=second -- sleep 300 >/dev/null
 wait_for 30 sh -c "$PEAPOD logs ${PFX}cp | grep -q planted" || fail "the first app did not start: $($PEAPOD logs "${PFX}cp" 2>&1)"
 assert_eq running "$(machinectl show -p State --value "${PFX}cp")" "machine state"
@@ -76,6 +78,14 @@ assert_eq from-app "$(cat "$T/app-file")" "copy-from of a file the app wrote"
 timeout 30 machinectl copy-from "${PFX}cp" /tmp/dir "$T/dir"
 assert_eq nested "$(cat "$T/dir/n")" "copy-from of a directory"
 say "copy-to and copy-from: the first app's root"
+# Its volumes are there too, as the app has them.
+timeout 30 machinectl copy-to "${PFX}cp" "$T/probe" /data/probe
+assert_eq probe "$($PEAPOD enter --app=first "${PFX}cp" -- cat /data/probe)" "copy-to into a volume, seen by the app"
+assert_eq probe "$(cat "/var/lib/peapod/pods/$(pod_id "${PFX}cp")/volumes/data/probe")" "copy-to into a volume, in the volume"
+out=$(timeout 30 machinectl copy-to "${PFX}cp" "$T/probe" /ro/probe 2>&1) && fail "copy-to into a read-only volume worked: $out"
+assert_contains "$out" "Read-only file system" "copy-to into a read-only volume"
+[ ! -e "$rovol/probe" ] || fail "copy-to wrote into a read-only volume's source"
+say "copy-to into volumes: as the app has them"
 
 # The app's own links resolve in the app's root, never on the host: it
 # planted /tmp/link -> /etc/$sentinel (a file the host has too), /tmp/etc
@@ -107,13 +117,16 @@ assert_eq ../../../../etc "$(readlink "$T/up")" "copy-from of a link"
 assert_eq host "$(cat "/etc/$sentinel")" "the host's file after copy-from"
 say "the app's links stay in the app's root"
 
-# The clone is the only overlay in PID 1's mount namespace; it goes with
-# the app, and comes back with it.
+# The clone is the only overlay on PID 1's root; it goes with the app
+# (and its volumes with it), and comes back with it.
 leader=$(machinectl show -p Leader --value "${PFX}cp")
-overlays() { grep -c ' - overlay ' "/proc/$leader/mountinfo" || true; }
+overlays() { awk '$5 == "/" && / - overlay / { n++ } END { print n + 0 }' "/proc/$leader/mountinfo"; }
+mounts() { wc -l <"/proc/$leader/mountinfo"; }
+infra_mounts=3 # the tmpfs, its /proc and /dev/pts
 assert_eq 1 "$(overlays)" "overlays in PID 1's namespace"
 $PEAPOD app stop "${PFX}cp" first
 assert_eq 0 "$(overlays)" "overlays in PID 1's namespace after the app stopped"
+assert_eq "$infra_mounts" "$(mounts)" "mounts in PID 1's namespace after the app stopped"
 out=$(timeout 30 machinectl copy-to "${PFX}cp" "$T/probe" /tmp/probe 2>&1) && fail "copy-to without the first app worked: $out"
 timeout 30 machinectl copy-from "${PFX}cp" /etc/os-release "$T/os-release"
 assert_contains "$(cat "$T/os-release")" "peapod pod" "without the first app, copy sees the pod's infra root"
