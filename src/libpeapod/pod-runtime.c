@@ -432,8 +432,8 @@ int app_security_argv(const App *a, bool host_namespaces, char ***argv) {
         return 0;
 }
 
-/* The helper options of an app beyond its identity: root, PID namespace
- * and volumes. */
+/* The helper options of an app beyond its identity: root, PID namespace,
+ * volumes, and whether it is the root machinectl copy sees. */
 static int app_isolation_argv(PodRuntime *rt, const Pod *p, const App *a, char ***argv) {
         bool host_namespaces;
         int r;

@@ -569,7 +569,7 @@ static int run(int argc, char *argv[]) {
         _cleanup_close_ int out_fd = -EBADF, err_fd = -EBADF;
         sigset_t mask;
         pid_t child;
-        int r, status;
+        int r, status = 0;
 
         /* Kept: a restart of the unit reads the same file. */
         if (stage1_args_file_load(&argc, &argv, /* unlink_after= */ false) < 0)
