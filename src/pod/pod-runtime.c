@@ -432,16 +432,24 @@ int app_security_argv(const App *a, bool host_namespaces, char ***argv) {
         return 0;
 }
 
-/* The helper options of an app beyond its identity: root, PID namespace
- * and volumes. */
+/* The helper options of an app beyond its identity: root, PID namespace,
+ * volumes, and whether it is the root machinectl copy sees. */
 static int app_isolation_argv(PodRuntime *rt, const Pod *p, const App *a, char ***argv) {
+        bool host_namespaces;
         int r;
 
         r = pod_stage1_shares_host(rt, p);
         if (r < 0)
                 return r;
-        r = app_security_argv(a, r > 0, argv);
+        host_namespaces = r > 0;
+        r = app_security_argv(a, host_namespaces, argv);
         if (r < 0)
+                return r;
+        /* machinectl copy-to/copy-from act on the first app's root while
+         * it runs (stage1/README.md). A pod sharing the host's namespaces
+         * is no machine. */
+        if (!host_namespaces && p->n_apps > 0 && streq(a->id, p->apps[0].id) &&
+            (r = strv_extend(argv, "--machine-root")) < 0)
                 return r;
         if (a->readonly_rootfs && (r = strv_extend(argv, "--readonly-rootfs")) < 0)
                 return r;

@@ -22,6 +22,7 @@
 #include "log.h"
 #include "stage1-child.h"
 #include "stage1-journal.h"
+#include "stage1-machine-root.h"
 #include "stage1-mount.h"
 #include "stage1-sealed.h"
 #include "stage1-util.h"
@@ -54,7 +55,7 @@ static void pod_done(Pod *p) {
  * that process is gone, so a pid reused between the check and the opens
  * cannot slip us someone else's namespaces. The cgroup is read last so that
  * it vouches for the namespaces already opened. */
-static int pod_open(pid_t leader, const char *scope, Pod *ret) {
+static int pod_open(pid_t leader, const char *scope, Pod *ret, MachineRoot *ret_machine) {
         _cleanup_(pod_done) Pod pod = { .ns_fd = { -EBADF, -EBADF, -EBADF, -EBADF } };
         _cleanup_close_ int proc_fd = -EBADF;
         char path[64];
@@ -69,6 +70,13 @@ static int pod_open(pid_t leader, const char *scope, Pod *ret) {
                 pod.ns_fd[i] = openat(proc_fd, pod_namespaces[i].file, O_RDONLY | O_CLOEXEC);
                 if (pod.ns_fd[i] < 0)
                         return log_error_errno(errno, "Failed to open %s/%s: %m", path, pod_namespaces[i].file);
+        }
+        /* Kept for the app's whole life: the clone is withdrawn when it
+         * ends. By this helper, which the pod never sees. */
+        if (ret_machine) {
+                r = machine_root_open(proc_fd, ret_machine);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to open %s/ns/mnt and %s/root: %m", path, path);
         }
 
         r = proc_check_in_unit(proc_fd, path, scope, 16384);
@@ -353,10 +361,49 @@ static int setup_etc(int root_fd, const char *etc_dir) {
         return 0;
 }
 
-static int setup_root(const AppArgs *a) {
+static void machine_volumes_done(MachineVolume *v, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                v[i].tree = safe_close(v[i].tree);
+}
+
+/* --machine-root: the app's root (its overlay) and its volumes, nothing
+ * else mounted in it, become what machined's copy-to and copy-from see
+ * (stage1-machine-root.h). Before the app runs, so nothing in the root
+ * moves meanwhile. A failure leaves copy on the pod's infra root, or
+ * without that volume, and the app unharmed. */
+static void publish_machine_root(const AppArgs *a, const MachineRoot *machine, int root_fd) {
+        MachineVolume volumes[STAGE1_BINDS_MAX];
+        _cleanup_close_ int tree = -EBADF;
+        size_t n = 0;
+
+        tree = machine_root_clone(a->rootfs, a->readonly_rootfs);
+        if (tree < 0) {
+                log_warning_errno(tree, "Failed to clone the app's root for machinectl copy: %m");
+                return;
+        }
+        for (size_t i = 0; i < a->n_binds; i++) {
+                int fd = machine_volume_clone(root_fd, a->binds[i].target);
+
+                if (fd < 0)
+                        log_warning_errno(fd, "Volume %s stays out of machinectl copy: %m", a->binds[i].target);
+                else
+                        volumes[n++] = (MachineVolume) { .tree = fd, .target = a->binds[i].target };
+        }
+        (void) machine_root_publish(machine, tree, volumes, n);
+        machine_volumes_done(volumes, n);
+}
+
+static int setup_root(const AppArgs *a, const MachineRoot *machine) {
         const char *rootfs = a->rootfs;
         _cleanup_close_ int root_fd = -EBADF;
         int r;
+
+        /* A clone that an earlier run of this app left behind (its helper
+         * SIGKILLed) would keep the overlay it was cloned from alive, on
+         * the upper directory that we are about to mount again: overlayfs
+         * refuses that, or warns of undefined behaviour. */
+        if (machine)
+                (void) machine_root_publish(machine, -EBADF, NULL, 0);
 
         /* pivot_root() wants a mount point: the app's overlay, mounted here
          * in our own mount namespace, so that the host's mount table holds
@@ -388,6 +435,8 @@ static int setup_root(const AppArgs *a) {
                 if (r < 0)
                         return r;
         }
+        if (machine)
+                publish_machine_root(a, machine, root_fd);
 
         /* Only the root's own mount: /dev, /proc, the volumes keep theirs. */
         if (a->readonly_rootfs &&
@@ -441,7 +490,7 @@ static void reset_signals(void) {
         (void) sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
-static _noreturn_ void child_main(const AppArgs *a, int out_fd, int err_fd) {
+static _noreturn_ void child_main(const AppArgs *a, MachineRoot *machine, int out_fd, int err_fd) {
         _cleanup_(credentials_done) Credentials creds = {};
         _cleanup_close_ int saved_stderr = -EBADF;
         int r;
@@ -450,8 +499,11 @@ static _noreturn_ void child_main(const AppArgs *a, int out_fd, int err_fd) {
          * not linger. */
         (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
 
-        if (setup_root(a) < 0 || enter_workdir(a->workdir ?: "/") < 0)
+        if (setup_root(a, machine) < 0 || enter_workdir(a->workdir ?: "/") < 0)
                 _exit(STAGE1_APP_EXIT_SETUP);
+        /* PID 1's namespace and root are the helper's business. */
+        if (machine)
+                machine_root_done(machine);
         /* From here on our complaints appear on the app's terminal. */
         if (a->tty && stage1_pty_for_app() < 0)
                 _exit(STAGE1_APP_EXIT_SETUP);
@@ -513,10 +565,11 @@ static bool pid_ns_for_children_changed;
 static int run(int argc, char *argv[]) {
         _cleanup_(app_args_done) AppArgs args = {};
         _cleanup_(pod_done) Pod pod = { .ns_fd = { -EBADF, -EBADF, -EBADF, -EBADF } };
+        _cleanup_(machine_root_done) MachineRoot machine = MACHINE_ROOT_NULL;
         _cleanup_close_ int out_fd = -EBADF, err_fd = -EBADF;
         sigset_t mask;
         pid_t child;
-        int r;
+        int r, status = 0;
 
         /* Kept: a restart of the unit reads the same file. */
         if (stage1_args_file_load(&argc, &argv, /* unlink_after= */ false) < 0)
@@ -527,7 +580,7 @@ static int run(int argc, char *argv[]) {
         if (r > 0)
                 return EXIT_SUCCESS;
 
-        if (pod_open(args.leader, args.scope, &pod) < 0)
+        if (pod_open(args.leader, args.scope, &pod, args.machine_root ? &machine : NULL) < 0)
                 return STAGE1_APP_EXIT_SETUP;
 
         /* With --tty the app writes to its terminal, which the caller
@@ -563,15 +616,21 @@ static int run(int argc, char *argv[]) {
                 return STAGE1_APP_EXIT_SETUP;
         }
         if (child == 0)
-                child_main(&args, out_fd, err_fd);
+                child_main(&args, args.machine_root ? &machine : NULL, out_fd, err_fd);
 
         /* The app holds the streams now; our copies would only keep them
          * open after it is gone. */
         out_fd = safe_close(out_fd);
         err_fd = safe_close(err_fd);
 
-        r = stage1_wait_child(child, &mask);
-        return r < 0 ? STAGE1_APP_EXIT_SETUP : r;
+        r = stage1_wait_child_status(child, &mask, &status);
+        /* The app is gone: so is what copy-to and copy-from see of it,
+         * before a restart mounts its overlay again. We leave our own
+         * mount namespace for PID 1's to do it, on our way out. If we are
+         * SIGKILLed instead, the next start of the app withdraws it. */
+        if (args.machine_root)
+                (void) machine_root_swap(&machine, -EBADF, NULL, 0);
+        return r < 0 ? STAGE1_APP_EXIT_SETUP : stage1_mirror_status(status);
 }
 
 int main(int argc, char *argv[]) {

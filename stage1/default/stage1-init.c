@@ -123,9 +123,11 @@ static int machine_endpoints_setup(void) {
 
         /* sd-bus's x-machine-unix: address, which machined uses, connects
          * to /var/run/dbus/system_bus_socket; /var/run is /run as on any
-         * system. */
+         * system. Absolute: ".." onto our root would step into what is
+         * mounted on it, the first app's root for machined's copy (see
+         * stage1-machine-root.h), while "/" starts at our root itself. */
         if ((mkdir("/run", 0755) < 0 && errno != EEXIST) || (mkdir("/run/dbus", 0755) < 0 && errno != EEXIST) ||
-            (mkdir("/var", 0755) < 0 && errno != EEXIST) || symlink("../run", "/var/run") < 0)
+            (mkdir("/var", 0755) < 0 && errno != EEXIST) || symlink("/run", "/var/run") < 0)
                 return -errno;
         fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         if (fd < 0)

@@ -25,7 +25,7 @@ _noreturn_ void stage1_die_by_signal(int sig) {
         _exit(128 + sig);
 }
 
-int stage1_wait_child(pid_t child, const sigset_t *mask) {
+int stage1_wait_child_status(pid_t child, const sigset_t *mask, int *ret_status) {
         for (;;) {
                 siginfo_t si;
                 int status;
@@ -43,13 +43,26 @@ int stage1_wait_child(pid_t child, const sigset_t *mask) {
                 p = waitpid(child, &status, WNOHANG);
                 if (p < 0)
                         return log_error_errno(errno, "Failed to wait for the command: %m");
-                if (p == 0)
+                if (p == 0 || !(WIFEXITED(status) || WIFSIGNALED(status)))
                         continue;
-                if (WIFEXITED(status))
-                        return WEXITSTATUS(status);
-                if (WIFSIGNALED(status))
-                        stage1_die_by_signal(WTERMSIG(status));
+                *ret_status = status;
+                return 0;
         }
+}
+
+int stage1_mirror_status(int status) {
+        if (WIFSIGNALED(status))
+                stage1_die_by_signal(WTERMSIG(status));
+        return WEXITSTATUS(status);
+}
+
+int stage1_wait_child(pid_t child, const sigset_t *mask) {
+        int r, status;
+
+        r = stage1_wait_child_status(child, mask, &status);
+        if (r < 0)
+                return r;
+        return stage1_mirror_status(status);
 }
 
 int stage1_take_tty(void) {

@@ -16,6 +16,13 @@
  * (without a core) when one killed it; -errno on failure. */
 int stage1_wait_child(pid_t child, const sigset_t *mask);
 
+/* The same in two steps, for a caller with something to do between the
+ * child's end and its own: waits (forwarding as above) and stores the
+ * child's wait status; then mirrors that status (the exit code, or death
+ * by the same signal). */
+int stage1_wait_child_status(pid_t child, const sigset_t *mask, int *ret_status);
+int stage1_mirror_status(int status);
+
 /* Dies by sig, core dumps off; 128+sig if the signal does not kill. */
 _noreturn_ void stage1_die_by_signal(int sig);
 

@@ -171,6 +171,8 @@ static void app_help(void) {
                "                     Bind SOURCE to TARGET inside the app (repeatable)\n"
                "     --tty           Make the app a pty of its own (stdio, controlling terminal)\n"
                "                     and send its master over stdin, a unix socket\n"
+               "     --machine-root  Make the app's root what machinectl copy-to/copy-from see\n"
+               "                     (default flavour; the others ignore it)\n"
                STAGE1_SECURITY_HELP,
                program_invocation_short_name, STAGE1_CONTRACT_VERSION);
 }
@@ -230,6 +232,7 @@ int app_args_parse(int argc, char *argv[], AppArgs *ret) {
         enum {
                 ARG_LEADER = 0x100, ARG_SCOPE, ARG_ROOTFS, ARG_APP_ID, ARG_APP_NAME, ARG_WORKDIR, ARG_ENV,
                 ARG_READONLY_ROOTFS, ARG_PID_NAMESPACE, ARG_BIND, ARG_ETC_DIR, ARG_TTY, ARG_LOWER, ARG_UPPER, ARG_WORK,
+                ARG_MACHINE_ROOT,
         };
         static const struct option options[] = {
                 { "help",            no_argument,       NULL, 'h'                 },
@@ -248,6 +251,7 @@ int app_args_parse(int argc, char *argv[], AppArgs *ret) {
                 { "lower",           required_argument, NULL, ARG_LOWER           },
                 { "upper",           required_argument, NULL, ARG_UPPER           },
                 { "work",            required_argument, NULL, ARG_WORK            },
+                { "machine-root",    no_argument,       NULL, ARG_MACHINE_ROOT    },
                 STAGE1_SECURITY_OPTIONS,
                 {}
         };
@@ -337,6 +341,9 @@ int app_args_parse(int argc, char *argv[], AppArgs *ret) {
                         break;
                 case ARG_TTY:
                         a.tty = true;
+                        break;
+                case ARG_MACHINE_ROOT:
+                        a.machine_root = true;
                         break;
                 case ARG_PID_NAMESPACE:
                         if (streq(optarg, "pod"))

@@ -169,6 +169,13 @@ static void test_args(void) {
               streq(a.etc_dir, "/p/etc"));
         app_args_done(&a);
         ASSERT_TRUE(parse_app(ARGV("--leader=1", "--scope=x.scope", "--rootfs=/r", "--app-id=abc", "--etc-dir=rel", "--", "x"), &a) < 0);
+        /* Off unless asked for: only the pod's first app is copy's root. */
+        ASSERT_TRUE(parse_app(ARGV("--leader=1", "--scope=x.scope", "--rootfs=/r", "--app-id=abc", "--", "x"), &a) == 0 && !a.machine_root);
+        app_args_done(&a);
+        ASSERT_TRUE(parse_app(ARGV("--leader=1", "--scope=x.scope", "--rootfs=/r", "--app-id=abc", "--machine-root", "--", "x"), &a) == 0 &&
+                    a.machine_root);
+        app_args_done(&a);
+        ASSERT_TRUE(parse_app(ARGV("--leader=1", "--scope=x.scope", "--rootfs=/r", "--app-id=abc", "--machine-root=yes", "--", "x"), &a) < 0);
         ASSERT_TRUE(parse_app(ARGV("--leader=1", "--scope=x.scope", "--rootfs=/r", "--app-id=abc", "--user=a:b:c", "--", "x"), &a) < 0);
 
         printf("== app_args_parse: the overlay (contract 3)\n");
