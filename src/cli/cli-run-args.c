@@ -64,6 +64,10 @@ void run_args_done(RunArgs *a) {
         for (size_t i = 0; i < a->n_volumes; i++)
                 volume_done(&a->volumes[i]);
         free(a->volumes);
+        strv_free(a->env_all);
+        for (size_t i = 0; i < a->n_mounts_all; i++)
+                app_mount_done(&a->mounts_all[i]);
+        free(a->mounts_all);
         free(a->name);
         free(a->stage1);
         strv_free(a->networks);
@@ -496,6 +500,98 @@ int run_args_add_volume(RunArgs *a, const char *v) {
         return 0;
 }
 
+/* podman's -v (a path, or a name, with ':') rather than rkt's --volume=NAME,... */
+static bool is_bind(const char *v) {
+        return v[0] == '/' || strchr(v, ':');
+}
+
+/* -v HOSTPATH:TARGET[:ro|rw] (or --volume= with a path): a host volume
+ * of the pod named bind-N, mounted in app, or in every app when app is
+ * NULL (before the first image, as podman's users write it). */
+static int run_args_add_bind(RunArgs *a, const char *v, RunApp *app) {
+        PeapodError err = {};
+        AppMount **mounts = app ? &app->mounts : &a->mounts_all;
+        size_t *n_mounts = app ? &app->n_mounts : &a->n_mounts_all;
+        char name[32];
+        Volume *nv;
+        AppMount *nm;
+        int r;
+
+        if (a->n_volumes >= POD_VOLUMES_MAX)
+                return log_usage_error("Too many volumes (at most %d).", POD_VOLUMES_MAX);
+        if (*n_mounts >= APP_MOUNTS_MAX)
+                return log_usage_error("Too many mounts (at most %d).", APP_MOUNTS_MAX);
+        nv = reallocarray(a->volumes, a->n_volumes + 1, sizeof(Volume));
+        if (!nv)
+                return log_oom();
+        a->volumes = nv;
+        nm = reallocarray(*mounts, *n_mounts + 1, sizeof(AppMount));
+        if (!nm)
+                return log_oom();
+        *mounts = nm;
+        snprintf(name, sizeof(name), "bind-%u", a->n_binds);
+        r = volume_bind_from_string(v, name, &nv[a->n_volumes], &nm[*n_mounts], &err);
+        if (r == -ENOMEM)
+                return log_oom();
+        if (r < 0)
+                return log_usage_error("Invalid -v '%s': %s.", v, err.message);
+        a->n_volumes++;
+        (*n_mounts)++;
+        a->n_binds++;
+        return 0;
+}
+
+/* -e KEY=VALUE (--set-env=) into env. */
+static int add_env(char ***env, const char *v) {
+        const char *eq = strchr(v, '=');
+
+        if (!eq || eq == v)
+                return log_usage_error("Invalid --set-env='%s' (-e): expected KEY=VALUE.", v);
+        if (strv_extend(env, v) < 0)
+                return log_oom();
+        return 0;
+}
+
+/* What -e and -v gave before the first image, into every app: the
+ * environment first (an app's own -e wins), the mounts last. */
+static int run_args_apply_to_all(RunArgs *a) {
+        int r;
+
+        for (size_t i = 0; i < a->n_apps; i++) {
+                RunApp *app = &a->apps[i];
+
+                if (a->env_all) {
+                        _cleanup_strv_free_ char **env = strv_copy(a->env_all);
+
+                        if (!env)
+                                return log_oom();
+                        FOREACH_STRV(e, app->env) {
+                                r = strv_extend(&env, e);
+                                if (r < 0)
+                                        return log_oom();
+                        }
+                        strv_free(app->env);
+                        app->env = TAKE_PTR(env);
+                }
+                for (size_t m = 0; m < a->n_mounts_all; m++) {
+                        AppMount *n;
+
+                        if (app->n_mounts >= APP_MOUNTS_MAX)
+                                return log_usage_error("Too many mounts (at most %d).", APP_MOUNTS_MAX);
+                        n = reallocarray(app->mounts, app->n_mounts + 1, sizeof(AppMount));
+                        if (!n)
+                                return log_oom();
+                        app->mounts = n;
+                        n[app->n_mounts] = (AppMount) { .volume = strdup(a->mounts_all[m].volume),
+                                                        .target = strdup(a->mounts_all[m].target) };
+                        app->n_mounts++;
+                        if (!n[app->n_mounts - 1].volume || !n[app->n_mounts - 1].target)
+                                return log_oom();
+                }
+        }
+        return 0;
+}
+
 int run_args_check_mounts(const RunArgs *a) {
         for (size_t i = 0; i < a->n_apps; i++)
                 for (size_t m = 0; m < a->apps[i].n_mounts; m++) {
@@ -570,8 +666,12 @@ static int parse_pod_option(int argc, char *argv[], int *i, RunArgs *a) {
                 return r < 0 ? r : set_string(&a->stage1, v) ?: 1;
         else if ((r = parse_pod_network_option(argc, argv, i, a)) != 0)
                 return r;
-        else if ((r = option_value(argc, argv, i, "--volume", &v)) != 0)
-                return r < 0 ? r : run_args_add_volume(a, v) ?: 1;
+        else if ((r = option_value(argc, argv, i, "-v", &v)) != 0 ||
+                 (r = option_value(argc, argv, i, "--volume", &v)) != 0)
+                return r < 0 ? r : (is_bind(v) ? run_args_add_bind(a, v, NULL) : run_args_add_volume(a, v)) ?: 1;
+        else if ((r = option_value(argc, argv, i, "-e", &v)) != 0 ||
+                 (r = option_value(argc, argv, i, "--set-env", &v)) != 0)
+                return r < 0 ? r : add_env(&a->env_all, v) ?: 1;
         else if ((r = option_value(argc, argv, i, "--pull", &v)) != 0) {
                 if (r < 0)
                         return r;
@@ -587,9 +687,19 @@ static int parse_pod_option(int argc, char *argv[], int *i, RunArgs *a) {
 
 /* An option of the current app (after its image): 0 when it was one, or
  * a usage error for anything else. "--" and "---" are the caller's. */
-static int parse_app_option(int argc, char *argv[], int *i, RunApp *app, PendingApp *pending) {
+static int parse_app_option(int argc, char *argv[], int *i, RunArgs *a, RunApp *app, PendingApp *pending) {
         const char *s = argv[*i], *v;
         int r;
+
+        /* -v, and --volume= with a host path: podman's spelling, for this
+         * app; --volume=NAME,... stays a pod option. */
+        if ((r = option_value(argc, argv, i, "-v", &v)) != 0)
+                return r < 0 ? r : run_args_add_bind(a, v, app);
+        if ((startswith(s, "--volume=") && is_bind(s + strlen("--volume="))) ||
+            (streq(s, "--volume") && *i + 1 < argc && is_bind(argv[*i + 1]))) {
+                r = option_value(argc, argv, i, "--volume", &v);
+                return r < 0 ? r : run_args_add_bind(a, v, app);
+        }
 
         if ((r = option_value(argc, argv, i, "--app-name", &v)) != 0) {
                 if (r > 0)
@@ -599,14 +709,8 @@ static int parse_app_option(int argc, char *argv[], int *i, RunApp *app, Pending
                         pending->exec = v;
         } else if ((r = option_value(argc, argv, i, "--set-env", &v)) != 0 ||
                    (r = option_value(argc, argv, i, "-e", &v)) != 0) {
-                if (r > 0) {
-                        const char *eq = strchr(v, '=');
-
-                        if (!eq || eq == v)
-                                r = log_usage_error("Invalid --set-env='%s' (-e): expected KEY=VALUE.", v);
-                        else if (strv_extend(&app->env, v) < 0)
-                                r = log_oom();
-                }
+                if (r > 0)
+                        r = add_env(&app->env, v);
         } else if ((r = option_value(argc, argv, i, "--working-dir", &v)) != 0) {
                 if (r > 0) {
                         if (!app_workdir_is_valid(v))
@@ -746,7 +850,7 @@ static int run_args_parse_full(int argc, char *argv[], const char *spec, int spe
                 }
 
                 /* EXPECT_APP_OPTION */
-                r = parse_app_option(argc, argv, &i, app, &pending);
+                r = parse_app_option(argc, argv, &i, &a, app, &pending);
                 if (r < 0)
                         return r;
         }
@@ -755,6 +859,9 @@ static int run_args_parse_full(int argc, char *argv[], const char *spec, int spe
         if (r < 0)
                 return r;
         r = finish_app(&a.apps[a.n_apps - 1], &pending);
+        if (r < 0)
+                return r;
+        r = run_args_apply_to_all(&a);
         if (r < 0)
                 return r;
         *ret = a;

@@ -77,6 +77,11 @@ typedef struct RunArgs {
         size_t n_apps;
         Volume *volumes;
         size_t n_volumes;
+        /* -e and -v before the first image: for every app */
+        char **env_all;
+        AppMount *mounts_all;
+        size_t n_mounts_all;
+        unsigned n_binds;  /* -v volumes so far: the next is bind-N */
 } RunArgs;
 
 /* --insecure-options=LIST: "image" (skip the trust policy for this one

@@ -183,3 +183,50 @@ int app_mount_from_string(const char *s, AppMount *ret, PeapodError *err) {
         m = (AppMount) {};
         return 0;
 }
+
+int volume_bind_from_string(const char *s, const char *name, Volume *ret_volume, AppMount *ret_mount,
+                            PeapodError *err) {
+        _cleanup_(volume_done) Volume v = { .kind = VOLUME_HOST };
+        _cleanup_(app_mount_done) AppMount m = {};
+        const char *target, *options;
+        int r;
+
+        target = strchr(s, ':');
+        if (!target || target == s)
+                return peapod_error_set(err, -EINVAL, "HOSTPATH:TARGET[:ro|rw] expected");
+        if (s[0] != '/')
+                return peapod_error_set(err, -EINVAL,
+                                        "the host side is an absolute path (a volume by name is "
+                                        "--volume=NAME,kind=... with --mount=volume=NAME,target=...)");
+        v.source = strndup(s, target - s);
+        target++;
+        options = strchr(target, ':');
+        m.target = options ? strndup(target, options - target) : strdup(target);
+        v.name = strdup(name);
+        m.volume = strdup(name);
+        if (!v.source || !m.target || !v.name || !m.volume)
+                return -ENOMEM;
+        for (const char *p = options ? options + 1 : NULL; p;) {
+                _cleanup_free_ char *item = next_item(&p);
+
+                if (!item)
+                        return -ENOMEM;
+                if (streq(item, "ro"))
+                        v.read_only = true;
+                else if (streq(item, "rw"))
+                        v.read_only = false;
+                else
+                        return peapod_error_set(err, -EINVAL, "unknown option '%s' (ro or rw)", item);
+        }
+        r = volume_validate(&v, err);
+        if (r < 0)
+                return r;
+        r = app_mount_validate(&m, err);
+        if (r < 0)
+                return r;
+        *ret_volume = v;
+        *ret_mount = m;
+        v = (Volume) {};
+        m = (AppMount) {};
+        return 0;
+}

@@ -57,3 +57,7 @@ int app_mount_validate(const AppMount *m, PeapodError *err);
 /* The command line spellings above; -EINVAL with err set on bad input. */
 int volume_from_string(const char *s, Volume *ret, PeapodError *err);
 int app_mount_from_string(const char *s, AppMount *ret, PeapodError *err);
+/* podman's and docker's "-v HOSTPATH:TARGET[:ro|rw]": a host volume called
+ * name and its mount at TARGET; the same checks as the spellings above. */
+int volume_bind_from_string(const char *s, const char *name, Volume *ret_volume, AppMount *ret_mount,
+                            PeapodError *err);

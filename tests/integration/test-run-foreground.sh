@@ -29,6 +29,20 @@ rc=0
 o=$($PEAPOD run --rm --net=none busybox -e GREETING=hi -- sh -c 'echo $GREETING') || rc=$?
 assert_eq "0 hi" "$rc $o" "a run that succeeds"
 
+# podman's order: -e and -v before the image, for every app; :ro holds.
+echo from-host >"$tmp/f"
+rc=0
+o=$($PEAPOD run --rm --net=none -e GREETING=hello -v "$tmp:/data:ro" busybox -e WHO=a -- \
+        sh -c 'echo "$GREETING $WHO $(cat /data/f)"; touch /data/new' 2>/dev/null) || rc=$?
+assert_eq "hello a from-host" "$o" "-e and -v before the image"
+[ "$rc" -ne 0 ] || fail "touch in a :ro volume succeeded"
+[ ! -e "$tmp/new" ] || fail "a file appeared in the :ro host directory"
+o=$($PEAPOD run --rm --net=none busybox -v "$tmp:/w" -- sh -c 'echo written >/w/new; echo ok')
+assert_eq ok "$o" "-v after the image"
+assert_eq written "$(cat "$tmp/new")" "the app wrote to the host directory"
+err=$(must_fail $PEAPOD run --rm --net=none -v data:/d busybox)
+assert_contains "$err" "the host side is an absolute path" "-v with a volume name"
+
 # Several apps: each line says whose it is; the first app that failed
 # decides, in the order given.
 rc=0

@@ -261,6 +261,42 @@ TEST(run_isolation_options) {
         ASSERT_TRUE(a.n_apps == 0 && !a.apps && a.n_volumes == 0);
 }
 
+/* podman's spellings: -e and -v before the image are for every app, -v
+ * after an image for that app; -v makes a host volume bind-N. */
+TEST(run_podman_env_and_binds) {
+        RunArgs a = {};
+
+        ASSERT_OK(parse(&a, "-e", "A=1", "-v", "/tmp:/data:ro", "--volume=/:/host", "busybox", "-e", "A=2", "-v",
+                        "/tmp:/t", "---", "busybox", "--volume", "/tmp:/u:rw", NULL));
+        ASSERT_OK(run_args_check_mounts(&a));
+        ASSERT_TRUE(a.n_volumes == 4);
+        ASSERT_STREQ(a.volumes[0].name, "bind-0");
+        ASSERT_TRUE(a.volumes[0].kind == VOLUME_HOST && a.volumes[0].read_only);
+        ASSERT_STREQ(a.volumes[0].source, "/tmp");
+        ASSERT_TRUE(!a.volumes[1].read_only && !a.volumes[3].read_only);
+        /* the common environment first: the app's own -e wins */
+        assert_strv(a.apps[0].env, "A=1", "A=2", NULL);
+        assert_strv(a.apps[1].env, "A=1", NULL);
+        /* the app's own mounts, then those for every app */
+        ASSERT_TRUE(a.apps[0].n_mounts == 3 && a.apps[1].n_mounts == 3);
+        ASSERT_STREQ(a.apps[0].mounts[0].target, "/t");
+        ASSERT_STREQ(a.apps[0].mounts[0].volume, "bind-2");
+        ASSERT_STREQ(a.apps[0].mounts[1].target, "/data");
+        ASSERT_STREQ(a.apps[0].mounts[2].volume, "bind-1");
+        ASSERT_STREQ(a.apps[1].mounts[0].volume, "bind-3");
+        ASSERT_STREQ(a.apps[1].mounts[1].volume, "bind-0");
+        run_args_done(&a);
+
+        ASSERT_ERR(parse(&a, "-v", "data:/d", "busybox", NULL), EINVAL);        /* a name: rkt's --volume */
+        ASSERT_ERR(parse(&a, "-v", "/tmp", "busybox", NULL), EINVAL);
+        ASSERT_ERR(parse(&a, "-v", "/tmp:/d:z", "busybox", NULL), EINVAL);
+        ASSERT_ERR(parse(&a, "-v", "/tmp:rel", "busybox", NULL), EINVAL);
+        ASSERT_ERR(parse(&a, "-v", "/no/such/dir:/d", "busybox", NULL), EINVAL);
+        ASSERT_ERR(parse(&a, "busybox", "-v", NULL), EINVAL);
+        ASSERT_ERR(parse(&a, "-e", "novalue", "busybox", NULL), EINVAL);
+        ASSERT_TRUE(a.n_apps == 0 && !a.apps && a.n_volumes == 0);
+}
+
 TEST(run_help) {
         RunArgs a = {};
 
@@ -488,6 +524,7 @@ int main(void) {
         test_run_stdin_and_tty();
         test_run_help();
         test_run_isolation_options();
+        test_run_podman_env_and_binds();
         test_app_results();
         test_timestamps();
         test_command_strings();
