@@ -781,7 +781,7 @@ int cri_create_container(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMe
         r = cri_query_call(q, PEAPOD_ROOT_PATH, PEAPOD_MANAGER_INTERFACE, "GetImage", create_on_image, "s",
                            req->config->image->image);
         if (r < 0)
-                return grpc_call_fail(call, GRPC_STATUS_UNAVAILABLE, "cannot call peapodd: %s", strerror(-r));
+                return cri_fail_unreachable(call, r);
         TAKE_PTR(q);
         return 0;
 }
@@ -808,7 +808,7 @@ int cri_start_container(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMes
         q->bus_timeout_usec = CRI_CONTAINER_BUS_TIMEOUT_USEC;
         r = cri_query_call(q, c->pod_path, PEAPOD_POD_INTERFACE, "StartApp", start_on_done, "s", c->app_id);
         if (r < 0)
-                return grpc_call_fail(call, GRPC_STATUS_UNAVAILABLE, "cannot call peapodd: %s", strerror(-r));
+                return cri_fail_unreachable(call, r);
         TAKE_PTR(q);
         return 0;
 }
@@ -955,7 +955,7 @@ int cri_stop_container(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMess
         r = cri_query_call(q, s->ref.pod_path, PEAPOD_POD_INTERFACE, "Kill", stop_on_killed, "si", s->ref.app_id,
                            (int32_t) (req->timeout > 0 ? SIGTERM : SIGKILL));
         if (r < 0)
-                return grpc_call_fail(call, GRPC_STATUS_UNAVAILABLE, "cannot call peapodd: %s", strerror(-r));
+                return cri_fail_unreachable(call, r);
         TAKE_PTR(q);
         return 0;
 }
@@ -985,7 +985,7 @@ int cri_remove_container(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMe
         r = cri_query_call(q, c->pod_path, PEAPOD_POD_INTERFACE, "RemoveApp", remove_on_done, "st", c->app_id,
                            PEAPOD_REMOVE_APP_FORCE);
         if (r < 0)
-                return grpc_call_fail(call, GRPC_STATUS_UNAVAILABLE, "cannot call peapodd: %s", strerror(-r));
+                return cri_fail_unreachable(call, r);
         TAKE_PTR(q);
         return 0;
 }
@@ -1151,45 +1151,18 @@ int cri_container_status(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMe
         c = q->data;
         r = cri_query_call(q, c->pod_path, PEAPOD_POD_INTERFACE, "GetApp", status_on_app, "s", c->app_id);
         if (r < 0)
-                return grpc_call_fail(call, GRPC_STATUS_UNAVAILABLE, "cannot call peapodd: %s", strerror(-r));
+                return cri_fail_unreachable(call, r);
         TAKE_PTR(q);
         return 0;
 }
 
-typedef struct ContainerFilter {
-        char *id, *pod_sandbox_id;
-        bool has_state;
-        Runtime__V1__ContainerState state;
-        char **selector;
-} ContainerFilter;
-
-static void container_filter_free(void *p) {
-        ContainerFilter *f = p;
-
-        if (!f)
-                return;
-        free(f->id);
-        free(f->pod_sandbox_id);
-        strv_free(f->selector);
-        free(f);
-}
-
-static int list_on_objects(CriQuery *q, sd_bus_message *m) {
+static int list_answer(GrpcCall *call, const CriPod *pods, size_t n_pods, const CriListFilter *f) {
         Runtime__V1__ListContainersResponse resp = RUNTIME__V1__LIST_CONTAINERS_RESPONSE__INIT;
-        const sd_bus_error *e = sd_bus_message_get_error(m);
         _cleanup_(cri_arena_done) CriArena a = {};
-        ContainerFilter *f = q->data;
         Runtime__V1__Container **items = NULL;
         size_t n_items = 0, max = 0;
-        CriPod *pods = NULL;
-        size_t n_pods = 0;
-        int r;
+        int r = 0;
 
-        if (e)
-                return cri_fail_from_bus(q, e);
-        r = cri_pods_read_managed(m, &pods, &n_pods);
-        if (r < 0)
-                return r;
         for (size_t i = 0; i < n_pods; i++)
                 max += pods[i].n_apps;
         items = cri_arena_new(&a, max * sizeof(void *));
@@ -1216,7 +1189,7 @@ static int list_on_objects(CriQuery *q, sd_bus_message *m) {
                         }
                         if (f->id && !startswith(id, f->id))
                                 continue;
-                        if (f->has_state && container_state(app->state) != f->state)
+                        if (f->has_state && (int) container_state(app->state) != f->state)
                                 continue;
                         if (!cri_selector_match(app->annotations, f->selector))
                                 continue;
@@ -1253,47 +1226,23 @@ static int list_on_objects(CriQuery *q, sd_bus_message *m) {
                         items[n_items++] = ct;
                 }
         }
-        if (r >= 0) {
-                resp.n_containers = n_items;
-                resp.containers = items;
-                r = cri_reply(q->call, &resp.base);
-        }
-        cri_pods_free(pods, n_pods);
-        return r;
+        if (r < 0)
+                return r;
+        resp.n_containers = n_items;
+        resp.containers = items;
+        return cri_reply(call, &resp.base);
 }
 
 int cri_list_containers(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request) {
         const Runtime__V1__ListContainersRequest *req = (const Runtime__V1__ListContainersRequest *) request;
         const Runtime__V1__ContainerFilter *filter = req->filter;
-        _cleanup_(cri_query_freep) CriQuery *q = NULL;
-        ContainerFilter *f;
+        CriListFilter *f;
         int r;
 
-        q = cri_query_new(cri, call);
-        f = calloc(1, sizeof(ContainerFilter));
-        if (!q || !f) {
-                free(f);
-                return -ENOMEM;
-        }
-        q->data = f;
-        q->data_free = container_filter_free;
-        if (filter) {
-                if (!isempty(filter->id) && !(f->id = strdup(filter->id)))
-                        return -ENOMEM;
-                if (!isempty(filter->pod_sandbox_id) && !(f->pod_sandbox_id = strdup(filter->pod_sandbox_id)))
-                        return -ENOMEM;
-                if (filter->state) {
-                        f->has_state = true;
-                        f->state = filter->state->state;
-                }
-                r = cri_map_to_pairs((void **) filter->label_selector, filter->n_label_selector, &f->selector);
-                if (r < 0)
-                        return r;
-        }
-        r = cri_query_call(q, PEAPOD_ROOT_PATH, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects", list_on_objects,
-                           NULL);
+        r = cri_list_filter_new(filter ? filter->id : NULL, filter ? filter->pod_sandbox_id : NULL,
+                                filter && filter->state, filter && filter->state ? (int) filter->state->state : 0,
+                                filter ? (void **) filter->label_selector : NULL, filter ? filter->n_label_selector : 0, &f);
         if (r < 0)
-                return grpc_call_fail(call, GRPC_STATUS_UNAVAILABLE, "cannot call peapodd: %s", strerror(-r));
-        TAKE_PTR(q);
-        return 0;
+                return r;
+        return cri_list(cri, call, f, list_answer);
 }

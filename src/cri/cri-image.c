@@ -397,7 +397,7 @@ static int image_lookup(Cri *cri, GrpcCall *call, const char *reference, bool li
         q->verbose = verbose;
         r = cri_query_call(q, PEAPOD_ROOT_PATH, PEAPOD_MANAGER_INTERFACE, "GetImage", image_on_get, "s", reference);
         if (r < 0)
-                return grpc_call_fail(call, GRPC_STATUS_UNAVAILABLE, "cannot call peapodd: %s", strerror(-r));
+                return cri_fail_unreachable(call, r);
         TAKE_PTR(q);
         return 0;
 }
@@ -505,7 +505,7 @@ int cri_image_list(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage 
                 return -ENOMEM;
         r = cri_query_call(q, PEAPOD_ROOT_PATH, PEAPOD_MANAGER_INTERFACE, "ListImages", images_on_list, NULL);
         if (r < 0)
-                return grpc_call_fail(call, GRPC_STATUS_UNAVAILABLE, "cannot call peapodd: %s", strerror(-r));
+                return cri_fail_unreachable(call, r);
         TAKE_PTR(q);
         return 0;
 }
@@ -649,7 +649,7 @@ int cri_image_pull(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage 
         if (identity)
                 explicit_bzero(identity, strlen(identity));
         if (r < 0)
-                return grpc_call_fail(call, GRPC_STATUS_UNAVAILABLE, "cannot call peapodd: %s", strerror(-r));
+                return cri_fail_unreachable(call, r);
         TAKE_PTR(q);
         return 0;
 }
@@ -703,7 +703,7 @@ int cri_image_remove(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessag
                 return -ENOMEM;
         r = cri_query_call(q, PEAPOD_ROOT_PATH, PEAPOD_MANAGER_INTERFACE, "GetImage", remove_on_get, "s", req->image->image);
         if (r < 0)
-                return grpc_call_fail(call, GRPC_STATUS_UNAVAILABLE, "cannot call peapodd: %s", strerror(-r));
+                return cri_fail_unreachable(call, r);
         TAKE_PTR(q);
         return 0;
 }

@@ -332,7 +332,7 @@ int cri_run_pod_sandbox(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMes
         cri_query_detach(q);
         r = cri_query_new_method(q, PEAPOD_ROOT_PATH, PEAPOD_MANAGER_INTERFACE, "CreatePod", &m);
         if (r < 0)
-                return grpc_call_fail(call, GRPC_STATUS_UNAVAILABLE, "cannot call peapodd: %s", strerror(-r));
+                return cri_fail_unreachable(call, r);
         r = sd_bus_message_append(m, "s", name);
         if (r < 0)
                 return r;
@@ -344,7 +344,7 @@ int cri_run_pod_sandbox(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMes
                 return r;
         r = cri_query_send(q, m, run_on_created);
         if (r < 0)
-                return grpc_call_fail(call, GRPC_STATUS_UNAVAILABLE, "cannot call peapodd: %s", strerror(-r));
+                return cri_fail_unreachable(call, r);
         TAKE_PTR(q);
         return 0;
 }
@@ -432,7 +432,7 @@ static int sandbox_act(Cri *cri, GrpcCall *call, const char *id, SandboxVerb ver
         r = cri_query_call(q, path, "org.freedesktop.DBus.Properties", "Get", act_on_annotations, "ss",
                            PEAPOD_POD_INTERFACE, "Annotations");
         if (r < 0)
-                return grpc_call_fail(call, GRPC_STATUS_UNAVAILABLE, "cannot call peapodd: %s", strerror(-r));
+                return cri_fail_unreachable(call, r);
         TAKE_PTR(q);
         return 0;
 }
@@ -567,45 +567,17 @@ int cri_pod_sandbox_status(Cri *cri, GrpcCall *call, CriApi api, const ProtobufC
         r = cri_query_call(q, path, "org.freedesktop.DBus.Properties", "GetAll", status_on_properties, "s",
                            PEAPOD_POD_INTERFACE);
         if (r < 0)
-                return grpc_call_fail(call, GRPC_STATUS_UNAVAILABLE, "cannot call peapodd: %s", strerror(-r));
+                return cri_fail_unreachable(call, r);
         TAKE_PTR(q);
         return 0;
 }
 
-/* The request's filter, kept for the answer (the request is freed when
- * the handler returns). */
-typedef struct SandboxFilter {
-        char *id;
-        bool has_state;
-        Runtime__V1__PodSandboxState state;
-        char **selector;        /* pairs */
-} SandboxFilter;
-
-static void sandbox_filter_free(void *p) {
-        SandboxFilter *f = p;
-
-        if (!f)
-                return;
-        free(f->id);
-        strv_free(f->selector);
-        free(f);
-}
-
-static int list_on_objects(CriQuery *q, sd_bus_message *m) {
+static int list_answer(GrpcCall *call, const CriPod *pods, size_t n_pods, const CriListFilter *f) {
         Runtime__V1__ListPodSandboxResponse resp = RUNTIME__V1__LIST_POD_SANDBOX_RESPONSE__INIT;
-        const sd_bus_error *e = sd_bus_message_get_error(m);
         _cleanup_(cri_arena_done) CriArena a = {};
-        SandboxFilter *f = q->data;
         Runtime__V1__PodSandbox **items;
-        CriPod *pods = NULL;
-        size_t n_pods = 0;
-        int r;
+        int r = 0;
 
-        if (e)
-                return cri_fail_from_bus(q, e);
-        r = cri_pods_read_managed(m, &pods, &n_pods);
-        if (r < 0)
-                return r;
         items = cri_arena_new(&a, n_pods * sizeof(void *));
         if (!items)
                 r = -ENOMEM;
@@ -617,7 +589,7 @@ static int list_on_objects(CriQuery *q, sd_bus_message *m) {
 
                 if (f->id && !startswith(p->id, f->id))
                         continue;
-                if (f->has_state && sandbox_state(p) != f->state)
+                if (f->has_state && (int) sandbox_state(p) != f->state)
                         continue;
                 if (!cri_selector_match(p->annotations, f->selector))
                         continue;
@@ -650,44 +622,22 @@ static int list_on_objects(CriQuery *q, sd_bus_message *m) {
                 s->runtime_handler = (char *) strempty(cri_pairs_get(p->annotations, CRI_KEY_HANDLER));
                 items[resp.n_items++] = s;
         }
-        if (r >= 0) {
-                resp.items = items;
-                r = cri_reply(q->call, &resp.base);
-        }
-        cri_pods_free(pods, n_pods);
-        return r;
+        if (r < 0)
+                return r;
+        resp.items = items;
+        return cri_reply(call, &resp.base);
 }
 
 int cri_list_pod_sandbox(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request) {
         const Runtime__V1__ListPodSandboxRequest *req = (const Runtime__V1__ListPodSandboxRequest *) request;
         const Runtime__V1__PodSandboxFilter *filter = req->filter;
-        _cleanup_(cri_query_freep) CriQuery *q = NULL;
-        SandboxFilter *f;
+        CriListFilter *f;
         int r;
 
-        q = cri_query_new(cri, call);
-        f = calloc(1, sizeof(SandboxFilter));
-        if (!q || !f) {
-                free(f);
-                return -ENOMEM;
-        }
-        q->data = f;
-        q->data_free = sandbox_filter_free;
-        if (filter) {
-                if (!isempty(filter->id) && !(f->id = strdup(filter->id)))
-                        return -ENOMEM;
-                if (filter->state) {
-                        f->has_state = true;
-                        f->state = filter->state->state;
-                }
-                r = cri_map_to_pairs((void **) filter->label_selector, filter->n_label_selector, &f->selector);
-                if (r < 0)
-                        return r;
-        }
-        r = cri_query_call(q, PEAPOD_ROOT_PATH, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects", list_on_objects,
-                           NULL);
+        r = cri_list_filter_new(filter ? filter->id : NULL, NULL, filter && filter->state,
+                                filter && filter->state ? (int) filter->state->state : 0,
+                                filter ? (void **) filter->label_selector : NULL, filter ? filter->n_label_selector : 0, &f);
         if (r < 0)
-                return grpc_call_fail(call, GRPC_STATUS_UNAVAILABLE, "cannot call peapodd: %s", strerror(-r));
-        TAKE_PTR(q);
-        return 0;
+                return r;
+        return cri_list(cri, call, f, list_answer);
 }

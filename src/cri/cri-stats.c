@@ -625,7 +625,7 @@ static int stats_start(Cri *cri, GrpcCall *call, CriStats *s) {
         } else
                 r = cri_query_call(q, PEAPOD_ROOT_PATH, PEAPOD_MANAGER_INTERFACE, "ListPods", stats_on_list, NULL);
         if (r < 0)
-                return grpc_call_fail(call, GRPC_STATUS_UNAVAILABLE, "cannot call peapodd: %s", strerror(-r));
+                return cri_fail_unreachable(call, r);
         TAKE_PTR(q);
         return 0;
 }

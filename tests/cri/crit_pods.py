@@ -12,6 +12,7 @@
 #   crit_pods.py SOCKET mounts API      host paths (a symlink among them) read-only and read-write
 #   crit_pods.py SOCKET save FILE       a sandbox and a running container, described in FILE
 #   crit_pods.py SOCKET check FILE      they are as FILE says (after restarts), then removed
+#   crit_pods.py SOCKET lists API       the lists follow peapodd's state, across its restart
 #   crit_pods.py SOCKET stats-setup FILE two sandboxes with labelled containers for crit.py stats, described in FILE
 import json
 import os
@@ -26,7 +27,7 @@ import urllib.request
 import grpc
 
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
-from crit import call, channel, expect_code, fail, pb  # noqa: E402
+from crit import call, channel, expect_code, fail, pb, wait_until  # noqa: E402
 
 IMAGE = 'localhost/busybox:latest'
 LABELS = {'app': 'web', 'io.kubernetes.pod.name': 'nginx-1', 'empty': ''}
@@ -624,12 +625,130 @@ def cmd_stats_setup(sock, path):
         json.dump(made, f)
 
 
+def cmd_lists(sock, api):
+    """ListPodSandbox and ListContainers (answered from peapod-cri's cache
+    of peapodd's signals) against PodSandboxStatus and ContainerStatus
+    (each a direct read of peapodd) and what the scenario did: sandboxes
+    made, stopped and removed, containers made, started, exiting by
+    themselves and stopped, before and after peapodd restarts."""
+    ch = channel(sock)
+    tag = 'lists-%s-%d' % (api, os.getpid())
+
+    def sandboxes():
+        f = pb.PodSandboxFilter()
+        f.label_selector['lists'] = tag
+        items = rt(ch, 'ListPodSandbox', pb.ListPodSandboxRequest(filter=f), pb.ListPodSandboxResponse, api).items
+        return {s.id: s.state for s in items}
+
+    def containers():
+        f = pb.ContainerFilter()
+        f.label_selector['lists'] = tag
+        items = rt(ch, 'ListContainers', pb.ListContainersRequest(filter=f), pb.ListContainersResponse, api).containers
+        return {c.id: c.state for c in items}
+
+    def expect(what, want_sandboxes, want_containers, timeout=30):
+        """Until both lists say exactly what is wanted (promptly: peapodd
+        announced it); then each entry agrees with a direct status read."""
+        got = {}
+
+        def same():
+            got['s'], got['c'] = sandboxes(), containers()
+            return got['s'] == want_sandboxes and got['c'] == want_containers
+        end = time.monotonic() + timeout
+        while not same():
+            if time.monotonic() > end:
+                fail('%s: sandboxes %s containers %s, expected %s and %s' %
+                     (what, got['s'], got['c'], want_sandboxes, want_containers))
+            time.sleep(0.05)
+        for sid, state in want_sandboxes.items():
+            if sandbox_status(ch, api, sid).status.state != state:
+                fail('%s: PodSandboxStatus of %s disagrees with the list' % (what, sid))
+        for cid, state in want_containers.items():
+            if cstatus(ch, api, cid).state != state:
+                fail('%s: ContainerStatus of %s disagrees with the list' % (what, cid))
+
+    cfgs = {}
+    for n in ('a', 'b', 'c'):
+        cfgs[n] = sandbox_config('%s-%s' % (tag, n), host_network=True)
+        cfgs[n].labels['lists'] = tag
+    sids = {n: run_sandbox(ch, api, cfg) for n, cfg in cfgs.items()}
+    expect('three sandboxes', {s: pb.SANDBOX_READY for s in sids.values()}, {})
+
+    lbl = {'lists': tag}
+    short = create(ch, api, sids['a'], cfgs['a'], container_config('short', ['sh', '-c', 'exit 3'], labels=lbl))
+    long = create(ch, api, sids['a'], cfgs['a'], container_config('long', ['sleep', '1000'], labels=lbl))
+    other = create(ch, api, sids['b'], cfgs['b'], container_config('other', ['sleep', '1000'], labels=lbl))
+    want_s = {s: pb.SANDBOX_READY for s in sids.values()}
+    want_c = {short: pb.CONTAINER_CREATED, long: pb.CONTAINER_CREATED, other: pb.CONTAINER_CREATED}
+    expect('three containers created', want_s, want_c)
+    for cid in (short, long, other):
+        start(ch, api, cid)
+    # short exits by itself: nobody asked peapod-cri, peapodd's signal tells.
+    want_c = {short: pb.CONTAINER_EXITED, long: pb.CONTAINER_RUNNING, other: pb.CONTAINER_RUNNING}
+    expect('started, one exited by itself', want_s, want_c)
+    if cstatus(ch, api, short).exit_code != 3:
+        fail('ContainerStatus of short: exit code %d' % cstatus(ch, api, short).exit_code)
+
+    stop(ch, api, long, 10)
+    want_c[long] = pb.CONTAINER_EXITED
+    expect('a container stopped', want_s, want_c)
+    stop_sandbox(ch, api, sids['b'])
+    want_s[sids['b']] = pb.SANDBOX_NOTREADY
+    want_c[other] = pb.CONTAINER_EXITED
+    expect('a sandbox stopped', want_s, want_c)
+
+    # peapodd restarts: peapod-cri reads everything again, then follows the new one.
+    subprocess.run(['systemctl', 'restart', 'peapodd.service'], check=True)
+    expect('after peapodd restarted', want_s, want_c)
+    remove_sandbox(ch, api, sids['c'])
+    del want_s[sids['c']]
+    again = create(ch, api, sids['a'], cfgs['a'], container_config('again', ['sleep', '1000'], attempt=1, labels=lbl))
+    want_c[again] = pb.CONTAINER_CREATED
+    expect('a sandbox removed and a container made after the restart', want_s, want_c)
+    start(ch, api, again)
+    remove(ch, api, short)
+    want_c[again] = pb.CONTAINER_RUNNING
+    del want_c[short]
+    expect('started and removed after the restart', want_s, want_c)
+
+    # Once more, with a container exiting while peapodd is away: it learns
+    # of the exit when it comes back, and so do the lists.
+    # Masked meanwhile, so that no call (peapod-cri's log follower asks
+    # every second) starts it again by bus activation before the kill.
+    unit = unit_of(again)
+    subprocess.run(['systemctl', 'mask', '--runtime', 'peapodd.service'], check=True)
+    try:
+        subprocess.run(['systemctl', 'stop', 'peapodd.service'], check=True)
+        subprocess.run(['systemctl', 'kill', '--signal=KILL', '--kill-who=all', unit], check=True)
+    finally:
+        subprocess.run(['systemctl', 'unmask', '--runtime', 'peapodd.service'], check=True)
+    # The next list starts peapodd again (bus activation).
+    want_c[again] = pb.CONTAINER_EXITED
+    expect('a container killed while peapodd was stopped', want_s, want_c, timeout=60)
+
+    for sid in sids.values():
+        if sid != sids['c']:
+            stop_sandbox(ch, api, sid)
+            remove_sandbox(ch, api, sid)
+    expect('all removed', {}, {})
+
+
+def unit_of(cid):
+    """The systemd unit of a container's app, as peapodd says."""
+    out = subprocess.run(['busctl', '--json=short', 'get-property', 'org.peapod1', '/org/peapod1/pod/' + cid[:32],
+                          'org.peapod1.Pod', 'Apps'], check=True, capture_output=True, text=True).stdout
+    for name, app_id, image, exe, unit, state, result, status in json.loads(out)['data']:
+        if app_id == cid[32:]:
+            return unit
+    fail('no unit for %s in %s' % (cid, out))
+
+
 def main():
     if len(sys.argv) != 4:
         fail('usage: crit_pods.py SOCKET lifecycle|pair|security|refusals|logs|mounts API | save|check|stats-setup FILE')
     sock, what, arg = sys.argv[1:]
     cmds = {'lifecycle': cmd_lifecycle, 'logs': cmd_logs, 'mounts': cmd_mounts, 'pair': cmd_pair, 'security': cmd_security, 'refusals': cmd_refusals,
-            'save': cmd_save, 'check': cmd_check, 'stats-setup': cmd_stats_setup}
+            'lists': cmd_lists, 'save': cmd_save, 'check': cmd_check, 'stats-setup': cmd_stats_setup}
     if what not in cmds:
         fail('unknown check ' + what)
     cmds[what](sock, arg)
