@@ -1084,6 +1084,9 @@ static int status_on_app(CriQuery *q, sd_bus_message *m) {
         _cleanup_(cri_arena_done) CriArena a = {};
         ContainerRef *c = q->data;
         char id[CRI_CONTAINER_ID_LEN + 1];
+        Runtime__V1__ContainerStatusResponse__InfoEntry info = RUNTIME__V1__CONTAINER_STATUS_RESPONSE__INFO_ENTRY__INIT;
+        Runtime__V1__ContainerStatusResponse__InfoEntry *infos[] = { &info };
+        _cleanup_free_ char *json = NULL;
         void **labels, **annotations;
         size_t n_labels, n_annotations;
         AppInfo i = {};
@@ -1127,6 +1130,14 @@ static int status_on_app(CriQuery *q, sd_bus_message *m) {
                 st.log_path = (char *) strempty(cri_pairs_get(i.annotations, CRI_KEY_LOG_PATH));
                 r = mounts_from_json(&a, cri_pairs_get(i.annotations, CRI_KEY_MOUNTS), &st.mounts, &st.n_mounts);
         }
+        /* Verbose: the app as peapodd describes it (GetApp's properties). */
+        if (r >= 0 && q->verbose) {
+                r = cri_properties_to_json(m, &json);
+                info.key = (char *) "info";
+                info.value = json;
+                resp.n_info = 1;
+                resp.info = infos;
+        }
         if (r >= 0) {
                 st.n_labels = n_labels;
                 st.labels = (Runtime__V1__ContainerStatus__LabelsEntry **) labels;
@@ -1149,6 +1160,7 @@ int cri_container_status(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMe
         if (!q)
                 return r;
         c = q->data;
+        q->verbose = req->verbose;
         r = cri_query_call(q, c->pod_path, PEAPOD_POD_INTERFACE, "GetApp", status_on_app, "s", c->app_id);
         if (r < 0)
                 return cri_fail_unreachable(call, r);

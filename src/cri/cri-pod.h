@@ -25,6 +25,7 @@
 #define CRI_KEY_NETWORK "cri/namespace-network"  /* "pod" or "node" */
 #define CRI_KEY_PID "cri/namespace-pid"          /* "pod" or "container" */
 #define CRI_KEY_HANDLER "cri/runtime-handler"
+#define CRI_KEY_CGROUP_PARENT "cri/cgroup-parent"  /* kubelet's, recorded: pods live in peapod's own slice */
 #define CRI_KEY_IMAGE "cri/image"                /* the image as kubelet named it */
 #define CRI_KEY_IMAGE_REF "cri/image-ref"        /* its id */
 #define CRI_KEY_CREATED "cri/created"            /* ns since the epoch */
@@ -107,6 +108,11 @@ void cri_pods_free(CriPod *pods, size_t n);
 bool cri_pod_is_sandbox(const CriPod *p);
 
 int cri_fail_from_bus(CriQuery *q, const sd_bus_error *e);
+/* An a{sv} reply (Properties.GetAll, GetApp), read again from the start,
+ * as one JSON object: the verbose info of ImageStatus, PodSandboxStatus
+ * and ContainerStatus, under "info" as containerd puts it. Types other
+ * than s, t, i, u, b, as and a{ss} are left out. */
+int cri_properties_to_json(sd_bus_message *m, char **ret);
 
 /* What ListPodSandbox and ListContainers filter on (either's filter). */
 typedef struct CriListFilter CriListFilter;

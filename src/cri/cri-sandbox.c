@@ -122,6 +122,14 @@ static int sandbox_annotations(const Runtime__V1__RunPodSandboxRequest *req, boo
             (r = cri_pairs_add(&l, NULL, CRI_KEY_PID, pid_container ? "container" : "pod")) < 0 ||
             (r = cri_pairs_add(&l, NULL, CRI_KEY_HANDLER, req->runtime_handler)) < 0)
                 return r;
+        /* kubelet's QoS slice for the pod: peapodd places every pod in a
+         * slice of its own (limits per app, UpdateContainerResources), so
+         * the parent is only recorded, shown by verbose PodSandboxStatus. */
+        if (c->linux && !isempty(c->linux->cgroup_parent)) {
+                r = cri_pairs_add(&l, NULL, CRI_KEY_CGROUP_PARENT, c->linux->cgroup_parent);
+                if (r < 0)
+                        return r;
+        }
         for (size_t i = 0; i < c->n_labels; i++) {
                 r = cri_pairs_add(&l, CRI_PREFIX_LABEL, c->labels[i]->key, c->labels[i]->value);
                 if (r < 0)
@@ -468,7 +476,8 @@ Runtime__V1__PodSandboxMetadata *cri_sandbox_metadata(CriArena *a, const CriPod 
         return md;
 }
 
-static int sandbox_status_answer(CriQuery *q, const CriPod *p, bool verbose) {
+/* m: the pod's GetAll, for verbose info. */
+static int sandbox_status_answer(CriQuery *q, const CriPod *p, sd_bus_message *m, bool verbose) {
         Runtime__V1__PodSandboxStatusResponse resp = RUNTIME__V1__POD_SANDBOX_STATUS_RESPONSE__INIT;
         Runtime__V1__PodSandboxStatus st = RUNTIME__V1__POD_SANDBOX_STATUS__INIT;
         Runtime__V1__PodSandboxNetworkStatus net = RUNTIME__V1__POD_SANDBOX_NETWORK_STATUS__INIT;
@@ -517,10 +526,10 @@ static int sandbox_status_answer(CriQuery *q, const CriPod *p, bool verbose) {
         st.runtime_handler = (char *) strempty(cri_pairs_get(p->annotations, CRI_KEY_HANDLER));
         resp.status = &st;
         if (verbose) {
-                /* The pod as peapod knows it; the strings are ours or checked ids. */
-                if (asprintf(&json, "{\"pod\":\"%s\",\"state\":\"%s\",\"networkMode\":\"%s\"}", p->id, strempty(p->state),
-                             strempty(p->network_mode)) < 0)
-                        return -ENOMEM;
+                /* The pod as peapodd describes it (its Properties.GetAll). */
+                r = cri_properties_to_json(m, &json);
+                if (r < 0)
+                        return r;
                 info.key = (char *) "info";
                 info.value = json;
                 resp.n_info = 1;
@@ -544,7 +553,7 @@ static int status_on_properties(CriQuery *q, sd_bus_message *m) {
         if (!cri_pod_is_sandbox(&p))
                 r = grpc_call_fail(q->call, GRPC_STATUS_NOT_FOUND, "no such sandbox: pod %s is not one of the CRI's", p.id);
         else
-                r = sandbox_status_answer(q, &p, q->list);
+                r = sandbox_status_answer(q, &p, m, q->list);
         cri_pod_done(&p);
         return r;
 }

@@ -100,7 +100,7 @@ struct CriQuery {
         /* cri_query_detach(): in cri->detached, runs to its end. */
         bool detached;
         CriQuery *detached_prev, *detached_next;
-        bool verbose;           /* ImageStatus: with info */
+        bool verbose;           /* ImageStatus, ContainerStatus: with info */
         sd_bus_slot *match;     /* a signal the chain waits for (dropped with the query) */
 };
 

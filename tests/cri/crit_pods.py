@@ -111,6 +111,10 @@ def cstatus(ch, api, cid):
     return rt(ch, 'ContainerStatus', pb.ContainerStatusRequest(container_id=cid), pb.ContainerStatusResponse, api).status
 
 
+def cstatus_info(ch, api, cid):
+    return rt(ch, 'ContainerStatus', pb.ContainerStatusRequest(container_id=cid), pb.ContainerStatusResponse, api).info
+
+
 def list_containers(ch, api, **filt):
     f = pb.ContainerFilter()
     if 'id' in filt:
@@ -671,6 +675,7 @@ def cmd_lists(sock, api):
     for n in ('a', 'b', 'c'):
         cfgs[n] = sandbox_config('%s-%s' % (tag, n), host_network=True)
         cfgs[n].labels['lists'] = tag
+        cfgs[n].linux.cgroup_parent = 'kubepods-besteffort-pod%s.slice' % n
     sids = {n: run_sandbox(ch, api, cfg) for n, cfg in cfgs.items()}
     expect('three sandboxes', {s: pb.SANDBOX_READY for s in sids.values()}, {})
 
@@ -688,6 +693,17 @@ def cmd_lists(sock, api):
     expect('started, one exited by itself', want_s, want_c)
     if cstatus(ch, api, short).exit_code != 3:
         fail('ContainerStatus of short: exit code %d' % cstatus(ch, api, short).exit_code)
+    # Verbose: peapodd's description under "info"; not without verbose.
+    r = rt(ch, 'ContainerStatus', pb.ContainerStatusRequest(container_id=short, verbose=True), pb.ContainerStatusResponse, api)
+    info = json.loads(r.info['info'])
+    if info.get('State') != 'exited' or info.get('Result') != 'exited' or info.get('Status') != 3:
+        fail('ContainerStatus verbose info: %s' % r.info)
+    if cstatus_info(ch, api, short):
+        fail('ContainerStatus without verbose has info')
+    info = json.loads(sandbox_status(ch, api, sids['a'], verbose=True).info['info'])
+    if info.get('Id') != sids['a'] or info.get('State') != 'running' or info.get('Annotations', {}).get('cri/name') != cfgs['a'].metadata.name \
+            or info['Annotations'].get('cri/cgroup-parent') != 'kubepods-besteffort-poda.slice':
+        fail('PodSandboxStatus verbose info: %s' % info)
 
     stop(ch, api, long, 10)
     want_c[long] = pb.CONTAINER_EXITED
