@@ -1031,6 +1031,7 @@ static int64_t container_created(char **annotations) {
 typedef struct AppInfo {
         const char *state, *result;
         int32_t status;
+        int oom_killed;         /* GetApp's OOMKilled (b) */
         uint64_t started_usec, exited_usec;
         char **annotations;
 } AppInfo;
@@ -1052,6 +1053,8 @@ static int read_get_app(sd_bus_message *m, AppInfo *ret) {
                         r = sd_bus_message_read(m, "v", "s", &i.result);
                 else if (streq(name, "Status"))
                         r = sd_bus_message_read(m, "v", "i", &i.status);
+                else if (streq(name, "OOMKilled"))
+                        r = sd_bus_message_read(m, "v", "b", &i.oom_killed);
                 else if (streq(name, "StartedTimestamp"))
                         r = sd_bus_message_read(m, "v", "t", &i.started_usec);
                 else if (streq(name, "ExitedTimestamp"))
@@ -1123,7 +1126,8 @@ static int status_on_app(CriQuery *q, sd_bus_message *m) {
                         st.finished_at = cri_usec_to_ns(i.exited_usec);
                         /* As a shell reports a death by signal. */
                         st.exit_code = streq_ptr(i.result, "exited") ? i.status : 128 + i.status;
-                        st.reason = (char *) (st.exit_code == 0 ? "Completed" : "Error");
+                        /* kubelet's words: OOMKilled shows in the pod's status. */
+                        st.reason = (char *) (i.oom_killed ? "OOMKilled" : st.exit_code == 0 ? "Completed" : "Error");
                 }
                 st.image_ref = (char *) strempty(cri_pairs_get(i.annotations, CRI_KEY_IMAGE_REF));
                 st.image_id = st.image_ref;

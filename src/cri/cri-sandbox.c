@@ -218,8 +218,6 @@ static int append_sandbox_properties(sd_bus_message *m, const Runtime__V1__RunPo
                 if (r < 0)
                         return r;
         }
-        /* DNS options (ndots) have no place in peapod's resolv.conf yet:
-         * servers and searches are what name lookups need. */
         if (c->dns_config && c->dns_config->n_servers > 0) {
                 r = append_strn_property(m, "DNS", c->dns_config->servers, c->dns_config->n_servers);
                 if (r < 0)
@@ -227,6 +225,12 @@ static int append_sandbox_properties(sd_bus_message *m, const Runtime__V1__RunPo
         }
         if (c->dns_config && c->dns_config->n_searches > 0) {
                 r = append_strn_property(m, "DNSSearch", c->dns_config->searches, c->dns_config->n_searches);
+                if (r < 0)
+                        return r;
+        }
+        /* kubelet's ndots:5 and the like: peapodd checks each word. */
+        if (c->dns_config && c->dns_config->n_options > 0) {
+                r = append_strn_property(m, "DNSOptions", c->dns_config->options, c->dns_config->n_options);
                 if (r < 0)
                         return r;
         }

@@ -350,6 +350,7 @@ Cri *cri_free(Cri *cri) {
                 cri_query_free(cri->detached);
         cri_logs_stop(cri);
         cri_cache_free(cri->cache);
+        cri_disk_free(cri->disk);
         stream_server_free(cri->streaming);
         sd_bus_flush_close_unref(cri->bus);
         sd_event_unref(cri->event);

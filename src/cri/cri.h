@@ -46,12 +46,20 @@ typedef struct Cri {
         StreamServer *streaming;        /* Exec/PortForward's URLs; NULL: not started */
         char *pod_cidr;         /* UpdateRuntimeConfig's, recorded (pods get their addresses from CNI) */
         struct CriCache *cache; /* the sandboxes, for the lists (cri-cache.c) */
+        struct CriDisk *disk;   /* the writable layers' sizes (cri-disk.c) */
 } Cri;
 
 typedef struct CriCache CriCache;
 /* Follows peapodd's pods (cri-cache.c): the matches, and a first fill. */
 int cri_cache_start(Cri *cri);
 CriCache *cri_cache_free(CriCache *c);
+
+/* The writable layer of a container (its app's overlay upper dir), as the
+ * last walk measured it (cri-disk.c): 1 with the figures, 0 while none has
+ * (a walk off the loop is asked for, as when the figure is old). */
+typedef struct CriDisk CriDisk;
+int cri_disk_usage(Cri *cri, const char *container_id, const char *app_name, uint64_t *ret_bytes, uint64_t *ret_inodes);
+CriDisk *cri_disk_free(CriDisk *d);
 
 typedef int (*CriHandler)(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
 

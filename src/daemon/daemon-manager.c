@@ -144,6 +144,7 @@ static int method_create_pod(sd_bus_message *m, void *userdata, sd_bus_error *er
                         .n_ports = props.n_ports,
                         .dns = props.dns,
                         .dns_search = props.dns_search,
+                        .dns_options = props.dns_options,
                         .hostname = props.hostname,
                 };
                 PodNetwork net = {};

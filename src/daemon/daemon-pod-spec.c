@@ -308,6 +308,7 @@ void pod_properties_done(PodProperties *p) {
         strv_free(p->networks);
         strv_free(p->dns);
         strv_free(p->dns_search);
+        strv_free(p->dns_options);
         free(p->hostname);
         for (size_t i = 0; i < p->n_ports; i++)
                 pod_port_done(&p->ports[i]);
@@ -476,12 +477,14 @@ int bus_read_pod_properties(Daemon *d, sd_bus_message *m, PodProperties *props, 
                         if (r < 0)
                                 return r;
                         props->stop_when_apps_exit = b;
-                } else if (streq(name, "Networks") || streq(name, "DNS") || streq(name, "DNSSearch")) {
+                } else if (streq(name, "Networks") || streq(name, "DNS") || streq(name, "DNSSearch") ||
+                           streq(name, "DNSOptions")) {
                         if (!streq(contents, "as"))
                                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Pod property %s must be as", name);
                         r = read_pod_strv(m, name,
                                           streq(name, "Networks") ? &props->networks :
-                                          streq(name, "DNS") ? &props->dns : &props->dns_search, error);
+                                          streq(name, "DNS") ? &props->dns :
+                                          streq(name, "DNSSearch") ? &props->dns_search : &props->dns_options, error);
                         if (r < 0)
                                 return r;
                 } else if (streq(name, "Ports")) {

@@ -708,6 +708,7 @@ void app_mark_started(App *a) {
         a->state = APP_RUNNING;
         a->result = APP_RESULT_NONE;
         a->status = 0;
+        a->oom_killed = false;
         a->started_usec = now_usec(CLOCK_REALTIME);
         a->exited_usec = 0;
 }
@@ -817,6 +818,7 @@ int pod_start_prepare(PodRuntime *rt, Pod *p, PeapodError *err) {
                         a->state = APP_CREATED;
                         a->result = APP_RESULT_NONE;
                         a->status = 0;
+                        a->oom_killed = false;
                         a->started_usec = a->exited_usec = 0;
                 }
                 p->state = POD_CREATED;
@@ -1044,6 +1046,7 @@ int pod_note_unit_signal(Pod *p, sd_bus_message *m) {
                  * (app_update_from_unit()); the outcome is known now. */
                 a->result = app_result_from_exec_main_code(s.exec_main_code);
                 a->status = s.exec_main_status;
+                a->oom_killed = streq_ptr(s.result, "oom-kill");
                 a->exited_usec = s.exec_main_exit_usec ?: now_usec(CLOCK_REALTIME);
                 unit_status_done(&s);
                 return 1;
@@ -1074,6 +1077,7 @@ bool app_update_from_unit(App *a, const UnitStatus *s) {
         AppState state = a->state;
         AppResult result = a->result;
         int status = a->status;
+        bool oom_killed = a->oom_killed;
 
         if (!s->load_state || streq(s->load_state, "not-found")) {
                 /* Gone without us seeing the end: it has exited, how is unknown. */
@@ -1085,15 +1089,17 @@ bool app_update_from_unit(App *a, const UnitStatus *s) {
                 state = APP_EXITED;
                 result = app_result_from_exec_main_code(s->exec_main_code);
                 status = s->exec_main_status;
+                oom_killed = streq_ptr(s->result, "oom-kill");
         } else if (streq_ptr(s->active_state, "active") || streq_ptr(s->active_state, "activating") ||
                    streq_ptr(s->active_state, "deactivating"))
                 state = APP_RUNNING;
 
-        if (state == a->state && result == a->result && status == a->status)
+        if (state == a->state && result == a->result && status == a->status && oom_killed == a->oom_killed)
                 return false;
         a->state = state;
         a->result = result;
         a->status = status;
+        a->oom_killed = oom_killed;
         if (state == APP_EXITED && !a->exited_usec)
                 a->exited_usec = s->exec_main_exit_usec ?: now_usec(CLOCK_REALTIME);
         return true;

@@ -853,6 +853,8 @@ int pod_to_json_string(const Pod *p, char **ret) {
                 json_object_object_add(j, "state", json_object_new_string(app_state_to_string(a->state)));
                 json_object_object_add(j, "result", json_object_new_string(app_result_to_string(a->result)));
                 json_object_object_add(j, "status", json_object_new_int(a->status));
+                if (a->oom_killed)
+                        json_object_object_add(j, "oom_killed", json_object_new_boolean(true));
                 json_object_object_add(j, "started_usec", json_object_new_uint64(a->started_usec));
                 json_object_object_add(j, "exited_usec", json_object_new_uint64(a->exited_usec));
                 if (a->annotations)
@@ -1021,6 +1023,16 @@ int pod_from_json_string(const char *s, Pod **ret) {
                 if (status < INT32_MIN || status > INT32_MAX)
                         return -EBADMSG;
                 a->status = (int) status;
+                {
+                        json_object *oom;
+
+                        /* Absent (older records, and every app not killed so): false. */
+                        if (json_object_object_get_ex(j, "oom_killed", &oom)) {
+                                if (!json_object_is_type(oom, json_type_boolean))
+                                        return -EBADMSG;
+                                a->oom_killed = json_object_get_boolean(oom);
+                        }
+                }
                 if (json_get_uint64(j, "started_usec", &a->started_usec) < 0 ||
                     json_get_uint64(j, "exited_usec", &a->exited_usec) < 0)
                         return -EBADMSG;

@@ -88,6 +88,7 @@ typedef struct App {
         AppState state;
         AppResult result;
         int status;            /* exit code or signal number */
+        bool oom_killed;       /* its unit's Result was oom-kill (the kernel's OOM killer, in its cgroup) */
         uint64_t started_usec, exited_usec;
         char **annotations;    /* the clients' string map (pairs); NULL = none */
 } App;

@@ -302,12 +302,17 @@ def cmd_pair(sock, api):
     server = create(ch, api, sid, cfg, container_config(
         'server', ['sh', '-c', 'mkdir -p /tmp/w && echo shared-net > /tmp/w/index.html && exec httpd -f -p 8080 -h /tmp/w']))
     client = create(ch, api, sid, cfg, container_config(
-        'client', ['sh', '-c', 'for i in $(seq 100); do test "$(wget -q -O - http://127.0.0.1:8080/)" = shared-net && exit 0;'
+        'client', ['sh', '-c', 'grep -qx "options ndots:5" /etc/resolv.conf || exit 7;'
+                   ' grep -qx "search default.svc.cluster.local" /etc/resolv.conf || exit 8;'
+                   ' grep -qx "nameserver 10.96.0.10" /etc/resolv.conf || exit 9;'
+                   ' for i in $(seq 100); do test "$(wget -q -O - http://127.0.0.1:8080/)" = shared-net && exit 0;'
                    ' sleep 0.2; done; exit 1']))
     start(ch, api, server)
     wait_state(ch, api, server, pb.CONTAINER_RUNNING)
     start(ch, api, client)
     s = wait_state(ch, api, client, pb.CONTAINER_EXITED)
+    if s.exit_code in (7, 8, 9):
+        fail('the sandbox\'s resolv.conf lacks the DNS config (options, search, nameserver): exit %d' % s.exit_code)
     if s.exit_code != 0:
         fail('the client did not fetch from the server through localhost: exit %d' % s.exit_code)
     # kubelet's probes go to the address PodSandboxStatus gives.
@@ -718,7 +723,8 @@ def cmd_lists(sock, api):
     expect('after peapodd restarted', want_s, want_c)
     remove_sandbox(ch, api, sids['c'])
     del want_s[sids['c']]
-    again = create(ch, api, sids['a'], cfgs['a'], container_config('again', ['sleep', '1000'], attempt=1, labels=lbl))
+    again = create(ch, api, sids['a'], cfgs['a'], container_config(
+        'again', ['sh', '-c', 'dd if=/dev/zero of=/written bs=1048576 count=2 && exec sleep 1000'], attempt=1, labels=lbl))
     want_c[again] = pb.CONTAINER_CREATED
     expect('a sandbox removed and a container made after the restart', want_s, want_c)
     start(ch, api, again)
@@ -726,6 +732,18 @@ def cmd_lists(sock, api):
     want_c[again] = pb.CONTAINER_RUNNING
     del want_c[short]
     expect('started and removed after the restart', want_s, want_c)
+
+    # Its writable layer (the overlay's upper dir, measured off peapod-cri's
+    # loop): the 2 MiB it wrote, soon; a container that wrote nothing, less.
+    def layer(cid):
+        w = rt(ch, 'ContainerStats', pb.ContainerStatsRequest(container_id=cid), pb.ContainerStatsResponse, api).stats.writable_layer
+        return w.used_bytes.value, w.inodes_used.value
+    layer(other)    # asked first: measured in the same walks as again
+    wait_until('the writable layer of a container that wrote 2 MiB', lambda: layer(again)[0] >= 2 * 1048576, timeout=60)
+    if layer(again)[1] < 1:
+        fail('writable layer: %s' % (layer(again),))
+    if layer(other)[0] >= 1048576:
+        fail('writable layer of a container that wrote nothing: %s' % (layer(other),))
 
     # Once more, with a container exiting while peapodd is away: it learns
     # of the exit when it comes back, and so do the lists.

@@ -8,6 +8,8 @@
 #include "image.h"
 #include "store.h"
 #include "pod.h"
+#include "pod-runtime.h"
+#include "systemd.h"
 #include "string-util.h"
 #include "strv.h"
 #include "tests.h"
@@ -122,6 +124,7 @@ TEST(pod_new_and_json_roundtrip) {
         p->apps[0].state = APP_EXITED;
         p->apps[0].result = APP_RESULT_KILLED;
         p->apps[0].status = 9;
+        p->apps[0].oom_killed = true;
         ASSERT_OK(pod_save(p, tmpdir));
         ASSERT_OK(pod_load(tmpdir, p->id, &q));
         ASSERT_OK(pod_to_json_string(q, &json));
@@ -129,6 +132,9 @@ TEST(pod_new_and_json_roundtrip) {
         ASSERT_TRUE(q->state == POD_RUNNING);
         ASSERT_TRUE(q->leader == 4242);
         ASSERT_TRUE(q->apps[0].result == APP_RESULT_KILLED && q->apps[0].status == 9);
+        ASSERT_TRUE(q->apps[0].oom_killed && !q->apps[1].oom_killed);
+        /* Written for the app it is true of only (older records have none). */
+        ASSERT_TRUE(strstr(json, "\"oom_killed\"") && !strstr(strstr(json, "\"oom_killed\"") + 1, "\"oom_killed\""));
         ASSERT_STREQ(q->apps[1].id, p->apps[1].id);
         ASSERT_STREQ(q->apps[2].exec[1], "--flag");
         free(json);
@@ -411,6 +417,23 @@ TEST(state_strings) {
         ASSERT_TRUE(pod_state_from_string("nope") < 0);
 }
 
+/* systemd's Result=oom-kill of the app's unit marks the app, until it
+ * runs again; any other end does not. */
+static void test_app_oom_from_unit(void) {
+        App a = { .state = APP_RUNNING };
+        UnitStatus s = { .load_state = (char *) "loaded", .active_state = (char *) "failed", .sub_state = (char *) "failed",
+                         .exec_main_code = CLD_KILLED, .exec_main_status = 9, .result = (char *) "oom-kill" };
+
+        ASSERT_TRUE(app_update_from_unit(&a, &s));
+        ASSERT_TRUE(a.state == APP_EXITED && a.result == APP_RESULT_KILLED && a.status == 9 && a.oom_killed);
+        ASSERT_TRUE(!app_update_from_unit(&a, &s));
+        app_mark_started(&a);
+        ASSERT_TRUE(!a.oom_killed);
+        s.result = (char *) "signal";
+        ASSERT_TRUE(app_update_from_unit(&a, &s));
+        ASSERT_TRUE(a.state == APP_EXITED && a.result == APP_RESULT_KILLED && !a.oom_killed);
+}
+
 int main(void) {
         ASSERT_TRUE(mkdtemp(tmpdir));
         make_image("busybox", "latest",
@@ -429,6 +452,7 @@ int main(void) {
         test_pod_new_rejects_what_stage1_refuses();
         test_pod_annotations();
         test_state_strings();
+        test_app_oom_from_unit();
         ASSERT_OK(rm_rf(tmpdir));
         return 0;
 }
