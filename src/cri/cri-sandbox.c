@@ -87,8 +87,6 @@ static const char *sandbox_config_refusal(const Runtime__V1__RunPodSandboxReques
                 if (ns->userns_options && ns->userns_options->mode != RUNTIME__V1__NAMESPACE_MODE__NODE)
                         return "user namespaces for pods are not supported by peapod (hostUsers must be true)";
         }
-        if (l && l->n_sysctls > 0)
-                return snprintf(buf, size, "peapod cannot set sysctls in a pod (%s was asked)", l->sysctls[0]->key), buf;
         if (sc && selinux_is_set(sc->selinux_options))
                 return "SELinux options are not supported by peapod";
         for (size_t i = 0; i < c->n_port_mappings; i++) {
@@ -231,6 +229,28 @@ static int append_sandbox_properties(sd_bus_message *m, const Runtime__V1__RunPo
         /* kubelet's ndots:5 and the like: peapodd checks each word. */
         if (c->dns_config && c->dns_config->n_options > 0) {
                 r = append_strn_property(m, "DNSOptions", c->dns_config->options, c->dns_config->n_options);
+                if (r < 0)
+                        return r;
+        }
+        /* peapodd takes those of the pod's own namespaces (net.* unless on
+         * the host's network, kernel.shm*, msg*, sem, fs.mqueue.*) and
+         * refuses any other, naming it: INVALID_ARGUMENT. */
+        if (c->linux && c->linux->n_sysctls > 0) {
+                r = sd_bus_message_open_container(m, 'r', "sv");
+                if (r >= 0)
+                        r = sd_bus_message_append(m, "s", "Sysctls");
+                if (r >= 0)
+                        r = sd_bus_message_open_container(m, 'v', "a{ss}");
+                if (r >= 0)
+                        r = sd_bus_message_open_container(m, 'a', "{ss}");
+                for (size_t i = 0; r >= 0 && i < c->linux->n_sysctls; i++)
+                        r = sd_bus_message_append(m, "{ss}", c->linux->sysctls[i]->key, c->linux->sysctls[i]->value);
+                if (r >= 0)
+                        r = sd_bus_message_close_container(m);
+                if (r >= 0)
+                        r = sd_bus_message_close_container(m);
+                if (r >= 0)
+                        r = sd_bus_message_close_container(m);
                 if (r < 0)
                         return r;
         }

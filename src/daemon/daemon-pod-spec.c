@@ -309,6 +309,7 @@ void pod_properties_done(PodProperties *p) {
         strv_free(p->dns);
         strv_free(p->dns_search);
         strv_free(p->dns_options);
+        strv_free(p->sysctls);
         free(p->hostname);
         for (size_t i = 0; i < p->n_ports; i++)
                 pod_port_done(&p->ports[i]);
@@ -526,6 +527,11 @@ int bus_read_pod_properties(Daemon *d, sd_bus_message *m, PodProperties *props, 
                                 return r;
                 } else if (streq(name, "Annotations")) {
                         r = bus_read_annotations(m, contents, &props->annotations, error);
+                        if (r < 0)
+                                return r;
+                } else if (streq(name, "Sysctls")) {
+                        /* a{ss} like Annotations; pod_set_sysctls() checks each. */
+                        r = bus_read_annotations(m, contents, &props->sysctls, error);
                         if (r < 0)
                                 return r;
                 } else

@@ -263,6 +263,7 @@ typedef struct PodProperties {
         Volume *volumes;
         size_t n_volumes;
         char **annotations;
+        char **sysctls;         /* pairs, checked by pod_set_sysctls() */
 } PodProperties;
 
 void pod_properties_done(PodProperties *p);

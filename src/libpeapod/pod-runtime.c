@@ -134,6 +134,7 @@ int pod_init_spawn_async(PodRuntime *rt, sd_event *e, const Pod *p, pod_init_cal
                          PodInitSpawn **ret, PeapodError *err) {
         _cleanup_(pod_init_spawn_freep) PodInitSpawn *is = NULL;
         _cleanup_free_ char *root = NULL, *root_arg = NULL, *host_arg = NULL;
+        _cleanup_strv_free_ char **argv = NULL;
         _cleanup_close_ int ready_w = -EBADF;
         int pfd[2], r;
 
@@ -155,16 +156,29 @@ int pod_init_spawn_async(PodRuntime *rt, sd_event *e, const Pod *p, pod_init_cal
         is->ready_fd = pfd[0];
         ready_w = pfd[1];
 
-        /* --host-network only when asked: a stage1 without it still runs
-         * every other pod. Its stderr (its complaints) is kept for the
-         * error message; the pod's PID 1 closes every fd of ours. */
+        /* --host-network and --sysctl= only when asked: a stage1 without
+         * them still runs every other pod. */
+        argv = strv_copy(STRV_MAKE("peapod-stage1-init", root_arg, host_arg, "--ready-fd=3"));
+        r = argv ? 0 : -ENOMEM;
+        if (r >= 0 && p->net.mode == POD_NETWORK_HOST)
+                r = strv_extend(&argv, "--host-network");
+        FOREACH_STRV(a, p->sysctls) {
+                char *arg;
+
+                if (r < 0)
+                        break;
+                if (asprintf(&arg, "--sysctl=%s", a) < 0)
+                        return -ENOMEM;
+                r = strv_consume(&argv, arg);
+        }
+        if (r < 0)
+                return r;
+        /* Its stderr (its complaints) is kept for the error message; the
+         * pod's PID 1 closes every fd of ours. */
         r = spawn_start(e,
                         &(SpawnOptions) {
                                 .path = is->init,
-                                .argv = p->net.mode == POD_NETWORK_HOST
-                                                ? STRV_MAKE("peapod-stage1-init", root_arg, host_arg, "--ready-fd=3",
-                                                            "--host-network")
-                                                : STRV_MAKE("peapod-stage1-init", root_arg, host_arg, "--ready-fd=3"),
+                                .argv = argv,
                                 .env = STRV_MAKE("PATH=/usr/sbin:/usr/bin:/sbin:/bin"),
                                 .err_max = 4096,
                                 .err_keep_tail = true,

@@ -293,7 +293,13 @@ def cmd_pair(sock, api):
     ch = channel(sock)
     cfg = sandbox_config('pair-' + api)
     cfg.port_mappings.add(protocol=pb.TCP, container_port=8080, host_port=18088)
+    # Namespaced sysctls: the pod's network and IPC namespaces get them, the host keeps its own.
+    cfg.linux.sysctls['net.ipv4.ip_unprivileged_port_start'] = '81'
+    cfg.linux.sysctls['kernel.shmmni'] = '1234'
+    host_sysctls = [open('/proc/sys/' + k).read() for k in ('net/ipv4/ip_unprivileged_port_start', 'kernel/shmmni')]
     sid = run_sandbox(ch, api, cfg)
+    if [open('/proc/sys/' + k).read() for k in ('net/ipv4/ip_unprivileged_port_start', 'kernel/shmmni')] != host_sysctls:
+        fail('a pod\'s sysctls changed the host\'s')
     # The published port, and only that one (a container port alone is only declared).
     ports = json.loads(subprocess.run(['peapod', 'status', '--format=json', sid], check=True,
                                       stdout=subprocess.PIPE).stdout)['ports']
@@ -305,6 +311,8 @@ def cmd_pair(sock, api):
         'client', ['sh', '-c', 'grep -qx "options ndots:5" /etc/resolv.conf || exit 7;'
                    ' grep -qx "search default.svc.cluster.local" /etc/resolv.conf || exit 8;'
                    ' grep -qx "nameserver 10.96.0.10" /etc/resolv.conf || exit 9;'
+                   ' test "$(cat /proc/sys/net/ipv4/ip_unprivileged_port_start)" = 81 || exit 10;'
+                   ' test "$(cat /proc/sys/kernel/shmmni)" = 1234 || exit 11;'
                    ' for i in $(seq 100); do test "$(wget -q -O - http://127.0.0.1:8080/)" = shared-net && exit 0;'
                    ' sleep 0.2; done; exit 1']))
     start(ch, api, server)
@@ -313,6 +321,8 @@ def cmd_pair(sock, api):
     s = wait_state(ch, api, client, pb.CONTAINER_EXITED)
     if s.exit_code in (7, 8, 9):
         fail('the sandbox\'s resolv.conf lacks the DNS config (options, search, nameserver): exit %d' % s.exit_code)
+    if s.exit_code in (10, 11):
+        fail('the sandbox\'s sysctls are not set in its namespaces: exit %d' % s.exit_code)
     if s.exit_code != 0:
         fail('the client did not fetch from the server through localhost: exit %d' % s.exit_code)
     # kubelet's probes go to the address PodSandboxStatus gives.
@@ -385,8 +395,20 @@ def cmd_refusals(sock, api):
     before = list_sandboxes(ch, api)
     bad = pb.PodSandboxConfig()
     bad.CopyFrom(cfg)
+    # Sysctls of the host's (not namespaced), or net.* on the host's network: refused, naming the key.
+    bad.linux.sysctls['kernel.core_pattern'] = '|/bin/false'
+    msg = expect_code(inv, lambda: run_sandbox(ch, api, bad), 'RunPodSandbox with a host sysctl')
+    if 'kernel.core_pattern' not in msg:
+        fail('the refusal of a sysctl does not name it: %s' % msg)
+    bad.CopyFrom(cfg)
+    bad.linux.security_context.namespace_options.network = pb.NODE
     bad.linux.sysctls['net.ipv4.ip_forward'] = '1'
-    expect_code(inv, lambda: run_sandbox(ch, api, bad), 'RunPodSandbox with a sysctl')
+    msg = expect_code(inv, lambda: run_sandbox(ch, api, bad), 'RunPodSandbox with net.* on the host network')
+    if 'net.ipv4.ip_forward' not in msg:
+        fail('the refusal of a sysctl does not name it: %s' % msg)
+    bad.CopyFrom(cfg)
+    bad.linux.sysctls['kernel.shmmni'] = '1\n2'
+    expect_code(inv, lambda: run_sandbox(ch, api, bad), 'RunPodSandbox with a sysctl value of two lines')
     bad.CopyFrom(cfg)
     bad.linux.security_context.namespace_options.pid = pb.NODE
     expect_code(inv, lambda: run_sandbox(ch, api, bad), 'RunPodSandbox with the host PID namespace')

@@ -434,6 +434,32 @@ static void test_app_oom_from_unit(void) {
         ASSERT_TRUE(a.state == APP_EXITED && a.result == APP_RESULT_KILLED && !a.oom_killed);
 }
 
+/* Sysctls of the pod's own namespaces only, net.* only with a network of
+ * its own; kept in pod.json. */
+static void test_pod_sysctls(void) {
+        _cleanup_(pod_freep) Pod *p = NULL, *q = NULL;
+        _cleanup_free_ char *json = NULL;
+        PeapodError err = {};
+
+        ASSERT_OK(pod_new_empty("sys", &p, &err));
+        p->net.mode = POD_NETWORK_CNI;
+        ASSERT_OK(pod_set_sysctls(p, STRV_MAKE("net.ipv4.ip_unprivileged_port_start", "81", "kernel.sem", "250 32000 32 128"), &err));
+        ASSERT_TRUE(strv_length(p->sysctls) == 2);
+        ASSERT_STREQ(p->sysctls[1], "kernel.sem=250 32000 32 128");
+        ASSERT_OK(pod_to_json_string(p, &json));
+        ASSERT_OK(pod_from_json_string(json, &q));
+        ASSERT_TRUE(strv_length(q->sysctls) == 2);
+        ASSERT_STREQ(q->sysctls[0], p->sysctls[0]);
+        ASSERT_STREQ(q->sysctls[1], p->sysctls[1]);
+        ASSERT_ERR(pod_set_sysctls(p, STRV_MAKE("kernel.core_pattern", "x"), &err), EINVAL);
+        ASSERT_TRUE(strstr(err.message, "kernel.core_pattern"));
+        ASSERT_ERR(pod_set_sysctls(p, STRV_MAKE("kernel.shmmni", "1\n2"), NULL), EINVAL);
+        ASSERT_TRUE(strv_length(p->sysctls) == 2);      /* untouched by a refusal */
+        p->net.mode = POD_NETWORK_HOST;
+        ASSERT_ERR(pod_set_sysctls(p, STRV_MAKE("net.ipv4.ip_forward", "1"), NULL), EINVAL);
+        ASSERT_OK(pod_set_sysctls(p, STRV_MAKE("kernel.shmmni", "1000"), NULL));
+}
+
 int main(void) {
         ASSERT_TRUE(mkdtemp(tmpdir));
         make_image("busybox", "latest",
@@ -453,6 +479,7 @@ int main(void) {
         test_pod_annotations();
         test_state_strings();
         test_app_oom_from_unit();
+        test_pod_sysctls();
         ASSERT_OK(rm_rf(tmpdir));
         return 0;
 }
