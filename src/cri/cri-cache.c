@@ -332,6 +332,14 @@ int cri_cache_start(Cri *cri) {
         return cache_ensure(cri);
 }
 
+int cri_cache_pods(Cri *cri, const CriPod **ret_pods, size_t *ret_n) {
+        if (cache_ensure(cri) < 0 || !cri->cache->valid)
+                return 0;
+        *ret_pods = cri->cache->pods;
+        *ret_n = cri->cache->n_pods;
+        return 1;
+}
+
 int cri_list_filter_new(const char *id, const char *pod_sandbox_id, bool has_state, int state, void **selector,
                         size_t n_selector, CriListFilter **ret) {
         _cleanup_(cri_list_filter_freep) CriListFilter *f = calloc(1, sizeof(CriListFilter));

@@ -135,4 +135,7 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(CriListFilter *, cri_list_filter_free);
  * peapodd's signals keep (cri-cache.c), or, while it is not filled, from
  * a GetManagedObjects (which fills it). Takes filter. */
 int cri_list(Cri *cri, GrpcCall *call, CriListFilter *filter, CriListAnswer answer);
+/* The cache's sandboxes (valid until the loop runs again): 1, or 0 while
+ * it is not filled (a fill is under way then). */
+int cri_cache_pods(Cri *cri, const CriPod **ret_pods, size_t *ret_n);
 int64_t cri_usec_to_ns(uint64_t usec);
