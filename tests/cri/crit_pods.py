@@ -698,6 +698,11 @@ def cmd_lists(sock, api):
             if cstatus(ch, api, cid).state != state:
                 fail('%s: ContainerStatus of %s disagrees with the list' % (what, cid))
 
+    # peapod-cri follows every pod with the same matches: their count does
+    # not grow with the pods (dbus-daemon's own count, CRI_PID set by the test).
+    cri_pid = os.environ.get('CRI_PID')
+    matches_before = bus_match_rules(cri_pid) if cri_pid else None
+
     cfgs = {}
     for n in ('a', 'b', 'c'):
         cfgs[n] = sandbox_config('%s-%s' % (tag, n), host_network=True)
@@ -713,6 +718,8 @@ def cmd_lists(sock, api):
     want_s = {s: pb.SANDBOX_READY for s in sids.values()}
     want_c = {short: pb.CONTAINER_CREATED, long: pb.CONTAINER_CREATED, other: pb.CONTAINER_CREATED}
     expect('three containers created', want_s, want_c)
+    if cri_pid and bus_match_rules(cri_pid) != matches_before:
+        fail('peapod-cri had %d match rules before the sandboxes, %d with them' % (matches_before, bus_match_rules(cri_pid)))
     for cid in (short, long, other):
         start(ch, api, cid)
     # short exits by itself: nobody asked peapod-cri, peapodd's signal tells.
@@ -787,6 +794,19 @@ def cmd_lists(sock, api):
             stop_sandbox(ch, api, sid)
             remove_sandbox(ch, api, sid)
     expect('all removed', {}, {})
+    print('lists %s: ok (peapod-cri held %s bus match rules throughout)' % (api, matches_before))
+
+
+def bus_match_rules(pid):
+    """How many match rules the bus holds for the connection of process pid."""
+    names = [line.split()[0] for line in subprocess.run(['busctl', 'list', '--no-legend'], check=True, capture_output=True,
+                                                         text=True).stdout.splitlines()
+             if line.startswith(':') and line.split()[1] == str(pid)]
+    if len(names) != 1:
+        fail('no single bus connection of pid %s: %s' % (pid, names))
+    out = subprocess.run(['busctl', 'call', 'org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus.Debug.Stats',
+                          'GetConnectionStats', 's', names[0]], check=True, capture_output=True, text=True).stdout.split()
+    return int(out[out.index('"MatchRules"') + 2])
 
 
 def unit_of(cid):

@@ -4,7 +4,8 @@
 # stopped and removed, containers made, started, stopped and exiting by
 # themselves, promptly and in agreement with the status calls (which read
 # peapodd directly); across a restart of peapodd, and a container killed
-# while peapodd was stopped.
+# while peapodd was stopped; with as many bus matches for three sandboxes
+# as for none.
 . "$(dirname "$0")/lib.sh"
 CRI=${CRI:-/usr/libexec/peapod/peapod-cri}
 CRIT="$(dirname "$(realpath "$0")")/../cri/crit_pods.py"
@@ -25,7 +26,7 @@ PID=$!
 wait_for 10 test -S "$T/cri.sock" || fail "peapod-cri made no socket: $(cat "$T/log")"
 
 for api in v1 v1alpha2; do
-        "$CRIT" "$T/cri.sock" lists $api || fail "lists $api: $(tail -5 "$T/log")"
+        CRI_PID=$PID "$CRIT" "$T/cri.sock" lists $api || fail "lists $api: $(tail -5 "$T/log")"
 done
 kill -0 "$PID" || fail "peapod-cri died: $(cat "$T/log")"
 assert_eq "" "$(k8s_pods)" "pods left by the CRI"
