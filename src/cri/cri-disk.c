@@ -163,6 +163,12 @@ static int walk_one(const char *path, const struct stat *st, int flag, struct FT
 }
 
 _noreturn_ static void disk_walk_child(CriDisk *d, int fd) {
+        /* Nothing of the server's stays open here (its clients' sockets
+         * would not close while a long walk runs): the pipe becomes fd 3. */
+        if (fd != 3 && dup2(fd, 3) < 0)
+                _exit(EXIT_FAILURE);
+        fd = 3;
+        (void) close_range(4, ~0U, 0);
         for (size_t i = 0; i < d->n_entries; i++) {
                 const DiskEntry *e = &d->entries[i];
 
