@@ -48,3 +48,50 @@ bool user_spec_is_valid(const char *s) {
 bool overlay_dir_is_valid(const char *s) {
         return !isempty(s) && s[0] == '/' && !strpbrk(s, ",:\\");
 }
+
+bool sysctl_key_is_pod_settable(const char *key, bool host_network) {
+        static const char *const ipc[] = { "kernel.shmmax", "kernel.shmall", "kernel.shmmni", "kernel.shm_rmid_forced",
+                                           "kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem" };
+        size_t n;
+
+        if (!key)
+                return false;
+        n = strlen(key);
+        if (n == 0 || n > SYSCTL_KEY_MAX || key[0] == '.' || key[n - 1] == '.' || strstr(key, ".."))
+                return false;
+        if (strspn(key, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") != n)
+                return false;
+        if (strncmp(key, "net.", 4) == 0)
+                return !host_network;
+        if (strncmp(key, "fs.mqueue.", 10) == 0)
+                return true;
+        for (size_t i = 0; i < sizeof(ipc) / sizeof(ipc[0]); i++)
+                if (strcmp(key, ipc[i]) == 0)
+                        return true;
+        return false;
+}
+
+bool sysctl_value_is_valid(const char *value) {
+        size_t n;
+
+        if (!value)
+                return false;
+        n = strlen(value);
+        if (n == 0 || n > SYSCTL_VALUE_MAX)
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (value[i] != '\t' && (value[i] < 0x20 || value[i] > 0x7e))
+                        return false;
+        return true;
+}
+
+bool sysctl_assignment_is_valid(const char *s, bool host_network) {
+        const char *eq = s ? strchr(s, '=') : NULL;
+        char key[SYSCTL_KEY_MAX + 1];
+
+        if (!eq || (size_t) (eq - s) > SYSCTL_KEY_MAX)
+                return false;
+        memcpy(key, s, eq - s);
+        key[eq - s] = 0;
+        return sysctl_key_is_pod_settable(key, host_network) && sysctl_value_is_valid(eq + 1);
+}

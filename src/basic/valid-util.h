@@ -33,3 +33,21 @@ bool user_spec_is_valid(const char *s);
  * absolute path without ',' or ':' (overlayfs splits its options at ','
  * and its lowerdir list at ':') or '\' (its escape). */
 bool overlay_dir_is_valid(const char *s);
+
+/* A sysctl a pod may set (CreatePod's Sysctls, the stage1 init's
+ * --sysctl=): only keys the kernel keeps per namespace, set in the pod's
+ * own: net.* in its network namespace (none for a pod on the host's
+ * network: there they would be the host's), kernel.shm*, kernel.msg*,
+ * kernel.sem and fs.mqueue.* in its IPC namespace. Anything else
+ * (kernel.core_pattern, vm.*) is the host's and refused. The key is
+ * dotted, of components [A-Za-z0-9_-] (so that its path under /proc/sys
+ * has no '..', no '/' of its own, nothing outside it). */
+#define SYSCTL_KEY_MAX 128
+#define SYSCTL_VALUE_MAX 256
+#define POD_SYSCTLS_MAX 64
+bool sysctl_key_is_pod_settable(const char *key, bool host_network);
+/* Its value: 1..SYSCTL_VALUE_MAX bytes of printable ASCII and tabs
+ * ("250 32000 32 128" for kernel.sem), no newline. */
+bool sysctl_value_is_valid(const char *value);
+/* KEY=VALUE, both as above. */
+bool sysctl_assignment_is_valid(const char *s, bool host_network);

@@ -781,7 +781,7 @@ int cri_create_container(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMe
         r = cri_query_call(q, PEAPOD_ROOT_PATH, PEAPOD_MANAGER_INTERFACE, "GetImage", create_on_image, "s",
                            req->config->image->image);
         if (r < 0)
-                return grpc_call_fail(call, GRPC_STATUS_UNAVAILABLE, "cannot call peapodd: %s", strerror(-r));
+                return cri_fail_unreachable(call, r);
         TAKE_PTR(q);
         return 0;
 }
@@ -808,7 +808,7 @@ int cri_start_container(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMes
         q->bus_timeout_usec = CRI_CONTAINER_BUS_TIMEOUT_USEC;
         r = cri_query_call(q, c->pod_path, PEAPOD_POD_INTERFACE, "StartApp", start_on_done, "s", c->app_id);
         if (r < 0)
-                return grpc_call_fail(call, GRPC_STATUS_UNAVAILABLE, "cannot call peapodd: %s", strerror(-r));
+                return cri_fail_unreachable(call, r);
         TAKE_PTR(q);
         return 0;
 }
@@ -955,7 +955,7 @@ int cri_stop_container(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMess
         r = cri_query_call(q, s->ref.pod_path, PEAPOD_POD_INTERFACE, "Kill", stop_on_killed, "si", s->ref.app_id,
                            (int32_t) (req->timeout > 0 ? SIGTERM : SIGKILL));
         if (r < 0)
-                return grpc_call_fail(call, GRPC_STATUS_UNAVAILABLE, "cannot call peapodd: %s", strerror(-r));
+                return cri_fail_unreachable(call, r);
         TAKE_PTR(q);
         return 0;
 }
@@ -985,7 +985,7 @@ int cri_remove_container(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMe
         r = cri_query_call(q, c->pod_path, PEAPOD_POD_INTERFACE, "RemoveApp", remove_on_done, "st", c->app_id,
                            PEAPOD_REMOVE_APP_FORCE);
         if (r < 0)
-                return grpc_call_fail(call, GRPC_STATUS_UNAVAILABLE, "cannot call peapodd: %s", strerror(-r));
+                return cri_fail_unreachable(call, r);
         TAKE_PTR(q);
         return 0;
 }
@@ -1031,6 +1031,7 @@ static int64_t container_created(char **annotations) {
 typedef struct AppInfo {
         const char *state, *result;
         int32_t status;
+        int oom_killed;         /* GetApp's OOMKilled (b) */
         uint64_t started_usec, exited_usec;
         char **annotations;
 } AppInfo;
@@ -1052,6 +1053,8 @@ static int read_get_app(sd_bus_message *m, AppInfo *ret) {
                         r = sd_bus_message_read(m, "v", "s", &i.result);
                 else if (streq(name, "Status"))
                         r = sd_bus_message_read(m, "v", "i", &i.status);
+                else if (streq(name, "OOMKilled"))
+                        r = sd_bus_message_read(m, "v", "b", &i.oom_killed);
                 else if (streq(name, "StartedTimestamp"))
                         r = sd_bus_message_read(m, "v", "t", &i.started_usec);
                 else if (streq(name, "ExitedTimestamp"))
@@ -1084,6 +1087,9 @@ static int status_on_app(CriQuery *q, sd_bus_message *m) {
         _cleanup_(cri_arena_done) CriArena a = {};
         ContainerRef *c = q->data;
         char id[CRI_CONTAINER_ID_LEN + 1];
+        Runtime__V1__ContainerStatusResponse__InfoEntry info = RUNTIME__V1__CONTAINER_STATUS_RESPONSE__INFO_ENTRY__INIT;
+        Runtime__V1__ContainerStatusResponse__InfoEntry *infos[] = { &info };
+        _cleanup_free_ char *json = NULL;
         void **labels, **annotations;
         size_t n_labels, n_annotations;
         AppInfo i = {};
@@ -1120,12 +1126,21 @@ static int status_on_app(CriQuery *q, sd_bus_message *m) {
                         st.finished_at = cri_usec_to_ns(i.exited_usec);
                         /* As a shell reports a death by signal. */
                         st.exit_code = streq_ptr(i.result, "exited") ? i.status : 128 + i.status;
-                        st.reason = (char *) (st.exit_code == 0 ? "Completed" : "Error");
+                        /* kubelet's words: OOMKilled shows in the pod's status. */
+                        st.reason = (char *) (i.oom_killed ? "OOMKilled" : st.exit_code == 0 ? "Completed" : "Error");
                 }
                 st.image_ref = (char *) strempty(cri_pairs_get(i.annotations, CRI_KEY_IMAGE_REF));
                 st.image_id = st.image_ref;
                 st.log_path = (char *) strempty(cri_pairs_get(i.annotations, CRI_KEY_LOG_PATH));
                 r = mounts_from_json(&a, cri_pairs_get(i.annotations, CRI_KEY_MOUNTS), &st.mounts, &st.n_mounts);
+        }
+        /* Verbose: the app as peapodd describes it (GetApp's properties). */
+        if (r >= 0 && q->verbose) {
+                r = cri_properties_to_json(m, &json);
+                info.key = (char *) "info";
+                info.value = json;
+                resp.n_info = 1;
+                resp.info = infos;
         }
         if (r >= 0) {
                 st.n_labels = n_labels;
@@ -1149,47 +1164,21 @@ int cri_container_status(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMe
         if (!q)
                 return r;
         c = q->data;
+        q->verbose = req->verbose;
         r = cri_query_call(q, c->pod_path, PEAPOD_POD_INTERFACE, "GetApp", status_on_app, "s", c->app_id);
         if (r < 0)
-                return grpc_call_fail(call, GRPC_STATUS_UNAVAILABLE, "cannot call peapodd: %s", strerror(-r));
+                return cri_fail_unreachable(call, r);
         TAKE_PTR(q);
         return 0;
 }
 
-typedef struct ContainerFilter {
-        char *id, *pod_sandbox_id;
-        bool has_state;
-        Runtime__V1__ContainerState state;
-        char **selector;
-} ContainerFilter;
-
-static void container_filter_free(void *p) {
-        ContainerFilter *f = p;
-
-        if (!f)
-                return;
-        free(f->id);
-        free(f->pod_sandbox_id);
-        strv_free(f->selector);
-        free(f);
-}
-
-static int list_on_objects(CriQuery *q, sd_bus_message *m) {
+static int list_answer(GrpcCall *call, const CriPod *pods, size_t n_pods, const CriListFilter *f) {
         Runtime__V1__ListContainersResponse resp = RUNTIME__V1__LIST_CONTAINERS_RESPONSE__INIT;
-        const sd_bus_error *e = sd_bus_message_get_error(m);
         _cleanup_(cri_arena_done) CriArena a = {};
-        ContainerFilter *f = q->data;
         Runtime__V1__Container **items = NULL;
         size_t n_items = 0, max = 0;
-        CriPod *pods = NULL;
-        size_t n_pods = 0;
-        int r;
+        int r = 0;
 
-        if (e)
-                return cri_fail_from_bus(q, e);
-        r = cri_pods_read_managed(m, &pods, &n_pods);
-        if (r < 0)
-                return r;
         for (size_t i = 0; i < n_pods; i++)
                 max += pods[i].n_apps;
         items = cri_arena_new(&a, max * sizeof(void *));
@@ -1216,7 +1205,7 @@ static int list_on_objects(CriQuery *q, sd_bus_message *m) {
                         }
                         if (f->id && !startswith(id, f->id))
                                 continue;
-                        if (f->has_state && container_state(app->state) != f->state)
+                        if (f->has_state && (int) container_state(app->state) != f->state)
                                 continue;
                         if (!cri_selector_match(app->annotations, f->selector))
                                 continue;
@@ -1253,47 +1242,23 @@ static int list_on_objects(CriQuery *q, sd_bus_message *m) {
                         items[n_items++] = ct;
                 }
         }
-        if (r >= 0) {
-                resp.n_containers = n_items;
-                resp.containers = items;
-                r = cri_reply(q->call, &resp.base);
-        }
-        cri_pods_free(pods, n_pods);
-        return r;
+        if (r < 0)
+                return r;
+        resp.n_containers = n_items;
+        resp.containers = items;
+        return cri_reply(call, &resp.base);
 }
 
 int cri_list_containers(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request) {
         const Runtime__V1__ListContainersRequest *req = (const Runtime__V1__ListContainersRequest *) request;
         const Runtime__V1__ContainerFilter *filter = req->filter;
-        _cleanup_(cri_query_freep) CriQuery *q = NULL;
-        ContainerFilter *f;
+        CriListFilter *f;
         int r;
 
-        q = cri_query_new(cri, call);
-        f = calloc(1, sizeof(ContainerFilter));
-        if (!q || !f) {
-                free(f);
-                return -ENOMEM;
-        }
-        q->data = f;
-        q->data_free = container_filter_free;
-        if (filter) {
-                if (!isempty(filter->id) && !(f->id = strdup(filter->id)))
-                        return -ENOMEM;
-                if (!isempty(filter->pod_sandbox_id) && !(f->pod_sandbox_id = strdup(filter->pod_sandbox_id)))
-                        return -ENOMEM;
-                if (filter->state) {
-                        f->has_state = true;
-                        f->state = filter->state->state;
-                }
-                r = cri_map_to_pairs((void **) filter->label_selector, filter->n_label_selector, &f->selector);
-                if (r < 0)
-                        return r;
-        }
-        r = cri_query_call(q, PEAPOD_ROOT_PATH, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects", list_on_objects,
-                           NULL);
+        r = cri_list_filter_new(filter ? filter->id : NULL, filter ? filter->pod_sandbox_id : NULL,
+                                filter && filter->state, filter && filter->state ? (int) filter->state->state : 0,
+                                filter ? (void **) filter->label_selector : NULL, filter ? filter->n_label_selector : 0, &f);
         if (r < 0)
-                return grpc_call_fail(call, GRPC_STATUS_UNAVAILABLE, "cannot call peapodd: %s", strerror(-r));
-        TAKE_PTR(q);
-        return 0;
+                return r;
+        return cri_list(cri, call, f, list_answer);
 }

@@ -315,7 +315,7 @@ int cri_exec_sync(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *
 
         r = cri_bus(cri, &bus);
         if (r < 0)
-                return grpc_call_fail(call, GRPC_STATUS_UNAVAILABLE, "cannot call peapodd: %s", strerror(-r));
+                return cri_fail_unreachable(call, r);
         /* Before the call, so that the end of a short command is not missed. */
         r = sd_bus_match_signal_async(bus, &q->match, PEAPOD_BUS_NAME, x->pod_path, PEAPOD_POD_INTERFACE,
                                       "ExecFinished", on_exec_finished, NULL, x);
@@ -336,7 +336,7 @@ int cri_exec_sync(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *
                 return r;
         r = cri_query_send(q, m, exec_on_started);
         if (r < 0)
-                return grpc_call_fail(call, GRPC_STATUS_UNAVAILABLE, "cannot call peapodd: %s", strerror(-r));
+                return cri_fail_unreachable(call, r);
         x->answered = false;
         /* The message holds its own copies; ours would keep the pipes open
          * after the command is gone. */

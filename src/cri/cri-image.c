@@ -8,6 +8,7 @@
 
 #include "peapod-bus.h"
 #include "cri.h"
+#include "cri-pod.h"
 #include "json-util.h"
 #include "log.h"
 #include "reference.h"
@@ -233,80 +234,6 @@ static int cri_image_read_properties(sd_bus_message *m, CriImage *ret) {
         return 0;
 }
 
-/* The image's properties (Properties.GetAll, read again from the start)
- * as one JSON object: ImageStatus's verbose info, under "info" as
- * containerd puts it. Types other than s, t, as and a{ss} are skipped. */
-static int properties_to_json(sd_bus_message *m, char **ret) {
-        _cleanup_json_ json_object *o = json_object_new_object();
-        int r;
-
-        if (!o)
-                return -ENOMEM;
-        r = sd_bus_message_rewind(m, true);
-        if (r >= 0)
-                r = sd_bus_message_enter_container(m, 'a', "{sv}");
-        while (r >= 0 && (r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-                json_object *v = NULL;
-                const char *name, *contents;
-
-                r = sd_bus_message_read(m, "s", &name);
-                if (r >= 0)
-                        r = sd_bus_message_peek_type(m, NULL, &contents);
-                if (r < 0)
-                        break;
-                if (streq(contents, "s")) {
-                        const char *x;
-
-                        r = sd_bus_message_read(m, "v", "s", &x);
-                        v = json_object_new_string(x);
-                } else if (streq(contents, "t")) {
-                        uint64_t x;
-
-                        r = sd_bus_message_read(m, "v", "t", &x);
-                        v = json_object_new_uint64(x);
-                } else if (streq(contents, "as")) {
-                        _cleanup_strv_free_ char **l = NULL;
-
-                        r = sd_bus_message_enter_container(m, 'v', "as");
-                        if (r >= 0)
-                                r = read_strv(m, &l);
-                        if (r >= 0)
-                                r = sd_bus_message_exit_container(m);
-                        v = json_new_strv(l);
-                } else if (streq(contents, "a{ss}")) {
-                        const char *k, *x;
-
-                        v = json_object_new_object();
-                        r = sd_bus_message_enter_container(m, 'v', "a{ss}");
-                        if (r >= 0)
-                                r = sd_bus_message_enter_container(m, 'a', "{ss}");
-                        while (r >= 0 && v && (r = sd_bus_message_read(m, "{ss}", &k, &x)) > 0)
-                                if (json_object_object_add(v, k, json_object_new_string(x)) < 0)
-                                        r = -ENOMEM;
-                        if (r >= 0)
-                                r = sd_bus_message_exit_container(m);
-                        if (r >= 0)
-                                r = sd_bus_message_exit_container(m);
-                } else {
-                        r = sd_bus_message_skip(m, "v");
-                        if (r >= 0)
-                                r = sd_bus_message_exit_container(m);
-                        continue;
-                }
-                if (r >= 0 && (!v || json_object_object_add(o, name, v) < 0)) {
-                        json_object_put(v);
-                        r = -ENOMEM;
-                } else if (r < 0)
-                        json_object_put(v);
-                if (r >= 0)
-                        r = sd_bus_message_exit_container(m);
-        }
-        if (r < 0)
-                return r;
-        *ret = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
-        return *ret ? 0 : -ENOMEM;
-}
-
 static int answer_image(CriQuery *q, const CriImage *i, const char *info) {
         Runtime__V1__Image img = RUNTIME__V1__IMAGE__INIT;
         Runtime__V1__Int64Value uid = RUNTIME__V1__INT64_VALUE__INIT;
@@ -360,7 +287,7 @@ static int image_on_properties(CriQuery *q, sd_bus_message *m) {
         if (r < 0)
                 return r;
         if (q->verbose)
-                r = properties_to_json(m, &info);
+                r = cri_properties_to_json(m, &info);
         if (r >= 0)
                 r = answer_image(q, &i, info);
         cri_image_done(&i);
@@ -397,7 +324,7 @@ static int image_lookup(Cri *cri, GrpcCall *call, const char *reference, bool li
         q->verbose = verbose;
         r = cri_query_call(q, PEAPOD_ROOT_PATH, PEAPOD_MANAGER_INTERFACE, "GetImage", image_on_get, "s", reference);
         if (r < 0)
-                return grpc_call_fail(call, GRPC_STATUS_UNAVAILABLE, "cannot call peapodd: %s", strerror(-r));
+                return cri_fail_unreachable(call, r);
         TAKE_PTR(q);
         return 0;
 }
@@ -505,7 +432,7 @@ int cri_image_list(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage 
                 return -ENOMEM;
         r = cri_query_call(q, PEAPOD_ROOT_PATH, PEAPOD_MANAGER_INTERFACE, "ListImages", images_on_list, NULL);
         if (r < 0)
-                return grpc_call_fail(call, GRPC_STATUS_UNAVAILABLE, "cannot call peapodd: %s", strerror(-r));
+                return cri_fail_unreachable(call, r);
         TAKE_PTR(q);
         return 0;
 }
@@ -649,7 +576,7 @@ int cri_image_pull(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage 
         if (identity)
                 explicit_bzero(identity, strlen(identity));
         if (r < 0)
-                return grpc_call_fail(call, GRPC_STATUS_UNAVAILABLE, "cannot call peapodd: %s", strerror(-r));
+                return cri_fail_unreachable(call, r);
         TAKE_PTR(q);
         return 0;
 }
@@ -703,7 +630,7 @@ int cri_image_remove(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessag
                 return -ENOMEM;
         r = cri_query_call(q, PEAPOD_ROOT_PATH, PEAPOD_MANAGER_INTERFACE, "GetImage", remove_on_get, "s", req->image->image);
         if (r < 0)
-                return grpc_call_fail(call, GRPC_STATUS_UNAVAILABLE, "cannot call peapodd: %s", strerror(-r));
+                return cri_fail_unreachable(call, r);
         TAKE_PTR(q);
         return 0;
 }

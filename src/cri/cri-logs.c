@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Containers' CRI log files: the journal-to-CRI converter of libpeapod
  * (crilog.c) on peapod-cri's loop. Every second the sandboxes' apps are
- * read from peapodd (one asynchronous GetManagedObjects): a running
+ * looked at, in the cache peapodd's signals keep (cri-cache.c), or, while
+ * it is not filled, in one asynchronous GetManagedObjects: a running
  * container with a log path is converted; an exited one is finished (its
  * last lines written, its file closed). crilog keeps each container's
  * journal cursor in CRI_LOGS_STATE_DIR, so that a restart of peapod-cri
@@ -63,7 +64,7 @@ static void follow(Cri *cri, const CriApp *app) {
 }
 
 /* State files of containers that are gone: removed with them. */
-static void forget_removed(Cri *cri, CriPod *pods, size_t n) {
+static void forget_removed(Cri *cri, const CriPod *pods, size_t n) {
         _cleanup_(closedirp) DIR *d = opendir(cri->logs_state_dir);
         struct dirent *de;
 
@@ -90,7 +91,7 @@ static void forget_removed(Cri *cri, CriPod *pods, size_t n) {
 
 /* Only containers that still exist stay in the list, so that it does not
  * grow with every container ever run. */
-static void prune_settled(Cri *cri, CriPod *pods, size_t n) {
+static void prune_settled(Cri *cri, const CriPod *pods, size_t n) {
         size_t k = 0;
 
         for (size_t i = 0; cri->logs_settled && cri->logs_settled[i]; i++) {
@@ -108,6 +109,15 @@ static void prune_settled(Cri *cri, CriPod *pods, size_t n) {
                 cri->logs_settled[k] = NULL;
 }
 
+static void logs_apply(Cri *cri, const CriPod *pods, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                for (size_t k = 0; k < pods[i].n_apps; k++)
+                        if (pods[i].apps[k].state)
+                                follow(cri, &pods[i].apps[k]);
+        forget_removed(cri, pods, n);
+        prune_settled(cri, pods, n);
+}
+
 static int on_objects(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
         Cri *cri = userdata;
         CriPod *pods = NULL;
@@ -122,12 +132,7 @@ static int on_objects(sd_bus_message *m, void *userdata, sd_bus_error *ret_error
                 log_debug_errno(r, "Cannot read peapodd's pods: %m");
                 return 0;
         }
-        for (size_t i = 0; i < n; i++)
-                for (size_t k = 0; k < pods[i].n_apps; k++)
-                        if (pods[i].apps[k].state)
-                                follow(cri, &pods[i].apps[k]);
-        forget_removed(cri, pods, n);
-        prune_settled(cri, pods, n);
+        logs_apply(cri, pods, n);
         cri_pods_free(pods, n);
         return 0;
 }
@@ -135,11 +140,17 @@ static int on_objects(sd_bus_message *m, void *userdata, sd_bus_error *ret_error
 static int on_scan(sd_event_source *s, uint64_t usec, void *userdata) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         Cri *cri = userdata;
+        const CriPod *pods;
         sd_bus *bus;
+        size_t n;
         int r;
 
         (void) sd_event_source_set_time_relative(s, CRI_LOGS_SCAN_USEC);
         (void) sd_event_source_set_enabled(s, SD_EVENT_ON);
+        if (cri_cache_pods(cri, &pods, &n) > 0) {
+                logs_apply(cri, pods, n);
+                return 0;
+        }
         if (cri->logs_slot || cri_bus(cri, &bus) < 0)
                 return 0;
         r = sd_bus_message_new_method_call(bus, &m, PEAPOD_BUS_NAME, PEAPOD_ROOT_PATH, "org.freedesktop.DBus.ObjectManager",

@@ -6,6 +6,7 @@
 
 #include "cri.h"
 #include "cri-pod.h"
+#include "json-util.h"
 #include "peapod-bus.h"
 #include "string-util.h"
 #include "strv.h"
@@ -226,47 +227,85 @@ static int dup_string(sd_bus_message *m, char **ret) {
         return *ret ? 0 : -ENOMEM;
 }
 
+/* The app's annotations in apps (by id), taken; NULL if it has none. */
+static char **steal_app_annotations(CriApp *apps, size_t n, const char *id) {
+        for (size_t i = 0; i < n; i++)
+                if (streq_ptr(apps[i].id, id))
+                        return TAKE_PTR(apps[i].annotations);
+        return NULL;
+}
+
+static void cri_apps_free(CriApp *apps, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                cri_app_done(&apps[i]);
+        free(apps);
+}
+
+/* Apps replaces the pod's list; an app keeps the annotations it had (the
+ * separate AppAnnotations may come before or after, or not at all). */
 static int read_apps(sd_bus_message *m, CriPod *p) {
         const char *name, *id, *image, *unit, *state, *result;
+        CriApp *apps = NULL;
+        size_t n_apps = 0;
         int32_t status;
         int r;
 
         r = sd_bus_message_enter_container(m, 'a', "(sssassssi)");
-        if (r < 0)
-                return r;
-        while ((r = sd_bus_message_enter_container(m, 'r', "sssassssi")) > 0) {
-                CriApp *n;
+        while (r >= 0 && (r = sd_bus_message_enter_container(m, 'r', "sssassssi")) > 0) {
+                CriApp *n, *a;
 
                 r = sd_bus_message_read(m, "sss", &name, &id, &image);
+                if (r >= 0)
+                        r = sd_bus_message_skip(m, "as");
+                if (r >= 0)
+                        r = sd_bus_message_read(m, "sssi", &unit, &state, &result, &status);
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(m);
                 if (r < 0)
-                        return r;
-                r = sd_bus_message_skip(m, "as");
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_read(m, "sssi", &unit, &state, &result, &status);
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
-                n = reallocarray(p->apps, p->n_apps + 1, sizeof(CriApp));
-                if (!n)
-                        return -ENOMEM;
-                p->apps = n;
-                n[p->n_apps++] = (CriApp) { .name = strdup(name), .id = strdup(id), .image = strdup(image),
-                                            .state = strdup(state), .result = strdup(result), .status = status };
-                if (!n[p->n_apps - 1].name || !n[p->n_apps - 1].id || !n[p->n_apps - 1].image ||
-                    !n[p->n_apps - 1].state || !n[p->n_apps - 1].result)
-                        return -ENOMEM;
+                        break;
+                n = reallocarray(apps, n_apps + 1, sizeof(CriApp));
+                if (!n) {
+                        r = -ENOMEM;
+                        break;
+                }
+                apps = n;
+                a = &apps[n_apps++];
+                *a = (CriApp) { .name = strdup(name), .id = strdup(id), .image = strdup(image),
+                                .state = strdup(state), .result = strdup(result), .status = status };
+                if (!a->name || !a->id || !a->image || !a->state || !a->result)
+                        r = -ENOMEM;
         }
-        if (r < 0)
+        if (r >= 0)
+                r = sd_bus_message_exit_container(m);
+        if (r < 0) {
+                cri_apps_free(apps, n_apps);
                 return r;
-        return sd_bus_message_exit_container(m);
+        }
+        for (size_t i = 0; i < n_apps; i++)
+                apps[i].annotations = steal_app_annotations(p->apps, p->n_apps, apps[i].id);
+        cri_apps_free(p->apps, p->n_apps);
+        p->apps = apps;
+        p->n_apps = n_apps;
+        return 0;
 }
 
+/* AppAnnotations is every app's map: it replaces them all. An id that
+ * Apps has not listed (yet) is kept as an app without state, which the
+ * lists skip, until Apps names it. */
 static int read_app_annotations(sd_bus_message *m, CriPod *p) {
         const char *id;
+        size_t k = 0;
         int r;
+
+        for (size_t i = 0; i < p->n_apps; i++) {
+                strv_free(p->apps[i].annotations);
+                p->apps[i].annotations = NULL;
+                if (!p->apps[i].state)
+                        cri_app_done(&p->apps[i]);      /* an earlier placeholder */
+                else
+                        p->apps[k++] = p->apps[i];
+        }
+        p->n_apps = k;
 
         r = sd_bus_message_enter_container(m, 'a', "{sa{ss}}");
         if (r < 0)
@@ -283,8 +322,6 @@ static int read_app_annotations(sd_bus_message *m, CriPod *p) {
                 r = sd_bus_message_exit_container(m);
                 if (r < 0)
                         return r;
-                /* Apps comes before AppAnnotations in peapodd's table, but
-                 * a client must not count on the order. */
                 for (size_t i = 0; i < p->n_apps; i++)
                         if (streq(p->apps[i].id, id)) {
                                 strv_free(p->apps[i].annotations);
@@ -313,6 +350,7 @@ static int read_networks(sd_bus_message *m, CriPod *p) {
         const char *net, *ifname, *addr;
         int r;
 
+        p->ip = mfree(p->ip);
         r = sd_bus_message_enter_container(m, 'a', "(sss)");
         if (r < 0)
                 return r;
@@ -327,8 +365,7 @@ static int read_networks(sd_bus_message *m, CriPod *p) {
         return sd_bus_message_exit_container(m);
 }
 
-int cri_pod_read(sd_bus_message *m, CriPod *ret) {
-        CriPod p = {};
+int cri_pod_update(sd_bus_message *m, CriPod *p) {
         int r;
 
         r = sd_bus_message_enter_container(m, 'a', "{sv}");
@@ -345,21 +382,21 @@ int cri_pod_read(sd_bus_message *m, CriPod *ret) {
                 if (r < 0)
                         break;
                 if (streq(name, "Id") && streq(contents, "s"))
-                        r = dup_string(m, &p.id);
+                        r = dup_string(m, &p->id);
                 else if (streq(name, "State") && streq(contents, "s"))
-                        r = dup_string(m, &p.state);
+                        r = dup_string(m, &p->state);
                 else if (streq(name, "NetworkMode") && streq(contents, "s"))
-                        r = dup_string(m, &p.network_mode);
+                        r = dup_string(m, &p->network_mode);
                 else if (streq(name, "CreatedTimestamp") && streq(contents, "t"))
-                        r = sd_bus_message_read(m, "t", &p.created_usec);
+                        r = sd_bus_message_read(m, "t", &p->created_usec);
                 else if (streq(name, "Annotations") && streq(contents, "a{ss}"))
-                        r = cri_read_pairs(m, &p.annotations);
+                        r = cri_read_pairs(m, &p->annotations);
                 else if (streq(name, "Networks") && streq(contents, "a(sss)"))
-                        r = read_networks(m, &p);
+                        r = read_networks(m, p);
                 else if (streq(name, "Apps") && streq(contents, "a(sssassssi)"))
-                        r = read_apps(m, &p);
+                        r = read_apps(m, p);
                 else if (streq(name, "AppAnnotations") && streq(contents, "a{sa{ss}}"))
-                        r = read_app_annotations(m, &p);
+                        r = read_app_annotations(m, p);
                 else
                         r = sd_bus_message_skip(m, contents);
                 if (r >= 0)
@@ -369,6 +406,14 @@ int cri_pod_read(sd_bus_message *m, CriPod *ret) {
         }
         if (r >= 0)
                 r = sd_bus_message_exit_container(m);
+        return r;
+}
+
+int cri_pod_read(sd_bus_message *m, CriPod *ret) {
+        CriPod p = {};
+        int r;
+
+        r = cri_pod_update(m, &p);
         if (r < 0) {
                 cri_pod_done(&p);
                 return r;
@@ -434,6 +479,92 @@ int cri_pods_read_managed(sd_bus_message *m, CriPod **ret, size_t *ret_n) {
         *ret = pods;
         *ret_n = n;
         return 0;
+}
+
+int cri_properties_to_json(sd_bus_message *m, char **ret) {
+        _cleanup_json_ json_object *o = json_object_new_object();
+        int r;
+
+        if (!o)
+                return -ENOMEM;
+        r = sd_bus_message_rewind(m, true);
+        if (r >= 0)
+                r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        while (r >= 0 && (r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+                json_object *v = NULL;
+                const char *name, *contents;
+
+                r = sd_bus_message_read(m, "s", &name);
+                if (r >= 0)
+                        r = sd_bus_message_peek_type(m, NULL, &contents);
+                if (r < 0)
+                        break;
+                if (streq(contents, "s")) {
+                        const char *x;
+
+                        r = sd_bus_message_read(m, "v", "s", &x);
+                        v = json_object_new_string(x);
+                } else if (streq(contents, "t")) {
+                        uint64_t x;
+
+                        r = sd_bus_message_read(m, "v", "t", &x);
+                        v = json_object_new_uint64(x);
+                } else if (streq(contents, "i")) {
+                        int32_t x;
+
+                        r = sd_bus_message_read(m, "v", "i", &x);
+                        v = json_object_new_int(x);
+                } else if (streq(contents, "u")) {
+                        uint32_t x;
+
+                        r = sd_bus_message_read(m, "v", "u", &x);
+                        v = json_object_new_uint64(x);
+                } else if (streq(contents, "b")) {
+                        int x;
+
+                        r = sd_bus_message_read(m, "v", "b", &x);
+                        v = json_object_new_boolean(x);
+                } else if (streq(contents, "as")) {
+                        _cleanup_strv_free_ char **l = NULL;
+
+                        r = sd_bus_message_enter_container(m, 'v', "as");
+                        if (r >= 0)
+                                r = sd_bus_message_read_strv(m, &l);
+                        if (r >= 0)
+                                r = sd_bus_message_exit_container(m);
+                        v = json_new_strv(l);
+                } else if (streq(contents, "a{ss}")) {
+                        const char *k, *x;
+
+                        v = json_object_new_object();
+                        r = sd_bus_message_enter_container(m, 'v', "a{ss}");
+                        if (r >= 0)
+                                r = sd_bus_message_enter_container(m, 'a', "{ss}");
+                        while (r >= 0 && v && (r = sd_bus_message_read(m, "{ss}", &k, &x)) > 0)
+                                if (json_object_object_add(v, k, json_object_new_string(x)) < 0)
+                                        r = -ENOMEM;
+                        if (r >= 0)
+                                r = sd_bus_message_exit_container(m);
+                        if (r >= 0)
+                                r = sd_bus_message_exit_container(m);
+                } else {
+                        r = sd_bus_message_skip(m, "v");
+                        if (r >= 0)
+                                r = sd_bus_message_exit_container(m);
+                        continue;
+                }
+                if (r >= 0 && (!v || json_object_object_add(o, name, v) < 0)) {
+                        json_object_put(v);
+                        r = -ENOMEM;
+                } else if (r < 0)
+                        json_object_put(v);
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(m);
+        }
+        if (r < 0)
+                return r;
+        *ret = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+        return *ret ? 0 : -ENOMEM;
 }
 
 int cri_fail_from_bus(CriQuery *q, const sd_bus_error *e) {

@@ -25,6 +25,7 @@
 #define CRI_KEY_NETWORK "cri/namespace-network"  /* "pod" or "node" */
 #define CRI_KEY_PID "cri/namespace-pid"          /* "pod" or "container" */
 #define CRI_KEY_HANDLER "cri/runtime-handler"
+#define CRI_KEY_CGROUP_PARENT "cri/cgroup-parent"  /* kubelet's, recorded: pods live in peapod's own slice */
 #define CRI_KEY_IMAGE "cri/image"                /* the image as kubelet named it */
 #define CRI_KEY_IMAGE_REF "cri/image-ref"        /* its id */
 #define CRI_KEY_CREATED "cri/created"            /* ns since the epoch */
@@ -98,10 +99,43 @@ Runtime__V1__PodSandboxMetadata *cri_sandbox_metadata(CriArena *a, const CriPod 
 Runtime__V1__ContainerMetadata *cri_container_metadata(CriArena *a, char **annotations);
 /* a{sv} of org.peapod1.Pod (GetAll, or one interface of GetManagedObjects). */
 int cri_pod_read(sd_bus_message *m, CriPod *ret);
+/* The same, onto what p already says (PropertiesChanged's changed
+ * properties); on failure p is partly updated. */
+int cri_pod_update(sd_bus_message *m, CriPod *p);
 /* GetManagedObjects: every pod that is a sandbox. */
 int cri_pods_read_managed(sd_bus_message *m, CriPod **ret, size_t *ret_n);
 void cri_pods_free(CriPod *pods, size_t n);
 bool cri_pod_is_sandbox(const CriPod *p);
 
 int cri_fail_from_bus(CriQuery *q, const sd_bus_error *e);
+/* An a{sv} reply (Properties.GetAll, GetApp), read again from the start,
+ * as one JSON object: the verbose info of ImageStatus, PodSandboxStatus
+ * and ContainerStatus, under "info" as containerd puts it. Types other
+ * than s, t, i, u, b, as and a{ss} are left out. */
+int cri_properties_to_json(sd_bus_message *m, char **ret);
+
+/* What ListPodSandbox and ListContainers filter on (either's filter). */
+typedef struct CriListFilter CriListFilter;
+typedef int (*CriListAnswer)(GrpcCall *call, const CriPod *pods, size_t n_pods, const CriListFilter *f);
+struct CriListFilter {
+        char *id;               /* a prefix of the sandbox's or container's id */
+        char *pod_sandbox_id;   /* a prefix of the container's sandbox id */
+        bool has_state;
+        int state;              /* a PodSandboxState or a ContainerState */
+        char **selector;        /* pairs: labels that must match */
+        /* For a list that waits for peapodd (cri-cache.c). */
+        CriListAnswer answer;
+        uint64_t generation;
+};
+int cri_list_filter_new(const char *id, const char *pod_sandbox_id, bool has_state, int state, void **selector,
+                        size_t n_selector, CriListFilter **ret);
+CriListFilter *cri_list_filter_free(CriListFilter *f);
+DEFINE_TRIVIAL_CLEANUP_FUNC(CriListFilter *, cri_list_filter_free);
+/* Answers call with answer() over the sandboxes: from the cache that
+ * peapodd's signals keep (cri-cache.c), or, while it is not filled, from
+ * a GetManagedObjects (which fills it). Takes filter. */
+int cri_list(Cri *cri, GrpcCall *call, CriListFilter *filter, CriListAnswer answer);
+/* The cache's sandboxes (valid until the loop runs again): 1, or 0 while
+ * it is not filled (a fill is under way then). */
+int cri_cache_pods(Cri *cri, const CriPod **ret_pods, size_t *ret_n);
 int64_t cri_usec_to_ns(uint64_t usec);

@@ -87,8 +87,6 @@ static const char *sandbox_config_refusal(const Runtime__V1__RunPodSandboxReques
                 if (ns->userns_options && ns->userns_options->mode != RUNTIME__V1__NAMESPACE_MODE__NODE)
                         return "user namespaces for pods are not supported by peapod (hostUsers must be true)";
         }
-        if (l && l->n_sysctls > 0)
-                return snprintf(buf, size, "peapod cannot set sysctls in a pod (%s was asked)", l->sysctls[0]->key), buf;
         if (sc && selinux_is_set(sc->selinux_options))
                 return "SELinux options are not supported by peapod";
         for (size_t i = 0; i < c->n_port_mappings; i++) {
@@ -122,6 +120,14 @@ static int sandbox_annotations(const Runtime__V1__RunPodSandboxRequest *req, boo
             (r = cri_pairs_add(&l, NULL, CRI_KEY_PID, pid_container ? "container" : "pod")) < 0 ||
             (r = cri_pairs_add(&l, NULL, CRI_KEY_HANDLER, req->runtime_handler)) < 0)
                 return r;
+        /* kubelet's QoS slice for the pod: peapodd places every pod in a
+         * slice of its own (limits per app, UpdateContainerResources), so
+         * the parent is only recorded, shown by verbose PodSandboxStatus. */
+        if (c->linux && !isempty(c->linux->cgroup_parent)) {
+                r = cri_pairs_add(&l, NULL, CRI_KEY_CGROUP_PARENT, c->linux->cgroup_parent);
+                if (r < 0)
+                        return r;
+        }
         for (size_t i = 0; i < c->n_labels; i++) {
                 r = cri_pairs_add(&l, CRI_PREFIX_LABEL, c->labels[i]->key, c->labels[i]->value);
                 if (r < 0)
@@ -210,8 +216,6 @@ static int append_sandbox_properties(sd_bus_message *m, const Runtime__V1__RunPo
                 if (r < 0)
                         return r;
         }
-        /* DNS options (ndots) have no place in peapod's resolv.conf yet:
-         * servers and searches are what name lookups need. */
         if (c->dns_config && c->dns_config->n_servers > 0) {
                 r = append_strn_property(m, "DNS", c->dns_config->servers, c->dns_config->n_servers);
                 if (r < 0)
@@ -219,6 +223,34 @@ static int append_sandbox_properties(sd_bus_message *m, const Runtime__V1__RunPo
         }
         if (c->dns_config && c->dns_config->n_searches > 0) {
                 r = append_strn_property(m, "DNSSearch", c->dns_config->searches, c->dns_config->n_searches);
+                if (r < 0)
+                        return r;
+        }
+        /* kubelet's ndots:5 and the like: peapodd checks each word. */
+        if (c->dns_config && c->dns_config->n_options > 0) {
+                r = append_strn_property(m, "DNSOptions", c->dns_config->options, c->dns_config->n_options);
+                if (r < 0)
+                        return r;
+        }
+        /* peapodd takes those of the pod's own namespaces (net.* unless on
+         * the host's network, kernel.shm*, msg*, sem, fs.mqueue.*) and
+         * refuses any other, naming it: INVALID_ARGUMENT. */
+        if (c->linux && c->linux->n_sysctls > 0) {
+                r = sd_bus_message_open_container(m, 'r', "sv");
+                if (r >= 0)
+                        r = sd_bus_message_append(m, "s", "Sysctls");
+                if (r >= 0)
+                        r = sd_bus_message_open_container(m, 'v', "a{ss}");
+                if (r >= 0)
+                        r = sd_bus_message_open_container(m, 'a', "{ss}");
+                for (size_t i = 0; r >= 0 && i < c->linux->n_sysctls; i++)
+                        r = sd_bus_message_append(m, "{ss}", c->linux->sysctls[i]->key, c->linux->sysctls[i]->value);
+                if (r >= 0)
+                        r = sd_bus_message_close_container(m);
+                if (r >= 0)
+                        r = sd_bus_message_close_container(m);
+                if (r >= 0)
+                        r = sd_bus_message_close_container(m);
                 if (r < 0)
                         return r;
         }
@@ -332,7 +364,7 @@ int cri_run_pod_sandbox(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMes
         cri_query_detach(q);
         r = cri_query_new_method(q, PEAPOD_ROOT_PATH, PEAPOD_MANAGER_INTERFACE, "CreatePod", &m);
         if (r < 0)
-                return grpc_call_fail(call, GRPC_STATUS_UNAVAILABLE, "cannot call peapodd: %s", strerror(-r));
+                return cri_fail_unreachable(call, r);
         r = sd_bus_message_append(m, "s", name);
         if (r < 0)
                 return r;
@@ -344,7 +376,7 @@ int cri_run_pod_sandbox(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMes
                 return r;
         r = cri_query_send(q, m, run_on_created);
         if (r < 0)
-                return grpc_call_fail(call, GRPC_STATUS_UNAVAILABLE, "cannot call peapodd: %s", strerror(-r));
+                return cri_fail_unreachable(call, r);
         TAKE_PTR(q);
         return 0;
 }
@@ -432,7 +464,7 @@ static int sandbox_act(Cri *cri, GrpcCall *call, const char *id, SandboxVerb ver
         r = cri_query_call(q, path, "org.freedesktop.DBus.Properties", "Get", act_on_annotations, "ss",
                            PEAPOD_POD_INTERFACE, "Annotations");
         if (r < 0)
-                return grpc_call_fail(call, GRPC_STATUS_UNAVAILABLE, "cannot call peapodd: %s", strerror(-r));
+                return cri_fail_unreachable(call, r);
         TAKE_PTR(q);
         return 0;
 }
@@ -468,7 +500,8 @@ Runtime__V1__PodSandboxMetadata *cri_sandbox_metadata(CriArena *a, const CriPod 
         return md;
 }
 
-static int sandbox_status_answer(CriQuery *q, const CriPod *p, bool verbose) {
+/* m: the pod's GetAll, for verbose info. */
+static int sandbox_status_answer(CriQuery *q, const CriPod *p, sd_bus_message *m, bool verbose) {
         Runtime__V1__PodSandboxStatusResponse resp = RUNTIME__V1__POD_SANDBOX_STATUS_RESPONSE__INIT;
         Runtime__V1__PodSandboxStatus st = RUNTIME__V1__POD_SANDBOX_STATUS__INIT;
         Runtime__V1__PodSandboxNetworkStatus net = RUNTIME__V1__POD_SANDBOX_NETWORK_STATUS__INIT;
@@ -517,10 +550,10 @@ static int sandbox_status_answer(CriQuery *q, const CriPod *p, bool verbose) {
         st.runtime_handler = (char *) strempty(cri_pairs_get(p->annotations, CRI_KEY_HANDLER));
         resp.status = &st;
         if (verbose) {
-                /* The pod as peapod knows it; the strings are ours or checked ids. */
-                if (asprintf(&json, "{\"pod\":\"%s\",\"state\":\"%s\",\"networkMode\":\"%s\"}", p->id, strempty(p->state),
-                             strempty(p->network_mode)) < 0)
-                        return -ENOMEM;
+                /* The pod as peapodd describes it (its Properties.GetAll). */
+                r = cri_properties_to_json(m, &json);
+                if (r < 0)
+                        return r;
                 info.key = (char *) "info";
                 info.value = json;
                 resp.n_info = 1;
@@ -544,7 +577,7 @@ static int status_on_properties(CriQuery *q, sd_bus_message *m) {
         if (!cri_pod_is_sandbox(&p))
                 r = grpc_call_fail(q->call, GRPC_STATUS_NOT_FOUND, "no such sandbox: pod %s is not one of the CRI's", p.id);
         else
-                r = sandbox_status_answer(q, &p, q->list);
+                r = sandbox_status_answer(q, &p, m, q->list);
         cri_pod_done(&p);
         return r;
 }
@@ -567,45 +600,17 @@ int cri_pod_sandbox_status(Cri *cri, GrpcCall *call, CriApi api, const ProtobufC
         r = cri_query_call(q, path, "org.freedesktop.DBus.Properties", "GetAll", status_on_properties, "s",
                            PEAPOD_POD_INTERFACE);
         if (r < 0)
-                return grpc_call_fail(call, GRPC_STATUS_UNAVAILABLE, "cannot call peapodd: %s", strerror(-r));
+                return cri_fail_unreachable(call, r);
         TAKE_PTR(q);
         return 0;
 }
 
-/* The request's filter, kept for the answer (the request is freed when
- * the handler returns). */
-typedef struct SandboxFilter {
-        char *id;
-        bool has_state;
-        Runtime__V1__PodSandboxState state;
-        char **selector;        /* pairs */
-} SandboxFilter;
-
-static void sandbox_filter_free(void *p) {
-        SandboxFilter *f = p;
-
-        if (!f)
-                return;
-        free(f->id);
-        strv_free(f->selector);
-        free(f);
-}
-
-static int list_on_objects(CriQuery *q, sd_bus_message *m) {
+static int list_answer(GrpcCall *call, const CriPod *pods, size_t n_pods, const CriListFilter *f) {
         Runtime__V1__ListPodSandboxResponse resp = RUNTIME__V1__LIST_POD_SANDBOX_RESPONSE__INIT;
-        const sd_bus_error *e = sd_bus_message_get_error(m);
         _cleanup_(cri_arena_done) CriArena a = {};
-        SandboxFilter *f = q->data;
         Runtime__V1__PodSandbox **items;
-        CriPod *pods = NULL;
-        size_t n_pods = 0;
-        int r;
+        int r = 0;
 
-        if (e)
-                return cri_fail_from_bus(q, e);
-        r = cri_pods_read_managed(m, &pods, &n_pods);
-        if (r < 0)
-                return r;
         items = cri_arena_new(&a, n_pods * sizeof(void *));
         if (!items)
                 r = -ENOMEM;
@@ -617,7 +622,7 @@ static int list_on_objects(CriQuery *q, sd_bus_message *m) {
 
                 if (f->id && !startswith(p->id, f->id))
                         continue;
-                if (f->has_state && sandbox_state(p) != f->state)
+                if (f->has_state && (int) sandbox_state(p) != f->state)
                         continue;
                 if (!cri_selector_match(p->annotations, f->selector))
                         continue;
@@ -650,44 +655,22 @@ static int list_on_objects(CriQuery *q, sd_bus_message *m) {
                 s->runtime_handler = (char *) strempty(cri_pairs_get(p->annotations, CRI_KEY_HANDLER));
                 items[resp.n_items++] = s;
         }
-        if (r >= 0) {
-                resp.items = items;
-                r = cri_reply(q->call, &resp.base);
-        }
-        cri_pods_free(pods, n_pods);
-        return r;
+        if (r < 0)
+                return r;
+        resp.items = items;
+        return cri_reply(call, &resp.base);
 }
 
 int cri_list_pod_sandbox(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request) {
         const Runtime__V1__ListPodSandboxRequest *req = (const Runtime__V1__ListPodSandboxRequest *) request;
         const Runtime__V1__PodSandboxFilter *filter = req->filter;
-        _cleanup_(cri_query_freep) CriQuery *q = NULL;
-        SandboxFilter *f;
+        CriListFilter *f;
         int r;
 
-        q = cri_query_new(cri, call);
-        f = calloc(1, sizeof(SandboxFilter));
-        if (!q || !f) {
-                free(f);
-                return -ENOMEM;
-        }
-        q->data = f;
-        q->data_free = sandbox_filter_free;
-        if (filter) {
-                if (!isempty(filter->id) && !(f->id = strdup(filter->id)))
-                        return -ENOMEM;
-                if (filter->state) {
-                        f->has_state = true;
-                        f->state = filter->state->state;
-                }
-                r = cri_map_to_pairs((void **) filter->label_selector, filter->n_label_selector, &f->selector);
-                if (r < 0)
-                        return r;
-        }
-        r = cri_query_call(q, PEAPOD_ROOT_PATH, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects", list_on_objects,
-                           NULL);
+        r = cri_list_filter_new(filter ? filter->id : NULL, NULL, filter && filter->state,
+                                filter && filter->state ? (int) filter->state->state : 0,
+                                filter ? (void **) filter->label_selector : NULL, filter ? filter->n_label_selector : 0, &f);
         if (r < 0)
-                return grpc_call_fail(call, GRPC_STATUS_UNAVAILABLE, "cannot call peapodd: %s", strerror(-r));
-        TAKE_PTR(q);
-        return 0;
+                return r;
+        return cri_list(cri, call, f, list_answer);
 }

@@ -31,6 +31,7 @@ typedef struct UnitUsage {
 
 typedef struct StatsApp {
         char container_id[65];
+        char *name;             /* its app's (the overlay's directory) */
         char *unit;
         char **annotations;     /* borrowed from its pod's info */
         UnitUsage usage;
@@ -74,8 +75,10 @@ static void stats_free(void *p) {
         for (size_t i = 0; i < s->n_pods; i++) {
                 free(s->pods[i].id);
                 free(s->pods[i].slice);
-                for (size_t k = 0; k < s->pods[i].n_apps; k++)
+                for (size_t k = 0; k < s->pods[i].n_apps; k++) {
                         free(s->pods[i].apps[k].unit);
+                        free(s->pods[i].apps[k].name);
+                }
                 free(s->pods[i].apps);
                 cri_pod_done(&s->pods[i].info);
         }
@@ -168,9 +171,11 @@ typedef struct ContainerProto {
         StatsProto usage;
 } ContainerProto;
 
-/* The writable layer's usage is 0: counting an app's overlay upper dir
- * would walk the tree on every call (kubelet asks every few seconds). */
-static int container_to_proto(CriArena *arena, const CriStats *s, const StatsApp *a, ContainerProto *c) {
+/* The writable layer's usage is what the last walk of the app's overlay
+ * upper dir found (cri-disk.c: off the loop, at most every 10 s); 0 until
+ * the first one is done. */
+static int container_to_proto(Cri *cri, CriArena *arena, const CriStats *s, const StatsApp *a, ContainerProto *c) {
+        uint64_t bytes = 0, inodes = 0;
         void **labels, **annotations;
         size_t n_labels, n_annotations;
         int r;
@@ -202,6 +207,10 @@ static int container_to_proto(CriArena *arena, const CriStats *s, const StatsApp
         c->writable.timestamp = s->now_nsec;
         c->fs_id.mountpoint = (char *) PEAPOD_STATE_DIR "/pods";
         c->writable.fs_id = &c->fs_id;
+        if (cri_disk_usage(cri, a->container_id, a->name, &bytes, &inodes) > 0) {
+                c->used.value = bytes;
+                c->inodes.value = inodes;
+        }
         c->writable.used_bytes = &c->used;
         c->writable.inodes_used = &c->inodes;
         c->stats.writable_layer = &c->writable;
@@ -258,7 +267,7 @@ static int stats_answer(CriQuery *q) {
                 return -ENOMEM;
         for (size_t i = 0; i < s->n_pods; i++)
                 for (size_t j = 0; j < s->pods[i].n_apps; j++, k++) {
-                        r = container_to_proto(&arena, s, &s->pods[i].apps[j], &containers[k]);
+                        r = container_to_proto(q->cri, &arena, s, &s->pods[i].apps[j], &containers[k]);
                         if (r < 0)
                                 return r;
                         cptrs[k] = &containers[k].stats;
@@ -515,7 +524,9 @@ static int read_pod(CriStats *s, StatsPod *p, sd_bus_message *m) {
                                 *a = (StatsApp) {};
                                 snprintf(a->container_id, sizeof(a->container_id), "%s%s", p->id, id);
                                 a->annotations = annotations;
-                                if (streq(app_state, "running") && !isempty(unit) && !(a->unit = strdup(unit)))
+                                if (!(a->name = strdup(app_name)))
+                                        r = -ENOMEM;
+                                else if (streq(app_state, "running") && !isempty(unit) && !(a->unit = strdup(unit)))
                                         r = -ENOMEM;
                         }
                         if (r >= 0)
@@ -625,7 +636,7 @@ static int stats_start(Cri *cri, GrpcCall *call, CriStats *s) {
         } else
                 r = cri_query_call(q, PEAPOD_ROOT_PATH, PEAPOD_MANAGER_INTERFACE, "ListPods", stats_on_list, NULL);
         if (r < 0)
-                return grpc_call_fail(call, GRPC_STATUS_UNAVAILABLE, "cannot call peapodd: %s", strerror(-r));
+                return cri_fail_unreachable(call, r);
         TAKE_PTR(q);
         return 0;
 }

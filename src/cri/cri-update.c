@@ -72,7 +72,7 @@ int cri_update_container_resources(Cri *cri, GrpcCall *call, CriApi api, const P
                            "MemoryMax", "t", (uint64_t) l->memory_limit_in_bytes,
                            UINT64_C(0));
         if (r < 0)
-                return grpc_call_fail(call, GRPC_STATUS_UNAVAILABLE, "cannot call peapodd: %s", strerror(-r));
+                return cri_fail_unreachable(call, r);
         TAKE_PTR(q);
         return 0;
 }
@@ -113,7 +113,7 @@ int cri_reopen_container_log(Cri *cri, GrpcCall *call, CriApi api, const Protobu
         q->data_free = free;
         r = cri_query_call(q, path, PEAPOD_POD_INTERFACE, "GetApp", reopen_on_app, "s", app);
         if (r < 0)
-                return grpc_call_fail(call, GRPC_STATUS_UNAVAILABLE, "cannot call peapodd: %s", strerror(-r));
+                return cri_fail_unreachable(call, r);
         TAKE_PTR(q);
         return 0;
 }

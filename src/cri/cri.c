@@ -287,6 +287,12 @@ int cri_query_call(CriQuery *q, const char *path, const char *interface, const c
         return cri_query_send(q, m, handler);
 }
 
+int cri_fail_unreachable(GrpcCall *call, int error) {
+        if (error == -ENOMEM)
+                return grpc_call_fail(call, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+        return grpc_call_fail(call, GRPC_STATUS_UNAVAILABLE, "cannot call peapodd: %s", strerror(-error));
+}
+
 GrpcStatus cri_status_from_bus_error(const sd_bus_error *e) {
         if (sd_bus_error_has_names(e, BUS_ERROR_NO_SUCH_IMAGE, BUS_ERROR_NO_SUCH_POD, BUS_ERROR_NO_SUCH_APP,
                                    SD_BUS_ERROR_UNKNOWN_OBJECT))
@@ -326,6 +332,8 @@ int cri_new(sd_event *event, Cri **ret) {
         r = cri_bus(cri, &bus);
         if (r < 0)
                 log_warning_errno(r, "Failed to connect to the system bus, will retry: %m");
+        else if (cri_cache_start(cri) < 0)
+                log_debug("Failed to follow peapodd's pods yet, will retry with the first list.");
         /* Not fatal either: the containers run, without log files. */
         if (cri_logs_start(cri) < 0)
                 cri_logs_stop(cri);
@@ -341,6 +349,8 @@ Cri *cri_free(Cri *cri) {
         while (cri->detached)
                 cri_query_free(cri->detached);
         cri_logs_stop(cri);
+        cri_cache_free(cri->cache);
+        cri_disk_free(cri->disk);
         stream_server_free(cri->streaming);
         sd_bus_flush_close_unref(cri->bus);
         sd_event_unref(cri->event);

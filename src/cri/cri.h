@@ -3,7 +3,8 @@
 
 /* peapod-cri: the CRI (kubelet's RuntimeService and ImageService) served
  * over gRPC (grpc-server.c) and mapped onto peapodd's D-Bus API. It is a
- * plain client of peapodd and keeps no state of its own. */
+ * plain client of peapodd: what it keeps is peapodd's (a cache of the
+ * pods for the lists, kept by peapodd's signals). */
 
 #include <protobuf-c/protobuf-c.h>
 #include <systemd/sd-bus.h>
@@ -44,7 +45,21 @@ typedef struct Cri {
         char **logs_settled;
         StreamServer *streaming;        /* Exec/PortForward's URLs; NULL: not started */
         char *pod_cidr;         /* UpdateRuntimeConfig's, recorded (pods get their addresses from CNI) */
+        struct CriCache *cache; /* the sandboxes, for the lists (cri-cache.c) */
+        struct CriDisk *disk;   /* the writable layers' sizes (cri-disk.c) */
 } Cri;
+
+typedef struct CriCache CriCache;
+/* Follows peapodd's pods (cri-cache.c): the matches, and a first fill. */
+int cri_cache_start(Cri *cri);
+CriCache *cri_cache_free(CriCache *c);
+
+/* The writable layer of a container (its app's overlay upper dir), as the
+ * last walk measured it (cri-disk.c): 1 with the figures, 0 while none has
+ * (a walk off the loop is asked for, as when the figure is old). */
+typedef struct CriDisk CriDisk;
+int cri_disk_usage(Cri *cri, const char *container_id, const char *app_name, uint64_t *ret_bytes, uint64_t *ret_inodes);
+CriDisk *cri_disk_free(CriDisk *d);
 
 typedef int (*CriHandler)(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
 
@@ -93,7 +108,7 @@ struct CriQuery {
         /* cri_query_detach(): in cri->detached, runs to its end. */
         bool detached;
         CriQuery *detached_prev, *detached_next;
-        bool verbose;           /* ImageStatus: with info */
+        bool verbose;           /* ImageStatus, ContainerStatus: with info */
         sd_bus_slot *match;     /* a signal the chain waits for (dropped with the query) */
 };
 
@@ -117,6 +132,11 @@ int cri_query_send(CriQuery *q, sd_bus_message *m, CriQueryHandler handler);
 void cri_query_detach(CriQuery *q);
 /* Runs handler (with a NULL message) after usec, as the next step of a chain. */
 int cri_query_sleep(CriQuery *q, uint64_t usec, CriQueryHandler handler);
+/* Answers call for a bus call to peapodd that could not be sent (error:
+ * cri_query_call()'s, cri_bus()'s): RESOURCE_EXHAUSTED when out of memory,
+ * else UNAVAILABLE (no system bus, or it went away) with why. Every
+ * handler's failed first call ends here. */
+int cri_fail_unreachable(GrpcCall *call, int error);
 /* The status a gRPC call gets for peapodd's error reply. */
 GrpcStatus cri_status_from_bus_error(const sd_bus_error *e);
 

@@ -449,6 +449,7 @@ int bus_pod_method_get_app(sd_bus_message *m, void *userdata, sd_bus_error *erro
             (r = append_entry(reply, "Restart", "s", app_restart_to_string(a->restart))) < 0 ||
             (r = append_entry(reply, "Result", "s", app_result_to_string(a->result))) < 0 ||
             (r = append_entry(reply, "Status", "i", (int32_t) a->status)) < 0 ||
+            (r = append_entry(reply, "OOMKilled", "b", (int) a->oom_killed)) < 0 ||
             (r = append_entry(reply, "MainPID", "u", (uint32_t) pid)) < 0 ||
             (r = append_entry(reply, "StartedTimestamp", "t", a->started_usec)) < 0 ||
             (r = append_entry(reply, "ExitedTimestamp", "t", a->exited_usec)) < 0 ||

@@ -144,6 +144,7 @@ static int method_create_pod(sd_bus_message *m, void *userdata, sd_bus_error *er
                         .n_ports = props.n_ports,
                         .dns = props.dns,
                         .dns_search = props.dns_search,
+                        .dns_options = props.dns_options,
                         .hostname = props.hostname,
                 };
                 PodNetwork net = {};
@@ -161,6 +162,12 @@ static int method_create_pod(sd_bus_message *m, void *userdata, sd_bus_error *er
                         }
                         /* Static: a compound literal here would be gone at
                          * the end of this block, before ns is read. */
+                        if (props.sysctls) {
+                                r = sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                      "Stage1 %s uses the host's namespaces: a pod of it sets no sysctls",
+                                                      pod_stage1(p));
+                                goto finish;
+                        }
                         static char *host_only[] = { (char *) "host", NULL };
                         ns.networks = host_only;
                         for (size_t i = 0; i < p->n_apps; i++)
@@ -182,7 +189,10 @@ static int method_create_pod(sd_bus_message *m, void *userdata, sd_bus_error *er
         }
         /* A host port goes to one pod: a second DNAT rule for it would
          * silently lose to the first. */
-        r = pod_ports_check(p, d->pods, d->n_pods, &perr);
+        /* After the network: net.* needs the pod's own. */
+        r = pod_set_sysctls(p, props.sysctls, &perr);
+        if (r >= 0)
+                r = pod_ports_check(p, d->pods, d->n_pods, &perr);
         if (r < 0) {
                 r = bus_error_from_errno(error, BUS_ERROR_SCOPE_POD, r, perr.message, "Failed to create pod");
                 goto finish;

@@ -276,6 +276,8 @@ void pod_properties_done(PodProperties *p) {
         strv_free(p->networks);
         strv_free(p->dns);
         strv_free(p->dns_search);
+        strv_free(p->dns_options);
+        strv_free(p->sysctls);
         free(p->hostname);
         for (size_t i = 0; i < p->n_ports; i++)
                 pod_port_done(&p->ports[i]);
@@ -430,6 +432,8 @@ int bus_read_pod_properties(Daemon *d, sd_bus_message *m, PodProperties *props, 
                         r = read_property_strv(m, name, contents, POD_LIST_MAX, &props->dns, error);
                 else if (streq(name, "DNSSearch"))
                         r = read_property_strv(m, name, contents, POD_LIST_MAX, &props->dns_search, error);
+                else if (streq(name, "DNSOptions"))
+                        r = read_property_strv(m, name, contents, POD_LIST_MAX, &props->dns_options, error);
                 else if (streq(name, "Ports")) {
                         if (!streq(contents, "a(ssqq)"))
                                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Property %s must be a(ssqq)", name);
@@ -447,6 +451,9 @@ int bus_read_pod_properties(Daemon *d, sd_bus_message *m, PodProperties *props, 
                         r = read_volumes_property(m, contents, &props->volumes, &props->n_volumes, error);
                 else if (streq(name, "Annotations"))
                         r = bus_read_annotations(m, contents, &props->annotations, error);
+                else if (streq(name, "Sysctls"))
+                        /* a{ss} like Annotations; pod_set_sysctls() checks each. */
+                        r = bus_read_annotations(m, contents, &props->sysctls, error);
                 else
                         return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown pod property %s", name);
                 if (r < 0)

@@ -256,13 +256,14 @@ typedef struct PodProperties {
         bool stop_when_apps_exit;
         char *stage1;
         /* The network (pod-network.h), checked by pod_network_from_spec(). */
-        char **networks, **dns, **dns_search;
+        char **networks, **dns, **dns_search, **dns_options;
         char *hostname;
         PodPort *ports;
         size_t n_ports;
         Volume *volumes;
         size_t n_volumes;
         char **annotations;
+        char **sysctls;         /* pairs, checked by pod_set_sysctls() */
 } PodProperties;
 
 void pod_properties_done(PodProperties *p);

@@ -16,6 +16,7 @@ void unit_status_done(UnitStatus *s) {
         free(s->load_state);
         free(s->active_state);
         free(s->sub_state);
+        free(s->result);
         memset(s, 0, sizeof(*s));
 }
 
@@ -196,6 +197,8 @@ static int unit_status_read_dict(sd_bus_message *reply, UnitStatus *s) {
                         target = &s->active_state;
                 else if (streq(name, "SubState"))
                         target = &s->sub_state;
+                else if (streq(name, "Result"))
+                        target = &s->result;
 
                 if (target) {
                         r = sd_bus_message_read(reply, "v", "s", &str);

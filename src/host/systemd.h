@@ -22,6 +22,7 @@ typedef struct UnitStatus {
         int exec_main_status;
         uint32_t exec_main_pid;
         uint64_t exec_main_start_usec, exec_main_exit_usec;
+        char *result;       /* a service's Result ("success", "oom-kill", ...); NULL: not said */
 } UnitStatus;
 
 void unit_status_done(UnitStatus *s);

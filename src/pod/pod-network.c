@@ -70,6 +70,7 @@ void pod_network_done(PodNetwork *n) {
         free(n->ports);
         strv_free(n->dns);
         strv_free(n->dns_search);
+        strv_free(n->dns_options);
         free(n->hostname);
         pod_network_clear_addresses(n);
         *n = (PodNetwork) {};
@@ -323,6 +324,19 @@ static int spec_ports(const PodNetworkSpec *spec, PodNetwork *n, PeapodError *er
         return 0;
 }
 
+/* One word of resolv.conf's options line ("ndots:5", "single-request-reopen"):
+ * letters, digits, '-' and '_', then optionally ':' and digits. Nothing else
+ * may reach the file (a space or newline would add options or lines). */
+static bool dns_option_is_valid(const char *s) {
+        size_t n = strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_");
+
+        if (n == 0 || strlen(s) > POD_DNS_OPTION_LEN_MAX)
+                return false;
+        if (s[n] == 0)
+                return true;
+        return s[n] == ':' && s[n + 1] && strspn(s + n + 1, "0123456789") == strlen(s + n + 1);
+}
+
 static int spec_dns_hostname(const PodNetworkSpec *spec, PodNetwork *n, PeapodError *err) {
         if (strv_length(spec->dns) > POD_DNS_MAX)
                 return peapod_error_set(err, -E2BIG, "Too many DNS servers (at most %d)", POD_DNS_MAX);
@@ -334,6 +348,16 @@ static int spec_dns_hostname(const PodNetworkSpec *spec, PodNetwork *n, PeapodEr
         FOREACH_STRV(d, spec->dns_search)
                 if (!dns_domain_is_valid(d))
                         return peapod_error_set(err, -EINVAL, "Invalid DNS search domain '%s'", d);
+        if (strv_length(spec->dns_options) > POD_DNS_OPTIONS_MAX)
+                return peapod_error_set(err, -E2BIG, "Too many DNS options (at most %d)", POD_DNS_OPTIONS_MAX);
+        FOREACH_STRV(d, spec->dns_options)
+                if (!dns_option_is_valid(d))
+                        return peapod_error_set(err, -EINVAL, "Invalid DNS option '%s' (resolv.conf options: NAME or NAME:NUMBER)", d);
+        if (spec->dns_options) {
+                n->dns_options = strv_copy(spec->dns_options);
+                if (!n->dns_options)
+                        return -ENOMEM;
+        }
         if (spec->dns) {
                 n->dns = strv_copy(spec->dns);
                 if (!n->dns)
@@ -397,6 +421,8 @@ int pod_network_to_json(const PodNetwork *n, json_object **ret) {
         }
         json_object_object_add(o, "dns", json_new_strv(n->dns));
         json_object_object_add(o, "dns_search", json_new_strv(n->dns_search));
+        if (n->dns_options)
+                json_object_object_add(o, "dns_options", json_new_strv(n->dns_options));
         if (n->hostname)
                 json_object_object_add(o, "hostname", json_object_new_string(n->hostname));
         addrs = json_object_new_array();
@@ -511,8 +537,14 @@ int pod_network_from_json(json_object *o, PodNetwork *ret) {
         if (n.mode < 0)
                 return -EBADMSG;
         if ((r = json_get_strv(o, "networks", &n.networks)) < 0 || (r = json_get_strv(o, "dns", &n.dns)) < 0 ||
-            (r = json_get_strv(o, "dns_search", &n.dns_search)) < 0)
+            (r = json_get_strv(o, "dns_search", &n.dns_search)) < 0 ||
+            (r = json_get_strv(o, "dns_options", &n.dns_options)) < 0)
                 return r;
+        if (strv_length(n.dns_options) > POD_DNS_OPTIONS_MAX)
+                return -EBADMSG;
+        FOREACH_STRV(w, n.dns_options)
+                if (!dns_option_is_valid(w))
+                        return -EBADMSG;
         if (strv_length(n.networks) > POD_NETWORKS_MAX || strv_length(n.dns) > POD_DNS_MAX ||
             strv_length(n.dns_search) > POD_DNS_SEARCH_MAX)
                 return -EBADMSG;
@@ -686,7 +718,7 @@ static int etc_hosts_text(const Pod *p, const char *hostname, char **ret) {
         return 0;
 }
 
-/* /etc/resolv.conf: --dns/--dns-search, else the host's. A nameserver on
+/* /etc/resolv.conf: --dns/--dns-search/DNSOptions, else the host's. A nameserver on
  * the host's loopback (a local resolver such as systemd-resolved) is
  * unreachable from the pod's own namespace. */
 static int etc_resolv_text(const Pod *p, char **ret) {
@@ -708,6 +740,12 @@ static int etc_resolv_text(const Pod *p, char **ret) {
         if (p->net.dns)
                 FOREACH_STRV(d, p->net.dns)
                         fprintf(f, "nameserver %s\n", d);
+        if (p->net.dns_options) {
+                fputs("options", f);
+                FOREACH_STRV(d, p->net.dns_options)
+                        fprintf(f, " %s", d);
+                fputc('\n', f);
+        }
         for (char *line = host_resolv, *next; line && *line; line = next) {
                 const char *v;
 
@@ -726,8 +764,10 @@ static int etc_resolv_text(const Pod *p, char **ret) {
                 } else if (startswith(line, "search") || startswith(line, "domain")) {
                         if (!p->net.dns_search)
                                 fprintf(f, "%s\n", line);
-                } else if (startswith(line, "options"))
-                        fprintf(f, "%s\n", line);
+                } else if (startswith(line, "options")) {
+                        if (!p->net.dns_options)
+                                fprintf(f, "%s\n", line);
+                }
         }
         if (fclose(f) != 0)
                 return -ENOMEM;

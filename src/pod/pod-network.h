@@ -20,6 +20,10 @@
 #define POD_PORTS_MAX 256
 #define POD_DNS_MAX 8
 #define POD_DNS_SEARCH_MAX 6
+/* resolv.conf(5) options ("ndots:5", "edns0"): a count and a length that no
+ * real configuration needs more of. */
+#define POD_DNS_OPTIONS_MAX 16
+#define POD_DNS_OPTION_LEN_MAX 64
 
 typedef enum PodNetworkMode {
         POD_NETWORK_CNI,  /* own network namespace, CNI networks attached */
@@ -51,6 +55,7 @@ typedef struct PodNetwork {
         size_t n_ports;
         char **dns;
         char **dns_search;
+        char **dns_options; /* resolv.conf's options line; NULL: the host's */
         char *hostname; /* NULL = the pod's name */
         PodAddress *addresses;
         size_t n_addresses;
@@ -66,6 +71,7 @@ typedef struct PodNetworkSpec {
         size_t n_ports;
         char **dns;
         char **dns_search;
+        char **dns_options;
         const char *hostname;
 } PodNetworkSpec;
 

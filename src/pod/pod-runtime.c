@@ -134,6 +134,7 @@ int pod_init_spawn_async(PodRuntime *rt, sd_event *e, const Pod *p, pod_init_cal
                          PodInitSpawn **ret, PeapodError *err) {
         _cleanup_(pod_init_spawn_freep) PodInitSpawn *is = NULL;
         _cleanup_free_ char *root = NULL, *root_arg = NULL, *host_arg = NULL;
+        _cleanup_strv_free_ char **argv = NULL;
         _cleanup_close_ int ready_w = -EBADF;
         int pfd[2], r;
 
@@ -155,16 +156,29 @@ int pod_init_spawn_async(PodRuntime *rt, sd_event *e, const Pod *p, pod_init_cal
         is->ready_fd = pfd[0];
         ready_w = pfd[1];
 
-        /* --host-network only when asked: a stage1 without it still runs
-         * every other pod. Its stderr (its complaints) is kept for the
-         * error message; the pod's PID 1 closes every fd of ours. */
+        /* --host-network and --sysctl= only when asked: a stage1 without
+         * them still runs every other pod. */
+        argv = strv_copy(STRV_MAKE("peapod-stage1-init", root_arg, host_arg, "--ready-fd=3"));
+        r = argv ? 0 : -ENOMEM;
+        if (r >= 0 && p->net.mode == POD_NETWORK_HOST)
+                r = strv_extend(&argv, "--host-network");
+        FOREACH_STRV(a, p->sysctls) {
+                char *arg;
+
+                if (r < 0)
+                        break;
+                if (asprintf(&arg, "--sysctl=%s", a) < 0)
+                        return -ENOMEM;
+                r = strv_consume(&argv, arg);
+        }
+        if (r < 0)
+                return r;
+        /* Its stderr (its complaints) is kept for the error message; the
+         * pod's PID 1 closes every fd of ours. */
         r = spawn_start(e,
                         &(SpawnOptions) {
                                 .path = is->init,
-                                .argv = p->net.mode == POD_NETWORK_HOST
-                                                ? STRV_MAKE("peapod-stage1-init", root_arg, host_arg, "--ready-fd=3",
-                                                            "--host-network")
-                                                : STRV_MAKE("peapod-stage1-init", root_arg, host_arg, "--ready-fd=3"),
+                                .argv = argv,
                                 .env = STRV_MAKE("PATH=/usr/sbin:/usr/bin:/sbin:/bin"),
                                 .err_max = 4096,
                                 .err_keep_tail = true,
@@ -716,6 +730,7 @@ void app_mark_started(App *a) {
         a->state = APP_RUNNING;
         a->result = APP_RESULT_NONE;
         a->status = 0;
+        a->oom_killed = false;
         a->started_usec = now_usec(CLOCK_REALTIME);
         a->exited_usec = 0;
 }
@@ -825,6 +840,7 @@ int pod_start_prepare(PodRuntime *rt, Pod *p, PeapodError *err) {
                         a->state = APP_CREATED;
                         a->result = APP_RESULT_NONE;
                         a->status = 0;
+                        a->oom_killed = false;
                         a->started_usec = a->exited_usec = 0;
                 }
                 p->state = POD_CREATED;
@@ -1052,6 +1068,7 @@ int pod_note_unit_signal(Pod *p, sd_bus_message *m) {
                  * (app_update_from_unit()); the outcome is known now. */
                 a->result = app_result_from_exec_main_code(s.exec_main_code);
                 a->status = s.exec_main_status;
+                a->oom_killed = streq_ptr(s.result, "oom-kill");
                 a->exited_usec = s.exec_main_exit_usec ?: now_usec(CLOCK_REALTIME);
                 unit_status_done(&s);
                 return 1;
@@ -1082,6 +1099,7 @@ bool app_update_from_unit(App *a, const UnitStatus *s) {
         AppState state = a->state;
         AppResult result = a->result;
         int status = a->status;
+        bool oom_killed = a->oom_killed;
 
         if (!s->load_state || streq(s->load_state, "not-found")) {
                 /* Gone without us seeing the end: it has exited, how is unknown. */
@@ -1093,15 +1111,17 @@ bool app_update_from_unit(App *a, const UnitStatus *s) {
                 state = APP_EXITED;
                 result = app_result_from_exec_main_code(s->exec_main_code);
                 status = s->exec_main_status;
+                oom_killed = streq_ptr(s->result, "oom-kill");
         } else if (streq_ptr(s->active_state, "active") || streq_ptr(s->active_state, "activating") ||
                    streq_ptr(s->active_state, "deactivating"))
                 state = APP_RUNNING;
 
-        if (state == a->state && result == a->result && status == a->status)
+        if (state == a->state && result == a->result && status == a->status && oom_killed == a->oom_killed)
                 return false;
         a->state = state;
         a->result = result;
         a->status = status;
+        a->oom_killed = oom_killed;
         if (state == APP_EXITED && !a->exited_usec)
                 a->exited_usec = s->exec_main_exit_usec ?: now_usec(CLOCK_REALTIME);
         return true;

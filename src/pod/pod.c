@@ -106,6 +106,7 @@ Pod *pod_free(Pod *p) {
         free(p->name);
         free(p->stage1);
         strv_free(p->annotations);
+        strv_free(p->sysctls);
         pod_network_done(&p->net);
         free(p);
         return NULL;
@@ -453,6 +454,32 @@ int pod_set_annotations(Pod *p, char * const *pairs, PeapodError *err) {
                 return r;
         }
         TAKE_PTR(copy);
+        return 0;
+}
+
+int pod_set_sysctls(Pod *p, char * const *pairs, PeapodError *err) {
+        _cleanup_strv_free_ char **l = NULL;
+        bool host = p->net.mode == POD_NETWORK_HOST;
+        size_t n = 0;
+
+        for (size_t i = 0; pairs && pairs[i] && pairs[i + 1]; i += 2, n++) {
+                char *a;
+
+                if (n >= POD_SYSCTLS_MAX)
+                        return peapod_error_set(err, -E2BIG, "Too many sysctls (at most %d)", POD_SYSCTLS_MAX);
+                if (!sysctl_key_is_pod_settable(pairs[i], host))
+                        return peapod_error_set(err, -EINVAL,
+                                                "Sysctl %.128s cannot be set in a pod: only net.* (in the pod's own network), "
+                                                "kernel.shm*, kernel.msg*, kernel.sem and fs.mqueue.* (in its IPC namespace)",
+                                                pairs[i]);
+                if (!sysctl_value_is_valid(pairs[i + 1]))
+                        return peapod_error_set(err, -EINVAL, "Invalid value for sysctl %s (1-%d printable characters)",
+                                                pairs[i], SYSCTL_VALUE_MAX);
+                if (asprintf(&a, "%s=%s", pairs[i], pairs[i + 1]) < 0 || strv_consume(&l, a) < 0)
+                        return -ENOMEM;
+        }
+        strv_free(p->sysctls);
+        p->sysctls = TAKE_PTR(l);
         return 0;
 }
 
@@ -818,6 +845,8 @@ int pod_to_json_string(const Pod *p, char **ret) {
         json_object_object_add(o, "exited_usec", json_object_new_uint64(p->exited_usec));
         if (p->annotations)
                 json_object_object_add(o, "annotations", annotations_to_json(p->annotations));
+        if (p->sysctls)
+                json_object_object_add(o, "sysctls", json_new_strv(p->sysctls));
         {
                 json_object *net = NULL;
 
@@ -853,6 +882,8 @@ int pod_to_json_string(const Pod *p, char **ret) {
                 json_object_object_add(j, "state", json_object_new_string(app_state_to_string(a->state)));
                 json_object_object_add(j, "result", json_object_new_string(app_result_to_string(a->result)));
                 json_object_object_add(j, "status", json_object_new_int(a->status));
+                if (a->oom_killed)
+                        json_object_object_add(j, "oom_killed", json_object_new_boolean(true));
                 json_object_object_add(j, "started_usec", json_object_new_uint64(a->started_usec));
                 json_object_object_add(j, "exited_usec", json_object_new_uint64(a->exited_usec));
                 if (a->annotations)
@@ -942,6 +973,15 @@ int pod_from_json_string(const char *s, Pod **ret) {
         r = annotations_from_json(o, &p->annotations);
         if (r < 0)
                 return r;
+        /* Optional (pods from before have none); checked as CreatePod checks them. */
+        r = json_get_strv(o, "sysctls", &p->sysctls);
+        if (r < 0)
+                return r;
+        if (strv_length(p->sysctls) > POD_SYSCTLS_MAX)
+                return -EBADMSG;
+        FOREACH_STRV(a, p->sysctls)
+                if (!sysctl_assignment_is_valid(a, p->net.mode == POD_NETWORK_HOST))
+                        return -EBADMSG;
         if (!json_object_object_get_ex(o, "apps", &apps) || !json_object_is_type(apps, json_type_array))
                 return -EBADMSG;
         n = json_object_array_length(apps);
@@ -1021,6 +1061,16 @@ int pod_from_json_string(const char *s, Pod **ret) {
                 if (status < INT32_MIN || status > INT32_MAX)
                         return -EBADMSG;
                 a->status = (int) status;
+                {
+                        json_object *oom;
+
+                        /* Absent (older records, and every app not killed so): false. */
+                        if (json_object_object_get_ex(j, "oom_killed", &oom)) {
+                                if (!json_object_is_type(oom, json_type_boolean))
+                                        return -EBADMSG;
+                                a->oom_killed = json_object_get_boolean(oom);
+                        }
+                }
                 if (json_get_uint64(j, "started_usec", &a->started_usec) < 0 ||
                     json_get_uint64(j, "exited_usec", &a->exited_usec) < 0)
                         return -EBADMSG;

@@ -88,6 +88,7 @@ typedef struct App {
         AppState state;
         AppResult result;
         int status;            /* exit code or signal number */
+        bool oom_killed;       /* its unit's Result was oom-kill (the kernel's OOM killer, in its cgroup) */
         uint64_t started_usec, exited_usec;
         char **annotations;    /* the clients' string map (pairs); NULL = none */
 } App;
@@ -106,6 +107,7 @@ typedef struct Pod {
         Volume *volumes;
         size_t n_volumes;
         char **annotations;    /* the clients' string map (pairs); NULL = none */
+        char **sysctls;        /* KEY=VALUE, of the pod's own namespaces (valid-util.h); NULL = none */
 } Pod;
 
 #define POD_FILE_MAX (4 * 1024 * 1024)
@@ -176,6 +178,10 @@ int annotations_check(char * const *pairs, PeapodError *err);
 int pod_check_annotations(const Pod *p, char * const *extra, PeapodError *err);
 /* Gives the pod a copy of pairs, checked; the former map stays on failure. */
 int pod_set_annotations(Pod *p, char * const *pairs, PeapodError *err);
+/* Pairs (key, value, ...) of sysctls the pod's init sets in the pod's
+ * namespaces: each checked by sysctl_key_is_pod_settable() with the pod's
+ * network as it is now set (so, after it), at most POD_SYSCTLS_MAX. */
+int pod_set_sysctls(Pod *p, char * const *pairs, PeapodError *err);
 
 int pod_to_json_string(const Pod *p, char **ret);
 int pod_from_json_string(const char *s, Pod **ret);

@@ -101,6 +101,33 @@ static int ping_sockets_allow(void) {
         return loop_write(fd, range, sizeof(range) - 1);
 }
 
+/* --sysctl=KEY=VALUE, checked by init_args_parse(): a key the kernel keeps
+ * per network or IPC namespace. Written here, in PID 1's namespaces before
+ * any app runs: /proc/sys/net and the IPC sysctls show the namespaces of
+ * the process that opens them, the pod's. The key's components are
+ * [A-Za-z0-9_-], so the path stays below /proc/sys, and O_NOFOLLOW keeps it
+ * from following anything. */
+static int sysctl_write(const char *assignment) {
+        const char *eq = strchr(assignment, '=');
+        char path[sizeof("/proc/sys/") + SYSCTL_KEY_MAX];
+        _cleanup_close_ int fd = -EBADF;
+        size_t n;
+        int r;
+
+        n = (size_t) (eq - assignment);
+        memcpy(path, "/proc/sys/", strlen("/proc/sys/"));
+        for (size_t i = 0; i < n; i++)
+                path[strlen("/proc/sys/") + i] = assignment[i] == '.' ? '/' : assignment[i];
+        path[strlen("/proc/sys/") + n] = 0;
+        fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        r = loop_write(fd, eq + 1, strlen(eq + 1));
+        if (r < 0)
+                return r;
+        return loop_write(fd, "\n", 1);
+}
+
 /* What `machinectl shell` and `login` need to get as far as asking for a
  * shell, so that they get our answer (stage1-bus.h) instead of a bare
  * "Input/output error": a devpts of the pod's own (machined allocates the
@@ -234,6 +261,14 @@ static int pid1_setup(const InitArgs *args, int *ret_bus_fd) {
         if (r < 0) {
                 log_error_errno(r, "Failed to set net.ipv4.ping_group_range: %m");
                 return STAGE1_INIT_EXIT_LOOPBACK;
+        }
+        /* After ping_group_range: a pod that asks for another range gets it. */
+        for (size_t i = 0; i < args->n_sysctls; i++) {
+                r = sysctl_write(args->sysctls[i]);
+                if (r < 0) {
+                        log_error_errno(r, "Failed to set sysctl %s: %m", args->sysctls[i]);
+                        return STAGE1_INIT_EXIT_SYSCTL;
+                }
         }
 
         /* Not being able to say why machinectl shell fails is no reason to

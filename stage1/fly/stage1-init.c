@@ -103,6 +103,11 @@ static int run(int argc, char *argv[]) {
                 return STAGE1_INIT_EXIT_USAGE;
         if (r > 0)
                 return EXIT_SUCCESS;
+        /* The host's namespaces: a sysctl set here would be the host's. */
+        if (args.n_sysctls > 0) {
+                log_error("--sysctl= is not for the fly flavour: its pods share the host's namespaces.");
+                return STAGE1_INIT_EXIT_USAGE;
+        }
         if (fcntl(args.ready_fd, F_GETFD) < 0) {
                 log_error_errno(errno, "--ready-fd=%d is not open: %m", args.ready_fd);
                 return STAGE1_INIT_EXIT_USAGE;

@@ -85,24 +85,28 @@ static int path_is_absolute_arg(const char *name, const char *value) {
 }
 
 static void init_help(void) {
-        printf("%s --root=DIR --hostname=NAME --ready-fd=N [--host-network]\n\n"
+        printf("%s --root=DIR --hostname=NAME --ready-fd=N [--host-network] [--sysctl=KEY=VALUE...]\n\n"
                "Create a pod's namespaces and its PID 1 (peapod stage1 contract %d).\n\n"
                "  -h --help          Show this help\n"
                "     --root=DIR      Empty directory to hold the pod's private root\n"
                "     --hostname=NAME Hostname of the pod\n"
                "     --ready-fd=N    Receives PID 1's host pid as a decimal line when ready\n"
-               "     --host-network  Stay in the caller's network namespace\n",
+               "     --host-network  Stay in the caller's network namespace\n"
+               "     --sysctl=KEY=VALUE\n"
+               "                     Set a namespaced sysctl in the pod (net.*, kernel.shm*,\n"
+               "                     kernel.msg*, kernel.sem, fs.mqueue.*)\n",
                program_invocation_short_name, STAGE1_CONTRACT_VERSION);
 }
 
 int init_args_parse(int argc, char *argv[], InitArgs *ret) {
-        enum { ARG_ROOT = 0x100, ARG_HOSTNAME, ARG_READY_FD, ARG_HOST_NETWORK };
+        enum { ARG_ROOT = 0x100, ARG_HOSTNAME, ARG_READY_FD, ARG_HOST_NETWORK, ARG_SYSCTL };
         static const struct option options[] = {
                 { "help",     no_argument,       NULL, 'h'          },
                 { "root",     required_argument, NULL, ARG_ROOT     },
                 { "hostname", required_argument, NULL, ARG_HOSTNAME },
                 { "ready-fd", required_argument, NULL, ARG_READY_FD },
                 { "host-network", no_argument,   NULL, ARG_HOST_NETWORK },
+                { "sysctl",   required_argument, NULL, ARG_SYSCTL   },
                 {}
         };
         InitArgs a = { .ready_fd = -EBADF };
@@ -128,6 +132,12 @@ int init_args_parse(int argc, char *argv[], InitArgs *ret) {
                 case ARG_HOST_NETWORK:
                         a.host_network = true;
                         break;
+                case ARG_SYSCTL:
+                        /* Checked below, once --host-network is known. */
+                        if (a.n_sysctls >= POD_SYSCTLS_MAX)
+                                return log_error_errno(E2BIG, "Too many --sysctl= (at most %d).", POD_SYSCTLS_MAX);
+                        a.sysctls[a.n_sysctls++] = optarg;
+                        break;
                 case ARG_READY_FD:
                         /* 0-2 are stdio; a ready fd there is a caller bug. */
                         if (parse_fd(optarg, &a.ready_fd) < 0 || a.ready_fd < 3)
@@ -143,6 +153,12 @@ int init_args_parse(int argc, char *argv[], InitArgs *ret) {
                 return log_error_errno(EINVAL, "Unexpected argument '%s'.", argv[optind]);
         if (!a.root || !a.hostname || a.ready_fd < 0)
                 return log_error_errno(EINVAL, "--root=, --hostname= and --ready-fd= are required.");
+        /* stage0 checked the same: a key outside the pod's own namespaces
+         * (or net.* on the host's network) would change the host. */
+        for (size_t i = 0; i < a.n_sysctls; i++)
+                if (!sysctl_assignment_is_valid(a.sysctls[i], a.host_network))
+                        return log_error_errno(EINVAL, "Invalid --sysctl='%s': not a sysctl of the pod's own namespaces.",
+                                               a.sysctls[i]);
 
         *ret = a;
         return 0;

@@ -35,6 +35,7 @@ enum {
         STAGE1_INIT_EXIT_READY_FD = 21,
         STAGE1_INIT_EXIT_PID1_DIED = 22,
         STAGE1_INIT_EXIT_SEALED = 23,
+        STAGE1_INIT_EXIT_SYSCTL = 24,
 };
 
 /* Exit codes of peapod-stage1-app, the same as a shell's (and as podman's
@@ -52,6 +53,8 @@ typedef struct InitArgs {
         const char *hostname;
         int ready_fd;
         bool host_network; /* no network namespace of its own */
+        const char *sysctls[POD_SYSCTLS_MAX]; /* KEY=VALUE, checked (sysctl_assignment_is_valid()) */
+        size_t n_sysctls;
 } InitArgs;
 
 /* --bind=SOURCE:TARGET[:ro|:rw]: a volume bound into the app. */

@@ -12,6 +12,7 @@
 #   crit_pods.py SOCKET mounts API      host paths (a symlink among them) read-only and read-write
 #   crit_pods.py SOCKET save FILE       a sandbox and a running container, described in FILE
 #   crit_pods.py SOCKET check FILE      they are as FILE says (after restarts), then removed
+#   crit_pods.py SOCKET lists API       the lists follow peapodd's state, across its restart
 #   crit_pods.py SOCKET stats-setup FILE two sandboxes with labelled containers for crit.py stats, described in FILE
 import json
 import os
@@ -26,7 +27,7 @@ import urllib.request
 import grpc
 
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
-from crit import call, channel, expect_code, fail, pb  # noqa: E402
+from crit import call, channel, expect_code, fail, pb, wait_until  # noqa: E402
 
 IMAGE = 'localhost/busybox:latest'
 LABELS = {'app': 'web', 'io.kubernetes.pod.name': 'nginx-1', 'empty': ''}
@@ -108,6 +109,10 @@ def create(ch, api, sid, sandbox_cfg, cfg):
 
 def cstatus(ch, api, cid):
     return rt(ch, 'ContainerStatus', pb.ContainerStatusRequest(container_id=cid), pb.ContainerStatusResponse, api).status
+
+
+def cstatus_info(ch, api, cid):
+    return rt(ch, 'ContainerStatus', pb.ContainerStatusRequest(container_id=cid), pb.ContainerStatusResponse, api).info
 
 
 def list_containers(ch, api, **filt):
@@ -288,7 +293,13 @@ def cmd_pair(sock, api):
     ch = channel(sock)
     cfg = sandbox_config('pair-' + api)
     cfg.port_mappings.add(protocol=pb.TCP, container_port=8080, host_port=18088)
+    # Namespaced sysctls: the pod's network and IPC namespaces get them, the host keeps its own.
+    cfg.linux.sysctls['net.ipv4.ip_unprivileged_port_start'] = '81'
+    cfg.linux.sysctls['kernel.shmmni'] = '1234'
+    host_sysctls = [open('/proc/sys/' + k).read() for k in ('net/ipv4/ip_unprivileged_port_start', 'kernel/shmmni')]
     sid = run_sandbox(ch, api, cfg)
+    if [open('/proc/sys/' + k).read() for k in ('net/ipv4/ip_unprivileged_port_start', 'kernel/shmmni')] != host_sysctls:
+        fail('a pod\'s sysctls changed the host\'s')
     # The published port, and only that one (a container port alone is only declared).
     ports = json.loads(subprocess.run(['peapod', 'status', '--format=json', sid], check=True,
                                       stdout=subprocess.PIPE).stdout)['ports']
@@ -297,12 +308,21 @@ def cmd_pair(sock, api):
     server = create(ch, api, sid, cfg, container_config(
         'server', ['sh', '-c', 'mkdir -p /tmp/w && echo shared-net > /tmp/w/index.html && exec httpd -f -p 8080 -h /tmp/w']))
     client = create(ch, api, sid, cfg, container_config(
-        'client', ['sh', '-c', 'for i in $(seq 100); do test "$(wget -q -O - http://127.0.0.1:8080/)" = shared-net && exit 0;'
+        'client', ['sh', '-c', 'grep -qx "options ndots:5" /etc/resolv.conf || exit 7;'
+                   ' grep -qx "search default.svc.cluster.local" /etc/resolv.conf || exit 8;'
+                   ' grep -qx "nameserver 10.96.0.10" /etc/resolv.conf || exit 9;'
+                   ' test "$(cat /proc/sys/net/ipv4/ip_unprivileged_port_start)" = 81 || exit 10;'
+                   ' test "$(cat /proc/sys/kernel/shmmni)" = 1234 || exit 11;'
+                   ' for i in $(seq 100); do test "$(wget -q -O - http://127.0.0.1:8080/)" = shared-net && exit 0;'
                    ' sleep 0.2; done; exit 1']))
     start(ch, api, server)
     wait_state(ch, api, server, pb.CONTAINER_RUNNING)
     start(ch, api, client)
     s = wait_state(ch, api, client, pb.CONTAINER_EXITED)
+    if s.exit_code in (7, 8, 9):
+        fail('the sandbox\'s resolv.conf lacks the DNS config (options, search, nameserver): exit %d' % s.exit_code)
+    if s.exit_code in (10, 11):
+        fail('the sandbox\'s sysctls are not set in its namespaces: exit %d' % s.exit_code)
     if s.exit_code != 0:
         fail('the client did not fetch from the server through localhost: exit %d' % s.exit_code)
     # kubelet's probes go to the address PodSandboxStatus gives.
@@ -375,8 +395,20 @@ def cmd_refusals(sock, api):
     before = list_sandboxes(ch, api)
     bad = pb.PodSandboxConfig()
     bad.CopyFrom(cfg)
+    # Sysctls of the host's (not namespaced), or net.* on the host's network: refused, naming the key.
+    bad.linux.sysctls['kernel.core_pattern'] = '|/bin/false'
+    msg = expect_code(inv, lambda: run_sandbox(ch, api, bad), 'RunPodSandbox with a host sysctl')
+    if 'kernel.core_pattern' not in msg:
+        fail('the refusal of a sysctl does not name it: %s' % msg)
+    bad.CopyFrom(cfg)
+    bad.linux.security_context.namespace_options.network = pb.NODE
     bad.linux.sysctls['net.ipv4.ip_forward'] = '1'
-    expect_code(inv, lambda: run_sandbox(ch, api, bad), 'RunPodSandbox with a sysctl')
+    msg = expect_code(inv, lambda: run_sandbox(ch, api, bad), 'RunPodSandbox with net.* on the host network')
+    if 'net.ipv4.ip_forward' not in msg:
+        fail('the refusal of a sysctl does not name it: %s' % msg)
+    bad.CopyFrom(cfg)
+    bad.linux.sysctls['kernel.shmmni'] = '1\n2'
+    expect_code(inv, lambda: run_sandbox(ch, api, bad), 'RunPodSandbox with a sysctl value of two lines')
     bad.CopyFrom(cfg)
     bad.linux.security_context.namespace_options.pid = pb.NODE
     expect_code(inv, lambda: run_sandbox(ch, api, bad), 'RunPodSandbox with the host PID namespace')
@@ -624,12 +656,175 @@ def cmd_stats_setup(sock, path):
         json.dump(made, f)
 
 
+def cmd_lists(sock, api):
+    """ListPodSandbox and ListContainers (answered from peapod-cri's cache
+    of peapodd's signals) against PodSandboxStatus and ContainerStatus
+    (each a direct read of peapodd) and what the scenario did: sandboxes
+    made, stopped and removed, containers made, started, exiting by
+    themselves and stopped, before and after peapodd restarts."""
+    ch = channel(sock)
+    tag = 'lists-%s-%d' % (api, os.getpid())
+
+    def sandboxes():
+        f = pb.PodSandboxFilter()
+        f.label_selector['lists'] = tag
+        items = rt(ch, 'ListPodSandbox', pb.ListPodSandboxRequest(filter=f), pb.ListPodSandboxResponse, api).items
+        return {s.id: s.state for s in items}
+
+    def containers():
+        f = pb.ContainerFilter()
+        f.label_selector['lists'] = tag
+        items = rt(ch, 'ListContainers', pb.ListContainersRequest(filter=f), pb.ListContainersResponse, api).containers
+        return {c.id: c.state for c in items}
+
+    def expect(what, want_sandboxes, want_containers, timeout=30):
+        """Until both lists say exactly what is wanted (promptly: peapodd
+        announced it); then each entry agrees with a direct status read."""
+        got = {}
+
+        def same():
+            got['s'], got['c'] = sandboxes(), containers()
+            return got['s'] == want_sandboxes and got['c'] == want_containers
+        end = time.monotonic() + timeout
+        while not same():
+            if time.monotonic() > end:
+                fail('%s: sandboxes %s containers %s, expected %s and %s' %
+                     (what, got['s'], got['c'], want_sandboxes, want_containers))
+            time.sleep(0.05)
+        for sid, state in want_sandboxes.items():
+            if sandbox_status(ch, api, sid).status.state != state:
+                fail('%s: PodSandboxStatus of %s disagrees with the list' % (what, sid))
+        for cid, state in want_containers.items():
+            if cstatus(ch, api, cid).state != state:
+                fail('%s: ContainerStatus of %s disagrees with the list' % (what, cid))
+
+    # peapod-cri follows every pod with the same matches: their count does
+    # not grow with the pods (dbus-daemon's own count, CRI_PID set by the test).
+    cri_pid = os.environ.get('CRI_PID')
+    matches_before = bus_match_rules(cri_pid) if cri_pid else None
+
+    cfgs = {}
+    for n in ('a', 'b', 'c'):
+        cfgs[n] = sandbox_config('%s-%s' % (tag, n), host_network=True)
+        cfgs[n].labels['lists'] = tag
+        cfgs[n].linux.cgroup_parent = 'kubepods-besteffort-pod%s.slice' % n
+    sids = {n: run_sandbox(ch, api, cfg) for n, cfg in cfgs.items()}
+    expect('three sandboxes', {s: pb.SANDBOX_READY for s in sids.values()}, {})
+
+    lbl = {'lists': tag}
+    short = create(ch, api, sids['a'], cfgs['a'], container_config('short', ['sh', '-c', 'exit 3'], labels=lbl))
+    long = create(ch, api, sids['a'], cfgs['a'], container_config('long', ['sleep', '1000'], labels=lbl))
+    other = create(ch, api, sids['b'], cfgs['b'], container_config('other', ['sleep', '1000'], labels=lbl))
+    want_s = {s: pb.SANDBOX_READY for s in sids.values()}
+    want_c = {short: pb.CONTAINER_CREATED, long: pb.CONTAINER_CREATED, other: pb.CONTAINER_CREATED}
+    expect('three containers created', want_s, want_c)
+    if cri_pid and bus_match_rules(cri_pid) != matches_before:
+        fail('peapod-cri had %d match rules before the sandboxes, %d with them' % (matches_before, bus_match_rules(cri_pid)))
+    for cid in (short, long, other):
+        start(ch, api, cid)
+    # short exits by itself: nobody asked peapod-cri, peapodd's signal tells.
+    want_c = {short: pb.CONTAINER_EXITED, long: pb.CONTAINER_RUNNING, other: pb.CONTAINER_RUNNING}
+    expect('started, one exited by itself', want_s, want_c)
+    if cstatus(ch, api, short).exit_code != 3:
+        fail('ContainerStatus of short: exit code %d' % cstatus(ch, api, short).exit_code)
+    # Verbose: peapodd's description under "info"; not without verbose.
+    r = rt(ch, 'ContainerStatus', pb.ContainerStatusRequest(container_id=short, verbose=True), pb.ContainerStatusResponse, api)
+    info = json.loads(r.info['info'])
+    if info.get('State') != 'exited' or info.get('Result') != 'exited' or info.get('Status') != 3:
+        fail('ContainerStatus verbose info: %s' % r.info)
+    if cstatus_info(ch, api, short):
+        fail('ContainerStatus without verbose has info')
+    info = json.loads(sandbox_status(ch, api, sids['a'], verbose=True).info['info'])
+    if info.get('Id') != sids['a'] or info.get('State') != 'running' or info.get('Annotations', {}).get('cri/name') != cfgs['a'].metadata.name \
+            or info['Annotations'].get('cri/cgroup-parent') != 'kubepods-besteffort-poda.slice':
+        fail('PodSandboxStatus verbose info: %s' % info)
+
+    stop(ch, api, long, 10)
+    want_c[long] = pb.CONTAINER_EXITED
+    expect('a container stopped', want_s, want_c)
+    stop_sandbox(ch, api, sids['b'])
+    want_s[sids['b']] = pb.SANDBOX_NOTREADY
+    want_c[other] = pb.CONTAINER_EXITED
+    expect('a sandbox stopped', want_s, want_c)
+
+    # peapodd restarts: peapod-cri reads everything again, then follows the new one.
+    subprocess.run(['systemctl', 'restart', 'peapodd.service'], check=True)
+    expect('after peapodd restarted', want_s, want_c)
+    remove_sandbox(ch, api, sids['c'])
+    del want_s[sids['c']]
+    again = create(ch, api, sids['a'], cfgs['a'], container_config(
+        'again', ['sh', '-c', 'dd if=/dev/zero of=/written bs=1048576 count=2 && exec sleep 1000'], attempt=1, labels=lbl))
+    want_c[again] = pb.CONTAINER_CREATED
+    expect('a sandbox removed and a container made after the restart', want_s, want_c)
+    start(ch, api, again)
+    remove(ch, api, short)
+    want_c[again] = pb.CONTAINER_RUNNING
+    del want_c[short]
+    expect('started and removed after the restart', want_s, want_c)
+
+    # Its writable layer (the overlay's upper dir, measured off peapod-cri's
+    # loop): the 2 MiB it wrote, soon; a container that wrote nothing, less.
+    def layer(cid):
+        w = rt(ch, 'ContainerStats', pb.ContainerStatsRequest(container_id=cid), pb.ContainerStatsResponse, api).stats.writable_layer
+        return w.used_bytes.value, w.inodes_used.value
+    layer(other)    # asked first: measured in the same walks as again
+    wait_until('the writable layer of a container that wrote 2 MiB', lambda: layer(again)[0] >= 2 * 1048576, timeout=60)
+    if layer(again)[1] < 1:
+        fail('writable layer: %s' % (layer(again),))
+    if layer(other)[0] >= 1048576:
+        fail('writable layer of a container that wrote nothing: %s' % (layer(other),))
+
+    # Once more, with a container exiting while peapodd is away: it learns
+    # of the exit when it comes back, and so do the lists.
+    # Masked meanwhile, so that no call (peapod-cri's log follower asks
+    # every second) starts it again by bus activation before the kill.
+    unit = unit_of(again)
+    subprocess.run(['systemctl', 'mask', '--runtime', 'peapodd.service'], check=True)
+    try:
+        subprocess.run(['systemctl', 'stop', 'peapodd.service'], check=True)
+        subprocess.run(['systemctl', 'kill', '--signal=KILL', '--kill-who=all', unit], check=True)
+    finally:
+        subprocess.run(['systemctl', 'unmask', '--runtime', 'peapodd.service'], check=True)
+    # The next list starts peapodd again (bus activation).
+    want_c[again] = pb.CONTAINER_EXITED
+    expect('a container killed while peapodd was stopped', want_s, want_c, timeout=60)
+
+    for sid in sids.values():
+        if sid != sids['c']:
+            stop_sandbox(ch, api, sid)
+            remove_sandbox(ch, api, sid)
+    expect('all removed', {}, {})
+    print('lists %s: ok (peapod-cri held %s bus match rules throughout)' % (api, matches_before))
+
+
+def bus_match_rules(pid):
+    """How many match rules the bus holds for the connection of process pid."""
+    names = [line.split()[0] for line in subprocess.run(['busctl', 'list', '--no-legend'], check=True, capture_output=True,
+                                                         text=True).stdout.splitlines()
+             if line.startswith(':') and line.split()[1] == str(pid)]
+    if len(names) != 1:
+        fail('no single bus connection of pid %s: %s' % (pid, names))
+    out = subprocess.run(['busctl', 'call', 'org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus.Debug.Stats',
+                          'GetConnectionStats', 's', names[0]], check=True, capture_output=True, text=True).stdout.split()
+    return int(out[out.index('"MatchRules"') + 2])
+
+
+def unit_of(cid):
+    """The systemd unit of a container's app, as peapodd says."""
+    out = subprocess.run(['busctl', '--json=short', 'get-property', 'org.peapod1', '/org/peapod1/pod/' + cid[:32],
+                          'org.peapod1.Pod', 'Apps'], check=True, capture_output=True, text=True).stdout
+    for name, app_id, image, exe, unit, state, result, status in json.loads(out)['data']:
+        if app_id == cid[32:]:
+            return unit
+    fail('no unit for %s in %s' % (cid, out))
+
+
 def main():
     if len(sys.argv) != 4:
         fail('usage: crit_pods.py SOCKET lifecycle|pair|security|refusals|logs|mounts API | save|check|stats-setup FILE')
     sock, what, arg = sys.argv[1:]
     cmds = {'lifecycle': cmd_lifecycle, 'logs': cmd_logs, 'mounts': cmd_mounts, 'pair': cmd_pair, 'security': cmd_security, 'refusals': cmd_refusals,
-            'save': cmd_save, 'check': cmd_check, 'stats-setup': cmd_stats_setup}
+            'lists': cmd_lists, 'save': cmd_save, 'check': cmd_check, 'stats-setup': cmd_stats_setup}
     if what not in cmds:
         fail('unknown check ' + what)
     cmds[what](sock, arg)

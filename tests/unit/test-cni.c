@@ -357,6 +357,16 @@ TEST(network_spec) {
         ASSERT_ERR(pod_network_from_spec(&(PodNetworkSpec) { .ports = ports, .n_ports = 2 }, tmpdir, &n, NULL), EINVAL);
         ASSERT_ERR(pod_network_from_spec(&(PodNetworkSpec) { .dns = STRV_MAKE("1.2.3") }, tmpdir, &n, NULL), EINVAL);
         ASSERT_ERR(pod_network_from_spec(&(PodNetworkSpec) { .dns_search = STRV_MAKE("a..b") }, tmpdir, &n, NULL), EINVAL);
+        /* resolv.conf options: words only, nothing that adds an option or a line. */
+        ASSERT_OK(pod_network_from_spec(&(PodNetworkSpec) { .dns_options = STRV_MAKE("ndots:5", "edns0", "single-request-reopen") },
+                                        tmpdir, &n, &err));
+        ASSERT_TRUE(strv_length(n.dns_options) == 3);
+        pod_network_done(&n);
+        FOREACH_STRV(bad, STRV_MAKE("", "ndots:", "ndots:5 rotate", "a\nnameserver 1.2.3.4", ":5", "ndots:x", "a/b"))
+                ASSERT_ERR(pod_network_from_spec(&(PodNetworkSpec) { .dns_options = STRV_MAKE(bad) }, tmpdir, &n, NULL), EINVAL);
+        ASSERT_ERR(pod_network_from_spec(&(PodNetworkSpec) { .dns_options = STRV_MAKE("a", "a", "a", "a", "a", "a", "a", "a", "a",
+                                                                                     "a", "a", "a", "a", "a", "a", "a", "a") },
+                                         tmpdir, &n, NULL), E2BIG);
         ASSERT_ERR(pod_network_from_spec(&(PodNetworkSpec) { .hostname = "-x" }, tmpdir, &n, NULL), EINVAL);
         ASSERT_TRUE(n.networks == NULL);
 }

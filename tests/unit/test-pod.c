@@ -8,6 +8,8 @@
 #include "image.h"
 #include "store.h"
 #include "pod.h"
+#include "pod-runtime.h"
+#include "systemd.h"
 #include "string-util.h"
 #include "strv.h"
 #include "tests.h"
@@ -122,6 +124,7 @@ TEST(pod_new_and_json_roundtrip) {
         p->apps[0].state = APP_EXITED;
         p->apps[0].result = APP_RESULT_KILLED;
         p->apps[0].status = 9;
+        p->apps[0].oom_killed = true;
         ASSERT_OK(pod_save(p, tmpdir));
         ASSERT_OK(pod_load(tmpdir, p->id, &q));
         ASSERT_OK(pod_to_json_string(q, &json));
@@ -129,6 +132,9 @@ TEST(pod_new_and_json_roundtrip) {
         ASSERT_TRUE(q->state == POD_RUNNING);
         ASSERT_TRUE(q->leader == 4242);
         ASSERT_TRUE(q->apps[0].result == APP_RESULT_KILLED && q->apps[0].status == 9);
+        ASSERT_TRUE(q->apps[0].oom_killed && !q->apps[1].oom_killed);
+        /* Written for the app it is true of only (older records have none). */
+        ASSERT_TRUE(strstr(json, "\"oom_killed\"") && !strstr(strstr(json, "\"oom_killed\"") + 1, "\"oom_killed\""));
         ASSERT_STREQ(q->apps[1].id, p->apps[1].id);
         ASSERT_STREQ(q->apps[2].exec[1], "--flag");
         free(json);
@@ -411,6 +417,49 @@ TEST(state_strings) {
         ASSERT_TRUE(pod_state_from_string("nope") < 0);
 }
 
+/* systemd's Result=oom-kill of the app's unit marks the app, until it
+ * runs again; any other end does not. */
+static void test_app_oom_from_unit(void) {
+        App a = { .state = APP_RUNNING };
+        UnitStatus s = { .load_state = (char *) "loaded", .active_state = (char *) "failed", .sub_state = (char *) "failed",
+                         .exec_main_code = CLD_KILLED, .exec_main_status = 9, .result = (char *) "oom-kill" };
+
+        ASSERT_TRUE(app_update_from_unit(&a, &s));
+        ASSERT_TRUE(a.state == APP_EXITED && a.result == APP_RESULT_KILLED && a.status == 9 && a.oom_killed);
+        ASSERT_TRUE(!app_update_from_unit(&a, &s));
+        app_mark_started(&a);
+        ASSERT_TRUE(!a.oom_killed);
+        s.result = (char *) "signal";
+        ASSERT_TRUE(app_update_from_unit(&a, &s));
+        ASSERT_TRUE(a.state == APP_EXITED && a.result == APP_RESULT_KILLED && !a.oom_killed);
+}
+
+/* Sysctls of the pod's own namespaces only, net.* only with a network of
+ * its own; kept in pod.json. */
+static void test_pod_sysctls(void) {
+        _cleanup_(pod_freep) Pod *p = NULL, *q = NULL;
+        _cleanup_free_ char *json = NULL;
+        PeapodError err = {};
+
+        ASSERT_OK(pod_new_empty("sys", &p, &err));
+        p->net.mode = POD_NETWORK_CNI;
+        ASSERT_OK(pod_set_sysctls(p, STRV_MAKE("net.ipv4.ip_unprivileged_port_start", "81", "kernel.sem", "250 32000 32 128"), &err));
+        ASSERT_TRUE(strv_length(p->sysctls) == 2);
+        ASSERT_STREQ(p->sysctls[1], "kernel.sem=250 32000 32 128");
+        ASSERT_OK(pod_to_json_string(p, &json));
+        ASSERT_OK(pod_from_json_string(json, &q));
+        ASSERT_TRUE(strv_length(q->sysctls) == 2);
+        ASSERT_STREQ(q->sysctls[0], p->sysctls[0]);
+        ASSERT_STREQ(q->sysctls[1], p->sysctls[1]);
+        ASSERT_ERR(pod_set_sysctls(p, STRV_MAKE("kernel.core_pattern", "x"), &err), EINVAL);
+        ASSERT_TRUE(strstr(err.message, "kernel.core_pattern"));
+        ASSERT_ERR(pod_set_sysctls(p, STRV_MAKE("kernel.shmmni", "1\n2"), NULL), EINVAL);
+        ASSERT_TRUE(strv_length(p->sysctls) == 2);      /* untouched by a refusal */
+        p->net.mode = POD_NETWORK_HOST;
+        ASSERT_ERR(pod_set_sysctls(p, STRV_MAKE("net.ipv4.ip_forward", "1"), NULL), EINVAL);
+        ASSERT_OK(pod_set_sysctls(p, STRV_MAKE("kernel.shmmni", "1000"), NULL));
+}
+
 int main(void) {
         ASSERT_TRUE(mkdtemp(tmpdir));
         make_image("busybox", "latest",
@@ -429,6 +478,8 @@ int main(void) {
         test_pod_new_rejects_what_stage1_refuses();
         test_pod_annotations();
         test_state_strings();
+        test_app_oom_from_unit();
+        test_pod_sysctls();
         ASSERT_OK(rm_rf(tmpdir));
         return 0;
 }

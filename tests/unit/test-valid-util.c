@@ -84,9 +84,48 @@ TEST(user_spec) {
         ASSERT_FALSE(user_part_is_valid(NULL, 3));
 }
 
+/* Only what the kernel keeps per namespace, in the pod's own. */
+static void test_sysctl(void) {
+        char long_key[SYSCTL_KEY_MAX + 8];
+
+        ASSERT_TRUE(sysctl_key_is_pod_settable("net.ipv4.ip_unprivileged_port_start", false));
+        ASSERT_TRUE(sysctl_key_is_pod_settable("net.ipv4.conf.eth0-x.forwarding", false));
+        ASSERT_FALSE(sysctl_key_is_pod_settable("net.ipv4.ip_forward", true));   /* the host's network */
+        ASSERT_TRUE(sysctl_key_is_pod_settable("kernel.shmmni", true));
+        ASSERT_TRUE(sysctl_key_is_pod_settable("kernel.sem", false));
+        ASSERT_TRUE(sysctl_key_is_pod_settable("fs.mqueue.msg_max", false));
+        ASSERT_FALSE(sysctl_key_is_pod_settable("kernel.core_pattern", false));
+        ASSERT_FALSE(sysctl_key_is_pod_settable("kernel.shmmni.x", false));
+        ASSERT_FALSE(sysctl_key_is_pod_settable("vm.overcommit_memory", false));
+        ASSERT_FALSE(sysctl_key_is_pod_settable("net/ipv4/ip_forward", false));
+        ASSERT_FALSE(sysctl_key_is_pod_settable("net..ipv4", false));
+        ASSERT_FALSE(sysctl_key_is_pod_settable("net.ipv4.", false));
+        ASSERT_FALSE(sysctl_key_is_pod_settable(".net.ipv4", false));
+        ASSERT_FALSE(sysctl_key_is_pod_settable("net.ipv4 x", false));
+        ASSERT_FALSE(sysctl_key_is_pod_settable("", false));
+        ASSERT_FALSE(sysctl_key_is_pod_settable(NULL, false));
+        memset(long_key, 'a', sizeof(long_key) - 1);
+        memcpy(long_key, "net.", 4);
+        long_key[sizeof(long_key) - 1] = 0;
+        ASSERT_FALSE(sysctl_key_is_pod_settable(long_key, false));
+
+        ASSERT_TRUE(sysctl_value_is_valid("250 32000\t32 128"));
+        ASSERT_FALSE(sysctl_value_is_valid(""));
+        ASSERT_FALSE(sysctl_value_is_valid("1\n2"));
+        ASSERT_FALSE(sysctl_value_is_valid("\xc3\xa9"));
+
+        ASSERT_TRUE(sysctl_assignment_is_valid("net.ipv4.ping_group_range=0 1000", false));
+        ASSERT_TRUE(sysctl_assignment_is_valid("kernel.shmmni=1000", true));
+        ASSERT_FALSE(sysctl_assignment_is_valid("kernel.shmmni", false));
+        ASSERT_FALSE(sysctl_assignment_is_valid("kernel.shmmni=", false));
+        ASSERT_FALSE(sysctl_assignment_is_valid("=1", false));
+        ASSERT_FALSE(sysctl_assignment_is_valid("kernel.panic=1", false));
+}
+
 int main(void) {
         test_hostname();
         test_env_assignment();
         test_user_spec();
+        test_sysctl();
         return 0;
 }
