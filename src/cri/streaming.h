@@ -6,7 +6,9 @@
  * non-blocking; a request names a single-use token that expires
  * (STREAM_TOKEN_USEC) and upgrades to a WebSocket carrying Kubernetes'
  * channel protocols. Exec runs through peapodd's Pod.Exec (the container's
- * namespaces and privileges, never more); port-forward connects to
+ * namespaces and privileges, never more); attach reads the app's lines
+ * from the journal and writes to the stdin peapodd's Pod.AttachApp hands
+ * out; port-forward connects to
  * 127.0.0.1:PORT from a socket made in the pod's network namespace. */
 
 #include <stdbool.h>
@@ -33,15 +35,16 @@ typedef struct StreamServer StreamServer;
 typedef enum StreamKind {
         STREAM_EXEC,
         STREAM_PORT_FORWARD,
+        STREAM_ATTACH,
 } StreamKind;
 
 /* What a token stands for, filled by the gRPC handler. */
 typedef struct StreamRequest {
         StreamKind kind;
         char pod_id[33];
-        char app_id[33];                /* exec */
+        char app_id[33];                /* exec, attach */
         char **cmd;                     /* exec */
-        bool tty, in, out, err;         /* exec */
+        bool tty, in, out, err;         /* exec, attach */
         uint16_t ports[STREAM_MAX_PORTS];       /* port-forward: allowed ports (none: any) */
         size_t n_ports;
 } StreamRequest;

@@ -90,6 +90,11 @@ typedef struct App {
         int status;            /* exit code or signal number */
         uint64_t started_usec, exited_usec;
         char **annotations;    /* the clients' string map (pairs); NULL = none */
+        /* The app reads a stdin that peapodd keeps open for attachers
+         * (Pod.AttachApp); with stdin_once it is closed when the first
+         * attacher leaves. */
+        bool stdin_open;
+        bool stdin_once;
 } App;
 
 typedef struct Pod {
@@ -141,6 +146,7 @@ typedef struct AppSpec {
          * app. */
         const Volume *volumes;
         size_t n_volumes;
+        bool stdin_open, stdin_once;    /* see App */
 } AppSpec;
 
 /* Validate everything and build a pod in state "created" (nothing touches
