@@ -206,8 +206,6 @@ static const char *container_config_refusal(const Runtime__V1__ContainerConfig *
         }
         if (c->n_devices > 0)
                 return "devices are not supported by peapod-cri yet";
-        if (c->tty)
-                return "tty containers are not supported by peapod-cri yet (stdin without tty is)";
         if (c->stdin_once && !c->stdin)
                 return "stdin_once needs stdin";
         for (size_t i = 0; i < c->n_envs; i++)
@@ -522,9 +520,12 @@ static int append_container_properties(sd_bus_message *m, const Runtime__V1__Cre
                 return r;
         if (!isempty(c->working_dir) && (r = sd_bus_message_append(m, "(sv)", "WorkingDirectory", "s", c->working_dir)) < 0)
                 return r;
-        /* A stdin that peapodd keeps for Attach (Pod.AttachApp). */
+        /* A stdin that peapodd keeps for Attach (Pod.AttachApp), or a
+         * terminal whose master it keeps. */
         if (c->stdin && ((r = sd_bus_message_append(m, "(sv)", "Stdin", "b", 1)) < 0 ||
                          (r = sd_bus_message_append(m, "(sv)", "StdinOnce", "b", (int) c->stdin_once)) < 0))
+                return r;
+        if (c->tty && (r = sd_bus_message_append(m, "(sv)", "Tty", "b", 1)) < 0)
                 return r;
         if (sc) {
                 _cleanup_free_ char *seccomp = NULL;

@@ -85,9 +85,9 @@ int cri_runtime_attach(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMess
         if (!a->stdin && !a->stdout && !a->stderr)
                 return grpc_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT,
                                       "one of stdin, stdout and stderr must be set");
-        if (a->tty)
+        if (a->tty && a->stderr)
                 return grpc_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT,
-                                      "tty containers are not supported by peapod-cri yet");
+                                      "tty and stderr cannot both be set (a terminal has one output)");
         if (!cri->streaming)
                 return grpc_call_fail(call, GRPC_STATUS_UNAVAILABLE, "the streaming server is not running");
 
@@ -97,6 +97,7 @@ int cri_runtime_attach(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMess
         req->kind = STREAM_ATTACH;
         memcpy(req->pod_id, a->container_id, 32);
         memcpy(req->app_id, a->container_id + 32, 32);
+        req->tty = a->tty;
         req->in = a->stdin;
         req->out = a->stdout;
         req->err = a->stderr;

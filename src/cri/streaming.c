@@ -142,6 +142,8 @@ struct StreamConn {
         sd_bus_slot *attach_slot, *changed_slot;
         int drain_fd;
         bool attach_running, attach_drained, attach_requery, journal_behind;
+        struct winsize attach_ws;               /* a resize before the master came */
+        int attach_master;                      /* our own copy, for TIOCSWINSZ (tty_master) */
         uint64_t drain_deadline;
 };
 
@@ -471,6 +473,7 @@ static void conn_free(StreamConn *c) {
         sd_event_source_disable_unref(c->drain_timer);
         pod_journal_free(c->journal);
         safe_close(c->drain_fd);
+        safe_close(c->attach_master);
         sd_event_source_disable_unref(c->source);
         sd_event_source_disable_unref(c->timer);
         safe_close(c->fd);
@@ -730,7 +733,10 @@ static int conn_input(StreamConn *c, uint8_t channel, const uint8_t *data, size_
                                 return 0;
                         ws.ws_col = w;
                         ws.ws_row = h;
-                        (void) ioctl(c->tty_master, TIOCSWINSZ, &ws);
+                        if (c->tty_master < 0)
+                                c->attach_ws = ws;      /* attach: the master is on its way */
+                        else
+                                (void) ioctl(c->tty_master, TIOCSWINSZ, &ws);
                         return 0;
                 }
                 if (channel == CH_STDIN && c->n_fds > 0 && c->fds[0].writable)
@@ -1513,6 +1519,7 @@ int stream_server_add_connection(StreamServer *s, int fd) {
         c->tty_master = -EBADF;
         c->netns = -EBADF;
         c->drain_fd = -EBADF;
+        c->attach_master = -EBADF;
         c->next = s->conns;
         if (s->conns)
                 s->conns->prev = c;
@@ -1927,6 +1934,10 @@ static int on_attach_stdin(sd_bus_message *m, void *userdata, sd_bus_error *ret_
 
         c->attach_slot = sd_bus_slot_unref(c->attach_slot);
         f->connecting = false;
+        if (!c->request->in) {
+                /* A terminal for its size only: nothing typed goes to it. */
+                f->writable = false;
+        }
         if (e || sd_bus_message_read(m, "h", &fd) < 0 ||
             (fd = fcntl(fd, F_DUPFD_CLOEXEC, 3)) < 0) {
                 /* Output only (a StdinOnce app attached to before, say):
@@ -1943,6 +1954,15 @@ static int on_attach_stdin(sd_bus_message *m, void *userdata, sd_bus_error *ret_
         }
         (void) fcntl(fd, F_SETFL, O_NONBLOCK);
         f->fd = fd;
+        if (c->tty) {
+                /* The app's terminal: written to and resized, never read
+                 * (its output is the journal's; a read would take it from
+                 * the helper that copies it there). */
+                c->attach_master = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+                c->tty_master = c->attach_master;
+                if (c->tty_master >= 0 && (c->attach_ws.ws_col > 0 || c->attach_ws.ws_row > 0))
+                        (void) ioctl(c->tty_master, TIOCSWINSZ, &c->attach_ws);
+        }
         r = sd_event_add_io(c->server->event, &f->source, fd, 0, on_fd_io, c);
         if (r < 0)
                 return conn_end(c), 0;
@@ -2000,7 +2020,7 @@ static int on_attach_state(sd_bus_message *m, void *userdata, sd_bus_error *ret_
                 if (!running)
                         return attach_after(c), 0;
                 c->attach_running = true;
-                if (c->request->in) {
+                if (c->request->in || c->request->tty) {
                         r = cri_bus(c->server->cri, &bus);
                         if (r >= 0)
                                 r = sd_bus_call_method_async(bus, &c->attach_slot, PEAPOD_BUS_NAME, c->pod_path,
@@ -2049,8 +2069,7 @@ static int conn_start_attach(StreamConn *c) {
         sd_bus *bus;
         int r;
 
-        if (req->tty)
-                return -ENOTTY;         /* refused at the Attach call already */
+        c->tty = req->tty;
         r = cri_bus(c->server->cri, &bus);
         if (r < 0)
                 return r;
@@ -2058,10 +2077,10 @@ static int conn_start_attach(StreamConn *c) {
                 return -ENOMEM;
         /* fds[0] is the stdin once AttachApp answers; until then what the
          * client types waits there (and the client is not read on). */
-        r = stream_fd_add(c, -EBADF, -1, req->in, NULL);
+        r = stream_fd_add(c, -EBADF, -1, req->in || req->tty, NULL);
         if (r < 0)
                 return r;
-        c->fds[0].connecting = req->in;
+        c->fds[0].connecting = req->in || req->tty;
         r = stream_fd_add(c, -EBADF, -1, false, NULL);
         if (r >= 0)
                 r = stream_fd_add(c, -EBADF, -1, false, NULL);

@@ -562,11 +562,11 @@ int app_unit_message(PodRuntime *rt, sd_bus *bus, const Pod *p, const App *a, co
         if (r < 0)
                 return r;
         /* The caller's stdin (StartPodWithStdin) wins over an attachable one. */
-        if (!in && a->stdin_open && rt->app_stdin_open) {
+        if (!in && (a->stdin_open || a->tty) && rt->app_stdin_open) {
                 r = rt->app_stdin_open(rt->app_stdin_userdata, p, a, &attach_fd);
                 if (r < 0)
                         return peapod_error_set(err, r, "Failed to make the stdin of app %s: %s", a->name, strerror(-r));
-                attach_in = (AppStdin) { .fd = attach_fd };
+                attach_in = (AppStdin) { .fd = attach_fd, .tty = a->tty, .tty_log = a->tty };
                 in = &attach_in;
         }
         if (asprintf(&helper, "%s/%s/peapod-stage1-app", rt->stage1_dir, pod_stage1(p)) < 0 ||
@@ -604,7 +604,7 @@ int app_unit_message(PodRuntime *rt, sd_bus *bus, const Pod *p, const App *a, co
                 if (r >= 0)
                         r = asprintf(&arg, "--env=%s", e) < 0 ? -ENOMEM : strv_consume(&argv, arg);
         if (r >= 0 && in && in->tty)
-                r = strv_extend(&argv, "--tty");
+                r = strv_extend(&argv, in->tty_log ? "--tty-log" : "--tty");
         if (r >= 0)
                 r = strv_extend(&argv, "--");
         FOREACH_STRV(e, a->exec)

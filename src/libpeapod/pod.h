@@ -95,6 +95,10 @@ typedef struct App {
          * attacher leaves. */
         bool stdin_open;
         bool stdin_once;
+        /* The app's stdio is a terminal made inside the pod, whose master
+         * peapodd keeps for attachers; its output goes to the journal as
+         * stdout (peapod-stage1-app --tty-log). */
+        bool tty;
 } App;
 
 typedef struct Pod {
@@ -146,7 +150,7 @@ typedef struct AppSpec {
          * app. */
         const Volume *volumes;
         size_t n_volumes;
-        bool stdin_open, stdin_once;    /* see App */
+        bool stdin_open, stdin_once, tty;       /* see App */
 } AppSpec;
 
 /* Validate everything and build a pod in state "created" (nothing touches

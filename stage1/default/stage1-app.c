@@ -12,9 +12,10 @@
 #include <linux/magic.h>
 #include <linux/openat2.h>
 #include <sys/mount.h>
-#include <sys/statfs.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -441,7 +442,7 @@ static void reset_signals(void) {
         (void) sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
-static _noreturn_ void child_main(const AppArgs *a, int out_fd, int err_fd) {
+static _noreturn_ void child_main(const AppArgs *a, int out_fd, int err_fd, int keep_fd) {
         _cleanup_(credentials_done) Credentials creds = {};
         _cleanup_close_ int saved_stderr = -EBADF;
         int r;
@@ -453,7 +454,7 @@ static _noreturn_ void child_main(const AppArgs *a, int out_fd, int err_fd) {
         if (setup_root(a) < 0 || enter_workdir(a->workdir ?: "/") < 0)
                 _exit(STAGE1_APP_EXIT_SETUP);
         /* From here on our complaints appear on the app's terminal. */
-        if (a->tty && stage1_pty_for_app() < 0)
+        if (a->tty && stage1_pty_for_app(keep_fd) < 0)
                 _exit(STAGE1_APP_EXIT_SETUP);
         if (stage1_security_resolve(&a->sec, &creds) < 0)
                 _exit(STAGE1_APP_EXIT_SETUP);
@@ -513,7 +514,8 @@ static bool pid_ns_for_children_changed;
 static int run(int argc, char *argv[]) {
         _cleanup_(app_args_done) AppArgs args = {};
         _cleanup_(pod_done) Pod pod = { .ns_fd = { -EBADF, -EBADF, -EBADF, -EBADF } };
-        _cleanup_close_ int out_fd = -EBADF, err_fd = -EBADF;
+        _cleanup_close_ int out_fd = -EBADF, err_fd = -EBADF, stdout_fd = -EBADF;
+        _cleanup_close_pair_ int keep[2] = { -EBADF, -EBADF };
         sigset_t mask;
         pid_t child;
         int r;
@@ -531,9 +533,14 @@ static int run(int argc, char *argv[]) {
                 return STAGE1_APP_EXIT_SETUP;
 
         /* With --tty the app writes to its terminal, which the caller
-         * relays. */
-        if (!args.tty && stage1_open_journal_streams(args.app_name ?: args.app_id, &out_fd, &err_fd) < 0)
+         * relays; with --tty-log we copy it to the stdout stream. */
+        if ((!args.tty || args.tty_log) &&
+            stage1_open_journal_streams(args.app_name ?: args.app_id, &out_fd, &err_fd) < 0)
                 return STAGE1_APP_EXIT_SETUP;
+        if (args.tty_log && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, keep) < 0) {
+                log_error_errno(errno, "Failed to make a socket pair: %m");
+                return STAGE1_APP_EXIT_SETUP;
+        }
 
         if (pod_join(&pod, args.private_pid_ns) < 0)
                 return STAGE1_APP_EXIT_SETUP;
@@ -562,14 +569,24 @@ static int run(int argc, char *argv[]) {
                 log_error_errno(errno, "Failed to fork into the pod: %m");
                 return STAGE1_APP_EXIT_SETUP;
         }
-        if (child == 0)
-                child_main(&args, out_fd, err_fd);
+        if (child == 0) {
+                keep[0] = safe_close(keep[0]);
+                /* The terminal is the app's stdio; the streams are ours. */
+                child_main(&args, args.tty ? -EBADF : out_fd, args.tty ? -EBADF : err_fd, keep[1]);
+        }
+        keep[1] = safe_close(keep[1]);
 
         /* The app holds the streams now; our copies would only keep them
          * open after it is gone. */
+        /* Only --tty-log keeps the stdout stream, to copy the terminal to. */
+        stdout_fd = args.tty_log ? TAKE_FD(out_fd) : -EBADF;
         out_fd = safe_close(out_fd);
         err_fd = safe_close(err_fd);
 
+        if (args.tty_log) {
+                r = stage1_wait_child_relay(child, &mask, keep[0], stdout_fd);
+                return r < 0 ? STAGE1_APP_EXIT_SETUP : r;
+        }
         r = stage1_wait_child(child, &mask);
         return r < 0 ? STAGE1_APP_EXIT_SETUP : r;
 }

@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 import sys
+import time
 
 import grpc
 
@@ -37,10 +38,11 @@ def attach_url(sock, cid, stdin=True, stdout=True, stderr=True, tty=False):
     return crit.call(crit.channel(sock), 'Attach', req, pb.AttachResponse).url
 
 
-def container(ch, sid, cfg, name, command, stdin=True, stdin_once=False, wait=pb.CONTAINER_RUNNING):
+def container(ch, sid, cfg, name, command, stdin=True, stdin_once=False, wait=pb.CONTAINER_RUNNING, tty=False):
     c = cp.container_config(name, command)
     c.stdin = stdin
     c.stdin_once = stdin_once
+    c.tty = tty
     cid = cp.create(ch, API, sid, cfg, c)
     cp.start(ch, API, cid)
     cp.wait_state(ch, API, cid, wait)
@@ -118,8 +120,8 @@ def cmd_attach(sock, path):
     crit.expect_code(grpc.StatusCode.NOT_FOUND, lambda: attach_url(sock, 'nope'), 'Attach of a malformed id')
     crit.expect_code(grpc.StatusCode.INVALID_ARGUMENT, lambda: attach_url(sock, cid, False, False, False),
                      'Attach without any stream')
-    crit.expect_code(grpc.StatusCode.INVALID_ARGUMENT, lambda: attach_url(sock, cid, tty=True, stderr=False),
-                     'Attach with a tty')
+    crit.expect_code(grpc.StatusCode.INVALID_ARGUMENT, lambda: attach_url(sock, cid, tty=True, stderr=True),
+                     'Attach with a tty and stderr')
     # On the stream: an unknown container, a stopped one.
     s = streamt.Session(attach_url(sock, sid + '0' * 32)).run()
     st = json.loads(s.out(3))
@@ -172,7 +174,53 @@ def cmd_attach(sock, path):
     watcher.ws.close()
     cp.stop(ch, API, once, 1)
     cp.remove(ch, API, once)
+
+    # A terminal: made in the pod, its output in the journal (and the log
+    # file), input and resizes from attachers, over WebSocket and SPDY.
+    term = container(ch, sid, cfg, 'term', ['sh', '-c', '[ -t 0 ] && [ -t 1 ] && echo on-a-terminal; '
+                                                       'while read -r l; do echo "got:$l"; stty size; done'],
+                     tty=True, stdin_once=True)
+    log = cp.cstatus(ch, API, term).log_path
+    wait_log_text(log, 'on-a-terminal')
+    s = streamt.Session(attach_url(sock, term, tty=True, stderr=False), 'v5.channel.k8s.io')
+    # At once: the resize waits for the master if it has not come yet.
+    s.send(4, json.dumps({'Width': 101, 'Height': 42}).encode())
+    s.send(0, b'one\n')
+    s.wait_for(1, 'got:one\n42 101\n')
+    s.ws.close()
+    p = streamt.SpdySession(attach_url(sock, term, tty=True, stderr=False), [3, 0, 1, 4])
+    p.send(4, json.dumps({'Width': 77, 'Height': 33}).encode())
+    p.send(0, b'two\n')
+    p.wait_for(1, 'got:two\n33 77\n')
+    p.sock.close()
+    # Output only: a second one sees what the first types.
+    w = streamt.Session(attach_url(sock, term, stdin=False, tty=True, stderr=False))
+    s = streamt.Session(attach_url(sock, term, tty=True, stderr=False))
+    s.send(0, b'three\n')
+    w.wait_for(1, 'got:three\n')
+    s.ws.close()
+    w.ws.close()
+    wait_log_text(log, 'got:three')
+    if cp.cstatus(ch, API, term).state != pb.CONTAINER_RUNNING:
+        fail('the terminal container stopped after its (stdin_once) attachers left')
+    cp.stop(ch, API, term, 1)
+    cp.remove(ch, API, term)
     print('attach: ok')
+
+
+def wait_log_text(path, text, timeout=30):
+    end = time.time() + timeout
+    got = b''
+    while time.time() < end:
+        try:
+            with open(path, 'rb') as f:
+                got = f.read()
+        except FileNotFoundError:
+            pass
+        if (' stdout F ' + text).encode() in got:
+            return
+        time.sleep(0.2)
+    fail('%s: no stdout line %r in %r' % (path, text, got[-500:]))
 
 
 def cmd_echo(sock, path):

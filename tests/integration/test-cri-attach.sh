@@ -5,9 +5,10 @@
 # app's stdin outlives its attachers (and a restart of peapodd: systemd's
 # fd store keeps peapodd's end), or with stdin_once ends when the first
 # leaves; an app that ends while attached ends the stream well; a stopped
-# or unknown container is an error on the stream; a tty is refused. The
-# container's CRI log file has every line, once. Afterwards peapod-cri and
-# peapodd hold as many fds as before.
+# or unknown container is an error on the stream; a tty container is on a
+# terminal made in the pod, its output in its log, input and resizes from
+# attachers. The echo container's CRI log file has every line, once.
+# Afterwards peapod-cri and peapodd hold as many fds as before.
 . "$(dirname "$0")/lib.sh"
 CRI=${CRI:-/usr/libexec/peapod/peapod-cri}
 ATTACHT="$(dirname "$(realpath "$0")")/../cri/attacht.py"

@@ -115,12 +115,12 @@ TEST(app_properties) {
         AppSpec spec;
         AppArgs aa;
 
-        ASSERT_OK(app(props(11, "Exec", "as", exec, "Environment", "as", env, "WorkingDirectory", "s", "/srv",
+        ASSERT_OK(app(props(12, "Exec", "as", exec, "Environment", "as", env, "WorkingDirectory", "s", "/srv",
                             "User", "s", "app:staff", "NoNewPrivileges", "b", 0, "ReadOnlyRootfs", "b", 1,
                             "MemoryMax", "t", (uint64_t) 1 << 20, "Mounts", "a(ss)", "data", "/data",
-                            "CapabilitiesRemove", "as", exec, "Stdin", "b", 1, "StdinOnce", "b", 1),
+                            "CapabilitiesRemove", "as", exec, "Stdin", "b", 1, "StdinOnce", "b", 1, "Tty", "b", 1),
                       &spec, &aa, &error));
-        ASSERT_TRUE(spec.stdin_open && spec.stdin_once);
+        ASSERT_TRUE(spec.stdin_open && spec.stdin_once && spec.tty);
         ASSERT_STREQ(spec.exec[1], "-c");
         ASSERT_STREQ(spec.env[0], "A=1");
         ASSERT_STREQ(spec.workdir, "/srv");

@@ -152,7 +152,7 @@ TEST(pod_isolation_and_volumes) {
                   .caps_retain = STRV_MAKE("CAP_NET_BIND_SERVICE"), .allow_new_privs = true,
                   .seccomp = "mode=remove,@default,ptrace", .readonly_rootfs = true, .pid_namespace = "app",
                   .cpu_quota_usec = 500000, .cpu_shares = 2048, .memory_max = 64 << 20, .tasks_max = 32,
-                  .mounts = mounts, .n_mounts = 1, .stdin_open = true, .stdin_once = true },
+                  .mounts = mounts, .n_mounts = 1, .stdin_open = true, .stdin_once = true, .tty = true },
                 { .image = "busybox", .group = "50" },
         };
         Pod *p = NULL, *q = NULL;
@@ -176,6 +176,7 @@ TEST(pod_isolation_and_volumes) {
         ASSERT_STREQ(q->volumes[1].source, "/tmp");
         ASSERT_TRUE(q->apps[0].pid_namespace == PID_NAMESPACE_APP && q->apps[0].readonly_rootfs);
         ASSERT_TRUE(q->apps[0].stdin_open && q->apps[0].stdin_once && !q->apps[1].stdin_open && !q->apps[1].stdin_once);
+        ASSERT_TRUE(q->apps[0].tty && !q->apps[1].tty);
         ASSERT_TRUE(q->apps[0].memory_max == 64 << 20 && q->apps[0].tasks_max == 32 && q->apps[0].cpu_shares == 2048);
         ASSERT_TRUE(q->apps[0].n_mounts == 1);
         ASSERT_STREQ(q->apps[0].mounts[0].target, "/srv/data");
