@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -1536,6 +1537,19 @@ int stream_server_add_connection(StreamServer *s, int fd) {
         return 0;
 }
 
+/* Half-open connections: see STREAM_KEEPALIVE_IDLE_SEC. */
+static void stream_socket_keepalive(int fd) {
+        int on = 1, idle = STREAM_KEEPALIVE_IDLE_SEC, intvl = STREAM_KEEPALIVE_INTERVAL_SEC,
+            cnt = STREAM_KEEPALIVE_COUNT;
+        unsigned timeout = STREAM_USER_TIMEOUT_MSEC;
+
+        (void) setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
+        (void) setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+        (void) setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+        (void) setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+        (void) setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &timeout, sizeof(timeout));
+}
+
 static int on_accept(sd_event_source *src, int fd, uint32_t revents, void *userdata) {
         StreamServer *s = userdata;
 
@@ -1547,6 +1561,7 @@ static int on_accept(sd_event_source *src, int fd, uint32_t revents, void *userd
                                 log_debug_errno(errno, "accept() on the streaming socket failed: %m");
                         return 0;
                 }
+                stream_socket_keepalive(cfd);
                 (void) stream_server_add_connection(s, cfd);
         }
 }

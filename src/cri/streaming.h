@@ -31,6 +31,14 @@ typedef struct StreamServer StreamServer;
 #define STREAM_OUTPUT_MAX (256U * 1024U)                /* queued for one client before we stop reading for it */
 #define STREAM_MAX_PORTS 16U                            /* per port-forward request */
 #define STREAM_DEFAULT_ADDRESS "127.0.0.1"
+/* A client that vanished without a word (its host gone, a cable pulled)
+ * is noticed by TCP: keepalive probes after 15 s of silence, every 5 s, 3
+ * unanswered end the connection; data not acknowledged within 30 s does
+ * too. Then its command is killed and everything of its stream freed. */
+#define STREAM_KEEPALIVE_IDLE_SEC 15
+#define STREAM_KEEPALIVE_INTERVAL_SEC 5
+#define STREAM_KEEPALIVE_COUNT 3
+#define STREAM_USER_TIMEOUT_MSEC 30000U
 
 typedef enum StreamKind {
         STREAM_EXEC,

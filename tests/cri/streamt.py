@@ -15,6 +15,7 @@
 #                                                 session to a server answering hello-host
 #   streamt.py SOCKET exec-url CONTAINER_ID CMD...  prints an Exec URL (stdin, stdout, stderr)
 #   streamt.py SOCKET exec-hang CONTAINER_ID     runs sleep 300 and goes away without a word
+#   streamt.py SOCKET exec-park CONTAINER_ID     runs sleep 300, prints its local port, holds on
 #   streamt.py SOCKET portforward POD_ID PORT    fetches / from an httpd at 127.0.0.1:PORT in the pod,
 #                                                 once and 25 times at once
 #   streamt.py SOCKET abuse CONTAINER_ID         bad, reused, expired (the server runs with
@@ -224,6 +225,15 @@ def cmd_exec_hang(sock, cid):
         fail('the exec unit never ran')
     s.ws.sock.close()
     print('exec-hang: gone')
+
+
+def cmd_exec_park(sock, cid):
+    """Runs sleep 300, prints the local port of its connection, then holds
+    the connection without a word until killed (test-cri-half-open cuts it
+    off with a firewall rule first, so that the kill sends nothing)."""
+    s = Session(exec_url(sock, cid, ['sleep', '300']))
+    print(s.ws.sock.getsockname()[1], flush=True)
+    time.sleep(3600)
 
 
 def pf_fetch(sock, pod, port, proto='v4.channel.k8s.io', url=None):
@@ -623,7 +633,7 @@ def main():
     sock, what, args = sys.argv[1], sys.argv[2], sys.argv[3:]
     {'exec': cmd_exec, 'exec-hang': cmd_exec_hang, 'portforward': cmd_portforward, 'abuse': cmd_abuse,
      'spdy': cmd_spdy, 'spdy-portforward': cmd_spdy_portforward, 'exec-url': cmd_exec_url,
-     'spdy-portforward-many': cmd_spdy_portforward_many}[what](
+     'spdy-portforward-many': cmd_spdy_portforward_many, 'exec-park': cmd_exec_park}[what](
         sock, *args)
 
 
