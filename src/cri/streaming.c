@@ -779,6 +779,23 @@ static int stream_fd_write(StreamConn *c, StreamFd *f, const uint8_t *data, size
         return 0;
 }
 
+/* The end of an exec's input on a terminal: closing our copy of the
+ * master tells the command nothing, so the terminal's EOF character
+ * (^D) is typed after what is pending, once, as a user would end it: a
+ * reading command at the start of a line sees EOF, a shell exits. Not in
+ * raw mode, where it would be a byte like any other. Not for attach: the
+ * app is not one attacher's to end. */
+static void conn_tty_eof(StreamConn *c, StreamFd *f) {
+        struct termios t;
+        uint8_t eof;
+
+        if (c->tty_master < 0 || tcgetattr(c->tty_master, &t) < 0 || !(t.c_lflag & ICANON) ||
+            t.c_cc[VEOF] == _POSIX_VDISABLE)
+                return;
+        eof = t.c_cc[VEOF];
+        (void) stream_fd_write(c, f, &eof, 1);
+}
+
 static void conn_close_input(StreamConn *c, uint8_t channel) {
         StreamFd *f = NULL;
 
@@ -788,6 +805,8 @@ static void conn_close_input(StreamConn *c, uint8_t channel) {
                 f = &c->fds[channel / 2];
         if (!f || !f->writable)
                 return;
+        if (c->request->kind == STREAM_EXEC && c->tty && f->fd >= 0 && !f->close_after_pending)
+                conn_tty_eof(c, f);
         f->close_after_pending = true;
         if (f->fd < 0)
                 return;         /* attach: done once the stdin arrives */

@@ -186,6 +186,14 @@ def cmd_exec(sock, cid):
         fail('tty: output %r status %r' % (out, s.out(3)))
     if s.out(2) != '':
         fail('tty: stderr is the terminal, yet %r came apart' % s.out(2))
+    # Closing stdin of a terminal types its EOF character (^D): cat ends.
+    s = Session(exec_url(sock, cid, ['sh', '-c', 'echo ready; exec cat'], tty=True, stdin=True), 'v5.channel.k8s.io')
+    s.wait_for(1, 'ready')
+    s.send(0, b'last line\n')
+    s.close_stdin()
+    s.run()
+    if 'last line' not in s.out(1) or status_exit_code(s, 'tty close') != 0:
+        fail('tty: closing stdin did not end cat: %r %r' % (s.out(1), s.out(3)))
     # A bad resize message is ignored; the terminal keeps working.
     s = Session(exec_url(sock, cid, ['sh', '-c', 'echo ready; read x; stty size'], tty=True, stdin=True))
     s.wait_for(1, 'ready')
