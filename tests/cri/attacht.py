@@ -5,11 +5,13 @@
 # (crit_pods.py's helpers). Each check is a subcommand; it exits 0, or 1
 # with what was wrong.
 #
-#   attacht.py SOCKET setup FILE     a sandbox with an echo container (stdin), described in FILE
+#   attacht.py SOCKET setup FILE     a sandbox with an echo container (stdin) and one on a terminal,
+#                                    described in FILE
 #   attacht.py SOCKET attach FILE    stdin echo (stdout and stderr apart), two attachers at once,
 #                                    detach and attach again, SPDY, refusals, a stopped container,
 #                                    an app that ends while attached, stdin_once
-#   attacht.py SOCKET echo FILE      the echo container still echoes (after a restart of peapodd)
+#   attacht.py SOCKET echo FILE      the echo container still echoes, the terminal one takes input and
+#                                    a resize (after a restart of peapodd)
 #   attacht.py SOCKET logs FILE      what was typed is in the container's CRI log file
 #   attacht.py SOCKET teardown FILE  the sandbox removed
 import json
@@ -54,8 +56,11 @@ def cmd_setup(sock, path):
     cfg = cp.sandbox_config('attach')
     sid = cp.run_sandbox(ch, API, cfg)
     cid = container(ch, sid, cfg, 'echo', ECHO)
+    # A terminal too, attached to after a restart of peapodd.
+    term = container(ch, sid, cfg, 'keep-term', ['sh', '-c', 'while read -r l; do echo "kept:$l"; stty size; done'],
+                     tty=True)
     with open(path, 'w') as f:
-        json.dump({'sandbox': sid, 'echo': cid, 'log_directory': cfg.log_directory,
+        json.dump({'sandbox': sid, 'echo': cid, 'term': term, 'log_directory': cfg.log_directory,
                    'log_path': cp.cstatus(ch, API, cid).log_path}, f)
     print('setup: sandbox %s container %s' % (sid, cid))
 
@@ -224,10 +229,15 @@ def wait_log_text(path, text, timeout=30):
 
 
 def cmd_echo(sock, path):
-    cid = load(path)['echo']
-    s = streamt.Session(attach_url(sock, cid))
+    made = load(path)
+    s = streamt.Session(attach_url(sock, made['echo']))
     echo_round(s, 'after the restart')
     s.ws.close()
+    t = streamt.Session(attach_url(sock, made['term'], tty=True, stderr=False))
+    t.send(4, json.dumps({'Width': 66, 'Height': 11}).encode())
+    t.send(0, b'on\n')
+    t.wait_for(1, 'kept:on\n11 66\n')
+    t.ws.close()
     print('echo: ok')
 
 

@@ -3,7 +3,8 @@
 # made through the CRI with stdin: what is typed reaches the app, its
 # stdout and stderr come back apart, to several attachers at once; the
 # app's stdin outlives its attachers (and a restart of peapodd: systemd's
-# fd store keeps peapodd's end), or with stdin_once ends when the first
+# fd store keeps peapodd's end, a terminal's master too), or with
+# stdin_once ends when the first
 # leaves; an app that ends while attached ends the stream well; a stopped
 # or unknown container is an error on the stream; a tty container is on a
 # terminal made in the pod, its output in its log, input and resizes from
