@@ -23,9 +23,9 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "name.h"
 #include "pod-app.h"
 #include "string-util.h"
-#include "name.h"
 
 #define STDIN_FDNAME_PREFIX "stdin-"
 
