@@ -206,8 +206,8 @@ static const char *container_config_refusal(const Runtime__V1__ContainerConfig *
         }
         if (c->n_devices > 0)
                 return "devices are not supported by peapod-cri yet";
-        if (c->tty || c->stdin)
-                return "stdin and tty need attach, which peapod-cri does not serve yet";
+        if (c->stdin_once && !c->stdin)
+                return "stdin_once needs stdin";
         for (size_t i = 0; i < c->n_envs; i++)
                 if (isempty(c->envs[i]->key) || strchr(c->envs[i]->key, '='))
                         return snprintf(buf, size, "invalid environment variable name \"%.200s\"", c->envs[i]->key), buf;
@@ -519,6 +519,13 @@ static int append_container_properties(sd_bus_message *m, const Runtime__V1__Cre
         if (env && (r = append_strv_property(m, "Environment", env)) < 0)
                 return r;
         if (!isempty(c->working_dir) && (r = sd_bus_message_append(m, "(sv)", "WorkingDirectory", "s", c->working_dir)) < 0)
+                return r;
+        /* A stdin that peapodd keeps for Attach (Pod.AttachApp), or a
+         * terminal whose master it keeps. */
+        if (c->stdin && ((r = sd_bus_message_append(m, "(sv)", "Stdin", "b", 1)) < 0 ||
+                         (r = sd_bus_message_append(m, "(sv)", "StdinOnce", "b", (int) c->stdin_once)) < 0))
+                return r;
+        if (c->tty && (r = sd_bus_message_append(m, "(sv)", "Tty", "b", 1)) < 0)
                 return r;
         if (sc) {
                 _cleanup_free_ char *seccomp = NULL;

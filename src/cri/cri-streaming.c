@@ -72,6 +72,38 @@ int cri_runtime_exec(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessag
         return reply_url(call, &resp.base, &resp.url, cri->streaming, req);
 }
 
+/* The container's state is checked when the client comes (the URL is good
+ * for a minute; the app may end meanwhile): not running is an error on the
+ * stream. */
+int cri_runtime_attach(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request) {
+        const Runtime__V1__AttachRequest *a = (const Runtime__V1__AttachRequest *) request;
+        Runtime__V1__AttachResponse resp = RUNTIME__V1__ATTACH_RESPONSE__INIT;
+        StreamRequest *req;
+
+        if (!is_hex_id(a->container_id, 64))
+                return grpc_call_fail(call, GRPC_STATUS_NOT_FOUND, "no such container: %s", a->container_id);
+        if (!a->stdin && !a->stdout && !a->stderr)
+                return grpc_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT,
+                                      "one of stdin, stdout and stderr must be set");
+        if (a->tty && a->stderr)
+                return grpc_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT,
+                                      "tty and stderr cannot both be set (a terminal has one output)");
+        if (!cri->streaming)
+                return grpc_call_fail(call, GRPC_STATUS_UNAVAILABLE, "the streaming server is not running");
+
+        req = calloc(1, sizeof(StreamRequest));
+        if (!req)
+                return -ENOMEM;
+        req->kind = STREAM_ATTACH;
+        memcpy(req->pod_id, a->container_id, 32);
+        memcpy(req->app_id, a->container_id + 32, 32);
+        req->tty = a->tty;
+        req->in = a->stdin;
+        req->out = a->stdout;
+        req->err = a->stderr;
+        return reply_url(call, &resp.base, &resp.url, cri->streaming, req);
+}
+
 int cri_runtime_port_forward(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request) {
         const Runtime__V1__PortForwardRequest *p = (const Runtime__V1__PortForwardRequest *) request;
         Runtime__V1__PortForwardResponse resp = RUNTIME__V1__PORT_FORWARD_RESPONSE__INIT;

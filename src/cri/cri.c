@@ -11,7 +11,6 @@
 
 #define MISSING_NOT_YET "is not implemented by peapod-cri yet"
 #define MISSING_SERVER_STREAM "is not implemented by peapod-cri (no server-streaming calls yet)"
-#define MISSING_ATTACH "is not implemented by peapod-cri: attaching needs peapodd to keep an app's stdin and terminal open for later readers"
 
 /* Every method of the CRI's two services, in cri.proto's order. */
 static const CriMethod cri_methods[] = {
@@ -33,7 +32,7 @@ static const CriMethod cri_methods[] = {
         { "RuntimeService/ReopenContainerLog", &runtime__v1__reopen_container_log_request__descriptor, cri_reopen_container_log, NULL },
         { "RuntimeService/ExecSync", &runtime__v1__exec_sync_request__descriptor, cri_exec_sync, NULL },
         { "RuntimeService/Exec", &runtime__v1__exec_request__descriptor, cri_runtime_exec, NULL },
-        { "RuntimeService/Attach", &runtime__v1__attach_request__descriptor, NULL, MISSING_ATTACH },
+        { "RuntimeService/Attach", &runtime__v1__attach_request__descriptor, cri_runtime_attach, NULL },
         { "RuntimeService/PortForward", &runtime__v1__port_forward_request__descriptor, cri_runtime_port_forward, NULL },
         { "RuntimeService/ContainerStats", &runtime__v1__container_stats_request__descriptor, cri_container_stats, NULL },
         { "RuntimeService/ListContainerStats", &runtime__v1__list_container_stats_request__descriptor, cri_list_container_stats, NULL },

@@ -170,6 +170,7 @@ int cri_remove_container(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMe
 int cri_list_containers(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
 int cri_container_status(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
 int cri_runtime_exec(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
+int cri_runtime_attach(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
 int cri_runtime_port_forward(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
 int cri_image_fs_info(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);
 int cri_exec_sync(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request);

@@ -4,9 +4,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +23,7 @@
 #include <json-c/json.h>
 
 #include "cri.h"
+#include "journal.h"
 #include "json-util.h"
 #include "log.h"
 #include "peapod-bus.h"
@@ -133,6 +136,16 @@ struct StreamConn {
         uint32_t spdy_last_stream;
         unsigned spdy_expected;                 /* channels (bits) to wait for before the exec starts */
         bool started;
+        /* attach: the app's output from the journal, its end from its pod's
+         * PropertiesChanged and GetApp. */
+        PodJournal *journal;
+        sd_event_source *journal_source, *journal_kick, *drain_source, *drain_timer;
+        sd_bus_slot *attach_slot, *changed_slot;
+        int drain_fd;
+        bool attach_running, attach_drained, attach_requery, journal_behind;
+        struct winsize attach_ws;               /* a resize before the master came */
+        int attach_master;                      /* our own copy, for TIOCSWINSZ (tty_master) */
+        uint64_t drain_deadline;
 };
 
 struct StreamServer {
@@ -208,7 +221,7 @@ int stream_server_add(StreamServer *s, StreamRequest *req, char **ret_url) {
         for (size_t i = 0; i < sizeof(raw); i++)
                 sprintf(t->token + 2 * i, "%02x", raw[i]);
         if (asprintf(ret_url, "http://%s:%u/%s/%s", s->address, s->port,
-                     req->kind == STREAM_EXEC ? "exec" : "portforward", t->token) < 0) {
+                     req->kind == STREAM_EXEC ? "exec" : req->kind == STREAM_ATTACH ? "attach" : "portforward", t->token) < 0) {
                 stream_request_free(req);
                 return -ENOMEM;
         }
@@ -453,6 +466,15 @@ static void conn_free(StreamConn *c) {
         sd_bus_slot_unref(c->exec_slot);
         sd_bus_slot_unref(c->finished_slot);
         sd_bus_slot_unref(c->leader_slot);
+        sd_bus_slot_unref(c->attach_slot);
+        sd_bus_slot_unref(c->changed_slot);
+        sd_event_source_disable_unref(c->journal_source);
+        sd_event_source_disable_unref(c->journal_kick);
+        sd_event_source_disable_unref(c->drain_source);
+        sd_event_source_disable_unref(c->drain_timer);
+        pod_journal_free(c->journal);
+        safe_close(c->drain_fd);
+        safe_close(c->attach_master);
         sd_event_source_disable_unref(c->source);
         sd_event_source_disable_unref(c->timer);
         safe_close(c->fd);
@@ -511,6 +533,15 @@ static int conn_check_done(StreamConn *c) {
         for (size_t i = 0; i < c->n_fds; i++)
                 if (c->fds[i].out_channel >= 0 && !c->fds[i].read_eof)
                         return 0;
+        if (c->request->kind == STREAM_ATTACH) {
+                /* The app ended and its last lines were read: kubelet's
+                 * attach reports no exit code, only that it ended well. */
+                if (!c->attach_drained)
+                        return 0;
+                int r = conn_send_status(c, 0, NULL);
+                if (r < 0)
+                        return r;
+        }
         if (c->request->kind == STREAM_EXEC) {
                 if (!c->finished)
                         return 0;
@@ -689,7 +720,7 @@ static int stream_fd_write(StreamConn *c, StreamFd *f, const uint8_t *data, size
 static int conn_input(StreamConn *c, uint8_t channel, const uint8_t *data, size_t size) {
         StreamFd *f = NULL;
 
-        if (c->request->kind == STREAM_EXEC) {
+        if (c->request->kind != STREAM_PORT_FORWARD) {
                 if (channel == CH_RESIZE && c->tty) {
                         _cleanup_(json_object_putp) json_object *o = NULL;
                         struct winsize ws = {};
@@ -703,7 +734,10 @@ static int conn_input(StreamConn *c, uint8_t channel, const uint8_t *data, size_
                                 return 0;
                         ws.ws_col = w;
                         ws.ws_row = h;
-                        (void) ioctl(c->tty_master, TIOCSWINSZ, &ws);
+                        if (c->tty_master < 0)
+                                c->attach_ws = ws;      /* attach: the master is on its way */
+                        else
+                                (void) ioctl(c->tty_master, TIOCSWINSZ, &ws);
                         return 0;
                 }
                 if (channel == CH_STDIN && c->n_fds > 0 && c->fds[0].writable)
@@ -745,16 +779,37 @@ static int stream_fd_write(StreamConn *c, StreamFd *f, const uint8_t *data, size
         return 0;
 }
 
+/* The end of an exec's input on a terminal: closing our copy of the
+ * master tells the command nothing, so the terminal's EOF character
+ * (^D) is typed after what is pending, once, as a user would end it: a
+ * reading command at the start of a line sees EOF, a shell exits. Not in
+ * raw mode, where it would be a byte like any other. Not for attach: the
+ * app is not one attacher's to end. */
+static void conn_tty_eof(StreamConn *c, StreamFd *f) {
+        struct termios t;
+        uint8_t eof;
+
+        if (c->tty_master < 0 || tcgetattr(c->tty_master, &t) < 0 || !(t.c_lflag & ICANON) ||
+            t.c_cc[VEOF] == _POSIX_VDISABLE)
+                return;
+        eof = t.c_cc[VEOF];
+        (void) stream_fd_write(c, f, &eof, 1);
+}
+
 static void conn_close_input(StreamConn *c, uint8_t channel) {
         StreamFd *f = NULL;
 
-        if (c->request->kind == STREAM_EXEC && channel == CH_STDIN && c->n_fds > 0)
+        if (c->request->kind != STREAM_PORT_FORWARD && channel == CH_STDIN && c->n_fds > 0)
                 f = &c->fds[0];
         else if (c->request->kind == STREAM_PORT_FORWARD && channel % 2 == 0 && channel / 2 < c->n_fds)
                 f = &c->fds[channel / 2];
-        if (!f || !f->writable || f->fd < 0)
+        if (!f || !f->writable)
                 return;
+        if (c->request->kind == STREAM_EXEC && c->tty && f->fd >= 0 && !f->close_after_pending)
+                conn_tty_eof(c, f);
         f->close_after_pending = true;
+        if (f->fd < 0)
+                return;         /* attach: done once the stdin arrives */
         if (f->n_pending == 0)
                 (void) stream_fd_flush(f);
 }
@@ -941,8 +996,8 @@ static int conn_request(StreamConn *c, const char *head) {
                 kind = STREAM_EXEC;
         else if ((p = startswith(target, "/portforward/")))
                 kind = STREAM_PORT_FORWARD;
-        else if (startswith(target, "/attach/"))
-                return conn_http_error(c, 404, "Not Found", "attach is not implemented by peapod-cri");
+        else if ((p = startswith(target, "/attach/")))
+                kind = STREAM_ATTACH;
         else
                 return conn_http_error(c, 404, "Not Found", "no such stream");
         token = p;
@@ -968,7 +1023,7 @@ static int conn_request(StreamConn *c, const char *head) {
                         for (size_t i = 0; i < ELEMENTSOF(channel_protocols); i++)
                                 if (strlen(channel_protocols[i].name) == k &&
                                     strncmp(x, channel_protocols[i].name, k) == 0 &&
-                                    (kind == STREAM_EXEC ? channel_protocols[i].exec : channel_protocols[i].port_forward)) {
+                                    (kind != STREAM_PORT_FORWARD ? channel_protocols[i].exec : channel_protocols[i].port_forward)) {
                                         chosen = channel_protocols[i].name;
                                         c->proto = channel_protocols[i].proto;
                                         break;
@@ -994,16 +1049,16 @@ static int conn_request(StreamConn *c, const char *head) {
                 return r;
         c->state = CONN_WS;
         c->timer = sd_event_source_disable_unref(c->timer);
-        if (kind == STREAM_EXEC)
+        if (kind != STREAM_PORT_FORWARD)
                 r = conn_start_exec(c);
         else
                 r = conn_start_port_forward(c, q ? q + 1 : "");
         if (r < 0) {
                 char msg[256];
 
-                snprintf(msg, sizeof(msg), "%s failed: %s", kind == STREAM_EXEC ? "exec" : "port-forward",
-                         strerror(-r));
-                if (kind == STREAM_EXEC)
+                snprintf(msg, sizeof(msg), "%s failed: %s",
+                         kind == STREAM_EXEC ? "exec" : kind == STREAM_ATTACH ? "attach" : "port-forward", strerror(-r));
+                if (kind != STREAM_PORT_FORWARD)
                         (void) conn_send_status(c, -1, msg);
                 for (size_t i = 0; i < c->n_fds; i++)
                         stream_fd_failed(c, &c->fds[i], -r);
@@ -1397,6 +1452,12 @@ static int conn_update(StreamConn *c) {
 
         if (c->fd < 0)
                 return 0;
+        /* attach: the journal waited for the client to take what is queued. */
+        if (c->journal_kick && c->journal_behind && c->n_out < STREAM_OUTPUT_MAX && c->state == CONN_WS) {
+                r = sd_event_source_set_enabled(c->journal_kick, SD_EVENT_ONESHOT);
+                if (r < 0)
+                        return r;
+        }
         for (size_t i = 0; i < c->n_fds; i++) {
                 StreamFd *f = &c->fds[i];
                 uint32_t fev = 0;
@@ -1477,6 +1538,8 @@ int stream_server_add_connection(StreamServer *s, int fd) {
         c->fd = fd;
         c->tty_master = -EBADF;
         c->netns = -EBADF;
+        c->drain_fd = -EBADF;
+        c->attach_master = -EBADF;
         c->next = s->conns;
         if (s->conns)
                 s->conns->prev = c;
@@ -1493,6 +1556,19 @@ int stream_server_add_connection(StreamServer *s, int fd) {
         return 0;
 }
 
+/* Half-open connections: see STREAM_KEEPALIVE_IDLE_SEC. */
+static void stream_socket_keepalive(int fd) {
+        int on = 1, idle = STREAM_KEEPALIVE_IDLE_SEC, intvl = STREAM_KEEPALIVE_INTERVAL_SEC,
+            cnt = STREAM_KEEPALIVE_COUNT;
+        unsigned timeout = STREAM_USER_TIMEOUT_MSEC;
+
+        (void) setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
+        (void) setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+        (void) setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+        (void) setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+        (void) setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &timeout, sizeof(timeout));
+}
+
 static int on_accept(sd_event_source *src, int fd, uint32_t revents, void *userdata) {
         StreamServer *s = userdata;
 
@@ -1504,6 +1580,7 @@ static int on_accept(sd_event_source *src, int fd, uint32_t revents, void *userd
                                 log_debug_errno(errno, "accept() on the streaming socket failed: %m");
                         return 0;
                 }
+                stream_socket_keepalive(cfd);
                 (void) stream_server_add_connection(s, cfd);
         }
 }
@@ -1601,12 +1678,17 @@ static int on_exec_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_er
         return 0;
 }
 
+static int conn_start_attach(StreamConn *c);
+
 static int conn_start_exec(StreamConn *c) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         _cleanup_close_ int in_theirs = -EBADF, out_theirs = -EBADF, err_theirs = -EBADF, null_fd = -EBADF;
         StreamRequest *req = c->request;
         sd_bus *bus;
         int r, p[2];
+
+        if (req->kind == STREAM_ATTACH)
+                return conn_start_attach(c);
 
         r = cri_bus(c->server->cri, &bus);
         if (r < 0)
@@ -1709,6 +1791,361 @@ static int conn_start_exec(StreamConn *c) {
         /* The message holds its own copies of the fds; ours close at return,
          * so that the command's end is the end of our pipes. */
         return sd_bus_call_async(bus, &c->exec_slot, m, on_exec_reply, c, CRI_BUS_TIMEOUT_USEC);
+}
+
+/* ---- attach ---- */
+
+/* Attach reads nothing from the app itself: its stdout and stderr are
+ * journal lines (as for every app, so the log file and the app are the
+ * same with or without attachers), read from now on and sent as lines
+ * (journald's rules: a NUL ends a line, trailing blanks and empty lines
+ * are not kept); its stdin, for an app created with Stdin, is a write end
+ * that peapodd's Pod.AttachApp hands out. A slow client only lets the
+ * journal wait: lines are read while less than STREAM_OUTPUT_MAX is
+ * queued for it. */
+
+#define ATTACH_DRAIN_USEC (300ULL * 1000ULL)            /* quiet after the app's end before we end */
+#define ATTACH_DRAIN_MAX_USEC (5ULL * 1000000ULL)
+
+static void attach_fail(StreamConn *c, const char *fmt, ...) _printf_(2, 3);
+static void attach_fail(StreamConn *c, const char *fmt, ...) {
+        char msg[512];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        if (c->state == CONN_WS) {
+                (void) conn_send_status(c, -1, msg);
+                (void) conn_close_ws(c, WS_CLOSE_NORMAL);
+        }
+        for (size_t i = 0; i < c->n_fds; i++)
+                stream_fd_done(&c->fds[i]), c->fds[i].read_eof = true, c->fds[i].writable = false;
+}
+
+/* Reads lines while the client takes them; 1 if any was read. */
+static int attach_read_journal(StreamConn *c) {
+        bool any = false;
+        int r;
+
+        c->journal_behind = false;
+        while (c->state == CONN_WS) {
+                PodJournalEntry e;
+                int ch;
+
+                if (c->n_out >= STREAM_OUTPUT_MAX) {
+                        c->journal_behind = true;
+                        break;
+                }
+                r = pod_journal_next(c->journal, &e);
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        break;
+                any = true;
+                ch = e.stream == POD_LOG_STDERR ? CH_STDERR : CH_STDOUT;
+                if (!(ch == CH_STDOUT ? c->request->out : c->request->err))
+                        continue;
+                {
+                        _cleanup_free_ uint8_t *buf = malloc(e.message_len + 1);
+
+                        if (!buf)
+                                return -ENOMEM;
+                        memcpy(buf, e.message, e.message_len);
+                        /* A line journald split at LineMax goes on in the next entry. */
+                        size_t n = e.message_len;
+                        if (e.line_break != POD_LINE_BREAK_LINE_MAX)
+                                buf[n++] = '\n';
+                        r = conn_channel(c, ch, buf, n);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        return any;
+}
+
+static void attach_after(StreamConn *c) {
+        if (conn_check_done(c) < 0 || conn_update(c) < 0)
+                conn_end(c);
+}
+
+static int on_journal(sd_event_source *src, int fd, uint32_t revents, void *userdata) {
+        StreamConn *c = userdata;
+
+        (void) pod_journal_process(c->journal);
+        if (attach_read_journal(c) < 0)
+                return conn_end(c), 0;
+        attach_after(c);
+        return 0;
+}
+
+static int on_journal_kick(sd_event_source *src, void *userdata) {
+        return on_journal(src, -1, 0, userdata);
+}
+
+/* After the app's end: read until ATTACH_DRAIN_USEC pass without a new
+ * line (journald may still be writing its last ones), at most
+ * ATTACH_DRAIN_MAX_USEC. */
+static int on_drain_timer(sd_event_source *src, uint64_t usec, void *userdata) {
+        StreamConn *c = userdata;
+        int r;
+
+        (void) pod_journal_process(c->journal);
+        r = attach_read_journal(c);
+        if (r < 0)
+                return conn_end(c), 0;
+        if ((r > 0 || c->journal_behind) && usec < c->drain_deadline) {
+                if (sd_event_source_set_time_relative(src, ATTACH_DRAIN_USEC) < 0 ||
+                    sd_event_source_set_enabled(src, SD_EVENT_ONESHOT) < 0)
+                        return conn_end(c), 0;
+                return 0;
+        }
+        c->attach_drained = true;
+        attach_after(c);
+        return 0;
+}
+
+static int attach_drain_start(StreamConn *c) {
+        int r;
+
+        c->drain_source = sd_event_source_disable_unref(c->drain_source);
+        c->drain_fd = safe_close(c->drain_fd);
+        if (!c->drain_timer)
+                return sd_event_add_time_relative(c->server->event, &c->drain_timer, CLOCK_MONOTONIC,
+                                                  ATTACH_DRAIN_USEC, 0, on_drain_timer, c);
+        r = sd_event_source_set_time_relative(c->drain_timer, ATTACH_DRAIN_USEC);
+        return r < 0 ? r : sd_event_source_set_enabled(c->drain_timer, SD_EVENT_ONESHOT);
+}
+
+static int on_drain_sync(sd_event_source *src, int fd, uint32_t revents, void *userdata) {
+        StreamConn *c = userdata;
+
+        /* journald wrote out what it had (or cannot say): the rest, then
+         * the quiet period. */
+        if (pod_journal_synchronize_read(fd) == 0)
+                return 0;
+        if (attach_drain_start(c) < 0)
+                conn_end(c);
+        return 0;
+}
+
+/* The app is no longer running: what it wrote before is read, then the end. */
+static int attach_finish(StreamConn *c) {
+        uint64_t now;
+        int fd, r;
+
+        if (c->finished)
+                return 0;
+        c->finished = true;
+        if (sd_event_now(c->server->event, CLOCK_MONOTONIC, &now) < 0)
+                now = 0;
+        c->drain_deadline = now + ATTACH_DRAIN_MAX_USEC;
+        c->changed_slot = sd_bus_slot_unref(c->changed_slot);
+        /* Its stdin goes: nobody reads it any more. */
+        if (c->n_fds > 0 && c->fds[0].writable) {
+                stream_fd_done(&c->fds[0]);
+                c->fds[0].writable = false;
+        }
+        fd = pod_journal_synchronize_start(POD_JOURNAL_NAMESPACE);
+        if (fd < 0)
+                return attach_drain_start(c);
+        c->drain_fd = fd;
+        r = sd_event_add_io(c->server->event, &c->drain_source, fd, EPOLLIN, on_drain_sync, c);
+        if (r < 0)
+                return attach_drain_start(c);
+        /* journald not answering is no reason to wait longer. */
+        return sd_event_add_time_relative(c->server->event, &c->drain_timer, CLOCK_MONOTONIC, ATTACH_DRAIN_MAX_USEC, 0,
+                                          on_drain_timer, c);
+}
+
+static int attach_query_state(StreamConn *c);
+
+static int on_attach_stdin(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        StreamConn *c = userdata;
+        const sd_bus_error *e = sd_bus_message_get_error(m);
+        StreamFd *f = &c->fds[0];
+        int fd, r;
+
+        c->attach_slot = sd_bus_slot_unref(c->attach_slot);
+        f->connecting = false;
+        if (!c->request->in) {
+                /* A terminal for its size only: nothing typed goes to it. */
+                f->writable = false;
+        }
+        if (e || sd_bus_message_read(m, "h", &fd) < 0 ||
+            (fd = fcntl(fd, F_DUPFD_CLOEXEC, 3)) < 0) {
+                /* Output only (a StdinOnce app attached to before, say):
+                 * what the client types is dropped. */
+                log_debug("No stdin for the attach to %s: %s", c->request->app_id,
+                          e ? (e->message ?: e->name) : "bad answer");
+                f->writable = false;
+                f->pending = mfree(f->pending);
+                f->n_pending = 0;
+                if (c->attach_requery)
+                        (void) attach_query_state(c);
+                attach_after(c);
+                return 0;
+        }
+        (void) fcntl(fd, F_SETFL, O_NONBLOCK);
+        f->fd = fd;
+        if (c->tty) {
+                /* The app's terminal: written to and resized, never read
+                 * (its output is the journal's; a read would take it from
+                 * the helper that copies it there). */
+                c->attach_master = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+                c->tty_master = c->attach_master;
+                if (c->tty_master >= 0 && (c->attach_ws.ws_col > 0 || c->attach_ws.ws_row > 0))
+                        (void) ioctl(c->tty_master, TIOCSWINSZ, &c->attach_ws);
+        }
+        r = sd_event_add_io(c->server->event, &f->source, fd, 0, on_fd_io, c);
+        if (r < 0)
+                return conn_end(c), 0;
+        /* What the client sent meanwhile, and its close. */
+        if (f->n_pending > 0 || f->close_after_pending) {
+                r = stream_fd_flush(f);
+                if (r < 0) {
+                        stream_fd_done(f);
+                        f->writable = false;
+                }
+        }
+        if (c->attach_requery)
+                (void) attach_query_state(c);
+        attach_after(c);
+        return 0;
+}
+
+static bool app_state_running(sd_bus_message *m) {
+        const char *key, *state = NULL;
+
+        if (sd_bus_message_enter_container(m, 'a', "{sv}") < 0)
+                return false;
+        while (sd_bus_message_enter_container(m, 'e', "sv") > 0) {
+                if (sd_bus_message_read(m, "s", &key) < 0)
+                        return false;
+                if (streq(key, "State")) {
+                        if (sd_bus_message_read(m, "v", "s", &state) < 0)
+                                return false;
+                } else if (sd_bus_message_skip(m, "v") < 0)
+                        return false;
+                if (sd_bus_message_exit_container(m) < 0)
+                        return false;
+        }
+        return streq_ptr(state, "running");
+}
+
+static int on_attach_state(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
+        StreamConn *c = userdata;
+        const sd_bus_error *e = sd_bus_message_get_error(m);
+        bool running;
+        sd_bus *bus;
+        int r;
+
+        c->attach_slot = sd_bus_slot_unref(c->attach_slot);
+        running = !e && app_state_running(m);
+        if (!c->attach_running) {
+                /* The first answer: is there anything to attach to? */
+                if (e && sd_bus_error_has_names(e, BUS_ERROR_NO_SUCH_POD, BUS_ERROR_NO_SUCH_APP, SD_BUS_ERROR_UNKNOWN_OBJECT))
+                        attach_fail(c, "container %s%s not found", c->request->pod_id, c->request->app_id);
+                else if (e)
+                        attach_fail(c, "peapodd: %s", e->message ?: e->name);
+                else if (!running)
+                        attach_fail(c, "container %s%s is not running", c->request->pod_id, c->request->app_id);
+                if (!running)
+                        return attach_after(c), 0;
+                c->attach_running = true;
+                if (c->request->in || c->request->tty) {
+                        r = cri_bus(c->server->cri, &bus);
+                        if (r >= 0)
+                                r = sd_bus_call_method_async(bus, &c->attach_slot, PEAPOD_BUS_NAME, c->pod_path,
+                                                             PEAPOD_POD_INTERFACE, "AttachApp", on_attach_stdin, c, "st",
+                                                             c->request->app_id, UINT64_C(0));
+                        if (r < 0)
+                                return conn_end(c), 0;
+                }
+        } else if (!running && attach_finish(c) < 0)
+                return conn_end(c), 0;
+        if (c->attach_requery && !c->attach_slot)
+                (void) attach_query_state(c);
+        attach_after(c);
+        return 0;
+}
+
+static int attach_query_state(StreamConn *c) {
+        sd_bus *bus;
+        int r;
+
+        c->attach_requery = false;
+        r = cri_bus(c->server->cri, &bus);
+        if (r < 0)
+                return r;
+        return sd_bus_call_method_async(bus, &c->attach_slot, PEAPOD_BUS_NAME, c->pod_path, PEAPOD_POD_INTERFACE,
+                                        "GetApp", on_attach_state, c, "s", c->request->app_id);
+}
+
+/* Any change of the pod (its Apps, its State): is the app still running? */
+static int on_attach_changed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        StreamConn *c = userdata;
+
+        if (c->finished)
+                return 0;
+        if (c->attach_slot) {
+                c->attach_requery = true;       /* one call at a time */
+                return 0;
+        }
+        if (attach_query_state(c) < 0)
+                conn_end(c);
+        return 0;
+}
+
+static int conn_start_attach(StreamConn *c) {
+        StreamRequest *req = c->request;
+        sd_bus *bus;
+        int r;
+
+        c->tty = req->tty;
+        r = cri_bus(c->server->cri, &bus);
+        if (r < 0)
+                return r;
+        if (asprintf(&c->pod_path, "%s/%s", PEAPOD_POD_PATH_PREFIX, req->pod_id) < 0)
+                return -ENOMEM;
+        /* fds[0] is the stdin once AttachApp answers; until then what the
+         * client types waits there (and the client is not read on). */
+        r = stream_fd_add(c, -EBADF, -1, req->in || req->tty, NULL);
+        if (r < 0)
+                return r;
+        c->fds[0].connecting = req->in || req->tty;
+        r = stream_fd_add(c, -EBADF, -1, false, NULL);
+        if (r >= 0)
+                r = stream_fd_add(c, -EBADF, -1, false, NULL);
+        if (r < 0)
+                return r;
+
+        /* The journal first: lines written while we ask are not lost. */
+        r = pod_journal_open(POD_JOURNAL_NAMESPACE, &c->journal);
+        if (r >= 0)
+                r = pod_journal_add_app(c->journal, req->app_id);
+        if (r >= 0)
+                r = pod_journal_seek_tail_lines(c->journal, 0);
+        if (r < 0)
+                return r;
+        r = pod_journal_get_fd(c->journal);
+        if (r < 0)
+                return r;
+        r = sd_event_add_io(c->server->event, &c->journal_source, r, EPOLLIN, on_journal, c);
+        if (r >= 0)
+                r = sd_event_add_defer(c->server->event, &c->journal_kick, on_journal_kick, c);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(c->journal_kick, SD_EVENT_OFF);
+        if (r < 0)
+                return r;
+
+        /* Before the state is read, so that an end right after is seen. */
+        r = sd_bus_match_signal_async(bus, &c->changed_slot, PEAPOD_BUS_NAME, c->pod_path,
+                                      "org.freedesktop.DBus.Properties", "PropertiesChanged", on_attach_changed, NULL, c);
+        if (r < 0)
+                return r;
+        return attach_query_state(c);
 }
 
 /* ---- port-forward ---- */

@@ -6,7 +6,9 @@
  * non-blocking; a request names a single-use token that expires
  * (STREAM_TOKEN_USEC) and upgrades to a WebSocket carrying Kubernetes'
  * channel protocols. Exec runs through peapodd's Pod.Exec (the container's
- * namespaces and privileges, never more); port-forward connects to
+ * namespaces and privileges, never more); attach reads the app's lines
+ * from the journal and writes to the stdin peapodd's Pod.AttachApp hands
+ * out; port-forward connects to
  * 127.0.0.1:PORT from a socket made in the pod's network namespace. */
 
 #include <stdbool.h>
@@ -29,19 +31,28 @@ typedef struct StreamServer StreamServer;
 #define STREAM_OUTPUT_MAX (256U * 1024U)                /* queued for one client before we stop reading for it */
 #define STREAM_MAX_PORTS 16U                            /* per port-forward request */
 #define STREAM_DEFAULT_ADDRESS "127.0.0.1"
+/* A client that vanished without a word (its host gone, a cable pulled)
+ * is noticed by TCP: keepalive probes after 15 s of silence, every 5 s, 3
+ * unanswered end the connection; data not acknowledged within 30 s does
+ * too. Then its command is killed and everything of its stream freed. */
+#define STREAM_KEEPALIVE_IDLE_SEC 15
+#define STREAM_KEEPALIVE_INTERVAL_SEC 5
+#define STREAM_KEEPALIVE_COUNT 3
+#define STREAM_USER_TIMEOUT_MSEC 30000U
 
 typedef enum StreamKind {
         STREAM_EXEC,
         STREAM_PORT_FORWARD,
+        STREAM_ATTACH,
 } StreamKind;
 
 /* What a token stands for, filled by the gRPC handler. */
 typedef struct StreamRequest {
         StreamKind kind;
         char pod_id[33];
-        char app_id[33];                /* exec */
+        char app_id[33];                /* exec, attach */
         char **cmd;                     /* exec */
-        bool tty, in, out, err;         /* exec */
+        bool tty, in, out, err;         /* exec, attach */
         uint16_t ports[STREAM_MAX_PORTS];       /* port-forward: allowed ports (none: any) */
         size_t n_ports;
 } StreamRequest;

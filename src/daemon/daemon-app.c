@@ -453,7 +453,10 @@ int bus_pod_method_get_app(sd_bus_message *m, void *userdata, sd_bus_error *erro
             (r = append_entry(reply, "MainPID", "u", (uint32_t) pid)) < 0 ||
             (r = append_entry(reply, "StartedTimestamp", "t", a->started_usec)) < 0 ||
             (r = append_entry(reply, "ExitedTimestamp", "t", a->exited_usec)) < 0 ||
-            (r = append_entry(reply, "WorkingDirectory", "s", a->workdir)) < 0)
+            (r = append_entry(reply, "WorkingDirectory", "s", a->workdir)) < 0 ||
+            (r = append_entry(reply, "Stdin", "b", (int) a->stdin_open)) < 0 ||
+            (r = append_entry(reply, "StdinOnce", "b", (int) a->stdin_once)) < 0 ||
+            (r = append_entry(reply, "Tty", "b", (int) a->tty)) < 0)
                 return r;
         /* as: not through appendv, which wants a count and the strings. */
         r = sd_bus_message_open_container(reply, 'e', "sv");

@@ -93,6 +93,15 @@ static int read_app_isolation_property(sd_bus_message *m, const char *name, cons
         } else if (streq(name, "ReadOnlyRootfs")) {
                 r = read_property_simple(m, name, contents, 'b', &b, error);
                 spec->readonly_rootfs = b;
+        } else if (streq(name, "Stdin")) {
+                r = read_property_simple(m, name, contents, 'b', &b, error);
+                spec->stdin_open = b;
+        } else if (streq(name, "StdinOnce")) {
+                r = read_property_simple(m, name, contents, 'b', &b, error);
+                spec->stdin_once = b;
+        } else if (streq(name, "Tty")) {
+                r = read_property_simple(m, name, contents, 'b', &b, error);
+                spec->tty = b;
         } else if (streq(name, "CPUQuotaPerSecUSec"))
                 r = read_property_simple(m, name, contents, 't', &spec->cpu_quota_usec, error);
         else if (streq(name, "CPUShares"))

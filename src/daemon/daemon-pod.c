@@ -258,6 +258,8 @@ const sd_bus_vtable pod_vtable[] = {
                                 SD_BUS_NO_RESULT, bus_pod_method_set_app_resources, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("KillExec", SD_BUS_ARGS("s", id, "i", signal), SD_BUS_NO_RESULT,
                                 bus_pod_method_kill_exec, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("AttachApp", SD_BUS_ARGS("s", app, "t", flags), SD_BUS_RESULT("h", stdin_fd),
+                                bus_pod_method_attach_app, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
 };
 

@@ -86,7 +86,18 @@ typedef struct Daemon {
         size_t n_teardowns;
         struct QueuedCall **queued;
         size_t n_queued;
+        /* Write ends of the attachable stdins of running apps (daemon-attach.c). */
+        struct AppStdinEntry **app_stdins;
+        size_t n_app_stdins;
 } Daemon;
+
+/* Attachable stdins (daemon-attach.c): the PodRuntime hook that makes an
+ * app's pipe, the write ends systemd kept for us across a restart, and
+ * Pod.AttachApp. */
+int daemon_app_stdin_open(void *userdata, const Pod *p, const App *a, int *ret_fd);
+void daemon_app_stdins_restore(Daemon *d);
+void daemon_app_stdins_free(Daemon *d);
+int bus_pod_method_attach_app(sd_bus_message *m, void *userdata, sd_bus_error *error);
 
 /* Stops pod p without waiting (daemon-stop.c): call, if not NULL, is
  * answered when the stop has ended (or failed), and with remove the pod is

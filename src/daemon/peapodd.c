@@ -199,6 +199,7 @@ static void daemon_done(Daemon *d) {
         daemon_starts_free(d);
         daemon_teardowns_free(d);
         daemon_queue_free(d);
+        daemon_app_stdins_free(d);
         strv_free(d->exec_units);
         strv_free(d->exec_pods);
         image_info_done(&d->image_cache);
@@ -223,6 +224,8 @@ static int daemon_setup_state(Daemon *d) {
         d->runtime.stage1_dir = arg_stage1_dir;
         d->runtime.cni_conf_dir = arg_cni_config_dir;
         d->runtime.cni_plugin_dirs = arg_cni_plugin_dirs;
+        d->runtime.app_stdin_open = daemon_app_stdin_open;
+        d->runtime.app_stdin_userdata = d;
         if (asprintf(&d->images_dir, "%s/images", arg_state_dir) < 0)
                 return log_oom();
         if (asprintf(&pods_dir, "%s/pods", arg_state_dir) < 0)
@@ -320,6 +323,7 @@ int main(int argc, char *argv[]) {
                 return EXIT_FAILURE;
         if (daemon_connect(&d) < 0)
                 return EXIT_FAILURE;
+        daemon_app_stdins_restore(&d);
 
         /* Learn what happens to our units before looking at them, so that no
          * change between the look and the subscription is missed. */

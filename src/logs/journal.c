@@ -215,7 +215,13 @@ int pod_journal_seek_tail_lines(PodJournal *j, uint64_t n) {
                 /* Stand on the last entry so that reading continues with the
                  * first one written after now. */
                 r = sd_journal_previous(j->journal);
-                return r < 0 ? r : 0;
+                if (r < 0)
+                        return r;
+                /* None yet: from the tail, sd-journal would skip the first
+                 * one to come; from the head, it is the first returned. */
+                if (r == 0 && j->until_usec == UINT64_MAX)
+                        return sd_journal_seek_head(j->journal);
+                return 0;
         }
         r = sd_journal_previous_skip(j->journal, n);
         if (r < 0)

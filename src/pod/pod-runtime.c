@@ -572,6 +572,8 @@ int app_unit_message(PodRuntime *rt, sd_bus *bus, const Pod *p, const App *a, co
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         _cleanup_free_ char *unit = NULL, *helper = NULL, *rootfs = NULL, *desc = NULL, *args_file = NULL;
         _cleanup_strv_free_ char **argv = NULL;
+        _cleanup_close_ int attach_fd = -EBADF;
+        AppStdin attach_in;
         char *arg;
         int r;
 
@@ -581,6 +583,14 @@ int app_unit_message(PodRuntime *rt, sd_bus *bus, const Pod *p, const App *a, co
         r = app_check_pins(rt, p, a, err);
         if (r < 0)
                 return r;
+        /* The caller's stdin (StartPodWithStdin) wins over an attachable one. */
+        if (!in && (a->stdin_open || a->tty) && rt->app_stdin_open) {
+                r = rt->app_stdin_open(rt->app_stdin_userdata, p, a, &attach_fd);
+                if (r < 0)
+                        return peapod_error_set(err, r, "Failed to make the stdin of app %s: %s", a->name, strerror(-r));
+                attach_in = (AppStdin) { .fd = attach_fd, .tty = a->tty, .tty_log = a->tty };
+                in = &attach_in;
+        }
         if (asprintf(&helper, "%s/%s/peapod-stage1-app", rt->stage1_dir, pod_stage1(p)) < 0 ||
             app_dir(rt, p, a, "rootfs", &rootfs) < 0 || app_dir(rt, p, a, "stage1-args", &args_file) < 0 ||
             asprintf(&desc, "App %s of pod %s", a->name, p->name) < 0)
@@ -616,7 +626,7 @@ int app_unit_message(PodRuntime *rt, sd_bus *bus, const Pod *p, const App *a, co
                 if (r >= 0)
                         r = asprintf(&arg, "--env=%s", e) < 0 ? -ENOMEM : strv_consume(&argv, arg);
         if (r >= 0 && in && in->tty)
-                r = strv_extend(&argv, "--tty");
+                r = strv_extend(&argv, in->tty_log ? "--tty-log" : "--tty");
         if (r >= 0)
                 r = strv_extend(&argv, "--");
         FOREACH_STRV(e, a->exec)

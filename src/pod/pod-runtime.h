@@ -18,6 +18,16 @@ typedef struct PodRuntime {
         const char *run_dir;         /* NULL = PEAPOD_RUNTIME_DIR; netns bind mounts below it */
         const char *cni_conf_dir;    /* NULL = CNI_DEFAULT_CONF_DIR */
         char **cni_plugin_dirs;      /* NULL = CNI_DEFAULT_PLUGIN_DIR */
+        /* An app created with Stdin (App.stdin_open) reads the read end of
+         * a pipe whose write end the caller keeps for attachers (peapodd's
+         * daemon-attach.c): called while the app's unit is built, returns
+         * that read end in ret_fd (the caller of the hook closes it once
+         * the unit has its copy). For an app with Tty it returns instead a
+         * unix socket over which the app's helper sends the master of the
+         * app's terminal (AppStdin.tty_log). NULL: such an app gets
+         * /dev/null. */
+        int (*app_stdin_open)(void *userdata, const Pod *p, const App *a, int *ret_fd);
+        void *app_stdin_userdata;
 } PodRuntime;
 
 /* created -> preparing -> running; an exited pod starts again the same
@@ -36,6 +46,9 @@ int pod_start(PodRuntime *rt, Pod *p, PeapodError *err);
 typedef struct AppStdin {
         int fd;
         bool tty;
+        /* With tty: the helper also copies the terminal's output to the
+         * journal (--tty-log); the caller only writes and resizes. */
+        bool tty_log;
 } AppStdin;
 
 /* pod_start() in steps, for a caller that runs the network, the scope,

@@ -213,6 +213,11 @@ static int app_set_isolation(App *a, const AppSpec *s, const char *image_user, P
         if (!a->seccomp)
                 return -ENOMEM;
         a->readonly_rootfs = s->readonly_rootfs;
+        if (s->stdin_once && !s->stdin_open)
+                return peapod_error_set(err, -EINVAL, "StdinOnce needs Stdin");
+        a->stdin_open = s->stdin_open;
+        a->stdin_once = s->stdin_once;
+        a->tty = s->tty;
         a->pid_namespace = s->pid_namespace ? pid_namespace_from_string(s->pid_namespace) : PID_NAMESPACE_POD;
         if (a->pid_namespace < 0)
                 return peapod_error_set(err, -EINVAL, "Invalid PID namespace '%s' (pod or app)", s->pid_namespace);
@@ -638,6 +643,11 @@ static int app_isolation_to_json(const App *a, json_object *j) {
         json_object_object_add(o, "no_new_privileges", json_object_new_boolean(a->no_new_privs));
         json_object_object_add(o, "seccomp", json_object_new_string(a->seccomp ?: "default"));
         json_object_object_add(o, "readonly_rootfs", json_object_new_boolean(a->readonly_rootfs));
+        if (a->stdin_open || a->tty) {
+                json_object_object_add(o, "stdin", json_object_new_boolean(a->stdin_open));
+                json_object_object_add(o, "stdin_once", json_object_new_boolean(a->stdin_once));
+                json_object_object_add(o, "tty", json_object_new_boolean(a->tty));
+        }
         json_object_object_add(o, "pid_namespace", json_object_new_string(pid_namespace_to_string(a->pid_namespace)));
         json_object_object_add(o, "restart", json_object_new_string(app_restart_to_string(a->restart)));
         json_object_object_add(o, "cpu_quota_usec", json_object_new_uint64(a->cpu_quota_usec));
@@ -696,6 +706,12 @@ static int app_isolation_from_json(App *a, json_object *j) {
         a->pid_namespace = pid_namespace_from_string(str);
         if (a->pid_namespace < 0)
                 return -EBADMSG;
+        /* A pod.json from before attachable stdins: none. */
+        if (json_object_object_get_ex(o, "stdin", NULL) &&
+            ((r = json_get_bool(o, "stdin", &a->stdin_open)) < 0 ||
+             (r = json_get_bool(o, "stdin_once", &a->stdin_once)) < 0 ||
+             (r = json_get_bool(o, "tty", &a->tty)) < 0))
+                return r;
         /* A pod.json from before restart policies: "no". */
         r = json_get_string_opt(o, "restart", &str);
         if (r < 0)

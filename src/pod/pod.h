@@ -91,6 +91,15 @@ typedef struct App {
         bool oom_killed;       /* its unit's Result was oom-kill (the kernel's OOM killer, in its cgroup) */
         uint64_t started_usec, exited_usec;
         char **annotations;    /* the clients' string map (pairs); NULL = none */
+        /* The app reads a stdin that peapodd keeps open for attachers
+         * (Pod.AttachApp); with stdin_once it is closed when the first
+         * attacher leaves. */
+        bool stdin_open;
+        bool stdin_once;
+        /* The app's stdio is a terminal made inside the pod, whose master
+         * peapodd keeps for attachers; its output goes to the journal as
+         * stdout (peapod-stage1-app --tty-log). */
+        bool tty;
 } App;
 
 typedef struct Pod {
@@ -143,6 +152,7 @@ typedef struct AppSpec {
          * app. */
         const Volume *volumes;
         size_t n_volumes;
+        bool stdin_open, stdin_once, tty;       /* see App */
 } AppSpec;
 
 /* Validate everything and build a pod in state "created" (nothing touches

@@ -12,9 +12,10 @@
 #include <linux/magic.h>
 #include <linux/openat2.h>
 #include <sys/mount.h>
-#include <sys/statfs.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -490,7 +491,7 @@ static void reset_signals(void) {
         (void) sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
-static _noreturn_ void child_main(const AppArgs *a, MachineRoot *machine, int out_fd, int err_fd) {
+static _noreturn_ void child_main(const AppArgs *a, MachineRoot *machine, int out_fd, int err_fd, int keep_fd) {
         _cleanup_(credentials_done) Credentials creds = {};
         _cleanup_close_ int saved_stderr = -EBADF;
         int r;
@@ -505,7 +506,7 @@ static _noreturn_ void child_main(const AppArgs *a, MachineRoot *machine, int ou
         if (machine)
                 machine_root_done(machine);
         /* From here on our complaints appear on the app's terminal. */
-        if (a->tty && stage1_pty_for_app() < 0)
+        if (a->tty && stage1_pty_for_app(keep_fd) < 0)
                 _exit(STAGE1_APP_EXIT_SETUP);
         if (stage1_security_resolve(&a->sec, &creds) < 0)
                 _exit(STAGE1_APP_EXIT_SETUP);
@@ -562,11 +563,32 @@ static _noreturn_ void child_main(const AppArgs *a, MachineRoot *machine, int ou
 
 static bool pid_ns_for_children_changed;
 
+/* Slave, not private: unmounts on the host still reach this copy (a
+ * volume's pin at the pod's end), while nothing we mount, the app's
+ * overlay first, leaks back. */
+static int own_mount_namespace(void) {
+        if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+                return log_error_errno(errno, "Failed to make a mount namespace: %m");
+        return 0;
+}
+
+/* Blocked before fork() so that nothing sent in between is lost;
+ * SIGCHLD's default is "ignore", but a blocked one still queues. */
+static void block_signals(sigset_t *mask) {
+        (void) signal(SIGCHLD, SIG_DFL);
+        sigemptyset(mask);
+        for (size_t i = 0; i < ELEMENTSOF(forwarded_signals); i++)
+                sigaddset(mask, forwarded_signals[i]);
+        sigaddset(mask, SIGCHLD);
+        (void) sigprocmask(SIG_BLOCK, mask, NULL);
+}
+
 static int run(int argc, char *argv[]) {
         _cleanup_(app_args_done) AppArgs args = {};
         _cleanup_(pod_done) Pod pod = { .ns_fd = { -EBADF, -EBADF, -EBADF, -EBADF } };
         _cleanup_(machine_root_done) MachineRoot machine = MACHINE_ROOT_NULL;
-        _cleanup_close_ int out_fd = -EBADF, err_fd = -EBADF;
+        _cleanup_close_ int out_fd = -EBADF, err_fd = -EBADF, stdout_fd = -EBADF;
+        _cleanup_close_pair_ int keep[2] = { -EBADF, -EBADF };
         sigset_t mask;
         pid_t child;
         int r, status = 0;
@@ -584,46 +606,48 @@ static int run(int argc, char *argv[]) {
                 return STAGE1_APP_EXIT_SETUP;
 
         /* With --tty the app writes to its terminal, which the caller
-         * relays. */
-        if (!args.tty && stage1_open_journal_streams(args.app_name ?: args.app_id, &out_fd, &err_fd) < 0)
+         * relays; with --tty-log we copy it to the stdout stream. */
+        if ((!args.tty || args.tty_log) &&
+            stage1_open_journal_streams(args.app_name ?: args.app_id, &out_fd, &err_fd) < 0)
                 return STAGE1_APP_EXIT_SETUP;
+        if (args.tty_log && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, keep) < 0) {
+                log_error_errno(errno, "Failed to make a socket pair: %m");
+                return STAGE1_APP_EXIT_SETUP;
+        }
 
         if (pod_join(&pod, args.private_pid_ns) < 0)
                 return STAGE1_APP_EXIT_SETUP;
         pid_ns_for_children_changed = true;
         pod_done(&pod);
 
-        /* Slave, not private: unmounts on the host still reach this copy
-         * (a volume's pin at the pod's end), while nothing we mount, the
-         * app's overlay first, leaks back. */
-        if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0) {
-                log_error_errno(errno, "Failed to make a mount namespace: %m");
+        if (own_mount_namespace() < 0)
                 return STAGE1_APP_EXIT_SETUP;
-        }
-
-        /* Blocked before fork() so that nothing sent in between is lost;
-         * SIGCHLD's default is "ignore", but a blocked one still queues. */
-        (void) signal(SIGCHLD, SIG_DFL);
-        sigemptyset(&mask);
-        for (size_t i = 0; i < ELEMENTSOF(forwarded_signals); i++)
-                sigaddset(&mask, forwarded_signals[i]);
-        sigaddset(&mask, SIGCHLD);
-        (void) sigprocmask(SIG_BLOCK, &mask, NULL);
+        block_signals(&mask);
 
         child = fork();
         if (child < 0) {
                 log_error_errno(errno, "Failed to fork into the pod: %m");
                 return STAGE1_APP_EXIT_SETUP;
         }
-        if (child == 0)
-                child_main(&args, args.machine_root ? &machine : NULL, out_fd, err_fd);
+        if (child == 0) {
+                keep[0] = safe_close(keep[0]);
+                /* The terminal is the app's stdio; the streams are ours. */
+                child_main(&args, args.machine_root ? &machine : NULL, args.tty ? -EBADF : out_fd,
+                           args.tty ? -EBADF : err_fd, keep[1]);
+        }
+        keep[1] = safe_close(keep[1]);
 
         /* The app holds the streams now; our copies would only keep them
          * open after it is gone. */
+        /* Only --tty-log keeps the stdout stream, to copy the terminal to. */
+        stdout_fd = args.tty_log ? TAKE_FD(out_fd) : -EBADF;
         out_fd = safe_close(out_fd);
         err_fd = safe_close(err_fd);
 
-        r = stage1_wait_child_status(child, &mask, &status);
+        if (args.tty_log)
+                r = stage1_wait_child_relay(child, &mask, keep[0], stdout_fd, &status);
+        else
+                r = stage1_wait_child_status(child, &mask, &status);
         /* The app is gone: so is what copy-to and copy-from see of it,
          * before a restart mounts its overlay again. We leave our own
          * mount namespace for PID 1's to do it, on our way out. If we are

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 
 #include "fs-util.h"
 #include "log.h"
@@ -144,7 +145,7 @@ static bool env_has_home(char * const *env) {
         return false;
 }
 
-static _noreturn_ void child_main(const AppArgs *a, int out_fd, int err_fd) {
+static _noreturn_ void child_main(const AppArgs *a, int out_fd, int err_fd, int keep_fd) {
         _cleanup_(credentials_done) Credentials creds = {};
         int r;
 
@@ -152,7 +153,7 @@ static _noreturn_ void child_main(const AppArgs *a, int out_fd, int err_fd) {
         if (setup_root(a) < 0 || enter_workdir(a->workdir ?: "/") < 0)
                 _exit(STAGE1_APP_EXIT_SETUP);
         /* A pty of the host's /dev/pts, which fly apps see anyway. */
-        if (a->tty && stage1_pty_for_app() < 0)
+        if (a->tty && stage1_pty_for_app(keep_fd) < 0)
                 _exit(STAGE1_APP_EXIT_SETUP);
         /* Inside the chroot: the image's own files, never NSS. */
         if (stage1_security_resolve(&a->sec, &creds) < 0)
@@ -193,7 +194,8 @@ static _noreturn_ void child_main(const AppArgs *a, int out_fd, int err_fd) {
 
 int main(int argc, char *argv[]) {
         _cleanup_(app_args_done) AppArgs args = {};
-        _cleanup_close_ int out_fd = -EBADF, err_fd = -EBADF;
+        _cleanup_close_ int out_fd = -EBADF, err_fd = -EBADF, stdout_fd = -EBADF;
+        _cleanup_close_pair_ int keep[2] = { -EBADF, -EBADF };
         sigset_t mask;
         pid_t child;
         int r;
@@ -220,8 +222,13 @@ int main(int argc, char *argv[]) {
         if (leader_check(args.leader, args.scope) < 0)
                 return STAGE1_APP_EXIT_SETUP;
         /* With --tty the app writes to its terminal, as in default. */
-        if (!args.tty && stage1_open_journal_streams(args.app_name ?: args.app_id, &out_fd, &err_fd) < 0)
+        if ((!args.tty || args.tty_log) &&
+            stage1_open_journal_streams(args.app_name ?: args.app_id, &out_fd, &err_fd) < 0)
                 return STAGE1_APP_EXIT_SETUP;
+        if (args.tty_log && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, keep) < 0) {
+                log_error_errno(errno, "Failed to make a socket pair: %m");
+                return STAGE1_APP_EXIT_SETUP;
+        }
 
         (void) signal(SIGCHLD, SIG_DFL);
         sigemptyset(&mask);
@@ -235,11 +242,23 @@ int main(int argc, char *argv[]) {
                 log_error_errno(errno, "Failed to fork the app: %m");
                 return STAGE1_APP_EXIT_SETUP;
         }
-        if (child == 0)
-                child_main(&args, out_fd, err_fd);
+        if (child == 0) {
+                keep[0] = safe_close(keep[0]);
+                /* The terminal is the app's stdio; the streams are ours. */
+                child_main(&args, args.tty ? -EBADF : out_fd, args.tty ? -EBADF : err_fd, keep[1]);
+        }
+        keep[1] = safe_close(keep[1]);
+        /* Only --tty-log keeps the stdout stream, to copy the terminal to. */
+        stdout_fd = args.tty_log ? TAKE_FD(out_fd) : -EBADF;
         out_fd = safe_close(out_fd);
         err_fd = safe_close(err_fd);
 
+        if (args.tty_log) {
+                int status;
+
+                r = stage1_wait_child_relay(child, &mask, keep[0], stdout_fd, &status);
+                return r < 0 ? STAGE1_APP_EXIT_SETUP : stage1_mirror_status(status);
+        }
         r = stage1_wait_child(child, &mask);
         return r < 0 ? STAGE1_APP_EXIT_SETUP : r;
 }

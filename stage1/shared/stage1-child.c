@@ -2,7 +2,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/ioctl.h>
+#include <sys/signalfd.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -73,8 +75,7 @@ int stage1_take_tty(void) {
         return 0;
 }
 
-int stage1_pty_for_app(void) {
-        _cleanup_close_ int master = -EBADF, slave = -EBADF;
+static int send_fd(int sock, int fd) {
         union {
                 struct cmsghdr h;
                 char buf[CMSG_SPACE(sizeof(int))];
@@ -82,8 +83,19 @@ int stage1_pty_for_app(void) {
         char byte = 0;
         struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
         struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control, .msg_controllen = sizeof(control) };
-        struct cmsghdr *c;
-        int unlock = 0;
+        struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(c), &fd, sizeof(int));
+        return sendmsg(sock, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
+}
+
+int stage1_pty_for_app(int keep_fd) {
+        _cleanup_close_ int master = -EBADF, slave = -EBADF;
+        int unlock = 0, r;
+        char byte;
         ssize_t n;
 
         /* The devpts instance mounted for this app (default), or the
@@ -98,13 +110,18 @@ int stage1_pty_for_app(void) {
         if (slave < 0)
                 return log_error_errno(errno, "Failed to open the pty: %m");
 
-        c = CMSG_FIRSTHDR(&mh);
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(sizeof(int));
-        memcpy(CMSG_DATA(c), &master, sizeof(int));
-        if (sendmsg(STDIN_FILENO, &mh, MSG_NOSIGNAL) < 0)
-                return log_error_errno(errno, "Failed to pass the terminal to the caller: %m");
+        /* --tty-log: our parent copies what the terminal shows to the
+         * journal; it gets the master first, so that nothing the app
+         * writes is missed. Our end of that socket goes at once. */
+        if (keep_fd >= 0) {
+                r = send_fd(keep_fd, master);
+                safe_close(keep_fd);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to pass the terminal to our parent: %m");
+        }
+        r = send_fd(STDIN_FILENO, master);
+        if (r < 0)
+                return log_error_errno(r, "Failed to pass the terminal to the caller: %m");
         master = safe_close(master);
         /* The caller sets the size before it answers, so the app never
          * sees an unset one; its end closed (it is gone) will do too. */
@@ -119,4 +136,118 @@ int stage1_pty_for_app(void) {
         if (dup2(slave, STDIN_FILENO) < 0 || dup2(slave, STDOUT_FILENO) < 0 || dup2(slave, STDERR_FILENO) < 0)
                 return log_error_errno(errno, "Failed to make the pty our stdio: %m");
         return 0;
+}
+
+/* The master from our child (stage1_pty_for_app()'s keep_fd): -EBADF when
+ * it ended without sending one. Only a pty master is taken. */
+static int recv_master(int sock) {
+        union {
+                struct cmsghdr h;
+                char buf[CMSG_SPACE(sizeof(int))];
+        } control = {};
+        char byte;
+        struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control, .msg_controllen = sizeof(control) };
+        struct cmsghdr *c;
+        unsigned ptn;
+        int fd = -EBADF;
+
+        if (recvmsg(sock, &mh, MSG_CMSG_CLOEXEC) <= 0)
+                return -EBADF;
+        for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+                if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len == CMSG_LEN(sizeof(int)))
+                        memcpy(&fd, CMSG_DATA(c), sizeof(int));
+        if (fd >= 0 && ioctl(fd, TIOCGPTN, &ptn) < 0)
+                fd = safe_close(fd);
+        return fd;
+}
+
+static int write_all(int fd, const char *p, size_t n) {
+        while (n > 0) {
+                ssize_t k = write(fd, p, n);
+
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0)
+                        return -errno;
+                p += k;
+                n -= k;
+        }
+        return 0;
+}
+
+/* What the master holds, to out; false once it has nothing more to give
+ * (EOF or EIO: every slave closed). */
+static bool relay_some(int master, int out) {
+        char buf[16 * 1024];
+
+        for (;;) {
+                ssize_t n = read(master, buf, sizeof(buf));
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0 && errno == EAGAIN)
+                        return true;
+                if (n <= 0)
+                        return false;
+                /* A journal stream that fails loses the output, not the app. */
+                (void) write_all(out, buf, n);
+                if ((size_t) n < sizeof(buf))
+                        return true;
+        }
+}
+
+int stage1_wait_child_relay(pid_t child, const sigset_t *mask, int keep_sock, int out, int *ret_status) {
+        _cleanup_close_ int sfd = -EBADF, master = -EBADF;
+        int sock = keep_sock;
+
+        sfd = signalfd(-1, mask, SFD_CLOEXEC);
+        if (sfd < 0)
+                return log_error_errno(errno, "Failed to watch signals: %m");
+        for (;;) {
+                struct pollfd p[3] = {
+                        { .fd = sfd, .events = POLLIN },
+                        { .fd = sock, .events = POLLIN },
+                        { .fd = master, .events = POLLIN },
+                };
+                struct signalfd_siginfo si;
+                int status;
+                pid_t pid;
+
+                if (poll(p, 3, -1) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return log_error_errno(errno, "Failed to wait: %m");
+                }
+                if (p[1].revents) {
+                        master = recv_master(sock);
+                        /* Shared with whoever attaches (peapodd hands it
+                         * out): never wait on it. */
+                        if (master >= 0)
+                                (void) fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK);
+                        sock = -1;
+                }
+                if (p[2].revents && !relay_some(master, out))
+                        master = safe_close(master);
+                if (!(p[0].revents & POLLIN))
+                        continue;
+                if (read(sfd, &si, sizeof(si)) != sizeof(si))
+                        continue;
+                if ((int) si.ssi_signo != SIGCHLD) {
+                        (void) kill(child, si.ssi_signo);
+                        continue;
+                }
+                pid = waitpid(child, &status, WNOHANG);
+                if (pid < 0)
+                        return log_error_errno(errno, "Failed to wait for the command: %m");
+                if (pid == 0)
+                        continue;
+                /* The app is gone: what its terminal still holds. */
+                if (master >= 0)
+                        (void) relay_some(master, out);
+                if (WIFEXITED(status) || WIFSIGNALED(status)) {
+                        *ret_status = status;
+                        return 0;
+                }
+        }
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <signal.h>
+#include <stdbool.h>
 #include <sys/types.h>
 
 #include "macro.h"
@@ -43,4 +44,14 @@ int stage1_take_tty(void);
  * size) or closed its end, the slave as stdin, stdout, stderr and the
  * controlling terminal of a new session. Nothing of the caller's but that
  * socket is ever in the pod, and the socket is gone at the exec. */
-int stage1_pty_for_app(void);
+int stage1_pty_for_app(int keep_fd);
+
+/* --tty-log of peapod-stage1-app, in the parent: stage1_wait_child()
+ * while copying what the app's terminal shows to out (the app's stdout
+ * journal stream), the caller of the unit holding the master only to
+ * write to and resize it. The master comes from the child over keep_sock
+ * (stage1_pty_for_app()'s keep_fd); when the child is gone, what the
+ * master still holds is copied; its wait status is returned for
+ * stage1_mirror_status(), as by stage1_wait_child_status(). The master is
+ * taken only if it is a pty master, and only read. */
+int stage1_wait_child_relay(pid_t child, const sigset_t *mask, int keep_sock, int out, int *ret_status);

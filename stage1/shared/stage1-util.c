@@ -189,6 +189,7 @@ static void app_help(void) {
                "                     and send its master over stdin, a unix socket\n"
                "     --machine-root  Make the app's root what machinectl copy-to/copy-from see\n"
                "                     (default flavour; the others ignore it)\n"
+               "     --tty-log       --tty, and copy what the terminal shows to the journal\n"
                STAGE1_SECURITY_HELP,
                program_invocation_short_name, STAGE1_CONTRACT_VERSION);
 }
@@ -247,7 +248,7 @@ void app_args_done(AppArgs *a) {
 int app_args_parse(int argc, char *argv[], AppArgs *ret) {
         enum {
                 ARG_LEADER = 0x100, ARG_SCOPE, ARG_ROOTFS, ARG_APP_ID, ARG_APP_NAME, ARG_WORKDIR, ARG_ENV,
-                ARG_READONLY_ROOTFS, ARG_PID_NAMESPACE, ARG_BIND, ARG_ETC_DIR, ARG_TTY, ARG_LOWER, ARG_UPPER, ARG_WORK,
+                ARG_READONLY_ROOTFS, ARG_PID_NAMESPACE, ARG_BIND, ARG_ETC_DIR, ARG_TTY, ARG_TTY_LOG, ARG_LOWER, ARG_UPPER, ARG_WORK,
                 ARG_MACHINE_ROOT,
         };
         static const struct option options[] = {
@@ -264,6 +265,7 @@ int app_args_parse(int argc, char *argv[], AppArgs *ret) {
                 { "bind",            required_argument, NULL, ARG_BIND            },
                 { "etc-dir",         required_argument, NULL, ARG_ETC_DIR         },
                 { "tty",             no_argument,       NULL, ARG_TTY             },
+                { "tty-log",         no_argument,       NULL, ARG_TTY_LOG         },
                 { "lower",           required_argument, NULL, ARG_LOWER           },
                 { "upper",           required_argument, NULL, ARG_UPPER           },
                 { "work",            required_argument, NULL, ARG_WORK            },
@@ -361,6 +363,9 @@ int app_args_parse(int argc, char *argv[], AppArgs *ret) {
                 case ARG_MACHINE_ROOT:
                         a.machine_root = true;
                         break;
+                case ARG_TTY_LOG:
+                        a.tty = a.tty_log = true;
+                        break;
                 case ARG_PID_NAMESPACE:
                         if (streq(optarg, "pod"))
                                 a.private_pid_ns = false;
@@ -398,7 +403,7 @@ int app_args_parse(int argc, char *argv[], AppArgs *ret) {
          * unit has stopped): a restart (Restart=) gets /dev/null, and the
          * app then runs as without --tty, into the journal. */
         if (a.tty && (fstat(STDIN_FILENO, &st) < 0 || !S_ISSOCK(st.st_mode)))
-                a.tty = false;
+                a.tty = a.tty_log = false;
 
         a.cmd = argv + optind;
         a.env = TAKE_PTR(env);

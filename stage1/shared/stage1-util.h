@@ -93,6 +93,7 @@ typedef struct AppArgs {
         const char *etc_dir; /* hosts, resolv.conf, hostname for the app's /etc; NULL = none */
         bool tty;            /* stdin is a pty made for the app: stdout, stderr, controlling terminal */
         bool machine_root;   /* the root machined's copy-to/copy-from see (default flavour) */
+        bool tty_log;        /* --tty-log: --tty, and the terminal's output copied to the journal by us */
         char **env;  /* owned copies, "K=V" */
         char **cmd;  /* points into argv */
 } AppArgs;

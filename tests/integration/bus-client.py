@@ -244,6 +244,10 @@ expect_error('org.peapod1.Error.NoSuchApp', pod_of(other).SetAppResources, 'nope
 # KillExec signals only an exec of this pod that runs: never any unit by name.
 expect_error('org.peapod1.Error.BadState', pod_of(other).KillExec, 'dbus.service', dbus.Int32(9))
 expect_error('org.freedesktop.DBus.Error.InvalidArgs', pod_of(other).KillExec, 'x', dbus.Int32(0))
+# AttachApp: only an app created with Stdin has a stdin to hand out.
+expect_error('org.peapod1.Error.BadState', pod_of(other).AttachApp, 'app', dbus.UInt64(0))
+expect_error('org.peapod1.Error.NoSuchApp', pod_of(other).AttachApp, 'nope', dbus.UInt64(0))
+expect_error('org.freedesktop.DBus.Error.InvalidArgs', pod_of(other).AttachApp, 'app', dbus.UInt64(1))
 expect_error('org.freedesktop.DBus.Error.InvalidArgs', manager.GarbageCollect, dbus.UInt64(0), dbus.UInt64(7))
 expect_error('org.freedesktop.DBus.Error.InvalidArgs', manager.PullImage, 'busybox', dbus.UInt64(99))
 # PullImageWithAuth: an unknown key, a username without a password.

@@ -7,7 +7,8 @@
 # own SPDY client: zlib with the SPDY/3 dictionary, one stream per channel), a command killed when its client vanishes,
 # port-forward to an httpd that listens on the pod's own loopback (once and
 # 25 at once over WebSocket; once and 50 connections in one session over
-# SPDY); abuse (bad, reused and expired tokens, garbage frames,
+# SPDY), and 100 half-closed connections at once to a server on the host's
+# loopback through a pod on the host's network; abuse (bad, reused and expired tokens, garbage frames,
 # oversized requests, stuck clients next to served ones). Afterwards
 # peapod-cri holds as many fds as before and no exec unit is left.
 . "$(dirname "$0")/lib.sh"
@@ -17,8 +18,10 @@ STREAMT="$(dirname "$(realpath "$0")")/../cri/streamt.py"
 python3 -c 'import websocket' 2>/dev/null || fail "python3-websocket is missing (tools/install-deps)"
 T=$(mktemp -d)
 PID=""
+SERVER=""
 cleanup() {
         [ -z "$PID" ] || kill "$PID" 2>/dev/null || true
+        [ -z "$SERVER" ] || kill "$SERVER" 2>/dev/null || true
         cleanup_pods
         rm -rf "$T"
 }
@@ -65,6 +68,28 @@ if wget -q -T 2 -O - http://127.0.0.1:8080/ 2>/dev/null | grep -q hello-pf; then
 fi
 "$STREAMT" "$T/cri.sock" portforward "$pod" 8080 || fail "port-forward checks failed: $(tail -5 "$T/log")"
 "$STREAMT" "$T/cri.sock" spdy-portforward "$pod" 8080 || fail "SPDY port-forward checks failed: $(tail -5 "$T/log")"
+# A pod on the host's network: port-forward enters the host's namespace.
+# There a server with a listen backlog for 100 connections at once (busybox
+# httpd's is 9) takes 100 half-closed connections through one session.
+$PEAPOD run -d --net=host --name "$PFX-h" busybox -- sleep 100000 >/dev/null
+host_running() { [ "$(pod_state "$PFX-h")" = running ]; }
+wait_for 20 host_running || fail "host-network pod not running"
+python3 -c '
+import http.server, socketserver
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200); self.end_headers(); self.wfile.write(b"hello-host\n")
+    def log_message(self, *a):
+        pass
+class S(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    request_queue_size = 512
+    daemon_threads = True
+S(("127.0.0.1", 18081), H).serve_forever()
+' &
+SERVER=$!
+wait_for 10 sh -c 'wget -q -O - http://127.0.0.1:18081/ | grep -q hello-host' || fail "the host's test server does not answer"
+"$STREAMT" "$T/cri.sock" spdy-portforward-many "$(pod_id "$PFX-h")" 18081 100 ||
+        fail "100 half-closed port-forwards to a host-network pod: $(tail -5 "$T/log")"
 "$STREAMT" "$T/cri.sock" abuse "$cid" || fail "abuse checks failed: $(tail -5 "$T/log")"
 kill -0 "$PID" || fail "peapod-cri died: $(tail -5 "$T/log")"
 

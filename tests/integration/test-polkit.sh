@@ -77,6 +77,19 @@ assert_eq "" "$($PEAPOD trust list --format=json 2>/dev/null | jq -r '.[] | sele
 err=$(must_fail as podder $PEAPOD enter "$PFX-root" -- true)
 assert_contains "$err" "not authorized for org.peapod1.enter-pods" "enter refused"
 $PEAPOD enter "$PFX-root" -- true || fail "root cannot enter"
+# Attaching to an app's stdin is entering it too (checked before anything
+# about the app: busybox here has no stdin to hand out).
+# (python3-dbus: busctl shows any AccessDenied as "Access denied", without the action.)
+attach_app() {
+        python3 -c 'import dbus, sys
+pod = dbus.Interface(dbus.SystemBus().get_object("org.peapod1", sys.argv[1]), "org.peapod1.Pod")
+pod.AttachApp("busybox", dbus.UInt64(0))' "/org/peapod1/pod/$1"
+}
+pod=$(pod_id "$PFX-root")
+err=$(must_fail as podder bash -c "$(declare -f attach_app); attach_app $pod")
+assert_contains "$err" "not authorized for org.peapod1.enter-pods" "AttachApp refused"
+err=$(must_fail attach_app "$pod")
+assert_contains "$err" "without Stdin or Tty" "AttachApp of an app without stdin"
 
 say "a user without a rule may read and nothing else"
 as nopod $PEAPOD list | grep -q "$PFX-root" || fail "nopod cannot list"

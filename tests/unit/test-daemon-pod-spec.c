@@ -115,11 +115,12 @@ TEST(app_properties) {
         AppSpec spec;
         AppArgs aa;
 
-        ASSERT_OK(app(props(9, "Exec", "as", exec, "Environment", "as", env, "WorkingDirectory", "s", "/srv",
+        ASSERT_OK(app(props(12, "Exec", "as", exec, "Environment", "as", env, "WorkingDirectory", "s", "/srv",
                             "User", "s", "app:staff", "NoNewPrivileges", "b", 0, "ReadOnlyRootfs", "b", 1,
                             "MemoryMax", "t", (uint64_t) 1 << 20, "Mounts", "a(ss)", "data", "/data",
-                            "CapabilitiesRemove", "as", exec),
+                            "CapabilitiesRemove", "as", exec, "Stdin", "b", 1, "StdinOnce", "b", 1, "Tty", "b", 1),
                       &spec, &aa, &error));
+        ASSERT_TRUE(spec.stdin_open && spec.stdin_once && spec.tty);
         ASSERT_STREQ(spec.exec[1], "-c");
         ASSERT_STREQ(spec.env[0], "A=1");
         ASSERT_STREQ(spec.workdir, "/srv");

@@ -158,7 +158,7 @@ TEST(pod_isolation_and_volumes) {
                   .caps_retain = STRV_MAKE("CAP_NET_BIND_SERVICE"), .allow_new_privs = true,
                   .seccomp = "mode=remove,@default,ptrace", .readonly_rootfs = true, .pid_namespace = "app",
                   .cpu_quota_usec = 500000, .cpu_shares = 2048, .memory_max = 64 << 20, .tasks_max = 32,
-                  .mounts = mounts, .n_mounts = 1 },
+                  .mounts = mounts, .n_mounts = 1, .stdin_open = true, .stdin_once = true, .tty = true },
                 { .image = "busybox", .group = "50" },
         };
         Pod *p = NULL, *q = NULL;
@@ -181,6 +181,8 @@ TEST(pod_isolation_and_volumes) {
         ASSERT_TRUE(q->n_volumes == 3 && q->volumes[1].read_only && q->volumes[2].size == 1 << 20);
         ASSERT_STREQ(q->volumes[1].source, "/tmp");
         ASSERT_TRUE(q->apps[0].pid_namespace == PID_NAMESPACE_APP && q->apps[0].readonly_rootfs);
+        ASSERT_TRUE(q->apps[0].stdin_open && q->apps[0].stdin_once && !q->apps[1].stdin_open && !q->apps[1].stdin_once);
+        ASSERT_TRUE(q->apps[0].tty && !q->apps[1].tty);
         ASSERT_TRUE(q->apps[0].memory_max == 64 << 20 && q->apps[0].tasks_max == 32 && q->apps[0].cpu_shares == 2048);
         ASSERT_TRUE(q->apps[0].n_mounts == 1);
         ASSERT_STREQ(q->apps[0].mounts[0].target, "/srv/data");
@@ -216,6 +218,7 @@ TEST(pod_new_rejects_bad_isolation) {
                 { .image = "busybox", .supplementary_groups = STRV_MAKE("ok", "no,comma") },
                 { .image = "busybox", .mounts = escape, .n_mounts = 1 },
                 { .image = "busybox", .mounts = twice, .n_mounts = 2 },
+                { .image = "busybox", .stdin_once = true },
         };
         for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
                 PeapodError err = {};
