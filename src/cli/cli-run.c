@@ -58,17 +58,11 @@ static int append_app_isolation(sd_bus_message *m, const RunApp *app) {
         if (app->readonly_rootfs && (r = bus_append_property_b(m, "ReadOnlyRootfs", true)) < 0)
                 return r;
         if (app->n_mounts > 0) {
-                r = sd_bus_message_open_container(m, 'r', "sv");
-                if (r >= 0)
-                        r = sd_bus_message_append(m, "s", "Mounts");
-                if (r >= 0)
-                        r = sd_bus_message_open_container(m, 'v', "a(ss)");
-                if (r >= 0)
-                        r = sd_bus_message_open_container(m, 'a', "(ss)");
+                r = bus_open_array_property(m, "Mounts", "(ss)");
                 for (size_t i = 0; i < app->n_mounts && r >= 0; i++)
                         r = sd_bus_message_append(m, "(ss)", app->mounts[i].volume, app->mounts[i].target);
-                for (int k = 0; k < 3 && r >= 0; k++)
-                        r = sd_bus_message_close_container(m);
+                if (r >= 0)
+                        r = bus_close_array_property(m);
                 if (r < 0)
                         return r;
         }
@@ -81,18 +75,12 @@ int cli_append_volumes_property(sd_bus_message *m, const Volume *volumes, size_t
 
         if (n_volumes == 0)
                 return 0;
-        r = sd_bus_message_open_container(m, 'r', "sv");
-        if (r >= 0)
-                r = sd_bus_message_append(m, "s", "Volumes");
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'v', "a(sssbt)");
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'a', "(sssbt)");
+        r = bus_open_array_property(m, "Volumes", "(sssbt)");
         for (size_t i = 0; i < n_volumes && r >= 0; i++)
                 r = sd_bus_message_append(m, "(sssbt)", volumes[i].name, volume_kind_to_string(volumes[i].kind),
                                           strempty(volumes[i].source), volumes[i].read_only, volumes[i].size);
-        for (int k = 0; k < 3 && r >= 0; k++)
-                r = sd_bus_message_close_container(m);
+        if (r >= 0)
+                r = bus_close_array_property(m);
         return r;
 }
 
@@ -175,13 +163,7 @@ int cli_append_pod_properties(sd_bus_message *m, const RunArgs *a, bool keep_run
         if ((r = cli_append_volumes_property(m, a->volumes, a->n_volumes)) < 0)
                 return r;
         if (a->ports) {
-                r = sd_bus_message_open_container(m, 'r', "sv");
-                if (r >= 0)
-                        r = sd_bus_message_append(m, "s", "Ports");
-                if (r >= 0)
-                        r = sd_bus_message_open_container(m, 'v', "a(ssqq)");
-                if (r >= 0)
-                        r = sd_bus_message_open_container(m, 'a', "(ssqq)");
+                r = bus_open_array_property(m, "Ports", "(ssqq)");
                 FOREACH_STRV(s, a->ports) {
                         PodPort p = {};
 
@@ -192,8 +174,8 @@ int cli_append_pod_properties(sd_bus_message *m, const RunArgs *a, bool keep_run
                                 r = sd_bus_message_append(m, "(ssqq)", p.protocol, p.host_ip, p.host_port, p.pod_port);
                         pod_port_done(&p);
                 }
-                for (int k = 0; k < 3 && r >= 0; k++)
-                        r = sd_bus_message_close_container(m);
+                if (r >= 0)
+                        r = bus_close_array_property(m);
                 if (r < 0)
                         return r;
         }

@@ -14,6 +14,7 @@
 #include <json-c/json.h>
 
 #include "app-security.h"
+#include "bus-util.h"
 #include "capability-util.h"
 #include "cri-pod.h"
 #include "cri-seccomp.h"
@@ -301,21 +302,11 @@ static int container_app_name(const Runtime__V1__ContainerMetadata *md, char **r
 static int append_strn_property(sd_bus_message *m, const char *name, char **l, size_t n) {
         int r;
 
-        r = sd_bus_message_open_container(m, 'r', "sv");
-        if (r >= 0)
-                r = sd_bus_message_append(m, "s", name);
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'v', "as");
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'a', "s");
+        r = bus_open_array_property(m, name, "s");
         for (size_t i = 0; r >= 0 && i < n; i++)
                 r = sd_bus_message_append(m, "s", l[i]);
         if (r >= 0)
-                r = sd_bus_message_close_container(m);
-        if (r >= 0)
-                r = sd_bus_message_close_container(m);
-        if (r >= 0)
-                r = sd_bus_message_close_container(m);
+                r = bus_close_array_property(m);
         return r;
 }
 
@@ -587,13 +578,7 @@ static int append_container_properties(sd_bus_message *m, const Runtime__V1__Cre
                  * read-only is recursive. */
                 if (getrandom(&tag, sizeof(tag), 0) != sizeof(tag))
                         return -errno;
-                r = sd_bus_message_open_container(m, 'r', "sv");
-                if (r >= 0)
-                        r = sd_bus_message_append(m, "s", "Volumes");
-                if (r >= 0)
-                        r = sd_bus_message_open_container(m, 'v', "a(sssbt)");
-                if (r >= 0)
-                        r = sd_bus_message_open_container(m, 'a', "(sssbt)");
+                r = bus_open_array_property(m, "Volumes", "(sssbt)");
                 for (size_t i = 0; r >= 0 && i < c->n_mounts; i++) {
                         char name[64];
 
@@ -602,19 +587,9 @@ static int append_container_properties(sd_bus_message *m, const Runtime__V1__Cre
                                                   (int) c->mounts[i]->readonly, UINT64_C(0));
                 }
                 if (r >= 0)
-                        r = sd_bus_message_close_container(m);
+                        r = bus_close_array_property(m);
                 if (r >= 0)
-                        r = sd_bus_message_close_container(m);
-                if (r >= 0)
-                        r = sd_bus_message_close_container(m);
-                if (r >= 0)
-                        r = sd_bus_message_open_container(m, 'r', "sv");
-                if (r >= 0)
-                        r = sd_bus_message_append(m, "s", "Mounts");
-                if (r >= 0)
-                        r = sd_bus_message_open_container(m, 'v', "a(ss)");
-                if (r >= 0)
-                        r = sd_bus_message_open_container(m, 'a', "(ss)");
+                        r = bus_open_array_property(m, "Mounts", "(ss)");
                 for (size_t i = 0; r >= 0 && i < c->n_mounts; i++) {
                         char name[64];
 
@@ -622,11 +597,7 @@ static int append_container_properties(sd_bus_message *m, const Runtime__V1__Cre
                         r = sd_bus_message_append(m, "(ss)", name, c->mounts[i]->container_path);
                 }
                 if (r >= 0)
-                        r = sd_bus_message_close_container(m);
-                if (r >= 0)
-                        r = sd_bus_message_close_container(m);
-                if (r >= 0)
-                        r = sd_bus_message_close_container(m);
+                        r = bus_close_array_property(m);
                 if (r < 0)
                         return r;
         }

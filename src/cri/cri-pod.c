@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bus-util.h"
 #include "cri.h"
 #include "cri-pod.h"
 #include "json-util.h"
@@ -81,21 +82,11 @@ int cri_read_pairs(sd_bus_message *m, char ***ret) {
 int cri_append_annotations_property(sd_bus_message *m, char **pairs) {
         int r;
 
-        r = sd_bus_message_open_container(m, 'r', "sv");
-        if (r >= 0)
-                r = sd_bus_message_append(m, "s", "Annotations");
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'v', "a{ss}");
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'a', "{ss}");
+        r = bus_open_array_property(m, "Annotations", "{ss}");
         for (size_t i = 0; r >= 0 && pairs && pairs[i] && pairs[i + 1]; i += 2)
                 r = sd_bus_message_append(m, "{ss}", pairs[i], pairs[i + 1]);
         if (r >= 0)
-                r = sd_bus_message_close_container(m);
-        if (r >= 0)
-                r = sd_bus_message_close_container(m);
-        if (r >= 0)
-                r = sd_bus_message_close_container(m);
+                r = bus_close_array_property(m);
         return r;
 }
 

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "bus-util.h"
 #include "cri-pod.h"
 #include "log.h"
 #include "peapod-bus.h"
@@ -146,21 +147,11 @@ static int sandbox_annotations(const Runtime__V1__RunPodSandboxRequest *req, boo
 static int append_strn_property(sd_bus_message *m, const char *name, char **l, size_t n) {
         int r;
 
-        r = sd_bus_message_open_container(m, 'r', "sv");
-        if (r >= 0)
-                r = sd_bus_message_append(m, "s", name);
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'v', "as");
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'a', "s");
+        r = bus_open_array_property(m, name, "s");
         for (size_t i = 0; r >= 0 && i < n; i++)
                 r = sd_bus_message_append(m, "s", l[i]);
         if (r >= 0)
-                r = sd_bus_message_close_container(m);
-        if (r >= 0)
-                r = sd_bus_message_close_container(m);
-        if (r >= 0)
-                r = sd_bus_message_close_container(m);
+                r = bus_close_array_property(m);
         return r;
 }
 
@@ -191,13 +182,7 @@ static int append_sandbox_properties(sd_bus_message *m, const Runtime__V1__RunPo
                         if (r < 0)
                                 return r;
                 }
-                r = sd_bus_message_open_container(m, 'r', "sv");
-                if (r >= 0)
-                        r = sd_bus_message_append(m, "s", "Ports");
-                if (r >= 0)
-                        r = sd_bus_message_open_container(m, 'v', "a(ssqq)");
-                if (r >= 0)
-                        r = sd_bus_message_open_container(m, 'a', "(ssqq)");
+                r = bus_open_array_property(m, "Ports", "(ssqq)");
                 for (size_t i = 0; r >= 0 && i < c->n_port_mappings; i++) {
                         const Runtime__V1__PortMapping *p = c->port_mappings[i];
 
@@ -208,11 +193,7 @@ static int append_sandbox_properties(sd_bus_message *m, const Runtime__V1__RunPo
                                                   strempty(p->host_ip), (uint16_t) p->host_port, (uint16_t) p->container_port);
                 }
                 if (r >= 0)
-                        r = sd_bus_message_close_container(m);
-                if (r >= 0)
-                        r = sd_bus_message_close_container(m);
-                if (r >= 0)
-                        r = sd_bus_message_close_container(m);
+                        r = bus_close_array_property(m);
                 if (r < 0)
                         return r;
         }
@@ -236,21 +217,11 @@ static int append_sandbox_properties(sd_bus_message *m, const Runtime__V1__RunPo
          * the host's network, kernel.shm*, msg*, sem, fs.mqueue.*) and
          * refuses any other, naming it: INVALID_ARGUMENT. */
         if (c->linux && c->linux->n_sysctls > 0) {
-                r = sd_bus_message_open_container(m, 'r', "sv");
-                if (r >= 0)
-                        r = sd_bus_message_append(m, "s", "Sysctls");
-                if (r >= 0)
-                        r = sd_bus_message_open_container(m, 'v', "a{ss}");
-                if (r >= 0)
-                        r = sd_bus_message_open_container(m, 'a', "{ss}");
+                r = bus_open_array_property(m, "Sysctls", "{ss}");
                 for (size_t i = 0; r >= 0 && i < c->linux->n_sysctls; i++)
                         r = sd_bus_message_append(m, "{ss}", c->linux->sysctls[i]->key, c->linux->sysctls[i]->value);
                 if (r >= 0)
-                        r = sd_bus_message_close_container(m);
-                if (r >= 0)
-                        r = sd_bus_message_close_container(m);
-                if (r >= 0)
-                        r = sd_bus_message_close_container(m);
+                        r = bus_close_array_property(m);
                 if (r < 0)
                         return r;
         }

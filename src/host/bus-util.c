@@ -1,4 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <stdio.h>
+
 #include "bus-util.h"
 
 int bus_append_property_s(sd_bus_message *m, const char *name, const char *value) {
@@ -11,6 +14,33 @@ int bus_append_property_b(sd_bus_message *m, const char *name, int value) {
 
 int bus_append_property_t(sd_bus_message *m, const char *name, uint64_t value) {
         return sd_bus_message_append(m, "(sv)", name, "t", value);
+}
+
+int bus_open_array_property(sd_bus_message *m, const char *name, const char *element) {
+        char sig[64];
+        int r;
+
+        if ((size_t) snprintf(sig, sizeof(sig), "a%s", element) >= sizeof(sig))
+                return -EINVAL;
+        r = sd_bus_message_open_container(m, 'r', "sv");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", name);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'v', sig);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', element);
+        return r;
+}
+
+int bus_close_array_property(sd_bus_message *m) {
+        int r;
+
+        r = sd_bus_message_close_container(m);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        return r;
 }
 
 int bus_append_property_as(sd_bus_message *m, const char *name, char * const *l) {

@@ -11,6 +11,11 @@ int bus_append_property_s(sd_bus_message *m, const char *name, const char *value
 int bus_append_property_b(sd_bus_message *m, const char *name, int value);
 int bus_append_property_t(sd_bus_message *m, const char *name, uint64_t value);
 int bus_append_property_as(sd_bus_message *m, const char *name, char * const *l);
+/* A (sv) pair whose value is an array of element ("(ss)", "s", ...):
+ * opens the struct, the variant and the array, for the caller to append
+ * the elements; bus_close_array_property() closes the three. */
+int bus_open_array_property(sd_bus_message *m, const char *name, const char *element);
+int bus_close_array_property(sd_bus_message *m);
 /* ExecStart (a(sasb)) with one command: path and argv (argv[0] first),
  * failure not ignored. Only for arguments that systemd reads back the same
  * after daemon-reload: no "$" (expanded at exec), nothing a unit file would
