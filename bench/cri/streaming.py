@@ -1,0 +1,201 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# bench/cri/streaming.py: the CRI streaming servers of runtimes side by
+# side, one client (crit.py's gRPC calls, streamt.py's WebSocket session):
+#
+#   streaming.py [--rounds=N] [--pf-rounds=M] [--bytes=B] [--port=P]
+#                --pf-client=BENCH-CRI-PF NAME=SOCKET[@PID]...
+#
+# Each runtime gets a host-network sandbox with one busybox container whose
+# httpd serves a sparse file of B bytes (default 1 GiB) on 127.0.0.1:P+i
+# (sendfile from the page cache: the source is not what is measured).
+#   1. Exec round trip, N rounds (default 30, after one untimed) interleaved,
+#      the order swapped every round: from the gRPC Exec(["true"], stdout)
+#      over the WebSocket (`v4.channel.k8s.io`, which kubelet's streaming
+#      server in containerd and peapod-cri both speak) to the exit status on
+#      channel 3. Median and p90 in ms, the ratio of the first runtime's
+#      median to the others'.
+#   2. Port-forward throughput, M rounds (default 5) interleaved: PortForward
+#      for the port, then bench-cri-pf (a compiled WebSocket client) pulls the
+#      file through the URL; MiB/s median per runtime, the ratio, and with
+#      @PID the server's CPU seconds per GiB moved. Before them, the same
+#      pull straight from the httpd (host network: no forwarder) says what
+#      the source and the client manage alone.
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.realpath(__file__)), '..', '..', 'tests', 'cri'))
+import streamt  # noqa: E402
+from crit import call, channel, fail, pb  # noqa: E402
+
+IMAGE = 'localhost/busybox:latest'
+UID = 'bench-stream-%d' % os.getpid()
+
+
+def cpu_seconds(pid):
+    if not pid:
+        return 0.0
+    with open('/proc/%d/stat' % pid) as f:
+        fields = f.read().rsplit(')', 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+
+
+class Runtime:
+    def __init__(self, name, sock, pid, port):
+        self.name, self.sock, self.pid, self.port = name, sock, pid, port
+        self.ch = channel(sock)
+        self.sid = self.cid = None
+
+    def setup(self, size):
+        cfg = pb.PodSandboxConfig(metadata=pb.PodSandboxMetadata(name='bench-stream', uid=UID, namespace='bench'),
+                                  log_directory='/var/log/pods/bench_stream_%s' % UID)
+        cfg.linux.security_context.namespace_options.network = pb.NODE
+        os.makedirs(os.path.join(cfg.log_directory, 'main'), exist_ok=True)
+        self.sid = call(self.ch, 'RunPodSandbox', pb.RunPodSandboxRequest(config=cfg), pb.RunPodSandboxResponse,
+                        timeout=120).pod_sandbox_id
+        script = 'mkdir -p /tmp/www && truncate -s %d /tmp/www/big && exec httpd -f -p 127.0.0.1:%d -h /tmp/www' % (
+            size, self.port)
+        cc = pb.ContainerConfig(metadata=pb.ContainerMetadata(name='main'), image=pb.ImageSpec(image=IMAGE),
+                                command=['sh', '-c', script], log_path='main/0.log')
+        self.cid = call(self.ch, 'CreateContainer', pb.CreateContainerRequest(pod_sandbox_id=self.sid, config=cc,
+                                                                              sandbox_config=cfg),
+                        pb.CreateContainerResponse, timeout=120).container_id
+        call(self.ch, 'StartContainer', pb.StartContainerRequest(container_id=self.cid), pb.StartContainerResponse,
+             timeout=120)
+
+    def teardown(self):
+        if self.cid:
+            call(self.ch, 'StopContainer', pb.StopContainerRequest(container_id=self.cid, timeout=1),
+                 pb.StopContainerResponse, timeout=120)
+            call(self.ch, 'RemoveContainer', pb.RemoveContainerRequest(container_id=self.cid),
+                 pb.RemoveContainerResponse, timeout=120)
+        if self.sid:
+            call(self.ch, 'StopPodSandbox', pb.StopPodSandboxRequest(pod_sandbox_id=self.sid),
+                 pb.StopPodSandboxResponse, timeout=120)
+            call(self.ch, 'RemovePodSandbox', pb.RemovePodSandboxRequest(pod_sandbox_id=self.sid),
+                 pb.RemovePodSandboxResponse, timeout=120)
+
+    def exec_true(self):
+        """ms from the Exec call to the exit status; the stream is then read to its end, untimed."""
+        t = time.monotonic()
+        url = call(self.ch, 'Exec', pb.ExecRequest(container_id=self.cid, cmd=['true'], stdout=True),
+                   pb.ExecResponse).url
+        s = streamt.Session(url)
+        while 3 not in s.channels:
+            if s.recv_one() is None:
+                fail('%s: the exec stream ended without a status: %r' % (self.name, s.channels))
+        ms = (time.monotonic() - t) * 1000
+        s.run()
+        if streamt.status_exit_code(s, self.name) != 0:
+            fail('%s: true exited with %r' % (self.name, s.out(3)))
+        return ms
+
+    def pull(self, client, direct=False):
+        if direct:
+            args = ['--direct=127.0.0.1:%d' % self.port]
+        else:
+            url = call(self.ch, 'PortForward', pb.PortForwardRequest(pod_sandbox_id=self.sid, port=[self.port]),
+                       pb.PortForwardResponse).url
+            args = ['--url=' + url, '--port=%d' % self.port]
+        cpu = cpu_seconds(self.pid)
+        r = subprocess.run([client] + args, capture_output=True, text=True, timeout=600)
+        if r.returncode != 0:
+            fail('%s: %s pull failed: %s' % (self.name, 'direct' if direct else 'port-forward', r.stderr.strip()))
+        out = dict(kv.split('=') for kv in r.stdout.split())
+        return float(out['mib_s']), int(out['bytes']), cpu_seconds(self.pid) - cpu
+
+
+def wait_listening(rt, client):
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        r = subprocess.run([client, '--direct=127.0.0.1:%d' % rt.port, '--path=/nope'], capture_output=True)
+        if b'404' in r.stderr:
+            return
+        time.sleep(0.2)
+    fail('%s: the httpd on port %d never answered' % (rt.name, rt.port))
+
+
+def p90(v):
+    return statistics.quantiles(v, n=10)[8] if len(v) > 1 else v[0]
+
+
+def main():
+    rounds, pf_rounds, size, port, client, runtimes = 30, 5, 1 << 30, 27480, None, []
+    for a in sys.argv[1:]:
+        if a.startswith('--rounds='):
+            rounds = int(a[9:])
+        elif a.startswith('--pf-rounds='):
+            pf_rounds = int(a[12:])
+        elif a.startswith('--bytes='):
+            size = int(a[8:])
+        elif a.startswith('--port='):
+            port = int(a[7:])
+        elif a.startswith('--pf-client='):
+            client = a[12:]
+        elif '=' in a:
+            name, sock = a.split('=', 1)
+            sock, _, pid = sock.partition('@')
+            runtimes.append(Runtime(name, sock, int(pid) if pid else 0, port + len(runtimes)))
+        else:
+            fail('usage: streaming.py [--rounds=N] [--pf-rounds=M] [--bytes=B] [--port=P] --pf-client=PATH '
+                 'NAME=SOCKET[@PID]...')
+    if not runtimes or not client:
+        fail('no runtime or no --pf-client given')
+    try:
+        for rt in runtimes:
+            rt.setup(size)
+        for rt in runtimes:
+            wait_listening(rt, client)
+
+        times = {rt.name: [] for rt in runtimes}
+        for rt in runtimes:
+            rt.exec_true()
+        for r in range(rounds):
+            for rt in (runtimes if r % 2 == 0 else runtimes[::-1]):
+                times[rt.name].append(rt.exec_true())
+        width = max(len(rt.name) for rt in runtimes)
+        print('exec true, round trip (%d rounds, ms):' % rounds)
+        for rt in runtimes:
+            v = times[rt.name]
+            print('  %-*s median %7.1f  p90 %7.1f  min %7.1f' % (width, rt.name, statistics.median(v), p90(v), min(v)))
+        first = runtimes[0].name
+        for rt in runtimes[1:]:
+            print('  ratio %s/%s (median): %.2f' % (first, rt.name,
+                                                   statistics.median(times[first]) / statistics.median(times[rt.name])))
+
+        # The direct pull first also brings the file into the page cache.
+        direct = {rt.name: max(rt.pull(client, direct=True)[0] for _ in range(2)) for rt in runtimes}
+        rates = {rt.name: [] for rt in runtimes}
+        cpu = {rt.name: 0.0 for rt in runtimes}
+        moved = {rt.name: 0 for rt in runtimes}
+        for r in range(pf_rounds):
+            for rt in (runtimes if r % 2 == 0 else runtimes[::-1]):
+                mib_s, n, c = rt.pull(client)
+                rates[rt.name].append(mib_s)
+                cpu[rt.name] += c
+                moved[rt.name] += n
+        print('port-forward, %d bytes pulled over WebSocket (%d rounds, MiB/s):' % (size, pf_rounds))
+        for rt in runtimes:
+            v = rates[rt.name]
+            line = '  %-*s median %7.1f  min %7.1f  max %7.1f  (direct from the httpd %.1f)' % (
+                width, rt.name, statistics.median(v), min(v), max(v), direct[rt.name])
+            if rt.pid:
+                line += '  server CPU %.2f s/GiB' % (cpu[rt.name] / (moved[rt.name] / (1 << 30)))
+            print(line)
+        for rt in runtimes[1:]:
+            print('  ratio %s/%s (median throughput): %.2f' % (
+                first, rt.name, statistics.median(rates[first]) / statistics.median(rates[rt.name])))
+    finally:
+        for rt in runtimes:
+            try:
+                rt.teardown()
+            except Exception as e:  # noqa: BLE001  (tear down the others still)
+                print('%s: teardown: %s' % (rt.name, e), file=sys.stderr)
+
+
+if __name__ == '__main__':
+    main()
