@@ -3,7 +3,7 @@
 # bench/cri/streaming.py: the CRI streaming servers of runtimes side by
 # side, one client (crit.py's gRPC calls, streamt.py's WebSocket session):
 #
-#   streaming.py [--rounds=N] [--pf-rounds=M] [--bytes=B] [--port=P]
+#   streaming.py [--rounds=N] [--pf-rounds=M] [--parallel=K] [--bytes=B] [--port=P]
 #                --pf-client=BENCH-CRI-PF NAME=SOCKET[@PID]...
 #
 # Each runtime gets a host-network sandbox with one busybox container whose
@@ -21,6 +21,9 @@
 #      @PID the server's CPU seconds per GiB moved. Before them, the same
 #      pull straight from the httpd (host network: no forwarder) says what
 #      the source and the client manage alone.
+#   3. The same with K (default 4) clients at once, each through its own
+#      PortForward URL pulling B/K bytes, M rounds: MiB/s of all together
+#      (--parallel=1 leaves it out).
 import os
 import statistics
 import subprocess
@@ -50,15 +53,15 @@ class Runtime:
         self.ch = channel(sock)
         self.sid = self.cid = None
 
-    def setup(self, size):
+    def setup(self, size, parallel):
         cfg = pb.PodSandboxConfig(metadata=pb.PodSandboxMetadata(name='bench-stream', uid=UID, namespace='bench'),
                                   log_directory='/var/log/pods/bench_stream_%s' % UID)
         cfg.linux.security_context.namespace_options.network = pb.NODE
         os.makedirs(os.path.join(cfg.log_directory, 'main'), exist_ok=True)
         self.sid = call(self.ch, 'RunPodSandbox', pb.RunPodSandboxRequest(config=cfg), pb.RunPodSandboxResponse,
                         timeout=120).pod_sandbox_id
-        script = 'mkdir -p /tmp/www && truncate -s %d /tmp/www/big && exec httpd -f -p 127.0.0.1:%d -h /tmp/www' % (
-            size, self.port)
+        script = ('mkdir -p /tmp/www && truncate -s %d /tmp/www/big && truncate -s %d /tmp/www/part && '
+                  'exec httpd -f -p 127.0.0.1:%d -h /tmp/www' % (size, size // parallel, self.port))
         cc = pb.ContainerConfig(metadata=pb.ContainerMetadata(name='main'), image=pb.ImageSpec(image=IMAGE),
                                 command=['sh', '-c', script], log_path='main/0.log')
         self.cid = call(self.ch, 'CreateContainer', pb.CreateContainerRequest(pod_sandbox_id=self.sid, config=cc,
@@ -80,33 +83,52 @@ class Runtime:
                  pb.RemovePodSandboxResponse, timeout=120)
 
     def exec_true(self):
-        """ms from the Exec call to the exit status; the stream is then read to its end, untimed."""
-        t = time.monotonic()
+        """ms from the Exec call to the exit status, and its parts: the
+        call, the upgrade, the rest; the stream is then read to its end,
+        untimed."""
+        t0 = time.monotonic()
         url = call(self.ch, 'Exec', pb.ExecRequest(container_id=self.cid, cmd=['true'], stdout=True),
                    pb.ExecResponse).url
+        t1 = time.monotonic()
         s = streamt.Session(url)
+        t2 = time.monotonic()
         while 3 not in s.channels:
             if s.recv_one() is None:
                 fail('%s: the exec stream ended without a status: %r' % (self.name, s.channels))
-        ms = (time.monotonic() - t) * 1000
+        t3 = time.monotonic()
         s.run()
         if streamt.status_exit_code(s, self.name) != 0:
             fail('%s: true exited with %r' % (self.name, s.out(3)))
-        return ms
+        return [(t3 - t0) * 1000, (t1 - t0) * 1000, (t2 - t1) * 1000, (t3 - t2) * 1000]
+
+    def pf_args(self, path='/big'):
+        url = call(self.ch, 'PortForward', pb.PortForwardRequest(pod_sandbox_id=self.sid, port=[self.port]),
+                   pb.PortForwardResponse).url
+        return ['--url=' + url, '--port=%d' % self.port, '--path=' + path]
 
     def pull(self, client, direct=False):
-        if direct:
-            args = ['--direct=127.0.0.1:%d' % self.port]
-        else:
-            url = call(self.ch, 'PortForward', pb.PortForwardRequest(pod_sandbox_id=self.sid, port=[self.port]),
-                       pb.PortForwardResponse).url
-            args = ['--url=' + url, '--port=%d' % self.port]
+        args = ['--direct=127.0.0.1:%d' % self.port] if direct else self.pf_args()
         cpu = cpu_seconds(self.pid)
         r = subprocess.run([client] + args, capture_output=True, text=True, timeout=600)
         if r.returncode != 0:
             fail('%s: %s pull failed: %s' % (self.name, 'direct' if direct else 'port-forward', r.stderr.strip()))
         out = dict(kv.split('=') for kv in r.stdout.split())
         return float(out['mib_s']), int(out['bytes']), cpu_seconds(self.pid) - cpu
+
+    def pull_parallel(self, client, k):
+        """k clients at once, each through its own PortForward URL, each
+        pulling 1/k of the bytes: MiB/s of all together, wall clock."""
+        args = [self.pf_args('/part') for _ in range(k)]
+        t = time.monotonic()
+        procs = [subprocess.Popen([client] + a, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for a in args]
+        total = 0
+        for p in procs:
+            out, err = p.communicate(timeout=600)
+            if p.returncode != 0:
+                fail('%s: one of %d parallel pulls failed: %s' % (self.name, k, err.strip()))
+            total += int(dict(kv.split('=') for kv in out.split())['bytes'])
+        return total / (time.monotonic() - t) / (1 << 20)
 
 
 def wait_listening(rt, client):
@@ -124,12 +146,14 @@ def p90(v):
 
 
 def main():
-    rounds, pf_rounds, size, port, client, runtimes = 30, 5, 1 << 30, 27480, None, []
+    rounds, pf_rounds, parallel, size, port, client, runtimes = 30, 5, 4, 1 << 30, 27480, None, []
     for a in sys.argv[1:]:
         if a.startswith('--rounds='):
             rounds = int(a[9:])
         elif a.startswith('--pf-rounds='):
             pf_rounds = int(a[12:])
+        elif a.startswith('--parallel='):
+            parallel = int(a[11:])
         elif a.startswith('--bytes='):
             size = int(a[8:])
         elif a.startswith('--port='):
@@ -141,13 +165,13 @@ def main():
             sock, _, pid = sock.partition('@')
             runtimes.append(Runtime(name, sock, int(pid) if pid else 0, port + len(runtimes)))
         else:
-            fail('usage: streaming.py [--rounds=N] [--pf-rounds=M] [--bytes=B] [--port=P] --pf-client=PATH '
-                 'NAME=SOCKET[@PID]...')
+            fail('usage: streaming.py [--rounds=N] [--pf-rounds=M] [--parallel=K] [--bytes=B] [--port=P] '
+                 '--pf-client=PATH NAME=SOCKET[@PID]...')
     if not runtimes or not client:
         fail('no runtime or no --pf-client given')
     try:
         for rt in runtimes:
-            rt.setup(size)
+            rt.setup(size, parallel)
         for rt in runtimes:
             wait_listening(rt, client)
 
@@ -158,14 +182,17 @@ def main():
             for rt in (runtimes if r % 2 == 0 else runtimes[::-1]):
                 times[rt.name].append(rt.exec_true())
         width = max(len(rt.name) for rt in runtimes)
-        print('exec true, round trip (%d rounds, ms):' % rounds)
+        print('exec true, round trip (%d rounds, ms; medians of the parts: the Exec call, the upgrade, '
+              'to the status):' % rounds)
         for rt in runtimes:
-            v = times[rt.name]
-            print('  %-*s median %7.1f  p90 %7.1f  min %7.1f' % (width, rt.name, statistics.median(v), p90(v), min(v)))
+            v = [t[0] for t in times[rt.name]]
+            parts = [statistics.median(t[i] for t in times[rt.name]) for i in (1, 2, 3)]
+            print('  %-*s median %7.1f  p90 %7.1f  min %7.1f  (%.1f + %.1f + %.1f)' % (
+                width, rt.name, statistics.median(v), p90(v), min(v), *parts))
         first = runtimes[0].name
         for rt in runtimes[1:]:
-            print('  ratio %s/%s (median): %.2f' % (first, rt.name,
-                                                   statistics.median(times[first]) / statistics.median(times[rt.name])))
+            print('  ratio %s/%s (median): %.2f' % (first, rt.name, statistics.median(t[0] for t in times[first]) /
+                                                   statistics.median(t[0] for t in times[rt.name])))
 
         # The direct pull first also brings the file into the page cache.
         direct = {rt.name: max(rt.pull(client, direct=True)[0] for _ in range(2)) for rt in runtimes}
@@ -189,6 +216,21 @@ def main():
         for rt in runtimes[1:]:
             print('  ratio %s/%s (median throughput): %.2f' % (
                 first, rt.name, statistics.median(rates[first]) / statistics.median(rates[rt.name])))
+
+        if parallel > 1:
+            rates = {rt.name: [] for rt in runtimes}
+            for r in range(pf_rounds):
+                for rt in (runtimes if r % 2 == 0 else runtimes[::-1]):
+                    rates[rt.name].append(rt.pull_parallel(client, parallel))
+            print('port-forward, %d connections at once pulling %d bytes each (%d rounds, MiB/s together):' % (
+                parallel, size // parallel, pf_rounds))
+            for rt in runtimes:
+                v = rates[rt.name]
+                print('  %-*s median %7.1f  min %7.1f  max %7.1f' % (width, rt.name, statistics.median(v), min(v),
+                                                                     max(v)))
+            for rt in runtimes[1:]:
+                print('  ratio %s/%s (median throughput): %.2f' % (
+                    first, rt.name, statistics.median(rates[first]) / statistics.median(rates[rt.name])))
     finally:
         for rt in runtimes:
             try:
