@@ -3,8 +3,8 @@
 # bench/cri/streaming.py: the CRI streaming servers of runtimes side by
 # side, one client (crit.py's gRPC calls, streamt.py's WebSocket session):
 #
-#   streaming.py [--rounds=N] [--pf-rounds=M] [--parallel=K] [--bytes=B] [--port=P]
-#                --pf-client=BENCH-CRI-PF NAME=SOCKET[@PID]...
+#   streaming.py [--rounds=N] [--pf-rounds=M] [--parallel=K] [--exec-parallel=E]
+#                [--bytes=B] [--port=P] --pf-client=BENCH-CRI-PF NAME=SOCKET[@PID]...
 #
 # Each runtime gets a host-network sandbox with one busybox container whose
 # httpd serves a sparse file of B bytes (default 1 GiB) on 127.0.0.1:P+i
@@ -14,7 +14,8 @@
 #      over the WebSocket (`v4.channel.k8s.io`, which kubelet's streaming
 #      server in containerd and peapod-cri both speak) to the exit status on
 #      channel 3. Median and p90 in ms, the ratio of the first runtime's
-#      median to the others'.
+#      median to the others'. Then E (default 8) at once, each on its own
+#      gRPC channel, M rounds: ms until the last status.
 #   2. Port-forward throughput, M rounds (default 5) interleaved: PortForward
 #      for the port, then bench-cri-pf (a compiled WebSocket client) pulls the
 #      file through the URL; MiB/s median per runtime, the ratio, and with
@@ -24,6 +25,7 @@
 #   3. The same with K (default 4) clients at once, each through its own
 #      PortForward URL pulling B/K bytes, M rounds: MiB/s of all together
 #      (--parallel=1 leaves it out).
+import concurrent.futures
 import os
 import statistics
 import subprocess
@@ -101,6 +103,24 @@ class Runtime:
             fail('%s: true exited with %r' % (self.name, s.out(3)))
         return [(t3 - t0) * 1000, (t1 - t0) * 1000, (t2 - t1) * 1000, (t3 - t2) * 1000]
 
+    def exec_parallel(self, k):
+        """k execs of true at once, each its own channel (as k probes of
+        kubelet's would be): ms until every status came."""
+        chans = [channel(self.sock) for _ in range(k)]
+        for ch in chans:        # connected before the clock runs
+            call(ch, 'Version', pb.VersionRequest(version='v1'), pb.VersionResponse)
+
+        def one(ch):
+            url = call(ch, 'Exec', pb.ExecRequest(container_id=self.cid, cmd=['true'], stdout=True),
+                       pb.ExecResponse, timeout=60).url
+            s = streamt.Session(url, timeout=60).run()
+            if streamt.status_exit_code(s, self.name) != 0:
+                fail('%s: a parallel true exited with %r' % (self.name, s.out(3)))
+        t = time.monotonic()
+        with concurrent.futures.ThreadPoolExecutor(k) as ex:
+            list(ex.map(one, chans))
+        return (time.monotonic() - t) * 1000
+
     def pf_args(self, path='/big'):
         url = call(self.ch, 'PortForward', pb.PortForwardRequest(pod_sandbox_id=self.sid, port=[self.port]),
                    pb.PortForwardResponse).url
@@ -146,12 +166,14 @@ def p90(v):
 
 
 def main():
-    rounds, pf_rounds, parallel, size, port, client, runtimes = 30, 5, 4, 1 << 30, 27480, None, []
+    rounds, pf_rounds, parallel, exec_parallel, size, port, client, runtimes = 30, 5, 4, 8, 1 << 30, 27480, None, []
     for a in sys.argv[1:]:
         if a.startswith('--rounds='):
             rounds = int(a[9:])
         elif a.startswith('--pf-rounds='):
             pf_rounds = int(a[12:])
+        elif a.startswith('--exec-parallel='):
+            exec_parallel = int(a[16:])
         elif a.startswith('--parallel='):
             parallel = int(a[11:])
         elif a.startswith('--bytes='):
@@ -165,8 +187,8 @@ def main():
             sock, _, pid = sock.partition('@')
             runtimes.append(Runtime(name, sock, int(pid) if pid else 0, port + len(runtimes)))
         else:
-            fail('usage: streaming.py [--rounds=N] [--pf-rounds=M] [--parallel=K] [--bytes=B] [--port=P] '
-                 '--pf-client=PATH NAME=SOCKET[@PID]...')
+            fail('usage: streaming.py [--rounds=N] [--pf-rounds=M] [--parallel=K] [--exec-parallel=E] [--bytes=B] '
+                 '[--port=P] --pf-client=PATH NAME=SOCKET[@PID]...')
     if not runtimes or not client:
         fail('no runtime or no --pf-client given')
     try:
@@ -193,6 +215,20 @@ def main():
         for rt in runtimes[1:]:
             print('  ratio %s/%s (median): %.2f' % (first, rt.name, statistics.median(t[0] for t in times[first]) /
                                                    statistics.median(t[0] for t in times[rt.name])))
+
+        if exec_parallel > 1:
+            walls = {rt.name: [] for rt in runtimes}
+            for r in range(pf_rounds):
+                for rt in (runtimes if r % 2 == 0 else runtimes[::-1]):
+                    walls[rt.name].append(rt.exec_parallel(exec_parallel))
+            print('exec true, %d at once (%d rounds, ms until the last status):' % (exec_parallel, pf_rounds))
+            for rt in runtimes:
+                v = walls[rt.name]
+                print('  %-*s median %7.1f  min %7.1f  max %7.1f' % (width, rt.name, statistics.median(v), min(v),
+                                                                     max(v)))
+            for rt in runtimes[1:]:
+                print('  ratio %s/%s (median): %.2f' % (first, rt.name, statistics.median(walls[first]) /
+                                                       statistics.median(walls[rt.name])))
 
         # The direct pull first also brings the file into the page cache.
         direct = {rt.name: max(rt.pull(client, direct=True)[0] for _ in range(2)) for rt in runtimes}
