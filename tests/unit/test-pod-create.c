@@ -1,0 +1,243 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* pod_create(): the rules of Manager.CreatePod without D-Bus (names,
+ * apps, stage1 and networks, ports), on pods without apps or with an
+ * image that is not there, so that no image store is needed. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fs-util.h"
+#include "pod-create.h"
+#include "string-util.h"
+#include "strv.h"
+#include "tests.h"
+
+static char tmpdir[] = "/tmp/test-pod-create-XXXXXX";
+static char *stage1_dir, *cni_dir, *images_dir;
+static PodRuntime rt;
+
+/* Pods made so far, as peapodd's list. */
+static Pod *pods[16];
+static size_t n_pods;
+
+static void write_text(const char *dir, const char *name, const char *text) {
+        _cleanup_free_ char *p = NULL;
+
+        ASSERT_TRUE(asprintf(&p, "%s/%s", dir, name) >= 0);
+        ASSERT_OK(write_file_atomic(p, text, strlen(text), 0644));
+}
+
+static char *subdir(const char *name) {
+        char *p;
+
+        ASSERT_TRUE(asprintf(&p, "%s/%s", tmpdir, name) >= 0);
+        ASSERT_OK(mkdir_p(p, 0755));
+        return p;
+}
+
+/* An empty pod (no apps: nothing to resolve in an image store). */
+static PodCreateSpec empty(const char *name) {
+        return (PodCreateSpec) { .name = name, .stop_when_apps_exit = false };
+}
+
+static int create(const PodCreateSpec *spec, PeapodError *err) {
+        Pod *p = NULL;
+        int r;
+
+        peapod_error_clear(err);
+        r = pod_create(&rt, images_dir, pods, n_pods, spec, &p, err);
+        if (r < 0) {
+                ASSERT_TRUE(p == NULL);
+                return r;
+        }
+        ASSERT_TRUE(p && p->state == POD_CREATED && n_pods < ELEMENTSOF(pods));
+        pods[n_pods++] = p;
+        return r;
+}
+
+static Pod *last(void) {
+        return pods[n_pods - 1];
+}
+
+TEST(names) {
+        PeapodError err = {};
+        PodCreateSpec s;
+
+        ASSERT_ERR(create(&(PodCreateSpec) { .name = "web", .stop_when_apps_exit = true }, &err), EINVAL);
+        ASSERT_TRUE(strstr(err.message, "at least one app"));
+        ASSERT_OK(create(&(PodCreateSpec) { .name = "web", .stop_when_apps_exit = false }, &err));
+        ASSERT_STREQ(last()->name, "web");
+        ASSERT_FALSE(last()->stop_when_apps_exit);
+
+        /* Taken: also the machine name. */
+        ASSERT_ERR(create(&(PodCreateSpec) { .name = "web" }, &err), EEXIST);
+        ASSERT_TRUE(strstr(err.message, "exists already"));
+
+        /* Invalid, before anything else is looked at; the caller tells it
+         * apart from another bad argument with pod_name_is_valid(). */
+        FOREACH_STRV(bad, STRV_MAKE("-web", ".web", "a/b", "a b", "x23456789012345678901234567890123456789012345678901234567890123456")) {
+                PodCreateSpec b = empty(bad);
+
+                b.stop_when_apps_exit = true; /* would be refused too, later */
+                ASSERT_ERR(create(&b, &err), EINVAL);
+                ASSERT_TRUE(strstr(err.message, "Invalid pod name"));
+                ASSERT_FALSE(pod_name_is_valid(bad));
+        }
+
+        /* No name: one is made of the id, and never collides. */
+        s = empty("");
+        ASSERT_OK(create(&s, &err));
+        ASSERT_TRUE(startswith(last()->name, "pod-"));
+        s = empty(NULL);
+        ASSERT_OK(create(&s, &err));
+        ASSERT_TRUE(startswith(last()->name, "pod-"));
+        ASSERT_FALSE(streq(last()->name, pods[n_pods - 2]->name));
+}
+
+TEST(apps) {
+        AppSpec apps[1] = { { .name = "a", .image = "localhost/nope:latest" } };
+        Volume v = { .name = (char *) "data" };
+        PeapodError err = {};
+        PodCreateSpec s = { .name = "with-app", .stop_when_apps_exit = true, .apps = apps, .n_apps = 1 };
+
+        /* An app's own volumes are AddApp's. */
+        apps[0].volumes = &v;
+        apps[0].n_volumes = 1;
+        ASSERT_ERR(create(&s, &err), EINVAL);
+        ASSERT_TRUE(strstr(err.message, "AddApp"));
+
+        /* An image that is not there: NoSuchImage for the caller. */
+        apps[0].volumes = NULL;
+        apps[0].n_volumes = 0;
+        ASSERT_ERR(create(&s, &err), ENOENT);
+}
+
+TEST(stage1_host) {
+        PeapodError err = {};
+        PodCreateSpec s = empty("fly1");
+
+        s.stage1 = "fly";
+        /* A stage1 in the host's namespaces: network "host" or nothing. */
+        s.network.networks = STRV_MAKE("default");
+        ASSERT_ERR(create(&s, &err), EINVAL);
+        ASSERT_TRUE(strstr(err.message, "only network 'host'"));
+        s.network.networks = STRV_MAKE("host", "none");
+        ASSERT_ERR(create(&s, &err), EINVAL);
+        s.network.networks = STRV_MAKE("none");
+        ASSERT_ERR(create(&s, &err), EINVAL);
+
+        s.network.networks = STRV_MAKE("host");
+        ASSERT_OK(create(&s, &err));
+        ASSERT_STREQ(pod_stage1(last()), "fly");
+        ASSERT_TRUE(last()->net.mode == POD_NETWORK_HOST);
+
+        s.name = "fly2";
+        s.network.networks = NULL;
+        ASSERT_OK(create(&s, &err));
+        ASSERT_TRUE(last()->net.mode == POD_NETWORK_HOST);
+
+        /* The default flavour gets the default network. */
+        s = empty("default1");
+        s.stage1 = NULL;
+        s.network.networks = NULL;
+        ASSERT_OK(create(&s, &err));
+        ASSERT_TRUE(pod_stage1(last()) && streq(pod_stage1(last()), "default"));
+        ASSERT_TRUE(last()->net.mode == POD_NETWORK_CNI);
+        ASSERT_STREQ(last()->net.networks[0], "peapod");
+}
+
+TEST(networks) {
+        PodPort port = { .protocol = "tcp", .host_ip = (char *) "", .host_port = 1, .pod_port = 80 };
+        PeapodError err = {};
+        PodCreateSpec s = empty("net1");
+
+        /* A network that does not exist is a bad argument (not ENOENT,
+         * which the caller maps to NoSuchImage). */
+        s.network.networks = STRV_MAKE("nope");
+        ASSERT_ERR(create(&s, &err), EINVAL);
+        ASSERT_TRUE(err.message[0]);
+
+        /* Ports only on CNI networks. */
+        s.network.ports = &port;
+        s.network.n_ports = 1;
+        FOREACH_STRV(n, STRV_MAKE("host", "none")) {
+                s.network.networks = STRV_MAKE(n);
+                ASSERT_ERR(create(&s, &err), EINVAL);
+        }
+        s.stage1 = "fly";
+        s.network.networks = STRV_MAKE("host");
+        ASSERT_ERR(create(&s, &err), EINVAL);
+}
+
+/* A free port now, of the kernel's choosing. */
+static uint16_t free_port(int *ret_fd) {
+        struct sockaddr_in sa = { .sin_family = AF_INET };
+        socklen_t len = sizeof(sa);
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+        ASSERT_TRUE(fd >= 0);
+        ASSERT_TRUE(bind(fd, (struct sockaddr *) &sa, sizeof(sa)) >= 0);
+        ASSERT_TRUE(getsockname(fd, (struct sockaddr *) &sa, &len) >= 0);
+        if (ret_fd)
+                *ret_fd = fd;
+        else
+                close(fd);
+        return ntohs(sa.sin_port);
+}
+
+TEST(ports) {
+        PodPort port = { .protocol = "tcp", .host_ip = (char *) "", .pod_port = 80 };
+        PeapodError err = {};
+        PodCreateSpec s = empty("ports1");
+        int fd;
+
+        s.network.ports = &port;
+        s.network.n_ports = 1;
+        port.host_port = free_port(NULL);
+        ASSERT_OK(create(&s, &err));
+        ASSERT_TRUE(last()->net.n_ports == 1);
+
+        /* A second pod may not publish it; an exited one does not hold it. */
+        s.name = "ports2";
+        ASSERT_ERR(create(&s, &err), EADDRINUSE);
+        ASSERT_TRUE(strstr(err.message, "ports1"));
+        pods[n_pods - 1]->state = POD_EXITED;
+        ASSERT_OK(create(&s, &err));
+
+        /* Nor a port bound on the host. */
+        s.name = "ports3";
+        port.host_port = free_port(&fd);
+        ASSERT_ERR(create(&s, &err), EADDRINUSE);
+        ASSERT_TRUE(strstr(err.message, "on the host"));
+        close(fd);
+}
+
+int main(void) {
+        ASSERT_TRUE(mkdtemp(tmpdir));
+        stage1_dir = subdir("stage1");
+        cni_dir = subdir("cni");
+        images_dir = subdir("images");
+        free(subdir("stage1/default"));
+        free(subdir("stage1/fly"));
+        write_text(stage1_dir, "fly/host-namespaces", "");
+        write_text(cni_dir, "50-peapod.conflist",
+                   "{\"cniVersion\":\"1.0.0\",\"name\":\"peapod\",\"plugins\":[{\"type\":\"bridge\"}]}");
+        rt = (PodRuntime) { .stage1_dir = stage1_dir, .cni_conf_dir = cni_dir, .state_dir = tmpdir };
+
+        test_names();
+        test_apps();
+        test_stage1_host();
+        test_networks();
+        test_ports();
+
+        for (size_t i = 0; i < n_pods; i++)
+                pod_free(pods[i]);
+        free(stage1_dir);
+        free(cni_dir);
+        free(images_dir);
+        ASSERT_OK(rm_rf(tmpdir));
+        return 0;
+}
