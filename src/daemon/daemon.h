@@ -172,6 +172,14 @@ void daemon_forget_pod(Daemon *d, Pod *p);
  * is not called. */
 typedef void (*PodDeleted)(Daemon *d, int r, void *userdata);
 int daemon_remove_pod(Daemon *d, Pod *p, PodDeleted deleted, void *userdata);
+/* Removes every pod due for gc (pod_gc_is_due() with grace_usec, and no
+ * operation in flight) as daemon_remove_pod() does (daemon-gc.c); a pod
+ * that fails to go is logged and left for the next run. done is called
+ * once, when the files of all of them are deleted, with removed the id and
+ * name of each as pairs (id, name, id, name, ...) and error < 0 if the run
+ * was cut short (what was removed stays removed). */
+typedef void (*PodsCollected)(Daemon *d, int error, char **removed, void *userdata);
+int daemon_gc_pods(Daemon *d, uint64_t grace_usec, PodsCollected done, void *userdata);
 /* Manager.GarbageCollect (daemon-gc.c). */
 int bus_method_garbage_collect(sd_bus_message *m, void *userdata, sd_bus_error *error);
 /* React to a change seen from systemd: refresh, and stop a pod whose apps
