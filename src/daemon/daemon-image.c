@@ -619,9 +619,41 @@ static int read_pull_credentials(sd_bus_message *m, PullCredentials *c, sd_bus_e
         return 0;
 }
 
+/* Starts a job pulling reference with creds (taken: they go with the job),
+ * checked against the trust policy unless flags skip it. */
+static int daemon_pull_image(Daemon *d, const char *reference, PullCredentials *creds, uint64_t flags, Job **ret,
+                             PeapodError *err) {
+        PullJob *pj;
+        int r;
+
+        if (isempty(reference) || strlen(reference) > 1024)
+                return peapod_error_set(err, -EINVAL, "Invalid image reference");
+        pj = calloc(1, sizeof(*pj));
+        if (!pj)
+                return -ENOMEM;
+        if (flags & PEAPOD_IMAGE_INSECURE_SKIP_VERIFY)
+                log_warning("Pulling %s without checking its signature, as the caller asked (--insecure-options=image).",
+                            reference);
+        pj->username = TAKE_PTR(creds->username);
+        pj->password = TAKE_PTR(creds->password);
+        pj->registry_token = TAKE_PTR(creds->registry_token);
+        pj->identity_token = TAKE_PTR(creds->identity_token);
+        pj->reference = strdup(reference);
+        pj->flags = flags;
+        pj->images_dir = strdup(d->images_dir);
+        if (!pj->reference || !pj->images_dir) {
+                pull_job_free(pj);
+                return -ENOMEM;
+        }
+        r = job_start(d, "pull", reference, pull_work, pull_done, pj, pull_job_free, ret);
+        if (r < 0)
+                return peapod_error_set(err, r, "Failed to start the pull of %s: %s", reference, strerror(-r));
+        return 0;
+}
+
 static int pull_image(sd_bus_message *m, Daemon *d, bool with_auth, sd_bus_error *error) {
         _cleanup_(pull_credentials_done) PullCredentials creds = {};
-        PullJob *pj;
+        PeapodError e = {};
         const char *ref;
         uint64_t flags;
         Job *j;
@@ -641,30 +673,13 @@ static int pull_image(sd_bus_message *m, Daemon *d, bool with_auth, sd_bus_error
                         return r;
         }
         r = sd_bus_message_read(m, "t", &flags);
-        if (r >= 0 && (flags & ~PEAPOD_IMAGE_INSECURE_SKIP_VERIFY))
-                r = sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown flags 0x%" PRIx64, flags);
-        if (r >= 0 && (isempty(ref) || strlen(ref) > 1024))
-                r = sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid image reference");
-        if (r >= 0 && !(pj = calloc(1, sizeof(*pj))))
-                r = -ENOMEM;
         if (r < 0)
                 return r;
-        if (flags & PEAPOD_IMAGE_INSECURE_SKIP_VERIFY)
-                log_warning("Pulling %s without checking its signature, as the caller asked (--insecure-options=image).", ref);
-        pj->username = TAKE_PTR(creds.username);
-        pj->password = TAKE_PTR(creds.password);
-        pj->registry_token = TAKE_PTR(creds.registry_token);
-        pj->identity_token = TAKE_PTR(creds.identity_token);
-        pj->reference = strdup(ref);
-        pj->flags = flags;
-        pj->images_dir = strdup(d->images_dir);
-        if (!pj->reference || !pj->images_dir) {
-                pull_job_free(pj);
-                return -ENOMEM;
-        }
-        r = job_start(d, "pull", ref, pull_work, pull_done, pj, pull_job_free, &j);
+        if (flags & ~PEAPOD_IMAGE_INSECURE_SKIP_VERIFY)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown flags 0x%" PRIx64, flags);
+        r = daemon_pull_image(d, ref, &creds, flags, &j, &e);
         if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Failed to start the pull of %s: %m", ref);
+                return bus_error_from_errno(error, BUS_ERROR_SCOPE_IMAGE, r, e.message, "Failed to pull %s", ref);
         return sd_bus_reply_method_return(m, "o", j->path);
 }
 
@@ -817,16 +832,45 @@ static int daemon_image_gc(Daemon *d, sd_bus_message *call, bool prune) {
         return 0;
 }
 
-int bus_method_remove_image(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+/* Removes the name key (or, given an id, every name of that image) and,
+ * once no name is left, the image: 0 when done; 1 when the image's blobs
+ * and layers go in a gc that answers call when it is done. An image a pod
+ * uses keeps its last name unless force. */
+static int daemon_image_remove(Daemon *d, const char *key, bool force, sd_bus_message *call, PeapodError *err) {
         _cleanup_strv_free_ char **removed = NULL;
         _cleanup_free_ ImageUser *users = NULL;
-        Daemon *d = userdata;
-        PeapodError e = {};
         bool collect = false;
-        const char *key;
-        uint64_t flags;
         size_t n_users;
         Store *s;
+        int r;
+
+        r = daemon_store(d, &s, NULL);
+        if (r < 0)
+                return peapod_error_set(err, r, "Failed to open the image store %s: %s", d->images_dir, strerror(-r));
+        r = daemon_image_users(d, &users, &n_users);
+        if (r < 0)
+                return r;
+        /* The names go at once (one small file); the gc is the slow part. */
+        r = image_catalog_untag(s, key, users, n_users, force, &removed, &collect, err);
+        if (removed)
+                daemon_images_changed(d);
+        if (r < 0)
+                return r;
+        FOREACH_STRV(name, removed)
+                log_info("Removed image name %s.", name);
+        if (!collect)
+                return 0;
+        r = daemon_image_gc(d, call, false);
+        if (r < 0)
+                return peapod_error_set(err, r, "Failed to collect image %s: %s", key, strerror(-r));
+        return 1;
+}
+
+int bus_method_remove_image(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Daemon *d = userdata;
+        PeapodError e = {};
+        const char *key;
+        uint64_t flags;
         int r;
 
         r = bus_verify_polkit(m, PEAPOD_ACTION_MANAGE_IMAGES, error);
@@ -841,35 +885,37 @@ int bus_method_remove_image(sd_bus_message *m, void *userdata, sd_bus_error *err
                 return r;
         if (flags & ~PEAPOD_REMOVE_IMAGE_FORCE)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown flags 0x%" PRIx64, flags);
-        r = daemon_store(d, &s, error);
-        if (r < 0)
-                return r;
-        r = daemon_image_users(d, &users, &n_users);
-        if (r < 0)
-                return r;
-        /* The names go at once (one small file); the gc is the slow part. */
-        r = image_catalog_untag(s, key, users, n_users, flags & PEAPOD_REMOVE_IMAGE_FORCE, &removed, &collect, &e);
-        if (removed)
-                daemon_images_changed(d);
+        r = daemon_image_remove(d, key, flags & PEAPOD_REMOVE_IMAGE_FORCE, m, &e);
         if (r < 0)
                 return bus_error_from_errno(error, BUS_ERROR_SCOPE_IMAGE, r, e.message, "Failed to remove image %s", key);
-        FOREACH_STRV(name, removed)
-                log_info("Removed image name %s.", name);
-        if (!collect)
+        if (r == 0)
                 return sd_bus_reply_method_return(m, NULL);
-        /* Answered once the image's blobs and layers are gone. */
-        r = daemon_image_gc(d, m, false);
+        return 1; /* answered once the image's blobs and layers are gone */
+}
+
+/* Gives the image key the name reference. */
+static int daemon_image_tag(Daemon *d, const char *key, const char *reference, PeapodError *err) {
+        _cleanup_free_ char *name = NULL;
+        Store *s;
+        int r;
+
+        if (isempty(reference) || strlen(reference) > STORE_REF_MAX)
+                return peapod_error_set(err, -EINVAL, "Invalid image reference");
+        r = daemon_store(d, &s, NULL);
         if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Failed to collect image %s: %m", key);
-        return 1;
+                return peapod_error_set(err, r, "Failed to open the image store %s: %s", d->images_dir, strerror(-r));
+        r = image_catalog_tag(s, key, reference, &name, err);
+        if (r < 0)
+                return r;
+        log_info("Tagged image %s as %s.", key, name);
+        daemon_images_changed(d);
+        return 0;
 }
 
 int bus_method_tag_image(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        _cleanup_free_ char *name = NULL;
         Daemon *d = userdata;
         PeapodError e = {};
         const char *key, *ref;
-        Store *s;
         int r;
 
         r = bus_verify_polkit(m, PEAPOD_ACTION_MANAGE_IMAGES, error);
@@ -882,16 +928,9 @@ int bus_method_tag_image(sd_bus_message *m, void *userdata, sd_bus_error *error)
         r = sd_bus_message_read(m, "ss", &key, &ref);
         if (r < 0)
                 return r;
-        if (isempty(ref) || strlen(ref) > STORE_REF_MAX)
-                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid image reference");
-        r = daemon_store(d, &s, error);
-        if (r < 0)
-                return r;
-        r = image_catalog_tag(s, key, ref, &name, &e);
+        r = daemon_image_tag(d, key, ref, &e);
         if (r < 0)
                 return bus_error_from_errno(error, BUS_ERROR_SCOPE_IMAGE, r, e.message, "Failed to tag image %s", key);
-        log_info("Tagged image %s as %s.", key, name);
-        daemon_images_changed(d);
         return sd_bus_reply_method_return(m, NULL);
 }
 
@@ -945,7 +984,7 @@ static void archive_job_free(void *p) {
         free(aj);
 }
 
-static int archive_job_new(Daemon *d, sd_bus_message *m, int fd, const char *image, ArchiveJob **ret) {
+static int archive_job_new(Daemon *d, int fd, const char *image, ArchiveJob **ret) {
         ArchiveJob *aj;
 
         aj = calloc(1, sizeof(*aj));
@@ -1079,83 +1118,27 @@ static void import_done(Daemon *d, Job *j, int r, const char *result, void *user
                 daemon_images_changed(d);
 }
 
-int bus_method_import_image(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+/* Starts a job importing the archive in fd (the caller's: dup'ed) as
+ * reference (NULL or "": the names in the archive), checked against the
+ * trust policy unless flags skip it, and with sig (an ACI's detached
+ * signature) if sig_size > 0. */
+static int daemon_import_image(Daemon *d, int fd, const char *reference, const void *sig, size_t sig_size,
+                               uint64_t flags, Job **ret, PeapodError *err) {
         _cleanup_free_ char *name = NULL;
-        Daemon *d = userdata;
-        PeapodError e = {};
         ArchiveJob *aj;
-        const char *ref;
-        uint64_t flags;
-        Job *j;
-        int fd, r;
+        int r;
 
-        r = bus_verify_polkit(m, PEAPOD_ACTION_MANAGE_IMAGES, error);
-        if (r < 0)
-                return r;
-        if (r == 0)
-                return 1; /* dispatched again with polkit's answer */
-        r = sd_bus_message_read(m, "hst", &fd, &ref, &flags);
-        if (r < 0)
-                return r;
-        if (flags & ~PEAPOD_IMAGE_INSECURE_SKIP_VERIFY)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown flags 0x%" PRIx64, flags);
-        if (flags & PEAPOD_IMAGE_INSECURE_SKIP_VERIFY)
-                log_warning("Importing %s without checking signatures, as the caller asked (--insecure-options=image).",
-                            isempty(ref) ? "an archive" : ref);
-        if (!isempty(ref)) {
-                r = image_name_normalize(ref, &name, &e);
-                if (r < 0)
-                        return bus_error_from_errno(error, BUS_ERROR_SCOPE_IMAGE, r, e.message,
-                                                    "Invalid image reference %s", ref);
-        }
-        r = archive_job_new(d, m, fd, name, &aj);
-        if (r < 0)
-                return r;
-        aj->flags = flags;
-        r = job_start(d, "import", name ?: "archive", import_work, import_done, aj, archive_job_free, &j);
-        if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Failed to start the import: %m");
-        return sd_bus_reply_method_return(m, "o", j->path);
-}
-
-int bus_method_import_image_with_signature(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        _cleanup_free_ char *name = NULL;
-        Daemon *d = userdata;
-        PeapodError e = {};
-        ArchiveJob *aj;
-        const void *sig;
-        const char *ref;
-        size_t sig_size;
-        uint64_t flags;
-        Job *j;
-        int fd, r;
-
-        r = bus_verify_polkit(m, PEAPOD_ACTION_MANAGE_IMAGES, error);
-        if (r < 0)
-                return r;
-        if (r == 0)
-                return 1; /* dispatched again with polkit's answer */
-        r = sd_bus_message_read(m, "h", &fd);
-        if (r >= 0)
-                r = sd_bus_message_read_array(m, 'y', &sig, &sig_size);
-        if (r >= 0)
-                r = sd_bus_message_read(m, "st", &ref, &flags);
-        if (r < 0)
-                return r;
-        if (flags & ~PEAPOD_IMAGE_INSECURE_SKIP_VERIFY)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown flags 0x%" PRIx64, flags);
         if (sig_size > GPG_SIGNATURE_SIZE_MAX)
-                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Signature too large");
+                return peapod_error_set(err, -EINVAL, "Signature too large");
         if (flags & PEAPOD_IMAGE_INSECURE_SKIP_VERIFY)
                 log_warning("Importing %s without checking signatures, as the caller asked (--insecure-options=image).",
-                            isempty(ref) ? "an archive" : ref);
-        if (!isempty(ref)) {
-                r = image_name_normalize(ref, &name, &e);
+                            isempty(reference) ? "an archive" : reference);
+        if (!isempty(reference)) {
+                r = image_name_normalize(reference, &name, err);
                 if (r < 0)
-                        return bus_error_from_errno(error, BUS_ERROR_SCOPE_IMAGE, r, e.message,
-                                                    "Invalid image reference %s", ref);
+                        return r;
         }
-        r = archive_job_new(d, m, fd, name, &aj);
+        r = archive_job_new(d, fd, name, &aj);
         if (r < 0)
                 return r;
         aj->flags = flags;
@@ -1168,10 +1151,50 @@ int bus_method_import_image_with_signature(sd_bus_message *m, void *userdata, sd
                 memcpy(aj->signature, sig, sig_size);
                 aj->signature_size = sig_size;
         }
-        r = job_start(d, "import", name ?: "archive", import_work, import_done, aj, archive_job_free, &j);
+        r = job_start(d, "import", name ?: "archive", import_work, import_done, aj, archive_job_free, ret);
         if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Failed to start the import: %m");
+                return peapod_error_set(err, r, "Failed to start the import: %s", strerror(-r));
+        return 0;
+}
+
+/* ImportImage's and ImportImageWithSignature's (h fd, [ay signature,] s
+ * reference, t flags). */
+static int import_image(sd_bus_message *m, Daemon *d, bool with_signature, sd_bus_error *error) {
+        const void *sig = NULL;
+        size_t sig_size = 0;
+        PeapodError e = {};
+        const char *ref;
+        uint64_t flags;
+        Job *j;
+        int fd, r;
+
+        r = bus_verify_polkit(m, PEAPOD_ACTION_MANAGE_IMAGES, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1; /* dispatched again with polkit's answer */
+        r = sd_bus_message_read(m, "h", &fd);
+        if (r >= 0 && with_signature)
+                r = sd_bus_message_read_array(m, 'y', &sig, &sig_size);
+        if (r >= 0)
+                r = sd_bus_message_read(m, "st", &ref, &flags);
+        if (r < 0)
+                return r;
+        if (flags & ~PEAPOD_IMAGE_INSECURE_SKIP_VERIFY)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown flags 0x%" PRIx64, flags);
+        r = daemon_import_image(d, fd, ref, sig, sig_size, flags, &j, &e);
+        if (r < 0)
+                return bus_error_from_errno(error, BUS_ERROR_SCOPE_IMAGE, r, e.message, "Failed to import %s",
+                                            isempty(ref) ? "the archive" : ref);
         return sd_bus_reply_method_return(m, "o", j->path);
+}
+
+int bus_method_import_image(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return import_image(m, userdata, /* with_signature= */ false, error);
+}
+
+int bus_method_import_image_with_signature(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return import_image(m, userdata, /* with_signature= */ true, error);
 }
 
 int bus_method_export_image(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -1198,7 +1221,7 @@ int bus_method_export_image(sd_bus_message *m, void *userdata, sd_bus_error *err
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown archive format '%s'", format);
         if (isempty(image) || strlen(image) > STORE_REF_MAX)
                 return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid image reference");
-        r = archive_job_new(d, m, fd, image, &aj);
+        r = archive_job_new(d, fd, image, &aj);
         if (r < 0)
                 return r;
         aj->format = f;
