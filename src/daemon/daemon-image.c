@@ -412,8 +412,8 @@ typedef struct PullJob {
         char *reference;
         char *images_dir;
         uint64_t flags;
-        /* PullImageWithAuth's credentials: in memory only, never logged. */
-        char *username, *password, *registry_token, *identity_token;
+        /* PullImageWithAuth's: in memory only, never logged. */
+        PullCredentials creds;
 } PullJob;
 
 static void pull_job_free(void *p) {
@@ -423,17 +423,7 @@ static void pull_job_free(void *p) {
                 return;
         free(pj->reference);
         free(pj->images_dir);
-        free(pj->username);
-        /* Credentials do not linger in freed heap memory. */
-        if (pj->password)
-                explicit_bzero(pj->password, strlen(pj->password));
-        free(pj->password);
-        if (pj->registry_token)
-                explicit_bzero(pj->registry_token, strlen(pj->registry_token));
-        free(pj->registry_token);
-        if (pj->identity_token)
-                explicit_bzero(pj->identity_token, strlen(pj->identity_token));
-        free(pj->identity_token);
+        pull_credentials_done(&pj->creds);
         free(pj);
 }
 
@@ -513,10 +503,10 @@ static int pull_work(Job *j, void *userdata, char **ret_result, char *message, s
         PullJob *pj = userdata;
         PullOptions o = {
                 .verify = (pj->flags & PEAPOD_IMAGE_INSECURE_SKIP_VERIFY) ? NULL : daemon_image_verify,
-                .username = pj->username,
-                .password = pj->password,
-                .registry_token = pj->registry_token,
-                .identity_token = pj->identity_token,
+                .username = pj->creds.username,
+                .password = pj->creds.password,
+                .registry_token = pj->creds.registry_token,
+                .identity_token = pj->creds.identity_token,
         };
         PeapodError e = {};
         int r;
@@ -539,86 +529,6 @@ static void pull_done(Daemon *d, Job *j, int r, const char *result, void *userda
                 daemon_images_changed(d);
 }
 
-typedef struct PullCredentials {
-        char *username, *password, *registry_token, *identity_token;
-} PullCredentials;
-
-static void pull_credentials_done(PullCredentials *c) {
-        free(c->username);
-        if (c->password)
-                explicit_bzero(c->password, strlen(c->password));
-        free(c->password);
-        if (c->registry_token)
-                explicit_bzero(c->registry_token, strlen(c->registry_token));
-        free(c->registry_token);
-        if (c->identity_token)
-                explicit_bzero(c->identity_token, strlen(c->identity_token));
-        free(c->identity_token);
-        *c = (PullCredentials) {};
-}
-
-/* Reads PullImageWithAuth's credentials: Username and Password (s, both or
- * neither), or RegistryToken (s, a bearer token), or IdentityToken (s, an
- * OAuth2 refresh token). Bounded: they go into HTTP requests. */
-static int read_pull_credentials(sd_bus_message *m, PullCredentials *c, sd_bus_error *error) {
-        int r;
-
-        r = sd_bus_message_enter_container(m, 'a', "(sv)");
-        if (r < 0)
-                return r;
-        while ((r = sd_bus_message_enter_container(m, 'r', "sv")) > 0) {
-                const char *name, *contents, *value;
-                char **target;
-
-                r = sd_bus_message_read(m, "s", &name);
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_peek_type(m, NULL, &contents);
-                if (r < 0)
-                        return r;
-                if (streq(name, "Username"))
-                        target = &c->username;
-                else if (streq(name, "Password"))
-                        target = &c->password;
-                else if (streq(name, "RegistryToken"))
-                        target = &c->registry_token;
-                else if (streq(name, "IdentityToken"))
-                        target = &c->identity_token;
-                else
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown credential %s", name);
-                if (!streq(contents, "s"))
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Credential %s must be a string", name);
-                r = sd_bus_message_read(m, "v", "s", &value);
-                if (r < 0)
-                        return r;
-                if (strlen(value) > 4096)
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Credential %s is too long", name);
-                if (*target)
-                        explicit_bzero(*target, strlen(*target));
-                free(*target);
-                *target = strdup(value);
-                if (!*target)
-                        return -ENOMEM;
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
-        }
-        if (r < 0)
-                return r;
-        r = sd_bus_message_exit_container(m);
-        if (r < 0)
-                return r;
-        if (!c->username != !c->password)
-                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Username and Password go together");
-        if (!!c->username + !!c->registry_token + !!c->identity_token > 1)
-                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
-                                        "Username and Password, RegistryToken and IdentityToken go alone");
-        /* It becomes a header line: checked here, not at the first request. */
-        if (c->registry_token && !registry_token_is_valid(c->registry_token))
-                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "RegistryToken must be visible ASCII characters");
-        return 0;
-}
-
 /* Starts a job pulling reference with creds (taken: they go with the job),
  * checked against the trust policy unless flags skip it. */
 static int daemon_pull_image(Daemon *d, const char *reference, PullCredentials *creds, uint64_t flags, Job **ret,
@@ -634,10 +544,8 @@ static int daemon_pull_image(Daemon *d, const char *reference, PullCredentials *
         if (flags & PEAPOD_IMAGE_INSECURE_SKIP_VERIFY)
                 log_warning("Pulling %s without checking its signature, as the caller asked (--insecure-options=image).",
                             reference);
-        pj->username = TAKE_PTR(creds->username);
-        pj->password = TAKE_PTR(creds->password);
-        pj->registry_token = TAKE_PTR(creds->registry_token);
-        pj->identity_token = TAKE_PTR(creds->identity_token);
+        pj->creds = *creds;
+        *creds = (PullCredentials) {};
         pj->reference = strdup(reference);
         pj->flags = flags;
         pj->images_dir = strdup(d->images_dir);
@@ -668,7 +576,7 @@ static int pull_image(sd_bus_message *m, Daemon *d, bool with_auth, sd_bus_error
         if (r < 0)
                 return r;
         if (with_auth) {
-                r = read_pull_credentials(m, &creds, error);
+                r = bus_read_pull_credentials(m, &creds, error);
                 if (r < 0)
                         return r;
         }
@@ -1197,9 +1105,27 @@ int bus_method_import_image_with_signature(sd_bus_message *m, void *userdata, sd
         return import_image(m, userdata, /* with_signature= */ true, error);
 }
 
-int bus_method_export_image(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        Daemon *d = userdata;
+/* Starts a job writing image to fd (the caller's: dup'ed) as an archive
+ * of format. */
+static int daemon_export_image(Daemon *d, const char *image, int fd, ImageArchiveFormat format, Job **ret,
+                               PeapodError *err) {
         ArchiveJob *aj;
+        int r;
+
+        if (isempty(image) || strlen(image) > STORE_REF_MAX)
+                return peapod_error_set(err, -EINVAL, "Invalid image reference");
+        r = archive_job_new(d, fd, image, &aj);
+        if (r < 0)
+                return r;
+        aj->format = format;
+        r = job_start(d, "export", image, export_work, NULL, aj, archive_job_free, ret);
+        if (r < 0)
+                return peapod_error_set(err, r, "Failed to start the export of %s: %s", image, strerror(-r));
+        return 0;
+}
+
+int bus_method_export_image(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        PeapodError e = {};
         const char *image, *format;
         ImageArchiveFormat f;
         uint64_t flags;
@@ -1219,14 +1145,8 @@ int bus_method_export_image(sd_bus_message *m, void *userdata, sd_bus_error *err
         f = image_archive_format_from_string(format);
         if (f < 0)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown archive format '%s'", format);
-        if (isempty(image) || strlen(image) > STORE_REF_MAX)
-                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid image reference");
-        r = archive_job_new(d, fd, image, &aj);
+        r = daemon_export_image(userdata, image, fd, f, &j, &e);
         if (r < 0)
-                return r;
-        aj->format = f;
-        r = job_start(d, "export", image, export_work, NULL, aj, archive_job_free, &j);
-        if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Failed to start the export of %s: %m", image);
+                return bus_error_from_errno(error, BUS_ERROR_SCOPE_IMAGE, r, e.message, "Failed to export %s", image);
         return sd_bus_reply_method_return(m, "o", j->path);
 }

@@ -317,6 +317,18 @@ int image_object_find(sd_bus *bus, const char *path, const char *interface, void
 int image_node_enumerator(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error);
 int bus_method_pull_image(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_method_pull_image_with_auth(sd_bus_message *m, void *userdata, sd_bus_error *error);
+/* PullImageWithAuth's credentials (daemon-pull-auth.c): never written to
+ * disk, wiped by pull_credentials_done(). */
+typedef struct PullCredentials {
+        char *username, *password, *registry_token, *identity_token;
+} PullCredentials;
+#define PULL_CREDENTIAL_MAX 4096
+void pull_credentials_done(PullCredentials *c);
+/* Reads its a(sv): Username and Password (s, both or neither), or
+ * RegistryToken (s, a bearer token, visible ASCII), or IdentityToken (s,
+ * an OAuth2 refresh token), each at most PULL_CREDENTIAL_MAX bytes; c is
+ * filled as far as read (pull_credentials_done() it also on failure). */
+int bus_read_pull_credentials(sd_bus_message *m, PullCredentials *c, sd_bus_error *error);
 int bus_method_list_images(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_method_get_image(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_method_remove_image(sd_bus_message *m, void *userdata, sd_bus_error *error);
