@@ -58,8 +58,8 @@ static CreatePodArgs *create_pod_args_free(CreatePodArgs *a) {
 }
 DEFINE_TRIVIAL_CLEANUP_FUNC(CreatePodArgs *, create_pod_args_free);
 
-/* CreatePod's apps, a(ssa(sv)). */
-static int bus_read_create_pod_apps(sd_bus_message *m, CreatePodArgs *a, sd_bus_error *error) {
+/* CreatePod's apps, a(ssa(sv)), into a->apps and a->args. */
+static int bus_read_create_pod_apps(sd_bus_message *m, CreatePodArgs *a, size_t *ret_n, sd_bus_error *error) {
         size_t n = 0;
         int r;
 
@@ -83,8 +83,7 @@ static int bus_read_create_pod_apps(sd_bus_message *m, CreatePodArgs *a, sd_bus_
         }
         if (r < 0)
                 return r;
-        a->spec.apps = a->apps;
-        a->spec.n_apps = n;
+        *ret_n = n;
         return sd_bus_message_exit_container(m);
 }
 
@@ -93,6 +92,7 @@ static int bus_read_create_pod_apps(sd_bus_message *m, CreatePodArgs *a, sd_bus_
 static int bus_read_create_pod(Daemon *d, sd_bus_message *m, CreatePodArgs **ret, sd_bus_error *error) {
         _cleanup_(create_pod_args_freep) CreatePodArgs *a = NULL;
         const char *name;
+        size_t n_apps;
         int r;
 
         a = calloc(1, sizeof(CreatePodArgs));
@@ -105,15 +105,15 @@ static int bus_read_create_pod(Daemon *d, sd_bus_message *m, CreatePodArgs **ret
         r = bus_read_pod_properties(d, m, &a->props, error);
         if (r < 0)
                 return r;
-        r = bus_read_create_pod_apps(m, a, error);
+        r = bus_read_create_pod_apps(m, a, &n_apps, error);
         if (r < 0)
                 return r;
         a->spec = (PodCreateSpec) {
                 .name = name,
                 .stop_when_apps_exit = a->props.stop_when_apps_exit,
                 .stage1 = a->props.stage1,
-                .apps = a->spec.apps,
-                .n_apps = a->spec.n_apps,
+                .apps = a->apps,
+                .n_apps = n_apps,
                 .volumes = a->props.volumes,
                 .n_volumes = a->props.n_volumes,
                 .annotations = a->props.annotations,
