@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* pod_create(): the rules of Manager.CreatePod without D-Bus (names,
- * apps, stage1 and networks, ports), on pods without apps or with an
- * image that is not there, so that no image store is needed. */
+ * apps, stage1 and networks, ports), mostly on pods without apps; the
+ * app rules on one small image in a store under tmpdir. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -9,8 +9,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "digest.h"
 #include "fs-util.h"
 #include "pod-create.h"
+#include "store.h"
 #include "string-util.h"
 #include "strv.h"
 #include "tests.h"
@@ -97,6 +99,36 @@ TEST(names) {
         ASSERT_FALSE(streq(last()->name, pods[n_pods - 2]->name));
 }
 
+/* An image localhost/NAME:latest in the store at images_dir: one empty
+ * layer (an end-of-archive tar), its tree, and a config running /bin/sh. */
+static void make_image(const char *name) {
+        static const char empty_tar[1024];
+        _cleanup_(store_freep) Store *s = NULL;
+        _cleanup_free_ char *config = NULL, *manifest = NULL, *tree = NULL, *ref = NULL;
+        char ds[2][DIGEST_STRING_MAX];
+        Digest layer, cfg, man;
+        PeapodError e = {};
+
+        ASSERT_OK(store_open(images_dir, &s));
+        ASSERT_OK(store_blob_write_buffer(s, NULL, empty_tar, sizeof(empty_tar), &layer, &e));
+        ASSERT_TRUE(asprintf(&config,
+                             "{\"architecture\": \"amd64\", \"os\": \"linux\", \"config\": {\"Cmd\": [\"/bin/sh\"]},"
+                             " \"rootfs\": {\"type\": \"layers\", \"diff_ids\": [\"%s\"]}}",
+                             digest_to_string(&layer, ds[0])) > 0);
+        ASSERT_OK(store_blob_write_buffer(s, NULL, config, strlen(config), &cfg, &e));
+        ASSERT_TRUE(asprintf(&manifest,
+                             "{\"schemaVersion\": 2, \"mediaType\": \"application/vnd.oci.image.manifest.v1+json\","
+                             " \"config\": {\"mediaType\": \"application/vnd.oci.image.config.v1+json\", \"digest\": \"%s\", \"size\": %zu},"
+                             " \"layers\": [{\"mediaType\": \"application/vnd.oci.image.layer.v1.tar\", \"digest\": \"%s\", \"size\": %zu}]}",
+                             digest_to_string(&cfg, ds[1]), strlen(config), ds[0], sizeof(empty_tar)) > 0);
+        ASSERT_OK(store_blob_write_buffer(s, NULL, manifest, strlen(manifest), &man, &e));
+        /* One layer: its chain id is its diff_id, here also its blob digest. */
+        ASSERT_TRUE(asprintf(&tree, "%s/layers/%s", images_dir, layer.hex) > 0);
+        ASSERT_OK(mkdir_p(tree, 0755));
+        ASSERT_TRUE(asprintf(&ref, "localhost/%s:latest", name) > 0);
+        ASSERT_OK(store_ref_set(s, ref, &man, &e));
+}
+
 TEST(apps) {
         AppSpec apps[1] = { { .name = "a", .image = "localhost/nope:latest" } };
         Volume v = { .name = (char *) "data" };
@@ -113,6 +145,46 @@ TEST(apps) {
         apps[0].volumes = NULL;
         apps[0].n_volumes = 0;
         ASSERT_ERR(create(&s, &err), ENOENT);
+
+        apps[0].image = "localhost/box:latest";
+        ASSERT_OK(create(&s, &err));
+        ASSERT_TRUE(last()->n_apps == 1 && last()->stop_when_apps_exit);
+        ASSERT_STREQ(last()->apps[0].exec[0], "/bin/sh");
+}
+
+/* A stage1 in the host's namespaces cannot give an app a PID namespace
+ * of its own or bind mounts: refused at creation, not at the start. */
+TEST(stage1_host_apps) {
+        AppMount mount = { .volume = (char *) "data", .target = (char *) "/data" };
+        Volume v = { .name = (char *) "data", .kind = VOLUME_EMPTY };
+        AppSpec apps[1] = { { .name = "a", .image = "localhost/box:latest", .pid_namespace = "app" } };
+        PeapodError err = {};
+        PodCreateSpec s = { .name = "fly-app", .stop_when_apps_exit = true, .stage1 = "fly", .apps = apps, .n_apps = 1 };
+
+        ASSERT_ERR(create(&s, &err), EINVAL);
+        ASSERT_TRUE(strstr(err.message, "host's namespaces"));
+
+        apps[0].pid_namespace = NULL;
+        apps[0].mounts = &mount;
+        apps[0].n_mounts = 1;
+        s.volumes = &v;
+        s.n_volumes = 1;
+        ASSERT_ERR(create(&s, &err), EINVAL);
+        ASSERT_TRUE(strstr(err.message, "host's namespaces"));
+
+        /* The same app in the default flavour is fine. */
+        s.stage1 = NULL;
+        ASSERT_OK(create(&s, &err));
+        ASSERT_TRUE(last()->n_volumes == 1 && last()->apps[0].n_mounts == 1);
+
+        apps[0].mounts = NULL;
+        apps[0].n_mounts = 0;
+        s.stage1 = "fly";
+        s.volumes = NULL;
+        s.n_volumes = 0;
+        s.name = "fly-app2";
+        ASSERT_OK(create(&s, &err));
+        ASSERT_TRUE(last()->net.mode == POD_NETWORK_HOST);
 }
 
 TEST(stage1_host) {
@@ -228,8 +300,10 @@ int main(void) {
         rt = (PodRuntime) { .stage1_dir = stage1_dir, .cni_conf_dir = cni_dir, .state_dir = tmpdir };
 
         test_names();
+        make_image("box");
         test_apps();
         test_stage1_host();
+        test_stage1_host_apps();
         test_networks();
         test_ports();
 
