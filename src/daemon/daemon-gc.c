@@ -1,15 +1,20 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Manager.GarbageCollect: removes exited pods older than a grace period. */
+/* Manager.GarbageCollect: removes exited pods older than a grace period.
+ * daemon_gc_pods() does it; the handler only reads, authorizes and answers. */
 #include "daemon.h"
 #include "log.h"
 #include "pod-gc.h"
+#include "strv.h"
 #include "time-util.h"
 
-/* The answer waits until the files of every removed pod are deleted
- * (off the loop: daemon_remove_pod()). */
+/* One run of daemon_gc_pods(): done is called once the files of every
+ * removed pod are deleted (off the loop: daemon_remove_pod()). */
 typedef struct GcRun {
-        sd_bus_message *reply;
         unsigned pending;
+        int error;
+        char **removed; /* id, name, id, name, ... */
+        PodsCollected done;
+        void *userdata;
 } GcRun;
 
 static void gc_run_unref(Daemon *d, int r, void *userdata) {
@@ -17,17 +22,80 @@ static void gc_run_unref(Daemon *d, int r, void *userdata) {
 
         if (--g->pending > 0)
                 return;
-        if (g->reply)
-                (void) sd_bus_send(NULL, g->reply, NULL);
-        sd_bus_message_unref(g->reply);
+        g->done(d, g->error, g->removed, g->userdata);
+        strv_free(g->removed);
         free(g);
 }
 
-int bus_method_garbage_collect(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        Daemon *d = userdata;
-        uint64_t grace, flags, now = now_usec(CLOCK_REALTIME);
+/* Removes pod p for run g; a pod that fails to go is left for the next run. */
+static int gc_remove_pod(Daemon *d, GcRun *g, Pod *p) {
+        _cleanup_free_ char *name = NULL;
+        char id[POD_ID_LEN + 1];
+        int r;
+
+        memcpy(id, p->id, sizeof(id));
+        name = strdup(p->name);
+        if (!name)
+                return -ENOMEM;
+        g->pending++;
+        r = daemon_remove_pod(d, p, gc_run_unref, g);
+        if (r < 0) {
+                g->pending--;
+                /* Left for the next run; the others still go. */
+                log_warning_errno(r, "gc: failed to remove pod %s: %m", name);
+                return 0;
+        }
+        r = strv_extend(&g->removed, id);
+        return r < 0 ? r : strv_extend(&g->removed, name);
+}
+
+int daemon_gc_pods(Daemon *d, uint64_t grace_usec, PodsCollected done, void *userdata) {
+        uint64_t now = now_usec(CLOCK_REALTIME);
         GcRun *g;
+        int r = 0;
+
+        g = calloc(1, sizeof(GcRun));
+        if (!g)
+                return -ENOMEM;
+        /* One count for this function, dropped at the end: done is called
+         * by whoever drops the last. */
+        *g = (GcRun) { .pending = 1, .done = done, .userdata = userdata };
+        /* Backwards: removing a pod shifts the ones after it. */
+        for (size_t i = d->n_pods; i > 0 && r >= 0; i--) {
+                Pod *p = d->pods[i - 1];
+
+                if (!pod_gc_is_due(p, now, grace_usec) || daemon_pod_busy(d, p))
+                        continue;
+                /* What was removed stays removed; the run fails. */
+                r = gc_remove_pod(d, g, p);
+        }
+        g->error = r;
+        gc_run_unref(d, 0, g);
+        return 0;
+}
+
+static void reply_collected(Daemon *d, int error, char **removed, void *userdata) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = userdata, *reply = NULL;
+        int r = error;
+
+        if (r >= 0)
+                r = sd_bus_message_new_method_return(call, &reply);
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "(ss)");
+        for (char **i = removed; r >= 0 && i && i[0] && i[1]; i += 2)
+                r = sd_bus_message_append(reply, "(ss)", i[0], i[1]);
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r < 0) {
+                (void) sd_bus_reply_method_errnof(call, r, "Failed to collect pods: %m");
+                return;
+        }
+        (void) sd_bus_send(NULL, reply, NULL);
+}
+
+int bus_method_garbage_collect(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Daemon *d = userdata;
+        uint64_t grace, flags;
         int r;
 
         r = bus_verify_polkit(m, PEAPOD_ACTION_MANAGE_PODS, error);
@@ -40,54 +108,11 @@ int bus_method_garbage_collect(sd_bus_message *m, void *userdata, sd_bus_error *
                 return r;
         if (flags != 0)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown flags 0x%" PRIx64, flags);
-
-        r = sd_bus_message_new_method_return(m, &reply);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_open_container(reply, 'a', "(ss)");
-        if (r < 0)
-                return r;
-        g = calloc(1, sizeof(GcRun));
-        if (!g)
-                return -ENOMEM;
-        /* One count for this handler, dropped at the end: the reply is
-         * sent by whoever drops the last. */
-        g->pending = 1;
-        /* Backwards: removing a pod shifts the ones after it. */
-        for (size_t i = d->n_pods; i > 0; i--) {
-                Pod *p = d->pods[i - 1];
-                char id[POD_ID_LEN + 1];
-                _cleanup_free_ char *name = NULL;
-
-                if (!pod_gc_is_due(p, now, grace) || daemon_pod_busy(d, p))
-                        continue;
-                memcpy(id, p->id, sizeof(id));
-                name = strdup(p->name);
-                if (!name) {
-                        r = -ENOMEM;
-                        break;
-                }
-                g->pending++;
-                r = daemon_remove_pod(d, p, gc_run_unref, g);
-                if (r < 0) {
-                        g->pending--;
-                        /* Left for the next run; the others still go. */
-                        log_warning_errno(r, "gc: failed to remove pod %s: %m", name);
-                        r = 0;
-                        continue;
-                }
-                r = sd_bus_message_append(reply, "(ss)", id, name);
-                if (r < 0)
-                        break;
-        }
-        if (r >= 0)
-                r = sd_bus_message_close_container(reply);
+        /* Answered once the files of every removed pod are deleted. */
+        r = daemon_gc_pods(d, grace, reply_collected, sd_bus_message_ref(m));
         if (r < 0) {
-                /* What was removed stays removed; this call fails, now. */
-                (void) sd_bus_reply_method_errnof(m, r, "Failed to collect pods: %m");
-                reply = sd_bus_message_unref(reply);
+                sd_bus_message_unref(m);
+                return r;
         }
-        g->reply = TAKE_PTR(reply);
-        gc_run_unref(d, 0, g);
         return 1;
 }

@@ -2,12 +2,12 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
-#include "cni.h"
 #include "daemon-trust.h"
 #include "crash-point.h"
 #include "daemon.h"
 #include "fs-util.h"
 #include "log.h"
+#include "pod-create.h"
 #include "string-util.h"
 #include "strv.h"
 
@@ -39,23 +39,132 @@ static int bus_read_pod(sd_bus_message *m, Daemon *d, Pod **ret, sd_bus_error *e
         return bus_find_pod(d, key, ret, error);
 }
 
-static void app_args_free_all(AppArgs *a, size_t n) {
-        for (size_t i = 0; a && i < n; i++)
-                bus_app_args_done(&a[i]);
-        free(a);
+/* CreatePod's arguments as read: the spec borrows from the message and
+ * from props and args, which own what the a(sv) readers made. */
+typedef struct CreatePodArgs {
+        PodProperties props;
+        AppSpec apps[POD_APPS_MAX];
+        AppArgs args[POD_APPS_MAX];
+        PodCreateSpec spec;
+} CreatePodArgs;
+
+static CreatePodArgs *create_pod_args_free(CreatePodArgs *a) {
+        if (!a)
+                return NULL;
+        pod_properties_done(&a->props);
+        for (size_t i = 0; i < POD_APPS_MAX; i++)
+                bus_app_args_done(&a->args[i]);
+        return mfree(a);
+}
+DEFINE_TRIVIAL_CLEANUP_FUNC(CreatePodArgs *, create_pod_args_free);
+
+/* CreatePod's apps, a(ssa(sv)), into a->apps and a->args. */
+static int bus_read_create_pod_apps(sd_bus_message *m, CreatePodArgs *a, size_t *ret_n, sd_bus_error *error) {
+        size_t n = 0;
+        int r;
+
+        r = sd_bus_message_enter_container(m, 'a', "(ssa(sv))");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(m, 'r', "ssa(sv)")) > 0) {
+                if (n >= POD_APPS_MAX)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Too many apps (at most %d)",
+                                                 POD_APPS_MAX);
+                r = sd_bus_message_read(m, "ss", &a->apps[n].name, &a->apps[n].image);
+                if (r < 0)
+                        return r;
+                r = bus_read_app_spec(m, &a->apps[n], &a->args[n], error);
+                n++;
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_exit_container(m);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        *ret_n = n;
+        return sd_bus_message_exit_container(m);
 }
 
+/* CreatePod's (s name, a(sv) properties, a(ssa(sv)) apps) into a spec for
+ * pod_create(), which checks it. */
+static int bus_read_create_pod(Daemon *d, sd_bus_message *m, CreatePodArgs **ret, sd_bus_error *error) {
+        _cleanup_(create_pod_args_freep) CreatePodArgs *a = NULL;
+        const char *name;
+        size_t n_apps;
+        int r;
 
-static int method_create_pod(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        Daemon *d = userdata;
-        _cleanup_(pod_properties_done) PodProperties props = { .stop_when_apps_exit = true };
-        AppSpec specs[POD_APPS_MAX] = {};
-        AppArgs *aa = NULL;
-        size_t n = 0;
+        a = calloc(1, sizeof(CreatePodArgs));
+        if (!a)
+                return -ENOMEM;
+        a->props.stop_when_apps_exit = true;
+        r = sd_bus_message_read(m, "s", &name);
+        if (r < 0)
+                return r;
+        r = bus_read_pod_properties(d, m, &a->props, error);
+        if (r < 0)
+                return r;
+        r = bus_read_create_pod_apps(m, a, &n_apps, error);
+        if (r < 0)
+                return r;
+        a->spec = (PodCreateSpec) {
+                .name = name,
+                .stop_when_apps_exit = a->props.stop_when_apps_exit,
+                .stage1 = a->props.stage1,
+                .apps = a->apps,
+                .n_apps = n_apps,
+                .volumes = a->props.volumes,
+                .n_volumes = a->props.n_volumes,
+                .annotations = a->props.annotations,
+                .sysctls = a->props.sysctls,
+                .network = {
+                        .networks = a->props.networks,
+                        .ports = a->props.ports,
+                        .n_ports = a->props.n_ports,
+                        .dns = a->props.dns,
+                        .dns_search = a->props.dns_search,
+                        .dns_options = a->props.dns_options,
+                        .hostname = a->props.hostname,
+                },
+        };
+        *ret = TAKE_PTR(a);
+        return 0;
+}
+
+/* pod_create(), then the pod exists: on disk (durable: once CreatePod
+ * answered, the pod exists after a reboot), in d and on the bus. */
+static int daemon_create_pod(Daemon *d, const PodCreateSpec *spec, Pod **ret, PeapodError *err) {
         _cleanup_(pod_freep) Pod *p = NULL;
         _cleanup_free_ char *path = NULL;
+        int r;
+
+        r = pod_create(&d->runtime, d->images_dir, d->pods, d->n_pods, spec, &p, err);
+        if (r < 0)
+                return r;
+        r = pod_save(p, d->runtime.state_dir);
+        if (r < 0)
+                return peapod_error_set(err, r, "Failed to save pod %s: %s", p->name, strerror(-r));
+        crash_point("create-saved");
+        r = pod_object_path(p, &path);
+        if (r < 0)
+                return r;
+        r = daemon_add_pod(d, p);
+        if (r < 0)
+                return r;
+        log_info("Created pod %s (%s).", p->name, p->id);
+        (void) sd_bus_emit_signal(d->bus, PEAPOD_ROOT_PATH, PEAPOD_MANAGER_INTERFACE, "PodNew", "so", p->id, path);
+        (void) sd_bus_emit_object_added(d->bus, path);
+        *ret = TAKE_PTR(p);
+        return 0;
+}
+
+static int method_create_pod(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        _cleanup_(create_pod_args_freep) CreatePodArgs *a = NULL;
+        _cleanup_free_ char *path = NULL;
+        Daemon *d = userdata;
         PeapodError perr = {};
-        const char *name;
+        Pod *p;
         int r;
 
         r = bus_verify_polkit(m, PEAPOD_ACTION_MANAGE_PODS, error);
@@ -63,161 +172,18 @@ static int method_create_pod(sd_bus_message *m, void *userdata, sd_bus_error *er
                 return r;
         if (r == 0)
                 return 1; /* dispatched again with polkit's answer */
-        r = sd_bus_message_read(m, "s", &name);
+        r = bus_read_create_pod(d, m, &a, error);
         if (r < 0)
                 return r;
-        r = bus_read_pod_properties(d, m, &props, error);
+        r = daemon_create_pod(d, &a->spec, &p, &perr);
+        if (r == -EINVAL && !isempty(a->spec.name) && !pod_name_is_valid(a->spec.name))
+                return sd_bus_error_setf(error, BUS_ERROR_INVALID_NAME, "%s", perr.message);
         if (r < 0)
-                return r;
-
-        aa = calloc(POD_APPS_MAX, sizeof(AppArgs));
-        if (!aa) {
-                r = -ENOMEM;
-                goto finish;
-        }
-        r = sd_bus_message_enter_container(m, 'a', "(ssa(sv))");
-        if (r < 0)
-                goto finish;
-        while ((r = sd_bus_message_enter_container(m, 'r', "ssa(sv)")) > 0) {
-                if (n >= POD_APPS_MAX) {
-                        r = sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Too many apps (at most %d)", POD_APPS_MAX);
-                        goto finish;
-                }
-                r = sd_bus_message_read(m, "ss", &specs[n].name, &specs[n].image);
-                if (r < 0)
-                        goto finish;
-                r = bus_read_app_spec(m, &specs[n], &aa[n], error);
-                n++;
-                if (r < 0)
-                        goto finish;
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        goto finish;
-        }
-        if (r < 0)
-                goto finish;
-        r = sd_bus_message_exit_container(m);
-        if (r < 0)
-                goto finish;
-
-        if (!isempty(name) && !pod_name_is_valid(name)) {
-                r = sd_bus_error_setf(error, BUS_ERROR_INVALID_NAME,
-                                      "Invalid pod name '%s': use 1-64 letters, digits, '.' and '-', not starting with '-' or '.'",
-                                      name);
-                goto finish;
-        }
-        if (!isempty(name))
-                for (size_t i = 0; i < d->n_pods; i++)
-                        if (streq(d->pods[i]->name, name)) {
-                                r = sd_bus_error_setf(error, BUS_ERROR_POD_EXISTS, "A pod named %s exists already", name);
-                                goto finish;
-                        }
-
-        for (size_t i = 0; i < n; i++)
-                if (specs[i].n_volumes > 0) {
-                        r = sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
-                                             "App property Volumes is for AddApp; CreatePod takes the pod property Volumes");
-                        goto finish;
-                }
-        if (n == 0 && props.stop_when_apps_exit) {
-                r = sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
-                                     "A pod needs at least one app, unless StopWhenAppsExit is false");
-                goto finish;
-        }
-        r = n == 0 ? pod_new_empty(name, &p, &perr) : pod_new(name, specs, n, d->images_dir, &p, &perr);
-        if (r >= 0) {
-                p->stop_when_apps_exit = props.stop_when_apps_exit;
-                p->stage1 = TAKE_PTR(props.stage1);
-        }
-        if (r >= 0)
-                r = pod_set_volumes(p, props.volumes, props.n_volumes, &perr);
-        if (r >= 0)
-                r = pod_set_annotations(p, props.annotations, &perr);
-        if (r < 0) {
-                r = bus_error_from_errno(error, BUS_ERROR_SCOPE_POD, r, perr.message, "Failed to create pod");
-                goto finish;
-        }
-        {
-                PodNetworkSpec ns = {
-                        .networks = props.networks,
-                        .ports = props.ports,
-                        .n_ports = props.n_ports,
-                        .dns = props.dns,
-                        .dns_search = props.dns_search,
-                        .dns_options = props.dns_options,
-                        .hostname = props.hostname,
-                };
-                PodNetwork net = {};
-
-                /* A flavour in the host's namespaces has no network of its own. */
-                r = pod_stage1_shares_host(&d->runtime, p);
-                if (r < 0)
-                        goto finish;
-                if (r > 0) {
-                        if (strv_length(props.networks) > 0 && !(strv_length(props.networks) == 1 && streq(props.networks[0], "host"))) {
-                                r = sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                                      "Stage1 %s uses the host's network: only network 'host' goes with it",
-                                                      pod_stage1(p));
-                                goto finish;
-                        }
-                        /* Static: a compound literal here would be gone at
-                         * the end of this block, before ns is read. */
-                        if (props.sysctls) {
-                                r = sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                                      "Stage1 %s uses the host's namespaces: a pod of it sets no sysctls",
-                                                      pod_stage1(p));
-                                goto finish;
-                        }
-                        static char *host_only[] = { (char *) "host", NULL };
-                        ns.networks = host_only;
-                        for (size_t i = 0; i < p->n_apps; i++)
-                                if (app_check_stage1(&d->runtime, p, &p->apps[i], &perr) < 0) {
-                                        r = sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "%s", perr.message);
-                                        goto finish;
-                                }
-                }
-                r = pod_network_from_spec(&ns, d->runtime.cni_conf_dir ?: CNI_DEFAULT_CONF_DIR, &net, &perr);
-                if (r == -ENOMEM)
-                        goto finish;
-                if (r < 0) {
-                        r = sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "%s",
-                                              perr.message[0] ? perr.message : strerror(-r));
-                        goto finish;
-                }
-                pod_network_done(&p->net);
-                p->net = net;
-        }
-        /* A host port goes to one pod: a second DNAT rule for it would
-         * silently lose to the first. */
-        /* After the network: net.* needs the pod's own. */
-        r = pod_set_sysctls(p, props.sysctls, &perr);
-        if (r >= 0)
-                r = pod_ports_check(p, d->pods, d->n_pods, &perr);
-        if (r < 0) {
-                r = bus_error_from_errno(error, BUS_ERROR_SCOPE_POD, r, perr.message, "Failed to create pod");
-                goto finish;
-        }
-        /* Durable: once CreatePod answered, the pod exists after a reboot. */
-        r = pod_save(p, d->runtime.state_dir);
-        if (r < 0) {
-                r = sd_bus_error_set_errnof(error, r, "Failed to save pod %s: %m", p->name);
-                goto finish;
-        }
-        crash_point("create-saved");
+                return bus_error_from_errno(error, BUS_ERROR_SCOPE_POD, r, perr.message, "Failed to create pod");
         r = pod_object_path(p, &path);
         if (r < 0)
-                goto finish;
-        r = daemon_add_pod(d, p);
-        if (r < 0)
-                goto finish;
-        log_info("Created pod %s (%s).", p->name, p->id);
-        (void) sd_bus_emit_signal(d->bus, PEAPOD_ROOT_PATH, PEAPOD_MANAGER_INTERFACE, "PodNew", "so", p->id, path);
-        (void) sd_bus_emit_object_added(d->bus, path);
-        TAKE_PTR(p);
-        r = sd_bus_reply_method_return(m, "o", path);
-finish:
-        app_args_free_all(aa, POD_APPS_MAX);
-        return r;
+                return r;
+        return sd_bus_reply_method_return(m, "o", path);
 }
 
 int bus_pod_start_error(sd_bus_error *error, const Pod *p, int r, const PeapodError *perr) {

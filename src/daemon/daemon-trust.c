@@ -55,8 +55,6 @@ int bus_method_add_trusted_key(sd_bus_message *m, void *userdata, sd_bus_error *
         if (!!(flags & PEAPOD_TRUST_KEY_ROOT) == !isempty(prefix))
                 return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
                                         "Give either a prefix or the root flag (a key trusted for every image)");
-        if (size == 0 || size > GPG_KEY_SIZE_MAX)
-                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid key size");
         r = trust_store_add(NULL, key, size, isempty(prefix) ? NULL : prefix, &info, &e);
         /* A key gpg cannot read (EBADMSG) or will not take (EPERM) is a bad argument. */
         if (r == -EBADMSG || r == -EPERM)

@@ -183,6 +183,14 @@ void daemon_forget_pod(Daemon *d, Pod *p);
  * is not called. */
 typedef void (*PodDeleted)(Daemon *d, int r, void *userdata);
 int daemon_remove_pod(Daemon *d, Pod *p, PodDeleted deleted, void *userdata);
+/* Removes every pod due for gc (pod_gc_is_due() with grace_usec, and no
+ * operation in flight) as daemon_remove_pod() does (daemon-gc.c); a pod
+ * that fails to go is logged and left for the next run. done is called
+ * once, when the files of all of them are deleted, with removed the id and
+ * name of each as pairs (id, name, id, name, ...) and error < 0 if the run
+ * was cut short (what was removed stays removed). */
+typedef void (*PodsCollected)(Daemon *d, int error, char **removed, void *userdata);
+int daemon_gc_pods(Daemon *d, uint64_t grace_usec, PodsCollected done, void *userdata);
 /* Manager.GarbageCollect (daemon-gc.c). */
 int bus_method_garbage_collect(sd_bus_message *m, void *userdata, sd_bus_error *error);
 /* React to a change seen from systemd: refresh, and stop a pod whose apps
@@ -321,6 +329,18 @@ int image_object_find(sd_bus *bus, const char *path, const char *interface, void
 int image_node_enumerator(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error);
 int bus_method_pull_image(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_method_pull_image_with_auth(sd_bus_message *m, void *userdata, sd_bus_error *error);
+/* PullImageWithAuth's credentials (daemon-pull-auth.c): never written to
+ * disk, wiped by pull_credentials_done(). */
+typedef struct PullCredentials {
+        char *username, *password, *registry_token, *identity_token;
+} PullCredentials;
+#define PULL_CREDENTIAL_MAX 4096
+void pull_credentials_done(PullCredentials *c);
+/* Reads its a(sv): Username and Password (s, both or neither), or
+ * RegistryToken (s, a bearer token, visible ASCII), or IdentityToken (s,
+ * an OAuth2 refresh token), each at most PULL_CREDENTIAL_MAX bytes; c is
+ * filled as far as read (pull_credentials_done() it also on failure). */
+int bus_read_pull_credentials(sd_bus_message *m, PullCredentials *c, sd_bus_error *error);
 int bus_method_list_images(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_method_get_image(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_method_remove_image(sd_bus_message *m, void *userdata, sd_bus_error *error);

@@ -77,6 +77,9 @@ int trust_store_add(const char *dir, const void *key, size_t size, const char *p
         int r;
 
         dir = dir ?: TRUST_KEYS_DIR;
+        /* Bounded here, for every caller: the key goes to gpg and to disk. */
+        if (size == 0 || size > GPG_KEY_SIZE_MAX)
+                return peapod_error_set(e, -EINVAL, "Invalid key size");
         if (prefix && !registry_prefix_is_valid(prefix))
                 return peapod_error_set(e, -EINVAL, "'%s' is not a registry[/repository] prefix", prefix);
         r = gpg_key_inspect(key, size, &info, e);

@@ -5,11 +5,13 @@
 
 #include "daemon.h"
 #include "fuzz.h"
+#include "registry.h"
+#include "string-util.h"
 #include "strv.h"
 
 /* peapodd's readers of the a(sv) arguments any root client sends:
  * CreatePod's pod properties, the app properties of CreatePod and AddApp,
- * and Pod.Exec's options. sd-bus checks the wire format; what is fuzzed is
+ * Pod.Exec's options and PullImageWithAuth's credentials. sd-bus checks the wire format; what is fuzzed is
  * ours: names, the types given for them, lists and their bounds, and what
  * is left owned on every error path (ASan's leak check).
  *
@@ -21,7 +23,8 @@ static const char * const names[] = {
         "Exec", "Args", "Environment", "WorkingDirectory", "User", "Group", "Seccomp", "PIDNamespace",
         "SupplementaryGroups", "CapabilitiesRetain", "CapabilitiesRemove", "NoNewPrivileges", "ReadOnlyRootfs",
         "CPUQuotaPerSecUSec", "CPUShares", "MemoryMax", "TasksMax", "Mounts", "StopWhenAppsExit", "Networks",
-        "DNS", "DNSSearch", "Ports", "Hostname", "Stage1", "Volumes",
+        "DNS", "DNSSearch", "Ports", "Hostname", "Stage1", "Volumes", "Username", "Password", "RegistryToken",
+        "IdentityToken",
 };
 
 typedef struct Input {
@@ -164,7 +167,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
         if (!bus || size < 1 || size > 16 * 1024)
                 return 0;
-        which = next_byte(&in) % 3;
+        which = next_byte(&in) % 4;
         if (sd_bus_message_new_method_call(bus, &m, "org.peapod1", "/org/peapod1", "org.peapod1.Manager", "Fuzz") < 0)
                 return 0;
         r = sd_bus_message_open_container(m, 'a', "(sv)");
@@ -213,6 +216,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 if (bus_read_exec_options(m, &env, &error) >= 0 && strv_length(env) > APP_ENV_MAX)
                         abort();
                 strv_free(env);
+                break;
+        }
+        case 3: {
+                PullCredentials c = {};
+
+                /* What is read goes into HTTP headers: bounded, and a
+                 * bearer token is one line of visible characters. */
+                if (bus_read_pull_credentials(m, &c, &error) >= 0 &&
+                    (strlen(strempty(c.username)) > PULL_CREDENTIAL_MAX ||
+                     strlen(strempty(c.password)) > PULL_CREDENTIAL_MAX ||
+                     strlen(strempty(c.identity_token)) > PULL_CREDENTIAL_MAX ||
+                     (c.registry_token && !registry_token_is_valid(c.registry_token))))
+                        abort();
+                pull_credentials_done(&c);
                 break;
         }
         }

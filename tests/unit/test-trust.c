@@ -185,6 +185,16 @@ int main(void) {
         ASSERT_TRUE(trust_store_remove(keys, b, &e) == 1);
         ASSERT_ERR(trust_store_remove(keys, b, &e), ENOENT);
         ASSERT_ERR(trust_store_remove(keys, "xyz", &e), EINVAL);
+        /* Bounded before gpg sees it: empty, or more than a key can be. */
+        {
+                _cleanup_free_ char *big = calloc(1, GPG_KEY_SIZE_MAX + 1);
+
+                ASSERT_TRUE(big);
+                ASSERT_ERR(trust_store_add(keys, "", 0, NULL, NULL, &e), EINVAL);
+                peapod_error_clear(&e);
+                ASSERT_ERR(trust_store_add(keys, big, GPG_KEY_SIZE_MAX + 1, "reg.example.com", NULL, &e), EINVAL);
+                ASSERT_TRUE(strstr(e.message, "key size"));
+        }
 
         /* Verification: alice is trusted for reg.example.com/team. */
         write_text(policy, "{\"default\": {\"type\": \"signedBy\"},"
