@@ -433,7 +433,7 @@ static int parse_app_limit_option(int argc, char *argv[], int *i, RunApp *app) {
 
 static int parse_app_mount_option(int argc, char *argv[], int *i, RunApp *app) {
         PeapodError err = {};
-        const char *v;
+        const char *v = NULL;
         int r;
 
         if ((r = option_value(argc, argv, i, "--mount", &v)) != 0) {
@@ -785,7 +785,7 @@ static int parse_app_separator(const char *s, int *where, RunApp *app, PendingAp
 static int run_args_parse_spec(int argc, char *argv[], int at, int i, const char *v, const char *spec,
                                RunArgs *ret) {
         _cleanup_strv_free_ char **words = NULL;
-        int apps_at, r;
+        int apps_at = 0, r;
 
         if (spec)
                 return log_usage_error("--spec= may be given once.");

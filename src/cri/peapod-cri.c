@@ -201,7 +201,7 @@ int main(int argc, char *argv[]) {
                         return log_error_errno(r, "Failed to serve passed fd %d: %m", fd), EXIT_FAILURE;
         }
         if (n == 0) {
-                int fd;
+                int fd = -EBADF;
 
                 r = listen_socket(arg_listen, &fd);
                 if (r < 0)

@@ -2207,7 +2207,7 @@ static void pf_connect(StreamConn *c, StreamFd *f) {
                 .sin_port = htons(f->port),
                 .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
         };
-        int fd, r;
+        int fd = -EBADF, r;
 
         r = sockets_in_netns(c->netns, 1, &fd);
         if (r < 0)

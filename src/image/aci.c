@@ -495,7 +495,7 @@ int aci_import(Store *s, int fd, const char *ref_override, const void *sig, size
         _cleanup_free_ char *ref = NULL, *id = NULL;
         _cleanup_close_ int pin_fd = -EBADF;
         Digest layer, config_digest, manifest_digest;
-        uint64_t layer_size, config_size, manifest_size;
+        uint64_t layer_size = 0, config_size = 0, manifest_size = 0;
         int r;
 
         r = aci_detect(fd, &m, e);

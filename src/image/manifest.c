@@ -196,7 +196,7 @@ static int json_string_member(json_object *o, const char *key, bool required, si
 
 static int json_strdup_member(json_object *o, const char *key, bool required, size_t max, const char *where,
                               char **ret, PeapodError *e) {
-        const char *s;
+        const char *s = NULL;
         char *c = NULL;
         int r;
 
@@ -363,7 +363,7 @@ static int descriptor_parse(json_object *o, const char *where, bool index_entry,
 }
 
 static int document_media_type(json_object *o, const char *content_type, MediaType *ret, PeapodError *e) {
-        const char *s;
+        const char *s = NULL;
         MediaType t;
         int r;
 

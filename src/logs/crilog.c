@@ -739,7 +739,7 @@ int crilog_add(CriLog *c, const char *app_id, const char *path) {
 int crilog_reopen(CriLog *c, const char *app_id) {
         CriContainer *ct = container_find(c, app_id);
         struct stat sb;
-        int fd, r;
+        int fd = -EBADF, r;
 
         if (!ct)
                 return -ENOENT;

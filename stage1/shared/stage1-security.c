@@ -478,7 +478,7 @@ static int seccomp_build(const SeccompSpec *spec, uint64_t caps, scmp_filter_ctx
         int r;
 
         for (size_t i = 0; i < n; i++) {
-                scmp_filter_ctx a;
+                scmp_filter_ctx a = NULL;
 
                 r = seccomp_build_arch(spec, caps, arches[i], &a);
                 if (r < 0)
@@ -637,7 +637,7 @@ int stage1_seccomp_export_pfc(const SeccompSpec *spec, uint64_t caps, int fd) {
 int stage1_seccomp_install(const SeccompSpec *spec, uint64_t caps) {
         _cleanup_free_ struct sock_filter *prog = NULL;
         struct sock_fprog fprog;
-        size_t len;
+        size_t len = 0;
         int r;
 
         if (spec->mode == SECCOMP_MODE_UNCONFINED)
