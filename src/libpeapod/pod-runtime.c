@@ -1051,6 +1051,74 @@ int pod_note_unit_signal(Pod *p, sd_bus_message *m) {
         return 0;
 }
 
+static App *pod_app_by_unit_path(Pod *p, const char *path) {
+        _cleanup_free_ char *unit = NULL;
+
+        if (!path || sd_bus_path_decode(path, "/org/freedesktop/systemd1/unit", &unit) <= 0)
+                return NULL;
+        for (size_t i = 0; i < p->n_apps; i++) {
+                _cleanup_free_ char *u = NULL;
+
+                if (app_unit_name(p->name, p->apps[i].name, &u) >= 0 && streq(u, unit))
+                        return &p->apps[i];
+        }
+        return NULL;
+}
+
+int pod_apply_unit_signal(Pod *p, sd_bus_message *m, App **ret_ask) {
+        _cleanup_(unit_status_done) UnitStatus s = {};
+        const char *interface;
+        bool ended;
+        App *a;
+        int r;
+
+        *ret_ask = NULL;
+        a = pod_app_by_unit_path(p, sd_bus_message_get_path(m));
+        if (!a || a->state != APP_RUNNING)
+                return 0;
+        r = unit_status_from_message(m, &interface, &s);
+        if (r < 0)
+                return r;
+        if (streq(interface, "org.freedesktop.systemd1.Service")) {
+                /* Every Service PropertiesChanged carries the ExecMain*
+                 * properties (they emit changes): kept for the Unit one. */
+                a->signal_exec_seen = true;
+                a->signal_exec_code = s.exec_main_code;
+                a->signal_exec_status = s.exec_main_status;
+                a->signal_exit_usec = s.exec_main_exit_usec;
+                return 0;
+        }
+        if (!streq(interface, "org.freedesktop.systemd1.Unit") || !s.active_state)
+                return 0;
+
+        /* A unit that sends signals is loaded. */
+        s.load_state = strdup("loaded");
+        if (!s.load_state)
+                return -ENOMEM;
+        ended = streq(s.active_state, "failed") || streq(s.active_state, "inactive") ||
+                (streq(s.active_state, "active") && streq_ptr(s.sub_state, "exited"));
+        if (ended && (!a->signal_exec_seen || a->signal_exec_code <= 0 || a->restart != APP_RESTART_NO)) {
+                /* Ended with no main process's end seen in a signal (a
+                 * Service signal missed, a unit that failed before its
+                 * main process ran): the caller reads the unit. So with a
+                 * Restart= policy: systemd 252 sends "failed" (or
+                 * "inactive") and then, from the same step, "activating
+                 * (auto-restart)"; a read answered after that step says
+                 * which it is. */
+                a->signal_exec_seen = false;
+                *ret_ask = a;
+                return 0;
+        }
+        if (a->signal_exec_seen) {
+                s.exec_main_code = a->signal_exec_code;
+                s.exec_main_status = a->signal_exec_status;
+                s.exec_main_exit_usec = a->signal_exit_usec;
+        }
+        /* Consumed: the next Unit signal comes with its own Service one. */
+        a->signal_exec_seen = false;
+        return app_update_from_unit(a, &s);
+}
+
 static int on_app_unit_changed(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         (void) pod_note_unit_signal(userdata, m);
         return 0;
@@ -1140,7 +1208,6 @@ int pod_refresh(PodRuntime *rt, Pod *p) {
 
 int pod_stop_prepare(PodRuntime *rt, Pod *p, char **ret_slice) {
         _cleanup_free_ char *slice = NULL;
-        bool changed = false;
         int r;
 
         if (p->state == POD_CREATED || p->state == POD_EXITED)
@@ -1148,33 +1215,36 @@ int pod_stop_prepare(PodRuntime *rt, Pod *p, char **ret_slice) {
         r = pod_unit_names(p, &slice, NULL);
         if (r < 0)
                 return r;
-        /* Apps that ended before the stop keep their own outcome. */
-        (void) pod_refresh_apps(rt, p, &changed);
         *ret_slice = TAKE_PTR(slice);
         return 1;
 }
 
 int pod_stop(PodRuntime *rt, Pod *p) {
         _cleanup_free_ char *slice = NULL;
+        bool changed = false;
         int r;
 
         r = pod_stop_prepare(rt, p, &slice);
         if (r <= 0)
                 return r;
+        /* Apps that ended before the stop keep their own outcome. (peapodd
+         * has it from their units' signals, pod_apply_unit_signal(), and
+         * reads nothing here.) */
+        (void) pod_refresh_apps(rt, p, &changed);
         r = pod_stop_units(rt, p, slice);
         if (r < 0)
                 return r;
+        /* The stop unloaded the app units: what it did to the apps came with
+         * their last signals; the refresh finds them gone. */
+        (void) pod_refresh_apps(rt, p, &changed);
         return pod_stop_finish(rt, p, false, true);
 }
 
 int pod_stop_finish(PodRuntime *rt, Pod *p, bool keep_network, bool slice_stopped) {
-        bool changed = false;
         int r;
 
         crash_point("stop-stopped");
-        /* The stop unloaded the app units: what it did to the apps came with
-         * their last signals; the refresh finds them gone. */
-        (void) pod_refresh_apps(rt, p, &changed);
+        /* Apps whose end no signal told are recorded exited, how unknown. */
         for (size_t i = 0; i < p->n_apps; i++)
                 if (p->apps[i].state != APP_EXITED) {
                         p->apps[i].state = APP_EXITED;

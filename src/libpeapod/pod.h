@@ -90,6 +90,13 @@ typedef struct App {
         int status;            /* exit code or signal number */
         uint64_t started_usec, exited_usec;
         char **annotations;    /* the clients' string map (pairs); NULL = none */
+        /* Not saved: how the main process of its unit ended according to
+         * the unit's last Service PropertiesChanged, which systemd sends
+         * just before the Unit one that says the unit's state
+         * (pod_apply_unit_signal()). */
+        bool signal_exec_seen;
+        int signal_exec_code, signal_exec_status;
+        uint64_t signal_exit_usec;
 } App;
 
 typedef struct Pod {
