@@ -1080,6 +1080,14 @@ int pod_apply_unit_signal(Pod *p, sd_bus_message *m, App **ret_ask) {
         if (r < 0)
                 return r;
         if (streq(interface, "org.freedesktop.systemd1.Service")) {
+                /* The end of a run before the app's current start: a
+                 * signal of the last run that waited in our queue while
+                 * the app was started again. Not this run's: the Unit
+                 * signal that follows asks the unit instead. */
+                if (s.exec_main_exit_usec > 0 && s.exec_main_exit_usec < a->started_usec) {
+                        a->signal_exec_seen = false;
+                        return 0;
+                }
                 /* Every Service PropertiesChanged carries the ExecMain*
                  * properties (they emit changes): kept for the Unit one. */
                 a->signal_exec_seen = true;
