@@ -117,11 +117,12 @@ int daemon_load_pods(Daemon *d) {
         return 0;
 }
 
-/* A pod made by 'run' ends with its last app. */
+/* A pod made by 'run' ends with its last app. Not while an operation of
+ * the pod is in flight (a stop, an app's start): its end checks again. */
 static void daemon_pod_check_apps_exited(Daemon *d, Pod *p) {
         int r;
 
-        if (p->state == POD_RUNNING && p->stop_when_apps_exit && pod_all_apps_exited(p) && !daemon_pod_stopping(d, p)) {
+        if (p->state == POD_RUNNING && p->stop_when_apps_exit && pod_all_apps_exited(p) && !daemon_pod_busy(d, p)) {
                 log_info("All apps of pod %s have exited, stopping it.", p->name);
                 r = daemon_pod_stop(d, p, NULL, false, 0);
                 if (r < 0)
@@ -147,11 +148,17 @@ typedef struct AppUnitRead {
         char pod_id[POD_ID_LEN + 1];
         char *app;
         uint64_t pod_started_usec, app_started_usec;
+        AppUnitReadDone done;
+        void *userdata;
+        sd_bus_destroy_t free_userdata;
 } AppUnitRead;
 
 static void app_unit_read_free(void *userdata) {
         AppUnitRead *q = userdata;
 
+        /* Not answered (peapodd exits): what done would have owned. */
+        if (q->free_userdata)
+                q->free_userdata(q->userdata);
         free(q->app);
         free(q);
 }
@@ -159,33 +166,37 @@ static void app_unit_read_free(void *userdata) {
 static int on_app_unit_read(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
         _cleanup_(unit_status_done) UnitStatus s = {};
         AppUnitRead *q = userdata;
+        bool read = false;
         Pod *p;
         App *a;
         int r;
 
-        if (sd_bus_message_is_method_error(reply, NULL)) {
-                log_debug("Failed to read the unit of app %s: %s", q->app, sd_bus_message_get_error(reply)->message);
-                return 0;
-        }
         p = daemon_pod_by_id(q->d, q->pod_id);
-        if (!p || p->state != POD_RUNNING || p->started_usec != q->pod_started_usec)
-                return 0;
-        a = pod_find_app(p, q->app);
-        if (!a || a->state != APP_RUNNING || a->started_usec != q->app_started_usec)
-                return 0;
-        r = unit_status_from_message(reply, NULL, &s);
-        if (r < 0) {
-                log_debug_errno(r, "Failed to parse the unit of app %s of pod %s: %m", a->name, p->name);
-                return 0;
+        a = p ? pod_find_app(p, q->app) : NULL;
+        if (sd_bus_message_is_method_error(reply, NULL))
+                log_debug("Failed to read the unit of app %s: %s", q->app, sd_bus_message_get_error(reply)->message);
+        else if (a && p->state == POD_RUNNING && p->started_usec == q->pod_started_usec && a->state == APP_RUNNING &&
+                 a->started_usec == q->app_started_usec) {
+                r = unit_status_from_message(reply, NULL, &s);
+                if (r < 0)
+                        log_debug_errno(r, "Failed to parse the unit of app %s of pod %s: %m", a->name, p->name);
+                else {
+                        read = true;
+                        if (app_update_from_unit(a, &s))
+                                daemon_pod_app_changed(q->d, p);
+                }
         }
-        if (app_update_from_unit(a, &s))
-                daemon_pod_app_changed(q->d, p);
+        if (q->done) {
+                /* The pod may have been stopped (and even removed) above. */
+                p = daemon_pod_by_id(q->d, q->pod_id);
+                a = p ? pod_find_app(p, q->app) : NULL;
+                q->free_userdata = NULL;
+                q->done(q->d, p, a, read ? &s : NULL, q->userdata);
+        }
         return 0;
 }
 
-/* GetAll of every interface of the app's unit (Unit and Service in one
- * answer), on the main connection, applied when it comes. */
-static int daemon_app_unit_read(Daemon *d, Pod *p, App *a) {
+int daemon_app_unit_read(Daemon *d, Pod *p, App *a, AppUnitReadDone done, void *userdata, sd_bus_destroy_t free_userdata) {
         _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
         _cleanup_free_ char *unit = NULL, *path = NULL;
         AppUnitRead *q;
@@ -200,7 +211,8 @@ static int daemon_app_unit_read(Daemon *d, Pod *p, App *a) {
         q = calloc(1, sizeof(AppUnitRead));
         if (!q)
                 return -ENOMEM;
-        *q = (AppUnitRead) { .d = d, .pod_started_usec = p->started_usec, .app_started_usec = a->started_usec };
+        *q = (AppUnitRead) { .d = d, .pod_started_usec = p->started_usec, .app_started_usec = a->started_usec,
+                             .done = done, .userdata = userdata };
         strcpy(q->pod_id, p->id);
         q->app = strdup(a->name);
         if (!q->app) {
@@ -213,9 +225,12 @@ static int daemon_app_unit_read(Daemon *d, Pod *p, App *a) {
                 app_unit_read_free(q);
                 return r;
         }
-        /* The slot owns q from here, and the bus the slot. */
+        /* The slot owns q from here, and the bus the slot; userdata is the
+         * caller's until done runs (or the read is dropped). */
+        q->free_userdata = free_userdata;
         r = sd_bus_slot_set_destroy_callback(slot, app_unit_read_free);
         if (r < 0) {
+                q->free_userdata = NULL;
                 app_unit_read_free(q);
                 return r;
         }
@@ -231,7 +246,7 @@ void daemon_pod_changed(Daemon *d, Pod *p) {
 
                         if (p->apps[i].state != APP_RUNNING)
                                 continue;
-                        r = daemon_app_unit_read(d, p, &p->apps[i]);
+                        r = daemon_app_unit_read(d, p, &p->apps[i], NULL, NULL, NULL);
                         if (r < 0)
                                 log_warning_errno(r, "Failed to read the unit of app %s of pod %s: %m",
                                                   p->apps[i].name, p->name);
@@ -301,7 +316,7 @@ static int on_unit_properties_changed(sd_bus_message *m, void *userdata, sd_bus_
                 else if (r > 0)
                         daemon_pod_app_changed(d, p);
                 if (ask) {
-                        r = daemon_app_unit_read(d, p, ask);
+                        r = daemon_app_unit_read(d, p, ask, NULL, NULL, NULL);
                         if (r < 0)
                                 log_warning_errno(r, "Failed to read the unit of app %s of pod %s: %m", ask->name,
                                                   p->name);

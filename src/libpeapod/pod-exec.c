@@ -113,23 +113,21 @@ static int exec_unit_message(sd_bus *bus, const char *unit, const char *desc, co
         return 0;
 }
 
-int pod_exec_message(PodRuntime *rt, sd_bus *bus, const Pod *p, const App *a, char * const *cmd, char * const *extra_env,
-                     const int fds[3], bool tty, sd_bus_message **ret_call, char **ret_unit, char **ret_args_file,
-                     PeapodError *err) {
+int pod_exec_message(PodRuntime *rt, sd_bus *bus, const Pod *p, const App *a, pid_t pid, char * const *cmd,
+                     char * const *extra_env, const int fds[3], bool tty, sd_bus_message **ret_call, char **ret_unit,
+                     char **ret_args_file, PeapodError *err) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         _cleanup_free_ char *prefix = NULL, *unit = NULL, *app_unit = NULL, *slice = NULL, *helper = NULL,
                             *desc = NULL, *args_file = NULL;
         _cleanup_strv_free_ char **argv = NULL;
         char rnd[POD_ID_LEN + 1];
-        pid_t pid;
         int r;
 
         if (strv_length((char **) cmd) == 0)
                 return peapod_error_set(err, -EINVAL, "No command to run");
         if (strv_length((char **) cmd) > POD_EXEC_ARGV_MAX || strv_length((char **) extra_env) > POD_EXEC_ENV_MAX)
                 return peapod_error_set(err, -E2BIG, "Command or environment too long");
-        r = pod_app_main_pid(rt, p, a, &pid);
-        if (r < 0)
+        if (p->state != POD_RUNNING || a->state != APP_RUNNING || pid <= 1)
                 return peapod_error_set(err, -ESRCH, "App %s of pod %s is not running", a->name, p->name);
 
         r = id_generate(rnd);

@@ -21,10 +21,12 @@
  * may be NULL) is added to the app's environment. tty: fds[0] is a pty
  * the caller made for this command, to become its controlling terminal
  * (peapod-stage1-exec --tty); without it the command never gets one.
- * -ESRCH: the app is not running; err says so. */
-int pod_exec_message(PodRuntime *rt, sd_bus *bus, const Pod *p, const App *a, char * const *cmd, char * const *extra_env,
-                     const int fds[3], bool tty, sd_bus_message **ret_call, char **ret_unit, char **ret_args_file,
-                     PeapodError *err);
+ * pid is the app's main process (app_main_pid_of_helper()), whose
+ * namespaces the command joins. -ESRCH: the app is not running; err says
+ * so. */
+int pod_exec_message(PodRuntime *rt, sd_bus *bus, const Pod *p, const App *a, pid_t pid, char * const *cmd,
+                     char * const *extra_env, const int fds[3], bool tty, sd_bus_message **ret_call, char **ret_unit,
+                     char **ret_args_file, PeapodError *err);
 /* Whether the exec unit started, from its start job's result (JobRemoved's,
  * or "timeout") and its end if one was signalled before (ended, may be
  * NULL): 0, or -errno with err set, the unit reset and args_file removed. */

@@ -1321,6 +1321,27 @@ bool pod_network_needs_stop(const PodRuntime *rt, const Pod *p) {
         return access(records, F_OK) >= 0 || access(netns, F_OK) >= 0;
 }
 
+bool pod_network_owed(const PodRuntime *rt, const Pod *p) {
+        _cleanup_free_ char *records = NULL, *netns = NULL;
+        struct dirent *de;
+        bool owed = false;
+        DIR *d;
+
+        if (network_record_dir(rt, p, &records) < 0 || pod_netns_path(rt, p, &netns) < 0)
+                return true;
+        /* The stop unbinds the namespace last, and only when every DEL
+         * (and the ports' unbinding before them) succeeded. */
+        if (access(netns, F_OK) >= 0)
+                return true;
+        d = opendir(records);
+        if (!d)
+                return errno != ENOENT;
+        while (!owed && (de = readdir(d)))
+                owed = de->d_name[0] != '.' && endswith(de->d_name, ".json");
+        closedir(d);
+        return owed;
+}
+
 int pod_network_stop_async(PodRuntime *rt, sd_event *e, Pod *p, bool force, pod_network_stop_callback_t callback,
                            void *userdata, PodNetworkStop **ret) {
         _cleanup_(pod_network_stop_freep) PodNetworkStop *ns = NULL;

@@ -755,31 +755,50 @@ int app_check_stage1(PodRuntime *rt, const Pod *p, const App *a, PeapodError *er
                                 a->name, pod_stage1(p));
 }
 
-/* Undo a start: everything that may exist is torn down, whatever exists;
- * with keep_network, the CNI networks are left for pod_network_stop();
- * with slice_stopped, the slice's stop job is known done (one round trip
- * and job less). */
-static void pod_teardown_full(PodRuntime *rt, Pod *p, bool keep_network, bool slice_stopped) {
+int pod_unit_list(const Pod *p, char ***ret) {
+        _cleanup_strv_free_ char **units = NULL;
         _cleanup_free_ char *slice = NULL, *scope = NULL;
+        int r;
 
-        if (pod_unit_names(p, &slice, &scope) >= 0) {
-                if (!slice_stopped)
-                        (void) systemd_stop_unit(rt->bus, slice, NULL);
-                for (size_t i = 0; i < p->n_apps; i++) {
-                        _cleanup_free_ char *unit = NULL;
+        r = pod_unit_names(p, &slice, &scope);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < p->n_apps; i++) {
+                char *unit;
 
-                        if (app_unit_name(p->name, p->apps[i].name, &unit) < 0)
-                                continue;
-                        (void) systemd_reset_failed_unit(rt->bus, unit);
-                }
-                (void) systemd_reset_failed_unit(rt->bus, scope);
-                (void) systemd_reset_failed_unit(rt->bus, slice);
+                r = app_unit_name(p->name, p->apps[i].name, &unit);
+                if (r >= 0)
+                        r = strv_consume(&units, unit);
+                if (r < 0)
+                        return r;
+        }
+        if (strv_consume(&units, TAKE_PTR(scope)) < 0 || strv_consume(&units, TAKE_PTR(slice)) < 0)
+                return -ENOMEM;
+        *ret = TAKE_PTR(units);
+        return 0;
+}
+
+/* Undo a start: everything that may exist is torn down, whatever exists;
+ * flags as pod_stop_finish()'s. */
+static void pod_teardown_full(PodRuntime *rt, Pod *p, PodStopFlags flags) {
+        _cleanup_free_ char *slice = NULL;
+
+        if (!(flags & POD_STOP_SLICE_STOPPED) && pod_unit_names(p, &slice, NULL) >= 0)
+                (void) systemd_stop_unit(rt->bus, slice, NULL);
+        /* A unit that failed (an app killed at its stop timeout) stays
+         * loaded until reset, and its name could not be started again. */
+        if (!(flags & POD_STOP_UNITS_RESET)) {
+                _cleanup_strv_free_ char **units = NULL;
+
+                if (pod_unit_list(p, &units) >= 0)
+                        FOREACH_STRV(u, units)
+                                (void) systemd_reset_failed_unit(rt->bus, u);
         }
         /* An init that never made it into its scope is not stopped above. */
         if (p->leader > 1)
                 (void) kill(p->leader, SIGKILL);
         /* A DEL that fails keeps its record: pod_remove() tries again. */
-        if (!keep_network)
+        if (!(flags & POD_STOP_KEEP_NETWORK) && pod_network_owed(rt, p))
                 (void) pod_network_stop(rt, p, false, NULL);
         for (size_t i = 0; i < p->n_apps; i++)
                 app_umount_rootfs(rt, p, &p->apps[i]);
@@ -788,11 +807,15 @@ static void pod_teardown_full(PodRuntime *rt, Pod *p, bool keep_network, bool sl
 }
 
 static void pod_teardown(PodRuntime *rt, Pod *p) {
-        pod_teardown_full(rt, p, false, false);
+        pod_teardown_full(rt, p, 0);
 }
 
 void pod_start_fail(PodRuntime *rt, Pod *p) {
-        pod_teardown(rt, p);
+        pod_start_fail_full(rt, p, 0);
+}
+
+void pod_start_fail_full(PodRuntime *rt, Pod *p, PodStopFlags flags) {
+        pod_teardown_full(rt, p, flags);
         for (size_t i = 0; i < p->n_apps; i++) {
                 p->apps[i].state = APP_CREATED;
                 p->apps[i].started_usec = 0;
@@ -807,10 +830,13 @@ int pod_start_prepare(PodRuntime *rt, Pod *p, PeapodError *err) {
         if (p->state == POD_EXITED) {
                 /* It ran before: its apps start over, each with its
                  * writable layer as it was left. A DEL that failed at the
-                 * stop is owed first, or the ADDs below would pile up. */
-                r = pod_network_stop(rt, p, false, err);
-                if (r < 0)
-                        return r;
+                 * stop is owed first, or the ADDs below would pile up
+                 * (peapodd runs it before, without waiting). */
+                if (pod_network_owed(rt, p)) {
+                        r = pod_network_stop(rt, p, false, err);
+                        if (r < 0)
+                                return r;
+                }
                 for (size_t i = 0; i < p->n_apps; i++) {
                         App *a = &p->apps[i];
 
@@ -1245,10 +1271,10 @@ int pod_stop(PodRuntime *rt, Pod *p) {
         /* The stop unloaded the app units: what it did to the apps came with
          * their last signals; the refresh finds them gone. */
         (void) pod_refresh_apps(rt, p, &changed);
-        return pod_stop_finish(rt, p, false, true);
+        return pod_stop_finish(rt, p, POD_STOP_SLICE_STOPPED);
 }
 
-int pod_stop_finish(PodRuntime *rt, Pod *p, bool keep_network, bool slice_stopped) {
+int pod_stop_finish(PodRuntime *rt, Pod *p, PodStopFlags flags) {
         int r;
 
         crash_point("stop-stopped");
@@ -1259,7 +1285,7 @@ int pod_stop_finish(PodRuntime *rt, Pod *p, bool keep_network, bool slice_stoppe
                         p->apps[i].exited_usec = now_usec(CLOCK_REALTIME);
                 }
         p->leader = 0;
-        pod_teardown_full(rt, p, keep_network, slice_stopped);
+        pod_teardown_full(rt, p, flags);
         p->state = POD_EXITED;
         p->exited_usec = now_usec(CLOCK_REALTIME);
         /* Durable: how the apps ended is kept across a power loss. */
@@ -1291,7 +1317,8 @@ int pod_remove_detach(PodRuntime *rt, Pod *p, char **ret_gone) {
         /* Networks a crash or a failed DEL left behind go first. The caller
          * decides whether a DEL that keeps failing blocks the removal (see
          * bus_pod_remove()); here whatever cannot be deleted is forgotten. */
-        (void) pod_network_stop(rt, p, true, NULL);
+        if (pod_network_owed(rt, p))
+                (void) pod_network_stop(rt, p, true, NULL);
         for (size_t i = 0; i < p->n_apps; i++)
                 app_umount_rootfs(rt, p, &p->apps[i]);
         pod_volumes_teardown(rt, p);

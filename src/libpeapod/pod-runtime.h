@@ -83,18 +83,31 @@ int pod_stop(PodRuntime *rt, Pod *p);
 /* pod_stop() in two halves around the stop job of the pod's slice, for a
  * caller that runs that job itself without waiting (peapodd), and that
  * follows its apps' units from their signals (pod_apply_unit_signal()):
- * neither half asks systemd anything. prepare returns 1 with the slice to
- * stop (0: nothing to stop); after the job, with every app's outcome
- * noted from its unit's signals (pod_note_unit_signal()), finish records
- * it all (an app still running is recorded exited, how unknown) and
- * tears down; with
- * keep_network the pod is recorded exited before its CNI networks are
- * deleted, which the caller then does (pod_network_stop(), or its
- * asynchronous form): their records make that safe across a crash. With
- * slice_stopped the slice's stop job ended "done" (else it is stopped
- * again). */
+ * neither half asks systemd anything (given both flags below that say
+ * so). prepare returns 1 with the slice to stop (0: nothing to stop);
+ * after the job, with every app's outcome noted from its unit's signals
+ * (pod_note_unit_signal()), finish records it all (an app still running
+ * is recorded exited, how unknown) and tears down. */
+typedef enum PodStopFlags {
+        /* The pod is recorded exited before its CNI networks are deleted,
+         * which the caller then does (pod_network_stop(), or its
+         * asynchronous form): their records make that safe across a crash. */
+        POD_STOP_KEEP_NETWORK = 1 << 0,
+        /* The slice's stop job ended "done" (else it is stopped again). */
+        POD_STOP_SLICE_STOPPED = 1 << 1,
+        /* The caller has sent ResetFailedUnit for pod_unit_list() itself. */
+        POD_STOP_UNITS_RESET = 1 << 2,
+} PodStopFlags;
 int pod_stop_prepare(PodRuntime *rt, Pod *p, char **ret_slice);
-int pod_stop_finish(PodRuntime *rt, Pod *p, bool keep_network, bool slice_stopped);
+int pod_stop_finish(PodRuntime *rt, Pod *p, PodStopFlags flags);
+/* pod_start_fail() after a caller that runs the slow steps itself without
+ * waiting (peapodd) did what flags say: stopped the slice, reset the
+ * units, deleted the networks (POD_STOP_KEEP_NETWORK: none left to do). */
+void pod_start_fail_full(PodRuntime *rt, Pod *p, PodStopFlags flags);
+/* Every unit a stop of p leaves to reset (an app killed at its stop
+ * timeout fails, and a failed unit stays loaded until reset): the apps'
+ * units, the scope, the slice. */
+int pod_unit_list(const Pod *p, char ***ret);
 
 /* Refuses a running pod with -EBUSY. Deletes what is left of its networks
  * (forgetting what cannot be deleted: call pod_network_stop() first to
