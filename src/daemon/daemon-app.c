@@ -1164,13 +1164,24 @@ bool daemon_exec_unit_changed(Daemon *d, const char *unit, sd_bus_message *signa
                         break;
         if (!d->exec_units || !d->exec_units[i])
                 return false;
-        r = pod_exec_poll(&d->runtime, unit, signal, &result, &status);
-        if (r < 0) {
-                log_warning_errno(r, "Failed to read the state of %s: %m", unit);
-                return true;
+        /* The unit carries no AddRef (PID 1 would track our name per
+         * exec), so systemd unloads it as soon as it ends: only the signal
+         * that carries the main process's end ends the exec. */
+        {
+                _cleanup_(unit_status_done) UnitStatus s = {};
+
+                r = unit_status_exit_from_signal(signal, &s);
+                if (r < 0) {
+                        log_warning_errno(r, "Failed to read the state of %s: %m", unit);
+                        return true;
+                }
+                if (r == 0)
+                        return true;
+                result = app_result_from_exec_main_code(s.exec_main_code);
+                status = s.exec_main_status;
         }
-        if (r == 0)
-                return true;
+        /* A failed unit stays loaded until reset. */
+        (void) daemon_reset_failed_units(d, STRV_MAKE(unit));
         exec_finished(d, d->exec_pods[i], unit, result, status);
         free(d->exec_units[i]);
         free(d->exec_pods[i]);

@@ -185,37 +185,6 @@ int pod_exec_start_result(PodRuntime *rt, const char *unit, const char *result, 
         return r;
 }
 
-int pod_exec_poll(PodRuntime *rt, const char *unit, sd_bus_message *signal, AppResult *ret_result, int *ret_status) {
-        UnitStatus s = {};
-        bool ended;
-        int r;
-
-        if (signal) {
-                /* Only the signal that says so: asking the unit instead
-                 * would find it gone, as soon as it ended, and its end
-                 * unknown. */
-                r = unit_status_exit_from_signal(signal, &s);
-                if (r <= 0)
-                        return r;
-                ended = true;
-        } else {
-                r = systemd_get_unit_status(rt->bus, unit, &s);
-                if (r < 0)
-                        return r;
-                ended = !s.load_state || streq(s.load_state, "not-found") ||
-                        ((streq_ptr(s.active_state, "inactive") || streq_ptr(s.active_state, "failed")) &&
-                         s.exec_main_code > 0);
-        }
-        if (ended) {
-                *ret_result = app_result_from_exec_main_code(s.exec_main_code);
-                *ret_status = s.exec_main_status;
-                /* A failed unit stays loaded until reset. */
-                (void) systemd_reset_failed_unit(rt->bus, unit);
-        }
-        unit_status_done(&s);
-        return ended;
-}
-
 int pod_exec_kill(PodRuntime *rt, const char *unit, int signal) {
         if (signal < 1 || signal > 64)
                 return -EINVAL;

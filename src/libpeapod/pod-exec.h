@@ -34,15 +34,6 @@ struct UnitStatus;
 int pod_exec_start_result(PodRuntime *rt, const char *unit, const char *result, const struct UnitStatus *ended,
                           const char *args_file, PeapodError *err);
 
-/* How an exec unit is doing: 1 and the result ("exited", "killed",
- * "dumped") and status once the command has ended, 0 while it runs. The
- * unit carries no AddRef (PID 1 would track our name per exec), so systemd
- * unloads it as soon as it ends: signal, the unit's PropertiesChanged that
- * woke the caller (or NULL), is where its end is said, and only the one that
- * carries it ends the exec; without a signal, the unit is asked, and a unit
- * already gone has ended in an unknown way. */
-int pod_exec_poll(PodRuntime *rt, const char *unit, sd_bus_message *signal, AppResult *ret_result, int *ret_status);
-
 /* Sends signal (1-64) to every process of a running exec unit: the command
  * and whatever it started (a timed-out probe, a cancelled ExecSync). */
 int pod_exec_kill(PodRuntime *rt, const char *unit, int signal);
