@@ -76,8 +76,11 @@ static int app_volumes_check(const Pod *p, const AppSpec *spec, Volume **ret, Pe
         all = calloc(p->n_volumes + spec->n_volumes ?: 1, sizeof(Volume));
         if (!all)
                 return -ENOMEM;
-        memcpy(all, p->volumes, p->n_volumes * sizeof(Volume));
-        memcpy(all + p->n_volumes, spec->volumes, spec->n_volumes * sizeof(Volume));
+        /* (memcpy() wants pointers even for 0 bytes: a pod or spec without volumes has none.) */
+        if (p->n_volumes > 0)
+                memcpy(all, p->volumes, p->n_volumes * sizeof(Volume));
+        if (spec->n_volumes > 0)
+                memcpy(all + p->n_volumes, spec->volumes, spec->n_volumes * sizeof(Volume));
         *ret = all;
         return 0;
 }
