@@ -16,6 +16,7 @@ static Daemon *daemon_of(sd_bus_message *m) {
 }
 
 static int bus_check_app_not_stopping(Daemon *d, const Pod *p, const App *a, sd_bus_error *error);
+static int daemon_app_start(Daemon *d, Pod *p, App *a, sd_bus_message *call, bool add, PeapodError *err);
 
 static int bus_read_app(sd_bus_message *m, Pod *p, App **ret, sd_bus_error *error) {
         const char *key;
@@ -75,13 +76,14 @@ int bus_pod_method_add_app(sd_bus_message *m, void *userdata, sd_bus_error *erro
         log_info("Added app %s to pod %s.", a->name, p->name);
 
         if (flags & PEAPOD_ADD_APP_START) {
-                r = pod_app_start(&d->runtime, p, a, &perr);
+                /* Answered with the name and id once the app has started. */
+                r = daemon_app_start(d, p, a, m, true, &perr);
                 if (r < 0) {
                         log_warning_errno(r, "Failed to start app %s of pod %s: %s", name, p->name,
                                           perr.message[0] ? perr.message : strerror(-r));
                         return bus_error_from_errno(error, BUS_ERROR_SCOPE_APP, r, perr.message, "Failed to start app");
                 }
-                log_info("Started app %s of pod %s.", name, p->name);
+                return 1;
         }
         return sd_bus_reply_method_return(m, "ss", a->name, a->id);
 }
@@ -107,14 +109,263 @@ int bus_pod_method_start_app(sd_bus_message *m, void *userdata, sd_bus_error *er
         r = bus_check_app_not_stopping(d, p, a, error);
         if (r < 0)
                 return r;
-        r = pod_app_start(&d->runtime, p, a, &perr);
+        r = daemon_app_start(d, p, a, m, false, &perr);
         if (r < 0) {
                 log_warning_errno(r, "Failed to start app %s of pod %s: %s", a->name, p->name,
                                   perr.message[0] ? perr.message : strerror(-r));
                 return bus_error_from_errno(error, BUS_ERROR_SCOPE_APP, r, perr.message, "Failed to start app");
         }
-        log_info("Started app %s of pod %s.", a->name, p->name);
-        return sd_bus_reply_method_return(m, NULL);
+        return 1; /* answered when the app has started */
+}
+
+/* App starts without holding the loop: StartApp and AddApp with its start
+ * flag stop a unit left by the app's last run (StopUnit: its leftover
+ * processes may take the stop timeout), reset it, start the app's unit
+ * (StartTransientUnit) and answer once that job has ended. One start per
+ * app is in flight, during which the app's other calls are BadState
+ * ("is starting") and the pod's StartPod, StopPod and RemovePod wait in
+ * its queue. Nothing is recorded before the unit has started, as with
+ * the synchronous start: a crash meanwhile leaves at most a unit in the
+ * pod's slice, which the app's next start stops first. */
+
+/* As long as an app's stop may take; and a start job of Type=exec ends
+ * once the helper is exec'd. */
+#define APP_START_JOB_TIMEOUT_USEC (120ULL * 1000000ULL)
+/* systemd collects a reset unit on its next turn: a new one of the same
+ * name may meet the old one for a moment (UnitExists). */
+#define APP_START_EXISTS_RETRIES 20
+#define APP_START_EXISTS_WAIT_USEC (50ULL * 1000ULL)
+
+struct AppStartOp {
+        Daemon *daemon;
+        char pod_id[POD_ID_LEN + 1];
+        uint64_t pod_started_usec;
+        char *app, *unit;
+        sd_bus_message *call;
+        bool add; /* AddApp: answered with the app's name and id */
+        UnitJob *job;
+        sd_event_source *retry;
+        sd_bus_slot *slot; /* the unit's read after a "failed" start job */
+        unsigned tries;
+        PeapodError err;
+};
+
+static AppStartOp *app_start_op_free(AppStartOp *o) {
+        if (!o)
+                return NULL;
+        unit_job_cancel(o->job);
+        sd_event_source_disable_unref(o->retry);
+        sd_bus_slot_unref(o->slot);
+        sd_bus_message_unref(o->call);
+        free(o->app);
+        free(o->unit);
+        return mfree(o);
+}
+
+static AppStartOp *daemon_find_app_start(Daemon *d, const char *pod_id, const char *app) {
+        for (size_t i = 0; i < d->n_app_starts; i++)
+                if (streq(d->app_starts[i]->pod_id, pod_id) && (!app || streq(d->app_starts[i]->app, app)))
+                        return d->app_starts[i];
+        return NULL;
+}
+
+bool daemon_pod_app_starting(Daemon *d, const Pod *p) {
+        return daemon_find_app_start(d, p->id, NULL);
+}
+
+/* The pod and app the start is for, if the pod still runs the life it
+ * ran when the start began. */
+static App *app_start_op_app(AppStartOp *o, Pod **ret_pod) {
+        Pod *p = daemon_pod_by_id(o->daemon, o->pod_id);
+
+        if (!p || p->state != POD_RUNNING || p->started_usec != o->pod_started_usec)
+                return NULL;
+        *ret_pod = p;
+        return pod_find_app(p, o->app);
+}
+
+/* Stops and resets unit without waiting: what is left of a start that
+ * failed (its unit may be loaded, "failed"). */
+static void daemon_release_unit(Daemon *d, const char *unit) {
+        (void) sd_bus_call_method_async(d->bus, NULL, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                                        "org.freedesktop.systemd1.Manager", "StopUnit", NULL, NULL, "ss", unit,
+                                        "replace");
+        (void) daemon_reset_failed_units(d, STRV_MAKE(unit));
+}
+
+static void app_start_end(AppStartOp *o, int r) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        Daemon *d = o->daemon;
+        char pod_id[POD_ID_LEN + 1];
+        Pod *p = NULL;
+        App *a;
+
+        for (size_t i = 0; i < d->n_app_starts; i++)
+                if (d->app_starts[i] == o) {
+                        memmove(d->app_starts + i, d->app_starts + i + 1, sizeof(AppStartOp *) * (d->n_app_starts - i - 1));
+                        d->n_app_starts--;
+                        break;
+                }
+        a = app_start_op_app(o, &p);
+        if (r >= 0 && !a)
+                r = peapod_error_set(&o->err, -ESRCH, "Pod %s stopped while app %s was starting", o->pod_id, o->app);
+        if (r >= 0)
+                r = pod_app_start_finish(&d->runtime, p, a, &o->err);
+        if (r < 0) {
+                log_warning_errno(r, "Failed to start app %s of pod %s: %s", o->app, p ? p->name : o->pod_id,
+                                  o->err.message[0] ? o->err.message : strerror(-r));
+                if (o->unit)
+                        daemon_release_unit(d, o->unit);
+                (void) bus_error_from_errno(&error, BUS_ERROR_SCOPE_APP, r, o->err.message, "Failed to start app");
+                (void) sd_bus_reply_method_error(o->call, &error);
+        } else {
+                log_info("Started app %s of pod %s.", a->name, p->name);
+                if (o->add)
+                        (void) sd_bus_reply_method_return(o->call, "ss", a->name, a->id);
+                else
+                        (void) sd_bus_reply_method_return(o->call, NULL);
+        }
+        memcpy(pod_id, o->pod_id, sizeof(pod_id));
+        app_start_op_free(o);
+        p = daemon_pod_by_id(d, pod_id);
+        /* A quick exit before the start was recorded is read here; and a
+         * pod made by 'run' ends with its last app. */
+        if (p)
+                daemon_pod_changed(d, p);
+        daemon_pod_queue_run(d, pod_id);
+}
+
+static int app_start_send(AppStartOp *o);
+
+static int on_app_start_retry(sd_event_source *es, uint64_t usec, void *userdata) {
+        AppStartOp *o = userdata;
+        int r;
+
+        o->retry = sd_event_source_disable_unref(o->retry);
+        r = app_start_send(o);
+        if (r < 0)
+                app_start_end(o, r);
+        return 0;
+}
+
+/* A start job that failed may have run the helper all the same (a quick
+ * exit within the job, systemd_start_job_result()): the unit says. */
+static int on_app_start_unit_read(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        _cleanup_(unit_status_done) UnitStatus s = {};
+        AppStartOp *o = userdata;
+
+        o->slot = sd_bus_slot_unref(o->slot);
+        if (!sd_bus_message_is_method_error(reply, NULL) && unit_status_from_message(reply, NULL, &s) >= 0 &&
+            unit_status_ran(&s))
+                app_start_end(o, 0);
+        else
+                app_start_end(o, peapod_error_set(&o->err, -EIO, "Unit %s did not start: failed", o->unit));
+        return 0;
+}
+
+static void on_app_start_job_done(const sd_bus_error *error, const char *result, void *userdata) {
+        _cleanup_free_ char *path = NULL;
+        AppStartOp *o = userdata;
+        int r;
+
+        o->job = NULL; /* freed by its caller */
+        if (error && sd_bus_error_has_name(error, "org.freedesktop.systemd1.UnitExists") &&
+            o->tries < APP_START_EXISTS_RETRIES) {
+                r = sd_event_add_time_relative(o->daemon->event, &o->retry, CLOCK_MONOTONIC, APP_START_EXISTS_WAIT_USEC, 0,
+                                               on_app_start_retry, o);
+                if (r < 0)
+                        app_start_end(o, r);
+                return;
+        }
+        if (error)
+                return app_start_end(o, peapod_error_set(&o->err, -sd_bus_error_get_errno(error) ?: -EIO,
+                                                         "Failed to start unit %s: %s", o->unit,
+                                                         error->message ?: error->name));
+        if (streq(result, "done"))
+                return app_start_end(o, 0);
+        if (!streq(result, "failed"))
+                return app_start_end(o, peapod_error_set(&o->err, -EIO, "Unit %s did not start: %s", o->unit, result));
+        r = sd_bus_path_encode("/org/freedesktop/systemd1/unit", o->unit, &path);
+        if (r >= 0)
+                r = sd_bus_call_method_async(o->daemon->bus, &o->slot, "org.freedesktop.systemd1", path,
+                                             "org.freedesktop.DBus.Properties", "GetAll", on_app_start_unit_read, o, "s",
+                                             "");
+        if (r < 0)
+                app_start_end(o, r);
+}
+
+static int app_start_send(AppStartOp *o) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        _cleanup_free_ char *slice = NULL, *scope = NULL;
+        Daemon *d = o->daemon;
+        Pod *p = NULL;
+        App *a;
+        int r;
+
+        a = app_start_op_app(o, &p);
+        if (!a)
+                return peapod_error_set(&o->err, -ESRCH, "Pod %s stopped while app %s was starting", o->pod_id, o->app);
+        o->tries++;
+        r = pod_unit_names(p, &slice, &scope);
+        if (r >= 0)
+                r = app_unit_message(&d->runtime, d->bus, p, a, slice, scope, NULL, &m, &o->err);
+        if (r >= 0)
+                r = daemon_unit_job(d, m, o->unit, APP_START_JOB_TIMEOUT_USEC, on_app_start_job_done, o, &o->job);
+        return r;
+}
+
+/* The unit of the app's last run is stopped: reset it, then start anew
+ * (systemd handles the two in order). */
+static void on_app_old_unit_stopped(const sd_bus_error *error, const char *result, void *userdata) {
+        AppStartOp *o = userdata;
+        int r;
+
+        o->job = NULL; /* freed by its caller */
+        if (error && !sd_bus_error_has_name(error, "org.freedesktop.systemd1.NoSuchUnit"))
+                log_debug("Failed to stop %s before its start: %s", o->unit, error->message ?: error->name);
+        r = daemon_reset_failed_units(o->daemon, STRV_MAKE(o->unit));
+        if (r >= 0)
+                r = app_start_send(o);
+        if (r < 0)
+                app_start_end(o, r);
+}
+
+/* Starts app a of running pod p; call is answered when it has started (or
+ * failed). -errno with err set when it failed at once (call not answered). */
+static int daemon_app_start(Daemon *d, Pod *p, App *a, sd_bus_message *call, bool add, PeapodError *err) {
+        AppStartOp *o, **l;
+        int r;
+
+        r = pod_app_start_prepare(&d->runtime, p, a, err);
+        if (r < 0)
+                return r;
+        l = reallocarray(d->app_starts, d->n_app_starts + 1, sizeof(AppStartOp *));
+        if (!l)
+                return -ENOMEM;
+        d->app_starts = l;
+        o = calloc(1, sizeof(AppStartOp));
+        if (!o)
+                return -ENOMEM;
+        *o = (AppStartOp) { .daemon = d, .pod_started_usec = p->started_usec, .add = add,
+                            .call = sd_bus_message_ref(call) };
+        memcpy(o->pod_id, p->id, sizeof(o->pod_id));
+        o->app = strdup(a->name);
+        r = o->app ? app_unit_name(p->name, a->name, &o->unit) : -ENOMEM;
+        if (r >= 0)
+                r = daemon_stop_unit_job(d, o->unit, APP_START_JOB_TIMEOUT_USEC, on_app_old_unit_stopped, o, &o->job);
+        if (r < 0) {
+                app_start_op_free(o);
+                return r;
+        }
+        d->app_starts[d->n_app_starts++] = o;
+        return 0;
+}
+
+void daemon_app_starts_free(Daemon *d) {
+        for (size_t i = 0; i < d->n_app_starts; i++)
+                app_start_op_free(d->app_starts[i]);
+        d->app_starts = mfree(d->app_starts);
+        d->n_app_starts = 0;
 }
 
 /* App stops without holding the loop: StopApp (and a forced RemoveApp of
@@ -163,6 +414,8 @@ static AppStop *daemon_find_app_stop(Daemon *d, const Pod *p, const App *a) {
 static int bus_check_app_not_stopping(Daemon *d, const Pod *p, const App *a, sd_bus_error *error) {
         if (daemon_find_app_stop(d, p, a))
                 return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE, "App %s of pod %s is stopping", a->name, p->name);
+        if (daemon_find_app_start(d, p->id, a->name))
+                return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE, "App %s of pod %s is starting", a->name, p->name);
         return 0;
 }
 
@@ -301,6 +554,8 @@ int bus_pod_method_stop_app(sd_bus_message *m, void *userdata, sd_bus_error *err
         r = bus_read_app(m, p, &a, error);
         if (r < 0)
                 return r;
+        if (daemon_find_app_start(d, p->id, a->name))
+                return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE, "App %s of pod %s is starting", a->name, p->name);
         if (!daemon_find_app_stop(d, p, a) && (p->state != POD_RUNNING || a->state != APP_RUNNING))
                 return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE, "App %s of pod %s is not running", a->name, p->name);
         r = daemon_app_stop(d, p, a, m, false);
@@ -366,6 +621,8 @@ int bus_pod_method_remove_app(sd_bus_message *m, void *userdata, sd_bus_error *e
                 return r;
         if (flags & ~PEAPOD_REMOVE_APP_FORCE)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown flags 0x%" PRIx64, flags);
+        if (daemon_find_app_start(d, p->id, a->name))
+                return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE, "App %s of pod %s is starting", a->name, p->name);
         if (flags & PEAPOD_REMOVE_APP_FORCE) {
                 /* Stopped first, without holding the loop; answered once removed. */
                 if (a->state == APP_RUNNING || daemon_find_app_stop(d, p, a)) {
@@ -415,26 +672,19 @@ static int append_entry(sd_bus_message *reply, const char *key, const char *type
         return sd_bus_message_close_container(reply);
 }
 
-int bus_pod_method_get_app(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+static void bus_message_unref_void(void *m) {
+        sd_bus_message_unref(m);
+}
+
+/* GetApp's answer for call m: a as it is, with pid its main process (0: none). */
+static int bus_reply_app(sd_bus_message *m, const Pod *p, const App *a, pid_t pid) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_free_ char *unit = NULL;
-        Daemon *d = daemon_of(m);
-        Pod *p = userdata;
-        pid_t pid = 0;
-        App *a;
         int r;
 
-        r = bus_read_app(m, p, &a, error);
-        if (r < 0)
-                return r;
-        /* Exits not yet seen through a signal are caught up here. */
-        (void) pod_refresh(&d->runtime, p);
         r = app_unit_name(p->name, a->name, &unit);
         if (r < 0)
                 return r;
-        if (pod_app_main_pid(&d->runtime, p, a, &pid) < 0)
-                pid = 0;
-
         r = sd_bus_message_new_method_return(m, &reply);
         if (r < 0)
                 return r;
@@ -487,6 +737,44 @@ int bus_pod_method_get_app(sd_bus_message *m, void *userdata, sd_bus_error *erro
         if (r < 0)
                 return r;
         return sd_bus_send(NULL, reply, NULL);
+}
+
+static void on_get_app_read(Daemon *d, Pod *p, App *a, const UnitStatus *s, void *userdata) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = userdata;
+        pid_t pid = 0;
+        int r;
+
+        if (!a) {
+                (void) sd_bus_reply_method_errorf(m, BUS_ERROR_NO_SUCH_APP, "The app was removed meanwhile");
+                return;
+        }
+        if (!s || a->state != APP_RUNNING || app_main_pid_of_helper((pid_t) s->exec_main_pid, &pid) < 0)
+                pid = 0;
+        r = bus_reply_app(m, p, a, pid);
+        if (r < 0)
+                (void) sd_bus_reply_method_errnof(m, r, "Failed to answer GetApp: %m");
+}
+
+int bus_pod_method_get_app(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Daemon *d = daemon_of(m);
+        Pod *p = userdata;
+        App *a;
+        int r;
+
+        r = bus_read_app(m, p, &a, error);
+        if (r < 0)
+                return r;
+        /* A running app's unit is read for its main process, without
+         * waiting; what it says of the app is applied first, as its
+         * signals' would be. */
+        if (p->state == POD_RUNNING && a->state == APP_RUNNING) {
+                r = daemon_app_unit_read(d, p, a, on_get_app_read, sd_bus_message_ref(m), bus_message_unref_void);
+                if (r >= 0)
+                        return 1;
+                sd_bus_message_unref(m);
+                log_debug_errno(r, "Failed to read the unit of app %s of pod %s: %m", a->name, p->name);
+        }
+        return bus_reply_app(m, p, a, 0);
 }
 
 int bus_read_exec_options(sd_bus_message *m, char ***env, sd_bus_error *error) {
@@ -601,7 +889,7 @@ static void on_exec_start_job_done(const sd_bus_error *error, const char *result
                         exec_finished(d, e->pod_id, e->unit, app_result_from_exec_main_code(e->end.exec_main_code),
                                       e->end.exec_main_status);
                         /* A failed unit stays loaded until reset. */
-                        (void) systemd_reset_failed_unit(d->runtime.bus, e->unit);
+                        (void) daemon_reset_failed_units(d, STRV_MAKE(e->unit));
                 } else if (strv_extend(&d->exec_units, e->unit) < 0 || strv_extend(&d->exec_pods, e->pod_id) < 0)
                         log_oom();
         }
@@ -629,13 +917,90 @@ void daemon_exec_starts_free(Daemon *d) {
         d->n_exec_starts = 0;
 }
 
-int bus_pod_method_exec(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+/* The exec's unit, once the app's main process is known. */
+static int exec_begin(Daemon *d, Pod *p, App *a, pid_t pid, sd_bus_message *m, char * const *cmd, char * const *env,
+                      const int fds[3], uint64_t flags, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
+        PeapodError perr = {};
+        ExecStart *e, **l;
+        int r;
+
+        l = reallocarray(d->exec_starts, d->n_exec_starts + 1, sizeof(ExecStart *));
+        if (!l)
+                return -ENOMEM;
+        d->exec_starts = l;
+        e = calloc(1, sizeof(ExecStart));
+        if (!e)
+                return -ENOMEM;
+        e->daemon = d;
+        memcpy(e->pod_id, p->id, sizeof(e->pod_id));
+        e->call = sd_bus_message_ref(m);
+        r = pod_exec_message(&d->runtime, d->bus, p, a, pid, cmd, env, fds, flags & PEAPOD_EXEC_TTY, &call, &e->unit,
+                             &e->args_file, &perr);
+        if (r < 0) {
+                exec_start_free(e);
+                if (r == -ESRCH)
+                        return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE, "%s", perr.message);
+                return bus_error_from_errno(error, BUS_ERROR_SCOPE_APP, r, perr.message, "Failed to run the command");
+        }
+        r = daemon_unit_job(d, call, e->unit, EXEC_START_JOB_TIMEOUT_USEC, on_exec_start_job_done, e, &e->job);
+        if (r < 0) {
+                (void) unlink(e->args_file);
+                exec_start_free(e);
+                return bus_error_from_errno(error, BUS_ERROR_SCOPE_APP, r, NULL, "Failed to run the command");
+        }
+        d->exec_starts[d->n_exec_starts++] = e;
+        log_info("Running %s in app %s of pod %s as %s.", cmd[0], a->name, p->name, e->unit);
+        return 0;
+}
+
+/* An Exec waiting for the read of its app's unit. The fds are the call's. */
+typedef struct ExecRequest {
+        sd_bus_message *call;
+        char **cmd, **env;
+        int fds[3];
+        uint64_t flags;
+} ExecRequest;
+
+static void exec_request_free(void *userdata) {
+        ExecRequest *q = userdata;
+
+        sd_bus_message_unref(q->call);
+        strv_free(q->cmd);
+        strv_free(q->env);
+        free(q);
+}
+
+static void on_exec_app_read(Daemon *d, Pod *p, App *a, const UnitStatus *s, void *userdata) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        ExecRequest *q = userdata;
+        pid_t pid = 0;
+        int r;
+
+        /* The read applied what the unit says: an exit not yet signalled
+         * shows here. */
+        if (!a)
+                r = sd_bus_error_setf(&error, BUS_ERROR_NO_SUCH_APP, "The app was removed meanwhile");
+        else if (p->state != POD_RUNNING || a->state != APP_RUNNING || !s ||
+                 app_main_pid_of_helper((pid_t) s->exec_main_pid, &pid) < 0)
+                r = sd_bus_error_setf(&error, BUS_ERROR_BAD_STATE, "App %s of pod %s is not running (%s)", a->name,
+                                      p->name, p->state != POD_RUNNING ? pod_state_to_string(p->state)
+                                                                       : app_state_to_string(a->state));
+        else
+                r = exec_begin(d, p, a, pid, q->call, q->cmd, q->env, q->fds, q->flags, &error);
+        if (r < 0) {
+                if (!sd_bus_error_is_set(&error))
+                        (void) sd_bus_error_set_errnof(&error, r, "Failed to run the command: %m");
+                (void) sd_bus_reply_method_error(q->call, &error);
+        }
+        exec_request_free(q);
+}
+
+int bus_pod_method_exec(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         _cleanup_strv_free_ char **cmd = NULL, **env = NULL;
         Daemon *d = daemon_of(m);
         Pod *p = userdata;
-        PeapodError perr = {};
-        ExecStart *e, **l;
+        ExecRequest *q;
         int fds[3], r;
         uint64_t flags;
         App *a;
@@ -663,39 +1028,23 @@ int bus_pod_method_exec(sd_bus_message *m, void *userdata, sd_bus_error *error) 
                 return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "The tty flag wants a terminal on stdin");
         if (strv_length(cmd) == 0)
                 return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "No command given");
-
-        /* Exits not yet seen through a signal are caught up first. */
-        (void) pod_refresh(&d->runtime, p);
         if (p->state != POD_RUNNING || a->state != APP_RUNNING)
                 return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE, "App %s of pod %s is not running (%s)", a->name,
                                          p->name, p->state != POD_RUNNING ? pod_state_to_string(p->state)
                                                                           : app_state_to_string(a->state));
-        l = reallocarray(d->exec_starts, d->n_exec_starts + 1, sizeof(ExecStart *));
-        if (!l)
+
+        /* The app's main process (whose namespaces the command joins) is
+         * read from its unit without waiting; the exec goes on then. */
+        q = calloc(1, sizeof(ExecRequest));
+        if (!q)
                 return -ENOMEM;
-        d->exec_starts = l;
-        e = calloc(1, sizeof(ExecStart));
-        if (!e)
-                return -ENOMEM;
-        e->daemon = d;
-        memcpy(e->pod_id, p->id, sizeof(e->pod_id));
-        e->call = sd_bus_message_ref(m);
-        r = pod_exec_message(&d->runtime, d->bus, p, a, cmd, env, fds, flags & PEAPOD_EXEC_TTY, &call, &e->unit,
-                             &e->args_file, &perr);
+        *q = (ExecRequest) { .call = sd_bus_message_ref(m), .cmd = TAKE_PTR(cmd), .env = TAKE_PTR(env),
+                             .fds = { fds[0], fds[1], fds[2] }, .flags = flags };
+        r = daemon_app_unit_read(d, p, a, on_exec_app_read, q, exec_request_free);
         if (r < 0) {
-                exec_start_free(e);
-                if (r == -ESRCH)
-                        return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE, "%s", perr.message);
-                return bus_error_from_errno(error, BUS_ERROR_SCOPE_APP, r, perr.message, "Failed to run the command");
-        }
-        r = daemon_unit_job(d, call, e->unit, EXEC_START_JOB_TIMEOUT_USEC, on_exec_start_job_done, e, &e->job);
-        if (r < 0) {
-                (void) unlink(e->args_file);
-                exec_start_free(e);
+                exec_request_free(q);
                 return bus_error_from_errno(error, BUS_ERROR_SCOPE_APP, r, NULL, "Failed to run the command");
         }
-        d->exec_starts[d->n_exec_starts++] = e;
-        log_info("Running %s in app %s of pod %s as %s.", cmd[0], a->name, p->name, e->unit);
         return 1; /* answered when the unit has started */
 }
 
@@ -819,13 +1168,24 @@ bool daemon_exec_unit_changed(Daemon *d, const char *unit, sd_bus_message *signa
                         break;
         if (!d->exec_units || !d->exec_units[i])
                 return false;
-        r = pod_exec_poll(&d->runtime, unit, signal, &result, &status);
-        if (r < 0) {
-                log_warning_errno(r, "Failed to read the state of %s: %m", unit);
-                return true;
+        /* The unit carries no AddRef (PID 1 would track our name per
+         * exec), so systemd unloads it as soon as it ends: only the signal
+         * that carries the main process's end ends the exec. */
+        {
+                _cleanup_(unit_status_done) UnitStatus s = {};
+
+                r = unit_status_exit_from_signal(signal, &s);
+                if (r < 0) {
+                        log_warning_errno(r, "Failed to read the state of %s: %m", unit);
+                        return true;
+                }
+                if (r == 0)
+                        return true;
+                result = app_result_from_exec_main_code(s.exec_main_code);
+                status = s.exec_main_status;
         }
-        if (r == 0)
-                return true;
+        /* A failed unit stays loaded until reset. */
+        (void) daemon_reset_failed_units(d, STRV_MAKE(unit));
         exec_finished(d, d->exec_pods[i], unit, result, status);
         free(d->exec_units[i]);
         free(d->exec_pods[i]);

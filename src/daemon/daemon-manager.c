@@ -214,6 +214,14 @@ int bus_pod_start(Daemon *d, Pod *p, const AppStdin *in, sd_bus_message *m, sd_b
                 return bus_error_from_errno(error, BUS_ERROR_SCOPE_POD, r, perr.message, "Failed to start pod");
         if (in && p->n_apps == 0)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Pod %s has no app to take stdin", p->name);
+        /* A DEL owed since its stop runs first, without holding the loop;
+         * then this call is dispatched again. */
+        if (p->state == POD_EXITED && pod_network_owed(&d->runtime, p)) {
+                r = daemon_pod_owed_teardown(d, p, m, QUEUE_START, 0);
+                if (r < 0)
+                        return sd_bus_error_set_errnof(error, r, "Failed to delete the networks of pod %s: %m", p->name);
+                return 1;
+        }
         if (in) {
                 struct stat st;
 
@@ -297,18 +305,17 @@ static void reply_when_deleted(Daemon *d, int r, void *userdata) {
 }
 
 int bus_pod_remove_stopped(Daemon *d, Pod *p, uint64_t flags, sd_bus_message *call, sd_bus_error *error) {
-        PeapodError perr = {};
         int r;
 
-        /* A DEL that fails keeps the pod, so that nothing leaks silently;
-         * force removes it all the same (and says what may be left). */
-        r = pod_network_stop(&d->runtime, p, false, &perr);
-        if (r < 0 && !(flags & PEAPOD_REMOVE_POD_FORCE))
-                return sd_bus_error_set_errnof(error, r, "Failed to remove the networks of pod %s (force removes it anyway): %s",
-                                               p->name, perr.message[0] ? perr.message : strerror(-r));
-        if (r < 0)
-                log_warning_errno(r, "Removing pod %s although its networks could not be deleted: %s", p->name,
-                                  perr.message[0] ? perr.message : strerror(-r));
+        /* A DEL owed since its stop runs first, without holding the loop
+         * (daemon_pod_owed_teardown(): one that fails keeps the pod, so
+         * that nothing leaks silently; force removes it all the same). */
+        if (pod_network_owed(&d->runtime, p)) {
+                r = daemon_pod_owed_teardown(d, p, call, QUEUE_REMOVE, flags);
+                if (r < 0)
+                        return sd_bus_error_set_errnof(error, r, "Failed to delete the networks of pod %s: %m", p->name);
+                return 0;
+        }
         r = daemon_remove_pod(d, p, reply_when_deleted, sd_bus_message_ref(call));
         if (r < 0) {
                 sd_bus_message_unref(call);

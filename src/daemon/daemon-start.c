@@ -102,7 +102,8 @@ bool daemon_pod_starting(Daemon *d, const Pod *p) {
 }
 
 bool daemon_pod_busy(Daemon *d, const Pod *p) {
-        return daemon_pod_starting(d, p) || daemon_pod_stopping(d, p) || daemon_pod_tearing_down(d, p);
+        return daemon_pod_starting(d, p) || daemon_pod_stopping(d, p) || daemon_pod_tearing_down(d, p) ||
+               daemon_pod_app_starting(d, p);
 }
 
 static void start_unlink(PodStart *st) {
@@ -126,12 +127,21 @@ static void start_end(PodStart *st, int r) {
         start_unlink(st);
         memcpy(pod_id, st->pod_id, sizeof(pod_id));
         if (p && r < 0) {
-                /* Undone synchronously (the failure path), unless a step
-                 * that undoes itself did already. */
-                if (p->state == POD_PREPARING)
-                        pod_start_fail(&d->runtime, p);
                 log_warning_errno(r, "Failed to start pod %s: %s", p->name,
                                   st->err.message[0] ? st->err.message : strerror(-r));
+                /* Undone without holding the loop (daemon-stop.c), which
+                 * answers the call at its end; unless a step that undoes
+                 * itself did already. */
+                if (p->state == POD_PREPARING) {
+                        (void) bus_pod_start_error(&error, p, r, &st->err);
+                        if (daemon_pod_start_undo(d, p, st->call, &error) >= 0) {
+                                st->call = sd_bus_message_unref(st->call);
+                                pod_start_free(st);
+                                return;
+                        }
+                        pod_start_fail(&d->runtime, p);
+                        sd_bus_error_free(&error);
+                }
         }
         if (st->call) {
                 if (r < 0) {

@@ -11,6 +11,7 @@
 #include "pod-network.h"
 #include "pod-runtime.h"
 #include "string-util.h"
+#include "strv.h"
 
 /* systemd ends a slice's stop job once every app is gone, at the latest
  * after their TimeoutStopSec and SIGKILL; past this, we stop waiting for
@@ -119,12 +120,29 @@ struct PodTeardown {
         PodNetworkStop *net;
         sd_bus_message **calls; /* Stops to answer at the end */
         size_t n_calls;
+        /* The DELs owed by an exited pod (daemon_pod_owed_teardown()):
+         * the StartPod or RemovePod that goes on after them. */
+        sd_bus_message *then;
+        QueuedOp then_op;
+        uint64_t then_flags;
+        /* The undo of a failed start (daemon_pod_start_undo()): the slice's
+         * stop job, then the DELs, then the start is answered with its
+         * error (undo_call, may be NULL). */
+        bool undo;
+        UnitJob *job;
+        PodStopFlags undo_flags;
+        sd_bus_message *undo_call;
+        sd_bus_error undo_error;
 };
 
 static PodTeardown *pod_teardown_free(PodTeardown *t) {
         if (!t)
                 return NULL;
         pod_network_stop_free(t->net);
+        sd_bus_message_unref(t->then);
+        unit_job_cancel(t->job);
+        sd_bus_message_unref(t->undo_call);
+        sd_bus_error_free(&t->undo_error);
         for (size_t i = 0; i < t->n_calls; i++)
                 sd_bus_message_unref(t->calls[i]);
         free(t->calls);
@@ -156,18 +174,74 @@ static int daemon_pod_teardown_add_waiter(Daemon *d, const Pod *p, sd_bus_messag
         return 0;
 }
 
+/* The call that waited for the DELs an exited pod owed: dispatched again,
+ * first of the pod's calls (the others wait in its queue), or answered
+ * with what failed. */
+static void owed_teardown_then(Daemon *d, Pod *p, PodTeardown *t, int r, const PeapodError *err) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        bool force = t->then_op == QUEUE_REMOVE && (t->then_flags & PEAPOD_REMOVE_POD_FORCE);
+
+        if (!p)
+                r = sd_bus_error_setf(&error, "org.peapod1.Error.NoSuchPod", "Pod %s was removed meanwhile", t->pod_id);
+        else if (r < 0 && !force)
+                r = sd_bus_error_set_errnof(&error, r, "Failed to delete the networks of pod %s%s: %s", p->name,
+                                            t->then_op == QUEUE_REMOVE ? " (force removes it anyway)" : "",
+                                            err->message[0] ? err->message : strerror(-r));
+        else {
+                if (r < 0)
+                        log_warning_errno(r, "Removing pod %s although its networks could not be deleted: %s", p->name,
+                                          err->message[0] ? err->message : strerror(-r));
+                if (t->then_op == QUEUE_START)
+                        r = bus_pod_start_call(d, p, t->then, &error);
+                else
+                        r = bus_pod_remove(d, p, t->then_flags, t->then, &error);
+        }
+        if (r < 0) {
+                if (!sd_bus_error_is_set(&error))
+                        (void) sd_bus_error_set_errnof(&error, r, "%s", strerror(-r));
+                (void) sd_bus_reply_method_error(t->then, &error);
+        }
+}
+
+static void teardown_unlink(Daemon *d, PodTeardown *t) {
+        for (size_t i = 0; i < d->n_teardowns; i++)
+                if (d->teardowns[i] == t) {
+                        memmove(d->teardowns + i, d->teardowns + i + 1, sizeof(PodTeardown *) * (d->n_teardowns - i - 1));
+                        d->n_teardowns--;
+                        return;
+                }
+}
+
+/* The end of a failed start's undo: what is quick (mounts, the record:
+ * created again) on the loop, then the start's answer. */
+static void undo_end(PodTeardown *t, int r, const PeapodError *err) {
+        Daemon *d = t->daemon;
+        Pod *p = daemon_pod_by_id(d, t->pod_id);
+        char pod_id[POD_ID_LEN + 1];
+
+        teardown_unlink(d, t);
+        /* As the synchronous undo: a DEL that fails keeps its record. */
+        if (r < 0)
+                log_warning_errno(r, "Failed to delete the networks of pod %s: %s", p ? p->name : t->pod_id,
+                                  err && err->message[0] ? err->message : strerror(-r));
+        if (p)
+                pod_start_fail_full(&d->runtime, p, t->undo_flags | POD_STOP_KEEP_NETWORK);
+        if (t->undo_call)
+                (void) sd_bus_reply_method_error(t->undo_call, &t->undo_error);
+        memcpy(pod_id, t->pod_id, sizeof(pod_id));
+        pod_teardown_free(t);
+        daemon_pod_queue_run(d, pod_id);
+}
+
 static void on_teardown_done(PodNetworkStop *ns, int r, const PeapodError *err, void *userdata) {
         PodTeardown *t = userdata;
         Daemon *d = t->daemon;
         Pod *p = daemon_pod_by_id(d, t->pod_id);
         char pod_id[POD_ID_LEN + 1];
 
-        for (size_t i = 0; i < d->n_teardowns; i++)
-                if (d->teardowns[i] == t) {
-                        memmove(d->teardowns + i, d->teardowns + i + 1, sizeof(PodTeardown *) * (d->n_teardowns - i - 1));
-                        d->n_teardowns--;
-                        break;
-                }
+        if (t->undo)
+                return undo_end(t, r, err);
+        teardown_unlink(d, t);
         /* A DEL that failed keeps its record: RemovePod tries again (and
          * fails unless forced), as does the next start. */
         if (r < 0)
@@ -181,6 +255,8 @@ static void on_teardown_done(PodNetworkStop *ns, int r, const PeapodError *err, 
          * business (its record stays). */
         for (size_t i = 0; i < t->n_calls; i++)
                 (void) sd_bus_reply_method_return(t->calls[i], NULL);
+        if (t->then)
+                owed_teardown_then(d, p, t, r, err);
         memcpy(pod_id, t->pod_id, sizeof(pod_id));
         pod_teardown_free(t);
         daemon_pod_queue_run(d, pod_id);
@@ -216,6 +292,98 @@ static int daemon_pod_teardown(Daemon *d, Pod *p) {
         return 0;
 }
 
+int daemon_pod_owed_teardown(Daemon *d, Pod *p, sd_bus_message *call, QueuedOp op, uint64_t flags) {
+        PodTeardown *t, **l;
+        int r;
+
+        if (daemon_pod_busy(d, p))
+                return -EBUSY;
+        t = calloc(1, sizeof(PodTeardown));
+        if (!t)
+                return -ENOMEM;
+        *t = (PodTeardown) { .daemon = d, .then = sd_bus_message_ref(call), .then_op = op, .then_flags = flags };
+        memcpy(t->pod_id, p->id, sizeof(t->pod_id));
+        l = reallocarray(d->teardowns, d->n_teardowns + 1, sizeof(PodTeardown *));
+        if (!l) {
+                pod_teardown_free(t);
+                return -ENOMEM;
+        }
+        d->teardowns = l;
+        /* With force a DEL that fails drops its record: the removal goes on. */
+        r = pod_network_stop_async(&d->runtime, d->event, p,
+                                   op == QUEUE_REMOVE && (flags & PEAPOD_REMOVE_POD_FORCE), on_teardown_done, t,
+                                   &t->net);
+        if (r < 0) {
+                pod_teardown_free(t);
+                return r;
+        }
+        d->teardowns[d->n_teardowns++] = t;
+        return 0;
+}
+
+/* The slice is stopped (or was never there): reset, end the init, then
+ * the DELs of whatever networks the start left. */
+static void on_undo_slice_stopped(const sd_bus_error *error, const char *result, void *userdata) {
+        _cleanup_strv_free_ char **units = NULL;
+        PodTeardown *t = userdata;
+        Daemon *d = t->daemon;
+        Pod *p = daemon_pod_by_id(d, t->pod_id);
+        int r;
+
+        t->job = NULL; /* freed by its caller */
+        if (!p)
+                return undo_end(t, 0, NULL);
+        if (streq_ptr(result, "done") || (error && sd_bus_error_has_name(error, "org.freedesktop.systemd1.NoSuchUnit"))) {
+                t->undo_flags |= POD_STOP_SLICE_STOPPED;
+                if (pod_unit_list(p, &units) >= 0 && daemon_reset_failed_units(d, units) >= 0)
+                        t->undo_flags |= POD_STOP_UNITS_RESET;
+        }
+        /* An init that never made it into its scope is not stopped above. */
+        if (p->leader > 1)
+                (void) kill(p->leader, SIGKILL);
+        p->leader = 0;
+        if (!pod_network_owed(&d->runtime, p))
+                return undo_end(t, 0, NULL);
+        r = pod_network_stop_async(&d->runtime, d->event, p, false, on_teardown_done, t, &t->net);
+        if (r < 0) {
+                /* Then here and now, as the last resort. */
+                log_warning_errno(r, "Failed to delete the networks of pod %s without waiting: %m", p->name);
+                (void) pod_network_stop(&d->runtime, p, false, NULL);
+                undo_end(t, 0, NULL);
+        }
+}
+
+int daemon_pod_start_undo(Daemon *d, Pod *p, sd_bus_message *call, const sd_bus_error *error) {
+        _cleanup_free_ char *slice = NULL;
+        PodTeardown *t, **l;
+        int r;
+
+        r = pod_unit_names(p, &slice, NULL);
+        if (r < 0)
+                return r;
+        t = calloc(1, sizeof(PodTeardown));
+        if (!t)
+                return -ENOMEM;
+        *t = (PodTeardown) { .daemon = d, .undo = true, .undo_call = sd_bus_message_ref(call),
+                             .undo_error = SD_BUS_ERROR_NULL };
+        memcpy(t->pod_id, p->id, sizeof(t->pod_id));
+        /* (Returns the error's errno; an ENOMEM leaves that error set.) */
+        (void) sd_bus_error_copy(&t->undo_error, error);
+        l = reallocarray(d->teardowns, d->n_teardowns + 1, sizeof(PodTeardown *));
+        if (!l) {
+                pod_teardown_free(t);
+                return -ENOMEM;
+        }
+        d->teardowns = l;
+        r = daemon_stop_unit_job(d, slice, POD_STOP_JOB_TIMEOUT_USEC, on_undo_slice_stopped, t, &t->job);
+        if (r < 0) {
+                pod_teardown_free(t);
+                return r;
+        }
+        d->teardowns[d->n_teardowns++] = t;
+        return 0;
+}
+
 void daemon_teardowns_free(Daemon *d) {
         for (size_t i = 0; i < d->n_teardowns; i++)
                 pod_teardown_free(d->teardowns[i]);
@@ -238,7 +406,18 @@ static void stop_finish(PodStop *s) {
                 }
 
         if (p) {
-                r = pod_stop_finish(&d->runtime, p, true, s->slice_stopped);
+                _cleanup_strv_free_ char **units = NULL;
+                PodStopFlags flags = POD_STOP_KEEP_NETWORK;
+
+                /* The resets go out before the exit is recorded, as they
+                 * did when they were waited for: a crash after the record
+                 * leaves no failed unit loaded under the pod's names. */
+                if (s->slice_stopped) {
+                        flags |= POD_STOP_SLICE_STOPPED;
+                        if (pod_unit_list(p, &units) >= 0 && daemon_reset_failed_units(d, units) >= 0)
+                                flags |= POD_STOP_UNITS_RESET;
+                }
+                r = pod_stop_finish(&d->runtime, p, flags);
                 if (r < 0)
                         log_warning_errno(r, "Failed to stop pod %s: %m", p->name);
                 else

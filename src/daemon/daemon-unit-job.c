@@ -140,6 +140,45 @@ int daemon_stop_unit_job(Daemon *d, const char *unit, uint64_t timeout_usec, Uni
         return daemon_unit_job(d, m, unit, timeout_usec, done, userdata, ret);
 }
 
+static int on_reset_failed_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
+
+        /* Not loaded (nothing failed, or gone already) is the usual answer. */
+        if (e && !sd_bus_error_has_name(e, "org.freedesktop.systemd1.NoSuchUnit") &&
+            !sd_bus_error_has_name(e, "org.freedesktop.systemd1.LoadFailed"))
+                log_debug("Failed to reset %s: %s", (const char *) userdata, e->message ?: e->name);
+        return 0;
+}
+
+int daemon_reset_failed_units(Daemon *d, char * const *units) {
+        FOREACH_STRV(u, units) {
+                _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
+                char *name;
+                int r;
+
+                name = strdup(u);
+                if (!name)
+                        return -ENOMEM;
+                r = sd_bus_call_method_async(d->bus, &slot, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                                             "org.freedesktop.systemd1.Manager", "ResetFailedUnit", on_reset_failed_reply,
+                                             name, "s", u);
+                if (r < 0) {
+                        free(name);
+                        return r;
+                }
+                /* The slot owns the name from here, and the bus the slot. */
+                r = sd_bus_slot_set_destroy_callback(slot, free);
+                if (r < 0) {
+                        free(name);
+                        return r;
+                }
+                r = sd_bus_slot_set_floating(slot, true);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 void daemon_unit_jobs_free(Daemon *d) {
         for (size_t i = 0; i < d->n_unit_jobs; i++)
                 unit_job_free(d->unit_jobs[i]);

@@ -6,6 +6,7 @@
 #include "log.h"
 #include "name.h"
 #include "string-util.h"
+#include "systemd.h"
 
 int daemon_add_pod(Daemon *d, Pod *p) {
         Pod **n = realloc(d->pods, sizeof(Pod *) * (d->n_pods + 1));
@@ -116,20 +117,141 @@ int daemon_load_pods(Daemon *d) {
         return 0;
 }
 
-void daemon_pod_changed(Daemon *d, Pod *p) {
+/* A pod made by 'run' ends with its last app. Not while an operation of
+ * the pod is in flight (a stop, an app's start): its end checks again. */
+static void daemon_pod_check_apps_exited(Daemon *d, Pod *p) {
         int r;
 
-        r = pod_refresh(&d->runtime, p);
-        if (r < 0) {
-                log_warning_errno(r, "Failed to refresh pod %s: %m", p->name);
-                return;
-        }
-        if (p->state == POD_RUNNING && p->stop_when_apps_exit && pod_all_apps_exited(p) && !daemon_pod_stopping(d, p)) {
+        if (p->state == POD_RUNNING && p->stop_when_apps_exit && pod_all_apps_exited(p) && !daemon_pod_busy(d, p)) {
                 log_info("All apps of pod %s have exited, stopping it.", p->name);
                 r = daemon_pod_stop(d, p, NULL, false, 0);
                 if (r < 0)
                         log_warning_errno(r, "Failed to stop pod %s: %m", p->name);
         }
+}
+
+/* An app changed: saved as pod_refresh() does (not durable: after a power
+ * loss the pod is stopped at start and its apps recorded exited). */
+static void daemon_pod_app_changed(Daemon *d, Pod *p) {
+        int r;
+
+        r = pod_save_full(p, d->runtime.state_dir, WRITE_FILE_SYNC_DATA);
+        if (r < 0)
+                log_warning_errno(r, "Failed to save pod %s: %m", p->name);
+        daemon_pod_check_apps_exited(d, p);
+}
+
+/* An asynchronous read of an app's unit. The pod and the app are looked up
+ * again when the answer comes: either may be gone or started anew by then. */
+typedef struct AppUnitRead {
+        Daemon *d;
+        char pod_id[POD_ID_LEN + 1];
+        char *app;
+        uint64_t pod_started_usec, app_started_usec;
+        AppUnitReadDone done;
+        void *userdata;
+        sd_bus_destroy_t free_userdata;
+} AppUnitRead;
+
+static void app_unit_read_free(void *userdata) {
+        AppUnitRead *q = userdata;
+
+        /* Not answered (peapodd exits): what done would have owned. */
+        if (q->free_userdata)
+                q->free_userdata(q->userdata);
+        free(q->app);
+        free(q);
+}
+
+static int on_app_unit_read(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        _cleanup_(unit_status_done) UnitStatus s = {};
+        AppUnitRead *q = userdata;
+        bool read = false;
+        Pod *p;
+        App *a;
+        int r;
+
+        p = daemon_pod_by_id(q->d, q->pod_id);
+        a = p ? pod_find_app(p, q->app) : NULL;
+        if (sd_bus_message_is_method_error(reply, NULL))
+                log_debug("Failed to read the unit of app %s: %s", q->app, sd_bus_message_get_error(reply)->message);
+        else if (a && p->state == POD_RUNNING && p->started_usec == q->pod_started_usec && a->state == APP_RUNNING &&
+                 a->started_usec == q->app_started_usec) {
+                r = unit_status_from_message(reply, NULL, &s);
+                if (r < 0)
+                        log_debug_errno(r, "Failed to parse the unit of app %s of pod %s: %m", a->name, p->name);
+                else {
+                        read = true;
+                        if (app_update_from_unit(a, &s))
+                                daemon_pod_app_changed(q->d, p);
+                }
+        }
+        if (q->done) {
+                /* The pod may have been stopped (and even removed) above. */
+                p = daemon_pod_by_id(q->d, q->pod_id);
+                a = p ? pod_find_app(p, q->app) : NULL;
+                q->free_userdata = NULL;
+                q->done(q->d, p, a, read ? &s : NULL, q->userdata);
+        }
+        return 0;
+}
+
+int daemon_app_unit_read(Daemon *d, Pod *p, App *a, AppUnitReadDone done, void *userdata, sd_bus_destroy_t free_userdata) {
+        _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
+        _cleanup_free_ char *unit = NULL, *path = NULL;
+        AppUnitRead *q;
+        int r;
+
+        r = app_unit_name(p->name, a->name, &unit);
+        if (r < 0)
+                return r;
+        r = sd_bus_path_encode("/org/freedesktop/systemd1/unit", unit, &path);
+        if (r < 0)
+                return r;
+        q = calloc(1, sizeof(AppUnitRead));
+        if (!q)
+                return -ENOMEM;
+        *q = (AppUnitRead) { .d = d, .pod_started_usec = p->started_usec, .app_started_usec = a->started_usec,
+                             .done = done, .userdata = userdata };
+        strcpy(q->pod_id, p->id);
+        q->app = strdup(a->name);
+        if (!q->app) {
+                app_unit_read_free(q);
+                return -ENOMEM;
+        }
+        r = sd_bus_call_method_async(d->bus, &slot, "org.freedesktop.systemd1", path, "org.freedesktop.DBus.Properties",
+                                     "GetAll", on_app_unit_read, q, "s", "");
+        if (r < 0) {
+                app_unit_read_free(q);
+                return r;
+        }
+        /* The slot owns q from here, and the bus the slot; userdata is the
+         * caller's until done runs (or the read is dropped). */
+        q->free_userdata = free_userdata;
+        r = sd_bus_slot_set_destroy_callback(slot, app_unit_read_free);
+        if (r < 0) {
+                q->free_userdata = NULL;
+                app_unit_read_free(q);
+                return r;
+        }
+        return sd_bus_slot_set_floating(slot, true);
+}
+
+void daemon_pod_changed(Daemon *d, Pod *p) {
+        /* Exits not yet seen in a signal (while the pod was starting, say)
+         * are read without waiting: the answers are applied when they come. */
+        if (p->state == POD_RUNNING)
+                for (size_t i = 0; i < p->n_apps; i++) {
+                        int r;
+
+                        if (p->apps[i].state != APP_RUNNING)
+                                continue;
+                        r = daemon_app_unit_read(d, p, &p->apps[i], NULL, NULL, NULL);
+                        if (r < 0)
+                                log_warning_errno(r, "Failed to read the unit of app %s of pod %s: %m",
+                                                  p->apps[i].name, p->name);
+                }
+        daemon_pod_check_apps_exited(d, p);
 }
 
 /* The running pod whose scope or app service is at path. The unit's name
@@ -181,9 +303,24 @@ static int on_unit_properties_changed(sd_bus_message *m, void *userdata, sd_bus_
         if (p) {
                 /* A stop we did not ask for (machinectl terminate, systemctl
                  * stop) unloads the app's unit: this is where its outcome is. */
+                App *ask = NULL;
+                int r;
+
                 if (pod_note_unit_signal(p, m) > 0)
                         (void) pod_save(p, d->runtime.state_dir);
-                daemon_pod_changed(d, p);
+                /* The app's state from the signal itself: no call to PID 1
+                 * on the loop for each of the many signals of a busy host. */
+                r = pod_apply_unit_signal(p, m, &ask);
+                if (r < 0)
+                        log_debug_errno(r, "Failed to read a change signal of pod %s: %m", p->name);
+                else if (r > 0)
+                        daemon_pod_app_changed(d, p);
+                if (ask) {
+                        r = daemon_app_unit_read(d, p, ask, NULL, NULL, NULL);
+                        if (r < 0)
+                                log_warning_errno(r, "Failed to read the unit of app %s of pod %s: %m", ask->name,
+                                                  p->name);
+                }
         }
         return 0;
 }

@@ -11,6 +11,7 @@
 #include "pod-runtime.h"
 #include "pod.h"
 #include "store.h"
+#include "systemd.h"
 
 typedef struct PolkitQuery PolkitQuery;
 
@@ -56,9 +57,11 @@ typedef struct Daemon {
         /* Pod stops in flight (daemon-stop.c), at most one per pod. */
         struct PodStop **stops;
         size_t n_stops;
-        /* App stops in flight (daemon-app.c), at most one per app. */
+        /* App stops and starts in flight (daemon-app.c), at most one per app. */
         struct AppStop **app_stops;
         size_t n_app_stops;
+        struct AppStartOp **app_starts;
+        size_t n_app_starts;
         /* Exec units whose start job has not ended (daemon-app.c). */
         struct ExecStart **exec_starts;
         size_t n_exec_starts;
@@ -98,6 +101,12 @@ int daemon_app_stdin_open(void *userdata, const Pod *p, const App *a, int *ret_f
 void daemon_app_stdins_restore(Daemon *d);
 void daemon_app_stdins_free(Daemon *d);
 int bus_pod_method_attach_app(sd_bus_message *m, void *userdata, sd_bus_error *error);
+/* The lifecycle calls of a pod that wait for its operation in flight. */
+typedef enum QueuedOp {
+        QUEUE_START,
+        QUEUE_STOP,
+        QUEUE_REMOVE,
+} QueuedOp;
 
 /* Stops pod p without waiting (daemon-stop.c): call, if not NULL, is
  * answered when the stop has ended (or failed), and with remove the pod is
@@ -114,6 +123,16 @@ void daemon_stops_free(Daemon *d);
  * and announced (daemon-stop.c). */
 bool daemon_pod_tearing_down(Daemon *d, const Pod *p);
 void daemon_teardowns_free(Daemon *d);
+/* The DELs an exited pod still owes (pod_network_owed()), run as that
+ * teardown before call (StartPod, RemovePod with flags: op) goes on:
+ * dispatched again once they are done, or answered with their error
+ * (RemovePod with force: dispatched all the same, the records dropped). */
+int daemon_pod_owed_teardown(Daemon *d, Pod *p, sd_bus_message *call, QueuedOp op, uint64_t flags);
+/* Undoes the start of p that failed past its mounts (p "preparing")
+ * without holding the loop, as that teardown: the slice's stop job, the
+ * units' resets, the DELs, then the pod is created again and call (may be
+ * NULL) answered with error. -errno (nothing done) if it cannot begin. */
+int daemon_pod_start_undo(Daemon *d, Pod *p, sd_bus_message *call, const sd_bus_error *error);
 
 /* Starts pod p without holding the loop (daemon-start.c); call is answered
  * when it runs or has failed. -errno with err set when the start failed
@@ -123,16 +142,12 @@ int daemon_pod_start(Daemon *d, Pod *p, sd_bus_message *call, const AppStdin *in
 bool daemon_pod_starting(Daemon *d, const Pod *p);
 int daemon_job_removed_start(Daemon *d, const char *job, const char *result);
 void daemon_starts_free(Daemon *d);
-/* A start, a stop or a teardown of p is in flight: its lifecycle calls wait. */
+/* A start, a stop or a teardown of p, or a start of one of its apps, is in
+ * flight: its lifecycle calls wait. */
 bool daemon_pod_busy(Daemon *d, const Pod *p);
 /* One queue per pod: StartPod, StopPod, RemovePod of a busy pod wait there
  * (enqueue returns 1: answered later) and are dispatched in order once it
  * is not (daemon_pod_queue_run(), called at the end of each operation). */
-typedef enum QueuedOp {
-        QUEUE_START,
-        QUEUE_STOP,
-        QUEUE_REMOVE,
-} QueuedOp;
 typedef struct QueuedCall QueuedCall;
 int daemon_pod_enqueue(Daemon *d, Pod *p, sd_bus_message *call, QueuedOp op, uint64_t flags);
 void daemon_pod_queue_run(Daemon *d, const char *pod_id);
@@ -155,6 +170,11 @@ int daemon_unit_job(Daemon *d, sd_bus_message *call, const char *unit, uint64_t 
 int daemon_stop_unit_job(Daemon *d, const char *unit, uint64_t timeout_usec, UnitJobDone done, void *userdata,
                          UnitJob **ret);
 void unit_job_cancel(UnitJob *j);
+/* ResetFailedUnit of each of units, sent on the main connection without
+ * waiting: systemd handles one connection's calls in order, so a later
+ * StartTransientUnit of the same name on it comes after the reset. sd-bus
+ * writes a call at once when none is queued before it. */
+int daemon_reset_failed_units(Daemon *d, char * const *units);
 /* systemd's JobRemoved for job: 1 if it was one of ours. */
 int daemon_job_removed(Daemon *d, const char *job, const char *result);
 void daemon_unit_jobs_free(Daemon *d);
@@ -193,6 +213,15 @@ typedef void (*PodsCollected)(Daemon *d, int error, char **removed, void *userda
 int daemon_gc_pods(Daemon *d, uint64_t grace_usec, PodsCollected done, void *userdata);
 /* Manager.GarbageCollect (daemon-gc.c). */
 int bus_method_garbage_collect(sd_bus_message *m, void *userdata, sd_bus_error *error);
+/* Reads the unit of app a of p (GetAll of every interface) on the main
+ * connection, without waiting: the answer is applied to the app if it is
+ * still the same run (as the units' signals are), and then done (may be
+ * NULL) runs with the pod and app as they are then (NULL if gone) and
+ * what was read of this run (NULL if nothing). done owns userdata; if
+ * peapodd exits first, free_userdata (may be NULL) frees it. -errno (done
+ * never runs, userdata stays the caller's) if the read cannot be sent. */
+typedef void (*AppUnitReadDone)(Daemon *d, Pod *p, App *a, const UnitStatus *s, void *userdata);
+int daemon_app_unit_read(Daemon *d, Pod *p, App *a, AppUnitReadDone done, void *userdata, sd_bus_destroy_t free_userdata);
 /* React to a change seen from systemd: refresh, and stop a pod whose apps
  * have all exited. */
 void daemon_pod_changed(Daemon *d, Pod *p);
@@ -310,6 +339,11 @@ int bus_pod_method_start_app(sd_bus_message *m, void *userdata, sd_bus_error *er
 int bus_pod_method_stop_app(sd_bus_message *m, void *userdata, sd_bus_error *error);
 typedef struct AppStop AppStop;
 void daemon_app_stops_free(Daemon *d);
+typedef struct AppStartOp AppStartOp;
+/* An app of p is starting (StartApp, AddApp with start): the pod's
+ * lifecycle calls wait for it (daemon_pod_busy()). */
+bool daemon_pod_app_starting(Daemon *d, const Pod *p);
+void daemon_app_starts_free(Daemon *d);
 int bus_pod_method_remove_app(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_pod_method_get_app(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_pod_method_kill(sd_bus_message *m, void *userdata, sd_bus_error *error);

@@ -193,6 +193,7 @@ static void daemon_done(Daemon *d) {
         daemon_image_waiting_free(d);
         daemon_stops_free(d);
         daemon_app_stops_free(d);
+        daemon_app_starts_free(d);
         daemon_exec_starts_free(d);
         daemon_unit_jobs_free(d);
         daemon_polkit_queries_free(d);

@@ -242,6 +242,30 @@ static int read_props(sd_bus *bus, const char *path, const char *interface, Unit
         return unit_status_read_dict(reply, s);
 }
 
+int unit_status_from_message(sd_bus_message *m, const char **ret_interface, UnitStatus *ret) {
+        UnitStatus s = {};
+        const char *interface = NULL;
+        int r;
+
+        r = sd_bus_message_rewind(m, true);
+        if (r < 0)
+                return r;
+        if (ret_interface) {
+                r = sd_bus_message_read(m, "s", &interface);
+                if (r < 0)
+                        return r;
+        }
+        r = unit_status_read_dict(m, &s);
+        if (r < 0) {
+                unit_status_done(&s);
+                return r;
+        }
+        if (ret_interface)
+                *ret_interface = interface;
+        *ret = s;
+        return 0;
+}
+
 int unit_status_exit_from_signal(sd_bus_message *m, UnitStatus *ret) {
         UnitStatus s = {};
         const char *interface;

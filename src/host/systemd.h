@@ -57,6 +57,11 @@ int systemd_get_unit_status(sd_bus *bus, const char *unit, UnitStatus *ret);
  * (exec_main_* only) if m is a service's PropertiesChanged that carries an
  * ended main process, 0 if not, -errno on a malformed message. */
 int unit_status_exit_from_signal(sd_bus_message *m, UnitStatus *ret);
+/* Reads a unit's properties from m into ret: a PropertiesChanged (with
+ * ret_interface, which gets the interface the signal is of) or a GetAll
+ * reply (ret_interface NULL). What m does not carry stays unset: a unit's
+ * PropertiesChanged has no LoadState. */
+int unit_status_from_message(sd_bus_message *m, const char **ret_interface, UnitStatus *ret);
 
 /* systemd_stop_unit(), passing every PropertiesChanged of watch_units to
  * on_changed meanwhile (on this connection, inside the wait). */

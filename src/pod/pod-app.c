@@ -76,8 +76,11 @@ static int app_volumes_check(const Pod *p, const AppSpec *spec, Volume **ret, Pe
         all = calloc(p->n_volumes + spec->n_volumes ?: 1, sizeof(Volume));
         if (!all)
                 return -ENOMEM;
-        memcpy(all, p->volumes, p->n_volumes * sizeof(Volume));
-        memcpy(all + p->n_volumes, spec->volumes, spec->n_volumes * sizeof(Volume));
+        /* (memcpy() wants pointers even for 0 bytes: a pod or spec without volumes has none.) */
+        if (p->n_volumes > 0)
+                memcpy(all, p->volumes, p->n_volumes * sizeof(Volume));
+        if (spec->n_volumes > 0)
+                memcpy(all + p->n_volumes, spec->volumes, spec->n_volumes * sizeof(Volume));
         *ret = all;
         return 0;
 }
@@ -205,9 +208,7 @@ static void app_release_unit(PodRuntime *rt, const Pod *p, const App *a) {
         (void) systemd_reset_failed_unit(rt->bus, unit);
 }
 
-int pod_app_start(PodRuntime *rt, Pod *p, App *a, PeapodError *err) {
-        _cleanup_free_ char *slice = NULL, *scope = NULL;
-        App saved = *a;
+int pod_app_start_prepare(PodRuntime *rt, Pod *p, App *a, PeapodError *err) {
         int r;
 
         if (p->state != POD_RUNNING)
@@ -215,35 +216,54 @@ int pod_app_start(PodRuntime *rt, Pod *p, App *a, PeapodError *err) {
                                         pod_state_to_string(p->state));
         if (a->state == APP_RUNNING)
                 return peapod_error_set(err, -EALREADY, "App %s of pod %s is running already", a->name, p->name);
-        r = pod_unit_names(p, &slice, &scope);
-        if (r < 0)
-                return r;
-
-        app_release_unit(rt, p, a);
         r = app_prepare_rootfs(rt, p, a);
         if (r < 0)
                 return peapod_error_set(err, r, "Failed to prepare the root of app %s: %s", a->name, strerror(-r));
+        return 0;
+}
+
+int pod_app_start_finish(PodRuntime *rt, Pod *p, App *a, PeapodError *err) {
+        int r;
+
+        app_mark_started(a);
+        r = pod_save(p, rt->state_dir);
+        if (r < 0)
+                return peapod_error_set(err, r, "Failed to save pod %s: %s", p->name, strerror(-r));
+        return 0;
+}
+
+int pod_app_start(PodRuntime *rt, Pod *p, App *a, PeapodError *err) {
+        _cleanup_free_ char *slice = NULL, *scope = NULL;
+        int r;
+
+        r = pod_app_start_prepare(rt, p, a, err);
+        if (r < 0)
+                return r;
+        r = pod_unit_names(p, &slice, &scope);
+        if (r < 0)
+                return r;
+        app_release_unit(rt, p, a);
 
         for (unsigned i = 0;; i++) {
+                _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+                _cleanup_free_ char *unit = NULL;
                 PeapodError e = {};
 
-                r = app_start_unit(rt, p, a, slice, scope, NULL, &e);
+                r = app_unit_name(p->name, a->name, &unit);
+                if (r >= 0)
+                        r = app_unit_message(rt, rt->bus, p, a, slice, scope, NULL, &m, &e);
+                if (r >= 0)
+                        r = systemd_start_transient_unit(rt->bus, m, unit, &e);
                 if (r >= 0)
                         break;
                 if (r != -EEXIST || i >= APP_UNIT_EXISTS_RETRIES) {
                         *err = e;
                         app_release_unit(rt, p, a);
-                        a->state = saved.state;
-                        a->result = saved.result;
-                        a->status = saved.status;
                         return r;
                 }
                 (void) usleep(APP_UNIT_EXISTS_WAIT_USEC);
         }
-        r = pod_save(p, rt->state_dir);
-        if (r < 0)
-                return peapod_error_set(err, r, "Failed to save pod %s: %s", p->name, strerror(-r));
-        return 0;
+        return pod_app_start_finish(rt, p, a, err);
 }
 
 int pod_app_stop_prepare(const Pod *p, const App *a, char **ret_unit) {
@@ -253,20 +273,10 @@ int pod_app_stop_prepare(const Pod *p, const App *a, char **ret_unit) {
 }
 
 int pod_app_stop_finish(PodRuntime *rt, Pod *p, App *a) {
-        _cleanup_free_ char *unit = NULL;
-        UnitStatus s = {};
-        int r;
-
-        r = app_unit_name(p->name, a->name, &unit);
-        if (r < 0)
-                return r;
-        /* Unloaded by the stop, unless something else holds it: the signals
-         * said how it ended, and "gone" makes it exited. */
-        r = systemd_get_unit_status(rt->bus, unit, &s);
-        if (r >= 0) {
-                (void) app_update_from_unit(a, &s);
-                unit_status_done(&s);
-        }
+        /* systemd sends the unit's last PropertiesChanged, which says how
+         * the app ended (noted with pod_note_unit_signal()), before the stop
+         * job's JobRemoved: nothing to ask. One that no signal told of is
+         * recorded exited, how unknown. */
         if (a->state != APP_EXITED) {
                 a->state = APP_EXITED;
                 a->exited_usec = now_usec(CLOCK_REALTIME);
@@ -319,10 +329,10 @@ int pod_app_remove(PodRuntime *rt, Pod *p, App *a, bool force) {
 }
 
 int pod_app_main_pid(PodRuntime *rt, const Pod *p, const App *a, pid_t *ret) {
-        _cleanup_free_ char *unit = NULL, *path = NULL, *text = NULL;
+        _cleanup_free_ char *unit = NULL;
         UnitStatus s = {};
         pid_t helper;
-        int child, r;
+        int r;
 
         if (p->state != POD_RUNNING || a->state != APP_RUNNING)
                 return -ESRCH;
@@ -334,9 +344,15 @@ int pod_app_main_pid(PodRuntime *rt, const Pod *p, const App *a, pid_t *ret) {
                 return r;
         helper = (pid_t) s.exec_main_pid;
         unit_status_done(&s);
+        return app_main_pid_of_helper(helper, ret);
+}
+
+int app_main_pid_of_helper(pid_t helper, pid_t *ret) {
+        _cleanup_free_ char *path = NULL, *text = NULL;
+        int child, r;
+
         if (helper <= 0)
                 return -ESRCH;
-
         /* The helper forks the app once and only once, then waits: its one
          * child is the app's main process. */
         if (asprintf(&path, "/proc/%d/task/%d/children", (int) helper, (int) helper) < 0)

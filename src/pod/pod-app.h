@@ -25,6 +25,15 @@ int pod_app_add(PodRuntime *rt, Pod *p, const AppSpec *spec, const char *image_s
  * needed and creates its unit; a restart keeps the app's writes). -EBUSY:
  * the pod is not running; -EALREADY: the app is running. */
 int pod_app_start(PodRuntime *rt, Pod *p, App *a, PeapodError *err);
+/* pod_app_start() in steps, for a caller that runs the units' jobs itself
+ * without waiting (peapodd): prepare checks and makes the app's root;
+ * the caller then stops and resets a unit of an earlier run of the app
+ * (it stays "active (exited)" with RemainAfterExit, or "failed"), starts
+ * the unit (app_unit_message(); -EEXIST, "UnitExists", for a moment after
+ * the old one's reset: tried again shortly) and, once its job is done,
+ * finish records the app running. Nothing is recorded before finish. */
+int pod_app_start_prepare(PodRuntime *rt, Pod *p, App *a, PeapodError *err);
+int pod_app_start_finish(PodRuntime *rt, Pod *p, App *a, PeapodError *err);
 
 /* Stops a running app (its unit only: the pod and the other apps go on)
  * and records how it ended. -EALREADY: not running. */
@@ -33,7 +42,7 @@ int pod_app_stop(PodRuntime *rt, Pod *p, App *a);
  * a caller that runs that job itself without waiting (peapodd): prepare
  * gives the unit to stop (-EALREADY: not running); after the job, with the
  * app's outcome noted from its unit's signals (pod_note_unit_signal()),
- * finish records it. */
+ * finish records it, asking systemd nothing. */
 int pod_app_stop_prepare(const Pod *p, const App *a, char **ret_unit);
 int pod_app_stop_finish(PodRuntime *rt, Pod *p, App *a);
 
@@ -61,3 +70,6 @@ int pod_app_remove(PodRuntime *rt, Pod *p, App *a, bool force);
  * helper, which runs inside the app's root and namespaces). -ESRCH: the
  * app is not running. */
 int pod_app_main_pid(PodRuntime *rt, const Pod *p, const App *a, pid_t *ret);
+/* The same from the unit's main process (its ExecMainPID), the helper,
+ * as read by a caller that asks systemd itself. */
+int app_main_pid_of_helper(pid_t helper, pid_t *ret);

@@ -113,23 +113,21 @@ static int exec_unit_message(sd_bus *bus, const char *unit, const char *desc, co
         return 0;
 }
 
-int pod_exec_message(PodRuntime *rt, sd_bus *bus, const Pod *p, const App *a, char * const *cmd, char * const *extra_env,
-                     const int fds[3], bool tty, sd_bus_message **ret_call, char **ret_unit, char **ret_args_file,
-                     PeapodError *err) {
+int pod_exec_message(PodRuntime *rt, sd_bus *bus, const Pod *p, const App *a, pid_t pid, char * const *cmd,
+                     char * const *extra_env, const int fds[3], bool tty, sd_bus_message **ret_call, char **ret_unit,
+                     char **ret_args_file, PeapodError *err) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         _cleanup_free_ char *prefix = NULL, *unit = NULL, *app_unit = NULL, *slice = NULL, *helper = NULL,
                             *desc = NULL, *args_file = NULL;
         _cleanup_strv_free_ char **argv = NULL;
         char rnd[POD_ID_LEN + 1];
-        pid_t pid;
         int r;
 
         if (strv_length((char **) cmd) == 0)
                 return peapod_error_set(err, -EINVAL, "No command to run");
         if (strv_length((char **) cmd) > POD_EXEC_ARGV_MAX || strv_length((char **) extra_env) > POD_EXEC_ENV_MAX)
                 return peapod_error_set(err, -E2BIG, "Command or environment too long");
-        r = pod_app_main_pid(rt, p, a, &pid);
-        if (r < 0)
+        if (p->state != POD_RUNNING || a->state != APP_RUNNING || pid <= 1)
                 return peapod_error_set(err, -ESRCH, "App %s of pod %s is not running", a->name, p->name);
 
         r = id_generate(rnd);
@@ -185,37 +183,6 @@ int pod_exec_start_result(PodRuntime *rt, const char *unit, const char *result, 
                 (void) systemd_reset_failed_unit(rt->bus, unit);
         }
         return r;
-}
-
-int pod_exec_poll(PodRuntime *rt, const char *unit, sd_bus_message *signal, AppResult *ret_result, int *ret_status) {
-        UnitStatus s = {};
-        bool ended;
-        int r;
-
-        if (signal) {
-                /* Only the signal that says so: asking the unit instead
-                 * would find it gone, as soon as it ended, and its end
-                 * unknown. */
-                r = unit_status_exit_from_signal(signal, &s);
-                if (r <= 0)
-                        return r;
-                ended = true;
-        } else {
-                r = systemd_get_unit_status(rt->bus, unit, &s);
-                if (r < 0)
-                        return r;
-                ended = !s.load_state || streq(s.load_state, "not-found") ||
-                        ((streq_ptr(s.active_state, "inactive") || streq_ptr(s.active_state, "failed")) &&
-                         s.exec_main_code > 0);
-        }
-        if (ended) {
-                *ret_result = app_result_from_exec_main_code(s.exec_main_code);
-                *ret_status = s.exec_main_status;
-                /* A failed unit stays loaded until reset. */
-                (void) systemd_reset_failed_unit(rt->bus, unit);
-        }
-        unit_status_done(&s);
-        return ended;
 }
 
 int pod_exec_kill(PodRuntime *rt, const char *unit, int signal) {

@@ -21,25 +21,18 @@
  * may be NULL) is added to the app's environment. tty: fds[0] is a pty
  * the caller made for this command, to become its controlling terminal
  * (peapod-stage1-exec --tty); without it the command never gets one.
- * -ESRCH: the app is not running; err says so. */
-int pod_exec_message(PodRuntime *rt, sd_bus *bus, const Pod *p, const App *a, char * const *cmd, char * const *extra_env,
-                     const int fds[3], bool tty, sd_bus_message **ret_call, char **ret_unit, char **ret_args_file,
-                     PeapodError *err);
+ * pid is the app's main process (app_main_pid_of_helper()), whose
+ * namespaces the command joins. -ESRCH: the app is not running; err says
+ * so. */
+int pod_exec_message(PodRuntime *rt, sd_bus *bus, const Pod *p, const App *a, pid_t pid, char * const *cmd,
+                     char * const *extra_env, const int fds[3], bool tty, sd_bus_message **ret_call, char **ret_unit,
+                     char **ret_args_file, PeapodError *err);
 /* Whether the exec unit started, from its start job's result (JobRemoved's,
  * or "timeout") and its end if one was signalled before (ended, may be
  * NULL): 0, or -errno with err set, the unit reset and args_file removed. */
 struct UnitStatus;
 int pod_exec_start_result(PodRuntime *rt, const char *unit, const char *result, const struct UnitStatus *ended,
                           const char *args_file, PeapodError *err);
-
-/* How an exec unit is doing: 1 and the result ("exited", "killed",
- * "dumped") and status once the command has ended, 0 while it runs. The
- * unit carries no AddRef (PID 1 would track our name per exec), so systemd
- * unloads it as soon as it ends: signal, the unit's PropertiesChanged that
- * woke the caller (or NULL), is where its end is said, and only the one that
- * carries it ends the exec; without a signal, the unit is asked, and a unit
- * already gone has ended in an unknown way. */
-int pod_exec_poll(PodRuntime *rt, const char *unit, sd_bus_message *signal, AppResult *ret_result, int *ret_status);
 
 /* Sends signal (1-64) to every process of a running exec unit: the command
  * and whatever it started (a timed-out probe, a cancelled ExecSync). */

@@ -1020,9 +1020,10 @@ static void network_start_complete(PodNetworkStart *ns, int r) {
 static void on_ports_bound(FirewallOp *op, int r, const PeapodError *err, void *userdata) {
         PodNetworkStart *ns = userdata;
 
-        ns->fw = firewall_op_free(ns->fw);
+        /* err is the op's own: read before the op is freed. */
         if (r < 0 && !peapod_error_is_set(&ns->err))
                 ns->err = *err;
+        ns->fw = firewall_op_free(ns->fw);
         network_start_complete(ns, r);
 }
 
@@ -1080,12 +1081,12 @@ static void network_add_next(PodNetworkStart *ns) {
 static void on_loopback_guarded(FirewallOp *op, int r, const PeapodError *err, void *userdata) {
         PodNetworkStart *ns = userdata;
 
+        /* err is the op's own: read before the op is freed. */
+        if (r < 0 && !peapod_error_is_set(&ns->err))
+                ns->err = *err;
         ns->fw = firewall_op_free(ns->fw);
-        if (r < 0) {
-                if (!peapod_error_is_set(&ns->err))
-                        ns->err = *err;
+        if (r < 0)
                 return network_start_end(ns, r);
-        }
         network_add_next(ns);
 }
 
@@ -1309,14 +1310,18 @@ static void network_del_next(PodNetworkStop *ns) {
 
 static void on_network_deleted(CniChain *chain, int r, json_object *result, const PeapodError *err, void *userdata) {
         PodNetworkStop *ns = userdata;
+        PeapodError e = {};
 
+        /* err is the chain's own: copied before the chain is freed. */
+        if (err)
+                e = *err;
         ns->chain = cni_chain_free(ns->chain);
         if (r >= 0 && unlink(ns->path) < 0 && errno != ENOENT)
                 r = -errno;
         if (r < 0) {
                 if (ns->error >= 0) {
-                        if (err && peapod_error_is_set(err))
-                                ns->err = *err;
+                        if (peapod_error_is_set(&e))
+                                ns->err = e;
                         (void) peapod_error_prefix(&ns->err, r, "Network %s", strna(ns->network));
                         ns->error = r;
                 }
@@ -1329,11 +1334,12 @@ static void on_network_deleted(CniChain *chain, int r, json_object *result, cons
 static void on_ports_unbound(FirewallOp *op, int r, const PeapodError *err, void *userdata) {
         PodNetworkStop *ns = userdata;
 
-        ns->fw = firewall_op_free(ns->fw);
+        /* err is the op's own: read before the op is freed. */
         if (r < 0) {
                 ns->err = *err;
                 ns->error = r;
         }
+        ns->fw = firewall_op_free(ns->fw);
         network_del_next(ns);
 }
 
@@ -1362,6 +1368,27 @@ bool pod_network_needs_stop(const PodRuntime *rt, const Pod *p) {
         if (network_record_dir(rt, p, &records) < 0 || pod_netns_path(rt, p, &netns) < 0)
                 return true;
         return access(records, F_OK) >= 0 || access(netns, F_OK) >= 0;
+}
+
+bool pod_network_owed(const PodRuntime *rt, const Pod *p) {
+        _cleanup_free_ char *records = NULL, *netns = NULL;
+        struct dirent *de;
+        bool owed = false;
+        DIR *d;
+
+        if (network_record_dir(rt, p, &records) < 0 || pod_netns_path(rt, p, &netns) < 0)
+                return true;
+        /* The stop unbinds the namespace last, and only when every DEL
+         * (and the ports' unbinding before them) succeeded. */
+        if (access(netns, F_OK) >= 0)
+                return true;
+        d = opendir(records);
+        if (!d)
+                return errno != ENOENT;
+        while (!owed && (de = readdir(d)))
+                owed = de->d_name[0] != '.' && endswith(de->d_name, ".json");
+        closedir(d);
+        return owed;
 }
 
 int pod_network_stop_async(PodRuntime *rt, sd_event *e, Pod *p, bool force, pod_network_stop_callback_t callback,

@@ -149,6 +149,12 @@ int pod_network_stop(struct PodRuntime *rt, struct Pod *p, bool force, PeapodErr
  * networks, records or a bound namespace has not). */
 bool pod_network_needs_stop(const struct PodRuntime *rt, const struct Pod *p);
 
+/* Whether a stopped pod still owes pod_network_stop() something: records
+ * of networks not yet deleted (a DEL that failed, a stop cut short) or its
+ * namespace still bound. Once a stop has ended well, not: its DELs and
+ * the unbinding of its ports are done. */
+bool pod_network_owed(const struct PodRuntime *rt, const struct Pod *p);
+
 /* The same on an sd-event loop (pod_network_stop() runs it on a private
  * one). The callback runs once, from the loop, with what
  * pod_network_stop() would return; p must live until then. */

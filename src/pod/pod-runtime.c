@@ -788,31 +788,50 @@ int app_check_stage1(PodRuntime *rt, const Pod *p, const App *a, PeapodError *er
                                 a->name, pod_stage1(p));
 }
 
-/* Undo a start: everything that may exist is torn down, whatever exists;
- * with keep_network, the CNI networks are left for pod_network_stop();
- * with slice_stopped, the slice's stop job is known done (one round trip
- * and job less). */
-static void pod_teardown_full(PodRuntime *rt, Pod *p, bool keep_network, bool slice_stopped) {
+int pod_unit_list(const Pod *p, char ***ret) {
+        _cleanup_strv_free_ char **units = NULL;
         _cleanup_free_ char *slice = NULL, *scope = NULL;
+        int r;
 
-        if (pod_unit_names(p, &slice, &scope) >= 0) {
-                if (!slice_stopped)
-                        (void) systemd_stop_unit(rt->bus, slice, NULL);
-                for (size_t i = 0; i < p->n_apps; i++) {
-                        _cleanup_free_ char *unit = NULL;
+        r = pod_unit_names(p, &slice, &scope);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < p->n_apps; i++) {
+                char *unit;
 
-                        if (app_unit_name(p->name, p->apps[i].name, &unit) < 0)
-                                continue;
-                        (void) systemd_reset_failed_unit(rt->bus, unit);
-                }
-                (void) systemd_reset_failed_unit(rt->bus, scope);
-                (void) systemd_reset_failed_unit(rt->bus, slice);
+                r = app_unit_name(p->name, p->apps[i].name, &unit);
+                if (r >= 0)
+                        r = strv_consume(&units, unit);
+                if (r < 0)
+                        return r;
+        }
+        if (strv_consume(&units, TAKE_PTR(scope)) < 0 || strv_consume(&units, TAKE_PTR(slice)) < 0)
+                return -ENOMEM;
+        *ret = TAKE_PTR(units);
+        return 0;
+}
+
+/* Undo a start: everything that may exist is torn down, whatever exists;
+ * flags as pod_stop_finish()'s. */
+static void pod_teardown_full(PodRuntime *rt, Pod *p, PodStopFlags flags) {
+        _cleanup_free_ char *slice = NULL;
+
+        if (!(flags & POD_STOP_SLICE_STOPPED) && pod_unit_names(p, &slice, NULL) >= 0)
+                (void) systemd_stop_unit(rt->bus, slice, NULL);
+        /* A unit that failed (an app killed at its stop timeout) stays
+         * loaded until reset, and its name could not be started again. */
+        if (!(flags & POD_STOP_UNITS_RESET)) {
+                _cleanup_strv_free_ char **units = NULL;
+
+                if (pod_unit_list(p, &units) >= 0)
+                        FOREACH_STRV(u, units)
+                                (void) systemd_reset_failed_unit(rt->bus, u);
         }
         /* An init that never made it into its scope is not stopped above. */
         if (p->leader > 1)
                 (void) kill(p->leader, SIGKILL);
         /* A DEL that fails keeps its record: pod_remove() tries again. */
-        if (!keep_network)
+        if (!(flags & POD_STOP_KEEP_NETWORK) && pod_network_owed(rt, p))
                 (void) pod_network_stop(rt, p, false, NULL);
         for (size_t i = 0; i < p->n_apps; i++)
                 app_umount_rootfs(rt, p, &p->apps[i]);
@@ -821,11 +840,15 @@ static void pod_teardown_full(PodRuntime *rt, Pod *p, bool keep_network, bool sl
 }
 
 static void pod_teardown(PodRuntime *rt, Pod *p) {
-        pod_teardown_full(rt, p, false, false);
+        pod_teardown_full(rt, p, 0);
 }
 
 void pod_start_fail(PodRuntime *rt, Pod *p) {
-        pod_teardown(rt, p);
+        pod_start_fail_full(rt, p, 0);
+}
+
+void pod_start_fail_full(PodRuntime *rt, Pod *p, PodStopFlags flags) {
+        pod_teardown_full(rt, p, flags);
         for (size_t i = 0; i < p->n_apps; i++) {
                 p->apps[i].state = APP_CREATED;
                 p->apps[i].started_usec = 0;
@@ -840,10 +863,13 @@ int pod_start_prepare(PodRuntime *rt, Pod *p, PeapodError *err) {
         if (p->state == POD_EXITED) {
                 /* It ran before: its apps start over, each with its
                  * writable layer as it was left. A DEL that failed at the
-                 * stop is owed first, or the ADDs below would pile up. */
-                r = pod_network_stop(rt, p, false, err);
-                if (r < 0)
-                        return r;
+                 * stop is owed first, or the ADDs below would pile up
+                 * (peapodd runs it before, without waiting). */
+                if (pod_network_owed(rt, p)) {
+                        r = pod_network_stop(rt, p, false, err);
+                        if (r < 0)
+                                return r;
+                }
                 for (size_t i = 0; i < p->n_apps; i++) {
                         App *a = &p->apps[i];
 
@@ -1086,6 +1112,82 @@ int pod_note_unit_signal(Pod *p, sd_bus_message *m) {
         return 0;
 }
 
+static App *pod_app_by_unit_path(Pod *p, const char *path) {
+        _cleanup_free_ char *unit = NULL;
+
+        if (!path || sd_bus_path_decode(path, "/org/freedesktop/systemd1/unit", &unit) <= 0)
+                return NULL;
+        for (size_t i = 0; i < p->n_apps; i++) {
+                _cleanup_free_ char *u = NULL;
+
+                if (app_unit_name(p->name, p->apps[i].name, &u) >= 0 && streq(u, unit))
+                        return &p->apps[i];
+        }
+        return NULL;
+}
+
+int pod_apply_unit_signal(Pod *p, sd_bus_message *m, App **ret_ask) {
+        _cleanup_(unit_status_done) UnitStatus s = {};
+        const char *interface;
+        bool ended;
+        App *a;
+        int r;
+
+        *ret_ask = NULL;
+        a = pod_app_by_unit_path(p, sd_bus_message_get_path(m));
+        if (!a || a->state != APP_RUNNING)
+                return 0;
+        r = unit_status_from_message(m, &interface, &s);
+        if (r < 0)
+                return r;
+        if (streq(interface, "org.freedesktop.systemd1.Service")) {
+                /* The end of a run before the app's current start: a
+                 * signal of the last run that waited in our queue while
+                 * the app was started again. Not this run's: the Unit
+                 * signal that follows asks the unit instead. */
+                if (s.exec_main_exit_usec > 0 && s.exec_main_exit_usec < a->started_usec) {
+                        a->signal_exec_seen = false;
+                        return 0;
+                }
+                /* Every Service PropertiesChanged carries the ExecMain*
+                 * properties (they emit changes): kept for the Unit one. */
+                a->signal_exec_seen = true;
+                a->signal_exec_code = s.exec_main_code;
+                a->signal_exec_status = s.exec_main_status;
+                a->signal_exit_usec = s.exec_main_exit_usec;
+                return 0;
+        }
+        if (!streq(interface, "org.freedesktop.systemd1.Unit") || !s.active_state)
+                return 0;
+
+        /* A unit that sends signals is loaded. */
+        s.load_state = strdup("loaded");
+        if (!s.load_state)
+                return -ENOMEM;
+        ended = streq(s.active_state, "failed") || streq(s.active_state, "inactive") ||
+                (streq(s.active_state, "active") && streq_ptr(s.sub_state, "exited"));
+        if (ended && (!a->signal_exec_seen || a->signal_exec_code <= 0 || a->restart != APP_RESTART_NO)) {
+                /* Ended with no main process's end seen in a signal (a
+                 * Service signal missed, a unit that failed before its
+                 * main process ran): the caller reads the unit. So with a
+                 * Restart= policy: systemd 252 sends "failed" (or
+                 * "inactive") and then, from the same step, "activating
+                 * (auto-restart)"; a read answered after that step says
+                 * which it is. */
+                a->signal_exec_seen = false;
+                *ret_ask = a;
+                return 0;
+        }
+        if (a->signal_exec_seen) {
+                s.exec_main_code = a->signal_exec_code;
+                s.exec_main_status = a->signal_exec_status;
+                s.exec_main_exit_usec = a->signal_exit_usec;
+        }
+        /* Consumed: the next Unit signal comes with its own Service one. */
+        a->signal_exec_seen = false;
+        return app_update_from_unit(a, &s);
+}
+
 static int on_app_unit_changed(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         (void) pod_note_unit_signal(userdata, m);
         return 0;
@@ -1178,7 +1280,6 @@ int pod_refresh(PodRuntime *rt, Pod *p) {
 
 int pod_stop_prepare(PodRuntime *rt, Pod *p, char **ret_slice) {
         _cleanup_free_ char *slice = NULL;
-        bool changed = false;
         int r;
 
         if (p->state == POD_CREATED || p->state == POD_EXITED)
@@ -1186,40 +1287,43 @@ int pod_stop_prepare(PodRuntime *rt, Pod *p, char **ret_slice) {
         r = pod_unit_names(p, &slice, NULL);
         if (r < 0)
                 return r;
-        /* Apps that ended before the stop keep their own outcome. */
-        (void) pod_refresh_apps(rt, p, &changed);
         *ret_slice = TAKE_PTR(slice);
         return 1;
 }
 
 int pod_stop(PodRuntime *rt, Pod *p) {
         _cleanup_free_ char *slice = NULL;
+        bool changed = false;
         int r;
 
         r = pod_stop_prepare(rt, p, &slice);
         if (r <= 0)
                 return r;
+        /* Apps that ended before the stop keep their own outcome. (peapodd
+         * has it from their units' signals, pod_apply_unit_signal(), and
+         * reads nothing here.) */
+        (void) pod_refresh_apps(rt, p, &changed);
         r = pod_stop_units(rt, p, slice);
         if (r < 0)
                 return r;
-        return pod_stop_finish(rt, p, false, true);
-}
-
-int pod_stop_finish(PodRuntime *rt, Pod *p, bool keep_network, bool slice_stopped) {
-        bool changed = false;
-        int r;
-
-        crash_point("stop-stopped");
         /* The stop unloaded the app units: what it did to the apps came with
          * their last signals; the refresh finds them gone. */
         (void) pod_refresh_apps(rt, p, &changed);
+        return pod_stop_finish(rt, p, POD_STOP_SLICE_STOPPED);
+}
+
+int pod_stop_finish(PodRuntime *rt, Pod *p, PodStopFlags flags) {
+        int r;
+
+        crash_point("stop-stopped");
+        /* Apps whose end no signal told are recorded exited, how unknown. */
         for (size_t i = 0; i < p->n_apps; i++)
                 if (p->apps[i].state != APP_EXITED) {
                         p->apps[i].state = APP_EXITED;
                         p->apps[i].exited_usec = now_usec(CLOCK_REALTIME);
                 }
         p->leader = 0;
-        pod_teardown_full(rt, p, keep_network, slice_stopped);
+        pod_teardown_full(rt, p, flags);
         p->state = POD_EXITED;
         p->exited_usec = now_usec(CLOCK_REALTIME);
         /* Durable: how the apps ended is kept across a power loss. */
@@ -1251,7 +1355,8 @@ int pod_remove_detach(PodRuntime *rt, Pod *p, char **ret_gone) {
         /* Networks a crash or a failed DEL left behind go first. The caller
          * decides whether a DEL that keeps failing blocks the removal (see
          * bus_pod_remove()); here whatever cannot be deleted is forgotten. */
-        (void) pod_network_stop(rt, p, true, NULL);
+        if (pod_network_owed(rt, p))
+                (void) pod_network_stop(rt, p, true, NULL);
         for (size_t i = 0; i < p->n_apps; i++)
                 app_umount_rootfs(rt, p, &p->apps[i]);
         pod_volumes_teardown(rt, p);

@@ -94,17 +94,33 @@ void pod_start_fail(PodRuntime *rt, Pod *p);
  * app ended, releases units and mounts. Idempotent. */
 int pod_stop(PodRuntime *rt, Pod *p);
 /* pod_stop() in two halves around the stop job of the pod's slice, for a
- * caller that runs that job itself without waiting (peapodd): prepare
- * returns 1 with the slice to stop (0: nothing to stop); after the job,
- * with every app's outcome noted from its unit's signals
- * (pod_note_unit_signal()), finish records it all and tears down; with
- * keep_network the pod is recorded exited before its CNI networks are
- * deleted, which the caller then does (pod_network_stop(), or its
- * asynchronous form): their records make that safe across a crash. With
- * slice_stopped the slice's stop job ended "done" (else it is stopped
- * again). */
+ * caller that runs that job itself without waiting (peapodd), and that
+ * follows its apps' units from their signals (pod_apply_unit_signal()):
+ * neither half asks systemd anything (given both flags below that say
+ * so). prepare returns 1 with the slice to stop (0: nothing to stop);
+ * after the job, with every app's outcome noted from its unit's signals
+ * (pod_note_unit_signal()), finish records it all (an app still running
+ * is recorded exited, how unknown) and tears down. */
+typedef enum PodStopFlags {
+        /* The pod is recorded exited before its CNI networks are deleted,
+         * which the caller then does (pod_network_stop(), or its
+         * asynchronous form): their records make that safe across a crash. */
+        POD_STOP_KEEP_NETWORK = 1 << 0,
+        /* The slice's stop job ended "done" (else it is stopped again). */
+        POD_STOP_SLICE_STOPPED = 1 << 1,
+        /* The caller has sent ResetFailedUnit for pod_unit_list() itself. */
+        POD_STOP_UNITS_RESET = 1 << 2,
+} PodStopFlags;
 int pod_stop_prepare(PodRuntime *rt, Pod *p, char **ret_slice);
-int pod_stop_finish(PodRuntime *rt, Pod *p, bool keep_network, bool slice_stopped);
+int pod_stop_finish(PodRuntime *rt, Pod *p, PodStopFlags flags);
+/* pod_start_fail() after a caller that runs the slow steps itself without
+ * waiting (peapodd) did what flags say: stopped the slice, reset the
+ * units, deleted the networks (POD_STOP_KEEP_NETWORK: none left to do). */
+void pod_start_fail_full(PodRuntime *rt, Pod *p, PodStopFlags flags);
+/* Every unit a stop of p leaves to reset (an app killed at its stop
+ * timeout fails, and a failed unit stays loaded until reset): the apps'
+ * units, the scope, the slice. */
+int pod_unit_list(const Pod *p, char ***ret);
 
 /* Refuses a running pod with -EBUSY. Deletes what is left of its networks
  * (forgetting what cannot be deleted: call pod_network_stop() first to
@@ -166,6 +182,13 @@ int stage1_append_exec_start(sd_bus_message *m, const char *helper, char * const
  * (its unit was found gone first). 1 if it did, 0 if m says nothing of
  * that. The caller saves the pod. */
 int pod_note_unit_signal(Pod *p, sd_bus_message *m);
+/* Applies an app unit's PropertiesChanged m to the running app of p it is
+ * of, without asking systemd: the Service signal's ExecMain* are kept, the
+ * Unit signal systemd sends right after it says the state. 1 if the app
+ * changed (the caller saves the pod), 0 if not; ret_ask is set to the app
+ * when its unit ended but how is not in the signals: the caller reads its
+ * unit (asynchronously) and applies that with app_update_from_unit(). */
+int pod_apply_unit_signal(Pod *p, sd_bus_message *m, App **ret_ask);
 /* Stops unit (the pod's slice, an app's unit), noting meanwhile how the
  * running apps of p ended (pod_note_unit_signal()). */
 int pod_stop_units(PodRuntime *rt, Pod *p, const char *unit);

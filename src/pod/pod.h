@@ -100,6 +100,13 @@ typedef struct App {
          * peapodd keeps for attachers; its output goes to the journal as
          * stdout (peapod-stage1-app --tty-log). */
         bool tty;
+        /* Not saved: how the main process of its unit ended according to
+         * the unit's last Service PropertiesChanged, which systemd sends
+         * just before the Unit one that says the unit's state
+         * (pod_apply_unit_signal()). */
+        bool signal_exec_seen;
+        int signal_exec_code, signal_exec_status;
+        uint64_t signal_exit_usec;
 } App;
 
 typedef struct Pod {

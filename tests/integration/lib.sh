@@ -37,6 +37,15 @@ wait_for() {
         done
 }
 pod_state() { $PEAPOD status --format=json "$1" | jq -r .state; }
+# An app that ignores SIGTERM, so that a stop takes its timeout (10 s, then
+# SIGKILL), and says so once it does. Stop it only after wait_stubborn: a
+# start answers when the app's unit has started (its helper exec'd), not
+# when the app's shell has run `trap`, and a SIGTERM before that ends the
+# app at once (seen: a stop 47 ms after the start, the shell not yet there).
+STUBBORN='trap "" TERM; echo stubborn; while :; do sleep 0.1; done'
+wait_stubborn() { # POD [APP]
+        wait_for 30 sh -c "$PEAPOD logs $* 2>/dev/null | grep -q stubborn" || fail "$*: the app did not begin to ignore SIGTERM"
+}
 pod_id() { $PEAPOD status --format=json "$1" | jq -r .id; }
 # journald reads its sockets on its own schedule: a line a daemon logged a
 # moment ago may not be readable yet. journal_wait TEXT JOURNALCTL-ARGS...

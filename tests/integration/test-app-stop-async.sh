@@ -17,11 +17,10 @@ cleanup() {
 trap cleanup EXIT
 
 app_field() { $PEAPOD app status --format=json "$pod" "$1" | jq -r ".$2"; }
-stubborn='trap "" TERM; while :; do sleep 0.1; done'
-
 $PEAPOD pod create --name "$pod" >/dev/null
 for a in slow other gone; do
-        $PEAPOD app add --start --name "$a" "$pod" busybox -- sh -c "$stubborn" >/dev/null
+        $PEAPOD app add --start --name "$a" "$pod" busybox -- sh -c "$STUBBORN" >/dev/null
+        wait_stubborn "$pod" "$a"
 done
 unit=$(app_field slow unit)
 

@@ -15,7 +15,10 @@ cleanup() {
 trap cleanup EXIT
 
 for i in $(seq 1 $n); do
-        $PEAPOD run -d --name "${PFX}s$i" --net=none busybox -- sh -c 'trap "" TERM; while :; do sleep 0.1; done' >/dev/null
+        $PEAPOD run -d --name "${PFX}s$i" --net=none busybox -- sh -c "$STUBBORN" >/dev/null
+done
+for i in $(seq 1 $n); do
+        wait_stubborn "${PFX}s$i"
 done
 reader_path=$(busctl --system call org.peapod1 /org/peapod1 org.peapod1.Manager GetPod s "${PFX}s1" | awk '{ print $2 }' | tr -d '"')
 [ -n "$reader_path" ] || fail "no object path for ${PFX}s1"
@@ -28,8 +31,13 @@ done
 # Read while the stops run (until every stop has answered).
 max_ms=0 reads=0
 until [ "$(ls "$tmp"/stop-*.rc 2>/dev/null | wc -l)" -eq $n ]; do
+        # Each read on its own: the bound is per call (a busctl process
+        # each, on a loaded machine).
         t0=$(date +%s%N)
         busctl --system call org.peapod1 /org/peapod1 org.peapod1.Manager ListPods >/dev/null || fail "ListPods failed during the stops"
+        ms=$((($(date +%s%N) - t0) / 1000000))
+        [ $ms -le $max_ms ] || max_ms=$ms
+        t0=$(date +%s%N)
         busctl --system call org.peapod1 "$reader_path" org.freedesktop.DBus.Properties GetAll s org.peapod1.Pod >/dev/null ||
                 fail "GetAll failed during the stops"
         ms=$((($(date +%s%N) - t0) / 1000000))
@@ -38,7 +46,7 @@ until [ "$(ls "$tmp"/stop-*.rc 2>/dev/null | wc -l)" -eq $n ]; do
         [ $((SECONDS - start)) -lt 120 ] || fail "the stops did not end within 120 s"
 done
 wait
-say "$reads pairs of reads during the stops, the slowest pair took $max_ms ms; the stops took $((SECONDS - start)) s"
+say "$reads pairs of reads during the stops, the slowest read took $max_ms ms; the stops took $((SECONDS - start)) s"
 [ "$reads" -ge 5 ] || fail "too few reads during the stops ($reads): did the stops end at once?"
 [ $max_ms -lt 1000 ] || fail "a read waited $max_ms ms while pods were stopping"
 
@@ -50,7 +58,8 @@ done
 
 # A second stop of a stopping pod waits for the first; a forced removal of
 # a stopping pod removes it once stopped.
-$PEAPOD run -d --name "${PFX}twice" --net=none busybox -- sh -c 'trap "" TERM; while :; do sleep 0.1; done' >/dev/null
+$PEAPOD run -d --name "${PFX}twice" --net=none busybox -- sh -c "$STUBBORN" >/dev/null
+wait_stubborn "${PFX}twice"
 $PEAPOD stop "${PFX}twice" >"$tmp/a.out" 2>&1 &
 a=$!
 # Its app ignores SIGTERM: its unit stays "deactivating" until SIGKILL.

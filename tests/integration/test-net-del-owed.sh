@@ -1,0 +1,134 @@
+#!/bin/bash
+# A CNI DEL that failed at a pod's stop is owed: the pod's removal, or its
+# next start, runs it first, without holding peapodd. A network whose
+# last plugin fails its DEL while a marker file exists and otherwise
+# sleeps 3 s in it: the stop answers (its record is kept), then RemovePod
+# and StartPod wait for the owed DEL while ListPods answers at once; a
+# removal whose DEL fails again is refused unless forced.
+. "$(dirname "$0")/lib.sh"
+
+tmp=$(mktemp -d)
+plugin=/usr/lib/cni/peapod-test-del
+conf=/etc/cni/net.d/99-peapod-test-del.conflist
+marker=/run/peapod-test-del-fails
+holder=${PFX}-holder.service
+cleanup() {
+        rm -f "$marker"
+        systemctl stop "$holder" 2>/dev/null || true
+        cleanup_pods
+        rm -f "$plugin" "$conf"
+        ip link del peapoddel0 2>/dev/null || true
+        rm -rf /var/lib/cni/networks/deltest
+        rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+# ADD passes its prevResult on; DEL fails while the marker exists, else
+# sleeps 3 s.
+cat >"$plugin" <<EOF
+#!/bin/sh
+in=\$(cat)
+case "\$CNI_COMMAND" in
+ADD) printf '%s' "\$in" | jq -c .prevResult ;;
+DEL)
+        if [ -e $marker ]; then
+                echo '{"cniVersion": "1.0.0", "code": 11, "msg": "told to fail"}'
+                exit 1
+        fi
+        sleep 3 ;;
+esac
+EOF
+chmod 755 "$plugin"
+cat >"$conf" <<'EOF'
+{ "cniVersion": "1.0.0", "name": "deltest",
+  "plugins": [
+    { "type": "bridge", "bridge": "peapoddel0", "isGateway": true,
+      "ipam": { "type": "host-local", "ranges": [[{ "subnet": "10.198.0.0/24" }]] } },
+    { "type": "peapod-test-del" } ] }
+EOF
+
+# A read on its own connection, timed.
+read_ms() {
+        local t0
+        t0=$(date +%s%N)
+        busctl --system call org.peapod1 /org/peapod1 org.peapod1.Manager ListPods >/dev/null || fail "ListPods failed"
+        echo $((($(date +%s%N) - t0) / 1000000))
+}
+# Reads until the background call whose rc file is $1 has answered.
+max_ms=0
+reads_until() {
+        local ms start=$SECONDS
+        max_ms=0
+        until [ -e "$1" ]; do
+                ms=$(read_ms)
+                [ "$ms" -le $max_ms ] || max_ms=$ms
+                [ $((SECONDS - start)) -lt 60 ] || fail "$1: no answer within 60 s"
+        done
+}
+# A pod on the network whose DEL fails at its stop: stopped, DEL owed.
+owing_pod() { # NAME
+        $PEAPOD run -d --net=deltest --name "$1" busybox -- sleep 600 >/dev/null
+        touch "$marker"
+        $PEAPOD stop "$1" || fail "stop of $1 (its DEL failing)"
+        assert_eq exited "$(pod_state "$1")" "$1 after its stop"
+        [ -n "$(ls "/var/lib/peapod/pods/$(pod_id "$1")/network/"*.json 2>/dev/null)" ] ||
+                fail "$1: no network record kept after a failed DEL"
+        rm -f "$marker"
+}
+
+# RemovePod runs the owed DEL (3 s) without holding the loop.
+owing_pod "${PFX}rm"
+start=$SECONDS
+( set +e; $PEAPOD rm "${PFX}rm" >"$tmp/rm.out" 2>&1; echo $? >"$tmp/rm.rc" ) &
+reads_until "$tmp/rm.rc"
+elapsed=$((SECONDS - start))
+say "ListPods during an owed DEL of RemovePod: slowest $max_ms ms; the removal took $elapsed s"
+assert_eq 0 "$(cat "$tmp/rm.rc")" "removal with a DEL owed ($(cat "$tmp/rm.out"))"
+[ $elapsed -ge 3 ] || fail "the removal answered after $elapsed s, before the DEL could have ended"
+[ $max_ms -lt 1000 ] || fail "ListPods waited $max_ms ms for an owed DEL"
+must_fail $PEAPOD status "${PFX}rm" >/dev/null
+
+# StartPod too: the DEL first, then the start.
+owing_pod "${PFX}start"
+start=$SECONDS
+( set +e; $PEAPOD start "${PFX}start" >"$tmp/start.out" 2>&1; echo $? >"$tmp/start.rc" ) &
+reads_until "$tmp/start.rc"
+elapsed=$((SECONDS - start))
+say "ListPods during an owed DEL of StartPod: slowest $max_ms ms; the start took $elapsed s"
+assert_eq 0 "$(cat "$tmp/start.rc")" "start with a DEL owed ($(cat "$tmp/start.out"))"
+[ $elapsed -ge 3 ] || fail "the start answered after $elapsed s, before the DEL could have ended"
+[ $max_ms -lt 1000 ] || fail "ListPods waited $max_ms ms for an owed DEL"
+assert_eq running "$(pod_state "${PFX}start")" "the pod started after its owed DEL"
+
+# A start that fails past its networks (its machine's name is taken) is
+# undone without holding the loop, the DEL of its network (3 s) included.
+# Created, not started (the CLI's verbs start what they create).
+busctl --system call org.peapod1 /org/peapod1 org.peapod1.Manager CreatePod 'sa(sv)a(ssa(sv))' "${PFX}undo" \
+        1 Networks as 1 deltest 1 app busybox 1 Exec as 2 sleep 600 >/dev/null
+systemd-run --quiet --unit="$holder" sleep 600
+busctl --system call org.freedesktop.machine1 /org/freedesktop/machine1 org.freedesktop.machine1.Manager \
+        RegisterMachine sayssus "${PFX}undo" 0 peapod-test container "$(systemctl show -P MainPID "$holder")" "" >/dev/null
+start=$SECONDS
+( set +e; $PEAPOD start "${PFX}undo" >"$tmp/undo.out" 2>&1; echo $? >"$tmp/undo.rc" ) &
+reads_until "$tmp/undo.rc"
+elapsed=$((SECONDS - start))
+say "ListPods during the undo of a failed start: slowest $max_ms ms; the start failed after $elapsed s"
+[ "$(cat "$tmp/undo.rc")" != 0 ] || fail "a start whose machine name is taken succeeded"
+assert_contains "$(cat "$tmp/undo.out")" "exists" "the failed start's error"
+[ $elapsed -ge 3 ] || fail "the failed start answered after $elapsed s, before its DEL could have ended"
+[ $max_ms -lt 1000 ] || fail "ListPods waited $max_ms ms for a failed start's undo"
+assert_eq created "$(pod_state "${PFX}undo")" "the pod after its failed start"
+[ -z "$(ls "/var/lib/peapod/pods/$(pod_id "${PFX}undo")/network/"*.json 2>/dev/null)" ] ||
+        fail "the failed start left a network record"
+systemctl stop "$holder"
+
+# A DEL that fails again refuses a plain removal (the pod stays); force
+# removes it.
+touch "$marker"
+$PEAPOD stop "${PFX}start"
+err=$(must_fail $PEAPOD rm "${PFX}start")
+assert_contains "$err" "force removes it anyway" "plain removal with a failing DEL"
+assert_eq exited "$(pod_state "${PFX}start")" "the pod after a refused removal"
+$PEAPOD rm --force "${PFX}start" || fail "forced removal with a failing DEL"
+must_fail $PEAPOD status "${PFX}start" >/dev/null
+say ok
