@@ -47,6 +47,7 @@ static void run_app_done(RunApp *a) {
         free(a->group);
         free(a->seccomp);
         free(a->pid_namespace);
+        free(a->ipc_namespace);
         free(a->restart);
         strv_free(a->supplementary_groups);
         strv_free(a->caps_retain);
@@ -320,10 +321,11 @@ static int split_list(const char *option, const char *v, char ***ret) {
 }
 
 /* An app's identity and privileges: --user, --group, --seccomp,
- * --pid-namespace, --restart, --supplementary-groups, --caps-*,
+ * --pid-namespace, --restart, --ipc-namespace, --supplementary-groups, --caps-*,
  * --no-new-privileges, --readonly-rootfs. */
 static int parse_app_privilege_option(int argc, char *argv[], int *i, RunApp *app) {
-        static const char *const string_opts[] = { "--user", "--group", "--seccomp", "--pid-namespace", "--restart" };
+        static const char *const string_opts[] = { "--user", "--group", "--seccomp", "--pid-namespace", "--restart",
+                                                   "--ipc-namespace" };
         PeapodError err = {};
         const char *v;
         bool b;
@@ -331,7 +333,7 @@ static int parse_app_privilege_option(int argc, char *argv[], int *i, RunApp *ap
 
         for (size_t k = 0; k < ELEMENTSOF(string_opts); k++) {
                 char **field = k == 0 ? &app->user : k == 1 ? &app->group : k == 2 ? &app->seccomp :
-                               k == 3 ? &app->pid_namespace : &app->restart;
+                               k == 3 ? &app->pid_namespace : k == 4 ? &app->restart : &app->ipc_namespace;
 
                 r = option_value(argc, argv, i, string_opts[k], &v);
                 if (r <= 0)
@@ -344,6 +346,8 @@ static int parse_app_privilege_option(int argc, char *argv[], int *i, RunApp *ap
                         return log_usage_error("Invalid --pid-namespace='%s': 'pod' or 'app'.", v);
                 if (k == 4 && app_restart_from_string(v) < 0)
                         return log_usage_error("Invalid --restart='%s': 'no', 'on-failure' or 'always'.", v);
+                if (k == 5 && ipc_namespace_from_string(v) < 0)
+                        return log_usage_error("Invalid --ipc-namespace='%s': 'pod' or 'app'.", v);
                 r = set_string(field, v);
                 return r < 0 ? r : 1;
         }

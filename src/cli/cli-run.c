@@ -23,6 +23,7 @@ static int append_app_isolation(sd_bus_message *m, const RunApp *app) {
                 { "Group", app->group },
                 { "Seccomp", app->seccomp },
                 { "PIDNamespace", app->pid_namespace },
+                { "IPCNamespace", app->ipc_namespace },
                 { "Restart", app->restart },
         };
         const struct {

@@ -36,7 +36,7 @@ typedef struct RunApp {
         char **env;       /* KEY=VALUE, or NULL */
         char *workdir;
         /* isolation and limits: NULL, -1 or 0 = not given */
-        char *user, *group, *seccomp, *pid_namespace, *restart;
+        char *user, *group, *seccomp, *pid_namespace, *restart, *ipc_namespace;
         char **supplementary_groups, **caps_retain, **caps_remove;
         int no_new_privs;
         bool readonly_rootfs;

@@ -233,8 +233,8 @@ static const char *container_config_refusal(const Runtime__V1__ContainerConfig *
                         return "a container shares its sandbox's network (network namespace mode POD or NODE)";
                 if (ns->pid != RUNTIME__V1__NAMESPACE_MODE__POD && ns->pid != RUNTIME__V1__NAMESPACE_MODE__CONTAINER)
                         return "PID namespace mode NODE or TARGET is not supported by peapod (POD or CONTAINER)";
-                if (ns->ipc != RUNTIME__V1__NAMESPACE_MODE__POD)
-                        return "a container shares its sandbox's IPC namespace (mode POD)";
+                if (ns->ipc != RUNTIME__V1__NAMESPACE_MODE__POD && ns->ipc != RUNTIME__V1__NAMESPACE_MODE__CONTAINER)
+                        return "IPC namespace mode NODE or TARGET is not supported by peapod (POD or CONTAINER)";
                 if (ns->userns_options && ns->userns_options->mode != RUNTIME__V1__NAMESPACE_MODE__NODE)
                         return "user namespaces are not supported by peapod";
         }
@@ -574,6 +574,11 @@ static int append_container_properties(sd_bus_message *m, const Runtime__V1__Cre
                         return r;
                 if (sc->namespace_options && sc->namespace_options->pid == RUNTIME__V1__NAMESPACE_MODE__CONTAINER) {
                         r = sd_bus_message_append(m, "(sv)", "PIDNamespace", "s", "app");
+                        if (r < 0)
+                                return r;
+                }
+                if (sc->namespace_options && sc->namespace_options->ipc == RUNTIME__V1__NAMESPACE_MODE__CONTAINER) {
+                        r = sd_bus_message_append(m, "(sv)", "IPCNamespace", "s", "app");
                         if (r < 0)
                                 return r;
                 }

@@ -79,6 +79,8 @@ static int read_app_isolation_property(sd_bus_message *m, const char *name, cons
                 r = read_property_string(m, name, contents, &aa->seccomp, error);
         else if (streq(name, "PIDNamespace"))
                 r = read_property_string(m, name, contents, &aa->pid_namespace, error);
+        else if (streq(name, "IPCNamespace"))
+                r = read_property_string(m, name, contents, &aa->ipc_namespace, error);
         else if (streq(name, "Restart"))
                 r = read_property_string(m, name, contents, &aa->restart, error);
         else if (streq(name, "SupplementaryGroups"))
@@ -153,6 +155,7 @@ static int read_app_isolation_property(sd_bus_message *m, const char *name, cons
         spec->group = aa->group;
         spec->seccomp = aa->seccomp;
         spec->pid_namespace = aa->pid_namespace;
+        spec->ipc_namespace = aa->ipc_namespace;
         spec->restart = aa->restart;
         spec->supplementary_groups = aa->supplementary_groups;
         spec->caps_retain = aa->caps_retain;
@@ -262,6 +265,7 @@ void bus_app_args_done(AppArgs *a) {
         free(a->group);
         free(a->seccomp);
         free(a->pid_namespace);
+        free(a->ipc_namespace);
         free(a->restart);
         strv_free(a->supplementary_groups);
         strv_free(a->caps_retain);

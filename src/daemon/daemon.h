@@ -250,6 +250,7 @@ typedef struct AppArgs {
         char *workdir;
         /* isolation, limits and mounts (read_app_isolation_property) */
         char *user, *group, *seccomp, *pid_namespace, *restart;
+        char *ipc_namespace;
         char **supplementary_groups, **caps_retain, **caps_remove;
         AppMount *mounts;
         size_t n_mounts;

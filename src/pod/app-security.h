@@ -65,3 +65,18 @@ typedef enum PidNamespace {
 
 const char *pid_namespace_to_string(PidNamespace p);
 PidNamespace pid_namespace_from_string(const char *s);
+
+/* The IPC namespace has the same two modes: the pod's (the default), or
+ * one of the app's own (System V IPC and POSIX message queues nobody else
+ * in the pod reaches). One table for both. */
+typedef PidNamespace IpcNamespace;
+#define IPC_NAMESPACE_POD PID_NAMESPACE_POD
+#define IPC_NAMESPACE_APP PID_NAMESPACE_APP
+
+static inline const char *ipc_namespace_to_string(IpcNamespace p) {
+        return pid_namespace_to_string(p);
+}
+
+static inline IpcNamespace ipc_namespace_from_string(const char *s) {
+        return pid_namespace_from_string(s);
+}

@@ -469,6 +469,10 @@ static int app_isolation_argv(PodRuntime *rt, const Pod *p, const App *a, char *
                 return r;
         if ((r = strv_extendf(argv, "--pid-namespace=%s", pid_namespace_to_string(a->pid_namespace))) < 0)
                 return r;
+        /* Only when asked: an optional argument (stage1/README.md), so a
+         * flavour that predates it still runs every other app. */
+        if (a->ipc_namespace == IPC_NAMESPACE_APP && (r = strv_extend(argv, "--ipc-namespace=app")) < 0)
+                return r;
         for (size_t i = 0; i < a->n_mounts; i++) {
                 const Volume *v = pod_find_volume(p, a->mounts[i].volume);
                 _cleanup_free_ char *src = NULL;
@@ -777,14 +781,14 @@ int pod_stage1_shares_host(PodRuntime *rt, const Pod *p) {
 int app_check_stage1(PodRuntime *rt, const Pod *p, const App *a, PeapodError *err) {
         int r;
 
-        if (a->n_mounts == 0 && a->pid_namespace != PID_NAMESPACE_APP)
+        if (a->n_mounts == 0 && a->pid_namespace != PID_NAMESPACE_APP && a->ipc_namespace != IPC_NAMESPACE_APP)
                 return 0;
         r = pod_stage1_shares_host(rt, p);
         if (r <= 0)
                 return r;
         return peapod_error_set(err, -EINVAL,
                                 "App %s: stage1 %s runs apps in the host's namespaces and supports neither volumes nor "
-                                "a PID namespace of the app's own",
+                                "a PID namespace or an IPC namespace of the app's own",
                                 a->name, pod_stage1(p));
 }
 

@@ -221,6 +221,9 @@ static int app_set_isolation(App *a, const AppSpec *s, const char *image_user, P
         a->pid_namespace = s->pid_namespace ? pid_namespace_from_string(s->pid_namespace) : PID_NAMESPACE_POD;
         if (a->pid_namespace < 0)
                 return peapod_error_set(err, -EINVAL, "Invalid PID namespace '%s' (pod or app)", s->pid_namespace);
+        a->ipc_namespace = s->ipc_namespace ? ipc_namespace_from_string(s->ipc_namespace) : IPC_NAMESPACE_POD;
+        if (a->ipc_namespace < 0)
+                return peapod_error_set(err, -EINVAL, "Invalid IPC namespace '%s' (pod or app)", s->ipc_namespace);
         a->restart = s->restart ? app_restart_from_string(s->restart) : APP_RESTART_NO;
         if (a->restart < 0)
                 return peapod_error_set(err, -EINVAL, "Invalid restart policy '%s' (no, on-failure or always)", s->restart);
@@ -649,6 +652,7 @@ static int app_isolation_to_json(const App *a, json_object *j) {
                 json_object_object_add(o, "tty", json_object_new_boolean(a->tty));
         }
         json_object_object_add(o, "pid_namespace", json_object_new_string(pid_namespace_to_string(a->pid_namespace)));
+        json_object_object_add(o, "ipc_namespace", json_object_new_string(ipc_namespace_to_string(a->ipc_namespace)));
         json_object_object_add(o, "restart", json_object_new_string(app_restart_to_string(a->restart)));
         json_object_object_add(o, "cpu_quota_usec", json_object_new_uint64(a->cpu_quota_usec));
         json_object_object_add(o, "cpu_shares", json_object_new_uint64(a->cpu_shares));
@@ -705,6 +709,13 @@ static int app_isolation_from_json(App *a, json_object *j) {
                 return r;
         a->pid_namespace = pid_namespace_from_string(str);
         if (a->pid_namespace < 0)
+                return -EBADMSG;
+        /* A pod.json from before IPC namespaces per app: the pod's. */
+        r = json_get_string_opt(o, "ipc_namespace", &str);
+        if (r < 0)
+                return r;
+        a->ipc_namespace = str ? ipc_namespace_from_string(str) : IPC_NAMESPACE_POD;
+        if (a->ipc_namespace < 0)
                 return -EBADMSG;
         /* A pod.json from before attachable stdins: none. */
         if (json_object_object_get_ex(o, "stdin", NULL) &&

@@ -78,6 +78,7 @@ typedef struct App {
         char *seccomp;                /* a seccomp-spec.h setting, "default" unless asked */
         bool readonly_rootfs;
         PidNamespace pid_namespace;
+        IpcNamespace ipc_namespace;
         AppRestart restart;
         uint64_t cpu_quota_usec;      /* CPUQuotaPerSecUSec; 0 = none, as for the other limits */
         uint64_t cpu_shares;
@@ -142,6 +143,7 @@ typedef struct AppSpec {
         const char *seccomp;      /* NULL = "default" */
         bool readonly_rootfs;
         const char *pid_namespace; /* NULL = "pod" */
+        const char *ipc_namespace; /* NULL = "pod" */
         const char *restart;      /* NULL = "no" */
         uint64_t cpu_quota_usec, cpu_shares, memory_max, tasks_max; /* 0 = none */
         const AppMount *mounts;

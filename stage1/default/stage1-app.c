@@ -90,9 +90,10 @@ static int pod_open(pid_t leader, const char *scope, Pod *ret, MachineRoot *ret_
         return 0;
 }
 
-static int pod_join(Pod *pod, bool private_pid_ns) {
+static int pod_join(Pod *pod, bool private_pid_ns, bool private_ipc_ns) {
         for (size_t i = 0; i < ELEMENTSOF(pod_namespaces); i++) {
-                if (private_pid_ns && pod_namespaces[i].type == CLONE_NEWPID)
+                if ((private_pid_ns && pod_namespaces[i].type == CLONE_NEWPID) ||
+                    (private_ipc_ns && pod_namespaces[i].type == CLONE_NEWIPC))
                         continue;
                 if (setns(pod->ns_fd[i], pod_namespaces[i].type) < 0)
                         return log_error_errno(errno, "Failed to join the pod's %s: %m", pod_namespaces[i].file);
@@ -102,6 +103,14 @@ static int pod_join(Pod *pod, bool private_pid_ns) {
          * of joining the pod's, never inside it. */
         if (private_pid_ns && unshare(CLONE_NEWPID) < 0)
                 return log_error_errno(errno, "Failed to make a PID namespace: %m");
+        /* An IPC namespace of the app's own (the CRI's CONTAINER mode): a
+         * new, empty one, owned like the pod's by the initial user
+         * namespace. Made instead of joining the pod's, so the app never
+         * saw the pod's objects; the pod's IPC sysctls (written by its
+         * init in the pod's namespace) do not apply in it: it starts
+         * with the kernel's defaults. */
+        if (private_ipc_ns && unshare(CLONE_NEWIPC) < 0)
+                return log_error_errno(errno, "Failed to make an IPC namespace: %m");
         return 0;
 }
 
@@ -615,7 +624,7 @@ static int run(int argc, char *argv[]) {
                 return STAGE1_APP_EXIT_SETUP;
         }
 
-        if (pod_join(&pod, args.private_pid_ns) < 0)
+        if (pod_join(&pod, args.private_pid_ns, args.private_ipc_ns) < 0)
                 return STAGE1_APP_EXIT_SETUP;
         pid_ns_for_children_changed = true;
         pod_done(&pod);

@@ -183,6 +183,8 @@ static void app_help(void) {
                "                     Mount the app's root read-only\n"
                "     --pid-namespace=pod|app\n"
                "                     Join the pod's PID namespace (default) or make one\n"
+               "     --ipc-namespace=pod|app\n"
+               "                     Join the pod's IPC namespace (default) or make one\n"
                "     --bind=SOURCE:TARGET[:ro]\n"
                "                     Bind SOURCE to TARGET inside the app (repeatable)\n"
                "     --tty           Make the app a pty of its own (stdio, controlling terminal)\n"
@@ -249,7 +251,7 @@ int app_args_parse(int argc, char *argv[], AppArgs *ret) {
         enum {
                 ARG_LEADER = 0x100, ARG_SCOPE, ARG_ROOTFS, ARG_APP_ID, ARG_APP_NAME, ARG_WORKDIR, ARG_ENV,
                 ARG_READONLY_ROOTFS, ARG_PID_NAMESPACE, ARG_BIND, ARG_ETC_DIR, ARG_TTY, ARG_TTY_LOG, ARG_LOWER, ARG_UPPER, ARG_WORK,
-                ARG_MACHINE_ROOT,
+                ARG_MACHINE_ROOT, ARG_IPC_NAMESPACE,
         };
         static const struct option options[] = {
                 { "help",            no_argument,       NULL, 'h'                 },
@@ -262,6 +264,7 @@ int app_args_parse(int argc, char *argv[], AppArgs *ret) {
                 { "env",             required_argument, NULL, ARG_ENV             },
                 { "readonly-rootfs", no_argument,       NULL, ARG_READONLY_ROOTFS },
                 { "pid-namespace",   required_argument, NULL, ARG_PID_NAMESPACE   },
+                { "ipc-namespace",   required_argument, NULL, ARG_IPC_NAMESPACE   },
                 { "bind",            required_argument, NULL, ARG_BIND            },
                 { "etc-dir",         required_argument, NULL, ARG_ETC_DIR         },
                 { "tty",             no_argument,       NULL, ARG_TTY             },
@@ -373,6 +376,14 @@ int app_args_parse(int argc, char *argv[], AppArgs *ret) {
                                 a.private_pid_ns = true;
                         else
                                 return log_error_errno(EINVAL, "Invalid --pid-namespace='%s' (pod or app).", optarg);
+                        break;
+                case ARG_IPC_NAMESPACE:
+                        if (streq(optarg, "pod"))
+                                a.private_ipc_ns = false;
+                        else if (streq(optarg, "app"))
+                                a.private_ipc_ns = true;
+                        else
+                                return log_error_errno(EINVAL, "Invalid --ipc-namespace='%s' (pod or app).", optarg);
                         break;
                 case ARG_BIND:
                         if (a.n_binds >= STAGE1_BINDS_MAX)

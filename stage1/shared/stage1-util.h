@@ -88,6 +88,7 @@ typedef struct AppArgs {
         Stage1Security sec;     /* user, groups, caps, no_new_privs, seccomp */
         bool readonly_rootfs;
         bool private_pid_ns;  /* a PID namespace of its own instead of the pod's */
+        bool private_ipc_ns;  /* an IPC namespace of its own instead of the pod's */
         BindSpec binds[STAGE1_BINDS_MAX];
         size_t n_binds;
         const char *etc_dir; /* hosts, resolv.conf, hostname for the app's /etc; NULL = none */
