@@ -55,6 +55,7 @@ static void run_app_done(RunApp *a) {
         for (size_t i = 0; i < a->n_mounts; i++)
                 app_mount_done(&a->mounts[i]);
         free(a->mounts);
+        app_devices_free(a->devices, a->n_devices);
         *a = (RunApp) {};
 }
 
@@ -457,6 +458,25 @@ static int parse_app_mount_option(int argc, char *argv[], int *i, RunApp *app) {
                 if (r < 0)
                         return log_usage_error("Invalid --mount='%s': %s.", v, err.message);
                 app->n_mounts++;
+                return 1;
+        }
+        if ((r = option_value(argc, argv, i, "--device", &v)) != 0) {
+                AppDevice *n;
+
+                if (r < 0)
+                        return r;
+                if (app->n_devices >= APP_DEVICES_MAX)
+                        return log_usage_error("Too many --device= (at most %d).", APP_DEVICES_MAX);
+                n = reallocarray(app->devices, app->n_devices + 1, sizeof(AppDevice));
+                if (!n)
+                        return log_oom();
+                app->devices = n;
+                r = app_device_from_string(v, &n[app->n_devices], &err);
+                if (r == -ENOMEM)
+                        return log_oom();
+                if (r < 0)
+                        return log_usage_error("Invalid --device='%s': %s.", v, err.message);
+                app->n_devices++;
                 return 1;
         }
         return 0;

@@ -73,6 +73,22 @@ static int append_app_isolation(sd_bus_message *m, const RunApp *app) {
                 if (r < 0)
                         return r;
         }
+        if (app->n_devices > 0) {
+                r = sd_bus_message_open_container(m, 'r', "sv");
+                if (r >= 0)
+                        r = sd_bus_message_append(m, "s", "Devices");
+                if (r >= 0)
+                        r = sd_bus_message_open_container(m, 'v', "a(sss)");
+                if (r >= 0)
+                        r = sd_bus_message_open_container(m, 'a', "(sss)");
+                for (size_t i = 0; i < app->n_devices && r >= 0; i++)
+                        r = sd_bus_message_append(m, "(sss)", app->devices[i].host, app->devices[i].container,
+                                                  app->devices[i].permissions);
+                for (int k = 0; k < 3 && r >= 0; k++)
+                        r = sd_bus_message_close_container(m);
+                if (r < 0)
+                        return r;
+        }
         return 0;
 }
 

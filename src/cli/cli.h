@@ -8,6 +8,7 @@
 #include <json-c/json.h>
 #include <systemd/sd-bus.h>
 
+#include "app-device.h"
 #include "log.h"
 #include "macro.h"
 #include "peapod-bus.h"
@@ -43,6 +44,8 @@ typedef struct RunApp {
         uint64_t cpu_quota_usec, cpu_shares, memory_max, tasks_max;
         AppMount *mounts;
         size_t n_mounts;
+        AppDevice *devices;
+        size_t n_devices;
 } RunApp;
 
 /* When 'peapod run' pulls its images. */

@@ -254,6 +254,8 @@ typedef struct AppArgs {
         char **supplementary_groups, **caps_retain, **caps_remove;
         AppMount *mounts;
         size_t n_mounts;
+        AppDevice *devices;
+        size_t n_devices;
         char **annotations;
         Volume *volumes;        /* AddApp only */
         size_t n_volumes;

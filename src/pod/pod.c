@@ -91,6 +91,7 @@ void app_done(App *a) {
         for (size_t i = 0; i < a->n_mounts; i++)
                 app_mount_done(&a->mounts[i]);
         free(a->mounts);
+        app_devices_free(a->devices, a->n_devices);
         strv_free(a->annotations);
 }
 
@@ -236,6 +237,9 @@ static int app_set_isolation(App *a, const AppSpec *s, const char *image_user, P
         a->memory_max = s->memory_max;
         a->tasks_max = s->tasks_max;
 
+        r = app_devices_copy(s->devices, s->n_devices, &a->devices, &a->n_devices, err);
+        if (r < 0)
+                return r;
         return app_copy_mounts(a, s->mounts, s->n_mounts, err);
 }
 
@@ -658,6 +662,8 @@ static int app_isolation_to_json(const App *a, json_object *j) {
         json_object_object_add(o, "cpu_shares", json_object_new_uint64(a->cpu_shares));
         json_object_object_add(o, "memory_max", json_object_new_uint64(a->memory_max));
         json_object_object_add(o, "tasks_max", json_object_new_uint64(a->tasks_max));
+        if (a->n_devices > 0)
+                json_object_object_add(o, "devices", app_devices_to_json(a->devices, a->n_devices));
         mounts = json_object_new_array();
         json_object_object_add(o, "mounts", mounts);
         for (size_t i = 0; i < a->n_mounts; i++) {
@@ -744,6 +750,9 @@ static int app_isolation_from_json(App *a, json_object *j) {
             app_limits_validate(a->cpu_quota_usec, a->cpu_shares, a->memory_max, a->tasks_max, NULL) < 0)
                 return -EBADMSG;
 
+        r = app_devices_from_json(o, &a->devices, &a->n_devices);
+        if (r < 0)
+                return r;
         if (!json_object_object_get_ex(o, "mounts", &mounts) || !json_object_is_type(mounts, json_type_array))
                 return -EBADMSG;
         n = json_object_array_length(mounts);

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "app-device.h"
 #include "app-security.h"
 #include "error.h"
 #include "fs-util.h"
@@ -86,6 +87,8 @@ typedef struct App {
         uint64_t tasks_max;
         AppMount *mounts;
         size_t n_mounts;
+        AppDevice *devices;           /* host devices bound into the app's /dev */
+        size_t n_devices;
         AppState state;
         AppResult result;
         int status;            /* exit code or signal number */
@@ -148,6 +151,8 @@ typedef struct AppSpec {
         uint64_t cpu_quota_usec, cpu_shares, memory_max, tasks_max; /* 0 = none */
         const AppMount *mounts;
         size_t n_mounts;
+        const AppDevice *devices;
+        size_t n_devices;
         char **annotations;       /* key, value, key, value...; NULL = none */
         /* Host volumes of the app's own (AddApp only): added to the pod
          * with the app, set up at once in a running pod, removed with the

@@ -199,6 +199,84 @@ static int setup_dev(int root_fd) {
         return 0;
 }
 
+/* One host device of the app's own (--device=) at its path in the app's
+ * /dev. The pod's /dev is a nodev tmpfs; this node is a mount of its own,
+ * the host's node bound without nodev, and so usable. Why that is safe:
+ * stage0 starts the unit with DevicePolicy=closed and DeviceAllow= for
+ * exactly this node's type and major:minor with exactly the permissions
+ * asked (stage1/README.md, "Devices"), so the device cgroup admits this
+ * one device and nothing more; the app cannot mknod another (the cgroup
+ * refuses it, and every other file system it may write is nodev). The
+ * host path is opened once (open_tree), checked on the opened tree to be
+ * a character or block device, and that very tree is moved: a path
+ * swapped meanwhile cannot slip in a directory or a file (a volume that
+ * would bypass every volume rule). The directories on the way are made in
+ * our own fresh /dev tmpfs, never through a symlink. */
+static int bind_device(int dev_fd, const BindSpec *d) {
+        struct mount_attr attr = { .attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, .attr_clr = MOUNT_ATTR_NODEV };
+        _cleanup_close_ int tree = -EBADF, dir = -EBADF, target = -EBADF;
+        struct stat st;
+
+        tree = open_tree(AT_FDCWD, d->source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+        if (tree < 0)
+                return log_error_errno(errno, "Failed to open device %s: %m", d->source);
+        if (fstat(tree, &st) < 0)
+                return log_error_errno(errno, "Failed to stat device %s: %m", d->source);
+        if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode))
+                return log_error_errno(ENODEV, "%s is not a character or block device, refusing it.", d->source);
+
+        dir = fcntl(dev_fd, F_DUPFD_CLOEXEC, 3);
+        if (dir < 0)
+                return log_error_errno(errno, "Failed to duplicate /dev's fd: %m");
+        /* app_device_check() vouched for the path: below /dev, components
+         * of at most NAME_MAX bytes, no "." or "..". */
+        for (const char *p = d->target + strlen("/dev/"); target < 0;) {
+                size_t l = strcspn(p, "/");
+                char name[NAME_MAX + 1];
+                int fd;
+
+                if (l == 0 || l > NAME_MAX)
+                        return log_error_errno(EINVAL, "Invalid device path %s.", d->target);
+                memcpy(name, p, l);
+                name[l] = 0;
+                if (p[l] == 0) {
+                        target = mkfileat_nofollow(dir, name, 0666);
+                        if (target < 0)
+                                return log_error_errno(target, "Failed to create %s (it exists, or a symlink is on the way): %m",
+                                                       d->target);
+                        break;
+                }
+                fd = mkdirat_nofollow(dir, name, 0755);
+                if (fd < 0)
+                        return log_error_errno(fd, "Failed to create the directories of %s: %m", d->target);
+                safe_close(dir);
+                dir = fd;
+                p += l + 1;
+        }
+
+        if (mount_setattr(tree, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0)
+                return log_error_errno(errno, "Failed to set the flags of device %s: %m", d->source);
+        if (move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+                return log_error_errno(errno, "Failed to bind device %s on %s: %m", d->source, d->target);
+        return 0;
+}
+
+static int setup_devices(int root_fd, const AppArgs *a) {
+        _cleanup_close_ int dev_fd = -EBADF;
+
+        if (a->n_devices == 0)
+                return 0;
+        dev_fd = reopen_dir(root_fd, "dev");
+        if (dev_fd < 0)
+                return log_error_errno(dev_fd, "Failed to open the app's /dev: %m");
+        for (size_t i = 0; i < a->n_devices; i++) {
+                int r = bind_device(dev_fd, &a->devices[i]);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 static int mask_sys_firmware(int root_fd) {
         _cleanup_close_ int fd = reopen_dir(root_fd, "sys");
 
@@ -430,6 +508,9 @@ static int setup_root(const AppArgs *a, const MachineRoot *machine) {
         if (r < 0)
                 return r;
         r = setup_dev(root_fd);
+        if (r < 0)
+                return r;
+        r = setup_devices(root_fd, a);
         if (r < 0)
                 return r;
         r = setup_sys(root_fd);

@@ -241,6 +241,16 @@ static void test_app_security_args(void) {
         ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--bind=/a:/processes", "--", "x"), &a) == 0 && a.n_binds == 1);
         app_args_done(&a);
         ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--workdir=", "--", "x"), &a) < 0);
+        /* --device=HOST:CONTAINER, app_device_check() as peapodd. */
+        ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--device=/dev/zero:/dev/x/zero", "--device=/dev/null:/dev/n", "--", "x"),
+                              &a) == 0 && a.n_devices == 2 && streq(a.devices[0].source, "/dev/zero") &&
+                    streq(a.devices[0].target, "/dev/x/zero"));
+        app_args_done(&a);
+        ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--device=/dev/zero", "--", "x"), &a) < 0);
+        ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--device=/dev/zero:/etc/zero", "--", "x"), &a) < 0);
+        ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--device=/dev/zero:/dev/pts/0", "--", "x"), &a) < 0);
+        ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--device=/dev/zero:/dev/x:rw", "--", "x"), &a) < 0);
+        ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--device=/dev/zero:/dev/../x", "--", "x"), &a) < 0);
 }
 
 static void test_mount_target(void) {
