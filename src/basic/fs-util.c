@@ -283,6 +283,18 @@ int app_mount_target_check(const char *s, const char **ret_reason) {
         return reason ? -EINVAL : 0;
 }
 
+int app_protected_path_check(const char *s, const char **ret_reason) {
+        const char *reason = NULL;
+
+        if (!mount_target_is_valid(s) || streq(s, "/"))
+                reason = "an absolute path other than / without '..' or '.'";
+        else if (path_has_long_component(s))
+                reason = "a path component is longer than 255 bytes";
+        if (ret_reason)
+                *ret_reason = reason;
+        return reason ? -EINVAL : 0;
+}
+
 /* What the helper makes in every app's /dev itself: a device bound over
  * one of them, or below, would replace the pod's ptys, the app's stdio or
  * the pseudo devices every program expects there. */

@@ -56,6 +56,8 @@ static void run_app_done(RunApp *a) {
                 app_mount_done(&a->mounts[i]);
         free(a->mounts);
         app_devices_free(a->devices, a->n_devices);
+        strv_free(a->masked_paths);
+        strv_free(a->readonly_paths);
         *a = (RunApp) {};
 }
 
@@ -459,6 +461,22 @@ static int parse_app_mount_option(int argc, char *argv[], int *i, RunApp *app) {
                         return log_usage_error("Invalid --mount='%s': %s.", v, err.message);
                 app->n_mounts++;
                 return 1;
+        }
+        if ((r = option_value(argc, argv, i, "--masked-path", &v)) != 0 ||
+            (r = option_value(argc, argv, i, "--readonly-path", &v)) != 0) {
+                bool masked = startswith(argv[*i], "--masked-path") || (*i > 0 && streq(argv[*i - 1], "--masked-path"));
+                char ***l = masked ? &app->masked_paths : &app->readonly_paths;
+                const char *reason;
+
+                if (r < 0)
+                        return r;
+                if (app_protected_path_check(v, &reason) < 0)
+                        return log_usage_error("Invalid %s='%s': %s.", masked ? "--masked-path" : "--readonly-path", v,
+                                               reason);
+                if (strv_length(*l) >= APP_PROTECTED_PATHS_MAX)
+                        return log_usage_error("Too many %s= (at most %d).", masked ? "--masked-path" : "--readonly-path",
+                                               APP_PROTECTED_PATHS_MAX);
+                return strv_extend(l, v) < 0 ? log_oom() : 1;
         }
         if ((r = option_value(argc, argv, i, "--device", &v)) != 0) {
                 AppDevice *n;

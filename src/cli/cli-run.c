@@ -33,6 +33,8 @@ static int append_app_isolation(sd_bus_message *m, const RunApp *app) {
                 { "SupplementaryGroups", app->supplementary_groups },
                 { "CapabilitiesRetain", app->caps_retain },
                 { "CapabilitiesRemove", app->caps_remove },
+                { "MaskedPaths", app->masked_paths },
+                { "ReadOnlyPaths", app->readonly_paths },
         };
         const struct {
                 const char *name;

@@ -46,6 +46,7 @@ typedef struct RunApp {
         size_t n_mounts;
         AppDevice *devices;
         size_t n_devices;
+        char **masked_paths, **readonly_paths;
 } RunApp;
 
 /* When 'peapod run' pulls its images. */

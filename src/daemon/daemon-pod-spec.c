@@ -122,6 +122,10 @@ static int read_app_isolation_property(sd_bus_message *m, const char *name, cons
                 r = read_property_strv(m, name, contents, APP_LIST_MAX, &aa->caps_retain, error);
         else if (streq(name, "CapabilitiesRemove"))
                 r = read_property_strv(m, name, contents, APP_LIST_MAX, &aa->caps_remove, error);
+        else if (streq(name, "MaskedPaths"))
+                r = read_property_strv(m, name, contents, APP_LIST_MAX, &aa->masked_paths, error);
+        else if (streq(name, "ReadOnlyPaths"))
+                r = read_property_strv(m, name, contents, APP_LIST_MAX, &aa->readonly_paths, error);
         else if (streq(name, "NoNewPrivileges")) {
                 r = read_property_simple(m, name, contents, 'b', &b, error);
                 spec->allow_new_privs = !b;
@@ -197,6 +201,8 @@ static int read_app_isolation_property(sd_bus_message *m, const char *name, cons
         spec->supplementary_groups = aa->supplementary_groups;
         spec->caps_retain = aa->caps_retain;
         spec->caps_remove = aa->caps_remove;
+        spec->masked_paths = aa->masked_paths;
+        spec->readonly_paths = aa->readonly_paths;
         spec->mounts = aa->mounts;
         spec->n_mounts = aa->n_mounts;
         return 1;
@@ -311,6 +317,8 @@ void bus_app_args_done(AppArgs *a) {
                 app_mount_done(&a->mounts[k]);
         free(a->mounts);
         app_devices_free(a->devices, a->n_devices);
+        strv_free(a->masked_paths);
+        strv_free(a->readonly_paths);
         strv_free(a->annotations);
         for (size_t k = 0; k < a->n_volumes; k++)
                 volume_done(&a->volumes[k]);

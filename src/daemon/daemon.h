@@ -256,6 +256,7 @@ typedef struct AppArgs {
         size_t n_mounts;
         AppDevice *devices;
         size_t n_devices;
+        char **masked_paths, **readonly_paths;
         char **annotations;
         Volume *volumes;        /* AddApp only */
         size_t n_volumes;

@@ -56,6 +56,12 @@ uint64_t cpu_shares_to_weight(uint64_t shares);
 int app_limits_validate(uint64_t cpu_quota_usec, uint64_t cpu_shares, uint64_t memory_max, uint64_t tasks_max,
                         PeapodError *err);
 
+/* The masked or read-only paths of an app (what names them, "masked" or
+ * "read-only", for the message): at most APP_PROTECTED_PATHS_MAX, each
+ * app_protected_path_check(). -EINVAL / -E2BIG with err set. */
+#define APP_PROTECTED_PATHS_MAX 64
+int app_protected_paths_validate(char * const *l, const char *what, PeapodError *err);
+
 typedef enum PidNamespace {
         PID_NAMESPACE_POD,   /* the pod's, shared by its apps (the default) */
         PID_NAMESPACE_APP,   /* one of the app's own */

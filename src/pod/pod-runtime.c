@@ -475,6 +475,12 @@ static int app_isolation_argv(PodRuntime *rt, const Pod *p, const App *a, char *
                 return r;
         if ((r = app_devices_argv(a->devices, a->n_devices, argv)) < 0)
                 return r;
+        FOREACH_STRV(path, a->readonly_paths)
+                if ((r = strv_extendf(argv, "--readonly-path=%s", path)) < 0)
+                        return r;
+        FOREACH_STRV(path, a->masked_paths)
+                if ((r = strv_extendf(argv, "--masked-path=%s", path)) < 0)
+                        return r;
         for (size_t i = 0; i < a->n_mounts; i++) {
                 const Volume *v = pod_find_volume(p, a->mounts[i].volume);
                 _cleanup_free_ char *src = NULL;
@@ -787,14 +793,14 @@ int app_check_stage1(PodRuntime *rt, const Pod *p, const App *a, PeapodError *er
         int r;
 
         if (a->n_mounts == 0 && a->n_devices == 0 && a->pid_namespace != PID_NAMESPACE_APP &&
-            a->ipc_namespace != IPC_NAMESPACE_APP)
+            a->ipc_namespace != IPC_NAMESPACE_APP && !a->masked_paths && !a->readonly_paths)
                 return 0;
         r = pod_stage1_shares_host(rt, p);
         if (r <= 0)
                 return r;
         return peapod_error_set(err, -EINVAL,
                                 "App %s: stage1 %s runs apps in the host's namespaces and supports neither volumes nor "
-                                "a PID namespace or an IPC namespace of the app's own, nor devices",
+                                "a PID namespace or an IPC namespace of the app's own, nor devices, nor masked or read-only paths",
                                 a->name, pod_stage1(p));
 }
 

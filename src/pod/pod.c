@@ -92,6 +92,8 @@ void app_done(App *a) {
                 app_mount_done(&a->mounts[i]);
         free(a->mounts);
         app_devices_free(a->devices, a->n_devices);
+        strv_free(a->masked_paths);
+        strv_free(a->readonly_paths);
         strv_free(a->annotations);
 }
 
@@ -240,6 +242,12 @@ static int app_set_isolation(App *a, const AppSpec *s, const char *image_user, P
         r = app_devices_copy(s->devices, s->n_devices, &a->devices, &a->n_devices, err);
         if (r < 0)
                 return r;
+        if ((r = app_protected_paths_validate(s->masked_paths, "masked", err)) < 0 ||
+            (r = app_protected_paths_validate(s->readonly_paths, "read-only", err)) < 0)
+                return r;
+        if ((s->masked_paths && !(a->masked_paths = strv_copy(s->masked_paths))) ||
+            (s->readonly_paths && !(a->readonly_paths = strv_copy(s->readonly_paths))))
+                return -ENOMEM;
         return app_copy_mounts(a, s->mounts, s->n_mounts, err);
 }
 
@@ -664,6 +672,10 @@ static int app_isolation_to_json(const App *a, json_object *j) {
         json_object_object_add(o, "tasks_max", json_object_new_uint64(a->tasks_max));
         if (a->n_devices > 0)
                 json_object_object_add(o, "devices", app_devices_to_json(a->devices, a->n_devices));
+        if (a->masked_paths)
+                json_object_object_add(o, "masked_paths", json_new_strv(a->masked_paths));
+        if (a->readonly_paths)
+                json_object_object_add(o, "readonly_paths", json_new_strv(a->readonly_paths));
         mounts = json_object_new_array();
         json_object_object_add(o, "mounts", mounts);
         for (size_t i = 0; i < a->n_mounts; i++) {
@@ -753,6 +765,15 @@ static int app_isolation_from_json(App *a, json_object *j) {
         r = app_devices_from_json(o, &a->devices, &a->n_devices);
         if (r < 0)
                 return r;
+        /* Missing in pods made before they existed: none. */
+        if ((json_object_object_get_ex(o, "masked_paths", NULL) &&
+             (r = json_get_strv(o, "masked_paths", &a->masked_paths)) < 0) ||
+            (json_object_object_get_ex(o, "readonly_paths", NULL) &&
+             (r = json_get_strv(o, "readonly_paths", &a->readonly_paths)) < 0))
+                return r;
+        if (app_protected_paths_validate(a->masked_paths, "masked", NULL) < 0 ||
+            app_protected_paths_validate(a->readonly_paths, "read-only", NULL) < 0)
+                return -EBADMSG;
         if (!json_object_object_get_ex(o, "mounts", &mounts) || !json_object_is_type(mounts, json_type_array))
                 return -EBADMSG;
         n = json_object_array_length(mounts);

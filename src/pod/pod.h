@@ -89,6 +89,8 @@ typedef struct App {
         size_t n_mounts;
         AppDevice *devices;           /* host devices bound into the app's /dev */
         size_t n_devices;
+        char **masked_paths;          /* beyond stage1's own set; NULL = none */
+        char **readonly_paths;
         AppState state;
         AppResult result;
         int status;            /* exit code or signal number */
@@ -153,6 +155,8 @@ typedef struct AppSpec {
         size_t n_mounts;
         const AppDevice *devices;
         size_t n_devices;
+        char **masked_paths;      /* NULL = none */
+        char **readonly_paths;    /* NULL = none */
         char **annotations;       /* key, value, key, value...; NULL = none */
         /* Host volumes of the app's own (AddApp only): added to the pod
          * with the app, set up at once in a running pod, removed with the

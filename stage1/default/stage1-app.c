@@ -400,6 +400,68 @@ static int bind_volume(int root_fd, const BindSpec *b) {
         return 0;
 }
 
+/* An existing path inside the app's root, never created: openat2() with
+ * RESOLVE_IN_ROOT from the root's fd, so a symlink the image put anywhere
+ * on the way (the last component included), absolute or full of "..",
+ * resolves inside the root and never leads out of it; magic links
+ * (/proc/PID/root, /proc/PID/fd/N) are refused. -ENOENT when it is not
+ * there. */
+static int open_existing_in_root(int root_fd, const char *path) {
+        struct open_how how = { .flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+        int fd = (int) syscall(SYS_openat2, root_fd, path, &how, sizeof(how));
+
+        return fd < 0 ? -errno : fd;
+}
+
+/* The app's own read-only paths (--readonly-path=, the CRI's
+ * readonly_paths): the tree found there cloned with everything below it
+ * (open_tree on the fd, no second lookup), made read-only recursively
+ * and moved back onto the same fd. Only read-only: nosuid and noexec
+ * would change what the app may run from, say, a read-only /usr. A path
+ * that does not exist is skipped, as runc does. */
+static int protect_path(int root_fd, const char *path) {
+        struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
+        _cleanup_close_ int fd = -EBADF, tree = -EBADF;
+
+        fd = open_existing_in_root(root_fd, path);
+        if (fd == -ENOENT)
+                return 0;
+        if (fd < 0)
+                return log_error_errno(fd, "Failed to open read-only path %s inside the app: %m", path);
+        tree = open_tree(fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
+        if (tree < 0)
+                return log_error_errno(errno, "Failed to clone %s: %m", path);
+        if (mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0)
+                return log_error_errno(errno, "Failed to make %s read-only: %m", path);
+        if (move_mount(tree, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+                return log_error_errno(errno, "Failed to mount %s read-only: %m", path);
+        return 0;
+}
+
+/* The app's own masked paths (--masked-path=, the CRI's masked_paths),
+ * as stage1 masks its own set in /proc: a directory covered with an empty
+ * read-only tmpfs, anything else with the host's /dev/null, mounted onto
+ * the fd found inside the root (never a path looked up again). A path
+ * that does not exist is skipped, as runc does. */
+static int mask_path(int root_fd, const char *path) {
+        _cleanup_close_ int fd = -EBADF;
+        char p[FD_PATH_MAX];
+        struct stat st;
+
+        fd = open_existing_in_root(root_fd, path);
+        if (fd == -ENOENT)
+                return 0;
+        if (fd < 0)
+                return log_error_errno(fd, "Failed to open masked path %s inside the app: %m", path);
+        if (fstat(fd, &st) < 0)
+                return log_error_errno(errno, "Failed to stat masked path %s: %m", path);
+        if (S_ISDIR(st.st_mode) ?
+            mount("tmpfs", fd_path(p, fd), "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0,mode=0555") < 0 :
+            mount("/dev/null", fd_path(p, fd), NULL, MS_BIND, NULL) < 0)
+                return log_error_errno(errno, "Failed to mask %s: %m", path);
+        return 0;
+}
+
 /* The pod's hosts, resolv.conf and hostname (written by stage0) bound
  * read-only over the app's own. The image's /etc is untrusted: a symlink
  * there is replaced by a file (it is the app's writable layer), never
@@ -523,6 +585,19 @@ static int setup_root(const AppArgs *a, const MachineRoot *machine) {
         }
         for (size_t i = 0; i < a->n_binds; i++) {
                 r = bind_volume(root_fd, &a->binds[i]);
+                if (r < 0)
+                        return r;
+        }
+        /* After everything else is mounted, as runc does: a masked or
+         * read-only path applies to a volume, /proc or /dev too. Read-only
+         * first, so that a mask below a read-only path stays in place. */
+        FOREACH_STRV(path, a->readonly_paths) {
+                r = protect_path(root_fd, path);
+                if (r < 0)
+                        return r;
+        }
+        FOREACH_STRV(path, a->masked_paths) {
+                r = mask_path(root_fd, path);
                 if (r < 0)
                         return r;
         }

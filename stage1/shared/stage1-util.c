@@ -187,6 +187,9 @@ static void app_help(void) {
                "                     Join the pod's IPC namespace (default) or make one\n"
                "     --bind=SOURCE:TARGET[:ro]\n"
                "                     Bind SOURCE to TARGET inside the app (repeatable)\n"
+               "     --masked-path=PATH, --readonly-path=PATH\n"
+               "                     Cover PATH inside the app with /dev/null or an empty\n"
+               "                     tmpfs, or make it read-only (repeatable; missing: skipped)\n"
                "     --device=HOST:CONTAINER\n"
                "                     Bind the host's device node HOST at CONTAINER in the\n"
                "                     app's /dev (repeatable; the unit's device cgroup decides\n"
@@ -272,6 +275,10 @@ void app_args_done(AppArgs *a) {
         for (size_t i = 0; i < a->n_devices; i++)
                 bind_spec_done(&a->devices[i]);
         a->n_devices = 0;
+        strv_free(a->masked_paths);
+        a->masked_paths = NULL;
+        strv_free(a->readonly_paths);
+        a->readonly_paths = NULL;
 }
 
 /* Long because it is one flat getopt switch, a case per option of the
@@ -281,7 +288,7 @@ int app_args_parse(int argc, char *argv[], AppArgs *ret) {
         enum {
                 ARG_LEADER = 0x100, ARG_SCOPE, ARG_ROOTFS, ARG_APP_ID, ARG_APP_NAME, ARG_WORKDIR, ARG_ENV,
                 ARG_READONLY_ROOTFS, ARG_PID_NAMESPACE, ARG_BIND, ARG_ETC_DIR, ARG_TTY, ARG_TTY_LOG, ARG_LOWER, ARG_UPPER, ARG_WORK,
-                ARG_MACHINE_ROOT, ARG_IPC_NAMESPACE, ARG_DEVICE,
+                ARG_MACHINE_ROOT, ARG_IPC_NAMESPACE, ARG_DEVICE, ARG_MASKED_PATH, ARG_READONLY_PATH,
         };
         static const struct option options[] = {
                 { "help",            no_argument,       NULL, 'h'                 },
@@ -296,6 +303,8 @@ int app_args_parse(int argc, char *argv[], AppArgs *ret) {
                 { "pid-namespace",   required_argument, NULL, ARG_PID_NAMESPACE   },
                 { "ipc-namespace",   required_argument, NULL, ARG_IPC_NAMESPACE   },
                 { "device",          required_argument, NULL, ARG_DEVICE          },
+                { "masked-path",     required_argument, NULL, ARG_MASKED_PATH     },
+                { "readonly-path",   required_argument, NULL, ARG_READONLY_PATH   },
                 { "bind",            required_argument, NULL, ARG_BIND            },
                 { "etc-dir",         required_argument, NULL, ARG_ETC_DIR         },
                 { "tty",             no_argument,       NULL, ARG_TTY             },
@@ -426,6 +435,19 @@ int app_args_parse(int argc, char *argv[], AppArgs *ret) {
                                 return log_error_errno(EINVAL, "Invalid --bind='%s': %s.", optarg, reason);
                         a.n_binds++;
                         break;
+                case ARG_MASKED_PATH:
+                case ARG_READONLY_PATH: {
+                        char ***l = c == ARG_MASKED_PATH ? &a.masked_paths : &a.readonly_paths;
+                        const char *name = c == ARG_MASKED_PATH ? "--masked-path" : "--readonly-path";
+
+                        if (strv_length(*l) >= STAGE1_BINDS_MAX)
+                                return log_error_errno(E2BIG, "Too many %s= (at most %d).", name, STAGE1_BINDS_MAX);
+                        if (app_protected_path_check(optarg, &reason) < 0)
+                                return log_error_errno(EINVAL, "Invalid %s='%s': %s.", name, optarg, reason);
+                        if (strv_extend(l, optarg) < 0)
+                                return log_oom();
+                        break;
+                }
                 case ARG_DEVICE:
                         if (a.n_devices >= STAGE1_BINDS_MAX)
                                 return log_error_errno(E2BIG, "Too many --device= (at most %d).", STAGE1_BINDS_MAX);

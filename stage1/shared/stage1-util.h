@@ -98,6 +98,8 @@ typedef struct AppArgs {
         size_t n_binds;
         BindSpec devices[STAGE1_BINDS_MAX]; /* --device=: source the host's node, target below /dev */
         size_t n_devices;
+        char **masked_paths;   /* owned; --masked-path=, inside the app's root */
+        char **readonly_paths; /* owned; --readonly-path= */
         const char *etc_dir; /* hosts, resolv.conf, hostname for the app's /etc; NULL = none */
         bool tty;            /* stdin is a pty made for the app: stdout, stderr, controlling terminal */
         bool machine_root;   /* the root machined's copy-to/copy-from see (default flavour) */

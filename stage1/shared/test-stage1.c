@@ -251,6 +251,13 @@ static void test_app_security_args(void) {
         ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--device=/dev/zero:/dev/pts/0", "--", "x"), &a) < 0);
         ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--device=/dev/zero:/dev/x:rw", "--", "x"), &a) < 0);
         ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--device=/dev/zero:/dev/../x", "--", "x"), &a) < 0);
+        ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--masked-path=/proc/asound", "--masked-path=/x", "--readonly-path=/etc", "--",
+                                   "x"), &a) == 0 &&
+                    strv_length(a.masked_paths) == 2 && streq(a.readonly_paths[0], "/etc"));
+        app_args_done(&a);
+        ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--masked-path=/", "--", "x"), &a) < 0);
+        ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--masked-path=rel", "--", "x"), &a) < 0);
+        ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--readonly-path=/a/../b", "--", "x"), &a) < 0);
 }
 
 static void test_mount_target(void) {

@@ -6,6 +6,8 @@
 #
 #   crit_isolation.py SOCKET ipc API     namespace_options.ipc CONTAINER: an IPC namespace of the container's own
 #   crit_isolation.py SOCKET devices API devices: a host node read-only and read-write, refusals
+#   crit_isolation.py SOCKET masked API  masked_paths and readonly_paths beyond stage1's (image $CRIT_MASK_IMAGE,
+#                                        test-cri-masked.sh's, with symlinks hostile -> /../../etc/keep, rolink -> ../../etc)
 import os
 import stat
 import sys
@@ -118,11 +120,54 @@ def check_devices(ch, api, cid):
             fail('%s: %s (exit %d, %r)' % (what, 'admitted' if denied else 'refused', r.exit_code, r.stderr))
 
 
+# kubelet's defaults (when procMount is Default): stage1 covers most in
+# every app already, /proc/asound and /sys/devices/virtual/powercap not.
+KUBELET_MASKED = ['/proc/asound', '/proc/acpi', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list',
+                  '/proc/timer_stats', '/proc/sched_debug', '/proc/scsi', '/sys/firmware', '/sys/devices/virtual/powercap']
+KUBELET_READONLY = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger']
+
+
+def cmd_masked(sock, api):
+    ch = channel(sock)
+    cfg = sandbox_config('mask-' + api)
+    sid = run_sandbox(ch, api, cfg)
+    inv = grpc.StatusCode.INVALID_ARGUMENT
+    for what, masked, ro in (('a relative masked path', ['etc/keep'], []), ('a masked /', ['/'], []),
+                             ('a read-only path with ..', [], ['/etc/../proc'])):
+        bad = container_config('bad', ['true'])
+        bad.linux.security_context.masked_paths.extend(masked)
+        bad.linux.security_context.readonly_paths.extend(ro)
+        msg = expect_code(inv, lambda: create(ch, api, sid, cfg, bad), 'CreateContainer with ' + what)
+        if (masked + ro)[0] not in msg:
+            fail('the refusal of %s does not name it: %s' % (what, msg))
+    if list_containers(ch, api, sandbox=sid):
+        fail('a refused CreateContainer left a container')
+    c = container_config('masked', ['/bin/busybox', 'sleep', '300'])
+    c.image.image = os.environ['CRIT_MASK_IMAGE']
+    c.linux.security_context.masked_paths.extend(KUBELET_MASKED + ['/hostile', '/sys/kernel', '/no/such/path'])
+    c.linux.security_context.readonly_paths.extend(KUBELET_READONLY + ['/rolink'])
+    cid = create(ch, api, sid, cfg, c)
+    start(ch, api, cid)
+    wait_state(ch, api, cid, pb.CONTAINER_RUNNING)
+    for cmd, want, what in (('echo [$(cat /etc/keep)]', '[]', 'the image\'s file behind a hostile symlink is masked'),
+                            ('cat /etc/motd', 'hello', 'an unmasked neighbour reads'),
+                            ('ls /sys/kernel | wc -l', '0', 'a masked directory is empty'),
+                            ('touch /etc/new 2>&1 || true', 'Read-only file system', '/etc is read-only through the symlink'),
+                            ('touch /written && echo ok', 'ok', 'the rest of the root is writable'),
+                            ('(echo 1 > /proc/sys/kernel/shmmni) 2>&1 || true', 'Read-only file system',
+                             'kubelet\'s read-only /proc/sys')):
+        got = run_in(ch, api, cid, cmd)
+        if want not in got:
+            fail('%s: %r' % (what, got))
+    remove_sandbox(ch, api, sid)
+    print('masked %s: ok' % api)
+
+
 def main():
     if len(sys.argv) != 4:
-        fail('usage: crit_isolation.py SOCKET ipc|devices API')
+        fail('usage: crit_isolation.py SOCKET ipc|devices|masked API')
     sock, what, arg = sys.argv[1:]
-    cmds = {'ipc': cmd_ipc, 'devices': cmd_devices}
+    cmds = {'ipc': cmd_ipc, 'devices': cmd_devices, 'masked': cmd_masked}
     if what not in cmds:
         fail('unknown check ' + what)
     cmds[what](sock, arg)

@@ -323,7 +323,19 @@ static void test_devices(void) {
         peapod_error_clear(&err);
 }
 
+static void test_protected_paths(void) {
+        PeapodError err = {};
+
+        printf("== masked and read-only paths\n");
+        ASSERT_OK(app_protected_paths_validate(NULL, "masked", &err));
+        ASSERT_OK(app_protected_paths_validate(STRV_MAKE("/proc/asound", "/etc"), "masked", &err));
+        ASSERT_ERR(app_protected_paths_validate(STRV_MAKE("/etc", "/"), "read-only", &err), EINVAL);
+        ASSERT_TRUE(strstr(err.message, "read-only path '/'"));
+        peapod_error_clear(&err);
+}
+
 int main(void) {
+        test_protected_paths();
         test_devices();
         test_capabilities();
         test_seccomp();

@@ -50,12 +50,30 @@ static void test_app_device_check(void) {
         ASSERT_ERR(app_device_check("/dev/zero", "/dev/x", "rwmr", NULL), EINVAL);
 }
 
+static void test_app_protected_path_check(void) {
+        const char *reason = NULL;
+
+        ASSERT_OK(app_protected_path_check("/proc/asound", &reason));
+        ASSERT_TRUE(!reason);
+        ASSERT_OK(app_protected_path_check("/etc/", NULL));
+        ASSERT_OK(app_protected_path_check("/a/..b", NULL));
+        ASSERT_ERR(app_protected_path_check("/", &reason), EINVAL);
+        ASSERT_TRUE(reason);
+        ASSERT_ERR(app_protected_path_check("etc", NULL), EINVAL);
+        ASSERT_ERR(app_protected_path_check("", NULL), EINVAL);
+        ASSERT_ERR(app_protected_path_check(NULL, NULL), EINVAL);
+        ASSERT_ERR(app_protected_path_check("/a/../b", NULL), EINVAL);
+        ASSERT_ERR(app_protected_path_check("/a/./b", NULL), EINVAL);
+        ASSERT_ERR(app_protected_path_check("/a//b", NULL), EINVAL);
+}
+
 int main(void) {
         char dir[] = "/tmp/test-fs-util-XXXXXX", path[256], *text = NULL;
         size_t n;
         struct stat st;
 
         test_app_device_check();
+        test_app_protected_path_check();
         ASSERT_TRUE(mkdtemp(dir));
         snprintf(path, sizeof(path), "%s/a/b/c", dir);
         ASSERT_OK(mkdir_p(path, 0755));
