@@ -80,9 +80,16 @@ int app_devices_copy(const AppDevice *in, size_t n, AppDevice **ret, size_t *ret
                         /* -EINVAL whatever stat() said: the request is wrong. */
                         r = peapod_error_set(err, -EINVAL, "Invalid device '%s': %s", in[k].host,
                                              r == -ENODEV ? "not a character or block device" : strerror(-r));
-                for (size_t j = 0; j < k && r >= 0; j++)
-                        if (streq(l[j].container, in[k].container))
-                                r = peapod_error_set(err, -EINVAL, "Two devices at %s", in[k].container);
+                /* Each node is a file the helper makes: none may be
+                 * another's directory. */
+                for (size_t j = 0; j < k && r >= 0; j++) {
+                        const char *a = l[j].container, *b = in[k].container, *rest;
+
+                        if (streq(a, b))
+                                r = peapod_error_set(err, -EINVAL, "Two devices at %s", b);
+                        else if (((rest = startswith(b, a)) && *rest == '/') || ((rest = startswith(a, b)) && *rest == '/'))
+                                r = peapod_error_set(err, -EINVAL, "Device %s and %s: one below the other", a, b);
+                }
                 if (r < 0)
                         break;
                 l[k].host = strdup(in[k].host);

@@ -321,6 +321,19 @@ static void test_devices(void) {
         };
         ASSERT_ERR(app_devices_copy(twice, 2, &l, &n, &err), EINVAL);
         peapod_error_clear(&err);
+        const AppDevice nested[] = {
+                { .host = (char *) "/dev/null", .container = (char *) "/dev/a/b", .permissions = (char *) "r" },
+                { .host = (char *) "/dev/zero", .container = (char *) "/dev/a", .permissions = (char *) "r" },
+        };
+        ASSERT_ERR(app_devices_copy(nested, 2, &l, &n, &err), EINVAL);
+        ASSERT_TRUE(strstr(err.message, "one below the other"));
+        peapod_error_clear(&err);
+        const AppDevice siblings[] = {
+                { .host = (char *) "/dev/null", .container = (char *) "/dev/ab", .permissions = (char *) "r" },
+                { .host = (char *) "/dev/zero", .container = (char *) "/dev/a", .permissions = (char *) "r" },
+        };
+        ASSERT_OK(app_devices_copy(siblings, 2, &l, &n, &err));
+        app_devices_free(l, n);
 }
 
 static void test_protected_paths(void) {
