@@ -404,13 +404,24 @@ static int bind_volume(int root_fd, const BindSpec *b) {
  * RESOLVE_IN_ROOT from the root's fd, so a symlink the image put anywhere
  * on the way (the last component included), absolute or full of "..",
  * resolves inside the root and never leads out of it; magic links
- * (/proc/PID/root, /proc/PID/fd/N) are refused. -ENOENT when it is not
- * there. */
+ * (/proc/PID/root, /proc/PID/fd/N) are refused, and so is the root
+ * itself (-ELOOP). -ENOENT when it is not there. */
 static int open_existing_in_root(int root_fd, const char *path) {
         struct open_how how = { .flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
-        int fd = (int) syscall(SYS_openat2, root_fd, path, &how, sizeof(how));
+        _cleanup_close_ int fd = -EBADF;
+        struct stat st, root_st;
 
-        return fd < 0 ? -errno : fd;
+        fd = (int) syscall(SYS_openat2, root_fd, path, &how, sizeof(how));
+        if (fd < 0)
+                return -errno;
+        /* A symlink of the image may lead to the root itself ("/" as such
+         * is refused earlier): covering or stacking on the root we are
+         * about to pivot into is refused, never half done. */
+        if (fstat(fd, &st) < 0 || fstat(root_fd, &root_st) < 0)
+                return -errno;
+        if (st.st_dev == root_st.st_dev && st.st_ino == root_st.st_ino)
+                return -ELOOP;
+        return TAKE_FD(fd);
 }
 
 /* The app's own read-only paths (--readonly-path=, the CRI's

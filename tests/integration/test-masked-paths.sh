@@ -6,7 +6,8 @@
 # root does not, a missing path is skipped. Paths are resolved inside the
 # app's root: through an image's symlink that is absolute and full of
 # "..", the mask lands on the image's file; a symlink to a host path the
-# image lacks is skipped, nothing outside the root is touched.
+# image lacks is skipped, nothing outside the root is touched; one to the
+# root itself fails the start (125).
 . "$(dirname "$0")/lib.sh"
 here=$(dirname "$(realpath "$0")")
 tmp=$(mktemp -d)
@@ -20,7 +21,8 @@ trap cleanup EXIT
 wait_done() { wait_for 30 sh -c "$PEAPOD logs --no-prefix $PFX-$1 2>&1 | grep -qx done" || fail "pod $1 did not run: $($PEAPOD logs "$PFX-$1" 2>&1)"; }
 
 "$here/../unit/make-test-image.py" "$tmp/img" --salt="$PFX" --symlink=hostile:/../../../../../etc/keep \
-        --symlink=hostlink:/var/lib/peapod --symlink=rolink:../../../../../etc >/dev/null
+        --symlink=hostlink:/var/lib/peapod --symlink=rolink:../../../../../etc \
+        --symlink=rootlink:../../.. >/dev/null
 tar -C "$tmp/img" -cf "$tmp/img.tar" .
 $PEAPOD image import -q --insecure-options=image --name="$img" "$tmp/img.tar" 2>/dev/null >/dev/null
 
@@ -49,6 +51,12 @@ wait_done ro
 o=$($PEAPOD logs --no-prefix "$PFX-ro" 2>&1)
 assert_contains "$(echo "$o" | grep '^etc:' || true)" "Read-only file system" "/etc read-only through the symlink"
 assert_contains "$o" "root-writable" "the rest of the root stays writable"
+
+say "a symlink to the app's root itself fails the start, nothing half done"
+$PEAPOD run -d --name "$PFX-rootlink" "$img" --exec=/bin/busybox --masked-path=/rootlink -- true >/dev/null
+wait_for 30 sh -c "[ \"\$($PEAPOD status --format=json $PFX-rootlink | jq -r .state)\" = exited ]" || fail "pod rootlink did not end"
+assert_eq 125 "$($PEAPOD status --format=json "$PFX-rootlink" | jq -r '.apps[0].status')" "masking the root through a symlink"
+assert_contains "$($PEAPOD logs "$PFX-rootlink" 2>&1)" "Failed to open masked path /rootlink" "the reason is logged"
 
 say "refusals"
 for bad in --masked-path=relative --masked-path=/ --readonly-path=/a/../b --readonly-path=/a//b; do
