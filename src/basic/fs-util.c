@@ -283,6 +283,54 @@ int app_mount_target_check(const char *s, const char **ret_reason) {
         return reason ? -EINVAL : 0;
 }
 
+int app_protected_path_check(const char *s, const char **ret_reason) {
+        const char *reason = NULL;
+
+        if (!mount_target_is_valid(s) || streq(s, "/"))
+                reason = "an absolute path other than / without '..' or '.'";
+        else if (path_has_long_component(s))
+                reason = "a path component is longer than 255 bytes";
+        if (ret_reason)
+                *ret_reason = reason;
+        return reason ? -EINVAL : 0;
+}
+
+/* What the helper makes in every app's /dev itself: a device bound over
+ * one of them, or below, would replace the pod's ptys, the app's stdio or
+ * the pseudo devices every program expects there. */
+static const char *const app_reserved_dev_names[] = {
+        "pts", "shm", "fd", "stdin", "stdout", "stderr", "ptmx", "null", "zero", "full", "random", "urandom", "tty",
+};
+
+int app_device_check(const char *host, const char *container, const char *permissions, const char **ret_reason) {
+        const char *reason = NULL, *rest = NULL;
+
+        if (!mount_target_is_valid(host) || strchr(host, ':') || endswith(host, "/"))
+                reason = "the host path must be absolute, without '..', '.', ':' or a trailing '/'";
+        else if (!mount_target_is_valid(container) || strchr(container, ':') || endswith(container, "/") ||
+                 !(rest = startswith(container, "/dev/")) || isempty(rest))
+                reason = "the container path must be below /dev, without '..', '.', ':' or a trailing '/'";
+        else if (path_has_long_component(container))
+                reason = "a path component is longer than 255 bytes";
+        else if (isempty(permissions) || strlen(permissions) > 3 ||
+                 strspn(permissions, "rwm") != strlen(permissions) ||
+                 (strchr(permissions, 'r') != strrchr(permissions, 'r')) ||
+                 (strchr(permissions, 'w') != strrchr(permissions, 'w')) ||
+                 (strchr(permissions, 'm') != strrchr(permissions, 'm')))
+                reason = "permissions must be some of 'r', 'w' and 'm', each once";
+        else
+                for (size_t i = 0; i < ELEMENTSOF(app_reserved_dev_names) && !reason; i++) {
+                        const char *after = rest ? startswith(rest, app_reserved_dev_names[i]) : NULL;
+
+                        if (after && (*after == 0 || *after == '/'))
+                                reason = "the helper's own /dev entries (pts, shm, fd, ptmx, the stdio links, null, zero, full, "
+                                         "random, urandom, tty) cannot be replaced";
+                }
+        if (ret_reason)
+                *ret_reason = reason;
+        return reason ? -EINVAL : 0;
+}
+
 bool app_workdir_is_valid(const char *s) {
         return !isempty(s) && s[0] == '/' && strlen(s) < PATH_MAX;
 }

@@ -65,6 +65,27 @@ bool mount_target_is_valid(const char *s);
  * landed too. */
 int app_mount_target_check(const char *s, const char **ret_reason);
 
+/* A host device given to an app (the CRI's devices, `--device=`): HOST
+ * the host's node, an absolute path without ':' (whether it is a device
+ * is for the caller to check, with stat(): here only the text); CONTAINER
+ * where the helper binds it, /dev/NAME[/NAME...] without '.', '..', ':'
+ * or empty components, not /dev itself and not at or below what the
+ * helper makes in /dev for every app (pts, shm, fd, the stdio links and
+ * the pseudo devices);
+ * PERMISSIONS the device cgroup's access, a non-empty subset of "rwm",
+ * each letter once. peapodd checks it at creation, the helper at start.
+ * 0, or -EINVAL with *ret_reason (may be NULL) saying why, as a phrase
+ * that follows "Invalid device 'X': ". */
+int app_device_check(const char *host, const char *container, const char *permissions, const char **ret_reason);
+
+/* A path an app has masked or made read-only beyond stage1's own set (the
+ * CRI's masked_paths and readonly_paths, --masked-path=,
+ * --readonly-path=): absolute, other than "/", without '.', '..', empty
+ * components or one longer than 255 bytes. Where it leads is the helper's
+ * business (inside the app's root, whatever symlinks are on the way).
+ * 0, or -EINVAL with *ret_reason (may be NULL). */
+int app_protected_path_check(const char *s, const char **ret_reason);
+
 /* An app's working directory, as peapodd and the helper accept it:
  * absolute and shorter than PATH_MAX. */
 bool app_workdir_is_valid(const char *s);

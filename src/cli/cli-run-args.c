@@ -47,6 +47,7 @@ static void run_app_done(RunApp *a) {
         free(a->group);
         free(a->seccomp);
         free(a->pid_namespace);
+        free(a->ipc_namespace);
         free(a->restart);
         strv_free(a->supplementary_groups);
         strv_free(a->caps_retain);
@@ -54,6 +55,9 @@ static void run_app_done(RunApp *a) {
         for (size_t i = 0; i < a->n_mounts; i++)
                 app_mount_done(&a->mounts[i]);
         free(a->mounts);
+        app_devices_free(a->devices, a->n_devices);
+        strv_free(a->masked_paths);
+        strv_free(a->readonly_paths);
         *a = (RunApp) {};
 }
 
@@ -320,10 +324,11 @@ static int split_list(const char *option, const char *v, char ***ret) {
 }
 
 /* An app's identity and privileges: --user, --group, --seccomp,
- * --pid-namespace, --restart, --supplementary-groups, --caps-*,
+ * --pid-namespace, --restart, --ipc-namespace, --supplementary-groups, --caps-*,
  * --no-new-privileges, --readonly-rootfs. */
 static int parse_app_privilege_option(int argc, char *argv[], int *i, RunApp *app) {
-        static const char *const string_opts[] = { "--user", "--group", "--seccomp", "--pid-namespace", "--restart" };
+        static const char *const string_opts[] = { "--user", "--group", "--seccomp", "--pid-namespace", "--restart",
+                                                   "--ipc-namespace" };
         PeapodError err = {};
         const char *v;
         bool b;
@@ -331,7 +336,7 @@ static int parse_app_privilege_option(int argc, char *argv[], int *i, RunApp *ap
 
         for (size_t k = 0; k < ELEMENTSOF(string_opts); k++) {
                 char **field = k == 0 ? &app->user : k == 1 ? &app->group : k == 2 ? &app->seccomp :
-                               k == 3 ? &app->pid_namespace : &app->restart;
+                               k == 3 ? &app->pid_namespace : k == 4 ? &app->restart : &app->ipc_namespace;
 
                 r = option_value(argc, argv, i, string_opts[k], &v);
                 if (r <= 0)
@@ -344,6 +349,8 @@ static int parse_app_privilege_option(int argc, char *argv[], int *i, RunApp *ap
                         return log_usage_error("Invalid --pid-namespace='%s': 'pod' or 'app'.", v);
                 if (k == 4 && app_restart_from_string(v) < 0)
                         return log_usage_error("Invalid --restart='%s': 'no', 'on-failure' or 'always'.", v);
+                if (k == 5 && ipc_namespace_from_string(v) < 0)
+                        return log_usage_error("Invalid --ipc-namespace='%s': 'pod' or 'app'.", v);
                 r = set_string(field, v);
                 return r < 0 ? r : 1;
         }
@@ -453,6 +460,41 @@ static int parse_app_mount_option(int argc, char *argv[], int *i, RunApp *app) {
                 if (r < 0)
                         return log_usage_error("Invalid --mount='%s': %s.", v, err.message);
                 app->n_mounts++;
+                return 1;
+        }
+        if ((r = option_value(argc, argv, i, "--masked-path", &v)) != 0 ||
+            (r = option_value(argc, argv, i, "--readonly-path", &v)) != 0) {
+                bool masked = startswith(argv[*i], "--masked-path") || (*i > 0 && streq(argv[*i - 1], "--masked-path"));
+                char ***l = masked ? &app->masked_paths : &app->readonly_paths;
+                const char *reason;
+
+                if (r < 0)
+                        return r;
+                if (app_protected_path_check(v, &reason) < 0)
+                        return log_usage_error("Invalid %s='%s': %s.", masked ? "--masked-path" : "--readonly-path", v,
+                                               reason);
+                if (strv_length(*l) >= APP_PROTECTED_PATHS_MAX)
+                        return log_usage_error("Too many %s= (at most %d).", masked ? "--masked-path" : "--readonly-path",
+                                               APP_PROTECTED_PATHS_MAX);
+                return strv_extend(l, v) < 0 ? log_oom() : 1;
+        }
+        if ((r = option_value(argc, argv, i, "--device", &v)) != 0) {
+                AppDevice *n;
+
+                if (r < 0)
+                        return r;
+                if (app->n_devices >= APP_DEVICES_MAX)
+                        return log_usage_error("Too many --device= (at most %d).", APP_DEVICES_MAX);
+                n = reallocarray(app->devices, app->n_devices + 1, sizeof(AppDevice));
+                if (!n)
+                        return log_oom();
+                app->devices = n;
+                r = app_device_from_string(v, &n[app->n_devices], &err);
+                if (r == -ENOMEM)
+                        return log_oom();
+                if (r < 0)
+                        return log_usage_error("Invalid --device='%s': %s.", v, err.message);
+                app->n_devices++;
                 return 1;
         }
         return 0;

@@ -50,7 +50,8 @@ static const SpecKey app_keys[] = {
         { "caps-remove", SPEC_JOIN },    { "no-new-privileges", SPEC_BOOL },  { "seccomp", SPEC_STRING },
         { "readonly-rootfs", SPEC_BOOL }, { "pid-namespace", SPEC_STRING },   { "restart", SPEC_STRING },
         { "cpu", SPEC_NUMBER },          { "cpu-shares", SPEC_NUMBER },       { "memory", SPEC_NUMBER },
-        { "tasks-max", SPEC_NUMBER },    { "mount", SPEC_REPEAT },
+        { "tasks-max", SPEC_NUMBER },    { "mount", SPEC_REPEAT },            { "ipc-namespace", SPEC_STRING },
+        { "device", SPEC_REPEAT },       { "masked-path", SPEC_REPEAT },      { "readonly-path", SPEC_REPEAT },
 };
 
 static const char * const app_special_keys[] = { "image", "exec", "args", "set-env" };

@@ -23,6 +23,7 @@ static int append_app_isolation(sd_bus_message *m, const RunApp *app) {
                 { "Group", app->group },
                 { "Seccomp", app->seccomp },
                 { "PIDNamespace", app->pid_namespace },
+                { "IPCNamespace", app->ipc_namespace },
                 { "Restart", app->restart },
         };
         const struct {
@@ -32,6 +33,8 @@ static int append_app_isolation(sd_bus_message *m, const RunApp *app) {
                 { "SupplementaryGroups", app->supplementary_groups },
                 { "CapabilitiesRetain", app->caps_retain },
                 { "CapabilitiesRemove", app->caps_remove },
+                { "MaskedPaths", app->masked_paths },
+                { "ReadOnlyPaths", app->readonly_paths },
         };
         const struct {
                 const char *name;
@@ -63,6 +66,22 @@ static int append_app_isolation(sd_bus_message *m, const RunApp *app) {
                         r = sd_bus_message_append(m, "(ss)", app->mounts[i].volume, app->mounts[i].target);
                 if (r >= 0)
                         r = bus_close_array_property(m);
+                if (r < 0)
+                        return r;
+        }
+        if (app->n_devices > 0) {
+                r = sd_bus_message_open_container(m, 'r', "sv");
+                if (r >= 0)
+                        r = sd_bus_message_append(m, "s", "Devices");
+                if (r >= 0)
+                        r = sd_bus_message_open_container(m, 'v', "a(sss)");
+                if (r >= 0)
+                        r = sd_bus_message_open_container(m, 'a', "(sss)");
+                for (size_t i = 0; i < app->n_devices && r >= 0; i++)
+                        r = sd_bus_message_append(m, "(sss)", app->devices[i].host, app->devices[i].container,
+                                                  app->devices[i].permissions);
+                for (int k = 0; k < 3 && r >= 0; k++)
+                        r = sd_bus_message_close_container(m);
                 if (r < 0)
                         return r;
         }

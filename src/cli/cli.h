@@ -8,6 +8,7 @@
 #include <json-c/json.h>
 #include <systemd/sd-bus.h>
 
+#include "app-device.h"
 #include "log.h"
 #include "macro.h"
 #include "peapod-bus.h"
@@ -36,13 +37,16 @@ typedef struct RunApp {
         char **env;       /* KEY=VALUE, or NULL */
         char *workdir;
         /* isolation and limits: NULL, -1 or 0 = not given */
-        char *user, *group, *seccomp, *pid_namespace, *restart;
+        char *user, *group, *seccomp, *pid_namespace, *restart, *ipc_namespace;
         char **supplementary_groups, **caps_retain, **caps_remove;
         int no_new_privs;
         bool readonly_rootfs;
         uint64_t cpu_quota_usec, cpu_shares, memory_max, tasks_max;
         AppMount *mounts;
         size_t n_mounts;
+        AppDevice *devices;
+        size_t n_devices;
+        char **masked_paths, **readonly_paths;
 } RunApp;
 
 /* When 'peapod run' pulls its images. */

@@ -18,6 +18,7 @@
 #include "capability-util.h"
 #include "cri-pod.h"
 #include "cri-seccomp.h"
+#include "fs-util.h"
 #include "log.h"
 #include "peapod-bus.h"
 #include "string-util.h"
@@ -33,8 +34,9 @@
 #define APP_NAME_BASE_MAX 50
 
 /* What stage1 masks and makes read-only in every app's /proc and /sys
- * (stage1/README.md): a masked or read-only path of kubelet's is honoured
- * when it is among them, refused otherwise. */
+ * (stage1/README.md): a masked or read-only path of kubelet's among them
+ * is there already; any other becomes the app's MaskedPaths or
+ * ReadOnlyPaths. */
 static const char *const stage1_masked[] = {
         "/proc/kcore", "/proc/keys", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
         "/proc/latency_stats", "/proc/acpi", "/proc/scsi", "/sys/firmware", NULL,
@@ -95,6 +97,21 @@ static CriQuery *container_query(Cri *cri, GrpcCall *call, const char *id, GrpcS
         q->data_free = container_ref_free;
         *ret = 0;
         return TAKE_PTR(q);
+}
+
+static bool path_in(const char *p, const char *const *l);
+
+/* The paths of kubelet's that stage1 does not cover in every app already,
+ * as the app property name (as), only when there are any. The helper
+ * finds each inside the app's root and skips one that is not there. */
+static int append_protected_paths(sd_bus_message *m, const char *name, char **paths, size_t n,
+                                   const char *const *stage1_set) {
+        _cleanup_strv_free_ char **l = NULL;
+
+        for (size_t i = 0; i < n; i++)
+                if (!path_in(paths[i], stage1_set) && strv_extend(&l, paths[i]) < 0)
+                        return -ENOMEM;
+        return l ? bus_append_property_as(m, name, l) : 0;
 }
 
 static bool path_in(const char *p, const char *const *l) {
@@ -205,8 +222,15 @@ static const char *container_config_refusal(const Runtime__V1__ContainerConfig *
                 if (mt->image && !isempty(mt->image->image))
                         return "image volumes are not supported by peapod";
         }
-        if (c->n_devices > 0)
-                return "devices are not supported by peapod-cri yet";
+        /* The text here, to name the field; whether host_path is a
+         * device is peapodd's check (app_devices_copy()). */
+        for (size_t i = 0; i < c->n_devices; i++) {
+                const Runtime__V1__Device *d = c->devices[i];
+                const char *reason;
+
+                if (app_device_check(d->host_path, d->container_path, d->permissions, &reason) < 0)
+                        return snprintf(buf, size, "device %.200s: %s", strempty(d->host_path), reason), buf;
+        }
         if (c->stdin_once && !c->stdin)
                 return "stdin_once needs stdin";
         for (size_t i = 0; i < c->n_envs; i++)
@@ -234,8 +258,8 @@ static const char *container_config_refusal(const Runtime__V1__ContainerConfig *
                         return "a container shares its sandbox's network (network namespace mode POD or NODE)";
                 if (ns->pid != RUNTIME__V1__NAMESPACE_MODE__POD && ns->pid != RUNTIME__V1__NAMESPACE_MODE__CONTAINER)
                         return "PID namespace mode NODE or TARGET is not supported by peapod (POD or CONTAINER)";
-                if (ns->ipc != RUNTIME__V1__NAMESPACE_MODE__POD)
-                        return "a container shares its sandbox's IPC namespace (mode POD)";
+                if (ns->ipc != RUNTIME__V1__NAMESPACE_MODE__POD && ns->ipc != RUNTIME__V1__NAMESPACE_MODE__CONTAINER)
+                        return "IPC namespace mode NODE or TARGET is not supported by peapod (POD or CONTAINER)";
                 if (ns->userns_options && ns->userns_options->mode != RUNTIME__V1__NAMESPACE_MODE__NODE)
                         return "user namespaces are not supported by peapod";
         }
@@ -255,15 +279,17 @@ static const char *container_config_refusal(const Runtime__V1__ContainerConfig *
         for (size_t i = 0; i < sc->n_supplemental_groups; i++)
                 if (sc->supplemental_groups[i] < 0)
                         return "supplemental groups must not be negative";
-        for (size_t i = 0; i < sc->n_masked_paths; i++)
-                if (!path_in(sc->masked_paths[i], stage1_masked))
-                        return snprintf(buf, size, "masked path %.200s: peapod masks only its own set in every app "
-                                        "(/proc/{kcore,keys,timer_list,timer_stats,sched_debug,latency_stats,acpi,scsi}, /sys/firmware)",
-                                        sc->masked_paths[i]), buf;
-        for (size_t i = 0; i < sc->n_readonly_paths; i++)
-                if (!path_in(sc->readonly_paths[i], stage1_read_only))
-                        return snprintf(buf, size, "read-only path %.200s: peapod makes only /proc/{bus,fs,irq,sys,sysrq-trigger} read-only",
-                                        sc->readonly_paths[i]), buf;
+        if (sc->n_masked_paths > APP_PROTECTED_PATHS_MAX || sc->n_readonly_paths > APP_PROTECTED_PATHS_MAX)
+                return snprintf(buf, size, "at most %d masked and %d read-only paths", APP_PROTECTED_PATHS_MAX,
+                                APP_PROTECTED_PATHS_MAX), buf;
+        for (size_t k = 0; k < 2; k++)
+                for (size_t i = 0; i < (k ? sc->n_readonly_paths : sc->n_masked_paths); i++) {
+                        const char *path = k ? sc->readonly_paths[i] : sc->masked_paths[i], *reason;
+
+                        if (app_protected_path_check(path, &reason) < 0)
+                                return snprintf(buf, size, "%s path %.200s: %s", k ? "read-only" : "masked", strempty(path),
+                                                reason), buf;
+                }
         if (sc->capabilities) {
                 const Runtime__V1__Capability *caps = sc->capabilities;
                 const char *bad = NULL;
@@ -568,6 +594,11 @@ static int append_container_properties(sd_bus_message *m, const Runtime__V1__Cre
                         if (r < 0)
                                 return r;
                 }
+                if (sc->namespace_options && sc->namespace_options->ipc == RUNTIME__V1__NAMESPACE_MODE__CONTAINER) {
+                        r = sd_bus_message_append(m, "(sv)", "IPCNamespace", "s", "app");
+                        if (r < 0)
+                                return r;
+                }
         }
         if (c->n_mounts > 0) {
                 uint64_t tag;
@@ -598,6 +629,32 @@ static int append_container_properties(sd_bus_message *m, const Runtime__V1__Cre
                 }
                 if (r >= 0)
                         r = bus_close_array_property(m);
+                if (r < 0)
+                        return r;
+        }
+        if (sc) {
+                r = append_protected_paths(m, "MaskedPaths", sc->masked_paths, sc->n_masked_paths, stage1_masked);
+                if (r >= 0)
+                        r = append_protected_paths(m, "ReadOnlyPaths", sc->readonly_paths, sc->n_readonly_paths,
+                                                   stage1_read_only);
+                if (r < 0)
+                        return r;
+        }
+        if (c->n_devices > 0) {
+                /* Exactly these nodes with exactly these permissions: the
+                 * app unit's DeviceAllow= (app-device.h). */
+                r = sd_bus_message_open_container(m, 'r', "sv");
+                if (r >= 0)
+                        r = sd_bus_message_append(m, "s", "Devices");
+                if (r >= 0)
+                        r = sd_bus_message_open_container(m, 'v', "a(sss)");
+                if (r >= 0)
+                        r = sd_bus_message_open_container(m, 'a', "(sss)");
+                for (size_t i = 0; r >= 0 && i < c->n_devices; i++)
+                        r = sd_bus_message_append(m, "(sss)", c->devices[i]->host_path, c->devices[i]->container_path,
+                                                  c->devices[i]->permissions);
+                for (int k = 0; k < 3 && r >= 0; k++)
+                        r = sd_bus_message_close_container(m);
                 if (r < 0)
                         return r;
         }

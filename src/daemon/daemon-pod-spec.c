@@ -63,6 +63,39 @@ static int read_property_simple(sd_bus_message *m, const char *name, const char 
 static int read_volumes_property(sd_bus_message *m, const char *contents, Volume **volumes, size_t *n_volumes,
                                  sd_bus_error *error);
 
+/* App property Devices a(sss): (host node, path in the app's /dev,
+ * permissions); checked by pod_new() (app_devices_copy()). */
+static int read_devices_property(sd_bus_message *m, const char *contents, AppArgs *aa, sd_bus_error *error) {
+        const char *host, *container, *perms;
+        int r;
+
+        if (!streq(contents, "a(sss)"))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Property Devices must be a(sss)");
+        r = sd_bus_message_enter_container(m, 'v', "a(sss)");
+        if (r >= 0)
+                r = sd_bus_message_enter_container(m, 'a', "(sss)");
+        while (r >= 0 && (r = sd_bus_message_read(m, "(sss)", &host, &container, &perms)) > 0) {
+                AppDevice *n;
+
+                if (aa->n_devices >= APP_DEVICES_MAX)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Too many devices (at most %d)",
+                                                 APP_DEVICES_MAX);
+                n = reallocarray(aa->devices, aa->n_devices + 1, sizeof(AppDevice));
+                if (!n)
+                        return -ENOMEM;
+                aa->devices = n;
+                n[aa->n_devices++] = (AppDevice) { .host = strdup(host), .container = strdup(container),
+                                                   .permissions = strdup(perms) };
+                if (!n[aa->n_devices - 1].host || !n[aa->n_devices - 1].container || !n[aa->n_devices - 1].permissions)
+                        return -ENOMEM;
+        }
+        if (r >= 0)
+                r = sd_bus_message_exit_container(m);
+        if (r >= 0)
+                r = sd_bus_message_exit_container(m);
+        return r;
+}
+
 /* The isolation properties of an app (see org.peapod1(5)); 1 when name was
  * one of them. Values are checked by pod_new(), not here.
  * Long because it is one flat dispatch on the property names, one short
@@ -79,6 +112,8 @@ static int read_app_isolation_property(sd_bus_message *m, const char *name, cons
                 r = read_property_string(m, name, contents, &aa->seccomp, error);
         else if (streq(name, "PIDNamespace"))
                 r = read_property_string(m, name, contents, &aa->pid_namespace, error);
+        else if (streq(name, "IPCNamespace"))
+                r = read_property_string(m, name, contents, &aa->ipc_namespace, error);
         else if (streq(name, "Restart"))
                 r = read_property_string(m, name, contents, &aa->restart, error);
         else if (streq(name, "SupplementaryGroups"))
@@ -87,6 +122,10 @@ static int read_app_isolation_property(sd_bus_message *m, const char *name, cons
                 r = read_property_strv(m, name, contents, APP_LIST_MAX, &aa->caps_retain, error);
         else if (streq(name, "CapabilitiesRemove"))
                 r = read_property_strv(m, name, contents, APP_LIST_MAX, &aa->caps_remove, error);
+        else if (streq(name, "MaskedPaths"))
+                r = read_property_strv(m, name, contents, APP_LIST_MAX, &aa->masked_paths, error);
+        else if (streq(name, "ReadOnlyPaths"))
+                r = read_property_strv(m, name, contents, APP_LIST_MAX, &aa->readonly_paths, error);
         else if (streq(name, "NoNewPrivileges")) {
                 r = read_property_simple(m, name, contents, 'b', &b, error);
                 spec->allow_new_privs = !b;
@@ -137,6 +176,10 @@ static int read_app_isolation_property(sd_bus_message *m, const char *name, cons
                         r = sd_bus_message_exit_container(m);
                 if (r >= 0)
                         r = sd_bus_message_exit_container(m);
+        } else if (streq(name, "Devices")) {
+                r = read_devices_property(m, contents, aa, error);
+                spec->devices = aa->devices;
+                spec->n_devices = aa->n_devices;
         } else if (streq(name, "Annotations")) {
                 r = bus_read_annotations(m, contents, &aa->annotations, error);
                 spec->annotations = aa->annotations;
@@ -153,10 +196,13 @@ static int read_app_isolation_property(sd_bus_message *m, const char *name, cons
         spec->group = aa->group;
         spec->seccomp = aa->seccomp;
         spec->pid_namespace = aa->pid_namespace;
+        spec->ipc_namespace = aa->ipc_namespace;
         spec->restart = aa->restart;
         spec->supplementary_groups = aa->supplementary_groups;
         spec->caps_retain = aa->caps_retain;
         spec->caps_remove = aa->caps_remove;
+        spec->masked_paths = aa->masked_paths;
+        spec->readonly_paths = aa->readonly_paths;
         spec->mounts = aa->mounts;
         spec->n_mounts = aa->n_mounts;
         return 1;
@@ -262,6 +308,7 @@ void bus_app_args_done(AppArgs *a) {
         free(a->group);
         free(a->seccomp);
         free(a->pid_namespace);
+        free(a->ipc_namespace);
         free(a->restart);
         strv_free(a->supplementary_groups);
         strv_free(a->caps_retain);
@@ -269,6 +316,9 @@ void bus_app_args_done(AppArgs *a) {
         for (size_t k = 0; k < a->n_mounts; k++)
                 app_mount_done(&a->mounts[k]);
         free(a->mounts);
+        app_devices_free(a->devices, a->n_devices);
+        strv_free(a->masked_paths);
+        strv_free(a->readonly_paths);
         strv_free(a->annotations);
         for (size_t k = 0; k < a->n_volumes; k++)
                 volume_done(&a->volumes[k]);

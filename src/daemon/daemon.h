@@ -287,9 +287,13 @@ typedef struct AppArgs {
         char *workdir;
         /* isolation, limits and mounts (read_app_isolation_property) */
         char *user, *group, *seccomp, *pid_namespace, *restart;
+        char *ipc_namespace;
         char **supplementary_groups, **caps_retain, **caps_remove;
         AppMount *mounts;
         size_t n_mounts;
+        AppDevice *devices;
+        size_t n_devices;
+        char **masked_paths, **readonly_paths;
         char **annotations;
         Volume *volumes;        /* AddApp only */
         size_t n_volumes;

@@ -4,8 +4,10 @@
 
 #include "app-security.h"
 #include "capability-util.h"
+#include "fs-util.h"
 #include "seccomp-spec.h"
 #include "string-util.h"
+#include "strv.h"
 
 int app_caps_resolve(char * const *retain, char * const *remove, uint64_t *ret_caps, bool *ret_ambient,
                      PeapodError *err) {
@@ -94,6 +96,17 @@ int app_limits_validate(uint64_t cpu_quota_usec, uint64_t cpu_shares, uint64_t m
                 return peapod_error_set(err, -EINVAL, "Memory limit out of range (at least 1M)");
         if (tasks_max > APP_TASKS_MAX)
                 return peapod_error_set(err, -EINVAL, "Tasks limit out of range (at most %" PRIu64 ")", APP_TASKS_MAX);
+        return 0;
+}
+
+int app_protected_paths_validate(char * const *l, const char *what, PeapodError *err) {
+        const char *reason;
+
+        if (strv_length((char **) l) > APP_PROTECTED_PATHS_MAX)
+                return peapod_error_set(err, -E2BIG, "Too many %s paths (at most %d)", what, APP_PROTECTED_PATHS_MAX);
+        FOREACH_STRV(p, l)
+                if (app_protected_path_check(p, &reason) < 0)
+                        return peapod_error_set(err, -EINVAL, "Invalid %s path '%s': %s", what, p, reason);
         return 0;
 }
 

@@ -56,6 +56,12 @@ uint64_t cpu_shares_to_weight(uint64_t shares);
 int app_limits_validate(uint64_t cpu_quota_usec, uint64_t cpu_shares, uint64_t memory_max, uint64_t tasks_max,
                         PeapodError *err);
 
+/* The masked or read-only paths of an app (what names them, "masked" or
+ * "read-only", for the message): at most APP_PROTECTED_PATHS_MAX, each
+ * app_protected_path_check(). -EINVAL / -E2BIG with err set. */
+#define APP_PROTECTED_PATHS_MAX 64
+int app_protected_paths_validate(char * const *l, const char *what, PeapodError *err);
+
 typedef enum PidNamespace {
         PID_NAMESPACE_POD,   /* the pod's, shared by its apps (the default) */
         PID_NAMESPACE_APP,   /* one of the app's own */
@@ -65,3 +71,18 @@ typedef enum PidNamespace {
 
 const char *pid_namespace_to_string(PidNamespace p);
 PidNamespace pid_namespace_from_string(const char *s);
+
+/* The IPC namespace has the same two modes: the pod's (the default), or
+ * one of the app's own (System V IPC and POSIX message queues nobody else
+ * in the pod reaches). One table for both. */
+typedef PidNamespace IpcNamespace;
+#define IPC_NAMESPACE_POD PID_NAMESPACE_POD
+#define IPC_NAMESPACE_APP PID_NAMESPACE_APP
+
+static inline const char *ipc_namespace_to_string(IpcNamespace p) {
+        return pid_namespace_to_string(p);
+}
+
+static inline IpcNamespace ipc_namespace_from_string(const char *s) {
+        return pid_namespace_from_string(s);
+}

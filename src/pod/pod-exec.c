@@ -72,8 +72,8 @@ static int exec_helper_argv(const App *a, pid_t pid, const char *app_unit, bool 
 }
 
 /* StartTransientUnit for unit: in the pod's slice, bound to the app's unit,
- * with the caller's fds as its stdio. */
-static int exec_unit_message(sd_bus *bus, const char *unit, const char *desc, const char *slice,
+ * with the caller's fds as its stdio, and the app's device cgroup. */
+static int exec_unit_message(sd_bus *bus, const App *a, const char *unit, const char *desc, const char *slice,
                              const char *app_unit, const int fds[3], const char *helper, char **argv,
                              const char *args_file, sd_bus_message **ret) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
@@ -94,6 +94,9 @@ static int exec_unit_message(sd_bus *bus, const char *unit, const char *desc, co
             (r = bus_append_property_s(m, "Type", "exec")) < 0 ||
             /* As the app's unit: what runs here is the pod's. */
             (r = bus_append_property_s(m, "DevicePolicy", "closed")) < 0 ||
+            /* The app's devices too: what the command runs in is the
+             * app's /dev. */
+            (r = app_devices_append_allow(m, a->devices, a->n_devices, true)) < 0 ||
             (r = append_fd(m, "StandardInputFileDescriptor", fds[0])) < 0 ||
             (r = append_fd(m, "StandardOutputFileDescriptor", fds[1])) < 0 ||
             (r = append_fd(m, "StandardErrorFileDescriptor", fds[2])) < 0)
@@ -158,7 +161,7 @@ int pod_exec_message(PodRuntime *rt, sd_bus *bus, const Pod *p, const App *a, pi
         r = exec_helper_argv(a, pid, app_unit, tty, cmd, extra_env, &argv, err);
         if (r < 0)
                 return r;
-        r = exec_unit_message(bus, unit, desc, slice, app_unit, fds, helper, argv, args_file, &m);
+        r = exec_unit_message(bus, a, unit, desc, slice, app_unit, fds, helper, argv, args_file, &m);
         if (r < 0)
                 return r;
 

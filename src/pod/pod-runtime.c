@@ -469,6 +469,18 @@ static int app_isolation_argv(PodRuntime *rt, const Pod *p, const App *a, char *
                 return r;
         if ((r = strv_extendf(argv, "--pid-namespace=%s", pid_namespace_to_string(a->pid_namespace))) < 0)
                 return r;
+        /* Only when asked: an optional argument (stage1/README.md), so a
+         * flavour that predates it still runs every other app. */
+        if (a->ipc_namespace == IPC_NAMESPACE_APP && (r = strv_extend(argv, "--ipc-namespace=app")) < 0)
+                return r;
+        if ((r = app_devices_argv(a->devices, a->n_devices, argv)) < 0)
+                return r;
+        FOREACH_STRV(path, a->readonly_paths)
+                if ((r = strv_extendf(argv, "--readonly-path=%s", path)) < 0)
+                        return r;
+        FOREACH_STRV(path, a->masked_paths)
+                if ((r = strv_extendf(argv, "--masked-path=%s", path)) < 0)
+                        return r;
         for (size_t i = 0; i < a->n_mounts; i++) {
                 const Volume *v = pod_find_volume(p, a->mounts[i].volume);
                 _cleanup_free_ char *src = NULL;
@@ -671,6 +683,9 @@ int app_unit_message(PodRuntime *rt, sd_bus *bus, const Pod *p, const App *a, co
              * anywhere it may write without nodev, and a fly app sees the
              * host's /dev itself. */
             (r = bus_append_property_s(m, "DevicePolicy", "closed")) < 0 ||
+            /* ... and the app's own devices, by number, with exactly
+             * their permissions (app-device.h). */
+            (r = app_devices_append_allow(m, a->devices, a->n_devices, false)) < 0 ||
             /* SIGTERM goes to the helper, which forwards it to the app in its
              * PID namespace; SIGKILL goes to everything at the timeout. */
             (r = bus_append_property_s(m, "KillMode", "mixed")) < 0 ||
@@ -777,14 +792,15 @@ int pod_stage1_shares_host(PodRuntime *rt, const Pod *p) {
 int app_check_stage1(PodRuntime *rt, const Pod *p, const App *a, PeapodError *err) {
         int r;
 
-        if (a->n_mounts == 0 && a->pid_namespace != PID_NAMESPACE_APP)
+        if (a->n_mounts == 0 && a->n_devices == 0 && a->pid_namespace != PID_NAMESPACE_APP &&
+            a->ipc_namespace != IPC_NAMESPACE_APP && !a->masked_paths && !a->readonly_paths)
                 return 0;
         r = pod_stage1_shares_host(rt, p);
         if (r <= 0)
                 return r;
         return peapod_error_set(err, -EINVAL,
                                 "App %s: stage1 %s runs apps in the host's namespaces and supports neither volumes nor "
-                                "a PID namespace of the app's own",
+                                "a PID namespace or an IPC namespace of the app's own, nor devices, nor masked or read-only paths",
                                 a->name, pod_stage1(p));
 }
 

@@ -91,6 +91,9 @@ void app_done(App *a) {
         for (size_t i = 0; i < a->n_mounts; i++)
                 app_mount_done(&a->mounts[i]);
         free(a->mounts);
+        app_devices_free(a->devices, a->n_devices);
+        strv_free(a->masked_paths);
+        strv_free(a->readonly_paths);
         strv_free(a->annotations);
 }
 
@@ -221,6 +224,9 @@ static int app_set_isolation(App *a, const AppSpec *s, const char *image_user, P
         a->pid_namespace = s->pid_namespace ? pid_namespace_from_string(s->pid_namespace) : PID_NAMESPACE_POD;
         if (a->pid_namespace < 0)
                 return peapod_error_set(err, -EINVAL, "Invalid PID namespace '%s' (pod or app)", s->pid_namespace);
+        a->ipc_namespace = s->ipc_namespace ? ipc_namespace_from_string(s->ipc_namespace) : IPC_NAMESPACE_POD;
+        if (a->ipc_namespace < 0)
+                return peapod_error_set(err, -EINVAL, "Invalid IPC namespace '%s' (pod or app)", s->ipc_namespace);
         a->restart = s->restart ? app_restart_from_string(s->restart) : APP_RESTART_NO;
         if (a->restart < 0)
                 return peapod_error_set(err, -EINVAL, "Invalid restart policy '%s' (no, on-failure or always)", s->restart);
@@ -233,6 +239,15 @@ static int app_set_isolation(App *a, const AppSpec *s, const char *image_user, P
         a->memory_max = s->memory_max;
         a->tasks_max = s->tasks_max;
 
+        r = app_devices_copy(s->devices, s->n_devices, &a->devices, &a->n_devices, err);
+        if (r < 0)
+                return r;
+        if ((r = app_protected_paths_validate(s->masked_paths, "masked", err)) < 0 ||
+            (r = app_protected_paths_validate(s->readonly_paths, "read-only", err)) < 0)
+                return r;
+        if ((s->masked_paths && !(a->masked_paths = strv_copy(s->masked_paths))) ||
+            (s->readonly_paths && !(a->readonly_paths = strv_copy(s->readonly_paths))))
+                return -ENOMEM;
         return app_copy_mounts(a, s->mounts, s->n_mounts, err);
 }
 
@@ -649,11 +664,18 @@ static int app_isolation_to_json(const App *a, json_object *j) {
                 json_object_object_add(o, "tty", json_object_new_boolean(a->tty));
         }
         json_object_object_add(o, "pid_namespace", json_object_new_string(pid_namespace_to_string(a->pid_namespace)));
+        json_object_object_add(o, "ipc_namespace", json_object_new_string(ipc_namespace_to_string(a->ipc_namespace)));
         json_object_object_add(o, "restart", json_object_new_string(app_restart_to_string(a->restart)));
         json_object_object_add(o, "cpu_quota_usec", json_object_new_uint64(a->cpu_quota_usec));
         json_object_object_add(o, "cpu_shares", json_object_new_uint64(a->cpu_shares));
         json_object_object_add(o, "memory_max", json_object_new_uint64(a->memory_max));
         json_object_object_add(o, "tasks_max", json_object_new_uint64(a->tasks_max));
+        if (a->n_devices > 0)
+                json_object_object_add(o, "devices", app_devices_to_json(a->devices, a->n_devices));
+        if (a->masked_paths)
+                json_object_object_add(o, "masked_paths", json_new_strv(a->masked_paths));
+        if (a->readonly_paths)
+                json_object_object_add(o, "readonly_paths", json_new_strv(a->readonly_paths));
         mounts = json_object_new_array();
         json_object_object_add(o, "mounts", mounts);
         for (size_t i = 0; i < a->n_mounts; i++) {
@@ -706,6 +728,13 @@ static int app_isolation_from_json(App *a, json_object *j) {
         a->pid_namespace = pid_namespace_from_string(str);
         if (a->pid_namespace < 0)
                 return -EBADMSG;
+        /* A pod.json from before IPC namespaces per app: the pod's. */
+        r = json_get_string_opt(o, "ipc_namespace", &str);
+        if (r < 0)
+                return r;
+        a->ipc_namespace = str ? ipc_namespace_from_string(str) : IPC_NAMESPACE_POD;
+        if (a->ipc_namespace < 0)
+                return -EBADMSG;
         /* A pod.json from before attachable stdins: none. */
         if (json_object_object_get_ex(o, "stdin", NULL) &&
             ((r = json_get_bool(o, "stdin", &a->stdin_open)) < 0 ||
@@ -733,6 +762,18 @@ static int app_isolation_from_json(App *a, json_object *j) {
             app_limits_validate(a->cpu_quota_usec, a->cpu_shares, a->memory_max, a->tasks_max, NULL) < 0)
                 return -EBADMSG;
 
+        r = app_devices_from_json(o, &a->devices, &a->n_devices);
+        if (r < 0)
+                return r;
+        /* Missing in pods made before they existed: none. */
+        if ((json_object_object_get_ex(o, "masked_paths", NULL) &&
+             (r = json_get_strv(o, "masked_paths", &a->masked_paths)) < 0) ||
+            (json_object_object_get_ex(o, "readonly_paths", NULL) &&
+             (r = json_get_strv(o, "readonly_paths", &a->readonly_paths)) < 0))
+                return r;
+        if (app_protected_paths_validate(a->masked_paths, "masked", NULL) < 0 ||
+            app_protected_paths_validate(a->readonly_paths, "read-only", NULL) < 0)
+                return -EBADMSG;
         if (!json_object_object_get_ex(o, "mounts", &mounts) || !json_object_is_type(mounts, json_type_array))
                 return -EBADMSG;
         n = json_object_array_length(mounts);

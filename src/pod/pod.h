@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "app-device.h"
 #include "app-security.h"
 #include "error.h"
 #include "fs-util.h"
@@ -78,6 +79,7 @@ typedef struct App {
         char *seccomp;                /* a seccomp-spec.h setting, "default" unless asked */
         bool readonly_rootfs;
         PidNamespace pid_namespace;
+        IpcNamespace ipc_namespace;
         AppRestart restart;
         uint64_t cpu_quota_usec;      /* CPUQuotaPerSecUSec; 0 = none, as for the other limits */
         uint64_t cpu_shares;
@@ -85,6 +87,10 @@ typedef struct App {
         uint64_t tasks_max;
         AppMount *mounts;
         size_t n_mounts;
+        AppDevice *devices;           /* host devices bound into the app's /dev */
+        size_t n_devices;
+        char **masked_paths;          /* beyond stage1's own set; NULL = none */
+        char **readonly_paths;
         AppState state;
         AppResult result;
         int status;            /* exit code or signal number */
@@ -149,10 +155,15 @@ typedef struct AppSpec {
         const char *seccomp;      /* NULL = "default" */
         bool readonly_rootfs;
         const char *pid_namespace; /* NULL = "pod" */
+        const char *ipc_namespace; /* NULL = "pod" */
         const char *restart;      /* NULL = "no" */
         uint64_t cpu_quota_usec, cpu_shares, memory_max, tasks_max; /* 0 = none */
         const AppMount *mounts;
         size_t n_mounts;
+        const AppDevice *devices;
+        size_t n_devices;
+        char **masked_paths;      /* NULL = none */
+        char **readonly_paths;    /* NULL = none */
         char **annotations;       /* key, value, key, value...; NULL = none */
         /* Host volumes of the app's own (AddApp only): added to the pod
          * with the app, set up at once in a running pod, removed with the

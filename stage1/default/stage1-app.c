@@ -90,9 +90,10 @@ static int pod_open(pid_t leader, const char *scope, Pod *ret, MachineRoot *ret_
         return 0;
 }
 
-static int pod_join(Pod *pod, bool private_pid_ns) {
+static int pod_join(Pod *pod, bool private_pid_ns, bool private_ipc_ns) {
         for (size_t i = 0; i < ELEMENTSOF(pod_namespaces); i++) {
-                if (private_pid_ns && pod_namespaces[i].type == CLONE_NEWPID)
+                if ((private_pid_ns && pod_namespaces[i].type == CLONE_NEWPID) ||
+                    (private_ipc_ns && pod_namespaces[i].type == CLONE_NEWIPC))
                         continue;
                 if (setns(pod->ns_fd[i], pod_namespaces[i].type) < 0)
                         return log_error_errno(errno, "Failed to join the pod's %s: %m", pod_namespaces[i].file);
@@ -102,6 +103,14 @@ static int pod_join(Pod *pod, bool private_pid_ns) {
          * of joining the pod's, never inside it. */
         if (private_pid_ns && unshare(CLONE_NEWPID) < 0)
                 return log_error_errno(errno, "Failed to make a PID namespace: %m");
+        /* An IPC namespace of the app's own (the CRI's CONTAINER mode): a
+         * new, empty one, owned like the pod's by the initial user
+         * namespace. Made instead of joining the pod's, so the app never
+         * saw the pod's objects; the pod's IPC sysctls (written by its
+         * init in the pod's namespace) do not apply in it: it starts
+         * with the kernel's defaults. */
+        if (private_ipc_ns && unshare(CLONE_NEWIPC) < 0)
+                return log_error_errno(errno, "Failed to make an IPC namespace: %m");
         return 0;
 }
 
@@ -187,6 +196,84 @@ static int setup_dev(int root_fd) {
         for (size_t i = 0; i < ELEMENTSOF(links); i++)
                 if (symlinkat(links[i][1], dev_fd, links[i][0]) < 0)
                         return log_error_errno(errno, "Failed to create /dev/%s: %m", links[i][0]);
+        return 0;
+}
+
+/* One host device of the app's own (--device=) at its path in the app's
+ * /dev. The pod's /dev is a nodev tmpfs; this node is a mount of its own,
+ * the host's node bound without nodev, and so usable. Why that is safe:
+ * stage0 starts the unit with DevicePolicy=closed and DeviceAllow= for
+ * exactly this node's type and major:minor with exactly the permissions
+ * asked (stage1/README.md, "Devices"), so the device cgroup admits this
+ * one device and nothing more; the app cannot mknod another (the cgroup
+ * refuses it, and every other file system it may write is nodev). The
+ * host path is opened once (open_tree), checked on the opened tree to be
+ * a character or block device, and that very tree is moved: a path
+ * swapped meanwhile cannot slip in a directory or a file (a volume that
+ * would bypass every volume rule). The directories on the way are made in
+ * our own fresh /dev tmpfs, never through a symlink. */
+static int bind_device(int dev_fd, const BindSpec *d) {
+        struct mount_attr attr = { .attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, .attr_clr = MOUNT_ATTR_NODEV };
+        _cleanup_close_ int tree = -EBADF, dir = -EBADF, target = -EBADF;
+        struct stat st;
+
+        tree = open_tree(AT_FDCWD, d->source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+        if (tree < 0)
+                return log_error_errno(errno, "Failed to open device %s: %m", d->source);
+        if (fstat(tree, &st) < 0)
+                return log_error_errno(errno, "Failed to stat device %s: %m", d->source);
+        if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode))
+                return log_error_errno(ENODEV, "%s is not a character or block device, refusing it.", d->source);
+
+        dir = fcntl(dev_fd, F_DUPFD_CLOEXEC, 3);
+        if (dir < 0)
+                return log_error_errno(errno, "Failed to duplicate /dev's fd: %m");
+        /* app_device_check() vouched for the path: below /dev, components
+         * of at most NAME_MAX bytes, no "." or "..". */
+        for (const char *p = d->target + strlen("/dev/"); target < 0;) {
+                size_t l = strcspn(p, "/");
+                char name[NAME_MAX + 1];
+                int fd;
+
+                if (l == 0 || l > NAME_MAX)
+                        return log_error_errno(EINVAL, "Invalid device path %s.", d->target);
+                memcpy(name, p, l);
+                name[l] = 0;
+                if (p[l] == 0) {
+                        target = mkfileat_nofollow(dir, name, 0666);
+                        if (target < 0)
+                                return log_error_errno(target, "Failed to create %s (it exists, or a symlink is on the way): %m",
+                                                       d->target);
+                        break;
+                }
+                fd = mkdirat_nofollow(dir, name, 0755);
+                if (fd < 0)
+                        return log_error_errno(fd, "Failed to create the directories of %s: %m", d->target);
+                safe_close(dir);
+                dir = fd;
+                p += l + 1;
+        }
+
+        if (mount_setattr(tree, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0)
+                return log_error_errno(errno, "Failed to set the flags of device %s: %m", d->source);
+        if (move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+                return log_error_errno(errno, "Failed to bind device %s on %s: %m", d->source, d->target);
+        return 0;
+}
+
+static int setup_devices(int root_fd, const AppArgs *a) {
+        _cleanup_close_ int dev_fd = -EBADF;
+
+        if (a->n_devices == 0)
+                return 0;
+        dev_fd = reopen_dir(root_fd, "dev");
+        if (dev_fd < 0)
+                return log_error_errno(dev_fd, "Failed to open the app's /dev: %m");
+        for (size_t i = 0; i < a->n_devices; i++) {
+                int r = bind_device(dev_fd, &a->devices[i]);
+                if (r < 0)
+                        return r;
+        }
         return 0;
 }
 
@@ -313,6 +400,79 @@ static int bind_volume(int root_fd, const BindSpec *b) {
         return 0;
 }
 
+/* An existing path inside the app's root, never created: openat2() with
+ * RESOLVE_IN_ROOT from the root's fd, so a symlink the image put anywhere
+ * on the way (the last component included), absolute or full of "..",
+ * resolves inside the root and never leads out of it; magic links
+ * (/proc/PID/root, /proc/PID/fd/N) are refused, and so is the root
+ * itself (-ELOOP). -ENOENT when it is not there. */
+static int open_existing_in_root(int root_fd, const char *path) {
+        struct open_how how = { .flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+        _cleanup_close_ int fd = -EBADF;
+        struct stat st, root_st;
+
+        fd = (int) syscall(SYS_openat2, root_fd, path, &how, sizeof(how));
+        if (fd < 0)
+                return -errno;
+        /* A symlink of the image may lead to the root itself ("/" as such
+         * is refused earlier): covering or stacking on the root we are
+         * about to pivot into is refused, never half done. */
+        if (fstat(fd, &st) < 0 || fstat(root_fd, &root_st) < 0)
+                return -errno;
+        if (st.st_dev == root_st.st_dev && st.st_ino == root_st.st_ino)
+                return -ELOOP;
+        return TAKE_FD(fd);
+}
+
+/* The app's own read-only paths (--readonly-path=, the CRI's
+ * readonly_paths): the tree found there cloned with everything below it
+ * (open_tree on the fd, no second lookup), made read-only recursively
+ * and moved back onto the same fd. Only read-only: nosuid and noexec
+ * would change what the app may run from, say, a read-only /usr. A path
+ * that does not exist is skipped, as runc does. */
+static int protect_path(int root_fd, const char *path) {
+        struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
+        _cleanup_close_ int fd = -EBADF, tree = -EBADF;
+
+        fd = open_existing_in_root(root_fd, path);
+        if (fd == -ENOENT)
+                return 0;
+        if (fd < 0)
+                return log_error_errno(fd, "Failed to open read-only path %s inside the app: %m", path);
+        tree = open_tree(fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
+        if (tree < 0)
+                return log_error_errno(errno, "Failed to clone %s: %m", path);
+        if (mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0)
+                return log_error_errno(errno, "Failed to make %s read-only: %m", path);
+        if (move_mount(tree, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+                return log_error_errno(errno, "Failed to mount %s read-only: %m", path);
+        return 0;
+}
+
+/* The app's own masked paths (--masked-path=, the CRI's masked_paths),
+ * as stage1 masks its own set in /proc: a directory covered with an empty
+ * read-only tmpfs, anything else with the host's /dev/null, mounted onto
+ * the fd found inside the root (never a path looked up again). A path
+ * that does not exist is skipped, as runc does. */
+static int mask_path(int root_fd, const char *path) {
+        _cleanup_close_ int fd = -EBADF;
+        char p[FD_PATH_MAX];
+        struct stat st;
+
+        fd = open_existing_in_root(root_fd, path);
+        if (fd == -ENOENT)
+                return 0;
+        if (fd < 0)
+                return log_error_errno(fd, "Failed to open masked path %s inside the app: %m", path);
+        if (fstat(fd, &st) < 0)
+                return log_error_errno(errno, "Failed to stat masked path %s: %m", path);
+        if (S_ISDIR(st.st_mode) ?
+            mount("tmpfs", fd_path(p, fd), "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0,mode=0555") < 0 :
+            mount("/dev/null", fd_path(p, fd), NULL, MS_BIND, NULL) < 0)
+                return log_error_errno(errno, "Failed to mask %s: %m", path);
+        return 0;
+}
+
 /* The pod's hosts, resolv.conf and hostname (written by stage0) bound
  * read-only over the app's own. The image's /etc is untrusted: a symlink
  * there is replaced by a file (it is the app's writable layer), never
@@ -423,6 +583,9 @@ static int setup_root(const AppArgs *a, const MachineRoot *machine) {
         r = setup_dev(root_fd);
         if (r < 0)
                 return r;
+        r = setup_devices(root_fd, a);
+        if (r < 0)
+                return r;
         r = setup_sys(root_fd);
         if (r < 0)
                 return r;
@@ -433,6 +596,19 @@ static int setup_root(const AppArgs *a, const MachineRoot *machine) {
         }
         for (size_t i = 0; i < a->n_binds; i++) {
                 r = bind_volume(root_fd, &a->binds[i]);
+                if (r < 0)
+                        return r;
+        }
+        /* After everything else is mounted, as runc does: a masked or
+         * read-only path applies to a volume, /proc or /dev too. Read-only
+         * first, so that a mask below a read-only path stays in place. */
+        FOREACH_STRV(path, a->readonly_paths) {
+                r = protect_path(root_fd, path);
+                if (r < 0)
+                        return r;
+        }
+        FOREACH_STRV(path, a->masked_paths) {
+                r = mask_path(root_fd, path);
                 if (r < 0)
                         return r;
         }
@@ -615,7 +791,7 @@ static int run(int argc, char *argv[]) {
                 return STAGE1_APP_EXIT_SETUP;
         }
 
-        if (pod_join(&pod, args.private_pid_ns) < 0)
+        if (pod_join(&pod, args.private_pid_ns, args.private_ipc_ns) < 0)
                 return STAGE1_APP_EXIT_SETUP;
         pid_ns_for_children_changed = true;
         pod_done(&pod);

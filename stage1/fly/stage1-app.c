@@ -213,10 +213,13 @@ int main(int argc, char *argv[]) {
                 return STAGE1_APP_EXIT_SETUP;
         if (r > 0)
                 return EXIT_SUCCESS;
-        /* Refused rather than ignored: fly apps share the host's PID
-         * namespace, and volumes are not bound in by this flavour yet. */
-        if (args.private_pid_ns || args.n_binds > 0) {
-                log_error("The fly stage1 supports neither --pid-namespace=app nor --bind=.");
+        /* Refused rather than ignored: fly apps share the host's PID and
+         * IPC namespaces and see the host's /dev, and volumes are not bound
+         * in by this flavour yet. */
+        if (args.private_pid_ns || args.private_ipc_ns || args.n_binds > 0 || args.n_devices > 0 || args.masked_paths ||
+            args.readonly_paths) {
+                log_error("The fly stage1 supports neither --pid-namespace=app, --ipc-namespace=app, --bind=, --device=, "
+                          "--masked-path= nor --readonly-path=.");
                 return STAGE1_APP_EXIT_SETUP;
         }
         if (leader_check(args.leader, args.scope) < 0)

@@ -183,8 +183,17 @@ static void app_help(void) {
                "                     Mount the app's root read-only\n"
                "     --pid-namespace=pod|app\n"
                "                     Join the pod's PID namespace (default) or make one\n"
+               "     --ipc-namespace=pod|app\n"
+               "                     Join the pod's IPC namespace (default) or make one\n"
                "     --bind=SOURCE:TARGET[:ro]\n"
                "                     Bind SOURCE to TARGET inside the app (repeatable)\n"
+               "     --masked-path=PATH, --readonly-path=PATH\n"
+               "                     Cover PATH inside the app with /dev/null or an empty\n"
+               "                     tmpfs, or make it read-only (repeatable; missing: skipped)\n"
+               "     --device=HOST:CONTAINER\n"
+               "                     Bind the host's device node HOST at CONTAINER in the\n"
+               "                     app's /dev (repeatable; the unit's device cgroup decides\n"
+               "                     what the app may do with it)\n"
                "     --tty           Make the app a pty of its own (stdio, controlling terminal)\n"
                "                     and send its master over stdin, a unix socket\n"
                "     --machine-root  Make the app's root what machinectl copy-to/copy-from see\n"
@@ -231,6 +240,29 @@ int bind_spec_parse(const char *s, BindSpec *ret, const char **ret_reason) {
         return 0;
 }
 
+int device_spec_parse(const char *s, BindSpec *ret, const char **ret_reason) {
+        _cleanup_free_ char *host = NULL;
+        const char *c;
+
+        *ret_reason = "expected HOST:CONTAINER";
+        if (!s || !(c = strchr(s, ':')))
+                return -EINVAL;
+        host = strndup(s, (size_t) (c - s));
+        if (!host)
+                return -ENOMEM;
+        /* The permissions are the device cgroup's (stage0's DeviceAllow=),
+         * not ours: any valid set stands in for them here. */
+        if (app_device_check(host, c + 1, "rwm", ret_reason) < 0)
+                return -EINVAL;
+        *ret = (BindSpec) { .source = TAKE_PTR(host), .target = strdup(c + 1) };
+        if (!ret->target) {
+                bind_spec_done(ret);
+                return -ENOMEM;
+        }
+        *ret_reason = NULL;
+        return 0;
+}
+
 void app_args_done(AppArgs *a) {
         strv_free(a->env);
         a->env = NULL;
@@ -240,6 +272,13 @@ void app_args_done(AppArgs *a) {
         for (size_t i = 0; i < a->n_binds; i++)
                 bind_spec_done(&a->binds[i]);
         a->n_binds = 0;
+        for (size_t i = 0; i < a->n_devices; i++)
+                bind_spec_done(&a->devices[i]);
+        a->n_devices = 0;
+        strv_free(a->masked_paths);
+        a->masked_paths = NULL;
+        strv_free(a->readonly_paths);
+        a->readonly_paths = NULL;
 }
 
 /* Long because it is one flat getopt switch, a case per option of the
@@ -249,7 +288,7 @@ int app_args_parse(int argc, char *argv[], AppArgs *ret) {
         enum {
                 ARG_LEADER = 0x100, ARG_SCOPE, ARG_ROOTFS, ARG_APP_ID, ARG_APP_NAME, ARG_WORKDIR, ARG_ENV,
                 ARG_READONLY_ROOTFS, ARG_PID_NAMESPACE, ARG_BIND, ARG_ETC_DIR, ARG_TTY, ARG_TTY_LOG, ARG_LOWER, ARG_UPPER, ARG_WORK,
-                ARG_MACHINE_ROOT,
+                ARG_MACHINE_ROOT, ARG_IPC_NAMESPACE, ARG_DEVICE, ARG_MASKED_PATH, ARG_READONLY_PATH,
         };
         static const struct option options[] = {
                 { "help",            no_argument,       NULL, 'h'                 },
@@ -262,6 +301,10 @@ int app_args_parse(int argc, char *argv[], AppArgs *ret) {
                 { "env",             required_argument, NULL, ARG_ENV             },
                 { "readonly-rootfs", no_argument,       NULL, ARG_READONLY_ROOTFS },
                 { "pid-namespace",   required_argument, NULL, ARG_PID_NAMESPACE   },
+                { "ipc-namespace",   required_argument, NULL, ARG_IPC_NAMESPACE   },
+                { "device",          required_argument, NULL, ARG_DEVICE          },
+                { "masked-path",     required_argument, NULL, ARG_MASKED_PATH     },
+                { "readonly-path",   required_argument, NULL, ARG_READONLY_PATH   },
                 { "bind",            required_argument, NULL, ARG_BIND            },
                 { "etc-dir",         required_argument, NULL, ARG_ETC_DIR         },
                 { "tty",             no_argument,       NULL, ARG_TTY             },
@@ -374,6 +417,14 @@ int app_args_parse(int argc, char *argv[], AppArgs *ret) {
                         else
                                 return log_error_errno(EINVAL, "Invalid --pid-namespace='%s' (pod or app).", optarg);
                         break;
+                case ARG_IPC_NAMESPACE:
+                        if (streq(optarg, "pod"))
+                                a.private_ipc_ns = false;
+                        else if (streq(optarg, "app"))
+                                a.private_ipc_ns = true;
+                        else
+                                return log_error_errno(EINVAL, "Invalid --ipc-namespace='%s' (pod or app).", optarg);
+                        break;
                 case ARG_BIND:
                         if (a.n_binds >= STAGE1_BINDS_MAX)
                                 return log_error_errno(E2BIG, "Too many --bind= (at most %d).", STAGE1_BINDS_MAX);
@@ -383,6 +434,29 @@ int app_args_parse(int argc, char *argv[], AppArgs *ret) {
                         if (r < 0)
                                 return log_error_errno(EINVAL, "Invalid --bind='%s': %s.", optarg, reason);
                         a.n_binds++;
+                        break;
+                case ARG_MASKED_PATH:
+                case ARG_READONLY_PATH: {
+                        char ***l = c == ARG_MASKED_PATH ? &a.masked_paths : &a.readonly_paths;
+                        const char *name = c == ARG_MASKED_PATH ? "--masked-path" : "--readonly-path";
+
+                        if (strv_length(*l) >= STAGE1_BINDS_MAX)
+                                return log_error_errno(E2BIG, "Too many %s= (at most %d).", name, STAGE1_BINDS_MAX);
+                        if (app_protected_path_check(optarg, &reason) < 0)
+                                return log_error_errno(EINVAL, "Invalid %s='%s': %s.", name, optarg, reason);
+                        if (strv_extend(l, optarg) < 0)
+                                return log_oom();
+                        break;
+                }
+                case ARG_DEVICE:
+                        if (a.n_devices >= STAGE1_BINDS_MAX)
+                                return log_error_errno(E2BIG, "Too many --device= (at most %d).", STAGE1_BINDS_MAX);
+                        r = device_spec_parse(optarg, &a.devices[a.n_devices], &reason);
+                        if (r == -ENOMEM)
+                                return log_oom();
+                        if (r < 0)
+                                return log_error_errno(EINVAL, "Invalid --device='%s': %s.", optarg, reason);
+                        a.n_devices++;
                         break;
                 case '?':
                         return -EINVAL;

@@ -70,6 +70,11 @@ typedef struct BindSpec {
 
 /* Parses one --bind= value; -EINVAL if malformed. */
 int bind_spec_parse(const char *s, BindSpec *ret, const char **ret_reason);
+
+/* Parses one --device=HOST:CONTAINER value (a host device node and where
+ * it goes in the app's /dev: app_device_check(), as peapodd checked it);
+ * -EINVAL if malformed. source is HOST, target CONTAINER. */
+int device_spec_parse(const char *s, BindSpec *ret, const char **ret_reason);
 void bind_spec_done(BindSpec *b);
 
 
@@ -88,8 +93,13 @@ typedef struct AppArgs {
         Stage1Security sec;     /* user, groups, caps, no_new_privs, seccomp */
         bool readonly_rootfs;
         bool private_pid_ns;  /* a PID namespace of its own instead of the pod's */
+        bool private_ipc_ns;  /* an IPC namespace of its own instead of the pod's */
         BindSpec binds[STAGE1_BINDS_MAX];
         size_t n_binds;
+        BindSpec devices[STAGE1_BINDS_MAX]; /* --device=: source the host's node, target below /dev */
+        size_t n_devices;
+        char **masked_paths;   /* owned; --masked-path=, inside the app's root */
+        char **readonly_paths; /* owned; --readonly-path= */
         const char *etc_dir; /* hosts, resolv.conf, hostname for the app's /etc; NULL = none */
         bool tty;            /* stdin is a pty made for the app: stdout, stderr, controlling terminal */
         bool machine_root;   /* the root machined's copy-to/copy-from see (default flavour) */

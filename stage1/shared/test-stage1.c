@@ -205,11 +205,11 @@ static void test_app_security_args(void) {
         ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--capabilities=CAP_CHOWN,kill", "--ambient-capabilities=yes",
                              "--no-new-privileges=yes", "--seccomp=mode=remove,@default,ptrace",
                              "--supplementary-groups=staff,50", "--readonly-rootfs", "--pid-namespace=app",
-                             "--bind=/host/d:/data:ro", "--bind=/v:/x", "--", "x"), &a) == 0 &&
+                             "--ipc-namespace=app", "--bind=/host/d:/data:ro", "--bind=/v:/x", "--", "x"), &a) == 0 &&
               a.sec.caps_set && a.sec.caps == ((UINT64_C(1) << 0) | (UINT64_C(1) << 5)) && a.sec.ambient_caps &&
               a.sec.no_new_privs && a.sec.seccomp.mode == SECCOMP_MODE_REMOVE &&
               strv_length(a.sec.seccomp.names) == 2 && strv_length(a.sec.supplementary_groups) == 2 &&
-              a.readonly_rootfs && a.private_pid_ns && a.n_binds == 2 && a.binds[0].read_only &&
+              a.readonly_rootfs && a.private_pid_ns && a.private_ipc_ns && a.n_binds == 2 && a.binds[0].read_only &&
               streq(a.binds[0].source, "/host/d") && streq(a.binds[0].target, "/data") && !a.binds[1].read_only);
         app_args_done(&a);
         /* An empty list is "no capabilities", not "unchanged". */
@@ -228,6 +228,7 @@ static void test_app_security_args(void) {
         ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--supplementary-groups=a,,b", "--", "x"), &a) < 0);
         ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--supplementary-groups=a:b", "--", "x"), &a) < 0);
         ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--pid-namespace=host", "--", "x"), &a) < 0);
+        ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--ipc-namespace=host", "--", "x"), &a) < 0);
         ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--bind=/a:/b/../c", "--", "x"), &a) < 0);
         ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--bind=/a:rel", "--", "x"), &a) < 0);
         ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--bind=/a:/b:rx", "--", "x"), &a) < 0);
@@ -240,6 +241,23 @@ static void test_app_security_args(void) {
         ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--bind=/a:/processes", "--", "x"), &a) == 0 && a.n_binds == 1);
         app_args_done(&a);
         ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--workdir=", "--", "x"), &a) < 0);
+        /* --device=HOST:CONTAINER, app_device_check() as peapodd. */
+        ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--device=/dev/zero:/dev/x/zero", "--device=/dev/null:/dev/n", "--", "x"),
+                              &a) == 0 && a.n_devices == 2 && streq(a.devices[0].source, "/dev/zero") &&
+                    streq(a.devices[0].target, "/dev/x/zero"));
+        app_args_done(&a);
+        ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--device=/dev/zero", "--", "x"), &a) < 0);
+        ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--device=/dev/zero:/etc/zero", "--", "x"), &a) < 0);
+        ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--device=/dev/zero:/dev/pts/0", "--", "x"), &a) < 0);
+        ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--device=/dev/zero:/dev/x:rw", "--", "x"), &a) < 0);
+        ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--device=/dev/zero:/dev/../x", "--", "x"), &a) < 0);
+        ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--masked-path=/proc/asound", "--masked-path=/x", "--readonly-path=/etc", "--",
+                                   "x"), &a) == 0 &&
+                    strv_length(a.masked_paths) == 2 && streq(a.readonly_paths[0], "/etc"));
+        app_args_done(&a);
+        ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--masked-path=/", "--", "x"), &a) < 0);
+        ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--masked-path=rel", "--", "x"), &a) < 0);
+        ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--readonly-path=/a/../b", "--", "x"), &a) < 0);
 }
 
 static void test_mount_target(void) {

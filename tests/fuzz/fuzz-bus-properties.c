@@ -23,8 +23,8 @@ static const char * const names[] = {
         "Exec", "Args", "Environment", "WorkingDirectory", "User", "Group", "Seccomp", "PIDNamespace",
         "SupplementaryGroups", "CapabilitiesRetain", "CapabilitiesRemove", "NoNewPrivileges", "ReadOnlyRootfs",
         "CPUQuotaPerSecUSec", "CPUShares", "MemoryMax", "TasksMax", "Mounts", "StopWhenAppsExit", "Networks",
-        "DNS", "DNSSearch", "Ports", "Hostname", "Stage1", "Volumes", "Username", "Password", "RegistryToken",
-        "IdentityToken",
+        "DNS", "DNSSearch", "Ports", "Hostname", "Stage1", "Volumes", "IPCNamespace", "Devices", "MaskedPaths",
+        "ReadOnlyPaths", "Username", "Password", "RegistryToken", "IdentityToken",
 };
 
 typedef struct Input {
@@ -55,7 +55,7 @@ static int append_value(sd_bus_message *m, Input *in) {
         uint64_t t = 0;
         int r;
 
-        switch (type % 9) {
+        switch (type % 10) {
         case 0:
                 return sd_bus_message_append(m, "v", "s", next_string(in, a));
         case 1:
@@ -137,6 +137,22 @@ static int append_value(sd_bus_message *m, Input *in) {
                 return r;
         case 7:
                 return sd_bus_message_append(m, "v", "i", (int32_t) next_byte(in));
+        case 8:
+                r = sd_bus_message_open_container(m, 'v', "a(sss)");
+                if (r >= 0)
+                        r = sd_bus_message_open_container(m, 'a', "(sss)");
+                n = next_byte(in);
+                for (unsigned i = 0; r >= 0 && i < n; i++) {
+                        next_string(in, a);
+                        next_string(in, b);
+                        next_string(in, c);
+                        r = sd_bus_message_append(m, "(sss)", a, b, c);
+                }
+                if (r >= 0)
+                        r = sd_bus_message_close_container(m);
+                if (r >= 0)
+                        r = sd_bus_message_close_container(m);
+                return r;
         default:
                 return sd_bus_message_append(m, "v", "as", 0);
         }
@@ -195,7 +211,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
                 if (bus_read_app_spec(m, &spec, &aa, &error) >= 0 &&
                     (strv_length(aa.exec) > APP_ARGV_MAX || strv_length(aa.args) > APP_ARGV_MAX ||
-                     strv_length(aa.env) > APP_ENV_MAX || aa.n_mounts > APP_MOUNTS_MAX))
+                     strv_length(aa.env) > APP_ENV_MAX || aa.n_mounts > APP_MOUNTS_MAX ||
+                     aa.n_devices > APP_DEVICES_MAX))
                         abort();
                 bus_app_args_done(&aa);
                 break;

@@ -4,6 +4,7 @@
  * specs. */
 #include <stdio.h>
 
+#include "app-device.h"
 #include "app-security.h"
 #include "capability-util.h"
 #include "fs-util.h"
@@ -253,7 +254,102 @@ static void test_volumes(void) {
         ASSERT_FALSE(mount_target_is_valid("/a\tb"));
 }
 
+static void test_devices(void) {
+        PeapodError err = {};
+        AppDevice d = {}, *l = NULL;
+        size_t n = 0;
+        json_object *j, *o;
+
+        printf("== devices\n");
+        ASSERT_OK(app_device_from_string("/dev/fuse", &d, &err));
+        ASSERT_STREQ(d.host, "/dev/fuse");
+        ASSERT_STREQ(d.container, "/dev/fuse");
+        ASSERT_STREQ(d.permissions, "rwm");
+        app_device_done(&d);
+        ASSERT_OK(app_device_from_string("/dev/zero:/dev/x/zero:r", &d, &err));
+        ASSERT_STREQ(d.container, "/dev/x/zero");
+        ASSERT_STREQ(d.permissions, "r");
+        app_device_done(&d);
+        /* The helper's own /dev/null cannot be replaced. */
+        ASSERT_ERR(app_device_from_string("/dev/null", &d, &err), EINVAL);
+        peapod_error_clear(&err);
+        ASSERT_ERR(app_device_from_string("/dev/zero:/etc/zero", &d, &err), EINVAL);
+        peapod_error_clear(&err);
+        ASSERT_ERR(app_device_from_string("/dev/zero:/dev/x:rwx", &d, &err), EINVAL);
+        peapod_error_clear(&err);
+        ASSERT_ERR(app_device_from_string("/dev/zero:/dev/x:r:w", &d, &err), EINVAL);
+        peapod_error_clear(&err);
+
+        /* stat(): a device, not a directory or a file. */
+        const AppDevice good[] = {
+                { .host = (char *) "/dev/null", .container = (char *) "/dev/a", .permissions = (char *) "r" },
+                { .host = (char *) "/dev/zero", .container = (char *) "/dev/b/c", .permissions = (char *) "rw" },
+        };
+        ASSERT_OK(app_devices_copy(good, 2, &l, &n, &err));
+        ASSERT_TRUE(n == 2);
+        ASSERT_STREQ(l[1].container, "/dev/b/c");
+        /* pod.json round trip. */
+        o = json_object_new_object();
+        json_object_object_add(o, "devices", app_devices_to_json(l, n));
+        app_devices_free(l, n);
+        ASSERT_OK(app_devices_from_json(o, &l, &n));
+        ASSERT_TRUE(n == 2);
+        ASSERT_STREQ(l[0].host, "/dev/null");
+        ASSERT_STREQ(l[1].permissions, "rw");
+        app_devices_free(l, n);
+        json_object_put(o);
+        /* Missing: none; malformed: refused. */
+        o = json_object_new_object();
+        ASSERT_OK(app_devices_from_json(o, &l, &n));
+        ASSERT_TRUE(n == 0 && !l);
+        j = json_object_new_array();
+        json_object_array_add(j, json_object_new_string("/dev/null"));
+        json_object_object_add(o, "devices", j);
+        ASSERT_ERR(app_devices_from_json(o, &l, &n), EBADMSG);
+        json_object_put(o);
+
+        const AppDevice dir[] = { { .host = (char *) "/tmp", .container = (char *) "/dev/t", .permissions = (char *) "r" } };
+        ASSERT_ERR(app_devices_copy(dir, 1, &l, &n, &err), EINVAL);
+        ASSERT_TRUE(strstr(err.message, "not a character or block device"));
+        peapod_error_clear(&err);
+        const AppDevice missing[] = { { .host = (char *) "/dev/no-such", .container = (char *) "/dev/t", .permissions = (char *) "r" } };
+        ASSERT_ERR(app_devices_copy(missing, 1, &l, &n, &err), EINVAL);
+        peapod_error_clear(&err);
+        const AppDevice twice[] = {
+                { .host = (char *) "/dev/null", .container = (char *) "/dev/a", .permissions = (char *) "r" },
+                { .host = (char *) "/dev/zero", .container = (char *) "/dev/a", .permissions = (char *) "r" },
+        };
+        ASSERT_ERR(app_devices_copy(twice, 2, &l, &n, &err), EINVAL);
+        peapod_error_clear(&err);
+        const AppDevice nested[] = {
+                { .host = (char *) "/dev/null", .container = (char *) "/dev/a/b", .permissions = (char *) "r" },
+                { .host = (char *) "/dev/zero", .container = (char *) "/dev/a", .permissions = (char *) "r" },
+        };
+        ASSERT_ERR(app_devices_copy(nested, 2, &l, &n, &err), EINVAL);
+        ASSERT_TRUE(strstr(err.message, "one below the other"));
+        peapod_error_clear(&err);
+        const AppDevice siblings[] = {
+                { .host = (char *) "/dev/null", .container = (char *) "/dev/ab", .permissions = (char *) "r" },
+                { .host = (char *) "/dev/zero", .container = (char *) "/dev/a", .permissions = (char *) "r" },
+        };
+        ASSERT_OK(app_devices_copy(siblings, 2, &l, &n, &err));
+        app_devices_free(l, n);
+}
+
+static void test_protected_paths(void) {
+        PeapodError err = {};
+
+        printf("== masked and read-only paths\n");
+        ASSERT_OK(app_protected_paths_validate(NULL, "masked", &err));
+        ASSERT_OK(app_protected_paths_validate(STRV_MAKE("/proc/asound", "/etc"), "masked", &err));
+        ASSERT_ERR(app_protected_paths_validate(STRV_MAKE("/etc", "/"), "read-only", &err), EINVAL);
+        ASSERT_TRUE(strstr(err.message, "read-only path '/'"));
+        peapod_error_clear(&err);
+}
+
 int main(void) {
+        test_protected_paths();
+        test_devices();
         test_capabilities();
         test_seccomp();
         test_limits();

@@ -217,7 +217,9 @@ TEST(run_isolation_options) {
                         "--user=app", "--group", "staff", "--supplementary-groups=7,wheel", "--caps-retain=chown,CAP_KILL",
                         "--no-new-privileges=false", "--seccomp=mode=remove,ptrace", "--readonly-rootfs",
                         "--pid-namespace=app", "--cpu=250m", "--cpu-shares", "512", "--memory=64M", "--tasks-max=10",
-                        "--mount=volume=data,target=/d", "--mount", "volume=t,target=/t", "--", "sh", "---",
+                        "--mount=volume=data,target=/d", "--mount", "volume=t,target=/t", "--ipc-namespace=app",
+                        "--device=/dev/fuse", "--device", "/dev/zero:/dev/x/zero:r", "--masked-path=/proc/asound",
+                        "--masked-path", "/x", "--readonly-path=/etc", "--", "sh", "---",
                         "busybox", "--caps-remove", "net_raw", "--readonly-rootfs=false", NULL));
         ASSERT_TRUE(a.n_volumes == 2 && a.volumes[1].kind == VOLUME_TMPFS && a.volumes[1].size == 1 << 20);
         ASSERT_STREQ(a.apps[0].user, "app");
@@ -231,6 +233,14 @@ TEST(run_isolation_options) {
         ASSERT_TRUE(a.apps[0].memory_max == 64 << 20 && a.apps[0].tasks_max == 10);
         ASSERT_TRUE(a.apps[0].n_mounts == 2);
         ASSERT_STREQ(a.apps[0].mounts[1].target, "/t");
+        ASSERT_STREQ(a.apps[0].ipc_namespace, "app");
+        ASSERT_TRUE(a.apps[0].n_devices == 2);
+        ASSERT_STREQ(a.apps[0].devices[0].container, "/dev/fuse");
+        ASSERT_STREQ(a.apps[0].devices[0].permissions, "rwm");
+        ASSERT_STREQ(a.apps[0].devices[1].container, "/dev/x/zero");
+        ASSERT_STREQ(a.apps[0].devices[1].permissions, "r");
+        ASSERT_TRUE(strv_length(a.apps[0].masked_paths) == 2 && strv_length(a.apps[0].readonly_paths) == 1);
+        ASSERT_STREQ(a.apps[0].readonly_paths[0], "/etc");
         ASSERT_TRUE(a.apps[1].no_new_privs == -1 && !a.apps[1].readonly_rootfs);
         ASSERT_TRUE(strv_length(a.apps[1].caps_remove) == 1 && !a.apps[1].caps_retain);
         run_args_done(&a);
@@ -246,6 +256,11 @@ TEST(run_isolation_options) {
         ASSERT_ERR(parse(&a, "busybox", "--seccomp=strict", NULL), EINVAL);
         ASSERT_ERR(parse(&a, "busybox", "--seccomp=mode=remove,nope_call", NULL), EINVAL);
         ASSERT_ERR(parse(&a, "busybox", "--pid-namespace=host", NULL), EINVAL);
+        ASSERT_ERR(parse(&a, "busybox", "--ipc-namespace=host", NULL), EINVAL);
+        ASSERT_ERR(parse(&a, "busybox", "--device=/dev/fuse:/etc/fuse", NULL), EINVAL);
+        ASSERT_ERR(parse(&a, "busybox", "--device=/dev/fuse:/dev/fuse:rwx", NULL), EINVAL);
+        ASSERT_ERR(parse(&a, "busybox", "--masked-path=/", NULL), EINVAL);
+        ASSERT_ERR(parse(&a, "busybox", "--readonly-path=etc", NULL), EINVAL);
         ASSERT_ERR(parse(&a, "busybox", "--no-new-privileges=maybe", NULL), EINVAL);
         ASSERT_ERR(parse(&a, "busybox", "--user=", NULL), EINVAL);
         ASSERT_ERR(parse(&a, "busybox", "--mount=volume=v,target=/a/../b", NULL), EINVAL);

@@ -40,14 +40,16 @@ TEST(spec_words) {
                        " \"apps\": [{\"image\": \"busybox\", \"app-name\": \"httpd\", \"exec\": [\"/bin/httpd\", \"-f\"],"
                        "             \"set-env\": {\"A\": \"1\"}, \"user\": \"nobody\", \"readonly-rootfs\": true,"
                        "             \"tasks-max\": 64, \"caps-retain\": [\"CHOWN\", \"KILL\"], \"mount\": [\"volume=data,target=/srv\"],"
-                       "             \"restart\": \"always\"},"
+                       "             \"restart\": \"always\", \"device\": [\"/dev/fuse:/dev/fuse:rw\"], \"ipc-namespace\": \"app\","
+                       "             \"masked-path\": [\"/a\", \"/b\"], \"readonly-path\": \"/c\"},"
                        "            {\"image\": \"localhost/x:1\", \"args\": [\"a b\", \"--\"]}]}",
                        &pod, &apps));
         assert_words(pod, "--name=web", "--net=default", "--port=8080:80", "--port=8443:443/tcp", "--volume=data,kind=empty",
                      "--dns=10.0.0.1", NULL);
         assert_words(apps, "busybox", "--app-name=httpd", "--set-env=A=1", "--user=nobody", "--readonly-rootfs=true",
                      "--tasks-max=64", "--caps-retain=CHOWN,KILL", "--mount=volume=data,target=/srv", "--restart=always",
-                     "--exec=/bin/httpd", "--", "-f", "---", "localhost/x:1", "--", "a b", "--", NULL);
+                     "--device=/dev/fuse:/dev/fuse:rw", "--ipc-namespace=app", "--masked-path=/a", "--masked-path=/b",
+                     "--readonly-path=/c", "--exec=/bin/httpd", "--", "-f", "---", "localhost/x:1", "--", "a b", "--", NULL);
         strv_free(pod);
         strv_free(apps);
 }

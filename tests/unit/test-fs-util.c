@@ -9,11 +9,71 @@
 #include "strv.h"
 #include "tests.h"
 
+/* app_device_check(): the one rule for peapodd, the CLI, the CRI and the
+ * stage1 helper. */
+static void test_app_device_check(void) {
+        const char *reason = NULL;
+
+        ASSERT_OK(app_device_check("/dev/zero", "/dev/xzero", "r", &reason));
+        ASSERT_TRUE(!reason);
+        ASSERT_OK(app_device_check("/dev/disk/by-id/x", "/dev/snd/controlC0", "mrw", NULL));
+        ASSERT_OK(app_device_check("/dev/nvidia0", "/dev/nvidia0", "rw", NULL));
+        ASSERT_OK(app_device_check("/dev/zero", "/dev/nullish", "w", NULL));
+        ASSERT_OK(app_device_check("/dev/zero", "/dev/ptsx", "m", NULL));
+        /* Host paths: absolute, no '..', ':' or trailing '/'. */
+        ASSERT_ERR(app_device_check("dev/zero", "/dev/x", "r", &reason), EINVAL);
+        ASSERT_TRUE(reason);
+        ASSERT_ERR(app_device_check("/dev/../etc", "/dev/x", "r", NULL), EINVAL);
+        ASSERT_ERR(app_device_check("/dev/a:b", "/dev/x", "r", NULL), EINVAL);
+        ASSERT_ERR(app_device_check("/dev/", "/dev/x", "r", NULL), EINVAL);
+        ASSERT_ERR(app_device_check(NULL, "/dev/x", "r", NULL), EINVAL);
+        /* Container paths: below /dev, not the helper's own entries. */
+        ASSERT_ERR(app_device_check("/dev/zero", "/etc/zero", "r", NULL), EINVAL);
+        ASSERT_ERR(app_device_check("/dev/zero", "/dev", "r", NULL), EINVAL);
+        ASSERT_ERR(app_device_check("/dev/zero", "/dev/", "r", NULL), EINVAL);
+        ASSERT_ERR(app_device_check("/dev/zero", "/devx/a", "r", NULL), EINVAL);
+        ASSERT_ERR(app_device_check("/dev/zero", "/dev/../etc/x", "r", NULL), EINVAL);
+        ASSERT_ERR(app_device_check("/dev/zero", "/dev/a//b", "r", NULL), EINVAL);
+        ASSERT_ERR(app_device_check("/dev/zero", "/dev/x/", "r", NULL), EINVAL);
+        ASSERT_ERR(app_device_check("/dev/zero", "/dev/pts/0", "r", NULL), EINVAL);
+        ASSERT_ERR(app_device_check("/dev/zero", "/dev/pts", "r", NULL), EINVAL);
+        ASSERT_ERR(app_device_check("/dev/zero", "/dev/shm/x", "r", NULL), EINVAL);
+        ASSERT_ERR(app_device_check("/dev/zero", "/dev/fd/3", "r", NULL), EINVAL);
+        ASSERT_ERR(app_device_check("/dev/zero", "/dev/null", "r", NULL), EINVAL);
+        ASSERT_ERR(app_device_check("/dev/zero", "/dev/stdout", "r", NULL), EINVAL);
+        ASSERT_ERR(app_device_check("/dev/zero", "/dev/a:b", "r", NULL), EINVAL);
+        /* Permissions: some of r, w, m, each once. */
+        ASSERT_ERR(app_device_check("/dev/zero", "/dev/x", "", NULL), EINVAL);
+        ASSERT_ERR(app_device_check("/dev/zero", "/dev/x", NULL, NULL), EINVAL);
+        ASSERT_ERR(app_device_check("/dev/zero", "/dev/x", "rx", NULL), EINVAL);
+        ASSERT_ERR(app_device_check("/dev/zero", "/dev/x", "rr", NULL), EINVAL);
+        ASSERT_ERR(app_device_check("/dev/zero", "/dev/x", "rwmr", NULL), EINVAL);
+}
+
+static void test_app_protected_path_check(void) {
+        const char *reason = NULL;
+
+        ASSERT_OK(app_protected_path_check("/proc/asound", &reason));
+        ASSERT_TRUE(!reason);
+        ASSERT_OK(app_protected_path_check("/etc/", NULL));
+        ASSERT_OK(app_protected_path_check("/a/..b", NULL));
+        ASSERT_ERR(app_protected_path_check("/", &reason), EINVAL);
+        ASSERT_TRUE(reason);
+        ASSERT_ERR(app_protected_path_check("etc", NULL), EINVAL);
+        ASSERT_ERR(app_protected_path_check("", NULL), EINVAL);
+        ASSERT_ERR(app_protected_path_check(NULL, NULL), EINVAL);
+        ASSERT_ERR(app_protected_path_check("/a/../b", NULL), EINVAL);
+        ASSERT_ERR(app_protected_path_check("/a/./b", NULL), EINVAL);
+        ASSERT_ERR(app_protected_path_check("/a//b", NULL), EINVAL);
+}
+
 int main(void) {
         char dir[] = "/tmp/test-fs-util-XXXXXX", path[256], *text = NULL;
         size_t n;
         struct stat st;
 
+        test_app_device_check();
+        test_app_protected_path_check();
         ASSERT_TRUE(mkdtemp(dir));
         snprintf(path, sizeof(path), "%s/a/b/c", dir);
         ASSERT_OK(mkdir_p(path, 0755));

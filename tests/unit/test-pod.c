@@ -147,6 +147,7 @@ TEST(pod_new_and_json_roundtrip) {
 }
 
 TEST(pod_isolation_and_volumes) {
+        AppDevice devices[] = { { .host = (char *) "/dev/null", .container = (char *) "/dev/x/null", .permissions = (char *) "rw" } };
         AppMount mounts[] = { { .volume = (char *) "data", .target = (char *) "/srv/data" } };
         Volume vols[] = {
                 { .name = (char *) "data", .kind = VOLUME_EMPTY },
@@ -158,7 +159,9 @@ TEST(pod_isolation_and_volumes) {
                   .caps_retain = STRV_MAKE("CAP_NET_BIND_SERVICE"), .allow_new_privs = true,
                   .seccomp = "mode=remove,@default,ptrace", .readonly_rootfs = true, .pid_namespace = "app",
                   .cpu_quota_usec = 500000, .cpu_shares = 2048, .memory_max = 64 << 20, .tasks_max = 32,
-                  .mounts = mounts, .n_mounts = 1, .stdin_open = true, .stdin_once = true, .tty = true },
+                  .mounts = mounts, .n_mounts = 1, .stdin_open = true, .stdin_once = true, .tty = true,
+                  .ipc_namespace = "app", .devices = devices, .n_devices = 1, .masked_paths = STRV_MAKE("/proc/asound"),
+                  .readonly_paths = STRV_MAKE("/etc", "/usr") },
                 { .image = "busybox", .group = "50" },
         };
         Pod *p = NULL, *q = NULL;
@@ -187,6 +190,12 @@ TEST(pod_isolation_and_volumes) {
         ASSERT_TRUE(q->apps[0].n_mounts == 1);
         ASSERT_STREQ(q->apps[0].mounts[0].target, "/srv/data");
         ASSERT_TRUE(strv_length(q->apps[0].supplementary_groups) == 2);
+        ASSERT_TRUE(q->apps[0].ipc_namespace == IPC_NAMESPACE_APP && q->apps[1].ipc_namespace == IPC_NAMESPACE_POD);
+        ASSERT_TRUE(q->apps[0].n_devices == 1 && q->apps[1].n_devices == 0);
+        ASSERT_STREQ(q->apps[0].devices[0].container, "/dev/x/null");
+        ASSERT_STREQ(q->apps[0].devices[0].permissions, "rw");
+        ASSERT_TRUE(strv_length(q->apps[0].masked_paths) == 1 && strv_length(q->apps[0].readonly_paths) == 2);
+        ASSERT_TRUE(!q->apps[1].masked_paths && !q->apps[1].readonly_paths);
         pod_free(q);
 
         /* A mount of a volume the pod lacks, and duplicate volumes. */
@@ -204,6 +213,8 @@ TEST(pod_isolation_and_volumes) {
 TEST(pod_new_rejects_bad_isolation) {
         AppMount escape[] = { { .volume = (char *) "v", .target = (char *) "/a/../../etc" } };
         AppMount twice[] = { { .volume = (char *) "v", .target = (char *) "/a" }, { .volume = (char *) "v", .target = (char *) "/a" } };
+        AppDevice dir[] = { { .host = (char *) "/tmp", .container = (char *) "/dev/t", .permissions = (char *) "r" } };
+        AppDevice outside[] = { { .host = (char *) "/dev/null", .container = (char *) "/etc/n", .permissions = (char *) "r" } };
         const AppSpec bad[] = {
                 { .image = "busybox", .caps_retain = STRV_MAKE("CAP_NOPE") },
                 { .image = "busybox", .caps_retain = STRV_MAKE("chown"), .caps_remove = STRV_MAKE("kill") },
@@ -219,6 +230,11 @@ TEST(pod_new_rejects_bad_isolation) {
                 { .image = "busybox", .mounts = escape, .n_mounts = 1 },
                 { .image = "busybox", .mounts = twice, .n_mounts = 2 },
                 { .image = "busybox", .stdin_once = true },
+                { .image = "busybox", .ipc_namespace = "host" },
+                { .image = "busybox", .devices = dir, .n_devices = 1 },
+                { .image = "busybox", .devices = outside, .n_devices = 1 },
+                { .image = "busybox", .masked_paths = STRV_MAKE("/") },
+                { .image = "busybox", .readonly_paths = STRV_MAKE("/a/../b") },
         };
         for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
                 PeapodError err = {};
