@@ -33,6 +33,24 @@ static int bus_read_app(sd_bus_message *m, Pod *p, App **ret, sd_bus_error *erro
         return 0;
 }
 
+/* The start of a Pod method that changes one app: the caller may manage
+ * pods (polkit), the pod is not being stopped, and the app named first in
+ * the message exists. 0 when polkit will dispatch the call again. */
+static int bus_app_call_begin(Daemon *d, Pod *p, sd_bus_message *m, App **ret, sd_bus_error *error) {
+        int r;
+
+        r = bus_verify_polkit(m, PEAPOD_ACTION_MANAGE_PODS, error);
+        if (r <= 0)
+                return r;
+        r = bus_check_pod_not_stopping(d, p, error);
+        if (r < 0)
+                return r;
+        r = bus_read_app(m, p, ret, error);
+        if (r < 0)
+                return r;
+        return 1;
+}
+
 int bus_pod_method_add_app(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         _cleanup_(bus_app_args_done) AppArgs storage = {};
         _cleanup_free_ char *name = NULL;
@@ -95,17 +113,9 @@ int bus_pod_method_start_app(sd_bus_message *m, void *userdata, sd_bus_error *er
         App *a;
         int r;
 
-        r = bus_verify_polkit(m, PEAPOD_ACTION_MANAGE_PODS, error);
-        if (r < 0)
-                return r;
-        if (r == 0)
-                return 1; /* dispatched again with polkit's answer */
-        r = bus_check_pod_not_stopping(d, p, error);
-        if (r < 0)
-                return r;
-        r = bus_read_app(m, p, &a, error);
-        if (r < 0)
-                return r;
+        r = bus_app_call_begin(d, p, m, &a, error);
+        if (r <= 0)
+                return r < 0 ? r : 1; /* 0: dispatched again with polkit's answer */
         r = bus_check_app_not_stopping(d, p, a, error);
         if (r < 0)
                 return r;
@@ -543,17 +553,9 @@ int bus_pod_method_stop_app(sd_bus_message *m, void *userdata, sd_bus_error *err
         App *a;
         int r;
 
-        r = bus_verify_polkit(m, PEAPOD_ACTION_MANAGE_PODS, error);
-        if (r < 0)
-                return r;
-        if (r == 0)
-                return 1; /* dispatched again with polkit's answer */
-        r = bus_check_pod_not_stopping(d, p, error);
-        if (r < 0)
-                return r;
-        r = bus_read_app(m, p, &a, error);
-        if (r < 0)
-                return r;
+        r = bus_app_call_begin(d, p, m, &a, error);
+        if (r <= 0)
+                return r < 0 ? r : 1; /* 0: dispatched again with polkit's answer */
         if (daemon_find_app_start(d, p->id, a->name))
                 return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE, "App %s of pod %s is starting", a->name, p->name);
         if (!daemon_find_app_stop(d, p, a) && (p->state != POD_RUNNING || a->state != APP_RUNNING))
@@ -605,17 +607,9 @@ int bus_pod_method_remove_app(sd_bus_message *m, void *userdata, sd_bus_error *e
         App *a;
         int r;
 
-        r = bus_verify_polkit(m, PEAPOD_ACTION_MANAGE_PODS, error);
-        if (r < 0)
-                return r;
-        if (r == 0)
-                return 1; /* dispatched again with polkit's answer */
-        r = bus_check_pod_not_stopping(d, p, error);
-        if (r < 0)
-                return r;
-        r = bus_read_app(m, p, &a, error);
-        if (r < 0)
-                return r;
+        r = bus_app_call_begin(d, p, m, &a, error);
+        if (r <= 0)
+                return r < 0 ? r : 1; /* 0: dispatched again with polkit's answer */
         r = sd_bus_message_read(m, "t", &flags);
         if (r < 0)
                 return r;
@@ -1059,17 +1053,9 @@ int bus_pod_method_set_app_resources(sd_bus_message *m, void *userdata, sd_bus_e
         App *a;
         int r;
 
-        r = bus_verify_polkit(m, PEAPOD_ACTION_MANAGE_PODS, error);
-        if (r < 0)
-                return r;
-        if (r == 0)
-                return 1; /* dispatched again with polkit's answer */
-        r = bus_check_pod_not_stopping(d, p, error);
-        if (r < 0)
-                return r;
-        r = bus_read_app(m, p, &a, error);
-        if (r < 0)
-                return r;
+        r = bus_app_call_begin(d, p, m, &a, error);
+        if (r <= 0)
+                return r < 0 ? r : 1; /* 0: dispatched again with polkit's answer */
         l = (AppLimits) { a->cpu_quota_usec, a->cpu_shares, a->memory_max, a->tasks_max };
         r = sd_bus_message_enter_container(m, 'a', "(sv)");
         if (r < 0)
