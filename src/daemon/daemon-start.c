@@ -123,6 +123,7 @@ static void start_end(PodStart *st, int r) {
         Pod *p = daemon_pod_by_id(d, st->pod_id);
         char pod_id[POD_ID_LEN + 1];
 
+        trace_point("start-end");
         start_unlink(st);
         memcpy(pod_id, st->pod_id, sizeof(pod_id));
         if (p && r < 0) {
@@ -167,6 +168,7 @@ static int on_app_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret
         int r;
 
         as->slot = sd_bus_slot_unref(as->slot);
+        trace_point("app-unit-reply");
         if (e) {
                 r = peapod_error_set(&st->err, -sd_bus_error_get_errno(e) ?: -EIO, "Failed to start unit %s: %s",
                                      as->unit, e->message ?: e->name);
@@ -254,6 +256,7 @@ static void on_scope_done(PodStart *st, const char *result) {
         Pod *p = daemon_pod_by_id(d, st->pod_id);
         int r;
 
+        trace_point("scope-job-done");
         if (!p)
                 return start_end(st, -ESRCH);
         if (!streq(result, "done"))
@@ -278,6 +281,7 @@ static int on_scope_reply(sd_bus_message *reply, void *userdata, sd_bus_error *r
         int r;
 
         st->slot = sd_bus_slot_unref(st->slot);
+        trace_point("scope-unit-reply");
         if (!p) {
                 start_end(st, -ESRCH);
                 return 0;
@@ -323,7 +327,8 @@ static void on_network_started(PodNetworkStart *ns, int r, const PeapodError *er
                 return start_end(st, pod_start_machine_error(p, r, NULL, &st->err));
         r = start_apps(st, p);
         if (r < 0)
-                start_end(st, r);
+                return start_end(st, r);
+        trace_point("units-sent");
 }
 
 static void on_init_ready(PodInitSpawn *is, int r, pid_t leader, const PeapodError *err, void *userdata) {
@@ -332,6 +337,7 @@ static void on_init_ready(PodInitSpawn *is, int r, pid_t leader, const PeapodErr
         Pod *p = daemon_pod_by_id(d, st->pod_id);
 
         st->init = pod_init_spawn_free(st->init);
+        trace_point("init-ready");
         if (r < 0) {
                 if (!peapod_error_is_set(&st->err))
                         st->err = *err;
@@ -374,6 +380,7 @@ int daemon_job_removed_start(Daemon *d, const char *job, const char *result) {
                         if (!streq_ptr(as->job, job))
                                 continue;
                         as->job = mfree(as->job);
+                        trace_point("app-job-done");
                         p = daemon_pod_by_id(d, st->pod_id);
                         if (!p) {
                                 start_end(st, -ESRCH);
@@ -400,6 +407,7 @@ int daemon_pod_start(Daemon *d, Pod *p, sd_bus_message *call, const AppStdin *in
         st = calloc(1, sizeof(PodStart));
         if (!st)
                 return -ENOMEM;
+        trace_point("start-begin");
         st->daemon = d;
         memcpy(st->pod_id, p->id, sizeof(st->pod_id));
         st->call = sd_bus_message_ref(call);
@@ -424,6 +432,7 @@ int daemon_pod_start(Daemon *d, Pod *p, sd_bus_message *call, const AppStdin *in
         d->starts[d->n_starts++] = st;
 
         r = pod_init_spawn_async(&d->runtime, d->event, p, on_init_ready, st, &st->init, &st->err);
+        trace_point("init-spawned");
         if (r >= 0)
                 r = sd_event_add_time_relative(d->event, &st->timeout, CLOCK_MONOTONIC, POD_START_TIMEOUT_USEC, 0,
                                                on_start_timeout, st);

@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <stdio.h>
 
+#include "crash-point.h"
 #include "daemon.h"
 #include "log.h"
 #include "name.h"
@@ -134,6 +135,7 @@ static void daemon_pod_check_apps_exited(Daemon *d, Pod *p) {
 static void daemon_pod_app_changed(Daemon *d, Pod *p) {
         int r;
 
+        trace_point("app-changed");
         r = pod_save_full(p, d->runtime.state_dir, WRITE_FILE_SYNC_DATA);
         if (r < 0)
                 log_warning_errno(r, "Failed to save pod %s: %m", p->name);
