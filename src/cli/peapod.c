@@ -8,6 +8,7 @@
 #include "crash-point.h"
 
 int cli_exit_status = -1;
+char **cli_argv = NULL;
 
 typedef struct Verb {
         const char *name;
@@ -368,6 +369,7 @@ int main(int argc, char *argv[]) {
 
         log_set_program("peapod");
         trace_point("cli-main");
+        cli_argv = argv;
         (void) setlocale(LC_ALL, "");
 
         /* '+': options end at the verb; what follows is the verb's. */
