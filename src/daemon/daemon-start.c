@@ -423,7 +423,19 @@ int daemon_pod_start(Daemon *d, Pod *p, sd_bus_message *call, const AppStdin *in
         }
         d->starts = l;
 
-        /* Mounts: quick, and undone by itself on failure. */
+        /* The init first: it gets ready in a process of its own while the
+         * loop records the start and makes the mounts, instead of after
+         * them. A crash before "preparing" is recorded leaves it in
+         * peapodd's cgroup, whose leftovers the next peapodd kills at
+         * start, as after any crash before its pid is recorded. */
+        r = pod_init_spawn_async(&d->runtime, d->event, p, on_init_ready, st, &st->init, err);
+        trace_point("init-spawned");
+        if (r < 0) {
+                pod_start_free(st);
+                return r;
+        }
+        /* Mounts: quick, and undone by itself on failure (the init goes
+         * with st: it dies with its launcher until it is ready). */
         r = pod_start_prepare(&d->runtime, p, err);
         if (r < 0) {
                 pod_start_free(st);
@@ -431,11 +443,8 @@ int daemon_pod_start(Daemon *d, Pod *p, sd_bus_message *call, const AppStdin *in
         }
         d->starts[d->n_starts++] = st;
 
-        r = pod_init_spawn_async(&d->runtime, d->event, p, on_init_ready, st, &st->init, &st->err);
-        trace_point("init-spawned");
-        if (r >= 0)
-                r = sd_event_add_time_relative(d->event, &st->timeout, CLOCK_MONOTONIC, POD_START_TIMEOUT_USEC, 0,
-                                               on_start_timeout, st);
+        r = sd_event_add_time_relative(d->event, &st->timeout, CLOCK_MONOTONIC, POD_START_TIMEOUT_USEC, 0,
+                                       on_start_timeout, st);
         if (r < 0)
                 /* Answered here, as every other failure of the start. */
                 start_end(st, r);

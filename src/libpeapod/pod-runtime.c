@@ -855,19 +855,16 @@ int pod_start_init_done(PodRuntime *rt, Pod *p, pid_t leader, PeapodError *err) 
         int r;
 
         p->leader = leader;
-        /* The leader is ours but not yet recorded: a crash here leaves it in
-         * peapodd's own cgroup, where the next peapodd finds it. */
+        /* The leader is ours but not recorded until the networks are up
+         * (pod_start_network_saved(), one write for both): a crash until
+         * then leaves it in peapodd's own cgroup, where the next peapodd
+         * finds and kills it whether it was recorded or not. */
         crash_point("start-init");
-        /* Not durable: the leader does not outlive a power loss, and the
-         * durable "preparing" before it is undone the same way. */
-        r = pod_save_full(p, rt->state_dir, WRITE_FILE_SYNC_DATA);
-        if (r >= 0) {
-                r = pod_stage1_shares_host(rt, p);
-                if (r > 0 && p->net.mode != POD_NETWORK_HOST)
-                        /* Its init never makes a network namespace to attach to. */
-                        r = peapod_error_set(err, -EINVAL, "Pod %s runs on stage1 %s, which needs --net=host", p->name,
-                                             pod_stage1(p));
-        }
+        r = pod_stage1_shares_host(rt, p);
+        if (r > 0 && p->net.mode != POD_NETWORK_HOST)
+                /* Its init never makes a network namespace to attach to. */
+                r = peapod_error_set(err, -EINVAL, "Pod %s runs on stage1 %s, which needs --net=host", p->name,
+                                     pod_stage1(p));
         if (r < 0)
                 pod_start_fail(rt, p);
         return r;
@@ -876,9 +873,9 @@ int pod_start_init_done(PodRuntime *rt, Pod *p, pid_t leader, PeapodError *err) 
 int pod_start_network_saved(PodRuntime *rt, Pod *p) {
         int r;
 
-        /* Not durable: the addresses are the pod's for this boot; what a
-         * DEL needs after a power loss is in the (durable) network
-         * records. */
+        /* The leader and the addresses. Not durable: both are the pod's for
+         * this boot; what a DEL needs after a power loss is in the
+         * (durable) network records. */
         r = pod_save_full(p, rt->state_dir, WRITE_FILE_SYNC_DATA);
         if (r < 0)
                 return r;

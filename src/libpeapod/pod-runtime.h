@@ -44,10 +44,10 @@ typedef struct AppStdin {
  * point is undone by pod_reconcile():
  *   pod_start_prepare()          -> preparing: mounts
  *   pod_init_spawn_async()       the stage1 init, then
- *   pod_start_init_done()        its leader recorded (1 if the stage1
- *                                shares the host's namespaces: no machine)
+ *   pod_start_init_done()        its leader kept (1 if the stage1 shares
+ *                                the host's namespaces: no machine)
  *   pod_network_start_async()    -> networks recorded, then
- *   pod_start_network_saved()
+ *   pod_start_network_saved()    the leader and the addresses saved
  *   pod_scope_message()          StartTransientUnit of the scope, its job
  *   pod_register_message()       RegisterMachineWithNetwork
  *   app_unit_message()           StartTransientUnit per app (in parallel),
