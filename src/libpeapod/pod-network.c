@@ -555,7 +555,7 @@ int pod_netns_path(const PodRuntime *rt, const Pod *p, char **ret) {
 }
 
 int pod_etc_dir(const PodRuntime *rt, const Pod *p, char **ret) {
-        return asprintf(ret, "%s/pods/%s/etc", rt->state_dir, p->id) < 0 ? -ENOMEM : 0;
+        return pod_run_dir(rt, p, "etc", ret);
 }
 
 static int network_record_dir(const PodRuntime *rt, const Pod *p, char **ret) {
@@ -737,10 +737,7 @@ static int write_etc_files(PodRuntime *rt, Pod *p) {
         const char *hostname = p->net.hostname ?: p->name;
         int r;
 
-        r = pod_etc_dir(rt, p, &dir);
-        if (r < 0)
-                return r;
-        r = mkdir_p(dir, 0755);
+        r = pod_run_dir_make(rt, p, "etc", &dir);
         if (r < 0)
                 return r;
         r = etc_hosts_text(p, hostname, &hosts);
