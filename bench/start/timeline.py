@@ -29,6 +29,25 @@ CALLS = {"Hello", "GetImage", "CreatePod", "StartPod", "GetPod", "Get", "GetAll"
          "GetNameOwner", "AddMatch"}
 
 
+PHASES = [
+    ("run: exec of the CLI to its main()", "run: spawned", "run: cli-main"),
+    ("run: connect, GetImage, CreatePod (its durable write), StartPod sent", "run: cli-main", "peapodd: start-begin"),
+    ("StartPod: init, preparing (durable), mounts, etc/, leader+addresses", "peapodd: start-begin", "peapodd: units-sent"),
+    ("StartPod: systemd: slice, scope, machine, app unit up to its exec", "peapodd: units-sent", "peapodd: app-job-done"),
+    ("StartPod: running (durable), reply", "peapodd: app-job-done", "peapodd: start-end"),
+    ("run: the reply to the CLI's exit", "peapodd: start-end", "run: exited"),
+    ("wait: exec to main()", "wait: spawned", "wait: cli-main"),
+    ("the app's run (from the reply), its end seen", "peapodd: start-end", "peapodd: app-changed"),
+    ("stop: the slice stopped by systemd", "peapodd: app-changed", "peapodd: stop-job-done"),
+    ("stop: ResetFailedUnit x3, exited (durable)", "peapodd: stop-job-done", "peapodd: stop-exited"),
+    ("wait: exited announced to the CLI's exit", "peapodd: stop-exited", "wait: exited"),
+    ("rm: exec to main()", "rm: spawned", "rm: cli-main"),
+    ("rm: main() to RemovePod", "rm: cli-main", "peapodd: remove-call"),
+    ("rm: RemovePod (files deleted)", "peapodd: remove-call", "peapodd: remove-end"),
+    ("rm: the reply to the CLI's exit", "peapodd: remove-end", "rm: exited"),
+]
+
+
 def mono_us():
     return time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
 
@@ -164,6 +183,18 @@ def main():
             step = f"{statistics.median(d):6.2f}" if d else ""
         print(f"  {m:7.2f}  {step:>6}  {len(ts):4d}  {key}")
         prev = ts
+    # The same as phases of the life: each the median over the rounds of
+    # the time between two events of the round.
+    print()
+    print("phases (median over the rounds of each round's own span, ms):")
+    total = []
+    for what, a, b in PHASES:
+        d = [table[b][n] - table[a][n] for n in range(len(rounds)) if n in table.get(a, {}) and n in table.get(b, {})]
+        if d:
+            print(f"  {statistics.median(d):7.2f}  {what}")
+    for n in range(len(rounds)):
+        total.append(table["rm: exited"][n])
+    print(f"  {statistics.median(total):7.2f}  the whole life")
     subprocess.run(["systemctl", "unset-environment", "PEAPOD_DEBUG_TIMING"], check=False)
     subprocess.run(["systemctl", "restart", "peapodd.service"], check=False)
 
