@@ -985,6 +985,7 @@ static void network_start_end(PodNetworkStart *ns, int r) {
         if (r >= 0 && ns->port_rules) {
                 /* Before any app runs: an app that retains NET_RAW must not
                  * speak for other pods or the gateway on the bridge. */
+                ns->p->net.unbound = false;
                 r = firewall_pod_ports_bind_async(ns->event, ns->p->id, ns->port_rules, on_ports_bound, ns, &ns->fw);
                 if (r >= 0)
                         return;
@@ -1287,7 +1288,8 @@ static void on_ports_unbound(FirewallOp *op, int r, const PeapodError *err, void
         if (r < 0) {
                 ns->err = *err;
                 ns->error = r;
-        }
+        } else
+                ns->p->net.unbound = true;
         network_del_next(ns);
 }
 
@@ -1297,7 +1299,7 @@ static int on_network_stop(sd_event_source *es, void *userdata) {
 
         ns->defer = sd_event_source_disable_unref(ns->defer);
         /* The binding goes before the DELs: its rules name the veths. */
-        if (ns->p->net.mode == POD_NETWORK_CNI) {
+        if (ns->p->net.mode == POD_NETWORK_CNI && !ns->p->net.unbound) {
                 r = firewall_pod_ports_unbind_async(ns->event, ns->p->id, on_ports_unbound, ns, &ns->fw);
                 if (r >= 0)
                         return 0;
