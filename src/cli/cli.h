@@ -358,6 +358,8 @@ int cli_run_follow(sd_bus *bus, const char *pod_id, CliRunIo *io);
 int verb_image(int argc, char *argv[]);
 int verb_pod(int argc, char *argv[]);
 int verb_app(int argc, char *argv[]);
+/* trust, image sign, login and logout are peapod-full's (cli-full.c);
+ * these are its, peapod's are stand-ins that exec it. */
 int verb_trust(int argc, char *argv[]);
 /* peapod image sign (cli-trust.c) */
 int verb_image_sign(int argc, char *argv[]);
@@ -365,6 +367,9 @@ int verb_enter(int argc, char *argv[]);
 int verb_gc(int argc, char *argv[]);
 int verb_login(int argc, char *argv[]);
 int verb_logout(int argc, char *argv[]);
+
+/* main()'s argv, for the stand-ins that exec peapod-full with it. */
+extern char **cli_argv;
 
 /* A verb that exits with another program's status (enter) sets it here;
  * -1 = the usual 0/1/2. */

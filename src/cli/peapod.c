@@ -5,8 +5,10 @@
 #include <stdlib.h>
 
 #include "cli.h"
+#include "crash-point.h"
 
 int cli_exit_status = -1;
+char **cli_argv = NULL;
 
 typedef struct Verb {
         const char *name;
@@ -384,6 +386,8 @@ int main(int argc, char *argv[]) {
         int c, r;
 
         log_set_program("peapod");
+        trace_point("cli-main");
+        cli_argv = argv;
         (void) setlocale(LC_ALL, "");
 
         /* '+': options end at the verb; what follows is the verb's. */
@@ -427,6 +431,7 @@ int main(int argc, char *argv[]) {
         c = optind;
         optind = 0;
         r = v->run(argc - c, argv + c);
+        trace_point("cli-verb-end");
         if (r < 0)
                 return cli_usage_failed ? 2 : EXIT_FAILURE;
         return cli_exit_status >= 0 ? cli_exit_status : EXIT_SUCCESS;

@@ -236,6 +236,7 @@ int bus_pod_start(Daemon *d, Pod *p, const AppStdin *in, sd_bus_message *m, sd_b
                 if (in->tty && (fstat(in->fd, &st) < 0 || !S_ISSOCK(st.st_mode)))
                         return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "The tty flag wants a socket");
         }
+        trace_point("start-call");
         /* Answered when the pod runs (or failed); the loop serves others
          * meanwhile (daemon-start.c). */
         r = daemon_pod_start(d, p, m, in, &perr);
@@ -276,6 +277,7 @@ int bus_pod_remove(Daemon *d, Pod *p, uint64_t flags, sd_bus_message *m, sd_bus_
                 return 1; /* dispatched again with polkit's answer */
         if (flags & ~PEAPOD_REMOVE_POD_FORCE)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown flags 0x%" PRIx64, flags);
+        trace_point("remove-call");
         if (daemon_pod_busy(d, p) && !daemon_pod_stopping(d, p))
                 return daemon_pod_enqueue(d, p, m, QUEUE_REMOVE, flags);
         if (p->state == POD_RUNNING || p->state == POD_PREPARING) {
@@ -298,6 +300,7 @@ int bus_pod_remove(Daemon *d, Pod *p, uint64_t flags, sd_bus_message *m, sd_bus_
 static void reply_when_deleted(Daemon *d, int r, void *userdata) {
         sd_bus_message *call = userdata;
 
+        trace_point("remove-end");
         /* Files left by a failed deletion belong to no pod any more, and
          * the next start of peapodd deletes them: the removal stands. */
         (void) sd_bus_reply_method_return(call, NULL);

@@ -124,6 +124,7 @@ static void start_end(PodStart *st, int r) {
         Pod *p = daemon_pod_by_id(d, st->pod_id);
         char pod_id[POD_ID_LEN + 1];
 
+        trace_point("start-end");
         start_unlink(st);
         memcpy(pod_id, st->pod_id, sizeof(pod_id));
         if (p && r < 0) {
@@ -177,6 +178,7 @@ static int on_app_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret
         int r;
 
         as->slot = sd_bus_slot_unref(as->slot);
+        trace_point("app-unit-reply");
         if (e) {
                 r = peapod_error_set(&st->err, -sd_bus_error_get_errno(e) ?: -EIO, "Failed to start unit %s: %s",
                                      as->unit, e->message ?: e->name);
@@ -264,6 +266,7 @@ static void on_scope_done(PodStart *st, const char *result) {
         Pod *p = daemon_pod_by_id(d, st->pod_id);
         int r;
 
+        trace_point("scope-job-done");
         if (!p)
                 return start_end(st, -ESRCH);
         if (!streq(result, "done"))
@@ -288,6 +291,7 @@ static int on_scope_reply(sd_bus_message *reply, void *userdata, sd_bus_error *r
         int r;
 
         st->slot = sd_bus_slot_unref(st->slot);
+        trace_point("scope-unit-reply");
         if (!p) {
                 start_end(st, -ESRCH);
                 return 0;
@@ -333,7 +337,8 @@ static void on_network_started(PodNetworkStart *ns, int r, const PeapodError *er
                 return start_end(st, pod_start_machine_error(p, r, NULL, &st->err));
         r = start_apps(st, p);
         if (r < 0)
-                start_end(st, r);
+                return start_end(st, r);
+        trace_point("units-sent");
 }
 
 static void on_init_ready(PodInitSpawn *is, int r, pid_t leader, const PeapodError *err, void *userdata) {
@@ -342,6 +347,7 @@ static void on_init_ready(PodInitSpawn *is, int r, pid_t leader, const PeapodErr
         Pod *p = daemon_pod_by_id(d, st->pod_id);
 
         st->init = pod_init_spawn_free(st->init);
+        trace_point("init-ready");
         if (r < 0) {
                 if (!peapod_error_is_set(&st->err))
                         st->err = *err;
@@ -384,6 +390,7 @@ int daemon_job_removed_start(Daemon *d, const char *job, const char *result) {
                         if (!streq_ptr(as->job, job))
                                 continue;
                         as->job = mfree(as->job);
+                        trace_point("app-job-done");
                         p = daemon_pod_by_id(d, st->pod_id);
                         if (!p) {
                                 start_end(st, -ESRCH);
@@ -410,6 +417,7 @@ int daemon_pod_start(Daemon *d, Pod *p, sd_bus_message *call, const AppStdin *in
         st = calloc(1, sizeof(PodStart));
         if (!st)
                 return -ENOMEM;
+        trace_point("start-begin");
         st->daemon = d;
         memcpy(st->pod_id, p->id, sizeof(st->pod_id));
         st->call = sd_bus_message_ref(call);
@@ -425,7 +433,19 @@ int daemon_pod_start(Daemon *d, Pod *p, sd_bus_message *call, const AppStdin *in
         }
         d->starts = l;
 
-        /* Mounts: quick, and undone by itself on failure. */
+        /* The init first: it gets ready in a process of its own while the
+         * loop records the start and makes the mounts, instead of after
+         * them. A crash before "preparing" is recorded leaves it in
+         * peapodd's cgroup, whose leftovers the next peapodd kills at
+         * start, as after any crash before its pid is recorded. */
+        r = pod_init_spawn_async(&d->runtime, d->event, p, on_init_ready, st, &st->init, err);
+        trace_point("init-spawned");
+        if (r < 0) {
+                pod_start_free(st);
+                return r;
+        }
+        /* Mounts: quick, and undone by itself on failure (the init goes
+         * with st: it dies with its launcher until it is ready). */
         r = pod_start_prepare(&d->runtime, p, err);
         if (r < 0) {
                 pod_start_free(st);
@@ -433,10 +453,8 @@ int daemon_pod_start(Daemon *d, Pod *p, sd_bus_message *call, const AppStdin *in
         }
         d->starts[d->n_starts++] = st;
 
-        r = pod_init_spawn_async(&d->runtime, d->event, p, on_init_ready, st, &st->init, &st->err);
-        if (r >= 0)
-                r = sd_event_add_time_relative(d->event, &st->timeout, CLOCK_MONOTONIC, POD_START_TIMEOUT_USEC, 0,
-                                               on_start_timeout, st);
+        r = sd_event_add_time_relative(d->event, &st->timeout, CLOCK_MONOTONIC, POD_START_TIMEOUT_USEC, 0,
+                                       on_start_timeout, st);
         if (r < 0)
                 /* Answered here, as every other failure of the start. */
                 start_end(st, r);

@@ -6,6 +6,7 @@
  * pod waits for it and is answered when it ends. */
 #include <stdio.h>
 
+#include "crash-point.h"
 #include "daemon.h"
 #include "log.h"
 #include "pod-network.h"
@@ -438,6 +439,7 @@ static void stop_finish(PodStop *s) {
                 char pod_id[POD_ID_LEN + 1];
 
                 memcpy(pod_id, s->pod_id, sizeof(pod_id));
+                trace_point("stop-end");
                 pod_stop_free(s);
                 daemon_pod_queue_run(d, pod_id);
         }
@@ -448,6 +450,7 @@ static void on_stop_job_done(const sd_bus_error *error, const char *result, void
         Pod *p = daemon_pod_by_id(s->daemon, s->pod_id);
 
         s->job = NULL; /* freed by its caller */
+        trace_point("stop-job-done");
         /* Nothing loaded is nothing to stop. */
         s->slice_stopped = streq_ptr(result, "done") ||
                            (error && sd_bus_error_has_name(error, "org.freedesktop.systemd1.NoSuchUnit"));
@@ -487,6 +490,7 @@ int daemon_pod_stop(Daemon *d, Pod *p, sd_bus_message *call, bool remove, uint64
                 }
                 return 0;
         }
+        trace_point("stop-begin");
         r = stop_add_waiter(s, call, remove, flags);
         if (r >= 0)
                 r = daemon_stop_unit_job(d, s->slice, POD_STOP_JOB_TIMEOUT_USEC, on_stop_job_done, s, &s->job);

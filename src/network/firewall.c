@@ -133,6 +133,7 @@ typedef enum FirewallStep {
         GUARD_CHECK_JUMP,  /* iptables -C BASE -j chain */
         GUARD_INSERT_JUMP, /* iptables-restore -I BASE 1 -j chain */
         UNBIND_LIST,       /* ebtables -L chain: is there one? */
+        UNBIND_RESTORE,    /* ebtables-restore: both jumps and the chain at once */
         UNBIND_DELETE_JUMP,
         UNBIND_FLUSH,
         UNBIND_DELETE,
@@ -288,6 +289,21 @@ static void op_step_ports(FirewallOp *op, int st) {
                 if (st > 0)
                         return op_end(op, peapod_error_set(&op->err, -EIO, "ebtables -L %s failed (exit status %d): %.200s",
                                                            op->chain, st, op->errbuf));
+                /* All in one run of the tool, which is what costs: a
+                 * transaction, so that a jump an operator deleted fails it
+                 * whole, and then each goes on its own below. */
+                {
+                        _cleanup_free_ char *script = NULL;
+
+                        if (asprintf(&script, "*filter\n-D INPUT -j %1$s\n-D FORWARD -j %1$s\n-F %1$s\n-X %1$s\nCOMMIT\n",
+                                     op->chain) < 0)
+                                return op_end(op, -ENOMEM);
+                        op->step = UNBIND_RESTORE;
+                        return op_exec(op, STRV_MAKE("ebtables-restore", "--noflush"), script);
+                }
+        case UNBIND_RESTORE:
+                if (st == 0)
+                        return op->bind ? op_restore_ebtables(op) : op_end(op, 0);
                 /* Each jump on its own: one an operator deleted must not keep
                  * the others and the chain. */
                 op->base = 0;
@@ -338,6 +354,7 @@ static void op_step(FirewallOp *op) {
         case GUARD_INSERT_JUMP:
                 return op_step_guard(op, op->status);
         case UNBIND_LIST:
+        case UNBIND_RESTORE:
         case UNBIND_DELETE_JUMP:
         case UNBIND_FLUSH:
         case UNBIND_DELETE:

@@ -320,6 +320,15 @@ int pod_app_remove(PodRuntime *rt, Pod *p, App *a, bool force) {
         r = rm_rf(dir);
         if (r < 0)
                 return r;
+        {
+                _cleanup_free_ char *sub = NULL, *run = NULL;
+
+                if (asprintf(&sub, "apps/%s", a->name) < 0 || pod_run_dir(rt, p, sub, &run) < 0)
+                        return -ENOMEM;
+                r = rm_rf(run);
+                if (r < 0)
+                        return r;
+        }
 
         pod_drop_app_volumes(rt, p, a->id);
         app_done(a);

@@ -590,7 +590,7 @@ int pod_netns_path(const PodRuntime *rt, const Pod *p, char **ret) {
 }
 
 int pod_etc_dir(const PodRuntime *rt, const Pod *p, char **ret) {
-        return asprintf(ret, "%s/pods/%s/etc", rt->state_dir, p->id) < 0 ? -ENOMEM : 0;
+        return pod_run_dir(rt, p, "etc", ret);
 }
 
 static int network_record_dir(const PodRuntime *rt, const Pod *p, char **ret) {
@@ -780,10 +780,7 @@ static int write_etc_files(PodRuntime *rt, Pod *p) {
         const char *hostname = p->net.hostname ?: p->name;
         int r;
 
-        r = pod_etc_dir(rt, p, &dir);
-        if (r < 0)
-                return r;
-        r = mkdir_p(dir, 0755);
+        r = pod_run_dir_make(rt, p, "etc", &dir);
         if (r < 0)
                 return r;
         r = etc_hosts_text(p, hostname, &hosts);
@@ -1032,6 +1029,7 @@ static void network_start_end(PodNetworkStart *ns, int r) {
         if (r >= 0 && ns->port_rules) {
                 /* Before any app runs: an app that retains NET_RAW must not
                  * speak for other pods or the gateway on the bridge. */
+                ns->p->net.unbound = false;
                 r = firewall_pod_ports_bind_async(ns->event, ns->p->id, ns->port_rules, on_ports_bound, ns, &ns->fw);
                 if (r >= 0)
                         return;
@@ -1338,7 +1336,8 @@ static void on_ports_unbound(FirewallOp *op, int r, const PeapodError *err, void
         if (r < 0) {
                 ns->err = *err;
                 ns->error = r;
-        }
+        } else
+                ns->p->net.unbound = true;
         ns->fw = firewall_op_free(ns->fw);
         network_del_next(ns);
 }
@@ -1349,7 +1348,7 @@ static int on_network_stop(sd_event_source *es, void *userdata) {
 
         ns->defer = sd_event_source_disable_unref(ns->defer);
         /* The binding goes before the DELs: its rules name the veths. */
-        if (ns->p->net.mode == POD_NETWORK_CNI) {
+        if (ns->p->net.mode == POD_NETWORK_CNI && !ns->p->net.unbound) {
                 r = firewall_pod_ports_unbind_async(ns->event, ns->p->id, on_ports_unbound, ns, &ns->fw);
                 if (r >= 0)
                         return 0;

@@ -35,6 +35,41 @@ int app_dir(PodRuntime *rt, const Pod *p, const App *a, const char *sub, char **
                        : 0;
 }
 
+int pod_run_dir(const PodRuntime *rt, const Pod *p, const char *sub, char **ret) {
+        return asprintf(ret, "%s/pods/%s%s%s", rt->run_dir ?: PEAPOD_RUNTIME_DIR, p->id, sub ? "/" : "", strempty(sub)) < 0
+                       ? -ENOMEM
+                       : 0;
+}
+
+/* <run_dir>/pods/<id>/apps/<app>, made. */
+static int app_run_dir(PodRuntime *rt, const Pod *p, const App *a, char **ret) {
+        _cleanup_free_ char *sub = NULL;
+
+        if (asprintf(&sub, "apps/%s", a->name) < 0)
+                return -ENOMEM;
+        return pod_run_dir_make(rt, p, sub, ret);
+}
+
+int pod_run_dir_make(const PodRuntime *rt, const Pod *p, const char *sub, char **ret) {
+        _cleanup_free_ char *top = NULL, *dir = NULL;
+        int r;
+
+        /* The pod's directory first, 0700: mkdir_p() gives a new parent the
+         * mode of the leaf, and a leaf (etc/) may be readable. */
+        r = pod_run_dir(rt, p, NULL, &top);
+        if (r >= 0)
+                r = mkdir_p(top, 0700);
+        if (r >= 0 && sub) {
+                r = pod_run_dir(rt, p, sub, &dir);
+                if (r >= 0)
+                        r = mkdir_p(dir, 0755);
+        }
+        if (r < 0)
+                return r;
+        *ret = sub ? TAKE_PTR(dir) : TAKE_PTR(top);
+        return 0;
+}
+
 /* The app's overlay is mounted by the stage1 helper, in the app's own mount
  * namespace (contract 3): mounted here, in the host's, each app root was a
  * mount unit of PID 1, and PID 1 and the executor of every unit with a
@@ -144,13 +179,13 @@ int pod_init_spawn_async(PodRuntime *rt, sd_event *e, const Pod *p, pod_init_cal
         is->ready_fd = -EBADF;
         is->callback = callback;
         is->userdata = userdata;
-        if (asprintf(&is->init, "%s/%s/peapod-stage1-init", rt->stage1_dir, pod_stage1(p)) < 0 ||
-            asprintf(&root, "%s/pods/%s/root", rt->state_dir, p->id) < 0 ||
-            asprintf(&root_arg, "--root=%s", root) < 0 || asprintf(&host_arg, "--hostname=%s", p->net.hostname ?: p->name) < 0)
+        if (asprintf(&is->init, "%s/%s/peapod-stage1-init", rt->stage1_dir, pod_stage1(p)) < 0)
                 return -ENOMEM;
-        r = mkdir_p(root, 0755);
+        r = pod_run_dir_make(rt, p, "root", &root);
         if (r < 0)
-                return peapod_error_set(err, r, "Failed to create %s: %s", root, strerror(-r));
+                return peapod_error_set(err, r, "Failed to create the pod's root directory: %s", strerror(-r));
+        if (asprintf(&root_arg, "--root=%s", root) < 0 || asprintf(&host_arg, "--hostname=%s", p->net.hostname ?: p->name) < 0)
+                return -ENOMEM;
         if (pipe2(pfd, O_CLOEXEC | O_NONBLOCK) < 0)
                 return -errno;
         is->ready_fd = pfd[0];
@@ -582,7 +617,7 @@ static int app_append_stdin(sd_bus_message *m, const AppStdin *in) {
 int app_unit_message(PodRuntime *rt, sd_bus *bus, const Pod *p, const App *a, const char *slice, const char *scope,
                      const AppStdin *in, sd_bus_message **ret, PeapodError *err) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-        _cleanup_free_ char *unit = NULL, *helper = NULL, *rootfs = NULL, *desc = NULL, *args_file = NULL;
+        _cleanup_free_ char *unit = NULL, *helper = NULL, *rootfs = NULL, *desc = NULL, *run = NULL, *args_file = NULL;
         _cleanup_strv_free_ char **argv = NULL;
         _cleanup_close_ int attach_fd = -EBADF;
         AppStdin attach_in;
@@ -604,7 +639,8 @@ int app_unit_message(PodRuntime *rt, sd_bus *bus, const Pod *p, const App *a, co
                 in = &attach_in;
         }
         if (asprintf(&helper, "%s/%s/peapod-stage1-app", rt->stage1_dir, pod_stage1(p)) < 0 ||
-            app_dir(rt, p, a, "rootfs", &rootfs) < 0 || app_dir(rt, p, a, "stage1-args", &args_file) < 0 ||
+            app_dir(rt, p, a, "rootfs", &rootfs) < 0 || app_run_dir(rt, p, a, &run) < 0 ||
+            asprintf(&args_file, "%s/stage1-args", run) < 0 ||
             asprintf(&desc, "App %s of pod %s", a->name, p->name) < 0)
                 return -ENOMEM;
 
@@ -931,19 +967,16 @@ int pod_start_init_done(PodRuntime *rt, Pod *p, pid_t leader, PeapodError *err) 
         int r;
 
         p->leader = leader;
-        /* The leader is ours but not yet recorded: a crash here leaves it in
-         * peapodd's own cgroup, where the next peapodd finds it. */
+        /* The leader is ours but not recorded until the networks are up
+         * (pod_start_network_saved(), one write for both): a crash until
+         * then leaves it in peapodd's own cgroup, where the next peapodd
+         * finds and kills it whether it was recorded or not. */
         crash_point("start-init");
-        /* Not durable: the leader does not outlive a power loss, and the
-         * durable "preparing" before it is undone the same way. */
-        r = pod_save_full(p, rt->state_dir, WRITE_FILE_SYNC_DATA);
-        if (r >= 0) {
-                r = pod_stage1_shares_host(rt, p);
-                if (r > 0 && p->net.mode != POD_NETWORK_HOST)
-                        /* Its init never makes a network namespace to attach to. */
-                        r = peapod_error_set(err, -EINVAL, "Pod %s runs on stage1 %s, which needs --net=host", p->name,
-                                             pod_stage1(p));
-        }
+        r = pod_stage1_shares_host(rt, p);
+        if (r > 0 && p->net.mode != POD_NETWORK_HOST)
+                /* Its init never makes a network namespace to attach to. */
+                r = peapod_error_set(err, -EINVAL, "Pod %s runs on stage1 %s, which needs --net=host", p->name,
+                                     pod_stage1(p));
         if (r < 0)
                 pod_start_fail(rt, p);
         return r;
@@ -952,9 +985,9 @@ int pod_start_init_done(PodRuntime *rt, Pod *p, pid_t leader, PeapodError *err) 
 int pod_start_network_saved(PodRuntime *rt, Pod *p) {
         int r;
 
-        /* Not durable: the addresses are the pod's for this boot; what a
-         * DEL needs after a power loss is in the (durable) network
-         * records. */
+        /* The leader and the addresses. Not durable: both are the pod's for
+         * this boot; what a DEL needs after a power loss is in the
+         * (durable) network records. */
         r = pod_save_full(p, rt->state_dir, WRITE_FILE_SYNC_DATA);
         if (r < 0)
                 return r;
@@ -980,7 +1013,7 @@ int pod_register_message(PodRuntime *rt, sd_bus *bus, const Pod *p, const int *i
                          sd_bus_message **ret) {
         _cleanup_free_ char *root = NULL;
 
-        if (asprintf(&root, "%s/pods/%s/root", rt->state_dir, p->id) < 0)
+        if (pod_run_dir(rt, p, "root", &root) < 0)
                 return -ENOMEM;
         return machine_register_message(bus, p->name, p->id, p->leader, root, ifindices, n_ifindices, ret);
 }
@@ -1363,7 +1396,7 @@ int pod_remove(PodRuntime *rt, Pod *p) {
 }
 
 int pod_remove_detach(PodRuntime *rt, Pod *p, char **ret_gone) {
-        _cleanup_free_ char *dir = NULL, *gone = NULL;
+        _cleanup_free_ char *dir = NULL, *gone = NULL, *run = NULL;
         int r;
 
         if (p->state == POD_RUNNING || p->state == POD_PREPARING)
@@ -1376,6 +1409,15 @@ int pod_remove_detach(PodRuntime *rt, Pod *p, char **ret_gone) {
         for (size_t i = 0; i < p->n_apps; i++)
                 app_umount_rootfs(rt, p, &p->apps[i]);
         pod_volumes_teardown(rt, p);
+        /* Before the pod is gone: a crash after this leaves a pod whose
+         * next start writes it all anew, never a runtime directory that no
+         * pod owns. (A tmpfs: deleting it costs nothing.) */
+        r = pod_run_dir(rt, p, NULL, &run);
+        if (r < 0)
+                return r;
+        r = rm_rf(run);
+        if (r < 0)
+                return r;
         crash_point("remove-unmounted");
         r = pod_dir(rt->state_dir, p->id, &dir);
         if (r < 0)

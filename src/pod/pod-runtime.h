@@ -57,10 +57,10 @@ typedef struct AppStdin {
  * point is undone by pod_reconcile():
  *   pod_start_prepare()          -> preparing: mounts
  *   pod_init_spawn_async()       the stage1 init, then
- *   pod_start_init_done()        its leader recorded (1 if the stage1
- *                                shares the host's namespaces: no machine)
+ *   pod_start_init_done()        its leader kept (1 if the stage1 shares
+ *                                the host's namespaces: no machine)
  *   pod_network_start_async()    -> networks recorded, then
- *   pod_start_network_saved()
+ *   pod_start_network_saved()    the leader and the addresses saved
  *   pod_scope_message()          StartTransientUnit of the scope, its job
  *   pod_register_message()       RegisterMachineWithNetwork
  *   app_unit_message()           StartTransientUnit per app (in parallel),
@@ -158,6 +158,14 @@ int app_check_stage1(PodRuntime *rt, const Pod *p, const App *a, PeapodError *er
 int pod_volume_setup(PodRuntime *rt, const Pod *p, const Volume *v, PeapodError *err);
 void pod_volume_teardown(PodRuntime *rt, const Pod *p, const Volume *v);
 int app_dir(PodRuntime *rt, const Pod *p, const App *a, const char *sub, char **ret);
+/* The pod's files that are written anew at every start and live no longer
+ * than its units (the pod's root mount point, etc/, the apps' stage1-args):
+ * <run_dir>/pods/<id>[/SUB], on a tmpfs, where making and deleting them
+ * costs nothing of the disk; a power loss takes them with the units. Made
+ * by pod_run_dir_make(), root's alone (stage1-args holds the apps'
+ * environment); removed with the pod (pod_remove_detach()). */
+int pod_run_dir(const PodRuntime *rt, const Pod *p, const char *sub, char **ret);
+int pod_run_dir_make(const PodRuntime *rt, const Pod *p, const char *sub, char **ret);
 /* Checks the app's overlay paths and makes its directories; the stage1
  * helper mounts the overlay in the app's mount namespace. */
 int app_prepare_rootfs(PodRuntime *rt, const Pod *p, const App *a);

@@ -37,10 +37,12 @@ for p in /proc/[0-9]*; do
         [ "$(readlink "$p/ns/net" 2>/dev/null)" != "$netns" ] || fail "process ${p#/proc/} left in the pod's netns"
 done
 [ -d /var/lib/peapod/pods/"$id" ] || fail "stopped pod lost its directory"
+ls /run/peapod/pods/"$id"/apps/*/stage1-args >/dev/null || fail "no stage1-args in the pod's runtime directory"
 
 must_fail $PEAPOD stop "$PFX-clean" >/dev/null
 $PEAPOD rm "$PFX-clean"
 [ ! -e /var/lib/peapod/pods/"$id" ] || fail "pod directory left after rm"
+[ ! -e /run/peapod/pods/"$id" ] || fail "runtime directory left after rm"
 must_fail $PEAPOD status "$PFX-clean" >/dev/null
 
 # rm of a running pod is refused unless forced, and then cleans up too.
@@ -51,5 +53,6 @@ assert_contains "$err" "running" "rm of a running pod explains why"
 assert_eq running "$(pod_state "$PFX-force")" "refused rm changed nothing"
 $PEAPOD rm --force "$PFX-force"
 [ ! -e /var/lib/peapod/pods/"$id" ] || fail "forced rm left the directory"
+[ ! -e /run/peapod/pods/"$id" ] || fail "forced rm left the runtime directory"
 units=$(systemctl list-units --all --no-legend --plain "*$PFX*" || true)
 [ -z "$units" ] || fail "units left after rm --force: $units"
