@@ -10,7 +10,7 @@ cleanup() { [ -z "$ENTER" ] || kill "$ENTER" 2>/dev/null || true; cleanup_pods; 
 trap cleanup EXIT
 
 hostile_image "$PFX-peek" peek
-$PEAPOD run -d --name "$PFX-x" "localhost/$PFX-peek:latest" --app-name=app --set-env=APPVAR=app-value -- sleep 300 >/dev/null
+$PEAPOD run -d --name "$PFX-x" "localhost/$PFX-peek:latest" --app-name=app --set-env=APPVAR=app-value -- /bin/busybox sleep 300 >/dev/null
 wait_for 10 sh -c "[ \"\$($PEAPOD app status --format=json $PFX-x app | jq .pid)\" -gt 0 ]" || fail "app has no pid"
 app_pid=$($PEAPOD app status --format=json "$PFX-x" app | jq .pid)
 app_cgroup=$(grep '^0::' /proc/$app_pid/cgroup)
@@ -31,10 +31,10 @@ assert_contains "$report" "$(echo "$app_cgroup" | sed 's/^0:://')" "the command 
 
 # Seen from the host: the command and its helper are in the app's unit's
 # cgroup, nowhere else; no exec unit is made.
-$PEAPOD enter "$PFX-x" -- sleep 1000 &
+$PEAPOD enter "$PFX-x" -- /bin/busybox sleep 1000 &
 ENTER=$!
-wait_for 10 pgrep -x -f 'sleep 1000' >/dev/null || fail "the command does not run"
-cmd_pid=$(pgrep -x -f 'sleep 1000')
+wait_for 10 pgrep -x -f '/bin/busybox sleep 1000' >/dev/null || fail "the command does not run"
+cmd_pid=$(pgrep -x -f '/bin/busybox sleep 1000')
 helper_pid=$(pgrep -f '^peapod-stage1-exec .*sleep 1000')
 assert_eq "$app_cgroup" "$(grep '^0::' /proc/$cmd_pid/cgroup)" "the command's cgroup"
 assert_eq "$app_cgroup" "$(grep '^0::' /proc/$helper_pid/cgroup)" "the helper's cgroup"
