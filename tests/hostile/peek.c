@@ -44,7 +44,7 @@ int main(void) {
         printf("ppid %d\n", (int) getppid());
         snprintf(path, sizeof(path), "/proc/%d/environ", (int) getppid());
         f = getppid() > 0 ? fopen(path, "re") : NULL;
-        printf("parent-environ %s\n", f ? "OK" : strerrorname_np(errno) ?: "unknown");
+        printf("parent-environ %s\n", f ? "OK" : getppid() <= 0 ? "no-parent" : strerrorname_np(errno) ?: "unknown");
         if (f)
                 fclose(f);
         f = fopen("/proc/self/cgroup", "re");

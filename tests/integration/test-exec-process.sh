@@ -27,6 +27,7 @@ for v in $(tr '\0' '\n' </proc/$peapodd/environ | cut -d= -f1); do
         assert_not_contains "$report" "env $v=" "peapodd's variable $v"
 done
 assert_contains "$report" "ppid 0" "the helper, its parent, is outside its PID namespace"
+assert_not_contains "$report" "parent-environ OK" "its parent's environment"
 assert_contains "$report" "$(echo "$app_cgroup" | sed 's/^0:://')" "the command in the app's cgroup (as it sees it)"
 
 # Seen from the host: the command and its helper are in the app's unit's
@@ -52,5 +53,5 @@ ENTER=""
 
 # No exec into a stopped app; nothing is spawned for it.
 err=$(must_fail $PEAPOD enter "$PFX-x" -- true)
-assert_contains "$err" "not running" "exec into a stopped app"
+assert_contains "$err" "no running app" "exec into a stopped app"
 assert_eq 0 "$(pgrep -c -f '^peapod-stage1-exec ' || true)" "helpers left"
