@@ -21,6 +21,7 @@
 #include "strv.h"
 
 typedef struct ExecWait {
+        const char *pod_path;
         const char *id;        /* NULL until Exec answered */
         char **early_ids;      /* ExecFinished seen before we knew our id */
         char **early_results;
@@ -77,17 +78,16 @@ static void forward_signals(void) {
                 (void) sigaction(sigs[i], &sa, NULL);
 }
 
-/* The exec's id is its unit: systemd signals the unit's main process,
- * peapod-stage1-exec, which passes the signal on to the command. */
-static void kill_exec(sd_bus *bus, const char *unit, int sig) {
+/* Pod.KillExec: peapodd signals the exec's helper, peapod-stage1-exec,
+ * which passes the signal on to the command. */
+static void kill_exec(sd_bus *bus, const char *pod_path, const char *id, int sig) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         int r;
 
-        r = sd_bus_call_method(bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
-                               "org.freedesktop.systemd1.Manager", "KillUnit", &error, NULL, "ssi", unit, "main",
-                               (int32_t) sig);
+        r = sd_bus_call_method(bus, PEAPOD_BUS_NAME, pod_path, PEAPOD_POD_INTERFACE, "KillExec", &error, NULL, "si",
+                               id, (int32_t) sig);
         if (r < 0)
-                log_debug_errno(r, "Failed to send %s to %s: %s", strsignal(sig), unit, error.message ?: strerror(-r));
+                log_debug_errno(r, "Failed to send %s to %s: %s", strsignal(sig), id, error.message ?: strerror(-r));
 }
 
 /* For our fd that is a terminal, a pipe: ret_theirs is the end for the
@@ -309,7 +309,7 @@ static int enter_relay(sd_bus *bus, CliWatch *watch, ExecWait *w, EnterStdio *io
                 if (r > 0)
                         continue;
                 if (pending_signal != 0) {
-                        kill_exec(bus, w->id, pending_signal);
+                        kill_exec(bus, w->pod_path, w->id, pending_signal);
                         pending_signal = 0;
                 }
                 if (io->tty)
@@ -361,6 +361,7 @@ int verb_enter(int argc, char *argv[]) {
         if (r < 0)
                 return r;
         r = cli_get_pod_path(bus, argv[optind], &pod_path);
+        w.pod_path = pod_path;
         if (r < 0)
                 return r;
         r = choose_app(bus, argv[optind], app_arg, &app);

@@ -433,11 +433,11 @@ static void kill_unit(StreamConn *c) {
                 return;
         if (cri_bus(c->server->cri, &bus) < 0)
                 return;
-        /* The client went away: the command goes too (kubelet's rule). The
-         * answer does not matter, the call outlives us (floating). */
-        (void) sd_bus_call_method_async(bus, NULL, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
-                                        "org.freedesktop.systemd1.Manager", "KillUnit", NULL, NULL, "ssi", c->unit,
-                                        "all", (int32_t) SIGKILL);
+        /* The client went away: the command goes too (kubelet's rule), and
+         * what it started (Pod.KillExec). The answer does not matter, the
+         * call outlives us (floating). */
+        (void) sd_bus_call_method_async(bus, NULL, PEAPOD_BUS_NAME, c->pod_path, PEAPOD_POD_INTERFACE, "KillExec", NULL,
+                                        NULL, "si", c->unit, (int32_t) SIGKILL);
 }
 
 static void stream_fd_done(StreamFd *f) {

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Apps in a pod over D-Bus: the AddApp, StartApp, StopApp, RemoveApp and
  * GetApp methods of org.peapod1.Pod. */
+#include <signal.h>
 #include <stdio.h>
+#include <sys/socket.h>
 
 #include "daemon.h"
 #include "log.h"
@@ -9,6 +11,7 @@
 #include "pod-exec.h"
 #include "string-util.h"
 #include "strv.h"
+#include "subprocess.h"
 #include "systemd.h"
 
 static Daemon *daemon_of(sd_bus_message *m) {
@@ -812,139 +815,171 @@ int bus_read_exec_options(sd_bus_message *m, char ***env, sd_bus_error *error) {
         return sd_bus_message_exit_container(m);
 }
 
-/* Exec units start without holding the loop: Pod.Exec sends the unit's
- * StartTransientUnit and answers with the unit's name once its start job
- * has ended. A command quick enough to end before that has its end noted
- * here and announced (ExecFinished) right after the answer. */
+/* Pod.Exec: peapodd spawns peapod-stage1-exec itself (no transient unit:
+ * StartTransientUnit, its job and the reset of a failed unit were most of
+ * an exec's time), held on its gate until systemd has moved it into the
+ * app's unit (AttachProcessesToUnit, asynchronously); then let through,
+ * the call is answered with the exec's id, and the helper's end, read
+ * through its pidfd, is announced with ExecFinished. The security of this
+ * is argued in stage1/README.md, "Exec". */
 
-/* systemd ends a start job of Type=exec once the helper is exec'd. */
-#define EXEC_START_JOB_TIMEOUT_USEC (90ULL * 1000000ULL)
+/* As long as the start job of an exec unit was given. */
+#define EXEC_ATTACH_TIMEOUT_USEC (90ULL * 1000000ULL)
 
-struct ExecStart {
+struct ExecProcess {
         Daemon *daemon;
         char pod_id[POD_ID_LEN + 1];
-        char *unit, *args_file;
-        sd_bus_message *call;
-        UnitJob *job;
-        bool ended;
-        UnitStatus end;
+        PodExec x;
+        Spawn *spawn;
+        int gate_fd;          /* our end of the helper's gate, until it is let through */
+        sd_bus_slot *attach;  /* AttachProcessesToUnit in flight */
+        sd_bus_message *call; /* Pod.Exec, until answered */
 };
 
-static ExecStart *exec_start_free(ExecStart *e) {
+/* A helper still running is killed (and, by its parent-death signal, the
+ * command it forked): an exec does not outlive its peapodd. */
+static ExecProcess *exec_process_free(ExecProcess *e) {
         if (!e)
                 return NULL;
-        unit_job_cancel(e->job);
+        sd_bus_slot_unref(e->attach);
+        safe_close(e->gate_fd);
+        spawn_free(e->spawn);
         sd_bus_message_unref(e->call);
-        unit_status_done(&e->end);
-        free(e->unit);
-        free(e->args_file);
+        pod_exec_done(&e->x);
         return mfree(e);
 }
 
-static void exec_finished(Daemon *d, const char *pod_id, const char *unit, AppResult result, int status) {
+static void exec_process_remove(Daemon *d, ExecProcess *e) {
+        for (size_t i = 0; i < d->n_execs; i++)
+                if (d->execs[i] == e) {
+                        memmove(d->execs + i, d->execs + i + 1, sizeof(ExecProcess *) * (d->n_execs - i - 1));
+                        d->n_execs--;
+                        break;
+                }
+        exec_process_free(e);
+}
+
+void daemon_execs_free(Daemon *d) {
+        for (size_t i = 0; i < d->n_execs; i++)
+                exec_process_free(d->execs[i]);
+        d->execs = mfree(d->execs);
+        d->n_execs = 0;
+}
+
+static void exec_finished(Daemon *d, const char *pod_id, const char *id, AppResult result, int status) {
         _cleanup_free_ char *path = NULL;
         Pod *p = daemon_pod_by_id(d, pod_id);
 
         if (p && pod_object_path(p, &path) >= 0)
-                (void) sd_bus_emit_signal(d->bus, path, PEAPOD_POD_INTERFACE, "ExecFinished", "ssi", unit,
+                (void) sd_bus_emit_signal(d->bus, path, PEAPOD_POD_INTERFACE, "ExecFinished", "ssi", id,
                                           app_result_to_string(result), (int32_t) status);
-        log_debug("%s ended: %s %d.", unit, app_result_to_string(result), status);
+        log_debug("%s ended: %s %d.", id, app_result_to_string(result), status);
 }
 
-static void on_exec_start_job_done(const sd_bus_error *error, const char *result, void *userdata) {
-        ExecStart *e = userdata;
-        Daemon *d = e->daemon;
-        PeapodError perr = {};
-        int r;
+static void exec_fail(ExecProcess *e, int r, const char *message) {
+        _cleanup_(sd_bus_error_free) sd_bus_error berr = SD_BUS_ERROR_NULL;
 
-        e->job = NULL; /* freed by its caller */
-        for (size_t i = 0; i < d->n_exec_starts; i++)
-                if (d->exec_starts[i] == e) {
-                        memmove(d->exec_starts + i, d->exec_starts + i + 1,
-                                sizeof(ExecStart *) * (d->n_exec_starts - i - 1));
-                        d->n_exec_starts--;
-                        break;
-                }
+        log_warning_errno(r, "Failed to run a command as %s: %s", e->x.id, message);
+        (void) bus_error_from_errno(&berr, BUS_ERROR_SCOPE_APP, r, message, "Failed to run the command");
+        (void) sd_bus_reply_method_error(e->call, &berr);
+        exec_process_remove(e->daemon, e);
+}
+
+static int on_exec_attached(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        ExecProcess *e = userdata;
+        const sd_bus_error *error = sd_bus_message_get_error(reply);
+        char byte = 1;
+
+        e->attach = sd_bus_slot_unref(e->attach);
         if (error) {
-                (void) unlink(e->args_file);
-                r = peapod_error_set(&perr, -sd_bus_error_get_errno(error) ?: -EIO, "Failed to start unit %s: %s", e->unit,
-                                     error->message ?: error->name);
+                _cleanup_free_ char *message = NULL;
+
+                /* Mostly: the app's unit has just stopped. */
+                if (asprintf(&message, "Failed to move the command into %s: %s", e->x.app_unit,
+                             error->message ?: error->name) < 0)
+                        message = NULL;
+                exec_fail(e, -sd_bus_error_get_errno(error) ?: -EIO, message ?: "Failed to move the command into the app");
+                return 0;
+        }
+        /* The one byte that lets the helper go on (it checks its cgroup
+         * itself, too); a helper already gone shows as its exit. */
+        if (send(e->gate_fd, &byte, 1, MSG_NOSIGNAL) != 1) {
+                exec_fail(e, -errno ?: -EIO, "Failed to release the command's helper");
+                return 0;
+        }
+        e->gate_fd = safe_close(e->gate_fd);
+        (void) sd_bus_reply_method_return(e->call, "s", e->x.id);
+        e->call = sd_bus_message_unref(e->call);
+        return 0;
+}
+
+static void on_exec_exited(Spawn *s, int error, SpawnResult *res, void *userdata) {
+        ExecProcess *e = userdata;
+        Daemon *d = e->daemon;
+
+        if (e->call) {
+                /* Before it was let through: it ran nothing. */
+                exec_fail(e, error < 0 ? error : -ECHILD, "The command's helper ended before it was moved into the app");
+                return;
+        }
+        if (error < 0) {
+                log_warning_errno(error, "Lost the watch of %s, announcing it killed: %m", e->x.id);
+                exec_finished(d, e->pod_id, e->x.id, APP_RESULT_KILLED, SIGKILL);
         } else
-                r = pod_exec_start_result(&d->runtime, e->unit, result, e->ended ? &e->end : NULL, e->args_file, &perr);
-        if (r < 0) {
-                _cleanup_(sd_bus_error_free) sd_bus_error berr = SD_BUS_ERROR_NULL;
-
-                log_warning_errno(r, "Failed to run a command as %s: %s", e->unit, perr.message[0] ? perr.message : strerror(-r));
-                (void) bus_error_from_errno(&berr, BUS_ERROR_SCOPE_APP, r, perr.message, "Failed to run the command");
-                (void) sd_bus_reply_method_error(e->call, &berr);
-        } else {
-                (void) sd_bus_reply_method_return(e->call, "s", e->unit);
-                if (e->ended) {
-                        exec_finished(d, e->pod_id, e->unit, app_result_from_exec_main_code(e->end.exec_main_code),
-                                      e->end.exec_main_status);
-                        /* A failed unit stays loaded until reset. */
-                        (void) daemon_reset_failed_units(d, STRV_MAKE(e->unit));
-                } else if (strv_extend(&d->exec_units, e->unit) < 0 || strv_extend(&d->exec_pods, e->pod_id) < 0)
-                        log_oom();
-        }
-        exec_start_free(e);
+                exec_finished(d, e->pod_id, e->x.id, app_result_from_exec_main_code(res->code), res->status);
+        exec_process_remove(d, e);
 }
 
-/* The end of an exec unit whose start job is still running: noted. */
-static bool exec_start_unit_changed(Daemon *d, const char *unit, sd_bus_message *signal) {
-        for (size_t i = 0; i < d->n_exec_starts; i++) {
-                ExecStart *e = d->exec_starts[i];
-
-                if (!streq(e->unit, unit))
-                        continue;
-                if (!e->ended && unit_status_exit_from_signal(signal, &e->end) > 0)
-                        e->ended = true;
-                return true;
-        }
-        return false;
-}
-
-void daemon_exec_starts_free(Daemon *d) {
-        for (size_t i = 0; i < d->n_exec_starts; i++)
-                exec_start_free(d->exec_starts[i]);
-        d->exec_starts = mfree(d->exec_starts);
-        d->n_exec_starts = 0;
-}
-
-/* The exec's unit, once the app's main process is known. */
+/* The helper for cmd, once the app's main process is known. */
 static int exec_begin(Daemon *d, Pod *p, App *a, pid_t pid, sd_bus_message *m, char * const *cmd, char * const *env,
                       const int fds[3], uint64_t flags, sd_bus_error *error) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *attach = NULL;
+        _cleanup_close_pair_ int gate[2] = { -EBADF, -EBADF };
         PeapodError perr = {};
-        ExecStart *e, **l;
+        ExecProcess *e, **l;
         int r;
 
-        l = reallocarray(d->exec_starts, d->n_exec_starts + 1, sizeof(ExecStart *));
+        l = reallocarray(d->execs, d->n_execs + 1, sizeof(ExecProcess *));
         if (!l)
                 return -ENOMEM;
-        d->exec_starts = l;
-        e = calloc(1, sizeof(ExecStart));
+        d->execs = l;
+        e = calloc(1, sizeof(ExecProcess));
         if (!e)
                 return -ENOMEM;
         e->daemon = d;
+        e->gate_fd = -EBADF;
         memcpy(e->pod_id, p->id, sizeof(e->pod_id));
-        e->call = sd_bus_message_ref(m);
-        r = pod_exec_message(&d->runtime, d->bus, p, a, pid, cmd, env, fds, flags & PEAPOD_EXEC_TTY, &call, &e->unit,
-                             &e->args_file, &perr);
+        r = pod_exec_prepare(&d->runtime, p, a, pid, cmd, env, flags & PEAPOD_EXEC_TTY, &e->x, &perr);
         if (r < 0) {
-                exec_start_free(e);
+                exec_process_free(e);
                 if (r == -ESRCH)
                         return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE, "%s", perr.message);
                 return bus_error_from_errno(error, BUS_ERROR_SCOPE_APP, r, perr.message, "Failed to run the command");
         }
-        r = daemon_unit_job(d, call, e->unit, EXEC_START_JOB_TIMEOUT_USEC, on_exec_start_job_done, e, &e->job);
-        if (r < 0) {
-                (void) unlink(e->args_file);
-                exec_start_free(e);
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, gate) < 0) {
+                r = -errno;
+                exec_process_free(e);
                 return bus_error_from_errno(error, BUS_ERROR_SCOPE_APP, r, NULL, "Failed to run the command");
         }
-        d->exec_starts[d->n_exec_starts++] = e;
-        log_info("Running %s in app %s of pod %s as %s.", cmd[0], a->name, p->name, e->unit);
+        /* Nothing of ours but the caller's fds and the gate, an empty
+         * environment, default signals, a session of its own (as a
+         * service's): see stage1/README.md, "Exec". */
+        r = spawn_start(d->event,
+                        &(SpawnOptions) { .path = e->x.helper, .argv = e->x.argv, .stdio = fds, .pass_fd = gate[1],
+                                          .new_session = true },
+                        on_exec_exited, e, &e->spawn);
+        if (r >= 0)
+                r = pod_exec_attach_message(d->bus, &e->x, spawn_pid(e->spawn), &attach);
+        if (r >= 0)
+                r = sd_bus_call_async(d->bus, &e->attach, attach, on_exec_attached, e, EXEC_ATTACH_TIMEOUT_USEC);
+        if (r < 0) {
+                exec_process_free(e);
+                return bus_error_from_errno(error, BUS_ERROR_SCOPE_APP, r, NULL, "Failed to run the command");
+        }
+        e->gate_fd = TAKE_FD(gate[0]);
+        e->call = sd_bus_message_ref(m);
+        d->execs[d->n_execs++] = e;
+        log_info("Running %s in app %s of pod %s as %s.", cmd[0], a->name, p->name, e->x.id);
         return 0;
 }
 
@@ -1110,8 +1145,14 @@ int bus_pod_method_set_app_resources(sd_bus_message *m, void *userdata, sd_bus_e
         return sd_bus_reply_method_return(m, NULL);
 }
 
-/* Only an exec of this pod that peapodd started and has not seen end: the
- * id is a unit name, and this must never become a way to signal any unit. */
+/* Only an exec of this pod that peapodd started, was let through and has
+ * not ended. The signal goes to its helper, through its pidfd: the helper
+ * passes SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 and SIGWINCH on
+ * to the command. SIGKILL (a timed-out probe, a cancelled ExecSync) goes
+ * to the helper's whole process group: the helper, the command and what it
+ * started, unless that made a group or session of its own (a command with
+ * a tty does: it dies by its parent-death signal, what it started lives on
+ * in the app's cgroup until the app stops). */
 int bus_pod_method_kill_exec(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         Daemon *d = daemon_of(m);
         Pod *p = userdata;
@@ -1130,52 +1171,19 @@ int bus_pod_method_kill_exec(sd_bus_message *m, void *userdata, sd_bus_error *er
                 return r;
         if (signal < 1 || signal > 64)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid signal %" PRIi32, signal);
-        for (i = 0; d->exec_units && d->exec_units[i]; i++)
-                if (streq(d->exec_units[i], id) && streq(d->exec_pods[i], p->id))
+        for (i = 0; i < d->n_execs; i++)
+                if (streq(d->execs[i]->x.id, id) && streq(d->execs[i]->pod_id, p->id) && !d->execs[i]->call)
                         break;
-        if (!d->exec_units || !d->exec_units[i])
+        if (i >= d->n_execs)
                 return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE, "No exec %s is running in pod %s", id, p->name);
-        r = pod_exec_kill(&d->runtime, id, signal);
+        /* The helper is ours and not reaped: its pid, the id of the group
+         * it leads (new_session), cannot be anyone else's. */
+        if (signal == SIGKILL && kill(-spawn_pid(d->execs[i]->spawn), SIGKILL) < 0)
+                r = -errno;
+        else
+                r = spawn_kill(d->execs[i]->spawn, signal);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Failed to send signal %" PRIi32 " to %s: %m", signal, id);
         log_info("Sent signal %" PRIi32 " to %s of pod %s.", signal, id, p->name);
         return sd_bus_reply_method_return(m, NULL);
-}
-
-bool daemon_exec_unit_changed(Daemon *d, const char *unit, sd_bus_message *signal) {
-        AppResult result;
-        size_t i;
-        int status, r;
-
-        if (exec_start_unit_changed(d, unit, signal))
-                return true;
-        for (i = 0; d->exec_units && d->exec_units[i]; i++)
-                if (streq(d->exec_units[i], unit))
-                        break;
-        if (!d->exec_units || !d->exec_units[i])
-                return false;
-        /* The unit carries no AddRef (PID 1 would track our name per
-         * exec), so systemd unloads it as soon as it ends: only the signal
-         * that carries the main process's end ends the exec. */
-        {
-                _cleanup_(unit_status_done) UnitStatus s = {};
-
-                r = unit_status_exit_from_signal(signal, &s);
-                if (r < 0) {
-                        log_warning_errno(r, "Failed to read the state of %s: %m", unit);
-                        return true;
-                }
-                if (r == 0)
-                        return true;
-                result = app_result_from_exec_main_code(s.exec_main_code);
-                status = s.exec_main_status;
-        }
-        /* A failed unit stays loaded until reset. */
-        (void) daemon_reset_failed_units(d, STRV_MAKE(unit));
-        exec_finished(d, d->exec_pods[i], unit, result, status);
-        free(d->exec_units[i]);
-        free(d->exec_pods[i]);
-        memmove(d->exec_units + i, d->exec_units + i + 1, sizeof(char *) * (strv_length(d->exec_units + i + 1) + 1));
-        memmove(d->exec_pods + i, d->exec_pods + i + 1, sizeof(char *) * (strv_length(d->exec_pods + i + 1) + 1));
-        return true;
 }

@@ -298,13 +298,6 @@ static int on_unit_properties_changed(sd_bus_message *m, void *userdata, sd_bus_
         if (!path || !(startswith(path, "/org/freedesktop/systemd1/unit/peapod_2d") ||
                        startswith(path, "/org/freedesktop/systemd1/unit/machine_2d")))
                 return 0;
-        {
-                _cleanup_free_ char *unit = NULL;
-
-                if (sd_bus_path_decode(path, "/org/freedesktop/systemd1/unit", &unit) > 0 &&
-                    daemon_exec_unit_changed(d, unit, m))
-                        return 0;
-        }
         p = daemon_pod_by_unit_path(d, path);
         if (p) {
                 /* A stop we did not ask for (machinectl terminate, systemctl

@@ -48,9 +48,6 @@ typedef struct Daemon {
         /* The image names last announced, "ID NAME" (daemon_images_changed()). */
         char **image_refs;
         bool image_refs_known;
-        /* Running exec units (Pod.Exec) and the ids of their pods, until
-         * their end is signalled with ExecFinished. */
-        char **exec_units, **exec_pods;
         struct Job **jobs;
         size_t n_jobs;
         uint32_t last_job_id;
@@ -62,9 +59,10 @@ typedef struct Daemon {
         size_t n_app_stops;
         struct AppStartOp **app_starts;
         size_t n_app_starts;
-        /* Exec units whose start job has not ended (daemon-app.c). */
-        struct ExecStart **exec_starts;
-        size_t n_exec_starts;
+        /* Execs (Pod.Exec, daemon-app.c): from the spawn of their helper
+         * to the announce of its end (ExecFinished). */
+        struct ExecProcess **execs;
+        size_t n_execs;
         /* Image store gcs in flight (daemon-image.c) and the calls that
          * change names, waiting for them to end: a gc holds the store's
          * locks, which those calls would wait for on the loop. */
@@ -354,11 +352,9 @@ int bus_pod_method_kill(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_pod_method_exec(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_pod_method_set_app_resources(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_pod_method_kill_exec(sd_bus_message *m, void *userdata, sd_bus_error *error);
-/* A unit changed: if it is an exec unit that has ended, emit ExecFinished
- * and forget it. Returns true if unit was an exec unit. */
-bool daemon_exec_unit_changed(Daemon *d, const char *unit, sd_bus_message *signal);
-typedef struct ExecStart ExecStart;
-void daemon_exec_starts_free(Daemon *d);
+typedef struct ExecProcess ExecProcess;
+/* Kills the execs still running (the daemon's end). */
+void daemon_execs_free(Daemon *d);
 
 /* Images and jobs (daemon-image.c, daemon-job.c). */
 extern const sd_bus_vtable image_vtable[];

@@ -194,15 +194,13 @@ static void daemon_done(Daemon *d) {
         daemon_stops_free(d);
         daemon_app_stops_free(d);
         daemon_app_starts_free(d);
-        daemon_exec_starts_free(d);
+        daemon_execs_free(d);
         daemon_unit_jobs_free(d);
         daemon_polkit_queries_free(d);
         daemon_starts_free(d);
         daemon_teardowns_free(d);
         daemon_queue_free(d);
         daemon_app_stdins_free(d);
-        strv_free(d->exec_units);
-        strv_free(d->exec_pods);
         image_info_done(&d->image_cache);
         strv_free(d->image_refs);
         store_free(d->store);

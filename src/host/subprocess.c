@@ -218,7 +218,7 @@ static void spawn_fds_close(SpawnFds *f) {
 /* posix_spawn: the child shares our memory until it execs (vfork-like), so
  * a large daemon pays nothing for its page tables; glibc reports a failed
  * exec as our error. */
-static int spawn_process(const SpawnOptions *o, const SpawnFds *f, int pass_fd, pid_t *ret) {
+static int spawn_process(const SpawnOptions *o, const SpawnFds *f, const int stdio[3], int pass_fd, pid_t *ret) {
         posix_spawn_file_actions_t fa;
         posix_spawnattr_t attr;
         sigset_t none, all;
@@ -234,17 +234,21 @@ static int spawn_process(const SpawnOptions *o, const SpawnFds *f, int pass_fd, 
         }
         sigemptyset(&none);
         sigfillset(&all);
-        r = -posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+        r = -posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
+                                                     (o->new_session ? POSIX_SPAWN_SETSID : 0));
         if (r >= 0)
                 r = -posix_spawnattr_setsigmask(&attr, &none);
         if (r >= 0)
                 r = -posix_spawnattr_setsigdefault(&attr, &all);
-        if (r >= 0)
+        if (r >= 0 && stdio)
+                for (int i = 0; i < 3 && r >= 0; i++)
+                        r = -posix_spawn_file_actions_adddup2(&fa, stdio[i], i);
+        else if (r >= 0)
                 r = -posix_spawn_file_actions_adddup2(&fa, f->in[1], STDIN_FILENO);
-        if (r >= 0)
+        if (r >= 0 && !stdio)
                 r = f->out[1] >= 0 ? -posix_spawn_file_actions_adddup2(&fa, f->out[1], STDOUT_FILENO)
                                    : -posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-        if (r >= 0)
+        if (r >= 0 && !stdio)
                 r = f->err[1] >= 0 ? -posix_spawn_file_actions_adddup2(&fa, f->err[1], STDERR_FILENO)
                                    : -posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
         if (r >= 0 && pass_fd >= 0)
@@ -299,8 +303,31 @@ static int spawn_new(const SpawnOptions *o, spawn_callback_t callback, void *use
  * ends (also on failure, for spawn_free() to close). */
 static int spawn_exec(Spawn *s, const SpawnOptions *o) {
         _cleanup_close_ int pass_fd = -EBADF;
+        _cleanup_close_ int stdin_fd = -EBADF, stdout_fd = -EBADF, stderr_fd = -EBADF;
         SpawnFds f = { { -EBADF, -EBADF }, { -EBADF, -EBADF }, { -EBADF, -EBADF } };
         int r;
+
+        /* The fd to pass on must not be 3 itself: a dup2() onto itself
+         * would keep its O_CLOEXEC. A copy above 3 does not. */
+        if (o->pass_fd > 0) {
+                pass_fd = fcntl(o->pass_fd, F_DUPFD_CLOEXEC, 4);
+                if (pass_fd < 0)
+                        return -errno;
+        }
+        if (o->stdio) {
+                /* Copies above 3 too, for the same reason (and so that no
+                 * dup2() overwrites the source of another). */
+                stdin_fd = fcntl(o->stdio[0], F_DUPFD_CLOEXEC, 4);
+                if (stdin_fd < 0)
+                        return -errno;
+                stdout_fd = fcntl(o->stdio[1], F_DUPFD_CLOEXEC, 4);
+                if (stdout_fd < 0)
+                        return -errno;
+                stderr_fd = fcntl(o->stdio[2], F_DUPFD_CLOEXEC, 4);
+                if (stderr_fd < 0)
+                        return -errno;
+                return spawn_process(o, &f, (const int[3]) { stdin_fd, stdout_fd, stderr_fd }, pass_fd, &s->pid);
+        }
 
         if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, f.in) < 0)
                 return -errno;
@@ -309,17 +336,7 @@ static int spawn_exec(Spawn *s, const SpawnOptions *o) {
                 spawn_fds_close(&f);
                 return r;
         }
-        /* The fd to pass on must not be 3 itself: a dup2() onto itself
-         * would keep its O_CLOEXEC. A copy above 3 does not. */
-        if (o->pass_fd > 0) {
-                pass_fd = fcntl(o->pass_fd, F_DUPFD_CLOEXEC, 4);
-                if (pass_fd < 0) {
-                        r = -errno;
-                        spawn_fds_close(&f);
-                        return r;
-                }
-        }
-        r = spawn_process(o, &f, pass_fd, &s->pid);
+        r = spawn_process(o, &f, NULL, pass_fd, &s->pid);
         /* The child's ends are the child's now (or nobody's). */
         f.in[1] = safe_close(f.in[1]);
         f.out[1] = safe_close(f.out[1]);
@@ -355,8 +372,8 @@ static int spawn_watch(Spawn *s, sd_event *e, const SpawnOptions *o) {
         /* From here on, freeing the source kills and reaps the process. */
         (void) sd_event_source_set_child_process_own(s->child, true);
 
-        if ((r = fd_nonblock(s->in_fd)) < 0 ||
-            (r = sd_event_add_io(e, &s->in_source, s->in_fd, EPOLLOUT, on_input, s)) < 0)
+        if (s->in_fd >= 0 && ((r = fd_nonblock(s->in_fd)) < 0 ||
+                              (r = sd_event_add_io(e, &s->in_source, s->in_fd, EPOLLOUT, on_input, s)) < 0))
                 return r;
         if (s->out_fd >= 0 && ((r = fd_nonblock(s->out_fd)) < 0 ||
                                (r = sd_event_add_io(e, &s->out_source, s->out_fd, EPOLLIN, on_output, s)) < 0))
@@ -384,6 +401,16 @@ int spawn_start(sd_event *e, const SpawnOptions *o, spawn_callback_t callback, v
                 return r;
         *ret = TAKE_PTR(s);
         return 0;
+}
+
+pid_t spawn_pid(const Spawn *s) {
+        return s->pid;
+}
+
+int spawn_kill(Spawn *s, int sig) {
+        if (!s->child)
+                return -ESRCH;
+        return sd_event_source_send_child_signal(s->child, sig, NULL, 0);
 }
 
 typedef struct SpawnWait {

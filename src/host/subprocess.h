@@ -37,6 +37,9 @@ typedef struct SpawnOptions {
         bool err_keep_tail;  /* keep the last err_max bytes instead of the first */
         uint64_t timeout_usec; /* 0 = none */
         int pass_fd;         /* > 0: given to the program as fd 3 (a readiness pipe); 0 = none */
+        const int *stdio;    /* non-NULL: these 3 fds are its stdin, stdout and stderr (input,
+                              * out_max and err_max unused then); NULL = as above */
+        bool new_session;    /* setsid(): the leader of its own session, as a service is */
 } SpawnOptions;
 
 typedef struct SpawnResult {
@@ -62,6 +65,11 @@ typedef void (*spawn_callback_t)(Spawn *s, int error, SpawnResult *res, void *us
 /* Starts o->path. -errno (-ENOENT, -EACCES, ...) when it cannot run at
  * all; the callback is not called then. *ret belongs to the caller. */
 int spawn_start(sd_event *e, const SpawnOptions *o, spawn_callback_t callback, void *userdata, Spawn **ret);
+
+/* The program's pid, and a signal sent to it through its pidfd (never to
+ * a pid reused after it was reaped): -ESRCH once it has exited. */
+pid_t spawn_pid(const Spawn *s);
+int spawn_kill(Spawn *s, int sig);
 
 /* Frees s; a program still running is killed (SIGKILL) and reaped, and the
  * callback is not called. */

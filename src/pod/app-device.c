@@ -6,6 +6,7 @@
 #include <sys/sysmacros.h>
 
 #include "app-device.h"
+#include "bus-util.h"
 #include "fs-util.h"
 #include "json-util.h"
 #include "string-util.h"
@@ -179,18 +180,12 @@ int app_devices_argv(const AppDevice *d, size_t n, char ***argv) {
         return 0;
 }
 
-int app_devices_append_allow(sd_bus_message *m, const AppDevice *d, size_t n, bool skip_gone) {
+int app_devices_append_allow(sd_bus_message *m, const AppDevice *d, size_t n) {
         int r;
 
         if (n == 0)
                 return 0;
-        r = sd_bus_message_open_container(m, 'r', "sv");
-        if (r >= 0)
-                r = sd_bus_message_append(m, "s", "DeviceAllow");
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'v', "a(ss)");
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'a', "(ss)");
+        r = bus_open_array_property(m, "DeviceAllow", "(ss)");
         for (size_t i = 0; i < n && r >= 0; i++) {
                 char node[64];
                 struct stat st;
@@ -201,10 +196,6 @@ int app_devices_append_allow(sd_bus_message *m, const AppDevice *d, size_t n, bo
                  * it finds, which the cgroup then refuses unless it is
                  * this one). */
                 r = device_stat(d[i].host, &st);
-                if (r < 0 && skip_gone) {
-                        r = 0;
-                        continue;
-                }
                 /* -ENODEV whatever stat() said: -ENOENT would read as a
                  * missing image to a client. */
                 if (r < 0) {
@@ -216,10 +207,6 @@ int app_devices_append_allow(sd_bus_message *m, const AppDevice *d, size_t n, bo
                 r = sd_bus_message_append(m, "(ss)", node, d[i].permissions);
         }
         if (r >= 0)
-                r = sd_bus_message_close_container(m);
-        if (r >= 0)
-                r = sd_bus_message_close_container(m);
-        if (r >= 0)
-                r = sd_bus_message_close_container(m);
+                r = bus_close_array_property(m);
         return r;
 }

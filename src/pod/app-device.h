@@ -46,7 +46,5 @@ int app_devices_argv(const AppDevice *d, size_t n, char ***argv);
 /* Appends the unit property DeviceAllow= a(ss): "/dev/char/MAJ:MIN" or
  * "/dev/block/MAJ:MIN" (systemd parses these without the file system)
  * from a stat() of each host node now, with its permissions. Nothing when
- * n is 0. -ENODEV (or stat()'s error) when a node is no longer a device,
- * unless skip_gone: then that node is left out (an exec unit's, which may
- * only ever get less than its app). */
-int app_devices_append_allow(sd_bus_message *m, const AppDevice *d, size_t n, bool skip_gone);
+ * n is 0. -ENODEV when a node is no longer a device. */
+int app_devices_append_allow(sd_bus_message *m, const AppDevice *d, size_t n);

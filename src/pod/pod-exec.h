@@ -4,36 +4,35 @@
 #include "pod-runtime.h"
 #include "pod.h"
 
-/* A command run inside a running app (peapod enter, Pod.Exec): a transient
- * service in the pod's slice whose ExecStart is peapod-stage1-exec, with
- * the caller's descriptors as its stdin, stdout and stderr. The command
- * gets the app's namespaces, root and privileges (read by the helper from
- * the app's main process), never more. */
+/* A command run inside a running app (peapod enter, Pod.Exec):
+ * peapod-stage1-exec, spawned by peapodd itself with the caller's
+ * descriptors as its stdin, stdout and stderr, held on a gate (an fd it
+ * reads one byte from) until peapodd has moved it into the app's unit
+ * (AttachProcessesToUnit), then joining the app. The command gets the
+ * app's namespaces, root, privileges (read by the helper from the app's
+ * main process) and cgroup, never more. See stage1/README.md, "Exec". */
 
 #define POD_EXEC_ARGV_MAX 4096
 #define POD_EXEC_ENV_MAX 256
+/* Where the helper finds the read end of its gate. */
+#define POD_EXEC_GATE_FD 3
 
-/* The StartTransientUnit call of the exec unit, built for bus, for a
- * caller that waits for its job without holding its loop; ret_unit is its
- * name (the exec's id) and ret_args_file the file the helper reads its
- * arguments from (removed by the helper once read; by
- * pod_exec_start_result() if the unit did not start). extra_env (K=V,
- * may be NULL) is added to the app's environment. tty: fds[0] is a pty
- * the caller made for this command, to become its controlling terminal
- * (peapod-stage1-exec --tty); without it the command never gets one.
- * pid is the app's main process (app_main_pid_of_helper()), whose
- * namespaces the command joins. -ESRCH: the app is not running; err says
- * so. */
-int pod_exec_message(PodRuntime *rt, sd_bus *bus, const Pod *p, const App *a, pid_t pid, char * const *cmd,
-                     char * const *extra_env, const int fds[3], bool tty, sd_bus_message **ret_call, char **ret_unit,
-                     char **ret_args_file, PeapodError *err);
-/* Whether the exec unit started, from its start job's result (JobRemoved's,
- * or "timeout") and its end if one was signalled before (ended, may be
- * NULL): 0, or -errno with err set, the unit reset and args_file removed. */
-struct UnitStatus;
-int pod_exec_start_result(PodRuntime *rt, const char *unit, const char *result, const struct UnitStatus *ended,
-                          const char *args_file, PeapodError *err);
+typedef struct PodExec {
+        char *id;       /* the exec's id: "peapod-<machine>-<app>_exec-<hex>" */
+        char *app_unit; /* the app's unit, whose cgroup the helper goes to */
+        char *helper;   /* the path of peapod-stage1-exec */
+        char **argv;    /* its command line (--gate-fd=POD_EXEC_GATE_FD) */
+} PodExec;
+void pod_exec_done(PodExec *x);
 
-/* Sends signal (1-64) to every process of a running exec unit: the command
- * and whatever it started (a timed-out probe, a cancelled ExecSync). */
-int pod_exec_kill(PodRuntime *rt, const char *unit, int signal);
+/* What to spawn for cmd in app a, whose main process is pid
+ * (app_main_pid_of_helper()). extra_env (K=V, may be NULL) is added to the
+ * app's environment. tty: stdin will be a pty the caller made for this
+ * command, to become its controlling terminal (peapod-stage1-exec --tty);
+ * without it the command never gets one. -ESRCH: the app is not running;
+ * err says so. */
+int pod_exec_prepare(PodRuntime *rt, const Pod *p, const App *a, pid_t pid, char * const *cmd, char * const *extra_env,
+                     bool tty, PodExec *ret, PeapodError *err);
+
+/* systemd's AttachProcessesToUnit of the spawned helper into x's app unit. */
+int pod_exec_attach_message(sd_bus *bus, const PodExec *x, pid_t helper_pid, sd_bus_message **ret);

@@ -721,7 +721,14 @@ int app_unit_message(PodRuntime *rt, sd_bus *bus, const Pod *p, const App *a, co
             (r = bus_append_property_s(m, "DevicePolicy", "closed")) < 0 ||
             /* ... and the app's own devices, by number, with exactly
              * their permissions (app-device.h). */
-            (r = app_devices_append_allow(m, a->devices, a->n_devices, false)) < 0 ||
+            (r = app_devices_append_allow(m, a->devices, a->n_devices)) < 0 ||
+            /* Only so that peapodd may move an exec's helper into the
+             * unit's own cgroup (AttachProcessesToUnit, refused on a unit
+             * that is not delegated; pod-exec.h): no kernel permission
+             * changes with it (the cgroup stays root's, and stage1 gives the
+             * app no writable cgroupfs), nor does what systemd enforces on
+             * the unit's cgroup (limits, device policy, the stop's kill). */
+            (r = bus_append_property_b(m, "Delegate", true)) < 0 ||
             /* SIGTERM goes to the helper, which forwards it to the app in its
              * PID namespace; SIGKILL goes to everything at the timeout. */
             (r = bus_append_property_s(m, "KillMode", "mixed")) < 0 ||

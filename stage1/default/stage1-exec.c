@@ -10,7 +10,9 @@
 #include <signal.h>
 #include <stdio.h>
 #include <sys/ioctl.h>
+#include <sys/param.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 
 #include "fs-util.h"
@@ -47,6 +49,7 @@ typedef struct ExecArgs {
         char **cmd;  /* into argv */
         SeccompSpec seccomp;  /* the app's filter, loaded for CMD too */
         bool tty;             /* stdin is a pty made for CMD: its controlling terminal */
+        int gate_fd;          /* --gate-fd: wait for one byte here first; -1 = none */
 } ExecArgs;
 
 static void exec_args_done(ExecArgs *a) {
@@ -55,17 +58,19 @@ static void exec_args_done(ExecArgs *a) {
 }
 
 static void help(void) {
-        printf("Usage: peapod-stage1-exec --app-pid=PID --unit=UNIT [--workdir=DIR] [--env=K=V]... [--seccomp=SPEC] [--tty] -- CMD [ARG]...\n\n"
+        printf("Usage: peapod-stage1-exec --app-pid=PID --unit=UNIT [--workdir=DIR] [--env=K=V]... [--seccomp=SPEC] [--tty] [--gate-fd=FD] -- CMD [ARG]...\n\n"
                "Run CMD in the namespaces and root of the app whose main process is PID\n"
                "(which must be in unit UNIT), with exactly that process's uid, gids,\n"
                "capabilities and no-new-privs, under the app's seccomp filter SPEC as\n"
                "given to peapod-stage1-app (stage1 contract version %d). With --tty, stdin\n"
-               "(a pty the caller made for CMD) becomes CMD's controlling terminal.\n",
+               "(a pty the caller made for CMD) becomes CMD's controlling terminal. With\n"
+               "--gate-fd=FD, nothing is done before one byte is read from FD, and then\n"
+               "only if this process is in unit UNIT too.\n",
                STAGE1_CONTRACT_VERSION);
 }
 
 static int exec_args_parse(int argc, char *argv[], ExecArgs *ret) {
-        enum { ARG_APP_PID = 0x100, ARG_UNIT, ARG_WORKDIR, ARG_ENV, ARG_SECCOMP, ARG_TTY };
+        enum { ARG_APP_PID = 0x100, ARG_UNIT, ARG_WORKDIR, ARG_ENV, ARG_SECCOMP, ARG_TTY, ARG_GATE_FD };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "app-pid", required_argument, NULL, ARG_APP_PID },
@@ -74,11 +79,12 @@ static int exec_args_parse(int argc, char *argv[], ExecArgs *ret) {
                 { "env", required_argument, NULL, ARG_ENV },
                 { "seccomp", required_argument, NULL, ARG_SECCOMP },
                 { "tty", no_argument, NULL, ARG_TTY },
+                { "gate-fd", required_argument, NULL, ARG_GATE_FD },
                 {}
         };
         _cleanup_strv_free_ char **env = NULL;
         _cleanup_(stage1_security_done) Stage1Security sec = {};
-        ExecArgs a = {};
+        ExecArgs a = { .gate_fd = -1 };
         int c;
 
         optind = 0;
@@ -115,6 +121,10 @@ static int exec_args_parse(int argc, char *argv[], ExecArgs *ret) {
                 case ARG_TTY:
                         a.tty = true;
                         break;
+                case ARG_GATE_FD:
+                        if (parse_fd(optarg, &a.gate_fd) < 0 || a.gate_fd < 3)
+                                return log_error_errno(EINVAL, "Invalid --gate-fd='%s'.", optarg);
+                        break;
                 default:
                         return -EINVAL;
                 }
@@ -136,12 +146,71 @@ typedef struct Target {
         int ns_fd[ELEMENTSOF(app_namespaces)];
         int root_fd;
         Identity id;
+        struct rlimit rlimits[RLIM_NLIMITS]; /* the app's, for CMD */
 } Target;
 
 static void target_done(Target *t) {
         for (size_t i = 0; i < ELEMENTSOF(t->ns_fd); i++)
                 t->ns_fd[i] = safe_close(t->ns_fd[i]);
         t->root_fd = safe_close(t->root_fd);
+}
+
+static int parse_limit(const char *s, rlim_t *ret) {
+        unsigned long long v;
+        char *end;
+
+        if (streq(s, "unlimited")) {
+                *ret = RLIM_INFINITY;
+                return 0;
+        }
+        errno = 0;
+        v = strtoull(s, &end, 10);
+        if (errno != 0 || end == s || *end || s[0] == '-')
+                return -EINVAL;
+        *ret = (rlim_t) v;
+        return 0;
+}
+
+/* /proc/PID/limits: a header line, then one line per resource in the
+ * kernel's order (that of RLIMIT_*), "NAME<padding>SOFT HARD [UNITS]"
+ * with NAME in the first 26 columns. */
+static int parse_proc_limits(const char *text, struct rlimit rl[RLIM_NLIMITS]) {
+        const char *line = strchr(text, '\n');
+
+        for (int i = 0; i < RLIM_NLIMITS; i++) {
+                char soft[32], hard[32];
+                const char *nl;
+
+                if (!line)
+                        return -EINVAL;
+                line++;
+                nl = strchr(line, '\n');
+                if (!nl || nl - line < 26)
+                        return -EINVAL;
+                if (sscanf(line + 26, "%31s %31s", soft, hard) != 2 || parse_limit(soft, &rl[i].rlim_cur) < 0 ||
+                    parse_limit(hard, &rl[i].rlim_max) < 0 || rl[i].rlim_cur > rl[i].rlim_max)
+                        return -EINVAL;
+                line = nl;
+        }
+        return 0;
+}
+
+/* The app's limits for CMD; where one is above ours and we may not raise
+ * ours (no CAP_SYS_RESOURCE), ours: lower, never higher, than the app's. */
+static int take_limits(const struct rlimit rl[RLIM_NLIMITS]) {
+        for (int i = 0; i < RLIM_NLIMITS; i++) {
+                struct rlimit cur, l = rl[i];
+
+                if (setrlimit(i, &l) >= 0)
+                        continue;
+                if (errno != EPERM || getrlimit(i, &cur) < 0)
+                        return -errno;
+                l.rlim_max = MIN(l.rlim_max, cur.rlim_max);
+                l.rlim_cur = MIN(l.rlim_cur, l.rlim_max);
+                if (setrlimit(i, &l) < 0)
+                        return -errno;
+        }
+        return 0;
 }
 
 /* Everything is opened and read through one fd of /proc/PID, which stays
@@ -176,8 +245,47 @@ static int target_open(const ExecArgs *a, Target *t) {
         r = identity_parse_proc_status(status, &t->id);
         if (r < 0)
                 return log_error_errno(r, "Failed to parse %s/status: %m", path);
+        /* Its resource limits too: never those of whoever started us
+         * (peapodd's), which may be higher. */
+        r = read_small_fileat(proc_fd, "limits", status, PROC_STATUS_MAX);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read %s/limits: %m", path);
+        r = parse_proc_limits(status, t->rlimits);
+        if (r < 0)
+                return log_error_errno(r, "Failed to parse %s/limits: %m", path);
 
         return proc_check_in_unit(proc_fd, path, a->unit, PROC_STATUS_MAX);
+}
+
+/* Started by peapodd itself rather than by systemd (the fast path, see
+ * stage1/README.md): nothing is done until peapodd has moved us into the
+ * app's unit and says so with one byte on the gate; its end closed without
+ * one (peapodd could not, or went) means do nothing. Then we check that we
+ * are in the unit indeed, so that neither we nor CMD ever run in peapodd's
+ * cgroup, out of the app's limits and of its stop. */
+static int gate_pass(const ExecArgs *a) {
+        _cleanup_close_ int fd = a->gate_fd, self_fd = -EBADF;
+        pid_t parent = getppid();
+        char byte;
+        ssize_t n;
+
+        /* The exec ends with peapodd, whichever way it goes: nobody would
+         * announce its end, and no process of the pod should run on
+         * unaccounted for (the command has its own parent-death signal,
+         * for us). */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+                return log_error_errno(errno, "Failed to set our parent-death signal: %m");
+        do
+                n = read(fd, &byte, 1);
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+                return log_error_errno(errno, "Failed to read the gate: %m");
+        if (n == 0 || getppid() != parent)
+                return log_error_errno(ECANCELED, "Not moved into %s, not running the command.", a->unit);
+        self_fd = open("/proc/self", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (self_fd < 0)
+                return log_error_errno(errno, "Failed to open /proc/self: %m");
+        return proc_check_in_unit(self_fd, "/proc/self", a->unit, PROC_STATUS_MAX);
 }
 
 static int target_join(Target *t) {
@@ -213,6 +321,11 @@ static _noreturn_ void child_main(const ExecArgs *a, const Target *t) {
          * of it, with TIOCSTI) lets CMD type into the caller's shell. */
         if (a->tty)
                 (void) stage1_take_tty();
+        r = take_limits(t->rlimits);
+        if (r < 0) {
+                log_error_errno(r, "Failed to take the app's resource limits: %m");
+                _exit(STAGE1_APP_EXIT_SETUP);
+        }
         if (a->workdir && chdir(a->workdir) < 0)
                 log_warning_errno(errno, "Failed to enter %s, staying in /: %m", a->workdir);
 
@@ -274,6 +387,8 @@ static int run(int argc, char *argv[]) {
                 return STAGE1_APP_EXIT_SETUP;
         if (r > 0)
                 return EXIT_SUCCESS;
+        if (args.gate_fd >= 0 && gate_pass(&args) < 0)
+                return STAGE1_APP_EXIT_SETUP;
         if (target_open(&args, &t) < 0)
                 return STAGE1_APP_EXIT_SETUP;
         if (target_join(&t) < 0)

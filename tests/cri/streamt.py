@@ -226,11 +226,12 @@ def cmd_exec_hang(sock, cid):
     # Wait until the command runs (no output comes), then vanish.
     time_limit = time.monotonic() + 30
     while time.monotonic() < time_limit:
-        if os.system("systemctl list-units --plain --no-legend 'peapod-*_exec-*' | grep -q ' running '") == 0:
+        # The exec's helper, which peapodd spawns into the app's unit.
+        if os.system("pgrep -f '^peapod-stage1-exec .*sleep 300' >/dev/null") == 0:
             break
         time.sleep(0.1)
     else:
-        fail('the exec unit never ran')
+        fail('the exec never ran')
     s.ws.sock.close()
     print('exec-hang: gone')
 

@@ -3,7 +3,7 @@
 # here a firewall rule drops every packet of its connection, then it is
 # killed): peapod-cri notices by TCP keepalive within about 30 s
 # (STREAM_KEEPALIVE_*), kills the client's command and frees the stream;
-# afterwards no exec unit is left and peapod-cri holds as many fds as
+# afterwards no exec is left and peapod-cri holds as many fds as
 # before.
 . "$(dirname "$0")/lib.sh"
 CRI=${CRI:-/usr/libexec/peapod/peapod-cri}
@@ -23,7 +23,7 @@ cleanup() {
         rm -rf "$T"
 }
 trap cleanup EXIT
-execs_running() { systemctl list-units --plain --no-legend 'peapod-*_exec-*' | grep -c ' running ' || true; }
+execs_running() { pgrep -c -f '^peapod-stage1-exec ' || true; }
 
 $PEAPOD run -d --name "$PFX-ho" busybox --app-name=app -- sleep 100000 >/dev/null
 wait_for 20 sh -c "[ \"\$($PEAPOD app status --format=json $PFX-ho app | jq .pid)\" -gt 0 ]" || fail "app has no pid"
@@ -35,14 +35,14 @@ wait_for 10 test -S "$T/cri.sock" || fail "peapod-cri made no socket: $(cat "$T/
 # The bus connection is made by the first call: counted in the baseline.
 "$STREAMT" "$T/cri.sock" exec-url "$cid" true >/dev/null
 fds_before=$(ls /proc/$PID/fd | wc -l)
-assert_eq 0 "$(execs_running)" "exec units before"
+assert_eq 0 "$(execs_running)" "execs before"
 
 "$STREAMT" "$T/cri.sock" exec-park "$cid" >"$T/port" 2>"$T/client.log" &
 CLIENT=$!
 wait_for 20 sh -c "[ -s $T/port ]" || fail "the client did not connect: $(cat "$T/client.log")"
 port=$(cat "$T/port")
-wait_for 20 sh -c "[ \$(systemctl list-units --plain --no-legend 'peapod-*_exec-*' | grep -c ' running ') = 1 ]" ||
-        fail "the exec unit does not run"
+wait_for 20 sh -c "[ \$(pgrep -c -f '^peapod-stage1-exec ') = 1 ]" ||
+        fail "the exec does not run"
 
 # The client's host goes away: nothing of its connection arrives any more,
 # in either direction, and its kill sends nothing we would see.
@@ -53,7 +53,7 @@ wait "$CLIENT" 2>/dev/null || true
 CLIENT=""
 # Nothing happens at once: the connection is silent, not closed.
 [ "$(execs_running)" = 1 ] || fail "the command was killed before the connection was found dead"
-wait_for 90 sh -c "[ \$(systemctl list-units --plain --no-legend 'peapod-*_exec-*' | grep -c ' running ') = 0 ]" ||
+wait_for 90 sh -c "[ \$(pgrep -c -f '^peapod-stage1-exec ') = 0 ]" ||
         fail "the command of a vanished client still runs after 90 s"
 wait_for 30 sh -c "[ \$(ls /proc/$PID/fd | wc -l) = $fds_before ]" ||
         fail "peapod-cri holds $(ls /proc/$PID/fd | wc -l) fds, $fds_before before: $(ls -l /proc/$PID/fd)"

@@ -10,7 +10,7 @@
 # SPDY), and 100 half-closed connections at once to a server on the host's
 # loopback through a pod on the host's network; abuse (bad, reused and expired tokens, garbage frames,
 # oversized requests, stuck clients next to served ones). Afterwards
-# peapod-cri holds as many fds as before and no exec unit is left.
+# peapod-cri holds as many fds as before and no exec is left.
 . "$(dirname "$0")/lib.sh"
 CRI=${CRI:-/usr/libexec/peapod/peapod-cri}
 STREAMT="$(dirname "$(realpath "$0")")/../cri/streamt.py"
@@ -41,7 +41,7 @@ wait_for 10 test -S "$T/cri.sock" || fail "peapod-cri made no socket: $(cat "$T/
 assert_contains "$(cat "$T/log")" "streams on 127.0.0.1 port" "the log names the streaming address"
 # One warm-up call, so that the bus connection is counted in the baseline.
 "$STREAMT" "$T/cri.sock" exec-hang "$cid" >/dev/null 2>&1 || true
-wait_for 20 sh -c "[ \$(systemctl list-units --plain --no-legend 'peapod-*_exec-*' | grep -c ' running ') = 0 ]" ||
+wait_for 20 sh -c "[ \$(pgrep -c -f '^peapod-stage1-exec ') = 0 ]" ||
         fail "the command outlived its vanished client"
 fds_before=$(ls /proc/$PID/fd | wc -l)
 
@@ -58,7 +58,7 @@ assert_contains "$out" 'stderr="err\n"' "stderr through spdystream"
 assert_contains "$out" 'NonZeroExitCode' "exit status through spdystream"
 assert_contains "$out" '{\"reason\":\"ExitCode\",\"message\":\"3\"}' "exit code through spdystream"
 "$STREAMT" "$T/cri.sock" exec-hang "$cid" || fail "exec-hang failed"
-wait_for 20 sh -c "[ \$(systemctl list-units --plain --no-legend 'peapod-*_exec-*' | grep -c ' running ') = 0 ]" ||
+wait_for 20 sh -c "[ \$(pgrep -c -f '^peapod-stage1-exec ') = 0 ]" ||
         fail "the command outlived its vanished client"
 
 # The httpd listens on the pod's loopback only: port-forward reaches it
@@ -95,8 +95,8 @@ kill -0 "$PID" || fail "peapod-cri died: $(tail -5 "$T/log")"
 
 # Nothing left behind: every command of a gone client was killed, and
 # peapod-cri holds what it held before.
-wait_for 30 sh -c "[ \$(systemctl list-units --plain --no-legend 'peapod-*_exec-*' | grep -c ' running ') = 0 ]" ||
-        fail "exec units left: $(systemctl list-units --plain --no-legend 'peapod-*_exec-*')"
+wait_for 30 sh -c "[ \$(pgrep -c -f '^peapod-stage1-exec ') = 0 ]" ||
+        fail "execs left: $(pgrep -a -f '^peapod-stage1-exec ')"
 wait_for 30 sh -c "[ \$(ls /proc/$PID/fd | wc -l) = $fds_before ]" ||
         fail "peapod-cri holds $(ls /proc/$PID/fd | wc -l) fds, $fds_before before: $(ls -l /proc/$PID/fd)"
 # A clean exit (under ASan, CRI=build-asan/...: no leak report either).

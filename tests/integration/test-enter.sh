@@ -31,12 +31,12 @@ assert_eq piped "$(echo piped | $PEAPOD enter "$PFX-e" -- cat)" "stdin"
 # ours to get ^C from.
 $PEAPOD enter "$PFX-e" -- sleep 300 &
 enter_pid=$!
-wait_for 10 sh -c "systemctl list-units --plain --no-legend 'peapod-*_exec-*' | grep -q ' running '" || fail "exec unit not running"
+wait_for 10 sh -c "pgrep -f '^peapod-stage1-exec ' >/dev/null" || fail "the exec's helper does not run"
 # (SIGTERM: a non-interactive shell starts background jobs with SIGINT ignored.)
 kill -TERM "$enter_pid"
 rc=0; wait "$enter_pid" || rc=$?
 assert_eq 143 "$rc" "SIGTERM passed on to the command"
-wait_for 10 sh -c "! systemctl list-units --plain --no-legend 'peapod-*_exec-*' | grep -q ' running '" ||
+wait_for 10 sh -c "! pgrep -f '^peapod-stage1-exec ' >/dev/null" ||
         fail "the command outlived peapod enter"
 
 # The app's file system, not the host's; the pod's hostname and pid namespace.
@@ -75,9 +75,10 @@ wait_for 10 sh -c "[ \"\$($PEAPOD app status --format=json $PFX-e done | jq -r .
 err=$(must_fail $PEAPOD enter --app=done "$PFX-e" -- true)
 assert_contains "$err" "not running" "exec into an exited app"
 [ "$(echo "$err" | wc -l)" -eq 1 ] || fail "more than one line: $err"
-# Exec units are released once done.
-wait_for 10 sh -c "[ \$(systemctl list-units --all --plain --no-legend 'peapod-*_exec-*' | wc -l) = 0 ]" ||
-        fail "exec units left: $(systemctl list-units --all --plain --no-legend 'peapod-*_exec-*')"
+# No unit per exec, and no helper left once done.
+assert_eq 0 "$(systemctl list-units --all --plain --no-legend 'peapod-*_exec-*' | wc -l)" "exec units"
+wait_for 10 sh -c "! pgrep -f '^peapod-stage1-exec ' >/dev/null" ||
+        fail "execs left: $(pgrep -a -f '^peapod-stage1-exec ')"
 # Non-root callers are refused.
 err=$(must_fail setpriv --reuid=65534 --regid=65534 --clear-groups $PEAPOD enter "$PFX-e" --app=web -- true)
 assert_contains "$err" "denied" "unprivileged caller"

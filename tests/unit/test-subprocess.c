@@ -173,8 +173,46 @@ TEST(async) {
         free(d.out[1]);
 }
 
+/* The form Pod.Exec uses: the caller's fds as stdio, one fd passed on as
+ * 3, a session of its own, nothing else. */
+TEST(stdio) {
+        _cleanup_close_pair_ int out[2] = { -EBADF, -EBADF }, gate[2] = { -EBADF, -EBADF };
+        _cleanup_close_ int null = -EBADF, stray = -EBADF;
+        SpawnResult res = {};
+        char buf[512] = {};
+        ssize_t n;
+
+        ASSERT_TRUE(pipe2(out, O_CLOEXEC) >= 0);
+        ASSERT_TRUE(pipe2(gate, O_CLOEXEC) >= 0);
+        null = open("/dev/null", O_RDWR | O_CLOEXEC);
+        stray = open("/dev/null", O_RDONLY); /* not O_CLOEXEC: must not reach it */
+        ASSERT_TRUE(null >= 0 && stray >= 0);
+        ASSERT_TRUE(write(gate[1], "g", 1) == 1);
+        ASSERT_OK(spawn_run(&(SpawnOptions) {
+                                    .path = "/bin/sh",
+                                    .argv = STRV_MAKE("sh", "-c",
+                                                      "read -r -n 1 g <&3 2>/dev/null || head -c 1 <&3; echo; "
+                                                      "ls /proc/self/fd | sort -n | tr '\\n' ' '; echo; "
+                                                      "[ \"$(cut -d' ' -f6 /proc/self/stat)\" = $$ ] && echo leader"),
+                                    .env = STRV_MAKE("PATH=/usr/bin:/bin"),
+                                    .stdio = (const int[3]) { null, out[1], null },
+                                    .pass_fd = gate[0],
+                                    .new_session = true,
+                            },
+                            &res));
+        ASSERT_TRUE(res.code == CLD_EXITED && res.status == 0);
+        ASSERT_TRUE(res.out == NULL && res.err == NULL);
+        out[1] = safe_close(out[1]);
+        n = read(out[0], buf, sizeof(buf) - 1);
+        ASSERT_TRUE(n > 0);
+        /* 0 1 2, the gate, and the fd ls opens for the directory */
+        ASSERT_TRUE(strstr(buf, "\n0 1 2 3 4 \n"));
+        ASSERT_TRUE(strstr(buf, "leader\n"));
+}
+
 int main(void) {
         test_sync();
         test_async();
+        test_stdio();
         return 0;
 }
