@@ -755,7 +755,7 @@ static void on_get_app_read(Daemon *d, Pod *p, App *a, const UnitStatus *s, void
 int bus_pod_method_get_app(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         Daemon *d = daemon_of(m);
         Pod *p = userdata;
-        App *a;
+        App *a = NULL;
         int r;
 
         r = bus_read_app(m, p, &a, error);
@@ -1032,7 +1032,7 @@ int bus_pod_method_exec(sd_bus_message *m, void *userdata, sd_bus_error *error) 
         ExecRequest *q;
         int fds[3], r;
         uint64_t flags;
-        App *a;
+        App *a = NULL;
 
         r = bus_verify_polkit(m, PEAPOD_ACTION_ENTER_PODS, error);
         if (r < 0)

@@ -92,7 +92,7 @@ static int bus_read_create_pod_apps(sd_bus_message *m, CreatePodArgs *a, size_t 
 static int bus_read_create_pod(Daemon *d, sd_bus_message *m, CreatePodArgs **ret, sd_bus_error *error) {
         _cleanup_(create_pod_args_freep) CreatePodArgs *a = NULL;
         const char *name;
-        size_t n_apps;
+        size_t n_apps = 0;
         int r;
 
         a = calloc(1, sizeof(CreatePodArgs));
@@ -164,7 +164,7 @@ static int method_create_pod(sd_bus_message *m, void *userdata, sd_bus_error *er
         _cleanup_free_ char *path = NULL;
         Daemon *d = userdata;
         PeapodError perr = {};
-        Pod *p;
+        Pod *p = NULL;
         int r;
 
         r = bus_verify_polkit(m, PEAPOD_ACTION_MANAGE_PODS, error);
@@ -399,7 +399,7 @@ int daemon_remove_pod(Daemon *d, Pod *p, PodDeleted deleted, void *userdata) {
 }
 
 static int method_start_pod(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        Pod *p;
+        Pod *p = NULL;
         int r;
 
         r = bus_read_pod(m, userdata, &p, error);
@@ -440,7 +440,7 @@ int bus_pod_start_call(Daemon *d, Pod *p, sd_bus_message *m, sd_bus_error *error
 }
 
 static int method_start_pod_with_stdin(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        Pod *p;
+        Pod *p = NULL;
         int r;
 
         r = bus_read_pod(m, userdata, &p, error);
@@ -450,7 +450,7 @@ static int method_start_pod_with_stdin(sd_bus_message *m, void *userdata, sd_bus
 }
 
 static int method_stop_pod(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        Pod *p;
+        Pod *p = NULL;
         int r;
 
         r = bus_read_pod(m, userdata, &p, error);
@@ -461,7 +461,7 @@ static int method_stop_pod(sd_bus_message *m, void *userdata, sd_bus_error *erro
 
 static int method_remove_pod(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         uint64_t flags;
-        Pod *p;
+        Pod *p = NULL;
         int r;
 
         r = bus_read_pod(m, userdata, &p, error);
@@ -475,7 +475,7 @@ static int method_remove_pod(sd_bus_message *m, void *userdata, sd_bus_error *er
 
 static int method_get_pod(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         _cleanup_free_ char *path = NULL;
-        Pod *p;
+        Pod *p = NULL;
         int r;
 
         r = bus_read_pod(m, userdata, &p, error);
