@@ -6,18 +6,9 @@
 #include <string.h>
 
 #include "cri.h"
+#include "cri-pod.h"
 #include "streaming.h"
 #include "strv.h"
-
-/* n lower-case hex digits, nothing else. */
-static bool is_hex_id(const char *s, size_t n) {
-        if (!s || strlen(s) != n)
-                return false;
-        for (size_t i = 0; i < n; i++)
-                if (!strchr("0123456789abcdef", s[i]))
-                        return false;
-        return true;
-}
 
 static int reply_url(GrpcCall *call, const ProtobufCMessage *base, char **url_field, StreamServer *s,
                      StreamRequest *req) {
@@ -34,20 +25,20 @@ static int reply_url(GrpcCall *call, const ProtobufCMessage *base, char **url_fi
         return cri_reply(call, base);
 }
 
-int cri_runtime_exec(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request) {
-        const Runtime__V1__ExecRequest *e = (const Runtime__V1__ExecRequest *) request;
-        Runtime__V1__ExecResponse resp = RUNTIME__V1__EXEC_RESPONSE__INIT;
+/* What Exec and Attach check alike, and their request: the container,
+ * the streams wanted, a terminal's single output, a running server. 0 and
+ * *ret, or the call failed (> 0 from grpc_call_fail()) or -ENOMEM. */
+static int stream_request_for_container(Cri *cri, GrpcCall *call, StreamKind kind, const char *container_id, bool tty,
+                                        bool in, bool out, bool err, StreamRequest **ret) {
         StreamRequest *req;
+        char pod_id[33], app_id[33];
 
-        /* A container id is the pod id and the app id, 64 hex digits. */
-        if (!is_hex_id(e->container_id, 64))
-                return grpc_call_fail(call, GRPC_STATUS_NOT_FOUND, "no such container: %s", e->container_id);
-        if (e->n_cmd == 0 || isempty(e->cmd[0]))
-                return grpc_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "Exec needs a command");
-        if (!e->stdin && !e->stdout && !e->stderr)
+        if (cri_container_id_parse(container_id, pod_id, app_id) < 0)
+                return grpc_call_fail(call, GRPC_STATUS_NOT_FOUND, "no such container: %s", container_id);
+        if (!in && !out && !err)
                 return grpc_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT,
                                       "one of stdin, stdout and stderr must be set");
-        if (e->tty && e->stderr)
+        if (tty && err)
                 return grpc_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT,
                                       "tty and stderr cannot both be set (a terminal has one output)");
         if (!cri->streaming)
@@ -56,13 +47,25 @@ int cri_runtime_exec(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessag
         req = calloc(1, sizeof(StreamRequest));
         if (!req)
                 return -ENOMEM;
-        req->kind = STREAM_EXEC;
-        memcpy(req->pod_id, e->container_id, 32);
-        memcpy(req->app_id, e->container_id + 32, 32);
-        req->tty = e->tty;
-        req->in = e->stdin;
-        req->out = e->stdout;
-        req->err = e->stderr;
+        *req = (StreamRequest) { .kind = kind, .tty = tty, .in = in, .out = out, .err = err };
+        memcpy(req->pod_id, pod_id, sizeof(pod_id));
+        memcpy(req->app_id, app_id, sizeof(app_id));
+        *ret = req;
+        return 0;
+}
+
+int cri_runtime_exec(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request) {
+        const Runtime__V1__ExecRequest *e = (const Runtime__V1__ExecRequest *) request;
+        Runtime__V1__ExecResponse resp = RUNTIME__V1__EXEC_RESPONSE__INIT;
+        StreamRequest *req = NULL;
+        int r;
+
+        if (e->n_cmd == 0 || isempty(e->cmd[0]))
+                return grpc_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "Exec needs a command");
+        r = stream_request_for_container(cri, call, STREAM_EXEC, e->container_id, e->tty, e->stdin, e->stdout,
+                                         e->stderr, &req);
+        if (!req)
+                return r;
         req->cmd = calloc(e->n_cmd + 1, sizeof(char *));
         if (!req->cmd)
                 return stream_request_free(req), -ENOMEM;
@@ -78,29 +81,13 @@ int cri_runtime_exec(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessag
 int cri_runtime_attach(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request) {
         const Runtime__V1__AttachRequest *a = (const Runtime__V1__AttachRequest *) request;
         Runtime__V1__AttachResponse resp = RUNTIME__V1__ATTACH_RESPONSE__INIT;
-        StreamRequest *req;
+        StreamRequest *req = NULL;
+        int r;
 
-        if (!is_hex_id(a->container_id, 64))
-                return grpc_call_fail(call, GRPC_STATUS_NOT_FOUND, "no such container: %s", a->container_id);
-        if (!a->stdin && !a->stdout && !a->stderr)
-                return grpc_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT,
-                                      "one of stdin, stdout and stderr must be set");
-        if (a->tty && a->stderr)
-                return grpc_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT,
-                                      "tty and stderr cannot both be set (a terminal has one output)");
-        if (!cri->streaming)
-                return grpc_call_fail(call, GRPC_STATUS_UNAVAILABLE, "the streaming server is not running");
-
-        req = calloc(1, sizeof(StreamRequest));
+        r = stream_request_for_container(cri, call, STREAM_ATTACH, a->container_id, a->tty, a->stdin, a->stdout,
+                                         a->stderr, &req);
         if (!req)
-                return -ENOMEM;
-        req->kind = STREAM_ATTACH;
-        memcpy(req->pod_id, a->container_id, 32);
-        memcpy(req->app_id, a->container_id + 32, 32);
-        req->tty = a->tty;
-        req->in = a->stdin;
-        req->out = a->stdout;
-        req->err = a->stderr;
+                return r;
         return reply_url(call, &resp.base, &resp.url, cri->streaming, req);
 }
 
@@ -109,7 +96,7 @@ int cri_runtime_port_forward(Cri *cri, GrpcCall *call, CriApi api, const Protobu
         Runtime__V1__PortForwardResponse resp = RUNTIME__V1__PORT_FORWARD_RESPONSE__INIT;
         StreamRequest *req;
 
-        if (!is_hex_id(p->pod_sandbox_id, 32))
+        if (!cri_hex_id_is_valid(p->pod_sandbox_id, CRI_POD_ID_LEN))
                 return grpc_call_fail(call, GRPC_STATUS_NOT_FOUND, "no such pod sandbox: %s", p->pod_sandbox_id);
         if (p->n_port > STREAM_MAX_PORTS)
                 return grpc_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "at most %u ports per request",
