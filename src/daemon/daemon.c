@@ -290,8 +290,10 @@ static int on_unit_properties_changed(sd_bus_message *m, void *userdata, sd_bus_
 
         /* Cheap filter first: every unit of the host changes properties. */
         if (!path || !(startswith(path, "/org/freedesktop/systemd1/unit/peapod_2d") ||
-                       startswith(path, "/org/freedesktop/systemd1/unit/machine_2d")))
+                       startswith(path, "/org/freedesktop/systemd1/unit/machine_2d"))) {
+                daemon_event_touched(d, NULL);
                 return 0;
+        }
         {
                 _cleanup_free_ char *unit = NULL;
 
@@ -300,7 +302,9 @@ static int on_unit_properties_changed(sd_bus_message *m, void *userdata, sd_bus_
                         return 0;
         }
         p = daemon_pod_by_unit_path(d, path);
-        if (p) {
+        if (!p)
+                daemon_event_touched(d, NULL);
+        else {
                 /* A stop we did not ask for (machinectl terminate, systemctl
                  * stop) unloads the app's unit: this is where its outcome is. */
                 App *ask = NULL;
@@ -313,7 +317,11 @@ static int on_unit_properties_changed(sd_bus_message *m, void *userdata, sd_bus_
                 r = pod_apply_unit_signal(p, m, &ask);
                 if (r < 0)
                         log_debug_errno(r, "Failed to read a change signal of pod %s: %m", p->name);
-                else if (r > 0)
+                if (r <= 0)
+                        daemon_event_touched(d, p);
+                else
+                        /* May stop the pod: not only p's properties, so
+                         * not marked (the next publish compares all). */
                         daemon_pod_app_changed(d, p);
                 if (ask) {
                         r = daemon_app_unit_read(d, p, ask, NULL, NULL, NULL);
