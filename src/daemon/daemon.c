@@ -360,7 +360,9 @@ static int on_job_removed(sd_bus_message *m, void *userdata, sd_bus_error *error
 
         if (sd_bus_message_read(m, "uoss", &id, &path, &unit, &result) < 0)
                 return 0;
-        (void) daemon_job_removed(userdata, path, result);
+        /* Every job of the host ends here: one not ours touched no pod. */
+        if (daemon_job_removed(userdata, path, result) == 0)
+                daemon_event_touched(userdata, NULL);
         return 0;
 }
 
