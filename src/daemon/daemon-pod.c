@@ -344,12 +344,64 @@ void pod_published_init(PodPublished *pub, const Pod *p) {
         };
 }
 
+void daemon_event_touched(Daemon *d, Pod *p) {
+        uint64_t iteration;
+
+        /* Counted once per event (a read's filter and its handler may both
+         * say so); unknown, not counted: the publish compares all. */
+        if (sd_event_get_iteration(d->event, &iteration) >= 0 && iteration != d->touched_iteration) {
+                d->touched_iteration = iteration;
+                d->publish_signals++;
+        }
+        if (p)
+                for (size_t i = 0; i < d->n_pods; i++)
+                        if (d->pods[i] == p) {
+                                d->published[i].dirty = true;
+                                break;
+                        }
+}
+
+static int on_incoming(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        const char *i = sd_bus_message_get_interface(m), *member = sd_bus_message_get_member(m);
+
+        if (!sd_bus_message_is_method_call(m, NULL, NULL) || !i || !member)
+                return 0;
+        if ((streq(i, "org.freedesktop.DBus.Properties") && (streq(member, "Get") || streq(member, "GetAll"))) ||
+            streq(i, "org.freedesktop.DBus.Introspectable") || streq(i, "org.freedesktop.DBus.Peer") ||
+            (streq(i, "org.freedesktop.DBus.ObjectManager") && streq(member, "GetManagedObjects")))
+                daemon_event_touched(userdata, NULL);
+        return 0; /* dispatched as usual */
+}
+
+int daemon_watch_reads(Daemon *d) {
+        return sd_bus_add_filter(d->bus, NULL, on_incoming, d);
+}
+
 /* Runs after every event the loop dispatches (a post source): whatever
  * changed a pod (a method, a signal from systemd, a stop that ended, a
  * restart's reconciliation), the change is announced here, once, with the
- * properties that really changed. The handlers announce nothing. */
+ * properties that really changed. The handlers announce nothing.
+ *
+ * Comparing every pod costs O(pods) per event, and with 1000 pods that was
+ * most of peapodd's CPU (perf: pod_published_init() and its strlen()s),
+ * since every change signal of every peapod unit is an event. So the
+ * common case is cut short: each iteration of the loop dispatches at most
+ * one event (sd_event_dispatch(3)) and sd-bus processes one message per
+ * dispatch (sd_bus_process(3)); when every event since the last publish
+ * was a change signal that marked the one pod it touched, or a read
+ * (ListPods, a property's Get, GetAll, daemon_watch_reads()), only the
+ * marked pods are compared. Any other event (another method, a reply, a
+ * job's end, a worker's, a timer) compares them all, as before. */
 int daemon_publish_pod_changes(sd_event_source *s, void *userdata) {
         Daemon *d = userdata;
+        uint64_t iteration = 0;
+        bool all;
+
+        /* Unknown iteration: compare all. */
+        all = sd_event_get_iteration(d->event, &iteration) < 0 ||
+              iteration - d->publish_iteration - 1 != d->publish_signals;
+        d->publish_iteration = iteration;
+        d->publish_signals = 0;
 
         for (size_t i = 0; i < d->n_pods; i++) {
                 PodPublished now, *was = &d->published[i];
@@ -357,6 +409,8 @@ int daemon_publish_pod_changes(sd_event_source *s, void *userdata) {
                 _cleanup_free_ char *path = NULL;
                 size_t n = 0;
 
+                if (!all && !was->dirty)
+                        continue;
                 pod_published_init(&now, d->pods[i]);
                 if (now.state != was->state)
                         changed[n++] = "State";
@@ -373,11 +427,15 @@ int daemon_publish_pod_changes(sd_event_source *s, void *userdata) {
                 }
                 if (now.networks_hash != was->networks_hash)
                         changed[n++] = "Networks";
-                if (n == 0)
+                if (n == 0) {
+                        was->dirty = false;
                         continue;
+                }
                 changed[n] = NULL;
-                if (pod_object_path(d->pods[i], &path) < 0)
-                        continue; /* out of memory: tried again after the next event */
+                if (pod_object_path(d->pods[i], &path) < 0) {
+                        was->dirty = true; /* out of memory: tried again after the next event */
+                        continue;
+                }
                 *was = now;
                 (void) sd_bus_emit_properties_changed_strv(d->bus, path, PEAPOD_POD_INTERFACE, (char **) changed);
         }

@@ -296,10 +296,14 @@ static int on_unit_properties_changed(sd_bus_message *m, void *userdata, sd_bus_
 
         /* Cheap filter first: every unit of the host changes properties. */
         if (!path || !(startswith(path, "/org/freedesktop/systemd1/unit/peapod_2d") ||
-                       startswith(path, "/org/freedesktop/systemd1/unit/machine_2d")))
+                       startswith(path, "/org/freedesktop/systemd1/unit/machine_2d"))) {
+                daemon_event_touched(d, NULL);
                 return 0;
+        }
         p = daemon_pod_by_unit_path(d, path);
-        if (p) {
+        if (!p)
+                daemon_event_touched(d, NULL);
+        else {
                 /* A stop we did not ask for (machinectl terminate, systemctl
                  * stop) unloads the app's unit: this is where its outcome is. */
                 App *ask = NULL;
@@ -312,7 +316,11 @@ static int on_unit_properties_changed(sd_bus_message *m, void *userdata, sd_bus_
                 r = pod_apply_unit_signal(p, m, &ask);
                 if (r < 0)
                         log_debug_errno(r, "Failed to read a change signal of pod %s: %m", p->name);
-                else if (r > 0)
+                if (r <= 0)
+                        daemon_event_touched(d, p);
+                else
+                        /* May stop the pod: not only p's properties, so
+                         * not marked (the next publish compares all). */
                         daemon_pod_app_changed(d, p);
                 if (ask) {
                         r = daemon_app_unit_read(d, p, ask, NULL, NULL, NULL);
@@ -351,7 +359,9 @@ static int on_job_removed(sd_bus_message *m, void *userdata, sd_bus_error *error
 
         if (sd_bus_message_read(m, "uoss", &id, &path, &unit, &result) < 0)
                 return 0;
-        (void) daemon_job_removed(userdata, path, result);
+        /* Every job of the host ends here: one not ours touched no pod. */
+        if (daemon_job_removed(userdata, path, result) == 0)
+                daemon_event_touched(userdata, NULL);
         return 0;
 }
 

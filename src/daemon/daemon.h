@@ -24,6 +24,8 @@ typedef struct PodPublished {
         uint32_t leader;
         uint64_t started_usec, exited_usec;
         uint64_t apps_hash, networks_hash;
+        /* Touched since the last publish (daemon_event_touched()). */
+        bool dirty;
 } PodPublished;
 
 typedef struct Daemon {
@@ -39,6 +41,12 @@ typedef struct Daemon {
         size_t n_pods;
         /* published[i] is what was announced of pods[i]. */
         PodPublished *published;
+        /* The loop's iteration at the last publish, and how many events
+         * since changed no pod but the ones they marked dirty
+         * (daemon_event_touched()). */
+        uint64_t publish_iteration, publish_signals;
+        /* The iteration daemon_event_touched() last counted. */
+        uint64_t touched_iteration;
 
         /* Images: the store is opened on first use by the main thread;
          * jobs (pulls) run in worker threads with stores of their own. */
@@ -244,6 +252,13 @@ void pod_published_init(PodPublished *pub, const Pod *p);
 /* Sends PropertiesChanged for every pod whose properties differ from what
  * was published; run after every event of the loop (a post source). */
 int daemon_publish_pod_changes(sd_event_source *s, void *userdata);
+/* The event being dispatched (a change signal of systemd's, a read)
+ * changed no pod but p (none if NULL): the next publish compares only the
+ * pods so marked when every event since the last one said so. */
+void daemon_event_touched(Daemon *d, Pod *p);
+/* Reads (Properties.Get and GetAll, Introspect, GetManagedObjects, Peer)
+ * call daemon_event_touched(d, NULL): they change no pod. */
+int daemon_watch_reads(Daemon *d);
 /* Image names changed, maybe (daemon-image.c): compares the store with
  * what was published and announces the difference (ImagesChanged, the
  * Image objects' InterfacesAdded/Removed and Names). The first call only

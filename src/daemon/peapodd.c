@@ -289,6 +289,9 @@ static int daemon_serve(Daemon *d) {
         r = sd_event_add_post(d->event, NULL, daemon_publish_pod_changes, d);
         if (r < 0)
                 return log_error_errno(r, "Failed to watch pod changes: %m");
+        r = daemon_watch_reads(d);
+        if (r < 0)
+                return log_error_errno(r, "Failed to watch reads: %m");
         daemon_images_changed(d);
         r = sd_bus_attach_event(d->bus, d->event, SD_EVENT_PRIORITY_NORMAL);
         if (r < 0)
