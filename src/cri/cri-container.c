@@ -19,6 +19,7 @@
 #include "cri-pod.h"
 #include "cri-seccomp.h"
 #include "fs-util.h"
+#include "json-util.h"
 #include "log.h"
 #include "peapod-bus.h"
 #include "string-util.h"
@@ -404,12 +405,16 @@ static int mounts_to_json(const Runtime__V1__ContainerConfig *c, char **ret) {
 
 /* Back from the annotation (written by us above; anything else is skipped). */
 static int mounts_from_json(CriArena *arena, const char *text, Runtime__V1__Mount ***ret, size_t *ret_n) {
-        json_object *a = text ? json_tokener_parse(text) : NULL;
+        json_object *a = NULL;
         Runtime__V1__Mount **l;
         size_t n = 0, max;
 
         *ret = NULL;
         *ret_n = 0;
+        /* Any client that manages pods can write an annotation: read it as
+         * untrusted, bounded (an array of [path, path, bool]). */
+        if (text && json_parse_untrusted(text, strlen(text), 1024 * 1024, 3, &a, NULL) == -ENOMEM)
+                return -ENOMEM;
         if (!a || !json_object_is_type(a, json_type_array)) {
                 json_object_put(a);
                 return 0;

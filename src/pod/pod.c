@@ -962,6 +962,9 @@ static int json_dup_string(json_object *o, const char *key, char **ret) {
 /* pod.json is ours, but it is read back after crashes and by hand edits:
  * every field is checked, and a file that does not validate is refused
  * rather than half-loaded. */
+/* pod.json's deepest: pod, apps, app, mounts or volumes, one entry. */
+#define POD_JSON_DEPTH_MAX 8
+
 int pod_from_json_string(const char *s, Pod **ret) {
         _cleanup_json_ json_object *o = NULL;
         _cleanup_(pod_freep) Pod *p = NULL;
@@ -971,8 +974,10 @@ int pod_from_json_string(const char *s, Pod **ret) {
         size_t n;
         int r;
 
-        o = json_tokener_parse(s);
-        if (!o || !json_object_is_type(o, json_type_object))
+        r = json_parse_untrusted(s, strlen(s), POD_FILE_MAX, POD_JSON_DEPTH_MAX, &o, NULL);
+        if (r < 0)
+                return r == -ENOMEM ? r : -EBADMSG;
+        if (!json_object_is_type(o, json_type_object))
                 return -EBADMSG;
         p = calloc(1, sizeof(*p));
         if (!p)
