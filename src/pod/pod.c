@@ -959,29 +959,129 @@ static int json_dup_string(json_object *o, const char *key, char **ret) {
         return *ret ? 0 : -ENOMEM;
 }
 
-/* pod.json is ours, but it is read back after crashes and by hand edits:
- * every field is checked, and a file that does not validate is refused
- * rather than half-loaded. */
 /* pod.json's deepest: pod, apps, app, mounts or volumes, one entry. */
 #define POD_JSON_DEPTH_MAX 8
 
-int pod_from_json_string(const char *s, Pod **ret) {
-        _cleanup_json_ json_object *o = NULL;
-        _cleanup_(pod_freep) Pod *p = NULL;
-        json_object *apps, *v;
+/* An app's identity: name, image, layers, command, environment, user. */
+static int app_identity_from_json(App *a, json_object *j) {
         const char *str;
-        int64_t i64;
+        int r;
+
+        if ((r = json_dup_string(j, "name", &a->name)) < 0 || (r = json_dup_string(j, "image", &a->image)) < 0 ||
+            (r = json_get_strv(j, "lowerdirs", &a->lowerdirs)) < 0 ||
+            (r = json_get_string_opt(j, "image_id", &str)) < 0 ||
+            (r = json_dup_string(j, "workdir", &a->workdir)) < 0 ||
+            (r = json_get_strv(j, "exec", &a->exec)) < 0 || (r = json_get_strv(j, "env", &a->env)) < 0)
+                return r;
+        if (str) {
+                if (!digest_is_valid_string(str))
+                        return -EBADMSG;
+                a->image_id = strdup(str);
+                if (!a->image_id)
+                        return -ENOMEM;
+        }
+        /* Optional: pods created before apps had a user run as root. */
+        r = json_get_string_opt(j, "user", &str);
+        if (r < 0)
+                return r;
+        if (!isempty(str)) {
+                a->user = strdup(str);
+                if (!a->user)
+                        return -ENOMEM;
+        }
+        if (!a->lowerdirs) {
+                /* pod.json of version 1 before multi-layer images: one tree. */
+                _cleanup_free_ char *lower = NULL;
+
+                r = json_dup_string(j, "rootfs_lower", &lower);
+                if (r < 0)
+                        return r;
+                r = strv_consume(&a->lowerdirs, TAKE_PTR(lower));
+                if (r < 0)
+                        return r;
+        }
+        if (!app_name_is_valid(a->name) || strv_length(a->exec) == 0 || strv_length(a->lowerdirs) == 0 ||
+            strv_length(a->lowerdirs) > MANIFEST_LAYERS_MAX)
+                return -EBADMSG;
+        r = json_get_string(j, "id", &str);
+        if (r < 0)
+                return r;
+        if (!id_is_valid(str))
+                return -EBADMSG;
+        memcpy(a->id, str, POD_ID_LEN + 1);
+        return 0;
+}
+
+/* An app's state, outcome and times. */
+static int app_state_from_json(App *a, json_object *j) {
+        const char *str;
+        int64_t status;
+        json_object *oom;
+        int r;
+
+        r = json_get_string(j, "state", &str);
+        if (r < 0)
+                return r;
+        a->state = app_state_from_string(str);
+        if (a->state < 0)
+                return -EBADMSG;
+        r = json_get_string(j, "result", &str);
+        if (r < 0)
+                return r;
+        a->result = app_result_from_string(str);
+        if (a->result < 0)
+                return -EBADMSG;
+        r = json_get_int64(j, "status", &status);
+        if (r < 0)
+                return r;
+        if (status < INT32_MIN || status > INT32_MAX)
+                return -EBADMSG;
+        a->status = (int) status;
+        /* Absent (older records, and every app not killed so): false. */
+        if (json_object_object_get_ex(j, "oom_killed", &oom)) {
+                if (!json_object_is_type(oom, json_type_boolean))
+                        return -EBADMSG;
+                a->oom_killed = json_object_get_boolean(oom);
+        }
+        if (json_get_uint64(j, "started_usec", &a->started_usec) < 0 ||
+            json_get_uint64(j, "exited_usec", &a->exited_usec) < 0)
+                return -EBADMSG;
+        return 0;
+}
+
+static int apps_from_json(Pod *p, json_object *o) {
+        json_object *apps;
         size_t n;
         int r;
 
-        r = json_parse_untrusted(s, strlen(s), POD_FILE_MAX, POD_JSON_DEPTH_MAX, &o, NULL);
-        if (r < 0)
-                return r == -ENOMEM ? r : -EBADMSG;
-        if (!json_object_is_type(o, json_type_object))
+        if (!json_object_object_get_ex(o, "apps", &apps) || !json_object_is_type(apps, json_type_array))
                 return -EBADMSG;
-        p = calloc(1, sizeof(*p));
-        if (!p)
+        n = json_object_array_length(apps);
+        if (n > POD_APPS_MAX)
+                return -EBADMSG;
+        p->apps = calloc(n ?: 1, sizeof(App));
+        if (!p->apps)
                 return -ENOMEM;
+        for (size_t k = 0; k < n; k++) {
+                json_object *j = json_object_array_get_idx(apps, k);
+                App *a = &p->apps[k];
+
+                if (!json_object_is_type(j, json_type_object))
+                        return -EBADMSG;
+                p->n_apps++;
+                if ((r = app_identity_from_json(a, j)) < 0 || (r = app_isolation_from_json(a, j)) < 0 ||
+                    (r = app_state_from_json(a, j)) < 0 || (r = annotations_from_json(j, &a->annotations)) < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* The pod's own fields: id, name, state, flavour, leader, times. */
+static int pod_fields_from_json(Pod *p, json_object *o) {
+        const char *str;
+        json_object *v;
+        int64_t i64;
+        int r;
 
         r = json_get_string(o, "id", &str);
         if (r < 0)
@@ -1023,12 +1123,34 @@ int pod_from_json_string(const char *s, Pod **ret) {
             json_get_uint64(o, "started_usec", &p->started_usec) < 0 ||
             json_get_uint64(o, "exited_usec", &p->exited_usec) < 0)
                 return -EBADMSG;
+        return 0;
+}
 
+/* pod.json is ours, but it is read back after crashes and by hand edits:
+ * every field is checked, and a file that does not validate is refused
+ * rather than half-loaded. */
+int pod_from_json_string(const char *s, Pod **ret) {
+        _cleanup_json_ json_object *o = NULL;
+        _cleanup_(pod_freep) Pod *p = NULL;
+        json_object *v;
+        int r;
+
+        r = json_parse_untrusted(s, strlen(s), POD_FILE_MAX, POD_JSON_DEPTH_MAX, &o, NULL);
+        if (r < 0)
+                return r == -ENOMEM ? r : -EBADMSG;
+        if (!json_object_is_type(o, json_type_object))
+                return -EBADMSG;
+        p = calloc(1, sizeof(*p));
+        if (!p)
+                return -ENOMEM;
+
+        r = pod_fields_from_json(p, o);
+        if (r < 0)
+                return r;
         /* Pods from before networking have no "network": lo only, as they had. */
         r = pod_network_from_json(json_object_object_get_ex(o, "network", &v) ? v : NULL, &p->net);
         if (r < 0)
                 return r;
-
         r = pod_volumes_from_json(p, o);
         if (r < 0)
                 return r;
@@ -1044,102 +1166,9 @@ int pod_from_json_string(const char *s, Pod **ret) {
         FOREACH_STRV(a, p->sysctls)
                 if (!sysctl_assignment_is_valid(a, p->net.mode == POD_NETWORK_HOST))
                         return -EBADMSG;
-        if (!json_object_object_get_ex(o, "apps", &apps) || !json_object_is_type(apps, json_type_array))
-                return -EBADMSG;
-        n = json_object_array_length(apps);
-        if (n > POD_APPS_MAX)
-                return -EBADMSG;
-        p->apps = calloc(n ?: 1, sizeof(App));
-        if (!p->apps)
-                return -ENOMEM;
-        for (size_t k = 0; k < n; k++) {
-                json_object *j = json_object_array_get_idx(apps, k);
-                App *a = &p->apps[k];
-                int64_t status;
-
-                if (!json_object_is_type(j, json_type_object))
-                        return -EBADMSG;
-                p->n_apps++;
-                if ((r = json_dup_string(j, "name", &a->name)) < 0 || (r = json_dup_string(j, "image", &a->image)) < 0 ||
-                    (r = json_get_strv(j, "lowerdirs", &a->lowerdirs)) < 0 ||
-                    (r = json_get_string_opt(j, "image_id", &str)) < 0 ||
-                    (r = json_dup_string(j, "workdir", &a->workdir)) < 0 ||
-                    (r = json_get_strv(j, "exec", &a->exec)) < 0 || (r = json_get_strv(j, "env", &a->env)) < 0)
-                        return r;
-                if (str) {
-                        if (!digest_is_valid_string(str))
-                                return -EBADMSG;
-                        a->image_id = strdup(str);
-                        if (!a->image_id)
-                                return -ENOMEM;
-                }
-                /* Optional: pods created before apps had a user run as root. */
-                r = json_get_string_opt(j, "user", &str);
-                if (r < 0)
-                        return r;
-                if (!isempty(str)) {
-                        a->user = strdup(str);
-                        if (!a->user)
-                                return -ENOMEM;
-                }
-                r = app_isolation_from_json(a, j);
-                if (r < 0)
-                        return r;
-                if (!a->lowerdirs) {
-                        /* pod.json of version 1 before multi-layer images: one tree. */
-                        _cleanup_free_ char *lower = NULL;
-
-                        r = json_dup_string(j, "rootfs_lower", &lower);
-                        if (r < 0)
-                                return r;
-                        r = strv_consume(&a->lowerdirs, TAKE_PTR(lower));
-                        if (r < 0)
-                                return r;
-                }
-                if (!app_name_is_valid(a->name) || strv_length(a->exec) == 0 || strv_length(a->lowerdirs) == 0 ||
-                    strv_length(a->lowerdirs) > MANIFEST_LAYERS_MAX)
-                        return -EBADMSG;
-                r = json_get_string(j, "id", &str);
-                if (r < 0)
-                        return r;
-                if (!id_is_valid(str))
-                        return -EBADMSG;
-                memcpy(a->id, str, POD_ID_LEN + 1);
-                r = json_get_string(j, "state", &str);
-                if (r < 0)
-                        return r;
-                a->state = app_state_from_string(str);
-                if (a->state < 0)
-                        return -EBADMSG;
-                r = json_get_string(j, "result", &str);
-                if (r < 0)
-                        return r;
-                a->result = app_result_from_string(str);
-                if (a->result < 0)
-                        return -EBADMSG;
-                r = json_get_int64(j, "status", &status);
-                if (r < 0)
-                        return r;
-                if (status < INT32_MIN || status > INT32_MAX)
-                        return -EBADMSG;
-                a->status = (int) status;
-                {
-                        json_object *oom;
-
-                        /* Absent (older records, and every app not killed so): false. */
-                        if (json_object_object_get_ex(j, "oom_killed", &oom)) {
-                                if (!json_object_is_type(oom, json_type_boolean))
-                                        return -EBADMSG;
-                                a->oom_killed = json_object_get_boolean(oom);
-                        }
-                }
-                if (json_get_uint64(j, "started_usec", &a->started_usec) < 0 ||
-                    json_get_uint64(j, "exited_usec", &a->exited_usec) < 0)
-                        return -EBADMSG;
-                r = annotations_from_json(j, &a->annotations);
-                if (r < 0)
-                        return r;
-        }
+        r = apps_from_json(p, o);
+        if (r < 0)
+                return r;
         if (pod_check_annotations(p, NULL, NULL) < 0)
                 return -EBADMSG;
         *ret = TAKE_PTR(p);
