@@ -700,10 +700,41 @@ static int json_get_bool(json_object *o, const char *key, bool *ret) {
 static int json_dup_string(json_object *o, const char *key, char **ret);
 
 /* Missing entirely in pods made before apps had these: the defaults. */
-static int app_isolation_from_json(App *a, json_object *j) {
-        json_object *o, *mounts;
-        const char *str;
+/* An app's mounts of the pod's volumes. */
+static int app_mounts_from_json(App *a, json_object *o) {
+        json_object *mounts;
         size_t n;
+        int r;
+
+        if (!json_object_object_get_ex(o, "mounts", &mounts) || !json_object_is_type(mounts, json_type_array))
+                return -EBADMSG;
+        n = json_object_array_length(mounts);
+        if (n > APP_MOUNTS_MAX)
+                return -EBADMSG;
+        a->mounts = calloc(n ?: 1, sizeof(AppMount));
+        if (!a->mounts)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                json_object *m = json_object_array_get_idx(mounts, i);
+                AppMount *am = &a->mounts[i];
+
+                if (!json_object_is_type(m, json_type_object))
+                        return -EBADMSG;
+                a->n_mounts++;
+                if ((r = json_dup_string(m, "volume", &am->volume)) < 0 || (r = json_dup_string(m, "target", &am->target)) < 0)
+                        return r;
+                /* The syntax only: a pod made before a target was refused
+                 * at creation stays loadable (and removable); its start
+                 * fails as it always did. */
+                if (!volume_name_is_valid(am->volume) || !mount_target_is_valid(am->target) || strchr(am->target, ':'))
+                        return -EBADMSG;
+        }
+        return 0;
+}
+
+static int app_isolation_from_json(App *a, json_object *j) {
+        json_object *o;
+        const char *str;
         int r;
 
         if (!json_object_object_get_ex(j, "isolation", &o)) {
@@ -774,30 +805,7 @@ static int app_isolation_from_json(App *a, json_object *j) {
         if (app_protected_paths_validate(a->masked_paths, "masked", NULL) < 0 ||
             app_protected_paths_validate(a->readonly_paths, "read-only", NULL) < 0)
                 return -EBADMSG;
-        if (!json_object_object_get_ex(o, "mounts", &mounts) || !json_object_is_type(mounts, json_type_array))
-                return -EBADMSG;
-        n = json_object_array_length(mounts);
-        if (n > APP_MOUNTS_MAX)
-                return -EBADMSG;
-        a->mounts = calloc(n ?: 1, sizeof(AppMount));
-        if (!a->mounts)
-                return -ENOMEM;
-        for (size_t i = 0; i < n; i++) {
-                json_object *m = json_object_array_get_idx(mounts, i);
-                AppMount *am = &a->mounts[i];
-
-                if (!json_object_is_type(m, json_type_object))
-                        return -EBADMSG;
-                a->n_mounts++;
-                if ((r = json_dup_string(m, "volume", &am->volume)) < 0 || (r = json_dup_string(m, "target", &am->target)) < 0)
-                        return r;
-                /* The syntax only: a pod made before a target was refused
-                 * at creation stays loadable (and removable); its start
-                 * fails as it always did. */
-                if (!volume_name_is_valid(am->volume) || !mount_target_is_valid(am->target) || strchr(am->target, ':'))
-                        return -EBADMSG;
-        }
-        return 0;
+        return app_mounts_from_json(a, o);
 }
 
 static int pod_volumes_to_json(const Pod *p, json_object *o) {
