@@ -278,6 +278,116 @@ int pod_new_empty(const char *name, Pod **ret, PeapodError *err) {
         return 0;
 }
 
+/* The image reference of spec i and the app's name: given, or derived
+ * from the image and made unique in p. a is not yet counted in p. */
+static int app_name_from_spec(Pod *p, App *a, const AppSpec *s, size_t i, PeapodError *err) {
+        const char *reason;
+        int r;
+
+        if (isempty(s->image))
+                return peapod_error_set(err, -EINVAL, "App %zu has no image", i + 1);
+        reason = image_reference_invalid_reason(s->image);
+        if (reason)
+                return peapod_error_set(err, -EINVAL, "Invalid image reference '%s': %s", s->image, reason);
+
+        if (!isempty(s->name)) {
+                if (!app_name_is_valid(s->name))
+                        return peapod_error_set(err, -EINVAL,
+                                         "Invalid app name '%s': use 1-63 lower-case letters, digits and '-', starting with a letter or digit",
+                                         s->name);
+                a->name = strdup(s->name);
+                if (!a->name)
+                        return -ENOMEM;
+        } else {
+                _cleanup_free_ char *base = NULL;
+
+                r = app_name_from_image(s->image, &base);
+                if (r < 0)
+                        return peapod_error_set(err, -EINVAL, "Cannot derive an app name from '%s', give one", s->image);
+                a->name = strdup(base);
+                if (!a->name)
+                        return -ENOMEM;
+                for (unsigned k = 2; pod_find_app(p, a->name); k++) {
+                        free(a->name);
+                        if (asprintf(&a->name, "%.58s-%u", base, k) < 0) {
+                                a->name = NULL;
+                                return -ENOMEM;
+                        }
+                }
+        }
+        if (pod_find_app(p, a->name)) {
+                app_done(a);
+                memset(a, 0, sizeof(*a));
+                return peapod_error_set(err, -EEXIST, "Duplicate app name '%s'", s->name);
+        }
+        return 0;
+}
+
+/* The rest of app a from spec s and its image: command, environment,
+ * layers, working directory, isolation, annotations, a new id. */
+static int app_from_spec(App *a, const AppSpec *s, const char *image_store, PeapodError *err) {
+        _cleanup_(image_freep) Image *img = NULL;
+        PeapodError ie = {};
+        int r;
+
+        FOREACH_STRV(e, s->env)
+                if (!env_assignment_is_valid(e))
+                        return peapod_error_set(err, -EINVAL, "Invalid environment assignment '%s' (want KEY=VALUE)", e);
+        if (s->workdir && !app_workdir_is_valid(s->workdir))
+                return peapod_error_set(err, -EINVAL, "Invalid working directory '%s': it must be an absolute path",
+                                        s->workdir);
+
+        r = image_find(s->image, image_store, &img, &ie);
+        if (r == -ENOENT)
+                return peapod_error_set(err, -ENOENT, "Image not found: %s", s->image);
+        if (r < 0)
+                return peapod_error_set(err, r, "Failed to load image %s: %s", s->image,
+                                        ie.message[0] ? ie.message : strerror(-r));
+
+        r = image_resolve_command(img, s->exec, s->args, &a->exec);
+        if (r == -EINVAL)
+                return peapod_error_set(err, -EINVAL, "App '%s' has an empty command", a->name);
+        if (r < 0)
+                return r;
+        r = env_merge(img->env, s->env, &a->env);
+        if (r < 0)
+                return r;
+        a->image = strdup(img->name);
+        a->lowerdirs = strv_copy(img->layers);
+        /* The image's WorkingDir is checked by the rule the stage1
+         * helper applies, now rather than at every start; "" is
+         * unset, as docker reads it. */
+        if (!s->workdir && !isempty(img->workdir) && !app_workdir_is_valid(img->workdir))
+                return peapod_error_set(err, -EINVAL,
+                                        "Image %s has the working directory '%s', which is not an absolute path; "
+                                        "give one with --working-dir (WorkingDirectory)",
+                                        s->image, img->workdir);
+        a->workdir = strdup(s->workdir ?: !isempty(img->workdir) ? img->workdir : "/");
+        if (!a->image || !a->lowerdirs || !a->workdir)
+                return -ENOMEM;
+        if (img->id) {
+                a->image_id = strdup(img->id);
+                if (!a->image_id)
+                        return -ENOMEM;
+        }
+        r = app_set_isolation(a, s, img->user, err);
+        if (r < 0)
+                return r;
+        if (s->annotations) {
+                r = annotations_check(s->annotations, err);
+                if (r < 0)
+                        return r;
+                a->annotations = strv_copy(s->annotations);
+                if (!a->annotations)
+                        return -ENOMEM;
+        }
+        r = id_generate(a->id);
+        if (r < 0)
+                return r;
+        a->state = APP_CREATED;
+        return 0;
+}
+
 int pod_new(const char *name, const AppSpec *specs, size_t n_specs, const char *image_store, Pod **ret,
             PeapodError *err) {
         _cleanup_(pod_freep) Pod *p = NULL;
@@ -295,105 +405,16 @@ int pod_new(const char *name, const AppSpec *specs, size_t n_specs, const char *
                 return -ENOMEM;
 
         for (size_t i = 0; i < n_specs; i++) {
-                const AppSpec *s = &specs[i];
-                _cleanup_(image_freep) Image *img = NULL;
                 App *a = &p->apps[p->n_apps];
 
-                if (isempty(s->image))
-                        return peapod_error_set(err, -EINVAL, "App %zu has no image", i + 1);
-                const char *reason = image_reference_invalid_reason(s->image);
-                if (reason)
-                        return peapod_error_set(err, -EINVAL, "Invalid image reference '%s': %s", s->image, reason);
-
-                if (!isempty(s->name)) {
-                        if (!app_name_is_valid(s->name))
-                                return peapod_error_set(err, -EINVAL,
-                                                 "Invalid app name '%s': use 1-63 lower-case letters, digits and '-', starting with a letter or digit",
-                                                 s->name);
-                        a->name = strdup(s->name);
-                        if (!a->name)
-                                return -ENOMEM;
-                } else {
-                        _cleanup_free_ char *base = NULL;
-
-                        r = app_name_from_image(s->image, &base);
-                        if (r < 0)
-                                return peapod_error_set(err, -EINVAL, "Cannot derive an app name from '%s', give one", s->image);
-                        a->name = strdup(base);
-                        if (!a->name)
-                                return -ENOMEM;
-                        for (unsigned k = 2; pod_find_app(p, a->name); k++) {
-                                free(a->name);
-                                if (asprintf(&a->name, "%.58s-%u", base, k) < 0) {
-                                        a->name = NULL;
-                                        return -ENOMEM;
-                                }
-                        }
-                }
-                if (pod_find_app(p, a->name)) {
-                        app_done(a);
-                        memset(a, 0, sizeof(*a));
-                        return peapod_error_set(err, -EEXIST, "Duplicate app name '%s'", s->name);
-                }
+                r = app_name_from_spec(p, a, &specs[i], i, err);
+                if (r < 0)
+                        return r;
                 /* Counted from here on so that pod_free() releases it. */
                 p->n_apps++;
-
-                FOREACH_STRV(e, s->env)
-                        if (!env_assignment_is_valid(e))
-                                return peapod_error_set(err, -EINVAL, "Invalid environment assignment '%s' (want KEY=VALUE)", e);
-                if (s->workdir && !app_workdir_is_valid(s->workdir))
-                        return peapod_error_set(err, -EINVAL, "Invalid working directory '%s': it must be an absolute path",
-                                                s->workdir);
-
-                PeapodError ie = {};
-                r = image_find(s->image, image_store, &img, &ie);
-                if (r == -ENOENT)
-                        return peapod_error_set(err, -ENOENT, "Image not found: %s", s->image);
-                if (r < 0)
-                        return peapod_error_set(err, r, "Failed to load image %s: %s", s->image,
-                                                ie.message[0] ? ie.message : strerror(-r));
-
-                r = image_resolve_command(img, s->exec, s->args, &a->exec);
-                if (r == -EINVAL)
-                        return peapod_error_set(err, -EINVAL, "App '%s' has an empty command", a->name);
+                r = app_from_spec(a, &specs[i], image_store, err);
                 if (r < 0)
                         return r;
-                r = env_merge(img->env, s->env, &a->env);
-                if (r < 0)
-                        return r;
-                a->image = strdup(img->name);
-                a->lowerdirs = strv_copy(img->layers);
-                /* The image's WorkingDir is checked by the rule the stage1
-                 * helper applies, now rather than at every start; "" is
-                 * unset, as docker reads it. */
-                if (!s->workdir && !isempty(img->workdir) && !app_workdir_is_valid(img->workdir))
-                        return peapod_error_set(err, -EINVAL,
-                                                "Image %s has the working directory '%s', which is not an absolute path; "
-                                                "give one with --working-dir (WorkingDirectory)",
-                                                s->image, img->workdir);
-                a->workdir = strdup(s->workdir ?: !isempty(img->workdir) ? img->workdir : "/");
-                if (!a->image || !a->lowerdirs || !a->workdir)
-                        return -ENOMEM;
-                if (img->id) {
-                        a->image_id = strdup(img->id);
-                        if (!a->image_id)
-                                return -ENOMEM;
-                }
-                r = app_set_isolation(a, s, img->user, err);
-                if (r < 0)
-                        return r;
-                if (s->annotations) {
-                        r = annotations_check(s->annotations, err);
-                        if (r < 0)
-                                return r;
-                        a->annotations = strv_copy(s->annotations);
-                        if (!a->annotations)
-                                return -ENOMEM;
-                }
-                r = id_generate(a->id);
-                if (r < 0)
-                        return r;
-                a->state = APP_CREATED;
         }
 
         r = pod_check_annotations(p, NULL, err);
