@@ -614,35 +614,12 @@ static int app_append_stdin(sd_bus_message *m, const AppStdin *in) {
         return r;
 }
 
-int app_unit_message(PodRuntime *rt, sd_bus *bus, const Pod *p, const App *a, const char *slice, const char *scope,
-                     const AppStdin *in, sd_bus_message **ret, PeapodError *err) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-        _cleanup_free_ char *unit = NULL, *helper = NULL, *rootfs = NULL, *desc = NULL, *run = NULL, *args_file = NULL;
+/* peapod-stage1-app's arguments for app a of p (stage1/README.md). */
+static int app_helper_argv(PodRuntime *rt, const Pod *p, const App *a, const char *scope, const char *rootfs,
+                           const AppStdin *in, char ***ret) {
         _cleanup_strv_free_ char **argv = NULL;
-        _cleanup_close_ int attach_fd = -EBADF;
-        AppStdin attach_in;
         char *arg;
         int r;
-
-        r = app_unit_name(p->name, a->name, &unit);
-        if (r < 0)
-                return r;
-        r = app_check_pins(rt, p, a, err);
-        if (r < 0)
-                return r;
-        /* The caller's stdin (StartPodWithStdin) wins over an attachable one. */
-        if (!in && (a->stdin_open || a->tty) && rt->app_stdin_open) {
-                r = rt->app_stdin_open(rt->app_stdin_userdata, p, a, &attach_fd);
-                if (r < 0)
-                        return peapod_error_set(err, r, "Failed to make the stdin of app %s: %s", a->name, strerror(-r));
-                attach_in = (AppStdin) { .fd = attach_fd, .tty = a->tty, .tty_log = a->tty };
-                in = &attach_in;
-        }
-        if (asprintf(&helper, "%s/%s/peapod-stage1-app", rt->stage1_dir, pod_stage1(p)) < 0 ||
-            app_dir(rt, p, a, "rootfs", &rootfs) < 0 || app_run_dir(rt, p, a, &run) < 0 ||
-            asprintf(&args_file, "%s/stage1-args", run) < 0 ||
-            asprintf(&desc, "App %s of pod %s", a->name, p->name) < 0)
-                return -ENOMEM;
 
         r = strv_extend(&argv, "peapod-stage1-app");
         if (r >= 0)
@@ -682,17 +659,16 @@ int app_unit_message(PodRuntime *rt, sd_bus *bus, const Pod *p, const App *a, co
                         r = strv_extend(&argv, e);
         if (r < 0)
                 return r;
+        *ret = TAKE_PTR(argv);
+        return 0;
+}
 
-        r = sd_bus_message_new_method_call(bus, &m, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
-                                           "org.freedesktop.systemd1.Manager", "StartTransientUnit");
-        if (r < 0)
-                return r;
-        r = sd_bus_message_append(m, "ss", unit, "fail");
-        if (r < 0)
-                return r;
-        r = sd_bus_message_open_container(m, 'a', "(sv)");
-        if (r < 0)
-                return r;
+/* The app unit's settings (systemd.exec(5), systemd.service(5)), each
+ * one as systemd 252 reads it back after a daemon-reload. */
+static int app_unit_append_properties(sd_bus_message *m, const Pod *p, const App *a, const char *desc,
+                                      const char *slice, const char *scope, const AppStdin *in) {
+        int r;
+
         if ((r = bus_append_property_s(m, "Description", desc)) < 0 || (r = bus_append_property_s(m, "Slice", slice)) < 0 ||
             (r = bus_append_property_as(m, "BindsTo", STRV_MAKE(scope))) < 0 ||
             (r = bus_append_property_as(m, "After", STRV_MAKE(scope))) < 0 ||
@@ -746,35 +722,79 @@ int app_unit_message(PodRuntime *rt, sd_bus *bus, const Pod *p, const App *a, co
             (r = app_append_limits(m, a)) < 0 ||
             (in && (r = app_append_stdin(m, in)) < 0))
                 return r;
+        return 0;
+}
 
-        /* LogExtraFields is aay: every journal entry of the unit carries them. */
-        r = sd_bus_message_open_container(m, 'r', "sv");
-        if (r >= 0)
-                r = sd_bus_message_append(m, "s", "LogExtraFields");
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'v', "aay");
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'a', "ay");
-        {
-                const char *fields[][2] = {
-                        { "PEAPOD_POD_ID", p->id },
-                        { "PEAPOD_APP", a->name },
-                        { "PEAPOD_APP_ID", a->id },
-                };
-                for (size_t i = 0; i < ELEMENTSOF(fields) && r >= 0; i++) {
-                        _cleanup_free_ char *field = NULL;
+/* LogExtraFields (aay): every journal entry of the unit carries the pod's
+ * and the app's ids and the app's name. */
+static int app_unit_append_log_fields(sd_bus_message *m, const Pod *p, const App *a) {
+        const char *fields[][2] = {
+                { "PEAPOD_POD_ID", p->id },
+                { "PEAPOD_APP", a->name },
+                { "PEAPOD_APP_ID", a->id },
+        };
+        int r;
 
-                        if (asprintf(&field, "%s=%s", fields[i][0], fields[i][1]) < 0)
-                                return -ENOMEM;
-                        r = sd_bus_message_append_array(m, 'y', field, strlen(field));
-                }
+        r = bus_open_array_property(m, "LogExtraFields", "ay");
+        for (size_t i = 0; i < ELEMENTSOF(fields) && r >= 0; i++) {
+                _cleanup_free_ char *field = NULL;
+
+                if (asprintf(&field, "%s=%s", fields[i][0], fields[i][1]) < 0)
+                        return -ENOMEM;
+                r = sd_bus_message_append_array(m, 'y', field, strlen(field));
         }
         if (r >= 0)
-                r = sd_bus_message_close_container(m);
-        if (r >= 0)
-                r = sd_bus_message_close_container(m);
-        if (r >= 0)
-                r = sd_bus_message_close_container(m);
+                r = bus_close_array_property(m);
+        return r;
+}
+
+int app_unit_message(PodRuntime *rt, sd_bus *bus, const Pod *p, const App *a, const char *slice, const char *scope,
+                     const AppStdin *in, sd_bus_message **ret, PeapodError *err) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        _cleanup_free_ char *unit = NULL, *helper = NULL, *rootfs = NULL, *desc = NULL, *run = NULL, *args_file = NULL;
+        _cleanup_strv_free_ char **argv = NULL;
+        _cleanup_close_ int attach_fd = -EBADF;
+        AppStdin attach_in;
+        int r;
+
+        r = app_unit_name(p->name, a->name, &unit);
+        if (r < 0)
+                return r;
+        r = app_check_pins(rt, p, a, err);
+        if (r < 0)
+                return r;
+        /* The caller's stdin (StartPodWithStdin) wins over an attachable one. */
+        if (!in && (a->stdin_open || a->tty) && rt->app_stdin_open) {
+                r = rt->app_stdin_open(rt->app_stdin_userdata, p, a, &attach_fd);
+                if (r < 0)
+                        return peapod_error_set(err, r, "Failed to make the stdin of app %s: %s", a->name, strerror(-r));
+                attach_in = (AppStdin) { .fd = attach_fd, .tty = a->tty, .tty_log = a->tty };
+                in = &attach_in;
+        }
+        if (asprintf(&helper, "%s/%s/peapod-stage1-app", rt->stage1_dir, pod_stage1(p)) < 0 ||
+            app_dir(rt, p, a, "rootfs", &rootfs) < 0 || app_run_dir(rt, p, a, &run) < 0 ||
+            asprintf(&args_file, "%s/stage1-args", run) < 0 ||
+            asprintf(&desc, "App %s of pod %s", a->name, p->name) < 0)
+                return -ENOMEM;
+
+        r = app_helper_argv(rt, p, a, scope, rootfs, in, &argv);
+        if (r < 0)
+                return r;
+
+        r = sd_bus_message_new_method_call(bus, &m, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                                           "org.freedesktop.systemd1.Manager", "StartTransientUnit");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(m, "ss", unit, "fail");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(m, 'a', "(sv)");
+        if (r < 0)
+                return r;
+        r = app_unit_append_properties(m, p, a, desc, slice, scope, in);
+        if (r < 0)
+                return r;
+        r = app_unit_append_log_fields(m, p, a);
         if (r < 0)
                 return r;
 
