@@ -26,9 +26,11 @@
 #include "strv.h"
 
 #define CRI_CONTAINER_BUS_TIMEOUT_USEC (5ULL * 60ULL * 1000000ULL)
-/* How often StopContainer looks whether the app has ended: soon after the
- * signal first (most apps end within milliseconds of SIGTERM, and kubelet
- * waits for the answer), then doubling up to every 100 ms (a GetApp each). */
+/* How often StopContainer looks whether the app has ended when peapodd's
+ * PropertiesChanged of the pod cannot tell it (the match not in force):
+ * soon after the signal first (most apps end within milliseconds of
+ * SIGTERM, and kubelet waits for the answer), then doubling up to every
+ * 100 ms (a GetApp each). With the match, every 100 ms, as a safety net. */
 #define CRI_STOP_POLL_FIRST_USEC (5ULL * 1000ULL)
 #define CRI_STOP_POLL_USEC (100ULL * 1000ULL)
 #define CRI_STOP_RETRY_USEC (60ULL * 1000ULL * 1000ULL)
@@ -854,19 +856,26 @@ int cri_start_container(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMes
 }
 
 /* StopContainer: SIGTERM, and SIGKILL when the timeout has passed (at
- * once for a timeout of 0), looking every 100 ms whether the app has
- * ended. The stop runs on when kubelet gives up waiting: nothing of it
- * blocks the loop. */
+ * once for a timeout of 0). The app's end is seen when peapodd announces
+ * a change of the pod (PropertiesChanged, matched before the Kill so that
+ * a quick end is not missed): a GetApp then tells whether it was the
+ * app's. A timer looks too, for the SIGKILL and in case a signal is lost
+ * (the bus connected anew). The stop runs on when kubelet gives up
+ * waiting: nothing of it blocks the loop. */
 typedef struct ContainerStop {
         ContainerRef ref;
         uint64_t kill_at;       /* CLOCK_MONOTONIC */
         uint64_t poll_usec;     /* the next wait before GetApp */
         bool killed;
+        bool changed;           /* the pod changed while a call was out: look again at once */
 } ContainerStop;
 
-static uint64_t stop_next_poll(ContainerStop *s) {
+static uint64_t stop_next_poll(CriQuery *q) {
+        ContainerStop *s = q->data;
         uint64_t t = s->poll_usec ?: CRI_STOP_POLL_FIRST_USEC;
 
+        if (q->match)
+                return CRI_STOP_POLL_USEC;
         s->poll_usec = t * 2 < CRI_STOP_POLL_USEC ? t * 2 : CRI_STOP_POLL_USEC;
         return t;
 }
@@ -882,10 +891,45 @@ static void container_stop_free(void *p) {
 
 static int stop_answer(CriQuery *q) {
         Runtime__V1__StopContainerResponse resp = RUNTIME__V1__STOP_CONTAINER_RESPONSE__INIT;
+
+        q->match = sd_bus_slot_unref(q->match);
         return cri_reply(q->call, &resp.base);
 }
 
+static int stop_fail(CriQuery *q, const sd_bus_error *e) {
+        q->match = sd_bus_slot_unref(q->match);
+        return cri_fail_from_bus(q, e);
+}
+
 static int stop_poll(CriQuery *q, sd_bus_message *m);
+
+/* The next look: at once when the pod changed meanwhile, else at the
+ * next signal or the timer. */
+static int stop_wait(CriQuery *q, uint64_t usec) {
+        ContainerStop *s = q->data;
+
+        if (s->changed)
+                return stop_poll(q, NULL);
+        return cri_query_sleep(q, usec, stop_poll);
+}
+
+static int stop_on_pod_changed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        CriQuery *q = userdata;
+        ContainerStop *s = q->data;
+        int r;
+
+        if (!q->timer) {
+                s->changed = true;      /* a call is out: its answer looks again */
+                return 0;
+        }
+        q->timer = sd_event_source_disable_unref(q->timer);
+        r = stop_poll(q, NULL);
+        if (r < 0) {
+                (void) grpc_call_fail(q->call, GRPC_STATUS_INTERNAL, "cannot call peapodd: %s", strerror(-r));
+                cri_query_free(q);
+        }
+        return 0;
+}
 
 /* peapodd away for a moment (restarted, being activated): the stop goes
  * on once it is back, for a minute past the timeout at most. */
@@ -909,26 +953,26 @@ static int stop_on_killed(CriQuery *q, sd_bus_message *m) {
         if (e && stop_retry(q, e)) {
                 /* A SIGKILL that did not get through is sent again. */
                 s->killed = false;
-                return cri_query_sleep(q, stop_next_poll(s), stop_poll);
+                return stop_wait(q, stop_next_poll(q));
         }
         if (e)
-                return cri_fail_from_bus(q, e);
+                return stop_fail(q, e);
         /* After SIGKILL, soon again. */
         s->poll_usec = 0;
-        return cri_query_sleep(q, stop_next_poll(s), stop_poll);
+        return stop_wait(q, stop_next_poll(q));
 }
 
 static int stop_on_app(CriQuery *q, sd_bus_message *m) {
         const sd_bus_error *e = sd_bus_message_get_error(m);
         ContainerStop *s = q->data;
         const char *state = NULL;
-        uint64_t now;
+        uint64_t now, wait;
         int r;
 
         if (e && stop_retry(q, e))
                 return cri_query_sleep(q, CRI_STOP_POLL_USEC, stop_poll);   /* peapodd away: no hurry */
         if (e)
-                return cri_fail_from_bus(q, e);
+                return stop_fail(q, e);
         r = sd_bus_message_enter_container(m, 'a', "{sv}");
         while (r >= 0 && (r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
                 const char *name;
@@ -950,15 +994,21 @@ static int stop_on_app(CriQuery *q, sd_bus_message *m) {
                 return r;
         if (!s->killed && now >= s->kill_at) {
                 s->killed = true;
+                s->changed = false;
                 return cri_query_call(q, s->ref.pod_path, PEAPOD_POD_INTERFACE, "Kill", stop_on_killed, "si", s->ref.app_id,
                                       (int32_t) SIGKILL);
         }
-        return cri_query_sleep(q, stop_next_poll(s), stop_poll);
+        wait = stop_next_poll(q);
+        /* Not past the SIGKILL's time: the timer wakes us then at the latest. */
+        if (!s->killed && s->kill_at - now < wait)
+                wait = s->kill_at - now;
+        return stop_wait(q, wait);
 }
 
 static int stop_poll(CriQuery *q, sd_bus_message *m) {
         ContainerStop *s = q->data;
 
+        s->changed = false;
         return cri_query_call(q, s->ref.pod_path, PEAPOD_POD_INTERFACE, "GetApp", stop_on_app, "s", s->ref.app_id);
 }
 
@@ -966,6 +1016,7 @@ int cri_stop_container(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMess
         const Runtime__V1__StopContainerRequest *req = (const Runtime__V1__StopContainerRequest *) request;
         _cleanup_(cri_query_freep) CriQuery *q = NULL;
         ContainerStop *s;
+        sd_bus *bus;
         uint64_t now;
         int r;
 
@@ -992,6 +1043,14 @@ int cri_stop_container(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMess
         s->killed = req->timeout <= 0;
         /* A stop once begun ends with SIGKILL, whether kubelet waits or not. */
         cri_query_detach(q);
+        r = cri_bus(cri, &bus);
+        if (r < 0)
+                return cri_fail_unreachable(call, r);
+        /* Before the Kill, so that an app that ends at once is not missed.
+         * Without it (refused), the timer alone looks. */
+        if (sd_bus_match_signal_async(bus, &q->match, PEAPOD_BUS_NAME, s->ref.pod_path, "org.freedesktop.DBus.Properties",
+                                      "PropertiesChanged", stop_on_pod_changed, NULL, q) < 0)
+                q->match = NULL;
         r = cri_query_call(q, s->ref.pod_path, PEAPOD_POD_INTERFACE, "Kill", stop_on_killed, "si", s->ref.app_id,
                            (int32_t) (req->timeout > 0 ? SIGTERM : SIGKILL));
         if (r < 0)
