@@ -5,6 +5,7 @@
 #include <time.h>
 
 #define USEC_PER_SEC UINT64_C(1000000)
+#define USEC_PER_MSEC UINT64_C(1000)
 
 /* CLOCK_REALTIME for timestamps people read (and D-Bus properties carry),
  * CLOCK_MONOTONIC for deadlines and intervals. */

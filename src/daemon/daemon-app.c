@@ -13,6 +13,7 @@
 #include "strv.h"
 #include "subprocess.h"
 #include "systemd.h"
+#include "time-util.h"
 
 static Daemon *daemon_of(sd_bus_message *m) {
         return sd_bus_slot_get_userdata(sd_bus_get_current_slot(sd_bus_message_get_bus(m)));
@@ -985,11 +986,21 @@ static int exec_begin(Daemon *d, Pod *p, App *a, pid_t pid, sd_bus_message *m, c
 
 /* An Exec waiting for the read of its app's unit. The fds are the call's. */
 typedef struct ExecRequest {
+        Daemon *d;
         sd_bus_message *call;
         char **cmd, **env;
         int fds[3];
         uint64_t flags;
+        char pod_id[POD_ID_LEN + 1];
+        char *app;
+        uint64_t ready_deadline;/* CLOCK_MONOTONIC: until when an app just started may become ready */
 } ExecRequest;
+
+/* Right after a start the app's unit runs its helper, which has still to
+ * fork and make the app: the exec waits for that, polling every 5 ms (no
+ * event says so), for a few seconds at most. */
+#define EXEC_READY_WAIT_USEC (5 * USEC_PER_SEC)
+#define EXEC_READY_POLL_USEC (5 * USEC_PER_MSEC)
 
 static void exec_request_free(void *userdata) {
         ExecRequest *q = userdata;
@@ -997,21 +1008,57 @@ static void exec_request_free(void *userdata) {
         sd_bus_message_unref(q->call);
         strv_free(q->cmd);
         strv_free(q->env);
+        free(q->app);
         free(q);
+}
+
+static void on_exec_app_read(Daemon *d, Pod *p, App *a, const UnitStatus *s, void *userdata);
+
+static int on_exec_ready_retry(sd_event_source *es, uint64_t usec, void *userdata) {
+        ExecRequest *q = userdata;
+        Pod *p = daemon_pod_by_id(q->d, q->pod_id);
+        App *a = p ? pod_find_app(p, q->app) : NULL;
+        int r;
+
+        if (!a) {
+                (void) sd_bus_reply_method_errorf(q->call, BUS_ERROR_NO_SUCH_APP, "The app was removed meanwhile");
+                exec_request_free(q);
+                return 0;
+        }
+        r = daemon_app_unit_read(q->d, p, a, on_exec_app_read, q, exec_request_free);
+        if (r < 0) {
+                (void) sd_bus_reply_method_errnof(q->call, r, "Failed to run the command: %m");
+                exec_request_free(q);
+        }
+        return 0;
+}
+
+/* 1 when the read is tried again shortly (q is the timer's then). */
+static int exec_retry_until_ready(Daemon *d, ExecRequest *q, int r) {
+        if ((r != -EAGAIN && r != -ESRCH) || now_usec(CLOCK_MONOTONIC) >= q->ready_deadline)
+                return 0;
+        if (sd_event_add_time_relative(d->event, NULL, CLOCK_MONOTONIC, EXEC_READY_POLL_USEC, 0, on_exec_ready_retry,
+                                       q) < 0)
+                return 0;
+        return 1;
 }
 
 static void on_exec_app_read(Daemon *d, Pod *p, App *a, const UnitStatus *s, void *userdata) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         ExecRequest *q = userdata;
         pid_t pid = 0;
-        int r;
+        int r, k = -ESRCH;
 
         /* The read applied what the unit says: an exit not yet signalled
          * shows here. */
+        if (a && p->state == POD_RUNNING && a->state == APP_RUNNING && s) {
+                k = app_main_pid_of_helper((pid_t) s->exec_main_pid, &pid);
+                if (k < 0 && s->exec_main_pid > 0 && exec_retry_until_ready(d, q, k) > 0)
+                        return;
+        }
         if (!a)
                 r = sd_bus_error_setf(&error, BUS_ERROR_NO_SUCH_APP, "The app was removed meanwhile");
-        else if (p->state != POD_RUNNING || a->state != APP_RUNNING || !s ||
-                 app_main_pid_of_helper((pid_t) s->exec_main_pid, &pid) < 0)
+        else if (p->state != POD_RUNNING || a->state != APP_RUNNING || !s || k < 0)
                 r = sd_bus_error_setf(&error, BUS_ERROR_BAD_STATE, "App %s of pod %s is not running (%s)", a->name,
                                       p->name, p->state != POD_RUNNING ? pod_state_to_string(p->state)
                                                                        : app_state_to_string(a->state));
@@ -1067,8 +1114,15 @@ int bus_pod_method_exec(sd_bus_message *m, void *userdata, sd_bus_error *error) 
         q = calloc(1, sizeof(ExecRequest));
         if (!q)
                 return -ENOMEM;
-        *q = (ExecRequest) { .call = sd_bus_message_ref(m), .cmd = TAKE_PTR(cmd), .env = TAKE_PTR(env),
-                             .fds = { fds[0], fds[1], fds[2] }, .flags = flags };
+        *q = (ExecRequest) { .d = d, .call = sd_bus_message_ref(m), .cmd = TAKE_PTR(cmd), .env = TAKE_PTR(env),
+                             .fds = { fds[0], fds[1], fds[2] }, .flags = flags,
+                             .ready_deadline = now_usec(CLOCK_MONOTONIC) + EXEC_READY_WAIT_USEC };
+        strcpy(q->pod_id, p->id);
+        q->app = strdup(a->name);
+        if (!q->app) {
+                exec_request_free(q);
+                return -ENOMEM;
+        }
         r = daemon_app_unit_read(d, p, a, on_exec_app_read, q, exec_request_free);
         if (r < 0) {
                 exec_request_free(q);

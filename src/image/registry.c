@@ -29,8 +29,6 @@ static inline void curl_freep(char **p) {
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 #endif
 
-#define USEC_PER_MSEC UINT64_C(1000)
-
 /* A registry's error answer ({"errors": [...]}) and a token answer are small;
  * nothing beyond this is kept or parsed. */
 #define ERROR_BODY_MAX (64U * 1024U)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <signal.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "app-security.h"
@@ -356,6 +357,17 @@ int pod_app_main_pid(PodRuntime *rt, const Pod *p, const App *a, pid_t *ret) {
         return app_main_pid_of_helper(helper, ret);
 }
 
+static int same_executable(pid_t a, pid_t b) {
+        char pa[64], pb[64];
+        struct stat sa, sb;
+
+        snprintf(pa, sizeof(pa), "/proc/%d/exe", (int) a);
+        snprintf(pb, sizeof(pb), "/proc/%d/exe", (int) b);
+        if (stat(pa, &sa) < 0 || stat(pb, &sb) < 0)
+                return errno == ENOENT ? -ESRCH : -errno;
+        return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
 int app_main_pid_of_helper(pid_t helper, pid_t *ret) {
         _cleanup_free_ char *path = NULL, *text = NULL;
         int child, r;
@@ -371,6 +383,14 @@ int app_main_pid_of_helper(pid_t helper, pid_t *ret) {
                 return r == -ENOENT ? -ESRCH : r;
         if (sscanf(text, "%d", &child) != 1 || child <= 1)
                 return -ESRCH;
+        /* Forked but not yet the app: the same executable as the helper
+         * (its sealed copy). A command joined to it now would find the
+         * pod's infra root, not the app's. */
+        r = same_executable(helper, child);
+        if (r < 0)
+                return r;
+        if (r > 0)
+                return -EAGAIN;
         *ret = child;
         return 0;
 }

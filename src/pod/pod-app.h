@@ -71,5 +71,8 @@ int pod_app_remove(PodRuntime *rt, Pod *p, App *a, bool force);
  * app is not running. */
 int pod_app_main_pid(PodRuntime *rt, const Pod *p, const App *a, pid_t *ret);
 /* The same from the unit's main process (its ExecMainPID), the helper,
- * as read by a caller that asks systemd itself. */
+ * as read by a caller that asks systemd itself. -ESRCH when the helper has
+ * no child, -EAGAIN while its child still runs the helper's own binary
+ * (the app's root and namespaces not yet all made): both are the moment
+ * right after a start, until the app's command is executed. */
 int app_main_pid_of_helper(pid_t helper, pid_t *ret);

@@ -55,3 +55,9 @@ ENTER=""
 err=$(must_fail $PEAPOD enter "$PFX-x" -- true)
 assert_contains "$err" "no running app" "exec into a stopped app"
 assert_eq 0 "$(pgrep -c -f '^peapod-stage1-exec ' || true)" "helpers left"
+
+# Right after a start the app's helper has still to make the app: an Exec
+# sent the moment StartPod answers waits for it (it used to fail "not
+# running (running)", or could join the helper's child before it had the
+# app's root).
+python3 "$(dirname "$0")/exec-at-start.py" "$PFX" 15 || fail "an Exec right after StartPod failed"
