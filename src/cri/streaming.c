@@ -975,13 +975,74 @@ static int conn_request_spdy(StreamConn *c, const char *head, StreamKind kind, c
         return 0;
 }
 
+/* The client's first WebSocket subprotocol that we speak for this kind,
+ * into c->proto; false when it offers some but none of ours. */
+static bool ws_choose_subprotocol(StreamConn *c, const char *head, StreamKind kind, const char **ret_chosen) {
+        char protocols[1024];
+        const char *chosen = NULL;
+
+        if (!header_value(head, "Sec-WebSocket-Protocol", protocols, sizeof(protocols))) {
+                c->proto = PROTO_CHANNEL;
+                *ret_chosen = NULL;
+                return true;
+        }
+        for (const char *x = protocols; *x && !chosen;) {
+                x += strspn(x, " \t,");
+                size_t k = strcspn(x, ", \t");
+
+                for (size_t i = 0; i < ELEMENTSOF(channel_protocols); i++)
+                        if (strlen(channel_protocols[i].name) == k &&
+                            strncmp(x, channel_protocols[i].name, k) == 0 &&
+                            (kind != STREAM_PORT_FORWARD ? channel_protocols[i].exec : channel_protocols[i].port_forward)) {
+                                chosen = channel_protocols[i].name;
+                                c->proto = channel_protocols[i].proto;
+                                break;
+                        }
+                x += k;
+        }
+        *ret_chosen = chosen;
+        return chosen != NULL;
+}
+
+/* Switches the connection to WebSocket and starts the stream the token
+ * names; a stream that fails to start is reported on it and closed. */
+static int conn_ws_accept(StreamConn *c, StreamKind kind, const char *query, const char *accept, const char *chosen) {
+        char resp[512];
+        int r;
+
+        snprintf(resp, sizeof(resp),
+                 "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                 "Sec-WebSocket-Accept: %s\r\n%s%s%s\r\n",
+                 accept, chosen ? "Sec-WebSocket-Protocol: " : "", strempty(chosen), chosen ? "\r\n" : "");
+        r = conn_queue(c, resp, strlen(resp));
+        if (r < 0)
+                return r;
+        c->state = CONN_WS;
+        c->timer = sd_event_source_disable_unref(c->timer);
+        if (kind != STREAM_PORT_FORWARD)
+                r = conn_start_exec(c);
+        else
+                r = conn_start_port_forward(c, query);
+        if (r < 0) {
+                char msg[256];
+
+                snprintf(msg, sizeof(msg), "%s failed: %s",
+                         kind == STREAM_EXEC ? "exec" : kind == STREAM_ATTACH ? "attach" : "port-forward", strerror(-r));
+                if (kind != STREAM_PORT_FORWARD)
+                        (void) conn_send_status(c, -1, msg);
+                for (size_t i = 0; i < c->n_fds; i++)
+                        stream_fd_failed(c, &c->fds[i], -r);
+                return conn_close_ws(c, WS_CLOSE_NORMAL);
+        }
+        return 0;
+}
+
 static int conn_request(StreamConn *c, const char *head) {
-        char upgrade[128], connection[256], key[64], version[16], protocols[1024], accept[WS_ACCEPT_SIZE];
-        const char *path, *p, *q, *token, *chosen = NULL;
-        char target[1024], resp[512];
+        char upgrade[128], connection[256], key[64], version[16], accept[WS_ACCEPT_SIZE];
+        const char *path, *p, *q, *token, *chosen;
+        char target[1024];
         StreamKind kind;
         size_t n;
-        int r;
 
         if (!startswith(head, "GET "))
                 return conn_http_error(c, 405, "Method Not Allowed", "only GET upgrades to a stream");
@@ -1013,58 +1074,14 @@ static int conn_request(StreamConn *c, const char *head) {
                 return conn_http_error(c, 400, "Bad Request", "Sec-WebSocket-Version 13 is required");
         if (!header_value(head, "Sec-WebSocket-Key", key, sizeof(key)) || ws_accept_key(key, accept) < 0)
                 return conn_http_error(c, 400, "Bad Request", "bad Sec-WebSocket-Key");
-
-        /* The client's first protocol that we speak for this kind. */
-        if (header_value(head, "Sec-WebSocket-Protocol", protocols, sizeof(protocols))) {
-                for (const char *x = protocols; *x && !chosen;) {
-                        x += strspn(x, " \t,");
-                        size_t k = strcspn(x, ", \t");
-
-                        for (size_t i = 0; i < ELEMENTSOF(channel_protocols); i++)
-                                if (strlen(channel_protocols[i].name) == k &&
-                                    strncmp(x, channel_protocols[i].name, k) == 0 &&
-                                    (kind != STREAM_PORT_FORWARD ? channel_protocols[i].exec : channel_protocols[i].port_forward)) {
-                                        chosen = channel_protocols[i].name;
-                                        c->proto = channel_protocols[i].proto;
-                                        break;
-                                }
-                        x += k;
-                }
-                if (!chosen)
-                        return conn_http_error(c, 400, "Bad Request", "none of the offered subprotocols is supported");
-        } else
-                c->proto = PROTO_CHANNEL;
+        if (!ws_choose_subprotocol(c, head, kind, &chosen))
+                return conn_http_error(c, 400, "Bad Request", "none of the offered subprotocols is supported");
 
         /* Last, so that a malformed request does not use up a good token. */
         c->request = token_take(c->server, token, n, kind);
         if (!c->request)
                 return conn_http_error(c, 404, "Not Found", "unknown or expired token");
-
-        snprintf(resp, sizeof(resp),
-                 "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                 "Sec-WebSocket-Accept: %s\r\n%s%s%s\r\n",
-                 accept, chosen ? "Sec-WebSocket-Protocol: " : "", strempty(chosen), chosen ? "\r\n" : "");
-        r = conn_queue(c, resp, strlen(resp));
-        if (r < 0)
-                return r;
-        c->state = CONN_WS;
-        c->timer = sd_event_source_disable_unref(c->timer);
-        if (kind != STREAM_PORT_FORWARD)
-                r = conn_start_exec(c);
-        else
-                r = conn_start_port_forward(c, q ? q + 1 : "");
-        if (r < 0) {
-                char msg[256];
-
-                snprintf(msg, sizeof(msg), "%s failed: %s",
-                         kind == STREAM_EXEC ? "exec" : kind == STREAM_ATTACH ? "attach" : "port-forward", strerror(-r));
-                if (kind != STREAM_PORT_FORWARD)
-                        (void) conn_send_status(c, -1, msg);
-                for (size_t i = 0; i < c->n_fds; i++)
-                        stream_fd_failed(c, &c->fds[i], -r);
-                return conn_close_ws(c, WS_CLOSE_NORMAL);
-        }
-        return 0;
+        return conn_ws_accept(c, kind, q ? q + 1 : "", accept, chosen);
 }
 
 /* ---- the client's socket ---- */
@@ -1306,10 +1323,12 @@ static int conn_spdy_pf_stream(StreamConn *c, uint32_t stream, const SpdyHeaders
         return 0;
 }
 
-static int conn_spdy_frame(StreamConn *c, const SpdyFrame *f) {
+/* A data frame: bytes for a port-forward connection, or for the command's
+ * stdin or terminal size. */
+static int conn_spdy_data_frame(StreamConn *c, const SpdyFrame *f) {
         int r;
 
-        if (!f->control && conn_spdy_pf(c)) {
+        if (conn_spdy_pf(c)) {
                 StreamFd *p = pf_slot_of_stream(c, f->stream_id);
 
                 if (!p || p->spdy_data != f->stream_id || !p->writable)
@@ -1327,87 +1346,103 @@ static int conn_spdy_frame(StreamConn *c, const SpdyFrame *f) {
                 }
                 return 0;
         }
-        if (!f->control) {
-                int ch = channel_of_stream(c, f->stream_id);
+        int ch = channel_of_stream(c, f->stream_id);
 
-                if (ch < 0)
-                        return 0;       /* a stream we refused or never saw */
-                if (ch == CH_STDIN || ch == CH_RESIZE) {
-                        r = conn_input(c, ch, f->data, f->size);
-                        if (r < 0)
-                                return r;
-                }
-                if ((f->flags & SPDY_FLAG_FIN) && ch == CH_STDIN)
-                        conn_close_input(c, CH_STDIN);
-                return 0;
-        }
-        switch (f->type) {
-        case SPDY_SYN_STREAM: {
-                _cleanup_(spdy_headers_done) SpdyHeaders h = {};
-                static const char *const types[] = {
-                        [CH_STDIN] = "stdin", [CH_STDOUT] = "stdout", [CH_STDERR] = "stderr",
-                        [CH_ERROR] = "error", [CH_RESIZE] = "resize",
-                };
-                const char *type;
-                uint32_t stream;
-                int ch = -1;
-
-                if (f->size < 10)
-                        return -EBADMSG;
-                stream = spdy_stream_id(f->data);
-                /* Every header block goes through the session's zlib stream,
-                 * even of a stream we then refuse: else it falls out of step. */
-                r = spdy_headers_decode(&c->z, f->data + 10, f->size - 10, &h);
-                if (r < 0)
-                        return r == -ENOMEM ? r : -EBADMSG;
-                if (stream == 0 || stream <= c->spdy_last_stream)
-                        return -EBADMSG;
-                c->spdy_last_stream = stream;
-                if (conn_spdy_pf(c))
-                        return conn_spdy_pf_stream(c, stream, &h);
-                type = spdy_headers_get(&h, "streamtype");
-                for (int i = 0; type && i <= CH_RESIZE; i++)
-                        if (streq(type, types[i]))
-                                ch = i;
-                if (ch < 0 || c->spdy_streams[ch] != 0 || !(c->spdy_expected & (1u << ch)))
-                        return conn_spdy_rst(c, stream, SPDY_REFUSED_STREAM);
-                c->spdy_streams[ch] = stream;
-                r = conn_spdy_reply(c, stream);
+        if (ch < 0)
+                return 0;       /* a stream we refused or never saw */
+        if (ch == CH_STDIN || ch == CH_RESIZE) {
+                r = conn_input(c, ch, f->data, f->size);
                 if (r < 0)
                         return r;
-                for (int i = 0; i <= CH_RESIZE; i++)
-                        if ((c->spdy_expected & (1u << i)) && c->spdy_streams[i] == 0)
-                                return 0;
-                if (c->started)
-                        return 0;
-                /* All there: the command runs now. */
-                c->started = true;
-                c->timer = sd_event_source_disable_unref(c->timer);
-                r = conn_start_exec(c);
-                if (r < 0) {
-                        char msg[256];
-
-                        snprintf(msg, sizeof(msg), "exec failed: %s", strerror(-r));
-                        (void) conn_send_status(c, -1, msg);
-                        for (size_t i = 0; i < c->n_fds; i++)
-                                stream_fd_failed(c, &c->fds[i], -r);
-                        return conn_close_ws(c, WS_CLOSE_NORMAL);
-                }
-                return 0;
         }
-        case SPDY_RST_STREAM:
-                if (f->size >= 4) {
-                        uint32_t stream = spdy_stream_id(f->data);
-                        StreamFd *p;
+        if ((f->flags & SPDY_FLAG_FIN) && ch == CH_STDIN)
+                conn_close_input(c, CH_STDIN);
+        return 0;
+}
 
-                        if (conn_spdy_pf(c) && (p = pf_slot_of_stream(c, stream))) {
-                                /* The client gave up on this connection. */
-                                stream_fd_done(p);
-                                *p = (StreamFd) { .fd = -EBADF, .read_eof = true };
-                        } else if (!conn_spdy_pf(c) && channel_of_stream(c, stream) == CH_STDIN)
-                                conn_close_input(c, CH_STDIN);
-                }
+/* SYN_STREAM: the client opens a stream; once every stream the request
+ * expects is there, the command starts. */
+static int conn_spdy_syn_stream(StreamConn *c, const SpdyFrame *f) {
+        _cleanup_(spdy_headers_done) SpdyHeaders h = {};
+        static const char *const types[] = {
+                [CH_STDIN] = "stdin", [CH_STDOUT] = "stdout", [CH_STDERR] = "stderr",
+                [CH_ERROR] = "error", [CH_RESIZE] = "resize",
+        };
+        const char *type;
+        uint32_t stream;
+        int ch = -1, r;
+
+        if (f->size < 10)
+                return -EBADMSG;
+        stream = spdy_stream_id(f->data);
+        /* Every header block goes through the session's zlib stream,
+         * even of a stream we then refuse: else it falls out of step. */
+        r = spdy_headers_decode(&c->z, f->data + 10, f->size - 10, &h);
+        if (r < 0)
+                return r == -ENOMEM ? r : -EBADMSG;
+        if (stream == 0 || stream <= c->spdy_last_stream)
+                return -EBADMSG;
+        c->spdy_last_stream = stream;
+        if (conn_spdy_pf(c))
+                return conn_spdy_pf_stream(c, stream, &h);
+        type = spdy_headers_get(&h, "streamtype");
+        for (int i = 0; type && i <= CH_RESIZE; i++)
+                if (streq(type, types[i]))
+                        ch = i;
+        if (ch < 0 || c->spdy_streams[ch] != 0 || !(c->spdy_expected & (1u << ch)))
+                return conn_spdy_rst(c, stream, SPDY_REFUSED_STREAM);
+        c->spdy_streams[ch] = stream;
+        r = conn_spdy_reply(c, stream);
+        if (r < 0)
+                return r;
+        for (int i = 0; i <= CH_RESIZE; i++)
+                if ((c->spdy_expected & (1u << i)) && c->spdy_streams[i] == 0)
+                        return 0;
+        if (c->started)
                 return 0;
+        /* All there: the command runs now. */
+        c->started = true;
+        c->timer = sd_event_source_disable_unref(c->timer);
+        r = conn_start_exec(c);
+        if (r < 0) {
+                char msg[256];
+
+                snprintf(msg, sizeof(msg), "exec failed: %s", strerror(-r));
+                (void) conn_send_status(c, -1, msg);
+                for (size_t i = 0; i < c->n_fds; i++)
+                        stream_fd_failed(c, &c->fds[i], -r);
+                return conn_close_ws(c, WS_CLOSE_NORMAL);
+        }
+        return 0;
+}
+
+/* RST_STREAM: the client gives up on a port-forward connection or on
+ * stdin. */
+static int conn_spdy_rst_stream(StreamConn *c, const SpdyFrame *f) {
+        if (f->size >= 4) {
+                uint32_t stream = spdy_stream_id(f->data);
+                StreamFd *p;
+
+                if (conn_spdy_pf(c) && (p = pf_slot_of_stream(c, stream))) {
+                        /* The client gave up on this connection. */
+                        stream_fd_done(p);
+                        *p = (StreamFd) { .fd = -EBADF, .read_eof = true };
+                } else if (!conn_spdy_pf(c) && channel_of_stream(c, stream) == CH_STDIN)
+                        conn_close_input(c, CH_STDIN);
+        }
+        return 0;
+}
+
+static int conn_spdy_frame(StreamConn *c, const SpdyFrame *f) {
+        int r;
+
+        if (!f->control)
+                return conn_spdy_data_frame(c, f);
+        switch (f->type) {
+        case SPDY_SYN_STREAM:
+                return conn_spdy_syn_stream(c, f);
+        case SPDY_RST_STREAM:
+                return conn_spdy_rst_stream(c, f);
         case SPDY_PING: {
                 uint8_t b[SPDY_HEADER_SIZE];
 
