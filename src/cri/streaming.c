@@ -1715,12 +1715,90 @@ static int on_exec_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_er
 
 static int conn_start_attach(StreamConn *c);
 
+/* The command's terminal: a pty made here, of which only the slave is
+ * passed (as the command's stdin, stdout and stderr). */
+static int conn_exec_tty(StreamConn *c, int *in_theirs, int *out_theirs, int *err_theirs) {
+        StreamRequest *req = c->request;
+        _cleanup_close_ int master = -EBADF, slave = -EBADF, master2 = -EBADF;
+        int unlock = 0, r;
+
+        /* The pty is made here, on the host, and only its slave is
+         * passed; peapodd makes it the command's controlling
+         * terminal. The master never leaves peapod-cri. */
+        master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+        if (master < 0)
+                return -errno;
+        if (ioctl(master, TIOCSPTLCK, &unlock) < 0)
+                return -errno;
+        slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (slave < 0)
+                return -errno;
+        master2 = fcntl(master, F_DUPFD_CLOEXEC, 3);
+        if (master2 < 0)
+                return -errno;
+        c->tty = true;
+        c->tty_master = master;
+        *in_theirs = TAKE_FD(slave);
+        *out_theirs = fcntl(*in_theirs, F_DUPFD_CLOEXEC, 3);
+        *err_theirs = fcntl(*in_theirs, F_DUPFD_CLOEXEC, 3);
+        if (*out_theirs < 0 || *err_theirs < 0)
+                return -errno;
+        /* fds[0] writes the client's stdin, fds[1] reads the terminal. */
+        r = stream_fd_add(c, TAKE_FD(master2), -1, req->in, NULL);
+        if (r < 0)
+                return r;
+        r = stream_fd_add(c, TAKE_FD(master), req->out ? CH_STDOUT : -1, false, NULL);
+        if (r < 0)
+                return r;
+        return 0;
+}
+
+/* The command's pipes: one per stream the client asked for (the caller
+ * passes /dev/null for the others). */
+static int conn_exec_pipes(StreamConn *c, int *in_theirs, int *out_theirs, int *err_theirs) {
+        StreamRequest *req = c->request;
+        int r, p[2];
+
+        if (req->in) {
+                if (pipe2(p, O_CLOEXEC) < 0)
+                        return -errno;
+                *in_theirs = p[0];
+                (void) fcntl(p[1], F_SETFL, O_NONBLOCK);
+                r = stream_fd_add(c, p[1], -1, true, NULL);
+        } else
+                r = stream_fd_add(c, -EBADF, -1, false, NULL);
+        if (r < 0)
+                return r;
+        for (int ch = CH_STDOUT; ch <= CH_STDERR; ch++) {
+                bool want = ch == CH_STDOUT ? req->out : req->err;
+
+                if (!want) {
+                        r = stream_fd_add(c, -EBADF, -1, false, NULL);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
+                if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0)
+                        return -errno;
+                if (ch == CH_STDOUT)
+                        *out_theirs = p[1];
+                else
+                        *err_theirs = p[1];
+                /* The command's end blocks as a command expects. */
+                (void) fcntl(p[1], F_SETFL, 0);
+                r = stream_fd_add(c, p[0], ch, false, NULL);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 static int conn_start_exec(StreamConn *c) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         _cleanup_close_ int in_theirs = -EBADF, out_theirs = -EBADF, err_theirs = -EBADF, null_fd = -EBADF;
         StreamRequest *req = c->request;
         sd_bus *bus;
-        int r, p[2];
+        int r;
 
         if (req->kind == STREAM_ATTACH)
                 return conn_start_attach(c);
@@ -1734,71 +1812,10 @@ static int conn_start_exec(StreamConn *c) {
         if (null_fd < 0)
                 return -errno;
 
-        if (req->tty) {
-                _cleanup_close_ int master = -EBADF, slave = -EBADF, master2 = -EBADF;
-                int unlock = 0;
-
-                /* The pty is made here, on the host, and only its slave is
-                 * passed; peapodd makes it the command's controlling
-                 * terminal. The master never leaves peapod-cri. */
-                master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
-                if (master < 0)
-                        return -errno;
-                if (ioctl(master, TIOCSPTLCK, &unlock) < 0)
-                        return -errno;
-                slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
-                if (slave < 0)
-                        return -errno;
-                master2 = fcntl(master, F_DUPFD_CLOEXEC, 3);
-                if (master2 < 0)
-                        return -errno;
-                c->tty = true;
-                c->tty_master = master;
-                in_theirs = TAKE_FD(slave);
-                out_theirs = fcntl(in_theirs, F_DUPFD_CLOEXEC, 3);
-                err_theirs = fcntl(in_theirs, F_DUPFD_CLOEXEC, 3);
-                if (out_theirs < 0 || err_theirs < 0)
-                        return -errno;
-                /* fds[0] writes the client's stdin, fds[1] reads the terminal. */
-                r = stream_fd_add(c, TAKE_FD(master2), -1, req->in, NULL);
-                if (r < 0)
-                        return r;
-                r = stream_fd_add(c, TAKE_FD(master), req->out ? CH_STDOUT : -1, false, NULL);
-                if (r < 0)
-                        return r;
-        } else {
-                if (req->in) {
-                        if (pipe2(p, O_CLOEXEC) < 0)
-                                return -errno;
-                        in_theirs = p[0];
-                        (void) fcntl(p[1], F_SETFL, O_NONBLOCK);
-                        r = stream_fd_add(c, p[1], -1, true, NULL);
-                } else
-                        r = stream_fd_add(c, -EBADF, -1, false, NULL);
-                if (r < 0)
-                        return r;
-                for (int ch = CH_STDOUT; ch <= CH_STDERR; ch++) {
-                        bool want = ch == CH_STDOUT ? req->out : req->err;
-
-                        if (!want) {
-                                r = stream_fd_add(c, -EBADF, -1, false, NULL);
-                                if (r < 0)
-                                        return r;
-                                continue;
-                        }
-                        if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0)
-                                return -errno;
-                        if (ch == CH_STDOUT)
-                                out_theirs = p[1];
-                        else
-                                err_theirs = p[1];
-                        /* The command's end blocks as a command expects. */
-                        (void) fcntl(p[1], F_SETFL, 0);
-                        r = stream_fd_add(c, p[0], ch, false, NULL);
-                        if (r < 0)
-                                return r;
-                }
-        }
+        r = req->tty ? conn_exec_tty(c, &in_theirs, &out_theirs, &err_theirs) :
+                       conn_exec_pipes(c, &in_theirs, &out_theirs, &err_theirs);
+        if (r < 0)
+                return r;
 
         /* Before the call, so that a short command's end is not missed. */
         r = sd_bus_match_signal_async(bus, &c->finished_slot, PEAPOD_BUS_NAME, c->pod_path, PEAPOD_POD_INTERFACE,
