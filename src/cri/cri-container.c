@@ -714,7 +714,8 @@ static int append_resource_properties(sd_bus_message *m, const Runtime__V1__Linu
             (r = sd_bus_message_append(m, "(sv)", "CPUQuotaPerSecUSec", "t",
                                        (uint64_t) res->cpu_quota * 1000000ULL / (uint64_t) res->cpu_period)) < 0)
                 return r;
-        if (res->cpu_shares > 0 && (r = sd_bus_message_append(m, "(sv)", "CPUShares", "t", (uint64_t) res->cpu_shares)) < 0)
+        if (res->cpu_shares > 0 &&
+            (r = sd_bus_message_append(m, "(sv)", "CPUShares", "t", (uint64_t) res->cpu_shares)) < 0)
                 return r;
         if (res->memory_limit_in_bytes > 0 &&
             (r = sd_bus_message_append(m, "(sv)", "MemoryMax", "t", (uint64_t) res->memory_limit_in_bytes)) < 0)
