@@ -197,17 +197,9 @@ static int seccomp_setting(const Runtime__V1__LinuxContainerSecurityContext *sc,
         return *ret ? 0 : -ENOMEM;
 }
 
-/* What a container's config asks that peapod cannot honour; NULL when all
- * of it can be. No isolation setting is ever dropped silently. */
-static const char *container_config_refusal(const Runtime__V1__ContainerConfig *c, char *buf, size_t size) {
-        const Runtime__V1__LinuxContainerConfig *l = c->linux;
-        const Runtime__V1__LinuxContainerSecurityContext *sc = l ? l->security_context : NULL;
-        const Runtime__V1__LinuxContainerResources *res = l ? l->resources : NULL;
-
-        if (!c->metadata || isempty(c->metadata->name))
-                return "the container config needs metadata with a name";
-        if (!c->image || isempty(c->image->image))
-                return "the container config needs an image";
+/* What the container's mounts ask that peapod cannot honour; NULL when all
+ * of it can be. */
+static const char *mounts_refusal(const Runtime__V1__ContainerConfig *c, char *buf, size_t size) {
         for (size_t i = 0; i < c->n_mounts; i++) {
                 const Runtime__V1__Mount *mt = c->mounts[i];
 
@@ -225,54 +217,39 @@ static const char *container_config_refusal(const Runtime__V1__ContainerConfig *
                 if (mt->image && !isempty(mt->image->image))
                         return "image volumes are not supported by peapod";
         }
-        /* The text here, to name the field; whether host_path is a
-         * device is peapodd's check (app_devices_copy()). */
-        for (size_t i = 0; i < c->n_devices; i++) {
-                const Runtime__V1__Device *d = c->devices[i];
-                const char *reason;
+        return NULL;
+}
 
-                if (app_device_check(d->host_path, d->container_path, d->permissions, &reason) < 0)
-                        return snprintf(buf, size, "device %.200s: %s", strempty(d->host_path), reason), buf;
-        }
-        if (c->stdin_once && !c->stdin)
-                return "stdin_once needs stdin";
-        for (size_t i = 0; i < c->n_envs; i++)
-                if (isempty(c->envs[i]->key) || strchr(c->envs[i]->key, '='))
-                        return snprintf(buf, size, "invalid environment variable name \"%.200s\"", c->envs[i]->key), buf;
-        if (res) {
-                if (!isempty(res->cpuset_cpus) || !isempty(res->cpuset_mems))
-                        return "cpusets are not supported by peapod";
-                if (res->n_unified > 0)
-                        return "unified cgroup settings are not supported by peapod";
-                for (size_t i = 0; i < res->n_hugepage_limits; i++)
-                        if (res->hugepage_limits[i]->limit > 0)
-                                return "hugepage limits are not supported by peapod";
-                if (res->cpu_quota > 0 && res->cpu_period <= 0)
-                        return "a CPU quota needs a CPU period";
-        }
-        if (!sc)
-                return NULL;
-        if (sc->privileged)
-                return "privileged containers are not supported by peapod";
-        if (sc->namespace_options) {
-                const Runtime__V1__NamespaceOption *ns = sc->namespace_options;
+/* What the container's resources ask that peapod cannot honour. */
+static const char *resources_refusal(const Runtime__V1__LinuxContainerResources *res) {
+        if (!isempty(res->cpuset_cpus) || !isempty(res->cpuset_mems))
+                return "cpusets are not supported by peapod";
+        if (res->n_unified > 0)
+                return "unified cgroup settings are not supported by peapod";
+        for (size_t i = 0; i < res->n_hugepage_limits; i++)
+                if (res->hugepage_limits[i]->limit > 0)
+                        return "hugepage limits are not supported by peapod";
+        if (res->cpu_quota > 0 && res->cpu_period <= 0)
+                return "a CPU quota needs a CPU period";
+        return NULL;
+}
 
-                if (ns->network != RUNTIME__V1__NAMESPACE_MODE__POD && ns->network != RUNTIME__V1__NAMESPACE_MODE__NODE)
-                        return "a container shares its sandbox's network (network namespace mode POD or NODE)";
-                if (ns->pid != RUNTIME__V1__NAMESPACE_MODE__POD && ns->pid != RUNTIME__V1__NAMESPACE_MODE__CONTAINER)
-                        return "PID namespace mode NODE or TARGET is not supported by peapod (POD or CONTAINER)";
-                if (ns->ipc != RUNTIME__V1__NAMESPACE_MODE__POD && ns->ipc != RUNTIME__V1__NAMESPACE_MODE__CONTAINER)
-                        return "IPC namespace mode NODE or TARGET is not supported by peapod (POD or CONTAINER)";
-                if (ns->userns_options && ns->userns_options->mode != RUNTIME__V1__NAMESPACE_MODE__NODE)
-                        return "user namespaces are not supported by peapod";
-        }
-        if (sc->selinux_options && (!isempty(sc->selinux_options->user) || !isempty(sc->selinux_options->role) ||
-                                    !isempty(sc->selinux_options->type) || !isempty(sc->selinux_options->level)))
-                return "SELinux options are not supported by peapod";
-        if ((sc->apparmor && sc->apparmor->profile_type == RUNTIME__V1__SECURITY_PROFILE__PROFILE_TYPE__Localhost) ||
-            (!isempty(sc->apparmor_profile) && !streq(sc->apparmor_profile, "runtime/default") &&
-             !streq(sc->apparmor_profile, "unconfined")))
-                return "AppArmor profiles are not supported by peapod";
+/* What the container's namespace options ask that peapod cannot honour. */
+static const char *namespaces_refusal(const Runtime__V1__NamespaceOption *ns) {
+        if (ns->network != RUNTIME__V1__NAMESPACE_MODE__POD && ns->network != RUNTIME__V1__NAMESPACE_MODE__NODE)
+                return "a container shares its sandbox's network (network namespace mode POD or NODE)";
+        if (ns->pid != RUNTIME__V1__NAMESPACE_MODE__POD && ns->pid != RUNTIME__V1__NAMESPACE_MODE__CONTAINER)
+                return "PID namespace mode NODE or TARGET is not supported by peapod (POD or CONTAINER)";
+        if (ns->ipc != RUNTIME__V1__NAMESPACE_MODE__POD && ns->ipc != RUNTIME__V1__NAMESPACE_MODE__CONTAINER)
+                return "IPC namespace mode NODE or TARGET is not supported by peapod (POD or CONTAINER)";
+        if (ns->userns_options && ns->userns_options->mode != RUNTIME__V1__NAMESPACE_MODE__NODE)
+                return "user namespaces are not supported by peapod";
+        return NULL;
+}
+
+/* What the container's user, groups, masked and read-only paths and
+ * capabilities ask that peapod cannot honour. */
+static const char *privileges_refusal(const Runtime__V1__LinuxContainerSecurityContext *sc, char *buf, size_t size) {
         if (sc->run_as_group && !sc->run_as_user && isempty(sc->run_as_username))
                 return "run_as_group needs run_as_user or run_as_username";
         if (sc->run_as_user && sc->run_as_user->value < 0)
@@ -305,9 +282,65 @@ static const char *container_config_refusal(const Runtime__V1__ContainerConfig *
                     cri_capability_set(caps->drop_capabilities, caps->n_drop_capabilities, &set, &all, &bad) < 0)
                         return snprintf(buf, size, "unknown capability \"%.64s\"", bad), buf;
         }
+        return NULL;
+}
+
+/* What the container's security context asks that peapod cannot honour. */
+static const char *security_context_refusal(const Runtime__V1__LinuxContainerSecurityContext *sc, char *buf,
+                                            size_t size) {
+        const char *refusal;
+
+        if (sc->privileged)
+                return "privileged containers are not supported by peapod";
+        if (sc->namespace_options && (refusal = namespaces_refusal(sc->namespace_options)))
+                return refusal;
+        if (sc->selinux_options && (!isempty(sc->selinux_options->user) || !isempty(sc->selinux_options->role) ||
+                                    !isempty(sc->selinux_options->type) || !isempty(sc->selinux_options->level)))
+                return "SELinux options are not supported by peapod";
+        if ((sc->apparmor && sc->apparmor->profile_type == RUNTIME__V1__SECURITY_PROFILE__PROFILE_TYPE__Localhost) ||
+            (!isempty(sc->apparmor_profile) && !streq(sc->apparmor_profile, "runtime/default") &&
+             !streq(sc->apparmor_profile, "unconfined")))
+                return "AppArmor profiles are not supported by peapod";
+        refusal = privileges_refusal(sc, buf, size);
+        if (refusal)
+                return refusal;
         if (seccomp_setting(sc, false, NULL, buf, size) < 0)
                 return buf;
         return NULL;
+}
+
+/* What a container's config asks that peapod cannot honour; NULL when all
+ * of it can be. No isolation setting is ever dropped silently. */
+static const char *container_config_refusal(const Runtime__V1__ContainerConfig *c, char *buf, size_t size) {
+        const Runtime__V1__LinuxContainerConfig *l = c->linux;
+        const Runtime__V1__LinuxContainerSecurityContext *sc = l ? l->security_context : NULL;
+        const Runtime__V1__LinuxContainerResources *res = l ? l->resources : NULL;
+        const char *refusal;
+
+        if (!c->metadata || isempty(c->metadata->name))
+                return "the container config needs metadata with a name";
+        if (!c->image || isempty(c->image->image))
+                return "the container config needs an image";
+        refusal = mounts_refusal(c, buf, size);
+        if (refusal)
+                return refusal;
+        /* The text here, to name the field; whether host_path is a
+         * device is peapodd's check (app_devices_copy()). */
+        for (size_t i = 0; i < c->n_devices; i++) {
+                const Runtime__V1__Device *d = c->devices[i];
+                const char *reason;
+
+                if (app_device_check(d->host_path, d->container_path, d->permissions, &reason) < 0)
+                        return snprintf(buf, size, "device %.200s: %s", strempty(d->host_path), reason), buf;
+        }
+        if (c->stdin_once && !c->stdin)
+                return "stdin_once needs stdin";
+        for (size_t i = 0; i < c->n_envs; i++)
+                if (isempty(c->envs[i]->key) || strchr(c->envs[i]->key, '='))
+                        return snprintf(buf, size, "invalid environment variable name \"%.200s\"", c->envs[i]->key), buf;
+        if (res && (refusal = resources_refusal(res)))
+                return refusal;
+        return sc ? security_context_refusal(sc, buf, size) : NULL;
 }
 
 /* An app name from the container's: [a-z0-9-], starting with a letter or
@@ -502,19 +535,12 @@ static int container_annotations(const Runtime__V1__CreateContainerRequest *req,
         return 0;
 }
 
-/* AddApp's app properties for the container (checked by
- * container_config_refusal() before). */
-static int append_container_properties(sd_bus_message *m, const Runtime__V1__CreateContainerRequest *req,
-                                       const char *image_ref, char *buf, size_t size) {
-        const Runtime__V1__ContainerConfig *c = req->config;
-        const Runtime__V1__LinuxContainerSecurityContext *sc = c->linux ? c->linux->security_context : NULL;
-        const Runtime__V1__LinuxContainerResources *res = c->linux ? c->linux->resources : NULL;
-        _cleanup_strv_free_ char **annotations = NULL, **env = NULL;
-        int r;
+/* The process: command and args, environment, working directory, stdin
+ * and terminal. */
+static int append_process_properties(sd_bus_message *m, const Runtime__V1__ContainerConfig *c) {
+        _cleanup_strv_free_ char **env = NULL;
+        int r = 0;
 
-        r = sd_bus_message_open_container(m, 'a', "(sv)");
-        if (r < 0)
-                return r;
         /* kubelet's command replaces the image's entrypoint and its args the
          * image's cmd; a command alone runs without the image's cmd. */
         if (c->n_command > 0) {
@@ -551,94 +577,172 @@ static int append_container_properties(sd_bus_message *m, const Runtime__V1__Cre
                 return r;
         if (c->tty && (r = sd_bus_message_append(m, "(sv)", "Tty", "b", 1)) < 0)
                 return r;
-        if (sc) {
-                _cleanup_free_ char *seccomp = NULL;
-                char id[32];
+        return 0;
+}
 
-                if (sc->run_as_user) {
-                        snprintf(id, sizeof(id), "%" PRIi64, sc->run_as_user->value);
-                        r = sd_bus_message_append(m, "(sv)", "User", "s", id);
-                } else if (!isempty(sc->run_as_username))
-                        r = sd_bus_message_append(m, "(sv)", "User", "s", sc->run_as_username);
-                if (r < 0)
-                        return r;
-                if (sc->run_as_group) {
-                        snprintf(id, sizeof(id), "%" PRIi64, sc->run_as_group->value);
-                        r = sd_bus_message_append(m, "(sv)", "Group", "s", id);
-                        if (r < 0)
-                                return r;
-                }
-                if (sc->n_supplemental_groups > 0) {
-                        _cleanup_strv_free_ char **groups = NULL;
+/* The identity: user, group and supplementary groups. */
+static int append_identity_properties(sd_bus_message *m, const Runtime__V1__LinuxContainerSecurityContext *sc) {
+        char id[32];
+        int r = 0;
 
-                        for (size_t i = 0; i < sc->n_supplemental_groups; i++) {
-                                snprintf(id, sizeof(id), "%" PRIi64, sc->supplemental_groups[i]);
-                                if ((r = strv_extend(&groups, id)) < 0)
-                                        return r;
-                        }
-                        r = append_strv_property(m, "SupplementaryGroups", groups);
-                        if (r < 0)
-                                return r;
-                }
-                r = append_capabilities(m, sc->capabilities, buf, size);
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_append(m, "(sv)", "ReadOnlyRootfs", "b", (int) sc->readonly_rootfs);
-                if (r < 0)
-                        return r;
-                /* Exactly kubelet's wish: allowPrivilegeEscalation is its inverse. */
-                r = sd_bus_message_append(m, "(sv)", "NoNewPrivileges", "b", (int) sc->no_new_privs);
-                if (r < 0)
-                        return r;
-                r = seccomp_setting(sc, true, &seccomp, buf, size);
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_append(m, "(sv)", "Seccomp", "s", seccomp);
-                if (r < 0)
-                        return r;
-                if (sc->namespace_options && sc->namespace_options->pid == RUNTIME__V1__NAMESPACE_MODE__CONTAINER) {
-                        r = sd_bus_message_append(m, "(sv)", "PIDNamespace", "s", "app");
-                        if (r < 0)
-                                return r;
-                }
-                if (sc->namespace_options && sc->namespace_options->ipc == RUNTIME__V1__NAMESPACE_MODE__CONTAINER) {
-                        r = sd_bus_message_append(m, "(sv)", "IPCNamespace", "s", "app");
-                        if (r < 0)
-                                return r;
-                }
-        }
-        if (c->n_mounts > 0) {
-                uint64_t tag;
-
-                /* Each mount is a host volume of the app's own (removed
-                 * with it), named uniquely in the pod; the host path is
-                 * resolved, symlinks included, when it is set up. peapod's
-                 * read-only is recursive. */
-                if (getrandom(&tag, sizeof(tag), 0) != sizeof(tag))
-                        return -errno;
-                r = bus_open_array_property(m, "Volumes", "(sssbt)");
-                for (size_t i = 0; r >= 0 && i < c->n_mounts; i++) {
-                        char name[64];
-
-                        snprintf(name, sizeof(name), "cri-%016" PRIx64 "-%zu", tag, i);
-                        r = sd_bus_message_append(m, "(sssbt)", name, "host", c->mounts[i]->host_path,
-                                                  (int) c->mounts[i]->readonly, UINT64_C(0));
-                }
-                if (r >= 0)
-                        r = bus_close_array_property(m);
-                if (r >= 0)
-                        r = bus_open_array_property(m, "Mounts", "(ss)");
-                for (size_t i = 0; r >= 0 && i < c->n_mounts; i++) {
-                        char name[64];
-
-                        snprintf(name, sizeof(name), "cri-%016" PRIx64 "-%zu", tag, i);
-                        r = sd_bus_message_append(m, "(ss)", name, c->mounts[i]->container_path);
-                }
-                if (r >= 0)
-                        r = bus_close_array_property(m);
+        if (sc->run_as_user) {
+                snprintf(id, sizeof(id), "%" PRIi64, sc->run_as_user->value);
+                r = sd_bus_message_append(m, "(sv)", "User", "s", id);
+        } else if (!isempty(sc->run_as_username))
+                r = sd_bus_message_append(m, "(sv)", "User", "s", sc->run_as_username);
+        if (r < 0)
+                return r;
+        if (sc->run_as_group) {
+                snprintf(id, sizeof(id), "%" PRIi64, sc->run_as_group->value);
+                r = sd_bus_message_append(m, "(sv)", "Group", "s", id);
                 if (r < 0)
                         return r;
         }
+        if (sc->n_supplemental_groups > 0) {
+                _cleanup_strv_free_ char **groups = NULL;
+
+                for (size_t i = 0; i < sc->n_supplemental_groups; i++) {
+                        snprintf(id, sizeof(id), "%" PRIi64, sc->supplemental_groups[i]);
+                        if ((r = strv_extend(&groups, id)) < 0)
+                                return r;
+                }
+                r = append_strv_property(m, "SupplementaryGroups", groups);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* The security context: identity, capabilities, read-only root, no new
+ * privileges, seccomp and the app's own namespaces. */
+static int append_security_properties(sd_bus_message *m, const Runtime__V1__LinuxContainerSecurityContext *sc,
+                                      char *buf, size_t size) {
+        _cleanup_free_ char *seccomp = NULL;
+        int r;
+
+        r = append_identity_properties(m, sc);
+        if (r < 0)
+                return r;
+        r = append_capabilities(m, sc->capabilities, buf, size);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(m, "(sv)", "ReadOnlyRootfs", "b", (int) sc->readonly_rootfs);
+        if (r < 0)
+                return r;
+        /* Exactly kubelet's wish: allowPrivilegeEscalation is its inverse. */
+        r = sd_bus_message_append(m, "(sv)", "NoNewPrivileges", "b", (int) sc->no_new_privs);
+        if (r < 0)
+                return r;
+        r = seccomp_setting(sc, true, &seccomp, buf, size);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(m, "(sv)", "Seccomp", "s", seccomp);
+        if (r < 0)
+                return r;
+        if (sc->namespace_options && sc->namespace_options->pid == RUNTIME__V1__NAMESPACE_MODE__CONTAINER) {
+                r = sd_bus_message_append(m, "(sv)", "PIDNamespace", "s", "app");
+                if (r < 0)
+                        return r;
+        }
+        if (sc->namespace_options && sc->namespace_options->ipc == RUNTIME__V1__NAMESPACE_MODE__CONTAINER) {
+                r = sd_bus_message_append(m, "(sv)", "IPCNamespace", "s", "app");
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* The container's mounts: each a host volume of the app's own (removed
+ * with it), named uniquely in the pod, and its mount point. The host path
+ * is resolved, symlinks included, when it is set up. peapod's read-only
+ * is recursive. */
+static int append_mount_properties(sd_bus_message *m, const Runtime__V1__ContainerConfig *c) {
+        uint64_t tag;
+        int r;
+
+        if (getrandom(&tag, sizeof(tag), 0) != sizeof(tag))
+                return -errno;
+        r = bus_open_array_property(m, "Volumes", "(sssbt)");
+        for (size_t i = 0; r >= 0 && i < c->n_mounts; i++) {
+                char name[64];
+
+                snprintf(name, sizeof(name), "cri-%016" PRIx64 "-%zu", tag, i);
+                r = sd_bus_message_append(m, "(sssbt)", name, "host", c->mounts[i]->host_path,
+                                          (int) c->mounts[i]->readonly, UINT64_C(0));
+        }
+        if (r >= 0)
+                r = bus_close_array_property(m);
+        if (r >= 0)
+                r = bus_open_array_property(m, "Mounts", "(ss)");
+        for (size_t i = 0; r >= 0 && i < c->n_mounts; i++) {
+                char name[64];
+
+                snprintf(name, sizeof(name), "cri-%016" PRIx64 "-%zu", tag, i);
+                r = sd_bus_message_append(m, "(ss)", name, c->mounts[i]->container_path);
+        }
+        if (r >= 0)
+                r = bus_close_array_property(m);
+        return r < 0 ? r : 0;
+}
+
+/* Exactly these nodes with exactly these permissions: the app unit's
+ * DeviceAllow= (app-device.h). */
+static int append_devices_property(sd_bus_message *m, const Runtime__V1__ContainerConfig *c) {
+        int r;
+
+        r = sd_bus_message_open_container(m, 'r', "sv");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", "Devices");
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'v', "a(sss)");
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "(sss)");
+        for (size_t i = 0; r >= 0 && i < c->n_devices; i++)
+                r = sd_bus_message_append(m, "(sss)", c->devices[i]->host_path, c->devices[i]->container_path,
+                                          c->devices[i]->permissions);
+        for (int k = 0; k < 3 && r >= 0; k++)
+                r = sd_bus_message_close_container(m);
+        return r < 0 ? r : 0;
+}
+
+/* The resource limits. oom_score_adj is kubelet's ordering of evictions,
+ * not a limit: systemd's own OOM handling applies. */
+static int append_resource_properties(sd_bus_message *m, const Runtime__V1__LinuxContainerResources *res) {
+        int r;
+
+        if (res->cpu_quota > 0 &&
+            (r = sd_bus_message_append(m, "(sv)", "CPUQuotaPerSecUSec", "t",
+                                       (uint64_t) res->cpu_quota * 1000000ULL / (uint64_t) res->cpu_period)) < 0)
+                return r;
+        if (res->cpu_shares > 0 &&
+            (r = sd_bus_message_append(m, "(sv)", "CPUShares", "t", (uint64_t) res->cpu_shares)) < 0)
+                return r;
+        if (res->memory_limit_in_bytes > 0 &&
+            (r = sd_bus_message_append(m, "(sv)", "MemoryMax", "t", (uint64_t) res->memory_limit_in_bytes)) < 0)
+                return r;
+        return 0;
+}
+
+/* AddApp's app properties for the container (checked by
+ * container_config_refusal() before). */
+static int append_container_properties(sd_bus_message *m, const Runtime__V1__CreateContainerRequest *req,
+                                       const char *image_ref, char *buf, size_t size) {
+        const Runtime__V1__ContainerConfig *c = req->config;
+        const Runtime__V1__LinuxContainerSecurityContext *sc = c->linux ? c->linux->security_context : NULL;
+        const Runtime__V1__LinuxContainerResources *res = c->linux ? c->linux->resources : NULL;
+        _cleanup_strv_free_ char **annotations = NULL;
+        int r;
+
+        r = sd_bus_message_open_container(m, 'a', "(sv)");
+        if (r < 0)
+                return r;
+        r = append_process_properties(m, c);
+        if (r < 0)
+                return r;
+        if (sc && (r = append_security_properties(m, sc, buf, size)) < 0)
+                return r;
+        if (c->n_mounts > 0 && (r = append_mount_properties(m, c)) < 0)
+                return r;
         if (sc) {
                 r = append_protected_paths(m, "MaskedPaths", sc->masked_paths, sc->n_masked_paths, stage1_masked);
                 if (r >= 0)
@@ -647,38 +751,10 @@ static int append_container_properties(sd_bus_message *m, const Runtime__V1__Cre
                 if (r < 0)
                         return r;
         }
-        if (c->n_devices > 0) {
-                /* Exactly these nodes with exactly these permissions: the
-                 * app unit's DeviceAllow= (app-device.h). */
-                r = sd_bus_message_open_container(m, 'r', "sv");
-                if (r >= 0)
-                        r = sd_bus_message_append(m, "s", "Devices");
-                if (r >= 0)
-                        r = sd_bus_message_open_container(m, 'v', "a(sss)");
-                if (r >= 0)
-                        r = sd_bus_message_open_container(m, 'a', "(sss)");
-                for (size_t i = 0; r >= 0 && i < c->n_devices; i++)
-                        r = sd_bus_message_append(m, "(sss)", c->devices[i]->host_path, c->devices[i]->container_path,
-                                                  c->devices[i]->permissions);
-                for (int k = 0; k < 3 && r >= 0; k++)
-                        r = sd_bus_message_close_container(m);
-                if (r < 0)
-                        return r;
-        }
-        if (res) {
-                /* oom_score_adj is kubelet's ordering of evictions, not a
-                 * limit: systemd's own OOM handling applies. */
-                if (res->cpu_quota > 0 &&
-                    (r = sd_bus_message_append(m, "(sv)", "CPUQuotaPerSecUSec", "t",
-                                               (uint64_t) res->cpu_quota * 1000000ULL / (uint64_t) res->cpu_period)) < 0)
-                        return r;
-                if (res->cpu_shares > 0 &&
-                    (r = sd_bus_message_append(m, "(sv)", "CPUShares", "t", (uint64_t) res->cpu_shares)) < 0)
-                        return r;
-                if (res->memory_limit_in_bytes > 0 &&
-                    (r = sd_bus_message_append(m, "(sv)", "MemoryMax", "t", (uint64_t) res->memory_limit_in_bytes)) < 0)
-                        return r;
-        }
+        if (c->n_devices > 0 && (r = append_devices_property(m, c)) < 0)
+                return r;
+        if (res && (r = append_resource_properties(m, res)) < 0)
+                return r;
         r = container_annotations(req, image_ref, &annotations);
         if (r < 0)
                 return r;

@@ -258,12 +258,64 @@ static int exec_on_started(CriQuery *q, sd_bus_message *m) {
         return 0;       /* q->match keeps the query until the end */
 }
 
+/* The pipes of the command's stdout and stderr: our ends are read by
+ * on_output(), the command's are returned. */
+static int exec_open_outputs(Cri *cri, CriExec *x, int *ret_out_w, int *ret_err_w) {
+        _cleanup_close_ int out_r = -EBADF, out_w = -EBADF, err_r = -EBADF, err_w = -EBADF;
+        int fds[2], r;
+
+        if (pipe2(fds, O_CLOEXEC) < 0)
+                return -errno;
+        out_r = fds[0];
+        out_w = fds[1];
+        if (pipe2(fds, O_CLOEXEC) < 0)
+                return -errno;
+        err_r = fds[0];
+        err_w = fds[1];
+        for (size_t i = 0; i < 2; i++) {
+                int *fd = i == 0 ? &out_r : &err_r;
+
+                if (fcntl(*fd, F_SETFL, O_NONBLOCK) < 0)
+                        return -errno;
+                r = sd_event_add_io(cri->event, &x->out[i].source, *fd, EPOLLIN, on_output, x);
+                if (r < 0)
+                        return r;
+                x->out[i].fd = TAKE_FD(*fd);
+        }
+        *ret_out_w = TAKE_FD(out_w);
+        *ret_err_w = TAKE_FD(err_w);
+        return 0;
+}
+
+/* Pod.Exec of the command in the app, with stdin /dev/null and the
+ * output pipes. */
+static int exec_message_new(sd_bus *bus, const char *pod_path, const char *app, const Runtime__V1__ExecSyncRequest *req,
+                            int devnull, int out_w, int err_w, sd_bus_message **ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        int r;
+
+        r = sd_bus_message_new_method_call(bus, &m, PEAPOD_BUS_NAME, pod_path, PEAPOD_POD_INTERFACE, "Exec");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", app);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "s");
+        for (size_t i = 0; r >= 0 && i < req->n_cmd; i++)
+                r = sd_bus_message_append(m, "s", req->cmd[i]);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (r >= 0)
+                r = sd_bus_message_append(m, "a(sv)hhht", 0, devnull, out_w, err_w, UINT64_C(0));
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
 int cri_exec_sync(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request) {
         const Runtime__V1__ExecSyncRequest *req = (const Runtime__V1__ExecSyncRequest *) request;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         _cleanup_(cri_query_freep) CriQuery *q = NULL;
-        _cleanup_close_ int devnull = -EBADF, out_r = -EBADF, out_w = -EBADF, err_r = -EBADF, err_w = -EBADF;
-        int fds[2];
+        _cleanup_close_ int devnull = -EBADF, out_w = -EBADF, err_w = -EBADF;
         char pod[33], app[33];
         CriExec *x;
         sd_bus *bus;
@@ -294,24 +346,9 @@ int cri_exec_sync(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *
         devnull = open("/dev/null", O_RDONLY | O_CLOEXEC | O_NOCTTY);
         if (devnull < 0)
                 return -errno;
-        if (pipe2(fds, O_CLOEXEC) < 0)
-                return -errno;
-        out_r = fds[0];
-        out_w = fds[1];
-        if (pipe2(fds, O_CLOEXEC) < 0)
-                return -errno;
-        err_r = fds[0];
-        err_w = fds[1];
-        for (size_t i = 0; i < 2; i++) {
-                int *fd = i == 0 ? &out_r : &err_r;
-
-                if (fcntl(*fd, F_SETFL, O_NONBLOCK) < 0)
-                        return -errno;
-                r = sd_event_add_io(cri->event, &x->out[i].source, *fd, EPOLLIN, on_output, x);
-                if (r < 0)
-                        return r;
-                x->out[i].fd = TAKE_FD(*fd);
-        }
+        r = exec_open_outputs(cri, x, &out_w, &err_w);
+        if (r < 0)
+                return r;
 
         r = cri_bus(cri, &bus);
         if (r < 0)
@@ -321,17 +358,7 @@ int cri_exec_sync(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *
                                       "ExecFinished", on_exec_finished, NULL, x);
         if (r < 0)
                 return r;
-        r = sd_bus_message_new_method_call(bus, &m, PEAPOD_BUS_NAME, x->pod_path, PEAPOD_POD_INTERFACE, "Exec");
-        if (r >= 0)
-                r = sd_bus_message_append(m, "s", app);
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'a', "s");
-        for (size_t i = 0; r >= 0 && i < req->n_cmd; i++)
-                r = sd_bus_message_append(m, "s", req->cmd[i]);
-        if (r >= 0)
-                r = sd_bus_message_close_container(m);
-        if (r >= 0)
-                r = sd_bus_message_append(m, "a(sv)hhht", 0, devnull, out_w, err_w, UINT64_C(0));
+        r = exec_message_new(bus, x->pod_path, app, req, devnull, out_w, err_w, &m);
         if (r < 0)
                 return r;
         r = cri_query_send(q, m, exec_on_started);

@@ -472,6 +472,74 @@ int cri_pods_read_managed(sd_bus_message *m, CriPod **ret, size_t *ret_n) {
         return 0;
 }
 
+/* The variant at m as JSON into *ret (NULL when out of memory), for the
+ * types a property of peapodd has; 0 when it is of another type and was
+ * skipped. */
+static int variant_to_json(sd_bus_message *m, const char *contents, json_object **ret) {
+        json_object *v = NULL;
+        int r;
+
+        if (streq(contents, "s")) {
+                const char *x;
+
+                r = sd_bus_message_read(m, "v", "s", &x);
+                v = json_object_new_string(x);
+        } else if (streq(contents, "t")) {
+                uint64_t x;
+
+                r = sd_bus_message_read(m, "v", "t", &x);
+                v = json_object_new_uint64(x);
+        } else if (streq(contents, "i")) {
+                int32_t x;
+
+                r = sd_bus_message_read(m, "v", "i", &x);
+                v = json_object_new_int(x);
+        } else if (streq(contents, "u")) {
+                uint32_t x;
+
+                r = sd_bus_message_read(m, "v", "u", &x);
+                v = json_object_new_uint64(x);
+        } else if (streq(contents, "b")) {
+                int x;
+
+                r = sd_bus_message_read(m, "v", "b", &x);
+                v = json_object_new_boolean(x);
+        } else if (streq(contents, "as")) {
+                _cleanup_strv_free_ char **l = NULL;
+
+                r = sd_bus_message_enter_container(m, 'v', "as");
+                if (r >= 0)
+                        r = sd_bus_message_read_strv(m, &l);
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(m);
+                v = json_new_strv(l);
+        } else if (streq(contents, "a{ss}")) {
+                const char *k, *x;
+
+                v = json_object_new_object();
+                r = sd_bus_message_enter_container(m, 'v', "a{ss}");
+                if (r >= 0)
+                        r = sd_bus_message_enter_container(m, 'a', "{ss}");
+                while (r >= 0 && v && (r = sd_bus_message_read(m, "{ss}", &k, &x)) > 0)
+                        if (json_object_object_add(v, k, json_object_new_string(x)) < 0)
+                                r = -ENOMEM;
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(m);
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(m);
+        } else {
+                *ret = NULL;
+                r = sd_bus_message_skip(m, "v");
+                return r < 0 ? r : 0;
+        }
+        if (r < 0) {
+                json_object_put(v);
+                return r;
+        }
+        *ret = v;
+        return 1;
+}
+
 int cri_properties_to_json(sd_bus_message *m, char **ret) {
         _cleanup_json_ json_object *o = json_object_new_object();
         int r;
@@ -490,65 +558,15 @@ int cri_properties_to_json(sd_bus_message *m, char **ret) {
                         r = sd_bus_message_peek_type(m, NULL, &contents);
                 if (r < 0)
                         break;
-                if (streq(contents, "s")) {
-                        const char *x;
-
-                        r = sd_bus_message_read(m, "v", "s", &x);
-                        v = json_object_new_string(x);
-                } else if (streq(contents, "t")) {
-                        uint64_t x;
-
-                        r = sd_bus_message_read(m, "v", "t", &x);
-                        v = json_object_new_uint64(x);
-                } else if (streq(contents, "i")) {
-                        int32_t x;
-
-                        r = sd_bus_message_read(m, "v", "i", &x);
-                        v = json_object_new_int(x);
-                } else if (streq(contents, "u")) {
-                        uint32_t x;
-
-                        r = sd_bus_message_read(m, "v", "u", &x);
-                        v = json_object_new_uint64(x);
-                } else if (streq(contents, "b")) {
-                        int x;
-
-                        r = sd_bus_message_read(m, "v", "b", &x);
-                        v = json_object_new_boolean(x);
-                } else if (streq(contents, "as")) {
-                        _cleanup_strv_free_ char **l = NULL;
-
-                        r = sd_bus_message_enter_container(m, 'v', "as");
-                        if (r >= 0)
-                                r = sd_bus_message_read_strv(m, &l);
-                        if (r >= 0)
-                                r = sd_bus_message_exit_container(m);
-                        v = json_new_strv(l);
-                } else if (streq(contents, "a{ss}")) {
-                        const char *k, *x;
-
-                        v = json_object_new_object();
-                        r = sd_bus_message_enter_container(m, 'v', "a{ss}");
-                        if (r >= 0)
-                                r = sd_bus_message_enter_container(m, 'a', "{ss}");
-                        while (r >= 0 && v && (r = sd_bus_message_read(m, "{ss}", &k, &x)) > 0)
-                                if (json_object_object_add(v, k, json_object_new_string(x)) < 0)
-                                        r = -ENOMEM;
-                        if (r >= 0)
-                                r = sd_bus_message_exit_container(m);
-                        if (r >= 0)
-                                r = sd_bus_message_exit_container(m);
-                } else {
-                        r = sd_bus_message_skip(m, "v");
-                        if (r >= 0)
-                                r = sd_bus_message_exit_container(m);
+                r = variant_to_json(m, contents, &v);
+                if (r == 0) {
+                        r = sd_bus_message_exit_container(m);
                         continue;
                 }
-                if (r >= 0 && (!v || json_object_object_add(o, name, v) < 0)) {
+                if (r > 0 && (!v || json_object_object_add(o, name, v) < 0)) {
                         json_object_put(v);
                         r = -ENOMEM;
-                } else if (r < 0)
-                        json_object_put(v);
+                }
                 if (r >= 0)
                         r = sd_bus_message_exit_container(m);
         }

@@ -43,6 +43,55 @@ static Verdict action_verdict(const char *a) {
         return VERDICT_UNSUPPORTED;
 }
 
+/* Rule i of the profile: its syscalls into names when its action is not
+ * the default's (refused when peapod cannot take it exactly). */
+static int rule_add_names(json_object *rule, size_t i, Verdict def, char ***names, char *msg, size_t size) {
+        json_object *v, *n, *args;
+        Verdict verdict;
+        int r;
+
+        if (!json_object_is_type(rule, json_type_object) || !json_object_object_get_ex(rule, "names", &n) ||
+            !json_object_is_type(n, json_type_array)) {
+                snprintf(msg, size, "rule %zu of the seccomp profile has no names", i);
+                return -EINVAL;
+        }
+        verdict = action_verdict(json_object_object_get_ex(rule, "action", &v) ? json_object_get_string(v) : NULL);
+        if (verdict == VERDICT_UNSUPPORTED) {
+                snprintf(msg, size, "rule %zu of the seccomp profile has an action peapod cannot take", i);
+                return -EINVAL;
+        }
+        if (json_object_object_get_ex(rule, "args", &args) && json_object_is_type(args, json_type_array) &&
+            json_object_array_length(args) > 0) {
+                snprintf(msg, size, "rule %zu of the seccomp profile has argument conditions, which peapod cannot take", i);
+                return -EINVAL;
+        }
+        /* The default applies to it anyway. */
+        if (verdict == def)
+                return 0;
+        for (size_t k = 0; k < json_object_array_length(n); k++) {
+                const char *name = json_object_get_string(json_object_array_get_idx(n, k));
+
+                if (!name || strlen(name) > SECCOMP_SPEC_NAME_MAX ||
+                    strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(name) || !name[0]) {
+                        snprintf(msg, size, "the seccomp profile names \"%.64s\", which is no syscall", strempty(name));
+                        return -EINVAL;
+                }
+                /* Profiles list the syscalls of every architecture;
+                 * one this machine does not have (libseccomp gives
+                 * it a negative pseudo number) cannot be called. */
+                if (seccomp_syscall_resolve_name(name) < 0 || strv_contains(*names, name))
+                        continue;
+                if (strv_length(*names) >= SECCOMP_SPEC_NAMES_MAX) {
+                        snprintf(msg, size, "the seccomp profile names more than %d syscalls", SECCOMP_SPEC_NAMES_MAX);
+                        return -EINVAL;
+                }
+                r = strv_extend(names, name);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 int cri_seccomp_from_oci(const char *text, char **ret, char *msg, size_t size) {
         _cleanup_json_ json_object *o = NULL;
         json_object *v, *rules = NULL;
@@ -77,48 +126,9 @@ int cri_seccomp_from_oci(const char *text, char **ret, char *msg, size_t size) {
                 return -EINVAL;
         }
         for (size_t i = 0; rules && i < json_object_array_length(rules); i++) {
-                json_object *rule = json_object_array_get_idx(rules, i), *n, *args;
-                Verdict verdict;
-
-                if (!json_object_is_type(rule, json_type_object) || !json_object_object_get_ex(rule, "names", &n) ||
-                    !json_object_is_type(n, json_type_array)) {
-                        snprintf(msg, size, "rule %zu of the seccomp profile has no names", i);
-                        return -EINVAL;
-                }
-                verdict = action_verdict(json_object_object_get_ex(rule, "action", &v) ? json_object_get_string(v) : NULL);
-                if (verdict == VERDICT_UNSUPPORTED) {
-                        snprintf(msg, size, "rule %zu of the seccomp profile has an action peapod cannot take", i);
-                        return -EINVAL;
-                }
-                if (json_object_object_get_ex(rule, "args", &args) && json_object_is_type(args, json_type_array) &&
-                    json_object_array_length(args) > 0) {
-                        snprintf(msg, size, "rule %zu of the seccomp profile has argument conditions, which peapod cannot take", i);
-                        return -EINVAL;
-                }
-                /* The default applies to it anyway. */
-                if (verdict == def)
-                        continue;
-                for (size_t k = 0; k < json_object_array_length(n); k++) {
-                        const char *name = json_object_get_string(json_object_array_get_idx(n, k));
-
-                        if (!name || strlen(name) > SECCOMP_SPEC_NAME_MAX ||
-                            strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(name) || !name[0]) {
-                                snprintf(msg, size, "the seccomp profile names \"%.64s\", which is no syscall", strempty(name));
-                                return -EINVAL;
-                        }
-                        /* Profiles list the syscalls of every architecture;
-                         * one this machine does not have (libseccomp gives
-                         * it a negative pseudo number) cannot be called. */
-                        if (seccomp_syscall_resolve_name(name) < 0 || strv_contains(names, name))
-                                continue;
-                        if (strv_length(names) >= SECCOMP_SPEC_NAMES_MAX) {
-                                snprintf(msg, size, "the seccomp profile names more than %d syscalls", SECCOMP_SPEC_NAMES_MAX);
-                                return -EINVAL;
-                        }
-                        r = strv_extend(&names, name);
-                        if (r < 0)
-                                return r;
-                }
+                r = rule_add_names(json_object_array_get_idx(rules, i), i, def, &names, msg, size);
+                if (r < 0)
+                        return r;
         }
         if (strv_length(names) == 0) {
                 /* Allow all but nothing, or deny all but nothing. */

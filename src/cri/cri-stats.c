@@ -250,6 +250,62 @@ static size_t stats_n_apps(const CriStats *s) {
         return n;
 }
 
+/* PodSandboxStats or ListPodSandboxStats: the pods found, each with its
+ * containers' stats (cptrs, in the order of the pods' apps). */
+static int stats_answer_pods(CriQuery *q, CriArena *arena, Runtime__V1__ContainerStats **cptrs) {
+        CriStats *s = q->data;
+        _cleanup_free_ Runtime__V1__PodSandboxStats *pods = NULL, **pptrs = NULL;
+        _cleanup_free_ Runtime__V1__PodSandboxAttributes *attrs = NULL;
+        _cleanup_free_ Runtime__V1__LinuxPodSandboxStats *linux_stats = NULL;
+        _cleanup_free_ StatsProto *usage = NULL;
+        size_t m = 0, k = 0;
+        int r;
+
+        pods = calloc(s->n_pods ?: 1, sizeof(*pods));
+        pptrs = calloc(s->n_pods ?: 1, sizeof(*pptrs));
+        attrs = calloc(s->n_pods ?: 1, sizeof(*attrs));
+        linux_stats = calloc(s->n_pods ?: 1, sizeof(*linux_stats));
+        usage = calloc(s->n_pods ?: 1, sizeof(*usage));
+        if (!pods || !pptrs || !attrs || !linux_stats || !usage)
+                return -ENOMEM;
+        for (size_t i = 0; i < s->n_pods; i++) {
+                StatsPod *p = &s->pods[i];
+
+                if (!p->found) {
+                        k += p->n_apps;
+                        continue;
+                }
+                runtime__v1__pod_sandbox_stats__init(&pods[m]);
+                runtime__v1__linux_pod_sandbox_stats__init(&linux_stats[m]);
+                r = pod_attributes(arena, p, &attrs[m]);
+                if (r < 0)
+                        return r;
+                pods[m].attributes = &attrs[m];
+                usage_to_proto(&p->usage, s->now_nsec, &usage[m], &linux_stats[m].cpu, &linux_stats[m].memory,
+                               &linux_stats[m].process);
+                linux_stats[m].n_containers = p->n_apps;
+                linux_stats[m].containers = cptrs + k;
+                k += p->n_apps;
+                pods[m].linux = &linux_stats[m];
+                pptrs[m] = &pods[m];
+                m++;
+        }
+        if (s->kind == STATS_POD) {
+                Runtime__V1__PodSandboxStatsResponse resp = RUNTIME__V1__POD_SANDBOX_STATS_RESPONSE__INIT;
+
+                if (m != 1)
+                        return grpc_call_fail(q->call, GRPC_STATUS_NOT_FOUND, "no such sandbox: %s", s->filter_pod);
+                resp.stats = pptrs[0];
+                return cri_reply(q->call, &resp.base);
+        } else {
+                Runtime__V1__ListPodSandboxStatsResponse resp = RUNTIME__V1__LIST_POD_SANDBOX_STATS_RESPONSE__INIT;
+
+                resp.n_stats = m;
+                resp.stats = pptrs;
+                return cri_reply(q->call, &resp.base);
+        }
+}
+
 static int stats_answer(CriQuery *q) {
         CriStats *s = q->data;
         _cleanup_(cri_arena_done) CriArena arena = {};
@@ -290,58 +346,9 @@ static int stats_answer(CriQuery *q) {
                 return cri_reply(q->call, &resp.base);
         }
         case STATS_POD:
-        case STATS_POD_LIST: {
-                _cleanup_free_ Runtime__V1__PodSandboxStats *pods = NULL, **pptrs = NULL;
-                _cleanup_free_ Runtime__V1__PodSandboxAttributes *attrs = NULL;
-                _cleanup_free_ Runtime__V1__LinuxPodSandboxStats *linux_stats = NULL;
-                _cleanup_free_ StatsProto *usage = NULL;
-                size_t m = 0;
-
-                pods = calloc(s->n_pods ?: 1, sizeof(*pods));
-                pptrs = calloc(s->n_pods ?: 1, sizeof(*pptrs));
-                attrs = calloc(s->n_pods ?: 1, sizeof(*attrs));
-                linux_stats = calloc(s->n_pods ?: 1, sizeof(*linux_stats));
-                usage = calloc(s->n_pods ?: 1, sizeof(*usage));
-                if (!pods || !pptrs || !attrs || !linux_stats || !usage)
-                        return -ENOMEM;
-                k = 0;
-                for (size_t i = 0; i < s->n_pods; i++) {
-                        StatsPod *p = &s->pods[i];
-
-                        if (!p->found) {
-                                k += p->n_apps;
-                                continue;
-                        }
-                        runtime__v1__pod_sandbox_stats__init(&pods[m]);
-                        runtime__v1__linux_pod_sandbox_stats__init(&linux_stats[m]);
-                        r = pod_attributes(&arena, p, &attrs[m]);
-                        if (r < 0)
-                                return r;
-                        pods[m].attributes = &attrs[m];
-                        usage_to_proto(&p->usage, s->now_nsec, &usage[m], &linux_stats[m].cpu, &linux_stats[m].memory,
-                                       &linux_stats[m].process);
-                        linux_stats[m].n_containers = p->n_apps;
-                        linux_stats[m].containers = cptrs + k;
-                        k += p->n_apps;
-                        pods[m].linux = &linux_stats[m];
-                        pptrs[m] = &pods[m];
-                        m++;
-                }
-                if (s->kind == STATS_POD) {
-                        Runtime__V1__PodSandboxStatsResponse resp = RUNTIME__V1__POD_SANDBOX_STATS_RESPONSE__INIT;
-
-                        if (m != 1)
-                                return grpc_call_fail(q->call, GRPC_STATUS_NOT_FOUND, "no such sandbox: %s", s->filter_pod);
-                        resp.stats = pptrs[0];
-                        return cri_reply(q->call, &resp.base);
-                } else {
-                        Runtime__V1__ListPodSandboxStatsResponse resp = RUNTIME__V1__LIST_POD_SANDBOX_STATS_RESPONSE__INIT;
-
-                        resp.n_stats = m;
-                        resp.stats = pptrs;
-                        return cri_reply(q->call, &resp.base);
-                }
-        }}
+        case STATS_POD_LIST:
+                return stats_answer_pods(q, &arena, cptrs);
+        }
         return -EINVAL;
 }
 

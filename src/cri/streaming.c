@@ -975,13 +975,74 @@ static int conn_request_spdy(StreamConn *c, const char *head, StreamKind kind, c
         return 0;
 }
 
+/* The client's first WebSocket subprotocol that we speak for this kind,
+ * into c->proto; false when it offers some but none of ours. */
+static bool ws_choose_subprotocol(StreamConn *c, const char *head, StreamKind kind, const char **ret_chosen) {
+        char protocols[1024];
+        const char *chosen = NULL;
+
+        if (!header_value(head, "Sec-WebSocket-Protocol", protocols, sizeof(protocols))) {
+                c->proto = PROTO_CHANNEL;
+                *ret_chosen = NULL;
+                return true;
+        }
+        for (const char *x = protocols; *x && !chosen;) {
+                x += strspn(x, " \t,");
+                size_t k = strcspn(x, ", \t");
+
+                for (size_t i = 0; i < ELEMENTSOF(channel_protocols); i++)
+                        if (strlen(channel_protocols[i].name) == k &&
+                            strncmp(x, channel_protocols[i].name, k) == 0 &&
+                            (kind != STREAM_PORT_FORWARD ? channel_protocols[i].exec : channel_protocols[i].port_forward)) {
+                                chosen = channel_protocols[i].name;
+                                c->proto = channel_protocols[i].proto;
+                                break;
+                        }
+                x += k;
+        }
+        *ret_chosen = chosen;
+        return chosen != NULL;
+}
+
+/* Switches the connection to WebSocket and starts the stream the token
+ * names; a stream that fails to start is reported on it and closed. */
+static int conn_ws_accept(StreamConn *c, StreamKind kind, const char *query, const char *accept, const char *chosen) {
+        char resp[512];
+        int r;
+
+        snprintf(resp, sizeof(resp),
+                 "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                 "Sec-WebSocket-Accept: %s\r\n%s%s%s\r\n",
+                 accept, chosen ? "Sec-WebSocket-Protocol: " : "", strempty(chosen), chosen ? "\r\n" : "");
+        r = conn_queue(c, resp, strlen(resp));
+        if (r < 0)
+                return r;
+        c->state = CONN_WS;
+        c->timer = sd_event_source_disable_unref(c->timer);
+        if (kind != STREAM_PORT_FORWARD)
+                r = conn_start_exec(c);
+        else
+                r = conn_start_port_forward(c, query);
+        if (r < 0) {
+                char msg[256];
+
+                snprintf(msg, sizeof(msg), "%s failed: %s",
+                         kind == STREAM_EXEC ? "exec" : kind == STREAM_ATTACH ? "attach" : "port-forward", strerror(-r));
+                if (kind != STREAM_PORT_FORWARD)
+                        (void) conn_send_status(c, -1, msg);
+                for (size_t i = 0; i < c->n_fds; i++)
+                        stream_fd_failed(c, &c->fds[i], -r);
+                return conn_close_ws(c, WS_CLOSE_NORMAL);
+        }
+        return 0;
+}
+
 static int conn_request(StreamConn *c, const char *head) {
-        char upgrade[128], connection[256], key[64], version[16], protocols[1024], accept[WS_ACCEPT_SIZE];
-        const char *path, *p, *q, *token, *chosen = NULL;
-        char target[1024], resp[512];
+        char upgrade[128], connection[256], key[64], version[16], accept[WS_ACCEPT_SIZE];
+        const char *path, *p, *q, *token, *chosen;
+        char target[1024];
         StreamKind kind;
         size_t n;
-        int r;
 
         if (!startswith(head, "GET "))
                 return conn_http_error(c, 405, "Method Not Allowed", "only GET upgrades to a stream");
@@ -1013,58 +1074,14 @@ static int conn_request(StreamConn *c, const char *head) {
                 return conn_http_error(c, 400, "Bad Request", "Sec-WebSocket-Version 13 is required");
         if (!header_value(head, "Sec-WebSocket-Key", key, sizeof(key)) || ws_accept_key(key, accept) < 0)
                 return conn_http_error(c, 400, "Bad Request", "bad Sec-WebSocket-Key");
-
-        /* The client's first protocol that we speak for this kind. */
-        if (header_value(head, "Sec-WebSocket-Protocol", protocols, sizeof(protocols))) {
-                for (const char *x = protocols; *x && !chosen;) {
-                        x += strspn(x, " \t,");
-                        size_t k = strcspn(x, ", \t");
-
-                        for (size_t i = 0; i < ELEMENTSOF(channel_protocols); i++)
-                                if (strlen(channel_protocols[i].name) == k &&
-                                    strncmp(x, channel_protocols[i].name, k) == 0 &&
-                                    (kind != STREAM_PORT_FORWARD ? channel_protocols[i].exec : channel_protocols[i].port_forward)) {
-                                        chosen = channel_protocols[i].name;
-                                        c->proto = channel_protocols[i].proto;
-                                        break;
-                                }
-                        x += k;
-                }
-                if (!chosen)
-                        return conn_http_error(c, 400, "Bad Request", "none of the offered subprotocols is supported");
-        } else
-                c->proto = PROTO_CHANNEL;
+        if (!ws_choose_subprotocol(c, head, kind, &chosen))
+                return conn_http_error(c, 400, "Bad Request", "none of the offered subprotocols is supported");
 
         /* Last, so that a malformed request does not use up a good token. */
         c->request = token_take(c->server, token, n, kind);
         if (!c->request)
                 return conn_http_error(c, 404, "Not Found", "unknown or expired token");
-
-        snprintf(resp, sizeof(resp),
-                 "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                 "Sec-WebSocket-Accept: %s\r\n%s%s%s\r\n",
-                 accept, chosen ? "Sec-WebSocket-Protocol: " : "", strempty(chosen), chosen ? "\r\n" : "");
-        r = conn_queue(c, resp, strlen(resp));
-        if (r < 0)
-                return r;
-        c->state = CONN_WS;
-        c->timer = sd_event_source_disable_unref(c->timer);
-        if (kind != STREAM_PORT_FORWARD)
-                r = conn_start_exec(c);
-        else
-                r = conn_start_port_forward(c, q ? q + 1 : "");
-        if (r < 0) {
-                char msg[256];
-
-                snprintf(msg, sizeof(msg), "%s failed: %s",
-                         kind == STREAM_EXEC ? "exec" : kind == STREAM_ATTACH ? "attach" : "port-forward", strerror(-r));
-                if (kind != STREAM_PORT_FORWARD)
-                        (void) conn_send_status(c, -1, msg);
-                for (size_t i = 0; i < c->n_fds; i++)
-                        stream_fd_failed(c, &c->fds[i], -r);
-                return conn_close_ws(c, WS_CLOSE_NORMAL);
-        }
-        return 0;
+        return conn_ws_accept(c, kind, q ? q + 1 : "", accept, chosen);
 }
 
 /* ---- the client's socket ---- */
@@ -1306,10 +1323,12 @@ static int conn_spdy_pf_stream(StreamConn *c, uint32_t stream, const SpdyHeaders
         return 0;
 }
 
-static int conn_spdy_frame(StreamConn *c, const SpdyFrame *f) {
+/* A data frame: bytes for a port-forward connection, or for the command's
+ * stdin or terminal size. */
+static int conn_spdy_data_frame(StreamConn *c, const SpdyFrame *f) {
         int r;
 
-        if (!f->control && conn_spdy_pf(c)) {
+        if (conn_spdy_pf(c)) {
                 StreamFd *p = pf_slot_of_stream(c, f->stream_id);
 
                 if (!p || p->spdy_data != f->stream_id || !p->writable)
@@ -1327,87 +1346,103 @@ static int conn_spdy_frame(StreamConn *c, const SpdyFrame *f) {
                 }
                 return 0;
         }
-        if (!f->control) {
-                int ch = channel_of_stream(c, f->stream_id);
+        int ch = channel_of_stream(c, f->stream_id);
 
-                if (ch < 0)
-                        return 0;       /* a stream we refused or never saw */
-                if (ch == CH_STDIN || ch == CH_RESIZE) {
-                        r = conn_input(c, ch, f->data, f->size);
-                        if (r < 0)
-                                return r;
-                }
-                if ((f->flags & SPDY_FLAG_FIN) && ch == CH_STDIN)
-                        conn_close_input(c, CH_STDIN);
-                return 0;
-        }
-        switch (f->type) {
-        case SPDY_SYN_STREAM: {
-                _cleanup_(spdy_headers_done) SpdyHeaders h = {};
-                static const char *const types[] = {
-                        [CH_STDIN] = "stdin", [CH_STDOUT] = "stdout", [CH_STDERR] = "stderr",
-                        [CH_ERROR] = "error", [CH_RESIZE] = "resize",
-                };
-                const char *type;
-                uint32_t stream;
-                int ch = -1;
-
-                if (f->size < 10)
-                        return -EBADMSG;
-                stream = spdy_stream_id(f->data);
-                /* Every header block goes through the session's zlib stream,
-                 * even of a stream we then refuse: else it falls out of step. */
-                r = spdy_headers_decode(&c->z, f->data + 10, f->size - 10, &h);
-                if (r < 0)
-                        return r == -ENOMEM ? r : -EBADMSG;
-                if (stream == 0 || stream <= c->spdy_last_stream)
-                        return -EBADMSG;
-                c->spdy_last_stream = stream;
-                if (conn_spdy_pf(c))
-                        return conn_spdy_pf_stream(c, stream, &h);
-                type = spdy_headers_get(&h, "streamtype");
-                for (int i = 0; type && i <= CH_RESIZE; i++)
-                        if (streq(type, types[i]))
-                                ch = i;
-                if (ch < 0 || c->spdy_streams[ch] != 0 || !(c->spdy_expected & (1u << ch)))
-                        return conn_spdy_rst(c, stream, SPDY_REFUSED_STREAM);
-                c->spdy_streams[ch] = stream;
-                r = conn_spdy_reply(c, stream);
+        if (ch < 0)
+                return 0;       /* a stream we refused or never saw */
+        if (ch == CH_STDIN || ch == CH_RESIZE) {
+                r = conn_input(c, ch, f->data, f->size);
                 if (r < 0)
                         return r;
-                for (int i = 0; i <= CH_RESIZE; i++)
-                        if ((c->spdy_expected & (1u << i)) && c->spdy_streams[i] == 0)
-                                return 0;
-                if (c->started)
-                        return 0;
-                /* All there: the command runs now. */
-                c->started = true;
-                c->timer = sd_event_source_disable_unref(c->timer);
-                r = conn_start_exec(c);
-                if (r < 0) {
-                        char msg[256];
-
-                        snprintf(msg, sizeof(msg), "exec failed: %s", strerror(-r));
-                        (void) conn_send_status(c, -1, msg);
-                        for (size_t i = 0; i < c->n_fds; i++)
-                                stream_fd_failed(c, &c->fds[i], -r);
-                        return conn_close_ws(c, WS_CLOSE_NORMAL);
-                }
-                return 0;
         }
-        case SPDY_RST_STREAM:
-                if (f->size >= 4) {
-                        uint32_t stream = spdy_stream_id(f->data);
-                        StreamFd *p;
+        if ((f->flags & SPDY_FLAG_FIN) && ch == CH_STDIN)
+                conn_close_input(c, CH_STDIN);
+        return 0;
+}
 
-                        if (conn_spdy_pf(c) && (p = pf_slot_of_stream(c, stream))) {
-                                /* The client gave up on this connection. */
-                                stream_fd_done(p);
-                                *p = (StreamFd) { .fd = -EBADF, .read_eof = true };
-                        } else if (!conn_spdy_pf(c) && channel_of_stream(c, stream) == CH_STDIN)
-                                conn_close_input(c, CH_STDIN);
-                }
+/* SYN_STREAM: the client opens a stream; once every stream the request
+ * expects is there, the command starts. */
+static int conn_spdy_syn_stream(StreamConn *c, const SpdyFrame *f) {
+        _cleanup_(spdy_headers_done) SpdyHeaders h = {};
+        static const char *const types[] = {
+                [CH_STDIN] = "stdin", [CH_STDOUT] = "stdout", [CH_STDERR] = "stderr",
+                [CH_ERROR] = "error", [CH_RESIZE] = "resize",
+        };
+        const char *type;
+        uint32_t stream;
+        int ch = -1, r;
+
+        if (f->size < 10)
+                return -EBADMSG;
+        stream = spdy_stream_id(f->data);
+        /* Every header block goes through the session's zlib stream,
+         * even of a stream we then refuse: else it falls out of step. */
+        r = spdy_headers_decode(&c->z, f->data + 10, f->size - 10, &h);
+        if (r < 0)
+                return r == -ENOMEM ? r : -EBADMSG;
+        if (stream == 0 || stream <= c->spdy_last_stream)
+                return -EBADMSG;
+        c->spdy_last_stream = stream;
+        if (conn_spdy_pf(c))
+                return conn_spdy_pf_stream(c, stream, &h);
+        type = spdy_headers_get(&h, "streamtype");
+        for (int i = 0; type && i <= CH_RESIZE; i++)
+                if (streq(type, types[i]))
+                        ch = i;
+        if (ch < 0 || c->spdy_streams[ch] != 0 || !(c->spdy_expected & (1u << ch)))
+                return conn_spdy_rst(c, stream, SPDY_REFUSED_STREAM);
+        c->spdy_streams[ch] = stream;
+        r = conn_spdy_reply(c, stream);
+        if (r < 0)
+                return r;
+        for (int i = 0; i <= CH_RESIZE; i++)
+                if ((c->spdy_expected & (1u << i)) && c->spdy_streams[i] == 0)
+                        return 0;
+        if (c->started)
                 return 0;
+        /* All there: the command runs now. */
+        c->started = true;
+        c->timer = sd_event_source_disable_unref(c->timer);
+        r = conn_start_exec(c);
+        if (r < 0) {
+                char msg[256];
+
+                snprintf(msg, sizeof(msg), "exec failed: %s", strerror(-r));
+                (void) conn_send_status(c, -1, msg);
+                for (size_t i = 0; i < c->n_fds; i++)
+                        stream_fd_failed(c, &c->fds[i], -r);
+                return conn_close_ws(c, WS_CLOSE_NORMAL);
+        }
+        return 0;
+}
+
+/* RST_STREAM: the client gives up on a port-forward connection or on
+ * stdin. */
+static int conn_spdy_rst_stream(StreamConn *c, const SpdyFrame *f) {
+        if (f->size >= 4) {
+                uint32_t stream = spdy_stream_id(f->data);
+                StreamFd *p;
+
+                if (conn_spdy_pf(c) && (p = pf_slot_of_stream(c, stream))) {
+                        /* The client gave up on this connection. */
+                        stream_fd_done(p);
+                        *p = (StreamFd) { .fd = -EBADF, .read_eof = true };
+                } else if (!conn_spdy_pf(c) && channel_of_stream(c, stream) == CH_STDIN)
+                        conn_close_input(c, CH_STDIN);
+        }
+        return 0;
+}
+
+static int conn_spdy_frame(StreamConn *c, const SpdyFrame *f) {
+        int r;
+
+        if (!f->control)
+                return conn_spdy_data_frame(c, f);
+        switch (f->type) {
+        case SPDY_SYN_STREAM:
+                return conn_spdy_syn_stream(c, f);
+        case SPDY_RST_STREAM:
+                return conn_spdy_rst_stream(c, f);
         case SPDY_PING: {
                 uint8_t b[SPDY_HEADER_SIZE];
 
@@ -1680,12 +1715,90 @@ static int on_exec_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_er
 
 static int conn_start_attach(StreamConn *c);
 
+/* The command's terminal: a pty made here, of which only the slave is
+ * passed (as the command's stdin, stdout and stderr). */
+static int conn_exec_tty(StreamConn *c, int *in_theirs, int *out_theirs, int *err_theirs) {
+        StreamRequest *req = c->request;
+        _cleanup_close_ int master = -EBADF, slave = -EBADF, master2 = -EBADF;
+        int unlock = 0, r;
+
+        /* The pty is made here, on the host, and only its slave is
+         * passed; peapodd makes it the command's controlling
+         * terminal. The master never leaves peapod-cri. */
+        master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+        if (master < 0)
+                return -errno;
+        if (ioctl(master, TIOCSPTLCK, &unlock) < 0)
+                return -errno;
+        slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (slave < 0)
+                return -errno;
+        master2 = fcntl(master, F_DUPFD_CLOEXEC, 3);
+        if (master2 < 0)
+                return -errno;
+        c->tty = true;
+        c->tty_master = master;
+        *in_theirs = TAKE_FD(slave);
+        *out_theirs = fcntl(*in_theirs, F_DUPFD_CLOEXEC, 3);
+        *err_theirs = fcntl(*in_theirs, F_DUPFD_CLOEXEC, 3);
+        if (*out_theirs < 0 || *err_theirs < 0)
+                return -errno;
+        /* fds[0] writes the client's stdin, fds[1] reads the terminal. */
+        r = stream_fd_add(c, TAKE_FD(master2), -1, req->in, NULL);
+        if (r < 0)
+                return r;
+        r = stream_fd_add(c, TAKE_FD(master), req->out ? CH_STDOUT : -1, false, NULL);
+        if (r < 0)
+                return r;
+        return 0;
+}
+
+/* The command's pipes: one per stream the client asked for (the caller
+ * passes /dev/null for the others). */
+static int conn_exec_pipes(StreamConn *c, int *in_theirs, int *out_theirs, int *err_theirs) {
+        StreamRequest *req = c->request;
+        int r, p[2];
+
+        if (req->in) {
+                if (pipe2(p, O_CLOEXEC) < 0)
+                        return -errno;
+                *in_theirs = p[0];
+                (void) fcntl(p[1], F_SETFL, O_NONBLOCK);
+                r = stream_fd_add(c, p[1], -1, true, NULL);
+        } else
+                r = stream_fd_add(c, -EBADF, -1, false, NULL);
+        if (r < 0)
+                return r;
+        for (int ch = CH_STDOUT; ch <= CH_STDERR; ch++) {
+                bool want = ch == CH_STDOUT ? req->out : req->err;
+
+                if (!want) {
+                        r = stream_fd_add(c, -EBADF, -1, false, NULL);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
+                if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0)
+                        return -errno;
+                if (ch == CH_STDOUT)
+                        *out_theirs = p[1];
+                else
+                        *err_theirs = p[1];
+                /* The command's end blocks as a command expects. */
+                (void) fcntl(p[1], F_SETFL, 0);
+                r = stream_fd_add(c, p[0], ch, false, NULL);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 static int conn_start_exec(StreamConn *c) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         _cleanup_close_ int in_theirs = -EBADF, out_theirs = -EBADF, err_theirs = -EBADF, null_fd = -EBADF;
         StreamRequest *req = c->request;
         sd_bus *bus;
-        int r, p[2];
+        int r;
 
         if (req->kind == STREAM_ATTACH)
                 return conn_start_attach(c);
@@ -1699,71 +1812,10 @@ static int conn_start_exec(StreamConn *c) {
         if (null_fd < 0)
                 return -errno;
 
-        if (req->tty) {
-                _cleanup_close_ int master = -EBADF, slave = -EBADF, master2 = -EBADF;
-                int unlock = 0;
-
-                /* The pty is made here, on the host, and only its slave is
-                 * passed; peapodd makes it the command's controlling
-                 * terminal. The master never leaves peapod-cri. */
-                master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
-                if (master < 0)
-                        return -errno;
-                if (ioctl(master, TIOCSPTLCK, &unlock) < 0)
-                        return -errno;
-                slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
-                if (slave < 0)
-                        return -errno;
-                master2 = fcntl(master, F_DUPFD_CLOEXEC, 3);
-                if (master2 < 0)
-                        return -errno;
-                c->tty = true;
-                c->tty_master = master;
-                in_theirs = TAKE_FD(slave);
-                out_theirs = fcntl(in_theirs, F_DUPFD_CLOEXEC, 3);
-                err_theirs = fcntl(in_theirs, F_DUPFD_CLOEXEC, 3);
-                if (out_theirs < 0 || err_theirs < 0)
-                        return -errno;
-                /* fds[0] writes the client's stdin, fds[1] reads the terminal. */
-                r = stream_fd_add(c, TAKE_FD(master2), -1, req->in, NULL);
-                if (r < 0)
-                        return r;
-                r = stream_fd_add(c, TAKE_FD(master), req->out ? CH_STDOUT : -1, false, NULL);
-                if (r < 0)
-                        return r;
-        } else {
-                if (req->in) {
-                        if (pipe2(p, O_CLOEXEC) < 0)
-                                return -errno;
-                        in_theirs = p[0];
-                        (void) fcntl(p[1], F_SETFL, O_NONBLOCK);
-                        r = stream_fd_add(c, p[1], -1, true, NULL);
-                } else
-                        r = stream_fd_add(c, -EBADF, -1, false, NULL);
-                if (r < 0)
-                        return r;
-                for (int ch = CH_STDOUT; ch <= CH_STDERR; ch++) {
-                        bool want = ch == CH_STDOUT ? req->out : req->err;
-
-                        if (!want) {
-                                r = stream_fd_add(c, -EBADF, -1, false, NULL);
-                                if (r < 0)
-                                        return r;
-                                continue;
-                        }
-                        if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0)
-                                return -errno;
-                        if (ch == CH_STDOUT)
-                                out_theirs = p[1];
-                        else
-                                err_theirs = p[1];
-                        /* The command's end blocks as a command expects. */
-                        (void) fcntl(p[1], F_SETFL, 0);
-                        r = stream_fd_add(c, p[0], ch, false, NULL);
-                        if (r < 0)
-                                return r;
-                }
-        }
+        r = req->tty ? conn_exec_tty(c, &in_theirs, &out_theirs, &err_theirs) :
+                       conn_exec_pipes(c, &in_theirs, &out_theirs, &err_theirs);
+        if (r < 0)
+                return r;
 
         /* Before the call, so that a short command's end is not missed. */
         r = sd_bus_match_signal_async(bus, &c->finished_slot, PEAPOD_BUS_NAME, c->pod_path, PEAPOD_POD_INTERFACE,

@@ -16,46 +16,40 @@ void ws_parser_done(WsParser *p) {
         p->message_opcode = 0;
 }
 
-int ws_parser_feed(WsParser *p, const uint8_t *data, size_t size, size_t *ret_consumed, WsMessage *ret) {
-        uint64_t len;
+/* The payload length of the frame at data and the size of its header up
+ * to the mask; false when not all of it has arrived yet. */
+static bool ws_frame_length(const uint8_t *data, size_t size, uint64_t *ret_len, size_t *ret_hdr) {
+        uint64_t len = data[1] & 0x7F;
         size_t hdr = 2;
-        uint8_t opcode, mask[4];
-        bool fin;
-        uint8_t *dst;
 
-        *ret_consumed = 0;
-        if (size < 2)
-                return 0;
-        fin = data[0] & 0x80;
-        opcode = data[0] & 0x0F;
-        /* No extension was negotiated: reserved bits must be clear. A
-         * client's frames are always masked (RFC 6455 5.1). */
-        if (data[0] & 0x70)
-                return -EBADMSG;
-        if (!(data[1] & 0x80))
-                return -EBADMSG;
-        len = data[1] & 0x7F;
         if (len == 126) {
                 if (size < 4)
-                        return 0;
+                        return false;
                 len = (uint64_t) data[2] << 8 | data[3];
                 hdr = 4;
         } else if (len == 127) {
                 if (size < 10)
-                        return 0;
+                        return false;
                 len = 0;
                 for (size_t i = 0; i < 8; i++)
                         len = len << 8 | data[2 + i];
                 hdr = 10;
         }
+        *ret_len = len;
+        *ret_hdr = hdr;
+        return true;
+}
 
+/* Whether a frame of this opcode and length may come now: control frames
+ * whole and small, data frames in order and within the message bound. */
+static int ws_frame_check(const WsParser *p, uint8_t opcode, bool fin, uint64_t len) {
         switch (opcode) {
         case WS_OP_CLOSE:
         case WS_OP_PING:
         case WS_OP_PONG:
                 if (!fin || len > sizeof(p->control))
                         return -EBADMSG;
-                break;
+                return 0;
         case WS_OP_TEXT:
         case WS_OP_BINARY:
                 if (p->message_opcode != 0)
@@ -68,10 +62,36 @@ int ws_parser_feed(WsParser *p, const uint8_t *data, size_t size, size_t *ret_co
                  * us wait for (and buffer) more than the bound. */
                 if (len > WS_MESSAGE_MAX || p->message_size + len > WS_MESSAGE_MAX)
                         return -EMSGSIZE;
-                break;
+                return 0;
         default:
                 return -EBADMSG;
         }
+}
+
+int ws_parser_feed(WsParser *p, const uint8_t *data, size_t size, size_t *ret_consumed, WsMessage *ret) {
+        uint64_t len;
+        size_t hdr;
+        uint8_t opcode, mask[4];
+        bool fin;
+        uint8_t *dst;
+        int r;
+
+        *ret_consumed = 0;
+        if (size < 2)
+                return 0;
+        fin = data[0] & 0x80;
+        opcode = data[0] & 0x0F;
+        /* No extension was negotiated: reserved bits must be clear. A
+         * client's frames are always masked (RFC 6455 5.1). */
+        if (data[0] & 0x70)
+                return -EBADMSG;
+        if (!(data[1] & 0x80))
+                return -EBADMSG;
+        if (!ws_frame_length(data, size, &len, &hdr))
+                return 0;
+        r = ws_frame_check(p, opcode, fin, len);
+        if (r < 0)
+                return r;
 
         if (size - hdr < 4 || size - hdr - 4 < len)
                 return 0;
