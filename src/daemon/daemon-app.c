@@ -135,11 +135,7 @@ int bus_pod_method_start_app(sd_bus_message *m, void *userdata, sd_bus_error *er
 /* App starts without holding the loop: StartApp and AddApp with its start
  * flag stop a unit left by the app's last run (StopUnit: its leftover
  * processes may take the stop timeout), reset it, start the app's unit
- * (StartTransientUnit) and answer once that job has ended. An app that
- * has not run in this life of the pod has no last run's unit, unless
- * peapodd crashed within its start: its unit is started at once, and only
- * when systemd has one of that name (UnitExists) is it stopped and reset
- * first (a round trip to systemd less on every first start). One start per
+ * (StartTransientUnit) and answer once that job has ended. One start per
  * app is in flight, during which the app's other calls are BadState
  * ("is starting") and the pod's StartPod, StopPod and RemovePod wait in
  * its queue. Nothing is recorded before the unit has started, as with
@@ -161,7 +157,6 @@ struct AppStartOp {
         char *app, *unit;
         sd_bus_message *call;
         bool add; /* AddApp: answered with the app's name and id */
-        bool first; /* started without the stop first; UnitExists: stopped then */
         UnitJob *job;
         sd_event_source *retry;
         sd_bus_slot *slot; /* the unit's read after a "failed" start job */
@@ -255,7 +250,6 @@ static void app_start_end(AppStartOp *o, int r) {
 }
 
 static int app_start_send(AppStartOp *o);
-static void on_app_old_unit_stopped(const sd_bus_error *error, const char *result, void *userdata);
 
 static int on_app_start_retry(sd_event_source *es, uint64_t usec, void *userdata) {
         AppStartOp *o = userdata;
@@ -289,15 +283,6 @@ static void on_app_start_job_done(const sd_bus_error *error, const char *result,
         int r;
 
         o->job = NULL; /* freed by its caller */
-        if (error && sd_bus_error_has_name(error, "org.freedesktop.systemd1.UnitExists") && o->first) {
-                /* Left by a start that peapodd did not see through. */
-                o->first = false;
-                r = daemon_stop_unit_job(o->daemon, o->unit, APP_START_JOB_TIMEOUT_USEC, on_app_old_unit_stopped, o,
-                                         &o->job);
-                if (r < 0)
-                        app_start_end(o, r);
-                return;
-        }
         if (error && sd_bus_error_has_name(error, "org.freedesktop.systemd1.UnitExists") &&
             o->tries < APP_START_EXISTS_RETRIES) {
                 r = sd_event_add_time_relative(o->daemon->event, &o->retry, CLOCK_MONOTONIC, APP_START_EXISTS_WAIT_USEC, 0,
@@ -380,12 +365,7 @@ static int daemon_app_start(Daemon *d, Pod *p, App *a, sd_bus_message *call, boo
         memcpy(o->pod_id, p->id, sizeof(o->pod_id));
         o->app = strdup(a->name);
         r = o->app ? app_unit_name(p->name, a->name, &o->unit) : -ENOMEM;
-        o->first = a->state == APP_CREATED;
-        if (r >= 0 && o->first) {
-                r = app_start_send(o);
-                if (r < 0 && o->err.message[0])
-                        *err = o->err;
-        } else if (r >= 0)
+        if (r >= 0)
                 r = daemon_stop_unit_job(d, o->unit, APP_START_JOB_TIMEOUT_USEC, on_app_old_unit_stopped, o, &o->job);
         if (r < 0) {
                 app_start_op_free(o);
