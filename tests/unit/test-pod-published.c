@@ -46,6 +46,29 @@ static void test_changes(void) {
         pod_published_init(&now, &p);
         ASSERT_TRUE(now.apps_hash != was.apps_hash);
         was = now;
+        /* Hashed eight bytes at a time: a change in the last byte of a
+         * word, in the tail after the words, or in the length across a
+         * word's end shows as well. */
+        apps[1].image = (char *) "registry.example/busybox";   /* 24 bytes: three words and the NUL */
+        pod_published_init(&now, &p);
+        ASSERT_TRUE(now.apps_hash != was.apps_hash);
+        was = now;
+        apps[1].image = (char *) "registry.example/busyboy";   /* the third word's last byte */
+        pod_published_init(&now, &p);
+        ASSERT_TRUE(now.apps_hash != was.apps_hash);
+        was = now;
+        apps[1].image = (char *) "registry.example/busyboy1";  /* one byte more, in the tail */
+        pod_published_init(&now, &p);
+        ASSERT_TRUE(now.apps_hash != was.apps_hash);
+        was = now;
+        apps[1].image = (char *) "registry.example/busyboy2";
+        pod_published_init(&now, &p);
+        ASSERT_TRUE(now.apps_hash != was.apps_hash);
+        was = now;
+        apps[1].image = (char *) "registry.example/busyboy";
+        pod_published_init(&now, &p);
+        ASSERT_TRUE(now.apps_hash != was.apps_hash);
+        was = now;
         p.n_apps = 1;
         pod_published_init(&now, &p);
         ASSERT_TRUE(now.apps_hash != was.apps_hash);
