@@ -360,22 +360,6 @@ static int container_app_name(const Runtime__V1__ContainerMetadata *md, char **r
         return asprintf(ret, "%s-%" PRIu32, n > 0 ? base : "c", md->attempt) < 0 ? -ENOMEM : 0;
 }
 
-/* protoc-c's repeated strings are counted, not NULL-terminated. */
-static int append_strn_property(sd_bus_message *m, const char *name, char **l, size_t n) {
-        int r;
-
-        r = bus_open_array_property(m, name, "s");
-        for (size_t i = 0; r >= 0 && i < n; i++)
-                r = sd_bus_message_append(m, "s", l[i]);
-        if (r >= 0)
-                r = bus_close_array_property(m);
-        return r;
-}
-
-static int append_strv_property(sd_bus_message *m, const char *name, char **l) {
-        return append_strn_property(m, name, l, strv_length(l));
-}
-
 /* The app's capability set as peapod's properties say it: kubelet's list
  * is docker's default set plus add minus drop ("ALL" in either). Only
  * drop: CapabilitiesRemove (peapod's default set minus them, as docker);
@@ -398,7 +382,7 @@ static int append_capabilities(sd_bus_message *m, const Runtime__V1__Capability 
                 for (int c = 0; c <= CAPABILITY_LAST; c++)
                         if (drop & (UINT64_C(1) << c) && (r = strv_extend(&names, capability_to_name(c))) < 0)
                                 return r;
-                return append_strv_property(m, "CapabilitiesRemove", names ?: (char *[]) { NULL });
+                return bus_append_property_as(m, "CapabilitiesRemove", names ?: (char *[]) { NULL });
         }
         set = drop_all ? 0 : capability_default_set & ~drop;
         set |= add_all ? CAPABILITY_ALL : add;
@@ -407,7 +391,7 @@ static int append_capabilities(sd_bus_message *m, const Runtime__V1__Capability 
         for (int c = 0; c <= CAPABILITY_LAST; c++)
                 if (set & (UINT64_C(1) << c) && (r = strv_extend(&names, capability_to_name(c))) < 0)
                         return r;
-        return append_strv_property(m, "CapabilitiesRetain", names ?: (char *[]) { NULL });
+        return bus_append_property_as(m, "CapabilitiesRetain", names ?: (char *[]) { NULL });
 }
 
 /* The mounts as ContainerStatus gives them back. */
@@ -552,9 +536,9 @@ static int append_process_properties(sd_bus_message *m, const Runtime__V1__Conta
                 for (size_t i = 0; i < c->n_args; i++)
                         if ((r = strv_extend(&exec, c->args[i])) < 0)
                                 return r;
-                r = append_strv_property(m, "Exec", exec);
+                r = bus_append_property_as(m, "Exec", exec);
         } else if (c->n_args > 0)
-                r = append_strn_property(m, "Args", c->args, c->n_args);
+                r = bus_append_property_strn(m, "Args", c->args, c->n_args);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < c->n_envs; i++) {
@@ -566,7 +550,7 @@ static int append_process_properties(sd_bus_message *m, const Runtime__V1__Conta
                 if (r < 0)
                         return r;
         }
-        if (env && (r = append_strv_property(m, "Environment", env)) < 0)
+        if (env && (r = bus_append_property_as(m, "Environment", env)) < 0)
                 return r;
         if (!isempty(c->working_dir) && (r = sd_bus_message_append(m, "(sv)", "WorkingDirectory", "s", c->working_dir)) < 0)
                 return r;
@@ -606,7 +590,7 @@ static int append_identity_properties(sd_bus_message *m, const Runtime__V1__Linu
                         if ((r = strv_extend(&groups, id)) < 0)
                                 return r;
                 }
-                r = append_strv_property(m, "SupplementaryGroups", groups);
+                r = bus_append_property_as(m, "SupplementaryGroups", groups);
                 if (r < 0)
                         return r;
         }

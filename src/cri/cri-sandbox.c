@@ -143,22 +143,6 @@ static int sandbox_annotations(const Runtime__V1__RunPodSandboxRequest *req, boo
         return 0;
 }
 
-/* protoc-c's repeated strings are counted, not NULL-terminated. */
-static int append_strn_property(sd_bus_message *m, const char *name, char **l, size_t n) {
-        int r;
-
-        r = bus_open_array_property(m, name, "s");
-        for (size_t i = 0; r >= 0 && i < n; i++)
-                r = sd_bus_message_append(m, "s", l[i]);
-        if (r >= 0)
-                r = bus_close_array_property(m);
-        return r;
-}
-
-static int append_strv_property(sd_bus_message *m, const char *name, char **l) {
-        return append_strn_property(m, name, l, strv_length(l));
-}
-
 /* CreatePod's pod properties for the sandbox. */
 static int append_sandbox_properties(sd_bus_message *m, const Runtime__V1__RunPodSandboxRequest *req, bool host_network,
                                      char **annotations) {
@@ -173,7 +157,7 @@ static int append_sandbox_properties(sd_bus_message *m, const Runtime__V1__RunPo
                 return r;
         if (host_network) {
                 /* The host's network: its host name and ports are the host's. */
-                r = append_strv_property(m, "Networks", STRV_MAKE("host"));
+                r = bus_append_property_as(m, "Networks", STRV_MAKE("host"));
                 if (r < 0)
                         return r;
         } else {
@@ -198,18 +182,18 @@ static int append_sandbox_properties(sd_bus_message *m, const Runtime__V1__RunPo
                         return r;
         }
         if (c->dns_config && c->dns_config->n_servers > 0) {
-                r = append_strn_property(m, "DNS", c->dns_config->servers, c->dns_config->n_servers);
+                r = bus_append_property_strn(m, "DNS", c->dns_config->servers, c->dns_config->n_servers);
                 if (r < 0)
                         return r;
         }
         if (c->dns_config && c->dns_config->n_searches > 0) {
-                r = append_strn_property(m, "DNSSearch", c->dns_config->searches, c->dns_config->n_searches);
+                r = bus_append_property_strn(m, "DNSSearch", c->dns_config->searches, c->dns_config->n_searches);
                 if (r < 0)
                         return r;
         }
         /* kubelet's ndots:5 and the like: peapodd checks each word. */
         if (c->dns_config && c->dns_config->n_options > 0) {
-                r = append_strn_property(m, "DNSOptions", c->dns_config->options, c->dns_config->n_options);
+                r = bus_append_property_strn(m, "DNSOptions", c->dns_config->options, c->dns_config->n_options);
                 if (r < 0)
                         return r;
         }

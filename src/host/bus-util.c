@@ -64,6 +64,17 @@ int bus_append_property_as(sd_bus_message *m, const char *name, char * const *l)
         return sd_bus_message_close_container(m);
 }
 
+int bus_append_property_strn(sd_bus_message *m, const char *name, char * const *l, size_t n) {
+        int r;
+
+        r = bus_open_array_property(m, name, "s");
+        for (size_t i = 0; r >= 0 && i < n; i++)
+                r = sd_bus_message_append(m, "s", l[i]);
+        if (r >= 0)
+                r = bus_close_array_property(m);
+        return r;
+}
+
 int bus_append_exec_start(sd_bus_message *m, const char *path, char * const *argv) {
         int r;
 

@@ -11,6 +11,9 @@ int bus_append_property_s(sd_bus_message *m, const char *name, const char *value
 int bus_append_property_b(sd_bus_message *m, const char *name, int value);
 int bus_append_property_t(sd_bus_message *m, const char *name, uint64_t value);
 int bus_append_property_as(sd_bus_message *m, const char *name, char * const *l);
+/* The same for n counted strings (protoc-c's repeated fields are not
+ * NULL-terminated). */
+int bus_append_property_strn(sd_bus_message *m, const char *name, char * const *l, size_t n);
 /* A (sv) pair whose value is an array of element ("(ss)", "s", ...):
  * opens the struct, the variant and the array, for the caller to append
  * the elements; bus_close_array_property() closes the three. */
