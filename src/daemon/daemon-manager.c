@@ -132,8 +132,8 @@ static int bus_read_create_pod(Daemon *d, sd_bus_message *m, CreatePodArgs **ret
         return 0;
 }
 
-/* pod_create(), then the pod exists: on disk (durable: once CreatePod
- * answered, the pod exists after a reboot), in d and on the bus. */
+/* pod_create(), then the pod exists: on disk (its durable copy on the
+ * way: CreatePod answers when it is there), in d and on the bus. */
 static int daemon_create_pod(Daemon *d, const PodCreateSpec *spec, Pod **ret, PeapodError *err) {
         _cleanup_(pod_freep) Pod *p = NULL;
         _cleanup_free_ char *path = NULL;
@@ -142,7 +142,7 @@ static int daemon_create_pod(Daemon *d, const PodCreateSpec *spec, Pod **ret, Pe
         r = pod_create(&d->runtime, d->images_dir, d->pods, d->n_pods, spec, &p, err);
         if (r < 0)
                 return r;
-        r = pod_save(p, d->runtime.state_dir);
+        r = pod_runtime_save(&d->runtime, p);
         if (r < 0)
                 return peapod_error_set(err, r, "Failed to save pod %s: %s", p->name, strerror(-r));
         crash_point("create-saved");
@@ -157,6 +157,41 @@ static int daemon_create_pod(Daemon *d, const PodCreateSpec *spec, Pod **ret, Pe
         (void) sd_bus_emit_object_added(d->bus, path);
         *ret = TAKE_PTR(p);
         return 0;
+}
+
+typedef struct CreatedReply {
+        sd_bus_message *call;
+        char *path;
+} CreatedReply;
+
+static void reply_created(Daemon *d, int r, void *userdata) {
+        CreatedReply *c = userdata;
+
+        (void) sd_bus_reply_method_return(c->call, "o", c->path);
+        sd_bus_message_unref(c->call);
+        free(c->path);
+        free(c);
+}
+
+/* Answered once pod.json is on disk (daemon-durable.c): a pod that
+ * CreatePod said exists, exists after a power loss. */
+static int reply_when_durable(Daemon *d, sd_bus_message *call, char *path) {
+        CreatedReply *c;
+        int r;
+
+        c = calloc(1, sizeof(CreatedReply));
+        if (!c) {
+                free(path);
+                return -ENOMEM;
+        }
+        *c = (CreatedReply) { .call = sd_bus_message_ref(call), .path = path };
+        r = daemon_durable_call(d, NULL, reply_created, c, NULL);
+        if (r < 0) {
+                sd_bus_message_unref(c->call);
+                free(c->path);
+                free(c);
+        }
+        return r < 0 ? r : 1;
 }
 
 static int method_create_pod(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -183,7 +218,7 @@ static int method_create_pod(sd_bus_message *m, void *userdata, sd_bus_error *er
         r = pod_object_path(p, &path);
         if (r < 0)
                 return r;
-        return sd_bus_reply_method_return(m, "o", path);
+        return reply_when_durable(d, m, TAKE_PTR(path));
 }
 
 int bus_pod_start_error(sd_bus_error *error, const Pod *p, int r, const PeapodError *perr) {
@@ -353,6 +388,15 @@ static void pod_deletion_done(Daemon *d, int r, void *userdata) {
         free(del);
 }
 
+static void pod_deletion_start(Daemon *d, int r, void *userdata) {
+        PodDeletion *del = userdata;
+
+        if (daemon_work(d, pod_deletion_run, pod_deletion_done, del) >= 0)
+                return;
+        /* No thread: here and now, as the last resort. */
+        pod_deletion_done(d, pod_deletion_run(del), del);
+}
+
 int daemon_remove_pod(Daemon *d, Pod *p, PodDeleted deleted, void *userdata) {
         _cleanup_free_ char *path = NULL, *name = NULL, *gone = NULL;
         char id[POD_ID_LEN + 1];
@@ -378,12 +422,14 @@ int daemon_remove_pod(Daemon *d, Pod *p, PodDeleted deleted, void *userdata) {
         log_info("Removed pod %s.", name);
 
         /* The pod is gone (renamed away, atomically); deleting its files
-         * is slow and runs off the loop. */
+         * is slow and runs off the loop, once the copies of pod.json asked
+         * for before are written (daemon-durable.c), so that none lands in
+         * a directory being deleted. */
         del = calloc(1, sizeof(PodDeletion));
         if (del) {
                 *del = (PodDeletion) { .gone = TAKE_PTR(gone), .name = TAKE_PTR(name), .deleted = deleted,
                                        .userdata = userdata };
-                if (daemon_work(d, pod_deletion_run, pod_deletion_done, del) >= 0)
+                if (daemon_durable_call(d, NULL, pod_deletion_start, del, NULL) >= 0)
                         return 0;
                 gone = TAKE_PTR(del->gone);
                 name = TAKE_PTR(del->name);

@@ -48,6 +48,7 @@ struct PodStart {
         char *slice, *scope;
         PodInitSpawn *init;
         PodNetworkStart *net;
+        DurableItem *durable; /* waiting for "preparing" on disk */
         int *ifindices;
         size_t n_ifindices;
         sd_bus_slot *slot; /* the scope's or the machine's call in flight */
@@ -73,6 +74,7 @@ static PodStart *pod_start_free(PodStart *st) {
         if (!st)
                 return NULL;
         pod_init_spawn_free(st->init);
+        daemon_durable_cancel(st->durable);
         pod_network_start_free(st->net);
         sd_bus_slot_unref(st->slot);
         sd_event_source_disable_unref(st->timeout);
@@ -341,6 +343,26 @@ static void on_network_started(PodNetworkStart *ns, int r, const PeapodError *er
         trace_point("units-sent");
 }
 
+static void start_network(PodStart *st) {
+        Daemon *d = st->daemon;
+        Pod *p = daemon_pod_by_id(d, st->pod_id);
+        int r;
+
+        if (!p)
+                return start_end(st, -ESRCH);
+        r = pod_network_start_async(&d->runtime, d->event, p, on_network_started, st, &st->net, &st->err);
+        if (r < 0)
+                start_end(st, r);
+}
+
+static void on_preparing_durable(Daemon *d, int r, void *userdata) {
+        PodStart *st = userdata;
+
+        st->durable = NULL;
+        trace_point("preparing-durable");
+        start_network(st);
+}
+
 static void on_init_ready(PodInitSpawn *is, int r, pid_t leader, const PeapodError *err, void *userdata) {
         PodStart *st = userdata;
         Daemon *d = st->daemon;
@@ -360,7 +382,13 @@ static void on_init_ready(PodInitSpawn *is, int r, pid_t leader, const PeapodErr
         if (r < 0)
                 return start_end(st, r);
         st->shares_host = r;
-        r = pod_network_start_async(&d->runtime, d->event, p, on_network_started, st, &st->net, &st->err);
+        /* The CNI plugins write leases that outlive a power loss, which
+         * only a pod found "preparing" gets DELs for at the next start:
+         * that record goes to disk first (pod_save()). Without plugins
+         * nothing waits. */
+        if (p->net.mode != POD_NETWORK_CNI)
+                return start_network(st);
+        r = daemon_durable_call(d, NULL, on_preparing_durable, st, &st->durable);
         if (r < 0)
                 start_end(st, r);
 }

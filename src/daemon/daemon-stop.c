@@ -250,7 +250,7 @@ static void on_teardown_done(PodNetworkStop *ns, int r, const PeapodError *err, 
                                   err->message[0] ? err->message : strerror(-r));
         /* Its addresses are gone with its networks. */
         if (p && r >= 0) {
-                (void) pod_save(p, d->runtime.state_dir);
+                (void) pod_runtime_save(&d->runtime, p);
         }
         /* The stop itself succeeded; a DEL that failed is the removal's
          * business (its record stays). */

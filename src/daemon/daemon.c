@@ -131,18 +131,15 @@ static void daemon_pod_check_apps_exited(Daemon *d, Pod *p) {
         }
 }
 
-/* An app changed: saved as pod_refresh() does (not durable: after a power
- * loss the pod is stopped at start and its apps recorded exited). The
- * stop of a pod whose last app it was is asked for first: systemd works
- * on it while we write (the write, a data fsync, took 5-12 ms in the lab,
- * as long as half the stop), and the stop's own end comes as an event,
- * after this. */
+/* An app changed: saved as pod_refresh() does. The stop of a pod whose
+ * last app it was is asked for first, so that systemd works on it while
+ * we write; the stop's own end comes as an event, after this. */
 static void daemon_pod_app_changed(Daemon *d, Pod *p) {
         int r;
 
         trace_point("app-changed");
         daemon_pod_check_apps_exited(d, p);
-        r = pod_save_full(p, d->runtime.state_dir, WRITE_FILE_SYNC_DATA);
+        r = pod_runtime_save(&d->runtime, p);
         if (r < 0)
                 log_warning_errno(r, "Failed to save pod %s: %m", p->name);
 }
@@ -310,7 +307,7 @@ static int on_unit_properties_changed(sd_bus_message *m, void *userdata, sd_bus_
                 int r;
 
                 if (pod_note_unit_signal(p, m) > 0)
-                        (void) pod_save(p, d->runtime.state_dir);
+                        (void) pod_runtime_save(&d->runtime, p);
                 /* The app's state from the signal itself: no call to PID 1
                  * on the loop for each of the many signals of a busy host. */
                 r = pod_apply_unit_signal(p, m, &ask);

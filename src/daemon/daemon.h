@@ -77,6 +77,8 @@ typedef struct Daemon {
         unsigned n_image_gcs;
         sd_bus_message **image_waiting;
         size_t n_image_waiting;
+        /* pod.json's durable copies, in a thread (daemon-durable.c). */
+        struct DurableQueue *durable;
         /* Filesystem work in threads (daemon-work.c). */
         struct Work **works;
         size_t n_works;
@@ -194,6 +196,19 @@ typedef int (*WorkFn)(void *userdata);
 typedef void (*WorkDone)(Daemon *d, int r, void *userdata);
 int daemon_work(Daemon *d, WorkFn fn, WorkDone done, void *userdata);
 void daemon_works_free(Daemon *d);
+
+/* The state thread (daemon-durable.c) writes pod.json's durable copies
+ * for d->runtime, in order. daemon_durable_call() queues fn(userdata)
+ * (NULL: nothing) behind every copy asked for so far, then done() on the
+ * loop; with ret, daemon_durable_cancel() on it keeps done from being
+ * called (fn still runs). daemon_durable_stop() writes what is queued
+ * and calls what is owed. */
+typedef struct DurableQueue DurableQueue;
+typedef struct DurableItem DurableItem;
+int daemon_durable_start(Daemon *d);
+void daemon_durable_stop(Daemon *d);
+int daemon_durable_call(Daemon *d, WorkFn fn, WorkDone done, void *userdata, DurableItem **ret);
+void daemon_durable_cancel(DurableItem *i);
 
 int daemon_load_pods(Daemon *d);
 /* Before daemon_load_pods(): leftovers of a crashed predecessor (daemon-recover.c). */

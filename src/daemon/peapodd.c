@@ -189,6 +189,10 @@ static void daemon_done(Daemon *d) {
         for (size_t i = 0; i < d->n_jobs; i++)
                 job_free(d->jobs[i]);
         free(d->jobs);
+        /* The starts first, which then no longer wait for the state
+         * thread; its last answers may start works (deletions). */
+        daemon_starts_free(d);
+        daemon_durable_stop(d);
         daemon_works_free(d);
         daemon_image_waiting_free(d);
         daemon_stops_free(d);
@@ -197,7 +201,6 @@ static void daemon_done(Daemon *d) {
         daemon_execs_free(d);
         daemon_unit_jobs_free(d);
         daemon_polkit_queries_free(d);
-        daemon_starts_free(d);
         daemon_teardowns_free(d);
         daemon_queue_free(d);
         daemon_app_stdins_free(d);
@@ -325,6 +328,9 @@ int main(int argc, char *argv[]) {
                 return EXIT_FAILURE;
         if (daemon_connect(&d) < 0)
                 return EXIT_FAILURE;
+        r = daemon_durable_start(&d);
+        if (r < 0)
+                return log_error_errno(r, "Failed to start the state thread: %m"), EXIT_FAILURE;
         daemon_app_stdins_restore(&d);
 
         /* Learn what happens to our units before looking at them, so that no

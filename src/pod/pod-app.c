@@ -186,7 +186,7 @@ int pod_app_add(PodRuntime *rt, Pod *p, const AppSpec *spec, const char *image_s
                 app_done(a);
                 return r;
         }
-        r = pod_save(p, rt->state_dir);
+        r = pod_runtime_save(rt, p);
         if (r < 0) {
                 pod_drop_app_volumes(rt, p, a->id);
                 p->n_apps--;
@@ -227,7 +227,7 @@ int pod_app_start_finish(PodRuntime *rt, Pod *p, App *a, PeapodError *err) {
         int r;
 
         app_mark_started(a);
-        r = pod_save(p, rt->state_dir);
+        r = pod_runtime_save(rt, p);
         if (r < 0)
                 return peapod_error_set(err, r, "Failed to save pod %s: %s", p->name, strerror(-r));
         return 0;
@@ -282,7 +282,7 @@ int pod_app_stop_finish(PodRuntime *rt, Pod *p, App *a) {
                 a->state = APP_EXITED;
                 a->exited_usec = now_usec(CLOCK_REALTIME);
         }
-        return pod_save(p, rt->state_dir);
+        return pod_runtime_save(rt, p);
 }
 
 int pod_app_stop(PodRuntime *rt, Pod *p, App *a) {
@@ -335,7 +335,7 @@ int pod_app_remove(PodRuntime *rt, Pod *p, App *a, bool force) {
         app_done(a);
         memmove(p->apps + i, p->apps + i + 1, sizeof(App) * (p->n_apps - i - 1));
         p->n_apps--;
-        return pod_save(p, rt->state_dir);
+        return pod_runtime_save(rt, p);
 }
 
 int pod_app_main_pid(PodRuntime *rt, const Pod *p, const App *a, pid_t *ret) {
@@ -486,7 +486,7 @@ int pod_app_set_limits(PodRuntime *rt, Pod *p, App *a, const AppLimits *l, Peapo
         a->cpu_shares = l->cpu_shares;
         a->memory_max = l->memory_max;
         a->tasks_max = l->tasks_max;
-        r = pod_save(p, rt->state_dir);
+        r = pod_runtime_save(rt, p);
         if (r < 0) {
                 a->cpu_quota_usec = old.cpu_quota_usec;
                 a->cpu_shares = old.cpu_shares;

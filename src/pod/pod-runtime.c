@@ -933,7 +933,7 @@ void pod_start_fail_full(PodRuntime *rt, Pod *p, PodStopFlags flags) {
                 p->apps[i].started_usec = 0;
         }
         p->state = POD_CREATED;
-        (void) pod_save(p, rt->state_dir);
+        (void) pod_runtime_save(rt, p);
 }
 
 int pod_start_prepare(PodRuntime *rt, Pod *p, PeapodError *err) {
@@ -966,11 +966,12 @@ int pod_start_prepare(PodRuntime *rt, Pod *p, PeapodError *err) {
                                         pod_state_to_string(p->state));
 
         /* Recorded first, so that a crash from here on is undone at restart.
-         * Durable: the network records and the IPAM plugins' leases written
-         * from here on survive a power loss, and only a pod found
+         * Its durable copy is on disk before any CNI plugin runs (peapodd
+         * waits for it, daemon-start.c): the network records and the IPAM
+         * plugins' leases survive a power loss, and only a pod found
          * "preparing" (or later) gets their DELs at the next start. */
         p->state = POD_PREPARING;
-        r = pod_save(p, rt->state_dir);
+        r = pod_runtime_save(rt, p);
         if (r < 0) {
                 p->state = POD_CREATED;
                 return peapod_error_set(err, r, "Failed to save pod state: %s", strerror(-r));
@@ -1012,10 +1013,10 @@ int pod_start_init_done(PodRuntime *rt, Pod *p, pid_t leader, PeapodError *err) 
 int pod_start_network_saved(PodRuntime *rt, Pod *p) {
         int r;
 
-        /* The leader and the addresses. Not durable: both are the pod's for
-         * this boot; what a DEL needs after a power loss is in the
-         * (durable) network records. */
-        r = pod_save_full(p, rt->state_dir, WRITE_FILE_SYNC_DATA);
+        /* The leader and the addresses, both the pod's for this boot only:
+         * what a DEL needs after a power loss is in the (durable) network
+         * records. */
+        r = pod_runtime_save(rt, p);
         if (r < 0)
                 return r;
         /* The networks are recorded (network/NN.json): a crash from here
@@ -1052,10 +1053,11 @@ int pod_start_finish(PodRuntime *rt, Pod *p, PeapodError *err) {
         p->state = POD_RUNNING;
         p->started_usec = now_usec(CLOCK_REALTIME);
         p->exited_usec = 0;
-        /* Durable: after a power loss a pod that was running is found
-         * exited (stopped at the next start), not created again as an
-         * unfinished start would be. */
-        r = pod_save(p, rt->state_dir);
+        /* After a power loss a pod that was running is found exited
+         * (stopped at the next start) once this durable copy got to disk,
+         * and "preparing" before: undone as an unfinished start. Either
+         * way it does not run, and keeps its apps' layers. */
+        r = pod_runtime_save(rt, p);
         if (r < 0) {
                 peapod_error_set(err, r, "Failed to save pod state: %s", strerror(-r));
                 pod_start_fail(rt, p);
@@ -1348,9 +1350,10 @@ int pod_refresh(PodRuntime *rt, Pod *p) {
                 return r;
         if (!changed)
                 return 0;
-        /* Not durable: an app's end seen while the pod runs; after a power
-         * loss the pod is stopped at start and its apps recorded exited. */
-        r = pod_save_full(p, rt->state_dir, WRITE_FILE_SYNC_DATA);
+        /* An app's end seen while the pod runs; if a power loss comes
+         * before its durable copy, the pod is stopped at start and its apps
+         * recorded exited. */
+        r = pod_runtime_save(rt, p);
         return r < 0 ? r : 1;
 }
 
@@ -1402,8 +1405,9 @@ int pod_stop_finish(PodRuntime *rt, Pod *p, PodStopFlags flags) {
         pod_teardown_full(rt, p, flags);
         p->state = POD_EXITED;
         p->exited_usec = now_usec(CLOCK_REALTIME);
-        /* Durable: how the apps ended is kept across a power loss. */
-        r = pod_save(p, rt->state_dir);
+        /* How the apps ended, kept across a power loss once the durable
+         * copy is on disk. */
+        r = pod_runtime_save(rt, p);
         if (r < 0)
                 return r;
         /* Exited, with its network records still there when kept: the
@@ -1484,7 +1488,7 @@ int pod_reconcile(PodRuntime *rt, Pod *p) {
                 for (size_t i = 0; i < p->n_apps; i++)
                         p->apps[i].state = APP_CREATED;
                 p->state = POD_CREATED;
-                r = pod_save(p, rt->state_dir);
+                r = pod_runtime_save(rt, p);
                 return r < 0 ? r : 1;
         default:
                 break;
@@ -1507,4 +1511,8 @@ int pod_reconcile(PodRuntime *rt, Pod *p) {
                 return r < 0 ? r : 1;
         }
         return r;
+}
+
+int pod_runtime_save(PodRuntime *rt, Pod *p) {
+        return pod_save(p, rt->state_dir, &rt->durable);
 }

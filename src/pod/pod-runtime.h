@@ -28,7 +28,12 @@ typedef struct PodRuntime {
          * /dev/null. */
         int (*app_stdin_open)(void *userdata, const Pod *p, const App *a, int *ret_fd);
         void *app_stdin_userdata;
+        /* Writes pod.json's durable copies (pod_save()); none: at once. */
+        PodDurableWriter durable;
 } PodRuntime;
+
+/* pod_save() with the runtime's state dir and durable writer. */
+int pod_runtime_save(PodRuntime *rt, Pod *p);
 
 /* created -> preparing -> running; an exited pod starts again the same
  * way, its apps from the start with their writable layers kept. On

@@ -8,6 +8,7 @@
 #include "fs-util.h"
 #include "image.h"
 #include "json-util.h"
+#include "log.h"
 #include "manifest.h"
 #include "pod.h"
 #include "seccomp-spec.h"
@@ -929,6 +930,7 @@ int pod_to_json_string(const Pod *p, char **ret) {
         json_object_object_add(o, "created_usec", json_object_new_uint64(p->created_usec));
         json_object_object_add(o, "started_usec", json_object_new_uint64(p->started_usec));
         json_object_object_add(o, "exited_usec", json_object_new_uint64(p->exited_usec));
+        json_object_object_add(o, "generation", json_object_new_uint64(p->generation));
         if (p->annotations)
                 json_object_object_add(o, "annotations", annotations_to_json(p->annotations));
         if (p->sysctls)
@@ -1152,6 +1154,9 @@ static int pod_fields_from_json(Pod *p, json_object *o) {
             json_get_uint64(o, "started_usec", &p->started_usec) < 0 ||
             json_get_uint64(o, "exited_usec", &p->exited_usec) < 0)
                 return -EBADMSG;
+        /* Not in files from before the durable copy: generation 0. */
+        if (json_object_object_get_ex(o, "generation", NULL) && json_get_uint64(o, "generation", &p->generation) < 0)
+                return -EBADMSG;
         return 0;
 }
 
@@ -1210,8 +1215,12 @@ int pod_dir(const char *state_dir, const char *id, char **ret) {
         return asprintf(ret, "%s/pods/%s", state_dir, id) < 0 ? -ENOMEM : 0;
 }
 
-int pod_save_full(const Pod *p, const char *state_dir, WriteFileFlags flags) {
-        _cleanup_free_ char *dir = NULL, *path = NULL, *text = NULL;
+int pod_write_durable(const char *path, const char *text) {
+        return write_file_atomic_full(path, text, strlen(text), 0600, WRITE_FILE_DURABLE);
+}
+
+int pod_save(Pod *p, const char *state_dir, const PodDurableWriter *w) {
+        _cleanup_free_ char *dir = NULL, *path = NULL, *durable = NULL, *text = NULL;
         int r;
 
         r = pod_dir(state_dir, p->id, &dir);
@@ -1220,31 +1229,26 @@ int pod_save_full(const Pod *p, const char *state_dir, WriteFileFlags flags) {
         r = mkdir_p(dir, 0700);
         if (r < 0)
                 return r;
-        if (asprintf(&path, "%s/pod.json", dir) < 0)
+        if (asprintf(&path, "%s/pod.json", dir) < 0 || asprintf(&durable, "%s/pod.json.durable", dir) < 0)
                 return -ENOMEM;
+        p->generation++;
         r = pod_to_json_string(p, &text);
         if (r < 0)
                 return r;
-        /* The data is synced whatever the flags say: pod.json holds the
-         * pod's whole spec, and a file left empty by a power loss would lose
-         * the pod. */
-        return write_file_atomic_full(path, text, strlen(text), 0600, flags | WRITE_FILE_SYNC_DATA);
+        r = write_file_atomic_full(path, text, strlen(text), 0600, 0);
+        if (r < 0)
+                return r;
+        if (!w || !w->write)
+                return pod_write_durable(durable, text);
+        w->write(w->userdata, TAKE_PTR(durable), TAKE_PTR(text));
+        return 0;
 }
 
-int pod_save(const Pod *p, const char *state_dir) {
-        return pod_save_full(p, state_dir, WRITE_FILE_DURABLE);
-}
-
-int pod_load(const char *state_dir, const char *id, Pod **ret) {
-        _cleanup_free_ char *dir = NULL, *path = NULL, *text = NULL;
+static int pod_load_file(const char *path, const char *id, Pod **ret) {
+        _cleanup_free_ char *text = NULL;
         _cleanup_(pod_freep) Pod *p = NULL;
         int r;
 
-        r = pod_dir(state_dir, id, &dir);
-        if (r < 0)
-                return r;
-        if (asprintf(&path, "%s/pod.json", dir) < 0)
-                return -ENOMEM;
         r = read_file(path, POD_FILE_MAX, &text, NULL);
         if (r < 0)
                 return r;
@@ -1253,6 +1257,30 @@ int pod_load(const char *state_dir, const char *id, Pod **ret) {
                 return r;
         if (!streq(p->id, id))
                 return -EBADMSG;
+        *ret = TAKE_PTR(p);
+        return 0;
+}
+
+int pod_load(const char *state_dir, const char *id, Pod **ret) {
+        _cleanup_free_ char *dir = NULL, *path = NULL, *durable = NULL;
+        _cleanup_(pod_freep) Pod *p = NULL, *q = NULL;
+        int r, rq;
+
+        r = pod_dir(state_dir, id, &dir);
+        if (r < 0)
+                return r;
+        if (asprintf(&path, "%s/pod.json", dir) < 0 || asprintf(&durable, "%s/pod.json.durable", dir) < 0)
+                return -ENOMEM;
+        r = pod_load_file(path, id, &p);
+        rq = pod_load_file(durable, id, &q);
+        if (rq >= 0 && (r < 0 || q->generation > p->generation)) {
+                if (r < 0)
+                        log_warning_errno(r, "%s is unreadable (%m), its durable copy is used.", path);
+                *ret = TAKE_PTR(q);
+                return 0;
+        }
+        if (r < 0)
+                return r;
         *ret = TAKE_PTR(p);
         return 0;
 }

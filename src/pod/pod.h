@@ -123,6 +123,9 @@ typedef struct Pod {
         char *stage1;          /* the stage1 flavour; NULL = "default" */
         pid_t leader;
         uint64_t created_usec, started_usec, exited_usec;
+        /* Counts the saves of pod.json (pod_save()): which of its two
+         * copies is newer. */
+        uint64_t generation;
         App *apps;
         size_t n_apps;
         PodNetwork net;
@@ -214,14 +217,28 @@ int pod_set_sysctls(Pod *p, char * const *pairs, PeapodError *err);
 int pod_to_json_string(const Pod *p, char **ret);
 int pod_from_json_string(const char *s, Pod **ret);
 
-/* State files: <state_dir>/pods/<id>/pod.json, written atomically.
- * pod_save() is durable (a power loss keeps the new state); pod_save_full()
- * with WRITE_FILE_SYNC_DATA alone is for a state that a power loss may take
- * back to the one before, which must then be recovered the same way: each
- * caller says why it may (always whole, never empty: the data is synced). */
+/* Who writes the durable copy of pod.json: write() takes path and text
+ * (owned) and writes them with pod_write_durable(), later, in the order of
+ * its calls (peapodd's state thread, daemon-durable.c). */
+typedef struct PodDurableWriter {
+        void (*write)(void *userdata, char *path, char *text);
+        void *userdata;
+} PodDurableWriter;
+
+/* State files: <state_dir>/pods/<id>/pod.json and pod.json.durable.
+ * pod_save() renames a new pod.json into place, unsynced: a peapodd that
+ * crashes finds it up to date at every step, as the steps were ordered
+ * against it. The same text (its generation one higher) goes to
+ * pod.json.durable, synced with its directory, through w (so that the
+ * caller's loop never waits for the disk) or here when w is NULL: that is
+ * what a power loss keeps. pod_load() takes whichever of the two validates
+ * with the higher generation, so a pod.json that a power loss left empty,
+ * torn or older loses nothing the durable copy had. A caller whose next
+ * step must survive a power loss (a CNI ADD writes leases that do) waits
+ * for its writer to get there. */
 int pod_dir(const char *state_dir, const char *id, char **ret);
-int pod_save(const Pod *p, const char *state_dir);
-int pod_save_full(const Pod *p, const char *state_dir, WriteFileFlags flags);
+int pod_save(Pod *p, const char *state_dir, const PodDurableWriter *w);
+int pod_write_durable(const char *path, const char *text);
 int pod_load(const char *state_dir, const char *id, Pod **ret);
 
 /* The pod's stage1 flavour: a directory below the stage1 dir. */

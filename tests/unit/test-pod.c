@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -125,7 +126,7 @@ TEST(pod_new_and_json_roundtrip) {
         p->apps[0].result = APP_RESULT_KILLED;
         p->apps[0].status = 9;
         p->apps[0].oom_killed = true;
-        ASSERT_OK(pod_save(p, tmpdir));
+        ASSERT_OK(pod_save(p, tmpdir, NULL));
         ASSERT_OK(pod_load(tmpdir, p->id, &q));
         ASSERT_OK(pod_to_json_string(q, &json));
         ASSERT_STREQ(q->name, "web");
@@ -373,7 +374,7 @@ TEST(pod_annotations) {
 
         ASSERT_OK(pod_new("ann", &spec, 1, image_store(), &p, &err));
         ASSERT_OK(pod_set_annotations(p, STRV_MAKE("cri/metadata/name", "nginx", "empty", ""), &err));
-        ASSERT_OK(pod_save(p, tmpdir));
+        ASSERT_OK(pod_save(p, tmpdir, NULL));
         ASSERT_OK(pod_load(tmpdir, p->id, &q));
         /* Exactly what was given, in order, values with quotes and newlines included. */
         ASSERT_TRUE(strv_same(q->annotations, p->annotations));
@@ -409,7 +410,7 @@ TEST(pod_annotations) {
                 ASSERT_OK(pod_set_volumes(p, &v, 1, &err));
                 p->volumes[0].owner = strdup(p->apps[0].id);
                 ASSERT_TRUE(p->volumes[0].owner);
-                ASSERT_OK(pod_save(p, tmpdir));
+                ASSERT_OK(pod_save(p, tmpdir, NULL));
                 ASSERT_OK(pod_load(tmpdir, p->id, &q));
                 ASSERT_STREQ(q->volumes[0].owner, p->apps[0].id);
                 q = pod_free(q);
@@ -425,6 +426,101 @@ TEST(pod_annotations) {
                 free(bad);
                 free(json);
         }
+        pod_free(p);
+}
+
+/* A writer that keeps what it is given instead of writing it: the copy a
+ * power loss would have found not yet on disk. */
+typedef struct HeldCopy {
+        char *path, *text;
+} HeldCopy;
+
+static void hold_copy(void *userdata, char *path, char *text) {
+        HeldCopy *h = userdata;
+
+        free(h->path);
+        free(h->text);
+        h->path = path;
+        h->text = text;
+}
+
+static PodState loaded_state(const char *id) {
+        Pod *q = NULL;
+        PodState s;
+
+        ASSERT_OK(pod_load(tmpdir, id, &q));
+        s = q->state;
+        pod_free(q);
+        return s;
+}
+
+TEST(pod_durable_copy) {
+        AppSpec spec = { .image = "busybox" };
+        HeldCopy held = {};
+        PodDurableWriter w = { .write = hold_copy, .userdata = &held };
+        char dir[PATH_MAX], path[PATH_MAX + 32], durable[PATH_MAX + 32];
+        char *old = NULL, *text = NULL, *stripped = NULL, *at;
+        PeapodError err = {};
+        Pod *p = NULL, *q = NULL;
+
+        ASSERT_OK(pod_new("dur", &spec, 1, image_store(), &p, &err));
+        snprintf(dir, sizeof(dir), "%s/pods/%s", tmpdir, p->id);
+        snprintf(path, sizeof(path), "%s/pod.json", dir);
+        snprintf(durable, sizeof(durable), "%s/pod.json.durable", dir);
+
+        /* Without a writer both copies are written at once. */
+        ASSERT_OK(pod_save(p, tmpdir, NULL));
+        ASSERT_OK(read_file(durable, POD_FILE_MAX, &old, NULL));
+        ASSERT_TRUE(strstr(old, "\"created\""));
+
+        /* With one, pod.json is new at once and the durable copy waits. */
+        p->state = POD_RUNNING;
+        ASSERT_OK(pod_save(p, tmpdir, &w));
+        ASSERT_STREQ(held.path, durable);
+        ASSERT_TRUE(loaded_state(p->id) == POD_RUNNING);
+
+        /* pod.json emptied (a power loss before its data reached the disk):
+         * the durable copy is loaded, not an error. */
+        ASSERT_OK(write_file_atomic_full(path, "", 0, 0600, 0));
+        ASSERT_TRUE(loaded_state(p->id) == POD_CREATED);
+        ASSERT_OK(write_file_atomic_full(path, "{\"id\": ", 8, 0600, 0));
+        ASSERT_TRUE(loaded_state(p->id) == POD_CREATED);
+
+        /* An older pod.json loses to a newer durable copy. */
+        ASSERT_OK(pod_write_durable(held.path, held.text));
+        ASSERT_OK(write_file_atomic_full(path, old, strlen(old), 0600, 0));
+        ASSERT_TRUE(loaded_state(p->id) == POD_RUNNING);
+
+        /* A copy of another pod is no copy of this one. */
+        ASSERT_OK(pod_to_json_string(p, &text));
+        at = strstr(text, p->id);
+        ASSERT_TRUE(at);
+        at[0] = at[0] == 'a' ? 'b' : 'a';
+        p->generation += 10;
+        ASSERT_OK(write_file_atomic_full(durable, text, strlen(text), 0600, 0));
+        ASSERT_TRUE(loaded_state(p->id) == POD_CREATED);
+
+        /* Neither validates: the pod does not load. */
+        ASSERT_OK(write_file_atomic_full(path, "", 0, 0600, 0));
+        ASSERT_TRUE(pod_load(tmpdir, p->id, &q) < 0);
+
+        /* A record from before the durable copy has no generation: 0. */
+        ASSERT_OK(unlink(durable) < 0 ? -errno : 0);
+        stripped = strdup(old);
+        ASSERT_TRUE(stripped);
+        at = strstr(stripped, "\"generation\"");
+        ASSERT_TRUE(at);
+        memcpy(at, "\"generatiox\"", 12);
+        ASSERT_OK(write_file_atomic_full(path, stripped, strlen(stripped), 0600, 0));
+        ASSERT_OK(pod_load(tmpdir, p->id, &q));
+        ASSERT_TRUE(q->generation == 0 && q->state == POD_CREATED);
+        q = pod_free(q);
+
+        free(stripped);
+        free(text);
+        free(old);
+        free(held.path);
+        free(held.text);
         pod_free(p);
 }
 
@@ -496,6 +592,7 @@ int main(void) {
         test_pod_json_old_rootfs_lower();
         test_pod_new_rejects_what_stage1_refuses();
         test_pod_annotations();
+        test_pod_durable_copy();
         test_state_strings();
         test_app_oom_from_unit();
         test_pod_sysctls();
