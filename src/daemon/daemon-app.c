@@ -56,12 +56,11 @@ static int bus_app_call_begin(Daemon *d, Pod *p, sd_bus_message *m, App **ret, s
 }
 
 int bus_pod_method_add_app(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        _cleanup_(bus_app_args_done) AppArgs storage = {};
+        _cleanup_(app_spec_done) AppSpec spec = {};
         _cleanup_free_ char *name = NULL;
         Daemon *d = daemon_of(m);
         Pod *p = userdata;
         PeapodError perr = {};
-        AppSpec spec = {};
         uint64_t flags;
         App *a;
         int r;
@@ -74,10 +73,7 @@ int bus_pod_method_add_app(sd_bus_message *m, void *userdata, sd_bus_error *erro
         r = bus_check_pod_not_stopping(d, p, error);
         if (r < 0)
                 return r;
-        r = sd_bus_message_read(m, "ss", &spec.name, &spec.image);
-        if (r < 0)
-                return r;
-        r = bus_read_app_spec(m, &spec, &storage, error);
+        r = bus_read_named_app_spec(m, &spec, error);
         if (r < 0)
                 return r;
         r = sd_bus_message_read(m, "t", &flags);
