@@ -771,45 +771,31 @@ int bus_pod_method_get_app(sd_bus_message *m, void *userdata, sd_bus_error *erro
         return bus_reply_app(m, p, a, 0);
 }
 
-int bus_read_exec_options(sd_bus_message *m, char ***env, sd_bus_error *error) {
+/* One exec option (a BusPropertyReader): Environment, the only one. */
+static int read_exec_option(sd_bus_message *m, const char *name, const char *contents, void *userdata,
+                            sd_bus_error *error) {
+        char ***env = userdata;
         int r;
 
-        r = sd_bus_message_enter_container(m, 'a', "(sv)");
+        if (!streq(name, "Environment") || !streq(contents, "as"))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown exec option %s (%s)", name,
+                                         contents);
+        r = sd_bus_message_enter_container(m, 'v', "as");
         if (r < 0)
                 return r;
-        while ((r = sd_bus_message_enter_container(m, 'r', "sv")) > 0) {
-                const char *name, *contents;
-
-                r = sd_bus_message_read(m, "s", &name);
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_peek_type(m, NULL, &contents);
-                if (r < 0)
-                        return r;
-                if (!streq(name, "Environment") || !streq(contents, "as"))
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown exec option %s (%s)", name,
-                                                 contents);
-                r = sd_bus_message_enter_container(m, 'v', "as");
-                if (r < 0)
-                        return r;
-                strv_free(*env);
-                *env = NULL;
-                r = sd_bus_message_read_strv(m, env);
-                if (r < 0)
-                        return r;
-                if (strv_length(*env) > APP_ENV_MAX)
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Exec option %s is too long (at most %d)",
-                                                 name, APP_ENV_MAX);
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
-        }
+        strv_free(*env);
+        *env = NULL;
+        r = sd_bus_message_read_strv(m, env);
         if (r < 0)
                 return r;
+        if (strv_length(*env) > APP_ENV_MAX)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Exec option %s is too long (at most %d)",
+                                         name, APP_ENV_MAX);
         return sd_bus_message_exit_container(m);
+}
+
+int bus_read_exec_options(sd_bus_message *m, char ***env, sd_bus_error *error) {
+        return bus_read_properties(m, read_exec_option, env, error);
 }
 
 /* Pod.Exec: peapodd spawns peapod-stage1-exec itself (no transient unit:

@@ -63,16 +63,7 @@ static int read_property_simple(sd_bus_message *m, const char *name, const char 
 static int read_volumes_property(sd_bus_message *m, const char *contents, Volume **volumes, size_t *n_volumes,
                                  sd_bus_error *error);
 
-/* One property of an a(sv), whose value (of signature contents) is next
- * in m: 1 when it was read, 0 when name is none of the reader's. */
-typedef int (*PropertyReader)(sd_bus_message *m, const char *name, const char *contents, void *userdata,
-                              sd_bus_error *error);
-
-/* The a(sv) loop of every property reader here: each entry goes to
- * read_one; a name it does not know is refused as "Unknown WHAT property
- * NAME". */
-static int read_properties(sd_bus_message *m, const char *what, PropertyReader read_one, void *userdata,
-                           sd_bus_error *error) {
+int bus_read_properties(sd_bus_message *m, BusPropertyReader read_one, void *userdata, sd_bus_error *error) {
         int r;
 
         r = sd_bus_message_enter_container(m, 'a', "(sv)");
@@ -88,8 +79,6 @@ static int read_properties(sd_bus_message *m, const char *what, PropertyReader r
                 if (r < 0)
                         return r;
                 r = read_one(m, name, contents, userdata, error);
-                if (r == 0)
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown %s property %s", what, name);
                 if (r < 0)
                         return r;
                 r = sd_bus_message_exit_container(m);
@@ -274,8 +263,8 @@ static int read_volumes_property(sd_bus_message *m, const char *contents, Volume
         return r;
 }
 
-/* One app property: the command and its environment here, the rest in
- * read_app_isolation_property(). */
+/* One app property (a BusPropertyReader): the command and its environment
+ * here, the rest in read_app_isolation_property(). */
 static int read_app_property(sd_bus_message *m, const char *name, const char *contents, void *userdata,
                              sd_bus_error *error) {
         AppSpec *spec = userdata;
@@ -289,15 +278,18 @@ static int read_app_property(sd_bus_message *m, const char *name, const char *co
                 r = read_property_strv(m, name, contents, APP_ENV_MAX, &spec->env, error);
         else if (streq(name, "WorkingDirectory"))
                 r = read_property_string(m, name, contents, &spec->workdir, error);
-        else
-                return read_app_isolation_property(m, name, contents, spec, error);
-        return r < 0 ? r : 1;
+        else {
+                r = read_app_isolation_property(m, name, contents, spec, error);
+                if (r == 0)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown app property %s", name);
+        }
+        return r;
 }
 
 int bus_read_app_spec(sd_bus_message *m, AppSpec *spec, sd_bus_error *error) {
         int r;
 
-        r = read_properties(m, "app", read_app_property, spec, error);
+        r = bus_read_properties(m, read_app_property, spec, error);
         if (r < 0)
                 return r;
         if (spec->exec && strv_length(spec->exec) == 0)
@@ -458,8 +450,8 @@ typedef struct PodPropertiesReader {
         PodProperties *props;
 } PodPropertiesReader;
 
-/* One pod property: one flat dispatch on the names, one short branch
- * each, as org.peapod1(5) lists them. */
+/* One pod property (a BusPropertyReader): one flat dispatch on the names,
+ * one short branch each, as org.peapod1(5) lists them. */
 static int read_pod_property(sd_bus_message *m, const char *name, const char *contents, void *userdata,
                              sd_bus_error *error) {
         PodPropertiesReader *reader = userdata;
@@ -500,12 +492,12 @@ static int read_pod_property(sd_bus_message *m, const char *name, const char *co
                 /* a{ss} like Annotations; pod_set_sysctls() checks each. */
                 r = bus_read_annotations(m, contents, &props->sysctls, error);
         else
-                return 0;
-        return r < 0 ? r : 1;
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown pod property %s", name);
+        return r;
 }
 
 int bus_read_pod_properties(Daemon *d, sd_bus_message *m, PodProperties *props, sd_bus_error *error) {
         PodPropertiesReader reader = { .daemon = d, .props = props };
 
-        return read_properties(m, "pod", read_pod_property, &reader, error);
+        return bus_read_properties(m, read_pod_property, &reader, error);
 }

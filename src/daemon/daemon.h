@@ -295,6 +295,14 @@ int bus_error_from_errno(sd_bus_error *error, BusErrorScope scope, int r, const 
         _printf_(5, 6);
 #define APP_ARGV_MAX 4096
 #define APP_ENV_MAX 4096
+/* One entry of an a(sv) of properties, whose value (of signature
+ * contents) is next in m: reads it and returns >= 0, or refuses the name
+ * or the type with error set. */
+typedef int (*BusPropertyReader)(sd_bus_message *m, const char *name, const char *contents, void *userdata,
+                                 sd_bus_error *error);
+/* The a(sv) loop of every reader of properties (daemon-pod-spec.c): enter
+ * the array, each (sv) to read_one, exit. */
+int bus_read_properties(sd_bus_message *m, BusPropertyReader read_one, void *userdata, sd_bus_error *error);
 /* An app's a(sv) properties into spec (zeroed by the caller; the caller
  * frees it with app_spec_done(), also on failure): the reader that
  * CreatePod and Pod.AddApp share. */

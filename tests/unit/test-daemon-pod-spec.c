@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* peapodd's readers of the a(sv) properties of CreatePod and AddApp
- * (src/daemon/daemon-pod-spec.c): what each name takes, and the error a
- * client gets for a wrong type, an unknown name or too much. */
+ * (src/daemon/daemon-pod-spec.c) and of Pod.Exec's options: what each name
+ * takes, and the error a client gets for a wrong type, an unknown name or
+ * too much. */
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -240,6 +241,39 @@ TEST(pod_properties) {
         pod_refused(props(1, "DNSSearch", "as", long_list), "too long");
 }
 
+/* Pod.Exec's options (daemon-app.c), read by the same a(sv) loop. */
+TEST(exec_options) {
+        char *env[] = { (char *) "A=1", (char *) "B=2", NULL };
+        _cleanup_strv_free_ char **got = NULL, **long_env = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        sd_bus_message *m;
+
+        m = props(1, "Environment", "as", env);
+        ASSERT_OK(bus_read_exec_options(m, &got, &error));
+        sd_bus_message_unref(m);
+        ASSERT_TRUE(strv_length(got) == 2);
+        ASSERT_STREQ(got[1], "B=2");
+
+        m = props(1, "Environment", "s", "A=1");
+        ASSERT_TRUE(bus_read_exec_options(m, &got, &error) < 0);
+        sd_bus_message_unref(m);
+        ASSERT_STREQ(error.message, "Unknown exec option Environment (s)");
+        sd_bus_error_free(&error);
+
+        m = props(1, "Cwd", "s", "/");
+        ASSERT_TRUE(bus_read_exec_options(m, &got, &error) < 0);
+        sd_bus_message_unref(m);
+        ASSERT_STREQ(error.message, "Unknown exec option Cwd (s)");
+        sd_bus_error_free(&error);
+
+        for (int i = 0; i <= APP_ENV_MAX; i++)
+                ASSERT_OK(strv_extend(&long_env, "X=1"));
+        m = props(1, "Environment", "as", long_env);
+        ASSERT_TRUE(bus_read_exec_options(m, &got, &error) < 0);
+        sd_bus_message_unref(m);
+        ASSERT_TRUE(strstr(error.message, "Exec option Environment is too long"));
+}
+
 int main(void) {
         char dir[] = "/tmp/test-daemon-pod-spec-XXXXXX", path[256];
 
@@ -254,6 +288,7 @@ int main(void) {
         bus_setup();
         test_app_properties();
         test_pod_properties();
+        test_exec_options();
         sd_bus_unref(bus);
 
         ASSERT_OK(unlink(path));
