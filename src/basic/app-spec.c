@@ -2,6 +2,7 @@
 #include <stdlib.h>
 
 #include "app-spec.h"
+#include "macro.h"
 #include "strv.h"
 
 void volume_done(Volume *v) {

@@ -6,8 +6,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "macro.h"
-
 /* What a client asks for when it creates an app: the one description of
  * an app that 'peapod run' parses (cli-run-args.c) and sends as an a(sv),
  * that peapodd reads back from CreatePod and Pod.AddApp (daemon-pod-spec.c)
