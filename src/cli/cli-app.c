@@ -249,7 +249,7 @@ static int app_add_parse_app(int n, char *args[], const char *name, RunArgs *a) 
 }
 
 /* Pod.AddApp; the name of the app added in ret_added. */
-static int app_add_call(sd_bus *bus, const char *pod_path, const char *name, const RunApp *app, uint64_t flags,
+static int app_add_call(sd_bus *bus, const char *pod_path, const char *name, const AppSpec *app, uint64_t flags,
                         char **ret_added) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;

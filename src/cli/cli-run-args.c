@@ -36,34 +36,9 @@ PullPolicy pull_policy_from_string(const char *s) {
         return _PULL_POLICY_INVALID;
 }
 
-static void run_app_done(RunApp *a) {
-        free(a->image);
-        free(a->name);
-        strv_free(a->exec);
-        strv_free(a->args);
-        strv_free(a->env);
-        free(a->workdir);
-        free(a->user);
-        free(a->group);
-        free(a->seccomp);
-        free(a->pid_namespace);
-        free(a->ipc_namespace);
-        free(a->restart);
-        strv_free(a->supplementary_groups);
-        strv_free(a->caps_retain);
-        strv_free(a->caps_remove);
-        for (size_t i = 0; i < a->n_mounts; i++)
-                app_mount_done(&a->mounts[i]);
-        free(a->mounts);
-        app_devices_free(a->devices, a->n_devices);
-        strv_free(a->masked_paths);
-        strv_free(a->readonly_paths);
-        *a = (RunApp) {};
-}
-
 void run_args_done(RunArgs *a) {
         for (size_t i = 0; i < a->n_apps; i++)
-                run_app_done(&a->apps[i]);
+                app_spec_done(&a->apps[i]);
         free(a->apps);
         for (size_t i = 0; i < a->n_volumes; i++)
                 volume_done(&a->volumes[i]);
@@ -122,7 +97,7 @@ static void pending_app_done(PendingApp *p) {
         strv_free(p->words);
 }
 
-static int finish_app(RunApp *a, PendingApp *p) {
+static int finish_app(AppSpec *a, PendingApp *p) {
         _cleanup_strv_free_ char **words = TAKE_PTR(p->words);
         int r;
 
@@ -149,15 +124,15 @@ static int finish_app(RunApp *a, PendingApp *p) {
 }
 
 static int add_app(RunArgs *a, const char *image) {
-        RunApp *n;
+        AppSpec *n;
 
         if (isempty(image))
                 return log_usage_error("Empty image name.");
-        n = reallocarray(a->apps, a->n_apps + 1, sizeof(RunApp));
+        n = reallocarray(a->apps, a->n_apps + 1, sizeof(AppSpec));
         if (!n)
                 return log_oom();
         a->apps = n;
-        a->apps[a->n_apps] = (RunApp) { .no_new_privs = -1 };
+        a->apps[a->n_apps] = (AppSpec) {};
         a->apps[a->n_apps].image = strdup(image);
         if (!a->apps[a->n_apps].image)
                 return log_oom();
@@ -326,7 +301,7 @@ static int split_list(const char *option, const char *v, char ***ret) {
 /* An app's identity and privileges: --user, --group, --seccomp,
  * --pid-namespace, --restart, --ipc-namespace, --supplementary-groups, --caps-*,
  * --no-new-privileges, --readonly-rootfs. */
-static int parse_app_privilege_option(int argc, char *argv[], int *i, RunApp *app) {
+static int parse_app_privilege_option(int argc, char *argv[], int *i, AppSpec *app) {
         static const char *const string_opts[] = { "--user", "--group", "--seccomp", "--pid-namespace", "--restart",
                                                    "--ipc-namespace" };
         PeapodError err = {};
@@ -376,7 +351,7 @@ static int parse_app_privilege_option(int argc, char *argv[], int *i, RunApp *ap
         if ((r = option_value(argc, argv, i, "--no-new-privileges", &v)) != 0) {
                 if (r < 0 || (r = parse_bool_arg("--no-new-privileges", v, &b)) < 0)
                         return r;
-                app->no_new_privs = b;
+                app->allow_new_privs = !b;
                 return 1;
         }
         if (streq(argv[*i], "--readonly-rootfs")) {
@@ -391,7 +366,7 @@ static int parse_app_privilege_option(int argc, char *argv[], int *i, RunApp *ap
 }
 
 /* An app's resource limits: --cpu, --cpu-shares, --memory, --tasks-max. */
-static int parse_app_limit_option(int argc, char *argv[], int *i, RunApp *app) {
+static int parse_app_limit_option(int argc, char *argv[], int *i, AppSpec *app) {
         PeapodError err = {};
         const char *v;
         int r;
@@ -438,7 +413,7 @@ static int parse_app_limit_option(int argc, char *argv[], int *i, RunApp *app) {
         return 0;
 }
 
-static int parse_app_mount_option(int argc, char *argv[], int *i, RunApp *app) {
+static int parse_app_mount_option(int argc, char *argv[], int *i, AppSpec *app) {
         PeapodError err = {};
         const char *v = NULL;
         int r;
@@ -505,7 +480,7 @@ static int parse_app_mount_option(int argc, char *argv[], int *i, RunApp *app) {
  * argv[*i] was one (consumed), 0 when not, < 0 after a usage error. The
  * values are checked with the same functions peapodd uses, so that a
  * typo is told here, before anything is created. */
-static int parse_app_isolation_option(int argc, char *argv[], int *i, RunApp *app) {
+static int parse_app_isolation_option(int argc, char *argv[], int *i, AppSpec *app) {
         int r;
 
         r = parse_app_privilege_option(argc, argv, i, app);
@@ -550,7 +525,7 @@ static bool is_bind(const char *v) {
 /* -v HOSTPATH:TARGET[:ro|rw] (or --volume= with a path): a host volume
  * of the pod named bind-N, mounted in app, or in every app when app is
  * NULL (before the first image, as podman's users write it). */
-static int run_args_add_bind(RunArgs *a, const char *v, RunApp *app) {
+static int run_args_add_bind(RunArgs *a, const char *v, AppSpec *app) {
         PeapodError err = {};
         AppMount **mounts = app ? &app->mounts : &a->mounts_all;
         size_t *n_mounts = app ? &app->n_mounts : &a->n_mounts_all;
@@ -600,7 +575,7 @@ static int run_args_apply_to_all(RunArgs *a) {
         int r;
 
         for (size_t i = 0; i < a->n_apps; i++) {
-                RunApp *app = &a->apps[i];
+                AppSpec *app = &a->apps[i];
 
                 if (a->env_all) {
                         _cleanup_strv_free_ char **env = strv_copy(a->env_all);
@@ -729,7 +704,7 @@ static int parse_pod_option(int argc, char *argv[], int *i, RunArgs *a) {
 
 /* An option of the current app (after its image): 0 when it was one, or
  * a usage error for anything else. "--" and "---" are the caller's. */
-static int parse_app_option(int argc, char *argv[], int *i, RunArgs *a, RunApp *app, PendingApp *pending) {
+static int parse_app_option(int argc, char *argv[], int *i, RunArgs *a, AppSpec *app, PendingApp *pending) {
         const char *s = argv[*i], *v;
         int r;
 
@@ -805,7 +780,7 @@ static int run_args_check(const RunArgs *a, int where) {
 
 /* "---" ends an app (its words or its options), "--" after its options
  * starts its words: 1 when s was one of them. */
-static int parse_app_separator(const char *s, int *where, RunApp *app, PendingApp *pending) {
+static int parse_app_separator(const char *s, int *where, AppSpec *app, PendingApp *pending) {
         int r;
 
         if (streq(s, "---")) {
@@ -847,7 +822,7 @@ static int run_args_parse_full(int argc, char *argv[], const char *spec, int spe
 
         for (int i = 1; i < argc; i++) {
                 const char *s = argv[i], *v;
-                RunApp *app = a.n_apps > 0 ? &a.apps[a.n_apps - 1] : NULL;
+                AppSpec *app = a.n_apps > 0 ? &a.apps[a.n_apps - 1] : NULL;
 
                 if (where == EXPECT_APP_WORD || where == EXPECT_APP_OPTION) {
                         r = parse_app_separator(s, &where, app, &pending);

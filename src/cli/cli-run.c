@@ -15,7 +15,7 @@
 #include "string-util.h"
 #include "strv.h"
 
-static int append_app_isolation(sd_bus_message *m, const RunApp *app) {
+static int append_app_isolation(sd_bus_message *m, const AppSpec *app) {
         const struct {
                 const char *name, *value;
         } strings[] = {
@@ -56,7 +56,8 @@ static int append_app_isolation(sd_bus_message *m, const RunApp *app) {
         for (size_t i = 0; i < ELEMENTSOF(limits); i++)
                 if (limits[i].value > 0 && (r = bus_append_property_t(m, limits[i].name, limits[i].value)) < 0)
                         return r;
-        if (app->no_new_privs >= 0 && (r = bus_append_property_b(m, "NoNewPrivileges", app->no_new_privs)) < 0)
+        /* Only when it differs from peapodd's default (no_new_privs set). */
+        if (app->allow_new_privs && (r = bus_append_property_b(m, "NoNewPrivileges", false)) < 0)
                 return r;
         if (app->readonly_rootfs && (r = bus_append_property_b(m, "ReadOnlyRootfs", true)) < 0)
                 return r;
@@ -103,7 +104,7 @@ int cli_append_volumes_property(sd_bus_message *m, const Volume *volumes, size_t
         return r;
 }
 
-int cli_append_app_properties(sd_bus_message *m, const RunApp *app) {
+int cli_append_app_properties(sd_bus_message *m, const AppSpec *app) {
         int r;
 
         r = sd_bus_message_open_container(m, 'a', "(sv)");
@@ -142,7 +143,7 @@ static int append_apps(sd_bus_message *m, const RunArgs *a) {
         if (r < 0)
                 return r;
         for (size_t i = 0; i < a->n_apps; i++) {
-                const RunApp *app = &a->apps[i];
+                const AppSpec *app = &a->apps[i];
 
                 r = sd_bus_message_open_container(m, 'r', "ssa(sv)");
                 if (r < 0)

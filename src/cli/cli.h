@@ -9,6 +9,7 @@
 #include <systemd/sd-bus.h>
 
 #include "app-device.h"
+#include "app-spec.h"
 #include "log.h"
 #include "macro.h"
 #include "peapod-bus.h"
@@ -28,26 +29,6 @@ extern bool cli_usage_failed;
         })
 
 /* ---- peapod run: argv -> apps (cli-run-args.c) ---- */
-
-typedef struct RunApp {
-        char *image;
-        char *name;       /* NULL: peapodd derives it from the image */
-        char **exec;      /* --exec plus ARGS: the whole command, or NULL */
-        char **args;      /* ARGS without --exec (replace the image's cmd), or NULL */
-        char **env;       /* KEY=VALUE, or NULL */
-        char *workdir;
-        /* isolation and limits: NULL, -1 or 0 = not given */
-        char *user, *group, *seccomp, *pid_namespace, *restart, *ipc_namespace;
-        char **supplementary_groups, **caps_retain, **caps_remove;
-        int no_new_privs;
-        bool readonly_rootfs;
-        uint64_t cpu_quota_usec, cpu_shares, memory_max, tasks_max;
-        AppMount *mounts;
-        size_t n_mounts;
-        AppDevice *devices;
-        size_t n_devices;
-        char **masked_paths, **readonly_paths;
-} RunApp;
 
 /* When 'peapod run' pulls its images. */
 typedef enum PullPolicy {
@@ -77,7 +58,7 @@ typedef struct RunArgs {
         bool interactive; /* -i: our stdin, through a pipe, is the first app's */
         bool tty;         /* -t: the first app gets a pty whose master we relay */
         bool help;
-        RunApp *apps;
+        AppSpec *apps;       /* what each IMAGE and its options ask (app-spec.h) */
         size_t n_apps;
         Volume *volumes;
         size_t n_volumes;
@@ -122,7 +103,7 @@ int cli_append_volumes_property(sd_bus_message *m, const Volume *volumes, size_t
  * apps (StopWhenAppsExit=false, for 'pod create'). */
 int cli_append_pod_properties(sd_bus_message *m, const RunArgs *a, bool keep_running);
 /* One app's a(sv) properties, as CreatePod and Pod.AddApp take them (cli-run.c). */
-int cli_append_app_properties(sd_bus_message *m, const RunApp *app);
+int cli_append_app_properties(sd_bus_message *m, const AppSpec *app);
 
 /* ---- what peapodd tells about pods (cli-format.c) ---- */
 

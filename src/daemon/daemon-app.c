@@ -56,12 +56,11 @@ static int bus_app_call_begin(Daemon *d, Pod *p, sd_bus_message *m, App **ret, s
 }
 
 int bus_pod_method_add_app(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        _cleanup_(bus_app_args_done) AppArgs storage = {};
+        _cleanup_(app_spec_done) AppSpec spec = {};
         _cleanup_free_ char *name = NULL;
         Daemon *d = daemon_of(m);
         Pod *p = userdata;
         PeapodError perr = {};
-        AppSpec spec = {};
         uint64_t flags;
         App *a;
         int r;
@@ -74,10 +73,7 @@ int bus_pod_method_add_app(sd_bus_message *m, void *userdata, sd_bus_error *erro
         r = bus_check_pod_not_stopping(d, p, error);
         if (r < 0)
                 return r;
-        r = sd_bus_message_read(m, "ss", &spec.name, &spec.image);
-        if (r < 0)
-                return r;
-        r = bus_read_app_spec(m, &spec, &storage, error);
+        r = bus_read_named_app_spec(m, &spec, error);
         if (r < 0)
                 return r;
         r = sd_bus_message_read(m, "t", &flags);
@@ -775,45 +771,31 @@ int bus_pod_method_get_app(sd_bus_message *m, void *userdata, sd_bus_error *erro
         return bus_reply_app(m, p, a, 0);
 }
 
-int bus_read_exec_options(sd_bus_message *m, char ***env, sd_bus_error *error) {
+/* One exec option (a BusPropertyReader): Environment, the only one. */
+static int read_exec_option(sd_bus_message *m, const char *name, const char *contents, void *userdata,
+                            sd_bus_error *error) {
+        char ***env = userdata;
         int r;
 
-        r = sd_bus_message_enter_container(m, 'a', "(sv)");
+        if (!streq(name, "Environment") || !streq(contents, "as"))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown exec option %s (%s)", name,
+                                         contents);
+        r = sd_bus_message_enter_container(m, 'v', "as");
         if (r < 0)
                 return r;
-        while ((r = sd_bus_message_enter_container(m, 'r', "sv")) > 0) {
-                const char *name, *contents;
-
-                r = sd_bus_message_read(m, "s", &name);
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_peek_type(m, NULL, &contents);
-                if (r < 0)
-                        return r;
-                if (!streq(name, "Environment") || !streq(contents, "as"))
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown exec option %s (%s)", name,
-                                                 contents);
-                r = sd_bus_message_enter_container(m, 'v', "as");
-                if (r < 0)
-                        return r;
-                strv_free(*env);
-                *env = NULL;
-                r = sd_bus_message_read_strv(m, env);
-                if (r < 0)
-                        return r;
-                if (strv_length(*env) > APP_ENV_MAX)
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Exec option %s is too long (at most %d)",
-                                                 name, APP_ENV_MAX);
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
-        }
+        strv_free(*env);
+        *env = NULL;
+        r = sd_bus_message_read_strv(m, env);
         if (r < 0)
                 return r;
+        if (strv_length(*env) > APP_ENV_MAX)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Exec option %s is too long (at most %d)",
+                                         name, APP_ENV_MAX);
         return sd_bus_message_exit_container(m);
+}
+
+int bus_read_exec_options(sd_bus_message *m, char ***env, sd_bus_error *error) {
+        return bus_read_properties(m, read_exec_option, env, error);
 }
 
 /* Pod.Exec: peapodd spawns peapod-stage1-exec itself (no transient unit:

@@ -40,11 +40,10 @@ static int bus_read_pod(sd_bus_message *m, Daemon *d, Pod **ret, sd_bus_error *e
 }
 
 /* CreatePod's arguments as read: the spec borrows from the message and
- * from props and args, which own what the a(sv) readers made. */
+ * from props and apps, which own what the a(sv) readers made. */
 typedef struct CreatePodArgs {
         PodProperties props;
         AppSpec apps[POD_APPS_MAX];
-        AppArgs args[POD_APPS_MAX];
         PodCreateSpec spec;
 } CreatePodArgs;
 
@@ -53,12 +52,12 @@ static CreatePodArgs *create_pod_args_free(CreatePodArgs *a) {
                 return NULL;
         pod_properties_done(&a->props);
         for (size_t i = 0; i < POD_APPS_MAX; i++)
-                bus_app_args_done(&a->args[i]);
+                app_spec_done(&a->apps[i]);
         return mfree(a);
 }
 DEFINE_TRIVIAL_CLEANUP_FUNC(CreatePodArgs *, create_pod_args_free);
 
-/* CreatePod's apps, a(ssa(sv)), into a->apps and a->args. */
+/* CreatePod's apps, a(ssa(sv)), into a->apps. */
 static int bus_read_create_pod_apps(sd_bus_message *m, CreatePodArgs *a, size_t *ret_n, sd_bus_error *error) {
         size_t n = 0;
         int r;
@@ -70,10 +69,7 @@ static int bus_read_create_pod_apps(sd_bus_message *m, CreatePodArgs *a, size_t 
                 if (n >= POD_APPS_MAX)
                         return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Too many apps (at most %d)",
                                                  POD_APPS_MAX);
-                r = sd_bus_message_read(m, "ss", &a->apps[n].name, &a->apps[n].image);
-                if (r < 0)
-                        return r;
-                r = bus_read_app_spec(m, &a->apps[n], &a->args[n], error);
+                r = bus_read_named_app_spec(m, &a->apps[n], error);
                 n++;
                 if (r < 0)
                         return r;

@@ -63,9 +63,36 @@ static int read_property_simple(sd_bus_message *m, const char *name, const char 
 static int read_volumes_property(sd_bus_message *m, const char *contents, Volume **volumes, size_t *n_volumes,
                                  sd_bus_error *error);
 
+int bus_read_properties(sd_bus_message *m, BusPropertyReader read_one, void *userdata, sd_bus_error *error) {
+        int r;
+
+        r = sd_bus_message_enter_container(m, 'a', "(sv)");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(m, 'r', "sv")) > 0) {
+                const char *name, *contents;
+
+                r = sd_bus_message_read(m, "s", &name);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_peek_type(m, NULL, &contents);
+                if (r < 0)
+                        return r;
+                r = read_one(m, name, contents, userdata, error);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_exit_container(m);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        return sd_bus_message_exit_container(m);
+}
+
 /* App property Devices a(sss): (host node, path in the app's /dev,
  * permissions); checked by pod_new() (app_devices_copy()). */
-static int read_devices_property(sd_bus_message *m, const char *contents, AppArgs *aa, sd_bus_error *error) {
+static int read_devices_property(sd_bus_message *m, const char *contents, AppSpec *spec, sd_bus_error *error) {
         const char *host, *container, *perms;
         int r;
 
@@ -77,16 +104,50 @@ static int read_devices_property(sd_bus_message *m, const char *contents, AppArg
         while (r >= 0 && (r = sd_bus_message_read(m, "(sss)", &host, &container, &perms)) > 0) {
                 AppDevice *n;
 
-                if (aa->n_devices >= APP_DEVICES_MAX)
+                if (spec->n_devices >= APP_DEVICES_MAX)
                         return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Too many devices (at most %d)",
                                                  APP_DEVICES_MAX);
-                n = reallocarray(aa->devices, aa->n_devices + 1, sizeof(AppDevice));
+                n = reallocarray(spec->devices, spec->n_devices + 1, sizeof(AppDevice));
                 if (!n)
                         return -ENOMEM;
-                aa->devices = n;
-                n[aa->n_devices++] = (AppDevice) { .host = strdup(host), .container = strdup(container),
-                                                   .permissions = strdup(perms) };
-                if (!n[aa->n_devices - 1].host || !n[aa->n_devices - 1].container || !n[aa->n_devices - 1].permissions)
+                spec->devices = n;
+                n[spec->n_devices++] = (AppDevice) { .host = strdup(host), .container = strdup(container),
+                                                     .permissions = strdup(perms) };
+                if (!n[spec->n_devices - 1].host || !n[spec->n_devices - 1].container ||
+                    !n[spec->n_devices - 1].permissions)
+                        return -ENOMEM;
+        }
+        if (r >= 0)
+                r = sd_bus_message_exit_container(m);
+        if (r >= 0)
+                r = sd_bus_message_exit_container(m);
+        return r;
+}
+
+/* App property Mounts a(ss): (volume, target); checked by pod_new() and
+ * pod_set_volumes(). */
+static int read_mounts_property(sd_bus_message *m, const char *contents, AppSpec *spec, sd_bus_error *error) {
+        const char *volume, *target;
+        int r;
+
+        if (!streq(contents, "a(ss)"))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Property Mounts must be a(ss)");
+        r = sd_bus_message_enter_container(m, 'v', "a(ss)");
+        if (r >= 0)
+                r = sd_bus_message_enter_container(m, 'a', "(ss)");
+        while (r >= 0 && (r = sd_bus_message_read(m, "(ss)", &volume, &target)) > 0) {
+                AppMount *n;
+
+                if (spec->n_mounts >= APP_MOUNTS_MAX)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Too many mounts (at most %d)",
+                                                 APP_MOUNTS_MAX);
+                n = reallocarray(spec->mounts, spec->n_mounts + 1, sizeof(AppMount));
+                if (!n)
+                        return -ENOMEM;
+                spec->mounts = n;
+                n[spec->n_mounts] = (AppMount) { .volume = strdup(volume), .target = strdup(target) };
+                spec->n_mounts++;
+                if (!n[spec->n_mounts - 1].volume || !n[spec->n_mounts - 1].target)
                         return -ENOMEM;
         }
         if (r >= 0)
@@ -101,31 +162,31 @@ static int read_devices_property(sd_bus_message *m, const char *contents, AppArg
  * Long because it is one flat dispatch on the property names, one short
  * branch each, read best as the list org.peapod1(5) documents. */
 static int read_app_isolation_property(sd_bus_message *m, const char *name, const char *contents, AppSpec *spec,
-                                       AppArgs *aa, sd_bus_error *error) {
+                                       sd_bus_error *error) {
         int b = 0, r;
 
         if (streq(name, "User"))
-                r = read_property_string(m, name, contents, &aa->user, error);
+                r = read_property_string(m, name, contents, &spec->user, error);
         else if (streq(name, "Group"))
-                r = read_property_string(m, name, contents, &aa->group, error);
+                r = read_property_string(m, name, contents, &spec->group, error);
         else if (streq(name, "Seccomp"))
-                r = read_property_string(m, name, contents, &aa->seccomp, error);
+                r = read_property_string(m, name, contents, &spec->seccomp, error);
         else if (streq(name, "PIDNamespace"))
-                r = read_property_string(m, name, contents, &aa->pid_namespace, error);
+                r = read_property_string(m, name, contents, &spec->pid_namespace, error);
         else if (streq(name, "IPCNamespace"))
-                r = read_property_string(m, name, contents, &aa->ipc_namespace, error);
+                r = read_property_string(m, name, contents, &spec->ipc_namespace, error);
         else if (streq(name, "Restart"))
-                r = read_property_string(m, name, contents, &aa->restart, error);
+                r = read_property_string(m, name, contents, &spec->restart, error);
         else if (streq(name, "SupplementaryGroups"))
-                r = read_property_strv(m, name, contents, APP_LIST_MAX, &aa->supplementary_groups, error);
+                r = read_property_strv(m, name, contents, APP_LIST_MAX, &spec->supplementary_groups, error);
         else if (streq(name, "CapabilitiesRetain"))
-                r = read_property_strv(m, name, contents, APP_LIST_MAX, &aa->caps_retain, error);
+                r = read_property_strv(m, name, contents, APP_LIST_MAX, &spec->caps_retain, error);
         else if (streq(name, "CapabilitiesRemove"))
-                r = read_property_strv(m, name, contents, APP_LIST_MAX, &aa->caps_remove, error);
+                r = read_property_strv(m, name, contents, APP_LIST_MAX, &spec->caps_remove, error);
         else if (streq(name, "MaskedPaths"))
-                r = read_property_strv(m, name, contents, APP_LIST_MAX, &aa->masked_paths, error);
+                r = read_property_strv(m, name, contents, APP_LIST_MAX, &spec->masked_paths, error);
         else if (streq(name, "ReadOnlyPaths"))
-                r = read_property_strv(m, name, contents, APP_LIST_MAX, &aa->readonly_paths, error);
+                r = read_property_strv(m, name, contents, APP_LIST_MAX, &spec->readonly_paths, error);
         else if (streq(name, "NoNewPrivileges")) {
                 r = read_property_simple(m, name, contents, 'b', &b, error);
                 spec->allow_new_privs = !b;
@@ -149,63 +210,17 @@ static int read_app_isolation_property(sd_bus_message *m, const char *name, cons
                 r = read_property_simple(m, name, contents, 't', &spec->memory_max, error);
         else if (streq(name, "TasksMax"))
                 r = read_property_simple(m, name, contents, 't', &spec->tasks_max, error);
-        else if (streq(name, "Mounts")) {
-                const char *volume, *target;
-
-                if (!streq(contents, "a(ss)"))
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Property %s must be a(ss)", name);
-                r = sd_bus_message_enter_container(m, 'v', "a(ss)");
-                if (r >= 0)
-                        r = sd_bus_message_enter_container(m, 'a', "(ss)");
-                while (r >= 0 && (r = sd_bus_message_read(m, "(ss)", &volume, &target)) > 0) {
-                        AppMount *n;
-
-                        if (aa->n_mounts >= APP_MOUNTS_MAX)
-                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Too many mounts (at most %d)",
-                                                         APP_MOUNTS_MAX);
-                        n = reallocarray(aa->mounts, aa->n_mounts + 1, sizeof(AppMount));
-                        if (!n)
-                                return -ENOMEM;
-                        aa->mounts = n;
-                        n[aa->n_mounts] = (AppMount) { .volume = strdup(volume), .target = strdup(target) };
-                        aa->n_mounts++;
-                        if (!n[aa->n_mounts - 1].volume || !n[aa->n_mounts - 1].target)
-                                return -ENOMEM;
-                }
-                if (r >= 0)
-                        r = sd_bus_message_exit_container(m);
-                if (r >= 0)
-                        r = sd_bus_message_exit_container(m);
-        } else if (streq(name, "Devices")) {
-                r = read_devices_property(m, contents, aa, error);
-                spec->devices = aa->devices;
-                spec->n_devices = aa->n_devices;
-        } else if (streq(name, "Annotations")) {
-                r = bus_read_annotations(m, contents, &aa->annotations, error);
-                spec->annotations = aa->annotations;
-        } else if (streq(name, "Volumes")) {
-                r = read_volumes_property(m, contents, &aa->volumes, &aa->n_volumes, error);
-                spec->volumes = aa->volumes;
-                spec->n_volumes = aa->n_volumes;
-        } else
+        else if (streq(name, "Mounts"))
+                r = read_mounts_property(m, contents, spec, error);
+        else if (streq(name, "Devices"))
+                r = read_devices_property(m, contents, spec, error);
+        else if (streq(name, "Annotations"))
+                r = bus_read_annotations(m, contents, &spec->annotations, error);
+        else if (streq(name, "Volumes"))
+                r = read_volumes_property(m, contents, &spec->volumes, &spec->n_volumes, error);
+        else
                 return 0;
-        if (r < 0)
-                return r;
-
-        spec->user = aa->user;
-        spec->group = aa->group;
-        spec->seccomp = aa->seccomp;
-        spec->pid_namespace = aa->pid_namespace;
-        spec->ipc_namespace = aa->ipc_namespace;
-        spec->restart = aa->restart;
-        spec->supplementary_groups = aa->supplementary_groups;
-        spec->caps_retain = aa->caps_retain;
-        spec->caps_remove = aa->caps_remove;
-        spec->masked_paths = aa->masked_paths;
-        spec->readonly_paths = aa->readonly_paths;
-        spec->mounts = aa->mounts;
-        spec->n_mounts = aa->n_mounts;
-        return 1;
+        return r < 0 ? r : 1;
 }
 
 /* Pod property Volumes a(sssbt): (name, kind, source, read-only, size);
@@ -248,86 +263,52 @@ static int read_volumes_property(sd_bus_message *m, const char *contents, Volume
         return r;
 }
 
-/* Read one app's a(sv) properties into spec; strvs are owned by the caller
- * through the arrays passed in. */
-static int read_app_properties(sd_bus_message *m, AppSpec *spec, AppArgs *aa, char ***exec, char ***args, char ***env,
-                               char **workdir, sd_bus_error *error) {
+/* One app property (a BusPropertyReader): the command and its environment
+ * here, the rest in read_app_isolation_property(). */
+static int read_app_property(sd_bus_message *m, const char *name, const char *contents, void *userdata,
+                             sd_bus_error *error) {
+        AppSpec *spec = userdata;
         int r;
 
-        r = sd_bus_message_enter_container(m, 'a', "(sv)");
-        if (r < 0)
-                return r;
-        while ((r = sd_bus_message_enter_container(m, 'r', "sv")) > 0) {
-                const char *name, *contents;
-
-                r = sd_bus_message_read(m, "s", &name);
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_peek_type(m, NULL, &contents);
-                if (r < 0)
-                        return r;
-                if (streq(name, "Exec"))
-                        r = read_property_strv(m, name, contents, APP_ARGV_MAX, exec, error);
-                else if (streq(name, "Args"))
-                        r = read_property_strv(m, name, contents, APP_ARGV_MAX, args, error);
-                else if (streq(name, "Environment"))
-                        r = read_property_strv(m, name, contents, APP_ENV_MAX, env, error);
-                else if (streq(name, "WorkingDirectory"))
-                        r = read_property_string(m, name, contents, workdir, error);
-                else {
-                        r = read_app_isolation_property(m, name, contents, spec, aa, error);
-                        if (r == 0)
-                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown app property %s", name);
-                }
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
+        if (streq(name, "Exec"))
+                r = read_property_strv(m, name, contents, APP_ARGV_MAX, &spec->exec, error);
+        else if (streq(name, "Args"))
+                r = read_property_strv(m, name, contents, APP_ARGV_MAX, &spec->args, error);
+        else if (streq(name, "Environment"))
+                r = read_property_strv(m, name, contents, APP_ENV_MAX, &spec->env, error);
+        else if (streq(name, "WorkingDirectory"))
+                r = read_property_string(m, name, contents, &spec->workdir, error);
+        else {
+                r = read_app_isolation_property(m, name, contents, spec, error);
+                if (r == 0)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown app property %s", name);
         }
+        return r;
+}
+
+int bus_read_app_spec(sd_bus_message *m, AppSpec *spec, sd_bus_error *error) {
+        int r;
+
+        r = bus_read_properties(m, read_app_property, spec, error);
         if (r < 0)
                 return r;
-        r = sd_bus_message_exit_container(m);
-        if (r < 0)
-                return r;
-        spec->exec = *exec;
-        spec->args = *args;
-        spec->env = *env;
-        spec->workdir = *workdir;
         if (spec->exec && strv_length(spec->exec) == 0)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "App has an empty command");
         return 0;
 }
 
-void bus_app_args_done(AppArgs *a) {
-        strv_free(a->exec);
-        strv_free(a->args);
-        strv_free(a->env);
-        free(a->workdir);
-        free(a->user);
-        free(a->group);
-        free(a->seccomp);
-        free(a->pid_namespace);
-        free(a->ipc_namespace);
-        free(a->restart);
-        strv_free(a->supplementary_groups);
-        strv_free(a->caps_retain);
-        strv_free(a->caps_remove);
-        for (size_t k = 0; k < a->n_mounts; k++)
-                app_mount_done(&a->mounts[k]);
-        free(a->mounts);
-        app_devices_free(a->devices, a->n_devices);
-        strv_free(a->masked_paths);
-        strv_free(a->readonly_paths);
-        strv_free(a->annotations);
-        for (size_t k = 0; k < a->n_volumes; k++)
-                volume_done(&a->volumes[k]);
-        free(a->volumes);
-        *a = (AppArgs) {};
-}
+int bus_read_named_app_spec(sd_bus_message *m, AppSpec *spec, sd_bus_error *error) {
+        const char *name, *image;
+        int r;
 
-int bus_read_app_spec(sd_bus_message *m, AppSpec *spec, AppArgs *storage, sd_bus_error *error) {
-        return read_app_properties(m, spec, storage, &storage->exec, &storage->args, &storage->env, &storage->workdir, error);
+        r = sd_bus_message_read(m, "ss", &name, &image);
+        if (r < 0)
+                return r;
+        spec->name = strdup(name);
+        spec->image = strdup(image);
+        if (!spec->name || !spec->image)
+                return -ENOMEM;
+        return bus_read_app_spec(m, spec, error);
 }
 
 void pod_properties_done(PodProperties *p) {
@@ -462,66 +443,61 @@ static int stage1_check(Daemon *d, const char *name, sd_bus_error *error) {
         return 0;
 }
 
-/* CreatePod's pod properties into props. Long because it is one flat
- * dispatch on the property names, one short branch each, as
- * org.peapod1(5) lists them. */
-int bus_read_pod_properties(Daemon *d, sd_bus_message *m, PodProperties *props, sd_bus_error *error) {
+/* The reader of CreatePod's pod properties, with the daemon for the
+ * stage1 check. */
+typedef struct PodPropertiesReader {
+        Daemon *daemon;
+        PodProperties *props;
+} PodPropertiesReader;
+
+/* One pod property (a BusPropertyReader): one flat dispatch on the names,
+ * one short branch each, as org.peapod1(5) lists them. */
+static int read_pod_property(sd_bus_message *m, const char *name, const char *contents, void *userdata,
+                             sd_bus_error *error) {
+        PodPropertiesReader *reader = userdata;
+        PodProperties *props = reader->props;
         int r;
 
-        r = sd_bus_message_enter_container(m, 'a', "(sv)");
-        if (r < 0)
-                return r;
-        while ((r = sd_bus_message_enter_container(m, 'r', "sv")) > 0) {
-                const char *name, *contents;
+        if (streq(name, "StopWhenAppsExit")) {
+                int b = 0;
 
-                r = sd_bus_message_read(m, "s", &name);
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_peek_type(m, NULL, &contents);
-                if (r < 0)
-                        return r;
-                if (streq(name, "StopWhenAppsExit")) {
-                        int b = 0;
+                r = read_property_simple(m, name, contents, 'b', &b, error);
+                props->stop_when_apps_exit = b;
+        } else if (streq(name, "Networks"))
+                r = read_property_strv(m, name, contents, POD_LIST_MAX, &props->networks, error);
+        else if (streq(name, "DNS"))
+                r = read_property_strv(m, name, contents, POD_LIST_MAX, &props->dns, error);
+        else if (streq(name, "DNSSearch"))
+                r = read_property_strv(m, name, contents, POD_LIST_MAX, &props->dns_search, error);
+        else if (streq(name, "DNSOptions"))
+                r = read_property_strv(m, name, contents, POD_LIST_MAX, &props->dns_options, error);
+        else if (streq(name, "Ports")) {
+                if (!streq(contents, "a(ssqq)"))
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Property %s must be a(ssqq)", name);
+                r = read_pod_ports(m, props, error);
+        } else if (streq(name, "Hostname"))
+                r = read_property_string(m, name, contents, &props->hostname, error);
+        else if (streq(name, "Stage1")) {
+                r = read_property_string(m, name, contents, &props->stage1, error);
+                if (r >= 0)
+                        r = stage1_check(reader->daemon, props->stage1, error);
+                /* "default" is the flavour a pod without one gets */
+                if (r >= 0 && streq(props->stage1, "default"))
+                        props->stage1 = mfree(props->stage1);
+        } else if (streq(name, "Volumes"))
+                r = read_volumes_property(m, contents, &props->volumes, &props->n_volumes, error);
+        else if (streq(name, "Annotations"))
+                r = bus_read_annotations(m, contents, &props->annotations, error);
+        else if (streq(name, "Sysctls"))
+                /* a{ss} like Annotations; pod_set_sysctls() checks each. */
+                r = bus_read_annotations(m, contents, &props->sysctls, error);
+        else
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown pod property %s", name);
+        return r;
+}
 
-                        r = read_property_simple(m, name, contents, 'b', &b, error);
-                        props->stop_when_apps_exit = b;
-                } else if (streq(name, "Networks"))
-                        r = read_property_strv(m, name, contents, POD_LIST_MAX, &props->networks, error);
-                else if (streq(name, "DNS"))
-                        r = read_property_strv(m, name, contents, POD_LIST_MAX, &props->dns, error);
-                else if (streq(name, "DNSSearch"))
-                        r = read_property_strv(m, name, contents, POD_LIST_MAX, &props->dns_search, error);
-                else if (streq(name, "DNSOptions"))
-                        r = read_property_strv(m, name, contents, POD_LIST_MAX, &props->dns_options, error);
-                else if (streq(name, "Ports")) {
-                        if (!streq(contents, "a(ssqq)"))
-                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Property %s must be a(ssqq)", name);
-                        r = read_pod_ports(m, props, error);
-                } else if (streq(name, "Hostname"))
-                        r = read_property_string(m, name, contents, &props->hostname, error);
-                else if (streq(name, "Stage1")) {
-                        r = read_property_string(m, name, contents, &props->stage1, error);
-                        if (r >= 0)
-                                r = stage1_check(d, props->stage1, error);
-                        /* "default" is the flavour a pod without one gets */
-                        if (r >= 0 && streq(props->stage1, "default"))
-                                props->stage1 = mfree(props->stage1);
-                } else if (streq(name, "Volumes"))
-                        r = read_volumes_property(m, contents, &props->volumes, &props->n_volumes, error);
-                else if (streq(name, "Annotations"))
-                        r = bus_read_annotations(m, contents, &props->annotations, error);
-                else if (streq(name, "Sysctls"))
-                        /* a{ss} like Annotations; pod_set_sysctls() checks each. */
-                        r = bus_read_annotations(m, contents, &props->sysctls, error);
-                else
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown pod property %s", name);
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
-        }
-        if (r < 0)
-                return r;
-        return sd_bus_message_exit_container(m);
+int bus_read_pod_properties(Daemon *d, sd_bus_message *m, PodProperties *props, sd_bus_error *error) {
+        PodPropertiesReader reader = { .daemon = d, .props = props };
+
+        return bus_read_properties(m, read_pod_property, &reader, error);
 }

@@ -21,52 +21,42 @@ void pull_credentials_done(PullCredentials *c) {
         *c = (PullCredentials) {};
 }
 
+/* One credential (a BusPropertyReader), a string each. */
+static int read_pull_credential(sd_bus_message *m, const char *name, const char *contents, void *userdata,
+                                sd_bus_error *error) {
+        PullCredentials *c = userdata;
+        const char *value;
+        char **target;
+        int r;
+
+        if (streq(name, "Username"))
+                target = &c->username;
+        else if (streq(name, "Password"))
+                target = &c->password;
+        else if (streq(name, "RegistryToken"))
+                target = &c->registry_token;
+        else if (streq(name, "IdentityToken"))
+                target = &c->identity_token;
+        else
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown credential %s", name);
+        if (!streq(contents, "s"))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Credential %s must be a string", name);
+        r = sd_bus_message_read(m, "v", "s", &value);
+        if (r < 0)
+                return r;
+        if (strlen(value) > PULL_CREDENTIAL_MAX)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Credential %s is too long", name);
+        if (*target)
+                explicit_bzero(*target, strlen(*target));
+        free(*target);
+        *target = strdup(value);
+        return *target ? 0 : -ENOMEM;
+}
+
 int bus_read_pull_credentials(sd_bus_message *m, PullCredentials *c, sd_bus_error *error) {
         int r;
 
-        r = sd_bus_message_enter_container(m, 'a', "(sv)");
-        if (r < 0)
-                return r;
-        while ((r = sd_bus_message_enter_container(m, 'r', "sv")) > 0) {
-                const char *name, *contents, *value;
-                char **target;
-
-                r = sd_bus_message_read(m, "s", &name);
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_peek_type(m, NULL, &contents);
-                if (r < 0)
-                        return r;
-                if (streq(name, "Username"))
-                        target = &c->username;
-                else if (streq(name, "Password"))
-                        target = &c->password;
-                else if (streq(name, "RegistryToken"))
-                        target = &c->registry_token;
-                else if (streq(name, "IdentityToken"))
-                        target = &c->identity_token;
-                else
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown credential %s", name);
-                if (!streq(contents, "s"))
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Credential %s must be a string", name);
-                r = sd_bus_message_read(m, "v", "s", &value);
-                if (r < 0)
-                        return r;
-                if (strlen(value) > PULL_CREDENTIAL_MAX)
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Credential %s is too long", name);
-                if (*target)
-                        explicit_bzero(*target, strlen(*target));
-                free(*target);
-                *target = strdup(value);
-                if (!*target)
-                        return -ENOMEM;
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
-        }
-        if (r < 0)
-                return r;
-        r = sd_bus_message_exit_container(m);
+        r = bus_read_properties(m, read_pull_credential, c, error);
         if (r < 0)
                 return r;
         if (!c->username != !c->password)

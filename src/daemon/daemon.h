@@ -308,28 +308,22 @@ const char *bus_error_name_from_errno(BusErrorScope scope, int r);
  * sd_bus_error_set*() returns, a -errno for the handler to return. */
 int bus_error_from_errno(sd_bus_error *error, BusErrorScope scope, int r, const char *message, const char *format, ...)
         _printf_(5, 6);
-/* What an app's a(sv) properties own once read (daemon-manager.c): the
- * parser shared by CreatePod and Pod.AddApp. */
-typedef struct AppArgs {
-        char **exec, **args, **env;
-        char *workdir;
-        /* isolation, limits and mounts (read_app_isolation_property) */
-        char *user, *group, *seccomp, *pid_namespace, *restart;
-        char *ipc_namespace;
-        char **supplementary_groups, **caps_retain, **caps_remove;
-        AppMount *mounts;
-        size_t n_mounts;
-        AppDevice *devices;
-        size_t n_devices;
-        char **masked_paths, **readonly_paths;
-        char **annotations;
-        Volume *volumes;        /* AddApp only */
-        size_t n_volumes;
-} AppArgs;
 #define APP_ARGV_MAX 4096
 #define APP_ENV_MAX 4096
-int bus_read_app_spec(sd_bus_message *m, AppSpec *spec, AppArgs *storage, sd_bus_error *error);
-void bus_app_args_done(AppArgs *a);
+/* One entry of an a(sv) of properties, whose value (of signature
+ * contents) is next in m: reads it and returns >= 0, or refuses the name
+ * or the type with error set. */
+typedef int (*BusPropertyReader)(sd_bus_message *m, const char *name, const char *contents, void *userdata,
+                                 sd_bus_error *error);
+/* The a(sv) loop of every reader of properties (daemon-pod-spec.c): enter
+ * the array, each (sv) to read_one, exit. */
+int bus_read_properties(sd_bus_message *m, BusPropertyReader read_one, void *userdata, sd_bus_error *error);
+/* An app's a(sv) properties into spec (zeroed by the caller; the caller
+ * frees it with app_spec_done(), also on failure): the reader that
+ * CreatePod and Pod.AddApp share. */
+int bus_read_app_spec(sd_bus_message *m, AppSpec *spec, sd_bus_error *error);
+/* The same after (s name, s image), as both take an app. */
+int bus_read_named_app_spec(sd_bus_message *m, AppSpec *spec, sd_bus_error *error);
 
 /* The pod's own settings, from CreatePod's a(sv) (daemon-pod-spec.c). */
 typedef struct PodProperties {

@@ -12,18 +12,6 @@
 #include "string-util.h"
 #include "strv.h"
 
-void app_device_done(AppDevice *d) {
-        d->host = mfree(d->host);
-        d->container = mfree(d->container);
-        d->permissions = mfree(d->permissions);
-}
-
-void app_devices_free(AppDevice *d, size_t n) {
-        for (size_t i = 0; d && i < n; i++)
-                app_device_done(&d[i]);
-        free(d);
-}
-
 int app_device_from_string(const char *s, AppDevice *ret, PeapodError *err) {
         _cleanup_free_ char *host = NULL, *container = NULL;
         const char *c1, *c2, *perms = "rwm", *reason;

@@ -6,24 +6,11 @@
 #include <stddef.h>
 #include <systemd/sd-bus.h>
 
+#include "app-spec.h"
 #include "error.h"
 
-/* A host device given to one app (the CRI's devices, `peapod run
- * --device=`). Safe because of two things together (docs/DESIGN.md,
- * "Devices"): the app unit's device cgroup, DevicePolicy=closed plus
- * DeviceAllow= for exactly this node's type and major:minor with exactly
- * these permissions, and the helper binding this one node (checked to be a
- * device) into the app's nodev /dev as a mount of its own. */
-typedef struct AppDevice {
-        char *host;         /* the host's node */
-        char *container;    /* below /dev inside the app */
-        char *permissions;  /* some of "rwm": the device cgroup's access */
-} AppDevice;
-
-#define APP_DEVICES_MAX 64
-
-void app_device_done(AppDevice *d);
-void app_devices_free(AppDevice *d, size_t n);
+/* Host devices given to one app: AppDevice (app-spec.h) says why it is
+ * safe; the checks of it are here. */
 
 /* HOST[:CONTAINER[:PERMISSIONS]] as docker's --device takes it (CONTAINER
  * defaults to HOST, PERMISSIONS to "rwm"), checked as text by

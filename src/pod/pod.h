@@ -7,6 +7,7 @@
 
 #include "app-device.h"
 #include "app-security.h"
+#include "app-spec.h"
 #include "error.h"
 #include "fs-util.h"
 #include "macro.h"
@@ -141,40 +142,7 @@ typedef struct Pod {
 Pod *pod_free(Pod *p);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Pod *, pod_free);
 
-/* What a caller asks for when creating an app. */
-typedef struct AppSpec {
-        const char *name;         /* NULL or "" = derived from the image */
-        const char *image;
-        char **exec;              /* replaces entrypoint + cmd */
-        char **args;              /* replaces cmd */
-        char **env;               /* added to the image's */
-        const char *workdir;
-        const char *user;         /* NULL = the image's User */
-        const char *group;        /* NULL = the user's */
-        char **supplementary_groups;
-        char **caps_retain;       /* NULL = not given */
-        char **caps_remove;       /* NULL = not given */
-        bool allow_new_privs;     /* false: no_new_privs is set */
-        const char *seccomp;      /* NULL = "default" */
-        bool readonly_rootfs;
-        const char *pid_namespace; /* NULL = "pod" */
-        const char *ipc_namespace; /* NULL = "pod" */
-        const char *restart;      /* NULL = "no" */
-        uint64_t cpu_quota_usec, cpu_shares, memory_max, tasks_max; /* 0 = none */
-        const AppMount *mounts;
-        size_t n_mounts;
-        const AppDevice *devices;
-        size_t n_devices;
-        char **masked_paths;      /* NULL = none */
-        char **readonly_paths;    /* NULL = none */
-        char **annotations;       /* key, value, key, value...; NULL = none */
-        /* Host volumes of the app's own (AddApp only): added to the pod
-         * with the app, set up at once in a running pod, removed with the
-         * app. */
-        const Volume *volumes;
-        size_t n_volumes;
-        bool stdin_open, stdin_once, tty;       /* see App */
-} AppSpec;
+/* What a caller asks for when creating an app: AppSpec (app-spec.h). */
 
 /* Validate everything and build a pod in state "created" (nothing touches
  * the disk). -EINVAL: bad name or argument; -ENOENT: image not found.

@@ -27,17 +27,6 @@ VolumeKind volume_kind_from_string(const char *s) {
         return _VOLUME_KIND_INVALID;
 }
 
-void volume_done(Volume *v) {
-        v->name = mfree(v->name);
-        v->source = mfree(v->source);
-        v->owner = mfree(v->owner);
-}
-
-void app_mount_done(AppMount *m) {
-        m->volume = mfree(m->volume);
-        m->target = mfree(m->target);
-}
-
 bool volume_name_is_valid(const char *s) {
         /* The same rule as app names: it becomes a directory name. */
         return app_name_is_valid(s);

@@ -261,7 +261,7 @@ static int bind_device(int dev_fd, const BindSpec *d) {
         return 0;
 }
 
-static int setup_devices(int root_fd, const AppArgs *a) {
+static int setup_devices(int root_fd, const Stage1AppCommand *a) {
         _cleanup_close_ int dev_fd = -EBADF;
 
         if (a->n_devices == 0)
@@ -532,7 +532,7 @@ static void machine_volumes_done(MachineVolume *v, size_t n) {
  * (stage1-machine-root.h). Before the app runs, so nothing in the root
  * moves meanwhile. A failure leaves copy on the pod's infra root, or
  * without that volume, and the app unharmed. */
-static void publish_machine_root(const AppArgs *a, const MachineRoot *machine, int root_fd) {
+static void publish_machine_root(const Stage1AppCommand *a, const MachineRoot *machine, int root_fd) {
         MachineVolume volumes[STAGE1_BINDS_MAX];
         _cleanup_close_ int tree = -EBADF;
         size_t n = 0;
@@ -554,7 +554,7 @@ static void publish_machine_root(const AppArgs *a, const MachineRoot *machine, i
         machine_volumes_done(volumes, n);
 }
 
-static int setup_root(const AppArgs *a, const MachineRoot *machine) {
+static int setup_root(const Stage1AppCommand *a, const MachineRoot *machine) {
         const char *rootfs = a->rootfs;
         _cleanup_close_ int root_fd = -EBADF;
         int r;
@@ -667,7 +667,8 @@ static void reset_signals(void) {
         (void) sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
-static _noreturn_ void child_main(const AppArgs *a, MachineRoot *machine, int out_fd, int err_fd, int keep_fd) {
+static _noreturn_ void child_main(const Stage1AppCommand *a, MachineRoot *machine, int out_fd, int err_fd,
+                                  int keep_fd) {
         _cleanup_(credentials_done) Credentials creds = {};
         _cleanup_close_ int saved_stderr = -EBADF;
         int r;
@@ -760,7 +761,7 @@ static void block_signals(sigset_t *mask) {
 }
 
 static int run(int argc, char *argv[]) {
-        _cleanup_(app_args_done) AppArgs args = {};
+        _cleanup_(stage1_app_command_done) Stage1AppCommand args = {};
         _cleanup_(pod_done) Pod pod = { .ns_fd = { -EBADF, -EBADF, -EBADF, -EBADF } };
         _cleanup_(machine_root_done) MachineRoot machine = MACHINE_ROOT_NULL;
         _cleanup_close_ int out_fd = -EBADF, err_fd = -EBADF, stdout_fd = -EBADF;
@@ -772,7 +773,7 @@ static int run(int argc, char *argv[]) {
         /* Kept: a restart of the unit reads the same file. */
         if (stage1_args_file_load(&argc, &argv, /* unlink_after= */ false) < 0)
                 return STAGE1_APP_EXIT_SETUP;
-        r = app_args_parse(argc, argv, &args);
+        r = stage1_app_command_parse(argc, argv, &args);
         if (r < 0)
                 return STAGE1_APP_EXIT_SETUP;
         if (r > 0)

@@ -95,7 +95,7 @@ static int bind_host_trees(int root_fd) {
         return 0;
 }
 
-static int setup_root(const AppArgs *a) {
+static int setup_root(const Stage1AppCommand *a) {
         const char *rootfs = a->rootfs;
         _cleanup_close_ int root_fd = -EBADF;
         int r;
@@ -145,7 +145,7 @@ static bool env_has_home(char * const *env) {
         return false;
 }
 
-static _noreturn_ void child_main(const AppArgs *a, int out_fd, int err_fd, int keep_fd) {
+static _noreturn_ void child_main(const Stage1AppCommand *a, int out_fd, int err_fd, int keep_fd) {
         _cleanup_(credentials_done) Credentials creds = {};
         int r;
 
@@ -193,7 +193,7 @@ static _noreturn_ void child_main(const AppArgs *a, int out_fd, int err_fd, int 
 }
 
 int main(int argc, char *argv[]) {
-        _cleanup_(app_args_done) AppArgs args = {};
+        _cleanup_(stage1_app_command_done) Stage1AppCommand args = {};
         _cleanup_close_ int out_fd = -EBADF, err_fd = -EBADF, stdout_fd = -EBADF;
         _cleanup_close_pair_ int keep[2] = { -EBADF, -EBADF };
         sigset_t mask;
@@ -208,7 +208,7 @@ int main(int argc, char *argv[]) {
         /* After the seal: the sealed copy is what reads the file. */
         if (stage1_args_file_load(&argc, &argv, /* unlink_after= */ false) < 0)
                 return STAGE1_APP_EXIT_SETUP;
-        r = app_args_parse(argc, argv, &args);
+        r = stage1_app_command_parse(argc, argv, &args);
         if (r < 0)
                 return STAGE1_APP_EXIT_SETUP;
         if (r > 0)

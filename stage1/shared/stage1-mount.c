@@ -197,7 +197,7 @@ int stage1_mount_overlay(char * const *lowers, const char *upper, const char *wo
         return 0;
 }
 
-int stage1_app_mount_root(const AppArgs *a) {
+int stage1_app_mount_root(const Stage1AppCommand *a) {
         int r;
 
         if (a->upper) {

@@ -41,11 +41,11 @@ int stage1_mount_tree_read_only_remount(int fd);
  * overlay_dir_is_valid(). -errno, without logging. */
 int stage1_mount_overlay(char * const *lowers, const char *upper, const char *work, const char *target);
 
-typedef struct AppArgs AppArgs;
+typedef struct Stage1AppCommand Stage1AppCommand;
 
 /* Makes the app's root a mount point in the caller's mount namespace (the
  * helper's own, a slave of the host's: nothing mounted here reaches the
  * host's table): the overlay of --lower=, --upper= and --work= on
  * --rootfs (contract 3), or, without them, --rootfs bound onto itself
  * recursively (a version 2 stage0 mounted it already). Logs why it fails. */
-int stage1_app_mount_root(const AppArgs *a);
+int stage1_app_mount_root(const Stage1AppCommand *a);

@@ -263,7 +263,7 @@ int device_spec_parse(const char *s, BindSpec *ret, const char **ret_reason) {
         return 0;
 }
 
-void app_args_done(AppArgs *a) {
+void stage1_app_command_done(Stage1AppCommand *a) {
         strv_free(a->env);
         a->env = NULL;
         strv_free(a->lowers);
@@ -284,7 +284,7 @@ void app_args_done(AppArgs *a) {
 /* Long because it is one flat getopt switch, a case per option of the
  * stage1 app contract (stage1/README.md), each value checked where it is
  * read; split up, the contract would no longer read as one list. */
-int app_args_parse(int argc, char *argv[], AppArgs *ret) {
+int stage1_app_command_parse(int argc, char *argv[], Stage1AppCommand *ret) {
         enum {
                 ARG_LEADER = 0x100, ARG_SCOPE, ARG_ROOTFS, ARG_APP_ID, ARG_APP_NAME, ARG_WORKDIR, ARG_ENV,
                 ARG_READONLY_ROOTFS, ARG_PID_NAMESPACE, ARG_BIND, ARG_ETC_DIR, ARG_TTY, ARG_TTY_LOG, ARG_LOWER, ARG_UPPER, ARG_WORK,
@@ -316,7 +316,7 @@ int app_args_parse(int argc, char *argv[], AppArgs *ret) {
                 STAGE1_SECURITY_OPTIONS,
                 {}
         };
-        _cleanup_(app_args_done) AppArgs a = {};
+        _cleanup_(stage1_app_command_done) Stage1AppCommand a = {};
         _cleanup_strv_free_ char **env = NULL, **lowers = NULL;
         size_t n_lowers = 0;
         const char *reason;
@@ -483,7 +483,7 @@ int app_args_parse(int argc, char *argv[], AppArgs *ret) {
         a.env = TAKE_PTR(env);
         a.lowers = TAKE_PTR(lowers);
         *ret = a;
-        a = (AppArgs) {};
+        a = (Stage1AppCommand) {};
         return 0;
 }
 

@@ -77,8 +77,12 @@ int bind_spec_parse(const char *s, BindSpec *ret, const char **ret_reason);
 int device_spec_parse(const char *s, BindSpec *ret, const char **ret_reason);
 void bind_spec_done(BindSpec *b);
 
-
-typedef struct AppArgs {
+/* peapod-stage1-app's command line (stage1/README.md), not AppSpec
+ * (src/basic/app-spec.h): what peapodd resolved from a client's app (the
+ * pod's leader, the unit's scope, the image's layers, volumes as binds,
+ * device nodes, the security settings), a versioned contract of its own
+ * that every stage1 flavour implements, so it stays a separate type. */
+typedef struct Stage1AppCommand {
         pid_t leader;
         const char *scope;
         const char *rootfs;
@@ -106,14 +110,14 @@ typedef struct AppArgs {
         bool tty_log;        /* --tty-log: --tty, and the terminal's output copied to the journal by us */
         char **env;  /* owned copies, "K=V" */
         char **cmd;  /* points into argv */
-} AppArgs;
+} Stage1AppCommand;
 
-void app_args_done(AppArgs *a);
+void stage1_app_command_done(Stage1AppCommand *a);
 
 /* Both return 0 to go on, 1 when --help was printed (exit 0), or -EINVAL
  * after logging one line about the bad argument. */
 int init_args_parse(int argc, char *argv[], InitArgs *ret);
-int app_args_parse(int argc, char *argv[], AppArgs *ret);
+int stage1_app_command_parse(int argc, char *argv[], Stage1AppCommand *ret);
 
 int parse_pid(const char *s, pid_t *ret);
 int parse_fd(const char *s, int *ret);

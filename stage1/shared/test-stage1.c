@@ -118,15 +118,15 @@ static int parse_init(char **argv, InitArgs *a) {
         return init_args_parse((int) strv_length(argv), argv, a);
 }
 
-static int parse_app(char **argv, AppArgs *a) {
-        return app_args_parse((int) strv_length(argv), argv, a);
+static int parse_app(char **argv, Stage1AppCommand *a) {
+        return stage1_app_command_parse((int) strv_length(argv), argv, a);
 }
 
 #define ARGV(...) ((char *[]) { (char *) "prog", __VA_ARGS__, NULL })
 
 static void test_args(void) {
         InitArgs i = {};
-        AppArgs a = {};
+        Stage1AppCommand a = {};
 
         printf("== init_args_parse\n");
         ASSERT_TRUE(parse_init(ARGV("--root=/r", "--hostname=h", "--ready-fd=3"), &i) == 0 &&
@@ -140,17 +140,17 @@ static void test_args(void) {
         ASSERT_TRUE(parse_init(ARGV("--root=/r", "--hostname=h", "--ready-fd=3", "extra"), &i) < 0);
         ASSERT_TRUE(parse_init(ARGV("--bogus"), &i) < 0);
 
-        printf("== app_args_parse\n");
+        printf("== stage1_app_command_parse\n");
         ASSERT_TRUE(parse_app(ARGV("--leader=42", "--scope=x.scope", "--rootfs=/r", "--app-id=abc",
                              "--env=A=1", "--env=B=", "--workdir=/w", "--", "sh", "-c", "--env=X"), &a) == 0 &&
               a.leader == 42 && streq(a.scope, "x.scope") && streq(a.rootfs, "/r") && streq(a.app_id, "abc") &&
               streq(a.workdir, "/w") && strv_length(a.env) == 2 && streq(a.env[1], "B=") &&
               strv_length(a.cmd) == 3 && streq(a.cmd[0], "sh") && streq(a.cmd[2], "--env=X"));
-        app_args_done(&a);
+        stage1_app_command_done(&a);
         /* '+' mode: options end at the first non-option even without "--". */
         ASSERT_TRUE(parse_app(ARGV("--leader=42", "--scope=x.scope", "--rootfs=/r", "--app-id=abc", "ls", "-l"), &a) == 0 &&
               a.workdir == NULL && a.env == NULL && strv_length(a.cmd) == 2 && streq(a.cmd[1], "-l"));
-        app_args_done(&a);
+        stage1_app_command_done(&a);
         ASSERT_TRUE(parse_app(ARGV("--leader=42", "--scope=x.scope", "--rootfs=/r", "--app-id=abc", "--"), &a) < 0);
         ASSERT_TRUE(parse_app(ARGV("--leader=0", "--scope=x.scope", "--rootfs=/r", "--app-id=abc", "--", "x"), &a) < 0);
         ASSERT_TRUE(parse_app(ARGV("--scope=x.scope", "--rootfs=/r", "--app-id=abc", "--", "x"), &a) < 0);
@@ -160,32 +160,32 @@ static void test_args(void) {
         ASSERT_TRUE(parse_app(ARGV("--leader=1", "--scope=x.scope", "--rootfs=/r", "--app-id=a b", "--", "x"), &a) < 0);
         ASSERT_TRUE(parse_app(ARGV("--leader=1", "--scope=x.scope", "--rootfs=/r", "--app-id=abc", "--user=app:staff", "--", "x"), &a) == 0 &&
               streq(a.sec.user, "app:staff"));
-        app_args_done(&a);
+        stage1_app_command_done(&a);
         ASSERT_TRUE(parse_app(ARGV("--leader=1", "--scope=x.scope", "--rootfs=/r", "--app-id=abc", "--", "x"), &a) == 0 && !a.sec.user && !a.sec.caps_set && !a.sec.no_new_privs &&
               a.sec.seccomp.mode == SECCOMP_MODE_UNCONFINED && !a.readonly_rootfs && !a.private_pid_ns && a.n_binds == 0);
-        app_args_done(&a);
+        stage1_app_command_done(&a);
         ASSERT_TRUE(parse_app(ARGV("--leader=1", "--scope=x.scope", "--rootfs=/r", "--app-id=abc", "--user=", "--", "x"), &a) < 0);
         ASSERT_TRUE(parse_app(ARGV("--leader=1", "--scope=x.scope", "--rootfs=/r", "--app-id=abc", "--etc-dir=/p/etc", "--", "x"), &a) == 0 &&
               streq(a.etc_dir, "/p/etc"));
-        app_args_done(&a);
+        stage1_app_command_done(&a);
         ASSERT_TRUE(parse_app(ARGV("--leader=1", "--scope=x.scope", "--rootfs=/r", "--app-id=abc", "--etc-dir=rel", "--", "x"), &a) < 0);
         /* Off unless asked for: only the pod's first app is copy's root. */
         ASSERT_TRUE(parse_app(ARGV("--leader=1", "--scope=x.scope", "--rootfs=/r", "--app-id=abc", "--", "x"), &a) == 0 && !a.machine_root);
-        app_args_done(&a);
+        stage1_app_command_done(&a);
         ASSERT_TRUE(parse_app(ARGV("--leader=1", "--scope=x.scope", "--rootfs=/r", "--app-id=abc", "--machine-root", "--", "x"), &a) == 0 &&
                     a.machine_root);
-        app_args_done(&a);
+        stage1_app_command_done(&a);
         ASSERT_TRUE(parse_app(ARGV("--leader=1", "--scope=x.scope", "--rootfs=/r", "--app-id=abc", "--machine-root=yes", "--", "x"), &a) < 0);
         ASSERT_TRUE(parse_app(ARGV("--leader=1", "--scope=x.scope", "--rootfs=/r", "--app-id=abc", "--user=a:b:c", "--", "x"), &a) < 0);
 
-        printf("== app_args_parse: the overlay (contract 3)\n");
+        printf("== stage1_app_command_parse: the overlay (contract 3)\n");
         ASSERT_TRUE(parse_app(ARGV("--leader=1", "--scope=x.scope", "--rootfs=/r", "--app-id=abc", "--lower=/l/2", "--lower=/l/1",
                                    "--upper=/u", "--work=/w", "--", "x"), &a) == 0 &&
                     strv_length(a.lowers) == 2 && streq(a.lowers[0], "/l/2") && streq(a.upper, "/u") && streq(a.work, "/w"));
-        app_args_done(&a);
+        stage1_app_command_done(&a);
         ASSERT_TRUE(parse_app(ARGV("--leader=1", "--scope=x.scope", "--rootfs=/r", "--app-id=abc", "--", "x"), &a) == 0 &&
                     !a.lowers && !a.upper && !a.work);
-        app_args_done(&a);
+        stage1_app_command_done(&a);
         /* All three or none; paths overlayfs would split or unescape. */
         ASSERT_TRUE(parse_app(ARGV("--leader=1", "--scope=x.scope", "--rootfs=/r", "--app-id=abc", "--upper=/u", "--work=/w", "--", "x"), &a) < 0);
         ASSERT_TRUE(parse_app(ARGV("--leader=1", "--scope=x.scope", "--rootfs=/r", "--app-id=abc", "--lower=/l", "--upper=/u", "--", "x"), &a) < 0);
@@ -199,9 +199,9 @@ static void test_args(void) {
 #define APP_BASE "--leader=1", "--scope=x.scope", "--rootfs=/r", "--app-id=abc"
 
 static void test_app_security_args(void) {
-        AppArgs a = {};
+        Stage1AppCommand a = {};
 
-        printf("== app_args_parse: security, volumes, namespaces\n");
+        printf("== stage1_app_command_parse: security, volumes, namespaces\n");
         ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--capabilities=CAP_CHOWN,kill", "--ambient-capabilities=yes",
                              "--no-new-privileges=yes", "--seccomp=mode=remove,@default,ptrace",
                              "--supplementary-groups=staff,50", "--readonly-rootfs", "--pid-namespace=app",
@@ -211,10 +211,10 @@ static void test_app_security_args(void) {
               strv_length(a.sec.seccomp.names) == 2 && strv_length(a.sec.supplementary_groups) == 2 &&
               a.readonly_rootfs && a.private_pid_ns && a.private_ipc_ns && a.n_binds == 2 && a.binds[0].read_only &&
               streq(a.binds[0].source, "/host/d") && streq(a.binds[0].target, "/data") && !a.binds[1].read_only);
-        app_args_done(&a);
+        stage1_app_command_done(&a);
         /* An empty list is "no capabilities", not "unchanged". */
         ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--capabilities=", "--", "x"), &a) == 0 && a.sec.caps_set && a.sec.caps == 0);
-        app_args_done(&a);
+        stage1_app_command_done(&a);
         ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--capabilities=CAP_NOPE", "--", "x"), &a) < 0);
         ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--capabilities=chown,chown", "--", "x"), &a) < 0);
         ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--capabilities=Chown", "--", "x"), &a) < 0);
@@ -224,7 +224,7 @@ static void test_app_security_args(void) {
         ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--seccomp=strict", "--", "x"), &a) < 0);
         ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--seccomp=default", "--", "x"), &a) == 0 &&
               a.sec.seccomp.mode == SECCOMP_MODE_DEFAULT);
-        app_args_done(&a);
+        stage1_app_command_done(&a);
         ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--supplementary-groups=a,,b", "--", "x"), &a) < 0);
         ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--supplementary-groups=a:b", "--", "x"), &a) < 0);
         ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--pid-namespace=host", "--", "x"), &a) < 0);
@@ -239,13 +239,13 @@ static void test_app_security_args(void) {
         ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--bind=/a:/sys/kernel", "--", "x"), &a) < 0);
         ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--bind=/a:/proc/", "--", "x"), &a) < 0);
         ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--bind=/a:/processes", "--", "x"), &a) == 0 && a.n_binds == 1);
-        app_args_done(&a);
+        stage1_app_command_done(&a);
         ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--workdir=", "--", "x"), &a) < 0);
         /* --device=HOST:CONTAINER, app_device_check() as peapodd. */
         ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--device=/dev/zero:/dev/x/zero", "--device=/dev/null:/dev/n", "--", "x"),
                               &a) == 0 && a.n_devices == 2 && streq(a.devices[0].source, "/dev/zero") &&
                     streq(a.devices[0].target, "/dev/x/zero"));
-        app_args_done(&a);
+        stage1_app_command_done(&a);
         ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--device=/dev/zero", "--", "x"), &a) < 0);
         ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--device=/dev/zero:/etc/zero", "--", "x"), &a) < 0);
         ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--device=/dev/zero:/dev/pts/0", "--", "x"), &a) < 0);
@@ -254,7 +254,7 @@ static void test_app_security_args(void) {
         ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--masked-path=/proc/asound", "--masked-path=/x", "--readonly-path=/etc", "--",
                                    "x"), &a) == 0 &&
                     strv_length(a.masked_paths) == 2 && streq(a.readonly_paths[0], "/etc"));
-        app_args_done(&a);
+        stage1_app_command_done(&a);
         ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--masked-path=/", "--", "x"), &a) < 0);
         ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--masked-path=rel", "--", "x"), &a) < 0);
         ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--readonly-path=/a/../b", "--", "x"), &a) < 0);

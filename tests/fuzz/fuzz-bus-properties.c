@@ -207,14 +207,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         switch (which) {
         case 0: {
                 AppSpec spec = {};
-                AppArgs aa = {};
 
-                if (bus_read_app_spec(m, &spec, &aa, &error) >= 0 &&
-                    (strv_length(aa.exec) > APP_ARGV_MAX || strv_length(aa.args) > APP_ARGV_MAX ||
-                     strv_length(aa.env) > APP_ENV_MAX || aa.n_mounts > APP_MOUNTS_MAX ||
-                     aa.n_devices > APP_DEVICES_MAX))
+                if (bus_read_app_spec(m, &spec, &error) >= 0 &&
+                    (strv_length(spec.exec) > APP_ARGV_MAX || strv_length(spec.args) > APP_ARGV_MAX ||
+                     strv_length(spec.env) > APP_ENV_MAX || spec.n_mounts > APP_MOUNTS_MAX ||
+                     spec.n_devices > APP_DEVICES_MAX))
                         abort();
-                bus_app_args_done(&aa);
+                app_spec_done(&spec);
                 break;
         }
         case 1: {

@@ -226,7 +226,7 @@ TEST(run_isolation_options) {
         ASSERT_STREQ(a.apps[0].group, "staff");
         ASSERT_TRUE(strv_length(a.apps[0].supplementary_groups) == 2);
         ASSERT_TRUE(strv_length(a.apps[0].caps_retain) == 2 && !a.apps[0].caps_remove);
-        ASSERT_TRUE(a.apps[0].no_new_privs == 0 && a.apps[0].readonly_rootfs);
+        ASSERT_TRUE(a.apps[0].allow_new_privs && a.apps[0].readonly_rootfs);
         ASSERT_STREQ(a.apps[0].seccomp, "mode=remove,ptrace");
         ASSERT_STREQ(a.apps[0].pid_namespace, "app");
         ASSERT_TRUE(a.apps[0].cpu_quota_usec == 250000 && a.apps[0].cpu_shares == 512);
@@ -241,7 +241,7 @@ TEST(run_isolation_options) {
         ASSERT_STREQ(a.apps[0].devices[1].permissions, "r");
         ASSERT_TRUE(strv_length(a.apps[0].masked_paths) == 2 && strv_length(a.apps[0].readonly_paths) == 1);
         ASSERT_STREQ(a.apps[0].readonly_paths[0], "/etc");
-        ASSERT_TRUE(a.apps[1].no_new_privs == -1 && !a.apps[1].readonly_rootfs);
+        ASSERT_TRUE(!a.apps[1].allow_new_privs && !a.apps[1].readonly_rootfs);
         ASSERT_TRUE(strv_length(a.apps[1].caps_remove) == 1 && !a.apps[1].caps_retain);
         run_args_done(&a);
 

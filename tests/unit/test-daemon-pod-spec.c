@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* peapodd's readers of the a(sv) properties of CreatePod and AddApp
- * (src/daemon/daemon-pod-spec.c): what each name takes, and the error a
- * client gets for a wrong type, an unknown name or too much. */
+ * (src/daemon/daemon-pod-spec.c) and of Pod.Exec's options: what each name
+ * takes, and the error a client gets for a wrong type, an unknown name or
+ * too much. */
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -83,13 +84,12 @@ static sd_bus_message *props(unsigned n, ...) {
         return m;
 }
 
-static int app(sd_bus_message *m, AppSpec *spec, AppArgs *aa, sd_bus_error *error) {
+static int app(sd_bus_message *m, AppSpec *spec, sd_bus_error *error) {
         int r;
 
         *spec = (AppSpec) {};
-        *aa = (AppArgs) {};
         sd_bus_error_free(error);
-        r = bus_read_app_spec(m, spec, aa, error);
+        r = bus_read_app_spec(m, spec, error);
         sd_bus_message_unref(m);
         return r;
 }
@@ -97,15 +97,14 @@ static int app(sd_bus_message *m, AppSpec *spec, AppArgs *aa, sd_bus_error *erro
 static void app_refused(sd_bus_message *m, const char *needle) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         AppSpec spec;
-        AppArgs aa;
 
-        ASSERT_TRUE(app(m, &spec, &aa, &error) < 0);
+        ASSERT_TRUE(app(m, &spec, &error) < 0);
         ASSERT_STREQ(error.name, SD_BUS_ERROR_INVALID_ARGS);
         if (!strstr(error.message, needle)) {
                 fprintf(stderr, "\"%s\" does not say \"%s\"\n", error.message, needle);
                 exit(EXIT_FAILURE);
         }
-        bus_app_args_done(&aa);
+        app_spec_done(&spec);
 }
 
 TEST(app_properties) {
@@ -113,13 +112,12 @@ TEST(app_properties) {
         char *exec[] = { (char *) "/bin/sh", (char *) "-c", NULL }, *env[] = { (char *) "A=1", NULL }, *none[] = { NULL };
         _cleanup_strv_free_ char **long_list = NULL;
         AppSpec spec;
-        AppArgs aa;
 
         ASSERT_OK(app(props(12, "Exec", "as", exec, "Environment", "as", env, "WorkingDirectory", "s", "/srv",
                             "User", "s", "app:staff", "NoNewPrivileges", "b", 0, "ReadOnlyRootfs", "b", 1,
                             "MemoryMax", "t", (uint64_t) 1 << 20, "Mounts", "a(ss)", "data", "/data",
                             "CapabilitiesRemove", "as", exec, "Stdin", "b", 1, "StdinOnce", "b", 1, "Tty", "b", 1),
-                      &spec, &aa, &error));
+                      &spec, &error));
         ASSERT_TRUE(spec.stdin_open && spec.stdin_once && spec.tty);
         ASSERT_STREQ(spec.exec[1], "-c");
         ASSERT_STREQ(spec.env[0], "A=1");
@@ -131,12 +129,12 @@ TEST(app_properties) {
         ASSERT_TRUE(spec.n_mounts == 1);
         ASSERT_STREQ(spec.mounts[0].target, "/data");
         ASSERT_TRUE(!spec.args);
-        bus_app_args_done(&aa);
+        app_spec_done(&spec);
 
         /* Nothing at all is an app of the image's defaults. */
-        ASSERT_OK(app(props(0), &spec, &aa, &error));
+        ASSERT_OK(app(props(0), &spec, &error));
         ASSERT_TRUE(!spec.exec && !spec.user);
-        bus_app_args_done(&aa);
+        app_spec_done(&spec);
 
         app_refused(props(1, "Exec", "as", none), "empty command");
         app_refused(props(1, "Exec", "s", "/bin/sh"), "must be as");
@@ -154,13 +152,13 @@ TEST(app_properties) {
                 _cleanup_strv_free_ char **many = NULL;
 
                 ASSERT_OK(app(props(2, "Annotations", "a{ss}", pairs, "Volumes", "a(sssbt)", "own", "host", "/tmp"),
-                              &spec, &aa, &error));
+                              &spec, &error));
                 ASSERT_TRUE(strv_length(spec.annotations) == 4);
                 ASSERT_STREQ(spec.annotations[1], "web");
                 ASSERT_STREQ(spec.annotations[3], "");
                 ASSERT_TRUE(spec.n_volumes == 1);
                 ASSERT_STREQ(spec.volumes[0].source, "/tmp");
-                bus_app_args_done(&aa);
+                app_spec_done(&spec);
                 for (int i = 0; i <= ANNOTATIONS_MAX; i++) {
                         char k[16];
 
@@ -243,6 +241,39 @@ TEST(pod_properties) {
         pod_refused(props(1, "DNSSearch", "as", long_list), "too long");
 }
 
+/* Pod.Exec's options (daemon-app.c), read by the same a(sv) loop. */
+TEST(exec_options) {
+        char *env[] = { (char *) "A=1", (char *) "B=2", NULL };
+        _cleanup_strv_free_ char **got = NULL, **long_env = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        sd_bus_message *m;
+
+        m = props(1, "Environment", "as", env);
+        ASSERT_OK(bus_read_exec_options(m, &got, &error));
+        sd_bus_message_unref(m);
+        ASSERT_TRUE(strv_length(got) == 2);
+        ASSERT_STREQ(got[1], "B=2");
+
+        m = props(1, "Environment", "s", "A=1");
+        ASSERT_TRUE(bus_read_exec_options(m, &got, &error) < 0);
+        sd_bus_message_unref(m);
+        ASSERT_STREQ(error.message, "Unknown exec option Environment (s)");
+        sd_bus_error_free(&error);
+
+        m = props(1, "Cwd", "s", "/");
+        ASSERT_TRUE(bus_read_exec_options(m, &got, &error) < 0);
+        sd_bus_message_unref(m);
+        ASSERT_STREQ(error.message, "Unknown exec option Cwd (s)");
+        sd_bus_error_free(&error);
+
+        for (int i = 0; i <= APP_ENV_MAX; i++)
+                ASSERT_OK(strv_extend(&long_env, "X=1"));
+        m = props(1, "Environment", "as", long_env);
+        ASSERT_TRUE(bus_read_exec_options(m, &got, &error) < 0);
+        sd_bus_message_unref(m);
+        ASSERT_TRUE(strstr(error.message, "Exec option Environment is too long"));
+}
+
 int main(void) {
         char dir[] = "/tmp/test-daemon-pod-spec-XXXXXX", path[256];
 
@@ -257,6 +288,7 @@ int main(void) {
         bus_setup();
         test_app_properties();
         test_pod_properties();
+        test_exec_options();
         sd_bus_unref(bus);
 
         ASSERT_OK(unlink(path));
