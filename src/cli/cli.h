@@ -41,6 +41,7 @@ typedef struct RunApp {
         char **supplementary_groups, **caps_retain, **caps_remove;
         int no_new_privs;
         bool readonly_rootfs;
+        bool privileged;
         uint64_t cpu_quota_usec, cpu_shares, memory_max, tasks_max;
         AppMount *mounts;
         size_t n_mounts;
