@@ -389,16 +389,27 @@ static int setup_privileged_dev(int root_fd) {
 /* sysfs read-write and unmasked (/sys/firmware too): the host's devices
  * and kernel settings, as a privileged app's device plugins and node
  * agents want them. Mounted from the pod's network namespace, as for
- * every app. */
+ * every app. All sysfs mounts of one network namespace share a
+ * superblock, which the first one made read-only if another app of the
+ * pod came first (setup_sys()): the remount makes the superblock
+ * writable again. The other apps' mounts stay read-only: theirs is a
+ * flag of the mount (MS_RDONLY sets it as well), which this does not
+ * touch. */
 static int setup_privileged_sys(int root_fd) {
-        _cleanup_close_ int fd = -EBADF;
+        _cleanup_close_ int fd = -EBADF, mnt = -EBADF;
         char p[FD_PATH_MAX];
 
         fd = mkdirat_nofollow(root_fd, "sys", 0755);
         if (fd < 0)
                 return log_error_errno(fd, "Failed to create mount point sys (symlinks are refused): %m");
-        if (mount("sysfs", fd_path(p, fd), "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) >= 0)
+        if (mount("sysfs", fd_path(p, fd), "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) >= 0) {
+                mnt = reopen_dir(root_fd, "sys");
+                if (mnt < 0)
+                        return log_error_errno(mnt, "Failed to open sys: %m");
+                if (mount(NULL, fd_path(p, mnt), NULL, MS_REMOUNT | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+                        return log_error_errno(errno, "Failed to make sysfs writable: %m");
                 return 0;
+        }
         log_debug_errno(errno, "Failed to mount sysfs, binding /sys instead: %m");
         if (mount("/sys", p, NULL, MS_BIND | MS_REC, NULL) < 0)
                 return log_error_errno(errno, "Failed to bind /sys: %m");
