@@ -333,15 +333,18 @@ static int setup_privileged_proc(int root_fd) {
 }
 
 /* Mounts a fresh file system on name below dir_fd, which must exist
- * already: dir_fd is the host's own /dev here, in which nothing may be
- * created. -ENOENT, unlogged, if it is missing. */
+ * already, a directory and no symlink: dir_fd is the host's own /dev
+ * here, in which nothing may be created. -ENOENT, unlogged, if it is
+ * missing. */
 static int mount_over_existing(int dir_fd, const char *name, const char *type, unsigned long flags, const char *data) {
         _cleanup_close_ int fd = -EBADF;
         char p[FD_PATH_MAX];
 
         fd = openat(dir_fd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0 && errno == ENOENT)
+                return -ENOENT;
         if (fd < 0)
-                return -errno;
+                return log_error_errno(errno, "Failed to open the host's /dev/%s: %m", name);
         if (mount(type, fd_path(p, fd), type, flags, data) < 0)
                 return log_error_errno(errno, "Failed to mount %s on /dev/%s: %m", type, name);
         return 0;
