@@ -104,6 +104,9 @@ typedef struct AppSpec {
          * (stdin_once: closed when the first leaves); tty: its stdio is a
          * terminal made inside the pod (see App in pod.h). */
         bool stdin_open, stdin_once, tty;
+        /* Every capability, no seccomp, the host's /dev, a writable /sys
+         * (see App in pod.h); the caller authorized it. */
+        bool privileged;
 } AppSpec;
 
 /* Frees everything an AppSpec owns and zeroes it (not the struct itself). */

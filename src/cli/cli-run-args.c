@@ -300,7 +300,7 @@ static int split_list(const char *option, const char *v, char ***ret) {
 
 /* An app's identity and privileges: --user, --group, --seccomp,
  * --pid-namespace, --restart, --ipc-namespace, --supplementary-groups, --caps-*,
- * --no-new-privileges, --readonly-rootfs. */
+ * --no-new-privileges, --readonly-rootfs, --privileged. */
 static int parse_app_privilege_option(int argc, char *argv[], int *i, AppSpec *app) {
         static const char *const string_opts[] = { "--user", "--group", "--seccomp", "--pid-namespace", "--restart",
                                                    "--ipc-namespace" };
@@ -360,6 +360,14 @@ static int parse_app_privilege_option(int argc, char *argv[], int *i, AppSpec *a
         }
         if ((v = startswith(argv[*i], "--readonly-rootfs="))) {
                 r = parse_bool_arg("--readonly-rootfs", v, &app->readonly_rootfs);
+                return r < 0 ? r : 1;
+        }
+        if (streq(argv[*i], "--privileged")) {
+                app->privileged = true;
+                return 1;
+        }
+        if ((v = startswith(argv[*i], "--privileged="))) {
+                r = parse_bool_arg("--privileged", v, &app->privileged);
                 return r < 0 ? r : 1;
         }
         return 0;

@@ -61,6 +61,8 @@ static int append_app_isolation(sd_bus_message *m, const AppSpec *app) {
                 return r;
         if (app->readonly_rootfs && (r = bus_append_property_b(m, "ReadOnlyRootfs", true)) < 0)
                 return r;
+        if (app->privileged && (r = bus_append_property_b(m, "Privileged", true)) < 0)
+                return r;
         if (app->n_mounts > 0) {
                 r = bus_open_array_property(m, "Mounts", "(ss)");
                 for (size_t i = 0; i < app->n_mounts && r >= 0; i++)

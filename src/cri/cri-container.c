@@ -290,8 +290,6 @@ static const char *security_context_refusal(const Runtime__V1__LinuxContainerSec
                                             size_t size) {
         const char *refusal;
 
-        if (sc->privileged)
-                return "privileged containers are not supported by peapod";
         if (sc->namespace_options && (refusal = namespaces_refusal(sc->namespace_options)))
                 return refusal;
         if (sc->selinux_options && (!isempty(sc->selinux_options->user) || !isempty(sc->selinux_options->role) ||
@@ -301,6 +299,11 @@ static const char *security_context_refusal(const Runtime__V1__LinuxContainerSec
             (!isempty(sc->apparmor_profile) && !streq(sc->apparmor_profile, "runtime/default") &&
              !streq(sc->apparmor_profile, "unconfined")))
                 return "AppArmor profiles are not supported by peapod";
+        /* A privileged container's capabilities, seccomp profile, masked
+         * and read-only paths are ignored, as containerd ignores them: it
+         * has all of them, or none (append_security_properties()). */
+        if (sc->privileged)
+                return NULL;
         refusal = privileges_refusal(sc, buf, size);
         if (refusal)
                 return refusal;
@@ -325,8 +328,9 @@ static const char *container_config_refusal(const Runtime__V1__ContainerConfig *
         if (refusal)
                 return refusal;
         /* The text here, to name the field; whether host_path is a
-         * device is peapodd's check (app_devices_copy()). */
-        for (size_t i = 0; i < c->n_devices; i++) {
+         * device is peapodd's check (app_devices_copy()). A privileged
+         * container has the host's whole /dev instead. */
+        for (size_t i = 0; !(sc && sc->privileged) && i < c->n_devices; i++) {
                 const Runtime__V1__Device *d = c->devices[i];
                 const char *reason;
 
@@ -598,7 +602,9 @@ static int append_identity_properties(sd_bus_message *m, const Runtime__V1__Linu
 }
 
 /* The security context: identity, capabilities, read-only root, no new
- * privileges, seccomp and the app's own namespaces. */
+ * privileges, seccomp and the app's own namespaces. A privileged
+ * container is the app property Privileged instead of capabilities, no
+ * new privileges and seccomp (peapodd refuses them beside it). */
 static int append_security_properties(sd_bus_message *m, const Runtime__V1__LinuxContainerSecurityContext *sc,
                                       char *buf, size_t size) {
         _cleanup_free_ char *seccomp = NULL;
@@ -607,20 +613,24 @@ static int append_security_properties(sd_bus_message *m, const Runtime__V1__Linu
         r = append_identity_properties(m, sc);
         if (r < 0)
                 return r;
-        r = append_capabilities(m, sc->capabilities, buf, size);
-        if (r < 0)
-                return r;
         r = sd_bus_message_append(m, "(sv)", "ReadOnlyRootfs", "b", (int) sc->readonly_rootfs);
         if (r < 0)
                 return r;
-        /* Exactly kubelet's wish: allowPrivilegeEscalation is its inverse. */
-        r = sd_bus_message_append(m, "(sv)", "NoNewPrivileges", "b", (int) sc->no_new_privs);
-        if (r < 0)
-                return r;
-        r = seccomp_setting(sc, true, &seccomp, buf, size);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_append(m, "(sv)", "Seccomp", "s", seccomp);
+        if (sc->privileged)
+                r = sd_bus_message_append(m, "(sv)", "Privileged", "b", 1);
+        else {
+                r = append_capabilities(m, sc->capabilities, buf, size);
+                if (r < 0)
+                        return r;
+                /* Exactly kubelet's wish: allowPrivilegeEscalation is its inverse. */
+                r = sd_bus_message_append(m, "(sv)", "NoNewPrivileges", "b", (int) sc->no_new_privs);
+                if (r < 0)
+                        return r;
+                r = seccomp_setting(sc, true, &seccomp, buf, size);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_append(m, "(sv)", "Seccomp", "s", seccomp);
+        }
         if (r < 0)
                 return r;
         if (sc->namespace_options && sc->namespace_options->pid == RUNTIME__V1__NAMESPACE_MODE__CONTAINER) {
@@ -727,7 +737,7 @@ static int append_container_properties(sd_bus_message *m, const Runtime__V1__Cre
                 return r;
         if (c->n_mounts > 0 && (r = append_mount_properties(m, c)) < 0)
                 return r;
-        if (sc) {
+        if (sc && !sc->privileged) {
                 r = append_protected_paths(m, "MaskedPaths", sc->masked_paths, sc->n_masked_paths, stage1_masked);
                 if (r >= 0)
                         r = append_protected_paths(m, "ReadOnlyPaths", sc->readonly_paths, sc->n_readonly_paths,
@@ -735,7 +745,7 @@ static int append_container_properties(sd_bus_message *m, const Runtime__V1__Cre
                 if (r < 0)
                         return r;
         }
-        if (c->n_devices > 0 && (r = append_devices_property(m, c)) < 0)
+        if (c->n_devices > 0 && !(sc && sc->privileged) && (r = append_devices_property(m, c)) < 0)
                 return r;
         if (res && (r = append_resource_properties(m, res)) < 0)
                 return r;
@@ -841,6 +851,40 @@ static int create_on_image(CriQuery *q, sd_bus_message *m) {
                               PEAPOD_IMAGE_INTERFACE, "Id");
 }
 
+static int create_get_image(CriQuery *q) {
+        ContainerCreate *c = q->data;
+
+        return cri_query_call(q, PEAPOD_ROOT_PATH, PEAPOD_MANAGER_INTERFACE, "GetImage", create_on_image, "s",
+                              c->req->config->image->image);
+}
+
+/* A privileged container: kubelet's rule that its sandbox must be
+ * privileged too, from the sandbox's record (RunPodSandbox's annotation,
+ * kept by peapodd). peapodd then asks polkit for
+ * org.peapod1.run-privileged of peapod-cri's caller, root. */
+static int create_on_sandbox(CriQuery *q, sd_bus_message *m) {
+        _cleanup_strv_free_ char **annotations = NULL;
+        const sd_bus_error *e = sd_bus_message_get_error(m);
+        ContainerCreate *c = q->data;
+        int r;
+
+        if (e && sd_bus_error_has_name(e, SD_BUS_ERROR_UNKNOWN_OBJECT))
+                return grpc_call_fail(q->call, GRPC_STATUS_NOT_FOUND, "no such sandbox %s", c->req->pod_sandbox_id);
+        if (e)
+                return cri_fail_from_bus(q, e);
+        r = sd_bus_message_enter_container(m, 'v', "a{ss}");
+        if (r < 0)
+                return r;
+        r = cri_read_pairs(m, &annotations);
+        if (r < 0)
+                return r;
+        if (!streq_ptr(cri_pairs_get(annotations, CRI_KEY_PRIVILEGED), "true"))
+                return grpc_call_fail(q->call, GRPC_STATUS_INVALID_ARGUMENT,
+                                      "privileged container in sandbox %s, which is not privileged",
+                                      c->req->pod_sandbox_id);
+        return create_get_image(q);
+}
+
 int cri_create_container(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMessage *request) {
         const Runtime__V1__CreateContainerRequest *req = (const Runtime__V1__CreateContainerRequest *) request;
         _cleanup_(cri_query_freep) CriQuery *q = NULL;
@@ -880,8 +924,11 @@ int cri_create_container(Cri *cri, GrpcCall *call, CriApi api, const ProtobufCMe
                 return -ENOMEM;
         if (asprintf(&c->pod_path, PEAPOD_POD_PATH_PREFIX "/%s", req->pod_sandbox_id) < 0)
                 return -ENOMEM;
-        r = cri_query_call(q, PEAPOD_ROOT_PATH, PEAPOD_MANAGER_INTERFACE, "GetImage", create_on_image, "s",
-                           req->config->image->image);
+        if (req->config->linux && req->config->linux->security_context && req->config->linux->security_context->privileged)
+                r = cri_query_call(q, c->pod_path, "org.freedesktop.DBus.Properties", "Get", create_on_sandbox, "ss",
+                                   PEAPOD_POD_INTERFACE, "Annotations");
+        else
+                r = create_get_image(q);
         if (r < 0)
                 return cri_fail_unreachable(call, r);
         TAKE_PTR(q);

@@ -26,6 +26,7 @@
 #define CRI_KEY_PID "cri/namespace-pid"          /* "pod" or "container" */
 #define CRI_KEY_HANDLER "cri/runtime-handler"
 #define CRI_KEY_CGROUP_PARENT "cri/cgroup-parent"  /* kubelet's, recorded: pods live in peapod's own slice */
+#define CRI_KEY_PRIVILEGED "cri/privileged"      /* "true": the sandbox's privileged, which lets its containers be */
 #define CRI_KEY_IMAGE "cri/image"                /* the image as kubelet named it */
 #define CRI_KEY_IMAGE_REF "cri/image-ref"        /* its id */
 #define CRI_KEY_CREATED "cri/created"            /* ns since the epoch */

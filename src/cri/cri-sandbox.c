@@ -124,6 +124,12 @@ static int sandbox_annotations(const Runtime__V1__RunPodSandboxRequest *req, boo
         /* kubelet's QoS slice for the pod: peapodd places every pod in a
          * slice of its own (limits per app, UpdateContainerResources), so
          * the parent is only recorded, shown by verbose PodSandboxStatus. */
+        /* kubelet's rule, kept for CreateContainer: only a privileged
+         * sandbox may hold privileged containers. The sandbox itself runs
+         * no app and is the same either way. */
+        if (c->linux && c->linux->security_context && c->linux->security_context->privileged &&
+            (r = cri_pairs_add(&l, NULL, CRI_KEY_PRIVILEGED, "true")) < 0)
+                return r;
         if (c->linux && !isempty(c->linux->cgroup_parent)) {
                 r = cri_pairs_add(&l, NULL, CRI_KEY_CGROUP_PARENT, c->linux->cgroup_parent);
                 if (r < 0)

@@ -76,6 +76,11 @@ int bus_pod_method_add_app(sd_bus_message *m, void *userdata, sd_bus_error *erro
         r = bus_read_named_app_spec(m, &spec, error);
         if (r < 0)
                 return r;
+        r = bus_verify_privileged(m, spec.privileged, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1; /* dispatched again with polkit's answer */
         r = sd_bus_message_read(m, "t", &flags);
         if (r < 0)
                 return r;
@@ -700,7 +705,8 @@ static int bus_reply_app(sd_bus_message *m, const Pod *p, const App *a, pid_t pi
             (r = append_entry(reply, "WorkingDirectory", "s", a->workdir)) < 0 ||
             (r = append_entry(reply, "Stdin", "b", (int) a->stdin_open)) < 0 ||
             (r = append_entry(reply, "StdinOnce", "b", (int) a->stdin_once)) < 0 ||
-            (r = append_entry(reply, "Tty", "b", (int) a->tty)) < 0)
+            (r = append_entry(reply, "Tty", "b", (int) a->tty)) < 0 ||
+            (r = append_entry(reply, "Privileged", "b", (int) a->privileged)) < 0)
                 return r;
         /* as: not through appendv, which wants a count and the strings. */
         r = sd_bus_message_open_container(reply, 'e', "sv");
@@ -1071,6 +1077,12 @@ int bus_pod_method_exec(sd_bus_message *m, void *userdata, sd_bus_error *error) 
         r = bus_read_app(m, p, &a, error);
         if (r < 0)
                 return r;
+        /* A command in a privileged app is the host's root too. */
+        r = bus_verify_privileged(m, a->privileged, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1; /* dispatched again with polkit's answer */
         r = sd_bus_message_read_strv(m, &cmd);
         if (r < 0)
                 return r;

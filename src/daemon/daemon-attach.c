@@ -324,6 +324,11 @@ int bus_pod_method_attach_app(sd_bus_message *m, void *userdata, sd_bus_error *e
         a = pod_find_app_by_key(p, key);
         if (!a)
                 return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_APP, "Pod %s has no app %s", p->name, key);
+        r = bus_verify_privileged(m, a->privileged, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1; /* dispatched again with polkit's answer */
         if (!a->stdin_open && !a->tty)
                 return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE, "App %s of pod %s was created without Stdin or Tty",
                                          a->name, p->name);

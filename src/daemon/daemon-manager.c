@@ -206,6 +206,11 @@ static int method_create_pod(sd_bus_message *m, void *userdata, sd_bus_error *er
         r = bus_read_create_pod(d, m, &a, error);
         if (r < 0)
                 return r;
+        r = bus_verify_privileged(m, app_specs_privileged(a->spec.apps, a->spec.n_apps), error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1; /* dispatched again with polkit's answer */
         r = daemon_create_pod(d, &a->spec, &p, &perr);
         if (r == -EINVAL && !isempty(a->spec.name) && !pod_name_is_valid(a->spec.name))
                 return sd_bus_error_setf(error, BUS_ERROR_INVALID_NAME, "%s", perr.message);

@@ -202,6 +202,10 @@ static int read_app_isolation_property(sd_bus_message *m, const char *name, cons
         } else if (streq(name, "Tty")) {
                 r = read_property_simple(m, name, contents, 'b', &b, error);
                 spec->tty = b;
+        } else if (streq(name, "Privileged")) {
+                /* The handler asks polkit for org.peapod1.run-privileged. */
+                r = read_property_simple(m, name, contents, 'b', &b, error);
+                spec->privileged = b;
         } else if (streq(name, "CPUQuotaPerSecUSec"))
                 r = read_property_simple(m, name, contents, 't', &spec->cpu_quota_usec, error);
         else if (streq(name, "CPUShares"))

@@ -8,7 +8,12 @@
  * handler runs again from the start, finds the answer and goes on (or
  * fails). Hence a handler authorizes before it changes anything: its first
  * run must have had no effect. The pattern is systemd's
- * bus_verify_polkit_async() (src/shared/bus-polkit.c). */
+ * bus_verify_polkit_async() (src/shared/bus-polkit.c).
+ *
+ * A call may need two actions (CreatePod or AddApp with a privileged app:
+ * manage-pods, then run-privileged). Answers are kept per call and action,
+ * and a call's answers all stay until none of its checks is in flight: its
+ * second run asks for the second action, its third finds both answers. */
 #include <linux/capability.h>
 
 #include "daemon.h"
@@ -65,17 +70,32 @@ void daemon_polkit_queries_free(Daemon *d) {
         d->polkit_queries = mfree(d->polkit_queries);
 }
 
-static PolkitQuery *polkit_query_find(Daemon *d, sd_bus_message *m) {
+static PolkitQuery *polkit_query_find(Daemon *d, sd_bus_message *m, const char *action) {
         for (size_t i = 0; i < d->n_polkit_queries; i++)
-                if (d->polkit_queries[i]->request == m)
+                if (d->polkit_queries[i]->request == m && streq(d->polkit_queries[i]->action, action))
                         return d->polkit_queries[i];
         return NULL;
 }
 
+/* Frees every answer kept for call m. */
+static void polkit_queries_free_request(Daemon *d, sd_bus_message *m) {
+        for (size_t i = d->n_polkit_queries; i > 0; i--)
+                if (d->polkit_queries[i - 1]->request == m)
+                        polkit_query_free(d->polkit_queries[i - 1]);
+}
+
 static int polkit_query_on_idle(sd_event_source *s, void *userdata) {
+        PolkitQuery *q = userdata;
+        Daemon *d = q->daemon;
+
         /* Idle priority: the re-queued call (whose dispatch the bus's
-         * sources do at normal priority) has been handled by now. */
-        polkit_query_free(userdata);
+         * sources do at normal priority) has been handled by now. If
+         * that run asked polkit for another action, this answer waits
+         * for the run that the other answer brings. */
+        for (size_t i = 0; i < d->n_polkit_queries; i++)
+                if (d->polkit_queries[i]->request == q->request && d->polkit_queries[i]->slot)
+                        return 0;
+        polkit_queries_free_request(d, q->request);
         return 0;
 }
 
@@ -130,7 +150,7 @@ static int polkit_query_on_reply(sd_bus_message *reply, void *userdata, sd_bus_e
         if (r < 0) {
                 log_warning_errno(r, "Failed to process polkit's answer for %s: %m", q->action);
                 (void) sd_bus_reply_method_errno(q->request, r, NULL);
-                polkit_query_free(q);
+                polkit_queries_free_request(q->daemon, q->request);
         }
         return 0;
 }
@@ -215,7 +235,7 @@ int bus_verify_polkit_full(Daemon *d, sd_bus_message *m, const char *action, sd_
         PolkitQuery *q;
         int r;
 
-        q = polkit_query_find(d, m);
+        q = polkit_query_find(d, m, action);
         if (q)
                 return polkit_query_verdict(q, action, error);
 
@@ -234,4 +254,10 @@ int bus_verify_polkit_full(Daemon *d, sd_bus_message *m, const char *action, sd_
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Failed to ask polkit about %s: %m", action);
         return 0;
+}
+
+int bus_verify_privileged(sd_bus_message *m, bool privileged, sd_bus_error *error) {
+        if (!privileged)
+                return 1;
+        return bus_verify_polkit(m, PEAPOD_ACTION_RUN_PRIVILEGED, error);
 }

@@ -288,6 +288,12 @@ int bus_verify_polkit(sd_bus_message *m, const char *action, sd_bus_error *error
 /* The same for a call run outside its dispatch (one that waited in a
  * pod's queue), where the Daemon cannot be found from the bus. */
 int bus_verify_polkit_full(Daemon *d, sd_bus_message *m, const char *action, sd_bus_error *error);
+/* A privileged app is the host's root (stage1/README.md, "Privileged
+ * apps"): creating one (CreatePod, AddApp) or acting inside one (Exec,
+ * AttachApp) needs org.peapod1.run-privileged besides the call's own
+ * action, checked after it. 1 when allowed or not privileged, 0 when
+ * polkit will dispatch the call again, < 0 refused. */
+int bus_verify_privileged(sd_bus_message *m, bool privileged, sd_bus_error *error);
 void daemon_polkit_queries_free(Daemon *d);
 /* Which named errors a failed call may answer with (daemon-bus-error.c). */
 typedef enum BusErrorScope {

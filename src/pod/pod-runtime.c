@@ -502,6 +502,12 @@ static int app_isolation_argv(PodRuntime *rt, const Pod *p, const App *a, char *
                 return r;
         if (a->readonly_rootfs && (r = strv_extend(argv, "--readonly-rootfs")) < 0)
                 return r;
+        /* From the record only, which a creation that polkit's
+         * org.peapod1.run-privileged allowed wrote (app_set_privileged());
+         * app_check_stage1() refused it for a flavour in the host's
+         * namespaces. */
+        if (a->privileged && (r = strv_extend(argv, "--privileged")) < 0)
+                return r;
         if ((r = strv_extendf(argv, "--pid-namespace=%s", pid_namespace_to_string(a->pid_namespace))) < 0)
                 return r;
         /* Only when asked: an optional argument (stage1/README.md), so a
@@ -694,9 +700,12 @@ static int app_unit_append_properties(sd_bus_message *m, const Pod *p, const App
              * app with CAP_MKNOD could otherwise make a node of a host disk
              * anywhere it may write without nodev, and a fly app sees the
              * host's /dev itself. */
-            (r = bus_append_property_s(m, "DevicePolicy", "closed")) < 0 ||
+            /* A privileged app has the host's /dev and, as runc gives
+             * it, no device cgroup: auto with no DeviceAllow= restricts
+             * nothing. */
+            (r = bus_append_property_s(m, "DevicePolicy", a->privileged ? "auto" : "closed")) < 0 ||
             /* ... and the app's own devices, by number, with exactly
-             * their permissions (app-device.h). */
+             * their permissions (app-device.h; none when privileged). */
             (r = app_devices_append_allow(m, a->devices, a->n_devices)) < 0 ||
             /* Only so that peapodd may move an exec's helper into the
              * unit's own cgroup (AttachProcessesToUnit, refused on a unit
@@ -856,11 +865,21 @@ int app_check_stage1(PodRuntime *rt, const Pod *p, const App *a, PeapodError *er
         int r;
 
         if (a->n_mounts == 0 && a->n_devices == 0 && a->pid_namespace != PID_NAMESPACE_APP &&
-            a->ipc_namespace != IPC_NAMESPACE_APP && !a->masked_paths && !a->readonly_paths)
+            a->ipc_namespace != IPC_NAMESPACE_APP && !a->masked_paths && !a->readonly_paths && !a->privileged)
                 return 0;
         r = pod_stage1_shares_host(rt, p);
         if (r <= 0)
                 return r;
+        /* fly's apps already run in the host's namespaces with the host's
+         * /dev; what fly still keeps from them (the masked /proc, the
+         * read-only /sys, the device cgroup) is all that separates them
+         * from the host's root. A privileged app there would be the host's
+         * root with a chroot: run it in the default flavour instead, where
+         * it is at least a pod of its own (stage1/README.md). */
+        if (a->privileged)
+                return peapod_error_set(err, -EINVAL,
+                                        "App %s: stage1 %s runs apps in the host's namespaces and refuses privileged apps",
+                                        a->name, pod_stage1(p));
         return peapod_error_set(err, -EINVAL,
                                 "App %s: stage1 %s runs apps in the host's namespaces and supports neither volumes nor "
                                 "a PID namespace or an IPC namespace of the app's own, nor devices, nor masked or read-only paths",

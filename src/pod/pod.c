@@ -171,6 +171,38 @@ static int app_copy_mounts(App *a, const AppMount *mounts, size_t n, PeapodError
         return 0;
 }
 
+bool app_specs_privileged(const AppSpec *specs, size_t n_specs) {
+        for (size_t i = 0; i < n_specs; i++)
+                if (specs[i].privileged)
+                        return true;
+        return false;
+}
+
+/* A privileged app is what runc makes of kubelet's `privileged`: every
+ * capability, no seccomp filter, no_new_privs off; stage1 adds the
+ * host's /dev, an unmasked /proc and a writable /sys, the unit no device
+ * cgroup (stage1/README.md, "Privileged apps"). So the fields that would
+ * narrow it are refused rather than silently dropped: a client that
+ * names capabilities, a seccomp filter, devices or masked paths for it
+ * has misunderstood what it asks for. NoNewPrivileges, a plain boolean
+ * whose absence cannot be told from false, is not looked at. */
+static int app_set_privileged(App *a, const AppSpec *s, PeapodError *err) {
+        const char *what = s->caps_retain || s->caps_remove ? "capabilities" :
+                           s->seccomp && !streq(s->seccomp, "unconfined") ? "a seccomp filter" :
+                           s->n_devices > 0 ? "devices (it has the host's /dev)" :
+                           s->masked_paths || s->readonly_paths ? "masked or read-only paths" : NULL;
+
+        if (what)
+                return peapod_error_set(err, -EINVAL, "App %s is privileged and cannot also have %s", a->name, what);
+        a->privileged = true;
+        a->caps = CAPABILITY_ALL;
+        a->ambient_caps = false;
+        a->no_new_privs = false;
+        free(a->seccomp);
+        a->seccomp = strdup("unconfined");
+        return a->seccomp ? 0 : -ENOMEM;
+}
+
 /* Identity, privileges, limits and mounts of a new app: the client's
  * wishes checked (they come over the bus, untrusted), the defaults
  * otherwise. */
@@ -249,6 +281,8 @@ static int app_set_isolation(App *a, const AppSpec *s, const char *image_user, P
         if ((s->masked_paths && !(a->masked_paths = strv_copy(s->masked_paths))) ||
             (s->readonly_paths && !(a->readonly_paths = strv_copy(s->readonly_paths))))
                 return -ENOMEM;
+        if (s->privileged && (r = app_set_privileged(a, s, err)) < 0)
+                return r;
         return app_copy_mounts(a, s->mounts, s->n_mounts, err);
 }
 
@@ -680,6 +714,8 @@ static int app_isolation_to_json(const App *a, json_object *j) {
         json_object_object_add(o, "no_new_privileges", json_object_new_boolean(a->no_new_privs));
         json_object_object_add(o, "seccomp", json_object_new_string(a->seccomp ?: "default"));
         json_object_object_add(o, "readonly_rootfs", json_object_new_boolean(a->readonly_rootfs));
+        if (a->privileged)
+                json_object_object_add(o, "privileged", json_object_new_boolean(true));
         if (a->stdin_open || a->tty) {
                 json_object_object_add(o, "stdin", json_object_new_boolean(a->stdin_open));
                 json_object_object_add(o, "stdin_once", json_object_new_boolean(a->stdin_once));
@@ -827,6 +863,11 @@ static int app_isolation_from_json(App *a, json_object *j) {
         if (app_protected_paths_validate(a->masked_paths, "masked", NULL) < 0 ||
             app_protected_paths_validate(a->readonly_paths, "read-only", NULL) < 0)
                 return -EBADMSG;
+        /* Missing in pods made before privileged apps, and in every other
+         * app: not privileged. */
+        if (json_object_object_get_ex(o, "privileged", NULL) &&
+            (r = json_get_bool(o, "privileged", &a->privileged)) < 0)
+                return r;
         return app_mounts_from_json(a, o);
 }
 

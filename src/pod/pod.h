@@ -92,6 +92,12 @@ typedef struct App {
         size_t n_devices;
         char **masked_paths;          /* beyond stage1's own set; NULL = none */
         char **readonly_paths;
+        /* The host's root with a view of its own (app_set_privileged()):
+         * every capability, no seccomp filter, no_new_privs off, the
+         * host's /dev and devices, /proc unmasked and /sys writable. Set
+         * only by a creation that polkit's org.peapod1.run-privileged
+         * allowed (peapodd) or read back from pod.json. */
+        bool privileged;
         AppState state;
         AppResult result;
         int status;            /* exit code or signal number */
@@ -160,6 +166,10 @@ int pod_set_volumes(Pod *p, const Volume *volumes, size_t n_volumes, PeapodError
 /* Whether every mount of app a names one of volumes; -EINVAL with err set
  * if not. */
 int app_check_mounts(const App *a, const Volume *volumes, size_t n_volumes, PeapodError *err);
+
+/* Whether any of the specs asks for a privileged app: the caller must
+ * then hold org.peapod1.run-privileged as well. */
+bool app_specs_privileged(const AppSpec *specs, size_t n_specs);
 
 /* Annotations: a string map that peapodd keeps in the pod's record for
  * its clients (peapod-cri keeps the CRI's labels, annotations and

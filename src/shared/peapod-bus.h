@@ -60,6 +60,9 @@
 #define PEAPOD_ACTION_MANAGE_TRUST "org.peapod1.manage-trust"
 /* Pod.Exec, KillExec. */
 #define PEAPOD_ACTION_ENTER_PODS "org.peapod1.enter-pods"
+/* Besides manage-pods or enter-pods: CreatePod and AddApp with a
+ * privileged app (app property Privileged), Exec and AttachApp into one. */
+#define PEAPOD_ACTION_RUN_PRIVILEGED "org.peapod1.run-privileged"
 
 /* ---- errors (besides org.freedesktop.DBus.Error.InvalidArgs and AccessDenied) ---- */
 

@@ -311,6 +311,145 @@ static int setup_sys(int root_fd) {
         return mask_sys_firmware(root_fd);
 }
 
+/* ---- The privileged path (--privileged) ------------------------------
+ *
+ * What runc gives kubelet's `privileged`, and nothing an app without
+ * --privileged ever takes: the three functions below replace setup_proc(),
+ * setup_dev(), setup_devices() and setup_sys() as a whole. peapodd passes
+ * --privileged only for an app whose record says so, and it writes that
+ * only after polkit's org.peapod1.run-privileged allowed the creation
+ * (stage1/README.md, "Privileged apps", has the argument). Such an app is
+ * the host's root with a view of its own: each step here removes on
+ * purpose one protection that every other app keeps. */
+
+/* /proc of the pod's PID namespace, without stage1_protect_proc(): the
+ * host-wide files (sysrq-trigger, /proc/sys, kcore...) as the host has
+ * them. */
+static int setup_privileged_proc(int root_fd) {
+        _cleanup_close_ int fd = -EBADF;
+
+        fd = mount_dir_at(root_fd, "proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+        return fd < 0 ? fd : 0;
+}
+
+/* Mounts a fresh file system on name below dir_fd, which must exist
+ * already, a directory and no symlink: dir_fd is the host's own /dev
+ * here, in which nothing may be created. -ENOENT, unlogged, if it is
+ * missing. */
+static int mount_over_existing(int dir_fd, const char *name, const char *type, unsigned long flags, const char *data) {
+        _cleanup_close_ int fd = -EBADF;
+        char p[FD_PATH_MAX];
+
+        fd = openat(dir_fd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0 && errno == ENOENT)
+                return -ENOENT;
+        if (fd < 0)
+                return log_error_errno(errno, "Failed to open the host's /dev/%s: %m", name);
+        if (mount(type, fd_path(p, fd), type, flags, data) < 0)
+                return log_error_errno(errno, "Failed to mount %s on /dev/%s: %m", type, name);
+        return 0;
+}
+
+/* The host's /dev with every submount (AT_RECURSIVE), not nodev: all the
+ * host's devices, those that appear later too (the clone is a slave of
+ * the host's /dev, through our slave namespace), which the unit's
+ * DevicePolicy=auto without DeviceAllow= does not narrow. Two things stay
+ * the pod's, as runc keeps them the container's: /dev/pts is a new devpts
+ * instance (the host's ptys are its users' terminals, and the app's --tty
+ * is made in its own instance) and /dev/shm a tmpfs of the app's own. The
+ * clone is taken from the helper's namespace, which is a copy of the
+ * host's: nothing of the pod can have changed it. */
+static int setup_privileged_dev(int root_fd) {
+        struct mount_attr attr = { .attr_set = MOUNT_ATTR_NOSUID };
+        _cleanup_close_ int tree = -EBADF, target = -EBADF, dev_fd = -EBADF;
+        int r;
+
+        tree = open_tree(AT_FDCWD, "/dev", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+        if (tree < 0)
+                return log_error_errno(errno, "Failed to clone the host's /dev: %m");
+        if (mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0)
+                return log_error_errno(errno, "Failed to make the host's /dev nosuid: %m");
+        target = mkdirat_nofollow(root_fd, "dev", 0755);
+        if (target < 0)
+                return log_error_errno(target, "Failed to create mount point dev (symlinks are refused): %m");
+        if (move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+                return log_error_errno(errno, "Failed to bind the host's /dev: %m");
+        dev_fd = reopen_dir(root_fd, "dev");
+        if (dev_fd < 0)
+                return log_error_errno(dev_fd, "Failed to open the app's /dev: %m");
+
+        r = mount_over_existing(dev_fd, "pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=620");
+        if (r == -ENOENT)
+                return log_error_errno(r, "The host has no /dev/pts to mount the app's own on: %m");
+        if (r < 0)
+                return r;
+        r = mount_over_existing(dev_fd, "shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
+        if (r < 0 && r != -ENOENT)
+                return r;
+        return 0;
+}
+
+/* sysfs read-write and unmasked (/sys/firmware too): the host's devices
+ * and kernel settings, as a privileged app's device plugins and node
+ * agents want them. Mounted from the pod's network namespace, as for
+ * every app. All sysfs mounts of one network namespace share a
+ * superblock, which the first one made read-only if another app of the
+ * pod came first (setup_sys()): the remount makes the superblock
+ * writable again. The other apps' mounts stay read-only: theirs is a
+ * flag of the mount (MS_RDONLY sets it as well), which this does not
+ * touch. */
+static int setup_privileged_sys(int root_fd) {
+        _cleanup_close_ int fd = -EBADF, mnt = -EBADF;
+        char p[FD_PATH_MAX];
+
+        fd = mkdirat_nofollow(root_fd, "sys", 0755);
+        if (fd < 0)
+                return log_error_errno(fd, "Failed to create mount point sys (symlinks are refused): %m");
+        if (mount("sysfs", fd_path(p, fd), "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) >= 0) {
+                mnt = reopen_dir(root_fd, "sys");
+                if (mnt < 0)
+                        return log_error_errno(mnt, "Failed to open sys: %m");
+                if (mount(NULL, fd_path(p, mnt), NULL, MS_REMOUNT | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+                        return log_error_errno(errno, "Failed to make sysfs writable: %m");
+                return 0;
+        }
+        log_debug_errno(errno, "Failed to mount sysfs, binding /sys instead: %m");
+        if (mount("/sys", p, NULL, MS_BIND | MS_REC, NULL) < 0)
+                return log_error_errno(errno, "Failed to bind /sys: %m");
+        return 0;
+}
+
+static int setup_privileged(int root_fd) {
+        int r;
+
+        r = setup_privileged_proc(root_fd);
+        if (r < 0)
+                return r;
+        r = setup_privileged_dev(root_fd);
+        if (r < 0)
+                return r;
+        return setup_privileged_sys(root_fd);
+}
+
+/* ---- The end of the privileged path ---------------------------------- */
+
+/* /proc, /dev, the app's devices and /sys of every app that is not
+ * privileged. */
+static int setup_isolated(int root_fd, const Stage1AppCommand *a) {
+        int r;
+
+        r = setup_proc(root_fd);
+        if (r < 0)
+                return r;
+        r = setup_dev(root_fd);
+        if (r < 0)
+                return r;
+        r = setup_devices(root_fd, a);
+        if (r < 0)
+                return r;
+        return setup_sys(root_fd);
+}
+
 /* Opens path inside the app's root, creating what is missing (the last
  * component as a directory, or as an empty file when !dir). Every lookup
  * is openat2() with RESOLVE_IN_ROOT from the root's fd, so a symlink that
@@ -577,16 +716,7 @@ static int setup_root(const Stage1AppCommand *a, const MachineRoot *machine) {
         if (root_fd < 0)
                 return log_error_errno(errno, "Failed to open %s: %m", rootfs);
 
-        r = setup_proc(root_fd);
-        if (r < 0)
-                return r;
-        r = setup_dev(root_fd);
-        if (r < 0)
-                return r;
-        r = setup_devices(root_fd, a);
-        if (r < 0)
-                return r;
-        r = setup_sys(root_fd);
+        r = a->privileged ? setup_privileged(root_fd) : setup_isolated(root_fd, a);
         if (r < 0)
                 return r;
         if (a->etc_dir) {
@@ -778,6 +908,11 @@ static int run(int argc, char *argv[]) {
                 return STAGE1_APP_EXIT_SETUP;
         if (r > 0)
                 return EXIT_SUCCESS;
+        /* "Every capability" is every one this helper has: the host's
+         * bounding set may lack some (a container host's), and capset()
+         * cannot raise what we do not hold. */
+        if (args.privileged)
+                args.sec.caps &= stage1_bounding_set();
 
         if (pod_open(args.leader, args.scope, &pod, args.machine_root ? &machine : NULL) < 0)
                 return STAGE1_APP_EXIT_SETUP;

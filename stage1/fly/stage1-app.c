@@ -215,11 +215,13 @@ int main(int argc, char *argv[]) {
                 return EXIT_SUCCESS;
         /* Refused rather than ignored: fly apps share the host's PID and
          * IPC namespaces and see the host's /dev, and volumes are not bound
-         * in by this flavour yet. */
+         * in by this flavour yet. --privileged too: the masks and the
+         * device cgroup are all that separates a fly app from the host's
+         * root (stage1/README.md, "Privileged apps"). */
         if (args.private_pid_ns || args.private_ipc_ns || args.n_binds > 0 || args.n_devices > 0 || args.masked_paths ||
-            args.readonly_paths) {
+            args.readonly_paths || args.privileged) {
                 log_error("The fly stage1 supports neither --pid-namespace=app, --ipc-namespace=app, --bind=, --device=, "
-                          "--masked-path= nor --readonly-path=.");
+                          "--masked-path=, --readonly-path= nor --privileged.");
                 return STAGE1_APP_EXIT_SETUP;
         }
         if (leader_check(args.leader, args.scope) < 0)

@@ -655,7 +655,7 @@ int stage1_seccomp_install(const SeccompSpec *spec, uint64_t caps) {
 
 /* The capability bounding set of the calling process: an app started
  * without --capabilities keeps the helper's, and its filter follows. */
-static uint64_t bounding_set(void) {
+uint64_t stage1_bounding_set(void) {
         uint64_t set = 0;
 
         for (unsigned long c = 0; c < 64; c++) {
@@ -673,7 +673,7 @@ int stage1_security_apply(const Stage1Security *s, const Credentials *creds) {
         bool non_root = creds && creds->uid != 0;
         /* The capabilities the filter's capability rules look at: the
          * app's bounding set, as peapod-stage1-exec reads it back. */
-        uint64_t filter_caps = s->caps_set ? s->caps : bounding_set();
+        uint64_t filter_caps = s->caps_set ? s->caps : stage1_bounding_set();
         int r;
 
         /* Without no_new_privs the kernel wants CAP_SYS_ADMIN to load a

@@ -69,6 +69,9 @@ int stage1_security_parse_option(Stage1Security *s, int opt, const char *arg);
  * /etc/group (call it after entering the app's root). Logs why it failed. */
 int stage1_security_resolve(const Stage1Security *s, Credentials *ret);
 
+/* The capability bounding set of the calling process, as a mask. */
+uint64_t stage1_bounding_set(void);
+
 /* Makes the calling process the app: supplementary groups, gid and uid
  * (all of real, effective and saved, checked afterwards), the capability
  * sets (bounding set dropped with PR_CAPBSET_DROP, then capset(2), then

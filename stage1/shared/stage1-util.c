@@ -199,6 +199,9 @@ static void app_help(void) {
                "     --machine-root  Make the app's root what machinectl copy-to/copy-from see\n"
                "                     (default flavour; the others ignore it)\n"
                "     --tty-log       --tty, and copy what the terminal shows to the journal\n"
+               "     --privileged    The host's /dev (all its devices), /proc unmasked, /sys\n"
+               "                     writable, every capability of the helper's bounding set;\n"
+               "                     the caller has authorized it (stage1/README.md)\n"
                STAGE1_SECURITY_HELP,
                program_invocation_short_name, STAGE1_CONTRACT_VERSION);
 }
@@ -289,6 +292,7 @@ int stage1_app_command_parse(int argc, char *argv[], Stage1AppCommand *ret) {
                 ARG_LEADER = 0x100, ARG_SCOPE, ARG_ROOTFS, ARG_APP_ID, ARG_APP_NAME, ARG_WORKDIR, ARG_ENV,
                 ARG_READONLY_ROOTFS, ARG_PID_NAMESPACE, ARG_BIND, ARG_ETC_DIR, ARG_TTY, ARG_TTY_LOG, ARG_LOWER, ARG_UPPER, ARG_WORK,
                 ARG_MACHINE_ROOT, ARG_IPC_NAMESPACE, ARG_DEVICE, ARG_MASKED_PATH, ARG_READONLY_PATH,
+                ARG_PRIVILEGED,
         };
         static const struct option options[] = {
                 { "help",            no_argument,       NULL, 'h'                 },
@@ -313,6 +317,7 @@ int stage1_app_command_parse(int argc, char *argv[], Stage1AppCommand *ret) {
                 { "upper",           required_argument, NULL, ARG_UPPER           },
                 { "work",            required_argument, NULL, ARG_WORK            },
                 { "machine-root",    no_argument,       NULL, ARG_MACHINE_ROOT    },
+                { "privileged",      no_argument,       NULL, ARG_PRIVILEGED      },
                 STAGE1_SECURITY_OPTIONS,
                 {}
         };
@@ -406,6 +411,9 @@ int stage1_app_command_parse(int argc, char *argv[], Stage1AppCommand *ret) {
                 case ARG_MACHINE_ROOT:
                         a.machine_root = true;
                         break;
+                case ARG_PRIVILEGED:
+                        a.privileged = true;
+                        break;
                 case ARG_TTY_LOG:
                         a.tty = a.tty_log = true;
                         break;
@@ -471,6 +479,10 @@ int stage1_app_command_parse(int argc, char *argv[], Stage1AppCommand *ret) {
                 return log_error_errno(EINVAL, "--lower=, --upper= and --work= go together.");
         if (optind >= argc || isempty(argv[optind]))
                 return log_error_errno(EINVAL, "No command given.");
+        /* The host's whole /dev is there, and nothing of /proc or the
+         * rest is hidden: these would only pretend to narrow it. */
+        if (a.privileged && (a.n_devices > 0 || a.masked_paths || a.readonly_paths))
+                return log_error_errno(EINVAL, "--privileged goes with neither --device= nor --masked-path= nor --readonly-path=.");
         /* --tty's pty is the app's own, made here; stdin only carries its
          * master to the caller. systemd hands the caller's socket to the
          * unit's first start only (it drops a unit's stdio fds once the

@@ -108,6 +108,13 @@ typedef struct Stage1AppCommand {
         bool tty;            /* stdin is a pty made for the app: stdout, stderr, controlling terminal */
         bool machine_root;   /* the root machined's copy-to/copy-from see (default flavour) */
         bool tty_log;        /* --tty-log: --tty, and the terminal's output copied to the journal by us */
+        /* --privileged: the host's /dev, /proc unmasked, /sys writable, the
+         * capabilities cut to the helper's bounding set only. peapodd
+         * passes it only for an app whose creation polkit's
+         * org.peapod1.run-privileged allowed (stage1/README.md,
+         * "Privileged apps"); never with --device=, --masked-path= or
+         * --readonly-path=. */
+        bool privileged;
         char **env;  /* owned copies, "K=V" */
         char **cmd;  /* points into argv */
 } Stage1AppCommand;

@@ -258,6 +258,15 @@ static void test_app_security_args(void) {
         ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--masked-path=/", "--", "x"), &a) < 0);
         ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--masked-path=rel", "--", "x"), &a) < 0);
         ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--readonly-path=/a/../b", "--", "x"), &a) < 0);
+
+        /* --privileged, and what would only pretend to narrow it. */
+        ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--", "x"), &a) == 0 && !a.privileged);
+        stage1_app_command_done(&a);
+        ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--privileged", "--seccomp=unconfined", "--", "x"), &a) == 0 && a.privileged);
+        stage1_app_command_done(&a);
+        ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--privileged", "--device=/dev/zero:/dev/zero", "--", "x"), &a) < 0);
+        ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--privileged", "--masked-path=/proc/kcore", "--", "x"), &a) < 0);
+        ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--readonly-path=/etc", "--privileged", "--", "x"), &a) < 0);
 }
 
 static void test_mount_target(void) {

@@ -8,6 +8,8 @@
 #   crit_isolation.py SOCKET devices API devices: a host node read-only and read-write, refusals
 #   crit_isolation.py SOCKET masked API  masked_paths and readonly_paths beyond stage1's (image $CRIT_MASK_IMAGE,
 #                                        test-cri-masked.sh's, with symlinks hostile -> /../../etc/keep, rolink -> ../../etc)
+#   crit_isolation.py SOCKET privileged API  privileged: only in a privileged sandbox; every capability, the host's
+#                                        devices, a writable /sys; a plain container beside it has none of it
 import os
 import stat
 import sys
@@ -163,11 +165,76 @@ def cmd_masked(sock, api):
     print('masked %s: ok' % api)
 
 
+# What a container reports of itself: its capabilities, seccomp filters
+# and no_new_privs, whether it opens /dev/net/tun, writes sysfs and sees
+# /proc/sys writable. One line of key=value words.
+PROBE = ('st=/proc/self/status; '
+         'echo cap=$(awk "/^CapEff:/ { print \\$2 }" $st) filters=$(awk "/^Seccomp_filters:/ { print \\$2 }" $st) '
+         'nnp=$(awk "/^NoNewPrivs:/ { print \\$2 }" $st) '
+         'tun=$( (exec 3<>/dev/net/tun) 2>/dev/null && echo open || echo no) '
+         'syswrite=$( (cat /sys/class/net/lo/tx_queue_len > /sys/class/net/lo/tx_queue_len) 2>/dev/null && echo ok || echo no) '
+         'procsys=$( (cat /proc/sys/kernel/shmmni > /proc/sys/kernel/shmmni) 2>/dev/null && echo rw || echo ro)')
+
+
+def probe(ch, api, cid):
+    return dict(w.split('=', 1) for w in run_in(ch, api, cid, PROBE).split())
+
+
+def cmd_privileged(sock, api):
+    ch = channel(sock)
+    inv = grpc.StatusCode.INVALID_ARGUMENT
+    # kubelet's rule: a privileged container needs a privileged sandbox.
+    plain_cfg = sandbox_config('priv-plain-' + api)
+    plain_sid = run_sandbox(ch, api, plain_cfg)
+    bad = container_config('bad', ['true'])
+    bad.linux.security_context.privileged = True
+    msg = expect_code(inv, lambda: create(ch, api, plain_sid, plain_cfg, bad),
+                      'CreateContainer of a privileged container in a sandbox that is not')
+    if 'not privileged' not in msg:
+        fail('the refusal does not say why: %s' % msg)
+    if list_containers(ch, api, sandbox=plain_sid):
+        fail('a refused CreateContainer left a container')
+    remove_sandbox(ch, api, plain_sid)
+
+    cfg = sandbox_config('priv-' + api)
+    cfg.linux.security_context.privileged = True
+    sid = run_sandbox(ch, api, cfg)
+    # As kubelet sends it: its default masked and read-only paths, the
+    # pod's capabilities and seccomp profile, all ignored when privileged
+    # (as containerd ignores them), and a device the host's /dev has.
+    c = container_config('priv', ['sleep', '300'], add=['NET_ADMIN'], drop=['MKNOD'])
+    c.linux.security_context.privileged = True
+    c.linux.security_context.masked_paths.extend(KUBELET_MASKED)
+    c.linux.security_context.readonly_paths.extend(KUBELET_READONLY)
+    c.linux.security_context.seccomp_profile_path = 'runtime/default'
+    c.linux.security_context.no_new_privs = True
+    c.devices.add(host_path='/dev/net/tun', container_path='/dev/tun0', permissions='r')
+    priv = create(ch, api, sid, cfg, c)
+    # A plain container in a privileged sandbox stays plain.
+    plain = create(ch, api, sid, cfg, container_config('plain', ['sleep', '300']))
+    for cid in (priv, plain):
+        start(ch, api, cid)
+        wait_state(ch, api, cid, pb.CONTAINER_RUNNING)
+    with open('/proc/1/status') as f:
+        host = dict(line.split(':\t', 1) for line in f.read().splitlines() if ':\t' in line)
+    want = {'cap': host['CapBnd'].strip(), 'filters': host['Seccomp_filters'].strip(), 'nnp': '0', 'tun': 'open',
+            'syswrite': 'ok', 'procsys': 'rw'}
+    got = probe(ch, api, priv)
+    if got != want:
+        fail('the privileged container has %r, not what the host has, %r' % (got, want))
+    got = probe(ch, api, plain)
+    for k, v in want.items():
+        if got[k] == v:
+            fail('the plain container beside it has %s=%s too (%r)' % (k, v, got))
+    remove_sandbox(ch, api, sid)
+    print('privileged %s: ok' % api)
+
+
 def main():
     if len(sys.argv) != 4:
-        fail('usage: crit_isolation.py SOCKET ipc|devices|masked API')
+        fail('usage: crit_isolation.py SOCKET ipc|devices|masked|privileged API')
     sock, what, arg = sys.argv[1:]
-    cmds = {'ipc': cmd_ipc, 'devices': cmd_devices, 'masked': cmd_masked}
+    cmds = {'ipc': cmd_ipc, 'devices': cmd_devices, 'masked': cmd_masked, 'privileged': cmd_privileged}
     if what not in cmds:
         fail('unknown check ' + what)
     cmds[what](sock, arg)

@@ -428,7 +428,7 @@ def cmd_refusals(sock, api):
     cases = [
         ('an unknown image', nf, lambda c: c.image.__setattr__('image', 'localhost/no-such-image:latest')),
         ('run_as_group without a user', inv, lambda c: c.linux.security_context.run_as_group.__setattr__('value', 5)),
-        ('privileged', inv, lambda c: c.linux.security_context.__setattr__('privileged', True)),
+        ('privileged in a sandbox that is not', inv, lambda c: c.linux.security_context.__setattr__('privileged', True)),
         ('a localhost seccomp profile', inv, lambda c: c.linux.security_context.__setattr__('seccomp_profile_path',
                                                                                                'localhost/p.json')),
         ('a bare seccomp path', inv, lambda c: c.linux.security_context.__setattr__('seccomp_profile_path', '/p.json')),

@@ -24,7 +24,7 @@ static const char * const names[] = {
         "SupplementaryGroups", "CapabilitiesRetain", "CapabilitiesRemove", "NoNewPrivileges", "ReadOnlyRootfs",
         "CPUQuotaPerSecUSec", "CPUShares", "MemoryMax", "TasksMax", "Mounts", "StopWhenAppsExit", "Networks",
         "DNS", "DNSSearch", "Ports", "Hostname", "Stage1", "Volumes", "IPCNamespace", "Devices", "MaskedPaths",
-        "ReadOnlyPaths", "Username", "Password", "RegistryToken", "IdentityToken",
+        "ReadOnlyPaths", "Username", "Password", "RegistryToken", "IdentityToken", "Privileged",
 };
 
 typedef struct Input {

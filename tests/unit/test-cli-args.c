@@ -245,6 +245,12 @@ TEST(run_isolation_options) {
         ASSERT_TRUE(strv_length(a.apps[1].caps_remove) == 1 && !a.apps[1].caps_retain);
         run_args_done(&a);
 
+        ASSERT_OK(parse(&a, "busybox", "--privileged", "--", "sh", "---", "busybox", "--privileged=false", "---", "busybox",
+                        NULL));
+        ASSERT_TRUE(a.apps[0].privileged && !a.apps[1].privileged && !a.apps[2].privileged);
+        run_args_done(&a);
+        ASSERT_ERR(parse(&a, "busybox", "--privileged=maybe", NULL), EINVAL);
+
         ASSERT_ERR(parse(&a, "busybox", "--caps-retain=CAP_NOPE", NULL), EINVAL);
         ASSERT_ERR(parse(&a, "busybox", "--caps-retain=chown", "--caps-remove=kill", NULL), EINVAL);
         ASSERT_ERR(parse(&a, "busybox", "--caps-retain=chown,", NULL), EINVAL);

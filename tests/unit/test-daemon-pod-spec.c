@@ -133,8 +133,12 @@ TEST(app_properties) {
 
         /* Nothing at all is an app of the image's defaults. */
         ASSERT_OK(app(props(0), &spec, &error));
-        ASSERT_TRUE(!spec.exec && !spec.user);
+        ASSERT_TRUE(!spec.exec && !spec.user && !spec.privileged);
         app_spec_done(&spec);
+        ASSERT_OK(app(props(1, "Privileged", "b", 1), &spec, &error));
+        ASSERT_TRUE(spec.privileged);
+        app_spec_done(&spec);
+        app_refused(props(1, "Privileged", "s", "yes"), "must be b");
 
         app_refused(props(1, "Exec", "as", none), "empty command");
         app_refused(props(1, "Exec", "s", "/bin/sh"), "must be as");

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "capability-util.h"
 #include "fs-util.h"
 #include "image.h"
 #include "store.h"
@@ -551,6 +552,56 @@ static void test_app_oom_from_unit(void) {
 
 /* Sysctls of the pod's own namespaces only, net.* only with a network of
  * its own; kept in pod.json. */
+/* A privileged app: every capability, unconfined, no_new_privs off,
+ * kept in pod.json; what would narrow it is refused. */
+TEST(pod_privileged) {
+        AppSpec specs[] = {
+                { .image = "busybox", .privileged = true, .user = "1000", .readonly_rootfs = true },
+                { .image = "busybox" },
+        };
+        _cleanup_free_ char *json = NULL;
+        Pod *p = NULL, *q = NULL;
+        PeapodError err = {};
+        AppSpec bad;
+
+        ASSERT_TRUE(app_specs_privileged(specs, 2) && !app_specs_privileged(specs + 1, 1));
+        ASSERT_OK(pod_new("priv", specs, 2, image_store(), &p, &err));
+        ASSERT_TRUE(p->apps[0].privileged && p->apps[0].caps == CAPABILITY_ALL && !p->apps[0].no_new_privs &&
+                    !p->apps[0].ambient_caps);
+        ASSERT_STREQ(p->apps[0].seccomp, "unconfined");
+        ASSERT_TRUE(!p->apps[1].privileged && p->apps[1].no_new_privs);
+        ASSERT_STREQ(p->apps[1].seccomp, "default");
+        ASSERT_OK(pod_to_json_string(p, &json));
+        ASSERT_TRUE(strstr(json, "\"privileged\":true"));
+        ASSERT_OK(pod_from_json_string(json, &q));
+        ASSERT_TRUE(q->apps[0].privileged && !q->apps[1].privileged && q->apps[0].caps == CAPABILITY_ALL);
+        pod_free(q);
+        pod_free(p);
+
+        bad = (AppSpec) { .image = "busybox", .privileged = true, .seccomp = "unconfined" };
+        ASSERT_OK(pod_new("priv", &bad, 1, image_store(), &p, &err));
+        pod_free(p);
+        bad = (AppSpec) { .image = "busybox", .privileged = true, .caps_remove = STRV_MAKE("CAP_CHOWN") };
+        ASSERT_ERR(pod_new("priv", &bad, 1, image_store(), &p, &err), EINVAL);
+        ASSERT_TRUE(strstr(err.message, "capabilities"));
+        bad = (AppSpec) { .image = "busybox", .privileged = true, .seccomp = "default" };
+        err = (PeapodError) {};
+        ASSERT_ERR(pod_new("priv", &bad, 1, image_store(), &p, &err), EINVAL);
+        ASSERT_TRUE(strstr(err.message, "seccomp"));
+        bad = (AppSpec) { .image = "busybox", .privileged = true, .masked_paths = STRV_MAKE("/proc/kcore") };
+        err = (PeapodError) {};
+        ASSERT_ERR(pod_new("priv", &bad, 1, image_store(), &p, &err), EINVAL);
+        ASSERT_TRUE(strstr(err.message, "masked"));
+        {
+                AppDevice dev = { .host = (char *) "/dev/null", .container = (char *) "/dev/n", .permissions = (char *) "rw" };
+
+                bad = (AppSpec) { .image = "busybox", .privileged = true, .devices = &dev, .n_devices = 1 };
+                err = (PeapodError) {};
+                ASSERT_ERR(pod_new("priv", &bad, 1, image_store(), &p, &err), EINVAL);
+                ASSERT_TRUE(strstr(err.message, "devices"));
+        }
+}
+
 static void test_pod_sysctls(void) {
         _cleanup_(pod_freep) Pod *p = NULL, *q = NULL;
         _cleanup_free_ char *json = NULL;
@@ -595,6 +646,7 @@ int main(void) {
         test_pod_durable_copy();
         test_state_strings();
         test_app_oom_from_unit();
+        test_pod_privileged();
         test_pod_sysctls();
         ASSERT_OK(rm_rf(tmpdir));
         return 0;
