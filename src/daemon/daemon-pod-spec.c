@@ -187,7 +187,11 @@ static int read_app_isolation_property(sd_bus_message *m, const char *name, cons
                 r = read_volumes_property(m, contents, &aa->volumes, &aa->n_volumes, error);
                 spec->volumes = aa->volumes;
                 spec->n_volumes = aa->n_volumes;
-        } else
+        } else if (streq(name, "VolumePropagation"))
+                /* a{ss} like Annotations; applied once all is read
+                 * (bus_apply_volume_propagation()), whatever the order. */
+                r = bus_read_annotations(m, contents, &aa->volume_propagation, error);
+        else
                 return 0;
         if (r < 0)
                 return r;
@@ -248,6 +252,18 @@ static int read_volumes_property(sd_bus_message *m, const char *contents, Volume
         return r;
 }
 
+/* VolumePropagation a{ss}: (volume, private or rslave) of the volumes given
+ * in the same property array; volume_validate() judges the result. */
+static int bus_apply_volume_propagation(Volume *volumes, size_t n_volumes, char * const *pairs, sd_bus_error *error) {
+        PeapodError perr = PEAPOD_ERROR_NULL;
+        int r;
+
+        r = volumes_set_propagation(volumes, n_volumes, pairs, &perr);
+        if (r < 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "%s", perr.message);
+        return 0;
+}
+
 /* Read one app's a(sv) properties into spec; strvs are owned by the caller
  * through the arrays passed in. */
 static int read_app_properties(sd_bus_message *m, AppSpec *spec, AppArgs *aa, char ***exec, char ***args, char ***env,
@@ -290,6 +306,9 @@ static int read_app_properties(sd_bus_message *m, AppSpec *spec, AppArgs *aa, ch
         r = sd_bus_message_exit_container(m);
         if (r < 0)
                 return r;
+        r = bus_apply_volume_propagation(aa->volumes, aa->n_volumes, aa->volume_propagation, error);
+        if (r < 0)
+                return r;
         spec->exec = *exec;
         spec->args = *args;
         spec->env = *env;
@@ -323,6 +342,7 @@ void bus_app_args_done(AppArgs *a) {
         for (size_t k = 0; k < a->n_volumes; k++)
                 volume_done(&a->volumes[k]);
         free(a->volumes);
+        strv_free(a->volume_propagation);
         *a = (AppArgs) {};
 }
 
@@ -347,6 +367,8 @@ void pod_properties_done(PodProperties *p) {
         p->n_volumes = 0;
         strv_free(p->annotations);
         p->annotations = NULL;
+        strv_free(p->volume_propagation);
+        p->volume_propagation = NULL;
 }
 
 int bus_read_annotations(sd_bus_message *m, const char *contents, char ***ret, sd_bus_error *error) {
@@ -513,6 +535,8 @@ int bus_read_pod_properties(Daemon *d, sd_bus_message *m, PodProperties *props, 
                 else if (streq(name, "Sysctls"))
                         /* a{ss} like Annotations; pod_set_sysctls() checks each. */
                         r = bus_read_annotations(m, contents, &props->sysctls, error);
+                else if (streq(name, "VolumePropagation"))
+                        r = bus_read_annotations(m, contents, &props->volume_propagation, error);
                 else
                         return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown pod property %s", name);
                 if (r < 0)
@@ -521,6 +545,9 @@ int bus_read_pod_properties(Daemon *d, sd_bus_message *m, PodProperties *props, 
                 if (r < 0)
                         return r;
         }
+        if (r < 0)
+                return r;
+        r = bus_apply_volume_propagation(props->volumes, props->n_volumes, props->volume_propagation, error);
         if (r < 0)
                 return r;
         return sd_bus_message_exit_container(m);

@@ -310,6 +310,7 @@ typedef struct AppArgs {
         char **annotations;
         Volume *volumes;        /* AddApp only */
         size_t n_volumes;
+        char **volume_propagation;  /* pairs: VolumePropagation, applied to volumes once read */
 } AppArgs;
 #define APP_ARGV_MAX 4096
 #define APP_ENV_MAX 4096
@@ -329,6 +330,7 @@ typedef struct PodProperties {
         size_t n_volumes;
         char **annotations;
         char **sysctls;         /* pairs, checked by pod_set_sysctls() */
+        char **volume_propagation;  /* pairs: VolumePropagation, applied to volumes once read */
 } PodProperties;
 
 void pod_properties_done(PodProperties *p);

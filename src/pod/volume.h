@@ -8,7 +8,7 @@
 #include "macro.h"
 
 /* A pod's volumes and the apps' mounts of them, as rkt had them:
- *   --volume=NAME,kind=host,source=/path[,readOnly=true]
+ *   --volume=NAME,kind=host,source=/path[,readOnly=true][,propagation=rslave]
  *   --volume=NAME,kind=empty[,readOnly=true]     a directory of the pod, shared by its apps
  *   --volume=NAME,kind=tmpfs[,size=64M][,readOnly=true]
  *   --mount=volume=NAME,target=/path              per app */
@@ -23,12 +23,30 @@ typedef enum VolumeKind {
 const char *volume_kind_to_string(VolumeKind k);
 VolumeKind volume_kind_from_string(const char *s);
 
+/* How mounts below a host volume's source travel (mount_namespaces(7)):
+ * private, the default, none either way; rslave (the CRI's
+ * HOST_TO_CONTAINER) mounts the host makes below the source after the
+ * pod started appear in the apps, nothing from an app reaches the host;
+ * rshared (BIDIRECTIONAL) both ways, refused: it needs a privileged
+ * container. */
+typedef enum VolumePropagation {
+        VOLUME_PROPAGATION_PRIVATE,
+        VOLUME_PROPAGATION_RSLAVE,
+        VOLUME_PROPAGATION_RSHARED,
+        _VOLUME_PROPAGATION_MAX,
+        _VOLUME_PROPAGATION_INVALID = -EINVAL,
+} VolumePropagation;
+
+const char *volume_propagation_to_string(VolumePropagation p);
+VolumePropagation volume_propagation_from_string(const char *s);
+
 typedef struct Volume {
         char *name;
         VolumeKind kind;
         char *source;      /* host only: an absolute path on the host */
         bool read_only;
         uint64_t size;     /* tmpfs only: bytes, 0 = the kernel's default (half the RAM) */
+        VolumePropagation propagation;  /* host only; private unless asked */
         /* The id of the app whose own volume this is (AddApp's Volumes: made
          * with the app, removed with it); NULL: the pod's. */
         char *owner;
@@ -54,10 +72,16 @@ bool volume_name_is_valid(const char *s);
 int volume_validate(const Volume *v, PeapodError *err);
 int app_mount_validate(const AppMount *m, PeapodError *err);
 
+/* Sets the propagation of the volumes named in pairs (name, propagation,
+ * name, propagation, ..., NULL: the D-Bus property VolumePropagation);
+ * a name that is not among volumes, or an unknown propagation, is -EINVAL
+ * with err set. volume_validate() judges the result. */
+int volumes_set_propagation(Volume *volumes, size_t n_volumes, char * const *pairs, PeapodError *err);
+
 /* The command line spellings above; -EINVAL with err set on bad input. */
 int volume_from_string(const char *s, Volume *ret, PeapodError *err);
 int app_mount_from_string(const char *s, AppMount *ret, PeapodError *err);
-/* podman's and docker's "-v HOSTPATH:TARGET[:ro|rw]": a host volume called
+/* podman's and docker's "-v HOSTPATH:TARGET[:ro|rw][:private|rslave]": a host volume called
  * name and its mount at TARGET; the same checks as the spellings above. */
 int volume_bind_from_string(const char *s, const char *name, Volume *ret_volume, AppMount *ret_mount,
                             PeapodError *err);
