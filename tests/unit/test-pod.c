@@ -216,11 +216,10 @@ TEST(pod_isolation_and_volumes) {
         pod_free(p);
 
         /* With no_new_privs it is kept, and pod.json keeps it. */
-        ASSERT_OK(pod_new("iso", specs + 1, 1, image_store(), &p, &err));
-        p->apps[0].mounts = calloc(1, sizeof(AppMount));
-        ASSERT_TRUE(p->apps[0].mounts);
-        p->apps[0].mounts[0] = (AppMount) { .volume = strdup("data"), .target = strdup("/data") };
-        p->apps[0].n_mounts = 1;
+        AppSpec nnp = specs[1];
+        nnp.mounts = mounts;
+        nnp.n_mounts = 1;
+        ASSERT_OK(pod_new("iso", &nnp, 1, image_store(), &p, &err));
         ASSERT_OK(pod_set_volumes(p, &slave, 1, &err));
         json = mfree(json);
         ASSERT_OK(pod_to_json_string(p, &json));
