@@ -29,12 +29,27 @@ typedef enum VolumeKind {
         _VOLUME_KIND_INVALID = -EINVAL,
 } VolumeKind;
 
+/* How mounts below a host volume's source travel (mount_namespaces(7)):
+ * private, the default, none either way; rslave (the CRI's
+ * HOST_TO_CONTAINER) mounts the host makes below the source after the
+ * pod started appear in the apps, nothing from an app reaches the host;
+ * rshared (BIDIRECTIONAL) both ways, for privileged apps only
+ * (app_slave_mount_check()). */
+typedef enum VolumePropagation {
+        VOLUME_PROPAGATION_PRIVATE,
+        VOLUME_PROPAGATION_RSLAVE,
+        VOLUME_PROPAGATION_RSHARED,
+        _VOLUME_PROPAGATION_MAX,
+        _VOLUME_PROPAGATION_INVALID = -EINVAL,
+} VolumePropagation;
+
 typedef struct Volume {
         char *name;
         VolumeKind kind;
         char *source;      /* host only: an absolute path on the host */
         bool read_only;
         uint64_t size;     /* tmpfs only: bytes, 0 = the kernel's default (half the RAM) */
+        VolumePropagation propagation;  /* host only; private unless asked */
         /* The id of the app whose own volume this is (AddApp's Volumes: made
          * with the app, removed with it); NULL: the pod's. */
         char *owner;

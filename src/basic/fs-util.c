@@ -283,6 +283,16 @@ int app_mount_target_check(const char *s, const char **ret_reason) {
         return reason ? -EINVAL : 0;
 }
 
+int app_slave_mount_check(bool no_new_privs, const char **ret_reason) {
+        const char *reason = no_new_privs ? NULL :
+                "propagation rslave needs no_new_privs (NoNewPrivileges): a setuid or file-capability binary "
+                "the host mounts below the source would keep its power in the app without it";
+
+        if (ret_reason)
+                *ret_reason = reason;
+        return reason ? -EPERM : 0;
+}
+
 int app_protected_path_check(const char *s, const char **ret_reason) {
         const char *reason = NULL;
 

@@ -91,8 +91,10 @@ static int append_app_isolation(sd_bus_message *m, const AppSpec *app) {
         return 0;
 }
 
-/* The pod property Volumes a(sssbt), only when there are any. */
+/* The pod properties Volumes a(sssbt) and VolumePropagation, only when
+ * there are any. */
 int cli_append_volumes_property(sd_bus_message *m, const Volume *volumes, size_t n_volumes) {
+        bool opened = false;
         int r;
 
         if (n_volumes == 0)
@@ -103,7 +105,25 @@ int cli_append_volumes_property(sd_bus_message *m, const Volume *volumes, size_t
                                           strempty(volumes[i].source), volumes[i].read_only, volumes[i].size);
         if (r >= 0)
                 r = bus_close_array_property(m);
-        return r;
+        if (r < 0)
+                return r;
+        /* VolumePropagation a{ss}: only the volumes that ask for more than
+         * private, so a pod without any talks to an older peapodd. */
+        for (size_t i = 0; i < n_volumes; i++) {
+                if (volumes[i].propagation == VOLUME_PROPAGATION_PRIVATE)
+                        continue;
+                if (!opened) {
+                        r = bus_open_array_property(m, "VolumePropagation", "{ss}");
+                        if (r < 0)
+                                return r;
+                        opened = true;
+                }
+                r = sd_bus_message_append(m, "{ss}", volumes[i].name,
+                                          volume_propagation_to_string(volumes[i].propagation));
+                if (r < 0)
+                        return r;
+        }
+        return opened ? bus_close_array_property(m) : 0;
 }
 
 int cli_append_app_properties(sd_bus_message *m, const AppSpec *app) {

@@ -200,18 +200,45 @@ static int seccomp_setting(const Runtime__V1__LinuxContainerSecurityContext *sc,
 /* What the container's mounts ask that peapod cannot honour; NULL when all
  * of it can be. */
 static const char *mounts_refusal(const Runtime__V1__ContainerConfig *c, char *buf, size_t size) {
+        const Runtime__V1__LinuxContainerSecurityContext *sc = c->linux ? c->linux->security_context : NULL;
+        /* Without a security context the app gets peapod's default, no_new_privs. */
+        bool no_new_privs = sc ? sc->no_new_privs : true;
+
         for (size_t i = 0; i < c->n_mounts; i++) {
                 const Runtime__V1__Mount *mt = c->mounts[i];
+                const char *reason;
 
                 if (isempty(mt->host_path) || mt->host_path[0] != '/' || isempty(mt->container_path) ||
                     mt->container_path[0] != '/')
                         return snprintf(buf, size, "mount %.200s: host_path and container_path must be absolute paths",
                                         strempty(mt->container_path)), buf;
-                /* peapod binds host paths rprivate: nothing propagates
-                 * either way, and more is never given silently. */
-                if (mt->propagation != RUNTIME__V1__MOUNT_PROPAGATION__PROPAGATION_PRIVATE)
-                        return snprintf(buf, size, "mount %.200s: only private propagation is supported by peapod",
+                /* Both ways, an app with CAP_SYS_ADMIN mounts onto the
+                 * host: kubelet allows it for privileged containers only,
+                 * which peapod does not run. */
+                if (mt->propagation == RUNTIME__V1__MOUNT_PROPAGATION__PROPAGATION_BIDIRECTIONAL)
+                        return snprintf(buf, size,
+                                        "mount %.200s: propagation BIDIRECTIONAL (rshared) needs a privileged container, "
+                                        "which peapod does not run",
                                         mt->container_path), buf;
+                if (mt->propagation != RUNTIME__V1__MOUNT_PROPAGATION__PROPAGATION_PRIVATE &&
+                    mt->propagation != RUNTIME__V1__MOUNT_PROPAGATION__PROPAGATION_HOST_TO_CONTAINER)
+                        return snprintf(buf, size, "mount %.200s: unknown propagation %d", mt->container_path,
+                                        (int) mt->propagation), buf;
+                /* The rules of volume_validate() and app_check_mounts(),
+                 * said here with the CRI's names for the fields. */
+                if (mt->propagation == RUNTIME__V1__MOUNT_PROPAGATION__PROPAGATION_HOST_TO_CONTAINER) {
+                        if (mt->readonly)
+                                return snprintf(buf, size,
+                                                "mount %.200s: propagation HOST_TO_CONTAINER cannot be readonly: mounts "
+                                                "the host makes below host_path arrive with the host's flags, writable "
+                                                "ones included",
+                                                mt->container_path), buf;
+                        if (app_slave_mount_check(no_new_privs, &reason) < 0)
+                                return snprintf(buf, size,
+                                                "mount %.200s: HOST_TO_CONTAINER %s; set security_context.no_new_privs "
+                                                "(allowPrivilegeEscalation: false)",
+                                                mt->container_path, reason), buf;
+                }
                 if (mt->n_uidmappings > 0 || mt->n_gidmappings > 0)
                         return "id-mapped mounts are not supported by peapod";
                 if (mt->image && !isempty(mt->image->image))
@@ -416,6 +443,9 @@ static int mounts_to_json(const Runtime__V1__ContainerConfig *c, char **ret) {
                 json_object_array_add(m, json_object_new_string(c->mounts[i]->container_path));
                 json_object_array_add(m, json_object_new_string(c->mounts[i]->host_path));
                 json_object_array_add(m, json_object_new_boolean(c->mounts[i]->readonly));
+                /* Only when not private: what an older peapod-cri wrote had three. */
+                if (c->mounts[i]->propagation != RUNTIME__V1__MOUNT_PROPAGATION__PROPAGATION_PRIVATE)
+                        json_object_array_add(m, json_object_new_int(c->mounts[i]->propagation));
         }
         if (r >= 0) {
                 *ret = strdup(json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
@@ -452,7 +482,10 @@ static int mounts_from_json(CriArena *arena, const char *text, Runtime__V1__Moun
                 json_object *m = json_object_array_get_idx(a, i);
                 Runtime__V1__Mount *mt;
 
-                if (!json_object_is_type(m, json_type_array) || json_object_array_length(m) != 3)
+                json_object *prop;
+
+                if (!json_object_is_type(m, json_type_array) || json_object_array_length(m) < 3 ||
+                    json_object_array_length(m) > 4)
                         continue;
                 mt = cri_arena_new(arena, sizeof(*mt));
                 if (!mt) {
@@ -463,6 +496,10 @@ static int mounts_from_json(CriArena *arena, const char *text, Runtime__V1__Moun
                 mt->container_path = cri_arena_strdup(arena, json_object_get_string(json_object_array_get_idx(m, 0)));
                 mt->host_path = cri_arena_strdup(arena, json_object_get_string(json_object_array_get_idx(m, 1)));
                 mt->readonly = json_object_get_boolean(json_object_array_get_idx(m, 2));
+                prop = json_object_array_get_idx(m, 3);
+                if (prop && json_object_is_type(prop, json_type_int) &&
+                    json_object_get_int(prop) == RUNTIME__V1__MOUNT_PROPAGATION__PROPAGATION_HOST_TO_CONTAINER)
+                        mt->propagation = RUNTIME__V1__MOUNT_PROPAGATION__PROPAGATION_HOST_TO_CONTAINER;
                 if (!mt->container_path || !mt->host_path) {
                         json_object_put(a);
                         return -ENOMEM;
@@ -651,6 +688,7 @@ static int append_security_properties(sd_bus_message *m, const Runtime__V1__Linu
  * is resolved, symlinks included, when it is set up. peapod's read-only
  * is recursive. */
 static int append_mount_properties(sd_bus_message *m, const Runtime__V1__ContainerConfig *c) {
+        bool have_propagation = false;
         uint64_t tag;
         int r;
 
@@ -665,6 +703,22 @@ static int append_mount_properties(sd_bus_message *m, const Runtime__V1__Contain
                                           (int) c->mounts[i]->readonly, UINT64_C(0));
         }
         if (r >= 0)
+                r = bus_close_array_property(m);
+        /* HOST_TO_CONTAINER is rslave (mounts_refusal() checked the rest). */
+        for (size_t i = 0; r >= 0 && i < c->n_mounts; i++) {
+                char name[64];
+
+                if (c->mounts[i]->propagation != RUNTIME__V1__MOUNT_PROPAGATION__PROPAGATION_HOST_TO_CONTAINER)
+                        continue;
+                snprintf(name, sizeof(name), "cri-%016" PRIx64 "-%zu", tag, i);
+                if (!have_propagation) {
+                        r = bus_open_array_property(m, "VolumePropagation", "{ss}");
+                        have_propagation = r >= 0;
+                }
+                if (r >= 0)
+                        r = sd_bus_message_append(m, "{ss}", name, "rslave");
+        }
+        if (r >= 0 && have_propagation)
                 r = bus_close_array_property(m);
         if (r >= 0)
                 r = bus_open_array_property(m, "Mounts", "(ss)");

@@ -267,11 +267,32 @@ static int read_volumes_property(sd_bus_message *m, const char *contents, Volume
         return r;
 }
 
+/* VolumePropagation a{ss}: (volume, private, rslave or rshared) of the
+ * volumes given in the same property array; volume_validate() judges the
+ * result. */
+static int bus_apply_volume_propagation(Volume *volumes, size_t n_volumes, char * const *pairs, sd_bus_error *error) {
+        PeapodError perr = PEAPOD_ERROR_NULL;
+        int r;
+
+        r = volumes_set_propagation(volumes, n_volumes, pairs, &perr);
+        if (r < 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "%s", perr.message);
+        return 0;
+}
+
+/* What the app reader fills: the spec, and VolumePropagation until all
+ * is read (it names volumes of the same array, in any order). */
+typedef struct AppSpecReader {
+        AppSpec *spec;
+        char **volume_propagation;
+} AppSpecReader;
+
 /* One app property (a BusPropertyReader): the command and its environment
  * here, the rest in read_app_isolation_property(). */
 static int read_app_property(sd_bus_message *m, const char *name, const char *contents, void *userdata,
                              sd_bus_error *error) {
-        AppSpec *spec = userdata;
+        AppSpecReader *reader = userdata;
+        AppSpec *spec = reader->spec;
         int r;
 
         if (streq(name, "Exec"))
@@ -282,6 +303,8 @@ static int read_app_property(sd_bus_message *m, const char *name, const char *co
                 r = read_property_strv(m, name, contents, APP_ENV_MAX, &spec->env, error);
         else if (streq(name, "WorkingDirectory"))
                 r = read_property_string(m, name, contents, &spec->workdir, error);
+        else if (streq(name, "VolumePropagation"))
+                r = bus_read_annotations(m, contents, &reader->volume_propagation, error);
         else {
                 r = read_app_isolation_property(m, name, contents, spec, error);
                 if (r == 0)
@@ -291,9 +314,15 @@ static int read_app_property(sd_bus_message *m, const char *name, const char *co
 }
 
 int bus_read_app_spec(sd_bus_message *m, AppSpec *spec, sd_bus_error *error) {
+        _cleanup_strv_free_ char **volume_propagation = NULL;
+        AppSpecReader reader = { .spec = spec };
         int r;
 
-        r = bus_read_properties(m, read_app_property, spec, error);
+        r = bus_read_properties(m, read_app_property, &reader, error);
+        volume_propagation = reader.volume_propagation;
+        if (r < 0)
+                return r;
+        r = bus_apply_volume_propagation(spec->volumes, spec->n_volumes, reader.volume_propagation, error);
         if (r < 0)
                 return r;
         if (spec->exec && strv_length(spec->exec) == 0)
@@ -332,6 +361,8 @@ void pod_properties_done(PodProperties *p) {
         p->n_volumes = 0;
         strv_free(p->annotations);
         p->annotations = NULL;
+        strv_free(p->volume_propagation);
+        p->volume_propagation = NULL;
 }
 
 int bus_read_annotations(sd_bus_message *m, const char *contents, char ***ret, sd_bus_error *error) {
@@ -495,6 +526,8 @@ static int read_pod_property(sd_bus_message *m, const char *name, const char *co
         else if (streq(name, "Sysctls"))
                 /* a{ss} like Annotations; pod_set_sysctls() checks each. */
                 r = bus_read_annotations(m, contents, &props->sysctls, error);
+        else if (streq(name, "VolumePropagation"))
+                r = bus_read_annotations(m, contents, &props->volume_propagation, error);
         else
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown pod property %s", name);
         return r;
@@ -502,6 +535,10 @@ static int read_pod_property(sd_bus_message *m, const char *name, const char *co
 
 int bus_read_pod_properties(Daemon *d, sd_bus_message *m, PodProperties *props, sd_bus_error *error) {
         PodPropertiesReader reader = { .daemon = d, .props = props };
+        int r;
 
-        return bus_read_properties(m, read_pod_property, &reader, error);
+        r = bus_read_properties(m, read_pod_property, &reader, error);
+        if (r < 0)
+                return r;
+        return bus_apply_volume_propagation(props->volumes, props->n_volumes, props->volume_propagation, error);
 }

@@ -344,6 +344,7 @@ typedef struct PodProperties {
         size_t n_volumes;
         char **annotations;
         char **sysctls;         /* pairs, checked by pod_set_sysctls() */
+        char **volume_propagation;  /* pairs: VolumePropagation, applied to volumes once read */
 } PodProperties;
 
 void pod_properties_done(PodProperties *p);

@@ -102,7 +102,7 @@ static int pod_add_app_volumes(PodRuntime *rt, Pod *p, const App *a, const AppSp
                 const Volume *v = &spec->volumes[i];
                 Volume *c = &p->volumes[p->n_volumes];
 
-                *c = (Volume) { .kind = v->kind, .read_only = v->read_only, .size = v->size };
+                *c = (Volume) { .kind = v->kind, .read_only = v->read_only, .size = v->size, .propagation = v->propagation };
                 c->name = strdup(v->name);
                 c->source = v->source ? strdup(v->source) : NULL;
                 c->owner = strdup(a->id);

@@ -309,6 +309,37 @@ static int make_pin_point(const char *pin, bool dir) {
         return fd < 0 ? -errno : 0;
 }
 
+/* Whether the mount at path receives propagation from a master: the
+ * optional field "master:N" of its line in mountinfo, found by the mount
+ * id statx() gives (the first field). 1, 0, or -errno. */
+static int mount_is_slave(const char *path) {
+        _cleanup_fclose_ FILE *f = NULL;
+        _cleanup_free_ char *line = NULL;
+        size_t size = 0;
+        struct statx sx;
+
+        if (statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_MNT_ID, &sx) < 0)
+                return -errno;
+        if (!(sx.stx_mask & STATX_MNT_ID))
+                return -EOPNOTSUPP;
+        f = fopen("/proc/self/mountinfo", "re");
+        if (!f)
+                return -errno;
+        while (getline(&line, &size, f) > 0) {
+                unsigned long long id;
+                const char *sep, *master;
+
+                if (sscanf(line, "%llu ", &id) != 1 || id != sx.stx_mnt_id)
+                        continue;
+                /* The optional fields end at " - "; a space in a path is
+                 * escaped (\040) in mountinfo, so nothing before is one. */
+                sep = strstr(line, " - ");
+                master = strstr(line, " master:");
+                return master && (!sep || master < sep);
+        }
+        return -ENOENT;
+}
+
 /* Resolves a host volume's source once and binds its tree onto the pin.
  * The source is looked up here, following symlinks as docker and rkt do
  * for a bind source; from then on every app of this run of the pod mounts
@@ -344,11 +375,22 @@ static int volume_pin_host(const Volume *v, const char *pin) {
                 return -errno;
         /* Only now: attached below a shared mount, the tree joined that
          * mount's peer group. pin is in the pod's directory, which only
-         * root can change, so the path names what we just moved there. */
-        if (mount(NULL, pin, NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
+         * root can change, so the path names what we just moved there.
+         * rslave: a slave of the source's peer group (the clone joined it),
+         * so mounts the host makes below the source later arrive here and,
+         * through the helper's slave bind, in the apps; nothing mounted on
+         * the pin or in an app goes back. */
+        if (mount(NULL, pin, NULL, MS_REC | (v->propagation == VOLUME_PROPAGATION_RSLAVE ? MS_SLAVE : MS_PRIVATE),
+                  NULL) < 0) {
                 r = -errno;
                 umount_all(pin);
                 return r;
+        }
+        /* A source on a private mount has no peer group to follow: rslave
+         * would quietly be private. Said, as docker says it. */
+        if (v->propagation == VOLUME_PROPAGATION_RSLAVE && (r = mount_is_slave(pin)) <= 0) {
+                umount_all(pin);
+                return r < 0 ? r : -EREMOTE;
         }
         return 0;
 }
@@ -369,6 +411,11 @@ int pod_volume_setup(PodRuntime *rt, const Pod *p, const Volume *v, PeapodError 
                 return r;
         if (v->kind == VOLUME_HOST) {
                 r = volume_pin_host(v, dir);
+                if (r == -EREMOTE)
+                        return peapod_error_set(err, -EINVAL,
+                                                "Volume %s: source %s is on a private mount: nothing would propagate "
+                                                "with rslave (make it shared: mount --make-rshared)",
+                                                v->name, v->source);
                 if (r < 0)
                         return peapod_error_set(err, r, "Volume %s: source %s: %s", v->name, v->source, strerror(-r));
                 return 0;
@@ -531,7 +578,11 @@ static int app_isolation_argv(PodRuntime *rt, const Pod *p, const App *a, char *
                 r = volume_source(rt, p, v, &src);
                 if (r < 0)
                         return r;
-                r = strv_extendf(argv, "--bind=%s:%s%s", src, a->mounts[i].target, v->read_only ? ":ro" : "");
+                /* :rslave only when asked: an optional argument
+                 * (stage1/README.md), so a flavour that predates it still
+                 * runs every other app. */
+                r = strv_extendf(argv, "--bind=%s:%s%s", src, a->mounts[i].target,
+                                 v->propagation == VOLUME_PROPAGATION_RSLAVE ? ":rslave" : v->read_only ? ":ro" : "");
                 if (r < 0)
                         return r;
         }

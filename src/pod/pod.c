@@ -611,13 +611,17 @@ bool stage1_name_is_valid(const char *s) {
 
 int app_check_mounts(const App *a, const Volume *volumes, size_t n_volumes, PeapodError *err) {
         for (size_t m = 0; m < a->n_mounts; m++) {
-                bool found = false;
+                const Volume *v = NULL;
+                const char *reason;
 
-                for (size_t k = 0; k < n_volumes && !found; k++)
-                        found = streq(volumes[k].name, a->mounts[m].volume);
-                if (!found)
+                for (size_t k = 0; k < n_volumes && !v; k++)
+                        if (streq(volumes[k].name, a->mounts[m].volume))
+                                v = &volumes[k];
+                if (!v)
                         return peapod_error_set(err, -EINVAL, "App %s mounts volume '%s', which the pod does not have",
                                                 a->name, a->mounts[m].volume);
+                if (v->propagation == VOLUME_PROPAGATION_RSLAVE && app_slave_mount_check(a->no_new_privs, &reason) < 0)
+                        return peapod_error_set(err, -EINVAL, "App %s, volume %s: %s", a->name, v->name, reason);
         }
         return 0;
 }
@@ -646,7 +650,8 @@ int pod_set_volumes(Pod *p, const Volume *volumes, size_t n_volumes, PeapodError
         if (!v)
                 return -ENOMEM;
         for (size_t i = 0; i < n_volumes; i++) {
-                v[i] = (Volume) { .kind = volumes[i].kind, .read_only = volumes[i].read_only, .size = volumes[i].size };
+                v[i] = (Volume) { .kind = volumes[i].kind, .read_only = volumes[i].read_only, .size = volumes[i].size,
+                                  .propagation = volumes[i].propagation };
                 v[i].name = strdup(volumes[i].name);
                 if (volumes[i].source)
                         v[i].source = strdup(volumes[i].source);
@@ -888,6 +893,10 @@ static int pod_volumes_to_json(const Pod *p, json_object *o) {
                         json_object_object_add(j, "source", json_object_new_string(v->source));
                 json_object_object_add(j, "read_only", json_object_new_boolean(v->read_only));
                 json_object_object_add(j, "size", json_object_new_uint64(v->size));
+                /* Only when asked: an older peapodd reads the others. */
+                if (v->propagation != VOLUME_PROPAGATION_PRIVATE)
+                        json_object_object_add(j, "propagation",
+                                               json_object_new_string(volume_propagation_to_string(v->propagation)));
                 if (v->owner)
                         json_object_object_add(j, "owner", json_object_new_string(v->owner));
         }
@@ -931,6 +940,10 @@ static int pod_volumes_from_json(Pod *p, json_object *o) {
                 }
                 if (json_get_bool(j, "read_only", &v->read_only) < 0 || json_get_uint64(j, "size", &v->size) < 0)
                         return -EBADMSG;
+                if ((r = json_get_string_opt(j, "propagation", &str)) < 0)
+                        return r;
+                if (str && (v->propagation = volume_propagation_from_string(str)) < 0)
+                        return -EBADMSG;
                 /* Optional: the pod's own volumes have no owner. */
                 if ((r = json_get_string_opt(j, "owner", &str)) < 0)
                         return r;
@@ -944,7 +957,8 @@ static int pod_volumes_from_json(Pod *p, json_object *o) {
                 if (!volume_name_is_valid(v->name) || v->kind < 0 ||
                     (v->kind == VOLUME_HOST) != !!v->source ||
                     (v->source && (!mount_target_is_valid(v->source) || strchr(v->source, ':'))) ||
-                    (v->size > 0 && v->kind != VOLUME_TMPFS))
+                    (v->size > 0 && v->kind != VOLUME_TMPFS) ||
+                    (v->propagation != VOLUME_PROPAGATION_PRIVATE && v->kind != VOLUME_HOST))
                         return -EBADMSG;
                 for (size_t k = 0; k < i; k++)
                         if (streq(p->volumes[k].name, v->name))

@@ -27,6 +27,24 @@ VolumeKind volume_kind_from_string(const char *s) {
         return _VOLUME_KIND_INVALID;
 }
 
+static const char *const volume_propagation_table[_VOLUME_PROPAGATION_MAX] = {
+        [VOLUME_PROPAGATION_PRIVATE] = "private",
+        [VOLUME_PROPAGATION_RSLAVE] = "rslave",
+        [VOLUME_PROPAGATION_RSHARED] = "rshared",
+};
+
+const char *volume_propagation_to_string(VolumePropagation p) {
+        return p >= 0 && p < _VOLUME_PROPAGATION_MAX ? volume_propagation_table[p] : NULL;
+}
+
+VolumePropagation volume_propagation_from_string(const char *s) {
+        if (s)
+                for (int i = 0; i < _VOLUME_PROPAGATION_MAX; i++)
+                        if (streq(volume_propagation_table[i], s))
+                                return (VolumePropagation) i;
+        return _VOLUME_PROPAGATION_INVALID;
+}
+
 bool volume_name_is_valid(const char *s) {
         /* The same rule as app names: it becomes a directory name. */
         return app_name_is_valid(s);
@@ -53,6 +71,45 @@ int volume_validate(const Volume *v, PeapodError *err) {
                 return peapod_error_set(err, -EINVAL, "Volume %s: only a host volume has a source", v->name);
         if (v->size > 0 && v->kind != VOLUME_TMPFS)
                 return peapod_error_set(err, -EINVAL, "Volume %s: only a tmpfs volume has a size", v->name);
+        if (!volume_propagation_to_string(v->propagation))
+                return peapod_error_set(err, -EINVAL, "Volume %s: invalid propagation (private or rslave)", v->name);
+        if (v->propagation != VOLUME_PROPAGATION_PRIVATE && v->kind != VOLUME_HOST)
+                return peapod_error_set(err, -EINVAL, "Volume %s: only a host volume has a propagation", v->name);
+        /* Both ways, an app with CAP_SYS_ADMIN mounts onto the host:
+         * that is the host's root, which only a privileged container
+         * may be (kubelet allows BIDIRECTIONAL for those only too). */
+        if (v->propagation == VOLUME_PROPAGATION_RSHARED)
+                return peapod_error_set(err, -EINVAL,
+                                        "Volume %s: propagation rshared (bidirectional) needs a privileged container, "
+                                        "which peapod does not run",
+                                        v->name);
+        /* Mounts arriving from the host keep the host's flags, a
+         * writable one included: a read-only volume would stop being
+         * one below its first arrival. */
+        if (v->propagation == VOLUME_PROPAGATION_RSLAVE && v->read_only)
+                return peapod_error_set(err, -EINVAL,
+                                        "Volume %s: propagation rslave cannot be read-only: mounts the host makes "
+                                        "below the source arrive with the host's flags, writable ones included",
+                                        v->name);
+        return 0;
+}
+
+int volumes_set_propagation(Volume *volumes, size_t n_volumes, char * const *pairs, PeapodError *err) {
+        for (char * const *p = pairs; p && p[0] && p[1]; p += 2) {
+                VolumePropagation prop = volume_propagation_from_string(p[1]);
+                Volume *v = NULL;
+
+                if (prop < 0)
+                        return peapod_error_set(err, -EINVAL, "Volume %s: invalid propagation '%s' (private or rslave)",
+                                                p[0], p[1]);
+                for (size_t i = 0; i < n_volumes && !v; i++)
+                        if (streq(volumes[i].name, p[0]))
+                                v = &volumes[i];
+                if (!v)
+                        return peapod_error_set(err, -EINVAL, "VolumePropagation names volume '%s', which is not given",
+                                                p[0]);
+                v->propagation = prop;
+        }
         return 0;
 }
 
@@ -125,8 +182,14 @@ int volume_from_string(const char *s, Volume *ret, PeapodError *err) {
                         r = parse_size(val, &v.size);
                         if (r < 0 || v.size == 0)
                                 return peapod_error_set(err, -EINVAL, "Invalid volume size '%s' (e.g. 64M)", val);
+                } else if ((val = startswith(item, "propagation="))) {
+                        v.propagation = volume_propagation_from_string(val);
+                        if (v.propagation < 0)
+                                return peapod_error_set(err, -EINVAL, "Invalid propagation '%s' (private or rslave)", val);
                 } else
-                        return peapod_error_set(err, -EINVAL, "Unknown volume parameter '%s' (kind, source, readOnly, size)", item);
+                        return peapod_error_set(err, -EINVAL,
+                                                "Unknown volume parameter '%s' (kind, source, readOnly, size, propagation)",
+                                                item);
         }
         if (v.kind < 0)
                 return peapod_error_set(err, -EINVAL, "Volume %s: kind= is missing", v.name);
@@ -204,8 +267,10 @@ int volume_bind_from_string(const char *s, const char *name, Volume *ret_volume,
                         v.read_only = true;
                 else if (streq(item, "rw"))
                         v.read_only = false;
+                else if (volume_propagation_from_string(item) >= 0)
+                        v.propagation = volume_propagation_from_string(item);
                 else
-                        return peapod_error_set(err, -EINVAL, "unknown option '%s' (ro or rw)", item);
+                        return peapod_error_set(err, -EINVAL, "unknown option '%s' (ro, rw, private or rslave)", item);
         }
         r = volume_validate(&v, err);
         if (r < 0)

@@ -507,9 +507,17 @@ static int open_in_root(int root_fd, const char *path, bool dir) {
  * (open_tree), made read-only as a whole when asked, then moved onto the
  * target fd, so that no path is resolved again between check and mount.
  * Volumes are nosuid and nodev: a host directory handed to an app must not
- * become a way to gain privileges or reach devices. */
+ * become a way to gain privileges or reach devices. Private, unless
+ * :rslave asks for a slave of the source's peer group (the clone of a
+ * slave pin is one): then the host's later mounts below the source arrive
+ * with the host's flags, which the kernel gives every propagated mount;
+ * no_new_privs (checked at parsing) and the unit's closed device cgroup
+ * keep them harmless (stage1/README.md, "Volumes"). */
 static int bind_volume(int root_fd, const BindSpec *b) {
-        struct mount_attr attr = { .attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV };
+        struct mount_attr attr = {
+                .attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
+                .propagation = b->slave ? MS_SLAVE : MS_PRIVATE,
+        };
         _cleanup_close_ int tree = -EBADF, target = -EBADF;
         struct statfs sfs;
         struct stat st;

@@ -185,8 +185,10 @@ static void app_help(void) {
                "                     Join the pod's PID namespace (default) or make one\n"
                "     --ipc-namespace=pod|app\n"
                "                     Join the pod's IPC namespace (default) or make one\n"
-               "     --bind=SOURCE:TARGET[:ro]\n"
-               "                     Bind SOURCE to TARGET inside the app (repeatable)\n"
+               "     --bind=SOURCE:TARGET[:ro|:rslave]\n"
+               "                     Bind SOURCE to TARGET inside the app (repeatable); rslave:\n"
+               "                     the host's later mounts below SOURCE arrive (needs\n"
+               "                     --no-new-privileges=yes)\n"
                "     --masked-path=PATH, --readonly-path=PATH\n"
                "                     Cover PATH inside the app with /dev/null or an empty\n"
                "                     tmpfs, or make it read-only (repeatable; missing: skipped)\n"
@@ -211,22 +213,26 @@ void bind_spec_done(BindSpec *b) {
         b->target = mfree(b->target);
 }
 
-/* SOURCE:TARGET[:ro|:rw]. Neither path may hold ':' (stage0 refuses such
- * volumes), so the split is unambiguous. The target is checked by
- * app_mount_target_check(), the rule peapodd applies when the app is
- * created; *ret_reason says what is wrong with it. */
+/* SOURCE:TARGET[:ro|:rw|:rslave]. Neither path may hold ':' (stage0
+ * refuses such volumes), so the split is unambiguous. The target is
+ * checked by app_mount_target_check(), the rule peapodd applies when the
+ * app is created; *ret_reason says what is wrong with it. rslave is
+ * writable: what arrives keeps the host's flags, so a read-only one
+ * would not stay read-only (peapodd refuses the pair). */
 int bind_spec_parse(const char *s, BindSpec *ret, const char **ret_reason) {
         _cleanup_free_ char *source = NULL, *target = NULL;
         const char *c1, *c2;
-        bool ro = false;
+        bool ro = false, slave = false;
 
-        *ret_reason = "expected SOURCE:TARGET[:ro], absolute paths without '..'";
+        *ret_reason = "expected SOURCE:TARGET[:ro|:rw|:rslave], absolute paths without '..'";
         if (!s || !(c1 = strchr(s, ':')))
                 return -EINVAL;
         c2 = strchr(c1 + 1, ':');
         if (c2) {
                 if (streq(c2 + 1, "ro"))
                         ro = true;
+                else if (streq(c2 + 1, "rslave"))
+                        slave = true;
                 else if (!streq(c2 + 1, "rw"))
                         return -EINVAL;
         }
@@ -239,7 +245,7 @@ int bind_spec_parse(const char *s, BindSpec *ret, const char **ret_reason) {
         if (app_mount_target_check(target, ret_reason) < 0)
                 return -EINVAL;
         *ret_reason = NULL;
-        *ret = (BindSpec) { .source = TAKE_PTR(source), .target = TAKE_PTR(target), .read_only = ro };
+        *ret = (BindSpec) { .source = TAKE_PTR(source), .target = TAKE_PTR(target), .read_only = ro, .slave = slave };
         return 0;
 }
 
@@ -490,6 +496,13 @@ int stage1_app_command_parse(int argc, char *argv[], Stage1AppCommand *ret) {
          * app then runs as without --tty, into the journal. */
         if (a.tty && (fstat(STDIN_FILENO, &st) < 0 || !S_ISSOCK(st.st_mode)))
                 a.tty = a.tty_log = false;
+
+        /* The rule peapodd applied at the app's creation, again here:
+         * arrivals on a slave bind keep the host's suid (fs-util.h). */
+        for (size_t i = 0; i < a.n_binds; i++)
+                if (a.binds[i].slave && app_slave_mount_check(a.sec.no_new_privs, &reason) < 0)
+                        return log_error_errno(EPERM, "Invalid --bind='%s:%s:rslave': %s.", a.binds[i].source,
+                                               a.binds[i].target, reason);
 
         a.cmd = argv + optind;
         a.env = TAKE_PTR(env);

@@ -62,6 +62,9 @@ typedef struct BindSpec {
         char *source;  /* absolute, on the host */
         char *target;  /* absolute inside the app, no "." or ".." components */
         bool read_only;
+        /* :rslave: the bind stays a slave of its source's peer group (the
+         * host's later mounts below it arrive); else it is made private. */
+        bool slave;
 } BindSpec;
 
 #define STAGE1_BINDS_MAX 64

@@ -240,6 +240,13 @@ static void test_app_security_args(void) {
         ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--bind=/a:/proc/", "--", "x"), &a) < 0);
         ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--bind=/a:/processes", "--", "x"), &a) == 0 && a.n_binds == 1);
         stage1_app_command_done(&a);
+        /* :rslave only with no_new_privs, as peapodd checked it (app_slave_mount_check()). */
+        ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--no-new-privileges=yes", "--bind=/a:/b:rslave", "--", "x"), &a) == 0 &&
+                    a.n_binds == 1 && a.binds[0].slave && !a.binds[0].read_only);
+        stage1_app_command_done(&a);
+        ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--bind=/a:/b:rslave", "--", "x"), &a) < 0);
+        ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--no-new-privileges=no", "--bind=/a:/b:rslave", "--", "x"), &a) < 0);
+        ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--no-new-privileges=yes", "--bind=/a:/b:ro,rslave", "--", "x"), &a) < 0);
         ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--workdir=", "--", "x"), &a) < 0);
         /* --device=HOST:CONTAINER, app_device_check() as peapodd. */
         ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--device=/dev/zero:/dev/x/zero", "--device=/dev/null:/dev/n", "--", "x"),

@@ -435,15 +435,26 @@ def cmd_refusals(sock, api):
         ('an unknown capability', inv, lambda c: c.linux.security_context.capabilities.add_capabilities.append('NOPE')),
         ('a shared mount', inv, lambda c: c.mounts.add(container_path='/data', host_path='/tmp',
                                                         propagation=pb.PROPAGATION_BIDIRECTIONAL)),
-        ('a slave mount', inv, lambda c: c.mounts.add(container_path='/data', host_path='/tmp',
-                                                       propagation=pb.PROPAGATION_HOST_TO_CONTAINER)),
+        # kubelet's default: allowPrivilegeEscalation, no_new_privs false.
+        ('a slave mount without no_new_privs', inv,
+         lambda c: (c.linux.security_context.__setattr__('no_new_privs', False),
+                    c.mounts.add(container_path='/data', host_path='/tmp',
+                                 propagation=pb.PROPAGATION_HOST_TO_CONTAINER))),
+        ('a read-only slave mount', inv, lambda c: (c.linux.security_context.__setattr__('no_new_privs', True),
+                                                    c.mounts.add(container_path='/data', host_path='/tmp', readonly=True,
+                                                                 propagation=pb.PROPAGATION_HOST_TO_CONTAINER))),
         ('a mount of a missing path', inv, lambda c: c.mounts.add(container_path='/data', host_path='/no/such/path')),
     ]
+    # The field and the reason, named.
+    words = {'a shared mount': 'privileged', 'a slave mount without no_new_privs': 'no_new_privs',
+             'a read-only slave mount': 'readonly'}
     for what, code, change in cases:
         c = pb.ContainerConfig()
         c.CopyFrom(ok)
         change(c)
-        expect_code(code, lambda: create(ch, api, sid, cfg, c), 'CreateContainer with ' + what)
+        msg = expect_code(code, lambda: create(ch, api, sid, cfg, c), 'CreateContainer with ' + what)
+        if what in words and words[what] not in msg:
+            fail('the refusal of %s does not say %r: %s' % (what, words[what], msg))
     expect_code(nf, lambda: create(ch, api, '0' * 32, cfg, ok), 'CreateContainer in an unknown sandbox')
     expect_code(nf, lambda: create(ch, api, 'nope', cfg, ok), 'CreateContainer in a malformed sandbox id')
     if list_containers(ch, api, sandbox=sid):
@@ -500,6 +511,58 @@ def cmd_mounts(sock, api):
     remove_sandbox(ch, api, sid)
     shutil.rmtree(host)
     print('mounts %s: ok' % api)
+
+
+PROPAGATION_SCRIPT = '''
+echo started > /rw/started
+until [ -e /slave/sub/marker ]; do sleep 0.1; done
+test "$(cat /slave/sub/marker)" = arrived || exit 41
+test -e /private/sub/marker && exit 42
+exit 0
+'''
+
+
+def cmd_propagation(sock, api):
+    """HOST_TO_CONTAINER: a tmpfs the host mounts below host_path after the
+    container started appears in it; a PRIVATE mount of the same path does
+    not see it. The caller gives a host_path on a shared mount."""
+    ch = channel(sock)
+    host = os.environ['CRIT_SHARED_DIR']
+    cfg = sandbox_config('prop-' + api)
+    sid = run_sandbox(ch, api, cfg)
+    c = container_config('watcher', ['sh', '-c', PROPAGATION_SCRIPT], no_new_privs=True)
+    c.mounts.add(container_path='/slave', host_path=host, propagation=pb.PROPAGATION_HOST_TO_CONTAINER)
+    c.mounts.add(container_path='/private', host_path=host)
+    c.mounts.add(container_path='/rw', host_path=host)
+    cid = create(ch, api, sid, cfg, c)
+    got = [(m.container_path, m.propagation) for m in cstatus(ch, api, cid).mounts]
+    if got != [('/slave', pb.PROPAGATION_HOST_TO_CONTAINER), ('/private', pb.PROPAGATION_PRIVATE),
+               ('/rw', pb.PROPAGATION_PRIVATE)]:
+        fail('ContainerStatus mounts: %s' % got)
+    start(ch, api, cid)
+    end = time.time() + 60
+    while not os.path.exists(host + '/started'):
+        if time.time() > end:
+            fail('the container did not start')
+        time.sleep(0.1)
+    # Only now, with the container running: the host's mount.
+    os.makedirs(host + '/sub', exist_ok=True)
+    subprocess.run(['mount', '-t', 'tmpfs', 'tmpfs', host + '/sub'], check=True)
+    try:
+        with open(host + '/sub/marker', 'w') as f:
+            f.write('arrived\n')
+        s = wait_state(ch, api, cid, pb.CONTAINER_EXITED)
+        if s.exit_code != 0:
+            fail('the container saw %s (41: not the host mount, 42: the host mount in a private mount)' % s.exit_code)
+        remove(ch, api, cid)
+        with open('/proc/self/mountinfo') as f:
+            left = [line for line in f if '/pods/%s/volumes/' % sid in line]
+        if left:
+            fail('RemoveContainer left the mounts of its volumes: %s' % left)
+    finally:
+        subprocess.run(['umount', host + '/sub'], check=False)
+    remove_sandbox(ch, api, sid)
+    print('propagation %s: ok' % api)
 
 
 CRI_LINE = re.compile(rb'^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z (stdout|stderr) F (.*)$')
@@ -821,9 +884,11 @@ def unit_of(cid):
 
 def main():
     if len(sys.argv) != 4:
-        fail('usage: crit_pods.py SOCKET lifecycle|pair|security|refusals|logs|mounts API | save|check|stats-setup FILE')
+        fail('usage: crit_pods.py SOCKET lifecycle|pair|security|refusals|logs|mounts|propagation API | '
+             'save|check|stats-setup FILE')
     sock, what, arg = sys.argv[1:]
     cmds = {'lifecycle': cmd_lifecycle, 'logs': cmd_logs, 'mounts': cmd_mounts, 'pair': cmd_pair, 'security': cmd_security, 'refusals': cmd_refusals,
+            'propagation': cmd_propagation,
             'lists': cmd_lists, 'save': cmd_save, 'check': cmd_check, 'stats-setup': cmd_stats_setup}
     if what not in cmds:
         fail('unknown check ' + what)

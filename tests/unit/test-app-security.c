@@ -204,6 +204,42 @@ static void test_volumes(void) {
         ASSERT_ERR(volume_from_string("d,kind=tmpfs,readOnly=maybe", &v, &err), EINVAL);
         ASSERT_ERR(volume_from_string("d,kind=tmpfs,color=red", &v, &err), EINVAL);
         ASSERT_ERR(volume_from_string("", &v, &err), EINVAL);
+        /* Propagation: rslave for a writable host volume only; rshared
+         * needs a privileged container. */
+        ASSERT_OK(volume_from_string("d,kind=host,source=/tmp,propagation=rslave", &v, &err));
+        ASSERT_TRUE(v.propagation == VOLUME_PROPAGATION_RSLAVE);
+        volume_done(&v);
+        ASSERT_OK(volume_from_string("d,kind=host,source=/tmp,propagation=private", &v, &err));
+        ASSERT_TRUE(v.propagation == VOLUME_PROPAGATION_PRIVATE);
+        volume_done(&v);
+        ASSERT_ERR(volume_from_string("d,kind=host,source=/tmp,propagation=slave", &v, &err), EINVAL);
+        ASSERT_ERR(volume_from_string("d,kind=tmpfs,propagation=rslave", &v, &err), EINVAL);
+        memset(&err, 0, sizeof(err));
+        ASSERT_ERR(volume_from_string("d,kind=host,source=/tmp,propagation=rslave,readOnly=true", &v, &err), EINVAL);
+        ASSERT_TRUE(strstr(err.message, "writable"));
+        memset(&err, 0, sizeof(err));
+        ASSERT_ERR(volume_from_string("d,kind=host,source=/tmp,propagation=rshared", &v, &err), EINVAL);
+        ASSERT_TRUE(strstr(err.message, "privileged"));
+        {
+                AppMount bm = {};
+
+                ASSERT_OK(volume_bind_from_string("/tmp:/t:rslave", "bind-1", &v, &bm, &err));
+                ASSERT_TRUE(v.propagation == VOLUME_PROPAGATION_RSLAVE && !v.read_only);
+                volume_done(&v);
+                app_mount_done(&bm);
+                ASSERT_ERR(volume_bind_from_string("/tmp:/t:ro,rslave", "bind-1", &v, &bm, &err), EINVAL);
+                ASSERT_ERR(volume_bind_from_string("/tmp:/t:rshared", "bind-1", &v, &bm, &err), EINVAL);
+        }
+        {
+                Volume l[] = { { .name = (char *) "a", .kind = VOLUME_HOST }, { .name = (char *) "b", .kind = VOLUME_HOST } };
+
+                ASSERT_OK(volumes_set_propagation(l, 2, STRV_MAKE("b", "rslave"), &err));
+                ASSERT_TRUE(l[0].propagation == VOLUME_PROPAGATION_PRIVATE && l[1].propagation == VOLUME_PROPAGATION_RSLAVE);
+                ASSERT_ERR(volumes_set_propagation(l, 2, STRV_MAKE("c", "rslave"), &err), EINVAL);
+                ASSERT_ERR(volumes_set_propagation(l, 2, STRV_MAKE("a", "both"), &err), EINVAL);
+        }
+        ASSERT_ERR(app_slave_mount_check(false, NULL), EPERM);
+        ASSERT_OK(app_slave_mount_check(true, NULL));
 
         ASSERT_OK(app_mount_from_string("volume=data,target=/srv/data", &m, &err));
         ASSERT_STREQ(m.volume, "data");

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "string-util.h"
 #include "strv.h"
 #include "tests.h"
 
@@ -162,7 +163,20 @@ TEST(app_properties) {
                 ASSERT_STREQ(spec.annotations[3], "");
                 ASSERT_TRUE(spec.n_volumes == 1);
                 ASSERT_STREQ(spec.volumes[0].source, "/tmp");
+                ASSERT_TRUE(spec.volumes[0].propagation == VOLUME_PROPAGATION_PRIVATE);
                 app_spec_done(&spec);
+                /* VolumePropagation applies whatever the order, to the volumes given with it. */
+                ASSERT_OK(app(props(2, "VolumePropagation", "a{ss}", STRV_MAKE("own", "rslave"), "Volumes", "a(sssbt)",
+                                    "own", "host", "/tmp"),
+                              &spec, &error));
+                ASSERT_TRUE(spec.n_volumes == 1 && spec.volumes[0].propagation == VOLUME_PROPAGATION_RSLAVE);
+                app_spec_done(&spec);
+                app_refused(props(2, "Volumes", "a(sssbt)", "own", "host", "/tmp", "VolumePropagation", "a{ss}",
+                                  STRV_MAKE("other", "rslave")),
+                            "which is not given");
+                app_refused(props(2, "Volumes", "a(sssbt)", "own", "host", "/tmp", "VolumePropagation", "a{ss}",
+                                  STRV_MAKE("own", "shared")),
+                            "invalid propagation");
                 for (int i = 0; i <= ANNOTATIONS_MAX; i++) {
                         char k[16];
 
@@ -218,6 +232,12 @@ TEST(pod_properties) {
         ASSERT_TRUE(p.n_volumes == 1);
         ASSERT_STREQ(p.volumes[0].name, "data");
         pod_properties_done(&p);
+        ASSERT_OK(pod(props(2, "Volumes", "a(sssbt)", "data", "host", "/tmp", "VolumePropagation", "a{ss}",
+                            STRV_MAKE("data", "rslave")),
+                      &p, &error));
+        ASSERT_TRUE(p.n_volumes == 1 && p.volumes[0].propagation == VOLUME_PROPAGATION_RSLAVE);
+        pod_properties_done(&p);
+        pod_refused(props(1, "VolumePropagation", "a{ss}", STRV_MAKE("data", "rslave")), "which is not given");
 
         pod_refused(props(1, "StopWhenAppsExit", "s", "yes"), "Property StopWhenAppsExit must be b");
         pod_refused(props(1, "Hostname", "b", 1), "Property Hostname must be s");

@@ -208,6 +208,33 @@ TEST(pod_isolation_and_volumes) {
         ASSERT_ERR(pod_set_volumes(p, dup, 2, &err), EINVAL);
         Volume missing = { .name = (char *) "data", .kind = VOLUME_HOST, .source = (char *) "/no/such/dir" };
         ASSERT_ERR(pod_set_volumes(p, &missing, 1, &err), EINVAL);
+        /* rslave for an app without no_new_privs: a setuid binary the host
+         * mounts there later would raise it (app_slave_mount_check()). */
+        Volume slave = { .name = (char *) "data", .kind = VOLUME_HOST, .source = (char *) "/tmp",
+                         .propagation = VOLUME_PROPAGATION_RSLAVE };
+        err = (PeapodError) {};
+        ASSERT_ERR(pod_set_volumes(p, &slave, 1, &err), EINVAL);
+        ASSERT_TRUE(strstr(err.message, "no_new_privs") != NULL);
+        pod_free(p);
+
+        /* With no_new_privs it is kept, and pod.json keeps it. */
+        AppSpec nnp = specs[1];
+        nnp.mounts = mounts;
+        nnp.n_mounts = 1;
+        ASSERT_OK(pod_new("iso", &nnp, 1, image_store(), &p, &err));
+        ASSERT_OK(pod_set_volumes(p, &slave, 1, &err));
+        json = mfree(json);
+        ASSERT_OK(pod_to_json_string(p, &json));
+        ASSERT_TRUE(strstr(json, "\"propagation\":\"rslave\"") != NULL);
+        ASSERT_OK(pod_from_json_string(json, &q));
+        ASSERT_TRUE(q->volumes[0].propagation == VOLUME_PROPAGATION_RSLAVE);
+        pod_free(q);
+        {
+                char *at = strstr(json, "rslave");
+
+                memcpy(at, "rsharp", 6);
+                ASSERT_TRUE(pod_from_json_string(json, &q) < 0);
+        }
         pod_free(p);
 
 }
