@@ -309,33 +309,35 @@ static int make_pin_point(const char *pin, bool dir) {
         return fd < 0 ? -errno : 0;
 }
 
-/* Whether the mount at path receives propagation from a master: the
- * optional field "master:N" of its line in mountinfo, found by the mount
- * id statx() gives (the first field). 1, 0, or -errno. */
-static int mount_is_slave(const char *path) {
+/* Whether the mount that fd (O_PATH) is on has the optional field
+ * (mountinfo's "shared:N", "master:N") in its line, found by the mount id
+ * statx() gives (the first field). 1, 0, or -errno. */
+static int mount_has_field(int fd, const char *field) {
         _cleanup_fclose_ FILE *f = NULL;
-        _cleanup_free_ char *line = NULL;
+        _cleanup_free_ char *line = NULL, *needle = NULL;
         size_t size = 0;
         struct statx sx;
 
-        if (statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_MNT_ID, &sx) < 0)
+        if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_MNT_ID, &sx) < 0)
                 return -errno;
         if (!(sx.stx_mask & STATX_MNT_ID))
                 return -EOPNOTSUPP;
+        if (asprintf(&needle, " %s", field) < 0)
+                return -ENOMEM;
         f = fopen("/proc/self/mountinfo", "re");
         if (!f)
                 return -errno;
         while (getline(&line, &size, f) > 0) {
                 unsigned long long id;
-                const char *sep, *master;
+                const char *sep, *at;
 
                 if (sscanf(line, "%llu ", &id) != 1 || id != sx.stx_mnt_id)
                         continue;
                 /* The optional fields end at " - "; a space in a path is
                  * escaped (\040) in mountinfo, so nothing before is one. */
                 sep = strstr(line, " - ");
-                master = strstr(line, " master:");
-                return master && (!sep || master < sep);
+                at = strstr(line, needle);
+                return at && (!sep || at < sep);
         }
         return -ENOENT;
 }
@@ -356,11 +358,24 @@ static int volume_pin_host(const Volume *v, const char *pin) {
         struct mount_attr attr = {
                 .attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (v->read_only ? MOUNT_ATTR_RDONLY : 0),
         };
-        _cleanup_close_ int tree = -EBADF;
+        _cleanup_close_ int source = -EBADF, tree = -EBADF;
         struct stat st;
         int r;
 
-        tree = open_tree(AT_FDCWD, v->source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+        source = open(v->source, O_PATH | O_CLOEXEC);
+        if (source < 0)
+                return -errno;
+        /* rslave follows the source's peer group: a source on a mount that
+         * has none (private) would quietly be private. Said, as docker
+         * says it. Asked of the source itself: the pin's own propagation
+         * after the move depends on who else has a copy of the state
+         * directory's mount, not on the source. */
+        if (v->propagation == VOLUME_PROPAGATION_RSLAVE) {
+                r = mount_has_field(source, "shared:");
+                if (r <= 0)
+                        return r < 0 ? r : -EREMOTE;
+        }
+        tree = open_tree(source, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
         if (tree < 0)
                 return -errno;
         if (fstat(tree, &st) < 0)
@@ -385,12 +400,6 @@ static int volume_pin_host(const Volume *v, const char *pin) {
                 r = -errno;
                 umount_all(pin);
                 return r;
-        }
-        /* A source on a private mount has no peer group to follow: rslave
-         * would quietly be private. Said, as docker says it. */
-        if (v->propagation == VOLUME_PROPAGATION_RSLAVE && (r = mount_is_slave(pin)) <= 0) {
-                umount_all(pin);
-                return r < 0 ? r : -EREMOTE;
         }
         return 0;
 }
@@ -1584,5 +1593,5 @@ int pod_reconcile(PodRuntime *rt, Pod *p) {
 }
 
 int pod_runtime_save(PodRuntime *rt, Pod *p) {
-        return pod_save(p, rt->state_dir, &rt->durable);
+        return pod_save(p, rt->state_dir, rt->run_dir ?: PEAPOD_RUNTIME_DIR, &rt->durable);
 }
