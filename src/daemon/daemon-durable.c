@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The state thread: pod.json's durable copies (pod_save()) are written
  * here, off the loop, one after another in the order they were asked for.
- * A write with fsync took 10-250 ms on a busy disk, on the loop, several
- * times per pod start and stop: every read waited for them.
+ * On a busy disk a write with fsync took 10-250 ms, and even a rename or
+ * mkdir on the same journaled file system waited as long behind the
+ * commits: on the loop, several times per pod start and stop, every read
+ * waited for them.
  *
  * What the loop relies on:
- * - pod.json itself is renamed into place by the loop before the step
- *   that follows it, so a crash of peapodd (not of the machine) never
- *   finds a record older than what was done;
+ * - the current pod.json is renamed into place by the loop, on /run (a
+ *   tmpfs: no journal to wait for), before the step that follows it, so a
+ *   crash of peapodd (not of the machine) never finds a record older than
+ *   what was done; pod_load() takes the newer of the two copies;
  * - a step that must survive a power loss waits for daemon_durable_call()
  *   with no fn: it runs when every copy asked for before it is on disk;
  * - a removed pod's files are deleted by a call in the same queue

@@ -116,7 +116,7 @@ int umount_below(const char *path) {
         return r;
 }
 
-int pods_remove_leftovers(const char *state_dir) {
+int pods_remove_leftovers(const char *state_dir, const char *volatile_dir) {
         _cleanup_free_ char *dir = NULL;
         struct dirent *de;
         int removed = 0;
@@ -137,6 +137,13 @@ int pods_remove_leftovers(const char *state_dir) {
                         if (asprintf(&json, "%s/%s/pod.json", dir, de->d_name) < 0)
                                 break;
                         if (access(json, F_OK) >= 0 || errno != ENOENT)
+                                continue;
+                        /* Its durable copy still queued when peapodd ended:
+                         * the current one says it exists. */
+                        json = mfree(json);
+                        if (volatile_dir && asprintf(&json, "%s/pods/%s/pod.json", volatile_dir, de->d_name) < 0)
+                                break;
+                        if (json && (access(json, F_OK) >= 0 || errno != ENOENT))
                                 continue;
                 } else if (!id_is_valid(id))
                         continue;

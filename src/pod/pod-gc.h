@@ -22,10 +22,11 @@ int timespan_parse(const char *s, uint64_t *ret_usec);
 
 /* At the start of the manager, before pods are loaded: deletes what no pod
  * owns in <state_dir>/pods: ".removing-<id>" directories of removals cut
- * short, and pod directories without a pod.json (a creation cut short
- * before its first save); mounts below them are detached first. Returns
- * how many were deleted. */
-int pods_remove_leftovers(const char *state_dir);
+ * short, and pod directories without a pod.json, durable or (in
+ * <volatile_dir>/pods/<id>) current (a creation cut short before its
+ * first save); mounts below them are detached first. Returns how many
+ * were deleted. */
+int pods_remove_leftovers(const char *state_dir, const char *volatile_dir);
 
 /* Detaches every mount at or below path (deepest first). */
 int umount_below(const char *path);

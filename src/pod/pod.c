@@ -8,7 +8,6 @@
 #include "fs-util.h"
 #include "image.h"
 #include "json-util.h"
-#include "log.h"
 #include "manifest.h"
 #include "pod.h"
 #include "seccomp-spec.h"
@@ -1274,28 +1273,40 @@ int pod_write_durable(const char *path, const char *text) {
         return write_file_atomic_full(path, text, strlen(text), 0600, WRITE_FILE_DURABLE);
 }
 
-int pod_save(Pod *p, const char *state_dir, const PodDurableWriter *w) {
-        _cleanup_free_ char *dir = NULL, *path = NULL, *durable = NULL, *text = NULL;
+int pod_save(Pod *p, const char *state_dir, const char *volatile_dir, const PodDurableWriter *w) {
+        _cleanup_free_ char *dir = NULL, *path = NULL, *vdir = NULL, *vpath = NULL, *text = NULL;
         int r;
 
         r = pod_dir(state_dir, p->id, &dir);
         if (r < 0)
                 return r;
+        /* Made here, never by the writer: a copy written after the pod's
+         * removal finds no directory instead of making one. (An existing
+         * directory costs a lookup, no journal.) */
         r = mkdir_p(dir, 0700);
         if (r < 0)
                 return r;
-        if (asprintf(&path, "%s/pod.json", dir) < 0 || asprintf(&durable, "%s/pod.json.durable", dir) < 0)
+        if (asprintf(&path, "%s/pod.json", dir) < 0)
                 return -ENOMEM;
         p->generation++;
         r = pod_to_json_string(p, &text);
         if (r < 0)
                 return r;
-        r = write_file_atomic_full(path, text, strlen(text), 0600, 0);
+        if (!volatile_dir || !w || !w->write)
+                return pod_write_durable(path, text);
+
+        r = pod_dir(volatile_dir, p->id, &vdir);
         if (r < 0)
                 return r;
-        if (!w || !w->write)
-                return pod_write_durable(durable, text);
-        w->write(w->userdata, TAKE_PTR(durable), TAKE_PTR(text));
+        r = mkdir_p(vdir, 0700);
+        if (r < 0)
+                return r;
+        if (asprintf(&vpath, "%s/pod.json", vdir) < 0)
+                return -ENOMEM;
+        r = write_file_atomic_full(vpath, text, strlen(text), 0600, 0);
+        if (r < 0)
+                return r;
+        w->write(w->userdata, TAKE_PTR(path), TAKE_PTR(text));
         return 0;
 }
 
@@ -1316,26 +1327,31 @@ static int pod_load_file(const char *path, const char *id, Pod **ret) {
         return 0;
 }
 
-int pod_load(const char *state_dir, const char *id, Pod **ret) {
-        _cleanup_free_ char *dir = NULL, *path = NULL, *durable = NULL;
-        _cleanup_(pod_freep) Pod *p = NULL, *q = NULL;
-        int r, rq;
+int pod_load(const char *state_dir, const char *volatile_dir, const char *id, Pod **ret) {
+        _cleanup_free_ char *dir = NULL, *path = NULL, *vdir = NULL, *vpath = NULL;
+        _cleanup_(pod_freep) Pod *durable = NULL, *current = NULL;
+        int r, rv = -ENOENT;
 
         r = pod_dir(state_dir, id, &dir);
         if (r < 0)
                 return r;
-        if (asprintf(&path, "%s/pod.json", dir) < 0 || asprintf(&durable, "%s/pod.json.durable", dir) < 0)
+        if (asprintf(&path, "%s/pod.json", dir) < 0)
                 return -ENOMEM;
-        r = pod_load_file(path, id, &p);
-        rq = pod_load_file(durable, id, &q);
-        if (rq >= 0 && (r < 0 || q->generation > p->generation)) {
+        if (volatile_dir) {
+                r = pod_dir(volatile_dir, id, &vdir);
                 if (r < 0)
-                        log_warning_errno(r, "%s is unreadable (%m), its durable copy is used.", path);
-                *ret = TAKE_PTR(q);
+                        return r;
+                if (asprintf(&vpath, "%s/pod.json", vdir) < 0)
+                        return -ENOMEM;
+                rv = pod_load_file(vpath, id, &current);
+        }
+        r = pod_load_file(path, id, &durable);
+        if (rv >= 0 && (r < 0 || current->generation > durable->generation)) {
+                *ret = TAKE_PTR(current);
                 return 0;
         }
         if (r < 0)
                 return r;
-        *ret = TAKE_PTR(p);
+        *ret = TAKE_PTR(durable);
         return 0;
 }

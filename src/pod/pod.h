@@ -203,21 +203,23 @@ typedef struct PodDurableWriter {
         void *userdata;
 } PodDurableWriter;
 
-/* State files: <state_dir>/pods/<id>/pod.json and pod.json.durable.
- * pod_save() renames a new pod.json into place, unsynced: a peapodd that
- * crashes finds it up to date at every step, as the steps were ordered
- * against it. The same text (its generation one higher) goes to
- * pod.json.durable, synced with its directory, through w (so that the
- * caller's loop never waits for the disk) or here when w is NULL: that is
- * what a power loss keeps. pod_load() takes whichever of the two validates
- * with the higher generation, so a pod.json that a power loss left empty,
- * torn or older loses nothing the durable copy had. A caller whose next
- * step must survive a power loss (a CNI ADD writes leases that do) waits
- * for its writer to get there. */
+/* State files. <state_dir>/pods/<id>/pod.json is the durable copy (data
+ * and directory synced: what a power loss keeps); with a volatile_dir (a
+ * tmpfs: peapodd's /run/peapod) <volatile_dir>/pods/<id>/pod.json is the
+ * current one. pod_save() renames a new current copy into place at once,
+ * on a file system without a journal to wait for: a peapodd that crashes
+ * finds it up to date at every step, as its steps were ordered against
+ * it. The durable copy of the same text goes through w (peapodd's state
+ * thread), so that the caller's loop never waits for the disk; without w
+ * or volatile_dir it is written here and now. Each save counts up the
+ * pod's generation, and pod_load() takes the copy that validates with the
+ * higher one: after a reboot (no /run) or a crash of peapodd, the newest
+ * that exists. A caller whose next step must survive a power loss (a CNI
+ * ADD writes leases that do) waits for its writer to get there. */
 int pod_dir(const char *state_dir, const char *id, char **ret);
-int pod_save(Pod *p, const char *state_dir, const PodDurableWriter *w);
+int pod_save(Pod *p, const char *state_dir, const char *volatile_dir, const PodDurableWriter *w);
 int pod_write_durable(const char *path, const char *text);
-int pod_load(const char *state_dir, const char *id, Pod **ret);
+int pod_load(const char *state_dir, const char *volatile_dir, const char *id, Pod **ret);
 
 /* The pod's stage1 flavour: a directory below the stage1 dir. */
 const char *pod_stage1(const Pod *p);

@@ -127,8 +127,8 @@ TEST(pod_new_and_json_roundtrip) {
         p->apps[0].result = APP_RESULT_KILLED;
         p->apps[0].status = 9;
         p->apps[0].oom_killed = true;
-        ASSERT_OK(pod_save(p, tmpdir, NULL));
-        ASSERT_OK(pod_load(tmpdir, p->id, &q));
+        ASSERT_OK(pod_save(p, tmpdir, NULL, NULL));
+        ASSERT_OK(pod_load(tmpdir, NULL, p->id, &q));
         ASSERT_OK(pod_to_json_string(q, &json));
         ASSERT_STREQ(q->name, "web");
         ASSERT_TRUE(q->state == POD_RUNNING);
@@ -402,8 +402,8 @@ TEST(pod_annotations) {
 
         ASSERT_OK(pod_new("ann", &spec, 1, image_store(), &p, &err));
         ASSERT_OK(pod_set_annotations(p, STRV_MAKE("cri/metadata/name", "nginx", "empty", ""), &err));
-        ASSERT_OK(pod_save(p, tmpdir, NULL));
-        ASSERT_OK(pod_load(tmpdir, p->id, &q));
+        ASSERT_OK(pod_save(p, tmpdir, NULL, NULL));
+        ASSERT_OK(pod_load(tmpdir, NULL, p->id, &q));
         /* Exactly what was given, in order, values with quotes and newlines included. */
         ASSERT_TRUE(strv_same(q->annotations, p->annotations));
         ASSERT_TRUE(strv_same(q->apps[0].annotations, spec.annotations));
@@ -438,8 +438,8 @@ TEST(pod_annotations) {
                 ASSERT_OK(pod_set_volumes(p, &v, 1, &err));
                 p->volumes[0].owner = strdup(p->apps[0].id);
                 ASSERT_TRUE(p->volumes[0].owner);
-                ASSERT_OK(pod_save(p, tmpdir, NULL));
-                ASSERT_OK(pod_load(tmpdir, p->id, &q));
+                ASSERT_OK(pod_save(p, tmpdir, NULL, NULL));
+                ASSERT_OK(pod_load(tmpdir, NULL, p->id, &q));
                 ASSERT_STREQ(q->volumes[0].owner, p->apps[0].id);
                 q = pod_free(q);
                 ASSERT_OK(pod_to_json_string(p, &json));
@@ -472,75 +472,81 @@ static void hold_copy(void *userdata, char *path, char *text) {
         h->text = text;
 }
 
-static PodState loaded_state(const char *id) {
+static char rundir[] = "/tmp/test-pod-run-XXXXXX";
+
+static PodState loaded_state(const char *volatile_dir, const char *id) {
         Pod *q = NULL;
         PodState s;
 
-        ASSERT_OK(pod_load(tmpdir, id, &q));
+        ASSERT_OK(pod_load(tmpdir, volatile_dir, id, &q));
         s = q->state;
         pod_free(q);
         return s;
 }
 
 TEST(pod_durable_copy) {
-        AppSpec spec = { .image = "busybox" };
+        AppSpec spec = { .image = (char *) "busybox" };
         HeldCopy held = {};
         PodDurableWriter w = { .write = hold_copy, .userdata = &held };
-        char dir[PATH_MAX], path[PATH_MAX + 32], durable[PATH_MAX + 32];
+        char durable[PATH_MAX + 64], current[PATH_MAX + 64];
         char *old = NULL, *text = NULL, *stripped = NULL, *at;
         PeapodError err = {};
         Pod *p = NULL, *q = NULL;
 
+        ASSERT_TRUE(mkdtemp(rundir));
         ASSERT_OK(pod_new("dur", &spec, 1, image_store(), &p, &err));
-        snprintf(dir, sizeof(dir), "%s/pods/%s", tmpdir, p->id);
-        snprintf(path, sizeof(path), "%s/pod.json", dir);
-        snprintf(durable, sizeof(durable), "%s/pod.json.durable", dir);
+        snprintf(durable, sizeof(durable), "%s/pods/%s/pod.json", tmpdir, p->id);
+        snprintf(current, sizeof(current), "%s/pods/%s/pod.json", rundir, p->id);
 
-        /* Without a writer both copies are written at once. */
-        ASSERT_OK(pod_save(p, tmpdir, NULL));
+        /* Without a writer the durable copy is written at once, alone. */
+        ASSERT_OK(pod_save(p, tmpdir, rundir, NULL));
         ASSERT_OK(read_file(durable, POD_FILE_MAX, &old, NULL));
         ASSERT_TRUE(strstr(old, "\"created\""));
+        ASSERT_TRUE(access(current, F_OK) < 0);
 
-        /* With one, pod.json is new at once and the durable copy waits. */
+        /* With one, the current copy is new at once and the durable one
+         * waits for the writer. */
         p->state = POD_RUNNING;
-        ASSERT_OK(pod_save(p, tmpdir, &w));
+        ASSERT_OK(pod_save(p, tmpdir, rundir, &w));
         ASSERT_STREQ(held.path, durable);
-        ASSERT_TRUE(loaded_state(p->id) == POD_RUNNING);
+        ASSERT_TRUE(loaded_state(rundir, p->id) == POD_RUNNING);
+        /* After a reboot (no /run): the durable copy as it got to disk. */
+        ASSERT_TRUE(loaded_state(NULL, p->id) == POD_CREATED);
 
-        /* pod.json emptied (a power loss before its data reached the disk):
-         * the durable copy is loaded, not an error. */
-        ASSERT_OK(write_file_atomic_full(path, "", 0, 0600, 0));
-        ASSERT_TRUE(loaded_state(p->id) == POD_CREATED);
-        ASSERT_OK(write_file_atomic_full(path, "{\"id\": ", 8, 0600, 0));
-        ASSERT_TRUE(loaded_state(p->id) == POD_CREATED);
+        /* The current copy torn or empty: the durable copy, not an error. */
+        ASSERT_OK(write_file_atomic_full(current, "", 0, 0600, 0));
+        ASSERT_TRUE(loaded_state(rundir, p->id) == POD_CREATED);
+        ASSERT_OK(write_file_atomic_full(current, "{\"id\": ", 8, 0600, 0));
+        ASSERT_TRUE(loaded_state(rundir, p->id) == POD_CREATED);
 
-        /* An older pod.json loses to a newer durable copy. */
+        /* Once written, the durable copy is as new: either is the same. */
         ASSERT_OK(pod_write_durable(held.path, held.text));
-        ASSERT_OK(write_file_atomic_full(path, old, strlen(old), 0600, 0));
-        ASSERT_TRUE(loaded_state(p->id) == POD_RUNNING);
+        ASSERT_TRUE(loaded_state(NULL, p->id) == POD_RUNNING);
+        /* An older current copy loses to a newer durable one. */
+        ASSERT_OK(write_file_atomic_full(current, old, strlen(old), 0600, 0));
+        ASSERT_TRUE(loaded_state(rundir, p->id) == POD_RUNNING);
 
         /* A copy of another pod is no copy of this one. */
+        p->generation += 10;
         ASSERT_OK(pod_to_json_string(p, &text));
         at = strstr(text, p->id);
         ASSERT_TRUE(at);
         at[0] = at[0] == 'a' ? 'b' : 'a';
-        p->generation += 10;
-        ASSERT_OK(write_file_atomic_full(durable, text, strlen(text), 0600, 0));
-        ASSERT_TRUE(loaded_state(p->id) == POD_CREATED);
+        ASSERT_OK(write_file_atomic_full(current, text, strlen(text), 0600, 0));
+        ASSERT_TRUE(loaded_state(rundir, p->id) == POD_RUNNING);
 
         /* Neither validates: the pod does not load. */
-        ASSERT_OK(write_file_atomic_full(path, "", 0, 0600, 0));
-        ASSERT_TRUE(pod_load(tmpdir, p->id, &q) < 0);
+        ASSERT_OK(write_file_atomic_full(durable, "", 0, 0600, 0));
+        ASSERT_TRUE(pod_load(tmpdir, rundir, p->id, &q) < 0);
 
-        /* A record from before the durable copy has no generation: 0. */
-        ASSERT_OK(unlink(durable) < 0 ? -errno : 0);
+        /* A record from before the generations has none: 0. */
         stripped = strdup(old);
         ASSERT_TRUE(stripped);
         at = strstr(stripped, "\"generation\"");
         ASSERT_TRUE(at);
         memcpy(at, "\"generatiox\"", 12);
-        ASSERT_OK(write_file_atomic_full(path, stripped, strlen(stripped), 0600, 0));
-        ASSERT_OK(pod_load(tmpdir, p->id, &q));
+        ASSERT_OK(write_file_atomic_full(durable, stripped, strlen(stripped), 0600, 0));
+        ASSERT_OK(pod_load(tmpdir, NULL, p->id, &q));
         ASSERT_TRUE(q->generation == 0 && q->state == POD_CREATED);
         q = pod_free(q);
 
@@ -550,6 +556,7 @@ TEST(pod_durable_copy) {
         free(held.path);
         free(held.text);
         pod_free(p);
+        ASSERT_OK(rm_rf(rundir));
 }
 
 TEST(state_strings) {
