@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "io-util.h"
 #include "log.h"
 #include "stage1-child.h"
 
@@ -162,20 +163,6 @@ static int recv_master(int sock) {
         return fd;
 }
 
-static int write_all(int fd, const char *p, size_t n) {
-        while (n > 0) {
-                ssize_t k = write(fd, p, n);
-
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k < 0)
-                        return -errno;
-                p += k;
-                n -= k;
-        }
-        return 0;
-}
-
 /* What the master holds, to out; false once it has nothing more to give
  * (EOF or EIO: every slave closed). */
 static bool relay_some(int master, int out) {
@@ -191,7 +178,7 @@ static bool relay_some(int master, int out) {
                 if (n <= 0)
                         return false;
                 /* A journal stream that fails loses the output, not the app. */
-                (void) write_all(out, buf, n);
+                (void) loop_write(out, buf, n);
                 if ((size_t) n < sizeof(buf))
                         return true;
         }
