@@ -14,6 +14,15 @@
 #include "log.h"
 #include "stage1-child.h"
 
+void stage1_block_signals(const int *forwarded, size_t n, sigset_t *ret_mask) {
+        (void) signal(SIGCHLD, SIG_DFL);
+        sigemptyset(ret_mask);
+        for (size_t i = 0; i < n; i++)
+                sigaddset(ret_mask, forwarded[i]);
+        sigaddset(ret_mask, SIGCHLD);
+        (void) sigprocmask(SIG_BLOCK, ret_mask, NULL);
+}
+
 _noreturn_ void stage1_die_by_signal(int sig) {
         const struct rlimit no_core = {};
         sigset_t s;
