@@ -4,8 +4,9 @@
 # with its signature, in its interface's section (.SH "INTERFACE NAME"), as
 #   .B "Method(t arg, ...) \(-> (t out, ...)"   .B "readonly t Property"
 #   .B "signal Signal(t arg, ...)"
-# every member the page documents there exists, and every error name of the
-# wire contract (src/shared/peapod-bus.h) is explained.
+# every method's paragraph says "Privilege:" and "Errors:", every member the
+# page documents there exists, and every error name of the wire contract
+# (src/shared/peapod-bus.h) is explained.
 #   check-dbus-man.py PEAPODD MANPAGE HEADER
 import re
 import subprocess
@@ -18,17 +19,29 @@ root = ET.fromstring(xml)
 text = open(manpage).read().replace('\\(->', '->').replace('\\-', '-')
 
 sections = {}
+# The paragraph of each documented method: (interface, name) -> its lines.
+paragraphs = {}
 current = None
+paragraph = None
 for line in text.splitlines():
     m = re.match(r'\.SH "INTERFACE (\S+)"', line)
     if m:
         current = sections.setdefault(m.group(1), [])
-    elif line.startswith('.SH'):
-        current = None
+        iface = m.group(1)
+        paragraph = None
+    elif line.startswith(('.SH', '.SS', '.TP')):
+        paragraph = None
+        if line.startswith('.SH'):
+            current = None
     elif current is not None:
         m = re.match(r'\.B "(.*)"$', line)
         if m:
             current.append(m.group(1))
+            n = re.match(r'(\w+)\(', m.group(1))
+            if n:
+                paragraph = paragraphs.setdefault((iface, n.group(1)), [])
+        elif paragraph is not None:
+            paragraph.append(line)
 
 def args(el, direction):
     return ', '.join('%s %s' % (a.get('type'), a.get('name')) for a in el.findall('arg')
@@ -50,6 +63,13 @@ for iface in root.findall('interface'):
         print('%s: no section .SH "INTERFACE %s"' % (manpage, name))
         fail = True
         continue
+    # Each method says who may call it and how it fails.
+    for m in iface.findall('method'):
+        words = ' '.join(paragraphs.get((name, m.get('name')), []))
+        for what in ('Privilege:', 'Errors:'):
+            if what not in words:
+                print('%s: %s.%s does not say "%s"' % (manpage, name, m.get('name'), what))
+                fail = True
     for e in expected:
         if e not in documented:
             print('%s: %s is not documented as .B "%s"' % (manpage, name, e))

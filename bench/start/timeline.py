@@ -7,7 +7,7 @@ Each round is the life bench/start/run measures as peapod-d: `peapod run -d
 --net=none busybox -- true`, `peapod wait`, `peapod rm`. Three sources make
 one timeline per round, all on CLOCK_MONOTONIC, which every process shares:
   - the steps peapodd and the CLI log with PEAPOD_DEBUG_TIMING=1
-    ("timing STEP USEC", trace_point() in src/libpeapod/crash-point.c);
+    ("timing STEP USEC", trace_point() in src/host/crash-point.c);
   - the bus traffic (dbus-monitor --profile; its wall-clock stamps are moved
     onto CLOCK_MONOTONIC by the offset measured here);
   - when each CLI was spawned and when it had exited, seen from here.

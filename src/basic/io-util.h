@@ -14,3 +14,7 @@ int loop_write_at(int fd, const void *buf, size_t size, off_t offset);
 static inline int loop_write(int fd, const void *buf, size_t size) {
         return loop_write_at(fd, buf, size, -1);
 }
+
+/* The same on a socket, with send(MSG_NOSIGNAL): a peer that went away is
+ * -EPIPE, never a SIGPIPE that would kill the writer. */
+int loop_send(int fd, const void *buf, size_t size);

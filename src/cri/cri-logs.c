@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Containers' CRI log files: the journal-to-CRI converter of libpeapod
+/* Containers' CRI log files: the journal-to-CRI converter of liblogs
  * (crilog.c) on peapod-cri's loop. Every second the sandboxes' apps are
  * looked at, in the cache peapodd's signals keep (cri-cache.c), or, while
  * it is not filled, in one asynchronous GetManagedObjects: a running

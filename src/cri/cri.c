@@ -302,10 +302,9 @@ GrpcStatus cri_status_from_bus_error(const sd_bus_error *e) {
                 return GRPC_STATUS_INVALID_ARGUMENT;
         if (sd_bus_error_has_names(e, BUS_ERROR_POD_EXISTS, BUS_ERROR_APP_EXISTS))
                 return GRPC_STATUS_ALREADY_EXISTS;
-        if (sd_bus_error_has_names(e, BUS_ERROR_BAD_STATE, BUS_ERROR_POD_RUNNING, BUS_ERROR_APP_RUNNING,
-                                   BUS_ERROR_PORT_IN_USE))
+        if (sd_bus_error_has_names(e, BUS_ERROR_POD_RUNNING, BUS_ERROR_APP_RUNNING, BUS_ERROR_PORT_IN_USE))
                 return GRPC_STATUS_FAILED_PRECONDITION;
-        if (sd_bus_error_has_names(e, SD_BUS_ERROR_ACCESS_DENIED, "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired"))
+        if (sd_bus_error_has_names(e, SD_BUS_ERROR_ACCESS_DENIED, SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED))
                 return GRPC_STATUS_PERMISSION_DENIED;
         if (sd_bus_error_has_names(e, SD_BUS_ERROR_SERVICE_UNKNOWN, SD_BUS_ERROR_NAME_HAS_NO_OWNER, SD_BUS_ERROR_NO_REPLY,
                                    SD_BUS_ERROR_TIMEOUT, SD_BUS_ERROR_DISCONNECTED, "org.freedesktop.systemd1.UnitMasked"))

@@ -545,7 +545,7 @@ void daemon_pod_queue_run(Daemon *d, const char *pod_id) {
                         return;
                 /* As though it had just arrived, against the pod as it is now. */
                 if (!p)
-                        r = sd_bus_error_setf(&error, "org.peapod1.Error.NoSuchPod", "Pod %s was removed meanwhile",
+                        r = sd_bus_error_setf(&error, BUS_ERROR_NO_SUCH_POD, "Pod %s was removed meanwhile",
                                               pod_id);
                 else if (q->op == QUEUE_START)
                         r = bus_pod_start_call(d, p, q->call, &error);

@@ -183,7 +183,7 @@ static void owed_teardown_then(Daemon *d, Pod *p, PodTeardown *t, int r, const P
         bool force = t->then_op == QUEUE_REMOVE && (t->then_flags & PEAPOD_REMOVE_POD_FORCE);
 
         if (!p)
-                r = sd_bus_error_setf(&error, "org.peapod1.Error.NoSuchPod", "Pod %s was removed meanwhile", t->pod_id);
+                r = sd_bus_error_setf(&error, BUS_ERROR_NO_SUCH_POD, "Pod %s was removed meanwhile", t->pod_id);
         else if (r < 0 && !force)
                 r = sd_bus_error_set_errnof(&error, r, "Failed to delete the networks of pod %s%s: %s", p->name,
                                             t->then_op == QUEUE_REMOVE ? " (force removes it anyway)" : "",

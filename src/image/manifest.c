@@ -411,12 +411,33 @@ int manifest_detect(const void *data, size_t size, const char *content_type, Med
         return document_media_type(o, content_type, ret, e);
 }
 
-int manifest_parse(const void *data, size_t size, const char *content_type, Manifest **ret, PeapodError *e) {
-        _cleanup_json_ json_object *o = NULL;
-        _cleanup_(manifest_freep) Manifest *m = NULL;
+/* The array member key of a document (doc: "Index"), of at most max
+ * elements (noun: "entries"), and its length. */
+static int json_array_member(json_object *o, const char *doc, const char *key, const char *noun, size_t max,
+                             json_object **ret, size_t *ret_n, PeapodError *e) {
         json_object *v;
-        MediaType t;
         size_t n;
+
+        if (!json_object_object_get_ex(o, key, &v))
+                return peapod_error_set(e, -EBADMSG, "%s has no \"%s\"", doc, key);
+        if (!json_object_is_type(v, json_type_array))
+                return peapod_error_set(e, -EBADMSG, "\"%s\" is not an array", key);
+        n = json_object_array_length(v);
+        if (n > max)
+                return peapod_error_set(e, -E2BIG, "%s has %zu %s, more than the limit of %zu", doc, n, noun, max);
+        *ret = v;
+        *ret_n = n;
+        return 0;
+}
+
+/* What a manifest and an index both are: one bounded JSON document (see
+ * json_parse_document()) of a media type of the kind is_kind accepts
+ * (kind names it: "an image index"), as document_media_type() finds it,
+ * and of schemaVersion 2. */
+static int document_parse_v2(const void *data, size_t size, const char *content_type, bool (*is_kind)(MediaType t),
+                             const char *kind, json_object **ret, MediaType *ret_type, PeapodError *e) {
+        _cleanup_json_ json_object *o = NULL;
+        MediaType t;
         int r;
 
         r = json_parse_document(data, size, &o, e);
@@ -425,9 +446,25 @@ int manifest_parse(const void *data, size_t size, const char *content_type, Mani
         r = document_media_type(o, content_type, &t, e);
         if (r < 0)
                 return r;
-        if (!media_type_is_manifest(t))
-                return peapod_error_set(e, -EMEDIUMTYPE, "Document is %s, not an image manifest", media_type_to_string(t));
+        if (!is_kind(t))
+                return peapod_error_set(e, -EMEDIUMTYPE, "Document is %s, not %s", media_type_to_string(t), kind);
         r = json_schema_version_2(o, e);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(o);
+        *ret_type = t;
+        return 0;
+}
+
+int manifest_parse(const void *data, size_t size, const char *content_type, Manifest **ret, PeapodError *e) {
+        _cleanup_json_ json_object *o = NULL;
+        _cleanup_(manifest_freep) Manifest *m = NULL;
+        json_object *v;
+        MediaType t;
+        size_t n;
+        int r;
+
+        r = document_parse_v2(data, size, content_type, media_type_is_manifest, "an image manifest", &o, &t, e);
         if (r < 0)
                 return r;
 
@@ -448,13 +485,9 @@ int manifest_parse(const void *data, size_t size, const char *content_type, Mani
                 return peapod_error_set(e, -EFBIG, "config: %" PRIu64 " bytes, more than the limit of %u",
                                        m->config.size, MANIFEST_SIZE_MAX);
 
-        if (!json_object_object_get_ex(o, "layers", &v))
-                return peapod_error_set(e, -EBADMSG, "Manifest has no \"layers\"");
-        if (!json_object_is_type(v, json_type_array))
-                return peapod_error_set(e, -EBADMSG, "\"layers\" is not an array");
-        n = json_object_array_length(v);
-        if (n > MANIFEST_LAYERS_MAX)
-                return peapod_error_set(e, -E2BIG, "Manifest has %zu layers, more than the limit of %u", n, MANIFEST_LAYERS_MAX);
+        r = json_array_member(o, "Manifest", "layers", "layers", MANIFEST_LAYERS_MAX, &v, &n, e);
+        if (r < 0)
+                return r;
         m->layers = new0(Descriptor, n ?: 1);
         if (!m->layers)
                 return -ENOMEM;
@@ -492,25 +525,12 @@ int manifest_index_parse(const void *data, size_t size, const char *content_type
         size_t n;
         int r;
 
-        r = json_parse_document(data, size, &o, e);
+        r = document_parse_v2(data, size, content_type, media_type_is_index, "an image index", &o, &t, e);
         if (r < 0)
                 return r;
-        r = document_media_type(o, content_type, &t, e);
+        r = json_array_member(o, "Index", "manifests", "entries", MANIFEST_INDEX_ENTRIES_MAX, &v, &n, e);
         if (r < 0)
                 return r;
-        if (!media_type_is_index(t))
-                return peapod_error_set(e, -EMEDIUMTYPE, "Document is %s, not an image index", media_type_to_string(t));
-        r = json_schema_version_2(o, e);
-        if (r < 0)
-                return r;
-        if (!json_object_object_get_ex(o, "manifests", &v))
-                return peapod_error_set(e, -EBADMSG, "Index has no \"manifests\"");
-        if (!json_object_is_type(v, json_type_array))
-                return peapod_error_set(e, -EBADMSG, "\"manifests\" is not an array");
-        n = json_object_array_length(v);
-        if (n > MANIFEST_INDEX_ENTRIES_MAX)
-                return peapod_error_set(e, -E2BIG, "Index has %zu entries, more than the limit of %u", n,
-                                       MANIFEST_INDEX_ENTRIES_MAX);
 
         idx = new0(ManifestIndex, 1);
         if (!idx)

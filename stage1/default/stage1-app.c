@@ -887,17 +887,6 @@ static int own_mount_namespace(void) {
         return 0;
 }
 
-/* Blocked before fork() so that nothing sent in between is lost;
- * SIGCHLD's default is "ignore", but a blocked one still queues. */
-static void block_signals(sigset_t *mask) {
-        (void) signal(SIGCHLD, SIG_DFL);
-        sigemptyset(mask);
-        for (size_t i = 0; i < ELEMENTSOF(forwarded_signals); i++)
-                sigaddset(mask, forwarded_signals[i]);
-        sigaddset(mask, SIGCHLD);
-        (void) sigprocmask(SIG_BLOCK, mask, NULL);
-}
-
 static int run(int argc, char *argv[]) {
         _cleanup_(stage1_app_command_done) Stage1AppCommand args = {};
         _cleanup_(pod_done) Pod pod = { .ns_fd = { -EBADF, -EBADF, -EBADF, -EBADF } };
@@ -942,7 +931,7 @@ static int run(int argc, char *argv[]) {
 
         if (own_mount_namespace() < 0)
                 return STAGE1_APP_EXIT_SETUP;
-        block_signals(&mask);
+        stage1_block_signals(forwarded_signals, ELEMENTSOF(forwarded_signals), &mask);
 
         child = fork();
         if (child < 0) {

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "io-util.h"
 #include "macro.h"
 #include "stage1-bus.h"
 #include "time-util.h"
@@ -225,21 +226,6 @@ int stage1_bus_build_error(uint32_t serial, uint32_t reply_serial, const char *e
         return build_reply(TYPE_ERROR, serial, reply_serial, error_name, "org.freedesktop.systemd1", message, buf, size);
 }
 
-static int send_all(int fd, const void *p, size_t n) {
-        while (n > 0) {
-                ssize_t k = send(fd, p, n, MSG_NOSIGNAL);
-
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                p = (const uint8_t *) p + k;
-                n -= (size_t) k;
-        }
-        return 0;
-}
-
 /* Reads what is there into buf; descriptors that came along are closed at
  * once (machined passes the shell's terminal). 0 at EOF. */
 static ssize_t receive(int fd, uint8_t *buf, size_t size) {
@@ -287,7 +273,7 @@ static int auth(int fd, const uint8_t *buf, size_t n) {
         snprintf(ok, sizeof(ok), "%sOK " SERVER_GUID "\r\n%s",
                  used >= 16 && memcmp(buf + 1, "AUTH EXTERNAL\r\n", 15) == 0 ? "DATA\r\n" : "",
                  memmem(buf, used, "NEGOTIATE_UNIX_FD\r\n", 19) ? "AGREE_UNIX_FD\r\n" : "");
-        r = send_all(fd, ok, strlen(ok));
+        r = loop_send(fd, ok, strlen(ok));
         return r < 0 ? r : (int) used;
 }
 
@@ -305,7 +291,7 @@ static int answer(int fd, const Stage1BusMessage *m, uint32_t *serial, const cha
                 len = stage1_bus_build_error(++*serial, m->serial, error_name, message, out, sizeof(out));
         if (len < 0)
                 return len;
-        return send_all(fd, out, (size_t) len);
+        return loop_send(fd, out, (size_t) len);
 }
 
 int stage1_bus_serve(int fd, const char *error_name, const char *message, uint64_t timeout_usec) {

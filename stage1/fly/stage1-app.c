@@ -235,12 +235,7 @@ int main(int argc, char *argv[]) {
                 return STAGE1_APP_EXIT_SETUP;
         }
 
-        (void) signal(SIGCHLD, SIG_DFL);
-        sigemptyset(&mask);
-        for (size_t i = 0; i < ELEMENTSOF(forwarded_signals); i++)
-                sigaddset(&mask, forwarded_signals[i]);
-        sigaddset(&mask, SIGCHLD);
-        (void) sigprocmask(SIG_BLOCK, &mask, NULL);
+        stage1_block_signals(forwarded_signals, ELEMENTSOF(forwarded_signals), &mask);
 
         child = fork();
         if (child < 0) {

@@ -10,8 +10,18 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "io-util.h"
 #include "log.h"
 #include "stage1-child.h"
+
+void stage1_block_signals(const int *forwarded, size_t n, sigset_t *ret_mask) {
+        (void) signal(SIGCHLD, SIG_DFL);
+        sigemptyset(ret_mask);
+        for (size_t i = 0; i < n; i++)
+                sigaddset(ret_mask, forwarded[i]);
+        sigaddset(ret_mask, SIGCHLD);
+        (void) sigprocmask(SIG_BLOCK, ret_mask, NULL);
+}
 
 _noreturn_ void stage1_die_by_signal(int sig) {
         const struct rlimit no_core = {};
@@ -162,20 +172,6 @@ static int recv_master(int sock) {
         return fd;
 }
 
-static int write_all(int fd, const char *p, size_t n) {
-        while (n > 0) {
-                ssize_t k = write(fd, p, n);
-
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k < 0)
-                        return -errno;
-                p += k;
-                n -= k;
-        }
-        return 0;
-}
-
 /* What the master holds, to out; false once it has nothing more to give
  * (EOF or EIO: every slave closed). */
 static bool relay_some(int master, int out) {
@@ -191,7 +187,7 @@ static bool relay_some(int master, int out) {
                 if (n <= 0)
                         return false;
                 /* A journal stream that fails loses the output, not the app. */
-                (void) write_all(out, buf, n);
+                (void) loop_write(out, buf, n);
                 if ((size_t) n < sizeof(buf))
                         return true;
         }

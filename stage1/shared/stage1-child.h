@@ -11,8 +11,14 @@
  * fate, so that systemd's ExecMainCode/ExecMainStatus of the unit say what
  * the command did. */
 
+/* Blocks SIGCHLD and the n signals of forwarded, with SIGCHLD back at its
+ * default, and stores them in ret_mask: called before fork(), so that
+ * nothing sent in between is lost (SIGCHLD's default is "ignore", but a
+ * blocked one still queues). The mask for the waits below. */
+void stage1_block_signals(const int *forwarded, size_t n, sigset_t *ret_mask);
+
 /* Waits for child with mask (SIGCHLD and the forwarded signals, all
- * blocked by the caller before fork()), forwarding every other signal in
+ * blocked by the caller before fork(): stage1_block_signals()), forwarding every other signal in
  * mask to it. Returns the child's exit code; dies by the child's signal
  * (without a core) when one killed it; -errno on failure. */
 int stage1_wait_child(pid_t child, const sigset_t *mask);

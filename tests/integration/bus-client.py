@@ -5,19 +5,27 @@
 Follows a pod's whole life from signals alone (PodNew, PropertiesChanged,
 ExecFinished, PodRemoved; no property is read), sees ImagesChanged and the
 image objects come and go on tag, import, pull and removal, JobNew and
-JobRemoved for every job, and calls every method once, with the error
-names of the usual mistakes.
+JobRemoved for every job, and calls every method once, with every error
+name of org.peapod1 that a call of this version can answer (PodNotRunning
+is reserved; AccessDenied is test-polkit's).
 
-    bus-client.py PREFIX [PULL_REFERENCE]
+    BUS_CLIENT_XML_DIR=dbus BUS_CLIENT_HEADER=src/shared/peapod-bus.h \
+        bus-client.py PREFIX [PULL_REFERENCE]
 
 PREFIX names what it makes (pods PREFIX-..., images localhost/PREFIX-...);
 PULL_REFERENCE is an image in a registry peapodd may pull from (flag 1:
-without a signature). Exit 0 on success; the first failed check ends it.
+without a signature). At the end it checks that it called every method of
+the interface files and met every error name of the header. Exit 0 on
+success; the first failed check ends it.
 """
+import glob
 import os
+import re
+import socket
 import sys
 import tempfile
 import time
+import xml.etree.ElementTree as ET
 
 import dbus
 import dbus.mainloop.glib
@@ -34,11 +42,26 @@ OM = 'org.freedesktop.DBus.ObjectManager'
 TIMEOUT = 60
 
 prefix = sys.argv[1]
+# The interface files (dbus/*.xml: what peapodd serves) and the wire header.
+xml_dir = os.environ['BUS_CLIENT_XML_DIR']
+header = os.environ['BUS_CLIENT_HEADER']
 pull_ref = sys.argv[2] if len(sys.argv) > 2 else None
 
 dbus.mainloop.glib.DBusGMainLoop(set_as_default=True)
 bus = dbus.SystemBus()
-manager = dbus.Interface(bus.get_object(NAME, ROOT), MANAGER)
+# Every (interface, method) this client called and every error name it
+# was answered with: at the end, all that peapodd serves.
+called = set()
+errors_seen = set()
+
+
+class Interface(dbus.Interface):
+    def __getattr__(self, member):
+        called.add((self.dbus_interface, member))
+        return super().__getattr__(member)
+
+
+manager = Interface(bus.get_object(NAME, ROOT), MANAGER)
 # Every signal of peapodd, in order: (interface, member, path, args).
 events = []
 
@@ -78,6 +101,7 @@ def expect_error(name, fn, *args):
     try:
         fn(*args)
     except dbus.exceptions.DBusException as e:
+        errors_seen.add(e.get_dbus_name())
         if e.get_dbus_name() != name:
             fail('%s%r: expected %s, got %s: %s' % (fn, args, name, e.get_dbus_name(), e.get_dbus_message()))
         return e.get_dbus_message()
@@ -111,7 +135,7 @@ def strs(*items):
 def pod_of(path, introspect=True):
     # introspect=False for an object that is not there: the call fails,
     # not the proxy (the signatures then come from the arguments' types).
-    return dbus.Interface(bus.get_object(NAME, path, introspect=introspect), POD)
+    return Interface(bus.get_object(NAME, path, introspect=introspect), POD)
 
 
 def wait_job(job_path, after, states=('done',)):
@@ -183,6 +207,21 @@ i_rm = wait_for('PodRemoved', is_signal(MANAGER, 'PodRemoved', ROOT, p=lambda a:
 wait_for('InterfacesRemoved for the pod', is_signal(OM, 'InterfacesRemoved', ROOT, p=lambda a: a[0] == life), i_exit)
 
 # ---------------------------------------------------------------------------
+say('StartPodWithStdin: the first app reads what the caller writes')
+mark = len(events)
+fed = manager.CreatePod(prefix + '-stdin', dbus.Array([], signature='(sv)'),
+                        [('app', 'busybox', [('Exec', strs('sh', '-c', 'read x; exit $x'))])])
+r, w = os.pipe()
+manager.StartPodWithStdin(prefix + '-stdin', dbus.types.UnixFd(r), dbus.UInt64(0))
+os.close(r)
+os.write(w, b'5\n')
+os.close(w)
+k = wait_for('the app read 5 and exited with it', pod_changed(fed, lambda c: app_in(c, 'app', 'exited', 5)), mark)
+k = wait_for('stdin pod exited', pod_changed(fed, lambda c: c.get('State') == 'exited'), mark)
+manager.RemovePod(prefix + '-stdin', dbus.UInt64(0))
+wait_for('PodRemoved stdin', is_signal(MANAGER, 'PodRemoved', ROOT, p=lambda a: a[1] == fed), k)
+
+# ---------------------------------------------------------------------------
 say('apps of a pod through org.peapod1.Pod')
 mark = len(events)
 box = manager.CreatePod(prefix + '-box', [('StopWhenAppsExit', dbus.Boolean(False, variant_level=1))], dbus.Array([], signature='(ssa(sv))'))
@@ -234,6 +273,17 @@ expect_error('org.peapod1.Error.NoSuchImage', manager.CreatePod, '', dbus.Array(
 expect_error('org.peapod1.Error.PodRunning', manager.RemovePod, prefix + '-other', dbus.UInt64(0))
 expect_error('org.peapod1.Error.BadState', manager.StartPod, prefix + '-other')
 expect_error('org.peapod1.Error.NoSuchApp', pod_of(other).GetApp, 'nope')
+expect_error('org.peapod1.Error.AppExists', pod_of(other).AddApp, 'app', 'busybox', dbus.Array([], signature='(sv)'),
+             dbus.UInt64(0))
+expect_error('org.peapod1.Error.AppRunning', pod_of(other).RemoveApp, 'app', dbus.UInt64(0))
+# A host port that a program of the host has bound.
+with socket.socket() as taken:
+    taken.bind(('0.0.0.0', 0))
+    taken.listen()
+    port = taken.getsockname()[1]
+    expect_error('org.peapod1.Error.PortInUse', manager.CreatePod, prefix + '-port',
+                 [('Ports', dbus.Array([('tcp', '', dbus.UInt16(port), dbus.UInt16(80))], signature='(ssqq)', variant_level=1))],
+                 [('app', 'busybox', [])])
 expect_error('org.freedesktop.DBus.Error.InvalidArgs', pod_of(other).Kill, 'app', dbus.Int32(99))
 expect_error('org.freedesktop.DBus.Error.InvalidArgs', pod_of(other).SetAppResources, 'app',
              [('MemoryMax', dbus.UInt64(1000, variant_level=1))], dbus.UInt64(0))
@@ -330,11 +380,29 @@ if pull_ref:
     mark = len(events)
     job = str(manager.PullImage('127.0.0.1:1/%s/none:latest' % prefix, dbus.UInt64(1)))
     try:
-        dbus.Interface(bus.get_object(NAME, job, introspect=False), JOB).Cancel()
+        Interface(bus.get_object(NAME, job, introspect=False), JOB).Cancel()
     except dbus.exceptions.DBusException as e:
         # It may have failed already: the connection is refused at once.
         if e.get_dbus_name() != 'org.freedesktop.DBus.Error.UnknownObject':
             fail('Cancel: %s' % e)
     wait_job(job, mark, states=('canceled', 'failed'))
 
+say('every method called, every error name seen')
+served = set()
+for f in glob.glob(os.path.join(xml_dir, 'org.peapod1.*.xml')):
+    for iface in ET.parse(f).getroot().iter('interface'):
+        if iface.get('name').startswith(NAME + '.'):
+            served |= {(iface.get('name'), m.get('name')) for m in iface.iter('method')}
+if len(served) < 30:
+    fail('only %d methods in %s' % (len(served), xml_dir))
+# Job.Cancel needs a job that runs long enough: a pull (PULL_REFERENCE).
+missed = served - called - (set() if pull_ref else {(JOB, 'Cancel')})
+if missed:
+    fail('never called: %s' % ', '.join(sorted('%s.%s' % m for m in missed)))
+names = set(re.findall(r'#define BUS_ERROR_\w+ "(org\.peapod1\.Error\.\w+)"', open(header).read()))
+if len(names) < 10:
+    fail('only %d error names in %s' % (len(names), header))
+missed = names - errors_seen - {'org.peapod1.Error.PodNotRunning'}  # reserved: nothing answers it
+if missed:
+    fail('never answered: %s' % ', '.join(sorted(missed)))
 say('ok')

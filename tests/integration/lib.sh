@@ -119,3 +119,68 @@ hostile_image() {
         $PEAPOD image import -q --insecure-options=image --name="localhost/$name:latest" "$dir/img.tar" >/dev/null
         rm -rf "$dir"
 }
+
+# The TIOCSTI tests (test-run-tiocsti, test-enter-tiocsti): a hostile app
+# pushes characters into every terminal it can reach; the caller's
+# terminal must get none.
+# tiocsti_prepare: skips (77) when the kernel refuses TIOCSTI anyway
+# (dev.tty.legacy_tiocsti=0), imports localhost/$PFX-sti:latest with
+# /bin/tiocsti, and shows that the harness sees an injection when there
+# is one: hostile-tiocsti run on the caller's terminal itself.
+tiocsti_prepare() {
+        [ "$(cat /proc/sys/dev/tty/legacy_tiocsti 2>/dev/null || echo 1)" = 1 ] ||
+                { say "dev.tty.legacy_tiocsti=0: the kernel refuses TIOCSTI anyway, nothing to test"; exit 77; }
+        hostile_image "$PFX-sti" tiocsti
+        assert_contains "$(under_terminal "$PEAPOD_BUILD_DIR/tests/hostile/hostile-tiocsti CONTROL")" "READ:[CONTROL]" \
+                "control: TIOCSTI on the caller's own terminal"
+}
+# under_terminal CMD: runs CMD in bash on a new pty (its controlling
+# terminal), then a read of that terminal with a timeout; prints all that
+# appeared on the terminal. Nothing is ever typed: whatever the read gets
+# was pushed by CMD.
+under_terminal() {
+        python3 - "$1" <<'PY'
+import os, pty, sys, select
+script = sys.argv[1] + '; echo "rc=$?"; if read -r -t 3 line; then echo "READ:[$line]"; else echo NOTHING-READ; fi'
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp("bash", ["bash", "--norc", "--noprofile", "-c", script])
+out = b""
+while True:
+    r, _, _ = select.select([fd], [], [], 120)
+    if not r:
+        break
+    try:
+        chunk = os.read(fd, 4096)
+    except OSError:
+        break
+    if not chunk:
+        break
+    out += chunk
+os.waitpid(pid, 0)
+sys.stdout.write(out.decode(errors="replace"))
+PY
+}
+# assert_tiocsti_kept OUT WHAT without-tty|own-tty: OUT is under_terminal's
+# output of a peapod command (WHAT) that ran /bin/tiocsti in a pod. It ran;
+# without-tty: none of its fds is a terminal and it got no controlling
+# terminal; own-tty: its stdin is a pty of its own, which takes what it
+# pushes. Either way nothing reached the caller's terminal.
+assert_tiocsti_kept() {
+        local out=$1 what=$2 fd
+        say "$what:"; echo "$out" | sed 's/^/    /'
+        assert_contains "$out" "rc=0" "$what ran"
+        case $3 in
+        without-tty)
+                for fd in 0 1 2; do
+                        assert_contains "$out" "tiocsti fd$fd: ENOTTY" "$what: fd $fd is not a terminal"
+                done
+                assert_not_contains "$out" "tiocsctty: taken" "$what: controlling terminal" ;;
+        own-tty)
+                assert_contains "$out" "tiocsti fd0: pushed" "$what: its own pty takes it" ;;
+        *)
+                fail "assert_tiocsti_kept: $3?" ;;
+        esac
+        assert_contains "$out" "NOTHING-READ" "$what: nothing pushed into the caller's terminal"
+        assert_not_contains "$out" "READ:[" "$what: nothing pushed into the caller's terminal"
+}

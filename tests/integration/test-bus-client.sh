@@ -28,4 +28,5 @@ if command -v docker-registry >/dev/null && command -v skopeo >/dev/null; then
 else
         say "no registry tools: the pull is not exercised"
 fi
-timeout 280 "$here/bus-client.py" "$PFX" $ref
+BUS_CLIENT_XML_DIR=$here/../../dbus BUS_CLIENT_HEADER=$here/../../src/shared/peapod-bus.h \
+        timeout 280 "$here/bus-client.py" "$PFX" $ref

@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "io-util.h"
@@ -13,6 +14,17 @@ int main(void) {
         static char big[1 << 20];
         char buf[16] = {};
         int p[2], fd;
+
+        /* loop_send() on a socket whose peer is gone: -EPIPE, and no
+         * SIGPIPE (still at its default here, which would end the test). */
+        ASSERT_OK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p));
+        ASSERT_OK(loop_send(p[0], "hello", 5));
+        ASSERT_TRUE(read(p[1], buf, sizeof(buf)) == 5);
+        ASSERT_TRUE(memcmp(buf, "hello", 5) == 0);
+        safe_close(p[1]);
+        ASSERT_ERR(loop_send(p[0], "a", 1), EPIPE);
+        safe_close(p[0]);
+        memset(buf, 0, sizeof(buf));
 
         /* EPIPE below, as a value. */
         (void) signal(SIGPIPE, SIG_IGN);

@@ -395,12 +395,7 @@ static int run(int argc, char *argv[]) {
                 return STAGE1_APP_EXIT_SETUP;
         pid_ns_for_children_changed = true;
 
-        (void) signal(SIGCHLD, SIG_DFL);
-        sigemptyset(&mask);
-        for (size_t i = 0; i < ELEMENTSOF(forwarded_signals); i++)
-                sigaddset(&mask, forwarded_signals[i]);
-        sigaddset(&mask, SIGCHLD);
-        (void) sigprocmask(SIG_BLOCK, &mask, NULL);
+        stage1_block_signals(forwarded_signals, ELEMENTSOF(forwarded_signals), &mask);
 
         child = fork();
         if (child < 0) {
