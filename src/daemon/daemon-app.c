@@ -43,7 +43,7 @@ static int bus_read_app(sd_bus_message *m, Pod *p, App **ret, sd_bus_error *erro
 static int bus_app_call_begin(Daemon *d, Pod *p, sd_bus_message *m, App **ret, sd_bus_error *error) {
         int r;
 
-        r = bus_verify_polkit(m, PEAPOD_ACTION_MANAGE_PODS, error);
+        r = bus_verify_polkit(d, m, PEAPOD_ACTION_MANAGE_PODS, error);
         if (r <= 0)
                 return r;
         r = bus_check_pod_not_stopping(d, p, error);
@@ -66,7 +66,7 @@ int bus_pod_method_add_app(sd_bus_message *m, void *userdata, sd_bus_error *erro
         App *a;
         int r;
 
-        r = bus_verify_polkit(m, PEAPOD_ACTION_MANAGE_PODS, error);
+        r = bus_verify_polkit(d, m, PEAPOD_ACTION_MANAGE_PODS, error);
         if (r < 0)
                 return r;
         if (r == 0)
@@ -578,7 +578,7 @@ int bus_pod_method_kill(sd_bus_message *m, void *userdata, sd_bus_error *error) 
         int32_t signal;
         int r;
 
-        r = bus_verify_polkit(m, PEAPOD_ACTION_MANAGE_PODS, error);
+        r = bus_verify_polkit(d, m, PEAPOD_ACTION_MANAGE_PODS, error);
         if (r < 0)
                 return r;
         if (r == 0)
@@ -1081,7 +1081,7 @@ int bus_pod_method_exec(sd_bus_message *m, void *userdata, sd_bus_error *error) 
         uint64_t flags;
         App *a = NULL;
 
-        r = bus_verify_polkit(m, PEAPOD_ACTION_ENTER_PODS, error);
+        r = bus_verify_polkit(d, m, PEAPOD_ACTION_ENTER_PODS, error);
         if (r < 0)
                 return r;
         if (r == 0)
@@ -1215,7 +1215,7 @@ int bus_pod_method_kill_exec(sd_bus_message *m, void *userdata, sd_bus_error *er
         size_t i;
         int r;
 
-        r = bus_verify_polkit(m, PEAPOD_ACTION_ENTER_PODS, error);
+        r = bus_verify_polkit(d, m, PEAPOD_ACTION_ENTER_PODS, error);
         if (r < 0)
                 return r;
         if (r == 0)

@@ -311,7 +311,7 @@ int bus_pod_method_attach_app(sd_bus_message *m, void *userdata, sd_bus_error *e
         int r;
 
         /* Writing to an app's stdin is acting inside it, as Exec is. */
-        r = bus_verify_polkit(m, PEAPOD_ACTION_ENTER_PODS, error);
+        r = bus_verify_polkit(d, m, PEAPOD_ACTION_ENTER_PODS, error);
         if (r < 0)
                 return r;
         if (r == 0)

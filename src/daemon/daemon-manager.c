@@ -167,7 +167,7 @@ static int method_create_pod(sd_bus_message *m, void *userdata, sd_bus_error *er
         Pod *p = NULL;
         int r;
 
-        r = bus_verify_polkit(m, PEAPOD_ACTION_MANAGE_PODS, error);
+        r = bus_verify_polkit(d, m, PEAPOD_ACTION_MANAGE_PODS, error);
         if (r < 0)
                 return r;
         if (r == 0)
@@ -197,7 +197,7 @@ int bus_pod_start(Daemon *d, Pod *p, const AppStdin *in, sd_bus_message *m, sd_b
         PeapodError perr = {};
         int r;
 
-        r = bus_verify_polkit_full(d, m, PEAPOD_ACTION_MANAGE_PODS, error);
+        r = bus_verify_polkit(d, m, PEAPOD_ACTION_MANAGE_PODS, error);
         if (r < 0)
                 return r;
         if (r == 0)
@@ -250,7 +250,7 @@ int bus_pod_start(Daemon *d, Pod *p, const AppStdin *in, sd_bus_message *m, sd_b
 int bus_pod_stop(Daemon *d, Pod *p, sd_bus_message *m, sd_bus_error *error) {
         int r;
 
-        r = bus_verify_polkit_full(d, m, PEAPOD_ACTION_MANAGE_PODS, error);
+        r = bus_verify_polkit(d, m, PEAPOD_ACTION_MANAGE_PODS, error);
         if (r < 0)
                 return r;
         if (r == 0)
@@ -270,7 +270,7 @@ int bus_pod_stop(Daemon *d, Pod *p, sd_bus_message *m, sd_bus_error *error) {
 int bus_pod_remove(Daemon *d, Pod *p, uint64_t flags, sd_bus_message *m, sd_bus_error *error) {
         int r;
 
-        r = bus_verify_polkit_full(d, m, PEAPOD_ACTION_MANAGE_PODS, error);
+        r = bus_verify_polkit(d, m, PEAPOD_ACTION_MANAGE_PODS, error);
         if (r < 0)
                 return r;
         if (r == 0)

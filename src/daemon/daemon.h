@@ -268,11 +268,10 @@ void daemon_images_changed(Daemon *d);
  * CAP_SYS_ADMIN) or polkit allows it, < 0 with error set if not. 0 means
  * polkit has been asked: the handler returns 1 at once without a reply and
  * is run again with the same message when the answer is in, so it calls
- * this before it changes anything. */
-int bus_verify_polkit(sd_bus_message *m, const char *action, sd_bus_error *error);
-/* The same for a call run outside its dispatch (one that waited in a
- * pod's queue), where the Daemon cannot be found from the bus. */
-int bus_verify_polkit_full(Daemon *d, sd_bus_message *m, const char *action, sd_bus_error *error);
+ * this before it changes anything. Every caller passes d: a call that
+ * waited in a pod's queue runs outside its dispatch, where the bus has no
+ * current slot to find it from. */
+int bus_verify_polkit(Daemon *d, sd_bus_message *m, const char *action, sd_bus_error *error);
 void daemon_polkit_queries_free(Daemon *d);
 /* Which named errors a failed call may answer with (daemon-bus-error.c). */
 typedef enum BusErrorScope {
