@@ -19,8 +19,8 @@ static Daemon *daemon_of(sd_bus_message *m) {
         return sd_bus_slot_get_userdata(sd_bus_get_current_slot(sd_bus_message_get_bus(m)));
 }
 
-static int bus_check_app_not_stopping(Daemon *d, const Pod *p, const App *a, sd_bus_error *error);
 static int daemon_app_start(Daemon *d, Pod *p, App *a, sd_bus_message *call, bool add, PeapodError *err);
+static int daemon_app_check_idle(Daemon *d, const Pod *p, const App *a, PeapodError *err);
 
 static int bus_read_app(sd_bus_message *m, Pod *p, App **ret, sd_bus_error *error) {
         const char *key;
@@ -41,14 +41,15 @@ static int bus_read_app(sd_bus_message *m, Pod *p, App **ret, sd_bus_error *erro
  * pods (polkit), the pod is not being stopped, and the app named first in
  * the message exists. 0 when polkit will dispatch the call again. */
 static int bus_app_call_begin(Daemon *d, Pod *p, sd_bus_message *m, App **ret, sd_bus_error *error) {
+        PeapodError perr = {};
         int r;
 
         r = bus_verify_polkit(d, m, PEAPOD_ACTION_MANAGE_PODS, error);
         if (r <= 0)
                 return r;
-        r = bus_check_pod_not_stopping(d, p, error);
+        r = daemon_pod_check_idle(d, p, &perr);
         if (r < 0)
-                return r;
+                return bus_error_from_errno(error, BUS_ERROR_SCOPE_APP, r, perr.message, "Failed to change an app");
         r = bus_read_app(m, p, ret, error);
         if (r < 0)
                 return r;
@@ -71,9 +72,9 @@ int bus_pod_method_add_app(sd_bus_message *m, void *userdata, sd_bus_error *erro
                 return r;
         if (r == 0)
                 return 1; /* dispatched again with polkit's answer */
-        r = bus_check_pod_not_stopping(d, p, error);
+        r = daemon_pod_check_idle(d, p, &perr);
         if (r < 0)
-                return r;
+                return bus_error_from_errno(error, BUS_ERROR_SCOPE_APP, r, perr.message, "Failed to add app");
         r = sd_bus_message_read(m, "ss", &spec.name, &spec.image);
         if (r < 0)
                 return r;
@@ -85,11 +86,9 @@ int bus_pod_method_add_app(sd_bus_message *m, void *userdata, sd_bus_error *erro
                 return r;
         if (flags & ~PEAPOD_ADD_APP_START)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown flags 0x%" PRIx64, flags);
-        if ((flags & PEAPOD_ADD_APP_START) && p->state != POD_RUNNING)
-                return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE, "Pod %s is %s; only apps of running pods can be started",
-                                         p->name, pod_state_to_string(p->state));
-
-        r = pod_app_add(&d->runtime, p, &spec, d->images_dir, &a, &perr);
+        r = pod_app_add_check(p, flags & PEAPOD_ADD_APP_START, &perr);
+        if (r >= 0)
+                r = pod_app_add(&d->runtime, p, &spec, d->images_dir, &a, &perr);
         if (r < 0)
                 return bus_error_from_errno(error, BUS_ERROR_SCOPE_APP, r, perr.message, "Failed to add app");
         name = strdup(a->name);
@@ -120,9 +119,6 @@ int bus_pod_method_start_app(sd_bus_message *m, void *userdata, sd_bus_error *er
         r = bus_app_call_begin(d, p, m, &a, error);
         if (r <= 0)
                 return r < 0 ? r : 1; /* 0: dispatched again with polkit's answer */
-        r = bus_check_app_not_stopping(d, p, a, error);
-        if (r < 0)
-                return r;
         r = daemon_app_start(d, p, a, m, false, &perr);
         if (r < 0) {
                 log_warning_errno(r, "Failed to start app %s of pod %s: %s", a->name, p->name,
@@ -350,7 +346,9 @@ static int daemon_app_start(Daemon *d, Pod *p, App *a, sd_bus_message *call, boo
         AppStartOp *o, **l;
         int r;
 
-        r = pod_app_start_prepare(&d->runtime, p, a, err);
+        r = daemon_app_check_idle(d, p, a, err);
+        if (r >= 0)
+                r = pod_app_start_prepare(&d->runtime, p, a, err);
         if (r < 0)
                 return r;
         l = reallocarray(d->app_starts, d->n_app_starts + 1, sizeof(AppStartOp *));
@@ -425,12 +423,19 @@ static AppStop *daemon_find_app_stop(Daemon *d, const Pod *p, const App *a) {
         return NULL;
 }
 
-static int bus_check_app_not_stopping(Daemon *d, const Pod *p, const App *a, sd_bus_error *error) {
-        if (daemon_find_app_stop(d, p, a))
-                return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE, "App %s of pod %s is stopping", a->name, p->name);
+/* The rules of a change of app a while a start or stop of it is in
+ * flight: none but a stop joining a stop (daemon_app_stop()). -EALREADY
+ * (BadState) with err set. */
+static int daemon_app_check_not_starting(Daemon *d, const Pod *p, const App *a, PeapodError *err) {
         if (daemon_find_app_start(d, p->id, a->name))
-                return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE, "App %s of pod %s is starting", a->name, p->name);
+                return peapod_error_set(err, -EALREADY, "App %s of pod %s is starting", a->name, p->name);
         return 0;
+}
+
+static int daemon_app_check_idle(Daemon *d, const Pod *p, const App *a, PeapodError *err) {
+        if (daemon_find_app_stop(d, p, a))
+                return peapod_error_set(err, -EALREADY, "App %s of pod %s is stopping", a->name, p->name);
+        return daemon_app_check_not_starting(d, p, a, err);
 }
 
 static int app_stop_add_waiter(AppStop *s, sd_bus_message *call, bool remove) {
@@ -444,16 +449,17 @@ static int app_stop_add_waiter(AppStop *s, sd_bus_message *call, bool remove) {
         return 0;
 }
 
-/* RemoveApp of an app that is not running, once its checks passed. */
-static int app_remove(Daemon *d, Pod *p, App *a, sd_bus_error *error) {
+/* RemoveApp of an app that is not running (pod_app_remove() refuses a
+ * running one). */
+static int app_remove(Daemon *d, Pod *p, App *a, PeapodError *err) {
         _cleanup_free_ char *name = strdup(a->name);
         int r;
 
         if (!name)
                 return -ENOMEM;
-        r = pod_app_remove(&d->runtime, p, a, false);
+        r = pod_app_remove(&d->runtime, p, a, false, err);
         if (r < 0)
-                return bus_error_from_errno(error, BUS_ERROR_SCOPE_APP, r, NULL, "Failed to remove app");
+                return r;
         log_info("Removed app %s from pod %s.", name, p->name);
         return 0;
 }
@@ -462,13 +468,17 @@ static void app_stop_answer(Daemon *d, const AppStop *s, const AppStopWaiter *w,
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         Pod *p = daemon_pod_by_id(d, s->pod_id);
         App *a = p ? pod_find_app(p, s->app) : NULL;
+        PeapodError perr = {};
 
         if (r < 0)
                 (void) sd_bus_error_set_errnof(&error, r, "Failed to stop app %s: %s", s->app, strerror(-r));
         /* An app already removed by a removal that joined first is as
          * removed as this one asked. */
-        else if (w->remove && a)
-                r = app_remove(d, p, a, &error);
+        else if (w->remove && a) {
+                r = app_remove(d, p, a, &perr);
+                if (r < 0)
+                        (void) bus_error_from_errno(&error, BUS_ERROR_SCOPE_APP, r, perr.message, "Failed to remove app");
+        }
         if (r < 0)
                 (void) sd_bus_reply_method_error(w->call, &error);
         else
@@ -510,17 +520,21 @@ static void on_app_stop_job_done(const sd_bus_error *error, const char *result, 
 }
 
 /* Stops running app a of p and answers call when it has stopped (with
- * remove, once removed); a stop of a in flight takes call as one more. */
-static int daemon_app_stop(Daemon *d, Pod *p, App *a, sd_bus_message *call, bool remove) {
+ * remove, once removed); a stop of a in flight takes call as one more.
+ * -EALREADY with err set: a is starting, or not running. */
+static int daemon_app_stop(Daemon *d, Pod *p, App *a, sd_bus_message *call, bool remove, PeapodError *err) {
         _cleanup_free_ char *unit = NULL;
         AppStop *s, **l;
         int r;
 
+        r = daemon_app_check_not_starting(d, p, a, err);
+        if (r < 0)
+                return r;
         s = daemon_find_app_stop(d, p, a);
         if (s)
                 return app_stop_add_waiter(s, call, remove);
 
-        r = pod_app_stop_prepare(p, a, &unit);
+        r = pod_app_stop_prepare(p, a, &unit, err);
         if (r < 0)
                 return r;
         l = reallocarray(d->app_stops, d->n_app_stops + 1, sizeof(AppStop *));
@@ -554,25 +568,24 @@ void daemon_app_stops_free(Daemon *d) {
 int bus_pod_method_stop_app(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         Daemon *d = daemon_of(m);
         Pod *p = userdata;
+        PeapodError perr = {};
         App *a;
         int r;
 
         r = bus_app_call_begin(d, p, m, &a, error);
         if (r <= 0)
                 return r < 0 ? r : 1; /* 0: dispatched again with polkit's answer */
-        if (daemon_find_app_start(d, p->id, a->name))
-                return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE, "App %s of pod %s is starting", a->name, p->name);
-        if (!daemon_find_app_stop(d, p, a) && (p->state != POD_RUNNING || a->state != APP_RUNNING))
-                return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE, "App %s of pod %s is not running", a->name, p->name);
-        r = daemon_app_stop(d, p, a, m, false);
+        r = daemon_app_stop(d, p, a, m, false, &perr);
         if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Failed to stop app %s of pod %s: %m", a->name, p->name);
+                return bus_error_from_errno(error, BUS_ERROR_SCOPE_STATE, r, perr.message, "Failed to stop app %s of pod %s",
+                                            a->name, p->name);
         return 1; /* answered when the app has stopped */
 }
 
 int bus_pod_method_kill(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         Daemon *d = daemon_of(m);
         Pod *p = userdata;
+        PeapodError perr = {};
         const char *key;
         App *a = NULL;
         int32_t signal;
@@ -591,22 +604,45 @@ int bus_pod_method_kill(sd_bus_message *m, void *userdata, sd_bus_error *error) 
                 if (!a)
                         return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_APP, "Pod %s has no app %s", p->name, key);
         }
-        if (signal < 1 || signal > 64)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid signal %" PRIi32, signal);
-        if (p->state != POD_RUNNING)
-                return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE, "Pod %s is not running", p->name);
-        if (a && a->state != APP_RUNNING)
-                return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE, "App %s of pod %s is not running", a->name, p->name);
-        r = pod_app_kill(&d->runtime, p, a, signal);
+        r = pod_app_kill(&d->runtime, p, a, signal, &perr);
         if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Failed to send signal %" PRIi32 " to pod %s: %m", signal, p->name);
+                return bus_error_from_errno(error, BUS_ERROR_SCOPE_STATE, r, perr.message,
+                                            "Failed to send signal %" PRIi32 " to pod %s", signal, p->name);
         log_info("Sent signal %" PRIi32 " to %s%s of pod %s.", signal, a ? "app " : "the apps", a ? a->name : "", p->name);
         return sd_bus_reply_method_return(m, NULL);
+}
+
+/* Removes app a of p for call: now (0), or, a running one with force,
+ * once stopped (1, the call answered then). -EALREADY (a start or, without
+ * force, a stop in flight) or -EBUSY (running, without force) with err
+ * set. */
+static int daemon_app_remove(Daemon *d, Pod *p, App *a, sd_bus_message *call, bool force, PeapodError *err) {
+        int r;
+
+        r = daemon_app_check_not_starting(d, p, a, err);
+        if (r < 0)
+                return r;
+        if (force && (a->state == APP_RUNNING || daemon_find_app_stop(d, p, a))) {
+                /* Stopped first, without holding the loop. */
+                r = daemon_app_stop(d, p, a, call, true, err);
+                return r < 0 ? r : 1;
+        }
+        if (!force) {
+                r = daemon_app_check_idle(d, p, a, err);
+                if (r < 0)
+                        return r;
+        }
+        r = app_remove(d, p, a, err);
+        if (r < 0)
+                return r;
+        daemon_pod_changed(d, p);
+        return 0;
 }
 
 int bus_pod_method_remove_app(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         Daemon *d = daemon_of(m);
         Pod *p = userdata;
+        PeapodError perr = {};
         uint64_t flags;
         App *a;
         int r;
@@ -619,30 +655,11 @@ int bus_pod_method_remove_app(sd_bus_message *m, void *userdata, sd_bus_error *e
                 return r;
         if (flags & ~PEAPOD_REMOVE_APP_FORCE)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown flags 0x%" PRIx64, flags);
-        if (daemon_find_app_start(d, p->id, a->name))
-                return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE, "App %s of pod %s is starting", a->name, p->name);
-        if (flags & PEAPOD_REMOVE_APP_FORCE) {
-                /* Stopped first, without holding the loop; answered once removed. */
-                if (a->state == APP_RUNNING || daemon_find_app_stop(d, p, a)) {
-                        r = daemon_app_stop(d, p, a, m, true);
-                        if (r < 0)
-                                return sd_bus_error_set_errnof(error, r, "Failed to stop app %s of pod %s: %m", a->name,
-                                                               p->name);
-                        return 1;
-                }
-        } else {
-                r = bus_check_app_not_stopping(d, p, a, error);
-                if (r < 0)
-                        return r;
-                if (a->state == APP_RUNNING)
-                        return sd_bus_error_setf(error, BUS_ERROR_APP_RUNNING,
-                                                 "App %s of pod %s is running; stop it first or force the removal", a->name,
-                                                 p->name);
-        }
-        r = app_remove(d, p, a, error);
+        r = daemon_app_remove(d, p, a, m, flags & PEAPOD_REMOVE_APP_FORCE, &perr);
         if (r < 0)
-                return r;
-        daemon_pod_changed(d, p);
+                return bus_error_from_errno(error, BUS_ERROR_SCOPE_APP, r, perr.message, "Failed to remove app");
+        if (r > 0)
+                return 1; /* answered once stopped and removed */
         return sd_bus_reply_method_return(m, NULL);
 }
 
@@ -953,8 +970,6 @@ static int exec_begin(Daemon *d, Pod *p, App *a, pid_t pid, sd_bus_message *m, c
         r = pod_exec_prepare(&d->runtime, p, a, pid, cmd, env, flags & PEAPOD_EXEC_TTY, &e->x, &perr);
         if (r < 0) {
                 exec_process_free(e);
-                if (r == -ESRCH)
-                        return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE, "%s", perr.message);
                 return bus_error_from_errno(error, BUS_ERROR_SCOPE_APP, r, perr.message, "Failed to run the command");
         }
         if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, gate) < 0) {
@@ -1046,6 +1061,7 @@ static int exec_retry_until_ready(Daemon *d, ExecRequest *q, int r) {
 static void on_exec_app_read(Daemon *d, Pod *p, App *a, const UnitStatus *s, void *userdata) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         ExecRequest *q = userdata;
+        PeapodError perr = {};
         pid_t pid = 0;
         int r, k = -ESRCH;
 
@@ -1058,12 +1074,17 @@ static void on_exec_app_read(Daemon *d, Pod *p, App *a, const UnitStatus *s, voi
         }
         if (!a)
                 r = sd_bus_error_setf(&error, BUS_ERROR_NO_SUCH_APP, "The app was removed meanwhile");
-        else if (p->state != POD_RUNNING || a->state != APP_RUNNING || !s || k < 0)
-                r = sd_bus_error_setf(&error, BUS_ERROR_BAD_STATE, "App %s of pod %s is not running (%s)", a->name,
-                                      p->name, p->state != POD_RUNNING ? pod_state_to_string(p->state)
-                                                                       : app_state_to_string(a->state));
-        else
-                r = exec_begin(d, p, a, pid, q->call, q->cmd, q->env, q->fds, q->flags, &error);
+        else {
+                r = pod_exec_check(p, a, q->cmd, false, -EBADF, &perr);
+                if (r >= 0 && (!s || k < 0))
+                        /* Running as peapodd knew it, but its unit has no app process. */
+                        r = peapod_error_set(&perr, -EALREADY, "App %s of pod %s is not running (%s)", a->name, p->name,
+                                             app_state_to_string(a->state));
+                if (r < 0)
+                        r = bus_error_from_errno(&error, BUS_ERROR_SCOPE_APP, r, perr.message, "Failed to run the command");
+                else
+                        r = exec_begin(d, p, a, pid, q->call, q->cmd, q->env, q->fds, q->flags, &error);
+        }
         if (r < 0) {
                 if (!sd_bus_error_is_set(&error))
                         (void) sd_bus_error_set_errnof(&error, r, "Failed to run the command: %m");
@@ -1076,6 +1097,7 @@ int bus_pod_method_exec(sd_bus_message *m, void *userdata, sd_bus_error *error) 
         _cleanup_strv_free_ char **cmd = NULL, **env = NULL;
         Daemon *d = daemon_of(m);
         Pod *p = userdata;
+        PeapodError perr = {};
         ExecRequest *q;
         int fds[3], r;
         uint64_t flags;
@@ -1100,14 +1122,9 @@ int bus_pod_method_exec(sd_bus_message *m, void *userdata, sd_bus_error *error) 
                 return r;
         if (flags & ~PEAPOD_EXEC_TTY)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown flags 0x%" PRIx64, flags);
-        if ((flags & PEAPOD_EXEC_TTY) && !isatty(fds[0]))
-                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "The tty flag wants a terminal on stdin");
-        if (strv_length(cmd) == 0)
-                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "No command given");
-        if (p->state != POD_RUNNING || a->state != APP_RUNNING)
-                return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE, "App %s of pod %s is not running (%s)", a->name,
-                                         p->name, p->state != POD_RUNNING ? pod_state_to_string(p->state)
-                                                                          : app_state_to_string(a->state));
+        r = pod_exec_check(p, a, cmd, flags & PEAPOD_EXEC_TTY, fds[0], &perr);
+        if (r < 0)
+                return bus_error_from_errno(error, BUS_ERROR_SCOPE_APP, r, perr.message, "Failed to run the command");
 
         /* The app's main process (whose namespaces the command joins) is
          * read from its unit without waiting; the exec goes on then. */
@@ -1188,13 +1205,10 @@ int bus_pod_method_set_app_resources(sd_bus_message *m, void *userdata, sd_bus_e
                 return r;
         if (flags != 0)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown flags 0x%" PRIx64, flags);
-        if (p->state == POD_EXITED)
-                return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE, "Pod %s has exited", p->name);
         r = pod_app_set_limits(&d->runtime, p, a, &l, &perr);
-        if (r == -EINVAL)
-                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, perr.message);
         if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "%s", perr.message[0] ? perr.message : strerror(-r));
+                return bus_error_from_errno(error, BUS_ERROR_SCOPE_STATE, r, perr.message,
+                                            "Failed to set the resources of app %s", a->name);
         log_info("Set the resources of app %s of pod %s.", a->name, p->name);
         return sd_bus_reply_method_return(m, NULL);
 }

@@ -121,9 +121,9 @@ typedef enum QueuedOp {
 typedef struct PodStop PodStop;
 int daemon_pod_stop(Daemon *d, Pod *p, sd_bus_message *call, bool remove, uint64_t flags);
 bool daemon_pod_stopping(Daemon *d, const Pod *p);
-/* For the calls that change a pod's apps: refused (BadState) while the pod
- * is being stopped or started. */
-int bus_check_pod_not_stopping(Daemon *d, const Pod *p, sd_bus_error *error);
+/* The rule of the calls that change a pod's apps: refused (-EALREADY, err
+ * set: BadState) while the pod is being stopped or started. */
+int daemon_pod_check_idle(Daemon *d, const Pod *p, PeapodError *err);
 void daemon_stops_free(Daemon *d);
 /* The CNI teardown of a pod that has exited, after its state was recorded
  * and announced (daemon-stop.c). */
@@ -275,11 +275,14 @@ int bus_verify_polkit(Daemon *d, sd_bus_message *m, const char *action, sd_bus_e
 void daemon_polkit_queries_free(Daemon *d);
 /* Which named errors a failed call may answer with (daemon-bus-error.c). */
 typedef enum BusErrorScope {
-        BUS_ERROR_SCOPE_POD,   /* NoSuchImage, PodExists, PodRunning, PortInUse */
-        BUS_ERROR_SCOPE_APP,   /* NoSuchImage, AppExists, BadState */
+        BUS_ERROR_SCOPE_POD,   /* NoSuchImage, PodExists, PodRunning, PortInUse, BadState */
+        BUS_ERROR_SCOPE_APP,   /* NoSuchImage, AppExists, AppRunning, BadState */
         BUS_ERROR_SCOPE_IMAGE, /* NoSuchImage, ImageInUse */
         BUS_ERROR_SCOPE_TRUST, /* NoSuchKey */
         BUS_ERROR_SCOPE_ARGS,  /* none of ours: only InvalidArgs */
+        /* BadState: a call on a pod or app that exists, refused by its state
+         * alone, whose other failures (systemd's) keep their errno. */
+        BUS_ERROR_SCOPE_STATE,
         _BUS_ERROR_SCOPE_MAX,
         _BUS_ERROR_SCOPE_INVALID = -EINVAL,
 } BusErrorScope;
