@@ -1221,12 +1221,33 @@ int bus_pod_method_set_app_resources(sd_bus_message *m, void *userdata, sd_bus_e
  * started, unless that made a group or session of its own (a command with
  * a tty does: it dies by its parent-death signal, what it started lives on
  * in the app's cgroup until the app stops). */
+/* Sends signal to exec id of p: -EINVAL (the signal) or -EALREADY (no
+ * such exec running) with err set. */
+static int daemon_exec_kill(Daemon *d, const Pod *p, const char *id, int signal, PeapodError *err) {
+        size_t i;
+        int r;
+
+        r = pod_signal_check(signal, err);
+        if (r < 0)
+                return r;
+        for (i = 0; i < d->n_execs; i++)
+                if (streq(d->execs[i]->x.id, id) && streq(d->execs[i]->pod_id, p->id) && !d->execs[i]->call)
+                        break;
+        if (i >= d->n_execs)
+                return peapod_error_set(err, -EALREADY, "No exec %s is running in pod %s", id, p->name);
+        /* The helper is ours and not reaped: its pid, the id of the group
+         * it leads (new_session), cannot be anyone else's. */
+        if (signal == SIGKILL && kill(-spawn_pid(d->execs[i]->spawn), SIGKILL) < 0)
+                return -errno;
+        return spawn_kill(d->execs[i]->spawn, signal);
+}
+
 int bus_pod_method_kill_exec(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         Daemon *d = daemon_of(m);
         Pod *p = userdata;
+        PeapodError perr = {};
         const char *id;
         int32_t signal;
-        size_t i;
         int r;
 
         r = bus_verify_polkit(d, m, PEAPOD_ACTION_ENTER_PODS, error);
@@ -1237,21 +1258,10 @@ int bus_pod_method_kill_exec(sd_bus_message *m, void *userdata, sd_bus_error *er
         r = sd_bus_message_read(m, "si", &id, &signal);
         if (r < 0)
                 return r;
-        if (signal < 1 || signal > 64)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid signal %" PRIi32, signal);
-        for (i = 0; i < d->n_execs; i++)
-                if (streq(d->execs[i]->x.id, id) && streq(d->execs[i]->pod_id, p->id) && !d->execs[i]->call)
-                        break;
-        if (i >= d->n_execs)
-                return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE, "No exec %s is running in pod %s", id, p->name);
-        /* The helper is ours and not reaped: its pid, the id of the group
-         * it leads (new_session), cannot be anyone else's. */
-        if (signal == SIGKILL && kill(-spawn_pid(d->execs[i]->spawn), SIGKILL) < 0)
-                r = -errno;
-        else
-                r = spawn_kill(d->execs[i]->spawn, signal);
+        r = daemon_exec_kill(d, p, id, signal, &perr);
         if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Failed to send signal %" PRIi32 " to %s: %m", signal, id);
+                return bus_error_from_errno(error, BUS_ERROR_SCOPE_STATE, r, perr.message,
+                                            "Failed to send signal %" PRIi32 " to %s", signal, id);
         log_info("Sent signal %" PRIi32 " to %s of pod %s.", signal, id, p->name);
         return sd_bus_reply_method_return(m, NULL);
 }

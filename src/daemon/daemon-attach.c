@@ -300,10 +300,54 @@ static int reply_with(sd_bus_message *m, AppStdinEntry *e) {
         return sd_bus_reply_method_return(m, "h", fd);
 }
 
-int bus_pod_method_attach_app(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        Daemon *d = sd_bus_slot_get_userdata(sd_bus_get_current_slot(sd_bus_message_get_bus(m)));
+/* Pod.AttachApp's work for a of p, once the call is authorized and read:
+ * 1 when call m is answered (or queued until the app's terminal is
+ * there), -EALREADY with err set when the app's state or stdin does not
+ * allow it. */
+static int daemon_app_attach(Daemon *d, Pod *p, App *a, sd_bus_message *m, PeapodError *err) {
         _cleanup_close_ int fd = -EBADF;
         AppStdinEntry **slot;
+        int r;
+
+        r = pod_app_attach_check(p, a, err);
+        if (r < 0)
+                return r;
+        slot = entry_find(d, a->id);
+        if (!slot)
+                return peapod_error_set(err, -EALREADY,
+                                        a->stdin_once ? "The stdin of app %s of pod %s was attached once (StdinOnce)"
+                                                      : "The stdin of app %s of pod %s is closed",
+                                        a->name, p->name);
+        if ((*slot)->fd < 0) {
+                /* The app's helper is making its terminal: answered then. */
+                if ((*slot)->n_waiting >= ATTACH_WAITING_MAX)
+                        return peapod_error_set(err, -EALREADY, "The terminal of app %s is not ready", a->name);
+                (*slot)->waiting[(*slot)->n_waiting++] = sd_bus_message_ref(m);
+                return 1;
+        }
+        /* A terminal has no EOF to give (^D is the app's to read): with
+         * Tty, StdinOnce does not take the master away. */
+        if (a->stdin_once && !a->tty) {
+                /* Ours goes to the caller, whose close is the app's EOF. */
+                fd = TAKE_FD((*slot)->fd);
+                entry_drop(d, slot);
+                fdstore_remove(a->id);
+                /* Blocking, as the pipe was made. */
+                (void) fcntl(fd, F_SETFL, 0);
+                log_info("Attached to the stdin of app %s of pod %s (handed over: StdinOnce).", a->name, p->name);
+                r = sd_bus_reply_method_return(m, "h", fd);
+                return r < 0 ? r : 1;
+        }
+        r = reply_with(m, *slot);
+        if (r < 0)
+                return r;
+        log_info("Attached to the %s of app %s of pod %s.", a->tty ? "terminal" : "stdin", a->name, p->name);
+        return 1;
+}
+
+int bus_pod_method_attach_app(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Daemon *d = sd_bus_slot_get_userdata(sd_bus_get_current_slot(sd_bus_message_get_bus(m)));
+        PeapodError perr = {};
         Pod *p = userdata;
         const char *key;
         uint64_t flags;
@@ -324,41 +368,9 @@ int bus_pod_method_attach_app(sd_bus_message *m, void *userdata, sd_bus_error *e
         a = pod_find_app_by_key(p, key);
         if (!a)
                 return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_APP, "Pod %s has no app %s", p->name, key);
-        if (!a->stdin_open && !a->tty)
-                return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE, "App %s of pod %s was created without Stdin or Tty",
-                                         a->name, p->name);
-        if (p->state != POD_RUNNING || a->state != APP_RUNNING)
-                return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE, "App %s of pod %s is not running", a->name,
-                                         p->name);
-        slot = entry_find(d, a->id);
-        if (!slot)
-                return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE,
-                                         a->stdin_once ? "The stdin of app %s of pod %s was attached once (StdinOnce)"
-                                                       : "The stdin of app %s of pod %s is closed",
-                                         a->name, p->name);
-        if ((*slot)->fd < 0) {
-                /* The app's helper is making its terminal: answered then. */
-                if ((*slot)->n_waiting >= ATTACH_WAITING_MAX)
-                        return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE, "The terminal of app %s is not ready",
-                                                 a->name);
-                (*slot)->waiting[(*slot)->n_waiting++] = sd_bus_message_ref(m);
-                return 1;
-        }
-        /* A terminal has no EOF to give (^D is the app's to read): with
-         * Tty, StdinOnce does not take the master away. */
-        if (a->stdin_once && !a->tty) {
-                /* Ours goes to the caller, whose close is the app's EOF. */
-                fd = TAKE_FD((*slot)->fd);
-                entry_drop(d, slot);
-                fdstore_remove(a->id);
-                /* Blocking, as the pipe was made. */
-                (void) fcntl(fd, F_SETFL, 0);
-                log_info("Attached to the stdin of app %s of pod %s (handed over: StdinOnce).", a->name, p->name);
-                return sd_bus_reply_method_return(m, "h", fd);
-        }
-        r = reply_with(m, *slot);
+        r = daemon_app_attach(d, p, a, m, &perr);
         if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Failed to open the stdin of app %s: %m", a->name);
-        log_info("Attached to the %s of app %s of pod %s.", a->tty ? "terminal" : "stdin", a->name, p->name);
+                return bus_error_from_errno(error, BUS_ERROR_SCOPE_STATE, r, perr.message, "Failed to open the stdin of app %s",
+                                            a->name);
         return r;
 }

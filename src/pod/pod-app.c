@@ -429,11 +429,18 @@ static int app_kill_unit(PodRuntime *rt, const Pod *p, const App *a, int signal)
         return systemd_kill_unit(rt->bus, unit, stage1_forwards_signal(signal) ? "main" : "all", signal);
 }
 
+int pod_signal_check(int signal, PeapodError *err) {
+        if (signal < 1 || signal > 64)
+                return peapod_error_set(err, -EINVAL, "Invalid signal %d", signal);
+        return 0;
+}
+
 int pod_app_kill(PodRuntime *rt, Pod *p, App *a, int signal, PeapodError *err) {
         int r;
 
-        if (signal < 1 || signal > 64)
-                return peapod_error_set(err, -EINVAL, "Invalid signal %d", signal);
+        r = pod_signal_check(signal, err);
+        if (r < 0)
+                return r;
         if (p->state != POD_RUNNING)
                 return peapod_error_set(err, -EALREADY, "Pod %s is not running", p->name);
         if (a) {
@@ -461,6 +468,15 @@ static int append_limits(sd_bus_message *m, const AppLimits *l) {
             (r = bus_append_property_t(m, "MemoryMax", l->memory_max ?: UINT64_MAX)) < 0 ||
             (r = bus_append_property_t(m, "TasksMax", l->tasks_max ?: UINT64_MAX)) < 0)
                 return r;
+        return 0;
+}
+
+int pod_app_attach_check(const Pod *p, const App *a, PeapodError *err) {
+        if (!a->stdin_open && !a->tty)
+                return peapod_error_set(err, -EALREADY, "App %s of pod %s was created without Stdin or Tty", a->name,
+                                        p->name);
+        if (p->state != POD_RUNNING || a->state != APP_RUNNING)
+                return peapod_error_set(err, -EALREADY, "App %s of pod %s is not running", a->name, p->name);
         return 0;
 }
 

@@ -50,10 +50,17 @@ int pod_app_stop(PodRuntime *rt, Pod *p, App *a);
 int pod_app_stop_prepare(const Pod *p, const App *a, char **ret_unit, PeapodError *err);
 int pod_app_stop_finish(PodRuntime *rt, Pod *p, App *a);
 
+/* A signal a caller may send (to an app or an exec): 1-64, else -EINVAL
+ * with err set. */
+int pod_signal_check(int signal, PeapodError *err);
 /* Sends signal (1-64) to a running app, or to every running app of p
  * when a is NULL. -EINVAL for another number, -EALREADY when p or a is not
  * running. */
 int pod_app_kill(PodRuntime *rt, Pod *p, App *a, int signal, PeapodError *err);
+
+/* The rules of an attach to app a's stdin or terminal (Pod.AttachApp):
+ * made with Stdin or Tty, and running. -EALREADY with err set. */
+int pod_app_attach_check(const Pod *p, const App *a, PeapodError *err);
 
 /* An app's resource limits, as in AppSpec: 0 = none. */
 typedef struct AppLimits {

@@ -149,6 +149,30 @@ TEST(app_kill_limits_remove) {
         ASSERT_REFUSED(pod_app_remove(NULL, &pod, &app, false, &_e), EALREADY, "Pod p1 is starting");
 }
 
+TEST(attach_signal) {
+        PeapodError e = {};
+
+        set(POD_RUNNING, APP_RUNNING);
+        ASSERT_REFUSED(pod_app_attach_check(&pod, &app, &_e), EALREADY,
+                       "App web of pod p1 was created without Stdin or Tty");
+        app.stdin_open = true;
+        ASSERT_OK(pod_app_attach_check(&pod, &app, &e));
+        app.stdin_open = false;
+        app.tty = true;
+        ASSERT_OK(pod_app_attach_check(&pod, &app, &e));
+        set(POD_RUNNING, APP_EXITED);
+        ASSERT_REFUSED(pod_app_attach_check(&pod, &app, &_e), EALREADY, "App web of pod p1 is not running");
+        set(POD_EXITED, APP_RUNNING);
+        ASSERT_REFUSED(pod_app_attach_check(&pod, &app, &_e), EALREADY, "App web of pod p1 is not running");
+        app.tty = false;
+
+        ASSERT_OK(pod_signal_check(1, &e));
+        ASSERT_OK(pod_signal_check(64, &e));
+        ASSERT_REFUSED(pod_signal_check(0, &_e), EINVAL, "Invalid signal 0");
+        ASSERT_REFUSED(pod_signal_check(65, &_e), EINVAL, "Invalid signal 65");
+        ASSERT_REFUSED(pod_signal_check(-9, &_e), EINVAL, "Invalid signal -9");
+}
+
 TEST(exec) {
         _cleanup_close_pair_ int pipefd[2] = { -EBADF, -EBADF };
         PeapodError e = {};
@@ -179,6 +203,7 @@ int main(void) {
         test_app_add();
         test_app_start_stop();
         test_app_kill_limits_remove();
+        test_attach_signal();
         test_exec();
         return 0;
 }
