@@ -62,12 +62,12 @@ typedef struct Daemon {
         /* Pod stops in flight (daemon-stop.c), at most one per pod. */
         struct PodStop **stops;
         size_t n_stops;
-        /* App stops and starts in flight (daemon-app.c), at most one per app. */
+        /* App stops and starts in flight (daemon-app-core.c), at most one per app. */
         struct AppStop **app_stops;
         size_t n_app_stops;
         struct AppStartOp **app_starts;
         size_t n_app_starts;
-        /* Execs (Pod.Exec, daemon-app.c): from the spawn of their helper
+        /* Execs (Pod.Exec, daemon-app-core.c): from the spawn of their helper
          * to the announce of its end (ExecFinished). */
         struct ExecProcess **execs;
         size_t n_execs;
@@ -352,7 +352,8 @@ int bus_pod_remove(Daemon *d, Pod *p, uint64_t flags, sd_bus_message *m, sd_bus_
  * once its files are deleted; < 0 with error set, call not answered. */
 int bus_pod_remove_stopped(Daemon *d, Pod *p, uint64_t flags, sd_bus_message *call, sd_bus_error *error);
 
-/* Apps in a pod (daemon-app.c): methods of org.peapod1.Pod. */
+/* Apps in a pod: the methods of org.peapod1.Pod (daemon-app.c) and the
+ * work in flight behind them (daemon-app-core.c, daemon-app.h). */
 int bus_pod_method_add_app(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_pod_method_start_app(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_pod_method_stop_app(sd_bus_message *m, void *userdata, sd_bus_error *error);
