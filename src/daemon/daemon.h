@@ -341,6 +341,11 @@ int bus_append_annotations(sd_bus_message *m, char * const *pairs);
 int bus_read_pod_properties(Daemon *d, sd_bus_message *m, PodProperties *props, sd_bus_error *error);
 /* Pod.Exec's options a(sv): Environment (as), added to the app's. */
 int bus_read_exec_options(sd_bus_message *m, char ***env, sd_bus_error *error);
+/* The lifecycle calls of a pod, shared by the Manager's and the Pod's
+ * methods and by a call that waited in the pod's queue: authorize, queue
+ * behind an operation in flight, else check (pod_start_check(),
+ * pod_stop_check(), pod_remove_check()) and hand to daemon_pod_start() or
+ * daemon_pod_stop(); a refusal is named through the pod scope. */
 int bus_pod_start(Daemon *d, Pod *p, const AppStdin *in, sd_bus_message *m, sd_bus_error *error);
 /* bus_pod_start() for call m, StartPod's or StartPodWithStdin's (whose
  * stdin it reads again): a call that waited in the pod's queue. */
