@@ -1,26 +1,19 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Apps in a pod over D-Bus: the AddApp, StartApp, StopApp, RemoveApp and
- * GetApp methods of org.peapod1.Pod. */
-#include <signal.h>
-#include <stdio.h>
-#include <sys/socket.h>
-
+/* Apps in a pod over D-Bus: the app methods of org.peapod1.Pod (AddApp,
+ * StartApp, StopApp, RemoveApp, Kill, GetApp, Exec, SetAppResources,
+ * KillExec), each a face on the core (pod-app.c, pod-exec.c and
+ * daemon-app-core.c): read, authorize, one call, its -errno named. */
+#include "daemon-app.h"
 #include "daemon.h"
 #include "log.h"
 #include "pod-app.h"
-#include "pod-exec.h"
 #include "string-util.h"
 #include "strv.h"
-#include "subprocess.h"
 #include "systemd.h"
-#include "time-util.h"
 
 static Daemon *daemon_of(sd_bus_message *m) {
         return sd_bus_slot_get_userdata(sd_bus_get_current_slot(sd_bus_message_get_bus(m)));
 }
-
-static int bus_check_app_not_stopping(Daemon *d, const Pod *p, const App *a, sd_bus_error *error);
-static int daemon_app_start(Daemon *d, Pod *p, App *a, sd_bus_message *call, bool add, PeapodError *err);
 
 static int bus_read_app(sd_bus_message *m, Pod *p, App **ret, sd_bus_error *error) {
         const char *key;
@@ -41,14 +34,15 @@ static int bus_read_app(sd_bus_message *m, Pod *p, App **ret, sd_bus_error *erro
  * pods (polkit), the pod is not being stopped, and the app named first in
  * the message exists. 0 when polkit will dispatch the call again. */
 static int bus_app_call_begin(Daemon *d, Pod *p, sd_bus_message *m, App **ret, sd_bus_error *error) {
+        PeapodError perr = {};
         int r;
 
-        r = bus_verify_polkit(m, PEAPOD_ACTION_MANAGE_PODS, error);
+        r = bus_verify_polkit(d, m, PEAPOD_ACTION_MANAGE_PODS, error);
         if (r <= 0)
                 return r;
-        r = bus_check_pod_not_stopping(d, p, error);
+        r = daemon_pod_check_idle(d, p, &perr);
         if (r < 0)
-                return r;
+                return bus_error_from_errno(error, BUS_ERROR_SCOPE_APP, r, perr.message, "Failed to change an app");
         r = bus_read_app(m, p, ret, error);
         if (r < 0)
                 return r;
@@ -65,18 +59,18 @@ int bus_pod_method_add_app(sd_bus_message *m, void *userdata, sd_bus_error *erro
         App *a;
         int r;
 
-        r = bus_verify_polkit(m, PEAPOD_ACTION_MANAGE_PODS, error);
+        r = bus_verify_polkit(d, m, PEAPOD_ACTION_MANAGE_PODS, error);
         if (r < 0)
                 return r;
         if (r == 0)
                 return 1; /* dispatched again with polkit's answer */
-        r = bus_check_pod_not_stopping(d, p, error);
+        r = daemon_pod_check_idle(d, p, &perr);
         if (r < 0)
-                return r;
+                return bus_error_from_errno(error, BUS_ERROR_SCOPE_APP, r, perr.message, "Failed to add app");
         r = bus_read_named_app_spec(m, &spec, error);
         if (r < 0)
                 return r;
-        r = bus_verify_privileged(m, spec.privileged, error);
+        r = bus_verify_privileged(d, m, spec.privileged, error);
         if (r < 0)
                 return r;
         if (r == 0)
@@ -86,11 +80,9 @@ int bus_pod_method_add_app(sd_bus_message *m, void *userdata, sd_bus_error *erro
                 return r;
         if (flags & ~PEAPOD_ADD_APP_START)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown flags 0x%" PRIx64, flags);
-        if ((flags & PEAPOD_ADD_APP_START) && p->state != POD_RUNNING)
-                return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE, "Pod %s is %s; only apps of running pods can be started",
-                                         p->name, pod_state_to_string(p->state));
-
-        r = pod_app_add(&d->runtime, p, &spec, d->images_dir, &a, &perr);
+        r = pod_app_add_check(p, flags & PEAPOD_ADD_APP_START, &perr);
+        if (r >= 0)
+                r = pod_app_add(&d->runtime, p, &spec, d->images_dir, &a, &perr);
         if (r < 0)
                 return bus_error_from_errno(error, BUS_ERROR_SCOPE_APP, r, perr.message, "Failed to add app");
         name = strdup(a->name);
@@ -121,9 +113,6 @@ int bus_pod_method_start_app(sd_bus_message *m, void *userdata, sd_bus_error *er
         r = bus_app_call_begin(d, p, m, &a, error);
         if (r <= 0)
                 return r < 0 ? r : 1; /* 0: dispatched again with polkit's answer */
-        r = bus_check_app_not_stopping(d, p, a, error);
-        if (r < 0)
-                return r;
         r = daemon_app_start(d, p, a, m, false, &perr);
         if (r < 0) {
                 log_warning_errno(r, "Failed to start app %s of pod %s: %s", a->name, p->name,
@@ -133,453 +122,33 @@ int bus_pod_method_start_app(sd_bus_message *m, void *userdata, sd_bus_error *er
         return 1; /* answered when the app has started */
 }
 
-/* App starts without holding the loop: StartApp and AddApp with its start
- * flag stop a unit left by the app's last run (StopUnit: its leftover
- * processes may take the stop timeout), reset it, start the app's unit
- * (StartTransientUnit) and answer once that job has ended. One start per
- * app is in flight, during which the app's other calls are BadState
- * ("is starting") and the pod's StartPod, StopPod and RemovePod wait in
- * its queue. Nothing is recorded before the unit has started, as with
- * the synchronous start: a crash meanwhile leaves at most a unit in the
- * pod's slice, which the app's next start stops first. */
-
-/* As long as an app's stop may take; and a start job of Type=exec ends
- * once the helper is exec'd. */
-#define APP_START_JOB_TIMEOUT_USEC (120ULL * 1000000ULL)
-/* systemd collects a reset unit on its next turn: a new one of the same
- * name may meet the old one for a moment (UnitExists). */
-#define APP_START_EXISTS_RETRIES 20
-#define APP_START_EXISTS_WAIT_USEC (50ULL * 1000ULL)
-
-struct AppStartOp {
-        Daemon *daemon;
-        char pod_id[POD_ID_LEN + 1];
-        uint64_t pod_started_usec;
-        char *app, *unit;
-        sd_bus_message *call;
-        bool add; /* AddApp: answered with the app's name and id */
-        UnitJob *job;
-        sd_event_source *retry;
-        sd_bus_slot *slot; /* the unit's read after a "failed" start job */
-        unsigned tries;
-        PeapodError err;
-};
-
-static AppStartOp *app_start_op_free(AppStartOp *o) {
-        if (!o)
-                return NULL;
-        unit_job_cancel(o->job);
-        sd_event_source_disable_unref(o->retry);
-        sd_bus_slot_unref(o->slot);
-        sd_bus_message_unref(o->call);
-        free(o->app);
-        free(o->unit);
-        return mfree(o);
-}
-
-static AppStartOp *daemon_find_app_start(Daemon *d, const char *pod_id, const char *app) {
-        for (size_t i = 0; i < d->n_app_starts; i++)
-                if (streq(d->app_starts[i]->pod_id, pod_id) && (!app || streq(d->app_starts[i]->app, app)))
-                        return d->app_starts[i];
-        return NULL;
-}
-
-bool daemon_pod_app_starting(Daemon *d, const Pod *p) {
-        return daemon_find_app_start(d, p->id, NULL);
-}
-
-/* The pod and app the start is for, if the pod still runs the life it
- * ran when the start began. */
-static App *app_start_op_app(AppStartOp *o, Pod **ret_pod) {
-        Pod *p = daemon_pod_by_id(o->daemon, o->pod_id);
-
-        if (!p || p->state != POD_RUNNING || p->started_usec != o->pod_started_usec)
-                return NULL;
-        *ret_pod = p;
-        return pod_find_app(p, o->app);
-}
-
-/* Stops and resets unit without waiting: what is left of a start that
- * failed (its unit may be loaded, "failed"). */
-static void daemon_release_unit(Daemon *d, const char *unit) {
-        (void) sd_bus_call_method_async(d->bus, NULL, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
-                                        "org.freedesktop.systemd1.Manager", "StopUnit", NULL, NULL, "ss", unit,
-                                        "replace");
-        (void) daemon_reset_failed_units(d, STRV_MAKE(unit));
-}
-
-static void app_start_end(AppStartOp *o, int r) {
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        Daemon *d = o->daemon;
-        char pod_id[POD_ID_LEN + 1];
-        Pod *p = NULL;
-        App *a;
-
-        for (size_t i = 0; i < d->n_app_starts; i++)
-                if (d->app_starts[i] == o) {
-                        memmove(d->app_starts + i, d->app_starts + i + 1, sizeof(AppStartOp *) * (d->n_app_starts - i - 1));
-                        d->n_app_starts--;
-                        break;
-                }
-        a = app_start_op_app(o, &p);
-        if (r >= 0 && !a)
-                r = peapod_error_set(&o->err, -ESRCH, "Pod %s stopped while app %s was starting", o->pod_id, o->app);
-        if (r >= 0)
-                r = pod_app_start_finish(&d->runtime, p, a, &o->err);
-        if (r < 0) {
-                log_warning_errno(r, "Failed to start app %s of pod %s: %s", o->app, p ? p->name : o->pod_id,
-                                  o->err.message[0] ? o->err.message : strerror(-r));
-                if (o->unit)
-                        daemon_release_unit(d, o->unit);
-                (void) bus_error_from_errno(&error, BUS_ERROR_SCOPE_APP, r, o->err.message, "Failed to start app");
-                (void) sd_bus_reply_method_error(o->call, &error);
-        } else {
-                log_info("Started app %s of pod %s.", a->name, p->name);
-                if (o->add)
-                        (void) sd_bus_reply_method_return(o->call, "ss", a->name, a->id);
-                else
-                        (void) sd_bus_reply_method_return(o->call, NULL);
-        }
-        memcpy(pod_id, o->pod_id, sizeof(pod_id));
-        app_start_op_free(o);
-        p = daemon_pod_by_id(d, pod_id);
-        /* A quick exit before the start was recorded is read here; and a
-         * pod made by 'run' ends with its last app. */
-        if (p)
-                daemon_pod_changed(d, p);
-        daemon_pod_queue_run(d, pod_id);
-}
-
-static int app_start_send(AppStartOp *o);
-
-static int on_app_start_retry(sd_event_source *es, uint64_t usec, void *userdata) {
-        AppStartOp *o = userdata;
-        int r;
-
-        o->retry = sd_event_source_disable_unref(o->retry);
-        r = app_start_send(o);
-        if (r < 0)
-                app_start_end(o, r);
-        return 0;
-}
-
-/* A start job that failed may have run the helper all the same (a quick
- * exit within the job, systemd_start_job_result()): the unit says. */
-static int on_app_start_unit_read(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
-        _cleanup_(unit_status_done) UnitStatus s = {};
-        AppStartOp *o = userdata;
-
-        o->slot = sd_bus_slot_unref(o->slot);
-        if (!sd_bus_message_is_method_error(reply, NULL) && unit_status_from_message(reply, NULL, &s) >= 0 &&
-            unit_status_ran(&s))
-                app_start_end(o, 0);
-        else
-                app_start_end(o, peapod_error_set(&o->err, -EIO, "Unit %s did not start: failed", o->unit));
-        return 0;
-}
-
-static void on_app_start_job_done(const sd_bus_error *error, const char *result, void *userdata) {
-        _cleanup_free_ char *path = NULL;
-        AppStartOp *o = userdata;
-        int r;
-
-        o->job = NULL; /* freed by its caller */
-        if (error && sd_bus_error_has_name(error, "org.freedesktop.systemd1.UnitExists") &&
-            o->tries < APP_START_EXISTS_RETRIES) {
-                r = sd_event_add_time_relative(o->daemon->event, &o->retry, CLOCK_MONOTONIC, APP_START_EXISTS_WAIT_USEC, 0,
-                                               on_app_start_retry, o);
-                if (r < 0)
-                        app_start_end(o, r);
-                return;
-        }
-        if (error)
-                return app_start_end(o, peapod_error_set(&o->err, -sd_bus_error_get_errno(error) ?: -EIO,
-                                                         "Failed to start unit %s: %s", o->unit,
-                                                         error->message ?: error->name));
-        if (streq(result, "done"))
-                return app_start_end(o, 0);
-        if (!streq(result, "failed"))
-                return app_start_end(o, peapod_error_set(&o->err, -EIO, "Unit %s did not start: %s", o->unit, result));
-        r = sd_bus_path_encode("/org/freedesktop/systemd1/unit", o->unit, &path);
-        if (r >= 0)
-                r = sd_bus_call_method_async(o->daemon->bus, &o->slot, "org.freedesktop.systemd1", path,
-                                             "org.freedesktop.DBus.Properties", "GetAll", on_app_start_unit_read, o, "s",
-                                             "");
-        if (r < 0)
-                app_start_end(o, r);
-}
-
-static int app_start_send(AppStartOp *o) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-        _cleanup_free_ char *slice = NULL, *scope = NULL;
-        Daemon *d = o->daemon;
-        Pod *p = NULL;
-        App *a;
-        int r;
-
-        a = app_start_op_app(o, &p);
-        if (!a)
-                return peapod_error_set(&o->err, -ESRCH, "Pod %s stopped while app %s was starting", o->pod_id, o->app);
-        o->tries++;
-        r = pod_unit_names(p, &slice, &scope);
-        if (r >= 0)
-                r = app_unit_message(&d->runtime, d->bus, p, a, slice, scope, NULL, &m, &o->err);
-        if (r >= 0)
-                r = daemon_unit_job(d, m, o->unit, APP_START_JOB_TIMEOUT_USEC, on_app_start_job_done, o, &o->job);
-        return r;
-}
-
-/* The unit of the app's last run is stopped: reset it, then start anew
- * (systemd handles the two in order). */
-static void on_app_old_unit_stopped(const sd_bus_error *error, const char *result, void *userdata) {
-        AppStartOp *o = userdata;
-        int r;
-
-        o->job = NULL; /* freed by its caller */
-        if (error && !sd_bus_error_has_name(error, "org.freedesktop.systemd1.NoSuchUnit"))
-                log_debug("Failed to stop %s before its start: %s", o->unit, error->message ?: error->name);
-        r = daemon_reset_failed_units(o->daemon, STRV_MAKE(o->unit));
-        if (r >= 0)
-                r = app_start_send(o);
-        if (r < 0)
-                app_start_end(o, r);
-}
-
-/* Starts app a of running pod p; call is answered when it has started (or
- * failed). -errno with err set when it failed at once (call not answered). */
-static int daemon_app_start(Daemon *d, Pod *p, App *a, sd_bus_message *call, bool add, PeapodError *err) {
-        AppStartOp *o, **l;
-        int r;
-
-        r = pod_app_start_prepare(&d->runtime, p, a, err);
-        if (r < 0)
-                return r;
-        l = reallocarray(d->app_starts, d->n_app_starts + 1, sizeof(AppStartOp *));
-        if (!l)
-                return -ENOMEM;
-        d->app_starts = l;
-        o = calloc(1, sizeof(AppStartOp));
-        if (!o)
-                return -ENOMEM;
-        *o = (AppStartOp) { .daemon = d, .pod_started_usec = p->started_usec, .add = add,
-                            .call = sd_bus_message_ref(call) };
-        memcpy(o->pod_id, p->id, sizeof(o->pod_id));
-        o->app = strdup(a->name);
-        r = o->app ? app_unit_name(p->name, a->name, &o->unit) : -ENOMEM;
-        if (r >= 0)
-                r = daemon_stop_unit_job(d, o->unit, APP_START_JOB_TIMEOUT_USEC, on_app_old_unit_stopped, o, &o->job);
-        if (r < 0) {
-                app_start_op_free(o);
-                return r;
-        }
-        d->app_starts[d->n_app_starts++] = o;
-        return 0;
-}
-
-void daemon_app_starts_free(Daemon *d) {
-        for (size_t i = 0; i < d->n_app_starts; i++)
-                app_start_op_free(d->app_starts[i]);
-        d->app_starts = mfree(d->app_starts);
-        d->n_app_starts = 0;
-}
-
-/* App stops without holding the loop: StopApp (and a forced RemoveApp of
- * a running app) send StopUnit for the app's unit and are answered when
- * its job has ended, which an app that ignores SIGTERM makes last its stop
- * timeout. One stop per app is in flight; a second StopApp or a forced
- * RemoveApp of the same app joins it. How the app ended comes meanwhile
- * with its unit's last PropertiesChanged (on_unit_properties_changed()). */
-
-/* systemd ends the job at the latest after the app's TimeoutStopSec and
- * SIGKILL; past this we stop waiting and record the app exited. */
-#define APP_STOP_JOB_TIMEOUT_USEC (120ULL * 1000000ULL)
-
-typedef struct AppStopWaiter {
-        sd_bus_message *call;
-        bool remove; /* RemoveApp(force): remove once stopped */
-} AppStopWaiter;
-
-struct AppStop {
-        Daemon *daemon;
-        char pod_id[POD_ID_LEN + 1];
-        char *app;
-        UnitJob *job;
-        AppStopWaiter *waiters;
-        size_t n_waiters;
-};
-
-static AppStop *app_stop_free(AppStop *s) {
-        if (!s)
-                return NULL;
-        unit_job_cancel(s->job);
-        for (size_t i = 0; i < s->n_waiters; i++)
-                sd_bus_message_unref(s->waiters[i].call);
-        free(s->waiters);
-        free(s->app);
-        return mfree(s);
-}
-
-static AppStop *daemon_find_app_stop(Daemon *d, const Pod *p, const App *a) {
-        for (size_t i = 0; i < d->n_app_stops; i++)
-                if (streq(d->app_stops[i]->pod_id, p->id) && streq(d->app_stops[i]->app, a->name))
-                        return d->app_stops[i];
-        return NULL;
-}
-
-static int bus_check_app_not_stopping(Daemon *d, const Pod *p, const App *a, sd_bus_error *error) {
-        if (daemon_find_app_stop(d, p, a))
-                return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE, "App %s of pod %s is stopping", a->name, p->name);
-        if (daemon_find_app_start(d, p->id, a->name))
-                return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE, "App %s of pod %s is starting", a->name, p->name);
-        return 0;
-}
-
-static int app_stop_add_waiter(AppStop *s, sd_bus_message *call, bool remove) {
-        AppStopWaiter *w;
-
-        w = reallocarray(s->waiters, s->n_waiters + 1, sizeof(AppStopWaiter));
-        if (!w)
-                return -ENOMEM;
-        s->waiters = w;
-        s->waiters[s->n_waiters++] = (AppStopWaiter) { .call = sd_bus_message_ref(call), .remove = remove };
-        return 0;
-}
-
-/* RemoveApp of an app that is not running, once its checks passed. */
-static int app_remove(Daemon *d, Pod *p, App *a, sd_bus_error *error) {
-        _cleanup_free_ char *name = strdup(a->name);
-        int r;
-
-        if (!name)
-                return -ENOMEM;
-        r = pod_app_remove(&d->runtime, p, a, false);
-        if (r < 0)
-                return bus_error_from_errno(error, BUS_ERROR_SCOPE_APP, r, NULL, "Failed to remove app");
-        log_info("Removed app %s from pod %s.", name, p->name);
-        return 0;
-}
-
-static void app_stop_answer(Daemon *d, const AppStop *s, const AppStopWaiter *w, int r) {
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        Pod *p = daemon_pod_by_id(d, s->pod_id);
-        App *a = p ? pod_find_app(p, s->app) : NULL;
-
-        if (r < 0)
-                (void) sd_bus_error_set_errnof(&error, r, "Failed to stop app %s: %s", s->app, strerror(-r));
-        /* An app already removed by a removal that joined first is as
-         * removed as this one asked. */
-        else if (w->remove && a)
-                r = app_remove(d, p, a, &error);
-        if (r < 0)
-                (void) sd_bus_reply_method_error(w->call, &error);
-        else
-                (void) sd_bus_reply_method_return(w->call, NULL);
-}
-
-static void on_app_stop_job_done(const sd_bus_error *error, const char *result, void *userdata) {
-        AppStop *s = userdata;
-        Daemon *d = s->daemon;
-        Pod *p = daemon_pod_by_id(d, s->pod_id);
-        App *a = p ? pod_find_app(p, s->app) : NULL;
-        int r = 0;
-
-        s->job = NULL; /* freed by its caller */
-        for (size_t i = 0; i < d->n_app_stops; i++)
-                if (d->app_stops[i] == s) {
-                        memmove(d->app_stops + i, d->app_stops + i + 1, sizeof(AppStop *) * (d->n_app_stops - i - 1));
-                        d->n_app_stops--;
-                        break;
-                }
-        /* Nothing loaded is nothing to stop. */
-        if (error && !sd_bus_error_has_name(error, "org.freedesktop.systemd1.NoSuchUnit"))
-                r = -sd_bus_error_get_errno(error) ?: -EIO;
-        else if (a) {
-                r = pod_app_stop_finish(&d->runtime, p, a);
-                if (r >= 0)
-                        log_info("Stopped app %s of pod %s.", a->name, p->name);
-        }
-        if (r < 0)
-                log_warning_errno(r, "Failed to stop app %s of pod %s: %s", s->app, p ? p->name : s->pod_id,
-                                  error && error->message ? error->message : strerror(-r));
-        for (size_t i = 0; i < s->n_waiters; i++)
-                app_stop_answer(d, s, &s->waiters[i], r);
-        /* A pod made by 'run' ends with its last app. */
-        p = daemon_pod_by_id(d, s->pod_id);
-        if (p)
-                daemon_pod_changed(d, p);
-        app_stop_free(s);
-}
-
-/* Stops running app a of p and answers call when it has stopped (with
- * remove, once removed); a stop of a in flight takes call as one more. */
-static int daemon_app_stop(Daemon *d, Pod *p, App *a, sd_bus_message *call, bool remove) {
-        _cleanup_free_ char *unit = NULL;
-        AppStop *s, **l;
-        int r;
-
-        s = daemon_find_app_stop(d, p, a);
-        if (s)
-                return app_stop_add_waiter(s, call, remove);
-
-        r = pod_app_stop_prepare(p, a, &unit);
-        if (r < 0)
-                return r;
-        l = reallocarray(d->app_stops, d->n_app_stops + 1, sizeof(AppStop *));
-        if (!l)
-                return -ENOMEM;
-        d->app_stops = l;
-        s = calloc(1, sizeof(AppStop));
-        if (!s)
-                return -ENOMEM;
-        s->daemon = d;
-        memcpy(s->pod_id, p->id, sizeof(s->pod_id));
-        s->app = strdup(a->name);
-        r = s->app ? app_stop_add_waiter(s, call, remove) : -ENOMEM;
-        if (r >= 0)
-                r = daemon_stop_unit_job(d, unit, APP_STOP_JOB_TIMEOUT_USEC, on_app_stop_job_done, s, &s->job);
-        if (r < 0) {
-                app_stop_free(s);
-                return r;
-        }
-        d->app_stops[d->n_app_stops++] = s;
-        return 0;
-}
-
-void daemon_app_stops_free(Daemon *d) {
-        for (size_t i = 0; i < d->n_app_stops; i++)
-                app_stop_free(d->app_stops[i]);
-        d->app_stops = mfree(d->app_stops);
-        d->n_app_stops = 0;
-}
-
 int bus_pod_method_stop_app(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         Daemon *d = daemon_of(m);
         Pod *p = userdata;
+        PeapodError perr = {};
         App *a;
         int r;
 
         r = bus_app_call_begin(d, p, m, &a, error);
         if (r <= 0)
                 return r < 0 ? r : 1; /* 0: dispatched again with polkit's answer */
-        if (daemon_find_app_start(d, p->id, a->name))
-                return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE, "App %s of pod %s is starting", a->name, p->name);
-        if (!daemon_find_app_stop(d, p, a) && (p->state != POD_RUNNING || a->state != APP_RUNNING))
-                return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE, "App %s of pod %s is not running", a->name, p->name);
-        r = daemon_app_stop(d, p, a, m, false);
+        r = daemon_app_stop(d, p, a, m, false, &perr);
         if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Failed to stop app %s of pod %s: %m", a->name, p->name);
+                return bus_error_from_errno(error, BUS_ERROR_SCOPE_STATE, r, perr.message, "Failed to stop app %s of pod %s",
+                                            a->name, p->name);
         return 1; /* answered when the app has stopped */
 }
 
 int bus_pod_method_kill(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         Daemon *d = daemon_of(m);
         Pod *p = userdata;
+        PeapodError perr = {};
         const char *key;
         App *a = NULL;
         int32_t signal;
         int r;
 
-        r = bus_verify_polkit(m, PEAPOD_ACTION_MANAGE_PODS, error);
+        r = bus_verify_polkit(d, m, PEAPOD_ACTION_MANAGE_PODS, error);
         if (r < 0)
                 return r;
         if (r == 0)
@@ -592,15 +161,10 @@ int bus_pod_method_kill(sd_bus_message *m, void *userdata, sd_bus_error *error) 
                 if (!a)
                         return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_APP, "Pod %s has no app %s", p->name, key);
         }
-        if (signal < 1 || signal > 64)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid signal %" PRIi32, signal);
-        if (p->state != POD_RUNNING)
-                return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE, "Pod %s is not running", p->name);
-        if (a && a->state != APP_RUNNING)
-                return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE, "App %s of pod %s is not running", a->name, p->name);
-        r = pod_app_kill(&d->runtime, p, a, signal);
+        r = pod_app_kill(&d->runtime, p, a, signal, &perr);
         if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Failed to send signal %" PRIi32 " to pod %s: %m", signal, p->name);
+                return bus_error_from_errno(error, BUS_ERROR_SCOPE_STATE, r, perr.message,
+                                            "Failed to send signal %" PRIi32 " to pod %s", signal, p->name);
         log_info("Sent signal %" PRIi32 " to %s%s of pod %s.", signal, a ? "app " : "the apps", a ? a->name : "", p->name);
         return sd_bus_reply_method_return(m, NULL);
 }
@@ -608,6 +172,7 @@ int bus_pod_method_kill(sd_bus_message *m, void *userdata, sd_bus_error *error) 
 int bus_pod_method_remove_app(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         Daemon *d = daemon_of(m);
         Pod *p = userdata;
+        PeapodError perr = {};
         uint64_t flags;
         App *a;
         int r;
@@ -620,30 +185,11 @@ int bus_pod_method_remove_app(sd_bus_message *m, void *userdata, sd_bus_error *e
                 return r;
         if (flags & ~PEAPOD_REMOVE_APP_FORCE)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown flags 0x%" PRIx64, flags);
-        if (daemon_find_app_start(d, p->id, a->name))
-                return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE, "App %s of pod %s is starting", a->name, p->name);
-        if (flags & PEAPOD_REMOVE_APP_FORCE) {
-                /* Stopped first, without holding the loop; answered once removed. */
-                if (a->state == APP_RUNNING || daemon_find_app_stop(d, p, a)) {
-                        r = daemon_app_stop(d, p, a, m, true);
-                        if (r < 0)
-                                return sd_bus_error_set_errnof(error, r, "Failed to stop app %s of pod %s: %m", a->name,
-                                                               p->name);
-                        return 1;
-                }
-        } else {
-                r = bus_check_app_not_stopping(d, p, a, error);
-                if (r < 0)
-                        return r;
-                if (a->state == APP_RUNNING)
-                        return sd_bus_error_setf(error, BUS_ERROR_APP_RUNNING,
-                                                 "App %s of pod %s is running; stop it first or force the removal", a->name,
-                                                 p->name);
-        }
-        r = app_remove(d, p, a, error);
+        r = daemon_app_remove(d, p, a, m, flags & PEAPOD_REMOVE_APP_FORCE, &perr);
         if (r < 0)
-                return r;
-        daemon_pod_changed(d, p);
+                return bus_error_from_errno(error, BUS_ERROR_SCOPE_APP, r, perr.message, "Failed to remove app");
+        if (r > 0)
+                return 1; /* answered once stopped and removed */
         return sd_bus_reply_method_return(m, NULL);
 }
 
@@ -804,272 +350,16 @@ int bus_read_exec_options(sd_bus_message *m, char ***env, sd_bus_error *error) {
         return bus_read_properties(m, read_exec_option, env, error);
 }
 
-/* Pod.Exec: peapodd spawns peapod-stage1-exec itself (no transient unit:
- * StartTransientUnit, its job and the reset of a failed unit were most of
- * an exec's time), held on its gate until systemd has moved it into the
- * app's unit (AttachProcessesToUnit, asynchronously); then let through,
- * the call is answered with the exec's id, and the helper's end, read
- * through its pidfd, is announced with ExecFinished. The security of this
- * is argued in stage1/README.md, "Exec". */
-
-/* As long as the start job of an exec unit was given. */
-#define EXEC_ATTACH_TIMEOUT_USEC (90ULL * 1000000ULL)
-
-struct ExecProcess {
-        Daemon *daemon;
-        char pod_id[POD_ID_LEN + 1];
-        PodExec x;
-        Spawn *spawn;
-        int gate_fd;          /* our end of the helper's gate, until it is let through */
-        sd_bus_slot *attach;  /* AttachProcessesToUnit in flight */
-        sd_bus_message *call; /* Pod.Exec, until answered */
-};
-
-/* A helper still running is killed (and, by its parent-death signal, the
- * command it forked): an exec does not outlive its peapodd. */
-static ExecProcess *exec_process_free(ExecProcess *e) {
-        if (!e)
-                return NULL;
-        sd_bus_slot_unref(e->attach);
-        safe_close(e->gate_fd);
-        spawn_free(e->spawn);
-        sd_bus_message_unref(e->call);
-        pod_exec_done(&e->x);
-        return mfree(e);
-}
-
-static void exec_process_remove(Daemon *d, ExecProcess *e) {
-        for (size_t i = 0; i < d->n_execs; i++)
-                if (d->execs[i] == e) {
-                        memmove(d->execs + i, d->execs + i + 1, sizeof(ExecProcess *) * (d->n_execs - i - 1));
-                        d->n_execs--;
-                        break;
-                }
-        exec_process_free(e);
-}
-
-void daemon_execs_free(Daemon *d) {
-        for (size_t i = 0; i < d->n_execs; i++)
-                exec_process_free(d->execs[i]);
-        d->execs = mfree(d->execs);
-        d->n_execs = 0;
-}
-
-static void exec_finished(Daemon *d, const char *pod_id, const char *id, AppResult result, int status) {
-        _cleanup_free_ char *path = NULL;
-        Pod *p = daemon_pod_by_id(d, pod_id);
-
-        if (p && pod_object_path(p, &path) >= 0)
-                (void) sd_bus_emit_signal(d->bus, path, PEAPOD_POD_INTERFACE, "ExecFinished", "ssi", id,
-                                          app_result_to_string(result), (int32_t) status);
-        log_debug("%s ended: %s %d.", id, app_result_to_string(result), status);
-}
-
-static void exec_fail(ExecProcess *e, int r, const char *message) {
-        _cleanup_(sd_bus_error_free) sd_bus_error berr = SD_BUS_ERROR_NULL;
-
-        log_warning_errno(r, "Failed to run a command as %s: %s", e->x.id, message);
-        (void) bus_error_from_errno(&berr, BUS_ERROR_SCOPE_APP, r, message, "Failed to run the command");
-        (void) sd_bus_reply_method_error(e->call, &berr);
-        exec_process_remove(e->daemon, e);
-}
-
-static int on_exec_attached(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
-        ExecProcess *e = userdata;
-        const sd_bus_error *error = sd_bus_message_get_error(reply);
-        char byte = 1;
-
-        e->attach = sd_bus_slot_unref(e->attach);
-        if (error) {
-                _cleanup_free_ char *message = NULL;
-
-                /* Mostly: the app's unit has just stopped. */
-                if (asprintf(&message, "Failed to move the command into %s: %s", e->x.app_unit,
-                             error->message ?: error->name) < 0)
-                        message = NULL;
-                exec_fail(e, -sd_bus_error_get_errno(error) ?: -EIO, message ?: "Failed to move the command into the app");
-                return 0;
-        }
-        /* The one byte that lets the helper go on (it checks its cgroup
-         * itself, too); a helper already gone shows as its exit. */
-        if (send(e->gate_fd, &byte, 1, MSG_NOSIGNAL) != 1) {
-                exec_fail(e, -errno ?: -EIO, "Failed to release the command's helper");
-                return 0;
-        }
-        e->gate_fd = safe_close(e->gate_fd);
-        (void) sd_bus_reply_method_return(e->call, "s", e->x.id);
-        e->call = sd_bus_message_unref(e->call);
-        return 0;
-}
-
-static void on_exec_exited(Spawn *s, int error, SpawnResult *res, void *userdata) {
-        ExecProcess *e = userdata;
-        Daemon *d = e->daemon;
-
-        if (e->call) {
-                /* Before it was let through: it ran nothing. */
-                exec_fail(e, error < 0 ? error : -ECHILD, "The command's helper ended before it was moved into the app");
-                return;
-        }
-        if (error < 0) {
-                log_warning_errno(error, "Lost the watch of %s, announcing it killed: %m", e->x.id);
-                exec_finished(d, e->pod_id, e->x.id, APP_RESULT_KILLED, SIGKILL);
-        } else
-                exec_finished(d, e->pod_id, e->x.id, app_result_from_exec_main_code(res->code), res->status);
-        exec_process_remove(d, e);
-}
-
-/* The helper for cmd, once the app's main process is known. */
-static int exec_begin(Daemon *d, Pod *p, App *a, pid_t pid, sd_bus_message *m, char * const *cmd, char * const *env,
-                      const int fds[3], uint64_t flags, sd_bus_error *error) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *attach = NULL;
-        _cleanup_close_pair_ int gate[2] = { -EBADF, -EBADF };
-        PeapodError perr = {};
-        ExecProcess *e, **l;
-        int r;
-
-        l = reallocarray(d->execs, d->n_execs + 1, sizeof(ExecProcess *));
-        if (!l)
-                return -ENOMEM;
-        d->execs = l;
-        e = calloc(1, sizeof(ExecProcess));
-        if (!e)
-                return -ENOMEM;
-        e->daemon = d;
-        e->gate_fd = -EBADF;
-        memcpy(e->pod_id, p->id, sizeof(e->pod_id));
-        r = pod_exec_prepare(&d->runtime, p, a, pid, cmd, env, flags & PEAPOD_EXEC_TTY, &e->x, &perr);
-        if (r < 0) {
-                exec_process_free(e);
-                if (r == -ESRCH)
-                        return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE, "%s", perr.message);
-                return bus_error_from_errno(error, BUS_ERROR_SCOPE_APP, r, perr.message, "Failed to run the command");
-        }
-        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, gate) < 0) {
-                r = -errno;
-                exec_process_free(e);
-                return bus_error_from_errno(error, BUS_ERROR_SCOPE_APP, r, NULL, "Failed to run the command");
-        }
-        /* Nothing of ours but the caller's fds and the gate, an empty
-         * environment, default signals, a session of its own (as a
-         * service's): see stage1/README.md, "Exec". */
-        r = spawn_start(d->event,
-                        &(SpawnOptions) { .path = e->x.helper, .argv = e->x.argv, .stdio = fds, .pass_fd = gate[1],
-                                          .new_session = true },
-                        on_exec_exited, e, &e->spawn);
-        if (r >= 0)
-                r = pod_exec_attach_message(d->bus, &e->x, spawn_pid(e->spawn), &attach);
-        if (r >= 0)
-                r = sd_bus_call_async(d->bus, &e->attach, attach, on_exec_attached, e, EXEC_ATTACH_TIMEOUT_USEC);
-        if (r < 0) {
-                exec_process_free(e);
-                return bus_error_from_errno(error, BUS_ERROR_SCOPE_APP, r, NULL, "Failed to run the command");
-        }
-        e->gate_fd = TAKE_FD(gate[0]);
-        e->call = sd_bus_message_ref(m);
-        d->execs[d->n_execs++] = e;
-        log_info("Running %s in app %s of pod %s as %s.", cmd[0], a->name, p->name, e->x.id);
-        return 0;
-}
-
-/* An Exec waiting for the read of its app's unit. The fds are the call's. */
-typedef struct ExecRequest {
-        Daemon *d;
-        sd_bus_message *call;
-        char **cmd, **env;
-        int fds[3];
-        uint64_t flags;
-        char pod_id[POD_ID_LEN + 1];
-        char *app;
-        uint64_t ready_deadline;/* CLOCK_MONOTONIC: until when an app just started may become ready */
-} ExecRequest;
-
-/* Right after a start the app's unit runs its helper, which has still to
- * fork and make the app: the exec waits for that, polling every 5 ms (no
- * event says so), for a few seconds at most. */
-#define EXEC_READY_WAIT_USEC (5 * USEC_PER_SEC)
-#define EXEC_READY_POLL_USEC (5 * USEC_PER_MSEC)
-
-static void exec_request_free(void *userdata) {
-        ExecRequest *q = userdata;
-
-        sd_bus_message_unref(q->call);
-        strv_free(q->cmd);
-        strv_free(q->env);
-        free(q->app);
-        free(q);
-}
-
-static void on_exec_app_read(Daemon *d, Pod *p, App *a, const UnitStatus *s, void *userdata);
-
-static int on_exec_ready_retry(sd_event_source *es, uint64_t usec, void *userdata) {
-        ExecRequest *q = userdata;
-        Pod *p = daemon_pod_by_id(q->d, q->pod_id);
-        App *a = p ? pod_find_app(p, q->app) : NULL;
-        int r;
-
-        if (!a) {
-                (void) sd_bus_reply_method_errorf(q->call, BUS_ERROR_NO_SUCH_APP, "The app was removed meanwhile");
-                exec_request_free(q);
-                return 0;
-        }
-        r = daemon_app_unit_read(q->d, p, a, on_exec_app_read, q, exec_request_free);
-        if (r < 0) {
-                (void) sd_bus_reply_method_errnof(q->call, r, "Failed to run the command: %m");
-                exec_request_free(q);
-        }
-        return 0;
-}
-
-/* 1 when the read is tried again shortly (q is the timer's then). */
-static int exec_retry_until_ready(Daemon *d, ExecRequest *q, int r) {
-        if ((r != -EAGAIN && r != -ESRCH) || now_usec(CLOCK_MONOTONIC) >= q->ready_deadline)
-                return 0;
-        if (sd_event_add_time_relative(d->event, NULL, CLOCK_MONOTONIC, EXEC_READY_POLL_USEC, 0, on_exec_ready_retry,
-                                       q) < 0)
-                return 0;
-        return 1;
-}
-
-static void on_exec_app_read(Daemon *d, Pod *p, App *a, const UnitStatus *s, void *userdata) {
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        ExecRequest *q = userdata;
-        pid_t pid = 0;
-        int r, k = -ESRCH;
-
-        /* The read applied what the unit says: an exit not yet signalled
-         * shows here. */
-        if (a && p->state == POD_RUNNING && a->state == APP_RUNNING && s) {
-                k = app_main_pid_of_helper((pid_t) s->exec_main_pid, &pid);
-                if (k < 0 && s->exec_main_pid > 0 && exec_retry_until_ready(d, q, k) > 0)
-                        return;
-        }
-        if (!a)
-                r = sd_bus_error_setf(&error, BUS_ERROR_NO_SUCH_APP, "The app was removed meanwhile");
-        else if (p->state != POD_RUNNING || a->state != APP_RUNNING || !s || k < 0)
-                r = sd_bus_error_setf(&error, BUS_ERROR_BAD_STATE, "App %s of pod %s is not running (%s)", a->name,
-                                      p->name, p->state != POD_RUNNING ? pod_state_to_string(p->state)
-                                                                       : app_state_to_string(a->state));
-        else
-                r = exec_begin(d, p, a, pid, q->call, q->cmd, q->env, q->fds, q->flags, &error);
-        if (r < 0) {
-                if (!sd_bus_error_is_set(&error))
-                        (void) sd_bus_error_set_errnof(&error, r, "Failed to run the command: %m");
-                (void) sd_bus_reply_method_error(q->call, &error);
-        }
-        exec_request_free(q);
-}
-
 int bus_pod_method_exec(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         _cleanup_strv_free_ char **cmd = NULL, **env = NULL;
         Daemon *d = daemon_of(m);
         Pod *p = userdata;
-        ExecRequest *q;
+        PeapodError perr = {};
         int fds[3], r;
         uint64_t flags;
         App *a = NULL;
 
-        r = bus_verify_polkit(m, PEAPOD_ACTION_ENTER_PODS, error);
+        r = bus_verify_polkit(d, m, PEAPOD_ACTION_ENTER_PODS, error);
         if (r < 0)
                 return r;
         if (r == 0)
@@ -1078,7 +368,7 @@ int bus_pod_method_exec(sd_bus_message *m, void *userdata, sd_bus_error *error) 
         if (r < 0)
                 return r;
         /* A command in a privileged app is the host's root too. */
-        r = bus_verify_privileged(m, a->privileged, error);
+        r = bus_verify_privileged(d, m, a->privileged, error);
         if (r < 0)
                 return r;
         if (r == 0)
@@ -1094,34 +384,9 @@ int bus_pod_method_exec(sd_bus_message *m, void *userdata, sd_bus_error *error) 
                 return r;
         if (flags & ~PEAPOD_EXEC_TTY)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown flags 0x%" PRIx64, flags);
-        if ((flags & PEAPOD_EXEC_TTY) && !isatty(fds[0]))
-                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "The tty flag wants a terminal on stdin");
-        if (strv_length(cmd) == 0)
-                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "No command given");
-        if (p->state != POD_RUNNING || a->state != APP_RUNNING)
-                return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE, "App %s of pod %s is not running (%s)", a->name,
-                                         p->name, p->state != POD_RUNNING ? pod_state_to_string(p->state)
-                                                                          : app_state_to_string(a->state));
-
-        /* The app's main process (whose namespaces the command joins) is
-         * read from its unit without waiting; the exec goes on then. */
-        q = calloc(1, sizeof(ExecRequest));
-        if (!q)
-                return -ENOMEM;
-        *q = (ExecRequest) { .d = d, .call = sd_bus_message_ref(m), .cmd = TAKE_PTR(cmd), .env = TAKE_PTR(env),
-                             .fds = { fds[0], fds[1], fds[2] }, .flags = flags,
-                             .ready_deadline = now_usec(CLOCK_MONOTONIC) + EXEC_READY_WAIT_USEC };
-        strcpy(q->pod_id, p->id);
-        q->app = strdup(a->name);
-        if (!q->app) {
-                exec_request_free(q);
-                return -ENOMEM;
-        }
-        r = daemon_app_unit_read(d, p, a, on_exec_app_read, q, exec_request_free);
-        if (r < 0) {
-                exec_request_free(q);
-                return bus_error_from_errno(error, BUS_ERROR_SCOPE_APP, r, NULL, "Failed to run the command");
-        }
+        r = daemon_app_exec(d, p, a, m, &cmd, &env, fds, flags, &perr);
+        if (r < 0)
+                return bus_error_from_errno(error, BUS_ERROR_SCOPE_APP, r, perr.message, "Failed to run the command");
         return 1; /* answered when the unit has started */
 }
 
@@ -1182,13 +447,10 @@ int bus_pod_method_set_app_resources(sd_bus_message *m, void *userdata, sd_bus_e
                 return r;
         if (flags != 0)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown flags 0x%" PRIx64, flags);
-        if (p->state == POD_EXITED)
-                return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE, "Pod %s has exited", p->name);
         r = pod_app_set_limits(&d->runtime, p, a, &l, &perr);
-        if (r == -EINVAL)
-                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, perr.message);
         if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "%s", perr.message[0] ? perr.message : strerror(-r));
+                return bus_error_from_errno(error, BUS_ERROR_SCOPE_STATE, r, perr.message,
+                                            "Failed to set the resources of app %s", a->name);
         log_info("Set the resources of app %s of pod %s.", a->name, p->name);
         return sd_bus_reply_method_return(m, NULL);
 }
@@ -1204,12 +466,12 @@ int bus_pod_method_set_app_resources(sd_bus_message *m, void *userdata, sd_bus_e
 int bus_pod_method_kill_exec(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         Daemon *d = daemon_of(m);
         Pod *p = userdata;
+        PeapodError perr = {};
         const char *id;
         int32_t signal;
-        size_t i;
         int r;
 
-        r = bus_verify_polkit(m, PEAPOD_ACTION_ENTER_PODS, error);
+        r = bus_verify_polkit(d, m, PEAPOD_ACTION_ENTER_PODS, error);
         if (r < 0)
                 return r;
         if (r == 0)
@@ -1217,21 +479,10 @@ int bus_pod_method_kill_exec(sd_bus_message *m, void *userdata, sd_bus_error *er
         r = sd_bus_message_read(m, "si", &id, &signal);
         if (r < 0)
                 return r;
-        if (signal < 1 || signal > 64)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid signal %" PRIi32, signal);
-        for (i = 0; i < d->n_execs; i++)
-                if (streq(d->execs[i]->x.id, id) && streq(d->execs[i]->pod_id, p->id) && !d->execs[i]->call)
-                        break;
-        if (i >= d->n_execs)
-                return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE, "No exec %s is running in pod %s", id, p->name);
-        /* The helper is ours and not reaped: its pid, the id of the group
-         * it leads (new_session), cannot be anyone else's. */
-        if (signal == SIGKILL && kill(-spawn_pid(d->execs[i]->spawn), SIGKILL) < 0)
-                r = -errno;
-        else
-                r = spawn_kill(d->execs[i]->spawn, signal);
+        r = daemon_exec_kill(d, p, id, signal, &perr);
         if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Failed to send signal %" PRIi32 " to %s: %m", signal, id);
+                return bus_error_from_errno(error, BUS_ERROR_SCOPE_STATE, r, perr.message,
+                                            "Failed to send signal %" PRIi32 " to %s", signal, id);
         log_info("Sent signal %" PRIi32 " to %s of pod %s.", signal, id, p->name);
         return sd_bus_reply_method_return(m, NULL);
 }

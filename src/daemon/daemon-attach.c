@@ -300,52 +300,28 @@ static int reply_with(sd_bus_message *m, AppStdinEntry *e) {
         return sd_bus_reply_method_return(m, "h", fd);
 }
 
-int bus_pod_method_attach_app(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        Daemon *d = sd_bus_slot_get_userdata(sd_bus_get_current_slot(sd_bus_message_get_bus(m)));
+/* Pod.AttachApp's work for a of p, once the call is authorized and read:
+ * 1 when call m is answered (or queued until the app's terminal is
+ * there), -EALREADY with err set when the app's state or stdin does not
+ * allow it. */
+static int daemon_app_attach(Daemon *d, Pod *p, App *a, sd_bus_message *m, PeapodError *err) {
         _cleanup_close_ int fd = -EBADF;
         AppStdinEntry **slot;
-        Pod *p = userdata;
-        const char *key;
-        uint64_t flags;
-        App *a;
         int r;
 
-        /* Writing to an app's stdin is acting inside it, as Exec is. */
-        r = bus_verify_polkit(m, PEAPOD_ACTION_ENTER_PODS, error);
+        r = pod_app_attach_check(p, a, err);
         if (r < 0)
                 return r;
-        if (r == 0)
-                return 1; /* dispatched again with polkit's answer */
-        r = sd_bus_message_read(m, "st", &key, &flags);
-        if (r < 0)
-                return r;
-        if (flags != 0)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown flags 0x%" PRIx64, flags);
-        a = pod_find_app_by_key(p, key);
-        if (!a)
-                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_APP, "Pod %s has no app %s", p->name, key);
-        r = bus_verify_privileged(m, a->privileged, error);
-        if (r < 0)
-                return r;
-        if (r == 0)
-                return 1; /* dispatched again with polkit's answer */
-        if (!a->stdin_open && !a->tty)
-                return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE, "App %s of pod %s was created without Stdin or Tty",
-                                         a->name, p->name);
-        if (p->state != POD_RUNNING || a->state != APP_RUNNING)
-                return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE, "App %s of pod %s is not running", a->name,
-                                         p->name);
         slot = entry_find(d, a->id);
         if (!slot)
-                return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE,
-                                         a->stdin_once ? "The stdin of app %s of pod %s was attached once (StdinOnce)"
-                                                       : "The stdin of app %s of pod %s is closed",
-                                         a->name, p->name);
+                return peapod_error_set(err, -EALREADY,
+                                        a->stdin_once ? "The stdin of app %s of pod %s was attached once (StdinOnce)"
+                                                      : "The stdin of app %s of pod %s is closed",
+                                        a->name, p->name);
         if ((*slot)->fd < 0) {
                 /* The app's helper is making its terminal: answered then. */
                 if ((*slot)->n_waiting >= ATTACH_WAITING_MAX)
-                        return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE, "The terminal of app %s is not ready",
-                                                 a->name);
+                        return peapod_error_set(err, -EALREADY, "The terminal of app %s is not ready", a->name);
                 (*slot)->waiting[(*slot)->n_waiting++] = sd_bus_message_ref(m);
                 return 1;
         }
@@ -359,11 +335,47 @@ int bus_pod_method_attach_app(sd_bus_message *m, void *userdata, sd_bus_error *e
                 /* Blocking, as the pipe was made. */
                 (void) fcntl(fd, F_SETFL, 0);
                 log_info("Attached to the stdin of app %s of pod %s (handed over: StdinOnce).", a->name, p->name);
-                return sd_bus_reply_method_return(m, "h", fd);
+                r = sd_bus_reply_method_return(m, "h", fd);
+                return r < 0 ? r : 1;
         }
         r = reply_with(m, *slot);
         if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Failed to open the stdin of app %s: %m", a->name);
+                return r;
         log_info("Attached to the %s of app %s of pod %s.", a->tty ? "terminal" : "stdin", a->name, p->name);
+        return 1;
+}
+
+int bus_pod_method_attach_app(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Daemon *d = sd_bus_slot_get_userdata(sd_bus_get_current_slot(sd_bus_message_get_bus(m)));
+        PeapodError perr = {};
+        Pod *p = userdata;
+        const char *key;
+        uint64_t flags;
+        App *a;
+        int r;
+
+        /* Writing to an app's stdin is acting inside it, as Exec is. */
+        r = bus_verify_polkit(d, m, PEAPOD_ACTION_ENTER_PODS, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1; /* dispatched again with polkit's answer */
+        r = sd_bus_message_read(m, "st", &key, &flags);
+        if (r < 0)
+                return r;
+        if (flags != 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown flags 0x%" PRIx64, flags);
+        a = pod_find_app_by_key(p, key);
+        if (!a)
+                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_APP, "Pod %s has no app %s", p->name, key);
+        r = bus_verify_privileged(d, m, a->privileged, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1; /* dispatched again with polkit's answer */
+        r = daemon_app_attach(d, p, a, m, &perr);
+        if (r < 0)
+                return bus_error_from_errno(error, BUS_ERROR_SCOPE_STATE, r, perr.message, "Failed to open the stdin of app %s",
+                                            a->name);
         return r;
 }

@@ -11,12 +11,14 @@
 /* The names a call of each scope can fail with, in the order they are
  * tried; an errno that two names of one scope share would be ambiguous, so
  * no scope has two. */
-static const char * const scope_errors[_BUS_ERROR_SCOPE_MAX][5] = {
+static const char * const scope_errors[_BUS_ERROR_SCOPE_MAX][6] = {
         [BUS_ERROR_SCOPE_POD] = { BUS_ERROR_NO_SUCH_IMAGE, BUS_ERROR_POD_EXISTS, BUS_ERROR_POD_RUNNING,
-                                  BUS_ERROR_PORT_IN_USE },
-        [BUS_ERROR_SCOPE_APP] = { BUS_ERROR_NO_SUCH_IMAGE, BUS_ERROR_APP_EXISTS, BUS_ERROR_BAD_STATE },
+                                  BUS_ERROR_PORT_IN_USE, BUS_ERROR_BAD_STATE },
+        [BUS_ERROR_SCOPE_APP] = { BUS_ERROR_NO_SUCH_IMAGE, BUS_ERROR_APP_EXISTS, BUS_ERROR_APP_RUNNING,
+                                  BUS_ERROR_BAD_STATE },
         [BUS_ERROR_SCOPE_IMAGE] = { BUS_ERROR_NO_SUCH_IMAGE, BUS_ERROR_IMAGE_IN_USE },
         [BUS_ERROR_SCOPE_TRUST] = { BUS_ERROR_NO_SUCH_KEY },
+        [BUS_ERROR_SCOPE_STATE] = { BUS_ERROR_BAD_STATE },
 };
 
 const char *bus_error_name_from_errno(BusErrorScope scope, int r) {

@@ -98,7 +98,7 @@ int bus_method_garbage_collect(sd_bus_message *m, void *userdata, sd_bus_error *
         uint64_t grace, flags;
         int r;
 
-        r = bus_verify_polkit(m, PEAPOD_ACTION_MANAGE_PODS, error);
+        r = bus_verify_polkit(d, m, PEAPOD_ACTION_MANAGE_PODS, error);
         if (r < 0)
                 return r;
         if (r == 0)

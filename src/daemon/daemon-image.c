@@ -219,7 +219,7 @@ static int pull_image(sd_bus_message *m, Daemon *d, bool with_auth, sd_bus_error
         Job *j;
         int r;
 
-        r = bus_verify_polkit(m, PEAPOD_ACTION_MANAGE_IMAGES, error);
+        r = bus_verify_polkit(d, m, PEAPOD_ACTION_MANAGE_IMAGES, error);
         if (r < 0)
                 return r;
         if (r == 0)
@@ -260,7 +260,7 @@ int bus_method_remove_image(sd_bus_message *m, void *userdata, sd_bus_error *err
         uint64_t flags;
         int r;
 
-        r = bus_verify_polkit(m, PEAPOD_ACTION_MANAGE_IMAGES, error);
+        r = bus_verify_polkit(d, m, PEAPOD_ACTION_MANAGE_IMAGES, error);
         if (r < 0)
                 return r;
         if (r == 0)
@@ -286,7 +286,7 @@ int bus_method_tag_image(sd_bus_message *m, void *userdata, sd_bus_error *error)
         const char *key, *ref;
         int r;
 
-        r = bus_verify_polkit(m, PEAPOD_ACTION_MANAGE_IMAGES, error);
+        r = bus_verify_polkit(d, m, PEAPOD_ACTION_MANAGE_IMAGES, error);
         if (r < 0)
                 return r;
         if (r == 0)
@@ -307,7 +307,7 @@ int bus_method_prune_images(sd_bus_message *m, void *userdata, sd_bus_error *err
         uint64_t flags;
         int r;
 
-        r = bus_verify_polkit(m, PEAPOD_ACTION_MANAGE_IMAGES, error);
+        r = bus_verify_polkit(d, m, PEAPOD_ACTION_MANAGE_IMAGES, error);
         if (r < 0)
                 return r;
         if (r == 0)
@@ -335,7 +335,7 @@ static int import_image(sd_bus_message *m, Daemon *d, bool with_signature, sd_bu
         Job *j;
         int fd, r;
 
-        r = bus_verify_polkit(m, PEAPOD_ACTION_MANAGE_IMAGES, error);
+        r = bus_verify_polkit(d, m, PEAPOD_ACTION_MANAGE_IMAGES, error);
         if (r < 0)
                 return r;
         if (r == 0)
@@ -365,6 +365,7 @@ int bus_method_import_image_with_signature(sd_bus_message *m, void *userdata, sd
 }
 
 int bus_method_export_image(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Daemon *d = userdata;
         PeapodError e = {};
         const char *image, *format;
         ImageArchiveFormat f;
@@ -372,7 +373,7 @@ int bus_method_export_image(sd_bus_message *m, void *userdata, sd_bus_error *err
         Job *j;
         int fd, r;
 
-        r = bus_verify_polkit(m, PEAPOD_ACTION_MANAGE_IMAGES, error);
+        r = bus_verify_polkit(d, m, PEAPOD_ACTION_MANAGE_IMAGES, error);
         if (r < 0)
                 return r;
         if (r == 0)
@@ -385,7 +386,7 @@ int bus_method_export_image(sd_bus_message *m, void *userdata, sd_bus_error *err
         f = image_archive_format_from_string(format);
         if (f < 0)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown archive format '%s'", format);
-        r = daemon_export_image(userdata, image, fd, f, &j, &e);
+        r = daemon_export_image(d, image, fd, f, &j, &e);
         if (r < 0)
                 return bus_error_from_errno(error, BUS_ERROR_SCOPE_IMAGE, r, e.message, "Failed to export %s", image);
         return sd_bus_reply_method_return(m, "o", j->path);

@@ -266,7 +266,7 @@ static int method_cancel(sd_bus_message *m, void *userdata, sd_bus_error *error)
         Job *j = userdata;
         int r;
 
-        r = bus_verify_polkit(m, PEAPOD_ACTION_MANAGE_IMAGES, error);
+        r = bus_verify_polkit(j->daemon, m, PEAPOD_ACTION_MANAGE_IMAGES, error);
         if (r < 0)
                 return r;
         if (r == 0)

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <stdio.h>
-#include <sys/stat.h>
 
 #include "daemon-trust.h"
 #include "crash-point.h"
@@ -198,7 +197,7 @@ static int method_create_pod(sd_bus_message *m, void *userdata, sd_bus_error *er
         Pod *p = NULL;
         int r;
 
-        r = bus_verify_polkit(m, PEAPOD_ACTION_MANAGE_PODS, error);
+        r = bus_verify_polkit(d, m, PEAPOD_ACTION_MANAGE_PODS, error);
         if (r < 0)
                 return r;
         if (r == 0)
@@ -206,7 +205,7 @@ static int method_create_pod(sd_bus_message *m, void *userdata, sd_bus_error *er
         r = bus_read_create_pod(d, m, &a, error);
         if (r < 0)
                 return r;
-        r = bus_verify_privileged(m, app_specs_privileged(a->spec.apps, a->spec.n_apps), error);
+        r = bus_verify_privileged(d, m, app_specs_privileged(a->spec.apps, a->spec.n_apps), error);
         if (r < 0)
                 return r;
         if (r == 0)
@@ -233,7 +232,7 @@ int bus_pod_start(Daemon *d, Pod *p, const AppStdin *in, sd_bus_message *m, sd_b
         PeapodError perr = {};
         int r;
 
-        r = bus_verify_polkit_full(d, m, PEAPOD_ACTION_MANAGE_PODS, error);
+        r = bus_verify_polkit(d, m, PEAPOD_ACTION_MANAGE_PODS, error);
         if (r < 0)
                 return r;
         if (r == 0)
@@ -241,15 +240,9 @@ int bus_pod_start(Daemon *d, Pod *p, const AppStdin *in, sd_bus_message *m, sd_b
         /* After the operation in flight, against the pod as it is then. */
         if (daemon_pod_busy(d, p))
                 return daemon_pod_enqueue(d, p, m, QUEUE_START, 0);
-        if (p->state != POD_CREATED && p->state != POD_EXITED)
-                return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE, "Pod %s is %s; only a created or exited pod can be started",
-                                         p->name, pod_state_to_string(p->state));
-        /* Again: the host may have bound the port since the pod was made. */
-        r = pod_ports_check(p, d->pods, d->n_pods, &perr);
+        r = pod_start_check(p, d->pods, d->n_pods, in, &perr);
         if (r < 0)
                 return bus_error_from_errno(error, BUS_ERROR_SCOPE_POD, r, perr.message, "Failed to start pod");
-        if (in && p->n_apps == 0)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Pod %s has no app to take stdin", p->name);
         /* A DEL owed since its stop runs first, without holding the loop;
          * then this call is dispatched again. */
         if (p->state == POD_EXITED && pod_network_owed(&d->runtime, p)) {
@@ -257,20 +250,6 @@ int bus_pod_start(Daemon *d, Pod *p, const AppStdin *in, sd_bus_message *m, sd_b
                 if (r < 0)
                         return sd_bus_error_set_errnof(error, r, "Failed to delete the networks of pod %s: %m", p->name);
                 return 1;
-        }
-        if (in) {
-                struct stat st;
-
-                /* Never a terminal: any fd of one lets the app type into it
-                 * (TIOCSTI) or take it as its controlling terminal, and it
-                 * would be the caller's. A terminal of the app's own is
-                 * made inside the pod; the tty flag's socket carries its
-                 * master back to the caller. */
-                if (isatty(in->fd))
-                        return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
-                                                "stdin is a terminal: pass a pipe, or a socket with the tty flag");
-                if (in->tty && (fstat(in->fd, &st) < 0 || !S_ISSOCK(st.st_mode)))
-                        return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "The tty flag wants a socket");
         }
         trace_point("start-call");
         /* Answered when the pod runs (or failed); the loop serves others
@@ -284,9 +263,10 @@ int bus_pod_start(Daemon *d, Pod *p, const AppStdin *in, sd_bus_message *m, sd_b
 }
 
 int bus_pod_stop(Daemon *d, Pod *p, sd_bus_message *m, sd_bus_error *error) {
+        PeapodError perr = {};
         int r;
 
-        r = bus_verify_polkit_full(d, m, PEAPOD_ACTION_MANAGE_PODS, error);
+        r = bus_verify_polkit(d, m, PEAPOD_ACTION_MANAGE_PODS, error);
         if (r < 0)
                 return r;
         if (r == 0)
@@ -294,8 +274,9 @@ int bus_pod_stop(Daemon *d, Pod *p, sd_bus_message *m, sd_bus_error *error) {
         /* A stop in flight is joined below; a start or a teardown is waited for. */
         if (daemon_pod_busy(d, p) && !daemon_pod_stopping(d, p))
                 return daemon_pod_enqueue(d, p, m, QUEUE_STOP, 0);
-        if (p->state != POD_RUNNING && p->state != POD_PREPARING)
-                return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE, "Pod %s is not running", p->name);
+        r = pod_stop_check(p, &perr);
+        if (r < 0)
+                return bus_error_from_errno(error, BUS_ERROR_SCOPE_POD, r, perr.message, "Failed to stop pod");
         /* Answered when the stop has ended; the loop serves others meanwhile. */
         r = daemon_pod_stop(d, p, m, false, 0);
         if (r < 0)
@@ -304,9 +285,10 @@ int bus_pod_stop(Daemon *d, Pod *p, sd_bus_message *m, sd_bus_error *error) {
 }
 
 int bus_pod_remove(Daemon *d, Pod *p, uint64_t flags, sd_bus_message *m, sd_bus_error *error) {
+        PeapodError perr = {};
         int r;
 
-        r = bus_verify_polkit_full(d, m, PEAPOD_ACTION_MANAGE_PODS, error);
+        r = bus_verify_polkit(d, m, PEAPOD_ACTION_MANAGE_PODS, error);
         if (r < 0)
                 return r;
         if (r == 0)
@@ -316,10 +298,10 @@ int bus_pod_remove(Daemon *d, Pod *p, uint64_t flags, sd_bus_message *m, sd_bus_
         trace_point("remove-call");
         if (daemon_pod_busy(d, p) && !daemon_pod_stopping(d, p))
                 return daemon_pod_enqueue(d, p, m, QUEUE_REMOVE, flags);
-        if (p->state == POD_RUNNING || p->state == POD_PREPARING) {
-                if (!(flags & PEAPOD_REMOVE_POD_FORCE))
-                        return sd_bus_error_setf(error, BUS_ERROR_POD_RUNNING,
-                                                 "Pod %s is running; stop it first or force the removal", p->name);
+        r = pod_remove_check(p, flags & PEAPOD_REMOVE_POD_FORCE, &perr);
+        if (r < 0)
+                return bus_error_from_errno(error, BUS_ERROR_SCOPE_POD, r, perr.message, "Failed to remove pod");
+        if (r > 0) {
                 /* Removed and answered once the stop has ended. */
                 r = daemon_pod_stop(d, p, m, true, flags);
                 if (r < 0)

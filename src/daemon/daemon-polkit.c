@@ -221,17 +221,7 @@ static int polkit_query_verdict(PolkitQuery *q, const char *action, sd_bus_error
         return sd_bus_error_copy(error, &q->error);
 }
 
-int bus_verify_polkit(sd_bus_message *m, const char *action, sd_bus_error *error) {
-        /* Every object of ours is registered with the Daemon as userdata;
-         * outside a method's dispatch there is no current slot. */
-        Daemon *d = sd_bus_slot_get_userdata(sd_bus_get_current_slot(sd_bus_message_get_bus(m)));
-
-        if (!d)
-                return -EINVAL;
-        return bus_verify_polkit_full(d, m, action, error);
-}
-
-int bus_verify_polkit_full(Daemon *d, sd_bus_message *m, const char *action, sd_bus_error *error) {
+int bus_verify_polkit(Daemon *d, sd_bus_message *m, const char *action, sd_bus_error *error) {
         PolkitQuery *q;
         int r;
 
@@ -256,8 +246,8 @@ int bus_verify_polkit_full(Daemon *d, sd_bus_message *m, const char *action, sd_
         return 0;
 }
 
-int bus_verify_privileged(sd_bus_message *m, bool privileged, sd_bus_error *error) {
+int bus_verify_privileged(Daemon *d, sd_bus_message *m, bool privileged, sd_bus_error *error) {
         if (!privileged)
                 return 1;
-        return bus_verify_polkit(m, PEAPOD_ACTION_RUN_PRIVILEGED, error);
+        return bus_verify_polkit(d, m, PEAPOD_ACTION_RUN_PRIVILEGED, error);
 }

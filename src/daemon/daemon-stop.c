@@ -60,11 +60,11 @@ bool daemon_pod_stopping(Daemon *d, const Pod *p) {
         return daemon_find_stop(d, p->id);
 }
 
-int bus_check_pod_not_stopping(Daemon *d, const Pod *p, sd_bus_error *error) {
+int daemon_pod_check_idle(Daemon *d, const Pod *p, PeapodError *err) {
         if (daemon_pod_stopping(d, p))
-                return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE, "Pod %s is stopping", p->name);
+                return peapod_error_set(err, -EALREADY, "Pod %s is stopping", p->name);
         if (daemon_pod_starting(d, p))
-                return sd_bus_error_setf(error, BUS_ERROR_BAD_STATE, "Pod %s is starting", p->name);
+                return peapod_error_set(err, -EALREADY, "Pod %s is starting", p->name);
         return 0;
 }
 

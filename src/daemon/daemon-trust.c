@@ -40,7 +40,7 @@ int bus_method_add_trusted_key(sd_bus_message *m, void *userdata, sd_bus_error *
         size_t size;
         int r;
 
-        r = bus_verify_polkit(m, PEAPOD_ACTION_MANAGE_TRUST, error);
+        r = bus_verify_polkit(userdata, m, PEAPOD_ACTION_MANAGE_TRUST, error);
         if (r < 0)
                 return r;
         if (r == 0)
@@ -97,7 +97,7 @@ int bus_method_remove_trusted_key(sd_bus_message *m, void *userdata, sd_bus_erro
         uint64_t flags;
         int r;
 
-        r = bus_verify_polkit(m, PEAPOD_ACTION_MANAGE_TRUST, error);
+        r = bus_verify_polkit(userdata, m, PEAPOD_ACTION_MANAGE_TRUST, error);
         if (r < 0)
                 return r;
         if (r == 0)

@@ -62,12 +62,12 @@ typedef struct Daemon {
         /* Pod stops in flight (daemon-stop.c), at most one per pod. */
         struct PodStop **stops;
         size_t n_stops;
-        /* App stops and starts in flight (daemon-app.c), at most one per app. */
+        /* App stops and starts in flight (daemon-app-core.c), at most one per app. */
         struct AppStop **app_stops;
         size_t n_app_stops;
         struct AppStartOp **app_starts;
         size_t n_app_starts;
-        /* Execs (Pod.Exec, daemon-app.c): from the spawn of their helper
+        /* Execs (Pod.Exec, daemon-app-core.c): from the spawn of their helper
          * to the announce of its end (ExecFinished). */
         struct ExecProcess **execs;
         size_t n_execs;
@@ -123,9 +123,9 @@ typedef enum QueuedOp {
 typedef struct PodStop PodStop;
 int daemon_pod_stop(Daemon *d, Pod *p, sd_bus_message *call, bool remove, uint64_t flags);
 bool daemon_pod_stopping(Daemon *d, const Pod *p);
-/* For the calls that change a pod's apps: refused (BadState) while the pod
- * is being stopped or started. */
-int bus_check_pod_not_stopping(Daemon *d, const Pod *p, sd_bus_error *error);
+/* The rule of the calls that change a pod's apps: refused (-EALREADY, err
+ * set: BadState) while the pod is being stopped or started. */
+int daemon_pod_check_idle(Daemon *d, const Pod *p, PeapodError *err);
 void daemon_stops_free(Daemon *d);
 /* The CNI teardown of a pod that has exited, after its state was recorded
  * and announced (daemon-stop.c). */
@@ -283,25 +283,27 @@ void daemon_images_changed(Daemon *d);
  * CAP_SYS_ADMIN) or polkit allows it, < 0 with error set if not. 0 means
  * polkit has been asked: the handler returns 1 at once without a reply and
  * is run again with the same message when the answer is in, so it calls
- * this before it changes anything. */
-int bus_verify_polkit(sd_bus_message *m, const char *action, sd_bus_error *error);
-/* The same for a call run outside its dispatch (one that waited in a
- * pod's queue), where the Daemon cannot be found from the bus. */
-int bus_verify_polkit_full(Daemon *d, sd_bus_message *m, const char *action, sd_bus_error *error);
+ * this before it changes anything. Every caller passes d: a call that
+ * waited in a pod's queue runs outside its dispatch, where the bus has no
+ * current slot to find it from. */
+int bus_verify_polkit(Daemon *d, sd_bus_message *m, const char *action, sd_bus_error *error);
 /* A privileged app is the host's root (stage1/README.md, "Privileged
  * apps"): creating one (CreatePod, AddApp) or acting inside one (Exec,
  * AttachApp) needs org.peapod1.run-privileged besides the call's own
  * action, checked after it. 1 when allowed or not privileged, 0 when
  * polkit will dispatch the call again, < 0 refused. */
-int bus_verify_privileged(sd_bus_message *m, bool privileged, sd_bus_error *error);
+int bus_verify_privileged(Daemon *d, sd_bus_message *m, bool privileged, sd_bus_error *error);
 void daemon_polkit_queries_free(Daemon *d);
 /* Which named errors a failed call may answer with (daemon-bus-error.c). */
 typedef enum BusErrorScope {
-        BUS_ERROR_SCOPE_POD,   /* NoSuchImage, PodExists, PodRunning, PortInUse */
-        BUS_ERROR_SCOPE_APP,   /* NoSuchImage, AppExists, BadState */
+        BUS_ERROR_SCOPE_POD,   /* NoSuchImage, PodExists, PodRunning, PortInUse, BadState */
+        BUS_ERROR_SCOPE_APP,   /* NoSuchImage, AppExists, AppRunning, BadState */
         BUS_ERROR_SCOPE_IMAGE, /* NoSuchImage, ImageInUse */
         BUS_ERROR_SCOPE_TRUST, /* NoSuchKey */
         BUS_ERROR_SCOPE_ARGS,  /* none of ours: only InvalidArgs */
+        /* BadState: a call on a pod or app that exists, refused by its state
+         * alone, whose other failures (systemd's) keep their errno. */
+        BUS_ERROR_SCOPE_STATE,
         _BUS_ERROR_SCOPE_MAX,
         _BUS_ERROR_SCOPE_INVALID = -EINVAL,
 } BusErrorScope;
@@ -355,6 +357,11 @@ int bus_append_annotations(sd_bus_message *m, char * const *pairs);
 int bus_read_pod_properties(Daemon *d, sd_bus_message *m, PodProperties *props, sd_bus_error *error);
 /* Pod.Exec's options a(sv): Environment (as), added to the app's. */
 int bus_read_exec_options(sd_bus_message *m, char ***env, sd_bus_error *error);
+/* The lifecycle calls of a pod, shared by the Manager's and the Pod's
+ * methods and by a call that waited in the pod's queue: authorize, queue
+ * behind an operation in flight, else check (pod_start_check(),
+ * pod_stop_check(), pod_remove_check()) and hand to daemon_pod_start() or
+ * daemon_pod_stop(); a refusal is named through the pod scope. */
 int bus_pod_start(Daemon *d, Pod *p, const AppStdin *in, sd_bus_message *m, sd_bus_error *error);
 /* bus_pod_start() for call m, StartPod's or StartPodWithStdin's (whose
  * stdin it reads again): a call that waited in the pod's queue. */
@@ -366,7 +373,8 @@ int bus_pod_remove(Daemon *d, Pod *p, uint64_t flags, sd_bus_message *m, sd_bus_
  * once its files are deleted; < 0 with error set, call not answered. */
 int bus_pod_remove_stopped(Daemon *d, Pod *p, uint64_t flags, sd_bus_message *call, sd_bus_error *error);
 
-/* Apps in a pod (daemon-app.c): methods of org.peapod1.Pod. */
+/* Apps in a pod: the methods of org.peapod1.Pod (daemon-app.c) and the
+ * work in flight behind them (daemon-app-core.c, daemon-app.h). */
 int bus_pod_method_add_app(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_pod_method_start_app(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_pod_method_stop_app(sd_bus_message *m, void *userdata, sd_bus_error *error);

@@ -122,15 +122,25 @@ static int pod_add_app_volumes(PodRuntime *rt, Pod *p, const App *a, const AppSp
         return 0;
 }
 
+int pod_app_add_check(const Pod *p, bool start, PeapodError *err) {
+        if (start && p->state != POD_RUNNING)
+                return peapod_error_set(err, -EALREADY, "Pod %s is %s; only apps of running pods can be started", p->name,
+                                        pod_state_to_string(p->state));
+        if (p->state != POD_CREATED && p->state != POD_RUNNING)
+                return peapod_error_set(err, -EALREADY, "Pod %s is %s; apps are added to created or running pods", p->name,
+                                        pod_state_to_string(p->state));
+        return 0;
+}
+
 int pod_app_add(PodRuntime *rt, Pod *p, const AppSpec *spec, const char *image_store, App **ret, PeapodError *err) {
         _cleanup_(pod_freep) Pod *tmp = NULL;
         _cleanup_free_ Volume *volumes = NULL;
         App *n, *a;
         int r;
 
-        if (p->state != POD_CREATED && p->state != POD_RUNNING)
-                return peapod_error_set(err, -EBUSY, "Pod %s is %s; apps are added to created or running pods", p->name,
-                                        pod_state_to_string(p->state));
+        r = pod_app_add_check(p, false, err);
+        if (r < 0)
+                return r;
         if (p->n_apps >= POD_APPS_MAX)
                 return peapod_error_set(err, -E2BIG, "Pod %s has %d apps already, the most a pod may have", p->name,
                                         POD_APPS_MAX);
@@ -213,7 +223,7 @@ int pod_app_start_prepare(PodRuntime *rt, Pod *p, App *a, PeapodError *err) {
         int r;
 
         if (p->state != POD_RUNNING)
-                return peapod_error_set(err, -EBUSY, "Pod %s is %s; apps are started in running pods", p->name,
+                return peapod_error_set(err, -EALREADY, "Pod %s is %s; apps are started in running pods", p->name,
                                         pod_state_to_string(p->state));
         if (a->state == APP_RUNNING)
                 return peapod_error_set(err, -EALREADY, "App %s of pod %s is running already", a->name, p->name);
@@ -267,9 +277,9 @@ int pod_app_start(PodRuntime *rt, Pod *p, App *a, PeapodError *err) {
         return pod_app_start_finish(rt, p, a, err);
 }
 
-int pod_app_stop_prepare(const Pod *p, const App *a, char **ret_unit) {
-        if (a->state != APP_RUNNING)
-                return -EALREADY;
+int pod_app_stop_prepare(const Pod *p, const App *a, char **ret_unit, PeapodError *err) {
+        if (p->state != POD_RUNNING || a->state != APP_RUNNING)
+                return peapod_error_set(err, -EALREADY, "App %s of pod %s is not running", a->name, p->name);
         return app_unit_name(p->name, a->name, ret_unit);
 }
 
@@ -289,7 +299,7 @@ int pod_app_stop(PodRuntime *rt, Pod *p, App *a) {
         _cleanup_free_ char *unit = NULL;
         int r;
 
-        r = pod_app_stop_prepare(p, a, &unit);
+        r = pod_app_stop_prepare(p, a, &unit, NULL);
         if (r < 0)
                 return r;
         r = pod_stop_units(rt, p, unit);
@@ -298,20 +308,22 @@ int pod_app_stop(PodRuntime *rt, Pod *p, App *a) {
         return pod_app_stop_finish(rt, p, a);
 }
 
-int pod_app_remove(PodRuntime *rt, Pod *p, App *a, bool force) {
+int pod_app_remove(PodRuntime *rt, Pod *p, App *a, bool force, PeapodError *err) {
         _cleanup_free_ char *dir = NULL;
         size_t i = (size_t) (a - p->apps);
         int r;
 
         if (a->state == APP_RUNNING) {
                 if (!force)
-                        return -EBUSY;
+                        return peapod_error_set(err, -EBUSY,
+                                                "App %s of pod %s is running; stop it first or force the removal", a->name,
+                                                p->name);
                 r = pod_app_stop(rt, p, a);
                 if (r < 0)
                         return r;
         }
         if (p->state == POD_PREPARING)
-                return -EBUSY;
+                return peapod_error_set(err, -EALREADY, "Pod %s is starting", p->name);
 
         app_release_unit(rt, p, a);
         app_umount_rootfs(rt, p, a);
@@ -417,14 +429,23 @@ static int app_kill_unit(PodRuntime *rt, const Pod *p, const App *a, int signal)
         return systemd_kill_unit(rt->bus, unit, stage1_forwards_signal(signal) ? "main" : "all", signal);
 }
 
-int pod_app_kill(PodRuntime *rt, Pod *p, App *a, int signal) {
+int pod_signal_check(int signal, PeapodError *err) {
+        if (signal < 1 || signal > 64)
+                return peapod_error_set(err, -EINVAL, "Invalid signal %d", signal);
+        return 0;
+}
+
+int pod_app_kill(PodRuntime *rt, Pod *p, App *a, int signal, PeapodError *err) {
         int r;
 
-        if (signal < 1 || signal > 64)
-                return -EINVAL;
+        r = pod_signal_check(signal, err);
+        if (r < 0)
+                return r;
+        if (p->state != POD_RUNNING)
+                return peapod_error_set(err, -EALREADY, "Pod %s is not running", p->name);
         if (a) {
                 if (a->state != APP_RUNNING)
-                        return -EALREADY;
+                        return peapod_error_set(err, -EALREADY, "App %s of pod %s is not running", a->name, p->name);
                 return app_kill_unit(rt, p, a, signal);
         }
         for (size_t i = 0; i < p->n_apps; i++) {
@@ -450,6 +471,15 @@ static int append_limits(sd_bus_message *m, const AppLimits *l) {
         return 0;
 }
 
+int pod_app_attach_check(const Pod *p, const App *a, PeapodError *err) {
+        if (!a->stdin_open && !a->tty)
+                return peapod_error_set(err, -EALREADY, "App %s of pod %s was created without Stdin or Tty", a->name,
+                                        p->name);
+        if (p->state != POD_RUNNING || a->state != APP_RUNNING)
+                return peapod_error_set(err, -EALREADY, "App %s of pod %s is not running", a->name, p->name);
+        return 0;
+}
+
 int pod_app_set_limits(PodRuntime *rt, Pod *p, App *a, const AppLimits *l, PeapodError *err) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
@@ -457,6 +487,8 @@ int pod_app_set_limits(PodRuntime *rt, Pod *p, App *a, const AppLimits *l, Peapo
         AppLimits old = { a->cpu_quota_usec, a->cpu_shares, a->memory_max, a->tasks_max };
         int r;
 
+        if (p->state == POD_EXITED)
+                return peapod_error_set(err, -EALREADY, "Pod %s has exited", p->name);
         r = app_limits_validate(l->cpu_quota_usec, l->cpu_shares, l->memory_max, l->tasks_max, err);
         if (r < 0)
                 return r;

@@ -14,16 +14,20 @@
 /* An app by name, or by its id. */
 App *pod_find_app_by_key(Pod *p, const char *key);
 
+/* The rules of an app's addition to p: a created or running pod, and a
+ * running one if start, the app to be started at once (AddApp's start
+ * flag). -EALREADY with err set when refused. */
+int pod_app_add_check(const Pod *p, bool start, PeapodError *err);
 /* Adds an app built from spec (validated and resolved exactly as pod_new()
  * does) in state "created". A derived name gets "-2", "-3"... when taken; a
- * given name that is taken is -EEXIST. -EBUSY: the pod is exited or
- * starting. ret (may be NULL) points into p->apps, valid until the next
+ * given name that is taken is -EEXIST. -EALREADY: the pod is exited or
+ * starting (pod_app_add_check()). ret (may be NULL) points into p->apps, valid until the next
  * change of the app list. */
 int pod_app_add(PodRuntime *rt, Pod *p, const AppSpec *spec, const char *image_store, App **ret, PeapodError *err);
 
 /* Starts a created or exited app of a running pod (mounts its root if
- * needed and creates its unit; a restart keeps the app's writes). -EBUSY:
- * the pod is not running; -EALREADY: the app is running. */
+ * needed and creates its unit; a restart keeps the app's writes).
+ * -EALREADY: the pod is not running, or the app is. */
 int pod_app_start(PodRuntime *rt, Pod *p, App *a, PeapodError *err);
 /* pod_app_start() in steps, for a caller that runs the units' jobs itself
  * without waiting (peapodd): prepare checks and makes the app's root;
@@ -40,16 +44,23 @@ int pod_app_start_finish(PodRuntime *rt, Pod *p, App *a, PeapodError *err);
 int pod_app_stop(PodRuntime *rt, Pod *p, App *a);
 /* pod_app_stop() in two halves around the stop job of the app's unit, for
  * a caller that runs that job itself without waiting (peapodd): prepare
- * gives the unit to stop (-EALREADY: not running); after the job, with the
- * app's outcome noted from its unit's signals (pod_note_unit_signal()),
- * finish records it, asking systemd nothing. */
-int pod_app_stop_prepare(const Pod *p, const App *a, char **ret_unit);
+ * gives the unit to stop (-EALREADY: the pod or the app is not running);
+ * after the job, with the app's outcome noted from its unit's signals
+ * (pod_note_unit_signal()), finish records it, asking systemd nothing. */
+int pod_app_stop_prepare(const Pod *p, const App *a, char **ret_unit, PeapodError *err);
 int pod_app_stop_finish(PodRuntime *rt, Pod *p, App *a);
 
+/* A signal a caller may send (to an app or an exec): 1-64, else -EINVAL
+ * with err set. */
+int pod_signal_check(int signal, PeapodError *err);
 /* Sends signal (1-64) to a running app, or to every running app of p
- * when a is NULL. -EINVAL for another number, -EALREADY when a is not
+ * when a is NULL. -EINVAL for another number, -EALREADY when p or a is not
  * running. */
-int pod_app_kill(PodRuntime *rt, Pod *p, App *a, int signal);
+int pod_app_kill(PodRuntime *rt, Pod *p, App *a, int signal, PeapodError *err);
+
+/* The rules of an attach to app a's stdin or terminal (Pod.AttachApp):
+ * made with Stdin or Tty, and running. -EALREADY with err set. */
+int pod_app_attach_check(const Pod *p, const App *a, PeapodError *err);
 
 /* An app's resource limits, as in AppSpec: 0 = none. */
 typedef struct AppLimits {
@@ -59,12 +70,15 @@ typedef struct AppLimits {
 /* Replaces the app's limits (validated as at creation): on its running
  * unit at once (SetUnitProperties, runtime), and in pod.json, so that a
  * restart of the app keeps them. A limit of 0 lifts it. -EINVAL with err
- * set for a value out of range; nothing changes on failure. */
+ * set for a value out of range, -EALREADY when the pod has exited; nothing
+ * changes on failure. */
 int pod_app_set_limits(PodRuntime *rt, Pod *p, App *a, const AppLimits *l, PeapodError *err);
 
 /* Removes an app that is not running (or, with force, stops it first):
- * its unit, its root mount and its directory. a is invalid afterwards. */
-int pod_app_remove(PodRuntime *rt, Pod *p, App *a, bool force);
+ * its unit, its root mount and its directory. a is invalid afterwards.
+ * -EBUSY: the app runs and force is not given; -EALREADY: the pod is
+ * starting. */
+int pod_app_remove(PodRuntime *rt, Pod *p, App *a, bool force, PeapodError *err);
 
 /* The host pid of the app's main process (the child of the stage1 app
  * helper, which runs inside the app's root and namespaces). -ESRCH: the

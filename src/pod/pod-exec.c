@@ -77,6 +77,18 @@ void pod_exec_done(PodExec *x) {
         x->argv = NULL;
 }
 
+int pod_exec_check(const Pod *p, const App *a, char * const *cmd, bool tty, int stdin_fd, PeapodError *err) {
+        if (tty && stdin_fd >= 0 && !isatty(stdin_fd))
+                return peapod_error_set(err, -EINVAL, "The tty flag wants a terminal on stdin");
+        if (strv_length((char **) cmd) == 0)
+                return peapod_error_set(err, -EINVAL, "No command given");
+        if (p->state != POD_RUNNING || a->state != APP_RUNNING)
+                return peapod_error_set(err, -EALREADY, "App %s of pod %s is not running (%s)", a->name, p->name,
+                                        p->state != POD_RUNNING ? pod_state_to_string(p->state)
+                                                                : app_state_to_string(a->state));
+        return 0;
+}
+
 int pod_exec_prepare(PodRuntime *rt, const Pod *p, const App *a, pid_t pid, char * const *cmd, char * const *extra_env,
                      bool tty, PodExec *ret, PeapodError *err) {
         _cleanup_(pod_exec_done) PodExec x = {};
@@ -84,12 +96,13 @@ int pod_exec_prepare(PodRuntime *rt, const Pod *p, const App *a, pid_t pid, char
         char rnd[POD_ID_LEN + 1];
         int r;
 
-        if (strv_length((char **) cmd) == 0)
-                return peapod_error_set(err, -EINVAL, "No command to run");
+        r = pod_exec_check(p, a, cmd, false, -EBADF, err);
+        if (r < 0)
+                return r;
         if (strv_length((char **) cmd) > POD_EXEC_ARGV_MAX || strv_length((char **) extra_env) > POD_EXEC_ENV_MAX)
                 return peapod_error_set(err, -E2BIG, "Command or environment too long");
-        if (p->state != POD_RUNNING || a->state != APP_RUNNING || pid <= 1)
-                return peapod_error_set(err, -ESRCH, "App %s of pod %s is not running", a->name, p->name);
+        if (pid <= 1)
+                return peapod_error_set(err, -EALREADY, "App %s of pod %s is not running", a->name, p->name);
 
         r = id_generate(rnd);
         if (r < 0)

@@ -25,12 +25,17 @@ typedef struct PodExec {
 } PodExec;
 void pod_exec_done(PodExec *x);
 
+/* The rules of a command to run in app a: a command (-EINVAL), stdin a
+ * terminal when tty asks for one (-EINVAL; stdin_fd < 0: not known yet),
+ * the pod and the app running (-EALREADY). err says which. */
+int pod_exec_check(const Pod *p, const App *a, char * const *cmd, bool tty, int stdin_fd, PeapodError *err);
+
 /* What to spawn for cmd in app a, whose main process is pid
  * (app_main_pid_of_helper()). extra_env (K=V, may be NULL) is added to the
  * app's environment. tty: stdin will be a pty the caller made for this
  * command, to become its controlling terminal (peapod-stage1-exec --tty);
- * without it the command never gets one. -ESRCH: the app is not running;
- * err says so. */
+ * without it the command never gets one. pod_exec_check()'s errors, and
+ * -EALREADY when pid is no app's; err says so. */
 int pod_exec_prepare(PodRuntime *rt, const Pod *p, const App *a, pid_t pid, char * const *cmd, char * const *extra_env,
                      bool tty, PodExec *ret, PeapodError *err);
 

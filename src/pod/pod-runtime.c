@@ -1505,6 +1505,45 @@ int pod_remove(PodRuntime *rt, Pod *p) {
         return rm_rf(gone);
 }
 
+int pod_start_check(const Pod *p, Pod * const *pods, size_t n_pods, const AppStdin *in, PeapodError *err) {
+        struct stat st;
+        int r;
+
+        if (p->state != POD_CREATED && p->state != POD_EXITED)
+                return peapod_error_set(err, -EALREADY, "Pod %s is %s; only a created or exited pod can be started",
+                                        p->name, pod_state_to_string(p->state));
+        r = pod_ports_check(p, pods, n_pods, err);
+        if (r < 0)
+                return r;
+        if (!in)
+                return 0;
+        if (p->n_apps == 0)
+                return peapod_error_set(err, -EINVAL, "Pod %s has no app to take stdin", p->name);
+        /* Never a terminal: any fd of one lets the app type into it
+         * (TIOCSTI) or take it as its controlling terminal, and it would be
+         * the caller's. A terminal of the app's own is made inside the pod;
+         * the tty flag's socket carries its master back to the caller. */
+        if (isatty(in->fd))
+                return peapod_error_set(err, -EINVAL, "stdin is a terminal: pass a pipe, or a socket with the tty flag");
+        if (in->tty && (fstat(in->fd, &st) < 0 || !S_ISSOCK(st.st_mode)))
+                return peapod_error_set(err, -EINVAL, "The tty flag wants a socket");
+        return 0;
+}
+
+int pod_stop_check(const Pod *p, PeapodError *err) {
+        if (p->state != POD_RUNNING && p->state != POD_PREPARING)
+                return peapod_error_set(err, -EALREADY, "Pod %s is not running", p->name);
+        return 0;
+}
+
+int pod_remove_check(const Pod *p, bool force, PeapodError *err) {
+        if (p->state != POD_RUNNING && p->state != POD_PREPARING)
+                return 0;
+        if (!force)
+                return peapod_error_set(err, -EBUSY, "Pod %s is running; stop it first or force the removal", p->name);
+        return 1;
+}
+
 int pod_remove_detach(PodRuntime *rt, Pod *p, char **ret_gone) {
         _cleanup_free_ char *dir = NULL, *gone = NULL, *run = NULL;
         int r;

@@ -56,6 +56,18 @@ typedef struct AppStdin {
         bool tty_log;
 } AppStdin;
 
+/* The rules of a call that starts, stops or removes p now (StartPod,
+ * StopPod, RemovePod and their Pod methods), each in one place; err says
+ * what was refused. -EALREADY: the pod's state does not allow it
+ * (BadState); -EBUSY: it runs and the removal is not forced (PodRunning);
+ * -EADDRINUSE: a host port it publishes is taken (PortInUse, checked again
+ * at each start: the host may have bound it since the pod was made);
+ * -EINVAL: the stdin given (NULL: none) cannot be the first app's. */
+int pod_start_check(const Pod *p, Pod * const *pods, size_t n_pods, const AppStdin *in, PeapodError *err);
+int pod_stop_check(const Pod *p, PeapodError *err);
+/* 1 when p runs and force says to stop it first, 0 when it can go now. */
+int pod_remove_check(const Pod *p, bool force, PeapodError *err);
+
 /* pod_start() in steps, for a caller that runs the network, the scope,
  * the machine and the app units without waiting (peapodd's loop). Each
  * step records the pod's state as pod_start() does, so a crash at any

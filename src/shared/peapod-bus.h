@@ -88,8 +88,13 @@
 /* Every error name above with its errno, in both directions: a client that
  * registers it (peapod_bus_error_map_add()) gets -errno from sd_bus_call()
  * and sd_bus_error_get_errno(), and peapodd names a -errno of its core with
- * it (bus_error_from_errno()). A name may appear twice; the first pair is
- * the errno a client sees. */
+ * it (bus_error_from_errno(), among the names a call of its scope can fail
+ * with). A name may appear twice; the first pair is the errno a client
+ * sees. Within a scope no two names share an errno: EBUSY is PodRunning,
+ * AppRunning or ImageInUse by the call's scope, ENXIO NoSuchPod or
+ * NoSuchApp, and BadState has EALREADY, which no other name has, so that
+ * the core says "not in a state that allows this" the same way for pods
+ * and apps. */
 extern const sd_bus_error_map peapod_bus_error_map[];
 
 /* sd_bus_error_add_map() of the table above, once per process. */

@@ -38,9 +38,10 @@ TEST(scopes) {
         ASSERT_STREQ(bus_error_name_from_errno(BUS_ERROR_SCOPE_POD, -EEXIST), BUS_ERROR_POD_EXISTS);
         ASSERT_STREQ(bus_error_name_from_errno(BUS_ERROR_SCOPE_POD, -EBUSY), BUS_ERROR_POD_RUNNING);
         ASSERT_STREQ(bus_error_name_from_errno(BUS_ERROR_SCOPE_POD, -EADDRINUSE), BUS_ERROR_PORT_IN_USE);
+        ASSERT_STREQ(bus_error_name_from_errno(BUS_ERROR_SCOPE_POD, -EALREADY), BUS_ERROR_BAD_STATE);
         ASSERT_STREQ(bus_error_name_from_errno(BUS_ERROR_SCOPE_APP, -EEXIST), BUS_ERROR_APP_EXISTS);
         ASSERT_STREQ(bus_error_name_from_errno(BUS_ERROR_SCOPE_APP, -ENOENT), BUS_ERROR_NO_SUCH_IMAGE);
-        ASSERT_STREQ(bus_error_name_from_errno(BUS_ERROR_SCOPE_APP, -EBUSY), BUS_ERROR_BAD_STATE);
+        ASSERT_STREQ(bus_error_name_from_errno(BUS_ERROR_SCOPE_APP, -EBUSY), BUS_ERROR_APP_RUNNING);
         ASSERT_STREQ(bus_error_name_from_errno(BUS_ERROR_SCOPE_APP, -EALREADY), BUS_ERROR_BAD_STATE);
         ASSERT_STREQ(bus_error_name_from_errno(BUS_ERROR_SCOPE_IMAGE, -ENOENT), BUS_ERROR_NO_SUCH_IMAGE);
         ASSERT_STREQ(bus_error_name_from_errno(BUS_ERROR_SCOPE_IMAGE, -ENOTUNIQ), BUS_ERROR_NO_SUCH_IMAGE);
@@ -53,6 +54,30 @@ TEST(scopes) {
         }
         ASSERT_TRUE(bus_error_name_from_errno(BUS_ERROR_SCOPE_ARGS, -ENOENT) == NULL);
         ASSERT_TRUE(bus_error_name_from_errno(BUS_ERROR_SCOPE_TRUST, -EBUSY) == NULL);
+        /* systemd's NoSuchUnit comes as ENOENT: no image of ours is missing. */
+        ASSERT_TRUE(bus_error_name_from_errno(BUS_ERROR_SCOPE_STATE, -ENOENT) == NULL);
+        ASSERT_TRUE(bus_error_name_from_errno(BUS_ERROR_SCOPE_STATE, -EBUSY) == NULL);
+}
+
+/* Every name of a scope is reachable (no errno of it taken by a name
+ * tried before it), and a client reads it back as the errno the core
+ * returned for it. */
+TEST(scopes_reachable) {
+        static const struct {
+                BusErrorScope scope;
+                const char *name;
+        } all[] = {
+                { BUS_ERROR_SCOPE_POD, BUS_ERROR_NO_SUCH_IMAGE }, { BUS_ERROR_SCOPE_POD, BUS_ERROR_POD_EXISTS },
+                { BUS_ERROR_SCOPE_POD, BUS_ERROR_POD_RUNNING },   { BUS_ERROR_SCOPE_POD, BUS_ERROR_PORT_IN_USE },
+                { BUS_ERROR_SCOPE_POD, BUS_ERROR_BAD_STATE },     { BUS_ERROR_SCOPE_APP, BUS_ERROR_NO_SUCH_IMAGE },
+                { BUS_ERROR_SCOPE_APP, BUS_ERROR_APP_EXISTS },    { BUS_ERROR_SCOPE_APP, BUS_ERROR_APP_RUNNING },
+                { BUS_ERROR_SCOPE_APP, BUS_ERROR_BAD_STATE },     { BUS_ERROR_SCOPE_IMAGE, BUS_ERROR_NO_SUCH_IMAGE },
+                { BUS_ERROR_SCOPE_IMAGE, BUS_ERROR_IMAGE_IN_USE }, { BUS_ERROR_SCOPE_TRUST, BUS_ERROR_NO_SUCH_KEY },
+                { BUS_ERROR_SCOPE_STATE, BUS_ERROR_BAD_STATE },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(all); i++)
+                ASSERT_STREQ(bus_error_name_from_errno(all[i].scope, -map_errno(all[i].name)), all[i].name);
 }
 
 TEST(set) {
@@ -62,6 +87,8 @@ TEST(set) {
         } named[] = {
                 { BUS_ERROR_SCOPE_POD, -EEXIST },   { BUS_ERROR_SCOPE_POD, -EBUSY },
                 { BUS_ERROR_SCOPE_POD, -EADDRINUSE }, { BUS_ERROR_SCOPE_APP, -EEXIST },
+                { BUS_ERROR_SCOPE_POD, -EALREADY }, { BUS_ERROR_SCOPE_APP, -EALREADY },
+                { BUS_ERROR_SCOPE_APP, -EBUSY },
                 { BUS_ERROR_SCOPE_IMAGE, -ENOENT }, { BUS_ERROR_SCOPE_IMAGE, -EBUSY },
                 { BUS_ERROR_SCOPE_TRUST, -ENOENT },
         };
@@ -104,6 +131,7 @@ TEST(set) {
 int main(void) {
         test_map();
         test_scopes();
+        test_scopes_reachable();
         test_set();
         return 0;
 }
