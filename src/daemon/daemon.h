@@ -32,7 +32,7 @@ typedef struct Daemon {
         sd_event *event;
         /* Serves org.peapod1 and receives systemd's and machined's signals. */
         sd_bus *bus;
-        /* Synchronous calls to systemd and machined from libpeapod; processed
+        /* Synchronous calls to systemd and machined from libpod; processed
          * only by those calls, so they may wait for jobs while a method
          * handler on the other connection runs. */
         sd_bus *worker;
@@ -350,7 +350,7 @@ typedef struct PodProperties {
 } PodProperties;
 
 void pod_properties_done(PodProperties *p);
-/* An Annotations property (a{ss}) into pairs; checked by libpeapod. */
+/* An Annotations property (a{ss}) into pairs; checked by libpod. */
 int bus_read_annotations(sd_bus_message *m, const char *contents, char ***ret, sd_bus_error *error);
 /* Appends pairs as a{ss}. */
 int bus_append_annotations(sd_bus_message *m, char * const *pairs);

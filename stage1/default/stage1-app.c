@@ -876,8 +876,6 @@ static _noreturn_ void child_main(const Stage1AppCommand *a, MachineRoot *machin
         _exit(exec_errno_to_exit_status(r));
 }
 
-static bool pid_ns_for_children_changed;
-
 /* Slave, not private: unmounts on the host still reach this copy (a
  * volume's pin at the pod's end), while nothing we mount, the app's
  * overlay first, leaks back. */
@@ -926,7 +924,7 @@ static int run(int argc, char *argv[]) {
 
         if (pod_join(&pod, args.private_pid_ns, args.private_ipc_ns) < 0)
                 return STAGE1_APP_EXIT_SETUP;
-        pid_ns_for_children_changed = true;
+        stage1_children_in_pod();
         pod_done(&pod);
 
         if (own_mount_namespace() < 0)
@@ -967,20 +965,7 @@ static int run(int argc, char *argv[]) {
 }
 
 int main(int argc, char *argv[]) {
-        int r;
-
         log_set_program(program_invocation_short_name);
         /* Our child is in the pod from fork() until it execs the app. */
-        if (stage1_seal_self(argv) < 0)
-                return STAGE1_APP_EXIT_SETUP;
-        r = run(argc, argv);
-
-        /* Once our children are born into another PID namespace, nothing
-         * may fork at exit: LeakSanitizer's tracer would, and then hang
-         * waiting on a process it cannot see. */
-        if (pid_ns_for_children_changed) {
-                fflush(NULL);
-                _exit(r);
-        }
-        return r;
+        return stage1_helper_main(argc, argv, run, STAGE1_APP_EXIT_SETUP);
 }

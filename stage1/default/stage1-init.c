@@ -403,8 +403,6 @@ static _noreturn_ void pid1_main(const InitArgs *args, int ready_pipe) {
         pid1_serve(sfd, bus_fd);
 }
 
-static bool pid_ns_for_children_changed;
-
 /* Wait for PID 1 to be ready, then tell the caller its pid on --ready-fd.
  * Returns our exit code. */
 static int pid1_wait_ready(const InitArgs *args, pid_t pid, int ready_r) {
@@ -468,7 +466,7 @@ static int run(int argc, char *argv[]) {
                 log_error_errno(errno, "Failed to create namespaces: %m");
                 return STAGE1_INIT_EXIT_NAMESPACES;
         }
-        pid_ns_for_children_changed = true;
+        stage1_children_in_pod();
 
         int p[2];
         if (pipe2(p, O_CLOEXEC) < 0) {
@@ -496,20 +494,7 @@ static int run(int argc, char *argv[]) {
 }
 
 int main(int argc, char *argv[]) {
-        int r;
-
         log_set_program(program_invocation_short_name);
         /* PID 1 is in the pod for the pod's whole life. */
-        if (stage1_seal_self(argv) < 0)
-                return STAGE1_INIT_EXIT_SEALED;
-        r = run(argc, argv);
-
-        /* Once our children are born into another PID namespace, nothing
-         * may fork at exit: LeakSanitizer's tracer would, and then hang
-         * waiting on a process it cannot see. */
-        if (pid_ns_for_children_changed) {
-                fflush(NULL);
-                _exit(r);
-        }
-        return r;
+        return stage1_helper_main(argc, argv, run, STAGE1_INIT_EXIT_SEALED);
 }

@@ -158,7 +158,5 @@ static int run(int argc, char *argv[]) {
 int main(int argc, char *argv[]) {
         log_set_program(program_invocation_short_name);
         /* The leader is in the host's PID namespace, which fly apps share. */
-        if (stage1_seal_self(argv) < 0)
-                return STAGE1_INIT_EXIT_SEALED;
-        return run(argc, argv);
+        return stage1_helper_main(argc, argv, run, STAGE1_INIT_EXIT_SEALED);
 }

@@ -370,8 +370,6 @@ static _noreturn_ void child_main(const ExecArgs *a, const Target *t) {
         _exit(exec_errno_to_exit_status(r));
 }
 
-static bool pid_ns_for_children_changed;
-
 static int run(int argc, char *argv[]) {
         _cleanup_(exec_args_done) ExecArgs args = {};
         _cleanup_(target_done) Target t = { .ns_fd = { -EBADF, -EBADF, -EBADF, -EBADF, -EBADF }, .root_fd = -EBADF };
@@ -393,7 +391,7 @@ static int run(int argc, char *argv[]) {
                 return STAGE1_APP_EXIT_SETUP;
         if (target_join(&t) < 0)
                 return STAGE1_APP_EXIT_SETUP;
-        pid_ns_for_children_changed = true;
+        stage1_children_in_pod();
 
         stage1_block_signals(forwarded_signals, ELEMENTSOF(forwarded_signals), &mask);
 
@@ -411,18 +409,7 @@ static int run(int argc, char *argv[]) {
 }
 
 int main(int argc, char *argv[]) {
-        int r;
-
         log_set_program(program_invocation_short_name);
         /* Our child is in the pod from fork() until it execs CMD. */
-        if (stage1_seal_self(argv) < 0)
-                return STAGE1_APP_EXIT_SETUP;
-        r = run(argc, argv);
-        /* As in peapod-stage1-app: nothing may fork at exit once our
-         * children are born into another PID namespace. */
-        if (pid_ns_for_children_changed) {
-                fflush(NULL);
-                _exit(r);
-        }
-        return r;
+        return stage1_helper_main(argc, argv, run, STAGE1_APP_EXIT_SETUP);
 }

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <linux/close_range.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -125,4 +126,23 @@ void stage1_cloexec_all(void) {
                 if (flags >= 0 && !(flags & FD_CLOEXEC))
                         (void) fcntl((int) fd, F_SETFD, flags | FD_CLOEXEC);
         }
+}
+
+static bool children_in_pod;
+
+void stage1_children_in_pod(void) {
+        children_in_pod = true;
+}
+
+int stage1_helper_main(int argc, char *argv[], int (*run)(int argc, char *argv[]), int sealed_exit) {
+        int r;
+
+        if (stage1_seal_self(argv) < 0)
+                return sealed_exit;
+        r = run(argc, argv);
+        if (children_in_pod) {
+                fflush(NULL);
+                _exit(r);
+        }
+        return r;
 }

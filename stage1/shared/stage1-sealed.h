@@ -10,6 +10,7 @@
  * in stage1/README.md. */
 
 #include <fcntl.h>
+#include <stdbool.h>
 
 /* The seals a copy must carry: no write, no size change, no unsealing. */
 #define STAGE1_SEALS (F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
@@ -32,6 +33,15 @@ int stage1_running_sealed(void);
  * Returns 0 in the sealed copy; -errno (logged) if it cannot get there:
  * a helper then refuses to run rather than run from the host's file. */
 int stage1_seal_self(char *argv[]);
+
+/* The main() of every helper: stage1_seal_self() (sealed_exit: the exit
+ * code if it cannot), then run(argc, argv), whose result is the exit code.
+ * Once run() called stage1_children_in_pod() (it joined or made a PID
+ * namespace for its children), the helper ends with _exit(): nothing may
+ * fork at exit then, and LeakSanitizer's tracer would, and hang waiting
+ * on a process it cannot see. */
+int stage1_helper_main(int argc, char *argv[], int (*run)(int argc, char *argv[]), int sealed_exit);
+void stage1_children_in_pod(void);
 
 /* Marks every descriptor above 2 close-on-exec, so that nothing a helper
  * inherited or opened reaches the pod's command. */
