@@ -486,3 +486,39 @@ int bus_pod_method_kill_exec(sd_bus_message *m, void *userdata, sd_bus_error *er
         log_info("Sent signal %" PRIi32 " to %s of pod %s.", signal, id, p->name);
         return sd_bus_reply_method_return(m, NULL);
 }
+
+/* Pod.AttachApp: the app's stdin or terminal (daemon-attach.c keeps them). */
+int bus_pod_method_attach_app(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Daemon *d = daemon_of(m);
+        PeapodError perr = {};
+        Pod *p = userdata;
+        const char *key;
+        uint64_t flags;
+        App *a;
+        int r;
+
+        /* Writing to an app's stdin is acting inside it, as Exec is. */
+        r = bus_verify_polkit(d, m, PEAPOD_ACTION_ENTER_PODS, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1; /* dispatched again with polkit's answer */
+        r = sd_bus_message_read(m, "st", &key, &flags);
+        if (r < 0)
+                return r;
+        if (flags != 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown flags 0x%" PRIx64, flags);
+        a = pod_find_app_by_key(p, key);
+        if (!a)
+                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_APP, "Pod %s has no app %s", p->name, key);
+        r = bus_verify_privileged(d, m, a->privileged, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1; /* dispatched again with polkit's answer */
+        r = daemon_app_attach(d, p, a, m, &perr);
+        if (r < 0)
+                return bus_error_from_errno(error, BUS_ERROR_SCOPE_STATE, r, perr.message, "Failed to open the stdin of app %s",
+                                            a->name);
+        return r;
+}

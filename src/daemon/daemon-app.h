@@ -31,3 +31,8 @@ int daemon_app_exec(Daemon *d, Pod *p, App *a, sd_bus_message *call, char ***cmd
 /* Sends signal to exec id of p: -EINVAL (the signal) or -EALREADY (no such
  * exec running) with err set. */
 int daemon_exec_kill(Daemon *d, const Pod *p, const char *id, int signal, PeapodError *err);
+/* Pod.AttachApp's work for a of p (daemon-attach.c): 1 when call m is
+ * answered with the app's stdin or terminal (or queued until its terminal
+ * is there), -EALREADY with err set when the app's state or stdin does
+ * not allow it. */
+int daemon_app_attach(Daemon *d, Pod *p, App *a, sd_bus_message *m, PeapodError *err);

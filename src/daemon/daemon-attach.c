@@ -21,7 +21,7 @@
 
 #include <systemd/sd-daemon.h>
 
-#include "daemon.h"
+#include "daemon-app.h"
 #include "log.h"
 #include "name.h"
 #include "pod-app.h"
@@ -304,7 +304,7 @@ static int reply_with(sd_bus_message *m, AppStdinEntry *e) {
  * 1 when call m is answered (or queued until the app's terminal is
  * there), -EALREADY with err set when the app's state or stdin does not
  * allow it. */
-static int daemon_app_attach(Daemon *d, Pod *p, App *a, sd_bus_message *m, PeapodError *err) {
+int daemon_app_attach(Daemon *d, Pod *p, App *a, sd_bus_message *m, PeapodError *err) {
         _cleanup_close_ int fd = -EBADF;
         AppStdinEntry **slot;
         int r;
@@ -343,39 +343,4 @@ static int daemon_app_attach(Daemon *d, Pod *p, App *a, sd_bus_message *m, Peapo
                 return r;
         log_info("Attached to the %s of app %s of pod %s.", a->tty ? "terminal" : "stdin", a->name, p->name);
         return 1;
-}
-
-int bus_pod_method_attach_app(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        Daemon *d = sd_bus_slot_get_userdata(sd_bus_get_current_slot(sd_bus_message_get_bus(m)));
-        PeapodError perr = {};
-        Pod *p = userdata;
-        const char *key;
-        uint64_t flags;
-        App *a;
-        int r;
-
-        /* Writing to an app's stdin is acting inside it, as Exec is. */
-        r = bus_verify_polkit(d, m, PEAPOD_ACTION_ENTER_PODS, error);
-        if (r < 0)
-                return r;
-        if (r == 0)
-                return 1; /* dispatched again with polkit's answer */
-        r = sd_bus_message_read(m, "st", &key, &flags);
-        if (r < 0)
-                return r;
-        if (flags != 0)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown flags 0x%" PRIx64, flags);
-        a = pod_find_app_by_key(p, key);
-        if (!a)
-                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_APP, "Pod %s has no app %s", p->name, key);
-        r = bus_verify_privileged(d, m, a->privileged, error);
-        if (r < 0)
-                return r;
-        if (r == 0)
-                return 1; /* dispatched again with polkit's answer */
-        r = daemon_app_attach(d, p, a, m, &perr);
-        if (r < 0)
-                return bus_error_from_errno(error, BUS_ERROR_SCOPE_STATE, r, perr.message, "Failed to open the stdin of app %s",
-                                            a->name);
-        return r;
 }
