@@ -245,7 +245,7 @@ static const char *mounts_refusal(const Runtime__V1__ContainerConfig *c, char *b
                                         "host_path arrive with the host's flags, writable ones included",
                                         mt->container_path, mount_propagation_name(prop)), buf;
                 if (app_mount_propagation_check(prop, no_new_privs, privileged, &reason) < 0)
-                        return snprintf(buf, size, "mount %.200s: %s %s; set security_context.%s",
+                        return snprintf(buf, size, "mount %.200s (propagation %s): %s; set security_context.%s",
                                         mt->container_path, mount_propagation_name(prop), reason,
                                         prop == VOLUME_PROPAGATION_RSHARED ?
                                         "privileged (in a privileged sandbox)" :
