@@ -2,9 +2,10 @@
 # A host volume with propagation=rshared (the CRI's BIDIRECTIONAL) in a
 # privileged app: a tmpfs the app mounts below its target appears on the
 # host below the source, and one the host mounts there after the start
-# appears in the app. An app that is not privileged is refused at
-# creation, with no_new_privs too, by --volume and by -v alike; so is a
-# read-only rshared volume and a source on a private mount. Stop and
+# appears in the app; -v HOST:TARGET:rshared too. An app that is not
+# privileged is refused at creation, with no_new_privs too, by --volume
+# and by -v alike; so is a read-only rshared volume and a source on a
+# private mount. Stop and
 # removal take the pod's pin without taking the host's own mounts below
 # the source with it (an unmount below a shared pin would propagate to the
 # host); what the app mounted onto the host stays there, as runc leaves
@@ -104,4 +105,13 @@ $PEAPOD rm --force "$PFX-sh"
 mountpoint -q "$src/fromhost" || fail "removing the pod unmounted the host's own mount below the source"
 host_umount "$src/fromapp"
 ! grep -q "$id" /proc/1/mountinfo || fail "mounts of the removed pod left: $(grep "$id" /proc/1/mountinfo)"
+say "-v HOSTPATH:TARGET:rshared in a privileged app"
+$PEAPOD run -d --name "$PFX-v2" busybox --privileged -v "$src:/shared:rshared" -- sh -c '
+        mount -t tmpfs again /shared/again && exec sleep 100000' >/dev/null
+id2=$(pod_id "$PFX-v2")
+wait_for 30 mountpoint -q "$src/again" || fail "the -v app's mount did not reach the host"
+$PEAPOD rm --force "$PFX-v2"
+mountpoint -q "$src/fromhost" || fail "removing the -v pod unmounted the host's own mount below the source"
+host_umount "$src/again"
+! grep -q "$id2" /proc/1/mountinfo || fail "mounts of the removed -v pod left: $(grep "$id2" /proc/1/mountinfo)"
 say ok
