@@ -5,12 +5,11 @@
 # appears in the app; -v HOST:TARGET:rshared too. An app that is not
 # privileged is refused at creation, with no_new_privs too, by --volume
 # and by -v alike; so is a read-only rshared volume and a source on a
-# private mount. Stop and
-# removal take the pod's pin without taking the host's own mounts below
-# the source with it (an unmount below a shared pin would propagate to the
-# host); what the app mounted onto the host stays there, as runc leaves
-# it, until the host unmounts it, and then nothing of the pod is left in
-# /proc/1/mountinfo.
+# private mount. Stop and removal take the pod's pin without taking the
+# host's own mounts below the source with it (an unmount below a shared
+# pin would propagate to the host); what the app mounted onto the host
+# stays there, as runc leaves it, until the host unmounts it, and then
+# nothing of the pod is left in /proc/1/mountinfo.
 . "$(dirname "$0")/lib.sh"
 tmp=$(mktemp -d)
 src=$tmp/src
