@@ -283,14 +283,25 @@ int app_mount_target_check(const char *s, const char **ret_reason) {
         return reason ? -EINVAL : 0;
 }
 
-int app_slave_mount_check(bool no_new_privs, const char **ret_reason) {
-        const char *reason = no_new_privs ? NULL :
-                "propagation rslave needs no_new_privs (NoNewPrivileges): a setuid or file-capability binary "
-                "the host mounts below the source would keep its power in the app without it";
+int app_mount_propagation_check(VolumePropagation p, bool no_new_privs, bool privileged, const char **ret_reason) {
+        const char *reason = NULL;
+        int r = -EPERM;
 
+        if (p == VOLUME_PROPAGATION_RSLAVE && !no_new_privs && !privileged)
+                reason = "propagation rslave needs no_new_privs (NoNewPrivileges) or a privileged app: a setuid or "
+                         "file-capability binary the host mounts below the source would keep its power in the app "
+                         "without it";
+        else if (p == VOLUME_PROPAGATION_RSHARED && !privileged)
+                reason = "propagation rshared (bidirectional) needs a privileged app: what the app mounts below its "
+                         "target appears on the host below the source, which is the host's root's power (kubelet "
+                         "allows Bidirectional for privileged containers only)";
+        else if (p < 0 || p >= _VOLUME_PROPAGATION_MAX) {
+                reason = "unknown propagation (private, rslave or rshared)";
+                r = -EINVAL;
+        }
         if (ret_reason)
                 *ret_reason = reason;
-        return reason ? -EPERM : 0;
+        return reason ? r : 0;
 }
 
 int app_protected_path_check(const char *s, const char **ret_reason) {

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "app-spec.h"
 #include "macro.h"
 
 static inline void fclosep(FILE **f) {
@@ -65,17 +66,23 @@ bool mount_target_is_valid(const char *s);
  * landed too. */
 int app_mount_target_check(const char *s, const char **ret_reason);
 
-/* Whether an app may have a mount that receives the host's later mounts
- * below its source (rslave propagation). Such a mount arrives with the
- * host's flags: the nosuid and nodev the helper puts on a volume hold for
- * what is there at the app's start only. Device nodes on it stay closed
- * by the app unit's device cgroup (DevicePolicy=closed); a setuid or
- * file-capability binary on it raises nothing under no_new_privs, which
- * execve() then treats exactly as nosuid. So only an app with
- * no_new_privs gets one. peapodd checks it when an app is created, the
- * stage1 helper again before it binds: 0, or -EPERM with *ret_reason (may
- * be NULL) as a phrase that follows "Volume X: ". */
-int app_slave_mount_check(bool no_new_privs, const char **ret_reason);
+/* Whether an app may have a mount of a host volume with propagation p
+ * (app-spec.h). private: always. rslave: mounts the host makes below the
+ * source later arrive in the app with the host's flags, so the nosuid and
+ * nodev the helper puts on a volume hold for what is there at the app's
+ * start only. Device nodes on it stay closed by the app unit's device
+ * cgroup (DevicePolicy=closed); a setuid or file-capability binary on it
+ * raises nothing under no_new_privs, which execve() then treats exactly
+ * as nosuid. So only an app with no_new_privs gets one, or a privileged
+ * app, which is the host's root already. rshared: what the app mounts
+ * below its target appears on the host below the source, which is
+ * mounting onto the host, the host's root's power: privileged apps only,
+ * as kubelet allows Bidirectional for privileged containers only.
+ * peapodd checks it when an app is created, peapod-cri before it asks,
+ * the stage1 helper again before it binds: 0, or -EPERM (-EINVAL for an
+ * unknown p) with *ret_reason (may be NULL) as a phrase that follows
+ * "Volume X: ". */
+int app_mount_propagation_check(VolumePropagation p, bool no_new_privs, bool privileged, const char **ret_reason);
 
 /* A host device given to an app (the CRI's devices, `--device=`): HOST
  * the host's node, an absolute path without ':' (whether it is a device

@@ -197,48 +197,59 @@ static int seccomp_setting(const Runtime__V1__LinuxContainerSecurityContext *sc,
         return *ret ? 0 : -ENOMEM;
 }
 
+/* The CRI's mounts[].propagation as peapod's VolumePropagation: PRIVATE
+ * private, HOST_TO_CONTAINER rslave, BIDIRECTIONAL rshared. */
+static VolumePropagation mount_propagation(Runtime__V1__MountPropagation p) {
+        switch (p) {
+        case RUNTIME__V1__MOUNT_PROPAGATION__PROPAGATION_PRIVATE:
+                return VOLUME_PROPAGATION_PRIVATE;
+        case RUNTIME__V1__MOUNT_PROPAGATION__PROPAGATION_HOST_TO_CONTAINER:
+                return VOLUME_PROPAGATION_RSLAVE;
+        case RUNTIME__V1__MOUNT_PROPAGATION__PROPAGATION_BIDIRECTIONAL:
+                return VOLUME_PROPAGATION_RSHARED;
+        default:
+                return _VOLUME_PROPAGATION_INVALID;
+        }
+}
+
+static const char *mount_propagation_name(VolumePropagation p) {
+        return p == VOLUME_PROPAGATION_RSHARED ? "BIDIRECTIONAL" :
+               p == VOLUME_PROPAGATION_RSLAVE ? "HOST_TO_CONTAINER" : "PRIVATE";
+}
+
 /* What the container's mounts ask that peapod cannot honour; NULL when all
  * of it can be. */
 static const char *mounts_refusal(const Runtime__V1__ContainerConfig *c, char *buf, size_t size) {
         const Runtime__V1__LinuxContainerSecurityContext *sc = c->linux ? c->linux->security_context : NULL;
         /* Without a security context the app gets peapod's default, no_new_privs. */
-        bool no_new_privs = sc ? sc->no_new_privs : true;
+        bool no_new_privs = sc ? sc->no_new_privs : true, privileged = sc && sc->privileged;
 
         for (size_t i = 0; i < c->n_mounts; i++) {
                 const Runtime__V1__Mount *mt = c->mounts[i];
+                VolumePropagation prop = mount_propagation(mt->propagation);
                 const char *reason;
 
                 if (isempty(mt->host_path) || mt->host_path[0] != '/' || isempty(mt->container_path) ||
                     mt->container_path[0] != '/')
                         return snprintf(buf, size, "mount %.200s: host_path and container_path must be absolute paths",
                                         strempty(mt->container_path)), buf;
-                /* Both ways, an app with CAP_SYS_ADMIN mounts onto the
-                 * host: kubelet allows it for privileged containers only,
-                 * which peapod does not run. */
-                if (mt->propagation == RUNTIME__V1__MOUNT_PROPAGATION__PROPAGATION_BIDIRECTIONAL)
-                        return snprintf(buf, size,
-                                        "mount %.200s: propagation BIDIRECTIONAL (rshared) needs a privileged container, "
-                                        "which peapod does not run",
-                                        mt->container_path), buf;
-                if (mt->propagation != RUNTIME__V1__MOUNT_PROPAGATION__PROPAGATION_PRIVATE &&
-                    mt->propagation != RUNTIME__V1__MOUNT_PROPAGATION__PROPAGATION_HOST_TO_CONTAINER)
+                if (prop < 0)
                         return snprintf(buf, size, "mount %.200s: unknown propagation %d", mt->container_path,
                                         (int) mt->propagation), buf;
-                /* The rules of volume_validate() and app_check_mounts(),
-                 * said here with the CRI's names for the fields. */
-                if (mt->propagation == RUNTIME__V1__MOUNT_PROPAGATION__PROPAGATION_HOST_TO_CONTAINER) {
-                        if (mt->readonly)
-                                return snprintf(buf, size,
-                                                "mount %.200s: propagation HOST_TO_CONTAINER cannot be readonly: mounts "
-                                                "the host makes below host_path arrive with the host's flags, writable "
-                                                "ones included",
-                                                mt->container_path), buf;
-                        if (app_slave_mount_check(no_new_privs, &reason) < 0)
-                                return snprintf(buf, size,
-                                                "mount %.200s: HOST_TO_CONTAINER %s; set security_context.no_new_privs "
-                                                "(allowPrivilegeEscalation: false)",
-                                                mt->container_path, reason), buf;
-                }
+                /* The rules of volume_validate() and app_check_mounts()
+                 * (app_mount_propagation_check()), said here with the
+                 * CRI's names for the fields. */
+                if (prop != VOLUME_PROPAGATION_PRIVATE && mt->readonly)
+                        return snprintf(buf, size,
+                                        "mount %.200s: propagation %s cannot be readonly: mounts the host makes below "
+                                        "host_path arrive with the host's flags, writable ones included",
+                                        mt->container_path, mount_propagation_name(prop)), buf;
+                if (app_mount_propagation_check(prop, no_new_privs, privileged, &reason) < 0)
+                        return snprintf(buf, size, "mount %.200s (propagation %s): %s; set security_context.%s",
+                                        mt->container_path, mount_propagation_name(prop), reason,
+                                        prop == VOLUME_PROPAGATION_RSHARED ?
+                                        "privileged (in a privileged sandbox)" :
+                                        "no_new_privs (allowPrivilegeEscalation: false)"), buf;
                 if (mt->n_uidmappings > 0 || mt->n_gidmappings > 0)
                         return "id-mapped mounts are not supported by peapod";
                 if (mt->image && !isempty(mt->image->image))
@@ -498,8 +509,8 @@ static int mounts_from_json(CriArena *arena, const char *text, Runtime__V1__Moun
                 mt->readonly = json_object_get_boolean(json_object_array_get_idx(m, 2));
                 prop = json_object_array_get_idx(m, 3);
                 if (prop && json_object_is_type(prop, json_type_int) &&
-                    json_object_get_int(prop) == RUNTIME__V1__MOUNT_PROPAGATION__PROPAGATION_HOST_TO_CONTAINER)
-                        mt->propagation = RUNTIME__V1__MOUNT_PROPAGATION__PROPAGATION_HOST_TO_CONTAINER;
+                    mount_propagation(json_object_get_int(prop)) > VOLUME_PROPAGATION_PRIVATE)
+                        mt->propagation = json_object_get_int(prop);
                 if (!mt->container_path || !mt->host_path) {
                         json_object_put(a);
                         return -ENOMEM;
@@ -704,11 +715,13 @@ static int append_mount_properties(sd_bus_message *m, const Runtime__V1__Contain
         }
         if (r >= 0)
                 r = bus_close_array_property(m);
-        /* HOST_TO_CONTAINER is rslave (mounts_refusal() checked the rest). */
+        /* HOST_TO_CONTAINER is rslave, BIDIRECTIONAL rshared
+         * (mounts_refusal() checked the rest). */
         for (size_t i = 0; r >= 0 && i < c->n_mounts; i++) {
+                VolumePropagation prop = mount_propagation(c->mounts[i]->propagation);
                 char name[64];
 
-                if (c->mounts[i]->propagation != RUNTIME__V1__MOUNT_PROPAGATION__PROPAGATION_HOST_TO_CONTAINER)
+                if (prop <= VOLUME_PROPAGATION_PRIVATE)
                         continue;
                 snprintf(name, sizeof(name), "cri-%016" PRIx64 "-%zu", tag, i);
                 if (!have_propagation) {
@@ -716,7 +729,8 @@ static int append_mount_properties(sd_bus_message *m, const Runtime__V1__Contain
                         have_propagation = r >= 0;
                 }
                 if (r >= 0)
-                        r = sd_bus_message_append(m, "{ss}", name, "rslave");
+                        r = sd_bus_message_append(m, "{ss}", name,
+                                                  prop == VOLUME_PROPAGATION_RSHARED ? "rshared" : "rslave");
         }
         if (r >= 0 && have_propagation)
                 r = bus_close_array_property(m);

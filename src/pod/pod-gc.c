@@ -109,6 +109,11 @@ int umount_below(const char *path) {
                 }
         }
         fclose(f);
+        /* Private first, the whole tree: an rshared pin is a peer of its
+         * source's mount, and an unmount below it would propagate to the
+         * host's own mounts below the source (pod-runtime.c, umount_all()). */
+        FOREACH_STRV(t, targets)
+                (void) mount(NULL, t, NULL, MS_REC | MS_PRIVATE, NULL);
         /* Later lines are mounted later, on top or below: undo backwards. */
         for (k = strv_length(targets); k > 0; k--)
                 if (umount2(targets[k - 1], MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT && r == 0)

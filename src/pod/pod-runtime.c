@@ -276,10 +276,19 @@ static int volume_source(PodRuntime *rt, const Pod *p, const Volume *v, char **r
         return asprintf(ret, "%s/pods/%s/volumes/%s", rt->state_dir, p->id, v->name) < 0 ? -ENOMEM : 0;
 }
 
+/* Made private first, the whole tree: an unmount below a shared mount
+ * propagates to that mount's peers (mount_namespaces(7)), and an rshared
+ * pin is a peer of its source's mount. Detached as it is, every mount
+ * below the pin (the host's own below the source, which arrived there,
+ * included) would be unmounted on the host too; a private tree goes
+ * alone. Its parent, the pod's directory, may be shared, so the pin's
+ * own copies in the helpers' slave namespaces still go with it. */
 static void umount_all(const char *path) {
-        while (path_is_mount_point(path) > 0)
+        while (path_is_mount_point(path) > 0) {
+                (void) mount(NULL, path, NULL, MS_REC | MS_PRIVATE, NULL);
                 if (umount2(path, MNT_DETACH) < 0)
                         break;
+        }
 }
 
 /* A mount point of the source's type at pin: a directory, or an empty
@@ -309,37 +318,65 @@ static int make_pin_point(const char *pin, bool dir) {
         return fd < 0 ? -errno : 0;
 }
 
-/* Whether the mount that fd (O_PATH) is on has the optional field
- * (mountinfo's "shared:N", "master:N") in its line, found by the mount id
- * statx() gives (the first field). 1, 0, or -errno. */
-static int mount_has_field(int fd, const char *field) {
+/* The optional fields of the mountinfo line of the mount at path (found
+ * by the mount id statx() gives, the first field): its peer group
+ * ("shared:N") and the one it receives propagation from ("master:N"),
+ * each 0 if none. 0, or -errno. */
+static int mount_peer_groups(const char *path, unsigned long long *ret_shared, unsigned long long *ret_master) {
         _cleanup_fclose_ FILE *f = NULL;
-        _cleanup_free_ char *line = NULL, *needle = NULL;
+        _cleanup_free_ char *line = NULL;
         size_t size = 0;
         struct statx sx;
 
-        if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_MNT_ID, &sx) < 0)
+        if (statx(AT_FDCWD, path, 0, STATX_MNT_ID, &sx) < 0)
                 return -errno;
         if (!(sx.stx_mask & STATX_MNT_ID))
                 return -EOPNOTSUPP;
-        if (asprintf(&needle, " %s", field) < 0)
-                return -ENOMEM;
         f = fopen("/proc/self/mountinfo", "re");
         if (!f)
                 return -errno;
         while (getline(&line, &size, f) > 0) {
-                unsigned long long id;
-                const char *sep, *at;
+                unsigned long long id, shared = 0, master = 0;
+                const char *sep, *p;
 
                 if (sscanf(line, "%llu ", &id) != 1 || id != sx.stx_mnt_id)
                         continue;
                 /* The optional fields end at " - "; a space in a path is
                  * escaped (\040) in mountinfo, so nothing before is one. */
                 sep = strstr(line, " - ");
-                at = strstr(line, needle);
-                return at && (!sep || at < sep);
+                if (!sep)
+                        return -EBADMSG;
+                if ((p = strstr(line, " shared:")) && p < sep && sscanf(p, " shared:%llu", &shared) != 1)
+                        return -EBADMSG;
+                if ((p = strstr(line, " master:")) && p < sep && sscanf(p, " master:%llu", &master) != 1)
+                        return -EBADMSG;
+                *ret_shared = shared;
+                *ret_master = master;
+                return 0;
         }
         return -ENOENT;
+}
+
+/* Whether the pin receives (rslave) or shares (rshared) the source's
+ * mounts: the pin a slave of the source's peer group (or of its master,
+ * for a source that is a slave only), or a member of that group. A source
+ * on a private mount gives a clone without one, which attached below the
+ * pod's shared directory gets a group of its own, and made a slave, a
+ * master that is not the source's: nothing would propagate. 1, 0, or
+ * -errno. */
+static int pin_follows_source(const Volume *v, const char *pin) {
+        unsigned long long pin_shared, pin_master, src_shared, src_master;
+        int r;
+
+        r = mount_peer_groups(pin, &pin_shared, &pin_master);
+        if (r < 0)
+                return r;
+        r = mount_peer_groups(v->source, &src_shared, &src_master);
+        if (r < 0)
+                return r;
+        if (v->propagation == VOLUME_PROPAGATION_RSHARED)
+                return pin_shared != 0 && pin_shared == src_shared;
+        return pin_master != 0 && (pin_master == src_shared || pin_master == src_master);
 }
 
 /* Resolves a host volume's source once and binds its tree onto the pin.
@@ -365,16 +402,6 @@ static int volume_pin_host(const Volume *v, const char *pin) {
         source = open(v->source, O_PATH | O_CLOEXEC);
         if (source < 0)
                 return -errno;
-        /* rslave follows the source's peer group: a source on a mount that
-         * has none (private) would quietly be private. Said, as docker
-         * says it. Asked of the source itself: the pin's own propagation
-         * after the move depends on who else has a copy of the state
-         * directory's mount, not on the source. */
-        if (v->propagation == VOLUME_PROPAGATION_RSLAVE) {
-                r = mount_has_field(source, "shared:");
-                if (r <= 0)
-                        return r < 0 ? r : -EREMOTE;
-        }
         tree = open_tree(source, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
         if (tree < 0)
                 return -errno;
@@ -394,12 +421,21 @@ static int volume_pin_host(const Volume *v, const char *pin) {
          * rslave: a slave of the source's peer group (the clone joined it),
          * so mounts the host makes below the source later arrive here and,
          * through the helper's slave bind, in the apps; nothing mounted on
-         * the pin or in an app goes back. */
-        if (mount(NULL, pin, NULL, MS_REC | (v->propagation == VOLUME_PROPAGATION_RSLAVE ? MS_SLAVE : MS_PRIVATE),
+         * the pin or in an app goes back. rshared: left as it is, a peer
+         * of the source's mount, so what a (privileged) app mounts below
+         * its clone of the pin appears on the host below the source too. */
+        if (v->propagation != VOLUME_PROPAGATION_RSHARED &&
+            mount(NULL, pin, NULL, MS_REC | (v->propagation == VOLUME_PROPAGATION_RSLAVE ? MS_SLAVE : MS_PRIVATE),
                   NULL) < 0) {
                 r = -errno;
                 umount_all(pin);
                 return r;
+        }
+        /* A source on a private mount has no peer group to follow: rslave
+         * or rshared would quietly be private. Said, as docker says it. */
+        if (v->propagation != VOLUME_PROPAGATION_PRIVATE && (r = pin_follows_source(v, pin)) <= 0) {
+                umount_all(pin);
+                return r < 0 ? r : -EREMOTE;
         }
         return 0;
 }
@@ -423,8 +459,8 @@ int pod_volume_setup(PodRuntime *rt, const Pod *p, const Volume *v, PeapodError 
                 if (r == -EREMOTE)
                         return peapod_error_set(err, -EINVAL,
                                                 "Volume %s: source %s is on a private mount: nothing would propagate "
-                                                "with rslave (make it shared: mount --make-rshared)",
-                                                v->name, v->source);
+                                                "with %s (make it shared: mount --make-rshared)",
+                                                v->name, v->source, volume_propagation_to_string(v->propagation));
                 if (r < 0)
                         return peapod_error_set(err, r, "Volume %s: source %s: %s", v->name, v->source, strerror(-r));
                 return 0;
@@ -587,11 +623,14 @@ static int app_isolation_argv(PodRuntime *rt, const Pod *p, const App *a, char *
                 r = volume_source(rt, p, v, &src);
                 if (r < 0)
                         return r;
-                /* :rslave only when asked: an optional argument
-                 * (stage1/README.md), so a flavour that predates it still
-                 * runs every other app. */
-                r = strv_extendf(argv, "--bind=%s:%s%s", src, a->mounts[i].target,
-                                 v->propagation == VOLUME_PROPAGATION_RSLAVE ? ":rslave" : v->read_only ? ":ro" : "");
+                /* :rslave and :rshared only when asked: an optional
+                 * argument (stage1/README.md), so a flavour that predates
+                 * them still runs every other app. */
+                r = strv_extendf(argv, "--bind=%s:%s%s%s", src, a->mounts[i].target,
+                                 v->propagation != VOLUME_PROPAGATION_PRIVATE ? ":" :
+                                 v->read_only ? ":ro" : "",
+                                 v->propagation != VOLUME_PROPAGATION_PRIVATE ?
+                                 volume_propagation_to_string(v->propagation) : "");
                 if (r < 0)
                         return r;
         }

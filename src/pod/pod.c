@@ -619,7 +619,7 @@ int app_check_mounts(const App *a, const Volume *volumes, size_t n_volumes, Peap
                 if (!v)
                         return peapod_error_set(err, -EINVAL, "App %s mounts volume '%s', which the pod does not have",
                                                 a->name, a->mounts[m].volume);
-                if (v->propagation == VOLUME_PROPAGATION_RSLAVE && app_slave_mount_check(a->no_new_privs, &reason) < 0)
+                if (app_mount_propagation_check(v->propagation, a->no_new_privs, a->privileged, &reason) < 0)
                         return peapod_error_set(err, -EINVAL, "App %s, volume %s: %s", a->name, v->name, reason);
         }
         return 0;

@@ -72,25 +72,19 @@ int volume_validate(const Volume *v, PeapodError *err) {
         if (v->size > 0 && v->kind != VOLUME_TMPFS)
                 return peapod_error_set(err, -EINVAL, "Volume %s: only a tmpfs volume has a size", v->name);
         if (!volume_propagation_to_string(v->propagation))
-                return peapod_error_set(err, -EINVAL, "Volume %s: invalid propagation (private or rslave)", v->name);
+                return peapod_error_set(err, -EINVAL, "Volume %s: invalid propagation (private, rslave or rshared)", v->name);
         if (v->propagation != VOLUME_PROPAGATION_PRIVATE && v->kind != VOLUME_HOST)
                 return peapod_error_set(err, -EINVAL, "Volume %s: only a host volume has a propagation", v->name);
-        /* Both ways, an app with CAP_SYS_ADMIN mounts onto the host:
-         * that is the host's root, which only a privileged container
-         * may be (kubelet allows BIDIRECTIONAL for those only too). */
-        if (v->propagation == VOLUME_PROPAGATION_RSHARED)
+        /* Whether an app may mount it (rshared: privileged apps only) is
+         * the app's question: app_mount_propagation_check(). Mounts
+         * arriving from the host keep the host's flags, a writable one
+         * included: a read-only volume would stop being one below its
+         * first arrival (and an rshared one is the app's to mount on). */
+        if (v->propagation != VOLUME_PROPAGATION_PRIVATE && v->read_only)
                 return peapod_error_set(err, -EINVAL,
-                                        "Volume %s: propagation rshared (bidirectional) needs a privileged container, "
-                                        "which peapod does not run",
-                                        v->name);
-        /* Mounts arriving from the host keep the host's flags, a
-         * writable one included: a read-only volume would stop being
-         * one below its first arrival. */
-        if (v->propagation == VOLUME_PROPAGATION_RSLAVE && v->read_only)
-                return peapod_error_set(err, -EINVAL,
-                                        "Volume %s: propagation rslave cannot be read-only: mounts the host makes "
+                                        "Volume %s: propagation %s cannot be read-only: mounts the host makes "
                                         "below the source arrive with the host's flags, writable ones included",
-                                        v->name);
+                                        v->name, volume_propagation_to_string(v->propagation));
         return 0;
 }
 
@@ -100,7 +94,7 @@ int volumes_set_propagation(Volume *volumes, size_t n_volumes, char * const *pai
                 Volume *v = NULL;
 
                 if (prop < 0)
-                        return peapod_error_set(err, -EINVAL, "Volume %s: invalid propagation '%s' (private or rslave)",
+                        return peapod_error_set(err, -EINVAL, "Volume %s: invalid propagation '%s' (private, rslave or rshared)",
                                                 p[0], p[1]);
                 for (size_t i = 0; i < n_volumes && !v; i++)
                         if (streq(volumes[i].name, p[0]))
@@ -185,7 +179,7 @@ int volume_from_string(const char *s, Volume *ret, PeapodError *err) {
                 } else if ((val = startswith(item, "propagation="))) {
                         v.propagation = volume_propagation_from_string(val);
                         if (v.propagation < 0)
-                                return peapod_error_set(err, -EINVAL, "Invalid propagation '%s' (private or rslave)", val);
+                                return peapod_error_set(err, -EINVAL, "Invalid propagation '%s' (private, rslave or rshared)", val);
                 } else
                         return peapod_error_set(err, -EINVAL,
                                                 "Unknown volume parameter '%s' (kind, source, readOnly, size, propagation)",
@@ -270,7 +264,7 @@ int volume_bind_from_string(const char *s, const char *name, Volume *ret_volume,
                 else if (volume_propagation_from_string(item) >= 0)
                         v.propagation = volume_propagation_from_string(item);
                 else
-                        return peapod_error_set(err, -EINVAL, "unknown option '%s' (ro, rw, private or rslave)", item);
+                        return peapod_error_set(err, -EINVAL, "unknown option '%s' (ro, rw, private, rslave or rshared)", item);
         }
         r = volume_validate(&v, err);
         if (r < 0)

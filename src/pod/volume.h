@@ -39,7 +39,7 @@ int volumes_set_propagation(Volume *volumes, size_t n_volumes, char * const *pai
 /* The command line spellings (app-spec.h); -EINVAL with err set on bad input. */
 int volume_from_string(const char *s, Volume *ret, PeapodError *err);
 int app_mount_from_string(const char *s, AppMount *ret, PeapodError *err);
-/* podman's and docker's "-v HOSTPATH:TARGET[:ro|rw][:private|rslave]": a host volume called
+/* podman's and docker's "-v HOSTPATH:TARGET[:ro|rw][:private|rslave|rshared]": a host volume called
  * name and its mount at TARGET; the same checks as the spellings above. */
 int volume_bind_from_string(const char *s, const char *name, Volume *ret_volume, AppMount *ret_mount,
                             PeapodError *err);

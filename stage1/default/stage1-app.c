@@ -512,17 +512,25 @@ static int open_in_root(int root_fd, const char *path, bool dir) {
  * slave pin is one): then the host's later mounts below the source arrive
  * with the host's flags, which the kernel gives every propagated mount;
  * no_new_privs (checked at parsing) and the unit's closed device cgroup
- * keep them harmless (stage1/README.md, "Volumes"). */
-static int bind_volume(int root_fd, const BindSpec *b) {
+ * keep them harmless (stage1/README.md, "Volumes"). :rshared binds the
+ * clone open_shared_binds() made in the host's namespace, shared_tree, a
+ * peer of the pin and so of the source: its propagation is left as it
+ * is, and what the (privileged, checked at parsing) app mounts below the
+ * target appears on the host. */
+static int bind_volume(int root_fd, const BindSpec *b, int shared_tree) {
         struct mount_attr attr = {
                 .attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
-                .propagation = b->slave ? MS_SLAVE : MS_PRIVATE,
+                .propagation = b->propagation == VOLUME_PROPAGATION_RSLAVE ? MS_SLAVE :
+                               b->propagation == VOLUME_PROPAGATION_RSHARED ? 0 : MS_PRIVATE,
         };
         _cleanup_close_ int tree = -EBADF, target = -EBADF;
         struct statfs sfs;
         struct stat st;
 
-        tree = open_tree(AT_FDCWD, b->source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+        if (b->propagation == VOLUME_PROPAGATION_RSHARED)
+                tree = fcntl(shared_tree, F_DUPFD_CLOEXEC, 3);
+        else
+                tree = open_tree(AT_FDCWD, b->source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
         if (tree < 0)
                 return log_error_errno(errno, "Failed to open volume source %s: %m", b->source);
         if (fstat(tree, &st) < 0)
@@ -701,7 +709,7 @@ static void publish_machine_root(const Stage1AppCommand *a, const MachineRoot *m
         machine_volumes_done(volumes, n);
 }
 
-static int setup_root(const Stage1AppCommand *a, const MachineRoot *machine) {
+static int setup_root(const Stage1AppCommand *a, const int *shared_trees, const MachineRoot *machine) {
         const char *rootfs = a->rootfs;
         _cleanup_close_ int root_fd = -EBADF;
         int r;
@@ -733,7 +741,7 @@ static int setup_root(const Stage1AppCommand *a, const MachineRoot *machine) {
                         return r;
         }
         for (size_t i = 0; i < a->n_binds; i++) {
-                r = bind_volume(root_fd, &a->binds[i]);
+                r = bind_volume(root_fd, &a->binds[i], shared_trees[i]);
                 if (r < 0)
                         return r;
         }
@@ -805,8 +813,8 @@ static void reset_signals(void) {
         (void) sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
-static _noreturn_ void child_main(const Stage1AppCommand *a, MachineRoot *machine, int out_fd, int err_fd,
-                                  int keep_fd) {
+static _noreturn_ void child_main(const Stage1AppCommand *a, const int *shared_trees, MachineRoot *machine,
+                                  int out_fd, int err_fd, int keep_fd) {
         _cleanup_(credentials_done) Credentials creds = {};
         _cleanup_close_ int saved_stderr = -EBADF;
         int r;
@@ -815,7 +823,7 @@ static _noreturn_ void child_main(const Stage1AppCommand *a, MachineRoot *machin
          * not linger. */
         (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
 
-        if (setup_root(a, machine) < 0 || enter_workdir(a->workdir ?: "/") < 0)
+        if (setup_root(a, shared_trees, machine) < 0 || enter_workdir(a->workdir ?: "/") < 0)
                 _exit(STAGE1_APP_EXIT_SETUP);
         /* PID 1's namespace and root are the helper's business. */
         if (machine)
@@ -876,6 +884,49 @@ static _noreturn_ void child_main(const Stage1AppCommand *a, MachineRoot *machin
         _exit(exec_errno_to_exit_status(r));
 }
 
+static void close_shared_trees(int (*trees)[STAGE1_BINDS_MAX]) {
+        for (size_t i = 0; i < STAGE1_BINDS_MAX; i++)
+                (*trees)[i] = safe_close((*trees)[i]);
+}
+
+/* The clones of the :rshared binds' sources, made in the host's mount
+ * namespace (PID 1's), where the pin is a peer of the source's mount: a
+ * clone of a shared mount joins its peer group, and a detached tree
+ * moves into any namespace. Not in ours: systemd starts the unit in a
+ * namespace of its own (LogNamespace= needs one), a slave of the host's,
+ * and own_mount_namespace() makes another; a clone there would be a
+ * slave with a peer group of its own, and nothing the app mounts would
+ * reach the host. We enter the host's namespace for the clones only and
+ * come back (the unit's namespace holds the journal's socket). */
+static int open_shared_binds(const Stage1AppCommand *a, int (*trees)[STAGE1_BINDS_MAX]) {
+        _cleanup_close_ int own = -EBADF, host = -EBADF;
+        struct stat own_st, host_st;
+        bool any = false;
+        int r = 0;
+
+        for (size_t i = 0; i < a->n_binds; i++)
+                any = any || a->binds[i].propagation == VOLUME_PROPAGATION_RSHARED;
+        if (!any)
+                return 0;
+        own = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+        host = open("/proc/1/ns/mnt", O_RDONLY | O_CLOEXEC);
+        if (own < 0 || host < 0 || fstat(own, &own_st) < 0 || fstat(host, &host_st) < 0)
+                return log_error_errno(errno, "Failed to open the host's mount namespace: %m");
+        if (own_st.st_ino != host_st.st_ino && setns(host, CLONE_NEWNS) < 0)
+                return log_error_errno(errno, "Failed to enter the host's mount namespace: %m");
+        for (size_t i = 0; i < a->n_binds && r >= 0; i++) {
+                if (a->binds[i].propagation != VOLUME_PROPAGATION_RSHARED)
+                        continue;
+                (*trees)[i] = open_tree(AT_FDCWD, a->binds[i].source,
+                                        OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+                if ((*trees)[i] < 0)
+                        r = log_error_errno(errno, "Failed to open volume source %s: %m", a->binds[i].source);
+        }
+        if (own_st.st_ino != host_st.st_ino && setns(own, CLONE_NEWNS) < 0)
+                return log_error_errno(errno, "Failed to return to our mount namespace: %m");
+        return r;
+}
+
 /* Slave, not private: unmounts on the host still reach this copy (a
  * volume's pin at the pod's end), while nothing we mount, the app's
  * overlay first, leaks back. */
@@ -891,6 +942,7 @@ static int run(int argc, char *argv[]) {
         _cleanup_(machine_root_done) MachineRoot machine = MACHINE_ROOT_NULL;
         _cleanup_close_ int out_fd = -EBADF, err_fd = -EBADF, stdout_fd = -EBADF;
         _cleanup_close_pair_ int keep[2] = { -EBADF, -EBADF };
+        _cleanup_(close_shared_trees) int shared_trees[STAGE1_BINDS_MAX] = { [0 ... STAGE1_BINDS_MAX - 1] = -EBADF };
         sigset_t mask;
         pid_t child;
         int r, status = 0;
@@ -927,7 +979,7 @@ static int run(int argc, char *argv[]) {
         stage1_children_in_pod();
         pod_done(&pod);
 
-        if (own_mount_namespace() < 0)
+        if (open_shared_binds(&args, &shared_trees) < 0 || own_mount_namespace() < 0)
                 return STAGE1_APP_EXIT_SETUP;
         stage1_block_signals(forwarded_signals, ELEMENTSOF(forwarded_signals), &mask);
 
@@ -939,7 +991,7 @@ static int run(int argc, char *argv[]) {
         if (child == 0) {
                 keep[0] = safe_close(keep[0]);
                 /* The terminal is the app's stdio; the streams are ours. */
-                child_main(&args, args.machine_root ? &machine : NULL, args.tty ? -EBADF : out_fd,
+                child_main(&args, shared_trees, args.machine_root ? &machine : NULL, args.tty ? -EBADF : out_fd,
                            args.tty ? -EBADF : err_fd, keep[1]);
         }
         keep[1] = safe_close(keep[1]);

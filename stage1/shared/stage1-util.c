@@ -185,10 +185,12 @@ static void app_help(void) {
                "                     Join the pod's PID namespace (default) or make one\n"
                "     --ipc-namespace=pod|app\n"
                "                     Join the pod's IPC namespace (default) or make one\n"
-               "     --bind=SOURCE:TARGET[:ro|:rslave]\n"
+               "     --bind=SOURCE:TARGET[:ro|:rslave|:rshared]\n"
                "                     Bind SOURCE to TARGET inside the app (repeatable); rslave:\n"
                "                     the host's later mounts below SOURCE arrive (needs\n"
-               "                     --no-new-privileges=yes)\n"
+               "                     --no-new-privileges=yes or --privileged); rshared: and\n"
+               "                     the app's mounts below TARGET reach the host (needs\n"
+               "                     --privileged)\n"
                "     --masked-path=PATH, --readonly-path=PATH\n"
                "                     Cover PATH inside the app with /dev/null or an empty\n"
                "                     tmpfs, or make it read-only (repeatable; missing: skipped)\n"
@@ -213,18 +215,19 @@ void bind_spec_done(BindSpec *b) {
         b->target = mfree(b->target);
 }
 
-/* SOURCE:TARGET[:ro|:rw|:rslave]. Neither path may hold ':' (stage0
- * refuses such volumes), so the split is unambiguous. The target is
- * checked by app_mount_target_check(), the rule peapodd applies when the
- * app is created; *ret_reason says what is wrong with it. rslave is
- * writable: what arrives keeps the host's flags, so a read-only one
- * would not stay read-only (peapodd refuses the pair). */
+/* SOURCE:TARGET[:ro|:rw|:rslave|:rshared]. Neither path may hold ':'
+ * (stage0 refuses such volumes), so the split is unambiguous. The target
+ * is checked by app_mount_target_check(), the rule peapodd applies when
+ * the app is created; *ret_reason says what is wrong with it. rslave and
+ * rshared are writable: what arrives keeps the host's flags, so a
+ * read-only one would not stay read-only (peapodd refuses the pair). */
 int bind_spec_parse(const char *s, BindSpec *ret, const char **ret_reason) {
         _cleanup_free_ char *source = NULL, *target = NULL;
+        VolumePropagation propagation = VOLUME_PROPAGATION_PRIVATE;
         const char *c1, *c2;
-        bool ro = false, slave = false;
+        bool ro = false;
 
-        *ret_reason = "expected SOURCE:TARGET[:ro|:rw|:rslave], absolute paths without '..'";
+        *ret_reason = "expected SOURCE:TARGET[:ro|:rw|:rslave|:rshared], absolute paths without '..'";
         if (!s || !(c1 = strchr(s, ':')))
                 return -EINVAL;
         c2 = strchr(c1 + 1, ':');
@@ -232,7 +235,9 @@ int bind_spec_parse(const char *s, BindSpec *ret, const char **ret_reason) {
                 if (streq(c2 + 1, "ro"))
                         ro = true;
                 else if (streq(c2 + 1, "rslave"))
-                        slave = true;
+                        propagation = VOLUME_PROPAGATION_RSLAVE;
+                else if (streq(c2 + 1, "rshared"))
+                        propagation = VOLUME_PROPAGATION_RSHARED;
                 else if (!streq(c2 + 1, "rw"))
                         return -EINVAL;
         }
@@ -245,7 +250,8 @@ int bind_spec_parse(const char *s, BindSpec *ret, const char **ret_reason) {
         if (app_mount_target_check(target, ret_reason) < 0)
                 return -EINVAL;
         *ret_reason = NULL;
-        *ret = (BindSpec) { .source = TAKE_PTR(source), .target = TAKE_PTR(target), .read_only = ro, .slave = slave };
+        *ret = (BindSpec) { .source = TAKE_PTR(source), .target = TAKE_PTR(target), .read_only = ro,
+                            .propagation = propagation };
         return 0;
 }
 
@@ -498,11 +504,14 @@ int stage1_app_command_parse(int argc, char *argv[], Stage1AppCommand *ret) {
                 a.tty = a.tty_log = false;
 
         /* The rule peapodd applied at the app's creation, again here:
-         * arrivals on a slave bind keep the host's suid (fs-util.h). */
+         * arrivals on a slave bind keep the host's suid, a shared bind
+         * mounts onto the host (fs-util.h). */
         for (size_t i = 0; i < a.n_binds; i++)
-                if (a.binds[i].slave && app_slave_mount_check(a.sec.no_new_privs, &reason) < 0)
-                        return log_error_errno(EPERM, "Invalid --bind='%s:%s:rslave': %s.", a.binds[i].source,
-                                               a.binds[i].target, reason);
+                if (app_mount_propagation_check(a.binds[i].propagation, a.sec.no_new_privs, a.privileged, &reason) < 0)
+                        return log_error_errno(EPERM, "Invalid --bind='%s:%s:%s': %s.", a.binds[i].source,
+                                               a.binds[i].target,
+                                               a.binds[i].propagation == VOLUME_PROPAGATION_RSHARED ? "rshared" : "rslave",
+                                               reason);
 
         a.cmd = argv + optind;
         a.env = TAKE_PTR(env);

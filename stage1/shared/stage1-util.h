@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "app-spec.h"
 #include "fs-util.h"
 #include "io-util.h"
 #include "macro.h"
@@ -57,14 +58,16 @@ typedef struct InitArgs {
         size_t n_sysctls;
 } InitArgs;
 
-/* --bind=SOURCE:TARGET[:ro|:rw]: a volume bound into the app. */
+/* --bind=SOURCE:TARGET[:ro|:rw|:rslave|:rshared]: a volume bound into the app. */
 typedef struct BindSpec {
         char *source;  /* absolute, on the host */
         char *target;  /* absolute inside the app, no "." or ".." components */
         bool read_only;
         /* :rslave: the bind stays a slave of its source's peer group (the
-         * host's later mounts below it arrive); else it is made private. */
-        bool slave;
+         * host's later mounts below it arrive); :rshared: a peer of it
+         * (and the app's mounts below it reach the host, privileged apps
+         * only); else it is made private. */
+        VolumePropagation propagation;
 } BindSpec;
 
 #define STAGE1_BINDS_MAX 64

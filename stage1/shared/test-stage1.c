@@ -240,13 +240,6 @@ static void test_app_security_args(void) {
         ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--bind=/a:/proc/", "--", "x"), &a) < 0);
         ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--bind=/a:/processes", "--", "x"), &a) == 0 && a.n_binds == 1);
         stage1_app_command_done(&a);
-        /* :rslave only with no_new_privs, as peapodd checked it (app_slave_mount_check()). */
-        ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--no-new-privileges=yes", "--bind=/a:/b:rslave", "--", "x"), &a) == 0 &&
-                    a.n_binds == 1 && a.binds[0].slave && !a.binds[0].read_only);
-        stage1_app_command_done(&a);
-        ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--bind=/a:/b:rslave", "--", "x"), &a) < 0);
-        ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--no-new-privileges=no", "--bind=/a:/b:rslave", "--", "x"), &a) < 0);
-        ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--no-new-privileges=yes", "--bind=/a:/b:ro,rslave", "--", "x"), &a) < 0);
         ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--workdir=", "--", "x"), &a) < 0);
         /* --device=HOST:CONTAINER, app_device_check() as peapodd. */
         ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--device=/dev/zero:/dev/x/zero", "--device=/dev/null:/dev/n", "--", "x"),
@@ -274,6 +267,30 @@ static void test_app_security_args(void) {
         ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--privileged", "--device=/dev/zero:/dev/zero", "--", "x"), &a) < 0);
         ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--privileged", "--masked-path=/proc/kcore", "--", "x"), &a) < 0);
         ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--readonly-path=/etc", "--privileged", "--", "x"), &a) < 0);
+}
+
+static void test_bind_propagation_args(void) {
+        Stage1AppCommand a = {};
+
+        printf("== stage1_app_command_parse: --bind propagation\n");
+        /* :rslave only with no_new_privs or --privileged, :rshared only with
+         * --privileged, as peapodd checked it (app_mount_propagation_check()). */
+        ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--no-new-privileges=yes", "--bind=/a:/b:rslave", "--", "x"), &a) == 0 &&
+                    a.n_binds == 1 && a.binds[0].propagation == VOLUME_PROPAGATION_RSLAVE && !a.binds[0].read_only);
+        stage1_app_command_done(&a);
+        ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--bind=/a:/b:rslave", "--", "x"), &a) < 0);
+        ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--no-new-privileges=no", "--bind=/a:/b:rslave", "--", "x"), &a) < 0);
+        ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--no-new-privileges=yes", "--bind=/a:/b:ro,rslave", "--", "x"), &a) < 0);
+        ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--privileged", "--bind=/a:/b:rslave", "--", "x"), &a) == 0 &&
+                    a.binds[0].propagation == VOLUME_PROPAGATION_RSLAVE);
+        stage1_app_command_done(&a);
+        ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--privileged", "--bind=/a:/b:rshared", "--", "x"), &a) == 0 &&
+                    a.n_binds == 1 && a.binds[0].propagation == VOLUME_PROPAGATION_RSHARED && !a.binds[0].read_only);
+        stage1_app_command_done(&a);
+        ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--no-new-privileges=yes", "--bind=/a:/b:rshared", "--", "x"), &a) < 0);
+        ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--bind=/a:/b:rshared", "--", "x"), &a) < 0);
+        ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--privileged", "--bind=/a:/b:shared", "--", "x"), &a) < 0);
+        ASSERT_TRUE(parse_app(ARGV(APP_BASE, "--privileged", "--bind=/a:/b:ro,rshared", "--", "x"), &a) < 0);
 }
 
 static void test_mount_target(void) {
@@ -773,6 +790,7 @@ int main(void) {
         test_exec_status();
         test_args();
         test_app_security_args();
+        test_bind_propagation_args();
         test_mount_target();
         test_supplementary_groups();
         test_seccomp_filter();

@@ -10,6 +10,9 @@
 #   crit_pods.py SOCKET refusals API    bad requests change nothing
 #   crit_pods.py SOCKET logs API        the container's CRI log file
 #   crit_pods.py SOCKET mounts API      host paths (a symlink among them) read-only and read-write
+#   crit_pods.py SOCKET propagation API HOST_TO_CONTAINER shows the host's later mount (CRIT_SHARED_DIR)
+#   crit_pods.py SOCKET bidirectional API
+#                                       BIDIRECTIONAL in a privileged container, both ways (CRIT_SHARED_DIR)
 #   crit_pods.py SOCKET save FILE       a sandbox and a running container, described in FILE
 #   crit_pods.py SOCKET check FILE      they are as FILE says (after restarts), then removed
 #   crit_pods.py SOCKET lists API       the lists follow peapodd's state, across its restart
@@ -565,6 +568,83 @@ def cmd_propagation(sock, api):
     print('propagation %s: ok' % api)
 
 
+BIDIRECTIONAL_SCRIPT = '''
+mount -t tmpfs -o mode=0755 fromapp /shared/fromapp || exit 43
+echo made > /shared/fromapp/marker
+echo started > /rw/started
+until [ -e /shared/fromhost/marker ]; do sleep 0.1; done
+test "$(cat /shared/fromhost/marker)" = arrived || exit 41
+exit 0
+'''
+
+
+def cmd_bidirectional(sock, api):
+    """BIDIRECTIONAL (rshared) in a privileged container: a tmpfs it mounts
+    below container_path appears on the host below host_path, and one the
+    host mounts below host_path after the start appears in it.
+    ContainerStatus gives the propagation back. In a privileged sandbox, a
+    container that is not privileged is refused naming why. What the
+    container mounted stays on the host (as with runc) until the host
+    unmounts it; nothing of the sandbox stays. The caller gives a host_path
+    on a shared mount."""
+    ch = channel(sock)
+    inv = grpc.StatusCode.INVALID_ARGUMENT
+    host = os.environ['CRIT_SHARED_DIR']
+    cfg = sandbox_config('bidir-' + api)
+    cfg.linux.security_context.privileged = True
+    sid = run_sandbox(ch, api, cfg)
+    for d in ('fromapp', 'fromhost'):
+        os.makedirs(os.path.join(host, d), exist_ok=True)
+    plain = container_config('plain', ['true'], no_new_privs=True)
+    plain.mounts.add(container_path='/shared', host_path=host, propagation=pb.PROPAGATION_BIDIRECTIONAL)
+    msg = expect_code(inv, lambda: create(ch, api, sid, cfg, plain),
+                      'CreateContainer of a BIDIRECTIONAL mount in a container that is not privileged')
+    if 'BIDIRECTIONAL' not in msg or 'privileged' not in msg:
+        fail('the refusal does not say why: %s' % msg)
+    if list_containers(ch, api, sandbox=sid):
+        fail('a refused CreateContainer left a container')
+    c = container_config('csi', ['sh', '-c', BIDIRECTIONAL_SCRIPT], privileged=True)
+    c.mounts.add(container_path='/shared', host_path=host, propagation=pb.PROPAGATION_BIDIRECTIONAL)
+    c.mounts.add(container_path='/rw', host_path=host)
+    cid = create(ch, api, sid, cfg, c)
+    got = [(m.container_path, m.propagation) for m in cstatus(ch, api, cid).mounts]
+    if got != [('/shared', pb.PROPAGATION_BIDIRECTIONAL), ('/rw', pb.PROPAGATION_PRIVATE)]:
+        fail('ContainerStatus mounts: %s' % got)
+    start(ch, api, cid)
+    try:
+        end = time.time() + 60
+        while not os.path.exists(host + '/started'):
+            if time.time() > end:
+                fail('the container did not start: %s' % cstatus(ch, api, cid).exit_code)
+            time.sleep(0.1)
+        try:
+            with open(host + '/fromapp/marker') as f:
+                if f.read() != 'made\n':
+                    fail('the marker of the container\'s mount on the host')
+        except FileNotFoundError:
+            fail('the container\'s mount below container_path did not reach the host')
+        subprocess.run(['mount', '-t', 'tmpfs', 'tmpfs', host + '/fromhost'], check=True)
+        with open(host + '/fromhost/marker', 'w') as f:
+            f.write('arrived\n')
+        s = wait_state(ch, api, cid, pb.CONTAINER_EXITED)
+        if s.exit_code != 0:
+            fail('the container ended with %s (41: not the host mount, 43: its own mount failed)' % s.exit_code)
+        remove(ch, api, cid)
+        remove_sandbox(ch, api, sid)
+        with open('/proc/self/mountinfo') as f:
+            left = [line for line in f if '/pods/%s/' % sid in line]
+        if left:
+            fail('RemovePodSandbox left mounts: %s' % left)
+        # The host's own mount below host_path survived the pin's removal.
+        if not os.path.ismount(host + '/fromhost'):
+            fail('removing the sandbox unmounted the host\'s mount below host_path')
+    finally:
+        for d in ('fromapp', 'fromhost'):
+            while subprocess.run(['mountpoint', '-q', os.path.join(host, d)]).returncode == 0:
+                subprocess.run(['umount', os.path.join(host, d)], check=True)
+    print('bidirectional %s: ok' % api)
+
+
 CRI_LINE = re.compile(rb'^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z (stdout|stderr) F (.*)$')
 
 
@@ -884,11 +964,11 @@ def unit_of(cid):
 
 def main():
     if len(sys.argv) != 4:
-        fail('usage: crit_pods.py SOCKET lifecycle|pair|security|refusals|logs|mounts|propagation API | '
+        fail('usage: crit_pods.py SOCKET lifecycle|pair|security|refusals|logs|mounts|propagation|bidirectional API | '
              'save|check|stats-setup FILE')
     sock, what, arg = sys.argv[1:]
     cmds = {'lifecycle': cmd_lifecycle, 'logs': cmd_logs, 'mounts': cmd_mounts, 'pair': cmd_pair, 'security': cmd_security, 'refusals': cmd_refusals,
-            'propagation': cmd_propagation,
+            'propagation': cmd_propagation, 'bidirectional': cmd_bidirectional,
             'lists': cmd_lists, 'save': cmd_save, 'check': cmd_check, 'stats-setup': cmd_stats_setup}
     if what not in cmds:
         fail('unknown check ' + what)

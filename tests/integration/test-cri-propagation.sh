@@ -2,9 +2,13 @@
 # CreateContainer's mounts[].propagation through peapod-cri with the real
 # gRPC client: HOST_TO_CONTAINER (rslave) shows a tmpfs the host mounts
 # below host_path after the container started, PRIVATE does not;
-# ContainerStatus gives the propagation back; BIDIRECTIONAL, a read-only
-# HOST_TO_CONTAINER and one without no_new_privs are INVALID_ARGUMENT
-# naming why (the refusals check, here in v1alpha2). Nothing is left.
+# ContainerStatus gives the propagation back. BIDIRECTIONAL (rshared) in
+# a privileged container: its mount below container_path appears on the
+# host, the host's later mount appears in it, a container that is not
+# privileged is refused. BIDIRECTIONAL outside a privileged sandbox, a
+# read-only HOST_TO_CONTAINER and one without no_new_privs are
+# INVALID_ARGUMENT naming why (the refusals check, here in v1alpha2).
+# Nothing of the sandboxes is left.
 . "$(dirname "$0")/lib.sh"
 CRI=${CRI:-/usr/libexec/peapod/peapod-cri}
 CRIT="$(dirname "$(realpath "$0")")/../cri/crit_pods.py"
@@ -32,6 +36,8 @@ wait_for 10 test -S "$T/cri.sock" || fail "peapod-cri made no socket: $(cat "$T/
 for api in v1 v1alpha2; do
         rm -f "$T/shared/started"
         CRIT_SHARED_DIR=$T/shared "$CRIT" "$T/cri.sock" propagation $api || fail "propagation $api: $(tail -5 "$T/log")"
+        rm -f "$T/shared/started"
+        CRIT_SHARED_DIR=$T/shared "$CRIT" "$T/cri.sock" bidirectional $api || fail "bidirectional $api: $(tail -5 "$T/log")"
 done
 "$CRIT" "$T/cri.sock" refusals v1alpha2 || fail "the refusals"
 kill -0 "$PID" || fail "peapod-cri died: $(cat "$T/log")"

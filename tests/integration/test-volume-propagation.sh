@@ -28,14 +28,16 @@ mkdir -p "$src/fromapp" "$tmp/priv"
 chmod 0755 "$src"
 
 # Refused: rslave for an app without no_new_privs (a setuid binary arriving
-# later would raise it), read-only rslave (arrivals are writable), rshared.
+# later would raise it), read-only rslave (arrivals are writable), rshared
+# for an app that is not privileged (test-volume-rshared has the rest).
 err=$(must_fail $PEAPOD run --name "$PFX-nnp" --volume=s,kind=host,source="$src",propagation=rslave \
         "$img" --no-new-privileges=false --mount=volume=s,target=/slave -- true)
 assert_contains "$err" "no_new_privs" "rslave without no_new_privs"
 err=$(must_fail $PEAPOD pod create --name "$PFX-ro" --volume=s,kind=host,source="$src",propagation=rslave,readOnly=true)
 assert_contains "$err" "writable" "read-only rslave"
-err=$(must_fail $PEAPOD pod create --name "$PFX-sh" --volume=s,kind=host,source="$src",propagation=rshared)
-assert_contains "$err" "privileged" "rshared"
+err=$(must_fail $PEAPOD run --name "$PFX-sh" --volume=s,kind=host,source="$src",propagation=rshared \
+        "$img" --mount=volume=s,target=/shared -- true)
+assert_contains "$err" "rshared (bidirectional) needs a privileged app" "rshared"
 err=$(must_fail $PEAPOD pod create --name "$PFX-tmpfs" --volume=s,kind=tmpfs,propagation=rslave)
 assert_contains "$err" "only a host volume" "rslave on a tmpfs volume"
 # A source on a private mount: nothing would propagate, said at start.

@@ -204,8 +204,8 @@ static void test_volumes(void) {
         ASSERT_ERR(volume_from_string("d,kind=tmpfs,readOnly=maybe", &v, &err), EINVAL);
         ASSERT_ERR(volume_from_string("d,kind=tmpfs,color=red", &v, &err), EINVAL);
         ASSERT_ERR(volume_from_string("", &v, &err), EINVAL);
-        /* Propagation: rslave for a writable host volume only; rshared
-         * needs a privileged container. */
+        /* Propagation: rslave and rshared for a writable host volume only
+         * (whether the app may have it is app_mount_propagation_check()). */
         ASSERT_OK(volume_from_string("d,kind=host,source=/tmp,propagation=rslave", &v, &err));
         ASSERT_TRUE(v.propagation == VOLUME_PROPAGATION_RSLAVE);
         volume_done(&v);
@@ -217,9 +217,12 @@ static void test_volumes(void) {
         memset(&err, 0, sizeof(err));
         ASSERT_ERR(volume_from_string("d,kind=host,source=/tmp,propagation=rslave,readOnly=true", &v, &err), EINVAL);
         ASSERT_TRUE(strstr(err.message, "writable"));
+        ASSERT_OK(volume_from_string("d,kind=host,source=/tmp,propagation=rshared", &v, &err));
+        ASSERT_TRUE(v.propagation == VOLUME_PROPAGATION_RSHARED);
+        volume_done(&v);
         memset(&err, 0, sizeof(err));
-        ASSERT_ERR(volume_from_string("d,kind=host,source=/tmp,propagation=rshared", &v, &err), EINVAL);
-        ASSERT_TRUE(strstr(err.message, "privileged"));
+        ASSERT_ERR(volume_from_string("d,kind=host,source=/tmp,propagation=rshared,readOnly=true", &v, &err), EINVAL);
+        ASSERT_TRUE(strstr(err.message, "rshared cannot be read-only"));
         {
                 AppMount bm = {};
 
@@ -228,7 +231,12 @@ static void test_volumes(void) {
                 volume_done(&v);
                 app_mount_done(&bm);
                 ASSERT_ERR(volume_bind_from_string("/tmp:/t:ro,rslave", "bind-1", &v, &bm, &err), EINVAL);
-                ASSERT_ERR(volume_bind_from_string("/tmp:/t:rshared", "bind-1", &v, &bm, &err), EINVAL);
+                ASSERT_OK(volume_bind_from_string("/tmp:/t:rshared", "bind-1", &v, &bm, &err));
+                ASSERT_TRUE(v.propagation == VOLUME_PROPAGATION_RSHARED && !v.read_only);
+                volume_done(&v);
+                app_mount_done(&bm);
+                ASSERT_ERR(volume_bind_from_string("/tmp:/t:ro,rshared", "bind-1", &v, &bm, &err), EINVAL);
+                ASSERT_ERR(volume_bind_from_string("/tmp:/t:shared", "bind-1", &v, &bm, &err), EINVAL);
         }
         {
                 Volume l[] = { { .name = (char *) "a", .kind = VOLUME_HOST }, { .name = (char *) "b", .kind = VOLUME_HOST } };
@@ -238,8 +246,23 @@ static void test_volumes(void) {
                 ASSERT_ERR(volumes_set_propagation(l, 2, STRV_MAKE("c", "rslave"), &err), EINVAL);
                 ASSERT_ERR(volumes_set_propagation(l, 2, STRV_MAKE("a", "both"), &err), EINVAL);
         }
-        ASSERT_ERR(app_slave_mount_check(false, NULL), EPERM);
-        ASSERT_OK(app_slave_mount_check(true, NULL));
+        {
+                const char *reason = NULL;
+
+                /* (propagation, no_new_privs, privileged) */
+                ASSERT_OK(app_mount_propagation_check(VOLUME_PROPAGATION_PRIVATE, false, false, NULL));
+                ASSERT_ERR(app_mount_propagation_check(VOLUME_PROPAGATION_RSLAVE, false, false, &reason), EPERM);
+                ASSERT_TRUE(strstr(reason, "no_new_privs"));
+                ASSERT_OK(app_mount_propagation_check(VOLUME_PROPAGATION_RSLAVE, true, false, NULL));
+                ASSERT_OK(app_mount_propagation_check(VOLUME_PROPAGATION_RSLAVE, false, true, NULL));
+                ASSERT_ERR(app_mount_propagation_check(VOLUME_PROPAGATION_RSHARED, true, false, &reason), EPERM);
+                ASSERT_TRUE(strstr(reason, "rshared") && strstr(reason, "privileged"));
+                ASSERT_ERR(app_mount_propagation_check(VOLUME_PROPAGATION_RSHARED, false, false, NULL), EPERM);
+                ASSERT_OK(app_mount_propagation_check(VOLUME_PROPAGATION_RSHARED, false, true, &reason));
+                ASSERT_TRUE(reason == NULL);
+                ASSERT_ERR(app_mount_propagation_check(_VOLUME_PROPAGATION_MAX, true, true, NULL), EINVAL);
+                ASSERT_ERR(app_mount_propagation_check(_VOLUME_PROPAGATION_INVALID, true, true, NULL), EINVAL);
+        }
 
         ASSERT_OK(app_mount_from_string("volume=data,target=/srv/data", &m, &err));
         ASSERT_STREQ(m.volume, "data");

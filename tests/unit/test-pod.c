@@ -209,7 +209,7 @@ TEST(pod_isolation_and_volumes) {
         Volume missing = { .name = (char *) "data", .kind = VOLUME_HOST, .source = (char *) "/no/such/dir" };
         ASSERT_ERR(pod_set_volumes(p, &missing, 1, &err), EINVAL);
         /* rslave for an app without no_new_privs: a setuid binary the host
-         * mounts there later would raise it (app_slave_mount_check()). */
+         * mounts there later would raise it (app_mount_propagation_check()). */
         Volume slave = { .name = (char *) "data", .kind = VOLUME_HOST, .source = (char *) "/tmp",
                          .propagation = VOLUME_PROPAGATION_RSLAVE };
         err = (PeapodError) {};
@@ -235,6 +235,26 @@ TEST(pod_isolation_and_volumes) {
                 memcpy(at, "rsharp", 6);
                 ASSERT_TRUE(pod_from_json_string(json, &q) < 0);
         }
+        /* rshared: what the app mounts appears on the host, only a
+         * privileged app may; no_new_privs changes nothing. */
+        Volume shared = { .name = (char *) "data", .kind = VOLUME_HOST, .source = (char *) "/tmp",
+                          .propagation = VOLUME_PROPAGATION_RSHARED };
+        err = (PeapodError) {};
+        ASSERT_ERR(pod_set_volumes(p, &shared, 1, &err), EINVAL);
+        ASSERT_TRUE(strstr(err.message, "rshared") && strstr(err.message, "privileged"));
+        pod_free(p);
+
+        /* A privileged app may have both, and pod.json keeps rshared. */
+        AppSpec priv = { .image = specs[1].image, .privileged = true, .mounts = mounts, .n_mounts = 1 };
+        ASSERT_OK(pod_new("priv", &priv, 1, image_store(), &p, &err));
+        ASSERT_OK(pod_set_volumes(p, &slave, 1, &err));
+        ASSERT_OK(pod_set_volumes(p, &shared, 1, &err));
+        json = mfree(json);
+        ASSERT_OK(pod_to_json_string(p, &json));
+        ASSERT_TRUE(strstr(json, "\"propagation\":\"rshared\"") != NULL);
+        ASSERT_OK(pod_from_json_string(json, &q));
+        ASSERT_TRUE(q->volumes[0].propagation == VOLUME_PROPAGATION_RSHARED && q->apps[0].privileged);
+        pod_free(q);
         pod_free(p);
 
 }
