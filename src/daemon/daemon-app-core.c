@@ -345,16 +345,32 @@ static int app_stop_add_waiter(AppStop *s, sd_bus_message *call, bool remove) {
 
 /* RemoveApp of an app that is not running (pod_app_remove() refuses a
  * running one). */
+static int app_dir_delete(void *userdata) {
+        return rm_rf(userdata);
+}
+
+static void app_dir_deleted(Daemon *d, int r, void *userdata) {
+        if (r < 0)
+                log_warning_errno(r, "Failed to delete %s (the next start of peapodd tries again): %m",
+                                  (const char *) userdata);
+        free(userdata);
+}
+
 static int app_remove(Daemon *d, Pod *p, App *a, PeapodError *err) {
-        _cleanup_free_ char *name = strdup(a->name);
+        _cleanup_free_ char *name = strdup(a->name), *gone = NULL;
         int r;
 
         if (!name)
                 return -ENOMEM;
-        r = pod_app_remove(&d->runtime, p, a, false, err);
+        r = pod_app_remove(&d->runtime, p, a, false, &gone, err);
         if (r < 0)
                 return r;
         log_info("Removed app %s from pod %s.", name, p->name);
+        /* Its files, renamed away already, are deleted off the loop. */
+        if (gone && daemon_work(d, app_dir_delete, app_dir_deleted, gone) >= 0)
+                TAKE_PTR(gone);
+        else if (gone)
+                (void) rm_rf(gone);
         return 0;
 }
 
@@ -795,4 +811,170 @@ int daemon_exec_kill(Daemon *d, const Pod *p, const char *id, int signal, Peapod
         if (signal == SIGKILL && kill(-spawn_pid(d->execs[i]->spawn), SIGKILL) < 0)
                 return -errno;
         return spawn_kill(d->execs[i]->spawn, signal);
+}
+
+/* Kill: one KillUnit per app, sent without waiting; the call is answered
+ * when systemd answered them all (the first failure, if any). Each call in
+ * flight holds a reference, dropped by its reply (a floating slot: one
+ * still in flight when peapodd exits is freed with the bus, its reference
+ * with the process). */
+typedef struct KillCall {
+        sd_bus_message *call;
+        unsigned refs;
+        int signal;
+        char *pod, *app;
+        sd_bus_error error;
+} KillCall;
+
+static void kill_call_unref(KillCall *k) {
+        _cleanup_(sd_bus_error_free) sd_bus_error berr = SD_BUS_ERROR_NULL;
+
+        if (--k->refs > 0)
+                return;
+        if (sd_bus_error_is_set(&k->error)) {
+                (void) bus_error_from_errno(&berr, BUS_ERROR_SCOPE_STATE, -sd_bus_error_get_errno(&k->error) ?: -EIO,
+                                            k->error.message, "Failed to send signal %d to pod %s", k->signal, k->pod);
+                (void) sd_bus_reply_method_error(k->call, &berr);
+        } else {
+                log_info("Sent signal %d to %s%s of pod %s.", k->signal, k->app ? "app " : "the apps", strempty(k->app),
+                         k->pod);
+                (void) sd_bus_reply_method_return(k->call, NULL);
+        }
+        sd_bus_message_unref(k->call);
+        sd_bus_error_free(&k->error);
+        free(k->pod);
+        free(k->app);
+        free(k);
+}
+
+static int on_kill_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        KillCall *k = userdata;
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
+
+        if (e && !sd_bus_error_is_set(&k->error))
+                (void) sd_bus_error_copy(&k->error, e);
+        kill_call_unref(k);
+        return 0;
+}
+
+static int kill_call_send(Daemon *d, KillCall *k, const Pod *p, const App *a) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        int r;
+
+        r = pod_app_kill_message(d->bus, p, a, k->signal, &m);
+        if (r < 0)
+                return r;
+        r = sd_bus_call_async(d->bus, NULL, m, on_kill_reply, k, 0);
+        if (r < 0)
+                return r;
+        k->refs++;
+        return 0;
+}
+
+int daemon_app_kill(Daemon *d, Pod *p, App *a, int signal, sd_bus_message *call, PeapodError *err) {
+        KillCall *k;
+        int r;
+
+        r = pod_app_kill_check(p, a, signal, err);
+        if (r < 0)
+                return r;
+        k = calloc(1, sizeof(KillCall));
+        if (!k)
+                return -ENOMEM;
+        /* Our own reference until every message is sent. */
+        *k = (KillCall) { .call = sd_bus_message_ref(call), .refs = 1, .signal = signal, .pod = strdup(p->name),
+                          .app = a ? strdup(a->name) : NULL };
+        if (!k->pod || (a && !k->app))
+                r = -ENOMEM;
+        for (size_t i = 0; r >= 0 && i < p->n_apps; i++)
+                if ((!a || &p->apps[i] == a) && p->apps[i].state == APP_RUNNING)
+                        r = kill_call_send(d, k, p, &p->apps[i]);
+        if (r < 0 && !sd_bus_error_is_set(&k->error))
+                (void) sd_bus_error_set_errnof(&k->error, r, "%s", strerror(-r));
+        kill_call_unref(k);
+        return 1;
+}
+
+/* SetAppResources on a running app: SetUnitProperties sent without
+ * waiting (a floating slot, as Kill's); once systemd took the limits they
+ * are recorded and the call is answered. The pod and the app are looked
+ * up again then. */
+typedef struct LimitsCall {
+        Daemon *d;
+        sd_bus_message *call;
+        char pod_id[POD_ID_LEN + 1];
+        char *app;
+        AppLimits limits;
+} LimitsCall;
+
+static void limits_call_free(LimitsCall *c) {
+        sd_bus_message_unref(c->call);
+        free(c->app);
+        free(c);
+}
+
+static int limits_answer(Daemon *d, Pod *p, App *a, const AppLimits *l, sd_bus_message *call) {
+        _cleanup_(sd_bus_error_free) sd_bus_error berr = SD_BUS_ERROR_NULL;
+        PeapodError perr = {};
+        int r;
+
+        r = pod_app_limits_record(&d->runtime, p, a, l, &perr);
+        if (r < 0) {
+                (void) bus_error_from_errno(&berr, BUS_ERROR_SCOPE_STATE, r, perr.message,
+                                            "Failed to set the resources of app %s", a->name);
+                return sd_bus_reply_method_error(call, &berr);
+        }
+        log_info("Set the resources of app %s of pod %s.", a->name, p->name);
+        return sd_bus_reply_method_return(call, NULL);
+}
+
+static int on_limits_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        _cleanup_(sd_bus_error_free) sd_bus_error berr = SD_BUS_ERROR_NULL;
+        LimitsCall *c = userdata;
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
+        Pod *p = daemon_pod_by_id(c->d, c->pod_id);
+        App *a = p ? pod_find_app(p, c->app) : NULL;
+
+        if (e) {
+                (void) bus_error_from_errno(&berr, BUS_ERROR_SCOPE_STATE, -sd_bus_error_get_errno(e) ?: -EIO, NULL,
+                                            "Failed to set the resources of app %s: systemd refused them: %s", c->app,
+                                            e->message ?: e->name);
+                (void) sd_bus_reply_method_error(c->call, &berr);
+        } else if (!a)
+                (void) sd_bus_reply_method_errorf(c->call, BUS_ERROR_NO_SUCH_APP, "App %s was removed meanwhile", c->app);
+        else
+                (void) limits_answer(c->d, p, a, &c->limits, c->call);
+        limits_call_free(c);
+        return 0;
+}
+
+int daemon_app_set_limits(Daemon *d, Pod *p, App *a, const AppLimits *l, sd_bus_message *call, PeapodError *err) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        LimitsCall *c;
+        int r;
+
+        r = pod_app_limits_check(p, l, err);
+        if (r < 0)
+                return r;
+        r = pod_app_limits_message(d->bus, p, a, l, &m);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                /* Not running: only the record, now. */
+                return limits_answer(d, p, a, l, call) < 0 ? -EIO : 1;
+        c = calloc(1, sizeof(LimitsCall));
+        if (!c)
+                return -ENOMEM;
+        *c = (LimitsCall) { .d = d, .call = sd_bus_message_ref(call), .app = strdup(a->name), .limits = *l };
+        memcpy(c->pod_id, p->id, sizeof(c->pod_id));
+        if (!c->app) {
+                limits_call_free(c);
+                return -ENOMEM;
+        }
+        r = sd_bus_call_async(d->bus, NULL, m, on_limits_reply, c, 0);
+        if (r < 0) {
+                limits_call_free(c);
+                return r;
+        }
+        return 1;
 }

@@ -161,12 +161,11 @@ int bus_pod_method_kill(sd_bus_message *m, void *userdata, sd_bus_error *error) 
                 if (!a)
                         return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_APP, "Pod %s has no app %s", p->name, key);
         }
-        r = pod_app_kill(&d->runtime, p, a, signal, &perr);
+        r = daemon_app_kill(d, p, a, signal, m, &perr);
         if (r < 0)
                 return bus_error_from_errno(error, BUS_ERROR_SCOPE_STATE, r, perr.message,
                                             "Failed to send signal %" PRIi32 " to pod %s", signal, p->name);
-        log_info("Sent signal %" PRIi32 " to %s%s of pod %s.", signal, a ? "app " : "the apps", a ? a->name : "", p->name);
-        return sd_bus_reply_method_return(m, NULL);
+        return 1; /* answered when systemd has sent it */
 }
 
 int bus_pod_method_remove_app(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -392,6 +391,27 @@ int bus_pod_method_exec(sd_bus_message *m, void *userdata, sd_bus_error *error) 
 
 /* SetAppResources: the limits given (CPUQuotaPerSecUSec, CPUShares,
  * MemoryMax, TasksMax; t, 0 = none) replace the app's, the others stay. */
+/* One resource of SetAppResources (a BusPropertyReader). */
+static int read_resource(sd_bus_message *m, const char *name, const char *contents, void *userdata,
+                         sd_bus_error *error) {
+        AppLimits *l = userdata;
+        uint64_t *target;
+
+        if (streq(name, "CPUQuotaPerSecUSec"))
+                target = &l->cpu_quota_usec;
+        else if (streq(name, "CPUShares"))
+                target = &l->cpu_shares;
+        else if (streq(name, "MemoryMax"))
+                target = &l->memory_max;
+        else if (streq(name, "TasksMax"))
+                target = &l->tasks_max;
+        else
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown resource %s", name);
+        if (!streq(contents, "t"))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Resource %s must be t", name);
+        return sd_bus_message_read(m, "v", "t", target);
+}
+
 int bus_pod_method_set_app_resources(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         Daemon *d = daemon_of(m);
         Pod *p = userdata;
@@ -405,41 +425,7 @@ int bus_pod_method_set_app_resources(sd_bus_message *m, void *userdata, sd_bus_e
         if (r <= 0)
                 return r < 0 ? r : 1; /* 0: dispatched again with polkit's answer */
         l = (AppLimits) { a->cpu_quota_usec, a->cpu_shares, a->memory_max, a->tasks_max };
-        r = sd_bus_message_enter_container(m, 'a', "(sv)");
-        if (r < 0)
-                return r;
-        while ((r = sd_bus_message_enter_container(m, 'r', "sv")) > 0) {
-                const char *name, *contents;
-                uint64_t *target;
-
-                r = sd_bus_message_read(m, "s", &name);
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_peek_type(m, NULL, &contents);
-                if (r < 0)
-                        return r;
-                if (streq(name, "CPUQuotaPerSecUSec"))
-                        target = &l.cpu_quota_usec;
-                else if (streq(name, "CPUShares"))
-                        target = &l.cpu_shares;
-                else if (streq(name, "MemoryMax"))
-                        target = &l.memory_max;
-                else if (streq(name, "TasksMax"))
-                        target = &l.tasks_max;
-                else
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown resource %s", name);
-                if (!streq(contents, "t"))
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Resource %s must be t", name);
-                r = sd_bus_message_read(m, "v", "t", target);
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
-        }
-        if (r < 0)
-                return r;
-        r = sd_bus_message_exit_container(m);
+        r = bus_read_properties(m, read_resource, &l, error);
         if (r < 0)
                 return r;
         r = sd_bus_message_read(m, "t", &flags);
@@ -447,12 +433,11 @@ int bus_pod_method_set_app_resources(sd_bus_message *m, void *userdata, sd_bus_e
                 return r;
         if (flags != 0)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown flags 0x%" PRIx64, flags);
-        r = pod_app_set_limits(&d->runtime, p, a, &l, &perr);
+        r = daemon_app_set_limits(d, p, a, &l, m, &perr);
         if (r < 0)
                 return bus_error_from_errno(error, BUS_ERROR_SCOPE_STATE, r, perr.message,
                                             "Failed to set the resources of app %s", a->name);
-        log_info("Set the resources of app %s of pod %s.", a->name, p->name);
-        return sd_bus_reply_method_return(m, NULL);
+        return 1; /* answered once systemd took them and they are recorded */
 }
 
 /* Only an exec of this pod that peapodd started, was let through and has

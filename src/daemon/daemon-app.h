@@ -8,6 +8,7 @@
  * answered later, when the work has ended. */
 
 #include "daemon.h"
+#include "pod-app.h"
 
 /* Starts app a of running pod p; call is answered when it has started (or
  * failed), with the app's name and id if add (AddApp's start flag).
@@ -36,3 +37,11 @@ int daemon_exec_kill(Daemon *d, const Pod *p, const char *id, int signal, Peapod
  * is there), -EALREADY with err set when the app's state or stdin does
  * not allow it. */
 int daemon_app_attach(Daemon *d, Pod *p, App *a, sd_bus_message *m, PeapodError *err);
+/* Kill: signal to running app a of p, or to every running app when a is
+ * NULL (pod_app_kill_check()'s refusals with err set); call is answered
+ * once systemd took every KillUnit. Returns 1. */
+int daemon_app_kill(Daemon *d, Pod *p, App *a, int signal, sd_bus_message *call, PeapodError *err);
+/* SetAppResources: l replaces a's limits (pod_app_limits_check()'s
+ * refusals with err set); call is answered once systemd took them on a
+ * running app's unit and they are recorded. Returns 1. */
+int daemon_app_set_limits(Daemon *d, Pod *p, App *a, const AppLimits *l, sd_bus_message *call, PeapodError *err);

@@ -308,8 +308,9 @@ int pod_app_stop(PodRuntime *rt, Pod *p, App *a) {
         return pod_app_stop_finish(rt, p, a);
 }
 
-int pod_app_remove(PodRuntime *rt, Pod *p, App *a, bool force, PeapodError *err) {
-        _cleanup_free_ char *dir = NULL;
+int pod_app_remove(PodRuntime *rt, Pod *p, App *a, bool force, char **ret_gone, PeapodError *err) {
+        _cleanup_free_ char *dir = NULL, *gone = NULL;
+        char gone_id[POD_ID_LEN + 1];
         size_t i = (size_t) (a - p->apps);
         int r;
 
@@ -330,9 +331,20 @@ int pod_app_remove(PodRuntime *rt, Pod *p, App *a, bool force, PeapodError *err)
         r = app_dir(rt, p, a, NULL, &dir);
         if (r < 0)
                 return r;
-        r = rm_rf(dir);
+        /* Renamed away in one step, deleted by the caller when it likes
+         * (an app's writable layer can take seconds): a ".removing-<id>"
+         * directory of the state dir's pods, which is no pod and which the
+         * next start of peapodd deletes if the caller never got to it. */
+        r = id_generate(gone_id);
         if (r < 0)
                 return r;
+        if (asprintf(&gone, "%s/pods/.removing-%s", rt->state_dir, gone_id) < 0)
+                return -ENOMEM;
+        if (rename(dir, gone) < 0) {
+                if (errno != ENOENT)
+                        return -errno;
+                gone = mfree(gone);
+        }
         {
                 _cleanup_free_ char *sub = NULL, *run = NULL;
 
@@ -347,7 +359,14 @@ int pod_app_remove(PodRuntime *rt, Pod *p, App *a, bool force, PeapodError *err)
         app_done(a);
         memmove(p->apps + i, p->apps + i + 1, sizeof(App) * (p->n_apps - i - 1));
         p->n_apps--;
-        return pod_runtime_save(rt, p);
+        r = pod_runtime_save(rt, p);
+        if (r < 0)
+                return r;
+        if (ret_gone)
+                *ret_gone = TAKE_PTR(gone);
+        else if (gone)
+                (void) rm_rf(gone);
+        return 0;
 }
 
 int pod_app_main_pid(PodRuntime *rt, const Pod *p, const App *a, pid_t *ret) {
@@ -419,23 +438,13 @@ static bool stage1_forwards_signal(int signal) {
         return false;
 }
 
-static int app_kill_unit(PodRuntime *rt, const Pod *p, const App *a, int signal) {
-        _cleanup_free_ char *unit = NULL;
-        int r;
-
-        r = app_unit_name(p->name, a->name, &unit);
-        if (r < 0)
-                return r;
-        return systemd_kill_unit(rt->bus, unit, stage1_forwards_signal(signal) ? "main" : "all", signal);
-}
-
 int pod_signal_check(int signal, PeapodError *err) {
         if (signal < 1 || signal > 64)
                 return peapod_error_set(err, -EINVAL, "Invalid signal %d", signal);
         return 0;
 }
 
-int pod_app_kill(PodRuntime *rt, Pod *p, App *a, int signal, PeapodError *err) {
+int pod_app_kill_check(const Pod *p, const App *a, int signal, PeapodError *err) {
         int r;
 
         r = pod_signal_check(signal, err);
@@ -443,18 +452,27 @@ int pod_app_kill(PodRuntime *rt, Pod *p, App *a, int signal, PeapodError *err) {
                 return r;
         if (p->state != POD_RUNNING)
                 return peapod_error_set(err, -EALREADY, "Pod %s is not running", p->name);
-        if (a) {
-                if (a->state != APP_RUNNING)
-                        return peapod_error_set(err, -EALREADY, "App %s of pod %s is not running", a->name, p->name);
-                return app_kill_unit(rt, p, a, signal);
-        }
-        for (size_t i = 0; i < p->n_apps; i++) {
-                if (p->apps[i].state != APP_RUNNING)
-                        continue;
-                r = app_kill_unit(rt, p, &p->apps[i], signal);
-                if (r < 0)
-                        return r;
-        }
+        if (a && a->state != APP_RUNNING)
+                return peapod_error_set(err, -EALREADY, "App %s of pod %s is not running", a->name, p->name);
+        return 0;
+}
+
+int pod_app_kill_message(sd_bus *bus, const Pod *p, const App *a, int signal, sd_bus_message **ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        _cleanup_free_ char *unit = NULL;
+        int r;
+
+        r = app_unit_name(p->name, a->name, &unit);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_new_method_call(bus, &m, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                                           "org.freedesktop.systemd1.Manager", "KillUnit");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(m, "ssi", unit, stage1_forwards_signal(signal) ? "main" : "all", (int32_t) signal);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(m);
         return 0;
 }
 
@@ -480,40 +498,45 @@ int pod_app_attach_check(const Pod *p, const App *a, PeapodError *err) {
         return 0;
 }
 
-int pod_app_set_limits(PodRuntime *rt, Pod *p, App *a, const AppLimits *l, PeapodError *err) {
+int pod_app_limits_check(const Pod *p, const AppLimits *l, PeapodError *err) {
+        if (p->state == POD_EXITED)
+                return peapod_error_set(err, -EALREADY, "Pod %s has exited", p->name);
+        return app_limits_validate(l->cpu_quota_usec, l->cpu_shares, l->memory_max, l->tasks_max, err);
+}
+
+int pod_app_limits_message(sd_bus *bus, const Pod *p, const App *a, const AppLimits *l, sd_bus_message **ret) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
         _cleanup_free_ char *unit = NULL;
+        int r;
+
+        if (p->state != POD_RUNNING || a->state != APP_RUNNING) {
+                *ret = NULL;
+                return 0;
+        }
+        r = app_unit_name(p->name, a->name, &unit);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_new_method_call(bus, &m, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                                           "org.freedesktop.systemd1.Manager", "SetUnitProperties");
+        if (r >= 0)
+                /* runtime: the unit is transient, nothing of it outlives a reboot anyway */
+                r = sd_bus_message_append(m, "sb", unit, 1);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "(sv)");
+        if (r >= 0)
+                r = append_limits(m, l);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(m);
+        return 1;
+}
+
+int pod_app_limits_record(PodRuntime *rt, Pod *p, App *a, const AppLimits *l, PeapodError *err) {
         AppLimits old = { a->cpu_quota_usec, a->cpu_shares, a->memory_max, a->tasks_max };
         int r;
 
-        if (p->state == POD_EXITED)
-                return peapod_error_set(err, -EALREADY, "Pod %s has exited", p->name);
-        r = app_limits_validate(l->cpu_quota_usec, l->cpu_shares, l->memory_max, l->tasks_max, err);
-        if (r < 0)
-                return r;
-        if (p->state == POD_RUNNING && a->state == APP_RUNNING) {
-                r = app_unit_name(p->name, a->name, &unit);
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_new_method_call(rt->bus, &m, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
-                                                   "org.freedesktop.systemd1.Manager", "SetUnitProperties");
-                if (r >= 0)
-                        /* runtime: the unit is transient, nothing of it outlives a reboot anyway */
-                        r = sd_bus_message_append(m, "sb", unit, 1);
-                if (r >= 0)
-                        r = sd_bus_message_open_container(m, 'a', "(sv)");
-                if (r >= 0)
-                        r = append_limits(m, l);
-                if (r >= 0)
-                        r = sd_bus_message_close_container(m);
-                if (r < 0)
-                        return r;
-                r = sd_bus_call(rt->bus, m, 0, &e, NULL);
-                if (r < 0)
-                        return peapod_error_set(err, r, "systemd refused the limits of %s: %s", unit,
-                                                e.message ?: strerror(-r));
-        }
         a->cpu_quota_usec = l->cpu_quota_usec;
         a->cpu_shares = l->cpu_shares;
         a->memory_max = l->memory_max;

@@ -53,10 +53,14 @@ int pod_app_stop_finish(PodRuntime *rt, Pod *p, App *a);
 /* A signal a caller may send (to an app or an exec): 1-64, else -EINVAL
  * with err set. */
 int pod_signal_check(int signal, PeapodError *err);
-/* Sends signal (1-64) to a running app, or to every running app of p
- * when a is NULL. -EINVAL for another number, -EALREADY when p or a is not
- * running. */
-int pod_app_kill(PodRuntime *rt, Pod *p, App *a, int signal, PeapodError *err);
+/* Whether signal (1-64) may go to app a, or to every running app of p
+ * when a is NULL: -EINVAL for another number, -EALREADY when p or a is
+ * not running, with err set. */
+int pod_app_kill_check(const Pod *p, const App *a, int signal, PeapodError *err);
+/* systemd's KillUnit of running app a for signal: to the unit's main
+ * process (the stage1 helper) for a signal it passes on to the app, else
+ * to all of its processes. */
+int pod_app_kill_message(sd_bus *bus, const Pod *p, const App *a, int signal, sd_bus_message **ret);
 
 /* The rules of an attach to app a's stdin or terminal (Pod.AttachApp):
  * made with Stdin or Tty, and running. -EALREADY with err set. */
@@ -67,18 +71,24 @@ typedef struct AppLimits {
         uint64_t cpu_quota_usec, cpu_shares, memory_max, tasks_max;
 } AppLimits;
 
-/* Replaces the app's limits (validated as at creation): on its running
- * unit at once (SetUnitProperties, runtime), and in pod.json, so that a
- * restart of the app keeps them. A limit of 0 lifts it. -EINVAL with err
- * set for a value out of range, -EALREADY when the pod has exited; nothing
- * changes on failure. */
-int pod_app_set_limits(PodRuntime *rt, Pod *p, App *a, const AppLimits *l, PeapodError *err);
+/* Replacing an app's limits (SetAppResources), in three steps: the check
+ * (validated as at creation; -EINVAL with err set for a value out of
+ * range, -EALREADY when the pod has exited); the message that sets them on
+ * its running unit at once (SetUnitProperties, runtime; 1, or 0 and NULL
+ * when the app does not run); once systemd took them, the record in
+ * pod.json, so that a restart of the app keeps them (nothing changes on
+ * failure). A limit of 0 lifts it. */
+int pod_app_limits_check(const Pod *p, const AppLimits *l, PeapodError *err);
+int pod_app_limits_message(sd_bus *bus, const Pod *p, const App *a, const AppLimits *l, sd_bus_message **ret);
+int pod_app_limits_record(PodRuntime *rt, Pod *p, App *a, const AppLimits *l, PeapodError *err);
 
 /* Removes an app that is not running (or, with force, stops it first):
  * its unit, its root mount and its directory. a is invalid afterwards.
+ * The directory is renamed away at once and, with ret_gone, left for the
+ * caller to delete there (NULL if there was none), else deleted here.
  * -EBUSY: the app runs and force is not given; -EALREADY: the pod is
  * starting. */
-int pod_app_remove(PodRuntime *rt, Pod *p, App *a, bool force, PeapodError *err);
+int pod_app_remove(PodRuntime *rt, Pod *p, App *a, bool force, char **ret_gone, PeapodError *err);
 
 /* The host pid of the app's main process (the child of the stage1 app
  * helper, which runs inside the app's root and namespaces). -ESRCH: the

@@ -132,21 +132,21 @@ TEST(app_kill_limits_remove) {
         AppLimits l = {};
 
         set(POD_RUNNING, APP_RUNNING);
-        ASSERT_REFUSED(pod_app_kill(NULL, &pod, &app, 0, &_e), EINVAL, "Invalid signal 0");
-        ASSERT_REFUSED(pod_app_kill(NULL, &pod, NULL, 65, &_e), EINVAL, "Invalid signal 65");
+        ASSERT_REFUSED(pod_app_kill_check(&pod, &app, 0, &_e), EINVAL, "Invalid signal 0");
+        ASSERT_REFUSED(pod_app_kill_check(&pod, NULL, 65, &_e), EINVAL, "Invalid signal 65");
         set(POD_EXITED, APP_EXITED);
-        ASSERT_REFUSED(pod_app_kill(NULL, &pod, NULL, 15, &_e), EALREADY, "Pod p1 is not running");
+        ASSERT_REFUSED(pod_app_kill_check(&pod, NULL, 15, &_e), EALREADY, "Pod p1 is not running");
         set(POD_RUNNING, APP_EXITED);
-        ASSERT_REFUSED(pod_app_kill(NULL, &pod, &app, 15, &_e), EALREADY, "App web of pod p1 is not running");
+        ASSERT_REFUSED(pod_app_kill_check(&pod, &app, 15, &_e), EALREADY, "App web of pod p1 is not running");
 
         set(POD_EXITED, APP_EXITED);
-        ASSERT_REFUSED(pod_app_set_limits(NULL, &pod, &app, &l, &_e), EALREADY, "Pod p1 has exited");
+        ASSERT_REFUSED(pod_app_limits_check(&pod, &l, &_e), EALREADY, "Pod p1 has exited");
 
         set(POD_RUNNING, APP_RUNNING);
-        ASSERT_REFUSED(pod_app_remove(NULL, &pod, &app, false, &_e), EBUSY,
+        ASSERT_REFUSED(pod_app_remove(NULL, &pod, &app, false, NULL, &_e), EBUSY,
                        "App web of pod p1 is running; stop it first or force the removal");
         set(POD_PREPARING, APP_CREATED);
-        ASSERT_REFUSED(pod_app_remove(NULL, &pod, &app, false, &_e), EALREADY, "Pod p1 is starting");
+        ASSERT_REFUSED(pod_app_remove(NULL, &pod, &app, false, NULL, &_e), EALREADY, "Pod p1 is starting");
 }
 
 TEST(attach_signal) {
