@@ -37,8 +37,12 @@ wait_for 30 test -e "$tmp/tied" || fail "the tied unit did not begin"
 
 start=$SECONDS
 ( set +e; $PEAPOD app start "$pod" again >"$tmp/start.out" 2>&1; echo $? >"$tmp/start.rc" ) &
-wait_for 30 sh -c "[ \"\$(systemctl show -P ActiveState '$tied')\" = deactivating ]" ||
+wait_for 30 sh -c "[ \"\$(systemctl show -P ActiveState '$tied')\" = deactivating ]" || {
+        cat "$tmp/start.out" "$tmp/start.rc" 2>/dev/null
+        systemctl status --no-pager "$tied" "$unit" 2>&1 | head -30
+        journalctl -b --no-pager -q -n 30 -u peapodd.service
         fail "the start did not stop the last run's unit"
+}
 
 err=$(must_fail $PEAPOD app stop "$pod" again)
 assert_contains "$err" "starting" "stop of a starting app"
