@@ -11,7 +11,10 @@
 #   bench_cri_start BUILD   in the lab: installs the build, starts peapod-cri
 #       ($work/peapod.sock, $cri_pid) and Debian's containerd 1.6 with runc
 #       ($work/containerd.sock, $ctd_pid; restrict_oom_score_adj: the lab
-#       has no CAP_SYS_RESOURCE; no CNI, host-network sandboxes only),
+#       has no CAP_SYS_RESOURCE), with BENCH_CNI=1 a CNI network for
+#       containerd like peapod's default one (bridge ctd0 on 10.89.0.0/16,
+#       host-local, portmap, firewall; the plugins of /usr/lib/cni, which
+#       peapod runs too), else none (host-network sandboxes only),
 #       imports a static pause built here (bench/cri/pause.c, mkimage-pause)
 #       and the build's busybox archive (the image peapod embeds) into
 #       k8s.io with ctr, prints the versions; both stop at exit.
@@ -37,6 +40,8 @@ bench_cri_start() {
         "$build/src/cri/peapod-cri" --listen="$work/peapod.sock" 2>"$work/peapod-cri.log" &
         cri_pid=$!
         mkdir -p "$work/cni"
+        [ "${BENCH_CNI:-0}" != 1 ] || sed -e 's/"name": "peapod"/"name": "bench-ctd"/' -e 's/peapod0/ctd0/' \
+                -e 's/10\.87\./10.89./g' /etc/cni/net.d/87-peapod-bridge.conflist >"$work/cni/10-bench-ctd.conflist"
         cat >"$work/config.toml" <<CONF
 version = 2
 root = "$work/containerd-root"
@@ -48,6 +53,7 @@ state = "$work/containerd-state"
   restrict_oom_score_adj = true
   [plugins."io.containerd.grpc.v1.cri".cni]
     conf_dir = "$work/cni"
+    bin_dir = "/usr/lib/cni"
 CONF
         containerd --config "$work/config.toml" >"$work/containerd.log" 2>&1 &
         ctd_pid=$!

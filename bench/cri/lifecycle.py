@@ -4,7 +4,7 @@
 # runtimes side by side with one client (tests/cri/crit.py's gRPC calls
 # and cri.proto), so the figures compare:
 #
-#   lifecycle.py [--rounds=N] NAME=SOCKET...      RunPodSandbox, CreateContainer,
+#   lifecycle.py [--cni] [--rounds=N] NAME=SOCKET...  RunPodSandbox, CreateContainer,
 #       StartContainer, StopContainer, StopPodSandbox, RemoveContainer,
 #       RemovePodSandbox, N rounds (default 20); the runtimes interleaved
 #       (one pod each per round, the order swapped every round) so that a
@@ -15,7 +15,8 @@
 #       (for ListPodSandbox throughput) and leaves them; --remove removes
 #       every sandbox named bench-list-*.
 #
-# Host network for the sandboxes (no CNI on either side); the container is
+# Host network for the sandboxes (no CNI on either side), or with --cni
+# each runtime's own CNI bridge network (bench/cri/lab.sh); the container is
 # localhost/busybox:latest running a shell that exits on SIGTERM (a PID 1
 # without a handler would ignore it and every stop would be its timeout).
 import os
@@ -32,11 +33,19 @@ CALLS = ('RunPodSandbox', 'CreateContainer', 'StartContainer', 'StopContainer', 
 UID = 'bench-%d' % os.getpid()
 
 
+CNI = '--cni' in sys.argv
+
+
 def sandbox_config(name):
     cfg = pb.PodSandboxConfig(metadata=pb.PodSandboxMetadata(name=name, uid=UID, namespace='bench', attempt=0),
                               log_directory='/var/log/pods/bench_%s_%s' % (name, UID))
-    # No hostname: with the node's network the node's is kept (kubelet sets none).
-    cfg.linux.security_context.namespace_options.network = pb.NODE
+    if CNI:
+        # A network namespace of the pod's own on the runtime's CNI network, as kubelet's pods get.
+        cfg.hostname = name
+        cfg.linux.security_context.namespace_options.network = pb.POD
+    else:
+        # No hostname: with the node's network the node's is kept (kubelet sets none).
+        cfg.linux.security_context.namespace_options.network = pb.NODE
     return cfg
 
 
@@ -97,11 +106,13 @@ def main():
             pods = int(a[7:])
         elif a == '--remove':
             remove = True
+        elif a == '--cni':
+            pass  # CNI, read above
         elif '=' in a:
             name, sock = a.split('=', 1)
             runtimes.append((name, channel(sock)))
         else:
-            fail('usage: lifecycle.py [--rounds=N | --pods=N | --remove] NAME=SOCKET...')
+            fail('usage: lifecycle.py [--cni] [--rounds=N | --pods=N | --remove] NAME=SOCKET...')
     if not runtimes:
         fail('no runtime given')
     if remove or pods is not None:
