@@ -318,15 +318,15 @@ static uint64_t hash_string(uint64_t h, const char *s) {
 
 #define HASH_INIT UINT64_C(0xcbf29ce484222325)
 
-static uint64_t pod_apps_hash(const Pod *p) {
+/* What of the apps does not change while their pod keeps its generation
+ * (pod.json's save count, pod_save()): which apps there are, their names,
+ * ids, images and commands. Adding or removing an app saves the pod. */
+static uint64_t pod_apps_identity_hash(const Pod *p) {
         uint64_t h = hash_bytes(HASH_INIT, &p->n_apps, sizeof(p->n_apps));
 
         /* The unit name is made of the pod's and the app's names. */
         for (size_t i = 0; i < p->n_apps; i++) {
                 const App *a = &p->apps[i];
-                /* One word for the three, as they are what changes. */
-                uint64_t w = (uint64_t) (uint8_t) a->state | (uint64_t) (uint8_t) a->result << 8 |
-                             (uint64_t) (uint32_t) a->status << 32;
 
                 h = hash_string(h, a->name);
                 h = hash_string(h, a->id);
@@ -334,6 +334,21 @@ static uint64_t pod_apps_hash(const Pod *p) {
                 h = hash_bytes(h, &(size_t) { strv_length(a->exec) }, sizeof(size_t));
                 for (char **e = a->exec; e && *e; e++)
                         h = hash_string(h, *e);
+        }
+        return h;
+}
+
+/* The rest of Apps, which changes without a save at times (an app's state
+ * from its unit's signals is recorded after it is applied): one word per
+ * app, no string. */
+static uint64_t pod_apps_hash(const Pod *p, uint64_t identity) {
+        uint64_t h = identity;
+
+        for (size_t i = 0; i < p->n_apps; i++) {
+                const App *a = &p->apps[i];
+                uint64_t w = (uint64_t) (uint8_t) a->state | (uint64_t) (uint8_t) a->result << 8 |
+                             (uint64_t) (uint32_t) a->status << 32;
+
                 h = hash_bytes(h, &w, sizeof(w));
         }
         return h;
@@ -350,15 +365,34 @@ static uint64_t pod_networks_hash(const Pod *p) {
         return h;
 }
 
-void pod_published_init(PodPublished *pub, const Pod *p) {
+/* pub from p; the string hashes are taken from was when p has not been
+ * saved since they were made (was NULL: made now). With 1000 pods the
+ * strings were most of the compares' cost (perf: strlen()). */
+static void pod_published_make(PodPublished *pub, const PodPublished *was, const Pod *p) {
+        uint64_t identity, networks;
+
+        if (was && was->hashed && was->hashed_generation == p->generation) {
+                identity = was->apps_identity_hash;
+                networks = was->networks_hash;
+        } else {
+                identity = pod_apps_identity_hash(p);
+                networks = pod_networks_hash(p);
+        }
         *pub = (PodPublished) {
                 .state = p->state,
                 .leader = p->state == POD_RUNNING ? (uint32_t) p->leader : 0, /* as property_get_leader() */
                 .started_usec = p->started_usec,
                 .exited_usec = p->exited_usec,
-                .apps_hash = pod_apps_hash(p),
-                .networks_hash = pod_networks_hash(p),
+                .apps_hash = pod_apps_hash(p, identity),
+                .networks_hash = networks,
+                .hashed = true,
+                .hashed_generation = p->generation,
+                .apps_identity_hash = identity,
         };
+}
+
+void pod_published_init(PodPublished *pub, const Pod *p) {
+        pod_published_make(pub, NULL, p);
 }
 
 void daemon_event_touched(Daemon *d, Pod *p) {
@@ -428,7 +462,7 @@ int daemon_publish_pod_changes(sd_event_source *s, void *userdata) {
 
                 if (!all && !was->dirty)
                         continue;
-                pod_published_init(&now, d->pods[i]);
+                pod_published_make(&now, was, d->pods[i]);
                 if (now.state != was->state)
                         changed[n++] = "State";
                 if (now.leader != was->leader)
@@ -445,7 +479,12 @@ int daemon_publish_pod_changes(sd_event_source *s, void *userdata) {
                 if (now.networks_hash != was->networks_hash)
                         changed[n++] = "Networks";
                 if (n == 0) {
+                        /* Nothing to say; what was hashed is kept for the
+                         * next compare. */
                         was->dirty = false;
+                        was->hashed = now.hashed;
+                        was->hashed_generation = now.hashed_generation;
+                        was->apps_identity_hash = now.apps_identity_hash;
                         continue;
                 }
                 changed[n] = NULL;

@@ -26,6 +26,11 @@ typedef struct PodPublished {
         uint64_t apps_hash, networks_hash;
         /* Touched since the last publish (daemon_event_touched()). */
         bool dirty;
+        /* The pod's generation when its strings were hashed last, and the
+         * hash of its apps' unchanging part then: reused until it is saved
+         * again. */
+        bool hashed;
+        uint64_t hashed_generation, apps_identity_hash;
 } PodPublished;
 
 typedef struct Daemon {

@@ -126,9 +126,20 @@ static const char loopback_script[] =
 
 static const char * const base_chains[] = { "INPUT", "FORWARD" };
 
+/* The same, and each base chain's jump moved to the front in the same
+ * commit: one run of the tool where the jumps exist, which is every start
+ * but the first (each run is an exec, and the guard comes before the
+ * first plugin). -D fails the whole commit when a jump is missing (the
+ * first start after a boot, or an operator deleted it): then the steps
+ * below, which look at each base chain. */
+#define LOOPBACK_JUMPS_MOVED(chain)                                             \
+        "-D INPUT -j " chain "\n-I INPUT 1 -j " chain "\n"                       \
+        "-D FORWARD -j " chain "\n-I FORWARD 1 -j " chain "\n"
+
 /* Each operation is a short sequence of tool runs where the next depends
  * on how the last ended; the tools are children the loop watches. */
 typedef enum FirewallStep {
+        GUARD_RESTORE_MOVE, /* iptables-restore of the chain, the jumps moved first */
         GUARD_RESTORE,     /* iptables-restore of the chain */
         GUARD_CHECK_JUMP,  /* iptables -C BASE -j chain */
         GUARD_INSERT_JUMP, /* iptables-restore -I BASE 1 -j chain */
@@ -227,6 +238,11 @@ static void op_restore_ebtables(FirewallOp *op) {
  * chain that lacks one. */
 static void op_step_guard(FirewallOp *op, int st) {
         switch (op->step) {
+        case GUARD_RESTORE_MOVE:
+                if (st == 0)
+                        return op_end(op, 0);
+                op->step = GUARD_RESTORE;
+                return op_exec(op, STRV_MAKE("iptables-restore", IPTABLES_WAIT, "--noflush"), loopback_script);
         case GUARD_RESTORE:
                 if (st < 0)
                         return op_end(op, peapod_error_set(&op->err, st, "Cannot run iptables-restore to guard the host's loopback: %s",
@@ -349,6 +365,7 @@ static void op_step_ports(FirewallOp *op, int st) {
 /* Called at the start (status unused) and after each tool with its status. */
 static void op_step(FirewallOp *op) {
         switch (op->step) {
+        case GUARD_RESTORE_MOVE:
         case GUARD_RESTORE:
         case GUARD_CHECK_JUMP:
         case GUARD_INSERT_JUMP:
@@ -370,9 +387,20 @@ static int on_op_start(sd_event_source *es, void *userdata) {
 
         op->defer = sd_event_source_disable_unref(op->defer);
         switch (op->step) {
-        case GUARD_RESTORE:
-                op_exec(op, STRV_MAKE("iptables-restore", IPTABLES_WAIT, "--noflush"), loopback_script);
+        case GUARD_RESTORE_MOVE: {
+                _cleanup_free_ char *script = NULL;
+                size_t n = strlen(loopback_script) - strlen("COMMIT\n");
+
+                if (asprintf(&script, "%.*s" LOOPBACK_JUMPS_MOVED(FIREWALL_LOOPBACK_CHAIN) "COMMIT\n", (int) n,
+                             loopback_script) < 0) {
+                        op_end(op, -ENOMEM);
+                        break;
+                }
+                free(op->script);
+                op->script = TAKE_PTR(script);
+                op_exec(op, STRV_MAKE("iptables-restore", IPTABLES_WAIT, "--noflush"), op->script);
                 break;
+        }
         case UNBIND_LIST:
                 op_exec(op, STRV_MAKE("ebtables", "-t", "filter", "-L", op->chain), NULL);
                 break;
@@ -403,7 +431,7 @@ static int op_new(sd_event *e, FirewallStep first, firewall_callback_t callback,
 }
 
 int firewall_loopback_guard_async(sd_event *e, firewall_callback_t callback, void *userdata, FirewallOp **ret) {
-        return op_new(e, GUARD_RESTORE, callback, userdata, ret);
+        return op_new(e, GUARD_RESTORE_MOVE, callback, userdata, ret);
 }
 
 int firewall_pod_ports_unbind_async(sd_event *e, const char *pod_id, firewall_callback_t callback, void *userdata,

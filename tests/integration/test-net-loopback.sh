@@ -15,6 +15,7 @@ SVC_PID=""
 WWW=$(mktemp -d)
 cleanup() {
         cleanup_pods
+        iptables -D INPUT -i peapod0 -j ACCEPT -m comment --comment "$PFX-before-the-guard" 2>/dev/null || true
         [ -z "$SVC_PID" ] || { kill "$SVC_PID" 2>/dev/null || true; wait "$SVC_PID" 2>/dev/null || true; }
         rm -rf "$WWW"
 }
@@ -89,4 +90,12 @@ assert_eq 1 "$(jumps INPUT)" "jump from INPUT restored, once"
 assert_eq 1 "$(jumps FORWARD)" "still one jump from FORWARD"
 o=$(attack)
 assert_contains "$o" "answer=none" "SYN to the host's 127.0.0.1 answered after the repair"
+
+# A rule the host puts before the jump (its own ACCEPT, say) does not stay
+# before it: the next pod's setup moves the jump first again.
+iptables -I INPUT 1 -i peapod0 -j ACCEPT -m comment --comment "$PFX-before-the-guard"
+$PEAPOD run -d --name "$PFX-third" busybox -- sleep 300 >/dev/null
+assert_eq "-A INPUT -j PEAPOD-LOOPBACK" "$(iptables -S INPUT | sed -n 2p)" "the guard's jump first in INPUT"
+assert_eq 1 "$(jumps INPUT)" "still one jump from INPUT"
+iptables -D INPUT -i peapod0 -j ACCEPT -m comment --comment "$PFX-before-the-guard"
 say "ok"
