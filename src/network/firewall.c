@@ -143,6 +143,7 @@ typedef enum FirewallStep {
         GUARD_RESTORE,     /* iptables-restore of the chain */
         GUARD_CHECK_JUMP,  /* iptables -C BASE -j chain */
         GUARD_INSERT_JUMP, /* iptables-restore -I BASE 1 -j chain */
+        UNBIND_FIRST,      /* ebtables-restore: both jumps and the chain at once, unlisted */
         UNBIND_LIST,       /* ebtables -L chain: is there one? */
         UNBIND_RESTORE,    /* ebtables-restore: both jumps and the chain at once */
         UNBIND_DELETE_JUMP,
@@ -293,10 +294,29 @@ static void op_step_guard(FirewallOp *op, int st) {
         }
 }
 
+/* Both jumps, the chain's rules and the chain, in one run of the tool,
+ * which is what costs: a transaction, so that a jump an operator deleted
+ * (or a chain that is not there) fails it whole. */
+static void op_unbind_restore(FirewallOp *op, FirewallStep step) {
+        _cleanup_free_ char *script = NULL;
+
+        if (asprintf(&script, "*filter\n-D INPUT -j %1$s\n-D FORWARD -j %1$s\n-F %1$s\n-X %1$s\nCOMMIT\n", op->chain) < 0)
+                return op_end(op, -ENOMEM);
+        op->step = step;
+        op_exec(op, STRV_MAKE("ebtables-restore", "--noflush"), script);
+}
+
 /* A pod's bridge ports: our chain and its jumps removed if there, then
- * (bind) made anew. */
+ * (bind) made anew. A plain unbind (the pod's end, when the chain is there)
+ * tries the removal first and looks only when it fails; a bind, at a start
+ * (when there is none), looks first. */
 static void op_step_ports(FirewallOp *op, int st) {
         switch (op->step) {
+        case UNBIND_FIRST:
+                if (st == 0)
+                        return op_end(op, 0);
+                op->step = UNBIND_LIST;
+                return op_exec(op, STRV_MAKE("ebtables", "-t", "filter", "-L", op->chain), NULL);
         case UNBIND_LIST:
                 if (st == -ENOENT || st == 1) /* no ebtables, or no such chain: nothing of ours */
                         return op->bind ? op_restore_ebtables(op) : op_end(op, 0);
@@ -305,18 +325,8 @@ static void op_step_ports(FirewallOp *op, int st) {
                 if (st > 0)
                         return op_end(op, peapod_error_set(&op->err, -EIO, "ebtables -L %s failed (exit status %d): %.200s",
                                                            op->chain, st, op->errbuf));
-                /* All in one run of the tool, which is what costs: a
-                 * transaction, so that a jump an operator deleted fails it
-                 * whole, and then each goes on its own below. */
-                {
-                        _cleanup_free_ char *script = NULL;
-
-                        if (asprintf(&script, "*filter\n-D INPUT -j %1$s\n-D FORWARD -j %1$s\n-F %1$s\n-X %1$s\nCOMMIT\n",
-                                     op->chain) < 0)
-                                return op_end(op, -ENOMEM);
-                        op->step = UNBIND_RESTORE;
-                        return op_exec(op, STRV_MAKE("ebtables-restore", "--noflush"), script);
-                }
+                /* Then each goes on its own below, if this fails. */
+                return op_unbind_restore(op, UNBIND_RESTORE);
         case UNBIND_RESTORE:
                 if (st == 0)
                         return op->bind ? op_restore_ebtables(op) : op_end(op, 0);
@@ -370,6 +380,7 @@ static void op_step(FirewallOp *op) {
         case GUARD_CHECK_JUMP:
         case GUARD_INSERT_JUMP:
                 return op_step_guard(op, op->status);
+        case UNBIND_FIRST:
         case UNBIND_LIST:
         case UNBIND_RESTORE:
         case UNBIND_DELETE_JUMP:
@@ -401,6 +412,9 @@ static int on_op_start(sd_event_source *es, void *userdata) {
                 op_exec(op, STRV_MAKE("iptables-restore", IPTABLES_WAIT, "--noflush"), op->script);
                 break;
         }
+        case UNBIND_FIRST:
+                op_unbind_restore(op, UNBIND_FIRST);
+                break;
         case UNBIND_LIST:
                 op_exec(op, STRV_MAKE("ebtables", "-t", "filter", "-L", op->chain), NULL);
                 break;
@@ -439,7 +453,7 @@ int firewall_pod_ports_unbind_async(sd_event *e, const char *pod_id, firewall_ca
         _cleanup_(firewall_op_freep) FirewallOp *op = NULL;
         int r;
 
-        r = op_new(e, UNBIND_LIST, callback, userdata, &op);
+        r = op_new(e, UNBIND_FIRST, callback, userdata, &op);
         if (r < 0)
                 return r;
         r = port_chain(pod_id, op->chain);
@@ -460,6 +474,9 @@ int firewall_pod_ports_bind_async(sd_event *e, const char *pod_id, const char *r
         if (r < 0)
                 return r;
         op->bind = true;
+        /* At a start there is normally no chain: look first (see
+         * op_step_ports()). */
+        op->step = UNBIND_LIST;
         if (asprintf(&op->script,
                      "*filter\n"
                      ":%1$s RETURN\n"
