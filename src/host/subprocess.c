@@ -3,7 +3,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
-#include <spawn.h>
+#include <linux/close_range.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +22,7 @@ struct Spawn {
         pid_t pid;
         sd_event_source *child, *timer, *in_source, *out_source, *err_source;
         int in_fd, out_fd, err_fd;
+        int exec_err_fd; /* the child's errno if its exec failed, else EOF */
         char *input;
         size_t input_size, input_off;
         size_t out_max, out_alloc, err_max;
@@ -49,6 +50,7 @@ Spawn *spawn_free(Spawn *s) {
         pipe_close(&s->in_source, &s->in_fd);
         pipe_close(&s->out_source, &s->out_fd);
         pipe_close(&s->err_source, &s->err_fd);
+        safe_close(s->exec_err_fd);
         sd_event_source_disable_unref(s->timer);
         /* The child source owns the process: a program still running is
          * killed and reaped when it goes. */
@@ -179,6 +181,16 @@ static int on_child(sd_event_source *es, const siginfo_t *si, void *userdata) {
 
         s->result.code = si->si_code;
         s->result.status = si->si_status;
+        /* A child whose exec failed said why before it ended: the caller
+         * hears that, as from a spawn that failed at once. */
+        if (s->exec_err_fd >= 0) {
+                int e = 0;
+
+                if (read(s->exec_err_fd, &e, sizeof(e)) == (ssize_t) sizeof(e) && e > 0) {
+                        spawn_finish(s, -e);
+                        return 0;
+                }
+        }
         /* What it wrote before it ended is in the pipes: read it all now.
          * Whatever it left running (a daemonized grandchild holding the
          * pipes) is not waited for. */
@@ -215,53 +227,80 @@ static void spawn_fds_close(SpawnFds *f) {
         }
 }
 
-/* posix_spawn: the child shares our memory until it execs (vfork-like), so
- * a large daemon pays nothing for its page tables; glibc reports a failed
- * exec as our error. */
-static int spawn_process(const SpawnOptions *o, const SpawnFds *f, const int stdio[3], int pass_fd, pid_t *ret) {
-        posix_spawn_file_actions_t fa;
-        posix_spawnattr_t attr;
-        sigset_t none, all;
-        int r;
+/* In the child, before its exec: async-signal-safe calls only (peapodd
+ * has threads; what they held is not ours). fds at or above 4 are the
+ * sources (spawn_exec() made them so), so no dup2() below overwrites one. */
+static _noreturn_ void spawn_child(const SpawnOptions *o, const SpawnFds *f, const int stdio[3], int pass_fd,
+                                   int exec_err_fd) {
+        struct sigaction dfl = { .sa_handler = SIG_DFL };
+        sigset_t none;
+        int e;
 
-        r = -posix_spawn_file_actions_init(&fa);
-        if (r < 0)
-                return r;
-        r = -posix_spawnattr_init(&attr);
-        if (r < 0) {
-                posix_spawn_file_actions_destroy(&fa);
-                return r;
-        }
+        for (int sig = 1; sig < _NSIG; sig++)
+                if (sig != SIGKILL && sig != SIGSTOP)
+                        (void) sigaction(sig, &dfl, NULL);
         sigemptyset(&none);
-        sigfillset(&all);
-        r = -posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
-                                                     (o->new_session ? POSIX_SPAWN_SETSID : 0));
-        if (r >= 0)
-                r = -posix_spawnattr_setsigmask(&attr, &none);
-        if (r >= 0)
-                r = -posix_spawnattr_setsigdefault(&attr, &all);
-        if (r >= 0 && stdio)
-                for (int i = 0; i < 3 && r >= 0; i++)
-                        r = -posix_spawn_file_actions_adddup2(&fa, stdio[i], i);
-        else if (r >= 0)
-                r = -posix_spawn_file_actions_adddup2(&fa, f->in[1], STDIN_FILENO);
-        if (r >= 0 && !stdio)
-                r = f->out[1] >= 0 ? -posix_spawn_file_actions_adddup2(&fa, f->out[1], STDOUT_FILENO)
-                                   : -posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-        if (r >= 0 && !stdio)
-                r = f->err[1] >= 0 ? -posix_spawn_file_actions_adddup2(&fa, f->err[1], STDERR_FILENO)
-                                   : -posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
-        if (r >= 0 && pass_fd >= 0)
-                r = -posix_spawn_file_actions_adddup2(&fa, pass_fd, 3);
+        if (sigprocmask(SIG_SETMASK, &none, NULL) < 0)
+                goto fail;
+        if (o->new_session && setsid() < 0)
+                goto fail;
+        if (stdio) {
+                for (int i = 0; i < 3; i++)
+                        if (dup2(stdio[i], i) < 0)
+                                goto fail;
+        } else {
+                int null_fd;
+
+                if (dup2(f->in[1], STDIN_FILENO) < 0)
+                        goto fail;
+                if (f->out[1] >= 0 ? dup2(f->out[1], STDOUT_FILENO) < 0 : false)
+                        goto fail;
+                if (f->err[1] >= 0 ? dup2(f->err[1], STDERR_FILENO) < 0 : false)
+                        goto fail;
+                if (f->out[1] < 0 || f->err[1] < 0) {
+                        null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+                        if (null_fd < 0 || (f->out[1] < 0 && dup2(null_fd, STDOUT_FILENO) < 0) ||
+                            (f->err[1] < 0 && dup2(null_fd, STDERR_FILENO) < 0))
+                                goto fail;
+                }
+        }
+        if (pass_fd >= 0 && dup2(pass_fd, 3) < 0)
+                goto fail;
         /* Nothing of ours beyond these: whatever a daemon holds (bus
-         * connections, store locks, pod fds) is not the program's. */
-        if (r >= 0)
-                r = -posix_spawn_file_actions_addclosefrom_np(&fa, pass_fd >= 0 ? 4 : 3);
-        if (r >= 0)
-                r = -posix_spawn(ret, o->path, &fa, &attr, o->argv, o->env ?: (char *[]) { NULL });
-        posix_spawnattr_destroy(&attr);
-        posix_spawn_file_actions_destroy(&fa);
-        return r;
+         * connections, store locks, pod fds) is not the program's. Marked,
+         * not closed: the error pipe must stay until the exec. */
+        if (close_range(pass_fd >= 0 ? 4 : 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+                goto fail;
+        execve(o->path, o->argv, o->env ?: (char *[]) { NULL });
+fail:
+        e = errno;
+        (void) write(exec_err_fd, &e, sizeof(e));
+        _exit(127);
+}
+
+/* A fork, not posix_spawn(): posix_spawn's vfork holds the caller until
+ * the child has exec'd, and on a busy machine the child waits for a CPU
+ * first: peapodd's loop stood still 10-50 ms for each pod's init while 50
+ * pods started (bench/scale). A fork copies the page tables (well under a
+ * millisecond for peapodd) and the loop goes on. An exec that fails is
+ * reported through a pipe, read when the child has ended (on_child()).
+ * ret_exec_err gets our end of it. */
+static int spawn_process(const SpawnOptions *o, const SpawnFds *f, const int stdio[3], int pass_fd, pid_t *ret,
+                         int *ret_exec_err) {
+        _cleanup_close_pair_ int err_pipe[2] = { -EBADF, -EBADF };
+        pid_t pid;
+
+        if (pipe2(err_pipe, O_CLOEXEC) < 0)
+                return -errno;
+        pid = fork();
+        if (pid < 0)
+                return -errno;
+        if (pid == 0)
+                spawn_child(o, f, stdio, pass_fd, err_pipe[1]);
+        err_pipe[1] = safe_close(err_pipe[1]);
+        *ret = pid;
+        *ret_exec_err = TAKE_FD(err_pipe[0]);
+        return 0;
 }
 
 /* A Spawn for o, with its copy of the input and its output buffers. */
@@ -271,7 +310,7 @@ static int spawn_new(const SpawnOptions *o, spawn_callback_t callback, void *use
         s = calloc(1, sizeof(Spawn));
         if (!s)
                 return -ENOMEM;
-        s->in_fd = s->out_fd = s->err_fd = -EBADF;
+        s->in_fd = s->out_fd = s->err_fd = s->exec_err_fd = -EBADF;
         s->out_max = o->out_max;
         s->err_max = o->err_max;
         s->err_keep_tail = o->err_keep_tail;
@@ -326,7 +365,8 @@ static int spawn_exec(Spawn *s, const SpawnOptions *o) {
                 stderr_fd = fcntl(o->stdio[2], F_DUPFD_CLOEXEC, 4);
                 if (stderr_fd < 0)
                         return -errno;
-                return spawn_process(o, &f, (const int[3]) { stdin_fd, stdout_fd, stderr_fd }, pass_fd, &s->pid);
+                return spawn_process(o, &f, (const int[3]) { stdin_fd, stdout_fd, stderr_fd }, pass_fd, &s->pid,
+                                     &s->exec_err_fd);
         }
 
         if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, f.in) < 0)
@@ -336,7 +376,7 @@ static int spawn_exec(Spawn *s, const SpawnOptions *o) {
                 spawn_fds_close(&f);
                 return r;
         }
-        r = spawn_process(o, &f, NULL, pass_fd, &s->pid);
+        r = spawn_process(o, &f, NULL, pass_fd, &s->pid, &s->exec_err_fd);
         /* The child's ends are the child's now (or nobody's). */
         f.in[1] = safe_close(f.in[1]);
         f.out[1] = safe_close(f.out[1]);
