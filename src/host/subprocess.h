@@ -11,7 +11,8 @@
 #include "macro.h"
 
 /* Running a helper program (a CNI plugin, iptables) the one way peapod
- * does: posix_spawn (no copy of a large daemon's page tables), an explicit
+ * does: fork and exec (the caller never waits for the child's exec; a
+ * failed exec is the callback's error), an explicit
  * environment and nothing else inherited (every fd above 2 closed, signal
  * mask empty, dispositions default; one fd may be passed on as fd 3),
  * stdin fed from a buffer through a
