@@ -11,11 +11,12 @@
  *   tmpfs: no journal to wait for), before the step that follows it, so a
  *   crash of peapodd (not of the machine) never finds a record older than
  *   what was done; pod_load() takes the newer of the two copies;
- * - a step that must survive a power loss waits for daemon_durable_call()
- *   with no fn: it runs when every copy asked for before it is on disk;
- * - a removed pod's files are deleted by a call in the same queue
- *   (daemon_remove_pod()), so no copy written later recreates them; and a
- *   copy of a removed pod finds no directory (pod_write_durable() creates
+ * - a step that must survive a power loss waits for
+ *   daemon_durable_barrier(): its callback runs when every copy asked for
+ *   before it is on disk;
+ * - a removed pod's files are deleted (daemon_remove_pod()) after such a
+ *   barrier, so no copy lands in a directory being deleted; and a copy
+ *   asked for meanwhile finds no directory (pod_write_durable() creates
  *   none) and is dropped;
  * - a copy still queued for a path is replaced by a newer one: the disk
  *   gets the newest, in the queue's order. */
@@ -29,8 +30,7 @@
 
 struct DurableItem {
         DurableItem *next;
-        char *path, *text;  /* a durable copy, or: */
-        WorkFn fn;          /* NULL: only a barrier */
+        char *path, *text;  /* a durable copy, or (NULL) a barrier: */
         WorkDone done;
         void *userdata;
         bool cancelled;     /* the loop's own: done is not called */
@@ -77,8 +77,6 @@ static void *durable_thread(void *userdata) {
 
                 if (i->path)
                         i->r = pod_write_durable(i->path, i->text);
-                else
-                        i->r = i->fn ? i->fn(i->userdata) : 0;
 
                 pthread_mutex_lock(&q->lock);
                 i->next = q->finished;
@@ -168,13 +166,13 @@ static void durable_write(void *userdata, char *path, char *text) {
         durable_queue(q, i);
 }
 
-int daemon_durable_call(Daemon *d, WorkFn fn, WorkDone done, void *userdata, DurableItem **ret) {
+int daemon_durable_barrier(Daemon *d, WorkDone done, void *userdata, DurableItem **ret) {
         DurableItem *i;
 
         i = calloc(1, sizeof(DurableItem));
         if (!i)
                 return -ENOMEM;
-        *i = (DurableItem) { .fn = fn, .done = done, .userdata = userdata };
+        *i = (DurableItem) { .done = done, .userdata = userdata };
         durable_queue(d->durable, i);
         if (ret)
                 *ret = i;

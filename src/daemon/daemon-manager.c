@@ -180,7 +180,7 @@ static int reply_when_durable(Daemon *d, sd_bus_message *call, char *path) {
                 return -ENOMEM;
         }
         *c = (CreatedReply) { .call = sd_bus_message_ref(call), .path = path };
-        r = daemon_durable_call(d, NULL, reply_created, c, NULL);
+        r = daemon_durable_barrier(d, reply_created, c, NULL);
         if (r < 0) {
                 sd_bus_message_unref(c->call);
                 free(c->path);
@@ -412,7 +412,7 @@ int daemon_remove_pod(Daemon *d, Pod *p, PodDeleted deleted, void *userdata) {
         if (del) {
                 *del = (PodDeletion) { .gone = TAKE_PTR(gone), .name = TAKE_PTR(name), .deleted = deleted,
                                        .userdata = userdata };
-                if (daemon_durable_call(d, NULL, pod_deletion_start, del, NULL) >= 0)
+                if (daemon_durable_barrier(d, pod_deletion_start, del, NULL) >= 0)
                         return 0;
                 gone = TAKE_PTR(del->gone);
                 name = TAKE_PTR(del->name);

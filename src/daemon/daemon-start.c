@@ -388,7 +388,7 @@ static void on_init_ready(PodInitSpawn *is, int r, pid_t leader, const PeapodErr
          * nothing waits. */
         if (p->net.mode != POD_NETWORK_CNI)
                 return start_network(st);
-        r = daemon_durable_call(d, NULL, on_preparing_durable, st, &st->durable);
+        r = daemon_durable_barrier(d, on_preparing_durable, st, &st->durable);
         if (r < 0)
                 start_end(st, r);
 }

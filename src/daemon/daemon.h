@@ -203,16 +203,15 @@ int daemon_work(Daemon *d, WorkFn fn, WorkDone done, void *userdata);
 void daemon_works_free(Daemon *d);
 
 /* The state thread (daemon-durable.c) writes pod.json's durable copies
- * for d->runtime, in order. daemon_durable_call() queues fn(userdata)
- * (NULL: nothing) behind every copy asked for so far, then done() on the
- * loop; with ret, daemon_durable_cancel() on it keeps done from being
- * called (fn still runs). daemon_durable_stop() writes what is queued
- * and calls what is owed. */
+ * for d->runtime, in order. daemon_durable_barrier() calls done() on the
+ * loop once every copy asked for so far is on disk (r is 0); with ret,
+ * daemon_durable_cancel() on it keeps done from being called.
+ * daemon_durable_stop() writes what is queued and calls what is owed. */
 typedef struct DurableQueue DurableQueue;
 typedef struct DurableItem DurableItem;
 int daemon_durable_start(Daemon *d);
 void daemon_durable_stop(Daemon *d);
-int daemon_durable_call(Daemon *d, WorkFn fn, WorkDone done, void *userdata, DurableItem **ret);
+int daemon_durable_barrier(Daemon *d, WorkDone done, void *userdata, DurableItem **ret);
 void daemon_durable_cancel(DurableItem *i);
 
 int daemon_load_pods(Daemon *d);
