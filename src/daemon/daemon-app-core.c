@@ -959,9 +959,11 @@ int daemon_app_set_limits(Daemon *d, Pod *p, App *a, const AppLimits *l, sd_bus_
         r = pod_app_limits_message(d->bus, p, a, l, &m);
         if (r < 0)
                 return r;
-        if (r == 0)
-                /* Not running: only the record, now. */
-                return limits_answer(d, p, a, l, call) < 0 ? -EIO : 1;
+        if (r == 0) {
+                /* Not running: only the record, now, answered here. */
+                (void) limits_answer(d, p, a, l, call);
+                return 1;
+        }
         c = calloc(1, sizeof(LimitsCall));
         if (!c)
                 return -ENOMEM;

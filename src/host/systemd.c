@@ -138,10 +138,19 @@ static int unit_call_simple(sd_bus *bus, const char *method, const char *unit) {
         return r;
 }
 
-int systemd_kill_unit(sd_bus *bus, const char *unit, const char *whom, int signal) {
-        return sd_bus_call_method(bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
-                                  "org.freedesktop.systemd1.Manager", "KillUnit", NULL, NULL, "ssi", unit, whom,
-                                  (int32_t) signal);
+int systemd_kill_unit_message(sd_bus *bus, const char *unit, const char *whom, int signal, sd_bus_message **ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        int r;
+
+        r = sd_bus_message_new_method_call(bus, &m, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                                           "org.freedesktop.systemd1.Manager", "KillUnit");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(m, "ssi", unit, whom, (int32_t) signal);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(m);
+        return 0;
 }
 
 int systemd_stop_unit(sd_bus *bus, const char *unit, sd_bus_error *error) {

@@ -47,8 +47,9 @@ int systemd_start_job_result(sd_bus *bus, const char *unit, const char *result, 
 bool unit_status_ran(const UnitStatus *s);
 
 int systemd_stop_unit(sd_bus *bus, const char *unit, sd_bus_error *error);
-/* KillUnit: signal to unit's "main" process or to "all" of its processes. */
-int systemd_kill_unit(sd_bus *bus, const char *unit, const char *whom, int signal);
+/* KillUnit's call: signal to unit's "main" process or to "all" of its
+ * processes (sent by the caller, who waits for the reply or not). */
+int systemd_kill_unit_message(sd_bus *bus, const char *unit, const char *whom, int signal, sd_bus_message **ret);
 int systemd_reset_failed_unit(sd_bus *bus, const char *unit);
 int systemd_get_unit_status(sd_bus *bus, const char *unit, UnitStatus *ret);
 

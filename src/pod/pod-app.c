@@ -458,22 +458,13 @@ int pod_app_kill_check(const Pod *p, const App *a, int signal, PeapodError *err)
 }
 
 int pod_app_kill_message(sd_bus *bus, const Pod *p, const App *a, int signal, sd_bus_message **ret) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         _cleanup_free_ char *unit = NULL;
         int r;
 
         r = app_unit_name(p->name, a->name, &unit);
         if (r < 0)
                 return r;
-        r = sd_bus_message_new_method_call(bus, &m, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
-                                           "org.freedesktop.systemd1.Manager", "KillUnit");
-        if (r < 0)
-                return r;
-        r = sd_bus_message_append(m, "ssi", unit, stage1_forwards_signal(signal) ? "main" : "all", (int32_t) signal);
-        if (r < 0)
-                return r;
-        *ret = TAKE_PTR(m);
-        return 0;
+        return systemd_kill_unit_message(bus, unit, stage1_forwards_signal(signal) ? "main" : "all", signal, ret);
 }
 
 /* systemd's "no limit" for each property: a lifted limit must be reset on
