@@ -253,9 +253,9 @@ static _noreturn_ void spawn_child(const SpawnOptions *o, const SpawnFds *f, con
 
                 if (dup2(f->in[1], STDIN_FILENO) < 0)
                         goto fail;
-                if (f->out[1] >= 0 ? dup2(f->out[1], STDOUT_FILENO) < 0 : false)
+                if (f->out[1] >= 0 && dup2(f->out[1], STDOUT_FILENO) < 0)
                         goto fail;
-                if (f->err[1] >= 0 ? dup2(f->err[1], STDERR_FILENO) < 0 : false)
+                if (f->err[1] >= 0 && dup2(f->err[1], STDERR_FILENO) < 0)
                         goto fail;
                 if (f->out[1] < 0 || f->err[1] < 0) {
                         null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);

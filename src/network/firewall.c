@@ -113,16 +113,16 @@ int firewall_port_rules_append(const char *pod_id, const char *host_ifname, cons
  * route_localnet the bridge accepts 127.0.0.0/8 sources too (all but the
  * host's own 127.0.0.1), and a forged "local" sender would reach services
  * that trust 127.0.0.0/8 (blindly for TCP, fully for UDP). */
-static const char loopback_script[] =
-        "*filter\n"
-        ":" FIREWALL_LOOPBACK_CHAIN " - [0:0]\n"
-        "-A " FIREWALL_LOOPBACK_CHAIN " ! -i lo -d 127.0.0.0/8"
-        " -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT"
+#define LOOPBACK_CHAIN_RULES                                                  \
+        "*filter\n"                                                           \
+        ":" FIREWALL_LOOPBACK_CHAIN " - [0:0]\n"                              \
+        "-A " FIREWALL_LOOPBACK_CHAIN " ! -i lo -d 127.0.0.0/8"                 \
+        " -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT"                   \
+        " -m comment --comment \"peapod: loopback stays loopback\" -j DROP\n" \
+        "-A " FIREWALL_LOOPBACK_CHAIN " ! -i lo -s 127.0.0.0/8"                 \
+        " -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT"                   \
         " -m comment --comment \"peapod: loopback stays loopback\" -j DROP\n"
-        "-A " FIREWALL_LOOPBACK_CHAIN " ! -i lo -s 127.0.0.0/8"
-        " -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT"
-        " -m comment --comment \"peapod: loopback stays loopback\" -j DROP\n"
-        "COMMIT\n";
+static const char loopback_script[] = LOOPBACK_CHAIN_RULES "COMMIT\n";
 
 static const char * const base_chains[] = { "INPUT", "FORWARD" };
 
@@ -132,9 +132,11 @@ static const char * const base_chains[] = { "INPUT", "FORWARD" };
  * first plugin). -D fails the whole commit when a jump is missing (the
  * first start after a boot, or an operator deleted it): then the steps
  * below, which look at each base chain. */
-#define LOOPBACK_JUMPS_MOVED(chain)                                             \
-        "-D INPUT -j " chain "\n-I INPUT 1 -j " chain "\n"                       \
-        "-D FORWARD -j " chain "\n-I FORWARD 1 -j " chain "\n"
+static const char loopback_script_jumps_moved[] =
+        LOOPBACK_CHAIN_RULES
+        "-D INPUT -j " FIREWALL_LOOPBACK_CHAIN "\n-I INPUT 1 -j " FIREWALL_LOOPBACK_CHAIN "\n"
+        "-D FORWARD -j " FIREWALL_LOOPBACK_CHAIN "\n-I FORWARD 1 -j " FIREWALL_LOOPBACK_CHAIN "\n"
+        "COMMIT\n";
 
 /* Each operation is a short sequence of tool runs where the next depends
  * on how the last ended; the tools are children the loop watches. */
@@ -398,20 +400,9 @@ static int on_op_start(sd_event_source *es, void *userdata) {
 
         op->defer = sd_event_source_disable_unref(op->defer);
         switch (op->step) {
-        case GUARD_RESTORE_MOVE: {
-                _cleanup_free_ char *script = NULL;
-                size_t n = strlen(loopback_script) - strlen("COMMIT\n");
-
-                if (asprintf(&script, "%.*s" LOOPBACK_JUMPS_MOVED(FIREWALL_LOOPBACK_CHAIN) "COMMIT\n", (int) n,
-                             loopback_script) < 0) {
-                        op_end(op, -ENOMEM);
-                        break;
-                }
-                free(op->script);
-                op->script = TAKE_PTR(script);
-                op_exec(op, STRV_MAKE("iptables-restore", IPTABLES_WAIT, "--noflush"), op->script);
+        case GUARD_RESTORE_MOVE:
+                op_exec(op, STRV_MAKE("iptables-restore", IPTABLES_WAIT, "--noflush"), loopback_script_jumps_moved);
                 break;
-        }
         case UNBIND_FIRST:
                 op_unbind_restore(op, UNBIND_FIRST);
                 break;
