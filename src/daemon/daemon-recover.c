@@ -51,7 +51,7 @@ void daemon_recover(Daemon *d) {
         int r;
 
         kill_leftover_processes();
-        r = pods_remove_leftovers(d->runtime.state_dir, d->runtime.run_dir ?: PEAPOD_RUNTIME_DIR);
+        r = pods_remove_leftovers(d->runtime.state_dir, pod_runtime_dir(&d->runtime));
         if (r < 0)
                 log_warning_errno(r, "Failed to remove leftovers of interrupted pod creations and removals: %m");
         else if (r > 0)

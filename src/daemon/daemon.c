@@ -96,7 +96,7 @@ int daemon_load_pods(Daemon *d) {
 
                 if (!id_is_valid(de->d_name))
                         continue;
-                r = pod_load(d->runtime.state_dir, d->runtime.run_dir ?: PEAPOD_RUNTIME_DIR, de->d_name, &p);
+                r = pod_load(d->runtime.state_dir, pod_runtime_dir(&d->runtime), de->d_name, &p);
                 if (r < 0) {
                         /* Leave it on disk for a human; never delete what we cannot read. */
                         log_warning_errno(r, "Ignoring pod %s, its state cannot be read: %m", de->d_name);

@@ -581,12 +581,8 @@ int pod_network_from_json(json_object *o, PodNetwork *ret) {
 
 /* ---- the running side ---- */
 
-static const char *run_dir(const PodRuntime *rt) {
-        return rt->run_dir ?: PEAPOD_RUNTIME_DIR;
-}
-
 int pod_netns_path(const PodRuntime *rt, const Pod *p, char **ret) {
-        return asprintf(ret, "%s/netns/%s", run_dir(rt), p->id) < 0 ? -ENOMEM : 0;
+        return asprintf(ret, "%s/netns/%s", pod_runtime_dir(rt), p->id) < 0 ? -ENOMEM : 0;
 }
 
 int pod_etc_dir(const PodRuntime *rt, const Pod *p, char **ret) {
@@ -619,7 +615,7 @@ static int netns_bind(const PodRuntime *rt, const Pod *p, char **ret_path) {
         _cleanup_close_ int fd = -EBADF;
         int r;
 
-        if (asprintf(&dir, "%s/netns", run_dir(rt)) < 0 || pod_netns_path(rt, p, &path) < 0 ||
+        if (asprintf(&dir, "%s/netns", pod_runtime_dir(rt)) < 0 || pod_netns_path(rt, p, &path) < 0 ||
             asprintf(&src, "/proc/%d/ns/net", (int) p->leader) < 0)
                 return -ENOMEM;
         r = mkdir_p(dir, 0755);

@@ -35,8 +35,12 @@ int app_dir(PodRuntime *rt, const Pod *p, const App *a, const char *sub, char **
                        : 0;
 }
 
+const char *pod_runtime_dir(const PodRuntime *rt) {
+        return rt->run_dir ?: PEAPOD_RUNTIME_DIR;
+}
+
 int pod_run_dir(const PodRuntime *rt, const Pod *p, const char *sub, char **ret) {
-        return asprintf(ret, "%s/pods/%s%s%s", rt->run_dir ?: PEAPOD_RUNTIME_DIR, p->id, sub ? "/" : "", strempty(sub)) < 0
+        return asprintf(ret, "%s/pods/%s%s%s", pod_runtime_dir(rt), p->id, sub ? "/" : "", strempty(sub)) < 0
                        ? -ENOMEM
                        : 0;
 }
@@ -1671,5 +1675,5 @@ int pod_reconcile(PodRuntime *rt, Pod *p) {
 }
 
 int pod_runtime_save(PodRuntime *rt, Pod *p) {
-        return pod_save(p, rt->state_dir, rt->run_dir ?: PEAPOD_RUNTIME_DIR, &rt->durable);
+        return pod_save(p, rt->state_dir, pod_runtime_dir(rt), &rt->durable);
 }

@@ -181,6 +181,8 @@ int app_dir(PodRuntime *rt, const Pod *p, const App *a, const char *sub, char **
  * costs nothing of the disk; a power loss takes them with the units. Made
  * by pod_run_dir_make(), root's alone (stage1-args holds the apps'
  * environment); removed with the pod (pod_remove_detach()). */
+/* rt's run_dir, or PEAPOD_RUNTIME_DIR when it sets none. */
+const char *pod_runtime_dir(const PodRuntime *rt);
 int pod_run_dir(const PodRuntime *rt, const Pod *p, const char *sub, char **ret);
 int pod_run_dir_make(const PodRuntime *rt, const Pod *p, const char *sub, char **ret);
 /* Checks the app's overlay paths and makes its directories; the stage1
