@@ -40,7 +40,9 @@ start=$SECONDS
 wait_for 30 sh -c "[ \"\$(systemctl show -P ActiveState '$tied')\" = deactivating ]" || {
         cat "$tmp/start.out" "$tmp/start.rc" 2>/dev/null
         systemctl status --no-pager "$tied" "$unit" 2>&1 | head -30
-        journalctl -b --no-pager -q -n 30 -u peapodd.service
+        # Every invocation of both units, not only the last (status shows that one).
+        journalctl -b --no-pager -q -o short-precise -u "$tied" -u "$unit" | tail -30
+        journalctl -b --no-pager -q -o short-precise -n 30 _SYSTEMD_UNIT=peapodd.service
         fail "the start did not stop the last run's unit"
 }
 
