@@ -29,10 +29,13 @@ wait_for 30 sh -c "[ \"\$($PEAPOD app status --format=json $pod again | jq -r .s
 unit=$(app_field again unit)
 assert_eq active "$(systemctl show -P ActiveState "$unit")" "the unit of the app's first run"
 # Stopped before the app's unit, which it is bound to and ordered after;
-# it takes 5 s to end after SIGTERM, and is collected then (a unit that
-# stays loaded would keep the app's old unit loaded too: UnitExists).
-systemd-run --quiet --unit="$tied" -p BindsTo="$unit" -p After="$unit" -p TimeoutStopSec=30 \
-        -p CollectMode=inactive-or-failed sh -c "trap 'sleep 5; exit 0' TERM; touch $tmp/tied; while :; do sleep 0.1; done"
+# it ignores SIGTERM, so its stop takes its 5 s timeout (then SIGKILL),
+# and it is collected then (a unit that stays loaded would keep the app's
+# old unit loaded too: UnitExists). Not a TERM trap that sleeps: systemd
+# sends SIGTERM to the cgroup until no new process turns up, and a sleep
+# the trap forked in between got it too (the stop then took no time).
+systemd-run --quiet --unit="$tied" -p BindsTo="$unit" -p After="$unit" -p TimeoutStopSec=5 \
+        -p CollectMode=inactive-or-failed sh -c "trap '' TERM; touch $tmp/tied; while :; do sleep 0.1; done"
 wait_for 30 test -e "$tmp/tied" || fail "the tied unit did not begin"
 
 start=$SECONDS
