@@ -283,11 +283,11 @@ int daemon_watch_reads(Daemon *d);
  * Image objects' InterfacesAdded/Removed and Names). The first call only
  * records. */
 void daemon_images_changed(Daemon *d);
-/* Authorizes call m for a polkit action (daemon-polkit.c): 1 if root (with
- * CAP_SYS_ADMIN) or polkit allows it, < 0 with error set if not. 0 means
- * polkit has been asked: the handler returns 1 at once without a reply and
- * is run again with the same message when the answer is in, so it calls
- * this before it changes anything. Every caller passes d: a call that
+/* Authorizes call m for a polkit action (daemon-polkit.c): 1 if root (the
+ * bus's record of the caller) or polkit allows it, < 0 with error set if
+ * not. 0 means the bus or polkit has been asked: the handler returns 1 at
+ * once without a reply and is run again with the same message when the
+ * answer is in, so it calls this before it changes anything. Every caller passes d: a call that
  * waited in a pod's queue runs outside its dispatch, where the bus has no
  * current slot to find it from. */
 int bus_verify_polkit(Daemon *d, sd_bus_message *m, const char *action, sd_bus_error *error);
