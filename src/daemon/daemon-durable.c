@@ -40,6 +40,10 @@ struct DurableItem {
 struct DurableQueue {
         pthread_t thread;
         pthread_mutex_t lock;
+        /* Held around each write of a copy: the loop's own write (below,
+         * when memory ran out) never lands before an older copy of the
+         * same pod that the thread is writing. */
+        pthread_mutex_t write_lock;
         pthread_cond_t wake;
         DurableItem *pending, *pending_tail; /* under lock */
         DurableItem *finished;               /* under lock, newest first */
@@ -75,8 +79,11 @@ static void *durable_thread(void *userdata) {
                         q->pending_tail = NULL;
                 pthread_mutex_unlock(&q->lock);
 
-                if (i->path)
+                if (i->path) {
+                        pthread_mutex_lock(&q->write_lock);
                         i->r = pod_write_durable(i->path, i->text);
+                        pthread_mutex_unlock(&q->write_lock);
+                }
 
                 pthread_mutex_lock(&q->lock);
                 i->next = q->finished;
@@ -154,8 +161,14 @@ static void durable_write(void *userdata, char *path, char *text) {
 
         i = calloc(1, sizeof(DurableItem));
         if (!i) {
-                /* Written here then: slower, never lost. */
-                int r = pod_write_durable(path, text);
+                /* Written here then: slower, never lost. No older copy of
+                 * this path is queued (it would have been replaced above);
+                 * one the thread is writing now is done first. */
+                int r;
+
+                pthread_mutex_lock(&q->write_lock);
+                r = pod_write_durable(path, text);
+                pthread_mutex_unlock(&q->write_lock);
                 if (r < 0 && r != -ENOENT)
                         log_warning_errno(r, "Failed to write %s: %m", path);
                 free(path);
@@ -201,6 +214,7 @@ int daemon_durable_start(Daemon *d) {
                 return r;
         }
         pthread_mutex_init(&q->lock, NULL);
+        pthread_mutex_init(&q->write_lock, NULL);
         pthread_cond_init(&q->wake, NULL);
         /* Signals stay with the main thread's signalfd sources. */
         sigfillset(&all);
@@ -234,6 +248,7 @@ void daemon_durable_stop(Daemon *d) {
         sd_event_source_disable_unref(q->event_source);
         safe_close(q->event_fd);
         pthread_mutex_destroy(&q->lock);
+        pthread_mutex_destroy(&q->write_lock);
         pthread_cond_destroy(&q->wake);
         d->durable = mfree(q);
 }
