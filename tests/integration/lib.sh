@@ -100,7 +100,73 @@ cleanup_pods() {
                 $PEAPOD rm --force "$p" >/dev/null 2>&1 || true
         done
 }
-trap cleanup_pods EXIT
+# at_exit 'COMMAND': a cleanup step, a line of shell expanded at exit (so
+# 'kill "$X"' kills what X holds then). Steps run last added first, each
+# whatever the others did, then cleanup_pods: undo a thing where the test
+# does it, and what was made after it is gone before it is undone. A test
+# that sets a trap of its own replaces all of this.
+AT_EXIT=()
+at_exit() { AT_EXIT=("$1" "${AT_EXIT[@]}"); }
+run_at_exit() {
+        local s
+        for s in "${AT_EXIT[@]}"; do eval "$s" || true; done
+        cleanup_pods
+}
+trap run_at_exit EXIT
+
+# The CRI tests run a peapod-cri of their own, on a socket of their own.
+CRI=${CRI:-/usr/libexec/peapod/peapod-cri}
+CRI_PID=""
+CRI_PODS=""
+# cri_init [MKTEMP-ARG...]: fails the test unless peapod-cri is installed;
+# makes T, the test's directory (mktemp -d with the arguments), removed at
+# exit.
+cri_init() {
+        [ -x "$CRI" ] || fail "$CRI is not installed (its build needs libnghttp2-dev, libprotobuf-c-dev and protobuf-c-compiler: tools/install-deps)"
+        T=$(mktemp -d "$@")
+        CRI_SOCK=$T/cri.sock
+        at_exit 'rm -rf "$T"'
+}
+# cri_pods PREFIX: the pods named PREFIX... are the ones this test makes
+# through the CRI (k8s-NAMESPACE-NAME-...: the sandboxes' metadata); they
+# are removed at exit. cri_pods: the ids of those that are there.
+cri_pods() {
+        if [ $# -gt 0 ]; then CRI_PODS=$1; return; fi
+        [ -n "$CRI_PODS" ] || return 0
+        $PEAPOD list --format=json | jq -r --arg p "$CRI_PODS" '.[] | select(.name | startswith($p)) | .id'
+}
+# cri_start [ARG...]: starts "$CRI" --listen=$CRI_SOCK ARG... (after
+# cri_init), its stderr appended to $T/log, and waits for its socket;
+# CRI_PID is its pid. A socket left by a peapod-cri killed before is
+# removed first: it must not pass for the new one's. At exit (a step added
+# by the first cri_start) peapod-cri is killed unless the test cleared
+# CRI_PID after ending it itself, then the CRI's pods and the test's own
+# are removed.
+cri_start() {
+        rm -f "$CRI_SOCK"
+        "$CRI" --listen="$CRI_SOCK" "$@" 2>>"$T/log" &
+        CRI_PID=$!
+        if [ -z "${CRI_STARTED:-}" ]; then
+                CRI_STARTED=1
+                at_exit cri_cleanup
+        fi
+        wait_for 10 test -S "$CRI_SOCK" || fail "peapod-cri made no socket: $(cat "$T/log")"
+}
+cri_cleanup() {
+        local p
+        [ -z "$CRI_PID" ] || kill "$CRI_PID" 2>/dev/null || true
+        for p in $(cri_pods 2>/dev/null); do $PEAPOD rm --force "$p" >/dev/null 2>&1 || true; done
+        cleanup_pods
+}
+# cri_stop: ends peapod-cri with SIGTERM, which must exit 0 (under ASan,
+# CRI=build-asan/...: without a leak report either).
+cri_stop() {
+        local rc=0
+        kill "$CRI_PID"
+        wait "$CRI_PID" || rc=$?
+        CRI_PID=""
+        assert_eq 0 "$rc" "peapod-cri's exit status after SIGTERM: $(grep -A5 Sanitizer "$T/log" | head -20)"
+}
 
 # hostile_image NAME PROGRAM...: import localhost/NAME:latest, an unsigned
 # test image (busybox plus each hostile app tests/hostile/PROGRAM.c as

@@ -10,34 +10,21 @@
 # socket 0600, removes it at SIGTERM, and never replaces a file that is no
 # socket, nor a socket another peapod-cri serves.
 . "$(dirname "$0")/lib.sh"
-CRI=${CRI:-/usr/libexec/peapod/peapod-cri}
 CRIT="$(dirname "$(realpath "$0")")/../cri/crit.py"
-[ -x "$CRI" ] || fail "$CRI is not installed (its build needs libnghttp2-dev, libprotobuf-c-dev and protobuf-c-compiler: tools/install-deps)"
-T=$(mktemp -d)
-PID=""
-cleanup() {
-        [ -z "$PID" ] || kill "$PID" 2>/dev/null || true
-        rm -rf "$T"
-}
-trap cleanup EXIT
+cri_init
 
-"$CRI" --listen="$T/cri.sock" 2>"$T/log" &
-PID=$!
-wait_for 10 test -S "$T/cri.sock" || fail "peapod-cri made no socket: $(cat "$T/log")"
-assert_eq 600 "$(stat -c %a "$T/cri.sock")" "mode of the socket"
+cri_start
+assert_eq 600 "$(stat -c %a "$CRI_SOCK")" "mode of the socket"
 # A second server never takes over a socket that is served.
-out=$(must_fail "$CRI" --listen="$T/cri.sock")
+out=$(must_fail "$CRI" --listen="$CRI_SOCK")
 assert_contains "$out" "Address already in use" "a second peapod-cri on the same socket"
 
-"$CRIT" "$T/cri.sock" basics || fail "the gRPC checks failed"
-kill -0 "$PID" || fail "peapod-cri died"
+"$CRIT" "$CRI_SOCK" basics || fail "the gRPC checks failed"
+kill -0 "$CRI_PID" || fail "peapod-cri died"
 
 # SIGTERM: a clean exit that takes its socket along.
-kill "$PID"
-rc=0; wait "$PID" || rc=$?
-PID=""
-assert_eq 0 "$rc" "exit status after SIGTERM"
-[ ! -e "$T/cri.sock" ] || fail "the socket is still there after exit"
+cri_stop
+[ ! -e "$CRI_SOCK" ] || fail "the socket is still there after exit"
 
 # --listen never replaces what is not a socket.
 echo keep >"$T/file"

@@ -7,17 +7,8 @@
 # before DEADLINE_EXCEEDED, a client that cancels killing the command too;
 # peapod-cri serves on while commands run.
 . "$(dirname "$0")/lib.sh"
-CRI=${CRI:-/usr/libexec/peapod/peapod-cri}
 CRIT="$(dirname "$(realpath "$0")")/../cri/crit.py"
-[ -x "$CRI" ] || fail "$CRI is not installed (its build needs libnghttp2-dev, libprotobuf-c-dev and protobuf-c-compiler: tools/install-deps)"
-T=$(mktemp -d)
-PID=""
-cleanup() {
-        [ -z "$PID" ] || kill "$PID" 2>/dev/null || true
-        cleanup_pods
-        rm -rf "$T"
-}
-trap cleanup EXIT
+cri_init
 
 pod=$PFX-cri-exec
 pod_id=$($PEAPOD pod create --name="$pod")
@@ -27,12 +18,10 @@ wait_for 30 sh -c "[ \"\$($PEAPOD app status --format=json $pod probe | jq -r .s
 app_id=$($PEAPOD app status --format=json "$pod" probe | jq -r .id)
 [ ${#pod_id} -eq 32 ] && [ ${#app_id} -eq 32 ] || fail "ids: $pod_id $app_id"
 
-"$CRI" --listen="$T/cri.sock" 2>"$T/log" &
-PID=$!
-wait_for 10 test -S "$T/cri.sock" || fail "peapod-cri made no socket: $(cat "$T/log")"
+cri_start
 
-CRIT_CONTAINER=$pod_id$app_id CRIT_POD=$pod_id "$CRIT" "$T/cri.sock" exec || fail "the ExecSync checks failed: $(tail -5 "$T/log")"
-kill -0 "$PID" || fail "peapod-cri died: $(cat "$T/log")"
+CRIT_CONTAINER=$pod_id$app_id CRIT_POD=$pod_id "$CRIT" "$CRI_SOCK" exec || fail "the ExecSync checks failed: $(tail -5 "$T/log")"
+kill -0 "$CRI_PID" || fail "peapod-cri died: $(cat "$T/log")"
 # The app itself is untouched by the kills of its execs.
 assert_eq running "$($PEAPOD app status --format=json "$pod" probe | jq -r .state)" "the app after the execs"
 say "ok"

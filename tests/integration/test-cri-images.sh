@@ -11,22 +11,17 @@
 # image. The password never reaches the journal.
 . "$(dirname "$0")/lib.sh"
 here=$(dirname "$(realpath "$0")")
-CRI=${CRI:-/usr/libexec/peapod/peapod-cri}
 CRIT="$here/../cri/crit.py"
-[ -x "$CRI" ] || fail "$CRI is not installed (its build needs libnghttp2-dev, libprotobuf-c-dev and protobuf-c-compiler: tools/install-deps)"
+cri_init /var/tmp/cri-images.XXXXXX
 command -v docker-registry >/dev/null && command -v skopeo >/dev/null || exit 77
 python3 -W ignore -c 'import crypt' 2>/dev/null || exit 77
 
-T=$(mktemp -d /var/tmp/cri-images.XXXXXX)
-PID=""
-cleanup() {
-        [ -z "$PID" ] || kill "$PID" 2>/dev/null || true
-        cleanup_pods
+cleanup_registry() {
         stop_registry
         for i in uid name big; do $PEAPOD image rm "${REGISTRY:-x}/cri/$i:latest" >/dev/null 2>&1 || true; done
-        rm -rf "$T" /etc/peapod/registries.conf /etc/peapod/policy.json
+        rm -f /etc/peapod/registries.conf /etc/peapod/policy.json
 }
-trap cleanup EXIT
+at_exit cleanup_registry
 
 pw="cri-$RANDOM$RANDOM$RANDOM"
 python3 -W ignore -c "import crypt, sys; print('kube:' + crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_BLOWFISH)))" \
@@ -49,20 +44,18 @@ registry_allow_insecure
 # elsewhere keep the default's requirements.
 policy_accept_unsigned "$REGISTRY/cri"
 
-"$CRI" --listen="$T/cri.sock" 2>"$T/log" &
-PID=$!
-wait_for 10 test -S "$T/cri.sock" || fail "peapod-cri made no socket: $(cat "$T/log")"
+cri_start
 since=$(date '+%Y-%m-%d %H:%M:%S')
 
-CRIT_REGISTRY=$REGISTRY CRIT_USER=kube CRIT_PASSWORD=$pw "$CRIT" "$T/cri.sock" images ||
+CRIT_REGISTRY=$REGISTRY CRIT_USER=kube CRIT_PASSWORD=$pw "$CRIT" "$CRI_SOCK" images ||
         fail "the ImageService checks failed: $(tail -5 "$T/log")"
 # A pod that uses cri/name, for RemoveImage.
 pod="${PFX}-cri-img"
 $PEAPOD pod create -q --name="$pod" >/dev/null || fail "pod create"
 $PEAPOD app add -q "$pod" "$REGISTRY/cri/name:latest" >/dev/null || fail "app add of cri/name"
-CRIT_REGISTRY=$REGISTRY CRIT_USED=$pod "$CRIT" "$T/cri.sock" images-remove ||
+CRIT_REGISTRY=$REGISTRY CRIT_USED=$pod "$CRIT" "$CRI_SOCK" images-remove ||
         fail "the RemoveImage checks failed: $(tail -5 "$T/log")"
-kill -0 "$PID" || fail "peapod-cri died: $(cat "$T/log")"
+kill -0 "$CRI_PID" || fail "peapod-cri died: $(cat "$T/log")"
 
 # The password was never logged, by peapod-cri or peapodd.
 printf '%s\n' "$pw" >"$T/pw"

@@ -12,26 +12,14 @@
 # stats-setup); a pod made with the peapod CLI is no sandbox and has no
 # stats here.
 . "$(dirname "$0")/lib.sh"
-CRI=${CRI:-/usr/libexec/peapod/peapod-cri}
 CRIT="$(dirname "$(realpath "$0")")/../cri/crit.py"
 CRIT_PODS="$(dirname "$(realpath "$0")")/../cri/crit_pods.py"
-[ -x "$CRI" ] || fail "$CRI is not installed (its build needs libnghttp2-dev, libprotobuf-c-dev and protobuf-c-compiler: tools/install-deps)"
-T=$(mktemp -d)
-PID=""
-k8s_pods() { $PEAPOD list --format=json | jq -r '.[] | select(.name | startswith("k8s-")) | .id'; }
-cleanup() {
-        [ -z "$PID" ] || kill "$PID" 2>/dev/null || true
-        for p in $(k8s_pods 2>/dev/null); do $PEAPOD rm --force "$p" >/dev/null 2>&1 || true; done
-        cleanup_pods
-        rm -rf "$T"
-}
-trap cleanup EXIT
+cri_init
+cri_pods k8s-
 running_cli() { [ "$($PEAPOD app status --format=json "$cli" cli | jq -r .state)" = running ]; }
 
-"$CRI" --listen="$T/cri.sock" 2>"$T/log" &
-PID=$!
-wait_for 10 test -S "$T/cri.sock" || fail "peapod-cri made no socket: $(cat "$T/log")"
-"$CRIT_PODS" "$T/cri.sock" stats-setup "$T/made.json" || fail "stats-setup: $(tail -5 "$T/log")"
+cri_start
+"$CRIT_PODS" "$CRI_SOCK" stats-setup "$T/made.json" || fail "stats-setup: $(tail -5 "$T/log")"
 a_id=$(jq -r .a "$T/made.json")
 b_id=$(jq -r .b "$T/made.json")
 # Not a sandbox: never in the stats.
@@ -49,8 +37,8 @@ no_cpu=0
 CRIT_NO_CPU=$no_cpu CRIT_PODS=$a_id,$b_id \
 CRIT_RUNNING=$(jq -r '.running | join(",")' "$T/made.json") \
 CRIT_CREATED=$(jq -r .created "$T/made.json") \
-        "$CRIT" "$T/cri.sock" stats || fail "the stats checks failed: $(tail -5 "$T/log")"
+        "$CRIT" "$CRI_SOCK" stats || fail "the stats checks failed: $(tail -5 "$T/log")"
 wait_for 30 running_cli || fail "app cli does not run"
-CRIT_NOT_SANDBOX=$cli_id "$CRIT" "$T/cri.sock" stats-not-sandbox || fail "a pod that is no sandbox has stats"
-kill -0 "$PID" || fail "peapod-cri died: $(cat "$T/log")"
+CRIT_NOT_SANDBOX=$cli_id "$CRIT" "$CRI_SOCK" stats-not-sandbox || fail "a pod that is no sandbox has stats"
+kill -0 "$CRI_PID" || fail "peapod-cri died: $(cat "$T/log")"
 say "ok"

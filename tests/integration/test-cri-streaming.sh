@@ -12,20 +12,9 @@
 # oversized requests, stuck clients next to served ones). Afterwards
 # peapod-cri holds as many fds as before and no exec is left.
 . "$(dirname "$0")/lib.sh"
-CRI=${CRI:-/usr/libexec/peapod/peapod-cri}
 STREAMT="$(dirname "$(realpath "$0")")/../cri/streamt.py"
-[ -x "$CRI" ] || fail "$CRI is not installed (its build needs libnghttp2-dev, libprotobuf-c-dev and protobuf-c-compiler: tools/install-deps)"
+cri_init
 python3 -c 'import websocket' 2>/dev/null || fail "python3-websocket is missing (tools/install-deps)"
-T=$(mktemp -d)
-PID=""
-SERVER=""
-cleanup() {
-        [ -z "$PID" ] || kill "$PID" 2>/dev/null || true
-        [ -z "$SERVER" ] || kill "$SERVER" 2>/dev/null || true
-        cleanup_pods
-        rm -rf "$T"
-}
-trap cleanup EXIT
 
 $PEAPOD run -d --name "$PFX-s" busybox --app-name=web -- \
         sh -c 'mkdir -p /www && echo hello-pf >/www/index.html && exec httpd -f -p 127.0.0.1:8080 -h /www' >/dev/null
@@ -35,29 +24,27 @@ app=$($PEAPOD app status --format=json "$PFX-s" web | jq -r .id)
 cid="$pod$app"
 [ ${#cid} = 64 ] || fail "container id $cid is not 64 digits"
 
-"$CRI" --listen="$T/cri.sock" --streaming-token-timeout=1 2>"$T/log" &
-PID=$!
-wait_for 10 test -S "$T/cri.sock" || fail "peapod-cri made no socket: $(cat "$T/log")"
+cri_start --streaming-token-timeout=1
 assert_contains "$(cat "$T/log")" "streams on 127.0.0.1 port" "the log names the streaming address"
 # One warm-up call, so that the bus connection is counted in the baseline.
-"$STREAMT" "$T/cri.sock" exec-hang "$cid" >/dev/null 2>&1 || true
+"$STREAMT" "$CRI_SOCK" exec-hang "$cid" >/dev/null 2>&1 || true
 wait_for 20 sh -c "[ \$(pgrep -c -f '^peapod-stage1-exec ') = 0 ]" ||
         fail "the command outlived its vanished client"
-fds_before=$(ls /proc/$PID/fd | wc -l)
+fds_before=$(ls /proc/$CRI_PID/fd | wc -l)
 
-"$STREAMT" "$T/cri.sock" exec "$cid" || fail "exec checks failed: $(tail -5 "$T/log")"
-"$STREAMT" "$T/cri.sock" spdy "$cid" || fail "SPDY exec checks failed: $(tail -5 "$T/log")"
+"$STREAMT" "$CRI_SOCK" exec "$cid" || fail "exec checks failed: $(tail -5 "$T/log")"
+"$STREAMT" "$CRI_SOCK" spdy "$cid" || fail "SPDY exec checks failed: $(tail -5 "$T/log")"
 # ... and with spdystream, the SPDY library of Kubernetes' own clients
 # (tests/cri/spdyclient, built here from Debian's golang-github-docker-spdystream-dev).
 (cd "$(dirname "$STREAMT")/spdyclient" && GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE="$T/gocache" \
         go build -o "$T/spdyclient" .) || fail "building the spdystream client failed (golang-go, golang-github-docker-spdystream-dev: tools/install-deps)"
-url=$("$STREAMT" "$T/cri.sock" exec-url "$cid" sh -c 'cat; echo err >&2; exit 3')
+url=$("$STREAMT" "$CRI_SOCK" exec-url "$cid" sh -c 'cat; echo err >&2; exit 3')
 out=$("$T/spdyclient" "$url" "through spdystream") || fail "spdystream client: $out"
 assert_contains "$out" 'stdout="through spdystream"' "stdout through spdystream"
 assert_contains "$out" 'stderr="err\n"' "stderr through spdystream"
 assert_contains "$out" 'NonZeroExitCode' "exit status through spdystream"
 assert_contains "$out" '{\"reason\":\"ExitCode\",\"message\":\"3\"}' "exit code through spdystream"
-"$STREAMT" "$T/cri.sock" exec-hang "$cid" || fail "exec-hang failed"
+"$STREAMT" "$CRI_SOCK" exec-hang "$cid" || fail "exec-hang failed"
 wait_for 20 sh -c "[ \$(pgrep -c -f '^peapod-stage1-exec ') = 0 ]" ||
         fail "the command outlived its vanished client"
 
@@ -66,8 +53,8 @@ wait_for 20 sh -c "[ \$(pgrep -c -f '^peapod-stage1-exec ') = 0 ]" ||
 if wget -q -T 2 -O - http://127.0.0.1:8080/ 2>/dev/null | grep -q hello-pf; then
         fail "the pod's loopback httpd answers on the host: the pod shares the host's network"
 fi
-"$STREAMT" "$T/cri.sock" portforward "$pod" 8080 || fail "port-forward checks failed: $(tail -5 "$T/log")"
-"$STREAMT" "$T/cri.sock" spdy-portforward "$pod" 8080 || fail "SPDY port-forward checks failed: $(tail -5 "$T/log")"
+"$STREAMT" "$CRI_SOCK" portforward "$pod" 8080 || fail "port-forward checks failed: $(tail -5 "$T/log")"
+"$STREAMT" "$CRI_SOCK" spdy-portforward "$pod" 8080 || fail "SPDY port-forward checks failed: $(tail -5 "$T/log")"
 # A pod on the host's network: port-forward enters the host's namespace.
 # There a server with a listen backlog for 100 connections at once (busybox
 # httpd's is 9) takes 100 half-closed connections through one session.
@@ -87,21 +74,19 @@ class S(socketserver.ThreadingMixIn, http.server.HTTPServer):
 S(("127.0.0.1", 18081), H).serve_forever()
 ' &
 SERVER=$!
+at_exit 'kill "$SERVER" 2>/dev/null'
 wait_for 10 sh -c 'wget -q -O - http://127.0.0.1:18081/ | grep -q hello-host' || fail "the host's test server does not answer"
-"$STREAMT" "$T/cri.sock" spdy-portforward-many "$(pod_id "$PFX-h")" 18081 100 ||
+"$STREAMT" "$CRI_SOCK" spdy-portforward-many "$(pod_id "$PFX-h")" 18081 100 ||
         fail "100 half-closed port-forwards to a host-network pod: $(tail -5 "$T/log")"
-"$STREAMT" "$T/cri.sock" abuse "$cid" || fail "abuse checks failed: $(tail -5 "$T/log")"
-kill -0 "$PID" || fail "peapod-cri died: $(tail -5 "$T/log")"
+"$STREAMT" "$CRI_SOCK" abuse "$cid" || fail "abuse checks failed: $(tail -5 "$T/log")"
+kill -0 "$CRI_PID" || fail "peapod-cri died: $(tail -5 "$T/log")"
 
 # Nothing left behind: every command of a gone client was killed, and
 # peapod-cri holds what it held before.
 wait_for 30 sh -c "[ \$(pgrep -c -f '^peapod-stage1-exec ') = 0 ]" ||
         fail "execs left: $(pgrep -a -f '^peapod-stage1-exec ')"
-wait_for 30 sh -c "[ \$(ls /proc/$PID/fd | wc -l) = $fds_before ]" ||
-        fail "peapod-cri holds $(ls /proc/$PID/fd | wc -l) fds, $fds_before before: $(ls -l /proc/$PID/fd)"
+wait_for 30 sh -c "[ \$(ls /proc/$CRI_PID/fd | wc -l) = $fds_before ]" ||
+        fail "peapod-cri holds $(ls /proc/$CRI_PID/fd | wc -l) fds, $fds_before before: $(ls -l /proc/$CRI_PID/fd)"
 # A clean exit (under ASan, CRI=build-asan/...: no leak report either).
-kill "$PID"
-rc=0; wait "$PID" || rc=$?
-PID=""
-assert_eq 0 "$rc" "peapod-cri's exit status after SIGTERM: $(grep -A5 Sanitizer "$T/log" | head -20)"
+cri_stop
 say "ok"

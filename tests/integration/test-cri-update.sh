@@ -9,19 +9,10 @@
 # NOT_FOUND otherwise. UpdateRuntimeConfig records and logs the pod CIDR
 # and refuses what is not one. Both API versions.
 . "$(dirname "$0")/lib.sh"
-CRI=${CRI:-/usr/libexec/peapod/peapod-cri}
 CRIT="$(dirname "$(realpath "$0")")/../cri/crit.py"
-[ -x "$CRI" ] || fail "$CRI is not installed (its build needs libnghttp2-dev, libprotobuf-c-dev and protobuf-c-compiler: tools/install-deps)"
-T=$(mktemp -d)
-PID=""
-cleanup() {
-        [ -z "$PID" ] || kill "$PID" 2>/dev/null || true
-        cleanup_pods
-        rm -rf "$T"
-}
-trap cleanup EXIT
+cri_init
 
-crit() { "$CRIT" "$T/cri.sock" call "$@"; }
+crit() { "$CRIT" "$CRI_SOCK" call "$@"; }
 app_field() { $PEAPOD app status --format=json "$1" "$2" | jq -r ".$3"; }
 running() { [ "$(app_field "$1" "$2" state)" = running ]; }
 limits() { systemctl show -P CPUQuotaPerSecUSec "$1"; systemctl show -P CPUWeight "$1"; systemctl show -P MemoryMax "$1"; }
@@ -35,9 +26,7 @@ web=$pod_id$(app_field "$pod" web id)
 later=$pod_id$(app_field "$pod" later id)
 unit=$(app_field "$pod" web unit)
 
-"$CRI" --listen="$T/cri.sock" 2>"$T/log" &
-PID=$!
-wait_for 10 test -S "$T/cri.sock" || fail "peapod-cri made no socket: $(cat "$T/log")"
+cri_start
 
 # Half a CPU, shares 512, 64 MiB. CPUWeight = 1 + (512-2)*9999/262142.
 crit UpdateContainerResources "{\"containerId\": \"$web\", \"linux\": {\"cpuPeriod\": 100000, \"cpuQuota\": 50000,
@@ -94,5 +83,5 @@ out=$(crit UpdateRuntimeConfig '{"runtimeConfig": {"networkConfig": {"podCidr": 
         fail "a CIDR with junk was accepted"
 assert_contains "$out" "INVALID_ARGUMENT" "a CIDR with junk"
 
-kill -0 "$PID" || fail "peapod-cri died: $(cat "$T/log")"
+kill -0 "$CRI_PID" || fail "peapod-cri died: $(cat "$T/log")"
 say "ok"
