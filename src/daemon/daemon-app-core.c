@@ -89,7 +89,8 @@ static App *app_start_op_app(AppStartOp *o, Pod **ret_pod) {
 }
 
 /* Stops and resets unit without waiting: what is left of a start that
- * failed (its unit may be loaded, "failed"). */
+ * failed, or of the last run of an app being removed (its unit may be
+ * loaded, "active (exited)" or "failed"). */
 static void daemon_release_unit(Daemon *d, const char *unit) {
         (void) sd_bus_call_method_async(d->bus, NULL, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
                                         "org.freedesktop.systemd1.Manager", "StopUnit", NULL, NULL, "ss", unit,
@@ -344,7 +345,10 @@ static int app_stop_add_waiter(AppStop *s, sd_bus_message *call, bool remove) {
 }
 
 /* RemoveApp of an app that is not running (pod_app_remove() refuses a
- * running one). */
+ * running one). The unit of its last run is released without waiting,
+ * on the main connection: a later start of an app of the same name sends
+ * its own StopUnit there first and waits for that job (daemon_app_start()),
+ * which systemd handles after these. */
 static int app_dir_delete(void *userdata) {
         return rm_rf(userdata);
 }
@@ -357,14 +361,15 @@ static void app_dir_deleted(Daemon *d, int r, void *userdata) {
 }
 
 static int app_remove(Daemon *d, Pod *p, App *a, PeapodError *err) {
-        _cleanup_free_ char *name = strdup(a->name), *gone = NULL;
+        _cleanup_free_ char *name = strdup(a->name), *unit = NULL, *gone = NULL;
         int r;
 
         if (!name)
                 return -ENOMEM;
-        r = pod_app_remove(&d->runtime, p, a, false, &gone, err);
+        r = pod_app_remove(&d->runtime, p, a, false, &unit, &gone, err);
         if (r < 0)
                 return r;
+        daemon_release_unit(d, unit);
         log_info("Removed app %s from pod %s.", name, p->name);
         /* Its files, renamed away already, are deleted off the loop. */
         if (gone && daemon_work(d, app_dir_delete, app_dir_deleted, gone) >= 0)
