@@ -154,14 +154,12 @@ static int on_app_start_retry(sd_event_source *es, uint64_t usec, void *userdata
 }
 
 /* A start job that failed may have run the helper all the same (a quick
- * exit within the job, systemd_start_job_result()): the unit says. */
+ * exit within the job, systemd_start_job_check()): the unit says. */
 static int on_app_start_unit_read(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
-        _cleanup_(unit_status_done) UnitStatus s = {};
         AppStartOp *o = userdata;
 
         o->slot = sd_bus_slot_unref(o->slot);
-        if (!sd_bus_message_is_method_error(reply, NULL) && unit_status_from_message(reply, NULL, &s) >= 0 &&
-            unit_status_ran(&s))
+        if (daemon_start_job_ran(reply))
                 app_start_end(o, 0);
         else
                 app_start_end(o, peapod_error_set(&o->err, -EIO, "Unit %s did not start: failed", o->unit));
@@ -169,7 +167,6 @@ static int on_app_start_unit_read(sd_bus_message *reply, void *userdata, sd_bus_
 }
 
 static void on_app_start_job_done(const sd_bus_error *error, const char *result, void *userdata) {
-        _cleanup_free_ char *path = NULL;
         AppStartOp *o = userdata;
         int r;
 
@@ -186,15 +183,10 @@ static void on_app_start_job_done(const sd_bus_error *error, const char *result,
                 return app_start_end(o, peapod_error_set(&o->err, -sd_bus_error_get_errno(error) ?: -EIO,
                                                          "Failed to start unit %s: %s", o->unit,
                                                          error->message ?: error->name));
-        if (streq(result, "done"))
-                return app_start_end(o, 0);
-        if (!streq(result, "failed"))
-                return app_start_end(o, peapod_error_set(&o->err, -EIO, "Unit %s did not start: %s", o->unit, result));
-        r = sd_bus_path_encode("/org/freedesktop/systemd1/unit", o->unit, &path);
-        if (r >= 0)
-                r = sd_bus_call_method_async(o->daemon->bus, &o->slot, "org.freedesktop.systemd1", path,
-                                             "org.freedesktop.DBus.Properties", "GetAll", on_app_start_unit_read, o, "s",
-                                             "");
+        r = systemd_start_job_check(o->unit, result, &o->err);
+        if (r <= 0)
+                return app_start_end(o, r);
+        r = daemon_start_job_read(o->daemon, o->unit, on_app_start_unit_read, o, &o->slot);
         if (r < 0)
                 app_start_end(o, r);
 }
