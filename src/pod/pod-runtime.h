@@ -123,7 +123,9 @@ typedef enum PodStopFlags {
          * which the caller then does (pod_network_stop(), or its
          * asynchronous form): their records make that safe across a crash. */
         POD_STOP_KEEP_NETWORK = 1 << 0,
-        /* The slice's stop job ended "done" (else it is stopped again). */
+        /* The caller stopped the slice as far as it could: its stop job
+         * ended "done", or what did not stop was said (else it is stopped
+         * again here, waiting for systemd). */
         POD_STOP_SLICE_STOPPED = 1 << 1,
         /* The caller has sent ResetFailedUnit for pod_unit_list() itself. */
         POD_STOP_UNITS_RESET = 1 << 2,
