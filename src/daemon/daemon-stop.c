@@ -176,6 +176,10 @@ struct PodTeardown {
         sd_bus_message *then;
         QueuedOp then_op;
         uint64_t then_flags;
+        /* Or the caller in peapodd that goes on after them
+         * (daemon_pod_owed_dels()). */
+        OwedDelsDone then_done;
+        void *then_userdata;
         /* The undo of a failed start (daemon_pod_start_undo()): the slice's
          * stop job, then the DELs, then the start is answered with its
          * error (undo_call, may be NULL). */
@@ -309,6 +313,8 @@ static void on_teardown_done(PodNetworkStop *ns, int r, const PeapodError *err, 
                 (void) sd_bus_reply_method_return(t->calls[i], NULL);
         if (t->then)
                 owed_teardown_then(d, p, t, r, err);
+        else if (t->then_done)
+                t->then_done(d, p, r, err, t->then_userdata);
         memcpy(pod_id, t->pod_id, sizeof(pod_id));
         pod_teardown_free(t);
         daemon_pod_queue_run(d, pod_id);
@@ -344,16 +350,11 @@ static int daemon_pod_teardown(Daemon *d, Pod *p) {
         return 0;
 }
 
-int daemon_pod_owed_teardown(Daemon *d, Pod *p, sd_bus_message *call, QueuedOp op, uint64_t flags) {
-        PodTeardown *t, **l;
+/* Runs the DELs p owes as teardown t (which it takes), then t's then. */
+static int owed_teardown_begin(Daemon *d, Pod *p, PodTeardown *t, bool force) {
+        PodTeardown **l;
         int r;
 
-        if (daemon_pod_busy(d, p))
-                return -EBUSY;
-        t = calloc(1, sizeof(PodTeardown));
-        if (!t)
-                return -ENOMEM;
-        *t = (PodTeardown) { .daemon = d, .then = sd_bus_message_ref(call), .then_op = op, .then_flags = flags };
         memcpy(t->pod_id, p->id, sizeof(t->pod_id));
         l = reallocarray(d->teardowns, d->n_teardowns + 1, sizeof(PodTeardown *));
         if (!l) {
@@ -361,16 +362,38 @@ int daemon_pod_owed_teardown(Daemon *d, Pod *p, sd_bus_message *call, QueuedOp o
                 return -ENOMEM;
         }
         d->teardowns = l;
-        /* With force a DEL that fails drops its record: the removal goes on. */
-        r = pod_network_stop_async(&d->runtime, d->event, p,
-                                   op == QUEUE_REMOVE && (flags & PEAPOD_REMOVE_POD_FORCE), on_teardown_done, t,
-                                   &t->net);
+        r = pod_network_stop_async(&d->runtime, d->event, p, force, on_teardown_done, t, &t->net);
         if (r < 0) {
                 pod_teardown_free(t);
                 return r;
         }
         d->teardowns[d->n_teardowns++] = t;
         return 0;
+}
+
+int daemon_pod_owed_teardown(Daemon *d, Pod *p, sd_bus_message *call, QueuedOp op, uint64_t flags) {
+        PodTeardown *t;
+
+        if (daemon_pod_busy(d, p))
+                return -EBUSY;
+        t = calloc(1, sizeof(PodTeardown));
+        if (!t)
+                return -ENOMEM;
+        *t = (PodTeardown) { .daemon = d, .then = sd_bus_message_ref(call), .then_op = op, .then_flags = flags };
+        /* With force a DEL that fails drops its record: the removal goes on. */
+        return owed_teardown_begin(d, p, t, op == QUEUE_REMOVE && (flags & PEAPOD_REMOVE_POD_FORCE));
+}
+
+int daemon_pod_owed_dels(Daemon *d, Pod *p, bool force, OwedDelsDone done, void *userdata) {
+        PodTeardown *t;
+
+        if (daemon_pod_busy(d, p))
+                return -EBUSY;
+        t = calloc(1, sizeof(PodTeardown));
+        if (!t)
+                return -ENOMEM;
+        *t = (PodTeardown) { .daemon = d, .then_done = done, .then_userdata = userdata };
+        return owed_teardown_begin(d, p, t, force);
 }
 
 /* The slice is stopped (or was never there): reset, end the init, then

@@ -141,6 +141,12 @@ void daemon_teardowns_free(Daemon *d);
  * dispatched again once they are done, or answered with their error
  * (RemovePod with force: dispatched all the same, the records dropped). */
 int daemon_pod_owed_teardown(Daemon *d, Pod *p, sd_bus_message *call, QueuedOp op, uint64_t flags);
+/* The same for a caller in peapodd: done is called from the loop once the
+ * DELs have ended, with p (NULL if it is gone) and their outcome; with
+ * force a DEL that fails drops its record. -errno: nothing begun, done not
+ * called. */
+typedef void (*OwedDelsDone)(Daemon *d, Pod *p, int r, const PeapodError *err, void *userdata);
+int daemon_pod_owed_dels(Daemon *d, Pod *p, bool force, OwedDelsDone done, void *userdata);
 /* Undoes the start of p that failed past its mounts (p "preparing")
  * without holding the loop, as that teardown: the slice's stop job, the
  * units' resets, the DELs, then the pod is created again and call (may be
@@ -231,8 +237,13 @@ void daemon_forget_pod(Daemon *d, Pod *p);
 /* Removes a pod that is not running from disk and the bus, with
  * PodRemoved: p is gone when this returns 0, and its files are deleted off
  * the loop, after which deleted (may be NULL) is called with the outcome of
- * the deletion (daemon-work.c). On failure nothing is removed and deleted
- * is not called. */
+ * the deletion (daemon-work.c). DELs the pod still owes (a crash, a DEL
+ * that failed) run first, as the loop's children, forced (what cannot be
+ * deleted is forgotten with the pod; RemovePod without force refuses that
+ * before it gets here): then 1 is returned, p goes once they have ended,
+ * and deleted is called after its files' deletion as above, or with the
+ * error if it could not go after all. On failure (< 0) nothing is removed
+ * and deleted is not called. */
 typedef void (*PodDeleted)(Daemon *d, int r, void *userdata);
 int daemon_remove_pod(Daemon *d, Pod *p, PodDeleted deleted, void *userdata);
 /* Removes every pod due for gc (pod_gc_is_due() with grace_usec, and no
