@@ -89,7 +89,8 @@ static App *app_start_op_app(AppStartOp *o, Pod **ret_pod) {
 }
 
 /* Stops and resets unit without waiting: what is left of a start that
- * failed (its unit may be loaded, "failed"). */
+ * failed, or of the last run of an app being removed (its unit may be
+ * loaded, "active (exited)" or "failed"). */
 static void daemon_release_unit(Daemon *d, const char *unit) {
         (void) sd_bus_call_method_async(d->bus, NULL, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
                                         "org.freedesktop.systemd1.Manager", "StopUnit", NULL, NULL, "ss", unit,
@@ -153,14 +154,12 @@ static int on_app_start_retry(sd_event_source *es, uint64_t usec, void *userdata
 }
 
 /* A start job that failed may have run the helper all the same (a quick
- * exit within the job, systemd_start_job_result()): the unit says. */
+ * exit within the job, systemd_start_job_check()): the unit says. */
 static int on_app_start_unit_read(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
-        _cleanup_(unit_status_done) UnitStatus s = {};
         AppStartOp *o = userdata;
 
         o->slot = sd_bus_slot_unref(o->slot);
-        if (!sd_bus_message_is_method_error(reply, NULL) && unit_status_from_message(reply, NULL, &s) >= 0 &&
-            unit_status_ran(&s))
+        if (daemon_start_job_ran(reply))
                 app_start_end(o, 0);
         else
                 app_start_end(o, peapod_error_set(&o->err, -EIO, "Unit %s did not start: failed", o->unit));
@@ -168,7 +167,6 @@ static int on_app_start_unit_read(sd_bus_message *reply, void *userdata, sd_bus_
 }
 
 static void on_app_start_job_done(const sd_bus_error *error, const char *result, void *userdata) {
-        _cleanup_free_ char *path = NULL;
         AppStartOp *o = userdata;
         int r;
 
@@ -185,15 +183,10 @@ static void on_app_start_job_done(const sd_bus_error *error, const char *result,
                 return app_start_end(o, peapod_error_set(&o->err, -sd_bus_error_get_errno(error) ?: -EIO,
                                                          "Failed to start unit %s: %s", o->unit,
                                                          error->message ?: error->name));
-        if (streq(result, "done"))
-                return app_start_end(o, 0);
-        if (!streq(result, "failed"))
-                return app_start_end(o, peapod_error_set(&o->err, -EIO, "Unit %s did not start: %s", o->unit, result));
-        r = sd_bus_path_encode("/org/freedesktop/systemd1/unit", o->unit, &path);
-        if (r >= 0)
-                r = sd_bus_call_method_async(o->daemon->bus, &o->slot, "org.freedesktop.systemd1", path,
-                                             "org.freedesktop.DBus.Properties", "GetAll", on_app_start_unit_read, o, "s",
-                                             "");
+        r = systemd_start_job_check(o->unit, result, &o->err);
+        if (r <= 0)
+                return app_start_end(o, r);
+        r = daemon_start_job_read(o->daemon, o->unit, on_app_start_unit_read, o, &o->slot);
         if (r < 0)
                 app_start_end(o, r);
 }
@@ -344,7 +337,10 @@ static int app_stop_add_waiter(AppStop *s, sd_bus_message *call, bool remove) {
 }
 
 /* RemoveApp of an app that is not running (pod_app_remove() refuses a
- * running one). */
+ * running one). The unit of its last run is released without waiting,
+ * on the main connection: a later start of an app of the same name sends
+ * its own StopUnit there first and waits for that job (daemon_app_start()),
+ * which systemd handles after these. */
 static int app_dir_delete(void *userdata) {
         return rm_rf(userdata);
 }
@@ -357,14 +353,15 @@ static void app_dir_deleted(Daemon *d, int r, void *userdata) {
 }
 
 static int app_remove(Daemon *d, Pod *p, App *a, PeapodError *err) {
-        _cleanup_free_ char *name = strdup(a->name), *gone = NULL;
+        _cleanup_free_ char *name = strdup(a->name), *unit = NULL, *gone = NULL;
         int r;
 
         if (!name)
                 return -ENOMEM;
-        r = pod_app_remove(&d->runtime, p, a, false, &gone, err);
+        r = pod_app_remove(&d->runtime, p, a, false, &unit, &gone, err);
         if (r < 0)
                 return r;
+        daemon_release_unit(d, unit);
         log_info("Removed app %s from pod %s.", name, p->name);
         /* Its files, renamed away already, are deleted off the loop. */
         if (gone && daemon_work(d, app_dir_delete, app_dir_deleted, gone) >= 0)

@@ -27,26 +27,62 @@ static void gc_run_unref(Daemon *d, int r, void *userdata) {
         free(g);
 }
 
-/* Removes pod p for run g; a pod that fails to go is left for the next run. */
-static int gc_remove_pod(Daemon *d, GcRun *g, Pod *p) {
-        _cleanup_free_ char *name = NULL;
-        char id[POD_ID_LEN + 1];
+static int gc_run_add(GcRun *g, const char *id, const char *name) {
         int r;
 
-        memcpy(id, p->id, sizeof(id));
-        name = strdup(p->name);
-        if (!name)
+        r = strv_extend(&g->removed, id);
+        return r < 0 ? r : strv_extend(&g->removed, name);
+}
+
+/* A pod of the run: named in the answer when it is gone, at once or,
+ * when its owed DELs run first, once they ended and it went. */
+typedef struct GcPod {
+        GcRun *run;
+        char id[POD_ID_LEN + 1];
+        char *name;
+        bool named; /* removed at once, named then */
+} GcPod;
+
+static void gc_pod_done(Daemon *d, int r, void *userdata) {
+        GcPod *lp = userdata;
+        GcRun *g = lp->run;
+
+        if (!lp->named && !daemon_pod_by_id(d, lp->id) && gc_run_add(g, lp->id, lp->name) < 0 && g->error >= 0)
+                g->error = -ENOMEM;
+        free(lp->name);
+        free(lp);
+        gc_run_unref(d, r, g);
+}
+
+/* Removes pod p for run g; a pod that fails to go is left for the next run. */
+static int gc_remove_pod(Daemon *d, GcRun *g, Pod *p) {
+        GcPod *lp;
+        int r;
+
+        lp = calloc(1, sizeof(GcPod));
+        if (!lp)
                 return -ENOMEM;
+        lp->run = g;
+        memcpy(lp->id, p->id, sizeof(lp->id));
+        lp->name = strdup(p->name);
+        if (!lp->name) {
+                free(lp);
+                return -ENOMEM;
+        }
         g->pending++;
-        r = daemon_remove_pod(d, p, gc_run_unref, g);
+        r = daemon_remove_pod(d, p, gc_pod_done, lp);
         if (r < 0) {
                 g->pending--;
                 /* Left for the next run; the others still go. */
-                log_warning_errno(r, "gc: failed to remove pod %s: %m", name);
+                log_warning_errno(r, "gc: failed to remove pod %s: %m", lp->name);
+                free(lp->name);
+                free(lp);
                 return 0;
         }
-        r = strv_extend(&g->removed, id);
-        return r < 0 ? r : strv_extend(&g->removed, name);
+        if (r > 0)
+                return 0; /* after its DELs: named then (gc_pod_done()) */
+        lp->named = true;
+        return gc_run_add(g, lp->id, lp->name);
 }
 
 int daemon_gc_pods(Daemon *d, uint64_t grace_usec, PodsCollected done, void *userdata) {

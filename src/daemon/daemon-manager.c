@@ -380,15 +380,12 @@ static void pod_deletion_start(Daemon *d, int r, void *userdata) {
         pod_deletion_done(d, pod_deletion_run(del), del);
 }
 
-int daemon_remove_pod(Daemon *d, Pod *p, PodDeleted deleted, void *userdata) {
+static int remove_pod_now(Daemon *d, Pod *p, PodDeleted deleted, void *userdata) {
         _cleanup_free_ char *path = NULL, *name = NULL, *gone = NULL;
         char id[POD_ID_LEN + 1];
         PodDeletion *del;
         int r;
 
-        /* Never under an operation in flight: it holds the pod. */
-        if (daemon_pod_busy(d, p))
-                return -EBUSY;
         r = pod_object_path(p, &path);
         if (r < 0)
                 return r;
@@ -425,6 +422,56 @@ int daemon_remove_pod(Daemon *d, Pod *p, PodDeleted deleted, void *userdata) {
         if (deleted)
                 deleted(d, r, userdata);
         return 0;
+}
+
+typedef struct RemoveAfterDels {
+        PodDeleted deleted;
+        void *userdata;
+} RemoveAfterDels;
+
+/* The DELs a pod owed have ended (daemon_remove_pod()): now the pod. */
+static void on_owed_dels_done(Daemon *d, Pod *p, int r, const PeapodError *err, void *userdata) {
+        RemoveAfterDels ra = *(RemoveAfterDels *) userdata;
+
+        free(userdata);
+        if (!p)
+                r = -ESRCH;
+        else {
+                _cleanup_free_ char *name = strdup(p->name);
+
+                if (r < 0)
+                        log_warning_errno(r, "Removing pod %s although its networks could not be deleted: %s", p->name,
+                                          err && err->message[0] ? err->message : strerror(-r));
+                r = remove_pod_now(d, p, ra.deleted, ra.userdata);
+                if (r >= 0)
+                        return;
+                log_warning_errno(r, "Failed to remove pod %s after deleting its networks: %m", name ?: "?");
+        }
+        if (ra.deleted)
+                ra.deleted(d, r, ra.userdata);
+}
+
+int daemon_remove_pod(Daemon *d, Pod *p, PodDeleted deleted, void *userdata) {
+        RemoveAfterDels *ra;
+        int r;
+
+        /* Never under an operation in flight: it holds the pod. */
+        if (daemon_pod_busy(d, p))
+                return -EBUSY;
+        if (!pod_network_owed(&d->runtime, p))
+                return remove_pod_now(d, p, deleted, userdata);
+        /* Networks a crash or a failed DEL left behind go first, without
+         * holding the loop (pod_remove_detach() runs no plugin). */
+        ra = calloc(1, sizeof(RemoveAfterDels));
+        if (!ra)
+                return -ENOMEM;
+        *ra = (RemoveAfterDels) { .deleted = deleted, .userdata = userdata };
+        r = daemon_pod_owed_dels(d, p, true, on_owed_dels_done, ra);
+        if (r < 0) {
+                free(ra);
+                return r;
+        }
+        return 1;
 }
 
 static int method_start_pod(sd_bus_message *m, void *userdata, sd_bus_error *error) {

@@ -401,6 +401,32 @@ static int on_start_timeout(sd_event_source *es, uint64_t usec, void *userdata) 
         return 0;
 }
 
+/* App unit as's start job is done: the app runs. */
+static void app_started(AppStart *as) {
+        PodStart *st = as->start;
+        Pod *p = daemon_pod_by_id(st->daemon, st->pod_id);
+
+        if (!p)
+                return start_end(st, -ESRCH);
+        app_mark_started(&p->apps[as->index]);
+        st->n_pending--;
+        start_maybe_finish(st);
+}
+
+/* Its start job "failed": started all the same if the helper ran (a quick
+ * exit within the job). */
+static int on_app_unit_read(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        AppStart *as = userdata;
+        PodStart *st = as->start;
+
+        as->slot = sd_bus_slot_unref(as->slot);
+        if (daemon_start_job_ran(reply))
+                app_started(as);
+        else
+                start_end(st, peapod_error_set(&st->err, -EIO, "Unit %s did not start: failed", as->unit));
+        return 0;
+}
+
 int daemon_job_removed_start(Daemon *d, const char *job, const char *result) {
         for (size_t i = 0; i < d->n_starts; i++) {
                 PodStart *st = d->starts[i];
@@ -412,26 +438,22 @@ int daemon_job_removed_start(Daemon *d, const char *job, const char *result) {
                 }
                 for (size_t k = 0; k < st->n_apps; k++) {
                         AppStart *as = &st->apps[k];
-                        Pod *p;
                         int r;
 
                         if (!streq_ptr(as->job, job))
                                 continue;
                         as->job = mfree(as->job);
                         trace_point("app-job-done");
-                        p = daemon_pod_by_id(d, st->pod_id);
-                        if (!p) {
-                                start_end(st, -ESRCH);
-                                return 1;
-                        }
-                        r = systemd_start_job_result(d->runtime.bus, as->unit, result, &st->err);
-                        if (r < 0) {
+                        r = systemd_start_job_check(as->unit, result, &st->err);
+                        if (r == 0)
+                                app_started(as);
+                        else if (r > 0) {
+                                /* Read without waiting; the start goes on from the answer. */
+                                r = daemon_start_job_read(d, as->unit, on_app_unit_read, as, &as->slot);
+                                if (r < 0)
+                                        start_end(st, r);
+                        } else
                                 start_end(st, r);
-                                return 1;
-                        }
-                        app_mark_started(&p->apps[as->index]);
-                        st->n_pending--;
-                        start_maybe_finish(st);
                         return 1;
                 }
         }

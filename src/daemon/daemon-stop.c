@@ -4,6 +4,7 @@
  * SIGKILL), and peapodd answers everyone else meanwhile. One stop per pod
  * is in flight at a time; a second Stop (or a forced Remove) of the same
  * pod waits for it and is answered when it ends. */
+#include <signal.h>
 #include <stdio.h>
 
 #include "crash-point.h"
@@ -13,11 +14,60 @@
 #include "pod-runtime.h"
 #include "string-util.h"
 #include "strv.h"
+#include "systemd.h"
 
 /* systemd ends a slice's stop job once every app is gone, at the latest
  * after their TimeoutStopSec and SIGKILL; past this, we stop waiting for
- * its JobRemoved and finish with a stop of our own. */
+ * its JobRemoved and finish with the last resort below. */
 #define POD_STOP_JOB_TIMEOUT_USEC (120ULL * 1000000ULL)
+/* The last resort's stop job, after SIGKILL to everything of the pod:
+ * only a process stuck in the kernel outlasts that. */
+#define POD_STOP_KILL_TIMEOUT_USEC (15ULL * 1000000ULL)
+
+static bool slice_job_stopped(const sd_bus_error *error, const char *result) {
+        /* Nothing loaded is nothing to stop. */
+        return streq_ptr(result, "done") || (error && sd_bus_error_has_name(error, "org.freedesktop.systemd1.NoSuchUnit"));
+}
+
+/* The stop job of p's slice did not end "done" (error or result): SIGKILL
+ * to every unit of the pod and one more stop job of the slice, bounded by
+ * POD_STOP_KILL_TIMEOUT_USEC, whose end comes to done as the first's did;
+ * all without waiting, on the main connection (systemd handles the kills
+ * before the stop). Once only (*killed): 1 if sent, 0 when the caller
+ * goes on without the slice stopped (said here, where it is known). */
+static int slice_stop_last_resort(Daemon *d, const Pod *p, const char *slice, bool *killed, const sd_bus_error *error,
+                                  const char *result, UnitJobDone done, void *userdata, UnitJob **ret_job) {
+        _cleanup_strv_free_ char **units = NULL;
+        const char *why = error ? (error->message ?: error->name) : result;
+        int r;
+
+        if (*killed) {
+                log_warning("The slice %s of pod %s did not stop after SIGKILL either (%s); going on without it.", slice,
+                            p->name, why);
+                return 0;
+        }
+        *killed = true;
+        log_warning("The stop of pod %s did not end well (%s); killing what is left of it.", p->name, why);
+        r = pod_unit_list(p, &units);
+        FOREACH_STRV(u, units) {
+                _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+
+                /* Fire and forget: a unit already gone answers NoSuchUnit. */
+                r = systemd_kill_unit_message(d->bus, u, "all", SIGKILL, &m);
+                if (r >= 0)
+                        r = sd_bus_call_async(d->bus, NULL, m, NULL, NULL, 0);
+                if (r < 0)
+                        break;
+        }
+        if (r >= 0)
+                r = daemon_stop_unit_job(d, slice, POD_STOP_KILL_TIMEOUT_USEC, done, userdata, ret_job);
+        if (r < 0) {
+                log_warning_errno(r, "Failed to kill what is left of pod %s; going on without its slice %s stopped: %m",
+                                  p->name, slice);
+                return 0;
+        }
+        return 1;
+}
 
 typedef struct PodTeardown PodTeardown;
 static int daemon_pod_teardown_add_waiter(Daemon *d, const Pod *p, sd_bus_message *call);
@@ -33,7 +83,7 @@ struct PodStop {
         char pod_id[POD_ID_LEN + 1];
         char *slice;
         UnitJob *job; /* the slice's stop job */
-        bool slice_stopped; /* the job ended "done", or nothing was loaded */
+        bool killed; /* the last resort was sent (slice_stop_last_resort()) */
         StopWaiter *waiters;
         size_t n_waiters;
 };
@@ -126,11 +176,16 @@ struct PodTeardown {
         sd_bus_message *then;
         QueuedOp then_op;
         uint64_t then_flags;
+        /* Or the caller in peapodd that goes on after them
+         * (daemon_pod_owed_dels()). */
+        OwedDelsDone then_done;
+        void *then_userdata;
         /* The undo of a failed start (daemon_pod_start_undo()): the slice's
          * stop job, then the DELs, then the start is answered with its
          * error (undo_call, may be NULL). */
         bool undo;
         UnitJob *job;
+        bool killed;
         PodStopFlags undo_flags;
         sd_bus_message *undo_call;
         sd_bus_error undo_error;
@@ -258,6 +313,8 @@ static void on_teardown_done(PodNetworkStop *ns, int r, const PeapodError *err, 
                 (void) sd_bus_reply_method_return(t->calls[i], NULL);
         if (t->then)
                 owed_teardown_then(d, p, t, r, err);
+        else if (t->then_done)
+                t->then_done(d, p, r, err, t->then_userdata);
         memcpy(pod_id, t->pod_id, sizeof(pod_id));
         pod_teardown_free(t);
         daemon_pod_queue_run(d, pod_id);
@@ -293,16 +350,11 @@ static int daemon_pod_teardown(Daemon *d, Pod *p) {
         return 0;
 }
 
-int daemon_pod_owed_teardown(Daemon *d, Pod *p, sd_bus_message *call, QueuedOp op, uint64_t flags) {
-        PodTeardown *t, **l;
+/* Runs the DELs p owes as teardown t (which it takes), then t's then. */
+static int owed_teardown_begin(Daemon *d, Pod *p, PodTeardown *t, bool force) {
+        PodTeardown **l;
         int r;
 
-        if (daemon_pod_busy(d, p))
-                return -EBUSY;
-        t = calloc(1, sizeof(PodTeardown));
-        if (!t)
-                return -ENOMEM;
-        *t = (PodTeardown) { .daemon = d, .then = sd_bus_message_ref(call), .then_op = op, .then_flags = flags };
         memcpy(t->pod_id, p->id, sizeof(t->pod_id));
         l = reallocarray(d->teardowns, d->n_teardowns + 1, sizeof(PodTeardown *));
         if (!l) {
@@ -310,10 +362,7 @@ int daemon_pod_owed_teardown(Daemon *d, Pod *p, sd_bus_message *call, QueuedOp o
                 return -ENOMEM;
         }
         d->teardowns = l;
-        /* With force a DEL that fails drops its record: the removal goes on. */
-        r = pod_network_stop_async(&d->runtime, d->event, p,
-                                   op == QUEUE_REMOVE && (flags & PEAPOD_REMOVE_POD_FORCE), on_teardown_done, t,
-                                   &t->net);
+        r = pod_network_stop_async(&d->runtime, d->event, p, force, on_teardown_done, t, &t->net);
         if (r < 0) {
                 pod_teardown_free(t);
                 return r;
@@ -322,10 +371,36 @@ int daemon_pod_owed_teardown(Daemon *d, Pod *p, sd_bus_message *call, QueuedOp o
         return 0;
 }
 
+int daemon_pod_owed_teardown(Daemon *d, Pod *p, sd_bus_message *call, QueuedOp op, uint64_t flags) {
+        PodTeardown *t;
+
+        if (daemon_pod_busy(d, p))
+                return -EBUSY;
+        t = calloc(1, sizeof(PodTeardown));
+        if (!t)
+                return -ENOMEM;
+        *t = (PodTeardown) { .daemon = d, .then = sd_bus_message_ref(call), .then_op = op, .then_flags = flags };
+        /* With force a DEL that fails drops its record: the removal goes on. */
+        return owed_teardown_begin(d, p, t, op == QUEUE_REMOVE && (flags & PEAPOD_REMOVE_POD_FORCE));
+}
+
+int daemon_pod_owed_dels(Daemon *d, Pod *p, bool force, OwedDelsDone done, void *userdata) {
+        PodTeardown *t;
+
+        if (daemon_pod_busy(d, p))
+                return -EBUSY;
+        t = calloc(1, sizeof(PodTeardown));
+        if (!t)
+                return -ENOMEM;
+        *t = (PodTeardown) { .daemon = d, .then_done = done, .then_userdata = userdata };
+        return owed_teardown_begin(d, p, t, force);
+}
+
 /* The slice is stopped (or was never there): reset, end the init, then
  * the DELs of whatever networks the start left. */
 static void on_undo_slice_stopped(const sd_bus_error *error, const char *result, void *userdata) {
         _cleanup_strv_free_ char **units = NULL;
+        _cleanup_free_ char *slice = NULL;
         PodTeardown *t = userdata;
         Daemon *d = t->daemon;
         Pod *p = daemon_pod_by_id(d, t->pod_id);
@@ -334,11 +409,17 @@ static void on_undo_slice_stopped(const sd_bus_error *error, const char *result,
         t->job = NULL; /* freed by its caller */
         if (!p)
                 return undo_end(t, 0, NULL);
-        if (streq_ptr(result, "done") || (error && sd_bus_error_has_name(error, "org.freedesktop.systemd1.NoSuchUnit"))) {
-                t->undo_flags |= POD_STOP_SLICE_STOPPED;
-                if (pod_unit_list(p, &units) >= 0 && daemon_reset_failed_units(d, units) >= 0)
-                        t->undo_flags |= POD_STOP_UNITS_RESET;
-        }
+        if (!slice_job_stopped(error, result) && pod_unit_names(p, &slice, NULL) >= 0 &&
+            slice_stop_last_resort(d, p, slice, &t->killed, error, result, on_undo_slice_stopped, t, &t->job) > 0)
+                return;
+        /* Stopped as far as it goes (else said above): nothing here waits
+         * for systemd. */
+        t->undo_flags |= POD_STOP_SLICE_STOPPED | POD_STOP_UNITS_RESET;
+        r = pod_unit_list(p, &units);
+        if (r >= 0)
+                r = daemon_reset_failed_units(d, units);
+        if (r < 0)
+                log_warning_errno(r, "Failed to reset the units of pod %s: %m", p->name);
         /* An init that never made it into its scope is not stopped above. */
         if (p->leader > 1)
                 (void) kill(p->leader, SIGKILL);
@@ -346,12 +427,9 @@ static void on_undo_slice_stopped(const sd_bus_error *error, const char *result,
         if (!pod_network_owed(&d->runtime, p))
                 return undo_end(t, 0, NULL);
         r = pod_network_stop_async(&d->runtime, d->event, p, false, on_teardown_done, t, &t->net);
-        if (r < 0) {
-                /* Then here and now, as the last resort. */
-                log_warning_errno(r, "Failed to delete the networks of pod %s without waiting: %m", p->name);
-                (void) pod_network_stop(&d->runtime, p, false, NULL);
-                undo_end(t, 0, NULL);
-        }
+        if (r < 0)
+                /* The records stay: the next start or the removal runs them. */
+                undo_end(t, r, NULL);
 }
 
 int daemon_pod_start_undo(Daemon *d, Pod *p, sd_bus_message *call, const sd_bus_error *error) {
@@ -408,23 +486,26 @@ static void stop_finish(PodStop *s) {
 
         if (p) {
                 _cleanup_strv_free_ char **units = NULL;
-                PodStopFlags flags = POD_STOP_KEEP_NETWORK;
+                /* The slice stopped as far as it goes (else it was said
+                 * where that was known): nothing here waits for systemd. */
+                PodStopFlags flags = POD_STOP_KEEP_NETWORK | POD_STOP_SLICE_STOPPED | POD_STOP_UNITS_RESET;
+                int k;
 
                 /* The resets go out before the exit is recorded, as they
                  * did when they were waited for: a crash after the record
                  * leaves no failed unit loaded under the pod's names. */
-                if (s->slice_stopped) {
-                        flags |= POD_STOP_SLICE_STOPPED;
-                        if (pod_unit_list(p, &units) >= 0 && daemon_reset_failed_units(d, units) >= 0)
-                                flags |= POD_STOP_UNITS_RESET;
-                }
+                k = pod_unit_list(p, &units);
+                if (k >= 0)
+                        k = daemon_reset_failed_units(d, units);
+                if (k < 0)
+                        log_warning_errno(k, "Failed to reset the units of pod %s: %m", p->name);
                 r = pod_stop_finish(&d->runtime, p, flags);
                 if (r < 0)
                         log_warning_errno(r, "Failed to stop pod %s: %m", p->name);
                 else
                         log_info("Stopped pod %s.", p->name);
                 if (r >= 0) {
-                        int k = daemon_pod_teardown(d, p);
+                        k = daemon_pod_teardown(d, p);
                         if (k < 0)
                                 log_warning_errno(k, "Failed to delete the networks of pod %s: %m", p->name);
                 }
@@ -451,16 +532,9 @@ static void on_stop_job_done(const sd_bus_error *error, const char *result, void
 
         s->job = NULL; /* freed by its caller */
         trace_point("stop-job-done");
-        /* Nothing loaded is nothing to stop. */
-        s->slice_stopped = streq_ptr(result, "done") ||
-                           (error && sd_bus_error_has_name(error, "org.freedesktop.systemd1.NoSuchUnit"));
-        if (error && !sd_bus_error_has_name(error, "org.freedesktop.systemd1.NoSuchUnit"))
-                log_warning("Failed to stop %s: %s", s->slice, error->message);
-        if (streq_ptr(result, "timeout") && p) {
-                log_warning("Finishing the stop of pod %s anyway.", p->name);
-                /* Synchronously, as the last resort: systemd owes us an answer. */
-                (void) pod_stop_units(&s->daemon->runtime, p, s->slice);
-        }
+        if (!slice_job_stopped(error, result) && p &&
+            slice_stop_last_resort(s->daemon, p, s->slice, &s->killed, error, result, on_stop_job_done, s, &s->job) > 0)
+                return;
         stop_finish(s);
 }
 

@@ -141,6 +141,12 @@ void daemon_teardowns_free(Daemon *d);
  * dispatched again once they are done, or answered with their error
  * (RemovePod with force: dispatched all the same, the records dropped). */
 int daemon_pod_owed_teardown(Daemon *d, Pod *p, sd_bus_message *call, QueuedOp op, uint64_t flags);
+/* The same for a caller in peapodd: done is called from the loop once the
+ * DELs have ended, with p (NULL if it is gone) and their outcome; with
+ * force a DEL that fails drops its record. -errno: nothing begun, done not
+ * called. */
+typedef void (*OwedDelsDone)(Daemon *d, Pod *p, int r, const PeapodError *err, void *userdata);
+int daemon_pod_owed_dels(Daemon *d, Pod *p, bool force, OwedDelsDone done, void *userdata);
 /* Undoes the start of p that failed past its mounts (p "preparing")
  * without holding the loop, as that teardown: the slice's stop job, the
  * units' resets, the DELs, then the pod is created again and call (may be
@@ -188,6 +194,13 @@ void unit_job_cancel(UnitJob *j);
  * StartTransientUnit of the same name on it comes after the reset. sd-bus
  * writes a call at once when none is queued before it. */
 int daemon_reset_failed_units(Daemon *d, char * const *units);
+/* A start job that "failed" started its unit all the same if the main
+ * process ran (systemd_start_job_check() says 1): the unit is read with
+ * GetAll on the main connection, without waiting, and on_read judges the
+ * reply with daemon_start_job_ran(). */
+int daemon_start_job_read(Daemon *d, const char *unit, sd_bus_message_handler_t on_read, void *userdata,
+                          sd_bus_slot **ret_slot);
+bool daemon_start_job_ran(sd_bus_message *reply);
 /* systemd's JobRemoved for job: 1 if it was one of ours. */
 int daemon_job_removed(Daemon *d, const char *job, const char *result);
 void daemon_unit_jobs_free(Daemon *d);
@@ -224,8 +237,13 @@ void daemon_forget_pod(Daemon *d, Pod *p);
 /* Removes a pod that is not running from disk and the bus, with
  * PodRemoved: p is gone when this returns 0, and its files are deleted off
  * the loop, after which deleted (may be NULL) is called with the outcome of
- * the deletion (daemon-work.c). On failure nothing is removed and deleted
- * is not called. */
+ * the deletion (daemon-work.c). DELs the pod still owes (a crash, a DEL
+ * that failed) run first, as the loop's children, forced (what cannot be
+ * deleted is forgotten with the pod; RemovePod without force refuses that
+ * before it gets here): then 1 is returned, p goes once they have ended,
+ * and deleted is called after its files' deletion as above, or with the
+ * error if it could not go after all. On failure (< 0) nothing is removed
+ * and deleted is not called. */
 typedef void (*PodDeleted)(Daemon *d, int r, void *userdata);
 int daemon_remove_pod(Daemon *d, Pod *p, PodDeleted deleted, void *userdata);
 /* Removes every pod due for gc (pod_gc_is_due() with grace_usec, and no

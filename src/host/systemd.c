@@ -120,10 +120,21 @@ int systemd_start_transient_unit(sd_bus *bus, sd_bus_message *m, const char *uni
         return systemd_start_job_result(bus, unit, result, err);
 }
 
+int systemd_start_job_check(const char *unit, const char *result, PeapodError *err) {
+        if (streq(result, "done"))
+                return 0;
+        if (streq(result, "failed"))
+                return 1;
+        return peapod_error_set(err, -EIO, "Unit %s did not start: %s", unit, result);
+}
+
 int systemd_start_job_result(sd_bus *bus, const char *unit, const char *result, PeapodError *err) {
-        if (!streq(result, "done") && !(streq(result, "failed") && unit_ran_within_start_job(bus, unit)))
-                return peapod_error_set(err, -EIO, "Unit %s did not start: %s", unit, result);
-        return 0;
+        int r;
+
+        r = systemd_start_job_check(unit, result, err);
+        if (r > 0 && !unit_ran_within_start_job(bus, unit))
+                r = peapod_error_set(err, -EIO, "Unit %s did not start: %s", unit, result);
+        return r < 0 ? r : 0;
 }
 
 static int unit_call_simple(sd_bus *bus, const char *method, const char *unit) {

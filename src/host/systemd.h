@@ -42,6 +42,10 @@ int systemd_start_transient_unit(sd_bus *bus, sd_bus_message *m, const char *uni
 /* Whether a start job's result (JobRemoved's) means the unit started, as
  * systemd_start_transient_unit() judges it (asks bus on "failed"). */
 int systemd_start_job_result(sd_bus *bus, const char *unit, const char *result, PeapodError *err);
+/* The same rule for a caller that reads the unit itself, without waiting:
+ * 0 started; 1 started if its main process ran (read the unit, then
+ * unit_status_ran()); -EIO with err set: not started. */
+int systemd_start_job_check(const char *unit, const char *result, PeapodError *err);
 /* Whether the main process whose end s records ran (rather than systemd
  * failing to spawn it: its reserved exit statuses 200-243). */
 bool unit_status_ran(const UnitStatus *s);

@@ -308,8 +308,8 @@ int pod_app_stop(PodRuntime *rt, Pod *p, App *a) {
         return pod_app_stop_finish(rt, p, a);
 }
 
-int pod_app_remove(PodRuntime *rt, Pod *p, App *a, bool force, char **ret_gone, PeapodError *err) {
-        _cleanup_free_ char *dir = NULL, *gone = NULL;
+int pod_app_remove(PodRuntime *rt, Pod *p, App *a, bool force, char **ret_unit, char **ret_gone, PeapodError *err) {
+        _cleanup_free_ char *dir = NULL, *gone = NULL, *unit = NULL;
         char gone_id[POD_ID_LEN + 1];
         size_t i = (size_t) (a - p->apps);
         int r;
@@ -326,7 +326,12 @@ int pod_app_remove(PodRuntime *rt, Pod *p, App *a, bool force, char **ret_gone, 
         if (p->state == POD_PREPARING)
                 return peapod_error_set(err, -EALREADY, "Pod %s is starting", p->name);
 
-        app_release_unit(rt, p, a);
+        if (ret_unit) {
+                r = app_unit_name(p->name, a->name, &unit);
+                if (r < 0)
+                        return r;
+        } else
+                app_release_unit(rt, p, a);
         app_umount_rootfs(rt, p, a);
         r = app_dir(rt, p, a, NULL, &dir);
         if (r < 0)
@@ -362,6 +367,8 @@ int pod_app_remove(PodRuntime *rt, Pod *p, App *a, bool force, char **ret_gone, 
         r = pod_runtime_save(rt, p);
         if (r < 0)
                 return r;
+        if (ret_unit)
+                *ret_unit = TAKE_PTR(unit);
         if (ret_gone)
                 *ret_gone = TAKE_PTR(gone);
         else if (gone)

@@ -84,11 +84,14 @@ int pod_app_limits_record(PodRuntime *rt, Pod *p, App *a, const AppLimits *l, Pe
 
 /* Removes an app that is not running (or, with force, stops it first):
  * its unit, its root mount and its directory. a is invalid afterwards.
- * The directory is renamed away at once and, with ret_gone, left for the
- * caller to delete there (NULL if there was none), else deleted here.
- * -EBUSY: the app runs and force is not given; -EALREADY: the pod is
- * starting. */
-int pod_app_remove(PodRuntime *rt, Pod *p, App *a, bool force, char **ret_gone, PeapodError *err);
+ * The unit of its last run (loaded "active (exited)" or "failed") is
+ * stopped and reset here, waiting for systemd, or, with ret_unit, its name
+ * returned for the caller to release as it likes (peapodd: without
+ * waiting). The directory is renamed away at once and, with ret_gone,
+ * left for the caller to delete there (NULL if there was none), else
+ * deleted here. -EBUSY: the app runs and force is not given; -EALREADY:
+ * the pod is starting. */
+int pod_app_remove(PodRuntime *rt, Pod *p, App *a, bool force, char **ret_unit, char **ret_gone, PeapodError *err);
 
 /* The host pid of the app's main process (the child of the stage1 app
  * helper, which runs inside the app's root and namespaces). -ESRCH: the

@@ -1542,6 +1542,12 @@ int pod_remove(PodRuntime *rt, Pod *p) {
         _cleanup_free_ char *gone = NULL;
         int r;
 
+        if (p->state == POD_RUNNING || p->state == POD_PREPARING)
+                return -EBUSY;
+        /* Networks a crash or a failed DEL left behind go first; whatever
+         * cannot be deleted is forgotten. */
+        if (pod_network_owed(rt, p))
+                (void) pod_network_stop(rt, p, true, NULL);
         r = pod_remove_detach(rt, p, &gone);
         if (r < 0)
                 return r;
@@ -1593,11 +1599,6 @@ int pod_remove_detach(PodRuntime *rt, Pod *p, char **ret_gone) {
 
         if (p->state == POD_RUNNING || p->state == POD_PREPARING)
                 return -EBUSY;
-        /* Networks a crash or a failed DEL left behind go first. The caller
-         * decides whether a DEL that keeps failing blocks the removal (see
-         * bus_pod_remove()); here whatever cannot be deleted is forgotten. */
-        if (pod_network_owed(rt, p))
-                (void) pod_network_stop(rt, p, true, NULL);
         for (size_t i = 0; i < p->n_apps; i++)
                 app_umount_rootfs(rt, p, &p->apps[i]);
         pod_volumes_teardown(rt, p);

@@ -123,7 +123,9 @@ typedef enum PodStopFlags {
          * which the caller then does (pod_network_stop(), or its
          * asynchronous form): their records make that safe across a crash. */
         POD_STOP_KEEP_NETWORK = 1 << 0,
-        /* The slice's stop job ended "done" (else it is stopped again). */
+        /* The caller stopped the slice as far as it could: its stop job
+         * ended "done", or what did not stop was said (else it is stopped
+         * again here, waiting for systemd). */
         POD_STOP_SLICE_STOPPED = 1 << 1,
         /* The caller has sent ResetFailedUnit for pod_unit_list() itself. */
         POD_STOP_UNITS_RESET = 1 << 2,
@@ -146,7 +148,10 @@ int pod_remove(PodRuntime *rt, Pod *p);
 /* pod_remove() up to the step that decides the pod is gone (its directory
  * renamed to ret_gone, "pods/.removing-<id>", which no start of peapod
  * takes for a pod and every start deletes): the caller deletes ret_gone,
- * which may take a while (rm -rf of the apps' writable layers). */
+ * which may take a while (rm -rf of the apps' writable layers). It runs
+ * no CNI plugin: the caller runs the DELs the pod owes first (peapodd
+ * without waiting), or the records of what they did not delete are
+ * forgotten with the pod. */
 int pod_remove_detach(PodRuntime *rt, Pod *p, char **ret_gone);
 
 /* Ask systemd how the pod's apps are doing and record it. Returns 1 if

@@ -114,6 +114,28 @@ assert_eq running "$(pod_state "$pod")" "pod without apps runs on"
 # The Apps property follows.
 assert_eq 0 "$(busctl --json=short get-property org.peapod1 "/org/peapod1/pod/$id" org.peapod1.Pod Apps | jq '.data | length')" "Apps property"
 
+# A plain rm of an app that has exited releases the unit of its last run
+# (loaded, "failed") without peapodd waiting for it; the name is free for
+# a new app at once, whose start stops and resets what is left first.
+$PEAPOD app add --start --name quick "$pod" busybox -- sh -c 'exit 3' >/dev/null
+wait_for 10 sh -c "[ \"\$($PEAPOD app status --format=json $pod quick | jq -r .state)\" = exited ]" || fail "quick app did not exit"
+qunit=$(app_field "$pod" quick unit)
+assert_eq loaded "$(systemctl show -P LoadState "$qunit")" "exited app's unit stays loaded"
+$PEAPOD app rm "$pod" quick
+assert_eq 0 "$($PEAPOD app list --format=json "$pod" | jq length)" "exited app removed"
+wait_for 30 sh -c "[ -z \"\$(systemctl list-units --all --plain --no-legend '$qunit')\" ]" ||
+        fail "unit of a removed app still loaded: $(systemctl list-units --all --plain --no-legend "$qunit")"
+assert_eq quick "$($PEAPOD app add --start --name quick "$pod" busybox -- sleep 300)" "same name again"
+assert_eq running "$(app_field "$pod" quick state)" "new app of a removed one's name runs"
+assert_eq active "$(systemctl is-active "$qunit")" "its unit"
+# And right after the rm, without waiting for anything.
+$PEAPOD app rm --force "$pod" quick
+assert_eq quick "$($PEAPOD app add --start --name quick "$pod" busybox -- sleep 300)" "same name after a forced rm"
+assert_eq running "$(app_field "$pod" quick state)" "new app after a forced rm runs"
+$PEAPOD app rm --force "$pod" quick
+wait_for 30 sh -c "[ -z \"\$(systemctl list-units --all --plain --no-legend '$qunit')\" ]" ||
+        fail "unit of a forced removed app still loaded"
+
 $PEAPOD stop "$pod"
 assert_eq exited "$(pod_state "$pod")" "stopped pod"
 err=$(must_fail $PEAPOD app add "$pod" busybox -- true)

@@ -2,18 +2,20 @@
 # A CNI DEL that failed at a pod's stop is owed: the pod's removal, or its
 # next start, runs it first, without holding peapodd. A network whose
 # last plugin fails its DEL while a marker file exists and otherwise
-# sleeps 3 s in it: the stop answers (its record is kept), then RemovePod
-# and StartPod wait for the owed DEL while ListPods answers at once; a
-# removal whose DEL fails again is refused unless forced.
+# sleeps 3 s in it: the stop answers (its record is kept), then RemovePod,
+# StartPod and GarbageCollect wait for the owed DEL while ListPods answers
+# at once; a removal whose DEL fails again is refused unless forced (gc
+# forgets it).
 . "$(dirname "$0")/lib.sh"
 
 tmp=$(mktemp -d)
 plugin=/usr/lib/cni/peapod-test-del
 conf=/etc/cni/net.d/99-peapod-test-del.conflist
 marker=/run/peapod-test-del-fails
+dels=/run/peapod-test-dels
 holder=${PFX}-holder.service
 cleanup() {
-        rm -f "$marker"
+        rm -f "$marker" "$dels"
         systemctl stop "$holder" 2>/dev/null || true
         cleanup_pods
         rm -f "$plugin" "$conf"
@@ -24,7 +26,7 @@ cleanup() {
 trap cleanup EXIT
 
 # ADD passes its prevResult on; DEL fails while the marker exists, else
-# sleeps 3 s.
+# notes the container in $dels and sleeps 3 s.
 cat >"$plugin" <<EOF
 #!/bin/sh
 in=\$(cat)
@@ -35,6 +37,7 @@ DEL)
                 echo '{"cniVersion": "1.0.0", "code": 11, "msg": "told to fail"}'
                 exit 1
         fi
+        echo "\$CNI_CONTAINERID" >>$dels
         sleep 3 ;;
 esac
 EOF
@@ -99,6 +102,36 @@ assert_eq 0 "$(cat "$tmp/start.rc")" "start with a DEL owed ($(cat "$tmp/start.o
 [ $elapsed -ge 3 ] || fail "the start answered after $elapsed s, before the DEL could have ended"
 [ $max_ms -lt 1000 ] || fail "ListPods waited $max_ms ms for an owed DEL"
 assert_eq running "$(pod_state "${PFX}start")" "the pod started after its owed DEL"
+
+# GarbageCollect too: the owed DEL (3 s) runs first, as the loop's child,
+# then the pod goes; gc answers after both. The DEL really ran: the
+# plugin noted it.
+owing_pod "${PFX}gc"
+gcid=$(pod_id "${PFX}gc")
+dels_count() { cat "$dels" 2>/dev/null | wc -l; }
+dels_before=$(dels_count)
+start=$SECONDS
+( set +e; $PEAPOD gc --grace-period=0 >"$tmp/gc.out" 2>&1; echo $? >"$tmp/gc.rc" ) &
+reads_until "$tmp/gc.rc"
+elapsed=$((SECONDS - start))
+say "ListPods during an owed DEL of GarbageCollect: slowest $max_ms ms; gc took $elapsed s"
+assert_eq 0 "$(cat "$tmp/gc.rc")" "gc with a DEL owed ($(cat "$tmp/gc.out"))"
+assert_contains "$(cat "$tmp/gc.out")" "${PFX}gc" "gc names the pod whose DEL was owed"
+[ $elapsed -ge 3 ] || fail "gc answered after $elapsed s, before the DEL could have ended"
+[ $max_ms -lt 1000 ] || fail "ListPods waited $max_ms ms for an owed DEL of gc"
+must_fail $PEAPOD status "${PFX}gc" >/dev/null
+[ ! -e "/var/lib/peapod/pods/$gcid" ] || fail "gc left the pod's directory"
+assert_eq $((dels_before + 1)) "$(dels_count)" "DELs of the test plugin after gc"
+# gc forgets what cannot be deleted (as it always did): a DEL that fails
+# again does not keep the pod, and peapodd says so.
+owing_pod "${PFX}gc2"
+touch "$marker"
+out=$($PEAPOD gc --grace-period=0) || fail "gc with a failing DEL"
+rm -f "$marker"
+assert_contains "$out" "${PFX}gc2" "gc names the pod whose DEL failed again"
+must_fail $PEAPOD status "${PFX}gc2" >/dev/null
+journal_wait "Removing pod ${PFX}gc2 although its networks could not be deleted" _SYSTEMD_UNIT=peapodd.service ||
+        fail "peapodd did not say that it forgot the pod's networks"
 
 # A start that fails past its networks (its machine's name is taken) is
 # undone without holding the loop, the DEL of its network (3 s) included.

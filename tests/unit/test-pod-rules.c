@@ -143,10 +143,10 @@ TEST(app_kill_limits_remove) {
         ASSERT_REFUSED(pod_app_limits_check(&pod, &l, &_e), EALREADY, "Pod p1 has exited");
 
         set(POD_RUNNING, APP_RUNNING);
-        ASSERT_REFUSED(pod_app_remove(NULL, &pod, &app, false, NULL, &_e), EBUSY,
+        ASSERT_REFUSED(pod_app_remove(NULL, &pod, &app, false, NULL, NULL, &_e), EBUSY,
                        "App web of pod p1 is running; stop it first or force the removal");
         set(POD_PREPARING, APP_CREATED);
-        ASSERT_REFUSED(pod_app_remove(NULL, &pod, &app, false, NULL, &_e), EALREADY, "Pod p1 is starting");
+        ASSERT_REFUSED(pod_app_remove(NULL, &pod, &app, false, NULL, NULL, &_e), EALREADY, "Pod p1 is starting");
 }
 
 TEST(attach_signal) {
