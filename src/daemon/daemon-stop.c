@@ -313,8 +313,11 @@ static void on_teardown_done(PodNetworkStop *ns, int r, const PeapodError *err, 
                 (void) sd_bus_reply_method_return(t->calls[i], NULL);
         if (t->then)
                 owed_teardown_then(d, p, t, r, err);
-        else if (t->then_done)
-                t->then_done(d, p, r, err, t->then_userdata);
+        else if (t->then_done) {
+                OwedDelsDone done = TAKE_PTR(t->then_done);
+
+                done(d, p, r, err, t->then_userdata);
+        }
         memcpy(pod_id, t->pod_id, sizeof(pod_id));
         pod_teardown_free(t);
         daemon_pod_queue_run(d, pod_id);
@@ -464,8 +467,16 @@ int daemon_pod_start_undo(Daemon *d, Pod *p, sd_bus_message *call, const sd_bus_
 }
 
 void daemon_teardowns_free(Daemon *d) {
-        for (size_t i = 0; i < d->n_teardowns; i++)
-                pod_teardown_free(d->teardowns[i]);
+        for (size_t i = 0; i < d->n_teardowns; i++) {
+                PodTeardown *t = d->teardowns[i];
+
+                /* peapodd is exiting: who waits for the DELs (a gc's
+                 * removal) is told they did not end, and frees what it
+                 * holds. */
+                if (t->then_done)
+                        t->then_done(d, NULL, -ECANCELED, NULL, t->then_userdata);
+                pod_teardown_free(t);
+        }
         d->teardowns = mfree(d->teardowns);
         d->n_teardowns = 0;
 }
