@@ -374,29 +374,30 @@ static int owed_teardown_begin(Daemon *d, Pod *p, PodTeardown *t, bool force) {
         return 0;
 }
 
-int daemon_pod_owed_teardown(Daemon *d, Pod *p, sd_bus_message *call, QueuedOp op, uint64_t flags) {
+/* A teardown of p's owed DELs, then what init says (its then, a call,
+ * is referenced here). */
+static int owed_teardown_start(Daemon *d, Pod *p, const PodTeardown *init, bool force) {
         PodTeardown *t;
 
         if (daemon_pod_busy(d, p))
                 return -EBUSY;
-        t = calloc(1, sizeof(PodTeardown));
+        t = malloc(sizeof(PodTeardown));
         if (!t)
                 return -ENOMEM;
-        *t = (PodTeardown) { .daemon = d, .then = sd_bus_message_ref(call), .then_op = op, .then_flags = flags };
+        *t = *init;
+        t->daemon = d;
+        sd_bus_message_ref(t->then);
+        return owed_teardown_begin(d, p, t, force);
+}
+
+int daemon_pod_owed_teardown(Daemon *d, Pod *p, sd_bus_message *call, QueuedOp op, uint64_t flags) {
         /* With force a DEL that fails drops its record: the removal goes on. */
-        return owed_teardown_begin(d, p, t, op == QUEUE_REMOVE && (flags & PEAPOD_REMOVE_POD_FORCE));
+        return owed_teardown_start(d, p, &(PodTeardown) { .then = call, .then_op = op, .then_flags = flags },
+                                   op == QUEUE_REMOVE && (flags & PEAPOD_REMOVE_POD_FORCE));
 }
 
 int daemon_pod_owed_dels(Daemon *d, Pod *p, bool force, OwedDelsDone done, void *userdata) {
-        PodTeardown *t;
-
-        if (daemon_pod_busy(d, p))
-                return -EBUSY;
-        t = calloc(1, sizeof(PodTeardown));
-        if (!t)
-                return -ENOMEM;
-        *t = (PodTeardown) { .daemon = d, .then_done = done, .then_userdata = userdata };
-        return owed_teardown_begin(d, p, t, force);
+        return owed_teardown_start(d, p, &(PodTeardown) { .then_done = done, .then_userdata = userdata }, force);
 }
 
 /* The slice is stopped (or was never there): reset, end the init, then
