@@ -409,6 +409,9 @@ static int on_op_start(sd_event_source *es, void *userdata) {
         case UNBIND_LIST:
                 op_exec(op, STRV_MAKE("ebtables", "-t", "filter", "-L", op->chain), NULL);
                 break;
+        case BIND_RESTORE:
+                op_restore_ebtables(op);
+                break;
         default:
                 op_end(op, -EINVAL);
         }
@@ -454,8 +457,8 @@ int firewall_pod_ports_unbind_async(sd_event *e, const char *pod_id, firewall_ca
         return 0;
 }
 
-int firewall_pod_ports_bind_async(sd_event *e, const char *pod_id, const char *rules, firewall_callback_t callback,
-                                  void *userdata, FirewallOp **ret) {
+int firewall_pod_ports_bind_async(sd_event *e, const char *pod_id, const char *rules, bool fresh,
+                                  firewall_callback_t callback, void *userdata, FirewallOp **ret) {
         _cleanup_(firewall_op_freep) FirewallOp *op = NULL;
         int r;
 
@@ -466,8 +469,8 @@ int firewall_pod_ports_bind_async(sd_event *e, const char *pod_id, const char *r
                 return r;
         op->bind = true;
         /* At a start there is normally no chain: look first (see
-         * op_step_ports()). */
-        op->step = UNBIND_LIST;
+         * op_step_ports()); a pod known to have none binds at once. */
+        op->step = fresh ? BIND_RESTORE : UNBIND_LIST;
         if (asprintf(&op->script,
                      "*filter\n"
                      ":%1$s RETURN\n"
@@ -526,7 +529,7 @@ static int start_unbind(sd_event *e, const char *pod_id, const char *rules, OpWa
 }
 
 static int start_bind(sd_event *e, const char *pod_id, const char *rules, OpWait *w, FirewallOp **ret) {
-        return firewall_pod_ports_bind_async(e, pod_id, rules, on_op_sync_done, w, ret);
+        return firewall_pod_ports_bind_async(e, pod_id, rules, false, on_op_sync_done, w, ret);
 }
 
 int firewall_loopback_guard(PeapodError *err) {

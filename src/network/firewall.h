@@ -65,8 +65,10 @@ int firewall_pod_ports_unbind(const char *pod_id, PeapodError *err);
 typedef struct FirewallOp FirewallOp;
 typedef void (*firewall_callback_t)(FirewallOp *op, int r, const PeapodError *err, void *userdata);
 int firewall_loopback_guard_async(sd_event *e, firewall_callback_t callback, void *userdata, FirewallOp **ret);
-int firewall_pod_ports_bind_async(sd_event *e, const char *pod_id, const char *rules, firewall_callback_t callback,
-                                  void *userdata, FirewallOp **ret);
+/* fresh: the pod is known to have no chain (it never bound one, or its
+ * last unbind succeeded), so none is looked for first. */
+int firewall_pod_ports_bind_async(sd_event *e, const char *pod_id, const char *rules, bool fresh,
+                                  firewall_callback_t callback, void *userdata, FirewallOp **ret);
 int firewall_pod_ports_unbind_async(sd_event *e, const char *pod_id, firewall_callback_t callback, void *userdata,
                                     FirewallOp **ret);
 FirewallOp *firewall_op_free(FirewallOp *op);

@@ -381,7 +381,8 @@ static int spec_dns_hostname(const PodNetworkSpec *spec, PodNetwork *n, PeapodEr
 }
 
 int pod_network_from_spec(const PodNetworkSpec *spec, const char *cni_conf_dir, PodNetwork *ret, PeapodError *err) {
-        _cleanup_(pod_network_done) PodNetwork n = { .mode = POD_NETWORK_CNI };
+        /* A new pod (a new id) has bound nothing on the bridge. */
+        _cleanup_(pod_network_done) PodNetwork n = { .mode = POD_NETWORK_CNI, .unbound = true };
         int r;
 
         if (strv_length(spec->networks) > POD_NETWORKS_MAX)
@@ -1025,8 +1026,11 @@ static void network_start_end(PodNetworkStart *ns, int r) {
         if (r >= 0 && ns->port_rules) {
                 /* Before any app runs: an app that retains NET_RAW must not
                  * speak for other pods or the gateway on the bridge. */
+                bool fresh = ns->p->net.unbound;
+
                 ns->p->net.unbound = false;
-                r = firewall_pod_ports_bind_async(ns->event, ns->p->id, ns->port_rules, on_ports_bound, ns, &ns->fw);
+                r = firewall_pod_ports_bind_async(ns->event, ns->p->id, ns->port_rules, fresh, on_ports_bound, ns,
+                                                  &ns->fw);
                 if (r >= 0)
                         return;
         }

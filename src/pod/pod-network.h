@@ -59,10 +59,11 @@ typedef struct PodNetwork {
         char *hostname; /* NULL = the pod's name */
         PodAddress *addresses;
         size_t n_addresses;
-        /* Not saved: the pod's bridge binding (ebtables) is known gone, its
-         * last unbind having succeeded with no bind since, so that the
-         * network stops of a removal run no ebtables to find that out again
-         * (a new peapodd does, once). */
+        /* Not saved: the pod's bridge binding (ebtables) is known gone (a
+         * new pod never made one; or its last unbind succeeded with no bind
+         * since), so that a start binds without looking for one first and
+         * the network stops of a removal run no ebtables to find that out
+         * again (a new peapodd does, once). */
         bool unbound;
 } PodNetwork;
 

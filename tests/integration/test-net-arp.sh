@@ -68,6 +68,17 @@ o=$($PEAPOD enter "$PFX-attacker" -- /bin/rawnet arp eth0 "$victim" "$gw" "$gwma
 assert_contains "$o" "arp=sent" "control: the forgery is sent"
 assert_eq "$amac" "$(ip neigh show "$victim" dev peapod0 | lladdr)" "control: the host's entry now names the attacker"
 
+# A stop removes the binding (before the DELs), and the next start,
+# which knows there is none, binds the port anew, the jumps once each.
+$PEAPOD stop "$PFX-attacker" >/dev/null
+! ebtables -L "$chain" >/dev/null 2>&1 || fail "the attacker's chain outlived its stop"
+$PEAPOD start "$PFX-attacker" >/dev/null
+wait_for 20 $PEAPOD enter "$PFX-attacker" -- /bin/busybox true || fail "cannot enter the restarted attacker's pod"
+amac=$($PEAPOD enter "$PFX-attacker" -- /bin/busybox cat /sys/class/net/eth0/address)
+assert_contains "$(ebtables -L "$chain")" "--arp-mac-src ! $amac" "the restarted attacker's port is bound to its MAC"
+assert_eq 1 "$(ebtables -L INPUT | grep -c -- "-j $chain\$")" "jumps from the bridge's INPUT after the restart"
+assert_eq 1 "$(ebtables -L FORWARD | grep -c -- "-j $chain\$")" "jumps from the bridge's FORWARD after the restart"
+
 # Removal takes the pod's chain and jumps along, also when an operator
 # deleted one of the jumps (the unbind's one transaction fails then, and
 # each part goes on its own).
