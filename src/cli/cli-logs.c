@@ -197,6 +197,7 @@ static int print_and_flush(PodJournal *j, LogsPrinter *p) {
 
 /* The pod has ended: what is left of its logs. */
 static int follow_print_rest(PodJournal *j, LogsPrinter *p, CliRunIo *io) {
+        bool synced;
         int r;
 
         if (io) {
@@ -205,20 +206,24 @@ static int follow_print_rest(PodJournal *j, LogsPrinter *p, CliRunIo *io) {
                 cli_run_io_drain(io);
                 cli_terminal_restore();
         }
-        /* The apps are gone; make journald write out what it still holds
-         * (root only), then print the rest, until nothing new came for
-         * 300 ms (journald tells readers at most every 250 ms). */
-        (void) pod_journal_synchronize(POD_JOURNAL_NAMESPACE, 60 * USEC_PER_SEC);
-        do {
+        /* The apps are gone, and their output streams closed. journald
+         * answers Synchronize (root only) from a job below its streams'
+         * priority, so once every line queued before the call is read and
+         * written out: the rest is in the files then, read once. A caller
+         * journald does not answer prints the rest until nothing new came
+         * for 300 ms (journald tells readers at most every 250 ms). */
+        synced = pod_journal_synchronize(POD_JOURNAL_NAMESPACE, 60 * USEC_PER_SEC) >= 0;
+        for (;;) {
                 r = pod_journal_process(j);
                 if (r < 0)
                         return log_error_errno(r, "Failed to read the journal: %m");
                 r = print_and_flush(j, p);
                 if (r < 0)
                         return r;
+                if (synced || r == 0)
+                        return 0;
                 usleep(300 * 1000);
-        } while (r > 0);
-        return 0;
+        }
 }
 
 /* Wait for the journal, the bus or the run's fds, and handle what came. */

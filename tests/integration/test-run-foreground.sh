@@ -24,6 +24,13 @@ assert_eq out "$(cat "$tmp/out")" "stdout of run"
 assert_eq err "$(cat "$tmp/err")" "stderr of run"
 gone "${PFX}one"
 
+# Every line, up to the last one written just before the app ends (and one
+# without a newline), is printed before run exits: run reads what is left
+# once journald has answered Synchronize, with no wait for a quiet moment.
+o=$($PEAPOD run --rm --net=none busybox -- sh -c 'seq 1 3000; echo -n end')
+assert_eq 3001 "$(echo "$o" | wc -l)" "lines of a run that writes 3000 and a last one"
+assert_eq end "$(echo "$o" | tail -1)" "the last line, written just before the end"
+
 # 0 when all exit 0; -e sets the environment.
 rc=0
 o=$($PEAPOD run --rm --net=none busybox -e GREETING=hi -- sh -c 'echo $GREETING') || rc=$?
