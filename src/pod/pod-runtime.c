@@ -1640,8 +1640,14 @@ int pod_reconcile(PodRuntime *rt, Pod *p) {
         case POD_EXITED:
                 for (size_t i = 0; i < p->n_apps; i++)
                         app_umount_rootfs(rt, p, &p->apps[i]);
-                /* A stop cut short before its DELs: finish them. */
-                (void) pod_network_stop(rt, p, false, NULL);
+                /* A stop cut short before its DELs: finish them. Only
+                 * then: the stop unbinds the bridge ports before the DELs
+                 * and the namespace after them, so a pod that owes nothing
+                 * has no binding either, and a start of peapodd runs no
+                 * ebtables for each exited pod on a network to find that
+                 * out (RemovePod relies on the same). */
+                if (pod_network_owed(rt, p))
+                        (void) pod_network_stop(rt, p, false, NULL);
                 pod_volumes_teardown(rt, p);
                 return 0;
         case POD_PREPARING:
