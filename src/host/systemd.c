@@ -367,6 +367,84 @@ int systemd_get_unit_status(sd_bus *bus, const char *unit, UnitStatus *ret) {
         return 0;
 }
 
+typedef struct StatusBatch {
+        UnitStatus *statuses;
+        int *errors;
+        size_t in_flight;
+} StatusBatch;
+
+typedef struct StatusCall {
+        StatusBatch *batch;
+        size_t index;
+} StatusCall;
+
+static int on_status_read(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        StatusCall *c = userdata;
+        StatusBatch *b = c->batch;
+
+        b->in_flight--;
+        if (sd_bus_message_is_method_error(reply, NULL))
+                b->errors[c->index] = -sd_bus_error_get_errno(sd_bus_message_get_error(reply)) ?: -EIO;
+        else
+                b->errors[c->index] = unit_status_from_message(reply, NULL, &b->statuses[c->index]);
+        return 0;
+}
+
+int systemd_get_unit_statuses(sd_bus *bus, char * const *units, size_t n, size_t window, uint64_t timeout_usec,
+                              UnitStatus *ret_statuses, int *ret_errors) {
+        _cleanup_free_ StatusCall *calls = NULL;
+        _cleanup_free_ sd_bus_slot **slots = NULL;
+        StatusBatch b = { .statuses = ret_statuses, .errors = ret_errors };
+        uint64_t deadline = now_usec(CLOCK_MONOTONIC) + timeout_usec;
+        size_t next = 0;
+        int r = 0;
+
+        for (size_t i = 0; i < n; i++) {
+                ret_statuses[i] = (UnitStatus) {};
+                ret_errors[i] = -ETIMEDOUT;
+        }
+        calls = calloc(n ?: 1, sizeof(StatusCall));
+        slots = calloc(n ?: 1, sizeof(sd_bus_slot *));
+        if (!calls || !slots)
+                return -ENOMEM;
+        while (next < n || b.in_flight > 0) {
+                while (next < n && b.in_flight < window) {
+                        _cleanup_free_ char *path = NULL;
+
+                        calls[next] = (StatusCall) { .batch = &b, .index = next };
+                        r = sd_bus_path_encode("/org/freedesktop/systemd1/unit", units[next], &path);
+                        if (r >= 0)
+                                /* Every interface at once: a service's
+                                 * ExecMain* with its states. */
+                                r = sd_bus_call_method_async(bus, &slots[next], "org.freedesktop.systemd1", path,
+                                                             "org.freedesktop.DBus.Properties", "GetAll",
+                                                             on_status_read, &calls[next], "s", "");
+                        if (r < 0)
+                                ret_errors[next] = r;
+                        else
+                                b.in_flight++;
+                        next++;
+                }
+                r = sd_bus_process(bus, NULL);
+                if (r < 0)
+                        break;
+                if (r > 0)
+                        continue;
+                if (now_usec(CLOCK_MONOTONIC) >= deadline) {
+                        r = -ETIMEDOUT;
+                        break;
+                }
+                r = sd_bus_wait(bus, deadline - now_usec(CLOCK_MONOTONIC));
+                if (r < 0)
+                        break;
+        }
+        /* Calls still in flight (a timeout) are dropped with their slots:
+         * their units keep -ETIMEDOUT. */
+        for (size_t i = 0; i < n; i++)
+                sd_bus_slot_unref(slots[i]);
+        return r < 0 ? r : 0;
+}
+
 int machine_register_message(sd_bus *bus, const char *name, const char *id_hex, pid_t leader, const char *root_directory,
                              const int *ifindices, size_t n_ifindices, sd_bus_message **ret) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;

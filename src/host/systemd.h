@@ -56,6 +56,13 @@ int systemd_stop_unit(sd_bus *bus, const char *unit, sd_bus_error *error);
 int systemd_kill_unit_message(sd_bus *bus, const char *unit, const char *whom, int signal, sd_bus_message **ret);
 int systemd_reset_failed_unit(sd_bus *bus, const char *unit);
 int systemd_get_unit_status(sd_bus *bus, const char *unit, UnitStatus *ret);
+/* The statuses of n units read at once: up to window GetAll calls in flight
+ * on bus, whose replies this waits for itself (for a start, before there
+ * is a loop). ret_statuses[i] is unit i's (to unit_status_done()), or
+ * ret_errors[i] < 0 says why not (-ETIMEDOUT: no answer within
+ * timeout_usec). < 0 only when the bus itself failed. */
+int systemd_get_unit_statuses(sd_bus *bus, char * const *units, size_t n, size_t window, uint64_t timeout_usec,
+                              UnitStatus *ret_statuses, int *ret_errors);
 
 /* A unit that systemd unloads (inactive, nobody holds it) tells how its
  * main process ended only in its last PropertiesChanged: 1 with ret set

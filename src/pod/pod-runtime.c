@@ -1439,6 +1439,16 @@ bool app_update_from_unit(App *a, const UnitStatus *s) {
         return true;
 }
 
+static int runtime_unit_status(PodRuntime *rt, const char *unit, UnitStatus *ret) {
+        if (rt->unit_status) {
+                int r = rt->unit_status(rt->unit_status_userdata, unit, ret);
+
+                if (r != -ENOENT)
+                        return r;
+        }
+        return systemd_get_unit_status(rt->bus, unit, ret);
+}
+
 static int pod_refresh_apps(PodRuntime *rt, Pod *p, bool *changed) {
         for (size_t i = 0; i < p->n_apps; i++) {
                 App *a = &p->apps[i];
@@ -1451,7 +1461,7 @@ static int pod_refresh_apps(PodRuntime *rt, Pod *p, bool *changed) {
                 r = app_unit_name(p->name, a->name, &unit);
                 if (r < 0)
                         return r;
-                r = systemd_get_unit_status(rt->bus, unit, &s);
+                r = runtime_unit_status(rt, unit, &s);
                 if (r < 0)
                         return r;
                 if (app_update_from_unit(a, &s))
@@ -1665,7 +1675,7 @@ int pod_reconcile(PodRuntime *rt, Pod *p) {
         r = pod_unit_names(p, &slice, &scope);
         if (r < 0)
                 return r;
-        r = systemd_get_unit_status(rt->bus, scope, &s);
+        r = runtime_unit_status(rt, scope, &s);
         if (r < 0)
                 return r;
         alive = streq_ptr(s.active_state, "active");

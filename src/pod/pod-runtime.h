@@ -7,6 +7,7 @@
 #include <systemd/sd-event.h>
 
 #include "pod.h"
+#include "systemd.h"
 
 /* What the pod state machine needs from its environment: a bus connection
  * to systemd and machined that nobody else processes (see systemd.h), where
@@ -30,6 +31,11 @@ typedef struct PodRuntime {
         void *app_stdin_userdata;
         /* Writes pod.json's durable copies (pod_save()); none: at once. */
         PodDurableWriter durable;
+        /* Where pod_reconcile() gets a unit's status first (peapodd's start
+         * reads them all at once beforehand); -ENOENT, or no hook: asked
+         * of systemd on bus. */
+        int (*unit_status)(void *userdata, const char *unit, UnitStatus *ret);
+        void *unit_status_userdata;
 } PodRuntime;
 
 /* pod_save() with the runtime's state dir and durable writer. */
