@@ -110,9 +110,12 @@ static void status_cache_done(StatusCache *c) {
 
 static int status_cache_lookup(void *userdata, const char *unit, UnitStatus *ret) {
         StatusCache *c = userdata;
-        char * const *hit = bsearch(&unit, c->units, c->n, sizeof(char *), unit_name_compare);
+        char * const *hit;
         size_t i;
 
+        if (c->n == 0)
+                return -ENOENT;
+        hit = bsearch(&unit, c->units, c->n, sizeof(char *), unit_name_compare);
         if (!hit)
                 return -ENOENT;
         i = (size_t) (hit - c->units);
