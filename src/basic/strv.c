@@ -20,6 +20,18 @@ size_t strv_length(char * const *l) {
         return n;
 }
 
+static int str_compare(const void *a, const void *b) {
+        return strcmp(*(char * const *) a, *(char * const *) b);
+}
+
+char **strv_sort(char **l) {
+        size_t n = strv_length(l);
+
+        if (n > 1)
+                qsort(l, n, sizeof(char *), str_compare);
+        return l;
+}
+
 char **strv_copy(char * const *l) {
         size_t n = strv_length(l);
         _cleanup_strv_free_ char **c = calloc(n + 1, sizeof(char *));

@@ -13,5 +13,7 @@ int strv_extend(char ***l, const char *value);
 /* Append value, taking ownership (freed on failure too). */
 int strv_consume(char ***l, char *value);
 bool strv_contains(char * const *l, const char *s);
+/* Sorts l in place (strcmp order); returns l. */
+char **strv_sort(char **l);
 /* Join with separator; NULL on OOM. */
 char *strv_join(char * const *l, const char *sep);

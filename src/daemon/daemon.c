@@ -157,7 +157,7 @@ static int status_cache_fill(Daemon *d, Pod * const *pods, size_t n_pods, Status
         n = strv_length(units);
         if (n == 0)
                 return 0;
-        qsort(units, n, sizeof(char *), unit_name_compare);
+        strv_sort(units);
         *c = (StatusCache) {
                 .statuses = calloc(n, sizeof(UnitStatus)),
                 .errors = calloc(n, sizeof(int)),

@@ -20,10 +20,6 @@ void image_info_free_many(ImageInfo *l, size_t n) {
         free(l);
 }
 
-static int cmp_str(const void *a, const void *b) {
-        return strcmp(*(char * const *) a, *(char * const *) b);
-}
-
 /* Read a ref's manifest and config; what a ref points at was verified when
  * it was stored and is verified again here before it is parsed. */
 static int image_info_load(Store *s, const Digest *manifest_digest, ImageInfo *ret, PeapodError *e) {
@@ -99,7 +95,7 @@ int image_catalog_list(Store *s, ImageInfo **ret, size_t *ret_n, PeapodError *e)
                 }
         }
         for (size_t k = 0; k < n; k++)
-                qsort(l[k].names, strv_length(l[k].names), sizeof(char *), cmp_str);
+                strv_sort(l[k].names);
         store_ref_list_free(refs, n_refs);
         free(manifests);
         free(owner);

@@ -278,10 +278,6 @@ int cni_conflist_parse(const char *text, size_t size, bool single, json_object *
         return 0;
 }
 
-static int dirent_compare(const void *a, const void *b) {
-        return strcmp(*(char * const *) a, *(char * const *) b);
-}
-
 int cni_conflist_load(const char *dir, const char *name, json_object **ret, PeapodError *err) {
         _cleanup_strv_free_ char **files = NULL;
         size_t n = 0;
@@ -308,7 +304,7 @@ int cni_conflist_load(const char *dir, const char *name, json_object **ret, Peap
         if (r < 0)
                 return r;
         if (files)
-                qsort(files, strv_length(files), sizeof(char *), dirent_compare);
+                strv_sort(files);
 
         FOREACH_STRV(f, files) {
                 _cleanup_free_ char *path = NULL, *text = NULL;
