@@ -186,7 +186,7 @@ static void on_app_start_job_done(const sd_bus_error *error, const char *result,
         r = systemd_start_job_check(o->unit, result, &o->err);
         if (r <= 0)
                 return app_start_end(o, r);
-        r = daemon_start_job_read(o->daemon, o->unit, on_app_start_unit_read, o, &o->slot);
+        r = systemd_unit_read_async(o->daemon->bus, &o->slot, o->unit, on_app_start_unit_read, o);
         if (r < 0)
                 app_start_end(o, r);
 }

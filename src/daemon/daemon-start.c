@@ -449,7 +449,7 @@ int daemon_job_removed_start(Daemon *d, const char *job, const char *result) {
                                 app_started(as);
                         else if (r > 0) {
                                 /* Read without waiting; the start goes on from the answer. */
-                                r = daemon_start_job_read(d, as->unit, on_app_unit_read, as, &as->slot);
+                                r = systemd_unit_read_async(d->bus, &as->slot, as->unit, on_app_unit_read, as);
                                 if (r < 0)
                                         start_end(st, r);
                         } else

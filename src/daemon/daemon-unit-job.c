@@ -180,18 +180,6 @@ int daemon_reset_failed_units(Daemon *d, char * const *units) {
         return 0;
 }
 
-int daemon_start_job_read(Daemon *d, const char *unit, sd_bus_message_handler_t on_read, void *userdata,
-                          sd_bus_slot **ret_slot) {
-        _cleanup_free_ char *path = NULL;
-        int r;
-
-        r = sd_bus_path_encode("/org/freedesktop/systemd1/unit", unit, &path);
-        if (r < 0)
-                return r;
-        return sd_bus_call_method_async(d->bus, ret_slot, "org.freedesktop.systemd1", path,
-                                        "org.freedesktop.DBus.Properties", "GetAll", on_read, userdata, "s", "");
-}
-
 bool daemon_start_job_ran(sd_bus_message *reply) {
         _cleanup_(unit_status_done) UnitStatus s = {};
 

@@ -325,14 +325,11 @@ static int on_app_unit_read(sd_bus_message *reply, void *userdata, sd_bus_error 
 
 int daemon_app_unit_read(Daemon *d, Pod *p, App *a, AppUnitReadDone done, void *userdata, sd_bus_destroy_t free_userdata) {
         _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
-        _cleanup_free_ char *unit = NULL, *path = NULL;
+        _cleanup_free_ char *unit = NULL;
         AppUnitRead *q;
         int r;
 
         r = app_unit_name(p->name, a->name, &unit);
-        if (r < 0)
-                return r;
-        r = sd_bus_path_encode("/org/freedesktop/systemd1/unit", unit, &path);
         if (r < 0)
                 return r;
         q = calloc(1, sizeof(AppUnitRead));
@@ -346,8 +343,7 @@ int daemon_app_unit_read(Daemon *d, Pod *p, App *a, AppUnitReadDone done, void *
                 app_unit_read_free(q);
                 return -ENOMEM;
         }
-        r = sd_bus_call_method_async(d->bus, &slot, "org.freedesktop.systemd1", path, "org.freedesktop.DBus.Properties",
-                                     "GetAll", on_app_unit_read, q, "s", "");
+        r = systemd_unit_read_async(d->bus, &slot, unit, on_app_unit_read, q);
         if (r < 0) {
                 app_unit_read_free(q);
                 return r;

@@ -195,11 +195,9 @@ void unit_job_cancel(UnitJob *j);
  * writes a call at once when none is queued before it. */
 int daemon_reset_failed_units(Daemon *d, char * const *units);
 /* A start job that "failed" started its unit all the same if the main
- * process ran (systemd_start_job_check() says 1): the unit is read with
- * GetAll on the main connection, without waiting, and on_read judges the
- * reply with daemon_start_job_ran(). */
-int daemon_start_job_read(Daemon *d, const char *unit, sd_bus_message_handler_t on_read, void *userdata,
-                          sd_bus_slot **ret_slot);
+ * process ran (systemd_start_job_check() says 1): the unit is read on the
+ * main connection without waiting (systemd_unit_read_async()), and this
+ * judges the reply. */
 bool daemon_start_job_ran(sd_bus_message *reply);
 /* systemd's JobRemoved for job: 1 if it was one of ours. */
 int daemon_job_removed(Daemon *d, const char *job, const char *result);

@@ -367,6 +367,19 @@ int systemd_get_unit_status(sd_bus *bus, const char *unit, UnitStatus *ret) {
         return 0;
 }
 
+int systemd_unit_read_async(sd_bus *bus, sd_bus_slot **ret_slot, const char *unit, sd_bus_message_handler_t callback,
+                            void *userdata) {
+        _cleanup_free_ char *path = NULL;
+        int r;
+
+        r = sd_bus_path_encode("/org/freedesktop/systemd1/unit", unit, &path);
+        if (r < 0)
+                return r;
+        /* Every interface at once: a service's ExecMain* with its states. */
+        return sd_bus_call_method_async(bus, ret_slot, "org.freedesktop.systemd1", path, "org.freedesktop.DBus.Properties",
+                                        "GetAll", callback, userdata, "s", "");
+}
+
 typedef struct StatusBatch {
         UnitStatus *statuses;
         int *errors;
@@ -409,16 +422,8 @@ int systemd_get_unit_statuses(sd_bus *bus, char * const *units, size_t n, size_t
                 return -ENOMEM;
         while (next < n || b.in_flight > 0) {
                 while (next < n && b.in_flight < window) {
-                        _cleanup_free_ char *path = NULL;
-
                         calls[next] = (StatusCall) { .batch = &b, .index = next };
-                        r = sd_bus_path_encode("/org/freedesktop/systemd1/unit", units[next], &path);
-                        if (r >= 0)
-                                /* Every interface at once: a service's
-                                 * ExecMain* with its states. */
-                                r = sd_bus_call_method_async(bus, &slots[next], "org.freedesktop.systemd1", path,
-                                                             "org.freedesktop.DBus.Properties", "GetAll",
-                                                             on_status_read, &calls[next], "s", "");
+                        r = systemd_unit_read_async(bus, &slots[next], units[next], on_status_read, &calls[next]);
                         if (r < 0)
                                 ret_errors[next] = r;
                         else

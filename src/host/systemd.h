@@ -56,6 +56,10 @@ int systemd_stop_unit(sd_bus *bus, const char *unit, sd_bus_error *error);
 int systemd_kill_unit_message(sd_bus *bus, const char *unit, const char *whom, int signal, sd_bus_message **ret);
 int systemd_reset_failed_unit(sd_bus *bus, const char *unit);
 int systemd_get_unit_status(sd_bus *bus, const char *unit, UnitStatus *ret);
+/* Reads unit (GetAll of every interface) without waiting: callback gets
+ * the reply, for unit_status_from_message(). */
+int systemd_unit_read_async(sd_bus *bus, sd_bus_slot **ret_slot, const char *unit, sd_bus_message_handler_t callback,
+                            void *userdata);
 /* The statuses of n units read at once: up to window GetAll calls in flight
  * on bus, whose replies this waits for itself (for a start, before there
  * is a loop). ret_statuses[i] is unit i's (to unit_status_done()), or
