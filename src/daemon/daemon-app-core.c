@@ -341,17 +341,6 @@ static int app_stop_add_waiter(AppStop *s, sd_bus_message *call, bool remove) {
  * on the main connection: a later start of an app of the same name sends
  * its own StopUnit there first and waits for that job (daemon_app_start()),
  * which systemd handles after these. */
-static int app_dir_delete(void *userdata) {
-        return rm_rf(userdata);
-}
-
-static void app_dir_deleted(Daemon *d, int r, void *userdata) {
-        if (r < 0)
-                log_warning_errno(r, "Failed to delete %s (the next start of peapodd tries again): %m",
-                                  (const char *) userdata);
-        free(userdata);
-}
-
 static int app_remove(Daemon *d, Pod *p, App *a, PeapodError *err) {
         _cleanup_free_ char *name = strdup(a->name), *unit = NULL, *gone = NULL;
         int r;
@@ -364,10 +353,8 @@ static int app_remove(Daemon *d, Pod *p, App *a, PeapodError *err) {
         daemon_release_unit(d, unit);
         log_info("Removed app %s from pod %s.", name, p->name);
         /* Its files, renamed away already, are deleted off the loop. */
-        if (gone && daemon_work(d, app_dir_delete, app_dir_deleted, gone) >= 0)
-                TAKE_PTR(gone);
-        else if (gone)
-                (void) rm_rf(gone);
+        if (gone)
+                daemon_delete_tree(d, TAKE_PTR(gone), NULL, NULL);
         return 0;
 }
 

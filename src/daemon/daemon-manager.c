@@ -345,39 +345,19 @@ int bus_pod_remove_stopped(Daemon *d, Pod *p, uint64_t flags, sd_bus_message *ca
         return 0;
 }
 
+/* A removed pod's files, deleted once the durable copies asked for
+ * before are written. */
 typedef struct PodDeletion {
-        char *gone, *name;
+        char *gone;
         PodDeleted deleted;
         void *userdata;
 } PodDeletion;
 
-static int pod_deletion_run(void *userdata) {
-        PodDeletion *del = userdata;
-
-        return rm_rf(del->gone);
-}
-
-static void pod_deletion_done(Daemon *d, int r, void *userdata) {
-        PodDeletion *del = userdata;
-
-        if (r < 0)
-                log_warning_errno(r, "Failed to delete %s (the next start of peapodd tries again): %m", del->gone);
-        else
-                log_debug("Deleted the files of pod %s.", del->name);
-        if (del->deleted)
-                del->deleted(d, r, del->userdata);
-        free(del->gone);
-        free(del->name);
-        free(del);
-}
-
 static void pod_deletion_start(Daemon *d, int r, void *userdata) {
         PodDeletion *del = userdata;
 
-        if (daemon_work(d, pod_deletion_run, pod_deletion_done, del) >= 0)
-                return;
-        /* No thread: here and now, as the last resort. */
-        pod_deletion_done(d, pod_deletion_run(del), del);
+        daemon_delete_tree(d, TAKE_PTR(del->gone), del->deleted, del->userdata);
+        free(del);
 }
 
 static int remove_pod_now(Daemon *d, Pod *p, PodDeleted deleted, void *userdata) {
@@ -407,20 +387,14 @@ static int remove_pod_now(Daemon *d, Pod *p, PodDeleted deleted, void *userdata)
          * a directory being deleted. */
         del = calloc(1, sizeof(PodDeletion));
         if (del) {
-                *del = (PodDeletion) { .gone = TAKE_PTR(gone), .name = TAKE_PTR(name), .deleted = deleted,
-                                       .userdata = userdata };
+                *del = (PodDeletion) { .gone = TAKE_PTR(gone), .deleted = deleted, .userdata = userdata };
                 if (daemon_durable_barrier(d, pod_deletion_start, del, NULL) >= 0)
                         return 0;
                 gone = TAKE_PTR(del->gone);
-                name = TAKE_PTR(del->name);
                 free(del);
         }
-        /* No thread: here and now, as the last resort. */
-        r = rm_rf(gone);
-        if (r < 0)
-                log_warning_errno(r, "Failed to delete %s (the next start of peapodd tries again): %m", gone);
-        if (deleted)
-                deleted(d, r, userdata);
+        /* No barrier: deleted without waiting for it, as the last resort. */
+        daemon_delete_tree(d, TAKE_PTR(gone), deleted, userdata);
         return 0;
 }
 

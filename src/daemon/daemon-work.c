@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Slow filesystem work off the loop: the store's gc and the deletion of a
- * removed pod's files (an rm -rf of app roots can take seconds) run in a
+ * removed pod's or app's files (daemon_delete_tree(): an rm -rf of app
+ * roots can take seconds) run in a
  * thread of their own, and the loop hears of their end through an eventfd.
  * The work touches nothing the loop owns: what it needs is copied in, what
  * it did is handed back to its done callback, which runs on the loop.
@@ -95,6 +96,52 @@ int daemon_work(Daemon *d, WorkFn fn, WorkDone done, void *userdata) {
         }
         d->works[d->n_works++] = w;
         return 0;
+}
+
+typedef struct TreeDeletion {
+        char *path;
+        WorkDone done;
+        void *userdata;
+} TreeDeletion;
+
+static int tree_deletion_run(void *userdata) {
+        TreeDeletion *t = userdata;
+
+        return rm_rf(t->path);
+}
+
+static void tree_deletion_done(Daemon *d, int r, void *userdata) {
+        TreeDeletion *t = userdata;
+
+        if (r < 0)
+                log_warning_errno(r, "Failed to delete %s (the next start of peapodd tries again): %m", t->path);
+        else
+                log_debug("Deleted %s.", t->path);
+        if (t->done)
+                t->done(d, r, t->userdata);
+        free(t->path);
+        free(t);
+}
+
+void daemon_delete_tree(Daemon *d, char *path, WorkDone done, void *userdata) {
+        TreeDeletion *t;
+
+        t = calloc(1, sizeof(TreeDeletion));
+        if (!t) {
+                /* No memory for the thread's part: here and now. */
+                int r = rm_rf(path);
+
+                if (r < 0)
+                        log_warning_errno(r, "Failed to delete %s (the next start of peapodd tries again): %m", path);
+                free(path);
+                if (done)
+                        done(d, r, userdata);
+                return;
+        }
+        *t = (TreeDeletion) { .path = path, .done = done, .userdata = userdata };
+        if (daemon_work(d, tree_deletion_run, tree_deletion_done, t) < 0)
+                /* No thread: here and now, as the last resort. */
+                tree_deletion_done(d, tree_deletion_run(t), t);
 }
 
 void daemon_works_free(Daemon *d) {

@@ -212,6 +212,11 @@ typedef int (*WorkFn)(void *userdata);
 typedef void (*WorkDone)(Daemon *d, int r, void *userdata);
 int daemon_work(Daemon *d, WorkFn fn, WorkDone done, void *userdata);
 void daemon_works_free(Daemon *d);
+/* Deletes the tree at path (taken; a removed pod's or app's files, renamed
+ * away already) in such a thread, or here when none can start; a failure
+ * is logged (the next start of peapodd deletes what is left). Then
+ * done(d, rm -rf's outcome, userdata), if done is given. */
+void daemon_delete_tree(Daemon *d, char *path, WorkDone done, void *userdata);
 
 /* The state thread (daemon-durable.c) writes pod.json's durable copies
  * for d->runtime, in order. daemon_durable_barrier() calls done() on the
