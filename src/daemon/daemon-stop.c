@@ -69,6 +69,19 @@ static int slice_stop_last_resort(Daemon *d, const Pod *p, const char *slice, bo
         return 1;
 }
 
+/* Every unit of p reset without waiting (one that failed stays loaded
+ * until then, and its name could not be started again). */
+static void pod_units_reset(Daemon *d, const Pod *p) {
+        _cleanup_strv_free_ char **units = NULL;
+        int r;
+
+        r = pod_unit_list(p, &units);
+        if (r >= 0)
+                r = daemon_reset_failed_units(d, units);
+        if (r < 0)
+                log_warning_errno(r, "Failed to reset the units of pod %s: %m", p->name);
+}
+
 typedef struct PodTeardown PodTeardown;
 static int daemon_pod_teardown_add_waiter(Daemon *d, const Pod *p, sd_bus_message *call);
 
@@ -323,48 +336,23 @@ static void on_teardown_done(PodNetworkStop *ns, int r, const PeapodError *err, 
         daemon_pod_queue_run(d, pod_id);
 }
 
-/* The pod is recorded exited and announced before its DELs run: the plugin
- * chains (iptables among them) never delay the moment a pod is reported
- * exited, and the records make the DELs safe across a crash. */
-static int daemon_pod_teardown(Daemon *d, Pod *p) {
+/* A teardown of p's networks as init says (its then, a call, is
+ * referenced here): the DELs run as the loop's children, then on_teardown_done(). */
+static int teardown_start(Daemon *d, Pod *p, const PodTeardown *init, bool force) {
         PodTeardown *t, **l;
         int r;
 
-        /* No CNI network (--net=none, host): nothing to wait for. */
-        if (!pod_network_needs_stop(&d->runtime, p))
-                return 0;
-        t = calloc(1, sizeof(PodTeardown));
+        l = reallocarray(d->teardowns, d->n_teardowns + 1, sizeof(PodTeardown *));
+        if (!l)
+                return -ENOMEM;
+        d->teardowns = l;
+        t = malloc(sizeof(PodTeardown));
         if (!t)
                 return -ENOMEM;
+        *t = *init;
         t->daemon = d;
         memcpy(t->pod_id, p->id, sizeof(t->pod_id));
-        l = reallocarray(d->teardowns, d->n_teardowns + 1, sizeof(PodTeardown *));
-        if (!l) {
-                pod_teardown_free(t);
-                return -ENOMEM;
-        }
-        d->teardowns = l;
-        r = pod_network_stop_async(&d->runtime, d->event, p, false, on_teardown_done, t, &t->net);
-        if (r < 0) {
-                pod_teardown_free(t);
-                return r;
-        }
-        d->teardowns[d->n_teardowns++] = t;
-        return 0;
-}
-
-/* Runs the DELs p owes as teardown t (which it takes), then t's then. */
-static int owed_teardown_begin(Daemon *d, Pod *p, PodTeardown *t, bool force) {
-        PodTeardown **l;
-        int r;
-
-        memcpy(t->pod_id, p->id, sizeof(t->pod_id));
-        l = reallocarray(d->teardowns, d->n_teardowns + 1, sizeof(PodTeardown *));
-        if (!l) {
-                pod_teardown_free(t);
-                return -ENOMEM;
-        }
-        d->teardowns = l;
+        sd_bus_message_ref(t->then);
         r = pod_network_stop_async(&d->runtime, d->event, p, force, on_teardown_done, t, &t->net);
         if (r < 0) {
                 pod_teardown_free(t);
@@ -374,20 +362,21 @@ static int owed_teardown_begin(Daemon *d, Pod *p, PodTeardown *t, bool force) {
         return 0;
 }
 
-/* A teardown of p's owed DELs, then what init says (its then, a call,
- * is referenced here). */
-static int owed_teardown_start(Daemon *d, Pod *p, const PodTeardown *init, bool force) {
-        PodTeardown *t;
+/* The pod is recorded exited and announced before its DELs run: the plugin
+ * chains (iptables among them) never delay the moment a pod is reported
+ * exited, and the records make the DELs safe across a crash. */
+static int daemon_pod_teardown(Daemon *d, Pod *p) {
+        /* No CNI network (--net=none, host): nothing to wait for. */
+        if (!pod_network_needs_stop(&d->runtime, p))
+                return 0;
+        return teardown_start(d, p, &(PodTeardown) {}, false);
+}
 
+/* A teardown of the DELs p owes, then what init says. */
+static int owed_teardown_start(Daemon *d, Pod *p, const PodTeardown *init, bool force) {
         if (daemon_pod_busy(d, p))
                 return -EBUSY;
-        t = malloc(sizeof(PodTeardown));
-        if (!t)
-                return -ENOMEM;
-        *t = *init;
-        t->daemon = d;
-        sd_bus_message_ref(t->then);
-        return owed_teardown_begin(d, p, t, force);
+        return teardown_start(d, p, init, force);
 }
 
 int daemon_pod_owed_teardown(Daemon *d, Pod *p, sd_bus_message *call, QueuedOp op, uint64_t flags) {
@@ -403,7 +392,6 @@ int daemon_pod_owed_dels(Daemon *d, Pod *p, bool force, OwedDelsDone done, void 
 /* The slice is stopped (or was never there): reset, end the init, then
  * the DELs of whatever networks the start left. */
 static void on_undo_slice_stopped(const sd_bus_error *error, const char *result, void *userdata) {
-        _cleanup_strv_free_ char **units = NULL;
         _cleanup_free_ char *slice = NULL;
         PodTeardown *t = userdata;
         Daemon *d = t->daemon;
@@ -419,11 +407,7 @@ static void on_undo_slice_stopped(const sd_bus_error *error, const char *result,
         /* Stopped as far as it goes (else said above): nothing here waits
          * for systemd. */
         t->undo_flags |= POD_STOP_SLICE_STOPPED | POD_STOP_UNITS_RESET;
-        r = pod_unit_list(p, &units);
-        if (r >= 0)
-                r = daemon_reset_failed_units(d, units);
-        if (r < 0)
-                log_warning_errno(r, "Failed to reset the units of pod %s: %m", p->name);
+        pod_units_reset(d, p);
         /* An init that never made it into its scope is not stopped above. */
         if (p->leader > 1)
                 (void) kill(p->leader, SIGKILL);
@@ -497,7 +481,6 @@ static void stop_finish(PodStop *s) {
                 }
 
         if (p) {
-                _cleanup_strv_free_ char **units = NULL;
                 /* The slice stopped as far as it goes (else it was said
                  * where that was known): nothing here waits for systemd. */
                 PodStopFlags flags = POD_STOP_KEEP_NETWORK | POD_STOP_SLICE_STOPPED | POD_STOP_UNITS_RESET;
@@ -506,11 +489,7 @@ static void stop_finish(PodStop *s) {
                 /* The resets go out before the exit is recorded, as they
                  * did when they were waited for: a crash after the record
                  * leaves no failed unit loaded under the pod's names. */
-                k = pod_unit_list(p, &units);
-                if (k >= 0)
-                        k = daemon_reset_failed_units(d, units);
-                if (k < 0)
-                        log_warning_errno(k, "Failed to reset the units of pod %s: %m", p->name);
+                pod_units_reset(d, p);
                 r = pod_stop_finish(&d->runtime, p, flags);
                 if (r < 0)
                         log_warning_errno(r, "Failed to stop pod %s: %m", p->name);
