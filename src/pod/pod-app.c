@@ -8,6 +8,7 @@
 #include "bus-util.h"
 #include "fs-util.h"
 #include "name.h"
+#include "pod-gc.h"
 #include "pod-app.h"
 #include "string-util.h"
 #include "systemd.h"
@@ -343,8 +344,9 @@ int pod_app_remove(PodRuntime *rt, Pod *p, App *a, bool force, char **ret_unit, 
         r = id_generate(gone_id);
         if (r < 0)
                 return r;
-        if (asprintf(&gone, "%s/pods/.removing-%s", rt->state_dir, gone_id) < 0)
-                return -ENOMEM;
+        r = pod_removing_path(rt->state_dir, gone_id, &gone);
+        if (r < 0)
+                return r;
         if (rename(dir, gone) < 0) {
                 if (errno != ENOENT)
                         return -errno;

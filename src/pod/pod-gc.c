@@ -121,6 +121,10 @@ int umount_below(const char *path) {
         return r;
 }
 
+int pod_removing_path(const char *state_dir, const char *id, char **ret) {
+        return asprintf(ret, "%s/pods/" POD_REMOVING_PREFIX "%s", state_dir, id) < 0 ? -ENOMEM : 0;
+}
+
 int pods_remove_leftovers(const char *state_dir, const char *volatile_dir) {
         _cleanup_free_ char *dir = NULL;
         struct dirent *de;
@@ -134,7 +138,7 @@ int pods_remove_leftovers(const char *state_dir, const char *volatile_dir) {
                 return errno == ENOENT ? 0 : -errno;
         while ((de = readdir(d))) {
                 _cleanup_free_ char *path = NULL, *json = NULL;
-                const char *id = startswith(de->d_name, ".removing-");
+                const char *id = startswith(de->d_name, POD_REMOVING_PREFIX);
 
                 if (!id) {
                         if (!id_is_valid(de->d_name))

@@ -27,6 +27,11 @@ int timespan_parse(const char *s, uint64_t *ret_usec);
  * first save); mounts below them are detached first. Returns how many
  * were deleted. */
 int pods_remove_leftovers(const char *state_dir, const char *volatile_dir);
+/* Where a removal renames a pod's (or an app's) directory before it
+ * deletes it: "<state_dir>/pods/.removing-<id>", which is no pod and which
+ * pods_remove_leftovers() deletes if the removal was cut short. */
+#define POD_REMOVING_PREFIX ".removing-"
+int pod_removing_path(const char *state_dir, const char *id, char **ret);
 
 /* Detaches every mount at or below path (deepest first). */
 int umount_below(const char *path);

@@ -18,6 +18,7 @@
 #include "fs-util.h"
 #include "journal.h"
 #include "log.h"
+#include "pod-gc.h"
 #include "pod-runtime.h"
 #include "string-util.h"
 #include "strv.h"
@@ -1629,8 +1630,9 @@ int pod_remove_detach(PodRuntime *rt, Pod *p, char **ret_gone) {
          * short leaves a ".removing-<id>" directory, which is no pod and
          * which the next start of peapodd deletes, never a pod half
          * deleted (pod.json gone, files left). */
-        if (asprintf(&gone, "%s/pods/.removing-%s", rt->state_dir, p->id) < 0)
-                return -ENOMEM;
+        r = pod_removing_path(rt->state_dir, p->id, &gone);
+        if (r < 0)
+                return r;
         if (rename(dir, gone) < 0)
                 return -errno;
         crash_point("remove-renamed");
