@@ -308,9 +308,9 @@ void daemon_images_changed(Daemon *d);
  * bus's record of the caller) or polkit allows it, < 0 with error set if
  * not. 0 means the bus or polkit has been asked: the handler returns 1 at
  * once without a reply and is run again with the same message when the
- * answer is in, so it calls this before it changes anything. Every caller passes d: a call that
- * waited in a pod's queue runs outside its dispatch, where the bus has no
- * current slot to find it from. */
+ * answer is in, so it calls this before it changes anything. Every caller
+ * passes d: a call that waited in a pod's queue runs outside its dispatch,
+ * where the bus has no current slot to find it from. */
 int bus_verify_polkit(Daemon *d, sd_bus_message *m, const char *action, sd_bus_error *error);
 /* A privileged app is the host's root (stage1/README.md, "Privileged
  * apps"): creating one (CreatePod, AddApp) or acting inside one (Exec,
