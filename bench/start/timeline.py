@@ -4,7 +4,8 @@
 step (run inside the lab by bench/start/trace, with peapod installed).
 
 Each round is the life bench/start/run measures as peapod-d: `peapod run -d
---net=none busybox -- true`, `peapod wait`, `peapod rm`. Three sources make
+--net=none busybox -- true`, `peapod wait`, `peapod rm` (with NET=default,
+the life it measures as peapod-net: the default CNI network, no --net). Three sources make
 one timeline per round, all on CLOCK_MONOTONIC, which every process shares:
   - the steps peapodd and the CLI log with PEAPOD_DEBUG_TIMING=1
     ("timing STEP USEC", trace_point() in src/host/crash-point.c);
@@ -22,6 +23,8 @@ import sys
 import time
 
 ROUNDS = int(os.environ.get("N", "10"))
+NET_ARGS = [] if os.environ.get("NET") == "default" else ["--net=none"]
+NET_NAME = "the default network" if not NET_ARGS else "--net=none"
 ENV = dict(os.environ, PEAPOD_DEBUG_TIMING="1")
 # The calls worth a line: the CLI's, and peapodd's to systemd and machined.
 CALLS = {"Hello", "GetImage", "CreatePod", "StartPod", "GetPod", "Get", "GetAll", "RemovePod",
@@ -110,7 +113,7 @@ def main():
         # One life first, out of the count: caches warm, as in bench/start/run.
         for i in range(ROUNDS + 1):
             ev = []
-            pid = cli(ev, "run", "run", "-d", "--net=none", "busybox", "--", "true")
+            pid = cli(ev, "run", "run", "-d", *NET_ARGS, "busybox", "--", "true")
             cli(ev, "wait", "wait", pid)
             cli(ev, "rm", "rm", pid)
             if i > 0:
@@ -171,7 +174,7 @@ def main():
     # median, over the rounds that saw both, of its distance from the event
     # before it.
     rows = sorted(table.items(), key=lambda kv: statistics.median(kv[1].values()))
-    print(f"one life (run -d --net=none, wait, rm), {len(rounds)} rounds: median ms from the spawn of 'peapod run',")
+    print(f"one life (run -d {NET_NAME}, wait, rm), {len(rounds)} rounds: median ms from the spawn of 'peapod run',")
     print("and the median step from the line before")
     print(f"  {'at':>7}  {'step':>6}  {'seen':>4}  event")
     prev = None

@@ -4,10 +4,11 @@
  *
  * A start is a chain of steps driven by events: the pod's mounts
  * (pod_start_prepare(), quick), its init (a child the loop watches until
- * it reports the pod's PID 1), its networks (CNI plugins as children the
- * loop watches), StartTransientUnit of its scope and, right behind it,
- * every app's (the replies, then the jobs' JobRemoved), and once the
- * scope's job is done RegisterMachineWithNetwork (the reply). The
+ * it reports the pod's PID 1), then at once StartTransientUnit of its
+ * scope while its networks come up (CNI plugins as children the loop
+ * watches), then every app's unit (the replies, then the jobs'
+ * JobRemoved), and once the scope's job is done and the networks are up
+ * RegisterMachineWithNetwork (the reply). The
  * caller's StartPod is answered at the end, so the CLI keeps its
  * semantics; the loop answers everyone else meanwhile, and pods start in
  * parallel. Each step records the pod as pod_start() does (pod-runtime.h),
@@ -53,6 +54,8 @@ struct PodStart {
         size_t n_ifindices;
         sd_bus_slot *slot; /* the scope's or the machine's call in flight */
         char *scope_job;
+        bool scope_done; /* its start job done */
+        bool network_done; /* the networks up, ifindices known */
         AppStart *apps;
         size_t n_apps, n_pending;
         bool machine_done; /* the scope's job done, the machine registered (or none) */
@@ -261,18 +264,18 @@ static int on_register_reply(sd_bus_message *reply, void *userdata, sd_bus_error
         return 0;
 }
 
-/* The scope's start job ended. */
-static void on_scope_done(PodStart *st, const char *result) {
+/* The machine, once both its scope stands and its networks are up (the
+ * host side of its links goes into the registration). */
+static void start_register(PodStart *st) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         Daemon *d = st->daemon;
         Pod *p = daemon_pod_by_id(d, st->pod_id);
         int r;
 
-        trace_point("scope-job-done");
+        if (!st->scope_done || !st->network_done)
+                return;
         if (!p)
                 return start_end(st, -ESRCH);
-        if (!streq(result, "done"))
-                return start_end(st, pod_start_machine_error(p, -EIO, NULL, &st->err));
         /* Never a machine when it shares the host's namespaces: machined's
          * shell, login and copy act in the leader's namespaces, and a
          * leader in the host's namespaces would hand them the host. */
@@ -283,6 +286,19 @@ static void on_scope_done(PodStart *st, const char *result) {
                 r = sd_bus_call_async(d->bus, &st->slot, m, on_register_reply, st, 0);
         if (r < 0)
                 start_end(st, pod_start_machine_error(p, r, NULL, &st->err));
+}
+
+/* The scope's start job ended. */
+static void on_scope_done(PodStart *st, const char *result) {
+        Pod *p = daemon_pod_by_id(st->daemon, st->pod_id);
+
+        trace_point("scope-job-done");
+        if (!p)
+                return start_end(st, -ESRCH);
+        if (!streq(result, "done"))
+                return start_end(st, pod_start_machine_error(p, -EIO, NULL, &st->err));
+        st->scope_done = true;
+        start_register(st);
 }
 
 static int on_scope_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
@@ -311,7 +327,6 @@ static int on_scope_reply(sd_bus_message *reply, void *userdata, sd_bus_error *r
 }
 
 static void on_network_started(PodNetworkStart *ns, int r, const PeapodError *err, void *userdata) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         PodStart *st = userdata;
         Daemon *d = st->daemon;
         Pod *p = daemon_pod_by_id(d, st->pod_id);
@@ -328,19 +343,33 @@ static void on_network_started(PodNetworkStart *ns, int r, const PeapodError *er
         r = pod_start_network_saved(&d->runtime, p);
         if (r < 0)
                 return start_end(st, peapod_error_set(&st->err, r, "Failed to save pod state: %s", strerror(-r)));
-
-        /* Our own scope, not machined's CreateMachine: PID 1 would track
-         * machined's name for that scope, one bus match per pod in PID 1
-         * (dbus-daemon allows 512 per connection). */
-        r = pod_scope_message(&d->runtime, d->bus, p, &m);
-        if (r >= 0)
-                r = sd_bus_call_async(d->bus, &st->slot, m, on_scope_reply, st, 0);
-        if (r < 0)
-                return start_end(st, pod_start_machine_error(p, r, NULL, &st->err));
+        /* The apps only now: they find their networks up. */
         r = start_apps(st, p);
         if (r < 0)
                 return start_end(st, r);
         trace_point("units-sent");
+        st->network_done = true;
+        start_register(st);
+}
+
+/* The scope takes the init as soon as it is ready, while the networks come
+ * up: its job (the slice made, the init moved into a new cgroup) overlaps
+ * the plugins' ADDs instead of following them. Our own scope, not
+ * machined's CreateMachine: PID 1 would track machined's name for that
+ * scope, one bus match per pod in PID 1 (dbus-daemon allows 512 per
+ * connection). */
+static int start_scope(PodStart *st, Pod *p) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        Daemon *d = st->daemon;
+        int r;
+
+        r = pod_scope_message(&d->runtime, d->bus, p, &m);
+        if (r >= 0)
+                r = sd_bus_call_async(d->bus, &st->slot, m, on_scope_reply, st, 0);
+        if (r < 0)
+                return pod_start_machine_error(p, r, NULL, &st->err);
+        trace_point("scope-sent");
+        return 0;
 }
 
 static void start_network(PodStart *st) {
@@ -382,6 +411,9 @@ static void on_init_ready(PodInitSpawn *is, int r, pid_t leader, const PeapodErr
         if (r < 0)
                 return start_end(st, r);
         st->shares_host = r;
+        r = start_scope(st, p);
+        if (r < 0)
+                return start_end(st, r);
         /* The CNI plugins write leases that outlive a power loss, which
          * only a pod found "preparing" gets DELs for at the next start:
          * that record goes to disk first (pod_save()). Without plugins
