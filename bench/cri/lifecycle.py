@@ -11,6 +11,10 @@
 #       disturbance of the machine falls on both. Prints each call's median
 #       in ms per runtime, the median of a whole lifecycle, and the ratio of
 #       the first runtime's median to the others'.
+#       With --chain=CONFLIST, each round also runs that network's CNI
+#       plugins alone (cni_chain.py), and the chain's median is put against
+#       half of the last runtime's lifecycle: the floor under any runtime
+#       that uses those plugins.
 #   lifecycle.py --pods=N NAME=SOCKET...          runs N sandboxes in each
 #       (for ListPodSandbox throughput) and leaves them; --remove removes
 #       every sandbox named bench-list-*.
@@ -19,6 +23,7 @@
 # each runtime's own CNI bridge network (bench/cri/lab.sh); the container is
 # localhost/busybox:latest running a shell that exits on SIGTERM (a PID 1
 # without a handler would ignore it and every stop would be its timeout).
+import json
 import os
 import statistics
 import sys
@@ -26,6 +31,8 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.realpath(__file__)), '..', '..', 'tests', 'cri'))
 from crit import call, channel, fail, pb  # noqa: E402
+
+import cni_chain  # noqa: E402
 
 IMAGE = 'localhost/busybox:latest'
 CALLS = ('RunPodSandbox', 'CreateContainer', 'StartContainer', 'StopContainer', 'StopPodSandbox', 'RemoveContainer',
@@ -98,12 +105,15 @@ def remove_pods(ch):
 
 
 def main():
-    rounds, pods, remove, runtimes = 20, None, False, []
+    rounds, pods, remove, runtimes, chain = 20, None, False, [], None
     for a in sys.argv[1:]:
         if a.startswith('--rounds='):
             rounds = int(a[9:])
         elif a.startswith('--pods='):
             pods = int(a[7:])
+        elif a.startswith('--chain='):
+            with open(a[8:]) as f:
+                chain = json.load(f)
         elif a == '--remove':
             remove = True
         elif a == '--cni':
@@ -112,7 +122,7 @@ def main():
             name, sock = a.split('=', 1)
             runtimes.append((name, channel(sock)))
         else:
-            fail('usage: lifecycle.py [--cni] [--rounds=N | --pods=N | --remove] NAME=SOCKET...')
+            fail('usage: lifecycle.py [--cni] [--chain=CONFLIST] [--rounds=N | --pods=N | --remove] NAME=SOCKET...')
     if not runtimes:
         fail('no runtime given')
     if remove or pods is not None:
@@ -120,10 +130,15 @@ def main():
             remove_pods(ch) if remove else run_pods(ch, pods)
         return
     times = {name: {} for name, _ in runtimes}
+    chain_add, chain_del = [], []
     for r in range(rounds):
         order = runtimes if r % 2 == 0 else runtimes[::-1]
         for name, ch in order:
             lifecycle(ch, 'bench-%d' % r, times[name])
+        if chain:
+            a, d = cni_chain.one_round(chain, '/usr/lib/cni', 'benchchain%d-%d' % (os.getpid(), r))
+            chain_add.append(a)
+            chain_del.append(d)
     med = {name: {k: statistics.median(v) for k, v in t.items()} for name, t in times.items()}
     width = max(len(c) for c in CALLS + ('lifecycle',))
     print('%-*s %s' % (width, 'median ms (%d rounds)' % rounds, ' '.join('%12s' % n for n, _ in runtimes)))
@@ -132,6 +147,13 @@ def main():
     first = runtimes[0][0]
     for name, _ in runtimes[1:]:
         print('ratio %s/%s (lifecycle median): %.2f' % (first, name, med[first]['lifecycle'] / med[name]['lifecycle']))
+    if chain:
+        both, line = cni_chain.describe(chain, chain_add, chain_del)
+        last = runtimes[-1][0]
+        half = med[last]['lifecycle'] / 2
+        print(line)
+        print("0.5x %s's lifecycle: %.1f ms; the plugin chain alone takes %.1f ms (%.0f%% of it)" % (
+            last, half, both, 100 * both / half))
 
 
 if __name__ == '__main__':
