@@ -82,12 +82,14 @@ int pod_remove_check(const Pod *p, bool force, PeapodError *err);
  *   pod_init_spawn_async()       the stage1 init, then
  *   pod_start_init_done()        its leader kept (1 if the stage1 shares
  *                                the host's namespaces: no machine)
+ *   pod_scope_message()          StartTransientUnit of the scope, its job
+ *                                running alongside the networks':
  *   pod_network_start_async()    -> networks recorded, then
  *   pod_start_network_saved()    the leader and the addresses saved
- *   pod_scope_message()          StartTransientUnit of the scope, its job
- *   pod_register_message()       RegisterMachineWithNetwork
  *   app_unit_message()           StartTransientUnit per app (in parallel),
  *                                app_mark_started() once its job is done
+ *   pod_register_message()       RegisterMachineWithNetwork, once the
+ *                                scope's job and the networks are done
  *   pod_start_finish()           -> running
  * pod_start_prepare(), pod_start_init_done() and pod_start_finish() undo
  * the start themselves on
