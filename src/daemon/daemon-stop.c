@@ -97,6 +97,7 @@ struct PodStop {
         char *slice;
         UnitJob *job; /* the slice's stop job */
         bool killed; /* the last resort was sent (slice_stop_last_resort()) */
+        bool teardown_started; /* its networks' teardown runs beside the stop */
         StopWaiter *waiters;
         size_t n_waiters;
 };
@@ -495,7 +496,7 @@ static void stop_finish(PodStop *s) {
                         log_warning_errno(r, "Failed to stop pod %s: %m", p->name);
                 else
                         log_info("Stopped pod %s.", p->name);
-                if (r >= 0) {
+                if (r >= 0 && !s->teardown_started) {
                         k = daemon_pod_teardown(d, p);
                         if (k < 0)
                                 log_warning_errno(k, "Failed to delete the networks of pod %s: %m", p->name);
@@ -571,6 +572,19 @@ int daemon_pod_stop(Daemon *d, Pod *p, sd_bus_message *call, bool remove, uint64
         if (r < 0) {
                 pod_stop_free(s);
                 return r;
+        }
+        /* When every app has exited, only the pod's init is left, which
+         * holds its namespaces and sends nothing: its networks' DELs begin
+         * now, beside the slice's stop, rather than after it. Not while an
+         * app runs: its SIGTERM handler may still need the network. The
+         * exit is still recorded and announced at the stop's end, without
+         * waiting for them; a stop's caller is answered once both ended. */
+        if (pod_all_apps_exited(p)) {
+                r = daemon_pod_teardown(d, p);
+                if (r < 0)
+                        log_warning_errno(r, "Failed to delete the networks of pod %s: %m", p->name);
+                else
+                        s->teardown_started = true;
         }
         return 0;
 }

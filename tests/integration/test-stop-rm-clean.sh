@@ -56,3 +56,24 @@ $PEAPOD rm --force "$PFX-force"
 [ ! -e /run/peapod/pods/"$id" ] || fail "forced rm left the runtime directory"
 units=$(systemctl list-units --all --no-legend --plain "*$PFX*" || true)
 [ -z "$units" ] || fail "units left after rm --force: $units"
+
+# A pod whose apps all end by themselves is stopped with only its init
+# left, and its networks' DELs then run beside the slice's stop. The stop,
+# and so 'wait', ends with the pod exited; its networks are deleted soon
+# after (a stop does not wait for them then), and rm leaves nothing.
+veths_before=$(ip -o link show type veth | wc -l)
+$PEAPOD run -d --name "$PFX-exits" busybox -- sh -c 'sleep 2' >/dev/null
+id=$(pod_id "$PFX-exits")
+addr=$($PEAPOD status --format=json "$PFX-exits" | jq -r '.networks[0].address')
+case "$addr" in */*) ;; *) fail "the pod on the default network has no address: '$addr'" ;; esac
+[ -e "/var/lib/cni/networks/peapod/${addr%/*}" ] || fail "no allocation of ${addr%/*} while the pod runs"
+$PEAPOD wait "$PFX-exits" >/dev/null || fail "wait for the pod whose app ended"
+assert_eq exited "$(pod_state "$PFX-exits")" "state once its app ended"
+wait_for 20 sh -c "[ ! -e /run/peapod/netns/$id ] && [ ! -e /var/lib/cni/networks/peapod/${addr%/*} ]" ||
+        fail "networks of the exited pod not deleted: $(ls /run/peapod/netns/$id /var/lib/cni/networks/peapod/${addr%/*} 2>&1)"
+assert_eq "$veths_before" "$(ip -o link show type veth | wc -l)" "veths left by the exited pod"
+units=$(systemctl list-units --all --no-legend --plain "*$PFX-exits*" || true)
+[ -z "$units" ] || fail "units left by the exited pod: $units"
+$PEAPOD rm "$PFX-exits"
+[ ! -e /var/lib/peapod/pods/"$id" ] || fail "pod directory left after rm of the exited pod"
+if findmnt -rn -o TARGET | grep -q "$id"; then fail "mounts left: $(findmnt -rn -o TARGET | grep "$id")"; fi
