@@ -114,6 +114,27 @@ run_at_exit() {
 }
 trap run_at_exit EXIT
 
+# test_cni_network NAME BRIDGE SUBNET <<'EOF' (a plugin script) EOF:
+# a CNI network NAME for a test: the bridge plugin on BRIDGE with
+# host-local addresses of SUBNET, then the test's own plugin, the script
+# on stdin, installed as peapod-test-NAME. Removed at exit (at_exit) with
+# its bridge and its address allocations, after the test's pods (their
+# DELs need the plugin).
+test_cni_network() {
+        local name=$1 bridge=$2 subnet=$3
+        local plugin=/usr/lib/cni/peapod-test-$name conf=/etc/cni/net.d/99-peapod-test-$name.conflist
+        cat >"$plugin"
+        chmod 755 "$plugin"
+        cat >"$conf" <<EOF
+{ "cniVersion": "1.0.0", "name": "$name",
+  "plugins": [
+    { "type": "bridge", "bridge": "$bridge", "isGateway": true,
+      "ipam": { "type": "host-local", "ranges": [[{ "subnet": "$subnet" }]] } },
+    { "type": "peapod-test-$name" } ] }
+EOF
+        at_exit "cleanup_pods; rm -f '$plugin' '$conf'; ip link del '$bridge' 2>/dev/null; rm -rf '/var/lib/cni/networks/$name'"
+}
+
 # The CRI tests run a peapod-cri of their own, on a socket of their own.
 CRI=${CRI:-/usr/libexec/peapod/peapod-cri}
 CRI_PID=""

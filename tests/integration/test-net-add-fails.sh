@@ -9,21 +9,11 @@
 . "$(dirname "$0")/lib.sh"
 
 tmp=$(mktemp -d)
-plugin=/usr/lib/cni/peapod-test-failadd
-conf=/etc/cni/net.d/99-peapod-test-failadd.conflist
 go=$tmp/go
-cleanup() {
-        cleanup_pods
-        rm -f "$plugin" "$conf"
-        ip link del peapodfail0 2>/dev/null || true
-        rm -rf /var/lib/cni/networks/failadd
-        rm -rf "$tmp"
-}
-trap cleanup EXIT
-
+at_exit 'rm -rf "$tmp"'
 # ADD waits for $go (20 s at most), then fails as the CNI spec says a
 # plugin fails: an error object on stdout, exit 1. DEL succeeds.
-cat >"$plugin" <<EOF
+test_cni_network failadd peapodfail0 10.196.0.0/24 <<EOF
 #!/bin/sh
 cat >/dev/null
 [ "\$CNI_COMMAND" = ADD ] || exit 0
@@ -31,14 +21,6 @@ i=0
 while [ ! -e "$go" ] && [ \$i -lt 200 ]; do sleep 0.1; i=\$((i + 1)); done
 printf '{"cniVersion":"1.0.0","code":11,"msg":"peapod-test-failadd refuses this pod"}'
 exit 1
-EOF
-chmod 755 "$plugin"
-cat >"$conf" <<'EOF'
-{ "cniVersion": "1.0.0", "name": "failadd",
-  "plugins": [
-    { "type": "bridge", "bridge": "peapodfail0", "isGateway": true,
-      "ipam": { "type": "host-local", "ranges": [[{ "subnet": "10.198.0.0/24" }]] } },
-    { "type": "peapod-test-failadd" } ] }
 EOF
 
 pod=${PFX}failadd

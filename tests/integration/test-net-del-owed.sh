@@ -9,25 +9,13 @@
 . "$(dirname "$0")/lib.sh"
 
 tmp=$(mktemp -d)
-plugin=/usr/lib/cni/peapod-test-del
-conf=/etc/cni/net.d/99-peapod-test-del.conflist
 marker=/run/peapod-test-del-fails
 dels=/run/peapod-test-dels
 holder=${PFX}-holder.service
-cleanup() {
-        rm -f "$marker" "$dels"
-        systemctl stop "$holder" 2>/dev/null || true
-        cleanup_pods
-        rm -f "$plugin" "$conf"
-        ip link del peapoddel0 2>/dev/null || true
-        rm -rf /var/lib/cni/networks/deltest
-        rm -rf "$tmp"
-}
-trap cleanup EXIT
-
+at_exit 'rm -rf "$tmp"'
 # ADD passes its prevResult on; DEL fails while the marker exists, else
 # notes the container in $dels and sleeps 3 s.
-cat >"$plugin" <<EOF
+test_cni_network deltest peapoddel0 10.198.0.0/24 <<EOF
 #!/bin/sh
 in=\$(cat)
 case "\$CNI_COMMAND" in
@@ -41,14 +29,7 @@ DEL)
         sleep 3 ;;
 esac
 EOF
-chmod 755 "$plugin"
-cat >"$conf" <<'EOF'
-{ "cniVersion": "1.0.0", "name": "deltest",
-  "plugins": [
-    { "type": "bridge", "bridge": "peapoddel0", "isGateway": true,
-      "ipam": { "type": "host-local", "ranges": [[{ "subnet": "10.198.0.0/24" }]] } },
-    { "type": "peapod-test-del" } ] }
-EOF
+at_exit 'rm -f "$marker" "$dels"; systemctl stop "$holder" 2>/dev/null'
 
 # A read on its own connection, timed.
 read_ms() {

@@ -8,32 +8,14 @@
 . "$(dirname "$0")/lib.sh"
 
 tmp=$(mktemp -d)
-plugin=/usr/lib/cni/peapod-test-slow
-conf=/etc/cni/net.d/99-peapod-test-slow.conflist
-cleanup() {
-        cleanup_pods
-        rm -f "$plugin" "$conf"
-        ip link del peapodslow0 2>/dev/null || true
-        rm -rf /var/lib/cni/networks/slow
-        rm -rf "$tmp"
-}
-trap cleanup EXIT
-
+at_exit 'rm -rf "$tmp"'
 # The plugin passes its prevResult on (ADD) after a sleep; DEL is quick.
-cat >"$plugin" <<'EOF'
+test_cni_network slow peapodslow0 10.199.0.0/24 <<'EOF'
 #!/bin/sh
 in=$(cat)
 [ "$CNI_COMMAND" = ADD ] || exit 0
 sleep 3
 printf '%s' "$in" | jq -c .prevResult
-EOF
-chmod 755 "$plugin"
-cat >"$conf" <<'EOF'
-{ "cniVersion": "1.0.0", "name": "slow",
-  "plugins": [
-    { "type": "bridge", "bridge": "peapodslow0", "isGateway": true,
-      "ipam": { "type": "host-local", "ranges": [[{ "subnet": "10.199.0.0/24" }]] } },
-    { "type": "peapod-test-slow" } ] }
 EOF
 
 t0=$SECONDS
