@@ -14,7 +14,7 @@
 #       has no CAP_SYS_RESOURCE), with BENCH_CNI=1 a CNI network for
 #       containerd like peapod's default one (bridge ctd0 on 10.89.0.0/16,
 #       host-local, portmap, firewall; the plugins of /usr/lib/cni, which
-#       peapod runs too), else none (host-network sandboxes only),
+#       peapod runs too; masqueraded by one rule set, as peapod's is), else none (host-network sandboxes only),
 #       imports a static pause built here (bench/cri/pause.c, mkimage-pause)
 #       and the build's busybox archive (the image peapod embeds) into
 #       k8s.io with ctr, prints the versions; both stop at exit.
@@ -40,8 +40,22 @@ bench_cri_start() {
         "$build/src/cri/peapod-cri" --listen="$work/peapod.sock" 2>"$work/peapod-cri.log" &
         cri_pid=$!
         mkdir -p "$work/cni"
-        [ "${BENCH_CNI:-0}" != 1 ] || sed -e 's/"name": "peapod"/"name": "bench-ctd"/' -e 's/peapod0/ctd0/' \
-                -e 's/10\.87\./10.89./g' /etc/cni/net.d/87-peapod-bridge.conflist >"$work/cni/10-bench-ctd.conflist"
+        if [ "${BENCH_CNI:-0}" = 1 ]; then
+                sed -e 's/"name": "peapod"/"name": "bench-ctd"/' -e 's/peapod0/ctd0/' \
+                        -e 's/10\.87\./10.89./g' /etc/cni/net.d/87-peapod-bridge.conflist >"$work/cni/10-bench-ctd.conflist"
+                # The same plugins with the same settings, so no per-pod
+                # ipMasq either: containerd's network gets the one
+                # masquerade rule set peapod keeps for its own (firewall.h).
+                iptables-restore -w 10 --noflush <<'RULES'
+*nat
+:BENCH-CTD-MASQ - [0:0]
+-A BENCH-CTD-MASQ -d 10.89.0.0/16 -j RETURN
+-A BENCH-CTD-MASQ -d 224.0.0.0/4 -j RETURN
+-A BENCH-CTD-MASQ -s 10.89.0.0/16 -j MASQUERADE
+-I POSTROUTING 1 -j BENCH-CTD-MASQ
+COMMIT
+RULES
+        fi
         cat >"$work/config.toml" <<CONF
 version = 2
 root = "$work/containerd-root"

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <inttypes.h>
 #include <fcntl.h>
@@ -275,6 +276,99 @@ int cni_conflist_parse(const char *text, size_t size, bool single, json_object *
                         return peapod_error_set(err, -EBADMSG, "plugin %zu: \"capabilities\" is not an object", i + 1);
         }
         *ret = TAKE_PTR(o);
+        return 0;
+}
+
+/* "a.b.c.d/n" as the network it names ("10.87.0.0/16"), or -EINVAL: the
+ * text goes into an iptables-restore script. IPv6 is -EAFNOSUPPORT. */
+static int ipv4_subnet_canonical(const char *s, char **ret) {
+        char addr[INET6_ADDRSTRLEN], out[INET_ADDRSTRLEN];
+        const char *slash = s ? strchr(s, '/') : NULL;
+        struct in_addr a;
+        unsigned prefix;
+        char *end;
+
+        if (!slash || (size_t) (slash - s) >= sizeof(addr) || !slash[1] || slash[1] == '+' || slash[1] == '-')
+                return -EINVAL;
+        memcpy(addr, s, slash - s);
+        addr[slash - s] = 0;
+        errno = 0;
+        prefix = (unsigned) strtoul(slash + 1, &end, 10);
+        if (errno || *end || prefix < 1 || prefix > 32)
+                return strchr(addr, ':') ? -EAFNOSUPPORT : -EINVAL;
+        if (inet_pton(AF_INET, addr, &a) != 1)
+                return strchr(addr, ':') ? -EAFNOSUPPORT : -EINVAL;
+        a.s_addr &= htonl(prefix == 32 ? UINT32_MAX : ~(UINT32_MAX >> prefix));
+        if (!inet_ntop(AF_INET, &a, out, sizeof(out)) || asprintf(ret, "%s/%u", out, prefix) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+/* One "subnet" of an ipam section, added to *subnets unless there (IPv6
+ * ones are left out: iptables is IPv4's). */
+static int masquerade_add_subnet(json_object *v, char ***subnets, PeapodError *err) {
+        _cleanup_free_ char *c = NULL;
+        const char *s = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+        int r;
+
+        r = ipv4_subnet_canonical(s, &c);
+        if (r == -EAFNOSUPPORT)
+                return 0;
+        if (r == -EINVAL)
+                return peapod_error_set(err, -EBADMSG, "\"peapod\": \"masquerade\" of an invalid subnet \"%.64s\"", strempty(s));
+        if (r < 0)
+                return r;
+        if (strv_contains(*subnets, c))
+                return 0;
+        if (strv_length(*subnets) >= CNI_RESULT_ITEMS_MAX)
+                return peapod_error_set(err, -E2BIG, "\"peapod\": \"masquerade\" of more than %d subnets", CNI_RESULT_ITEMS_MAX);
+        return strv_consume(subnets, TAKE_PTR(c));
+}
+
+int cni_conflist_masquerade(json_object *list, char ***ret, PeapodError *err) {
+        _cleanup_strv_free_ char **subnets = NULL;
+        json_object *peapod, *v, *plugins;
+        int r;
+
+        *ret = NULL;
+        if (!json_object_object_get_ex(list, "peapod", &peapod))
+                return 0;
+        if (!json_object_is_type(peapod, json_type_object))
+                return peapod_error_set(err, -EBADMSG, "\"peapod\" is not an object");
+        if (!json_object_object_get_ex(peapod, "masquerade", &v))
+                return 0;
+        if (!json_object_is_type(v, json_type_boolean))
+                return peapod_error_set(err, -EBADMSG, "\"peapod\": \"masquerade\" is not a boolean");
+        if (!json_object_get_boolean(v))
+                return 0;
+        if (!json_object_object_get_ex(list, "plugins", &plugins) || !json_object_is_type(plugins, json_type_array))
+                return -EBADMSG;
+        for (size_t i = 0; i < json_object_array_length(plugins); i++) {
+                json_object *ipam, *ranges;
+
+                if (!json_object_object_get_ex(json_object_array_get_idx(plugins, i), "ipam", &ipam) ||
+                    !json_object_is_type(ipam, json_type_object))
+                        continue;
+                /* host-local's two forms: "subnet", or "ranges", a list of
+                 * range sets, each a list of ranges with a "subnet". */
+                if (json_object_object_get_ex(ipam, "subnet", &v) && (r = masquerade_add_subnet(v, &subnets, err)) < 0)
+                        return r;
+                if (!json_object_object_get_ex(ipam, "ranges", &ranges) || !json_object_is_type(ranges, json_type_array))
+                        continue;
+                for (size_t k = 0; k < json_object_array_length(ranges) && k < CNI_RESULT_ITEMS_MAX; k++) {
+                        json_object *set = json_object_array_get_idx(ranges, k);
+
+                        if (!json_object_is_type(set, json_type_array))
+                                continue;
+                        for (size_t j = 0; j < json_object_array_length(set) && j < CNI_RESULT_ITEMS_MAX; j++)
+                                if (json_object_object_get_ex(json_object_array_get_idx(set, j), "subnet", &v) &&
+                                    (r = masquerade_add_subnet(v, &subnets, err)) < 0)
+                                        return r;
+                }
+        }
+        if (strv_length(subnets) == 0)
+                return peapod_error_set(err, -EBADMSG, "\"peapod\": \"masquerade\" but no IPv4 \"subnet\" in an \"ipam\" section");
+        *ret = TAKE_PTR(subnets);
         return 0;
 }
 

@@ -75,6 +75,15 @@ int cni_conflist_parse(const char *text, size_t size, bool single, json_object *
  * (the first in lexical order wins, as libcni does). -ENOENT if none. */
 int cni_conflist_load(const char *dir, const char *name, json_object **ret, PeapodError *err);
 
+/* A network whose conflist says "peapod": { "masquerade": true } has its
+ * traffic to the rest of the world masqueraded by one rule set of peapod's
+ * for the whole network (firewall.h), instead of by the bridge plugin's
+ * ipMasq, which makes and deletes a nat chain for every pod: *ret gets the
+ * IPv4 subnets of the list's ipam sections (canonical "10.87.0.0/16"), or
+ * NULL when the list does not ask. -EBADMSG (with err) when it asks and
+ * names none, or a malformed one. */
+int cni_conflist_masquerade(json_object *list, char ***ret, PeapodError *err);
+
 typedef struct CniContext {
         char * const *plugin_dirs;
         const char *container_id;

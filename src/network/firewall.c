@@ -138,6 +138,12 @@ static const char loopback_script_jumps_moved[] =
         "-D FORWARD -j " FIREWALL_LOOPBACK_CHAIN "\n-I FORWARD 1 -j " FIREWALL_LOOPBACK_CHAIN "\n"
         "COMMIT\n";
 
+/* A jump peapod keeps first in a base chain. */
+typedef struct GuardJump {
+        const char *table, *base;
+        char chain[sizeof(FIREWALL_MASQ_CHAIN_PREFIX) + 16];
+} GuardJump;
+
 /* Each operation is a short sequence of tool runs where the next depends
  * on how the last ended; the tools are children the loop watches. */
 typedef enum FirewallStep {
@@ -164,6 +170,11 @@ struct FirewallOp {
         size_t base;
         char chain[sizeof(FIREWALL_PORT_CHAIN_PREFIX) + 20];
         char *script;
+        /* The host rules (op_step_guard()): the script that moves every
+         * jump to the front, the one without the jumps, and the jumps. */
+        char *guard_moved, *guard_plain;
+        GuardJump *jumps;
+        size_t n_jumps;
         int status; /* of the last tool: exit status, or -errno */
         char errbuf[FIREWALL_STDERR_MAX + 1];
         PeapodError err;
@@ -178,6 +189,9 @@ FirewallOp *firewall_op_free(FirewallOp *op) {
         sd_event_source_disable_unref(op->defer);
         sd_event_unref(op->event);
         free(op->script);
+        free(op->guard_moved);
+        free(op->guard_plain);
+        free(op->jumps);
         return mfree(op);
 }
 
@@ -237,60 +251,59 @@ static void op_restore_ebtables(FirewallOp *op) {
         op_exec(op, STRV_MAKE("ebtables-restore", "--noflush"), op->script);
 }
 
-/* The loopback guard: the chain, then a jump to it first in each base
- * chain that lacks one. */
+static int guard_tool_error(FirewallOp *op, int st, const char *tool) {
+        if (st < 0)
+                return peapod_error_set(&op->err, st, "Cannot run %s to install peapod's host rules: %s", tool, strerror(-st));
+        return peapod_error_set(&op->err, -EIO, "%s failed to install peapod's host rules (exit status %d): %.200s", tool, st,
+                                op->errbuf);
+}
+
+static void guard_check_jump(FirewallOp *op) {
+        const GuardJump *j = &op->jumps[op->base];
+
+        op->step = GUARD_CHECK_JUMP;
+        op_exec(op, STRV_MAKE("iptables", IPTABLES_WAIT, "-t", (char *) j->table, "-C", (char *) j->base, "-j", (char *) j->chain),
+                NULL);
+}
+
+/* The host rules (the loopback guard, the networks' masquerading): the
+ * chains, then a jump to each first in its base chain where it lacks one. */
 static void op_step_guard(FirewallOp *op, int st) {
         switch (op->step) {
         case GUARD_RESTORE_MOVE:
                 if (st == 0)
                         return op_end(op, 0);
                 op->step = GUARD_RESTORE;
-                return op_exec(op, STRV_MAKE("iptables-restore", IPTABLES_WAIT, "--noflush"), loopback_script);
+                return op_exec(op, STRV_MAKE("iptables-restore", IPTABLES_WAIT, "--noflush"), op->guard_plain);
         case GUARD_RESTORE:
-                if (st < 0)
-                        return op_end(op, peapod_error_set(&op->err, st, "Cannot run iptables-restore to guard the host's loopback: %s",
-                                                           strerror(-st)));
-                if (st > 0)
-                        return op_end(op, peapod_error_set(&op->err, -EIO,
-                                                           "iptables-restore failed to guard the host's loopback (exit status %d): %.200s",
-                                                           st, op->errbuf));
-                op->base = 0;
-                op->step = GUARD_CHECK_JUMP;
+                if (st != 0)
+                        return op_end(op, guard_tool_error(op, st, "iptables-restore"));
                 /* The jumps go first in their chains, so that no ACCEPT of the
                  * host's own firewall before them lets the packets through. */
-                return op_exec(op, STRV_MAKE("iptables", IPTABLES_WAIT, "-t", "filter", "-C", (char *) base_chains[0], "-j",
-                                             FIREWALL_LOOPBACK_CHAIN),
-                               NULL);
+                op->base = 0;
+                return guard_check_jump(op);
         case GUARD_CHECK_JUMP:
-                if (st < 0)
-                        return op_end(op, peapod_error_set(&op->err, st, "Cannot run iptables to guard the host's loopback: %s",
-                                                           strerror(-st)));
                 if (st == 1) { /* no such rule */
+                        const GuardJump *j = &op->jumps[op->base];
+
                         free(op->script);
-                        if (asprintf(&op->script, "*filter\n-I %s 1 -j " FIREWALL_LOOPBACK_CHAIN "\nCOMMIT\n",
-                                     base_chains[op->base]) < 0)
+                        if (asprintf(&op->script, "*%s\n-I %s 1 -j %s\nCOMMIT\n", j->table, j->base, j->chain) < 0)
                                 return op_end(op, -ENOMEM);
                         op->step = GUARD_INSERT_JUMP;
                         return op_exec(op, STRV_MAKE("iptables-restore", IPTABLES_WAIT, "--noflush"), op->script);
                 }
                 if (st != 0)
-                        return op_end(op, peapod_error_set(&op->err, -EIO, "iptables -C %s failed (exit status %d): %.200s",
-                                                           base_chains[op->base], st, op->errbuf));
+                        return op_end(op, st < 0 ? guard_tool_error(op, st, "iptables")
+                                                 : peapod_error_set(&op->err, -EIO, "iptables -t %s -C %s failed (exit status %d): %.200s",
+                                                                    op->jumps[op->base].table, op->jumps[op->base].base, st,
+                                                                    op->errbuf));
                 __attribute__((__fallthrough__));
         case GUARD_INSERT_JUMP:
                 if (op->step == GUARD_INSERT_JUMP && st != 0)
-                        return op_end(op, st < 0 ? peapod_error_set(&op->err, st,
-                                                                    "Cannot run iptables-restore to guard the host's loopback: %s",
-                                                                    strerror(-st))
-                                                 : peapod_error_set(&op->err, -EIO,
-                                                                    "iptables-restore failed to guard the host's loopback (exit status %d): %.200s",
-                                                                    st, op->errbuf));
-                if (++op->base >= ELEMENTSOF(base_chains))
+                        return op_end(op, guard_tool_error(op, st, "iptables-restore"));
+                if (++op->base >= op->n_jumps)
                         return op_end(op, 0);
-                op->step = GUARD_CHECK_JUMP;
-                return op_exec(op, STRV_MAKE("iptables", IPTABLES_WAIT, "-t", "filter", "-C",
-                                             (char *) base_chains[op->base], "-j", FIREWALL_LOOPBACK_CHAIN),
-                               NULL);
+                return guard_check_jump(op);
         default:
                 break;
         }
@@ -401,7 +414,7 @@ static int on_op_start(sd_event_source *es, void *userdata) {
         op->defer = sd_event_source_disable_unref(op->defer);
         switch (op->step) {
         case GUARD_RESTORE_MOVE:
-                op_exec(op, STRV_MAKE("iptables-restore", IPTABLES_WAIT, "--noflush"), loopback_script_jumps_moved);
+                op_exec(op, STRV_MAKE("iptables-restore", IPTABLES_WAIT, "--noflush"), op->guard_moved);
                 break;
         case UNBIND_FIRST:
                 op_unbind_restore(op, UNBIND_FIRST);
@@ -438,8 +451,89 @@ static int op_new(sd_event *e, FirewallStep first, firewall_callback_t callback,
         return 0;
 }
 
+/* A network's masquerade chain: its name from the network's (FNV-1a, 64
+ * bits: the name may be longer than a chain's), so that each network's
+ * rules are replaced on their own. */
+static void masq_chain(const char *network, char chain[static sizeof(FIREWALL_MASQ_CHAIN_PREFIX) + 16]) {
+        uint64_t h = UINT64_C(0xcbf29ce484222325);
+
+        for (const char *c = network; *c; c++)
+                h = (h ^ (uint8_t) *c) * UINT64_C(0x100000001b3);
+        snprintf(chain, sizeof(FIREWALL_MASQ_CHAIN_PREFIX) + 16, FIREWALL_MASQ_CHAIN_PREFIX "%016" PRIx64, h);
+}
+
+/* The nat table's part of the scripts: each network's chain (declaring it
+ * flushes it, with --noflush: its rules are replaced in the commit), and
+ * with moved, each jump moved to the front. A packet from one of the
+ * network's subnets to anywhere but its subnets and multicast leaves with
+ * the host's address, as the bridge plugin's ipMasq does per pod. */
+static int masq_scripts(FirewallOp *op, const FirewallMasquerade *masq, size_t n_masq, char **moved, char **plain) {
+        int r;
+
+        if (n_masq == 0)
+                return 0;
+        if ((r = strextendf(moved, "*nat\n")) < 0 || (r = strextendf(plain, "*nat\n")) < 0)
+                return r;
+        for (size_t i = 0; i < n_masq; i++) {
+                GuardJump *j = &op->jumps[op->n_jumps++];
+                _cleanup_free_ char *rules = NULL;
+
+                *j = (GuardJump) { .table = "nat", .base = "POSTROUTING" };
+                masq_chain(masq[i].network, j->chain);
+                r = strextendf(&rules, ":%s - [0:0]\n", j->chain);
+                FOREACH_STRV(sn, masq[i].subnets)
+                        if (r >= 0)
+                                r = strextendf(&rules, "-A %s -d %s -j RETURN\n", j->chain, sn);
+                if (r >= 0)
+                        r = strextendf(&rules, "-A %s -d 224.0.0.0/4 -j RETURN\n", j->chain);
+                FOREACH_STRV(sn, masq[i].subnets)
+                        if (r >= 0)
+                                r = strextendf(&rules,
+                                               "-A %s -s %s -m comment --comment \"peapod: network %.64s\" -j MASQUERADE\n",
+                                               j->chain, sn, masq[i].network);
+                if (r >= 0)
+                        r = strextendf(moved, "%s-D POSTROUTING -j %s\n-I POSTROUTING 1 -j %s\n", rules, j->chain, j->chain);
+                if (r >= 0)
+                        r = strextendf(plain, "%s", rules);
+                if (r < 0)
+                        return r;
+        }
+        if ((r = strextendf(moved, "COMMIT\n")) < 0 || (r = strextendf(plain, "COMMIT\n")) < 0)
+                return r;
+        return 0;
+}
+
+int firewall_host_rules_async(sd_event *e, const FirewallMasquerade *masq, size_t n_masq, firewall_callback_t callback,
+                              void *userdata, FirewallOp **ret) {
+        _cleanup_(firewall_op_freep) FirewallOp *op = NULL;
+        int r;
+
+        r = op_new(e, GUARD_RESTORE_MOVE, callback, userdata, &op);
+        if (r < 0)
+                return r;
+        op->jumps = calloc(ELEMENTSOF(base_chains) + n_masq, sizeof(GuardJump));
+        op->guard_moved = strdup(loopback_script_jumps_moved);
+        op->guard_plain = strdup(loopback_script);
+        if (!op->jumps || !op->guard_moved || !op->guard_plain)
+                return -ENOMEM;
+        for (size_t i = 0; i < ELEMENTSOF(base_chains); i++) {
+                GuardJump *j = &op->jumps[op->n_jumps++];
+
+                *j = (GuardJump) { .table = "filter", .base = base_chains[i] };
+                strcpy(j->chain, FIREWALL_LOOPBACK_CHAIN);
+        }
+        for (size_t i = 0; i < n_masq; i++)
+                if (isempty(masq[i].network) || strv_length(masq[i].subnets) == 0)
+                        return -EINVAL;
+        r = masq_scripts(op, masq, n_masq, &op->guard_moved, &op->guard_plain);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(op);
+        return 0;
+}
+
 int firewall_loopback_guard_async(sd_event *e, firewall_callback_t callback, void *userdata, FirewallOp **ret) {
-        return op_new(e, GUARD_RESTORE_MOVE, callback, userdata, ret);
+        return firewall_host_rules_async(e, NULL, 0, callback, userdata, ret);
 }
 
 int firewall_pod_ports_unbind_async(sd_event *e, const char *pod_id, firewall_callback_t callback, void *userdata,

@@ -1076,7 +1076,7 @@ static void network_add_next(PodNetworkStart *ns) {
                 network_start_end(ns, r);
 }
 
-static void on_loopback_guarded(FirewallOp *op, int r, const PeapodError *err, void *userdata) {
+static void on_host_rules_done(FirewallOp *op, int r, const PeapodError *err, void *userdata) {
         PodNetworkStart *ns = userdata;
 
         /* err is the op's own: read before the op is freed. */
@@ -1086,6 +1086,44 @@ static void on_loopback_guarded(FirewallOp *op, int r, const PeapodError *err, v
         if (r < 0)
                 return network_start_end(ns, r);
         network_add_next(ns);
+}
+
+/* The host rules for the pod's networks: the loopback guard, and the
+ * masquerading of each network whose conflist asks for it
+ * (cni_conflist_masquerade()). */
+static int network_host_rules_start(PodNetworkStart *ns) {
+        PodRuntime *rt = ns->rt;
+        char * const *networks = ns->p->net.networks;
+        size_t n = strv_length(networks), n_masq = 0;
+        _cleanup_free_ FirewallMasquerade *masq = NULL;
+        char ***subnets;
+        int r = 0;
+
+        subnets = calloc(n + 1, sizeof(char **));
+        masq = calloc(n + 1, sizeof(FirewallMasquerade));
+        if (!subnets || !masq) {
+                free(subnets);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < n && r >= 0; i++) {
+                _cleanup_json_ json_object *list = NULL;
+
+                r = cni_conflist_load(rt->cni_conf_dir ?: CNI_DEFAULT_CONF_DIR, networks[i], &list, &ns->err);
+                if (r >= 0)
+                        r = cni_conflist_masquerade(list, &subnets[n_masq], &ns->err);
+                if (r < 0)
+                        r = peapod_error_prefix(&ns->err, r, "Network %s", networks[i]);
+                else if (subnets[n_masq]) {
+                        masq[n_masq] = (FirewallMasquerade) { .network = networks[i], .subnets = subnets[n_masq] };
+                        n_masq++;
+                }
+        }
+        if (r >= 0)
+                r = firewall_host_rules_async(ns->event, masq, n_masq, on_host_rules_done, ns, &ns->fw);
+        for (size_t i = 0; i < n_masq; i++)
+                strv_free(subnets[i]);
+        free(subnets);
+        return r;
 }
 
 static int on_network_start(sd_event_source *es, void *userdata) {
@@ -1100,8 +1138,9 @@ static int on_network_start(sd_event_source *es, void *userdata) {
         /* Before any plugin runs: portmap may turn on route_localnet, and
          * the pod must never reach the host's loopback through it
          * (firewall.h). Refused when it cannot be installed rather than
-         * started unguarded. */
-        r = firewall_loopback_guard_async(ns->event, on_loopback_guarded, ns, &ns->fw);
+         * started unguarded. The masquerading of the networks that ask for
+         * it comes in the same run. */
+        r = network_host_rules_start(ns);
         if (r < 0)
                 network_start_end(ns, r);
         return 0;

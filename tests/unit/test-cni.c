@@ -184,6 +184,68 @@ TEST(conflists) {
         ASSERT_ERR(cni_conflist_load(tmpdir, "nope", &o, NULL), ENOENT);
 }
 
+/* Which networks ask peapod to masquerade them, and the subnets that go
+ * into the rules (an iptables-restore script: canonical, or refused). */
+TEST(masquerade) {
+        static const struct {
+                const char *list;
+                int r;
+                const char *subnets; /* space-separated, NULL for none */
+        } cases[] = {
+                { "{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"plugins\":[{\"type\":\"bridge\",\"ipam\":"
+                  "{\"type\":\"host-local\",\"ranges\":[[{\"subnet\":\"10.87.0.0/16\"}]]}}]}", 0, NULL },
+                { "{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"peapod\":{\"masquerade\":false},\"plugins\":[{\"type\":\"b\"}]}",
+                  0, NULL },
+                { "{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"peapod\":{\"masquerade\":true},\"plugins\":[{\"type\":\"bridge\","
+                  "\"ipam\":{\"ranges\":[[{\"subnet\":\"10.87.3.4/16\"},{\"subnet\":\"fd00::/64\"}],"
+                  "[{\"subnet\":\"10.87.0.0/16\"},{\"subnet\":\"192.168.7.1/24\"}]]}},"
+                  "{\"type\":\"x\",\"ipam\":{\"subnet\":\"172.16.0.9/12\"}}]}",
+                  0, "10.87.0.0/16 192.168.7.0/24 172.16.0.0/12" },
+                { "{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"peapod\":{\"masquerade\":true},\"plugins\":[{\"type\":\"b\"}]}",
+                  -EBADMSG, NULL },
+                { "{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"peapod\":{\"masquerade\":true},\"plugins\":[{\"type\":\"b\","
+                  "\"ipam\":{\"subnet\":\"fd00::/64\"}}]}", -EBADMSG, NULL },
+                { "{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"peapod\":{\"masquerade\":\"yes\"},\"plugins\":[{\"type\":\"b\"}]}",
+                  -EBADMSG, NULL },
+                { "{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"peapod\":1,\"plugins\":[{\"type\":\"b\"}]}", -EBADMSG, NULL },
+        };
+        static const char * const bad_subnets[] = {
+                "10.87.0.0", "10.87.0.0/33", "10.87.0.0/0", "10.87.0.0/-1", "10.87.0.0/+8", "10.87.0.0/16 -j ACCEPT",
+                "10.87.0.0/16\\n-A", "10.87.0/16", "x/8", "/8", "",
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_json_ json_object *o = NULL;
+                _cleanup_strv_free_ char **subnets = NULL;
+                PeapodError err = {};
+
+                ASSERT_OK(cni_conflist_parse(cases[i].list, strlen(cases[i].list), false, &o, NULL));
+                ASSERT_TRUE(cni_conflist_masquerade(o, &subnets, &err) == cases[i].r);
+                if (cases[i].r < 0) {
+                        ASSERT_TRUE(err.message[0]);
+                        ASSERT_TRUE(!subnets);
+                } else if (!cases[i].subnets)
+                        ASSERT_TRUE(!subnets);
+                else {
+                        _cleanup_free_ char *joined = strv_join(subnets, " ");
+                        ASSERT_STREQ(joined, cases[i].subnets);
+                }
+        }
+        for (size_t i = 0; i < ELEMENTSOF(bad_subnets); i++) {
+                _cleanup_json_ json_object *o = NULL;
+                _cleanup_strv_free_ char **subnets = NULL;
+                _cleanup_free_ char *text = NULL;
+                PeapodError err = {};
+
+                ASSERT_TRUE(asprintf(&text, "{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"peapod\":{\"masquerade\":true},"
+                                            "\"plugins\":[{\"type\":\"b\",\"ipam\":{\"subnet\":\"%s\"}}]}",
+                                     bad_subnets[i]) > 0);
+                ASSERT_OK(cni_conflist_parse(text, strlen(text), false, &o, NULL));
+                ASSERT_ERR(cni_conflist_masquerade(o, &subnets, &err), EBADMSG);
+                ASSERT_TRUE(!subnets);
+        }
+}
+
 /* A fake plugin: records its environment and stdin, prints a result that
  * names itself and carries the prevResult it got. */
 static const char fake_plugin[] =
@@ -410,6 +472,7 @@ int main(void) {
         test_port_conflicts();
         test_results();
         test_conflists();
+        test_masquerade();
         test_exec();
         test_network_spec();
         ASSERT_OK(rm_rf(tmpdir));
