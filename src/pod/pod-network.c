@@ -10,6 +10,7 @@
 #include <sys/statfs.h>
 
 #include "cni.h"
+#include "crash-point.h"
 #include "firewall.h"
 #include "fs-util.h"
 #include "json-util.h"
@@ -1014,6 +1015,7 @@ static void network_start_complete(PodNetworkStart *ns, int r) {
 static void on_ports_bound(FirewallOp *op, int r, const PeapodError *err, void *userdata) {
         PodNetworkStart *ns = userdata;
 
+        trace_point("net-bound");
         /* err is the op's own: read before the op is freed. */
         if (r < 0 && !peapod_error_is_set(&ns->err))
                 ns->err = *err;
@@ -1042,6 +1044,7 @@ static void network_add_next(PodNetworkStart *ns);
 static void on_network_added(CniChain *chain, int r, json_object *result, const PeapodError *err, void *userdata) {
         PodNetworkStart *ns = userdata;
 
+        trace_point("net-added");
         if (r < 0) {
                 if (!peapod_error_is_set(&ns->err))
                         ns->err = *err;
@@ -1079,6 +1082,7 @@ static void network_add_next(PodNetworkStart *ns) {
 static void on_host_rules_done(FirewallOp *op, int r, const PeapodError *err, void *userdata) {
         PodNetworkStart *ns = userdata;
 
+        trace_point("net-host-rules");
         /* err is the op's own: read before the op is freed. */
         if (r < 0 && !peapod_error_is_set(&ns->err))
                 ns->err = *err;
@@ -1349,6 +1353,7 @@ static void on_network_deleted(CniChain *chain, int r, json_object *result, cons
         PodNetworkStop *ns = userdata;
         PeapodError e = {};
 
+        trace_point("net-deleted");
         /* err is the chain's own: copied before the chain is freed. */
         if (err)
                 e = *err;
@@ -1371,6 +1376,7 @@ static void on_network_deleted(CniChain *chain, int r, json_object *result, cons
 static void on_ports_unbound(FirewallOp *op, int r, const PeapodError *err, void *userdata) {
         PodNetworkStop *ns = userdata;
 
+        trace_point("net-unbound");
         /* err is the op's own: read before the op is freed. */
         if (r < 0) {
                 ns->err = *err;
