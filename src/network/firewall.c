@@ -147,6 +147,7 @@ typedef struct GuardJump {
 /* Each operation is a short sequence of tool runs where the next depends
  * on how the last ended; the tools are children the loop watches. */
 typedef enum FirewallStep {
+        GUARD_CHECK_FIRST, /* iptables -C BASE -j chain, each: all there, nothing to do */
         GUARD_RESTORE_MOVE, /* iptables-restore of the chain, the jumps moved first */
         GUARD_RESTORE,     /* iptables-restore of the chain */
         GUARD_CHECK_JUMP,  /* iptables -C BASE -j chain */
@@ -270,6 +271,16 @@ static void guard_check_jump(FirewallOp *op) {
  * chains, then a jump to each first in its base chain where it lacks one. */
 static void op_step_guard(FirewallOp *op, int st) {
         switch (op->step) {
+        case GUARD_CHECK_FIRST:
+                if (st == 0 && ++op->base < op->n_jumps)
+                        return op_exec(op, STRV_MAKE("iptables", IPTABLES_WAIT, "-t", (char *) op->jumps[op->base].table, "-C",
+                                                     (char *) op->jumps[op->base].base, "-j", op->jumps[op->base].chain),
+                                       NULL);
+                if (st == 0)
+                        return op_end(op, 0);
+                /* A jump is missing (or the look failed): all of it again. */
+                op->step = GUARD_RESTORE_MOVE;
+                return op_exec(op, STRV_MAKE("iptables-restore", IPTABLES_WAIT, "--noflush"), op->guard_moved);
         case GUARD_RESTORE_MOVE:
                 if (st == 0)
                         return op_end(op, 0);
@@ -390,6 +401,7 @@ static void op_step_ports(FirewallOp *op, int st) {
 /* Called at the start (status unused) and after each tool with its status. */
 static void op_step(FirewallOp *op) {
         switch (op->step) {
+        case GUARD_CHECK_FIRST:
         case GUARD_RESTORE_MOVE:
         case GUARD_RESTORE:
         case GUARD_CHECK_JUMP:
@@ -415,6 +427,12 @@ static int on_op_start(sd_event_source *es, void *userdata) {
         switch (op->step) {
         case GUARD_RESTORE_MOVE:
                 op_exec(op, STRV_MAKE("iptables-restore", IPTABLES_WAIT, "--noflush"), op->guard_moved);
+                break;
+        case GUARD_CHECK_FIRST:
+                op->base = 0;
+                op_exec(op, STRV_MAKE("iptables", IPTABLES_WAIT, "-t", (char *) op->jumps[0].table, "-C",
+                                      (char *) op->jumps[0].base, "-j", op->jumps[0].chain),
+                        NULL);
                 break;
         case UNBIND_FIRST:
                 op_unbind_restore(op, UNBIND_FIRST);
@@ -503,28 +521,36 @@ static int masq_scripts(FirewallOp *op, const FirewallMasquerade *masq, size_t n
         return 0;
 }
 
-int firewall_host_rules_async(sd_event *e, const FirewallMasquerade *masq, size_t n_masq, firewall_callback_t callback,
-                              void *userdata, FirewallOp **ret) {
+/* An op of the guard's kind for the jumps in table: the scripts and the
+ * jumps filled in by the caller. */
+static int guard_op_new(sd_event *e, FirewallStep first, size_t n_jumps, firewall_callback_t callback, void *userdata,
+                        FirewallOp **ret) {
         _cleanup_(firewall_op_freep) FirewallOp *op = NULL;
         int r;
 
-        r = op_new(e, GUARD_RESTORE_MOVE, callback, userdata, &op);
+        r = op_new(e, first, callback, userdata, &op);
         if (r < 0)
                 return r;
-        op->jumps = calloc(ELEMENTSOF(base_chains) + n_masq, sizeof(GuardJump));
-        op->guard_moved = strdup(loopback_script_jumps_moved);
-        op->guard_plain = strdup(loopback_script);
-        if (!op->jumps || !op->guard_moved || !op->guard_plain)
+        op->jumps = calloc(n_jumps, sizeof(GuardJump));
+        if (!op->jumps)
                 return -ENOMEM;
-        for (size_t i = 0; i < ELEMENTSOF(base_chains); i++) {
-                GuardJump *j = &op->jumps[op->n_jumps++];
+        *ret = TAKE_PTR(op);
+        return 0;
+}
 
-                *j = (GuardJump) { .table = "filter", .base = base_chains[i] };
-                strcpy(j->chain, FIREWALL_LOOPBACK_CHAIN);
-        }
+int firewall_masquerade_async(sd_event *e, const FirewallMasquerade *masq, size_t n_masq, bool check_first,
+                              firewall_callback_t callback, void *userdata, FirewallOp **ret) {
+        _cleanup_(firewall_op_freep) FirewallOp *op = NULL;
+        int r;
+
+        if (n_masq == 0)
+                return -EINVAL;
         for (size_t i = 0; i < n_masq; i++)
                 if (isempty(masq[i].network) || strv_length(masq[i].subnets) == 0)
                         return -EINVAL;
+        r = guard_op_new(e, check_first ? GUARD_CHECK_FIRST : GUARD_RESTORE_MOVE, n_masq, callback, userdata, &op);
+        if (r < 0)
+                return r;
         r = masq_scripts(op, masq, n_masq, &op->guard_moved, &op->guard_plain);
         if (r < 0)
                 return r;
@@ -533,7 +559,24 @@ int firewall_host_rules_async(sd_event *e, const FirewallMasquerade *masq, size_
 }
 
 int firewall_loopback_guard_async(sd_event *e, firewall_callback_t callback, void *userdata, FirewallOp **ret) {
-        return firewall_host_rules_async(e, NULL, 0, callback, userdata, ret);
+        _cleanup_(firewall_op_freep) FirewallOp *op = NULL;
+        int r;
+
+        r = guard_op_new(e, GUARD_RESTORE_MOVE, ELEMENTSOF(base_chains), callback, userdata, &op);
+        if (r < 0)
+                return r;
+        op->guard_moved = strdup(loopback_script_jumps_moved);
+        op->guard_plain = strdup(loopback_script);
+        if (!op->guard_moved || !op->guard_plain)
+                return -ENOMEM;
+        for (size_t i = 0; i < ELEMENTSOF(base_chains); i++) {
+                GuardJump *j = &op->jumps[op->n_jumps++];
+
+                *j = (GuardJump) { .table = "filter", .base = base_chains[i] };
+                strcpy(j->chain, FIREWALL_LOOPBACK_CHAIN);
+        }
+        *ret = TAKE_PTR(op);
+        return 0;
 }
 
 int firewall_pod_ports_unbind_async(sd_event *e, const char *pod_id, firewall_callback_t callback, void *userdata,

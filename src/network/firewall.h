@@ -81,10 +81,13 @@ int firewall_pod_ports_unbind(const char *pod_id, PeapodError *err);
 typedef struct FirewallOp FirewallOp;
 typedef void (*firewall_callback_t)(FirewallOp *op, int r, const PeapodError *err, void *userdata);
 int firewall_loopback_guard_async(sd_event *e, firewall_callback_t callback, void *userdata, FirewallOp **ret);
-/* The loopback guard and the masquerading of the n_masq networks, in one
- * run of iptables-restore where the jumps exist. */
-int firewall_host_rules_async(sd_event *e, const FirewallMasquerade *masq, size_t n_masq, firewall_callback_t callback,
-                              void *userdata, FirewallOp **ret);
+/* The masquerading of the n_masq networks: each network's chain (its
+ * rules replaced) and its jump moved first in POSTROUTING, in one run of
+ * iptables-restore where the jumps exist. With check_first (the chains
+ * were installed so already), only a look at each jump (iptables -C, no
+ * commit), and all of it again if one is missing. */
+int firewall_masquerade_async(sd_event *e, const FirewallMasquerade *masq, size_t n_masq, bool check_first,
+                              firewall_callback_t callback, void *userdata, FirewallOp **ret);
 /* fresh: the pod is known to have no chain (it never bound one, or its
  * last unbind succeeded), so none is looked for first. */
 int firewall_pod_ports_bind_async(sd_event *e, const char *pod_id, const char *rules, bool fresh,

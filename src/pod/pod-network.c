@@ -872,6 +872,14 @@ struct PodNetworkStart {
         char *record, *ifname;
         CniChain *chain;
         FirewallOp *fw;
+        /* The networks' masquerading, beside the guard and the ADDs: its
+         * op, what it installs (PodRuntime.masquerades), and the end of
+         * the rest while it still runs. */
+        FirewallOp *masq;
+        char **masq_keys;
+        int masq_error;
+        bool complete_waits;
+        int complete_r;
         PodNetworkStop *undo;
         int error; /* of the failed start, while undo runs */
         PeapodError err;
@@ -892,6 +900,8 @@ PodNetworkStart *pod_network_start_free(PodNetworkStart *ns) {
                 return NULL;
         network_add_clear(ns);
         firewall_op_free(ns->fw);
+        firewall_op_free(ns->masq);
+        strv_free(ns->masq_keys);
         pod_network_stop_free(ns->undo);
         sd_event_source_disable_unref(ns->defer);
         sd_event_unref(ns->event);
@@ -995,6 +1005,14 @@ static void on_start_undone(PodNetworkStop *stop, int r, const PeapodError *err,
 /* The end: on failure what was added is deleted again (its DELs, as
  * children of the loop too), then the caller hears of it, last. */
 static void network_start_complete(PodNetworkStart *ns, int r) {
+        if (ns->masq) {
+                /* Its end goes on from here (on_masquerade_done()). */
+                ns->complete_waits = true;
+                ns->complete_r = r;
+                return;
+        }
+        if (r >= 0)
+                r = ns->masq_error;
         if (r >= 0) {
                 r = write_etc_files(ns->rt, ns->p);
                 if (r < 0)
@@ -1079,10 +1097,10 @@ static void network_add_next(PodNetworkStart *ns) {
                 network_start_end(ns, r);
 }
 
-static void on_host_rules_done(FirewallOp *op, int r, const PeapodError *err, void *userdata) {
+static void on_loopback_guarded(FirewallOp *op, int r, const PeapodError *err, void *userdata) {
         PodNetworkStart *ns = userdata;
 
-        trace_point("net-host-rules");
+        trace_point("net-guarded");
         /* err is the op's own: read before the op is freed. */
         if (r < 0 && !peapod_error_is_set(&ns->err))
                 ns->err = *err;
@@ -1092,41 +1110,69 @@ static void on_host_rules_done(FirewallOp *op, int r, const PeapodError *err, vo
         network_add_next(ns);
 }
 
-/* The host rules for the pod's networks: the loopback guard, and the
- * masquerading of each network whose conflist asks for it
- * (cni_conflist_masquerade()). */
-static int network_host_rules_start(PodNetworkStart *ns) {
+static void on_masquerade_done(FirewallOp *op, int r, const PeapodError *err, void *userdata) {
+        PodNetworkStart *ns = userdata;
+        PodRuntime *rt = ns->rt;
+
+        trace_point("net-masqueraded");
+        /* err is the op's own: read before the op is freed. */
+        if (r < 0 && !peapod_error_is_set(&ns->err))
+                ns->err = *err;
+        ns->masq = firewall_op_free(ns->masq);
+        if (r >= 0)
+                FOREACH_STRV(k, ns->masq_keys)
+                        if (!strv_contains(rt->masquerades, k))
+                                (void) strv_extend(&rt->masquerades, k);
+        ns->masq_error = r < 0 ? r : 0;
+        if (ns->complete_waits)
+                network_start_complete(ns, ns->complete_r);
+}
+
+/* The masquerading of each of the pod's networks whose conflist asks for
+ * it (cni_conflist_masquerade()), beside the guard and the ADDs: it is
+ * needed before the apps run, not before the plugins. Installed whole at
+ * the first start after peapodd's own (or after its conflist changed);
+ * then each start only looks at the jumps, which costs no commit. */
+static int network_masquerade_start(PodNetworkStart *ns) {
         PodRuntime *rt = ns->rt;
         char * const *networks = ns->p->net.networks;
         size_t n = strv_length(networks), n_masq = 0;
         _cleanup_free_ FirewallMasquerade *masq = NULL;
-        char ***subnets;
+        _cleanup_free_ char ***subnets = NULL;
+        bool known = true;
         int r = 0;
 
         subnets = calloc(n + 1, sizeof(char **));
         masq = calloc(n + 1, sizeof(FirewallMasquerade));
-        if (!subnets || !masq) {
-                free(subnets);
+        if (!subnets || !masq)
                 return -ENOMEM;
-        }
         for (size_t i = 0; i < n && r >= 0; i++) {
                 _cleanup_json_ json_object *list = NULL;
+                _cleanup_free_ char *joined = NULL, *key = NULL;
 
                 r = cni_conflist_load(rt->cni_conf_dir ?: CNI_DEFAULT_CONF_DIR, networks[i], &list, &ns->err);
                 if (r >= 0)
                         r = cni_conflist_masquerade(list, &subnets[n_masq], &ns->err);
-                if (r < 0)
+                if (r < 0) {
                         r = peapod_error_prefix(&ns->err, r, "Network %s", networks[i]);
-                else if (subnets[n_masq]) {
-                        masq[n_masq] = (FirewallMasquerade) { .network = networks[i], .subnets = subnets[n_masq] };
-                        n_masq++;
+                        break;
+                }
+                if (!subnets[n_masq])
+                        continue;
+                masq[n_masq] = (FirewallMasquerade) { .network = networks[i], .subnets = subnets[n_masq] };
+                n_masq++;
+                joined = strv_join(subnets[n_masq - 1], " ");
+                if (!joined || asprintf(&key, "%s %s", networks[i], joined) < 0)
+                        r = -ENOMEM;
+                else {
+                        known = known && strv_contains(rt->masquerades, key);
+                        r = strv_consume(&ns->masq_keys, TAKE_PTR(key));
                 }
         }
-        if (r >= 0)
-                r = firewall_host_rules_async(ns->event, masq, n_masq, on_host_rules_done, ns, &ns->fw);
+        if (r >= 0 && n_masq > 0)
+                r = firewall_masquerade_async(ns->event, masq, n_masq, known, on_masquerade_done, ns, &ns->masq);
         for (size_t i = 0; i < n_masq; i++)
                 strv_free(subnets[i]);
-        free(subnets);
         return r;
 }
 
@@ -1142,9 +1188,10 @@ static int on_network_start(sd_event_source *es, void *userdata) {
         /* Before any plugin runs: portmap may turn on route_localnet, and
          * the pod must never reach the host's loopback through it
          * (firewall.h). Refused when it cannot be installed rather than
-         * started unguarded. The masquerading of the networks that ask for
-         * it comes in the same run. */
-        r = network_host_rules_start(ns);
+         * started unguarded. */
+        r = network_masquerade_start(ns);
+        if (r >= 0)
+                r = firewall_loopback_guard_async(ns->event, on_loopback_guarded, ns, &ns->fw);
         if (r < 0)
                 network_start_end(ns, r);
         return 0;

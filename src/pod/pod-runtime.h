@@ -36,6 +36,9 @@ typedef struct PodRuntime {
          * of systemd on bus. */
         int (*unit_status)(void *userdata, const char *unit, UnitStatus *ret);
         void *unit_status_userdata;
+        /* The masquerading installed since the start ("network subnet...",
+         * pod-network.c); owned, freed by the runtime's owner. */
+        char **masquerades;
 } PodRuntime;
 
 /* pod_save() with the runtime's state dir and durable writer. */
