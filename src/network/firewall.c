@@ -259,12 +259,17 @@ static int guard_tool_error(FirewallOp *op, int st, const char *tool) {
                                 op->errbuf);
 }
 
-static void guard_check_jump(FirewallOp *op) {
+/* iptables -C of jump op->base: is it there? (Exit status 1: no.) */
+static void jump_look(FirewallOp *op) {
         const GuardJump *j = &op->jumps[op->base];
 
-        op->step = GUARD_CHECK_JUMP;
         op_exec(op, STRV_MAKE("iptables", IPTABLES_WAIT, "-t", (char *) j->table, "-C", (char *) j->base, "-j", (char *) j->chain),
                 NULL);
+}
+
+static void guard_check_jump(FirewallOp *op) {
+        op->step = GUARD_CHECK_JUMP;
+        jump_look(op);
 }
 
 /* The host rules (the loopback guard, the networks' masquerading): the
@@ -273,9 +278,7 @@ static void op_step_guard(FirewallOp *op, int st) {
         switch (op->step) {
         case GUARD_CHECK_FIRST:
                 if (st == 0 && ++op->base < op->n_jumps)
-                        return op_exec(op, STRV_MAKE("iptables", IPTABLES_WAIT, "-t", (char *) op->jumps[op->base].table, "-C",
-                                                     (char *) op->jumps[op->base].base, "-j", op->jumps[op->base].chain),
-                                       NULL);
+                        return jump_look(op);
                 if (st == 0)
                         return op_end(op, 0);
                 /* A jump is missing (or the look failed): all of it again. */
@@ -430,9 +433,7 @@ static int on_op_start(sd_event_source *es, void *userdata) {
                 break;
         case GUARD_CHECK_FIRST:
                 op->base = 0;
-                op_exec(op, STRV_MAKE("iptables", IPTABLES_WAIT, "-t", (char *) op->jumps[0].table, "-C",
-                                      (char *) op->jumps[0].base, "-j", op->jumps[0].chain),
-                        NULL);
+                jump_look(op);
                 break;
         case UNBIND_FIRST:
                 op_unbind_restore(op, UNBIND_FIRST);
@@ -521,8 +522,8 @@ static int masq_scripts(FirewallOp *op, const FirewallMasquerade *masq, size_t n
         return 0;
 }
 
-/* An op of the guard's kind for the jumps in table: the scripts and the
- * jumps filled in by the caller. */
+/* An op of the guard's kind with room for n_jumps jumps: its scripts and
+ * jumps are the caller's to fill in. */
 static int guard_op_new(sd_event *e, FirewallStep first, size_t n_jumps, firewall_callback_t callback, void *userdata,
                         FirewallOp **ret) {
         _cleanup_(firewall_op_freep) FirewallOp *op = NULL;
