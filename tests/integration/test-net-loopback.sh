@@ -98,4 +98,14 @@ $PEAPOD run -d --name "$PFX-third" busybox -- sleep 300 >/dev/null
 assert_eq "-A INPUT -j PEAPOD-LOOPBACK" "$(iptables -S INPUT | sed -n 2p)" "the guard's jump first in INPUT"
 assert_eq 1 "$(jumps INPUT)" "still one jump from INPUT"
 iptables -D INPUT -i peapod0 -j ACCEPT -m comment --comment "$PFX-before-the-guard"
+
+# Each setup looks at the guard first and installs it again only when it
+# is not whole: rules flushed from its chain (a firewall reload that keeps
+# the chain, say) are back at the next pod's setup.
+iptables -F PEAPOD-LOOPBACK
+$PEAPOD run -d --name "$PFX-fourth" busybox -- sleep 300 >/dev/null
+assert_eq 2 "$(iptables -S PEAPOD-LOOPBACK | grep -c -- "-j DROP")" "the guard's rules back after a flush"
+assert_eq 1 "$(jumps INPUT)" "one jump from INPUT after the flush"
+o=$(attack)
+assert_contains "$o" "answer=none" "SYN to the host's 127.0.0.1 answered after the flush"
 say "ok"
