@@ -283,51 +283,54 @@ static void guard_check_jump(FirewallOp *op) {
         jump_look(op);
 }
 
+/* Line l (n bytes, no newline) is s, or has s in it. */
+static bool line_is(const char *l, size_t n, const char *s) {
+        return n == strlen(s) && strneq(l, s, n);
+}
+
+static bool line_has(const char *l, size_t n, const char *s) {
+        return memmem(l, n, s, strlen(s));
+}
+
 /* Whether the filter table's rules (iptables -S) have the loopback guard
  * whole: its chain with its two rules, and its jump the first rule of
  * INPUT and of FORWARD. Anything else (another rule first, a rule of the
  * chain changed, another iptables's way of printing them) is a no, and
  * the guard is installed again: the look may only save work. */
 static bool loopback_guard_in_place(const char *rules) {
-        const char *first_input = NULL, *first_forward = NULL;
-        size_t n_input = 0, n_forward = 0;
         bool declared = false, to = false, from = false;
+        int input_first = -1, forward_first = -1; /* -1: no rule seen yet */
         unsigned n_rules = 0;
 
         for (const char *l = rules; l && *l;) {
                 size_t n = strcspn(l, "\n");
-                char line[512];
 
-                if (n < sizeof(line)) {
-                        memcpy(line, l, n);
-                        line[n] = 0;
-                        if (streq(line, "-N " FIREWALL_LOOPBACK_CHAIN))
-                                declared = true;
-                        else if (startswith(line, "-A INPUT ") && !first_input) {
-                                first_input = l;
-                                n_input = n;
-                        } else if (startswith(line, "-A FORWARD ") && !first_forward) {
-                                first_forward = l;
-                                n_forward = n;
-                        } else if (startswith(line, "-A " FIREWALL_LOOPBACK_CHAIN " ")) {
-                                bool common = strstr(line, " ! -i lo ") && strstr(line, " -j DROP") &&
-                                              strstr(line, " ! --ctstate RELATED,ESTABLISHED,DNAT ");
+                if (line_is(l, n, "-N " FIREWALL_LOOPBACK_CHAIN))
+                        declared = true;
+                else if (startswith(l, "-A INPUT ") && input_first < 0)
+                        input_first = line_is(l, n, "-A INPUT -j " FIREWALL_LOOPBACK_CHAIN);
+                else if (startswith(l, "-A FORWARD ") && forward_first < 0)
+                        forward_first = line_is(l, n, "-A FORWARD -j " FIREWALL_LOOPBACK_CHAIN);
+                else if (startswith(l, "-A " FIREWALL_LOOPBACK_CHAIN " ")) {
+                        bool common = line_has(l, n, " ! -i lo ") && line_has(l, n, " -j DROP") &&
+                                      line_has(l, n, " ! --ctstate RELATED,ESTABLISHED,DNAT ");
 
-                                n_rules++;
-                                to = to || (common && strstr(line, " -d 127.0.0.0/8 "));
-                                from = from || (common && strstr(line, " -s 127.0.0.0/8 "));
-                        }
-                } else if (startswith(l, "-A " FIREWALL_LOOPBACK_CHAIN " "))
                         n_rules++;
+                        to = to || (common && line_has(l, n, " -d 127.0.0.0/8 "));
+                        from = from || (common && line_has(l, n, " -s 127.0.0.0/8 "));
+                }
                 l += n;
                 if (*l == '\n')
                         l++;
         }
-        return declared && to && from && n_rules == 2 && first_input &&
-               n_input == strlen("-A INPUT -j " FIREWALL_LOOPBACK_CHAIN) &&
-               strneq(first_input, "-A INPUT -j " FIREWALL_LOOPBACK_CHAIN, n_input) && first_forward &&
-               n_forward == strlen("-A FORWARD -j " FIREWALL_LOOPBACK_CHAIN) &&
-               strneq(first_forward, "-A FORWARD -j " FIREWALL_LOOPBACK_CHAIN, n_forward);
+        return declared && to && from && n_rules == 2 && input_first == 1 && forward_first == 1;
+}
+
+/* The chains and the jumps moved first, in one commit; where a jump is
+ * missing that commit fails and GUARD_RESTORE goes on one jump at a time. */
+static void guard_restore_moved(FirewallOp *op) {
+        op->step = GUARD_RESTORE_MOVE;
+        op_exec(op, STRV_MAKE("iptables-restore", IPTABLES_WAIT, "--noflush"), op->guard_moved);
 }
 
 /* The host rules (the loopback guard, the networks' masquerading): the
@@ -339,16 +342,14 @@ static void op_step_guard(FirewallOp *op, int st) {
                  * (~10-18 ms here) at every start. */
                 if (st == 0 && loopback_guard_in_place(op->out))
                         return op_end(op, 0);
-                op->step = GUARD_RESTORE_MOVE;
-                return op_exec(op, STRV_MAKE("iptables-restore", IPTABLES_WAIT, "--noflush"), op->guard_moved);
+                return guard_restore_moved(op);
         case GUARD_CHECK_FIRST:
                 if (st == 0 && ++op->base < op->n_jumps)
                         return jump_look(op);
                 if (st == 0)
                         return op_end(op, 0);
                 /* A jump is missing (or the look failed): all of it again. */
-                op->step = GUARD_RESTORE_MOVE;
-                return op_exec(op, STRV_MAKE("iptables-restore", IPTABLES_WAIT, "--noflush"), op->guard_moved);
+                return guard_restore_moved(op);
         case GUARD_RESTORE_MOVE:
                 if (st == 0)
                         return op_end(op, 0);
@@ -495,7 +496,7 @@ static int on_op_start(sd_event_source *es, void *userdata) {
         op->defer = sd_event_source_disable_unref(op->defer);
         switch (op->step) {
         case GUARD_RESTORE_MOVE:
-                op_exec(op, STRV_MAKE("iptables-restore", IPTABLES_WAIT, "--noflush"), op->guard_moved);
+                guard_restore_moved(op);
                 break;
         case GUARD_CHECK_FIRST:
                 op->base = 0;

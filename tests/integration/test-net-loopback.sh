@@ -98,6 +98,14 @@ $PEAPOD run -d --name "$PFX-third" busybox -- sleep 300 >/dev/null
 assert_eq "-A INPUT -j PEAPOD-LOOPBACK" "$(iptables -S INPUT | sed -n 2p)" "the guard's jump first in INPUT"
 assert_eq 1 "$(jumps INPUT)" "still one jump from INPUT"
 iptables -D INPUT -i peapod0 -j ACCEPT -m comment --comment "$PFX-before-the-guard"
+# The same with a rule longer than a line buffer (the look reads every
+# line whole, however long).
+long=$(printf 'x%.0s' $(seq 1 250))
+iptables -I INPUT 1 -i peapod0 -m comment --comment "$PFX-a-$long" -m comment --comment "$PFX-b-$long" -j ACCEPT
+[ "$(iptables -S INPUT | sed -n 2p | wc -c)" -gt 512 ] || fail "the long rule is not that long: $(iptables -S INPUT | sed -n 2p)"
+$PEAPOD run -d --name "$PFX-long" busybox -- sleep 300 >/dev/null
+assert_eq "-A INPUT -j PEAPOD-LOOPBACK" "$(iptables -S INPUT | sed -n 2p)" "the guard's jump first in INPUT, before a long rule"
+iptables -D INPUT -i peapod0 -m comment --comment "$PFX-a-$long" -m comment --comment "$PFX-b-$long" -j ACCEPT
 
 # Each setup looks at the guard first and installs it again only when it
 # is not whole: rules flushed from its chain (a firewall reload that keeps
