@@ -875,6 +875,10 @@ struct PodNetworkStart {
         /* The networks' masquerading, beside the guard and the ADDs: its
          * op, what it installs (PodRuntime.masquerades), and the end of
          * the rest while it still runs. */
+        /* Each network's conflist, read once for its masquerading and
+         * its ADD. */
+        json_object **lists;
+        size_t n_lists;
         FirewallOp *masq;
         char **masq_keys;
         int masq_error;
@@ -902,6 +906,9 @@ PodNetworkStart *pod_network_start_free(PodNetworkStart *ns) {
         firewall_op_free(ns->fw);
         firewall_op_free(ns->masq);
         strv_free(ns->masq_keys);
+        for (size_t i = 0; i < ns->n_lists; i++)
+                json_object_put(ns->lists[i]);
+        free(ns->lists);
         pod_network_stop_free(ns->undo);
         sd_event_source_disable_unref(ns->defer);
         sd_event_unref(ns->event);
@@ -919,18 +926,18 @@ int pod_network_start_ifindices(PodNetworkStart *ns, int **ret, size_t *ret_n) {
         return 0;
 }
 
-/* Before the ADD of network index: its config, and its record on disk. */
+/* Before the ADD of network index: its config (read at the start, with
+ * its masquerading), and its record on disk. */
 static int network_add_begin(PodNetworkStart *ns) {
-        PodRuntime *rt = ns->rt;
         Pod *p = ns->p;
         const char *network = p->net.networks[ns->index];
         int r;
 
         if (asprintf(&ns->ifname, "eth%zu", ns->index) < 0 || asprintf(&ns->record, "%s/%02zu.json", ns->records, ns->index) < 0)
                 return -ENOMEM;
-        r = cni_conflist_load(rt->cni_conf_dir ?: CNI_DEFAULT_CONF_DIR, network, &ns->list, &ns->err);
-        if (r < 0)
-                return r;
+        if (ns->index >= ns->n_lists)
+                return -EINVAL;
+        ns->list = json_object_get(ns->lists[ns->index]);
         r = runtime_config_for(p, ns->index, &ns->rc);
         if (r < 0)
                 return r;
@@ -1132,7 +1139,8 @@ static void on_masquerade_done(FirewallOp *op, int r, const PeapodError *err, vo
  * it (cni_conflist_masquerade()), beside the guard and the ADDs: it is
  * needed before the apps run, not before the plugins. Installed whole at
  * the first start after peapodd's own (or after its conflist changed);
- * then each start only looks at the jumps, which costs no commit. */
+ * then each start only looks at the jumps, which costs no commit. The
+ * conflists are read here, for the ADDs too. */
 static int network_masquerade_start(PodNetworkStart *ns) {
         PodRuntime *rt = ns->rt;
         char * const *networks = ns->p->net.networks;
@@ -1144,15 +1152,17 @@ static int network_masquerade_start(PodNetworkStart *ns) {
 
         subnets = calloc(n + 1, sizeof(char **));
         masq = calloc(n + 1, sizeof(FirewallMasquerade));
-        if (!subnets || !masq)
+        ns->lists = calloc(n + 1, sizeof(json_object *));
+        if (!subnets || !masq || !ns->lists)
                 return -ENOMEM;
         for (size_t i = 0; i < n && r >= 0; i++) {
-                _cleanup_json_ json_object *list = NULL;
                 _cleanup_free_ char *joined = NULL, *key = NULL;
 
-                r = cni_conflist_load(rt->cni_conf_dir ?: CNI_DEFAULT_CONF_DIR, networks[i], &list, &ns->err);
-                if (r >= 0)
-                        r = cni_conflist_masquerade(list, &subnets[n_masq], &ns->err);
+                r = cni_conflist_load(rt->cni_conf_dir ?: CNI_DEFAULT_CONF_DIR, networks[i], &ns->lists[i], &ns->err);
+                if (r >= 0) {
+                        ns->n_lists++;
+                        r = cni_conflist_masquerade(ns->lists[i], &subnets[n_masq], &ns->err);
+                }
                 if (r < 0) {
                         r = peapod_error_prefix(&ns->err, r, "Network %s", networks[i]);
                         break;
