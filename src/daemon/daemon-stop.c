@@ -373,6 +373,16 @@ static int daemon_pod_teardown(Daemon *d, Pod *p) {
         return teardown_start(d, p, &(PodTeardown) {}, false);
 }
 
+/* The stop's own teardown, warned about here when it cannot begin:
+ * whether it began. */
+static bool stop_teardown(Daemon *d, Pod *p) {
+        int r = daemon_pod_teardown(d, p);
+
+        if (r < 0)
+                log_warning_errno(r, "Failed to delete the networks of pod %s: %m", p->name);
+        return r >= 0;
+}
+
 /* A teardown of the DELs p owes, then what init says. */
 static int owed_teardown_start(Daemon *d, Pod *p, const PodTeardown *init, bool force) {
         if (daemon_pod_busy(d, p))
@@ -485,7 +495,6 @@ static void stop_finish(PodStop *s) {
                 /* The slice stopped as far as it goes (else it was said
                  * where that was known): nothing here waits for systemd. */
                 PodStopFlags flags = POD_STOP_KEEP_NETWORK | POD_STOP_SLICE_STOPPED | POD_STOP_UNITS_RESET;
-                int k;
 
                 /* The resets go out before the exit is recorded, as they
                  * did when they were waited for: a crash after the record
@@ -496,11 +505,8 @@ static void stop_finish(PodStop *s) {
                         log_warning_errno(r, "Failed to stop pod %s: %m", p->name);
                 else
                         log_info("Stopped pod %s.", p->name);
-                if (r >= 0 && !s->teardown_started) {
-                        k = daemon_pod_teardown(d, p);
-                        if (k < 0)
-                                log_warning_errno(k, "Failed to delete the networks of pod %s: %m", p->name);
-                }
+                if (r >= 0 && !s->teardown_started)
+                        (void) stop_teardown(d, p);
         }
         /* A removal answered first would leave a pod that others still
          * name: answer in arrival order, each against the pod as it is. */
@@ -579,13 +585,8 @@ int daemon_pod_stop(Daemon *d, Pod *p, sd_bus_message *call, bool remove, uint64
          * app runs: its SIGTERM handler may still need the network. The
          * exit is still recorded and announced at the stop's end, without
          * waiting for them; a stop's caller is answered once both ended. */
-        if (pod_all_apps_exited(p)) {
-                r = daemon_pod_teardown(d, p);
-                if (r < 0)
-                        log_warning_errno(r, "Failed to delete the networks of pod %s: %m", p->name);
-                else
-                        s->teardown_started = true;
-        }
+        if (pod_all_apps_exited(p))
+                s->teardown_started = stop_teardown(d, p);
         return 0;
 }
 
