@@ -8,11 +8,11 @@
 #include "macro.h"
 #include "name.h"
 
-/* Reading apps' log lines back from the journal. App units run with
- * LogNamespace=peapod, so every line lands in the journal namespace
- * "peapod" (journalctl --namespace=peapod), whose journald keeps every line
- * (units/journald-peapod.conf). The stage1 app helper writes an app's
- * stdout and stderr as two journal streams whose SYSLOG_IDENTIFIER is the
+/* Reading apps' log lines back from the journal. The stage1 app helper
+ * writes to the journal namespace "peapod" (--log-namespace=peapod;
+ * journalctl --namespace=peapod), whose journald keeps every line
+ * (units/journald-peapod.conf): an app's stdout and stderr as two journal
+ * streams, and its own complaints on the second, whose SYSLOG_IDENTIFIER is the
  * app's name (what journalctl shows; stdout at priority 6, stderr at 3).
  * journald adds the unit's LogExtraFields PEAPOD_POD_ID, PEAPOD_APP and
  * PEAPOD_APP_ID, and _SYSTEMD_UNIT: the ids are what lines are selected
@@ -20,6 +20,9 @@
  * keeps its lines under the pod's id). */
 
 #define POD_JOURNAL_NAMESPACE "peapod"
+/* The namespace's journald is socket-activated by these two. */
+#define POD_JOURNAL_SOCKET "systemd-journald@" POD_JOURNAL_NAMESPACE ".socket"
+#define POD_JOURNAL_VARLINK_SOCKET "systemd-journald-varlink@" POD_JOURNAL_NAMESPACE ".socket"
 
 typedef enum PodLogStream {
         POD_LOG_STDOUT,

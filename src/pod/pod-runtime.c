@@ -747,6 +747,8 @@ static int app_helper_argv(PodRuntime *rt, const Pod *p, const App *a, const cha
         if (r >= 0)
                 r = asprintf(&arg, "--app-name=%s", a->name) < 0 ? -ENOMEM : strv_consume(&argv, arg);
         if (r >= 0)
+                r = strv_extend(&argv, "--log-namespace=" POD_JOURNAL_NAMESPACE);
+        if (r >= 0)
                 r = asprintf(&arg, "--workdir=%s", a->workdir) < 0 ? -ENOMEM : strv_consume(&argv, arg);
         if (r >= 0)
                 r = app_isolation_argv(rt, p, a, &argv);
@@ -781,7 +783,16 @@ static int app_unit_append_properties(sd_bus_message *m, const Pod *p, const App
 
         if ((r = bus_append_property_s(m, "Description", desc)) < 0 || (r = bus_append_property_s(m, "Slice", slice)) < 0 ||
             (r = bus_append_property_as(m, "BindsTo", STRV_MAKE(scope))) < 0 ||
-            (r = bus_append_property_as(m, "After", STRV_MAKE(scope))) < 0 ||
+            /* The apps' own journal namespace: its journald keeps every
+             * line (no rate limit, see units/journald-peapod.conf), and a
+             * busy app cannot flood the system journal. The helper writes
+             * there itself (--log-namespace=): LogNamespace= would give
+             * every app unit a mount namespace of its own, ~7 ms of each
+             * start, for nothing else. Its sockets, as LogNamespace=
+             * would pull them in; Wants=, so that stopping them stops no
+             * app. */
+            (r = bus_append_property_as(m, "Wants", STRV_MAKE(POD_JOURNAL_SOCKET, POD_JOURNAL_VARLINK_SOCKET))) < 0 ||
+            (r = bus_append_property_as(m, "After", STRV_MAKE(scope, POD_JOURNAL_SOCKET, POD_JOURNAL_VARLINK_SOCKET))) < 0 ||
             (r = bus_append_property_s(m, "Type", "exec")) < 0 ||
             /* CPUUsageNSec and MemoryCurrent, the CRI's container stats,
              * whatever the host's DefaultCPUAccounting= says (cpu.stat
@@ -823,15 +834,13 @@ static int app_unit_append_properties(sd_bus_message *m, const Pod *p, const App
             (r = bus_append_property_s(m, "KillMode", "mixed")) < 0 ||
             (r = bus_append_property_t(m, "TimeoutStopUSec", APP_STOP_TIMEOUT_USEC)) < 0 ||
             (r = bus_append_property_s(m, "SyslogIdentifier", a->name)) < 0 ||
-            /* The unit's own stream carries only the helper's complaints
-             * (the app writes to streams of its own, stage1-journal.c):
-             * errors, so that they read as the app's stderr, where 'peapod
-             * run' and 'logs --stderr' show them. */
+            /* The unit's own stream, in the system journal, carries only
+             * what the helper says before its streams are open (a bad
+             * argument): errors, under the app's name. Everything after
+             * goes to the app's stderr stream in the namespace
+             * (stage1-journal.c), where 'peapod run' and 'logs --stderr'
+             * show it. */
             (r = sd_bus_message_append(m, "(sv)", "SyslogLevel", "i", (int32_t) LOG_ERR)) < 0 ||
-            /* The apps' own journal namespace: its journald keeps every
-             * line (no rate limit, see units/journald-peapod.conf), and a
-             * busy app cannot flood the system journal. */
-            (r = bus_append_property_s(m, "LogNamespace", POD_JOURNAL_NAMESPACE)) < 0 ||
             (r = app_append_limits(m, a)) < 0 ||
             (in && (r = app_append_stdin(m, in)) < 0))
                 return r;

@@ -892,12 +892,12 @@ static void close_shared_trees(int (*trees)[STAGE1_BINDS_MAX]) {
 /* The clones of the :rshared binds' sources, made in the host's mount
  * namespace (PID 1's), where the pin is a peer of the source's mount: a
  * clone of a shared mount joins its peer group, and a detached tree
- * moves into any namespace. Not in ours: systemd starts the unit in a
- * namespace of its own (LogNamespace= needs one), a slave of the host's,
- * and own_mount_namespace() makes another; a clone there would be a
- * slave with a peer group of its own, and nothing the app mounts would
- * reach the host. We enter the host's namespace for the clones only and
- * come back (the unit's namespace holds the journal's socket). */
+ * moves into any namespace. Not in own_mount_namespace()'s, nor in one
+ * systemd may have given the unit (for settings stage0 does not set
+ * today): a slave of the host's, where a clone would be a slave with a
+ * peer group of its own, and nothing the app mounts would reach the
+ * host. When the unit's is not the host's, we enter the host's for the
+ * clones only and come back. */
 static int open_shared_binds(const Stage1AppCommand *a, int (*trees)[STAGE1_BINDS_MAX]) {
         _cleanup_close_ int own = -EBADF, host = -EBADF;
         struct stat own_st, host_st;
@@ -961,13 +961,15 @@ static int run(int argc, char *argv[]) {
         if (args.privileged)
                 args.sec.caps &= stage1_bounding_set();
 
-        if (pod_open(args.leader, args.scope, &pod, args.machine_root ? &machine : NULL) < 0)
-                return STAGE1_APP_EXIT_SETUP;
-
         /* With --tty the app writes to its terminal, which the caller
-         * relays; with --tty-log we copy it to the stdout stream. */
+         * relays; with --tty-log we copy it to the stdout stream. First,
+         * so that what goes wrong with the pod reads as the app's stderr. */
         if ((!args.tty || args.tty_log) &&
-            stage1_open_journal_streams(args.app_name ?: args.app_id, &out_fd, &err_fd) < 0)
+            stage1_open_journal_streams(args.log_namespace, args.app_name ?: args.app_id, &out_fd, &err_fd) < 0)
+                return STAGE1_APP_EXIT_SETUP;
+        (void) stage1_complaints_to_journal(args.log_namespace, args.app_name ?: args.app_id, err_fd);
+
+        if (pod_open(args.leader, args.scope, &pod, args.machine_root ? &machine : NULL) < 0)
                 return STAGE1_APP_EXIT_SETUP;
         if (args.tty_log && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, keep) < 0) {
                 log_error_errno(errno, "Failed to make a socket pair: %m");

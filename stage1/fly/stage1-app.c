@@ -224,11 +224,12 @@ int main(int argc, char *argv[]) {
                           "--masked-path=, --readonly-path= nor --privileged.");
                 return STAGE1_APP_EXIT_SETUP;
         }
-        if (leader_check(args.leader, args.scope) < 0)
-                return STAGE1_APP_EXIT_SETUP;
         /* With --tty the app writes to its terminal, as in default. */
         if ((!args.tty || args.tty_log) &&
-            stage1_open_journal_streams(args.app_name ?: args.app_id, &out_fd, &err_fd) < 0)
+            stage1_open_journal_streams(args.log_namespace, args.app_name ?: args.app_id, &out_fd, &err_fd) < 0)
+                return STAGE1_APP_EXIT_SETUP;
+        (void) stage1_complaints_to_journal(args.log_namespace, args.app_name ?: args.app_id, err_fd);
+        if (leader_check(args.leader, args.scope) < 0)
                 return STAGE1_APP_EXIT_SETUP;
         if (args.tty_log && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, keep) < 0) {
                 log_error_errno(errno, "Failed to make a socket pair: %m");

@@ -14,6 +14,7 @@
 #include "stage1-util.h"
 
 #define JOURNAL_STDOUT_SOCKET "/run/systemd/journal/stdout"
+#define JOURNAL_NAMESPACE_STDOUT_SOCKET_FMT "/run/systemd/journal.%s/stdout"
 
 /* journald's stream protocol, as sd_journal_stream_fd() speaks it, plus
  * the unit id line that sd_journal_stream_fd() leaves empty: journald
@@ -22,7 +23,7 @@
  * that prints and exits at once has taken this helper with it by then,
  * and journald falls back to the unit id of the header (accepted from
  * root peers only). */
-static int journal_stream_open(const char *identifier, const char *unit, int priority) {
+static int journal_stream_open(const char *log_namespace, const char *identifier, const char *unit, int priority) {
         union {
                 struct sockaddr sa;
                 struct sockaddr_un un;
@@ -30,6 +31,12 @@ static int journal_stream_open(const char *identifier, const char *unit, int pri
         _cleanup_free_ char *header = NULL;
         _cleanup_close_ int fd = -EBADF;
         int len, r;
+
+        /* log_namespace_is_valid() keeps it well inside sun_path. */
+        if (log_namespace &&
+            snprintf(sa.un.sun_path, sizeof(sa.un.sun_path), JOURNAL_NAMESPACE_STDOUT_SOCKET_FMT, log_namespace) >=
+                    (int) sizeof(sa.un.sun_path))
+                return -EINVAL;
 
         fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (fd < 0)
@@ -53,19 +60,24 @@ static int journal_stream_open(const char *identifier, const char *unit, int pri
         return TAKE_FD(fd);
 }
 
-int stage1_open_journal_streams(const char *identifier, int *ret_out, int *ret_err) {
-        _cleanup_close_ int out = -EBADF, err = -EBADF;
-        _cleanup_free_ char *unit = NULL;
+/* Our own unit: peapodd's app unit. Without it the header carries no unit
+ * and journald relies on the peer's cgroup alone. */
+static char *own_unit(void) {
         char cgroup[4096];
+        char *unit = NULL;
 
-        /* Our own unit: peapodd's app unit. Without it the header carries no
-         * unit and journald relies on the peer's cgroup alone. */
         if (read_small_fileat(AT_FDCWD, "/proc/self/cgroup", cgroup, sizeof(cgroup)) >= 0)
                 (void) cgroup_contents_unit(cgroup, &unit);
+        return unit;
+}
 
-        out = journal_stream_open(identifier, unit, LOG_INFO);
+int stage1_open_journal_streams(const char *log_namespace, const char *identifier, int *ret_out, int *ret_err) {
+        _cleanup_close_ int out = -EBADF, err = -EBADF;
+        _cleanup_free_ char *unit = own_unit();
+
+        out = journal_stream_open(log_namespace, identifier, unit, LOG_INFO);
         if (out >= 0)
-                err = journal_stream_open(identifier, unit, LOG_ERR);
+                err = journal_stream_open(log_namespace, identifier, unit, LOG_ERR);
         if (out < 0 || err < 0) {
                 log_warning_errno(out < 0 ? out : err, "Failed to connect to journald, app logs go to our stdout/stderr: %m");
                 out = safe_close(out);
@@ -81,5 +93,23 @@ int stage1_open_journal_streams(const char *identifier, int *ret_out, int *ret_e
 
         *ret_out = TAKE_FD(out);
         *ret_err = TAKE_FD(err);
+        return 0;
+}
+
+int stage1_complaints_to_journal(const char *log_namespace, const char *identifier, int err_fd) {
+        _cleanup_close_ int own = -EBADF;
+
+        if (!log_namespace)
+                return 0;
+        if (err_fd < 0) {
+                _cleanup_free_ char *unit = own_unit();
+
+                own = journal_stream_open(log_namespace, identifier, unit, LOG_ERR);
+                if (own < 0)
+                        return log_warning_errno(own, "Failed to connect to journald, our errors stay on the unit's stream: %m");
+                err_fd = own;
+        }
+        if (dup2(err_fd, STDERR_FILENO) < 0)
+                return log_warning_errno(errno, "Failed to move our errors to the journal: %m");
         return 0;
 }

@@ -70,6 +70,17 @@ bool app_id_is_valid(const char *s) {
         return true;
 }
 
+/* A subset of what systemd takes for LogNamespace= (no dot, a valid unit
+ * instance): enough for a path below /run/systemd. */
+bool log_namespace_is_valid(const char *s) {
+        if (isempty(s) || strlen(s) > 64)
+                return false;
+        for (const char *p = s; *p; p++)
+                if (!isascii((unsigned char) *p) || !(isalnum((unsigned char) *p) || strchr("_-", *p)))
+                        return false;
+        return true;
+}
+
 bool env_has_path(char * const *env) {
         if (env)
                 for (char * const *e = env; *e; e++)
@@ -176,6 +187,9 @@ static void app_help(void) {
                "     --work=DIR      The overlay's work directory\n"
                "     --app-id=ID     The app's id (identifier of its journal streams unless --app-name)\n"
                "     --app-name=NAME Identifier of the app's journal streams\n"
+               "     --log-namespace=NAME\n"
+               "                     The journald namespace of the app's streams and of our\n"
+               "                     own complaints (default: the system journal)\n"
                "     --workdir=DIR   Working directory inside the app (default /)\n"
                "     --env=K=V       Environment of the app (repeatable; nothing else is passed)\n"
                "     --etc-dir=DIR   Bind DIR's hosts, resolv.conf and hostname read-only on the app's /etc\n"
@@ -301,7 +315,7 @@ void stage1_app_command_done(Stage1AppCommand *a) {
  * read; split up, the contract would no longer read as one list. */
 int stage1_app_command_parse(int argc, char *argv[], Stage1AppCommand *ret) {
         enum {
-                ARG_LEADER = 0x100, ARG_SCOPE, ARG_ROOTFS, ARG_APP_ID, ARG_APP_NAME, ARG_WORKDIR, ARG_ENV,
+                ARG_LEADER = 0x100, ARG_SCOPE, ARG_ROOTFS, ARG_APP_ID, ARG_APP_NAME, ARG_LOG_NAMESPACE, ARG_WORKDIR, ARG_ENV,
                 ARG_READONLY_ROOTFS, ARG_PID_NAMESPACE, ARG_BIND, ARG_ETC_DIR, ARG_TTY, ARG_TTY_LOG, ARG_LOWER, ARG_UPPER, ARG_WORK,
                 ARG_MACHINE_ROOT, ARG_IPC_NAMESPACE, ARG_DEVICE, ARG_MASKED_PATH, ARG_READONLY_PATH,
                 ARG_PRIVILEGED,
@@ -313,6 +327,7 @@ int stage1_app_command_parse(int argc, char *argv[], Stage1AppCommand *ret) {
                 { "rootfs",          required_argument, NULL, ARG_ROOTFS          },
                 { "app-id",          required_argument, NULL, ARG_APP_ID          },
                 { "app-name",        required_argument, NULL, ARG_APP_NAME        },
+                { "log-namespace",   required_argument, NULL, ARG_LOG_NAMESPACE   },
                 { "workdir",         required_argument, NULL, ARG_WORKDIR         },
                 { "env",             required_argument, NULL, ARG_ENV             },
                 { "readonly-rootfs", no_argument,       NULL, ARG_READONLY_ROOTFS },
@@ -375,6 +390,11 @@ int stage1_app_command_parse(int argc, char *argv[], Stage1AppCommand *ret) {
                         if (!app_id_is_valid(optarg))
                                 return log_error_errno(EINVAL, "Invalid --app-name='%s'.", optarg);
                         a.app_name = optarg;
+                        break;
+                case ARG_LOG_NAMESPACE:
+                        if (!log_namespace_is_valid(optarg))
+                                return log_error_errno(EINVAL, "Invalid --log-namespace='%s'.", optarg);
+                        a.log_namespace = optarg;
                         break;
                 case ARG_WORKDIR:
                         /* The rule peapodd applies when the app is created. */

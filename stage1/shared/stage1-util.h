@@ -16,7 +16,7 @@
 #include "stage1-security.h"
 #include "valid-util.h"
 
-#define STAGE1_CONTRACT_VERSION 3
+#define STAGE1_CONTRACT_VERSION 4
 
 /* Exit codes of peapod-stage1-init; each failed step has its own so that
  * peapodd (and a human) can tell from the status alone what broke. */
@@ -99,6 +99,10 @@ typedef struct Stage1AppCommand {
         const char *work;
         const char *app_id;
         const char *app_name;   /* the journal identifier; NULL = app_id */
+        /* --log-namespace=: the journald namespace that gets the app's
+         * streams and our own complaints; NULL = the system journal's
+         * streams, and our complaints on the unit's own stream. */
+        const char *log_namespace;
         const char *workdir;
         Stage1Security sec;     /* user, groups, caps, no_new_privs, seccomp */
         bool readonly_rootfs;
@@ -139,6 +143,7 @@ int parse_fd(const char *s, int *ret);
  * shared with stage0. */
 bool unit_name_is_valid(const char *s);
 bool app_id_is_valid(const char *s);
+bool log_namespace_is_valid(const char *s);
 bool env_has_path(char * const *env);
 
 /* Whether the contents of a /proc/PID/cgroup file put the process in unit:

@@ -18,7 +18,7 @@ SCOPE=stage1-test-$$.scope
 ID=0123456789abcdef0123456789abcd$$
 # run_app runs in command substitutions, which cannot add to a list:
 # name every unit up front for the cleanup.
-UNITS="s1-exit-$$ s1-kill-$$ s1-segv-$$ s1-nf-$$ s1-term-$$"
+UNITS="s1-exit-$$ s1-kill-$$ s1-segv-$$ s1-nf-$$ s1-term-$$ s1-ns-out-$$ s1-ns-nf-$$ s1-ns-bad-$$"
 FAILED=0
 
 cleanup() {
@@ -92,6 +92,32 @@ check "stderr at priority 3" "err" "$(journalctl -q -o cat SYSLOG_IDENTIFIER="$I
 # (journald may attribute it after the process is gone; see docs/DESIGN.md,
 # "Logs"). test-logs checks the unit's fields on a running app.
 check "own errors in the unit's log" "yes" "$(journalctl -q -o cat -u s1-nf-$$ | grep -q 'not found' && echo yes)"
+
+# With --log-namespace= (what peapodd passes): the app's streams and the
+# helper's own complaints, a command not found and a pod it refuses to
+# join, go to that namespace's journald as the app's stderr, and not to
+# the unit's own stream in the system journal.
+NSID=s1ns$$
+# The namespace's sockets stop when no unit wants them: the unit wants them,
+# as peapodd's app units do.
+NSSOCKS="systemd-journald@peapod.socket systemd-journald-varlink@peapod.socket"
+ns_app() { # unit leader, then the command
+        u=$1 leader=$2; shift 2
+        systemd-run --quiet --wait --unit="$u" -p RemainAfterExit=yes -p KillMode=mixed \
+                -p Wants="$NSSOCKS" -p After="$NSSOCKS" \
+                -- "$APP" --leader="$leader" --scope="$SCOPE" --rootfs="$T/app" --app-id="$NSID" \
+                --log-namespace=peapod -- "$@" >/dev/null 2>&1 || true
+        echo "$(systemctl show -P ExecMainStatus "$u")"
+}
+check "namespace: exit" "3" "$(ns_app s1-ns-out-$$ "$LEADER" /bin/sh -c 'echo ns-out; exit 3')"
+check "namespace: not found" "127" "$(ns_app s1-ns-nf-$$ "$LEADER" /nonexistent)"
+check "namespace: a leader outside the scope" "125" "$(ns_app s1-ns-bad-$$ 1 /bin/true)"
+journalctl --namespace=peapod --sync 2>/dev/null || true
+nslog() { journalctl --namespace=peapod -q -o cat SYSLOG_IDENTIFIER="$NSID" "$@"; }
+check "namespace: the app's stdout" "ns-out" "$(nslog PRIORITY=6 | grep '^ns-out')"
+check "namespace: command not found, as the app's stderr" "yes" "$(nslog PRIORITY=3 | grep -q 'not found' && echo yes)"
+check "namespace: the refused leader, as the app's stderr" "yes" "$(nslog PRIORITY=3 | grep -q 'refusing' && echo yes)"
+check "namespace: nothing in the unit's own stream" "" "$(journalctl -q -o cat -u s1-ns-nf-$$ -u s1-ns-bad-$$ | grep -i 'not found\|refusing')"
 
 systemctl stop "$SCOPE"
 wait_for 10 sh -c "! kill -0 $LEADER" || true

@@ -13,14 +13,14 @@ three() { echo "${PFX}three$1"; }
 
 # What peapod sets on an app unit (app_start_unit, app_append_limits),
 # as systemd shows it.
-props=Description,Slice,BindsTo,After,Type,RemainAfterExit,KillMode,TimeoutStopUSec,SyslogIdentifier,LogNamespace,LogExtraFields,ExecStart,CPUQuotaPerSecUSec,CPUWeight,MemoryMax,TasksMax,DevicePolicy,SyslogLevel,Restart,RestartUSec,LoadState
+props=Description,Slice,BindsTo,After,Type,RemainAfterExit,KillMode,TimeoutStopUSec,SyslogIdentifier,Wants,LogExtraFields,ExecStart,CPUQuotaPerSecUSec,CPUWeight,MemoryMax,TasksMax,DevicePolicy,SyslogLevel,Restart,RestartUSec,LoadState
 # ExecStart also shows the pid and times of the last run: keep its command.
 # Dependency lists come in hash order: sort them.
 show_props() { # unit
         systemctl show -p "$props" "$1" | sed 's/^\(ExecStart={ path=[^;]*; argv\[\]=[^;]*\);.*/\1/' |
                 while IFS= read -r line; do
                         case "$line" in
-                        After=* | BindsTo=*) echo "${line%%=*}=$(echo "${line#*=}" | tr ' ' '\n' | sort | tr '\n' ' ')" ;;
+                        After=* | BindsTo=* | Wants=*) echo "${line%%=*}=$(echo "${line#*=}" | tr ' ' '\n' | sort | tr '\n' ' ')" ;;
                         *) echo "$line" ;;
                         esac
                 done
