@@ -24,7 +24,8 @@ static int daemon_app_check_idle(Daemon *d, const Pod *p, const App *a, PeapodEr
 
 /* App starts without holding the loop: StartApp and AddApp with its start
  * flag stop a unit left by the app's last run (StopUnit: its leftover
- * processes may take the stop timeout), reset it, start the app's unit
+ * processes may take the stop timeout; an app that has not run in this
+ * life of the pod only when its start meets one), reset it, start the app's unit
  * (StartTransientUnit) and answer once that job has ended. One start per
  * app is in flight, during which the app's other calls are BadState
  * ("is starting") and the pod's StartPod, StopPod and RemovePod wait in
@@ -47,6 +48,7 @@ struct AppStartOp {
         char *app, *unit;
         sd_bus_message *call;
         bool add; /* AddApp: answered with the app's name and id */
+        bool old_unit_stopped; /* the stop of a last run's unit was asked for */
         UnitJob *job;
         sd_event_source *retry;
         sd_bus_slot *slot; /* the unit's read after a "failed" start job */
@@ -141,6 +143,12 @@ static void app_start_end(AppStartOp *o, int r) {
 }
 
 static int app_start_send(AppStartOp *o);
+static void on_app_old_unit_stopped(const sd_bus_error *error, const char *result, void *userdata);
+
+static int app_start_stop_old_unit(AppStartOp *o) {
+        o->old_unit_stopped = true;
+        return daemon_stop_unit_job(o->daemon, o->unit, APP_START_JOB_TIMEOUT_USEC, on_app_old_unit_stopped, o, &o->job);
+}
 
 static int on_app_start_retry(sd_event_source *es, uint64_t usec, void *userdata) {
         AppStartOp *o = userdata;
@@ -171,6 +179,15 @@ static void on_app_start_job_done(const sd_bus_error *error, const char *result,
         int r;
 
         o->job = NULL; /* freed by its caller */
+        /* A unit under the app's name after all (a crash before its start
+         * was recorded, a removed app's of the same name not yet
+         * collected): stopped first, as for an app that ran before. */
+        if (error && sd_bus_error_has_name(error, "org.freedesktop.systemd1.UnitExists") && !o->old_unit_stopped) {
+                r = app_start_stop_old_unit(o);
+                if (r < 0)
+                        app_start_end(o, r);
+                return;
+        }
         if (error && sd_bus_error_has_name(error, "org.freedesktop.systemd1.UnitExists") &&
             o->tries < APP_START_EXISTS_RETRIES) {
                 r = sd_event_add_time_relative(o->daemon->event, &o->retry, CLOCK_MONOTONIC, APP_START_EXISTS_WAIT_USEC, 0,
@@ -250,9 +267,14 @@ int daemon_app_start(Daemon *d, Pod *p, App *a, sd_bus_message *call, bool add, 
         memcpy(o->pod_id, p->id, sizeof(o->pod_id));
         o->app = strdup(a->name);
         r = o->app ? app_unit_name(p->name, a->name, &o->unit) : -ENOMEM;
+        /* An app that has not run in this life of the pod (added since it
+         * started: the CRI's CreateContainer) has no unit of a last run
+         * to stop: its start goes out at once, ~4 ms sooner. */
         if (r >= 0)
-                r = daemon_stop_unit_job(d, o->unit, APP_START_JOB_TIMEOUT_USEC, on_app_old_unit_stopped, o, &o->job);
+                r = a->state == APP_CREATED ? app_start_send(o) : app_start_stop_old_unit(o);
         if (r < 0) {
+                if (peapod_error_is_set(&o->err))
+                        *err = o->err;
                 app_start_op_free(o);
                 return r;
         }

@@ -85,4 +85,16 @@ assert_eq running "$(app_field other state)" "the other app goes on"
 # A start of a running app is refused at once.
 err=$(must_fail $PEAPOD app start "$pod" again)
 assert_contains "$err" "running" "start of a running app"
+
+# An app that has not run in this life of the pod starts without a stop
+# first. A unit under its name all the same (what a crash before its start
+# was recorded leaves) is stopped then, and the app runs in its own.
+fresh=fresh
+stray=peapod-$pod-$fresh.service
+systemd-run --quiet --unit="$stray" -p RemainAfterExit=yes true
+wait_for 30 sh -c "[ \"\$(systemctl show -P ActiveState '$stray')\" = active ]" || fail "the stray unit did not start"
+$PEAPOD app add --start --name "$fresh" "$pod" busybox -- sleep 602 >/dev/null || fail "an app whose unit name a stray unit had did not start"
+assert_eq running "$(app_field "$fresh" state)" "the app after a stray unit of its name"
+assert_contains "$(systemctl show -P ExecStart "$stray")" "peapod-stage1-app" "the app's own unit in place of the stray one"
+assert_eq "active running" "$(systemctl show -P ActiveState "$stray") $(systemctl show -P SubState "$stray")" "the app's unit"
 say ok
