@@ -100,6 +100,9 @@ typedef struct Daemon {
         size_t n_starts;
         struct PodTeardown **teardowns;
         size_t n_teardowns;
+        /* The startup's look for bridge bindings of pods that no longer run
+         * (daemon-recover.c). */
+        struct FirewallOp *port_sweep;
         struct QueuedCall **queued;
         size_t n_queued;
         /* Write ends of the attachable stdins of running apps (daemon-attach.c). */
@@ -233,6 +236,11 @@ void daemon_durable_cancel(DurableItem *i);
 int daemon_load_pods(Daemon *d);
 /* Before daemon_load_pods(): leftovers of a crashed predecessor (daemon-recover.c). */
 void daemon_recover(Daemon *d);
+/* Once the pods are loaded: the bridge bindings of pods that no longer run
+ * (a crash between a pod's DELs and its binding's removal) are removed in
+ * the background. */
+void daemon_port_sweep_start(Daemon *d);
+void daemon_port_sweep_free(Daemon *d);
 Pod *daemon_find_pod(Daemon *d, const char *key, int *ret_error);
 Pod *daemon_pod_by_id(Daemon *d, const char *id);
 int daemon_add_pod(Daemon *d, Pod *p);

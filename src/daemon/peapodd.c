@@ -202,6 +202,8 @@ static void daemon_done(Daemon *d) {
         daemon_unit_jobs_free(d);
         daemon_polkit_queries_free(d);
         daemon_teardowns_free(d);
+        daemon_port_sweep_free(d);
+        pod_runtime_port_unbinds_free(&d->runtime);
         daemon_queue_free(d);
         daemon_app_stdins_free(d);
         image_info_done(&d->image_cache);
@@ -257,6 +259,7 @@ static int daemon_connect(Daemon *d) {
                 return log_error_errno(r, "Failed to allocate event loop: %m");
         (void) sd_event_add_signal(d->event, NULL, SIGTERM, NULL, NULL);
         (void) sd_event_add_signal(d->event, NULL, SIGINT, NULL, NULL);
+        d->runtime.background_event = d->event;
 
         r = sd_bus_open_system_with_description(&d->worker, "peapodd-worker");
         if (r < 0)
@@ -343,6 +346,7 @@ int main(int argc, char *argv[]) {
         r = daemon_load_pods(&d);
         if (r < 0)
                 return EXIT_FAILURE;
+        daemon_port_sweep_start(&d);
         r = daemon_open_store(&d);
         if (r < 0)
                 return EXIT_FAILURE;

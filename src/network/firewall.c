@@ -103,6 +103,9 @@ int firewall_port_rules_append(const char *pod_id, const char *host_ifname, cons
                           chain, host_ifname);
 }
 
+/* The pod chains' listing, at most this much of it: ~700 bytes a pod. */
+#define PORTS_LIST_OUT_MAX (64U * 1024 * 1024)
+
 /* -w: wait for the xtables lock (the legacy backend; CNI plugins run
  * iptables at the same time). */
 #define IPTABLES_WAIT "-w", "10"
@@ -160,6 +163,7 @@ typedef enum FirewallStep {
         UNBIND_FLUSH,
         UNBIND_DELETE,
         BIND_RESTORE,      /* ebtables-restore of chain and jumps */
+        PORTS_LIST,        /* ebtables -L of the filter table: the pods' chains there */
         STEP_DONE,
 } FirewallStep;
 
@@ -179,6 +183,7 @@ struct FirewallOp {
         size_t n_jumps;
         int status; /* of the last tool: exit status, or -errno */
         char *out;  /* the last tool's stdout, when asked for (op_exec_full()) */
+        char **pod_ids; /* PORTS_LIST: the id prefixes of the pods' chains */
         char errbuf[FIREWALL_STDERR_MAX + 1];
         PeapodError err;
         firewall_callback_t callback;
@@ -195,6 +200,7 @@ FirewallOp *firewall_op_free(FirewallOp *op) {
         free(op->guard_moved);
         free(op->guard_plain);
         free(op->out);
+        strv_free(op->pod_ids);
         free(op->jumps);
         return mfree(op);
 }
@@ -467,6 +473,38 @@ static void op_step_ports(FirewallOp *op, int st) {
         }
 }
 
+int firewall_port_chains_parse(const char *out, char ***ret) {
+        _cleanup_strv_free_ char **ids = NULL;
+        const char *line = out;
+
+        while (line && *line) {
+                const char *nl = strchr(line, '\n'), *name;
+                size_t len = nl ? (size_t) (nl - line) : strlen(line);
+
+                name = startswith(line, "Bridge chain: " FIREWALL_PORT_CHAIN_PREFIX);
+                if (name && (size_t) (name - line) + 21 <= len && strspn(name, "0123456789abcdef") == 20 && name[20] == ',') {
+                        char *id = strndup(name, 20);
+
+                        if (!id || strv_consume(&ids, id) < 0)
+                                return -ENOMEM;
+                }
+                line = nl ? nl + 1 : NULL;
+        }
+        *ret = TAKE_PTR(ids);
+        return 0;
+}
+
+static void op_step_ports_list(FirewallOp *op, int st) {
+        if (st == -ENOENT) /* no ebtables: no chain of ours either */
+                return op_end(op, 0);
+        if (st < 0)
+                return op_end(op, peapod_error_set(&op->err, st, "Cannot run ebtables: %s", strerror(-st)));
+        if (st > 0)
+                return op_end(op, peapod_error_set(&op->err, -EIO, "ebtables -L failed (exit status %d): %.200s", st,
+                                                   op->errbuf));
+        op_end(op, firewall_port_chains_parse(strempty(op->out), &op->pod_ids));
+}
+
 /* Called at the start (status unused) and after each tool with its status. */
 static void op_step(FirewallOp *op) {
         switch (op->step) {
@@ -485,6 +523,8 @@ static void op_step(FirewallOp *op) {
         case UNBIND_DELETE:
         case BIND_RESTORE:
                 return op_step_ports(op, op->status);
+        case PORTS_LIST:
+                return op_step_ports_list(op, op->status);
         case STEP_DONE:
                 break;
         }
@@ -513,6 +553,9 @@ static int on_op_start(sd_event_source *es, void *userdata) {
                 break;
         case BIND_RESTORE:
                 op_restore_ebtables(op);
+                break;
+        case PORTS_LIST:
+                op_exec_full(op, STRV_MAKE("ebtables", "-t", "filter", "-L"), NULL, PORTS_LIST_OUT_MAX);
                 break;
         default:
                 op_end(op, -EINVAL);
@@ -663,6 +706,21 @@ int firewall_pod_ports_unbind_async(sd_event *e, const char *pod_id, firewall_ca
                 return r;
         *ret = TAKE_PTR(op);
         return 0;
+}
+
+int firewall_pod_port_chains_async(sd_event *e, firewall_callback_t callback, void *userdata, FirewallOp **ret) {
+        _cleanup_(firewall_op_freep) FirewallOp *op = NULL;
+        int r;
+
+        r = op_new(e, PORTS_LIST, callback, userdata, &op);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(op);
+        return 0;
+}
+
+char * const *firewall_op_pod_ids(const FirewallOp *op) {
+        return op->pod_ids;
 }
 
 int firewall_pod_ports_bind_async(sd_event *e, const char *pod_id, const char *rules, bool fresh,

@@ -94,5 +94,14 @@ int firewall_pod_ports_bind_async(sd_event *e, const char *pod_id, const char *r
                                   firewall_callback_t callback, void *userdata, FirewallOp **ret);
 int firewall_pod_ports_unbind_async(sd_event *e, const char *pod_id, firewall_callback_t callback, void *userdata,
                                     FirewallOp **ret);
+/* Lists the pods' chains (ebtables -L): once it ended well,
+ * firewall_op_pod_ids() gives the first 20 hex digits of each one's pod
+ * id (NULL: none). */
+int firewall_pod_port_chains_async(sd_event *e, firewall_callback_t callback, void *userdata, FirewallOp **ret);
+char * const *firewall_op_pod_ids(const FirewallOp *op);
+/* The pod id prefixes of the pod chains in ebtables -L's output: lines
+ * "Bridge chain: PEAPOD-<20 lowercase hex>, entries: N, policy: P"; any
+ * other line (a rule, another chain, a masquerade chain) is passed over. */
+int firewall_port_chains_parse(const char *out, char ***ret);
 FirewallOp *firewall_op_free(FirewallOp *op);
 DEFINE_TRIVIAL_CLEANUP_FUNC(FirewallOp *, firewall_op_free);

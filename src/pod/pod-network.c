@@ -14,6 +14,7 @@
 #include "firewall.h"
 #include "fs-util.h"
 #include "json-util.h"
+#include "log.h"
 #include "name.h"
 #include "pod-network.h"
 #include "pod-runtime.h"
@@ -1048,12 +1049,16 @@ static void on_ports_bound(FirewallOp *op, int r, const PeapodError *err, void *
         network_start_complete(ns, r);
 }
 
+static bool port_unbind_cancel(PodRuntime *rt, const char *pod_id);
+
 static void network_start_end(PodNetworkStart *ns, int r) {
         network_add_clear(ns);
         if (r >= 0 && ns->port_rules) {
                 /* Before any app runs: an app that retains NET_RAW must not
                  * speak for other pods or the gateway on the bridge. */
-                bool fresh = ns->p->net.unbound;
+                /* A removal of this pod's last binding still under way
+                 * ends here; the bind looks for what it left. */
+                bool fresh = !port_unbind_cancel(ns->rt, ns->p->id) && ns->p->net.unbound;
 
                 ns->p->net.unbound = false;
                 r = firewall_pod_ports_bind_async(ns->event, ns->p->id, ns->port_rules, fresh, on_ports_bound, ns,
@@ -1292,6 +1297,7 @@ struct PodNetworkStop {
         PodRuntime *rt;
         Pod *p;
         bool force;
+        bool unbind_later; /* the binding after the DELs, unwaited for */
         sd_event *event;
         sd_event_source *defer;
         char *records, *netns;
@@ -1364,8 +1370,102 @@ static int network_del_begin(PodNetworkStop *ns, PeapodError *err) {
         return cni_chain_start(ns->event, &c, "DEL", list, rc, result, on_network_deleted, ns, &ns->chain);
 }
 
+/* The first 20 hex digits of a pod id: the chain's name has them. */
+#define PORT_UNBIND_ID_LEN 20
+
+typedef struct PortUnbind {
+        PodRuntime *rt;
+        char pod_id[PORT_UNBIND_ID_LEN + 1];
+        FirewallOp *op;
+} PortUnbind;
+
+static size_t port_unbind_index(const PodRuntime *rt, const char *pod_id) {
+        for (size_t i = 0; i < rt->n_port_unbinds; i++)
+                if (strneq(rt->port_unbinds[i]->pod_id, pod_id, PORT_UNBIND_ID_LEN))
+                        return i;
+        return SIZE_MAX;
+}
+
+static PortUnbind *port_unbind_take(PodRuntime *rt, size_t i) {
+        PortUnbind *u = rt->port_unbinds[i];
+
+        memmove(rt->port_unbinds + i, rt->port_unbinds + i + 1, sizeof(PortUnbind *) * (rt->n_port_unbinds - i - 1));
+        rt->n_port_unbinds--;
+        return u;
+}
+
+static void port_unbind_free(PortUnbind *u) {
+        firewall_op_free(u->op);
+        free(u);
+}
+
+static void on_port_unbind_done(FirewallOp *op, int r, const PeapodError *err, void *userdata) {
+        PortUnbind *u = userdata;
+        size_t i = port_unbind_index(u->rt, u->pod_id);
+
+        trace_point("net-unbound");
+        if (r < 0)
+                log_warning_errno(r, "Failed to remove the bridge binding of pod %s: %s", u->pod_id,
+                                  peapod_error_is_set(err) ? err->message : strerror(-r));
+        if (i != SIZE_MAX)
+                port_unbind_free(port_unbind_take(u->rt, i));
+}
+
+int pod_network_unbind_ports_later(PodRuntime *rt, const char *pod_id) {
+        PortUnbind *u, **l;
+        int r;
+
+        if (!rt->background_event || strlen(pod_id) < PORT_UNBIND_ID_LEN)
+                return -EINVAL;
+        if (port_unbind_index(rt, pod_id) != SIZE_MAX)
+                return 0;
+        l = reallocarray(rt->port_unbinds, rt->n_port_unbinds + 1, sizeof(PortUnbind *));
+        if (!l)
+                return -ENOMEM;
+        rt->port_unbinds = l;
+        u = calloc(1, sizeof(PortUnbind));
+        if (!u)
+                return -ENOMEM;
+        u->rt = rt;
+        memcpy(u->pod_id, pod_id, PORT_UNBIND_ID_LEN);
+        r = firewall_pod_ports_unbind_async(rt->background_event, u->pod_id, on_port_unbind_done, u, &u->op);
+        if (r < 0) {
+                free(u);
+                return r;
+        }
+        rt->port_unbinds[rt->n_port_unbinds++] = u;
+        return 0;
+}
+
+/* Ends a removal under way for the pod (its tool killed): true if there
+ * was one, and the chain may or may not be there now. */
+static bool port_unbind_cancel(PodRuntime *rt, const char *pod_id) {
+        size_t i = port_unbind_index(rt, pod_id);
+
+        if (i == SIZE_MAX)
+                return false;
+        port_unbind_free(port_unbind_take(rt, i));
+        return true;
+}
+
+void pod_runtime_port_unbinds_free(PodRuntime *rt) {
+        for (size_t i = 0; i < rt->n_port_unbinds; i++)
+                port_unbind_free(rt->port_unbinds[i]);
+        rt->port_unbinds = mfree(rt->port_unbinds);
+        rt->n_port_unbinds = 0;
+}
+
 static void network_stop_end(PodNetworkStop *ns) {
         int r = ns->error;
+
+        /* The binding's turn, now that the veths it names are gone; nobody
+         * waits for it. */
+        if (ns->unbind_later && ns->p->net.mode == POD_NETWORK_CNI && !ns->p->net.unbound) {
+                int k = pod_network_unbind_ports_later(ns->rt, ns->p->id);
+
+                if (k < 0)
+                        log_warning_errno(k, "Failed to remove the bridge binding of pod %s: %m", ns->p->name);
+        }
 
         if (r >= 0 || ns->force) {
                 int k;
@@ -1449,8 +1549,9 @@ static int on_network_stop(sd_event_source *es, void *userdata) {
         int r;
 
         ns->defer = sd_event_source_disable_unref(ns->defer);
-        /* The binding goes before the DELs: its rules name the veths. */
-        if (ns->p->net.mode == POD_NETWORK_CNI && !ns->p->net.unbound) {
+        /* Without a loop to leave it to, the binding goes before the DELs:
+         * its rules name the veths. */
+        if (!ns->unbind_later && ns->p->net.mode == POD_NETWORK_CNI && !ns->p->net.unbound) {
                 r = firewall_pod_ports_unbind_async(ns->event, ns->p->id, on_ports_unbound, ns, &ns->fw);
                 if (r >= 0)
                         return 0;
@@ -1505,6 +1606,7 @@ int pod_network_stop_async(PodRuntime *rt, sd_event *e, Pod *p, bool force, pod_
         ns->rt = rt;
         ns->p = p;
         ns->force = force;
+        ns->unbind_later = rt->background_event && rt->background_event == e;
         ns->event = sd_event_ref(e);
         ns->callback = callback;
         ns->userdata = userdata;

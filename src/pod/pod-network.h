@@ -171,5 +171,19 @@ int pod_network_stop_async(struct PodRuntime *rt, sd_event *e, struct Pod *p, bo
 PodNetworkStop *pod_network_stop_free(PodNetworkStop *ns);
 DEFINE_TRIVIAL_CLEANUP_FUNC(PodNetworkStop *, pod_network_stop_free);
 
+/* A stop on rt->background_event leaves the removal of the pod's bridge
+ * binding (FIREWALL_PORT_CHAIN_PREFIX) until its DELs are done, and does
+ * not wait for it: the binding's rules name the pod's veths, which the
+ * DELs delete, so they bind nothing any more (a new veth given the same
+ * random name meanwhile would be held to the old pod's addresses until
+ * the removal, some milliseconds). This starts such a removal for the pod
+ * whose id begins with pod_id (its first 20 hex digits will do: a chain
+ * found by the startup's sweep); one already under way is left to go on.
+ * A start of that pod ends it first (the bind then looks for a chain and
+ * removes what it finds). Failures are logged; whatever a crash leaves,
+ * peapodd's next start sweeps (firewall_pod_port_chains_async()). */
+int pod_network_unbind_ports_later(struct PodRuntime *rt, const char *pod_id);
+void pod_runtime_port_unbinds_free(struct PodRuntime *rt);
+
 /* The directory whose hosts, resolv.conf and hostname the apps get. */
 int pod_etc_dir(const struct PodRuntime *rt, const struct Pod *p, char **ret);

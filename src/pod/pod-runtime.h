@@ -39,6 +39,13 @@ typedef struct PodRuntime {
         /* The masquerading installed since the start ("network subnet...",
          * pod-network.c); owned, freed by the runtime's owner. */
         char **masquerades;
+        /* Where a stop may leave work to finish after it has answered: the
+         * removal of a pod's bridge binding, once its networks are deleted
+         * (pod-network.c). NULL (or a stop on another loop): done within
+         * the stop. */
+        sd_event *background_event;
+        struct PortUnbind **port_unbinds;
+        size_t n_port_unbinds;
 } PodRuntime;
 
 /* pod_save() with the runtime's state dir and durable writer. */

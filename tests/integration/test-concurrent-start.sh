@@ -92,7 +92,10 @@ for id in $ids; do
         ! iptables-save | grep -q "$id" || fail "iptables rules of $id left: $(iptables-save | grep "$id")"
 done
 assert_eq "$rules_before" "$(iptables-save | grep -v '^#' | grep -c . || true)" "iptables rules after rm"
-assert_eq "$ebrules_before" "$(ebtables-save 2>/dev/null | grep -c '^-A' || true)" "ebtables rules after rm"
+# The bindings go after the DELs, unwaited for.
+ebrules() { ebtables-save 2>/dev/null | grep -c '^-A' || true; }
+wait_for 30 sh -c "[ \"\$(ebtables-save 2>/dev/null | grep -c '^-A' || true)\" = $ebrules_before ]" || true
+assert_eq "$ebrules_before" "$(ebrules)" "ebtables rules after rm"
 for a in $addrs; do
         [ ! -e "/var/lib/cni/networks/peapod/${a%/*}" ] || fail "address ${a%/*} still allocated"
 done

@@ -68,22 +68,46 @@ o=$($PEAPOD enter "$PFX-attacker" -- /bin/rawnet arp eth0 "$victim" "$gw" "$gwma
 assert_contains "$o" "arp=sent" "control: the forgery is sent"
 assert_eq "$amac" "$(ip neigh show "$victim" dev peapod0 | lladdr)" "control: the host's entry now names the attacker"
 
-# A stop removes the binding (before the DELs), and the next start,
-# which knows there is none, binds the port anew, the jumps once each.
+# A stop removes the binding once the DELs have deleted the veths its
+# rules name (unwaited for), and the next start binds the port anew, the
+# jumps once each: right after the stop (the removal may still be under
+# way: the start ends it and replaces what it left), and once it is done.
+restarted_bound() {
+        wait_for 20 $PEAPOD enter "$PFX-attacker" -- /bin/busybox true || fail "cannot enter the restarted attacker's pod"
+        amac=$($PEAPOD enter "$PFX-attacker" -- /bin/busybox cat /sys/class/net/eth0/address)
+        assert_contains "$(ebtables -L "$chain")" "--arp-mac-src ! $amac" "the restarted attacker's port is bound to its MAC ($1)"
+        assert_eq 1 "$(ebtables -L INPUT | grep -c -- "-j $chain\$")" "jumps from the bridge's INPUT after the restart ($1)"
+        assert_eq 1 "$(ebtables -L FORWARD | grep -c -- "-j $chain\$")" "jumps from the bridge's FORWARD after the restart ($1)"
+}
 $PEAPOD stop "$PFX-attacker" >/dev/null
-! ebtables -L "$chain" >/dev/null 2>&1 || fail "the attacker's chain outlived its stop"
 $PEAPOD start "$PFX-attacker" >/dev/null
-wait_for 20 $PEAPOD enter "$PFX-attacker" -- /bin/busybox true || fail "cannot enter the restarted attacker's pod"
-amac=$($PEAPOD enter "$PFX-attacker" -- /bin/busybox cat /sys/class/net/eth0/address)
-assert_contains "$(ebtables -L "$chain")" "--arp-mac-src ! $amac" "the restarted attacker's port is bound to its MAC"
-assert_eq 1 "$(ebtables -L INPUT | grep -c -- "-j $chain\$")" "jumps from the bridge's INPUT after the restart"
-assert_eq 1 "$(ebtables -L FORWARD | grep -c -- "-j $chain\$")" "jumps from the bridge's FORWARD after the restart"
+restarted_bound "at once"
+$PEAPOD stop "$PFX-attacker" >/dev/null
+wait_for 20 sh -c "! ebtables -L $chain >/dev/null 2>&1" || fail "the attacker's chain outlived its stop"
+assert_not_contains "$(ebtables -L INPUT; ebtables -L FORWARD)" "$chain" "jumps to the stopped pod's chain"
+$PEAPOD start "$PFX-attacker" >/dev/null
+restarted_bound "after the removal"
 
 # Removal takes the pod's chain and jumps along, also when an operator
 # deleted one of the jumps (the unbind's one transaction fails then, and
 # each part goes on its own).
 ebtables -t filter -D INPUT -j "$chain"
 $PEAPOD rm --force "$PFX-attacker" >/dev/null
-! ebtables -L "$chain" >/dev/null 2>&1 || fail "the attacker's chain outlived its pod"
+wait_for 20 sh -c "! ebtables -L $chain >/dev/null 2>&1" || fail "the attacker's chain outlived its pod"
 assert_not_contains "$(ebtables -L INPUT; ebtables -L FORWARD)" "$chain" "jumps to the removed pod's chain"
+
+# What a crash between a pod's DELs and its binding's removal leaves (a
+# chain of a pod that no longer runs, and its jumps) goes at peapodd's
+# next start; the binding of a pod that runs stays.
+vid=$(pod_id "$PFX-victim")
+stale=PEAPOD-$(head -c 10 /dev/urandom | od -An -tx1 | tr -d ' \n')
+ebtables -t filter -N "$stale" -P RETURN
+ebtables -t filter -A "$stale" -i vethgone -j DROP
+ebtables -t filter -I INPUT 1 -j "$stale"
+ebtables -t filter -I FORWARD 1 -j "$stale"
+systemctl restart peapodd.service
+$PEAPOD list >/dev/null
+wait_for 20 sh -c "! ebtables -L $stale >/dev/null 2>&1" || fail "a stale binding outlived peapodd's start"
+assert_not_contains "$(ebtables -L INPUT; ebtables -L FORWARD)" "$stale" "jumps to the stale chain"
+assert_contains "$(ebtables -L "PEAPOD-${vid:0:20}")" "--arp-mac-src ! $vmac" "the running victim's binding"
 say "ok"

@@ -464,9 +464,38 @@ static void test_port_rules(void) {
         ASSERT_ERR(firewall_port_rules_append("short", "veth1", "0a:58:0a:57:00:05", NULL, &rules, &err), EINVAL);
 }
 
+static void test_port_chains(void) {
+        _cleanup_strv_free_ char **ids = NULL;
+
+        ASSERT_OK(firewall_port_chains_parse(
+                "Bridge table: filter\n\n"
+                "Bridge chain: INPUT, entries: 2, policy: ACCEPT\n"
+                "-j PEAPOD-0123456789abcdef0123\n"
+                "-j PEAPOD-fedcba9876543210fedc\n\n"
+                "Bridge chain: PEAPOD-0123456789abcdef0123, entries: 6, policy: RETURN\n"
+                "-i veth1 -s ! 0a:58:0a:57:0:5 -j DROP\n\n"
+                "Bridge chain: PEAPOD-fedcba9876543210fedc, entries: 6, policy: RETURN\n"
+                "Bridge chain: PEAPOD-MASQ-0123456789abcdef, entries: 0, policy: RETURN\n"
+                "Bridge chain: PEAPOD-0123456789ABCDEF0123, entries: 0, policy: RETURN\n"
+                "Bridge chain: PEAPOD-0123456789abcdef012, entries: 0, policy: RETURN\n"
+                "Bridge chain: PEAPOD-0123456789abcdef01234, entries: 0, policy: RETURN\n"
+                "Bridge chain: OTHER, entries: 0, policy: RETURN",
+                &ids));
+        ASSERT_TRUE(strv_length(ids) == 2);
+        ASSERT_STREQ(ids[0], "0123456789abcdef0123");
+        ASSERT_STREQ(ids[1], "fedcba9876543210fedc");
+        strv_free(ids);
+        ids = NULL;
+        ASSERT_OK(firewall_port_chains_parse("", &ids));
+        ASSERT_TRUE(!ids);
+        ASSERT_OK(firewall_port_chains_parse("Bridge chain: PEAPOD-0123456789abcdef0123", &ids));
+        ASSERT_TRUE(!ids);
+}
+
 int main(void) {
         ASSERT_TRUE(mkdtemp(tmpdir));
         test_port_rules();
+        test_port_chains();
         test_network_names();
         test_ports();
         test_port_conflicts();
