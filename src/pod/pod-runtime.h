@@ -39,6 +39,9 @@ typedef struct PodRuntime {
         /* The masquerading installed since the start ("network subnet...",
          * pod-network.c); owned, freed by the runtime's owner. */
         char **masquerades;
+        /* The loopback guard was found whole or installed since the start
+         * (pod-network.c): later starts look at it beside the ADDs. */
+        bool loopback_guarded;
         /* Where a stop may leave work to finish after it has answered: the
          * removal of a pod's bridge binding, once its networks are deleted
          * (pod-network.c). NULL (or a stop on another loop): done within
