@@ -7,8 +7,9 @@
  * it reports the pod's PID 1), then at once StartTransientUnit of its
  * scope while its networks come up (CNI plugins as children the loop
  * watches), then every app's unit (the replies, then the jobs'
- * JobRemoved), and once the scope's job is done and the networks are up
- * RegisterMachineWithNetwork (the reply). The
+ * JobRemoved), and once the scope's job is done and the networks' ADDs
+ * are (beside the binding of the pod's bridge ports, which the apps wait
+ * for) RegisterMachineWithNetwork (the reply). The
  * caller's StartPod is answered at the end, so the CLI keeps its
  * semantics; the loop answers everyone else meanwhile, and pods start in
  * parallel. Each step records the pod as pod_start() does (pod-runtime.h),
@@ -55,7 +56,9 @@ struct PodStart {
         sd_bus_slot *slot; /* the scope's or the machine's call in flight */
         char *scope_job;
         bool scope_done; /* its start job done */
-        bool network_done; /* the networks up, ifindices known */
+        bool network_added; /* the networks' ADDs done, ifindices known */
+        bool network_done; /* the networks up, bridge ports bound */
+        bool register_sent;
         AppStart *apps;
         size_t n_apps, n_pending;
         bool machine_done; /* the scope's job done, the machine registered (or none) */
@@ -202,7 +205,7 @@ static int on_app_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret
 /* Running once the scope stands (and the machine is registered) and every
  * app unit's start job is done, in whichever order these come. */
 static void start_maybe_finish(PodStart *st) {
-        if (st->machine_done && st->n_pending == 0)
+        if (st->machine_done && st->network_done && st->n_pending == 0)
                 start_finish(st);
 }
 
@@ -264,16 +267,19 @@ static int on_register_reply(sd_bus_message *reply, void *userdata, sd_bus_error
         return 0;
 }
 
-/* The machine, once both its scope stands and its networks are up (the
- * host side of its links goes into the registration). */
+/* The machine, once both its scope stands and its networks' ADDs are done
+ * (the host side of its links goes into the registration), beside the
+ * binding of its bridge ports: machined runs nothing in the pod, and the
+ * apps still wait for the binding. */
 static void start_register(PodStart *st) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         Daemon *d = st->daemon;
         Pod *p = daemon_pod_by_id(d, st->pod_id);
         int r;
 
-        if (!st->scope_done || !st->network_done)
+        if (!st->scope_done || !st->network_added || st->register_sent)
                 return;
+        st->register_sent = true;
         if (!p)
                 return start_end(st, -ESRCH);
         /* Never a machine when it shares the host's namespaces: machined's
@@ -326,6 +332,15 @@ static int on_scope_reply(sd_bus_message *reply, void *userdata, sd_bus_error *r
         return 0;
 }
 
+static void on_network_added(PodNetworkStart *ns, void *userdata) {
+        PodStart *st = userdata;
+
+        trace_point("network-added");
+        (void) pod_network_start_ifindices(ns, &st->ifindices, &st->n_ifindices);
+        st->network_added = true;
+        start_register(st);
+}
+
 static void on_network_started(PodNetworkStart *ns, int r, const PeapodError *err, void *userdata) {
         PodStart *st = userdata;
         Daemon *d = st->daemon;
@@ -338,7 +353,10 @@ static void on_network_started(PodNetworkStart *ns, int r, const PeapodError *er
         }
         if (!p)
                 return start_end(st, -ESRCH);
-        (void) pod_network_start_ifindices(ns, &st->ifindices, &st->n_ifindices);
+        if (!st->network_added) {
+                (void) pod_network_start_ifindices(ns, &st->ifindices, &st->n_ifindices);
+                st->network_added = true;
+        }
         st->net = pod_network_start_free(st->net);
         r = pod_start_network_saved(&d->runtime, p);
         if (r < 0)
@@ -349,7 +367,11 @@ static void on_network_started(PodNetworkStart *ns, int r, const PeapodError *er
                 return start_end(st, r);
         trace_point("units-sent");
         st->network_done = true;
-        start_register(st);
+        /* The machine may be registered already (beside the binding). */
+        if (st->register_sent)
+                start_maybe_finish(st);
+        else
+                start_register(st);
 }
 
 /* The scope takes the init as soon as it is ready, while the networks come
@@ -381,7 +403,8 @@ static void start_network(PodStart *st) {
                 return start_end(st, -ESRCH);
         r = pod_network_start_async(&d->runtime, d->event, p, on_network_started, st, &st->net, &st->err);
         if (r < 0)
-                start_end(st, r);
+                return start_end(st, r);
+        pod_network_start_on_added(st->net, on_network_added);
 }
 
 static void on_preparing_durable(Daemon *d, int r, void *userdata) {

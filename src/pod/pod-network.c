@@ -889,6 +889,8 @@ struct PodNetworkStart {
         int guard_error;
         bool complete_waits;
         int complete_r;
+        pod_network_added_t added;
+        sd_event_source *added_defer;
         PodNetworkStop *undo;
         int error; /* of the failed start, while undo runs */
         PeapodError err;
@@ -911,6 +913,7 @@ PodNetworkStart *pod_network_start_free(PodNetworkStart *ns) {
         firewall_op_free(ns->fw);
         firewall_op_free(ns->masq);
         firewall_op_free(ns->guard);
+        sd_event_source_disable_unref(ns->added_defer);
         strv_free(ns->masq_keys);
         for (size_t i = 0; i < ns->n_lists; i++)
                 json_object_put(ns->lists[i]);
@@ -923,6 +926,18 @@ PodNetworkStart *pod_network_start_free(PodNetworkStart *ns) {
         free(ns->port_rules);
         free(ns->ifindices);
         return mfree(ns);
+}
+
+void pod_network_start_on_added(PodNetworkStart *ns, pod_network_added_t added) {
+        ns->added = added;
+}
+
+static int on_added_defer(sd_event_source *es, void *userdata) {
+        PodNetworkStart *ns = userdata;
+
+        ns->added_defer = sd_event_source_disable_unref(ns->added_defer);
+        ns->added(ns, ns->userdata);
+        return 0;
 }
 
 int pod_network_start_ifindices(PodNetworkStart *ns, int **ret, size_t *ret_n) {
@@ -1061,6 +1076,9 @@ static bool port_unbind_cancel(PodRuntime *rt, const char *pod_id);
 
 static void network_start_end(PodNetworkStart *ns, int r) {
         network_add_clear(ns);
+        /* From the loop: the hook may end the start, and ns with it. */
+        if (r >= 0 && ns->added && sd_event_add_defer(ns->event, &ns->added_defer, on_added_defer, ns) < 0)
+                ns->added_defer = NULL; /* the start's callback stands in for it */
         if (r >= 0 && ns->port_rules) {
                 /* Before any app runs: an app that retains NET_RAW must not
                  * speak for other pods or the gateway on the bridge. */

@@ -139,8 +139,16 @@ typedef struct PodNetworkStart PodNetworkStart;
 typedef void (*pod_network_callback_t)(PodNetworkStart *ns, int r, const PeapodError *err, void *userdata);
 int pod_network_start_async(struct PodRuntime *rt, sd_event *e, struct Pod *p, pod_network_callback_t callback,
                             void *userdata, PodNetworkStart **ret, PeapodError *err);
-/* The host-side interfaces (for machined), once the callback said 0. */
+/* The host-side interfaces (for machined), once the callback said 0, or
+ * from the added hook on. */
 int pod_network_start_ifindices(PodNetworkStart *ns, int **ret, size_t *ret_n);
+/* Hooks added, called from the loop once every ADD has succeeded and
+ * before the pod's bridge ports are bound (the start's callback comes
+ * after the binding): what needs the interfaces but runs nothing of the
+ * pod's (machined's registration) need not wait for the binding. Not
+ * called when the start fails first, nor after ns is freed. */
+typedef void (*pod_network_added_t)(PodNetworkStart *ns, void *userdata);
+void pod_network_start_on_added(PodNetworkStart *ns, pod_network_added_t added);
 PodNetworkStart *pod_network_start_free(PodNetworkStart *ns);
 DEFINE_TRIVIAL_CLEANUP_FUNC(PodNetworkStart *, pod_network_start_free);
 
