@@ -1524,6 +1524,7 @@ static void network_stop_end(PodNetworkStop *ns) {
 
                 (void) rmdir(ns->records);
                 k = netns_unbind(ns->netns);
+                trace_point("net-ns-unbound");
                 if (k < 0) {
                         peapod_error_set(ns->error < 0 ? NULL : &ns->err, k, "Failed to unbind %s: %s", ns->netns,
                                          strerror(-k));
