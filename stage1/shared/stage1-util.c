@@ -57,28 +57,28 @@ bool unit_name_is_valid(const char *s) {
         return true;
 }
 
+/* 1-64 ASCII letters and digits, and the punctuation in extra. */
+static bool word_is_valid(const char *s, const char *extra) {
+        if (isempty(s) || strlen(s) > 64)
+                return false;
+        for (const char *p = s; *p; p++)
+                if (!isascii((unsigned char) *p) || !(isalnum((unsigned char) *p) || strchr(extra, *p)))
+                        return false;
+        return true;
+}
+
 /* The id (or the name, when given) becomes SYSLOG_IDENTIFIER of the app's
  * journal streams; peapodd passes 32 hex digits and a DNS label, other
  * stage0s may pick their own, but keep them to characters that need no
  * quoting anywhere. */
 bool app_id_is_valid(const char *s) {
-        if (isempty(s) || strlen(s) > 64)
-                return false;
-        for (const char *p = s; *p; p++)
-                if (!isascii((unsigned char) *p) || !(isalnum((unsigned char) *p) || strchr("._-", *p)))
-                        return false;
-        return true;
+        return word_is_valid(s, "._-");
 }
 
 /* A subset of what systemd takes for LogNamespace= (no dot, a valid unit
  * instance): enough for a path below /run/systemd. */
 bool log_namespace_is_valid(const char *s) {
-        if (isempty(s) || strlen(s) > 64)
-                return false;
-        for (const char *p = s; *p; p++)
-                if (!isascii((unsigned char) *p) || !(isalnum((unsigned char) *p) || strchr("_-", *p)))
-                        return false;
-        return true;
+        return word_is_valid(s, "_-");
 }
 
 bool env_has_path(char * const *env) {
