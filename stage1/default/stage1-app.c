@@ -964,10 +964,9 @@ static int run(int argc, char *argv[]) {
         /* With --tty the app writes to its terminal, which the caller
          * relays; with --tty-log we copy it to the stdout stream. First,
          * so that what goes wrong with the pod reads as the app's stderr. */
-        if ((!args.tty || args.tty_log) &&
-            stage1_open_journal_streams(args.log_namespace, args.app_name ?: args.app_id, &out_fd, &err_fd) < 0)
+        if (stage1_app_journal_open(args.log_namespace, args.app_name ?: args.app_id, !args.tty || args.tty_log, &out_fd,
+                                    &err_fd) < 0)
                 return STAGE1_APP_EXIT_SETUP;
-        (void) stage1_complaints_to_journal(args.log_namespace, args.app_name ?: args.app_id, err_fd);
 
         if (pod_open(args.leader, args.scope, &pod, args.machine_root ? &machine : NULL) < 0)
                 return STAGE1_APP_EXIT_SETUP;

@@ -225,10 +225,9 @@ int main(int argc, char *argv[]) {
                 return STAGE1_APP_EXIT_SETUP;
         }
         /* With --tty the app writes to its terminal, as in default. */
-        if ((!args.tty || args.tty_log) &&
-            stage1_open_journal_streams(args.log_namespace, args.app_name ?: args.app_id, &out_fd, &err_fd) < 0)
+        if (stage1_app_journal_open(args.log_namespace, args.app_name ?: args.app_id, !args.tty || args.tty_log, &out_fd,
+                                    &err_fd) < 0)
                 return STAGE1_APP_EXIT_SETUP;
-        (void) stage1_complaints_to_journal(args.log_namespace, args.app_name ?: args.app_id, err_fd);
         if (leader_check(args.leader, args.scope) < 0)
                 return STAGE1_APP_EXIT_SETUP;
         if (args.tty_log && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, keep) < 0) {

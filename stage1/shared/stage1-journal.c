@@ -113,3 +113,15 @@ int stage1_complaints_to_journal(const char *log_namespace, const char *identifi
                 return log_warning_errno(errno, "Failed to move our errors to the journal: %m");
         return 0;
 }
+
+int stage1_app_journal_open(const char *log_namespace, const char *identifier, bool streams, int *ret_out,
+                            int *ret_err) {
+        if (streams) {
+                int r = stage1_open_journal_streams(log_namespace, identifier, ret_out, ret_err);
+
+                if (r < 0)
+                        return r;
+        }
+        (void) stage1_complaints_to_journal(log_namespace, identifier, *ret_err);
+        return 0;
+}

@@ -124,6 +124,23 @@ static int parse_app(char **argv, Stage1AppCommand *a) {
 
 #define ARGV(...) ((char *[]) { (char *) "prog", __VA_ARGS__, NULL })
 
+/* --log-namespace=: a name for a path below /run/systemd, no dot, no
+ * slash; none means the system journal. */
+static void test_args_log_namespace(void) {
+        Stage1AppCommand a = {};
+
+        printf("== stage1_app_command_parse: --log-namespace\n");
+        ASSERT_TRUE(parse_app(ARGV("--leader=1", "--scope=x.scope", "--rootfs=/r", "--app-id=abc", "--", "x"), &a) == 0 &&
+                    !a.log_namespace);
+        stage1_app_command_done(&a);
+        ASSERT_TRUE(parse_app(ARGV("--leader=1", "--scope=x.scope", "--rootfs=/r", "--app-id=abc", "--log-namespace=peapod", "--", "x"), &a) == 0 &&
+                    streq(a.log_namespace, "peapod"));
+        stage1_app_command_done(&a);
+        FOREACH_STRV(bad, STRV_MAKE("--log-namespace=", "--log-namespace=a.b", "--log-namespace=../x", "--log-namespace=a/b",
+                                    "--log-namespace=" "0123456789012345678901234567890123456789012345678901234567890123456789"))
+                ASSERT_TRUE(parse_app(ARGV("--leader=1", "--scope=x.scope", "--rootfs=/r", "--app-id=abc", bad, "--", "x"), &a) < 0);
+}
+
 static void test_args(void) {
         InitArgs i = {};
         Stage1AppCommand a = {};
@@ -169,17 +186,6 @@ static void test_args(void) {
               streq(a.etc_dir, "/p/etc"));
         stage1_app_command_done(&a);
         ASSERT_TRUE(parse_app(ARGV("--leader=1", "--scope=x.scope", "--rootfs=/r", "--app-id=abc", "--etc-dir=rel", "--", "x"), &a) < 0);
-        /* The journal namespace: a name for a path below /run/systemd, no
-         * dot, no slash; none means the system journal. */
-        ASSERT_TRUE(parse_app(ARGV("--leader=1", "--scope=x.scope", "--rootfs=/r", "--app-id=abc", "--", "x"), &a) == 0 &&
-                    !a.log_namespace);
-        stage1_app_command_done(&a);
-        ASSERT_TRUE(parse_app(ARGV("--leader=1", "--scope=x.scope", "--rootfs=/r", "--app-id=abc", "--log-namespace=peapod", "--", "x"), &a) == 0 &&
-                    streq(a.log_namespace, "peapod"));
-        stage1_app_command_done(&a);
-        FOREACH_STRV(bad, STRV_MAKE("--log-namespace=", "--log-namespace=a.b", "--log-namespace=../x", "--log-namespace=a/b",
-                                    "--log-namespace=" "0123456789012345678901234567890123456789012345678901234567890123456789"))
-                ASSERT_TRUE(parse_app(ARGV("--leader=1", "--scope=x.scope", "--rootfs=/r", "--app-id=abc", bad, "--", "x"), &a) < 0);
         /* Off unless asked for: only the pod's first app is copy's root. */
         ASSERT_TRUE(parse_app(ARGV("--leader=1", "--scope=x.scope", "--rootfs=/r", "--app-id=abc", "--", "x"), &a) == 0 && !a.machine_root);
         stage1_app_command_done(&a);
@@ -800,6 +806,7 @@ int main(void) {
         test_cgroup();
         test_exec_status();
         test_args();
+        test_args_log_namespace();
         test_app_security_args();
         test_bind_propagation_args();
         test_mount_target();
