@@ -71,7 +71,9 @@ static char *own_unit(void) {
         return unit;
 }
 
-int stage1_open_journal_streams(const char *log_namespace, const char *identifier, int *ret_out, int *ret_err) {
+/* The app's stdout and stderr: priority 6 and 3; without journald, copies
+ * of our own stdout and stderr. */
+static int open_app_streams(const char *log_namespace, const char *identifier, int *ret_out, int *ret_err) {
         _cleanup_close_ int out = -EBADF, err = -EBADF;
         _cleanup_free_ char *unit = own_unit();
 
@@ -96,7 +98,11 @@ int stage1_open_journal_streams(const char *log_namespace, const char *identifie
         return 0;
 }
 
-int stage1_complaints_to_journal(const char *log_namespace, const char *identifier, int err_fd) {
+/* With a namespace, our own complaints onto a stream there, as they were
+ * on the unit's own stream when stage0 set LogNamespace=: err_fd (the
+ * app's stderr stream, which says the same) or, without one (-EBADF), a
+ * stream of their own. Best effort: a failure leaves stderr as it is. */
+static int complaints_to_journal(const char *log_namespace, const char *identifier, int err_fd) {
         _cleanup_close_ int own = -EBADF;
 
         if (!log_namespace)
@@ -117,11 +123,11 @@ int stage1_complaints_to_journal(const char *log_namespace, const char *identifi
 int stage1_app_journal_open(const char *log_namespace, const char *identifier, bool streams, int *ret_out,
                             int *ret_err) {
         if (streams) {
-                int r = stage1_open_journal_streams(log_namespace, identifier, ret_out, ret_err);
+                int r = open_app_streams(log_namespace, identifier, ret_out, ret_err);
 
                 if (r < 0)
                         return r;
         }
-        (void) stage1_complaints_to_journal(log_namespace, identifier, *ret_err);
+        (void) complaints_to_journal(log_namespace, identifier, streams ? *ret_err : -EBADF);
         return 0;
 }
