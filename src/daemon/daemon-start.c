@@ -332,12 +332,20 @@ static int on_scope_reply(sd_bus_message *reply, void *userdata, sd_bus_error *r
         return 0;
 }
 
+/* The host side of the pod's links, once: from the added hook, or from
+ * the start's end when that came first. */
+static void start_network_added(PodStart *st, PodNetworkStart *ns) {
+        if (st->network_added)
+                return;
+        (void) pod_network_start_ifindices(ns, &st->ifindices, &st->n_ifindices);
+        st->network_added = true;
+}
+
 static void on_network_added(PodNetworkStart *ns, void *userdata) {
         PodStart *st = userdata;
 
         trace_point("network-added");
-        (void) pod_network_start_ifindices(ns, &st->ifindices, &st->n_ifindices);
-        st->network_added = true;
+        start_network_added(st, ns);
         start_register(st);
 }
 
@@ -353,10 +361,7 @@ static void on_network_started(PodNetworkStart *ns, int r, const PeapodError *er
         }
         if (!p)
                 return start_end(st, -ESRCH);
-        if (!st->network_added) {
-                (void) pod_network_start_ifindices(ns, &st->ifindices, &st->n_ifindices);
-                st->network_added = true;
-        }
+        start_network_added(st, ns);
         st->net = pod_network_start_free(st->net);
         r = pod_start_network_saved(&d->runtime, p);
         if (r < 0)

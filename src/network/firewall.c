@@ -709,14 +709,7 @@ int firewall_pod_ports_unbind_async(sd_event *e, const char *pod_id, firewall_ca
 }
 
 int firewall_pod_port_chains_async(sd_event *e, firewall_callback_t callback, void *userdata, FirewallOp **ret) {
-        _cleanup_(firewall_op_freep) FirewallOp *op = NULL;
-        int r;
-
-        r = op_new(e, PORTS_LIST, callback, userdata, &op);
-        if (r < 0)
-                return r;
-        *ret = TAKE_PTR(op);
-        return 0;
+        return op_new(e, PORTS_LIST, callback, userdata, ret);
 }
 
 char * const *firewall_op_pod_ids(const FirewallOp *op) {

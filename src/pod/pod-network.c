@@ -1076,9 +1076,10 @@ static bool port_unbind_cancel(PodRuntime *rt, const char *pod_id);
 
 static void network_start_end(PodNetworkStart *ns, int r) {
         network_add_clear(ns);
-        /* From the loop: the hook may end the start, and ns with it. */
-        if (r >= 0 && ns->added && sd_event_add_defer(ns->event, &ns->added_defer, on_added_defer, ns) < 0)
-                ns->added_defer = NULL; /* the start's callback stands in for it */
+        /* From the loop: the hook may end the start, and ns with it. If
+         * it cannot be, the start's callback stands in for it. */
+        if (r >= 0 && ns->added)
+                (void) sd_event_add_defer(ns->event, &ns->added_defer, on_added_defer, ns);
         if (r >= 0 && ns->port_rules) {
                 /* Before any app runs: an app that retains NET_RAW must not
                  * speak for other pods or the gateway on the bridge. */
