@@ -13,8 +13,9 @@
 #       ($work/containerd.sock, $ctd_pid; restrict_oom_score_adj: the lab
 #       has no CAP_SYS_RESOURCE), with BENCH_CNI=1 a CNI network for
 #       containerd like peapod's default one (bridge ctd0 on 10.89.0.0/16,
-#       host-local, portmap, firewall; the plugins of /usr/lib/cni, which
-#       peapod runs too; masqueraded by one rule set, as peapod's is), else none (host-network sandboxes only),
+#       host-local, portmap; the plugins of /usr/lib/cni, which peapod
+#       runs too; masqueraded and forwarded by one rule set each, as
+#       peapod's is), else none (host-network sandboxes only),
 #       imports a static pause built here (bench/cri/pause.c, mkimage-pause)
 #       and the build's busybox archive (the image peapod embeds) into
 #       k8s.io with ctr, prints the versions; both stop at exit.
@@ -44,8 +45,9 @@ bench_cri_start() {
                 sed -e 's/"name": "peapod"/"name": "bench-ctd"/' -e 's/peapod0/ctd0/' \
                         -e 's/10\.87\./10.89./g' /etc/cni/net.d/87-peapod-bridge.conflist >"$work/cni/10-bench-ctd.conflist"
                 # The same plugins with the same settings, so no per-pod
-                # ipMasq either: containerd's network gets the one
-                # masquerade rule set peapod keeps for its own (firewall.h).
+                # ipMasq or firewall plugin either: containerd's network
+                # gets the rule sets peapod keeps for its own (firewall.h),
+                # masquerading and forwarding, made once here.
                 iptables-restore -w 10 --noflush <<'RULES'
 *nat
 :BENCH-CTD-MASQ - [0:0]
@@ -53,6 +55,12 @@ bench_cri_start() {
 -A BENCH-CTD-MASQ -d 224.0.0.0/4 -j RETURN
 -A BENCH-CTD-MASQ -s 10.89.0.0/16 -j MASQUERADE
 -I POSTROUTING 1 -j BENCH-CTD-MASQ
+COMMIT
+*filter
+:BENCH-CTD-FWD - [0:0]
+-A BENCH-CTD-FWD -i ctd0 -s 10.89.0.0/16 -j ACCEPT
+-A BENCH-CTD-FWD -o ctd0 -d 10.89.0.0/16 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+-I FORWARD 1 -j BENCH-CTD-FWD
 COMMIT
 RULES
         fi

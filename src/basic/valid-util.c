@@ -95,3 +95,9 @@ bool sysctl_assignment_is_valid(const char *s, bool host_network) {
         key[eq - s] = 0;
         return sysctl_key_is_pod_settable(key, host_network) && sysctl_value_is_valid(eq + 1);
 }
+
+bool ifname_is_valid(const char *s) {
+        size_t n = s ? strlen(s) : 0;
+
+        return n > 0 && n < 16 && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") == n;
+}

@@ -51,3 +51,9 @@ bool sysctl_key_is_pod_settable(const char *key, bool host_network);
 bool sysctl_value_is_valid(const char *value);
 /* KEY=VALUE, both as above. */
 bool sysctl_assignment_is_valid(const char *s, bool host_network);
+
+/* A network interface name as it goes into an iptables or ebtables
+ * script (a CNI result's, a conflist's bridge): 1..15 bytes of
+ * [A-Za-z0-9_.-], so that nothing that claims to be a name (a newline, a
+ * blank, an option) is ever more than one. */
+bool ifname_is_valid(const char *s);

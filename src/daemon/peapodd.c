@@ -214,7 +214,7 @@ static void daemon_done(Daemon *d) {
                 pod_free(d->pods[i]);
         free(d->pods);
         free(d->published);
-        strv_free(d->runtime.masquerades);
+        strv_free(d->runtime.network_rules);
         sd_bus_flush_close_unref(d->bus);
         sd_bus_flush_close_unref(d->worker);
         sd_event_unref(d->event);

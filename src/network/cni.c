@@ -18,6 +18,7 @@
 #include "strv.h"
 #include "subprocess.h"
 #include "time-util.h"
+#include "valid-util.h"
 
 /* Deep enough for any real config or result; json-c's default is 32. */
 #define CNI_JSON_DEPTH 16
@@ -306,7 +307,7 @@ static int ipv4_subnet_canonical(const char *s, char **ret) {
 
 /* One "subnet" of an ipam section, added to *subnets unless there (IPv6
  * ones are left out: iptables is IPv4's). */
-static int masquerade_add_subnet(json_object *v, char ***subnets, PeapodError *err) {
+static int host_rules_add_subnet(json_object *v, char ***subnets, PeapodError *err) {
         _cleanup_free_ char *c = NULL;
         const char *s = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
         int r;
@@ -315,43 +316,43 @@ static int masquerade_add_subnet(json_object *v, char ***subnets, PeapodError *e
         if (r == -EAFNOSUPPORT)
                 return 0;
         if (r == -EINVAL)
-                return peapod_error_set(err, -EBADMSG, "\"peapod\": \"masquerade\" of an invalid subnet \"%.64s\"", strempty(s));
+                return peapod_error_set(err, -EBADMSG, "\"peapod\" rules for an invalid subnet \"%.64s\"", strempty(s));
         if (r < 0)
                 return r;
         if (strv_contains(*subnets, c))
                 return 0;
         if (strv_length(*subnets) >= CNI_RESULT_ITEMS_MAX)
-                return peapod_error_set(err, -E2BIG, "\"peapod\": \"masquerade\" of more than %d subnets", CNI_RESULT_ITEMS_MAX);
+                return peapod_error_set(err, -E2BIG, "\"peapod\" rules for more than %d subnets", CNI_RESULT_ITEMS_MAX);
         return strv_consume(subnets, TAKE_PTR(c));
 }
 
-int cni_conflist_masquerade(json_object *list, char ***ret, PeapodError *err) {
-        _cleanup_strv_free_ char **subnets = NULL;
-        json_object *peapod, *v, *plugins;
-        int r;
+/* "peapod": { key: BOOLEAN }: *ret, false when absent. */
+static int host_rules_flag(json_object *peapod, const char *key, bool *ret, PeapodError *err) {
+        json_object *v;
 
-        *ret = NULL;
-        if (!json_object_object_get_ex(list, "peapod", &peapod))
-                return 0;
-        if (!json_object_is_type(peapod, json_type_object))
-                return peapod_error_set(err, -EBADMSG, "\"peapod\" is not an object");
-        if (!json_object_object_get_ex(peapod, "masquerade", &v))
+        *ret = false;
+        if (!json_object_object_get_ex(peapod, key, &v))
                 return 0;
         if (!json_object_is_type(v, json_type_boolean))
-                return peapod_error_set(err, -EBADMSG, "\"peapod\": \"masquerade\" is not a boolean");
-        if (!json_object_get_boolean(v))
-                return 0;
-        if (!json_object_object_get_ex(list, "plugins", &plugins) || !json_object_is_type(plugins, json_type_array))
-                return -EBADMSG;
+                return peapod_error_set(err, -EBADMSG, "\"peapod\": \"%s\" is not a boolean", key);
+        *ret = json_object_get_boolean(v);
+        return 0;
+}
+
+/* The IPv4 subnets of the ipam sections of plugins: host-local's two
+ * forms, "subnet", or "ranges", a list of range sets, each a list of
+ * ranges with a "subnet". */
+static int host_rules_subnets(json_object *plugins, char ***subnets, PeapodError *err) {
+        json_object *v;
+        int r;
+
         for (size_t i = 0; i < json_object_array_length(plugins); i++) {
                 json_object *ipam, *ranges;
 
                 if (!json_object_object_get_ex(json_object_array_get_idx(plugins, i), "ipam", &ipam) ||
                     !json_object_is_type(ipam, json_type_object))
                         continue;
-                /* host-local's two forms: "subnet", or "ranges", a list of
-                 * range sets, each a list of ranges with a "subnet". */
-                if (json_object_object_get_ex(ipam, "subnet", &v) && (r = masquerade_add_subnet(v, &subnets, err)) < 0)
+                if (json_object_object_get_ex(ipam, "subnet", &v) && (r = host_rules_add_subnet(v, subnets, err)) < 0)
                         return r;
                 if (!json_object_object_get_ex(ipam, "ranges", &ranges) || !json_object_is_type(ranges, json_type_array))
                         continue;
@@ -362,13 +363,64 @@ int cni_conflist_masquerade(json_object *list, char ***ret, PeapodError *err) {
                                 continue;
                         for (size_t j = 0; j < json_object_array_length(set) && j < CNI_RESULT_ITEMS_MAX; j++)
                                 if (json_object_object_get_ex(json_object_array_get_idx(set, j), "subnet", &v) &&
-                                    (r = masquerade_add_subnet(v, &subnets, err)) < 0)
+                                    (r = host_rules_add_subnet(v, subnets, err)) < 0)
                                         return r;
                 }
         }
-        if (strv_length(subnets) == 0)
-                return peapod_error_set(err, -EBADMSG, "\"peapod\": \"masquerade\" but no IPv4 \"subnet\" in an \"ipam\" section");
-        *ret = TAKE_PTR(subnets);
+        if (strv_length(*subnets) == 0)
+                return peapod_error_set(err, -EBADMSG, "\"peapod\" rules but no IPv4 \"subnet\" in an \"ipam\" section");
+        return 0;
+}
+
+/* The bridge of the list's bridge plugin, as that plugin names it. */
+static int host_rules_bridge(json_object *plugins, char **ret, PeapodError *err) {
+        for (size_t i = 0; i < json_object_array_length(plugins); i++) {
+                json_object *plugin = json_object_array_get_idx(plugins, i), *v;
+                const char *name = "cni0"; /* the bridge plugin's default */
+
+                if (!json_object_object_get_ex(plugin, "type", &v) || !streq_ptr(json_object_get_string(v), "bridge"))
+                        continue;
+                if (json_object_object_get_ex(plugin, "bridge", &v))
+                        name = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+                if (!ifname_is_valid(name))
+                        return peapod_error_set(err, -EBADMSG, "\"peapod\": \"forward\" of an invalid bridge name");
+                *ret = strdup(name);
+                return *ret ? 0 : -ENOMEM;
+        }
+        return peapod_error_set(err, -EBADMSG, "\"peapod\": \"forward\" but no \"bridge\" plugin");
+}
+
+void cni_host_rules_done(CniHostRules *rules) {
+        strv_free(rules->subnets);
+        rules->subnets = NULL;
+        rules->forward_bridge = mfree(rules->forward_bridge);
+        rules->masquerade = false;
+}
+
+int cni_conflist_host_rules(json_object *list, CniHostRules *ret, PeapodError *err) {
+        _cleanup_(cni_host_rules_done) CniHostRules rules = {};
+        json_object *peapod, *plugins;
+        bool forward;
+        int r;
+
+        *ret = (CniHostRules) {};
+        if (!json_object_object_get_ex(list, "peapod", &peapod))
+                return 0;
+        if (!json_object_is_type(peapod, json_type_object))
+                return peapod_error_set(err, -EBADMSG, "\"peapod\" is not an object");
+        if ((r = host_rules_flag(peapod, "masquerade", &rules.masquerade, err)) < 0 ||
+            (r = host_rules_flag(peapod, "forward", &forward, err)) < 0)
+                return r;
+        if (!rules.masquerade && !forward)
+                return 0;
+        if (!json_object_object_get_ex(list, "plugins", &plugins) || !json_object_is_type(plugins, json_type_array))
+                return -EBADMSG;
+        if ((r = host_rules_subnets(plugins, &rules.subnets, err)) < 0)
+                return r;
+        if (forward && (r = host_rules_bridge(plugins, &rules.forward_bridge, err)) < 0)
+                return r;
+        *ret = rules;
+        rules = (CniHostRules) {};
         return 0;
 }
 

@@ -75,14 +75,28 @@ int cni_conflist_parse(const char *text, size_t size, bool single, json_object *
  * (the first in lexical order wins, as libcni does). -ENOENT if none. */
 int cni_conflist_load(const char *dir, const char *name, json_object **ret, PeapodError *err);
 
-/* A network whose conflist says "peapod": { "masquerade": true } has its
- * traffic to the rest of the world masqueraded by one rule set of peapod's
- * for the whole network (firewall.h), instead of by the bridge plugin's
- * ipMasq, which makes and deletes a nat chain for every pod: *ret gets the
- * IPv4 subnets of the list's ipam sections (canonical "10.87.0.0/16"), or
- * NULL when the list does not ask. -EBADMSG (with err) when it asks and
- * names none, or a malformed one. */
-int cni_conflist_masquerade(json_object *list, char ***ret, PeapodError *err);
+/* The host rules a network's conflist asks peapod to keep for the whole
+ * network (firewall.h) rather than have a plugin make and delete rules for
+ * every pod at its ADD and DEL (a top-level key, which libcni, and so
+ * containerd and podman, ignore):
+ *   "peapod": { "masquerade": true }  its traffic to the rest of the world
+ *       masqueraded, instead of the bridge plugin's ipMasq;
+ *   "peapod": { "forward": true }     its bridge's traffic let through the
+ *       host's FORWARD chain (out, and the replies back), instead of the
+ *       firewall plugin's rules for each pod's address.
+ * subnets: the IPv4 subnets of the list's ipam sections (canonical
+ * "10.87.0.0/16"), NULL when the list asks for neither; forward_bridge: the
+ * bridge plugin's bridge ("cni0" when it names none), NULL unless forward
+ * is asked. -EBADMSG (with err) for a malformed "peapod", a list that asks
+ * and names no IPv4 subnet or a malformed one, or asks forward without a
+ * bridge plugin or with an invalid bridge name. */
+typedef struct CniHostRules {
+        char **subnets;
+        bool masquerade;
+        char *forward_bridge;
+} CniHostRules;
+int cni_conflist_host_rules(json_object *list, CniHostRules *ret, PeapodError *err);
+void cni_host_rules_done(CniHostRules *rules);
 
 typedef struct CniContext {
         char * const *plugin_dirs;

@@ -14,6 +14,7 @@
 #include "subprocess.h"
 #include "string-util.h"
 #include "strv.h"
+#include "valid-util.h"
 
 #define FIREWALL_STDERR_MAX 1024
 #define FIREWALL_INPUT_MAX (1024 * 1024)
@@ -22,13 +23,8 @@
 #define FIREWALL_TIMEOUT_USEC (30ULL * 1000000ULL)
 
 /* Names and addresses end up in an ebtables-restore script: one that is
- * not what it claims to be (a newline in a "name") must never get there. */
-static bool ifname_is_valid(const char *s) {
-        size_t n = s ? strlen(s) : 0;
-
-        return n > 0 && n < 16 && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") == n;
-}
-
+ * not what it claims to be (a newline in a "name") must never get there
+ * (ifname_is_valid(), and these). */
 static bool mac_is_valid(const char *s) {
         if (!s || strlen(s) != 17)
                 return false;
@@ -141,7 +137,8 @@ static const char loopback_script_jumps_moved[] =
         "-D FORWARD -j " FIREWALL_LOOPBACK_CHAIN "\n-I FORWARD 1 -j " FIREWALL_LOOPBACK_CHAIN "\n"
         "COMMIT\n";
 
-/* A jump peapod keeps first in a base chain. */
+/* A jump peapod keeps first in a base chain (to the longest of its
+ * chains' names: iptables takes up to 28 bytes). */
 typedef struct GuardJump {
         const char *table, *base;
         char chain[sizeof(FIREWALL_MASQ_CHAIN_PREFIX) + 16];
@@ -300,7 +297,8 @@ static bool line_has(const char *l, size_t n, const char *s) {
 
 /* Whether the filter table's rules (iptables -S) have the loopback guard
  * whole: its chain with its two rules, and its jump the first rule of
- * INPUT and of FORWARD. Anything else (another rule first, a rule of the
+ * INPUT and of FORWARD (but for the networks' forwarding jumps, which may
+ * come before it). Anything else (another rule first, a rule of the
  * chain changed, another iptables's way of printing them) is a no, and
  * the guard is installed again: the look may only save work. */
 static bool loopback_guard_in_place(const char *rules) {
@@ -315,6 +313,9 @@ static bool loopback_guard_in_place(const char *rules) {
                         declared = true;
                 else if (startswith(l, "-A INPUT ") && input_first < 0)
                         input_first = line_is(l, n, "-A INPUT -j " FIREWALL_LOOPBACK_CHAIN);
+                else if (n == strlen("-A FORWARD -j " FIREWALL_FORWARD_CHAIN_PREFIX) + 16 &&
+                         startswith(l, "-A FORWARD -j " FIREWALL_FORWARD_CHAIN_PREFIX))
+                        ; /* a network's forwarding may come first (firewall.h) */
                 else if (startswith(l, "-A FORWARD ") && forward_first < 0)
                         forward_first = line_is(l, n, "-A FORWARD -j " FIREWALL_LOOPBACK_CHAIN);
                 else if (startswith(l, "-A " FIREWALL_LOOPBACK_CHAIN " ")) {
@@ -583,55 +584,87 @@ static int op_new(sd_event *e, FirewallStep first, firewall_callback_t callback,
         return 0;
 }
 
-/* A network's masquerade chain: its name from the network's (FNV-1a, 64
- * bits: the name may be longer than a chain's), so that each network's
- * rules are replaced on their own. */
-static void masq_chain(const char *network, char chain[static sizeof(FIREWALL_MASQ_CHAIN_PREFIX) + 16]) {
+/* A network's chain: its name from the network's (FNV-1a, 64 bits: the
+ * name may be longer than a chain's), so that each network's rules are
+ * replaced on their own. */
+static void network_chain(const char *prefix, const char *network, char chain[static sizeof(((GuardJump) {}).chain)]) {
         uint64_t h = UINT64_C(0xcbf29ce484222325);
 
         for (const char *c = network; *c; c++)
                 h = (h ^ (uint8_t) *c) * UINT64_C(0x100000001b3);
-        snprintf(chain, sizeof(FIREWALL_MASQ_CHAIN_PREFIX) + 16, FIREWALL_MASQ_CHAIN_PREFIX "%016" PRIx64, h);
+        snprintf(chain, sizeof(((GuardJump) {}).chain), "%s%016" PRIx64, prefix, h);
 }
 
-/* The nat table's part of the scripts: each network's chain (declaring it
- * flushes it, with --noflush: its rules are replaced in the commit), and
- * with moved, each jump moved to the front. A packet from one of the
- * network's subnets to anywhere but its subnets and multicast leaves with
- * the host's address, as the bridge plugin's ipMasq does per pod. */
-static int masq_scripts(FirewallOp *op, const FirewallMasquerade *masq, size_t n_masq, char **moved, char **plain) {
+/* A network's chain of table, jumped to from base: its rules (declaring
+ * the chain flushes it, with --noflush: they are replaced in the commit)
+ * into both scripts, and into moved its jump moved to the front too. */
+static int network_chain_scripts(FirewallOp *op, const char *table, const char *base, const char *prefix,
+                                 const FirewallNetwork *net, char **moved, char **plain) {
+        GuardJump *j = &op->jumps[op->n_jumps++];
+        _cleanup_free_ char *rules = NULL;
         int r;
 
-        if (n_masq == 0)
-                return 0;
-        if ((r = strextendf(moved, "*nat\n")) < 0 || (r = strextendf(plain, "*nat\n")) < 0)
-                return r;
-        for (size_t i = 0; i < n_masq; i++) {
-                GuardJump *j = &op->jumps[op->n_jumps++];
-                _cleanup_free_ char *rules = NULL;
-
-                *j = (GuardJump) { .table = "nat", .base = "POSTROUTING" };
-                masq_chain(masq[i].network, j->chain);
-                r = strextendf(&rules, ":%s - [0:0]\n", j->chain);
-                FOREACH_STRV(sn, masq[i].subnets)
+        *j = (GuardJump) { .table = table, .base = base };
+        network_chain(prefix, net->network, j->chain);
+        r = strextendf(&rules, ":%s - [0:0]\n", j->chain);
+        if (streq(table, "nat")) {
+                /* A packet from one of the network's subnets to anywhere but
+                 * its subnets and multicast leaves with the host's address,
+                 * as the bridge plugin's ipMasq does per pod. */
+                FOREACH_STRV(sn, net->subnets)
                         if (r >= 0)
                                 r = strextendf(&rules, "-A %s -d %s -j RETURN\n", j->chain, sn);
                 if (r >= 0)
                         r = strextendf(&rules, "-A %s -d 224.0.0.0/4 -j RETURN\n", j->chain);
-                FOREACH_STRV(sn, masq[i].subnets)
+                FOREACH_STRV(sn, net->subnets)
                         if (r >= 0)
                                 r = strextendf(&rules,
                                                "-A %s -s %s -m comment --comment \"peapod: network %.64s\" -j MASQUERADE\n",
-                                               j->chain, sn, masq[i].network);
-                if (r >= 0)
-                        r = strextendf(moved, "%s-D POSTROUTING -j %s\n-I POSTROUTING 1 -j %s\n", rules, j->chain, j->chain);
-                if (r >= 0)
-                        r = strextendf(plain, "%s", rules);
-                if (r < 0)
+                                               j->chain, sn, net->network);
+        } else
+                /* Out of the bridge from the pods, and the replies back in. */
+                FOREACH_STRV(sn, net->subnets)
+                        if (r >= 0)
+                                r = strextendf(&rules,
+                                               "-A %1$s -i %2$s -s %3$s -m comment --comment \"peapod: network %4$.64s\" -j ACCEPT\n"
+                                               "-A %1$s -o %2$s -d %3$s -m conntrack --ctstate RELATED,ESTABLISHED"
+                                               " -m comment --comment \"peapod: network %4$.64s\" -j ACCEPT\n",
+                                               j->chain, net->forward_bridge, sn, net->network);
+        if (r >= 0)
+                r = strextendf(moved, "%s-D %s -j %s\n-I %s 1 -j %s\n", rules, base, j->chain, base, j->chain);
+        if (r >= 0)
+                r = strextendf(plain, "%s", rules);
+        return r;
+}
+
+/* The scripts of the networks' rules: the nat table's part (masquerading),
+ * then the filter table's (forwarding), each table committed once. */
+static int network_scripts(FirewallOp *op, const FirewallNetwork *nets, size_t n, char **moved, char **plain) {
+        static const struct {
+                const char *table, *base, *prefix;
+        } kinds[] = {
+                { "nat", "POSTROUTING", FIREWALL_MASQ_CHAIN_PREFIX },
+                { "filter", "FORWARD", FIREWALL_FORWARD_CHAIN_PREFIX },
+        };
+        int r;
+
+        for (size_t k = 0; k < ELEMENTSOF(kinds); k++) {
+                bool any = false;
+
+                for (size_t i = 0; i < n; i++) {
+                        if (k == 0 ? !nets[i].masquerade : !nets[i].forward_bridge)
+                                continue;
+                        if (!any && ((r = strextendf(moved, "*%s\n", kinds[k].table)) < 0 ||
+                                     (r = strextendf(plain, "*%s\n", kinds[k].table)) < 0))
+                                return r;
+                        any = true;
+                        r = network_chain_scripts(op, kinds[k].table, kinds[k].base, kinds[k].prefix, &nets[i], moved, plain);
+                        if (r < 0)
+                                return r;
+                }
+                if (any && ((r = strextendf(moved, "COMMIT\n")) < 0 || (r = strextendf(plain, "COMMIT\n")) < 0))
                         return r;
         }
-        if ((r = strextendf(moved, "COMMIT\n")) < 0 || (r = strextendf(plain, "COMMIT\n")) < 0)
-                return r;
         return 0;
 }
 
@@ -652,20 +685,23 @@ static int guard_op_new(sd_event *e, FirewallStep first, size_t n_jumps, firewal
         return 0;
 }
 
-int firewall_masquerade_async(sd_event *e, const FirewallMasquerade *masq, size_t n_masq, bool check_first,
-                              firewall_callback_t callback, void *userdata, FirewallOp **ret) {
+int firewall_network_rules_async(sd_event *e, const FirewallNetwork *nets, size_t n, bool check_first,
+                                 firewall_callback_t callback, void *userdata, FirewallOp **ret) {
         _cleanup_(firewall_op_freep) FirewallOp *op = NULL;
         int r;
 
-        if (n_masq == 0)
+        if (n == 0)
                 return -EINVAL;
-        for (size_t i = 0; i < n_masq; i++)
-                if (isempty(masq[i].network) || strv_length(masq[i].subnets) == 0)
+        for (size_t i = 0; i < n; i++)
+                if (isempty(nets[i].network) || strv_length(nets[i].subnets) == 0 ||
+                    (!nets[i].masquerade && !nets[i].forward_bridge) ||
+                    (nets[i].forward_bridge && !ifname_is_valid(nets[i].forward_bridge)))
                         return -EINVAL;
-        r = guard_op_new(e, check_first ? GUARD_CHECK_FIRST : GUARD_RESTORE_MOVE, n_masq, callback, userdata, &op);
+        /* Room for both jumps of every network. */
+        r = guard_op_new(e, check_first ? GUARD_CHECK_FIRST : GUARD_RESTORE_MOVE, 2 * n, callback, userdata, &op);
         if (r < 0)
                 return r;
-        r = masq_scripts(op, masq, n_masq, &op->guard_moved, &op->guard_plain);
+        r = network_scripts(op, nets, n, &op->guard_moved, &op->guard_plain);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(op);

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stdbool.h>
+
 #include <systemd/sd-event.h>
 
 #include "error.h"
@@ -42,21 +44,40 @@ int firewall_loopback_guard(PeapodError *err);
  * network is IPv4 only); everything else from that port is dropped. */
 #define FIREWALL_PORT_CHAIN_PREFIX "PEAPOD-"
 
-/* Masquerading of a network that asks for it (cni_conflist_masquerade()):
- * one chain FIREWALL_MASQ_CHAIN_PREFIX<16 hex digits of a hash of the
- * network's name> of the nat table per network, jumped to first from
+/* The rules a network's conflist asks for (cni_conflist_host_rules()),
+ * each kept once for the whole network where a plugin would make and delete
+ * its own at every pod's ADD and DEL, and left when the last pod goes, as
+ * docker's are. IPv4 only.
+ *
+ * Masquerading: one chain FIREWALL_MASQ_CHAIN_PREFIX<16 hex digits of a
+ * hash of the network's name> of the nat table, jumped to first from
  * POSTROUTING, masquerades a packet from one of the network's subnets to
  * anywhere but its subnets and multicast: what the bridge plugin's ipMasq
- * does with a chain of its own for every pod, made and deleted at every
- * ADD and DEL (the dearest step of a pod's network: ~12 ms of the ADD and
- * ~55 ms of the DEL here), once for the network. The rules stay when the
- * last pod goes, as docker's do. IPv4 only. */
+ * does with a chain of its own for every pod (the dearest step of a pod's
+ * network: ~12 ms of the ADD and ~55 ms of the DEL here).
+ *
+ * Forwarding: one chain FIREWALL_FORWARD_CHAIN_PREFIX<the same 16 hex
+ * digits> of the filter table, jumped to first from FORWARD, accepts what
+ * enters from the network's bridge with a source in its subnets, and what
+ * leaves to the bridge for its subnets as part of a connection conntrack
+ * knows: on a host whose FORWARD policy drops (docker sets it so), the
+ * pods still reach the world and get their replies, as the firewall
+ * plugin's two rules for each pod's address let them (~21 ms of the ADD
+ * and ~32 ms of the DEL here, a D-Bus look for firewalld and a dozen
+ * iptables runs). The bridge's ports are bound to their pods' addresses
+ * (below), so a source in the subnets from the bridge is a pod's own. The
+ * jump may come before the loopback guard's in FORWARD: nothing it accepts
+ * is what the guard drops (a packet for 127.0.0.0/8 is the host's, in
+ * INPUT, never forwarded; a source in the subnets is not in 127.0.0.0/8). */
 #define FIREWALL_MASQ_CHAIN_PREFIX "PEAPOD-MASQ-"
+#define FIREWALL_FORWARD_CHAIN_PREFIX "PEAPOD-FWD-"
 
-typedef struct FirewallMasquerade {
+typedef struct FirewallNetwork {
         const char *network;
         char * const *subnets; /* canonical IPv4 subnets, "10.87.0.0/16" */
-} FirewallMasquerade;
+        bool masquerade;
+        const char *forward_bridge; /* NULL: no forwarding rules */
+} FirewallNetwork;
 
 /* Appends to *rules the rules for one port: host_ifname (the host side of
  * the pod's veth pair, a bridge port), the pod side's MAC and its IPv4
@@ -81,13 +102,13 @@ int firewall_pod_ports_unbind(const char *pod_id, PeapodError *err);
 typedef struct FirewallOp FirewallOp;
 typedef void (*firewall_callback_t)(FirewallOp *op, int r, const PeapodError *err, void *userdata);
 int firewall_loopback_guard_async(sd_event *e, firewall_callback_t callback, void *userdata, FirewallOp **ret);
-/* The masquerading of the n_masq networks: each network's chain (its
- * rules replaced) and its jump moved first in POSTROUTING, in one run of
- * iptables-restore where the jumps exist. With check_first (the chains
- * were installed so already), only a look at each jump (iptables -C, no
+/* The rules of the n networks: each network's chains (their rules
+ * replaced) and their jumps moved first in their base chains, in one run of
+ * iptables-restore where the jumps exist. With check_first (the chains were
+ * installed so already), only a look at each jump (iptables -C, no
  * commit), and all of it again if one is missing. */
-int firewall_masquerade_async(sd_event *e, const FirewallMasquerade *masq, size_t n_masq, bool check_first,
-                              firewall_callback_t callback, void *userdata, FirewallOp **ret);
+int firewall_network_rules_async(sd_event *e, const FirewallNetwork *nets, size_t n, bool check_first,
+                                 firewall_callback_t callback, void *userdata, FirewallOp **ret);
 /* fresh: the pod is known to have no chain (it never bound one, or its
  * last unbind succeeded), so none is looked for first. */
 int firewall_pod_ports_bind_async(sd_event *e, const char *pod_id, const char *rules, bool fresh,

@@ -873,16 +873,17 @@ struct PodNetworkStart {
         char *record, *ifname;
         CniChain *chain;
         FirewallOp *fw;
-        /* The networks' masquerading, beside the guard and the ADDs: its
-         * op, what it installs (PodRuntime.masquerades), and the end of
-         * the rest while it still runs. */
-        /* Each network's conflist, read once for its masquerading and
-         * its ADD. */
+        /* Each network's conflist, read once for its host rules and its
+         * ADD. */
         json_object **lists;
         size_t n_lists;
-        FirewallOp *masq;
-        char **masq_keys;
-        int masq_error;
+        /* The networks' host rules (masquerading, forwarding), beside the
+         * guard and the ADDs: their op, what it installs
+         * (PodRuntime.network_rules), and the end of the rest while it
+         * still runs. */
+        FirewallOp *rules_op;
+        char **rules_keys;
+        int rules_error;
         /* The loopback guard's look beside the ADDs, once this peapodd
          * found it whole or installed it (PodRuntime.loopback_guarded). */
         FirewallOp *guard;
@@ -911,10 +912,10 @@ PodNetworkStart *pod_network_start_free(PodNetworkStart *ns) {
                 return NULL;
         network_add_clear(ns);
         firewall_op_free(ns->fw);
-        firewall_op_free(ns->masq);
+        firewall_op_free(ns->rules_op);
         firewall_op_free(ns->guard);
         sd_event_source_disable_unref(ns->added_defer);
-        strv_free(ns->masq_keys);
+        strv_free(ns->rules_keys);
         for (size_t i = 0; i < ns->n_lists; i++)
                 json_object_put(ns->lists[i]);
         free(ns->lists);
@@ -948,7 +949,7 @@ int pod_network_start_ifindices(PodNetworkStart *ns, int **ret, size_t *ret_n) {
 }
 
 /* Before the ADD of network index: its config (read at the start, with
- * its masquerading), and its record on disk. */
+ * its host rules), and its record on disk. */
 static int network_add_begin(PodNetworkStart *ns) {
         Pod *p = ns->p;
         const char *network = p->net.networks[ns->index];
@@ -1033,15 +1034,15 @@ static void on_start_undone(PodNetworkStop *stop, int r, const PeapodError *err,
 /* The end: on failure what was added is deleted again (its DELs, as
  * children of the loop too), then the caller hears of it, last. */
 static void network_start_complete(PodNetworkStart *ns, int r) {
-        if (ns->masq || ns->guard) {
-                /* Its end goes on from here (on_masquerade_done(),
+        if (ns->rules_op || ns->guard) {
+                /* Its end goes on from here (on_network_rules_done(),
                  * on_loopback_looked()). */
                 ns->complete_waits = true;
                 ns->complete_r = r;
                 return;
         }
         if (r >= 0)
-                r = ns->masq_error;
+                r = ns->rules_error;
         if (r >= 0)
                 r = ns->guard_error;
         if (r >= 0) {
@@ -1165,72 +1166,85 @@ static void on_loopback_looked(FirewallOp *op, int r, const PeapodError *err, vo
                 network_start_complete(ns, ns->complete_r);
 }
 
-static void on_masquerade_done(FirewallOp *op, int r, const PeapodError *err, void *userdata) {
+static void on_network_rules_done(FirewallOp *op, int r, const PeapodError *err, void *userdata) {
         PodNetworkStart *ns = userdata;
         PodRuntime *rt = ns->rt;
 
-        trace_point("net-masqueraded");
+        trace_point("net-rules");
         /* err is the op's own: read before the op is freed. */
         if (r < 0 && !peapod_error_is_set(&ns->err))
                 ns->err = *err;
-        ns->masq = firewall_op_free(ns->masq);
+        ns->rules_op = firewall_op_free(ns->rules_op);
         if (r >= 0)
-                FOREACH_STRV(k, ns->masq_keys)
-                        if (!strv_contains(rt->masquerades, k))
-                                (void) strv_extend(&rt->masquerades, k);
-        ns->masq_error = r < 0 ? r : 0;
+                FOREACH_STRV(k, ns->rules_keys)
+                        if (!strv_contains(rt->network_rules, k))
+                                (void) strv_extend(&rt->network_rules, k);
+        ns->rules_error = r < 0 ? r : 0;
         if (ns->complete_waits)
                 network_start_complete(ns, ns->complete_r);
 }
 
-/* The masquerading of each of the pod's networks whose conflist asks for
- * it (cni_conflist_masquerade()), beside the guard and the ADDs: it is
- * needed before the apps run, not before the plugins. Installed whole at
- * the first start after peapodd's own (or after its conflist changed);
- * then each start only looks at the jumps, which costs no commit. The
- * conflists are read here, for the ADDs too. */
-static int network_masquerade_start(PodNetworkStart *ns) {
+/* What identifies a network's rules as installed: its name and all that
+ * goes into them. */
+static int network_rules_key(const char *network, const CniHostRules *rules, char **ret) {
+        _cleanup_free_ char *joined = strv_join(rules->subnets, " ");
+
+        if (!joined || asprintf(ret, "%s masquerade=%d forward=%s %s", network, rules->masquerade,
+                                strempty(rules->forward_bridge), joined) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+/* The host rules of each of the pod's networks whose conflist asks for
+ * them (cni_conflist_host_rules(): masquerading, forwarding), beside the
+ * guard and the ADDs: they are needed before the apps run, not before
+ * the plugins. Installed whole at the first start after peapodd's own (or
+ * after its conflist changed them); then each start only looks at the
+ * jumps, which costs no commit. The conflists are read here, for the ADDs
+ * too. */
+static int network_rules_start(PodNetworkStart *ns) {
         PodRuntime *rt = ns->rt;
         char * const *networks = ns->p->net.networks;
-        size_t n = strv_length(networks), n_masq = 0;
-        _cleanup_free_ FirewallMasquerade *masq = NULL;
-        _cleanup_free_ char ***subnets = NULL;
+        size_t n = strv_length(networks), n_nets = 0;
+        _cleanup_free_ FirewallNetwork *nets = NULL;
+        _cleanup_free_ CniHostRules *rules = NULL;
         bool known = true;
         int r = 0;
 
-        subnets = calloc(n + 1, sizeof(char **));
-        masq = calloc(n + 1, sizeof(FirewallMasquerade));
+        rules = calloc(n + 1, sizeof(CniHostRules));
+        nets = calloc(n + 1, sizeof(FirewallNetwork));
         ns->lists = calloc(n + 1, sizeof(json_object *));
-        if (!subnets || !masq || !ns->lists)
+        if (!rules || !nets || !ns->lists)
                 return -ENOMEM;
         for (size_t i = 0; i < n && r >= 0; i++) {
-                _cleanup_free_ char *joined = NULL, *key = NULL;
+                _cleanup_free_ char *key = NULL;
+                CniHostRules *nr = &rules[n_nets];
 
                 r = cni_conflist_load(rt->cni_conf_dir ?: CNI_DEFAULT_CONF_DIR, networks[i], &ns->lists[i], &ns->err);
                 if (r >= 0) {
                         ns->n_lists++;
-                        r = cni_conflist_masquerade(ns->lists[i], &subnets[n_masq], &ns->err);
+                        r = cni_conflist_host_rules(ns->lists[i], nr, &ns->err);
                 }
                 if (r < 0) {
                         r = peapod_error_prefix(&ns->err, r, "Network %s", networks[i]);
                         break;
                 }
-                if (!subnets[n_masq])
+                if (!nr->subnets)
                         continue;
-                masq[n_masq] = (FirewallMasquerade) { .network = networks[i], .subnets = subnets[n_masq] };
-                n_masq++;
-                joined = strv_join(subnets[n_masq - 1], " ");
-                if (!joined || asprintf(&key, "%s %s", networks[i], joined) < 0)
-                        r = -ENOMEM;
-                else {
-                        known = known && strv_contains(rt->masquerades, key);
-                        r = strv_consume(&ns->masq_keys, TAKE_PTR(key));
+                nets[n_nets++] = (FirewallNetwork) { .network = networks[i],
+                                                     .subnets = nr->subnets,
+                                                     .masquerade = nr->masquerade,
+                                                     .forward_bridge = nr->forward_bridge };
+                r = network_rules_key(networks[i], nr, &key);
+                if (r >= 0) {
+                        known = known && strv_contains(rt->network_rules, key);
+                        r = strv_consume(&ns->rules_keys, TAKE_PTR(key));
                 }
         }
-        if (r >= 0 && n_masq > 0)
-                r = firewall_masquerade_async(ns->event, masq, n_masq, known, on_masquerade_done, ns, &ns->masq);
-        for (size_t i = 0; i < n_masq; i++)
-                strv_free(subnets[i]);
+        if (r >= 0 && n_nets > 0)
+                r = firewall_network_rules_async(ns->event, nets, n_nets, known, on_network_rules_done, ns, &ns->rules_op);
+        for (size_t i = 0; i <= n_nets && i < n; i++)
+                cni_host_rules_done(&rules[i]);
         return r;
 }
 
@@ -1251,7 +1265,7 @@ static int on_network_start(sd_event_source *es, void *userdata) {
          * since could have undone that, and then the look repairs it
          * while the plugins run): the look goes beside the ADDs, ~3-6 ms
          * sooner, and the pod's apps still wait for both. */
-        r = network_masquerade_start(ns);
+        r = network_rules_start(ns);
         if (r >= 0 && ns->rt->loopback_guarded) {
                 r = firewall_loopback_guard_async(ns->event, on_loopback_looked, ns, &ns->guard);
                 if (r >= 0) {

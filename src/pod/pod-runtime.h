@@ -36,9 +36,9 @@ typedef struct PodRuntime {
          * of systemd on bus. */
         int (*unit_status)(void *userdata, const char *unit, UnitStatus *ret);
         void *unit_status_userdata;
-        /* The masquerading installed since the start ("network subnet...",
+        /* The networks' host rules installed since the start (a key each,
          * pod-network.c); owned, freed by the runtime's owner. */
-        char **masquerades;
+        char **network_rules;
         /* The loopback guard was found whole or installed since the start
          * (pod-network.c): later starts look at it beside the ADDs. */
         bool loopback_guarded;

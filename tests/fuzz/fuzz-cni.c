@@ -6,6 +6,7 @@
 #include "fuzz.h"
 #include "json-util.h"
 #include "strv.h"
+#include "valid-util.h"
 
 /* What CNI plugins print and what /etc/cni/net.d holds (and what peapod
  * saves of both in a pod's network records) is not ours. */
@@ -20,17 +21,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (cni_conflist_parse(text, size, false, &list, NULL) >= 0) {
                 /* A list that passed must pass again as peapod saves it. */
                 _cleanup_json_ json_object *again = NULL;
-                _cleanup_strv_free_ char **subnets = NULL;
+                _cleanup_(cni_host_rules_done) CniHostRules rules = {};
                 const char *s = json_object_to_json_string_ext(list, JSON_C_TO_STRING_PLAIN);
 
                 if (cni_conflist_parse(s, strlen(s), false, &again, NULL) < 0)
                         abort();
-                /* Its subnets go into an iptables-restore script: nothing
-                 * but digits, dots and one slash may come out. */
-                if (cni_conflist_masquerade(list, &subnets, NULL) >= 0)
-                        FOREACH_STRV(sn, subnets)
+                /* Its subnets and bridge go into an iptables-restore
+                 * script: nothing but digits, dots and one slash may come
+                 * out of a subnet, nothing but a name out of the bridge. */
+                if (cni_conflist_host_rules(list, &rules, NULL) >= 0) {
+                        FOREACH_STRV(sn, rules.subnets)
                                 if (strspn(sn, "0123456789./") != strlen(sn) || !strchr(sn, '/'))
                                         abort();
+                        if (rules.forward_bridge && !ifname_is_valid(rules.forward_bridge))
+                                abort();
+                }
         }
         (void) cni_conflist_parse(text, size, true, &conf, NULL);
         return 0;

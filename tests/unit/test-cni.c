@@ -184,30 +184,52 @@ TEST(conflists) {
         ASSERT_ERR(cni_conflist_load(tmpdir, "nope", &o, NULL), ENOENT);
 }
 
-/* Which networks ask peapod to masquerade them, and the subnets that go
- * into the rules (an iptables-restore script: canonical, or refused). */
-TEST(masquerade) {
+/* Which networks ask peapod for host rules, and what goes into the rules
+ * (an iptables-restore script: canonical, or refused). */
+TEST(host_rules) {
         static const struct {
                 const char *list;
                 int r;
                 const char *subnets; /* space-separated, NULL for none */
+                bool masquerade;
+                const char *bridge;
         } cases[] = {
                 { "{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"plugins\":[{\"type\":\"bridge\",\"ipam\":"
-                  "{\"type\":\"host-local\",\"ranges\":[[{\"subnet\":\"10.87.0.0/16\"}]]}}]}", 0, NULL },
-                { "{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"peapod\":{\"masquerade\":false},\"plugins\":[{\"type\":\"b\"}]}",
-                  0, NULL },
+                  "{\"type\":\"host-local\",\"ranges\":[[{\"subnet\":\"10.87.0.0/16\"}]]}}]}", 0, NULL, false, NULL },
+                { "{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"peapod\":{\"masquerade\":false,\"forward\":false},"
+                  "\"plugins\":[{\"type\":\"b\"}]}", 0, NULL, false, NULL },
                 { "{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"peapod\":{\"masquerade\":true},\"plugins\":[{\"type\":\"bridge\","
                   "\"ipam\":{\"ranges\":[[{\"subnet\":\"10.87.3.4/16\"},{\"subnet\":\"fd00::/64\"}],"
                   "[{\"subnet\":\"10.87.0.0/16\"},{\"subnet\":\"192.168.7.1/24\"}]]}},"
                   "{\"type\":\"x\",\"ipam\":{\"subnet\":\"172.16.0.9/12\"}}]}",
-                  0, "10.87.0.0/16 192.168.7.0/24 172.16.0.0/12" },
+                  0, "10.87.0.0/16 192.168.7.0/24 172.16.0.0/12", true, NULL },
+                /* Forwarding names the bridge plugin's bridge, its default
+                 * when it names none. */
+                { "{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"peapod\":{\"masquerade\":true,\"forward\":true},\"plugins\":"
+                  "[{\"type\":\"bridge\",\"bridge\":\"peapod0\",\"ipam\":{\"subnet\":\"10.87.0.0/16\"}},{\"type\":\"portmap\"}]}",
+                  0, "10.87.0.0/16", true, "peapod0" },
+                { "{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"peapod\":{\"forward\":true},\"plugins\":"
+                  "[{\"type\":\"bridge\",\"ipam\":{\"subnet\":\"10.88.0.0/16\"}}]}", 0, "10.88.0.0/16", false, "cni0" },
+                { "{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"peapod\":{\"forward\":true},\"plugins\":"
+                  "[{\"type\":\"macvlan\",\"ipam\":{\"subnet\":\"10.88.0.0/16\"}}]}", -EBADMSG, NULL, false, NULL },
+                { "{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"peapod\":{\"forward\":true},\"plugins\":"
+                  "[{\"type\":\"bridge\",\"bridge\":\"br0 -j ACCEPT\",\"ipam\":{\"subnet\":\"10.88.0.0/16\"}}]}",
+                  -EBADMSG, NULL, false, NULL },
+                { "{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"peapod\":{\"forward\":true},\"plugins\":"
+                  "[{\"type\":\"bridge\",\"bridge\":\"br0\\nCOMMIT\",\"ipam\":{\"subnet\":\"10.88.0.0/16\"}}]}",
+                  -EBADMSG, NULL, false, NULL },
+                { "{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"peapod\":{\"forward\":true},\"plugins\":"
+                  "[{\"type\":\"bridge\",\"bridge\":7,\"ipam\":{\"subnet\":\"10.88.0.0/16\"}}]}", -EBADMSG, NULL, false, NULL },
+                { "{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"peapod\":{\"forward\":1},\"plugins\":[{\"type\":\"bridge\"}]}",
+                  -EBADMSG, NULL, false, NULL },
                 { "{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"peapod\":{\"masquerade\":true},\"plugins\":[{\"type\":\"b\"}]}",
-                  -EBADMSG, NULL },
+                  -EBADMSG, NULL, false, NULL },
                 { "{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"peapod\":{\"masquerade\":true},\"plugins\":[{\"type\":\"b\","
-                  "\"ipam\":{\"subnet\":\"fd00::/64\"}}]}", -EBADMSG, NULL },
+                  "\"ipam\":{\"subnet\":\"fd00::/64\"}}]}", -EBADMSG, NULL, false, NULL },
                 { "{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"peapod\":{\"masquerade\":\"yes\"},\"plugins\":[{\"type\":\"b\"}]}",
-                  -EBADMSG, NULL },
-                { "{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"peapod\":1,\"plugins\":[{\"type\":\"b\"}]}", -EBADMSG, NULL },
+                  -EBADMSG, NULL, false, NULL },
+                { "{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"peapod\":1,\"plugins\":[{\"type\":\"b\"}]}", -EBADMSG, NULL, false,
+                  NULL },
         };
         static const char * const bad_subnets[] = {
                 "10.87.0.0", "10.87.0.0/33", "10.87.0.0/0", "10.87.0.0/-1", "10.87.0.0/+8", "10.87.0.0/16 -j ACCEPT",
@@ -216,24 +238,25 @@ TEST(masquerade) {
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
                 _cleanup_json_ json_object *o = NULL;
-                _cleanup_strv_free_ char **subnets = NULL;
+                _cleanup_(cni_host_rules_done) CniHostRules rules = {};
                 PeapodError err = {};
 
                 ASSERT_OK(cni_conflist_parse(cases[i].list, strlen(cases[i].list), false, &o, NULL));
-                ASSERT_TRUE(cni_conflist_masquerade(o, &subnets, &err) == cases[i].r);
-                if (cases[i].r < 0) {
+                ASSERT_TRUE(cni_conflist_host_rules(o, &rules, &err) == cases[i].r);
+                if (cases[i].r < 0)
                         ASSERT_TRUE(err.message[0]);
-                        ASSERT_TRUE(!subnets);
-                } else if (!cases[i].subnets)
-                        ASSERT_TRUE(!subnets);
+                if (!cases[i].subnets)
+                        ASSERT_TRUE(!rules.subnets);
                 else {
-                        _cleanup_free_ char *joined = strv_join(subnets, " ");
+                        _cleanup_free_ char *joined = strv_join(rules.subnets, " ");
                         ASSERT_STREQ(joined, cases[i].subnets);
                 }
+                ASSERT_TRUE(rules.masquerade == cases[i].masquerade);
+                ASSERT_TRUE(streq_ptr(rules.forward_bridge, cases[i].bridge));
         }
         for (size_t i = 0; i < ELEMENTSOF(bad_subnets); i++) {
                 _cleanup_json_ json_object *o = NULL;
-                _cleanup_strv_free_ char **subnets = NULL;
+                _cleanup_(cni_host_rules_done) CniHostRules rules = {};
                 _cleanup_free_ char *text = NULL;
                 PeapodError err = {};
 
@@ -241,8 +264,8 @@ TEST(masquerade) {
                                             "\"plugins\":[{\"type\":\"b\",\"ipam\":{\"subnet\":\"%s\"}}]}",
                                      bad_subnets[i]) > 0);
                 ASSERT_OK(cni_conflist_parse(text, strlen(text), false, &o, NULL));
-                ASSERT_ERR(cni_conflist_masquerade(o, &subnets, &err), EBADMSG);
-                ASSERT_TRUE(!subnets);
+                ASSERT_ERR(cni_conflist_host_rules(o, &rules, &err), EBADMSG);
+                ASSERT_TRUE(!rules.subnets);
         }
 }
 
@@ -501,7 +524,7 @@ int main(void) {
         test_port_conflicts();
         test_results();
         test_conflists();
-        test_masquerade();
+        test_host_rules();
         test_exec();
         test_network_spec();
         ASSERT_OK(rm_rf(tmpdir));
