@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <systemd/sd-id128.h>
 #include <systemd/sd-journal.h>
 
 #include "journal.h"
@@ -116,6 +117,32 @@ PodJournal *pod_journal_free(PodJournal *j) {
         return NULL;
 }
 
+/* sd-journal (systemd 252) looks for a namespace's directory
+ * (<machine id>.<namespace> in /var/log/journal or /run/log/journal) only
+ * when it opens: its inotify adds later directories only when they are
+ * named a machine id. A reader opened before journald@NAMESPACE first ran
+ * (the first 'peapod run' after a boot, peapod-cri's first container)
+ * would never see a line. So when neither directory is there, the
+ * namespace's journald is started first (its varlink socket activates it)
+ * and asked to Synchronize, answered once it runs and has its files
+ * (refused to a caller that is not root, but only then: the wait is the
+ * same). Once per boot; a failure leaves the reader as it was before. */
+static void namespace_journal_ensure(const char *namespace) {
+        static const char * const roots[] = { "/run/log/journal", "/var/log/journal" };
+        char id[SD_ID128_STRING_MAX], path[256];
+        sd_id128_t machine;
+
+        if (sd_id128_get_machine(&machine) < 0)
+                return;
+        sd_id128_to_string(machine, id);
+        for (size_t i = 0; i < ELEMENTSOF(roots); i++) {
+                snprintf(path, sizeof(path), "%s/%s.%s", roots[i], id, namespace);
+                if (access(path, F_OK) >= 0)
+                        return;
+        }
+        (void) pod_journal_synchronize(namespace, 10 * USEC_PER_SEC);
+}
+
 int pod_journal_open(const char *namespace, PodJournal **ret) {
         _cleanup_(pod_journal_freep) PodJournal *j = NULL;
         int r;
@@ -124,9 +151,10 @@ int pod_journal_open(const char *namespace, PodJournal **ret) {
         if (!j)
                 return -ENOMEM;
         j->until_usec = UINT64_MAX;
-        if (namespace)
+        if (namespace) {
+                namespace_journal_ensure(namespace);
                 r = sd_journal_open_namespace(&j->journal, namespace, SD_JOURNAL_LOCAL_ONLY);
-        else
+        } else
                 r = sd_journal_open(&j->journal, SD_JOURNAL_LOCAL_ONLY);
         if (r < 0)
                 return r;

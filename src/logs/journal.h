@@ -96,7 +96,9 @@ int pod_journal_entry_parse(const PodJournalFields *f, PodJournalNames *names, P
 
 typedef struct PodJournal PodJournal;
 
-/* Open the local journal namespace (NULL: the system journal). */
+/* Open the local journal namespace (NULL: the system journal). A namespace
+ * whose journald never ran since the boot is started first, and waited
+ * for: sd-journal would not see its files appear later. */
 int pod_journal_open(const char *namespace, PodJournal **ret);
 PodJournal *pod_journal_free(PodJournal *j);
 DEFINE_TRIVIAL_CLEANUP_FUNC(PodJournal *, pod_journal_free);

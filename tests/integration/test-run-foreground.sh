@@ -16,6 +16,16 @@ gone() { # name: nothing of the pod is left
         assert_eq "" "$(systemctl list-units --all --plain --no-legend "peapod-$1-*" "machine-$1.*")" "units of $1"
 }
 
+# The first run after a boot: journald@peapod starts with the first app's
+# output, after run opened the journal, whose files were not there yet
+# (sd-journal would never see them appear). Made so here: the namespace's
+# journald and sockets stopped, its files gone.
+machine_id=$(cat /etc/machine-id)
+systemctl stop systemd-journald@peapod.service systemd-journald@peapod.socket systemd-journald-varlink@peapod.socket
+rm -rf "/var/log/journal/$machine_id.peapod" "/run/log/journal/$machine_id.peapod"
+o=$($PEAPOD run --rm --net=none busybox -- echo first-after-boot)
+assert_eq first-after-boot "$o" "the output of the first run after a boot"
+
 # One app: its lines as they were, on the right streams; its status.
 rc=0
 $PEAPOD run --rm --name "${PFX}one" --net=none busybox -- sh -c 'echo out; echo err >&2; exit 3' >"$tmp/out" 2>"$tmp/err" || rc=$?
