@@ -226,6 +226,17 @@ static int follow_print_rest(PodJournal *j, LogsPrinter *p, CliRunIo *io) {
         }
 }
 
+/* Every message the bus connection has, dispatched: > 0 if there was one. */
+static int follow_process_bus(sd_bus *bus) {
+        int r, any = 0;
+
+        while ((r = sd_bus_process(bus, NULL)) > 0)
+                any = 1;
+        if (r < 0)
+                return log_error_errno(r, "Lost the connection to peapodd: %m");
+        return any;
+}
+
 /* Wait for the journal, the bus or the run's fds, and handle what came. */
 static int follow_wait(PodJournal *j, sd_bus *bus, CliRunIo *io) {
         /* Also look every 100 ms: journald signals new entries to readers
@@ -237,6 +248,12 @@ static int follow_wait(PodJournal *j, sd_bus *bus, CliRunIo *io) {
         size_t n_fds = 2;
         int r;
 
+        /* What sd-bus read while it waited for a reply (the pod's end,
+         * signalled during get_pod_state()'s call) waits in its queue, not
+         * on the fd: a poll would sleep its 100 ms before seeing it. */
+        r = follow_process_bus(bus);
+        if (r != 0)
+                return r < 0 ? r : 0;
         if (io)
                 n_fds += cli_run_io_pollfds(io, fds + 2);
         if (poll(fds, n_fds, 100) < 0 && errno != EINTR)
@@ -248,12 +265,8 @@ static int follow_wait(PodJournal *j, sd_bus *bus, CliRunIo *io) {
                 if (r < 0)
                         return log_error_errno(r, "Failed to read the journal: %m");
         }
-        do
-                r = sd_bus_process(bus, NULL);
-        while (r > 0);
-        if (r < 0)
-                return log_error_errno(r, "Lost the connection to peapodd: %m");
-        return 0;
+        r = follow_process_bus(bus);
+        return r < 0 ? r : 0;
 }
 
 /* Print new lines as they come, until the pod is no longer running. Woken
