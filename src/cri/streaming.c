@@ -472,7 +472,7 @@ static void conn_free(StreamConn *c) {
         sd_event_source_disable_unref(c->journal_kick);
         sd_event_source_disable_unref(c->drain_source);
         sd_event_source_disable_unref(c->drain_timer);
-        pod_journal_free(c->journal);
+        pod_journal_free_later(c->journal);
         safe_close(c->drain_fd);
         safe_close(c->attach_master);
         sd_event_source_disable_unref(c->source);

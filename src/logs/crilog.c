@@ -326,7 +326,8 @@ static CriContainer *container_free(CriContainer *ct) {
         sd_event_source_disable_unref(ct->poll_timer);
         if (ct->sync_fd >= 0)
                 close(ct->sync_fd);
-        pod_journal_free(ct->journal);
+        /* The loop goes on meanwhile (its close may wait ~10 ms). */
+        pod_journal_free_later(ct->journal);
         if (ct->fd >= 0)
                 close(ct->fd);
         free(ct->path);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <ctype.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,6 +115,31 @@ PodJournal *pod_journal_free(PodJournal *j) {
         sd_journal_close(j->journal);
         free(j->message);
         free(j);
+        return NULL;
+}
+
+static void *journal_close_thread(void *userdata) {
+        pod_journal_free(userdata);
+        return NULL;
+}
+
+PodJournal *pod_journal_free_later(PodJournal *j) {
+        pthread_attr_t attr;
+        pthread_t t;
+        int r;
+
+        if (!j)
+                return NULL;
+        /* The thread owns j from here: nothing else touches it. */
+        r = pthread_attr_init(&attr);
+        if (r == 0) {
+                r = pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+                if (r == 0)
+                        r = pthread_create(&t, &attr, journal_close_thread, j);
+                (void) pthread_attr_destroy(&attr);
+        }
+        if (r != 0)
+                pod_journal_free(j);
         return NULL;
 }
 

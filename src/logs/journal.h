@@ -101,6 +101,10 @@ typedef struct PodJournal PodJournal;
  * for: sd-journal would not see its files appear later. */
 int pod_journal_open(const char *namespace, PodJournal **ret);
 PodJournal *pod_journal_free(PodJournal *j);
+/* The same, in a thread of its own, for an event loop that must not wait:
+ * the last close of a reader's inotify instance waits in the kernel for an
+ * SRCU grace period (fsnotify's marks), 10-16 ms here, often. */
+PodJournal *pod_journal_free_later(PodJournal *j);
 DEFINE_TRIVIAL_CLEANUP_FUNC(PodJournal *, pod_journal_free);
 
 /* Select entries of this app (its id, 32 hex digits); several apps are
