@@ -1243,7 +1243,7 @@ static int network_rules_start(PodNetworkStart *ns) {
         }
         if (r >= 0 && n_nets > 0)
                 r = firewall_network_rules_async(ns->event, nets, n_nets, known, on_network_rules_done, ns, &ns->rules_op);
-        for (size_t i = 0; i <= n_nets && i < n; i++)
+        for (size_t i = 0; i < n_nets; i++)
                 cni_host_rules_done(&rules[i]);
         return r;
 }
