@@ -60,9 +60,11 @@ int systemd_get_unit_status(sd_bus *bus, const char *unit, UnitStatus *ret);
  * the reply, for unit_status_from_message(). */
 int systemd_unit_read_async(sd_bus *bus, sd_bus_slot **ret_slot, const char *unit, sd_bus_message_handler_t callback,
                             void *userdata);
-/* The statuses of n units read at once: up to window GetAll calls in flight
- * on bus, whose replies this waits for itself (for a start, before there
- * is a loop). ret_statuses[i] is unit i's (to unit_status_done()), or
+/* The statuses of n units read at once: their states with ListUnitsByNames,
+ * then, for each unit that has ended (its outcome is not in its states),
+ * up to window GetAll calls in flight on bus, whose replies this waits for
+ * itself (for a start, before there is a loop). A unit that runs gets its
+ * states only. ret_statuses[i] is unit i's (to unit_status_done()), or
  * ret_errors[i] < 0 says why not (-ETIMEDOUT: no answer within
  * timeout_usec). < 0 only when the bus itself failed. */
 int systemd_get_unit_statuses(sd_bus *bus, char * const *units, size_t n, size_t window, uint64_t timeout_usec,
