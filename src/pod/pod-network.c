@@ -1062,14 +1062,19 @@ static void network_start_complete(PodNetworkStart *ns, int r) {
         ns->callback(ns, r, &ns->err, ns->userdata);
 }
 
+/* A firewall op of the start has ended: its error kept (the first one
+ * wins; err is the op's own, read before the op is freed), the op freed. */
+static void network_op_end(PodNetworkStart *ns, FirewallOp **op, int r, const PeapodError *err) {
+        if (r < 0 && !peapod_error_is_set(&ns->err))
+                ns->err = *err;
+        *op = firewall_op_free(*op);
+}
+
 static void on_ports_bound(FirewallOp *op, int r, const PeapodError *err, void *userdata) {
         PodNetworkStart *ns = userdata;
 
         trace_point("net-bound");
-        /* err is the op's own: read before the op is freed. */
-        if (r < 0 && !peapod_error_is_set(&ns->err))
-                ns->err = *err;
-        ns->fw = firewall_op_free(ns->fw);
+        network_op_end(ns, &ns->fw, r, err);
         network_start_complete(ns, r);
 }
 
@@ -1141,10 +1146,7 @@ static void on_loopback_guarded(FirewallOp *op, int r, const PeapodError *err, v
         PodNetworkStart *ns = userdata;
 
         trace_point("net-guarded");
-        /* err is the op's own: read before the op is freed. */
-        if (r < 0 && !peapod_error_is_set(&ns->err))
-                ns->err = *err;
-        ns->fw = firewall_op_free(ns->fw);
+        network_op_end(ns, &ns->fw, r, err);
         if (r < 0)
                 return network_start_end(ns, r);
         ns->rt->loopback_guarded = true;
@@ -1156,9 +1158,7 @@ static void on_loopback_looked(FirewallOp *op, int r, const PeapodError *err, vo
         PodNetworkStart *ns = userdata;
 
         trace_point("net-guarded");
-        if (r < 0 && !peapod_error_is_set(&ns->err))
-                ns->err = *err;
-        ns->guard = firewall_op_free(ns->guard);
+        network_op_end(ns, &ns->guard, r, err);
         ns->guard_error = r < 0 ? r : 0;
         if (r < 0)
                 ns->rt->loopback_guarded = false;
@@ -1171,10 +1171,7 @@ static void on_network_rules_done(FirewallOp *op, int r, const PeapodError *err,
         PodRuntime *rt = ns->rt;
 
         trace_point("net-rules");
-        /* err is the op's own: read before the op is freed. */
-        if (r < 0 && !peapod_error_is_set(&ns->err))
-                ns->err = *err;
-        ns->rules_op = firewall_op_free(ns->rules_op);
+        network_op_end(ns, &ns->rules_op, r, err);
         if (r >= 0)
                 FOREACH_STRV(k, ns->rules_keys)
                         if (!strv_contains(rt->network_rules, k))
