@@ -448,12 +448,13 @@ static int list_unit_states(sd_bus *bus, char * const *units, size_t from, size_
                 if (unit_states_suffice(load, active, sub)) {
                         UnitStatus *st = &ret_statuses[i];
 
+                        /* Done, so that a failure frees what was copied. */
+                        ret_done[i] = true;
                         st->load_state = strdup(load);
                         st->active_state = strdup(active);
                         st->sub_state = strdup(sub);
                         if (!st->load_state || !st->active_state || !st->sub_state)
                                 return -ENOMEM;
-                        ret_done[i] = true;
                 }
                 i++;
         }
