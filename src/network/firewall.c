@@ -595,19 +595,31 @@ static void network_chain(const char *prefix, const char *network, char chain[st
         snprintf(chain, sizeof(((GuardJump) {}).chain), "%s%016" PRIx64, prefix, h);
 }
 
-/* A network's chain of table, jumped to from base: its rules (declaring
- * the chain flushes it, with --noflush: they are replaced in the commit)
- * into both scripts, and into moved its jump moved to the front too. */
-static int network_chain_scripts(FirewallOp *op, const char *table, const char *base, const char *prefix,
-                                 const FirewallNetwork *net, char **moved, char **plain) {
+/* The two kinds of a network's rules, each a chain of its table jumped to
+ * first from its base chain. */
+typedef struct NetworkRulesKind {
+        const char *table, *base, *prefix;
+        bool forward; /* else masquerading */
+} NetworkRulesKind;
+
+static const NetworkRulesKind network_rules_kinds[] = {
+        { "nat", "POSTROUTING", FIREWALL_MASQ_CHAIN_PREFIX, false },
+        { "filter", "FORWARD", FIREWALL_FORWARD_CHAIN_PREFIX, true },
+};
+
+/* A network's chain of kind: its rules (declaring the chain flushes it,
+ * with --noflush: they are replaced in the commit) into both scripts, and
+ * into moved its jump moved to the front too. */
+static int network_chain_scripts(FirewallOp *op, const NetworkRulesKind *kind, const FirewallNetwork *net, char **moved,
+                                 char **plain) {
         GuardJump *j = &op->jumps[op->n_jumps++];
         _cleanup_free_ char *rules = NULL;
         int r;
 
-        *j = (GuardJump) { .table = table, .base = base };
-        network_chain(prefix, net->network, j->chain);
+        *j = (GuardJump) { .table = kind->table, .base = kind->base };
+        network_chain(kind->prefix, net->network, j->chain);
         r = strextendf(&rules, ":%s - [0:0]\n", j->chain);
-        if (streq(table, "nat")) {
+        if (!kind->forward) {
                 /* A packet from one of the network's subnets to anywhere but
                  * its subnets and multicast leaves with the host's address,
                  * as the bridge plugin's ipMasq does per pod. */
@@ -631,7 +643,8 @@ static int network_chain_scripts(FirewallOp *op, const char *table, const char *
                                                " -m comment --comment \"peapod: network %4$.64s\" -j ACCEPT\n",
                                                j->chain, net->forward_bridge, sn, net->network);
         if (r >= 0)
-                r = strextendf(moved, "%s-D %s -j %s\n-I %s 1 -j %s\n", rules, base, j->chain, base, j->chain);
+                r = strextendf(moved, "%s-D %s -j %s\n-I %s 1 -j %s\n", rules, kind->base, j->chain, kind->base,
+                               j->chain);
         if (r >= 0)
                 r = strextendf(plain, "%s", rules);
         return r;
@@ -640,25 +653,20 @@ static int network_chain_scripts(FirewallOp *op, const char *table, const char *
 /* The scripts of the networks' rules: the nat table's part (masquerading),
  * then the filter table's (forwarding), each table committed once. */
 static int network_scripts(FirewallOp *op, const FirewallNetwork *nets, size_t n, char **moved, char **plain) {
-        static const struct {
-                const char *table, *base, *prefix;
-        } kinds[] = {
-                { "nat", "POSTROUTING", FIREWALL_MASQ_CHAIN_PREFIX },
-                { "filter", "FORWARD", FIREWALL_FORWARD_CHAIN_PREFIX },
-        };
         int r;
 
-        for (size_t k = 0; k < ELEMENTSOF(kinds); k++) {
+        for (size_t k = 0; k < ELEMENTSOF(network_rules_kinds); k++) {
+                const NetworkRulesKind *kind = &network_rules_kinds[k];
                 bool any = false;
 
                 for (size_t i = 0; i < n; i++) {
-                        if (k == 0 ? !nets[i].masquerade : !nets[i].forward_bridge)
+                        if (kind->forward ? !nets[i].forward_bridge : !nets[i].masquerade)
                                 continue;
-                        if (!any && ((r = strextendf(moved, "*%s\n", kinds[k].table)) < 0 ||
-                                     (r = strextendf(plain, "*%s\n", kinds[k].table)) < 0))
+                        if (!any && ((r = strextendf(moved, "*%s\n", kind->table)) < 0 ||
+                                     (r = strextendf(plain, "*%s\n", kind->table)) < 0))
                                 return r;
                         any = true;
-                        r = network_chain_scripts(op, kinds[k].table, kinds[k].base, kinds[k].prefix, &nets[i], moved, plain);
+                        r = network_chain_scripts(op, kind, &nets[i], moved, plain);
                         if (r < 0)
                                 return r;
                 }
