@@ -25,6 +25,13 @@ struct PodJournal {
          * has not been returned yet, so the next read must not step over
          * it. */
         bool at_entry;
+        /* Set once sd-journal stepped since the last seek (see
+         * pod_journal_process()), and where that seek went, to go there
+         * again while no entry was read. */
+        bool moved;
+        enum { ORIGIN_HEAD, ORIGIN_REALTIME, ORIGIN_CURSOR } origin;
+        uint64_t origin_usec;
+        char *origin_cursor;
         size_t n_matches;
         uint64_t until_usec;
         /* The current entry's message, copied out of sd-journal's buffers. */
@@ -113,6 +120,7 @@ PodJournal *pod_journal_free(PodJournal *j) {
         if (!j)
                 return NULL;
         sd_journal_close(j->journal);
+        free(j->origin_cursor);
         free(j->message);
         free(j);
         return NULL;
@@ -249,64 +257,105 @@ void pod_journal_set_until(PodJournal *j, uint64_t usec) {
         j->until_usec = usec;
 }
 
-int pod_journal_seek_head(PodJournal *j) {
+static void seek_begin(PodJournal *j, int origin, uint64_t usec) {
         j->at_entry = false;
+        j->moved = false;
+        j->origin = origin;
+        j->origin_usec = usec;
+        j->origin_cursor = mfree(j->origin_cursor);
+}
+
+int pod_journal_seek_head(PodJournal *j) {
+        seek_begin(j, ORIGIN_HEAD, 0);
         return sd_journal_seek_head(j->journal);
 }
 
 int pod_journal_seek_tail_lines(PodJournal *j, uint64_t n) {
         int r;
 
-        j->at_entry = false;
-        if (j->until_usec != UINT64_MAX)
+        if (j->until_usec != UINT64_MAX) {
                 /* Count back from the end of the window, not of the log. */
+                seek_begin(j, ORIGIN_REALTIME, j->until_usec + 1);
                 r = sd_journal_seek_realtime_usec(j->journal, j->until_usec + 1);
-        else
+        } else {
+                seek_begin(j, ORIGIN_HEAD, 0);
                 r = sd_journal_seek_tail(j->journal);
-        if (r < 0)
-                return r;
-        if (n == 0) {
-                /* Stand on the last entry so that reading continues with the
-                 * first one written after now. */
-                r = sd_journal_previous(j->journal);
-                if (r < 0)
-                        return r;
-                /* None yet: from the tail, sd-journal would skip the first
-                 * one to come; from the head, it is the first returned. */
-                if (r == 0 && j->until_usec == UINT64_MAX)
-                        return sd_journal_seek_head(j->journal);
-                return 0;
         }
-        r = sd_journal_previous_skip(j->journal, n);
         if (r < 0)
                 return r;
-        /* Standing on the n-th entry from the end (or the oldest, when
-         * there are fewer): it is the first one to return. */
-        j->at_entry = r > 0;
+        j->moved = true;
+        r = n == 0 ? sd_journal_previous(j->journal) : sd_journal_previous_skip(j->journal, n);
+        if (r < 0)
+                return r;
+        /* None yet: from the tail, sd-journal would skip the first one to
+         * come; from the head, it is the first returned. */
+        if (r == 0 && j->until_usec == UINT64_MAX)
+                return pod_journal_seek_head(j);
+        /* With n == 0, standing on the last entry, reading continues with
+         * the first one written after now. Else standing on the n-th entry
+         * from the end (or the oldest, when there are fewer): it is the
+         * first one to return. */
+        j->at_entry = n > 0 && r > 0;
         return 0;
 }
 
 int pod_journal_seek_realtime(PodJournal *j, uint64_t usec) {
-        j->at_entry = false;
+        seek_begin(j, ORIGIN_REALTIME, usec);
         return sd_journal_seek_realtime_usec(j->journal, usec);
 }
 
 int pod_journal_seek_after_cursor(PodJournal *j, const char *cursor) {
+        char *copy;
         int r;
 
-        j->at_entry = false;
+        copy = strdup(cursor);
+        if (!copy)
+                return -ENOMEM;
+        seek_begin(j, ORIGIN_CURSOR, 0);
+        j->origin_cursor = copy;
         r = sd_journal_seek_cursor(j->journal, cursor);
         if (r < 0)
                 return r;
         /* Step onto the cursor's entry; if it is still there it was already
          * written and is skipped. If it was vacuumed, the step lands on the
          * next one, which is the first not written yet. */
+        j->moved = true;
         r = sd_journal_next(j->journal);
         if (r <= 0)
                 return r;
         if (sd_journal_test_cursor(j->journal, cursor) <= 0)
                 j->at_entry = true;
         return 0;
+}
+
+/* Where the reader stands, sought again: the entry it stands on (returned
+ * already, or the next to return), or the last seek's place while none was
+ * read since. */
+static int journal_seek_again(PodJournal *j) {
+        _cleanup_free_ char *cursor = NULL;
+        bool unread = j->at_entry;
+        int r;
+
+        r = sd_journal_get_cursor(j->journal, &cursor);
+        if (r == -EADDRNOTAVAIL)
+                switch (j->origin) {
+                case ORIGIN_HEAD:
+                        return pod_journal_seek_head(j);
+                case ORIGIN_REALTIME:
+                        return pod_journal_seek_realtime(j, j->origin_usec);
+                default:
+                        if (!j->origin_cursor)
+                                return -EINVAL;
+                        cursor = TAKE_PTR(j->origin_cursor);
+                        return pod_journal_seek_after_cursor(j, cursor);
+                }
+        if (r < 0)
+                return r;
+        r = pod_journal_seek_after_cursor(j, cursor);
+        if (r == 0 && unread && !j->at_entry && sd_journal_test_cursor(j->journal, cursor) > 0)
+                /* Back on the entry not returned yet. */
+                j->at_entry = true;
+        return r;
 }
 
 /* If d is "<prefix><value>": copies the value into buf (a value longer than
@@ -352,6 +401,7 @@ int pod_journal_next(PodJournal *j, PodJournalEntry *ret) {
                 if (j->at_entry)
                         j->at_entry = false;
                 else {
+                        j->moved = true;
                         r = sd_journal_next(j->journal);
                         if (r <= 0)
                                 return r;
@@ -424,9 +474,27 @@ int pod_journal_get_fd(PodJournal *j) {
         return sd_journal_get_fd(j->journal);
 }
 
+/* journald counts a new entry in the file's header before it links the
+ * entry to its fields' entry arrays, and sd-journal (252) reads a file it
+ * found nothing new in again only once that count changed. A read with a
+ * match (ours always have one) that falls between the two steps finds
+ * nothing, and from then on passes over the file until another entry is
+ * appended to it: an app's last line stayed unread. journald tells readers
+ * after an entry is whole, so seeking again here, where the reader
+ * stands, makes sd-journal look at every file anew: the next read finds
+ * it. A seek, not a step back: stepping would make the entry before the
+ * current one current. */
 int pod_journal_process(PodJournal *j) {
-        int r = sd_journal_process(j->journal);
-        return r < 0 ? r : r == SD_JOURNAL_INVALIDATE;
+        int r = sd_journal_process(j->journal), k;
+
+        if (r < 0)
+                return r;
+        if (j->moved) {
+                k = journal_seek_again(j);
+                if (k < 0)
+                        return k;
+        }
+        return r == SD_JOURNAL_INVALIDATE;
 }
 
 int journal_cursor_seqnum(const char *cursor, char ret_id[static 33], uint64_t *ret_seqnum) {

@@ -135,8 +135,11 @@ int pod_journal_next(PodJournal *j, PodJournalEntry *ret);
 int pod_journal_get_cursor(PodJournal *j, char **ret);
 
 /* For an event loop: the fd to watch (POLLIN), and what to call when it is
- * readable, before reading on. _process() returns 1 when journal files
- * were added or removed (rotation), else 0, or -errno. */
+ * readable, before reading on (and before a last read, after journald
+ * synchronized). _process() also seeks again where the reader stands, so
+ * that the next read finds every entry journald finished before it told
+ * us (see journal.c). Returns 1 when journal files were added or removed
+ * (rotation), else 0, or -errno. */
 int pod_journal_get_fd(PodJournal *j);
 int pod_journal_process(PodJournal *j);
 /* The seqnum id and seqnum in a cursor of sd_journal_get_cursor(). */
