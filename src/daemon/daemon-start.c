@@ -23,6 +23,7 @@
  * flight instead.) */
 #include <stdio.h>
 
+#include "cgroup-prime.h"
 #include "crash-point.h"
 #include "daemon.h"
 #include "log.h"
@@ -528,6 +529,8 @@ int daemon_pod_start(Daemon *d, Pod *p, sd_bus_message *call, const AppStdin *in
         if (!st)
                 return -ENOMEM;
         trace_point("start-begin");
+        /* PID 1 moves the init into its scope at the end of this. */
+        cgroup_prime_migration();
         st->daemon = d;
         memcpy(st->pod_id, p->id, sizeof(st->pod_id));
         st->call = sd_bus_message_ref(call);

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Every cgroup migration (a write to a cgroup.procs file, in any
+ * hierarchy) takes the kernel's cgroup_threadgroup_rwsem for writing. It
+ * is a per-CPU rwsem: its first writer after a quiet moment waits for an
+ * RCU grace period, and writers that come within about one grace period
+ * after the last one do not. Measured in the lab (2 CPUs, hybrid
+ * cgroups): a move after a pause took 6-18 ms, the move back right after
+ * it 0.1 ms.
+ *
+ * A pod's start makes such a move on its critical path: PID 1 moves the
+ * pod's init into the pod's scope at the scope's start job (and the app
+ * units' processes right after it). So at the beginning of a start we move
+ * ourselves into the cgroup we are in already, a migration that changes
+ * nothing, in a thread: the grace period then passes while the pod is
+ * prepared (init, mounts, records, the slice's job) instead of after.
+ * bench/start: the --net=none life 51.5 -> 48.5 ms, its trace shows the
+ * scope's job done 5 ms earlier.
+ *
+ * Only in the unified hierarchy (cgroup2: /sys/fs/cgroup, or
+ * /sys/fs/cgroup/unified on a hybrid host), which the kernel keeps for
+ * every process; nothing is done on a host without one. The write names
+ * our own pid in our own cgroup, so it moves nothing and systemd, which
+ * owns that cgroup, sees no change in it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include <systemd/sd-login.h>
+
+#include "cgroup-prime.h"
+#include "macro.h"
+
+static atomic_bool priming;
+static pthread_once_t procs_path_once = PTHREAD_ONCE_INIT;
+static char *procs_path;
+
+static void find_procs_path(void) {
+        static const char * const roots[] = { "/sys/fs/cgroup", "/sys/fs/cgroup/unified" };
+        char *cgroup = NULL;
+
+        if (sd_pid_get_cgroup(0, &cgroup) < 0)
+                return;
+        for (size_t i = 0; i < ELEMENTSOF(roots); i++) {
+                struct statfs fs;
+
+                if (statfs(roots[i], &fs) < 0 || fs.f_type != CGROUP2_SUPER_MAGIC)
+                        continue;
+                if (asprintf(&procs_path, "%s%s/cgroup.procs", roots[i], cgroup) < 0)
+                        procs_path = NULL;
+                break;
+        }
+        free(cgroup);
+}
+
+static void *prime_thread(void *userdata) {
+        char pid[32];
+        int fd, n;
+
+        fd = open(procs_path, O_WRONLY | O_CLOEXEC);
+        if (fd >= 0) {
+                n = snprintf(pid, sizeof(pid), "%d", (int) getpid());
+                /* A failure only means the next migration waits, as before. */
+                (void) !write(fd, pid, (size_t) n);
+                close(fd);
+        }
+        atomic_store(&priming, false);
+        return NULL;
+}
+
+void cgroup_prime_migration(void) {
+        pthread_attr_t attr;
+        pthread_t t;
+        int r;
+
+        (void) pthread_once(&procs_path_once, find_procs_path);
+        if (!procs_path || atomic_exchange(&priming, true))
+                return;
+        r = pthread_attr_init(&attr);
+        if (r == 0) {
+                r = pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+                if (r == 0)
+                        r = pthread_create(&t, &attr, prime_thread, NULL);
+                (void) pthread_attr_destroy(&attr);
+        }
+        if (r != 0)
+                atomic_store(&priming, false);
+}
