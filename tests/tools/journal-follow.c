@@ -33,7 +33,7 @@
 #include "time-util.h"
 
 #define SPIN_USEC (30 * 1000)
-#define WAIT_USEC (5 * USEC_PER_SEC)
+#define WAIT_USEC (20 * USEC_PER_SEC)
 #define ENOUGH_AFTER_WAKEUP 5
 
 /* Reads what there is; 1 once "line want" was read, < 0 on an error or a
