@@ -6,13 +6,20 @@
 
 #include "io-util.h"
 
-/* The one write-all loop: with send(MSG_NOSIGNAL) on a socket (as_send),
- * else pwrite() at offset or write(). */
-static int loop_io(int fd, const void *buf, size_t size, off_t offset, bool as_send) {
-        const char *p = buf;
+typedef enum IoKind {
+        IO_WRITE,       /* write(), or pwrite() at offset >= 0 */
+        IO_SEND,        /* send(MSG_NOSIGNAL) */
+        IO_READ,        /* read() */
+} IoKind;
+
+/* The one all-or-nothing loop over partial reads and writes. buf is only
+ * read from, except for IO_READ. */
+static int loop_io(int fd, void *buf, size_t size, off_t offset, IoKind kind) {
+        char *p = buf;
 
         while (size > 0) {
-                ssize_t k = as_send ? send(fd, p, size, MSG_NOSIGNAL)
+                ssize_t k = kind == IO_SEND ? send(fd, p, size, MSG_NOSIGNAL)
+                            : kind == IO_READ ? read(fd, p, size)
                             : offset >= 0 ? pwrite(fd, p, size, offset) : write(fd, p, size);
 
                 if (k < 0) {
@@ -31,9 +38,13 @@ static int loop_io(int fd, const void *buf, size_t size, off_t offset, bool as_s
 }
 
 int loop_write_at(int fd, const void *buf, size_t size, off_t offset) {
-        return loop_io(fd, buf, size, offset, false);
+        return loop_io(fd, (void *) buf, size, offset, IO_WRITE);
 }
 
 int loop_send(int fd, const void *buf, size_t size) {
-        return loop_io(fd, buf, size, -1, true);
+        return loop_io(fd, (void *) buf, size, -1, IO_SEND);
+}
+
+int loop_read_exact(int fd, void *buf, size_t size) {
+        return loop_io(fd, buf, size, -1, IO_READ);
 }

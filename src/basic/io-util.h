@@ -15,6 +15,10 @@ static inline int loop_write(int fd, const void *buf, size_t size) {
         return loop_write_at(fd, buf, size, -1);
 }
 
+/* Reads exactly size bytes from fd into buf, retrying after EINTR and
+ * partial reads: 0, -EIO when the file or pipe ended first, or -errno. */
+int loop_read_exact(int fd, void *buf, size_t size);
+
 /* The same on a socket, with send(MSG_NOSIGNAL): a peer that went away is
  * -EPIPE, never a SIGPIPE that would kill the writer. */
 int loop_send(int fd, const void *buf, size_t size);

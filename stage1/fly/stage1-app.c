@@ -172,7 +172,7 @@ static _noreturn_ void child_main(const Stage1AppCommand *a, int out_fd, int err
         /* Whatever we hold or inherited stays on this side of exec. */
         stage1_cloexec_all();
         /* The same identity and privileges as a default app's. */
-        if (stage1_security_apply(&a->sec, &creds) < 0)
+        if (stage1_security_apply(&a->sec, &creds, NULL) < 0)
                 _exit(STAGE1_APP_EXIT_SETUP);
         if ((out_fd >= 0 && dup2(out_fd, STDOUT_FILENO) < 0) || (err_fd >= 0 && dup2(err_fd, STDERR_FILENO) < 0))
                 _exit(STAGE1_APP_EXIT_SETUP);

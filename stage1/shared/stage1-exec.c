@@ -20,6 +20,7 @@
 #include "stage1-child.h"
 #include "stage1-identity.h"
 #include "stage1-sealed.h"
+#include "stage1-seccomp-cache.h"
 #include "stage1-security.h"
 #include "stage1-util.h"
 #include "strv.h"
@@ -309,7 +310,7 @@ static void reset_signals(void) {
         (void) sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
-static _noreturn_ void child_main(const ExecArgs *a, const Target *t) {
+static _noreturn_ void child_main(const ExecArgs *a, const Target *t, const Stage1SeccompProgram *seccomp) {
         int r;
 
         (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -346,8 +347,9 @@ static _noreturn_ void child_main(const ExecArgs *a, const Target *t) {
          * what identity_apply() calls after it is allowed by every filter
          * peapod-stage1-app loads (it calls the same). Its capability rules
          * look at the app's bounding set, which is what --capabilities
-         * made it: the same spec and set give the app's filter. */
-        if (stage1_seccomp_install(&a->seccomp, t->id.cap_bnd) < 0)
+         * made it: the same spec and set give the app's filter (built
+         * before we joined the app, see run()). */
+        if (stage1_seccomp_program_load(seccomp) < 0)
                 _exit(STAGE1_APP_EXIT_SETUP);
         if (identity_apply(&t->id) < 0)
                 _exit(STAGE1_APP_EXIT_SETUP);
@@ -373,6 +375,7 @@ static _noreturn_ void child_main(const ExecArgs *a, const Target *t) {
 static int run(int argc, char *argv[]) {
         _cleanup_(exec_args_done) ExecArgs args = {};
         _cleanup_(target_done) Target t = { .ns_fd = { -EBADF, -EBADF, -EBADF, -EBADF, -EBADF }, .root_fd = -EBADF };
+        _cleanup_(stage1_seccomp_program_done) Stage1SeccompProgram seccomp = {};
         sigset_t mask;
         pid_t child;
         int r;
@@ -389,6 +392,10 @@ static int run(int argc, char *argv[]) {
                 return STAGE1_APP_EXIT_SETUP;
         if (target_open(&args, &t) < 0)
                 return STAGE1_APP_EXIT_SETUP;
+        /* Here, in the host's mount namespace, where the helpers' cache of
+         * programs is (stage1-seccomp-cache.c). */
+        if (stage1_seccomp_program_cached(STAGE1_SECCOMP_CACHE_DIR, &args.seccomp, t.id.cap_bnd, &seccomp) < 0)
+                return STAGE1_APP_EXIT_SETUP;
         if (target_join(&t) < 0)
                 return STAGE1_APP_EXIT_SETUP;
         stage1_children_in_pod();
@@ -401,7 +408,7 @@ static int run(int argc, char *argv[]) {
                 return STAGE1_APP_EXIT_SETUP;
         }
         if (child == 0)
-                child_main(&args, &t);
+                child_main(&args, &t, &seccomp);
         target_done(&t);
 
         r = stage1_wait_child(child, &mask);

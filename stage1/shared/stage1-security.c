@@ -268,6 +268,10 @@ static size_t seccomp_arches(uint32_t ret[static 3]) {
         return n;
 }
 
+size_t stage1_seccomp_arches(uint32_t ret[static 3]) {
+        return seccomp_arches(ret);
+}
+
 static int seccomp_add(scmp_filter_ctx ctx, uint32_t action, const char *name, bool must_exist,
                        unsigned n_args, const struct scmp_arg_cmp *args) {
         int nr = seccomp_syscall_resolve_name(name), r;
@@ -634,23 +638,39 @@ int stage1_seccomp_export_pfc(const SeccompSpec *spec, uint64_t caps, int fd) {
         return seccomp_export_pfc(ctx, fd);
 }
 
-int stage1_seccomp_install(const SeccompSpec *spec, uint64_t caps) {
-        _cleanup_free_ struct sock_filter *prog = NULL;
-        struct sock_fprog fprog;
-        size_t len = 0;
-        int r;
+void stage1_seccomp_program_done(Stage1SeccompProgram *p) {
+        p->insns = mfree(p->insns);
+        p->len = 0;
+}
 
+int stage1_seccomp_program(const SeccompSpec *spec, uint64_t caps, Stage1SeccompProgram *ret) {
+        *ret = (Stage1SeccompProgram) {};
         if (spec->mode == SECCOMP_MODE_UNCONFINED)
                 return 0;
-        r = seccomp_program(spec, caps, &prog, &len);
-        if (r < 0)
-                return r;
+        return seccomp_program(spec, caps, &ret->insns, &ret->len);
+}
+
+int stage1_seccomp_program_load(const Stage1SeccompProgram *p) {
+        struct sock_fprog fprog;
+
+        if (p->len == 0)
+                return 0;
         /* What seccomp_load() does with our attributes: no flags, no
          * no_new_privs of its own. */
-        fprog = (struct sock_fprog) { .len = (unsigned short) len, .filter = prog };
+        fprog = (struct sock_fprog) { .len = (unsigned short) p->len, .filter = p->insns };
         if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fprog, 0, 0) < 0)
                 return log_error_errno(errno, "Failed to load the seccomp filter: %m");
         return 0;
+}
+
+int stage1_seccomp_install(const SeccompSpec *spec, uint64_t caps) {
+        _cleanup_(stage1_seccomp_program_done) Stage1SeccompProgram prog = {};
+        int r;
+
+        r = stage1_seccomp_program(spec, caps, &prog);
+        if (r < 0)
+                return r;
+        return stage1_seccomp_program_load(&prog);
 }
 
 /* The capability bounding set of the calling process: an app started
@@ -669,17 +689,28 @@ uint64_t stage1_bounding_set(void) {
         return set;
 }
 
-int stage1_security_apply(const Stage1Security *s, const Credentials *creds) {
-        bool non_root = creds && creds->uid != 0;
+uint64_t stage1_security_filter_caps(const Stage1Security *s) {
         /* The capabilities the filter's capability rules look at: the
          * app's bounding set, as peapod-stage1-exec reads it back. */
-        uint64_t filter_caps = s->caps_set ? s->caps : stage1_bounding_set();
+        return s->caps_set ? s->caps : stage1_bounding_set();
+}
+
+int stage1_security_apply(const Stage1Security *s, const Credentials *creds, const Stage1SeccompProgram *prog) {
+        _cleanup_(stage1_seccomp_program_done) Stage1SeccompProgram built = {};
+        bool non_root = creds && creds->uid != 0;
         int r;
+
+        if (!prog) {
+                r = stage1_seccomp_program(&s->seccomp, stage1_security_filter_caps(s), &built);
+                if (r < 0)
+                        return r;
+                prog = &built;
+        }
 
         /* Without no_new_privs the kernel wants CAP_SYS_ADMIN to load a
          * filter, which the app may not keep: load it while we have it. */
         if (!s->no_new_privs) {
-                r = stage1_seccomp_install(&s->seccomp, filter_caps);
+                r = stage1_seccomp_program_load(prog);
                 if (r < 0)
                         return r;
         }
@@ -721,7 +752,7 @@ int stage1_security_apply(const Stage1Security *s, const Credentials *creds) {
         if (s->no_new_privs) {
                 if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                         return log_error_errno(errno, "Failed to set no_new_privs: %m");
-                r = stage1_seccomp_install(&s->seccomp, filter_caps);
+                r = stage1_seccomp_program_load(prog);
                 if (r < 0)
                         return r;
         }

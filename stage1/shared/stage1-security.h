@@ -10,6 +10,7 @@
  * stage1/README.md. */
 
 #include <getopt.h>
+#include <linux/filter.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -72,14 +73,41 @@ int stage1_security_resolve(const Stage1Security *s, Credentials *ret);
 /* The capability bounding set of the calling process, as a mask. */
 uint64_t stage1_bounding_set(void);
 
+/* A seccomp filter as the kernel loads it: BPF, len 0 for none. */
+typedef struct Stage1SeccompProgram {
+        struct sock_filter *insns;
+        size_t len;
+} Stage1SeccompProgram;
+
+void stage1_seccomp_program_done(Stage1SeccompProgram *p);
+
+/* The architectures a filter covers (native first), at most 3. */
+size_t stage1_seccomp_arches(uint32_t ret[static 3]);
+
+/* The capabilities the filter of s looks at: the app's bounding set, the
+ * calling process's when s does not set it (as stage1_security_apply()
+ * leaves it then). */
+uint64_t stage1_security_filter_caps(const Stage1Security *s);
+
+/* The program of the filter of spec for caps (len 0 for unconfined), as
+ * stage1_seccomp_install() loads it. Logs why it failed. */
+int stage1_seccomp_program(const SeccompSpec *spec, uint64_t caps, Stage1SeccompProgram *ret);
+
+/* Loads p (nothing when empty), as stage1_seccomp_install() does. Logs
+ * why it failed. */
+int stage1_seccomp_program_load(const Stage1SeccompProgram *p);
+
 /* Makes the calling process the app: supplementary groups, gid and uid
  * (all of real, effective and saved, checked afterwards), the capability
  * sets (bounding set dropped with PR_CAPBSET_DROP, then capset(2), then
  * ambient), no_new_privs, and the seccomp filter, which is loaded last
  * (before the id switch when no_new_privs is off, since loading it needs
- * CAP_SYS_ADMIN then). Call it as root right before execve(); with creds
- * NULL the ids are not changed. Logs why it failed. */
-int stage1_security_apply(const Stage1Security *s, const Credentials *creds);
+ * CAP_SYS_ADMIN then): prog, the program of s's filter for
+ * stage1_security_filter_caps(s) made by this process or its parent
+ * before it forked us, or built here when prog is NULL. Call it as root
+ * right before execve(); with creds NULL the ids are not changed. Logs
+ * why it failed. */
+int stage1_security_apply(const Stage1Security *s, const Credentials *creds, const Stage1SeccompProgram *prog);
 
 /* Whether a syscall name is known to libseccomp on this machine. */
 bool stage1_syscall_is_known(const char *name);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Unprivileged checks of the default stage1's pure logic. */
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <seccomp.h>
@@ -14,6 +15,7 @@
 #include "capability-util.h"
 #include "fs-util.h"
 #include "log.h"
+#include "stage1-seccomp-cache.h"
 #include "stage1-util.h"
 #include "string-util.h"
 #include "strv.h"
@@ -799,6 +801,111 @@ static void test_args_file(void) {
         ASSERT_TRUE(rm_rf(tmp) >= 0);
 }
 
+static bool programs_equal(const Stage1SeccompProgram *a, const Stage1SeccompProgram *b) {
+        return a->len == b->len && a->len > 0 && memcmp(a->insns, b->insns, a->len * sizeof(struct sock_filter)) == 0;
+}
+
+/* The number of files in dir (a .bpf file or a leftover temporary one),
+ * and the last one's name (up to 63 bytes) in ret. */
+static int cache_file(const char *dir, char ret[static 64]) {
+        DIR *d = opendir(dir);
+        struct dirent *de;
+        int n = 0;
+
+        if (!d)
+                return -errno;
+        while ((de = readdir(d))) {
+                size_t len = strnlen(de->d_name, 63);
+
+                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                memcpy(ret, de->d_name, len);
+                ret[len] = 0;
+                n++;
+        }
+        closedir(d);
+        return n;
+}
+
+/* The helpers' cache of seccomp programs (stage1-seccomp-cache.c): what
+ * it gives is what libseccomp builds, whether it was read or built; a
+ * file of another key, a torn file or a directory others may write is
+ * never used. */
+static void test_seccomp_cache(void) {
+        _cleanup_(seccomp_spec_done) SeccompSpec spec = {}, unconfined = {};
+        _cleanup_(stage1_seccomp_program_done) Stage1SeccompProgram fresh = {}, built = {}, read_back = {},
+                                                                     other = {}, again = {}, open_dir = {}, none = {};
+        uint64_t caps = UINT64_C(1) << CAP_SYS_PTRACE, other_caps = 0;
+        char tmp[] = "/tmp/test-stage1-cache-XXXXXX", dir[128], name[64], other_name[64], path[256], other_path[256];
+        struct stat st;
+
+        printf("== seccomp cache\n");
+        ASSERT_TRUE(mkdtemp(tmp) != NULL);
+        snprintf(dir, sizeof(dir), "%s/cache", tmp);
+        ASSERT_TRUE(seccomp_spec_parse("default", &spec) == 0);
+        ASSERT_TRUE(stage1_seccomp_program(&spec, caps, &fresh) == 0 && fresh.len > 0);
+
+        /* Built and left there, then read back: the same program. */
+        ASSERT_TRUE(stage1_seccomp_program_cached(dir, &spec, caps, &built) == 0);
+        ASSERT_TRUE(programs_equal(&built, &fresh));
+        ASSERT_TRUE(stat(dir, &st) == 0 && (st.st_mode & 07777) == 0700);
+        ASSERT_TRUE(cache_file(dir, name) == 1);
+        ASSERT_TRUE(stage1_seccomp_program_cached(dir, &spec, caps, &read_back) == 0);
+        ASSERT_TRUE(programs_equal(&read_back, &fresh));
+
+        /* Another key's file under this key's name (a hash collision) is
+         * not this key's program: the capability rules differ. */
+        ASSERT_TRUE(stage1_seccomp_program(&spec, other_caps, &other) == 0);
+        ASSERT_TRUE(!programs_equal(&other, &fresh));
+        snprintf(path, sizeof(path), "%s/%s", dir, name);
+        ASSERT_TRUE(unlink(path) == 0);
+        ASSERT_TRUE(stage1_seccomp_program_cached(dir, &spec, other_caps, &again) == 0);
+        ASSERT_TRUE(programs_equal(&again, &other));
+        ASSERT_TRUE(cache_file(dir, other_name) == 1);
+        snprintf(other_path, sizeof(other_path), "%s/%s", dir, other_name);
+        ASSERT_TRUE(rename(other_path, path) == 0);
+        stage1_seccomp_program_done(&read_back);
+        ASSERT_TRUE(stage1_seccomp_program_cached(dir, &spec, caps, &read_back) == 0);
+        ASSERT_TRUE(programs_equal(&read_back, &fresh));
+
+        /* A file whose key differs in one byte, the program and size
+         * being right: not used, built again and replaced. */
+        {
+                _cleanup_close_ int fd = open(path, O_RDWR | O_CLOEXEC);
+                char c, back;
+
+                /* Past the 16-byte header: the key's first byte ("b" of "build="). */
+                ASSERT_TRUE(fd >= 0 && pread(fd, &c, 1, 16) == 1 && c == 'b');
+                ASSERT_TRUE(pwrite(fd, "B", 1, 16) == 1);
+                stage1_seccomp_program_done(&read_back);
+                ASSERT_TRUE(stage1_seccomp_program_cached(dir, &spec, caps, &read_back) == 0);
+                ASSERT_TRUE(programs_equal(&read_back, &fresh));
+                fd = safe_close(fd);
+                fd = open(path, O_RDONLY | O_CLOEXEC);
+                ASSERT_TRUE(fd >= 0 && pread(fd, &back, 1, 16) == 1 && back == 'b');
+        }
+
+        /* A torn file: built again and replaced. */
+        ASSERT_TRUE(stat(path, &st) == 0 && truncate(path, st.st_size - 8) == 0);
+        stage1_seccomp_program_done(&read_back);
+        ASSERT_TRUE(stage1_seccomp_program_cached(dir, &spec, caps, &read_back) == 0);
+        ASSERT_TRUE(programs_equal(&read_back, &fresh));
+        ASSERT_TRUE(stat(path, &st) == 0 && (size_t) st.st_size > fresh.len * sizeof(struct sock_filter));
+
+        /* A directory others may write to is not used, nor written. */
+        ASSERT_TRUE(unlink(path) == 0 && chmod(dir, 0777) == 0);
+        ASSERT_TRUE(stage1_seccomp_program_cached(dir, &spec, caps, &open_dir) == 0);
+        ASSERT_TRUE(programs_equal(&open_dir, &fresh));
+        ASSERT_TRUE(cache_file(dir, name) == 0);
+
+        /* Unconfined: no program, no file. */
+        ASSERT_TRUE(chmod(dir, 0700) == 0);
+        ASSERT_TRUE(seccomp_spec_parse("unconfined", &unconfined) == 0);
+        ASSERT_TRUE(stage1_seccomp_program_cached(dir, &unconfined, caps, &none) == 0 && none.len == 0);
+        ASSERT_TRUE(cache_file(dir, name) == 0);
+        ASSERT_TRUE(rmdir(dir) == 0 && rmdir(tmp) == 0);
+}
+
 int main(void) {
         log_set_program("test-stage1");
         test_parse();
@@ -815,6 +922,7 @@ int main(void) {
         test_seccomp_tables();
         test_seccomp_calls();
         test_seccomp_personality();
+        test_seccomp_cache();
         test_credentials();
         test_read_id_file();
         test_mkdirat_nofollow();

@@ -48,5 +48,19 @@ int main(void) {
         ASSERT_STREQ(buf, "hello World");
         ASSERT_ERR(loop_write(-1, "a", 1), EBADF);
         safe_close(fd);
+
+        /* loop_read_exact(): across partial reads, and -EIO when the pipe
+         * ends first. */
+        memset(buf, 0, sizeof(buf));
+        ASSERT_OK(pipe2(p, O_CLOEXEC));
+        ASSERT_OK(loop_write(p[1], "par", 3));
+        ASSERT_OK(loop_write(p[1], "tial", 4));
+        ASSERT_OK(loop_read_exact(p[0], buf, 7));
+        ASSERT_STREQ(buf, "partial");
+        ASSERT_OK(loop_write(p[1], "ab", 2));
+        safe_close(p[1]);
+        ASSERT_ERR(loop_read_exact(p[0], buf, 3), EIO);
+        safe_close(p[0]);
+        ASSERT_ERR(loop_read_exact(-1, buf, 1), EBADF);
         return 0;
 }
