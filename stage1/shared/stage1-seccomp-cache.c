@@ -22,7 +22,9 @@
  * - A file is written whole under another name and renamed into place: a
  *   reader sees the old file or the new one. One of the wrong size, or of
  *   another key, is built again and replaced.
+ * - At most CACHE_FILES_MAX programs are kept; /run is memory.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -41,6 +43,9 @@
 
 #define CACHE_MAGIC "PPSCMP01"
 #define CACHE_KEY_MAX (64 * 1024)
+/* Programs kept at most (~3 KiB each): a new key past that is built each
+ * time, so that apps of ever new options cannot fill /run. */
+#define CACHE_FILES_MAX 256
 
 typedef struct CacheHeader {
         char magic[8];
@@ -118,6 +123,27 @@ static int cache_read(int dir_fd, const char *name, const char *key, Stage1Secco
         return 0;
 }
 
+static bool cache_full(int dir_fd) {
+        struct dirent *de;
+        size_t n = 0;
+        DIR *d;
+        int fd;
+
+        fd = fcntl(dir_fd, F_DUPFD_CLOEXEC, 3);
+        if (fd < 0)
+                return true;
+        d = fdopendir(fd);
+        if (!d) {
+                close(fd);
+                return true;
+        }
+        while ((de = readdir(d)) && n < CACHE_FILES_MAX)
+                if (de->d_name[0] != '.')
+                        n++;
+        closedir(d);
+        return n >= CACHE_FILES_MAX;
+}
+
 static int cache_write(int dir_fd, const char *name, const char *key, const Stage1SeccompProgram *prog) {
         _cleanup_close_ int fd = -EBADF;
         CacheHeader h = { .key_len = (uint32_t) strlen(key), .n_insns = (uint32_t) prog->len };
@@ -176,7 +202,7 @@ int stage1_seccomp_program_cached(const char *dir, const SeccompSpec *spec, uint
         r = stage1_seccomp_program(spec, caps, ret);
         if (r < 0)
                 return r;
-        if (ret->len > 0)
+        if (ret->len > 0 && !cache_full(dir_fd))
                 (void) cache_write(dir_fd, name, key, ret);
         return 0;
 }

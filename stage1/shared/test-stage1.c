@@ -906,6 +906,40 @@ static void test_seccomp_cache(void) {
         ASSERT_TRUE(rmdir(dir) == 0 && rmdir(tmp) == 0);
 }
 
+/* A full cache (256 programs) keeps what it has and writes no more. */
+static void test_seccomp_cache_full(void) {
+        _cleanup_(seccomp_spec_done) SeccompSpec spec = {};
+        _cleanup_(stage1_seccomp_program_done) Stage1SeccompProgram fresh = {}, full = {};
+        char tmp[] = "/tmp/test-stage1-cache-XXXXXX", dir[128], filler[300], name[64];
+
+        printf("== seccomp cache, full\n");
+        ASSERT_TRUE(mkdtemp(tmp) != NULL);
+        snprintf(dir, sizeof(dir), "%s/cache", tmp);
+        ASSERT_TRUE(mkdir(dir, 0700) == 0);
+        ASSERT_TRUE(seccomp_spec_parse("default", &spec) == 0);
+        ASSERT_TRUE(stage1_seccomp_program(&spec, 0, &fresh) == 0);
+        for (int i = 0; i < 256; i++) {
+                snprintf(filler, sizeof(filler), "%s/filler-%03d", dir, i);
+                ASSERT_TRUE(close(open(filler, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) == 0);
+        }
+        ASSERT_TRUE(stage1_seccomp_program_cached(dir, &spec, 0, &full) == 0);
+        ASSERT_TRUE(programs_equal(&full, &fresh));
+        ASSERT_TRUE(cache_file(dir, name) == 256);
+        /* One fewer: written. */
+        snprintf(filler, sizeof(filler), "%s/filler-000", dir);
+        ASSERT_TRUE(unlink(filler) == 0);
+        stage1_seccomp_program_done(&full);
+        ASSERT_TRUE(stage1_seccomp_program_cached(dir, &spec, 0, &full) == 0);
+        ASSERT_TRUE(cache_file(dir, name) == 256);
+        for (int i = 0; i < 256; i++) {
+                snprintf(filler, sizeof(filler), "%s/filler-%03d", dir, i);
+                (void) unlink(filler);
+        }
+        ASSERT_TRUE(cache_file(dir, name) == 1 && endswith(name, ".bpf"));
+        snprintf(filler, sizeof(filler), "%s/%s", dir, name);
+        ASSERT_TRUE(unlink(filler) == 0 && rmdir(dir) == 0 && rmdir(tmp) == 0);
+}
+
 int main(void) {
         log_set_program("test-stage1");
         test_parse();
@@ -923,6 +957,7 @@ int main(void) {
         test_seccomp_calls();
         test_seccomp_personality();
         test_seccomp_cache();
+        test_seccomp_cache_full();
         test_credentials();
         test_read_id_file();
         test_mkdirat_nofollow();
