@@ -69,13 +69,25 @@ static void on_forwarded_signal(int sig) {
         pending_signal = sig;
 }
 
+static const int forwarded_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+
 static void forward_signals(void) {
         /* No SA_RESTART: poll() returns at once. */
         struct sigaction sa = { .sa_handler = on_forwarded_signal };
-        static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
 
-        for (size_t i = 0; i < ELEMENTSOF(sigs); i++)
-                (void) sigaction(sigs[i], &sa, NULL);
+        for (size_t i = 0; i < ELEMENTSOF(forwarded_signals); i++)
+                (void) sigaction(forwarded_signals[i], &sa, NULL);
+}
+
+/* Held while a call waits: sd-bus (252) fails a call its poll() was
+ * interrupted in with -EINTR, and then the call's answer is lost. */
+static void hold_forwarded_signals(sigset_t *ret_old) {
+        sigset_t set;
+
+        sigemptyset(&set);
+        for (size_t i = 0; i < ELEMENTSOF(forwarded_signals); i++)
+                sigaddset(&set, forwarded_signals[i]);
+        (void) sigprocmask(SIG_BLOCK, &set, ret_old);
 }
 
 /* Pod.KillExec: peapodd signals the exec's helper, peapod-stage1-exec,
@@ -295,7 +307,6 @@ static int enter_relay(sd_bus *bus, CliWatch *watch, ExecWait *w, EnterStdio *io
                         log_debug_errno(r, "Failed to put the terminal into raw mode: %m");
         }
 
-        forward_signals();
         while (!w->done && !cli_watch_gone(watch)) {
                 struct pollfd pfd[1 + ELEMENTSOF(io->relays)] = {
                         { .fd = sd_bus_get_fd(bus), .events = (short) sd_bus_get_events(bus) },
@@ -351,6 +362,7 @@ int verb_enter(int argc, char *argv[]) {
         _cleanup_(enter_stdio_done) EnterStdio io = ENTER_STDIO_INIT;
         _cleanup_strv_free_ char **cmd = NULL;
         const char *app_arg = NULL;
+        sigset_t held;
         int r;
 
         r = enter_parse_args(argc, argv, &app_arg, &io.tty, &cmd);
@@ -383,8 +395,15 @@ int verb_enter(int argc, char *argv[]) {
         /* A command that closes its stdin early must not kill us through
          * the pipe we relay into. */
         (void) signal(SIGPIPE, SIG_IGN);
-
+        /* A signal that comes while peapodd starts the command must
+         * neither end us (its default action) nor fail the call (an
+         * interrupted wait): either left the command running, ours to
+         * end. Held during the call, it is passed on once the command
+         * runs (enter_relay()). */
+        forward_signals();
+        hold_forwarded_signals(&held);
         r = enter_call_exec(bus, pod_path, app, cmd, &io, &watch, &id);
+        (void) sigprocmask(SIG_SETMASK, &held, NULL);
         if (r < 0)
                 return r;
         w.id = id;

@@ -38,6 +38,20 @@ rc=0; wait "$enter_pid" || rc=$?
 assert_eq 143 "$rc" "SIGTERM passed on to the command"
 wait_for 10 sh -c "! pgrep -f '^peapod-stage1-exec ' >/dev/null" ||
         fail "the command outlived peapod enter"
+# The same signal at every moment of the start, 0 to 38 ms after it: a
+# signal while peapodd started the command ended the CLI (its default
+# action) or failed its call (an interrupted wait), and left the command
+# running (in 10-13 of 40 tries).
+for ms in $(seq 0 2 38); do
+        $PEAPOD enter "$PFX-e" -- sleep 300 >/dev/null 2>"$tmp/race-err" &
+        enter_pid=$!
+        sleep "$(printf '0.%03d' "$ms")"
+        kill -TERM "$enter_pid"
+        rc=0; wait "$enter_pid" || rc=$?
+        assert_eq 143 "$rc" "SIGTERM $ms ms after the start ($(cat "$tmp/race-err"))"
+        wait_for 10 sh -c "! pgrep -f '^peapod-stage1-exec ' >/dev/null" ||
+                fail "the command outlived peapod enter, SIGTERM $ms ms after its start"
+done
 
 # The app's file system, not the host's; the pod's hostname and pid namespace.
 echo host-only >/var/tmp/enter-host-marker-$$
