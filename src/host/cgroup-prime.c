@@ -38,6 +38,7 @@
 
 #include "cgroup-prime.h"
 #include "macro.h"
+#include "thread-util.h"
 
 static atomic_bool priming;
 static pthread_once_t procs_path_once = PTHREAD_ONCE_INIT;
@@ -77,20 +78,9 @@ static void *prime_thread(void *userdata) {
 }
 
 void cgroup_prime_migration(void) {
-        pthread_attr_t attr;
-        pthread_t t;
-        int r;
-
         (void) pthread_once(&procs_path_once, find_procs_path);
         if (!procs_path || atomic_exchange(&priming, true))
                 return;
-        r = pthread_attr_init(&attr);
-        if (r == 0) {
-                r = pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-                if (r == 0)
-                        r = pthread_create(&t, &attr, prime_thread, NULL);
-                (void) pthread_attr_destroy(&attr);
-        }
-        if (r != 0)
+        if (thread_run_detached(prime_thread, NULL) < 0)
                 atomic_store(&priming, false);
 }

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <ctype.h>
 #include <poll.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +16,7 @@
 #include "journal.h"
 #include "name.h"
 #include "string-util.h"
+#include "thread-util.h"
 #include "time-util.h"
 
 struct PodJournal {
@@ -132,21 +132,8 @@ static void *journal_close_thread(void *userdata) {
 }
 
 PodJournal *pod_journal_free_later(PodJournal *j) {
-        pthread_attr_t attr;
-        pthread_t t;
-        int r;
-
-        if (!j)
-                return NULL;
         /* The thread owns j from here: nothing else touches it. */
-        r = pthread_attr_init(&attr);
-        if (r == 0) {
-                r = pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-                if (r == 0)
-                        r = pthread_create(&t, &attr, journal_close_thread, j);
-                (void) pthread_attr_destroy(&attr);
-        }
-        if (r != 0)
+        if (j && thread_run_detached(journal_close_thread, j) < 0)
                 pod_journal_free(j);
         return NULL;
 }
