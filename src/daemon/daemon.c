@@ -84,8 +84,9 @@ Pod *daemon_find_pod(Daemon *d, const char *key, int *ret_error) {
 
 /* The statuses of the units pod_reconcile() is about to ask for, read at
  * once (systemd_get_unit_statuses()): one at a time, a start at 1000 pods
- * took 3.7 s of round trips to PID 1 before peapodd could take its name. Each is used once (a look
- * after a stop must ask again), by name, sorted. */
+ * took 3.7 s of round trips to PID 1 before peapodd could take its name.
+ * Each is used once (a look after a stop must ask again), by name,
+ * sorted. */
 typedef struct StatusCache {
         char **units;
         UnitStatus *statuses;

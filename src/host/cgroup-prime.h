@@ -2,7 +2,7 @@
 #pragma once
 
 /* Pays, in a thread of its own and ahead of time, the wait of the next
- * cgroup migration on the host: PID 1 moving a pod's init into its scope,
- * or an app's first process into its unit (see cgroup-prime.c). Returns at
- * once; does nothing while a priming is under way, or where it cannot. */
+ * cgroup migration on the host: PID 1 moving a pod's init into its scope
+ * (see cgroup-prime.c). Returns at once; does nothing while a priming is
+ * under way, or where it cannot. */
 void cgroup_prime_migration(void);

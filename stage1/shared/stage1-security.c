@@ -250,7 +250,7 @@ static void seccomp_releasep(scmp_filter_ctx *ctx) {
 /* The native architecture and its compat ones: a filter for x86_64 alone
  * would let an int 0x80 (i386) or x32 call through unchecked. libseccomp
  * kills a call of any architecture not in the filter. Native first. */
-static size_t seccomp_arches(uint32_t ret[static 3]) {
+size_t stage1_seccomp_arches(uint32_t ret[static 3]) {
         size_t n = 0;
 
         ret[n++] = seccomp_arch_native();
@@ -266,10 +266,6 @@ static size_t seccomp_arches(uint32_t ret[static 3]) {
                 break;
         }
         return n;
-}
-
-size_t stage1_seccomp_arches(uint32_t ret[static 3]) {
-        return seccomp_arches(ret);
 }
 
 static int seccomp_add(scmp_filter_ctx ctx, uint32_t action, const char *name, bool must_exist,
@@ -478,7 +474,7 @@ static int seccomp_build_arch(const SeccompSpec *spec, uint64_t caps, uint32_t a
 static int seccomp_build(const SeccompSpec *spec, uint64_t caps, scmp_filter_ctx *ret) {
         _cleanup_(seccomp_releasep) scmp_filter_ctx ctx = NULL;
         uint32_t arches[3];
-        size_t n = seccomp_arches(arches);
+        size_t n = stage1_seccomp_arches(arches);
         int r;
 
         for (size_t i = 0; i < n; i++) {
@@ -532,7 +528,7 @@ static bool syscall_known(uint32_t arch, uint32_t nr) {
  * private calls sit at 0xf0000 and it is not worth a table. At most 4. */
 static size_t seccomp_unknown_ranges(UnknownRange ret[static 4]) {
         uint32_t arches[3];
-        size_t n_arches = seccomp_arches(arches), n = 0;
+        size_t n_arches = stage1_seccomp_arches(arches), n = 0;
         bool have_x32 = false;
 
         for (size_t i = 0; i < n_arches; i++)

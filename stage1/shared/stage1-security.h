@@ -118,11 +118,12 @@ bool stage1_syscall_is_known(const char *name);
  * answers ENOSYS first are comment lines above it. */
 int stage1_seccomp_export_pfc(const SeccompSpec *spec, uint64_t caps, int fd);
 
-/* Loads the filter of spec (nothing for unconfined), as the last step of
- * stage1_security_apply() does: peapod-stage1-exec loads the app's filter
- * with it, since a filter cannot be copied from a running process. caps is
- * the app's capability bounding set: the default profile allows some calls
+/* Builds and loads the filter of spec (nothing for unconfined):
+ * stage1_seccomp_program() then stage1_seccomp_program_load(), in one
+ * (the helpers build ahead instead: stage1-seccomp-cache.c). caps is the
+ * app's capability bounding set: the default profile allows some calls
  * only with a capability (seccomp_default_cap_syscalls), so the same spec
- * and caps must give the same filter. Needs no_new_privs or CAP_SYS_ADMIN.
- * Logs why it failed. */
+ * and caps must give the same filter; peapod-stage1-exec relies on that,
+ * since a filter cannot be copied from a running process. Needs
+ * no_new_privs or CAP_SYS_ADMIN. Logs why it failed. */
 int stage1_seccomp_install(const SeccompSpec *spec, uint64_t caps);
