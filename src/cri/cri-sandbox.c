@@ -158,7 +158,9 @@ static int append_sandbox_properties(sd_bus_message *m, const Runtime__V1__RunPo
         r = sd_bus_message_open_container(m, 'a', "(sv)");
         if (r < 0)
                 return r;
-        r = sd_bus_message_append(m, "(sv)", "StopWhenAppsExit", "b", 0);
+        /* The kubelet reads its containers' CPU time here (ContainerStats):
+         * accounted whatever the host's cgroups make it cost. */
+        r = sd_bus_message_append(m, "(sv)(sv)", "StopWhenAppsExit", "b", 0, "CPUAccounting", "b", 1);
         if (r < 0)
                 return r;
         if (host_network) {

@@ -106,6 +106,7 @@ static int bus_read_create_pod(Daemon *d, sd_bus_message *m, CreatePodArgs **ret
         a->spec = (PodCreateSpec) {
                 .name = name,
                 .stop_when_apps_exit = a->props.stop_when_apps_exit,
+                .cpu_accounting = a->props.cpu_accounting,
                 .stage1 = a->props.stage1,
                 .apps = a->apps,
                 .n_apps = n_apps,

@@ -498,6 +498,11 @@ static int read_pod_property(sd_bus_message *m, const char *name, const char *co
 
                 r = read_property_simple(m, name, contents, 'b', &b, error);
                 props->stop_when_apps_exit = b;
+        } else if (streq(name, "CPUAccounting")) {
+                int b = 0;
+
+                r = read_property_simple(m, name, contents, 'b', &b, error);
+                props->cpu_accounting = b;
         } else if (streq(name, "Networks"))
                 r = read_property_strv(m, name, contents, POD_LIST_MAX, &props->networks, error);
         else if (streq(name, "DNS"))

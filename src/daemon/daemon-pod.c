@@ -235,6 +235,8 @@ const sd_bus_vtable pod_vtable[] = {
         SD_BUS_PROPERTY("Stage1", "s", property_get_stage1, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("StopWhenAppsExit", "b", bus_property_get_bool, offsetof(Pod, stop_when_apps_exit),
                         SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("CPUAccounting", "b", bus_property_get_bool, offsetof(Pod, cpu_accounting),
+                        SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Annotations", "a{ss}", property_get_annotations, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("AppAnnotations", "a{sa{ss}}", property_get_app_annotations, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_ARGS("AddApp", SD_BUS_ARGS("s", name, "s", image, "a(sv)", properties, "t", flags),

@@ -369,6 +369,7 @@ int bus_read_named_app_spec(sd_bus_message *m, AppSpec *spec, sd_bus_error *erro
 /* The pod's own settings, from CreatePod's a(sv) (daemon-pod-spec.c). */
 typedef struct PodProperties {
         bool stop_when_apps_exit;
+        bool cpu_accounting;
         char *stage1;
         /* The network (pod-network.h), checked by pod_network_from_spec(). */
         char **networks, **dns, **dns_search, **dns_options;

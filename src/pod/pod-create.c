@@ -45,6 +45,7 @@ static int pod_create_build(const char *image_store, const PodCreateSpec *spec, 
         if (r < 0)
                 return r;
         p->stop_when_apps_exit = spec->stop_when_apps_exit;
+        p->cpu_accounting = spec->cpu_accounting;
         if (spec->stage1) {
                 p->stage1 = strdup(spec->stage1);
                 if (!p->stage1)

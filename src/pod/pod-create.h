@@ -15,6 +15,7 @@
 typedef struct PodCreateSpec {
         const char *name;          /* NULL or "" = "pod-<id prefix>" */
         bool stop_when_apps_exit;
+        bool cpu_accounting;       /* Pod.cpu_accounting */
         const char *stage1;        /* NULL = "default" */
         const AppSpec *apps;
         size_t n_apps;

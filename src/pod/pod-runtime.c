@@ -14,6 +14,7 @@
 #include "app-security.h"
 #include "bus-util.h"
 #include "capability-util.h"
+#include "cgroup-util.h"
 #include "crash-point.h"
 #include "fs-util.h"
 #include "journal.h"
@@ -794,10 +795,12 @@ static int app_unit_append_properties(sd_bus_message *m, const Pod *p, const App
             (r = bus_append_property_as(m, "Wants", STRV_MAKE(POD_JOURNAL_SOCKET, POD_JOURNAL_VARLINK_SOCKET))) < 0 ||
             (r = bus_append_property_as(m, "After", STRV_MAKE(scope, POD_JOURNAL_SOCKET, POD_JOURNAL_VARLINK_SOCKET))) < 0 ||
             (r = bus_append_property_s(m, "Type", "exec")) < 0 ||
-            /* CPUUsageNSec and MemoryCurrent, the CRI's container stats,
-             * whatever the host's DefaultCPUAccounting= says (cpu.stat
-             * needs no controller since Linux 4.15). */
-            (r = bus_append_property_b(m, "CPUAccounting", true)) < 0 ||
+            /* CPUUsageNSec and MemoryCurrent, the CRI's container stats.
+             * CPU time where it costs nothing or the pod asks for it;
+             * otherwise as the host's DefaultCPUAccounting= says, which
+             * systemd leaves off there for the same cost (cgroup-util.h). */
+            ((p->cpu_accounting || cgroup_cpu_accounting_is_cheap()) &&
+             (r = bus_append_property_b(m, "CPUAccounting", true)) < 0) ||
             (r = bus_append_property_b(m, "MemoryAccounting", true)) < 0 ||
             /* An app that exited keeps its unit (and so its exit status) until
              * the pod is stopped. No AddRef: PID 1 would track our bus name
@@ -827,8 +830,15 @@ static int app_unit_append_properties(sd_bus_message *m, const Pod *p, const App
              * that is not delegated; pod-exec.h): no kernel permission
              * changes with it (the cgroup stays root's, and stage1 gives the
              * app no writable cgroupfs), nor does what systemd enforces on
-             * the unit's cgroup (limits, device policy, the stop's kill). */
-            (r = bus_append_property_b(m, "Delegate", true)) < 0 ||
+             * the unit's cgroup (limits, device policy, the stop's kill).
+             * Delegated with no controller ("Delegate=" in the unit file,
+             * which 252 reads back the same): Delegate=yes would turn on
+             * every controller for the unit and, through machine.slice's
+             * members, for every pod's units, the cpu controller with them.
+             * Each unit then costs a walk of all the host's CPU task groups
+             * (cgroup v1's bandwidth check) and a level of scheduling
+             * (v2), for nothing an app asked. */
+            (r = bus_append_property_as(m, "DelegateControllers", NULL)) < 0 ||
             /* SIGTERM goes to the helper, which forwards it to the app in its
              * PID namespace; SIGKILL goes to everything at the timeout. */
             (r = bus_append_property_s(m, "KillMode", "mixed")) < 0 ||

@@ -633,6 +633,8 @@ int pod_to_json_string(const Pod *p, char **ret) {
         json_object_object_add(o, "name", json_object_new_string(p->name));
         json_object_object_add(o, "state", json_object_new_string(pod_state_to_string(p->state)));
         json_object_object_add(o, "stop_when_apps_exit", json_object_new_boolean(p->stop_when_apps_exit));
+        if (p->cpu_accounting)
+                json_object_object_add(o, "cpu_accounting", json_object_new_boolean(true));
         if (p->stage1)
                 json_object_object_add(o, "stage1", json_object_new_string(p->stage1));
         json_object_object_add(o, "leader", json_object_new_int64(p->leader));
@@ -842,6 +844,8 @@ static int pod_fields_from_json(Pod *p, json_object *o) {
                 return -EBADMSG;
         if (json_object_object_get_ex(o, "stop_when_apps_exit", &v))
                 p->stop_when_apps_exit = json_object_get_boolean(v);
+        if (json_object_object_get_ex(o, "cpu_accounting", &v))
+                p->cpu_accounting = json_object_get_boolean(v);
         /* Optional: pods from before flavours are "default" ones. */
         r = json_get_string_opt(o, "stage1", &str);
         if (r < 0)

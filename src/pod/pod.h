@@ -127,6 +127,12 @@ typedef struct Pod {
         char *name;            /* also the machine name */
         PodState state;
         bool stop_when_apps_exit;
+        /* Its apps' units account CPU time even where that costs the cpu
+         * controller (cgroup-util.h): peapod-cri asks for it, as its
+         * container stats are the kubelet's. Otherwise they do where it
+         * costs nothing, and elsewhere as the host's DefaultCPUAccounting=
+         * says. */
+        bool cpu_accounting;
         char *stage1;          /* the stage1 flavour; NULL = "default" */
         pid_t leader;
         uint64_t created_usec, started_usec, exited_usec;

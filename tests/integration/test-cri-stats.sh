@@ -30,6 +30,15 @@ $PEAPOD app add -q --start --name=cli "$cli" busybox -- sleep 100000 || fail "ap
 # What systemd knows is what the CRI gets: no CPU time where it has none.
 unit=$($PEAPOD app status --format=json "$a_id" busy-0 | jq -r .unit)
 [ -n "$unit" ] && [ "$unit" != null ] || fail "no unit for container busy"
+# A sandbox's containers account CPU time on any host (the kubelet reads
+# it here); a pod of the CLI's where that costs nothing (all cgroup2),
+# elsewhere as the host's DefaultCPUAccounting= says.
+assert_eq yes "$(systemctl show -P CPUAccounting "$unit")" "CPUAccounting of a sandbox's container"
+assert_eq true "$(busctl get-property org.peapod1 "/org/peapod1/pod/$a_id" org.peapod1.Pod CPUAccounting | awk '{ print $2 }')" \
+        "the sandbox's CPUAccounting"
+cli_unit=$($PEAPOD app status --format=json "$cli" cli | jq -r .unit)
+if [ "$(stat -f -c %T /sys/fs/cgroup)" = cgroup2fs ]; then want=yes; else want=$(systemctl show -P DefaultCPUAccounting); fi
+assert_eq "$want" "$(systemctl show -P CPUAccounting "$cli_unit")" "CPUAccounting of a CLI pod's app"
 no_cpu=0
 [ "$(systemctl show -P CPUUsageNSec "$unit")" != "[not set]" ] || { no_cpu=1; say "systemd has no CPU accounting here"; }
 [ "$(systemctl show -P MemoryCurrent "$unit")" != "[not set]" ] || fail "systemd has no memory accounting for $unit"

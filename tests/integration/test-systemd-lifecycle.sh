@@ -13,7 +13,7 @@ three() { echo "${PFX}three$1"; }
 
 # What peapod sets on an app unit (app_start_unit, app_append_limits),
 # as systemd shows it.
-props=Description,Slice,BindsTo,After,Type,RemainAfterExit,KillMode,TimeoutStopUSec,SyslogIdentifier,Wants,LogExtraFields,ExecStart,CPUQuotaPerSecUSec,CPUWeight,MemoryMax,TasksMax,DevicePolicy,SyslogLevel,Restart,RestartUSec,LoadState
+props=Description,Slice,BindsTo,After,Type,RemainAfterExit,KillMode,TimeoutStopUSec,SyslogIdentifier,Wants,LogExtraFields,ExecStart,CPUQuotaPerSecUSec,CPUWeight,MemoryMax,TasksMax,DevicePolicy,DeviceAllow,Delegate,DelegateControllers,CPUAccounting,MemoryAccounting,SyslogLevel,Restart,RestartUSec,LoadState
 # ExecStart also shows the pid and times of the last run: keep its command.
 # Dependency lists come in hash order: sort them.
 show_props() { # unit
@@ -55,6 +55,11 @@ check_after() { # what CMD...
                 show_props "$u"
         done >"$tmp/after"
         diff -u "$tmp/before" "$tmp/after" || fail "unit properties changed across $what"
+        # Delegated (for the execs' AttachProcessesToUnit) with no
+        # controller: no cpu controller in every pod for it (pod-runtime.c).
+        assert_eq "Delegate=yes DelegateControllers=" \
+                "$(systemctl show -p Delegate -p DelegateControllers "peapod-$(three $step)-a.service" | xargs)" \
+                "an app unit's delegation after $what"
         assert_not_contains "$(cat "$tmp/after")" "LoadState=bad-setting" "units after $what"
 
         assert_eq running "$(pod_state "$(one $step)")" "pod of one app after $what"

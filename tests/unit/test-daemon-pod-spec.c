@@ -220,11 +220,12 @@ TEST(pod_properties) {
         _cleanup_strv_free_ char **long_list = NULL;
         PodProperties p;
 
-        ASSERT_OK(pod(props(6, "StopWhenAppsExit", "b", 0, "DNS", "as", dns, "Hostname", "s", "web",
+        ASSERT_OK(pod(props(7, "StopWhenAppsExit", "b", 0, "CPUAccounting", "b", 1, "DNS", "as", dns, "Hostname", "s", "web",
                             "Ports", "a(ssqq)", "tcp", "", 8080, 80, "Stage1", "s", "default",
                             "Volumes", "a(sssbt)", "data", "empty", ""),
                       &p, &error));
         ASSERT_FALSE(p.stop_when_apps_exit);
+        ASSERT_TRUE(p.cpu_accounting);
         ASSERT_STREQ(p.dns[0], "10.0.0.1");
         ASSERT_STREQ(p.hostname, "web");
         ASSERT_TRUE(p.n_ports == 1 && p.ports[0].host_port == 8080 && p.ports[0].pod_port == 80);

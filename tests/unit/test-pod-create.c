@@ -150,6 +150,11 @@ TEST(apps) {
         ASSERT_OK(create(&s, &err));
         ASSERT_TRUE(last()->n_apps == 1 && last()->stop_when_apps_exit);
         ASSERT_STREQ(last()->apps[0].exec[0], "/bin/sh");
+        ASSERT_FALSE(last()->cpu_accounting);
+        s.name = "with-app-accounted";
+        s.cpu_accounting = true;
+        ASSERT_OK(create(&s, &err));
+        ASSERT_TRUE(last()->cpu_accounting);
 }
 
 /* A stage1 in the host's namespaces cannot give an app a PID namespace

@@ -127,6 +127,7 @@ TEST(pod_new_and_json_roundtrip) {
         p->apps[0].result = APP_RESULT_KILLED;
         p->apps[0].status = 9;
         p->apps[0].oom_killed = true;
+        p->cpu_accounting = true;
         ASSERT_OK(pod_save(p, tmpdir, NULL, NULL));
         ASSERT_OK(pod_load(tmpdir, NULL, p->id, &q));
         ASSERT_OK(pod_to_json_string(q, &json));
@@ -135,6 +136,7 @@ TEST(pod_new_and_json_roundtrip) {
         ASSERT_TRUE(q->leader == 4242);
         ASSERT_TRUE(q->apps[0].result == APP_RESULT_KILLED && q->apps[0].status == 9);
         ASSERT_TRUE(q->apps[0].oom_killed && !q->apps[1].oom_killed);
+        ASSERT_TRUE(q->cpu_accounting);
         /* Written for the app it is true of only (older records have none). */
         ASSERT_TRUE(strstr(json, "\"oom_killed\"") && !strstr(strstr(json, "\"oom_killed\"") + 1, "\"oom_killed\""));
         ASSERT_STREQ(q->apps[1].id, p->apps[1].id);
