@@ -101,9 +101,15 @@ static int open_app_streams(const char *log_namespace, const char *identifier, i
 /* With a namespace, our own complaints onto a stream there, as they were
  * on the unit's own stream when stage0 set LogNamespace=: err_fd (the
  * app's stderr stream, which says the same) or, without one (-EBADF), a
- * stream of their own. Best effort: a failure leaves stderr as it is. */
+ * stream of their own. Best effort: a failure leaves stderr as it is.
+ * Then nothing of ours goes to the unit's stream (stdout and stderr, one
+ * stream of the system journal): it ends. journald keeps every open
+ * stream in its fd store at PID 1 (to survive its restarts), a store of
+ * at most 4224 shared by all the host's services, which PID 1 searches
+ * with kcmp() for every new stream: one held per app for the app's life
+ * grew with the pods in the host's journald and PID 1. */
 static int complaints_to_journal(const char *log_namespace, const char *identifier, int err_fd) {
-        _cleanup_close_ int own = -EBADF;
+        _cleanup_close_ int own = -EBADF, null = -EBADF;
 
         if (!log_namespace)
                 return 0;
@@ -117,6 +123,9 @@ static int complaints_to_journal(const char *log_namespace, const char *identifi
         }
         if (dup2(err_fd, STDERR_FILENO) < 0)
                 return log_warning_errno(errno, "Failed to move our errors to the journal: %m");
+        null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+        if (null < 0 || dup2(null, STDOUT_FILENO) < 0)
+                return log_warning_errno(errno, "Failed to let go of the unit's journal stream: %m");
         return 0;
 }
 
