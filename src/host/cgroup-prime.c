@@ -24,20 +24,17 @@
  * our own pid in our own cgroup, so it moves nothing and systemd, which
  * owns that cgroup, sees no change in it.
  */
-#include <errno.h>
 #include <fcntl.h>
-#include <linux/magic.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <systemd/sd-login.h>
 
 #include "cgroup-prime.h"
-#include "macro.h"
+#include "cgroup-util.h"
 #include "thread-util.h"
 
 static atomic_bool priming;
@@ -45,20 +42,13 @@ static pthread_once_t procs_path_once = PTHREAD_ONCE_INIT;
 static char *procs_path;
 
 static void find_procs_path(void) {
-        static const char * const roots[] = { "/sys/fs/cgroup", "/sys/fs/cgroup/unified" };
+        const char *root = cgroup_unified_root();
         char *cgroup = NULL;
 
-        if (sd_pid_get_cgroup(0, &cgroup) < 0)
+        if (!root || sd_pid_get_cgroup(0, &cgroup) < 0)
                 return;
-        for (size_t i = 0; i < ELEMENTSOF(roots); i++) {
-                struct statfs fs;
-
-                if (statfs(roots[i], &fs) < 0 || fs.f_type != CGROUP2_SUPER_MAGIC)
-                        continue;
-                if (asprintf(&procs_path, "%s%s/cgroup.procs", roots[i], cgroup) < 0)
-                        procs_path = NULL;
-                break;
-        }
+        if (asprintf(&procs_path, "%s%s/cgroup.procs", root, cgroup) < 0)
+                procs_path = NULL;
         free(cgroup);
 }
 
