@@ -204,6 +204,7 @@ static void daemon_done(Daemon *d) {
         daemon_teardowns_free(d);
         daemon_port_sweep_free(d);
         pod_runtime_port_unbinds_free(&d->runtime);
+        pod_runtime_copies_free(&d->runtime);
         daemon_queue_free(d);
         daemon_app_stdins_free(d);
         image_info_done(&d->image_cache);

@@ -231,7 +231,7 @@ static void spawn_fds_close(SpawnFds *f) {
  * has threads; what they held is not ours). fds at or above 4 are the
  * sources (spawn_exec() made them so), so no dup2() below overwrites one. */
 static _noreturn_ void spawn_child(const SpawnOptions *o, const SpawnFds *f, const int stdio[3], int pass_fd,
-                                   int exec_err_fd) {
+                                   int exec_fd, int exec_err_fd) {
         struct sigaction dfl = { .sa_handler = SIG_DFL };
         sigset_t none;
         int e;
@@ -271,7 +271,10 @@ static _noreturn_ void spawn_child(const SpawnOptions *o, const SpawnFds *f, con
          * not closed: the error pipe must stay until the exec. */
         if (close_range(pass_fd >= 0 ? 4 : 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
                 goto fail;
-        execve(o->path, o->argv, o->env ?: (char *[]) { NULL });
+        if (exec_fd >= 0)
+                execveat(exec_fd, "", o->argv, o->env ?: (char *[]) { NULL }, AT_EMPTY_PATH);
+        else
+                execve(o->path, o->argv, o->env ?: (char *[]) { NULL });
 fail:
         e = errno;
         (void) write(exec_err_fd, &e, sizeof(e));
@@ -285,8 +288,8 @@ fail:
  * millisecond for peapodd) and the loop goes on. An exec that fails is
  * reported through a pipe, read when the child has ended (on_child()).
  * ret_exec_err gets our end of it. */
-static int spawn_process(const SpawnOptions *o, const SpawnFds *f, const int stdio[3], int pass_fd, pid_t *ret,
-                         int *ret_exec_err) {
+static int spawn_process(const SpawnOptions *o, const SpawnFds *f, const int stdio[3], int pass_fd, int exec_fd,
+                         pid_t *ret, int *ret_exec_err) {
         _cleanup_close_pair_ int err_pipe[2] = { -EBADF, -EBADF };
         pid_t pid;
 
@@ -296,7 +299,7 @@ static int spawn_process(const SpawnOptions *o, const SpawnFds *f, const int std
         if (pid < 0)
                 return -errno;
         if (pid == 0)
-                spawn_child(o, f, stdio, pass_fd, err_pipe[1]);
+                spawn_child(o, f, stdio, pass_fd, exec_fd, err_pipe[1]);
         err_pipe[1] = safe_close(err_pipe[1]);
         *ret = pid;
         *ret_exec_err = TAKE_FD(err_pipe[0]);
@@ -341,7 +344,7 @@ static int spawn_new(const SpawnOptions *o, spawn_callback_t callback, void *use
 /* Starts the process with its stdin socket and output pipes; s keeps our
  * ends (also on failure, for spawn_free() to close). */
 static int spawn_exec(Spawn *s, const SpawnOptions *o) {
-        _cleanup_close_ int pass_fd = -EBADF;
+        _cleanup_close_ int pass_fd = -EBADF, exec_fd = -EBADF;
         _cleanup_close_ int stdin_fd = -EBADF, stdout_fd = -EBADF, stderr_fd = -EBADF;
         SpawnFds f = { { -EBADF, -EBADF }, { -EBADF, -EBADF }, { -EBADF, -EBADF } };
         int r;
@@ -351,6 +354,12 @@ static int spawn_exec(Spawn *s, const SpawnOptions *o) {
         if (o->pass_fd > 0) {
                 pass_fd = fcntl(o->pass_fd, F_DUPFD_CLOEXEC, 4);
                 if (pass_fd < 0)
+                        return -errno;
+        }
+        /* Above 3 as well, where no dup2() below lands. */
+        if (o->exec_fd > 0) {
+                exec_fd = fcntl(o->exec_fd, F_DUPFD_CLOEXEC, 4);
+                if (exec_fd < 0)
                         return -errno;
         }
         if (o->stdio) {
@@ -365,8 +374,8 @@ static int spawn_exec(Spawn *s, const SpawnOptions *o) {
                 stderr_fd = fcntl(o->stdio[2], F_DUPFD_CLOEXEC, 4);
                 if (stderr_fd < 0)
                         return -errno;
-                return spawn_process(o, &f, (const int[3]) { stdin_fd, stdout_fd, stderr_fd }, pass_fd, &s->pid,
-                                     &s->exec_err_fd);
+                return spawn_process(o, &f, (const int[3]) { stdin_fd, stdout_fd, stderr_fd }, pass_fd, exec_fd,
+                                     &s->pid, &s->exec_err_fd);
         }
 
         if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, f.in) < 0)
@@ -376,7 +385,7 @@ static int spawn_exec(Spawn *s, const SpawnOptions *o) {
                 spawn_fds_close(&f);
                 return r;
         }
-        r = spawn_process(o, &f, NULL, pass_fd, &s->pid, &s->exec_err_fd);
+        r = spawn_process(o, &f, NULL, pass_fd, exec_fd, &s->pid, &s->exec_err_fd);
         /* The child's ends are the child's now (or nobody's). */
         f.in[1] = safe_close(f.in[1]);
         f.out[1] = safe_close(f.out[1]);

@@ -29,6 +29,8 @@
 
 typedef struct SpawnOptions {
         const char *path;    /* absolute path of the program */
+        int exec_fd;         /* > 0: the program executed instead, a copy of path's
+                              * (execveat(AT_EMPTY_PATH); sealed-copy.h); 0 = path */
         char * const *argv;  /* argv[0] included */
         char * const *env;   /* the whole environment; NULL = empty */
         const char *input;   /* stdin; NULL = empty */

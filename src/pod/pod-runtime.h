@@ -7,6 +7,7 @@
 #include <systemd/sd-event.h>
 
 #include "pod.h"
+#include "sealed-copy.h"
 #include "systemd.h"
 
 /* What the pod state machine needs from its environment: a bus connection
@@ -49,7 +50,13 @@ typedef struct PodRuntime {
         sd_event *background_event;
         struct PortUnbind **port_unbinds;
         size_t n_port_unbinds;
+        /* Sealed copies of the stages1' inits, one per stage1, which each
+         * pod's init is executed from (sealed-copy.h); zeroed: none yet.
+         * Freed by pod_runtime_copies_free(). */
+        SealedCopy init_copies[4];
 } PodRuntime;
+
+void pod_runtime_copies_free(PodRuntime *rt);
 
 /* pod_save() with the runtime's state dir and durable writer. */
 int pod_runtime_save(PodRuntime *rt, Pod *p);

@@ -64,6 +64,12 @@ $PEAPOD run -d --name "$PFX-two" "$img" --app-name=attacker -- /bin/exe-writer /
         --- busybox --app-name=second -- /bin/busybox sleep 600 >/dev/null
 wait_for 20 grep -q started "$(report_of "$PFX-two" attacker)" || fail "second attacker did not start"
 
+# Both pods' PID 1s run from the one sealed copy peapodd keeps of the init
+# (src/host/sealed-copy.h), not from a copy each made for itself.
+exe_id() { stat -L -c '%d:%i' "/proc/$(machinectl show --value -p Leader "$1")/exe"; }
+[ -n "$(exe_id "$PFX-d")" ] || fail "no exe of $PFX-d's PID 1"
+assert_eq "$(exe_id "$PFX-d")" "$(exe_id "$PFX-two")" "the PID 1s' executable"
+
 # fly: the host's PID namespace, where every helper is visible all along.
 $PEAPOD pod create --stage1=fly --name "$PFX-f" >/dev/null
 $PEAPOD app add -q --start --name attacker "$PFX-f" "$img" -- /bin/exe-writer /exe-report 600
