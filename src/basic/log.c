@@ -23,6 +23,12 @@ void log_set_program(const char *name) {
         program = name;
 }
 
+static bool priority_prefix;
+
+void log_set_priority_prefix(bool on) {
+        priority_prefix = on;
+}
+
 /* systemd sets JOURNAL_STREAM=dev:ino for the stream it connects to stderr;
  * only then does a "<N>" prefix mean a priority rather than text. */
 static int stderr_is_journal(void) {
@@ -52,9 +58,11 @@ int log_internal(int level, int error, const char *file, int line, const char *f
         vsnprintf(buf, sizeof(buf), format, ap);
         va_end(ap);
 
-        if (to_journal < 0)
+        if (!priority_prefix && to_journal < 0)
                 to_journal = stderr_is_journal();
-        if (to_journal)
+        if (priority_prefix)
+                fprintf(stderr, "<%d>%s%s%s\n", level & LOG_PRIMASK, program ?: "", program ? ": " : "", buf);
+        else if (to_journal)
                 fprintf(stderr, "<%d>%s\n", level & LOG_PRIMASK, buf);
         else if (program)
                 fprintf(stderr, "%s: %s\n", program, buf);

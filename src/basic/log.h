@@ -2,6 +2,7 @@
 #pragma once
 
 #include <errno.h>
+#include <stdbool.h>
 #include <syslog.h>
 
 #include "macro.h"
@@ -14,6 +15,10 @@
 void log_set_max_level(int level);
 int log_get_max_level(void);
 void log_set_program(const char *name);
+/* Every line as "<N>program: message" on stderr from now on: stderr is a
+ * journal stream with a priority prefix per line that JOURNAL_STREAM does
+ * not name (a stage1 helper's relay stream); false: as decided above. */
+void log_set_priority_prefix(bool on);
 
 int log_internal(int level, int error, const char *file, int line, const char *func, const char *format, ...)
         _printf_(6, 7);

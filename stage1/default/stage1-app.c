@@ -969,7 +969,7 @@ static int run(int argc, char *argv[]) {
         _cleanup_(stage1_app_command_done) Stage1AppCommand args = {};
         _cleanup_(pod_done) Pod pod = { .ns_fd = { -EBADF, -EBADF, -EBADF, -EBADF } };
         _cleanup_(machine_root_done) MachineRoot machine = MACHINE_ROOT_NULL;
-        _cleanup_close_ int out_fd = -EBADF, err_fd = -EBADF, stdout_fd = -EBADF;
+        _cleanup_(stage1_app_output_done) Stage1AppOutput output = STAGE1_APP_OUTPUT_NULL;
         _cleanup_close_pair_ int keep[2] = { -EBADF, -EBADF };
         _cleanup_(close_shared_trees) int shared_trees[STAGE1_BINDS_MAX] = { [0 ... STAGE1_BINDS_MAX - 1] = -EBADF };
         sigset_t mask;
@@ -991,10 +991,10 @@ static int run(int argc, char *argv[]) {
                 args.sec.caps &= stage1_bounding_set();
 
         /* With --tty the app writes to its terminal, which the caller
-         * relays; with --tty-log we copy it to the stdout stream. First,
-         * so that what goes wrong with the pod reads as the app's stderr. */
-        if (stage1_app_journal_open(args.log_namespace, args.app_name ?: args.app_id, !args.tty || args.tty_log, &out_fd,
-                                    &err_fd) < 0)
+         * relays; with --tty-log we copy it to the journal too. First, so
+         * that what goes wrong with the pod reads as the app's stderr. */
+        if (stage1_app_output_open(args.log_namespace, args.app_name ?: args.app_id, !args.tty || args.tty_log,
+                                   args.tty_log, &output) < 0)
                 return STAGE1_APP_EXIT_SETUP;
 
         if (pod_open(args.leader, args.scope, &pod, args.machine_root ? &machine : NULL) < 0)
@@ -1013,21 +1013,16 @@ static int run(int argc, char *argv[]) {
                 return STAGE1_APP_EXIT_SETUP;
         stage1_block_signals(forwarded_signals, ELEMENTSOF(forwarded_signals), &mask);
 
-        child = fork_app(&args, shared_trees, args.machine_root ? &machine : NULL, out_fd, err_fd, keep);
+        child = fork_app(&args, shared_trees, args.machine_root ? &machine : NULL, output.app_out, output.app_err, keep);
         if (child < 0)
                 return STAGE1_APP_EXIT_SETUP;
 
-        /* The app holds the streams now; our copies would only keep them
+        /* The app holds its ends of the pipes now; ours would keep them
          * open after it is gone. */
-        /* Only --tty-log keeps the stdout stream, to copy the terminal to. */
-        stdout_fd = args.tty_log ? TAKE_FD(out_fd) : -EBADF;
-        out_fd = safe_close(out_fd);
-        err_fd = safe_close(err_fd);
+        output.app_out = safe_close(output.app_out);
+        output.app_err = safe_close(output.app_err);
 
-        if (args.tty_log)
-                r = stage1_wait_child_relay(child, &mask, keep[0], stdout_fd, &status);
-        else
-                r = stage1_wait_child_status(child, &mask, &status);
+        r = stage1_wait_child_output(child, &mask, output.relay, args.tty_log ? keep[0] : -EBADF, &status);
         /* The app is gone: so is what copy-to and copy-from see of it,
          * before a restart mounts its overlay again. We leave our own
          * mount namespace for PID 1's to do it, on our way out. If we are

@@ -194,11 +194,11 @@ static _noreturn_ void child_main(const Stage1AppCommand *a, int out_fd, int err
 
 int main(int argc, char *argv[]) {
         _cleanup_(stage1_app_command_done) Stage1AppCommand args = {};
-        _cleanup_close_ int out_fd = -EBADF, err_fd = -EBADF, stdout_fd = -EBADF;
+        _cleanup_(stage1_app_output_done) Stage1AppOutput output = STAGE1_APP_OUTPUT_NULL;
         _cleanup_close_pair_ int keep[2] = { -EBADF, -EBADF };
         sigset_t mask;
         pid_t child;
-        int r;
+        int r, status = 0;
 
         log_set_program(program_invocation_short_name);
         /* Fly apps share the host's PID namespace: they see this helper
@@ -225,8 +225,8 @@ int main(int argc, char *argv[]) {
                 return STAGE1_APP_EXIT_SETUP;
         }
         /* With --tty the app writes to its terminal, as in default. */
-        if (stage1_app_journal_open(args.log_namespace, args.app_name ?: args.app_id, !args.tty || args.tty_log, &out_fd,
-                                    &err_fd) < 0)
+        if (stage1_app_output_open(args.log_namespace, args.app_name ?: args.app_id, !args.tty || args.tty_log,
+                                   args.tty_log, &output) < 0)
                 return STAGE1_APP_EXIT_SETUP;
         if (leader_check(args.leader, args.scope) < 0)
                 return STAGE1_APP_EXIT_SETUP;
@@ -245,20 +245,13 @@ int main(int argc, char *argv[]) {
         if (child == 0) {
                 keep[0] = safe_close(keep[0]);
                 /* The terminal is the app's stdio; the streams are ours. */
-                child_main(&args, args.tty ? -EBADF : out_fd, args.tty ? -EBADF : err_fd, keep[1]);
+                child_main(&args, args.tty ? -EBADF : output.app_out, args.tty ? -EBADF : output.app_err, keep[1]);
         }
         keep[1] = safe_close(keep[1]);
-        /* Only --tty-log keeps the stdout stream, to copy the terminal to. */
-        stdout_fd = args.tty_log ? TAKE_FD(out_fd) : -EBADF;
-        out_fd = safe_close(out_fd);
-        err_fd = safe_close(err_fd);
+        /* The app holds its ends of the pipes now. */
+        output.app_out = safe_close(output.app_out);
+        output.app_err = safe_close(output.app_err);
 
-        if (args.tty_log) {
-                int status;
-
-                r = stage1_wait_child_relay(child, &mask, keep[0], stdout_fd, &status);
-                return r < 0 ? STAGE1_APP_EXIT_SETUP : stage1_mirror_status(status);
-        }
-        r = stage1_wait_child(child, &mask);
-        return r < 0 ? STAGE1_APP_EXIT_SETUP : r;
+        r = stage1_wait_child_output(child, &mask, output.relay, args.tty_log ? keep[0] : -EBADF, &status);
+        return r < 0 ? STAGE1_APP_EXIT_SETUP : stage1_mirror_status(status);
 }

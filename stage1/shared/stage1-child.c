@@ -8,6 +8,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "io-util.h"
@@ -172,59 +173,44 @@ static int recv_master(int sock) {
         return fd;
 }
 
-/* What the master holds, to out; false once it has nothing more to give
- * (EOF or EIO: every slave closed). */
-static bool relay_some(int master, int out) {
-        char buf[16 * 1024];
-
-        for (;;) {
-                ssize_t n = read(master, buf, sizeof(buf));
-
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0 && errno == EAGAIN)
-                        return true;
-                if (n <= 0)
-                        return false;
-                /* A journal stream that fails loses the output, not the app. */
-                (void) loop_write(out, buf, n);
-                if ((size_t) n < sizeof(buf))
-                        return true;
-        }
-}
-
-int stage1_wait_child_relay(pid_t child, const sigset_t *mask, int keep_sock, int out, int *ret_status) {
-        _cleanup_close_ int sfd = -EBADF, master = -EBADF;
+int stage1_wait_child_output(pid_t child, const sigset_t *mask, Stage1Relay *relay, int keep_sock, int *ret_status) {
+        _cleanup_close_ int sfd = -EBADF;
         int sock = keep_sock;
 
+        if (!relay)
+                return stage1_wait_child_status(child, mask, ret_status);
         sfd = signalfd(-1, mask, SFD_CLOEXEC);
         if (sfd < 0)
                 return log_error_errno(errno, "Failed to watch signals: %m");
         for (;;) {
-                struct pollfd p[3] = {
+                struct pollfd p[2 + STAGE1_RELAY_SOURCES_MAX] = {
                         { .fd = sfd, .events = POLLIN },
                         { .fd = sock, .events = POLLIN },
-                        { .fd = master, .events = POLLIN },
                 };
+                size_t n = stage1_relay_n(relay);
                 struct signalfd_siginfo si;
                 int status;
                 pid_t pid;
 
-                if (poll(p, 3, -1) < 0) {
+                for (size_t i = 0; i < n; i++)
+                        p[2 + i] = (struct pollfd) { .fd = stage1_relay_fd(relay, i), .events = POLLIN };
+                if (poll(p, 2 + n, -1) < 0) {
                         if (errno == EINTR)
                                 continue;
                         return log_error_errno(errno, "Failed to wait: %m");
                 }
                 if (p[1].revents) {
-                        master = recv_master(sock);
+                        int master = recv_master(sock);
+
                         /* Shared with whoever attaches (peapodd hands it
-                         * out): never wait on it. */
-                        if (master >= 0)
-                                (void) fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK);
+                         * out): never waited on, only read. */
+                        if (master >= 0 && stage1_relay_add(relay, master, LOG_INFO) < 0)
+                                log_warning("Failed to relay the app's terminal to the journal.");
                         sock = -1;
                 }
-                if (p[2].revents && !relay_some(master, out))
-                        master = safe_close(master);
+                for (size_t i = 0; i < n; i++)
+                        if (p[2 + i].revents)
+                                (void) stage1_relay_read(relay, i);
                 if (!(p[0].revents & POLLIN))
                         continue;
                 if (read(sfd, &si, sizeof(si)) != sizeof(si))
@@ -236,14 +222,11 @@ int stage1_wait_child_relay(pid_t child, const sigset_t *mask, int keep_sock, in
                 pid = waitpid(child, &status, WNOHANG);
                 if (pid < 0)
                         return log_error_errno(errno, "Failed to wait for the command: %m");
-                if (pid == 0)
+                if (pid == 0 || !(WIFEXITED(status) || WIFSIGNALED(status)))
                         continue;
-                /* The app is gone: what its terminal still holds. */
-                if (master >= 0)
-                        (void) relay_some(master, out);
-                if (WIFEXITED(status) || WIFSIGNALED(status)) {
-                        *ret_status = status;
-                        return 0;
-                }
+                /* The app is gone: what it wrote before it went. */
+                stage1_relay_finish(relay);
+                *ret_status = status;
+                return 0;
         }
 }

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include "macro.h"
+#include "stage1-relay.h"
 
 /* A stage1 helper that runs its command in a child mirrors the child's
  * fate, so that systemd's ExecMainCode/ExecMainStatus of the unit say what
@@ -52,12 +53,12 @@ int stage1_take_tty(void);
  * socket is ever in the pod, and the socket is gone at the exec. */
 int stage1_pty_for_app(int keep_fd);
 
-/* --tty-log of peapod-stage1-app, in the parent: stage1_wait_child()
- * while copying what the app's terminal shows to out (the app's stdout
- * journal stream), the caller of the unit holding the master only to
- * write to and resize it. The master comes from the child over keep_sock
- * (stage1_pty_for_app()'s keep_fd); when the child is gone, what the
- * master still holds is copied; its wait status is returned for
- * stage1_mirror_status(), as by stage1_wait_child_status(). The master is
- * taken only if it is a pty master, and only read. */
-int stage1_wait_child_relay(pid_t child, const sigset_t *mask, int keep_sock, int out, int *ret_status);
+/* peapod-stage1-app, in the parent: stage1_wait_child_status() while the
+ * relay copies the app's output to the journal (stage1-relay.h); with
+ * --tty-log the terminal's master comes from the child over keep_sock
+ * (stage1_pty_for_app()'s keep_fd; -EBADF: none) and joins the relay. When
+ * the child is gone, what the sources still hold goes out first. The
+ * caller of the unit holds the master too, only to write to and resize
+ * it; it is taken only if it is a pty master, and only read. relay NULL:
+ * stage1_wait_child_status() alone. */
+int stage1_wait_child_output(pid_t child, const sigset_t *mask, Stage1Relay *relay, int keep_sock, int *ret_status);

@@ -1,13 +1,17 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <syslog.h>
 #include <unistd.h>
 
 #include "fs-util.h"
+#include "io-util.h"
 #include "log.h"
 #include "macro.h"
 #include "stage1-journal.h"
@@ -23,7 +27,8 @@
  * that prints and exits at once has taken this helper with it by then,
  * and journald falls back to the unit id of the header (accepted from
  * root peers only). */
-static int journal_stream_open(const char *log_namespace, const char *identifier, const char *unit, int priority) {
+static int journal_stream_open(const char *log_namespace, const char *identifier, const char *unit, int priority,
+                               bool level_prefix) {
         union {
                 struct sockaddr sa;
                 struct sockaddr_un un;
@@ -51,7 +56,7 @@ static int journal_stream_open(const char *log_namespace, const char *identifier
 
         /* identifier, unit id, priority, level prefix, to syslog, to kmsg,
          * to console */
-        len = asprintf(&header, "%s\n%s\n%i\n0\n0\n0\n0\n", identifier, strempty(unit), priority);
+        len = asprintf(&header, "%s\n%s\n%i\n%i\n0\n0\n0\n", identifier, strempty(unit), priority, level_prefix);
         if (len < 0)
                 return -ENOMEM;
         r = loop_write(fd, header, (size_t) len);
@@ -71,72 +76,146 @@ static char *own_unit(void) {
         return unit;
 }
 
-/* The app's stdout and stderr: priority 6 and 3; without journald, copies
- * of our own stdout and stderr. */
-static int open_app_streams(const char *log_namespace, const char *identifier, int *ret_out, int *ret_err) {
-        _cleanup_close_ int out = -EBADF, err = -EBADF;
+/* journald accepted the stream and closed it at once: it serves no more
+ * (journald 252's STDOUT_STREAMS_MAX, 4096), as opposed to no journald. */
+static bool stream_refused(int error) {
+        return error == -EPIPE || error == -ECONNRESET;
+}
+
+/* The stream of the app's output: priority 6 and a prefix per line
+ * (stage1-relay.h). */
+static int open_relay_stream(const char *log_namespace, const char *identifier) {
         _cleanup_free_ char *unit = own_unit();
 
-        out = journal_stream_open(log_namespace, identifier, unit, LOG_INFO);
-        if (out >= 0)
-                err = journal_stream_open(log_namespace, identifier, unit, LOG_ERR);
-        if (out < 0 || err < 0) {
-                log_warning_errno(out < 0 ? out : err, "Failed to connect to journald, app logs go to our stdout/stderr: %m");
-                out = safe_close(out);
-                /* Copies above 2, so that dup2() onto 1 and 2 later cannot
-                 * clobber one stream with the other. */
-                out = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
-                if (out < 0)
-                        return log_error_errno(errno, "Failed to duplicate stdout: %m");
-                err = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
-                if (err < 0)
-                        return log_error_errno(errno, "Failed to duplicate stderr: %m");
-        }
-
-        *ret_out = TAKE_FD(out);
-        *ret_err = TAKE_FD(err);
-        return 0;
+        return journal_stream_open(log_namespace, identifier, unit, LOG_INFO, true);
 }
 
-/* With a namespace, our own complaints onto a stream there, as they were
- * on the unit's own stream when stage0 set LogNamespace=: err_fd (the
- * app's stderr stream, which says the same) or, without one (-EBADF), a
- * stream of their own. Best effort: a failure leaves stderr as it is.
- * Then nothing of ours goes to the unit's stream (stdout and stderr, one
- * stream of the system journal): it ends. journald keeps every open
- * stream in its fd store at PID 1 (to survive its restarts), a store of
- * at most 4224 shared by all the host's services, which PID 1 searches
- * with kcmp() for every new stream: one held per app for the app's life
- * grew with the pods in the host's journald and PID 1. */
-static int complaints_to_journal(const char *log_namespace, const char *identifier, int err_fd) {
-        _cleanup_close_ int own = -EBADF, null = -EBADF;
+/* Our complaints onto stream (prefixed: the relay's, at priority 3 by
+ * their prefix; else a stream of their own at priority 3); then our
+ * stdout lets go of the unit's stream: journald keeps every open stream in
+ * its fd store at PID 1, a store of at most 4224 shared by all the host's
+ * services, which PID 1 searches with kcmp() for every new stream. Best
+ * effort. */
+static void complaints_onto(int stream, bool prefixed) {
+        _cleanup_close_ int null = -EBADF;
 
-        if (!log_namespace)
-                return 0;
-        if (err_fd < 0) {
-                _cleanup_free_ char *unit = own_unit();
-
-                own = journal_stream_open(log_namespace, identifier, unit, LOG_ERR);
-                if (own < 0)
-                        return log_warning_errno(own, "Failed to connect to journald, our errors stay on the unit's stream: %m");
-                err_fd = own;
+        if (dup2(stream, STDERR_FILENO) < 0) {
+                log_warning_errno(errno, "Failed to move our errors to the journal: %m");
+                return;
         }
-        if (dup2(err_fd, STDERR_FILENO) < 0)
-                return log_warning_errno(errno, "Failed to move our errors to the journal: %m");
+        log_set_priority_prefix(prefixed);
         null = open("/dev/null", O_WRONLY | O_CLOEXEC);
         if (null < 0 || dup2(null, STDOUT_FILENO) < 0)
-                return log_warning_errno(errno, "Failed to let go of the unit's journal stream: %m");
+                log_warning_errno(errno, "Failed to let go of the unit's journal stream: %m");
+}
+
+/* --tty without --tty-log: the app's output is its terminal's, and our
+ * complaints get a stream of their own, with a namespace. */
+static void complaints_to_own_stream(const char *log_namespace, const char *identifier) {
+        _cleanup_free_ char *unit = NULL;
+        _cleanup_close_ int own = -EBADF;
+
+        if (!log_namespace)
+                return;
+        unit = own_unit();
+        own = journal_stream_open(log_namespace, identifier, unit, LOG_ERR, false);
+        if (own < 0) {
+                log_warning_errno(own, "Failed to connect to journald, our errors stay on the unit's stream: %m");
+                return;
+        }
+        complaints_onto(own, false);
+}
+
+/* The pipes of the app's stdout and stderr, read by o->relay. */
+static int relay_pipes(Stage1AppOutput *o) {
+        int out[2], err[2], r;
+
+        if (pipe2(out, O_CLOEXEC) < 0)
+                return log_error_errno(errno, "Failed to make the app's stdout pipe: %m");
+        o->app_out = out[1];
+        r = stage1_relay_add(o->relay, out[0], LOG_INFO);
+        if (r < 0)
+                return log_error_errno(r, "Failed to relay the app's stdout: %m");
+        if (pipe2(err, O_CLOEXEC) < 0)
+                return log_error_errno(errno, "Failed to make the app's stderr pipe: %m");
+        o->app_err = err[1];
+        r = stage1_relay_add(o->relay, err[0], LOG_ERR);
+        if (r < 0)
+                return log_error_errno(r, "Failed to relay the app's stderr: %m");
         return 0;
 }
 
-int stage1_app_journal_open(const char *log_namespace, const char *identifier, bool streams, int *ret_out,
-                            int *ret_err) {
-        if (streams) {
-                int r = open_app_streams(log_namespace, identifier, ret_out, ret_err);
+/* No journald: the app writes to copies of our own stdout and stderr,
+ * above 2, so that dup2() onto 1 and 2 later cannot clobber one with the
+ * other; a terminal is copied to our stdout, without prefixes. */
+static int without_journald(bool tty_log, Stage1AppOutput *o) {
+        if (tty_log) {
+                int out = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
 
+                if (out < 0)
+                        return log_error_errno(errno, "Failed to duplicate stdout: %m");
+                o->relay = stage1_relay_new(out, NULL, false);
+                return o->relay ? 0 : log_oom();
+        }
+        o->app_out = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+        if (o->app_out < 0)
+                return log_error_errno(errno, "Failed to duplicate stdout: %m");
+        o->app_err = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+        if (o->app_err < 0)
+                return log_error_errno(errno, "Failed to duplicate stderr: %m");
+        return 0;
+}
+
+int stage1_app_output_open(const char *log_namespace, const char *identifier, bool streams, bool tty_log,
+                           Stage1AppOutput *ret) {
+        _cleanup_(stage1_app_output_done) Stage1AppOutput o = STAGE1_APP_OUTPUT_NULL;
+        int stream, r;
+
+        (void) signal(SIGPIPE, SIG_IGN);
+        if (!streams) {
+                (void) complaints_to_own_stream(log_namespace, identifier);
+                *ret = o;
+                return 0;
+        }
+        stream = open_relay_stream(log_namespace, identifier);
+        if (stream < 0 && log_namespace && stream_refused(stream)) {
+                log_warning_errno(stream, "journald of namespace %s took no more streams (it serves at most 4096, one "
+                                  "per app): the app's output goes to the system journal instead: %m", log_namespace);
+                stream = stage1_journal_system_stream(identifier);
+        }
+        if (stream < 0) {
+                log_warning_errno(stream, "Failed to connect to journald, app logs go to our stdout/stderr: %m");
+                r = without_journald(tty_log, &o);
+                if (r < 0)
+                        return r;
+                *ret = o;
+                o = STAGE1_APP_OUTPUT_NULL;
+                return 0;
+        }
+        if (log_namespace)
+                complaints_onto(stream, true);
+        o.relay = stage1_relay_new(stream, identifier, true);
+        if (!o.relay)
+                return log_oom();
+        if (!tty_log) {
+                r = relay_pipes(&o);
                 if (r < 0)
                         return r;
         }
-        (void) complaints_to_journal(log_namespace, identifier, streams ? *ret_err : -EBADF);
+        *ret = o;
+        o = STAGE1_APP_OUTPUT_NULL;
         return 0;
+}
+
+void stage1_app_output_done(Stage1AppOutput *o) {
+        o->app_out = safe_close(o->app_out);
+        o->app_err = safe_close(o->app_err);
+        o->relay = stage1_relay_free(o->relay);
+}
+
+int stage1_journal_system_stream(const char *identifier) {
+        _cleanup_free_ char *unit = own_unit();
+
+        return journal_stream_open(NULL, identifier && identifier[0] ? identifier : program_invocation_short_name, unit,
+                                   LOG_INFO, true);
 }

@@ -4,7 +4,8 @@
 # connection) are the same with 0 and 50 running pods, and so is the
 # system journald's fd store at PID 1 (every open journal stream is in
 # it, at most 4224 for all the host's services; the apps' own streams go
-# to journald@peapod, and their units' streams end once the app runs);
+# to journald@peapod, one per app, and their units' streams end once the
+# app runs);
 # and without the
 # unit references that cost them, how a stop ended each app is still known
 # (peapod stop, app stop, machinectl terminate).
@@ -38,6 +39,8 @@ before=$(match_rules "$pid1")
 [ -n "$before" ] || fail "no match rule count for PID 1 ($pid1)"
 stored() { systemctl show -P NFileDescriptorStore systemd-journald.service; }
 stored_before=$(stored)
+stored_ns() { systemctl show -P NFileDescriptorStore systemd-journald@peapod.service; }
+ns_before=$(stored_ns)
 
 for i in $(seq 1 50); do
         $PEAPOD run -d --name "${PFX}m$i" --net=none busybox -- sleep 600 >/dev/null
@@ -48,6 +51,13 @@ assert_eq "$before" "$(match_rules "$pid1")" "PID 1's match rules with 50 runnin
 # open; a few streams of the lab's other services may come and go.
 few_stored() { [ "$(stored)" -le $((stored_before + 5)) ]; }
 wait_for 30 few_stored || fail "the system journald stores $(stored) fds with 50 pods, $stored_before before"
+# journald@peapod stores one stream per app (its helper relays the app's
+# stdout and stderr into it): it serves at most 4096 streams, and PID 1
+# checks each new one against all it stores.
+all_ns_stored() { [ "$(stored_ns)" -ge $((ns_before + 50)) ]; }
+wait_for 30 all_ns_stored || fail "journald@peapod stores $(stored_ns) fds with 50 apps, $ns_before before"
+[ "$(stored_ns)" -le $((ns_before + 55)) ] ||
+        fail "journald@peapod stores $(stored_ns) fds for 50 apps, $ns_before before: more than one stream per app"
 for i in $(seq 1 50); do
         $PEAPOD rm --force "${PFX}m$i" >/dev/null
 done

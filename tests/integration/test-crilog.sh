@@ -43,8 +43,8 @@ printf 'binary: \377\376\200\001\177 junk\n'
 printf 'nul: a\000b\000\n'
 printf 'cr: one\rtwo\n'
 echo 'to stderr' >&2
-# Long lines written by one process (journald also ends a line where the
-# writing process changes: "tr ...; echo" would be two lines).
+# Long lines written by one process (before the helper relayed the app's
+# output, journald also ended a line where the writing process changed).
 x=$(head -c 100000 /dev/zero | tr '\000' x); echo "$x"
 y=$(head -c 49153 /dev/zero | tr '\000' y); echo "$y"
 w=$(head -c 49151 /dev/zero | tr '\000' w); echo "$w"
