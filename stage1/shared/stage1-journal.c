@@ -27,6 +27,34 @@
  * that prints and exits at once has taken this helper with it by then,
  * and journald falls back to the unit id of the header (accepted from
  * root peers only). */
+/* The system journal's directory, opened while our root is the host's.
+ * Our child shares our mount namespace, and its pivot_root() into the
+ * app's root moves our root there too: a path looked up from "/" after
+ * that is the app's (hostile) one. The fallback stream, which may be
+ * needed at any time (stage1_journal_system_stream()), connects from
+ * here instead. */
+static int system_journal_dir = -EBADF;
+
+/* connect() to name in dir_fd: from there as our working directory
+ * (there is no connectat()), then back. */
+static int connect_in(int fd, int dir_fd, const char *name) {
+        union {
+                struct sockaddr sa;
+                struct sockaddr_un un;
+        } sa = { .un.sun_family = AF_UNIX };
+        _cleanup_close_ int cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        int r = 0;
+
+        strncpy(sa.un.sun_path, name, sizeof(sa.un.sun_path) - 1);
+        if (fchdir(dir_fd) < 0)
+                return -errno;
+        if (connect(fd, &sa.sa, sizeof(sa.un)) < 0)
+                r = -errno;
+        if (cwd >= 0)
+                (void) fchdir(cwd);
+        return r;
+}
+
 static int journal_stream_open(const char *log_namespace, const char *identifier, const char *unit, int priority,
                                bool level_prefix) {
         union {
@@ -46,7 +74,11 @@ static int journal_stream_open(const char *log_namespace, const char *identifier
         fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (fd < 0)
                 return -errno;
-        if (connect(fd, &sa.sa, sizeof(sa.un)) < 0)
+        if (!log_namespace && system_journal_dir >= 0) {
+                r = connect_in(fd, system_journal_dir, "stdout");
+                if (r < 0)
+                        return r;
+        } else if (connect(fd, &sa.sa, sizeof(sa.un)) < 0)
                 return -errno;
         if (shutdown(fd, SHUT_RD) < 0)
                 return -errno;
@@ -172,6 +204,8 @@ int stage1_app_output_open(const char *log_namespace, const char *identifier, bo
         int stream, r;
 
         (void) signal(SIGPIPE, SIG_IGN);
+        if (system_journal_dir < 0)
+                system_journal_dir = open("/run/systemd/journal", O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (!streams) {
                 (void) complaints_to_own_stream(log_namespace, identifier);
                 *ret = o;
