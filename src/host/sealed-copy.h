@@ -4,9 +4,12 @@
 #include <stdbool.h>
 #include <sys/stat.h>
 
-/* A sealed in-memory copy of a program, made once and executed many times
- * (SpawnOptions.exec_fd). A stage1 helper that finds itself running from a
- * copy sealed against writes, growth, shrinking and unsealing skips its
+#include "memfd-util.h"
+
+/* A sealed in-memory copy of a program (memfd_exec_copy()), made once and
+ * executed many times (SpawnOptions.exec_fd). A stage1 helper that finds
+ * itself running from a copy sealed against writes, growth, shrinking and
+ * unsealing skips its
  * own copy-and-re-exec (stage1/shared/stage1-sealed.h, which stays the
  * judge: a copy without those seals is copied again by the helper). One
  * copy serves every pod: nothing can change it, and a pod that reads it
@@ -15,9 +18,6 @@
  * The file is looked at on every use; a copy is made anew when it is
  * another file or has changed (an upgrade replaces it), so a pod never
  * runs an older helper than a direct exec would. */
-
-/* The seals of a copy. */
-#define SEALED_COPY_SEALS (F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
 
 /* Zeroed or SEALED_COPY_NULL: no copy yet. */
 typedef struct SealedCopy {

@@ -2,25 +2,16 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/close_range.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/mman.h>
 #include <sys/prctl.h>
-#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "macro.h"
+#include "memfd-util.h"
 #include "stage1-sealed.h"
-
-#ifndef MFD_EXEC
-#define MFD_EXEC 0x0010U
-#endif
-
-/* A helper is a few hundred KiB; anything far larger is not ours. */
-#define STAGE1_SELF_MAX (64U * 1024 * 1024)
 
 extern char **environ;
 
@@ -40,48 +31,17 @@ int stage1_running_sealed(void) {
         return (seals & STAGE1_SEALS) == STAGE1_SEALS;
 }
 
-static int make_memfd(const char *name) {
-        int fd;
-
-        /* MFD_EXEC: since Linux 6.3, vm.memfd_noexec=1 makes memfds
-         * non-executable unless asked for; older kernels refuse the flag
-         * (EINVAL) and every memfd is executable there. */
-        fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);
-        if (fd < 0 && errno == EINVAL)
-                fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
-        return fd < 0 ? -errno : fd;
-}
-
 /* Returns a sealed memfd holding a copy of our own executable. */
 static int sealed_copy_of_self(const char *name) {
-        _cleanup_close_ int self = -EBADF, mfd = -EBADF;
+        _cleanup_close_ int self = -EBADF;
         struct stat st;
-        off_t copied = 0;
 
         self = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
         if (self < 0)
                 return -errno;
         if (fstat(self, &st) < 0)
                 return -errno;
-        if (!S_ISREG(st.st_mode) || st.st_size <= 0 || (uint64_t) st.st_size > STAGE1_SELF_MAX)
-                return -EBADF;
-        mfd = make_memfd(name);
-        if (mfd < 0)
-                return mfd;
-        while (copied < st.st_size) {
-                ssize_t n = sendfile(mfd, self, NULL, (size_t) (st.st_size - copied));
-
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return -errno;
-                if (n == 0)
-                        return -EIO; /* shrank under us */
-                copied += n;
-        }
-        if (fcntl(mfd, F_ADD_SEALS, STAGE1_SEALS) < 0)
-                return -errno;
-        return TAKE_FD(mfd);
+        return memfd_exec_copy(self, &st, name);
 }
 
 int stage1_seal_self(char *argv[]) {

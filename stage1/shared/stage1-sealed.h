@@ -12,8 +12,11 @@
 #include <fcntl.h>
 #include <stdbool.h>
 
-/* The seals a copy must carry: no write, no size change, no unsealing. */
-#define STAGE1_SEALS (F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
+#include "memfd-util.h"
+
+/* The seals a copy must carry: no write, no size change, no unsealing
+ * (memfd-util.h, whose copies peapodd's are too). */
+#define STAGE1_SEALS MEMFD_EXEC_SEALS
 
 /* Whether the running program is a sealed copy: /proc/self/exe carries
  * STAGE1_SEALS. The kernel's word, not an environment variable or an

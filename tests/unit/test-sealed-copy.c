@@ -45,7 +45,7 @@ TEST(copy) {
         ASSERT_OK(fd);
         assert_copy_holds(fd, "one");
         /* Every seal: no write, no size change, no unsealing. */
-        ASSERT_TRUE((fcntl(fd, F_GET_SEALS) & SEALED_COPY_SEALS) == SEALED_COPY_SEALS);
+        ASSERT_TRUE((fcntl(fd, F_GET_SEALS) & MEMFD_EXEC_SEALS) == MEMFD_EXEC_SEALS);
         ASSERT_TRUE(pwrite(fd, "x", 1, 0) < 0 && errno == EPERM);
         ASSERT_TRUE(ftruncate(fd, 1) < 0 && errno == EPERM);
         ASSERT_TRUE(fcntl(fd, F_ADD_SEALS, 0) < 0 && errno == EPERM);
