@@ -957,7 +957,7 @@ static pid_t fork_app(const Stage1AppCommand *a, const int *shared_trees, Machin
                 return log_error_errno(errno, "Failed to fork into the pod: %m");
         if (child == 0) {
                 keep[0] = safe_close(keep[0]);
-                /* The terminal is the app's stdio; the streams are ours. */
+                /* The terminal is the app's stdio; the pipes are for the rest. */
                 child_main(a, shared_trees, machine, a->tty ? -EBADF : out_fd, a->tty ? -EBADF : err_fd, keep[1],
                            &seccomp);
         }

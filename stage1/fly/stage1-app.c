@@ -244,7 +244,7 @@ int main(int argc, char *argv[]) {
         }
         if (child == 0) {
                 keep[0] = safe_close(keep[0]);
-                /* The terminal is the app's stdio; the streams are ours. */
+                /* The terminal is the app's stdio; the pipes are for the rest. */
                 child_main(&args, args.tty ? -EBADF : output.app_out, args.tty ? -EBADF : output.app_err, keep[1]);
         }
         keep[1] = safe_close(keep[1]);

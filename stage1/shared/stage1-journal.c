@@ -20,13 +20,6 @@
 #define JOURNAL_STDOUT_SOCKET "/run/systemd/journal/stdout"
 #define JOURNAL_NAMESPACE_STDOUT_SOCKET_FMT "/run/systemd/journal.%s/stdout"
 
-/* journald's stream protocol, as sd_journal_stream_fd() speaks it, plus
- * the unit id line that sd_journal_stream_fd() leaves empty: journald
- * learns a stream's unit (and so the unit's LogExtraFields, the pod and
- * app fields) from the peer's cgroup when the first line arrives; an app
- * that prints and exits at once has taken this helper with it by then,
- * and journald falls back to the unit id of the header (accepted from
- * root peers only). */
 /* The system journal's directory, opened while our root is the host's.
  * Our child shares our mount namespace, and its pivot_root() into the
  * app's root moves our root there too: a path looked up from "/" after
@@ -55,6 +48,13 @@ static int connect_in(int fd, int dir_fd, const char *name) {
         return r;
 }
 
+/* journald's stream protocol, as sd_journal_stream_fd() speaks it, plus
+ * the unit id line that sd_journal_stream_fd() leaves empty: journald
+ * learns a stream's unit (and so the unit's LogExtraFields, the pod and
+ * app fields) from the peer's cgroup when the first line arrives; an app
+ * that prints and exits at once has taken this helper with it by then,
+ * and journald falls back to the unit id of the header (accepted from
+ * root peers only). */
 static int journal_stream_open(const char *log_namespace, const char *identifier, const char *unit, int priority,
                                bool level_prefix) {
         union {
@@ -115,7 +115,7 @@ static bool stream_refused(int error) {
 }
 
 /* The stream of the app's output: priority 6 and a prefix per line
- * (stage1-relay.h). */
+ * (stage1-relay.h); without a namespace, the system journal's. */
 static int open_relay_stream(const char *log_namespace, const char *identifier) {
         _cleanup_free_ char *unit = own_unit();
 
@@ -158,20 +158,26 @@ static void complaints_to_own_stream(const char *log_namespace, const char *iden
         complaints_onto(own, false);
 }
 
+/* A pipe the relay reads at priority; its write end, for the app, in
+ * *ret_write_end. */
+static int relay_pipe(Stage1Relay *relay, int priority, int *ret_write_end) {
+        int p[2], r;
+
+        if (pipe2(p, O_CLOEXEC) < 0)
+                return -errno;
+        *ret_write_end = p[1];
+        r = stage1_relay_add(relay, p[0], priority);
+        return r < 0 ? r : 0;
+}
+
 /* The pipes of the app's stdout and stderr, read by o->relay. */
 static int relay_pipes(Stage1AppOutput *o) {
-        int out[2], err[2], r;
+        int r;
 
-        if (pipe2(out, O_CLOEXEC) < 0)
-                return log_error_errno(errno, "Failed to make the app's stdout pipe: %m");
-        o->app_out = out[1];
-        r = stage1_relay_add(o->relay, out[0], LOG_INFO);
+        r = relay_pipe(o->relay, LOG_INFO, &o->app_out);
         if (r < 0)
                 return log_error_errno(r, "Failed to relay the app's stdout: %m");
-        if (pipe2(err, O_CLOEXEC) < 0)
-                return log_error_errno(errno, "Failed to make the app's stderr pipe: %m");
-        o->app_err = err[1];
-        r = stage1_relay_add(o->relay, err[0], LOG_ERR);
+        r = relay_pipe(o->relay, LOG_ERR, &o->app_err);
         if (r < 0)
                 return log_error_errno(r, "Failed to relay the app's stderr: %m");
         return 0;
@@ -207,7 +213,7 @@ int stage1_app_output_open(const char *log_namespace, const char *identifier, bo
         if (system_journal_dir < 0)
                 system_journal_dir = open("/run/systemd/journal", O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (!streams) {
-                (void) complaints_to_own_stream(log_namespace, identifier);
+                complaints_to_own_stream(log_namespace, identifier);
                 *ret = o;
                 return 0;
         }
@@ -248,8 +254,5 @@ void stage1_app_output_done(Stage1AppOutput *o) {
 }
 
 int stage1_journal_system_stream(const char *identifier) {
-        _cleanup_free_ char *unit = own_unit();
-
-        return journal_stream_open(NULL, identifier && identifier[0] ? identifier : program_invocation_short_name, unit,
-                                   LOG_INFO, true);
+        return open_relay_stream(NULL, identifier && identifier[0] ? identifier : program_invocation_short_name);
 }

@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "io-util.h"
@@ -98,22 +97,12 @@ size_t stage1_relay_n(const Stage1Relay *r) {
         return r->n_sources;
 }
 
-/* A stream that journald closed is an error here (EPIPE), never a
- * SIGPIPE; our stdout without journald may be no socket. */
+/* A stream that journald closed is an error here (-EPIPE, loop_send()),
+ * never a SIGPIPE; our stdout without journald may be no socket. */
 static int send_all(int fd, const char *p, size_t n) {
-        while (n > 0) {
-                ssize_t k = send(fd, p, n, MSG_NOSIGNAL);
+        int k = loop_send(fd, p, n);
 
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k < 0 && errno == ENOTSOCK)
-                        return loop_write(fd, p, n);
-                if (k < 0)
-                        return -errno;
-                p += k;
-                n -= (size_t) k;
-        }
-        return 0;
+        return k == -ENOTSOCK ? loop_write(fd, p, n) : k;
 }
 
 /* The stream is gone (journald@peapod refused it after all, or is gone
@@ -129,20 +118,17 @@ static void relay_fail(Stage1Relay *r, int error) {
                 r->fell_back = true;
                 r->stream = stage1_journal_system_stream(r->identifier);
         }
-        if (r->stream < 0) {
-                r->failed = true;
-                r->out_len = 0;
-                return;
-        }
-        n = snprintf(why, sizeof(why),
-                     "<3>%s: journald@peapod took no more of the app's output (%s; it serves at most 4096 streams, "
-                     "one per app): it goes on here\n",
-                     program_invocation_short_name, strerror(-error));
-        if (send_all(r->stream, why, (size_t) n) < 0) {
+        if (r->stream >= 0) {
+                n = snprintf(why, sizeof(why),
+                             "<3>%s: journald@peapod took no more of the app's output (%s; it serves at most 4096 "
+                             "streams, one per app): it goes on here\n",
+                             program_invocation_short_name, strerror(-error));
+                if (send_all(r->stream, why, (size_t) n) >= 0)
+                        return;
                 r->stream = safe_close(r->stream);
-                r->failed = true;
-                r->out_len = 0;
         }
+        r->failed = true;
+        r->out_len = 0;
 }
 
 static void relay_flush(Stage1Relay *r) {
