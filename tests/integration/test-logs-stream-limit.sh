@@ -10,7 +10,9 @@
 . "$(dirname "$0")/lib.sh"
 T=$(mktemp -d)
 HOLDER=""
+JOURNALD=""
 cleanup() {
+        [ -z "$JOURNALD" ] || kill -CONT "$JOURNALD" 2>/dev/null || true
         [ -z "$HOLDER" ] || kill "$HOLDER" 2>/dev/null || true
         cleanup_pods
         rm -rf "$T"
@@ -48,20 +50,37 @@ HOLDER=$!
 full() { [ "$(systemctl show -P NFileDescriptorStore systemd-journald@peapod.service)" -ge 4096 ]; }
 wait_for 120 full || fail "journald@peapod stores $(systemctl show -P NFileDescriptorStore systemd-journald@peapod.service) streams, holder: $(cat "$T/held" 2>/dev/null)"
 
-# The app writes one line, then waits until journald has refused its
+# The app is hostile: first it plants a listening socket of its own where
+# the host's journald has its stdout socket, in its root
+# (tests/hostile/journal-trap.c), for a fallback that would look that
+# path up after the app's pivot_root() (which moves its helper's root
+# too). Then it writes one line, and waits until journald has refused its
 # helper's stream (journald accepts and closes it, and says so in its own
-# journal with the helper's pid), then writes on.
+# journal with the helper's pid), then writes on. journald@peapod is held
+# stopped until the trap is planted, so that the refusal comes after the
+# pivot: a helper that notices it before its child pivoted (a quick
+# journald) would never look in the app's root.
+hostile_image "$PFX-trap" journal-trap
 since=$(date '+%Y-%m-%d %H:%M:%S')
-$PEAPOD run -d --name "$PFX-over" --net=none busybox -- sh -c 'echo first; while [ ! -e /tmp/go ]; do sleep 0.1; done; i=0; while [ $i -lt 100 ]; do echo line $i; i=$((i+1)); done; echo last >&2; exit 7' >/dev/null
+JOURNALD=$(systemctl show -P MainPID systemd-journald@peapod.service)
+kill -STOP "$JOURNALD"
+$PEAPOD run -d --name "$PFX-over" --net=none "localhost/$PFX-trap:latest" -- sh -c 'journal-trap /run/systemd/journal/stdout /trapped || exit 3; echo first; while [ ! -e /go ]; do busybox sleep 0.1; done; i=0; while [ $i -lt 100 ]; do echo line $i; i=$((i+1)); done; echo last >&2; exit 7' >/dev/null
 unit=$($PEAPOD status --format=json "$PFX-over" | jq -r '.apps[0].unit')
 helper=$(systemctl show -P MainPID "$unit")
 [ "${helper:-0}" -gt 0 ] || fail "no helper for $unit"
+upper=/var/lib/peapod/pods/$(pod_id "$PFX-over")/apps/$($PEAPOD status --format=json "$PFX-over" | jq -r '.apps[0].name')/upper
+wait_for 60 test -S "$upper/run/systemd/journal/stdout" ||
+        fail "the app's trap was not planted: $(ls -la "$upper/run/systemd/journal" 2>&1)"
+kill -CONT "$JOURNALD"
+JOURNALD=""
 refused() { journalctl --namespace=peapod --since="$since" -o cat --no-pager OBJECT_PID="$helper" | grep -q "Too many stdout streams"; }
 wait_for 60 refused || fail "journald@peapod did not refuse the stream of $PFX-over's helper ($helper)"
-$PEAPOD enter "$PFX-over" -- touch /tmp/go
+$PEAPOD enter "$PFX-over" -- sh -c ": >/go"
 wait_for 60 sh -c "[ \"\$($PEAPOD status --format=json $PFX-over | jq -r .state)\" = exited ]" || fail "$PFX-over did not exit"
 assert_eq "exited 7" "$($PEAPOD status --format=json "$PFX-over" | jq -r '.apps[0] | "\(.result) \(.status)"')" \
         "how the app past the limit ended"
+# Nothing connected to the app's trap.
+[ ! -e "$upper/trapped" ] || fail "the fallback stream connected to the app's own socket: $(cat "$upper/trapped")"
 
 # Its output went on in the system journal, under its unit, after a line
 # that says why; stderr still at priority 3. (The helper's root is the
