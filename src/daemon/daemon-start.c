@@ -67,6 +67,7 @@ struct PodStart {
         /* The first app's stdin (StartPodWithStdin); its fd is call's. */
         AppStdin in;
         bool has_in;
+        bool primed; /* holds cgroup_prime_hold() until freed */
         PeapodError err;
 };
 
@@ -80,6 +81,8 @@ struct QueuedCall {
 static PodStart *pod_start_free(PodStart *st) {
         if (!st)
                 return NULL;
+        if (st->primed)
+                cgroup_prime_release();
         pod_init_spawn_free(st->init);
         daemon_durable_cancel(st->durable);
         pod_network_start_free(st->net);
@@ -529,12 +532,12 @@ int daemon_pod_start(Daemon *d, Pod *p, sd_bus_message *call, const AppStdin *in
         if (!st)
                 return -ENOMEM;
         trace_point("start-begin");
-        /* PID 1 moves the init into its scope at the end of this, on the
-         * critical path unless the CNI plugins' ADDs hide it: priming
-         * beside them made a default network start 4-7 ms slower
-         * (bench/start/trace, two alternated pairs), not faster. */
-        if (p->net.mode != POD_NETWORK_CNI)
-                cgroup_prime_migration();
+        /* PID 1 moves the init into its scope and the apps into their units
+         * at the end of this, on the critical path unless the CNI plugins'
+         * ADDs hide it: priming beside them made a default network start
+         * 4-7 ms slower (bench/start/trace, two alternated pairs), not
+         * faster. */
+        st->primed = p->net.mode != POD_NETWORK_CNI && cgroup_prime_hold();
         st->daemon = d;
         memcpy(st->pod_id, p->id, sizeof(st->pod_id));
         st->call = sd_bus_message_ref(call);

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdio.h>
 
+#include "cgroup-prime.h"
 #include "crash-point.h"
 #include "daemon.h"
 #include "log.h"
@@ -98,6 +99,7 @@ struct PodStop {
         UnitJob *job; /* the slice's stop job */
         bool killed; /* the last resort was sent (slice_stop_last_resort()) */
         bool teardown_started; /* its networks' teardown runs beside the stop */
+        bool primed; /* holds cgroup_prime_hold() until freed */
         StopWaiter *waiters;
         size_t n_waiters;
 };
@@ -105,6 +107,8 @@ struct PodStop {
 static PodStop *pod_stop_free(PodStop *s) {
         if (!s)
                 return NULL;
+        if (s->primed)
+                cgroup_prime_release();
         unit_job_cancel(s->job);
         for (size_t i = 0; i < s->n_waiters; i++)
                 sd_bus_message_unref(s->waiters[i].call);
@@ -563,6 +567,11 @@ int daemon_pod_stop(Daemon *d, Pod *p, sd_bus_message *call, bool remove, uint64
                 return 0;
         }
         trace_point("stop-begin");
+        /* When the scope stops, PID 1 moves what is left of it into the
+         * slice in each cgroup v1 hierarchy: with 1000 pods running that
+         * write paid a grace period (7-41 ms, perf trace) in every stop.
+         * Not beside a CNI network's DELs, as at the start. */
+        s->primed = p->net.mode != POD_NETWORK_CNI && cgroup_prime_hold();
         r = stop_add_waiter(s, call, remove, flags);
         if (r >= 0)
                 r = daemon_stop_unit_job(d, s->slice, POD_STOP_JOB_TIMEOUT_USEC, on_stop_job_done, s, &s->job);

@@ -24,10 +24,12 @@
  * period had long been over, and `perf trace` of PID 1 showed its write of
  * the init's pid taking 9-24 ms in every start, the app units' 4-23 ms. So
  * the thread moves us again every PRIME_INTERVAL_USEC, shorter than the
- * shortest grace period seen here (6 ms), until PRIME_HOLD_USEC after the
- * last start began. Each of these moves takes ~0.1 ms; while they go on,
- * the host's forks and exits take the rwsem's slower path (an atomic
- * counter instead of a per-CPU one), as they do after any migration.
+ * shortest grace period seen here (6 ms), for as long as a start holds it
+ * (cgroup_prime_hold() to cgroup_prime_release()). Each move takes ~0.1
+ * ms, but blocks the host's forks and exits and PID 1's cgroup changes
+ * while it runs: held for 200 ms after each start instead, it made a start
+ * on an idle host 3-5 ms slower. PRIME_HOLD_MAX_USEC bounds a hold that is
+ * never released.
  *
  * Only in the unified hierarchy (cgroup2: /sys/fs/cgroup, or
  * /sys/fs/cgroup/unified on a hybrid host), which the kernel keeps for
@@ -38,6 +40,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -51,14 +54,12 @@
 #include "thread-util.h"
 #include "time-util.h"
 
-/* Long enough for a start at 1000 pods to reach its app units' moves;
- * short enough that an idle peapodd does not keep the host's forks on
- * the slower path. */
-#define PRIME_HOLD_USEC (200 * USEC_PER_MSEC)
-#define PRIME_INTERVAL_USEC (3 * USEC_PER_MSEC)
+#define PRIME_INTERVAL_USEC (4 * USEC_PER_MSEC)
+#define PRIME_HOLD_MAX_USEC (10 * USEC_PER_SEC)
 
 static atomic_bool priming;
-static _Atomic uint64_t prime_until;
+static atomic_uint holds;
+static _Atomic uint64_t hold_until;
 static pthread_once_t procs_path_once = PTHREAD_ONCE_INIT;
 static char *procs_path;
 
@@ -71,6 +72,10 @@ static void find_procs_path(void) {
         if (asprintf(&procs_path, "%s%s/cgroup.procs", root, cgroup) < 0)
                 procs_path = NULL;
         free(cgroup);
+}
+
+static bool held(void) {
+        return atomic_load(&holds) > 0 && now_usec(CLOCK_MONOTONIC) < atomic_load(&hold_until);
 }
 
 static void *prime_thread(void *userdata) {
@@ -87,26 +92,29 @@ static void *prime_thread(void *userdata) {
                 /* A failure only means the next migration waits, as before. */
                 (void) !write(fd, pid, (size_t) n);
                 (void) nanosleep(&(struct timespec) { .tv_nsec = PRIME_INTERVAL_USEC * 1000 }, NULL);
-                if (now_usec(CLOCK_MONOTONIC) < atomic_load(&prime_until))
+                if (held())
                         continue;
-                /* A start that extended the hold after the check above
-                 * finds priming still set and starts no thread: look again
-                 * once it is cleared. */
+                /* A hold taken after the check above found priming still
+                 * set and started no thread: look again once it is cleared. */
                 atomic_store(&priming, false);
-                if (now_usec(CLOCK_MONOTONIC) >= atomic_load(&prime_until) || atomic_exchange(&priming, true))
+                if (!held() || atomic_exchange(&priming, true))
                         break;
         }
         close(fd);
         return NULL;
 }
 
-void cgroup_prime_migration(void) {
+bool cgroup_prime_hold(void) {
         (void) pthread_once(&procs_path_once, find_procs_path);
         if (!procs_path)
-                return;
-        atomic_store(&prime_until, now_usec(CLOCK_MONOTONIC) + PRIME_HOLD_USEC);
-        if (atomic_exchange(&priming, true))
-                return;
-        if (thread_run_detached(prime_thread, NULL) < 0)
+                return false;
+        atomic_fetch_add(&holds, 1);
+        atomic_store(&hold_until, now_usec(CLOCK_MONOTONIC) + PRIME_HOLD_MAX_USEC);
+        if (!atomic_exchange(&priming, true) && thread_run_detached(prime_thread, NULL) < 0)
                 atomic_store(&priming, false);
+        return true;
+}
+
+void cgroup_prime_release(void) {
+        atomic_fetch_sub(&holds, 1);
 }

@@ -1,8 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* Pays, in a thread of its own and ahead of time, the wait of the next
- * cgroup migration on the host: PID 1 moving a pod's init into its scope
- * (see cgroup-prime.c). Returns at once; does nothing while a priming is
- * under way, or where it cannot. */
-void cgroup_prime_migration(void);
+#include <stdbool.h>
+
+/* Pays, in a thread of its own and ahead of time, the wait of the host's
+ * cgroup migrations while a start is held: PID 1 moving a pod's init into
+ * its scope and each app unit's process into its unit (see
+ * cgroup-prime.c). cgroup_prime_hold() returns at once; false where
+ * nothing can be primed (then no release is owed). Every true is paired
+ * with one cgroup_prime_release(). */
+bool cgroup_prime_hold(void);
+void cgroup_prime_release(void);
