@@ -29,7 +29,8 @@
  * ms, but blocks the host's forks and exits and PID 1's cgroup changes
  * while it runs: held for 200 ms after each start instead, it made a start
  * on an idle host 3-5 ms slower. PRIME_HOLD_MAX_USEC bounds a hold that is
- * never released.
+ * never released. A stop holds it too: when the scope stops, PID 1 moves
+ * what is left of it into the slice in each cgroup v1 hierarchy.
  *
  * Only in the unified hierarchy (cgroup2: /sys/fs/cgroup, or
  * /sys/fs/cgroup/unified on a hybrid host), which the kernel keeps for
