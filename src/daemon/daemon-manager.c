@@ -539,15 +539,14 @@ static int method_get_pod(sd_bus_message *m, void *userdata, sd_bus_error *error
 }
 
 /* Monitoring clients poll this, and at 1000 pods the reply is ~150 KB:
- * each field is appended as a basic type into a path built on the stack,
+ * each field is appended as a basic type, with the path on the stack,
  * rather than through sd_bus_message_append()'s format string per pod
  * and an allocated path (measured at 1000 pods: 1.5 -> 0.8 ms). */
 static int append_pod_entry(sd_bus_message *reply, const Pod *p) {
-        char path[sizeof(PEAPOD_POD_PATH_PREFIX "/") + POD_ID_LEN];
+        char path[POD_OBJECT_PATH_MAX];
         const char *strings[] = { p->id, p->name, pod_state_to_string(p->state), p->name };
         int r;
 
-        memcpy(stpcpy(path, PEAPOD_POD_PATH_PREFIX "/"), p->id, sizeof(p->id));
         r = sd_bus_message_open_container(reply, 'r', "ssssto");
         if (r < 0)
                 return r;
@@ -559,7 +558,7 @@ static int append_pod_entry(sd_bus_message *reply, const Pod *p) {
         r = sd_bus_message_append_basic(reply, 't', &p->created_usec);
         if (r < 0)
                 return r;
-        r = sd_bus_message_append_basic(reply, 'o', path);
+        r = sd_bus_message_append_basic(reply, 'o', pod_object_path_into(p, path));
         if (r < 0)
                 return r;
         return sd_bus_message_close_container(reply);

@@ -1,12 +1,21 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <stdio.h>
+#include <string.h>
 
 #include "daemon.h"
 #include "string-util.h"
 #include "strv.h"
 
+const char *pod_object_path_into(const Pod *p, char buf[static POD_OBJECT_PATH_MAX]) {
+        memcpy(stpcpy(buf, PEAPOD_POD_PATH_PREFIX "/"), p->id, sizeof(p->id));
+        return buf;
+}
+
 int pod_object_path(const Pod *p, char **ret) {
-        return asprintf(ret, PEAPOD_POD_PATH_PREFIX "/%s", p->id) < 0 ? -ENOMEM : 0;
+        char buf[POD_OBJECT_PATH_MAX];
+
+        *ret = strdup(pod_object_path_into(p, buf));
+        return *ret ? 0 : -ENOMEM;
 }
 
 int pod_object_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,

@@ -295,6 +295,10 @@ extern const sd_bus_vtable pod_vtable[];
 int pod_object_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
                     sd_bus_error *error);
 int pod_node_enumerator(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error);
+/* A pod's object path, PEAPOD_POD_PATH_PREFIX "/<id>": into buf (returned),
+ * or allocated. */
+#define POD_OBJECT_PATH_MAX (sizeof(PEAPOD_POD_PATH_PREFIX "/") + POD_ID_LEN)
+const char *pod_object_path_into(const Pod *p, char buf[static POD_OBJECT_PATH_MAX]);
 int pod_object_path(const Pod *p, char **ret);
 void pod_published_init(PodPublished *pub, const Pod *p);
 /* Sends PropertiesChanged for every pod whose properties differ from what
