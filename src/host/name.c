@@ -99,8 +99,15 @@ static int unit_name_with(const char *prefix, const char *machine, const char *s
         return 0;
 }
 
-int pod_slice_name(const char *machine, char **ret) {
-        return unit_name_with("machine-", machine, ".slice", ret);
+int pod_slice_name(const char *machine, char shard, char **ret) {
+        char prefix[] = "machine-peapod?-";
+
+        if (shard == 0)
+                return unit_name_with("machine-", machine, ".slice", ret);
+        if (!isxdigit(shard) || isupper(shard))
+                return -EINVAL;
+        *strchr(prefix, '?') = shard;
+        return unit_name_with(prefix, machine, ".slice", ret);
 }
 
 int pod_scope_name(const char *machine, char **ret) {

@@ -29,7 +29,14 @@ int id_generate(char ret[static POD_ID_LEN + 1]);
 /* Unit names: "-" is the hierarchy separator of slices, so the machine
  * name's dashes are escaped as \x2d, as systemd-machined does. */
 int unit_name_escape_dashes(const char *s, char **ret);
-int pod_slice_name(const char *machine, char **ret);
+/* The pod's slice. With shard (a hex digit: the first of the pod's id),
+ * machine-peapod<shard>-<machine>.slice, in machine-peapod<shard>.slice:
+ * at most 16 members of machine.slice however many pods run. PID 1
+ * walks every member of each ancestor slice of a unit it starts (to find
+ * which need their cgroup controllers changed), so with every pod's slice
+ * directly in machine.slice a start paid a walk of all pods. shard 0:
+ * machine-<machine>.slice, where pods of an older peapod run. */
+int pod_slice_name(const char *machine, char shard, char **ret);
 int pod_scope_name(const char *machine, char **ret);
 int app_unit_name(const char *machine, const char *app, char **ret);
 /* The inverse of pod_scope_name() and app_unit_name(): the machine name of

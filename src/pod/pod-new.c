@@ -204,6 +204,7 @@ int pod_new_empty(const char *name, Pod **ret, PeapodError *err) {
         p->state = POD_CREATED;
         p->created_usec = now_usec(CLOCK_REALTIME);
         p->stop_when_apps_exit = true;
+        p->slice_in_shard = true;
         *ret = TAKE_PTR(p);
         return 0;
 }

@@ -342,7 +342,7 @@ int pod_unit_names(const Pod *p, char **ret_slice, char **ret_scope) {
         _cleanup_free_ char *slice = NULL, *scope = NULL;
         int r;
 
-        r = pod_slice_name(p->name, &slice);
+        r = pod_slice_name(p->name, p->slice_in_shard ? p->id[0] : 0, &slice);
         if (r < 0)
                 return r;
         r = pod_scope_name(p->name, &scope);
@@ -635,6 +635,8 @@ int pod_to_json_string(const Pod *p, char **ret) {
         json_object_object_add(o, "stop_when_apps_exit", json_object_new_boolean(p->stop_when_apps_exit));
         if (p->cpu_accounting)
                 json_object_object_add(o, "cpu_accounting", json_object_new_boolean(true));
+        if (p->slice_in_shard)
+                json_object_object_add(o, "slice_in_shard", json_object_new_boolean(true));
         if (p->stage1)
                 json_object_object_add(o, "stage1", json_object_new_string(p->stage1));
         json_object_object_add(o, "leader", json_object_new_int64(p->leader));
@@ -846,6 +848,8 @@ static int pod_fields_from_json(Pod *p, json_object *o) {
                 p->stop_when_apps_exit = json_object_get_boolean(v);
         if (json_object_object_get_ex(o, "cpu_accounting", &v))
                 p->cpu_accounting = json_object_get_boolean(v);
+        if (json_object_object_get_ex(o, "slice_in_shard", &v))
+                p->slice_in_shard = json_object_get_boolean(v);
         /* Optional: pods from before flavours are "default" ones. */
         r = json_get_string_opt(o, "stage1", &str);
         if (r < 0)

@@ -133,6 +133,10 @@ typedef struct Pod {
          * costs nothing, and elsewhere as the host's DefaultCPUAccounting=
          * says. */
         bool cpu_accounting;
+        /* Its slice is in the shard of its id's first digit
+         * (pod_slice_name()). false for a pod an older peapod made, whose
+         * units keep their names for its whole life. */
+        bool slice_in_shard;
         char *stage1;          /* the stage1 flavour; NULL = "default" */
         pid_t leader;
         uint64_t created_usec, started_usec, exited_usec;

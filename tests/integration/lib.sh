@@ -47,6 +47,12 @@ wait_stubborn() { # POD [APP]
         wait_for 30 sh -c "$PEAPOD logs $* 2>/dev/null | grep -q stubborn" || fail "$*: the app did not begin to ignore SIGTERM"
 }
 pod_id() { $PEAPOD status --format=json "$1" | jq -r .id; }
+# The units of the pods whose names match GLOB (dashes escaped as \x2d),
+# loaded or not, as list-units prints them: the apps' services, the scope,
+# the pod's slice in its shard (name.h), or in machine.slice itself.
+pod_units_list() { # GLOB
+        systemctl list-units --all --plain --no-legend "peapod-$1-*" "machine-$1.*" "machine-peapod?-$1.slice"
+}
 # journald reads its sockets on its own schedule: a line a daemon logged a
 # moment ago may not be readable yet. journal_wait TEXT JOURNALCTL-ARGS...
 # waits (30 s) until a line the arguments select contains TEXT; journal_sync

@@ -43,7 +43,7 @@ wait
 for i in $(seq 1 $n); do
         assert_eq 0 "$(cat "$tmp/rm-$i.rc")" "rm of ${PFX}c$i ($(cat "$tmp/rm-$i.out"))"
 done
-assert_eq "" "$(systemctl list-units --all --plain --no-legend "peapod-${PFX}c*" "machine-${PFX}c*")" "units left"
+assert_eq "" "$(pod_units_list "${PFX}c*")" "units left"
 assert_eq "$veths_before" "$(ip -o link show type veth | wc -l)" "veths left"
 for id in $ids; do
         [ ! -e "/run/peapod/netns/$id" ] || fail "netns of $id left"

@@ -46,8 +46,8 @@ start() { busctl call --timeout=60 org.peapod1 /org/peapod1 org.peapod1.Manager 
 # Nothing of a pod is running: no unit, no machine, no mount, no process.
 assert_nothing_runs() { # NAME ID WHAT
         local esc=${1//-/\\x2d}
-        [ -z "$(systemctl list-units --all --plain --no-legend "machine-$esc.*" "peapod-$esc-*" | grep -v ' inactive ' || true)" ] ||
-                fail "$3: units left: $(systemctl list-units --all --plain --no-legend "machine-$esc.*" "peapod-$esc-*")"
+        [ -z "$(pod_units_list "$esc" | grep -v ' inactive ' || true)" ] ||
+                fail "$3: units left: $(pod_units_list "$esc")"
         ! machinectl show "$1" >/dev/null 2>&1 || fail "$3: machine left"
         ! findmnt -rn -o TARGET | grep "$2" >/dev/null || fail "$3: mounts left: $(findmnt -rn -o TARGET | grep "$2")"
         ! pgrep -f -- "$2" >/dev/null || fail "$3: processes left: $(pgrep -a -f -- "$2")"

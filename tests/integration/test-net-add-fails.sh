@@ -25,9 +25,9 @@ EOF
 
 pod=${PFX}failadd
 esc=${pod//-/\\x2d}
-units_left() { systemctl list-units --all --plain --no-legend "machine-$esc.*" "peapod-$esc-*" | grep -v ' inactive ' || true; }
+units_left() { pod_units_list "$esc" | grep -v ' inactive ' || true; }
 assert_nothing_left() { # WHAT
-        wait_for 20 sh -c "[ -z \"\$(systemctl list-units --all --plain --no-legend 'machine-$esc.*' 'peapod-$esc-*' | grep -v ' inactive ')\" ]" ||
+        wait_for 20 sh -c "[ -z \"\$(systemctl list-units --all --plain --no-legend 'machine-$esc.*' 'peapod-$esc-*' 'machine-peapod?-$esc.slice' | grep -v ' inactive ')\" ]" ||
                 fail "$1: units left: $(units_left)"
         ! machinectl show "$pod" >/dev/null 2>&1 || fail "$1: machine left"
         ! pgrep -f -- "$id" >/dev/null || fail "$1: processes left: $(pgrep -a -f -- "$id")"

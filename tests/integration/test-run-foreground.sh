@@ -13,7 +13,7 @@ trap cleanup EXIT
 
 gone() { # name: nothing of the pod is left
         ! $PEAPOD status "$1" >/dev/null 2>&1 || fail "pod $1 is still there"
-        assert_eq "" "$(systemctl list-units --all --plain --no-legend "peapod-$1-*" "machine-$1.*")" "units of $1"
+        assert_eq "" "$(pod_units_list "$1")" "units of $1"
 }
 
 # The first run after a boot: journald@peapod starts with the first app's

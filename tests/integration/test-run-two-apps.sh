@@ -11,13 +11,16 @@ assert_contains "$machines" "$PFX-two" "machinectl list"
 mstatus=$(machinectl status "$PFX-two" --no-pager)
 assert_contains "$mstatus" "machine-$PFX\\x2dtwo.scope" "machinectl status shows the scope"
 
-units=$(systemctl list-units --all --no-legend --plain "machine-$PFX*" "peapod-$PFX*")
-assert_contains "$units" "machine-$PFX\\x2dtwo.slice" "pod slice"
+# The pod's slice is in the shard of its id's first digit.
+shard=machine-peapod${id:0:1}
+units=$(systemctl list-units --all --no-legend --plain "$shard-$PFX*" "machine-$PFX*" "peapod-$PFX*")
+assert_contains "$units" "$shard-$PFX\\x2dtwo.slice" "pod slice"
+assert_eq "$shard-$PFX\\x2dtwo.slice" "$(busctl --json=short get-property org.peapod1 "/org/peapod1/pod/$id" org.peapod1.Pod Slice | jq -r .data)" "the pod's Slice property"
 assert_contains "$units" "peapod-$PFX\\x2dtwo-busybox.service" "first app unit"
 assert_contains "$units" "peapod-$PFX\\x2dtwo-second.service" "second app unit"
 # Both apps live in the pod's slice under machine.slice.
 cg=$(systemctl show -P ControlGroup "peapod-$PFX\\x2dtwo-second.service")
-assert_eq "/machine.slice/machine-$PFX\\x2dtwo.slice/peapod-$PFX\\x2dtwo-second.service" "$cg" "app cgroup"
+assert_eq "/machine.slice/$shard.slice/$shard-$PFX\\x2dtwo.slice/peapod-$PFX\\x2dtwo-second.service" "$cg" "app cgroup"
 
 # The apps share the pod's PID namespace: each sees the other's sleep.
 leader=$(machinectl show --value -p Leader "$PFX-two")

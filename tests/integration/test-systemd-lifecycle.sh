@@ -27,7 +27,7 @@ show_props() { # unit
 }
 
 pod_units() { # pod
-        systemctl list-units --all --plain --no-legend "peapod-$1-*" "machine-$1.*" | awk '{ print $1 }'
+        pod_units_list "$1" | awk '{ print $1 }'
 }
 
 step=0
@@ -114,8 +114,8 @@ assert_eq 16384 "$(systemctl show -P FileDescriptorStoreMax systemd-journald@pea
 check_after dbus-restart restart_and_wait dbus.service
 
 # Nothing of any pod is left loaded or on disk in systemd's transient dir.
-o=$(systemctl list-units --all --plain --no-legend "peapod-$PFX*" "machine-$PFX*")
+o=$(pod_units_list "$PFX*")
 assert_eq "" "$o" "units left at the end"
-o=$(ls /run/systemd/transient | grep -e "^peapod-$PFX" -e "^machine-$PFX" || true)
+o=$(ls /run/systemd/transient | grep -e "^peapod-$PFX" -e "^machine-$PFX" -e "^machine-peapod.-$PFX" || true)
 assert_eq "" "$o" "transient unit files left at the end"
 say "ok"

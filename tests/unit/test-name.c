@@ -54,9 +54,14 @@ TEST(ids) {
 TEST(unit_names) {
         char *s;
 
-        ASSERT_OK(pod_slice_name("web", &s));
+        ASSERT_OK(pod_slice_name("web", 0, &s));
         ASSERT_STREQ(s, "machine-web.slice");
         free(s);
+        ASSERT_OK(pod_slice_name("my-pod", 'c', &s));
+        ASSERT_STREQ(s, "machine-peapodc-my\\x2dpod.slice");
+        free(s);
+        ASSERT_ERR(pod_slice_name("web", 'C', &s), EINVAL);
+        ASSERT_ERR(pod_slice_name("web", '-', &s), EINVAL);
         ASSERT_OK(pod_scope_name("my-pod", &s));
         ASSERT_STREQ(s, "machine-my\\x2dpod.scope");
         free(s);

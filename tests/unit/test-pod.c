@@ -137,6 +137,29 @@ TEST(pod_new_and_json_roundtrip) {
         ASSERT_TRUE(q->apps[0].result == APP_RESULT_KILLED && q->apps[0].status == 9);
         ASSERT_TRUE(q->apps[0].oom_killed && !q->apps[1].oom_killed);
         ASSERT_TRUE(q->cpu_accounting);
+        {
+                _cleanup_free_ char *slice = NULL, *want = NULL;
+
+                /* A new pod's slice is in its shard, and stays there. */
+                ASSERT_TRUE(q->slice_in_shard);
+                ASSERT_OK(pod_unit_names(q, &slice, NULL));
+                ASSERT_TRUE(asprintf(&want, "machine-peapod%c-web.slice", p->id[0]) > 0);
+                ASSERT_STREQ(slice, want);
+        }
+        {
+                _cleanup_(pod_freep) Pod *old = NULL;
+                _cleanup_free_ char *slice = NULL;
+                char *at = strstr(json, "\"slice_in_shard\"");
+
+                /* A pod an older peapod made (no such key) keeps the slice
+                 * its units were started in. */
+                ASSERT_TRUE(at);
+                memcpy(at, "\"slice_in_shaxd\"", 16);
+                ASSERT_OK(pod_from_json_string(json, &old));
+                ASSERT_FALSE(old->slice_in_shard);
+                ASSERT_OK(pod_unit_names(old, &slice, NULL));
+                ASSERT_STREQ(slice, "machine-web.slice");
+        }
         /* Written for the app it is true of only (older records have none). */
         ASSERT_TRUE(strstr(json, "\"oom_killed\"") && !strstr(strstr(json, "\"oom_killed\"") + 1, "\"oom_killed\""));
         ASSERT_STREQ(q->apps[1].id, p->apps[1].id);
