@@ -78,6 +78,21 @@ int main(void) {
         snprintf(path, sizeof(path), "%s/a/b/c", dir);
         ASSERT_OK(mkdir_p(path, 0755));
         ASSERT_OK(mkdir_p(path, 0755));
+        ASSERT_OK(stat(path, &st));
+        ASSERT_TRUE(S_ISDIR(st.st_mode) && (st.st_mode & 0777) == 0755);
+        /* A new parent gets the leaf's mode; a trailing slash is fine. */
+        snprintf(path, sizeof(path), "%s/a/x/y/z/", dir);
+        ASSERT_OK(mkdir_p(path, 0700));
+        ASSERT_OK(stat(path, &st));
+        ASSERT_TRUE(S_ISDIR(st.st_mode) && (st.st_mode & 0777) == 0700);
+        snprintf(path, sizeof(path), "%s/a/x", dir);
+        ASSERT_OK(stat(path, &st));
+        ASSERT_TRUE((st.st_mode & 0777) == 0700);
+        /* Under a file: refused, nothing made. */
+        snprintf(path, sizeof(path), "%s/a/f", dir);
+        ASSERT_OK(write_file_atomic(path, "", 0, 0600));
+        snprintf(path, sizeof(path), "%s/a/f/g/h", dir);
+        ASSERT_ERR(mkdir_p(path, 0755), ENOTDIR);
         snprintf(path, sizeof(path), "%s/a/file", dir);
         ASSERT_OK(write_file_atomic(path, "hello", 5, 0600));
         ASSERT_OK(write_file_atomic(path, "world!", 6, 0600));
