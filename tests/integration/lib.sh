@@ -53,6 +53,11 @@ pod_id() { $PEAPOD status --format=json "$1" | jq -r .id; }
 pod_units_list() { # GLOB
         systemctl list-units --all --plain --no-legend "peapod-$1-*" "machine-$1.*" "machine-peapod?-$1.slice"
 }
+# Every unit of every pod (and of machined's other machines): the shards'
+# slices are not counted, the first pod in a shard makes one that stays.
+all_pod_units() {
+        systemctl list-units --all --plain --no-legend 'peapod-*' 'machine-*' | grep -Ev '^machine-peapod[0-9a-f]\.slice ' || true
+}
 # journald reads its sockets on its own schedule: a line a daemon logged a
 # moment ago may not be readable yet. journal_wait TEXT JOURNALCTL-ARGS...
 # waits (30 s) until a line the arguments select contains TEXT; journal_sync

@@ -3,7 +3,7 @@
 . "$(dirname "$0")/lib.sh"
 
 before=$($PEAPOD list --format=json | jq length)
-units_before=$(systemctl list-units --all --no-legend --plain 'peapod-*' 'machine-*' | wc -l)
+units_before=$(all_pod_units | wc -l)
 
 err=$(must_fail $PEAPOD status "$PFX-nosuchpod")
 assert_contains "$err" "No such pod" "unknown pod"
@@ -56,6 +56,6 @@ assert_contains "$err" "exists" "duplicate name"
 $PEAPOD rm --force "$PFX-dup"
 
 assert_eq "$before" "$($PEAPOD list --format=json | jq length)" "pod count unchanged"
-assert_eq "$units_before" "$(systemctl list-units --all --no-legend --plain 'peapod-*' 'machine-*' | wc -l)" "units unchanged"
+assert_eq "$units_before" "$(all_pod_units | wc -l)" "units unchanged"
 # The daemon is still there after all this.
 $PEAPOD list >/dev/null
