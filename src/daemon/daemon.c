@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <dirent.h>
+#include <search.h>
 #include <stdio.h>
 
 #include "crash-point.h"
@@ -11,8 +12,16 @@
 #include "systemd.h"
 #include "time-util.h"
 
+static int pod_compare_id(const void *a, const void *b) {
+        return strcmp(((const Pod *) a)->id, ((const Pod *) b)->id);
+}
+
+static int pod_compare_name(const void *a, const void *b) {
+        return strcmp(((const Pod *) a)->name, ((const Pod *) b)->name);
+}
+
 int daemon_add_pod(Daemon *d, Pod *p) {
-        Pod **n = realloc(d->pods, sizeof(Pod *) * (d->n_pods + 1));
+        Pod **n = realloc(d->pods, sizeof(Pod *) * (d->n_pods + 1)), **e;
         PodPublished *pub;
 
         if (!n)
@@ -22,6 +31,19 @@ int daemon_add_pod(Daemon *d, Pod *p) {
         if (!pub)
                 return -ENOMEM;
         d->published = pub;
+        /* Ids and names are unique (pod_create() checks the name); a
+         * second pod of one name can only come from files edited by hand,
+         * and is refused. */
+        e = tsearch(p, &d->pods_by_id, pod_compare_id);
+        if (!e)
+                return -ENOMEM;
+        if (*e != p)
+                return -EEXIST;
+        e = tsearch(p, &d->pods_by_name, pod_compare_name);
+        if (!e || *e != p) {
+                tdelete(p, &d->pods_by_id, pod_compare_id);
+                return e ? -EEXIST : -ENOMEM;
+        }
         /* What PodNew's InterfacesAdded (or a later GetAll) shows. */
         pod_published_init(&d->published[d->n_pods], p);
         d->pods[d->n_pods++] = p;
@@ -34,42 +56,71 @@ void daemon_forget_pod(Daemon *d, Pod *p) {
                         memmove(d->pods + i, d->pods + i + 1, sizeof(Pod *) * (d->n_pods - i - 1));
                         memmove(d->published + i, d->published + i + 1, sizeof(PodPublished) * (d->n_pods - i - 1));
                         d->n_pods--;
+                        tdelete(p, &d->pods_by_id, pod_compare_id);
+                        tdelete(p, &d->pods_by_name, pod_compare_name);
                         pod_free(p);
                         return;
                 }
 }
 
-Pod *daemon_pod_by_id(Daemon *d, const char *id) {
+static void tree_entry_keep(void *entry) {
+}
+
+void daemon_pods_free(Daemon *d) {
+        tdestroy(d->pods_by_id, tree_entry_keep);
+        tdestroy(d->pods_by_name, tree_entry_keep);
+        d->pods_by_id = d->pods_by_name = NULL;
         for (size_t i = 0; i < d->n_pods; i++)
-                if (streq(d->pods[i]->id, id))
-                        return d->pods[i];
-        return NULL;
+                pod_free(d->pods[i]);
+        d->pods = mfree(d->pods);
+        d->published = mfree(d->published);
+        d->n_pods = 0;
+}
+
+Pod *daemon_pod_by_id(Daemon *d, const char *id) {
+        /* A key of the tree's kind; only the compared field is read. */
+        Pod key = { .id = {} }, **found;
+
+        if (strlen(id) != POD_ID_LEN)
+                return NULL;
+        memcpy(key.id, id, POD_ID_LEN + 1);
+        found = tfind(&key, &d->pods_by_id, pod_compare_id);
+        return found ? *found : NULL;
+}
+
+Pod *daemon_pod_by_name(Daemon *d, const char *name) {
+        Pod key = { .name = (char *) name }, **found;
+
+        found = tfind(&key, &d->pods_by_name, pod_compare_name);
+        return found ? *found : NULL;
 }
 
 /* A pod is named by its id, a unique id prefix, or its name. A name that is
  * also a prefix of another pod's id is ambiguous and refused. */
 Pod *daemon_find_pod(Daemon *d, const char *key, int *ret_error) {
-        Pod *by_name = NULL, *by_prefix = NULL;
+        Pod *by_name, *by_prefix = NULL;
         size_t n_prefix = 0;
 
         if (isempty(key)) {
                 *ret_error = -EINVAL;
                 return NULL;
         }
-        for (size_t i = 0; i < d->n_pods; i++) {
-                Pod *p = d->pods[i];
-
-                if (streq(p->id, key)) {
-                        *ret_error = 0;
-                        return p;
-                }
-                if (streq(p->name, key))
-                        by_name = p;
-                else if (id_prefix_is_valid(key) && startswith(p->id, key)) {
-                        by_prefix = p;
-                        n_prefix++;
-                }
+        by_prefix = daemon_pod_by_id(d, key);
+        if (by_prefix) {
+                *ret_error = 0;
+                return by_prefix;
         }
+        by_name = daemon_pod_by_name(d, key);
+        /* Only a key that could be a prefix of an id costs a scan. */
+        if (id_prefix_is_valid(key))
+                for (size_t i = 0; i < d->n_pods; i++) {
+                        Pod *p = d->pods[i];
+
+                        if (p != by_name && startswith(p->id, key)) {
+                                by_prefix = p;
+                                n_prefix++;
+                        }
+                }
         if (by_name && n_prefix == 0) {
                 *ret_error = 0;
                 return by_name;
@@ -232,7 +283,11 @@ int daemon_load_pods(Daemon *d) {
                 else if (k > 0)
                         log_info("Pod %s is now %s.", p->name, pod_state_to_string(p->state));
                 k = daemon_add_pod(d, p);
-                if (k < 0) {
+                if (k == -EEXIST) {
+                        /* Left on disk for a human, as an unreadable one. */
+                        log_warning("Ignoring pod %s (%s): another pod has its name or id.", p->name, p->id);
+                        pod_free(p);
+                } else if (k < 0) {
                         pod_free(p);
                         r = log_oom();
                 }
@@ -385,24 +440,21 @@ void daemon_pod_changed(Daemon *d, Pod *p) {
 static Pod *daemon_pod_by_unit_path(Daemon *d, const char *path) {
         _cleanup_free_ char *unit = NULL, *machine = NULL;
         const char *app;
+        Pod *p;
 
         if (sd_bus_path_decode(path, "/org/freedesktop/systemd1/unit", &unit) <= 0 ||
             unit_name_parse(unit, &machine, &app) < 0)
                 return NULL;
-        for (size_t i = 0; i < d->n_pods; i++) {
-                Pod *p = d->pods[i];
-
-                if (p->state != POD_RUNNING || !streq(p->name, machine))
-                        continue;
-                if (!app)
-                        return p;
-                for (size_t k = 0; k < p->n_apps; k++) {
-                        size_t n = strlen(p->apps[k].name);
-
-                        if (strncmp(app, p->apps[k].name, n) == 0 && streq(app + n, ".service"))
-                                return p;
-                }
+        p = daemon_pod_by_name(d, machine);
+        if (!p || p->state != POD_RUNNING)
                 return NULL;
+        if (!app)
+                return p;
+        for (size_t k = 0; k < p->n_apps; k++) {
+                size_t n = strlen(p->apps[k].name);
+
+                if (strncmp(app, p->apps[k].name, n) == 0 && streq(app + n, ".service"))
+                        return p;
         }
         return NULL;
 }
@@ -453,20 +505,18 @@ static int on_unit_properties_changed(sd_bus_message *m, void *userdata, sd_bus_
 static int on_machine_removed(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         Daemon *d = userdata;
         const char *name, *path;
+        Pod *p;
 
         if (sd_bus_message_read(m, "so", &name, &path) < 0)
                 return 0;
-        for (size_t i = 0; i < d->n_pods; i++) {
-                Pod *p = d->pods[i];
+        p = daemon_pod_by_name(d, name);
+        if (p && p->state == POD_RUNNING && !daemon_pod_stopping(d, p)) {
+                int r;
 
-                if (p->state == POD_RUNNING && streq(p->name, name) && !daemon_pod_stopping(d, p)) {
-                        int r;
-
-                        log_info("Machine %s is gone, stopping pod.", name);
-                        r = daemon_pod_stop(d, p, NULL, false, 0);
-                        if (r < 0)
-                                log_warning_errno(r, "Failed to stop pod %s: %m", p->name);
-                }
+                log_info("Machine %s is gone, stopping pod.", name);
+                r = daemon_pod_stop(d, p, NULL, false, 0);
+                if (r < 0)
+                        log_warning_errno(r, "Failed to stop pod %s: %m", p->name);
         }
         return 0;
 }

@@ -211,10 +211,7 @@ static void daemon_done(Daemon *d) {
         strv_free(d->image_refs);
         store_free(d->store);
         free(d->images_dir);
-        for (size_t i = 0; i < d->n_pods; i++)
-                pod_free(d->pods[i]);
-        free(d->pods);
-        free(d->published);
+        daemon_pods_free(d);
         strv_free(d->runtime.network_rules);
         sd_bus_flush_close_unref(d->bus);
         sd_bus_flush_close_unref(d->worker);
