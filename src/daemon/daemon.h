@@ -55,6 +55,12 @@ typedef struct Daemon {
          * since changed no pod but the ones they marked dirty
          * (daemon_event_touched()). */
         uint64_t publish_iteration, publish_signals;
+        /* A compare of all pods owed since publish_all_since (the loop's
+         * clock), made by publish_all_source once the loop has nothing
+         * else to do (daemon_publish_pod_changes()). */
+        sd_event_source *publish_all_source;
+        bool publish_all_pending;
+        uint64_t publish_all_since;
         /* The iteration daemon_event_touched() last counted. */
         uint64_t touched_iteration;
 
@@ -312,6 +318,8 @@ void pod_published_init(PodPublished *pub, const Pod *p);
 /* Sends PropertiesChanged for every pod whose properties differ from what
  * was published; run after every event of the loop (a post source). */
 int daemon_publish_pod_changes(sd_event_source *s, void *userdata);
+/* Adds that post source, and the idle one that compares all pods. */
+int daemon_watch_pod_changes(Daemon *d);
 /* The event being dispatched (a change signal of systemd's, a read)
  * changed no pod but p (none if NULL): the next publish compares only the
  * pods so marked when every event since the last one said so. */

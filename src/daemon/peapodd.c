@@ -291,7 +291,7 @@ static int daemon_serve(Daemon *d) {
         if (r < 0)
                 return log_error_errno(r, "Failed to acquire bus name %s: %m", PEAPOD_BUS_NAME);
         /* Changes are announced after each event, from one place. */
-        r = sd_event_add_post(d->event, NULL, daemon_publish_pod_changes, d);
+        r = daemon_watch_pod_changes(d);
         if (r < 0)
                 return log_error_errno(r, "Failed to watch pod changes: %m");
         r = daemon_watch_reads(d);
