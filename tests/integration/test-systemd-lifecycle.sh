@@ -106,7 +106,8 @@ check_after daemon-reexec systemctl daemon-reexec
 check_after machined-restart restart_and_wait systemd-machined.service
 check_after journald-restart restart_and_wait systemd-journald@peapod.service
 # The apps' streams outlive its restarts only from its fd store at PID 1:
-# two per app, room for 8192 apps (systemd's own 4224: ~1000 pods of two).
+# one per app, beyond the 4096 streams journald itself serves (systemd's
+# own 4224 would be ~2000 pods of two apps).
 assert_eq 16384 "$(systemctl show -P FileDescriptorStoreMax systemd-journald@peapod.service)" \
         "journald@peapod's fd store"
 # peapodd leaves a dead bus and is restarted onto the new one; the CLI's
