@@ -559,10 +559,13 @@ int daemon_watch_pod_changes(Daemon *d) {
         r = sd_event_add_defer(d->event, &d->publish_all_source, publish_all, d);
         if (r < 0)
                 return r;
-        /* The loop owns it; we keep a pointer to turn it on. */
         if ((r = sd_event_source_set_priority(d->publish_all_source, SD_EVENT_PRIORITY_IDLE)) < 0 ||
             (r = sd_event_source_set_enabled(d->publish_all_source, SD_EVENT_OFF)) < 0 ||
             (r = sd_event_source_set_floating(d->publish_all_source, true)) < 0)
                 return r;
+        /* The loop owns it now (floating takes a reference of its own);
+         * ours is dropped and the pointer kept, valid as long as the loop,
+         * only to turn the source on. */
+        (void) sd_event_source_unref(d->publish_all_source);
         return 0;
 }
