@@ -459,7 +459,7 @@ int daemon_watch_reads(Daemon *d) {
  * That compare waits until the loop has nothing else to do (an idle
  * source), at most PUBLISH_ALL_DELAY_USEC: during a churn of 50 pods
  * beside 1000 others, one after every such event made 1750 compares of
- * all pods (uprobes), 13% of the loop's time; a backlog of events now
+ * all pods (uprobes), 17% of the loop's time; a backlog of events now
  * owes one. Marked pods are still compared at once. */
 #define PUBLISH_ALL_DELAY_USEC (50 * USEC_PER_MSEC)
 

@@ -98,17 +98,17 @@ Pod *daemon_pod_by_name(Daemon *d, const char *name) {
 /* A pod is named by its id, a unique id prefix, or its name. A name that is
  * also a prefix of another pod's id is ambiguous and refused. */
 Pod *daemon_find_pod(Daemon *d, const char *key, int *ret_error) {
-        Pod *by_name, *by_prefix = NULL;
+        Pod *by_id, *by_name, *by_prefix = NULL;
         size_t n_prefix = 0;
 
         if (isempty(key)) {
                 *ret_error = -EINVAL;
                 return NULL;
         }
-        by_prefix = daemon_pod_by_id(d, key);
-        if (by_prefix) {
+        by_id = daemon_pod_by_id(d, key);
+        if (by_id) {
                 *ret_error = 0;
-                return by_prefix;
+                return by_id;
         }
         by_name = daemon_pod_by_name(d, key);
         /* Only a key that could be a prefix of an id costs a scan. */
