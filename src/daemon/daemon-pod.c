@@ -532,19 +532,19 @@ int daemon_publish_pod_changes(sd_event_source *s, void *userdata) {
 
         if (all || d->publish_all_pending)
                 (void) sd_event_now(d->event, CLOCK_MONOTONIC, &now);
-        if (all && !d->publish_all_pending) {
-                if (sd_event_source_set_enabled(d->publish_all_source, SD_EVENT_ONESHOT) >= 0) {
-                        d->publish_all_pending = true;
-                        d->publish_all_since = now;
-                        all = false;
+        if (all && !d->publish_all_pending &&
+            sd_event_source_set_enabled(d->publish_all_source, SD_EVENT_ONESHOT) >= 0) {
+                d->publish_all_pending = true;
+                d->publish_all_since = now;
+        }
+        /* Owed: left to the idle source, but a loop never idle for that
+         * long compares here. */
+        if (d->publish_all_pending) {
+                all = now >= d->publish_all_since + PUBLISH_ALL_DELAY_USEC;
+                if (all) {
+                        d->publish_all_pending = false;
+                        (void) sd_event_source_set_enabled(d->publish_all_source, SD_EVENT_OFF);
                 }
-        } else if (all)
-                all = false; /* owed already */
-        /* A loop never idle for that long compares here. */
-        if (d->publish_all_pending && now >= d->publish_all_since + PUBLISH_ALL_DELAY_USEC) {
-                d->publish_all_pending = false;
-                (void) sd_event_source_set_enabled(d->publish_all_source, SD_EVENT_OFF);
-                all = true;
         }
         publish_compare(d, all);
         return 0;

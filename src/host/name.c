@@ -104,7 +104,7 @@ int pod_slice_name(const char *machine, char shard, char **ret) {
 
         if (shard == 0)
                 return unit_name_with("machine-", machine, ".slice", ret);
-        if (!isxdigit(shard) || isupper(shard))
+        if (!is_hex_lower((const char[]) { shard, 0 }, 1, 1))
                 return -EINVAL;
         *strchr(prefix, '?') = shard;
         return unit_name_with(prefix, machine, ".slice", ret);
